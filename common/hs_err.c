@@ -1,0 +1,172 @@
+#include "hs_err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+static _Thread_local struct hs_error hs_tls_error;
+
+struct hs_code_entry {
+    enum hs_code code;
+    const char *name;
+};
+
+static const struct hs_code_entry hs_code_names[] = {
+    {HS_ERR_NONE, "ok"},
+    {HS_ERR_INPUT, "invalid_input"},
+    {HS_ERR_INPUT_TOO_LARGE, "too_large"},
+    {HS_ERR_INPUT_JSON, "invalid_json"},
+    {HS_ERR_INPUT_FIELD, "invalid_field"},
+    {HS_ERR_INPUT_RANGE, "out_of_range"},
+    {HS_ERR_INPUT_CSR, "invalid_csr"},
+    {HS_ERR_INPUT_CSR_SIGNATURE, "csr_signature_invalid"},
+    {HS_ERR_INPUT_KEY, "unsupported_key"},
+    {HS_ERR_INPUT_CONFIG, "invalid_config"},
+    {HS_ERR_INPUT_EXISTS, "already_exists"},
+    {HS_ERR_INPUT_NOT_FOUND, "not_found"},
+    {HS_ERR_INPUT_METHOD, "method_not_allowed"},
+    {HS_ERR_AUTH, "unauthorized"},
+    {HS_ERR_AUTH_MISSING, "missing_authentication"},
+    {HS_ERR_AUTH_MALFORMED, "malformed_authentication"},
+    {HS_ERR_AUTH_UNKNOWN_KEY, "unknown_access_key"},
+    {HS_ERR_AUTH_SIGNATURE, "signature_mismatch"},
+    {HS_ERR_AUTH_EXPIRED, "request_expired"},
+    {HS_ERR_AUTH_SCOPE, "credential_scope_mismatch"},
+    {HS_ERR_POLICY, "forbidden"},
+    {HS_ERR_POLICY_DENIED, "forbidden"},
+    {HS_ERR_HSM, "hsm_error"},
+    {HS_ERR_HSM_MODULE, "hsm_module"},
+    {HS_ERR_HSM_TOKEN_NOT_FOUND, "hsm_token_not_found"},
+    {HS_ERR_HSM_LOGIN, "hsm_login"},
+    {HS_ERR_HSM_KEY_NOT_FOUND, "hsm_key_not_found"},
+    {HS_ERR_HSM_SESSION, "hsm_session"},
+    {HS_ERR_HSM_BUSY, "hsm_busy"},
+    {HS_ERR_HSM_MECHANISM, "hsm_mechanism"},
+    {HS_ERR_HSM_KEY_ATTRIBUTES, "hsm_key_attributes"},
+    {HS_ERR_INTERNAL, "internal"},
+    {HS_ERR_NOMEM, "out_of_memory"},
+    {HS_ERR_BOUNDS, "bounds"},
+    {HS_ERR_CRYPTO, "crypto"},
+    {HS_ERR_IO, "io"},
+    {HS_ERR_STORE, "store"},
+};
+
+enum hs_class hs_code_class(enum hs_code code)
+{
+    unsigned int cls = ((unsigned int)code) >> 8;
+    if (cls > (unsigned int)HS_CLASS_INTERNAL) {
+        return HS_CLASS_INTERNAL;
+    }
+    return (enum hs_class)cls;
+}
+
+const char *hs_code_name(enum hs_code code)
+{
+    for (size_t i = 0; i < sizeof(hs_code_names) / sizeof(hs_code_names[0]); i++) {
+        if (hs_code_names[i].code == code) {
+            return hs_code_names[i].name;
+        }
+    }
+    return "internal";
+}
+
+const struct hs_error *hs_error_last(void)
+{
+    return &hs_tls_error;
+}
+
+void hs_error_clear(void)
+{
+    memset(&hs_tls_error, 0, sizeof(hs_tls_error));
+}
+
+static void hs_error_vdetail(const char *fmt, va_list ap)
+{
+    size_t used = strnlen(hs_tls_error.detail, sizeof(hs_tls_error.detail));
+    if (fmt == NULL || used + 1 >= sizeof(hs_tls_error.detail)) {
+        return;
+    }
+    if (used > 0) {
+        /* Separate appended details; the buffer is bounded and a truncated detail is still
+         * a useful diagnostic, so vsnprintf's truncation is acceptable here. */
+        hs_tls_error.detail[used++] = ';';
+        hs_tls_error.detail[used++] = ' ';
+        hs_tls_error.detail[used] = '\0';
+        if (used + 1 >= sizeof(hs_tls_error.detail)) {
+            return;
+        }
+    }
+    (void)vsnprintf(hs_tls_error.detail + used, sizeof(hs_tls_error.detail) - used, fmt, ap);
+}
+
+static hs_result hs_error_set(const char *file, int line, enum hs_code code)
+{
+    hs_error_clear();
+    hs_tls_error.code = code;
+    hs_tls_error.file = file;
+    hs_tls_error.line = line;
+    return (hs_result){code};
+}
+
+hs_result hs_error_raise(const char *file, int line, enum hs_code code, const char *fmt, ...)
+{
+    hs_result r = hs_error_set(file, line, code);
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        hs_error_vdetail(fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+hs_result hs_error_raise_ossl(const char *file, int line, enum hs_code code)
+{
+    if (hs_tls_error.code != HS_ERR_NONE) {
+        /* A nested layer (our provider, a callback) already said what went wrong. */
+        ERR_clear_error();
+        return (hs_result){hs_tls_error.code};
+    }
+    unsigned long e = ERR_peek_last_error();
+    hs_result r = hs_error_set(file, line, code);
+    hs_tls_error.ossl = e;
+    if (e != 0) {
+        const char *reason = ERR_reason_error_string(e);
+        hs_error_add_detail("openssl: %s", reason != NULL ? reason : "unknown");
+    }
+    ERR_clear_error();
+    return r;
+}
+
+hs_result hs_error_raise_ckr(const char *file, int line, enum hs_code code, unsigned long ckr,
+                             const char *ckr_name)
+{
+    hs_result r = hs_error_set(file, line, code);
+    hs_tls_error.ckr = ckr;
+    hs_tls_error.ckr_name = ckr_name;
+    return r;
+}
+
+hs_result hs_error_raise_errno(const char *file, int line, enum hs_code code, const char *what)
+{
+    int saved = errno;
+    hs_result r = hs_error_set(file, line, code);
+    hs_tls_error.sys_errno = saved;
+    if (what != NULL) {
+        char msg[96];
+        /* GNU strerror_r: thread-safe, returns a pointer to a static or to msg. */
+        hs_error_add_detail("%s: %s", what, strerror_r(saved, msg, sizeof(msg)));
+    }
+    return r;
+}
+
+void hs_error_add_detail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hs_error_vdetail(fmt, ap);
+    va_end(ap);
+}

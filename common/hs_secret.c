@@ -1,0 +1,178 @@
+#include "hs_secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+struct hs_secret {
+    unsigned char *data; /* secure heap */
+    size_t len;
+    size_t cap;          /* bytes allocated at data, wiped on free */
+};
+
+HS_RESULT hs_secure_init(size_t secure_heap_bytes)
+{
+    struct rlimit none = {0, 0};
+    HS_ENSURE(setrlimit(RLIMIT_CORE, &none) == 0, HS_ERR_INTERNAL);
+#if !defined(__SANITIZE_ADDRESS__)
+    /* Not under ASan: LeakSanitizer's tracer must be able to attach to the process. */
+    HS_ENSURE(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0, HS_ERR_INTERNAL);
+#endif
+    if (!CRYPTO_secure_malloc_initialized()) {
+        /* 0 = failed (locked memory limit): OpenSSL then serves secure allocations from the
+         * normal heap; secrets are still wiped on free. */
+        HS_IGNORE(CRYPTO_secure_malloc_init(secure_heap_bytes, 32));
+    }
+    return HS_OK;
+}
+
+bool hs_secure_heap_active(void)
+{
+    return CRYPTO_secure_malloc_initialized() == 1;
+}
+
+/* Allocates a secret with room for cap bytes (cap <= HS_SECRET_MAX + 8) and length 0. */
+static hs_result hs_secret_alloc(size_t cap, struct hs_secret **out)
+{
+    HS_ENSURE(cap <= HS_SECRET_MAX + 8, HS_ERR_INPUT_TOO_LARGE);
+    struct hs_secret *s = OPENSSL_zalloc(sizeof(*s));
+    HS_ENSURE(s != NULL, HS_ERR_NOMEM);
+    /* One spare byte so a zero-length allocation is never requested. */
+    s->data = OPENSSL_secure_zalloc(cap + 1);
+    if (s->data == NULL) {
+        OPENSSL_free(s);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    s->cap = cap + 1;
+    *out = s;
+    return HS_OK;
+}
+
+HS_RESULT hs_secret_from_bytes(const void *p, size_t n, struct hs_secret **out)
+{
+    HS_ENSURE(p != NULL || n == 0, HS_ERR_INTERNAL);
+    HS_ENSURE(n <= HS_SECRET_MAX, HS_ERR_INPUT_TOO_LARGE);
+    struct hs_secret *s = NULL;
+    HS_GUARD(hs_secret_alloc(n, &s));
+    if (n > 0) {
+        memcpy(s->data, p, n);
+    }
+    s->len = n;
+    *out = s;
+    return HS_OK;
+}
+
+static void hs_fd_closep(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+    }
+}
+
+/* Removes one trailing "\n" or "\r\n". */
+static size_t hs_secret_trim(const unsigned char *p, size_t n)
+{
+    if (n > 0 && p[n - 1] == '\n') {
+        n--;
+        if (n > 0 && p[n - 1] == '\r') {
+            n--;
+        }
+    }
+    return n;
+}
+
+static hs_result hs_secret_check_file(int fd, const char *path, size_t max)
+{
+    struct stat st;
+    HS_ENSURE(fstat(fd, &st) == 0, HS_ERR_IO);
+    HS_ENSURE_MSG(S_ISREG(st.st_mode), HS_ERR_INPUT_CONFIG, "secret file %s: not a regular file",
+                  path);
+    HS_ENSURE_MSG((st.st_mode & (S_IRWXG | S_IRWXO)) == 0, HS_ERR_INPUT_CONFIG,
+                  "secret file %s: readable or writable by group or others (chmod 600)", path);
+    HS_ENSURE_MSG(st.st_size > 0 && (size_t)st.st_size <= max + 2, HS_ERR_INPUT_CONFIG,
+                  "secret file %s: empty or larger than %zu bytes", path, max);
+    return HS_OK;
+}
+
+HS_RESULT hs_secret_from_file(const char *path, size_t max, struct hs_secret **out)
+{
+    HS_ENSURE_REF(path);
+    HS_ENSURE(max <= HS_SECRET_MAX, HS_ERR_INTERNAL);
+    HS_DEFER(int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), hs_fd_closep);
+    if (fd < 0) {
+        return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_INPUT_CONFIG, path);
+    }
+    HS_GUARD(hs_secret_check_file(fd, path, max));
+    HS_DEFER(struct hs_secret *s = NULL, hs_secret_freep);
+    /* Room for the trailing newline that is trimmed, plus one byte to detect growth. */
+    HS_GUARD(hs_secret_alloc(max + 3, &s));
+    size_t got = 0;
+    while (got < max + 3) {
+        ssize_t r = read(fd, s->data + got, max + 3 - got);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, path);
+        }
+        if (r == 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    size_t len = hs_secret_trim(s->data, got);
+    HS_ENSURE_MSG(len > 0 && len <= max, HS_ERR_INPUT_CONFIG,
+                  "secret file %s: empty or larger than %zu bytes", path, max);
+    OPENSSL_cleanse(s->data + len, got - len);
+    s->len = len;
+    *out = s;
+    s = NULL;
+    return HS_OK;
+}
+
+HS_RESULT hs_secret_from_env(const char *name, size_t max, struct hs_secret **out)
+{
+    HS_ENSURE_REF(name);
+    const char *v = secure_getenv(name);
+    HS_ENSURE_MSG(v != NULL && v[0] != '\0', HS_ERR_INPUT_CONFIG,
+                  "environment variable %s is not set", name);
+    size_t n = strnlen(v, max + 1);
+    HS_ENSURE_MSG(n <= max, HS_ERR_INPUT_CONFIG, "environment variable %s: longer than %zu bytes",
+                  name, max);
+    return hs_secret_from_bytes(v, n, out);
+}
+
+void hs_secret_get0(const struct hs_secret *s, const unsigned char **data, size_t *len)
+{
+    *data = s->data;
+    *len = s->len;
+}
+
+bool hs_secret_equal(const struct hs_secret *s, const void *p, size_t n)
+{
+    if (s == NULL || p == NULL || s->len != n) {
+        return false;
+    }
+    return CRYPTO_memcmp(s->data, p, n) == 0;
+}
+
+void hs_secret_free(struct hs_secret *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    OPENSSL_secure_clear_free(s->data, s->cap);
+    OPENSSL_free(s);
+}
+
+void hs_secret_freep(struct hs_secret **s)
+{
+    hs_secret_free(*s);
+}

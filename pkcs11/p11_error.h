@@ -1,0 +1,41 @@
+/*
+ * p11_error: names and classes of Cryptoki return values (PKCS#11 v2.40 §5.1, §11 of the base
+ * specification's return value list).
+ */
+#ifndef P11_ERROR_H
+#define P11_ERROR_H
+
+#include <p11-kit/pkcs11.h>
+
+#include "hs_err.h"
+
+/* How the pool reacts to a CK_RV. */
+enum p11_ckr_kind {
+    P11_CKR_KIND_OK,
+    P11_CKR_KIND_SESSION_LOST,    /* drop the session, re-open, re-find handles, retry */
+    P11_CKR_KIND_NOT_LOGGED_IN,   /* log in again (CloudHSM after failover), retry */
+    P11_CKR_KIND_THROTTLED,       /* overloaded HSM: retry after a bounded backoff */
+    P11_CKR_KIND_PIN_REJECTED,    /* never retried */
+    P11_CKR_KIND_NOT_INITIALIZED, /* module lost its state (fork): re-initialise */
+    P11_CKR_KIND_FATAL,           /* fail the request with the CKR_* name */
+};
+
+/* Returns the static "CKR_..." name of rv ("CKR_VENDOR_DEFINED" / "CKR_UNKNOWN" otherwise). */
+const char *p11_ckr_name(CK_RV rv);
+
+/* Classifies rv for retry decisions. */
+enum p11_ckr_kind p11_ckr_classify(CK_RV rv);
+
+/* Records rv in the thread's hs_error with the matching HS_ERR_HSM_* code and returns it. */
+hs_result p11_error_raise(const char *file, int line, CK_RV rv);
+
+/* For Cryptoki calls: fails with an HS_ERR_HSM_* code that records the CK_RV and its name. */
+#define HS_GUARD_CKR(call)                                                                        \
+    do {                                                                                          \
+        CK_RV hs_guard_rv_ = (call);                                                              \
+        if (hs_guard_rv_ != CKR_OK) {                                                             \
+            return p11_error_raise(__FILE__, __LINE__, hs_guard_rv_);                             \
+        }                                                                                         \
+    } while (0)
+
+#endif /* P11_ERROR_H */

@@ -1,0 +1,717 @@
+#include "p11_key.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <p11-kit/uri.h>
+
+#include "hs_defer.h"
+#include "hs_log.h"
+#include "internal.h"
+
+#define P11_KEY_DEFAULT_ID_LEN 16
+#define P11_EC_PARAMS_MAX 64
+
+struct p11_key {
+    atomic_int refs;
+    struct p11_pool *pool;
+    enum p11_key_type type;
+    CK_KEY_TYPE ck_type;
+    unsigned int bits;
+    char label[P11_LABEL_MAX + 1];
+    unsigned char id[P11_ID_MAX];
+    size_t id_len;
+    EVP_PKEY *pub;
+
+    pthread_mutex_t lock; /* guards the cached handle */
+    CK_OBJECT_HANDLE handle;
+    uint64_t handle_epoch;
+    bool have_handle;
+};
+
+/* What identifies a key on the token: a label, an id, or both. */
+struct p11_key_query {
+    char label[P11_LABEL_MAX + 1];
+    bool has_label;
+    unsigned char id[P11_ID_MAX];
+    size_t id_len;
+    bool has_id;
+};
+
+HS_DEFINE_FREEP(p11_uri_freep, P11KitUri, p11_kit_uri_free)
+
+const char *p11_key_type_name(enum p11_key_type type)
+{
+    switch (type) {
+    case P11_KEY_RSA:
+        return "RSA";
+    case P11_KEY_EC_P256:
+        return "EC-P256";
+    case P11_KEY_EC_P384:
+        return "EC-P384";
+    case P11_KEY_ED25519:
+        return "Ed25519";
+    default:
+        return "unknown";
+    }
+}
+
+static hs_result p11_query_set_label(struct p11_key_query *q, const void *p, size_t n)
+{
+    HS_ENSURE_MSG(n > 0 && n <= P11_LABEL_MAX && memchr(p, '\0', n) == NULL, HS_ERR_INPUT_CONFIG,
+                  "key label must be 1..%d bytes without NUL", P11_LABEL_MAX);
+    memcpy(q->label, p, n);
+    q->label[n] = '\0';
+    q->has_label = true;
+    return HS_OK;
+}
+
+static hs_result p11_query_set_id(struct p11_key_query *q, const void *p, size_t n)
+{
+    HS_ENSURE_MSG(n > 0 && n <= P11_ID_MAX, HS_ERR_INPUT_CONFIG, "key id must be 1..%d bytes",
+                  P11_ID_MAX);
+    memcpy(q->id, p, n);
+    q->id_len = n;
+    q->has_id = true;
+    return HS_OK;
+}
+
+/* Parses an RFC 7512 URI with p11-kit and checks that it names a private key on this pool's
+ * token. A URI carrying a PIN (pin-value, pin-source) is refused: PINs come from the PIN file. */
+static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref,
+                                    struct p11_key_query *q)
+{
+    HS_DEFER(P11KitUri *uri = p11_kit_uri_new(), p11_uri_freep);
+    HS_ENSURE(uri != NULL, HS_ERR_NOMEM);
+    int rc = p11_kit_uri_parse(ref, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, uri);
+    HS_ENSURE_MSG(rc == P11_KIT_URI_OK, HS_ERR_INPUT_CONFIG, "key URI: %s",
+                  p11_kit_uri_message(rc));
+    HS_ENSURE_MSG(p11_kit_uri_any_unrecognized(uri) == 0, HS_ERR_INPUT_CONFIG,
+                  "key URI has attributes this service does not understand");
+    HS_ENSURE_MSG(p11_kit_uri_get_pin_value(uri) == NULL &&
+                      p11_kit_uri_get_pin_source(uri) == NULL,
+                  HS_ERR_INPUT_CONFIG, "key URI must not carry a PIN; use the PIN file");
+    CK_TOKEN_INFO info;
+    HS_GUARD(p11_pool_get_token_info(pool, &info));
+    HS_ENSURE_MSG(p11_kit_uri_match_token_info(uri, &info) == 1, HS_ERR_HSM_KEY_NOT_FOUND,
+                  "key URI names another token than \"%s\"", p11_pool_token_label(pool));
+    CK_ATTRIBUTE *cls = p11_kit_uri_get_attribute(uri, CKA_CLASS);
+    if (cls != NULL) {
+        CK_OBJECT_CLASS c = 0;
+        HS_ENSURE(cls->ulValueLen == sizeof(c), HS_ERR_INPUT_CONFIG);
+        memcpy(&c, cls->pValue, sizeof(c));
+        HS_ENSURE_MSG(c == CKO_PRIVATE_KEY, HS_ERR_INPUT_CONFIG,
+                      "key URI must have type=private");
+    }
+    CK_ATTRIBUTE *label = p11_kit_uri_get_attribute(uri, CKA_LABEL);
+    if (label != NULL) {
+        HS_GUARD(p11_query_set_label(q, label->pValue, label->ulValueLen));
+    }
+    CK_ATTRIBUTE *id = p11_kit_uri_get_attribute(uri, CKA_ID);
+    if (id != NULL) {
+        HS_GUARD(p11_query_set_id(q, id->pValue, id->ulValueLen));
+    }
+    HS_ENSURE_MSG(q->has_label || q->has_id, HS_ERR_INPUT_CONFIG,
+                  "key URI must name the key with object= or id=");
+    return HS_OK;
+}
+
+static hs_result p11_query_parse(struct p11_pool *pool, const char *ref,
+                                 struct p11_key_query *q)
+{
+    memset(q, 0, sizeof(*q));
+    size_t n = strnlen(ref, P11_KEY_REF_MAX + 1);
+    HS_ENSURE_MSG(n <= P11_KEY_REF_MAX, HS_ERR_INPUT_CONFIG, "key reference too long");
+    if (strncmp(ref, "pkcs11:", 7) == 0) {
+        return p11_query_from_uri(pool, ref, q);
+    }
+    return p11_query_set_label(q, ref, n);
+}
+
+/* --- public key material -> EVP_PKEY ------------------------------------------------------- */
+
+static hs_result p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
+{
+    HS_DEFER(OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld), hs_ossl_param_freep);
+    HS_ENSURE(params != NULL, HS_ERR_NOMEM);
+    HS_DEFER(EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL),
+             hs_evp_pkey_ctx_freep);
+    HS_ENSURE(ctx != NULL, HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(EVP_PKEY_fromdata_init(ctx), HS_ERR_CRYPTO);
+    EVP_PKEY *pkey = NULL;
+    HS_GUARD_OSSL(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), HS_ERR_CRYPTO);
+    *out = pkey;
+    return HS_OK;
+}
+
+HS_DEFINE_FREEP(p11_param_bld_freep, OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
+
+static hs_result p11_pub_rsa(const struct hs_buf *n, const struct hs_buf *e, EVP_PKEY **out)
+{
+    HS_DEFER(BIGNUM *bn_n = BN_bin2bn(hs_buf_data(n), (int)hs_buf_len(n), NULL), hs_bn_freep);
+    HS_DEFER(BIGNUM *bn_e = BN_bin2bn(hs_buf_data(e), (int)hs_buf_len(e), NULL), hs_bn_freep);
+    HS_ENSURE(bn_n != NULL && bn_e != NULL, HS_ERR_NOMEM);
+    HS_DEFER(OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new(), p11_param_bld_freep);
+    HS_ENSURE(bld != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e), HS_ERR_CRYPTO);
+    return p11_pkey_fromdata("RSA", bld, out);
+}
+
+/* Maps CKA_EC_PARAMS (a DER OID, or for Ed25519 also the PrintableString "edwards25519" that
+ * PKCS#11 3.0 §2.3.6 allows) to a key type. */
+static hs_result p11_curve_from_params(const struct hs_buf *params, enum p11_key_type *out)
+{
+    static const unsigned char ed_name[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd',
+                                            's', '2', '5', '5', '1', '9'};
+    if (hs_buf_len(params) == sizeof(ed_name) &&
+        memcmp(hs_buf_data(params), ed_name, sizeof(ed_name)) == 0) {
+        *out = P11_KEY_ED25519;
+        return HS_OK;
+    }
+    const unsigned char *p = hs_buf_data(params);
+    ASN1_OBJECT *oid = d2i_ASN1_OBJECT(NULL, &p, (long)hs_buf_len(params));
+    HS_ENSURE_MSG(oid != NULL, HS_ERR_INPUT_KEY, "CKA_EC_PARAMS is not a named curve");
+    int nid = OBJ_obj2nid(oid);
+    ASN1_OBJECT_free(oid);
+    switch (nid) {
+    case NID_X9_62_prime256v1:
+        *out = P11_KEY_EC_P256;
+        return HS_OK;
+    case NID_secp384r1:
+        *out = P11_KEY_EC_P384;
+        return HS_OK;
+    case NID_ED25519:
+        *out = P11_KEY_ED25519;
+        return HS_OK;
+    default:
+        HS_BAIL_MSG(HS_ERR_INPUT_KEY, "unsupported curve (nid %d)", nid);
+    }
+}
+
+/* CKA_EC_POINT is a DER OCTET STRING holding the point (PKCS#11 v2.40 §2.3.3); some modules
+ * return the bare point. Lends the point in *out / *out_len. */
+static hs_result p11_ec_point_unwrap(const struct hs_buf *raw, size_t point_len,
+                                     const unsigned char **out, size_t *out_len)
+{
+    const unsigned char *p = hs_buf_data(raw);
+    size_t n = hs_buf_len(raw);
+    if (n == point_len + 2 && p[0] == 0x04 && p[1] == point_len) {
+        *out = p + 2;
+        *out_len = point_len;
+        return HS_OK;
+    }
+    if (n == point_len + 3 && p[0] == 0x04 && p[1] == 0x81 && p[2] == point_len) {
+        *out = p + 3;
+        *out_len = point_len;
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(n == point_len, HS_ERR_INPUT_KEY, "CKA_EC_POINT has an unexpected length");
+    *out = p;
+    *out_len = n;
+    return HS_OK;
+}
+
+static hs_result p11_pub_ec(enum p11_key_type type, const struct hs_buf *point_attr,
+                            EVP_PKEY **out)
+{
+    const unsigned char *point = NULL;
+    size_t len = 0;
+    if (type == P11_KEY_ED25519) {
+        HS_GUARD(p11_ec_point_unwrap(point_attr, 32, &point, &len));
+        EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, point, len);
+        HS_ENSURE(pkey != NULL, HS_ERR_CRYPTO);
+        *out = pkey;
+        return HS_OK;
+    }
+    size_t coord = type == P11_KEY_EC_P256 ? 32 : 48;
+    HS_GUARD(p11_ec_point_unwrap(point_attr, 1 + 2 * coord, &point, &len));
+    HS_ENSURE_MSG(point[0] == 0x04, HS_ERR_INPUT_KEY, "EC point is not uncompressed");
+    HS_DEFER(OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new(), p11_param_bld_freep);
+    HS_ENSURE(bld != NULL, HS_ERR_NOMEM);
+    const char *group = type == P11_KEY_EC_P256 ? "P-256" : "P-384";
+    HS_GUARD_OSSL(OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                  HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, len),
+                  HS_ERR_CRYPTO);
+    return p11_pkey_fromdata("EC", bld, out);
+}
+
+/* --- finding ------------------------------------------------------------------------------ */
+
+/* Fills tmpl with the query's criteria for objects of class cls; returns the count. */
+static CK_ULONG p11_query_template(const struct p11_key_query *q, CK_OBJECT_CLASS *cls,
+                                   CK_ATTRIBUTE tmpl[3])
+{
+    CK_ULONG n = 0;
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, cls, sizeof(*cls)};
+    if (q->has_label) {
+        tmpl[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)q->label, strlen(q->label)};
+    }
+    if (q->has_id) {
+        tmpl[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)q->id, q->id_len};
+    }
+    return n;
+}
+
+static hs_result p11_find_one(const struct p11_call *call, const struct p11_key_query *q,
+                              CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out)
+{
+    CK_ATTRIBUTE tmpl[3];
+    CK_ULONG n = p11_query_template(q, &cls, tmpl);
+    CK_OBJECT_HANDLE found[2];
+    size_t count = 0;
+    HS_GUARD(p11_find_objects(call, tmpl, n, found, 2, &count));
+    HS_ENSURE_MSG(count == 1, HS_ERR_HSM_KEY_NOT_FOUND,
+                  "%s %s key with label \"%s\"", count == 0 ? "no" : "more than one",
+                  cls == CKO_PRIVATE_KEY ? "private" : "public", q->has_label ? q->label : "");
+    *out = found[0];
+    return HS_OK;
+}
+
+struct p11_key_load {
+    const struct p11_key_query *query;
+    struct p11_key *key; /* filled in place; reset on every attempt */
+};
+
+static hs_result p11_key_read_type(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+                                   struct p11_key *k)
+{
+    HS_GUARD(p11_attr_ulong(call, priv, CKA_KEY_TYPE, &k->ck_type));
+    if (k->ck_type == CKK_RSA) {
+        k->type = P11_KEY_RSA;
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(k->ck_type == CKK_EC || k->ck_type == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
+                  "unsupported CKA_KEY_TYPE 0x%lx", k->ck_type);
+    HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
+    HS_ENSURE(params != NULL, HS_ERR_NOMEM);
+    HS_GUARD(p11_attr_read(call, priv, CKA_EC_PARAMS, params));
+    return p11_curve_from_params(params, &k->type);
+}
+
+static hs_result p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+                                    struct p11_key *k)
+{
+    HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    HS_GUARD(p11_attr_read(call, priv, CKA_ID, b));
+    HS_ENSURE_MSG(hs_buf_len(b) <= P11_ID_MAX, HS_ERR_INPUT_KEY, "CKA_ID longer than %d bytes",
+                  P11_ID_MAX);
+    k->id_len = hs_buf_len(b);
+    if (k->id_len > 0) {
+        memcpy(k->id, hs_buf_data(b), k->id_len);
+    }
+    hs_buf_reset(b);
+    HS_GUARD(p11_attr_read(call, priv, CKA_LABEL, b));
+    size_t n = hs_buf_len(b) < P11_LABEL_MAX ? hs_buf_len(b) : P11_LABEL_MAX;
+    if (n > 0) {
+        memcpy(k->label, hs_buf_data(b), n);
+    }
+    k->label[n] = '\0';
+    return HS_OK;
+}
+
+/* Reads the public half from the CKO_PUBLIC_KEY with the same CKA_ID (or label). For RSA a
+ * private key without its public object still carries CKA_MODULUS / CKA_PUBLIC_EXPONENT. */
+static hs_result p11_key_read_public(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+                                     struct p11_key *k)
+{
+    struct p11_key_query pq;
+    memset(&pq, 0, sizeof(pq));
+    if (k->id_len > 0) {
+        HS_GUARD(p11_query_set_id(&pq, k->id, k->id_len));
+    } else {
+        HS_GUARD(p11_query_set_label(&pq, k->label, strlen(k->label)));
+    }
+    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
+    hs_result r = p11_find_one(call, &pq, CKO_PUBLIC_KEY, &pub);
+    if (hs_failed(r) && k->type == P11_KEY_RSA && r.code == HS_ERR_HSM_KEY_NOT_FOUND) {
+        pub = priv;
+    } else {
+        HS_GUARD(r);
+    }
+    HS_DEFER(struct hs_buf *a = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
+    if (k->type == P11_KEY_RSA) {
+        HS_GUARD(p11_attr_read(call, pub, CKA_MODULUS, a));
+        HS_GUARD(p11_attr_read(call, pub, CKA_PUBLIC_EXPONENT, b));
+        return p11_pub_rsa(a, b, &k->pub);
+    }
+    HS_GUARD(p11_attr_read(call, pub, CKA_EC_POINT, a));
+    return p11_pub_ec(k->type, a, &k->pub);
+}
+
+static hs_result p11_key_load_op(const struct p11_call *call, void *arg)
+{
+    struct p11_key_load *ld = arg;
+    struct p11_key *k = ld->key;
+    EVP_PKEY_free(k->pub);
+    k->pub = NULL;
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    HS_GUARD(p11_find_one(call, ld->query, CKO_PRIVATE_KEY, &priv));
+    HS_GUARD(p11_key_read_type(call, priv, k));
+    HS_GUARD(p11_key_read_names(call, priv, k));
+    HS_GUARD(p11_key_read_public(call, priv, k));
+    int bits = EVP_PKEY_get_bits(k->pub);
+    HS_ENSURE(bits > 0, HS_ERR_CRYPTO);
+    k->bits = (unsigned int)bits;
+    k->handle = priv;
+    k->handle_epoch = call->epoch;
+    k->have_handle = true;
+    return HS_OK;
+}
+
+static struct p11_key *p11_key_alloc(struct p11_pool *pool)
+{
+    struct p11_key *k = OPENSSL_zalloc(sizeof(*k));
+    if (k == NULL) {
+        return NULL;
+    }
+    atomic_init(&k->refs, 1);
+    pthread_mutex_init(&k->lock, NULL);
+    k->pool = pool;
+    return k;
+}
+
+static hs_result p11_key_load(struct p11_pool *pool, const struct p11_key_query *q,
+                              struct p11_key **out)
+{
+    HS_DEFER(struct p11_key *k = p11_key_alloc(pool), p11_key_freep);
+    HS_ENSURE(k != NULL, HS_ERR_NOMEM);
+    struct p11_key_load ld = {q, k};
+    HS_GUARD(p11_pool_run(pool, p11_key_load_op, &ld));
+    if (k->type == P11_KEY_RSA) {
+        HS_ENSURE_MSG(k->bits >= 2048, HS_ERR_INPUT_KEY, "RSA key of %u bits is too small",
+                      k->bits);
+    }
+    *out = k;
+    k = NULL;
+    return HS_OK;
+}
+
+HS_RESULT p11_key_find(struct p11_pool *pool, const char *ref, struct p11_key **out)
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE_REF(ref);
+    struct p11_key_query q;
+    HS_GUARD(p11_query_parse(pool, ref, &q));
+    return p11_key_load(pool, &q, out);
+}
+
+HS_RESULT p11_key_handle(struct p11_key *k, const struct p11_call *call, CK_OBJECT_HANDLE *out)
+{
+    pthread_mutex_lock(&k->lock);
+    bool cached = k->have_handle && k->handle_epoch == call->epoch;
+    CK_OBJECT_HANDLE h = k->handle;
+    pthread_mutex_unlock(&k->lock);
+    if (cached) {
+        *out = h;
+        return HS_OK;
+    }
+    /* The epoch moved (a session was dropped or the module re-initialised): never trust an
+     * old handle; search again by the key's identity. */
+    struct p11_key_query q;
+    memset(&q, 0, sizeof(q));
+    if (k->id_len > 0) {
+        HS_GUARD(p11_query_set_id(&q, k->id, k->id_len));
+    }
+    if (k->label[0] != '\0') {
+        HS_GUARD(p11_query_set_label(&q, k->label, strlen(k->label)));
+    }
+    HS_GUARD(p11_find_one(call, &q, CKO_PRIVATE_KEY, &h));
+    pthread_mutex_lock(&k->lock);
+    k->handle = h;
+    k->handle_epoch = call->epoch;
+    k->have_handle = true;
+    pthread_mutex_unlock(&k->lock);
+    *out = h;
+    return HS_OK;
+}
+
+struct p11_key *p11_key_up_ref(struct p11_key *k)
+{
+    atomic_fetch_add(&k->refs, 1);
+    return k;
+}
+
+void p11_key_free(struct p11_key *k)
+{
+    if (k == NULL || atomic_fetch_sub(&k->refs, 1) != 1) {
+        return;
+    }
+    EVP_PKEY_free(k->pub);
+    pthread_mutex_destroy(&k->lock);
+    OPENSSL_free(k);
+}
+
+void p11_key_freep(struct p11_key **k)
+{
+    p11_key_free(*k);
+}
+
+EVP_PKEY *p11_key_get0_public(const struct p11_key *k)
+{
+    return k->pub;
+}
+
+enum p11_key_type p11_key_type(const struct p11_key *k)
+{
+    return k->type;
+}
+
+unsigned int p11_key_bits(const struct p11_key *k)
+{
+    return k->bits;
+}
+
+const char *p11_key_label(const struct p11_key *k)
+{
+    return k->label;
+}
+
+const unsigned char *p11_key_id(const struct p11_key *k, size_t *out_len)
+{
+    *out_len = k->id_len;
+    return k->id;
+}
+
+struct p11_pool *p11_key_get0_pool(const struct p11_key *k)
+{
+    return k->pool;
+}
+
+/* --- attributes --------------------------------------------------------------------------- */
+
+struct p11_attrs_op {
+    struct p11_key *key;
+    struct p11_key_attrs *out;
+};
+
+static hs_result p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
+                                struct p11_key_attrs *a)
+{
+    HS_GUARD(p11_attr_bool(call, h, CKA_TOKEN, &a->token));
+    HS_GUARD(p11_attr_bool(call, h, CKA_PRIVATE, &a->private_));
+    HS_GUARD(p11_attr_bool(call, h, CKA_SENSITIVE, &a->sensitive));
+    HS_GUARD(p11_attr_bool(call, h, CKA_EXTRACTABLE, &a->extractable));
+    HS_GUARD(p11_attr_bool(call, h, CKA_ALWAYS_SENSITIVE, &a->always_sensitive));
+    HS_GUARD(p11_attr_bool(call, h, CKA_NEVER_EXTRACTABLE, &a->never_extractable));
+    HS_GUARD(p11_attr_bool(call, h, CKA_SIGN, &a->sign));
+    HS_GUARD(p11_attr_bool(call, h, CKA_DECRYPT, &a->decrypt));
+    HS_GUARD(p11_attr_bool(call, h, CKA_UNWRAP, &a->unwrap));
+    HS_GUARD(p11_attr_bool(call, h, CKA_DERIVE, &a->derive));
+    return HS_OK;
+}
+
+static hs_result p11_key_attrs_op(const struct p11_call *call, void *arg)
+{
+    struct p11_attrs_op *op = arg;
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    HS_GUARD(p11_key_handle(op->key, call, &h));
+    return p11_read_attrs(call, h, op->out);
+}
+
+HS_RESULT p11_key_get_attrs(struct p11_key *k, struct p11_key_attrs *out)
+{
+    HS_ENSURE_REF(k);
+    struct p11_key_attrs a;
+    memset(&a, 0, sizeof(a));
+    struct p11_attrs_op op = {k, &a};
+    HS_GUARD(p11_pool_run(k->pool, p11_key_attrs_op, &op));
+    *out = a;
+    return HS_OK;
+}
+
+static hs_result p11_attrs_check(const struct p11_key_attrs *a)
+{
+    HS_ENSURE_MSG(a->token, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_TOKEN is false");
+    HS_ENSURE_MSG(a->private_, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_PRIVATE is false");
+    HS_ENSURE_MSG(a->sensitive, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_SENSITIVE is false");
+    HS_ENSURE_MSG(a->always_sensitive, HS_ERR_HSM_KEY_ATTRIBUTES,
+                  "CKA_ALWAYS_SENSITIVE is false");
+    HS_ENSURE_MSG(!a->extractable, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_EXTRACTABLE is true");
+    HS_ENSURE_MSG(a->never_extractable, HS_ERR_HSM_KEY_ATTRIBUTES,
+                  "CKA_NEVER_EXTRACTABLE is false");
+    HS_ENSURE_MSG(a->sign, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_SIGN is false");
+    HS_ENSURE_MSG(!a->decrypt && !a->unwrap && !a->derive, HS_ERR_HSM_KEY_ATTRIBUTES,
+                  "key may decrypt, unwrap or derive");
+    return HS_OK;
+}
+
+HS_RESULT p11_key_check_protected(struct p11_key *k)
+{
+    struct p11_key_attrs a;
+    HS_GUARD(p11_key_get_attrs(k, &a));
+    return p11_attrs_check(&a);
+}
+
+/* --- generation --------------------------------------------------------------------------- */
+
+struct p11_keygen_op {
+    const struct p11_keygen_spec *spec;
+    const unsigned char *id;
+    size_t id_len;
+    const unsigned char *ec_params;
+    size_t ec_params_len;
+};
+
+/* Refuses to create a key whose label or id is already used by any object on the token. */
+static hs_result p11_keygen_check_free(const struct p11_call *call, const struct p11_keygen_op *op)
+{
+    CK_ATTRIBUTE by_label = {CKA_LABEL, (void *)op->spec->label, strlen(op->spec->label)};
+    CK_ATTRIBUTE by_id = {CKA_ID, (void *)op->id, op->id_len};
+    CK_OBJECT_HANDLE h[1];
+    size_t count = 0;
+    HS_GUARD(p11_find_objects(call, &by_label, 1, h, 1, &count));
+    HS_ENSURE_MSG(count == 0, HS_ERR_INPUT_EXISTS, "an object labelled \"%s\" already exists",
+                  op->spec->label);
+    HS_GUARD(p11_find_objects(call, &by_id, 1, h, 1, &count));
+    HS_ENSURE_MSG(count == 0, HS_ERR_INPUT_EXISTS, "an object with this CKA_ID already exists");
+    return HS_OK;
+}
+
+static hs_result p11_keygen_op(const struct p11_call *call, void *arg)
+{
+    struct p11_keygen_op *op = arg;
+    const struct p11_keygen_spec *spec = op->spec;
+    HS_GUARD(p11_keygen_check_free(call, op));
+    CK_BBOOL yes = CK_TRUE;
+    CK_BBOOL no = CK_FALSE;
+    CK_ULONG bits = spec->rsa_bits;
+    static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
+    CK_ULONG label_len = strlen(spec->label);
+    CK_ATTRIBUTE pub[9] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},       {CKA_PRIVATE, &no, sizeof(no)},
+        {CKA_VERIFY, &yes, sizeof(yes)},      {CKA_ENCRYPT, &no, sizeof(no)},
+        {CKA_WRAP, &no, sizeof(no)},          {CKA_LABEL, (void *)spec->label, label_len},
+        {CKA_ID, (void *)op->id, op->id_len},
+    };
+    CK_ULONG npub = 7;
+    CK_ATTRIBUTE priv[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},       {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)},   {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_SIGN, &yes, sizeof(yes)},        {CKA_DECRYPT, &no, sizeof(no)},
+        {CKA_UNWRAP, &no, sizeof(no)},        {CKA_DERIVE, &no, sizeof(no)},
+        {CKA_LABEL, (void *)spec->label, label_len},
+        {CKA_ID, (void *)op->id, op->id_len},
+    };
+    CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    if (spec->type == P11_KEY_RSA) {
+        mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
+        pub[npub++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
+        pub[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, (void *)f4, sizeof(f4)};
+    } else {
+        mech.mechanism =
+            spec->type == P11_KEY_ED25519 ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
+        pub[npub++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)op->ec_params, op->ec_params_len};
+    }
+    CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE;
+    HS_GUARD_CKR(call->fn->C_GenerateKeyPair(call->session, &mech, pub, npub, priv,
+                                             sizeof(priv) / sizeof(priv[0]), &hpub, &hpriv));
+    struct p11_key_attrs a;
+    memset(&a, 0, sizeof(a));
+    hs_result r = p11_read_attrs(call, hpriv, &a);
+    if (!hs_failed(r)) {
+        r = p11_attrs_check(&a);
+    }
+    if (hs_failed(r)) {
+        /* The token did not honour the template: the pair must not survive. */
+        HS_IGNORE(call->fn->C_DestroyObject(call->session, hpriv));
+        HS_IGNORE(call->fn->C_DestroyObject(call->session, hpub));
+    }
+    return r;
+}
+
+static hs_result p11_keygen_validate(const struct p11_keygen_spec *spec)
+{
+    HS_ENSURE_REF(spec->label);
+    size_t n = strnlen(spec->label, P11_LABEL_MAX + 1);
+    HS_ENSURE_MSG(n > 0 && n <= P11_LABEL_MAX, HS_ERR_INPUT_KEY,
+                  "key label must be 1..%d bytes", P11_LABEL_MAX);
+    HS_ENSURE_MSG(spec->id == NULL || (spec->id_len > 0 && spec->id_len <= P11_ID_MAX),
+                  HS_ERR_INPUT_KEY, "key id must be 1..%d bytes", P11_ID_MAX);
+    switch (spec->type) {
+    case P11_KEY_RSA:
+        HS_ENSURE_MSG(spec->rsa_bits == 2048 || spec->rsa_bits == 3072 || spec->rsa_bits == 4096,
+                      HS_ERR_INPUT_KEY, "RSA keys must have 2048, 3072 or 4096 bits, not %u",
+                      spec->rsa_bits);
+        return HS_OK;
+    case P11_KEY_EC_P256:
+    case P11_KEY_EC_P384:
+    case P11_KEY_ED25519:
+        return HS_OK;
+    default:
+        HS_BAIL_MSG(HS_ERR_INPUT_KEY, "unknown key type");
+    }
+}
+
+static hs_result p11_keygen_ec_params(enum p11_key_type type, struct hs_buf *out)
+{
+    int nid = type == P11_KEY_EC_P256   ? NID_X9_62_prime256v1
+              : type == P11_KEY_EC_P384 ? NID_secp384r1
+                                        : NID_ED25519;
+    const ASN1_OBJECT *oid = OBJ_nid2obj(nid);
+    HS_ENSURE(oid != NULL, HS_ERR_CRYPTO);
+    int len = i2d_ASN1_OBJECT(oid, NULL);
+    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
+    unsigned char *p = NULL;
+    HS_GUARD(hs_buf_reserve(out, (size_t)len, &p));
+    HS_ENSURE(i2d_ASN1_OBJECT(oid, &p) == len, HS_ERR_CRYPTO);
+    return hs_buf_commit(out, (size_t)len);
+}
+
+static void p11_keygen_audit(const struct p11_key *k)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    unsigned char *der = NULL;
+    int len = i2d_PUBKEY(k->pub, &der);
+    bool have = len > 0 && SHA256(der, (size_t)len, digest) != NULL;
+    OPENSSL_free(der);
+    hs_log(HS_LOG_INFO, "hsm.keygen", HS_LOG_AUDIT, HS_LOG_STR("token", p11_pool_token_label(k->pool)),
+           HS_LOG_STR("key_label", k->label), HS_LOG_HEX("key_id", k->id, k->id_len),
+           HS_LOG_STR("key_type", p11_key_type_name(k->type)), HS_LOG_INT("bits", k->bits),
+           HS_LOG_HEX("spki_sha256", have ? digest : NULL, sizeof(digest)));
+}
+
+HS_RESULT p11_key_generate(struct p11_pool *pool, const struct p11_keygen_spec *spec,
+                           struct p11_key **out)
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE_REF(spec);
+    HS_GUARD(p11_keygen_validate(spec));
+    unsigned char id[P11_KEY_DEFAULT_ID_LEN];
+    struct p11_keygen_op op = {spec, spec->id, spec->id_len, NULL, 0};
+    if (spec->id == NULL) {
+        HS_GUARD_OSSL(RAND_bytes(id, sizeof(id)), HS_ERR_CRYPTO);
+        op.id = id;
+        op.id_len = sizeof(id);
+    }
+    HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
+    HS_ENSURE(params != NULL, HS_ERR_NOMEM);
+    if (spec->type != P11_KEY_RSA) {
+        HS_GUARD(p11_keygen_ec_params(spec->type, params));
+        op.ec_params = hs_buf_data(params);
+        op.ec_params_len = hs_buf_len(params);
+    }
+    HS_GUARD(p11_pool_run(pool, p11_keygen_op, &op));
+    struct p11_key_query q;
+    memset(&q, 0, sizeof(q));
+    HS_GUARD(p11_query_set_label(&q, spec->label, strlen(spec->label)));
+    HS_GUARD(p11_query_set_id(&q, op.id, op.id_len));
+    HS_DEFER(struct p11_key *k = NULL, p11_key_freep);
+    HS_GUARD(p11_key_load(pool, &q, &k));
+    p11_keygen_audit(k);
+    *out = k;
+    k = NULL;
+    return HS_OK;
+}

@@ -1,0 +1,60 @@
+#include <string.h>
+
+#include "internal.h"
+
+hs_result p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                           CK_OBJECT_HANDLE *out, size_t max, size_t *out_count)
+{
+    HS_GUARD_CKR(call->fn->C_FindObjectsInit(call->session, tmpl, n));
+    CK_ULONG found = 0;
+    CK_RV rv = call->fn->C_FindObjects(call->session, out, (CK_ULONG)max, &found);
+    /* Final runs on every path so the session is left without an active search. */
+    CK_RV final_rv = call->fn->C_FindObjectsFinal(call->session);
+    HS_GUARD_CKR(rv);
+    HS_GUARD_CKR(final_rv);
+    *out_count = found;
+    return HS_OK;
+}
+
+hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                        CK_ATTRIBUTE_TYPE type, struct hs_buf *out)
+{
+    CK_ATTRIBUTE a = {type, NULL, 0};
+    HS_GUARD_CKR(call->fn->C_GetAttributeValue(call->session, obj, &a, 1));
+    HS_ENSURE(a.ulValueLen != CK_UNAVAILABLE_INFORMATION, HS_ERR_HSM);
+    HS_ENSURE(a.ulValueLen <= P11_ATTR_MAX, HS_ERR_BOUNDS);
+    unsigned char *p = NULL;
+    HS_GUARD(hs_buf_reserve(out, a.ulValueLen, &p));
+    a.pValue = p;
+    CK_ULONG reserved = a.ulValueLen;
+    HS_GUARD_CKR(call->fn->C_GetAttributeValue(call->session, obj, &a, 1));
+    HS_ENSURE(a.ulValueLen <= reserved, HS_ERR_BOUNDS);
+    return hs_buf_commit(out, a.ulValueLen);
+}
+
+hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                        CK_ATTRIBUTE_TYPE type, bool *out)
+{
+    CK_BBOOL v = CK_FALSE;
+    CK_ATTRIBUTE a = {type, &v, sizeof(v)};
+    CK_RV rv = call->fn->C_GetAttributeValue(call->session, obj, &a, 1);
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID) {
+        *out = false;
+        return HS_OK;
+    }
+    HS_GUARD_CKR(rv);
+    HS_ENSURE(a.ulValueLen == sizeof(v), HS_ERR_HSM);
+    *out = v == CK_TRUE;
+    return HS_OK;
+}
+
+hs_result p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                         CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
+{
+    CK_ULONG v = 0;
+    CK_ATTRIBUTE a = {type, &v, sizeof(v)};
+    HS_GUARD_CKR(call->fn->C_GetAttributeValue(call->session, obj, &a, 1));
+    HS_ENSURE(a.ulValueLen == sizeof(v), HS_ERR_HSM);
+    *out = v;
+    return HS_OK;
+}

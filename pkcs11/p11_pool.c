@@ -1,0 +1,423 @@
+#include "p11_pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "hs_log.h"
+#include "p11_error.h"
+
+#define P11_POOL_DEFAULT_WAIT_MS 5000U
+#define P11_POOL_DEFAULT_IDLE_S 60U
+#define P11_POOL_BACKOFF_MS 5L
+
+struct p11_session {
+    CK_SESSION_HANDLE handle;
+    bool open;
+    time_t last_used; /* CLOCK_MONOTONIC seconds */
+};
+
+enum p11_put_mode {
+    P11_PUT_KEEP, /* the session is healthy: return it */
+    P11_PUT_DROP, /* the session is lost or suspect: close it, the slot re-opens on demand */
+};
+
+struct p11_pool {
+    struct p11_module *module;
+    CK_FUNCTION_LIST *fn;
+    CK_SLOT_ID slot;
+    char token_label[33];
+    struct hs_secret *pin;
+    unsigned int wait_ms;
+    unsigned int idle_check_s;
+
+    pthread_mutex_t lock; /* guards everything below up to the atomics */
+    pthread_cond_t freed;
+    struct p11_session *sessions;
+    size_t size;
+    size_t *idle;     /* stack of indices of sessions not lent out */
+    size_t idle_count;
+    pid_t pid;        /* process the sessions belong to */
+
+    atomic_bool pin_rejected;
+    atomic_uint_fast64_t epoch;
+    atomic_size_t open_count;
+    atomic_uint_fast64_t reopened;
+    atomic_uint_fast64_t relogins;
+    atomic_uint_fast64_t throttled;
+    atomic_uint_fast64_t busy;
+};
+
+static time_t p11_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static size_t p11_pool_default_size(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 0 ? (size_t)cpus * 2 : 4;
+}
+
+/* Logs in on session h as CKU_USER. CKR_USER_ALREADY_LOGGED_IN means the token-wide login
+ * still holds. A rejected PIN is remembered and never tried again. */
+static hs_result p11_pool_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
+{
+    HS_ENSURE_MSG(!atomic_load(&pool->pin_rejected), HS_ERR_HSM_LOGIN,
+                  "the token rejected the PIN earlier; not retrying");
+    const unsigned char *pin = NULL;
+    size_t pin_len = 0;
+    hs_secret_get0(pool->pin, &pin, &pin_len);
+    CK_RV rv = pool->fn->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
+    if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+        return HS_OK;
+    }
+    hs_log(rv == CKR_OK ? HS_LOG_INFO : HS_LOG_ERROR, "hsm.login", HS_LOG_AUDIT,
+           HS_LOG_STR("token", pool->token_label), HS_LOG_STR("result", p11_ckr_name(rv)));
+    if (p11_ckr_classify(rv) == P11_CKR_KIND_PIN_REJECTED) {
+        atomic_store(&pool->pin_rejected, true);
+    }
+    HS_GUARD_CKR(rv);
+    return HS_OK;
+}
+
+/* Makes sure session h is in a logged-in state (a new session on a token whose login lapsed,
+ * e.g. after an HSM failover, starts as a public session). */
+static hs_result p11_pool_ensure_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
+{
+    CK_SESSION_INFO info;
+    HS_GUARD_CKR(pool->fn->C_GetSessionInfo(h, &info));
+    if (info.state == CKS_RW_USER_FUNCTIONS || info.state == CKS_RO_USER_FUNCTIONS) {
+        return HS_OK;
+    }
+    atomic_fetch_add(&pool->relogins, 1);
+    return p11_pool_login(pool, h);
+}
+
+static void p11_session_close(struct p11_pool *pool, struct p11_session *s)
+{
+    if (s->open) {
+        /* The session may already be gone on the HSM; its CK_RV changes nothing. */
+        HS_IGNORE(pool->fn->C_CloseSession(s->handle));
+        atomic_fetch_sub(&pool->open_count, 1);
+    }
+    s->open = false;
+    s->handle = CK_INVALID_HANDLE;
+}
+
+/* Readies a lent session: opens it (read/write: CloudHSM has no read-only sessions) when its
+ * slot is empty, checks one that sat idle too long, and makes sure it is logged in. */
+static hs_result p11_session_prepare(struct p11_pool *pool, struct p11_session *s)
+{
+    if (s->open && p11_now_s() - s->last_used > (time_t)pool->idle_check_s) {
+        CK_SESSION_INFO info;
+        if (pool->fn->C_GetSessionInfo(s->handle, &info) != CKR_OK) {
+            p11_session_close(pool, s);
+            atomic_fetch_add(&pool->epoch, 1);
+        }
+    }
+    if (!s->open) {
+        CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+        HS_GUARD_CKR(pool->fn->C_OpenSession(pool->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                             NULL, NULL, &h));
+        s->handle = h;
+        s->open = true;
+        atomic_fetch_add(&pool->open_count, 1);
+        HS_GUARD(p11_pool_ensure_login(pool, h));
+    }
+    return HS_OK;
+}
+
+/* Called with the lock held: in a forked child every inherited session belongs to the parent,
+ * so the slots are emptied (without C_CloseSession) and the module re-initialised. */
+static hs_result p11_pool_after_fork_locked(struct p11_pool *pool)
+{
+    bool reinit = false;
+    HS_GUARD(p11_module_check_fork(pool->module, &reinit));
+    atomic_store(&pool->open_count, 0);
+    for (size_t i = 0; i < pool->size; i++) {
+        pool->sessions[i].open = false;
+        pool->sessions[i].handle = CK_INVALID_HANDLE;
+        pool->idle[i] = i;
+    }
+    pool->idle_count = pool->size;
+    pool->pid = getpid();
+    atomic_fetch_add(&pool->epoch, 1);
+    return HS_OK;
+}
+
+static hs_result p11_pool_take_locked(struct p11_pool *pool, size_t *out)
+{
+    if (pool->pid != getpid()) {
+        HS_GUARD(p11_pool_after_fork_locked(pool));
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += pool->wait_ms / 1000;
+    deadline.tv_nsec += (long)(pool->wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (pool->idle_count == 0) {
+        int rc = pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline);
+        if (rc == ETIMEDOUT && pool->idle_count == 0) {
+            atomic_fetch_add(&pool->busy, 1);
+            HS_BAIL_MSG(HS_ERR_HSM_BUSY, "no free session within %u ms", pool->wait_ms);
+        }
+    }
+    *out = pool->idle[--pool->idle_count];
+    return HS_OK;
+}
+
+static void p11_pool_put(struct p11_pool *pool, size_t idx, enum p11_put_mode mode)
+{
+    struct p11_session *s = &pool->sessions[idx];
+    if (mode == P11_PUT_DROP) {
+        atomic_fetch_add(&pool->reopened, s->open ? 1 : 0);
+        p11_session_close(pool, s);
+        atomic_fetch_add(&pool->epoch, 1);
+    }
+    s->last_used = p11_now_s();
+    pthread_mutex_lock(&pool->lock);
+    pool->idle[pool->idle_count++] = idx;
+    pthread_cond_signal(&pool->freed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* Lends a ready session. A session that cannot be readied goes back closed. */
+static hs_result p11_pool_acquire(struct p11_pool *pool, size_t *out)
+{
+    size_t idx = 0;
+    pthread_mutex_lock(&pool->lock);
+    hs_result r = p11_pool_take_locked(pool, &idx);
+    pthread_mutex_unlock(&pool->lock);
+    HS_GUARD(r);
+    r = p11_session_prepare(pool, &pool->sessions[idx]);
+    if (hs_failed(r)) {
+        p11_pool_put(pool, idx, P11_PUT_DROP);
+        return r;
+    }
+    *out = idx;
+    return HS_OK;
+}
+
+static void p11_pool_backoff(unsigned int attempt)
+{
+    long ms = P11_POOL_BACKOFF_MS << (attempt < 6 ? attempt : 6);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Decides, from the CK_RV behind a failure, whether the operation may run again. */
+static enum p11_ckr_kind p11_failure_kind(hs_result r)
+{
+    const struct hs_error *e = hs_error_last();
+    if (hs_code_class(r.code) != HS_CLASS_HSM || e->ckr_name == NULL) {
+        return P11_CKR_KIND_FATAL;
+    }
+    return p11_ckr_classify(e->ckr);
+}
+
+HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE_REF(op);
+    unsigned int recoveries = 0;
+    unsigned int throttles = 0;
+    for (;;) {
+        size_t idx = 0;
+        hs_result r = p11_pool_acquire(pool, &idx);
+        enum p11_ckr_kind kind = P11_CKR_KIND_FATAL;
+        if (hs_failed(r)) {
+            kind = p11_failure_kind(r);
+        } else {
+            struct p11_call call = {pool->fn, pool->sessions[idx].handle,
+                                    atomic_load(&pool->epoch)};
+            r = op(&call, arg);
+            if (!hs_failed(r)) {
+                p11_pool_put(pool, idx, P11_PUT_KEEP);
+                return HS_OK;
+            }
+            kind = p11_failure_kind(r);
+            if (kind == P11_CKR_KIND_NOT_LOGGED_IN) {
+                atomic_fetch_add(&pool->relogins, 1);
+                hs_result lr = p11_pool_login(pool, call.session);
+                p11_pool_put(pool, idx, hs_failed(lr) ? P11_PUT_DROP : P11_PUT_KEEP);
+                HS_GUARD(lr);
+            } else {
+                /* An internal failure (bounds, memory, libcrypto) may have left an operation
+                 * active: such a session is closed rather than lent again. */
+                bool lost = kind == P11_CKR_KIND_SESSION_LOST ||
+                            kind == P11_CKR_KIND_NOT_INITIALIZED ||
+                            hs_code_class(r.code) == HS_CLASS_INTERNAL;
+                p11_pool_put(pool, idx, lost ? P11_PUT_DROP : P11_PUT_KEEP);
+            }
+        }
+        switch (kind) {
+        case P11_CKR_KIND_SESSION_LOST:
+        case P11_CKR_KIND_NOT_INITIALIZED:
+        case P11_CKR_KIND_NOT_LOGGED_IN:
+            if (recoveries++ >= P11_POOL_RETRIES) {
+                return r;
+            }
+            hs_log(HS_LOG_WARN, "hsm.session.recover", HS_LOG_STR("token", pool->token_label),
+                   HS_LOG_STR("ckr", hs_error_last()->ckr_name), HS_LOG_INT("attempt", recoveries));
+            break;
+        case P11_CKR_KIND_THROTTLED:
+            if (throttles >= P11_POOL_THROTTLE_RETRIES) {
+                return r;
+            }
+            atomic_fetch_add(&pool->throttled, 1);
+            p11_pool_backoff(throttles++);
+            break;
+        case P11_CKR_KIND_OK:
+        case P11_CKR_KIND_PIN_REJECTED:
+        case P11_CKR_KIND_FATAL:
+        default:
+            return r;
+        }
+    }
+}
+
+static hs_result p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_pool **out)
+{
+    size_t size = cfg->size != 0 ? cfg->size : p11_pool_default_size();
+    HS_ENSURE_MSG(size <= P11_POOL_SIZE_MAX, HS_ERR_INPUT_CONFIG,
+                  "pool size must be at most %d", P11_POOL_SIZE_MAX);
+    HS_DEFER(struct p11_pool *pool = OPENSSL_zalloc(sizeof(*pool)), p11_pool_freep);
+    HS_ENSURE(pool != NULL, HS_ERR_NOMEM);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->freed, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&pool->lock, NULL);
+    pool->pid = getpid();
+    pool->size = size;
+    pool->sessions = OPENSSL_zalloc(size * sizeof(*pool->sessions));
+    pool->idle = OPENSSL_zalloc(size * sizeof(*pool->idle));
+    HS_ENSURE(pool->sessions != NULL && pool->idle != NULL, HS_ERR_NOMEM);
+    *out = pool;
+    pool = NULL;
+    return HS_OK;
+}
+
+HS_RESULT p11_pool_new(struct p11_module *m, const struct p11_pool_config *cfg,
+                       struct p11_pool **out)
+{
+    HS_ENSURE_REF(m);
+    HS_ENSURE_REF(cfg);
+    HS_ENSURE_MSG(cfg->token_label != NULL && cfg->pin != NULL, HS_ERR_INPUT_CONFIG,
+                  "token label and PIN are required");
+    HS_ENSURE_MSG(strlen(cfg->token_label) <= 32, HS_ERR_INPUT_CONFIG,
+                  "token label longer than 32 bytes");
+    HS_DEFER(struct p11_pool *pool = NULL, p11_pool_freep);
+    HS_GUARD(p11_pool_alloc(cfg, &pool));
+    pool->module = p11_module_up_ref(m);
+    pool->fn = p11_module_get0_functions(m);
+    pool->wait_ms = cfg->wait_ms != 0 ? cfg->wait_ms : P11_POOL_DEFAULT_WAIT_MS;
+    pool->idle_check_s = cfg->idle_check_s != 0 ? cfg->idle_check_s : P11_POOL_DEFAULT_IDLE_S;
+    memcpy(pool->token_label, cfg->token_label, strlen(cfg->token_label) + 1);
+    const unsigned char *pin = NULL;
+    size_t pin_len = 0;
+    hs_secret_get0(cfg->pin, &pin, &pin_len);
+    HS_GUARD(hs_secret_from_bytes(pin, pin_len, &pool->pin));
+    HS_GUARD(p11_module_find_token(m, cfg->token_label, &pool->slot));
+    for (size_t i = 0; i < pool->size; i++) {
+        pool->idle[i] = pool->size - 1 - i;
+    }
+    pool->idle_count = pool->size;
+    /* Open the first session now: it logs in and proves the PIN before we serve anything. */
+    size_t idx = 0;
+    HS_GUARD(p11_pool_acquire(pool, &idx));
+    p11_pool_put(pool, idx, P11_PUT_KEEP);
+    *out = pool;
+    pool = NULL;
+    return HS_OK;
+}
+
+void p11_pool_free(struct p11_pool *pool)
+{
+    if (pool == NULL) {
+        return;
+    }
+    if (pool->sessions != NULL && pool->pid == getpid()) {
+        for (size_t i = 0; i < pool->size; i++) {
+            p11_session_close(pool, &pool->sessions[i]);
+        }
+    }
+    pthread_cond_destroy(&pool->freed);
+    pthread_mutex_destroy(&pool->lock);
+    OPENSSL_free(pool->sessions);
+    OPENSSL_free(pool->idle);
+    hs_secret_free(pool->pin);
+    p11_module_free(pool->module);
+    OPENSSL_free(pool);
+}
+
+void p11_pool_freep(struct p11_pool **pool)
+{
+    p11_pool_free(*pool);
+}
+
+static hs_result p11_ping_op(const struct p11_call *call, void *arg)
+{
+    (void)arg;
+    CK_SESSION_INFO info;
+    HS_GUARD_CKR(call->fn->C_GetSessionInfo(call->session, &info));
+    if (info.state != CKS_RW_USER_FUNCTIONS && info.state != CKS_RO_USER_FUNCTIONS) {
+        /* Let the pool's recovery log in again. */
+        HS_GUARD_CKR(CKR_USER_NOT_LOGGED_IN);
+    }
+    return HS_OK;
+}
+
+HS_RESULT p11_pool_ping(struct p11_pool *pool)
+{
+    return p11_pool_run(pool, p11_ping_op, NULL);
+}
+
+HS_RESULT p11_pool_get_token_info(struct p11_pool *pool, CK_TOKEN_INFO *out)
+{
+    HS_ENSURE_REF(pool);
+    HS_GUARD_CKR(pool->fn->C_GetTokenInfo(pool->slot, out));
+    return HS_OK;
+}
+
+const char *p11_pool_token_label(const struct p11_pool *pool)
+{
+    return pool->token_label;
+}
+
+struct p11_module *p11_pool_get0_module(const struct p11_pool *pool)
+{
+    return pool->module;
+}
+
+uint64_t p11_pool_epoch(const struct p11_pool *pool)
+{
+    return atomic_load(&pool->epoch);
+}
+
+void p11_pool_get_stats(struct p11_pool *pool, struct p11_pool_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&pool->lock);
+    out->size = pool->size;
+    out->in_use = pool->size - pool->idle_count;
+    pthread_mutex_unlock(&pool->lock);
+    out->open = atomic_load(&pool->open_count);
+    out->reopened = atomic_load(&pool->reopened);
+    out->relogins = atomic_load(&pool->relogins);
+    out->throttled = atomic_load(&pool->throttled);
+    out->busy = atomic_load(&pool->busy);
+}

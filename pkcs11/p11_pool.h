@@ -1,0 +1,101 @@
+/*
+ * p11_pool: a thread-safe pool of logged-in read/write sessions on one token.
+ *
+ * One login per token (PKCS#11 v2.40 §5.6: login state is shared by all of an application's
+ * sessions), a fixed number of sessions opened on demand, and no C_OpenSession per request.
+ * Every token operation runs through p11_pool_run(), which owns the recovery policy:
+ *   - CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT,
+ *     CKR_DEVICE_ERROR: the session is closed instead of returned, the pool epoch advances (so
+ *     cached object handles are found again), and the operation is retried on a fresh session,
+ *     at most P11_POOL_RETRIES times;
+ *   - CKR_USER_NOT_LOGGED_IN: the pool logs in again (CloudHSM does not after a failover) and
+ *     retries; a PIN the token rejected is never retried;
+ *   - CKR_FUNCTION_FAILED, CKR_OPERATION_ACTIVE, CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: retried
+ *     after a bounded exponential backoff;
+ *   - anything else fails with the CKR_* name in the error.
+ * A caller waits at most wait_ms for a free session and then gets HS_ERR_HSM_BUSY.
+ */
+#ifndef P11_POOL_H
+#define P11_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "hs_err.h"
+#include "hs_secret.h"
+#include "p11_module.h"
+
+/* Retries after a lost session or a lost login, per operation. */
+#define P11_POOL_RETRIES 3
+/* Retries after a throttling CK_RV, with backoff 5, 10, 20, 40, 80 ms. */
+#define P11_POOL_THROTTLE_RETRIES 5
+#define P11_POOL_SIZE_MAX 256
+
+struct p11_pool_config {
+    const char *token_label;   /* token to use (required) */
+    const struct hs_secret *pin; /* user PIN (CloudHSM: "CU_user:password"); copied */
+    size_t size;               /* sessions; 0 = 2 x online CPUs; at most P11_POOL_SIZE_MAX */
+    unsigned int wait_ms;      /* longest wait for a free session; 0 = 5000 ms */
+    unsigned int idle_check_s; /* sessions idle longer are checked with C_GetSessionInfo;
+                                  0 = 60 s */
+};
+
+/* What an operation gets: the session to use and the pool epoch under which object handles it
+ * caches are valid. */
+struct p11_call {
+    CK_FUNCTION_LIST *fn;
+    CK_SESSION_HANDLE session;
+    uint64_t epoch;
+};
+
+/* An operation run by p11_pool_run(). It fails through HS_GUARD_CKR so that the pool can read
+ * the CK_RV from hs_error_last() and decide whether to retry. It must leave no operation active
+ * on the session (C_FindObjectsFinal on every path, C_Sign completed). */
+typedef hs_result (*p11_pool_op)(const struct p11_call *call, void *arg);
+
+struct p11_pool;
+
+/* Opens the pool: finds the token by label on module m (the pool takes its own reference),
+ * opens one session and logs in as CKU_USER (an "hsm.login" audit event; the PIN never appears
+ * in a log or error). Errors: HS_ERR_HSM_TOKEN_NOT_FOUND, HS_ERR_HSM_LOGIN (PIN rejected),
+ * HS_ERR_HSM, HS_ERR_INPUT_CONFIG, HS_ERR_NOMEM. The caller frees *out with p11_pool_free(). */
+HS_RESULT p11_pool_new(struct p11_module *m, const struct p11_pool_config *cfg,
+                       struct p11_pool **out);
+
+/* Closes every session and releases the pool (NULL accepted). No session may be in use. */
+void p11_pool_free(struct p11_pool *pool);
+void p11_pool_freep(struct p11_pool **pool);
+
+/* Runs op(call, arg) on a pool session with the recovery policy above. Errors: whatever op
+ * raised (HS_ERR_HSM_* with the CK_RV), HS_ERR_HSM_BUSY, HS_ERR_HSM_LOGIN. */
+HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg);
+
+/* Checks that a session answers (C_GetSessionInfo in a logged-in state). For /healthz. */
+HS_RESULT p11_pool_ping(struct p11_pool *pool);
+
+/* Reads the token's CK_TOKEN_INFO (C_GetTokenInfo). Errors: HS_ERR_HSM_*. */
+HS_RESULT p11_pool_get_token_info(struct p11_pool *pool, CK_TOKEN_INFO *out);
+
+/* The token label and the module (lent, valid while the pool lives). */
+const char *p11_pool_token_label(const struct p11_pool *pool);
+struct p11_module *p11_pool_get0_module(const struct p11_pool *pool);
+
+/* The current epoch: it advances whenever a session is dropped or the module re-initialised. */
+uint64_t p11_pool_epoch(const struct p11_pool *pool);
+
+/* Counters for /metrics and tests. */
+struct p11_pool_stats {
+    size_t size;          /* configured sessions */
+    size_t open;          /* sessions currently open */
+    size_t in_use;        /* sessions currently lent */
+    uint64_t reopened;    /* sessions dropped after a session-lost CK_RV */
+    uint64_t relogins;    /* logins after CKR_USER_NOT_LOGGED_IN or a public session */
+    uint64_t throttled;   /* backoff retries */
+    uint64_t busy;        /* callers that timed out waiting */
+};
+void p11_pool_get_stats(struct p11_pool *pool, struct p11_pool_stats *out);
+
+#endif /* P11_POOL_H */
