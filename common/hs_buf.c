@@ -153,25 +153,29 @@ HS_RESULT hs_buf_put_hex(struct hs_buf *b, const unsigned char *p, size_t n)
 
 HS_RESULT hs_buf_put_b64url(struct hs_buf *b, const unsigned char *p, size_t n)
 {
-    HS_ENSURE(n <= (size_t)INT32_MAX / 2, HS_ERR_BOUNDS);
-    /* EVP_EncodeBlock writes 4 * ceil(n / 3) characters plus a NUL. */
-    size_t enc = 4 * ((n + 2) / 3);
-    unsigned char *w = NULL;
-    HS_GUARD(hs_buf_reserve(b, enc + 1, &w));
-    int written = EVP_EncodeBlock(w, p, (int)n);
-    HS_ENSURE(written >= 0 && (size_t)written == enc, HS_ERR_CRYPTO);
-    size_t used = enc;
-    while (used > 0 && w[used - 1] == '=') {
-        used--;
-    }
-    for (size_t i = 0; i < used; i++) {
-        if (w[i] == '+') {
-            w[i] = '-';
-        } else if (w[i] == '/') {
-            w[i] = '_';
+    HS_ENSURE_REF(b);
+    HS_ENSURE(p != NULL || n == 0, HS_ERR_INTERNAL);
+    /* Unpadded length: 4 characters per 3 bytes, 2 or 3 for a final group of 1 or 2. */
+    size_t out_len = (n / 3) * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+    HS_ENSURE(out_len <= b->max - b->len, HS_ERR_BOUNDS);
+    size_t start = b->len;
+    /* libcrypto encodes in chunks of 48 bytes (64 characters plus its NUL). */
+    for (size_t off = 0; off < n; off += 48) {
+        unsigned char chunk[65];
+        size_t in = n - off < 48 ? n - off : 48;
+        int written = EVP_EncodeBlock(chunk, p + off, (int)in);
+        HS_ENSURE(written > 0, HS_ERR_CRYPTO);
+        size_t used = (size_t)written;
+        while (used > 0 && chunk[used - 1] == '=') {
+            used--;
         }
+        for (size_t i = 0; i < used; i++) {
+            chunk[i] = chunk[i] == '+' ? '-' : (chunk[i] == '/' ? '_' : chunk[i]);
+        }
+        HS_GUARD(hs_buf_put(b, chunk, used));
     }
-    return hs_buf_commit(b, used);
+    HS_ENSURE(b->len - start == out_len, HS_ERR_INTERNAL);
+    return HS_OK;
 }
 
 HS_RESULT hs_buf_reserve(struct hs_buf *b, size_t n, unsigned char **out)

@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 #include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>

@@ -12,7 +12,7 @@ HS_RESULT hs_json_parse_object(const char *text, size_t len, size_t max_len, int
     HS_ENSURE_MSG(len > 0 && len <= INT32_MAX, HS_ERR_INPUT_JSON, "empty document");
     HS_DEFER(json_tokener *tok = json_tokener_new_ex(max_depth), hs_json_tokener_freep);
     HS_ENSURE(tok != NULL, HS_ERR_NOMEM);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     HS_DEFER(json_object *obj = json_tokener_parse_ex(tok, text, (int)len), hs_json_putp);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     HS_ENSURE_MSG(obj != NULL && jerr == json_tokener_success, HS_ERR_INPUT_JSON, "%s",

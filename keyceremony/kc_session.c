@@ -1,0 +1,198 @@
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include "hs_buf.h"
+#include "hs_defer.h"
+#include "hs_file.h"
+#include "hs_json.h"
+#include "hs_log.h"
+#include "hs_secret.h"
+#include "internal.h"
+#include "p11_sign.h"
+#include "sgn_cert.h"
+
+#define KC_CERT_FILE_MAX (64 * 1024)
+
+static const unsigned char kc_selftest_msg[] = "hsmsign key ceremony self-test";
+
+static hs_result kc_pin_read(const struct kc_token *token, struct hs_secret **out)
+{
+    if (token->pin_file != NULL) {
+        return hs_secret_from_file(token->pin_file, HS_SECRET_MAX, out);
+    }
+    return hs_secret_from_env(token->pin_env, HS_SECRET_MAX, out);
+}
+
+/* The token's serial number, blank padding removed. */
+static hs_result kc_token_serial(struct p11_pool *pool, char out[17])
+{
+    CK_TOKEN_INFO info;
+    HS_GUARD(p11_pool_get_token_info(pool, &info));
+    size_t n = sizeof(info.serialNumber);
+    while (n > 0 && info.serialNumber[n - 1] == ' ') {
+        n--;
+    }
+    memcpy(out, info.serialNumber, n);
+    out[n] = '\0';
+    return HS_OK;
+}
+
+hs_result kc_session_open(const struct kc_token *token, struct kc_session *out)
+{
+    memset(out, 0, sizeof(*out));
+    HS_DEFER(struct hs_secret *pin = NULL, hs_secret_freep);
+    HS_GUARD(kc_pin_read(token, &pin));
+    HS_GUARD(p11_module_load(token->module, &out->module));
+    struct p11_pool_config pc = {.token_label = token->label, .pin = pin, .size = 2};
+    HS_GUARD(p11_pool_new(out->module, &pc, &out->pool));
+    return kc_token_serial(out->pool, out->token_serial);
+}
+
+void kc_session_close(struct kc_session *s)
+{
+    p11_pool_free(s->pool);
+    p11_module_free(s->module);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Signs a test message with the new key and verifies it with the public key as exported. */
+static hs_result kc_key_selftest(struct p11_key *key)
+{
+    enum p11_sig_alg alg = p11_sig_alg_default(p11_key_type(key));
+    HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
+    HS_ENSURE(sig != NULL, HS_ERR_NOMEM);
+    HS_GUARD(p11_sign(key, alg, P11_SIG_FORMAT_DER, kc_selftest_msg, sizeof(kc_selftest_msg),
+                      sig));
+    HS_DEFER(EVP_MD_CTX *ctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
+    HS_ENSURE(ctx != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(EVP_DigestVerifyInit_ex(ctx, NULL, p11_sig_alg_digest(alg), NULL, NULL,
+                                          p11_key_get0_public(key), NULL),
+                  HS_ERR_CRYPTO);
+    int ok = EVP_DigestVerify(ctx, hs_buf_data(sig), hs_buf_len(sig), kc_selftest_msg,
+                              sizeof(kc_selftest_msg));
+    ERR_clear_error();
+    HS_ENSURE_MSG(ok == 1, HS_ERR_HSM, "the new key's test signature does not verify");
+    return HS_OK;
+}
+
+hs_result kc_key_create(struct kc_session *s, const struct kc_key *spec, struct p11_key **out)
+{
+    struct p11_keygen_spec ks = {.type = spec->type, .rsa_bits = spec->rsa_bits,
+                                 .label = spec->label};
+    HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
+    HS_GUARD(p11_key_generate(s->pool, &ks, &key));
+    HS_GUARD(p11_key_check_protected(key));
+    HS_GUARD(kc_key_selftest(key));
+    *out = key;
+    key = NULL;
+    return HS_OK;
+}
+
+hs_result kc_cert_read(const char *path, X509 **out)
+{
+    HS_DEFER(struct hs_buf *pem = NULL, hs_buf_freep);
+    HS_GUARD(hs_file_read(path, KC_CERT_FILE_MAX, &pem));
+    HS_DEFER(BIO *bio = BIO_new_mem_buf(hs_buf_data(pem), (int)hs_buf_len(pem)), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    ERR_clear_error();
+    HS_ENSURE_MSG(cert != NULL, HS_ERR_INPUT_CONFIG, "%s holds no PEM certificate", path);
+    *out = cert;
+    return HS_OK;
+}
+
+hs_result kc_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) *untrusted)
+{
+    HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
+    HS_DEFER(X509_STORE_CTX *ctx = X509_STORE_CTX_new(), hs_x509_store_ctx_freep);
+    HS_ENSURE(store != NULL && ctx != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(X509_STORE_add_cert(store, root), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(X509_STORE_CTX_init(ctx, store, cert, untrusted), HS_ERR_CRYPTO);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
+    int ok = X509_verify_cert(ctx);
+    int err = X509_STORE_CTX_get_error(ctx);
+    ERR_clear_error();
+    HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CONFIG, "certificate does not verify: %s",
+                  X509_verify_cert_error_string(err));
+    return HS_OK;
+}
+
+hs_result kc_cert_write(const char *path, const X509 *cert)
+{
+    HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CERT_PEM_MAX), hs_buf_freep);
+    HS_ENSURE(pem != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_cert_to_pem(cert, pem));
+    return hs_file_write_new(path, hs_buf_data(pem), hs_buf_len(pem), 0644);
+}
+
+static hs_result kc_json_hex(json_object *obj, const char *key, const unsigned char *p, size_t n)
+{
+    HS_DEFER(struct hs_buf *hex = hs_buf_new(2 * n + 1), hs_buf_freep);
+    HS_ENSURE(hex != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put_hex(hex, p, n));
+    const char *s = NULL;
+    HS_GUARD(hs_buf_cstr(hex, &s));
+    HS_ENSURE(json_object_object_add(obj, key, json_object_new_string(s)) == 0, HS_ERR_NOMEM);
+    return HS_OK;
+}
+
+static hs_result kc_transcript_key(json_object *line, const struct p11_key *key)
+{
+    size_t id_len = 0;
+    const unsigned char *id = p11_key_id(key, &id_len);
+    json_object_object_add(line, "key_label", json_object_new_string(p11_key_label(key)));
+    json_object_object_add(line, "key_type",
+                           json_object_new_string(p11_key_type_name(p11_key_type(key))));
+    HS_GUARD(kc_json_hex(line, "key_id", id, id_len));
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    int len = i2d_PUBKEY(p11_key_get0_public(key), &der);
+    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    HS_ENSURE(SHA256(der, (size_t)len, digest) != NULL, HS_ERR_CRYPTO);
+    return kc_json_hex(line, "spki_sha256", digest, sizeof(digest));
+}
+
+static hs_result kc_transcript_cert(json_object *line, X509 *cert)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    HS_GUARD_OSSL(X509_digest(cert, EVP_sha256(), digest, &n), HS_ERR_CRYPTO);
+    HS_GUARD(kc_json_hex(line, "cert_sha256", digest, n));
+    char serial[SGN_SERIAL_HEX_LEN + 9];
+    HS_GUARD(sgn_cert_serial_hex(cert, serial, sizeof(serial)));
+    json_object_object_add(line, "cert_serial", json_object_new_string(serial));
+    return HS_OK;
+}
+
+hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
+                        const struct p11_key *key, X509 *cert, const char *output)
+{
+    if (cfg->transcript == NULL) {
+        return HS_OK;
+    }
+    HS_DEFER(json_object *line = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(line != NULL, HS_ERR_NOMEM);
+    char ts[32];
+    sgn_time_rfc3339(time(NULL), ts);
+    json_object_object_add(line, "time", json_object_new_string(ts));
+    json_object_object_add(line, "step", json_object_new_string(kc_step_name(cfg->step)));
+    json_object_object_add(line, "token_label", json_object_new_string(cfg->token.label));
+    if (s != NULL) {
+        json_object_object_add(line, "token_serial", json_object_new_string(s->token_serial));
+    }
+    if (key != NULL) {
+        HS_GUARD(kc_transcript_key(line, key));
+    }
+    if (cert != NULL) {
+        HS_GUARD(kc_transcript_cert(line, cert));
+    }
+    if (output != NULL) {
+        json_object_object_add(line, "output", json_object_new_string(output));
+    }
+    HS_DEFER(char *text = NULL, hs_free_strp);
+    HS_GUARD(hs_json_to_string(line, &text));
+    return hs_file_append_line(cfg->transcript, text, 0644);
+}

@@ -1,0 +1,138 @@
+/*
+ * sgn_cert: X.509 v3 certificates (RFC 5280) whose signature is a C_Sign on the token.
+ *
+ * sgn_cert_sign() is the one builder used for every certificate we make (root, intermediate,
+ * leaf): it fills the TBSCertificate (serial, validity, names, SPKI, extensions) with libcrypto
+ * and signs it through p11_evp, so the private key never leaves the token; it then verifies the
+ * signature with the signer's public key before handing the certificate out.
+ *
+ * sgn_issuer is the issuing CA of the service (intermediate): its token key, certificate and
+ * chain; sgn_cert_issue() turns a validated CSR into a leaf certificate under it.
+ */
+#ifndef SGN_CERT_H
+#define SGN_CERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "hs_buf.h"
+#include "hs_err.h"
+#include "p11_key.h"
+#include "sgn_csr.h"
+
+#define SGN_SERIAL_BYTES 16          /* RFC 5280 §4.1.2.2: positive, at most 20 octets */
+#define SGN_SERIAL_HEX_LEN (2 * SGN_SERIAL_BYTES)
+#define SGN_BACKDATE_S 300           /* notBefore = now - 5 min, for clock skew */
+#define SGN_LEAF_TTL_DEFAULT_S (12 * 3600)
+#define SGN_LEAF_TTL_MAX_S (24 * 3600)
+#define SGN_CHAIN_PEM_MAX (64 * 1024)
+#define SGN_CERT_PEM_MAX 16384
+
+/* Key usage bits (RFC 5280 §4.2.1.3), combined with |. */
+enum sgn_key_usage {
+    SGN_KU_DIGITAL_SIGNATURE = 1 << 0,
+    SGN_KU_KEY_ENCIPHERMENT = 1 << 1,
+    SGN_KU_KEY_CERT_SIGN = 1 << 2,
+    SGN_KU_CRL_SIGN = 1 << 3,
+};
+
+/* Extended key usages (RFC 5280 §4.2.1.12), combined with |. */
+enum sgn_eku {
+    SGN_EKU_SERVER_AUTH = 1 << 0,
+    SGN_EKU_CLIENT_AUTH = 1 << 1,
+};
+
+/* Everything that goes into one certificate. Pointers are borrowed for the call. */
+struct sgn_cert_template {
+    const X509_NAME *subject;
+    EVP_PKEY *subject_key;      /* public key certified */
+    X509 *issuer; /* NULL: self-signed (issuer = subject, AKI = SKI); OpenSSL caches into it */
+    time_t not_before;          /* seconds since the epoch */
+    time_t not_after;
+    bool ca;                    /* BasicConstraints cA (always critical) */
+    int path_len;               /* pathLenConstraint when ca; -1 = absent */
+    unsigned int key_usage;     /* enum sgn_key_usage bits; critical */
+    unsigned int eku;           /* enum sgn_eku bits; 0 = no EKU extension */
+    const GENERAL_NAMES *sans;  /* NULL or empty: no SAN extension */
+    const STACK_OF(X509_EXTENSION) *extra; /* further extensions, added as given; may be NULL */
+};
+
+/* Builds the certificate described by t with a fresh random serial, signs it with signer (the
+ * issuer's token key; for a self-signed certificate the key of subject_key) using the key's
+ * default algorithm (RSA: sha256WithRSAEncryption, P-256: ecdsa-with-SHA256, P-384:
+ * ecdsa-with-SHA384, Ed25519), and verifies the signature. Adds SKI (RFC 5280 §4.2.1.2
+ * method 1) and AKI keyIdentifier (§4.2.1.1). SAN is critical when the subject is empty
+ * (§4.2.1.6). Errors: HS_ERR_INPUT (inconsistent template), HS_ERR_HSM_* from C_Sign,
+ * HS_ERR_CRYPTO. The caller frees *out with X509_free(). */
+HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signer, X509 **out);
+
+/* Appends the PEM encoding of cert to out. Errors: HS_ERR_BOUNDS, HS_ERR_CRYPTO. */
+HS_RESULT sgn_cert_to_pem(const X509 *cert, struct hs_buf *out);
+
+/* Writes the certificate's serial as lowercase hex into out (at least 41 bytes), without
+ * leading zero bytes. Errors: HS_ERR_CRYPTO, HS_ERR_BOUNDS. */
+HS_RESULT sgn_cert_serial_hex(const X509 *cert, char *out, size_t out_len);
+
+/* Converts an ASN1_TIME to seconds since the epoch. Errors: HS_ERR_CRYPTO. */
+HS_RESULT sgn_asn1_time_to_epoch(const ASN1_TIME *t, time_t *out);
+
+/* Writes t as RFC 3339 UTC ("2026-11-21T19:24:05Z") into out[21]. */
+void sgn_time_rfc3339(time_t t, char out[32]);
+
+/* --- the issuing CA ------------------------------------------------------------------------ */
+
+struct sgn_issuer;
+
+/* Loads the issuing CA: chain_pem holds the issuing certificate first, then its issuers up to
+ * the self-signed root (truststore.pem as the key ceremony writes it). Checks that the first
+ * certificate's public key is key's public key, that it is a CA allowed to sign certificates
+ * (BasicConstraints cA, keyCertSign), and that the chain verifies (X509_V_FLAG_X509_STRICT).
+ * Takes a reference to key. Errors: HS_ERR_INPUT_CONFIG (detail says what does not fit),
+ * HS_ERR_CRYPTO. The caller frees *out with sgn_issuer_free(). */
+HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chain_len,
+                         struct sgn_issuer **out);
+void sgn_issuer_free(struct sgn_issuer *issuer);
+void sgn_issuer_freep(struct sgn_issuer **issuer);
+
+/* Lends the issuing certificate, the chain PEM (issuing certificate then up to the root, as
+ * loaded, NUL-terminated) and the token key. */
+X509 *sgn_issuer_get0_cert(const struct sgn_issuer *issuer);
+const char *sgn_issuer_get0_chain_pem(const struct sgn_issuer *issuer);
+struct p11_key *sgn_issuer_get0_key(const struct sgn_issuer *issuer);
+
+/* A request for a leaf certificate. */
+struct sgn_leaf_request {
+    const struct sgn_csr *csr;
+    long ttl_s;              /* 1..SGN_LEAF_TTL_MAX_S seconds */
+    unsigned int eku;        /* enum sgn_eku bits */
+    time_t now;
+    const char *requester;   /* principal ARN, for the audit log */
+    const char *profile;     /* profile name, for the audit log */
+};
+
+/* The issued certificate. */
+struct sgn_leaf {
+    X509 *cert;
+    char serial_hex[SGN_SERIAL_HEX_LEN + 9];
+    time_t not_before;
+    time_t not_after;
+};
+
+/* Issues a leaf under issuer for req (RFC 5280 profile): subject = CN from the CSR (only),
+ * SANs copied, notBefore = now - SGN_BACKDATE_S, notAfter = now + ttl_s (never past the
+ * issuer's notAfter), BasicConstraints CA:FALSE critical, KeyUsage digitalSignature critical,
+ * the requested EKUs, SKI, AKI. Emits "sign.cert.request" and "sign.cert.issued" audit events
+ * (requester, key label, profile, serial, SHA-256 of the TBSCertificate). Errors:
+ * HS_ERR_INPUT_RANGE (ttl), HS_ERR_INTERNAL (issuer expired), HS_ERR_HSM_*, HS_ERR_CRYPTO. The
+ * caller frees out->cert with X509_free() (sgn_leaf_clear()). */
+HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
+                         struct sgn_leaf *out);
+
+/* Frees what a successful sgn_cert_issue() put in leaf. */
+void sgn_leaf_clear(struct sgn_leaf *leaf);
+
+#endif /* SGN_CERT_H */

@@ -1,0 +1,395 @@
+#include "sgn_jwt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "hs_defer.h"
+#include "hs_json.h"
+#include "hs_log.h"
+#include "p11_sign.h"
+
+#define SGN_JWK_COORD_MAX 66 /* bytes of an EC coordinate (P-521 bound; we use up to 48) */
+#define SGN_JWK_MEMBER_MAX 1024
+#define SGN_JWT_PART_MAX 2048
+
+struct sgn_jwt_alg_entry {
+    const char *name;
+    enum p11_sig_alg alg;
+};
+
+static const struct sgn_jwt_alg_entry sgn_jwt_algs[] = {
+    {"ES256", P11_SIG_ECDSA_SHA256}, {"ES384", P11_SIG_ECDSA_SHA384},
+    {"RS256", P11_SIG_RSA_PKCS1_SHA256}, {"PS256", P11_SIG_RSA_PSS_SHA256},
+    {"EdDSA", P11_SIG_EDDSA},
+};
+
+struct sgn_jwt_key {
+    struct p11_key *key;
+    const char *alg;            /* static name from sgn_jwt_algs */
+    enum p11_sig_alg sig_alg;
+    char kid[SGN_KID_LEN + 1];
+};
+
+/* --- JWK ----------------------------------------------------------------------------------- */
+
+/* The JWK members that define the key, base64url-encoded (RFC 7518 §6.2.1, §6.3.1; RFC 8037
+ * §2). crv is a static string or NULL (RSA). */
+struct sgn_jwk_members {
+    const char *kty;
+    const char *crv;
+    struct hs_buf *a; /* EC/OKP: x; RSA: n */
+    struct hs_buf *b; /* EC: y; RSA: e; OKP: empty */
+};
+
+static void sgn_jwk_members_clear(struct sgn_jwk_members *m)
+{
+    hs_buf_free(m->a);
+    hs_buf_free(m->b);
+}
+
+static hs_result sgn_put_bn_b64url(EVP_PKEY *pub, const char *param, int pad, struct hs_buf *out)
+{
+    HS_DEFER(BIGNUM *bn = NULL, hs_bn_freep);
+    HS_GUARD_OSSL(EVP_PKEY_get_bn_param(pub, param, &bn), HS_ERR_CRYPTO);
+    unsigned char raw[SGN_JWK_MEMBER_MAX];
+    int n = pad > 0 ? BN_bn2binpad(bn, raw, pad) : BN_bn2bin(bn, raw);
+    HS_ENSURE(n > 0 && BN_num_bytes(bn) <= (int)sizeof(raw), HS_ERR_CRYPTO);
+    return hs_buf_put_b64url(out, raw, (size_t)n);
+}
+
+static hs_result sgn_jwk_members_get(EVP_PKEY *pub, struct sgn_jwk_members *m)
+{
+    m->a = hs_buf_new(SGN_JWK_MEMBER_MAX);
+    m->b = hs_buf_new(SGN_JWK_MEMBER_MAX);
+    HS_ENSURE(m->a != NULL && m->b != NULL, HS_ERR_NOMEM);
+    if (EVP_PKEY_is_a(pub, "RSA")) {
+        m->kty = "RSA";
+        /* RFC 7518 §6.3.1: unsigned big-endian, no leading zero octets. */
+        HS_GUARD(sgn_put_bn_b64url(pub, OSSL_PKEY_PARAM_RSA_N, 0, m->a));
+        return sgn_put_bn_b64url(pub, OSSL_PKEY_PARAM_RSA_E, 0, m->b);
+    }
+    if (EVP_PKEY_is_a(pub, "ED25519")) {
+        m->kty = "OKP";
+        m->crv = "Ed25519";
+        unsigned char raw[32];
+        size_t n = sizeof(raw);
+        HS_GUARD_OSSL(EVP_PKEY_get_raw_public_key(pub, raw, &n), HS_ERR_CRYPTO);
+        return hs_buf_put_b64url(m->a, raw, n);
+    }
+    HS_ENSURE_MSG(EVP_PKEY_is_a(pub, "EC"), HS_ERR_INPUT_KEY, "key type has no JWK form here");
+    int bits = EVP_PKEY_get_bits(pub);
+    HS_ENSURE_MSG(bits == 256 || bits == 384, HS_ERR_INPUT_KEY, "EC curve not supported");
+    m->kty = "EC";
+    m->crv = bits == 256 ? "P-256" : "P-384";
+    /* RFC 7518 §6.2.1.2: coordinates are padded to the full field size. */
+    HS_GUARD(sgn_put_bn_b64url(pub, OSSL_PKEY_PARAM_EC_PUB_X, bits / 8, m->a));
+    return sgn_put_bn_b64url(pub, OSSL_PKEY_PARAM_EC_PUB_Y, bits / 8, m->b);
+}
+
+static hs_result sgn_put_member(struct hs_buf *b, const char *name, const struct hs_buf *v,
+                                const char *s, bool comma)
+{
+    HS_GUARD(hs_buf_put_str(b, comma ? ",\"" : "\""));
+    HS_GUARD(hs_buf_put_str(b, name));
+    HS_GUARD(hs_buf_put_str(b, "\":\""));
+    HS_GUARD(v != NULL ? hs_buf_put(b, hs_buf_data(v), hs_buf_len(v)) : hs_buf_put_str(b, s));
+    return hs_buf_put_byte(b, '"');
+}
+
+/* RFC 7638 §3.2: only the required members, in lexicographic order, no whitespace. The values
+ * are base64url or fixed names, so no JSON escaping is needed. */
+static hs_result sgn_thumbprint_input(const struct sgn_jwk_members *m, struct hs_buf *json)
+{
+    HS_GUARD(hs_buf_put_byte(json, '{'));
+    if (strcmp(m->kty, "RSA") == 0) {
+        HS_GUARD(sgn_put_member(json, "e", m->b, NULL, false));
+        HS_GUARD(sgn_put_member(json, "kty", NULL, "RSA", true));
+        HS_GUARD(sgn_put_member(json, "n", m->a, NULL, true));
+    } else {
+        HS_GUARD(sgn_put_member(json, "crv", NULL, m->crv, false));
+        HS_GUARD(sgn_put_member(json, "kty", NULL, m->kty, true));
+        HS_GUARD(sgn_put_member(json, "x", m->a, NULL, true));
+        if (strcmp(m->kty, "EC") == 0) {
+            HS_GUARD(sgn_put_member(json, "y", m->b, NULL, true));
+        }
+    }
+    return hs_buf_put_byte(json, '}');
+}
+
+HS_RESULT sgn_jwk_thumbprint(EVP_PKEY *pub, char out[SGN_KID_LEN + 1])
+{
+    HS_ENSURE_REF(pub);
+    HS_DEFER(struct sgn_jwk_members m = {0}, sgn_jwk_members_clear);
+    HS_GUARD(sgn_jwk_members_get(pub, &m));
+    HS_DEFER(struct hs_buf *json = hs_buf_new(4 * SGN_JWK_MEMBER_MAX), hs_buf_freep);
+    HS_ENSURE(json != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_thumbprint_input(&m, json));
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    HS_ENSURE(SHA256(hs_buf_data(json), hs_buf_len(json), digest) != NULL, HS_ERR_CRYPTO);
+    HS_DEFER(struct hs_buf *kid = hs_buf_new(SGN_KID_LEN + 1), hs_buf_freep);
+    HS_ENSURE(kid != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put_b64url(kid, digest, sizeof(digest)));
+    HS_ENSURE(hs_buf_len(kid) == SGN_KID_LEN, HS_ERR_INTERNAL);
+    memcpy(out, hs_buf_data(kid), SGN_KID_LEN);
+    out[SGN_KID_LEN] = '\0';
+    return HS_OK;
+}
+
+static hs_result sgn_json_add_buf(json_object *obj, const char *key, const struct hs_buf *v)
+{
+    json_object *s = json_object_new_string_len((const char *)hs_buf_data(v), (int)hs_buf_len(v));
+    HS_ENSURE(s != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(json_object_object_add(obj, key, s) == 0, HS_ERR_NOMEM);
+    return HS_OK;
+}
+
+static hs_result sgn_json_add_str(json_object *obj, const char *key, const char *v)
+{
+    json_object *s = json_object_new_string(v);
+    HS_ENSURE(s != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(json_object_object_add(obj, key, s) == 0, HS_ERR_NOMEM);
+    return HS_OK;
+}
+
+static hs_result sgn_jwk_fill(json_object *jwk, const struct sgn_jwk_members *m, const char *alg,
+                              const char *kid)
+{
+    HS_GUARD(sgn_json_add_str(jwk, "kty", m->kty));
+    HS_GUARD(sgn_json_add_str(jwk, "use", "sig"));
+    HS_GUARD(sgn_json_add_str(jwk, "alg", alg));
+    HS_GUARD(sgn_json_add_str(jwk, "kid", kid));
+    if (strcmp(m->kty, "RSA") == 0) {
+        HS_GUARD(sgn_json_add_buf(jwk, "n", m->a));
+        return sgn_json_add_buf(jwk, "e", m->b);
+    }
+    HS_GUARD(sgn_json_add_str(jwk, "crv", m->crv));
+    HS_GUARD(sgn_json_add_buf(jwk, "x", m->a));
+    if (strcmp(m->kty, "EC") == 0) {
+        HS_GUARD(sgn_json_add_buf(jwk, "y", m->b));
+    }
+    return HS_OK;
+}
+
+HS_RESULT sgn_jwk_new(EVP_PKEY *pub, const char *alg, json_object **out)
+{
+    HS_ENSURE_REF(pub);
+    HS_ENSURE_REF(alg);
+    char kid[SGN_KID_LEN + 1];
+    HS_GUARD(sgn_jwk_thumbprint(pub, kid));
+    HS_DEFER(struct sgn_jwk_members m = {0}, sgn_jwk_members_clear);
+    HS_GUARD(sgn_jwk_members_get(pub, &m));
+    HS_DEFER(json_object *jwk = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(jwk != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_jwk_fill(jwk, &m, alg, kid));
+    *out = jwk;
+    jwk = NULL;
+    return HS_OK;
+}
+
+HS_RESULT sgn_jwks_json(struct sgn_jwt_key *const *keys, size_t n, char **out)
+{
+    HS_DEFER(json_object *doc = json_object_new_object(), hs_json_putp);
+    json_object *list = json_object_new_array();
+    HS_ENSURE(doc != NULL && list != NULL && json_object_object_add(doc, "keys", list) == 0,
+              HS_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) {
+        json_object *jwk = NULL;
+        HS_GUARD(sgn_jwk_new(p11_key_get0_public(keys[i]->key), keys[i]->alg, &jwk));
+        if (json_object_array_add(list, jwk) != 0) {
+            json_object_put(jwk);
+            HS_BAIL(HS_ERR_NOMEM);
+        }
+    }
+    HS_DEFER(char *text = NULL, hs_free_strp);
+    HS_GUARD(hs_json_to_string(doc, &text));
+    HS_ENSURE(strlen(text) <= SGN_JWKS_MAX, HS_ERR_BOUNDS);
+    *out = text;
+    text = NULL;
+    return HS_OK;
+}
+
+/* --- keys ---------------------------------------------------------------------------------- */
+
+HS_RESULT sgn_jwt_key_new(struct p11_key *key, const char *alg, struct sgn_jwt_key **out)
+{
+    HS_ENSURE_REF(key);
+    enum p11_key_type type = p11_key_type(key);
+    enum p11_sig_alg want = p11_sig_alg_default(type);
+    const struct sgn_jwt_alg_entry *entry = NULL;
+    for (size_t i = 0; i < sizeof(sgn_jwt_algs) / sizeof(sgn_jwt_algs[0]); i++) {
+        bool match = alg != NULL ? strcmp(alg, sgn_jwt_algs[i].name) == 0
+                                 : sgn_jwt_algs[i].alg == want;
+        if (match) {
+            entry = &sgn_jwt_algs[i];
+            break;
+        }
+    }
+    HS_ENSURE_MSG(entry != NULL && p11_sig_alg_fits(entry->alg, type), HS_ERR_INPUT_KEY,
+                  "JWS algorithm %s does not fit a %s key", alg != NULL ? alg : "(default)",
+                  p11_key_type_name(type));
+    HS_DEFER(struct sgn_jwt_key *k = OPENSSL_zalloc(sizeof(*k)), sgn_jwt_key_freep);
+    HS_ENSURE(k != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_jwk_thumbprint(p11_key_get0_public(key), k->kid));
+    k->alg = entry->name;
+    k->sig_alg = entry->alg;
+    k->key = p11_key_up_ref(key);
+    *out = k;
+    k = NULL;
+    return HS_OK;
+}
+
+void sgn_jwt_key_free(struct sgn_jwt_key *k)
+{
+    if (k != NULL) {
+        p11_key_free(k->key);
+        OPENSSL_free(k);
+    }
+}
+
+void sgn_jwt_key_freep(struct sgn_jwt_key **k)
+{
+    sgn_jwt_key_free(*k);
+}
+
+const char *sgn_jwt_key_kid(const struct sgn_jwt_key *k)
+{
+    return k->kid;
+}
+
+const char *sgn_jwt_key_alg(const struct sgn_jwt_key *k)
+{
+    return k->alg;
+}
+
+struct p11_key *sgn_jwt_key_get0_key(const struct sgn_jwt_key *k)
+{
+    return k->key;
+}
+
+/* --- tokens -------------------------------------------------------------------------------- */
+
+static hs_result sgn_claim_check(const char *name, const char *v)
+{
+    HS_ENSURE_MSG(v != NULL && v[0] != '\0', HS_ERR_INPUT_FIELD, "claim %s is empty", name);
+    size_t n = strnlen(v, SGN_JWT_CLAIM_MAX + 1);
+    HS_ENSURE_MSG(n <= SGN_JWT_CLAIM_MAX, HS_ERR_INPUT_TOO_LARGE, "claim %s is longer than %d",
+                  name, SGN_JWT_CLAIM_MAX);
+    for (size_t i = 0; i < n; i++) {
+        HS_ENSURE_MSG((unsigned char)v[i] >= 0x20 && v[i] != 0x7f, HS_ERR_INPUT_FIELD,
+                      "claim %s holds a control character", name);
+    }
+    return HS_OK;
+}
+
+/* Appends base64url(JSON of obj). */
+static hs_result sgn_put_json_b64url(struct hs_buf *out, json_object *obj)
+{
+    const char *text = json_object_to_json_string_ext(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
+    size_t n = strlen(text);
+    HS_ENSURE(n <= SGN_JWT_PART_MAX, HS_ERR_INPUT_TOO_LARGE);
+    return hs_buf_put_b64url(out, (const unsigned char *)text, n);
+}
+
+static hs_result sgn_jwt_header(const struct sgn_jwt_key *k, struct hs_buf *out)
+{
+    HS_DEFER(json_object *h = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(h != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_json_add_str(h, "alg", k->alg));
+    HS_GUARD(sgn_json_add_str(h, "typ", "JWT"));
+    HS_GUARD(sgn_json_add_str(h, "kid", k->kid));
+    return sgn_put_json_b64url(out, h);
+}
+
+static hs_result sgn_json_add_int(json_object *obj, const char *key, int64_t v)
+{
+    json_object *n = json_object_new_int64(v);
+    HS_ENSURE(n != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(json_object_object_add(obj, key, n) == 0, HS_ERR_NOMEM);
+    return HS_OK;
+}
+
+static hs_result sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti,
+                                struct hs_buf *out)
+{
+    HS_DEFER(json_object *b = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_json_add_str(b, "iss", c->iss));
+    HS_GUARD(sgn_json_add_str(b, "sub", c->sub));
+    HS_GUARD(sgn_json_add_str(b, "aud", c->aud));
+    HS_GUARD(sgn_json_add_int(b, "iat", (int64_t)c->now));
+    HS_GUARD(sgn_json_add_int(b, "nbf", (int64_t)c->now));
+    HS_GUARD(sgn_json_add_int(b, "exp", (int64_t)c->now + c->ttl_s));
+    HS_GUARD(sgn_json_add_str(b, "jti", jti));
+    return sgn_put_json_b64url(out, b);
+}
+
+static hs_result sgn_jti_new(char out[SGN_JTI_LEN + 1])
+{
+    unsigned char raw[16];
+    HS_GUARD_OSSL(RAND_bytes(raw, sizeof(raw)), HS_ERR_CRYPTO);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(SGN_JTI_LEN + 1), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put_b64url(b, raw, sizeof(raw)));
+    HS_ENSURE(hs_buf_len(b) == SGN_JTI_LEN, HS_ERR_INTERNAL);
+    memcpy(out, hs_buf_data(b), SGN_JTI_LEN);
+    out[SGN_JTI_LEN] = '\0';
+    return HS_OK;
+}
+
+static hs_result sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct sgn_jwt_claims *c,
+                                      struct hs_buf *out, char jti[SGN_JTI_LEN + 1])
+{
+    HS_GUARD(sgn_claim_check("iss", c->iss));
+    HS_GUARD(sgn_claim_check("sub", c->sub));
+    HS_GUARD(sgn_claim_check("aud", c->aud));
+    HS_ENSURE_MSG(c->ttl_s >= 1 && c->ttl_s <= SGN_JWT_TTL_MAX_S, HS_ERR_INPUT_RANGE,
+                  "token lifetime must be 1..%d seconds", SGN_JWT_TTL_MAX_S);
+    HS_GUARD(sgn_jti_new(jti));
+    HS_DEFER(struct hs_buf *token = hs_buf_new(SGN_JWT_MAX), hs_buf_freep);
+    HS_ENSURE(token != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_jwt_header(k, token));
+    HS_GUARD(hs_buf_put_byte(token, '.'));
+    HS_GUARD(sgn_jwt_claims(c, jti, token));
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    HS_ENSURE(SHA256(hs_buf_data(token), hs_buf_len(token), digest) != NULL, HS_ERR_CRYPTO);
+    hs_log(HS_LOG_INFO, "sign.jwt.request", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
+           HS_LOG_STR("key_label", p11_key_label(k->key)), HS_LOG_STR("kid", k->kid),
+           HS_LOG_STR("aud", c->aud), HS_LOG_STR("jti", jti),
+           HS_LOG_HEX("signing_input_sha256", digest, sizeof(digest)));
+    HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
+    HS_ENSURE(sig != NULL, HS_ERR_NOMEM);
+    /* RFC 7518 §3.4: ECDSA JWS signatures are the fixed-length r||s, not DER. */
+    HS_GUARD(p11_sign(k->key, k->sig_alg, P11_SIG_FORMAT_RAW, hs_buf_data(token),
+                      hs_buf_len(token), sig));
+    HS_GUARD(hs_buf_put_byte(token, '.'));
+    HS_GUARD(hs_buf_put_b64url(token, hs_buf_data(sig), hs_buf_len(sig)));
+    HS_GUARD(hs_buf_put(out, hs_buf_data(token), hs_buf_len(token)));
+    hs_log(HS_LOG_INFO, "sign.jwt.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
+           HS_LOG_STR("kid", k->kid), HS_LOG_STR("jti", jti),
+           HS_LOG_INT("exp", (long long)c->now + c->ttl_s));
+    return HS_OK;
+}
+
+HS_RESULT sgn_jwt_sign(const struct sgn_jwt_key *k, const struct sgn_jwt_claims *c,
+                       struct hs_buf *out, char jti_out[SGN_JTI_LEN + 1])
+{
+    HS_ENSURE_REF(k);
+    HS_ENSURE_REF(c);
+    HS_ENSURE_REF(out);
+    char jti[SGN_JTI_LEN + 1] = "";
+    hs_result r = sgn_jwt_sign_checked(k, c, out, jti);
+    if (hs_failed(r)) {
+        hs_log(HS_LOG_WARN, "sign.jwt.failed", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
+               HS_LOG_STR("kid", k->kid), HS_LOG_ERR());
+        return r;
+    }
+    memcpy(jti_out, jti, sizeof(jti));
+    return HS_OK;
+}

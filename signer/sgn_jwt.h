@@ -1,0 +1,74 @@
+/*
+ * sgn_jwt: JSON Web Tokens (RFC 7519) in JWS compact serialisation (RFC 7515 §7.1) signed by
+ * C_Sign, and the JWK / JWK Set (RFC 7517) that verifies them.
+ *
+ * Algorithms (RFC 7518 §3.1, RFC 8037): ES256 (P-256), ES384 (P-384) with raw r||s signatures
+ * (RFC 7518 §3.4), RS256 and PS256 (RSA), EdDSA (Ed25519). The key id is the key's RFC 7638
+ * JWK thumbprint (SHA-256, base64url, 43 characters).
+ */
+#ifndef SGN_JWT_H
+#define SGN_JWT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "hs_buf.h"
+#include "hs_err.h"
+#include "p11_key.h"
+
+#define SGN_KID_LEN 43              /* base64url of a SHA-256 */
+#define SGN_JTI_LEN 22              /* base64url of 16 random bytes */
+#define SGN_JWT_MAX 8192            /* bytes of a compact JWT we produce */
+#define SGN_JWKS_MAX (256 * 1024)   /* bytes of a JWK Set document */
+#define SGN_JWT_CLAIM_MAX 512       /* bytes of iss, sub or aud */
+#define SGN_JWT_TTL_DEFAULT_S 300
+#define SGN_JWT_TTL_MAX_S 3600
+
+struct sgn_jwt_key;
+
+/* Wraps a token key for JWS. alg is "ES256", "ES384", "RS256", "PS256" or "EdDSA", or NULL
+ * for the key type's default (P-256 ES256, P-384 ES384, RSA RS256, Ed25519 EdDSA). Takes a
+ * reference to key. Errors: HS_ERR_INPUT_KEY (alg does not fit the key), HS_ERR_CRYPTO. The
+ * caller frees *out with sgn_jwt_key_free(). */
+HS_RESULT sgn_jwt_key_new(struct p11_key *key, const char *alg, struct sgn_jwt_key **out);
+void sgn_jwt_key_free(struct sgn_jwt_key *k);
+void sgn_jwt_key_freep(struct sgn_jwt_key **k);
+
+/* Lends the key id (RFC 7638 thumbprint) and the JWS "alg" name. */
+const char *sgn_jwt_key_kid(const struct sgn_jwt_key *k);
+const char *sgn_jwt_key_alg(const struct sgn_jwt_key *k);
+struct p11_key *sgn_jwt_key_get0_key(const struct sgn_jwt_key *k);
+
+/* Writes the RFC 7638 thumbprint of pub (EC P-256/P-384, RSA, Ed25519) into out (NUL-
+ * terminated). Errors: HS_ERR_INPUT_KEY, HS_ERR_CRYPTO. */
+HS_RESULT sgn_jwk_thumbprint(EVP_PKEY *pub, char out[SGN_KID_LEN + 1]);
+
+/* Returns the public JWK of pub: kty, crv/x/y or n/e, and use "sig", alg, kid. Errors:
+ * HS_ERR_INPUT_KEY, HS_ERR_CRYPTO, HS_ERR_NOMEM. The caller releases *out (json_object_put). */
+HS_RESULT sgn_jwk_new(EVP_PKEY *pub, const char *alg, json_object **out);
+
+/* Returns {"keys": [...]} for n keys, as a string the caller frees with free(). Errors as
+ * sgn_jwk_new, HS_ERR_BOUNDS beyond SGN_JWKS_MAX. */
+HS_RESULT sgn_jwks_json(struct sgn_jwt_key *const *keys, size_t n, char **out);
+
+struct sgn_jwt_claims {
+    const char *iss;       /* issuer URL */
+    const char *sub;       /* subject: the caller's principal ARN */
+    const char *aud;       /* audience */
+    time_t now;            /* iat = nbf = now */
+    long ttl_s;            /* exp = now + ttl_s; 1..SGN_JWT_TTL_MAX_S */
+    const char *requester; /* for the audit log */
+};
+
+/* Signs a JWT with header {alg, typ "JWT", kid} and claims {iss, sub, aud, iat, nbf, exp,
+ * jti (128 random bits)}, and appends the compact form to out. Writes the jti into jti_out.
+ * Emits "sign.jwt.request" / "sign.jwt.issued" audit events (caller, kid, aud, jti, SHA-256 of
+ * the signing input). Errors: HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE / HS_ERR_INPUT_TOO_LARGE
+ * for bad claims, HS_ERR_HSM_*, HS_ERR_CRYPTO, HS_ERR_BOUNDS. */
+HS_RESULT sgn_jwt_sign(const struct sgn_jwt_key *k, const struct sgn_jwt_claims *c,
+                       struct hs_buf *out, char jti_out[SGN_JTI_LEN + 1]);
+
+#endif /* SGN_JWT_H */
