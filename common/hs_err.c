@@ -170,3 +170,11 @@ void hs_error_add_detail(const char *fmt, ...)
     hs_error_vdetail(fmt, ap);
     va_end(ap);
 }
+
+hs_result hs_error_context(hs_result r, const char *where)
+{
+    if (hs_failed(r) && where != NULL) {
+        hs_error_add_detail("in \"%s\"", where);
+    }
+    return r;
+}

@@ -116,6 +116,10 @@ hs_result hs_error_raise_ckr(const char *file, int line, enum hs_code code, unsi
 /* As hs_error_raise, recording errno (read before any other call). */
 hs_result hs_error_raise_errno(const char *file, int line, enum hs_code code, const char *what);
 
+/* Returns r unchanged; when it is a failure, first appends "in \"where\"" to the detail, so a
+ * config error names the object its field lives in. */
+hs_result hs_error_context(hs_result r, const char *where);
+
 /* Appends to the current error's detail (e.g. the caller adds which file failed to load). */
 void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -21,7 +21,7 @@ struct kc_session {
 
 /* Loads the module, logs in to the configured token (PIN from file or environment). Errors:
  * HS_ERR_HSM_*, HS_ERR_INPUT_CONFIG. Close with kc_session_close(), also after a failure. */
-hs_result kc_session_open(const struct kc_token *token, struct kc_session *out);
+hs_result kc_session_open(const struct p11_token_config *token, struct kc_session *out);
 void kc_session_close(struct kc_session *s);
 
 /* Generates the configured key, makes it sign a test message and verifies that signature with

@@ -55,15 +55,6 @@ void kc_config_freep(struct kc_config **cfg)
     kc_config_free(*cfg);
 }
 
-/* Adds "in <where>" to a failure's detail so every error names its field's full path. */
-static hs_result kc_in(hs_result r, const char *where)
-{
-    if (hs_failed(r)) {
-        hs_error_add_detail("in \"%s\"", where);
-    }
-    return r;
-}
-
 static hs_result kc_get_path(json_object *obj, const char *key, bool required, const char **out)
 {
     return hs_json_get_string(obj, key, required, KC_PATH_MAX, out);
@@ -92,30 +83,15 @@ static hs_result kc_get_output(json_object *obj, const char *key, const char **o
     return HS_OK;
 }
 
-static hs_result kc_parse_token(json_object *doc, struct kc_token *t)
-{
-    static const char *const allowed[] = {"module", "label", "pin_file", "pin_env", NULL};
-    json_object *obj = NULL;
-    HS_GUARD(hs_json_get_typed(doc, "token", true, json_type_object, &obj));
-    HS_GUARD(kc_in(hs_json_check_keys(obj, allowed, "token"), "token"));
-    HS_GUARD(kc_in(kc_get_input(obj, "module", &t->module), "token"));
-    HS_GUARD(kc_in(hs_json_get_string(obj, "label", true, 32, &t->label), "token"));
-    HS_GUARD(kc_in(kc_get_path(obj, "pin_file", false, &t->pin_file), "token"));
-    HS_GUARD(kc_in(hs_json_get_string(obj, "pin_env", false, 128, &t->pin_env), "token"));
-    HS_ENSURE_MSG((t->pin_file != NULL) != (t->pin_env != NULL), HS_ERR_INPUT_FIELD,
-                  "token: exactly one of \"pin_file\" and \"pin_env\" is required");
-    return HS_OK;
-}
-
 static hs_result kc_parse_key(json_object *doc, struct kc_key *k)
 {
     static const char *const allowed[] = {"label", "type", NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "key", true, json_type_object, &obj));
-    HS_GUARD(kc_in(hs_json_check_keys(obj, allowed, "key"), "key"));
-    HS_GUARD(kc_in(hs_json_get_string(obj, "label", true, P11_LABEL_MAX, &k->label), "key"));
+    HS_GUARD(hs_error_context(hs_json_check_keys(obj, allowed, "key"), "key"));
+    HS_GUARD(hs_error_context(hs_json_get_string(obj, "label", true, P11_LABEL_MAX, &k->label), "key"));
     const char *type = NULL;
-    HS_GUARD(kc_in(hs_json_get_string(obj, "type", true, 16, &type), "key"));
+    HS_GUARD(hs_error_context(hs_json_get_string(obj, "type", true, 16, &type), "key"));
     for (size_t i = 0; i < sizeof(kc_key_types) / sizeof(kc_key_types[0]); i++) {
         if (strcmp(type, kc_key_types[i].name) == 0) {
             k->type = kc_key_types[i].type;
@@ -142,15 +118,15 @@ static hs_result kc_parse_subject(json_object *cert, X509_NAME **out)
 {
     static const char *const allowed[] = {"C", "ST", "L", "O", "OU", "CN", NULL};
     json_object *obj = NULL;
-    HS_GUARD(kc_in(hs_json_get_typed(cert, "subject", true, json_type_object, &obj),
+    HS_GUARD(hs_error_context(hs_json_get_typed(cert, "subject", true, json_type_object, &obj),
                    "certificate"));
-    HS_GUARD(kc_in(hs_json_check_keys(obj, allowed, "subject"), "certificate.subject"));
+    HS_GUARD(hs_error_context(hs_json_check_keys(obj, allowed, "subject"), "certificate.subject"));
     HS_DEFER(X509_NAME *name = X509_NAME_new(), hs_x509_name_freep);
     HS_ENSURE(name != NULL, HS_ERR_NOMEM);
     for (size_t i = 0; i < sizeof(kc_name_attrs) / sizeof(kc_name_attrs[0]); i++) {
         const char *v = NULL;
         bool required = kc_name_attrs[i].nid == NID_commonName;
-        HS_GUARD(kc_in(hs_json_get_string(obj, kc_name_attrs[i].field, required,
+        HS_GUARD(hs_error_context(hs_json_get_string(obj, kc_name_attrs[i].field, required,
                                           KC_NAME_VALUE_MAX, &v),
                        "certificate.subject"));
         if (v == NULL) {
@@ -176,21 +152,21 @@ static hs_result kc_parse_cert(json_object *doc, struct kc_cert *c, bool interme
                                               NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "certificate", true, json_type_object, &obj));
-    HS_GUARD(kc_in(hs_json_check_keys(obj, intermediate ? allowed_int : allowed_root,
+    HS_GUARD(hs_error_context(hs_json_check_keys(obj, intermediate ? allowed_int : allowed_root,
                                       "certificate"),
                    "certificate"));
     HS_GUARD(kc_parse_subject(obj, &c->subject));
     int64_t days = 0;
-    HS_GUARD(kc_in(hs_json_get_int(obj, "validity_days", true, 1, KC_VALIDITY_DAYS_MAX, 0, &days),
+    HS_GUARD(hs_error_context(hs_json_get_int(obj, "validity_days", true, 1, KC_VALIDITY_DAYS_MAX, 0, &days),
                    "certificate"));
     c->validity_days = (long)days;
     int64_t path_len = -1;
     if (intermediate) {
-        HS_GUARD(kc_in(hs_json_get_int(obj, "path_len", false, 0, 8, 0, &path_len),
+        HS_GUARD(hs_error_context(hs_json_get_int(obj, "path_len", false, 0, 8, 0, &path_len),
                        "certificate"));
     }
     c->path_len = (int)path_len;
-    return kc_in(kc_get_output(obj, "output", &c->output), "certificate");
+    return hs_error_context(kc_get_output(obj, "output", &c->output), "certificate");
 }
 
 static hs_result kc_parse_issuer(json_object *doc, struct kc_config *cfg)
@@ -198,10 +174,10 @@ static hs_result kc_parse_issuer(json_object *doc, struct kc_config *cfg)
     static const char *const allowed[] = {"key", "certificate", NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "issuer", true, json_type_object, &obj));
-    HS_GUARD(kc_in(hs_json_check_keys(obj, allowed, "issuer"), "issuer"));
-    HS_GUARD(kc_in(hs_json_get_string(obj, "key", true, P11_KEY_REF_MAX, &cfg->issuer_key),
+    HS_GUARD(hs_error_context(hs_json_check_keys(obj, allowed, "issuer"), "issuer"));
+    HS_GUARD(hs_error_context(hs_json_get_string(obj, "key", true, P11_KEY_REF_MAX, &cfg->issuer_key),
                    "issuer"));
-    return kc_in(kc_get_input(obj, "certificate", &cfg->issuer_cert), "issuer");
+    return hs_error_context(kc_get_input(obj, "certificate", &cfg->issuer_cert), "issuer");
 }
 
 static hs_result kc_parse_jwt_keys(json_object *doc, struct kc_config *cfg)
@@ -216,10 +192,10 @@ static hs_result kc_parse_jwt_keys(json_object *doc, struct kc_config *cfg)
         json_object *e = json_object_array_get_idx(list, i);
         HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
                       "jwt_keys[%zu] must be an object", i);
-        HS_GUARD(kc_in(hs_json_check_keys(e, allowed, "jwt_keys[]"), "jwt_keys"));
-        HS_GUARD(kc_in(hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &cfg->jwt_keys[i].key),
+        HS_GUARD(hs_error_context(hs_json_check_keys(e, allowed, "jwt_keys[]"), "jwt_keys"));
+        HS_GUARD(hs_error_context(hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &cfg->jwt_keys[i].key),
                        "jwt_keys"));
-        HS_GUARD(kc_in(hs_json_get_string(e, "alg", false, 8, &cfg->jwt_keys[i].alg),
+        HS_GUARD(hs_error_context(hs_json_get_string(e, "alg", false, 8, &cfg->jwt_keys[i].alg),
                        "jwt_keys"));
     }
     cfg->njwt_keys = n;
@@ -308,7 +284,7 @@ HS_RESULT kc_config_load(enum kc_step step, const char *path, struct kc_config *
     HS_GUARD(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text),
                                   KC_CONFIG_MAX, HS_JSON_DEPTH_MAX, &cfg->doc));
     HS_GUARD(hs_json_check_keys(cfg->doc, kc_allowed_keys(step), kc_step_name(step)));
-    HS_GUARD(kc_parse_token(cfg->doc, &cfg->token));
+    HS_GUARD(p11_token_config_parse(cfg->doc, false, &cfg->token));
     HS_GUARD(kc_get_path(cfg->doc, "transcript", false, &cfg->transcript));
     HS_GUARD(kc_parse_step(cfg));
     *out = cfg;

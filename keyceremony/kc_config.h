@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "hs_err.h"
+#include "p11_config.h"
 #include "p11_key.h"
 
 #define KC_CONFIG_MAX (64 * 1024)   /* bytes of a config file */
@@ -30,14 +31,6 @@ enum kc_step {
     KC_STEP_INTERMEDIATE,
     KC_STEP_JWT_KEY,
     KC_STEP_EXPORT,
-};
-
-/* Where the keys live and how to log in. Exactly one of pin_file / pin_env is set. */
-struct kc_token {
-    const char *module;    /* path of the PKCS#11 module */
-    const char *label;     /* token label (at most 32 bytes) */
-    const char *pin_file;  /* file holding the user PIN (0600) */
-    const char *pin_env;   /* environment variable holding the user PIN */
 };
 
 struct kc_key {
@@ -63,7 +56,7 @@ struct kc_jwt_entry {
 struct kc_config {
     enum kc_step step;
     json_object *doc;
-    struct kc_token token;
+    struct p11_token_config token;
     const char *transcript;          /* JSON lines appended per step; NULL = none */
     /* init-token */
     const char *so_pin_file;

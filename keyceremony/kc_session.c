@@ -18,14 +18,6 @@
 
 static const unsigned char kc_selftest_msg[] = "hsmsign key ceremony self-test";
 
-static hs_result kc_pin_read(const struct kc_token *token, struct hs_secret **out)
-{
-    if (token->pin_file != NULL) {
-        return hs_secret_from_file(token->pin_file, HS_SECRET_MAX, out);
-    }
-    return hs_secret_from_env(token->pin_env, HS_SECRET_MAX, out);
-}
-
 /* The token's serial number, blank padding removed. */
 static hs_result kc_token_serial(struct p11_pool *pool, char out[17])
 {
@@ -40,14 +32,10 @@ static hs_result kc_token_serial(struct p11_pool *pool, char out[17])
     return HS_OK;
 }
 
-hs_result kc_session_open(const struct kc_token *token, struct kc_session *out)
+hs_result kc_session_open(const struct p11_token_config *token, struct kc_session *out)
 {
     memset(out, 0, sizeof(*out));
-    HS_DEFER(struct hs_secret *pin = NULL, hs_secret_freep);
-    HS_GUARD(kc_pin_read(token, &pin));
-    HS_GUARD(p11_module_load(token->module, &out->module));
-    struct p11_pool_config pc = {.token_label = token->label, .pin = pin, .size = 2};
-    HS_GUARD(p11_pool_new(out->module, &pc, &out->pool));
+    HS_GUARD(p11_token_open(token, &out->module, &out->pool));
     return kc_token_serial(out->pool, out->token_serial);
 }
 

@@ -1,0 +1,199 @@
+#include "api_config.h"
+
+#include <string.h>
+
+#include "hs_defer.h"
+#include "hs_file.h"
+#include "hs_json.h"
+#include "p11_key.h"
+#include "sgn_cert.h"
+#include "sgn_jwt.h"
+
+#define API_PATH_MAX 1024
+#define API_ARN_MAX 2048
+#define API_AKID_MAX 128
+
+void api_config_free(struct api_config *cfg)
+{
+    if (cfg != NULL) {
+        json_object_put(cfg->doc);
+        OPENSSL_free(cfg);
+    }
+}
+
+void api_config_freep(struct api_config **cfg)
+{
+    api_config_free(*cfg);
+}
+
+static hs_result api_input_file(json_object *obj, const char *key, bool required,
+                                const char **out)
+{
+    HS_GUARD(hs_json_get_string(obj, key, required, API_PATH_MAX, out));
+    HS_ENSURE_MSG(*out == NULL || hs_file_exists(*out), HS_ERR_INPUT_NOT_FOUND,
+                  "field \"%s\": %s does not exist", key, *out);
+    return HS_OK;
+}
+
+static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"key", "chain_file", "default_ttl_hours",
+                                          "max_ttl_hours", NULL};
+    json_object *ca = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "ca", true, json_type_object, &ca));
+    HS_GUARD(hs_json_check_keys(ca, allowed, "ca"));
+    HS_GUARD(hs_json_get_string(ca, "key", true, P11_KEY_REF_MAX, &cfg->ca_key));
+    HS_GUARD(api_input_file(ca, "chain_file", true, &cfg->ca_chain_file));
+    int64_t max_h = 0;
+    int64_t def_h = 0;
+    HS_GUARD(hs_json_get_int(ca, "max_ttl_hours", false, 1, SGN_LEAF_TTL_MAX_S / 3600,
+                             SGN_LEAF_TTL_MAX_S / 3600, &max_h));
+    HS_GUARD(hs_json_get_int(ca, "default_ttl_hours", false, 1, max_h,
+                             SGN_LEAF_TTL_DEFAULT_S / 3600 < max_h
+                                 ? SGN_LEAF_TTL_DEFAULT_S / 3600
+                                 : max_h,
+                             &def_h));
+    cfg->max_ttl_hours = (long)max_h;
+    cfg->default_ttl_hours = (long)def_h;
+    return HS_OK;
+}
+
+static hs_result api_parse_jwt_keys(json_object *jwt, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"key", "alg", NULL};
+    json_object *list = NULL;
+    HS_GUARD(hs_json_get_typed(jwt, "keys", true, json_type_array, &list));
+    size_t n = json_object_array_length(list);
+    HS_ENSURE_MSG(n >= 1 && n <= API_JWT_KEYS_MAX, HS_ERR_INPUT_RANGE,
+                  "field \"keys\" must list 1..%d keys", API_JWT_KEYS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
+                      "keys[%zu] must be an object", i);
+        HS_GUARD(hs_json_check_keys(e, allowed, "keys[]"));
+        HS_GUARD(hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &cfg->jwt_keys[i].key));
+        HS_GUARD(hs_json_get_string(e, "alg", false, 8, &cfg->jwt_keys[i].alg));
+    }
+    cfg->njwt_keys = n;
+    return HS_OK;
+}
+
+static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"issuer", "keys", "default_ttl_seconds",
+                                          "max_ttl_seconds", NULL};
+    json_object *jwt = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "jwt", true, json_type_object, &jwt));
+    HS_GUARD(hs_json_check_keys(jwt, allowed, "jwt"));
+    HS_GUARD(hs_json_get_string(jwt, "issuer", true, SGN_JWT_CLAIM_MAX, &cfg->jwt_issuer));
+    HS_GUARD(api_parse_jwt_keys(jwt, cfg));
+    int64_t max_s = 0;
+    int64_t def_s = 0;
+    HS_GUARD(hs_json_get_int(jwt, "max_ttl_seconds", false, 1, SGN_JWT_TTL_MAX_S,
+                             SGN_JWT_TTL_MAX_S, &max_s));
+    HS_GUARD(hs_json_get_int(jwt, "default_ttl_seconds", false, 1, max_s,
+                             SGN_JWT_TTL_DEFAULT_S < max_s ? SGN_JWT_TTL_DEFAULT_S : max_s,
+                             &def_s));
+    cfg->jwt_max_ttl_s = (long)max_s;
+    cfg->jwt_default_ttl_s = (long)def_s;
+    return HS_OK;
+}
+
+static hs_result api_parse_access_key(json_object *e, struct api_access_key_config *k)
+{
+    static const char *const allowed[] = {"access_key_id", "secret_file", "session_token_file",
+                                          "principal_arn", NULL};
+    HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
+                  "access_keys[] entries must be objects");
+    HS_GUARD(hs_json_check_keys(e, allowed, "access_keys[]"));
+    HS_GUARD(hs_json_get_string(e, "access_key_id", true, API_AKID_MAX, &k->access_key_id));
+    HS_GUARD(api_input_file(e, "secret_file", true, &k->secret_file));
+    HS_GUARD(api_input_file(e, "session_token_file", false, &k->session_token_file));
+    HS_GUARD(hs_json_get_string(e, "principal_arn", true, API_ARN_MAX, &k->principal_arn));
+    HS_ENSURE_MSG(strncmp(k->principal_arn, "arn:", 4) == 0, HS_ERR_INPUT_FIELD,
+                  "principal_arn must be an ARN (arn:...)");
+    return HS_OK;
+}
+
+static hs_result api_parse_sigv4(json_object *doc, struct api_config *cfg)
+{
+    static const char *const auth_allowed[] = {"sigv4", NULL};
+    static const char *const allowed[] = {"region", "service", "max_skew_seconds", "access_keys",
+                                          NULL};
+    json_object *auth = NULL;
+    json_object *s = NULL;
+    json_object *list = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "auth", true, json_type_object, &auth));
+    HS_GUARD(hs_json_check_keys(auth, auth_allowed, "auth"));
+    HS_GUARD(hs_error_context(hs_json_get_typed(auth, "sigv4", true, json_type_object, &s),
+                              "auth"));
+    HS_GUARD(hs_json_check_keys(s, allowed, "auth.sigv4"));
+    HS_GUARD(hs_json_get_string(s, "region", true, 64, &cfg->sigv4_region));
+    HS_GUARD(hs_json_get_string(s, "service", false, 64, &cfg->sigv4_service));
+    cfg->sigv4_service = cfg->sigv4_service != NULL ? cfg->sigv4_service : "execute-api";
+    int64_t skew = 0;
+    HS_GUARD(hs_json_get_int(s, "max_skew_seconds", false, 1, 900, 300, &skew));
+    cfg->sigv4_max_skew_s = (long)skew;
+    HS_GUARD(hs_json_get_typed(s, "access_keys", true, json_type_array, &list));
+    size_t n = json_object_array_length(list);
+    HS_ENSURE_MSG(n <= API_ACCESS_KEYS_MAX, HS_ERR_INPUT_RANGE,
+                  "field \"access_keys\" lists more than %d keys", API_ACCESS_KEYS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        HS_GUARD(api_parse_access_key(json_object_array_get_idx(list, i), &cfg->access_keys[i]));
+    }
+    cfg->naccess_keys = n;
+    return HS_OK;
+}
+
+static hs_result api_parse_limits(json_object *doc, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"max_connections", "connection_timeout_seconds", NULL};
+    json_object *lim = NULL;
+    int64_t conns = 256;
+    int64_t timeout = 30;
+    HS_GUARD(hs_json_get_typed(doc, "limits", false, json_type_object, &lim));
+    if (lim != NULL) {
+        HS_GUARD(hs_json_check_keys(lim, allowed, "limits"));
+        HS_GUARD(hs_json_get_int(lim, "max_connections", false, 1, 10000, 256, &conns));
+        HS_GUARD(hs_json_get_int(lim, "connection_timeout_seconds", false, 1, 600, 30,
+                                 &timeout));
+    }
+    cfg->max_connections = (long)conns;
+    cfg->connection_timeout_s = (long)timeout;
+    return HS_OK;
+}
+
+static hs_result api_set_listen(struct api_config *cfg, const char *listen)
+{
+    size_t n = strnlen(listen, sizeof(cfg->listen));
+    HS_ENSURE_MSG(n > 0 && n < sizeof(cfg->listen), HS_ERR_INPUT_FIELD,
+                  "listen must be host:port");
+    memcpy(cfg->listen, listen, n + 1);
+    return HS_OK;
+}
+
+HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
+{
+    static const char *const allowed[] = {"listen", "token", "ca", "jwt", "auth", "limits", NULL};
+    HS_ENSURE_REF(path);
+    HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
+    HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
+    HS_DEFER(struct api_config *cfg = OPENSSL_zalloc(sizeof(*cfg)), api_config_freep);
+    HS_ENSURE(cfg != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text),
+                                  API_CONFIG_MAX, HS_JSON_DEPTH_MAX, &cfg->doc));
+    HS_GUARD(hs_json_check_keys(cfg->doc, allowed, "config"));
+    const char *listen = NULL;
+    HS_GUARD(hs_json_get_string(cfg->doc, "listen", false, API_LISTEN_MAX - 1, &listen));
+    HS_GUARD(api_set_listen(cfg, listen_override != NULL   ? listen_override
+                                 : listen != NULL ? listen
+                                                  : "127.0.0.1:8080"));
+    HS_GUARD(p11_token_config_parse(cfg->doc, true, &cfg->token));
+    HS_GUARD(hs_error_context(api_parse_ca(cfg->doc, cfg), "ca"));
+    HS_GUARD(hs_error_context(api_parse_jwt(cfg->doc, cfg), "jwt"));
+    HS_GUARD(hs_error_context(api_parse_sigv4(cfg->doc, cfg), "auth.sigv4"));
+    HS_GUARD(hs_error_context(api_parse_limits(cfg->doc, cfg), "limits"));
+    *out = cfg;
+    cfg = NULL;
+    return HS_OK;
+}

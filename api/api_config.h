@@ -1,0 +1,82 @@
+/*
+ * api_config: hsmsignd's configuration file (strict JSON, validated completely at start).
+ *
+ *   {
+ *     "listen": "127.0.0.1:8080",
+ *     "token": {"module": "...", "label": "...", "pin_file": "...", "pool_size": 4},
+ *     "ca": {"key": "pkcs11:token=...;object=...;type=private",
+ *            "chain_file": "var/dev/ceremony/truststore.pem",
+ *            "default_ttl_hours": 12, "max_ttl_hours": 24},
+ *     "jwt": {"issuer": "http://127.0.0.1:8080",
+ *             "keys": [{"key": "pkcs11:...", "alg": "ES256"}],
+ *             "default_ttl_seconds": 300, "max_ttl_seconds": 3600},
+ *     "auth": {"sigv4": {"region": "us-east-1", "service": "execute-api",
+ *                        "max_skew_seconds": 300,
+ *                        "access_keys": [{"access_key_id": "AKIA...",
+ *                                         "secret_file": "var/dev/access-key.secret",
+ *                                         "principal_arn": "arn:aws:iam::...:user/dev"}]}},
+ *     "limits": {"max_connections": 256, "connection_timeout_seconds": 30}
+ *   }
+ *
+ * Unknown keys, missing fields and out-of-range values are errors naming the field. The secret
+ * access keys live in 0600 files named by the config, never in the config itself.
+ */
+#ifndef API_CONFIG_H
+#define API_CONFIG_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "hs_err.h"
+#include "p11_config.h"
+
+#define API_CONFIG_MAX (256 * 1024)
+#define API_ACCESS_KEYS_MAX 64
+#define API_JWT_KEYS_MAX 8
+#define API_LISTEN_MAX 128
+
+struct api_access_key_config {
+    const char *access_key_id;
+    const char *secret_file;
+    const char *session_token_file; /* optional */
+    const char *principal_arn;
+};
+
+struct api_jwt_key_config {
+    const char *key; /* RFC 7512 URI or label */
+    const char *alg; /* NULL = key default */
+};
+
+/* The parsed configuration; strings point into doc, which it owns. */
+struct api_config {
+    json_object *doc;
+    char listen[API_LISTEN_MAX];
+    struct p11_token_config token;
+    const char *ca_key;
+    const char *ca_chain_file;
+    long default_ttl_hours;
+    long max_ttl_hours;
+    const char *jwt_issuer;
+    struct api_jwt_key_config jwt_keys[API_JWT_KEYS_MAX];
+    size_t njwt_keys;
+    long jwt_default_ttl_s;
+    long jwt_max_ttl_s;
+    const char *sigv4_region;
+    const char *sigv4_service;
+    long sigv4_max_skew_s;
+    struct api_access_key_config access_keys[API_ACCESS_KEYS_MAX];
+    size_t naccess_keys;
+    long max_connections;
+    long connection_timeout_s;
+};
+
+/* Reads and validates the config at path; listen_override (may be NULL, e.g. $HSMSIGN_LISTEN)
+ * replaces "listen". Errors: HS_ERR_INPUT_* naming the field, HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO.
+ * The caller frees *out with api_config_free(). */
+HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out);
+
+void api_config_free(struct api_config *cfg);
+void api_config_freep(struct api_config **cfg);
+
+#endif /* API_CONFIG_H */

@@ -1,0 +1,111 @@
+/*
+ * hsmsignd: the signing service. One binary: an HTTP server (container mode), and (issue 5)
+ * an AWS Lambda custom runtime when AWS_LAMBDA_RUNTIME_API is set.
+ *
+ *   hsmsignd --config FILE
+ *
+ * Environment: HSMSIGN_CONFIG (instead of --config), HSMSIGN_LISTEN (overrides "listen"),
+ * HSMSIGN_LOG_LEVEL. The token PIN comes from the file or variable the config names.
+ * Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails, 2 usage error.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_config.h"
+#include "api_http.h"
+#include "api_service.h"
+#include "hs_log.h"
+#include "hs_secret.h"
+
+static void api_usage(FILE *out)
+{
+    fputs("usage: hsmsignd --config FILE\n"
+          "  HSMSIGN_CONFIG   config path (instead of --config)\n"
+          "  HSMSIGN_LISTEN   host:port to listen on (overrides \"listen\")\n"
+          "  HSMSIGN_LOG_LEVEL debug|info|warn|error\n",
+          out);
+}
+
+static const char *api_config_path(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--config") == 0) {
+        return argv[2];
+    }
+    return argc == 1 ? getenv("HSMSIGN_CONFIG") : NULL;
+}
+
+static int api_fail(const char *what)
+{
+    hs_log(HS_LOG_ERROR, "service.start.failed", HS_LOG_STR("step", what), HS_LOG_ERR());
+    const struct hs_error *e = hs_error_last();
+    fprintf(stderr, "hsmsignd: %s failed: %s%s%s%s%s\n", what, hs_code_name(e->code),
+            e->detail[0] != '\0' ? ": " : "", e->detail, e->ckr_name != NULL ? " " : "",
+            e->ckr_name != NULL ? e->ckr_name : "");
+    return 1;
+}
+
+/* Blocks until SIGINT or SIGTERM (blocked in every thread, taken here with sigwait). */
+static void api_wait_for_signal(const sigset_t *set)
+{
+    int sig = 0;
+    while (sigwait(set, &sig) != 0) {
+    }
+    hs_log(HS_LOG_INFO, "service.stopping", HS_LOG_INT("signal", sig));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        api_usage(stdout);
+        return 0;
+    }
+    const char *path = api_config_path(argc, argv);
+    if (path == NULL) {
+        api_usage(stderr);
+        return 2;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    hs_log_init();
+    /* Signals are blocked before any thread starts, so only sigwait() receives them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct api_config *cfg = NULL;
+    struct api_service *svc = NULL;
+    struct api_http *http = NULL;
+    if (hs_failed(hs_secure_init(65536))) {
+        return api_fail("hardening");
+    }
+    if (hs_failed(api_config_load(path, getenv("HSMSIGN_LISTEN"), &cfg))) {
+        return api_fail("config");
+    }
+    char listen[API_LISTEN_MAX];
+    memcpy(listen, cfg->listen, sizeof(listen));
+    long conns = cfg->max_connections;
+    long timeout = cfg->connection_timeout_s;
+    if (hs_failed(api_service_new(cfg, &svc))) {
+        return api_fail("token");
+    }
+    if (hs_failed(api_http_start(svc, listen, conns, timeout, &http))) {
+        api_service_free(svc);
+        return api_fail("listen");
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    hs_log(HS_LOG_INFO, "service.ready", HS_LOG_STR("listen", listen),
+           HS_LOG_INT("port", api_http_port(http)),
+           HS_LOG_INT("startup_ms", (t1.tv_sec - t0.tv_sec) * 1000 +
+                                        (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    api_wait_for_signal(&set);
+    api_http_stop(http);
+    api_service_free(svc);
+    hs_log(HS_LOG_INFO, "service.stopped");
+    return 0;
+}

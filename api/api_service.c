@@ -1,0 +1,104 @@
+#include "api_service.h"
+
+#include "hs_defer.h"
+#include "hs_file.h"
+#include "hs_log.h"
+#include "p11_config.h"
+#include "p11_evp.h"
+
+void api_service_free(struct api_service *svc)
+{
+    if (svc == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < API_JWT_KEYS_MAX; i++) {
+        sgn_jwt_key_free(svc->jwt_keys[i]);
+    }
+    for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
+        hs_secret_free(svc->secrets[i]);
+    }
+    free(svc->jwks_json);
+    sgn_issuer_free(svc->issuer);
+    p11_pool_free(svc->pool);
+    p11_module_free(svc->module);
+    api_config_free(svc->cfg);
+    OPENSSL_free(svc);
+}
+
+void api_service_freep(struct api_service **svc)
+{
+    api_service_free(*svc);
+}
+
+static hs_result api_service_ca(struct api_service *svc)
+{
+    HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
+    HS_GUARD(hs_error_context(p11_key_find(svc->pool, svc->cfg->ca_key, &key), "ca.key"));
+    HS_GUARD(hs_error_context(p11_key_check_protected(key), "ca.key"));
+    HS_DEFER(struct hs_buf *chain = NULL, hs_buf_freep);
+    HS_GUARD(hs_file_read(svc->cfg->ca_chain_file, SGN_CHAIN_PEM_MAX, &chain));
+    HS_GUARD(hs_error_context(sgn_issuer_new(key, (const char *)hs_buf_data(chain),
+                                             hs_buf_len(chain), &svc->issuer),
+                              "ca.chain_file"));
+    return HS_OK;
+}
+
+static hs_result api_service_jwt(struct api_service *svc)
+{
+    for (size_t i = 0; i < svc->cfg->njwt_keys; i++) {
+        const struct api_jwt_key_config *k = &svc->cfg->jwt_keys[i];
+        HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
+        HS_GUARD(hs_error_context(p11_key_find(svc->pool, k->key, &key), "jwt.keys"));
+        HS_GUARD(hs_error_context(p11_key_check_protected(key), "jwt.keys"));
+        HS_GUARD(hs_error_context(sgn_jwt_key_new(key, k->alg, &svc->jwt_keys[i]), "jwt.keys"));
+        svc->njwt_keys = i + 1;
+    }
+    return sgn_jwks_json(svc->jwt_keys, svc->njwt_keys, &svc->jwks_json);
+}
+
+static hs_result api_service_sigv4(struct api_service *svc)
+{
+    const struct api_config *cfg = svc->cfg;
+    for (size_t i = 0; i < cfg->naccess_keys; i++) {
+        const struct api_access_key_config *a = &cfg->access_keys[i];
+        struct api_sigv4_key *k = &svc->sigv4_keys[i];
+        HS_GUARD(hs_error_context(hs_secret_from_file(a->secret_file, HS_SECRET_MAX,
+                                                      &svc->secrets[2 * i]),
+                                  "auth.sigv4.access_keys"));
+        if (a->session_token_file != NULL) {
+            HS_GUARD(hs_error_context(hs_secret_from_file(a->session_token_file, HS_SECRET_MAX,
+                                                          &svc->secrets[2 * i + 1]),
+                                      "auth.sigv4.access_keys"));
+        }
+        k->access_key_id = a->access_key_id;
+        k->secret_access_key = svc->secrets[2 * i];
+        k->session_token = svc->secrets[2 * i + 1];
+        k->principal_arn = a->principal_arn;
+    }
+    svc->sigv4 = (struct api_sigv4_config){cfg->sigv4_region, cfg->sigv4_service,
+                                           cfg->sigv4_max_skew_s, svc->sigv4_keys,
+                                           cfg->naccess_keys};
+    return HS_OK;
+}
+
+HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
+{
+    HS_DEFER(struct api_config *owned_cfg = cfg, api_config_freep);
+    HS_ENSURE_REF(cfg);
+    HS_DEFER(struct api_service *svc = OPENSSL_zalloc(sizeof(*svc)), api_service_freep);
+    HS_ENSURE(svc != NULL, HS_ERR_NOMEM);
+    svc->cfg = owned_cfg;
+    owned_cfg = NULL;
+    HS_GUARD(p11_evp_init());
+    HS_GUARD(api_service_sigv4(svc));
+    HS_GUARD(p11_token_open(&cfg->token, &svc->module, &svc->pool));
+    HS_GUARD(api_service_ca(svc));
+    HS_GUARD(api_service_jwt(svc));
+    hs_log(HS_LOG_INFO, "service.init", HS_LOG_STR("token", cfg->token.label),
+           HS_LOG_STR("ca_key", p11_key_label(sgn_issuer_get0_key(svc->issuer))),
+           HS_LOG_STR("jwt_kid", sgn_jwt_key_kid(svc->jwt_keys[0])),
+           HS_LOG_INT("access_keys", cfg->naccess_keys));
+    *out = svc;
+    svc = NULL;
+    return HS_OK;
+}

@@ -1,0 +1,68 @@
+#include "p11_config.h"
+
+#include "hs_defer.h"
+#include "hs_file.h"
+#include "hs_json.h"
+
+static hs_result p11_in_token(hs_result r)
+{
+    return hs_error_context(r, "token");
+}
+
+HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_token_config *out)
+{
+    static const char *const plain[] = {"module", "label", "pin_file", "pin_env", NULL};
+    static const char *const pooled[] = {"module",  "label",     "pin_file",
+                                         "pin_env", "pool_size", "wait_ms", NULL};
+    json_object *obj = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "token", true, json_type_object, &obj));
+    HS_GUARD(p11_in_token(hs_json_check_keys(obj, with_pool ? pooled : plain, "token")));
+    struct p11_token_config t = {0};
+    HS_GUARD(p11_in_token(hs_json_get_string(obj, "module", true, P11_CONFIG_PATH_MAX,
+                                             &t.module)));
+    HS_ENSURE_MSG(hs_file_exists(t.module), HS_ERR_INPUT_NOT_FOUND,
+                  "token.module: %s does not exist", t.module);
+    HS_GUARD(p11_in_token(hs_json_get_string(obj, "label", true, 32, &t.label)));
+    HS_GUARD(p11_in_token(hs_json_get_string(obj, "pin_file", false, P11_CONFIG_PATH_MAX,
+                                             &t.pin_file)));
+    HS_GUARD(p11_in_token(hs_json_get_string(obj, "pin_env", false, 128, &t.pin_env)));
+    HS_ENSURE_MSG((t.pin_file != NULL) != (t.pin_env != NULL), HS_ERR_INPUT_FIELD,
+                  "token: exactly one of \"pin_file\" and \"pin_env\" is required");
+    int64_t size = 0;
+    int64_t wait = 0;
+    HS_GUARD(p11_in_token(hs_json_get_int(obj, "pool_size", false, 1, P11_POOL_SIZE_MAX, 0,
+                                          &size)));
+    HS_GUARD(p11_in_token(hs_json_get_int(obj, "wait_ms", false, 1, 60000, 0, &wait)));
+    t.pool_size = (size_t)size;
+    t.wait_ms = (unsigned int)wait;
+    *out = t;
+    return HS_OK;
+}
+
+HS_RESULT p11_token_config_pin(const struct p11_token_config *cfg, struct hs_secret **out)
+{
+    HS_ENSURE_REF(cfg);
+    if (cfg->pin_file != NULL) {
+        return hs_secret_from_file(cfg->pin_file, HS_SECRET_MAX, out);
+    }
+    return hs_secret_from_env(cfg->pin_env, HS_SECRET_MAX, out);
+}
+
+HS_RESULT p11_token_open(const struct p11_token_config *cfg, struct p11_module **out_module,
+                         struct p11_pool **out_pool)
+{
+    HS_ENSURE_REF(cfg);
+    HS_DEFER(struct hs_secret *pin = NULL, hs_secret_freep);
+    HS_GUARD(p11_token_config_pin(cfg, &pin));
+    HS_DEFER(struct p11_module *m = NULL, p11_module_freep);
+    HS_GUARD(p11_module_load(cfg->module, &m));
+    struct p11_pool_config pc = {
+        .token_label = cfg->label, .pin = pin, .size = cfg->pool_size, .wait_ms = cfg->wait_ms};
+    HS_DEFER(struct p11_pool *pool = NULL, p11_pool_freep);
+    HS_GUARD(p11_pool_new(m, &pc, &pool));
+    *out_pool = pool;
+    pool = NULL;
+    *out_module = m;
+    m = NULL;
+    return HS_OK;
+}

@@ -1,0 +1,51 @@
+/*
+ * p11_config: the "token" block every configuration shares, and opening it.
+ *
+ *   "token": {"module": "/usr/lib/softhsm/libsofthsm2.so", "label": "hsmsign-dev",
+ *             "pin_file": "var/softhsm/user.pin", "pool_size": 4, "wait_ms": 5000}
+ *
+ * Exactly one of pin_file (a 0600 file) and pin_env (the name of an environment variable) says
+ * where the user PIN is; the PIN itself never appears in a config, a command line or a log.
+ * CloudHSM's PIN has the form "CU_user:password".
+ */
+#ifndef P11_CONFIG_H
+#define P11_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "hs_err.h"
+#include "hs_secret.h"
+#include "p11_module.h"
+#include "p11_pool.h"
+
+#define P11_CONFIG_PATH_MAX 1024
+
+struct p11_token_config {
+    const char *module;   /* path of the PKCS#11 module */
+    const char *label;    /* token label, at most 32 bytes */
+    const char *pin_file; /* exactly one of pin_file / pin_env */
+    const char *pin_env;
+    size_t pool_size;     /* 0 = default (2 x CPUs) */
+    unsigned int wait_ms; /* 0 = default (5000) */
+};
+
+/* Reads the "token" member of doc. with_pool allows "pool_size" (1..P11_POOL_SIZE_MAX) and
+ * "wait_ms" (1..60000). Strings are borrowed from doc. Errors: HS_ERR_INPUT_FIELD /
+ * HS_ERR_INPUT_RANGE naming the field (and "in \"token\""), HS_ERR_INPUT_NOT_FOUND when the
+ * module file does not exist. */
+HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_token_config *out);
+
+/* Reads the user PIN from the configured file or environment variable. The caller frees *out
+ * with hs_secret_free(). Errors: HS_ERR_INPUT_CONFIG. */
+HS_RESULT p11_token_config_pin(const struct p11_token_config *cfg, struct hs_secret **out);
+
+/* Loads the module, reads the PIN and opens a logged-in pool on the token. The caller frees
+ * *out_pool with p11_pool_free() and then *out_module with p11_module_free(). Errors: as
+ * p11_module_load(), p11_token_config_pin() and p11_pool_new(). */
+HS_RESULT p11_token_open(const struct p11_token_config *cfg, struct p11_module **out_module,
+                         struct p11_pool **out_pool);
+
+#endif /* P11_CONFIG_H */
