@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hsmsign needs to build, run and test. As root it runs apt-get;
+# otherwise it prints the exact command to run and exits 1. Used by quickstart.sh and test.sh.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config
+    libssl-dev openssl libp11-kit-dev libjson-c-dev libcurl4-openssl-dev curl
+    libmicrohttpd-dev libsqlite3-dev sqlite3
+    softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
+    python3 python3-jwt python3-jwcrypto python3-botocore util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "hsmsign needs these Debian packages; install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

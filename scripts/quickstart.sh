@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# hsmsign quickstart: installs what is missing, builds, sets up a SoftHSM2 dev token, runs the
+# dev key ceremony (only for what does not exist yet) and runs hsmsignd in the foreground.
+#
+#   scripts/quickstart.sh          run hsmsignd on $HSMSIGN_LISTEN (default 127.0.0.1:8080)
+#   scripts/quickstart.sh --demo   same set-up, then request a certificate and a JWT with SigV4,
+#                                  verify both with openssl / python3-jwt, print them, stop
+#
+# Everything generated lives under $HSMSIGN_HOME/var (default: the checkout). Re-running is
+# idempotent: the token, keys and files that exist are reused, never regenerated.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+home=${HSMSIGN_HOME:-$repo}
+listen=${HSMSIGN_LISTEN:-127.0.0.1:8080}
+demo=0
+case "${1:-}" in
+    --demo) demo=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--demo]" >&2; exit 2 ;;
+esac
+
+say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+say "dependencies"
+"$repo/scripts/deps.sh"
+
+say "build"
+cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_SANITIZE=OFF >/dev/null
+cmake --build "$repo/build" -j"$(nproc)" --target hsmsignd keyceremony >/dev/null
+bin="$repo/build/bin"
+
+mkdir -p "$home/var/dev/ceremony"
+cd "$home"
+export SOFTHSM2_CONF="$home/var/softhsm/softhsm2.conf"
+
+say "SoftHSM2 token (var/softhsm)"
+KEYCEREMONY="$bin/keyceremony" "$repo/softhsm/init-token.sh" "$home/var/softhsm" hsmsign-dev
+
+# Each ceremony step runs only when its output does not exist yet.
+ceremony() {
+    local step=$1 output=$2
+    if [ -e "$output" ]; then
+        return 0
+    fi
+    say "key ceremony: $step"
+    if ! "$bin/keyceremony" "$step" --config "$repo/keyceremony/examples/$step.json" \
+        2>>var/dev/ceremony/ceremony.log; then
+        echo "keyceremony $step failed; see var/dev/ceremony/ceremony.log." >&2
+        echo "To start the dev set-up from scratch: rm -rf var/softhsm var/dev" >&2
+        exit 1
+    fi
+}
+ceremony root var/dev/ceremony/root.pem
+ceremony intermediate var/dev/ceremony/intermediate.pem
+ceremony jwt-key var/dev/ceremony/jwt-es256-1.jwk.json
+ceremony export var/dev/ceremony/jwks.json
+
+say "service configuration (var/dev)"
+umask 077
+if [ ! -f var/dev/access-key.secret ]; then
+    head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 > var/dev/access-key.secret
+fi
+if [ ! -f var/dev/access-key.id ]; then
+    printf 'AKIAHSMDEV%s' "$(head -c 5 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" \
+        > var/dev/access-key.id
+fi
+key_id=$(cat var/dev/access-key.id)
+port=${listen##*:}
+endpoint="http://127.0.0.1:$port"
+if [ ! -f var/dev/hsmsignd.json ]; then
+    cat > var/dev/hsmsignd.json <<JSON
+{
+  "listen": "127.0.0.1:8080",
+  "token": {
+    "module": "/usr/lib/softhsm/libsofthsm2.so",
+    "label": "hsmsign-dev",
+    "pin_file": "var/softhsm/user.pin"
+  },
+  "ca": {
+    "key": "pkcs11:token=hsmsign-dev;object=hsmsign-dev-issuing-ca;type=private",
+    "chain_file": "var/dev/ceremony/truststore.pem",
+    "default_ttl_hours": 12,
+    "max_ttl_hours": 24
+  },
+  "jwt": {
+    "issuer": "http://127.0.0.1:8080",
+    "keys": [{"key": "pkcs11:token=hsmsign-dev;object=hsmsign-dev-jwt-es256-1;type=private",
+              "alg": "ES256"}],
+    "default_ttl_seconds": 300
+  },
+  "auth": {
+    "sigv4": {
+      "region": "us-east-1",
+      "service": "execute-api",
+      "access_keys": [{"access_key_id": "$key_id",
+                       "secret_file": "var/dev/access-key.secret",
+                       "principal_arn": "arn:aws:iam::000000000000:user/hsmsign-dev"}]
+    }
+  }
+}
+JSON
+fi
+cat > var/dev/env <<ENV
+# Source me: . var/dev/env   (contains the dev secret access key; mode 0600)
+export HSMSIGN_ENDPOINT=$endpoint
+export AWS_ACCESS_KEY_ID=$key_id
+export AWS_SECRET_ACCESS_KEY=$(cat var/dev/access-key.secret)
+export AWS_REGION=us-east-1
+export HSMSIGN_TRUSTSTORE=$home/var/dev/ceremony/truststore.pem
+export HSMSIGN_ISSUER=http://127.0.0.1:8080
+ENV
+umask 022
+
+if [ "$demo" -eq 0 ]; then
+    say "hsmsignd on $listen (Ctrl-C stops it; . var/dev/env for the client settings)"
+    exec env HSMSIGN_LISTEN="$listen" "$bin/hsmsignd" --config var/dev/hsmsignd.json
+fi
+
+exec "$repo/scripts/demo.sh" "$home" "$bin" "$listen"

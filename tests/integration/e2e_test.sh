@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# End to end: a fresh SoftHSM2 token, the key ceremony, a real hsmsignd on a free loopback
+# port, and requests signed by curl --aws-sigv4 and by botocore (an independent SigV4 signer).
+# Certificates are checked with openssl verify -x509_strict, tokens with python3-jwt against
+# the served JWKS. Every CSR of the shared interop corpus must be accepted.
+. "$(dirname "$0")/lib.sh"
+require openssl curl
+hsmsignd=${HSMSIGND:?} kc=${KEYCEREMONY:?}
+testdata=${HSMSIGN_TESTDATA:?}
+work=$(mktemp -d)
+pid=
+stop_service() {
+    if [ -n "$pid" ]; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        pid=
+    fi
+}
+trap 'stop_service; rm -rf "$work"' EXIT
+cd "$work"
+mkdir -p out cfg
+label=e2e-test
+new_token "$work/token" "$label"
+module=/usr/lib/softhsm/libsofthsm2.so
+token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$work/token/user.pin\"}"
+
+# --- ceremony ---------------------------------------------------------------------------------
+cat >cfg/root.json <<EOF
+{ $token, "key": {"label": "e2e-root", "type": "EC-P384"},
+  "certificate": {"subject": {"CN": "E2E Root"}, "validity_days": 30, "output": "out/root.pem"} }
+EOF
+cat >cfg/intermediate.json <<EOF
+{ $token, "issuer": {"key": "e2e-root", "certificate": "out/root.pem"},
+  "key": {"label": "e2e-issuing", "type": "EC-P256"},
+  "certificate": {"subject": {"CN": "E2E Issuing"}, "validity_days": 10,
+                  "output": "out/intermediate.pem"} }
+EOF
+cat >cfg/jwt.json <<EOF
+{ $token, "key": {"label": "e2e-jwt", "type": "EC-P256"}, "alg": "ES256",
+  "jwk_output": "out/jwt.jwk.json" }
+EOF
+cat >cfg/export.json <<EOF
+{ $token, "root_certificate": "out/root.pem", "intermediate_certificate": "out/intermediate.pem",
+  "jwt_keys": [{"key": "e2e-jwt"}], "truststore_output": "out/truststore.pem",
+  "jwks_output": "out/jwks.json" }
+EOF
+for step in root:root intermediate:intermediate jwt-key:jwt export:export; do
+    "$kc" "${step%%:*}" --config "cfg/${step#*:}.json" 2>>out/ceremony.log ||
+        { echo "ceremony step $step failed"; cat out/ceremony.log; exit 1; }
+done
+
+# --- service ----------------------------------------------------------------------------------
+umask 077
+akid=AKIAE2ETEST000000001
+head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/secret
+umask 022
+secret=$(cat out/secret)
+arn=arn:aws:iam::111122223333:role/e2e-caller
+write_config() { # $1 = PIN file
+    cat >cfg/hsmsignd.json <<EOF
+{ "listen": "127.0.0.1:0",
+  "token": {"module": "$module", "label": "$label", "pin_file": "$1", "pool_size": 4},
+  "ca": {"key": "pkcs11:token=$label;object=e2e-issuing;type=private",
+         "chain_file": "out/truststore.pem"},
+  "jwt": {"issuer": "https://hsmsign.e2e.example", "keys": [{"key": "e2e-jwt", "alg": "ES256"}]},
+  "auth": {"sigv4": {"region": "eu-central-1", "service": "execute-api",
+           "access_keys": [{"access_key_id": "$akid", "secret_file": "out/secret",
+                            "principal_arn": "$arn"}]}} }
+EOF
+}
+
+# A wrong PIN: hsmsignd refuses to start, says why, and never prints the PIN.
+umask 077
+printf 'wrong-pin-%s\n' "$RANDOM$RANDOM" >out/wrong.pin
+umask 022
+write_config "$work/out/wrong.pin"
+wrong_pin_refused() {
+    local rc=0
+    "$hsmsignd" --config cfg/hsmsignd.json >out/wrong-pin.log 2>&1 || rc=$?
+    [ "$rc" -eq 1 ] && grep -q 'CKR_PIN_INCORRECT' out/wrong-pin.log &&
+        ! grep -qF -- "$(head -1 out/wrong.pin)" out/wrong-pin.log
+}
+check "a wrong PIN stops hsmsignd at start (CKR_PIN_INCORRECT), the PIN not printed" \
+    wrong_pin_refused
+
+write_config "$work/token/user.pin"
+"$hsmsignd" --config cfg/hsmsignd.json >out/hsmsignd.log 2>&1 &
+pid=$!
+port=
+for _ in $(seq 1 200); do
+    port=$(grep -m1 '"event":"service.ready"' out/hsmsignd.log 2>/dev/null |
+        $py -c 'import json,sys; print(json.loads(sys.stdin.readline())["port"])' 2>/dev/null) || true
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+done
+if [ -z "$port" ]; then
+    echo "hsmsignd did not start"
+    cat out/hsmsignd.log
+    exit 1
+fi
+url="http://127.0.0.1:$port"
+sigv4=(--aws-sigv4 "aws:amz:eu-central-1:execute-api" --user "$akid:$secret")
+
+# post PATH BODY_FILE OUT_FILE [curl args...]: prints the HTTP status.
+post() {
+    local path=$1 body=$2 out=$3
+    shift 3
+    curl -sS -o "$out" -w '%{http_code}' "$@" -H 'Content-Type: application/json' \
+        --data-binary @"$body" "$url$path"
+}
+csr_body() { # $1 = CSR file, $2 = extra JSON members
+    $py -c 'import json,sys; d={"csr": open(sys.argv[1], newline="").read()}; d.update(json.loads(sys.argv[2])); print(json.dumps(d))' \
+        "$1" "${2:-{\}}"
+}
+json_field() { $py -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+leaf_verifies() { # $1 = response file
+    $py -c 'import json,sys; r=json.load(open(sys.argv[1])); open(sys.argv[1]+".pem","w").write(r["certificate"]); open(sys.argv[1]+".chain","w").write(r["chain"])' "$1" &&
+        openssl verify -x509_strict -CAfile out/root.pem -untrusted "$1.chain" "$1.pem" >/dev/null
+}
+
+health() { [ "$(curl -sS "$url/healthz")" = '{"status":"ok"}' ]; }
+check "GET /healthz answers 200 {\"status\":\"ok\"} when the token answers" health
+jwks_served() {
+    curl -sS -D out/jwks.headers -o out/jwks.served "$url/.well-known/jwks.json" &&
+        grep -qi '^cache-control: public, max-age=300' out/jwks.headers &&
+        cmp -s <($py -c 'import json,sys; print(json.load(open(sys.argv[1])))' out/jwks.served) \
+            <($py -c 'import json,sys; print(json.load(open(sys.argv[1])))' out/jwks.json)
+}
+check "GET /.well-known/jwks.json (no auth) serves the ceremony's JWKS with Cache-Control" \
+    jwks_served
+
+# --- certificates -----------------------------------------------------------------------------
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout out/leaf.key \
+    -subj "/O=Ignored Org/CN=svc.e2e.example" \
+    -addext "subjectAltName=DNS:svc.e2e.example,IP:10.1.2.3" \
+    -addext "basicConstraints=critical,CA:TRUE" -out out/leaf.csr 2>/dev/null
+csr_body out/leaf.csr '{"ttl_hours": 12}' >out/cert-req.json
+status=$(post /v1/certificates out/cert-req.json out/cert.json "${sigv4[@]}")
+check "POST /v1/certificates signed by curl --aws-sigv4 answers 200" test "$status" = 200
+check "the certificate passes openssl verify -x509_strict under root + chain" \
+    leaf_verifies out/cert.json
+leaf_profile() {
+    local t now na
+    t=$(openssl x509 -in out/cert.json.pem -noout -text)
+    grep -A1 'Basic Constraints: critical' <<<"$t" | grep -q 'CA:FALSE' &&
+        grep -A1 'Key Usage: critical' <<<"$t" | grep -qx ' *Digital Signature' &&
+        grep -A1 'Extended Key Usage' <<<"$t" | grep -qx ' *TLS Web Client Authentication' &&
+        grep -q 'Subject Key Identifier' <<<"$t" && grep -q 'Authority Key Identifier' <<<"$t" &&
+        grep -A1 'Subject Alternative Name' <<<"$t" | grep -q 'DNS:svc.e2e.example, IP Address:10.1.2.3' &&
+        [ "$(openssl x509 -in out/cert.json.pem -noout -subject)" = "subject=CN = svc.e2e.example" ]
+}
+check "leaf profile: CA:FALSE critical, KU digitalSignature critical, EKU clientAuth, SKI, AKI, SANs, CN only" \
+    leaf_profile
+serial_and_dates() {
+    local serial na now nb
+    serial=$(openssl x509 -in out/cert.json.pem -noout -serial | cut -d= -f2 | tr A-F a-f)
+    [ "$serial" = "$(json_field out/cert.json serial)" ] && [ ${#serial} -eq 32 ] || return 1
+    na=$(date -d "$(openssl x509 -in out/cert.json.pem -noout -enddate | cut -d= -f2)" +%s)
+    nb=$(date -d "$(openssl x509 -in out/cert.json.pem -noout -startdate | cut -d= -f2)" +%s)
+    now=$(date +%s)
+    ca_nb=$(date -d "$(openssl x509 -in out/intermediate.pem -noout -startdate | cut -d= -f2)" +%s)
+    # notBefore = now - 5 min, but never before the issuer's own notBefore.
+    want_nb=$((now - 300 > ca_nb ? now - 300 : ca_nb))
+    [ "$(date -u -d @"$na" +%Y-%m-%dT%H:%M:%SZ)" = "$(json_field out/cert.json not_after)" ] &&
+        [ $((na - now)) -le $((12 * 3600)) ] && [ $((na - now)) -ge $((12 * 3600 - 60)) ] &&
+        [ "$nb" -ge $((want_nb - 60)) ] && [ "$nb" -le "$want_nb" ] && [ "$nb" -ge "$ca_nb" ]
+}
+check "serial (32 hex digits) and not_after match the certificate; 12 h; notBefore backdated within the issuer" \
+    serial_and_dates
+chain_order() {
+    $py -c 'import json,sys; print(json.load(open(sys.argv[1]))["chain"], end="")' out/cert.json >out/chain.got &&
+        cmp -s out/chain.got out/truststore.pem
+}
+check "chain is the intermediate then the root" chain_order
+
+csr_body out/leaf.csr '{"ttl_hours": 25}' >out/ttl25.json
+check "ttl_hours above 24 is 400 out_of_range" \
+    test "$(post /v1/certificates out/ttl25.json out/ttl25.out "${sigv4[@]}")" = 400
+check "the 400 says out_of_range" grep -q '"error":"out_of_range"' out/ttl25.out
+
+interop_all() {
+    local f n=0 bad=0 code
+    for f in "$testdata"/csr-interop/*.pem; do
+        n=$((n + 1))
+        csr_body "$f" >out/interop.json
+        code=$(post /v1/certificates out/interop.json out/interop.out "${sigv4[@]}")
+        if [ "$code" != 200 ] || ! leaf_verifies out/interop.out; then
+            echo "     interop CSR $(basename "$f") -> $code $(head -c 200 out/interop.out)"
+            bad=$((bad + 1))
+        fi
+    done
+    [ "$n" -ge 17 ] && [ "$bad" -eq 0 ]
+}
+check "every CSR of the interop corpus (certtool, keytool, pyca) gets a verifying certificate" \
+    interop_all
+
+# --- tokens -----------------------------------------------------------------------------------
+echo '{"audience": "https://api.e2e.example", "ttl_seconds": 120}' >out/tok-req.json
+status=$(post /v1/tokens out/tok-req.json out/tok.json "${sigv4[@]}")
+check "POST /v1/tokens answers 200" test "$status" = 200
+jwt_verifies() {
+    $py - out/tok.json "$url" "$arn" <<'PY'
+import json, sys, urllib.request
+import jwt
+resp = json.load(open(sys.argv[1]))
+jwks = jwt.PyJWKSet.from_dict(json.load(urllib.request.urlopen(sys.argv[2] + "/.well-known/jwks.json")))
+header = jwt.get_unverified_header(resp["token"])
+assert header["alg"] == "ES256" and header["typ"] == "JWT", header
+assert header["kid"] == resp["kid"], header
+key = next(k for k in jwks.keys if k.key_id == header["kid"])
+claims = jwt.decode(resp["token"], key.key, algorithms=["ES256"],
+                    audience="https://api.e2e.example", issuer="https://hsmsign.e2e.example")
+assert claims["sub"] == sys.argv[3], claims
+assert claims["exp"] - claims["iat"] == 120 and claims["nbf"] == claims["iat"], claims
+assert len(claims["jti"]) == 22, claims
+assert resp["token_type"] == "Bearer" and resp["expires_in"] == 120, resp
+try:
+    jwt.decode(resp["token"], key.key, algorithms=["ES256"], audience="someone-else")
+    raise SystemExit("a token for another audience verified")
+except jwt.InvalidAudienceError:
+    pass
+PY
+}
+check "the JWT verifies with python3-jwt against the served JWKS; sub = principal ARN" jwt_verifies
+
+botocore_request() {
+    $py - "$url" "$akid" "$secret" <<'PY'
+import json, sys, urllib.request
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+url, akid, secret = sys.argv[1:4]
+body = json.dumps({"audience": "botocore.e2e.example"})
+req = AWSRequest(method="POST", url=url + "/v1/tokens", data=body,
+                 headers={"Content-Type": "application/json"})
+SigV4Auth(Credentials(akid, secret), "execute-api", "eu-central-1").add_auth(req)
+r = urllib.request.Request(url + "/v1/tokens", data=body.encode(), method="POST",
+                           headers=dict(req.headers.items()))
+resp = json.load(urllib.request.urlopen(r))
+assert resp["token_type"] == "Bearer", resp
+PY
+}
+require_botocore() { $py -c 'import botocore' 2>/dev/null; }
+if require_botocore; then
+    check "a request signed by botocore's SigV4Auth (independent signer) is accepted" botocore_request
+elif [ "${CI:-}" = true ]; then
+    check "python3-botocore is installed" false
+fi
+
+# --- refusals ---------------------------------------------------------------------------------
+expect_error() { # status code path body [curl args...]
+    local want=$1 code=$2 path=$3 body=$4
+    shift 4
+    printf '%s' "$body" >out/bad.json
+    local got
+    got=$(post "$path" out/bad.json out/bad.out "$@")
+    [ "$got" = "$want" ] && $py -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["error"]==sys.argv[2], d; assert d["message"]' out/bad.out "$code"
+}
+check "unsigned request -> 401 missing_authentication" \
+    expect_error 401 missing_authentication /v1/tokens '{"audience":"x"}'
+check "wrong secret -> 401 signature_mismatch" \
+    expect_error 401 signature_mismatch /v1/tokens '{"audience":"x"}' \
+    --aws-sigv4 "aws:amz:eu-central-1:execute-api" --user "$akid:not-the-secret"
+check "unknown access key -> 401 unknown_access_key" \
+    expect_error 401 unknown_access_key /v1/tokens '{"audience":"x"}' \
+    --aws-sigv4 "aws:amz:eu-central-1:execute-api" --user "AKIAUNKNOWN000000000:$secret"
+check "wrong region -> 401 credential_scope_mismatch" \
+    expect_error 401 credential_scope_mismatch /v1/tokens '{"audience":"x"}' \
+    --aws-sigv4 "aws:amz:us-west-2:execute-api" --user "$akid:$secret"
+check "malformed CSR -> 400 invalid_csr" \
+    expect_error 400 invalid_csr /v1/certificates \
+    '{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nMIIBIjAN\n-----END CERTIFICATE REQUEST-----\n"}' "${sigv4[@]}"
+check "body not JSON -> 400 invalid_json" \
+    expect_error 400 invalid_json /v1/certificates 'csr=please' "${sigv4[@]}"
+check "unknown field -> 400 invalid_field" \
+    expect_error 400 invalid_field /v1/tokens '{"audience":"x","admin":true}' "${sigv4[@]}"
+check "wrong type -> 400 invalid_field" \
+    expect_error 400 invalid_field /v1/certificates '{"csr": 42}' "${sigv4[@]}"
+check "ttl_seconds out of range -> 400 out_of_range" \
+    expect_error 400 out_of_range /v1/tokens '{"audience":"x","ttl_seconds":0}' "${sigv4[@]}"
+head -c 70000 /dev/zero | tr '\0' 'a' >out/big.json
+big_refused() {
+    [ "$(post /v1/certificates out/big.json out/big.out)" = 413 ] &&
+        grep -q '"error":"too_large"' out/big.out
+}
+check "a 70 KB body -> 413 too_large" big_refused
+check "unknown route -> 404" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$url/v2/nothing')\" = 404 ]"
+check "GET on a POST route -> 405" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$url/v1/tokens')\" = 405 ]"
+check "the service still answers after the bad requests" health
+
+# --- secrets ----------------------------------------------------------------------------------
+pin=$(cat "$work/token/user.pin")
+no_pin_anywhere() {
+    ! grep -qF -- "$pin" out/hsmsignd.log &&
+        ! tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF -- "$pin" &&
+        ! tr '\0' '\n' <"/proc/$pid/environ" | grep -qF -- "$pin" &&
+        ! grep -qF -- "$secret" out/hsmsignd.log
+}
+check "the PIN is in no log line, argv or environment; the secret key is in no log line" \
+    no_pin_anywhere
+audit_logged() {
+    grep '"event":"sign.cert.issued"' out/hsmsignd.log | grep -q '"audit":true' &&
+        grep '"event":"sign.jwt.issued"' out/hsmsignd.log | grep -q "\"caller\":\"$arn\"" &&
+        grep -q '"event":"hsm.login".*"audit":true' out/hsmsignd.log &&
+        $py -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]' out/hsmsignd.log
+}
+check "audit events (login, issuance, tokens) are JSON lines with audit:true and the caller" \
+    audit_logged
+clean_stop() {
+    kill -TERM "$pid" && wait "$pid"
+    local rc=$?
+    pid=
+    [ "$rc" -eq 0 ] && grep -q '"event":"service.stopped"' out/hsmsignd.log
+}
+check "SIGTERM stops hsmsignd cleanly (exit 0; sanitizer builds check leaks here)" clean_stop
+finish

@@ -1,0 +1,77 @@
+# Shared helpers for the integration test scripts (sourced, not run).
+# Every check counts; the script ends with "N passed, N failed" and fails if any check did.
+set -euo pipefail
+
+py=/usr/bin/python3 # Debian's python3, which has python3-jwt / python3-jwcrypto
+repo=${HSMSIGN_REPO:?HSMSIGN_REPO must be set (ctest sets it)}
+hs_passed=0
+hs_failed=0
+
+# require CMD...: skip (exit 77) when a tool is missing, unless CI=true, where that fails.
+require() {
+    for c in "$@"; do
+        if ! command -v "$c" >/dev/null 2>&1; then
+            if [ "${CI:-}" = true ]; then
+                echo "missing dependency under CI: $c" >&2
+                exit 1
+            fi
+            echo "skipped: $c not installed" >&2
+            exit 77
+        fi
+    done
+}
+
+# check DESCRIPTION CMD...: CMD must succeed.
+check() {
+    local what=$1
+    shift
+    if "$@"; then
+        hs_passed=$((hs_passed + 1))
+        echo "ok   $what"
+    else
+        hs_failed=$((hs_failed + 1))
+        echo "FAIL $what"
+    fi
+}
+
+# check_fails DESCRIPTION EXPECTED_TEXT CMD...: CMD must fail and print EXPECTED_TEXT.
+check_fails() {
+    local what=$1 text=$2
+    shift 2
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    if [ "$rc" -ne 0 ] && grep -qF -- "$text" <<<"$out"; then
+        hs_passed=$((hs_passed + 1))
+        echo "ok   $what"
+    else
+        hs_failed=$((hs_failed + 1))
+        echo "FAIL $what (exit $rc, expected text: $text)"
+        echo "$out" | tail -n 5 | sed 's/^/     /'
+    fi
+}
+
+finish() {
+    echo "$hs_passed passed, $hs_failed failed"
+    [ "$hs_failed" -eq 0 ]
+}
+
+# new_token DIR LABEL: a fresh SoftHSM2 token in DIR; exports SOFTHSM2_CONF.
+new_token() {
+    KEYCEREMONY=${KEYCEREMONY:?} "$repo/softhsm/init-token.sh" "$1" "$2"
+    export SOFTHSM2_CONF="$1/softhsm2.conf"
+}
+
+# list_private_keys TOKEN_LABEL PIN_FILE: pkcs11-tool's view of the private keys. The PIN is
+# typed into a pseudo-terminal (pkcs11-tool reads it from a tty), never passed as an argument.
+list_private_keys() {
+    local label=$1 pin_file=$2
+    (sleep 0.5; cat "$pin_file") |
+        script -qec "pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label $label --login --list-objects --type privkey" /dev/null |
+        tr -d '\r'
+}
+
+# object_count TOKEN_LABEL: number of public objects visible without login.
+object_count() {
+    pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label "$1" --list-objects 2>/dev/null |
+        grep -c 'Object;' || true
+}
