@@ -26,8 +26,7 @@ void api_config_freep(struct api_config **cfg)
     api_config_free(*cfg);
 }
 
-static hs_result api_input_file(json_object *obj, const char *key, bool required,
-                                const char **out)
+static hs_result api_input_file(json_object *obj, const char *key, bool required, const char **out)
 {
     HS_GUARD(hs_json_get_string(obj, key, required, API_PATH_MAX, out));
     HS_ENSURE_MSG(*out == NULL || hs_file_exists(*out), HS_ERR_INPUT_NOT_FOUND,
@@ -37,8 +36,8 @@ static hs_result api_input_file(json_object *obj, const char *key, bool required
 
 static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
 {
-    static const char *const allowed[] = {"key", "chain_file", "default_ttl_hours",
-                                          "max_ttl_hours", NULL};
+    static const char *const allowed[] = {"key", "chain_file", "default_ttl_hours", "max_ttl_hours",
+                                          NULL};
     json_object *ca = NULL;
     HS_GUARD(hs_json_get_typed(doc, "ca", true, json_type_object, &ca));
     HS_GUARD(hs_json_check_keys(ca, allowed, "ca"));
@@ -48,11 +47,9 @@ static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
     int64_t def_h = 0;
     HS_GUARD(hs_json_get_int(ca, "max_ttl_hours", false, 1, SGN_LEAF_TTL_MAX_S / 3600,
                              SGN_LEAF_TTL_MAX_S / 3600, &max_h));
-    HS_GUARD(hs_json_get_int(ca, "default_ttl_hours", false, 1, max_h,
-                             SGN_LEAF_TTL_DEFAULT_S / 3600 < max_h
-                                 ? SGN_LEAF_TTL_DEFAULT_S / 3600
-                                 : max_h,
-                             &def_h));
+    HS_GUARD(hs_json_get_int(
+        ca, "default_ttl_hours", false, 1, max_h,
+        SGN_LEAF_TTL_DEFAULT_S / 3600 < max_h ? SGN_LEAF_TTL_DEFAULT_S / 3600 : max_h, &def_h));
     cfg->max_ttl_hours = (long)max_h;
     cfg->default_ttl_hours = (long)def_h;
     return HS_OK;
@@ -89,8 +86,8 @@ static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
     HS_GUARD(api_parse_jwt_keys(jwt, cfg));
     int64_t max_s = 0;
     int64_t def_s = 0;
-    HS_GUARD(hs_json_get_int(jwt, "max_ttl_seconds", false, 1, SGN_JWT_TTL_MAX_S,
-                             SGN_JWT_TTL_MAX_S, &max_s));
+    HS_GUARD(hs_json_get_int(jwt, "max_ttl_seconds", false, 1, SGN_JWT_TTL_MAX_S, SGN_JWT_TTL_MAX_S,
+                             &max_s));
     HS_GUARD(hs_json_get_int(jwt, "default_ttl_seconds", false, 1, max_s,
                              SGN_JWT_TTL_DEFAULT_S < max_s ? SGN_JWT_TTL_DEFAULT_S : max_s,
                              &def_s));
@@ -125,8 +122,8 @@ static hs_result api_parse_sigv4(json_object *doc, struct api_config *cfg)
     json_object *list = NULL;
     HS_GUARD(hs_json_get_typed(doc, "auth", true, json_type_object, &auth));
     HS_GUARD(hs_json_check_keys(auth, auth_allowed, "auth"));
-    HS_GUARD(hs_error_context(hs_json_get_typed(auth, "sigv4", true, json_type_object, &s),
-                              "auth"));
+    HS_GUARD(
+        hs_error_context(hs_json_get_typed(auth, "sigv4", true, json_type_object, &s), "auth"));
     HS_GUARD(hs_json_check_keys(s, allowed, "auth.sigv4"));
     HS_GUARD(hs_json_get_string(s, "region", true, 64, &cfg->sigv4_region));
     HS_GUARD(hs_json_get_string(s, "service", false, 64, &cfg->sigv4_service));
@@ -155,8 +152,7 @@ static hs_result api_parse_limits(json_object *doc, struct api_config *cfg)
     if (lim != NULL) {
         HS_GUARD(hs_json_check_keys(lim, allowed, "limits"));
         HS_GUARD(hs_json_get_int(lim, "max_connections", false, 1, 10000, 256, &conns));
-        HS_GUARD(hs_json_get_int(lim, "connection_timeout_seconds", false, 1, 600, 30,
-                                 &timeout));
+        HS_GUARD(hs_json_get_int(lim, "connection_timeout_seconds", false, 1, 600, 30, &timeout));
     }
     cfg->max_connections = (long)conns;
     cfg->connection_timeout_s = (long)timeout;
@@ -166,8 +162,7 @@ static hs_result api_parse_limits(json_object *doc, struct api_config *cfg)
 static hs_result api_set_listen(struct api_config *cfg, const char *listen)
 {
     size_t n = strnlen(listen, sizeof(cfg->listen));
-    HS_ENSURE_MSG(n > 0 && n < sizeof(cfg->listen), HS_ERR_INPUT_FIELD,
-                  "listen must be host:port");
+    HS_ENSURE_MSG(n > 0 && n < sizeof(cfg->listen), HS_ERR_INPUT_FIELD, "listen must be host:port");
     memcpy(cfg->listen, listen, n + 1);
     return HS_OK;
 }
@@ -180,14 +175,14 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
     HS_DEFER(struct api_config *cfg = OPENSSL_zalloc(sizeof(*cfg)), api_config_freep);
     HS_ENSURE(cfg != NULL, HS_ERR_NOMEM);
-    HS_GUARD(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text),
-                                  API_CONFIG_MAX, HS_JSON_DEPTH_MAX, &cfg->doc));
+    HS_GUARD(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text), API_CONFIG_MAX,
+                                  HS_JSON_DEPTH_MAX, &cfg->doc));
     HS_GUARD(hs_json_check_keys(cfg->doc, allowed, "config"));
     const char *listen = NULL;
     HS_GUARD(hs_json_get_string(cfg->doc, "listen", false, API_LISTEN_MAX - 1, &listen));
-    HS_GUARD(api_set_listen(cfg, listen_override != NULL   ? listen_override
-                                 : listen != NULL ? listen
-                                                  : "127.0.0.1:8080"));
+    HS_GUARD(api_set_listen(cfg, listen_override != NULL ? listen_override
+                                 : listen != NULL        ? listen
+                                                         : "127.0.0.1:8080"));
     HS_GUARD(p11_token_config_parse(cfg->doc, true, &cfg->token));
     HS_GUARD(hs_error_context(api_parse_ca(cfg->doc, cfg), "ca"));
     HS_GUARD(hs_error_context(api_parse_jwt(cfg->doc, cfg), "jwt"));

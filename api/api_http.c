@@ -116,8 +116,8 @@ static enum MHD_Result api_http_error(struct MHD_Connection *con, enum hs_code c
 static enum MHD_Result api_http_begin(struct MHD_Connection *con, struct api_http_req *r)
 {
     r->started = true;
-    const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl != NULL && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > API_BODY_MAX)) {
         r->too_large = true;
         return api_http_error(con, HS_ERR_INPUT_TOO_LARGE);
@@ -200,7 +200,8 @@ static hs_result api_http_resolve(const char *listen, struct addrinfo **out)
     HS_ENSURE_MSG(n > 0 && n < sizeof(host), HS_ERR_INPUT_CONFIG, "listen host too long");
     memcpy(host, h, n);
     host[n] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
     int rc = getaddrinfo(host, colon + 1, &hints, out);
     HS_ENSURE_MSG(rc == 0, HS_ERR_INPUT_CONFIG, "listen address \"%s\": %s", listen,

@@ -101,8 +101,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     hs_log(HS_LOG_INFO, "service.ready", HS_LOG_STR("listen", listen),
            HS_LOG_INT("port", api_http_port(http)),
-           HS_LOG_INT("startup_ms", (t1.tv_sec - t0.tv_sec) * 1000 +
-                                        (t1.tv_nsec - t0.tv_nsec) / 1000000));
+           HS_LOG_INT("startup_ms",
+                      (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
     api_wait_for_signal(&set);
     api_http_stop(http);
     api_service_free(svc);

@@ -17,7 +17,7 @@
 struct api_outcome {
     const char *route;
     const char *principal;
-    const char *detail_key;      /* "serial" or "kid"; NULL = none */
+    const char *detail_key; /* "serial" or "kid"; NULL = none */
     char detail[API_DETAIL_MAX];
 };
 
@@ -35,8 +35,9 @@ static const struct api_public_error api_errors[] = {
     {HS_ERR_INPUT_RANGE, 400, "a numeric field is out of range"},
     {HS_ERR_INPUT_CSR, 400, "csr is not an acceptable PEM certificate signing request"},
     {HS_ERR_INPUT_CSR_SIGNATURE, 400, "the CSR's signature does not verify"},
-    {HS_ERR_INPUT_KEY, 400, "the key type or size is not accepted (RSA >= 2048, P-256, P-384, "
-                            "Ed25519)"},
+    {HS_ERR_INPUT_KEY, 400,
+     "the key type or size is not accepted (RSA >= 2048, P-256, P-384, "
+     "Ed25519)"},
     {HS_ERR_INPUT_NOT_FOUND, 404, "no such resource"},
     {HS_ERR_INPUT_METHOD, 405, "method not allowed for this resource"},
     {HS_ERR_AUTH_MISSING, 401, "the request must be signed with AWS Signature Version 4"},
@@ -102,8 +103,8 @@ void api_response_clear(struct api_response *resp)
 /* Serialises obj as the response body. */
 static hs_result api_response_json(struct api_response *out, unsigned int status, json_object *obj)
 {
-    const char *text =
-        json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     HS_ENSURE(text != NULL, HS_ERR_NOMEM);
     HS_DEFER(struct hs_buf *body = hs_buf_new(API_RESPONSE_MAX), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
@@ -141,8 +142,8 @@ static hs_result api_authenticate(struct api_service *svc, const struct api_requ
         *principal = req->principal;
         return HS_OK;
     }
-    struct api_sigv4_request sr = {req->method, req->target, req->headers, req->nheaders,
-                                   req->body, req->body_len, req->now};
+    struct api_sigv4_request sr = {req->method, req->target,   req->headers, req->nheaders,
+                                   req->body,   req->body_len, req->now};
     const struct api_sigv4_key *key = NULL;
     HS_GUARD(api_sigv4_verify(&svc->sigv4, &sr, &key));
     *principal = key->principal_arn;
@@ -177,11 +178,11 @@ static hs_result api_cert_response(struct api_service *svc, const struct sgn_lea
     sgn_time_rfc3339(leaf->not_after, not_after);
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_json_add(obj, "certificate",
-                          json_object_new_string_len((const char *)hs_buf_data(pem),
-                                                     (int)hs_buf_len(pem))));
-    HS_GUARD(api_json_add(obj, "chain",
-                          json_object_new_string(sgn_issuer_get0_chain_pem(svc->issuer))));
+    HS_GUARD(api_json_add(
+        obj, "certificate",
+        json_object_new_string_len((const char *)hs_buf_data(pem), (int)hs_buf_len(pem))));
+    HS_GUARD(
+        api_json_add(obj, "chain", json_object_new_string(sgn_issuer_get0_chain_pem(svc->issuer))));
     HS_GUARD(api_json_add(obj, "serial", json_object_new_string(leaf->serial_hex)));
     HS_GUARD(api_json_add(obj, "not_after", json_object_new_string(not_after)));
     return api_response_json(out, 200, obj);
@@ -202,8 +203,8 @@ static hs_result api_handle_certificates(struct api_service *svc, const struct a
                              svc->cfg->default_ttl_hours, &ttl_hours));
     HS_DEFER(struct sgn_csr *csr = NULL, sgn_csr_freep);
     HS_GUARD(sgn_csr_parse(csr_pem, strlen(csr_pem), &csr));
-    struct sgn_leaf_request lr = {csr, (long)ttl_hours * 3600, SGN_EKU_CLIENT_AUTH, req->now,
-                                  oc->principal, "client"};
+    struct sgn_leaf_request lr = {csr,      (long)ttl_hours * 3600, SGN_EKU_CLIENT_AUTH,
+                                  req->now, oc->principal,          "client"};
     HS_DEFER(struct sgn_leaf leaf = {0}, sgn_leaf_clear);
     HS_GUARD(sgn_cert_issue(svc->issuer, &lr, &leaf));
     oc->detail_key = "serial";
@@ -216,9 +217,9 @@ static hs_result api_token_response(const struct sgn_jwt_key *key, const struct 
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_json_add(obj, "token",
-                          json_object_new_string_len((const char *)hs_buf_data(token),
-                                                     (int)hs_buf_len(token))));
+    HS_GUARD(api_json_add(
+        obj, "token",
+        json_object_new_string_len((const char *)hs_buf_data(token), (int)hs_buf_len(token))));
     HS_GUARD(api_json_add(obj, "token_type", json_object_new_string("Bearer")));
     HS_GUARD(api_json_add(obj, "expires_in", json_object_new_int64(ttl_s)));
     HS_GUARD(api_json_add(obj, "kid", json_object_new_string(sgn_jwt_key_kid(key))));
@@ -241,8 +242,8 @@ static hs_result api_handle_tokens(struct api_service *svc, const struct api_req
     HS_GUARD(hs_json_get_int(body, "ttl_seconds", false, 1, svc->cfg->jwt_max_ttl_s,
                              svc->cfg->jwt_default_ttl_s, &ttl));
     const struct sgn_jwt_key *key = svc->jwt_keys[0];
-    struct sgn_jwt_claims claims = {svc->cfg->jwt_issuer, oc->principal, aud, req->now,
-                                    (long)ttl, oc->principal};
+    struct sgn_jwt_claims claims = {svc->cfg->jwt_issuer, oc->principal, aud, req->now, (long)ttl,
+                                    oc->principal};
     HS_DEFER(struct hs_buf *token = hs_buf_new(SGN_JWT_MAX), hs_buf_freep);
     HS_ENSURE(token != NULL, HS_ERR_NOMEM);
     char jti[SGN_JTI_LEN + 1];

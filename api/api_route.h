@@ -23,7 +23,7 @@
 #include "api_sigv4.h"
 #include "hs_buf.h"
 
-#define API_BODY_MAX (64 * 1024)     /* bytes of a request body */
+#define API_BODY_MAX (64 * 1024)      /* bytes of a request body */
 #define API_RESPONSE_MAX (128 * 1024) /* bytes of a response body */
 #define API_REQ_ID_LEN 16
 
@@ -38,7 +38,7 @@ struct api_request {
      * AWS_IAM in front of Lambda): the principal ARN. NULL: api_route verifies SigV4. */
     const char *principal;
     time_t now;
-    char req_id[API_REQ_ID_LEN + 1];  /* filled by api_request_id_new() */
+    char req_id[API_REQ_ID_LEN + 1]; /* filled by api_request_id_new() */
 };
 
 struct api_response {

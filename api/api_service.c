@@ -37,9 +37,9 @@ static hs_result api_service_ca(struct api_service *svc)
     HS_GUARD(hs_error_context(p11_key_check_protected(key), "ca.key"));
     HS_DEFER(struct hs_buf *chain = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(svc->cfg->ca_chain_file, SGN_CHAIN_PEM_MAX, &chain));
-    HS_GUARD(hs_error_context(sgn_issuer_new(key, (const char *)hs_buf_data(chain),
-                                             hs_buf_len(chain), &svc->issuer),
-                              "ca.chain_file"));
+    HS_GUARD(hs_error_context(
+        sgn_issuer_new(key, (const char *)hs_buf_data(chain), hs_buf_len(chain), &svc->issuer),
+        "ca.chain_file"));
     return HS_OK;
 }
 
@@ -62,22 +62,22 @@ static hs_result api_service_sigv4(struct api_service *svc)
     for (size_t i = 0; i < cfg->naccess_keys; i++) {
         const struct api_access_key_config *a = &cfg->access_keys[i];
         struct api_sigv4_key *k = &svc->sigv4_keys[i];
-        HS_GUARD(hs_error_context(hs_secret_from_file(a->secret_file, HS_SECRET_MAX,
-                                                      &svc->secrets[2 * i]),
-                                  "auth.sigv4.access_keys"));
+        HS_GUARD(hs_error_context(
+            hs_secret_from_file(a->secret_file, HS_SECRET_MAX, &svc->secrets[2 * i]),
+            "auth.sigv4.access_keys"));
         if (a->session_token_file != NULL) {
-            HS_GUARD(hs_error_context(hs_secret_from_file(a->session_token_file, HS_SECRET_MAX,
-                                                          &svc->secrets[2 * i + 1]),
-                                      "auth.sigv4.access_keys"));
+            HS_GUARD(hs_error_context(
+                hs_secret_from_file(a->session_token_file, HS_SECRET_MAX, &svc->secrets[2 * i + 1]),
+                "auth.sigv4.access_keys"));
         }
         k->access_key_id = a->access_key_id;
         k->secret_access_key = svc->secrets[2 * i];
         k->session_token = svc->secrets[2 * i + 1];
         k->principal_arn = a->principal_arn;
     }
-    svc->sigv4 = (struct api_sigv4_config){cfg->sigv4_region, cfg->sigv4_service,
-                                           cfg->sigv4_max_skew_s, svc->sigv4_keys,
-                                           cfg->naccess_keys};
+    svc->sigv4 =
+        (struct api_sigv4_config){cfg->sigv4_region, cfg->sigv4_service, cfg->sigv4_max_skew_s,
+                                  svc->sigv4_keys, cfg->naccess_keys};
     return HS_OK;
 }
 

@@ -26,7 +26,7 @@ struct api_service {
     struct sgn_issuer *issuer;
     struct sgn_jwt_key *jwt_keys[API_JWT_KEYS_MAX]; /* [0] signs; all are published */
     size_t njwt_keys;
-    char *jwks_json;                                /* {"keys": [...]}, malloc'ed */
+    char *jwks_json; /* {"keys": [...]}, malloc'ed */
     struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX];
     struct api_sigv4_key sigv4_keys[API_ACCESS_KEYS_MAX];
     struct api_sigv4_config sigv4;

@@ -28,11 +28,11 @@
 /* Each byte of the query becomes at most three, plus one '=' for a parameter without one. */
 #define API_SIGV4_QUERY_MAX (4 * API_SIGV4_TARGET_MAX)
 /* Every signed name with ':' and '\n', plus every request value with a ',' before it. */
-#define API_SIGV4_CHEADERS_MAX                                                                    \
-    (API_SIGV4_AUTHZ_MAX + 2 * API_SIGV4_SIGNED_HEADERS_MAX +                                     \
+#define API_SIGV4_CHEADERS_MAX                                                                     \
+    (API_SIGV4_AUTHZ_MAX + 2 * API_SIGV4_SIGNED_HEADERS_MAX +                                      \
      API_SIGV4_HEADERS_MAX * (API_SIGV4_HEADER_VALUE_MAX + 1))
-#define API_SIGV4_CREQ_MAX                                                                        \
-    (API_SIGV4_METHOD_MAX + API_SIGV4_URI_MAX + API_SIGV4_QUERY_MAX + API_SIGV4_CHEADERS_MAX +    \
+#define API_SIGV4_CREQ_MAX                                                                         \
+    (API_SIGV4_METHOD_MAX + API_SIGV4_URI_MAX + API_SIGV4_QUERY_MAX + API_SIGV4_CHEADERS_MAX +     \
      API_SIGV4_AUTHZ_MAX + API_SIGV4_HASH_HEX + 8)
 /* Algorithm, date, scope (the parts are bounded by the Authorization header) and hash. */
 #define API_SIGV4_STS_MAX (64 + API_SIGV4_AUTHZ_MAX + API_SIGV4_HASH_HEX)

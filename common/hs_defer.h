@@ -9,10 +9,10 @@
 
 #include <json-c/json.h>
 #include <openssl/asn1.h>
-#include <openssl/err.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -45,7 +45,7 @@ HS_DEFINE_FREEP(hs_ossl_freep, unsigned char, OPENSSL_free)
 HS_DEFINE_FREEP(hs_ossl_str_freep, char, OPENSSL_free)
 HS_DEFINE_FREEP(hs_free_strp, char, free)
 
-static inline void hs_x509_stack_freep(STACK_OF(X509) **p)
+static inline void hs_x509_stack_freep(STACK_OF(X509) * *p)
 {
     sk_X509_pop_free(*p, X509_free);
 }

@@ -50,15 +50,15 @@ enum hs_code {
     HS_ERR_POLICY = 0x300, /* generic policy denial */
     HS_ERR_POLICY_DENIED,  /* no rule allows this principal to do this */
 
-    HS_ERR_HSM = 0x400,          /* a Cryptoki call failed (see hs_error.ckr) */
-    HS_ERR_HSM_MODULE,           /* module cannot be loaded or initialised */
-    HS_ERR_HSM_TOKEN_NOT_FOUND,  /* no token with the configured label */
-    HS_ERR_HSM_LOGIN,            /* C_Login rejected the PIN (never retried) */
-    HS_ERR_HSM_KEY_NOT_FOUND,    /* no (unique) key matches the reference */
-    HS_ERR_HSM_SESSION,          /* session lost (handle invalid, device removed...) */
-    HS_ERR_HSM_BUSY,             /* no free session within the wait limit */
-    HS_ERR_HSM_MECHANISM,        /* mechanism not offered by the token */
-    HS_ERR_HSM_KEY_ATTRIBUTES,   /* key's attributes violate policy (extractable...) */
+    HS_ERR_HSM = 0x400,         /* a Cryptoki call failed (see hs_error.ckr) */
+    HS_ERR_HSM_MODULE,          /* module cannot be loaded or initialised */
+    HS_ERR_HSM_TOKEN_NOT_FOUND, /* no token with the configured label */
+    HS_ERR_HSM_LOGIN,           /* C_Login rejected the PIN (never retried) */
+    HS_ERR_HSM_KEY_NOT_FOUND,   /* no (unique) key matches the reference */
+    HS_ERR_HSM_SESSION,         /* session lost (handle invalid, device removed...) */
+    HS_ERR_HSM_BUSY,            /* no free session within the wait limit */
+    HS_ERR_HSM_MECHANISM,       /* mechanism not offered by the token */
+    HS_ERR_HSM_KEY_ATTRIBUTES,  /* key's attributes violate policy (extractable...) */
 
     HS_ERR_INTERNAL = 0x500, /* generic internal failure */
     HS_ERR_NOMEM,            /* allocation failed */
@@ -77,13 +77,13 @@ typedef struct hs_result {
 
 struct hs_error {
     enum hs_code code;
-    const char *file;      /* static string: __FILE__ of the raise site */
+    const char *file; /* static string: __FILE__ of the raise site */
     int line;
-    unsigned long ckr;     /* CK_RV behind an HSM error, 0 when none */
-    const char *ckr_name;  /* static "CKR_..." name, NULL when none */
-    unsigned long ossl;    /* ERR_peek_last_error() value, 0 when none */
-    int sys_errno;         /* errno behind an IO error, 0 when none */
-    char detail[200];      /* operator-facing detail; never secrets, never request bodies */
+    unsigned long ckr;    /* CK_RV behind an HSM error, 0 when none */
+    const char *ckr_name; /* static "CKR_..." name, NULL when none */
+    unsigned long ossl;   /* ERR_peek_last_error() value, 0 when none */
+    int sys_errno;        /* errno behind an IO error, 0 when none */
+    char detail[200];     /* operator-facing detail; never secrets, never request bodies */
 };
 
 /* Returns the class of code (the high byte); HS_CLASS_INTERNAL for unknown values. */
@@ -127,33 +127,33 @@ void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 
  * Only these macros leave a function early on failure. */
 #define HS_BAIL(code) return hs_error_raise(__FILE__, __LINE__, (code), NULL)
 #define HS_BAIL_MSG(code, ...) return hs_error_raise(__FILE__, __LINE__, (code), __VA_ARGS__)
-#define HS_ENSURE(cond, code)                                                                     \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            HS_BAIL(code);                                                                        \
-        }                                                                                         \
+#define HS_ENSURE(cond, code)                                                                      \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            HS_BAIL(code);                                                                         \
+        }                                                                                          \
     } while (0)
-#define HS_ENSURE_MSG(cond, code, ...)                                                            \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            HS_BAIL_MSG((code), __VA_ARGS__);                                                     \
-        }                                                                                         \
+#define HS_ENSURE_MSG(cond, code, ...)                                                             \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            HS_BAIL_MSG((code), __VA_ARGS__);                                                      \
+        }                                                                                          \
     } while (0)
 #define HS_ENSURE_REF(p) HS_ENSURE((p) != NULL, HS_ERR_INTERNAL)
-#define HS_GUARD(call)                                                                            \
-    do {                                                                                          \
-        hs_result hs_guard_r_ = (call);                                                           \
-        if (hs_guard_r_.code != HS_ERR_NONE) {                                                    \
-            return hs_guard_r_;                                                                   \
-        }                                                                                         \
+#define HS_GUARD(call)                                                                             \
+    do {                                                                                           \
+        hs_result hs_guard_r_ = (call);                                                            \
+        if (hs_guard_r_.code != HS_ERR_NONE) {                                                     \
+            return hs_guard_r_;                                                                    \
+        }                                                                                          \
     } while (0)
 /* For libcrypto calls that return 1 on success. */
-#define HS_GUARD_OSSL(call, code)                                                                 \
-    do {                                                                                          \
-        hs_error_clear();                                                                         \
-        if ((call) != 1) {                                                                        \
-            return hs_error_raise_ossl(__FILE__, __LINE__, (code));                               \
-        }                                                                                         \
+#define HS_GUARD_OSSL(call, code)                                                                  \
+    do {                                                                                           \
+        hs_error_clear();                                                                          \
+        if ((call) != 1) {                                                                         \
+            return hs_error_raise_ossl(__FILE__, __LINE__, (code));                                \
+        }                                                                                          \
     } while (0)
 /* For libcrypto calls that return a pointer, NULL on failure. */
 #define HS_GUARD_OSSL_PTR(call, code) HS_GUARD_OSSL(((call) != NULL) ? 1 : 0, code)
@@ -166,10 +166,10 @@ void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 
 #define HS_DEFER(decl, freefn) __attribute__((cleanup(freefn))) decl
 
 /* Defines `static inline void name(type **p)` calling freefn(*p), for use with HS_DEFER. */
-#define HS_DEFINE_FREEP(name, type, freefn)                                                       \
-    static inline void name(type **p)                                                             \
-    {                                                                                             \
-        freefn(*p);                                                                               \
+#define HS_DEFINE_FREEP(name, type, freefn)                                                        \
+    static inline void name(type **p)                                                              \
+    {                                                                                              \
+        freefn(*p);                                                                                \
     }
 
 static inline bool hs_failed(hs_result r)

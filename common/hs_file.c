@@ -29,8 +29,8 @@ HS_RESULT hs_file_read(const char *path, size_t max, struct hs_buf **out)
     struct stat st;
     HS_ENSURE(fstat(fd, &st) == 0, HS_ERR_IO);
     HS_ENSURE_MSG(S_ISREG(st.st_mode), HS_ERR_IO, "%s: not a regular file", path);
-    HS_ENSURE_MSG((size_t)st.st_size <= max, HS_ERR_INPUT_TOO_LARGE,
-                  "%s: larger than %zu bytes", path, max);
+    HS_ENSURE_MSG((size_t)st.st_size <= max, HS_ERR_INPUT_TOO_LARGE, "%s: larger than %zu bytes",
+                  path, max);
     HS_DEFER(struct hs_buf *b = hs_buf_new(max + 1), hs_buf_freep);
     HS_ENSURE(b != NULL, HS_ERR_NOMEM);
     for (;;) {
@@ -50,8 +50,8 @@ HS_RESULT hs_file_read(const char *path, size_t max, struct hs_buf **out)
             break;
         }
     }
-    HS_ENSURE_MSG(hs_buf_len(b) <= max, HS_ERR_INPUT_TOO_LARGE, "%s: larger than %zu bytes",
-                  path, max);
+    HS_ENSURE_MSG(hs_buf_len(b) <= max, HS_ERR_INPUT_TOO_LARGE, "%s: larger than %zu bytes", path,
+                  max);
     *out = b;
     b = NULL;
     return HS_OK;

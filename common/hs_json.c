@@ -104,8 +104,7 @@ HS_RESULT hs_json_get_int(json_object *obj, const char *key, bool required, int6
     return HS_OK;
 }
 
-HS_RESULT hs_json_get_bool(json_object *obj, const char *key, bool required, bool dflt,
-                           bool *out)
+HS_RESULT hs_json_get_bool(json_object *obj, const char *key, bool required, bool dflt, bool *out)
 {
     json_object *v = NULL;
     HS_GUARD(hs_json_get_typed(obj, key, required, json_type_boolean, &v));
@@ -116,8 +115,8 @@ HS_RESULT hs_json_get_bool(json_object *obj, const char *key, bool required, boo
 HS_RESULT hs_json_to_string(json_object *obj, char **out)
 {
     HS_ENSURE_REF(obj);
-    const char *s =
-        json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
     HS_ENSURE(s != NULL, HS_ERR_NOMEM);
     char *copy = strdup(s);
     HS_ENSURE(copy != NULL, HS_ERR_NOMEM);

@@ -44,8 +44,7 @@ HS_RESULT hs_json_get_int(json_object *obj, const char *key, bool required, int6
                           int64_t max, int64_t dflt, int64_t *out);
 
 /* Reads the boolean at key; when absent and !required, *out = dflt. Errors: HS_ERR_INPUT_FIELD. */
-HS_RESULT hs_json_get_bool(json_object *obj, const char *key, bool required, bool dflt,
-                           bool *out);
+HS_RESULT hs_json_get_bool(json_object *obj, const char *key, bool required, bool dflt, bool *out);
 
 /* Lends the value at key in *out when it has type `type` (NULL when absent and !required).
  * Errors: HS_ERR_INPUT_FIELD. */

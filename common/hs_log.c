@@ -180,13 +180,12 @@ void hs_log_emit(enum hs_log_level level, const char *event, const char *file, i
             json_object_object_add(obj, fields[i].key, hs_log_value(&fields[i]));
         }
     }
-    const char *text = json_object_to_json_string_ext(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     FILE *out = hs_log_stream != NULL ? hs_log_stream : stdout;
     /* One locked stdio call per line keeps concurrent lines whole. */
     flockfile(out);
-    int ok = text != NULL && fputs(text, out) >= 0 && fputc('\n', out) != EOF &&
-             fflush(out) == 0;
+    int ok = text != NULL && fputs(text, out) >= 0 && fputc('\n', out) != EOF && fflush(out) == 0;
     funlockfile(out);
     if (!ok) {
         atomic_fetch_add(&hs_log_drops, 1);

@@ -26,8 +26,8 @@ enum hs_log_level {
 
 enum hs_log_type {
     HS_LOG_T_END = 0,
-    HS_LOG_T_STR,   /* NUL-terminated string; NULL logs as JSON null */
-    HS_LOG_T_INT,   /* signed 64-bit */
+    HS_LOG_T_STR, /* NUL-terminated string; NULL logs as JSON null */
+    HS_LOG_T_INT, /* signed 64-bit */
     HS_LOG_T_BOOL,
     HS_LOG_T_HEX,   /* bytes rendered as lowercase hex (fingerprints, serials) */
     HS_LOG_T_ERROR, /* the thread's hs_error_last(): code, class, at, ckr, ossl, detail */
@@ -48,17 +48,17 @@ struct hs_log_field {
 };
 
 #define HS_LOG_STR(k, val) ((struct hs_log_field){.type = HS_LOG_T_STR, .key = (k), .v.s = (val)})
-#define HS_LOG_INT(k, val)                                                                        \
+#define HS_LOG_INT(k, val)                                                                         \
     ((struct hs_log_field){.type = HS_LOG_T_INT, .key = (k), .v.i = (long long)(val)})
 #define HS_LOG_BOOL(k, val) ((struct hs_log_field){.type = HS_LOG_T_BOOL, .key = (k), .v.b = (val)})
-#define HS_LOG_HEX(k, ptr, len)                                                                   \
+#define HS_LOG_HEX(k, ptr, len)                                                                    \
     ((struct hs_log_field){.type = HS_LOG_T_HEX, .key = (k), .v.bytes = {(ptr), (len)}})
 #define HS_LOG_ERR() ((struct hs_log_field){.type = HS_LOG_T_ERROR, .key = "error"})
 #define HS_LOG_AUDIT HS_LOG_BOOL("audit", true)
 #define HS_LOG_END_FIELD ((struct hs_log_field){.type = HS_LOG_T_END})
 
-#define hs_log(level, event, ...)                                                                 \
-    hs_log_emit((level), (event), __FILE__, __LINE__,                                             \
+#define hs_log(level, event, ...)                                                                  \
+    hs_log_emit((level), (event), __FILE__, __LINE__,                                              \
                 (const struct hs_log_field[]){__VA_ARGS__ __VA_OPT__(, ) HS_LOG_END_FIELD})
 
 /* Writes one line if level passes the threshold. Never fails: a line that cannot be built is

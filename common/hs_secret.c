@@ -14,7 +14,7 @@
 struct hs_secret {
     unsigned char *data; /* secure heap */
     size_t len;
-    size_t cap;          /* bytes allocated at data, wiped on free */
+    size_t cap; /* bytes allocated at data, wiped on free */
 };
 
 HS_RESULT hs_secure_init(size_t secure_heap_bytes)

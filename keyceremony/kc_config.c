@@ -17,8 +17,8 @@ struct kc_key_type_entry {
 };
 
 static const struct kc_key_type_entry kc_key_types[] = {
-    {"EC-P256", P11_KEY_EC_P256, 0},   {"EC-P384", P11_KEY_EC_P384, 0},
-    {"RSA-2048", P11_KEY_RSA, 2048},   {"RSA-3072", P11_KEY_RSA, 3072},
+    {"EC-P256", P11_KEY_EC_P256, 0}, {"EC-P384", P11_KEY_EC_P384, 0},
+    {"RSA-2048", P11_KEY_RSA, 2048}, {"RSA-3072", P11_KEY_RSA, 3072},
     {"RSA-4096", P11_KEY_RSA, 4096},
 };
 
@@ -89,7 +89,8 @@ static hs_result kc_parse_key(json_object *doc, struct kc_key *k)
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "key", true, json_type_object, &obj));
     HS_GUARD(hs_error_context(hs_json_check_keys(obj, allowed, "key"), "key"));
-    HS_GUARD(hs_error_context(hs_json_get_string(obj, "label", true, P11_LABEL_MAX, &k->label), "key"));
+    HS_GUARD(
+        hs_error_context(hs_json_get_string(obj, "label", true, P11_LABEL_MAX, &k->label), "key"));
     const char *type = NULL;
     HS_GUARD(hs_error_context(hs_json_get_string(obj, "type", true, 16, &type), "key"));
     for (size_t i = 0; i < sizeof(kc_key_types) / sizeof(kc_key_types[0]); i++) {
@@ -110,30 +111,30 @@ static hs_result kc_parse_key(json_object *doc, struct kc_key *k)
 static const struct {
     const char *field;
     int nid;
-} kc_name_attrs[] = {{"C", NID_countryName},       {"ST", NID_stateOrProvinceName},
-                     {"L", NID_localityName},      {"O", NID_organizationName},
-                     {"OU", NID_organizationalUnitName}, {"CN", NID_commonName}};
+} kc_name_attrs[] = {
+    {"C", NID_countryName},      {"ST", NID_stateOrProvinceName},    {"L", NID_localityName},
+    {"O", NID_organizationName}, {"OU", NID_organizationalUnitName}, {"CN", NID_commonName}};
 
 static hs_result kc_parse_subject(json_object *cert, X509_NAME **out)
 {
     static const char *const allowed[] = {"C", "ST", "L", "O", "OU", "CN", NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_error_context(hs_json_get_typed(cert, "subject", true, json_type_object, &obj),
-                   "certificate"));
+                              "certificate"));
     HS_GUARD(hs_error_context(hs_json_check_keys(obj, allowed, "subject"), "certificate.subject"));
     HS_DEFER(X509_NAME *name = X509_NAME_new(), hs_x509_name_freep);
     HS_ENSURE(name != NULL, HS_ERR_NOMEM);
     for (size_t i = 0; i < sizeof(kc_name_attrs) / sizeof(kc_name_attrs[0]); i++) {
         const char *v = NULL;
         bool required = kc_name_attrs[i].nid == NID_commonName;
-        HS_GUARD(hs_error_context(hs_json_get_string(obj, kc_name_attrs[i].field, required,
-                                          KC_NAME_VALUE_MAX, &v),
-                       "certificate.subject"));
+        HS_GUARD(hs_error_context(
+            hs_json_get_string(obj, kc_name_attrs[i].field, required, KC_NAME_VALUE_MAX, &v),
+            "certificate.subject"));
         if (v == NULL) {
             continue;
         }
-        HS_ENSURE_MSG(kc_name_attrs[i].nid != NID_countryName || strlen(v) == 2,
-                      HS_ERR_INPUT_FIELD, "certificate.subject.C must be a two-letter code");
+        HS_ENSURE_MSG(kc_name_attrs[i].nid != NID_countryName || strlen(v) == 2, HS_ERR_INPUT_FIELD,
+                      "certificate.subject.C must be a two-letter code");
         /* countryName is a PrintableString (RFC 5280 Appendix A); the rest UTF8String. */
         int type = kc_name_attrs[i].nid == NID_countryName ? MBSTRING_ASC : MBSTRING_UTF8;
         HS_GUARD_OSSL(X509_NAME_add_entry_by_NID(name, kc_name_attrs[i].nid, type,
@@ -152,18 +153,19 @@ static hs_result kc_parse_cert(json_object *doc, struct kc_cert *c, bool interme
                                               NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "certificate", true, json_type_object, &obj));
-    HS_GUARD(hs_error_context(hs_json_check_keys(obj, intermediate ? allowed_int : allowed_root,
-                                      "certificate"),
-                   "certificate"));
+    HS_GUARD(hs_error_context(
+        hs_json_check_keys(obj, intermediate ? allowed_int : allowed_root, "certificate"),
+        "certificate"));
     HS_GUARD(kc_parse_subject(obj, &c->subject));
     int64_t days = 0;
-    HS_GUARD(hs_error_context(hs_json_get_int(obj, "validity_days", true, 1, KC_VALIDITY_DAYS_MAX, 0, &days),
-                   "certificate"));
+    HS_GUARD(hs_error_context(
+        hs_json_get_int(obj, "validity_days", true, 1, KC_VALIDITY_DAYS_MAX, 0, &days),
+        "certificate"));
     c->validity_days = (long)days;
     int64_t path_len = -1;
     if (intermediate) {
         HS_GUARD(hs_error_context(hs_json_get_int(obj, "path_len", false, 0, 8, 0, &path_len),
-                       "certificate"));
+                                  "certificate"));
     }
     c->path_len = (int)path_len;
     return hs_error_context(kc_get_output(obj, "output", &c->output), "certificate");
@@ -175,8 +177,8 @@ static hs_result kc_parse_issuer(json_object *doc, struct kc_config *cfg)
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "issuer", true, json_type_object, &obj));
     HS_GUARD(hs_error_context(hs_json_check_keys(obj, allowed, "issuer"), "issuer"));
-    HS_GUARD(hs_error_context(hs_json_get_string(obj, "key", true, P11_KEY_REF_MAX, &cfg->issuer_key),
-                   "issuer"));
+    HS_GUARD(hs_error_context(
+        hs_json_get_string(obj, "key", true, P11_KEY_REF_MAX, &cfg->issuer_key), "issuer"));
     return hs_error_context(kc_get_input(obj, "certificate", &cfg->issuer_cert), "issuer");
 }
 
@@ -193,10 +195,11 @@ static hs_result kc_parse_jwt_keys(json_object *doc, struct kc_config *cfg)
         HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
                       "jwt_keys[%zu] must be an object", i);
         HS_GUARD(hs_error_context(hs_json_check_keys(e, allowed, "jwt_keys[]"), "jwt_keys"));
-        HS_GUARD(hs_error_context(hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &cfg->jwt_keys[i].key),
-                       "jwt_keys"));
+        HS_GUARD(hs_error_context(
+            hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &cfg->jwt_keys[i].key),
+            "jwt_keys"));
         HS_GUARD(hs_error_context(hs_json_get_string(e, "alg", false, 8, &cfg->jwt_keys[i].alg),
-                       "jwt_keys"));
+                                  "jwt_keys"));
     }
     cfg->njwt_keys = n;
     return HS_OK;
@@ -210,8 +213,7 @@ static hs_result kc_check_jwt_alg(const char *alg, enum p11_key_type type)
     }
     bool fits = (strcmp(alg, "ES256") == 0 && type == P11_KEY_EC_P256) ||
                 (strcmp(alg, "ES384") == 0 && type == P11_KEY_EC_P384) ||
-                ((strcmp(alg, "RS256") == 0 || strcmp(alg, "PS256") == 0) &&
-                 type == P11_KEY_RSA);
+                ((strcmp(alg, "RS256") == 0 || strcmp(alg, "PS256") == 0) && type == P11_KEY_RSA);
     HS_ENSURE_MSG(fits, HS_ERR_INPUT_FIELD, "alg: %s does not fit key.type %s", alg,
                   p11_key_type_name(type));
     return HS_OK;
@@ -250,13 +252,12 @@ static const char *const *kc_allowed_keys(enum kc_step step)
 {
     static const char *const init_token[] = {"token", "transcript", "so_pin_file", NULL};
     static const char *const root[] = {"token", "transcript", "key", "certificate", NULL};
-    static const char *const intermediate[] = {"token", "transcript", "issuer", "key",
-                                               "certificate", NULL};
-    static const char *const jwt_key[] = {"token", "transcript", "key", "alg", "jwk_output",
-                                          NULL};
-    static const char *const export_[] = {"token", "transcript", "root_certificate",
-                                          "intermediate_certificate", "jwt_keys",
-                                          "truststore_output", "jwks_output", NULL};
+    static const char *const intermediate[] = {"token", "transcript",  "issuer",
+                                               "key",   "certificate", NULL};
+    static const char *const jwt_key[] = {"token", "transcript", "key", "alg", "jwk_output", NULL};
+    static const char *const export_[] = {
+        "token",    "transcript",        "root_certificate", "intermediate_certificate",
+        "jwt_keys", "truststore_output", "jwks_output",      NULL};
     switch (step) {
     case KC_STEP_INIT_TOKEN:
         return init_token;
@@ -281,8 +282,8 @@ HS_RESULT kc_config_load(enum kc_step step, const char *path, struct kc_config *
     HS_ENSURE(cfg != NULL, HS_ERR_NOMEM);
     cfg->step = step;
     cfg->cert.path_len = -1;
-    HS_GUARD(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text),
-                                  KC_CONFIG_MAX, HS_JSON_DEPTH_MAX, &cfg->doc));
+    HS_GUARD(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text), KC_CONFIG_MAX,
+                                  HS_JSON_DEPTH_MAX, &cfg->doc));
     HS_GUARD(hs_json_check_keys(cfg->doc, kc_allowed_keys(step), kc_step_name(step)));
     HS_GUARD(p11_token_config_parse(cfg->doc, false, &cfg->token));
     HS_GUARD(kc_get_path(cfg->doc, "transcript", false, &cfg->transcript));

@@ -20,8 +20,8 @@
 #include "p11_config.h"
 #include "p11_key.h"
 
-#define KC_CONFIG_MAX (64 * 1024)   /* bytes of a config file */
-#define KC_PATH_MAX 1024            /* bytes of a path in a config */
+#define KC_CONFIG_MAX (64 * 1024) /* bytes of a config file */
+#define KC_PATH_MAX 1024          /* bytes of a path in a config */
 #define KC_VALIDITY_DAYS_MAX 36500
 #define KC_JWT_KEYS_MAX 16
 
@@ -40,15 +40,15 @@ struct kc_key {
 };
 
 struct kc_cert {
-    X509_NAME *subject;     /* owned */
+    X509_NAME *subject; /* owned */
     long validity_days;
-    int path_len;           /* intermediate only; -1 = none */
-    const char *output;     /* PEM written here with O_CREAT|O_EXCL */
+    int path_len;       /* intermediate only; -1 = none */
+    const char *output; /* PEM written here with O_CREAT|O_EXCL */
 };
 
 struct kc_jwt_entry {
-    const char *key;        /* RFC 7512 URI or label */
-    const char *alg;        /* JWS alg, NULL = key default */
+    const char *key; /* RFC 7512 URI or label */
+    const char *alg; /* JWS alg, NULL = key default */
 };
 
 /* One parsed configuration. Strings point into the parsed JSON document, which the struct
@@ -57,7 +57,7 @@ struct kc_config {
     enum kc_step step;
     json_object *doc;
     struct p11_token_config token;
-    const char *transcript;          /* JSON lines appended per step; NULL = none */
+    const char *transcript; /* JSON lines appended per step; NULL = none */
     /* init-token */
     const char *so_pin_file;
     /* root, intermediate, jwt-key */
@@ -65,11 +65,11 @@ struct kc_config {
     /* root, intermediate */
     struct kc_cert cert;
     /* intermediate */
-    const char *issuer_key;          /* URI or label of the root key */
-    const char *issuer_cert;         /* root certificate PEM */
+    const char *issuer_key;  /* URI or label of the root key */
+    const char *issuer_cert; /* root certificate PEM */
     /* jwt-key */
-    const char *jwt_alg;             /* JWS alg, NULL = key default */
-    const char *jwk_output;          /* the new key's public JWK, written with O_EXCL */
+    const char *jwt_alg;    /* JWS alg, NULL = key default */
+    const char *jwk_output; /* the new key's public JWK, written with O_EXCL */
     /* export */
     const char *root_cert;
     const char *intermediate_cert;

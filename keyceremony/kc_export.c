@@ -27,7 +27,7 @@ static hs_result kc_write_truststore(const char *path, const X509 *intermediate,
 
 static hs_result kc_write_jwks(const struct kc_config *cfg, struct kc_session *s)
 {
-    HS_DEFER(struct sgn_jwt_key *keys[KC_JWT_KEYS_MAX] = {0}, kc_jwt_keys_free);
+    HS_DEFER(struct sgn_jwt_key * keys[KC_JWT_KEYS_MAX] = {0}, kc_jwt_keys_free);
     for (size_t i = 0; i < cfg->njwt_keys; i++) {
         HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
         HS_GUARD(p11_key_find(s->pool, cfg->jwt_keys[i].key, &key));

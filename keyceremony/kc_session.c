@@ -52,8 +52,7 @@ static hs_result kc_key_selftest(struct p11_key *key)
     enum p11_sig_alg alg = p11_sig_alg_default(p11_key_type(key));
     HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
     HS_ENSURE(sig != NULL, HS_ERR_NOMEM);
-    HS_GUARD(p11_sign(key, alg, P11_SIG_FORMAT_DER, kc_selftest_msg, sizeof(kc_selftest_msg),
-                      sig));
+    HS_GUARD(p11_sign(key, alg, P11_SIG_FORMAT_DER, kc_selftest_msg, sizeof(kc_selftest_msg), sig));
     HS_DEFER(EVP_MD_CTX *ctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
     HS_ENSURE(ctx != NULL, HS_ERR_NOMEM);
     HS_GUARD_OSSL(EVP_DigestVerifyInit_ex(ctx, NULL, p11_sig_alg_digest(alg), NULL, NULL,
@@ -68,8 +67,8 @@ static hs_result kc_key_selftest(struct p11_key *key)
 
 hs_result kc_key_create(struct kc_session *s, const struct kc_key *spec, struct p11_key **out)
 {
-    struct p11_keygen_spec ks = {.type = spec->type, .rsa_bits = spec->rsa_bits,
-                                 .label = spec->label};
+    struct p11_keygen_spec ks = {
+        .type = spec->type, .rsa_bits = spec->rsa_bits, .label = spec->label};
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(p11_key_generate(s->pool, &ks, &key));
     HS_GUARD(p11_key_check_protected(key));
@@ -92,7 +91,7 @@ hs_result kc_cert_read(const char *path, X509 **out)
     return HS_OK;
 }
 
-hs_result kc_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) *untrusted)
+hs_result kc_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted)
 {
     HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
     HS_DEFER(X509_STORE_CTX *ctx = X509_STORE_CTX_new(), hs_x509_store_ctx_freep);

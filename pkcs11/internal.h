@@ -27,16 +27,16 @@ hs_result p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_U
 
 /* Appends the value of attribute type of obj to out (size queried first). Errors:
  * HS_ERR_HSM_* (CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_SENSITIVE...), HS_ERR_BOUNDS. */
-hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                        CK_ATTRIBUTE_TYPE type, struct hs_buf *out);
+hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                        struct hs_buf *out);
 
 /* Reads a CK_BBOOL attribute; one the object does not have (CKR_ATTRIBUTE_TYPE_INVALID) reads
  * as false. Errors: HS_ERR_HSM_*. */
-hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                        CK_ATTRIBUTE_TYPE type, bool *out);
+hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                        bool *out);
 
 /* Reads a CK_ULONG attribute. Errors: HS_ERR_HSM_*. */
-hs_result p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                         CK_ATTRIBUTE_TYPE type, CK_ULONG *out);
+hs_result p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                         CK_ULONG *out);
 
 #endif /* P11_INTERNAL_H */

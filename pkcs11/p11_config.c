@@ -12,26 +12,25 @@ static hs_result p11_in_token(hs_result r)
 HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_token_config *out)
 {
     static const char *const plain[] = {"module", "label", "pin_file", "pin_env", NULL};
-    static const char *const pooled[] = {"module",  "label",     "pin_file",
-                                         "pin_env", "pool_size", "wait_ms", NULL};
+    static const char *const pooled[] = {"module",    "label",   "pin_file", "pin_env",
+                                         "pool_size", "wait_ms", NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "token", true, json_type_object, &obj));
     HS_GUARD(p11_in_token(hs_json_check_keys(obj, with_pool ? pooled : plain, "token")));
     struct p11_token_config t = {0};
-    HS_GUARD(p11_in_token(hs_json_get_string(obj, "module", true, P11_CONFIG_PATH_MAX,
-                                             &t.module)));
+    HS_GUARD(p11_in_token(hs_json_get_string(obj, "module", true, P11_CONFIG_PATH_MAX, &t.module)));
     HS_ENSURE_MSG(hs_file_exists(t.module), HS_ERR_INPUT_NOT_FOUND,
                   "token.module: %s does not exist", t.module);
     HS_GUARD(p11_in_token(hs_json_get_string(obj, "label", true, 32, &t.label)));
-    HS_GUARD(p11_in_token(hs_json_get_string(obj, "pin_file", false, P11_CONFIG_PATH_MAX,
-                                             &t.pin_file)));
+    HS_GUARD(
+        p11_in_token(hs_json_get_string(obj, "pin_file", false, P11_CONFIG_PATH_MAX, &t.pin_file)));
     HS_GUARD(p11_in_token(hs_json_get_string(obj, "pin_env", false, 128, &t.pin_env)));
     HS_ENSURE_MSG((t.pin_file != NULL) != (t.pin_env != NULL), HS_ERR_INPUT_FIELD,
                   "token: exactly one of \"pin_file\" and \"pin_env\" is required");
     int64_t size = 0;
     int64_t wait = 0;
-    HS_GUARD(p11_in_token(hs_json_get_int(obj, "pool_size", false, 1, P11_POOL_SIZE_MAX, 0,
-                                          &size)));
+    HS_GUARD(
+        p11_in_token(hs_json_get_int(obj, "pool_size", false, 1, P11_POOL_SIZE_MAX, 0, &size)));
     HS_GUARD(p11_in_token(hs_json_get_int(obj, "wait_ms", false, 1, 60000, 0, &wait)));
     t.pool_size = (size_t)size;
     t.wait_ms = (unsigned int)wait;

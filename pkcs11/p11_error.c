@@ -7,7 +7,9 @@ struct p11_ckr_entry {
     const char *name;
 };
 
+/* clang-format off */
 #define P11_CKR_ENTRY(x) {x, #x}
+/* clang-format on */
 
 /* Every return value of PKCS#11 v2.40 §3.6 / pkcs11t.h, for error reports and logs. */
 static const struct p11_ckr_entry p11_ckr_names[] = {

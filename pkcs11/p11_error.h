@@ -30,12 +30,12 @@ enum p11_ckr_kind p11_ckr_classify(CK_RV rv);
 hs_result p11_error_raise(const char *file, int line, CK_RV rv);
 
 /* For Cryptoki calls: fails with an HS_ERR_HSM_* code that records the CK_RV and its name. */
-#define HS_GUARD_CKR(call)                                                                        \
-    do {                                                                                          \
-        CK_RV hs_guard_rv_ = (call);                                                              \
-        if (hs_guard_rv_ != CKR_OK) {                                                             \
-            return p11_error_raise(__FILE__, __LINE__, hs_guard_rv_);                             \
-        }                                                                                         \
+#define HS_GUARD_CKR(call)                                                                         \
+    do {                                                                                           \
+        CK_RV hs_guard_rv_ = (call);                                                               \
+        if (hs_guard_rv_ != CKR_OK) {                                                              \
+            return p11_error_raise(__FILE__, __LINE__, hs_guard_rv_);                              \
+        }                                                                                          \
     } while (0)
 
 #endif /* P11_ERROR_H */

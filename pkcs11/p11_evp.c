@@ -196,12 +196,12 @@ static void *p11_sig_dupctx(void *vctx)
 static bool p11_sig_pick(enum p11_key_type type, const char *mdname, enum p11_sig_alg *out)
 {
     bool none = mdname == NULL || mdname[0] == '\0';
-    bool sha256 = !none && (strcasecmp(mdname, "SHA256") == 0 ||
-                            strcasecmp(mdname, "SHA2-256") == 0);
-    bool sha384 = !none && (strcasecmp(mdname, "SHA384") == 0 ||
-                            strcasecmp(mdname, "SHA2-384") == 0);
-    bool sha512 = !none && (strcasecmp(mdname, "SHA512") == 0 ||
-                            strcasecmp(mdname, "SHA2-512") == 0);
+    bool sha256 =
+        !none && (strcasecmp(mdname, "SHA256") == 0 || strcasecmp(mdname, "SHA2-256") == 0);
+    bool sha384 =
+        !none && (strcasecmp(mdname, "SHA384") == 0 || strcasecmp(mdname, "SHA2-384") == 0);
+    bool sha512 =
+        !none && (strcasecmp(mdname, "SHA512") == 0 || strcasecmp(mdname, "SHA2-512") == 0);
     switch (type) {
     case P11_KEY_RSA:
         *out = sha512   ? P11_SIG_RSA_PKCS1_SHA512
@@ -251,8 +251,8 @@ static int p11_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, s
     }
     HS_DEFER(struct hs_buf *out = hs_buf_new(P11_SIG_MAX + 16), hs_buf_freep);
     /* The p11 error stays in the thread's hs_error; HS_GUARD_OSSL at the caller keeps it. */
-    if (out == NULL || hs_failed(p11_sign(ctx->key, ctx->alg, P11_SIG_FORMAT_DER, tbs, tbslen,
-                                          out)) ||
+    if (out == NULL ||
+        hs_failed(p11_sign(ctx->key, ctx->alg, P11_SIG_FORMAT_DER, tbs, tbslen, out)) ||
         hs_buf_len(out) > sigsize) {
         return 0;
     }
@@ -273,8 +273,7 @@ static int p11_sig_digest_sign_update(void *vctx, const unsigned char *data, siz
     return hs_failed(hs_buf_put(ctx->msg, data, len)) ? 0 : 1;
 }
 
-static int p11_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen,
-                                     size_t sigsize)
+static int p11_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize)
 {
     struct p11_evp_sigctx *ctx = vctx;
     if (ctx == NULL) {
@@ -414,16 +413,17 @@ HS_RESULT p11_evp_sign_ctx_new(struct p11_key *key, enum p11_sig_alg alg, EVP_MD
 {
     HS_ENSURE_REF(key);
     HS_ENSURE_MSG(p11_sig_alg_fits(alg, p11_key_type(key)), HS_ERR_INPUT_KEY,
-                  "signature algorithm does not fit a %s key", p11_key_type_name(p11_key_type(key)));
-    HS_ENSURE_MSG(alg != P11_SIG_RSA_PSS_SHA256 && alg != P11_SIG_RSA_PSS_SHA384,
-                  HS_ERR_INPUT_KEY, "RSA-PSS is not offered for X.509 structures");
+                  "signature algorithm does not fit a %s key",
+                  p11_key_type_name(p11_key_type(key)));
+    HS_ENSURE_MSG(alg != P11_SIG_RSA_PSS_SHA256 && alg != P11_SIG_RSA_PSS_SHA384, HS_ERR_INPUT_KEY,
+                  "RSA-PSS is not offered for X.509 structures");
     HS_DEFER(EVP_PKEY *pkey = NULL, hs_evp_pkey_freep);
     HS_GUARD(p11_evp_pkey_new(key, &pkey));
     HS_DEFER(EVP_MD_CTX *mctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
     HS_ENSURE(mctx != NULL, HS_ERR_NOMEM);
-    HS_GUARD_OSSL(EVP_DigestSignInit_ex(mctx, NULL, p11_sig_alg_digest(alg), NULL, NULL, pkey,
-                                        NULL),
-                  HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(
+        EVP_DigestSignInit_ex(mctx, NULL, p11_sig_alg_digest(alg), NULL, NULL, pkey, NULL),
+        HS_ERR_CRYPTO);
     *out = mctx;
     mctx = NULL;
     return HS_OK;
@@ -459,8 +459,7 @@ HS_RESULT p11_evp_algorithm_id(enum p11_sig_alg alg, struct hs_buf *out)
      * and RFC 8410 §3: ECDSA and Ed25519 identifiers have no parameters. */
     bool rsa = nid == NID_sha256WithRSAEncryption || nid == NID_sha384WithRSAEncryption ||
                nid == NID_sha512WithRSAEncryption;
-    HS_GUARD_OSSL(X509_ALGOR_set0(algor, OBJ_nid2obj(nid), rsa ? V_ASN1_NULL : V_ASN1_UNDEF,
-                                  NULL),
+    HS_GUARD_OSSL(X509_ALGOR_set0(algor, OBJ_nid2obj(nid), rsa ? V_ASN1_NULL : V_ASN1_UNDEF, NULL),
                   HS_ERR_CRYPTO);
     int len = i2d_X509_ALGOR(algor, NULL);
     HS_ENSURE(len > 0, HS_ERR_CRYPTO);

@@ -85,8 +85,7 @@ static hs_result p11_query_set_id(struct p11_key_query *q, const void *p, size_t
 
 /* Parses an RFC 7512 URI with p11-kit and checks that it names a private key on this pool's
  * token. A URI carrying a PIN (pin-value, pin-source) is refused: PINs come from the PIN file. */
-static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref,
-                                    struct p11_key_query *q)
+static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref, struct p11_key_query *q)
 {
     HS_DEFER(P11KitUri *uri = p11_kit_uri_new(), p11_uri_freep);
     HS_ENSURE(uri != NULL, HS_ERR_NOMEM);
@@ -95,8 +94,7 @@ static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref,
                   p11_kit_uri_message(rc));
     HS_ENSURE_MSG(p11_kit_uri_any_unrecognized(uri) == 0, HS_ERR_INPUT_CONFIG,
                   "key URI has attributes this service does not understand");
-    HS_ENSURE_MSG(p11_kit_uri_get_pin_value(uri) == NULL &&
-                      p11_kit_uri_get_pin_source(uri) == NULL,
+    HS_ENSURE_MSG(p11_kit_uri_get_pin_value(uri) == NULL && p11_kit_uri_get_pin_source(uri) == NULL,
                   HS_ERR_INPUT_CONFIG, "key URI must not carry a PIN; use the PIN file");
     CK_TOKEN_INFO info;
     HS_GUARD(p11_pool_get_token_info(pool, &info));
@@ -107,8 +105,7 @@ static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref,
         CK_OBJECT_CLASS c = 0;
         HS_ENSURE(cls->ulValueLen == sizeof(c), HS_ERR_INPUT_CONFIG);
         memcpy(&c, cls->pValue, sizeof(c));
-        HS_ENSURE_MSG(c == CKO_PRIVATE_KEY, HS_ERR_INPUT_CONFIG,
-                      "key URI must have type=private");
+        HS_ENSURE_MSG(c == CKO_PRIVATE_KEY, HS_ERR_INPUT_CONFIG, "key URI must have type=private");
     }
     CK_ATTRIBUTE *label = p11_kit_uri_get_attribute(uri, CKA_LABEL);
     if (label != NULL) {
@@ -123,8 +120,7 @@ static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref,
     return HS_OK;
 }
 
-static hs_result p11_query_parse(struct p11_pool *pool, const char *ref,
-                                 struct p11_key_query *q)
+static hs_result p11_query_parse(struct p11_pool *pool, const char *ref, struct p11_key_query *q)
 {
     memset(q, 0, sizeof(*q));
     size_t n = strnlen(ref, P11_KEY_REF_MAX + 1);
@@ -169,8 +165,8 @@ static hs_result p11_pub_rsa(const struct hs_buf *n, const struct hs_buf *e, EVP
  * PKCS#11 3.0 §2.3.6 allows) to a key type. */
 static hs_result p11_curve_from_params(const struct hs_buf *params, enum p11_key_type *out)
 {
-    static const unsigned char ed_name[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd',
-                                            's', '2', '5', '5', '1', '9'};
+    static const unsigned char ed_name[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r',
+                                            'd',  's',  '2', '5', '5', '1', '9'};
     if (hs_buf_len(params) == sizeof(ed_name) &&
         memcmp(hs_buf_data(params), ed_name, sizeof(ed_name)) == 0) {
         *out = P11_KEY_ED25519;
@@ -219,8 +215,7 @@ static hs_result p11_ec_point_unwrap(const struct hs_buf *raw, size_t point_len,
     return HS_OK;
 }
 
-static hs_result p11_pub_ec(enum p11_key_type type, const struct hs_buf *point_attr,
-                            EVP_PKEY **out)
+static hs_result p11_pub_ec(enum p11_key_type type, const struct hs_buf *point_attr, EVP_PKEY **out)
 {
     const unsigned char *point = NULL;
     size_t len = 0;
@@ -269,8 +264,8 @@ static hs_result p11_find_one(const struct p11_call *call, const struct p11_key_
     CK_OBJECT_HANDLE found[2];
     size_t count = 0;
     HS_GUARD(p11_find_objects(call, tmpl, n, found, 2, &count));
-    HS_ENSURE_MSG(count == 1, HS_ERR_HSM_KEY_NOT_FOUND,
-                  "%s %s key with label \"%s\"", count == 0 ? "no" : "more than one",
+    HS_ENSURE_MSG(count == 1, HS_ERR_HSM_KEY_NOT_FOUND, "%s %s key with label \"%s\"",
+                  count == 0 ? "no" : "more than one",
                   cls == CKO_PRIVATE_KEY ? "private" : "public", q->has_label ? q->label : "");
     *out = found[0];
     return HS_OK;
@@ -536,8 +531,7 @@ static hs_result p11_attrs_check(const struct p11_key_attrs *a)
     HS_ENSURE_MSG(a->token, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_TOKEN is false");
     HS_ENSURE_MSG(a->private_, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_PRIVATE is false");
     HS_ENSURE_MSG(a->sensitive, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_SENSITIVE is false");
-    HS_ENSURE_MSG(a->always_sensitive, HS_ERR_HSM_KEY_ATTRIBUTES,
-                  "CKA_ALWAYS_SENSITIVE is false");
+    HS_ENSURE_MSG(a->always_sensitive, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_ALWAYS_SENSITIVE is false");
     HS_ENSURE_MSG(!a->extractable, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_EXTRACTABLE is true");
     HS_ENSURE_MSG(a->never_extractable, HS_ERR_HSM_KEY_ATTRIBUTES,
                   "CKA_NEVER_EXTRACTABLE is false");
@@ -597,10 +591,14 @@ static hs_result p11_keygen_op(const struct p11_call *call, void *arg)
     };
     CK_ULONG npub = 7;
     CK_ATTRIBUTE priv[] = {
-        {CKA_TOKEN, &yes, sizeof(yes)},       {CKA_PRIVATE, &yes, sizeof(yes)},
-        {CKA_SENSITIVE, &yes, sizeof(yes)},   {CKA_EXTRACTABLE, &no, sizeof(no)},
-        {CKA_SIGN, &yes, sizeof(yes)},        {CKA_DECRYPT, &no, sizeof(no)},
-        {CKA_UNWRAP, &no, sizeof(no)},        {CKA_DERIVE, &no, sizeof(no)},
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)},
+        {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_SIGN, &yes, sizeof(yes)},
+        {CKA_DECRYPT, &no, sizeof(no)},
+        {CKA_UNWRAP, &no, sizeof(no)},
+        {CKA_DERIVE, &no, sizeof(no)},
         {CKA_LABEL, (void *)spec->label, label_len},
         {CKA_ID, (void *)op->id, op->id_len},
     };
@@ -636,8 +634,8 @@ static hs_result p11_keygen_validate(const struct p11_keygen_spec *spec)
 {
     HS_ENSURE_REF(spec->label);
     size_t n = strnlen(spec->label, P11_LABEL_MAX + 1);
-    HS_ENSURE_MSG(n > 0 && n <= P11_LABEL_MAX, HS_ERR_INPUT_KEY,
-                  "key label must be 1..%d bytes", P11_LABEL_MAX);
+    HS_ENSURE_MSG(n > 0 && n <= P11_LABEL_MAX, HS_ERR_INPUT_KEY, "key label must be 1..%d bytes",
+                  P11_LABEL_MAX);
     HS_ENSURE_MSG(spec->id == NULL || (spec->id_len > 0 && spec->id_len <= P11_ID_MAX),
                   HS_ERR_INPUT_KEY, "key id must be 1..%d bytes", P11_ID_MAX);
     switch (spec->type) {
@@ -677,8 +675,9 @@ static void p11_keygen_audit(const struct p11_key *k)
     int len = i2d_PUBKEY(k->pub, &der);
     bool have = len > 0 && SHA256(der, (size_t)len, digest) != NULL;
     OPENSSL_free(der);
-    hs_log(HS_LOG_INFO, "hsm.keygen", HS_LOG_AUDIT, HS_LOG_STR("token", p11_pool_token_label(k->pool)),
-           HS_LOG_STR("key_label", k->label), HS_LOG_HEX("key_id", k->id, k->id_len),
+    hs_log(HS_LOG_INFO, "hsm.keygen", HS_LOG_AUDIT,
+           HS_LOG_STR("token", p11_pool_token_label(k->pool)), HS_LOG_STR("key_label", k->label),
+           HS_LOG_HEX("key_id", k->id, k->id_len),
            HS_LOG_STR("key_type", p11_key_type_name(k->type)), HS_LOG_INT("bits", k->bits),
            HS_LOG_HEX("spki_sha256", have ? digest : NULL, sizeof(digest)));
 }

@@ -20,8 +20,8 @@
 #include "hs_err.h"
 #include "p11_pool.h"
 
-#define P11_LABEL_MAX 128 /* bytes of a CKA_LABEL we create or search for */
-#define P11_ID_MAX 64     /* bytes of a CKA_ID */
+#define P11_LABEL_MAX 128    /* bytes of a CKA_LABEL we create or search for */
+#define P11_ID_MAX 64        /* bytes of a CKA_ID */
 #define P11_KEY_REF_MAX 1024 /* bytes of a key reference (URI or label) */
 
 enum p11_key_type {
@@ -42,9 +42,9 @@ HS_RESULT p11_key_find(struct p11_pool *pool, const char *ref, struct p11_key **
 
 struct p11_keygen_spec {
     enum p11_key_type type;
-    unsigned int rsa_bits;    /* 2048, 3072 or 4096 for P11_KEY_RSA; ignored otherwise */
-    const char *label;        /* CKA_LABEL, 1..P11_LABEL_MAX bytes */
-    const unsigned char *id;  /* CKA_ID; NULL = 16 random bytes */
+    unsigned int rsa_bits;   /* 2048, 3072 or 4096 for P11_KEY_RSA; ignored otherwise */
+    const char *label;       /* CKA_LABEL, 1..P11_LABEL_MAX bytes */
+    const unsigned char *id; /* CKA_ID; NULL = 16 random bytes */
     size_t id_len;
 };
 
@@ -77,8 +77,7 @@ struct p11_pool *p11_key_get0_pool(const struct p11_key *k);
 /* Returns the private key's object handle valid under call->epoch, finding it again when the
  * cached one belongs to an older epoch. Used by operations inside p11_pool_run(). Errors:
  * HS_ERR_HSM_KEY_NOT_FOUND, HS_ERR_HSM_*. */
-HS_RESULT p11_key_handle(struct p11_key *k, const struct p11_call *call,
-                         CK_OBJECT_HANDLE *out);
+HS_RESULT p11_key_handle(struct p11_key *k, const struct p11_call *call, CK_OBJECT_HANDLE *out);
 
 /* The private key's protection attributes as the token reports them. */
 struct p11_key_attrs {

@@ -54,11 +54,10 @@ HS_RESULT p11_module_load(const char *path, struct p11_module **out)
     HS_ENSURE_MSG(get_list != NULL, HS_ERR_HSM_MODULE, "%s has no C_GetFunctionList", path);
     CK_FUNCTION_LIST *fn = NULL;
     CK_RV rv = get_list(&fn);
-    HS_ENSURE_MSG(rv == CKR_OK && fn != NULL, HS_ERR_HSM_MODULE, "%s: C_GetFunctionList: %s",
-                  path, p11_ckr_name(rv));
-    rv = p11_module_initialize(fn);
-    HS_ENSURE_MSG(rv == CKR_OK, HS_ERR_HSM_MODULE, "%s: C_Initialize: %s", path,
+    HS_ENSURE_MSG(rv == CKR_OK && fn != NULL, HS_ERR_HSM_MODULE, "%s: C_GetFunctionList: %s", path,
                   p11_ckr_name(rv));
+    rv = p11_module_initialize(fn);
+    HS_ENSURE_MSG(rv == CKR_OK, HS_ERR_HSM_MODULE, "%s: C_Initialize: %s", path, p11_ckr_name(rv));
     struct p11_module *m = OPENSSL_zalloc(sizeof(*m));
     char *path_copy = OPENSSL_strdup(path);
     if (m == NULL || path_copy == NULL) {

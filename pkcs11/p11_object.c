@@ -16,8 +16,8 @@ hs_result p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_U
     return HS_OK;
 }
 
-hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                        CK_ATTRIBUTE_TYPE type, struct hs_buf *out)
+hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                        struct hs_buf *out)
 {
     CK_ATTRIBUTE a = {type, NULL, 0};
     HS_GUARD_CKR(call->fn->C_GetAttributeValue(call->session, obj, &a, 1));
@@ -32,8 +32,8 @@ hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj,
     return hs_buf_commit(out, a.ulValueLen);
 }
 
-hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                        CK_ATTRIBUTE_TYPE type, bool *out)
+hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                        bool *out)
 {
     CK_BBOOL v = CK_FALSE;
     CK_ATTRIBUTE a = {type, &v, sizeof(v)};
@@ -48,8 +48,8 @@ hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj,
     return HS_OK;
 }
 
-hs_result p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                         CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
+hs_result p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                         CK_ULONG *out)
 {
     CK_ULONG v = 0;
     CK_ATTRIBUTE a = {type, &v, sizeof(v)};

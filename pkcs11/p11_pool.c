@@ -40,9 +40,9 @@ struct p11_pool {
     pthread_cond_t freed;
     struct p11_session *sessions;
     size_t size;
-    size_t *idle;     /* stack of indices of sessions not lent out */
+    size_t *idle; /* stack of indices of sessions not lent out */
     size_t idle_count;
-    pid_t pid;        /* process the sessions belong to */
+    pid_t pid; /* process the sessions belong to */
 
     atomic_bool pin_rejected;
     atomic_uint_fast64_t epoch;
@@ -125,8 +125,8 @@ static hs_result p11_session_prepare(struct p11_pool *pool, struct p11_session *
     }
     if (!s->open) {
         CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-        HS_GUARD_CKR(pool->fn->C_OpenSession(pool->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                             NULL, NULL, &h));
+        HS_GUARD_CKR(pool->fn->C_OpenSession(pool->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+                                             NULL, &h));
         s->handle = h;
         s->open = true;
         atomic_fetch_add(&pool->open_count, 1);
@@ -291,8 +291,8 @@ HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
 static hs_result p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_pool **out)
 {
     size_t size = cfg->size != 0 ? cfg->size : p11_pool_default_size();
-    HS_ENSURE_MSG(size <= P11_POOL_SIZE_MAX, HS_ERR_INPUT_CONFIG,
-                  "pool size must be at most %d", P11_POOL_SIZE_MAX);
+    HS_ENSURE_MSG(size <= P11_POOL_SIZE_MAX, HS_ERR_INPUT_CONFIG, "pool size must be at most %d",
+                  P11_POOL_SIZE_MAX);
     HS_DEFER(struct p11_pool *pool = OPENSSL_zalloc(sizeof(*pool)), p11_pool_freep);
     HS_ENSURE(pool != NULL, HS_ERR_NOMEM);
     pthread_condattr_t attr;

@@ -35,11 +35,11 @@
 #define P11_POOL_SIZE_MAX 256
 
 struct p11_pool_config {
-    const char *token_label;   /* token to use (required) */
+    const char *token_label;     /* token to use (required) */
     const struct hs_secret *pin; /* user PIN (CloudHSM: "CU_user:password"); copied */
-    size_t size;               /* sessions; 0 = 2 x online CPUs; at most P11_POOL_SIZE_MAX */
-    unsigned int wait_ms;      /* longest wait for a free session; 0 = 5000 ms */
-    unsigned int idle_check_s; /* sessions idle longer are checked with C_GetSessionInfo;
+    size_t size;                 /* sessions; 0 = 2 x online CPUs; at most P11_POOL_SIZE_MAX */
+    unsigned int wait_ms;        /* longest wait for a free session; 0 = 5000 ms */
+    unsigned int idle_check_s;   /* sessions idle longer are checked with C_GetSessionInfo;
                                   0 = 60 s */
 };
 
@@ -88,13 +88,13 @@ uint64_t p11_pool_epoch(const struct p11_pool *pool);
 
 /* Counters for /metrics and tests. */
 struct p11_pool_stats {
-    size_t size;          /* configured sessions */
-    size_t open;          /* sessions currently open */
-    size_t in_use;        /* sessions currently lent */
-    uint64_t reopened;    /* sessions dropped after a session-lost CK_RV */
-    uint64_t relogins;    /* logins after CKR_USER_NOT_LOGGED_IN or a public session */
-    uint64_t throttled;   /* backoff retries */
-    uint64_t busy;        /* callers that timed out waiting */
+    size_t size;        /* configured sessions */
+    size_t open;        /* sessions currently open */
+    size_t in_use;      /* sessions currently lent */
+    uint64_t reopened;  /* sessions dropped after a session-lost CK_RV */
+    uint64_t relogins;  /* logins after CKR_USER_NOT_LOGGED_IN or a public session */
+    uint64_t throttled; /* backoff retries */
+    uint64_t busy;      /* callers that timed out waiting */
 };
 void p11_pool_get_stats(struct p11_pool *pool, struct p11_pool_stats *out);
 

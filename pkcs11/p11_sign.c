@@ -103,8 +103,7 @@ static hs_result p11_sign_op(const struct p11_call *call, void *arg)
     HS_GUARD_CKR(call->fn->C_SignInit(call->session, op->mech, h));
     /* Size query first (PKCS#11 v2.40 §5.2: it leaves the operation active). */
     CK_ULONG sig_len = 0;
-    HS_GUARD_CKR(call->fn->C_Sign(call->session, (CK_BYTE_PTR)op->data, op->len, NULL,
-                                  &sig_len));
+    HS_GUARD_CKR(call->fn->C_Sign(call->session, (CK_BYTE_PTR)op->data, op->len, NULL, &sig_len));
     unsigned char *p = NULL;
     /* If this fails the operation stays active; the pool closes a session whose operation
      * failed without a CK_RV, so the state does not leak into the next request. */

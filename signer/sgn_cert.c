@@ -207,8 +207,8 @@ static hs_result sgn_tbs_fill(X509 *x, const struct sgn_cert_template *t)
     HS_GUARD_OSSL(X509_set_version(x, X509_VERSION_3), HS_ERR_CRYPTO);
     HS_GUARD(sgn_serial_new(x));
     HS_GUARD_OSSL(X509_set_subject_name(x, t->subject), HS_ERR_CRYPTO);
-    const X509_NAME *issuer_name = t->issuer != NULL ? X509_get_subject_name(t->issuer)
-                                                     : t->subject;
+    const X509_NAME *issuer_name =
+        t->issuer != NULL ? X509_get_subject_name(t->issuer) : t->subject;
     HS_GUARD_OSSL(X509_set_issuer_name(x, issuer_name), HS_ERR_CRYPTO);
     HS_GUARD_OSSL_PTR(ASN1_TIME_set(X509_getm_notBefore(x), t->not_before), HS_ERR_CRYPTO);
     HS_GUARD_OSSL_PTR(ASN1_TIME_set(X509_getm_notAfter(x), t->not_after), HS_ERR_CRYPTO);
@@ -254,7 +254,7 @@ void sgn_issuer_freep(struct sgn_issuer **issuer)
     sgn_issuer_free(*issuer);
 }
 
-static hs_result sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) **out)
+static hs_result sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) * *out)
 {
     HS_ENSURE_MSG(len <= SGN_CHAIN_PEM_MAX, HS_ERR_INPUT_CONFIG, "chain larger than %d bytes",
                   SGN_CHAIN_PEM_MAX);
@@ -279,7 +279,7 @@ static hs_result sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) **ou
 
 /* The chain must lead from its first certificate to its last, a self-signed root, under
  * RFC 5280 path validation with OpenSSL's strict checks. */
-static hs_result sgn_chain_verify(STACK_OF(X509) *chain)
+static hs_result sgn_chain_verify(STACK_OF(X509) * chain)
 {
     X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
     HS_ENSURE_MSG(X509_self_signed(root, 1) == 1, HS_ERR_INPUT_CONFIG,
@@ -298,7 +298,7 @@ static hs_result sgn_chain_verify(STACK_OF(X509) *chain)
     return HS_OK;
 }
 
-static hs_result sgn_chain_to_pem(STACK_OF(X509) *chain, char **out)
+static hs_result sgn_chain_to_pem(STACK_OF(X509) * chain, char **out)
 {
     HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CHAIN_PEM_MAX), hs_buf_freep);
     HS_ENSURE(pem != NULL, HS_ERR_NOMEM);
@@ -321,10 +321,9 @@ HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chai
     HS_DEFER(STACK_OF(X509) *chain = NULL, hs_x509_stack_freep);
     HS_GUARD(sgn_chain_read(chain_pem, chain_len, &chain));
     X509 *cert = sk_X509_value(chain, 0);
-    HS_ENSURE_MSG(EVP_PKEY_eq(X509_get0_pubkey(cert), p11_key_get0_public(key)) == 1,
-                  HS_ERR_INPUT_CONFIG,
-                  "the chain's first certificate does not belong to token key \"%s\"",
-                  p11_key_label(key));
+    HS_ENSURE_MSG(
+        EVP_PKEY_eq(X509_get0_pubkey(cert), p11_key_get0_public(key)) == 1, HS_ERR_INPUT_CONFIG,
+        "the chain's first certificate does not belong to token key \"%s\"", p11_key_label(key));
     HS_ENSURE_MSG(X509_check_ca(cert) >= 1 && (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN),
                   HS_ERR_INPUT_CONFIG, "the issuing certificate is not a CA with keyCertSign");
     HS_GUARD(sgn_chain_verify(chain));
@@ -357,8 +356,7 @@ struct p11_key *sgn_issuer_get0_key(const struct sgn_issuer *issuer)
 /* --- leaf issuance -------------------------------------------------------------------------- */
 
 /* The leaf's validity: [now - backdate, now + ttl], kept inside the issuer's validity. */
-static hs_result sgn_leaf_validity(X509 *issuer, time_t now, long ttl_s, time_t *nb,
-                                   time_t *na)
+static hs_result sgn_leaf_validity(X509 *issuer, time_t now, long ttl_s, time_t *nb, time_t *na)
 {
     time_t issuer_nb = 0;
     time_t issuer_na = 0;
@@ -401,8 +399,8 @@ static hs_result sgn_leaf_log_request(const struct sgn_issuer *issuer,
     unsigned char spki[SHA256_DIGEST_LENGTH];
     HS_GUARD(sgn_csr_spki_sha256(req->csr, spki));
     hs_log(HS_LOG_INFO, "sign.cert.request", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
-           HS_LOG_STR("key_label", p11_key_label(issuer->key)),
-           HS_LOG_STR("profile", req->profile), HS_LOG_STR("cn", sgn_csr_get0_cn(req->csr)),
+           HS_LOG_STR("key_label", p11_key_label(issuer->key)), HS_LOG_STR("profile", req->profile),
+           HS_LOG_STR("cn", sgn_csr_get0_cn(req->csr)),
            HS_LOG_INT("sans", sk_GENERAL_NAME_num(sgn_csr_get0_sans(req->csr))),
            HS_LOG_INT("ttl_s", req->ttl_s), HS_LOG_HEX("spki_sha256", spki, sizeof(spki)));
     return HS_OK;
@@ -416,8 +414,8 @@ static hs_result sgn_cert_issue_checked(const struct sgn_issuer *issuer,
     HS_GUARD(sgn_leaf_log_request(issuer, req));
     struct sgn_leaf leaf;
     memset(&leaf, 0, sizeof(leaf));
-    HS_GUARD(sgn_leaf_validity(issuer->cert, req->now, req->ttl_s, &leaf.not_before,
-                               &leaf.not_after));
+    HS_GUARD(
+        sgn_leaf_validity(issuer->cert, req->now, req->ttl_s, &leaf.not_before, &leaf.not_after));
     HS_DEFER(X509_NAME *subject = NULL, hs_x509_name_freep);
     HS_GUARD(sgn_leaf_subject(req->csr, &subject));
     struct sgn_cert_template t = {
@@ -440,9 +438,9 @@ static hs_result sgn_cert_issue_checked(const struct sgn_issuer *issuer,
     char not_after[32];
     sgn_time_rfc3339(leaf.not_after, not_after);
     hs_log(HS_LOG_INFO, "sign.cert.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
-           HS_LOG_STR("key_label", p11_key_label(issuer->key)),
-           HS_LOG_STR("profile", req->profile), HS_LOG_STR("serial", leaf.serial_hex),
-           HS_LOG_STR("not_after", not_after), HS_LOG_HEX("tbs_sha256", tbs, sizeof(tbs)));
+           HS_LOG_STR("key_label", p11_key_label(issuer->key)), HS_LOG_STR("profile", req->profile),
+           HS_LOG_STR("serial", leaf.serial_hex), HS_LOG_STR("not_after", not_after),
+           HS_LOG_HEX("tbs_sha256", tbs, sizeof(tbs)));
     leaf.cert = cert;
     cert = NULL;
     *out = leaf;

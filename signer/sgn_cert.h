@@ -24,9 +24,9 @@
 #include "p11_key.h"
 #include "sgn_csr.h"
 
-#define SGN_SERIAL_BYTES 16          /* RFC 5280 §4.1.2.2: positive, at most 20 octets */
+#define SGN_SERIAL_BYTES 16 /* RFC 5280 §4.1.2.2: positive, at most 20 octets */
 #define SGN_SERIAL_HEX_LEN (2 * SGN_SERIAL_BYTES)
-#define SGN_BACKDATE_S 300           /* notBefore = now - 5 min, for clock skew */
+#define SGN_BACKDATE_S 300 /* notBefore = now - 5 min, for clock skew */
 #define SGN_LEAF_TTL_DEFAULT_S (12 * 3600)
 #define SGN_LEAF_TTL_MAX_S (24 * 3600)
 #define SGN_CHAIN_PEM_MAX (64 * 1024)
@@ -49,16 +49,16 @@ enum sgn_eku {
 /* Everything that goes into one certificate. Pointers are borrowed for the call. */
 struct sgn_cert_template {
     const X509_NAME *subject;
-    EVP_PKEY *subject_key;      /* public key certified */
-    X509 *issuer; /* NULL: self-signed (issuer = subject, AKI = SKI); OpenSSL caches into it */
-    time_t not_before;          /* seconds since the epoch */
+    EVP_PKEY *subject_key; /* public key certified */
+    X509 *issuer;      /* NULL: self-signed (issuer = subject, AKI = SKI); OpenSSL caches into it */
+    time_t not_before; /* seconds since the epoch */
     time_t not_after;
-    bool ca;                    /* BasicConstraints cA (always critical) */
-    int path_len;               /* pathLenConstraint when ca; -1 = absent */
-    unsigned int key_usage;     /* enum sgn_key_usage bits; critical */
-    unsigned int eku;           /* enum sgn_eku bits; 0 = no EKU extension */
-    const GENERAL_NAMES *sans;  /* NULL or empty: no SAN extension */
-    const STACK_OF(X509_EXTENSION) *extra; /* further extensions, added as given; may be NULL */
+    bool ca;                                /* BasicConstraints cA (always critical) */
+    int path_len;                           /* pathLenConstraint when ca; -1 = absent */
+    unsigned int key_usage;                 /* enum sgn_key_usage bits; critical */
+    unsigned int eku;                       /* enum sgn_eku bits; 0 = no EKU extension */
+    const GENERAL_NAMES *sans;              /* NULL or empty: no SAN extension */
+    const STACK_OF(X509_EXTENSION) * extra; /* further extensions, added as given; may be NULL */
 };
 
 /* Builds the certificate described by t with a fresh random serial, signs it with signer (the
@@ -107,11 +107,11 @@ struct p11_key *sgn_issuer_get0_key(const struct sgn_issuer *issuer);
 /* A request for a leaf certificate. */
 struct sgn_leaf_request {
     const struct sgn_csr *csr;
-    long ttl_s;              /* 1..SGN_LEAF_TTL_MAX_S seconds */
-    unsigned int eku;        /* enum sgn_eku bits */
+    long ttl_s;       /* 1..SGN_LEAF_TTL_MAX_S seconds */
+    unsigned int eku; /* enum sgn_eku bits */
     time_t now;
-    const char *requester;   /* principal ARN, for the audit log */
-    const char *profile;     /* profile name, for the audit log */
+    const char *requester; /* principal ARN, for the audit log */
+    const char *profile;   /* profile name, for the audit log */
 };
 
 /* The issued certificate. */

@@ -10,9 +10,9 @@
 
 struct sgn_csr {
     X509_REQ *req;
-    EVP_PKEY *pub;        /* lent from req */
-    char *cn;             /* OPENSSL_malloc'ed UTF-8, or NULL */
-    GENERAL_NAMES *sans;  /* accepted entries, owned */
+    EVP_PKEY *pub;       /* lent from req */
+    char *cn;            /* OPENSSL_malloc'ed UTF-8, or NULL */
+    GENERAL_NAMES *sans; /* accepted entries, owned */
 };
 
 void sgn_csr_free(struct sgn_csr *csr)
@@ -89,8 +89,8 @@ static bool sgn_dns_name_valid(const unsigned char *p, size_t n)
             label = 0;
             continue;
         }
-        bool ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '-';
+        bool ldh =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
         if (!ldh || (label == 0 && c == '-') || ++label > 63) {
             return false;
         }
@@ -126,8 +126,7 @@ static hs_result sgn_csr_check_san(const GENERAL_NAME *gn)
         HS_ENSURE_MSG(n == 4 || n == 16, HS_ERR_INPUT_CSR, "invalid IP address in SAN");
         return HS_OK;
     case GEN_EMAIL:
-        HS_ENSURE_MSG(sgn_printable_ascii(p, n, SGN_DNS_NAME_MAX + 65) &&
-                          memchr(p, '@', n) != NULL,
+        HS_ENSURE_MSG(sgn_printable_ascii(p, n, SGN_DNS_NAME_MAX + 65) && memchr(p, '@', n) != NULL,
                       HS_ERR_INPUT_CSR, "invalid email address in SAN");
         return HS_OK;
     case GEN_URI:

@@ -23,14 +23,16 @@ struct sgn_jwt_alg_entry {
 };
 
 static const struct sgn_jwt_alg_entry sgn_jwt_algs[] = {
-    {"ES256", P11_SIG_ECDSA_SHA256}, {"ES384", P11_SIG_ECDSA_SHA384},
-    {"RS256", P11_SIG_RSA_PKCS1_SHA256}, {"PS256", P11_SIG_RSA_PSS_SHA256},
+    {"ES256", P11_SIG_ECDSA_SHA256},
+    {"ES384", P11_SIG_ECDSA_SHA384},
+    {"RS256", P11_SIG_RSA_PKCS1_SHA256},
+    {"PS256", P11_SIG_RSA_PSS_SHA256},
     {"EdDSA", P11_SIG_EDDSA},
 };
 
 struct sgn_jwt_key {
     struct p11_key *key;
-    const char *alg;            /* static name from sgn_jwt_algs */
+    const char *alg; /* static name from sgn_jwt_algs */
     enum p11_sig_alg sig_alg;
     char kid[SGN_KID_LEN + 1];
 };
@@ -222,8 +224,8 @@ HS_RESULT sgn_jwt_key_new(struct p11_key *key, const char *alg, struct sgn_jwt_k
     enum p11_sig_alg want = p11_sig_alg_default(type);
     const struct sgn_jwt_alg_entry *entry = NULL;
     for (size_t i = 0; i < sizeof(sgn_jwt_algs) / sizeof(sgn_jwt_algs[0]); i++) {
-        bool match = alg != NULL ? strcmp(alg, sgn_jwt_algs[i].name) == 0
-                                 : sgn_jwt_algs[i].alg == want;
+        bool match =
+            alg != NULL ? strcmp(alg, sgn_jwt_algs[i].name) == 0 : sgn_jwt_algs[i].alg == want;
         if (match) {
             entry = &sgn_jwt_algs[i];
             break;
@@ -289,8 +291,8 @@ static hs_result sgn_claim_check(const char *name, const char *v)
 /* Appends base64url(JSON of obj). */
 static hs_result sgn_put_json_b64url(struct hs_buf *out, json_object *obj)
 {
-    const char *text = json_object_to_json_string_ext(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     HS_ENSURE(text != NULL, HS_ERR_NOMEM);
     size_t n = strlen(text);
     HS_ENSURE(n <= SGN_JWT_PART_MAX, HS_ERR_INPUT_TOO_LARGE);
@@ -315,8 +317,7 @@ static hs_result sgn_json_add_int(json_object *obj, const char *key, int64_t v)
     return HS_OK;
 }
 
-static hs_result sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti,
-                                struct hs_buf *out)
+static hs_result sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti, struct hs_buf *out)
 {
     HS_DEFER(json_object *b = json_object_new_object(), hs_json_putp);
     HS_ENSURE(b != NULL, HS_ERR_NOMEM);
@@ -366,8 +367,8 @@ static hs_result sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct 
     HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
     HS_ENSURE(sig != NULL, HS_ERR_NOMEM);
     /* RFC 7518 §3.4: ECDSA JWS signatures are the fixed-length r||s, not DER. */
-    HS_GUARD(p11_sign(k->key, k->sig_alg, P11_SIG_FORMAT_RAW, hs_buf_data(token),
-                      hs_buf_len(token), sig));
+    HS_GUARD(p11_sign(k->key, k->sig_alg, P11_SIG_FORMAT_RAW, hs_buf_data(token), hs_buf_len(token),
+                      sig));
     HS_GUARD(hs_buf_put_byte(token, '.'));
     HS_GUARD(hs_buf_put_b64url(token, hs_buf_data(sig), hs_buf_len(sig)));
     HS_GUARD(hs_buf_put(out, hs_buf_data(token), hs_buf_len(token)));

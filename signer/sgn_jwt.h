@@ -19,11 +19,11 @@
 #include "hs_err.h"
 #include "p11_key.h"
 
-#define SGN_KID_LEN 43              /* base64url of a SHA-256 */
-#define SGN_JTI_LEN 22              /* base64url of 16 random bytes */
-#define SGN_JWT_MAX 8192            /* bytes of a compact JWT we produce */
-#define SGN_JWKS_MAX (256 * 1024)   /* bytes of a JWK Set document */
-#define SGN_JWT_CLAIM_MAX 512       /* bytes of iss, sub or aud */
+#define SGN_KID_LEN 43            /* base64url of a SHA-256 */
+#define SGN_JTI_LEN 22            /* base64url of 16 random bytes */
+#define SGN_JWT_MAX 8192          /* bytes of a compact JWT we produce */
+#define SGN_JWKS_MAX (256 * 1024) /* bytes of a JWK Set document */
+#define SGN_JWT_CLAIM_MAX 512     /* bytes of iss, sub or aud */
 #define SGN_JWT_TTL_DEFAULT_S 300
 #define SGN_JWT_TTL_MAX_S 3600
 

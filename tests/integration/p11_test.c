@@ -5,8 +5,8 @@
  * recovery from a session that really closed under the pool.
  */
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -140,8 +140,7 @@ HS_TEST(rsa_signatures_verify_with_openssl)
 }
 
 /* Raw r||s must have exactly 2 x coordinate bytes and verify once DER-encoded. */
-static void check_ecdsa(enum p11_key_type type, enum p11_sig_alg alg, const char *md,
-                        size_t coord)
+static void check_ecdsa(enum p11_key_type type, enum p11_sig_alg alg, const char *md, size_t coord)
 {
     HS_DEFER(struct p11_key *k = gen(type, 0, type == P11_KEY_EC_P256 ? "p256" : "p384"),
              p11_key_freep);
@@ -191,8 +190,8 @@ HS_TEST(keygen_refuses_bad_specs_and_existing_labels)
     HS_CHECK_ERR(p11_key_generate(pool, &again, &k), HS_ERR_INPUT_EXISTS);
     size_t id_len = 0;
     const unsigned char *id = first != NULL ? p11_key_id(first, &id_len) : NULL;
-    struct p11_keygen_spec same_id = {.type = P11_KEY_EC_P256, .label = label("dup-id"),
-                                      .id = id, .id_len = id_len};
+    struct p11_keygen_spec same_id = {
+        .type = P11_KEY_EC_P256, .label = label("dup-id"), .id = id, .id_len = id_len};
     HS_CHECK_ERR(p11_key_generate(pool, &same_id, &k), HS_ERR_INPUT_EXISTS);
     HS_CHECK(k == NULL);
 }
@@ -316,8 +315,8 @@ int main(void)
     snprintf(label_prefix, sizeof(label_prefix), "p11t-%ld", (long)getpid());
     char pin_file[1024];
     snprintf(pin_file, sizeof(pin_file), "%s/user.pin", dir);
-    struct p11_token_config tc = {.module = module_path, .label = token_label,
-                                  .pin_file = pin_file, .pool_size = 4};
+    struct p11_token_config tc = {
+        .module = module_path, .label = token_label, .pin_file = pin_file, .pool_size = 4};
     if (hs_failed(p11_evp_init()) || hs_failed(p11_token_open(&tc, &module, &pool))) {
         hs_test_report(__FILE__, __LINE__, "open the test token");
         printf("0 passed, 1 failed\n");

@@ -28,34 +28,40 @@ struct hs_test_case {
 extern int hs_test_failures; /* failed checks in the running case */
 
 #define HS_TEST(name) static void name(void)
-#define HS_TEST_CASE(name) {#name, name}
-#define HS_TEST_END {NULL, NULL}
+#define HS_TEST_CASE(name)                                                                         \
+    {                                                                                              \
+#name, name                                                                                \
+    }
+#define HS_TEST_END                                                                                \
+    {                                                                                              \
+        NULL, NULL                                                                                 \
+    }
 
 void hs_test_report(const char *file, int line, const char *expr);
 
-#define HS_CHECK(cond)                                                                            \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            hs_test_report(__FILE__, __LINE__, #cond);                                            \
-        }                                                                                         \
+#define HS_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            hs_test_report(__FILE__, __LINE__, #cond);                                             \
+        }                                                                                          \
     } while (0)
 
-#define HS_CHECK_OK(call)                                                                         \
-    do {                                                                                          \
-        hs_result hs_test_r_ = (call);                                                            \
-        if (hs_failed(hs_test_r_)) {                                                              \
-            hs_test_report(__FILE__, __LINE__, #call " succeeds");                                \
-        }                                                                                         \
+#define HS_CHECK_OK(call)                                                                          \
+    do {                                                                                           \
+        hs_result hs_test_r_ = (call);                                                             \
+        if (hs_failed(hs_test_r_)) {                                                               \
+            hs_test_report(__FILE__, __LINE__, #call " succeeds");                                 \
+        }                                                                                          \
     } while (0)
 
-#define HS_CHECK_ERR(call, expected)                                                              \
-    do {                                                                                          \
-        hs_result hs_test_r_ = (call);                                                            \
-        if (hs_test_r_.code != (expected)) {                                                      \
-            fprintf(stderr, "  got %s, expected %s\n", hs_code_name(hs_test_r_.code),             \
-                    hs_code_name(expected));                                                      \
-            hs_test_report(__FILE__, __LINE__, #call " fails with " #expected);                   \
-        }                                                                                         \
+#define HS_CHECK_ERR(call, expected)                                                               \
+    do {                                                                                           \
+        hs_result hs_test_r_ = (call);                                                             \
+        if (hs_test_r_.code != (expected)) {                                                       \
+            fprintf(stderr, "  got %s, expected %s\n", hs_code_name(hs_test_r_.code),              \
+                    hs_code_name(expected));                                                       \
+            hs_test_report(__FILE__, __LINE__, #call " fails with " #expected);                    \
+        }                                                                                          \
     } while (0)
 
 /* Runs every case; prints one line per case and the summary; returns the exit status. */

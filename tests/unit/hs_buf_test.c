@@ -66,7 +66,7 @@ HS_TEST(hex_and_base64url_match_rfc4648_vectors)
     static const struct {
         const char *in;
         const char *out;
-    } v[] = {{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},        {"foo", "Zm9v"},
+    } v[] = {{"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
              {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         HS_DEFER(struct hs_buf *b = hs_buf_new(64), hs_buf_freep);

@@ -110,7 +110,7 @@ HS_TEST(interop_corpus_is_accepted_with_its_names)
 /* --- generated CSRs ------------------------------------------------------------------------ */
 
 enum gen_flags {
-    GEN_TAMPER = 1 << 0,     /* flip a bit in the signature */
+    GEN_TAMPER = 1 << 0, /* flip a bit in the signature */
     GEN_NO_CN = 1 << 1,
     GEN_TWO_CNS = 1 << 2,
     GEN_SAN_DNS = 1 << 3,
@@ -190,8 +190,11 @@ HS_TEST(generated_good_csrs_are_accepted)
     static const struct {
         const char *kind;
         unsigned int flags;
-    } good[] = {{"P-256", 0},       {"P-384", GEN_SAN_DNS}, {"rsa2048", 0},
-                {"ed25519", GEN_SAN_DNS}, {"P-256", GEN_NO_CN | GEN_SAN_DNS}};
+    } good[] = {{"P-256", 0},
+                {"P-384", GEN_SAN_DNS},
+                {"rsa2048", 0},
+                {"ed25519", GEN_SAN_DNS},
+                {"P-256", GEN_NO_CN | GEN_SAN_DNS}};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         size_t len = 0;
         const char *pem = gen_csr(good[i].kind, good[i].flags, &len);

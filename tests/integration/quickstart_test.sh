@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The README's main-job command, as a user runs it: scripts/quickstart.sh --demo in a scratch
+# HSMSIGN_HOME on a free port. It must exit 0 having verified a certificate and a JWT; a second
+# run must reuse the token and keys untouched. Then pkcs11-tool must show every private key on
+# the dev token as sensitive and never extractable, and the PIN must appear in no output.
+. "$(dirname "$0")/lib.sh"
+require pkcs11-tool script
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+run_demo() {
+    HSMSIGN_HOME="$home" HSMSIGN_LISTEN=127.0.0.1:0 "$repo/scripts/quickstart.sh" --demo \
+        >"$home/demo-$1.log" 2>&1
+}
+check "quickstart.sh --demo exits 0" run_demo 1
+demo_verified() {
+    grep -q 'demo.pem: OK' "$home/demo-1.log" &&
+        grep -q 'JWT verified with python3-jwt' "$home/demo-1.log" &&
+        grep -q 'BEGIN CERTIFICATE' "$home/demo-1.log"
+}
+check "the demo printed a certificate that openssl verified and a JWT that python3-jwt verified" \
+    demo_verified
+# Key objects and ceremony outputs. (SoftHSM rewrites its token.object, the token's own state
+# such as login flags, on every login; key objects are separate files.)
+fingerprint() {
+    (cd "$home/var" && find softhsm/tokens dev/ceremony -type f \( -name '*.pem' -o -name '*.json' \
+        -o -name '*.object' \) ! -name token.object | sort | xargs sha256sum)
+}
+before=$(fingerprint)
+check "a second quickstart.sh --demo exits 0" run_demo 2
+same_as_before() { [ "$(wc -l <<<"$before")" -ge 9 ] && [ "$before" = "$(fingerprint)" ]; }
+check "the second run regenerated nothing (key objects, certificates, JWKS unchanged)" \
+    same_as_before
+export SOFTHSM2_CONF="$home/var/softhsm/softhsm2.conf"
+dev_keys_protected() {
+    local keys
+    keys=$(list_private_keys hsmsign-dev "$home/var/softhsm/user.pin")
+    [ "$(grep -c 'Private Key Object' <<<"$keys")" -eq 3 ] &&
+        [ "$(grep -c 'Access: *sensitive, always sensitive, never extractable' <<<"$keys")" -eq 3 ]
+}
+check "pkcs11-tool --login --list-objects: 3 private keys, all sensitive, never extractable" \
+    dev_keys_protected
+pin_modes() {
+    [ "$(stat -c %a "$home/var/softhsm/user.pin")" = 600 ] &&
+        [ "$(stat -c %a "$home/var/dev/env")" = 600 ] &&
+        [ "$(stat -c %a "$home/var/dev/access-key.secret")" = 600 ]
+}
+check "the PIN, the env file and the secret key are mode 0600" pin_modes
+no_pin() {
+    local pin
+    pin=$(cat "$home/var/softhsm/user.pin")
+    ! grep -rqF -- "$pin" "$home"/demo-*.log "$home/var/dev" "$home/var/softhsm/init-token.log"
+}
+check "the PIN appears in no output or log" no_pin
+finish
