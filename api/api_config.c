@@ -55,26 +55,6 @@ static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_parse_jwt_keys(json_object *jwt, struct api_config *cfg)
-{
-    static const char *const allowed[] = {"key", "alg", NULL};
-    json_object *list = NULL;
-    HS_GUARD(hs_json_get_typed(jwt, "keys", true, json_type_array, &list));
-    size_t n = json_object_array_length(list);
-    HS_ENSURE_MSG(n >= 1 && n <= API_JWT_KEYS_MAX, HS_ERR_INPUT_RANGE,
-                  "field \"keys\" must list 1..%d keys", API_JWT_KEYS_MAX);
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(list, i);
-        HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
-                      "keys[%zu] must be an object", i);
-        HS_GUARD(hs_json_check_keys(e, allowed, "keys[]"));
-        HS_GUARD(hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &cfg->jwt_keys[i].key));
-        HS_GUARD(hs_json_get_string(e, "alg", false, 8, &cfg->jwt_keys[i].alg));
-    }
-    cfg->njwt_keys = n;
-    return HS_OK;
-}
-
 static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {"issuer", "keys", "default_ttl_seconds",
@@ -83,7 +63,7 @@ static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
     HS_GUARD(hs_json_get_typed(doc, "jwt", true, json_type_object, &jwt));
     HS_GUARD(hs_json_check_keys(jwt, allowed, "jwt"));
     HS_GUARD(hs_json_get_string(jwt, "issuer", true, SGN_JWT_CLAIM_MAX, &cfg->jwt_issuer));
-    HS_GUARD(api_parse_jwt_keys(jwt, cfg));
+    HS_GUARD(sgn_jwt_key_refs_parse(jwt, "keys", cfg->jwt_keys, &cfg->njwt_keys));
     int64_t max_s = 0;
     int64_t def_s = 0;
     HS_GUARD(hs_json_get_int(jwt, "max_ttl_seconds", false, 1, SGN_JWT_TTL_MAX_S, SGN_JWT_TTL_MAX_S,

@@ -30,10 +30,10 @@
 
 #include "hs_err.h"
 #include "p11_config.h"
+#include "sgn_jwt.h"
 
 #define API_CONFIG_MAX (256 * 1024)
 #define API_ACCESS_KEYS_MAX 64
-#define API_JWT_KEYS_MAX 8
 #define API_LISTEN_MAX 128
 
 struct api_access_key_config {
@@ -41,11 +41,6 @@ struct api_access_key_config {
     const char *secret_file;
     const char *session_token_file; /* optional */
     const char *principal_arn;
-};
-
-struct api_jwt_key_config {
-    const char *key; /* RFC 7512 URI or label */
-    const char *alg; /* NULL = key default */
 };
 
 /* The parsed configuration; strings point into doc, which it owns. */
@@ -58,7 +53,7 @@ struct api_config {
     long default_ttl_hours;
     long max_ttl_hours;
     const char *jwt_issuer;
-    struct api_jwt_key_config jwt_keys[API_JWT_KEYS_MAX];
+    struct sgn_jwt_key_ref jwt_keys[SGN_JWT_KEYS_MAX]; /* [0] signs; all are published */
     size_t njwt_keys;
     long jwt_default_ttl_s;
     long jwt_max_ttl_s;

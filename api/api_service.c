@@ -11,9 +11,7 @@ void api_service_free(struct api_service *svc)
     if (svc == NULL) {
         return;
     }
-    for (size_t i = 0; i < API_JWT_KEYS_MAX; i++) {
-        sgn_jwt_key_free(svc->jwt_keys[i]);
-    }
+    sgn_jwt_key_array_freep(&svc->jwt_keys);
     for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
         hs_secret_free(svc->secrets[i]);
     }
@@ -45,14 +43,10 @@ static hs_result api_service_ca(struct api_service *svc)
 
 static hs_result api_service_jwt(struct api_service *svc)
 {
-    for (size_t i = 0; i < svc->cfg->njwt_keys; i++) {
-        const struct api_jwt_key_config *k = &svc->cfg->jwt_keys[i];
-        HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
-        HS_GUARD(hs_error_context(p11_key_find(svc->pool, k->key, &key), "jwt.keys"));
-        HS_GUARD(hs_error_context(p11_key_check_protected(key), "jwt.keys"));
-        HS_GUARD(hs_error_context(sgn_jwt_key_new(key, k->alg, &svc->jwt_keys[i]), "jwt.keys"));
-        svc->njwt_keys = i + 1;
-    }
+    HS_GUARD(hs_error_context(
+        sgn_jwt_keys_load(svc->pool, svc->cfg->jwt_keys, svc->cfg->njwt_keys, svc->jwt_keys),
+        "jwt.keys"));
+    svc->njwt_keys = svc->cfg->njwt_keys;
     return sgn_jwks_json(svc->jwt_keys, svc->njwt_keys, &svc->jwks_json);
 }
 

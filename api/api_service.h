@@ -24,7 +24,7 @@ struct api_service {
     struct p11_module *module;
     struct p11_pool *pool;
     struct sgn_issuer *issuer;
-    struct sgn_jwt_key *jwt_keys[API_JWT_KEYS_MAX]; /* [0] signs; all are published */
+    struct sgn_jwt_key *jwt_keys[SGN_JWT_KEYS_MAX]; /* [0] signs; all are published */
     size_t njwt_keys;
     char *jwks_json; /* {"keys": [...]}, malloc'ed */
     struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX];

@@ -31,10 +31,6 @@ hs_result kc_key_create(struct kc_session *s, const struct kc_key *spec, struct 
 /* Reads a PEM certificate file (at most 64 KiB). */
 hs_result kc_cert_read(const char *path, X509 **out);
 
-/* Verifies cert up to root (self-signed, the only trust anchor) with X509_V_FLAG_X509_STRICT.
- * untrusted may be NULL. Errors: HS_ERR_INPUT_CONFIG naming the verification error. */
-hs_result kc_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted);
-
 /* Writes cert as PEM to path with O_CREAT|O_EXCL, mode 0644. */
 hs_result kc_cert_write(const char *path, const X509 *cert);
 

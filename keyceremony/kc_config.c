@@ -182,29 +182,6 @@ static hs_result kc_parse_issuer(json_object *doc, struct kc_config *cfg)
     return hs_error_context(kc_get_input(obj, "certificate", &cfg->issuer_cert), "issuer");
 }
 
-static hs_result kc_parse_jwt_keys(json_object *doc, struct kc_config *cfg)
-{
-    static const char *const allowed[] = {"key", "alg", NULL};
-    json_object *list = NULL;
-    HS_GUARD(hs_json_get_typed(doc, "jwt_keys", true, json_type_array, &list));
-    size_t n = json_object_array_length(list);
-    HS_ENSURE_MSG(n >= 1 && n <= KC_JWT_KEYS_MAX, HS_ERR_INPUT_RANGE,
-                  "field \"jwt_keys\" must list 1..%d keys", KC_JWT_KEYS_MAX);
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(list, i);
-        HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
-                      "jwt_keys[%zu] must be an object", i);
-        HS_GUARD(hs_error_context(hs_json_check_keys(e, allowed, "jwt_keys[]"), "jwt_keys"));
-        HS_GUARD(hs_error_context(
-            hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &cfg->jwt_keys[i].key),
-            "jwt_keys"));
-        HS_GUARD(hs_error_context(hs_json_get_string(e, "alg", false, 8, &cfg->jwt_keys[i].alg),
-                                  "jwt_keys"));
-    }
-    cfg->njwt_keys = n;
-    return HS_OK;
-}
-
 /* The JWS algorithm must fit the key type (RFC 7518 §3.1), checked before any key exists. */
 static hs_result kc_check_jwt_alg(const char *alg, enum p11_key_type type)
 {
@@ -240,7 +217,7 @@ static hs_result kc_parse_step(struct kc_config *cfg)
     case KC_STEP_EXPORT:
         HS_GUARD(kc_get_input(doc, "root_certificate", &cfg->root_cert));
         HS_GUARD(kc_get_input(doc, "intermediate_certificate", &cfg->intermediate_cert));
-        HS_GUARD(kc_parse_jwt_keys(doc, cfg));
+        HS_GUARD(sgn_jwt_key_refs_parse(doc, "jwt_keys", cfg->jwt_keys, &cfg->njwt_keys));
         HS_GUARD(kc_get_output(doc, "truststore_output", &cfg->truststore_output));
         return kc_get_output(doc, "jwks_output", &cfg->jwks_output);
     default:

@@ -19,11 +19,11 @@
 #include "hs_err.h"
 #include "p11_config.h"
 #include "p11_key.h"
+#include "sgn_jwt.h"
 
 #define KC_CONFIG_MAX (64 * 1024) /* bytes of a config file */
 #define KC_PATH_MAX 1024          /* bytes of a path in a config */
 #define KC_VALIDITY_DAYS_MAX 36500
-#define KC_JWT_KEYS_MAX 16
 
 enum kc_step {
     KC_STEP_INIT_TOKEN,
@@ -75,7 +75,7 @@ struct kc_config {
     const char *intermediate_cert;
     const char *truststore_output;
     const char *jwks_output;
-    struct kc_jwt_entry jwt_keys[KC_JWT_KEYS_MAX];
+    struct sgn_jwt_key_ref jwt_keys[SGN_JWT_KEYS_MAX];
     size_t njwt_keys;
 };
 

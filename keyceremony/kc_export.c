@@ -7,13 +7,6 @@
 #include "sgn_cert.h"
 #include "sgn_jwt.h"
 
-static void kc_jwt_keys_free(struct sgn_jwt_key *(*keys)[KC_JWT_KEYS_MAX])
-{
-    for (size_t i = 0; i < KC_JWT_KEYS_MAX; i++) {
-        sgn_jwt_key_free((*keys)[i]);
-    }
-}
-
 /* truststore.pem: the intermediate, then the root (the order API Gateway mTLS and
  * `openssl verify -untrusted` expect). */
 static hs_result kc_write_truststore(const char *path, const X509 *intermediate, const X509 *root)
@@ -27,12 +20,8 @@ static hs_result kc_write_truststore(const char *path, const X509 *intermediate,
 
 static hs_result kc_write_jwks(const struct kc_config *cfg, struct kc_session *s)
 {
-    HS_DEFER(struct sgn_jwt_key * keys[KC_JWT_KEYS_MAX] = {0}, kc_jwt_keys_free);
-    for (size_t i = 0; i < cfg->njwt_keys; i++) {
-        HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
-        HS_GUARD(p11_key_find(s->pool, cfg->jwt_keys[i].key, &key));
-        HS_GUARD(sgn_jwt_key_new(key, cfg->jwt_keys[i].alg, &keys[i]));
-    }
+    HS_DEFER(struct sgn_jwt_key * keys[SGN_JWT_KEYS_MAX] = {0}, sgn_jwt_key_array_freep);
+    HS_GUARD(sgn_jwt_keys_load(s->pool, cfg->jwt_keys, cfg->njwt_keys, keys));
     HS_DEFER(char *jwks = NULL, hs_free_strp);
     HS_GUARD(sgn_jwks_json(keys, cfg->njwt_keys, &jwks));
     return hs_file_write_new(cfg->jwks_output, jwks, strlen(jwks), 0644);
@@ -44,8 +33,8 @@ hs_result kc_run_export(const struct kc_config *cfg)
     HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
     HS_GUARD(kc_cert_read(cfg->root_cert, &root));
     HS_GUARD(kc_cert_read(cfg->intermediate_cert, &intermediate));
-    HS_GUARD(kc_chain_verify(root, root, NULL));
-    HS_GUARD(kc_chain_verify(intermediate, root, NULL));
+    HS_GUARD(sgn_chain_verify(root, root, NULL));
+    HS_GUARD(sgn_chain_verify(intermediate, root, NULL));
     HS_DEFER(struct kc_session s = {0}, kc_session_close);
     HS_GUARD(kc_session_open(&cfg->token, &s));
     HS_GUARD(kc_write_jwks(cfg, &s));

@@ -10,7 +10,7 @@
  * whose validity covers the intermediate's whole lifetime. */
 static hs_result kc_root_check(const struct kc_config *cfg, X509 *root, time_t now)
 {
-    HS_GUARD(kc_chain_verify(root, root, NULL));
+    HS_GUARD(sgn_chain_verify(root, root, NULL));
     HS_ENSURE_MSG(X509_check_ca(root) >= 1, HS_ERR_INPUT_CONFIG,
                   "issuer.certificate: %s is not a CA certificate", cfg->issuer_cert);
     time_t root_na = 0;
@@ -48,7 +48,7 @@ hs_result kc_run_intermediate(const struct kc_config *cfg)
     };
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
     HS_GUARD(sgn_cert_sign(&t, root_key, &cert));
-    HS_GUARD(kc_chain_verify(cert, root, NULL));
+    HS_GUARD(sgn_chain_verify(cert, root, NULL));
     HS_GUARD(kc_cert_write(cfg->cert.output, cert));
     return kc_transcript(cfg, &s, key, cert, cfg->cert.output);
 }

@@ -26,7 +26,7 @@ hs_result kc_run_root(const struct kc_config *cfg)
     };
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
     HS_GUARD(sgn_cert_sign(&t, key, &cert));
-    HS_GUARD(kc_chain_verify(cert, cert, NULL));
+    HS_GUARD(sgn_chain_verify(cert, cert, NULL));
     HS_GUARD(kc_cert_write(cfg->cert.output, cert));
     return kc_transcript(cfg, &s, key, cert, cfg->cert.output);
 }

@@ -91,22 +91,6 @@ hs_result kc_cert_read(const char *path, X509 **out)
     return HS_OK;
 }
 
-hs_result kc_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted)
-{
-    HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
-    HS_DEFER(X509_STORE_CTX *ctx = X509_STORE_CTX_new(), hs_x509_store_ctx_freep);
-    HS_ENSURE(store != NULL && ctx != NULL, HS_ERR_NOMEM);
-    HS_GUARD_OSSL(X509_STORE_add_cert(store, root), HS_ERR_CRYPTO);
-    HS_GUARD_OSSL(X509_STORE_CTX_init(ctx, store, cert, untrusted), HS_ERR_CRYPTO);
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
-    int ok = X509_verify_cert(ctx);
-    int err = X509_STORE_CTX_get_error(ctx);
-    ERR_clear_error();
-    HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CONFIG, "certificate does not verify: %s",
-                  X509_verify_cert_error_string(err));
-    return HS_OK;
-}
-
 hs_result kc_cert_write(const char *path, const X509 *cert)
 {
     HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CERT_PEM_MAX), hs_buf_freep);

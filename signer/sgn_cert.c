@@ -277,25 +277,31 @@ static hs_result sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) * *o
     return HS_OK;
 }
 
-/* The chain must lead from its first certificate to its last, a self-signed root, under
- * RFC 5280 path validation with OpenSSL's strict checks. */
-static hs_result sgn_chain_verify(STACK_OF(X509) * chain)
+HS_RESULT sgn_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted)
 {
-    X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
-    HS_ENSURE_MSG(X509_self_signed(root, 1) == 1, HS_ERR_INPUT_CONFIG,
-                  "the chain's last certificate is not a self-signed root");
+    HS_ENSURE_REF(cert);
+    HS_ENSURE_REF(root);
     HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
     HS_DEFER(X509_STORE_CTX *ctx = X509_STORE_CTX_new(), hs_x509_store_ctx_freep);
     HS_ENSURE(store != NULL && ctx != NULL, HS_ERR_NOMEM);
     HS_GUARD_OSSL(X509_STORE_add_cert(store, root), HS_ERR_CRYPTO);
-    HS_GUARD_OSSL(X509_STORE_CTX_init(ctx, store, sk_X509_value(chain, 0), chain), HS_ERR_CRYPTO);
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+    HS_GUARD_OSSL(X509_STORE_CTX_init(ctx, store, cert, untrusted), HS_ERR_CRYPTO);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
     int ok = X509_verify_cert(ctx);
     int err = X509_STORE_CTX_get_error(ctx);
     ERR_clear_error();
-    HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CONFIG, "chain does not verify: %s",
+    HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CONFIG, "certificate does not verify: %s",
                   X509_verify_cert_error_string(err));
     return HS_OK;
+}
+
+/* The chain must lead from its first certificate to its last, a self-signed root. */
+static hs_result sgn_chain_check(STACK_OF(X509) * chain)
+{
+    X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
+    HS_ENSURE_MSG(X509_self_signed(root, 1) == 1, HS_ERR_INPUT_CONFIG,
+                  "the chain's last certificate is not a self-signed root");
+    return sgn_chain_verify(sk_X509_value(chain, 0), root, chain);
 }
 
 static hs_result sgn_chain_to_pem(STACK_OF(X509) * chain, char **out)
@@ -326,7 +332,7 @@ HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chai
         "the chain's first certificate does not belong to token key \"%s\"", p11_key_label(key));
     HS_ENSURE_MSG(X509_check_ca(cert) >= 1 && (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN),
                   HS_ERR_INPUT_CONFIG, "the issuing certificate is not a CA with keyCertSign");
-    HS_GUARD(sgn_chain_verify(chain));
+    HS_GUARD(sgn_chain_check(chain));
     HS_DEFER(struct sgn_issuer *issuer = OPENSSL_zalloc(sizeof(*issuer)), sgn_issuer_freep);
     HS_ENSURE(issuer != NULL, HS_ERR_NOMEM);
     HS_GUARD(sgn_chain_to_pem(chain, &issuer->chain_pem));

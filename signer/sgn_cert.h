@@ -77,6 +77,11 @@ HS_RESULT sgn_cert_to_pem(const X509 *cert, struct hs_buf *out);
  * leading zero bytes. Errors: HS_ERR_CRYPTO, HS_ERR_BOUNDS. */
 HS_RESULT sgn_cert_serial_hex(const X509 *cert, char *out, size_t out_len);
 
+/* Verifies cert up to root, the only trust anchor, through untrusted (may be NULL), with RFC 5280
+ * path validation under X509_V_FLAG_X509_STRICT and the root's own signature checked. Errors:
+ * HS_ERR_INPUT_CONFIG naming OpenSSL's verification error, HS_ERR_NOMEM. */
+HS_RESULT sgn_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted);
+
 /* Converts an ASN1_TIME to seconds since the epoch. Errors: HS_ERR_CRYPTO. */
 HS_RESULT sgn_asn1_time_to_epoch(const ASN1_TIME *t, time_t *out);
 

@@ -273,6 +273,54 @@ struct p11_key *sgn_jwt_key_get0_key(const struct sgn_jwt_key *k)
     return k->key;
 }
 
+HS_RESULT sgn_jwt_key_refs_parse(json_object *obj, const char *field,
+                                 struct sgn_jwt_key_ref out[SGN_JWT_KEYS_MAX], size_t *out_n)
+{
+    static const char *const allowed[] = {"key", "alg", NULL};
+    json_object *list = NULL;
+    HS_GUARD(hs_json_get_typed(obj, field, true, json_type_array, &list));
+    size_t n = json_object_array_length(list);
+    HS_ENSURE_MSG(n >= 1 && n <= SGN_JWT_KEYS_MAX, HS_ERR_INPUT_RANGE,
+                  "field \"%s\" must list 1..%d keys", field, SGN_JWT_KEYS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
+                      "%s[%zu] must be an object", field, i);
+        HS_GUARD(hs_error_context(hs_json_check_keys(e, allowed, "key entry"), field));
+        HS_GUARD(hs_error_context(hs_json_get_string(e, "key", true, P11_KEY_REF_MAX, &out[i].key),
+                                  field));
+        HS_GUARD(hs_error_context(hs_json_get_string(e, "alg", false, 8, &out[i].alg), field));
+    }
+    *out_n = n;
+    return HS_OK;
+}
+
+void sgn_jwt_key_array_freep(struct sgn_jwt_key *(*keys)[SGN_JWT_KEYS_MAX])
+{
+    for (size_t i = 0; i < SGN_JWT_KEYS_MAX; i++) {
+        sgn_jwt_key_free((*keys)[i]);
+    }
+}
+
+HS_RESULT sgn_jwt_keys_load(struct p11_pool *pool, const struct sgn_jwt_key_ref *refs, size_t n,
+                            struct sgn_jwt_key *out[SGN_JWT_KEYS_MAX])
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE(n <= SGN_JWT_KEYS_MAX, HS_ERR_INTERNAL);
+    HS_DEFER(struct sgn_jwt_key * keys[SGN_JWT_KEYS_MAX] = {0}, sgn_jwt_key_array_freep);
+    for (size_t i = 0; i < n; i++) {
+        HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
+        HS_GUARD(p11_key_find(pool, refs[i].key, &key));
+        HS_GUARD(p11_key_check_protected(key));
+        HS_GUARD(sgn_jwt_key_new(key, refs[i].alg, &keys[i]));
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = keys[i];
+        keys[i] = NULL;
+    }
+    return HS_OK;
+}
+
 /* --- tokens -------------------------------------------------------------------------------- */
 
 static hs_result sgn_claim_check(const char *name, const char *v)

@@ -26,6 +26,7 @@
 #define SGN_JWT_CLAIM_MAX 512     /* bytes of iss, sub or aud */
 #define SGN_JWT_TTL_DEFAULT_S 300
 #define SGN_JWT_TTL_MAX_S 3600
+#define SGN_JWT_KEYS_MAX 16 /* JWT keys one service or JWKS carries */
 
 struct sgn_jwt_key;
 
@@ -41,6 +42,29 @@ void sgn_jwt_key_freep(struct sgn_jwt_key **k);
 const char *sgn_jwt_key_kid(const struct sgn_jwt_key *k);
 const char *sgn_jwt_key_alg(const struct sgn_jwt_key *k);
 struct p11_key *sgn_jwt_key_get0_key(const struct sgn_jwt_key *k);
+
+/* A configured JWT key: a token key reference (RFC 7512 URI or label) and an optional JWS alg.
+ * Strings are borrowed from the configuration document. */
+struct sgn_jwt_key_ref {
+    const char *key;
+    const char *alg; /* NULL = the key type's default */
+};
+
+/* Reads the array member `field` of obj: [{"key": "...", "alg": "ES256"}, ...] with
+ * 1..SGN_JWT_KEYS_MAX entries ("alg" optional). Strings stay owned by obj. Errors:
+ * HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE / HS_ERR_INPUT_TOO_LARGE naming the field. */
+HS_RESULT sgn_jwt_key_refs_parse(json_object *obj, const char *field,
+                                 struct sgn_jwt_key_ref out[SGN_JWT_KEYS_MAX], size_t *out_n);
+
+/* Finds each of the n referenced keys on pool's token, refuses one that is not protected
+ * (p11_key_check_protected) and wraps it for JWS. On success out[0..n) hold new keys the
+ * caller frees with sgn_jwt_key_free(); on failure out is not written. Errors: as
+ * p11_key_find(), p11_key_check_protected() and sgn_jwt_key_new(). */
+HS_RESULT sgn_jwt_keys_load(struct p11_pool *pool, const struct sgn_jwt_key_ref *refs, size_t n,
+                            struct sgn_jwt_key *out[SGN_JWT_KEYS_MAX]);
+
+/* Frees every key of an array filled by sgn_jwt_keys_load() (for HS_DEFER on the array). */
+void sgn_jwt_key_array_freep(struct sgn_jwt_key *(*keys)[SGN_JWT_KEYS_MAX]);
 
 /* Writes the RFC 7638 thumbprint of pub (EC P-256/P-384, RSA, Ed25519) into out (NUL-
  * terminated). Errors: HS_ERR_INPUT_KEY, HS_ERR_CRYPTO. */
