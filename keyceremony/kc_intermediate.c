@@ -2,6 +2,7 @@
 
 #include "hs_defer.h"
 #include "internal.h"
+#include "p11_sign.h"
 #include "sgn_cert.h"
 
 #define KC_DAY_S 86400L
@@ -33,6 +34,7 @@ hs_result kc_run_intermediate(const struct kc_config *cfg)
     HS_GUARD(p11_key_find(s.pool, cfg->issuer_key, &root_key));
     HS_ENSURE_MSG(EVP_PKEY_eq(X509_get0_pubkey(root), p11_key_get0_public(root_key)) == 1,
                   HS_ERR_INPUT_CONFIG, "issuer.key does not belong to issuer.certificate");
+    HS_GUARD(p11_sign_check_key(root_key, p11_sig_alg_default(p11_key_type(root_key))));
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(kc_key_create(&s, &cfg->key, &key));
     HS_GUARD(kc_transcript(cfg, &s, key, NULL, NULL));

@@ -67,6 +67,8 @@ static hs_result kc_key_selftest(struct p11_key *key)
 
 hs_result kc_key_create(struct kc_session *s, const struct kc_key *spec, struct p11_key **out)
 {
+    /* The token must be able to sign with the key before the key is created. */
+    HS_GUARD(p11_sign_check(s->pool, spec->type, spec->rsa_bits, p11_sig_alg_default(spec->type)));
     struct p11_keygen_spec ks = {
         .type = spec->type, .rsa_bits = spec->rsa_bits, .label = spec->label};
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);

@@ -550,6 +550,34 @@ HS_RESULT p11_key_check_protected(struct p11_key *k)
 
 /* --- generation --------------------------------------------------------------------------- */
 
+unsigned int p11_key_type_mech_bits(enum p11_key_type type, unsigned int rsa_bits)
+{
+    switch (type) {
+    case P11_KEY_RSA:
+        return rsa_bits;
+    case P11_KEY_EC_P384:
+        return 384;
+    case P11_KEY_EC_P256:
+    case P11_KEY_ED25519:
+    default:
+        return 256;
+    }
+}
+
+static CK_MECHANISM_TYPE p11_keygen_mechanism(enum p11_key_type type)
+{
+    switch (type) {
+    case P11_KEY_RSA:
+        return CKM_RSA_PKCS_KEY_PAIR_GEN;
+    case P11_KEY_ED25519:
+        return CKM_EC_EDWARDS_KEY_PAIR_GEN;
+    case P11_KEY_EC_P256:
+    case P11_KEY_EC_P384:
+    default:
+        return CKM_EC_KEY_PAIR_GEN;
+    }
+}
+
 struct p11_keygen_op {
     const struct p11_keygen_spec *spec;
     const unsigned char *id;
@@ -602,14 +630,11 @@ static hs_result p11_keygen_op(const struct p11_call *call, void *arg)
         {CKA_LABEL, (void *)spec->label, label_len},
         {CKA_ID, (void *)op->id, op->id_len},
     };
-    CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    CK_MECHANISM mech = {p11_keygen_mechanism(spec->type), NULL, 0};
     if (spec->type == P11_KEY_RSA) {
-        mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
         pub[npub++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
         pub[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, (void *)f4, sizeof(f4)};
     } else {
-        mech.mechanism =
-            spec->type == P11_KEY_ED25519 ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
         pub[npub++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)op->ec_params, op->ec_params_len};
     }
     CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE;
@@ -688,6 +713,9 @@ HS_RESULT p11_key_generate(struct p11_pool *pool, const struct p11_keygen_spec *
     HS_ENSURE_REF(pool);
     HS_ENSURE_REF(spec);
     HS_GUARD(p11_keygen_validate(spec));
+    HS_GUARD(p11_pool_require_mechanism(
+        pool, p11_keygen_mechanism(spec->type), CKF_GENERATE_KEY_PAIR,
+        p11_key_type_mech_bits(spec->type, spec->rsa_bits), "key generation"));
     unsigned char id[P11_KEY_DEFAULT_ID_LEN];
     struct p11_keygen_op op = {spec, spec->id, spec->id_len, NULL, 0};
     if (spec->id == NULL) {

@@ -52,8 +52,9 @@ struct p11_keygen_spec {
  * CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=FALSE, CKA_SIGN=TRUE and CKA_DECRYPT/CKA_UNWRAP/
  * CKA_DERIVE false (set explicitly: CloudHSM defaults keys to extractable). The attributes are
  * read back and, if the token did not honour them, the pair is destroyed and the call fails.
- * An existing object with the same label or id is refused. Emits an "hsm.keygen" audit event.
- * Errors: HS_ERR_INPUT_EXISTS, HS_ERR_INPUT_KEY (RSA below 2048 / above 4096 bits, bad label),
+ * An existing object with the same label or id is refused, and so is a key the token's probed
+ * *_KEY_PAIR_GEN mechanism does not offer. Emits an "hsm.keygen" audit event.
+ * Errors: HS_ERR_HSM_MECHANISM, HS_ERR_INPUT_EXISTS, HS_ERR_INPUT_KEY (RSA below 2048 / above 4096 bits, bad label),
  * HS_ERR_HSM_KEY_ATTRIBUTES, HS_ERR_HSM_*. The caller frees *out with p11_key_free(). */
 HS_RESULT p11_key_generate(struct p11_pool *pool, const struct p11_keygen_spec *spec,
                            struct p11_key **out);
@@ -92,6 +93,10 @@ HS_RESULT p11_key_get_attrs(struct p11_key *k, struct p11_key_attrs *out);
  * object that is private, sensitive, always sensitive, not extractable, never extractable, may
  * sign, and may not decrypt, unwrap or derive. */
 HS_RESULT p11_key_check_protected(struct p11_key *k);
+
+/* The key size a token's mechanism info speaks of for a key of this type: the modulus bits
+ * for RSA (rsa_bits), the field size for EC (256, 384) and Ed25519 (256). */
+unsigned int p11_key_type_mech_bits(enum p11_key_type type, unsigned int rsa_bits);
 
 /* Short name of a key type: "RSA", "EC-P256", "EC-P384", "Ed25519". */
 const char *p11_key_type_name(enum p11_key_type type);

@@ -9,8 +9,10 @@
 
 #include <openssl/crypto.h>
 
+#include "hs_buf.h"
 #include "hs_log.h"
 #include "p11_error.h"
+#include "p11_mech.h"
 
 #define P11_POOL_DEFAULT_WAIT_MS 5000U
 #define P11_POOL_DEFAULT_IDLE_S 60U
@@ -33,6 +35,7 @@ struct p11_pool {
     CK_SLOT_ID slot;
     char token_label[33];
     struct hs_secret *pin;
+    struct p11_mechs *mechs; /* probed at open; read-only afterwards */
     unsigned int wait_ms;
     unsigned int idle_check_s;
 
@@ -311,6 +314,56 @@ static hs_result p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_po
     return HS_OK;
 }
 
+static hs_result p11_list_append(struct hs_buf *list, const char *name)
+{
+    if (hs_buf_len(list) > 0) {
+        HS_GUARD(hs_buf_put_byte(list, ','));
+    }
+    return hs_buf_put_str(list, name);
+}
+
+/* Logs which of the mechanisms hsmsign can use the token offers, for operators. */
+static void p11_pool_log_mechanisms(const struct p11_pool *pool)
+{
+    static const CK_MECHANISM_TYPE used[] = {
+        CKM_RSA_PKCS_KEY_PAIR_GEN,   CKM_SHA256_RSA_PKCS,
+        CKM_SHA384_RSA_PKCS,         CKM_SHA512_RSA_PKCS,
+        CKM_SHA256_RSA_PKCS_PSS,     CKM_SHA384_RSA_PKCS_PSS,
+        CKM_EC_KEY_PAIR_GEN,         CKM_ECDSA,
+        CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA,
+    };
+    HS_DEFER(struct hs_buf *offered = hs_buf_new(1024), hs_buf_freep);
+    HS_DEFER(struct hs_buf *missing = hs_buf_new(1024), hs_buf_freep);
+    if (offered == NULL || missing == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+        struct hs_buf *to = p11_mechs_find(pool->mechs, used[i]) != NULL ? offered : missing;
+        if (hs_failed(p11_list_append(to, p11_mech_name(used[i])))) {
+            return;
+        }
+    }
+    const char *a = NULL;
+    const char *b = NULL;
+    if (hs_failed(hs_buf_cstr(offered, &a)) || hs_failed(hs_buf_cstr(missing, &b))) {
+        return;
+    }
+    hs_log(HS_LOG_INFO, "hsm.mechanisms", HS_LOG_STR("token", pool->token_label),
+           HS_LOG_INT("count", pool->mechs->n), HS_LOG_STR("offered", a), HS_LOG_STR("missing", b));
+}
+
+HS_RESULT p11_pool_require_mechanism(const struct p11_pool *pool, CK_MECHANISM_TYPE mech,
+                                     CK_FLAGS need, unsigned int key_bits, const char *what)
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE_REF(pool->mechs);
+    hs_result r = p11_mechs_require(pool->mechs, mech, need, key_bits, what);
+    if (hs_failed(r)) {
+        hs_error_add_detail("token \"%s\"", pool->token_label);
+    }
+    return r;
+}
+
 HS_RESULT p11_pool_new(struct p11_module *m, const struct p11_pool_config *cfg,
                        struct p11_pool **out)
 {
@@ -340,6 +393,10 @@ HS_RESULT p11_pool_new(struct p11_module *m, const struct p11_pool_config *cfg,
     size_t idx = 0;
     HS_GUARD(p11_pool_acquire(pool, &idx));
     p11_pool_put(pool, idx, P11_PUT_KEEP);
+    pool->mechs = OPENSSL_zalloc(sizeof(*pool->mechs));
+    HS_ENSURE(pool->mechs != NULL, HS_ERR_NOMEM);
+    HS_GUARD(p11_mechs_probe(pool->fn, pool->slot, pool->mechs));
+    p11_pool_log_mechanisms(pool);
     *out = pool;
     pool = NULL;
     return HS_OK;
@@ -360,6 +417,7 @@ void p11_pool_free(struct p11_pool *pool)
     OPENSSL_free(pool->sessions);
     OPENSSL_free(pool->idle);
     hs_secret_free(pool->pin);
+    OPENSSL_free(pool->mechs);
     p11_module_free(pool->module);
     OPENSSL_free(pool);
 }

@@ -79,6 +79,13 @@ HS_RESULT p11_pool_ping(struct p11_pool *pool);
 /* Reads the token's CK_TOKEN_INFO (C_GetTokenInfo). Errors: HS_ERR_HSM_*. */
 HS_RESULT p11_pool_get_token_info(struct p11_pool *pool, CK_TOKEN_INFO *out);
 
+/* Fails with HS_ERR_HSM_MECHANISM (detail: the CKM_* name and the token) unless the token, as
+ * probed when the pool opened (C_GetMechanismList / C_GetMechanismInfo), offers mech with the
+ * flags in need (CKF_SIGN, CKF_GENERATE_KEY_PAIR) for keys of key_bits bits. what names the use
+ * for the message ("signing", "key generation"). */
+HS_RESULT p11_pool_require_mechanism(const struct p11_pool *pool, CK_MECHANISM_TYPE mech,
+                                     CK_FLAGS need, unsigned int key_bits, const char *what);
+
 /* The token label and the module (lent, valid while the pool lives). */
 const char *p11_pool_token_label(const struct p11_pool *pool);
 struct p11_module *p11_pool_get0_module(const struct p11_pool *pool);

@@ -94,6 +94,22 @@ CK_MECHANISM_TYPE p11_sig_alg_mechanism(enum p11_sig_alg alg)
     }
 }
 
+HS_RESULT p11_sign_check(const struct p11_pool *pool, enum p11_key_type type, unsigned int key_bits,
+                         enum p11_sig_alg alg)
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE_MSG(p11_sig_alg_fits(alg, type), HS_ERR_INPUT_KEY,
+                  "signature algorithm does not fit a %s key", p11_key_type_name(type));
+    return p11_pool_require_mechanism(pool, p11_sig_alg_mechanism(alg), CKF_SIGN,
+                                      p11_key_type_mech_bits(type, key_bits), "signing");
+}
+
+HS_RESULT p11_sign_check_key(const struct p11_key *key, enum p11_sig_alg alg)
+{
+    HS_ENSURE_REF(key);
+    return p11_sign_check(p11_key_get0_pool(key), p11_key_type(key), p11_key_bits(key), alg);
+}
+
 static hs_result p11_sign_op(const struct p11_call *call, void *arg)
 {
     struct p11_sign_op *op = arg;

@@ -47,6 +47,17 @@ enum p11_sig_format {
 HS_RESULT p11_sign(struct p11_key *key, enum p11_sig_alg alg, enum p11_sig_format format,
                    const unsigned char *data, size_t len, struct hs_buf *out);
 
+/* Checks, before a key is put to use (at start), that alg fits a key of type and key_bits
+ * (RSA modulus bits; ignored for EC) and that pool's token offers alg's mechanism with CKF_SIGN
+ * for that size (as probed when the pool opened). Usable before the key exists, so a ceremony
+ * never creates a key the token cannot sign with. Errors: HS_ERR_INPUT_KEY (alg does not fit
+ * the key type), HS_ERR_HSM_MECHANISM naming the CKM_* and the token. */
+HS_RESULT p11_sign_check(const struct p11_pool *pool, enum p11_key_type type, unsigned int key_bits,
+                         enum p11_sig_alg alg);
+
+/* p11_sign_check() for an existing key. */
+HS_RESULT p11_sign_check_key(const struct p11_key *key, enum p11_sig_alg alg);
+
 /* The algorithm a key signs with by default: RSA -> PKCS#1 v1.5 SHA-256, P-256 -> ECDSA
  * SHA-256, P-384 -> ECDSA SHA-384, Ed25519 -> EdDSA. */
 enum p11_sig_alg p11_sig_alg_default(enum p11_key_type type);

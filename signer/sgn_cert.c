@@ -332,6 +332,7 @@ HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chai
         "the chain's first certificate does not belong to token key \"%s\"", p11_key_label(key));
     HS_ENSURE_MSG(X509_check_ca(cert) >= 1 && (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN),
                   HS_ERR_INPUT_CONFIG, "the issuing certificate is not a CA with keyCertSign");
+    HS_GUARD(p11_sign_check_key(key, p11_sig_alg_default(p11_key_type(key))));
     HS_GUARD(sgn_chain_check(chain));
     HS_DEFER(struct sgn_issuer *issuer = OPENSSL_zalloc(sizeof(*issuer)), sgn_issuer_freep);
     HS_ENSURE(issuer != NULL, HS_ERR_NOMEM);

@@ -95,8 +95,9 @@ struct sgn_issuer;
 /* Loads the issuing CA: chain_pem holds the issuing certificate first, then its issuers up to
  * the self-signed root (truststore.pem as the key ceremony writes it). Checks that the first
  * certificate's public key is key's public key, that it is a CA allowed to sign certificates
- * (BasicConstraints cA, keyCertSign), and that the chain verifies (X509_V_FLAG_X509_STRICT).
- * Takes a reference to key. Errors: HS_ERR_INPUT_CONFIG (detail says what does not fit),
+ * (BasicConstraints cA, keyCertSign), that the chain verifies (X509_V_FLAG_X509_STRICT) and that
+ * the token offers the mechanism the key signs certificates with. Takes a reference to key.
+ * Errors: HS_ERR_INPUT_CONFIG (detail says what does not fit), HS_ERR_HSM_MECHANISM,
  * HS_ERR_CRYPTO. The caller frees *out with sgn_issuer_free(). */
 HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chain_len,
                          struct sgn_issuer **out);

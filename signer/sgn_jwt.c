@@ -234,6 +234,7 @@ HS_RESULT sgn_jwt_key_new(struct p11_key *key, const char *alg, struct sgn_jwt_k
     HS_ENSURE_MSG(entry != NULL && p11_sig_alg_fits(entry->alg, type), HS_ERR_INPUT_KEY,
                   "JWS algorithm %s does not fit a %s key", alg != NULL ? alg : "(default)",
                   p11_key_type_name(type));
+    HS_GUARD(p11_sign_check_key(key, entry->alg));
     HS_DEFER(struct sgn_jwt_key *k = OPENSSL_zalloc(sizeof(*k)), sgn_jwt_key_freep);
     HS_ENSURE(k != NULL, HS_ERR_NOMEM);
     HS_GUARD(sgn_jwk_thumbprint(p11_key_get0_public(key), k->kid));

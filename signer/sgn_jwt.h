@@ -31,8 +31,9 @@
 struct sgn_jwt_key;
 
 /* Wraps a token key for JWS. alg is "ES256", "ES384", "RS256", "PS256" or "EdDSA", or NULL
- * for the key type's default (P-256 ES256, P-384 ES384, RSA RS256, Ed25519 EdDSA). Takes a
- * reference to key. Errors: HS_ERR_INPUT_KEY (alg does not fit the key), HS_ERR_CRYPTO. The
+ * for the key type's default (P-256 ES256, P-384 ES384, RSA RS256, Ed25519 EdDSA). Checks that
+ * the token offers the signing mechanism (p11_sign_check_key). Takes a reference to key.
+ * Errors: HS_ERR_INPUT_KEY (alg does not fit the key), HS_ERR_HSM_MECHANISM, HS_ERR_CRYPTO. The
  * caller frees *out with sgn_jwt_key_free(). */
 HS_RESULT sgn_jwt_key_new(struct p11_key *key, const char *alg, struct sgn_jwt_key **out);
 void sgn_jwt_key_free(struct sgn_jwt_key *k);

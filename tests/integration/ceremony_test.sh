@@ -57,20 +57,20 @@ check "openssl verify -x509_strict: root is a valid self-signed anchor" \
 check "openssl verify -x509_strict: intermediate under root" \
     openssl verify -x509_strict -CAfile out/root.pem out/intermediate.pem
 certtool_chain() {
-    certtool --verify-chain --infile out/truststore.pem | grep -q "Chain verification output: Verified"
+    certtool --verify-chain --infile out/truststore.pem | has "Chain verification output: Verified"
 }
 check "certtool --verify-chain accepts truststore.pem (intermediate, then root)" certtool_chain
 truststore_order() {
     [ "$(grep -c 'BEGIN CERTIFICATE' out/truststore.pem)" = 2 ] &&
-        openssl x509 -in out/truststore.pem -noout -subject | grep -q "Test Issuing CA"
+        openssl x509 -in out/truststore.pem -noout -subject | has "Test Issuing CA"
 }
 check "truststore.pem is the intermediate then the root" truststore_order
 
 text() { openssl x509 -in "out/$1.pem" -noout -text; }
 root_profile() {
-    text root | grep -A1 'Basic Constraints: critical' | grep -q 'CA:TRUE' &&
-        text root | grep -A1 'Key Usage: critical' | grep -q 'Certificate Sign, CRL Sign' &&
-        text root | grep -q 'Subject Key Identifier'
+    text root | grep -A1 'Basic Constraints: critical' | has 'CA:TRUE' &&
+        text root | grep -A1 'Key Usage: critical' | has 'Certificate Sign, CRL Sign' &&
+        text root | has 'Subject Key Identifier'
 }
 check "root: BasicConstraints critical CA:TRUE, KeyUsage critical keyCertSign+cRLSign, SKI" \
     root_profile
@@ -78,8 +78,8 @@ intermediate_profile() {
     local ski aki
     ski=$(text root | grep -A1 'Subject Key Identifier' | tail -1 | tr -d ' ')
     aki=$(text intermediate | grep -A1 'Authority Key Identifier' | tail -1 | tr -d ' ')
-    text intermediate | grep -A1 'Basic Constraints: critical' | grep -q 'CA:TRUE, pathlen:0' &&
-        text intermediate | grep -A1 'Key Usage: critical' | grep -q 'Certificate Sign, CRL Sign' &&
+    text intermediate | grep -A1 'Basic Constraints: critical' | has 'CA:TRUE, pathlen:0' &&
+        text intermediate | grep -A1 'Key Usage: critical' | has 'Certificate Sign, CRL Sign' &&
         [ -n "$ski" ] && [ "$ski" = "$aki" ]
 }
 check "intermediate: CA:TRUE pathlen:0 critical, KeyUsage critical, SKI and AKI = root SKI" \
@@ -93,8 +93,8 @@ serials_128_bit() {
 }
 check "serials are 128-bit positive random numbers" serials_128_bit
 algorithms() {
-    text intermediate | grep -q 'Signature Algorithm: ecdsa-with-SHA384' &&
-        text intermediate | grep -q 'Public-Key: (3072 bit)'
+    text intermediate | has 'Signature Algorithm: ecdsa-with-SHA384' &&
+        text intermediate | has 'Public-Key: (3072 bit)'
 }
 check "intermediate signed with ecdsa-with-SHA384 by the root, its key RSA 3072" algorithms
 

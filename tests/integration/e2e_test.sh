@@ -143,11 +143,11 @@ check "the certificate passes openssl verify -x509_strict under root + chain" \
 leaf_profile() {
     local t now na
     t=$(openssl x509 -in out/cert.json.pem -noout -text)
-    grep -A1 'Basic Constraints: critical' <<<"$t" | grep -q 'CA:FALSE' &&
-        grep -A1 'Key Usage: critical' <<<"$t" | grep -qx ' *Digital Signature' &&
-        grep -A1 'Extended Key Usage' <<<"$t" | grep -qx ' *TLS Web Client Authentication' &&
+    grep -A1 'Basic Constraints: critical' <<<"$t" | has 'CA:FALSE' &&
+        grep -A1 'Key Usage: critical' <<<"$t" | has -x ' *Digital Signature' &&
+        grep -A1 'Extended Key Usage' <<<"$t" | has -x ' *TLS Web Client Authentication' &&
         grep -q 'Subject Key Identifier' <<<"$t" && grep -q 'Authority Key Identifier' <<<"$t" &&
-        grep -A1 'Subject Alternative Name' <<<"$t" | grep -q 'DNS:svc.e2e.example, IP Address:10.1.2.3' &&
+        grep -A1 'Subject Alternative Name' <<<"$t" | has 'DNS:svc.e2e.example, IP Address:10.1.2.3' &&
         [ "$(openssl x509 -in out/cert.json.pem -noout -subject)" = "subject=CN = svc.e2e.example" ]
 }
 check "leaf profile: CA:FALSE critical, KU digitalSignature critical, EKU clientAuth, SKI, AKI, SANs, CN only" \
@@ -293,15 +293,15 @@ check "the service still answers after the bad requests" health
 pin=$(cat "$work/token/user.pin")
 no_pin_anywhere() {
     ! grep -qF -- "$pin" out/hsmsignd.log &&
-        ! tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF -- "$pin" &&
-        ! tr '\0' '\n' <"/proc/$pid/environ" | grep -qF -- "$pin" &&
+        ! tr '\0' '\n' <"/proc/$pid/cmdline" | has -F -- "$pin" &&
+        ! tr '\0' '\n' <"/proc/$pid/environ" | has -F -- "$pin" &&
         ! grep -qF -- "$secret" out/hsmsignd.log
 }
 check "the PIN is in no log line, argv or environment; the secret key is in no log line" \
     no_pin_anywhere
 audit_logged() {
-    grep '"event":"sign.cert.issued"' out/hsmsignd.log | grep -q '"audit":true' &&
-        grep '"event":"sign.jwt.issued"' out/hsmsignd.log | grep -q "\"caller\":\"$arn\"" &&
+    grep '"event":"sign.cert.issued"' out/hsmsignd.log | has '"audit":true' &&
+        grep '"event":"sign.jwt.issued"' out/hsmsignd.log | has "\"caller\":\"$arn\"" &&
         grep -q '"event":"hsm.login".*"audit":true' out/hsmsignd.log &&
         $py -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]' out/hsmsignd.log
 }

@@ -21,6 +21,15 @@ require() {
     done
 }
 
+# CMD | has [grep options] PATTERN: like `grep -q`, but reads all of its input first. (With
+# pipefail, `grep -q` exiting at the first match can kill the writer with SIGPIPE and fail the
+# pipeline at random -- or, negated, make a match look like none.)
+has() {
+    local input
+    input=$(cat)
+    grep -q "$@" <<<"$input"
+}
+
 # check DESCRIPTION CMD...: CMD must succeed.
 check() {
     local what=$1
