@@ -12,8 +12,8 @@ static hs_result p11_in_token(hs_result r)
 HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_token_config *out)
 {
     static const char *const plain[] = {"module", "label", "pin_file", "pin_env", NULL};
-    static const char *const pooled[] = {"module",    "label",   "pin_file", "pin_env",
-                                         "pool_size", "wait_ms", NULL};
+    static const char *const pooled[] = {"module",    "label",   "pin_file",           "pin_env",
+                                         "pool_size", "wait_ms", "idle_check_seconds", NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "token", true, json_type_object, &obj));
     HS_GUARD(p11_in_token(hs_json_check_keys(obj, with_pool ? pooled : plain, "token")));
@@ -32,8 +32,11 @@ HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_to
     HS_GUARD(
         p11_in_token(hs_json_get_int(obj, "pool_size", false, 1, P11_POOL_SIZE_MAX, 0, &size)));
     HS_GUARD(p11_in_token(hs_json_get_int(obj, "wait_ms", false, 1, 60000, 0, &wait)));
+    int64_t idle = 0;
+    HS_GUARD(p11_in_token(hs_json_get_int(obj, "idle_check_seconds", false, 1, 3600, 0, &idle)));
     t.pool_size = (size_t)size;
     t.wait_ms = (unsigned int)wait;
+    t.idle_check_s = (unsigned int)idle;
     *out = t;
     return HS_OK;
 }
@@ -55,8 +58,11 @@ HS_RESULT p11_token_open(const struct p11_token_config *cfg, struct p11_module *
     HS_GUARD(p11_token_config_pin(cfg, &pin));
     HS_DEFER(struct p11_module *m = NULL, p11_module_freep);
     HS_GUARD(p11_module_load(cfg->module, &m));
-    struct p11_pool_config pc = {
-        .token_label = cfg->label, .pin = pin, .size = cfg->pool_size, .wait_ms = cfg->wait_ms};
+    struct p11_pool_config pc = {.token_label = cfg->label,
+                                 .pin = pin,
+                                 .size = cfg->pool_size,
+                                 .wait_ms = cfg->wait_ms,
+                                 .idle_check_s = cfg->idle_check_s};
     HS_DEFER(struct p11_pool *pool = NULL, p11_pool_freep);
     HS_GUARD(p11_pool_new(m, &pc, &pool));
     *out_pool = pool;

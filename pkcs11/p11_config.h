@@ -2,7 +2,8 @@
  * p11_config: the "token" block every configuration shares, and opening it.
  *
  *   "token": {"module": "/usr/lib/softhsm/libsofthsm2.so", "label": "hsmsign-dev",
- *             "pin_file": "var/softhsm/user.pin", "pool_size": 4, "wait_ms": 5000}
+ *             "pin_file": "var/softhsm/user.pin", "pool_size": 4, "wait_ms": 5000,
+ *             "idle_check_seconds": 60}
  *
  * Exactly one of pin_file (a 0600 file) and pin_env (the name of an environment variable) says
  * where the user PIN is; the PIN itself never appears in a config, a command line or a log.
@@ -28,12 +29,13 @@ struct p11_token_config {
     const char *label;    /* token label, at most 32 bytes */
     const char *pin_file; /* exactly one of pin_file / pin_env */
     const char *pin_env;
-    size_t pool_size;     /* 0 = default (2 x CPUs) */
-    unsigned int wait_ms; /* 0 = default (5000) */
+    size_t pool_size;          /* 0 = default (2 x CPUs) */
+    unsigned int wait_ms;      /* 0 = default (5000) */
+    unsigned int idle_check_s; /* 0 = default (60) */
 };
 
-/* Reads the "token" member of doc. with_pool allows "pool_size" (1..P11_POOL_SIZE_MAX) and
- * "wait_ms" (1..60000). Strings are borrowed from doc. Errors: HS_ERR_INPUT_FIELD /
+/* Reads the "token" member of doc. with_pool allows "pool_size" (1..P11_POOL_SIZE_MAX),
+ * "wait_ms" (1..60000 ms) and "idle_check_seconds" (1..3600 s). Strings are borrowed from doc. Errors: HS_ERR_INPUT_FIELD /
  * HS_ERR_INPUT_RANGE naming the field (and "in \"token\""), HS_ERR_INPUT_NOT_FOUND when the
  * module file does not exist. */
 HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_token_config *out);

@@ -1,6 +1,7 @@
 #include "p11_evp.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -369,19 +370,28 @@ static int p11_prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in
 
 static pthread_once_t p11_evp_once = PTHREAD_ONCE_INIT;
 static bool p11_evp_ready;
-/* Both providers stay loaded for the process lifetime; the handles are kept so they remain
- * reachable (and are unloaded by OpenSSL's own exit handler). */
 static OSSL_PROVIDER *p11_evp_default_prov;
 static OSSL_PROVIDER *p11_evp_token_prov;
+
+/* Registered after OpenSSL's own exit handler, so it runs before it: drops our references
+ * while the library is still whole. */
+static void p11_evp_unload(void)
+{
+    OSSL_PROVIDER_unload(p11_evp_token_prov);
+    OSSL_PROVIDER_unload(p11_evp_default_prov);
+    p11_evp_token_prov = NULL;
+    p11_evp_default_prov = NULL;
+}
 
 static void p11_evp_load(void)
 {
     /* Loading a provider explicitly turns off the implicit fallback to "default", so it is
-     * loaded here too. */
+     * loaded here too; both stay loaded until exit. */
     p11_evp_default_prov = OSSL_PROVIDER_load(NULL, "default");
     p11_evp_ready = p11_evp_default_prov != NULL &&
                     OSSL_PROVIDER_add_builtin(NULL, P11_EVP_PROVIDER, p11_prov_init) == 1 &&
                     (p11_evp_token_prov = OSSL_PROVIDER_load(NULL, P11_EVP_PROVIDER)) != NULL;
+    p11_evp_ready = p11_evp_ready && atexit(p11_evp_unload) == 0;
 }
 
 HS_RESULT p11_evp_init(void)

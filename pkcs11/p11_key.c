@@ -611,13 +611,17 @@ static hs_result p11_keygen_op(const struct p11_call *call, void *arg)
     CK_ULONG bits = spec->rsa_bits;
     static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
     CK_ULONG label_len = strlen(spec->label);
-    CK_ATTRIBUTE pub[9] = {
-        {CKA_TOKEN, &yes, sizeof(yes)},       {CKA_PRIVATE, &no, sizeof(no)},
-        {CKA_VERIFY, &yes, sizeof(yes)},      {CKA_ENCRYPT, &no, sizeof(no)},
-        {CKA_WRAP, &no, sizeof(no)},          {CKA_LABEL, (void *)spec->label, label_len},
+    /* CKA_PRIVATE is left to the token for the public key: CloudHSM accepts only its default
+     * there, and a public key's secrecy protects nothing. */
+    CK_ATTRIBUTE pub[8] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_VERIFY, &yes, sizeof(yes)},
+        {CKA_ENCRYPT, &no, sizeof(no)},
+        {CKA_WRAP, &no, sizeof(no)},
+        {CKA_LABEL, (void *)spec->label, label_len},
         {CKA_ID, (void *)op->id, op->id_len},
     };
-    CK_ULONG npub = 7;
+    CK_ULONG npub = 6;
     CK_ATTRIBUTE priv[] = {
         {CKA_TOKEN, &yes, sizeof(yes)},
         {CKA_PRIVATE, &yes, sizeof(yes)},

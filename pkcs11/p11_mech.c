@@ -40,6 +40,24 @@ const char *p11_mech_name(CK_MECHANISM_TYPE type)
     return type >= CKM_VENDOR_DEFINED ? "CKM_VENDOR_DEFINED" : "CKM_UNKNOWN";
 }
 
+static bool p11_mech_is_rsa(CK_MECHANISM_TYPE type)
+{
+    switch (type) {
+    case CKM_RSA_PKCS_KEY_PAIR_GEN:
+    case CKM_RSA_PKCS:
+    case CKM_RSA_PKCS_PSS:
+    case CKM_SHA256_RSA_PKCS:
+    case CKM_SHA384_RSA_PKCS:
+    case CKM_SHA512_RSA_PKCS:
+    case CKM_SHA256_RSA_PKCS_PSS:
+    case CKM_SHA384_RSA_PKCS_PSS:
+    case CKM_SHA512_RSA_PKCS_PSS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 HS_RESULT p11_mechs_probe(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot, struct p11_mechs *out)
 {
     HS_ENSURE_REF(fn);
@@ -73,9 +91,11 @@ HS_RESULT p11_mechs_require(const struct p11_mechs *m, CK_MECHANISM_TYPE type, C
     const CK_MECHANISM_INFO *info = p11_mechs_find(m, type);
     HS_ENSURE_MSG(info != NULL && (info->flags & need) == need, HS_ERR_HSM_MECHANISM,
                   "token does not offer %s for %s", p11_mech_name(type), what);
-    /* A token may leave the range meaningless (PKCS#11 v2.40 §5.5: 0/0); only a real range
-     * is checked. */
-    bool ranged = info->ulMaxKeySize > 0 && info->ulMinKeySize <= info->ulMaxKeySize;
+    /* Only RSA ranges are compared: PKCS#11 fixes them in bits of the modulus, while tokens
+     * disagree on the units of EC and EdDSA ranges (field bits, bytes, curve ids), and a token
+     * may leave a range meaningless (PKCS#11 v2.40 §5.5: 0/0). */
+    bool ranged =
+        p11_mech_is_rsa(type) && info->ulMaxKeySize > 0 && info->ulMinKeySize <= info->ulMaxKeySize;
     HS_ENSURE_MSG(!ranged || (key_bits >= info->ulMinKeySize && key_bits <= info->ulMaxKeySize),
                   HS_ERR_HSM_MECHANISM, "%s takes keys of %lu..%lu bits, not %u",
                   p11_mech_name(type), info->ulMinKeySize, info->ulMaxKeySize, key_bits);

@@ -29,8 +29,9 @@ HS_RESULT p11_mechs_probe(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot, struct p11_mech
 const CK_MECHANISM_INFO *p11_mechs_find(const struct p11_mechs *m, CK_MECHANISM_TYPE type);
 
 /* Fails with HS_ERR_HSM_MECHANISM unless the token offers type with every flag in need
- * (CKF_SIGN, CKF_GENERATE_KEY_PAIR) and, when the token states a range, key_bits lies in
- * ulMinKeySize..ulMaxKeySize. The detail names the mechanism: "token does not offer CKM_EDDSA
+ * (CKF_SIGN, CKF_GENERATE_KEY_PAIR) and, for RSA mechanisms whose range the token states,
+ * key_bits lies in ulMinKeySize..ulMaxKeySize (EC/EdDSA ranges are not compared: tokens
+ * disagree on their units). The detail names the mechanism: "token does not offer CKM_EDDSA
  * for signing". what names the use ("signing", "key generation"). */
 HS_RESULT p11_mechs_require(const struct p11_mechs *m, CK_MECHANISM_TYPE type, CK_FLAGS need,
                             unsigned int key_bits, const char *what);

@@ -47,7 +47,8 @@ struct p11_pool {
     size_t idle_count;
     pid_t pid; /* process the sessions belong to */
 
-    atomic_bool pin_rejected;
+    atomic_bool login_blocked;  /* a rejected PIN or too many failed logins: never log in again */
+    atomic_uint login_failures; /* failed logins in a row */
     atomic_uint_fast64_t epoch;
     atomic_size_t open_count;
     atomic_uint_fast64_t reopened;
@@ -69,26 +70,44 @@ static size_t p11_pool_default_size(void)
     return cpus > 0 ? (size_t)cpus * 2 : 4;
 }
 
+static bool p11_state_logged_in(CK_STATE state)
+{
+    return state == CKS_RW_USER_FUNCTIONS || state == CKS_RO_USER_FUNCTIONS;
+}
+
 /* Logs in on session h as CKU_USER. CKR_USER_ALREADY_LOGGED_IN means the token-wide login
- * still holds. A rejected PIN is remembered and never tried again. */
+ * still holds. A failed login is never retried within a call (HS_ERR_HSM_LOGIN is not a
+ * recoverable kind); a PIN the token rejected is never tried again, and after
+ * P11_POOL_LOGIN_FAILURES_MAX failed logins in a row the pool stops trying altogether, because
+ * an HSM that locks the user after a few failures (CloudHSM: five) may report a wrong PIN with
+ * a code that does not say so. */
 static hs_result p11_pool_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
 {
-    HS_ENSURE_MSG(!atomic_load(&pool->pin_rejected), HS_ERR_HSM_LOGIN,
-                  "the token rejected the PIN earlier; not retrying");
+    HS_ENSURE_MSG(!atomic_load(&pool->login_blocked), HS_ERR_HSM_LOGIN,
+                  "logins to token \"%s\" failed before; not trying again until restart",
+                  pool->token_label);
     const unsigned char *pin = NULL;
     size_t pin_len = 0;
     hs_secret_get0(pool->pin, &pin, &pin_len);
     CK_RV rv = pool->fn->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
     if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+        atomic_store(&pool->login_failures, 0);
         return HS_OK;
     }
     hs_log(rv == CKR_OK ? HS_LOG_INFO : HS_LOG_ERROR, "hsm.login", HS_LOG_AUDIT,
            HS_LOG_STR("token", pool->token_label), HS_LOG_STR("result", p11_ckr_name(rv)));
-    if (p11_ckr_classify(rv) == P11_CKR_KIND_PIN_REJECTED) {
-        atomic_store(&pool->pin_rejected, true);
+    if (rv == CKR_OK) {
+        atomic_store(&pool->login_failures, 0);
+        return HS_OK;
     }
-    HS_GUARD_CKR(rv);
-    return HS_OK;
+    unsigned int failures = atomic_fetch_add(&pool->login_failures, 1) + 1;
+    if (p11_ckr_classify(rv) == P11_CKR_KIND_PIN_REJECTED ||
+        failures >= P11_POOL_LOGIN_FAILURES_MAX) {
+        atomic_store(&pool->login_blocked, true);
+        hs_log(HS_LOG_ERROR, "hsm.login.blocked", HS_LOG_AUDIT,
+               HS_LOG_STR("token", pool->token_label), HS_LOG_INT("failures", failures));
+    }
+    return hs_error_raise_ckr(__FILE__, __LINE__, HS_ERR_HSM_LOGIN, rv, p11_ckr_name(rv));
 }
 
 /* Makes sure session h is in a logged-in state (a new session on a token whose login lapsed,
@@ -97,7 +116,7 @@ static hs_result p11_pool_ensure_login(struct p11_pool *pool, CK_SESSION_HANDLE 
 {
     CK_SESSION_INFO info;
     HS_GUARD_CKR(pool->fn->C_GetSessionInfo(h, &info));
-    if (info.state == CKS_RW_USER_FUNCTIONS || info.state == CKS_RO_USER_FUNCTIONS) {
+    if (p11_state_logged_in(info.state)) {
         return HS_OK;
     }
     atomic_fetch_add(&pool->relogins, 1);
@@ -117,14 +136,29 @@ static void p11_session_close(struct p11_pool *pool, struct p11_session *s)
 
 /* Readies a lent session: opens it (read/write: CloudHSM has no read-only sessions) when its
  * slot is empty, checks one that sat idle too long, and makes sure it is logged in. */
+/* A session that sat idle past idle_check_s is asked whether it still exists and is still
+ * logged in (a failed-over HSM may have forgotten both). */
+static hs_result p11_session_check_idle(struct p11_pool *pool, struct p11_session *s)
+{
+    CK_SESSION_INFO info;
+    if (pool->fn->C_GetSessionInfo(s->handle, &info) != CKR_OK) {
+        p11_session_close(pool, s);
+        atomic_fetch_add(&pool->epoch, 1);
+        return HS_OK;
+    }
+    if (!p11_state_logged_in(info.state)) {
+        atomic_fetch_add(&pool->relogins, 1);
+        HS_GUARD(p11_pool_login(pool, s->handle));
+    }
+    return HS_OK;
+}
+
+/* Readies a lent session: opens it (read/write: CloudHSM has no read-only sessions) when its
+ * slot is empty, checks one that sat idle too long, and makes sure it is logged in. */
 static hs_result p11_session_prepare(struct p11_pool *pool, struct p11_session *s)
 {
     if (s->open && p11_now_s() - s->last_used > (time_t)pool->idle_check_s) {
-        CK_SESSION_INFO info;
-        if (pool->fn->C_GetSessionInfo(s->handle, &info) != CKR_OK) {
-            p11_session_close(pool, s);
-            atomic_fetch_add(&pool->epoch, 1);
-        }
+        HS_GUARD(p11_session_check_idle(pool, s));
     }
     if (!s->open) {
         CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
@@ -224,7 +258,8 @@ static void p11_pool_backoff(unsigned int attempt)
 static enum p11_ckr_kind p11_failure_kind(hs_result r)
 {
     const struct hs_error *e = hs_error_last();
-    if (hs_code_class(r.code) != HS_CLASS_HSM || e->ckr_name == NULL) {
+    if (hs_code_class(r.code) != HS_CLASS_HSM || e->ckr_name == NULL ||
+        r.code == HS_ERR_HSM_LOGIN) {
         return P11_CKR_KIND_FATAL;
     }
     return p11_ckr_classify(e->ckr);
@@ -432,7 +467,7 @@ static hs_result p11_ping_op(const struct p11_call *call, void *arg)
     (void)arg;
     CK_SESSION_INFO info;
     HS_GUARD_CKR(call->fn->C_GetSessionInfo(call->session, &info));
-    if (info.state != CKS_RW_USER_FUNCTIONS && info.state != CKS_RO_USER_FUNCTIONS) {
+    if (!p11_state_logged_in(info.state)) {
         /* Let the pool's recovery log in again. */
         HS_GUARD_CKR(CKR_USER_NOT_LOGGED_IN);
     }

@@ -8,8 +8,9 @@
  *     CKR_DEVICE_ERROR: the session is closed instead of returned, the pool epoch advances (so
  *     cached object handles are found again), and the operation is retried on a fresh session,
  *     at most P11_POOL_RETRIES times;
- *   - CKR_USER_NOT_LOGGED_IN: the pool logs in again (CloudHSM does not after a failover) and
- *     retries; a PIN the token rejected is never retried;
+ *   - CKR_USER_NOT_LOGGED_IN: the pool logs in again and retries. A failed login is never
+ *     retried within a call; a PIN the token rejected (CKR_PIN_*) is never tried again, and
+ *     after P11_POOL_LOGIN_FAILURES_MAX failed logins in a row none is tried until restart;
  *   - CKR_FUNCTION_FAILED, CKR_OPERATION_ACTIVE, CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: retried
  *     after a bounded exponential backoff;
  *   - anything else fails with the CKR_* name in the error.
@@ -30,6 +31,9 @@
 
 /* Retries after a lost session or a lost login, per operation. */
 #define P11_POOL_RETRIES 3
+/* Failed logins in a row after which the pool stops logging in until restart (below
+ * CloudHSM's lockout of a crypto user after five). */
+#define P11_POOL_LOGIN_FAILURES_MAX 3
 /* Retries after a throttling CK_RV, with backoff 5, 10, 20, 40, 80 ms. */
 #define P11_POOL_THROTTLE_RETRIES 5
 #define P11_POOL_SIZE_MAX 256

@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # hsmsign's test command: installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs the whole CTest suite (unit tests without an HSM,
-# integration tests against fresh SoftHSM2 tokens, end-to-end tests of a real hsmsignd).
-#   scripts/test.sh [ctest arguments...]      e.g. scripts/test.sh -L unit
+# integration tests against fresh SoftHSM2 tokens, end-to-end tests of a real hsmsignd). Before
+# that, the pool concurrency test runs under valgrind --leak-check=full in a build without
+# sanitizers (HSMSIGN_SKIP_VALGRIND=1 skips it).
+#   scripts/test.sh [ctest arguments...]      e.g. scripts/test.sh -L unit  (no valgrind stage)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${HSMSIGN_TEST_BUILD:-$repo/build-asan}
+vbuild=${HSMSIGN_VALGRIND_BUILD:-$repo/build-valgrind}
+jobs=$(nproc)
 
 "$repo/scripts/deps.sh"
 cmake -S "$repo" -B "$build" -DHS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$build" -j"$(nproc)"
+cmake --build "$build" -j"$jobs"
+
+if [ $# -eq 0 ] && [ "${HSMSIGN_SKIP_VALGRIND:-0}" != 1 ]; then
+    cmake -S "$repo" -B "$vbuild" -DHS_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$vbuild" -j"$jobs" --target p11_concurrency_test keyceremony >/dev/null
+    (cd "$vbuild" && ctest --output-on-failure -L valgrind)
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan.supp:print_suppressions=0}
 cd "$build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+ctest --output-on-failure -j"$jobs" "$@"

@@ -137,7 +137,7 @@ no_pin_in() { ! grep -rqF -- "$(cat "$work/token/user.pin")" "$@"; }
 check "no PIN in the transcript, the logs or any output" no_pin_in out
 
 # --- refusals: each names its field and changes nothing on the token ---------------------------
-before=$(object_count "$label")
+before=$(object_count "$label" "$work/token/user.pin")
 check_fails "an existing output is refused before the token is touched" \
     "already exists" "$kc" root --config cfg/root.json
 sed 's|out/root.pem|out/root3.pem|' cfg/root.json >cfg/root-dup-label.json
@@ -174,8 +174,10 @@ sed 's|out/root.pem|out/root8.pem|; s/test-root/test-root-8/' cfg/root.json >cfg
 check_fails "a PIN file readable by others is refused" "readable or writable by group or others" \
     "$kc" root --config cfg/loose-pin.json
 chmod 600 "$work/token/user.pin"
-check "the refusals left the token's objects as they were" \
-    test "$(object_count "$label")" = "$before"
+same_objects() {
+    [ "$before" -ge 8 ] && [ "$(object_count "$label" "$work/token/user.pin")" = "$before" ]
+}
+check "the refusals left the token's objects as they were (8 key objects)" same_objects
 usage_exit() {
     local rc=0
     "$kc" root >/dev/null 2>&1 || rc=$?

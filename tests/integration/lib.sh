@@ -79,8 +79,11 @@ list_private_keys() {
         tr -d '\r'
 }
 
-# object_count TOKEN_LABEL: number of public objects visible without login.
+# object_count TOKEN_LABEL PIN_FILE: number of objects on the token, counted after login (so
+# private objects count too; the PIN is typed into a pseudo-terminal, never an argument).
 object_count() {
-    pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label "$1" --list-objects 2>/dev/null |
-        grep -c 'Object;' || true
+    local label=$1 pin_file=$2
+    (sleep 0.5; cat "$pin_file") |
+        script -qec "pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label $label --login --list-objects" /dev/null |
+        tr -d '\r' | grep -c 'Object;' || true
 }

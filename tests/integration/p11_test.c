@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -16,6 +17,7 @@
 
 #include "hs_defer.h"
 #include "hs_test.h"
+#include "hs_test_p11.h"
 #include "p11_config.h"
 #include "p11_error.h"
 #include "p11_evp.h"
@@ -25,27 +27,17 @@
 
 static struct p11_module *module;
 static struct p11_pool *pool;
-static const char *token_label;
-static char label_prefix[32];
 
 static const unsigned char msg[] = "the quick brown fox signs over the lazy token";
 
-/* Labels are unique per run so the shared fixture token can be reused across test binaries. */
 static const char *label(const char *name)
 {
-    static char buf[8][96];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, 96, "%s-%s", label_prefix, name);
-    return b;
+    return hs_test_p11_label(name);
 }
 
 static struct p11_key *gen(enum p11_key_type type, unsigned int bits, const char *name)
 {
-    struct p11_keygen_spec spec = {.type = type, .rsa_bits = bits, .label = label(name)};
-    struct p11_key *k = NULL;
-    HS_CHECK_OK(p11_key_generate(pool, &spec, &k));
-    return k;
+    return hs_test_p11_keygen(pool, type, bits, name);
 }
 
 static int verify(struct p11_key *k, const char *md, int pad, const struct hs_buf *sig)
@@ -203,7 +195,7 @@ HS_TEST(keys_are_found_by_uri_label_and_id)
         return;
     }
     char uri[512];
-    snprintf(uri, sizeof(uri), "pkcs11:token=%s;object=%s;type=private", token_label,
+    snprintf(uri, sizeof(uri), "pkcs11:token=%s;object=%s;type=private", hs_test_p11_token_label(),
              label("find-me"));
     HS_DEFER(struct p11_key *by_uri = NULL, p11_key_freep);
     HS_CHECK_OK(p11_key_find(pool, uri, &by_uri));
@@ -307,18 +299,41 @@ HS_TEST(an_unknown_token_is_refused)
     HS_CHECK(p == NULL);
 }
 
+/* A forked child re-initialises the module before its first use (PKCS#11 v2.40 §6.7.1) and
+ * signs with the parent's pool and key; the parent's sessions are untouched. */
+HS_TEST(a_forked_child_reinitialises_and_signs)
+{
+    HS_DEFER(struct p11_key *k = gen(P11_KEY_EC_P256, 0, "fork"), p11_key_freep);
+    if (k == NULL) {
+        return;
+    }
+    uint64_t epoch = p11_pool_epoch(pool);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        struct hs_buf *sig = hs_buf_new(P11_SIG_MAX);
+        int ok = sig != NULL &&
+                 !hs_failed(p11_sign(k, P11_SIG_ECDSA_SHA256, P11_SIG_FORMAT_DER, msg, sizeof(msg),
+                                     sig)) &&
+                 hs_test_p11_verify(k, P11_SIG_ECDSA_SHA256, P11_SIG_FORMAT_DER, msg, sizeof(msg),
+                                    sig) == 1 &&
+                 p11_pool_epoch(pool) > epoch;
+        hs_buf_free(sig);
+        _exit(ok ? 0 : 3);
+    }
+    HS_CHECK(child > 0);
+    int status = -1;
+    HS_CHECK(waitpid(child, &status, 0) == child);
+    HS_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
+    HS_CHECK_OK(p11_sign(k, P11_SIG_ECDSA_SHA256, P11_SIG_FORMAT_DER, msg, sizeof(msg), sig));
+    HS_CHECK(verify(k, "SHA256", 0, sig) == 1);
+    HS_CHECK(p11_pool_epoch(pool) == epoch);
+}
+
 int main(void)
 {
-    const char *dir = hs_test_env("HSMSIGN_TEST_TOKEN_DIR");
-    token_label = hs_test_env("HSMSIGN_TEST_TOKEN_LABEL");
-    const char *module_path = hs_test_env("HSMSIGN_TEST_MODULE");
-    snprintf(label_prefix, sizeof(label_prefix), "p11t-%ld", (long)getpid());
-    char pin_file[1024];
-    snprintf(pin_file, sizeof(pin_file), "%s/user.pin", dir);
-    struct p11_token_config tc = {
-        .module = module_path, .label = token_label, .pin_file = pin_file, .pool_size = 4};
-    if (hs_failed(p11_evp_init()) || hs_failed(p11_token_open(&tc, &module, &pool))) {
-        hs_test_report(__FILE__, __LINE__, "open the test token");
+    if (hs_failed(p11_evp_init()) || hs_test_p11_open(4, &module, &pool) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
     }
@@ -331,8 +346,10 @@ int main(void)
         HS_TEST_CASE(provider_signs_x509_with_c_sign),
         HS_TEST_CASE(a_session_lost_under_the_pool_is_replaced_and_the_call_retried),
         HS_TEST_CASE(an_unknown_token_is_refused),
+        HS_TEST_CASE(a_forked_child_reinitialises_and_signs),
         HS_TEST_END,
     });
+    hs_test_p11_cleanup(pool);
     p11_pool_free(pool);
     p11_module_free(module);
     return rc;

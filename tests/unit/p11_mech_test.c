@@ -38,8 +38,8 @@ HS_TEST(offered_mechanisms_pass_and_missing_ones_are_named)
     HS_CHECK_ERR(p11_mechs_require(&table, CKM_SHA256_RSA_PKCS, CKF_SIGN, 8192, "signing"),
                  HS_ERR_HSM_MECHANISM);
     HS_CHECK(strstr(hs_error_last()->detail, "2048..4096 bits, not 8192") != NULL);
-    HS_CHECK_ERR(p11_mechs_require(&table, CKM_ECDSA, CKF_SIGN, 521, "signing"),
-                 HS_ERR_HSM_MECHANISM);
+    /* EC ranges are not compared (tokens disagree on their units). */
+    HS_CHECK_OK(p11_mechs_require(&table, CKM_ECDSA, CKF_SIGN, 521, "signing"));
     HS_CHECK_ERR(p11_mechs_require(&table, CKM_ECDSA, CKF_GENERATE_KEY_PAIR, 256, "key generation"),
                  HS_ERR_HSM_MECHANISM);
     HS_CHECK(p11_mechs_find(&table, CKM_EC_KEY_PAIR_GEN) == NULL);
