@@ -1,5 +1,7 @@
 #include "hs_test.h"
 
+#include "hs_log.h"
+
 int hs_test_failures;
 
 void hs_test_report(const char *file, int line, const char *expr)
@@ -16,6 +18,7 @@ void hs_test_report(const char *file, int line, const char *expr)
 
 int hs_test_main(const struct hs_test_case *cases)
 {
+    hs_log_init();
     int passed = 0;
     int failed = 0;
     for (const struct hs_test_case *c = cases; c->name != NULL; c++) {
