@@ -131,6 +131,9 @@ enum p11_ckr_kind p11_ckr_classify(CK_RV rv)
         return P11_CKR_KIND_SESSION_LOST;
     case CKR_USER_NOT_LOGGED_IN:
         return P11_CKR_KIND_NOT_LOGGED_IN;
+    case CKR_OBJECT_HANDLE_INVALID:
+    case CKR_KEY_HANDLE_INVALID:
+        return P11_CKR_KIND_HANDLE_INVALID;
     case CKR_FUNCTION_FAILED:
     case CKR_OPERATION_ACTIVE:
     case CKR_DEVICE_MEMORY:
@@ -162,6 +165,7 @@ hs_result p11_error_raise(const char *file, int line, CK_RV rv)
         code = HS_ERR_HSM_LOGIN;
         break;
     case P11_CKR_KIND_OK:
+    case P11_CKR_KIND_HANDLE_INVALID:
     case P11_CKR_KIND_THROTTLED:
     case P11_CKR_KIND_FATAL:
     default:

@@ -14,6 +14,8 @@ enum p11_ckr_kind {
     P11_CKR_KIND_OK,
     P11_CKR_KIND_SESSION_LOST,    /* drop the session, re-open, re-find handles, retry */
     P11_CKR_KIND_NOT_LOGGED_IN,   /* log in again (CloudHSM after failover), retry */
+    P11_CKR_KIND_HANDLE_INVALID,  /* a lost login (SoftHSM2 reports it so) or a stale handle:
+                                     log in again or find the object again, retry */
     P11_CKR_KIND_THROTTLED,       /* overloaded HSM: retry after a bounded backoff */
     P11_CKR_KIND_PIN_REJECTED,    /* never retried */
     P11_CKR_KIND_NOT_INITIALIZED, /* module lost its state (fork): re-initialise */

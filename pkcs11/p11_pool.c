@@ -98,6 +98,9 @@ static hs_result p11_pool_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
            HS_LOG_STR("token", pool->token_label), HS_LOG_STR("result", p11_ckr_name(rv)));
     if (rv == CKR_OK) {
         atomic_store(&pool->login_failures, 0);
+        /* PKCS#11 v2.40 §5.6 (C_Logout): handles of private objects obtained before a logout
+         * stay invalid after a new login, so every cached handle is found again. */
+        atomic_fetch_add(&pool->epoch, 1);
         return HS_OK;
     }
     unsigned int failures = atomic_fetch_add(&pool->login_failures, 1) + 1;
@@ -265,6 +268,52 @@ static enum p11_ckr_kind p11_failure_kind(hs_result r)
     return p11_ckr_classify(e->ckr);
 }
 
+/* True when session h is open but no longer logged in (its C_GetSessionInfo says so). */
+static bool p11_session_lost_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
+{
+    CK_SESSION_INFO info;
+    return pool->fn->C_GetSessionInfo(h, &info) == CKR_OK && !p11_state_logged_in(info.state);
+}
+
+/* After an operation failed on session idx: works out what the failure means, repairs what
+ * can be repaired, and returns the session or closes it. *kind may be refined (a handle that a
+ * lost login voided is a lost login). Fails only when the repair itself fails (a login). */
+static hs_result p11_pool_settle(struct p11_pool *pool, size_t idx, hs_result r,
+                                 enum p11_ckr_kind *kind)
+{
+    CK_SESSION_HANDLE h = pool->sessions[idx].handle;
+    if (*kind == P11_CKR_KIND_HANDLE_INVALID && p11_session_lost_login(pool, h)) {
+        *kind = P11_CKR_KIND_NOT_LOGGED_IN;
+    }
+    switch (*kind) {
+    case P11_CKR_KIND_NOT_LOGGED_IN: {
+        atomic_fetch_add(&pool->relogins, 1);
+        hs_result lr = p11_pool_login(pool, h);
+        p11_pool_put(pool, idx, hs_failed(lr) ? P11_PUT_DROP : P11_PUT_KEEP);
+        return lr;
+    }
+    case P11_CKR_KIND_HANDLE_INVALID:
+        /* Still logged in: the cached handle went stale. The next epoch finds it again. */
+        atomic_fetch_add(&pool->epoch, 1);
+        p11_pool_put(pool, idx, P11_PUT_KEEP);
+        return HS_OK;
+    case P11_CKR_KIND_THROTTLED:
+    case P11_CKR_KIND_PIN_REJECTED:
+    case P11_CKR_KIND_FATAL:
+    case P11_CKR_KIND_OK:
+        /* An internal failure (bounds, memory, libcrypto) may have left an operation active:
+         * such a session is closed rather than lent again. */
+        p11_pool_put(pool, idx,
+                     hs_code_class(r.code) == HS_CLASS_INTERNAL ? P11_PUT_DROP : P11_PUT_KEEP);
+        return HS_OK;
+    case P11_CKR_KIND_SESSION_LOST:
+    case P11_CKR_KIND_NOT_INITIALIZED:
+    default:
+        p11_pool_put(pool, idx, P11_PUT_DROP);
+        return HS_OK;
+    }
+}
+
 HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
 {
     HS_ENSURE_REF(pool);
@@ -286,24 +335,13 @@ HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
                 return HS_OK;
             }
             kind = p11_failure_kind(r);
-            if (kind == P11_CKR_KIND_NOT_LOGGED_IN) {
-                atomic_fetch_add(&pool->relogins, 1);
-                hs_result lr = p11_pool_login(pool, call.session);
-                p11_pool_put(pool, idx, hs_failed(lr) ? P11_PUT_DROP : P11_PUT_KEEP);
-                HS_GUARD(lr);
-            } else {
-                /* An internal failure (bounds, memory, libcrypto) may have left an operation
-                 * active: such a session is closed rather than lent again. */
-                bool lost = kind == P11_CKR_KIND_SESSION_LOST ||
-                            kind == P11_CKR_KIND_NOT_INITIALIZED ||
-                            hs_code_class(r.code) == HS_CLASS_INTERNAL;
-                p11_pool_put(pool, idx, lost ? P11_PUT_DROP : P11_PUT_KEEP);
-            }
+            HS_GUARD(p11_pool_settle(pool, idx, r, &kind));
         }
         switch (kind) {
         case P11_CKR_KIND_SESSION_LOST:
         case P11_CKR_KIND_NOT_INITIALIZED:
         case P11_CKR_KIND_NOT_LOGGED_IN:
+        case P11_CKR_KIND_HANDLE_INVALID:
             if (recoveries++ >= P11_POOL_RETRIES) {
                 return r;
             }

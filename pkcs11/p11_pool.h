@@ -8,7 +8,11 @@
  *     CKR_DEVICE_ERROR: the session is closed instead of returned, the pool epoch advances (so
  *     cached object handles are found again), and the operation is retried on a fresh session,
  *     at most P11_POOL_RETRIES times;
- *   - CKR_USER_NOT_LOGGED_IN: the pool logs in again and retries. A failed login is never
+ *   - CKR_OBJECT_HANDLE_INVALID, CKR_KEY_HANDLE_INVALID: if the session lost its login (a
+ *     token may report a lost login so), as CKR_USER_NOT_LOGGED_IN; otherwise the epoch
+ *     advances so the key's handle is found again, and the operation is retried;
+ *   - CKR_USER_NOT_LOGGED_IN: the pool logs in again (a successful login advances the epoch:
+ *     private object handles do not survive a logout) and retries. A failed login is never
  *     retried within a call; a PIN the token rejected (CKR_PIN_*) is never tried again, and
  *     after P11_POOL_LOGIN_FAILURES_MAX failed logins in a row none is tried until restart;
  *   - CKR_FUNCTION_FAILED, CKR_OPERATION_ACTIVE, CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: retried
@@ -29,7 +33,7 @@
 #include "hs_secret.h"
 #include "p11_module.h"
 
-/* Retries after a lost session or a lost login, per operation. */
+/* Retries after a lost session, a lost login or a stale handle, per operation. */
 #define P11_POOL_RETRIES 3
 /* Failed logins in a row after which the pool stops logging in until restart (below
  * CloudHSM's lockout of a crypto user after five). */
