@@ -56,10 +56,10 @@ head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/secret
 umask 022
 secret=$(cat out/secret)
 arn=arn:aws:iam::111122223333:role/e2e-caller
-write_config() { # $1 = PIN file
+write_config() { # $1 = PIN file, $2 = module (default SoftHSM2)
     cat >cfg/hsmsignd.json <<EOF
 { "listen": "127.0.0.1:0",
-  "token": {"module": "$module", "label": "$label", "pin_file": "$1", "pool_size": 4},
+  "token": {"module": "${2:-$module}", "label": "$label", "pin_file": "$1", "pool_size": 4},
   "ca": {"key": "pkcs11:token=$label;object=e2e-issuing;type=private",
          "chain_file": "out/truststore.pem"},
   "jwt": {"issuer": "https://hsmsign.e2e.example", "keys": [{"key": "e2e-jwt", "alg": "ES256"}]},
@@ -82,6 +82,17 @@ wrong_pin_refused() {
 }
 check "a wrong PIN stops hsmsignd at start (CKR_PIN_INCORRECT), the PIN not printed" \
     wrong_pin_refused
+
+# A token without the mechanism the issuing CA signs with (the fault module hides CKM_ECDSA
+# from C_GetMechanismList): hsmsignd stops at start and names it.
+write_config "$work/token/user.pin" "${HSMSIGN_FAULT_LIB:?}"
+mechanism_refused() {
+    local rc=0
+    HSMSIGN_FAULT_MODULE=$module HSMSIGN_FAULT_HIDE=CKM_ECDSA \
+        "$hsmsignd" --config cfg/hsmsignd.json >out/no-ecdsa.log 2>&1 || rc=$?
+    [ "$rc" -eq 1 ] && grep -q 'token does not offer CKM_ECDSA for signing' out/no-ecdsa.log
+}
+check "a token without CKM_ECDSA stops hsmsignd at start, naming the mechanism" mechanism_refused
 
 write_config "$work/token/user.pin"
 "$hsmsignd" --config cfg/hsmsignd.json >out/hsmsignd.log 2>&1 &

@@ -33,11 +33,13 @@ struct fault_api {
     hs_fault_configure_fn configure;
     hs_fault_injected_fn injected;
     hs_fault_calls_fn calls;
+    hs_fault_hide_fn hide;
 };
 
 static struct fault_api fault;
 static struct p11_module *module;
 static struct p11_pool *pool;
+static struct hs_secret *test_pin; /* kept to open further pools */
 static const char *token_label;
 static char label_prefix[32];
 
@@ -671,6 +673,41 @@ HS_TEST(e_a_fatal_error_is_not_retried)
     heal();
 }
 
+/* --- f. mechanisms -------------------------------------------------------------------------- */
+
+/* A pool probes the token's mechanisms when it opens; a use the token does not offer is refused
+ * before any key is touched, with the CKM_* in the error. */
+HS_TEST(f_a_mechanism_the_token_lacks_is_refused_naming_it)
+{
+    HS_DEFER(struct p11_key *k = gen("f-mech"), key_destroyp);
+    if (k == NULL) {
+        return;
+    }
+    HS_CHECK(fault.hide("CKM_ECDSA,CKM_EC_KEY_PAIR_GEN") == 0);
+    struct p11_pool_config pc = {.token_label = token_label, .pin = test_pin, .size = 1};
+    HS_DEFER(struct p11_pool *lacking = NULL, p11_pool_freep);
+    HS_CHECK_OK(p11_pool_new(module, &pc, &lacking));
+    HS_DEFER(struct p11_key *same = NULL, p11_key_freep);
+    if (lacking != NULL) {
+        HS_CHECK_OK(p11_key_find(lacking, label("f-mech"), &same));
+    }
+    if (same != NULL) {
+        HS_CHECK_ERR(p11_sign_check_key(same, P11_SIG_ECDSA_SHA256), HS_ERR_HSM_MECHANISM);
+        HS_CHECK(strstr(hs_error_last()->detail, "does not offer CKM_ECDSA for signing") != NULL);
+        struct p11_keygen_spec spec = {.type = P11_KEY_EC_P256, .label = label("f-mech-new")};
+        struct p11_key *created = NULL;
+        HS_CHECK_ERR(p11_key_generate(lacking, &spec, &created), HS_ERR_HSM_MECHANISM);
+        HS_CHECK(strstr(hs_error_last()->detail, "CKM_EC_KEY_PAIR_GEN for key generation") != NULL);
+        HS_CHECK(created == NULL);
+        /* RSA is still offered, so the check is about the mechanism, not the pool. */
+        HS_CHECK_OK(p11_sign_check(lacking, P11_KEY_RSA, 2048, P11_SIG_RSA_PKCS1_SHA256));
+    }
+    /* The pool opened before the mechanisms disappeared probed them then. */
+    HS_CHECK_OK(p11_sign_check_key(k, P11_SIG_ECDSA_SHA256));
+    HS_CHECK(fault.hide("CKM_NO_SUCH") == -1);
+    HS_CHECK(fault.hide("") == 0);
+}
+
 /* Finds the control functions in the module instance p11_module_load() opened. */
 static bool fault_api_bind(const char *path)
 {
@@ -681,8 +718,9 @@ static bool fault_api_bind(const char *path)
     *(void **)(&fault.configure) = dlsym(fault.dl, "hs_fault_configure");
     *(void **)(&fault.injected) = dlsym(fault.dl, "hs_fault_injected");
     *(void **)(&fault.calls) = dlsym(fault.dl, "hs_fault_calls");
+    *(void **)(&fault.hide) = dlsym(fault.dl, "hs_fault_hide");
     return fault.configure != NULL && fault.injected != NULL && fault.calls != NULL &&
-           fault.configure("") == 0;
+           fault.hide != NULL && fault.configure("") == 0;
 }
 
 static bool open_token(const char *dir, const char *fault_lib)
@@ -690,12 +728,11 @@ static bool open_token(const char *dir, const char *fault_lib)
     char pin_file[1024];
     snprintf(pin_file, sizeof(pin_file), "%s/user.pin", dir);
     struct p11_token_config tc = {.label = token_label, .pin_file = pin_file};
-    HS_DEFER(struct hs_secret *pin = NULL, hs_secret_freep);
-    if (hs_failed(p11_token_config_pin(&tc, &pin)) ||
+    if (hs_failed(p11_token_config_pin(&tc, &test_pin)) ||
         hs_failed(p11_module_load(fault_lib, &module))) {
         return false;
     }
-    struct p11_pool_config pc = {.token_label = token_label, .pin = pin, .size = POOL_SIZE};
+    struct p11_pool_config pc = {.token_label = token_label, .pin = test_pin, .size = POOL_SIZE};
     return !hs_failed(p11_pool_new(module, &pc, &pool)) && fault_api_bind(fault_lib);
 }
 
@@ -728,11 +765,13 @@ int main(void)
         HS_TEST_CASE(e_a_stale_handle_is_found_again_once),
         HS_TEST_CASE(e_a_handle_that_stays_invalid_fails_within_the_retries),
         HS_TEST_CASE(e_a_fatal_error_is_not_retried),
+        HS_TEST_CASE(f_a_mechanism_the_token_lacks_is_refused_naming_it),
         HS_TEST_END,
     });
     fprintf(stderr, "wall time %.2f s\n", now_s() - t0);
     dlclose(fault.dl);
     p11_pool_free(pool);
     p11_module_free(module);
+    hs_secret_free(test_pin);
     return rc;
 }

@@ -4,9 +4,11 @@
  * signing mechanism verified by OpenSSL, lookup by RFC 7512 URI, the OpenSSL provider, and
  * recovery from a session that really closed under the pool.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -16,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "hs_defer.h"
+#include "hs_secret.h"
 #include "hs_test.h"
 #include "hs_test_p11.h"
 #include "p11_config.h"
@@ -299,6 +302,66 @@ HS_TEST(an_unknown_token_is_refused)
     HS_CHECK(p == NULL);
 }
 
+/* An operation that keeps its session for a while, to exhaust a one-session pool. */
+static hs_result hold_session_op(const struct p11_call *call, void *arg)
+{
+    (void)call;
+    (void)arg;
+    struct timespec ts = {0, 600 * 1000000L};
+    nanosleep(&ts, NULL);
+    return HS_OK;
+}
+
+struct holder {
+    struct p11_pool *pool;
+    hs_result r;
+};
+
+static void *hold_thread(void *arg)
+{
+    struct holder *h = arg;
+    h->r = p11_pool_run(h->pool, hold_session_op, NULL);
+    return NULL;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* With every session lent, a caller waits at most wait_ms and then gets HS_ERR_HSM_BUSY (the
+ * API answers 503); once the session comes back, the next caller is served. */
+HS_TEST(an_exhausted_pool_answers_busy_after_the_wait)
+{
+    HS_DEFER(struct hs_secret *pin = NULL, hs_secret_freep);
+    struct p11_token_config tc = {.pin_file = hs_test_p11_pin_file()};
+    HS_CHECK_OK(p11_token_config_pin(&tc, &pin));
+    struct p11_pool_config cfg = {
+        .token_label = hs_test_p11_token_label(), .pin = pin, .size = 1, .wait_ms = 100};
+    HS_DEFER(struct p11_pool *one = NULL, p11_pool_freep);
+    HS_CHECK_OK(p11_pool_new(module, &cfg, &one));
+    if (one == NULL) {
+        return;
+    }
+    struct holder h = {one, HS_OK};
+    pthread_t t;
+    HS_CHECK(pthread_create(&t, NULL, hold_thread, &h) == 0);
+    struct timespec settle = {0, 100 * 1000000L};
+    nanosleep(&settle, NULL);
+    double t0 = mono_s();
+    HS_CHECK_ERR(p11_pool_ping(one), HS_ERR_HSM_BUSY);
+    double waited = mono_s() - t0;
+    HS_CHECK(waited >= 0.09 && waited < 0.5);
+    struct p11_pool_stats st;
+    p11_pool_get_stats(one, &st);
+    HS_CHECK(st.busy == 1 && st.in_use == 1);
+    pthread_join(t, NULL);
+    HS_CHECK(!hs_failed(h.r));
+    HS_CHECK_OK(p11_pool_ping(one));
+}
+
 /* A forked child re-initialises the module before its first use (PKCS#11 v2.40 §6.7.1) and
  * signs with the parent's pool and key; the parent's sessions are untouched. */
 HS_TEST(a_forked_child_reinitialises_and_signs)
@@ -346,6 +409,7 @@ int main(void)
         HS_TEST_CASE(provider_signs_x509_with_c_sign),
         HS_TEST_CASE(a_session_lost_under_the_pool_is_replaced_and_the_call_retried),
         HS_TEST_CASE(an_unknown_token_is_refused),
+        HS_TEST_CASE(an_exhausted_pool_answers_busy_after_the_wait),
         HS_TEST_CASE(a_forked_child_reinitialises_and_signs),
         HS_TEST_END,
     });

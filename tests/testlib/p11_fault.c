@@ -590,6 +590,112 @@ static CK_RV hs_fault_get_attribute_value(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
 
 /* --- loading ------------------------------------------------------------------------------- */
 
+/* --- hidden mechanisms -------------------------------------------------------------------- */
+
+#define HS_FAULT_HIDE_MAX 16
+
+static pthread_mutex_t hs_fault_hide_lock = PTHREAD_MUTEX_INITIALIZER;
+static CK_MECHANISM_TYPE hs_fault_hidden[HS_FAULT_HIDE_MAX];
+static size_t hs_fault_nhidden;
+
+struct hs_fault_mech_name {
+    const char *name;
+    CK_MECHANISM_TYPE type;
+};
+
+static const struct hs_fault_mech_name hs_fault_mech_names[] = {
+    {"CKM_RSA_PKCS_KEY_PAIR_GEN", CKM_RSA_PKCS_KEY_PAIR_GEN},
+    {"CKM_SHA256_RSA_PKCS", CKM_SHA256_RSA_PKCS},
+    {"CKM_SHA384_RSA_PKCS", CKM_SHA384_RSA_PKCS},
+    {"CKM_SHA512_RSA_PKCS", CKM_SHA512_RSA_PKCS},
+    {"CKM_SHA256_RSA_PKCS_PSS", CKM_SHA256_RSA_PKCS_PSS},
+    {"CKM_SHA384_RSA_PKCS_PSS", CKM_SHA384_RSA_PKCS_PSS},
+    {"CKM_EC_KEY_PAIR_GEN", CKM_EC_KEY_PAIR_GEN},
+    {"CKM_ECDSA", CKM_ECDSA},
+    {"CKM_EC_EDWARDS_KEY_PAIR_GEN", CKM_EC_EDWARDS_KEY_PAIR_GEN},
+    {"CKM_EDDSA", CKM_EDDSA},
+};
+
+static bool hs_fault_mech_lookup(const char *name, size_t len, CK_MECHANISM_TYPE *out)
+{
+    for (size_t i = 0; i < sizeof(hs_fault_mech_names) / sizeof(hs_fault_mech_names[0]); i++) {
+        if (strlen(hs_fault_mech_names[i].name) == len &&
+            strncmp(hs_fault_mech_names[i].name, name, len) == 0) {
+            *out = hs_fault_mech_names[i].type;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool hs_fault_hide_apply(const char *list)
+{
+    CK_MECHANISM_TYPE parsed[HS_FAULT_HIDE_MAX];
+    size_t n = 0;
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        if (len > 0 && (n >= HS_FAULT_HIDE_MAX || !hs_fault_mech_lookup(p, len, &parsed[n++]))) {
+            return false;
+        }
+        p += len;
+        p += *p == ',' ? 1 : 0;
+    }
+    pthread_mutex_lock(&hs_fault_hide_lock);
+    memcpy(hs_fault_hidden, parsed, n * sizeof(parsed[0]));
+    hs_fault_nhidden = n;
+    pthread_mutex_unlock(&hs_fault_hide_lock);
+    return true;
+}
+
+static bool hs_fault_is_hidden(CK_MECHANISM_TYPE type)
+{
+    bool hidden = false;
+    pthread_mutex_lock(&hs_fault_hide_lock);
+    for (size_t i = 0; i < hs_fault_nhidden; i++) {
+        hidden = hidden || hs_fault_hidden[i] == type;
+    }
+    pthread_mutex_unlock(&hs_fault_hide_lock);
+    return hidden;
+}
+
+/* The real list without the hidden mechanisms; the size query answers the filtered count. */
+static CK_RV hs_fault_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list,
+                                         CK_ULONG_PTR count)
+{
+    CK_ULONG n = 0;
+    CK_RV rv = hs_fault_real->C_GetMechanismList(slot, NULL, &n);
+    CK_MECHANISM_TYPE *all = rv == CKR_OK ? calloc(n + 1, sizeof(*all)) : NULL;
+    if (rv == CKR_OK && all == NULL) {
+        rv = CKR_HOST_MEMORY;
+    }
+    rv = rv == CKR_OK ? hs_fault_real->C_GetMechanismList(slot, all, &n) : rv;
+    CK_ULONG kept = 0;
+    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
+        if (!hs_fault_is_hidden(all[i])) {
+            all[kept++] = all[i];
+        }
+    }
+    if (rv == CKR_OK && list != NULL && *count < kept) {
+        rv = CKR_BUFFER_TOO_SMALL;
+    } else if (rv == CKR_OK && list != NULL) {
+        memcpy(list, all, kept * sizeof(*all));
+    }
+    if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
+        *count = kept;
+    }
+    free(all);
+    return rv;
+}
+
+static CK_RV hs_fault_get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
+                                         CK_MECHANISM_INFO_PTR info)
+{
+    if (hs_fault_is_hidden(type)) {
+        return CKR_MECHANISM_INVALID;
+    }
+    return hs_fault_real->C_GetMechanismInfo(slot, type, info);
+}
+
 /* Runs once: applies $HSMSIGN_FAULT, loads the real module and builds the function list. */
 static void hs_fault_load(void)
 {
@@ -630,6 +736,13 @@ static void hs_fault_load(void)
     hs_fault_list.C_Sign = hs_fault_sign;
     hs_fault_list.C_GenerateKeyPair = hs_fault_generate_key_pair;
     hs_fault_list.C_GetAttributeValue = hs_fault_get_attribute_value;
+    hs_fault_list.C_GetMechanismList = hs_fault_get_mechanism_list;
+    hs_fault_list.C_GetMechanismInfo = hs_fault_get_mechanism_info;
+    if (!hs_fault_hide_apply(getenv(HS_FAULT_HIDE_ENV))) {
+        fprintf(stderr, "p11_fault: bad mechanism list in $%s\n", HS_FAULT_HIDE_ENV);
+        hs_fault_load_rv = CKR_ARGUMENTS_BAD;
+        return;
+    }
     hs_fault_load_rv = CKR_OK;
 }
 
@@ -662,6 +775,12 @@ int hs_fault_configure(const char *spec)
     /* The rules of $HSMSIGN_FAULT come first, so that these replace them. */
     pthread_once(&hs_fault_once, hs_fault_load);
     return hs_fault_apply(spec) ? 0 : -1;
+}
+
+int hs_fault_hide(const char *list)
+{
+    pthread_once(&hs_fault_once, hs_fault_load);
+    return hs_fault_hide_apply(list) ? 0 : -1;
 }
 
 unsigned long hs_fault_injected(void)

@@ -49,6 +49,7 @@
 #define HS_FAULT_LIB_ENV "HSMSIGN_FAULT_LIB"       /* path of this module (set by CTest) */
 #define HS_FAULT_MODULE_ENV "HSMSIGN_FAULT_MODULE" /* path of the real module */
 #define HS_FAULT_SPEC_ENV "HSMSIGN_FAULT"          /* rules applied at load */
+#define HS_FAULT_HIDE_ENV "HSMSIGN_FAULT_HIDE"     /* mechanisms hidden at load */
 #define HS_FAULT_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
 /* Longest spec accepted, and most rules in one spec. */
@@ -59,6 +60,13 @@
  * every counter. Returns 0, or -1 for a bad spec, which changes nothing. Thread-safe. A call
  * before C_GetFunctionList first loads the module, so $HSMSIGN_FAULT never overrides it. */
 int hs_fault_configure(const char *spec);
+
+/* Hides mechanisms from C_GetMechanismList / C_GetMechanismInfo (which then answers
+ * CKR_MECHANISM_INVALID), as a token that lacks them would: list is a comma-separated list of
+ * CKM_* names hsmsign uses (CKM_ECDSA, CKM_EDDSA, CKM_SHA256_RSA_PKCS, ...); NULL or "" shows
+ * everything again. Also read from $HSMSIGN_FAULT_HIDE at load. Returns 0, or -1 for an unknown
+ * name (nothing changes). Thread-safe. */
+int hs_fault_hide(const char *list);
 
 /* Faults injected (rules applied, close and logout included) since the last configure. */
 unsigned long hs_fault_injected(void);
@@ -71,5 +79,6 @@ unsigned long hs_fault_calls(const char *func);
 typedef int (*hs_fault_configure_fn)(const char *spec);
 typedef unsigned long (*hs_fault_injected_fn)(void);
 typedef unsigned long (*hs_fault_calls_fn)(const char *func);
+typedef int (*hs_fault_hide_fn)(const char *list);
 
 #endif /* P11_FAULT_H */
