@@ -46,7 +46,9 @@ HS_RESULT p11_module_load(const char *path, struct p11_module **out)
     HS_ENSURE_REF(path);
     HS_ENSURE_MSG(strnlen(path, P11_MODULE_PATH_MAX) < P11_MODULE_PATH_MAX, HS_ERR_INPUT_CONFIG,
                   "module path too long");
-    HS_DEFER(void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL), p11_dlclosep);
+    /* RTLD_NODELETE: a vendor module may register exit handlers or thread-local destructors;
+     * it must stay mapped until the process ends (and leak reports keep its symbols). */
+    HS_DEFER(void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE), p11_dlclosep);
     HS_ENSURE_MSG(dl != NULL, HS_ERR_HSM_MODULE, "cannot load PKCS#11 module %s", path);
     CK_C_GetFunctionList get_list = NULL;
     /* POSIX: the object pointer returned by dlsym converts to a function pointer. */

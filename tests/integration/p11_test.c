@@ -171,6 +171,37 @@ HS_TEST(ecdsa_signatures_verify_in_der_and_raw_form)
     check_ecdsa(P11_KEY_EC_P384, P11_SIG_ECDSA_SHA384, "SHA384", 48);
 }
 
+/* EdDSA (RFC 8032) where the token offers CKM_EDDSA: raw signatures and X.509 via the provider. */
+HS_TEST(ed25519_signatures_verify_where_the_token_offers_eddsa)
+{
+    if (hs_failed(p11_sign_check(pool, P11_KEY_ED25519, 0, P11_SIG_EDDSA))) {
+        fprintf(stderr, "  token lacks CKM_EDDSA: %s\n", hs_error_last()->detail);
+        return;
+    }
+    HS_DEFER(struct p11_key *k = gen(P11_KEY_ED25519, 0, "ed25519"), p11_key_freep);
+    if (k == NULL) {
+        return;
+    }
+    HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
+    HS_CHECK_OK(p11_sign(k, P11_SIG_EDDSA, P11_SIG_FORMAT_RAW, msg, sizeof(msg), sig));
+    HS_CHECK(hs_buf_len(sig) == 64);
+    HS_CHECK(hs_test_p11_verify(k, P11_SIG_EDDSA, P11_SIG_FORMAT_RAW, msg, sizeof(msg), sig) == 1);
+    HS_DEFER(X509 *x = X509_new(), hs_x509_freep);
+    X509_set_version(x, X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 9);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"ed", -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 60);
+    X509_set_pubkey(x, p11_key_get0_public(k));
+    HS_DEFER(EVP_MD_CTX *mctx = NULL, hs_evp_md_ctx_freep);
+    HS_CHECK_OK(p11_evp_sign_ctx_new(k, P11_SIG_EDDSA, &mctx));
+    HS_CHECK(mctx != NULL && X509_sign_ctx(x, mctx) > 0);
+    HS_CHECK(X509_verify(x, p11_key_get0_public(k)) == 1);
+    HS_CHECK(X509_get_signature_nid(x) == NID_ED25519);
+}
+
 HS_TEST(keygen_refuses_bad_specs_and_existing_labels)
 {
     struct p11_key *k = NULL;
@@ -404,6 +435,7 @@ int main(void)
         HS_TEST_CASE(generated_keys_are_protected_and_private_values_unreadable),
         HS_TEST_CASE(rsa_signatures_verify_with_openssl),
         HS_TEST_CASE(ecdsa_signatures_verify_in_der_and_raw_form),
+        HS_TEST_CASE(ed25519_signatures_verify_where_the_token_offers_eddsa),
         HS_TEST_CASE(keygen_refuses_bad_specs_and_existing_labels),
         HS_TEST_CASE(keys_are_found_by_uri_label_and_id),
         HS_TEST_CASE(provider_signs_x509_with_c_sign),
