@@ -708,6 +708,42 @@ HS_TEST(f_a_mechanism_the_token_lacks_is_refused_naming_it)
     HS_CHECK(fault.hide("") == 0);
 }
 
+/* --- g. idle sessions ----------------------------------------------------------------------- */
+
+/* A session that sat idle past idle_check_s is asked (C_GetSessionInfo) whether it still
+ * exists and is logged in before it is used; one used recently is not asked. */
+HS_TEST(g_an_idle_session_is_checked_and_logged_in_again_before_use)
+{
+    struct p11_pool_config pc = {
+        .token_label = token_label, .pin = test_pin, .size = 1, .idle_check_s = 1};
+    HS_DEFER(struct p11_pool *idle = NULL, p11_pool_freep);
+    HS_CHECK_OK(p11_pool_new(module, &pc, &idle));
+    HS_DEFER(struct p11_key *k = gen("g-idle"), key_destroyp);
+    HS_DEFER(struct p11_key *same = NULL, p11_key_freep);
+    if (idle == NULL || k == NULL) {
+        return;
+    }
+    HS_CHECK_OK(p11_key_find(idle, label("g-idle"), &same));
+    HS_CHECK(same != NULL && sign_once(same) == SIGN_OK);
+    HS_CHECK(fault.configure("") == 0);
+    HS_CHECK(sign_once(same) == SIGN_OK);
+    HS_CHECK(fault.calls("C_GetSessionInfo") == 0);
+    struct timespec pause = {2, 100 * 1000000L};
+    nanosleep(&pause, NULL);
+    logout_behind_the_pool();
+    struct p11_pool_stats before;
+    struct p11_pool_stats after;
+    p11_pool_get_stats(idle, &before);
+    HS_CHECK(fault.configure("") == 0);
+    HS_CHECK(sign_once(same) == SIGN_OK);
+    p11_pool_get_stats(idle, &after);
+    HS_CHECK(fault.calls("C_GetSessionInfo") >= 1);
+    HS_CHECK(after.relogins == before.relogins + 1 && after.reopened == before.reopened);
+    /* The check logged in before C_SignInit: no failed call was needed to notice. */
+    HS_CHECK(fault.calls("C_SignInit") == 1);
+    heal();
+}
+
 /* Finds the control functions in the module instance p11_module_load() opened. */
 static bool fault_api_bind(const char *path)
 {
@@ -766,6 +802,7 @@ int main(void)
         HS_TEST_CASE(e_a_handle_that_stays_invalid_fails_within_the_retries),
         HS_TEST_CASE(e_a_fatal_error_is_not_retried),
         HS_TEST_CASE(f_a_mechanism_the_token_lacks_is_refused_naming_it),
+        HS_TEST_CASE(g_an_idle_session_is_checked_and_logged_in_again_before_use),
         HS_TEST_END,
     });
     fprintf(stderr, "wall time %.2f s\n", now_s() - t0);
