@@ -163,7 +163,7 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
     HS_GUARD(api_set_listen(cfg, listen_override != NULL ? listen_override
                                  : listen != NULL        ? listen
                                                          : "127.0.0.1:8080"));
-    HS_GUARD(p11_token_config_parse(cfg->doc, true, &cfg->token));
+    HS_GUARD(p11_token_config_parse(cfg->doc, P11_CONFIG_POOL, &cfg->token));
     HS_GUARD(hs_error_context(api_parse_ca(cfg->doc, cfg), "ca"));
     HS_GUARD(hs_error_context(api_parse_jwt(cfg->doc, cfg), "jwt"));
     HS_GUARD(hs_error_context(api_parse_sigv4(cfg->doc, cfg), "auth.sigv4"));

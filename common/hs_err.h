@@ -66,6 +66,7 @@ enum hs_code {
     HS_ERR_CRYPTO,           /* a libcrypto call failed (see hs_error.ossl) */
     HS_ERR_IO,               /* file or socket I/O failed (see hs_error.sys_errno) */
     HS_ERR_STORE,            /* inventory store failure */
+    HS_ERR_LINT,             /* a certificate or CRL we built breaks a profile rule */
 };
 
 typedef struct hs_result {

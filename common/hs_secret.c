@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -147,6 +148,64 @@ HS_RESULT hs_secret_from_env(const char *name, size_t max, struct hs_secret **ou
     HS_ENSURE_MSG(n <= max, HS_ERR_INPUT_CONFIG, "environment variable %s: longer than %zu bytes",
                   name, max);
     return hs_secret_from_bytes(v, n, out);
+}
+
+/* Reads one line from fd into s (at most max bytes), byte by byte so nothing past the newline
+ * is consumed. */
+static hs_result hs_secret_read_line(int fd, struct hs_secret *s, size_t max)
+{
+    size_t n = 0;
+    for (;;) {
+        unsigned char c = 0;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, "terminal");
+        }
+        if (r == 0 || c == '\n') {
+            break;
+        }
+        HS_ENSURE_MSG(n < max, HS_ERR_INPUT_CONFIG, "PIN longer than %zu bytes", max);
+        s->data[n++] = c;
+    }
+    n = n > 0 && s->data[n - 1] == '\r' ? n - 1 : n;
+    HS_ENSURE_MSG(n > 0, HS_ERR_INPUT_CONFIG, "empty PIN");
+    s->len = n;
+    return HS_OK;
+}
+
+static void hs_tty_restore(int fd, const struct termios *saved)
+{
+    HS_IGNORE(tcsetattr(fd, TCSAFLUSH, saved));
+    HS_IGNORE(write(fd, "\n", 1));
+}
+
+HS_RESULT hs_secret_from_tty(const char *prompt, size_t max, struct hs_secret **out)
+{
+    HS_ENSURE_REF(prompt);
+    HS_ENSURE(max <= HS_SECRET_MAX, HS_ERR_INTERNAL);
+    HS_DEFER(int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC), hs_fd_closep);
+    HS_ENSURE_MSG(fd >= 0, HS_ERR_INPUT_CONFIG,
+                  "no terminal to prompt for the PIN; name pin_file or pin_env in the config");
+    struct termios saved;
+    HS_ENSURE_MSG(tcgetattr(fd, &saved) == 0, HS_ERR_INPUT_CONFIG, "cannot prompt: not a tty");
+    struct termios quiet = saved;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    HS_ENSURE(tcsetattr(fd, TCSAFLUSH, &quiet) == 0, HS_ERR_IO);
+    HS_IGNORE(write(fd, prompt, strlen(prompt)));
+    HS_DEFER(struct hs_secret *s = NULL, hs_secret_freep);
+    hs_result r = hs_secret_alloc(max, &s);
+    if (!hs_failed(r)) {
+        r = hs_secret_read_line(fd, s, max);
+    }
+    hs_tty_restore(fd, &saved);
+    HS_GUARD(r);
+    *out = s;
+    s = NULL;
+    return HS_OK;
 }
 
 void hs_secret_get0(const struct hs_secret *s, const unsigned char **data, size_t *len)

@@ -39,6 +39,12 @@ HS_RESULT hs_secret_from_file(const char *path, size_t max, struct hs_secret **o
  * HS_ERR_NOMEM. The caller frees *out. */
 HS_RESULT hs_secret_from_env(const char *name, size_t max, struct hs_secret **out);
 
+/* Prompts on the controlling terminal (/dev/tty, not stdin or stdout) with prompt and reads one
+ * line with echo turned off (restored on every path). At most max bytes (max <= HS_SECRET_MAX);
+ * the newline is not kept. Errors: HS_ERR_INPUT_CONFIG when there is no terminal, the line is
+ * empty or too long; HS_ERR_IO. The caller frees *out. */
+HS_RESULT hs_secret_from_tty(const char *prompt, size_t max, struct hs_secret **out);
+
 /* Copies n bytes into a new secret. Errors: HS_ERR_INPUT_TOO_LARGE when n > HS_SECRET_MAX,
  * HS_ERR_NOMEM. The caller frees *out. */
 HS_RESULT hs_secret_from_bytes(const void *p, size_t n, struct hs_secret **out);

@@ -262,7 +262,7 @@ HS_RESULT kc_config_load(enum kc_step step, const char *path, struct kc_config *
     HS_GUARD(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text), KC_CONFIG_MAX,
                                   HS_JSON_DEPTH_MAX, &cfg->doc));
     HS_GUARD(hs_json_check_keys(cfg->doc, kc_allowed_keys(step), kc_step_name(step)));
-    HS_GUARD(p11_token_config_parse(cfg->doc, false, &cfg->token));
+    HS_GUARD(p11_token_config_parse(cfg->doc, P11_CONFIG_PROMPT, &cfg->token));
     HS_GUARD(kc_get_path(cfg->doc, "transcript", false, &cfg->transcript));
     HS_GUARD(kc_parse_step(cfg));
     *out = cfg;

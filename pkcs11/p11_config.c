@@ -1,5 +1,7 @@
 #include "p11_config.h"
 
+#include <stdio.h>
+
 #include "hs_defer.h"
 #include "hs_file.h"
 #include "hs_json.h"
@@ -9,14 +11,15 @@ static hs_result p11_in_token(hs_result r)
     return hs_error_context(r, "token");
 }
 
-HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_token_config *out)
+HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags, struct p11_token_config *out)
 {
     static const char *const plain[] = {"module", "label", "pin_file", "pin_env", NULL};
     static const char *const pooled[] = {"module",    "label",   "pin_file",           "pin_env",
                                          "pool_size", "wait_ms", "idle_check_seconds", NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "token", true, json_type_object, &obj));
-    HS_GUARD(p11_in_token(hs_json_check_keys(obj, with_pool ? pooled : plain, "token")));
+    HS_GUARD(
+        p11_in_token(hs_json_check_keys(obj, (flags & P11_CONFIG_POOL) ? pooled : plain, "token")));
     struct p11_token_config t = {0};
     HS_GUARD(p11_in_token(hs_json_get_string(obj, "module", true, P11_CONFIG_PATH_MAX, &t.module)));
     HS_ENSURE_MSG(hs_file_exists(t.module), HS_ERR_INPUT_NOT_FOUND,
@@ -25,8 +28,11 @@ HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_to
     HS_GUARD(
         p11_in_token(hs_json_get_string(obj, "pin_file", false, P11_CONFIG_PATH_MAX, &t.pin_file)));
     HS_GUARD(p11_in_token(hs_json_get_string(obj, "pin_env", false, 128, &t.pin_env)));
-    HS_ENSURE_MSG((t.pin_file != NULL) != (t.pin_env != NULL), HS_ERR_INPUT_FIELD,
-                  "token: exactly one of \"pin_file\" and \"pin_env\" is required");
+    HS_ENSURE_MSG(t.pin_file == NULL || t.pin_env == NULL, HS_ERR_INPUT_FIELD,
+                  "token: \"pin_file\" and \"pin_env\" exclude each other");
+    t.pin_prompt = t.pin_file == NULL && t.pin_env == NULL;
+    HS_ENSURE_MSG(!t.pin_prompt || (flags & P11_CONFIG_PROMPT), HS_ERR_INPUT_FIELD,
+                  "token: one of \"pin_file\" and \"pin_env\" is required");
     int64_t size = 0;
     int64_t wait = 0;
     HS_GUARD(
@@ -47,7 +53,14 @@ HS_RESULT p11_token_config_pin(const struct p11_token_config *cfg, struct hs_sec
     if (cfg->pin_file != NULL) {
         return hs_secret_from_file(cfg->pin_file, HS_SECRET_MAX, out);
     }
-    return hs_secret_from_env(cfg->pin_env, HS_SECRET_MAX, out);
+    if (cfg->pin_env != NULL) {
+        return hs_secret_from_env(cfg->pin_env, HS_SECRET_MAX, out);
+    }
+    HS_ENSURE(cfg->pin_prompt, HS_ERR_INPUT_CONFIG);
+    char prompt[96];
+    /* A token label is at most 32 bytes, so the prompt is never truncated. */
+    (void)snprintf(prompt, sizeof(prompt), "User PIN for token \"%s\": ", cfg->label);
+    return hs_secret_from_tty(prompt, HS_SECRET_MAX, out);
 }
 
 HS_RESULT p11_token_open(const struct p11_token_config *cfg, struct p11_module **out_module,

@@ -27,21 +27,30 @@
 struct p11_token_config {
     const char *module;   /* path of the PKCS#11 module */
     const char *label;    /* token label, at most 32 bytes */
-    const char *pin_file; /* exactly one of pin_file / pin_env */
+    const char *pin_file; /* at most one of pin_file / pin_env ... */
     const char *pin_env;
+    bool pin_prompt;           /* ... and when neither: prompt on the terminal (if allowed) */
     size_t pool_size;          /* 0 = default (2 x CPUs) */
     unsigned int wait_ms;      /* 0 = default (5000) */
     unsigned int idle_check_s; /* 0 = default (60) */
 };
 
-/* Reads the "token" member of doc. with_pool allows "pool_size" (1..P11_POOL_SIZE_MAX),
+/* Flags for p11_token_config_parse(). */
+enum p11_config_flags {
+    P11_CONFIG_POOL = 1 << 0,   /* allow the pool settings */
+    P11_CONFIG_PROMPT = 1 << 1, /* allow neither pin_file nor pin_env: prompt on the terminal */
+};
+
+/* Reads the "token" member of doc. P11_CONFIG_POOL allows "pool_size" (1..P11_POOL_SIZE_MAX),
  * "wait_ms" (1..60000 ms) and "idle_check_seconds" (1..3600 s). Strings are borrowed from doc. Errors: HS_ERR_INPUT_FIELD /
  * HS_ERR_INPUT_RANGE naming the field (and "in \"token\""), HS_ERR_INPUT_NOT_FOUND when the
  * module file does not exist. */
-HS_RESULT p11_token_config_parse(json_object *doc, bool with_pool, struct p11_token_config *out);
+HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags,
+                                 struct p11_token_config *out);
 
-/* Reads the user PIN from the configured file or environment variable. The caller frees *out
- * with hs_secret_free(). Errors: HS_ERR_INPUT_CONFIG. */
+/* Reads the user PIN from the configured file or environment variable, or prompts for it on
+ * the terminal without echo (pin_prompt). The caller frees *out with hs_secret_free(). Errors:
+ * HS_ERR_INPUT_CONFIG. */
 HS_RESULT p11_token_config_pin(const struct p11_token_config *cfg, struct hs_secret **out);
 
 /* Loads the module, reads the PIN and opens a logged-in pool on the token. The caller frees

@@ -439,7 +439,7 @@ HS_RESULT p11_evp_sign_ctx_new(struct p11_key *key, enum p11_sig_alg alg, EVP_MD
     return HS_OK;
 }
 
-static int p11_alg_nid(enum p11_sig_alg alg)
+int p11_sig_alg_nid(enum p11_sig_alg alg)
 {
     switch (alg) {
     case P11_SIG_RSA_PKCS1_SHA256:
@@ -461,7 +461,7 @@ static int p11_alg_nid(enum p11_sig_alg alg)
 
 HS_RESULT p11_evp_algorithm_id(enum p11_sig_alg alg, struct hs_buf *out)
 {
-    int nid = p11_alg_nid(alg);
+    int nid = p11_sig_alg_nid(alg);
     HS_ENSURE(nid != NID_undef, HS_ERR_INPUT_KEY);
     HS_DEFER(X509_ALGOR *algor = X509_ALGOR_new(), hs_x509_algor_freep);
     HS_ENSURE(algor != NULL, HS_ERR_NOMEM);

@@ -28,6 +28,10 @@ HS_RESULT p11_evp_init(void);
  * HS_ERR_CRYPTO. The caller frees *out with EVP_MD_CTX_free(). */
 HS_RESULT p11_evp_sign_ctx_new(struct p11_key *key, enum p11_sig_alg alg, EVP_MD_CTX **out);
 
+/* The OpenSSL NID of alg's signature AlgorithmIdentifier (NID_ecdsa_with_SHA256 ...), or
+ * NID_undef for RSA-PSS (whose identifier carries parameters). */
+int p11_sig_alg_nid(enum p11_sig_alg alg);
+
 /* Writes the DER AlgorithmIdentifier for alg (RFC 4055 / RFC 5758 / RFC 8410) into out.
  * Errors: HS_ERR_BOUNDS, HS_ERR_CRYPTO. */
 HS_RESULT p11_evp_algorithm_id(enum p11_sig_alg alg, struct hs_buf *out);

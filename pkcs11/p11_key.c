@@ -276,20 +276,45 @@ struct p11_key_load {
     struct p11_key *key; /* filled in place; reset on every attempt */
 };
 
+/* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
+ * CKA_EC_PARAMS. */
+static hs_result p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                                     CK_KEY_TYPE *ck_type, enum p11_key_type *type)
+{
+    HS_GUARD(p11_attr_ulong(call, obj, CKA_KEY_TYPE, ck_type));
+    if (*ck_type == CKK_RSA) {
+        *type = P11_KEY_RSA;
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(*ck_type == CKK_EC || *ck_type == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
+                  "unsupported CKA_KEY_TYPE 0x%lx", *ck_type);
+    HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
+    HS_ENSURE(params != NULL, HS_ERR_NOMEM);
+    HS_GUARD(p11_attr_read(call, obj, CKA_EC_PARAMS, params));
+    return p11_curve_from_params(params, type);
+}
+
 static hs_result p11_key_read_type(const struct p11_call *call, CK_OBJECT_HANDLE priv,
                                    struct p11_key *k)
 {
-    HS_GUARD(p11_attr_ulong(call, priv, CKA_KEY_TYPE, &k->ck_type));
-    if (k->ck_type == CKK_RSA) {
-        k->type = P11_KEY_RSA;
-        return HS_OK;
+    return p11_object_key_type(call, priv, &k->ck_type, &k->type);
+}
+
+/* Builds the EVP_PKEY of the public key material of obj (a public key, or an RSA private key
+ * that carries its modulus and exponent). */
+static hs_result p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                                   enum p11_key_type type, EVP_PKEY **out)
+{
+    HS_DEFER(struct hs_buf *a = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
+    if (type == P11_KEY_RSA) {
+        HS_GUARD(p11_attr_read(call, obj, CKA_MODULUS, a));
+        HS_GUARD(p11_attr_read(call, obj, CKA_PUBLIC_EXPONENT, b));
+        return p11_pub_rsa(a, b, out);
     }
-    HS_ENSURE_MSG(k->ck_type == CKK_EC || k->ck_type == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
-                  "unsupported CKA_KEY_TYPE 0x%lx", k->ck_type);
-    HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
-    HS_ENSURE(params != NULL, HS_ERR_NOMEM);
-    HS_GUARD(p11_attr_read(call, priv, CKA_EC_PARAMS, params));
-    return p11_curve_from_params(params, &k->type);
+    HS_GUARD(p11_attr_read(call, obj, CKA_EC_POINT, a));
+    return p11_pub_ec(type, a, out);
 }
 
 static hs_result p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE priv,
@@ -333,16 +358,7 @@ static hs_result p11_key_read_public(const struct p11_call *call, CK_OBJECT_HAND
     } else {
         HS_GUARD(r);
     }
-    HS_DEFER(struct hs_buf *a = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
-    HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
-    if (k->type == P11_KEY_RSA) {
-        HS_GUARD(p11_attr_read(call, pub, CKA_MODULUS, a));
-        HS_GUARD(p11_attr_read(call, pub, CKA_PUBLIC_EXPONENT, b));
-        return p11_pub_rsa(a, b, &k->pub);
-    }
-    HS_GUARD(p11_attr_read(call, pub, CKA_EC_POINT, a));
-    return p11_pub_ec(k->type, a, &k->pub);
+    return p11_object_public(call, pub, k->type, &k->pub);
 }
 
 static hs_result p11_key_load_op(const struct p11_call *call, void *arg)
@@ -400,6 +416,71 @@ HS_RESULT p11_key_find(struct p11_pool *pool, const char *ref, struct p11_key **
     struct p11_key_query q;
     HS_GUARD(p11_query_parse(pool, ref, &q));
     return p11_key_load(pool, &q, out);
+}
+
+#define P11_PUBLIC_SCAN_MAX 256
+
+struct p11_pubfind {
+    EVP_PKEY *want;
+    struct p11_key_query *query; /* filled with the match's CKA_ID (or label) */
+    bool found;
+};
+
+/* Scans the token's public key objects for one whose key equals want. Objects of key types we
+ * do not use are passed over. */
+static hs_result p11_pubfind_op(const struct p11_call *call, void *arg)
+{
+    struct p11_pubfind *pf = arg;
+    pf->found = false;
+    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE tmpl = {CKA_CLASS, &cls, sizeof(cls)};
+    CK_OBJECT_HANDLE objs[P11_PUBLIC_SCAN_MAX];
+    size_t n = 0;
+    HS_GUARD(p11_find_objects(call, &tmpl, 1, objs, P11_PUBLIC_SCAN_MAX, &n));
+    for (size_t i = 0; i < n && !pf->found; i++) {
+        CK_KEY_TYPE ck = 0;
+        enum p11_key_type type = P11_KEY_RSA;
+        hs_result r = p11_object_key_type(call, objs[i], &ck, &type);
+        if (hs_failed(r) && r.code == HS_ERR_INPUT_KEY) {
+            continue;
+        }
+        HS_GUARD(r);
+        HS_DEFER(EVP_PKEY *pub = NULL, hs_evp_pkey_freep);
+        HS_GUARD(p11_object_public(call, objs[i], type, &pub));
+        if (EVP_PKEY_eq(pub, pf->want) != 1) {
+            continue;
+        }
+        struct p11_key k;
+        memset(&k, 0, sizeof(k));
+        HS_GUARD(p11_key_read_names(call, objs[i], &k));
+        memset(pf->query, 0, sizeof(*pf->query));
+        if (k.id_len > 0) {
+            HS_GUARD(p11_query_set_id(pf->query, k.id, k.id_len));
+        } else {
+            HS_GUARD(p11_query_set_label(pf->query, k.label, strlen(k.label)));
+        }
+        pf->found = true;
+    }
+    return HS_OK;
+}
+
+HS_RESULT p11_key_find_by_public(struct p11_pool *pool, EVP_PKEY *pub, struct p11_key **out)
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE_REF(pub);
+    struct p11_key_query q;
+    memset(&q, 0, sizeof(q));
+    struct p11_pubfind pf = {pub, &q, false};
+    HS_GUARD(p11_pool_run(pool, p11_pubfind_op, &pf));
+    HS_ENSURE_MSG(pf.found, HS_ERR_HSM_KEY_NOT_FOUND,
+                  "no public key object on token \"%s\" matches", p11_pool_token_label(pool));
+    HS_DEFER(struct p11_key *k = NULL, p11_key_freep);
+    HS_GUARD(p11_key_load(pool, &q, &k));
+    HS_ENSURE_MSG(EVP_PKEY_eq(k->pub, pub) == 1, HS_ERR_HSM_KEY_NOT_FOUND,
+                  "the private key with the matching CKA_ID has another public key");
+    *out = k;
+    k = NULL;
+    return HS_OK;
 }
 
 HS_RESULT p11_key_handle(struct p11_key *k, const struct p11_call *call, CK_OBJECT_HANDLE *out)

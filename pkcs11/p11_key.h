@@ -40,6 +40,13 @@ struct p11_key;
  * or curve we do not sign with), HS_ERR_HSM_*. The caller frees *out with p11_key_free(). */
 HS_RESULT p11_key_find(struct p11_pool *pool, const char *ref, struct p11_key **out);
 
+/* Finds the private key whose public half equals pub: scans the token's CKO_PUBLIC_KEY objects
+ * (at most 256) for a matching key, then loads the private key with the same CKA_ID. Used to
+ * tie exported material (a certificate, a JWK) back to the token. Errors:
+ * HS_ERR_HSM_KEY_NOT_FOUND (no match, or no private key with the match's CKA_ID), HS_ERR_HSM_*.
+ * The caller frees *out with p11_key_free(). */
+HS_RESULT p11_key_find_by_public(struct p11_pool *pool, EVP_PKEY *pub, struct p11_key **out);
+
 struct p11_keygen_spec {
     enum p11_key_type type;
     unsigned int rsa_bits;   /* 2048, 3072 or 4096 for P11_KEY_RSA; ignored otherwise */

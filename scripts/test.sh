@@ -22,10 +22,6 @@ if [ $# -eq 0 ] && [ "${HSMSIGN_SKIP_VALGRIND:-0}" != 1 ]; then
     (cd "$vbuild" && ctest --output-on-failure -L valgrind)
 fi
 
-# Full unwinding on malloc: libcrypto has no frame pointers, and leak suppressions for
-# third-party modules only match when the stack reaches them.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan.supp:print_suppressions=0}
+# (The sanitizer options every test runs with are set in tests/CMakeLists.txt.)
 cd "$build"
 ctest --output-on-failure -j"$jobs" "$@"

@@ -11,6 +11,7 @@
 #include "hs_log.h"
 #include "p11_evp.h"
 #include "p11_sign.h"
+#include "sgn_lint.h"
 
 #define SGN_CHAIN_CERTS_MAX 8
 
@@ -140,16 +141,20 @@ static hs_result sgn_add_eku(X509 *x, unsigned int eku)
     return HS_OK;
 }
 
-/* SKI = SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 §4.2.1.2, method 1); AKI carries
- * the issuer's SKI (or, self-signed, our own). */
-static hs_result sgn_add_key_ids(X509 *x, X509 *issuer)
+/* SKI = SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 §4.2.1.2, method 1) unless the
+ * template names one; AKI carries the issuer's SKI (or, self-signed, our own). */
+static hs_result sgn_add_key_ids(X509 *x, X509 *issuer, const ASN1_OCTET_STRING *given)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     HS_GUARD_OSSL(X509_pubkey_digest(x, EVP_sha1(), md, &n), HS_ERR_CRYPTO);
-    HS_DEFER(ASN1_OCTET_STRING *ski = ASN1_OCTET_STRING_new(), hs_asn1_octet_string_freep);
+    HS_DEFER(ASN1_OCTET_STRING *ski =
+                 given != NULL ? ASN1_OCTET_STRING_dup(given) : ASN1_OCTET_STRING_new(),
+             hs_asn1_octet_string_freep);
     HS_ENSURE(ski != NULL, HS_ERR_NOMEM);
-    HS_GUARD_OSSL(ASN1_OCTET_STRING_set(ski, md, (int)n), HS_ERR_CRYPTO);
+    if (given == NULL) {
+        HS_GUARD_OSSL(ASN1_OCTET_STRING_set(ski, md, (int)n), HS_ERR_CRYPTO);
+    }
     HS_GUARD_OSSL(X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0, X509V3_ADD_DEFAULT),
                   HS_ERR_CRYPTO);
     const ASN1_OCTET_STRING *issuer_ski = issuer != NULL ? X509_get0_subject_key_id(issuer) : ski;
@@ -170,7 +175,7 @@ static hs_result sgn_add_extensions(X509 *x, const struct sgn_cert_template *t)
     if (t->eku != 0) {
         HS_GUARD(sgn_add_eku(x, t->eku));
     }
-    HS_GUARD(sgn_add_key_ids(x, t->issuer));
+    HS_GUARD(sgn_add_key_ids(x, t->issuer, t->ski));
     if (t->sans != NULL && sk_GENERAL_NAME_num(t->sans) > 0) {
         int critical = X509_NAME_entry_count(t->subject) == 0 ? 1 : 0;
         HS_GUARD_OSSL(X509_add1_ext_i2d(x, NID_subject_alt_name, (void *)t->sans, critical,
@@ -224,6 +229,8 @@ HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signe
     HS_DEFER(X509 *x = X509_new(), hs_x509_freep);
     HS_ENSURE(x != NULL, HS_ERR_NOMEM);
     HS_GUARD(sgn_tbs_fill(x, t));
+    /* Lint before the real key signs anything. */
+    HS_GUARD(sgn_lint_tbs(x, t));
     HS_DEFER(EVP_MD_CTX *mctx = NULL, hs_evp_md_ctx_freep);
     HS_GUARD(p11_evp_sign_ctx_new(signer, p11_sig_alg_default(p11_key_type(signer)), &mctx));
     HS_GUARD_OSSL(X509_sign_ctx(x, mctx) > 0 ? 1 : 0, HS_ERR_CRYPTO);
@@ -231,6 +238,7 @@ HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signe
     int ok = X509_verify(x, p11_key_get0_public(signer));
     ERR_clear_error();
     HS_ENSURE_MSG(ok == 1, HS_ERR_HSM, "the token's signature does not verify");
+    HS_GUARD(sgn_lint_signature(x, signer));
     *out = x;
     x = NULL;
     return HS_OK;

@@ -59,15 +59,19 @@ struct sgn_cert_template {
     unsigned int eku;                       /* enum sgn_eku bits; 0 = no EKU extension */
     const GENERAL_NAMES *sans;              /* NULL or empty: no SAN extension */
     const STACK_OF(X509_EXTENSION) * extra; /* further extensions, added as given; may be NULL */
+    /* NULL: the SKI is computed (RFC 5280 §4.2.1.2 method 1); a cross-certificate keeps the
+     * original's. */
+    const ASN1_OCTET_STRING *ski;
 };
 
 /* Builds the certificate described by t with a fresh random serial, signs it with signer (the
  * issuer's token key; for a self-signed certificate the key of subject_key) using the key's
  * default algorithm (RSA: sha256WithRSAEncryption, P-256: ecdsa-with-SHA256, P-384:
  * ecdsa-with-SHA384, Ed25519), and verifies the signature. Adds SKI (RFC 5280 §4.2.1.2
- * method 1) and AKI keyIdentifier (§4.2.1.1). SAN is critical when the subject is empty
- * (§4.2.1.6). Errors: HS_ERR_INPUT (inconsistent template), HS_ERR_HSM_* from C_Sign,
- * HS_ERR_CRYPTO. The caller frees *out with X509_free(). */
+ * method 1, or t->ski) and AKI keyIdentifier (§4.2.1.1). SAN is critical when the subject is
+ * empty (§4.2.1.6). The TBSCertificate is linted (sgn_lint_tbs) before the token signs it and
+ * the signature algorithm after. Errors: HS_ERR_INPUT (inconsistent template), HS_ERR_LINT,
+ * HS_ERR_HSM_* from C_Sign, HS_ERR_CRYPTO. The caller frees *out with X509_free(). */
 HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signer, X509 **out);
 
 /* Appends the PEM encoding of cert to out. Errors: HS_ERR_BOUNDS, HS_ERR_CRYPTO. */

@@ -1,0 +1,192 @@
+#include "sgn_ext.h"
+
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "hs_defer.h"
+
+#define SGN_DNS_MAX 253
+
+HS_DEFINE_FREEP(sgn_nc_freep, NAME_CONSTRAINTS, NAME_CONSTRAINTS_free)
+HS_DEFINE_FREEP(sgn_dps_freep, CRL_DIST_POINTS, CRL_DIST_POINTS_free)
+HS_DEFINE_FREEP(sgn_aia_freep, AUTHORITY_INFO_ACCESS, AUTHORITY_INFO_ACCESS_free)
+HS_DEFINE_FREEP(sgn_general_name_freep, GENERAL_NAME, GENERAL_NAME_free)
+
+static bool sgn_ldh_labels(const char *s, size_t n)
+{
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-') {
+                return false;
+            }
+            label = 0;
+            continue;
+        }
+        bool ldh =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+        if (!ldh || (label == 0 && c == '-') || ++label > 63) {
+            return false;
+        }
+    }
+    return label > 0 && s[n - 1] != '-';
+}
+
+bool sgn_ext_dns_constraint_valid(const char *s)
+{
+    size_t n = s != NULL ? strnlen(s, SGN_DNS_MAX + 1) : 0;
+    if (n == 0 || n > SGN_DNS_MAX) {
+        return false;
+    }
+    return s[0] == '.' ? sgn_ldh_labels(s + 1, n - 1) : sgn_ldh_labels(s, n);
+}
+
+bool sgn_ext_email_constraint_valid(const char *s)
+{
+    const char *at = s != NULL ? strchr(s, '@') : NULL;
+    if (at == NULL) {
+        return sgn_ext_dns_constraint_valid(s);
+    }
+    for (const char *p = s; p < at; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || strchr("\"(),:;<>@[\\]", *p) != NULL) {
+            return false;
+        }
+    }
+    return at > s && at[1] != '.' && sgn_ext_dns_constraint_valid(at + 1);
+}
+
+bool sgn_ext_url_valid(const char *s)
+{
+    size_t n = s != NULL ? strnlen(s, SGN_URL_MAX + 1) : 0;
+    if (n == 0 || n > SGN_URL_MAX ||
+        (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] <= 0x20 || s[i] >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A GENERAL_NAME of type GEN_DNS, GEN_EMAIL or GEN_URI holding s. */
+static hs_result sgn_general_name(int type, const char *s, GENERAL_NAME **out)
+{
+    HS_DEFER(GENERAL_NAME *gn = GENERAL_NAME_new(), sgn_general_name_freep);
+    ASN1_IA5STRING *v = ASN1_IA5STRING_new();
+    if (gn == NULL || v == NULL || ASN1_STRING_set(v, s, (int)strlen(s)) != 1) {
+        ASN1_IA5STRING_free(v);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    GENERAL_NAME_set0_value(gn, type, v);
+    *out = gn;
+    gn = NULL;
+    return HS_OK;
+}
+
+static hs_result sgn_add_subtrees(STACK_OF(GENERAL_SUBTREE) * trees, int type,
+                                  const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool ok = type == GEN_DNS ? sgn_ext_dns_constraint_valid(names[i])
+                                  : sgn_ext_email_constraint_valid(names[i]);
+        HS_ENSURE_MSG(ok, HS_ERR_INPUT_FIELD, "invalid %s name constraint \"%.64s\"",
+                      type == GEN_DNS ? "DNS" : "email", names[i] != NULL ? names[i] : "");
+        GENERAL_SUBTREE *t = GENERAL_SUBTREE_new();
+        HS_ENSURE(t != NULL, HS_ERR_NOMEM);
+        GENERAL_NAME_free(t->base);
+        t->base = NULL;
+        hs_result r = sgn_general_name(type, names[i], &t->base);
+        if (hs_failed(r) || sk_GENERAL_SUBTREE_push(trees, t) <= 0) {
+            GENERAL_SUBTREE_free(t);
+            HS_GUARD(r);
+            HS_BAIL(HS_ERR_NOMEM);
+        }
+    }
+    return HS_OK;
+}
+
+static hs_result sgn_push_ext(STACK_OF(X509_EXTENSION) * exts, int nid, int critical, void *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_i2d(nid, critical, value);
+    HS_ENSURE(ext != NULL, HS_ERR_CRYPTO);
+    if (sk_X509_EXTENSION_push(exts, ext) <= 0) {
+        X509_EXTENSION_free(ext);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    return HS_OK;
+}
+
+HS_RESULT sgn_ext_name_constraints(const char *const *dns, size_t ndns, const char *const *email,
+                                   size_t nemail, STACK_OF(X509_EXTENSION) * exts)
+{
+    HS_ENSURE_REF(exts);
+    HS_ENSURE_MSG(ndns + nemail > 0, HS_ERR_INPUT_FIELD, "name constraints permit nothing");
+    HS_ENSURE_MSG(ndns <= SGN_EXT_NAMES_MAX && nemail <= SGN_EXT_NAMES_MAX, HS_ERR_INPUT_RANGE,
+                  "more than %d permitted subtrees of a kind", SGN_EXT_NAMES_MAX);
+    HS_DEFER(NAME_CONSTRAINTS *nc = NAME_CONSTRAINTS_new(), sgn_nc_freep);
+    HS_ENSURE(nc != NULL, HS_ERR_NOMEM);
+    nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+    HS_ENSURE(nc->permittedSubtrees != NULL, HS_ERR_NOMEM);
+    HS_GUARD(sgn_add_subtrees(nc->permittedSubtrees, GEN_DNS, dns, ndns));
+    HS_GUARD(sgn_add_subtrees(nc->permittedSubtrees, GEN_EMAIL, email, nemail));
+    /* RFC 5280 §4.2.1.10: conforming CAs MUST mark this extension as critical. */
+    return sgn_push_ext(exts, NID_name_constraints, 1, nc);
+}
+
+HS_RESULT sgn_ext_crl_distribution_point(const char *url, STACK_OF(X509_EXTENSION) * exts)
+{
+    HS_ENSURE_REF(exts);
+    HS_ENSURE_MSG(sgn_ext_url_valid(url), HS_ERR_INPUT_FIELD,
+                  "CRL distribution point is not an "
+                  "http(s) URL");
+    HS_DEFER(CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null(), sgn_dps_freep);
+    DIST_POINT *dp = DIST_POINT_new();
+    DIST_POINT_NAME *name = DIST_POINT_NAME_new();
+    GENERAL_NAMES *names = GENERAL_NAMES_new();
+    GENERAL_NAME *gn = NULL;
+    hs_result r = sgn_general_name(GEN_URI, url, &gn);
+    bool ok = dps != NULL && dp != NULL && name != NULL && names != NULL && !hs_failed(r) &&
+              sk_GENERAL_NAME_push(names, gn) > 0;
+    if (!ok) {
+        GENERAL_NAME_free(gn);
+        GENERAL_NAMES_free(names);
+        DIST_POINT_NAME_free(name);
+        DIST_POINT_free(dp);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    name->type = 0; /* fullName */
+    name->name.fullname = names;
+    dp->distpoint = name;
+    if (sk_DIST_POINT_push(dps, dp) <= 0) {
+        DIST_POINT_free(dp);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    return sgn_push_ext(exts, NID_crl_distribution_points, 0, dps);
+}
+
+HS_RESULT sgn_ext_ca_issuers(const char *url, STACK_OF(X509_EXTENSION) * exts)
+{
+    HS_ENSURE_REF(exts);
+    HS_ENSURE_MSG(sgn_ext_url_valid(url), HS_ERR_INPUT_FIELD, "caIssuers is not an http(s) URL");
+    HS_DEFER(AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null(), sgn_aia_freep);
+    ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
+    if (aia == NULL || ad == NULL) {
+        ACCESS_DESCRIPTION_free(ad);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    ASN1_OBJECT_free(ad->method);
+    ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
+    GENERAL_NAME_free(ad->location);
+    ad->location = NULL;
+    hs_result r = sgn_general_name(GEN_URI, url, &ad->location);
+    if (hs_failed(r) || sk_ACCESS_DESCRIPTION_push(aia, ad) <= 0) {
+        ACCESS_DESCRIPTION_free(ad);
+        HS_GUARD(r);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    return sgn_push_ext(exts, NID_info_access, 0, aia);
+}
