@@ -57,13 +57,20 @@ static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
 
 static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
 {
-    static const char *const allowed[] = {"issuer", "keys", "default_ttl_seconds",
-                                          "max_ttl_seconds", NULL};
+    static const char *const allowed[] = {
+        "issuer", "keys", "jwks_file", "default_ttl_seconds", "max_ttl_seconds", NULL};
     json_object *jwt = NULL;
     HS_GUARD(hs_json_get_typed(doc, "jwt", true, json_type_object, &jwt));
     HS_GUARD(hs_json_check_keys(jwt, allowed, "jwt"));
     HS_GUARD(hs_json_get_string(jwt, "issuer", true, SGN_JWT_CLAIM_MAX, &cfg->jwt_issuer));
-    HS_GUARD(sgn_jwt_key_refs_parse(jwt, "keys", cfg->jwt_keys, &cfg->njwt_keys));
+    HS_GUARD(api_input_file(jwt, "jwks_file", false, &cfg->jwt_jwks_file));
+    json_object *keys = NULL;
+    HS_GUARD(hs_json_get_typed(jwt, "keys", false, json_type_array, &keys));
+    HS_ENSURE_MSG((keys != NULL) != (cfg->jwt_jwks_file != NULL), HS_ERR_INPUT_FIELD,
+                  "exactly one of \"jwks_file\" and \"keys\" is required");
+    if (keys != NULL) {
+        HS_GUARD(sgn_jwt_key_refs_parse(jwt, "keys", cfg->jwt_keys, &cfg->njwt_keys));
+    }
     int64_t max_s = 0;
     int64_t def_s = 0;
     HS_GUARD(hs_json_get_int(jwt, "max_ttl_seconds", false, 1, SGN_JWT_TTL_MAX_S, SGN_JWT_TTL_MAX_S,

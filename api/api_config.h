@@ -8,7 +8,7 @@
  *            "chain_file": "var/dev/ceremony/truststore.pem",
  *            "default_ttl_hours": 12, "max_ttl_hours": 24},
  *     "jwt": {"issuer": "http://127.0.0.1:8080",
- *             "keys": [{"key": "pkcs11:...", "alg": "ES256"}],
+ *             "jwks_file": "var/dev/ceremony/jwks.json",
  *             "default_ttl_seconds": 300, "max_ttl_seconds": 3600},
  *     "auth": {"sigv4": {"region": "us-east-1", "service": "execute-api",
  *                        "max_skew_seconds": 300,
@@ -18,6 +18,10 @@
  *     "limits": {"max_connections": 256, "connection_timeout_seconds": 30}
  *   }
  *
+ * The JWT keys come either from "jwks_file", the JWK Set the key ceremony publishes and rotates
+ * (the service finds each key on the token by its public key, publishes them all and signs
+ * with the first, the newest), or from "keys": [{"key": URI or label, "alg": "ES256"}] (the
+ * first signs). Exactly one of the two.
  * Unknown keys, missing fields and out-of-range values are errors naming the field. The secret
  * access keys live in 0600 files named by the config, never in the config itself.
  */
@@ -53,7 +57,8 @@ struct api_config {
     long default_ttl_hours;
     long max_ttl_hours;
     const char *jwt_issuer;
-    struct sgn_jwt_key_ref jwt_keys[SGN_JWT_KEYS_MAX]; /* [0] signs; all are published */
+    const char *jwt_jwks_file;                         /* either this ... */
+    struct sgn_jwt_key_ref jwt_keys[SGN_JWT_KEYS_MAX]; /* ... or these; [0] signs */
     size_t njwt_keys;
     long jwt_default_ttl_s;
     long jwt_max_ttl_s;

@@ -41,12 +41,41 @@ static hs_result api_service_ca(struct api_service *svc)
     return HS_OK;
 }
 
+/* Keys of the published JWK Set, found on the token by their public keys; the document's order
+ * is kept (the key ceremony puts the newest first, and the first signs). */
+static hs_result api_service_jwks_keys(struct api_service *svc)
+{
+    HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
+    HS_GUARD(hs_file_read(svc->cfg->jwt_jwks_file, SGN_JWKS_MAX, &text));
+    struct sgn_jwk_entry entries[SGN_JWT_KEYS_MAX];
+    size_t n = 0;
+    HS_GUARD(sgn_jwks_parse((const char *)hs_buf_data(text), hs_buf_len(text), entries, &n));
+    hs_result r = HS_OK;
+    for (size_t i = 0; i < n && !hs_failed(r); i++) {
+        struct p11_key *key = NULL;
+        r = p11_key_find_by_public(svc->pool, entries[i].pub, &key);
+        r = hs_failed(r) ? r : p11_key_check_protected(key);
+        r = hs_failed(r) ? r : sgn_jwt_key_new(key, entries[i].alg, &svc->jwt_keys[i]);
+        if (hs_failed(r)) {
+            hs_error_add_detail("key %s", entries[i].kid);
+        }
+        p11_key_free(key);
+        svc->njwt_keys = hs_failed(r) ? svc->njwt_keys : i + 1;
+    }
+    sgn_jwk_entries_clear(entries, n);
+    return r;
+}
+
 static hs_result api_service_jwt(struct api_service *svc)
 {
-    HS_GUARD(hs_error_context(
-        sgn_jwt_keys_load(svc->pool, svc->cfg->jwt_keys, svc->cfg->njwt_keys, svc->jwt_keys),
-        "jwt.keys"));
-    svc->njwt_keys = svc->cfg->njwt_keys;
+    if (svc->cfg->jwt_jwks_file != NULL) {
+        HS_GUARD(hs_error_context(api_service_jwks_keys(svc), "jwt.jwks_file"));
+    } else {
+        HS_GUARD(hs_error_context(
+            sgn_jwt_keys_load(svc->pool, svc->cfg->jwt_keys, svc->cfg->njwt_keys, svc->jwt_keys),
+            "jwt.keys"));
+        svc->njwt_keys = svc->cfg->njwt_keys;
+    }
     return sgn_jwks_json(svc->jwt_keys, svc->njwt_keys, &svc->jwks_json);
 }
 

@@ -45,6 +45,11 @@ HS_DEFINE_FREEP(hs_ossl_freep, unsigned char, OPENSSL_free)
 HS_DEFINE_FREEP(hs_ossl_str_freep, char, OPENSSL_free)
 HS_DEFINE_FREEP(hs_free_strp, char, free)
 
+static inline void hs_x509_extension_stack_freep(STACK_OF(X509_EXTENSION) * *p)
+{
+    sk_X509_EXTENSION_pop_free(*p, X509_EXTENSION_free);
+}
+
 static inline void hs_x509_stack_freep(STACK_OF(X509) * *p)
 {
     sk_X509_pop_free(*p, X509_free);

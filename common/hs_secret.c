@@ -176,10 +176,24 @@ static hs_result hs_secret_read_line(int fd, struct hs_secret *s, size_t max)
     return HS_OK;
 }
 
+/* Best effort: a prompt that cannot be shown still lets the operator type. */
+static void hs_tty_write(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0) {
+            return;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
 static void hs_tty_restore(int fd, const struct termios *saved)
 {
     HS_IGNORE(tcsetattr(fd, TCSAFLUSH, saved));
-    HS_IGNORE(write(fd, "\n", 1));
+    hs_tty_write(fd, "\n");
 }
 
 HS_RESULT hs_secret_from_tty(const char *prompt, size_t max, struct hs_secret **out)
@@ -195,7 +209,7 @@ HS_RESULT hs_secret_from_tty(const char *prompt, size_t max, struct hs_secret **
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
     HS_ENSURE(tcsetattr(fd, TCSAFLUSH, &quiet) == 0, HS_ERR_IO);
-    HS_IGNORE(write(fd, prompt, strlen(prompt)));
+    hs_tty_write(fd, prompt);
     HS_DEFER(struct hs_secret *s = NULL, hs_secret_freep);
     hs_result r = hs_secret_alloc(max, &s);
     if (!hs_failed(r)) {

@@ -4,6 +4,9 @@
 #ifndef KC_INTERNAL_H
 #define KC_INTERNAL_H
 
+#include <stdio.h>
+#include <time.h>
+
 #include <openssl/x509.h>
 
 #include "hs_err.h"
@@ -11,6 +14,7 @@
 #include "p11_key.h"
 #include "p11_module.h"
 #include "p11_pool.h"
+#include "sgn_cert.h"
 
 /* An open token for one ceremony step. */
 struct kc_session {
@@ -19,14 +23,20 @@ struct kc_session {
     char token_serial[17];
 };
 
-/* Loads the module, logs in to the configured token (PIN from file or environment). Errors:
- * HS_ERR_HSM_*, HS_ERR_INPUT_CONFIG. Close with kc_session_close(), also after a failure. */
+/* Loads the module, logs in to the configured token (PIN from file, environment or terminal).
+ * Errors: HS_ERR_HSM_*, HS_ERR_INPUT_CONFIG. Close with kc_session_close(), also after a
+ * failure. */
 hs_result kc_session_open(const struct p11_token_config *token, struct kc_session *out);
 void kc_session_close(struct kc_session *s);
 
-/* Generates the configured key, makes it sign a test message and verifies that signature with
- * the public key read back from the token, and checks its protection attributes. */
+/* Checks that the token can sign with such a key, generates it, makes it sign a test message
+ * that is verified with the public key read back from the token, and checks its protection
+ * attributes. */
 hs_result kc_key_create(struct kc_session *s, const struct kc_key *spec, struct p11_key **out);
+
+/* Finds the issuing key named by ref and checks it belongs to cert and can sign with its
+ * default algorithm. */
+hs_result kc_issuer_key(struct kc_session *s, const char *ref, X509 *cert, struct p11_key **out);
 
 /* Reads a PEM certificate file (at most 64 KiB). */
 hs_result kc_cert_read(const char *path, X509 **out);
@@ -34,17 +44,57 @@ hs_result kc_cert_read(const char *path, X509 **out);
 /* Writes cert as PEM to path with O_CREAT|O_EXCL, mode 0644. */
 hs_result kc_cert_write(const char *path, const X509 *cert);
 
-/* Appends one JSON line to the transcript (when configured): UTC time, step, token label and
- * serial, key label/id and SPKI SHA-256 (when key is set), certificate SHA-256 (when cert is
- * set), and what was written (output). Never a PIN or secret. */
-hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
-                        const struct p11_key *key, X509 *cert, const char *output);
+/* Fails unless cert is a CA certificate (cA, keyCertSign) that is valid over [from, to]. what
+ * names the config field for the message. */
+hs_result kc_check_ca(X509 *cert, time_t from, time_t to, const char *what);
 
-/* The ceremony steps; each receives a fully validated configuration. */
+/* Builds the optional extensions of c (NameConstraints, CRL distribution point, AIA
+ * caIssuers) into a new stack the caller frees with sk_X509_EXTENSION_pop_free. */
+hs_result kc_cert_extras(const struct kc_cert *c, STACK_OF(X509_EXTENSION) * *out);
+
+/* What one step did, for its transcript line. Every member may be NULL/0. */
+struct kc_record {
+    const struct p11_key *key;
+    X509 *cert;
+    X509_CRL *crl;
+    const char *kid;
+    const char *output;
+    const char *event; /* short description: "key generated", "certificate written", ... */
+};
+
+/* Appends one JSON line to the transcript (when configured): UTC time, step, event, token
+ * label and serial, key label/id and SPKI SHA-256, certificate or CRL SHA-256 and serial or
+ * number, kid, and what was written. Never a PIN or secret. */
+hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
+                        const struct kc_record *rec);
+
+/* --- dry-run plans: print what the step would do; touch no token and no file ------------- */
+
+void kc_plan_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kc_plan_name(const char *what, const X509_NAME *name);
+void kc_plan_time(const char *what, time_t t);
+void kc_plan_key(const struct kc_config *cfg, const struct kc_key *key);
+void kc_plan_template(const struct sgn_cert_template *t, const struct kc_cert *c);
+
+/* The ceremony steps; each receives a fully validated configuration. plan_* print the plan
+ * for --dry-run after the same checks the run makes before it opens the token. */
+hs_result kc_plan_init_token(const struct kc_config *cfg);
 hs_result kc_run_init_token(const struct kc_config *cfg);
+hs_result kc_plan_root(const struct kc_config *cfg);
 hs_result kc_run_root(const struct kc_config *cfg);
+hs_result kc_plan_intermediate(const struct kc_config *cfg);
 hs_result kc_run_intermediate(const struct kc_config *cfg);
+hs_result kc_plan_cross_sign(const struct kc_config *cfg);
+hs_result kc_run_cross_sign(const struct kc_config *cfg);
+hs_result kc_plan_crl(const struct kc_config *cfg);
+hs_result kc_run_crl(const struct kc_config *cfg);
+hs_result kc_plan_jwt_key(const struct kc_config *cfg);
 hs_result kc_run_jwt_key(const struct kc_config *cfg);
+hs_result kc_plan_jwt_retire(const struct kc_config *cfg);
+hs_result kc_run_jwt_retire(const struct kc_config *cfg);
+hs_result kc_plan_export(const struct kc_config *cfg);
 hs_result kc_run_export(const struct kc_config *cfg);
+hs_result kc_plan_verify(const struct kc_config *cfg);
+hs_result kc_run_verify(const struct kc_config *cfg);
 
 #endif /* KC_INTERNAL_H */

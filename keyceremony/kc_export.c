@@ -33,12 +33,36 @@ hs_result kc_run_export(const struct kc_config *cfg)
     HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
     HS_GUARD(kc_cert_read(cfg->root_cert, &root));
     HS_GUARD(kc_cert_read(cfg->intermediate_cert, &intermediate));
-    HS_GUARD(sgn_chain_verify(root, root, NULL));
-    HS_GUARD(sgn_chain_verify(intermediate, root, NULL));
+    HS_GUARD(hs_error_context(sgn_chain_verify(root, root, NULL), "root_certificate"));
+    HS_GUARD(
+        hs_error_context(sgn_chain_verify(intermediate, root, NULL), "intermediate_certificate"));
     HS_DEFER(struct kc_session s = {0}, kc_session_close);
     HS_GUARD(kc_session_open(&cfg->token, &s));
     HS_GUARD(kc_write_jwks(cfg, &s));
-    HS_GUARD(kc_transcript(cfg, &s, NULL, NULL, cfg->jwks_output));
+    HS_GUARD(kc_transcript(
+        cfg, &s, &(struct kc_record){.output = cfg->jwks_output, .event = "JWKS written"}));
     HS_GUARD(kc_write_truststore(cfg->truststore_output, intermediate, root));
-    return kc_transcript(cfg, &s, NULL, intermediate, cfg->truststore_output);
+    return kc_transcript(cfg, &s,
+                         &(struct kc_record){.cert = intermediate,
+                                             .output = cfg->truststore_output,
+                                             .event = "truststore written"});
+}
+
+hs_result kc_plan_export(const struct kc_config *cfg)
+{
+    HS_DEFER(X509 *root = NULL, hs_x509_freep);
+    HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
+    HS_GUARD(kc_cert_read(cfg->root_cert, &root));
+    HS_GUARD(kc_cert_read(cfg->intermediate_cert, &intermediate));
+    HS_GUARD(sgn_chain_verify(root, root, NULL));
+    HS_GUARD(sgn_chain_verify(intermediate, root, NULL));
+    kc_plan_line("write %s: %s, then %s (new file, 0644)", cfg->truststore_output,
+                 cfg->intermediate_cert, cfg->root_cert);
+    kc_plan_line("write %s (new file, 0644) with the public JWKs of:", cfg->jwks_output);
+    for (size_t i = 0; i < cfg->njwt_keys; i++) {
+        kc_plan_line("  %s (alg %s; must be a protected key on token \"%s\")", cfg->jwt_keys[i].key,
+                     cfg->jwt_keys[i].alg != NULL ? cfg->jwt_keys[i].alg : "key default",
+                     cfg->token.label);
+    }
+    return HS_OK;
 }

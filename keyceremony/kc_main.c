@@ -1,17 +1,25 @@
 /*
  * keyceremony: the operators' tool. Keys are born inside the token; only public material
- * leaves it (root and intermediate PEM, truststore.pem, JWKs), and every step is recorded in
- * a transcript.
+ * leaves it (root and intermediate PEM, cross-certificates, CRLs, truststore.pem, JWKs), and
+ * every step is recorded in a transcript. docs/ceremony.md is the runbook.
  *
- *   keyceremony init-token   --config F   (SoftHSM / offline HSMs: C_InitToken, C_InitPIN)
- *   keyceremony root         --config F
- *   keyceremony intermediate --config F
- *   keyceremony jwt-key      --config F
- *   keyceremony export       --config F
+ *   keyceremony init-token          --config F [--dry-run]
+ *   keyceremony root                --config F [--dry-run]
+ *   keyceremony intermediate        --config F [--dry-run]
+ *   keyceremony cross-sign          --config F [--dry-run]
+ *   keyceremony crl                 --config F [--dry-run]
+ *   keyceremony jwt-key             --config F [--dry-run]
+ *   keyceremony jwt-key retire KID  --config F [--dry-run]
+ *   keyceremony export              --config F [--dry-run]
+ *   keyceremony verify              --config F [--dry-run]
  *
+ * --dry-run validates the config and the files it names, prints the full plan and touches
+ * nothing: no module is loaded, no file is written.
  * Exit status: 0 done, 1 the step failed (nothing was overwritten), 2 usage error.
- * PINs come from the files or environment variables the config names, never from argv.
+ * PINs come from the file or environment variable the config names, or a prompt without echo
+ * on the terminal; never from argv.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,36 +34,46 @@ struct kc_command {
     const char *name;
     enum kc_step step;
     hs_result (*run)(const struct kc_config *cfg);
+    hs_result (*plan)(const struct kc_config *cfg);
     const char *help;
 };
 
 static const struct kc_command kc_commands[] = {
-    {"init-token", KC_STEP_INIT_TOKEN, kc_run_init_token,
+    {"init-token", KC_STEP_INIT_TOKEN, kc_run_init_token, kc_plan_init_token,
      "initialise a token and its user PIN (SoftHSM, offline HSMs)"},
-    {"root", KC_STEP_ROOT, kc_run_root, "generate the root CA key and self-signed certificate"},
-    {"intermediate", KC_STEP_INTERMEDIATE, kc_run_intermediate,
-     "generate the intermediate CA key and its certificate signed by the root key"},
-    {"jwt-key", KC_STEP_JWT_KEY, kc_run_jwt_key, "generate a JWT signing key and write its JWK"},
-    {"export", KC_STEP_EXPORT, kc_run_export, "write truststore.pem and jwks.json"},
+    {"root", KC_STEP_ROOT, kc_run_root, kc_plan_root,
+     "generate the root CA key and its self-signed certificate"},
+    {"intermediate", KC_STEP_INTERMEDIATE, kc_run_intermediate, kc_plan_intermediate,
+     "generate an intermediate CA key and its certificate signed by the root key"},
+    {"cross-sign", KC_STEP_CROSS_SIGN, kc_run_cross_sign, kc_plan_cross_sign,
+     "certify an existing CA certificate's key again under another root"},
+    {"crl", KC_STEP_CRL, kc_run_crl, kc_plan_crl, "sign a CRL with a CA key (revoke a CA)"},
+    {"jwt-key", KC_STEP_JWT_KEY, kc_run_jwt_key, kc_plan_jwt_key,
+     "generate a JWT signing key; publish its JWK (newest key of the JWK Set)"},
+    {"jwt-key retire", KC_STEP_JWT_RETIRE, kc_run_jwt_retire, kc_plan_jwt_retire,
+     "take key KID out of the JWK Set (usage: jwt-key retire KID --config F)"},
+    {"export", KC_STEP_EXPORT, kc_run_export, kc_plan_export, "write truststore.pem and jwks.json"},
+    {"verify", KC_STEP_VERIFY, kc_run_verify, kc_plan_verify,
+     "check that every exported certificate and JWK matches a protected key in the token"},
+};
+
+struct kc_args {
+    const struct kc_command *cmd;
+    const char *config;
+    const char *kid;
+    bool dry_run;
 };
 
 static void kc_usage(FILE *out)
 {
-    fputs("usage: keyceremony <step> --config FILE\n\nsteps:\n", out);
+    fputs("usage: keyceremony <step> [retire KID] --config FILE [--dry-run]\n\nsteps:\n", out);
     for (size_t i = 0; i < sizeof(kc_commands) / sizeof(kc_commands[0]); i++) {
-        fprintf(out, "  %-13s %s\n", kc_commands[i].name, kc_commands[i].help);
+        fprintf(out, "  %-15s %s\n", kc_commands[i].name, kc_commands[i].help);
     }
-    fputs("\nThe config is strict JSON (see keyceremony/examples/ and docs/ceremony.md).\n"
-          "PINs are read from the file or environment variable it names, never from argv.\n",
+    fputs("\n--dry-run checks the config and prints the full plan; it loads no module and writes\n"
+          "nothing. Configs are strict JSON (keyceremony/examples/, docs/ceremony.md). PINs come\n"
+          "from the file or environment variable the config names, or a prompt; never argv.\n",
           out);
-}
-
-static void kc_report_failure(const char *step)
-{
-    const struct hs_error *e = hs_error_last();
-    fprintf(stderr, "keyceremony %s: failed: %s%s%s%s%s\n", step, hs_code_name(e->code),
-            e->detail[0] != '\0' ? ": " : "", e->detail, e->ckr_name != NULL ? " " : "",
-            e->ckr_name != NULL ? e->ckr_name : "");
 }
 
 static const struct kc_command *kc_find_command(const char *name)
@@ -68,28 +86,74 @@ static const struct kc_command *kc_find_command(const char *name)
     return NULL;
 }
 
+/* step [retire KID] --config F [--dry-run], in that order of words. */
+static bool kc_parse_args(int argc, char **argv, struct kc_args *a)
+{
+    int i = 1;
+    if (argc < 2) {
+        return false;
+    }
+    a->cmd = kc_find_command(argv[i++]);
+    if (a->cmd != NULL && a->cmd->step == KC_STEP_JWT_KEY && i + 1 < argc &&
+        strcmp(argv[i], "retire") == 0) {
+        a->cmd = kc_find_command("jwt-key retire");
+        a->kid = argv[i + 1];
+        i += 2;
+    }
+    for (; a->cmd != NULL && i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && a->config == NULL) {
+            a->config = argv[++i];
+        } else if (strcmp(argv[i], "--dry-run") == 0 && !a->dry_run) {
+            a->dry_run = true;
+        } else {
+            return false;
+        }
+    }
+    return a->cmd != NULL && a->config != NULL;
+}
+
+static void kc_report_failure(const char *step)
+{
+    const struct hs_error *e = hs_error_last();
+    fprintf(stderr, "keyceremony %s: failed: %s%s%s%s%s\n", step, hs_code_name(e->code),
+            e->detail[0] != '\0' ? ": " : "", e->detail, e->ckr_name != NULL ? " " : "",
+            e->ckr_name != NULL ? e->ckr_name : "");
+}
+
+static hs_result kc_execute(const struct kc_args *a, struct kc_config **cfg)
+{
+    HS_GUARD(hs_secure_init(65536));
+    /* Validate everything before the module is loaded: a bad config never touches a token. */
+    HS_GUARD(kc_config_load(a->cmd->step, a->config, a->kid, cfg));
+    if (a->dry_run) {
+        printf("keyceremony %s --dry-run: nothing will be changed; the plan:\n", a->cmd->name);
+        return a->cmd->plan(*cfg);
+    }
+    HS_GUARD(p11_evp_init());
+    return a->cmd->run(*cfg);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         kc_usage(stdout);
         return 0;
     }
-    const struct kc_command *cmd = argc == 4 ? kc_find_command(argv[1]) : NULL;
-    if (cmd == NULL || strcmp(argv[2], "--config") != 0) {
+    struct kc_args a = {0};
+    if (!kc_parse_args(argc, argv, &a)) {
         kc_usage(stderr);
         return 2;
     }
     hs_log_set_stream(stderr);
     hs_log_init();
     struct kc_config *cfg = NULL;
-    /* Validate everything before the module is loaded: a bad config never touches a token. */
-    if (hs_failed(hs_secure_init(65536)) || hs_failed(kc_config_load(cmd->step, argv[3], &cfg)) ||
-        hs_failed(p11_evp_init()) || hs_failed(cmd->run(cfg))) {
-        kc_report_failure(cmd->name);
-        kc_config_free(cfg);
+    hs_result r = kc_execute(&a, &cfg);
+    kc_config_free(cfg);
+    if (hs_failed(r)) {
+        kc_report_failure(a.cmd->name);
         return 1;
     }
-    kc_config_free(cfg);
-    printf("keyceremony %s: done\n", cmd->name);
+    printf("keyceremony %s: %s\n", a.cmd->name,
+           a.dry_run ? "plan printed; nothing changed" : "done");
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "p11_sign.h"
 #include "sgn_cert.h"
+#include "sgn_ext.h"
 
 #define KC_CERT_FILE_MAX (64 * 1024)
 
@@ -140,8 +141,45 @@ static hs_result kc_transcript_cert(json_object *line, X509 *cert)
     return HS_OK;
 }
 
+static hs_result kc_transcript_crl(json_object *line, X509_CRL *crl)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    HS_GUARD_OSSL(X509_CRL_digest(crl, EVP_sha256(), digest, &n), HS_ERR_CRYPTO);
+    HS_GUARD(kc_json_hex(line, "crl_sha256", digest, n));
+    HS_DEFER(ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL),
+             hs_asn1_integer_freep);
+    json_object_object_add(line, "crl_number", json_object_new_int64(ASN1_INTEGER_get(num)));
+    json_object_object_add(line, "crl_entries",
+                           json_object_new_int(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl))));
+    return HS_OK;
+}
+
+static hs_result kc_transcript_fill(json_object *line, const struct kc_record *rec)
+{
+    if (rec->event != NULL) {
+        json_object_object_add(line, "event", json_object_new_string(rec->event));
+    }
+    if (rec->key != NULL) {
+        HS_GUARD(kc_transcript_key(line, rec->key));
+    }
+    if (rec->cert != NULL) {
+        HS_GUARD(kc_transcript_cert(line, rec->cert));
+    }
+    if (rec->crl != NULL) {
+        HS_GUARD(kc_transcript_crl(line, rec->crl));
+    }
+    if (rec->kid != NULL) {
+        json_object_object_add(line, "kid", json_object_new_string(rec->kid));
+    }
+    if (rec->output != NULL) {
+        json_object_object_add(line, "output", json_object_new_string(rec->output));
+    }
+    return HS_OK;
+}
+
 hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
-                        const struct p11_key *key, X509 *cert, const char *output)
+                        const struct kc_record *rec)
 {
     if (cfg->transcript == NULL) {
         return HS_OK;
@@ -152,20 +190,60 @@ hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
     sgn_time_rfc3339(time(NULL), ts);
     json_object_object_add(line, "time", json_object_new_string(ts));
     json_object_object_add(line, "step", json_object_new_string(kc_step_name(cfg->step)));
-    json_object_object_add(line, "token_label", json_object_new_string(cfg->token.label));
+    if (cfg->has_token) {
+        json_object_object_add(line, "token_label", json_object_new_string(cfg->token.label));
+    }
     if (s != NULL) {
         json_object_object_add(line, "token_serial", json_object_new_string(s->token_serial));
     }
-    if (key != NULL) {
-        HS_GUARD(kc_transcript_key(line, key));
-    }
-    if (cert != NULL) {
-        HS_GUARD(kc_transcript_cert(line, cert));
-    }
-    if (output != NULL) {
-        json_object_object_add(line, "output", json_object_new_string(output));
-    }
+    HS_GUARD(kc_transcript_fill(line, rec));
     HS_DEFER(char *text = NULL, hs_free_strp);
     HS_GUARD(hs_json_to_string(line, &text));
     return hs_file_append_line(cfg->transcript, text, 0644);
+}
+
+hs_result kc_issuer_key(struct kc_session *s, const char *ref, X509 *cert, struct p11_key **out)
+{
+    HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
+    HS_GUARD(hs_error_context(p11_key_find(s->pool, ref, &key), "issuer.key"));
+    HS_ENSURE_MSG(EVP_PKEY_eq(X509_get0_pubkey(cert), p11_key_get0_public(key)) == 1,
+                  HS_ERR_INPUT_CONFIG, "issuer.key does not belong to issuer.certificate");
+    HS_GUARD(p11_sign_check_key(key, p11_sig_alg_default(p11_key_type(key))));
+    *out = key;
+    key = NULL;
+    return HS_OK;
+}
+
+hs_result kc_check_ca(X509 *cert, time_t from, time_t to, const char *what)
+{
+    HS_ENSURE_MSG(X509_check_ca(cert) >= 1 && (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN),
+                  HS_ERR_INPUT_CONFIG, "%s is not a CA certificate with keyCertSign", what);
+    time_t nb = 0;
+    time_t na = 0;
+    HS_GUARD(sgn_asn1_time_to_epoch(X509_get0_notBefore(cert), &nb));
+    HS_GUARD(sgn_asn1_time_to_epoch(X509_get0_notAfter(cert), &na));
+    HS_ENSURE_MSG(nb <= from, HS_ERR_INPUT_RANGE, "%s is not valid yet", what);
+    HS_ENSURE_MSG(to <= na, HS_ERR_INPUT_RANGE,
+                  "certificate.validity_days: the new certificate would outlive %s", what);
+    return HS_OK;
+}
+
+hs_result kc_cert_extras(const struct kc_cert *c, STACK_OF(X509_EXTENSION) * *out)
+{
+    HS_DEFER(STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null(),
+             hs_x509_extension_stack_freep);
+    HS_ENSURE(exts != NULL, HS_ERR_NOMEM);
+    if (c->npermitted_dns + c->npermitted_email > 0) {
+        HS_GUARD(sgn_ext_name_constraints(c->permitted_dns, c->npermitted_dns, c->permitted_email,
+                                          c->npermitted_email, exts));
+    }
+    if (c->crl_distribution_point != NULL) {
+        HS_GUARD(sgn_ext_crl_distribution_point(c->crl_distribution_point, exts));
+    }
+    if (c->ca_issuers != NULL) {
+        HS_GUARD(sgn_ext_ca_issuers(c->ca_issuers, exts));
+    }
+    *out = exts;
+    exts = NULL;
+    return HS_OK;
 }

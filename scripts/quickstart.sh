@@ -85,8 +85,7 @@ if [ ! -f var/dev/hsmsignd.json ]; then
   },
   "jwt": {
     "issuer": "http://127.0.0.1:8080",
-    "keys": [{"key": "pkcs11:token=hsmsign-dev;object=hsmsign-dev-jwt-es256-1;type=private",
-              "alg": "ES256"}],
+    "jwks_file": "var/dev/ceremony/jwks.json",
     "default_ttl_seconds": 300
   },
   "auth": {

@@ -18,7 +18,8 @@ cmake --build "$build" -j"$jobs"
 
 if [ $# -eq 0 ] && [ "${HSMSIGN_SKIP_VALGRIND:-0}" != 1 ]; then
     cmake -S "$repo" -B "$vbuild" -DHS_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$vbuild" -j"$jobs" --target p11_concurrency_test keyceremony >/dev/null
+    # All targets: the release build (FORTIFY, -O2) warns where the debug build does not.
+    cmake --build "$vbuild" -j"$jobs" >/dev/null
     (cd "$vbuild" && ctest --output-on-failure -L valgrind)
 fi
 

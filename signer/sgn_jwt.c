@@ -5,6 +5,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -212,6 +213,186 @@ HS_RESULT sgn_jwks_json(struct sgn_jwt_key *const *keys, size_t n, char **out)
     HS_ENSURE(strlen(text) <= SGN_JWKS_MAX, HS_ERR_BOUNDS);
     *out = text;
     text = NULL;
+    return HS_OK;
+}
+
+/* --- reading a JWK Set back ---------------------------------------------------------------- */
+
+/* Decodes an unpadded base64url member into out (at most max bytes). */
+static hs_result sgn_b64url_member(json_object *jwk, const char *key, unsigned char *out,
+                                   size_t max, size_t *out_len)
+{
+    const char *v = NULL;
+    HS_GUARD(hs_json_get_string(jwk, key, true, 2 * SGN_JWK_MEMBER_MAX, &v));
+    size_t n = strlen(v);
+    char tmp[2 * SGN_JWK_MEMBER_MAX + 4];
+    HS_ENSURE(n + 3 < sizeof(tmp), HS_ERR_INPUT_TOO_LARGE);
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+        HS_ENSURE_MSG(ok, HS_ERR_INPUT_FIELD, "member \"%s\" is not base64url", key);
+        tmp[i] = c == '-' ? '+' : (c == '_' ? '/' : c);
+    }
+    size_t pad = (4 - n % 4) % 4;
+    HS_ENSURE_MSG(pad < 3, HS_ERR_INPUT_FIELD, "member \"%s\" has a bad length", key);
+    memset(tmp + n, '=', pad);
+    unsigned char raw[2 * SGN_JWK_MEMBER_MAX];
+    int got = EVP_DecodeBlock(raw, (const unsigned char *)tmp, (int)(n + pad));
+    HS_ENSURE_MSG(got >= 0 && (size_t)got >= pad && (size_t)got - pad <= max, HS_ERR_INPUT_FIELD,
+                  "member \"%s\" does not decode", key);
+    memcpy(out, raw, (size_t)got - pad);
+    *out_len = (size_t)got - pad;
+    return HS_OK;
+}
+
+static hs_result sgn_pkey_from_params(const char *alg, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
+{
+    HS_DEFER(OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld), hs_ossl_param_freep);
+    HS_DEFER(EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL),
+             hs_evp_pkey_ctx_freep);
+    HS_ENSURE(params != NULL && ctx != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(EVP_PKEY_fromdata_init(ctx), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params), HS_ERR_INPUT_FIELD);
+    return HS_OK;
+}
+
+HS_DEFINE_FREEP(sgn_param_bld_freep, OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
+
+static hs_result sgn_jwk_ec(json_object *jwk, EVP_PKEY **out)
+{
+    const char *crv = NULL;
+    HS_GUARD(hs_json_get_string(jwk, "crv", true, 16, &crv));
+    bool p256 = strcmp(crv, "P-256") == 0;
+    HS_ENSURE_MSG(p256 || strcmp(crv, "P-384") == 0, HS_ERR_INPUT_FIELD, "unsupported crv");
+    size_t coord = p256 ? 32 : 48;
+    unsigned char point[1 + 2 * 48] = {0x04};
+    size_t nx = 0;
+    size_t ny = 0;
+    HS_GUARD(sgn_b64url_member(jwk, "x", point + 1, coord, &nx));
+    HS_GUARD(sgn_b64url_member(jwk, "y", point + 1 + coord, coord, &ny));
+    HS_ENSURE_MSG(nx == coord && ny == coord, HS_ERR_INPUT_FIELD,
+                  "EC coordinates must have the full field length");
+    HS_DEFER(OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new(), sgn_param_bld_freep);
+    HS_ENSURE(bld != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, crv, 0),
+                  HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord),
+        HS_ERR_CRYPTO);
+    return sgn_pkey_from_params("EC", bld, out);
+}
+
+static hs_result sgn_jwk_rsa(json_object *jwk, EVP_PKEY **out)
+{
+    unsigned char n[SGN_JWK_MEMBER_MAX];
+    unsigned char e[16];
+    size_t nlen = 0;
+    size_t elen = 0;
+    HS_GUARD(sgn_b64url_member(jwk, "n", n, sizeof(n), &nlen));
+    HS_GUARD(sgn_b64url_member(jwk, "e", e, sizeof(e), &elen));
+    HS_DEFER(BIGNUM *bn_n = BN_bin2bn(n, (int)nlen, NULL), hs_bn_freep);
+    HS_DEFER(BIGNUM *bn_e = BN_bin2bn(e, (int)elen, NULL), hs_bn_freep);
+    HS_DEFER(OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new(), sgn_param_bld_freep);
+    HS_ENSURE(bn_n != NULL && bn_e != NULL && bld != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e), HS_ERR_CRYPTO);
+    HS_GUARD(sgn_pkey_from_params("RSA", bld, out));
+    HS_ENSURE_MSG(EVP_PKEY_get_bits(*out) >= 2048, HS_ERR_INPUT_FIELD, "RSA key below 2048 bits");
+    return HS_OK;
+}
+
+static hs_result sgn_jwk_okp(json_object *jwk, EVP_PKEY **out)
+{
+    const char *crv = NULL;
+    HS_GUARD(hs_json_get_string(jwk, "crv", true, 16, &crv));
+    HS_ENSURE_MSG(strcmp(crv, "Ed25519") == 0, HS_ERR_INPUT_FIELD, "unsupported OKP crv");
+    unsigned char x[32];
+    size_t n = 0;
+    HS_GUARD(sgn_b64url_member(jwk, "x", x, sizeof(x), &n));
+    HS_ENSURE_MSG(n == sizeof(x), HS_ERR_INPUT_FIELD, "Ed25519 x must be 32 bytes");
+    *out = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, x, n);
+    HS_ENSURE(*out != NULL, HS_ERR_CRYPTO);
+    return HS_OK;
+}
+
+/* Reads one JWK (a signing key as sgn_jwk_new writes it) into e, checking kid and alg. */
+static hs_result sgn_jwk_read(json_object *jwk, struct sgn_jwk_entry *e)
+{
+    static const char *const allowed[] = {"kty", "use", "alg", "kid", "crv",
+                                          "x",   "y",   "n",   "e",   NULL};
+    HS_ENSURE_MSG(json_object_is_type(jwk, json_type_object), HS_ERR_INPUT_FIELD,
+                  "a key is not an object");
+    HS_GUARD(hs_json_check_keys(jwk, allowed, "JWK"));
+    const char *kty = NULL;
+    const char *use = NULL;
+    const char *alg = NULL;
+    const char *kid = NULL;
+    HS_GUARD(hs_json_get_string(jwk, "kty", true, 8, &kty));
+    HS_GUARD(hs_json_get_string(jwk, "use", true, 8, &use));
+    HS_GUARD(hs_json_get_string(jwk, "alg", true, sizeof(e->alg) - 1, &alg));
+    HS_GUARD(hs_json_get_string(jwk, "kid", true, SGN_KID_LEN, &kid));
+    HS_ENSURE_MSG(strcmp(use, "sig") == 0, HS_ERR_INPUT_FIELD, "use must be \"sig\"");
+    if (strcmp(kty, "EC") == 0) {
+        HS_GUARD(sgn_jwk_ec(jwk, &e->pub));
+    } else if (strcmp(kty, "RSA") == 0) {
+        HS_GUARD(sgn_jwk_rsa(jwk, &e->pub));
+    } else {
+        HS_ENSURE_MSG(strcmp(kty, "OKP") == 0, HS_ERR_INPUT_FIELD, "unsupported kty");
+        HS_GUARD(sgn_jwk_okp(jwk, &e->pub));
+    }
+    char thumb[SGN_KID_LEN + 1];
+    HS_GUARD(sgn_jwk_thumbprint(e->pub, thumb));
+    HS_ENSURE_MSG(strcmp(thumb, kid) == 0, HS_ERR_INPUT_FIELD,
+                  "kid is not the key's RFC 7638 thumbprint");
+    const struct sgn_jwt_alg_entry *a = NULL;
+    for (size_t i = 0; i < sizeof(sgn_jwt_algs) / sizeof(sgn_jwt_algs[0]); i++) {
+        a = strcmp(alg, sgn_jwt_algs[i].name) == 0 ? &sgn_jwt_algs[i] : a;
+    }
+    HS_ENSURE_MSG(a != NULL, HS_ERR_INPUT_FIELD, "unsupported alg");
+    memcpy(e->alg, alg, strlen(alg) + 1);
+    memcpy(e->kid, kid, SGN_KID_LEN + 1);
+    return HS_OK;
+}
+
+void sgn_jwk_entries_clear(struct sgn_jwk_entry *entries, size_t n)
+{
+    for (size_t i = 0; entries != NULL && i < n; i++) {
+        EVP_PKEY_free(entries[i].pub);
+        entries[i].pub = NULL;
+    }
+}
+
+HS_RESULT sgn_jwks_parse(const char *text, size_t len, struct sgn_jwk_entry out[SGN_JWT_KEYS_MAX],
+                         size_t *out_n)
+{
+    static const char *const allowed[] = {"keys", NULL};
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    HS_GUARD(hs_json_parse_object(text, len, SGN_JWKS_MAX, HS_JSON_DEPTH_MAX, &doc));
+    HS_GUARD(hs_json_check_keys(doc, allowed, "JWK Set"));
+    json_object *keys = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "keys", true, json_type_array, &keys));
+    size_t n = json_object_array_length(keys);
+    HS_ENSURE_MSG(n >= 1 && n <= SGN_JWT_KEYS_MAX, HS_ERR_INPUT_FIELD, "a JWK Set needs 1..%d keys",
+                  SGN_JWT_KEYS_MAX);
+    struct sgn_jwk_entry tmp[SGN_JWT_KEYS_MAX];
+    memset(tmp, 0, sizeof(tmp));
+    for (size_t i = 0; i < n; i++) {
+        hs_result r =
+            hs_error_context(sgn_jwk_read(json_object_array_get_idx(keys, i), &tmp[i]), "keys[]");
+        for (size_t j = 0; !hs_failed(r) && j < i; j++) {
+            if (strcmp(tmp[i].kid, tmp[j].kid) == 0) {
+                r = hs_error_raise(__FILE__, __LINE__, HS_ERR_INPUT_FIELD, "kid %s appears twice",
+                                   tmp[i].kid);
+            }
+        }
+        if (hs_failed(r)) {
+            sgn_jwk_entries_clear(tmp, i + 1);
+            return r;
+        }
+    }
+    memcpy(out, tmp, n * sizeof(tmp[0]));
+    *out_n = n;
     return HS_OK;
 }
 

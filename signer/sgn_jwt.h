@@ -75,6 +75,23 @@ HS_RESULT sgn_jwk_thumbprint(EVP_PKEY *pub, char out[SGN_KID_LEN + 1]);
  * HS_ERR_INPUT_KEY, HS_ERR_CRYPTO, HS_ERR_NOMEM. The caller releases *out (json_object_put). */
 HS_RESULT sgn_jwk_new(EVP_PKEY *pub, const char *alg, json_object **out);
 
+/* One key of a JWK Set document as read back: its public key, "alg" and "kid". */
+struct sgn_jwk_entry {
+    EVP_PKEY *pub; /* owned */
+    char alg[8];
+    char kid[SGN_KID_LEN + 1];
+};
+
+/* Parses a JWK Set document (RFC 7517 §5) as the key ceremony writes it: {"keys": [...]} with
+ * 1..SGN_JWT_KEYS_MAX signing keys, each with kty (EC P-256/P-384, RSA, OKP Ed25519), use
+ * "sig", alg (fitting the key), and kid equal to the key's RFC 7638 thumbprint; no kid twice.
+ * Fills out[0..*out_n) in document order (the ceremony puts the newest key first). Errors:
+ * HS_ERR_INPUT_JSON, HS_ERR_INPUT_FIELD naming the key and member. The caller frees the entries
+ * with sgn_jwk_entries_clear(). */
+HS_RESULT sgn_jwks_parse(const char *text, size_t len, struct sgn_jwk_entry out[SGN_JWT_KEYS_MAX],
+                         size_t *out_n);
+void sgn_jwk_entries_clear(struct sgn_jwk_entry *entries, size_t n);
+
 /* Returns {"keys": [...]} for n keys, as a string the caller frees with free(). Errors as
  * sgn_jwk_new, HS_ERR_BOUNDS beyond SGN_JWKS_MAX. */
 HS_RESULT sgn_jwks_json(struct sgn_jwt_key *const *keys, size_t n, char **out);

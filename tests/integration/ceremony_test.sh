@@ -127,7 +127,11 @@ import json
 lines = [json.loads(l) for l in open("out/transcript.jsonl")]
 steps = [l["step"] for l in lines]
 assert steps.count("root") == 2 and steps.count("intermediate") == 2, steps
-assert steps.count("jwt-key") == 2 and steps.count("export") == 2, steps
+assert steps.count("jwt-key") == 4 and steps.count("export") == 2, steps
+events = [(l["step"], l["event"]) for l in lines]
+assert ("root", "key generated") in events and ("root", "certificate written") in events
+jwt = [l for l in lines if l["step"] == "jwt-key"]
+assert all(len(l["kid"]) == 43 for l in jwt), jwt
 for l in lines:
     assert l["token_label"] == "kc-test" and "time" in l
 assert all(len(l["spki_sha256"]) == 64 for l in lines if "key_label" in l)
@@ -154,7 +158,7 @@ check_fails "an unknown curve is refused, naming key.type" "key.type: unknown ke
 sed 's/"validity_days": 1825/"validity_days": 4000/; s|out/intermediate.pem|out/int2.pem|; s/test-issuing/test-issuing-2/' \
     cfg/intermediate.json >cfg/int-too-long.json
 check_fails "an intermediate outliving the root is refused, naming validity_days" \
-    "certificate.validity_days: 4000 days would outlive the root" \
+    "certificate.validity_days: the new certificate would outlive issuer.certificate" \
     "$kc" intermediate --config cfg/int-too-long.json
 sed 's/"transcript"/"transcrypt"/' cfg/root.json >cfg/typo.json
 check_fails "an unknown config key is refused by name" 'unknown field "transcrypt"' \

@@ -1,0 +1,104 @@
+/*
+ * verify: everything exported matches the token. The root and intermediate certificates form a
+ * strictly valid chain; the private key of each, and of every JWK in the JWK Set, is on the
+ * token, protected (CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, !CKA_EXTRACTABLE,
+ * CKA_NEVER_EXTRACTABLE, sign only) and usable with its algorithm; each kid is the key's
+ * thumbprint. Prints one line per check; any failure fails the step.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hs_buf.h"
+#include "hs_defer.h"
+#include "hs_file.h"
+#include "internal.h"
+#include "p11_sign.h"
+#include "sgn_jwt.h"
+
+static hs_result kc_verify_key(struct kc_session *s, EVP_PKEY *pub, const char *what)
+{
+    HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
+    HS_GUARD(hs_error_context(p11_key_find_by_public(s->pool, pub, &key), what));
+    HS_GUARD(hs_error_context(p11_key_check_protected(key), what));
+    HS_GUARD(
+        hs_error_context(p11_sign_check_key(key, p11_sig_alg_default(p11_key_type(key))), what));
+    printf("ok  %s: key \"%s\" (%s) on the token, sensitive and never extractable\n", what,
+           p11_key_label(key), p11_key_type_name(p11_key_type(key)));
+    return HS_OK;
+}
+
+struct kc_jwk_set {
+    struct sgn_jwk_entry keys[SGN_JWT_KEYS_MAX];
+    size_t n;
+};
+
+static void kc_jwk_set_clear(struct kc_jwk_set *set)
+{
+    sgn_jwk_entries_clear(set->keys, set->n);
+}
+
+static hs_result kc_verify_jwk(struct kc_session *s, const struct sgn_jwk_entry *e)
+{
+    HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
+    HS_GUARD(p11_key_find_by_public(s->pool, e->pub, &key));
+    HS_GUARD(p11_key_check_protected(key));
+    HS_DEFER(struct sgn_jwt_key *jk = NULL, sgn_jwt_key_freep);
+    HS_GUARD(sgn_jwt_key_new(key, e->alg, &jk));
+    printf("ok  jwks: %s (%s) is key \"%s\", sensitive and never extractable\n", e->kid, e->alg,
+           p11_key_label(key));
+    return HS_OK;
+}
+
+static hs_result kc_verify_jwks(const struct kc_config *cfg, struct kc_session *s)
+{
+    HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
+    HS_GUARD(hs_file_read(cfg->jwks, SGN_JWKS_MAX, &text));
+    HS_DEFER(struct kc_jwk_set set = {0}, kc_jwk_set_clear);
+    HS_GUARD(hs_error_context(
+        sgn_jwks_parse((const char *)hs_buf_data(text), hs_buf_len(text), set.keys, &set.n),
+        "jwks"));
+    printf("ok  jwks: %zu keys, each kid its RFC 7638 thumbprint\n", set.n);
+    for (size_t i = 0; i < set.n; i++) {
+        HS_GUARD(hs_error_context(kc_verify_jwk(s, &set.keys[i]), set.keys[i].kid));
+    }
+    return HS_OK;
+}
+
+static hs_result kc_verify_chain(const struct kc_config *cfg, X509 **root, X509 **intermediate)
+{
+    HS_GUARD(kc_cert_read(cfg->root_cert, root));
+    HS_GUARD(kc_cert_read(cfg->intermediate_cert, intermediate));
+    HS_GUARD(hs_error_context(sgn_chain_verify(*root, *root, NULL), "root_certificate"));
+    HS_GUARD(
+        hs_error_context(sgn_chain_verify(*intermediate, *root, NULL), "intermediate_certificate"));
+    printf("ok  chain: %s -> %s verifies (X509_V_FLAG_X509_STRICT)\n", cfg->intermediate_cert,
+           cfg->root_cert);
+    return HS_OK;
+}
+
+hs_result kc_plan_verify(const struct kc_config *cfg)
+{
+    kc_plan_line("check that %s -> %s verifies strictly", cfg->intermediate_cert, cfg->root_cert);
+    kc_plan_line("find each certificate's key on token \"%s\" and check its protection",
+                 cfg->token.label);
+    if (cfg->jwks != NULL) {
+        kc_plan_line("check every JWK of %s the same way, and its kid", cfg->jwks);
+    }
+    kc_plan_line("verify changes nothing; --dry-run only prints this plan");
+    return HS_OK;
+}
+
+hs_result kc_run_verify(const struct kc_config *cfg)
+{
+    HS_DEFER(X509 *root = NULL, hs_x509_freep);
+    HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
+    HS_GUARD(kc_verify_chain(cfg, &root, &intermediate));
+    HS_DEFER(struct kc_session s = {0}, kc_session_close);
+    HS_GUARD(kc_session_open(&cfg->token, &s));
+    HS_GUARD(kc_verify_key(&s, X509_get0_pubkey(root), "root_certificate"));
+    HS_GUARD(kc_verify_key(&s, X509_get0_pubkey(intermediate), "intermediate_certificate"));
+    if (cfg->jwks != NULL) {
+        HS_GUARD(kc_verify_jwks(cfg, &s));
+    }
+    return kc_transcript(cfg, &s, &(struct kc_record){.event = "verified"});
+}
