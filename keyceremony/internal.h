@@ -44,6 +44,19 @@ hs_result kc_cert_read(const char *path, X509 **out);
 /* Writes cert as PEM to path with O_CREAT|O_EXCL, mode 0644. */
 hs_result kc_cert_write(const char *path, const X509 *cert);
 
+/* Reads a PEM SubjectPublicKeyInfo ("BEGIN PUBLIC KEY", at most 64 KiB) and accepts only the
+ * key types a CA key may have here: EC P-256 or P-384, RSA 2048, 3072 or 4096 bits. what names
+ * the config field for messages. Errors: HS_ERR_INPUT_CONFIG (no PEM public key),
+ * HS_ERR_INPUT_KEY (type refused), HS_ERR_IO. The caller frees *out with EVP_PKEY_free. */
+hs_result kc_public_key_read(const char *path, const char *what, EVP_PKEY **out);
+
+/* Writes pub as a PEM SubjectPublicKeyInfo to path with O_CREAT|O_EXCL, mode 0644. */
+hs_result kc_public_key_write(const char *path, EVP_PKEY *pub);
+
+/* SHA-256 of pub's DER SubjectPublicKeyInfo as 64 lowercase hex digits and a NUL: the
+ * spki_sha256 the transcript records and witnesses compare across tokens. */
+hs_result kc_spki_sha256_hex(EVP_PKEY *pub, char out[65]);
+
 /* Fails unless cert is a CA certificate (cA, keyCertSign) that is valid over [from, to]. what
  * names the config field for the message. */
 hs_result kc_check_ca(X509 *cert, time_t from, time_t to, const char *what);
@@ -55,6 +68,7 @@ hs_result kc_cert_extras(const struct kc_cert *c, STACK_OF(X509_EXTENSION) * *ou
 /* What one step did, for its transcript line. Every member may be NULL/0. */
 struct kc_record {
     const struct p11_key *key;
+    EVP_PKEY *pub; /* a public key certified without its token key (when key is NULL) */
     X509 *cert;
     X509_CRL *crl;
     const char *kid;
@@ -73,7 +87,7 @@ hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
 void kc_plan_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kc_plan_name(const char *what, const X509_NAME *name);
 void kc_plan_time(const char *what, time_t t);
-void kc_plan_key(const struct kc_config *cfg, const struct kc_key *key);
+void kc_plan_keygen(const struct kc_config *cfg, const struct kc_key *key);
 void kc_plan_template(const struct sgn_cert_template *t, const struct kc_cert *c);
 
 /* The ceremony steps; each receives a fully validated configuration. plan_* print the plan
@@ -82,6 +96,8 @@ hs_result kc_plan_init_token(const struct kc_config *cfg);
 hs_result kc_run_init_token(const struct kc_config *cfg);
 hs_result kc_plan_root(const struct kc_config *cfg);
 hs_result kc_run_root(const struct kc_config *cfg);
+hs_result kc_plan_key(const struct kc_config *cfg);
+hs_result kc_run_key(const struct kc_config *cfg);
 hs_result kc_plan_intermediate(const struct kc_config *cfg);
 hs_result kc_run_intermediate(const struct kc_config *cfg);
 hs_result kc_plan_cross_sign(const struct kc_config *cfg);

@@ -30,6 +30,8 @@ const char *kc_step_name(enum kc_step step)
         return "init-token";
     case KC_STEP_ROOT:
         return "root";
+    case KC_STEP_KEY:
+        return "key";
     case KC_STEP_INTERMEDIATE:
         return "intermediate";
     case KC_STEP_CROSS_SIGN:
@@ -447,6 +449,36 @@ static hs_result kc_parse_retire(json_object *doc, struct kc_config *cfg, const 
     return kc_check_jwks(cfg->jwks, false, cfg->retire_kid);
 }
 
+/* --- intermediate and verify ------------------------------------------------------------- */
+
+/* An intermediate either generates its key here ("key") or certifies a public key generated
+ * on another token by the key step ("public_key"): the offline-root flow (docs/ceremony.md). */
+static hs_result kc_parse_subject_key(json_object *doc, struct kc_config *cfg)
+{
+    bool has_key = json_object_object_get_ex(doc, "key", NULL);
+    HS_GUARD(kc_get_input(doc, "public_key", false, &cfg->public_key));
+    HS_ENSURE_MSG(has_key != (cfg->public_key != NULL), HS_ERR_INPUT_FIELD,
+                  "exactly one of \"key\" (generate the intermediate key on this token) and "
+                  "\"public_key\" (certify a key made by the key step on another token) is "
+                  "required");
+    return has_key ? kc_parse_key(doc, "EC-P256", &cfg->key) : HS_OK;
+}
+
+static hs_result kc_parse_verify(json_object *doc, struct kc_config *cfg)
+{
+    HS_GUARD(kc_get_input(doc, "root_certificate", true, &cfg->root_cert));
+    HS_GUARD(kc_get_input(doc, "intermediate_certificate", true, &cfg->intermediate_cert));
+    HS_GUARD(kc_get_input(doc, "jwks", false, &cfg->jwks));
+    HS_GUARD(hs_json_get_bool(doc, "root_key_offline", false, false, &cfg->root_key_offline));
+    HS_GUARD(hs_json_get_bool(doc, "intermediate_key_offline", false, false,
+                              &cfg->intermediate_key_offline));
+    HS_ENSURE_MSG(!cfg->root_key_offline || !cfg->intermediate_key_offline || cfg->jwks != NULL,
+                  HS_ERR_INPUT_FIELD,
+                  "root_key_offline and intermediate_key_offline leave no key to find on the "
+                  "token; name a \"jwks\" or verify on the token that holds a key");
+    return HS_OK;
+}
+
 /* --- the document -------------------------------------------------------------------------- */
 
 static hs_result kc_parse_step(struct kc_config *cfg, const char *retire_kid)
@@ -458,9 +490,12 @@ static hs_result kc_parse_step(struct kc_config *cfg, const char *retire_kid)
     case KC_STEP_ROOT:
         HS_GUARD(kc_parse_key(doc, "EC-P384", &cfg->key));
         return kc_parse_cert(doc, cfg->step, &cfg->cert);
+    case KC_STEP_KEY:
+        HS_GUARD(kc_parse_key(doc, "EC-P256", &cfg->key));
+        return kc_get_output(doc, "public_key_output", true, &cfg->public_key_output);
     case KC_STEP_INTERMEDIATE:
         HS_GUARD(kc_parse_issuer(doc, cfg));
-        HS_GUARD(kc_parse_key(doc, "EC-P256", &cfg->key));
+        HS_GUARD(kc_parse_subject_key(doc, cfg));
         return kc_parse_cert(doc, cfg->step, &cfg->cert);
     case KC_STEP_CROSS_SIGN:
         HS_GUARD(kc_parse_issuer(doc, cfg));
@@ -480,9 +515,7 @@ static hs_result kc_parse_step(struct kc_config *cfg, const char *retire_kid)
         HS_GUARD(kc_get_output(doc, "truststore_output", true, &cfg->truststore_output));
         return kc_get_output(doc, "jwks_output", true, &cfg->jwks_output);
     case KC_STEP_VERIFY:
-        HS_GUARD(kc_get_input(doc, "root_certificate", true, &cfg->root_cert));
-        HS_GUARD(kc_get_input(doc, "intermediate_certificate", true, &cfg->intermediate_cert));
-        return kc_get_input(doc, "jwks", false, &cfg->jwks);
+        return kc_parse_verify(doc, cfg);
     default:
         HS_BAIL(HS_ERR_INTERNAL);
     }
@@ -492,8 +525,9 @@ static const char *const *kc_allowed_keys(enum kc_step step)
 {
     static const char *const init_token[] = {"token", "transcript", "so_pin_file", NULL};
     static const char *const root[] = {"token", "transcript", "key", "certificate", NULL};
-    static const char *const intermediate[] = {"token", "transcript",  "issuer",
-                                               "key",   "certificate", NULL};
+    static const char *const key[] = {"token", "transcript", "key", "public_key_output", NULL};
+    static const char *const intermediate[] = {"token",      "transcript",  "issuer", "key",
+                                               "public_key", "certificate", NULL};
     static const char *const cross[] = {
         "token", "transcript", "issuer", "subject_certificate", "certificate", NULL};
     static const char *const crl[] = {"token", "transcript", "issuer", "crl", NULL};
@@ -504,12 +538,15 @@ static const char *const *kc_allowed_keys(enum kc_step step)
         "token",    "transcript",        "root_certificate", "intermediate_certificate",
         "jwt_keys", "truststore_output", "jwks_output",      NULL};
     static const char *const verify[] = {
-        "token", "transcript", "root_certificate", "intermediate_certificate", "jwks", NULL};
+        "token", "transcript",       "root_certificate",         "intermediate_certificate",
+        "jwks",  "root_key_offline", "intermediate_key_offline", NULL};
     switch (step) {
     case KC_STEP_INIT_TOKEN:
         return init_token;
     case KC_STEP_ROOT:
         return root;
+    case KC_STEP_KEY:
+        return key;
     case KC_STEP_INTERMEDIATE:
         return intermediate;
     case KC_STEP_CROSS_SIGN:

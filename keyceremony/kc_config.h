@@ -35,6 +35,7 @@
 enum kc_step {
     KC_STEP_INIT_TOKEN,
     KC_STEP_ROOT,
+    KC_STEP_KEY,
     KC_STEP_INTERMEDIATE,
     KC_STEP_CROSS_SIGN,
     KC_STEP_CRL,
@@ -83,8 +84,13 @@ struct kc_config {
     const char *transcript; /* JSON lines appended per step; NULL = none */
     /* init-token */
     const char *so_pin_file;
-    /* root, intermediate, jwt-key */
+    /* root, key, intermediate (unless public_key), jwt-key */
     struct kc_key key;
+    /* key: the new key's SubjectPublicKeyInfo (PEM), written with O_EXCL */
+    const char *public_key_output;
+    /* intermediate: certify this public key (PEM SPKI from a key step on another token)
+     * instead of generating the key; NULL = generate key */
+    const char *public_key;
     /* root, intermediate, cross-sign */
     struct kc_cert cert;
     /* intermediate, cross-sign, crl */
@@ -103,6 +109,10 @@ struct kc_config {
     /* export, verify */
     const char *root_cert;
     const char *intermediate_cert;
+    /* verify: the key is kept on another token (an offline root); only its certificate and
+     * the chain are checked here */
+    bool root_key_offline;
+    bool intermediate_key_offline;
     /* export */
     const char *truststore_output;
     const char *jwks_output;

@@ -91,7 +91,7 @@ static hs_result kc_jwks_remove(const char *path, const char *kid)
 
 hs_result kc_plan_jwt_key(const struct kc_config *cfg)
 {
-    kc_plan_key(cfg, &cfg->key);
+    kc_plan_keygen(cfg, &cfg->key);
     kc_plan_line("JWS alg: %s", cfg->jwt_alg != NULL ? cfg->jwt_alg : "the key type's default");
     kc_plan_line("kid: the RFC 7638 thumbprint of the new public key");
     if (cfg->jwk_output != NULL) {

@@ -5,6 +5,7 @@
  *
  *   keyceremony init-token          --config F [--dry-run]
  *   keyceremony root                --config F [--dry-run]
+ *   keyceremony key                 --config F [--dry-run]
  *   keyceremony intermediate        --config F [--dry-run]
  *   keyceremony cross-sign          --config F [--dry-run]
  *   keyceremony crl                 --config F [--dry-run]
@@ -43,8 +44,10 @@ static const struct kc_command kc_commands[] = {
      "initialise a token and its user PIN (SoftHSM, offline HSMs)"},
     {"root", KC_STEP_ROOT, kc_run_root, kc_plan_root,
      "generate the root CA key and its self-signed certificate"},
+    {"key", KC_STEP_KEY, kc_run_key, kc_plan_key,
+     "generate a CA key and write its public key (offline root: certified elsewhere)"},
     {"intermediate", KC_STEP_INTERMEDIATE, kc_run_intermediate, kc_plan_intermediate,
-     "generate an intermediate CA key and its certificate signed by the root key"},
+     "certify an intermediate CA key (generated here, or a key step's public key) by the root"},
     {"cross-sign", KC_STEP_CROSS_SIGN, kc_run_cross_sign, kc_plan_cross_sign,
      "certify an existing CA certificate's key again under another root"},
     {"crl", KC_STEP_CRL, kc_run_crl, kc_plan_crl, "sign a CRL with a CA key (revoke a CA)"},

@@ -29,7 +29,7 @@ void kc_plan_time(const char *what, time_t t)
     kc_plan_line("%s: %s", what, ts);
 }
 
-void kc_plan_key(const struct kc_config *cfg, const struct kc_key *key)
+void kc_plan_keygen(const struct kc_config *cfg, const struct kc_key *key)
 {
     kc_plan_line("generate key \"%s\" (%s) on token \"%s\" (module %s)", key->label,
                  kc_key_type_name(key), cfg->token.label, cfg->token.module);

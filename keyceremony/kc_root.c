@@ -22,7 +22,7 @@ static struct sgn_cert_template kc_root_template(const struct kc_config *cfg, EV
 
 hs_result kc_plan_root(const struct kc_config *cfg)
 {
-    kc_plan_key(cfg, &cfg->key);
+    kc_plan_keygen(cfg, &cfg->key);
     struct sgn_cert_template t = kc_root_template(cfg, NULL, time(NULL));
     kc_plan_line("issue a self-signed root certificate, signed by the new key:");
     kc_plan_template(&t, &cfg->cert);

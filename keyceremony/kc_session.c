@@ -102,6 +102,58 @@ hs_result kc_cert_write(const char *path, const X509 *cert)
     return hs_file_write_new(path, hs_buf_data(pem), hs_buf_len(pem), 0644);
 }
 
+hs_result kc_public_key_read(const char *path, const char *what, EVP_PKEY **out)
+{
+    HS_DEFER(struct hs_buf *pem = NULL, hs_buf_freep);
+    HS_GUARD(hs_file_read(path, KC_CERT_FILE_MAX, &pem));
+    HS_DEFER(BIO *bio = BIO_new_mem_buf(hs_buf_data(pem), (int)hs_buf_len(pem)), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    HS_DEFER(EVP_PKEY *pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL), hs_evp_pkey_freep);
+    ERR_clear_error();
+    HS_ENSURE_MSG(pub != NULL, HS_ERR_INPUT_CONFIG, "%s: %s holds no PEM public key", what, path);
+    int bits = EVP_PKEY_get_bits(pub);
+    if (EVP_PKEY_is_a(pub, "RSA")) {
+        HS_ENSURE_MSG(bits == 2048 || bits == 3072 || bits == 4096, HS_ERR_INPUT_KEY,
+                      "%s: RSA-%d refused; RSA keys need 2048, 3072 or 4096 bits", what, bits);
+    } else {
+        char group[32] = "";
+        size_t glen = 0;
+        HS_ENSURE_MSG(
+            EVP_PKEY_is_a(pub, "EC") &&
+                EVP_PKEY_get_utf8_string_param(pub, "group", group, sizeof(group), &glen) == 1 &&
+                (strcmp(group, "prime256v1") == 0 || strcmp(group, "secp384r1") == 0),
+            HS_ERR_INPUT_KEY, "%s: key type refused (EC P-256/P-384, RSA 2048-4096)", what);
+        ERR_clear_error();
+    }
+    *out = pub;
+    pub = NULL;
+    return HS_OK;
+}
+
+hs_result kc_public_key_write(const char *path, EVP_PKEY *pub)
+{
+    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(PEM_write_bio_PUBKEY(bio, pub), HS_ERR_CRYPTO);
+    char *data = NULL;
+    long len = BIO_get_mem_data(bio, &data);
+    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
+    return hs_file_write_new(path, (const unsigned char *)data, (size_t)len, 0644);
+}
+
+hs_result kc_spki_sha256_hex(EVP_PKEY *pub, char out[65])
+{
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    int len = i2d_PUBKEY(pub, &der);
+    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    HS_ENSURE(SHA256(der, (size_t)len, digest) != NULL, HS_ERR_CRYPTO);
+    for (size_t i = 0; i < sizeof(digest); i++) {
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    }
+    return HS_OK;
+}
+
 static hs_result kc_json_hex(json_object *obj, const char *key, const unsigned char *p, size_t n)
 {
     HS_DEFER(struct hs_buf *hex = hs_buf_new(2 * n + 1), hs_buf_freep);
@@ -113,6 +165,15 @@ static hs_result kc_json_hex(json_object *obj, const char *key, const unsigned c
     return HS_OK;
 }
 
+static hs_result kc_transcript_spki(json_object *line, EVP_PKEY *pub)
+{
+    char hex[65];
+    HS_GUARD(kc_spki_sha256_hex(pub, hex));
+    HS_ENSURE(json_object_object_add(line, "spki_sha256", json_object_new_string(hex)) == 0,
+              HS_ERR_NOMEM);
+    return HS_OK;
+}
+
 static hs_result kc_transcript_key(json_object *line, const struct p11_key *key)
 {
     size_t id_len = 0;
@@ -121,12 +182,7 @@ static hs_result kc_transcript_key(json_object *line, const struct p11_key *key)
     json_object_object_add(line, "key_type",
                            json_object_new_string(p11_key_type_name(p11_key_type(key))));
     HS_GUARD(kc_json_hex(line, "key_id", id, id_len));
-    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
-    int len = i2d_PUBKEY(p11_key_get0_public(key), &der);
-    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    HS_ENSURE(SHA256(der, (size_t)len, digest) != NULL, HS_ERR_CRYPTO);
-    return kc_json_hex(line, "spki_sha256", digest, sizeof(digest));
+    return kc_transcript_spki(line, p11_key_get0_public(key));
 }
 
 static hs_result kc_transcript_cert(json_object *line, X509 *cert)
@@ -162,6 +218,8 @@ static hs_result kc_transcript_fill(json_object *line, const struct kc_record *r
     }
     if (rec->key != NULL) {
         HS_GUARD(kc_transcript_key(line, rec->key));
+    } else if (rec->pub != NULL) {
+        HS_GUARD(kc_transcript_spki(line, rec->pub));
     }
     if (rec->cert != NULL) {
         HS_GUARD(kc_transcript_cert(line, rec->cert));

@@ -1,6 +1,7 @@
 /*
  * verify: everything exported matches the token. The root and intermediate certificates form a
- * strictly valid chain; the private key of each, and of every JWK in the JWK Set, is on the
+ * strictly valid chain; the private key of each (unless the config marks it as kept on another
+ * token: root_key_offline, intermediate_key_offline), and of every JWK in the JWK Set, is on the
  * token, protected (CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, !CKA_EXTRACTABLE,
  * CKA_NEVER_EXTRACTABLE, sign only) and usable with its algorithm; each kid is the key's
  * thumbprint. Prints one line per check; any failure fails the step.
@@ -76,11 +77,33 @@ static hs_result kc_verify_chain(const struct kc_config *cfg, X509 **root, X509 
     return HS_OK;
 }
 
+/* A key that the config says is kept on another token is named, not looked up. */
+static hs_result kc_verify_cert_key(struct kc_session *s, X509 *cert, bool offline,
+                                    const char *what)
+{
+    if (offline) {
+        printf("skip %s: its key is kept on another token; not looked up here\n", what);
+        return HS_OK;
+    }
+    return kc_verify_key(s, X509_get0_pubkey(cert), what);
+}
+
+static void kc_plan_cert_key(const char *what, const char *path, bool offline, const char *label)
+{
+    if (offline) {
+        kc_plan_line("%s %s: its key is kept on another token; not looked up", what, path);
+    } else {
+        kc_plan_line("find the key of %s %s on token \"%s\" and check its protection", what, path,
+                     label);
+    }
+}
+
 hs_result kc_plan_verify(const struct kc_config *cfg)
 {
     kc_plan_line("check that %s -> %s verifies strictly", cfg->intermediate_cert, cfg->root_cert);
-    kc_plan_line("find each certificate's key on token \"%s\" and check its protection",
-                 cfg->token.label);
+    kc_plan_cert_key("root_certificate", cfg->root_cert, cfg->root_key_offline, cfg->token.label);
+    kc_plan_cert_key("intermediate_certificate", cfg->intermediate_cert,
+                     cfg->intermediate_key_offline, cfg->token.label);
     if (cfg->jwks != NULL) {
         kc_plan_line("check every JWK of %s the same way, and its kid", cfg->jwks);
     }
@@ -95,8 +118,9 @@ hs_result kc_run_verify(const struct kc_config *cfg)
     HS_GUARD(kc_verify_chain(cfg, &root, &intermediate));
     HS_DEFER(struct kc_session s = {0}, kc_session_close);
     HS_GUARD(kc_session_open(&cfg->token, &s));
-    HS_GUARD(kc_verify_key(&s, X509_get0_pubkey(root), "root_certificate"));
-    HS_GUARD(kc_verify_key(&s, X509_get0_pubkey(intermediate), "intermediate_certificate"));
+    HS_GUARD(kc_verify_cert_key(&s, root, cfg->root_key_offline, "root_certificate"));
+    HS_GUARD(kc_verify_cert_key(&s, intermediate, cfg->intermediate_key_offline,
+                                "intermediate_certificate"));
     if (cfg->jwks != NULL) {
         HS_GUARD(kc_verify_jwks(cfg, &s));
     }

@@ -119,9 +119,19 @@ keys_protected() {
     local keys
     keys=$(list_private_keys "$label" "$work/token/user.pin")
     [ "$(grep -c 'Private Key Object' <<<"$keys")" -eq 4 ] &&
-        [ "$(grep -c 'Access: *sensitive, always sensitive, never extractable' <<<"$keys")" -eq 4 ]
+        [ "$(grep -c 'Access: *sensitive, always sensitive, never extractable' <<<"$keys")" -eq 4 ] &&
+        [ "$(grep -c 'Usage: *sign$' <<<"$keys")" -eq 4 ]
 }
-check "pkcs11-tool: four private keys, each sensitive and never extractable" keys_protected
+check "pkcs11-tool: four private keys, each sensitive, never extractable, usage sign only" \
+    keys_protected
+hidden_without_login() { # CKA_PRIVATE: not even listed to a session that has not logged in
+    local listed
+    listed=$(pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label "$label" \
+        --list-objects 2>&1) || return 1
+    grep -q 'Public Key Object' <<<"$listed" && ! grep -q 'Private Key Object' <<<"$listed"
+}
+check "pkcs11-tool without login sees the public keys but no private key (CKA_PRIVATE)" \
+    hidden_without_login
 check "transcript: one JSON object per line with step, token and SPKI/cert digests" $py - <<'PY'
 import json
 lines = [json.loads(l) for l in open("out/transcript.jsonl")]

@@ -87,3 +87,43 @@ object_count() {
         script -qec "pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label $label --login --list-objects" /dev/null |
         tr -d '\r' | grep -c 'Object;' || true
 }
+
+# token_listing TOKEN_LABEL PIN_FILE: every object on the token as pkcs11-tool lists it after
+# login, for comparing a token before and after a step that must not change it.
+token_listing() {
+    local label=$1 pin_file=$2
+    (sleep 0.5; cat "$pin_file") |
+        script -qec "pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label $label --login --list-objects" /dev/null |
+        tr -d '\r' | sed -e '/^Logging in/d' -e '/^Please enter/d'
+}
+
+# start_hsmsignd CONFIG LOG: runs hsmsignd (port 0 in CONFIG) in the background and waits for
+# its service.ready line; sets svc_pid and svc_url. stop_hsmsignd ends it.
+start_hsmsignd() {
+    local config=$1 log=$2 port=
+    "${HSMSIGND:?}" --config "$config" >"$log" 2>&1 &
+    svc_pid=$!
+    for _ in $(seq 1 200); do
+        port=$(grep -m1 '"event":"service.ready"' "$log" 2>/dev/null |
+            $py -c 'import json,sys; print(json.loads(sys.stdin.readline())["port"])' 2>/dev/null) ||
+            true
+        [ -n "$port" ] && break
+        kill -0 "$svc_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -z "$port" ]; then
+        echo "hsmsignd did not start:"
+        tail -n 5 "$log"
+        svc_pid=
+        return 1
+    fi
+    svc_url="http://127.0.0.1:$port"
+}
+
+stop_hsmsignd() {
+    if [ -n "${svc_pid:-}" ]; then
+        kill -TERM "$svc_pid" 2>/dev/null || true
+        wait "$svc_pid" 2>/dev/null || true
+        svc_pid=
+    fi
+}

@@ -39,6 +39,25 @@ dev_keys_protected() {
 }
 check "pkcs11-tool --login --list-objects: 3 private keys, all sensitive, never extractable" \
     dev_keys_protected
+# The operators' examples match the dev set-up: verify passes on it, and the other steps'
+# examples pass their dry-run (full config validation against the dev token's files).
+examples_verify() {
+    (cd "$home" && "${KEYCEREMONY:?}" verify --config "$repo/keyceremony/examples/verify.json" \
+        >"$home/verify.out" 2>"$home/verify.log") &&
+        [ "$(grep -c '^ok  ' "$home/verify.out")" -ge 4 ]
+}
+check "keyceremony verify with examples/verify.json passes on the dev token" examples_verify
+examples_dry_run() {
+    local step
+    for step in root-2:root key:key intermediate-constrained:intermediate crl:crl \
+        jwt-key-rotate:jwt-key; do
+        (cd "$home" && "$KEYCEREMONY" "${step#*:}" --dry-run \
+            --config "$repo/keyceremony/examples/${step%%:*}.json" >/dev/null 2>&1) ||
+            { echo "examples/${step%%:*}.json: dry-run failed"; return 1; }
+    done
+}
+check "examples root-2, key, intermediate-constrained, crl, jwt-key-rotate pass --dry-run" \
+    examples_dry_run
 pin_modes() {
     [ "$(stat -c %a "$home/var/softhsm/user.pin")" = 600 ] &&
         [ "$(stat -c %a "$home/var/dev/env")" = 600 ] &&
