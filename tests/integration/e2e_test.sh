@@ -8,15 +8,7 @@ require openssl curl
 hsmsignd=${HSMSIGND:?} kc=${KEYCEREMONY:?}
 testdata=${HSMSIGN_TESTDATA:?}
 work=$(mktemp -d)
-pid=
-stop_service() {
-    if [ -n "$pid" ]; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        pid=
-    fi
-}
-trap 'stop_service; rm -rf "$work"' EXIT
+trap 'stop_hsmsignd; rm -rf "$work"' EXIT
 cd "$work"
 mkdir -p out cfg
 label=e2e-test
@@ -95,22 +87,8 @@ mechanism_refused() {
 check "a token without CKM_ECDSA stops hsmsignd at start, naming the mechanism" mechanism_refused
 
 write_config "$work/token/user.pin"
-"$hsmsignd" --config cfg/hsmsignd.json >out/hsmsignd.log 2>&1 &
-pid=$!
-port=
-for _ in $(seq 1 200); do
-    port=$(grep -m1 '"event":"service.ready"' out/hsmsignd.log 2>/dev/null |
-        $py -c 'import json,sys; print(json.loads(sys.stdin.readline())["port"])' 2>/dev/null) || true
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$port" ]; then
-    echo "hsmsignd did not start"
-    cat out/hsmsignd.log
-    exit 1
-fi
-url="http://127.0.0.1:$port"
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
+url=$svc_url
 sigv4=(--aws-sigv4 "aws:amz:eu-central-1:execute-api" --user "$akid:$secret")
 
 # post PATH BODY_FILE OUT_FILE [curl args...]: prints the HTTP status.
@@ -304,8 +282,8 @@ check "the service still answers after the bad requests" health
 pin=$(cat "$work/token/user.pin")
 no_pin_anywhere() {
     ! grep -qF -- "$pin" out/hsmsignd.log &&
-        ! tr '\0' '\n' <"/proc/$pid/cmdline" | has -F -- "$pin" &&
-        ! tr '\0' '\n' <"/proc/$pid/environ" | has -F -- "$pin" &&
+        ! tr '\0' '\n' <"/proc/$svc_pid/cmdline" | has -F -- "$pin" &&
+        ! tr '\0' '\n' <"/proc/$svc_pid/environ" | has -F -- "$pin" &&
         ! grep -qF -- "$secret" out/hsmsignd.log
 }
 check "the PIN is in no log line, argv or environment; the secret key is in no log line" \
@@ -319,9 +297,9 @@ audit_logged() {
 check "audit events (login, issuance, tokens) are JSON lines with audit:true and the caller" \
     audit_logged
 clean_stop() {
-    kill -TERM "$pid" && wait "$pid"
+    kill -TERM "$svc_pid" && wait "$svc_pid"
     local rc=$?
-    pid=
+    svc_pid=
     [ "$rc" -eq 0 ] && grep -q '"event":"service.stopped"' out/hsmsignd.log
 }
 check "SIGTERM stops hsmsignd cleanly (exit 0; sanitizer builds check leaks here)" clean_stop
