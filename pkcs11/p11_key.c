@@ -733,9 +733,14 @@ static hs_result p11_keygen_op(const struct p11_call *call, void *arg)
         r = p11_attrs_check(&a);
     }
     if (hs_failed(r)) {
-        /* The token did not honour the template: the pair must not survive. */
-        HS_IGNORE(call->fn->C_DestroyObject(call->session, hpriv));
-        HS_IGNORE(call->fn->C_DestroyObject(call->session, hpub));
+        /* The token did not honour the template: the pair must not survive, and the
+         * destruction is an audit event (the caller's error says why). */
+        CK_RV rv_priv = call->fn->C_DestroyObject(call->session, hpriv);
+        CK_RV rv_pub = call->fn->C_DestroyObject(call->session, hpub);
+        hs_log(HS_LOG_WARN, "hsm.keygen.destroyed", HS_LOG_AUDIT,
+               HS_LOG_STR("key_label", spec->label), HS_LOG_HEX("key_id", op->id, op->id_len),
+               HS_LOG_BOOL("private_destroyed", rv_priv == CKR_OK),
+               HS_LOG_BOOL("public_destroyed", rv_pub == CKR_OK), HS_LOG_ERR());
     }
     return r;
 }

@@ -744,6 +744,26 @@ HS_TEST(g_an_idle_session_is_checked_and_logged_in_again_before_use)
     heal();
 }
 
+/* --- h. key generation ---------------------------------------------------------------------- */
+
+/* A new pair whose protection attributes cannot be read back is destroyed before the error is
+ * returned: nothing with its label is left, so generating it again succeeds. */
+HS_TEST(h_a_key_whose_attributes_cannot_be_read_back_is_destroyed)
+{
+    struct p11_keygen_spec spec = {.type = P11_KEY_EC_P256, .label = label("h-unread")};
+    struct p11_key *none = NULL;
+    HS_CHECK(fault.configure("C_GetAttributeValue:CKR_GENERAL_ERROR:nth=1") == 0);
+    HS_CHECK_ERR(p11_key_generate(pool, &spec, &none), HS_ERR_HSM);
+    HS_CHECK(ckr_is("CKR_GENERAL_ERROR") && none == NULL);
+    HS_CHECK(fault.calls("C_GenerateKeyPair") == 1 && fault.injected() == 1);
+    heal();
+    HS_DEFER(struct p11_key *again = NULL, key_destroyp);
+    HS_CHECK_OK(p11_key_generate(pool, &spec, &again));
+    if (again != NULL) {
+        HS_CHECK_OK(p11_key_check_protected(again));
+    }
+}
+
 /* Finds the control functions in the module instance p11_module_load() opened. */
 static bool fault_api_bind(const char *path)
 {
@@ -803,6 +823,7 @@ int main(void)
         HS_TEST_CASE(e_a_fatal_error_is_not_retried),
         HS_TEST_CASE(f_a_mechanism_the_token_lacks_is_refused_naming_it),
         HS_TEST_CASE(g_an_idle_session_is_checked_and_logged_in_again_before_use),
+        HS_TEST_CASE(h_a_key_whose_attributes_cannot_be_read_back_is_destroyed),
         HS_TEST_END,
     });
     fprintf(stderr, "wall time %.2f s\n", now_s() - t0);
