@@ -138,6 +138,22 @@ static void api_http_absorb(struct api_http_req *r, const char *data, size_t len
     }
 }
 
+/* The peer's numeric address in out, or NULL when it cannot be told. */
+static const char *api_http_peer(struct MHD_Connection *con, char out[NI_MAXHOST])
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) {
+        return NULL;
+    }
+    socklen_t len = info->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                             : sizeof(struct sockaddr_in);
+    if (getnameinfo(info->client_addr, len, out, NI_MAXHOST, NULL, 0, NI_NUMERICHOST) != 0) {
+        return NULL;
+    }
+    return out;
+}
+
 static enum MHD_Result api_http_access(void *cls, struct MHD_Connection *con, const char *url,
                                        const char *method, const char *version,
                                        const char *upload_data, size_t *upload_data_size,
@@ -161,6 +177,8 @@ static enum MHD_Result api_http_access(void *cls, struct MHD_Connection *con, co
     if (r->too_large) {
         return api_http_error(con, HS_ERR_INPUT_TOO_LARGE);
     }
+    char peer[NI_MAXHOST];
+    const char *peer_addr = api_http_peer(con, peer);
     struct api_http_headers headers = {.n = 0};
     MHD_get_connection_values(con, MHD_HEADER_KIND, api_http_header, &headers);
     if (headers.overflow) {
@@ -173,7 +191,8 @@ static enum MHD_Result api_http_access(void *cls, struct MHD_Connection *con, co
         .nheaders = headers.n,
         .body = r->body != NULL ? hs_buf_data(r->body) : NULL,
         .body_len = r->body != NULL ? hs_buf_len(r->body) : 0,
-        .principal = NULL,
+        .transport = API_TRANSPORT_HTTP,
+        .peer_addr = peer_addr,
         .now = time(NULL),
     };
     api_request_id_new(&req);

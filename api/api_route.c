@@ -138,7 +138,10 @@ void api_response_error(struct api_response *out, enum hs_code code, const char 
 static hs_result api_authenticate(struct api_service *svc, const struct api_request *req,
                                   const char **principal)
 {
-    if (req->principal != NULL) {
+    if (req->transport == API_TRANSPORT_GATEWAY) {
+        /* API Gateway authenticated the call, or the route has no IAM authorization. */
+        HS_ENSURE_MSG(req->principal != NULL, HS_ERR_AUTH_MISSING,
+                      "no IAM principal in the event's requestContext");
         *principal = req->principal;
         return HS_OK;
     }

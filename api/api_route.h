@@ -16,6 +16,7 @@
 #ifndef API_ROUTE_H
 #define API_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -27,6 +28,17 @@
 #define API_RESPONSE_MAX (128 * 1024) /* bytes of a response body */
 #define API_REQ_ID_LEN 16
 
+/* Who authenticated the caller before api_route() sees the request. */
+enum api_transport {
+    /* hsmsignd's own HTTP server (container): api_route verifies SigV4 from the headers; an
+     * mTLS client certificate may come in a trusted proxy's header (auth.mtls). */
+    API_TRANSPORT_HTTP = 0,
+    /* API Gateway in front of the Lambda runtime: it verified SigV4 (AWS_IAM) or the mTLS
+     * handshake itself; principal / client_cert_pem carry what it found (either may be NULL
+     * for a route without authorization). */
+    API_TRANSPORT_GATEWAY = 1,
+};
+
 struct api_request {
     const char *method;
     const char *target;               /* raw request-target, path[?query], percent-encoded */
@@ -34,9 +46,16 @@ struct api_request {
     size_t nheaders;
     const unsigned char *body;
     size_t body_len;
-    /* Set by a front end whose transport already authenticated the caller (API Gateway with
-     * AWS_IAM in front of Lambda): the principal ARN. NULL: api_route verifies SigV4. */
+    enum api_transport transport;
+    /* GATEWAY: the IAM principal ARN from the event's requestContext (payload v2
+     * authorizer.iam.userArn, v1 identity.userArn), or NULL. Ignored for HTTP. */
     const char *principal;
+    /* GATEWAY: the mTLS client certificate (PEM) from requestContext.authentication.clientCert
+     * .clientCertPem, or NULL. Ignored for HTTP. */
+    const char *client_cert_pem;
+    /* HTTP: the peer's numeric address ("127.0.0.1", "::1"), for auth.mtls trusted proxies;
+     * NULL when unknown. */
+    const char *peer_addr;
     time_t now;
     char req_id[API_REQ_ID_LEN + 1]; /* filled by api_request_id_new() */
 };
@@ -45,6 +64,7 @@ struct api_response {
     unsigned int status;
     const char *content_type;  /* static */
     const char *cache_control; /* static or NULL */
+    bool binary;               /* body is not UTF-8 text (a DER CRL): Lambda base64-encodes it */
     struct hs_buf *body;       /* owned; release with api_response_clear() */
 };
 

@@ -1,0 +1,112 @@
+/*
+ * sgn_inventory: the record of every certificate the service issued, and of its revocation.
+ *
+ * A record is committed durably before the certificate is handed out: no 2xx without a
+ * committed record, and a crash after the response never loses it. The interface is a small
+ * table of operations (struct sgn_inventory_ops) so that other stores (DynamoDB) can follow the
+ * SQLite one (sgn_inventory_sqlite_open). Every operation is thread-safe.
+ *
+ * The SQLite store (SQLite 3, https://sqlite.org/wal.html) runs in WAL mode with
+ * synchronous=FULL, so each committed transaction is fsync'd. Writers do not commit one by one:
+ * a writer thread takes every record queued while the previous transaction was being fsync'd
+ * and commits them together in one transaction (group commit), then wakes their callers. Reads
+ * use their own connection and never wait for the writer.
+ */
+#ifndef SGN_INVENTORY_H
+#define SGN_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "hs_err.h"
+
+#define SGN_INV_SERIAL_MAX 40   /* hex digits of a serial (RFC 5280 §4.1.2.2: 20 octets) */
+#define SGN_INV_SUBJECT_MAX 512 /* bytes of the RFC 4514 subject string */
+#define SGN_INV_SANS_MAX 8192   /* bytes of the SAN list (JSON array of "DNS:x", "IP:y"...) */
+#define SGN_INV_PRINCIPAL_MAX 2048
+#define SGN_INV_PROFILE_MAX 16
+
+enum sgn_cert_status {
+    SGN_CERT_GOOD = 0,
+    SGN_CERT_REVOKED = 1,
+};
+
+/* One issued certificate. Strings are NUL-terminated and bounded by the arrays. */
+struct sgn_cert_record {
+    char serial_hex[SGN_INV_SERIAL_MAX + 1]; /* lowercase, no leading zero octets (primary key) */
+    char subject[SGN_INV_SUBJECT_MAX + 1];   /* RFC 4514, e.g. "CN=svc.example.com"; may be "" */
+    char sans[SGN_INV_SANS_MAX + 1];         /* JSON array as text, e.g. ["DNS:a","IP:10.0.0.1"] */
+    time_t not_before;                       /* seconds since the epoch */
+    time_t not_after;
+    char requester[SGN_INV_PRINCIPAL_MAX + 1]; /* principal that asked for it */
+    char profile[SGN_INV_PROFILE_MAX + 1];     /* "client" or "server" */
+    unsigned char spki_sha256[32];             /* SHA-256 of the DER SubjectPublicKeyInfo */
+    unsigned char cert_sha256[32];             /* SHA-256 of the DER certificate */
+    enum sgn_cert_status status;
+    time_t revoked_at; /* when status is REVOKED, else 0 */
+    int reason;        /* CRL_REASON_* (RFC 5280 §5.3.1), or -1 for none / unspecified */
+};
+
+/* A revoked certificate as the CRL lists it. */
+struct sgn_revoked_entry {
+    char serial_hex[SGN_INV_SERIAL_MAX + 1];
+    time_t revoked_at;
+    int reason;
+};
+
+struct sgn_inventory;
+
+struct sgn_inventory_ops {
+    /* Commits rec durably (returns only after the transaction holding it is fsync'd).
+     * Errors: HS_ERR_INPUT_EXISTS (serial already recorded), HS_ERR_IO (the store failed;
+     * the record must be treated as not written). */
+    hs_result (*put)(struct sgn_inventory *inv, const struct sgn_cert_record *rec);
+    /* Reads the record of serial_hex into *out. Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
+    hs_result (*get)(struct sgn_inventory *inv, const char *serial_hex,
+                     struct sgn_cert_record *out);
+    /* Marks serial_hex revoked at `at` with `reason` and bumps the revocation generation,
+     * durably. Revoking a revoked certificate changes nothing and is not an error (*changed is
+     * set false); changed may be NULL. Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
+    hs_result (*revoke)(struct sgn_inventory *inv, const char *serial_hex, time_t at, int reason,
+                        bool *changed);
+    /* Lists the revoked certificates whose notAfter is at or after not_after_from (expired
+     * ones may leave the CRL, RFC 5280 §3.3), ordered by serial. Writes at most max entries to
+     * out and the total count to *n; HS_ERR_BOUNDS when there are more than max. Errors:
+     * HS_ERR_IO. */
+    hs_result (*list_revoked)(struct sgn_inventory *inv, time_t not_after_from,
+                              struct sgn_revoked_entry *out, size_t max, size_t *n);
+    /* Returns the next CRL number (1, 2, ...), durably advanced so that it never repeats
+     * across restarts (RFC 5280 §5.2.3). Errors: HS_ERR_IO. */
+    hs_result (*next_crl_number)(struct sgn_inventory *inv, uint64_t *out);
+    /* The revocation generation: a counter that grows with every revocation that changed
+     * something (so a cached CRL knows it is stale). */
+    uint64_t (*generation)(struct sgn_inventory *inv);
+    /* Flushes and closes the store, and frees inv (NULL accepted). */
+    void (*close)(struct sgn_inventory *inv);
+};
+
+/* Every store starts with this header; the rest is the store's own. */
+struct sgn_inventory {
+    const struct sgn_inventory_ops *ops;
+};
+
+/* Opens (creating if needed, mode 0600) the SQLite inventory at path, in WAL mode with
+ * synchronous=FULL, and starts its group-commit writer thread. Errors: HS_ERR_IO naming the
+ * path and SQLite's message, HS_ERR_NOMEM. Close with sgn_inventory_close(). */
+HS_RESULT sgn_inventory_sqlite_open(const char *path, struct sgn_inventory **out);
+
+/* Calls inv->ops->close (NULL accepted); for HS_DEFER, sgn_inventory_closep. */
+void sgn_inventory_close(struct sgn_inventory *inv);
+void sgn_inventory_closep(struct sgn_inventory **inv);
+
+/* Statistics of the SQLite store, for tests and the benchmark: transactions committed and
+ * records they held (records / commits > 1 shows group commit at work). */
+struct sgn_inventory_stats {
+    uint64_t commits;
+    uint64_t records;
+};
+void sgn_inventory_sqlite_stats(struct sgn_inventory *inv, struct sgn_inventory_stats *out);
+
+#endif /* SGN_INVENTORY_H */
