@@ -1,17 +1,22 @@
 #include "api_config.h"
 
+#include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "hs_defer.h"
 #include "hs_file.h"
 #include "hs_json.h"
 #include "p11_key.h"
 #include "sgn_cert.h"
+#include "sgn_ext.h"
 #include "sgn_jwt.h"
 
 #define API_PATH_MAX 1024
 #define API_ARN_MAX 2048
 #define API_AKID_MAX 128
+#define API_CRL_HOURS_MAX (24 * 7)
+#define API_HEADER_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 void api_config_free(struct api_config *cfg)
 {
@@ -36,8 +41,9 @@ static hs_result api_input_file(json_object *obj, const char *key, bool required
 
 static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
 {
-    static const char *const allowed[] = {"key", "chain_file", "default_ttl_hours", "max_ttl_hours",
-                                          NULL};
+    static const char *const allowed[] = {
+        "key", "chain_file", "default_ttl_hours", "max_ttl_hours", "crl_url", "crl_validity_hours",
+        NULL};
     json_object *ca = NULL;
     HS_GUARD(hs_json_get_typed(doc, "ca", true, json_type_object, &ca));
     HS_GUARD(hs_json_check_keys(ca, allowed, "ca"));
@@ -52,17 +58,37 @@ static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
         SGN_LEAF_TTL_DEFAULT_S / 3600 < max_h ? SGN_LEAF_TTL_DEFAULT_S / 3600 : max_h, &def_h));
     cfg->max_ttl_hours = (long)max_h;
     cfg->default_ttl_hours = (long)def_h;
+    HS_GUARD(hs_json_get_string(ca, "crl_url", false, SGN_URL_MAX, &cfg->crl_url));
+    HS_ENSURE_MSG(cfg->crl_url == NULL || sgn_ext_url_valid(cfg->crl_url), HS_ERR_INPUT_FIELD,
+                  "field \"crl_url\" must be an http:// or https:// URL");
+    int64_t crl_h = 0;
+    HS_GUARD(hs_json_get_int(ca, "crl_validity_hours", false, 1, API_CRL_HOURS_MAX, 24, &crl_h));
+    cfg->crl_validity_s = (long)crl_h * 3600;
     return HS_OK;
+}
+
+static hs_result api_parse_inventory(json_object *doc, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"sqlite", NULL};
+    json_object *inv = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "inventory", true, json_type_object, &inv));
+    HS_GUARD(hs_json_check_keys(inv, allowed, "inventory"));
+    return hs_json_get_string(inv, "sqlite", true, API_PATH_MAX, &cfg->inventory_sqlite);
 }
 
 static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {
-        "issuer", "keys", "jwks_file", "default_ttl_seconds", "max_ttl_seconds", NULL};
+        "issuer",          "keys", "jwks_file", "default_alg", "default_ttl_seconds",
+        "max_ttl_seconds", NULL};
     json_object *jwt = NULL;
     HS_GUARD(hs_json_get_typed(doc, "jwt", true, json_type_object, &jwt));
     HS_GUARD(hs_json_check_keys(jwt, allowed, "jwt"));
     HS_GUARD(hs_json_get_string(jwt, "issuer", true, SGN_JWT_CLAIM_MAX, &cfg->jwt_issuer));
+    HS_ENSURE_MSG(sgn_ext_url_valid(cfg->jwt_issuer), HS_ERR_INPUT_FIELD,
+                  "field \"issuer\" must be an http:// or https:// URL (OpenID Connect "
+                  "Discovery §3 serves it at issuer + /.well-known/openid-configuration)");
+    HS_GUARD(hs_json_get_string(jwt, "default_alg", false, 8, &cfg->jwt_default_alg));
     HS_GUARD(api_input_file(jwt, "jwks_file", false, &cfg->jwt_jwks_file));
     json_object *keys = NULL;
     HS_GUARD(hs_json_get_typed(jwt, "keys", false, json_type_array, &keys));
@@ -99,18 +125,12 @@ static hs_result api_parse_access_key(json_object *e, struct api_access_key_conf
     return HS_OK;
 }
 
-static hs_result api_parse_sigv4(json_object *doc, struct api_config *cfg)
+static hs_result api_parse_sigv4(json_object *s, struct api_config *cfg)
 {
-    static const char *const auth_allowed[] = {"sigv4", NULL};
     static const char *const allowed[] = {"region", "service", "max_skew_seconds", "access_keys",
                                           NULL};
-    json_object *auth = NULL;
-    json_object *s = NULL;
     json_object *list = NULL;
-    HS_GUARD(hs_json_get_typed(doc, "auth", true, json_type_object, &auth));
-    HS_GUARD(hs_json_check_keys(auth, auth_allowed, "auth"));
-    HS_GUARD(
-        hs_error_context(hs_json_get_typed(auth, "sigv4", true, json_type_object, &s), "auth"));
+    cfg->has_sigv4 = true;
     HS_GUARD(hs_json_check_keys(s, allowed, "auth.sigv4"));
     HS_GUARD(hs_json_get_string(s, "region", true, 64, &cfg->sigv4_region));
     HS_GUARD(hs_json_get_string(s, "service", false, 64, &cfg->sigv4_service));
@@ -126,6 +146,55 @@ static hs_result api_parse_sigv4(json_object *doc, struct api_config *cfg)
         HS_GUARD(api_parse_access_key(json_object_array_get_idx(list, i), &cfg->access_keys[i]));
     }
     cfg->naccess_keys = n;
+    return HS_OK;
+}
+
+static hs_result api_parse_mtls(json_object *m, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"proxy_header", "trusted_proxies", NULL};
+    json_object *list = NULL;
+    HS_GUARD(hs_json_check_keys(m, allowed, "auth.mtls"));
+    HS_GUARD(
+        hs_json_get_string(m, "proxy_header", true, API_HEADER_NAME_MAX, &cfg->mtls_proxy_header));
+    HS_ENSURE_MSG(strspn(cfg->mtls_proxy_header, API_HEADER_NAME_CHARS) ==
+                      strlen(cfg->mtls_proxy_header),
+                  HS_ERR_INPUT_FIELD, "field \"proxy_header\" is not a header name");
+    HS_GUARD(hs_json_get_typed(m, "trusted_proxies", true, json_type_array, &list));
+    size_t n = json_object_array_length(list);
+    HS_ENSURE_MSG(n > 0 && n <= API_PROXIES_MAX, HS_ERR_INPUT_RANGE,
+                  "field \"trusted_proxies\" must list 1..%d addresses", API_PROXIES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(list, i);
+        const char *a = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        unsigned char bin[16];
+        HS_ENSURE_MSG(a != NULL &&
+                          (inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1),
+                      HS_ERR_INPUT_FIELD, "trusted_proxies: entry %zu is not an IP address", i);
+        cfg->trusted_proxies[i] = a;
+    }
+    cfg->ntrusted_proxies = n;
+    return HS_OK;
+}
+
+static hs_result api_parse_auth(json_object *doc, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"sigv4", "mtls", NULL};
+    json_object *auth = NULL;
+    json_object *sigv4 = NULL;
+    json_object *mtls = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "auth", false, json_type_object, &auth));
+    if (auth == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(auth, allowed, "auth"));
+    HS_GUARD(hs_json_get_typed(auth, "sigv4", false, json_type_object, &sigv4));
+    HS_GUARD(hs_json_get_typed(auth, "mtls", false, json_type_object, &mtls));
+    if (sigv4 != NULL) {
+        HS_GUARD(hs_error_context(api_parse_sigv4(sigv4, cfg), "auth.sigv4"));
+    }
+    if (mtls != NULL) {
+        HS_GUARD(hs_error_context(api_parse_mtls(mtls, cfg), "auth.mtls"));
+    }
     return HS_OK;
 }
 
@@ -156,7 +225,8 @@ static hs_result api_set_listen(struct api_config *cfg, const char *listen)
 
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
-    static const char *const allowed[] = {"listen", "token", "ca", "jwt", "auth", "limits", NULL};
+    static const char *const allowed[] = {"listen", "token",  "ca",     "inventory", "jwt",
+                                          "auth",   "policy", "limits", NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
@@ -173,7 +243,11 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
     HS_GUARD(p11_token_config_parse(cfg->doc, P11_CONFIG_POOL, &cfg->token));
     HS_GUARD(hs_error_context(api_parse_ca(cfg->doc, cfg), "ca"));
     HS_GUARD(hs_error_context(api_parse_jwt(cfg->doc, cfg), "jwt"));
-    HS_GUARD(hs_error_context(api_parse_sigv4(cfg->doc, cfg), "auth.sigv4"));
+    HS_GUARD(hs_error_context(api_parse_inventory(cfg->doc, cfg), "inventory"));
+    HS_GUARD(api_parse_auth(cfg->doc, cfg));
+    HS_GUARD(hs_error_context(
+        api_policy_parse(cfg->doc, cfg->max_ttl_hours * 3600, cfg->jwt_max_ttl_s, &cfg->policy),
+        "policy"));
     HS_GUARD(hs_error_context(api_parse_limits(cfg->doc, cfg), "limits"));
     *out = cfg;
     cfg = NULL;

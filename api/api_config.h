@@ -6,17 +6,28 @@
  *     "token": {"module": "...", "label": "...", "pin_file": "...", "pool_size": 4},
  *     "ca": {"key": "pkcs11:token=...;object=...;type=private",
  *            "chain_file": "var/dev/ceremony/truststore.pem",
- *            "default_ttl_hours": 12, "max_ttl_hours": 24},
+ *            "default_ttl_hours": 12, "max_ttl_hours": 24,
+ *            "crl_url": "https://pki.example.com/v1/crl", "crl_validity_hours": 24},
+ *     "inventory": {"sqlite": "var/dev/inventory.db"},
  *     "jwt": {"issuer": "http://127.0.0.1:8080",
- *             "jwks_file": "var/dev/ceremony/jwks.json",
+ *             "jwks_file": "var/dev/ceremony/jwks.json", "default_alg": "ES256",
  *             "default_ttl_seconds": 300, "max_ttl_seconds": 3600},
  *     "auth": {"sigv4": {"region": "us-east-1", "service": "execute-api",
  *                        "max_skew_seconds": 300,
  *                        "access_keys": [{"access_key_id": "AKIA...",
  *                                         "secret_file": "var/dev/access-key.secret",
- *                                         "principal_arn": "arn:aws:iam::...:user/dev"}]}},
+ *                                         "principal_arn": "arn:aws:iam::...:user/dev"}]},
+ *              "mtls": {"proxy_header": "X-Client-Cert", "trusted_proxies": ["127.0.0.1"]}},
+ *     "policy": {... api_policy.h ...},
  *     "limits": {"max_connections": 256, "connection_timeout_seconds": 30}
  *   }
+ *
+ * "auth" is optional: without "sigv4" no request is accepted by SigV4 (in Lambda mode API
+ * Gateway authenticates); without "mtls" no client certificate is taken from a header. With
+ * "mtls", the header (a URL-encoded PEM, as nginx's $ssl_client_escaped_cert or Envoy's
+ * forwarded certificate) is believed only from the trusted proxies' addresses. "policy" is
+ * required (an empty rule list denies everything). The inventory is required: no certificate
+ * leaves without a committed record.
  *
  * The JWT keys come either from "jwks_file", the JWK Set the key ceremony publishes and rotates
  * (the service finds each key on the token by its public key, publishes them all and signs
@@ -28,10 +39,12 @@
 #ifndef API_CONFIG_H
 #define API_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
 
+#include "api_policy.h"
 #include "hs_err.h"
 #include "p11_config.h"
 #include "sgn_jwt.h"
@@ -39,6 +52,8 @@
 #define API_CONFIG_MAX (256 * 1024)
 #define API_ACCESS_KEYS_MAX 64
 #define API_LISTEN_MAX 128
+#define API_PROXIES_MAX 16
+#define API_HEADER_NAME_MAX 64
 
 struct api_access_key_config {
     const char *access_key_id;
@@ -56,17 +71,26 @@ struct api_config {
     const char *ca_chain_file;
     long default_ttl_hours;
     long max_ttl_hours;
+    const char *crl_url; /* CRL distribution point put into every leaf; NULL = none */
+    long crl_validity_s; /* nextUpdate - thisUpdate */
+    const char *inventory_sqlite;
     const char *jwt_issuer;
+    const char *jwt_default_alg;                       /* NULL = the newest key's alg */
     const char *jwt_jwks_file;                         /* either this ... */
     struct sgn_jwt_key_ref jwt_keys[SGN_JWT_KEYS_MAX]; /* ... or these; [0] signs */
     size_t njwt_keys;
     long jwt_default_ttl_s;
     long jwt_max_ttl_s;
+    bool has_sigv4;
     const char *sigv4_region;
     const char *sigv4_service;
     long sigv4_max_skew_s;
     struct api_access_key_config access_keys[API_ACCESS_KEYS_MAX];
     size_t naccess_keys;
+    const char *mtls_proxy_header; /* NULL = no client certificates from headers */
+    const char *trusted_proxies[API_PROXIES_MAX];
+    size_t ntrusted_proxies;
+    struct api_policy policy;
     long max_connections;
     long connection_timeout_s;
 };

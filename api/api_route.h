@@ -5,13 +5,19 @@
  * per-request log line all live here.
  *
  * Routes (docs/api.md):
- *   POST /v1/certificates           {"csr": PEM, "ttl_hours": 12}        SigV4
- *   POST /v1/tokens                 {"audience": "...", "ttl_seconds": 300} SigV4
- *   GET  /.well-known/jwks.json                                          public
- *   GET  /healthz                   200 when a token session answers, 503 otherwise
- * Every error is {"error": code, "message": fixed text, "request_id": id} with the status of
- * its class: INPUT 400 (413 too large, 404 unknown route, 405 wrong method), AUTH 401,
- * POLICY 403, HSM 503, INTERNAL 500. Details go to the log only.
+ *   POST /v1/certificates                   {"csr", "profile", "ttl_hours"}     IAM
+ *   GET  /v1/certificates/{serial}          status of one we issued            IAM (owner, admin)
+ *   POST /v1/certificates/{serial}/revoke   {"reason"}                          IAM (owner, admin)
+ *   GET  /v1/crl                            DER CRL (application/pkix-crl)      public
+ *   POST /v1/tokens                         {"audience", "ttl_seconds", "alg"}  IAM or mTLS
+ *   GET  /.well-known/jwks.json             the JWK Set                         public
+ *   GET  /.well-known/openid-configuration  OIDC discovery metadata             public
+ *   GET  /healthz                           200 when a token session answers    public
+ *   GET  /metrics                           Prometheus text format              public
+ * Every error is {"error": code, "message": fixed text, "request_id": id}, plus "reason" for
+ * a policy denial (api_policy_reason_name) and "detail" for bad input, with the status of its
+ * class: INPUT 400 (413 too large, 404 unknown route or serial, 405 wrong method), AUTH 401,
+ * POLICY 403, HSM 503, INTERNAL 500. Other details go to the log only.
  */
 #ifndef API_ROUTE_H
 #define API_ROUTE_H
@@ -79,6 +85,10 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
 /* Sets out to the JSON error response for code (used by front ends for transport-level
  * failures such as an oversized body). */
 void api_response_error(struct api_response *out, enum hs_code code, const char *req_id);
+
+/* The names of the routes as /metrics labels them ("POST /v1/tokens", ...); *n gets their
+ * count. */
+const char *const *api_route_names(size_t *n);
 
 void api_response_clear(struct api_response *resp);
 

@@ -1,7 +1,11 @@
 #include "api_service.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "hs_defer.h"
 #include "hs_file.h"
+#include "hs_json.h"
 #include "hs_log.h"
 #include "p11_config.h"
 #include "p11_evp.h"
@@ -12,6 +16,11 @@ void api_service_free(struct api_service *svc)
         return;
     }
     sgn_jwt_key_array_freep(&svc->jwt_keys);
+    if (svc->crl_ready) {
+        api_crl_cache_clear(&svc->crl);
+    }
+    sgn_inventory_close(svc->inventory);
+    free(svc->openid_config_json);
     for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
         hs_secret_free(svc->secrets[i]);
     }
@@ -66,6 +75,61 @@ static hs_result api_service_jwks_keys(struct api_service *svc)
     return r;
 }
 
+static hs_result api_json_add_strings(json_object *obj, const char *key, const char *const *v,
+                                      size_t n)
+{
+    json_object *arr = json_object_new_array();
+    HS_ENSURE(arr != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(json_object_object_add(obj, key, arr) == 0, HS_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) {
+        HS_ENSURE(json_object_array_add(arr, json_object_new_string(v[i])) == 0, HS_ERR_NOMEM);
+    }
+    return HS_OK;
+}
+
+/* OpenID Connect Discovery 1.0 §3 metadata: enough for an API Gateway JWT authorizer or any
+ * OIDC relying party to find the keys (jwks_uri) of tokens whose iss is jwt.issuer. */
+static hs_result api_service_openid(struct api_service *svc)
+{
+    static const char *const claims[] = {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "cnf"};
+    static const char *const response_types[] = {"token"};
+    static const char *const subject_types[] = {"public"};
+    const char *iss = svc->cfg->jwt_issuer;
+    size_t n = strlen(iss);
+    while (n > 0 && iss[n - 1] == '/') {
+        n--;
+    }
+    char jwks_uri[SGN_JWT_CLAIM_MAX + 64];
+    snprintf(jwks_uri, sizeof(jwks_uri), "%.*s/.well-known/jwks.json", (int)n, iss);
+    const char *algs[SGN_JWT_KEYS_MAX];
+    size_t nalgs = 0;
+    for (size_t i = 0; i < svc->njwt_keys; i++) {
+        const char *alg = sgn_jwt_key_alg(svc->jwt_keys[i]);
+        bool seen = false;
+        for (size_t j = 0; j < nalgs; j++) {
+            seen = seen || strcmp(algs[j], alg) == 0;
+        }
+        if (!seen) {
+            algs[nalgs++] = alg;
+        }
+    }
+    HS_DEFER(json_object *doc = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(doc != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(json_object_object_add(doc, "issuer", json_object_new_string(iss)) == 0,
+              HS_ERR_NOMEM);
+    HS_ENSURE(json_object_object_add(doc, "jwks_uri", json_object_new_string(jwks_uri)) == 0,
+              HS_ERR_NOMEM);
+    HS_GUARD(api_json_add_strings(doc, "response_types_supported", response_types, 1));
+    HS_GUARD(api_json_add_strings(doc, "subject_types_supported", subject_types, 1));
+    HS_GUARD(api_json_add_strings(doc, "id_token_signing_alg_values_supported", algs, nalgs));
+    HS_GUARD(
+        api_json_add_strings(doc, "claims_supported", claims, sizeof(claims) / sizeof(claims[0])));
+    char *text = NULL;
+    HS_GUARD(hs_json_to_string(doc, &text));
+    svc->openid_config_json = text;
+    return HS_OK;
+}
+
 static hs_result api_service_jwt(struct api_service *svc)
 {
     if (svc->cfg->jwt_jwks_file != NULL) {
@@ -76,7 +140,21 @@ static hs_result api_service_jwt(struct api_service *svc)
             "jwt.keys"));
         svc->njwt_keys = svc->cfg->njwt_keys;
     }
-    return sgn_jwks_json(svc->jwt_keys, svc->njwt_keys, &svc->jwks_json);
+    HS_GUARD(sgn_jwks_json(svc->jwt_keys, svc->njwt_keys, &svc->jwks_json));
+    svc->jwt_default = api_service_jwt_key(svc, svc->cfg->jwt_default_alg);
+    HS_ENSURE_MSG(svc->jwt_default != NULL, HS_ERR_INPUT_CONFIG,
+                  "jwt.default_alg: no JWT key signs with %s", svc->cfg->jwt_default_alg);
+    return api_service_openid(svc);
+}
+
+const struct sgn_jwt_key *api_service_jwt_key(const struct api_service *svc, const char *alg)
+{
+    for (size_t i = 0; i < svc->njwt_keys; i++) {
+        if (alg == NULL || strcmp(sgn_jwt_key_alg(svc->jwt_keys[i]), alg) == 0) {
+            return svc->jwt_keys[i];
+        }
+    }
+    return NULL;
 }
 
 static hs_result api_service_sigv4(struct api_service *svc)
@@ -117,6 +195,10 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     HS_GUARD(p11_token_open(&cfg->token, &svc->module, &svc->pool));
     HS_GUARD(api_service_ca(svc));
     HS_GUARD(api_service_jwt(svc));
+    HS_GUARD(hs_error_context(sgn_inventory_sqlite_open(cfg->inventory_sqlite, &svc->inventory),
+                              "inventory.sqlite"));
+    HS_GUARD(api_crl_cache_init(&svc->crl));
+    svc->crl_ready = true;
     hs_log(HS_LOG_INFO, "service.init", HS_LOG_STR("token", cfg->token.label),
            HS_LOG_STR("ca_key", p11_key_label(sgn_issuer_get0_key(svc->issuer))),
            HS_LOG_STR("jwt_kid", sgn_jwt_key_kid(svc->jwt_keys[0])),

@@ -44,6 +44,7 @@ HS_DEFINE_FREEP(hs_json_tokener_freep, json_tokener, json_tokener_free)
 HS_DEFINE_FREEP(hs_ossl_freep, unsigned char, OPENSSL_free)
 HS_DEFINE_FREEP(hs_ossl_str_freep, char, OPENSSL_free)
 HS_DEFINE_FREEP(hs_free_strp, char, free)
+HS_DEFINE_FREEP(hs_ossl_strp, char, OPENSSL_free)
 
 static inline void hs_x509_extension_stack_freep(STACK_OF(X509_EXTENSION) * *p)
 {

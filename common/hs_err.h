@@ -38,6 +38,7 @@ enum hs_code {
     HS_ERR_INPUT_EXISTS,        /* refusing to overwrite something that exists */
     HS_ERR_INPUT_NOT_FOUND,     /* a named thing (route, file, serial) does not exist */
     HS_ERR_INPUT_METHOD,        /* HTTP method not allowed for the route */
+    HS_ERR_INPUT_ALG,           /* a JWS alg no active key signs with */
 
     HS_ERR_AUTH = 0x200,     /* generic authentication failure */
     HS_ERR_AUTH_MISSING,     /* no credentials presented */
@@ -46,6 +47,7 @@ enum hs_code {
     HS_ERR_AUTH_SIGNATURE,   /* signature does not match */
     HS_ERR_AUTH_EXPIRED,     /* request date outside the allowed clock skew */
     HS_ERR_AUTH_SCOPE,       /* credential scope (region/service/date) mismatch */
+    HS_ERR_AUTH_CERTIFICATE, /* client certificate not ours, not for clientAuth, or revoked */
 
     HS_ERR_POLICY = 0x300, /* generic policy denial */
     HS_ERR_POLICY_DENIED,  /* no rule allows this principal to do this */

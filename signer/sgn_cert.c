@@ -11,6 +11,7 @@
 #include "hs_log.h"
 #include "p11_evp.h"
 #include "p11_sign.h"
+#include "sgn_ext.h"
 #include "sgn_lint.h"
 
 #define SGN_CHAIN_CERTS_MAX 8
@@ -22,6 +23,7 @@ HS_DEFINE_FREEP(sgn_bit_string_freep, ASN1_BIT_STRING, ASN1_BIT_STRING_free)
 struct sgn_issuer {
     struct p11_key *key;
     X509 *cert;
+    STACK_OF(X509) * chain; /* cert first, the self-signed root last */
     char *chain_pem;
 };
 
@@ -253,6 +255,7 @@ void sgn_issuer_free(struct sgn_issuer *issuer)
     }
     p11_key_free(issuer->key);
     X509_free(issuer->cert);
+    sk_X509_pop_free(issuer->chain, X509_free);
     OPENSSL_free(issuer->chain_pem);
     OPENSSL_free(issuer);
 }
@@ -347,10 +350,25 @@ HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chai
     HS_GUARD(sgn_chain_to_pem(chain, &issuer->chain_pem));
     HS_ENSURE(X509_up_ref(cert) == 1, HS_ERR_CRYPTO);
     issuer->cert = cert;
+    issuer->chain = chain;
+    chain = NULL;
     issuer->key = p11_key_up_ref(key);
     *out = issuer;
     issuer = NULL;
     return HS_OK;
+}
+
+HS_RESULT sgn_issuer_verify_leaf(const struct sgn_issuer *issuer, X509 *leaf)
+{
+    HS_ENSURE_REF(issuer);
+    HS_ENSURE_REF(leaf);
+    int rc = X509_check_issued(issuer->cert, leaf);
+    ERR_clear_error();
+    HS_ENSURE_MSG(rc == X509_V_OK, HS_ERR_INPUT_CONFIG,
+                  "the certificate was not issued by this CA: %s",
+                  X509_verify_cert_error_string(rc));
+    X509 *root = sk_X509_value(issuer->chain, sk_X509_num(issuer->chain) - 1);
+    return sgn_chain_verify(leaf, root, issuer->chain);
 }
 
 X509 *sgn_issuer_get0_cert(const struct sgn_issuer *issuer)
@@ -433,17 +451,26 @@ static hs_result sgn_cert_issue_checked(const struct sgn_issuer *issuer,
         sgn_leaf_validity(issuer->cert, req->now, req->ttl_s, &leaf.not_before, &leaf.not_after));
     HS_DEFER(X509_NAME *subject = NULL, hs_x509_name_freep);
     HS_GUARD(sgn_leaf_subject(req->csr, &subject));
+    HS_DEFER(STACK_OF(X509_EXTENSION) *extra = sk_X509_EXTENSION_new_null(),
+             hs_x509_extension_stack_freep);
+    HS_ENSURE(extra != NULL, HS_ERR_NOMEM);
+    if (req->crl_url != NULL) {
+        HS_GUARD(sgn_ext_crl_distribution_point(req->crl_url, extra));
+    }
+    EVP_PKEY *pub = sgn_csr_get0_pubkey(req->csr);
+    bool rsa_server = (req->eku & SGN_EKU_SERVER_AUTH) && EVP_PKEY_is_a(pub, "RSA");
     struct sgn_cert_template t = {
         .subject = subject,
-        .subject_key = sgn_csr_get0_pubkey(req->csr),
+        .subject_key = pub,
         .issuer = issuer->cert,
         .not_before = leaf.not_before,
         .not_after = leaf.not_after,
         .ca = false,
         .path_len = -1,
-        .key_usage = SGN_KU_DIGITAL_SIGNATURE,
+        .key_usage = SGN_KU_DIGITAL_SIGNATURE | (rsa_server ? SGN_KU_KEY_ENCIPHERMENT : 0),
         .eku = req->eku,
         .sans = sgn_csr_get0_sans(req->csr),
+        .extra = extra,
     };
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
     HS_GUARD(sgn_cert_sign(&t, issuer->key, &cert));

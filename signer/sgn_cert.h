@@ -108,6 +108,12 @@ HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chai
 void sgn_issuer_free(struct sgn_issuer *issuer);
 void sgn_issuer_freep(struct sgn_issuer **issuer);
 
+/* Verifies that leaf was issued by this CA's certificate and chains to its root: RFC 5280
+ * path validation at the current time under X509_V_FLAG_X509_STRICT (used to accept mTLS
+ * client certificates we issued). Thread-safe. Errors: HS_ERR_INPUT_CONFIG naming OpenSSL's
+ * verification error, HS_ERR_NOMEM. */
+HS_RESULT sgn_issuer_verify_leaf(const struct sgn_issuer *issuer, X509 *leaf);
+
 /* Lends the issuing certificate, the chain PEM (issuing certificate then up to the root, as
  * loaded, NUL-terminated) and the token key. */
 X509 *sgn_issuer_get0_cert(const struct sgn_issuer *issuer);
@@ -122,6 +128,7 @@ struct sgn_leaf_request {
     time_t now;
     const char *requester; /* principal ARN, for the audit log */
     const char *profile;   /* profile name, for the audit log */
+    const char *crl_url;   /* CRL distribution point (RFC 5280 §4.2.1.13); NULL = none */
 };
 
 /* The issued certificate. */
@@ -134,8 +141,9 @@ struct sgn_leaf {
 
 /* Issues a leaf under issuer for req (RFC 5280 profile): subject = CN from the CSR (only),
  * SANs copied, notBefore = now - SGN_BACKDATE_S, notAfter = now + ttl_s (never past the
- * issuer's notAfter), BasicConstraints CA:FALSE critical, KeyUsage digitalSignature critical,
- * the requested EKUs, SKI, AKI. Emits "sign.cert.request" and "sign.cert.issued" audit events
+ * issuer's notAfter), BasicConstraints CA:FALSE critical, KeyUsage digitalSignature critical
+ * (plus keyEncipherment for an RSA key with serverAuth, for TLS RSA key transport), the
+ * requested EKUs, SKI, AKI, and the CRL distribution point when req->crl_url is set. Emits "sign.cert.request" and "sign.cert.issued" audit events
  * (requester, key label, profile, serial, SHA-256 of the TBSCertificate). Errors:
  * HS_ERR_INPUT_RANGE (ttl), HS_ERR_INTERNAL (issuer expired), HS_ERR_HSM_*, HS_ERR_CRYPTO. The
  * caller frees out->cert with X509_free() (sgn_leaf_clear()). */

@@ -558,6 +558,14 @@ static hs_result sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti,
     HS_GUARD(sgn_json_add_int(b, "nbf", (int64_t)c->now));
     HS_GUARD(sgn_json_add_int(b, "exp", (int64_t)c->now + c->ttl_s));
     HS_GUARD(sgn_json_add_str(b, "jti", jti));
+    if (c->x5t_s256 != NULL) {
+        /* RFC 8705 §3.1: the token is bound to the client certificate it was issued to. */
+        HS_DEFER(json_object *cnf = json_object_new_object(), hs_json_putp);
+        HS_ENSURE(cnf != NULL, HS_ERR_NOMEM);
+        HS_GUARD(sgn_json_add_str(cnf, "x5t#S256", c->x5t_s256));
+        HS_ENSURE(json_object_object_add(b, "cnf", cnf) == 0, HS_ERR_NOMEM);
+        cnf = NULL;
+    }
     return sgn_put_json_b64url(out, b);
 }
 

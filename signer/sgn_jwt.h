@@ -103,10 +103,13 @@ struct sgn_jwt_claims {
     time_t now;            /* iat = nbf = now */
     long ttl_s;            /* exp = now + ttl_s; 1..SGN_JWT_TTL_MAX_S */
     const char *requester; /* for the audit log */
+    /* base64url SHA-256 of the caller's mTLS client certificate (DER): adds the confirmation
+     * claim cnf {"x5t#S256": ...} of RFC 8705 §3.1; NULL = none */
+    const char *x5t_s256;
 };
 
 /* Signs a JWT with header {alg, typ "JWT", kid} and claims {iss, sub, aud, iat, nbf, exp,
- * jti (128 random bits)}, and appends the compact form to out. Writes the jti into jti_out.
+ * jti (128 random bits), and cnf when c->x5t_s256 is set}, and appends the compact form to out. Writes the jti into jti_out.
  * Emits "sign.jwt.request" / "sign.jwt.issued" audit events (caller, kid, aud, jti, SHA-256 of
  * the signing input). Errors: HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE / HS_ERR_INPUT_TOO_LARGE
  * for bad claims, HS_ERR_HSM_*, HS_ERR_CRYPTO, HS_ERR_BOUNDS. */

@@ -1,0 +1,227 @@
+#include "api_auth.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "hs_buf.h"
+#include "hs_defer.h"
+#include "hs_log.h"
+
+const char *api_header_get(const struct api_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].name, name) == 0) {
+            return req->headers[i].value;
+        }
+    }
+    return NULL;
+}
+
+static int api_hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+HS_RESULT api_url_decode(const char *in, char *out, size_t out_len)
+{
+    HS_ENSURE_REF(in);
+    size_t n = 0;
+    for (size_t i = 0; in[i] != '\0'; i++) {
+        HS_ENSURE(n + 1 < out_len, HS_ERR_INPUT_TOO_LARGE);
+        char c = in[i];
+        if (c == '%') {
+            int hi = api_hex_value(in[i + 1]);
+            int lo = hi >= 0 ? api_hex_value(in[i + 2]) : -1;
+            HS_ENSURE_MSG(lo >= 0 && (hi | lo) != 0, HS_ERR_INPUT_FIELD,
+                          "malformed %%-escape in a URL-encoded value");
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return HS_OK;
+}
+
+HS_RESULT api_auth_iam(struct api_service *svc, const struct api_request *req,
+                       struct api_caller *out)
+{
+    HS_ENSURE_REF(svc);
+    HS_ENSURE_REF(req);
+    memset(out, 0, sizeof(*out));
+    const char *principal = NULL;
+    if (req->transport == API_TRANSPORT_GATEWAY) {
+        /* API Gateway authenticated the call, or the route has no IAM authorization. */
+        HS_ENSURE_MSG(req->principal != NULL, HS_ERR_AUTH_MISSING,
+                      "no IAM principal in the event's requestContext");
+        principal = req->principal;
+        out->method = API_AUTH_GATEWAY_IAM;
+    } else {
+        struct api_sigv4_request sr = {req->method, req->target,   req->headers, req->nheaders,
+                                       req->body,   req->body_len, req->now};
+        const struct api_sigv4_key *key = NULL;
+        HS_GUARD(api_sigv4_verify(&svc->sigv4, &sr, &key));
+        principal = key->principal_arn;
+        out->method = API_AUTH_SIGV4;
+    }
+    HS_ENSURE_MSG(strlen(principal) < sizeof(out->principal), HS_ERR_AUTH_MALFORMED,
+                  "principal ARN too long");
+    memcpy(out->principal, principal, strlen(principal) + 1);
+    return HS_OK;
+}
+
+static bool api_peer_trusted(const struct api_config *cfg, const char *peer)
+{
+    unsigned char a[16];
+    unsigned char b[16];
+    int fam = peer != NULL && strchr(peer, ':') != NULL ? AF_INET6 : AF_INET;
+    if (peer == NULL || inet_pton(fam, peer, a) != 1) {
+        return false;
+    }
+    size_t len = fam == AF_INET ? 4 : 16;
+    for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
+        if (inet_pton(fam, cfg->trusted_proxies[i], b) == 1 && memcmp(a, b, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The client certificate PEM the transport carries, decoded into buf, or NULL for none. */
+static hs_result api_client_cert_pem(struct api_service *svc, const struct api_request *req,
+                                     char *buf, size_t buf_len, const char **out)
+{
+    *out = NULL;
+    if (req->transport == API_TRANSPORT_GATEWAY) {
+        if (req->client_cert_pem != NULL) {
+            HS_ENSURE(strlen(req->client_cert_pem) < buf_len, HS_ERR_INPUT_TOO_LARGE);
+            memcpy(buf, req->client_cert_pem, strlen(req->client_cert_pem) + 1);
+            *out = buf;
+        }
+        return HS_OK;
+    }
+    const struct api_config *cfg = svc->cfg;
+    const char *v =
+        cfg->mtls_proxy_header != NULL ? api_header_get(req, cfg->mtls_proxy_header) : NULL;
+    if (v == NULL || v[0] == '\0') {
+        return HS_OK;
+    }
+    if (!api_peer_trusted(cfg, req->peer_addr)) {
+        /* Anyone can send the header; only the proxy's word counts. */
+        hs_log(HS_LOG_WARN, "auth.client_cert.untrusted_peer", HS_LOG_STR("peer", req->peer_addr));
+        return HS_OK;
+    }
+    HS_GUARD(hs_error_context(api_url_decode(v, buf, buf_len), cfg->mtls_proxy_header));
+    *out = buf;
+    return HS_OK;
+}
+
+static hs_result api_cert_principal(X509 *cert, const char *serial, struct api_caller *out)
+{
+    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0,
+              HS_ERR_CRYPTO);
+    char *subject = NULL;
+    long len = BIO_get_mem_data(bio, &subject);
+    int n = len > 0
+                ? snprintf(out->principal, sizeof(out->principal), "x509:%.*s", (int)len, subject)
+                : snprintf(out->principal, sizeof(out->principal), "x509:serial=%s", serial);
+    HS_ENSURE_MSG(n > 0 && (size_t)n < sizeof(out->principal), HS_ERR_AUTH_CERTIFICATE,
+                  "client certificate subject too long");
+    return HS_OK;
+}
+
+/* The certificate must be exactly one we issued and have not revoked. */
+static hs_result api_cert_in_inventory(struct api_service *svc, X509 *cert,
+                                       const unsigned char digest[SHA256_DIGEST_LENGTH],
+                                       struct api_caller *out)
+{
+    HS_GUARD(sgn_cert_serial_hex(cert, out->cert_serial, sizeof(out->cert_serial)));
+    struct sgn_cert_record rec;
+    hs_result r = svc->inventory->ops->get(svc->inventory, out->cert_serial, &rec);
+    if (hs_failed(r) && r.code == HS_ERR_INPUT_NOT_FOUND) {
+        HS_BAIL_MSG(HS_ERR_AUTH_CERTIFICATE, "client certificate %s is not in the inventory",
+                    out->cert_serial);
+    }
+    HS_GUARD(r);
+    HS_ENSURE_MSG(
+        CRYPTO_memcmp(rec.cert_sha256, digest, SHA256_DIGEST_LENGTH) == 0, HS_ERR_AUTH_CERTIFICATE,
+        "client certificate %s differs from the one issued with that serial", out->cert_serial);
+    HS_ENSURE_MSG(rec.status == SGN_CERT_GOOD, HS_ERR_AUTH_CERTIFICATE,
+                  "client certificate %s is revoked", out->cert_serial);
+    return HS_OK;
+}
+
+static hs_result api_auth_cert(struct api_service *svc, const char *pem, struct api_caller *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->method = API_AUTH_CLIENT_CERT;
+    HS_DEFER(BIO *bio = BIO_new_mem_buf(pem, -1), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    HS_DEFER(X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL), hs_x509_freep);
+    ERR_clear_error();
+    HS_ENSURE_MSG(cert != NULL, HS_ERR_AUTH_CERTIFICATE, "client certificate is not a PEM X.509");
+    hs_result r = sgn_issuer_verify_leaf(svc->issuer, cert);
+    if (hs_failed(r)) {
+        HS_BAIL_MSG(HS_ERR_AUTH_CERTIFICATE, "client certificate rejected: %s",
+                    hs_error_last()->detail);
+    }
+    int client_ok = X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, 0);
+    ERR_clear_error();
+    HS_ENSURE_MSG(client_ok == 1, HS_ERR_AUTH_CERTIFICATE,
+                  "client certificate does not allow clientAuth");
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    int len = i2d_X509(cert, &der);
+    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    HS_ENSURE(SHA256(der, (size_t)len, digest) != NULL, HS_ERR_CRYPTO);
+    HS_GUARD(api_cert_in_inventory(svc, cert, digest, out));
+    HS_DEFER(struct hs_buf *t = hs_buf_new(SGN_KID_LEN + 1), hs_buf_freep);
+    HS_ENSURE(t != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put_b64url(t, digest, sizeof(digest)));
+    HS_ENSURE(hs_buf_len(t) == SGN_KID_LEN, HS_ERR_INTERNAL);
+    memcpy(out->x5t_s256, hs_buf_data(t), SGN_KID_LEN);
+    out->x5t_s256[SGN_KID_LEN] = '\0';
+    return api_cert_principal(cert, out->cert_serial, out);
+}
+
+HS_RESULT api_auth_iam_or_cert(struct api_service *svc, const struct api_request *req,
+                               struct api_caller *out)
+{
+    HS_ENSURE_REF(svc);
+    HS_ENSURE_REF(req);
+    bool iam = req->transport == API_TRANSPORT_GATEWAY
+                   ? req->principal != NULL
+                   : api_header_get(req, "Authorization") != NULL;
+    if (iam) {
+        return api_auth_iam(svc, req, out);
+    }
+    HS_DEFER(char *buf = OPENSSL_malloc(API_CLIENT_CERT_PEM_MAX), hs_ossl_strp);
+    HS_ENSURE(buf != NULL, HS_ERR_NOMEM);
+    const char *pem = NULL;
+    hs_result r = api_client_cert_pem(svc, req, buf, API_CLIENT_CERT_PEM_MAX, &pem);
+    if (hs_failed(r)) {
+        HS_BAIL_MSG(HS_ERR_AUTH_CERTIFICATE, "client certificate header: %s",
+                    hs_error_last()->detail);
+    }
+    HS_ENSURE_MSG(pem != NULL, HS_ERR_AUTH_MISSING,
+                  "neither SigV4 credentials nor a client certificate");
+    return api_auth_cert(svc, pem, out);
+}

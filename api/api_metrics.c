@@ -1,0 +1,159 @@
+#include "api_metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "p11_sign.h"
+
+/* The statuses hsmsignd answers with; the last slot counts any other. */
+static const unsigned int api_metrics_statuses[API_METRICS_STATUS_SLOTS - 1] = {
+    200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 429, 500, 502, 503, 504};
+
+static const unsigned int api_metrics_latency_bounds_us[API_METRICS_LATENCY_BUCKETS] = {
+    250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 500000, 1000000};
+
+static size_t api_metrics_status_slot(unsigned int status)
+{
+    for (size_t i = 0; i < API_METRICS_STATUS_SLOTS - 1; i++) {
+        if (api_metrics_statuses[i] == status) {
+            return i;
+        }
+    }
+    return API_METRICS_STATUS_SLOTS - 1;
+}
+
+void api_metrics_count(struct api_metrics *m, size_t route, unsigned int status,
+                       long long latency_us)
+{
+    if (route >= API_METRICS_ROUTES_MAX) {
+        return;
+    }
+    atomic_fetch_add_explicit(&m->requests[route][api_metrics_status_slot(status)], 1,
+                              memory_order_relaxed);
+    uint64_t us = latency_us > 0 ? (uint64_t)latency_us : 0;
+    size_t b = 0;
+    while (b < API_METRICS_LATENCY_BUCKETS && us > api_metrics_latency_bounds_us[b]) {
+        b++;
+    }
+    atomic_fetch_add_explicit(&m->latency[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency_sum_us, us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
+}
+
+static hs_result api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static hs_result api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    HS_ENSURE(n >= 0 && (size_t)n < sizeof(line), HS_ERR_BOUNDS);
+    return hs_buf_put(out, line, (size_t)n);
+}
+
+static hs_result api_metrics_requests(struct api_metrics *m, const char *const *names, size_t n,
+                                      struct hs_buf *out)
+{
+    HS_GUARD(api_metrics_printf(out, "# HELP hsmsign_requests_total Requests answered, by route "
+                                     "and HTTP status.\n# TYPE hsmsign_requests_total counter\n"));
+    for (size_t r = 0; r < n && r < API_METRICS_ROUTES_MAX; r++) {
+        for (size_t s = 0; s < API_METRICS_STATUS_SLOTS; s++) {
+            uint64_t v = atomic_load_explicit(&m->requests[r][s], memory_order_relaxed);
+            if (v == 0) {
+                continue;
+            }
+            char status[16];
+            if (s < API_METRICS_STATUS_SLOTS - 1) {
+                snprintf(status, sizeof(status), "%u", api_metrics_statuses[s]);
+            } else {
+                snprintf(status, sizeof(status), "other");
+            }
+            HS_GUARD(api_metrics_printf(out,
+                                        "hsmsign_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                                        names[r], status, (unsigned long long)v));
+        }
+    }
+    return HS_OK;
+}
+
+/* One histogram from non-cumulative counts (the last one above every bound). */
+static hs_result api_metrics_histogram(struct hs_buf *out, const char *name, const char *help,
+                                       const unsigned int *bounds_us, size_t nbounds,
+                                       const uint64_t *counts, uint64_t sum_us, uint64_t count)
+{
+    HS_GUARD(api_metrics_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name));
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < nbounds; i++) {
+        cumulative += counts[i];
+        HS_GUARD(api_metrics_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
+                                    (double)bounds_us[i] / 1e6, (unsigned long long)cumulative));
+    }
+    cumulative += counts[nbounds];
+    HS_GUARD(api_metrics_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                                (unsigned long long)cumulative));
+    HS_GUARD(api_metrics_printf(out, "%s_sum %.6f\n", name, (double)sum_us / 1e6));
+    return api_metrics_printf(out, "%s_count %llu\n", name, (unsigned long long)count);
+}
+
+static hs_result api_metrics_latencies(struct api_metrics *m, struct hs_buf *out)
+{
+    uint64_t counts[API_METRICS_LATENCY_BUCKETS + 1];
+    for (size_t i = 0; i <= API_METRICS_LATENCY_BUCKETS; i++) {
+        counts[i] = atomic_load_explicit(&m->latency[i], memory_order_relaxed);
+    }
+    HS_GUARD(api_metrics_histogram(
+        out, "hsmsign_request_duration_seconds", "Time to answer a request, inside the service.",
+        api_metrics_latency_bounds_us, API_METRICS_LATENCY_BUCKETS, counts,
+        atomic_load_explicit(&m->latency_sum_us, memory_order_relaxed),
+        atomic_load_explicit(&m->latency_count, memory_order_relaxed)));
+    struct p11_sign_latency sign;
+    p11_sign_latency_get(&sign);
+    return api_metrics_histogram(out, "hsmsign_c_sign_duration_seconds",
+                                 "Time of one signature on the token (C_SignInit to C_Sign).",
+                                 p11_sign_latency_bounds_us, P11_SIGN_HIST_BUCKETS, sign.counts,
+                                 sign.sum_us, sign.count);
+}
+
+static hs_result api_metrics_pool(struct p11_pool *pool, struct hs_buf *out)
+{
+    struct p11_pool_stats st;
+    p11_pool_get_stats(pool, &st);
+    HS_GUARD(api_metrics_printf(out,
+                                "# HELP hsmsign_pool_sessions Token sessions of the pool.\n"
+                                "# TYPE hsmsign_pool_sessions gauge\n"
+                                "hsmsign_pool_sessions{state=\"configured\"} %zu\n"
+                                "hsmsign_pool_sessions{state=\"open\"} %zu\n"
+                                "hsmsign_pool_sessions{state=\"in_use\"} %zu\n",
+                                st.size, st.open, st.in_use));
+    const struct {
+        const char *name;
+        const char *help;
+        uint64_t v;
+    } counters[] = {
+        {"hsmsign_pool_reopened_total", "Sessions reopened after a session-lost CK_RV.",
+         st.reopened},
+        {"hsmsign_pool_relogins_total", "Logins after the token forgot the login.", st.relogins},
+        {"hsmsign_pool_throttled_total", "Retries after the token asked to back off.",
+         st.throttled},
+        {"hsmsign_pool_busy_total", "Callers that found no free session in time.", st.busy},
+    };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        HS_GUARD(api_metrics_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+                                    counters[i].name, counters[i].help, counters[i].name,
+                                    counters[i].name, (unsigned long long)counters[i].v));
+    }
+    return HS_OK;
+}
+
+HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_names, size_t nroutes,
+                             struct p11_pool *pool, struct hs_buf *out)
+{
+    HS_ENSURE_REF(m);
+    HS_ENSURE_REF(out);
+    HS_GUARD(api_metrics_requests(m, route_names, nroutes, out));
+    HS_GUARD(api_metrics_latencies(m, out));
+    return pool != NULL ? api_metrics_pool(pool, out) : HS_OK;
+}
