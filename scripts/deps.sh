@@ -8,7 +8,8 @@ packages=(
     libssl-dev openssl libp11-kit-dev libjson-c-dev libcurl4-openssl-dev curl
     libmicrohttpd-dev libsqlite3-dev sqlite3
     softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
-    python3 python3-jwt python3-jwcrypto python3-botocore util-linux clang-format valgrind
+    python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
+    util-linux clang-format valgrind
 )
 
 missing=()

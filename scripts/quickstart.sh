@@ -68,6 +68,11 @@ fi
 key_id=$(cat var/dev/access-key.id)
 port=${listen##*:}
 endpoint="http://127.0.0.1:$port"
+# The service configuration is regenerated when it predates the current schema (no policy).
+if [ -f var/dev/hsmsignd.json ] && ! grep -q '"policy"' var/dev/hsmsignd.json; then
+    mv var/dev/hsmsignd.json var/dev/hsmsignd.json.old
+    echo "var/dev/hsmsignd.json predates the policy block; kept as hsmsignd.json.old" >&2
+fi
 if [ ! -f var/dev/hsmsignd.json ]; then
     cat > var/dev/hsmsignd.json <<JSON
 {
@@ -81,10 +86,12 @@ if [ ! -f var/dev/hsmsignd.json ]; then
     "key": "pkcs11:token=hsmsign-dev;object=hsmsign-dev-issuing-ca;type=private",
     "chain_file": "var/dev/ceremony/truststore.pem",
     "default_ttl_hours": 12,
-    "max_ttl_hours": 24
+    "max_ttl_hours": 24,
+    "crl_url": "$endpoint/v1/crl"
   },
+  "inventory": {"sqlite": "var/dev/inventory.db"},
   "jwt": {
-    "issuer": "http://127.0.0.1:8080",
+    "issuer": "$endpoint",
     "jwks_file": "var/dev/ceremony/jwks.json",
     "default_ttl_seconds": 300
   },
@@ -96,6 +103,17 @@ if [ ! -f var/dev/hsmsignd.json ]; then
                        "secret_file": "var/dev/access-key.secret",
                        "principal_arn": "arn:aws:iam::000000000000:user/hsmsign-dev"}]
     }
+  },
+  "policy": {
+    "admins": ["arn:aws:iam::000000000000:user/hsmsign-dev"],
+    "rules": [
+      {"principals": ["arn:aws:iam::000000000000:user/hsmsign-dev"],
+       "profiles": ["client", "server"],
+       "cn_patterns": ["*"], "dns_patterns": ["**"], "ip_ranges": ["0.0.0.0/0", "::/0"],
+       "max_cert_ttl_hours": 24,
+       "audiences": ["*"], "max_token_ttl_seconds": 3600},
+      {"principals": ["x509:*"], "audiences": ["*"], "max_token_ttl_seconds": 3600}
+    ]
   }
 }
 JSON

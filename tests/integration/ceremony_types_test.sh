@@ -165,9 +165,11 @@ cat >cfg/hsmsignd.json <<EOF
 { "listen": "127.0.0.1:0",
   "token": {"module": "$module", "label": "$label", "pin_file": "$pin", "pool_size": 2},
   "ca": {"key": "t-issuing", "chain_file": "out/chain.pem"},
+  "inventory": {"sqlite": "out/inventory.db"},
   "jwt": {"issuer": "https://types.example", "jwks_file": "out/jwks.json"},
   "auth": {"sigv4": {"region": "us-east-1", "access_keys": [{"access_key_id": "$akid",
-           "secret_file": "out/secret", "principal_arn": "arn:aws:iam::1:user/t"}]}} }
+           "secret_file": "out/secret", "principal_arn": "arn:aws:iam::1:user/t"}]}},
+  $(permissive_policy arn:aws:iam::1:user/t) }
 EOF
 jwt_cfg() { # $1 label, $2 key type, $3 alg
     cat >"cfg/jwt-$1.json" <<EOF
@@ -377,9 +379,11 @@ cat >cfg/o-hsmsignd.json <<EOF
 { "listen": "127.0.0.1:0",
   "token": {"module": "$module", "label": "$label", "pin_file": "$pin", "pool_size": 2},
   "ca": {"key": "o-issuing", "chain_file": "out/o-chain.pem"},
+  "inventory": {"sqlite": "out/inventory.db"},
   "jwt": {"issuer": "https://types.example", "jwks_file": "out/jwks.json"},
   "auth": {"sigv4": {"region": "us-east-1", "access_keys": [{"access_key_id": "$akid",
-           "secret_file": "out/secret", "principal_arn": "arn:aws:iam::1:user/t"}]}} }
+           "secret_file": "out/secret", "principal_arn": "arn:aws:iam::1:user/t"}]}},
+  $(permissive_policy arn:aws:iam::1:user/t) }
 EOF
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout out/leaf.key \
     -subj "/CN=svc.offline.example" -addext "subjectAltName=DNS:svc.offline.example" \

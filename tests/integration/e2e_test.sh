@@ -54,10 +54,12 @@ write_config() { # $1 = PIN file, $2 = module (default SoftHSM2)
   "token": {"module": "${2:-$module}", "label": "$label", "pin_file": "$1", "pool_size": 4},
   "ca": {"key": "pkcs11:token=$label;object=e2e-issuing;type=private",
          "chain_file": "out/truststore.pem"},
+  "inventory": {"sqlite": "out/inventory.db"},
   "jwt": {"issuer": "https://hsmsign.e2e.example", "keys": [{"key": "e2e-jwt", "alg": "ES256"}]},
   "auth": {"sigv4": {"region": "eu-central-1", "service": "execute-api",
            "access_keys": [{"access_key_id": "$akid", "secret_file": "out/secret",
-                            "principal_arn": "$arn"}]}} }
+                            "principal_arn": "$arn"}]}},
+  $(permissive_policy "$arn") }
 EOF
 }
 

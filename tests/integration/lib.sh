@@ -127,3 +127,14 @@ stop_hsmsignd() {
         svc_pid=
     fi
 }
+
+# permissive_policy PRINCIPAL...: a config member "policy" that lets these principals (and
+# every client certificate we issued) have any profile, name, lifetime and audience, and
+# makes them admins; for tests that are not about policy.
+permissive_policy() {
+    local list
+    list=$(printf '"%s", ' "$@")
+    list="[${list%, }]"
+    printf '"policy": {"admins": %s, "rules": [{"principals": %s, "profiles": ["client", "server"], "cn_patterns": ["*"], "dns_patterns": ["**"], "email_patterns": ["*"], "uri_patterns": ["*"], "ip_ranges": ["0.0.0.0/0", "::/0"], "audiences": ["*"]}, {"principals": ["x509:*"], "audiences": ["*"]}]}' \
+        "$list" "$list"
+}

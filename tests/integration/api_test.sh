@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# The signing API as a platform team deploys it, against a real hsmsignd on a fresh SoftHSM2
+# token: deny-by-default policy (403 with a reason), client and server profiles, the SQLite
+# inventory (every 2xx has a committed row), certificate status and revocation by owner or
+# admin, the CRL signed by the issuing CA (checked with openssl crl / verify -crl_check), RS256
+# and ES256 tokens chosen by "alg", OpenID Connect discovery, mTLS callers through a trusted
+# proxy header (tokens bound with cnf x5t#S256), and /metrics parsed by prometheus_client.
+. "$(dirname "$0")/lib.sh"
+require openssl curl sqlite3
+hsmsignd=${HSMSIGND:?} kc=${KEYCEREMONY:?}
+work=$(mktemp -d)
+trap 'stop_hsmsignd; rm -rf "$work"' EXIT
+cd "$work"
+mkdir -p out cfg
+label=api-test
+new_token "$work/token" "$label"
+module=/usr/lib/softhsm/libsofthsm2.so
+token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$work/token/user.pin\"}"
+
+# --- ceremony: an EC issuing CA, ES256 and RS256 JWT keys in one JWK Set ----------------------
+cat >cfg/root.json <<EOF
+{ $token, "key": {"label": "api-root"},
+  "certificate": {"subject": {"CN": "API Root"}, "validity_days": 30, "output": "out/root.pem"} }
+EOF
+cat >cfg/int.json <<EOF
+{ $token, "issuer": {"key": "api-root", "certificate": "out/root.pem"},
+  "key": {"label": "api-issuing"},
+  "certificate": {"subject": {"CN": "API Issuing"}, "validity_days": 10, "output": "out/int.pem"} }
+EOF
+cat >cfg/jwt-es.json <<EOF
+{ $token, "key": {"label": "api-jwt-es"}, "alg": "ES256", "jwks": "out/jwks.json" }
+EOF
+cat >cfg/jwt-rs.json <<EOF
+{ $token, "key": {"label": "api-jwt-rs", "type": "RSA-2048"}, "alg": "RS256",
+  "jwks": "out/jwks.json" }
+EOF
+for step in root:root intermediate:int jwt-key:jwt-es jwt-key:jwt-rs; do
+    "$kc" "${step%%:*}" --config "cfg/${step#*:}.json" 2>>out/ceremony.log ||
+        { echo "ceremony step $step failed"; tail -3 out/ceremony.log; exit 1; }
+done
+cat out/int.pem out/root.pem >out/chain.pem
+
+# --- service: three IAM callers, an admin, and a trusted proxy for client certificates --------
+acct=arn:aws:iam::123456789012
+device=$acct:role/device-provisioner
+web=$acct:role/web-frontend
+admin=$acct:role/pki-admin
+stranger=$acct:role/stranger
+umask 077
+for who in device web admin stranger; do
+    head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >"out/$who.secret"
+done
+umask 022
+akid() { printf 'AKIAAPITEST%09d' "$1"; }
+issuer=https://hsmsign.api.example
+write_config() { # $1 = the trusted proxy address
+    cat >cfg/hsmsignd.json <<EOF
+{ "listen": "127.0.0.1:0",
+  "token": {"module": "$module", "label": "$label", "pin_file": "$work/token/user.pin",
+            "pool_size": 4},
+  "ca": {"key": "api-issuing", "chain_file": "out/chain.pem", "default_ttl_hours": 12,
+         "crl_url": "http://pki.api.example/v1/crl", "crl_validity_hours": 24},
+  "inventory": {"sqlite": "out/inventory.db"},
+  "jwt": {"issuer": "$issuer", "jwks_file": "out/jwks.json", "default_alg": "ES256"},
+  "auth": {"sigv4": {"region": "eu-west-1", "access_keys": [
+             {"access_key_id": "$(akid 1)", "secret_file": "out/device.secret",
+              "principal_arn": "$device"},
+             {"access_key_id": "$(akid 2)", "secret_file": "out/web.secret",
+              "principal_arn": "$web"},
+             {"access_key_id": "$(akid 3)", "secret_file": "out/admin.secret",
+              "principal_arn": "$admin"},
+             {"access_key_id": "$(akid 4)", "secret_file": "out/stranger.secret",
+              "principal_arn": "$stranger"}]},
+           "mtls": {"proxy_header": "X-Client-Cert", "trusted_proxies": ["$1"]}},
+  "policy": {"admins": ["$acct:role/pki-*"], "rules": [
+    {"principals": ["$acct:role/device-*"], "profiles": ["client"],
+     "cn_patterns": ["device-*"], "dns_patterns": ["*.devices.example.com"],
+     "max_cert_ttl_hours": 6, "audiences": ["snowflake"], "max_token_ttl_seconds": 600},
+    {"principals": ["$acct:role/web-*"], "profiles": ["server"], "cn_patterns": ["*"],
+     "dns_patterns": ["**.example.com"]},
+    {"principals": ["x509:CN=device-*"], "audiences": ["snowflake", "https://api.example.com"]}
+  ]} }
+EOF
+}
+write_config 127.0.0.1
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
+
+sig() { printf -- '--aws-sigv4\naws:amz:eu-west-1:execute-api\n--user\n%s:%s\n' "$(akid "$1")" \
+    "$(cat "out/$2.secret")"; }
+# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp.
+call() {
+    local who=$1 method=$2 path=$3 body=${4:-}
+    local -a auth=()
+    case $who in
+    device) mapfile -t auth < <(sig 1 device) ;;
+    web) mapfile -t auth < <(sig 2 web) ;;
+    admin) mapfile -t auth < <(sig 3 admin) ;;
+    stranger) mapfile -t auth < <(sig 4 stranger) ;;
+    none) ;;
+    esac
+    if [ -n "$body" ]; then
+        printf '%s' "$body" >out/req
+        curl -sS -o out/resp -w '%{http_code}' "${auth[@]}" -X "$method" \
+            -H 'Content-Type: application/json' --data-binary @out/req "$svc_url$path"
+    else
+        curl -sS -o out/resp -w '%{http_code}' "${auth[@]}" -X "$method" "$svc_url$path"
+    fi
+}
+field() { $py -c 'import json,sys; v=json.load(open("out/resp")); print(v[sys.argv[1]])' "$1"; }
+# expect WANT_STATUS WANT_ERROR [WANT_REASON]: checks out/resp after a call.
+expect() {
+    local status=$1
+    shift
+    [ "$status" = "$1" ] || { echo "     status $status, body $(head -c 300 out/resp)"; return 1; }
+    $py - "$@" <<'PY'
+import json, sys
+d = json.load(open("out/resp"))
+assert d["error"] == sys.argv[2], d
+assert len(sys.argv) < 4 or d.get("reason") == sys.argv[3], d
+assert d["message"] and len(d["request_id"]) == 16, d
+PY
+}
+csr() { # NAME SUBJ [SAN] [KEYALG]: out/NAME.csr and out/NAME.key
+    local -a ext=()
+    [ -n "${3:-}" ] && ext=(-addext "subjectAltName=$3")
+    if [ "${4:-ec}" = rsa ]; then
+        openssl req -new -newkey rsa:2048 -nodes -keyout "out/$1.key" -subj "$2" "${ext[@]}" \
+            -out "out/$1.csr" 2>/dev/null
+    else
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "out/$1.key" \
+            -subj "$2" "${ext[@]}" -out "out/$1.csr" 2>/dev/null
+    fi
+}
+cert_body() { # CSR-FILE EXTRA-JSON
+    $py -c 'import json,sys; d={"csr": open(sys.argv[1]).read()}; d.update(json.loads(sys.argv[2])); print(json.dumps(d))' \
+        "$1" "${2:-{\}}"
+}
+rows() { sqlite3 out/inventory.db 'SELECT count(*) FROM certificates'; }
+save_cert() { # NAME: out/NAME.pem from out/resp
+    $py -c 'import json,sys; open(sys.argv[1], "w").write(json.load(open("out/resp"))["certificate"])' \
+        "out/$1.pem"
+}
+
+# --- policy: deny by default, with the reason ------------------------------------------------
+csr dev1 /CN=device-1 DNS:d1.devices.example.com
+csr printer /CN=printer-1
+csr www /CN=www.example.com DNS:www.example.com,DNS:api.shop.example.com rsa
+csr nodns /CN=no-dns-name
+before=$(rows)
+check "a principal no rule names -> 403 no_matching_rule" \
+    expect "$(call stranger POST /v1/certificates "$(cert_body out/dev1.csr)")" 403 forbidden \
+    no_matching_rule
+check "device role asking for the server profile -> 403 profile_not_allowed" \
+    expect "$(call device POST /v1/certificates "$(cert_body out/dev1.csr '{"profile": "server"}')")" \
+    403 forbidden profile_not_allowed
+check "device role asking for CN printer-1 -> 403 name_not_allowed" \
+    expect "$(call device POST /v1/certificates "$(cert_body out/printer.csr)")" 403 forbidden \
+    name_not_allowed
+check "device role asking for 7 h (rule allows 6) -> 403 ttl_exceeds_policy" \
+    expect "$(call device POST /v1/certificates "$(cert_body out/dev1.csr '{"ttl_hours": 7}')")" \
+    403 forbidden ttl_exceeds_policy
+check "server profile without a DNS SAN -> 400 invalid_csr, with a detail" \
+    expect "$(call web POST /v1/certificates "$(cert_body out/nodns.csr '{"profile": "server"}')")" \
+    400 invalid_csr
+check "the refused requests left the inventory as it was" test "$(rows)" = "$before"
+
+# --- profiles and the inventory ----------------------------------------------------------------
+check "device role: client certificate for device-1 -> 200" \
+    test "$(call device POST /v1/certificates "$(cert_body out/dev1.csr)")" = 200
+save_cert dev1
+dev1_serial=$(field serial)
+client_profile() {
+    local t
+    t=$(openssl x509 -in out/dev1.pem -noout -text) &&
+        openssl verify -x509_strict -CAfile out/root.pem -untrusted out/int.pem out/dev1.pem &&
+        grep -A1 'Extended Key Usage' <<<"$t" | grep -q 'TLS Web Client Authentication$' &&
+        grep -A1 'Key Usage: critical' <<<"$t" | grep -q 'Digital Signature$' &&
+        grep -A3 'CRL Distribution Points' <<<"$t" | grep -q 'URI:http://pki.api.example/v1/crl' &&
+        [ "$(($(date -d "$(openssl x509 -in out/dev1.pem -noout -enddate | cut -d= -f2)" +%s) -
+            $(date -d "$(openssl x509 -in out/dev1.pem -noout -startdate | cut -d= -f2)" +%s)))" \
+            = $((6 * 3600 + 300)) ]
+}
+check "client profile: verifies, EKU clientAuth, CRL DP, lifetime capped at the rule's 6 h" \
+    client_profile
+recorded() {
+    local spki row
+    spki=$(openssl req -in out/dev1.csr -noout -pubkey | openssl pkey -pubin -outform DER |
+        sha256sum | cut -d' ' -f1)
+    row=$(sqlite3 -separator '|' out/inventory.db \
+        "SELECT requester, profile, status, hex(spki_sha256), hex(cert_sha256), subject
+         FROM certificates WHERE serial = '$dev1_serial'")
+    [ "$row" = "$device|client|0|${spki^^}|$(openssl x509 -in out/dev1.pem -outform DER |
+        sha256sum | cut -d' ' -f1 | tr a-f A-F)|CN=device-1" ]
+}
+check "the inventory row (requester, profile, status, SPKI and certificate SHA-256) is committed" \
+    recorded
+check "web role: server certificate with an RSA key -> 200" \
+    test "$(call web POST /v1/certificates "$(cert_body out/www.csr '{"profile": "server"}')")" = 200
+save_cert www
+www_serial=$(field serial)
+server_profile() {
+    local t
+    t=$(openssl x509 -in out/www.pem -noout -text)
+    grep -A1 'Extended Key Usage' <<<"$t" | grep -q 'TLS Web Server Authentication$' &&
+        grep -A1 'Key Usage: critical' <<<"$t" | grep -q 'Digital Signature, Key Encipherment' &&
+        grep -q 'DNS:www.example.com, DNS:api.shop.example.com' <<<"$t" &&
+        openssl verify -x509_strict -purpose sslserver -CAfile out/root.pem -untrusted out/int.pem \
+            out/www.pem
+}
+check "server profile: EKU serverAuth, keyEncipherment for RSA, SANs kept, purpose sslserver" \
+    server_profile
+
+# --- certificate status -----------------------------------------------------------------------
+status_doc() { # EXPECTED-STATUS
+    $py - "$1" "$dev1_serial" "$device" <<'PY'
+import json, sys
+d = json.load(open("out/resp"))
+assert d["serial"] == sys.argv[2] and d["status"] == sys.argv[1], d
+assert d["subject"] == "CN=device-1" and d["requested_by"] == sys.argv[3], d
+assert d["sans"] == ["DNS:d1.devices.example.com"] and d["profile"] == "client", d
+assert d["not_after"].endswith("Z"), d
+PY
+}
+check "GET /v1/certificates/{serial} by its requester -> 200" \
+    test "$(call device GET "/v1/certificates/$dev1_serial")" = 200
+check "the status document names serial, subject, SANs, profile, requester" status_doc good
+check "by another principal -> 403 not_owner_or_admin" \
+    expect "$(call web GET "/v1/certificates/$dev1_serial")" 403 forbidden not_owner_or_admin
+check "by an admin, serial in upper case with a leading 00 -> 200" \
+    test "$(call admin GET "/v1/certificates/00${dev1_serial^^}")" = 200
+check "an unknown serial -> 404 not_found" \
+    expect "$(call admin GET /v1/certificates/0123456789abcdef)" 404 not_found
+check "a malformed serial -> 400 invalid_field" \
+    expect "$(call admin GET /v1/certificates/xyz)" 400 invalid_field
+
+# --- tokens: alg choice, policy, OIDC discovery -------------------------------------------------
+jwt_check() { # ALG AUD SUB [X5T]: verifies out/resp's token with python3-jwt against the JWKS
+    $py - "$svc_url" "$issuer" "$@" <<'PY'
+import json, sys, urllib.request
+import jwt
+url, iss, alg, aud, sub = sys.argv[1:6]
+resp = json.load(open("out/resp"))
+jwks = jwt.PyJWKSet.from_dict(json.load(urllib.request.urlopen(url + "/.well-known/jwks.json")))
+header = jwt.get_unverified_header(resp["token"])
+assert header["alg"] == alg == resp["alg"] and header["kid"] == resp["kid"], header
+key = next(k for k in jwks.keys if k.key_id == header["kid"])
+claims = jwt.decode(resp["token"], key.key, algorithms=[alg], audience=aud, issuer=iss)
+assert claims["sub"] == sub, claims
+if len(sys.argv) > 6:
+    assert claims["cnf"] == {"x5t#S256": sys.argv[6]}, claims
+else:
+    assert "cnf" not in claims, claims
+PY
+}
+check "a token without alg is ES256 (jwt.default_alg)" \
+    test "$(call device POST /v1/tokens '{"audience": "snowflake"}')" = 200
+check "python3-jwt verifies it against the JWKS (ES256, sub = principal ARN)" \
+    jwt_check ES256 snowflake "$device"
+check "alg RS256 -> an RS256 token" \
+    test "$(call device POST /v1/tokens '{"audience": "snowflake", "alg": "RS256"}')" = 200
+check "python3-jwt verifies the RS256 token" jwt_check RS256 snowflake "$device"
+check "alg PS256 (no such key) -> 400 unsupported_alg" \
+    expect "$(call device POST /v1/tokens '{"audience": "snowflake", "alg": "PS256"}')" 400 \
+    unsupported_alg
+check "an audience outside the rule -> 403 audience_not_allowed" \
+    expect "$(call device POST /v1/tokens '{"audience": "https://evil.example"}')" 403 forbidden \
+    audience_not_allowed
+check "601 s (rule allows 600) -> 403 token_ttl_exceeds_policy" \
+    expect "$(call device POST /v1/tokens '{"audience": "snowflake", "ttl_seconds": 601}')" 403 \
+    forbidden token_ttl_exceeds_policy
+check "a rule without audiences gives no token -> 403" \
+    expect "$(call web POST /v1/tokens '{"audience": "snowflake"}')" 403 forbidden \
+    audience_not_allowed
+discovery() {
+    curl -sS -D out/oidc.h -o out/oidc.json "$svc_url/.well-known/openid-configuration" &&
+        grep -qi '^cache-control: public, max-age=300' out/oidc.h &&
+        $py - "$issuer" <<'PY'
+import json, sys
+d = json.load(open("out/oidc.json"))
+assert d["issuer"] == sys.argv[1], d
+assert d["jwks_uri"] == sys.argv[1] + "/.well-known/jwks.json", d
+assert sorted(d["id_token_signing_alg_values_supported"]) == ["ES256", "RS256"], d
+assert "public" in d["subject_types_supported"] and d["response_types_supported"], d
+PY
+}
+check "GET /.well-known/openid-configuration: issuer, jwks_uri, both algs, cacheable" discovery
+
+# --- mTLS callers through the trusted proxy's header --------------------------------------------
+urlenc() { $py -c 'import sys, urllib.parse; print(urllib.parse.quote(open(sys.argv[1]).read(), safe=""))' "$1"; }
+mtls_token() { # CERT-PEM [AUD]: POST /v1/tokens with the certificate in X-Client-Cert
+    printf '{"audience": "%s"}' "${2:-snowflake}" >out/req
+    curl -sS -o out/resp -w '%{http_code}' -H "X-Client-Cert: $(urlenc "$1")" \
+        -H 'Content-Type: application/json' --data-binary @out/req "$svc_url/v1/tokens"
+}
+x5t() { openssl x509 -in "$1" -outform DER | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '='; }
+check "device-1's client certificate in X-Client-Cert -> a token" test "$(mtls_token out/dev1.pem)" = 200
+check "sub = x509:CN=device-1, bound to the certificate (cnf x5t#S256), verified by python3-jwt" \
+    jwt_check ES256 snowflake "x509:CN=device-1" "$(x5t out/dev1.pem)"
+check "an audience the x509 rule lacks -> 403" \
+    expect "$(mtls_token out/dev1.pem https://evil.example)" 403 forbidden audience_not_allowed
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout out/self.key \
+    -subj /CN=device-1 -days 1 -addext extendedKeyUsage=clientAuth -out out/self.pem 2>/dev/null
+check "a self-made certificate with the same name -> 401 client_certificate_rejected" \
+    expect "$(mtls_token out/self.pem)" 401 client_certificate_rejected
+check "our server certificate (no clientAuth) -> 401 client_certificate_rejected" \
+    expect "$(mtls_token out/www.pem)" 401 client_certificate_rejected
+garbled() {
+    printf '{"audience": "snowflake"}' >out/req
+    expect "$(curl -sS -o out/resp -w '%{http_code}' -H 'X-Client-Cert: %zz' \
+        --data-binary @out/req "$svc_url/v1/tokens")" 401 client_certificate_rejected
+}
+check "a malformed header -> 401 client_certificate_rejected" garbled
+
+# --- revocation and the CRL -------------------------------------------------------------------
+check "another principal cannot revoke -> 403 not_owner_or_admin" \
+    expect "$(call web POST "/v1/certificates/$dev1_serial/revoke" '{"reason": "keyCompromise"}')" \
+    403 forbidden not_owner_or_admin
+check "certificateHold is not offered -> 400 invalid_field" \
+    expect "$(call device POST "/v1/certificates/$dev1_serial/revoke" '{"reason": "certificateHold"}')" \
+    400 invalid_field
+check "the requester revokes device-1 (keyCompromise) -> 200" \
+    test "$(call device POST "/v1/certificates/$dev1_serial/revoke" '{"reason": "keyCompromise"}')" = 200
+revoked_doc() {
+    status_doc revoked && [ "$(field reason)" = keyCompromise ] && field revoked_at >out/revoked_at
+}
+check "the answer says revoked, keyCompromise, with revoked_at" revoked_doc
+again_same() {
+    [ "$(call admin POST "/v1/certificates/$dev1_serial/revoke" '{"reason": "superseded"}')" = 200 ] &&
+        [ "$(field reason)" = keyCompromise ] && [ "$(field revoked_at)" = "$(cat out/revoked_at)" ]
+}
+check "revoking again changes nothing (reason and time kept)" again_same
+check "the revoked certificate no longer gets a token -> 401 client_certificate_rejected" \
+    expect "$(mtls_token out/dev1.pem)" 401 client_certificate_rejected
+get_crl() { # OUT: GET /v1/crl without credentials
+    curl -sS -D "$1.h" -o "$1" "$svc_url/v1/crl" &&
+        grep -qi '^content-type: application/pkix-crl' "$1.h"
+}
+crl_number() { openssl crl -inform DER -in "$1" -noout -crlnumber | sed 's/.*=0x//; s/.*=//'; }
+crl_ok() {
+    local t
+    get_crl out/crl1.der &&
+        openssl crl -inform DER -in out/crl1.der -CAfile out/chain.pem -noout -verify 2>&1 |
+        grep -q 'verify OK' &&
+        t=$(openssl crl -inform DER -in out/crl1.der -noout -text) &&
+        grep -A3 "Serial Number: ${dev1_serial^^}" <<<"$t" | grep -q 'Key Compromise' &&
+        ! grep -q "Serial Number: ${www_serial^^}" <<<"$t" &&
+        grep -q 'Issuer: CN = API Issuing' <<<"$t" && grep -q 'Next Update' <<<"$t"
+}
+check "GET /v1/crl (public): DER, signed by the issuing CA, lists device-1 as keyCompromise" crl_ok
+crl_check() {
+    openssl crl -inform DER -in out/crl1.der -out out/crl1.pem &&
+        ! openssl verify -crl_check -CRLfile out/crl1.pem -CAfile out/root.pem \
+            -untrusted out/int.pem out/dev1.pem >out/v.out 2>&1 &&
+        grep -q 'certificate revoked' out/v.out &&
+        openssl verify -crl_check -CRLfile out/crl1.pem -CAfile out/root.pem \
+            -untrusted out/int.pem out/www.pem
+}
+check "openssl verify -crl_check: device-1 revoked, www still good" crl_check
+n1=$(crl_number out/crl1.der)
+same_crl() { get_crl out/crl1b.der && cmp -s out/crl1.der out/crl1b.der; }
+check "an unchanged CRL is served again as it is" same_crl
+check "the admin revokes www (superseded)" \
+    test "$(call admin POST "/v1/certificates/$www_serial/revoke" '{"reason": "superseded"}')" = 200
+regenerated() {
+    get_crl out/crl2.der && [ $((16#$(crl_number out/crl2.der))) -gt $((16#$n1)) ] &&
+        openssl crl -inform DER -in out/crl2.der -noout -text | grep -q "Serial Number: ${www_serial^^}"
+}
+check "the CRL is regenerated on change: a higher CRL number, both serials" regenerated
+
+# --- metrics and request logs -----------------------------------------------------------------
+metrics_ok() {
+    curl -sS "$svc_url/metrics" >out/metrics.txt && $py - <<'PY'
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open("out/metrics.txt").read())}
+req = {(s.labels["route"], s.labels["status"]): s.value for s in fams["hsmsign_requests"].samples}
+assert req[("POST /v1/certificates", "200")] == 2, req
+assert req[("POST /v1/certificates", "403")] == 4, req
+assert req[("GET /v1/crl", "200")] >= 3, req
+sign = {s.name: s for s in fams["hsmsign_c_sign_duration_seconds"].samples}
+assert sign["hsmsign_c_sign_duration_seconds_count"].value >= 6, sign
+inf = [s for s in fams["hsmsign_c_sign_duration_seconds"].samples if s.labels.get("le") == "+Inf"]
+assert inf[0].value == sign["hsmsign_c_sign_duration_seconds_count"].value
+pool = {s.labels["state"]: s.value for s in fams["hsmsign_pool_sessions"].samples}
+assert pool["configured"] == 4 and 0 <= pool["in_use"] <= 4, pool
+PY
+}
+if $py -c 'import prometheus_client' 2>/dev/null; then
+    check "GET /metrics parses (prometheus_client): requests by route and status, C_Sign histogram, pool" \
+        metrics_ok
+elif [ "${CI:-}" = true ]; then
+    check "python3-prometheus-client is installed" false
+fi
+request_lines() {
+    $py - "$dev1_serial" "$device" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open("out/hsmsignd.log") if l.startswith("{")]
+reqs = [l for l in lines if l["event"] == "http.request"]
+issued = [l for l in reqs if l["route"] == "POST /v1/certificates" and l["status"] == 200]
+assert any(l.get("serial") == sys.argv[1] and l["principal"] == sys.argv[2] for l in issued), issued
+toks = [l for l in reqs if l["route"] == "POST /v1/tokens" and l["status"] == 200]
+assert all(len(l["kid"]) == 43 and l["latency_us"] > 0 for l in toks), toks
+assert any(l["principal"] == "x509:CN=device-1" and l["auth"] == "mtls" for l in toks), toks
+assert all("token" not in l for l in reqs)
+PY
+}
+check "one JSON line per request: principal, auth, route, status, serial or kid, latency_us" \
+    request_lines
+
+# --- restart: the CRL number never repeats; an untrusted proxy is not believed ----------------
+stop_hsmsignd
+write_config 10.9.9.9
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd2.log || exit 1
+after_restart() {
+    get_crl out/crl3.der && [ $((16#$(crl_number out/crl3.der))) -gt $((16#$(crl_number out/crl2.der))) ]
+}
+check "after a restart the CRL number keeps growing (durable)" after_restart
+csr dev2 /CN=device-2 DNS:d2.devices.example.com
+check "a second device certificate" \
+    test "$(call device POST /v1/certificates "$(cert_body out/dev2.csr)")" = 200
+save_cert dev2
+check "X-Client-Cert from a peer that is not a trusted proxy is ignored -> 401" \
+    expect "$(mtls_token out/dev2.pem)" 401 missing_authentication
+no_secrets() {
+    ! grep -qF -- "$(cat "$work/token/user.pin")" out/hsmsignd.log out/hsmsignd2.log &&
+        ! grep -qF -- "$(cat out/device.secret)" out/hsmsignd.log out/hsmsignd2.log &&
+        ! grep -q 'eyJ' out/hsmsignd.log out/hsmsignd2.log
+}
+check "no PIN, secret key or token in the logs" no_secrets
+finish
