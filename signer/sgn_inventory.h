@@ -11,6 +11,11 @@
  * a writer thread takes every record queued while the previous transaction was being fsync'd
  * and commits them together in one transaction (group commit), then wakes their callers. Reads
  * use their own connection and never wait for the writer.
+ *
+ * Every operation validates its input before it touches the store: a serial is 1..40 lowercase
+ * hex digits without a leading zero octet ("00..."), as sgn_cert_serial_hex() writes it
+ * (HS_ERR_INPUT_FIELD otherwise); a string that fills its array without a NUL is longer than
+ * its bound (HS_ERR_INPUT_RANGE). A store is not shared across fork(): open it in the child.
  */
 #ifndef SGN_INVENTORY_H
 #define SGN_INVENTORY_H
@@ -59,31 +64,44 @@ struct sgn_revoked_entry {
 struct sgn_inventory;
 
 struct sgn_inventory_ops {
-    /* Commits rec durably (returns only after the transaction holding it is fsync'd).
-     * Errors: HS_ERR_INPUT_EXISTS (serial already recorded), HS_ERR_IO (the store failed;
-     * the record must be treated as not written). */
+    /* Commits rec durably (returns only after the transaction holding it is fsync'd). A record
+     * put as REVOKED also bumps the revocation generation. Errors: HS_ERR_INPUT_FIELD (serial;
+     * status not GOOD/REVOKED; a GOOD record with a revocation time or reason),
+     * HS_ERR_INPUT_RANGE (a string past its bound; notBefore after notAfter; reason not -1 or
+     * 0..10 without 7; a REVOKED record without revoked_at), HS_ERR_INPUT_EXISTS (serial
+     * already recorded), HS_ERR_IO (the store failed; the record must be treated as not
+     * written). */
     hs_result (*put)(struct sgn_inventory *inv, const struct sgn_cert_record *rec);
-    /* Reads the record of serial_hex into *out. Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
+    /* Reads the record of serial_hex into *out (written only on success). Errors:
+     * HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO (including a stored row
+     * that does not fit the record). */
     hs_result (*get)(struct sgn_inventory *inv, const char *serial_hex,
                      struct sgn_cert_record *out);
     /* Marks serial_hex revoked at `at` with `reason` and bumps the revocation generation,
      * durably. Revoking a revoked certificate changes nothing and is not an error (*changed is
-     * set false); changed may be NULL. Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
+     * set false); changed may be NULL. Errors: HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_RANGE
+     * (at <= 0; reason as for put), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
     hs_result (*revoke)(struct sgn_inventory *inv, const char *serial_hex, time_t at, int reason,
                         bool *changed);
     /* Lists the revoked certificates whose notAfter is at or after not_after_from (expired
-     * ones may leave the CRL, RFC 5280 §3.3), ordered by serial. Writes at most max entries to
-     * out and the total count to *n; HS_ERR_BOUNDS when there are more than max. Errors:
-     * HS_ERR_IO. */
+     * ones may leave the CRL, RFC 5280 §3.3), ordered by serial_hex as text (numeric order for
+     * serials of one length, which sgn_cert issues), from one consistent snapshot. Writes at
+     * most max entries to out (NULL when max is 0) and the total count to *n; HS_ERR_BOUNDS when
+     * there are more than max, with *n set to the total and out holding the first max. Errors:
+     * HS_ERR_IO (out may be partly written, *n is not). */
     hs_result (*list_revoked)(struct sgn_inventory *inv, time_t not_after_from,
                               struct sgn_revoked_entry *out, size_t max, size_t *n);
     /* Returns the next CRL number (1, 2, ...), durably advanced so that it never repeats
      * across restarts (RFC 5280 §5.2.3). Errors: HS_ERR_IO. */
     hs_result (*next_crl_number)(struct sgn_inventory *inv, uint64_t *out);
     /* The revocation generation: a counter that grows with every revocation that changed
-     * something (so a cached CRL knows it is stale). */
+     * something (so a cached CRL knows it is stale). Kept in the store and loaded at open; it
+     * grows only after the revocation is committed and visible to list_revoked, so a CRL built
+     * from a list read after this call is at least as new as the value returned. Cheap (an
+     * atomic read); 0 for NULL. */
     uint64_t (*generation)(struct sgn_inventory *inv);
-    /* Flushes and closes the store, and frees inv (NULL accepted). */
+    /* Commits everything queued, stops the writer, closes the store and frees inv (NULL
+     * accepted). No other call on inv may run or start once close has begun. */
     void (*close)(struct sgn_inventory *inv);
 };
 
@@ -92,9 +110,13 @@ struct sgn_inventory {
     const struct sgn_inventory_ops *ops;
 };
 
-/* Opens (creating if needed, mode 0600) the SQLite inventory at path, in WAL mode with
- * synchronous=FULL, and starts its group-commit writer thread. Errors: HS_ERR_IO naming the
- * path and SQLite's message, HS_ERR_NOMEM. Close with sgn_inventory_close(). */
+/* Opens (creating if needed, mode 0600, never through a symlink) the SQLite inventory at path,
+ * in WAL mode with synchronous=FULL, creates or checks its schema (PRAGMA user_version), and
+ * starts its group-commit writer thread. A batch holds at most 256 operations. Needs SQLite
+ * 3.37 or later (STRICT tables, RETURNING). Errors: HS_ERR_INPUT_CONFIG (path is not a regular
+ * file, or group or others have any access to it; schema newer than this build; SQLite too old
+ * or not thread-safe), HS_ERR_IO naming the path and SQLite's message (including a file that
+ * is not an inventory), HS_ERR_NOMEM. path is copied. Close with sgn_inventory_close(). */
 HS_RESULT sgn_inventory_sqlite_open(const char *path, struct sgn_inventory **out);
 
 /* Calls inv->ops->close (NULL accepted); for HS_DEFER, sgn_inventory_closep. */
@@ -102,7 +124,8 @@ void sgn_inventory_close(struct sgn_inventory *inv);
 void sgn_inventory_closep(struct sgn_inventory **inv);
 
 /* Statistics of the SQLite store, for tests and the benchmark: transactions committed and
- * records they held (records / commits > 1 shows group commit at work). */
+ * the put records they held (records / commits > 1 shows group commit at work). Writes zeros
+ * for NULL or for a store that is not the SQLite one. */
 struct sgn_inventory_stats {
     uint64_t commits;
     uint64_t records;
