@@ -70,10 +70,15 @@ code=$(curl -sS -o "$work/token.json" -w '%{http_code}' "${sigv4[@]}" \
     "$endpoint/v1/tokens") || fail "token request failed"
 [ "$code" = 200 ] || fail "token request answered $code: $(cat "$work/token.json")"
 curl -sS -o "$work/jwks.json" "$endpoint/.well-known/jwks.json" || fail "JWKS fetch failed"
+curl -sS -o "$work/openid.json" "$endpoint/.well-known/openid-configuration" ||
+    fail "OpenID configuration fetch failed"
 $py - "$work" "$HSMSIGN_ISSUER" <<'PY' || fail "the JWT does not verify against the JWKS"
 import json, sys
 import jwt
 w, issuer = sys.argv[1], sys.argv[2]
+discovery = json.load(open(w + "/openid.json"))
+assert discovery["issuer"] == issuer, discovery
+assert discovery["jwks_uri"] == issuer.rstrip("/") + "/.well-known/jwks.json", discovery
 token = json.load(open(w + "/token.json"))["token"]
 jwks = jwt.PyJWKSet.from_dict(json.load(open(w + "/jwks.json")))
 kid = jwt.get_unverified_header(token)["kid"]

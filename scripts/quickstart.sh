@@ -118,6 +118,8 @@ if [ ! -f var/dev/hsmsignd.json ]; then
 }
 JSON
 fi
+issuer=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jwt"]["issuer"])' \
+    var/dev/hsmsignd.json)
 cat > var/dev/env <<ENV
 # Source me: . var/dev/env   (contains the dev secret access key; mode 0600)
 export HSMSIGN_ENDPOINT=$endpoint
@@ -125,7 +127,7 @@ export AWS_ACCESS_KEY_ID=$key_id
 export AWS_SECRET_ACCESS_KEY=$(cat var/dev/access-key.secret)
 export AWS_REGION=us-east-1
 export HSMSIGN_TRUSTSTORE=$home/var/dev/ceremony/truststore.pem
-export HSMSIGN_ISSUER=http://127.0.0.1:8080
+export HSMSIGN_ISSUER=$issuer
 ENV
 umask 022
 

@@ -176,9 +176,16 @@ client_profile() {
         grep -A1 'Extended Key Usage' <<<"$t" | grep -q 'TLS Web Client Authentication$' &&
         grep -A1 'Key Usage: critical' <<<"$t" | grep -q 'Digital Signature$' &&
         grep -A3 'CRL Distribution Points' <<<"$t" | grep -q 'URI:http://pki.api.example/v1/crl' &&
-        [ "$(($(date -d "$(openssl x509 -in out/dev1.pem -noout -enddate | cut -d= -f2)" +%s) -
-            $(date -d "$(openssl x509 -in out/dev1.pem -noout -startdate | cut -d= -f2)" +%s)))" \
-            = $((6 * 3600 + 300)) ]
+        lifetime_capped
+}
+# notBefore is backdated 5 min (but not before the CA's own notBefore), notAfter = now + 6 h.
+lifetime_capped() {
+    local nb na issued
+    nb=$(date -d "$(openssl x509 -in out/dev1.pem -noout -startdate | cut -d= -f2)" +%s)
+    na=$(date -d "$(openssl x509 -in out/dev1.pem -noout -enddate | cut -d= -f2)" +%s)
+    issued=$(stat -c %Y out/dev1.pem)
+    [ $((na - nb)) -le $((6 * 3600 + 300)) ] && [ $((na - issued)) -le $((6 * 3600)) ] &&
+        [ $((na - issued)) -ge $((6 * 3600 - 60)) ]
 }
 check "client profile: verifies, EKU clientAuth, CRL DP, lifetime capped at the rule's 6 h" \
     client_profile
@@ -342,7 +349,7 @@ crl_ok() {
         openssl crl -inform DER -in out/crl1.der -CAfile out/chain.pem -noout -verify 2>&1 |
         grep -q 'verify OK' &&
         t=$(openssl crl -inform DER -in out/crl1.der -noout -text) &&
-        grep -A3 "Serial Number: ${dev1_serial^^}" <<<"$t" | grep -q 'Key Compromise' &&
+        grep -A4 "Serial Number: ${dev1_serial^^}" <<<"$t" | grep -q 'Key Compromise' &&
         ! grep -q "Serial Number: ${www_serial^^}" <<<"$t" &&
         grep -q 'Issuer: CN = API Issuing' <<<"$t" && grep -q 'Next Update' <<<"$t"
 }
