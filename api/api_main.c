@@ -1,12 +1,17 @@
 /*
- * hsmsignd: the signing service. One binary: an HTTP server (container mode), and (issue 5)
- * an AWS Lambda custom runtime when AWS_LAMBDA_RUNTIME_API is set.
+ * hsmsignd: the signing service. One binary: an HTTP server (container mode), and an AWS Lambda
+ * custom runtime (api_lambda) when AWS_LAMBDA_RUNTIME_API is set.
  *
  *   hsmsignd --config FILE
  *
- * Environment: HSMSIGN_CONFIG (instead of --config), HSMSIGN_LISTEN (overrides "listen"),
- * HSMSIGN_LOG_LEVEL. The token PIN comes from the file or variable the config names.
- * Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails, 2 usage error.
+ * Environment: HSMSIGN_CONFIG (instead of --config), HSMSIGN_LISTEN (overrides "listen"; not
+ * used by the Lambda runtime), HSMSIGN_LOG_LEVEL, AWS_LAMBDA_RUNTIME_API (host:port of the
+ * Lambda Runtime API: run the Lambda loop instead of the HTTP server). The token PIN comes from
+ * the file or variable the config names. Token init (module load, login, key lookup) happens
+ * once, at start, in both modes; in Lambda mode a start-up failure is also posted to
+ * /runtime/init/error.
+ * Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails (or, in Lambda mode, when the
+ * Runtime API fails), 2 usage error.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 
 #include "api_config.h"
 #include "api_http.h"
+#include "api_lambda.h"
 #include "api_service.h"
 #include "hs_log.h"
 #include "hs_secret.h"
@@ -25,7 +31,8 @@ static void api_usage(FILE *out)
     fputs("usage: hsmsignd --config FILE\n"
           "  HSMSIGN_CONFIG   config path (instead of --config)\n"
           "  HSMSIGN_LISTEN   host:port to listen on (overrides \"listen\")\n"
-          "  HSMSIGN_LOG_LEVEL debug|info|warn|error\n",
+          "  HSMSIGN_LOG_LEVEL debug|info|warn|error\n"
+          "  AWS_LAMBDA_RUNTIME_API host:port: run as a Lambda custom runtime\n",
           out);
 }
 
@@ -45,6 +52,61 @@ static int api_fail(const char *what)
             e->detail[0] != '\0' ? ": " : "", e->detail, e->ckr_name != NULL ? " " : "",
             e->ckr_name != NULL ? e->ckr_name : "");
     return 1;
+}
+
+/* Lambda mode: set by SIGTERM / SIGINT; the Runtime API loop ends at its next check. */
+static volatile sig_atomic_t api_lambda_stop;
+
+static void api_lambda_on_signal(int sig)
+{
+    (void)sig;
+    api_lambda_stop = 1;
+}
+
+/* Logs a start-up failure as api_fail() does and reports it to /runtime/init/error with a
+ * fixed message (the step and the error code; the details are in the log). */
+static int api_lambda_fail(const char *runtime_api, const char *what, const char *error_type)
+{
+    enum hs_code code = hs_error_last()->code;
+    int rc = api_fail(what);
+    char message[128];
+    /* The message is short and fixed apart from the step and code names: never truncated. */
+    (void)snprintf(message, sizeof(message), "hsmsignd start-up failed at %s: %s", what,
+                   hs_code_name(code));
+    if (hs_failed(api_lambda_init_error(runtime_api, error_type, message))) {
+        hs_log(HS_LOG_ERROR, "lambda.init_error.failed", HS_LOG_ERR());
+    }
+    return rc;
+}
+
+/* Lambda mode: token init once, then the Runtime API loop until SIGTERM / SIGINT. */
+static int api_main_lambda(const char *path, const char *runtime_api, const struct timespec *t0)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = api_lambda_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct api_config *cfg = NULL;
+    struct api_service *svc = NULL;
+    if (hs_failed(hs_secure_init(65536))) {
+        return api_lambda_fail(runtime_api, "hardening", "Runtime.HardeningFailed");
+    }
+    if (hs_failed(api_config_load(path, NULL, &cfg))) {
+        return api_lambda_fail(runtime_api, "config", "Runtime.ConfigInvalid");
+    }
+    if (hs_failed(api_service_new(cfg, &svc))) {
+        return api_lambda_fail(runtime_api, "token", "Runtime.TokenUnavailable");
+    }
+    hs_result r = api_lambda_run(svc, runtime_api, t0, &api_lambda_stop);
+    if (hs_failed(r)) {
+        hs_log(HS_LOG_ERROR, "service.failed", HS_LOG_STR("mode", "lambda"), HS_LOG_ERR());
+    }
+    api_service_free(svc);
+    hs_log(HS_LOG_INFO, "service.stopped");
+    return hs_failed(r) ? 1 : 0;
 }
 
 /* Blocks until SIGINT or SIGTERM (blocked in every thread, taken here with sigwait). */
@@ -70,6 +132,10 @@ int main(int argc, char **argv)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     hs_log_init();
+    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (runtime_api != NULL) {
+        return api_main_lambda(path, runtime_api, &t0);
+    }
     /* Signals are blocked before any thread starts, so only sigwait() receives them. */
     sigset_t set;
     sigemptyset(&set);
