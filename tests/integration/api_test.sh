@@ -53,7 +53,7 @@ done
 umask 022
 akid() { printf 'AKIAAPITEST%09d' "$1"; }
 issuer=https://hsmsign.api.example
-write_config() { # $1 = the trusted proxy address
+write_config() { # $1 = the trusted proxy address, $2 = more top-level members
     cat >cfg/hsmsignd.json <<EOF
 { "listen": "127.0.0.1:0",
   "token": {"module": "$module", "label": "$label", "pin_file": "$work/token/user.pin",
@@ -79,7 +79,7 @@ write_config() { # $1 = the trusted proxy address
     {"principals": ["$acct:role/web-*"], "profiles": ["server"], "cn_patterns": ["*"],
      "dns_patterns": ["**.example.com"]},
     {"principals": ["x509:CN=device-*"], "audiences": ["snowflake", "https://api.example.com"]}
-  ]} }
+  ]}${2:-} }
 EOF
 }
 write_config 127.0.0.1
@@ -427,6 +427,60 @@ check "a second device certificate" \
 save_cert dev2
 check "X-Client-Cert from a peer that is not a trusted proxy is ignored -> 401" \
     expect "$(mtls_token out/dev2.pem)" 401 missing_authentication
+# --- no 2xx without a committed record: the inventory's file cannot grow --------------------
+csr dev3 /CN=device-3 DNS:d3.devices.example.com
+store_full() {
+    local before code
+    before=$(rows)
+    prlimit --pid "$svc_pid" --fsize=1 || return 1
+    code=$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")
+    prlimit --pid "$svc_pid" --fsize=unlimited
+    [ "$code" = 500 ] && ! grep -q 'BEGIN CERTIFICATE' out/resp && [ "$(rows)" = "$before" ] &&
+        $py -c 'import json; d = json.load(open("out/resp")); assert d["error"] in ("io", "store"), d'
+}
+check "when the inventory cannot commit, the request fails (500) and no certificate leaves" \
+    store_full
+check "once the store can write again, issuance works again" \
+    test "$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")" = 200
+
+# --- connection limits ------------------------------------------------------------------------
+stop_hsmsignd
+write_config 10.9.9.9 ', "limits": {"max_connections": 2, "connection_timeout_seconds": 1}'
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd3.log || exit 1
+port=${svc_url##*:}
+idle_closed() {
+    $py - "$port" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+start = time.time()
+assert s.recv(1) == b"", "the server answered a request that never came"
+assert 0.5 < time.time() - start < 4, time.time() - start
+PY
+}
+check "an idle connection is closed after connection_timeout_seconds (1 s)" idle_closed
+limited() {
+    $py - "$port" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+time.sleep(0.2)
+third = socket.create_connection(("127.0.0.1", port))
+third.settimeout(3)
+third.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+try:
+    got = third.recv(100)
+except ConnectionResetError:
+    got = b""
+assert got == b"", got   # refused: the limit of 2 is taken
+for s in held:
+    s.close()
+PY
+}
+check "a connection over max_connections (2) is refused while two are open" limited
+check "after they close, requests are answered again" \
+    sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$svc_url/healthz')\" = 200 ]"
+
 no_secrets() {
     ! grep -qF -- "$(cat "$work/token/user.pin")" out/hsmsignd.log out/hsmsignd2.log &&
         ! grep -qF -- "$(cat out/device.secret)" out/hsmsignd.log out/hsmsignd2.log &&
