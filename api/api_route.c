@@ -46,6 +46,8 @@ static const struct api_public_error api_errors[] = {
     {HS_ERR_AUTH_SIGNATURE, 401, "the request signature does not match"},
     {HS_ERR_AUTH_EXPIRED, 401, "the request date is outside the allowed clock skew"},
     {HS_ERR_AUTH_SCOPE, 401, "the credential scope does not match this service"},
+    {HS_ERR_AUTH_UNSUPPORTED, 401,
+     "only an AWS4-HMAC-SHA256 Authorization header with a signed payload is accepted"},
     {HS_ERR_POLICY_DENIED, 403, "the caller is not allowed to do this"},
     {HS_ERR_HSM_BUSY, 503, "the signing token is busy; retry later"},
 };
