@@ -207,9 +207,13 @@ HS_RESULT api_auth_iam_or_cert(struct api_service *svc, const struct api_request
 {
     HS_ENSURE_REF(svc);
     HS_ENSURE_REF(req);
+    /* A SigV4 attempt (an Authorization header, or presigned-URL parameters, which api_sigv4
+     * refuses by name) is judged as one, never silently passed over for a certificate. */
+    const char *query = strchr(req->target, '?');
     bool iam = req->transport == API_TRANSPORT_GATEWAY
                    ? req->principal != NULL
-                   : api_header_get(req, "Authorization") != NULL;
+                   : api_header_get(req, "Authorization") != NULL ||
+                         (query != NULL && strstr(query, "X-Amz-") != NULL);
     if (iam) {
         return api_auth_iam(svc, req, out);
     }

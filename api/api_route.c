@@ -60,6 +60,8 @@ static const struct api_public_error api_errors[] = {
     {HS_ERR_AUTH_SCOPE, 401, "the credential scope does not match this service"},
     {HS_ERR_AUTH_CERTIFICATE, 401,
      "the client certificate was not issued by this service, or is revoked"},
+    {HS_ERR_AUTH_UNSUPPORTED, 401,
+     "only an AWS4-HMAC-SHA256 Authorization header with a signed payload is accepted"},
     {HS_ERR_POLICY_DENIED, 403, "the caller is not allowed to do this"},
     {HS_ERR_HSM_BUSY, 503, "the signing token is busy; retry later"},
 };

@@ -15,6 +15,8 @@
 #include "hs_defer.h"
 
 #define API_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define API_SIGV4_ALGORITHM_4A "AWS4-ECDSA-P256-SHA256"
+#define API_SIGV4_AMZ_PREFIX "x-amz-"
 #define API_SIGV4_TERMINATOR "aws4_request"
 #define API_SIGV4_SIG_HEX 64  /* hex digits of a signature */
 #define API_SIGV4_DATE_LEN 16 /* YYYYMMDD'T'HHMMSS'Z' */
@@ -55,6 +57,13 @@ struct api_sigv4_auth {
     struct api_sigv4_span terminator;
     struct api_sigv4_span names[API_SIGV4_SIGNED_HEADERS_MAX]; /* SignedHeaders, in order */
     size_t nnames;
+};
+
+/* The request time, as seconds since the epoch and in the ISO 8601 basic form the string to sign
+ * and the credential scope use (whichever header it came from). */
+struct api_sigv4_time {
+    time_t t;
+    char iso[API_SIGV4_DATE_LEN + 1];
 };
 
 /* One query parameter: offsets into the buffer of encoded text, then spans once it is final. */
@@ -402,17 +411,13 @@ static hs_result api_sigv4_check_escapes(struct api_sigv4_span s)
     return HS_OK;
 }
 
-/* Appends the canonical URI of a non-S3 service: the path as received (still percent-encoded)
- * without "." and ".." segments and without empty segments, exactly as botocore's
- * remove_dot_segments and the JavaScript SDK v3 compute it (RFC 3986 §5.2.4 plus the collapse of
- * "//" that the AWS test suite's get-slash cases require; a trailing '/' stays unless nothing
- * is left), then percent-encoded again segment by segment. */
-static hs_result api_sigv4_put_canonical_uri(struct hs_buf *out, struct api_sigv4_span path)
+/* Splits a path into the segments the canonical URI keeps: "." and ".." are removed as RFC 3986
+ * §5.2.4 says (".." above the root is dropped) and so are empty segments ("//"), all on the raw,
+ * still percent-encoded text, as botocore's remove_dot_segments and the JavaScript SDK v3 do it.
+ * *out gets an array of at least one slot, which the caller frees with OPENSSL_free. */
+static hs_result api_sigv4_path_segments(struct api_sigv4_span path, struct api_sigv4_span **out,
+                                         size_t *out_n)
 {
-    HS_GUARD(api_sigv4_check_escapes(path));
-    if (path.n == 0) {
-        return hs_buf_put_byte(out, '/');
-    }
     size_t max = api_sigv4_count(path, '/') + 1;
     HS_DEFER(struct api_sigv4_span *segs = OPENSSL_malloc(max * sizeof(*segs)),
              api_sigv4_spans_freep);
@@ -433,11 +438,32 @@ static hs_result api_sigv4_put_canonical_uri(struct hs_buf *out, struct api_sigv
         HS_ENSURE(nsegs < max, HS_ERR_BOUNDS);
         segs[nsegs++] = seg;
     }
+    *out = segs;
+    segs = NULL;
+    *out_n = nsegs;
+    return HS_OK;
+}
+
+/* Whether a normalised path keeps a trailing '/': when the raw path ends in one and a segment is
+ * left ("/" alone is the root). */
+static bool api_sigv4_keeps_trailing_slash(struct api_sigv4_span path, size_t nsegs)
+{
+    return nsegs > 0 && path.n > 0 && path.p[path.n - 1] == '/';
+}
+
+/* Appends the canonical URI of a non-S3 service: the segments of api_sigv4_path_segments(), each
+ * percent-encoded again (so a wire "%20" is signed as "%2520"), joined with '/'. */
+static hs_result api_sigv4_put_canonical_uri(struct hs_buf *out, struct api_sigv4_span path)
+{
+    HS_GUARD(api_sigv4_check_escapes(path));
+    HS_DEFER(struct api_sigv4_span *segs = NULL, api_sigv4_spans_freep);
+    size_t nsegs = 0;
+    HS_GUARD(api_sigv4_path_segments(path, &segs, &nsegs));
     for (size_t i = 0; i < nsegs; i++) {
         HS_GUARD(hs_buf_put_byte(out, '/'));
         HS_GUARD(api_sigv4_put_encoded(out, (const unsigned char *)segs[i].p, segs[i].n));
     }
-    if (nsegs == 0 || path.p[path.n - 1] == '/') {
+    if (nsegs == 0 || api_sigv4_keeps_trailing_slash(path, nsegs)) {
         HS_GUARD(hs_buf_put_byte(out, '/'));
     }
     return HS_OK;
@@ -446,8 +472,9 @@ static hs_result api_sigv4_put_canonical_uri(struct hs_buf *out, struct api_sigv
 /* Query parameters that belong to query-string (presigned) authentication. */
 static bool api_sigv4_is_presign_param(const unsigned char *name, size_t n)
 {
-    static const char *const refused[] = {"x-amz-algorithm", "x-amz-credential", "x-amz-signature",
-                                          "x-amz-security-token"};
+    static const char *const refused[] = {
+        "x-amz-algorithm", "x-amz-credential",    "x-amz-date",          "x-amz-expires",
+        "x-amz-signature", "x-amz-signedheaders", "x-amz-security-token"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         size_t len = strlen(refused[i]);
         bool eq = n == len;
@@ -470,7 +497,8 @@ static hs_result api_sigv4_put_param_part(struct hs_buf *enc, struct hs_buf *scr
     HS_GUARD(api_sigv4_put_decoded(scratch, raw));
     HS_ENSURE_MSG(!is_name ||
                       !api_sigv4_is_presign_param(hs_buf_data(scratch), hs_buf_len(scratch)),
-                  HS_ERR_AUTH_MALFORMED, "sigv4: query-string authentication is not supported");
+                  HS_ERR_AUTH_UNSUPPORTED,
+                  "sigv4: query-string (presigned URL) authentication is not supported");
     *off = hs_buf_len(enc);
     return api_sigv4_put_encoded(enc, hs_buf_data(scratch), hs_buf_len(scratch));
 }
@@ -622,6 +650,10 @@ static hs_result api_sigv4_check_signature_syntax(struct api_sigv4_span sig)
 static hs_result api_sigv4_parse_authz(struct api_sigv4_span v, struct api_sigv4_auth *a)
 {
     size_t alg = strlen(API_SIGV4_ALGORITHM);
+    size_t alg4a = strlen(API_SIGV4_ALGORITHM_4A);
+    HS_ENSURE_MSG(v.n < alg4a || memcmp(v.p, API_SIGV4_ALGORITHM_4A, alg4a) != 0,
+                  HS_ERR_AUTH_UNSUPPORTED,
+                  "sigv4: SigV4a (AWS4-ECDSA-P256-SHA256) is not supported");
     HS_ENSURE_MSG(v.n > alg && memcmp(v.p, API_SIGV4_ALGORITHM, alg) == 0 && v.p[alg] == ' ',
                   HS_ERR_AUTH_MALFORMED, "sigv4: Authorization is not AWS4-HMAC-SHA256");
     struct api_sigv4_span rest = {v.p + alg, v.n - alg};
@@ -665,7 +697,32 @@ static bool api_sigv4_is_signed(const struct api_sigv4_auth *a, const char *name
     return false;
 }
 
-/* Every signed header is in the request; the headers SigV4 gives a meaning are not repeated. */
+/* Like api_sigv4_is_signed() for a request header's name, in any case. */
+static bool api_sigv4_is_signed_name(const struct api_sigv4_auth *a, const char *name)
+{
+    for (size_t i = 0; i < a->nnames; i++) {
+        if (api_sigv4_name_eq(name, a->names[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a header name starts with "x-amz-" in any case. */
+static bool api_sigv4_is_amz(const char *name)
+{
+    size_t n = strlen(API_SIGV4_AMZ_PREFIX);
+    for (size_t i = 0; i < n; i++) {
+        if (api_sigv4_lower((unsigned char)name[i]) != (unsigned char)API_SIGV4_AMZ_PREFIX[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every signed header is in the request, every x-amz-* header of the request is signed (the
+ * specification: "you must include ... any x-amz-* headers in the signature"), and the headers
+ * SigV4 gives a meaning are not repeated. */
 static hs_result api_sigv4_check_signed_present(const struct api_sigv4_request *req,
                                                 const struct api_sigv4_auth *a)
 {
@@ -681,6 +738,11 @@ static hs_result api_sigv4_check_signed_present(const struct api_sigv4_request *
         HS_ENSURE_MSG(api_sigv4_find(req, a->names[i], &h) > 0, HS_ERR_AUTH_MALFORMED,
                       "sigv4: signed header %.*s is absent", shown, a->names[i].p);
     }
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *name = req->headers[i].name;
+        HS_ENSURE_MSG(!api_sigv4_is_amz(name) || api_sigv4_is_signed_name(a, name),
+                      HS_ERR_AUTH_MALFORMED, "sigv4: header %zu (x-amz-*) is not signed", i);
+    }
     return HS_OK;
 }
 
@@ -695,14 +757,82 @@ static int api_sigv4_digits(const char *p, size_t n)
     return v;
 }
 
-/* Parses YYYYMMDD'T'HHMMSS'Z' (the ISO 8601 basic format SigV4 uses) as UTC. */
-static hs_result api_sigv4_parse_date(struct api_sigv4_span v, time_t *out)
+/* Writes v (0 <= v < 10^n) as n decimal digits. */
+static void api_sigv4_put_digits(char *w, int v, size_t n)
 {
-    bool ok = v.n == API_SIGV4_DATE_LEN && v.p[8] == 'T' && v.p[15] == 'Z';
-    for (size_t i = 0; ok && i < 15; i++) {
-        ok = i == 8 || (v.p[i] >= '0' && v.p[i] <= '9');
+    for (size_t i = n; i > 0; i--) {
+        w[i - 1] = (char)('0' + v % 10);
+        v /= 10;
     }
-    HS_ENSURE_MSG(ok, HS_ERR_AUTH_MALFORMED, "sigv4: X-Amz-Date is not YYYYMMDDTHHMMSSZ");
+}
+
+/* Whether v starts with the shape of pattern: '0' stands for a digit, 'a' for an ASCII letter
+ * (the names are checked by the caller), anything else for itself. */
+static bool api_sigv4_matches(struct api_sigv4_span v, const char *pattern)
+{
+    size_t n = strlen(pattern);
+    if (v.n < n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v.p[i];
+        bool ok = pattern[i] == '0'   ? (c >= '0' && c <= '9')
+                  : pattern[i] == 'a' ? (api_sigv4_lower(c) >= 'a' && api_sigv4_lower(c) <= 'z')
+                                      : c == (unsigned char)pattern[i];
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Index of the three letters at p in names (exact case), -1 when absent. */
+static int api_sigv4_name_index(const char *p, const char *const names[], int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (memcmp(p, names[i], 3) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Fills out from broken-down UTC fields that must make a real calendar time (timegm() turns
+ * 31 April into 1 May, so a round trip tells) and, when wday >= 0, fall on that weekday. */
+static hs_result api_sigv4_time_from_tm(const struct tm *fields, int wday,
+                                        struct api_sigv4_time *out)
+{
+    HS_ENSURE_MSG(fields->tm_year >= -1900 && fields->tm_year <= 9999 - 1900 &&
+                      fields->tm_mon >= 0 && fields->tm_mon <= 11 && fields->tm_mday >= 1 &&
+                      fields->tm_mday <= 31 && fields->tm_hour <= 23 && fields->tm_min <= 59 &&
+                      fields->tm_sec <= 59,
+                  HS_ERR_AUTH_MALFORMED, "sigv4: request date is out of range");
+    struct tm tm = *fields;
+    time_t t = timegm(&tm);
+    struct tm back;
+    HS_ENSURE_MSG(gmtime_r(&t, &back) != NULL && back.tm_year == fields->tm_year &&
+                      back.tm_mon == fields->tm_mon && back.tm_mday == fields->tm_mday,
+                  HS_ERR_AUTH_MALFORMED, "sigv4: request date is not a calendar date");
+    HS_ENSURE_MSG(wday < 0 || back.tm_wday == wday, HS_ERR_AUTH_MALFORMED,
+                  "sigv4: Date header names the wrong day of the week");
+    out->t = t;
+    api_sigv4_put_digits(out->iso, fields->tm_year + 1900, 4);
+    api_sigv4_put_digits(out->iso + 4, fields->tm_mon + 1, 2);
+    api_sigv4_put_digits(out->iso + 6, fields->tm_mday, 2);
+    out->iso[8] = 'T';
+    api_sigv4_put_digits(out->iso + 9, fields->tm_hour, 2);
+    api_sigv4_put_digits(out->iso + 11, fields->tm_min, 2);
+    api_sigv4_put_digits(out->iso + 13, fields->tm_sec, 2);
+    out->iso[15] = 'Z';
+    out->iso[API_SIGV4_DATE_LEN] = '\0';
+    return HS_OK;
+}
+
+/* Parses YYYYMMDD'T'HHMMSS'Z' (the ISO 8601 basic format SigV4 uses) as UTC. */
+static hs_result api_sigv4_parse_amz_date(struct api_sigv4_span v, struct api_sigv4_time *out)
+{
+    HS_ENSURE_MSG(v.n == API_SIGV4_DATE_LEN && api_sigv4_matches(v, "00000000T000000Z"),
+                  HS_ERR_AUTH_MALFORMED, "sigv4: X-Amz-Date is not YYYYMMDDTHHMMSSZ");
     struct tm tm = {
         .tm_year = api_sigv4_digits(v.p, 4) - 1900,
         .tm_mon = api_sigv4_digits(v.p + 4, 2) - 1,
@@ -711,34 +841,56 @@ static hs_result api_sigv4_parse_date(struct api_sigv4_span v, time_t *out)
         .tm_min = api_sigv4_digits(v.p + 11, 2),
         .tm_sec = api_sigv4_digits(v.p + 13, 2),
     };
-    struct tm want = tm;
-    HS_ENSURE_MSG(tm.tm_mon >= 0 && tm.tm_mon <= 11 && tm.tm_mday >= 1 && tm.tm_mday <= 31 &&
-                      tm.tm_hour <= 23 && tm.tm_min <= 59 && tm.tm_sec <= 59,
-                  HS_ERR_AUTH_MALFORMED, "sigv4: X-Amz-Date is out of range");
-    time_t t = timegm(&tm);
-    struct tm back;
-    /* timegm() normalises 31 April to 1 May: a round trip tells a real date. */
-    HS_ENSURE_MSG(gmtime_r(&t, &back) != NULL && back.tm_year == want.tm_year &&
-                      back.tm_mon == want.tm_mon && back.tm_mday == want.tm_mday,
-                  HS_ERR_AUTH_MALFORMED, "sigv4: X-Amz-Date is not a calendar date");
-    *out = t;
-    return HS_OK;
+    return api_sigv4_time_from_tm(&tm, -1, out);
 }
 
-/* Finds the single, signed X-Amz-Date header; lends its trimmed value and the time. */
+/* Parses an HTTP Date in the RFC 9110 IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT"), or
+ * with the zone written "+0000" or "-0000" as RFC 1123 allows (botocore writes "-0000"). The
+ * obsolete RFC 850 and asctime forms, and any other zone, are refused. */
+static hs_result api_sigv4_parse_http_date(struct api_sigv4_span v, struct api_sigv4_time *out)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char pattern[] = "aaa, 00 aaa 0000 00:00:00 ";
+    size_t head = sizeof(pattern) - 1;
+    bool ok = api_sigv4_matches(v, pattern);
+    struct api_sigv4_span zone = {v.p + head, ok ? v.n - head : 0};
+    HS_ENSURE_MSG(ok && (api_sigv4_span_eq(zone, "GMT") || api_sigv4_span_eq(zone, "+0000") ||
+                         api_sigv4_span_eq(zone, "-0000")),
+                  HS_ERR_AUTH_MALFORMED, "sigv4: Date is not an IMF-fixdate in GMT");
+    int wday = api_sigv4_name_index(v.p, days, 7);
+    int mon = api_sigv4_name_index(v.p + 8, months, 12);
+    HS_ENSURE_MSG(wday >= 0 && mon >= 0, HS_ERR_AUTH_MALFORMED,
+                  "sigv4: Date has an unknown day or month name");
+    struct tm tm = {
+        .tm_year = api_sigv4_digits(v.p + 12, 4) - 1900,
+        .tm_mon = mon,
+        .tm_mday = api_sigv4_digits(v.p + 5, 2),
+        .tm_hour = api_sigv4_digits(v.p + 17, 2),
+        .tm_min = api_sigv4_digits(v.p + 20, 2),
+        .tm_sec = api_sigv4_digits(v.p + 23, 2),
+    };
+    return api_sigv4_time_from_tm(&tm, wday, out);
+}
+
+/* Reads the request time: X-Amz-Date when present (it takes precedence, as the specification
+ * says), otherwise the Date header. The one used must appear once and be signed. */
 static hs_result api_sigv4_read_date(const struct api_sigv4_request *req,
-                                     const struct api_sigv4_auth *a, struct api_sigv4_span *out,
-                                     time_t *out_time)
+                                     const struct api_sigv4_auth *a, struct api_sigv4_time *out)
 {
     const struct api_header *h = NULL;
     HS_GUARD(api_sigv4_find_single(req, "x-amz-date", &h));
-    HS_ENSURE_MSG(h != NULL, HS_ERR_AUTH_MALFORMED, "sigv4: no X-Amz-Date header");
-    HS_ENSURE_MSG(api_sigv4_is_signed(a, "x-amz-date"), HS_ERR_AUTH_MALFORMED,
-                  "sigv4: X-Amz-Date is not signed");
-    struct api_sigv4_span v = api_sigv4_trim(h->value);
-    HS_GUARD(api_sigv4_parse_date(v, out_time));
-    *out = v;
-    return HS_OK;
+    if (h != NULL) {
+        HS_ENSURE_MSG(api_sigv4_is_signed(a, "x-amz-date"), HS_ERR_AUTH_MALFORMED,
+                      "sigv4: X-Amz-Date is not signed");
+        return api_sigv4_parse_amz_date(api_sigv4_trim(h->value), out);
+    }
+    HS_GUARD(api_sigv4_find_single(req, "date", &h));
+    HS_ENSURE_MSG(h != NULL, HS_ERR_AUTH_MALFORMED, "sigv4: neither X-Amz-Date nor Date header");
+    HS_ENSURE_MSG(api_sigv4_is_signed(a, "date"), HS_ERR_AUTH_MALFORMED,
+                  "sigv4: Date is not signed");
+    return api_sigv4_parse_http_date(api_sigv4_trim(h->value), out);
 }
 
 static bool api_sigv4_within_skew(time_t now, time_t t, long max_skew_s)
@@ -767,17 +919,37 @@ static hs_result api_sigv4_find_key(const struct api_sigv4_config *cfg, struct a
 }
 
 static hs_result api_sigv4_check_scope(const struct api_sigv4_config *cfg,
-                                       const struct api_sigv4_auth *a, struct api_sigv4_span date)
+                                       const struct api_sigv4_auth *a,
+                                       const struct api_sigv4_time *when)
 {
-    struct api_sigv4_span day = {date.p, API_SIGV4_SCOPE_DATE_LEN};
+    struct api_sigv4_span day = {when->iso, API_SIGV4_SCOPE_DATE_LEN};
     HS_ENSURE_MSG(api_sigv4_span_cmp(a->date, day) == 0, HS_ERR_AUTH_SCOPE,
-                  "sigv4: credential scope date is not the X-Amz-Date day");
+                  "sigv4: credential scope date is not the request's day");
     HS_ENSURE_MSG(api_sigv4_span_eq(a->region, cfg->region), HS_ERR_AUTH_SCOPE,
                   "sigv4: credential scope region is not %s", cfg->region);
     HS_ENSURE_MSG(api_sigv4_span_eq(a->service, cfg->service), HS_ERR_AUTH_SCOPE,
                   "sigv4: credential scope service is not %s", cfg->service);
     HS_ENSURE_MSG(api_sigv4_span_eq(a->terminator, API_SIGV4_TERMINATOR), HS_ERR_AUTH_SCOPE,
                   "sigv4: credential scope does not end in aws4_request");
+    return HS_OK;
+}
+
+/* Compares the presented session token with the configured one through their SHA-256 digests,
+ * so that the time taken shows neither where they differ nor the configured token's length. */
+static hs_result api_sigv4_check_token_value(const struct hs_secret *want,
+                                             struct api_sigv4_span got)
+{
+    HS_DEFER(struct hs_buf *a = hs_buf_new_sensitive(API_SIGV4_HASH_HEX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *b = hs_buf_new_sensitive(API_SIGV4_HASH_HEX), hs_buf_freep);
+    HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    hs_secret_get0(want, &p, &n);
+    HS_GUARD(api_sigv4_put_sha256_hex(a, p, n));
+    HS_GUARD(api_sigv4_put_sha256_hex(b, got.p, got.n));
+    HS_ENSURE_MSG(CRYPTO_memcmp(hs_buf_data(a), hs_buf_data(b), API_SIGV4_HASH_HEX) == 0,
+                  HS_ERR_AUTH_MALFORMED,
+                  "sigv4: x-amz-security-token does not match the key's session token");
     return HS_OK;
 }
 
@@ -796,10 +968,7 @@ static hs_result api_sigv4_check_token(const struct api_sigv4_request *req,
     HS_ENSURE_MSG(h != NULL, HS_ERR_AUTH_MALFORMED, "sigv4: x-amz-security-token missing");
     HS_ENSURE_MSG(api_sigv4_is_signed(a, "x-amz-security-token"), HS_ERR_AUTH_MALFORMED,
                   "sigv4: x-amz-security-token is not signed");
-    struct api_sigv4_span v = api_sigv4_trim(h->value);
-    HS_ENSURE_MSG(hs_secret_equal(key->session_token, v.p, v.n), HS_ERR_AUTH_MALFORMED,
-                  "sigv4: x-amz-security-token does not match the key's session token");
-    return HS_OK;
+    return api_sigv4_check_token_value(key->session_token, api_sigv4_trim(h->value));
 }
 
 /* --- canonical request, string to sign, signature ------------------------------------------ */
@@ -866,8 +1035,12 @@ static hs_result api_sigv4_put_payload_hash(struct hs_buf *out, const struct api
         return HS_OK;
     }
     struct api_sigv4_span v = api_sigv4_trim(h->value);
-    HS_ENSURE_MSG(!api_sigv4_span_eq(v, "UNSIGNED-PAYLOAD"), HS_ERR_AUTH_MALFORMED,
-                  "sigv4: UNSIGNED-PAYLOAD is not accepted");
+    /* Every route takes a body that decides what gets signed, so the signature must cover it:
+     * no UNSIGNED-PAYLOAD, and no STREAMING-* (aws-chunked) forms either. */
+    HS_ENSURE_MSG(!api_sigv4_span_eq(v, "UNSIGNED-PAYLOAD") &&
+                      !(v.n >= 10 && memcmp(v.p, "STREAMING-", 10) == 0),
+                  HS_ERR_AUTH_UNSUPPORTED,
+                  "sigv4: unsigned or streaming payloads are not accepted");
     HS_ENSURE_MSG(v.n == API_SIGV4_HASH_HEX &&
                       CRYPTO_memcmp(v.p, hs_buf_data(out) + start, API_SIGV4_HASH_HEX) == 0,
                   HS_ERR_AUTH_SIGNATURE, "sigv4: x-amz-content-sha256 is not the body's hash");
@@ -988,16 +1161,62 @@ HS_RESULT api_sigv4_verify(const struct api_sigv4_config *cfg, const struct api_
     struct api_sigv4_auth auth;
     HS_GUARD(api_sigv4_read_authz(req, &auth));
     HS_GUARD(api_sigv4_check_signed_present(req, &auth));
-    struct api_sigv4_span date = {NULL, 0};
-    time_t t = 0;
-    HS_GUARD(api_sigv4_read_date(req, &auth, &date, &t));
+    struct api_sigv4_time when;
+    HS_GUARD(api_sigv4_read_date(req, &auth, &when));
     const struct api_sigv4_key *key = NULL;
     HS_GUARD(api_sigv4_find_key(cfg, auth.akid, &key));
-    HS_GUARD(api_sigv4_check_scope(cfg, &auth, date));
-    HS_ENSURE_MSG(api_sigv4_within_skew(req->now, t, cfg->max_skew_s), HS_ERR_AUTH_EXPIRED,
-                  "sigv4: X-Amz-Date is more than %ld s from now", cfg->max_skew_s);
+    HS_GUARD(api_sigv4_check_scope(cfg, &auth, &when));
+    HS_ENSURE_MSG(api_sigv4_within_skew(req->now, when.t, cfg->max_skew_s), HS_ERR_AUTH_EXPIRED,
+                  "sigv4: request date is more than %ld s from now", cfg->max_skew_s);
     HS_GUARD(api_sigv4_check_token(req, key, &auth));
+    struct api_sigv4_span date = {when.iso, API_SIGV4_DATE_LEN};
     HS_GUARD(api_sigv4_check_signature(req, key, &auth, path, date, cquery));
     *out_key = key;
     return HS_OK;
+}
+
+/* --- the path for routing ------------------------------------------------------------------ */
+
+/* Appends the percent-decoding of one path segment. Errors: HS_ERR_INPUT for a decoded '/', '\',
+ * control byte or DEL, or a segment that decodes to "." or "..", which a router could misread. */
+static hs_result api_sigv4_put_route_segment(struct hs_buf *out, struct api_sigv4_span seg)
+{
+    size_t start = hs_buf_len(out);
+    HS_GUARD(api_sigv4_put_decoded(out, seg));
+    const unsigned char *d = hs_buf_data(out) + start;
+    size_t n = hs_buf_len(out) - start;
+    for (size_t i = 0; i < n; i++) {
+        HS_ENSURE_MSG(d[i] >= 0x20 && d[i] != 0x7f && d[i] != '/' && d[i] != '\\', HS_ERR_INPUT,
+                      "route path: a segment decodes to a separator or control byte");
+    }
+    bool dots = (n == 1 && d[0] == '.') || (n == 2 && d[0] == '.' && d[1] == '.');
+    HS_ENSURE_MSG(!dots, HS_ERR_INPUT, "route path: a segment decodes to . or ..");
+    return HS_OK;
+}
+
+HS_RESULT api_sigv4_route_path(const char *target, struct hs_buf *out)
+{
+    HS_ENSURE_REF(target);
+    HS_ENSURE_REF(out);
+    HS_ENSURE_MSG(strnlen(target, API_SIGV4_TARGET_MAX + 1) <= API_SIGV4_TARGET_MAX,
+                  HS_ERR_INPUT_TOO_LARGE, "route path: request-target longer than %d bytes",
+                  API_SIGV4_TARGET_MAX);
+    struct api_sigv4_span path = {NULL, 0};
+    struct api_sigv4_span query = {NULL, 0};
+    hs_result r = api_sigv4_split_target(target, &path, &query);
+    HS_ENSURE_MSG(!hs_failed(r) && !hs_failed(api_sigv4_check_escapes(path)), HS_ERR_INPUT,
+                  "route path: not an origin-form path with valid %%-escapes");
+    HS_DEFER(struct api_sigv4_span *segs = NULL, api_sigv4_spans_freep);
+    size_t nsegs = 0;
+    HS_GUARD(api_sigv4_path_segments(path, &segs, &nsegs));
+    HS_DEFER(struct hs_buf *decoded = hs_buf_new(API_SIGV4_TARGET_MAX + 1), hs_buf_freep);
+    HS_ENSURE(decoded != NULL, HS_ERR_NOMEM);
+    for (size_t i = 0; i < nsegs; i++) {
+        HS_GUARD(hs_buf_put_byte(decoded, '/'));
+        HS_GUARD(api_sigv4_put_route_segment(decoded, segs[i]));
+    }
+    if (nsegs == 0 || api_sigv4_keeps_trailing_slash(path, nsegs)) {
+        HS_GUARD(hs_buf_put_byte(decoded, '/'));
+    }
+    return hs_buf_put(out, hs_buf_data(decoded), hs_buf_len(decoded));
 }

@@ -37,6 +37,7 @@ static const struct hs_code_entry hs_code_names[] = {
     {HS_ERR_AUTH_EXPIRED, "request_expired"},
     {HS_ERR_AUTH_SCOPE, "credential_scope_mismatch"},
     {HS_ERR_AUTH_CERTIFICATE, "client_certificate_rejected"},
+    {HS_ERR_AUTH_UNSUPPORTED, "unsupported_authentication"},
     {HS_ERR_POLICY, "forbidden"},
     {HS_ERR_POLICY_DENIED, "forbidden"},
     {HS_ERR_HSM, "hsm_error"},

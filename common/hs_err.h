@@ -48,6 +48,7 @@ enum hs_code {
     HS_ERR_AUTH_EXPIRED,     /* request date outside the allowed clock skew */
     HS_ERR_AUTH_SCOPE,       /* credential scope (region/service/date) mismatch */
     HS_ERR_AUTH_CERTIFICATE, /* client certificate not ours, not for clientAuth, or revoked */
+    HS_ERR_AUTH_UNSUPPORTED, /* a valid form of credentials this service does not accept */
 
     HS_ERR_POLICY = 0x300, /* generic policy denial */
     HS_ERR_POLICY_DENIED,  /* no rule allows this principal to do this */

@@ -432,9 +432,9 @@ csr dev3 /CN=device-3 DNS:d3.devices.example.com
 store_full() {
     local before code
     before=$(rows)
-    prlimit --pid "$svc_pid" --fsize=1 || return 1
+    prlimit --pid "$svc_pid" --fsize=1:unlimited || return 1
     code=$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")
-    prlimit --pid "$svc_pid" --fsize=unlimited
+    prlimit --pid "$svc_pid" --fsize=unlimited:unlimited
     [ "$code" = 500 ] && ! grep -q 'BEGIN CERTIFICATE' out/resp && [ "$(rows)" = "$before" ] &&
         $py -c 'import json; d = json.load(open("out/resp")); assert d["error"] in ("io", "store"), d'
 }
