@@ -106,19 +106,26 @@ free_port() {
 # client certificates and tokens) and the durable "inventory" block (SQLite under DIR) go here
 # once hsmsignd has them; inventory_on tells the targets below whether the run had one.
 inventory_on=0
+pool_size=${HSMSIGN_BENCH_POOL_SIZE:-8} # token sessions of the benchmarked hsmsignd
 write_hsmsignd_config() {
     local file=$1 dir=$2 label=$3 port=$4
     cat >"$file" <<EOF
 { "listen": "127.0.0.1:$port",
-  "token": {"module": "$module", "label": "$label", "pin_file": "$dir/token/user.pin"},
+  "token": {"module": "$module", "label": "$label", "pin_file": "$dir/token/user.pin",
+            "pool_size": $pool_size},
   "ca": {"key": "pkcs11:token=$label;object=bench-issuing;type=private",
-         "chain_file": "$dir/out/truststore.pem", "default_ttl_hours": 12, "max_ttl_hours": 24},
+         "chain_file": "$dir/out/truststore.pem", "default_ttl_hours": 12, "max_ttl_hours": 24,
+         "crl_url": "http://127.0.0.1:$port/v1/crl"},
+  "inventory": {"sqlite": "$dir/out/inventory.db"},
   "jwt": {"issuer": "https://hsmsign.bench.example", "jwks_file": "$dir/out/jwks.json"},
   "auth": {"sigv4": {"region": "$region", "service": "execute-api",
            "access_keys": [{"access_key_id": "$akid", "secret_file": "$tmp/secret",
-                            "principal_arn": "$arn"}]}} }
+                            "principal_arn": "$arn"}]}},
+  "policy": {"rules": [{"principals": ["$arn"], "profiles": ["client"],
+                        "cn_patterns": ["*"], "dns_patterns": ["**"],
+                        "audiences": ["*"]}]} }
 EOF
-    inventory_on=0
+    inventory_on=1
 }
 
 # --- steps ----------------------------------------------------------------------------------------
