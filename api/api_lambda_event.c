@@ -11,7 +11,7 @@
 
 #define API_LAMBDA_VERSION_MAX 16 /* bytes of the event's "version" */
 
-/* --- small helpers --------------------------------------------------------------------------- */
+/* --- small helpers ---------------------------------------------------------------------------- */
 
 static bool api_lambda_is_alnum(unsigned char c)
 {
@@ -70,7 +70,7 @@ static hs_result api_lambda_put_pct(struct hs_buf *b, unsigned char c, bool keep
     return keep ? api_lambda_put(b, &c, 1, what) : api_lambda_put(b, esc, sizeof(esc), what);
 }
 
-/* --- event decoding ---------------------------------------------------------------------------- */
+/* --- event decoding --------------------------------------------------------------------------- */
 
 struct api_lambda_event {
     json_object *doc;
@@ -503,7 +503,7 @@ HS_RESULT api_lambda_event_request(struct api_lambda_event *ev, struct api_reque
     return HS_OK;
 }
 
-/* --- response encoding ------------------------------------------------------------------------- */
+/* --- response encoding ------------------------------------------------------------------------ */
 
 /* Adds v to obj under key, taking ownership of v (also on failure). */
 static hs_result api_lambda_json_add(json_object *obj, const char *key, json_object *v)

@@ -21,8 +21,9 @@
  * an mTLS client certificate we issued have the principal "x509:" + the certificate's subject
  * (RFC 4514, e.g. "x509:CN=device-42"; "x509:serial=<hex>" when the subject is empty). A DNS
  * pattern is matched label by label, ignoring case, so "*.example.com" matches exactly one label
- * in front of example.com; a first label "**" matches one or more ("**.example.com", "**"). cn_patterns and
- * email/uri patterns match the whole value; ip_ranges are CIDR blocks (IPv4 or IPv6).
+ * in front of example.com; a first label "**" matches one or more ("**.example.com", "**").
+ * cn_patterns and email/uri patterns match the whole value; ip_ranges are CIDR blocks (IPv4 or
+ * IPv6).
  * A rule without "profiles" allows no certificate; without "audiences", no token. A name type
  * without patterns is not allowed by that rule. "admins" may read and revoke any certificate
  * (the requester may always read and revoke its own).

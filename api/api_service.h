@@ -45,9 +45,9 @@ struct api_service {
 };
 
 /* Opens everything cfg names: loads the module, logs in, finds the CA and JWT keys, loads and
- * verifies the CA chain, reads the SigV4 secrets, opens the inventory. Takes ownership of cfg (also on failure).
- * Errors: HS_ERR_HSM_*, HS_ERR_INPUT_CONFIG, HS_ERR_CRYPTO. The caller frees *out with
- * api_service_free(). */
+ * verifies the CA chain, reads the SigV4 secrets, opens the inventory. Takes ownership of cfg
+ * (also on failure). Errors: HS_ERR_HSM_*, HS_ERR_INPUT_CONFIG, HS_ERR_CRYPTO, HS_ERR_IO
+ * (inventory). The caller frees *out with api_service_free(). */
 HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out);
 
 /* The newest active JWT key whose JWS alg is alg (NULL: the default key), or NULL. */

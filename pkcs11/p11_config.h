@@ -42,9 +42,9 @@ enum p11_config_flags {
 };
 
 /* Reads the "token" member of doc. P11_CONFIG_POOL allows "pool_size" (1..P11_POOL_SIZE_MAX),
- * "wait_ms" (1..60000 ms) and "idle_check_seconds" (1..3600 s). Strings are borrowed from doc. Errors: HS_ERR_INPUT_FIELD /
- * HS_ERR_INPUT_RANGE naming the field (and "in \"token\""), HS_ERR_INPUT_NOT_FOUND when the
- * module file does not exist. */
+ * "wait_ms" (1..60000 ms) and "idle_check_seconds" (1..3600 s). Strings are borrowed from doc.
+ * Errors: HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the field (and "in \"token\""),
+ * HS_ERR_INPUT_NOT_FOUND when the module file does not exist. */
 HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags,
                                  struct p11_token_config *out);
 

@@ -61,8 +61,9 @@ struct p11_keygen_spec {
  * read back and, if the token did not honour them, the pair is destroyed and the call fails.
  * An existing object with the same label or id is refused, and so is a key the token's probed
  * *_KEY_PAIR_GEN mechanism does not offer. Emits an "hsm.keygen" audit event.
- * Errors: HS_ERR_HSM_MECHANISM, HS_ERR_INPUT_EXISTS, HS_ERR_INPUT_KEY (RSA below 2048 / above 4096 bits, bad label),
- * HS_ERR_HSM_KEY_ATTRIBUTES, HS_ERR_HSM_*. The caller frees *out with p11_key_free(). */
+ * Errors: HS_ERR_HSM_MECHANISM, HS_ERR_INPUT_EXISTS, HS_ERR_INPUT_KEY (RSA below 2048 / above
+ * 4096 bits, bad label), HS_ERR_HSM_KEY_ATTRIBUTES, HS_ERR_HSM_*. The caller frees *out with
+ * p11_key_free(). */
 HS_RESULT p11_key_generate(struct p11_pool *pool, const struct p11_keygen_spec *spec,
                            struct p11_key **out);
 

@@ -194,7 +194,8 @@ static hs_result sgn_add_extensions(X509 *x, const struct sgn_cert_template *t)
 static hs_result sgn_template_check(const struct sgn_cert_template *t, struct p11_key *signer)
 {
     HS_ENSURE_REF(t->subject);
-    HS_ENSURE_REF(t->subject_key);
+    HS_ENSURE_MSG(t->subject_key != NULL || (t->subject_spki != NULL && t->issuer != NULL),
+                  HS_ERR_INPUT, "no subject key (a self-signed certificate needs subject_key)");
     HS_ENSURE_MSG(t->not_after > t->not_before, HS_ERR_INPUT, "notAfter is not after notBefore");
     HS_ENSURE_MSG(!t->ca || (t->key_usage & SGN_KU_KEY_CERT_SIGN), HS_ERR_INPUT,
                   "a CA certificate needs keyCertSign");
@@ -219,7 +220,11 @@ static hs_result sgn_tbs_fill(X509 *x, const struct sgn_cert_template *t)
     HS_GUARD_OSSL(X509_set_issuer_name(x, issuer_name), HS_ERR_CRYPTO);
     HS_GUARD_OSSL_PTR(ASN1_TIME_set(X509_getm_notBefore(x), t->not_before), HS_ERR_CRYPTO);
     HS_GUARD_OSSL_PTR(ASN1_TIME_set(X509_getm_notAfter(x), t->not_after), HS_ERR_CRYPTO);
-    HS_GUARD_OSSL(X509_set_pubkey(x, t->subject_key), HS_ERR_CRYPTO);
+    if (t->subject_spki != NULL) {
+        HS_GUARD(sgn_spki_set_x509(x, t->subject_spki));
+    } else {
+        HS_GUARD_OSSL(X509_set_pubkey(x, t->subject_key), HS_ERR_CRYPTO);
+    }
     return sgn_add_extensions(x, t);
 }
 
@@ -426,25 +431,11 @@ static hs_result sgn_tbs_sha256(X509 *cert, unsigned char out[SHA256_DIGEST_LENG
     return HS_OK;
 }
 
-static hs_result sgn_leaf_log_request(const struct sgn_issuer *issuer,
-                                      const struct sgn_leaf_request *req)
-{
-    unsigned char spki[SHA256_DIGEST_LENGTH];
-    HS_GUARD(sgn_csr_spki_sha256(req->csr, spki));
-    hs_log(HS_LOG_INFO, "sign.cert.request", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
-           HS_LOG_STR("key_label", p11_key_label(issuer->key)), HS_LOG_STR("profile", req->profile),
-           HS_LOG_STR("cn", sgn_csr_get0_cn(req->csr)),
-           HS_LOG_INT("sans", sk_GENERAL_NAME_num(sgn_csr_get0_sans(req->csr))),
-           HS_LOG_INT("ttl_s", req->ttl_s), HS_LOG_HEX("spki_sha256", spki, sizeof(spki)));
-    return HS_OK;
-}
-
 static hs_result sgn_cert_issue_checked(const struct sgn_issuer *issuer,
                                         const struct sgn_leaf_request *req, struct sgn_leaf *out)
 {
     HS_ENSURE_MSG(req->ttl_s >= 1 && req->ttl_s <= SGN_LEAF_TTL_MAX_S, HS_ERR_INPUT_RANGE,
                   "certificate lifetime must be 1..%d seconds", SGN_LEAF_TTL_MAX_S);
-    HS_GUARD(sgn_leaf_log_request(issuer, req));
     struct sgn_leaf leaf;
     memset(&leaf, 0, sizeof(leaf));
     HS_GUARD(
@@ -457,11 +448,11 @@ static hs_result sgn_cert_issue_checked(const struct sgn_issuer *issuer,
     if (req->crl_url != NULL) {
         HS_GUARD(sgn_ext_crl_distribution_point(req->crl_url, extra));
     }
-    EVP_PKEY *pub = sgn_csr_get0_pubkey(req->csr);
-    bool rsa_server = (req->eku & SGN_EKU_SERVER_AUTH) && EVP_PKEY_is_a(pub, "RSA");
+    bool rsa_server =
+        (req->eku & SGN_EKU_SERVER_AUTH) && sgn_csr_get0_key_info(req->csr)->kind == SGN_KEY_RSA;
     struct sgn_cert_template t = {
         .subject = subject,
-        .subject_key = pub,
+        .subject_spki = sgn_csr_get0_spki(req->csr),
         .issuer = issuer->cert,
         .not_before = leaf.not_before,
         .not_after = leaf.not_after,
@@ -479,10 +470,15 @@ static hs_result sgn_cert_issue_checked(const struct sgn_issuer *issuer,
     HS_GUARD(sgn_tbs_sha256(cert, tbs));
     char not_after[32];
     sgn_time_rfc3339(leaf.not_after, not_after);
+    unsigned char spki[SHA256_DIGEST_LENGTH];
+    HS_GUARD(sgn_csr_spki_sha256(req->csr, spki));
+    /* One audited line per outcome: this one, or sign.cert.failed. */
     hs_log(HS_LOG_INFO, "sign.cert.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
            HS_LOG_STR("key_label", p11_key_label(issuer->key)), HS_LOG_STR("profile", req->profile),
-           HS_LOG_STR("serial", leaf.serial_hex), HS_LOG_STR("not_after", not_after),
-           HS_LOG_HEX("tbs_sha256", tbs, sizeof(tbs)));
+           HS_LOG_STR("cn", sgn_csr_get0_cn(req->csr)),
+           HS_LOG_INT("sans", sk_GENERAL_NAME_num(sgn_csr_get0_sans(req->csr))),
+           HS_LOG_HEX("spki_sha256", spki, sizeof(spki)), HS_LOG_STR("serial", leaf.serial_hex),
+           HS_LOG_STR("not_after", not_after), HS_LOG_HEX("tbs_sha256", tbs, sizeof(tbs)));
     leaf.cert = cert;
     cert = NULL;
     *out = leaf;
@@ -500,7 +496,8 @@ HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_
         /* Every sign request has an audited result, failures included. */
         hs_log(HS_LOG_WARN, "sign.cert.failed", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
                HS_LOG_STR("key_label", p11_key_label(issuer->key)),
-               HS_LOG_STR("profile", req->profile), HS_LOG_ERR());
+               HS_LOG_STR("profile", req->profile), HS_LOG_STR("cn", sgn_csr_get0_cn(req->csr)),
+               HS_LOG_INT("ttl_s", req->ttl_s), HS_LOG_ERR());
     }
     return r;
 }

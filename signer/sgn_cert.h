@@ -23,6 +23,7 @@
 #include "hs_err.h"
 #include "p11_key.h"
 #include "sgn_csr.h"
+#include "sgn_spki.h"
 
 #define SGN_SERIAL_BYTES 16 /* RFC 5280 §4.1.2.2: positive, at most 20 octets */
 #define SGN_SERIAL_HEX_LEN (2 * SGN_SERIAL_BYTES)
@@ -49,7 +50,10 @@ enum sgn_eku {
 /* Everything that goes into one certificate. Pointers are borrowed for the call. */
 struct sgn_cert_template {
     const X509_NAME *subject;
-    EVP_PKEY *subject_key; /* public key certified */
+    EVP_PKEY *subject_key; /* public key certified (a token key's), or NULL with subject_spki */
+    /* The SPKI certified as received (a CSR's): copied without re-encoding; NULL = use
+     * subject_key. A self-signed certificate needs subject_key. */
+    const struct sgn_spki *subject_spki;
     X509 *issuer;      /* NULL: self-signed (issuer = subject, AKI = SKI); OpenSSL caches into it */
     time_t not_before; /* seconds since the epoch */
     time_t not_after;
@@ -143,10 +147,11 @@ struct sgn_leaf {
  * SANs copied, notBefore = now - SGN_BACKDATE_S, notAfter = now + ttl_s (never past the
  * issuer's notAfter), BasicConstraints CA:FALSE critical, KeyUsage digitalSignature critical
  * (plus keyEncipherment for an RSA key with serverAuth, for TLS RSA key transport), the
- * requested EKUs, SKI, AKI, and the CRL distribution point when req->crl_url is set. Emits "sign.cert.request" and "sign.cert.issued" audit events
- * (requester, key label, profile, serial, SHA-256 of the TBSCertificate). Errors:
- * HS_ERR_INPUT_RANGE (ttl), HS_ERR_INTERNAL (issuer expired), HS_ERR_HSM_*, HS_ERR_CRYPTO. The
- * caller frees out->cert with X509_free() (sgn_leaf_clear()). */
+ * requested EKUs, SKI, AKI, and the CRL distribution point when req->crl_url is set. The CSR's
+ * SubjectPublicKeyInfo is copied as received. Emits one audit event, "sign.cert.issued"
+ * (requester, key label, profile, CN, SPKI SHA-256, serial, SHA-256 of the TBSCertificate) or
+ * "sign.cert.failed". Errors: HS_ERR_INPUT_RANGE (ttl), HS_ERR_INTERNAL (issuer expired),
+ * HS_ERR_HSM_*, HS_ERR_CRYPTO. The caller frees out->cert with X509_free() (sgn_leaf_clear()). */
 HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
                          struct sgn_leaf *out);
 

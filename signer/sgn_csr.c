@@ -2,15 +2,54 @@
 
 #include <string.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "hs_defer.h"
 
-struct sgn_csr {
-    X509_REQ *req;
-    EVP_PKEY *pub;       /* lent from req */
+/* CertificationRequest (RFC 2986 §4) as OpenSSL templates of our own: X509_REQ's would decode
+ * the public key through a provider decoder on d2i (sgn_spki.h says why that is avoided). The
+ * info keeps its received encoding, which is what the signature covers. The typedefs are the
+ * names the template macros need. */
+typedef struct sgn_csr_info_st {
+    ASN1_ENCODING enc;
+    ASN1_INTEGER *version;
+    X509_NAME *subject;
+    SGN_SPKI_DER *spki;
+    STACK_OF(X509_ATTRIBUTE) * attributes;
+} SGN_CSR_INFO;
+
+ASN1_SEQUENCE_enc(SGN_CSR_INFO, enc, 0) =
+    {
+        ASN1_SIMPLE(SGN_CSR_INFO, version, ASN1_INTEGER),
+        ASN1_SIMPLE(SGN_CSR_INFO, subject, X509_NAME),
+        ASN1_SIMPLE(SGN_CSR_INFO, spki, SGN_SPKI_DER),
+        /* [0] attributes, required by RFC 2986 but left out by some old software, as OpenSSL
+     * accepts. */
+        ASN1_IMP_SET_OF_OPT(SGN_CSR_INFO, attributes, X509_ATTRIBUTE, 0),
+} static_ASN1_SEQUENCE_END_ref(SGN_CSR_INFO, SGN_CSR_INFO)
+
+        typedef struct sgn_csr_der_st {
+    SGN_CSR_INFO *info;
+    X509_ALGOR *sig_alg;
+    ASN1_BIT_STRING *signature;
+} SGN_CSR_DER;
+
+ASN1_SEQUENCE(SGN_CSR_DER) =
+    {
+        ASN1_SIMPLE(SGN_CSR_DER, info, SGN_CSR_INFO),
+        ASN1_SIMPLE(SGN_CSR_DER, sig_alg, X509_ALGOR),
+        ASN1_SIMPLE(SGN_CSR_DER, signature, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(SGN_CSR_DER)
+
+        struct sgn_csr {
+    SGN_CSR_DER *der;
+    struct sgn_spki spki; /* a view into der */
+    struct sgn_spki_info key;
+    EVP_PKEY *pub; /* imported from the SPKI, owned */
+    unsigned char spki_sha256[SHA256_DIGEST_LENGTH];
     char *cn;            /* OPENSSL_malloc'ed UTF-8, or NULL */
     GENERAL_NAMES *sans; /* accepted entries, owned */
 };
@@ -20,7 +59,8 @@ void sgn_csr_free(struct sgn_csr *csr)
     if (csr == NULL) {
         return;
     }
-    X509_REQ_free(csr->req);
+    ASN1_item_free((ASN1_VALUE *)csr->der, ASN1_ITEM_rptr(SGN_CSR_DER));
+    EVP_PKEY_free(csr->pub);
     OPENSSL_free(csr->cn);
     GENERAL_NAMES_free(csr->sans);
     OPENSSL_free(csr);
@@ -45,27 +85,15 @@ static hs_result sgn_csr_check_trailer(BIO *bio)
     return HS_OK;
 }
 
-static hs_result sgn_csr_check_key(EVP_PKEY *pub)
+/* The key must be one we certify; it is imported (EVP_PKEY_fromdata) for the signature check. */
+static hs_result sgn_csr_read_key(struct sgn_csr *csr)
 {
-    HS_ENSURE_MSG(pub != NULL, HS_ERR_INPUT_KEY, "CSR public key cannot be decoded");
-    int bits = EVP_PKEY_get_bits(pub);
-    if (EVP_PKEY_is_a(pub, "RSA")) {
-        HS_ENSURE_MSG(bits >= 2048 && bits <= 8192, HS_ERR_INPUT_KEY,
-                      "RSA keys must have 2048 to 8192 bits, not %d", bits);
-        return HS_OK;
-    }
-    if (EVP_PKEY_is_a(pub, "ED25519")) {
-        return HS_OK;
-    }
-    HS_ENSURE_MSG(EVP_PKEY_is_a(pub, "EC"), HS_ERR_INPUT_KEY,
-                  "CSR key type not accepted (RSA, EC P-256/P-384, Ed25519)");
-    char group[32];
-    size_t glen = 0;
-    HS_ENSURE_MSG(EVP_PKEY_get_utf8_string_param(pub, "group", group, sizeof(group), &glen) == 1,
-                  HS_ERR_INPUT_KEY, "EC key without a named curve");
-    HS_ENSURE_MSG(strcmp(group, "prime256v1") == 0 || strcmp(group, "secp384r1") == 0,
-                  HS_ERR_INPUT_KEY, "EC curve %s not accepted (P-256, P-384)", group);
-    return HS_OK;
+    sgn_spki_view(csr->der->info->spki, &csr->spki);
+    HS_GUARD(sgn_spki_classify(&csr->spki, &csr->key));
+    HS_ENSURE_MSG(csr->key.kind != SGN_KEY_RSA || (csr->key.bits >= 2048 && csr->key.bits <= 8192),
+                  HS_ERR_INPUT_KEY, "RSA keys must have 2048 to 8192 bits, not %d", csr->key.bits);
+    HS_GUARD(sgn_spki_sha256(&csr->spki, csr->spki_sha256));
+    return sgn_spki_to_pkey(&csr->spki, &csr->key, &csr->pub);
 }
 
 /* LDH labels of 1..63 characters, optionally a leading "*." wildcard label (RFC 6125 §6.4.3
@@ -138,14 +166,47 @@ static hs_result sgn_csr_check_san(const GENERAL_NAME *gn)
     }
 }
 
+/* The extensionRequest attribute (PKCS#9, RFC 2985 §5.4.2; or Microsoft's older OID, as
+ * X509_REQ_get_extensions reads it): at most one, holding one SEQUENCE of extensions. *out is
+ * NULL when there is none; the caller frees it with sk_X509_EXTENSION_pop_free. */
+static hs_result sgn_csr_extensions(const SGN_CSR_INFO *info, STACK_OF(X509_EXTENSION) * *out)
+{
+    *out = NULL;
+    const ASN1_TYPE *found = NULL;
+    for (int i = 0; i < sk_X509_ATTRIBUTE_num(info->attributes); i++) {
+        X509_ATTRIBUTE *attr = sk_X509_ATTRIBUTE_value(info->attributes, i);
+        int nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr));
+        if (nid != NID_ext_req && nid != NID_ms_ext_req) {
+            continue;
+        }
+        HS_ENSURE_MSG(found == NULL && X509_ATTRIBUTE_count(attr) == 1, HS_ERR_INPUT_CSR,
+                      "more than one extension request");
+        found = X509_ATTRIBUTE_get0_type(attr, 0);
+        HS_ENSURE_MSG(found != NULL && found->type == V_ASN1_SEQUENCE, HS_ERR_INPUT_CSR,
+                      "malformed extension request");
+    }
+    if (found == NULL) {
+        return HS_OK;
+    }
+    const unsigned char *p = found->value.sequence->data;
+    long len = found->value.sequence->length;
+    STACK_OF(X509_EXTENSION) *exts = d2i_X509_EXTENSIONS(NULL, &p, len);
+    ERR_clear_error();
+    if (exts == NULL || p != found->value.sequence->data + len) {
+        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+        HS_BAIL_MSG(HS_ERR_INPUT_CSR, "malformed extension request");
+    }
+    *out = exts;
+    return HS_OK;
+}
+
 static hs_result sgn_csr_read_sans(struct sgn_csr *csr)
 {
     csr->sans = GENERAL_NAMES_new();
     HS_ENSURE(csr->sans != NULL, HS_ERR_NOMEM);
-    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr->req);
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    HS_GUARD(sgn_csr_extensions(csr->der->info, &exts));
     if (exts == NULL) {
-        /* No extension request, or one OpenSSL cannot decode; the latter is refused. */
-        ERR_clear_error();
         return HS_OK;
     }
     int crit = 0;
@@ -174,7 +235,7 @@ static hs_result sgn_csr_read_sans(struct sgn_csr *csr)
 
 static hs_result sgn_csr_read_cn(struct sgn_csr *csr)
 {
-    const X509_NAME *subject = X509_REQ_get_subject_name(csr->req);
+    const X509_NAME *subject = csr->der->info->subject;
     HS_ENSURE(subject != NULL, HS_ERR_INPUT_CSR);
     int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
     if (idx < 0) {
@@ -196,6 +257,38 @@ static hs_result sgn_csr_read_cn(struct sgn_csr *csr)
     return HS_OK;
 }
 
+static void sgn_pem_freep(char **p)
+{
+    OPENSSL_free(*p);
+}
+
+/* One PEM block labelled "CERTIFICATE REQUEST" (RFC 7468 §7) or the legacy "NEW CERTIFICATE
+ * REQUEST", without encryption headers, holding exactly one DER CertificationRequest. */
+static hs_result sgn_csr_read_der(BIO *bio, SGN_CSR_DER **out)
+{
+    HS_DEFER(char *name = NULL, sgn_pem_freep);
+    HS_DEFER(char *header = NULL, sgn_pem_freep);
+    HS_DEFER(unsigned char *data = NULL, hs_ossl_freep);
+    long len = 0;
+    int ok = PEM_read_bio(bio, &name, &header, &data, &len);
+    ERR_clear_error();
+    HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CSR, "not a PEM certificate request");
+    HS_ENSURE_MSG(strcmp(name, PEM_STRING_X509_REQ) == 0 ||
+                      strcmp(name, PEM_STRING_X509_REQ_OLD) == 0,
+                  HS_ERR_INPUT_CSR, "the PEM block is a %.40s, not a certificate request", name);
+    HS_ENSURE_MSG(header[0] == '\0', HS_ERR_INPUT_CSR, "PEM headers are not accepted");
+    const unsigned char *p = data;
+    SGN_CSR_DER *der = (SGN_CSR_DER *)ASN1_item_d2i(NULL, &p, len, ASN1_ITEM_rptr(SGN_CSR_DER));
+    ERR_clear_error();
+    HS_ENSURE_MSG(der != NULL, HS_ERR_INPUT_CSR, "not a DER CertificationRequest");
+    if (p != data + len) {
+        ASN1_item_free((ASN1_VALUE *)der, ASN1_ITEM_rptr(SGN_CSR_DER));
+        HS_BAIL_MSG(HS_ERR_INPUT_CSR, "data after the CertificationRequest");
+    }
+    *out = der;
+    return HS_OK;
+}
+
 HS_RESULT sgn_csr_parse(const char *pem, size_t len, struct sgn_csr **out)
 {
     HS_ENSURE_REF(pem);
@@ -205,16 +298,13 @@ HS_RESULT sgn_csr_parse(const char *pem, size_t len, struct sgn_csr **out)
     HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
     HS_DEFER(struct sgn_csr *csr = OPENSSL_zalloc(sizeof(*csr)), sgn_csr_freep);
     HS_ENSURE(csr != NULL, HS_ERR_NOMEM);
-    /* PEM_read_bio_X509_REQ accepts both "CERTIFICATE REQUEST" and "NEW CERTIFICATE REQUEST". */
-    csr->req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
-    ERR_clear_error();
-    HS_ENSURE_MSG(csr->req != NULL, HS_ERR_INPUT_CSR, "not a PEM certificate request");
+    HS_GUARD(sgn_csr_read_der(bio, &csr->der));
     HS_GUARD(sgn_csr_check_trailer(bio));
-    HS_ENSURE_MSG(X509_REQ_get_version(csr->req) == X509_REQ_VERSION_1, HS_ERR_INPUT_CSR,
+    HS_ENSURE_MSG(ASN1_INTEGER_get(csr->der->info->version) == 0, HS_ERR_INPUT_CSR,
                   "CSR version is not v1");
-    csr->pub = X509_REQ_get0_pubkey(csr->req);
-    HS_GUARD(sgn_csr_check_key(csr->pub));
-    int ok = X509_REQ_verify(csr->req, csr->pub);
+    HS_GUARD(sgn_csr_read_key(csr));
+    int ok = ASN1_item_verify_ex(ASN1_ITEM_rptr(SGN_CSR_INFO), csr->der->sig_alg,
+                                 csr->der->signature, csr->der->info, NULL, csr->pub, NULL, NULL);
     ERR_clear_error();
     HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CSR_SIGNATURE, "CSR signature does not verify");
     HS_GUARD(sgn_csr_read_cn(csr));
@@ -243,9 +333,17 @@ const GENERAL_NAMES *sgn_csr_get0_sans(const struct sgn_csr *csr)
 
 HS_RESULT sgn_csr_spki_sha256(const struct sgn_csr *csr, unsigned char out[32])
 {
-    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
-    int len = i2d_PUBKEY(csr->pub, &der);
-    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
-    HS_ENSURE(SHA256(der, (size_t)len, out) != NULL, HS_ERR_CRYPTO);
+    HS_ENSURE_REF(csr);
+    memcpy(out, csr->spki_sha256, sizeof(csr->spki_sha256));
     return HS_OK;
+}
+
+const struct sgn_spki *sgn_csr_get0_spki(const struct sgn_csr *csr)
+{
+    return &csr->spki;
+}
+
+const struct sgn_spki_info *sgn_csr_get0_key_info(const struct sgn_csr *csr)
+{
+    return &csr->key;
 }

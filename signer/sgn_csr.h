@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "hs_err.h"
+#include "sgn_spki.h"
 
 #define SGN_CSR_PEM_MAX 16384 /* bytes of PEM accepted */
 #define SGN_CN_MAX 64         /* ub-common-name, RFC 5280 Appendix A */
@@ -43,6 +44,11 @@ const char *sgn_csr_get0_cn(const struct sgn_csr *csr);
 
 /* Lends the accepted subjectAltName entries (never NULL; possibly empty). */
 const GENERAL_NAMES *sgn_csr_get0_sans(const struct sgn_csr *csr);
+
+/* Lends the subject's SubjectPublicKeyInfo as received, and what it holds (valid while csr
+ * lives): a certificate copies it as it is (sgn_spki_set_x509). */
+const struct sgn_spki *sgn_csr_get0_spki(const struct sgn_csr *csr);
+const struct sgn_spki_info *sgn_csr_get0_key_info(const struct sgn_csr *csr);
 
 /* Writes the SHA-256 of the DER SubjectPublicKeyInfo into out[32]. */
 HS_RESULT sgn_csr_spki_sha256(const struct sgn_csr *csr, unsigned char out[32]);

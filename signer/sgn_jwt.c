@@ -598,10 +598,6 @@ static hs_result sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct 
     HS_GUARD(sgn_jwt_claims(c, jti, token));
     unsigned char digest[SHA256_DIGEST_LENGTH];
     HS_ENSURE(SHA256(hs_buf_data(token), hs_buf_len(token), digest) != NULL, HS_ERR_CRYPTO);
-    hs_log(HS_LOG_INFO, "sign.jwt.request", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
-           HS_LOG_STR("key_label", p11_key_label(k->key)), HS_LOG_STR("kid", k->kid),
-           HS_LOG_STR("aud", c->aud), HS_LOG_STR("jti", jti),
-           HS_LOG_HEX("signing_input_sha256", digest, sizeof(digest)));
     HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
     HS_ENSURE(sig != NULL, HS_ERR_NOMEM);
     /* RFC 7518 §3.4: ECDSA JWS signatures are the fixed-length r||s, not DER. */
@@ -610,9 +606,12 @@ static hs_result sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct 
     HS_GUARD(hs_buf_put_byte(token, '.'));
     HS_GUARD(hs_buf_put_b64url(token, hs_buf_data(sig), hs_buf_len(sig)));
     HS_GUARD(hs_buf_put(out, hs_buf_data(token), hs_buf_len(token)));
+    /* One audited line per outcome: this one, or sign.jwt.failed. */
     hs_log(HS_LOG_INFO, "sign.jwt.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
-           HS_LOG_STR("kid", k->kid), HS_LOG_STR("jti", jti),
-           HS_LOG_INT("exp", (long long)c->now + c->ttl_s));
+           HS_LOG_STR("key_label", p11_key_label(k->key)), HS_LOG_STR("kid", k->kid),
+           HS_LOG_STR("aud", c->aud), HS_LOG_STR("jti", jti),
+           HS_LOG_INT("exp", (long long)c->now + c->ttl_s),
+           HS_LOG_HEX("signing_input_sha256", digest, sizeof(digest)));
     return HS_OK;
 }
 
@@ -626,7 +625,7 @@ HS_RESULT sgn_jwt_sign(const struct sgn_jwt_key *k, const struct sgn_jwt_claims 
     hs_result r = sgn_jwt_sign_checked(k, c, out, jti);
     if (hs_failed(r)) {
         hs_log(HS_LOG_WARN, "sign.jwt.failed", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
-               HS_LOG_STR("kid", k->kid), HS_LOG_ERR());
+               HS_LOG_STR("kid", k->kid), HS_LOG_STR("aud", c->aud), HS_LOG_ERR());
         return r;
     }
     memcpy(jti_out, jti, sizeof(jti));

@@ -109,10 +109,11 @@ struct sgn_jwt_claims {
 };
 
 /* Signs a JWT with header {alg, typ "JWT", kid} and claims {iss, sub, aud, iat, nbf, exp,
- * jti (128 random bits), and cnf when c->x5t_s256 is set}, and appends the compact form to out. Writes the jti into jti_out.
- * Emits "sign.jwt.request" / "sign.jwt.issued" audit events (caller, kid, aud, jti, SHA-256 of
- * the signing input). Errors: HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE / HS_ERR_INPUT_TOO_LARGE
- * for bad claims, HS_ERR_HSM_*, HS_ERR_CRYPTO, HS_ERR_BOUNDS. */
+ * jti (128 random bits), and cnf when c->x5t_s256 is set}, and appends the compact form to
+ * out. Writes the jti into jti_out. Emits one audit event, "sign.jwt.issued" (caller, kid, aud,
+ * jti, SHA-256 of the signing input) or "sign.jwt.failed". Errors: HS_ERR_INPUT_FIELD /
+ * HS_ERR_INPUT_RANGE / HS_ERR_INPUT_TOO_LARGE for bad claims, HS_ERR_HSM_*, HS_ERR_CRYPTO,
+ * HS_ERR_BOUNDS. */
 HS_RESULT sgn_jwt_sign(const struct sgn_jwt_key *k, const struct sgn_jwt_claims *c,
                        struct hs_buf *out, char jti_out[SGN_JTI_LEN + 1]);
 

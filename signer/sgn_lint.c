@@ -7,6 +7,7 @@
 #include "hs_defer.h"
 #include "p11_evp.h"
 #include "p11_sign.h"
+#include "sgn_spki.h"
 
 #define SGN_LINT_EXTS_MAX 32
 
@@ -75,24 +76,16 @@ static hs_result sgn_lint_names(X509 *x, X509 *issuer, bool ca)
     return HS_OK;
 }
 
+/* The subject key, read from the SPKI as it is (no provider decoding): a type we certify. */
 static hs_result sgn_lint_key(const X509 *x)
 {
-    EVP_PKEY *pk = X509_get0_pubkey(x);
-    HS_ENSURE_MSG(pk != NULL, HS_ERR_LINT, "no subject public key");
-    if (EVP_PKEY_is_a(pk, "RSA")) {
-        HS_ENSURE_MSG(EVP_PKEY_get_bits(pk) >= 2048, HS_ERR_LINT, "RSA key below 2048 bits");
-        return HS_OK;
-    }
-    if (EVP_PKEY_is_a(pk, "ED25519")) {
-        return HS_OK;
-    }
-    char group[32] = "";
-    size_t glen = 0;
-    HS_ENSURE_MSG(EVP_PKEY_is_a(pk, "EC") &&
-                      EVP_PKEY_get_utf8_string_param(pk, "group", group, sizeof(group), &glen) ==
-                          1 &&
-                      (strcmp(group, "prime256v1") == 0 || strcmp(group, "secp384r1") == 0),
-                  HS_ERR_LINT, "subject key is not RSA, P-256, P-384 or Ed25519");
+    struct sgn_spki spki;
+    struct sgn_spki_info info;
+    HS_GUARD(sgn_spki_of_x509(x, &spki));
+    hs_result r = sgn_spki_classify(&spki, &info);
+    HS_ENSURE_MSG(!hs_failed(r), HS_ERR_LINT, "subject key is not RSA, P-256, P-384 or Ed25519");
+    HS_ENSURE_MSG(info.kind != SGN_KEY_RSA || info.bits >= 2048, HS_ERR_LINT,
+                  "RSA key below 2048 bits");
     return HS_OK;
 }
 

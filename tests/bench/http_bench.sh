@@ -336,6 +336,9 @@ profile() {
         echo "-- inclusive time (children), named functions, top 30"
         awk '/^ +[0-9]/ && !/\] (0x[0-9a-f]+|clone3|start_thread|entry_SYSCALL|do_syscall)/ &&
             n++ < 30 { sub(/ +-? +-? *$/, ""); print }' "$tmp/perf-$name.children"
+        echo "-- inclusive time of hsmsign's own functions (api_, sgn_, p11_, hs_)"
+        awk '/^ +[0-9]/ && /\] (api|sgn|p11|hs)_/ && n++ < 40 { sub(/ +-? +-? *$/, ""); print }' \
+            "$tmp/perf-$name.children"
     } >>"$tmp/perf.txt"
 }
 
