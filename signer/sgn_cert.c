@@ -372,8 +372,22 @@ HS_RESULT sgn_issuer_verify_leaf(const struct sgn_issuer *issuer, X509 *leaf)
     HS_ENSURE_MSG(rc == X509_V_OK, HS_ERR_INPUT_CONFIG,
                   "the certificate was not issued by this CA: %s",
                   X509_verify_cert_error_string(rc));
-    X509 *root = sk_X509_value(issuer->chain, sk_X509_num(issuer->chain) - 1);
-    return sgn_chain_verify(leaf, root, issuer->chain);
+    /* The chain above the issuing certificate was verified when it was loaded; trusting the
+     * issuing certificate itself (X509_V_FLAG_PARTIAL_CHAIN) checks the leaf's signature,
+     * validity and extensions without verifying the root's signature again each time (a
+     * P-384 verification costs ~0.6 ms). */
+    HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
+    HS_DEFER(X509_STORE_CTX *ctx = X509_STORE_CTX_new(), hs_x509_store_ctx_freep);
+    HS_ENSURE(store != NULL && ctx != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(X509_STORE_add_cert(store, issuer->cert), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(X509_STORE_CTX_init(ctx, store, leaf, NULL), HS_ERR_CRYPTO);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN);
+    int ok = X509_verify_cert(ctx);
+    int err = X509_STORE_CTX_get_error(ctx);
+    ERR_clear_error();
+    HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CONFIG, "certificate does not verify: %s",
+                  X509_verify_cert_error_string(err));
+    return HS_OK;
 }
 
 X509 *sgn_issuer_get0_cert(const struct sgn_issuer *issuer)

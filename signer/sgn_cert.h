@@ -112,9 +112,10 @@ HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chai
 void sgn_issuer_free(struct sgn_issuer *issuer);
 void sgn_issuer_freep(struct sgn_issuer **issuer);
 
-/* Verifies that leaf was issued by this CA's certificate and chains to its root: RFC 5280
- * path validation at the current time under X509_V_FLAG_X509_STRICT (used to accept mTLS
- * client certificates we issued). Thread-safe. Errors: HS_ERR_INPUT_CONFIG naming OpenSSL's
+/* Verifies that leaf was issued by this CA's certificate: RFC 5280 path validation at the
+ * current time under X509_V_FLAG_X509_STRICT with the issuing certificate as the trust anchor
+ * (its own chain to the root was verified by sgn_issuer_new), used to accept mTLS client
+ * certificates we issued. Thread-safe. Errors: HS_ERR_INPUT_CONFIG naming OpenSSL's
  * verification error, HS_ERR_NOMEM. */
 HS_RESULT sgn_issuer_verify_leaf(const struct sgn_issuer *issuer, X509 *leaf);
 

@@ -142,6 +142,7 @@ struct sgn_inv_job {
     uint64_t number;     /* CRL_NUMBER */
     struct hs_error err; /* code HS_ERR_NONE when the job committed */
     bool done;
+    pthread_cond_t wake; /* signalled once done is set: each caller wakes alone */
     struct sgn_inv_job *next;
 };
 
@@ -159,7 +160,6 @@ struct sgn_inv_sqlite {
 
     pthread_mutex_t lock;  /* guards the queue, stopping and stats */
     pthread_cond_t queued; /* the writer waits for jobs */
-    pthread_cond_t done;   /* callers wait for their job */
     struct sgn_inv_job *head;
     struct sgn_inv_job *tail;
     bool stopping;
@@ -576,8 +576,8 @@ static void *sgn_inv_writer_main(void *arg)
         s->stats.records += records;
         for (size_t i = 0; i < n; i++) {
             batch[i]->done = true; /* the job may be gone once the lock is released */
+            pthread_cond_signal(&batch[i]->wake);
         }
-        pthread_cond_broadcast(&s->done);
         pthread_mutex_unlock(&s->lock);
         sgn_inv_checkpoint(s);
         pthread_mutex_lock(&s->lock);
@@ -592,6 +592,7 @@ static void *sgn_inv_writer_main(void *arg)
 static hs_result sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
 {
     bool open = false;
+    HS_ENSURE(pthread_cond_init(&job->wake, NULL) == 0, HS_ERR_NOMEM);
     {
         HS_DEFER(pthread_mutex_t *held = sgn_inv_lock(&s->lock), sgn_inv_unlockp);
         open = !s->stopping;
@@ -605,9 +606,10 @@ static hs_result sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *jo
             pthread_cond_signal(&s->queued);
         }
         while (open && !job->done) {
-            pthread_cond_wait(&s->done, held);
+            pthread_cond_wait(&job->wake, held);
         }
     }
+    pthread_cond_destroy(&job->wake);
     HS_ENSURE_MSG(open, HS_ERR_IO, "%s: the inventory is closing", s->path);
     if (job->err.code != HS_ERR_NONE) {
         /* The writer thread's error, raised again on the caller's thread. */
@@ -795,7 +797,6 @@ static void sgn_inv_sqlite_free(struct sgn_inv_sqlite *s)
     /* The writer closes last: as the last connection it checkpoints and removes the WAL. */
     HS_IGNORE(sqlite3_close_v2(s->rdb));
     HS_IGNORE(sqlite3_close_v2(s->wdb));
-    pthread_cond_destroy(&s->done);
     pthread_cond_destroy(&s->queued);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->reader_lock);
@@ -815,7 +816,6 @@ static struct sgn_inv_sqlite *sgn_inv_sqlite_new(const char *path)
     pthread_mutex_init(&s->reader_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->queued, NULL);
-    pthread_cond_init(&s->done, NULL);
     atomic_init(&s->generation, 0);
     s->path = strdup(path);
     if (s->path == NULL) {

@@ -116,7 +116,7 @@ write_hsmsignd_config() {
   "ca": {"key": "pkcs11:token=$label;object=bench-issuing;type=private",
          "chain_file": "$dir/out/truststore.pem", "default_ttl_hours": 12, "max_ttl_hours": 24,
          "crl_url": "http://127.0.0.1:$port/v1/crl"},
-  "inventory": {"sqlite": "$dir/out/inventory.db"},
+  "inventory": {"sqlite": "${HSMSIGN_BENCH_INVENTORY_DIR:-$dir/out}/inventory-$label.db"},
   "jwt": {"issuer": "https://hsmsign.bench.example", "jwks_file": "$dir/out/jwks.json"},
   "auth": {"sigv4": {"region": "$region", "service": "execute-api",
            "access_keys": [{"access_key_id": "$akid", "secret_file": "$tmp/secret",
