@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -117,6 +118,8 @@ enum gen_flags {
     GEN_SAN_DIRNAME = 1 << 4,
     GEN_SAN_BAD_DNS = 1 << 5,
     GEN_CN_CONTROL = 1 << 6,
+    GEN_BAD_POINT = 1 << 7,  /* the EC point moved off the curve (after signing) */
+    GEN_COMPRESSED = 1 << 8, /* the EC point in compressed form (RFC 5480 §2.2) */
 };
 
 static EVP_PKEY *gen_key(const char *kind)
@@ -166,6 +169,10 @@ static const char *gen_csr(const char *kind, unsigned int flags, size_t *len)
     if (flags & GEN_SAN_BAD_DNS) {
         add_san(req, "DNS:bad_name..example");
     }
+    if (flags & GEN_COMPRESSED) {
+        EVP_PKEY_set_utf8_string_param(key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                       "compressed");
+    }
     X509_REQ_set_pubkey(req, key);
     const EVP_MD *md = strcmp(kind, "ed25519") == 0 ? NULL : EVP_sha256();
     X509_REQ_sign(req, key, md);
@@ -173,6 +180,16 @@ static const char *gen_csr(const char *kind, unsigned int flags, size_t *len)
     int dlen = i2d_X509_REQ(req, &der);
     if (flags & GEN_TAMPER) {
         der[dlen - 3] ^= 0x01; /* inside the signature BIT STRING */
+    }
+    if (flags & GEN_BAD_POINT) {
+        /* The last byte of the uncompressed P-256 point (04 || X || Y) follows its BIT STRING
+         * header 03 42 00 04: change Y so the point leaves the curve. */
+        for (int i = 0; i + 4 + 64 < dlen; i++) {
+            if (der[i] == 0x03 && der[i + 1] == 0x42 && der[i + 2] == 0x00 && der[i + 3] == 0x04) {
+                der[i + 4 + 63] ^= 0x01;
+                break;
+            }
+        }
     }
     const unsigned char *p = der;
     HS_DEFER(X509_REQ *tampered = d2i_X509_REQ(NULL, &p, dlen), hs_x509_req_freep);
@@ -194,7 +211,9 @@ HS_TEST(generated_good_csrs_are_accepted)
                 {"P-384", GEN_SAN_DNS},
                 {"rsa2048", 0},
                 {"ed25519", GEN_SAN_DNS},
-                {"P-256", GEN_NO_CN | GEN_SAN_DNS}};
+                {"P-256", GEN_NO_CN | GEN_SAN_DNS},
+                {"P-256", GEN_COMPRESSED},
+                {"P-384", GEN_COMPRESSED}};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         size_t len = 0;
         const char *pem = gen_csr(good[i].kind, good[i].flags, &len);
@@ -224,6 +243,7 @@ HS_TEST(generated_bad_csrs_fail_with_the_exact_error)
         {"P-256", GEN_SAN_DIRNAME, HS_ERR_INPUT_CSR},
         {"P-256", GEN_SAN_BAD_DNS, HS_ERR_INPUT_CSR},
         {"P-256", GEN_CN_CONTROL, HS_ERR_INPUT_CSR},
+        {"P-256", GEN_BAD_POINT, HS_ERR_INPUT_KEY},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         size_t len = 0;
