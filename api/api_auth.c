@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
@@ -24,20 +25,6 @@ const char *api_header_get(const struct api_request *req, const char *name)
     return NULL;
 }
 
-static int api_hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 HS_RESULT api_url_decode(const char *in, char *out, size_t out_len)
 {
     HS_ENSURE_REF(in);
@@ -46,8 +33,8 @@ HS_RESULT api_url_decode(const char *in, char *out, size_t out_len)
         HS_ENSURE(n + 1 < out_len, HS_ERR_INPUT_TOO_LARGE);
         char c = in[i];
         if (c == '%') {
-            int hi = api_hex_value(in[i + 1]);
-            int lo = hi >= 0 ? api_hex_value(in[i + 2]) : -1;
+            int hi = OPENSSL_hexchar2int((unsigned char)in[i + 1]);
+            int lo = hi >= 0 ? OPENSSL_hexchar2int((unsigned char)in[i + 2]) : -1;
             HS_ENSURE_MSG(lo >= 0 && (hi | lo) != 0, HS_ERR_INPUT_FIELD,
                           "malformed %%-escape in a URL-encoded value");
             c = (char)(hi << 4 | lo);
@@ -134,14 +121,12 @@ static hs_result api_client_cert_pem(struct api_service *svc, const struct api_r
 
 static hs_result api_cert_principal(X509 *cert, const char *serial, struct api_caller *out)
 {
-    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
-    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
-    HS_ENSURE(X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0,
-              HS_ERR_CRYPTO);
-    char *subject = NULL;
-    long len = BIO_get_mem_data(bio, &subject);
-    int n = len > 0
-                ? snprintf(out->principal, sizeof(out->principal), "x509:%.*s", (int)len, subject)
+    char subject[SGN_INV_SUBJECT_MAX + 1];
+    HS_GUARD(
+        hs_error_context(sgn_name_rfc4514(X509_get_subject_name(cert), subject, sizeof(subject)),
+                         "client certificate"));
+    int n = subject[0] != '\0'
+                ? snprintf(out->principal, sizeof(out->principal), "x509:%s", subject)
                 : snprintf(out->principal, sizeof(out->principal), "x509:serial=%s", serial);
     HS_ENSURE_MSG(n > 0 && (size_t)n < sizeof(out->principal), HS_ERR_AUTH_CERTIFICATE,
                   "client certificate subject too long");

@@ -38,17 +38,6 @@ static bool api_lambda_chars_ok(const char *s, size_t n, const char *extra)
     return true;
 }
 
-/* Adds v to obj under key, taking ownership of v (also on failure). */
-static hs_result api_lambda_json_add(json_object *obj, const char *key, json_object *v)
-{
-    HS_ENSURE(v != NULL, HS_ERR_NOMEM);
-    if (json_object_object_add(obj, key, v) != 0) {
-        json_object_put(v);
-        HS_BAIL(HS_ERR_NOMEM);
-    }
-    return HS_OK;
-}
-
 /* --- the Runtime API client ---------------------------------------------------------------------
  * One easy handle for the process, so the connection to the Runtime API is kept alive between
  * calls; curl_easy_reset() before each call keeps the connection cache. */
@@ -245,8 +234,8 @@ static hs_result api_lambda_error_doc(const char *type, const char *message, str
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_lambda_json_add(obj, "errorMessage", json_object_new_string(message)));
-    HS_GUARD(api_lambda_json_add(obj, "errorType", json_object_new_string(type)));
+    HS_GUARD(hs_json_add(obj, "errorMessage", json_object_new_string(message)));
+    HS_GUARD(hs_json_add(obj, "errorType", json_object_new_string(type)));
     size_t len = 0;
     const char *text = json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);

@@ -505,32 +505,19 @@ HS_RESULT api_lambda_event_request(struct api_lambda_event *ev, struct api_reque
 
 /* --- response encoding ------------------------------------------------------------------------ */
 
-/* Adds v to obj under key, taking ownership of v (also on failure). */
-static hs_result api_lambda_json_add(json_object *obj, const char *key, json_object *v)
-{
-    HS_ENSURE(v != NULL, HS_ERR_NOMEM);
-    if (json_object_object_add(obj, key, v) != 0) {
-        json_object_put(v);
-        HS_BAIL(HS_ERR_NOMEM);
-    }
-    return HS_OK;
-}
-
 static hs_result api_lambda_response_headers(const struct api_response *resp, const char *req_id,
                                              json_object *obj)
 {
     json_object *h = json_object_new_object();
-    HS_GUARD(api_lambda_json_add(obj, "headers", h));
+    HS_GUARD(hs_json_add(obj, "headers", h));
     if (resp->content_type != NULL) {
-        HS_GUARD(
-            api_lambda_json_add(h, "Content-Type", json_object_new_string(resp->content_type)));
+        HS_GUARD(hs_json_add(h, "Content-Type", json_object_new_string(resp->content_type)));
     }
     if (resp->cache_control != NULL) {
-        HS_GUARD(
-            api_lambda_json_add(h, "Cache-Control", json_object_new_string(resp->cache_control)));
+        HS_GUARD(hs_json_add(h, "Cache-Control", json_object_new_string(resp->cache_control)));
     }
-    HS_GUARD(api_lambda_json_add(h, "X-Request-Id", json_object_new_string(req_id)));
-    HS_GUARD(api_lambda_json_add(h, "X-Content-Type-Options", json_object_new_string("nosniff")));
+    HS_GUARD(hs_json_add(h, "X-Request-Id", json_object_new_string(req_id)));
+    HS_GUARD(hs_json_add(h, "X-Content-Type-Options", json_object_new_string("nosniff")));
     return HS_OK;
 }
 
@@ -541,9 +528,9 @@ static hs_result api_lambda_response_body(const struct api_response *resp, json_
     size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;
     HS_ENSURE(len <= API_RESPONSE_MAX, HS_ERR_BOUNDS);
     if (!resp->binary || len == 0) {
-        HS_GUARD(api_lambda_json_add(
+        HS_GUARD(hs_json_add(
             obj, "body", json_object_new_string_len(len > 0 ? (const char *)data : "", (int)len)));
-        return api_lambda_json_add(obj, "isBase64Encoded", json_object_new_boolean(0));
+        return hs_json_add(obj, "isBase64Encoded", json_object_new_boolean(0));
     }
     size_t b64_len = (len + 2) / 3 * 4;
     HS_DEFER(struct hs_buf *b64 = hs_buf_new(b64_len + 1), hs_buf_freep);
@@ -553,9 +540,9 @@ static hs_result api_lambda_response_body(const struct api_response *resp, json_
     int n = EVP_EncodeBlock(p, data, (int)len);
     HS_ENSURE(n >= 0 && (size_t)n == b64_len, HS_ERR_CRYPTO);
     HS_GUARD(hs_buf_commit(b64, (size_t)n));
-    HS_GUARD(api_lambda_json_add(obj, "body",
-                                 json_object_new_string_len((const char *)hs_buf_data(b64), n)));
-    return api_lambda_json_add(obj, "isBase64Encoded", json_object_new_boolean(1));
+    HS_GUARD(
+        hs_json_add(obj, "body", json_object_new_string_len((const char *)hs_buf_data(b64), n)));
+    return hs_json_add(obj, "isBase64Encoded", json_object_new_boolean(1));
 }
 
 HS_RESULT api_lambda_response_encode(const struct api_response *resp, const char *req_id,
@@ -566,7 +553,7 @@ HS_RESULT api_lambda_response_encode(const struct api_response *resp, const char
     HS_ENSURE_REF(out);
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_lambda_json_add(obj, "statusCode", json_object_new_int((int)resp->status)));
+    HS_GUARD(hs_json_add(obj, "statusCode", json_object_new_int((int)resp->status)));
     HS_GUARD(api_lambda_response_headers(resp, req_id, obj));
     HS_GUARD(api_lambda_response_body(resp, obj));
     size_t len = 0;

@@ -172,21 +172,11 @@ static hs_result api_parse_body(const struct api_request *req, json_object **out
                                 API_JSON_DEPTH, out);
 }
 
-static hs_result api_json_add(json_object *obj, const char *key, json_object *v)
-{
-    HS_ENSURE(v != NULL, HS_ERR_NOMEM);
-    if (json_object_object_add(obj, key, v) != 0) {
-        json_object_put(v);
-        HS_BAIL(HS_ERR_NOMEM);
-    }
-    return HS_OK;
-}
-
 static hs_result api_json_add_time(json_object *obj, const char *key, time_t t)
 {
     char ts[32];
     sgn_time_rfc3339(t, ts);
-    return api_json_add(obj, key, json_object_new_string(ts));
+    return hs_json_add(obj, key, json_object_new_string(ts));
 }
 
 static hs_result api_deny(struct api_outcome *oc, enum api_policy_reason reason)
@@ -209,21 +199,6 @@ static void api_outcome_caller(struct api_outcome *oc)
 }
 
 /* --- certificates -------------------------------------------------------------------------- */
-
-/* RFC 4514 subject of cert into out. */
-static hs_result api_subject_string(X509 *cert, char *out, size_t out_len)
-{
-    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
-    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
-    HS_ENSURE(X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0,
-              HS_ERR_CRYPTO);
-    char *p = NULL;
-    long n = BIO_get_mem_data(bio, &p);
-    HS_ENSURE((size_t)n < out_len, HS_ERR_BOUNDS);
-    memcpy(out, p, (size_t)n);
-    out[n] = '\0';
-    return HS_OK;
-}
 
 /* The SANs as a JSON array of "DNS:x", "IP:y", "email:z", "URI:u" (OpenSSL's names). */
 static hs_result api_sans_json(const GENERAL_NAMES *sans, char *out, size_t out_len)
@@ -253,7 +228,8 @@ static hs_result api_cert_record(const struct sgn_leaf *leaf, const struct sgn_c
 {
     memset(rec, 0, sizeof(*rec));
     memcpy(rec->serial_hex, leaf->serial_hex, strlen(leaf->serial_hex) + 1);
-    HS_GUARD(api_subject_string(leaf->cert, rec->subject, sizeof(rec->subject)));
+    HS_GUARD(
+        sgn_name_rfc4514(X509_get_subject_name(leaf->cert), rec->subject, sizeof(rec->subject)));
     HS_GUARD(api_sans_json(sgn_csr_get0_sans(csr), rec->sans, sizeof(rec->sans)));
     rec->not_before = leaf->not_before;
     rec->not_after = leaf->not_after;
@@ -276,13 +252,13 @@ static hs_result api_cert_response(struct api_service *svc, const struct sgn_lea
     HS_GUARD(sgn_cert_to_pem(leaf->cert, pem));
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_json_add(
+    HS_GUARD(hs_json_add(
         obj, "certificate",
         json_object_new_string_len((const char *)hs_buf_data(pem), (int)hs_buf_len(pem))));
     HS_GUARD(
-        api_json_add(obj, "chain", json_object_new_string(sgn_issuer_get0_chain_pem(svc->issuer))));
-    HS_GUARD(api_json_add(obj, "serial", json_object_new_string(leaf->serial_hex)));
-    HS_GUARD(api_json_add(obj, "profile", json_object_new_string(api_profile_name(profile))));
+        hs_json_add(obj, "chain", json_object_new_string(sgn_issuer_get0_chain_pem(svc->issuer))));
+    HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(leaf->serial_hex)));
+    HS_GUARD(hs_json_add(obj, "profile", json_object_new_string(api_profile_name(profile))));
     HS_GUARD(api_json_add_time(obj, "not_before", leaf->not_before));
     HS_GUARD(api_json_add_time(obj, "not_after", leaf->not_after));
     HS_GUARD(api_response_json(out, 200, obj));
@@ -398,20 +374,20 @@ static hs_result api_record_response(const struct sgn_cert_record *rec, time_t n
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_json_add(obj, "serial", json_object_new_string(rec->serial_hex)));
-    HS_GUARD(api_json_add(obj, "status", json_object_new_string(api_status_name(rec, now))));
-    HS_GUARD(api_json_add(obj, "subject", json_object_new_string(rec->subject)));
-    HS_GUARD(api_json_add(obj, "sans", json_tokener_parse(rec->sans)));
-    HS_GUARD(api_json_add(obj, "profile", json_object_new_string(rec->profile)));
+    HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(rec->serial_hex)));
+    HS_GUARD(hs_json_add(obj, "status", json_object_new_string(api_status_name(rec, now))));
+    HS_GUARD(hs_json_add(obj, "subject", json_object_new_string(rec->subject)));
+    HS_GUARD(hs_json_add(obj, "sans", json_tokener_parse(rec->sans)));
+    HS_GUARD(hs_json_add(obj, "profile", json_object_new_string(rec->profile)));
     HS_GUARD(api_json_add_time(obj, "not_before", rec->not_before));
     HS_GUARD(api_json_add_time(obj, "not_after", rec->not_after));
-    HS_GUARD(api_json_add(obj, "requested_by", json_object_new_string(rec->requester)));
+    HS_GUARD(hs_json_add(obj, "requested_by", json_object_new_string(rec->requester)));
     if (rec->status == SGN_CERT_REVOKED) {
         HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
-        HS_GUARD(api_json_add(obj, "reason",
-                              json_object_new_string(rec->reason == SGN_CRL_REASON_NONE
-                                                         ? "unspecified"
-                                                         : sgn_crl_reason_name(rec->reason))));
+        HS_GUARD(hs_json_add(obj, "reason",
+                             json_object_new_string(rec->reason == SGN_CRL_REASON_NONE
+                                                        ? "unspecified"
+                                                        : sgn_crl_reason_name(rec->reason))));
     }
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
@@ -518,13 +494,13 @@ static hs_result api_token_response(const struct sgn_jwt_key *key, const struct 
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_json_add(
+    HS_GUARD(hs_json_add(
         obj, "token",
         json_object_new_string_len((const char *)hs_buf_data(token), (int)hs_buf_len(token))));
-    HS_GUARD(api_json_add(obj, "token_type", json_object_new_string("Bearer")));
-    HS_GUARD(api_json_add(obj, "expires_in", json_object_new_int64(ttl_s)));
-    HS_GUARD(api_json_add(obj, "kid", json_object_new_string(sgn_jwt_key_kid(key))));
-    HS_GUARD(api_json_add(obj, "alg", json_object_new_string(sgn_jwt_key_alg(key))));
+    HS_GUARD(hs_json_add(obj, "token_type", json_object_new_string("Bearer")));
+    HS_GUARD(hs_json_add(obj, "expires_in", json_object_new_int64(ttl_s)));
+    HS_GUARD(hs_json_add(obj, "kid", json_object_new_string(sgn_jwt_key_kid(key))));
+    HS_GUARD(hs_json_add(obj, "alg", json_object_new_string(sgn_jwt_key_alg(key))));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
@@ -590,7 +566,7 @@ static hs_result api_handle_healthz(struct api_service *svc, struct api_response
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
     HS_GUARD(p11_pool_ping(svc->pool));
-    HS_GUARD(api_json_add(obj, "status", json_object_new_string("ok")));
+    HS_GUARD(hs_json_add(obj, "status", json_object_new_string("ok")));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;

@@ -95,8 +95,7 @@ HS_RESULT hs_file_write_new(const char *path, const void *p, size_t n, mode_t mo
     return r;
 }
 
-/* fsyncs the directory holding path so a rename or creation is durable. */
-static hs_result hs_file_sync_dir(const char *path)
+HS_RESULT hs_file_sync_dir(const char *path)
 {
     char copy[HS_FILE_PATH_MAX];
     size_t n = strnlen(path, sizeof(copy));

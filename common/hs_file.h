@@ -32,6 +32,11 @@ HS_RESULT hs_file_replace(const char *path, const void *p, size_t n, mode_t mode
  * HS_ERR_IO. */
 HS_RESULT hs_file_append_line(const char *path, const char *text, mode_t mode);
 
+/* fsyncs the directory holding path, so that creating or renaming path survives a power cut
+ * (fsync(2) on the file alone does not cover its directory entry). Errors: HS_ERR_IO,
+ * HS_ERR_INPUT_TOO_LARGE (path longer than HS_FILE_PATH_MAX). */
+HS_RESULT hs_file_sync_dir(const char *path);
+
 /* True when something exists at path (lstat succeeds). */
 bool hs_file_exists(const char *path);
 

@@ -123,3 +123,13 @@ HS_RESULT hs_json_to_string(json_object *obj, char **out)
     *out = copy;
     return HS_OK;
 }
+
+HS_RESULT hs_json_add(json_object *obj, const char *key, json_object *v)
+{
+    HS_ENSURE(v != NULL, HS_ERR_NOMEM);
+    if (obj == NULL || json_object_object_add(obj, key, v) != 0) {
+        json_object_put(v);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    return HS_OK;
+}

@@ -54,4 +54,8 @@ HS_RESULT hs_json_get_typed(json_object *obj, const char *key, bool required, js
 /* Serialises obj compactly without escaping '/', into a string the caller frees with free(). */
 HS_RESULT hs_json_to_string(json_object *obj, char **out);
 
+/* Adds v to obj under key, taking ownership of v also on failure (so a json_object_new_*()
+ * result can be passed straight in: NULL fails with HS_ERR_NOMEM). Errors: HS_ERR_NOMEM. */
+HS_RESULT hs_json_add(json_object *obj, const char *key, json_object *v);
+
 #endif /* HS_JSON_H */

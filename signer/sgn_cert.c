@@ -29,6 +29,21 @@ struct sgn_issuer {
 
 /* --- small conversions -------------------------------------------------------------------- */
 
+HS_RESULT sgn_name_rfc4514(const X509_NAME *name, char *out, size_t out_len)
+{
+    HS_ENSURE_REF(name);
+    HS_ENSURE(out_len > 0, HS_ERR_BOUNDS);
+    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0, HS_ERR_CRYPTO);
+    char *p = NULL;
+    long n = BIO_get_mem_data(bio, &p);
+    HS_ENSURE(n >= 0 && (size_t)n < out_len, HS_ERR_BOUNDS);
+    memcpy(out, p, (size_t)n);
+    out[n] = '\0';
+    return HS_OK;
+}
+
 HS_RESULT sgn_asn1_time_to_epoch(const ASN1_TIME *t, time_t *out)
 {
     struct tm tm;
@@ -293,22 +308,30 @@ static hs_result sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) * *o
     return HS_OK;
 }
 
-HS_RESULT sgn_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted)
+/* X509_verify_cert of cert against the single trust anchor, with X509_V_FLAG_X509_STRICT and
+ * the given extra flags. */
+static hs_result sgn_verify_against(X509 *cert, X509 *anchor, STACK_OF(X509) * untrusted,
+                                    unsigned long flags)
 {
-    HS_ENSURE_REF(cert);
-    HS_ENSURE_REF(root);
     HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
     HS_DEFER(X509_STORE_CTX *ctx = X509_STORE_CTX_new(), hs_x509_store_ctx_freep);
     HS_ENSURE(store != NULL && ctx != NULL, HS_ERR_NOMEM);
-    HS_GUARD_OSSL(X509_STORE_add_cert(store, root), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(X509_STORE_add_cert(store, anchor), HS_ERR_CRYPTO);
     HS_GUARD_OSSL(X509_STORE_CTX_init(ctx, store, cert, untrusted), HS_ERR_CRYPTO);
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT | flags);
     int ok = X509_verify_cert(ctx);
     int err = X509_STORE_CTX_get_error(ctx);
     ERR_clear_error();
     HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CONFIG, "certificate does not verify: %s",
                   X509_verify_cert_error_string(err));
     return HS_OK;
+}
+
+HS_RESULT sgn_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted)
+{
+    HS_ENSURE_REF(cert);
+    HS_ENSURE_REF(root);
+    return sgn_verify_against(cert, root, untrusted, X509_V_FLAG_CHECK_SS_SIGNATURE);
 }
 
 /* The chain must lead from its first certificate to its last, a self-signed root. */
@@ -376,18 +399,7 @@ HS_RESULT sgn_issuer_verify_leaf(const struct sgn_issuer *issuer, X509 *leaf)
      * issuing certificate itself (X509_V_FLAG_PARTIAL_CHAIN) checks the leaf's signature,
      * validity and extensions without verifying the root's signature again each time (a
      * P-384 verification costs ~0.6 ms). */
-    HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
-    HS_DEFER(X509_STORE_CTX *ctx = X509_STORE_CTX_new(), hs_x509_store_ctx_freep);
-    HS_ENSURE(store != NULL && ctx != NULL, HS_ERR_NOMEM);
-    HS_GUARD_OSSL(X509_STORE_add_cert(store, issuer->cert), HS_ERR_CRYPTO);
-    HS_GUARD_OSSL(X509_STORE_CTX_init(ctx, store, leaf, NULL), HS_ERR_CRYPTO);
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN);
-    int ok = X509_verify_cert(ctx);
-    int err = X509_STORE_CTX_get_error(ctx);
-    ERR_clear_error();
-    HS_ENSURE_MSG(ok == 1, HS_ERR_INPUT_CONFIG, "certificate does not verify: %s",
-                  X509_verify_cert_error_string(err));
-    return HS_OK;
+    return sgn_verify_against(leaf, issuer->cert, NULL, X509_V_FLAG_PARTIAL_CHAIN);
 }
 
 X509 *sgn_issuer_get0_cert(const struct sgn_issuer *issuer)

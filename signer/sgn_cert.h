@@ -90,6 +90,11 @@ HS_RESULT sgn_cert_serial_hex(const X509 *cert, char *out, size_t out_len);
  * HS_ERR_INPUT_CONFIG naming OpenSSL's verification error, HS_ERR_NOMEM. */
 HS_RESULT sgn_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted);
 
+/* Writes name in RFC 4514 form ("CN=device-42,O=Example", XN_FLAG_RFC2253) into out,
+ * NUL-terminated; "" for an empty name. Errors: HS_ERR_BOUNDS (longer than out_len - 1),
+ * HS_ERR_CRYPTO, HS_ERR_NOMEM. */
+HS_RESULT sgn_name_rfc4514(const X509_NAME *name, char *out, size_t out_len);
+
 /* Converts an ASN1_TIME to seconds since the epoch. Errors: HS_ERR_CRYPTO. */
 HS_RESULT sgn_asn1_time_to_epoch(const ASN1_TIME *t, time_t *out);
 

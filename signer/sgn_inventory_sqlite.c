@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "hs_file.h"
 #include "hs_log.h"
 
 /*
@@ -825,27 +825,13 @@ static struct sgn_inv_sqlite *sgn_inv_sqlite_new(const char *path)
     return s;
 }
 
-/* fsyncs the directory holding path, so that a newly created file survives a power cut. */
-static hs_result sgn_inv_sync_dir(const char *path)
-{
-    char copy[SGN_INV_PATH_MAX];
-    size_t n = strnlen(path, sizeof(copy));
-    HS_ENSURE(n < sizeof(copy), HS_ERR_INPUT_CONFIG);
-    memcpy(copy, path, n + 1);
-    HS_DEFER(int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC), sgn_inv_fd_closep);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, path);
-    }
-    return HS_OK;
-}
-
 /* A file we just created: exactly 0600 whatever the umask, and durably there. */
 static hs_result sgn_inv_file_created(const char *path, int fd)
 {
     if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || fsync(fd) != 0) {
         return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, path);
     }
-    return sgn_inv_sync_dir(path);
+    return hs_file_sync_dir(path);
 }
 
 /* Creates path (0600) if it is missing and refuses a file that group or others could open:

@@ -17,29 +17,7 @@ module=/usr/lib/softhsm/libsofthsm2.so
 token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$work/token/user.pin\"}"
 
 # --- ceremony ---------------------------------------------------------------------------------
-cat >cfg/root.json <<EOF
-{ $token, "key": {"label": "e2e-root", "type": "EC-P384"},
-  "certificate": {"subject": {"CN": "E2E Root"}, "validity_days": 30, "output": "out/root.pem"} }
-EOF
-cat >cfg/intermediate.json <<EOF
-{ $token, "issuer": {"key": "e2e-root", "certificate": "out/root.pem"},
-  "key": {"label": "e2e-issuing", "type": "EC-P256"},
-  "certificate": {"subject": {"CN": "E2E Issuing"}, "validity_days": 10,
-                  "output": "out/intermediate.pem"} }
-EOF
-cat >cfg/jwt.json <<EOF
-{ $token, "key": {"label": "e2e-jwt", "type": "EC-P256"}, "alg": "ES256",
-  "jwk_output": "out/jwt.jwk.json" }
-EOF
-cat >cfg/export.json <<EOF
-{ $token, "root_certificate": "out/root.pem", "intermediate_certificate": "out/intermediate.pem",
-  "jwt_keys": [{"key": "e2e-jwt"}], "truststore_output": "out/truststore.pem",
-  "jwks_output": "out/jwks.json" }
-EOF
-for step in root:root intermediate:intermediate jwt-key:jwt export:export; do
-    "$kc" "${step%%:*}" --config "cfg/${step#*:}.json" 2>>out/ceremony.log ||
-        { echo "ceremony step $step failed"; cat out/ceremony.log; exit 1; }
-done
+small_ceremony e2e EC-P384 || exit 1
 
 # --- service ----------------------------------------------------------------------------------
 umask 077

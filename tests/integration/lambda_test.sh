@@ -38,30 +38,7 @@ pin_file=$work/token/user.pin
 token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$pin_file\"}"
 
 # --- ceremony (as e2e_test.sh) ------------------------------------------------------------------
-cat >cfg/root.json <<EOF
-{ $token, "key": {"label": "lambda-root", "type": "EC-P384"},
-  "certificate": {"subject": {"CN": "Lambda Test Root"}, "validity_days": 30,
-                  "output": "out/root.pem"} }
-EOF
-cat >cfg/intermediate.json <<EOF
-{ $token, "issuer": {"key": "lambda-root", "certificate": "out/root.pem"},
-  "key": {"label": "lambda-issuing", "type": "EC-P256"},
-  "certificate": {"subject": {"CN": "Lambda Test Issuing"}, "validity_days": 10,
-                  "output": "out/intermediate.pem"} }
-EOF
-cat >cfg/jwt.json <<EOF
-{ $token, "key": {"label": "lambda-jwt", "type": "EC-P256"}, "alg": "ES256",
-  "jwk_output": "out/jwt.jwk.json" }
-EOF
-cat >cfg/export.json <<EOF
-{ $token, "root_certificate": "out/root.pem", "intermediate_certificate": "out/intermediate.pem",
-  "jwt_keys": [{"key": "lambda-jwt"}], "truststore_output": "out/truststore.pem",
-  "jwks_output": "out/jwks.json" }
-EOF
-for step in root:root intermediate:intermediate jwt-key:jwt export:export; do
-    "$kc" "${step%%:*}" --config "cfg/${step#*:}.json" 2>>out/ceremony.log ||
-        { echo "ceremony step $step failed"; cat out/ceremony.log; exit 1; }
-done
+small_ceremony lambda EC-P384 || exit 1
 
 # --- helpers ----------------------------------------------------------------------------------
 v2_arn=arn:aws:sts::111122223333:assumed-role/hsmsign-issuer/ci-session

@@ -138,3 +138,35 @@ permissive_policy() {
     printf '"policy": {"admins": %s, "rules": [{"principals": %s, "profiles": ["client", "server"], "cn_patterns": ["*"], "dns_patterns": ["**"], "email_patterns": ["*"], "uri_patterns": ["*"], "ip_ranges": ["0.0.0.0/0", "::/0"], "audiences": ["*"]}, {"principals": ["x509:*"], "audiences": ["*"]}]}' \
         "$list" "$list"
 }
+
+# small_ceremony PREFIX ROOT_TYPE: the key ceremony most service tests need, in the current
+# directory (cfg/ and out/ exist; $token is the config's token member): root PREFIX-root
+# (ROOT_TYPE, 30 days), issuing CA PREFIX-issuing (EC-P256, 10 days), ES256 JWT key PREFIX-jwt,
+# then export: out/root.pem, out/intermediate.pem, out/truststore.pem, out/jwks.json.
+small_ceremony() {
+    local prefix=$1 root_type=$2 name=${1^^}
+    cat >cfg/root.json <<JSON
+{ $token, "key": {"label": "$prefix-root", "type": "$root_type"},
+  "certificate": {"subject": {"CN": "$name Root"}, "validity_days": 30, "output": "out/root.pem"} }
+JSON
+    cat >cfg/intermediate.json <<JSON
+{ $token, "issuer": {"key": "$prefix-root", "certificate": "out/root.pem"},
+  "key": {"label": "$prefix-issuing", "type": "EC-P256"},
+  "certificate": {"subject": {"CN": "$name Issuing"}, "validity_days": 10,
+                  "output": "out/intermediate.pem"} }
+JSON
+    cat >cfg/jwt.json <<JSON
+{ $token, "key": {"label": "$prefix-jwt", "type": "EC-P256"}, "alg": "ES256",
+  "jwk_output": "out/jwt.jwk.json" }
+JSON
+    cat >cfg/export.json <<JSON
+{ $token, "root_certificate": "out/root.pem", "intermediate_certificate": "out/intermediate.pem",
+  "jwt_keys": [{"key": "$prefix-jwt"}], "truststore_output": "out/truststore.pem",
+  "jwks_output": "out/jwks.json" }
+JSON
+    local step
+    for step in root:root intermediate:intermediate jwt-key:jwt export:export; do
+        "${KEYCEREMONY:?}" "${step%%:*}" --config "cfg/${step#*:}.json" 2>>out/ceremony.log ||
+            { echo "ceremony step $step failed"; cat out/ceremony.log; return 1; }
+    done
+}

@@ -22,30 +22,7 @@ pin_file=$work/token/user.pin
 token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$pin_file\"}"
 
 # --- ceremony: an issuing CA and a JWT key, as hsmsignd needs them ----------------------------
-cat >cfg/root.json <<EOF
-{ $token, "key": {"label": "sv-root", "type": "EC-P256"},
-  "certificate": {"subject": {"CN": "SigV4 Test Root"}, "validity_days": 2,
-                  "output": "out/root.pem"} }
-EOF
-cat >cfg/intermediate.json <<EOF
-{ $token, "issuer": {"key": "sv-root", "certificate": "out/root.pem"},
-  "key": {"label": "sv-issuing", "type": "EC-P256"},
-  "certificate": {"subject": {"CN": "SigV4 Test Issuing"}, "validity_days": 1,
-                  "output": "out/intermediate.pem"} }
-EOF
-cat >cfg/jwt.json <<EOF
-{ $token, "key": {"label": "sv-jwt", "type": "EC-P256"}, "alg": "ES256",
-  "jwk_output": "out/jwt.jwk.json" }
-EOF
-cat >cfg/export.json <<EOF
-{ $token, "root_certificate": "out/root.pem", "intermediate_certificate": "out/intermediate.pem",
-  "jwt_keys": [{"key": "sv-jwt"}], "truststore_output": "out/truststore.pem",
-  "jwks_output": "out/jwks.json" }
-EOF
-for step in root:root intermediate:intermediate jwt-key:jwt export:export; do
-    "$kc" "${step%%:*}" --config "cfg/${step#*:}.json" 2>>out/ceremony.log ||
-        { echo "ceremony step $step failed"; cat out/ceremony.log; exit 1; }
-done
+small_ceremony sv EC-P256 || exit 1
 
 # --- credentials and the service ----------------------------------------------------------------
 region=eu-central-1
