@@ -1,0 +1,67 @@
+# inventory: the DynamoDB table behind hsmsignd's certificate inventory. The C backend is
+# written against exactly this schema; change it only together with that code.
+#
+#   item                                   attributes
+#   certificate   serial = <hex serial>    ... the record (not_after, requested_by, status, ...),
+#                                          expires_at (N, epoch seconds: TTL deletes it after)
+#   revoked cert  + revoked_part = "revoked" (S): puts the item into the sparse GSI "revoked",
+#                                          key (revoked_part, serial); the CRL is a Query on it
+#   counters      serial = "meta#crl_number", "meta#revocation_generation", numeric "value";
+#                 no expires_at, so TTL never deletes them
+#
+# The counters are created and advanced by the backend (conditional writes). They are NOT
+# managed here: an aws_dynamodb_table_item would be put back to its configured value on the next
+# apply, and a CRL number must never repeat.
+#
+# On-demand billing, point-in-time recovery, server-side encryption, deletion protection; and
+# prevent_destroy, so that even a `terraform destroy` stops here.
+
+locals {
+  revoked_index = "revoked"
+}
+
+resource "aws_dynamodb_table" "this" {
+  name         = var.table_name
+  billing_mode = "PAY_PER_REQUEST"
+  table_class  = "STANDARD"
+  hash_key     = "serial"
+
+  attribute {
+    name = "serial"
+    type = "S"
+  }
+
+  attribute {
+    name = "revoked_part"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = local.revoked_index
+    hash_key        = "revoked_part"
+    range_key       = "serial"
+    projection_type = var.revoked_index_projection
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  deletion_protection_enabled = true
+
+  tags = merge(var.tags, { Name = var.table_name })
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}

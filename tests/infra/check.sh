@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The structural check of infra/ (tests/infra/check.mjs): `terraform fmt -check -recursive`
+# equivalent, HCL parse, variables/outputs/modules/references, a Dockerfile lint; then the check's
+# own self-test against tests/infra/fixtures/bad (it must report every planted problem), and
+# a shellcheck run over the entrypoint and these scripts when shellcheck is installed.
+#   tests/infra/check.sh            check (exit 1 on any finding)
+#   tests/infra/check.sh --write    format the .tf/.tfvars files in place first
+# Installs the pinned @cdktf packages with `npm ci` into tests/infra/node_modules when missing;
+# exits 77 (skipped) when node/npm are missing or the registry cannot be reached.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$here"
+
+if ! command -v node >/dev/null; then
+    [ "${CI:-}" = true ] && { echo "node missing under CI" >&2; exit 1; }
+    echo "skipped: node is not installed (Debian: apt-get install nodejs npm)" >&2
+    exit 77
+fi
+if [ ! -d node_modules/@cdktf/hcl-tools ] || [ ! -d node_modules/@cdktf/hcl2json ]; then
+    if ! command -v npm >/dev/null; then
+        echo "skipped: npm is missing; install it, then run: (cd tests/infra && npm ci --no-audit --no-fund)" >&2
+        exit 77
+    fi
+    if ! npm ci --no-audit --no-fund >npm-ci.log 2>&1; then
+        cat npm-ci.log >&2
+        echo "skipped: npm ci failed (offline?); run: (cd tests/infra && npm ci --no-audit --no-fund)" >&2
+        rm -f npm-ci.log
+        exit 77
+    fi
+    rm -f npm-ci.log
+fi
+
+status=0
+if [ "${1:-}" = --write ]; then
+    node check.mjs --write || status=1
+else
+    node check.mjs || status=1
+fi
+node check.mjs --selftest >selftest.log 2>&1 || { cat selftest.log; echo "check.mjs --selftest failed" >&2; status=1; }
+tail -1 selftest.log
+rm -f selftest.log
+if command -v shellcheck >/dev/null; then
+    if shellcheck "$repo/infra/docker/entrypoint.sh" "$here/check.sh" "$here/entrypoint_test.sh"; then
+        echo "shellcheck: ok"
+    else
+        status=1
+    fi
+fi
+exit "$status"
