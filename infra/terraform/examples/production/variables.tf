@@ -167,7 +167,7 @@ variable "policy" {
   }
 
   validation {
-    condition     = can(tolist(var.policy.rules))
+    condition     = can(length(var.policy.rules)) && can(length(try(var.policy.admins, [])))
     error_message = "policy must be an object with a rules list (and optionally admins)."
   }
 }
