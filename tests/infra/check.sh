@@ -22,13 +22,15 @@ if [ ! -d node_modules/@cdktf/hcl-tools ] || [ ! -d node_modules/@cdktf/hcl2json
         echo "skipped: npm is missing; install it, then run: (cd tests/infra && npm ci --no-audit --no-fund)" >&2
         exit 77
     fi
-    if ! npm ci --no-audit --no-fund >npm-ci.log 2>&1; then
-        cat npm-ci.log >&2
+    log=$(mktemp)
+    if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        [ "${CI:-}" = true ] && { echo "npm ci failed under CI" >&2; exit 1; }
         echo "skipped: npm ci failed (offline?); run: (cd tests/infra && npm ci --no-audit --no-fund)" >&2
-        rm -f npm-ci.log
         exit 77
     fi
-    rm -f npm-ci.log
+    rm -f "$log"
 fi
 
 status=0
@@ -37,9 +39,10 @@ if [ "${1:-}" = --write ]; then
 else
     node check.mjs || status=1
 fi
-node check.mjs --selftest >selftest.log 2>&1 || { cat selftest.log; echo "check.mjs --selftest failed" >&2; status=1; }
-tail -1 selftest.log
-rm -f selftest.log
+log=$(mktemp)
+node check.mjs --selftest >"$log" 2>&1 || { cat "$log"; echo "check.mjs --selftest failed" >&2; status=1; }
+tail -1 "$log"
+rm -f "$log"
 if command -v shellcheck >/dev/null; then
     if shellcheck "$repo/infra/docker/entrypoint.sh" "$here/check.sh" "$here/entrypoint_test.sh"; then
         echo "shellcheck: ok"
