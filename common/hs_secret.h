@@ -14,8 +14,9 @@
 
 #include "hs_err.h"
 
-/* Largest secret accepted from a file or the environment, in bytes. */
-#define HS_SECRET_MAX 1024
+/* Largest secret accepted from a file or the environment, in bytes (AWS STS session tokens
+ * exceed 1 KiB, and STS fixes no bound). */
+#define HS_SECRET_MAX 4096
 
 struct hs_secret;
 

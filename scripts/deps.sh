@@ -10,6 +10,7 @@ packages=(
     softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
     util-linux clang-format valgrind
+    nodejs npm
 )
 
 missing=()
