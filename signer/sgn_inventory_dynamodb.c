@@ -58,7 +58,7 @@
 #define SGN_INV_DDB_TIMEOUT_MS_MIN 10
 #define SGN_INV_DDB_TYPE_MAX 96 /* the short name of an error's __type */
 #define SGN_INV_DDB_LINE_MAX 160
-#define SGN_INV_DDB_TOKEN_LINE_MAX (sizeof(SGN_INV_DDB_TOKEN_HEADER) + HS_SECRET_MAX)
+#define SGN_INV_DDB_TOKEN_LINE_MAX (sizeof(SGN_INV_DDB_TOKEN_HEADER) + HS_SECRET_LARGE_MAX)
 #define SGN_INV_DDB_AKID_MIN 16
 #define SGN_INV_DDB_AKID_MAX 128
 #define SGN_INV_DDB_CREDS_URL_MAX 1024
@@ -557,8 +557,8 @@ static hs_result sgn_inv_ddb_configure(struct sgn_inv_ddb *d, const struct sgn_d
     HS_GUARD(sgn_inv_ddb_url_check(d->url, "the DynamoDB endpoint", true, false, &d->local));
     HS_ENSURE_MSG(c->timeout_ms == 0 || (c->timeout_ms >= SGN_INV_DDB_TIMEOUT_MS_MIN &&
                                          c->timeout_ms <= SGN_INV_DDB_TIMEOUT_MS_MAX),
-                  HS_ERR_INPUT_CONFIG, "DynamoDB timeout_ms must be %d..%d", 10,
-                  SGN_INV_DDB_TIMEOUT_MS_MAX);
+                  HS_ERR_INPUT_CONFIG, "DynamoDB timeout_ms must be %d..%d",
+                  SGN_INV_DDB_TIMEOUT_MS_MIN, SGN_INV_DDB_TIMEOUT_MS_MAX);
     d->timeout_ms = c->timeout_ms != 0 ? c->timeout_ms : SGN_INV_DDB_TIMEOUT_MS_DEFAULT;
     HS_ENSURE_MSG(c->page_limit >= 0, HS_ERR_INPUT_CONFIG, "page_limit must not be negative");
     d->page_limit = c->page_limit;
@@ -616,7 +616,7 @@ static hs_result sgn_inv_ddb_creds_env(struct sgn_inv_ddb *d, const char *akid)
     r = hs_failed(r) ? r : sgn_inv_ddb_secret_check(c.secret, "AWS_SECRET_ACCESS_KEY");
     const char *token = getenv("AWS_SESSION_TOKEN");
     if (!hs_failed(r) && token != NULL && token[0] != '\0') {
-        r = hs_secret_from_env("AWS_SESSION_TOKEN", HS_SECRET_MAX, &c.token);
+        r = hs_secret_from_env("AWS_SESSION_TOKEN", HS_SECRET_LARGE_MAX, &c.token);
         r = hs_failed(r) ? r : sgn_inv_ddb_secret_check(c.token, "AWS_SESSION_TOKEN");
     }
     if (hs_failed(r)) {
@@ -655,7 +655,7 @@ static hs_result sgn_inv_ddb_creds_parse(json_object *doc, struct sgn_inv_ddb_cr
     const char *expiration = NULL;
     HS_GUARD(hs_json_get_string(doc, "AccessKeyId", true, SGN_INV_DDB_AKID_MAX, &akid));
     HS_GUARD(hs_json_get_string(doc, "SecretAccessKey", true, HS_SECRET_MAX, &secret));
-    HS_GUARD(hs_json_get_string(doc, "Token", false, HS_SECRET_MAX, &token));
+    HS_GUARD(hs_json_get_string(doc, "Token", false, HS_SECRET_LARGE_MAX, &token));
     HS_GUARD(hs_json_get_string(doc, "Expiration", true, 64, &expiration));
     HS_GUARD(sgn_inv_ddb_akid_check(akid, "container credentials: AccessKeyId"));
     memcpy(c->akid, akid, strlen(akid) + 1);
@@ -1004,9 +1004,10 @@ static void sgn_inv_ddb_classify(const struct sgn_inv_ddb *d, struct hs_buf *bod
     hs_result r = hs_json_parse_object((const char *)hs_buf_data(body), hs_buf_len(body),
                                        SGN_INV_DDB_RESPONSE_MAX, HS_JSON_DEPTH_MAX, &doc);
     if (a->status == 200) {
+        const char *type = hs_failed(r) ? "MalformedAnswer" : "";
         a->outcome = hs_failed(r) ? SGN_INV_DDB_REFUSED : SGN_INV_DDB_DONE;
         a->doc = doc;
-        memcpy(a->type, hs_failed(r) ? "MalformedAnswer" : "", hs_failed(r) ? 16 : 1);
+        memcpy(a->type, type, strlen(type) + 1);
         return;
     }
     sgn_inv_ddb_error_type(doc, a->type, sizeof(a->type));
