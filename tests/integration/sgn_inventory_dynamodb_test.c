@@ -164,6 +164,44 @@ static json_object *ctl(const char *path, const char *body)
     return json_tokener_parse(answer);
 }
 
+/* Fetches a key pair with a session token from the front's container credentials endpoint
+ * (as STS would hand one to Lambda) and puts it into the environment. */
+static void env_session_credentials(void)
+{
+    char url[256];
+    char auth[256];
+    static char answer[CTL_MAX];
+    answer[0] = '\0';
+    snprintf(url, sizeof(url), "%s/creds", endpoint);
+    snprintf(auth, sizeof(auth), "Authorization: %s", creds_auth);
+    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, answer);
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    json_object *doc = rc == CURLE_OK ? json_tokener_parse(answer) : NULL;
+    json_object *k = NULL;
+    json_object *sk = NULL;
+    json_object *t = NULL;
+    if (doc == NULL || !json_object_object_get_ex(doc, "AccessKeyId", &k) ||
+        !json_object_object_get_ex(doc, "SecretAccessKey", &sk) ||
+        !json_object_object_get_ex(doc, "Token", &t)) {
+        fprintf(stderr, "no credentials from %s\n", url);
+        abort();
+    }
+    setenv("AWS_ACCESS_KEY_ID", json_object_get_string(k), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", json_object_get_string(sk), 1);
+    setenv("AWS_SESSION_TOKEN", json_object_get_string(t), 1);
+    json_object_put(doc);
+}
+
 static void faults(const char *json)
 {
     json_object_put(ctl("/__faults", json));
@@ -488,6 +526,11 @@ HS_TEST(container_credentials)
             HS_CHECK_OK(inv->ops->next_crl_number(inv, &n));
         }
         HS_CHECK(stat_of("creds_fetches", NULL) == fetches + 1);
+        /* ExpiredTokenException: fetched again at once, and the call is retried. */
+        faults("{\"faults\": [{\"status\": 400, \"type\": \"ExpiredTokenException\"}]}");
+        HS_CHECK_OK(inv->ops->next_crl_number(inv, &n));
+        HS_CHECK(stat_of("creds_fetches", NULL) == fetches + 2);
+        fetches++;
     }
     /* Credentials valid for 60 s are within the 5 minutes of refresh: each call fetches. */
     json_object_put(ctl("/__config", "{\"creds_ttl_s\": 60}"));
@@ -505,6 +548,24 @@ HS_TEST(container_credentials)
     unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "no-slash", 1);
     HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
+    env_credentials();
+}
+
+/* Lambda's way: a key pair and its session token in the environment; the token is sent (and
+ * signed) as x-amz-security-token, a wrong one is refused. */
+HS_TEST(session_token_from_environment)
+{
+    env_session_credentials();
+    {
+        HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
+        uint64_t n = 0;
+        HS_CHECK_OK(inv->ops->next_crl_number(inv, &n));
+    }
+    setenv("AWS_SESSION_TOKEN", "IQoJnot-the-token", 1);
+    struct sgn_dynamodb_config c = config(table);
+    struct sgn_inventory *bad = NULL;
+    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
+    HS_CHECK(strstr(hs_error_last()->detail, "UnrecognizedClientException") != NULL);
     env_credentials();
 }
 
@@ -588,7 +649,7 @@ int main(void)
         HS_TEST_CASE(counters_across_instances), HS_TEST_CASE(list_revoked_pages),
         HS_TEST_CASE(retries), HS_TEST_CASE(bounded_answers_and_timeouts),
         HS_TEST_CASE(wrong_configuration), HS_TEST_CASE(container_credentials),
-        HS_TEST_CASE(concurrent_puts), HS_TEST_END});
+        HS_TEST_CASE(session_token_from_environment), HS_TEST_CASE(concurrent_puts), HS_TEST_END});
     curl_global_cleanup();
     return rc;
 }
