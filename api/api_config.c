@@ -67,13 +67,37 @@ static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
+static hs_result api_parse_dynamodb(json_object *ddb, struct sgn_dynamodb_config *out)
+{
+    static const char *const allowed[] = {"table", "region", "endpoint", "timeout_ms", NULL};
+    HS_GUARD(hs_json_check_keys(ddb, allowed, "inventory.dynamodb"));
+    HS_GUARD(hs_json_get_string(ddb, "table", true, SGN_INV_DDB_TABLE_MAX, &out->table));
+    HS_GUARD(hs_json_get_string(ddb, "region", true, SGN_INV_DDB_REGION_MAX, &out->region));
+    HS_GUARD(hs_json_get_string(ddb, "endpoint", false, SGN_INV_DDB_URL_MAX - 1, &out->endpoint));
+    int64_t timeout = 0;
+    HS_GUARD(hs_json_get_int(ddb, "timeout_ms", false, 10, SGN_INV_DDB_TIMEOUT_MS_MAX,
+                             SGN_INV_DDB_TIMEOUT_MS_DEFAULT, &timeout));
+    out->timeout_ms = (long)timeout;
+    /* Names, region and URL are checked now, before the token is opened. */
+    return sgn_inventory_dynamodb_config_check(out);
+}
+
 static hs_result api_parse_inventory(json_object *doc, struct api_config *cfg)
 {
-    static const char *const allowed[] = {"sqlite", NULL};
+    static const char *const allowed[] = {"sqlite", "dynamodb", NULL};
     json_object *inv = NULL;
+    json_object *ddb = NULL;
     HS_GUARD(hs_json_get_typed(doc, "inventory", true, json_type_object, &inv));
     HS_GUARD(hs_json_check_keys(inv, allowed, "inventory"));
-    return hs_json_get_string(inv, "sqlite", true, API_PATH_MAX, &cfg->inventory_sqlite);
+    HS_GUARD(hs_json_get_string(inv, "sqlite", false, API_PATH_MAX, &cfg->inventory_sqlite));
+    HS_GUARD(hs_json_get_typed(inv, "dynamodb", false, json_type_object, &ddb));
+    HS_ENSURE_MSG((cfg->inventory_sqlite != NULL) != (ddb != NULL), HS_ERR_INPUT_FIELD,
+                  "exactly one of \"sqlite\" and \"dynamodb\" is required");
+    if (ddb != NULL) {
+        HS_GUARD(hs_error_context(api_parse_dynamodb(ddb, &cfg->inventory_dynamodb), "dynamodb"));
+        cfg->has_inventory_dynamodb = true;
+    }
+    return HS_OK;
 }
 
 static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)

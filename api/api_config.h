@@ -9,6 +9,8 @@
  *            "default_ttl_hours": 12, "max_ttl_hours": 24,
  *            "crl_url": "https://pki.example.com/v1/crl", "crl_validity_hours": 24},
  *     "inventory": {"sqlite": "var/dev/inventory.db"},
+ *        or {"dynamodb": {"table": "hsmsign-inventory", "region": "eu-west-1",
+ *                         "endpoint": "http://127.0.0.1:8000", "timeout_ms": 3000}},
  *     "jwt": {"issuer": "http://127.0.0.1:8080",
  *             "jwks_file": "var/dev/ceremony/jwks.json", "default_alg": "ES256",
  *             "default_ttl_seconds": 300, "max_ttl_seconds": 3600},
@@ -27,7 +29,13 @@
  * "mtls", the header (a URL-encoded PEM, as nginx's $ssl_client_escaped_cert or Envoy's
  * forwarded certificate) is believed only from the trusted proxies' addresses. "policy" is
  * required (an empty rule list denies everything). The inventory is required: no certificate
- * leaves without a committed record.
+ * leaves without a committed record. It is exactly one of "sqlite" (a file path; the store of
+ * sgn_inventory.h, for a single host) or "dynamodb" (sgn_inventory_dynamodb.h, for Lambda and
+ * ECS, where instances share the table): "table" and "region" are required; "endpoint"
+ * (default https://dynamodb.<region>.amazonaws.com; plain http only to a loopback address, for
+ * dynalite or DynamoDB Local) and "timeout_ms" (per HTTP attempt, 10..60000, default 3000) are
+ * optional. Its credentials come from the environment (AWS_ACCESS_KEY_ID...) or the ECS
+ * container credentials endpoint, never from the config.
  *
  * The JWT keys come either from "jwks_file", the JWK Set the key ceremony publishes and rotates
  * (the service finds each key on the token by its public key, publishes them all and signs
@@ -47,6 +55,7 @@
 #include "api_policy.h"
 #include "hs_err.h"
 #include "p11_config.h"
+#include "sgn_inventory_dynamodb.h"
 #include "sgn_jwt.h"
 
 #define API_CONFIG_MAX (256 * 1024)
@@ -71,9 +80,11 @@ struct api_config {
     const char *ca_chain_file;
     long default_ttl_hours;
     long max_ttl_hours;
-    const char *crl_url; /* CRL distribution point put into every leaf; NULL = none */
-    long crl_validity_s; /* nextUpdate - thisUpdate */
-    const char *inventory_sqlite;
+    const char *crl_url;          /* CRL distribution point put into every leaf; NULL = none */
+    long crl_validity_s;          /* nextUpdate - thisUpdate */
+    const char *inventory_sqlite; /* either this ... */
+    bool has_inventory_dynamodb;  /* ... or this: */
+    struct sgn_dynamodb_config inventory_dynamodb; /* strings point into doc */
     const char *jwt_issuer;
     const char *jwt_default_alg;                       /* NULL = the newest key's alg */
     const char *jwt_jwks_file;                         /* either this ... */

@@ -16,6 +16,10 @@
 
 /* Largest secret accepted from a file or the environment, in bytes. */
 #define HS_SECRET_MAX 1024
+/* Largest secret of any kind (hs_secret_from_bytes, hs_secret_from_env with a larger max): AWS
+ * STS session tokens exceed 1 KiB and STS fixes no bound. Only what a secret holds is allocated
+ * on the secure heap. */
+#define HS_SECRET_LARGE_MAX 4096
 
 struct hs_secret;
 
@@ -45,7 +49,7 @@ HS_RESULT hs_secret_from_env(const char *name, size_t max, struct hs_secret **ou
  * empty or too long; HS_ERR_IO. The caller frees *out. */
 HS_RESULT hs_secret_from_tty(const char *prompt, size_t max, struct hs_secret **out);
 
-/* Copies n bytes into a new secret. Errors: HS_ERR_INPUT_TOO_LARGE when n > HS_SECRET_MAX,
+/* Copies n bytes into a new secret. Errors: HS_ERR_INPUT_TOO_LARGE when n > HS_SECRET_LARGE_MAX,
  * HS_ERR_NOMEM. The caller frees *out. */
 HS_RESULT hs_secret_from_bytes(const void *p, size_t n, struct hs_secret **out);
 

@@ -10,10 +10,17 @@ packages=(
     softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
     util-linux clang-format valgrind
+    nodejs npm
 )
+# Packages that count as present when their command is (a Node.js from another source, e.g.
+# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
+declare -A by_command=([nodejs]=node [npm]=npm)
 
 missing=()
 for p in "${packages[@]}"; do
+    if [ -n "${by_command[$p]:-}" ] && command -v "${by_command[$p]}" >/dev/null 2>&1; then
+        continue
+    fi
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     if [ "$status" != "install ok installed" ]; then
         missing+=("$p")

@@ -3,8 +3,9 @@
  *
  * A record is committed durably before the certificate is handed out: no 2xx without a
  * committed record, and a crash after the response never loses it. The interface is a small
- * table of operations (struct sgn_inventory_ops) so that other stores (DynamoDB) can follow the
- * SQLite one (sgn_inventory_sqlite_open). Every operation is thread-safe.
+ * table of operations (struct sgn_inventory_ops) with two stores: SQLite (sgn_inventory_sqlite_open,
+ * below) and DynamoDB (sgn_inventory_dynamodb.h, which says where its guarantees differ). Every
+ * operation is thread-safe.
  *
  * The SQLite store (SQLite 3, https://sqlite.org/wal.html) runs in WAL mode with
  * synchronous=FULL, so each committed transaction is fsync'd. Writers do not commit one by one:
@@ -16,6 +17,8 @@
  * hex digits without a leading zero octet ("00..."), as sgn_cert_serial_hex() writes it
  * (HS_ERR_INPUT_FIELD otherwise); a string that fills its array without a NUL is longer than
  * its bound (HS_ERR_INPUT_RANGE). A store is not shared across fork(): open it in the child.
+ * What the operations say of "transactions" and "fsync" is the SQLite store's; the DynamoDB
+ * store's writes are durable once DynamoDB acknowledges them.
  */
 #ifndef SGN_INVENTORY_H
 #define SGN_INVENTORY_H
@@ -98,7 +101,7 @@ struct sgn_inventory_ops {
      * something (so a cached CRL knows it is stale). Kept in the store and loaded at open; it
      * grows only after the revocation is committed and visible to list_revoked, so a CRL built
      * from a list read after this call is at least as new as the value returned. Cheap (an
-     * atomic read); 0 for NULL. */
+     * atomic read; the DynamoDB store reads the table at most once a second); 0 for NULL. */
     uint64_t (*generation)(struct sgn_inventory *inv);
     /* Commits everything queued, stops the writer, closes the store and frees inv (NULL
      * accepted). No other call on inv may run or start once close has begun. */

@@ -1,15 +1,38 @@
 #!/usr/bin/env bash
 # The signing API as a platform team deploys it, against a real hsmsignd on a fresh SoftHSM2
-# token: deny-by-default policy (403 with a reason), client and server profiles, the SQLite
-# inventory (every 2xx has a committed row), certificate status and revocation by owner or
-# admin, the CRL signed by the issuing CA (checked with openssl crl / verify -crl_check), RS256
-# and ES256 tokens chosen by "alg", OpenID Connect discovery, mTLS callers through a trusted
-# proxy header (tokens bound with cnf x5t#S256), and /metrics parsed by prometheus_client.
+# token: deny-by-default policy (403 with a reason), client and server profiles, the inventory
+# (every 2xx has a committed record), certificate status and revocation by owner or admin, the
+# CRL signed by the issuing CA (checked with openssl crl / verify -crl_check), RS256 and ES256
+# tokens chosen by "alg", OpenID Connect discovery, mTLS callers through a trusted proxy header
+# (tokens bound with cnf x5t#S256), and /metrics parsed by prometheus_client.
+# HSMSIGN_TEST_INVENTORY picks the inventory: "sqlite" (default, a file) or "dynamodb" (a
+# dynalite started here, tests/dynamo/dynalite.sh; hsmsignd signs with keys from the
+# environment as on Lambda).
 . "$(dirname "$0")/lib.sh"
-require openssl curl sqlite3
+inventory=${HSMSIGN_TEST_INVENTORY:-sqlite}
+case $inventory in
+sqlite) require openssl curl sqlite3 ;;
+dynamodb)
+    require openssl curl
+    . "$repo/tests/dynamo/dynalite.sh"
+    dynalite_require
+    ;;
+*) echo "HSMSIGN_TEST_INVENTORY must be sqlite or dynamodb" >&2; exit 2 ;;
+esac
 hsmsignd=${HSMSIGND:?} kc=${KEYCEREMONY:?}
 work=$(mktemp -d)
-trap 'stop_hsmsignd; rm -rf "$work"' EXIT
+trap 'stop_hsmsignd; [ "$inventory" = sqlite ] || dynalite_stop; rm -rf "$work"' EXIT
+if [ "$inventory" = dynamodb ]; then
+    ddb_table=hsmsign-api-test ddb_region=eu-west-1 ddb_akid=AKIAAPITESTDYNAMO001
+    ddb_secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')
+    dynalite_start "$ddb_table" "$ddb_region" "$ddb_akid" "$ddb_secret" || exit 1
+    export AWS_ACCESS_KEY_ID=$ddb_akid AWS_SECRET_ACCESS_KEY=$ddb_secret
+    unset AWS_SESSION_TOKEN
+    inventory_member="\"dynamodb\": {\"table\": \"$ddb_table\", \"region\": \"$ddb_region\",
+                  \"endpoint\": \"$ddb_endpoint\", \"timeout_ms\": 2000}"
+else
+    inventory_member='"sqlite": "out/inventory.db"'
+fi
 cd "$work"
 mkdir -p out cfg
 label=api-test
@@ -60,7 +83,7 @@ write_config() { # $1 = the trusted proxy address, $2 = more top-level members
             "pool_size": 4},
   "ca": {"key": "api-issuing", "chain_file": "out/chain.pem", "default_ttl_hours": 12,
          "crl_url": "http://pki.api.example/v1/crl", "crl_validity_hours": 24},
-  "inventory": {"sqlite": "out/inventory.db"},
+  "inventory": {$inventory_member},
   "jwt": {"issuer": "$issuer", "jwks_file": "out/jwks.json", "default_alg": "ES256"},
   "auth": {"sigv4": {"region": "eu-west-1", "access_keys": [
              {"access_key_id": "$(akid 1)", "secret_file": "out/device.secret",
@@ -135,7 +158,33 @@ cert_body() { # CSR-FILE EXTRA-JSON
     $py -c 'import json,sys; d={"csr": open(sys.argv[1]).read()}; d.update(json.loads(sys.argv[2])); print(json.dumps(d))' \
         "$1" "${2:-{\}}"
 }
-rows() { sqlite3 out/inventory.db 'SELECT count(*) FROM certificates'; }
+# rows: the certificates in the inventory (a Scan count for DynamoDB).
+rows() {
+    if [ "$inventory" = dynamodb ]; then
+        dynalite_count "$ddb_table" "$ddb_region" "$ddb_akid" "$ddb_secret"
+    else
+        sqlite3 out/inventory.db 'SELECT count(*) FROM certificates'
+    fi
+}
+# inventory_row SERIAL: requester|profile|status|SPKI SHA-256|certificate SHA-256|subject, the
+# hashes in upper-case hex; for DynamoDB also checks the item's TTL attribute (notAfter + 90 d).
+inventory_row() {
+    if [ "$inventory" = sqlite ]; then
+        sqlite3 -separator '|' out/inventory.db \
+            "SELECT requester, profile, status, hex(spki_sha256), hex(cert_sha256), subject
+             FROM certificates WHERE serial = '$1'"
+        return
+    fi
+    dynalite_call GetItem "{\"TableName\": \"$ddb_table\", \"ConsistentRead\": true,
+        \"Key\": {\"serial\": {\"S\": \"$1\"}}}" | $py -c '
+import base64, json, sys
+i = json.load(sys.stdin)["Item"]
+h = lambda k: base64.b64decode(i[k]["B"]).hex().upper()
+assert int(i["expires_at"]["N"]) == int(i["not_after"]["N"]) + 90 * 86400, i
+assert "revoked_part" not in i, i
+print("|".join([i["requester"]["S"], i["profile"]["S"], i["status"]["N"], h("spki_sha256"),
+                h("cert_sha256"), i["subject"]["S"]]))'
+}
 save_cert() { # NAME: out/NAME.pem from out/resp
     $py -c 'import json,sys; open(sys.argv[1], "w").write(json.load(open("out/resp"))["certificate"])' \
         "out/$1.pem"
@@ -193,9 +242,7 @@ recorded() {
     local spki row
     spki=$(openssl req -in out/dev1.csr -noout -pubkey | openssl pkey -pubin -outform DER |
         sha256sum | cut -d' ' -f1)
-    row=$(sqlite3 -separator '|' out/inventory.db \
-        "SELECT requester, profile, status, hex(spki_sha256), hex(cert_sha256), subject
-         FROM certificates WHERE serial = '$dev1_serial'")
+    row=$(inventory_row "$dev1_serial")
     [ "$row" = "$device|client|0|${spki^^}|$(openssl x509 -in out/dev1.pem -outform DER |
         sha256sum | cut -d' ' -f1 | tr a-f A-F)|CN=device-1" ]
 }
@@ -427,14 +474,22 @@ check "a second device certificate" \
 save_cert dev2
 check "X-Client-Cert from a peer that is not a trusted proxy is ignored -> 401" \
     expect "$(mtls_token out/dev2.pem)" 401 missing_authentication
-# --- no 2xx without a committed record: the inventory's file cannot grow --------------------
+# --- no 2xx without a committed record: the inventory's file cannot grow, or DynamoDB keeps
+# answering 500 (3 attempts) -------------------------------------------------------------------
 csr dev3 /CN=device-3 DNS:d3.devices.example.com
 store_full() {
     local before code
     before=$(rows)
-    prlimit --pid "$svc_pid" --fsize=1:unlimited || return 1
-    code=$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")
-    prlimit --pid "$svc_pid" --fsize=unlimited:unlimited
+    if [ "$inventory" = dynamodb ]; then
+        dynalite_fault '{"faults": [{"status": 500, "type": "InternalServerError"},
+            {"status": 500, "type": "InternalServerError"},
+            {"status": 503, "type": "ServiceUnavailable"}]}' || return 1
+        code=$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")
+    else
+        prlimit --pid "$svc_pid" --fsize=1:unlimited || return 1
+        code=$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")
+        prlimit --pid "$svc_pid" --fsize=unlimited:unlimited
+    fi
     [ "$code" = 500 ] && ! grep -q 'BEGIN CERTIFICATE' out/resp && [ "$(rows)" = "$before" ] &&
         $py -c 'import json; d = json.load(open("out/resp")); assert d["error"] in ("io", "store"), d'
 }
@@ -483,6 +538,7 @@ check "after they close, requests are answered again" \
 
 no_secrets() {
     ! grep -qF -- "$(cat "$work/token/user.pin")" out/hsmsignd.log out/hsmsignd2.log &&
+        { [ "$inventory" = sqlite ] || ! grep -qF -- "$ddb_secret" out/hsmsignd*.log; } &&
         ! grep -qF -- "$(cat out/device.secret)" out/hsmsignd.log out/hsmsignd2.log &&
         ! grep -q 'eyJ' out/hsmsignd.log out/hsmsignd2.log
 }
