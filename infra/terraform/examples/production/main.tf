@@ -24,9 +24,8 @@ locals {
 
   inventory_config = var.inventory_config != null ? var.inventory_config : {
     dynamodb = {
-      table         = module.inventory.table_name
-      region        = var.region
-      revoked_index = module.inventory.revoked_index_name
+      table  = module.inventory.table_name
+      region = var.region
     }
   }
 

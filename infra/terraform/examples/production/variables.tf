@@ -173,7 +173,7 @@ variable "policy" {
 }
 
 variable "inventory_config" {
-  description = "The \"inventory\" member of hsmsignd's config for the DynamoDB backend, or null for the default { dynamodb = { table, region, revoked_index } }. Align the member names with the C backend (wt-dynamo): today's api_config accepts only \"sqlite\", which must not be used on Lambda (/tmp is per instance)."
+  description = "The \"inventory\" member of hsmsignd's config, or null for the default { dynamodb = { table, region } } on this deployment's table (api/api_config.h; \"endpoint\" and \"timeout_ms\" are optional). Never \"sqlite\" on Lambda: /tmp belongs to one execution environment."
   type        = any
   default     = null
 }

@@ -37,10 +37,13 @@ resource "aws_dynamodb_table" "this" {
   }
 
   global_secondary_index {
-    name            = local.revoked_index
-    hash_key        = "revoked_part"
-    range_key       = "serial"
-    projection_type = var.revoked_index_projection
+    name      = local.revoked_index
+    hash_key  = "revoked_part"
+    range_key = "serial"
+    # The CRL is built from the index alone: the backend (signer/sgn_inventory_dynamodb.c) reads
+    # serial, revoked_at and reason and filters on not_after.
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["not_after", "revoked_at", "reason"]
   }
 
   ttl {

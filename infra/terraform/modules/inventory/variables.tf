@@ -19,17 +19,6 @@ variable "kms_key_arn" {
   }
 }
 
-variable "revoked_index_projection" {
-  description = "Projection of the sparse GSI \"revoked\": ALL (default; the CRL is built from the index alone) or KEYS_ONLY (smaller; the backend then reads each item). Agree on it with the C backend (wt-dynamo)."
-  type        = string
-  default     = "ALL"
-
-  validation {
-    condition     = contains(["ALL", "KEYS_ONLY"], var.revoked_index_projection)
-    error_message = "revoked_index_projection must be ALL or KEYS_ONLY."
-  }
-}
-
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)

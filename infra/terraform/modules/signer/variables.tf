@@ -141,9 +141,9 @@ variable "dynamodb_index_arns" {
 }
 
 variable "dynamodb_item_actions" {
-  description = "DynamoDB item actions the signer may perform on its table. No Scan, no DeleteItem (records expire by TTL), no table administration. Agree on the list with the C backend (wt-dynamo)."
+  description = "DynamoDB item actions the signer may perform on its table: those the C backend (signer/sgn_inventory_dynamodb.c) calls. No Scan, no DeleteItem (records expire by TTL), no table administration."
   type        = list(string)
-  default     = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+  default     = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
 
   validation {
     condition     = alltrue([for a in var.dynamodb_item_actions : contains(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"], a)])
