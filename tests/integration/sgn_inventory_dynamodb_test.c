@@ -151,7 +151,7 @@ static json_object *ctl(const char *path, const char *body)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, answer);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
     if (body != NULL) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     }
@@ -182,7 +182,7 @@ static void env_session_credentials(void)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, answer);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
