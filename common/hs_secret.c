@@ -39,10 +39,10 @@ bool hs_secure_heap_active(void)
     return CRYPTO_secure_malloc_initialized() == 1;
 }
 
-/* Allocates a secret with room for cap bytes (cap <= HS_SECRET_MAX + 8) and length 0. */
+/* Allocates a secret with room for cap bytes (cap <= HS_SECRET_LONG_MAX + 8) and length 0. */
 static hs_result hs_secret_alloc(size_t cap, struct hs_secret **out)
 {
-    HS_ENSURE(cap <= HS_SECRET_MAX + 8, HS_ERR_INPUT_TOO_LARGE);
+    HS_ENSURE(cap <= HS_SECRET_LONG_MAX + 8, HS_ERR_INPUT_TOO_LARGE);
     struct hs_secret *s = OPENSSL_zalloc(sizeof(*s));
     HS_ENSURE(s != NULL, HS_ERR_NOMEM);
     /* One spare byte so a zero-length allocation is never requested. */
@@ -59,7 +59,7 @@ static hs_result hs_secret_alloc(size_t cap, struct hs_secret **out)
 HS_RESULT hs_secret_from_bytes(const void *p, size_t n, struct hs_secret **out)
 {
     HS_ENSURE(p != NULL || n == 0, HS_ERR_INTERNAL);
-    HS_ENSURE(n <= HS_SECRET_MAX, HS_ERR_INPUT_TOO_LARGE);
+    HS_ENSURE(n <= HS_SECRET_LONG_MAX, HS_ERR_INPUT_TOO_LARGE);
     struct hs_secret *s = NULL;
     HS_GUARD(hs_secret_alloc(n, &s));
     if (n > 0) {

@@ -17,6 +17,11 @@
 /* Largest secret accepted from a file or the environment, in bytes. */
 #define HS_SECRET_MAX 1024
 
+/* Largest secret hs_secret_from_bytes() takes: AWS STS session tokens have no documented
+ * maximum and are often over 1 KiB (the client reads them from its environment or the shared
+ * credentials file). Only what is copied in is allocated. */
+#define HS_SECRET_LONG_MAX (8 * 1024)
+
 struct hs_secret;
 
 /* Process hardening for anything that holds secrets: sets up the OpenSSL secure heap
@@ -45,7 +50,7 @@ HS_RESULT hs_secret_from_env(const char *name, size_t max, struct hs_secret **ou
  * empty or too long; HS_ERR_IO. The caller frees *out. */
 HS_RESULT hs_secret_from_tty(const char *prompt, size_t max, struct hs_secret **out);
 
-/* Copies n bytes into a new secret. Errors: HS_ERR_INPUT_TOO_LARGE when n > HS_SECRET_MAX,
+/* Copies n bytes into a new secret. Errors: HS_ERR_INPUT_TOO_LARGE when n > HS_SECRET_LONG_MAX,
  * HS_ERR_NOMEM. The caller frees *out. */
 HS_RESULT hs_secret_from_bytes(const void *p, size_t n, struct hs_secret **out);
 
