@@ -19,7 +19,7 @@
 /* Largest secret of any kind (hs_secret_from_bytes, hs_secret_from_env with a larger max): AWS
  * STS session tokens exceed 1 KiB and STS fixes no bound. Only what a secret holds is allocated
  * on the secure heap. */
-#define HS_SECRET_LARGE_MAX 4096
+#define HS_SECRET_LARGE_MAX (8 * 1024)
 
 struct hs_secret;
 
