@@ -167,9 +167,10 @@ static hs_result api_service_sigv4(struct api_service *svc)
             hs_secret_from_file(a->secret_file, HS_SECRET_MAX, &svc->secrets[2 * i]),
             "auth.sigv4.access_keys"));
         if (a->session_token_file != NULL) {
-            HS_GUARD(hs_error_context(
-                hs_secret_from_file(a->session_token_file, HS_SECRET_MAX, &svc->secrets[2 * i + 1]),
-                "auth.sigv4.access_keys"));
+            HS_GUARD(
+                hs_error_context(hs_secret_from_file(a->session_token_file, HS_SECRET_LARGE_MAX,
+                                                     &svc->secrets[2 * i + 1]),
+                                 "auth.sigv4.access_keys"));
         }
         k->access_key_id = a->access_key_id;
         k->secret_access_key = svc->secrets[2 * i];

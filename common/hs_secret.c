@@ -89,7 +89,9 @@ static size_t hs_secret_trim(const unsigned char *p, size_t n)
     return n;
 }
 
-static hs_result hs_secret_check_file(int fd, const char *path, size_t max)
+/* A regular 0600-or-stricter file of 1..max + 2 bytes (a trailing CRLF allowed); its size in
+ * *size. */
+static hs_result hs_secret_check_file(int fd, const char *path, size_t max, size_t *size)
 {
     struct stat st;
     HS_ENSURE(fstat(fd, &st) == 0, HS_ERR_IO);
@@ -99,24 +101,27 @@ static hs_result hs_secret_check_file(int fd, const char *path, size_t max)
                   "secret file %s: readable or writable by group or others (chmod 600)", path);
     HS_ENSURE_MSG(st.st_size > 0 && (size_t)st.st_size <= max + 2, HS_ERR_INPUT_CONFIG,
                   "secret file %s: empty or larger than %zu bytes", path, max);
+    *size = (size_t)st.st_size;
     return HS_OK;
 }
 
 HS_RESULT hs_secret_from_file(const char *path, size_t max, struct hs_secret **out)
 {
     HS_ENSURE_REF(path);
-    HS_ENSURE(max <= HS_SECRET_MAX, HS_ERR_INTERNAL);
+    HS_ENSURE(max <= HS_SECRET_LARGE_MAX, HS_ERR_INTERNAL);
     HS_DEFER(int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), hs_fd_closep);
     if (fd < 0) {
         return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_INPUT_CONFIG, path);
     }
-    HS_GUARD(hs_secret_check_file(fd, path, max));
+    size_t size = 0;
+    HS_GUARD(hs_secret_check_file(fd, path, max, &size));
     HS_DEFER(struct hs_secret *s = NULL, hs_secret_freep);
-    /* Room for the trailing newline that is trimmed, plus one byte to detect growth. */
-    HS_GUARD(hs_secret_alloc(max + 3, &s));
+    /* Only as much secure heap as the file needs, plus one byte to detect growth. */
+    size_t cap = size + 1;
+    HS_GUARD(hs_secret_alloc(cap, &s));
     size_t got = 0;
-    while (got < max + 3) {
-        ssize_t r = read(fd, s->data + got, max + 3 - got);
+    while (got < cap) {
+        ssize_t r = read(fd, s->data + got, cap - got);
         if (r < 0 && errno == EINTR) {
             continue;
         }
@@ -128,6 +133,8 @@ HS_RESULT hs_secret_from_file(const char *path, size_t max, struct hs_secret **o
         }
         got += (size_t)r;
     }
+    HS_ENSURE_MSG(got == size, HS_ERR_INPUT_CONFIG, "secret file %s changed while it was read",
+                  path);
     size_t len = hs_secret_trim(s->data, got);
     HS_ENSURE_MSG(len > 0 && len <= max, HS_ERR_INPUT_CONFIG,
                   "secret file %s: empty or larger than %zu bytes", path, max);

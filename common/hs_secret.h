@@ -32,7 +32,7 @@ HS_RESULT hs_secure_init(size_t secure_heap_bytes);
 bool hs_secure_heap_active(void);
 
 /* Reads a secret from the file at path: a regular file, not a symlink, at most max bytes
- * (max <= HS_SECRET_MAX), not readable or writable by group or others. One trailing "\n" or
+ * (max <= HS_SECRET_LARGE_MAX), not readable or writable by group or others. One trailing "\n" or
  * "\r\n" is removed. Errors: HS_ERR_INPUT_CONFIG (missing, wrong type or mode, empty, too large;
  * the detail names the path, never the content), HS_ERR_IO, HS_ERR_NOMEM.
  * The caller frees *out with hs_secret_free(). */
