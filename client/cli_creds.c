@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "hs_buf.h"
+#include "hs_file.h"
 
 #define CLI_CREDS_PWBUF 16384 /* getpwuid_r's buffer */
 
@@ -284,50 +285,6 @@ static hs_result cli_creds_path(struct hs_buf *path)
     return hs_buf_put_str(path, "/.aws/credentials");
 }
 
-static void cli_fd_closep(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-    }
-}
-
-/* Reads the file at path into a new sensitive buffer (wiped when freed). */
-static hs_result cli_creds_read(const char *path, struct hs_buf **out)
-{
-    HS_DEFER(int fd = open(path, O_RDONLY | O_CLOEXEC), cli_fd_closep);
-    if (fd < 0) {
-        enum hs_code code = errno == ENOENT ? HS_ERR_INPUT_NOT_FOUND : HS_ERR_IO;
-        return hs_error_raise_errno(__FILE__, __LINE__, code, path);
-    }
-    struct stat st;
-    HS_ENSURE(fstat(fd, &st) == 0, HS_ERR_IO);
-    HS_ENSURE_MSG(S_ISREG(st.st_mode), HS_ERR_IO, "%s: not a regular file", path);
-    HS_DEFER(struct hs_buf *b = hs_buf_new_sensitive(CLI_CREDS_FILE_MAX + 1), hs_buf_freep);
-    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
-    for (;;) {
-        size_t room = CLI_CREDS_FILE_MAX + 1 - hs_buf_len(b);
-        HS_ENSURE_MSG(room > 0, HS_ERR_INPUT_TOO_LARGE, "%s: larger than %d bytes", path,
-                      CLI_CREDS_FILE_MAX);
-        size_t chunk = room < 65536 ? room : 65536;
-        unsigned char *w = NULL;
-        HS_GUARD(hs_buf_reserve(b, chunk, &w));
-        ssize_t r = read(fd, w, chunk);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r < 0) {
-            return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, path);
-        }
-        HS_GUARD(hs_buf_commit(b, (size_t)r));
-        if (r == 0) {
-            break;
-        }
-    }
-    *out = b;
-    b = NULL;
-    return HS_OK;
-}
-
 /* --profile-name, else $AWS_PROFILE, else "default". */
 static hs_result cli_profile_name(const char *profile_flag, const char **out)
 {
@@ -356,7 +313,7 @@ static hs_result cli_creds_from_file(const char *profile_flag, struct cli_creds 
     HS_GUARD(cli_creds_path(path));
     HS_GUARD(hs_buf_cstr(path, &p));
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
-    hs_result r = cli_creds_read(p, &text);
+    hs_result r = hs_file_read_sensitive(p, CLI_CREDS_FILE_MAX, &text);
     if (r.code == HS_ERR_INPUT_NOT_FOUND) {
         HS_BAIL_MSG(HS_ERR_INPUT_CONFIG,
                     "no credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY %s and %.100s does "

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static void hs_file_closep(int *fd)
     }
 }
 
-HS_RESULT hs_file_read(const char *path, size_t max, struct hs_buf **out)
+static hs_result hs_file_read_into(const char *path, size_t max, bool sensitive,
+                                   struct hs_buf **out)
 {
     HS_ENSURE_REF(path);
     HS_DEFER(int fd = open(path, O_RDONLY | O_CLOEXEC), hs_file_closep);
@@ -31,7 +33,8 @@ HS_RESULT hs_file_read(const char *path, size_t max, struct hs_buf **out)
     HS_ENSURE_MSG(S_ISREG(st.st_mode), HS_ERR_IO, "%s: not a regular file", path);
     HS_ENSURE_MSG((size_t)st.st_size <= max, HS_ERR_INPUT_TOO_LARGE, "%s: larger than %zu bytes",
                   path, max);
-    HS_DEFER(struct hs_buf *b = hs_buf_new(max + 1), hs_buf_freep);
+    HS_DEFER(struct hs_buf *b = sensitive ? hs_buf_new_sensitive(max + 1) : hs_buf_new(max + 1),
+             hs_buf_freep);
     HS_ENSURE(b != NULL, HS_ERR_NOMEM);
     for (;;) {
         unsigned char *w = NULL;
@@ -55,6 +58,16 @@ HS_RESULT hs_file_read(const char *path, size_t max, struct hs_buf **out)
     *out = b;
     b = NULL;
     return HS_OK;
+}
+
+HS_RESULT hs_file_read(const char *path, size_t max, struct hs_buf **out)
+{
+    return hs_file_read_into(path, max, false, out);
+}
+
+HS_RESULT hs_file_read_sensitive(const char *path, size_t max, struct hs_buf **out)
+{
+    return hs_file_read_into(path, max, true, out);
 }
 
 static hs_result hs_file_write_all(int fd, const void *p, size_t n, const char *path)

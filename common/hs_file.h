@@ -20,6 +20,10 @@
  * HS_ERR_IO. The caller frees *out with hs_buf_free(). */
 HS_RESULT hs_file_read(const char *path, size_t max, struct hs_buf **out);
 
+/* hs_file_read() into a sensitive buffer (wiped on growth and free), for files holding
+ * secrets such as ~/.aws/credentials. */
+HS_RESULT hs_file_read_sensitive(const char *path, size_t max, struct hs_buf **out);
+
 /* Creates path with mode (O_CREAT|O_EXCL|O_NOFOLLOW), writes n bytes, fsyncs. Errors:
  * HS_ERR_INPUT_EXISTS when path exists, HS_ERR_IO (a partly written file is removed). */
 HS_RESULT hs_file_write_new(const char *path, const void *p, size_t n, mode_t mode);
