@@ -157,6 +157,19 @@ HS_RESULT hs_secret_from_env(const char *name, size_t max, struct hs_secret **ou
     return hs_secret_from_bytes(v, n, out);
 }
 
+HS_RESULT hs_secret_take_env(const char *name, size_t max, struct hs_secret **out)
+{
+    HS_GUARD(hs_secret_from_env(name, max, out));
+    /* The value lives in the environment block /proc/PID/environ shows (for the initial
+     * environment, the process's own stack): overwrite it there before removing the name. */
+    char *v = getenv(name);
+    if (v != NULL) {
+        OPENSSL_cleanse(v, strlen(v));
+    }
+    HS_ENSURE(unsetenv(name) == 0, HS_ERR_INTERNAL);
+    return HS_OK;
+}
+
 /* Reads one line from fd into s (at most max bytes), byte by byte so nothing past the newline
  * is consumed. */
 static hs_result hs_secret_read_line(int fd, struct hs_secret *s, size_t max)

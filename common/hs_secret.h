@@ -43,6 +43,12 @@ HS_RESULT hs_secret_from_file(const char *path, size_t max, struct hs_secret **o
  * HS_ERR_NOMEM. The caller frees *out. */
 HS_RESULT hs_secret_from_env(const char *name, size_t max, struct hs_secret **out);
 
+/* hs_secret_from_env(), then the variable's value is overwritten in place and the variable
+ * removed, so the secret does not linger in the process's environment (/proc/PID/environ,
+ * child processes). For a secret read once at start, such as a token PIN. Errors: as
+ * hs_secret_from_env(); HS_ERR_INTERNAL when unsetenv fails. */
+HS_RESULT hs_secret_take_env(const char *name, size_t max, struct hs_secret **out);
+
 /* Prompts on the controlling terminal (/dev/tty, not stdin or stdout) with prompt and reads one
  * line with echo turned off (restored on every path). At most max bytes (max <= HS_SECRET_MAX);
  * the newline is not kept. Errors: HS_ERR_INPUT_CONFIG when there is no terminal, the line is

@@ -54,7 +54,8 @@ HS_RESULT p11_token_config_pin(const struct p11_token_config *cfg, struct hs_sec
         return hs_secret_from_file(cfg->pin_file, HS_SECRET_MAX, out);
     }
     if (cfg->pin_env != NULL) {
-        return hs_secret_from_env(cfg->pin_env, HS_SECRET_MAX, out);
+        /* Read once at start (the pool keeps its copy for logins): then gone. */
+        return hs_secret_take_env(cfg->pin_env, HS_SECRET_MAX, out);
     }
     HS_ENSURE(cfg->pin_prompt, HS_ERR_INPUT_CONFIG);
     char prompt[96];

@@ -49,8 +49,9 @@ HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags,
                                  struct p11_token_config *out);
 
 /* Reads the user PIN from the configured file or environment variable, or prompts for it on
- * the terminal without echo (pin_prompt). The caller frees *out with hs_secret_free(). Errors:
- * HS_ERR_INPUT_CONFIG. */
+ * the terminal without echo (pin_prompt). An environment variable is taken: its value is
+ * overwritten and the variable removed (hs_secret_take_env), so call this once per process.
+ * The caller frees *out with hs_secret_free(). Errors: HS_ERR_INPUT_CONFIG. */
 HS_RESULT p11_token_config_pin(const struct p11_token_config *cfg, struct hs_secret **out);
 
 /* Loads the module, reads the PIN and opens a logged-in pool on the token. The caller frees

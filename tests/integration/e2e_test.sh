@@ -260,6 +260,28 @@ check "the service still answers after the bad requests" health
 
 # --- secrets ----------------------------------------------------------------------------------
 pin=$(cat "$work/token/user.pin")
+# A PIN from an environment variable (pin_env, as the container entrypoint passes it) does not
+# stay in hsmsignd's environment once read.
+env_pin_taken() {
+    sed -e 's|"pin_file": "[^"]*"|"pin_env": "HSMSIGN_E2E_PIN"|' -e 's|out/inventory.db|out/inventory-env.db|' \
+        cfg/hsmsignd.json >cfg/env-pin.json
+    local pid port
+    HSMSIGN_E2E_PIN=$(cat "$work/token/user.pin") "$hsmsignd" --config cfg/env-pin.json \
+        >out/env-pin.log 2>&1 &
+    pid=$!
+    for _ in $(seq 1 200); do
+        grep -q '"event":"service.ready"' out/env-pin.log 2>/dev/null && break
+        sleep 0.05
+    done
+    local ok=1
+    grep -q '"event":"service.ready"' out/env-pin.log &&
+        ! tr '\0' '\n' <"/proc/$pid/environ" | has -F -- "$pin" &&
+        ! tr '\0' '\n' <"/proc/$pid/environ" | has '^HSMSIGN_E2E_PIN=.' && ok=0
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return "$ok"
+}
+check "a PIN from pin_env is gone from hsmsignd's environment once read" env_pin_taken
 no_pin_anywhere() {
     ! grep -qF -- "$pin" out/hsmsignd.log &&
         ! tr '\0' '\n' <"/proc/$svc_pid/cmdline" | has -F -- "$pin" &&
