@@ -5,6 +5,7 @@
 #ifndef HS_DEFER_H
 #define HS_DEFER_H
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <json-c/json.h>
@@ -54,6 +55,21 @@ static inline void hs_x509_extension_stack_freep(STACK_OF(X509_EXTENSION) * *p)
 static inline void hs_x509_stack_freep(STACK_OF(X509) * *p)
 {
     sk_X509_pop_free(*p, X509_free);
+}
+
+/* A mutex held for a scope: HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&m),
+ * hs_mutex_unlockp) locks m and unlocks it on every way out. */
+static inline pthread_mutex_t *hs_mutex_lock(pthread_mutex_t *m)
+{
+    pthread_mutex_lock(m);
+    return m;
+}
+
+static inline void hs_mutex_unlockp(pthread_mutex_t **m)
+{
+    if (*m != NULL) {
+        pthread_mutex_unlock(*m);
+    }
 }
 
 #endif /* HS_DEFER_H */

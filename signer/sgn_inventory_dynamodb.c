@@ -169,19 +169,6 @@ static struct sgn_inv_ddb *sgn_inv_ddb_cast(struct sgn_inventory *inv)
 
 /* --- small helpers ----------------------------------------------------------------------------- */
 
-static pthread_mutex_t *sgn_inv_ddb_lock(pthread_mutex_t *m)
-{
-    pthread_mutex_lock(m);
-    return m;
-}
-
-static void sgn_inv_ddb_unlockp(pthread_mutex_t **m)
-{
-    if (*m != NULL) {
-        pthread_mutex_unlock(*m);
-    }
-}
-
 static int64_t sgn_inv_ddb_now_ms(void)
 {
     struct timespec ts;
@@ -753,7 +740,7 @@ static hs_result sgn_inv_ddb_creds_fetch(struct sgn_inv_ddb *d)
 static bool sgn_inv_ddb_creds_due(struct sgn_inv_ddb *d, bool force, uint64_t seen, time_t now,
                                   bool *usable)
 {
-    HS_DEFER(pthread_mutex_t *held = sgn_inv_ddb_lock(&d->creds_lock), sgn_inv_ddb_unlockp);
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->creds_lock), hs_mutex_unlockp);
     bool have = d->creds.secret != NULL;
     bool expiring = d->creds.expiration != 0;
     *usable = have && !force && (!expiring || now < d->creds.expiration);
@@ -779,8 +766,8 @@ static hs_result sgn_inv_ddb_creds_fresh(struct sgn_inv_ddb *d, bool force, uint
     if (usable && pthread_mutex_trylock(&d->refresh_lock) != 0) {
         return HS_OK; /* another thread is fetching */
     }
-    HS_DEFER(pthread_mutex_t *held = usable ? &d->refresh_lock : sgn_inv_ddb_lock(&d->refresh_lock),
-             sgn_inv_ddb_unlockp);
+    HS_DEFER(pthread_mutex_t *held = usable ? &d->refresh_lock : hs_mutex_lock(&d->refresh_lock),
+             hs_mutex_unlockp);
     if (!sgn_inv_ddb_creds_due(d, force, seen, now, &usable)) {
         return HS_OK; /* fetched while we waited */
     }
@@ -845,7 +832,7 @@ static hs_result sgn_inv_ddb_creds_copy(struct sgn_inv_ddb *d, char *akid, struc
                                         struct hs_buf *line, uint64_t *version)
 {
     HS_GUARD(sgn_inv_ddb_creds_fresh(d, false, 0));
-    HS_DEFER(pthread_mutex_t *held = sgn_inv_ddb_lock(&d->creds_lock), sgn_inv_ddb_unlockp);
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->creds_lock), hs_mutex_unlockp);
     HS_ENSURE_MSG(d->creds.secret != NULL, HS_ERR_IO, "no AWS credentials");
     const unsigned char *p = NULL;
     size_t n = 0;
@@ -1182,7 +1169,7 @@ static hs_result sgn_inv_ddb_counter_read(struct sgn_inv_ddb *d, const char *nam
 /* Records a generation value read from or written to the table (the cache keeps the highest). */
 static void sgn_inv_ddb_generation_seen(struct sgn_inv_ddb *d, uint64_t v)
 {
-    HS_DEFER(pthread_mutex_t *held = sgn_inv_ddb_lock(&d->gen_lock), sgn_inv_ddb_unlockp);
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
     int64_t now = sgn_inv_ddb_now_ms();
     d->gen_read_ms = now;
     if (v > d->gen) {
@@ -1348,7 +1335,7 @@ static void sgn_inv_ddb_settle(struct sgn_inv_ddb *d)
 {
     int64_t changed = 0;
     {
-        HS_DEFER(pthread_mutex_t *held = sgn_inv_ddb_lock(&d->gen_lock), sgn_inv_ddb_unlockp);
+        HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
         changed = d->gen_changed_ms;
     }
     int64_t wait = changed + SGN_INV_DDB_GSI_SETTLE_MS - sgn_inv_ddb_now_ms();
@@ -1470,7 +1457,7 @@ static uint64_t sgn_inv_ddb_generation(struct sgn_inventory *inv)
         return 0;
     }
     {
-        HS_DEFER(pthread_mutex_t *held = sgn_inv_ddb_lock(&d->gen_lock), sgn_inv_ddb_unlockp);
+        HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
         if (sgn_inv_ddb_now_ms() - d->gen_read_ms < SGN_INV_DDB_GENERATION_CACHE_MS) {
             return d->gen;
         }
@@ -1483,7 +1470,7 @@ static uint64_t sgn_inv_ddb_generation(struct sgn_inventory *inv)
         hs_log(HS_LOG_WARN, "inventory.dynamodb.generation_failed", HS_LOG_ERR());
     }
     sgn_inv_ddb_generation_seen(d, v); /* a failed read also waits a period before the next */
-    HS_DEFER(pthread_mutex_t *held = sgn_inv_ddb_lock(&d->gen_lock), sgn_inv_ddb_unlockp);
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
     return d->gen;
 }
 

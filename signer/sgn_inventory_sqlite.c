@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "hs_defer.h"
 #include "hs_file.h"
 #include "hs_log.h"
 #include "internal.h"
@@ -179,19 +180,6 @@ static const struct sgn_inventory_ops sgn_inv_sqlite_ops;
 static struct sgn_inv_sqlite *sgn_inv_cast(struct sgn_inventory *inv)
 {
     return inv != NULL && inv->ops == &sgn_inv_sqlite_ops ? (struct sgn_inv_sqlite *)inv : NULL;
-}
-
-static pthread_mutex_t *sgn_inv_lock(pthread_mutex_t *m)
-{
-    pthread_mutex_lock(m);
-    return m;
-}
-
-static void sgn_inv_unlockp(pthread_mutex_t **m)
-{
-    if (*m != NULL) {
-        pthread_mutex_unlock(*m);
-    }
 }
 
 /* Leaves a shared statement ready for its next use, whichever way the function ends. */
@@ -569,7 +557,7 @@ static hs_result sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *jo
     bool open = false;
     HS_ENSURE(pthread_cond_init(&job->wake, NULL) == 0, HS_ERR_NOMEM);
     {
-        HS_DEFER(pthread_mutex_t *held = sgn_inv_lock(&s->lock), sgn_inv_unlockp);
+        HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->lock), hs_mutex_unlockp);
         open = !s->stopping;
         if (open && s->tail != NULL) {
             s->tail->next = job;
@@ -698,7 +686,7 @@ static hs_result sgn_inv_sqlite_get(struct sgn_inventory *inv, const char *seria
     HS_ENSURE_REF(s);
     HS_ENSURE_REF(out);
     HS_GUARD(sgn_inv_serial_check(serial_hex));
-    HS_DEFER(pthread_mutex_t *held = sgn_inv_lock(&s->reader_lock), sgn_inv_unlockp);
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->reader_lock), hs_mutex_unlockp);
     HS_DEFER(sqlite3_stmt *st = s->rstmt[SGN_INV_R_GET], sgn_inv_stmt_resetp);
     HS_GUARD(sgn_inv_bind_text(s, st, 1, serial_hex, SGN_INV_SERIAL_MAX));
     int rc = sqlite3_step(st);
@@ -729,7 +717,7 @@ static hs_result sgn_inv_sqlite_list_revoked(struct sgn_inventory *inv, time_t n
     HS_ENSURE_REF(s);
     HS_ENSURE_REF(n);
     HS_ENSURE(out != NULL || max == 0, HS_ERR_INTERNAL);
-    HS_DEFER(pthread_mutex_t *held = sgn_inv_lock(&s->reader_lock), sgn_inv_unlockp);
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->reader_lock), hs_mutex_unlockp);
     /* One statement is one read transaction: the list and its count come from one snapshot. */
     HS_DEFER(sqlite3_stmt *st = s->rstmt[SGN_INV_R_LIST], sgn_inv_stmt_resetp);
     HS_GUARD(sgn_inv_bind_int(s, st, 1, (sqlite3_int64)not_after_from));
@@ -974,7 +962,7 @@ void sgn_inventory_sqlite_stats(struct sgn_inventory *inv, struct sgn_inventory_
     struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
     struct sgn_inventory_stats stats = {0};
     if (s != NULL) {
-        HS_DEFER(pthread_mutex_t *held = sgn_inv_lock(&s->lock), sgn_inv_unlockp);
+        HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->lock), hs_mutex_unlockp);
         stats = s->stats;
     }
     if (out != NULL) {
