@@ -1,4 +1,4 @@
-#include "api_auth.h"
+#include "api/api_auth.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -11,9 +11,9 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_log.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_log.h"
 
 const char *api_header_get(const struct api_request *req, const char *name)
 {
@@ -91,7 +91,7 @@ static bool api_peer_trusted(const struct api_config *cfg, const char *peer)
 }
 
 /* The client certificate PEM the transport carries, decoded into buf, or NULL for none. */
-static hs_result api_client_cert_pem(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_client_cert_pem(struct api_service *svc, const struct api_request *req,
                                      char *buf, size_t buf_len, const char **out)
 {
     *out = NULL;
@@ -119,7 +119,7 @@ static hs_result api_client_cert_pem(struct api_service *svc, const struct api_r
     return HS_OK;
 }
 
-static hs_result api_cert_principal(X509 *cert, const char *serial, struct api_caller *out)
+static HS_RESULT api_cert_principal(X509 *cert, const char *serial, struct api_caller *out)
 {
     char subject[SGN_INV_SUBJECT_MAX + 1];
     HS_GUARD(
@@ -134,7 +134,7 @@ static hs_result api_cert_principal(X509 *cert, const char *serial, struct api_c
 }
 
 /* The certificate must be exactly one we issued and have not revoked. */
-static hs_result api_cert_in_inventory(struct api_service *svc, X509 *cert,
+static HS_RESULT api_cert_in_inventory(struct api_service *svc, X509 *cert,
                                        const unsigned char digest[SHA256_DIGEST_LENGTH],
                                        struct api_caller *out)
 {
@@ -154,7 +154,7 @@ static hs_result api_cert_in_inventory(struct api_service *svc, X509 *cert,
     return HS_OK;
 }
 
-static hs_result api_auth_cert(struct api_service *svc, const char *pem, struct api_caller *out)
+static HS_RESULT api_auth_cert(struct api_service *svc, const char *pem, struct api_caller *out)
 {
     memset(out, 0, sizeof(*out));
     out->method = API_AUTH_CLIENT_CERT;

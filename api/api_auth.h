@@ -18,11 +18,11 @@
 
 #include <stdbool.h>
 
-#include "api_route.h"
-#include "api_service.h"
-#include "hs_err.h"
-#include "sgn_inventory.h"
-#include "sgn_jwt.h"
+#include "api/api_route.h"
+#include "api/api_service.h"
+#include "common/hs_err.h"
+#include "signer/sgn_inventory.h"
+#include "signer/sgn_jwt.h"
 
 #define API_CLIENT_CERT_PEM_MAX 16384 /* bytes of a client certificate PEM (decoded) */
 

@@ -1,16 +1,16 @@
-#include "api_config.h"
+#include "api/api_config.h"
 
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
-#include "p11_key.h"
-#include "sgn_cert.h"
-#include "sgn_ext.h"
-#include "sgn_jwt.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
+#include "pkcs11/p11_key.h"
+#include "signer/sgn_cert.h"
+#include "signer/sgn_ext.h"
+#include "signer/sgn_jwt.h"
 
 #define API_PATH_MAX 1024
 #define API_ARN_MAX 2048
@@ -31,7 +31,7 @@ void api_config_freep(struct api_config **cfg)
     api_config_free(*cfg);
 }
 
-static hs_result api_input_file(json_object *obj, const char *key, bool required, const char **out)
+static HS_RESULT api_input_file(json_object *obj, const char *key, bool required, const char **out)
 {
     HS_GUARD(hs_json_get_string(obj, key, required, API_PATH_MAX, out));
     HS_ENSURE_MSG(*out == NULL || hs_file_exists(*out), HS_ERR_INPUT_NOT_FOUND,
@@ -39,7 +39,7 @@ static hs_result api_input_file(json_object *obj, const char *key, bool required
     return HS_OK;
 }
 
-static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
+static HS_RESULT api_parse_ca(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {
         "key", "chain_file", "default_ttl_hours", "max_ttl_hours", "crl_url", "crl_validity_hours",
@@ -67,7 +67,7 @@ static hs_result api_parse_ca(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_parse_dynamodb(json_object *ddb, struct sgn_dynamodb_config *out)
+static HS_RESULT api_parse_dynamodb(json_object *ddb, struct sgn_dynamodb_config *out)
 {
     static const char *const allowed[] = {"table", "region", "endpoint", "timeout_ms", NULL};
     HS_GUARD(hs_json_check_keys(ddb, allowed, "inventory.dynamodb"));
@@ -82,7 +82,7 @@ static hs_result api_parse_dynamodb(json_object *ddb, struct sgn_dynamodb_config
     return sgn_inventory_dynamodb_config_check(out);
 }
 
-static hs_result api_parse_inventory(json_object *doc, struct api_config *cfg)
+static HS_RESULT api_parse_inventory(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {"sqlite", "dynamodb", NULL};
     json_object *inv = NULL;
@@ -100,7 +100,7 @@ static hs_result api_parse_inventory(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
+static HS_RESULT api_parse_jwt(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {
         "issuer",          "keys", "jwks_file", "default_alg", "default_ttl_seconds",
@@ -133,7 +133,7 @@ static hs_result api_parse_jwt(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_parse_access_key(json_object *e, struct api_access_key_config *k)
+static HS_RESULT api_parse_access_key(json_object *e, struct api_access_key_config *k)
 {
     static const char *const allowed[] = {"access_key_id", "secret_file", "session_token_file",
                                           "principal_arn", NULL};
@@ -149,7 +149,7 @@ static hs_result api_parse_access_key(json_object *e, struct api_access_key_conf
     return HS_OK;
 }
 
-static hs_result api_parse_sigv4(json_object *s, struct api_config *cfg)
+static HS_RESULT api_parse_sigv4(json_object *s, struct api_config *cfg)
 {
     static const char *const allowed[] = {"region", "service", "max_skew_seconds", "access_keys",
                                           NULL};
@@ -173,7 +173,7 @@ static hs_result api_parse_sigv4(json_object *s, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_parse_mtls(json_object *m, struct api_config *cfg)
+static HS_RESULT api_parse_mtls(json_object *m, struct api_config *cfg)
 {
     static const char *const allowed[] = {"proxy_header", "trusted_proxies", NULL};
     json_object *list = NULL;
@@ -200,7 +200,7 @@ static hs_result api_parse_mtls(json_object *m, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_parse_auth(json_object *doc, struct api_config *cfg)
+static HS_RESULT api_parse_auth(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {"sigv4", "mtls", NULL};
     json_object *auth = NULL;
@@ -222,7 +222,7 @@ static hs_result api_parse_auth(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_parse_limits(json_object *doc, struct api_config *cfg)
+static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {"max_connections", "connection_timeout_seconds", NULL};
     json_object *lim = NULL;
@@ -239,7 +239,7 @@ static hs_result api_parse_limits(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_set_listen(struct api_config *cfg, const char *listen)
+static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 {
     size_t n = strnlen(listen, sizeof(cfg->listen));
     HS_ENSURE_MSG(n > 0 && n < sizeof(cfg->listen), HS_ERR_INPUT_FIELD, "listen must be host:port");

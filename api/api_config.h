@@ -52,11 +52,11 @@
 
 #include <json-c/json.h>
 
-#include "api_policy.h"
-#include "hs_err.h"
-#include "p11_config.h"
-#include "sgn_inventory_dynamodb.h"
-#include "sgn_jwt.h"
+#include "api/api_policy.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_config.h"
+#include "signer/sgn_inventory_dynamodb.h"
+#include "signer/sgn_jwt.h"
 
 #define API_CONFIG_MAX (256 * 1024)
 #define API_ACCESS_KEYS_MAX 64

@@ -1,10 +1,10 @@
-#include "api_crl.h"
+#include "api/api_crl.h"
 
 #include <string.h>
 
-#include "hs_defer.h"
-#include "hs_log.h"
-#include "sgn_crl.h"
+#include "common/hs_defer.h"
+#include "common/hs_log.h"
+#include "signer/sgn_crl.h"
 
 #define API_CRL_FIRST_BATCH 1024
 #define API_CRL_ENTRY_DER_MAX 64 /* bytes one revoked entry takes in the DER, generously */
@@ -35,7 +35,7 @@ static void api_crl_entries_freep(struct sgn_crl_entry **p)
 }
 
 /* The revoked, unexpired certificates; the caller frees *out with OPENSSL_free. */
-static hs_result api_crl_list(struct sgn_inventory *inv, time_t now, struct sgn_revoked_entry **out,
+static HS_RESULT api_crl_list(struct sgn_inventory *inv, time_t now, struct sgn_revoked_entry **out,
                               size_t *n)
 {
     size_t cap = API_CRL_FIRST_BATCH;
@@ -55,7 +55,7 @@ static hs_result api_crl_list(struct sgn_inventory *inv, time_t now, struct sgn_
     HS_BAIL_MSG(HS_ERR_STORE, "the revoked list kept growing while it was read");
 }
 
-static hs_result api_crl_regenerate(struct api_crl_cache *c, struct sgn_inventory *inv,
+static HS_RESULT api_crl_regenerate(struct api_crl_cache *c, struct sgn_inventory *inv,
                                     const struct sgn_issuer *issuer, long validity_s, time_t now)
 {
     /* Read the generation first: a revocation during the listing makes the next call
@@ -105,7 +105,7 @@ static bool api_crl_stale(const struct api_crl_cache *c, struct sgn_inventory *i
            now >= c->this_update + (c->next_update - c->this_update) / 2 || now < c->this_update;
 }
 
-static hs_result api_crl_get_locked(struct api_crl_cache *c, struct sgn_inventory *inv,
+static HS_RESULT api_crl_get_locked(struct api_crl_cache *c, struct sgn_inventory *inv,
                                     const struct sgn_issuer *issuer, long validity_s, time_t now,
                                     struct hs_buf **out)
 {

@@ -16,10 +16,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "sgn_cert.h"
-#include "sgn_inventory.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "signer/sgn_cert.h"
+#include "signer/sgn_inventory.h"
 
 struct api_crl_cache {
     pthread_mutex_t lock;

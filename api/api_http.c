@@ -1,4 +1,4 @@
-#include "api_http.h"
+#include "api/api_http.h"
 
 #include <netdb.h>
 #include <stdlib.h>
@@ -9,9 +9,9 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
-#include "api_route.h"
-#include "hs_buf.h"
-#include "hs_log.h"
+#include "api/api_route.h"
+#include "common/hs_buf.h"
+#include "common/hs_log.h"
 
 #define API_HTTP_HEADERS_MAX API_SIGV4_HEADERS_MAX
 #define API_HTTP_HOST_MAX 128
@@ -204,7 +204,7 @@ static enum MHD_Result api_http_access(void *cls, struct MHD_Connection *con, co
 }
 
 /* Splits "host:port" / "[v6]:port" and resolves it (numeric port). */
-static hs_result api_http_resolve(const char *listen, struct addrinfo **out)
+static HS_RESULT api_http_resolve(const char *listen, struct addrinfo **out)
 {
     char host[API_HTTP_HOST_MAX];
     const char *colon = strrchr(listen, ':');

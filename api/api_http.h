@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-#include "api_service.h"
-#include "hs_err.h"
+#include "api/api_service.h"
+#include "common/hs_err.h"
 
 struct api_http;
 

@@ -1,4 +1,4 @@
-#include "api_lambda.h"
+#include "api/api_lambda.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,10 +7,10 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "api_lambda_event.h"
-#include "hs_defer.h"
-#include "hs_json.h"
-#include "hs_log.h"
+#include "api/api_lambda_event.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "common/hs_log.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
 #error "api_lambda needs libcurl 7.85.0 or newer (curl_easy_header, CURLOPT_PROTOCOLS_STR)"
@@ -80,7 +80,7 @@ static void api_lambda_free(struct api_lambda *l)
 HS_DEFINE_FREEP(api_lambda_freep, struct api_lambda, api_lambda_free)
 HS_DEFINE_FREEP(api_lambda_slist_freep, struct curl_slist, curl_slist_free_all)
 
-static hs_result api_lambda_new(const char *runtime_api, const volatile sig_atomic_t *stop,
+static HS_RESULT api_lambda_new(const char *runtime_api, const volatile sig_atomic_t *stop,
                                 struct api_lambda **out)
 {
     HS_ENSURE_REF(runtime_api);
@@ -110,7 +110,7 @@ static hs_result api_lambda_new(const char *runtime_api, const volatile sig_atom
 }
 
 /* base + suffix [+ id + tail] into out (at most API_LAMBDA_URL_MAX - 1 bytes). */
-static hs_result api_lambda_url(const struct api_lambda *l, const char *suffix, const char *id,
+static HS_RESULT api_lambda_url(const struct api_lambda *l, const char *suffix, const char *id,
                                 const char *tail, char out[API_LAMBDA_URL_MAX])
 {
     HS_DEFER(struct hs_buf *url = hs_buf_new(API_LAMBDA_URL_MAX), hs_buf_freep);
@@ -152,7 +152,7 @@ static int api_lambda_progress(void *cls, curl_off_t dltotal, curl_off_t dlnow, 
 
 /* Options every call shares: no proxy from the environment (the Runtime API is local), HTTP
  * only, no signals, and a connect timeout. */
-static hs_result api_lambda_setopt_common(CURL *h, const char *url, struct api_lambda_reply *r)
+static HS_RESULT api_lambda_setopt_common(CURL *h, const char *url, struct api_lambda_reply *r)
 {
     bool ok =
         curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
@@ -168,7 +168,7 @@ static hs_result api_lambda_setopt_common(CURL *h, const char *url, struct api_l
 
 /* GET /invocation/next: connect timeout, no total timeout (the poll lasts until an event
  * comes, and Lambda freezes the process meanwhile), abandoned when *stop is set. */
-static hs_result api_lambda_get_next(struct api_lambda *l, struct api_lambda_reply *r)
+static HS_RESULT api_lambda_get_next(struct api_lambda *l, struct api_lambda_reply *r)
 {
     char url[API_LAMBDA_URL_MAX];
     HS_GUARD(api_lambda_url(l, "/invocation/next", NULL, NULL, url));
@@ -189,7 +189,7 @@ static hs_result api_lambda_get_next(struct api_lambda *l, struct api_lambda_rep
 /* POST body (JSON) to url with connect and total timeouts; error_type (may be NULL) becomes
  * Lambda-Runtime-Function-Error-Type. A transport failure is HS_ERR_IO; any HTTP status is
  * left in r->status for the caller. */
-static hs_result api_lambda_post(struct api_lambda *l, const char *url, const struct hs_buf *body,
+static HS_RESULT api_lambda_post(struct api_lambda *l, const char *url, const struct hs_buf *body,
                                  const char *error_type, struct api_lambda_reply *r)
 {
     HS_DEFER(struct curl_slist *hdrs = NULL, api_lambda_slist_freep);
@@ -230,7 +230,7 @@ static hs_result api_lambda_post(struct api_lambda *l, const char *url, const st
 }
 
 /* {"errorMessage": message, "errorType": type}. */
-static hs_result api_lambda_error_doc(const char *type, const char *message, struct hs_buf **out)
+static HS_RESULT api_lambda_error_doc(const char *type, const char *message, struct hs_buf **out)
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
@@ -289,7 +289,7 @@ static void api_lambda_header_copy(CURL *h, const char *name, const char *extra,
 
 /* Waits for the next invocation. *stopped is set (and inv left empty) when *stop ended the
  * wait. */
-static hs_result api_lambda_next(struct api_lambda *l, struct api_lambda_invocation *inv,
+static HS_RESULT api_lambda_next(struct api_lambda *l, struct api_lambda_invocation *inv,
                                  bool *stopped)
 {
     hs_buf_reset(inv->event);
@@ -361,7 +361,7 @@ static const struct api_lambda_reject_reason *api_lambda_reject_reason(enum hs_c
 }
 
 /* Posts an invocation error for inv (failure r) and logs it. */
-static hs_result api_lambda_reject(struct api_lambda *l, const struct api_lambda_invocation *inv,
+static HS_RESULT api_lambda_reject(struct api_lambda *l, const struct api_lambda_invocation *inv,
                                    hs_result r)
 {
     const struct api_lambda_reject_reason *why = api_lambda_reject_reason(r.code);
@@ -397,7 +397,7 @@ static void api_lambda_route(struct api_service *svc, struct api_request *req, h
 }
 
 /* Encodes resp; when that fails, a 500 error response instead. */
-static hs_result api_lambda_encode(const struct api_request *req, struct api_response *resp,
+static HS_RESULT api_lambda_encode(const struct api_request *req, struct api_response *resp,
                                    struct hs_buf **out)
 {
     hs_result r = api_lambda_response_encode(resp, req->req_id, out);
@@ -431,7 +431,7 @@ static void api_lambda_log(const struct api_lambda_invocation *inv, const struct
     hs_log_set_req_id(NULL);
 }
 
-static hs_result api_lambda_parse(const struct api_lambda_invocation *inv,
+static HS_RESULT api_lambda_parse(const struct api_lambda_invocation *inv,
                                   struct api_lambda_event **out)
 {
     HS_ENSURE_MSG(!inv->too_large, HS_ERR_INPUT_TOO_LARGE, "event over %d bytes",
@@ -442,7 +442,7 @@ static hs_result api_lambda_parse(const struct api_lambda_invocation *inv,
 
 /* Handles one invocation: decode, route, encode, post. Fails only when the Runtime API cannot
  * be talked to. */
-static hs_result api_lambda_invoke(struct api_lambda *l, struct api_service *svc,
+static HS_RESULT api_lambda_invoke(struct api_lambda *l, struct api_service *svc,
                                    const struct api_lambda_invocation *inv)
 {
     api_lambda_trace_env(inv);

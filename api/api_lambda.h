@@ -24,8 +24,8 @@
 #include <signal.h>
 #include <time.h>
 
-#include "api_service.h"
-#include "hs_err.h"
+#include "api/api_service.h"
+#include "common/hs_err.h"
 
 #define API_LAMBDA_RUNTIME_API_MAX 255      /* bytes of AWS_LAMBDA_RUNTIME_API */
 #define API_LAMBDA_CONNECT_TIMEOUT_MS 5000L /* connecting to the Runtime API */

@@ -1,4 +1,4 @@
-#include "api_lambda_event.h"
+#include "api/api_lambda_event.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 
 #include <openssl/evp.h>
 
-#include "hs_defer.h"
-#include "hs_json.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
 
 #define API_LAMBDA_VERSION_MAX 16 /* bytes of the event's "version" */
 
@@ -55,7 +55,7 @@ static bool api_lambda_is_token(const char *s, size_t n)
 
 /* Appends n bytes to b, keeping one byte free for hs_buf_cstr()'s terminator; a bound breached
  * by the request is the client's HS_ERR_INPUT_TOO_LARGE, not an internal HS_ERR_BOUNDS. */
-static hs_result api_lambda_put(struct hs_buf *b, const void *p, size_t n, const char *what)
+static HS_RESULT api_lambda_put(struct hs_buf *b, const void *p, size_t n, const char *what)
 {
     HS_ENSURE_MSG(n < hs_buf_max(b) - hs_buf_len(b), HS_ERR_INPUT_TOO_LARGE, "%s is over %zu bytes",
                   what, hs_buf_max(b) - 1);
@@ -63,7 +63,7 @@ static hs_result api_lambda_put(struct hs_buf *b, const void *p, size_t n, const
 }
 
 /* Appends c, or %XX (upper-case hex, RFC 3986 §2.1) when keep is false. */
-static hs_result api_lambda_put_pct(struct hs_buf *b, unsigned char c, bool keep, const char *what)
+static HS_RESULT api_lambda_put_pct(struct hs_buf *b, unsigned char c, bool keep, const char *what)
 {
     static const char digits[] = "0123456789ABCDEF";
     const char esc[3] = {'%', digits[c >> 4], digits[c & 0x0f]};
@@ -108,7 +108,7 @@ enum api_lambda_payload api_lambda_event_payload(const struct api_lambda_event *
 }
 
 /* Lends the string value v (empty allowed) and its length; what names it in the detail. */
-static hs_result api_lambda_str_value(json_object *v, const char *what, size_t max,
+static HS_RESULT api_lambda_str_value(json_object *v, const char *what, size_t max,
                                       const char **out, size_t *out_len)
 {
     HS_ENSURE_MSG(json_object_is_type(v, json_type_string), HS_ERR_INPUT_FIELD,
@@ -123,7 +123,7 @@ static hs_result api_lambda_str_value(json_object *v, const char *what, size_t m
 }
 
 /* Lends the string member key of obj (NULL when absent or null and !required). */
-static hs_result api_lambda_get_str(json_object *obj, const char *key, bool required, size_t max,
+static HS_RESULT api_lambda_get_str(json_object *obj, const char *key, bool required, size_t max,
                                     const char **out, size_t *out_len)
 {
     json_object *v = NULL;
@@ -135,7 +135,7 @@ static hs_result api_lambda_get_str(json_object *obj, const char *key, bool requ
 
 /* Lends the member at the path keys[0].keys[1]... (NULL-terminated) of obj when it has type
  * `type`; NULL when a member on the way is absent or null. */
-static hs_result api_lambda_member(json_object *obj, const char *const *keys, json_type type,
+static HS_RESULT api_lambda_member(json_object *obj, const char *const *keys, json_type type,
                                    json_object **out)
 {
     json_object *cur = obj;
@@ -147,7 +147,7 @@ static hs_result api_lambda_member(json_object *obj, const char *const *keys, js
     return HS_OK;
 }
 
-static hs_result api_lambda_envelope_v2(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_envelope_v2(struct api_lambda_event *ev)
 {
     static const char *const method_path[] = {"http", "method", NULL};
     json_object *method = NULL;
@@ -163,7 +163,7 @@ static hs_result api_lambda_envelope_v2(struct api_lambda_event *ev)
                               &ev->path_len);
 }
 
-static hs_result api_lambda_envelope_v1(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_envelope_v1(struct api_lambda_event *ev)
 {
     size_t n = 0;
     HS_GUARD(
@@ -176,7 +176,7 @@ static hs_result api_lambda_envelope_v1(struct api_lambda_event *ev)
 }
 
 /* Tells the payload version and checks the members every request needs. */
-static hs_result api_lambda_envelope(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_envelope(struct api_lambda_event *ev)
 {
     const char *version = NULL;
     size_t n = 0;
@@ -212,7 +212,7 @@ HS_RESULT api_lambda_event_parse(const char *text, size_t len, struct api_lambda
 
 /* The path as a raw request line carries it: bytes that may stand literally in an encoded
  * path are kept, a '%' starting a valid escape is kept, everything else is %XX. */
-static hs_result api_lambda_target_path(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_target_path(struct api_lambda_event *ev)
 {
     const unsigned char *p = (const unsigned char *)ev->path;
     size_t n = ev->path_len;
@@ -226,7 +226,7 @@ static hs_result api_lambda_target_path(struct api_lambda_event *ev)
 }
 
 /* v2 rawQueryString, still encoded: kept, except bytes a request line cannot carry. */
-static hs_result api_lambda_target_raw_query(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_target_raw_query(struct api_lambda_event *ev)
 {
     const char *q = NULL;
     size_t n = 0;
@@ -245,7 +245,7 @@ static hs_result api_lambda_target_raw_query(struct api_lambda_event *ev)
 }
 
 /* Appends "name=value" (each fully encoded), preceded by '?' or '&'. */
-static hs_result api_lambda_target_param(struct api_lambda_event *ev, bool first, const char *name,
+static HS_RESULT api_lambda_target_param(struct api_lambda_event *ev, bool first, const char *name,
                                          json_object *value)
 {
     const char *v = NULL;
@@ -267,7 +267,7 @@ static hs_result api_lambda_target_param(struct api_lambda_event *ev, bool first
 
 /* v1 query parameters, decoded by API Gateway: multiValueQueryStringParameters {name: [v]},
  * else queryStringParameters {name: v}, re-encoded in the event's order. */
-static hs_result api_lambda_target_params(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_target_params(struct api_lambda_event *ev)
 {
     json_object *multi = NULL;
     json_object *single = NULL;
@@ -294,7 +294,7 @@ static hs_result api_lambda_target_params(struct api_lambda_event *ev)
     return HS_OK;
 }
 
-static hs_result api_lambda_target(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_target(struct api_lambda_event *ev)
 {
     hs_buf_free(ev->target);
     ev->target = hs_buf_new(API_LAMBDA_TARGET_MAX + 1);
@@ -305,7 +305,7 @@ static hs_result api_lambda_target(struct api_lambda_event *ev)
     return HS_OK;
 }
 
-static hs_result api_lambda_header_add(struct api_lambda_event *ev, const char *name,
+static HS_RESULT api_lambda_header_add(struct api_lambda_event *ev, const char *name,
                                        json_object *value)
 {
     const char *v = NULL;
@@ -323,7 +323,7 @@ static hs_result api_lambda_header_add(struct api_lambda_event *ev, const char *
 }
 
 /* v2 cookies: an array of "name=value" strings, sent on as one Cookie header. */
-static hs_result api_lambda_cookies(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_cookies(struct api_lambda_event *ev)
 {
     json_object *cookies = NULL;
     HS_GUARD(hs_json_get_typed(ev->doc, "cookies", false, json_type_array, &cookies));
@@ -352,7 +352,7 @@ static hs_result api_lambda_cookies(struct api_lambda_event *ev)
     return HS_OK;
 }
 
-static hs_result api_lambda_headers(struct api_lambda_event *ev)
+static HS_RESULT api_lambda_headers(struct api_lambda_event *ev)
 {
     json_object *multi = NULL;
     json_object *single = NULL;
@@ -396,7 +396,7 @@ static int api_lambda_b64_value(unsigned char c)
 /* Strict standard base64 (RFC 4648 §4): the alphabet, '=' padding only at the end, length a
  * multiple of 4. libcrypto's EVP_DecodeBlock is laxer (it takes "Y===" and skips whitespace),
  * so the text is checked first and the padding bytes it decodes are dropped. */
-static hs_result api_lambda_b64_decode(const char *text, size_t n, struct hs_buf **out)
+static HS_RESULT api_lambda_b64_decode(const char *text, size_t n, struct hs_buf **out)
 {
     HS_ENSURE_MSG(n % 4 == 0 && n <= INT_MAX, HS_ERR_INPUT_FIELD,
                   "body: base64 length is not a multiple of 4");
@@ -420,7 +420,7 @@ static hs_result api_lambda_b64_decode(const char *text, size_t n, struct hs_buf
     return HS_OK;
 }
 
-static hs_result api_lambda_body(struct api_lambda_event *ev, const unsigned char **out,
+static HS_RESULT api_lambda_body(struct api_lambda_event *ev, const unsigned char **out,
                                  size_t *out_len)
 {
     json_object *body = NULL;
@@ -444,7 +444,7 @@ static hs_result api_lambda_body(struct api_lambda_event *ev, const unsigned cha
 }
 
 /* Lends the string at path (NULL when absent, null or empty). */
-static hs_result api_lambda_context_str(struct api_lambda_event *ev, const char *const *path,
+static HS_RESULT api_lambda_context_str(struct api_lambda_event *ev, const char *const *path,
                                         const char *what, size_t max, const char **out)
 {
     json_object *v = NULL;
@@ -460,7 +460,7 @@ static hs_result api_lambda_context_str(struct api_lambda_event *ev, const char 
 
 /* Who API Gateway authenticated: the IAM principal and the mTLS client certificate. An empty
  * value counts as none, so it can only ever lead to a refusal. */
-static hs_result api_lambda_identity(struct api_lambda_event *ev, const char **principal,
+static HS_RESULT api_lambda_identity(struct api_lambda_event *ev, const char **principal,
                                      const char **cert)
 {
     static const char *const v2_arn[] = {"authorizer", "iam", "userArn", NULL};
@@ -505,7 +505,7 @@ HS_RESULT api_lambda_event_request(struct api_lambda_event *ev, struct api_reque
 
 /* --- response encoding ------------------------------------------------------------------------ */
 
-static hs_result api_lambda_response_headers(const struct api_response *resp, const char *req_id,
+static HS_RESULT api_lambda_response_headers(const struct api_response *resp, const char *req_id,
                                              json_object *obj)
 {
     json_object *h = json_object_new_object();
@@ -522,7 +522,7 @@ static hs_result api_lambda_response_headers(const struct api_response *resp, co
 }
 
 /* The body as a JSON string: text as is, binary as padded standard base64. */
-static hs_result api_lambda_response_body(const struct api_response *resp, json_object *obj)
+static HS_RESULT api_lambda_response_body(const struct api_response *resp, json_object *obj)
 {
     const unsigned char *data = resp->body != NULL ? hs_buf_data(resp->body) : NULL;
     size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;

@@ -37,9 +37,9 @@
 
 #include <stddef.h>
 
-#include "api_route.h"
-#include "hs_buf.h"
-#include "hs_err.h"
+#include "api/api_route.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
 
 #define API_LAMBDA_EVENT_MAX (1024 * 1024)           /* bytes of one invocation event */
 #define API_LAMBDA_PAYLOAD_MAX (1024 * 1024)         /* bytes of one proxy response */

@@ -19,12 +19,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "api_config.h"
-#include "api_http.h"
-#include "api_lambda.h"
-#include "api_service.h"
-#include "hs_log.h"
-#include "hs_secret.h"
+#include "api/api_config.h"
+#include "api/api_http.h"
+#include "api/api_lambda.h"
+#include "api/api_service.h"
+#include "common/hs_log.h"
+#include "common/hs_secret.h"
 
 static void api_usage(FILE *out)
 {

@@ -1,9 +1,9 @@
-#include "api_metrics.h"
+#include "api/api_metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "p11_sign.h"
+#include "pkcs11/p11_sign.h"
 
 /* The statuses hsmsignd answers with; the last slot counts any other. */
 static const unsigned int api_metrics_statuses[API_METRICS_STATUS_SLOTS - 1] = {
@@ -40,10 +40,10 @@ void api_metrics_count(struct api_metrics *m, size_t route, unsigned int status,
     atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
 }
 
-static hs_result api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
+static HS_RESULT api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static hs_result api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
+static HS_RESULT api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -54,7 +54,7 @@ static hs_result api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
     return hs_buf_put(out, line, (size_t)n);
 }
 
-static hs_result api_metrics_requests(struct api_metrics *m, const char *const *names, size_t n,
+static HS_RESULT api_metrics_requests(struct api_metrics *m, const char *const *names, size_t n,
                                       struct hs_buf *out)
 {
     HS_GUARD(api_metrics_printf(out, "# HELP hsmsign_requests_total Requests answered, by route "
@@ -80,7 +80,7 @@ static hs_result api_metrics_requests(struct api_metrics *m, const char *const *
 }
 
 /* One histogram from non-cumulative counts (the last one above every bound). */
-static hs_result api_metrics_histogram(struct hs_buf *out, const char *name, const char *help,
+static HS_RESULT api_metrics_histogram(struct hs_buf *out, const char *name, const char *help,
                                        const unsigned int *bounds_us, size_t nbounds,
                                        const uint64_t *counts, uint64_t sum_us, uint64_t count)
 {
@@ -98,7 +98,7 @@ static hs_result api_metrics_histogram(struct hs_buf *out, const char *name, con
     return api_metrics_printf(out, "%s_count %llu\n", name, (unsigned long long)count);
 }
 
-static hs_result api_metrics_latencies(struct api_metrics *m, struct hs_buf *out)
+static HS_RESULT api_metrics_latencies(struct api_metrics *m, struct hs_buf *out)
 {
     uint64_t counts[API_METRICS_LATENCY_BUCKETS + 1];
     for (size_t i = 0; i <= API_METRICS_LATENCY_BUCKETS; i++) {
@@ -117,7 +117,7 @@ static hs_result api_metrics_latencies(struct api_metrics *m, struct hs_buf *out
                                  sign.sum_us, sign.count);
 }
 
-static hs_result api_metrics_pool(struct p11_pool *pool, struct hs_buf *out)
+static HS_RESULT api_metrics_pool(struct p11_pool *pool, struct hs_buf *out)
 {
     struct p11_pool_stats st;
     p11_pool_get_stats(pool, &st);

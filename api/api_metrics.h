@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "p11_pool.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_pool.h"
 
 #define API_METRICS_ROUTES_MAX 16
 #define API_METRICS_STATUS_SLOTS 16 /* distinct HTTP statuses counted; others go to "other" */

@@ -1,4 +1,4 @@
-#include "api_policy.h"
+#include "api/api_policy.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "hs_json.h"
-#include "sgn_csr.h"
+#include "common/hs_json.h"
+#include "signer/sgn_csr.h"
 
 #define API_POLICY_HOURS_S 3600L
 
@@ -282,7 +282,7 @@ static bool api_pattern_valid(const char *s)
     return true;
 }
 
-static hs_result api_parse_patterns(json_object *obj, const char *key, bool required,
+static HS_RESULT api_parse_patterns(json_object *obj, const char *key, bool required,
                                     struct api_pattern_list *out)
 {
     json_object *list = NULL;
@@ -304,7 +304,7 @@ static hs_result api_parse_patterns(json_object *obj, const char *key, bool requ
 }
 
 /* "10.0.0.0/8", "2001:db8::/32". */
-static hs_result api_parse_cidr(const char *s, struct api_ip_range *out)
+static HS_RESULT api_parse_cidr(const char *s, struct api_ip_range *out)
 {
     char addr[INET6_ADDRSTRLEN];
     const char *slash = strchr(s, '/');
@@ -325,7 +325,7 @@ static hs_result api_parse_cidr(const char *s, struct api_ip_range *out)
     return HS_OK;
 }
 
-static hs_result api_parse_profiles(json_object *obj, unsigned int *out)
+static HS_RESULT api_parse_profiles(json_object *obj, unsigned int *out)
 {
     struct api_pattern_list names = {.n = 0};
     HS_GUARD(api_parse_patterns(obj, "profiles", false, &names));
@@ -339,7 +339,7 @@ static hs_result api_parse_profiles(json_object *obj, unsigned int *out)
     return HS_OK;
 }
 
-static hs_result api_parse_rule_names(json_object *obj, struct api_policy_rule *r)
+static HS_RESULT api_parse_rule_names(json_object *obj, struct api_policy_rule *r)
 {
     HS_GUARD(api_parse_patterns(obj, "cn_patterns", false, &r->cn));
     HS_GUARD(api_parse_patterns(obj, "dns_patterns", false, &r->dns));
@@ -354,7 +354,7 @@ static hs_result api_parse_rule_names(json_object *obj, struct api_policy_rule *
     return HS_OK;
 }
 
-static hs_result api_parse_rule(json_object *obj, long max_cert_s, long max_token_s,
+static HS_RESULT api_parse_rule(json_object *obj, long max_cert_s, long max_token_s,
                                 struct api_policy_rule *r)
 {
     static const char *const allowed[] = {"principals",

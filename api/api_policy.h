@@ -37,7 +37,7 @@
 #include <json-c/json.h>
 #include <openssl/x509v3.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 #define API_POLICY_RULES_MAX 256
 #define API_POLICY_PATTERNS_MAX 32 /* entries of one pattern list */

@@ -1,4 +1,4 @@
-#include "api_route.h"
+#include "api/api_route.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,13 +7,13 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "api_auth.h"
-#include "api_policy.h"
-#include "hs_defer.h"
-#include "hs_json.h"
-#include "hs_log.h"
-#include "sgn_crl.h"
-#include "sgn_csr.h"
+#include "api/api_auth.h"
+#include "api/api_policy.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "common/hs_log.h"
+#include "signer/sgn_crl.h"
+#include "signer/sgn_csr.h"
 
 #define API_JSON_DEPTH 8
 #define API_DETAIL_MAX 64
@@ -117,7 +117,7 @@ void api_response_clear(struct api_response *resp)
 }
 
 /* Serialises obj as the response body. */
-static hs_result api_response_json(struct api_response *out, unsigned int status, json_object *obj)
+static HS_RESULT api_response_json(struct api_response *out, unsigned int status, json_object *obj)
 {
     const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -166,20 +166,20 @@ void api_response_error(struct api_response *out, enum hs_code code, const char 
 
 /* --- small helpers ------------------------------------------------------------------------- */
 
-static hs_result api_parse_body(const struct api_request *req, json_object **out)
+static HS_RESULT api_parse_body(const struct api_request *req, json_object **out)
 {
     return hs_json_parse_object((const char *)req->body, req->body_len, API_BODY_MAX,
                                 API_JSON_DEPTH, out);
 }
 
-static hs_result api_json_add_time(json_object *obj, const char *key, time_t t)
+static HS_RESULT api_json_add_time(json_object *obj, const char *key, time_t t)
 {
     char ts[32];
     sgn_time_rfc3339(t, ts);
     return hs_json_add(obj, key, json_object_new_string(ts));
 }
 
-static hs_result api_deny(struct api_outcome *oc, enum api_policy_reason reason)
+static HS_RESULT api_deny(struct api_outcome *oc, enum api_policy_reason reason)
 {
     oc->reason = reason;
     HS_BAIL_MSG(HS_ERR_POLICY_DENIED, "policy: %s", api_policy_reason_name(reason));
@@ -201,7 +201,7 @@ static void api_outcome_caller(struct api_outcome *oc)
 /* --- certificates -------------------------------------------------------------------------- */
 
 /* The SANs as a JSON array of "DNS:x", "IP:y", "email:z", "URI:u" (OpenSSL's names). */
-static hs_result api_sans_json(const GENERAL_NAMES *sans, char *out, size_t out_len)
+static HS_RESULT api_sans_json(const GENERAL_NAMES *sans, char *out, size_t out_len)
 {
     HS_DEFER(json_object *arr = json_object_new_array(), hs_json_putp);
     HS_ENSURE(arr != NULL, HS_ERR_NOMEM);
@@ -222,7 +222,7 @@ static hs_result api_sans_json(const GENERAL_NAMES *sans, char *out, size_t out_
     return HS_OK;
 }
 
-static hs_result api_cert_record(const struct sgn_leaf *leaf, const struct sgn_csr *csr,
+static HS_RESULT api_cert_record(const struct sgn_leaf *leaf, const struct sgn_csr *csr,
                                  const char *requester, enum api_profile profile,
                                  struct sgn_cert_record *rec)
 {
@@ -244,7 +244,7 @@ static hs_result api_cert_record(const struct sgn_leaf *leaf, const struct sgn_c
     return HS_OK;
 }
 
-static hs_result api_cert_response(struct api_service *svc, const struct sgn_leaf *leaf,
+static HS_RESULT api_cert_response(struct api_service *svc, const struct sgn_leaf *leaf,
                                    enum api_profile profile, struct api_response *out)
 {
     HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CERT_PEM_MAX), hs_buf_freep);
@@ -276,7 +276,7 @@ static bool api_has_dns_san(const GENERAL_NAMES *sans)
     return false;
 }
 
-static hs_result api_parse_profile(json_object *body, enum api_profile *out)
+static HS_RESULT api_parse_profile(json_object *body, enum api_profile *out)
 {
     const char *name = NULL;
     HS_GUARD(hs_json_get_string(body, "profile", false, 16, &name));
@@ -286,7 +286,7 @@ static hs_result api_parse_profile(json_object *body, enum api_profile *out)
 }
 
 /* Issues, records durably, and only then answers: no 2xx without a committed record. */
-static hs_result api_issue_and_record(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_issue_and_record(struct api_service *svc, const struct api_request *req,
                                       struct api_outcome *oc, const struct sgn_csr *csr,
                                       enum api_profile profile, long ttl_s,
                                       struct api_response *out)
@@ -303,7 +303,7 @@ static hs_result api_issue_and_record(struct api_service *svc, const struct api_
     return api_cert_response(svc, &leaf, profile, out);
 }
 
-static hs_result api_handle_certificates(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_handle_certificates(struct api_service *svc, const struct api_request *req,
                                          struct api_outcome *oc, struct api_response *out)
 {
     static const char *const allowed[] = {"csr", "profile", "ttl_hours", NULL};
@@ -335,7 +335,7 @@ static hs_result api_handle_certificates(struct api_service *svc, const struct a
 
 /* A serial as the path gives it (hex, any case, maybe with leading zero octets) in the
  * inventory's form: lowercase, no leading zero octets. */
-static hs_result api_serial_normalise(const char *s, size_t n, char out[SGN_INV_SERIAL_MAX + 1])
+static HS_RESULT api_serial_normalise(const char *s, size_t n, char out[SGN_INV_SERIAL_MAX + 1])
 {
     HS_ENSURE_MSG(n >= 1 && n <= 2 * SGN_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
                   "serial must be 1..40 hex digits");
@@ -369,7 +369,7 @@ static const char *api_status_name(const struct sgn_cert_record *rec, time_t now
     return now > rec->not_after ? "expired" : "good";
 }
 
-static hs_result api_record_response(const struct sgn_cert_record *rec, time_t now,
+static HS_RESULT api_record_response(const struct sgn_cert_record *rec, time_t now,
                                      struct api_response *out)
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
@@ -395,7 +395,7 @@ static hs_result api_record_response(const struct sgn_cert_record *rec, time_t n
 }
 
 /* The record of the path's serial, if the caller may see it. */
-static hs_result api_record_for_caller(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_record_for_caller(struct api_service *svc, const struct api_request *req,
                                        struct api_outcome *oc, const char *serial,
                                        size_t serial_len, struct sgn_cert_record *rec)
 {
@@ -411,7 +411,7 @@ static hs_result api_record_for_caller(struct api_service *svc, const struct api
     return HS_OK;
 }
 
-static hs_result api_handle_certificate_get(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_handle_certificate_get(struct api_service *svc, const struct api_request *req,
                                             struct api_outcome *oc, const char *serial,
                                             size_t serial_len, struct api_response *out)
 {
@@ -422,7 +422,7 @@ static hs_result api_handle_certificate_get(struct api_service *svc, const struc
 
 /* RFC 5280 §5.3.1 reasons a leaf may be revoked for; certificateHold (which can be undone)
  * and the CA / attribute-authority reasons are not offered. */
-static hs_result api_parse_reason(json_object *body, int *out)
+static HS_RESULT api_parse_reason(json_object *body, int *out)
 {
     static const int allowed[] = {
         CRL_REASON_UNSPECIFIED, CRL_REASON_KEY_COMPROMISE,         CRL_REASON_AFFILIATION_CHANGED,
@@ -447,7 +447,7 @@ static hs_result api_parse_reason(json_object *body, int *out)
                 "cessationOfOperation or privilegeWithdrawn");
 }
 
-static hs_result api_handle_revoke(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_handle_revoke(struct api_service *svc, const struct api_request *req,
                                    struct api_outcome *oc, const char *serial, size_t serial_len,
                                    struct api_response *out)
 {
@@ -473,7 +473,7 @@ static hs_result api_handle_revoke(struct api_service *svc, const struct api_req
     return api_record_response(&rec, req->now, out);
 }
 
-static hs_result api_handle_crl(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_handle_crl(struct api_service *svc, const struct api_request *req,
                                 struct api_response *out)
 {
     struct hs_buf *der = NULL;
@@ -489,7 +489,7 @@ static hs_result api_handle_crl(struct api_service *svc, const struct api_reques
 
 /* --- tokens -------------------------------------------------------------------------------- */
 
-static hs_result api_token_response(const struct sgn_jwt_key *key, const struct hs_buf *token,
+static HS_RESULT api_token_response(const struct sgn_jwt_key *key, const struct hs_buf *token,
                                     long ttl_s, struct api_response *out)
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
@@ -506,7 +506,7 @@ static hs_result api_token_response(const struct sgn_jwt_key *key, const struct 
     return HS_OK;
 }
 
-static hs_result api_handle_tokens(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_handle_tokens(struct api_service *svc, const struct api_request *req,
                                    struct api_outcome *oc, struct api_response *out)
 {
     static const char *const allowed[] = {"audience", "ttl_seconds", "alg", NULL};
@@ -547,7 +547,7 @@ static hs_result api_handle_tokens(struct api_service *svc, const struct api_req
 
 /* --- public documents ---------------------------------------------------------------------- */
 
-static hs_result api_static_json(const char *text, struct api_response *out)
+static HS_RESULT api_static_json(const char *text, struct api_response *out)
 {
     HS_DEFER(struct hs_buf *body = hs_buf_new(strlen(text) + 1), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
@@ -561,7 +561,7 @@ static hs_result api_static_json(const char *text, struct api_response *out)
     return HS_OK;
 }
 
-static hs_result api_handle_healthz(struct api_service *svc, struct api_response *out)
+static HS_RESULT api_handle_healthz(struct api_service *svc, struct api_response *out)
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
@@ -655,7 +655,7 @@ static enum api_route_id api_route_find(const char *path, size_t len, const char
     return API_ROUTE_UNKNOWN;
 }
 
-static hs_result api_handle_metrics(struct api_service *svc, struct api_response *out)
+static HS_RESULT api_handle_metrics(struct api_service *svc, struct api_response *out)
 {
     HS_DEFER(struct hs_buf *body = hs_buf_new(API_METRICS_TEXT_MAX), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
@@ -668,7 +668,7 @@ static hs_result api_handle_metrics(struct api_service *svc, struct api_response
     return HS_OK;
 }
 
-static hs_result api_dispatch(struct api_service *svc, const struct api_request *req,
+static HS_RESULT api_dispatch(struct api_service *svc, const struct api_request *req,
                               struct api_outcome *oc, struct api_response *out)
 {
     HS_ENSURE(req->method != NULL && req->target != NULL, HS_ERR_INPUT);

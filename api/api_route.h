@@ -26,9 +26,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "api_service.h"
-#include "api_sigv4.h"
-#include "hs_buf.h"
+#include "api/api_service.h"
+#include "api/api_sigv4.h"
+#include "common/hs_buf.h"
 
 #define API_BODY_MAX (64 * 1024)      /* bytes of a request body */
 #define API_RESPONSE_MAX (128 * 1024) /* bytes of a response body */

@@ -1,14 +1,14 @@
-#include "api_service.h"
+#include "api/api_service.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
-#include "hs_log.h"
-#include "p11_config.h"
-#include "p11_evp.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
+#include "common/hs_log.h"
+#include "pkcs11/p11_config.h"
+#include "pkcs11/p11_evp.h"
 
 void api_service_free(struct api_service *svc)
 {
@@ -37,7 +37,7 @@ void api_service_freep(struct api_service **svc)
     api_service_free(*svc);
 }
 
-static hs_result api_service_ca(struct api_service *svc)
+static HS_RESULT api_service_ca(struct api_service *svc)
 {
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(hs_error_context(p11_key_find(svc->pool, svc->cfg->ca_key, &key), "ca.key"));
@@ -52,7 +52,7 @@ static hs_result api_service_ca(struct api_service *svc)
 
 /* Keys of the published JWK Set, found on the token by their public keys; the document's order
  * is kept (the key ceremony puts the newest first, and the first signs). */
-static hs_result api_service_jwks_keys(struct api_service *svc)
+static HS_RESULT api_service_jwks_keys(struct api_service *svc)
 {
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(svc->cfg->jwt_jwks_file, SGN_JWKS_MAX, &text));
@@ -75,7 +75,7 @@ static hs_result api_service_jwks_keys(struct api_service *svc)
     return r;
 }
 
-static hs_result api_json_add_strings(json_object *obj, const char *key, const char *const *v,
+static HS_RESULT api_json_add_strings(json_object *obj, const char *key, const char *const *v,
                                       size_t n)
 {
     json_object *arr = json_object_new_array();
@@ -89,7 +89,7 @@ static hs_result api_json_add_strings(json_object *obj, const char *key, const c
 
 /* OpenID Connect Discovery 1.0 §3 metadata: enough for an API Gateway JWT authorizer or any
  * OIDC relying party to find the keys (jwks_uri) of tokens whose iss is jwt.issuer. */
-static hs_result api_service_openid(struct api_service *svc)
+static HS_RESULT api_service_openid(struct api_service *svc)
 {
     static const char *const claims[] = {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "cnf"};
     static const char *const response_types[] = {"token"};
@@ -130,7 +130,7 @@ static hs_result api_service_openid(struct api_service *svc)
     return HS_OK;
 }
 
-static hs_result api_service_jwt(struct api_service *svc)
+static HS_RESULT api_service_jwt(struct api_service *svc)
 {
     if (svc->cfg->jwt_jwks_file != NULL) {
         HS_GUARD(hs_error_context(api_service_jwks_keys(svc), "jwt.jwks_file"));
@@ -157,7 +157,7 @@ const struct sgn_jwt_key *api_service_jwt_key(const struct api_service *svc, con
     return NULL;
 }
 
-static hs_result api_service_sigv4(struct api_service *svc)
+static HS_RESULT api_service_sigv4(struct api_service *svc)
 {
     const struct api_config *cfg = svc->cfg;
     for (size_t i = 0; i < cfg->naccess_keys; i++) {

@@ -13,17 +13,17 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "api_config.h"
-#include "api_crl.h"
-#include "api_metrics.h"
-#include "api_sigv4.h"
-#include "hs_err.h"
-#include "hs_secret.h"
-#include "p11_module.h"
-#include "p11_pool.h"
-#include "sgn_cert.h"
-#include "sgn_inventory.h"
-#include "sgn_jwt.h"
+#include "api/api_config.h"
+#include "api/api_crl.h"
+#include "api/api_metrics.h"
+#include "api/api_sigv4.h"
+#include "common/hs_err.h"
+#include "common/hs_secret.h"
+#include "pkcs11/p11_module.h"
+#include "pkcs11/p11_pool.h"
+#include "signer/sgn_cert.h"
+#include "signer/sgn_inventory.h"
+#include "signer/sgn_jwt.h"
 
 struct api_service {
     struct api_config *cfg;

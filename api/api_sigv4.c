@@ -1,4 +1,4 @@
-#include "api_sigv4.h"
+#include "api/api_sigv4.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -11,8 +11,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
 
 #define API_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define API_SIGV4_ALGORITHM_4A "AWS4-ECDSA-P256-SHA256"
@@ -209,7 +209,7 @@ static size_t api_sigv4_count(struct api_sigv4_span s, char c)
 
 /* Appends p with every byte outside A-Z a-z 0-9 - _ . ~ written as %XX (upper-case hex), the
  * SigV4 "UriEncode" of the AWS documentation. */
-static hs_result api_sigv4_put_encoded(struct hs_buf *out, const unsigned char *p, size_t n)
+static HS_RESULT api_sigv4_put_encoded(struct hs_buf *out, const unsigned char *p, size_t n)
 {
     static const char digits[] = "0123456789ABCDEF";
     if (n == 0) {
@@ -233,7 +233,7 @@ static hs_result api_sigv4_put_encoded(struct hs_buf *out, const unsigned char *
 
 /* Appends the percent-decoding of s ('+' stays '+'). Errors: HS_ERR_AUTH_MALFORMED for a '%'
  * not followed by two hex digits. */
-static hs_result api_sigv4_put_decoded(struct hs_buf *out, struct api_sigv4_span s)
+static HS_RESULT api_sigv4_put_decoded(struct hs_buf *out, struct api_sigv4_span s)
 {
     if (s.n == 0) {
         return HS_OK;
@@ -261,7 +261,7 @@ static hs_result api_sigv4_put_decoded(struct hs_buf *out, struct api_sigv4_span
 }
 
 /* Appends the lowercase hex SHA-256 of n bytes at p (p may be NULL when n is 0). */
-static hs_result api_sigv4_put_sha256_hex(struct hs_buf *out, const void *p, size_t n)
+static HS_RESULT api_sigv4_put_sha256_hex(struct hs_buf *out, const void *p, size_t n)
 {
     HS_DEFER(struct hs_buf *md = hs_buf_new(SHA256_DIGEST_LENGTH), hs_buf_freep);
     HS_ENSURE(md != NULL, HS_ERR_NOMEM);
@@ -275,7 +275,7 @@ static hs_result api_sigv4_put_sha256_hex(struct hs_buf *out, const void *p, siz
 }
 
 /* Appends HMAC-SHA256(key, data): 32 bytes. */
-static hs_result api_sigv4_put_hmac(struct hs_buf *out, const struct hs_buf *key, const void *data,
+static HS_RESULT api_sigv4_put_hmac(struct hs_buf *out, const struct hs_buf *key, const void *data,
                                     size_t n)
 {
     HS_ENSURE(hs_buf_len(key) <= INT_MAX, HS_ERR_BOUNDS);
@@ -290,7 +290,7 @@ static hs_result api_sigv4_put_hmac(struct hs_buf *out, const struct hs_buf *key
 
 /* --- request shape ------------------------------------------------------------------------- */
 
-static hs_result api_sigv4_check_config(const struct api_sigv4_config *cfg)
+static HS_RESULT api_sigv4_check_config(const struct api_sigv4_config *cfg)
 {
     HS_ENSURE_REF(cfg->region);
     HS_ENSURE_REF(cfg->service);
@@ -299,7 +299,7 @@ static hs_result api_sigv4_check_config(const struct api_sigv4_config *cfg)
     return HS_OK;
 }
 
-static hs_result api_sigv4_check_method(const char *method)
+static HS_RESULT api_sigv4_check_method(const char *method)
 {
     size_t n = strnlen(method, API_SIGV4_METHOD_MAX + 1);
     HS_ENSURE_MSG(n <= API_SIGV4_METHOD_MAX, HS_ERR_INPUT_TOO_LARGE,
@@ -313,7 +313,7 @@ static hs_result api_sigv4_check_method(const char *method)
     return HS_OK;
 }
 
-static hs_result api_sigv4_check_headers(const struct api_sigv4_request *req)
+static HS_RESULT api_sigv4_check_headers(const struct api_sigv4_request *req)
 {
     HS_ENSURE_MSG(req->nheaders <= API_SIGV4_HEADERS_MAX, HS_ERR_INPUT_TOO_LARGE,
                   "sigv4: more than %d headers", API_SIGV4_HEADERS_MAX);
@@ -335,7 +335,7 @@ static hs_result api_sigv4_check_headers(const struct api_sigv4_request *req)
 }
 
 /* References and bounds of everything in req, before any of it is parsed. */
-static hs_result api_sigv4_check_request(const struct api_sigv4_request *req)
+static HS_RESULT api_sigv4_check_request(const struct api_sigv4_request *req)
 {
     HS_ENSURE_REF(req->method);
     HS_ENSURE_REF(req->target);
@@ -368,7 +368,7 @@ static size_t api_sigv4_find(const struct api_sigv4_request *req, struct api_sig
 
 /* Lends the header named `name` (lowercase) in *out, NULL when absent. Errors:
  * HS_ERR_AUTH_MALFORMED when it appears more than once. */
-static hs_result api_sigv4_find_single(const struct api_sigv4_request *req, const char *name,
+static HS_RESULT api_sigv4_find_single(const struct api_sigv4_request *req, const char *name,
                                        const struct api_header **out)
 {
     size_t count = api_sigv4_find(req, api_sigv4_span_of(name), out);
@@ -377,7 +377,7 @@ static hs_result api_sigv4_find_single(const struct api_sigv4_request *req, cons
 }
 
 /* Splits the origin-form request-target (RFC 9112 §3.2.1) at its first '?'. */
-static hs_result api_sigv4_split_target(const char *target, struct api_sigv4_span *path,
+static HS_RESULT api_sigv4_split_target(const char *target, struct api_sigv4_span *path,
                                         struct api_sigv4_span *query)
 {
     struct api_sigv4_span t = api_sigv4_span_of(target);
@@ -398,7 +398,7 @@ static hs_result api_sigv4_split_target(const char *target, struct api_sigv4_spa
 
 /* --- canonical URI and query string -------------------------------------------------------- */
 
-static hs_result api_sigv4_check_escapes(struct api_sigv4_span s)
+static HS_RESULT api_sigv4_check_escapes(struct api_sigv4_span s)
 {
     for (size_t i = 0; i < s.n; i++) {
         if (s.p[i] != '%') {
@@ -415,7 +415,7 @@ static hs_result api_sigv4_check_escapes(struct api_sigv4_span s)
  * §5.2.4 says (".." above the root is dropped) and so are empty segments ("//"), all on the raw,
  * still percent-encoded text, as botocore's remove_dot_segments and the JavaScript SDK v3 do it.
  * *out gets an array of at least one slot, which the caller frees with OPENSSL_free. */
-static hs_result api_sigv4_path_segments(struct api_sigv4_span path, struct api_sigv4_span **out,
+static HS_RESULT api_sigv4_path_segments(struct api_sigv4_span path, struct api_sigv4_span **out,
                                          size_t *out_n)
 {
     size_t max = api_sigv4_count(path, '/') + 1;
@@ -453,7 +453,7 @@ static bool api_sigv4_keeps_trailing_slash(struct api_sigv4_span path, size_t ns
 
 /* Appends the canonical URI of a non-S3 service: the segments of api_sigv4_path_segments(), each
  * percent-encoded again (so a wire "%20" is signed as "%2520"), joined with '/'. */
-static hs_result api_sigv4_put_canonical_uri(struct hs_buf *out, struct api_sigv4_span path)
+static HS_RESULT api_sigv4_put_canonical_uri(struct hs_buf *out, struct api_sigv4_span path)
 {
     HS_GUARD(api_sigv4_check_escapes(path));
     HS_DEFER(struct api_sigv4_span *segs = NULL, api_sigv4_spans_freep);
@@ -490,7 +490,7 @@ static bool api_sigv4_is_presign_param(const unsigned char *name, size_t n)
 
 /* Decodes one name or value into scratch and appends its AWS encoding to enc; *off gets where
  * it starts. When is_name, refuses the presigned parameters. */
-static hs_result api_sigv4_put_param_part(struct hs_buf *enc, struct hs_buf *scratch,
+static HS_RESULT api_sigv4_put_param_part(struct hs_buf *enc, struct hs_buf *scratch,
                                           struct api_sigv4_span raw, bool is_name, size_t *off)
 {
     hs_buf_reset(scratch);
@@ -514,7 +514,7 @@ static int api_sigv4_param_cmp(const void *a, const void *b)
 /* Appends the canonical query string: each name[=value] decoded and re-encoded, sorted by
  * encoded name then encoded value, joined as name=value with '&'. An empty query adds
  * nothing; "a&" has the parameters "a" and "" (as botocore splits it). */
-static hs_result api_sigv4_put_canonical_query(struct hs_buf *out, struct api_sigv4_span query)
+static HS_RESULT api_sigv4_put_canonical_query(struct hs_buf *out, struct api_sigv4_span query)
 {
     if (query.n == 0) {
         return HS_OK;
@@ -564,7 +564,7 @@ static hs_result api_sigv4_put_canonical_query(struct hs_buf *out, struct api_si
 /* --- Authorization header ------------------------------------------------------------------ */
 
 /* Stores one "Name=value" part of the Authorization header in a. */
-static hs_result api_sigv4_store_part(struct api_sigv4_auth *a, struct api_sigv4_span part)
+static HS_RESULT api_sigv4_store_part(struct api_sigv4_auth *a, struct api_sigv4_span part)
 {
     const char *eq = memchr(part.p, '=', part.n);
     HS_ENSURE_MSG(eq != NULL, HS_ERR_AUTH_MALFORMED, "sigv4: Authorization part without '='");
@@ -590,7 +590,7 @@ static hs_result api_sigv4_store_part(struct api_sigv4_auth *a, struct api_sigv4
 }
 
 /* Credential=AKID/YYYYMMDD/region/service/aws4_request: five non-empty fields. */
-static hs_result api_sigv4_parse_credential(struct api_sigv4_auth *a)
+static HS_RESULT api_sigv4_parse_credential(struct api_sigv4_auth *a)
 {
     struct api_sigv4_span *fields[] = {&a->akid, &a->date, &a->region, &a->service, &a->terminator};
     size_t nfields = sizeof(fields) / sizeof(fields[0]);
@@ -612,7 +612,7 @@ static hs_result api_sigv4_parse_credential(struct api_sigv4_auth *a)
 }
 
 /* SignedHeaders=a;b;c: lowercase tokens, strictly ascending, "host" among them. */
-static hs_result api_sigv4_parse_signed_headers(struct api_sigv4_auth *a)
+static HS_RESULT api_sigv4_parse_signed_headers(struct api_sigv4_auth *a)
 {
     struct api_sigv4_split it = api_sigv4_split_init(a->signed_headers);
     struct api_sigv4_span name;
@@ -634,7 +634,7 @@ static hs_result api_sigv4_parse_signed_headers(struct api_sigv4_auth *a)
     return HS_OK;
 }
 
-static hs_result api_sigv4_check_signature_syntax(struct api_sigv4_span sig)
+static HS_RESULT api_sigv4_check_signature_syntax(struct api_sigv4_span sig)
 {
     HS_ENSURE_MSG(sig.n == API_SIGV4_SIG_HEX, HS_ERR_AUTH_MALFORMED,
                   "sigv4: Signature is not %d hex digits", API_SIGV4_SIG_HEX);
@@ -647,7 +647,7 @@ static hs_result api_sigv4_check_signature_syntax(struct api_sigv4_span sig)
 }
 
 /* "AWS4-HMAC-SHA256" SP part ("," [SP...] part)*, each of the three parts exactly once. */
-static hs_result api_sigv4_parse_authz(struct api_sigv4_span v, struct api_sigv4_auth *a)
+static HS_RESULT api_sigv4_parse_authz(struct api_sigv4_span v, struct api_sigv4_auth *a)
 {
     size_t alg = strlen(API_SIGV4_ALGORITHM);
     size_t alg4a = strlen(API_SIGV4_ALGORITHM_4A);
@@ -675,7 +675,7 @@ static hs_result api_sigv4_parse_authz(struct api_sigv4_span v, struct api_sigv4
 }
 
 /* Finds and parses the single Authorization header. */
-static hs_result api_sigv4_read_authz(const struct api_sigv4_request *req, struct api_sigv4_auth *a)
+static HS_RESULT api_sigv4_read_authz(const struct api_sigv4_request *req, struct api_sigv4_auth *a)
 {
     const struct api_header *h = NULL;
     HS_GUARD(api_sigv4_find_single(req, "authorization", &h));
@@ -723,7 +723,7 @@ static bool api_sigv4_is_amz(const char *name)
 /* Every signed header is in the request, every x-amz-* header of the request is signed (the
  * specification: "you must include ... any x-amz-* headers in the signature"), and the headers
  * SigV4 gives a meaning are not repeated. */
-static hs_result api_sigv4_check_signed_present(const struct api_sigv4_request *req,
+static HS_RESULT api_sigv4_check_signed_present(const struct api_sigv4_request *req,
                                                 const struct api_sigv4_auth *a)
 {
     static const char *const single[] = {"host", "x-amz-date", "x-amz-content-sha256",
@@ -799,7 +799,7 @@ static int api_sigv4_name_index(const char *p, const char *const names[], int n)
 
 /* Fills out from broken-down UTC fields that must make a real calendar time (timegm() turns
  * 31 April into 1 May, so a round trip tells) and, when wday >= 0, fall on that weekday. */
-static hs_result api_sigv4_time_from_tm(const struct tm *fields, int wday,
+static HS_RESULT api_sigv4_time_from_tm(const struct tm *fields, int wday,
                                         struct api_sigv4_time *out)
 {
     HS_ENSURE_MSG(fields->tm_year >= -1900 && fields->tm_year <= 9999 - 1900 &&
@@ -829,7 +829,7 @@ static hs_result api_sigv4_time_from_tm(const struct tm *fields, int wday,
 }
 
 /* Parses YYYYMMDD'T'HHMMSS'Z' (the ISO 8601 basic format SigV4 uses) as UTC. */
-static hs_result api_sigv4_parse_amz_date(struct api_sigv4_span v, struct api_sigv4_time *out)
+static HS_RESULT api_sigv4_parse_amz_date(struct api_sigv4_span v, struct api_sigv4_time *out)
 {
     HS_ENSURE_MSG(v.n == API_SIGV4_DATE_LEN && api_sigv4_matches(v, "00000000T000000Z"),
                   HS_ERR_AUTH_MALFORMED, "sigv4: X-Amz-Date is not YYYYMMDDTHHMMSSZ");
@@ -847,7 +847,7 @@ static hs_result api_sigv4_parse_amz_date(struct api_sigv4_span v, struct api_si
 /* Parses an HTTP Date in the RFC 9110 IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT"), or
  * with the zone written "+0000" or "-0000" as RFC 1123 allows (botocore writes "-0000"). The
  * obsolete RFC 850 and asctime forms, and any other zone, are refused. */
-static hs_result api_sigv4_parse_http_date(struct api_sigv4_span v, struct api_sigv4_time *out)
+static HS_RESULT api_sigv4_parse_http_date(struct api_sigv4_span v, struct api_sigv4_time *out)
 {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -876,7 +876,7 @@ static hs_result api_sigv4_parse_http_date(struct api_sigv4_span v, struct api_s
 
 /* Reads the request time: X-Amz-Date when present (it takes precedence, as the specification
  * says), otherwise the Date header. The one used must appear once and be signed. */
-static hs_result api_sigv4_read_date(const struct api_sigv4_request *req,
+static HS_RESULT api_sigv4_read_date(const struct api_sigv4_request *req,
                                      const struct api_sigv4_auth *a, struct api_sigv4_time *out)
 {
     const struct api_header *h = NULL;
@@ -902,7 +902,7 @@ static bool api_sigv4_within_skew(time_t now, time_t t, long max_skew_s)
     return d <= max_skew_s && d >= -(long long)max_skew_s;
 }
 
-static hs_result api_sigv4_find_key(const struct api_sigv4_config *cfg, struct api_sigv4_span akid,
+static HS_RESULT api_sigv4_find_key(const struct api_sigv4_config *cfg, struct api_sigv4_span akid,
                                     const struct api_sigv4_key **out)
 {
     for (size_t i = 0; i < cfg->nkeys; i++) {
@@ -918,7 +918,7 @@ static hs_result api_sigv4_find_key(const struct api_sigv4_config *cfg, struct a
     HS_BAIL_MSG(HS_ERR_AUTH_UNKNOWN_KEY, "sigv4: unknown access key id %.*s", (int)akid.n, akid.p);
 }
 
-static hs_result api_sigv4_check_scope(const struct api_sigv4_config *cfg,
+static HS_RESULT api_sigv4_check_scope(const struct api_sigv4_config *cfg,
                                        const struct api_sigv4_auth *a,
                                        const struct api_sigv4_time *when)
 {
@@ -936,7 +936,7 @@ static hs_result api_sigv4_check_scope(const struct api_sigv4_config *cfg,
 
 /* Compares the presented session token with the configured one through their SHA-256 digests,
  * so that the time taken shows neither where they differ nor the configured token's length. */
-static hs_result api_sigv4_check_token_value(const struct hs_secret *want,
+static HS_RESULT api_sigv4_check_token_value(const struct hs_secret *want,
                                              struct api_sigv4_span got)
 {
     HS_DEFER(struct hs_buf *a = hs_buf_new_sensitive(API_SIGV4_HASH_HEX), hs_buf_freep);
@@ -954,7 +954,7 @@ static hs_result api_sigv4_check_token_value(const struct hs_secret *want,
 }
 
 /* The session-token rule of struct api_sigv4_key. */
-static hs_result api_sigv4_check_token(const struct api_sigv4_request *req,
+static HS_RESULT api_sigv4_check_token(const struct api_sigv4_request *req,
                                        const struct api_sigv4_key *key,
                                        const struct api_sigv4_auth *a)
 {
@@ -975,7 +975,7 @@ static hs_result api_sigv4_check_token(const struct api_sigv4_request *req,
 
 /* Appends one header value trimmed, with runs of spaces and tabs collapsed to one space.
  * Errors: HS_ERR_AUTH_MALFORMED for a control character (a folded or smuggled line). */
-static hs_result api_sigv4_put_header_value(struct hs_buf *out, const char *value)
+static HS_RESULT api_sigv4_put_header_value(struct hs_buf *out, const char *value)
 {
     struct api_sigv4_span v = api_sigv4_trim(value);
     if (v.n == 0) {
@@ -1001,7 +1001,7 @@ static hs_result api_sigv4_put_header_value(struct hs_buf *out, const char *valu
 }
 
 /* Appends "name:value[,value...]\n" for each signed header, in SignedHeaders order. */
-static hs_result api_sigv4_put_canonical_headers(struct hs_buf *out,
+static HS_RESULT api_sigv4_put_canonical_headers(struct hs_buf *out,
                                                  const struct api_sigv4_request *req,
                                                  const struct api_sigv4_auth *a)
 {
@@ -1025,7 +1025,7 @@ static hs_result api_sigv4_put_canonical_headers(struct hs_buf *out,
 }
 
 /* Appends the hex SHA-256 of the body, checked against x-amz-content-sha256 when present. */
-static hs_result api_sigv4_put_payload_hash(struct hs_buf *out, const struct api_sigv4_request *req)
+static HS_RESULT api_sigv4_put_payload_hash(struct hs_buf *out, const struct api_sigv4_request *req)
 {
     const struct api_header *h = NULL;
     HS_GUARD(api_sigv4_find_single(req, "x-amz-content-sha256", &h));
@@ -1049,7 +1049,7 @@ static hs_result api_sigv4_put_payload_hash(struct hs_buf *out, const struct api
 
 /* Method \n CanonicalURI \n CanonicalQueryString \n CanonicalHeaders \n SignedHeaders \n
  * HashedPayload (the canonical headers end in their own \n, hence the empty line). */
-static hs_result api_sigv4_canonical_request(const struct api_sigv4_request *req,
+static HS_RESULT api_sigv4_canonical_request(const struct api_sigv4_request *req,
                                              const struct api_sigv4_auth *a,
                                              struct api_sigv4_span path,
                                              const struct hs_buf *cquery, struct hs_buf *out)
@@ -1068,7 +1068,7 @@ static hs_result api_sigv4_canonical_request(const struct api_sigv4_request *req
 }
 
 /* Appends date/region/service/aws4_request (the scope as received, checked against cfg). */
-static hs_result api_sigv4_put_scope(struct hs_buf *out, const struct api_sigv4_auth *a)
+static HS_RESULT api_sigv4_put_scope(struct hs_buf *out, const struct api_sigv4_auth *a)
 {
     const struct api_sigv4_span parts[] = {a->date, a->region, a->service, a->terminator};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -1081,7 +1081,7 @@ static hs_result api_sigv4_put_scope(struct hs_buf *out, const struct api_sigv4_
 }
 
 /* "AWS4-HMAC-SHA256" \n X-Amz-Date \n scope \n hex(SHA-256(canonical request)). */
-static hs_result api_sigv4_string_to_sign(const struct api_sigv4_auth *a,
+static HS_RESULT api_sigv4_string_to_sign(const struct api_sigv4_auth *a,
                                           struct api_sigv4_span date, const struct hs_buf *creq,
                                           struct hs_buf *out)
 {
@@ -1095,7 +1095,7 @@ static hs_result api_sigv4_string_to_sign(const struct api_sigv4_auth *a,
 
 /* Appends kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  * "aws4_request"). Every intermediate key lives in a sensitive buffer, wiped when freed. */
-static hs_result api_sigv4_signing_key(const struct hs_secret *secret,
+static HS_RESULT api_sigv4_signing_key(const struct hs_secret *secret,
                                        const struct api_sigv4_auth *a, struct hs_buf *out)
 {
     HS_DEFER(struct hs_buf *k = hs_buf_new_sensitive(API_SIGV4_KEY_MAX), hs_buf_freep);
@@ -1117,7 +1117,7 @@ static hs_result api_sigv4_signing_key(const struct hs_secret *secret,
     return hs_buf_put(out, hs_buf_data(k), hs_buf_len(k));
 }
 
-static hs_result api_sigv4_check_signature(const struct api_sigv4_request *req,
+static HS_RESULT api_sigv4_check_signature(const struct api_sigv4_request *req,
                                            const struct api_sigv4_key *key,
                                            const struct api_sigv4_auth *a,
                                            struct api_sigv4_span path, struct api_sigv4_span date,
@@ -1179,7 +1179,7 @@ HS_RESULT api_sigv4_verify(const struct api_sigv4_config *cfg, const struct api_
 
 /* Appends the percent-decoding of one path segment. Errors: HS_ERR_INPUT for a decoded '/', '\',
  * control byte or DEL, or a segment that decodes to "." or "..", which a router could misread. */
-static hs_result api_sigv4_put_route_segment(struct hs_buf *out, struct api_sigv4_span seg)
+static HS_RESULT api_sigv4_put_route_segment(struct hs_buf *out, struct api_sigv4_span seg)
 {
     size_t start = hs_buf_len(out);
     HS_GUARD(api_sigv4_put_decoded(out, seg));

@@ -56,9 +56,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "hs_secret.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "common/hs_secret.h"
 
 /* Input bounds; a request over any of them fails with HS_ERR_INPUT_TOO_LARGE. */
 #define API_SIGV4_TARGET_MAX 8192        /* bytes of the request-target */

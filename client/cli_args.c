@@ -1,4 +1,4 @@
-#include "cli_args.h"
+#include "client/cli_args.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -104,7 +104,7 @@ static enum cli_opt cli_opt_find(const char *word, size_t n)
     return CLI_OPT_COUNT;
 }
 
-static hs_result cli_opt_unknown(const char *word, size_t n)
+static HS_RESULT cli_opt_unknown(const char *word, size_t n)
 {
     for (size_t k = 0; k < sizeof(cli_secret_words) / sizeof(cli_secret_words[0]); k++) {
         if (memmem(word, n, cli_secret_words[k], strlen(cli_secret_words[k])) != NULL) {
@@ -119,7 +119,7 @@ static hs_result cli_opt_unknown(const char *word, size_t n)
 }
 
 /* One option word at argv[*i] (with its value from "=..." or the next word). */
-static hs_result cli_args_option(int argc, char **argv, int *i, const enum cli_opt *allowed,
+static HS_RESULT cli_args_option(int argc, char **argv, int *i, const enum cli_opt *allowed,
                                  size_t nallowed, struct cli_args *a)
 {
     const char *word = argv[*i];

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 enum cli_opt {
     /* common to every command */

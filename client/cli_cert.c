@@ -1,15 +1,15 @@
-#include "cli_cert.h"
+#include "client/cli_cert.h"
 
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "cli_key.h"
-#include "cli_print.h"
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
+#include "client/cli_key.h"
+#include "client/cli_print.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
 
 #define CLI_TTL_HOURS_MAX 1000000
 #define CLI_TIME_FIELD_MAX 64
@@ -39,7 +39,7 @@ static bool cli_same(const char *x, const char *y)
     return x != NULL && y != NULL && strcmp(x, y) == 0;
 }
 
-static hs_result cli_cert_generated(const struct cli_args *a, struct cli_cert_req *q)
+static HS_RESULT cli_cert_generated(const struct cli_args *a, struct cli_cert_req *q)
 {
     HS_ENSURE_MSG(q->out_key != NULL, HS_ERR_INPUT, "--out-key FILE is required (or give --csr)");
     q->names.cn = a->value[CLI_OPT_CN];
@@ -54,7 +54,7 @@ static hs_result cli_cert_generated(const struct cli_args *a, struct cli_cert_re
     return cli_csr_names_check(&q->names);
 }
 
-static hs_result cli_cert_options(const struct cli_args *a, struct cli_cert_req *q)
+static HS_RESULT cli_cert_options(const struct cli_args *a, struct cli_cert_req *q)
 {
     HS_ENSURE_MSG(a->npositional == 0, HS_ERR_INPUT, "cert takes no arguments, only options");
     q->csr_path = a->value[CLI_OPT_CSR];
@@ -86,7 +86,7 @@ static hs_result cli_cert_options(const struct cli_args *a, struct cli_cert_req 
     return HS_OK;
 }
 
-static hs_result cli_cert_outputs_free(const struct cli_cert_req *q)
+static HS_RESULT cli_cert_outputs_free(const struct cli_cert_req *q)
 {
     const char *paths[] = {q->out_key, q->out_cert, q->out_chain};
     for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
@@ -98,7 +98,7 @@ static hs_result cli_cert_outputs_free(const struct cli_cert_req *q)
 }
 
 /* The CSR to send and the key it is for: generated (private) or read from --csr (public). */
-static hs_result cli_cert_csr(const struct cli_cert_req *q, EVP_PKEY **key_out,
+static HS_RESULT cli_cert_csr(const struct cli_cert_req *q, EVP_PKEY **key_out,
                               struct hs_buf **pem_out)
 {
     if (q->csr_path != NULL) {
@@ -116,7 +116,7 @@ static hs_result cli_cert_csr(const struct cli_cert_req *q, EVP_PKEY **key_out,
     return HS_OK;
 }
 
-static hs_result cli_cert_body(const struct cli_cert_req *q, const struct hs_buf *csr,
+static HS_RESULT cli_cert_body(const struct cli_cert_req *q, const struct hs_buf *csr,
                                json_object *body)
 {
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
@@ -133,7 +133,7 @@ static hs_result cli_cert_body(const struct cli_cert_req *q, const struct hs_buf
 }
 
 /* The answer's members, each present and of its type. */
-static hs_result cli_cert_fields(json_object *doc, struct cli_issued *out)
+static HS_RESULT cli_cert_fields(json_object *doc, struct cli_issued *out)
 {
     HS_GUARD(hs_json_get_string(doc, "certificate", true, CLI_PEM_FIELD_MAX, &out->cert_pem));
     HS_GUARD(hs_json_get_string(doc, "chain", true, CLI_PEM_FIELD_MAX, &out->chain_pem));
@@ -142,7 +142,7 @@ static hs_result cli_cert_fields(json_object *doc, struct cli_issued *out)
     return cli_serial_check(out->serial);
 }
 
-static hs_result cli_pem_x509(const char *pem, const char *what, X509 **out)
+static HS_RESULT cli_pem_x509(const char *pem, const char *what, X509 **out)
 {
     HS_DEFER(BIO *bio = BIO_new_mem_buf(pem, -1), hs_bio_freep);
     HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
@@ -158,7 +158,7 @@ static hs_result cli_pem_x509(const char *pem, const char *what, X509 **out)
 /* The certificate holds our public key and is signed by the chain's first certificate.
  * Errors: HS_ERR_INPUT_FIELD (unparseable: the answer is broken), HS_ERR_INPUT_KEY (it parses
  * but is not what was asked for: the service failed). */
-static hs_result cli_cert_check(const struct cli_issued *is, EVP_PKEY *key)
+static HS_RESULT cli_cert_check(const struct cli_issued *is, EVP_PKEY *key)
 {
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
     HS_DEFER(X509 *issuer = NULL, hs_x509_freep);
@@ -173,7 +173,7 @@ static hs_result cli_cert_check(const struct cli_issued *is, EVP_PKEY *key)
     return HS_OK;
 }
 
-static hs_result cli_cert_write(const struct cli_cert_req *q, EVP_PKEY *key,
+static HS_RESULT cli_cert_write(const struct cli_cert_req *q, EVP_PKEY *key,
                                 const struct cli_issued *is)
 {
     if (q->out_key != NULL) {

@@ -8,8 +8,8 @@
 #ifndef CLI_CERT_H
 #define CLI_CERT_H
 
-#include "cli_args.h"
-#include "cli_cmd.h"
+#include "client/cli_args.h"
+#include "client/cli_cmd.h"
 
 int cli_cmd_cert(const struct cli_ctx *ctx, const struct cli_args *a);
 

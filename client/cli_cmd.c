@@ -1,4 +1,4 @@
-#include "cli_cmd.h"
+#include "client/cli_cmd.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -7,11 +7,11 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#include "cli_creds.h"
-#include "cli_print.h"
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
+#include "client/cli_creds.h"
+#include "client/cli_print.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
 
 #define CLI_AUDIENCE_MAX 512
 #define CLI_ROUTE_MAX 128
@@ -105,7 +105,7 @@ HS_RESULT cli_serial_check(const char *serial)
 }
 
 /* "/v1/certificates/SERIAL" + tail into route. */
-static hs_result cli_serial_route(const char *serial, const char *tail, struct hs_buf *route,
+static HS_RESULT cli_serial_route(const char *serial, const char *tail, struct hs_buf *route,
                                   const char **out)
 {
     HS_GUARD(cli_serial_check(serial));
@@ -117,7 +117,7 @@ static hs_result cli_serial_route(const char *serial, const char *tail, struct h
 
 /* --- token ------------------------------------------------------------------------------------ */
 
-static hs_result cli_token_body(const struct cli_args *a, json_object *body)
+static HS_RESULT cli_token_body(const struct cli_args *a, json_object *body)
 {
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
     const char *aud = a->value[CLI_OPT_AUDIENCE];
@@ -297,7 +297,7 @@ static void cli_asn1_time(const ASN1_TIME *t, char out[CLI_TIME_MAX])
 }
 
 /* The whole answer must be one DER CRL. */
-static hs_result cli_crl_parse(const struct cli_reply *reply, X509_CRL **out)
+static HS_RESULT cli_crl_parse(const struct cli_reply *reply, X509_CRL **out)
 {
     const unsigned char *p = hs_buf_data(reply->body);
     size_t n = hs_buf_len(reply->body);

@@ -11,8 +11,8 @@
 
 #include <json-c/json.h>
 
-#include "cli_args.h"
-#include "cli_http.h"
+#include "client/cli_args.h"
+#include "client/cli_http.h"
 
 #define CLI_ANSWER_MAX (256 * 1024)    /* bytes of a JSON answer */
 #define CLI_CRL_MAX (16 * 1024 * 1024) /* bytes of a CRL */

@@ -1,4 +1,4 @@
-#include "cli_creds.h"
+#include "client/cli_creds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 
 #include <openssl/crypto.h>
 
-#include "hs_buf.h"
-#include "hs_file.h"
+#include "common/hs_buf.h"
+#include "common/hs_file.h"
 
 #define CLI_CREDS_PWBUF 16384 /* getpwuid_r's buffer */
 
@@ -83,7 +83,7 @@ static bool cli_span_is(struct cli_ini_span s, const char *text)
 }
 
 /* "[name]" with an optional comment after it. */
-static hs_result cli_ini_section(struct cli_ini *st, struct cli_ini_span s)
+static HS_RESULT cli_ini_section(struct cli_ini *st, struct cli_ini_span s)
 {
     const unsigned char *close = memchr(s.p, ']', s.n);
     HS_ENSURE_MSG(close != NULL, HS_ERR_INPUT_CONFIG, "line %zu: '[' without ']'", st->line);
@@ -111,7 +111,7 @@ static struct cli_ini_span cli_ini_value(const unsigned char *p, size_t n)
 }
 
 /* "key = value". */
-static hs_result cli_ini_property(struct cli_ini *st, struct cli_ini_span s)
+static HS_RESULT cli_ini_property(struct cli_ini *st, struct cli_ini_span s)
 {
     const unsigned char *eq = memchr(s.p, '=', s.n);
     HS_ENSURE_MSG(eq != NULL, HS_ERR_INPUT_CONFIG,
@@ -133,7 +133,7 @@ static hs_result cli_ini_property(struct cli_ini *st, struct cli_ini_span s)
     return HS_OK;
 }
 
-static hs_result cli_ini_line(struct cli_ini *st, const unsigned char *p, size_t n)
+static HS_RESULT cli_ini_line(struct cli_ini *st, const unsigned char *p, size_t n)
 {
     if (n > 0 && p[n - 1] == '\r') {
         n--;
@@ -174,7 +174,7 @@ static bool cli_token_chars(struct cli_ini_span v, bool alnum_only)
 }
 
 /* Checks the three values (token.n == 0: none) and copies them into a new struct cli_creds. */
-static hs_result cli_creds_build(struct cli_ini_span id, struct cli_ini_span secret,
+static HS_RESULT cli_creds_build(struct cli_ini_span id, struct cli_ini_span secret,
                                  struct cli_ini_span token, struct cli_creds **out)
 {
     HS_ENSURE_MSG(id.n >= CLI_ACCESS_KEY_ID_MIN && id.n <= CLI_ACCESS_KEY_ID_MAX &&
@@ -235,7 +235,7 @@ static struct cli_ini_span cli_env_span(const char *name)
     return (struct cli_ini_span){(const unsigned char *)v, v != NULL ? strlen(v) : 0};
 }
 
-static hs_result cli_creds_from_env(struct cli_creds **out)
+static HS_RESULT cli_creds_from_env(struct cli_creds **out)
 {
     struct cli_ini_span id = cli_env_span("AWS_ACCESS_KEY_ID");
     struct cli_ini_span secret = cli_env_span("AWS_SECRET_ACCESS_KEY");
@@ -256,7 +256,7 @@ static hs_result cli_creds_from_env(struct cli_creds **out)
 }
 
 /* Appends the home directory: $HOME, else the password database's. */
-static hs_result cli_put_home(struct hs_buf *b)
+static HS_RESULT cli_put_home(struct hs_buf *b)
 {
     const char *home = secure_getenv("HOME");
     if (home != NULL && home[0] != '\0') {
@@ -271,7 +271,7 @@ static hs_result cli_put_home(struct hs_buf *b)
 }
 
 /* $AWS_SHARED_CREDENTIALS_FILE (a leading "~/" is the home directory) or ~/.aws/credentials. */
-static hs_result cli_creds_path(struct hs_buf *path)
+static HS_RESULT cli_creds_path(struct hs_buf *path)
 {
     const char *named = secure_getenv("AWS_SHARED_CREDENTIALS_FILE");
     if (named != NULL && named[0] != '\0') {
@@ -286,7 +286,7 @@ static hs_result cli_creds_path(struct hs_buf *path)
 }
 
 /* --profile-name, else $AWS_PROFILE, else "default". */
-static hs_result cli_profile_name(const char *profile_flag, const char **out)
+static HS_RESULT cli_profile_name(const char *profile_flag, const char **out)
 {
     const char *env = secure_getenv("AWS_PROFILE");
     const char *name = profile_flag != NULL              ? profile_flag
@@ -303,7 +303,7 @@ static hs_result cli_profile_name(const char *profile_flag, const char **out)
     return HS_OK;
 }
 
-static hs_result cli_creds_from_file(const char *profile_flag, struct cli_creds **out)
+static HS_RESULT cli_creds_from_file(const char *profile_flag, struct cli_creds **out)
 {
     const char *profile = NULL;
     HS_GUARD(cli_profile_name(profile_flag, &profile));

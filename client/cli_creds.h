@@ -34,8 +34,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hs_err.h"
-#include "hs_secret.h"
+#include "common/hs_err.h"
+#include "common/hs_secret.h"
 
 #define CLI_CREDS_FILE_MAX (1024 * 1024) /* bytes of a shared credentials file */
 #define CLI_PROFILE_NAME_MAX 128

@@ -1,4 +1,4 @@
-#include "cli_http.h"
+#include "client/cli_http.h"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
-#include "hs_defer.h"
+#include "common/hs_defer.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
 #error "cli_http needs libcurl 7.85.0 or newer (curl_easy_header, CURLOPT_PROTOCOLS_STR)"
@@ -161,7 +161,7 @@ static size_t cli_http_write(char *p, size_t size, size_t nmemb, void *cls)
 }
 
 /* endpoint without its trailing '/'s, then path, into url. */
-static hs_result cli_http_url(const char *endpoint, const char *path, struct hs_buf *url)
+static HS_RESULT cli_http_url(const char *endpoint, const char *path, struct hs_buf *url)
 {
     size_t n = strlen(endpoint);
     while (n > 0 && endpoint[n - 1] == '/') {
@@ -171,7 +171,7 @@ static hs_result cli_http_url(const char *endpoint, const char *path, struct hs_
     return hs_buf_put_str(url, path);
 }
 
-static hs_result cli_http_setopt_common(CURL *h, const struct cli_http_config *cfg, const char *url,
+static HS_RESULT cli_http_setopt_common(CURL *h, const struct cli_http_config *cfg, const char *url,
                                         struct cli_sink *sink, char *errbuf, size_t max_answer)
 {
     long total_ms = cfg->timeout_s * 1000;
@@ -197,7 +197,7 @@ static hs_result cli_http_setopt_common(CURL *h, const struct cli_http_config *c
 
 /* SigV4 by libcurl: the provider string, the key id and the secret. The secret is lent to
  * libcurl NUL-terminated from *password (sensitive, the caller's), which libcurl copies. */
-static hs_result cli_http_sign(CURL *h, const struct cli_http_config *cfg,
+static HS_RESULT cli_http_sign(CURL *h, const struct cli_http_config *cfg,
                                const struct cli_creds *creds, struct hs_buf *password)
 {
     HS_ENSURE_REF(cfg->region);
@@ -224,7 +224,7 @@ static hs_result cli_http_sign(CURL *h, const struct cli_http_config *cfg,
 }
 
 /* "X-Amz-Security-Token: <token>" into line (sensitive, the caller's). */
-static hs_result cli_http_token_line(const struct cli_creds *creds, struct hs_buf *line,
+static HS_RESULT cli_http_token_line(const struct cli_creds *creds, struct hs_buf *line,
                                      const char **out)
 {
     const unsigned char *token = NULL;
@@ -270,7 +270,7 @@ static void cli_http_read_reply(CURL *h, struct cli_reply *r)
     cli_http_header(h, "Content-Type", "", r->content_type, sizeof(r->content_type));
 }
 
-static hs_result cli_http_perform(CURL *h, const struct cli_sink *sink, const char *errbuf,
+static HS_RESULT cli_http_perform(CURL *h, const struct cli_sink *sink, const char *errbuf,
                                   size_t max_answer)
 {
     CURLcode rc = curl_easy_perform(h);

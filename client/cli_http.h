@@ -20,9 +20,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cli_creds.h"
-#include "hs_buf.h"
-#include "hs_err.h"
+#include "client/cli_creds.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
 
 #define CLI_URL_MAX 2048
 #define CLI_REGION_MAX 64

@@ -1,4 +1,4 @@
-#include "cli_key.h"
+#include "client/cli_key.h"
 
 #include <string.h>
 
@@ -6,8 +6,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "hs_defer.h"
-#include "hs_file.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
 
 /* Indexed by enum cli_key_type. */
 static const char *const cli_key_names[] = {
@@ -75,7 +75,7 @@ static bool cli_name_ok(const char *s, size_t max, bool dns)
 }
 
 /* Appends one SAN of type gen_type (GEN_DNS, GEN_IPADD) parsed from text. */
-static hs_result cli_san_push(GENERAL_NAMES *gens, int gen_type, const char *text)
+static HS_RESULT cli_san_push(GENERAL_NAMES *gens, int gen_type, const char *text)
 {
     GENERAL_NAME *g = a2i_GENERAL_NAME(NULL, NULL, NULL, gen_type, text, 0);
     if (g == NULL) {
@@ -109,7 +109,7 @@ HS_RESULT cli_csr_names_check(const struct cli_csr_names *names)
     return HS_OK;
 }
 
-static hs_result cli_csr_add_sans(X509_REQ *req, const struct cli_csr_names *names)
+static HS_RESULT cli_csr_add_sans(X509_REQ *req, const struct cli_csr_names *names)
 {
     if (names->ndns + names->nip == 0) {
         return HS_OK;
@@ -135,7 +135,7 @@ static hs_result cli_csr_add_sans(X509_REQ *req, const struct cli_csr_names *nam
     return HS_OK;
 }
 
-static hs_result cli_key_digest(EVP_PKEY *key, EVP_MD **out)
+static HS_RESULT cli_key_digest(EVP_PKEY *key, EVP_MD **out)
 {
     const char *name = "SHA256";
     if (EVP_PKEY_is_a(key, "ED25519")) {
@@ -151,7 +151,7 @@ static hs_result cli_key_digest(EVP_PKEY *key, EVP_MD **out)
     return HS_OK;
 }
 
-static hs_result cli_bio_to_buf(BIO *bio, struct hs_buf *out)
+static HS_RESULT cli_bio_to_buf(BIO *bio, struct hs_buf *out)
 {
     char *data = NULL;
     long n = BIO_get_mem_data(bio, &data);

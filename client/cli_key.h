@@ -10,8 +10,8 @@
 
 #include <openssl/evp.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
 
 #define CLI_CSR_PEM_MAX (16 * 1024) /* the service's CSR limit */
 #define CLI_CN_MAX 64               /* RFC 5280 ub-common-name */

@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_args.h"
-#include "cli_cert.h"
-#include "cli_cmd.h"
-#include "cli_http.h"
-#include "cli_print.h"
-#include "hs_err.h"
-#include "hs_secret.h"
+#include "client/cli_args.h"
+#include "client/cli_cert.h"
+#include "client/cli_cmd.h"
+#include "client/cli_http.h"
+#include "client/cli_print.h"
+#include "common/hs_err.h"
+#include "common/hs_secret.h"
 
 #define CLI_TIMEOUT_DEFAULT_S 30
 #define CLI_TIMEOUT_MAX_S 3600

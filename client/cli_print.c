@@ -1,9 +1,9 @@
-#include "cli_print.h"
+#include "client/cli_print.h"
 
 #include <string.h>
 
-#include "hs_defer.h"
-#include "hs_json.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
 
 #define CLI_SHOWN_MAX 1024 /* bytes of one string from the network put on the terminal */
 #define CLI_ERROR_DEPTH 8  /* nesting of an error document */

@@ -12,8 +12,8 @@
 
 #include <json-c/json.h>
 
-#include "cli_http.h"
-#include "hs_err.h"
+#include "client/cli_http.h"
+#include "common/hs_err.h"
 
 /* Exit status of every command (docs/client.md). */
 enum cli_exit {

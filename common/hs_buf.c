@@ -1,4 +1,4 @@
-#include "hs_buf.h"
+#include "common/hs_buf.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -84,7 +84,7 @@ void hs_buf_reset(struct hs_buf *b)
 }
 
 /* Makes room for n more bytes, growing geometrically but never beyond max. */
-static hs_result hs_buf_grow(struct hs_buf *b, size_t n)
+static HS_RESULT hs_buf_grow(struct hs_buf *b, size_t n)
 {
     HS_ENSURE(n <= b->max - b->len, HS_ERR_BOUNDS);
     size_t need = b->len + n;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 struct hs_buf;
 

@@ -18,7 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 HS_DEFINE_FREEP(hs_x509_freep, X509, X509_free)
 HS_DEFINE_FREEP(hs_x509_req_freep, X509_REQ, X509_REQ_free)

@@ -1,4 +1,4 @@
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -106,7 +106,7 @@ static void hs_error_vdetail(const char *fmt, va_list ap)
     (void)vsnprintf(hs_tls_error.detail + used, sizeof(hs_tls_error.detail) - used, fmt, ap);
 }
 
-static hs_result hs_error_set(const char *file, int line, enum hs_code code)
+static HS_RESULT hs_error_set(const char *file, int line, enum hs_code code)
 {
     hs_error_clear();
     hs_tls_error.code = code;
@@ -115,7 +115,7 @@ static hs_result hs_error_set(const char *file, int line, enum hs_code code)
     return (hs_result){code};
 }
 
-hs_result hs_error_raise(const char *file, int line, enum hs_code code, const char *fmt, ...)
+HS_RESULT hs_error_raise(const char *file, int line, enum hs_code code, const char *fmt, ...)
 {
     hs_result r = hs_error_set(file, line, code);
     if (fmt != NULL) {
@@ -127,7 +127,7 @@ hs_result hs_error_raise(const char *file, int line, enum hs_code code, const ch
     return r;
 }
 
-hs_result hs_error_raise_ossl(const char *file, int line, enum hs_code code)
+HS_RESULT hs_error_raise_ossl(const char *file, int line, enum hs_code code)
 {
     if (hs_tls_error.code != HS_ERR_NONE) {
         /* A nested layer (our provider, a callback) already said what went wrong. */
@@ -145,7 +145,7 @@ hs_result hs_error_raise_ossl(const char *file, int line, enum hs_code code)
     return r;
 }
 
-hs_result hs_error_raise_ckr(const char *file, int line, enum hs_code code, unsigned long ckr,
+HS_RESULT hs_error_raise_ckr(const char *file, int line, enum hs_code code, unsigned long ckr,
                              const char *ckr_name)
 {
     hs_result r = hs_error_set(file, line, code);
@@ -154,7 +154,7 @@ hs_result hs_error_raise_ckr(const char *file, int line, enum hs_code code, unsi
     return r;
 }
 
-hs_result hs_error_raise_errno(const char *file, int line, enum hs_code code, const char *what)
+HS_RESULT hs_error_raise_errno(const char *file, int line, enum hs_code code, const char *what)
 {
     int saved = errno;
     hs_result r = hs_error_set(file, line, code);
@@ -175,7 +175,7 @@ void hs_error_add_detail(const char *fmt, ...)
     va_end(ap);
 }
 
-hs_result hs_error_context(hs_result r, const char *where)
+HS_RESULT hs_error_context(hs_result r, const char *where)
 {
     if (hs_failed(r) && where != NULL) {
         hs_error_add_detail("in \"%s\"", where);

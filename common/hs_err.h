@@ -72,11 +72,22 @@ enum hs_code {
     HS_ERR_LINT,             /* a certificate or CRL we built breaks a profile rule */
 };
 
-typedef struct hs_result {
+/* Every function that returns hs_result is must-use. gcc checks declarations only, so each is
+ * declared HS_RESULT (or, for a function pointer, HS_MUST_USE hs_result (*fn)(...)), and
+ * tests/lint/rules.py fails the build on one that is not. clang also takes the attribute on
+ * the type itself, so there a dropped result is an error whatever the declaration says. */
+#define HS_MUST_USE __attribute__((warn_unused_result))
+#if defined(__clang__)
+#define HS_MUST_USE_TYPE HS_MUST_USE
+#else
+#define HS_MUST_USE_TYPE
+#endif
+
+typedef struct HS_MUST_USE_TYPE hs_result {
     enum hs_code code;
 } hs_result;
 
-#define HS_RESULT __attribute__((warn_unused_result)) hs_result
+#define HS_RESULT HS_MUST_USE hs_result
 #define HS_OK ((hs_result){HS_ERR_NONE})
 
 struct hs_error {
@@ -105,24 +116,24 @@ void hs_error_clear(void);
 
 /* Records a failure and returns it as hs_result. fmt (may be NULL) formats the operator detail:
  * callers pass only non-secret text (field names, limits, counts). The macros below call these. */
-hs_result hs_error_raise(const char *file, int line, enum hs_code code, const char *fmt, ...)
+HS_RESULT hs_error_raise(const char *file, int line, enum hs_code code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* As hs_error_raise, and also records the newest OpenSSL error and clears OpenSSL's queue. If an
  * error was raised on this thread since the last hs_error_clear() (for example by the PKCS#11
  * provider under an X509_sign_ctx call), that more specific error is kept and returned. */
-hs_result hs_error_raise_ossl(const char *file, int line, enum hs_code code);
+HS_RESULT hs_error_raise_ossl(const char *file, int line, enum hs_code code);
 
 /* As hs_error_raise, recording a CK_RV and its static name (used by pkcs11/). */
-hs_result hs_error_raise_ckr(const char *file, int line, enum hs_code code, unsigned long ckr,
+HS_RESULT hs_error_raise_ckr(const char *file, int line, enum hs_code code, unsigned long ckr,
                              const char *ckr_name);
 
 /* As hs_error_raise, recording errno (read before any other call). */
-hs_result hs_error_raise_errno(const char *file, int line, enum hs_code code, const char *what);
+HS_RESULT hs_error_raise_errno(const char *file, int line, enum hs_code code, const char *what);
 
 /* Returns r unchanged; when it is a failure, first appends "in \"where\"" to the detail, so a
  * config error names the object its field lives in. */
-hs_result hs_error_context(hs_result r, const char *where);
+HS_RESULT hs_error_context(hs_result r, const char *where);
 
 /* Appends to the current error's detail (e.g. the caller adds which file failed to load). */
 void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -162,8 +173,15 @@ void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* For libcrypto calls that return a pointer, NULL on failure. */
 #define HS_GUARD_OSSL_PTR(call, code) HS_GUARD_OSSL(((call) != NULL) ? 1 : 0, code)
 
-/* Marks a result as deliberately ignored (cleanup paths where failure changes nothing). */
-#define HS_IGNORE(call) ((void)(call))
+/* Marks a result as deliberately ignored (cleanup paths where failure changes nothing). Every
+ * function returning hs_result is declared HS_RESULT (warn_unused_result), which a (void) cast
+ * does not silence under gcc, so the result is stored and then discarded. Works for any non-void
+ * call (hs_result, a CK_RV, an int). */
+#define HS_IGNORE(call)                                                                            \
+    __extension__({                                                                                \
+        __typeof__(call) hs_ignored_ = (call);                                                     \
+        (void)hs_ignored_;                                                                         \
+    })
 
 /* A local that owns a resource: HS_DEFER(struct hs_buf *b = hs_buf_new(N), hs_buf_freep);
  * freefn receives a pointer to the variable and must accept a NULL object. */

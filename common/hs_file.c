@@ -1,4 +1,4 @@
-#include "hs_file.h"
+#include "common/hs_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@ static void hs_file_closep(int *fd)
     }
 }
 
-static hs_result hs_file_read_into(const char *path, size_t max, bool sensitive,
+static HS_RESULT hs_file_read_into(const char *path, size_t max, bool sensitive,
                                    struct hs_buf **out)
 {
     HS_ENSURE_REF(path);
@@ -70,7 +70,7 @@ HS_RESULT hs_file_read_sensitive(const char *path, size_t max, struct hs_buf **o
     return hs_file_read_into(path, max, true, out);
 }
 
-static hs_result hs_file_write_all(int fd, const void *p, size_t n, const char *path)
+static HS_RESULT hs_file_write_all(int fd, const void *p, size_t n, const char *path)
 {
     const unsigned char *c = p;
     size_t done = 0;

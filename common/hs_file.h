@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
 
 /* Reads the whole regular file at path (at most max bytes) into a new buffer. Errors:
  * HS_ERR_INPUT_NOT_FOUND when it does not exist, HS_ERR_INPUT_TOO_LARGE when larger than max,

@@ -1,8 +1,8 @@
-#include "hs_json.h"
+#include "common/hs_json.h"
 
 #include <string.h>
 
-#include "hs_defer.h"
+#include "common/hs_defer.h"
 
 HS_RESULT hs_json_parse_object(const char *text, size_t len, size_t max_len, int max_depth,
                                json_object **out)

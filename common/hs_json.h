@@ -15,7 +15,7 @@
 
 #include <json-c/json.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 /* Default nesting limit for request bodies and configs. */
 #define HS_JSON_DEPTH_MAX 16

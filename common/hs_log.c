@@ -1,4 +1,4 @@
-#include "hs_log.h"
+#include "common/hs_log.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "hs_buf.h"
+#include "common/hs_buf.h"
 
 #define HS_LOG_REQ_ID_MAX 64
 #define HS_LOG_HEX_MAX 512 /* bytes of a HEX field rendered; fingerprints are far shorter */

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 enum hs_log_level {
     HS_LOG_DEBUG = 0,

@@ -1,4 +1,4 @@
-#include "hs_secret.h"
+#include "common/hs_secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,7 @@ bool hs_secure_heap_active(void)
 }
 
 /* Allocates a secret with room for cap bytes (cap <= HS_SECRET_LARGE_MAX + 8) and length 0. */
-static hs_result hs_secret_alloc(size_t cap, struct hs_secret **out)
+static HS_RESULT hs_secret_alloc(size_t cap, struct hs_secret **out)
 {
     HS_ENSURE(cap <= HS_SECRET_LARGE_MAX + 8, HS_ERR_INPUT_TOO_LARGE);
     struct hs_secret *s = OPENSSL_zalloc(sizeof(*s));
@@ -91,7 +91,7 @@ static size_t hs_secret_trim(const unsigned char *p, size_t n)
 
 /* A regular 0600-or-stricter file of 1..max + 2 bytes (a trailing CRLF allowed); its size in
  * *size. */
-static hs_result hs_secret_check_file(int fd, const char *path, size_t max, size_t *size)
+static HS_RESULT hs_secret_check_file(int fd, const char *path, size_t max, size_t *size)
 {
     struct stat st;
     HS_ENSURE(fstat(fd, &st) == 0, HS_ERR_IO);
@@ -172,7 +172,7 @@ HS_RESULT hs_secret_take_env(const char *name, size_t max, struct hs_secret **ou
 
 /* Reads one line from fd into s (at most max bytes), byte by byte so nothing past the newline
  * is consumed. */
-static hs_result hs_secret_read_line(int fd, struct hs_secret *s, size_t max)
+static HS_RESULT hs_secret_read_line(int fd, struct hs_secret *s, size_t max)
 {
     size_t n = 0;
     for (;;) {

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 /* Largest secret accepted from a file or the environment, in bytes. */
 #define HS_SECRET_MAX 1024

@@ -1,13 +1,13 @@
-#include "kc_config.h"
+#include "keyceremony/kc_config.h"
 
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
 
 #define KC_NAME_VALUE_MAX 64 /* ub-name / ub-common-name, RFC 5280 Appendix A */
 
@@ -79,13 +79,13 @@ void kc_config_freep(struct kc_config **cfg)
 
 /* --- paths --------------------------------------------------------------------------------- */
 
-static hs_result kc_get_path(json_object *obj, const char *key, bool required, const char **out)
+static HS_RESULT kc_get_path(json_object *obj, const char *key, bool required, const char **out)
 {
     return hs_json_get_string(obj, key, required, KC_PATH_MAX, out);
 }
 
 /* An input file named by the config must exist. */
-static hs_result kc_get_input(json_object *obj, const char *key, bool required, const char **out)
+static HS_RESULT kc_get_input(json_object *obj, const char *key, bool required, const char **out)
 {
     HS_GUARD(kc_get_path(obj, key, required, out));
     HS_ENSURE_MSG(*out == NULL || hs_file_exists(*out), HS_ERR_INPUT_NOT_FOUND,
@@ -93,7 +93,7 @@ static hs_result kc_get_input(json_object *obj, const char *key, bool required, 
     return HS_OK;
 }
 
-static hs_result kc_check_dir(const char *key, const char *path)
+static HS_RESULT kc_check_dir(const char *key, const char *path)
 {
     char dir[KC_PATH_MAX + 1];
     memcpy(dir, path, strlen(path) + 1);
@@ -104,7 +104,7 @@ static hs_result kc_check_dir(const char *key, const char *path)
 }
 
 /* An output must not exist yet (nothing is ever overwritten) and its directory must. */
-static hs_result kc_get_output(json_object *obj, const char *key, bool required, const char **out)
+static HS_RESULT kc_get_output(json_object *obj, const char *key, bool required, const char **out)
 {
     HS_GUARD(kc_get_path(obj, key, required, out));
     if (*out == NULL) {
@@ -116,7 +116,7 @@ static hs_result kc_get_output(json_object *obj, const char *key, bool required,
 }
 
 /* A document the step updates in place (atomically): it may exist; its directory must. */
-static hs_result kc_get_updated(json_object *obj, const char *key, bool required, const char **out)
+static HS_RESULT kc_get_updated(json_object *obj, const char *key, bool required, const char **out)
 {
     HS_GUARD(kc_get_path(obj, key, required, out));
     return *out == NULL ? HS_OK : kc_check_dir(key, *out);
@@ -124,7 +124,7 @@ static hs_result kc_get_updated(json_object *obj, const char *key, bool required
 
 /* --- keys and names ------------------------------------------------------------------------ */
 
-static hs_result kc_parse_key(json_object *doc, const char *dflt, struct kc_key *k)
+static HS_RESULT kc_parse_key(json_object *doc, const char *dflt, struct kc_key *k)
 {
     static const char *const allowed[] = {"label", "type", NULL};
     json_object *obj = NULL;
@@ -157,7 +157,7 @@ static const struct {
     {"C", NID_countryName},      {"ST", NID_stateOrProvinceName},    {"L", NID_localityName},
     {"O", NID_organizationName}, {"OU", NID_organizationalUnitName}, {"CN", NID_commonName}};
 
-static hs_result kc_parse_subject(json_object *cert, X509_NAME **out)
+static HS_RESULT kc_parse_subject(json_object *cert, X509_NAME **out)
 {
     static const char *const allowed[] = {"C", "ST", "L", "O", "OU", "CN", NULL};
     json_object *obj = NULL;
@@ -188,7 +188,7 @@ static hs_result kc_parse_subject(json_object *cert, X509_NAME **out)
 }
 
 /* A JSON array of strings, each accepted by valid(). */
-static hs_result kc_parse_strings(json_object *obj, const char *key, bool (*valid)(const char *),
+static HS_RESULT kc_parse_strings(json_object *obj, const char *key, bool (*valid)(const char *),
                                   const char **out, size_t max, size_t *n)
 {
     json_object *list = NULL;
@@ -212,7 +212,7 @@ static bool kc_eku_name_valid(const char *s)
     return strcmp(s, "serverAuth") == 0 || strcmp(s, "clientAuth") == 0;
 }
 
-static hs_result kc_parse_eku(json_object *obj, unsigned int *out)
+static HS_RESULT kc_parse_eku(json_object *obj, unsigned int *out)
 {
     const char *names[2];
     size_t n = 0;
@@ -224,7 +224,7 @@ static hs_result kc_parse_eku(json_object *obj, unsigned int *out)
     return HS_OK;
 }
 
-static hs_result kc_parse_name_constraints(json_object *obj, struct kc_cert *c)
+static HS_RESULT kc_parse_name_constraints(json_object *obj, struct kc_cert *c)
 {
     static const char *const allowed[] = {"permitted_dns", "permitted_email", NULL};
     json_object *nc = NULL;
@@ -242,7 +242,7 @@ static hs_result kc_parse_name_constraints(json_object *obj, struct kc_cert *c)
     return HS_OK;
 }
 
-static hs_result kc_parse_url(json_object *obj, const char *key, const char **out)
+static HS_RESULT kc_parse_url(json_object *obj, const char *key, const char **out)
 {
     HS_GUARD(hs_json_get_string(obj, key, false, SGN_URL_MAX, out));
     HS_ENSURE_MSG(*out == NULL || sgn_ext_url_valid(*out), HS_ERR_INPUT_FIELD,
@@ -264,7 +264,7 @@ static const char *const *kc_cert_keys(enum kc_step step)
     return step == KC_STEP_ROOT ? root : (step == KC_STEP_INTERMEDIATE ? intermediate : cross);
 }
 
-static hs_result kc_parse_cert_body(json_object *obj, enum kc_step step, struct kc_cert *c)
+static HS_RESULT kc_parse_cert_body(json_object *obj, enum kc_step step, struct kc_cert *c)
 {
     if (step != KC_STEP_CROSS_SIGN) {
         HS_GUARD(kc_parse_subject(obj, &c->subject));
@@ -287,7 +287,7 @@ static hs_result kc_parse_cert_body(json_object *obj, enum kc_step step, struct 
     return kc_get_output(obj, "output", true, &c->output);
 }
 
-static hs_result kc_parse_cert(json_object *doc, enum kc_step step, struct kc_cert *c)
+static HS_RESULT kc_parse_cert(json_object *doc, enum kc_step step, struct kc_cert *c)
 {
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "certificate", true, json_type_object, &obj));
@@ -295,7 +295,7 @@ static hs_result kc_parse_cert(json_object *doc, enum kc_step step, struct kc_ce
     return hs_error_context(kc_parse_cert_body(obj, step, c), "certificate");
 }
 
-static hs_result kc_parse_issuer(json_object *doc, struct kc_config *cfg)
+static HS_RESULT kc_parse_issuer(json_object *doc, struct kc_config *cfg)
 {
     static const char *const allowed[] = {"key", "certificate", NULL};
     json_object *obj = NULL;
@@ -309,7 +309,7 @@ static hs_result kc_parse_issuer(json_object *doc, struct kc_config *cfg)
 /* --- CRL ----------------------------------------------------------------------------------- */
 
 /* "2026-11-21T19:24:05Z" (RFC 3339, UTC) to seconds since the epoch. */
-static hs_result kc_parse_time(const char *s, time_t *out)
+static HS_RESULT kc_parse_time(const char *s, time_t *out)
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
@@ -322,7 +322,7 @@ static hs_result kc_parse_time(const char *s, time_t *out)
     return HS_OK;
 }
 
-static hs_result kc_parse_revoked(json_object *e, struct sgn_crl_entry *out, time_t now)
+static HS_RESULT kc_parse_revoked(json_object *e, struct sgn_crl_entry *out, time_t now)
 {
     static const char *const allowed[] = {"serial", "reason", "revoked_at", NULL};
     HS_ENSURE_MSG(json_object_is_type(e, json_type_object), HS_ERR_INPUT_FIELD,
@@ -347,7 +347,7 @@ static hs_result kc_parse_revoked(json_object *e, struct sgn_crl_entry *out, tim
     return HS_OK;
 }
 
-static hs_result kc_parse_crl_body(json_object *obj, struct kc_crl *crl)
+static HS_RESULT kc_parse_crl_body(json_object *obj, struct kc_crl *crl)
 {
     int64_t number = 0;
     int64_t days = 0;
@@ -370,7 +370,7 @@ static hs_result kc_parse_crl_body(json_object *obj, struct kc_crl *crl)
     return kc_get_output(obj, "output", true, &crl->output);
 }
 
-static hs_result kc_parse_crl(json_object *doc, struct kc_config *cfg)
+static HS_RESULT kc_parse_crl(json_object *doc, struct kc_config *cfg)
 {
     static const char *const allowed[] = {"number", "validity_days", "revoked", "output", NULL};
     json_object *obj = NULL;
@@ -384,7 +384,7 @@ static hs_result kc_parse_crl(json_object *doc, struct kc_config *cfg)
 /* --- JWT keys ------------------------------------------------------------------------------ */
 
 /* The JWS algorithm must fit the key type (RFC 7518 §3.1), checked before any key exists. */
-static hs_result kc_check_jwt_alg(const char *alg, enum p11_key_type type)
+static HS_RESULT kc_check_jwt_alg(const char *alg, enum p11_key_type type)
 {
     if (alg == NULL) {
         return HS_OK;
@@ -398,7 +398,7 @@ static hs_result kc_check_jwt_alg(const char *alg, enum p11_key_type type)
 }
 
 /* An existing JWK Set must be valid (and have room for one more key when growing). */
-static hs_result kc_check_jwks(const char *path, bool adding, const char *kid)
+static HS_RESULT kc_check_jwks(const char *path, bool adding, const char *kid)
 {
     if (!hs_file_exists(path)) {
         HS_ENSURE_MSG(adding, HS_ERR_INPUT_NOT_FOUND, "field \"jwks\": %s does not exist", path);
@@ -425,7 +425,7 @@ static hs_result kc_check_jwks(const char *path, bool adding, const char *kid)
     return HS_OK;
 }
 
-static hs_result kc_parse_jwt_key(json_object *doc, struct kc_config *cfg)
+static HS_RESULT kc_parse_jwt_key(json_object *doc, struct kc_config *cfg)
 {
     HS_GUARD(kc_parse_key(doc, "EC-P256", &cfg->key));
     HS_GUARD(hs_json_get_string(doc, "alg", false, 8, &cfg->jwt_alg));
@@ -437,7 +437,7 @@ static hs_result kc_parse_jwt_key(json_object *doc, struct kc_config *cfg)
     return cfg->jwks != NULL ? kc_check_jwks(cfg->jwks, true, NULL) : HS_OK;
 }
 
-static hs_result kc_parse_retire(json_object *doc, struct kc_config *cfg, const char *kid)
+static HS_RESULT kc_parse_retire(json_object *doc, struct kc_config *cfg, const char *kid)
 {
     size_t n = kid != NULL ? strlen(kid) : 0;
     HS_ENSURE_MSG(
@@ -453,7 +453,7 @@ static hs_result kc_parse_retire(json_object *doc, struct kc_config *cfg, const 
 
 /* An intermediate either generates its key here ("key") or certifies a public key generated
  * on another token by the key step ("public_key"): the offline-root flow (docs/ceremony.md). */
-static hs_result kc_parse_subject_key(json_object *doc, struct kc_config *cfg)
+static HS_RESULT kc_parse_subject_key(json_object *doc, struct kc_config *cfg)
 {
     bool has_key = json_object_object_get_ex(doc, "key", NULL);
     HS_GUARD(kc_get_input(doc, "public_key", false, &cfg->public_key));
@@ -464,7 +464,7 @@ static hs_result kc_parse_subject_key(json_object *doc, struct kc_config *cfg)
     return has_key ? kc_parse_key(doc, "EC-P256", &cfg->key) : HS_OK;
 }
 
-static hs_result kc_parse_verify(json_object *doc, struct kc_config *cfg)
+static HS_RESULT kc_parse_verify(json_object *doc, struct kc_config *cfg)
 {
     HS_GUARD(kc_get_input(doc, "root_certificate", true, &cfg->root_cert));
     HS_GUARD(kc_get_input(doc, "intermediate_certificate", true, &cfg->intermediate_cert));
@@ -481,7 +481,7 @@ static hs_result kc_parse_verify(json_object *doc, struct kc_config *cfg)
 
 /* --- the document -------------------------------------------------------------------------- */
 
-static hs_result kc_parse_step(struct kc_config *cfg, const char *retire_kid)
+static HS_RESULT kc_parse_step(struct kc_config *cfg, const char *retire_kid)
 {
     json_object *doc = cfg->doc;
     switch (cfg->step) {
@@ -565,7 +565,7 @@ static const char *const *kc_allowed_keys(enum kc_step step)
     }
 }
 
-static hs_result kc_parse_token(struct kc_config *cfg)
+static HS_RESULT kc_parse_token(struct kc_config *cfg)
 {
     json_object *token = NULL;
     HS_GUARD(hs_json_get_typed(cfg->doc, "token", cfg->step != KC_STEP_JWT_RETIRE, json_type_object,

@@ -17,13 +17,13 @@
 #include <json-c/json.h>
 #include <openssl/x509.h>
 
-#include "hs_err.h"
-#include "p11_config.h"
-#include "p11_key.h"
-#include "sgn_cert.h"
-#include "sgn_crl.h"
-#include "sgn_ext.h"
-#include "sgn_jwt.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_config.h"
+#include "pkcs11/p11_key.h"
+#include "signer/sgn_cert.h"
+#include "signer/sgn_crl.h"
+#include "signer/sgn_ext.h"
+#include "signer/sgn_jwt.h"
 
 #define KC_CONFIG_MAX (256 * 1024) /* bytes of a config file */
 #define KC_PATH_MAX 1024           /* bytes of a path in a config */

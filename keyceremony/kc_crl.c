@@ -3,15 +3,15 @@
  */
 #include <time.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "internal.h"
-#include "sgn_crl.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "keyceremony/internal.h"
+#include "signer/sgn_crl.h"
 
 #define KC_CRL_PEM_MAX (16 * 1024 * 1024)
 
-static hs_result kc_crl_prepare(const struct kc_config *cfg, time_t now, X509 **issuer)
+static HS_RESULT kc_crl_prepare(const struct kc_config *cfg, time_t now, X509 **issuer)
 {
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
     HS_GUARD(kc_cert_read(cfg->issuer_cert, &cert));
@@ -23,7 +23,7 @@ static hs_result kc_crl_prepare(const struct kc_config *cfg, time_t now, X509 **
     return HS_OK;
 }
 
-hs_result kc_plan_crl(const struct kc_config *cfg)
+HS_RESULT kc_plan_crl(const struct kc_config *cfg)
 {
     time_t now = time(NULL);
     HS_DEFER(X509 *issuer = NULL, hs_x509_freep);
@@ -45,7 +45,7 @@ hs_result kc_plan_crl(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_crl(const struct kc_config *cfg)
+HS_RESULT kc_run_crl(const struct kc_config *cfg)
 {
     time_t now = time(NULL);
     HS_DEFER(X509 *issuer = NULL, hs_x509_freep);

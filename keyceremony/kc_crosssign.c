@@ -6,9 +6,9 @@
  */
 #include <time.h>
 
-#include "hs_defer.h"
-#include "internal.h"
-#include "sgn_cert.h"
+#include "common/hs_defer.h"
+#include "keyceremony/internal.h"
+#include "signer/sgn_cert.h"
 
 /* What the cross-certificate copies from the certificate it crosses. */
 struct kc_cross {
@@ -28,7 +28,7 @@ static void kc_cross_clear(struct kc_cross *x)
 }
 
 /* The subject certificate's key usage and EKU in our terms; anything else is refused. */
-static hs_result kc_cross_usages(struct kc_cross *x)
+static HS_RESULT kc_cross_usages(struct kc_cross *x)
 {
     uint32_t ku = X509_get_key_usage(x->subject);
     HS_ENSURE_MSG((ku & ~(uint32_t)(KU_KEY_CERT_SIGN | KU_CRL_SIGN | KU_DIGITAL_SIGNATURE)) == 0,
@@ -49,7 +49,7 @@ static hs_result kc_cross_usages(struct kc_cross *x)
     return HS_OK;
 }
 
-static hs_result kc_cross_copy_name_constraints(struct kc_cross *x)
+static HS_RESULT kc_cross_copy_name_constraints(struct kc_cross *x)
 {
     int idx = X509_get_ext_by_NID(x->subject, NID_name_constraints, -1);
     if (idx < 0) {
@@ -65,7 +65,7 @@ static hs_result kc_cross_copy_name_constraints(struct kc_cross *x)
 }
 
 /* Everything checked before the token is opened. */
-static hs_result kc_cross_prepare(const struct kc_config *cfg, time_t now, struct kc_cross *x)
+static HS_RESULT kc_cross_prepare(const struct kc_config *cfg, time_t now, struct kc_cross *x)
 {
     HS_GUARD(kc_cert_read(cfg->issuer_cert, &x->issuer));
     HS_GUARD(kc_cert_read(cfg->subject_cert, &x->subject));
@@ -100,7 +100,7 @@ static struct sgn_cert_template kc_cross_template(const struct kc_config *cfg,
     };
 }
 
-hs_result kc_plan_cross_sign(const struct kc_config *cfg)
+HS_RESULT kc_plan_cross_sign(const struct kc_config *cfg)
 {
     time_t now = time(NULL);
     HS_DEFER(struct kc_cross x = {0}, kc_cross_clear);
@@ -116,7 +116,7 @@ hs_result kc_plan_cross_sign(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_cross_sign(const struct kc_config *cfg)
+HS_RESULT kc_run_cross_sign(const struct kc_config *cfg)
 {
     time_t now = time(NULL);
     HS_DEFER(struct kc_cross x = {0}, kc_cross_clear);

@@ -1,15 +1,15 @@
 #include <string.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "internal.h"
-#include "sgn_cert.h"
-#include "sgn_jwt.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "keyceremony/internal.h"
+#include "signer/sgn_cert.h"
+#include "signer/sgn_jwt.h"
 
 /* truststore.pem: the intermediate, then the root (the order API Gateway mTLS and
  * `openssl verify -untrusted` expect). */
-static hs_result kc_write_truststore(const char *path, const X509 *intermediate, const X509 *root)
+static HS_RESULT kc_write_truststore(const char *path, const X509 *intermediate, const X509 *root)
 {
     HS_DEFER(struct hs_buf *pem = hs_buf_new(2 * SGN_CERT_PEM_MAX), hs_buf_freep);
     HS_ENSURE(pem != NULL, HS_ERR_NOMEM);
@@ -18,7 +18,7 @@ static hs_result kc_write_truststore(const char *path, const X509 *intermediate,
     return hs_file_write_new(path, hs_buf_data(pem), hs_buf_len(pem), 0644);
 }
 
-static hs_result kc_write_jwks(const struct kc_config *cfg, struct kc_session *s)
+static HS_RESULT kc_write_jwks(const struct kc_config *cfg, struct kc_session *s)
 {
     HS_DEFER(struct sgn_jwt_key * keys[SGN_JWT_KEYS_MAX] = {0}, sgn_jwt_key_array_freep);
     HS_GUARD(sgn_jwt_keys_load(s->pool, cfg->jwt_keys, cfg->njwt_keys, keys));
@@ -27,7 +27,7 @@ static hs_result kc_write_jwks(const struct kc_config *cfg, struct kc_session *s
     return hs_file_write_new(cfg->jwks_output, jwks, strlen(jwks), 0644);
 }
 
-hs_result kc_run_export(const struct kc_config *cfg)
+HS_RESULT kc_run_export(const struct kc_config *cfg)
 {
     HS_DEFER(X509 *root = NULL, hs_x509_freep);
     HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
@@ -48,7 +48,7 @@ hs_result kc_run_export(const struct kc_config *cfg)
                                              .event = "truststore written"});
 }
 
-hs_result kc_plan_export(const struct kc_config *cfg)
+HS_RESULT kc_plan_export(const struct kc_config *cfg)
 {
     HS_DEFER(X509 *root = NULL, hs_x509_freep);
     HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);

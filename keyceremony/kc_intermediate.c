@@ -1,14 +1,14 @@
 #include <time.h>
 
-#include "hs_defer.h"
-#include "internal.h"
-#include "p11_sign.h"
-#include "sgn_cert.h"
+#include "common/hs_defer.h"
+#include "keyceremony/internal.h"
+#include "pkcs11/p11_sign.h"
+#include "signer/sgn_cert.h"
 
 /* Everything checked before the token is opened: the root is a valid self-signed CA whose
  * validity covers the intermediate's whole lifetime, and a public_key to certify is a CA key
  * type and not the root's own key. *pub is NULL unless the config names public_key. */
-static hs_result kc_intermediate_prepare(const struct kc_config *cfg, time_t now, X509 **root,
+static HS_RESULT kc_intermediate_prepare(const struct kc_config *cfg, time_t now, X509 **root,
                                          EVP_PKEY **pub)
 {
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
@@ -46,7 +46,7 @@ static struct sgn_cert_template kc_intermediate_template(const struct kc_config 
     };
 }
 
-hs_result kc_plan_intermediate(const struct kc_config *cfg)
+HS_RESULT kc_plan_intermediate(const struct kc_config *cfg)
 {
     time_t now = time(NULL);
     HS_DEFER(X509 *root = NULL, hs_x509_freep);
@@ -69,7 +69,7 @@ hs_result kc_plan_intermediate(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_intermediate(const struct kc_config *cfg)
+HS_RESULT kc_run_intermediate(const struct kc_config *cfg)
 {
     time_t now = time(NULL);
     HS_DEFER(X509 *root = NULL, hs_x509_freep);

@@ -8,15 +8,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
-#include "internal.h"
-#include "sgn_jwt.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
+#include "keyceremony/internal.h"
+#include "signer/sgn_jwt.h"
 
 /* The JWK Set at path as JSON ({"keys": []} when the file does not exist yet). */
-static hs_result kc_jwks_read(const char *path, json_object **out)
+static HS_RESULT kc_jwks_read(const char *path, json_object **out)
 {
     if (!hs_file_exists(path)) {
         json_object *doc = json_object_new_object();
@@ -36,7 +36,7 @@ static hs_result kc_jwks_read(const char *path, json_object **out)
 }
 
 /* Checks the edited set as hsmsignd will read it, then replaces the file atomically. */
-static hs_result kc_jwks_write(const char *path, json_object *doc)
+static HS_RESULT kc_jwks_write(const char *path, json_object *doc)
 {
     HS_DEFER(char *text = NULL, hs_free_strp);
     HS_GUARD(hs_json_to_string(doc, &text));
@@ -48,7 +48,7 @@ static hs_result kc_jwks_write(const char *path, json_object *doc)
 }
 
 /* Adds jwk (taking a reference) as the first, newest key. */
-static hs_result kc_jwks_add(const char *path, json_object *jwk)
+static HS_RESULT kc_jwks_add(const char *path, json_object *jwk)
 {
     HS_DEFER(json_object *doc = NULL, hs_json_putp);
     HS_GUARD(kc_jwks_read(path, &doc));
@@ -65,7 +65,7 @@ static hs_result kc_jwks_add(const char *path, json_object *jwk)
     return kc_jwks_write(path, doc);
 }
 
-static hs_result kc_jwks_remove(const char *path, const char *kid)
+static HS_RESULT kc_jwks_remove(const char *path, const char *kid)
 {
     HS_DEFER(json_object *doc = NULL, hs_json_putp);
     HS_GUARD(kc_jwks_read(path, &doc));
@@ -89,7 +89,7 @@ static hs_result kc_jwks_remove(const char *path, const char *kid)
     return kc_jwks_write(path, doc);
 }
 
-hs_result kc_plan_jwt_key(const struct kc_config *cfg)
+HS_RESULT kc_plan_jwt_key(const struct kc_config *cfg)
 {
     kc_plan_keygen(cfg, &cfg->key);
     kc_plan_line("JWS alg: %s", cfg->jwt_alg != NULL ? cfg->jwt_alg : "the key type's default");
@@ -107,7 +107,7 @@ hs_result kc_plan_jwt_key(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_jwt_key(const struct kc_config *cfg)
+HS_RESULT kc_run_jwt_key(const struct kc_config *cfg)
 {
     HS_DEFER(struct kc_session s = {0}, kc_session_close);
     HS_GUARD(kc_session_open(&cfg->token, &s));
@@ -135,7 +135,7 @@ hs_result kc_run_jwt_key(const struct kc_config *cfg)
                             .event = "JWK published"});
 }
 
-hs_result kc_plan_jwt_retire(const struct kc_config *cfg)
+HS_RESULT kc_plan_jwt_retire(const struct kc_config *cfg)
 {
     kc_plan_line("remove kid %s from %s (replaced atomically); the key stays in the token",
                  cfg->retire_kid, cfg->jwks);
@@ -143,7 +143,7 @@ hs_result kc_plan_jwt_retire(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_jwt_retire(const struct kc_config *cfg)
+HS_RESULT kc_run_jwt_retire(const struct kc_config *cfg)
 {
     HS_GUARD(kc_jwks_remove(cfg->jwks, cfg->retire_kid));
     return kc_transcript(

@@ -5,10 +5,10 @@
  * intermediate step there certifies it with "public_key". Witnesses compare the spki_sha256 of
  * both transcripts.
  */
-#include "hs_defer.h"
-#include "internal.h"
+#include "common/hs_defer.h"
+#include "keyceremony/internal.h"
 
-hs_result kc_plan_key(const struct kc_config *cfg)
+HS_RESULT kc_plan_key(const struct kc_config *cfg)
 {
     kc_plan_keygen(cfg, &cfg->key);
     kc_plan_line("write its public key (PEM SubjectPublicKeyInfo) to %s (new file, 0644)",
@@ -17,7 +17,7 @@ hs_result kc_plan_key(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_key(const struct kc_config *cfg)
+HS_RESULT kc_run_key(const struct kc_config *cfg)
 {
     HS_DEFER(struct kc_session s = {0}, kc_session_close);
     HS_GUARD(kc_session_open(&cfg->token, &s));

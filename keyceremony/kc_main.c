@@ -24,18 +24,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hs_err.h"
-#include "hs_log.h"
-#include "hs_secret.h"
-#include "internal.h"
-#include "kc_config.h"
-#include "p11_evp.h"
+#include "common/hs_err.h"
+#include "common/hs_log.h"
+#include "common/hs_secret.h"
+#include "keyceremony/internal.h"
+#include "keyceremony/kc_config.h"
+#include "pkcs11/p11_evp.h"
 
 struct kc_command {
     const char *name;
     enum kc_step step;
-    hs_result (*run)(const struct kc_config *cfg);
-    hs_result (*plan)(const struct kc_config *cfg);
+    HS_MUST_USE hs_result (*run)(const struct kc_config *cfg);
+    HS_MUST_USE hs_result (*plan)(const struct kc_config *cfg);
     const char *help;
 };
 
@@ -123,7 +123,7 @@ static void kc_report_failure(const char *step)
             e->ckr_name != NULL ? e->ckr_name : "");
 }
 
-static hs_result kc_execute(const struct kc_args *a, struct kc_config **cfg)
+static HS_RESULT kc_execute(const struct kc_args *a, struct kc_config **cfg)
 {
     HS_GUARD(hs_secure_init(65536));
     /* Validate everything before the module is loaded: a bad config never touches a token. */

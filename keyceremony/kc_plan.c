@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "keyceremony/internal.h"
 
 void kc_plan_line(const char *fmt, ...)
 {

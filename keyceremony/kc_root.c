@@ -1,8 +1,8 @@
 #include <time.h>
 
-#include "hs_defer.h"
-#include "internal.h"
-#include "sgn_cert.h"
+#include "common/hs_defer.h"
+#include "keyceremony/internal.h"
+#include "signer/sgn_cert.h"
 
 /* The root's certificate, as the plan prints it and the run signs it. */
 static struct sgn_cert_template kc_root_template(const struct kc_config *cfg, EVP_PKEY *key,
@@ -20,7 +20,7 @@ static struct sgn_cert_template kc_root_template(const struct kc_config *cfg, EV
     };
 }
 
-hs_result kc_plan_root(const struct kc_config *cfg)
+HS_RESULT kc_plan_root(const struct kc_config *cfg)
 {
     kc_plan_keygen(cfg, &cfg->key);
     struct sgn_cert_template t = kc_root_template(cfg, NULL, time(NULL));
@@ -30,7 +30,7 @@ hs_result kc_plan_root(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_root(const struct kc_config *cfg)
+HS_RESULT kc_run_root(const struct kc_config *cfg)
 {
     HS_DEFER(struct kc_session s = {0}, kc_session_close);
     HS_GUARD(kc_session_open(&cfg->token, &s));

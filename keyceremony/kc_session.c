@@ -4,23 +4,23 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
-#include "hs_log.h"
-#include "hs_secret.h"
-#include "internal.h"
-#include "p11_sign.h"
-#include "sgn_cert.h"
-#include "sgn_ext.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
+#include "common/hs_log.h"
+#include "common/hs_secret.h"
+#include "keyceremony/internal.h"
+#include "pkcs11/p11_sign.h"
+#include "signer/sgn_cert.h"
+#include "signer/sgn_ext.h"
 
 #define KC_CERT_FILE_MAX (64 * 1024)
 
 static const unsigned char kc_selftest_msg[] = "hsmsign key ceremony self-test";
 
 /* The token's serial number, blank padding removed. */
-static hs_result kc_token_serial(struct p11_pool *pool, char out[17])
+static HS_RESULT kc_token_serial(struct p11_pool *pool, char out[17])
 {
     CK_TOKEN_INFO info;
     HS_GUARD(p11_pool_get_token_info(pool, &info));
@@ -33,7 +33,7 @@ static hs_result kc_token_serial(struct p11_pool *pool, char out[17])
     return HS_OK;
 }
 
-hs_result kc_session_open(const struct p11_token_config *token, struct kc_session *out)
+HS_RESULT kc_session_open(const struct p11_token_config *token, struct kc_session *out)
 {
     memset(out, 0, sizeof(*out));
     HS_GUARD(p11_token_open(token, &out->module, &out->pool));
@@ -48,7 +48,7 @@ void kc_session_close(struct kc_session *s)
 }
 
 /* Signs a test message with the new key and verifies it with the public key as exported. */
-static hs_result kc_key_selftest(struct p11_key *key)
+static HS_RESULT kc_key_selftest(struct p11_key *key)
 {
     enum p11_sig_alg alg = p11_sig_alg_default(p11_key_type(key));
     HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
@@ -66,7 +66,7 @@ static hs_result kc_key_selftest(struct p11_key *key)
     return HS_OK;
 }
 
-hs_result kc_key_create(struct kc_session *s, const struct kc_key *spec, struct p11_key **out)
+HS_RESULT kc_key_create(struct kc_session *s, const struct kc_key *spec, struct p11_key **out)
 {
     /* The token must be able to sign with the key before the key is created. */
     HS_GUARD(p11_sign_check(s->pool, spec->type, spec->rsa_bits, p11_sig_alg_default(spec->type)));
@@ -81,7 +81,7 @@ hs_result kc_key_create(struct kc_session *s, const struct kc_key *spec, struct 
     return HS_OK;
 }
 
-hs_result kc_cert_read(const char *path, X509 **out)
+HS_RESULT kc_cert_read(const char *path, X509 **out)
 {
     HS_DEFER(struct hs_buf *pem = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, KC_CERT_FILE_MAX, &pem));
@@ -94,7 +94,7 @@ hs_result kc_cert_read(const char *path, X509 **out)
     return HS_OK;
 }
 
-hs_result kc_cert_write(const char *path, const X509 *cert)
+HS_RESULT kc_cert_write(const char *path, const X509 *cert)
 {
     HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CERT_PEM_MAX), hs_buf_freep);
     HS_ENSURE(pem != NULL, HS_ERR_NOMEM);
@@ -102,7 +102,7 @@ hs_result kc_cert_write(const char *path, const X509 *cert)
     return hs_file_write_new(path, hs_buf_data(pem), hs_buf_len(pem), 0644);
 }
 
-hs_result kc_public_key_read(const char *path, const char *what, EVP_PKEY **out)
+HS_RESULT kc_public_key_read(const char *path, const char *what, EVP_PKEY **out)
 {
     HS_DEFER(struct hs_buf *pem = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, KC_CERT_FILE_MAX, &pem));
@@ -130,7 +130,7 @@ hs_result kc_public_key_read(const char *path, const char *what, EVP_PKEY **out)
     return HS_OK;
 }
 
-hs_result kc_public_key_write(const char *path, EVP_PKEY *pub)
+HS_RESULT kc_public_key_write(const char *path, EVP_PKEY *pub)
 {
     HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
     HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
@@ -141,7 +141,7 @@ hs_result kc_public_key_write(const char *path, EVP_PKEY *pub)
     return hs_file_write_new(path, (const unsigned char *)data, (size_t)len, 0644);
 }
 
-hs_result kc_spki_sha256_hex(EVP_PKEY *pub, char out[65])
+HS_RESULT kc_spki_sha256_hex(EVP_PKEY *pub, char out[65])
 {
     HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
     int len = i2d_PUBKEY(pub, &der);
@@ -154,7 +154,7 @@ hs_result kc_spki_sha256_hex(EVP_PKEY *pub, char out[65])
     return HS_OK;
 }
 
-static hs_result kc_json_hex(json_object *obj, const char *key, const unsigned char *p, size_t n)
+static HS_RESULT kc_json_hex(json_object *obj, const char *key, const unsigned char *p, size_t n)
 {
     HS_DEFER(struct hs_buf *hex = hs_buf_new(2 * n + 1), hs_buf_freep);
     HS_ENSURE(hex != NULL, HS_ERR_NOMEM);
@@ -165,7 +165,7 @@ static hs_result kc_json_hex(json_object *obj, const char *key, const unsigned c
     return HS_OK;
 }
 
-static hs_result kc_transcript_spki(json_object *line, EVP_PKEY *pub)
+static HS_RESULT kc_transcript_spki(json_object *line, EVP_PKEY *pub)
 {
     char hex[65];
     HS_GUARD(kc_spki_sha256_hex(pub, hex));
@@ -174,7 +174,7 @@ static hs_result kc_transcript_spki(json_object *line, EVP_PKEY *pub)
     return HS_OK;
 }
 
-static hs_result kc_transcript_key(json_object *line, const struct p11_key *key)
+static HS_RESULT kc_transcript_key(json_object *line, const struct p11_key *key)
 {
     size_t id_len = 0;
     const unsigned char *id = p11_key_id(key, &id_len);
@@ -185,7 +185,7 @@ static hs_result kc_transcript_key(json_object *line, const struct p11_key *key)
     return kc_transcript_spki(line, p11_key_get0_public(key));
 }
 
-static hs_result kc_transcript_cert(json_object *line, X509 *cert)
+static HS_RESULT kc_transcript_cert(json_object *line, X509 *cert)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -197,7 +197,7 @@ static hs_result kc_transcript_cert(json_object *line, X509 *cert)
     return HS_OK;
 }
 
-static hs_result kc_transcript_crl(json_object *line, X509_CRL *crl)
+static HS_RESULT kc_transcript_crl(json_object *line, X509_CRL *crl)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -211,7 +211,7 @@ static hs_result kc_transcript_crl(json_object *line, X509_CRL *crl)
     return HS_OK;
 }
 
-static hs_result kc_transcript_fill(json_object *line, const struct kc_record *rec)
+static HS_RESULT kc_transcript_fill(json_object *line, const struct kc_record *rec)
 {
     if (rec->event != NULL) {
         json_object_object_add(line, "event", json_object_new_string(rec->event));
@@ -236,7 +236,7 @@ static hs_result kc_transcript_fill(json_object *line, const struct kc_record *r
     return HS_OK;
 }
 
-hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
+HS_RESULT kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
                         const struct kc_record *rec)
 {
     if (cfg->transcript == NULL) {
@@ -260,7 +260,7 @@ hs_result kc_transcript(const struct kc_config *cfg, const struct kc_session *s,
     return hs_file_append_line(cfg->transcript, text, 0644);
 }
 
-hs_result kc_issuer_key(struct kc_session *s, const char *ref, X509 *cert, struct p11_key **out)
+HS_RESULT kc_issuer_key(struct kc_session *s, const char *ref, X509 *cert, struct p11_key **out)
 {
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(hs_error_context(p11_key_find(s->pool, ref, &key), "issuer.key"));
@@ -272,7 +272,7 @@ hs_result kc_issuer_key(struct kc_session *s, const char *ref, X509 *cert, struc
     return HS_OK;
 }
 
-hs_result kc_check_ca(X509 *cert, time_t from, time_t to, const char *what)
+HS_RESULT kc_check_ca(X509 *cert, time_t from, time_t to, const char *what)
 {
     HS_ENSURE_MSG(X509_check_ca(cert) >= 1 && (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN),
                   HS_ERR_INPUT_CONFIG, "%s is not a CA certificate with keyCertSign", what);
@@ -286,7 +286,7 @@ hs_result kc_check_ca(X509 *cert, time_t from, time_t to, const char *what)
     return HS_OK;
 }
 
-hs_result kc_cert_extras(const struct kc_cert *c, STACK_OF(X509_EXTENSION) * *out)
+HS_RESULT kc_cert_extras(const struct kc_cert *c, STACK_OF(X509_EXTENSION) * *out)
 {
     HS_DEFER(STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null(),
              hs_x509_extension_stack_freep);

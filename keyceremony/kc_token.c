@@ -1,9 +1,9 @@
-#include "hs_defer.h"
-#include "hs_secret.h"
-#include "internal.h"
-#include "p11_token.h"
+#include "common/hs_defer.h"
+#include "common/hs_secret.h"
+#include "keyceremony/internal.h"
+#include "pkcs11/p11_token.h"
 
-hs_result kc_run_init_token(const struct kc_config *cfg)
+HS_RESULT kc_run_init_token(const struct kc_config *cfg)
 {
     HS_DEFER(struct hs_secret *so_pin = NULL, hs_secret_freep);
     HS_DEFER(struct hs_secret *pin = NULL, hs_secret_freep);
@@ -15,7 +15,7 @@ hs_result kc_run_init_token(const struct kc_config *cfg)
     return kc_transcript(cfg, NULL, &(struct kc_record){.event = "token initialised"});
 }
 
-hs_result kc_plan_init_token(const struct kc_config *cfg)
+HS_RESULT kc_plan_init_token(const struct kc_config *cfg)
 {
     kc_plan_line("initialise the first uninitialised slot of %s as token \"%s\"", cfg->token.module,
                  cfg->token.label);

@@ -9,14 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "internal.h"
-#include "p11_sign.h"
-#include "sgn_jwt.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "keyceremony/internal.h"
+#include "pkcs11/p11_sign.h"
+#include "signer/sgn_jwt.h"
 
-static hs_result kc_verify_key(struct kc_session *s, EVP_PKEY *pub, const char *what)
+static HS_RESULT kc_verify_key(struct kc_session *s, EVP_PKEY *pub, const char *what)
 {
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(hs_error_context(p11_key_find_by_public(s->pool, pub, &key), what));
@@ -38,7 +38,7 @@ static void kc_jwk_set_clear(struct kc_jwk_set *set)
     sgn_jwk_entries_clear(set->keys, set->n);
 }
 
-static hs_result kc_verify_jwk(struct kc_session *s, const struct sgn_jwk_entry *e)
+static HS_RESULT kc_verify_jwk(struct kc_session *s, const struct sgn_jwk_entry *e)
 {
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(p11_key_find_by_public(s->pool, e->pub, &key));
@@ -50,7 +50,7 @@ static hs_result kc_verify_jwk(struct kc_session *s, const struct sgn_jwk_entry 
     return HS_OK;
 }
 
-static hs_result kc_verify_jwks(const struct kc_config *cfg, struct kc_session *s)
+static HS_RESULT kc_verify_jwks(const struct kc_config *cfg, struct kc_session *s)
 {
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(cfg->jwks, SGN_JWKS_MAX, &text));
@@ -65,7 +65,7 @@ static hs_result kc_verify_jwks(const struct kc_config *cfg, struct kc_session *
     return HS_OK;
 }
 
-static hs_result kc_verify_chain(const struct kc_config *cfg, X509 **root, X509 **intermediate)
+static HS_RESULT kc_verify_chain(const struct kc_config *cfg, X509 **root, X509 **intermediate)
 {
     HS_GUARD(kc_cert_read(cfg->root_cert, root));
     HS_GUARD(kc_cert_read(cfg->intermediate_cert, intermediate));
@@ -78,7 +78,7 @@ static hs_result kc_verify_chain(const struct kc_config *cfg, X509 **root, X509 
 }
 
 /* A key that the config says is kept on another token is named, not looked up. */
-static hs_result kc_verify_cert_key(struct kc_session *s, X509 *cert, bool offline,
+static HS_RESULT kc_verify_cert_key(struct kc_session *s, X509 *cert, bool offline,
                                     const char *what)
 {
     if (offline) {
@@ -98,7 +98,7 @@ static void kc_plan_cert_key(const char *what, const char *path, bool offline, c
     }
 }
 
-hs_result kc_plan_verify(const struct kc_config *cfg)
+HS_RESULT kc_plan_verify(const struct kc_config *cfg)
 {
     kc_plan_line("check that %s -> %s verifies strictly", cfg->intermediate_cert, cfg->root_cert);
     kc_plan_cert_key("root_certificate", cfg->root_cert, cfg->root_key_offline, cfg->token.label);
@@ -111,7 +111,7 @@ hs_result kc_plan_verify(const struct kc_config *cfg)
     return HS_OK;
 }
 
-hs_result kc_run_verify(const struct kc_config *cfg)
+HS_RESULT kc_run_verify(const struct kc_config *cfg)
 {
     HS_DEFER(X509 *root = NULL, hs_x509_freep);
     HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);

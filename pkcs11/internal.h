@@ -9,10 +9,10 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "p11_error.h"
-#include "p11_pool.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_error.h"
+#include "pkcs11/p11_pool.h"
 
 /* Most objects a search may return before it is called ambiguous. */
 #define P11_FIND_MAX 16
@@ -22,21 +22,21 @@
 /* Runs C_FindObjectsInit/C_FindObjects/C_FindObjectsFinal for tmpl and stores up to max
  * handles in out, their number in *out_count (a count of max means "max or more"). Final is
  * called on every path. Errors: HS_ERR_HSM_*. */
-hs_result p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+HS_RESULT p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_ULONG n,
                            CK_OBJECT_HANDLE *out, size_t max, size_t *out_count);
 
 /* Appends the value of attribute type of obj to out (size queried first). Errors:
  * HS_ERR_HSM_* (CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_SENSITIVE...), HS_ERR_BOUNDS. */
-hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+HS_RESULT p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                         struct hs_buf *out);
 
 /* Reads a CK_BBOOL attribute; one the object does not have (CKR_ATTRIBUTE_TYPE_INVALID) reads
  * as false. Errors: HS_ERR_HSM_*. */
-hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+HS_RESULT p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                         bool *out);
 
 /* Reads a CK_ULONG attribute. Errors: HS_ERR_HSM_*. */
-hs_result p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+HS_RESULT p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                          CK_ULONG *out);
 
 #endif /* P11_INTERNAL_H */

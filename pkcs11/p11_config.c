@@ -1,12 +1,12 @@
-#include "p11_config.h"
+#include "pkcs11/p11_config.h"
 
 #include <stdio.h>
 
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
 
-static hs_result p11_in_token(hs_result r)
+static HS_RESULT p11_in_token(hs_result r)
 {
     return hs_error_context(r, "token");
 }

@@ -17,10 +17,10 @@
 
 #include <json-c/json.h>
 
-#include "hs_err.h"
-#include "hs_secret.h"
-#include "p11_module.h"
-#include "p11_pool.h"
+#include "common/hs_err.h"
+#include "common/hs_secret.h"
+#include "pkcs11/p11_module.h"
+#include "pkcs11/p11_pool.h"
 
 #define P11_CONFIG_PATH_MAX 1024
 

@@ -1,6 +1,6 @@
-#include "p11_error.h"
+#include "pkcs11/p11_error.h"
 
-#include "internal.h"
+#include "pkcs11/internal.h"
 
 struct p11_ckr_entry {
     CK_RV rv;
@@ -152,7 +152,7 @@ enum p11_ckr_kind p11_ckr_classify(CK_RV rv)
     }
 }
 
-hs_result p11_error_raise(const char *file, int line, CK_RV rv)
+HS_RESULT p11_error_raise(const char *file, int line, CK_RV rv)
 {
     enum hs_code code = HS_ERR_HSM;
     switch (p11_ckr_classify(rv)) {

@@ -7,7 +7,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 /* How the pool reacts to a CK_RV. */
 enum p11_ckr_kind {
@@ -29,7 +29,7 @@ const char *p11_ckr_name(CK_RV rv);
 enum p11_ckr_kind p11_ckr_classify(CK_RV rv);
 
 /* Records rv in the thread's hs_error with the matching HS_ERR_HSM_* code and returns it. */
-hs_result p11_error_raise(const char *file, int line, CK_RV rv);
+HS_RESULT p11_error_raise(const char *file, int line, CK_RV rv);
 
 /* For Cryptoki calls: fails with an HS_ERR_HSM_* code that records the CK_RV and its name. */
 #define HS_GUARD_CKR(call)                                                                         \

@@ -1,4 +1,4 @@
-#include "p11_evp.h"
+#include "pkcs11/p11_evp.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include <openssl/provider.h>
 #include <openssl/x509.h>
 
-#include "hs_defer.h"
+#include "common/hs_defer.h"
 
 #define P11_EVP_PROVIDER "hsmsign-p11"
 #define P11_EVP_ALG "HSMSIGN-P11"
@@ -401,7 +401,7 @@ HS_RESULT p11_evp_init(void)
     return HS_OK;
 }
 
-static hs_result p11_evp_pkey_new(struct p11_key *key, EVP_PKEY **out)
+static HS_RESULT p11_evp_pkey_new(struct p11_key *key, EVP_PKEY **out)
 {
     HS_GUARD(p11_evp_init());
     HS_DEFER(EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, P11_EVP_ALG, NULL),

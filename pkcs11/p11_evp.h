@@ -15,9 +15,9 @@
 
 #include <openssl/evp.h>
 
-#include "hs_err.h"
-#include "p11_key.h"
-#include "p11_sign.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_key.h"
+#include "pkcs11/p11_sign.h"
 
 /* Registers and loads the provider (and OpenSSL's default provider beside it) in the default
  * library context. Idempotent and thread-safe. Errors: HS_ERR_CRYPTO. */

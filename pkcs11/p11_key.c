@@ -1,4 +1,4 @@
-#include "p11_key.h"
+#include "pkcs11/p11_key.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,9 +12,9 @@
 #include <openssl/sha.h>
 #include <p11-kit/uri.h>
 
-#include "hs_defer.h"
-#include "hs_log.h"
-#include "internal.h"
+#include "common/hs_defer.h"
+#include "common/hs_log.h"
+#include "pkcs11/internal.h"
 
 #define P11_KEY_DEFAULT_ID_LEN 16
 #define P11_EC_PARAMS_MAX 64
@@ -63,7 +63,7 @@ const char *p11_key_type_name(enum p11_key_type type)
     }
 }
 
-static hs_result p11_query_set_label(struct p11_key_query *q, const void *p, size_t n)
+static HS_RESULT p11_query_set_label(struct p11_key_query *q, const void *p, size_t n)
 {
     HS_ENSURE_MSG(n > 0 && n <= P11_LABEL_MAX && memchr(p, '\0', n) == NULL, HS_ERR_INPUT_CONFIG,
                   "key label must be 1..%d bytes without NUL", P11_LABEL_MAX);
@@ -73,7 +73,7 @@ static hs_result p11_query_set_label(struct p11_key_query *q, const void *p, siz
     return HS_OK;
 }
 
-static hs_result p11_query_set_id(struct p11_key_query *q, const void *p, size_t n)
+static HS_RESULT p11_query_set_id(struct p11_key_query *q, const void *p, size_t n)
 {
     HS_ENSURE_MSG(n > 0 && n <= P11_ID_MAX, HS_ERR_INPUT_CONFIG, "key id must be 1..%d bytes",
                   P11_ID_MAX);
@@ -85,7 +85,7 @@ static hs_result p11_query_set_id(struct p11_key_query *q, const void *p, size_t
 
 /* Parses an RFC 7512 URI with p11-kit and checks that it names a private key on this pool's
  * token. A URI carrying a PIN (pin-value, pin-source) is refused: PINs come from the PIN file. */
-static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref, struct p11_key_query *q)
+static HS_RESULT p11_query_from_uri(struct p11_pool *pool, const char *ref, struct p11_key_query *q)
 {
     HS_DEFER(P11KitUri *uri = p11_kit_uri_new(), p11_uri_freep);
     HS_ENSURE(uri != NULL, HS_ERR_NOMEM);
@@ -120,7 +120,7 @@ static hs_result p11_query_from_uri(struct p11_pool *pool, const char *ref, stru
     return HS_OK;
 }
 
-static hs_result p11_query_parse(struct p11_pool *pool, const char *ref, struct p11_key_query *q)
+static HS_RESULT p11_query_parse(struct p11_pool *pool, const char *ref, struct p11_key_query *q)
 {
     memset(q, 0, sizeof(*q));
     size_t n = strnlen(ref, P11_KEY_REF_MAX + 1);
@@ -133,7 +133,7 @@ static hs_result p11_query_parse(struct p11_pool *pool, const char *ref, struct 
 
 /* --- public key material -> EVP_PKEY ------------------------------------------------------- */
 
-static hs_result p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
+static HS_RESULT p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
 {
     HS_DEFER(OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld), hs_ossl_param_freep);
     HS_ENSURE(params != NULL, HS_ERR_NOMEM);
@@ -149,7 +149,7 @@ static hs_result p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, EVP_PKE
 
 HS_DEFINE_FREEP(p11_param_bld_freep, OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
 
-static hs_result p11_pub_rsa(const struct hs_buf *n, const struct hs_buf *e, EVP_PKEY **out)
+static HS_RESULT p11_pub_rsa(const struct hs_buf *n, const struct hs_buf *e, EVP_PKEY **out)
 {
     HS_DEFER(BIGNUM *bn_n = BN_bin2bn(hs_buf_data(n), (int)hs_buf_len(n), NULL), hs_bn_freep);
     HS_DEFER(BIGNUM *bn_e = BN_bin2bn(hs_buf_data(e), (int)hs_buf_len(e), NULL), hs_bn_freep);
@@ -163,7 +163,7 @@ static hs_result p11_pub_rsa(const struct hs_buf *n, const struct hs_buf *e, EVP
 
 /* Maps CKA_EC_PARAMS (a DER OID, or for Ed25519 also the PrintableString "edwards25519" that
  * PKCS#11 3.0 §2.3.6 allows) to a key type. */
-static hs_result p11_curve_from_params(const struct hs_buf *params, enum p11_key_type *out)
+static HS_RESULT p11_curve_from_params(const struct hs_buf *params, enum p11_key_type *out)
 {
     static const unsigned char ed_name[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r',
                                             'd',  's',  '2', '5', '5', '1', '9'};
@@ -194,7 +194,7 @@ static hs_result p11_curve_from_params(const struct hs_buf *params, enum p11_key
 
 /* CKA_EC_POINT is a DER OCTET STRING holding the point (PKCS#11 v2.40 §2.3.3); some modules
  * return the bare point. Lends the point in *out / *out_len. */
-static hs_result p11_ec_point_unwrap(const struct hs_buf *raw, size_t point_len,
+static HS_RESULT p11_ec_point_unwrap(const struct hs_buf *raw, size_t point_len,
                                      const unsigned char **out, size_t *out_len)
 {
     const unsigned char *p = hs_buf_data(raw);
@@ -215,7 +215,7 @@ static hs_result p11_ec_point_unwrap(const struct hs_buf *raw, size_t point_len,
     return HS_OK;
 }
 
-static hs_result p11_pub_ec(enum p11_key_type type, const struct hs_buf *point_attr, EVP_PKEY **out)
+static HS_RESULT p11_pub_ec(enum p11_key_type type, const struct hs_buf *point_attr, EVP_PKEY **out)
 {
     const unsigned char *point = NULL;
     size_t len = 0;
@@ -256,7 +256,7 @@ static CK_ULONG p11_query_template(const struct p11_key_query *q, CK_OBJECT_CLAS
     return n;
 }
 
-static hs_result p11_find_one(const struct p11_call *call, const struct p11_key_query *q,
+static HS_RESULT p11_find_one(const struct p11_call *call, const struct p11_key_query *q,
                               CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out)
 {
     CK_ATTRIBUTE tmpl[3];
@@ -278,7 +278,7 @@ struct p11_key_load {
 
 /* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
  * CKA_EC_PARAMS. */
-static hs_result p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+static HS_RESULT p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
                                      CK_KEY_TYPE *ck_type, enum p11_key_type *type)
 {
     HS_GUARD(p11_attr_ulong(call, obj, CKA_KEY_TYPE, ck_type));
@@ -294,7 +294,7 @@ static hs_result p11_object_key_type(const struct p11_call *call, CK_OBJECT_HAND
     return p11_curve_from_params(params, type);
 }
 
-static hs_result p11_key_read_type(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+static HS_RESULT p11_key_read_type(const struct p11_call *call, CK_OBJECT_HANDLE priv,
                                    struct p11_key *k)
 {
     return p11_object_key_type(call, priv, &k->ck_type, &k->type);
@@ -302,7 +302,7 @@ static hs_result p11_key_read_type(const struct p11_call *call, CK_OBJECT_HANDLE
 
 /* Builds the EVP_PKEY of the public key material of obj (a public key, or an RSA private key
  * that carries its modulus and exponent). */
-static hs_result p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+static HS_RESULT p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE obj,
                                    enum p11_key_type type, EVP_PKEY **out)
 {
     HS_DEFER(struct hs_buf *a = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
@@ -317,7 +317,7 @@ static hs_result p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE
     return p11_pub_ec(type, a, out);
 }
 
-static hs_result p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+static HS_RESULT p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE priv,
                                     struct p11_key *k)
 {
     HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
@@ -341,7 +341,7 @@ static hs_result p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDL
 
 /* Reads the public half from the CKO_PUBLIC_KEY with the same CKA_ID (or label). For RSA a
  * private key without its public object still carries CKA_MODULUS / CKA_PUBLIC_EXPONENT. */
-static hs_result p11_key_read_public(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+static HS_RESULT p11_key_read_public(const struct p11_call *call, CK_OBJECT_HANDLE priv,
                                      struct p11_key *k)
 {
     struct p11_key_query pq;
@@ -361,7 +361,7 @@ static hs_result p11_key_read_public(const struct p11_call *call, CK_OBJECT_HAND
     return p11_object_public(call, pub, k->type, &k->pub);
 }
 
-static hs_result p11_key_load_op(const struct p11_call *call, void *arg)
+static HS_RESULT p11_key_load_op(const struct p11_call *call, void *arg)
 {
     struct p11_key_load *ld = arg;
     struct p11_key *k = ld->key;
@@ -393,7 +393,7 @@ static struct p11_key *p11_key_alloc(struct p11_pool *pool)
     return k;
 }
 
-static hs_result p11_key_load(struct p11_pool *pool, const struct p11_key_query *q,
+static HS_RESULT p11_key_load(struct p11_pool *pool, const struct p11_key_query *q,
                               struct p11_key **out)
 {
     HS_DEFER(struct p11_key *k = p11_key_alloc(pool), p11_key_freep);
@@ -428,7 +428,7 @@ struct p11_pubfind {
 
 /* Scans the token's public key objects for one whose key equals want. Objects of key types we
  * do not use are passed over. */
-static hs_result p11_pubfind_op(const struct p11_call *call, void *arg)
+static HS_RESULT p11_pubfind_op(const struct p11_call *call, void *arg)
 {
     struct p11_pubfind *pf = arg;
     pf->found = false;
@@ -572,7 +572,7 @@ struct p11_attrs_op {
     struct p11_key_attrs *out;
 };
 
-static hs_result p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
+static HS_RESULT p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
                                 struct p11_key_attrs *a)
 {
     HS_GUARD(p11_attr_bool(call, h, CKA_TOKEN, &a->token));
@@ -588,7 +588,7 @@ static hs_result p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
     return HS_OK;
 }
 
-static hs_result p11_key_attrs_op(const struct p11_call *call, void *arg)
+static HS_RESULT p11_key_attrs_op(const struct p11_call *call, void *arg)
 {
     struct p11_attrs_op *op = arg;
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
@@ -607,7 +607,7 @@ HS_RESULT p11_key_get_attrs(struct p11_key *k, struct p11_key_attrs *out)
     return HS_OK;
 }
 
-static hs_result p11_attrs_check(const struct p11_key_attrs *a)
+static HS_RESULT p11_attrs_check(const struct p11_key_attrs *a)
 {
     HS_ENSURE_MSG(a->token, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_TOKEN is false");
     HS_ENSURE_MSG(a->private_, HS_ERR_HSM_KEY_ATTRIBUTES, "CKA_PRIVATE is false");
@@ -668,7 +668,7 @@ struct p11_keygen_op {
 };
 
 /* Refuses to create a key whose label or id is already used by any object on the token. */
-static hs_result p11_keygen_check_free(const struct p11_call *call, const struct p11_keygen_op *op)
+static HS_RESULT p11_keygen_check_free(const struct p11_call *call, const struct p11_keygen_op *op)
 {
     CK_ATTRIBUTE by_label = {CKA_LABEL, (void *)op->spec->label, strlen(op->spec->label)};
     CK_ATTRIBUTE by_id = {CKA_ID, (void *)op->id, op->id_len};
@@ -682,7 +682,7 @@ static hs_result p11_keygen_check_free(const struct p11_call *call, const struct
     return HS_OK;
 }
 
-static hs_result p11_keygen_op(const struct p11_call *call, void *arg)
+static HS_RESULT p11_keygen_op(const struct p11_call *call, void *arg)
 {
     struct p11_keygen_op *op = arg;
     const struct p11_keygen_spec *spec = op->spec;
@@ -745,7 +745,7 @@ static hs_result p11_keygen_op(const struct p11_call *call, void *arg)
     return r;
 }
 
-static hs_result p11_keygen_validate(const struct p11_keygen_spec *spec)
+static HS_RESULT p11_keygen_validate(const struct p11_keygen_spec *spec)
 {
     HS_ENSURE_REF(spec->label);
     size_t n = strnlen(spec->label, P11_LABEL_MAX + 1);
@@ -768,7 +768,7 @@ static hs_result p11_keygen_validate(const struct p11_keygen_spec *spec)
     }
 }
 
-static hs_result p11_keygen_ec_params(enum p11_key_type type, struct hs_buf *out)
+static HS_RESULT p11_keygen_ec_params(enum p11_key_type type, struct hs_buf *out)
 {
     int nid = type == P11_KEY_EC_P256   ? NID_X9_62_prime256v1
               : type == P11_KEY_EC_P384 ? NID_secp384r1

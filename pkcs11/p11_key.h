@@ -17,8 +17,8 @@
 #include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
-#include "hs_err.h"
-#include "p11_pool.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_pool.h"
 
 #define P11_LABEL_MAX 128    /* bytes of a CKA_LABEL we create or search for */
 #define P11_ID_MAX 64        /* bytes of a CKA_ID */

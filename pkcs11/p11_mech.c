@@ -1,6 +1,6 @@
-#include "p11_mech.h"
+#include "pkcs11/p11_mech.h"
 
-#include "p11_error.h"
+#include "pkcs11/p11_error.h"
 
 struct p11_mech_entry {
     CK_MECHANISM_TYPE type;

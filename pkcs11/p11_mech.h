@@ -11,7 +11,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 #define P11_MECHS_MAX 1024
 

@@ -1,4 +1,4 @@
-#include "p11_module.h"
+#include "pkcs11/p11_module.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -9,8 +9,8 @@
 
 #include <openssl/crypto.h>
 
-#include "hs_log.h"
-#include "p11_error.h"
+#include "common/hs_log.h"
+#include "pkcs11/p11_error.h"
 
 #define P11_MODULE_PATH_MAX 4096
 #define P11_SLOTS_MAX 1024

@@ -16,7 +16,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 struct p11_module;
 

@@ -1,8 +1,8 @@
 #include <string.h>
 
-#include "internal.h"
+#include "pkcs11/internal.h"
 
-hs_result p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+HS_RESULT p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_ULONG n,
                            CK_OBJECT_HANDLE *out, size_t max, size_t *out_count)
 {
     HS_GUARD_CKR(call->fn->C_FindObjectsInit(call->session, tmpl, n));
@@ -16,7 +16,7 @@ hs_result p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_U
     return HS_OK;
 }
 
-hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+HS_RESULT p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                         struct hs_buf *out)
 {
     CK_ATTRIBUTE a = {type, NULL, 0};
@@ -32,7 +32,7 @@ hs_result p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_AT
     return hs_buf_commit(out, a.ulValueLen);
 }
 
-hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+HS_RESULT p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                         bool *out)
 {
     CK_BBOOL v = CK_FALSE;
@@ -48,7 +48,7 @@ hs_result p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_AT
     return HS_OK;
 }
 
-hs_result p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+HS_RESULT p11_attr_ulong(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                          CK_ULONG *out)
 {
     CK_ULONG v = 0;

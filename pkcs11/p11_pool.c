@@ -1,4 +1,4 @@
-#include "p11_pool.h"
+#include "pkcs11/p11_pool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,10 +9,10 @@
 
 #include <openssl/crypto.h>
 
-#include "hs_buf.h"
-#include "hs_log.h"
-#include "p11_error.h"
-#include "p11_mech.h"
+#include "common/hs_buf.h"
+#include "common/hs_log.h"
+#include "pkcs11/p11_error.h"
+#include "pkcs11/p11_mech.h"
 
 #define P11_POOL_DEFAULT_WAIT_MS 5000U
 #define P11_POOL_DEFAULT_IDLE_S 60U
@@ -81,7 +81,7 @@ static bool p11_state_logged_in(CK_STATE state)
  * P11_POOL_LOGIN_FAILURES_MAX failed logins in a row the pool stops trying altogether, because
  * an HSM that locks the user after a few failures (CloudHSM: five) may report a wrong PIN with
  * a code that does not say so. */
-static hs_result p11_pool_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
+static HS_RESULT p11_pool_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
 {
     HS_ENSURE_MSG(!atomic_load(&pool->login_blocked), HS_ERR_HSM_LOGIN,
                   "logins to token \"%s\" failed before; not trying again until restart",
@@ -115,7 +115,7 @@ static hs_result p11_pool_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
 
 /* Makes sure session h is in a logged-in state (a new session on a token whose login lapsed,
  * e.g. after an HSM failover, starts as a public session). */
-static hs_result p11_pool_ensure_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
+static HS_RESULT p11_pool_ensure_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
 {
     CK_SESSION_INFO info;
     HS_GUARD_CKR(pool->fn->C_GetSessionInfo(h, &info));
@@ -141,7 +141,7 @@ static void p11_session_close(struct p11_pool *pool, struct p11_session *s)
  * slot is empty, checks one that sat idle too long, and makes sure it is logged in. */
 /* A session that sat idle past idle_check_s is asked whether it still exists and is still
  * logged in (a failed-over HSM may have forgotten both). */
-static hs_result p11_session_check_idle(struct p11_pool *pool, struct p11_session *s)
+static HS_RESULT p11_session_check_idle(struct p11_pool *pool, struct p11_session *s)
 {
     CK_SESSION_INFO info;
     if (pool->fn->C_GetSessionInfo(s->handle, &info) != CKR_OK) {
@@ -158,7 +158,7 @@ static hs_result p11_session_check_idle(struct p11_pool *pool, struct p11_sessio
 
 /* Readies a lent session: opens it (read/write: CloudHSM has no read-only sessions) when its
  * slot is empty, checks one that sat idle too long, and makes sure it is logged in. */
-static hs_result p11_session_prepare(struct p11_pool *pool, struct p11_session *s)
+static HS_RESULT p11_session_prepare(struct p11_pool *pool, struct p11_session *s)
 {
     if (s->open && p11_now_s() - s->last_used > (time_t)pool->idle_check_s) {
         HS_GUARD(p11_session_check_idle(pool, s));
@@ -177,7 +177,7 @@ static hs_result p11_session_prepare(struct p11_pool *pool, struct p11_session *
 
 /* Called with the lock held: in a forked child every inherited session belongs to the parent,
  * so the slots are emptied (without C_CloseSession) and the module re-initialised. */
-static hs_result p11_pool_after_fork_locked(struct p11_pool *pool)
+static HS_RESULT p11_pool_after_fork_locked(struct p11_pool *pool)
 {
     bool reinit = false;
     HS_GUARD(p11_module_check_fork(pool->module, &reinit));
@@ -193,7 +193,7 @@ static hs_result p11_pool_after_fork_locked(struct p11_pool *pool)
     return HS_OK;
 }
 
-static hs_result p11_pool_take_locked(struct p11_pool *pool, size_t *out)
+static HS_RESULT p11_pool_take_locked(struct p11_pool *pool, size_t *out)
 {
     if (pool->pid != getpid()) {
         HS_GUARD(p11_pool_after_fork_locked(pool));
@@ -233,7 +233,7 @@ static void p11_pool_put(struct p11_pool *pool, size_t idx, enum p11_put_mode mo
 }
 
 /* Lends a ready session. A session that cannot be readied goes back closed. */
-static hs_result p11_pool_acquire(struct p11_pool *pool, size_t *out)
+static HS_RESULT p11_pool_acquire(struct p11_pool *pool, size_t *out)
 {
     size_t idx = 0;
     pthread_mutex_lock(&pool->lock);
@@ -278,7 +278,7 @@ static bool p11_session_lost_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
 /* After an operation failed on session idx: works out what the failure means, repairs what
  * can be repaired, and returns the session or closes it. *kind may be refined (a handle that a
  * lost login voided is a lost login). Fails only when the repair itself fails (a login). */
-static hs_result p11_pool_settle(struct p11_pool *pool, size_t idx, hs_result r,
+static HS_RESULT p11_pool_settle(struct p11_pool *pool, size_t idx, hs_result r,
                                  enum p11_ckr_kind *kind)
 {
     CK_SESSION_HANDLE h = pool->sessions[idx].handle;
@@ -364,7 +364,7 @@ HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
     }
 }
 
-static hs_result p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_pool **out)
+static HS_RESULT p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_pool **out)
 {
     size_t size = cfg->size != 0 ? cfg->size : p11_pool_default_size();
     HS_ENSURE_MSG(size <= P11_POOL_SIZE_MAX, HS_ERR_INPUT_CONFIG, "pool size must be at most %d",
@@ -387,7 +387,7 @@ static hs_result p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_po
     return HS_OK;
 }
 
-static hs_result p11_list_append(struct hs_buf *list, const char *name)
+static HS_RESULT p11_list_append(struct hs_buf *list, const char *name)
 {
     if (hs_buf_len(list) > 0) {
         HS_GUARD(hs_buf_put_byte(list, ','));
@@ -500,7 +500,7 @@ void p11_pool_freep(struct p11_pool **pool)
     p11_pool_free(*pool);
 }
 
-static hs_result p11_ping_op(const struct p11_call *call, void *arg)
+static HS_RESULT p11_ping_op(const struct p11_call *call, void *arg)
 {
     (void)arg;
     CK_SESSION_INFO info;

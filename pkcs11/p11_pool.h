@@ -29,9 +29,9 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "hs_err.h"
-#include "hs_secret.h"
-#include "p11_module.h"
+#include "common/hs_err.h"
+#include "common/hs_secret.h"
+#include "pkcs11/p11_module.h"
 
 /* Retries after a lost session, a lost login or a stale handle, per operation. */
 #define P11_POOL_RETRIES 3
@@ -62,7 +62,7 @@ struct p11_call {
 /* An operation run by p11_pool_run(). It fails through HS_GUARD_CKR so that the pool can read
  * the CK_RV from hs_error_last() and decide whether to retry. It must leave no operation active
  * on the session (C_FindObjectsFinal on every path, C_Sign completed). */
-typedef hs_result (*p11_pool_op)(const struct p11_call *call, void *arg);
+typedef HS_MUST_USE hs_result (*p11_pool_op)(const struct p11_call *call, void *arg);
 
 struct p11_pool;
 

@@ -1,4 +1,4 @@
-#include "p11_sign.h"
+#include "pkcs11/p11_sign.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -8,8 +8,8 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "hs_defer.h"
-#include "internal.h"
+#include "common/hs_defer.h"
+#include "pkcs11/internal.h"
 
 HS_DEFINE_FREEP(p11_ecdsa_sig_freep, ECDSA_SIG, ECDSA_SIG_free)
 
@@ -146,7 +146,7 @@ void p11_sign_latency_get(struct p11_sign_latency *out)
     out->count = atomic_load_explicit(&p11_sign_hist_count, memory_order_relaxed);
 }
 
-static hs_result p11_sign_op(const struct p11_call *call, void *arg)
+static HS_RESULT p11_sign_op(const struct p11_call *call, void *arg)
 {
     struct p11_sign_op *op = arg;
     hs_buf_reset(op->sig);
@@ -168,7 +168,7 @@ static hs_result p11_sign_op(const struct p11_call *call, void *arg)
 }
 
 /* Turns the token's fixed-length r||s (PKCS#11 v2.40 §2.3.1) into a DER ECDSA-Sig-Value. */
-static hs_result p11_ecdsa_raw_to_der(const struct hs_buf *raw, size_t coord, struct hs_buf *out)
+static HS_RESULT p11_ecdsa_raw_to_der(const struct hs_buf *raw, size_t coord, struct hs_buf *out)
 {
     HS_ENSURE_MSG(hs_buf_len(raw) == 2 * coord, HS_ERR_HSM,
                   "ECDSA signature of %zu bytes, expected %zu", hs_buf_len(raw), 2 * coord);
@@ -192,7 +192,7 @@ static hs_result p11_ecdsa_raw_to_der(const struct hs_buf *raw, size_t coord, st
 
 /* ECDSA signs a digest computed here (CKM_ECDSA); the hash-and-sign mechanisms get the
  * message itself. */
-static hs_result p11_sign_input(enum p11_sig_alg alg, const unsigned char *data, size_t len,
+static HS_RESULT p11_sign_input(enum p11_sig_alg alg, const unsigned char *data, size_t len,
                                 unsigned char digest[EVP_MAX_MD_SIZE], const unsigned char **in,
                                 size_t *in_len)
 {

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "p11_key.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_key.h"
 
 enum p11_sig_alg {
     P11_SIG_RSA_PKCS1_SHA256,

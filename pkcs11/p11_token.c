@@ -1,13 +1,13 @@
-#include "p11_token.h"
+#include "pkcs11/p11_token.h"
 
 #include <string.h>
 
-#include "hs_log.h"
-#include "p11_error.h"
+#include "common/hs_log.h"
+#include "pkcs11/p11_error.h"
 
 #define P11_TOKEN_SLOTS_MAX 1024
 
-static hs_result p11_token_free_slot(CK_FUNCTION_LIST *fn, CK_SLOT_ID *out)
+static HS_RESULT p11_token_free_slot(CK_FUNCTION_LIST *fn, CK_SLOT_ID *out)
 {
     CK_ULONG count = 0;
     HS_GUARD_CKR(fn->C_GetSlotList(CK_TRUE, NULL, &count));
@@ -26,7 +26,7 @@ static hs_result p11_token_free_slot(CK_FUNCTION_LIST *fn, CK_SLOT_ID *out)
 }
 
 /* As SO on the new token: set the user PIN. The session is closed on every path. */
-static hs_result p11_token_set_user_pin(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
+static HS_RESULT p11_token_set_user_pin(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
                                         const struct hs_secret *so_pin,
                                         const struct hs_secret *user_pin)
 {

@@ -6,9 +6,9 @@
 #ifndef P11_TOKEN_H
 #define P11_TOKEN_H
 
-#include "hs_err.h"
-#include "hs_secret.h"
-#include "p11_module.h"
+#include "common/hs_err.h"
+#include "common/hs_secret.h"
+#include "pkcs11/p11_module.h"
 
 /* Initialises the first slot with an uninitialised token: label (at most 32 bytes), SO PIN,
  * then the user PIN (as SO: C_InitPIN). PINs are borrowed and never logged. Emits an

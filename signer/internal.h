@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "hs_err.h"
-#include "sgn_inventory.h"
+#include "common/hs_err.h"
+#include "signer/sgn_inventory.h"
 
 /* Input checks every inventory store runs before it touches the store (sgn_inventory.h gives
  * the rules); defined in sgn_inventory.c. */

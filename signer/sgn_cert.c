@@ -1,4 +1,4 @@
-#include "sgn_cert.h"
+#include "signer/sgn_cert.h"
 
 #include <string.h>
 
@@ -7,12 +7,12 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "hs_defer.h"
-#include "hs_log.h"
-#include "p11_evp.h"
-#include "p11_sign.h"
-#include "sgn_ext.h"
-#include "sgn_lint.h"
+#include "common/hs_defer.h"
+#include "common/hs_log.h"
+#include "pkcs11/p11_evp.h"
+#include "pkcs11/p11_sign.h"
+#include "signer/sgn_ext.h"
+#include "signer/sgn_lint.h"
 
 #define SGN_CHAIN_CERTS_MAX 8
 
@@ -93,7 +93,7 @@ HS_RESULT sgn_cert_to_pem(const X509 *cert, struct hs_buf *out)
 
 /* 16 random bytes with a non-zero first byte: a positive INTEGER of exactly 128 bits' length
  * (RFC 5280 §4.1.2.2 asks for at most 20 octets; CA/B Forum for at least 64 random bits). */
-static hs_result sgn_serial_new(X509 *x)
+static HS_RESULT sgn_serial_new(X509 *x)
 {
     unsigned char raw[SGN_SERIAL_BYTES];
     do {
@@ -107,7 +107,7 @@ static hs_result sgn_serial_new(X509 *x)
     return HS_OK;
 }
 
-static hs_result sgn_add_basic_constraints(X509 *x, bool ca, int path_len)
+static HS_RESULT sgn_add_basic_constraints(X509 *x, bool ca, int path_len)
 {
     HS_DEFER(BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new(), hs_basic_constraints_freep);
     HS_ENSURE(bc != NULL, HS_ERR_NOMEM);
@@ -122,7 +122,7 @@ static hs_result sgn_add_basic_constraints(X509 *x, bool ca, int path_len)
     return HS_OK;
 }
 
-static hs_result sgn_add_key_usage(X509 *x, unsigned int usage)
+static HS_RESULT sgn_add_key_usage(X509 *x, unsigned int usage)
 {
     /* KeyUsage bit numbers, RFC 5280 §4.2.1.3. */
     static const struct {
@@ -143,7 +143,7 @@ static hs_result sgn_add_key_usage(X509 *x, unsigned int usage)
     return HS_OK;
 }
 
-static hs_result sgn_add_eku(X509 *x, unsigned int eku)
+static HS_RESULT sgn_add_eku(X509 *x, unsigned int eku)
 {
     HS_DEFER(EXTENDED_KEY_USAGE *list = sk_ASN1_OBJECT_new_null(), sgn_eku_freep);
     HS_ENSURE(list != NULL, HS_ERR_NOMEM);
@@ -160,7 +160,7 @@ static hs_result sgn_add_eku(X509 *x, unsigned int eku)
 
 /* SKI = SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 §4.2.1.2, method 1) unless the
  * template names one; AKI carries the issuer's SKI (or, self-signed, our own). */
-static hs_result sgn_add_key_ids(X509 *x, X509 *issuer, const ASN1_OCTET_STRING *given)
+static HS_RESULT sgn_add_key_ids(X509 *x, X509 *issuer, const ASN1_OCTET_STRING *given)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -185,7 +185,7 @@ static hs_result sgn_add_key_ids(X509 *x, X509 *issuer, const ASN1_OCTET_STRING 
     return HS_OK;
 }
 
-static hs_result sgn_add_extensions(X509 *x, const struct sgn_cert_template *t)
+static HS_RESULT sgn_add_extensions(X509 *x, const struct sgn_cert_template *t)
 {
     HS_GUARD(sgn_add_basic_constraints(x, t->ca, t->path_len));
     HS_GUARD(sgn_add_key_usage(x, t->key_usage));
@@ -206,7 +206,7 @@ static hs_result sgn_add_extensions(X509 *x, const struct sgn_cert_template *t)
     return HS_OK;
 }
 
-static hs_result sgn_template_check(const struct sgn_cert_template *t, struct p11_key *signer)
+static HS_RESULT sgn_template_check(const struct sgn_cert_template *t, struct p11_key *signer)
 {
     HS_ENSURE_REF(t->subject);
     HS_ENSURE_MSG(t->subject_key != NULL || (t->subject_spki != NULL && t->issuer != NULL),
@@ -225,7 +225,7 @@ static hs_result sgn_template_check(const struct sgn_cert_template *t, struct p1
     return HS_OK;
 }
 
-static hs_result sgn_tbs_fill(X509 *x, const struct sgn_cert_template *t)
+static HS_RESULT sgn_tbs_fill(X509 *x, const struct sgn_cert_template *t)
 {
     HS_GUARD_OSSL(X509_set_version(x, X509_VERSION_3), HS_ERR_CRYPTO);
     HS_GUARD(sgn_serial_new(x));
@@ -285,7 +285,7 @@ void sgn_issuer_freep(struct sgn_issuer **issuer)
     sgn_issuer_free(*issuer);
 }
 
-static hs_result sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) * *out)
+static HS_RESULT sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) * *out)
 {
     HS_ENSURE_MSG(len <= SGN_CHAIN_PEM_MAX, HS_ERR_INPUT_CONFIG, "chain larger than %d bytes",
                   SGN_CHAIN_PEM_MAX);
@@ -310,7 +310,7 @@ static hs_result sgn_chain_read(const char *pem, size_t len, STACK_OF(X509) * *o
 
 /* X509_verify_cert of cert against the single trust anchor, with X509_V_FLAG_X509_STRICT and
  * the given extra flags. */
-static hs_result sgn_verify_against(X509 *cert, X509 *anchor, STACK_OF(X509) * untrusted,
+static HS_RESULT sgn_verify_against(X509 *cert, X509 *anchor, STACK_OF(X509) * untrusted,
                                     unsigned long flags)
 {
     HS_DEFER(X509_STORE *store = X509_STORE_new(), hs_x509_store_freep);
@@ -335,7 +335,7 @@ HS_RESULT sgn_chain_verify(X509 *cert, X509 *root, STACK_OF(X509) * untrusted)
 }
 
 /* The chain must lead from its first certificate to its last, a self-signed root. */
-static hs_result sgn_chain_check(STACK_OF(X509) * chain)
+static HS_RESULT sgn_chain_check(STACK_OF(X509) * chain)
 {
     X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
     HS_ENSURE_MSG(X509_self_signed(root, 1) == 1, HS_ERR_INPUT_CONFIG,
@@ -343,7 +343,7 @@ static hs_result sgn_chain_check(STACK_OF(X509) * chain)
     return sgn_chain_verify(sk_X509_value(chain, 0), root, chain);
 }
 
-static hs_result sgn_chain_to_pem(STACK_OF(X509) * chain, char **out)
+static HS_RESULT sgn_chain_to_pem(STACK_OF(X509) * chain, char **out)
 {
     HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CHAIN_PEM_MAX), hs_buf_freep);
     HS_ENSURE(pem != NULL, HS_ERR_NOMEM);
@@ -420,7 +420,7 @@ struct p11_key *sgn_issuer_get0_key(const struct sgn_issuer *issuer)
 /* --- leaf issuance -------------------------------------------------------------------------- */
 
 /* The leaf's validity: [now - backdate, now + ttl], kept inside the issuer's validity. */
-static hs_result sgn_leaf_validity(X509 *issuer, time_t now, long ttl_s, time_t *nb, time_t *na)
+static HS_RESULT sgn_leaf_validity(X509 *issuer, time_t now, long ttl_s, time_t *nb, time_t *na)
 {
     time_t issuer_nb = 0;
     time_t issuer_na = 0;
@@ -433,7 +433,7 @@ static hs_result sgn_leaf_validity(X509 *issuer, time_t now, long ttl_s, time_t 
     return HS_OK;
 }
 
-static hs_result sgn_leaf_subject(const struct sgn_csr *csr, X509_NAME **out)
+static HS_RESULT sgn_leaf_subject(const struct sgn_csr *csr, X509_NAME **out)
 {
     HS_DEFER(X509_NAME *name = X509_NAME_new(), hs_x509_name_freep);
     HS_ENSURE(name != NULL, HS_ERR_NOMEM);
@@ -448,7 +448,7 @@ static hs_result sgn_leaf_subject(const struct sgn_csr *csr, X509_NAME **out)
     return HS_OK;
 }
 
-static hs_result sgn_tbs_sha256(X509 *cert, unsigned char out[SHA256_DIGEST_LENGTH])
+static HS_RESULT sgn_tbs_sha256(X509 *cert, unsigned char out[SHA256_DIGEST_LENGTH])
 {
     HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
     int len = i2d_re_X509_tbs(cert, &der);
@@ -457,7 +457,7 @@ static hs_result sgn_tbs_sha256(X509 *cert, unsigned char out[SHA256_DIGEST_LENG
     return HS_OK;
 }
 
-static hs_result sgn_cert_issue_checked(const struct sgn_issuer *issuer,
+static HS_RESULT sgn_cert_issue_checked(const struct sgn_issuer *issuer,
                                         const struct sgn_leaf_request *req, struct sgn_leaf *out)
 {
     HS_ENSURE_MSG(req->ttl_s >= 1 && req->ttl_s <= SGN_LEAF_TTL_MAX_S, HS_ERR_INPUT_RANGE,

@@ -19,11 +19,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "p11_key.h"
-#include "sgn_csr.h"
-#include "sgn_spki.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_key.h"
+#include "signer/sgn_csr.h"
+#include "signer/sgn_spki.h"
 
 #define SGN_SERIAL_BYTES 16 /* RFC 5280 §4.1.2.2: positive, at most 20 octets */
 #define SGN_SERIAL_HEX_LEN (2 * SGN_SERIAL_BYTES)

@@ -1,4 +1,4 @@
-#include "sgn_crl.h"
+#include "signer/sgn_crl.h"
 
 #include <string.h>
 
@@ -6,9 +6,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "hs_defer.h"
-#include "p11_evp.h"
-#include "p11_sign.h"
+#include "common/hs_defer.h"
+#include "pkcs11/p11_evp.h"
+#include "pkcs11/p11_sign.h"
 
 #define SGN_SERIAL_HEX_MAX 40
 
@@ -54,7 +54,7 @@ const char *sgn_crl_reason_name(int reason)
     return "unknown";
 }
 
-static hs_result sgn_serial_from_hex(const char *hex, ASN1_INTEGER **out)
+static HS_RESULT sgn_serial_from_hex(const char *hex, ASN1_INTEGER **out)
 {
     size_t n = hex != NULL ? strnlen(hex, SGN_SERIAL_HEX_MAX + 1) : 0;
     HS_ENSURE_MSG(n > 0 && n <= SGN_SERIAL_HEX_MAX && strspn(hex, "0123456789abcdefABCDEF") == n,
@@ -67,7 +67,7 @@ static hs_result sgn_serial_from_hex(const char *hex, ASN1_INTEGER **out)
     return HS_OK;
 }
 
-static hs_result sgn_crl_add_entry(X509_CRL *crl, const struct sgn_crl_entry *e)
+static HS_RESULT sgn_crl_add_entry(X509_CRL *crl, const struct sgn_crl_entry *e)
 {
     HS_DEFER(X509_REVOKED *r = X509_REVOKED_new(), sgn_crl_revoked_freep);
     HS_DEFER(ASN1_INTEGER *serial = NULL, hs_asn1_integer_freep);
@@ -90,7 +90,7 @@ static hs_result sgn_crl_add_entry(X509_CRL *crl, const struct sgn_crl_entry *e)
 }
 
 /* After sorting, equal serials are neighbours. */
-static hs_result sgn_crl_check_unique(X509_CRL *crl)
+static HS_RESULT sgn_crl_check_unique(X509_CRL *crl)
 {
     STACK_OF(X509_REVOKED) *list = X509_CRL_get_REVOKED(crl);
     for (int i = 1; i < sk_X509_REVOKED_num(list); i++) {
@@ -101,7 +101,7 @@ static hs_result sgn_crl_check_unique(X509_CRL *crl)
     return HS_OK;
 }
 
-static hs_result sgn_crl_add_extensions(X509_CRL *crl, X509 *issuer, uint64_t number)
+static HS_RESULT sgn_crl_add_extensions(X509_CRL *crl, X509 *issuer, uint64_t number)
 {
     const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(issuer);
     HS_ENSURE_MSG(ski != NULL, HS_ERR_INPUT_CONFIG, "the issuer certificate has no SKI");
@@ -118,7 +118,7 @@ static hs_result sgn_crl_add_extensions(X509_CRL *crl, X509 *issuer, uint64_t nu
     return HS_OK;
 }
 
-static hs_result sgn_crl_check_spec(const struct sgn_crl_spec *spec)
+static HS_RESULT sgn_crl_check_spec(const struct sgn_crl_spec *spec)
 {
     HS_ENSURE_REF(spec->issuer);
     HS_ENSURE_REF(spec->key);
@@ -134,7 +134,7 @@ static hs_result sgn_crl_check_spec(const struct sgn_crl_spec *spec)
     return HS_OK;
 }
 
-static hs_result sgn_crl_fill(X509_CRL *crl, const struct sgn_crl_spec *spec)
+static HS_RESULT sgn_crl_fill(X509_CRL *crl, const struct sgn_crl_spec *spec)
 {
     HS_GUARD_OSSL(X509_CRL_set_version(crl, X509_CRL_VERSION_2), HS_ERR_CRYPTO);
     HS_GUARD_OSSL(X509_CRL_set_issuer_name(crl, X509_get_subject_name(spec->issuer)),
@@ -170,7 +170,7 @@ HS_RESULT sgn_crl_sign(const struct sgn_crl_spec *spec, X509_CRL **out)
     return HS_OK;
 }
 
-static hs_result sgn_crl_put_bio(BIO *bio, struct hs_buf *out)
+static HS_RESULT sgn_crl_put_bio(BIO *bio, struct hs_buf *out)
 {
     char *p = NULL;
     long n = BIO_get_mem_data(bio, &p);

@@ -16,9 +16,9 @@
 
 #include <openssl/x509.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "p11_key.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_key.h"
 
 #define SGN_CRL_ENTRIES_MAX 1000000
 #define SGN_CRL_REASON_NONE (-1) /* no reasonCode extension */

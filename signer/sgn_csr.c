@@ -1,4 +1,4 @@
-#include "sgn_csr.h"
+#include "signer/sgn_csr.h"
 
 #include <string.h>
 
@@ -7,7 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
-#include "hs_defer.h"
+#include "common/hs_defer.h"
 
 /* CertificationRequest (RFC 2986 §4) as OpenSSL templates of our own: X509_REQ's would decode
  * the public key through a provider decoder on d2i (sgn_spki.h says why that is avoided). The
@@ -72,7 +72,7 @@ void sgn_csr_freep(struct sgn_csr **csr)
 }
 
 /* Only whitespace may follow the PEM block. */
-static hs_result sgn_csr_check_trailer(BIO *bio)
+static HS_RESULT sgn_csr_check_trailer(BIO *bio)
 {
     char rest[64];
     int n = 0;
@@ -86,7 +86,7 @@ static hs_result sgn_csr_check_trailer(BIO *bio)
 }
 
 /* The key must be one we certify; it is imported (EVP_PKEY_fromdata) for the signature check. */
-static hs_result sgn_csr_read_key(struct sgn_csr *csr)
+static HS_RESULT sgn_csr_read_key(struct sgn_csr *csr)
 {
     sgn_spki_view(csr->der->info->spki, &csr->spki);
     HS_GUARD(sgn_spki_classify(&csr->spki, &csr->key));
@@ -139,7 +139,7 @@ static bool sgn_printable_ascii(const unsigned char *p, size_t n, size_t max)
     return true;
 }
 
-static hs_result sgn_csr_check_san(const GENERAL_NAME *gn)
+static HS_RESULT sgn_csr_check_san(const GENERAL_NAME *gn)
 {
     int type = 0;
     const ASN1_STRING *s = GENERAL_NAME_get0_value(gn, &type);
@@ -169,7 +169,7 @@ static hs_result sgn_csr_check_san(const GENERAL_NAME *gn)
 /* The extensionRequest attribute (PKCS#9, RFC 2985 §5.4.2; or Microsoft's older OID, as
  * X509_REQ_get_extensions reads it): at most one, holding one SEQUENCE of extensions. *out is
  * NULL when there is none; the caller frees it with sk_X509_EXTENSION_pop_free. */
-static hs_result sgn_csr_extensions(const SGN_CSR_INFO *info, STACK_OF(X509_EXTENSION) * *out)
+static HS_RESULT sgn_csr_extensions(const SGN_CSR_INFO *info, STACK_OF(X509_EXTENSION) * *out)
 {
     *out = NULL;
     const ASN1_TYPE *found = NULL;
@@ -200,7 +200,7 @@ static hs_result sgn_csr_extensions(const SGN_CSR_INFO *info, STACK_OF(X509_EXTE
     return HS_OK;
 }
 
-static hs_result sgn_csr_read_sans(struct sgn_csr *csr)
+static HS_RESULT sgn_csr_read_sans(struct sgn_csr *csr)
 {
     csr->sans = GENERAL_NAMES_new();
     HS_ENSURE(csr->sans != NULL, HS_ERR_NOMEM);
@@ -233,7 +233,7 @@ static hs_result sgn_csr_read_sans(struct sgn_csr *csr)
     return HS_OK;
 }
 
-static hs_result sgn_csr_read_cn(struct sgn_csr *csr)
+static HS_RESULT sgn_csr_read_cn(struct sgn_csr *csr)
 {
     const X509_NAME *subject = csr->der->info->subject;
     HS_ENSURE(subject != NULL, HS_ERR_INPUT_CSR);
@@ -264,7 +264,7 @@ static void sgn_pem_freep(char **p)
 
 /* One PEM block labelled "CERTIFICATE REQUEST" (RFC 7468 §7) or the legacy "NEW CERTIFICATE
  * REQUEST", without encryption headers, holding exactly one DER CertificationRequest. */
-static hs_result sgn_csr_read_der(BIO *bio, SGN_CSR_DER **out)
+static HS_RESULT sgn_csr_read_der(BIO *bio, SGN_CSR_DER **out)
 {
     HS_DEFER(char *name = NULL, sgn_pem_freep);
     HS_DEFER(char *header = NULL, sgn_pem_freep);

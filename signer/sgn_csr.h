@@ -16,8 +16,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "hs_err.h"
-#include "sgn_spki.h"
+#include "common/hs_err.h"
+#include "signer/sgn_spki.h"
 
 #define SGN_CSR_PEM_MAX 16384 /* bytes of PEM accepted */
 #define SGN_CN_MAX 64         /* ub-common-name, RFC 5280 Appendix A */

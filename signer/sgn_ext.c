@@ -1,10 +1,10 @@
-#include "sgn_ext.h"
+#include "signer/sgn_ext.h"
 
 #include <string.h>
 
 #include <openssl/x509v3.h>
 
-#include "hs_defer.h"
+#include "common/hs_defer.h"
 
 #define SGN_DNS_MAX 253
 
@@ -73,7 +73,7 @@ bool sgn_ext_url_valid(const char *s)
 }
 
 /* A GENERAL_NAME of type GEN_DNS, GEN_EMAIL or GEN_URI holding s. */
-static hs_result sgn_general_name(int type, const char *s, GENERAL_NAME **out)
+static HS_RESULT sgn_general_name(int type, const char *s, GENERAL_NAME **out)
 {
     HS_DEFER(GENERAL_NAME *gn = GENERAL_NAME_new(), sgn_general_name_freep);
     ASN1_IA5STRING *v = ASN1_IA5STRING_new();
@@ -87,7 +87,7 @@ static hs_result sgn_general_name(int type, const char *s, GENERAL_NAME **out)
     return HS_OK;
 }
 
-static hs_result sgn_add_subtrees(STACK_OF(GENERAL_SUBTREE) * trees, int type,
+static HS_RESULT sgn_add_subtrees(STACK_OF(GENERAL_SUBTREE) * trees, int type,
                                   const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -109,7 +109,7 @@ static hs_result sgn_add_subtrees(STACK_OF(GENERAL_SUBTREE) * trees, int type,
     return HS_OK;
 }
 
-static hs_result sgn_push_ext(STACK_OF(X509_EXTENSION) * exts, int nid, int critical, void *value)
+static HS_RESULT sgn_push_ext(STACK_OF(X509_EXTENSION) * exts, int nid, int critical, void *value)
 {
     X509_EXTENSION *ext = X509V3_EXT_i2d(nid, critical, value);
     HS_ENSURE(ext != NULL, HS_ERR_CRYPTO);

@@ -15,7 +15,7 @@
 
 #include <openssl/x509.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 #define SGN_EXT_NAMES_MAX 64 /* permitted subtrees of one kind */
 #define SGN_URL_MAX 1024

@@ -1,8 +1,8 @@
-#include "sgn_inventory.h"
+#include "signer/sgn_inventory.h"
 
 #include <string.h>
 
-#include "internal.h"
+#include "signer/internal.h"
 
 /* The store-independent half of sgn_inventory.h; each store lives in its own file
  * (sgn_inventory_sqlite.c, sgn_inventory_dynamodb.c). */
@@ -24,7 +24,7 @@ void sgn_inventory_closep(struct sgn_inventory **inv)
 
 /* --- validation (callers' threads, before anything reaches a store) ------------------------ */
 
-hs_result sgn_inv_serial_check(const char *serial_hex)
+HS_RESULT sgn_inv_serial_check(const char *serial_hex)
 {
     HS_ENSURE_REF(serial_hex);
     size_t n = strnlen(serial_hex, SGN_INV_SERIAL_MAX + 1);
@@ -38,21 +38,21 @@ hs_result sgn_inv_serial_check(const char *serial_hex)
 }
 
 /* s is an array of max + 1 chars: it must hold its NUL. */
-static hs_result sgn_inv_text_check(const char *s, size_t max, const char *field)
+static HS_RESULT sgn_inv_text_check(const char *s, size_t max, const char *field)
 {
     HS_ENSURE_MSG(strnlen(s, max + 1) <= max, HS_ERR_INPUT_RANGE, "%s is longer than %zu bytes",
                   field, max);
     return HS_OK;
 }
 
-hs_result sgn_inv_reason_check(int reason)
+HS_RESULT sgn_inv_reason_check(int reason)
 {
     HS_ENSURE_MSG(reason >= -1 && reason <= SGN_INV_REASON_MAX && reason != SGN_INV_REASON_UNUSED,
                   HS_ERR_INPUT_RANGE, "revocation reason %d is not -1 or an RFC 5280 code", reason);
     return HS_OK;
 }
 
-static hs_result sgn_inv_status_check(const struct sgn_cert_record *rec)
+static HS_RESULT sgn_inv_status_check(const struct sgn_cert_record *rec)
 {
     switch (rec->status) {
     case SGN_CERT_GOOD:
@@ -68,7 +68,7 @@ static hs_result sgn_inv_status_check(const struct sgn_cert_record *rec)
     }
 }
 
-hs_result sgn_inv_record_check(const struct sgn_cert_record *rec)
+HS_RESULT sgn_inv_record_check(const struct sgn_cert_record *rec)
 {
     HS_ENSURE_REF(rec);
     HS_GUARD(sgn_inv_serial_check(rec->serial_hex));

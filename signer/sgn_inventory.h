@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 #define SGN_INV_SERIAL_MAX 40   /* hex digits of a serial (RFC 5280 §4.1.2.2: 20 octets) */
 #define SGN_INV_SUBJECT_MAX 512 /* bytes of the RFC 4514 subject string */
@@ -74,29 +74,29 @@ struct sgn_inventory_ops {
      * 0..10 without 7; a REVOKED record without revoked_at), HS_ERR_INPUT_EXISTS (serial
      * already recorded), HS_ERR_IO (the store failed; the record must be treated as not
      * written). */
-    hs_result (*put)(struct sgn_inventory *inv, const struct sgn_cert_record *rec);
+    HS_MUST_USE hs_result (*put)(struct sgn_inventory *inv, const struct sgn_cert_record *rec);
     /* Reads the record of serial_hex into *out (written only on success). Errors:
      * HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO (including a stored row
      * that does not fit the record). */
-    hs_result (*get)(struct sgn_inventory *inv, const char *serial_hex,
-                     struct sgn_cert_record *out);
+    HS_MUST_USE hs_result (*get)(struct sgn_inventory *inv, const char *serial_hex,
+                                 struct sgn_cert_record *out);
     /* Marks serial_hex revoked at `at` with `reason` and bumps the revocation generation,
      * durably. Revoking a revoked certificate changes nothing and is not an error (*changed is
      * set false); changed may be NULL. Errors: HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_RANGE
      * (at <= 0; reason as for put), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
-    hs_result (*revoke)(struct sgn_inventory *inv, const char *serial_hex, time_t at, int reason,
-                        bool *changed);
+    HS_MUST_USE hs_result (*revoke)(struct sgn_inventory *inv, const char *serial_hex, time_t at,
+                                    int reason, bool *changed);
     /* Lists the revoked certificates whose notAfter is at or after not_after_from (expired
      * ones may leave the CRL, RFC 5280 §3.3), ordered by serial_hex as text (numeric order for
      * serials of one length, which sgn_cert issues), from one consistent snapshot. Writes at
      * most max entries to out (NULL when max is 0) and the total count to *n; HS_ERR_BOUNDS when
      * there are more than max, with *n set to the total and out holding the first max. Errors:
      * HS_ERR_IO (out may be partly written, *n is not). */
-    hs_result (*list_revoked)(struct sgn_inventory *inv, time_t not_after_from,
-                              struct sgn_revoked_entry *out, size_t max, size_t *n);
+    HS_MUST_USE hs_result (*list_revoked)(struct sgn_inventory *inv, time_t not_after_from,
+                                          struct sgn_revoked_entry *out, size_t max, size_t *n);
     /* Returns the next CRL number (1, 2, ...), durably advanced so that it never repeats
      * across restarts (RFC 5280 §5.2.3). Errors: HS_ERR_IO. */
-    hs_result (*next_crl_number)(struct sgn_inventory *inv, uint64_t *out);
+    HS_MUST_USE hs_result (*next_crl_number)(struct sgn_inventory *inv, uint64_t *out);
     /* The revocation generation: a counter that grows with every revocation that changed
      * something (so a cached CRL knows it is stale). Kept in the store and loaded at open; it
      * grows only after the revocation is committed and visible to list_revoked, so a CRL built

@@ -1,4 +1,4 @@
-#include "sgn_inventory_dynamodb.h"
+#include "signer/sgn_inventory_dynamodb.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,12 +15,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_json.h"
-#include "hs_log.h"
-#include "hs_secret.h"
-#include "internal.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "common/hs_log.h"
+#include "common/hs_secret.h"
+#include "signer/internal.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
 #error "sgn_inventory_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
@@ -256,7 +256,7 @@ static bool sgn_inv_ddb_printable(const unsigned char *p, size_t n)
 }
 
 /* Copies s (at most size - 1 bytes) into out. Errors: HS_ERR_BOUNDS. */
-static hs_result sgn_inv_ddb_copy(char *out, size_t size, const char *s)
+static HS_RESULT sgn_inv_ddb_copy(char *out, size_t size, const char *s)
 {
     size_t n = strnlen(s, size);
     HS_ENSURE(n < size, HS_ERR_BOUNDS);
@@ -267,7 +267,7 @@ static hs_result sgn_inv_ddb_copy(char *out, size_t size, const char *s)
 /* --- DynamoDB JSON: building requests ---------------------------------------------------------- */
 
 /* Adds {"<type>": v} to obj under name; takes v (also on failure, as hs_json_add does). */
-static hs_result sgn_inv_ddb_add_value(json_object *obj, const char *name, const char *type,
+static HS_RESULT sgn_inv_ddb_add_value(json_object *obj, const char *name, const char *type,
                                        json_object *v)
 {
     HS_DEFER(json_object *owned = v, hs_json_putp);
@@ -281,12 +281,12 @@ static hs_result sgn_inv_ddb_add_value(json_object *obj, const char *name, const
     return hs_json_add(obj, name, give);
 }
 
-static hs_result sgn_inv_ddb_add_s(json_object *obj, const char *name, const char *s)
+static HS_RESULT sgn_inv_ddb_add_s(json_object *obj, const char *name, const char *s)
 {
     return sgn_inv_ddb_add_value(obj, name, "S", json_object_new_string(s));
 }
 
-static hs_result sgn_inv_ddb_add_n(json_object *obj, const char *name, long long v)
+static HS_RESULT sgn_inv_ddb_add_n(json_object *obj, const char *name, long long v)
 {
     char text[SGN_INV_DDB_NUM_MAX + 2];
     int n = snprintf(text, sizeof(text), "%lld", v);
@@ -294,7 +294,7 @@ static hs_result sgn_inv_ddb_add_n(json_object *obj, const char *name, long long
     return sgn_inv_ddb_add_value(obj, name, "N", json_object_new_string(text));
 }
 
-static hs_result sgn_inv_ddb_add_hash(json_object *obj, const char *name, const unsigned char *hash)
+static HS_RESULT sgn_inv_ddb_add_hash(json_object *obj, const char *name, const unsigned char *hash)
 {
     unsigned char text[SGN_INV_DDB_HASH_B64_LEN + 1];
     int n = EVP_EncodeBlock(text, hash, SGN_INV_DDB_HASH_LEN);
@@ -303,7 +303,7 @@ static hs_result sgn_inv_ddb_add_hash(json_object *obj, const char *name, const 
 }
 
 /* {"TableName": table}, plus "Key": {"serial": {"S": serial}} when serial is not NULL. */
-static hs_result sgn_inv_ddb_request(const struct sgn_inv_ddb *d, const char *serial,
+static HS_RESULT sgn_inv_ddb_request(const struct sgn_inv_ddb *d, const char *serial,
                                      json_object **out)
 {
     HS_DEFER(json_object *req = json_object_new_object(), hs_json_putp);
@@ -323,13 +323,13 @@ static hs_result sgn_inv_ddb_request(const struct sgn_inv_ddb *d, const char *se
 }
 
 /* Adds a string member (expressions, names). */
-static hs_result sgn_inv_ddb_add_str(json_object *obj, const char *key, const char *s)
+static HS_RESULT sgn_inv_ddb_add_str(json_object *obj, const char *key, const char *s)
 {
     return hs_json_add(obj, key, json_object_new_string(s));
 }
 
 /* Adds an object member and lends it in *out (obj owns it). */
-static hs_result sgn_inv_ddb_add_obj(json_object *obj, const char *key, json_object **out)
+static HS_RESULT sgn_inv_ddb_add_obj(json_object *obj, const char *key, json_object **out)
 {
     json_object *o = json_object_new_object();
     HS_GUARD(hs_json_add(obj, key, o));
@@ -338,7 +338,7 @@ static hs_result sgn_inv_ddb_add_obj(json_object *obj, const char *key, json_obj
 }
 
 /* The item of a record (PutItem's "Item"). */
-static hs_result sgn_inv_ddb_item(const struct sgn_cert_record *rec, json_object *item)
+static HS_RESULT sgn_inv_ddb_item(const struct sgn_cert_record *rec, json_object *item)
 {
     HS_GUARD(sgn_inv_ddb_add_s(item, "serial", rec->serial_hex));
     HS_GUARD(sgn_inv_ddb_add_s(item, "subject", rec->subject));
@@ -367,7 +367,7 @@ static hs_result sgn_inv_ddb_item(const struct sgn_cert_record *rec, json_object
 
 /* Lends the value of attribute name, of DynamoDB type type ("S", "N", "B"), in item. Errors:
  * HS_ERR_IO (missing or of another type). */
-static hs_result sgn_inv_ddb_attr(json_object *item, const char *name, const char *type,
+static HS_RESULT sgn_inv_ddb_attr(json_object *item, const char *name, const char *type,
                                   const char **out, size_t *len)
 {
     json_object *attr = NULL;
@@ -383,7 +383,7 @@ static hs_result sgn_inv_ddb_attr(json_object *item, const char *name, const cha
 }
 
 /* Copies string attribute name into out (size bytes with the NUL). Errors: HS_ERR_IO. */
-static hs_result sgn_inv_ddb_get_text(json_object *item, const char *name, char *out, size_t size)
+static HS_RESULT sgn_inv_ddb_get_text(json_object *item, const char *name, char *out, size_t size)
 {
     const char *s = NULL;
     size_t n = 0;
@@ -396,7 +396,7 @@ static hs_result sgn_inv_ddb_get_text(json_object *item, const char *name, char 
 }
 
 /* Parses a DynamoDB number that must be an integer in [min, max]. Errors: HS_ERR_IO. */
-static hs_result sgn_inv_ddb_parse_int(const char *s, size_t n, const char *name, long long min,
+static HS_RESULT sgn_inv_ddb_parse_int(const char *s, size_t n, const char *name, long long min,
                                        long long max, long long *out)
 {
     size_t digits = n > 0 && s[0] == '-' ? n - 1 : n;
@@ -412,7 +412,7 @@ static hs_result sgn_inv_ddb_parse_int(const char *s, size_t n, const char *name
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_get_int(json_object *item, const char *name, long long min,
+static HS_RESULT sgn_inv_ddb_get_int(json_object *item, const char *name, long long min,
                                      long long max, long long *out)
 {
     const char *s = NULL;
@@ -421,7 +421,7 @@ static hs_result sgn_inv_ddb_get_int(json_object *item, const char *name, long l
     return sgn_inv_ddb_parse_int(s, n, name, min, max, out);
 }
 
-static hs_result sgn_inv_ddb_get_time(json_object *item, const char *name, time_t *out)
+static HS_RESULT sgn_inv_ddb_get_time(json_object *item, const char *name, time_t *out)
 {
     long long v = 0;
     HS_GUARD(sgn_inv_ddb_get_int(item, name, INT32_MIN, INT64_MAX / 2, &v));
@@ -429,7 +429,7 @@ static hs_result sgn_inv_ddb_get_time(json_object *item, const char *name, time_
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_get_hash(json_object *item, const char *name, unsigned char *out)
+static HS_RESULT sgn_inv_ddb_get_hash(json_object *item, const char *name, unsigned char *out)
 {
     const char *s = NULL;
     size_t n = 0;
@@ -445,7 +445,7 @@ static hs_result sgn_inv_ddb_get_hash(json_object *item, const char *name, unsig
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_item_record(json_object *item, struct sgn_cert_record *rec)
+static HS_RESULT sgn_inv_ddb_item_record(json_object *item, struct sgn_cert_record *rec)
 {
     HS_GUARD(sgn_inv_ddb_get_text(item, "serial", rec->serial_hex, sizeof(rec->serial_hex)));
     HS_GUARD(sgn_inv_ddb_get_text(item, "subject", rec->subject, sizeof(rec->subject)));
@@ -486,7 +486,7 @@ static bool sgn_inv_ddb_host_container(const char *host)
  * container is set, to a container credentials address); no user info. *local says plain http
  * to loopback. endpoint additionally refuses a path, query or fragment. Errors:
  * HS_ERR_INPUT_CONFIG naming what. */
-static hs_result sgn_inv_ddb_url_check(const char *url, const char *what, bool endpoint,
+static HS_RESULT sgn_inv_ddb_url_check(const char *url, const char *what, bool endpoint,
                                        bool container, bool *local)
 {
     HS_DEFER(CURLU *u = curl_url(), sgn_inv_ddb_url_freep);
@@ -518,7 +518,7 @@ static hs_result sgn_inv_ddb_url_check(const char *url, const char *what, bool e
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_configure(struct sgn_inv_ddb *d, const struct sgn_dynamodb_config *c)
+static HS_RESULT sgn_inv_ddb_configure(struct sgn_inv_ddb *d, const struct sgn_dynamodb_config *c)
 {
     HS_ENSURE_MSG(c->table != NULL && c->region != NULL, HS_ERR_INPUT_CONFIG,
                   "DynamoDB inventory: table and region are required");
@@ -561,7 +561,7 @@ static void sgn_inv_ddb_creds_clear(struct sgn_inv_ddb_creds *c)
     OPENSSL_cleanse(c, sizeof(*c));
 }
 
-static hs_result sgn_inv_ddb_akid_check(const char *akid, const char *what)
+static HS_RESULT sgn_inv_ddb_akid_check(const char *akid, const char *what)
 {
     size_t n = strnlen(akid, SGN_INV_DDB_AKID_MAX + 1);
     HS_ENSURE_MSG(n >= SGN_INV_DDB_AKID_MIN && n <= SGN_INV_DDB_AKID_MAX &&
@@ -571,7 +571,7 @@ static hs_result sgn_inv_ddb_akid_check(const char *akid, const char *what)
 }
 
 /* Secrets go into a header or a signature: printable ASCII only. */
-static hs_result sgn_inv_ddb_secret_check(const struct hs_secret *s, const char *what)
+static HS_RESULT sgn_inv_ddb_secret_check(const struct hs_secret *s, const char *what)
 {
     const unsigned char *p = NULL;
     size_t n = 0;
@@ -594,7 +594,7 @@ static void sgn_inv_ddb_creds_install(struct sgn_inv_ddb *d, struct sgn_inv_ddb_
     sgn_inv_ddb_creds_clear(&old);
 }
 
-static hs_result sgn_inv_ddb_creds_env(struct sgn_inv_ddb *d, const char *akid)
+static HS_RESULT sgn_inv_ddb_creds_env(struct sgn_inv_ddb *d, const char *akid)
 {
     struct sgn_inv_ddb_creds c = {0};
     HS_GUARD(sgn_inv_ddb_akid_check(akid, "AWS_ACCESS_KEY_ID"));
@@ -617,7 +617,7 @@ static hs_result sgn_inv_ddb_creds_env(struct sgn_inv_ddb *d, const char *akid)
 
 /* Parses an RFC 3339 UTC time as the credentials endpoints write it ("2024-05-01T12:00:00Z",
  * optionally with fractional seconds). Errors: HS_ERR_IO. */
-static hs_result sgn_inv_ddb_parse_expiration(const char *s, time_t *out)
+static HS_RESULT sgn_inv_ddb_parse_expiration(const char *s, time_t *out)
 {
     struct tm tm = {0};
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -634,7 +634,7 @@ static hs_result sgn_inv_ddb_parse_expiration(const char *s, time_t *out)
 }
 
 /* The container credentials answer: {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}. */
-static hs_result sgn_inv_ddb_creds_parse(json_object *doc, struct sgn_inv_ddb_creds *c)
+static HS_RESULT sgn_inv_ddb_creds_parse(json_object *doc, struct sgn_inv_ddb_creds *c)
 {
     const char *akid = NULL;
     const char *secret = NULL;
@@ -667,7 +667,7 @@ static size_t sgn_inv_ddb_write(char *p, size_t size, size_t nmemb, void *cls)
 }
 
 /* GET the container credentials endpoint; the answer goes into body (sensitive). */
-static hs_result sgn_inv_ddb_creds_get(struct sgn_inv_ddb *d, struct hs_buf *body)
+static HS_RESULT sgn_inv_ddb_creds_get(struct sgn_inv_ddb *d, struct hs_buf *body)
 {
     HS_DEFER(CURL *h = curl_easy_init(), sgn_inv_ddb_curl_freep);
     HS_ENSURE(h != NULL, HS_ERR_NOMEM);
@@ -712,7 +712,7 @@ static hs_result sgn_inv_ddb_creds_get(struct sgn_inv_ddb *d, struct hs_buf *bod
 }
 
 /* Fetches new container credentials and installs them. */
-static hs_result sgn_inv_ddb_creds_fetch(struct sgn_inv_ddb *d)
+static HS_RESULT sgn_inv_ddb_creds_fetch(struct sgn_inv_ddb *d)
 {
     HS_DEFER(struct hs_buf *body = hs_buf_new_sensitive(SGN_INV_DDB_CREDS_ANSWER_MAX),
              hs_buf_freep);
@@ -753,7 +753,7 @@ static bool sgn_inv_ddb_creds_due(struct sgn_inv_ddb *d, bool force, uint64_t se
 /* Makes sure the container credentials are fresh (nothing to do for the environment's). While
  * the current ones are still valid, one thread fetches and the others go on with them; a fetch
  * that fails then is only logged. */
-static hs_result sgn_inv_ddb_creds_fresh(struct sgn_inv_ddb *d, bool force, uint64_t seen)
+static HS_RESULT sgn_inv_ddb_creds_fresh(struct sgn_inv_ddb *d, bool force, uint64_t seen)
 {
     if (d->source != SGN_INV_DDB_SOURCE_CONTAINER) {
         return HS_OK;
@@ -780,7 +780,7 @@ static hs_result sgn_inv_ddb_creds_fresh(struct sgn_inv_ddb *d, bool force, uint
 }
 
 /* Sets up the container credentials provider from the environment and fetches once. */
-static hs_result sgn_inv_ddb_creds_container(struct sgn_inv_ddb *d, const char *relative,
+static HS_RESULT sgn_inv_ddb_creds_container(struct sgn_inv_ddb *d, const char *relative,
                                              const char *full)
 {
     int w = 0;
@@ -810,7 +810,7 @@ static hs_result sgn_inv_ddb_creds_container(struct sgn_inv_ddb *d, const char *
 }
 
 /* The AWS SDKs' order: the environment, then the container credentials endpoint. */
-static hs_result sgn_inv_ddb_creds_init(struct sgn_inv_ddb *d)
+static HS_RESULT sgn_inv_ddb_creds_init(struct sgn_inv_ddb *d)
 {
     const char *akid = getenv("AWS_ACCESS_KEY_ID");
     if (akid != NULL && akid[0] != '\0') {
@@ -828,7 +828,7 @@ static hs_result sgn_inv_ddb_creds_init(struct sgn_inv_ddb *d)
 
 /* Copies the credentials for one request: the key id into akid, the secret into secret and,
  * with a session token, its header line into line; *version says which set it was. */
-static hs_result sgn_inv_ddb_creds_copy(struct sgn_inv_ddb *d, char *akid, struct hs_buf *secret,
+static HS_RESULT sgn_inv_ddb_creds_copy(struct sgn_inv_ddb *d, char *akid, struct hs_buf *secret,
                                         struct hs_buf *line, uint64_t *version)
 {
     HS_GUARD(sgn_inv_ddb_creds_fresh(d, false, 0));
@@ -883,7 +883,7 @@ static void sgn_inv_ddb_lease_give(struct sgn_inv_ddb_lease *l)
 
 /* Content-Type, X-Amz-Target (signed by libcurl like every header given here), no
  * "Expect: 100-continue", and the session token line when there is one. */
-static hs_result sgn_inv_ddb_headers(const char *action, struct hs_buf *token_line,
+static HS_RESULT sgn_inv_ddb_headers(const char *action, struct hs_buf *token_line,
                                      struct curl_slist **out)
 {
     char target[SGN_INV_DDB_LINE_MAX];
@@ -903,7 +903,7 @@ static hs_result sgn_inv_ddb_headers(const char *action, struct hs_buf *token_li
 }
 
 /* Sets every option of one signed POST. */
-static hs_result sgn_inv_ddb_setopt(const struct sgn_inv_ddb *d, CURL *h, const char *body,
+static HS_RESULT sgn_inv_ddb_setopt(const struct sgn_inv_ddb *d, CURL *h, const char *body,
                                     size_t len, struct curl_slist *hdrs, const char *akid,
                                     const char *secret, struct sgn_inv_ddb_sink *sink)
 {
@@ -1013,7 +1013,7 @@ static void sgn_inv_ddb_classify(const struct sgn_inv_ddb *d, struct hs_buf *bod
 
 /* One attempt of action with the JSON body. Fails only for internal reasons; how the attempt
  * went is in *a. */
-static hs_result sgn_inv_ddb_attempt(struct sgn_inv_ddb *d, const char *action, const char *body,
+static HS_RESULT sgn_inv_ddb_attempt(struct sgn_inv_ddb *d, const char *action, const char *body,
                                      size_t len, struct sgn_inv_ddb_attempt *a)
 {
     HS_DEFER(struct hs_buf *secret = hs_buf_new_sensitive(HS_SECRET_MAX + 1), hs_buf_freep);
@@ -1057,7 +1057,7 @@ static int64_t sgn_inv_ddb_backoff_ms(int attempt, bool throttled)
 }
 
 /* The failure an attempt that is not retried (again) ends the call with. */
-static hs_result sgn_inv_ddb_fail(const struct sgn_inv_ddb *d, const char *action,
+static HS_RESULT sgn_inv_ddb_fail(const struct sgn_inv_ddb *d, const char *action,
                                   const struct sgn_inv_ddb_attempt *a, int attempts)
 {
     if (a->overflow) {
@@ -1076,7 +1076,7 @@ static hs_result sgn_inv_ddb_fail(const struct sgn_inv_ddb *d, const char *actio
  * success out->doc holds the answer; on failure out->type names DynamoDB's error (so callers
  * can tell ConditionalCheckFailedException) and out->ambiguous whether an earlier attempt may
  * have been applied. The caller clears *out with sgn_inv_ddb_reply_clear. */
-static hs_result sgn_inv_ddb_call(struct sgn_inv_ddb *d, const char *action, json_object *req,
+static HS_RESULT sgn_inv_ddb_call(struct sgn_inv_ddb *d, const char *action, json_object *req,
                                   struct sgn_inv_ddb_reply *out)
 {
     HS_DEFER(char *body = NULL, hs_free_strp);
@@ -1117,7 +1117,7 @@ static bool sgn_inv_ddb_conditional(const struct sgn_inv_ddb_reply *r)
 /* --- counters ---------------------------------------------------------------------------------- */
 
 /* The value (N, >= 1) of the counter item name in an answer's Attributes or Item. */
-static hs_result sgn_inv_ddb_counter_value(json_object *doc, const char *member, uint64_t *out)
+static HS_RESULT sgn_inv_ddb_counter_value(json_object *doc, const char *member, uint64_t *out)
 {
     json_object *item = NULL;
     long long v = 0;
@@ -1130,7 +1130,7 @@ static hs_result sgn_inv_ddb_counter_value(json_object *doc, const char *member,
 }
 
 /* UpdateItem ADD value :one on counter item name, ReturnValues UPDATED_NEW. */
-static hs_result sgn_inv_ddb_counter_add(struct sgn_inv_ddb *d, const char *name, uint64_t *out)
+static HS_RESULT sgn_inv_ddb_counter_add(struct sgn_inv_ddb *d, const char *name, uint64_t *out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
     HS_GUARD(sgn_inv_ddb_request(d, name, &req));
@@ -1148,7 +1148,7 @@ static hs_result sgn_inv_ddb_counter_add(struct sgn_inv_ddb *d, const char *name
 }
 
 /* The counter's current value (consistent GetItem; 0 when the item does not exist yet). */
-static hs_result sgn_inv_ddb_counter_read(struct sgn_inv_ddb *d, const char *name,
+static HS_RESULT sgn_inv_ddb_counter_read(struct sgn_inv_ddb *d, const char *name,
                                           struct sgn_inv_ddb_reply *reply, uint64_t *out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
@@ -1178,7 +1178,7 @@ static void sgn_inv_ddb_generation_seen(struct sgn_inv_ddb *d, uint64_t v)
     }
 }
 
-static hs_result sgn_inv_ddb_bump_generation(struct sgn_inv_ddb *d)
+static HS_RESULT sgn_inv_ddb_bump_generation(struct sgn_inv_ddb *d)
 {
     uint64_t v = 0;
     HS_GUARD(sgn_inv_ddb_counter_add(d, SGN_INV_DDB_META_GENERATION, &v));
@@ -1189,7 +1189,7 @@ static hs_result sgn_inv_ddb_bump_generation(struct sgn_inv_ddb *d)
 /* --- operations -------------------------------------------------------------------------------- */
 
 /* GetItem (consistent) of serial into *out. Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
-static hs_result sgn_inv_ddb_read(struct sgn_inv_ddb *d, const char *serial,
+static HS_RESULT sgn_inv_ddb_read(struct sgn_inv_ddb *d, const char *serial,
                                   struct sgn_cert_record *out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
@@ -1213,7 +1213,7 @@ static hs_result sgn_inv_ddb_read(struct sgn_inv_ddb *d, const char *serial,
 
 /* The PutItem's condition failed: serial is taken. When an earlier attempt of this put may have
  * been applied (its answer lost), a stored item with this certificate's hash is that attempt. */
-static hs_result sgn_inv_ddb_put_conflict(struct sgn_inv_ddb *d, const struct sgn_cert_record *rec,
+static HS_RESULT sgn_inv_ddb_put_conflict(struct sgn_inv_ddb *d, const struct sgn_cert_record *rec,
                                           bool ambiguous)
 {
     HS_ENSURE_MSG(ambiguous, HS_ERR_INPUT_EXISTS, "serial %s is already in the inventory",
@@ -1226,7 +1226,7 @@ static hs_result sgn_inv_ddb_put_conflict(struct sgn_inv_ddb *d, const struct sg
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_put(struct sgn_inventory *inv, const struct sgn_cert_record *rec)
+static HS_RESULT sgn_inv_ddb_put(struct sgn_inventory *inv, const struct sgn_cert_record *rec)
 {
     struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
     HS_ENSURE_REF(d);
@@ -1249,7 +1249,7 @@ static hs_result sgn_inv_ddb_put(struct sgn_inventory *inv, const struct sgn_cer
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_get(struct sgn_inventory *inv, const char *serial_hex,
+static HS_RESULT sgn_inv_ddb_get(struct sgn_inventory *inv, const char *serial_hex,
                                  struct sgn_cert_record *out)
 {
     struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
@@ -1260,7 +1260,7 @@ static hs_result sgn_inv_ddb_get(struct sgn_inventory *inv, const char *serial_h
 }
 
 /* UpdateItem: SET the revocation if the certificate exists and is good. */
-static hs_result sgn_inv_ddb_revoke_request(struct sgn_inv_ddb *d, const char *serial, time_t at,
+static HS_RESULT sgn_inv_ddb_revoke_request(struct sgn_inv_ddb *d, const char *serial, time_t at,
                                             int reason, json_object **out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
@@ -1290,7 +1290,7 @@ static hs_result sgn_inv_ddb_revoke_request(struct sgn_inv_ddb *d, const char *s
 /* The revocation's condition failed: the serial is unknown (HS_ERR_INPUT_NOT_FOUND) or already
  * revoked. *ours is set when that revocation is this call's own earlier attempt (same time and
  * reason, after an attempt that may have been applied). */
-static hs_result sgn_inv_ddb_revoke_conflict(struct sgn_inv_ddb *d, const char *serial, time_t at,
+static HS_RESULT sgn_inv_ddb_revoke_conflict(struct sgn_inv_ddb *d, const char *serial, time_t at,
                                              int reason, bool ambiguous, bool *ours)
 {
     HS_DEFER(struct sgn_cert_record *stored = calloc(1, sizeof(*stored)), sgn_inv_ddb_record_freep);
@@ -1302,7 +1302,7 @@ static hs_result sgn_inv_ddb_revoke_conflict(struct sgn_inv_ddb *d, const char *
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_revoke(struct sgn_inventory *inv, const char *serial_hex, time_t at,
+static HS_RESULT sgn_inv_ddb_revoke(struct sgn_inventory *inv, const char *serial_hex, time_t at,
                                     int reason, bool *changed)
 {
     struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
@@ -1346,7 +1346,7 @@ static void sgn_inv_ddb_settle(struct sgn_inv_ddb *d)
 
 /* Query on the GSI for one page after *start (NULL: the first); *start becomes the page's
  * LastEvaluatedKey (NULL after the last page). */
-static hs_result sgn_inv_ddb_query_request(struct sgn_inv_ddb *d, time_t from, json_object *start,
+static HS_RESULT sgn_inv_ddb_query_request(struct sgn_inv_ddb *d, time_t from, json_object *start,
                                            json_object **out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
@@ -1376,7 +1376,7 @@ static hs_result sgn_inv_ddb_query_request(struct sgn_inv_ddb *d, time_t from, j
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_list_entry(json_object *item, struct sgn_inv_ddb_listing *l)
+static HS_RESULT sgn_inv_ddb_list_entry(json_object *item, struct sgn_inv_ddb_listing *l)
 {
     struct sgn_revoked_entry e = {0};
     long long v = 0;
@@ -1394,7 +1394,7 @@ static hs_result sgn_inv_ddb_list_entry(json_object *item, struct sgn_inv_ddb_li
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_list_page(struct sgn_inv_ddb *d, time_t from, json_object **start,
+static HS_RESULT sgn_inv_ddb_list_page(struct sgn_inv_ddb *d, time_t from, json_object **start,
                                        struct sgn_inv_ddb_listing *l)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
@@ -1420,7 +1420,7 @@ static hs_result sgn_inv_ddb_list_page(struct sgn_inv_ddb *d, time_t from, json_
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_list_revoked(struct sgn_inventory *inv, time_t not_after_from,
+static HS_RESULT sgn_inv_ddb_list_revoked(struct sgn_inventory *inv, time_t not_after_from,
                                           struct sgn_revoked_entry *out, size_t max, size_t *n)
 {
     struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
@@ -1442,7 +1442,7 @@ static hs_result sgn_inv_ddb_list_revoked(struct sgn_inventory *inv, time_t not_
     return HS_OK;
 }
 
-static hs_result sgn_inv_ddb_next_crl_number(struct sgn_inventory *inv, uint64_t *out)
+static HS_RESULT sgn_inv_ddb_next_crl_number(struct sgn_inventory *inv, uint64_t *out)
 {
     struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
     HS_ENSURE_REF(d);
@@ -1532,7 +1532,7 @@ static bool sgn_inv_ddb_config_error(const char *type)
 
 /* The first read: the generation counter. It proves the endpoint, the credentials and the
  * table, and names the culprit when one of them is wrong. */
-static hs_result sgn_inv_ddb_first_read(struct sgn_inv_ddb *d, uint64_t *out)
+static HS_RESULT sgn_inv_ddb_first_read(struct sgn_inv_ddb *d, uint64_t *out)
 {
     HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
     hs_result r = sgn_inv_ddb_counter_read(d, SGN_INV_DDB_META_GENERATION, &reply, out);

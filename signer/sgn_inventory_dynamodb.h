@@ -82,8 +82,8 @@
 #ifndef SGN_INVENTORY_DYNAMODB_H
 #define SGN_INVENTORY_DYNAMODB_H
 
-#include "hs_err.h"
-#include "sgn_inventory.h"
+#include "common/hs_err.h"
+#include "signer/sgn_inventory.h"
 
 #define SGN_INV_DDB_TABLE_MAX 255            /* DynamoDB table names: 3..255 [A-Za-z0-9_.-] */
 #define SGN_INV_DDB_REGION_MAX 32            /* e.g. "eu-west-1" */

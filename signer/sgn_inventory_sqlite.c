@@ -1,4 +1,4 @@
-#include "sgn_inventory.h"
+#include "signer/sgn_inventory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,10 +12,10 @@
 
 #include <sqlite3.h>
 
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_log.h"
-#include "internal.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_log.h"
+#include "signer/internal.h"
 
 /*
  * Design (see sgn_inventory.h for the contract):
@@ -213,7 +213,7 @@ static void sgn_inv_fd_closep(int *fd)
 
 /* --- statement helpers ----------------------------------------------------------------------- */
 
-static hs_result sgn_inv_bind_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
+static HS_RESULT sgn_inv_bind_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
                                    const char *text, size_t max)
 {
     /* SQLITE_STATIC: the text is borrowed until the statement is reset, before the caller
@@ -223,7 +223,7 @@ static hs_result sgn_inv_bind_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st, i
     return HS_OK;
 }
 
-static hs_result sgn_inv_bind_int(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
+static HS_RESULT sgn_inv_bind_int(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
                                   sqlite3_int64 v)
 {
     int rc = sqlite3_bind_int64(st, i, v);
@@ -231,7 +231,7 @@ static hs_result sgn_inv_bind_int(struct sgn_inv_sqlite *s, sqlite3_stmt *st, in
     return HS_OK;
 }
 
-static hs_result sgn_inv_bind_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
+static HS_RESULT sgn_inv_bind_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
                                    const unsigned char *hash)
 {
     int rc = sqlite3_bind_blob(st, i, hash, SGN_INV_HASH_LEN, SQLITE_STATIC);
@@ -240,7 +240,7 @@ static hs_result sgn_inv_bind_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st, i
 }
 
 /* Runs writer statement i, which returns no rows. */
-static hs_result sgn_inv_wexec(struct sgn_inv_sqlite *s, enum sgn_inv_wsql i)
+static HS_RESULT sgn_inv_wexec(struct sgn_inv_sqlite *s, enum sgn_inv_wsql i)
 {
     HS_DEFER(sqlite3_stmt *st = s->wstmt[i], sgn_inv_stmt_resetp);
     int rc = sqlite3_step(st);
@@ -249,7 +249,7 @@ static hs_result sgn_inv_wexec(struct sgn_inv_sqlite *s, enum sgn_inv_wsql i)
 }
 
 /* Runs one-off SQL (set-up, schema) on db. */
-static hs_result sgn_inv_exec_sql(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql)
+static HS_RESULT sgn_inv_exec_sql(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, db, "set-up");
@@ -257,7 +257,7 @@ static hs_result sgn_inv_exec_sql(struct sgn_inv_sqlite *s, sqlite3 *db, const c
 }
 
 /* Runs a one-off query whose first row's first column is an integer. */
-static hs_result sgn_inv_query_int(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql,
+static HS_RESULT sgn_inv_query_int(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql,
                                    sqlite3_int64 *out)
 {
     HS_DEFER(sqlite3_stmt *st = NULL, sgn_inv_finalizep);
@@ -270,7 +270,7 @@ static hs_result sgn_inv_query_int(struct sgn_inv_sqlite *s, sqlite3 *db, const 
 }
 
 /* As sgn_inv_query_int for a text result of at most size - 1 bytes. */
-static hs_result sgn_inv_query_text(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql,
+static HS_RESULT sgn_inv_query_text(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql,
                                     char *out, size_t size)
 {
     HS_DEFER(sqlite3_stmt *st = NULL, sgn_inv_finalizep);
@@ -289,7 +289,7 @@ static hs_result sgn_inv_query_text(struct sgn_inv_sqlite *s, sqlite3 *db, const
 /* --- writer thread --------------------------------------------------------------------------- */
 
 /* Advances meta counter name by one and returns its new value. */
-static hs_result sgn_inv_bump(struct sgn_inv_sqlite *s, const char *name, uint64_t *out)
+static HS_RESULT sgn_inv_bump(struct sgn_inv_sqlite *s, const char *name, uint64_t *out)
 {
     HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_BUMP], sgn_inv_stmt_resetp);
     HS_GUARD(sgn_inv_bind_text(s, st, 1, name, SGN_INV_META_NAME_MAX));
@@ -303,7 +303,7 @@ static hs_result sgn_inv_bump(struct sgn_inv_sqlite *s, const char *name, uint64
     return HS_OK;
 }
 
-static hs_result sgn_inv_bind_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
+static HS_RESULT sgn_inv_bind_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
                                      const struct sgn_cert_record *rec)
 {
     HS_GUARD(sgn_inv_bind_text(s, st, 1, rec->serial_hex, SGN_INV_SERIAL_MAX));
@@ -320,7 +320,7 @@ static hs_result sgn_inv_bind_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
     return sgn_inv_bind_int(s, st, 12, rec->reason);
 }
 
-static hs_result sgn_inv_insert(struct sgn_inv_sqlite *s, const struct sgn_cert_record *rec)
+static HS_RESULT sgn_inv_insert(struct sgn_inv_sqlite *s, const struct sgn_cert_record *rec)
 {
     HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_INSERT], sgn_inv_stmt_resetp);
     HS_GUARD(sgn_inv_bind_record(s, st, rec));
@@ -335,7 +335,7 @@ static hs_result sgn_inv_insert(struct sgn_inv_sqlite *s, const struct sgn_cert_
     return HS_OK;
 }
 
-static hs_result sgn_inv_do_put(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT sgn_inv_do_put(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
 {
     HS_GUARD(sgn_inv_insert(s, job->rec));
     if (job->rec->status == SGN_CERT_REVOKED) {
@@ -344,7 +344,7 @@ static hs_result sgn_inv_do_put(struct sgn_inv_sqlite *s, struct sgn_inv_job *jo
     return HS_OK;
 }
 
-static hs_result sgn_inv_exists(struct sgn_inv_sqlite *s, const char *serial_hex)
+static HS_RESULT sgn_inv_exists(struct sgn_inv_sqlite *s, const char *serial_hex)
 {
     HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_EXISTS], sgn_inv_stmt_resetp);
     HS_GUARD(sgn_inv_bind_text(s, st, 1, serial_hex, SGN_INV_SERIAL_MAX));
@@ -356,7 +356,7 @@ static hs_result sgn_inv_exists(struct sgn_inv_sqlite *s, const char *serial_hex
 }
 
 /* Marks a good certificate revoked; *changed is false when it already was. */
-static hs_result sgn_inv_mark_revoked(struct sgn_inv_sqlite *s, const struct sgn_inv_job *job,
+static HS_RESULT sgn_inv_mark_revoked(struct sgn_inv_sqlite *s, const struct sgn_inv_job *job,
                                       bool *changed)
 {
     HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_REVOKE], sgn_inv_stmt_resetp);
@@ -368,7 +368,7 @@ static hs_result sgn_inv_mark_revoked(struct sgn_inv_sqlite *s, const struct sgn
     return HS_OK;
 }
 
-static hs_result sgn_inv_do_revoke(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT sgn_inv_do_revoke(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
 {
     HS_GUARD(sgn_inv_exists(s, job->serial_hex));
     HS_GUARD(sgn_inv_mark_revoked(s, job, &job->changed));
@@ -378,7 +378,7 @@ static hs_result sgn_inv_do_revoke(struct sgn_inv_sqlite *s, struct sgn_inv_job 
     return HS_OK;
 }
 
-static hs_result sgn_inv_job_run(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT sgn_inv_job_run(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
 {
     switch (job->op) {
     case SGN_INV_OP_PUT:
@@ -394,7 +394,7 @@ static hs_result sgn_inv_job_run(struct sgn_inv_sqlite *s, struct sgn_inv_job *j
 
 /* Runs one job inside the batch's transaction. A job refused for its input is rolled back to
  * its savepoint and keeps its error; any other failure is the batch's and is returned. */
-static hs_result sgn_inv_job_apply(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT sgn_inv_job_apply(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
 {
     HS_GUARD(sgn_inv_wexec(s, SGN_INV_W_SAVEPOINT));
     hs_error_clear();
@@ -408,7 +408,7 @@ static hs_result sgn_inv_job_apply(struct sgn_inv_sqlite *s, struct sgn_inv_job 
     return sgn_inv_wexec(s, SGN_INV_W_RELEASE);
 }
 
-static hs_result sgn_inv_batch_apply(struct sgn_inv_sqlite *s, struct sgn_inv_job **batch, size_t n)
+static HS_RESULT sgn_inv_batch_apply(struct sgn_inv_sqlite *s, struct sgn_inv_job **batch, size_t n)
 {
     HS_DEFER(sqlite3 *txn = s->wdb, sgn_inv_rollbackp);
     HS_GUARD(sgn_inv_wexec(s, SGN_INV_W_BEGIN));
@@ -552,7 +552,7 @@ static void *sgn_inv_writer_main(void *arg)
 /* --- callers' side --------------------------------------------------------------------------- */
 
 /* Queues job and waits until the writer has committed (or failed) the batch holding it. */
-static hs_result sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
 {
     bool open = false;
     HS_ENSURE(pthread_cond_init(&job->wake, NULL) == 0, HS_ERR_NOMEM);
@@ -581,7 +581,7 @@ static hs_result sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *jo
     return HS_OK;
 }
 
-static hs_result sgn_inv_sqlite_put(struct sgn_inventory *inv, const struct sgn_cert_record *rec)
+static HS_RESULT sgn_inv_sqlite_put(struct sgn_inventory *inv, const struct sgn_cert_record *rec)
 {
     struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
     HS_ENSURE_REF(s);
@@ -590,7 +590,7 @@ static hs_result sgn_inv_sqlite_put(struct sgn_inventory *inv, const struct sgn_
     return sgn_inv_submit(s, &job);
 }
 
-static hs_result sgn_inv_sqlite_revoke(struct sgn_inventory *inv, const char *serial_hex, time_t at,
+static HS_RESULT sgn_inv_sqlite_revoke(struct sgn_inventory *inv, const char *serial_hex, time_t at,
                                        int reason, bool *changed)
 {
     struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
@@ -608,7 +608,7 @@ static hs_result sgn_inv_sqlite_revoke(struct sgn_inventory *inv, const char *se
     return HS_OK;
 }
 
-static hs_result sgn_inv_sqlite_next_crl_number(struct sgn_inventory *inv, uint64_t *out)
+static HS_RESULT sgn_inv_sqlite_next_crl_number(struct sgn_inventory *inv, uint64_t *out)
 {
     struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
     HS_ENSURE_REF(s);
@@ -627,7 +627,7 @@ static uint64_t sgn_inv_sqlite_generation(struct sgn_inventory *inv)
 
 /* --- readers --------------------------------------------------------------------------------- */
 
-static hs_result sgn_inv_column_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col, char *out,
+static HS_RESULT sgn_inv_column_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col, char *out,
                                      size_t size)
 {
     const unsigned char *text = sqlite3_column_text(st, col);
@@ -640,7 +640,7 @@ static hs_result sgn_inv_column_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
     return HS_OK;
 }
 
-static hs_result sgn_inv_column_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col,
+static HS_RESULT sgn_inv_column_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col,
                                      unsigned char *out)
 {
     const void *p = sqlite3_column_blob(st, col);
@@ -651,7 +651,7 @@ static hs_result sgn_inv_column_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
     return HS_OK;
 }
 
-static hs_result sgn_inv_column_status(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col,
+static HS_RESULT sgn_inv_column_status(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col,
                                        enum sgn_cert_status *out)
 {
     sqlite3_int64 v = sqlite3_column_int64(st, col);
@@ -661,7 +661,7 @@ static hs_result sgn_inv_column_status(struct sgn_inv_sqlite *s, sqlite3_stmt *s
     return HS_OK;
 }
 
-static hs_result sgn_inv_read_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
+static HS_RESULT sgn_inv_read_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
                                      struct sgn_cert_record *rec)
 {
     HS_GUARD(sgn_inv_column_text(s, st, 0, rec->serial_hex, sizeof(rec->serial_hex)));
@@ -679,7 +679,7 @@ static hs_result sgn_inv_read_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
     return HS_OK;
 }
 
-static hs_result sgn_inv_sqlite_get(struct sgn_inventory *inv, const char *serial_hex,
+static HS_RESULT sgn_inv_sqlite_get(struct sgn_inventory *inv, const char *serial_hex,
                                     struct sgn_cert_record *out)
 {
     struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
@@ -701,7 +701,7 @@ static hs_result sgn_inv_sqlite_get(struct sgn_inventory *inv, const char *seria
     return HS_OK;
 }
 
-static hs_result sgn_inv_read_revoked(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
+static HS_RESULT sgn_inv_read_revoked(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
                                       struct sgn_revoked_entry *e)
 {
     HS_GUARD(sgn_inv_column_text(s, st, 0, e->serial_hex, sizeof(e->serial_hex)));
@@ -710,7 +710,7 @@ static hs_result sgn_inv_read_revoked(struct sgn_inv_sqlite *s, sqlite3_stmt *st
     return HS_OK;
 }
 
-static hs_result sgn_inv_sqlite_list_revoked(struct sgn_inventory *inv, time_t not_after_from,
+static HS_RESULT sgn_inv_sqlite_list_revoked(struct sgn_inventory *inv, time_t not_after_from,
                                              struct sgn_revoked_entry *out, size_t max, size_t *n)
 {
     struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
@@ -794,7 +794,7 @@ static struct sgn_inv_sqlite *sgn_inv_sqlite_new(const char *path)
 }
 
 /* A file we just created: exactly 0600 whatever the umask, and durably there. */
-static hs_result sgn_inv_file_created(const char *path, int fd)
+static HS_RESULT sgn_inv_file_created(const char *path, int fd)
 {
     if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || fsync(fd) != 0) {
         return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, path);
@@ -805,7 +805,7 @@ static hs_result sgn_inv_file_created(const char *path, int fd)
 /* Creates path (0600) if it is missing and refuses a file that group or others could open:
  * the inventory names every requester and subject. SQLite gives the -wal and -shm files the
  * database's mode. */
-static hs_result sgn_inv_file_prepare(const char *path)
+static HS_RESULT sgn_inv_file_prepare(const char *path)
 {
     size_t len = strnlen(path, SGN_INV_PATH_MAX);
     HS_ENSURE_MSG(len > 0 && len < SGN_INV_PATH_MAX, HS_ERR_INPUT_CONFIG,
@@ -833,7 +833,7 @@ static hs_result sgn_inv_file_prepare(const char *path)
     return HS_OK;
 }
 
-static hs_result sgn_inv_connect(struct sgn_inv_sqlite *s, sqlite3 **out)
+static HS_RESULT sgn_inv_connect(struct sgn_inv_sqlite *s, sqlite3 **out)
 {
     /* NOMUTEX: each connection is used by one thread at a time (see the design note). */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW |
@@ -852,7 +852,7 @@ static hs_result sgn_inv_connect(struct sgn_inv_sqlite *s, sqlite3 **out)
     return HS_OK;
 }
 
-static hs_result sgn_inv_prepare(struct sgn_inv_sqlite *s, sqlite3 *db,
+static HS_RESULT sgn_inv_prepare(struct sgn_inv_sqlite *s, sqlite3 *db,
                                  const struct sgn_inv_sql *sql, sqlite3_stmt **out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -863,7 +863,7 @@ static hs_result sgn_inv_prepare(struct sgn_inv_sqlite *s, sqlite3 *db,
 }
 
 /* Reads the schema version; one this build does not know is refused. */
-static hs_result sgn_inv_schema_version(struct sgn_inv_sqlite *s, sqlite3_int64 *out)
+static HS_RESULT sgn_inv_schema_version(struct sgn_inv_sqlite *s, sqlite3_int64 *out)
 {
     HS_GUARD(sgn_inv_query_int(s, s->wdb, "PRAGMA user_version", out));
     HS_ENSURE_MSG(*out == 0 || *out == SGN_INV_SCHEMA_VERSION, HS_ERR_INPUT_CONFIG,
@@ -872,7 +872,7 @@ static hs_result sgn_inv_schema_version(struct sgn_inv_sqlite *s, sqlite3_int64 
     return HS_OK;
 }
 
-static hs_result sgn_inv_schema_apply(struct sgn_inv_sqlite *s)
+static HS_RESULT sgn_inv_schema_apply(struct sgn_inv_sqlite *s)
 {
     sqlite3_int64 version = 0;
     HS_GUARD(sgn_inv_schema_version(s, &version));
@@ -882,7 +882,7 @@ static hs_result sgn_inv_schema_apply(struct sgn_inv_sqlite *s)
     return HS_OK;
 }
 
-static hs_result sgn_inv_schema(struct sgn_inv_sqlite *s)
+static HS_RESULT sgn_inv_schema(struct sgn_inv_sqlite *s)
 {
     HS_DEFER(sqlite3 *txn = s->wdb, sgn_inv_rollbackp);
     /* IMMEDIATE: of two processes opening a new file, one creates the schema, the other sees
@@ -892,7 +892,7 @@ static hs_result sgn_inv_schema(struct sgn_inv_sqlite *s)
     return sgn_inv_exec_sql(s, s->wdb, "COMMIT");
 }
 
-static hs_result sgn_inv_writer_setup(struct sgn_inv_sqlite *s)
+static HS_RESULT sgn_inv_writer_setup(struct sgn_inv_sqlite *s)
 {
     /* Before anything changes the file: not a database, or one from a newer build. */
     sqlite3_int64 version = 0;
@@ -921,7 +921,7 @@ static hs_result sgn_inv_writer_setup(struct sgn_inv_sqlite *s)
     return HS_OK;
 }
 
-static hs_result sgn_inv_reader_setup(struct sgn_inv_sqlite *s)
+static HS_RESULT sgn_inv_reader_setup(struct sgn_inv_sqlite *s)
 {
     HS_GUARD(sgn_inv_exec_sql(s, s->rdb, "PRAGMA query_only = ON"));
     return sgn_inv_prepare(s, s->rdb, sgn_inv_rsql, s->rstmt, SGN_INV_R_COUNT);

@@ -1,4 +1,4 @@
-#include "sgn_jwt.h"
+#include "signer/sgn_jwt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +9,10 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "hs_defer.h"
-#include "hs_json.h"
-#include "hs_log.h"
-#include "p11_sign.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "common/hs_log.h"
+#include "pkcs11/p11_sign.h"
 
 #define SGN_JWK_COORD_MAX 66 /* bytes of an EC coordinate (P-521 bound; we use up to 48) */
 #define SGN_JWK_MEMBER_MAX 1024
@@ -55,7 +55,7 @@ static void sgn_jwk_members_clear(struct sgn_jwk_members *m)
     hs_buf_free(m->b);
 }
 
-static hs_result sgn_put_bn_b64url(EVP_PKEY *pub, const char *param, int pad, struct hs_buf *out)
+static HS_RESULT sgn_put_bn_b64url(EVP_PKEY *pub, const char *param, int pad, struct hs_buf *out)
 {
     HS_DEFER(BIGNUM *bn = NULL, hs_bn_freep);
     HS_GUARD_OSSL(EVP_PKEY_get_bn_param(pub, param, &bn), HS_ERR_CRYPTO);
@@ -65,7 +65,7 @@ static hs_result sgn_put_bn_b64url(EVP_PKEY *pub, const char *param, int pad, st
     return hs_buf_put_b64url(out, raw, (size_t)n);
 }
 
-static hs_result sgn_jwk_members_get(EVP_PKEY *pub, struct sgn_jwk_members *m)
+static HS_RESULT sgn_jwk_members_get(EVP_PKEY *pub, struct sgn_jwk_members *m)
 {
     m->a = hs_buf_new(SGN_JWK_MEMBER_MAX);
     m->b = hs_buf_new(SGN_JWK_MEMBER_MAX);
@@ -94,7 +94,7 @@ static hs_result sgn_jwk_members_get(EVP_PKEY *pub, struct sgn_jwk_members *m)
     return sgn_put_bn_b64url(pub, OSSL_PKEY_PARAM_EC_PUB_Y, bits / 8, m->b);
 }
 
-static hs_result sgn_put_member(struct hs_buf *b, const char *name, const struct hs_buf *v,
+static HS_RESULT sgn_put_member(struct hs_buf *b, const char *name, const struct hs_buf *v,
                                 const char *s, bool comma)
 {
     HS_GUARD(hs_buf_put_str(b, comma ? ",\"" : "\""));
@@ -106,7 +106,7 @@ static hs_result sgn_put_member(struct hs_buf *b, const char *name, const struct
 
 /* RFC 7638 §3.2: only the required members, in lexicographic order, no whitespace. The values
  * are base64url or fixed names, so no JSON escaping is needed. */
-static hs_result sgn_thumbprint_input(const struct sgn_jwk_members *m, struct hs_buf *json)
+static HS_RESULT sgn_thumbprint_input(const struct sgn_jwk_members *m, struct hs_buf *json)
 {
     HS_GUARD(hs_buf_put_byte(json, '{'));
     if (strcmp(m->kty, "RSA") == 0) {
@@ -143,7 +143,7 @@ HS_RESULT sgn_jwk_thumbprint(EVP_PKEY *pub, char out[SGN_KID_LEN + 1])
     return HS_OK;
 }
 
-static hs_result sgn_json_add_buf(json_object *obj, const char *key, const struct hs_buf *v)
+static HS_RESULT sgn_json_add_buf(json_object *obj, const char *key, const struct hs_buf *v)
 {
     json_object *s = json_object_new_string_len((const char *)hs_buf_data(v), (int)hs_buf_len(v));
     HS_ENSURE(s != NULL, HS_ERR_NOMEM);
@@ -151,7 +151,7 @@ static hs_result sgn_json_add_buf(json_object *obj, const char *key, const struc
     return HS_OK;
 }
 
-static hs_result sgn_json_add_str(json_object *obj, const char *key, const char *v)
+static HS_RESULT sgn_json_add_str(json_object *obj, const char *key, const char *v)
 {
     json_object *s = json_object_new_string(v);
     HS_ENSURE(s != NULL, HS_ERR_NOMEM);
@@ -159,7 +159,7 @@ static hs_result sgn_json_add_str(json_object *obj, const char *key, const char 
     return HS_OK;
 }
 
-static hs_result sgn_jwk_fill(json_object *jwk, const struct sgn_jwk_members *m, const char *alg,
+static HS_RESULT sgn_jwk_fill(json_object *jwk, const struct sgn_jwk_members *m, const char *alg,
                               const char *kid)
 {
     HS_GUARD(sgn_json_add_str(jwk, "kty", m->kty));
@@ -219,7 +219,7 @@ HS_RESULT sgn_jwks_json(struct sgn_jwt_key *const *keys, size_t n, char **out)
 /* --- reading a JWK Set back ---------------------------------------------------------------- */
 
 /* Decodes an unpadded base64url member into out (at most max bytes). */
-static hs_result sgn_b64url_member(json_object *jwk, const char *key, unsigned char *out,
+static HS_RESULT sgn_b64url_member(json_object *jwk, const char *key, unsigned char *out,
                                    size_t max, size_t *out_len)
 {
     const char *v = NULL;
@@ -246,7 +246,7 @@ static hs_result sgn_b64url_member(json_object *jwk, const char *key, unsigned c
     return HS_OK;
 }
 
-static hs_result sgn_pkey_from_params(const char *alg, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
+static HS_RESULT sgn_pkey_from_params(const char *alg, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
 {
     HS_DEFER(OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld), hs_ossl_param_freep);
     HS_DEFER(EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL),
@@ -259,7 +259,7 @@ static hs_result sgn_pkey_from_params(const char *alg, OSSL_PARAM_BLD *bld, EVP_
 
 HS_DEFINE_FREEP(sgn_param_bld_freep, OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
 
-static hs_result sgn_jwk_ec(json_object *jwk, EVP_PKEY **out)
+static HS_RESULT sgn_jwk_ec(json_object *jwk, EVP_PKEY **out)
 {
     const char *crv = NULL;
     HS_GUARD(hs_json_get_string(jwk, "crv", true, 16, &crv));
@@ -283,7 +283,7 @@ static hs_result sgn_jwk_ec(json_object *jwk, EVP_PKEY **out)
     return sgn_pkey_from_params("EC", bld, out);
 }
 
-static hs_result sgn_jwk_rsa(json_object *jwk, EVP_PKEY **out)
+static HS_RESULT sgn_jwk_rsa(json_object *jwk, EVP_PKEY **out)
 {
     unsigned char n[SGN_JWK_MEMBER_MAX];
     unsigned char e[16];
@@ -302,7 +302,7 @@ static hs_result sgn_jwk_rsa(json_object *jwk, EVP_PKEY **out)
     return HS_OK;
 }
 
-static hs_result sgn_jwk_okp(json_object *jwk, EVP_PKEY **out)
+static HS_RESULT sgn_jwk_okp(json_object *jwk, EVP_PKEY **out)
 {
     const char *crv = NULL;
     HS_GUARD(hs_json_get_string(jwk, "crv", true, 16, &crv));
@@ -317,7 +317,7 @@ static hs_result sgn_jwk_okp(json_object *jwk, EVP_PKEY **out)
 }
 
 /* Reads one JWK (a signing key as sgn_jwk_new writes it) into e, checking kid and alg. */
-static hs_result sgn_jwk_read(json_object *jwk, struct sgn_jwk_entry *e)
+static HS_RESULT sgn_jwk_read(json_object *jwk, struct sgn_jwk_entry *e)
 {
     static const char *const allowed[] = {"kty", "use", "alg", "kid", "crv",
                                           "x",   "y",   "n",   "e",   NULL};
@@ -505,7 +505,7 @@ HS_RESULT sgn_jwt_keys_load(struct p11_pool *pool, const struct sgn_jwt_key_ref 
 
 /* --- tokens -------------------------------------------------------------------------------- */
 
-static hs_result sgn_claim_check(const char *name, const char *v)
+static HS_RESULT sgn_claim_check(const char *name, const char *v)
 {
     HS_ENSURE_MSG(v != NULL && v[0] != '\0', HS_ERR_INPUT_FIELD, "claim %s is empty", name);
     size_t n = strnlen(v, SGN_JWT_CLAIM_MAX + 1);
@@ -519,7 +519,7 @@ static hs_result sgn_claim_check(const char *name, const char *v)
 }
 
 /* Appends base64url(JSON of obj). */
-static hs_result sgn_put_json_b64url(struct hs_buf *out, json_object *obj)
+static HS_RESULT sgn_put_json_b64url(struct hs_buf *out, json_object *obj)
 {
     const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -529,7 +529,7 @@ static hs_result sgn_put_json_b64url(struct hs_buf *out, json_object *obj)
     return hs_buf_put_b64url(out, (const unsigned char *)text, n);
 }
 
-static hs_result sgn_jwt_header(const struct sgn_jwt_key *k, struct hs_buf *out)
+static HS_RESULT sgn_jwt_header(const struct sgn_jwt_key *k, struct hs_buf *out)
 {
     HS_DEFER(json_object *h = json_object_new_object(), hs_json_putp);
     HS_ENSURE(h != NULL, HS_ERR_NOMEM);
@@ -539,7 +539,7 @@ static hs_result sgn_jwt_header(const struct sgn_jwt_key *k, struct hs_buf *out)
     return sgn_put_json_b64url(out, h);
 }
 
-static hs_result sgn_json_add_int(json_object *obj, const char *key, int64_t v)
+static HS_RESULT sgn_json_add_int(json_object *obj, const char *key, int64_t v)
 {
     json_object *n = json_object_new_int64(v);
     HS_ENSURE(n != NULL, HS_ERR_NOMEM);
@@ -547,7 +547,7 @@ static hs_result sgn_json_add_int(json_object *obj, const char *key, int64_t v)
     return HS_OK;
 }
 
-static hs_result sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti, struct hs_buf *out)
+static HS_RESULT sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti, struct hs_buf *out)
 {
     HS_DEFER(json_object *b = json_object_new_object(), hs_json_putp);
     HS_ENSURE(b != NULL, HS_ERR_NOMEM);
@@ -569,7 +569,7 @@ static hs_result sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti,
     return sgn_put_json_b64url(out, b);
 }
 
-static hs_result sgn_jti_new(char out[SGN_JTI_LEN + 1])
+static HS_RESULT sgn_jti_new(char out[SGN_JTI_LEN + 1])
 {
     unsigned char raw[16];
     HS_GUARD_OSSL(RAND_bytes(raw, sizeof(raw)), HS_ERR_CRYPTO);
@@ -582,7 +582,7 @@ static hs_result sgn_jti_new(char out[SGN_JTI_LEN + 1])
     return HS_OK;
 }
 
-static hs_result sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct sgn_jwt_claims *c,
+static HS_RESULT sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct sgn_jwt_claims *c,
                                       struct hs_buf *out, char jti[SGN_JTI_LEN + 1])
 {
     HS_GUARD(sgn_claim_check("iss", c->iss));

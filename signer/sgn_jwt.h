@@ -15,9 +15,9 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "hs_buf.h"
-#include "hs_err.h"
-#include "p11_key.h"
+#include "common/hs_buf.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_key.h"
 
 #define SGN_KID_LEN 43            /* base64url of a SHA-256 */
 #define SGN_JTI_LEN 22            /* base64url of 16 random bytes */

@@ -1,13 +1,13 @@
-#include "sgn_lint.h"
+#include "signer/sgn_lint.h"
 
 #include <string.h>
 
 #include <openssl/x509v3.h>
 
-#include "hs_defer.h"
-#include "p11_evp.h"
-#include "p11_sign.h"
-#include "sgn_spki.h"
+#include "common/hs_defer.h"
+#include "pkcs11/p11_evp.h"
+#include "pkcs11/p11_sign.h"
+#include "signer/sgn_spki.h"
 
 #define SGN_LINT_EXTS_MAX 32
 
@@ -39,7 +39,7 @@ static bool sgn_lint_is_known(int nid)
     return false;
 }
 
-static hs_result sgn_lint_serial(const X509 *x)
+static HS_RESULT sgn_lint_serial(const X509 *x)
 {
     const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
     HS_ENSURE_MSG(ASN1_STRING_type(sn) == V_ASN1_INTEGER, HS_ERR_LINT, "serial is not positive");
@@ -52,7 +52,7 @@ static hs_result sgn_lint_serial(const X509 *x)
     return HS_OK;
 }
 
-static hs_result sgn_lint_validity(const X509 *x, const X509 *issuer)
+static HS_RESULT sgn_lint_validity(const X509 *x, const X509 *issuer)
 {
     const ASN1_TIME *nb = X509_get0_notBefore(x);
     const ASN1_TIME *na = X509_get0_notAfter(x);
@@ -65,7 +65,7 @@ static hs_result sgn_lint_validity(const X509 *x, const X509 *issuer)
     return HS_OK;
 }
 
-static hs_result sgn_lint_names(X509 *x, X509 *issuer, bool ca)
+static HS_RESULT sgn_lint_names(X509 *x, X509 *issuer, bool ca)
 {
     const X509_NAME *want =
         issuer != NULL ? X509_get_subject_name(issuer) : X509_get_subject_name(x);
@@ -77,7 +77,7 @@ static hs_result sgn_lint_names(X509 *x, X509 *issuer, bool ca)
 }
 
 /* The subject key, read from the SPKI as it is (no provider decoding): a type we certify. */
-static hs_result sgn_lint_key(const X509 *x)
+static HS_RESULT sgn_lint_key(const X509 *x)
 {
     struct sgn_spki spki;
     struct sgn_spki_info info;
@@ -90,7 +90,7 @@ static hs_result sgn_lint_key(const X509 *x)
 }
 
 /* No extension twice, none we do not know. */
-static hs_result sgn_lint_extension_set(const X509 *x)
+static HS_RESULT sgn_lint_extension_set(const X509 *x)
 {
     int seen[SGN_LINT_EXTS_MAX];
     int n = X509_get_ext_count(x);
@@ -119,7 +119,7 @@ static bool sgn_lint_ext(const X509 *x, int nid, bool *critical)
     return true;
 }
 
-static hs_result sgn_lint_basic_constraints(X509 *x, const struct sgn_cert_template *t)
+static HS_RESULT sgn_lint_basic_constraints(X509 *x, const struct sgn_cert_template *t)
 {
     int crit = 0;
     HS_DEFER(BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL),
@@ -136,7 +136,7 @@ static hs_result sgn_lint_basic_constraints(X509 *x, const struct sgn_cert_templ
  * (X509_get_key_usage and friends) cannot be computed for an unsigned certificate, and a failed
  * computation would stay cached on it after signing. */
 
-static hs_result sgn_lint_key_usage(X509 *x, const struct sgn_cert_template *t)
+static HS_RESULT sgn_lint_key_usage(X509 *x, const struct sgn_cert_template *t)
 {
     int crit = 0;
     HS_DEFER(ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL),
@@ -159,7 +159,7 @@ static hs_result sgn_lint_key_usage(X509 *x, const struct sgn_cert_template *t)
     return HS_OK;
 }
 
-static hs_result sgn_lint_eku(X509 *x, const struct sgn_cert_template *t)
+static HS_RESULT sgn_lint_eku(X509 *x, const struct sgn_cert_template *t)
 {
     int crit = 0;
     HS_DEFER(EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL),
@@ -181,7 +181,7 @@ static hs_result sgn_lint_eku(X509 *x, const struct sgn_cert_template *t)
     return HS_OK;
 }
 
-static hs_result sgn_lint_key_ids(X509 *x, X509 *issuer, const struct sgn_cert_template *t)
+static HS_RESULT sgn_lint_key_ids(X509 *x, X509 *issuer, const struct sgn_cert_template *t)
 {
     int crit = 0;
     HS_DEFER(ASN1_OCTET_STRING *ski = X509_get_ext_d2i(x, NID_subject_key_identifier, &crit, NULL),
@@ -204,7 +204,7 @@ static hs_result sgn_lint_key_ids(X509 *x, X509 *issuer, const struct sgn_cert_t
     return HS_OK;
 }
 
-static hs_result sgn_lint_names_ext(X509 *x, const struct sgn_cert_template *t)
+static HS_RESULT sgn_lint_names_ext(X509 *x, const struct sgn_cert_template *t)
 {
     bool crit = false;
     bool empty = X509_NAME_entry_count(X509_get_subject_name(x)) == 0;

@@ -22,9 +22,9 @@
 
 #include <openssl/x509.h>
 
-#include "hs_err.h"
-#include "p11_key.h"
-#include "sgn_cert.h"
+#include "common/hs_err.h"
+#include "pkcs11/p11_key.h"
+#include "signer/sgn_cert.h"
 
 /* Lints the TBS part of x (built from t, not yet signed). Errors: HS_ERR_LINT. */
 HS_RESULT sgn_lint_tbs(X509 *x, const struct sgn_cert_template *t);

@@ -1,4 +1,4 @@
-#include "sgn_spki.h"
+#include "signer/sgn_spki.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -9,7 +9,7 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
-#include "hs_defer.h"
+#include "common/hs_defer.h"
 
 ASN1_SEQUENCE(SGN_SPKI_DER) =
     {
@@ -43,7 +43,7 @@ void sgn_spki_view(const SGN_SPKI_DER *der, struct sgn_spki *out)
     out->key_len = (size_t)ASN1_STRING_length(der->public_key);
 }
 
-static hs_result sgn_rsa_pub_parse(const struct sgn_spki *spki, SGN_RSA_PUB **out)
+static HS_RESULT sgn_rsa_pub_parse(const struct sgn_spki *spki, SGN_RSA_PUB **out)
 {
     const unsigned char *p = spki->key;
     SGN_RSA_PUB *rsa =
@@ -61,7 +61,7 @@ static hs_result sgn_rsa_pub_parse(const struct sgn_spki *spki, SGN_RSA_PUB **ou
     return HS_OK;
 }
 
-static hs_result sgn_spki_classify_ec(const struct sgn_spki *spki, int ptype, const void *pval,
+static HS_RESULT sgn_spki_classify_ec(const struct sgn_spki *spki, int ptype, const void *pval,
                                       struct sgn_spki_info *out)
 {
     HS_ENSURE_MSG(ptype == V_ASN1_OBJECT, HS_ERR_INPUT_KEY,
@@ -119,7 +119,7 @@ static void sgn_params_freep(OSSL_PARAM **p)
     OSSL_PARAM_free(*p);
 }
 
-static hs_result sgn_spki_params(const struct sgn_spki *spki, const struct sgn_spki_info *info,
+static HS_RESULT sgn_spki_params(const struct sgn_spki *spki, const struct sgn_spki_info *info,
                                  OSSL_PARAM **out)
 {
     HS_DEFER(OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new(), sgn_param_bld_freep);
@@ -181,7 +181,7 @@ static void sgn_ec_params_init(void)
     sgn_ec_params[1] = sgn_ec_params_new("secp384r1");
 }
 
-static hs_result sgn_spki_to_ec_pkey(const struct sgn_spki *spki, const struct sgn_spki_info *info,
+static HS_RESULT sgn_spki_to_ec_pkey(const struct sgn_spki *spki, const struct sgn_spki_info *info,
                                      EVP_PKEY **out)
 {
     pthread_once(&sgn_ec_params_once, sgn_ec_params_init);

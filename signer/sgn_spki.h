@@ -21,7 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 enum sgn_key_kind {
     SGN_KEY_RSA,

@@ -55,9 +55,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "hs_buf.h"
-#include "hs_file.h"
-#include "hs_secret.h"
+#include "common/hs_buf.h"
+#include "common/hs_file.h"
+#include "common/hs_secret.h"
 
 #define LOAD_THREADS_MAX 512
 #define LOAD_HEADERS_MAX 16
@@ -165,7 +165,7 @@ static void load_sleep_until(double t)
 }
 
 /* hs_buf_put_str for each argument up to a NULL. */
-static hs_result load_put(struct hs_buf *b, ...)
+static HS_RESULT load_put(struct hs_buf *b, ...)
 {
     va_list ap;
     va_start(ap, b);
@@ -188,7 +188,7 @@ static void load_hex(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static hs_result load_sha256_hex(const void *p, size_t n, char out[2 * 32 + 1])
+static HS_RESULT load_sha256_hex(const void *p, size_t n, char out[2 * 32 + 1])
 {
     unsigned char md[32];
     unsigned int len = 0;
@@ -197,7 +197,7 @@ static hs_result load_sha256_hex(const void *p, size_t n, char out[2 * 32 + 1])
     return HS_OK;
 }
 
-static hs_result load_hmac(const unsigned char *key, size_t key_len, const char *msg,
+static HS_RESULT load_hmac(const unsigned char *key, size_t key_len, const char *msg,
                            unsigned char out[32])
 {
     unsigned int len = 0;
@@ -209,7 +209,7 @@ static hs_result load_hmac(const unsigned char *key, size_t key_len, const char 
 
 /* --- options ------------------------------------------------------------------------------- */
 
-static hs_result load_copy(char *dst, size_t cap, const char *src, size_t n, const char *what)
+static HS_RESULT load_copy(char *dst, size_t cap, const char *src, size_t n, const char *what)
 {
     HS_ENSURE_MSG(n > 0 && n < cap, HS_ERR_INPUT, "%s: empty or too long", what);
     memcpy(dst, src, n);
@@ -218,7 +218,7 @@ static hs_result load_copy(char *dst, size_t cap, const char *src, size_t n, con
 }
 
 /* "http://host[:port][/path]"; host may be "[v6]". */
-static hs_result load_url_parse(const char *url, struct load_target *out)
+static HS_RESULT load_url_parse(const char *url, struct load_target *out)
 {
     static const char scheme[] = "http://";
     HS_ENSURE_MSG(strncmp(url, scheme, sizeof(scheme) - 1) == 0, HS_ERR_INPUT,
@@ -257,7 +257,7 @@ static hs_result load_url_parse(const char *url, struct load_target *out)
 }
 
 /* "Name: value": the name is kept in lower case for signing, the value trimmed. */
-static hs_result load_header_add(const char *line)
+static HS_RESULT load_header_add(const char *line)
 {
     static const char *const ours[] = {"host", "content-length", "x-amz-date", "authorization",
                                        NULL};
@@ -286,7 +286,7 @@ static hs_result load_header_add(const char *line)
 }
 
 /* --user AKID:SECRET_FILE; the secret stays in an hs_secret. */
-static hs_result load_user_parse(const char *arg)
+static HS_RESULT load_user_parse(const char *arg)
 {
     const char *colon = strchr(arg, ':');
     HS_ENSURE_MSG(colon != NULL, HS_ERR_INPUT, "--user: AKID:SECRET_FILE expected");
@@ -295,7 +295,7 @@ static hs_result load_user_parse(const char *arg)
 }
 
 /* --sigv4 REGION/SERVICE */
-static hs_result load_sigv4_parse(const char *arg)
+static HS_RESULT load_sigv4_parse(const char *arg)
 {
     const char *slash = strchr(arg, '/');
     HS_ENSURE_MSG(slash != NULL, HS_ERR_INPUT, "--sigv4: REGION/SERVICE expected");
@@ -306,7 +306,7 @@ static hs_result load_sigv4_parse(const char *arg)
     return HS_OK;
 }
 
-static hs_result load_number(const char *arg, double min, double max, const char *what, double *out)
+static HS_RESULT load_number(const char *arg, double min, double max, const char *what, double *out)
 {
     char *end = NULL;
     double v = strtod(arg, &end);
@@ -316,7 +316,7 @@ static hs_result load_number(const char *arg, double min, double max, const char
     return HS_OK;
 }
 
-static hs_result load_option(const char *name, const char *arg)
+static HS_RESULT load_option(const char *name, const char *arg)
 {
     double v = 0;
     if (strcmp(name, "--url") == 0) {
@@ -363,7 +363,7 @@ static int load_cmp_str(const void *a, const void *b)
 }
 
 /* What signing needs once: the payload hash and the sorted signed header names. */
-static hs_result load_sigv4_prepare(void)
+static HS_RESULT load_sigv4_prepare(void)
 {
     HS_ENSURE_MSG(opts.secret != NULL, HS_ERR_INPUT, "--sigv4 needs --user AKID:SECRET_FILE");
     HS_ENSURE_MSG(target.path[strspn(target.path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
@@ -382,7 +382,7 @@ static hs_result load_sigv4_prepare(void)
     return HS_OK;
 }
 
-static hs_result load_opts_parse(int argc, char **argv)
+static HS_RESULT load_opts_parse(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--sign-each") == 0) {
@@ -425,7 +425,7 @@ static const char *load_signed_value(const char *name, const char *amz_date, siz
 }
 
 /* The hex SHA-256 of the canonical request, and the SignedHeaders list in names. */
-static hs_result load_canonical_hash(const char *amz_date, char hash[2 * 32 + 1],
+static HS_RESULT load_canonical_hash(const char *amz_date, char hash[2 * 32 + 1],
                                      struct hs_buf *names)
 {
     HS_DEFER(struct hs_buf *c = hs_buf_new(LOAD_CANONICAL_MAX), hs_buf_freep);
@@ -446,7 +446,7 @@ static hs_result load_canonical_hash(const char *amz_date, char hash[2 * 32 + 1]
 }
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
-static hs_result load_signing_key(const char *date, unsigned char out[32])
+static HS_RESULT load_signing_key(const char *date, unsigned char out[32])
 {
     const unsigned char *secret = NULL;
     size_t secret_len = 0;
@@ -462,7 +462,7 @@ static hs_result load_signing_key(const char *date, unsigned char out[32])
 }
 
 /* The X-Amz-Date and Authorization header lines for a request sent at now. */
-static hs_result load_sigv4_headers(time_t now, struct hs_buf *out)
+static HS_RESULT load_sigv4_headers(time_t now, struct hs_buf *out)
 {
     struct tm tm;
     char amz_date[17];
@@ -499,7 +499,7 @@ static hs_result load_sigv4_headers(time_t now, struct hs_buf *out)
 /* --- raw client ---------------------------------------------------------------------------- */
 
 /* The whole request: request line, Host, the --headers, SigV4, Content-Length, body. */
-static hs_result load_request_build(struct hs_buf *b, time_t now)
+static HS_RESULT load_request_build(struct hs_buf *b, time_t now)
 {
     hs_buf_reset(b);
     HS_GUARD(load_put(b, opts.method, " ", target.path, " HTTP/1.1\r\nHost: ", target.authority,
@@ -531,7 +531,7 @@ static void load_close(struct load_worker *w)
     }
 }
 
-static hs_result load_connect(struct load_worker *w)
+static HS_RESULT load_connect(struct load_worker *w)
 {
     if (w->fd >= 0) {
         return HS_OK;
@@ -555,7 +555,7 @@ static hs_result load_connect(struct load_worker *w)
     return HS_OK;
 }
 
-static hs_result load_send_all(int fd, const unsigned char *p, size_t n)
+static HS_RESULT load_send_all(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0) {
         ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
@@ -685,7 +685,7 @@ static enum load_parse load_http_parse(unsigned char *buf, size_t len, bool eof,
     return eof ? LOAD_PARSE_DONE : LOAD_PARSE_MORE;
 }
 
-static hs_result load_raw_exchange(struct load_worker *w, struct load_answer *ans)
+static HS_RESULT load_raw_exchange(struct load_worker *w, struct load_answer *ans)
 {
     HS_GUARD(load_connect(w));
     HS_GUARD(load_send_all(w->fd, hs_buf_data(w->request), hs_buf_len(w->request)));
@@ -720,7 +720,7 @@ static size_t load_curl_write(char *p, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
-static hs_result load_curl_setup(struct load_worker *w)
+static HS_RESULT load_curl_setup(struct load_worker *w)
 {
     w->curl = curl_easy_init();
     HS_ENSURE(w->curl != NULL, HS_ERR_NOMEM);
@@ -772,7 +772,7 @@ static hs_result load_curl_setup(struct load_worker *w)
     return HS_OK;
 }
 
-static hs_result load_curl_exchange(struct load_worker *w, struct load_answer *ans)
+static HS_RESULT load_curl_exchange(struct load_worker *w, struct load_answer *ans)
 {
     w->resp_len = 0;
     CURLcode rc = curl_easy_perform(w->curl);
@@ -788,7 +788,7 @@ static hs_result load_curl_exchange(struct load_worker *w, struct load_answer *a
 
 /* --- workers ------------------------------------------------------------------------------- */
 
-static hs_result load_worker_init(struct load_worker *w)
+static HS_RESULT load_worker_init(struct load_worker *w)
 {
     w->fd = -1;
     w->signed_at = (time_t)-1;

@@ -18,12 +18,12 @@
 
 #include <openssl/evp.h>
 
-#include "hs_defer.h"
-#include "hs_log.h"
-#include "hs_test.h"
-#include "hs_test_p11.h"
-#include "p11_error.h"
-#include "p11_evp.h"
+#include "common/hs_defer.h"
+#include "common/hs_log.h"
+#include "pkcs11/p11_error.h"
+#include "pkcs11/p11_evp.h"
+#include "tests/testlib/hs_test.h"
+#include "tests/testlib/hs_test_p11.h"
 
 #define MAX_THREADS 2
 #define MAX_ROUNDS 9
@@ -201,7 +201,7 @@ struct handle_op {
     CK_OBJECT_HANDLE handle;
 };
 
-static hs_result handle_op(const struct p11_call *call, void *arg)
+static HS_RESULT handle_op(const struct p11_call *call, void *arg)
 {
     struct handle_op *op = arg;
     return p11_key_handle(op->key, call, &op->handle);

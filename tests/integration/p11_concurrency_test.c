@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hs_defer.h"
-#include "hs_test.h"
-#include "hs_test_p11.h"
-#include "p11_evp.h"
+#include "common/hs_defer.h"
+#include "pkcs11/p11_evp.h"
+#include "tests/testlib/hs_test.h"
+#include "tests/testlib/hs_test_p11.h"
 
 #define THREADS 8
 #define SIGNS_DEFAULT 1000

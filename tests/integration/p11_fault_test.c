@@ -13,16 +13,16 @@
 
 #include <openssl/evp.h>
 
-#include "hs_defer.h"
-#include "hs_log.h"
-#include "hs_secret.h"
-#include "hs_test.h"
-#include "p11_config.h"
-#include "p11_error.h"
-#include "p11_fault.h"
-#include "p11_key.h"
-#include "p11_pool.h"
-#include "p11_sign.h"
+#include "common/hs_defer.h"
+#include "common/hs_log.h"
+#include "common/hs_secret.h"
+#include "pkcs11/p11_config.h"
+#include "pkcs11/p11_error.h"
+#include "pkcs11/p11_key.h"
+#include "pkcs11/p11_pool.h"
+#include "pkcs11/p11_sign.h"
+#include "tests/testlib/hs_test.h"
+#include "tests/testlib/p11_fault.h"
 
 #define POOL_SIZE 4
 #define SIGN_THREADS 8
@@ -72,7 +72,7 @@ static struct p11_key *gen(const char *name)
 
 /* Destroys the key pair (the objects with its CKA_ID), so the shared fixture token stays small:
  * every search on SoftHSM2 walks all of the token's objects. */
-static hs_result destroy_op(const struct p11_call *call, void *arg)
+static HS_RESULT destroy_op(const struct p11_call *call, void *arg)
 {
     size_t id_len = 0;
     const unsigned char *id = p11_key_id(arg, &id_len);

@@ -17,16 +17,16 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "hs_defer.h"
-#include "hs_secret.h"
-#include "hs_test.h"
-#include "hs_test_p11.h"
-#include "p11_config.h"
-#include "p11_error.h"
-#include "p11_evp.h"
-#include "p11_key.h"
-#include "p11_pool.h"
-#include "p11_sign.h"
+#include "common/hs_defer.h"
+#include "common/hs_secret.h"
+#include "pkcs11/p11_config.h"
+#include "pkcs11/p11_error.h"
+#include "pkcs11/p11_evp.h"
+#include "pkcs11/p11_key.h"
+#include "pkcs11/p11_pool.h"
+#include "pkcs11/p11_sign.h"
+#include "tests/testlib/hs_test.h"
+#include "tests/testlib/hs_test_p11.h"
 
 static struct p11_module *module;
 static struct p11_pool *pool;
@@ -64,7 +64,7 @@ struct raw_read {
     CK_RV rv;
 };
 
-static hs_result raw_read_op(const struct p11_call *call, void *arg)
+static HS_RESULT raw_read_op(const struct p11_call *call, void *arg)
 {
     struct raw_read *rr = arg;
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
@@ -287,7 +287,7 @@ struct lose_once {
     struct p11_key *key;
 };
 
-static hs_result lose_once_op(const struct p11_call *call, void *arg)
+static HS_RESULT lose_once_op(const struct p11_call *call, void *arg)
 {
     struct lose_once *lo = arg;
     if (lo->runs++ == 0) {
@@ -334,7 +334,7 @@ HS_TEST(an_unknown_token_is_refused)
 }
 
 /* An operation that keeps its session for a while, to exhaust a one-session pool. */
-static hs_result hold_session_op(const struct p11_call *call, void *arg)
+static HS_RESULT hold_session_op(const struct p11_call *call, void *arg)
 {
     (void)call;
     (void)arg;

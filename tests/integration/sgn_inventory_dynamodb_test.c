@@ -19,8 +19,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "hs_test.h"
-#include "sgn_inventory_dynamodb.h"
+#include "signer/sgn_inventory_dynamodb.h"
+#include "tests/testlib/hs_test.h"
 
 #define T0 1700000000 /* 2023-11-14 */
 #define THREADS 16

@@ -25,8 +25,8 @@
 
 #include <sqlite3.h>
 
-#include "hs_test.h"
-#include "sgn_inventory.h"
+#include "signer/sgn_inventory.h"
+#include "tests/testlib/hs_test.h"
 
 #define PATH_LEN 512
 #define BENCH_PUTS 200
@@ -93,7 +93,7 @@ static bool rec_equal(const struct sgn_cert_record *a, const struct sgn_cert_rec
            a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason;
 }
 
-static hs_result put_serial(struct sgn_inventory *inv, const char *serial)
+static HS_RESULT put_serial(struct sgn_inventory *inv, const char *serial)
 {
     HS_DEFER(struct sgn_cert_record *r = rec_new(serial), rec_freep);
     return inv->ops->put(inv, r);

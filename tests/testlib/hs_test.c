@@ -1,6 +1,6 @@
-#include "hs_test.h"
+#include "tests/testlib/hs_test.h"
 
-#include "hs_log.h"
+#include "common/hs_log.h"
 
 int hs_test_failures;
 

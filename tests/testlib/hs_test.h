@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hs_err.h"
+#include "common/hs_err.h"
 
 struct hs_test_case {
     const char *name;

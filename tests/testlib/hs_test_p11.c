@@ -1,4 +1,4 @@
-#include "hs_test_p11.h"
+#include "tests/testlib/hs_test_p11.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,10 +11,10 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "hs_defer.h"
-#include "hs_test.h"
-#include "p11_config.h"
-#include "p11_error.h"
+#include "common/hs_defer.h"
+#include "pkcs11/p11_config.h"
+#include "pkcs11/p11_error.h"
+#include "tests/testlib/hs_test.h"
 
 #define HS_TEST_LABELS_MAX 256
 
@@ -102,7 +102,7 @@ struct destroy_op {
     size_t destroyed;
 };
 
-static hs_result destroy_label_op(const struct p11_call *call, void *arg)
+static HS_RESULT destroy_label_op(const struct p11_call *call, void *arg)
 {
     struct destroy_op *op = arg;
     CK_ATTRIBUTE tmpl = {CKA_LABEL, (void *)op->label, strlen(op->label)};

@@ -15,11 +15,11 @@
 
 #include <stddef.h>
 
-#include "hs_buf.h"
-#include "p11_key.h"
-#include "p11_module.h"
-#include "p11_pool.h"
-#include "p11_sign.h"
+#include "common/hs_buf.h"
+#include "pkcs11/p11_key.h"
+#include "pkcs11/p11_module.h"
+#include "pkcs11/p11_pool.h"
+#include "pkcs11/p11_sign.h"
 
 /* Opens the test token with a pool of pool_size sessions (0 = default). Skips (exit 77) or,
  * under CI=true, fails when the environment does not name a token. Returns 0 on success. */

@@ -5,7 +5,7 @@
  * hs_common itself (a second copy of the thread-local hs_error would only confuse the tests):
  * its Cryptoki functions return CK_RV and its helpers return bool, true on success.
  */
-#include "p11_fault.h"
+#include "tests/testlib/p11_fault.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -8,11 +8,11 @@
 
 #include <json-c/json.h>
 
-#include "api_lambda_event.h"
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_json.h"
-#include "hs_test.h"
+#include "api/api_lambda_event.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "tests/testlib/hs_test.h"
 
 #define V2_ARN "arn:aws:sts::111122223333:assumed-role/caller/session"
 #define V1_ARN "arn:aws:iam::111122223333:user/rest-caller"
@@ -66,7 +66,7 @@ static char *repeat(const char *unit, size_t times, const char *prefix, const ch
     return s;
 }
 
-static hs_result decode(const char *text, struct api_lambda_event **ev, struct api_request *req)
+static HS_RESULT decode(const char *text, struct api_lambda_event **ev, struct api_request *req)
 {
     HS_GUARD(api_lambda_event_parse(text, strlen(text), ev));
     return api_lambda_event_request(*ev, req);
@@ -305,7 +305,7 @@ HS_TEST(oversized_event_is_refused_before_parsing)
 
 /* Builds a v2 event whose extra members are `extra` and returns api_lambda_event_request's
  * result. */
-static hs_result request_with(const char *extra, const char *query)
+static HS_RESULT request_with(const char *extra, const char *query)
 {
     char *text = v2_event("/v1/tokens", query, extra);
     HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);

@@ -3,10 +3,10 @@
 
 #include <openssl/x509v3.h>
 
-#include "api_policy.h"
-#include "hs_defer.h"
-#include "hs_json.h"
-#include "hs_test.h"
+#include "api/api_policy.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "tests/testlib/hs_test.h"
 
 #define DAY_S (24 * 3600L)
 #define HOUR_S 3600L

@@ -3,11 +3,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "api_sigv4.h"
-#include "api_sigv4_vectors.h"
-#include "hs_buf.h"
-#include "hs_secret.h"
-#include "hs_test.h"
+#include "api/api_sigv4.h"
+#include "common/hs_buf.h"
+#include "common/hs_secret.h"
+#include "tests/testlib/hs_test.h"
+#include "tests/unit/api_sigv4_vectors.h"
 
 /*
  * Known answers come from AWS's "aws-sig-v4-test-suite" (AWS General Reference, Signature
@@ -121,7 +121,7 @@ static void fixture_free(struct fixture *f)
     hs_secret_free(f->api_token);
 }
 
-static hs_result secret_of(const char *s, struct hs_secret **out)
+static HS_RESULT secret_of(const char *s, struct hs_secret **out)
 {
     return hs_secret_from_bytes(s, strlen(s), out);
 }

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "api_sigv4.h"
-#include "hs_err.h"
+#include "api/api_sigv4.h"
+#include "common/hs_err.h"
 
 #define VEC_REGION "eu-central-1"
 #define VEC_SERVICE "execute-api"

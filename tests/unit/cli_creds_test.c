@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_creds.h"
-#include "hs_test.h"
+#include "client/cli_creds.h"
+#include "tests/testlib/hs_test.h"
 
 #define ID1 "AKIAIOSFODNN7EXAMPLE"
 #define SK1 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -14,7 +14,7 @@
 #define SK2 "a+b/c#d;e=f"
 #define TOK "IQoJb3JpZ2luX2VjEJv//////////wEaCXVzLWVhc3QtMSJHMEUCIQ=="
 
-static hs_result parse(const char *text, const char *profile, struct cli_creds **out)
+static HS_RESULT parse(const char *text, const char *profile, struct cli_creds **out)
 {
     return cli_creds_parse((const unsigned char *)text, strlen(text), profile, out);
 }

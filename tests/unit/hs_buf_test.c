@@ -2,10 +2,10 @@
 
 #include <openssl/evp.h>
 
-#include "hs_buf.h"
-#include "hs_defer.h"
-#include "hs_json.h"
-#include "hs_test.h"
+#include "common/hs_buf.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "tests/testlib/hs_test.h"
 
 HS_TEST(put_within_max_succeeds_and_past_max_fails)
 {

@@ -4,8 +4,8 @@
  */
 #include <string.h>
 
-#include "hs_test.h"
-#include "p11_mech.h"
+#include "pkcs11/p11_mech.h"
+#include "tests/testlib/hs_test.h"
 
 static struct p11_mechs table;
 

@@ -11,11 +11,11 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-#include "hs_defer.h"
-#include "hs_file.h"
-#include "hs_json.h"
-#include "hs_test.h"
-#include "sgn_csr.h"
+#include "common/hs_defer.h"
+#include "common/hs_file.h"
+#include "common/hs_json.h"
+#include "signer/sgn_csr.h"
+#include "tests/testlib/hs_test.h"
 
 #define CORPUS_MAX (64 * 1024)
 

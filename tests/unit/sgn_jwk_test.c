@@ -8,9 +8,9 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include "hs_defer.h"
-#include "hs_test.h"
-#include "sgn_jwt.h"
+#include "common/hs_defer.h"
+#include "signer/sgn_jwt.h"
+#include "tests/testlib/hs_test.h"
 
 /* RFC 7638 §3.1 example key and thumbprint. */
 static const char rfc7638_n[] =
