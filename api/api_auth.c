@@ -121,7 +121,7 @@ static HS_RESULT api_client_cert_pem(struct api_service *svc, const struct api_r
 
 static HS_RESULT api_cert_principal(X509 *cert, const char *serial, struct api_caller *out)
 {
-    char subject[SGN_INV_SUBJECT_MAX + 1];
+    char subject[ST_INV_SUBJECT_MAX + 1];
     HS_GUARD(
         hs_error_context(sgn_name_rfc4514(X509_get_subject_name(cert), subject, sizeof(subject)),
                          "client certificate"));
@@ -139,7 +139,7 @@ static HS_RESULT api_cert_in_inventory(struct api_service *svc, X509 *cert,
                                        struct api_caller *out)
 {
     HS_GUARD(sgn_cert_serial_hex(cert, out->cert_serial, sizeof(out->cert_serial)));
-    struct sgn_cert_record rec;
+    struct st_cert_record rec;
     hs_result r = svc->inventory->ops->get(svc->inventory, out->cert_serial, &rec);
     if (hs_failed(r) && r.code == HS_ERR_INPUT_NOT_FOUND) {
         HS_BAIL_MSG(HS_ERR_AUTH_CERTIFICATE, "client certificate %s is not in the inventory",
@@ -149,7 +149,7 @@ static HS_RESULT api_cert_in_inventory(struct api_service *svc, X509 *cert,
     HS_ENSURE_MSG(
         CRYPTO_memcmp(rec.cert_sha256, digest, SHA256_DIGEST_LENGTH) == 0, HS_ERR_AUTH_CERTIFICATE,
         "client certificate %s differs from the one issued with that serial", out->cert_serial);
-    HS_ENSURE_MSG(rec.status == SGN_CERT_GOOD, HS_ERR_AUTH_CERTIFICATE,
+    HS_ENSURE_MSG(rec.status == ST_CERT_GOOD, HS_ERR_AUTH_CERTIFICATE,
                   "client certificate %s is revoked", out->cert_serial);
     return HS_OK;
 }

@@ -21,8 +21,8 @@
 #include "api/api_route.h"
 #include "api/api_service.h"
 #include "common/hs_err.h"
-#include "signer/sgn_inventory.h"
 #include "signer/sgn_jwt.h"
+#include "store/st_inventory.h"
 
 #define API_CLIENT_CERT_PEM_MAX 16384 /* bytes of a client certificate PEM (decoded) */
 
@@ -35,11 +35,11 @@ enum api_auth_method {
 /* The authenticated caller of one request. */
 struct api_caller {
     enum api_auth_method method;
-    char principal[SGN_INV_PRINCIPAL_MAX + 1];
+    char principal[ST_INV_PRINCIPAL_MAX + 1];
     /* API_AUTH_CLIENT_CERT only: base64url SHA-256 of the certificate's DER (RFC 8705 §3.1
      * x5t#S256) and its serial (lowercase hex). */
     char x5t_s256[SGN_KID_LEN + 1];
-    char cert_serial[SGN_INV_SERIAL_MAX + 1];
+    char cert_serial[ST_INV_SERIAL_MAX + 1];
 };
 
 /* An IAM caller: SigV4 for the HTTP transport, the gateway's principal otherwise. Errors:

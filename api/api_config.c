@@ -67,19 +67,19 @@ static HS_RESULT api_parse_ca(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-static HS_RESULT api_parse_dynamodb(json_object *ddb, struct sgn_dynamodb_config *out)
+static HS_RESULT api_parse_dynamodb(json_object *ddb, struct st_dynamodb_config *out)
 {
     static const char *const allowed[] = {"table", "region", "endpoint", "timeout_ms", NULL};
     HS_GUARD(hs_json_check_keys(ddb, allowed, "inventory.dynamodb"));
-    HS_GUARD(hs_json_get_string(ddb, "table", true, SGN_INV_DDB_TABLE_MAX, &out->table));
-    HS_GUARD(hs_json_get_string(ddb, "region", true, SGN_INV_DDB_REGION_MAX, &out->region));
-    HS_GUARD(hs_json_get_string(ddb, "endpoint", false, SGN_INV_DDB_URL_MAX - 1, &out->endpoint));
+    HS_GUARD(hs_json_get_string(ddb, "table", true, ST_DDB_TABLE_MAX, &out->table));
+    HS_GUARD(hs_json_get_string(ddb, "region", true, ST_DDB_REGION_MAX, &out->region));
+    HS_GUARD(hs_json_get_string(ddb, "endpoint", false, ST_DDB_URL_MAX - 1, &out->endpoint));
     int64_t timeout = 0;
-    HS_GUARD(hs_json_get_int(ddb, "timeout_ms", false, 10, SGN_INV_DDB_TIMEOUT_MS_MAX,
-                             SGN_INV_DDB_TIMEOUT_MS_DEFAULT, &timeout));
+    HS_GUARD(hs_json_get_int(ddb, "timeout_ms", false, 10, ST_DDB_TIMEOUT_MS_MAX,
+                             ST_DDB_TIMEOUT_MS_DEFAULT, &timeout));
     out->timeout_ms = (long)timeout;
     /* Names, region and URL are checked now, before the token is opened. */
-    return sgn_inventory_dynamodb_config_check(out);
+    return st_dynamodb_config_check(out);
 }
 
 static HS_RESULT api_parse_inventory(json_object *doc, struct api_config *cfg)

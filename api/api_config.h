@@ -30,7 +30,7 @@
  * forwarded certificate) is believed only from the trusted proxies' addresses. "policy" is
  * required (an empty rule list denies everything). The inventory is required: no certificate
  * leaves without a committed record. It is exactly one of "sqlite" (a file path; the store of
- * sgn_inventory.h, for a single host) or "dynamodb" (sgn_inventory_dynamodb.h, for Lambda and
+ * st_inventory.h, for a single host) or "dynamodb" (st_dynamodb.h, for Lambda and
  * ECS, where instances share the table): "table" and "region" are required; "endpoint"
  * (default https://dynamodb.<region>.amazonaws.com; plain http only to a loopback address, for
  * dynalite or DynamoDB Local) and "timeout_ms" (per HTTP attempt, 10..60000, default 3000) are
@@ -55,8 +55,8 @@
 #include "api/api_policy.h"
 #include "common/hs_err.h"
 #include "pkcs11/p11_config.h"
-#include "signer/sgn_inventory_dynamodb.h"
 #include "signer/sgn_jwt.h"
+#include "store/st_dynamodb.h"
 
 #define API_CONFIG_MAX (256 * 1024)
 #define API_ACCESS_KEYS_MAX 64
@@ -84,7 +84,7 @@ struct api_config {
     long crl_validity_s;          /* nextUpdate - thisUpdate */
     const char *inventory_sqlite; /* either this ... */
     bool has_inventory_dynamodb;  /* ... or this: */
-    struct sgn_dynamodb_config inventory_dynamodb; /* strings point into doc */
+    struct st_dynamodb_config inventory_dynamodb; /* strings point into doc */
     const char *jwt_issuer;
     const char *jwt_default_alg;                       /* NULL = the newest key's alg */
     const char *jwt_jwks_file;                         /* either this ... */

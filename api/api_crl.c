@@ -24,7 +24,7 @@ void api_crl_cache_clear(struct api_crl_cache *c)
     memset(c, 0, sizeof(*c));
 }
 
-static void api_revoked_freep(struct sgn_revoked_entry **p)
+static void api_revoked_freep(struct st_revoked_entry **p)
 {
     OPENSSL_free(*p);
 }
@@ -35,12 +35,12 @@ static void api_crl_entries_freep(struct sgn_crl_entry **p)
 }
 
 /* The revoked, unexpired certificates; the caller frees *out with OPENSSL_free. */
-static HS_RESULT api_crl_list(struct sgn_inventory *inv, time_t now, struct sgn_revoked_entry **out,
+static HS_RESULT api_crl_list(struct st_inventory *inv, time_t now, struct st_revoked_entry **out,
                               size_t *n)
 {
     size_t cap = API_CRL_FIRST_BATCH;
     for (int attempt = 0; attempt < 3; attempt++) {
-        HS_DEFER(struct sgn_revoked_entry *list = OPENSSL_malloc(cap * sizeof(*list)),
+        HS_DEFER(struct st_revoked_entry *list = OPENSSL_malloc(cap * sizeof(*list)),
                  api_revoked_freep);
         HS_ENSURE(list != NULL, HS_ERR_NOMEM);
         hs_result r = inv->ops->list_revoked(inv, now, list, cap, n);
@@ -55,13 +55,13 @@ static HS_RESULT api_crl_list(struct sgn_inventory *inv, time_t now, struct sgn_
     HS_BAIL_MSG(HS_ERR_STORE, "the revoked list kept growing while it was read");
 }
 
-static HS_RESULT api_crl_regenerate(struct api_crl_cache *c, struct sgn_inventory *inv,
+static HS_RESULT api_crl_regenerate(struct api_crl_cache *c, struct st_inventory *inv,
                                     const struct sgn_issuer *issuer, long validity_s, time_t now)
 {
     /* Read the generation first: a revocation during the listing makes the next call
      * regenerate again rather than be missed. */
     uint64_t generation = inv->ops->generation(inv);
-    HS_DEFER(struct sgn_revoked_entry *revoked = NULL, api_revoked_freep);
+    HS_DEFER(struct st_revoked_entry *revoked = NULL, api_revoked_freep);
     size_t n = 0;
     HS_GUARD(api_crl_list(inv, now, &revoked, &n));
     HS_DEFER(struct sgn_crl_entry *entries = OPENSSL_zalloc((n + 1) * sizeof(*entries)),
@@ -99,13 +99,13 @@ static HS_RESULT api_crl_regenerate(struct api_crl_cache *c, struct sgn_inventor
     return HS_OK;
 }
 
-static bool api_crl_stale(const struct api_crl_cache *c, struct sgn_inventory *inv, time_t now)
+static bool api_crl_stale(const struct api_crl_cache *c, struct st_inventory *inv, time_t now)
 {
     return c->der == NULL || inv->ops->generation(inv) != c->generation ||
            now >= c->this_update + (c->next_update - c->this_update) / 2 || now < c->this_update;
 }
 
-static HS_RESULT api_crl_get_locked(struct api_crl_cache *c, struct sgn_inventory *inv,
+static HS_RESULT api_crl_get_locked(struct api_crl_cache *c, struct st_inventory *inv,
                                     const struct sgn_issuer *issuer, long validity_s, time_t now,
                                     struct hs_buf **out)
 {
@@ -120,7 +120,7 @@ static HS_RESULT api_crl_get_locked(struct api_crl_cache *c, struct sgn_inventor
     return HS_OK;
 }
 
-HS_RESULT api_crl_get(struct api_crl_cache *c, struct sgn_inventory *inv,
+HS_RESULT api_crl_get(struct api_crl_cache *c, struct st_inventory *inv,
                       const struct sgn_issuer *issuer, long validity_s, time_t now,
                       struct hs_buf **out)
 {

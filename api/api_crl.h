@@ -19,7 +19,7 @@
 #include "common/hs_buf.h"
 #include "common/hs_err.h"
 #include "signer/sgn_cert.h"
-#include "signer/sgn_inventory.h"
+#include "store/st_inventory.h"
 
 struct api_crl_cache {
     pthread_mutex_t lock;
@@ -41,7 +41,7 @@ void api_crl_cache_clear(struct api_crl_cache *c);
  * validity_s (seconds). Thread-safe; one regeneration at a time. Errors: HS_ERR_HSM_* from
  * C_Sign, HS_ERR_IO / HS_ERR_STORE from the inventory, HS_ERR_CRYPTO, HS_ERR_NOMEM. The caller
  * frees *out with hs_buf_free(). */
-HS_RESULT api_crl_get(struct api_crl_cache *c, struct sgn_inventory *inv,
+HS_RESULT api_crl_get(struct api_crl_cache *c, struct st_inventory *inv,
                       const struct sgn_issuer *issuer, long validity_s, time_t now,
                       struct hs_buf **out);
 

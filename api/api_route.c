@@ -224,7 +224,7 @@ static HS_RESULT api_sans_json(const GENERAL_NAMES *sans, char *out, size_t out_
 
 static HS_RESULT api_cert_record(const struct sgn_leaf *leaf, const struct sgn_csr *csr,
                                  const char *requester, enum api_profile profile,
-                                 struct sgn_cert_record *rec)
+                                 struct st_cert_record *rec)
 {
     memset(rec, 0, sizeof(*rec));
     memcpy(rec->serial_hex, leaf->serial_hex, strlen(leaf->serial_hex) + 1);
@@ -239,7 +239,7 @@ static HS_RESULT api_cert_record(const struct sgn_leaf *leaf, const struct sgn_c
     HS_GUARD(sgn_csr_spki_sha256(csr, rec->spki_sha256));
     unsigned int n = 0;
     HS_GUARD_OSSL(X509_digest(leaf->cert, EVP_sha256(), rec->cert_sha256, &n), HS_ERR_CRYPTO);
-    rec->status = SGN_CERT_GOOD;
+    rec->status = ST_CERT_GOOD;
     rec->reason = SGN_CRL_REASON_NONE;
     return HS_OK;
 }
@@ -297,7 +297,7 @@ static HS_RESULT api_issue_and_record(struct api_service *svc, const struct api_
     HS_DEFER(struct sgn_leaf leaf = {0}, sgn_leaf_clear);
     HS_GUARD(sgn_cert_issue(svc->issuer, &lr, &leaf));
     api_outcome_detail(oc, "serial", leaf.serial_hex);
-    struct sgn_cert_record rec;
+    struct st_cert_record rec;
     HS_GUARD(api_cert_record(&leaf, csr, oc->principal, profile, &rec));
     HS_GUARD(svc->inventory->ops->put(svc->inventory, &rec));
     return api_cert_response(svc, &leaf, profile, out);
@@ -335,11 +335,11 @@ static HS_RESULT api_handle_certificates(struct api_service *svc, const struct a
 
 /* A serial as the path gives it (hex, any case, maybe with leading zero octets) in the
  * inventory's form: lowercase, no leading zero octets. */
-static HS_RESULT api_serial_normalise(const char *s, size_t n, char out[SGN_INV_SERIAL_MAX + 1])
+static HS_RESULT api_serial_normalise(const char *s, size_t n, char out[ST_INV_SERIAL_MAX + 1])
 {
-    HS_ENSURE_MSG(n >= 1 && n <= 2 * SGN_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
+    HS_ENSURE_MSG(n >= 1 && n <= 2 * ST_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
                   "serial must be 1..40 hex digits");
-    char tmp[2 * SGN_INV_SERIAL_MAX + 2];
+    char tmp[2 * ST_INV_SERIAL_MAX + 2];
     size_t len = 0;
     if (n % 2 == 1) {
         tmp[len++] = '0';
@@ -354,22 +354,22 @@ static HS_RESULT api_serial_normalise(const char *s, size_t n, char out[SGN_INV_
     while (len - start > 2 && tmp[start] == '0' && tmp[start + 1] == '0') {
         start += 2;
     }
-    HS_ENSURE_MSG(len - start <= SGN_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
+    HS_ENSURE_MSG(len - start <= ST_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
                   "serial must be 1..40 hex digits");
     memcpy(out, tmp + start, len - start);
     out[len - start] = '\0';
     return HS_OK;
 }
 
-static const char *api_status_name(const struct sgn_cert_record *rec, time_t now)
+static const char *api_status_name(const struct st_cert_record *rec, time_t now)
 {
-    if (rec->status == SGN_CERT_REVOKED) {
+    if (rec->status == ST_CERT_REVOKED) {
         return "revoked";
     }
     return now > rec->not_after ? "expired" : "good";
 }
 
-static HS_RESULT api_record_response(const struct sgn_cert_record *rec, time_t now,
+static HS_RESULT api_record_response(const struct st_cert_record *rec, time_t now,
                                      struct api_response *out)
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
@@ -382,7 +382,7 @@ static HS_RESULT api_record_response(const struct sgn_cert_record *rec, time_t n
     HS_GUARD(api_json_add_time(obj, "not_before", rec->not_before));
     HS_GUARD(api_json_add_time(obj, "not_after", rec->not_after));
     HS_GUARD(hs_json_add(obj, "requested_by", json_object_new_string(rec->requester)));
-    if (rec->status == SGN_CERT_REVOKED) {
+    if (rec->status == ST_CERT_REVOKED) {
         HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
         HS_GUARD(hs_json_add(obj, "reason",
                              json_object_new_string(rec->reason == SGN_CRL_REASON_NONE
@@ -397,11 +397,11 @@ static HS_RESULT api_record_response(const struct sgn_cert_record *rec, time_t n
 /* The record of the path's serial, if the caller may see it. */
 static HS_RESULT api_record_for_caller(struct api_service *svc, const struct api_request *req,
                                        struct api_outcome *oc, const char *serial,
-                                       size_t serial_len, struct sgn_cert_record *rec)
+                                       size_t serial_len, struct st_cert_record *rec)
 {
     HS_GUARD(api_auth_iam(svc, req, &oc->caller));
     api_outcome_caller(oc);
-    char norm[SGN_INV_SERIAL_MAX + 1];
+    char norm[ST_INV_SERIAL_MAX + 1];
     HS_GUARD(api_serial_normalise(serial, serial_len, norm));
     api_outcome_detail(oc, "serial", norm);
     HS_GUARD(svc->inventory->ops->get(svc->inventory, norm, rec));
@@ -415,7 +415,7 @@ static HS_RESULT api_handle_certificate_get(struct api_service *svc, const struc
                                             struct api_outcome *oc, const char *serial,
                                             size_t serial_len, struct api_response *out)
 {
-    struct sgn_cert_record rec;
+    struct st_cert_record rec;
     HS_GUARD(api_record_for_caller(svc, req, oc, serial, serial_len, &rec));
     return api_record_response(&rec, req->now, out);
 }
@@ -452,7 +452,7 @@ static HS_RESULT api_handle_revoke(struct api_service *svc, const struct api_req
                                    struct api_response *out)
 {
     static const char *const allowed[] = {"reason", NULL};
-    struct sgn_cert_record rec;
+    struct st_cert_record rec;
     HS_GUARD(api_record_for_caller(svc, req, oc, serial, serial_len, &rec));
     HS_DEFER(json_object *body = NULL, hs_json_putp);
     int reason = SGN_CRL_REASON_NONE;

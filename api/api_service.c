@@ -19,7 +19,7 @@ void api_service_free(struct api_service *svc)
     if (svc->crl_ready) {
         api_crl_cache_clear(&svc->crl);
     }
-    sgn_inventory_close(svc->inventory);
+    st_inventory_close(svc->inventory);
     free(svc->openid_config_json);
     for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
         hs_secret_free(svc->secrets[i]);
@@ -197,11 +197,10 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     HS_GUARD(api_service_ca(svc));
     HS_GUARD(api_service_jwt(svc));
     if (cfg->has_inventory_dynamodb) {
-        HS_GUARD(
-            hs_error_context(sgn_inventory_dynamodb_open(&cfg->inventory_dynamodb, &svc->inventory),
-                             "inventory.dynamodb"));
+        HS_GUARD(hs_error_context(st_dynamodb_open(&cfg->inventory_dynamodb, &svc->inventory),
+                                  "inventory.dynamodb"));
     } else {
-        HS_GUARD(hs_error_context(sgn_inventory_sqlite_open(cfg->inventory_sqlite, &svc->inventory),
+        HS_GUARD(hs_error_context(st_sqlite_open(cfg->inventory_sqlite, &svc->inventory),
                                   "inventory.sqlite"));
     }
     HS_GUARD(api_crl_cache_init(&svc->crl));

@@ -22,8 +22,8 @@
 #include "pkcs11/p11_module.h"
 #include "pkcs11/p11_pool.h"
 #include "signer/sgn_cert.h"
-#include "signer/sgn_inventory.h"
 #include "signer/sgn_jwt.h"
+#include "store/st_inventory.h"
 
 struct api_service {
     struct api_config *cfg;
@@ -35,7 +35,7 @@ struct api_service {
     const struct sgn_jwt_key *jwt_default; /* signs when a request names no alg */
     char *jwks_json;                       /* {"keys": [...]}, malloc'ed */
     char *openid_config_json; /* OpenID Connect Discovery 1.0 §3 metadata, malloc'ed */
-    struct sgn_inventory *inventory;
+    struct st_inventory *inventory;
     struct api_crl_cache crl;
     bool crl_ready; /* crl was initialised */
     struct api_metrics metrics;

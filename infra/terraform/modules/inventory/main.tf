@@ -40,7 +40,7 @@ resource "aws_dynamodb_table" "this" {
     name      = local.revoked_index
     hash_key  = "revoked_part"
     range_key = "serial"
-    # The CRL is built from the index alone: the backend (signer/sgn_inventory_dynamodb.c) reads
+    # The CRL is built from the index alone: the backend (store/st_dynamodb.c) reads
     # serial, revoked_at and reason and filters on not_after.
     projection_type    = "INCLUDE"
     non_key_attributes = ["not_after", "revoked_at", "reason"]

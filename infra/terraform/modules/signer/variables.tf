@@ -141,7 +141,7 @@ variable "dynamodb_index_arns" {
 }
 
 variable "dynamodb_item_actions" {
-  description = "DynamoDB item actions the signer may perform on its table: those the C backend (signer/sgn_inventory_dynamodb.c) calls. No Scan, no DeleteItem (records expire by TTL), no table administration."
+  description = "DynamoDB item actions the signer may perform on its table: those the C backend (store/st_dynamodb.c) calls. No Scan, no DeleteItem (records expire by TTL), no table administration."
   type        = list(string)
   default     = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
 

@@ -1,10 +1,10 @@
 /*
- * sgn_inventory: the record of every certificate the service issued, and of its revocation.
+ * st_inventory: the record of every certificate the service issued, and of its revocation.
  *
  * A record is committed durably before the certificate is handed out: no 2xx without a
  * committed record, and a crash after the response never loses it. The interface is a small
- * table of operations (struct sgn_inventory_ops) with two stores: SQLite (sgn_inventory_sqlite_open,
- * below) and DynamoDB (sgn_inventory_dynamodb.h, which says where its guarantees differ). Every
+ * table of operations (struct st_inventory_ops) with two stores: SQLite (st_sqlite_open,
+ * below) and DynamoDB (st_dynamodb.h, which says where its guarantees differ). Every
  * operation is thread-safe.
  *
  * The SQLite store (SQLite 3, https://sqlite.org/wal.html) runs in WAL mode with
@@ -20,8 +20,8 @@
  * What the operations say of "transactions" and "fsync" is the SQLite store's; the DynamoDB
  * store's writes are durable once DynamoDB acknowledges them.
  */
-#ifndef SGN_INVENTORY_H
-#define SGN_INVENTORY_H
+#ifndef ST_INVENTORY_H
+#define ST_INVENTORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,43 +30,43 @@
 
 #include "common/hs_err.h"
 
-#define SGN_INV_SERIAL_MAX 40   /* hex digits of a serial (RFC 5280 §4.1.2.2: 20 octets) */
-#define SGN_INV_SUBJECT_MAX 512 /* bytes of the RFC 4514 subject string */
-#define SGN_INV_SANS_MAX 8192   /* bytes of the SAN list (JSON array of "DNS:x", "IP:y"...) */
-#define SGN_INV_PRINCIPAL_MAX 2048
-#define SGN_INV_PROFILE_MAX 16
+#define ST_INV_SERIAL_MAX 40   /* hex digits of a serial (RFC 5280 §4.1.2.2: 20 octets) */
+#define ST_INV_SUBJECT_MAX 512 /* bytes of the RFC 4514 subject string */
+#define ST_INV_SANS_MAX 8192   /* bytes of the SAN list (JSON array of "DNS:x", "IP:y"...) */
+#define ST_INV_PRINCIPAL_MAX 2048
+#define ST_INV_PROFILE_MAX 16
 
-enum sgn_cert_status {
-    SGN_CERT_GOOD = 0,
-    SGN_CERT_REVOKED = 1,
+enum st_cert_status {
+    ST_CERT_GOOD = 0,
+    ST_CERT_REVOKED = 1,
 };
 
 /* One issued certificate. Strings are NUL-terminated and bounded by the arrays. */
-struct sgn_cert_record {
-    char serial_hex[SGN_INV_SERIAL_MAX + 1]; /* lowercase, no leading zero octets (primary key) */
-    char subject[SGN_INV_SUBJECT_MAX + 1];   /* RFC 4514, e.g. "CN=svc.example.com"; may be "" */
-    char sans[SGN_INV_SANS_MAX + 1];         /* JSON array as text, e.g. ["DNS:a","IP:10.0.0.1"] */
-    time_t not_before;                       /* seconds since the epoch */
+struct st_cert_record {
+    char serial_hex[ST_INV_SERIAL_MAX + 1]; /* lowercase, no leading zero octets (primary key) */
+    char subject[ST_INV_SUBJECT_MAX + 1];   /* RFC 4514, e.g. "CN=svc.example.com"; may be "" */
+    char sans[ST_INV_SANS_MAX + 1];         /* JSON array as text, e.g. ["DNS:a","IP:10.0.0.1"] */
+    time_t not_before;                      /* seconds since the epoch */
     time_t not_after;
-    char requester[SGN_INV_PRINCIPAL_MAX + 1]; /* principal that asked for it */
-    char profile[SGN_INV_PROFILE_MAX + 1];     /* "client" or "server" */
-    unsigned char spki_sha256[32];             /* SHA-256 of the DER SubjectPublicKeyInfo */
-    unsigned char cert_sha256[32];             /* SHA-256 of the DER certificate */
-    enum sgn_cert_status status;
+    char requester[ST_INV_PRINCIPAL_MAX + 1]; /* principal that asked for it */
+    char profile[ST_INV_PROFILE_MAX + 1];     /* "client" or "server" */
+    unsigned char spki_sha256[32];            /* SHA-256 of the DER SubjectPublicKeyInfo */
+    unsigned char cert_sha256[32];            /* SHA-256 of the DER certificate */
+    enum st_cert_status status;
     time_t revoked_at; /* when status is REVOKED, else 0 */
     int reason;        /* CRL_REASON_* (RFC 5280 §5.3.1), or -1 for none / unspecified */
 };
 
 /* A revoked certificate as the CRL lists it. */
-struct sgn_revoked_entry {
-    char serial_hex[SGN_INV_SERIAL_MAX + 1];
+struct st_revoked_entry {
+    char serial_hex[ST_INV_SERIAL_MAX + 1];
     time_t revoked_at;
     int reason;
 };
 
-struct sgn_inventory;
+struct st_inventory;
 
-struct sgn_inventory_ops {
+struct st_inventory_ops {
     /* Commits rec durably (returns only after the transaction holding it is fsync'd). A record
      * put as REVOKED also bumps the revocation generation. Errors: HS_ERR_INPUT_FIELD (serial;
      * status not GOOD/REVOKED; a GOOD record with a revocation time or reason),
@@ -74,17 +74,17 @@ struct sgn_inventory_ops {
      * 0..10 without 7; a REVOKED record without revoked_at), HS_ERR_INPUT_EXISTS (serial
      * already recorded), HS_ERR_IO (the store failed; the record must be treated as not
      * written). */
-    HS_MUST_USE hs_result (*put)(struct sgn_inventory *inv, const struct sgn_cert_record *rec);
+    HS_MUST_USE hs_result (*put)(struct st_inventory *inv, const struct st_cert_record *rec);
     /* Reads the record of serial_hex into *out (written only on success). Errors:
      * HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO (including a stored row
      * that does not fit the record). */
-    HS_MUST_USE hs_result (*get)(struct sgn_inventory *inv, const char *serial_hex,
-                                 struct sgn_cert_record *out);
+    HS_MUST_USE hs_result (*get)(struct st_inventory *inv, const char *serial_hex,
+                                 struct st_cert_record *out);
     /* Marks serial_hex revoked at `at` with `reason` and bumps the revocation generation,
      * durably. Revoking a revoked certificate changes nothing and is not an error (*changed is
      * set false); changed may be NULL. Errors: HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_RANGE
      * (at <= 0; reason as for put), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
-    HS_MUST_USE hs_result (*revoke)(struct sgn_inventory *inv, const char *serial_hex, time_t at,
+    HS_MUST_USE hs_result (*revoke)(struct st_inventory *inv, const char *serial_hex, time_t at,
                                     int reason, bool *changed);
     /* Lists the revoked certificates whose notAfter is at or after not_after_from (expired
      * ones may leave the CRL, RFC 5280 §3.3), ordered by serial_hex as text (numeric order for
@@ -92,25 +92,25 @@ struct sgn_inventory_ops {
      * most max entries to out (NULL when max is 0) and the total count to *n; HS_ERR_BOUNDS when
      * there are more than max, with *n set to the total and out holding the first max. Errors:
      * HS_ERR_IO (out may be partly written, *n is not). */
-    HS_MUST_USE hs_result (*list_revoked)(struct sgn_inventory *inv, time_t not_after_from,
-                                          struct sgn_revoked_entry *out, size_t max, size_t *n);
+    HS_MUST_USE hs_result (*list_revoked)(struct st_inventory *inv, time_t not_after_from,
+                                          struct st_revoked_entry *out, size_t max, size_t *n);
     /* Returns the next CRL number (1, 2, ...), durably advanced so that it never repeats
      * across restarts (RFC 5280 §5.2.3). Errors: HS_ERR_IO. */
-    HS_MUST_USE hs_result (*next_crl_number)(struct sgn_inventory *inv, uint64_t *out);
+    HS_MUST_USE hs_result (*next_crl_number)(struct st_inventory *inv, uint64_t *out);
     /* The revocation generation: a counter that grows with every revocation that changed
      * something (so a cached CRL knows it is stale). Kept in the store and loaded at open; it
      * grows only after the revocation is committed and visible to list_revoked, so a CRL built
      * from a list read after this call is at least as new as the value returned. Cheap (an
      * atomic read; the DynamoDB store reads the table at most once a second); 0 for NULL. */
-    uint64_t (*generation)(struct sgn_inventory *inv);
+    uint64_t (*generation)(struct st_inventory *inv);
     /* Commits everything queued, stops the writer, closes the store and frees inv (NULL
      * accepted). No other call on inv may run or start once close has begun. */
-    void (*close)(struct sgn_inventory *inv);
+    void (*close)(struct st_inventory *inv);
 };
 
 /* Every store starts with this header; the rest is the store's own. */
-struct sgn_inventory {
-    const struct sgn_inventory_ops *ops;
+struct st_inventory {
+    const struct st_inventory_ops *ops;
 };
 
 /* Opens (creating if needed, mode 0600, never through a symlink) the SQLite inventory at path,
@@ -119,20 +119,20 @@ struct sgn_inventory {
  * 3.37 or later (STRICT tables, RETURNING). Errors: HS_ERR_INPUT_CONFIG (path is not a regular
  * file, or group or others have any access to it; schema newer than this build; SQLite too old
  * or not thread-safe), HS_ERR_IO naming the path and SQLite's message (including a file that
- * is not an inventory), HS_ERR_NOMEM. path is copied. Close with sgn_inventory_close(). */
-HS_RESULT sgn_inventory_sqlite_open(const char *path, struct sgn_inventory **out);
+ * is not an inventory), HS_ERR_NOMEM. path is copied. Close with st_inventory_close(). */
+HS_RESULT st_sqlite_open(const char *path, struct st_inventory **out);
 
-/* Calls inv->ops->close (NULL accepted); for HS_DEFER, sgn_inventory_closep. */
-void sgn_inventory_close(struct sgn_inventory *inv);
-void sgn_inventory_closep(struct sgn_inventory **inv);
+/* Calls inv->ops->close (NULL accepted); for HS_DEFER, st_inventory_closep. */
+void st_inventory_close(struct st_inventory *inv);
+void st_inventory_closep(struct st_inventory **inv);
 
 /* Statistics of the SQLite store, for tests and the benchmark: transactions committed and
  * the put records they held (records / commits > 1 shows group commit at work). Writes zeros
  * for NULL or for a store that is not the SQLite one. */
-struct sgn_inventory_stats {
+struct st_inventory_stats {
     uint64_t commits;
     uint64_t records;
 };
-void sgn_inventory_sqlite_stats(struct sgn_inventory *inv, struct sgn_inventory_stats *out);
+void st_sqlite_stats(struct st_inventory *inv, struct st_inventory_stats *out);
 
-#endif /* SGN_INVENTORY_H */
+#endif /* ST_INVENTORY_H */

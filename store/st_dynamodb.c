@@ -1,4 +1,4 @@
-#include "signer/sgn_inventory_dynamodb.h"
+#include "store/st_dynamodb.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,17 +20,17 @@
 #include "common/hs_json.h"
 #include "common/hs_log.h"
 #include "common/hs_secret.h"
-#include "signer/internal.h"
+#include "store/internal.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
-#error "sgn_inventory_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
+#error "st_inventory_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
 #endif
 
 /*
- * Design (see sgn_inventory_dynamodb.h for the contract):
+ * Design (see st_dynamodb.h for the contract):
  *
- * - sgn_inv_ddb_call() sends one action: it serialises the request once, then makes up to
- *   SGN_INV_DDB_ATTEMPTS attempts. Each attempt copies the current credentials under creds_lock
+ * - st_ddb_call() sends one action: it serialises the request once, then makes up to
+ *   ST_DDB_ATTEMPTS attempts. Each attempt copies the current credentials under creds_lock
  *   (refreshing container credentials first when they are due), borrows a curl easy handle from
  *   the pool (so connections are kept between calls), signs with CURLOPT_AWS_SIGV4 and reads a
  *   bounded answer. An attempt ends in one of the outcomes below; the caller sees a parsed 200
@@ -40,71 +40,71 @@
  *   lost (a 5xx or a transport failure after connecting). put and revoke use it to recognise
  *   their own earlier attempt when the retried conditional write fails its condition.
  * - The generation is cached (gen_lock) and refreshed by generation() at most once a
- *   SGN_INV_DDB_GENERATION_CACHE_MS, outside the lock; this instance's own bumps update it at
+ *   ST_DDB_GENERATION_CACHE_MS, outside the lock; this instance's own bumps update it at
  *   once. gen_changed_ms remembers when it last grew, for list_revoked's settle wait.
  */
 
-#define SGN_INV_DDB_TARGET "X-Amz-Target: DynamoDB_20120810."
-#define SGN_INV_DDB_CONTENT_TYPE "Content-Type: application/x-amz-json-1.0"
-#define SGN_INV_DDB_TOKEN_HEADER "x-amz-security-token: "
-#define SGN_INV_DDB_META_CRL "meta#crl_number"
-#define SGN_INV_DDB_META_GENERATION "meta#revocation_generation"
-#define SGN_INV_DDB_GSI "revoked"
-#define SGN_INV_DDB_REVOKED_PART "revoked"
-#define SGN_INV_DDB_TTL_GRACE_S (90LL * 86400) /* expires_at = not_after + 90 days */
-#define SGN_INV_DDB_POOL_MAX 32                /* idle curl handles kept */
-#define SGN_INV_DDB_BACKOFF_MS 50
-#define SGN_INV_DDB_THROTTLE_BACKOFF_MS 200
-#define SGN_INV_DDB_TIMEOUT_MS_MIN 10
-#define SGN_INV_DDB_TYPE_MAX 96 /* the short name of an error's __type */
-#define SGN_INV_DDB_LINE_MAX 160
-#define SGN_INV_DDB_TOKEN_LINE_MAX (sizeof(SGN_INV_DDB_TOKEN_HEADER) + HS_SECRET_LARGE_MAX)
-#define SGN_INV_DDB_AKID_MIN 16
-#define SGN_INV_DDB_AKID_MAX 128
-#define SGN_INV_DDB_CREDS_URL_MAX 1024
-#define SGN_INV_DDB_CREDS_ANSWER_MAX (16 * 1024)
-#define SGN_INV_DDB_CREDS_CONNECT_MS 1000
-#define SGN_INV_DDB_CREDS_TIMEOUT_MS 5000
-#define SGN_INV_DDB_CREDS_REFRESH_S 300 /* fetched again 5 minutes before Expiration */
-#define SGN_INV_DDB_ECS_BASE "http://169.254.170.2"
-#define SGN_INV_DDB_PAGES_MAX 100000
-#define SGN_INV_DDB_HASH_LEN 32
-#define SGN_INV_DDB_HASH_B64_LEN 44 /* base64 of 32 bytes, one '=' of padding */
-#define SGN_INV_DDB_NUM_MAX 20      /* characters of a stored int64 ("-" and 19 digits) */
-#define SGN_INV_DDB_REASON_MAX 10
+#define ST_DDB_TARGET "X-Amz-Target: DynamoDB_20120810."
+#define ST_DDB_CONTENT_TYPE "Content-Type: application/x-amz-json-1.0"
+#define ST_DDB_TOKEN_HEADER "x-amz-security-token: "
+#define ST_DDB_META_CRL "meta#crl_number"
+#define ST_DDB_META_GENERATION "meta#revocation_generation"
+#define ST_DDB_GSI "revoked"
+#define ST_DDB_REVOKED_PART "revoked"
+#define ST_DDB_TTL_GRACE_S (90LL * 86400) /* expires_at = not_after + 90 days */
+#define ST_DDB_POOL_MAX 32                /* idle curl handles kept */
+#define ST_DDB_BACKOFF_MS 50
+#define ST_DDB_THROTTLE_BACKOFF_MS 200
+#define ST_DDB_TIMEOUT_MS_MIN 10
+#define ST_DDB_TYPE_MAX 96 /* the short name of an error's __type */
+#define ST_DDB_LINE_MAX 160
+#define ST_DDB_TOKEN_LINE_MAX (sizeof(ST_DDB_TOKEN_HEADER) + HS_SECRET_LARGE_MAX)
+#define ST_DDB_AKID_MIN 16
+#define ST_DDB_AKID_MAX 128
+#define ST_DDB_CREDS_URL_MAX 1024
+#define ST_DDB_CREDS_ANSWER_MAX (16 * 1024)
+#define ST_DDB_CREDS_CONNECT_MS 1000
+#define ST_DDB_CREDS_TIMEOUT_MS 5000
+#define ST_DDB_CREDS_REFRESH_S 300 /* fetched again 5 minutes before Expiration */
+#define ST_DDB_ECS_BASE "http://169.254.170.2"
+#define ST_DDB_PAGES_MAX 100000
+#define ST_DDB_HASH_LEN 32
+#define ST_DDB_HASH_B64_LEN 44 /* base64 of 32 bytes, one '=' of padding */
+#define ST_DDB_NUM_MAX 20      /* characters of a stored int64 ("-" and 19 digits) */
+#define ST_DDB_REASON_MAX 10
 
-enum sgn_inv_ddb_source {
-    SGN_INV_DDB_SOURCE_ENV,
-    SGN_INV_DDB_SOURCE_CONTAINER,
+enum st_ddb_source {
+    ST_DDB_SOURCE_ENV,
+    ST_DDB_SOURCE_CONTAINER,
 };
 
-struct sgn_inv_ddb_creds {
-    char akid[SGN_INV_DDB_AKID_MAX + 1];
+struct st_ddb_creds {
+    char akid[ST_DDB_AKID_MAX + 1];
     struct hs_secret *secret;
     struct hs_secret *token; /* NULL: no session token */
     time_t expiration;       /* 0: does not expire (environment) */
 };
 
-struct sgn_inv_ddb {
-    struct sgn_inventory base; /* first: the ops see a struct sgn_inventory * */
-    char table[SGN_INV_DDB_TABLE_MAX + 1];
-    char url[SGN_INV_DDB_URL_MAX];
-    char sigv4[sizeof("aws:amz::dynamodb") + SGN_INV_DDB_REGION_MAX];
+struct st_inv_ddb {
+    struct st_inventory base; /* first: the ops see a struct st_inventory * */
+    char table[ST_DDB_TABLE_MAX + 1];
+    char url[ST_DDB_URL_MAX];
+    char sigv4[sizeof("aws:amz::dynamodb") + ST_DDB_REGION_MAX];
     bool local; /* the endpoint is plain http to a loopback address (tests) */
     long timeout_ms;
     int page_limit;
     bool curl_global;
 
     pthread_mutex_t pool_lock; /* guards idle and nidle */
-    CURL *idle[SGN_INV_DDB_POOL_MAX];
+    CURL *idle[ST_DDB_POOL_MAX];
     size_t nidle;
 
-    enum sgn_inv_ddb_source source;
-    char creds_url[SGN_INV_DDB_CREDS_URL_MAX]; /* container credentials endpoint */
-    struct hs_secret *creds_auth;              /* AWS_CONTAINER_AUTHORIZATION_TOKEN, or NULL */
-    pthread_mutex_t refresh_lock;              /* one container credentials fetch at a time */
-    pthread_mutex_t creds_lock;                /* guards creds and creds_version */
-    struct sgn_inv_ddb_creds creds;
+    enum st_ddb_source source;
+    char creds_url[ST_DDB_CREDS_URL_MAX]; /* container credentials endpoint */
+    struct hs_secret *creds_auth;         /* AWS_CONTAINER_AUTHORIZATION_TOKEN, or NULL */
+    pthread_mutex_t refresh_lock;         /* one container credentials fetch at a time */
+    pthread_mutex_t creds_lock;           /* guards creds and creds_version */
+    struct st_ddb_creds creds;
     uint64_t creds_version; /* grows with every new set of credentials */
 
     pthread_mutex_t gen_lock; /* guards the fields below */
@@ -114,92 +114,92 @@ struct sgn_inv_ddb {
 };
 
 /* How one attempt ended. */
-enum sgn_inv_ddb_outcome {
-    SGN_INV_DDB_DONE,      /* HTTP 200, answer parsed */
-    SGN_INV_DDB_REFUSED,   /* an answer not worth retrying (4xx, malformed, too large) */
-    SGN_INV_DDB_THROTTLED, /* throttled: not applied; retry after a longer backoff */
-    SGN_INV_DDB_EXPIRED,   /* ExpiredTokenException: new credentials, then retry */
-    SGN_INV_DDB_TRANSIENT, /* 5xx or a transport failure after connecting: may have been applied */
-    SGN_INV_DDB_UNREACHED, /* no connection: not applied */
+enum st_ddb_outcome {
+    ST_DDB_DONE,      /* HTTP 200, answer parsed */
+    ST_DDB_REFUSED,   /* an answer not worth retrying (4xx, malformed, too large) */
+    ST_DDB_THROTTLED, /* throttled: not applied; retry after a longer backoff */
+    ST_DDB_EXPIRED,   /* ExpiredTokenException: new credentials, then retry */
+    ST_DDB_TRANSIENT, /* 5xx or a transport failure after connecting: may have been applied */
+    ST_DDB_UNREACHED, /* no connection: not applied */
 };
 
-struct sgn_inv_ddb_attempt {
-    enum sgn_inv_ddb_outcome outcome;
+struct st_ddb_attempt {
+    enum st_ddb_outcome outcome;
     long status;
     CURLcode rc;
     bool overflow;
     uint64_t creds_version;
-    char type[SGN_INV_DDB_TYPE_MAX + 1];
+    char type[ST_DDB_TYPE_MAX + 1];
     json_object *doc; /* DONE: the answer */
 };
 
-/* What sgn_inv_ddb_call() leaves for its caller. */
-struct sgn_inv_ddb_reply {
-    json_object *doc;                    /* the answer, on success */
-    char type[SGN_INV_DDB_TYPE_MAX + 1]; /* on failure: DynamoDB's __type (short), or "" */
-    bool ambiguous;                      /* an earlier attempt may have been applied */
+/* What st_ddb_call() leaves for its caller. */
+struct st_ddb_reply {
+    json_object *doc;               /* the answer, on success */
+    char type[ST_DDB_TYPE_MAX + 1]; /* on failure: DynamoDB's __type (short), or "" */
+    bool ambiguous;                 /* an earlier attempt may have been applied */
 };
 
 /* Where the write callback puts an answer. */
-struct sgn_inv_ddb_sink {
+struct st_ddb_sink {
     struct hs_buf *body;
     bool overflow;
 };
 
 /* A curl handle borrowed from the pool. */
-struct sgn_inv_ddb_lease {
-    struct sgn_inv_ddb *d;
+struct st_ddb_lease {
+    struct st_inv_ddb *d;
     CURL *h;
 };
 
 /* The revoked entries list_revoked collects over the pages. */
-struct sgn_inv_ddb_listing {
-    struct sgn_revoked_entry *out;
+struct st_ddb_listing {
+    struct st_revoked_entry *out;
     size_t max;
     size_t total;
-    char last[SGN_INV_SERIAL_MAX + 1]; /* the previous serial, to check the order */
+    char last[ST_INV_SERIAL_MAX + 1]; /* the previous serial, to check the order */
 };
 
-static const struct sgn_inventory_ops sgn_inv_ddb_ops;
+static const struct st_inventory_ops st_ddb_ops;
 
-static struct sgn_inv_ddb *sgn_inv_ddb_cast(struct sgn_inventory *inv)
+static struct st_inv_ddb *st_ddb_cast(struct st_inventory *inv)
 {
-    return inv != NULL && inv->ops == &sgn_inv_ddb_ops ? (struct sgn_inv_ddb *)inv : NULL;
+    return inv != NULL && inv->ops == &st_ddb_ops ? (struct st_inv_ddb *)inv : NULL;
 }
 
 /* --- small helpers ----------------------------------------------------------------------------- */
 
-static int64_t sgn_inv_ddb_now_ms(void)
+static int64_t st_ddb_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sgn_inv_ddb_sleep_ms(int64_t ms)
+static void st_ddb_sleep_ms(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
 
-static void sgn_inv_ddb_curl_freep(CURL **h)
+static void st_ddb_curl_freep(CURL **h)
 {
     curl_easy_cleanup(*h);
 }
 
-static void sgn_inv_ddb_url_freep(CURLU **u)
+static void st_ddb_url_freep(CURLU **u)
 {
     curl_url_cleanup(*u);
 }
 
-static void sgn_inv_ddb_curl_strp(char **s)
+static void st_ddb_curl_strp(char **s)
 {
     curl_free(*s);
 }
 
 /* Frees a header list after wiping it: it may hold the session token or an authorization. */
-static void sgn_inv_ddb_slist_freep(struct curl_slist **list)
+static void st_ddb_slist_freep(struct curl_slist **list)
 {
     for (struct curl_slist *l = *list; l != NULL; l = l->next) {
         OPENSSL_cleanse(l->data, strlen(l->data));
@@ -207,14 +207,14 @@ static void sgn_inv_ddb_slist_freep(struct curl_slist **list)
     curl_slist_free_all(*list);
 }
 
-static void sgn_inv_ddb_reply_clear(struct sgn_inv_ddb_reply *r)
+static void st_ddb_reply_clear(struct st_ddb_reply *r)
 {
     json_object_put(r->doc);
     r->doc = NULL;
 }
 
 /* Puts a parsed answer that held credentials, wiping its string values first. */
-static void sgn_inv_ddb_json_wipep(json_object **doc)
+static void st_ddb_json_wipep(json_object **doc)
 {
     if (*doc != NULL && json_object_is_type(*doc, json_type_object)) {
         json_object_object_foreach(*doc, key, v)
@@ -229,10 +229,10 @@ static void sgn_inv_ddb_json_wipep(json_object **doc)
     json_object_put(*doc);
 }
 
-HS_DEFINE_FREEP(sgn_inv_ddb_record_freep, struct sgn_cert_record, free)
+HS_DEFINE_FREEP(st_ddb_record_freep, struct st_cert_record, free)
 
 /* True when every byte of s[0..n) is an ASCII letter or digit or in extra. */
-static bool sgn_inv_ddb_chars_ok(const char *s, size_t n, const char *extra)
+static bool st_ddb_chars_ok(const char *s, size_t n, const char *extra)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -245,7 +245,7 @@ static bool sgn_inv_ddb_chars_ok(const char *s, size_t n, const char *extra)
 }
 
 /* True when the n bytes at p are printable ASCII without spaces (safe in a header or URL). */
-static bool sgn_inv_ddb_printable(const unsigned char *p, size_t n)
+static bool st_ddb_printable(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (p[i] <= 0x20 || p[i] >= 0x7f) {
@@ -256,7 +256,7 @@ static bool sgn_inv_ddb_printable(const unsigned char *p, size_t n)
 }
 
 /* Copies s (at most size - 1 bytes) into out. Errors: HS_ERR_BOUNDS. */
-static HS_RESULT sgn_inv_ddb_copy(char *out, size_t size, const char *s)
+static HS_RESULT st_ddb_copy(char *out, size_t size, const char *s)
 {
     size_t n = strnlen(s, size);
     HS_ENSURE(n < size, HS_ERR_BOUNDS);
@@ -267,8 +267,8 @@ static HS_RESULT sgn_inv_ddb_copy(char *out, size_t size, const char *s)
 /* --- DynamoDB JSON: building requests ---------------------------------------------------------- */
 
 /* Adds {"<type>": v} to obj under name; takes v (also on failure, as hs_json_add does). */
-static HS_RESULT sgn_inv_ddb_add_value(json_object *obj, const char *name, const char *type,
-                                       json_object *v)
+static HS_RESULT st_ddb_add_value(json_object *obj, const char *name, const char *type,
+                                  json_object *v)
 {
     HS_DEFER(json_object *owned = v, hs_json_putp);
     HS_DEFER(json_object *attr = json_object_new_object(), hs_json_putp);
@@ -281,30 +281,29 @@ static HS_RESULT sgn_inv_ddb_add_value(json_object *obj, const char *name, const
     return hs_json_add(obj, name, give);
 }
 
-static HS_RESULT sgn_inv_ddb_add_s(json_object *obj, const char *name, const char *s)
+static HS_RESULT st_ddb_add_s(json_object *obj, const char *name, const char *s)
 {
-    return sgn_inv_ddb_add_value(obj, name, "S", json_object_new_string(s));
+    return st_ddb_add_value(obj, name, "S", json_object_new_string(s));
 }
 
-static HS_RESULT sgn_inv_ddb_add_n(json_object *obj, const char *name, long long v)
+static HS_RESULT st_ddb_add_n(json_object *obj, const char *name, long long v)
 {
-    char text[SGN_INV_DDB_NUM_MAX + 2];
+    char text[ST_DDB_NUM_MAX + 2];
     int n = snprintf(text, sizeof(text), "%lld", v);
     HS_ENSURE(n > 0 && (size_t)n < sizeof(text), HS_ERR_BOUNDS);
-    return sgn_inv_ddb_add_value(obj, name, "N", json_object_new_string(text));
+    return st_ddb_add_value(obj, name, "N", json_object_new_string(text));
 }
 
-static HS_RESULT sgn_inv_ddb_add_hash(json_object *obj, const char *name, const unsigned char *hash)
+static HS_RESULT st_ddb_add_hash(json_object *obj, const char *name, const unsigned char *hash)
 {
-    unsigned char text[SGN_INV_DDB_HASH_B64_LEN + 1];
-    int n = EVP_EncodeBlock(text, hash, SGN_INV_DDB_HASH_LEN);
-    HS_ENSURE(n == SGN_INV_DDB_HASH_B64_LEN, HS_ERR_CRYPTO);
-    return sgn_inv_ddb_add_value(obj, name, "B", json_object_new_string((const char *)text));
+    unsigned char text[ST_DDB_HASH_B64_LEN + 1];
+    int n = EVP_EncodeBlock(text, hash, ST_DDB_HASH_LEN);
+    HS_ENSURE(n == ST_DDB_HASH_B64_LEN, HS_ERR_CRYPTO);
+    return st_ddb_add_value(obj, name, "B", json_object_new_string((const char *)text));
 }
 
 /* {"TableName": table}, plus "Key": {"serial": {"S": serial}} when serial is not NULL. */
-static HS_RESULT sgn_inv_ddb_request(const struct sgn_inv_ddb *d, const char *serial,
-                                     json_object **out)
+static HS_RESULT st_ddb_request(const struct st_inv_ddb *d, const char *serial, json_object **out)
 {
     HS_DEFER(json_object *req = json_object_new_object(), hs_json_putp);
     HS_ENSURE(req != NULL, HS_ERR_NOMEM);
@@ -312,7 +311,7 @@ static HS_RESULT sgn_inv_ddb_request(const struct sgn_inv_ddb *d, const char *se
     if (serial != NULL) {
         HS_DEFER(json_object *key = json_object_new_object(), hs_json_putp);
         HS_ENSURE(key != NULL, HS_ERR_NOMEM);
-        HS_GUARD(sgn_inv_ddb_add_s(key, "serial", serial));
+        HS_GUARD(st_ddb_add_s(key, "serial", serial));
         json_object *give = key;
         key = NULL;
         HS_GUARD(hs_json_add(req, "Key", give));
@@ -323,13 +322,13 @@ static HS_RESULT sgn_inv_ddb_request(const struct sgn_inv_ddb *d, const char *se
 }
 
 /* Adds a string member (expressions, names). */
-static HS_RESULT sgn_inv_ddb_add_str(json_object *obj, const char *key, const char *s)
+static HS_RESULT st_ddb_add_str(json_object *obj, const char *key, const char *s)
 {
     return hs_json_add(obj, key, json_object_new_string(s));
 }
 
 /* Adds an object member and lends it in *out (obj owns it). */
-static HS_RESULT sgn_inv_ddb_add_obj(json_object *obj, const char *key, json_object **out)
+static HS_RESULT st_ddb_add_obj(json_object *obj, const char *key, json_object **out)
 {
     json_object *o = json_object_new_object();
     HS_GUARD(hs_json_add(obj, key, o));
@@ -338,27 +337,26 @@ static HS_RESULT sgn_inv_ddb_add_obj(json_object *obj, const char *key, json_obj
 }
 
 /* The item of a record (PutItem's "Item"). */
-static HS_RESULT sgn_inv_ddb_item(const struct sgn_cert_record *rec, json_object *item)
+static HS_RESULT st_ddb_item(const struct st_cert_record *rec, json_object *item)
 {
-    HS_GUARD(sgn_inv_ddb_add_s(item, "serial", rec->serial_hex));
-    HS_GUARD(sgn_inv_ddb_add_s(item, "subject", rec->subject));
-    HS_GUARD(sgn_inv_ddb_add_s(item, "sans", rec->sans));
-    HS_GUARD(sgn_inv_ddb_add_n(item, "not_before", (long long)rec->not_before));
-    HS_GUARD(sgn_inv_ddb_add_n(item, "not_after", (long long)rec->not_after));
-    HS_GUARD(sgn_inv_ddb_add_s(item, "requester", rec->requester));
-    HS_GUARD(sgn_inv_ddb_add_s(item, "profile", rec->profile));
-    HS_GUARD(sgn_inv_ddb_add_hash(item, "spki_sha256", rec->spki_sha256));
-    HS_GUARD(sgn_inv_ddb_add_hash(item, "cert_sha256", rec->cert_sha256));
-    HS_GUARD(sgn_inv_ddb_add_n(item, "status", rec->status));
-    HS_GUARD(sgn_inv_ddb_add_n(item, "revoked_at", (long long)rec->revoked_at));
-    HS_GUARD(sgn_inv_ddb_add_n(item, "reason", rec->reason));
+    HS_GUARD(st_ddb_add_s(item, "serial", rec->serial_hex));
+    HS_GUARD(st_ddb_add_s(item, "subject", rec->subject));
+    HS_GUARD(st_ddb_add_s(item, "sans", rec->sans));
+    HS_GUARD(st_ddb_add_n(item, "not_before", (long long)rec->not_before));
+    HS_GUARD(st_ddb_add_n(item, "not_after", (long long)rec->not_after));
+    HS_GUARD(st_ddb_add_s(item, "requester", rec->requester));
+    HS_GUARD(st_ddb_add_s(item, "profile", rec->profile));
+    HS_GUARD(st_ddb_add_hash(item, "spki_sha256", rec->spki_sha256));
+    HS_GUARD(st_ddb_add_hash(item, "cert_sha256", rec->cert_sha256));
+    HS_GUARD(st_ddb_add_n(item, "status", rec->status));
+    HS_GUARD(st_ddb_add_n(item, "revoked_at", (long long)rec->revoked_at));
+    HS_GUARD(st_ddb_add_n(item, "reason", rec->reason));
     /* Past any CRL's interest in it (it leaves the CRL at notAfter), DynamoDB's TTL removes it. */
-    HS_ENSURE_MSG((long long)rec->not_after <= INT64_MAX - SGN_INV_DDB_TTL_GRACE_S,
-                  HS_ERR_INPUT_RANGE, "notAfter is out of range");
-    HS_GUARD(
-        sgn_inv_ddb_add_n(item, "expires_at", (long long)rec->not_after + SGN_INV_DDB_TTL_GRACE_S));
-    if (rec->status == SGN_CERT_REVOKED) {
-        HS_GUARD(sgn_inv_ddb_add_s(item, "revoked_part", SGN_INV_DDB_REVOKED_PART));
+    HS_ENSURE_MSG((long long)rec->not_after <= INT64_MAX - ST_DDB_TTL_GRACE_S, HS_ERR_INPUT_RANGE,
+                  "notAfter is out of range");
+    HS_GUARD(st_ddb_add_n(item, "expires_at", (long long)rec->not_after + ST_DDB_TTL_GRACE_S));
+    if (rec->status == ST_CERT_REVOKED) {
+        HS_GUARD(st_ddb_add_s(item, "revoked_part", ST_DDB_REVOKED_PART));
     }
     return HS_OK;
 }
@@ -367,8 +365,8 @@ static HS_RESULT sgn_inv_ddb_item(const struct sgn_cert_record *rec, json_object
 
 /* Lends the value of attribute name, of DynamoDB type type ("S", "N", "B"), in item. Errors:
  * HS_ERR_IO (missing or of another type). */
-static HS_RESULT sgn_inv_ddb_attr(json_object *item, const char *name, const char *type,
-                                  const char **out, size_t *len)
+static HS_RESULT st_ddb_attr(json_object *item, const char *name, const char *type,
+                             const char **out, size_t *len)
 {
     json_object *attr = NULL;
     json_object *v = NULL;
@@ -383,11 +381,11 @@ static HS_RESULT sgn_inv_ddb_attr(json_object *item, const char *name, const cha
 }
 
 /* Copies string attribute name into out (size bytes with the NUL). Errors: HS_ERR_IO. */
-static HS_RESULT sgn_inv_ddb_get_text(json_object *item, const char *name, char *out, size_t size)
+static HS_RESULT st_ddb_get_text(json_object *item, const char *name, char *out, size_t size)
 {
     const char *s = NULL;
     size_t n = 0;
-    HS_GUARD(sgn_inv_ddb_attr(item, name, "S", &s, &n));
+    HS_GUARD(st_ddb_attr(item, name, "S", &s, &n));
     HS_ENSURE_MSG(n < size && memchr(s, '\0', n) == NULL, HS_ERR_IO,
                   "DynamoDB item: %s is longer than %zu bytes", name, size - 1);
     memcpy(out, s, n);
@@ -396,11 +394,11 @@ static HS_RESULT sgn_inv_ddb_get_text(json_object *item, const char *name, char 
 }
 
 /* Parses a DynamoDB number that must be an integer in [min, max]. Errors: HS_ERR_IO. */
-static HS_RESULT sgn_inv_ddb_parse_int(const char *s, size_t n, const char *name, long long min,
-                                       long long max, long long *out)
+static HS_RESULT st_ddb_parse_int(const char *s, size_t n, const char *name, long long min,
+                                  long long max, long long *out)
 {
     size_t digits = n > 0 && s[0] == '-' ? n - 1 : n;
-    HS_ENSURE_MSG(n <= SGN_INV_DDB_NUM_MAX && digits > 0 && sgn_inv_ddb_chars_ok(s, n, "-") &&
+    HS_ENSURE_MSG(n <= ST_DDB_NUM_MAX && digits > 0 && st_ddb_chars_ok(s, n, "-") &&
                       strspn(s + (n - digits), "0123456789") == digits,
                   HS_ERR_IO, "DynamoDB item: %s is not an integer", name);
     errno = 0;
@@ -412,62 +410,61 @@ static HS_RESULT sgn_inv_ddb_parse_int(const char *s, size_t n, const char *name
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_get_int(json_object *item, const char *name, long long min,
-                                     long long max, long long *out)
+static HS_RESULT st_ddb_get_int(json_object *item, const char *name, long long min, long long max,
+                                long long *out)
 {
     const char *s = NULL;
     size_t n = 0;
-    HS_GUARD(sgn_inv_ddb_attr(item, name, "N", &s, &n));
-    return sgn_inv_ddb_parse_int(s, n, name, min, max, out);
+    HS_GUARD(st_ddb_attr(item, name, "N", &s, &n));
+    return st_ddb_parse_int(s, n, name, min, max, out);
 }
 
-static HS_RESULT sgn_inv_ddb_get_time(json_object *item, const char *name, time_t *out)
+static HS_RESULT st_ddb_get_time(json_object *item, const char *name, time_t *out)
 {
     long long v = 0;
-    HS_GUARD(sgn_inv_ddb_get_int(item, name, INT32_MIN, INT64_MAX / 2, &v));
+    HS_GUARD(st_ddb_get_int(item, name, INT32_MIN, INT64_MAX / 2, &v));
     *out = (time_t)v;
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_get_hash(json_object *item, const char *name, unsigned char *out)
+static HS_RESULT st_ddb_get_hash(json_object *item, const char *name, unsigned char *out)
 {
     const char *s = NULL;
     size_t n = 0;
-    HS_GUARD(sgn_inv_ddb_attr(item, name, "B", &s, &n));
-    unsigned char raw[SGN_INV_DDB_HASH_B64_LEN];
+    HS_GUARD(st_ddb_attr(item, name, "B", &s, &n));
+    unsigned char raw[ST_DDB_HASH_B64_LEN];
     /* 44 characters ending in exactly one '=' encode 32 bytes; EVP_DecodeBlock counts the
      * padding as a 33rd. */
-    HS_ENSURE_MSG(n == SGN_INV_DDB_HASH_B64_LEN && s[n - 1] == '=' && s[n - 2] != '=' &&
-                      EVP_DecodeBlock(raw, (const unsigned char *)s, (int)n) ==
-                          SGN_INV_DDB_HASH_LEN + 1,
-                  HS_ERR_IO, "DynamoDB item: %s is not %d bytes", name, SGN_INV_DDB_HASH_LEN);
-    memcpy(out, raw, SGN_INV_DDB_HASH_LEN);
+    HS_ENSURE_MSG(n == ST_DDB_HASH_B64_LEN && s[n - 1] == '=' && s[n - 2] != '=' &&
+                      EVP_DecodeBlock(raw, (const unsigned char *)s, (int)n) == ST_DDB_HASH_LEN + 1,
+                  HS_ERR_IO, "DynamoDB item: %s is not %d bytes", name, ST_DDB_HASH_LEN);
+    memcpy(out, raw, ST_DDB_HASH_LEN);
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_item_record(json_object *item, struct sgn_cert_record *rec)
+static HS_RESULT st_ddb_item_record(json_object *item, struct st_cert_record *rec)
 {
-    HS_GUARD(sgn_inv_ddb_get_text(item, "serial", rec->serial_hex, sizeof(rec->serial_hex)));
-    HS_GUARD(sgn_inv_ddb_get_text(item, "subject", rec->subject, sizeof(rec->subject)));
-    HS_GUARD(sgn_inv_ddb_get_text(item, "sans", rec->sans, sizeof(rec->sans)));
-    HS_GUARD(sgn_inv_ddb_get_time(item, "not_before", &rec->not_before));
-    HS_GUARD(sgn_inv_ddb_get_time(item, "not_after", &rec->not_after));
-    HS_GUARD(sgn_inv_ddb_get_text(item, "requester", rec->requester, sizeof(rec->requester)));
-    HS_GUARD(sgn_inv_ddb_get_text(item, "profile", rec->profile, sizeof(rec->profile)));
-    HS_GUARD(sgn_inv_ddb_get_hash(item, "spki_sha256", rec->spki_sha256));
-    HS_GUARD(sgn_inv_ddb_get_hash(item, "cert_sha256", rec->cert_sha256));
+    HS_GUARD(st_ddb_get_text(item, "serial", rec->serial_hex, sizeof(rec->serial_hex)));
+    HS_GUARD(st_ddb_get_text(item, "subject", rec->subject, sizeof(rec->subject)));
+    HS_GUARD(st_ddb_get_text(item, "sans", rec->sans, sizeof(rec->sans)));
+    HS_GUARD(st_ddb_get_time(item, "not_before", &rec->not_before));
+    HS_GUARD(st_ddb_get_time(item, "not_after", &rec->not_after));
+    HS_GUARD(st_ddb_get_text(item, "requester", rec->requester, sizeof(rec->requester)));
+    HS_GUARD(st_ddb_get_text(item, "profile", rec->profile, sizeof(rec->profile)));
+    HS_GUARD(st_ddb_get_hash(item, "spki_sha256", rec->spki_sha256));
+    HS_GUARD(st_ddb_get_hash(item, "cert_sha256", rec->cert_sha256));
     long long v = 0;
-    HS_GUARD(sgn_inv_ddb_get_int(item, "status", SGN_CERT_GOOD, SGN_CERT_REVOKED, &v));
-    rec->status = (enum sgn_cert_status)v;
-    HS_GUARD(sgn_inv_ddb_get_time(item, "revoked_at", &rec->revoked_at));
-    HS_GUARD(sgn_inv_ddb_get_int(item, "reason", -1, SGN_INV_DDB_REASON_MAX, &v));
+    HS_GUARD(st_ddb_get_int(item, "status", ST_CERT_GOOD, ST_CERT_REVOKED, &v));
+    rec->status = (enum st_cert_status)v;
+    HS_GUARD(st_ddb_get_time(item, "revoked_at", &rec->revoked_at));
+    HS_GUARD(st_ddb_get_int(item, "reason", -1, ST_DDB_REASON_MAX, &v));
     rec->reason = (int)v;
     return HS_OK;
 }
 
 /* --- configuration ------------------------------------------------------------------------------ */
 
-static bool sgn_inv_ddb_host_loopback(const char *host)
+static bool st_ddb_host_loopback(const char *host)
 {
     unsigned char a[4];
     return strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
@@ -476,7 +473,7 @@ static bool sgn_inv_ddb_host_loopback(const char *host)
 
 /* The addresses the AWS SDKs accept for plain-http container credentials besides loopback:
  * the ECS task metadata endpoint and the EKS Pod Identity agent. */
-static bool sgn_inv_ddb_host_container(const char *host)
+static bool st_ddb_host_container(const char *host)
 {
     return strcmp(host, "169.254.170.2") == 0 || strcmp(host, "169.254.170.23") == 0 ||
            strcmp(host, "[fd00:ec2::23]") == 0;
@@ -486,18 +483,18 @@ static bool sgn_inv_ddb_host_container(const char *host)
  * container is set, to a container credentials address); no user info. *local says plain http
  * to loopback. endpoint additionally refuses a path, query or fragment. Errors:
  * HS_ERR_INPUT_CONFIG naming what. */
-static HS_RESULT sgn_inv_ddb_url_check(const char *url, const char *what, bool endpoint,
-                                       bool container, bool *local)
+static HS_RESULT st_ddb_url_check(const char *url, const char *what, bool endpoint, bool container,
+                                  bool *local)
 {
-    HS_DEFER(CURLU *u = curl_url(), sgn_inv_ddb_url_freep);
+    HS_DEFER(CURLU *u = curl_url(), st_ddb_url_freep);
     HS_ENSURE(u != NULL, HS_ERR_NOMEM);
     HS_ENSURE_MSG(curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK, HS_ERR_INPUT_CONFIG,
                   "%s is not a URL", what);
-    HS_DEFER(char *scheme = NULL, sgn_inv_ddb_curl_strp);
-    HS_DEFER(char *host = NULL, sgn_inv_ddb_curl_strp);
-    HS_DEFER(char *user = NULL, sgn_inv_ddb_curl_strp);
-    HS_DEFER(char *path = NULL, sgn_inv_ddb_curl_strp);
-    HS_DEFER(char *query = NULL, sgn_inv_ddb_curl_strp);
+    HS_DEFER(char *scheme = NULL, st_ddb_curl_strp);
+    HS_DEFER(char *host = NULL, st_ddb_curl_strp);
+    HS_DEFER(char *user = NULL, st_ddb_curl_strp);
+    HS_DEFER(char *path = NULL, st_ddb_curl_strp);
+    HS_DEFER(char *query = NULL, st_ddb_curl_strp);
     HS_ENSURE_MSG(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
                       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
                       curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK,
@@ -505,8 +502,8 @@ static HS_RESULT sgn_inv_ddb_url_check(const char *url, const char *what, bool e
     HS_ENSURE_MSG(curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER, HS_ERR_INPUT_CONFIG,
                   "%s must not hold user information", what);
     bool https = strcmp(scheme, "https") == 0;
-    bool loopback = sgn_inv_ddb_host_loopback(host);
-    bool http_ok = loopback || (container && sgn_inv_ddb_host_container(host));
+    bool loopback = st_ddb_host_loopback(host);
+    bool http_ok = loopback || (container && st_ddb_host_container(host));
     HS_ENSURE_MSG(https || (strcmp(scheme, "http") == 0 && http_ok), HS_ERR_INPUT_CONFIG,
                   "%s must be https:// (plain http only to a loopback address)", what);
     if (endpoint) {
@@ -518,35 +515,34 @@ static HS_RESULT sgn_inv_ddb_url_check(const char *url, const char *what, bool e
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_configure(struct sgn_inv_ddb *d, const struct sgn_dynamodb_config *c)
+static HS_RESULT st_ddb_configure(struct st_inv_ddb *d, const struct st_dynamodb_config *c)
 {
     HS_ENSURE_MSG(c->table != NULL && c->region != NULL, HS_ERR_INPUT_CONFIG,
                   "DynamoDB inventory: table and region are required");
-    size_t n = strnlen(c->table, SGN_INV_DDB_TABLE_MAX + 1);
-    HS_ENSURE_MSG(n >= 3 && n <= SGN_INV_DDB_TABLE_MAX && sgn_inv_ddb_chars_ok(c->table, n, "_.-"),
+    size_t n = strnlen(c->table, ST_DDB_TABLE_MAX + 1);
+    HS_ENSURE_MSG(n >= 3 && n <= ST_DDB_TABLE_MAX && st_ddb_chars_ok(c->table, n, "_.-"),
                   HS_ERR_INPUT_CONFIG, "DynamoDB table name must be 3..%d of [A-Za-z0-9_.-]",
-                  SGN_INV_DDB_TABLE_MAX);
+                  ST_DDB_TABLE_MAX);
     memcpy(d->table, c->table, n + 1);
-    size_t r = strnlen(c->region, SGN_INV_DDB_REGION_MAX + 1);
-    HS_ENSURE_MSG(r > 0 && r <= SGN_INV_DDB_REGION_MAX && sgn_inv_ddb_chars_ok(c->region, r, "-"),
-                  HS_ERR_INPUT_CONFIG, "AWS region must be 1..%d of [a-z0-9-]",
-                  SGN_INV_DDB_REGION_MAX);
+    size_t r = strnlen(c->region, ST_DDB_REGION_MAX + 1);
+    HS_ENSURE_MSG(r > 0 && r <= ST_DDB_REGION_MAX && st_ddb_chars_ok(c->region, r, "-"),
+                  HS_ERR_INPUT_CONFIG, "AWS region must be 1..%d of [a-z0-9-]", ST_DDB_REGION_MAX);
     int w = snprintf(d->sigv4, sizeof(d->sigv4), "aws:amz:%s:dynamodb", c->region);
     HS_ENSURE(w > 0 && (size_t)w < sizeof(d->sigv4), HS_ERR_BOUNDS);
     if (c->endpoint != NULL) {
-        HS_ENSURE_MSG(sgn_inv_ddb_copy(d->url, sizeof(d->url), c->endpoint).code == HS_ERR_NONE,
+        HS_ENSURE_MSG(st_ddb_copy(d->url, sizeof(d->url), c->endpoint).code == HS_ERR_NONE,
                       HS_ERR_INPUT_CONFIG, "DynamoDB endpoint is longer than %d bytes",
-                      SGN_INV_DDB_URL_MAX - 1);
+                      ST_DDB_URL_MAX - 1);
     } else {
         w = snprintf(d->url, sizeof(d->url), "https://dynamodb.%s.amazonaws.com", c->region);
         HS_ENSURE(w > 0 && (size_t)w < sizeof(d->url), HS_ERR_BOUNDS);
     }
-    HS_GUARD(sgn_inv_ddb_url_check(d->url, "the DynamoDB endpoint", true, false, &d->local));
-    HS_ENSURE_MSG(c->timeout_ms == 0 || (c->timeout_ms >= SGN_INV_DDB_TIMEOUT_MS_MIN &&
-                                         c->timeout_ms <= SGN_INV_DDB_TIMEOUT_MS_MAX),
-                  HS_ERR_INPUT_CONFIG, "DynamoDB timeout_ms must be %d..%d",
-                  SGN_INV_DDB_TIMEOUT_MS_MIN, SGN_INV_DDB_TIMEOUT_MS_MAX);
-    d->timeout_ms = c->timeout_ms != 0 ? c->timeout_ms : SGN_INV_DDB_TIMEOUT_MS_DEFAULT;
+    HS_GUARD(st_ddb_url_check(d->url, "the DynamoDB endpoint", true, false, &d->local));
+    HS_ENSURE_MSG(c->timeout_ms == 0 || (c->timeout_ms >= ST_DDB_TIMEOUT_MS_MIN &&
+                                         c->timeout_ms <= ST_DDB_TIMEOUT_MS_MAX),
+                  HS_ERR_INPUT_CONFIG, "DynamoDB timeout_ms must be %d..%d", ST_DDB_TIMEOUT_MS_MIN,
+                  ST_DDB_TIMEOUT_MS_MAX);
+    d->timeout_ms = c->timeout_ms != 0 ? c->timeout_ms : ST_DDB_TIMEOUT_MS_DEFAULT;
     HS_ENSURE_MSG(c->page_limit >= 0, HS_ERR_INPUT_CONFIG, "page_limit must not be negative");
     d->page_limit = c->page_limit;
     return HS_OK;
@@ -554,70 +550,69 @@ static HS_RESULT sgn_inv_ddb_configure(struct sgn_inv_ddb *d, const struct sgn_d
 
 /* --- credentials ------------------------------------------------------------------------------- */
 
-static void sgn_inv_ddb_creds_clear(struct sgn_inv_ddb_creds *c)
+static void st_ddb_creds_clear(struct st_ddb_creds *c)
 {
     hs_secret_free(c->secret);
     hs_secret_free(c->token);
     OPENSSL_cleanse(c, sizeof(*c));
 }
 
-static HS_RESULT sgn_inv_ddb_akid_check(const char *akid, const char *what)
+static HS_RESULT st_ddb_akid_check(const char *akid, const char *what)
 {
-    size_t n = strnlen(akid, SGN_INV_DDB_AKID_MAX + 1);
-    HS_ENSURE_MSG(n >= SGN_INV_DDB_AKID_MIN && n <= SGN_INV_DDB_AKID_MAX &&
-                      sgn_inv_ddb_chars_ok(akid, n, ""),
+    size_t n = strnlen(akid, ST_DDB_AKID_MAX + 1);
+    HS_ENSURE_MSG(n >= ST_DDB_AKID_MIN && n <= ST_DDB_AKID_MAX && st_ddb_chars_ok(akid, n, ""),
                   HS_ERR_INPUT_CONFIG, "%s is not an AWS access key id", what);
     return HS_OK;
 }
 
 /* Secrets go into a header or a signature: printable ASCII only. */
-static HS_RESULT sgn_inv_ddb_secret_check(const struct hs_secret *s, const char *what)
+static HS_RESULT st_ddb_secret_check(const struct hs_secret *s, const char *what)
 {
     const unsigned char *p = NULL;
     size_t n = 0;
     hs_secret_get0(s, &p, &n);
-    HS_ENSURE_MSG(n > 0 && sgn_inv_ddb_printable(p, n), HS_ERR_INPUT_CONFIG,
+    HS_ENSURE_MSG(n > 0 && st_ddb_printable(p, n), HS_ERR_INPUT_CONFIG,
                   "%s holds characters that cannot be sent", what);
     return HS_OK;
 }
 
 /* Installs c as the current credentials (taking its secrets) and frees the previous ones. */
-static void sgn_inv_ddb_creds_install(struct sgn_inv_ddb *d, struct sgn_inv_ddb_creds *c)
+static void st_ddb_creds_install(struct st_inv_ddb *d, struct st_ddb_creds *c)
 {
-    struct sgn_inv_ddb_creds old;
+    struct st_ddb_creds old;
     pthread_mutex_lock(&d->creds_lock);
     old = d->creds;
     d->creds = *c;
     d->creds_version++;
     pthread_mutex_unlock(&d->creds_lock);
     OPENSSL_cleanse(c, sizeof(*c));
-    sgn_inv_ddb_creds_clear(&old);
+    st_ddb_creds_clear(&old);
 }
 
-static HS_RESULT sgn_inv_ddb_creds_env(struct sgn_inv_ddb *d, const char *akid)
+static HS_RESULT st_ddb_creds_env(struct st_inv_ddb *d, const char *akid)
 {
-    struct sgn_inv_ddb_creds c = {0};
-    HS_GUARD(sgn_inv_ddb_akid_check(akid, "AWS_ACCESS_KEY_ID"));
+    struct st_ddb_creds c = {0};
+    HS_GUARD(st_ddb_akid_check(akid, "AWS_ACCESS_KEY_ID"));
     memcpy(c.akid, akid, strlen(akid) + 1);
     hs_result r = hs_secret_from_env("AWS_SECRET_ACCESS_KEY", HS_SECRET_MAX, &c.secret);
-    r = hs_failed(r) ? r : sgn_inv_ddb_secret_check(c.secret, "AWS_SECRET_ACCESS_KEY");
+    r = hs_failed(r) ? r : st_ddb_secret_check(c.secret, "AWS_SECRET_ACCESS_KEY");
     const char *token = getenv("AWS_SESSION_TOKEN");
     if (!hs_failed(r) && token != NULL && token[0] != '\0') {
         r = hs_secret_from_env("AWS_SESSION_TOKEN", HS_SECRET_LARGE_MAX, &c.token);
-        r = hs_failed(r) ? r : sgn_inv_ddb_secret_check(c.token, "AWS_SESSION_TOKEN");
+        r = hs_failed(r) ? r : st_ddb_secret_check(c.token, "AWS_SESSION_TOKEN");
     }
     if (hs_failed(r)) {
-        sgn_inv_ddb_creds_clear(&c);
+        st_ddb_creds_clear(&c);
         return r;
     }
-    d->source = SGN_INV_DDB_SOURCE_ENV;
-    sgn_inv_ddb_creds_install(d, &c);
+    d->source = ST_DDB_SOURCE_ENV;
+    st_ddb_creds_install(d, &c);
     return HS_OK;
 }
 
 /* Parses an RFC 3339 UTC time as the credentials endpoints write it ("2024-05-01T12:00:00Z",
  * optionally with fractional seconds). Errors: HS_ERR_IO. */
-static HS_RESULT sgn_inv_ddb_parse_expiration(const char *s, time_t *out)
+static HS_RESULT st_ddb_parse_expiration(const char *s, time_t *out)
 {
     struct tm tm = {0};
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -634,30 +629,30 @@ static HS_RESULT sgn_inv_ddb_parse_expiration(const char *s, time_t *out)
 }
 
 /* The container credentials answer: {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}. */
-static HS_RESULT sgn_inv_ddb_creds_parse(json_object *doc, struct sgn_inv_ddb_creds *c)
+static HS_RESULT st_ddb_creds_parse(json_object *doc, struct st_ddb_creds *c)
 {
     const char *akid = NULL;
     const char *secret = NULL;
     const char *token = NULL;
     const char *expiration = NULL;
-    HS_GUARD(hs_json_get_string(doc, "AccessKeyId", true, SGN_INV_DDB_AKID_MAX, &akid));
+    HS_GUARD(hs_json_get_string(doc, "AccessKeyId", true, ST_DDB_AKID_MAX, &akid));
     HS_GUARD(hs_json_get_string(doc, "SecretAccessKey", true, HS_SECRET_MAX, &secret));
     HS_GUARD(hs_json_get_string(doc, "Token", false, HS_SECRET_LARGE_MAX, &token));
     HS_GUARD(hs_json_get_string(doc, "Expiration", true, 64, &expiration));
-    HS_GUARD(sgn_inv_ddb_akid_check(akid, "container credentials: AccessKeyId"));
+    HS_GUARD(st_ddb_akid_check(akid, "container credentials: AccessKeyId"));
     memcpy(c->akid, akid, strlen(akid) + 1);
     HS_GUARD(hs_secret_from_bytes(secret, strlen(secret), &c->secret));
-    HS_GUARD(sgn_inv_ddb_secret_check(c->secret, "container credentials: SecretAccessKey"));
+    HS_GUARD(st_ddb_secret_check(c->secret, "container credentials: SecretAccessKey"));
     if (token != NULL) {
         HS_GUARD(hs_secret_from_bytes(token, strlen(token), &c->token));
-        HS_GUARD(sgn_inv_ddb_secret_check(c->token, "container credentials: Token"));
+        HS_GUARD(st_ddb_secret_check(c->token, "container credentials: Token"));
     }
-    return sgn_inv_ddb_parse_expiration(expiration, &c->expiration);
+    return st_ddb_parse_expiration(expiration, &c->expiration);
 }
 
-static size_t sgn_inv_ddb_write(char *p, size_t size, size_t nmemb, void *cls)
+static size_t st_ddb_write(char *p, size_t size, size_t nmemb, void *cls)
 {
-    struct sgn_inv_ddb_sink *sink = cls;
+    struct st_ddb_sink *sink = cls;
     size_t n = size * nmemb;
     if (hs_failed(hs_buf_put(sink->body, p, n))) {
         sink->overflow = true;
@@ -667,14 +662,13 @@ static size_t sgn_inv_ddb_write(char *p, size_t size, size_t nmemb, void *cls)
 }
 
 /* GET the container credentials endpoint; the answer goes into body (sensitive). */
-static HS_RESULT sgn_inv_ddb_creds_get(struct sgn_inv_ddb *d, struct hs_buf *body)
+static HS_RESULT st_ddb_creds_get(struct st_inv_ddb *d, struct hs_buf *body)
 {
-    HS_DEFER(CURL *h = curl_easy_init(), sgn_inv_ddb_curl_freep);
+    HS_DEFER(CURL *h = curl_easy_init(), st_ddb_curl_freep);
     HS_ENSURE(h != NULL, HS_ERR_NOMEM);
-    HS_DEFER(struct curl_slist *hdrs = NULL, sgn_inv_ddb_slist_freep);
+    HS_DEFER(struct curl_slist *hdrs = NULL, st_ddb_slist_freep);
     if (d->creds_auth != NULL) {
-        HS_DEFER(struct hs_buf *line = hs_buf_new_sensitive(SGN_INV_DDB_TOKEN_LINE_MAX),
-                 hs_buf_freep);
+        HS_DEFER(struct hs_buf *line = hs_buf_new_sensitive(ST_DDB_TOKEN_LINE_MAX), hs_buf_freep);
         HS_ENSURE(line != NULL, HS_ERR_NOMEM);
         const unsigned char *p = NULL;
         size_t n = 0;
@@ -686,22 +680,21 @@ static HS_RESULT sgn_inv_ddb_creds_get(struct sgn_inv_ddb *d, struct hs_buf *bod
         hdrs = curl_slist_append(NULL, text);
         HS_ENSURE(hdrs != NULL, HS_ERR_NOMEM);
     }
-    struct sgn_inv_ddb_sink sink = {body, false};
+    struct st_ddb_sink sink = {body, false};
     bool ok =
         curl_easy_setopt(h, CURLOPT_URL, d->creds_url) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)SGN_INV_DDB_CREDS_CONNECT_MS) ==
-            CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)SGN_INV_DDB_CREDS_TIMEOUT_MS) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ST_DDB_CREDS_CONNECT_MS) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ST_DDB_CREDS_TIMEOUT_MS) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sgn_inv_ddb_write) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, st_ddb_write) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink) == CURLE_OK;
     HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "curl_easy_setopt failed");
     CURLcode rc = curl_easy_perform(h);
     HS_ENSURE_MSG(!sink.overflow, HS_ERR_IO, "container credentials: answer over %d bytes",
-                  SGN_INV_DDB_CREDS_ANSWER_MAX);
+                  ST_DDB_CREDS_ANSWER_MAX);
     HS_ENSURE_MSG(rc == CURLE_OK, HS_ERR_IO, "container credentials endpoint: %s",
                   curl_easy_strerror(rc));
     long status = 0;
@@ -712,33 +705,32 @@ static HS_RESULT sgn_inv_ddb_creds_get(struct sgn_inv_ddb *d, struct hs_buf *bod
 }
 
 /* Fetches new container credentials and installs them. */
-static HS_RESULT sgn_inv_ddb_creds_fetch(struct sgn_inv_ddb *d)
+static HS_RESULT st_ddb_creds_fetch(struct st_inv_ddb *d)
 {
-    HS_DEFER(struct hs_buf *body = hs_buf_new_sensitive(SGN_INV_DDB_CREDS_ANSWER_MAX),
-             hs_buf_freep);
+    HS_DEFER(struct hs_buf *body = hs_buf_new_sensitive(ST_DDB_CREDS_ANSWER_MAX), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_inv_ddb_creds_get(d, body));
-    HS_DEFER(json_object *doc = NULL, sgn_inv_ddb_json_wipep);
+    HS_GUARD(st_ddb_creds_get(d, body));
+    HS_DEFER(json_object *doc = NULL, st_ddb_json_wipep);
     hs_result r = hs_json_parse_object((const char *)hs_buf_data(body), hs_buf_len(body),
-                                       SGN_INV_DDB_CREDS_ANSWER_MAX, 4, &doc);
+                                       ST_DDB_CREDS_ANSWER_MAX, 4, &doc);
     HS_ENSURE_MSG(!hs_failed(r), HS_ERR_IO, "container credentials: the answer is not JSON");
-    struct sgn_inv_ddb_creds c = {0};
-    r = sgn_inv_ddb_creds_parse(doc, &c);
+    struct st_ddb_creds c = {0};
+    r = st_ddb_creds_parse(doc, &c);
     if (hs_failed(r)) {
-        sgn_inv_ddb_creds_clear(&c);
+        st_ddb_creds_clear(&c);
         HS_BAIL_MSG(HS_ERR_IO, "container credentials: %s", hs_error_last()->detail);
     }
     hs_log(HS_LOG_INFO, "inventory.dynamodb.credentials", HS_LOG_STR("source", "container"),
            HS_LOG_INT("expiration", (long long)c.expiration));
-    sgn_inv_ddb_creds_install(d, &c);
+    st_ddb_creds_install(d, &c);
     return HS_OK;
 }
 
 /* Whether the credentials need fetching: forced ones unless they changed since version seen,
- * else missing ones or those within SGN_INV_DDB_CREDS_REFRESH_S of their expiration. Sets
+ * else missing ones or those within ST_DDB_CREDS_REFRESH_S of their expiration. Sets
  * *usable when the current ones may still be used. */
-static bool sgn_inv_ddb_creds_due(struct sgn_inv_ddb *d, bool force, uint64_t seen, time_t now,
-                                  bool *usable)
+static bool st_ddb_creds_due(struct st_inv_ddb *d, bool force, uint64_t seen, time_t now,
+                             bool *usable)
 {
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->creds_lock), hs_mutex_unlockp);
     bool have = d->creds.secret != NULL;
@@ -747,20 +739,20 @@ static bool sgn_inv_ddb_creds_due(struct sgn_inv_ddb *d, bool force, uint64_t se
     if (force) {
         return d->creds_version == seen;
     }
-    return !have || (expiring && now + SGN_INV_DDB_CREDS_REFRESH_S >= d->creds.expiration);
+    return !have || (expiring && now + ST_DDB_CREDS_REFRESH_S >= d->creds.expiration);
 }
 
 /* Makes sure the container credentials are fresh (nothing to do for the environment's). While
  * the current ones are still valid, one thread fetches and the others go on with them; a fetch
  * that fails then is only logged. */
-static HS_RESULT sgn_inv_ddb_creds_fresh(struct sgn_inv_ddb *d, bool force, uint64_t seen)
+static HS_RESULT st_ddb_creds_fresh(struct st_inv_ddb *d, bool force, uint64_t seen)
 {
-    if (d->source != SGN_INV_DDB_SOURCE_CONTAINER) {
+    if (d->source != ST_DDB_SOURCE_CONTAINER) {
         return HS_OK;
     }
     time_t now = time(NULL);
     bool usable = false;
-    if (!sgn_inv_ddb_creds_due(d, force, seen, now, &usable)) {
+    if (!st_ddb_creds_due(d, force, seen, now, &usable)) {
         return HS_OK;
     }
     if (usable && pthread_mutex_trylock(&d->refresh_lock) != 0) {
@@ -768,10 +760,10 @@ static HS_RESULT sgn_inv_ddb_creds_fresh(struct sgn_inv_ddb *d, bool force, uint
     }
     HS_DEFER(pthread_mutex_t *held = usable ? &d->refresh_lock : hs_mutex_lock(&d->refresh_lock),
              hs_mutex_unlockp);
-    if (!sgn_inv_ddb_creds_due(d, force, seen, now, &usable)) {
+    if (!st_ddb_creds_due(d, force, seen, now, &usable)) {
         return HS_OK; /* fetched while we waited */
     }
-    hs_result r = sgn_inv_ddb_creds_fetch(d);
+    hs_result r = st_ddb_creds_fetch(d);
     if (hs_failed(r) && usable) {
         hs_log(HS_LOG_WARN, "inventory.dynamodb.credentials.refresh_failed", HS_LOG_ERR());
         return HS_OK;
@@ -780,16 +772,16 @@ static HS_RESULT sgn_inv_ddb_creds_fresh(struct sgn_inv_ddb *d, bool force, uint
 }
 
 /* Sets up the container credentials provider from the environment and fetches once. */
-static HS_RESULT sgn_inv_ddb_creds_container(struct sgn_inv_ddb *d, const char *relative,
-                                             const char *full)
+static HS_RESULT st_ddb_creds_container(struct st_inv_ddb *d, const char *relative,
+                                        const char *full)
 {
     int w = 0;
     if (relative != NULL) {
         size_t n = strnlen(relative, sizeof(d->creds_url));
-        HS_ENSURE_MSG(
-            relative[0] == '/' && sgn_inv_ddb_printable((const unsigned char *)relative, n),
-            HS_ERR_INPUT_CONFIG, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path (/...)");
-        w = snprintf(d->creds_url, sizeof(d->creds_url), "%s%s", SGN_INV_DDB_ECS_BASE, relative);
+        HS_ENSURE_MSG(relative[0] == '/' && st_ddb_printable((const unsigned char *)relative, n),
+                      HS_ERR_INPUT_CONFIG,
+                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path (/...)");
+        w = snprintf(d->creds_url, sizeof(d->creds_url), "%s%s", ST_DDB_ECS_BASE, relative);
     } else {
         w = snprintf(d->creds_url, sizeof(d->creds_url), "%s", full);
     }
@@ -797,24 +789,24 @@ static HS_RESULT sgn_inv_ddb_creds_container(struct sgn_inv_ddb *d, const char *
                   "the container credentials URI is longer than %zu bytes",
                   sizeof(d->creds_url) - 1);
     bool local = false;
-    HS_GUARD(sgn_inv_ddb_url_check(d->creds_url, "AWS_CONTAINER_CREDENTIALS_FULL_URI", false, true,
-                                   &local));
+    HS_GUARD(
+        st_ddb_url_check(d->creds_url, "AWS_CONTAINER_CREDENTIALS_FULL_URI", false, true, &local));
     const char *auth = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
     if (auth != NULL && auth[0] != '\0') {
         HS_GUARD(
             hs_secret_from_env("AWS_CONTAINER_AUTHORIZATION_TOKEN", HS_SECRET_MAX, &d->creds_auth));
-        HS_GUARD(sgn_inv_ddb_secret_check(d->creds_auth, "AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+        HS_GUARD(st_ddb_secret_check(d->creds_auth, "AWS_CONTAINER_AUTHORIZATION_TOKEN"));
     }
-    d->source = SGN_INV_DDB_SOURCE_CONTAINER;
-    return sgn_inv_ddb_creds_fetch(d);
+    d->source = ST_DDB_SOURCE_CONTAINER;
+    return st_ddb_creds_fetch(d);
 }
 
 /* The AWS SDKs' order: the environment, then the container credentials endpoint. */
-static HS_RESULT sgn_inv_ddb_creds_init(struct sgn_inv_ddb *d)
+static HS_RESULT st_ddb_creds_init(struct st_inv_ddb *d)
 {
     const char *akid = getenv("AWS_ACCESS_KEY_ID");
     if (akid != NULL && akid[0] != '\0') {
-        return sgn_inv_ddb_creds_env(d, akid);
+        return st_ddb_creds_env(d, akid);
     }
     const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -823,15 +815,15 @@ static HS_RESULT sgn_inv_ddb_creds_init(struct sgn_inv_ddb *d)
     HS_ENSURE_MSG(relative != NULL || full != NULL, HS_ERR_INPUT_CONFIG,
                   "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "
                   "where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set");
-    return sgn_inv_ddb_creds_container(d, relative, full);
+    return st_ddb_creds_container(d, relative, full);
 }
 
 /* Copies the credentials for one request: the key id into akid, the secret into secret and,
  * with a session token, its header line into line; *version says which set it was. */
-static HS_RESULT sgn_inv_ddb_creds_copy(struct sgn_inv_ddb *d, char *akid, struct hs_buf *secret,
-                                        struct hs_buf *line, uint64_t *version)
+static HS_RESULT st_ddb_creds_copy(struct st_inv_ddb *d, char *akid, struct hs_buf *secret,
+                                   struct hs_buf *line, uint64_t *version)
 {
-    HS_GUARD(sgn_inv_ddb_creds_fresh(d, false, 0));
+    HS_GUARD(st_ddb_creds_fresh(d, false, 0));
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->creds_lock), hs_mutex_unlockp);
     HS_ENSURE_MSG(d->creds.secret != NULL, HS_ERR_IO, "no AWS credentials");
     const unsigned char *p = NULL;
@@ -840,7 +832,7 @@ static HS_RESULT sgn_inv_ddb_creds_copy(struct sgn_inv_ddb *d, char *akid, struc
     HS_GUARD(hs_buf_put(secret, p, n));
     if (d->creds.token != NULL) {
         hs_secret_get0(d->creds.token, &p, &n);
-        HS_GUARD(hs_buf_put_str(line, SGN_INV_DDB_TOKEN_HEADER));
+        HS_GUARD(hs_buf_put_str(line, ST_DDB_TOKEN_HEADER));
         HS_GUARD(hs_buf_put(line, p, n));
     }
     memcpy(akid, d->creds.akid, sizeof(d->creds.akid));
@@ -850,9 +842,9 @@ static HS_RESULT sgn_inv_ddb_creds_copy(struct sgn_inv_ddb *d, char *akid, struc
 
 /* --- requests ---------------------------------------------------------------------------------- */
 
-static struct sgn_inv_ddb_lease sgn_inv_ddb_lease_take(struct sgn_inv_ddb *d)
+static struct st_ddb_lease st_ddb_lease_take(struct st_inv_ddb *d)
 {
-    struct sgn_inv_ddb_lease l = {d, NULL};
+    struct st_ddb_lease l = {d, NULL};
     pthread_mutex_lock(&d->pool_lock);
     if (d->nidle > 0) {
         l.h = d->idle[--d->nidle];
@@ -866,14 +858,14 @@ static struct sgn_inv_ddb_lease sgn_inv_ddb_lease_take(struct sgn_inv_ddb *d)
 
 /* Returns the handle to the pool; curl_easy_reset() drops its options (the credentials among
  * them) but keeps its connections. */
-static void sgn_inv_ddb_lease_give(struct sgn_inv_ddb_lease *l)
+static void st_ddb_lease_give(struct st_ddb_lease *l)
 {
     if (l->h == NULL) {
         return;
     }
     curl_easy_reset(l->h);
     pthread_mutex_lock(&l->d->pool_lock);
-    if (l->d->nidle < SGN_INV_DDB_POOL_MAX) {
+    if (l->d->nidle < ST_DDB_POOL_MAX) {
         l->d->idle[l->d->nidle++] = l->h;
         l->h = NULL;
     }
@@ -883,17 +875,17 @@ static void sgn_inv_ddb_lease_give(struct sgn_inv_ddb_lease *l)
 
 /* Content-Type, X-Amz-Target (signed by libcurl like every header given here), no
  * "Expect: 100-continue", and the session token line when there is one. */
-static HS_RESULT sgn_inv_ddb_headers(const char *action, struct hs_buf *token_line,
-                                     struct curl_slist **out)
+static HS_RESULT st_ddb_headers(const char *action, struct hs_buf *token_line,
+                                struct curl_slist **out)
 {
-    char target[SGN_INV_DDB_LINE_MAX];
-    int w = snprintf(target, sizeof(target), "%s%s", SGN_INV_DDB_TARGET, action);
+    char target[ST_DDB_LINE_MAX];
+    int w = snprintf(target, sizeof(target), "%s%s", ST_DDB_TARGET, action);
     HS_ENSURE(w > 0 && (size_t)w < sizeof(target), HS_ERR_BOUNDS);
     const char *token = NULL;
     if (hs_buf_len(token_line) > 0) {
         HS_GUARD(hs_buf_cstr(token_line, &token));
     }
-    const char *lines[] = {SGN_INV_DDB_CONTENT_TYPE, target, "Expect:", token};
+    const char *lines[] = {ST_DDB_CONTENT_TYPE, target, "Expect:", token};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && lines[i] != NULL; i++) {
         struct curl_slist *next = curl_slist_append(*out, lines[i]);
         HS_ENSURE(next != NULL, HS_ERR_NOMEM);
@@ -903,9 +895,9 @@ static HS_RESULT sgn_inv_ddb_headers(const char *action, struct hs_buf *token_li
 }
 
 /* Sets every option of one signed POST. */
-static HS_RESULT sgn_inv_ddb_setopt(const struct sgn_inv_ddb *d, CURL *h, const char *body,
-                                    size_t len, struct curl_slist *hdrs, const char *akid,
-                                    const char *secret, struct sgn_inv_ddb_sink *sink)
+static HS_RESULT st_ddb_setopt(const struct st_inv_ddb *d, CURL *h, const char *body, size_t len,
+                               struct curl_slist *hdrs, const char *akid, const char *secret,
+                               struct st_ddb_sink *sink)
 {
     long connect_ms = d->timeout_ms / 2 > 0 ? d->timeout_ms / 2 : 1;
     bool ok = curl_easy_setopt(h, CURLOPT_URL, d->url) == CURLE_OK &&
@@ -924,14 +916,14 @@ static HS_RESULT sgn_inv_ddb_setopt(const struct sgn_inv_ddb *d, CURL *h, const 
               /* USERNAME and PASSWORD rather than USERPWD: nothing in the secret is parsed. */
               curl_easy_setopt(h, CURLOPT_USERNAME, akid) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_PASSWORD, secret) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sgn_inv_ddb_write) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, st_ddb_write) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_WRITEDATA, sink) == CURLE_OK;
     HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "curl_easy_setopt failed");
     return HS_OK;
 }
 
 /* The short name of an error answer's __type ("com.amazonaws.dynamodb.v20120810#X" -> "X"). */
-static void sgn_inv_ddb_error_type(json_object *doc, char *out, size_t size)
+static void st_ddb_error_type(json_object *doc, char *out, size_t size)
 {
     json_object *t = NULL;
     const char *type = "unknown";
@@ -941,12 +933,12 @@ static void sgn_inv_ddb_error_type(json_object *doc, char *out, size_t size)
         const char *hash = strrchr(s, '#');
         s = hash != NULL ? hash + 1 : s;
         size_t n = strnlen(s, size);
-        type = n > 0 && n < size && sgn_inv_ddb_chars_ok(s, n, "._-") ? s : type;
+        type = n > 0 && n < size && st_ddb_chars_ok(s, n, "._-") ? s : type;
     }
     memcpy(out, type, strlen(type) + 1);
 }
 
-static bool sgn_inv_ddb_throttling(const char *type)
+static bool st_ddb_throttling(const char *type)
 {
     static const char *const types[] = {"ProvisionedThroughputExceededException",
                                         "ThrottlingException", "RequestLimitExceeded",
@@ -960,109 +952,109 @@ static bool sgn_inv_ddb_throttling(const char *type)
 }
 
 /* Transport failures: which may have reached DynamoDB, which are worth retrying. */
-static enum sgn_inv_ddb_outcome sgn_inv_ddb_transport(CURL *h, CURLcode rc)
+static enum st_ddb_outcome st_ddb_transport(CURL *h, CURLcode rc)
 {
     curl_off_t connected = 0;
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
-        return SGN_INV_DDB_UNREACHED;
+        return ST_DDB_UNREACHED;
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_LOGIN_DENIED:
-        return SGN_INV_DDB_REFUSED;
+        return ST_DDB_REFUSED;
     case CURLE_OPERATION_TIMEDOUT:
         /* Timed out before the connection was made: the request never left. */
         HS_IGNORE(curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected));
-        return connected == 0 ? SGN_INV_DDB_UNREACHED : SGN_INV_DDB_TRANSIENT;
+        return connected == 0 ? ST_DDB_UNREACHED : ST_DDB_TRANSIENT;
     default:
-        return SGN_INV_DDB_TRANSIENT;
+        return ST_DDB_TRANSIENT;
     }
 }
 
 /* Sorts an HTTP answer into an outcome; a 200 answer is parsed into a->doc. */
-static void sgn_inv_ddb_classify(const struct sgn_inv_ddb *d, struct hs_buf *body,
-                                 struct sgn_inv_ddb_attempt *a)
+static void st_ddb_classify(const struct st_inv_ddb *d, struct hs_buf *body,
+                            struct st_ddb_attempt *a)
 {
     json_object *doc = NULL;
     hs_result r = hs_json_parse_object((const char *)hs_buf_data(body), hs_buf_len(body),
-                                       SGN_INV_DDB_RESPONSE_MAX, HS_JSON_DEPTH_MAX, &doc);
+                                       ST_DDB_RESPONSE_MAX, HS_JSON_DEPTH_MAX, &doc);
     if (a->status == 200) {
         const char *type = hs_failed(r) ? "MalformedAnswer" : "";
-        a->outcome = hs_failed(r) ? SGN_INV_DDB_REFUSED : SGN_INV_DDB_DONE;
+        a->outcome = hs_failed(r) ? ST_DDB_REFUSED : ST_DDB_DONE;
         a->doc = doc;
         memcpy(a->type, type, strlen(type) + 1);
         return;
     }
-    sgn_inv_ddb_error_type(doc, a->type, sizeof(a->type));
+    st_ddb_error_type(doc, a->type, sizeof(a->type));
     json_object_put(doc);
     if (a->status >= 500) {
-        a->outcome = SGN_INV_DDB_TRANSIENT;
-    } else if (a->status == 400 && sgn_inv_ddb_throttling(a->type)) {
-        a->outcome = SGN_INV_DDB_THROTTLED;
+        a->outcome = ST_DDB_TRANSIENT;
+    } else if (a->status == 400 && st_ddb_throttling(a->type)) {
+        a->outcome = ST_DDB_THROTTLED;
     } else if (a->status == 400 && strcmp(a->type, "ExpiredTokenException") == 0 &&
-               d->source == SGN_INV_DDB_SOURCE_CONTAINER) {
-        a->outcome = SGN_INV_DDB_EXPIRED;
+               d->source == ST_DDB_SOURCE_CONTAINER) {
+        a->outcome = ST_DDB_EXPIRED;
     } else {
-        a->outcome = SGN_INV_DDB_REFUSED;
+        a->outcome = ST_DDB_REFUSED;
     }
 }
 
 /* One attempt of action with the JSON body. Fails only for internal reasons; how the attempt
  * went is in *a. */
-static HS_RESULT sgn_inv_ddb_attempt(struct sgn_inv_ddb *d, const char *action, const char *body,
-                                     size_t len, struct sgn_inv_ddb_attempt *a)
+static HS_RESULT st_ddb_attempt(struct st_inv_ddb *d, const char *action, const char *body,
+                                size_t len, struct st_ddb_attempt *a)
 {
     HS_DEFER(struct hs_buf *secret = hs_buf_new_sensitive(HS_SECRET_MAX + 1), hs_buf_freep);
-    HS_DEFER(struct hs_buf *token = hs_buf_new_sensitive(SGN_INV_DDB_TOKEN_LINE_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *answer = hs_buf_new(SGN_INV_DDB_RESPONSE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *token = hs_buf_new_sensitive(ST_DDB_TOKEN_LINE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *answer = hs_buf_new(ST_DDB_RESPONSE_MAX), hs_buf_freep);
     HS_ENSURE(secret != NULL && token != NULL && answer != NULL, HS_ERR_NOMEM);
-    char akid[SGN_INV_DDB_AKID_MAX + 1];
-    HS_GUARD(sgn_inv_ddb_creds_copy(d, akid, secret, token, &a->creds_version));
+    char akid[ST_DDB_AKID_MAX + 1];
+    HS_GUARD(st_ddb_creds_copy(d, akid, secret, token, &a->creds_version));
     const char *password = NULL;
     HS_GUARD(hs_buf_cstr(secret, &password));
-    HS_DEFER(struct curl_slist *hdrs = NULL, sgn_inv_ddb_slist_freep);
-    HS_GUARD(sgn_inv_ddb_headers(action, token, &hdrs));
-    HS_DEFER(struct sgn_inv_ddb_lease lease = sgn_inv_ddb_lease_take(d), sgn_inv_ddb_lease_give);
+    HS_DEFER(struct curl_slist *hdrs = NULL, st_ddb_slist_freep);
+    HS_GUARD(st_ddb_headers(action, token, &hdrs));
+    HS_DEFER(struct st_ddb_lease lease = st_ddb_lease_take(d), st_ddb_lease_give);
     HS_ENSURE(lease.h != NULL, HS_ERR_NOMEM);
-    struct sgn_inv_ddb_sink sink = {answer, false};
-    HS_GUARD(sgn_inv_ddb_setopt(d, lease.h, body, len, hdrs, akid, password, &sink));
+    struct st_ddb_sink sink = {answer, false};
+    HS_GUARD(st_ddb_setopt(d, lease.h, body, len, hdrs, akid, password, &sink));
     a->rc = curl_easy_perform(lease.h);
     a->overflow = sink.overflow;
     if (sink.overflow) {
-        a->outcome = SGN_INV_DDB_REFUSED;
+        a->outcome = ST_DDB_REFUSED;
         return HS_OK;
     }
     if (a->rc != CURLE_OK) {
-        a->outcome = sgn_inv_ddb_transport(lease.h, a->rc);
+        a->outcome = st_ddb_transport(lease.h, a->rc);
         return HS_OK;
     }
     HS_ENSURE(curl_easy_getinfo(lease.h, CURLINFO_RESPONSE_CODE, &a->status) == CURLE_OK,
               HS_ERR_INTERNAL);
-    sgn_inv_ddb_classify(d, answer, a);
+    st_ddb_classify(d, answer, a);
     return HS_OK;
 }
 
 /* Full jitter (a uniform delay in [0, base * 2^(attempt - 1))), as the AWS SDKs back off. */
-static int64_t sgn_inv_ddb_backoff_ms(int attempt, bool throttled)
+static int64_t st_ddb_backoff_ms(int attempt, bool throttled)
 {
     uint32_t r = UINT32_MAX / 2;
     HS_IGNORE(RAND_bytes((unsigned char *)&r, sizeof(r)));
-    uint32_t cap = (uint32_t)(throttled ? SGN_INV_DDB_THROTTLE_BACKOFF_MS : SGN_INV_DDB_BACKOFF_MS)
+    uint32_t cap = (uint32_t)(throttled ? ST_DDB_THROTTLE_BACKOFF_MS : ST_DDB_BACKOFF_MS)
                    << (attempt - 1);
     return (int64_t)(r % cap);
 }
 
 /* The failure an attempt that is not retried (again) ends the call with. */
-static HS_RESULT sgn_inv_ddb_fail(const struct sgn_inv_ddb *d, const char *action,
-                                  const struct sgn_inv_ddb_attempt *a, int attempts)
+static HS_RESULT st_ddb_fail(const struct st_inv_ddb *d, const char *action,
+                             const struct st_ddb_attempt *a, int attempts)
 {
     if (a->overflow) {
         HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: answer larger than %u bytes", action,
-                    SGN_INV_DDB_RESPONSE_MAX);
+                    ST_DDB_RESPONSE_MAX);
     }
     if (a->rc != CURLE_OK) {
         HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s at %s: %s (%d attempts)", action, d->url,
@@ -1072,44 +1064,44 @@ static HS_RESULT sgn_inv_ddb_fail(const struct sgn_inv_ddb *d, const char *actio
                 attempts);
 }
 
-/* Sends action with request req: up to SGN_INV_DDB_ATTEMPTS attempts (see the header). On
+/* Sends action with request req: up to ST_DDB_ATTEMPTS attempts (see the header). On
  * success out->doc holds the answer; on failure out->type names DynamoDB's error (so callers
  * can tell ConditionalCheckFailedException) and out->ambiguous whether an earlier attempt may
- * have been applied. The caller clears *out with sgn_inv_ddb_reply_clear. */
-static HS_RESULT sgn_inv_ddb_call(struct sgn_inv_ddb *d, const char *action, json_object *req,
-                                  struct sgn_inv_ddb_reply *out)
+ * have been applied. The caller clears *out with st_ddb_reply_clear. */
+static HS_RESULT st_ddb_call(struct st_inv_ddb *d, const char *action, json_object *req,
+                             struct st_ddb_reply *out)
 {
     HS_DEFER(char *body = NULL, hs_free_strp);
     HS_GUARD(hs_json_to_string(req, &body));
     size_t len = strlen(body);
     bool ambiguous = false;
     for (int attempt = 1;; attempt++) {
-        struct sgn_inv_ddb_attempt a = {0};
-        HS_GUARD(sgn_inv_ddb_attempt(d, action, body, len, &a));
+        struct st_ddb_attempt a = {0};
+        HS_GUARD(st_ddb_attempt(d, action, body, len, &a));
         out->ambiguous = ambiguous;
-        if (a.outcome == SGN_INV_DDB_DONE) {
+        if (a.outcome == ST_DDB_DONE) {
             out->doc = a.doc;
             return HS_OK;
         }
         memcpy(out->type, a.type, sizeof(out->type));
-        if (a.outcome == SGN_INV_DDB_REFUSED || attempt >= SGN_INV_DDB_ATTEMPTS) {
-            return sgn_inv_ddb_fail(d, action, &a, attempt);
+        if (a.outcome == ST_DDB_REFUSED || attempt >= ST_DDB_ATTEMPTS) {
+            return st_ddb_fail(d, action, &a, attempt);
         }
-        ambiguous = ambiguous || a.outcome == SGN_INV_DDB_TRANSIENT;
-        int64_t wait = sgn_inv_ddb_backoff_ms(attempt, a.outcome == SGN_INV_DDB_THROTTLED);
+        ambiguous = ambiguous || a.outcome == ST_DDB_TRANSIENT;
+        int64_t wait = st_ddb_backoff_ms(attempt, a.outcome == ST_DDB_THROTTLED);
         hs_log(HS_LOG_WARN, "inventory.dynamodb.retry", HS_LOG_STR("action", action),
                HS_LOG_INT("attempt", attempt), HS_LOG_INT("http_status", a.status),
                HS_LOG_STR("type", a.type),
                HS_LOG_STR("transport", a.rc != CURLE_OK ? curl_easy_strerror(a.rc) : NULL),
                HS_LOG_INT("backoff_ms", wait));
-        if (a.outcome == SGN_INV_DDB_EXPIRED) {
-            HS_GUARD(sgn_inv_ddb_creds_fresh(d, true, a.creds_version));
+        if (a.outcome == ST_DDB_EXPIRED) {
+            HS_GUARD(st_ddb_creds_fresh(d, true, a.creds_version));
         }
-        sgn_inv_ddb_sleep_ms(wait);
+        st_ddb_sleep_ms(wait);
     }
 }
 
-static bool sgn_inv_ddb_conditional(const struct sgn_inv_ddb_reply *r)
+static bool st_ddb_conditional(const struct st_ddb_reply *r)
 {
     return strcmp(r->type, "ConditionalCheckFailedException") == 0;
 }
@@ -1117,60 +1109,60 @@ static bool sgn_inv_ddb_conditional(const struct sgn_inv_ddb_reply *r)
 /* --- counters ---------------------------------------------------------------------------------- */
 
 /* The value (N, >= 1) of the counter item name in an answer's Attributes or Item. */
-static HS_RESULT sgn_inv_ddb_counter_value(json_object *doc, const char *member, uint64_t *out)
+static HS_RESULT st_ddb_counter_value(json_object *doc, const char *member, uint64_t *out)
 {
     json_object *item = NULL;
     long long v = 0;
     HS_ENSURE_MSG(json_object_object_get_ex(doc, member, &item) &&
                       json_object_is_type(item, json_type_object),
                   HS_ERR_IO, "DynamoDB answer without %s", member);
-    HS_GUARD(sgn_inv_ddb_get_int(item, "value", 1, INT64_MAX, &v));
+    HS_GUARD(st_ddb_get_int(item, "value", 1, INT64_MAX, &v));
     *out = (uint64_t)v;
     return HS_OK;
 }
 
 /* UpdateItem ADD value :one on counter item name, ReturnValues UPDATED_NEW. */
-static HS_RESULT sgn_inv_ddb_counter_add(struct sgn_inv_ddb *d, const char *name, uint64_t *out)
+static HS_RESULT st_ddb_counter_add(struct st_inv_ddb *d, const char *name, uint64_t *out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_request(d, name, &req));
+    HS_GUARD(st_ddb_request(d, name, &req));
     json_object *names = NULL;
     json_object *values = NULL;
-    HS_GUARD(sgn_inv_ddb_add_str(req, "UpdateExpression", "ADD #v :one"));
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "ExpressionAttributeNames", &names));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#v", "value"));
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "ExpressionAttributeValues", &values));
-    HS_GUARD(sgn_inv_ddb_add_n(values, ":one", 1));
-    HS_GUARD(sgn_inv_ddb_add_str(req, "ReturnValues", "UPDATED_NEW"));
-    HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
-    HS_GUARD(sgn_inv_ddb_call(d, "UpdateItem", req, &reply));
-    return sgn_inv_ddb_counter_value(reply.doc, "Attributes", out);
+    HS_GUARD(st_ddb_add_str(req, "UpdateExpression", "ADD #v :one"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#v", "value"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
+    HS_GUARD(st_ddb_add_n(values, ":one", 1));
+    HS_GUARD(st_ddb_add_str(req, "ReturnValues", "UPDATED_NEW"));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    HS_GUARD(st_ddb_call(d, "UpdateItem", req, &reply));
+    return st_ddb_counter_value(reply.doc, "Attributes", out);
 }
 
 /* The counter's current value (consistent GetItem; 0 when the item does not exist yet). */
-static HS_RESULT sgn_inv_ddb_counter_read(struct sgn_inv_ddb *d, const char *name,
-                                          struct sgn_inv_ddb_reply *reply, uint64_t *out)
+static HS_RESULT st_ddb_counter_read(struct st_inv_ddb *d, const char *name,
+                                     struct st_ddb_reply *reply, uint64_t *out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_request(d, name, &req));
+    HS_GUARD(st_ddb_request(d, name, &req));
     json_object *names = NULL;
     HS_GUARD(hs_json_add(req, "ConsistentRead", json_object_new_boolean(1)));
-    HS_GUARD(sgn_inv_ddb_add_str(req, "ProjectionExpression", "#v"));
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "ExpressionAttributeNames", &names));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#v", "value"));
-    HS_GUARD(sgn_inv_ddb_call(d, "GetItem", req, reply));
+    HS_GUARD(st_ddb_add_str(req, "ProjectionExpression", "#v"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#v", "value"));
+    HS_GUARD(st_ddb_call(d, "GetItem", req, reply));
     if (!json_object_object_get_ex(reply->doc, "Item", NULL)) {
         *out = 0;
         return HS_OK;
     }
-    return sgn_inv_ddb_counter_value(reply->doc, "Item", out);
+    return st_ddb_counter_value(reply->doc, "Item", out);
 }
 
 /* Records a generation value read from or written to the table (the cache keeps the highest). */
-static void sgn_inv_ddb_generation_seen(struct sgn_inv_ddb *d, uint64_t v)
+static void st_ddb_generation_seen(struct st_inv_ddb *d, uint64_t v)
 {
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
-    int64_t now = sgn_inv_ddb_now_ms();
+    int64_t now = st_ddb_now_ms();
     d->gen_read_ms = now;
     if (v > d->gen) {
         d->gen = v;
@@ -1178,33 +1170,32 @@ static void sgn_inv_ddb_generation_seen(struct sgn_inv_ddb *d, uint64_t v)
     }
 }
 
-static HS_RESULT sgn_inv_ddb_bump_generation(struct sgn_inv_ddb *d)
+static HS_RESULT st_ddb_bump_generation(struct st_inv_ddb *d)
 {
     uint64_t v = 0;
-    HS_GUARD(sgn_inv_ddb_counter_add(d, SGN_INV_DDB_META_GENERATION, &v));
-    sgn_inv_ddb_generation_seen(d, v);
+    HS_GUARD(st_ddb_counter_add(d, ST_DDB_META_GENERATION, &v));
+    st_ddb_generation_seen(d, v);
     return HS_OK;
 }
 
 /* --- operations -------------------------------------------------------------------------------- */
 
 /* GetItem (consistent) of serial into *out. Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
-static HS_RESULT sgn_inv_ddb_read(struct sgn_inv_ddb *d, const char *serial,
-                                  struct sgn_cert_record *out)
+static HS_RESULT st_ddb_read(struct st_inv_ddb *d, const char *serial, struct st_cert_record *out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_request(d, serial, &req));
+    HS_GUARD(st_ddb_request(d, serial, &req));
     HS_GUARD(hs_json_add(req, "ConsistentRead", json_object_new_boolean(1)));
-    HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
-    HS_GUARD(sgn_inv_ddb_call(d, "GetItem", req, &reply));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    HS_GUARD(st_ddb_call(d, "GetItem", req, &reply));
     json_object *item = NULL;
     HS_ENSURE_MSG(json_object_object_get_ex(reply.doc, "Item", &item) &&
                       json_object_is_type(item, json_type_object),
                   HS_ERR_INPUT_NOT_FOUND, "serial %s is not in the inventory", serial);
     /* The record is large (about 11 KiB): build it on the heap, then copy it out whole. */
-    HS_DEFER(struct sgn_cert_record *rec = calloc(1, sizeof(*rec)), sgn_inv_ddb_record_freep);
+    HS_DEFER(struct st_cert_record *rec = calloc(1, sizeof(*rec)), st_ddb_record_freep);
     HS_ENSURE(rec != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_inv_ddb_item_record(item, rec));
+    HS_GUARD(st_ddb_item_record(item, rec));
     HS_ENSURE_MSG(strcmp(rec->serial_hex, serial) == 0, HS_ERR_IO,
                   "DynamoDB answered another item for serial %s", serial);
     *out = *rec;
@@ -1213,75 +1204,74 @@ static HS_RESULT sgn_inv_ddb_read(struct sgn_inv_ddb *d, const char *serial,
 
 /* The PutItem's condition failed: serial is taken. When an earlier attempt of this put may have
  * been applied (its answer lost), a stored item with this certificate's hash is that attempt. */
-static HS_RESULT sgn_inv_ddb_put_conflict(struct sgn_inv_ddb *d, const struct sgn_cert_record *rec,
-                                          bool ambiguous)
+static HS_RESULT st_ddb_put_conflict(struct st_inv_ddb *d, const struct st_cert_record *rec,
+                                     bool ambiguous)
 {
     HS_ENSURE_MSG(ambiguous, HS_ERR_INPUT_EXISTS, "serial %s is already in the inventory",
                   rec->serial_hex);
-    HS_DEFER(struct sgn_cert_record *stored = calloc(1, sizeof(*stored)), sgn_inv_ddb_record_freep);
+    HS_DEFER(struct st_cert_record *stored = calloc(1, sizeof(*stored)), st_ddb_record_freep);
     HS_ENSURE(stored != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_inv_ddb_read(d, rec->serial_hex, stored));
-    HS_ENSURE_MSG(CRYPTO_memcmp(stored->cert_sha256, rec->cert_sha256, SGN_INV_DDB_HASH_LEN) == 0,
+    HS_GUARD(st_ddb_read(d, rec->serial_hex, stored));
+    HS_ENSURE_MSG(CRYPTO_memcmp(stored->cert_sha256, rec->cert_sha256, ST_DDB_HASH_LEN) == 0,
                   HS_ERR_INPUT_EXISTS, "serial %s is already in the inventory", rec->serial_hex);
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_put(struct sgn_inventory *inv, const struct sgn_cert_record *rec)
+static HS_RESULT st_ddb_put(struct st_inventory *inv, const struct st_cert_record *rec)
 {
-    struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
+    struct st_inv_ddb *d = st_ddb_cast(inv);
     HS_ENSURE_REF(d);
-    HS_GUARD(sgn_inv_record_check(rec));
+    HS_GUARD(st_inv_record_check(rec));
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_request(d, NULL, &req));
+    HS_GUARD(st_ddb_request(d, NULL, &req));
     json_object *item = NULL;
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "Item", &item));
-    HS_GUARD(sgn_inv_ddb_item(rec, item));
-    HS_GUARD(sgn_inv_ddb_add_str(req, "ConditionExpression", "attribute_not_exists(serial)"));
-    HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
-    hs_result r = sgn_inv_ddb_call(d, "PutItem", req, &reply);
-    if (hs_failed(r) && sgn_inv_ddb_conditional(&reply)) {
-        r = sgn_inv_ddb_put_conflict(d, rec, reply.ambiguous);
+    HS_GUARD(st_ddb_add_obj(req, "Item", &item));
+    HS_GUARD(st_ddb_item(rec, item));
+    HS_GUARD(st_ddb_add_str(req, "ConditionExpression", "attribute_not_exists(serial)"));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "PutItem", req, &reply);
+    if (hs_failed(r) && st_ddb_conditional(&reply)) {
+        r = st_ddb_put_conflict(d, rec, reply.ambiguous);
     }
     HS_GUARD(r);
-    if (rec->status == SGN_CERT_REVOKED) {
-        return sgn_inv_ddb_bump_generation(d);
+    if (rec->status == ST_CERT_REVOKED) {
+        return st_ddb_bump_generation(d);
     }
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_get(struct sgn_inventory *inv, const char *serial_hex,
-                                 struct sgn_cert_record *out)
+static HS_RESULT st_ddb_get(struct st_inventory *inv, const char *serial_hex,
+                            struct st_cert_record *out)
 {
-    struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
+    struct st_inv_ddb *d = st_ddb_cast(inv);
     HS_ENSURE_REF(d);
     HS_ENSURE_REF(out);
-    HS_GUARD(sgn_inv_serial_check(serial_hex));
-    return sgn_inv_ddb_read(d, serial_hex, out);
+    HS_GUARD(st_inv_serial_check(serial_hex));
+    return st_ddb_read(d, serial_hex, out);
 }
 
 /* UpdateItem: SET the revocation if the certificate exists and is good. */
-static HS_RESULT sgn_inv_ddb_revoke_request(struct sgn_inv_ddb *d, const char *serial, time_t at,
-                                            int reason, json_object **out)
+static HS_RESULT st_ddb_revoke_request(struct st_inv_ddb *d, const char *serial, time_t at,
+                                       int reason, json_object **out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_request(d, serial, &req));
+    HS_GUARD(st_ddb_request(d, serial, &req));
     json_object *names = NULL;
     json_object *values = NULL;
-    HS_GUARD(sgn_inv_ddb_add_str(req, "UpdateExpression",
-                                 "SET #s = :revoked, #ra = :at, #rn = :reason, #rp = :part"));
-    HS_GUARD(
-        sgn_inv_ddb_add_str(req, "ConditionExpression", "attribute_exists(serial) AND #s = :good"));
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "ExpressionAttributeNames", &names));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#s", "status"));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#ra", "revoked_at"));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#rn", "reason"));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#rp", "revoked_part"));
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "ExpressionAttributeValues", &values));
-    HS_GUARD(sgn_inv_ddb_add_n(values, ":revoked", SGN_CERT_REVOKED));
-    HS_GUARD(sgn_inv_ddb_add_n(values, ":good", SGN_CERT_GOOD));
-    HS_GUARD(sgn_inv_ddb_add_n(values, ":at", (long long)at));
-    HS_GUARD(sgn_inv_ddb_add_n(values, ":reason", reason));
-    HS_GUARD(sgn_inv_ddb_add_s(values, ":part", SGN_INV_DDB_REVOKED_PART));
+    HS_GUARD(st_ddb_add_str(req, "UpdateExpression",
+                            "SET #s = :revoked, #ra = :at, #rn = :reason, #rp = :part"));
+    HS_GUARD(st_ddb_add_str(req, "ConditionExpression", "attribute_exists(serial) AND #s = :good"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#s", "status"));
+    HS_GUARD(st_ddb_add_str(names, "#ra", "revoked_at"));
+    HS_GUARD(st_ddb_add_str(names, "#rn", "reason"));
+    HS_GUARD(st_ddb_add_str(names, "#rp", "revoked_part"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
+    HS_GUARD(st_ddb_add_n(values, ":revoked", ST_CERT_REVOKED));
+    HS_GUARD(st_ddb_add_n(values, ":good", ST_CERT_GOOD));
+    HS_GUARD(st_ddb_add_n(values, ":at", (long long)at));
+    HS_GUARD(st_ddb_add_n(values, ":reason", reason));
+    HS_GUARD(st_ddb_add_s(values, ":part", ST_DDB_REVOKED_PART));
     *out = req;
     req = NULL;
     return HS_OK;
@@ -1290,39 +1280,39 @@ static HS_RESULT sgn_inv_ddb_revoke_request(struct sgn_inv_ddb *d, const char *s
 /* The revocation's condition failed: the serial is unknown (HS_ERR_INPUT_NOT_FOUND) or already
  * revoked. *ours is set when that revocation is this call's own earlier attempt (same time and
  * reason, after an attempt that may have been applied). */
-static HS_RESULT sgn_inv_ddb_revoke_conflict(struct sgn_inv_ddb *d, const char *serial, time_t at,
-                                             int reason, bool ambiguous, bool *ours)
+static HS_RESULT st_ddb_revoke_conflict(struct st_inv_ddb *d, const char *serial, time_t at,
+                                        int reason, bool ambiguous, bool *ours)
 {
-    HS_DEFER(struct sgn_cert_record *stored = calloc(1, sizeof(*stored)), sgn_inv_ddb_record_freep);
+    HS_DEFER(struct st_cert_record *stored = calloc(1, sizeof(*stored)), st_ddb_record_freep);
     HS_ENSURE(stored != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_inv_ddb_read(d, serial, stored));
-    HS_ENSURE_MSG(stored->status == SGN_CERT_REVOKED, HS_ERR_IO,
+    HS_GUARD(st_ddb_read(d, serial, stored));
+    HS_ENSURE_MSG(stored->status == ST_CERT_REVOKED, HS_ERR_IO,
                   "DynamoDB refused to revoke %s, which is not revoked", serial);
     *ours = ambiguous && stored->revoked_at == at && stored->reason == reason;
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_revoke(struct sgn_inventory *inv, const char *serial_hex, time_t at,
-                                    int reason, bool *changed)
+static HS_RESULT st_ddb_revoke(struct st_inventory *inv, const char *serial_hex, time_t at,
+                               int reason, bool *changed)
 {
-    struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
+    struct st_inv_ddb *d = st_ddb_cast(inv);
     HS_ENSURE_REF(d);
-    HS_GUARD(sgn_inv_serial_check(serial_hex));
+    HS_GUARD(st_inv_serial_check(serial_hex));
     HS_ENSURE_MSG(at > 0, HS_ERR_INPUT_RANGE, "revocation time %lld is not after the epoch",
                   (long long)at);
-    HS_GUARD(sgn_inv_reason_check(reason));
+    HS_GUARD(st_inv_reason_check(reason));
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_revoke_request(d, serial_hex, at, reason, &req));
-    HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
-    hs_result r = sgn_inv_ddb_call(d, "UpdateItem", req, &reply);
+    HS_GUARD(st_ddb_revoke_request(d, serial_hex, at, reason, &req));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "UpdateItem", req, &reply);
     bool did = !hs_failed(r);
-    if (hs_failed(r) && sgn_inv_ddb_conditional(&reply)) {
-        r = sgn_inv_ddb_revoke_conflict(d, serial_hex, at, reason, reply.ambiguous, &did);
+    if (hs_failed(r) && st_ddb_conditional(&reply)) {
+        r = st_ddb_revoke_conflict(d, serial_hex, at, reason, reply.ambiguous, &did);
     }
     HS_GUARD(r);
     if (did) {
         /* After the revocation: whoever sees the new generation can also see the revocation. */
-        HS_GUARD(sgn_inv_ddb_bump_generation(d));
+        HS_GUARD(st_ddb_bump_generation(d));
     }
     if (changed != NULL) {
         *changed = did;
@@ -1330,41 +1320,41 @@ static HS_RESULT sgn_inv_ddb_revoke(struct sgn_inventory *inv, const char *seria
     return HS_OK;
 }
 
-/* Waits until the newest generation change is SGN_INV_DDB_GSI_SETTLE_MS old (see the header). */
-static void sgn_inv_ddb_settle(struct sgn_inv_ddb *d)
+/* Waits until the newest generation change is ST_DDB_GSI_SETTLE_MS old (see the header). */
+static void st_ddb_settle(struct st_inv_ddb *d)
 {
     int64_t changed = 0;
     {
         HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
         changed = d->gen_changed_ms;
     }
-    int64_t wait = changed + SGN_INV_DDB_GSI_SETTLE_MS - sgn_inv_ddb_now_ms();
+    int64_t wait = changed + ST_DDB_GSI_SETTLE_MS - st_ddb_now_ms();
     if (wait > 0) {
-        sgn_inv_ddb_sleep_ms(wait);
+        st_ddb_sleep_ms(wait);
     }
 }
 
 /* Query on the GSI for one page after *start (NULL: the first); *start becomes the page's
  * LastEvaluatedKey (NULL after the last page). */
-static HS_RESULT sgn_inv_ddb_query_request(struct sgn_inv_ddb *d, time_t from, json_object *start,
-                                           json_object **out)
+static HS_RESULT st_ddb_query_request(struct st_inv_ddb *d, time_t from, json_object *start,
+                                      json_object **out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_request(d, NULL, &req));
+    HS_GUARD(st_ddb_request(d, NULL, &req));
     json_object *names = NULL;
     json_object *values = NULL;
-    HS_GUARD(sgn_inv_ddb_add_str(req, "IndexName", SGN_INV_DDB_GSI));
-    HS_GUARD(sgn_inv_ddb_add_str(req, "KeyConditionExpression", "#rp = :r"));
-    HS_GUARD(sgn_inv_ddb_add_str(req, "FilterExpression", "#na >= :from"));
-    HS_GUARD(sgn_inv_ddb_add_str(req, "ProjectionExpression", "serial, #ra, #rn"));
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "ExpressionAttributeNames", &names));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#rp", "revoked_part"));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#na", "not_after"));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#ra", "revoked_at"));
-    HS_GUARD(sgn_inv_ddb_add_str(names, "#rn", "reason"));
-    HS_GUARD(sgn_inv_ddb_add_obj(req, "ExpressionAttributeValues", &values));
-    HS_GUARD(sgn_inv_ddb_add_s(values, ":r", SGN_INV_DDB_REVOKED_PART));
-    HS_GUARD(sgn_inv_ddb_add_n(values, ":from", (long long)from));
+    HS_GUARD(st_ddb_add_str(req, "IndexName", ST_DDB_GSI));
+    HS_GUARD(st_ddb_add_str(req, "KeyConditionExpression", "#rp = :r"));
+    HS_GUARD(st_ddb_add_str(req, "FilterExpression", "#na >= :from"));
+    HS_GUARD(st_ddb_add_str(req, "ProjectionExpression", "serial, #ra, #rn"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#rp", "revoked_part"));
+    HS_GUARD(st_ddb_add_str(names, "#na", "not_after"));
+    HS_GUARD(st_ddb_add_str(names, "#ra", "revoked_at"));
+    HS_GUARD(st_ddb_add_str(names, "#rn", "reason"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
+    HS_GUARD(st_ddb_add_s(values, ":r", ST_DDB_REVOKED_PART));
+    HS_GUARD(st_ddb_add_n(values, ":from", (long long)from));
     if (d->page_limit > 0) {
         HS_GUARD(hs_json_add(req, "Limit", json_object_new_int(d->page_limit)));
     }
@@ -1376,13 +1366,13 @@ static HS_RESULT sgn_inv_ddb_query_request(struct sgn_inv_ddb *d, time_t from, j
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_list_entry(json_object *item, struct sgn_inv_ddb_listing *l)
+static HS_RESULT st_ddb_list_entry(json_object *item, struct st_ddb_listing *l)
 {
-    struct sgn_revoked_entry e = {0};
+    struct st_revoked_entry e = {0};
     long long v = 0;
-    HS_GUARD(sgn_inv_ddb_get_text(item, "serial", e.serial_hex, sizeof(e.serial_hex)));
-    HS_GUARD(sgn_inv_ddb_get_time(item, "revoked_at", &e.revoked_at));
-    HS_GUARD(sgn_inv_ddb_get_int(item, "reason", -1, SGN_INV_DDB_REASON_MAX, &v));
+    HS_GUARD(st_ddb_get_text(item, "serial", e.serial_hex, sizeof(e.serial_hex)));
+    HS_GUARD(st_ddb_get_time(item, "revoked_at", &e.revoked_at));
+    HS_GUARD(st_ddb_get_int(item, "reason", -1, ST_DDB_REASON_MAX, &v));
     e.reason = (int)v;
     HS_ENSURE_MSG(strcmp(l->last, e.serial_hex) < 0, HS_ERR_IO,
                   "DynamoDB listed revoked serials out of order");
@@ -1394,13 +1384,13 @@ static HS_RESULT sgn_inv_ddb_list_entry(json_object *item, struct sgn_inv_ddb_li
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_list_page(struct sgn_inv_ddb *d, time_t from, json_object **start,
-                                       struct sgn_inv_ddb_listing *l)
+static HS_RESULT st_ddb_list_page(struct st_inv_ddb *d, time_t from, json_object **start,
+                                  struct st_ddb_listing *l)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(sgn_inv_ddb_query_request(d, from, *start, &req));
-    HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
-    HS_GUARD(sgn_inv_ddb_call(d, "Query", req, &reply));
+    HS_GUARD(st_ddb_query_request(d, from, *start, &req));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    HS_GUARD(st_ddb_call(d, "Query", req, &reply));
     json_object *items = NULL;
     json_object *next = NULL;
     HS_ENSURE_MSG(json_object_object_get_ex(reply.doc, "Items", &items) &&
@@ -1408,7 +1398,7 @@ static HS_RESULT sgn_inv_ddb_list_page(struct sgn_inv_ddb *d, time_t from, json_
                   HS_ERR_IO, "DynamoDB Query answer without Items");
     size_t n = json_object_array_length(items);
     for (size_t i = 0; i < n; i++) {
-        HS_GUARD(sgn_inv_ddb_list_entry(json_object_array_get_idx(items, i), l));
+        HS_GUARD(st_ddb_list_entry(json_object_array_get_idx(items, i), l));
     }
     json_object_put(*start);
     *start = NULL;
@@ -1420,21 +1410,21 @@ static HS_RESULT sgn_inv_ddb_list_page(struct sgn_inv_ddb *d, time_t from, json_
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_list_revoked(struct sgn_inventory *inv, time_t not_after_from,
-                                          struct sgn_revoked_entry *out, size_t max, size_t *n)
+static HS_RESULT st_ddb_list_revoked(struct st_inventory *inv, time_t not_after_from,
+                                     struct st_revoked_entry *out, size_t max, size_t *n)
 {
-    struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
+    struct st_inv_ddb *d = st_ddb_cast(inv);
     HS_ENSURE_REF(d);
     HS_ENSURE_REF(n);
     HS_ENSURE(out != NULL || max == 0, HS_ERR_INTERNAL);
-    sgn_inv_ddb_settle(d);
-    struct sgn_inv_ddb_listing l = {.out = out, .max = max};
+    st_ddb_settle(d);
+    struct st_ddb_listing l = {.out = out, .max = max};
     HS_DEFER(json_object *start = NULL, hs_json_putp);
     size_t pages = 0;
     do {
-        HS_ENSURE_MSG(pages++ < SGN_INV_DDB_PAGES_MAX, HS_ERR_IO,
-                      "DynamoDB Query: more than %d pages", SGN_INV_DDB_PAGES_MAX);
-        HS_GUARD(sgn_inv_ddb_list_page(d, not_after_from, &start, &l));
+        HS_ENSURE_MSG(pages++ < ST_DDB_PAGES_MAX, HS_ERR_IO, "DynamoDB Query: more than %d pages",
+                      ST_DDB_PAGES_MAX);
+        HS_GUARD(st_ddb_list_page(d, not_after_from, &start, &l));
     } while (start != NULL);
     *n = l.total;
     HS_ENSURE_MSG(l.total <= max, HS_ERR_BOUNDS, "%zu revoked certificates, room for %zu", l.total,
@@ -1442,41 +1432,41 @@ static HS_RESULT sgn_inv_ddb_list_revoked(struct sgn_inventory *inv, time_t not_
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_ddb_next_crl_number(struct sgn_inventory *inv, uint64_t *out)
+static HS_RESULT st_ddb_next_crl_number(struct st_inventory *inv, uint64_t *out)
 {
-    struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
+    struct st_inv_ddb *d = st_ddb_cast(inv);
     HS_ENSURE_REF(d);
     HS_ENSURE_REF(out);
-    return sgn_inv_ddb_counter_add(d, SGN_INV_DDB_META_CRL, out);
+    return st_ddb_counter_add(d, ST_DDB_META_CRL, out);
 }
 
-static uint64_t sgn_inv_ddb_generation(struct sgn_inventory *inv)
+static uint64_t st_ddb_generation(struct st_inventory *inv)
 {
-    struct sgn_inv_ddb *d = sgn_inv_ddb_cast(inv);
+    struct st_inv_ddb *d = st_ddb_cast(inv);
     if (d == NULL) {
         return 0;
     }
     {
         HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
-        if (sgn_inv_ddb_now_ms() - d->gen_read_ms < SGN_INV_DDB_GENERATION_CACHE_MS) {
+        if (st_ddb_now_ms() - d->gen_read_ms < ST_DDB_GENERATION_CACHE_MS) {
             return d->gen;
         }
     }
     /* Read outside the lock; two threads reading at once do no harm. */
-    HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
     uint64_t v = 0;
-    hs_result r = sgn_inv_ddb_counter_read(d, SGN_INV_DDB_META_GENERATION, &reply, &v);
+    hs_result r = st_ddb_counter_read(d, ST_DDB_META_GENERATION, &reply, &v);
     if (hs_failed(r)) {
         hs_log(HS_LOG_WARN, "inventory.dynamodb.generation_failed", HS_LOG_ERR());
     }
-    sgn_inv_ddb_generation_seen(d, v); /* a failed read also waits a period before the next */
+    st_ddb_generation_seen(d, v); /* a failed read also waits a period before the next */
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->gen_lock), hs_mutex_unlockp);
     return d->gen;
 }
 
 /* --- open and close ---------------------------------------------------------------------------- */
 
-static void sgn_inv_ddb_free(struct sgn_inv_ddb *d)
+static void st_ddb_free(struct st_inv_ddb *d)
 {
     if (d == NULL) {
         return;
@@ -1484,7 +1474,7 @@ static void sgn_inv_ddb_free(struct sgn_inv_ddb *d)
     for (size_t i = 0; i < d->nidle; i++) {
         curl_easy_cleanup(d->idle[i]);
     }
-    sgn_inv_ddb_creds_clear(&d->creds);
+    st_ddb_creds_clear(&d->creds);
     hs_secret_free(d->creds_auth);
     if (d->curl_global) {
         curl_global_cleanup();
@@ -1496,15 +1486,15 @@ static void sgn_inv_ddb_free(struct sgn_inv_ddb *d)
     OPENSSL_clear_free(d, sizeof(*d));
 }
 
-HS_DEFINE_FREEP(sgn_inv_ddb_freep, struct sgn_inv_ddb, sgn_inv_ddb_free)
+HS_DEFINE_FREEP(st_ddb_freep, struct st_inv_ddb, st_ddb_free)
 
-static struct sgn_inv_ddb *sgn_inv_ddb_new(void)
+static struct st_inv_ddb *st_ddb_new(void)
 {
-    struct sgn_inv_ddb *d = OPENSSL_zalloc(sizeof(*d));
+    struct st_inv_ddb *d = OPENSSL_zalloc(sizeof(*d));
     if (d == NULL) {
         return NULL;
     }
-    d->base.ops = &sgn_inv_ddb_ops;
+    d->base.ops = &st_ddb_ops;
     pthread_mutex_init(&d->pool_lock, NULL);
     pthread_mutex_init(&d->refresh_lock, NULL);
     pthread_mutex_init(&d->creds_lock, NULL);
@@ -1513,7 +1503,7 @@ static struct sgn_inv_ddb *sgn_inv_ddb_new(void)
 }
 
 /* Errors that mean the configuration (table, credentials, endpoint) is wrong. */
-static bool sgn_inv_ddb_config_error(const char *type)
+static bool st_ddb_config_error(const char *type)
 {
     static const char *const types[] = {
         "ResourceNotFoundException",    "UnrecognizedClientException",
@@ -1532,64 +1522,62 @@ static bool sgn_inv_ddb_config_error(const char *type)
 
 /* The first read: the generation counter. It proves the endpoint, the credentials and the
  * table, and names the culprit when one of them is wrong. */
-static HS_RESULT sgn_inv_ddb_first_read(struct sgn_inv_ddb *d, uint64_t *out)
+static HS_RESULT st_ddb_first_read(struct st_inv_ddb *d, uint64_t *out)
 {
-    HS_DEFER(struct sgn_inv_ddb_reply reply = {0}, sgn_inv_ddb_reply_clear);
-    hs_result r = sgn_inv_ddb_counter_read(d, SGN_INV_DDB_META_GENERATION, &reply, out);
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_counter_read(d, ST_DDB_META_GENERATION, &reply, out);
     HS_ENSURE_MSG(!hs_failed(r) || strcmp(reply.type, "ResourceNotFoundException") != 0,
                   HS_ERR_INPUT_CONFIG, "DynamoDB table %s does not exist at %s", d->table, d->url);
-    HS_ENSURE_MSG(!hs_failed(r) || !sgn_inv_ddb_config_error(reply.type), HS_ERR_INPUT_CONFIG,
+    HS_ENSURE_MSG(!hs_failed(r) || !st_ddb_config_error(reply.type), HS_ERR_INPUT_CONFIG,
                   "DynamoDB at %s refused the credentials: %s", d->url, reply.type);
     return r;
 }
 
-HS_RESULT sgn_inventory_dynamodb_config_check(const struct sgn_dynamodb_config *cfg)
+HS_RESULT st_dynamodb_config_check(const struct st_dynamodb_config *cfg)
 {
     HS_ENSURE_REF(cfg);
-    HS_DEFER(struct sgn_inv_ddb *d = sgn_inv_ddb_new(), sgn_inv_ddb_freep);
+    HS_DEFER(struct st_inv_ddb *d = st_ddb_new(), st_ddb_freep);
     HS_ENSURE(d != NULL, HS_ERR_NOMEM);
-    return sgn_inv_ddb_configure(d, cfg);
+    return st_ddb_configure(d, cfg);
 }
 
-HS_RESULT sgn_inventory_dynamodb_open(const struct sgn_dynamodb_config *cfg,
-                                      struct sgn_inventory **out)
+HS_RESULT st_dynamodb_open(const struct st_dynamodb_config *cfg, struct st_inventory **out)
 {
     HS_ENSURE_REF(cfg);
     HS_ENSURE_REF(out);
-    HS_DEFER(struct sgn_inv_ddb *d = sgn_inv_ddb_new(), sgn_inv_ddb_freep);
+    HS_DEFER(struct st_inv_ddb *d = st_ddb_new(), st_ddb_freep);
     HS_ENSURE(d != NULL, HS_ERR_NOMEM);
     HS_ENSURE_MSG(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, HS_ERR_INTERNAL,
                   "curl_global_init failed");
     d->curl_global = true;
-    HS_GUARD(sgn_inv_ddb_configure(d, cfg));
-    HS_GUARD(sgn_inv_ddb_creds_init(d));
+    HS_GUARD(st_ddb_configure(d, cfg));
+    HS_GUARD(st_ddb_creds_init(d));
     uint64_t generation = 0;
-    HS_GUARD(sgn_inv_ddb_first_read(d, &generation));
+    HS_GUARD(st_ddb_first_read(d, &generation));
     d->gen = generation;
-    d->gen_read_ms = sgn_inv_ddb_now_ms();
+    d->gen_read_ms = st_ddb_now_ms();
     /* Another instance may have revoked just now: list_revoked lets the GSI settle first. */
     d->gen_changed_ms = d->gen_read_ms;
     hs_log(HS_LOG_INFO, "inventory.open", HS_LOG_STR("store", "dynamodb"),
            HS_LOG_STR("table", d->table), HS_LOG_STR("endpoint", d->url),
-           HS_LOG_STR("credentials",
-                      d->source == SGN_INV_DDB_SOURCE_ENV ? "environment" : "container"),
+           HS_LOG_STR("credentials", d->source == ST_DDB_SOURCE_ENV ? "environment" : "container"),
            HS_LOG_INT("generation", (long long)generation));
     *out = &d->base;
     d = NULL;
     return HS_OK;
 }
 
-static void sgn_inv_ddb_close(struct sgn_inventory *inv)
+static void st_ddb_close(struct st_inventory *inv)
 {
-    sgn_inv_ddb_free(sgn_inv_ddb_cast(inv));
+    st_ddb_free(st_ddb_cast(inv));
 }
 
-static const struct sgn_inventory_ops sgn_inv_ddb_ops = {
-    .put = sgn_inv_ddb_put,
-    .get = sgn_inv_ddb_get,
-    .revoke = sgn_inv_ddb_revoke,
-    .list_revoked = sgn_inv_ddb_list_revoked,
-    .next_crl_number = sgn_inv_ddb_next_crl_number,
-    .generation = sgn_inv_ddb_generation,
-    .close = sgn_inv_ddb_close,
+static const struct st_inventory_ops st_ddb_ops = {
+    .put = st_ddb_put,
+    .get = st_ddb_get,
+    .revoke = st_ddb_revoke,
+    .list_revoked = st_ddb_list_revoked,
+    .next_crl_number = st_ddb_next_crl_number,
+    .generation = st_ddb_generation,
+    .close = st_ddb_close,
 };

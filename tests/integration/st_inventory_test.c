@@ -1,7 +1,7 @@
 /*
  * The SQLite certificate inventory against real database files (no mocks, no HSM): every
  * field round-trips; bad input is refused before it reaches the store; revocation, the
- * revocation generation, list_revoked and CRL numbers behave as sgn_inventory.h says; group
+ * revocation generation, list_revoked and CRL numbers behave as st_inventory.h says; group
  * commit really groups; a record whose put returned survives SIGKILL of the process; a commit
  * that fails (the WAL cannot grow past RLIMIT_FSIZE) fails every operation of its batch and
  * leaves nothing visible. Prints puts/s at 1 and 16 threads (a measurement, not a check).
@@ -25,7 +25,7 @@
 
 #include <sqlite3.h>
 
-#include "signer/sgn_inventory.h"
+#include "store/st_inventory.h"
 #include "tests/testlib/hs_test.h"
 
 #define PATH_LEN 512
@@ -58,9 +58,9 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static struct sgn_cert_record *rec_new(const char *serial)
+static struct st_cert_record *rec_new(const char *serial)
 {
-    struct sgn_cert_record *r = calloc(1, sizeof(*r));
+    struct st_cert_record *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         abort();
     }
@@ -74,15 +74,15 @@ static struct sgn_cert_record *rec_new(const char *serial)
     memset(r->spki_sha256, 0x5a, sizeof(r->spki_sha256));
     memset(r->cert_sha256, 0xc3, sizeof(r->cert_sha256));
     r->spki_sha256[0] = (unsigned char)serial[0];
-    r->status = SGN_CERT_GOOD;
+    r->status = ST_CERT_GOOD;
     r->revoked_at = 0;
     r->reason = -1;
     return r;
 }
 
-HS_DEFINE_FREEP(rec_freep, struct sgn_cert_record, free)
+HS_DEFINE_FREEP(rec_freep, struct st_cert_record, free)
 
-static bool rec_equal(const struct sgn_cert_record *a, const struct sgn_cert_record *b)
+static bool rec_equal(const struct st_cert_record *a, const struct st_cert_record *b)
 {
     return strcmp(a->serial_hex, b->serial_hex) == 0 && strcmp(a->subject, b->subject) == 0 &&
            strcmp(a->sans, b->sans) == 0 && a->not_before == b->not_before &&
@@ -93,22 +93,22 @@ static bool rec_equal(const struct sgn_cert_record *a, const struct sgn_cert_rec
            a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason;
 }
 
-static HS_RESULT put_serial(struct sgn_inventory *inv, const char *serial)
+static HS_RESULT put_serial(struct st_inventory *inv, const char *serial)
 {
-    HS_DEFER(struct sgn_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
     return inv->ops->put(inv, r);
 }
 
-static bool present(struct sgn_inventory *inv, const char *serial)
+static bool present(struct st_inventory *inv, const char *serial)
 {
-    HS_DEFER(struct sgn_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
     return !hs_failed(inv->ops->get(inv, serial, r)) && strcmp(r->serial_hex, serial) == 0;
 }
 
-static struct sgn_inventory_stats stats_of(struct sgn_inventory *inv)
+static struct st_inventory_stats stats_of(struct st_inventory *inv)
 {
-    struct sgn_inventory_stats st;
-    sgn_inventory_sqlite_stats(inv, &st);
+    struct st_inventory_stats st;
+    st_sqlite_stats(inv, &st);
     return st;
 }
 
@@ -147,9 +147,9 @@ enum op_kind {
 
 struct op_thread {
     pthread_t thread;
-    struct sgn_inventory *inv;
+    struct st_inventory *inv;
     enum op_kind kind;
-    char serial[SGN_INV_SERIAL_MAX + 1];
+    char serial[ST_INV_SERIAL_MAX + 1];
     enum hs_code code;
 };
 
@@ -171,7 +171,7 @@ static void *op_main(void *arg)
     return NULL;
 }
 
-static void op_start(struct op_thread *o, struct sgn_inventory *inv, enum op_kind kind,
+static void op_start(struct op_thread *o, struct st_inventory *inv, enum op_kind kind,
                      const char *serial)
 {
     o->inv = inv;
@@ -187,17 +187,17 @@ HS_TEST(put_get_round_trips_every_field)
 {
     char path[PATH_LEN];
     test_path("roundtrip", path);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         return;
     }
     /* Every string at its bound, 64-bit times, hashes with every byte distinct. */
-    HS_DEFER(struct sgn_cert_record *in = rec_new("7f3a9c0e5d2b41a8b6c4e2f019d7a3b5"), rec_freep);
-    memset(in->subject, 's', SGN_INV_SUBJECT_MAX);
-    memset(in->sans, 'n', SGN_INV_SANS_MAX);
-    memset(in->requester, 'r', SGN_INV_PRINCIPAL_MAX);
-    memset(in->profile, 'p', SGN_INV_PROFILE_MAX);
+    HS_DEFER(struct st_cert_record *in = rec_new("7f3a9c0e5d2b41a8b6c4e2f019d7a3b5"), rec_freep);
+    memset(in->subject, 's', ST_INV_SUBJECT_MAX);
+    memset(in->sans, 'n', ST_INV_SANS_MAX);
+    memset(in->requester, 'r', ST_INV_PRINCIPAL_MAX);
+    memset(in->profile, 'p', ST_INV_PROFILE_MAX);
     in->not_before = -86400;
     in->not_after = 253402300799; /* 9999-12-31T23:59:59Z */
     for (size_t i = 0; i < sizeof(in->spki_sha256); i++) {
@@ -205,14 +205,14 @@ HS_TEST(put_get_round_trips_every_field)
         in->cert_sha256[i] = (unsigned char)(0xff - i);
     }
     HS_CHECK_OK(inv->ops->put(inv, in));
-    HS_DEFER(struct sgn_cert_record *out = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *out = rec_new("1"), rec_freep);
     HS_CHECK_OK(inv->ops->get(inv, in->serial_hex, out));
     HS_CHECK(rec_equal(in, out));
 
     /* A record put as revoked keeps its revocation and bumps the generation. */
     uint64_t gen = inv->ops->generation(inv);
-    HS_DEFER(struct sgn_cert_record *rev = rec_new("1"), rec_freep);
-    rev->status = SGN_CERT_REVOKED;
+    HS_DEFER(struct st_cert_record *rev = rec_new("1"), rec_freep);
+    rev->status = ST_CERT_REVOKED;
     rev->revoked_at = T0 + 3600;
     rev->reason = 1;
     HS_CHECK_OK(inv->ops->put(inv, rev));
@@ -225,76 +225,76 @@ HS_TEST(put_get_round_trips_every_field)
     HS_CHECK(strcmp(out->serial_hex, "1") == 0);
 }
 
-static void too_long_subject(struct sgn_cert_record *r)
+static void too_long_subject(struct st_cert_record *r)
 {
     memset(r->subject, 'a', sizeof(r->subject));
 }
 
-static void too_long_sans(struct sgn_cert_record *r)
+static void too_long_sans(struct st_cert_record *r)
 {
     memset(r->sans, 'a', sizeof(r->sans));
 }
 
-static void too_long_requester(struct sgn_cert_record *r)
+static void too_long_requester(struct st_cert_record *r)
 {
     memset(r->requester, 'a', sizeof(r->requester));
 }
 
-static void too_long_profile(struct sgn_cert_record *r)
+static void too_long_profile(struct st_cert_record *r)
 {
     memset(r->profile, 'a', sizeof(r->profile));
 }
 
-static void too_long_serial(struct sgn_cert_record *r)
+static void too_long_serial(struct st_cert_record *r)
 {
     memset(r->serial_hex, 'a', sizeof(r->serial_hex));
 }
 
-static void validity_inverted(struct sgn_cert_record *r)
+static void validity_inverted(struct st_cert_record *r)
 {
     r->not_before = r->not_after + 1;
 }
 
-static void status_unknown(struct sgn_cert_record *r)
+static void status_unknown(struct st_cert_record *r)
 {
-    r->status = (enum sgn_cert_status)2;
+    r->status = (enum st_cert_status)2;
 }
 
-static void reason_too_big(struct sgn_cert_record *r)
+static void reason_too_big(struct st_cert_record *r)
 {
-    r->status = SGN_CERT_REVOKED;
+    r->status = ST_CERT_REVOKED;
     r->revoked_at = T0;
     r->reason = 11;
 }
 
-static void reason_unused_7(struct sgn_cert_record *r)
+static void reason_unused_7(struct st_cert_record *r)
 {
-    r->status = SGN_CERT_REVOKED;
+    r->status = ST_CERT_REVOKED;
     r->revoked_at = T0;
     r->reason = 7;
 }
 
-static void good_with_revocation(struct sgn_cert_record *r)
+static void good_with_revocation(struct st_cert_record *r)
 {
     r->revoked_at = T0;
 }
 
-static void good_with_reason(struct sgn_cert_record *r)
+static void good_with_reason(struct st_cert_record *r)
 {
     r->reason = 1;
 }
 
-static void revoked_without_time(struct sgn_cert_record *r)
+static void revoked_without_time(struct st_cert_record *r)
 {
-    r->status = SGN_CERT_REVOKED;
+    r->status = ST_CERT_REVOKED;
 }
 
 HS_TEST(bad_input_is_refused_before_the_store)
 {
     char path[PATH_LEN];
     test_path("validation", path);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         return;
     }
@@ -318,18 +318,18 @@ HS_TEST(bad_input_is_refused_before_the_store)
     int accepted = 0;
     for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
         /* A serial longer than the record's array is the too_long_serial case below. */
-        if (strlen(serials[i].serial) <= SGN_INV_SERIAL_MAX) {
+        if (strlen(serials[i].serial) <= ST_INV_SERIAL_MAX) {
             HS_CHECK_ERR(put_serial(inv, serials[i].serial), serials[i].code);
         }
         accepted += serials[i].code == HS_ERR_NONE;
         if (serials[i].code != HS_ERR_NONE) {
-            HS_DEFER(struct sgn_cert_record *r = rec_new("1"), rec_freep);
+            HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
             HS_CHECK_ERR(inv->ops->get(inv, serials[i].serial, r), serials[i].code);
             HS_CHECK_ERR(inv->ops->revoke(inv, serials[i].serial, T0, 1, NULL), serials[i].code);
         }
     }
     static const struct {
-        void (*spoil)(struct sgn_cert_record *r);
+        void (*spoil)(struct st_cert_record *r);
         enum hs_code code;
     } records[] = {
         {too_long_subject, HS_ERR_INPUT_RANGE},   {too_long_sans, HS_ERR_INPUT_RANGE},
@@ -340,7 +340,7 @@ HS_TEST(bad_input_is_refused_before_the_store)
         {good_with_reason, HS_ERR_INPUT_FIELD},   {revoked_without_time, HS_ERR_INPUT_RANGE},
     };
     for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
-        HS_DEFER(struct sgn_cert_record *r = rec_new("abc"), rec_freep);
+        HS_DEFER(struct st_cert_record *r = rec_new("abc"), rec_freep);
         records[i].spoil(r);
         HS_CHECK_ERR(inv->ops->put(inv, r), records[i].code);
     }
@@ -361,14 +361,14 @@ HS_TEST(duplicate_serial_fails_only_its_record_in_the_batch)
 {
     char path[PATH_LEN];
     test_path("duplicates", path);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         return;
     }
     HS_CHECK(put_serial(inv, "aa01").code == HS_ERR_NONE);
     HS_CHECK(put_serial(inv, "aa01").code == HS_ERR_INPUT_EXISTS);
-    struct sgn_inventory_stats before = stats_of(inv);
+    struct st_inventory_stats before = stats_of(inv);
     sqlite3 *lock = write_lock_take(path);
     HS_CHECK(lock != NULL);
     if (lock == NULL) {
@@ -403,7 +403,7 @@ HS_TEST(duplicate_serial_fails_only_its_record_in_the_batch)
     }
     HS_CHECK(cc_ok == 1 && cc_exists == 4);
     HS_CHECK(present(inv, "cc01"));
-    struct sgn_inventory_stats after = stats_of(inv);
+    struct st_inventory_stats after = stats_of(inv);
     fprintf(stderr, "  duplicates: %llu commits for 16 puts\n",
             (unsigned long long)(after.commits - before.commits));
     HS_CHECK(after.commits - before.commits <= 2);
@@ -414,8 +414,8 @@ HS_TEST(revoke_sets_status_once_and_bumps_the_generation_on_change)
 {
     char path[PATH_LEN];
     test_path("revoke", path);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         return;
     }
@@ -426,9 +426,9 @@ HS_TEST(revoke_sets_status_once_and_bumps_the_generation_on_change)
     HS_CHECK_OK(inv->ops->revoke(inv, "a1", T0 + 100, 1, &changed));
     HS_CHECK(changed);
     HS_CHECK(inv->ops->generation(inv) == gen + 1);
-    HS_DEFER(struct sgn_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
     HS_CHECK_OK(inv->ops->get(inv, "a1", r));
-    HS_CHECK(r->status == SGN_CERT_REVOKED && r->revoked_at == T0 + 100 && r->reason == 1);
+    HS_CHECK(r->status == ST_CERT_REVOKED && r->revoked_at == T0 + 100 && r->reason == 1);
 
     changed = true;
     HS_CHECK_OK(inv->ops->revoke(inv, "a1", T0 + 200, 4, &changed));
@@ -442,12 +442,12 @@ HS_TEST(revoke_sets_status_once_and_bumps_the_generation_on_change)
     HS_CHECK_OK(inv->ops->revoke(inv, "b2", T0 + 300, -1, NULL));
     HS_CHECK(inv->ops->generation(inv) == gen + 2);
     HS_CHECK_OK(inv->ops->get(inv, "b2", r));
-    HS_CHECK(r->status == SGN_CERT_REVOKED && r->revoked_at == T0 + 300 && r->reason == -1);
+    HS_CHECK(r->status == ST_CERT_REVOKED && r->revoked_at == T0 + 300 && r->reason == -1);
 
     /* The generation is kept in the store. */
-    sgn_inventory_close(inv);
+    st_inventory_close(inv);
     inv = NULL;
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     HS_CHECK(inv != NULL && inv->ops->generation(inv) == gen + 2);
 }
 
@@ -455,22 +455,22 @@ HS_TEST(list_revoked_orders_filters_and_counts)
 {
     char path[PATH_LEN];
     test_path("list", path);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         return;
     }
     /* Put out of order; "60" stays good. */
     static const char *const order[] = {"30", "10", "50", "20", "60", "40"};
     for (size_t i = 0; i < 6; i++) {
-        HS_DEFER(struct sgn_cert_record *r = rec_new(order[i]), rec_freep);
+        HS_DEFER(struct st_cert_record *r = rec_new(order[i]), rec_freep);
         r->not_after = T0 + 1000 * (order[i][0] - '0');
         HS_CHECK_OK(inv->ops->put(inv, r));
         if (strcmp(order[i], "60") != 0) {
             HS_CHECK_OK(inv->ops->revoke(inv, order[i], T0 + order[i][0], order[i][0] - '0', NULL));
         }
     }
-    struct sgn_revoked_entry e[8];
+    struct st_revoked_entry e[8];
     size_t n = 99;
     HS_CHECK_OK(inv->ops->list_revoked(inv, 0, e, 8, &n));
     HS_CHECK(n == 5);
@@ -499,7 +499,7 @@ HS_TEST(list_revoked_orders_filters_and_counts)
 
 struct crl_taker {
     pthread_t thread;
-    struct sgn_inventory *inv;
+    struct st_inventory *inv;
     uint64_t numbers[10];
     int ok;
 };
@@ -524,8 +524,8 @@ HS_TEST(crl_numbers_never_repeat_across_threads_and_reopen)
 {
     char path[PATH_LEN];
     test_path("crlnumber", path);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         return;
     }
@@ -551,15 +551,15 @@ HS_TEST(crl_numbers_never_repeat_across_threads_and_reopen)
     for (int i = 0; i < 80; i++) {
         HS_CHECK(all[i] == (uint64_t)i + 3);
     }
-    sgn_inventory_close(inv);
+    st_inventory_close(inv);
     inv = NULL;
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     HS_CHECK(inv != NULL && !hs_failed(inv->ops->next_crl_number(inv, &a)) && a == 83);
 }
 
 struct bench_worker {
     pthread_t thread;
-    struct sgn_inventory *inv;
+    struct st_inventory *inv;
     pthread_barrier_t *start;
     int id;
     int puts;
@@ -579,7 +579,7 @@ static void *bench_main(void *arg)
 }
 
 /* Runs threads x puts concurrently; returns the seconds taken, writes the puts that succeeded. */
-static double bench_run(struct sgn_inventory *inv, int threads, int first_id, int puts, int *ok)
+static double bench_run(struct st_inventory *inv, int threads, int first_id, int puts, int *ok)
 {
     struct bench_worker w[GROUP_THREADS];
     pthread_barrier_t start;
@@ -604,21 +604,21 @@ HS_TEST(group_commit_groups_concurrent_puts)
 {
     char path[PATH_LEN];
     test_path("group", path);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         return;
     }
     int ok = 0;
-    struct sgn_inventory_stats s0 = stats_of(inv);
+    struct st_inventory_stats s0 = stats_of(inv);
     double t1 = bench_run(inv, 1, 0xe0, BENCH_PUTS, &ok);
-    struct sgn_inventory_stats s1 = stats_of(inv);
+    struct st_inventory_stats s1 = stats_of(inv);
     HS_CHECK(ok == BENCH_PUTS);
     fprintf(stderr, "  bench: 1 thread: %d puts in %.2f s = %.0f puts/s, %.2f records/commit\n", ok,
             t1, ok / t1, (double)(s1.records - s0.records) / (double)(s1.commits - s0.commits));
 
     double t16 = bench_run(inv, GROUP_THREADS, 0x10, GROUP_PUTS, &ok);
-    struct sgn_inventory_stats s2 = stats_of(inv);
+    struct st_inventory_stats s2 = stats_of(inv);
     HS_CHECK(ok == GROUP_THREADS * GROUP_PUTS);
     uint64_t records = s2.records - s1.records;
     uint64_t commits = s2.commits - s1.commits;
@@ -644,7 +644,7 @@ HS_TEST(group_commit_groups_concurrent_puts)
 
 struct crash_worker {
     pthread_t thread;
-    struct sgn_inventory *inv;
+    struct st_inventory *inv;
     int id;
     int fd;
 };
@@ -668,8 +668,8 @@ static void *crash_main(void *arg)
 
 static void crash_child(const char *path, int fd)
 {
-    struct sgn_inventory *inv = NULL;
-    if (hs_failed(sgn_inventory_sqlite_open(path, &inv))) {
+    struct st_inventory *inv = NULL;
+    if (hs_failed(st_sqlite_open(path, &inv))) {
         _exit(write(fd, "ERR\n", 4) == 4 ? 2 : 3);
     }
     struct crash_worker w[CRASH_THREADS];
@@ -700,7 +700,7 @@ HS_TEST(acknowledged_puts_survive_sigkill)
     close(fds[1]);
     FILE *acks = fdopen(fds[0], "r");
     HS_CHECK(acks != NULL);
-    char(*acked)[SGN_INV_SERIAL_MAX + 2] = calloc(CRASH_ACKS_MAX, sizeof(*acked));
+    char(*acked)[ST_INV_SERIAL_MAX + 2] = calloc(CRASH_ACKS_MAX, sizeof(*acked));
     HS_CHECK(acked != NULL);
     int n = 0;
     int errors = 0;
@@ -725,8 +725,8 @@ HS_TEST(acknowledged_puts_survive_sigkill)
     HS_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     HS_CHECK(errors == 0);
     HS_CHECK(n >= CRASH_ACKS_BEFORE_KILL);
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     int missing = 0;
     for (int i = 0; inv != NULL && i < n; i++) {
         missing += !present(inv, acked[i]);
@@ -755,8 +755,8 @@ static void wal_size(const char *path, off_t *out)
 static void failing_commit_child(const char *path)
 {
     signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG instead */
-    struct sgn_inventory *inv = NULL;
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    struct st_inventory *inv = NULL;
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     if (inv == NULL) {
         _exit(1);
     }
@@ -793,15 +793,15 @@ static void failing_commit_child(const char *path)
 
     /* With room again the store works, and the failed operations left no trace. */
     HS_CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
-    HS_DEFER(struct sgn_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
     HS_CHECK_OK(inv->ops->get(inv, "a1", r));
-    HS_CHECK(r->status == SGN_CERT_GOOD);
+    HS_CHECK(r->status == ST_CERT_GOOD);
     HS_CHECK(inv->ops->generation(inv) == gen);
     uint64_t number = 0;
     HS_CHECK_OK(inv->ops->next_crl_number(inv, &number));
     HS_CHECK(number == 1);
     HS_CHECK(put_serial(inv, "b0").code == HS_ERR_NONE);
-    sgn_inventory_close(inv);
+    st_inventory_close(inv);
     _exit(hs_test_failures == 0 ? 0 : 1);
 }
 
@@ -819,8 +819,8 @@ HS_TEST(failed_commit_fails_its_whole_batch_and_leaves_nothing)
     HS_CHECK(waitpid(pid, &status, 0) == pid);
     HS_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     /* And after a fresh open. */
-    HS_DEFER(struct sgn_inventory *inv = NULL, sgn_inventory_closep);
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     HS_CHECK(inv != NULL && present(inv, "a1") && present(inv, "b0") && !present(inv, "b1"));
 }
 
@@ -857,8 +857,8 @@ HS_TEST(file_is_private_and_in_wal_mode)
     char path[PATH_LEN];
     test_path("file", path);
     mode_t old = umask(0); /* 0600 must not depend on the umask */
-    struct sgn_inventory *inv = NULL;
-    HS_CHECK_OK(sgn_inventory_sqlite_open(path, &inv));
+    struct st_inventory *inv = NULL;
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
     umask(old);
     HS_CHECK(file_mode(path) == 0600);
     char side[PATH_LEN + 8];
@@ -875,22 +875,22 @@ HS_TEST(file_is_private_and_in_wal_mode)
         query_text(db, "PRAGMA user_version", text, sizeof(text));
         HS_CHECK(strcmp(text, "1") == 0);
     }
-    sgn_inventory_close(inv);
+    st_inventory_close(inv);
 
     /* Refused: a file group or others can read, a symlink, a directory, a file that is not an
      * inventory, an inventory from a newer build. */
     HS_CHECK(chmod(path, 0640) == 0);
-    HS_CHECK_ERR(sgn_inventory_sqlite_open(path, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_sqlite_open(path, &inv), HS_ERR_INPUT_CONFIG);
     HS_CHECK(chmod(path, 0600) == 0);
     char other[PATH_LEN];
     test_path("symlink", other);
     HS_CHECK(symlink(path, other) == 0);
-    HS_CHECK_ERR(sgn_inventory_sqlite_open(other, &inv), HS_ERR_IO);
-    HS_CHECK_ERR(sgn_inventory_sqlite_open(test_dir, &inv), HS_ERR_IO);
+    HS_CHECK_ERR(st_sqlite_open(other, &inv), HS_ERR_IO);
+    HS_CHECK_ERR(st_sqlite_open(test_dir, &inv), HS_ERR_IO);
     test_path("garbage", other);
     write_file(other, "this is not a database, only some bytes of text....................\n",
                0600);
-    HS_CHECK_ERR(sgn_inventory_sqlite_open(other, &inv), HS_ERR_IO);
+    HS_CHECK_ERR(st_sqlite_open(other, &inv), HS_ERR_IO);
     test_path("newer", other);
     write_file(other, "", 0600);
     {
@@ -898,8 +898,8 @@ HS_TEST(file_is_private_and_in_wal_mode)
         HS_CHECK(sqlite3_open(other, &db) == SQLITE_OK);
         HS_CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
     }
-    HS_CHECK_ERR(sgn_inventory_sqlite_open(other, &inv), HS_ERR_INPUT_CONFIG);
-    HS_CHECK_ERR(sgn_inventory_sqlite_open("", &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_sqlite_open(other, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_sqlite_open("", &inv), HS_ERR_INPUT_CONFIG);
 }
 
 /* --- main ------------------------------------------------------------------------------------ */
@@ -924,7 +924,7 @@ static void remove_test_dir(void)
 int main(void)
 {
     const char *base = getenv("HSMSIGN_TEST_TMPDIR");
-    snprintf(test_dir, sizeof(test_dir), "%s/sgn_inventory_test.XXXXXX",
+    snprintf(test_dir, sizeof(test_dir), "%s/st_inventory_test.XXXXXX",
              base != NULL && base[0] != '\0' ? base : ".");
     if (mkdtemp(test_dir) == NULL) {
         perror(test_dir);

@@ -1,4 +1,4 @@
-#include "signer/sgn_inventory.h"
+#include "store/st_inventory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,17 +15,17 @@
 #include "common/hs_defer.h"
 #include "common/hs_file.h"
 #include "common/hs_log.h"
-#include "signer/internal.h"
+#include "store/internal.h"
 
 /*
- * Design (see sgn_inventory.h for the contract):
+ * Design (see st_inventory.h for the contract):
  *
  * - Two connections to one WAL database. The writer connection is configured in open() and then
  *   used only by the writer thread; the reader connection serves get and list_revoked under
  *   reader_lock. In WAL mode a reader sees the last commit and never waits for a writer's
  *   transaction or fsync, so neither connection needs SQLite's own mutex (SQLITE_OPEN_NOMUTEX).
  * - put, revoke and next_crl_number each queue a job that lives on the caller's stack and wait
- *   until the writer marks it done. The writer takes up to SGN_INV_BATCH_MAX queued jobs and
+ *   until the writer marks it done. The writer takes up to ST_INV_BATCH_MAX queued jobs and
  *   runs them in one BEGIN IMMEDIATE ... COMMIT, each inside its own SAVEPOINT: a job refused
  *   for its input (duplicate or unknown serial) is rolled back alone and the batch goes on;
  *   any other failure rolls back the whole transaction and fails every job of the batch with
@@ -34,27 +34,27 @@
  *   has woken the callers, so no caller waits for a checkpoint's fsync.
  */
 
-#define SGN_INV_SCHEMA_VERSION 1
-#define SGN_INV_SQLITE_MIN 3037000 /* STRICT tables (3.37.0); RETURNING is 3.35.0 */
-#define SGN_INV_BATCH_MAX 256
+#define ST_INV_SCHEMA_VERSION 1
+#define ST_INV_SQLITE_MIN 3037000 /* STRICT tables (3.37.0); RETURNING is 3.35.0 */
+#define ST_INV_BATCH_MAX 256
 /* Commit delay: while callers keep arriving (the last batch held more than one job), the
  * writer waits at most this long for the queue to grow back to the last batch's size before it
  * commits, so one fsync covers more records. Small next to a request's own latency. */
-#define SGN_INV_COMMIT_DELAY_NS 150000L
-#define SGN_INV_BUSY_MS 5000          /* waiting for another process's lock on the file */
-#define SGN_INV_CHECKPOINT_PAGES 1000 /* SQLite's default auto-checkpoint threshold */
-#define SGN_INV_PATH_MAX 4096
-#define SGN_INV_HASH_LEN 32
-#define SGN_INV_META_CRL "crl_number"
-#define SGN_INV_META_GENERATION "revocation_generation"
-#define SGN_INV_META_NAME_MAX 32
+#define ST_INV_COMMIT_DELAY_NS 150000L
+#define ST_INV_BUSY_MS 5000          /* waiting for another process's lock on the file */
+#define ST_INV_CHECKPOINT_PAGES 1000 /* SQLite's default auto-checkpoint threshold */
+#define ST_INV_PATH_MAX 4096
+#define ST_INV_HASH_LEN 32
+#define ST_INV_META_CRL "crl_number"
+#define ST_INV_META_GENERATION "revocation_generation"
+#define ST_INV_META_NAME_MAX 32
 
 /* Fails with HS_ERR_IO naming the store, the step and SQLite's message, unless cond holds. */
-#define SGN_INV_ENSURE_SQL(cond, s, db, what)                                                      \
+#define ST_INV_ENSURE_SQL(cond, s, db, what)                                                       \
     HS_ENSURE_MSG((cond), HS_ERR_IO, "%s: %s: %s (%d)", (s)->path, (what), sqlite3_errmsg(db),     \
                   sqlite3_extended_errcode(db))
 
-static const char sgn_inv_schema_sql[] =
+static const char st_inv_schema_sql[] =
     "CREATE TABLE certificates ("
     " serial TEXT PRIMARY KEY NOT NULL,"
     " subject TEXT NOT NULL,"
@@ -74,71 +74,71 @@ static const char sgn_inv_schema_sql[] =
     " WHERE status = 1;"
     "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)"
     " STRICT, WITHOUT ROWID;"
-    "INSERT INTO meta (name, value) VALUES ('" SGN_INV_META_CRL "', 0),"
-    " ('" SGN_INV_META_GENERATION "', 0);"
+    "INSERT INTO meta (name, value) VALUES ('" ST_INV_META_CRL "', 0),"
+    " ('" ST_INV_META_GENERATION "', 0);"
     "PRAGMA user_version = 1;";
 
-enum sgn_inv_wsql {
-    SGN_INV_W_BEGIN,
-    SGN_INV_W_COMMIT,
-    SGN_INV_W_SAVEPOINT,
-    SGN_INV_W_RELEASE,
-    SGN_INV_W_ROLLBACK_TO,
-    SGN_INV_W_INSERT,
-    SGN_INV_W_EXISTS,
-    SGN_INV_W_REVOKE,
-    SGN_INV_W_BUMP,
-    SGN_INV_W_COUNT,
+enum st_inv_wsql {
+    ST_INV_W_BEGIN,
+    ST_INV_W_COMMIT,
+    ST_INV_W_SAVEPOINT,
+    ST_INV_W_RELEASE,
+    ST_INV_W_ROLLBACK_TO,
+    ST_INV_W_INSERT,
+    ST_INV_W_EXISTS,
+    ST_INV_W_REVOKE,
+    ST_INV_W_BUMP,
+    ST_INV_W_COUNT,
 };
 
-enum sgn_inv_rsql {
-    SGN_INV_R_GET,
-    SGN_INV_R_LIST,
-    SGN_INV_R_COUNT,
+enum st_inv_rsql {
+    ST_INV_R_GET,
+    ST_INV_R_LIST,
+    ST_INV_R_COUNT,
 };
 
-struct sgn_inv_sql {
+struct st_inv_sql {
     const char *name; /* for error details */
     const char *sql;
 };
 
-static const struct sgn_inv_sql sgn_inv_wsql[SGN_INV_W_COUNT] = {
-    [SGN_INV_W_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
-    [SGN_INV_W_COMMIT] = {"commit", "COMMIT"},
-    [SGN_INV_W_SAVEPOINT] = {"savepoint", "SAVEPOINT job"},
-    [SGN_INV_W_RELEASE] = {"release", "RELEASE job"},
-    [SGN_INV_W_ROLLBACK_TO] = {"rollback to", "ROLLBACK TO job"},
-    [SGN_INV_W_INSERT] = {"insert",
-                          "INSERT INTO certificates (serial, subject, sans, not_before, not_after,"
-                          " requester, profile, spki_sha256, cert_sha256, status, revoked_at,"
-                          " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
-    [SGN_INV_W_EXISTS] = {"lookup", "SELECT 1 FROM certificates WHERE serial = ?1"},
-    [SGN_INV_W_REVOKE] = {"revoke", "UPDATE certificates SET status = 1, revoked_at = ?2,"
-                                    " reason = ?3 WHERE serial = ?1 AND status = 0"},
-    [SGN_INV_W_BUMP] = {"counter",
-                        "UPDATE meta SET value = value + 1 WHERE name = ?1 RETURNING value"},
+static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
+    [ST_INV_W_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
+    [ST_INV_W_COMMIT] = {"commit", "COMMIT"},
+    [ST_INV_W_SAVEPOINT] = {"savepoint", "SAVEPOINT job"},
+    [ST_INV_W_RELEASE] = {"release", "RELEASE job"},
+    [ST_INV_W_ROLLBACK_TO] = {"rollback to", "ROLLBACK TO job"},
+    [ST_INV_W_INSERT] = {"insert",
+                         "INSERT INTO certificates (serial, subject, sans, not_before, not_after,"
+                         " requester, profile, spki_sha256, cert_sha256, status, revoked_at,"
+                         " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+    [ST_INV_W_EXISTS] = {"lookup", "SELECT 1 FROM certificates WHERE serial = ?1"},
+    [ST_INV_W_REVOKE] = {"revoke", "UPDATE certificates SET status = 1, revoked_at = ?2,"
+                                   " reason = ?3 WHERE serial = ?1 AND status = 0"},
+    [ST_INV_W_BUMP] = {"counter",
+                       "UPDATE meta SET value = value + 1 WHERE name = ?1 RETURNING value"},
 };
 
-static const struct sgn_inv_sql sgn_inv_rsql[SGN_INV_R_COUNT] = {
-    [SGN_INV_R_GET] = {"get", "SELECT serial, subject, sans, not_before, not_after, requester,"
-                              " profile, spki_sha256, cert_sha256, status, revoked_at, reason"
-                              " FROM certificates WHERE serial = ?1"},
-    [SGN_INV_R_LIST] = {"list revoked", "SELECT serial, revoked_at, reason FROM certificates"
-                                        " WHERE status = 1 AND not_after >= ?1 ORDER BY serial"},
+static const struct st_inv_sql st_inv_rsql[ST_INV_R_COUNT] = {
+    [ST_INV_R_GET] = {"get", "SELECT serial, subject, sans, not_before, not_after, requester,"
+                             " profile, spki_sha256, cert_sha256, status, revoked_at, reason"
+                             " FROM certificates WHERE serial = ?1"},
+    [ST_INV_R_LIST] = {"list revoked", "SELECT serial, revoked_at, reason FROM certificates"
+                                       " WHERE status = 1 AND not_after >= ?1 ORDER BY serial"},
 };
 
-enum sgn_inv_op {
-    SGN_INV_OP_PUT,
-    SGN_INV_OP_REVOKE,
-    SGN_INV_OP_CRL_NUMBER,
+enum st_inv_op {
+    ST_INV_OP_PUT,
+    ST_INV_OP_REVOKE,
+    ST_INV_OP_CRL_NUMBER,
 };
 
 /* One queued operation. It lives on the caller's stack: the caller waits until done, so the
  * borrowed rec and serial_hex outlive every use the writer makes of them. */
-struct sgn_inv_job {
-    enum sgn_inv_op op;
-    const struct sgn_cert_record *rec; /* PUT */
-    const char *serial_hex;            /* REVOKE */
+struct st_inv_job {
+    enum st_inv_op op;
+    const struct st_cert_record *rec; /* PUT */
+    const char *serial_hex;           /* REVOKE */
     time_t at;
     int reason;
     /* Written by the writer, read by the caller once done is set (both under lock). */
@@ -148,63 +148,63 @@ struct sgn_inv_job {
     struct hs_error err; /* code HS_ERR_NONE when the job committed */
     bool done;
     pthread_cond_t wake; /* signalled once done is set: each caller wakes alone */
-    struct sgn_inv_job *next;
+    struct st_inv_job *next;
 };
 
-struct sgn_inv_sqlite {
-    struct sgn_inventory base; /* first: the ops see a struct sgn_inventory * */
+struct st_inv_sqlite {
+    struct st_inventory base; /* first: the ops see a struct st_inventory * */
     char *path;
 
     sqlite3 *wdb; /* writer connection: open() sets it up, then only the writer thread */
-    sqlite3_stmt *wstmt[SGN_INV_W_COUNT];
+    sqlite3_stmt *wstmt[ST_INV_W_COUNT];
     int wal_pages; /* frames in the WAL after the last commit (writer thread only) */
 
     pthread_mutex_t reader_lock; /* guards rdb and rstmt */
     sqlite3 *rdb;
-    sqlite3_stmt *rstmt[SGN_INV_R_COUNT];
+    sqlite3_stmt *rstmt[ST_INV_R_COUNT];
 
     pthread_mutex_t lock;  /* guards the queue, stopping and stats */
     pthread_cond_t queued; /* the writer waits for jobs */
-    struct sgn_inv_job *head;
-    struct sgn_inv_job *tail;
+    struct st_inv_job *head;
+    struct st_inv_job *tail;
     bool stopping;
-    struct sgn_inventory_stats stats;
+    struct st_inventory_stats stats;
 
     bool writer_running;
     pthread_t writer;
     _Atomic uint64_t generation;
 };
 
-static const struct sgn_inventory_ops sgn_inv_sqlite_ops;
+static const struct st_inventory_ops st_inv_sqlite_ops;
 
-static struct sgn_inv_sqlite *sgn_inv_cast(struct sgn_inventory *inv)
+static struct st_inv_sqlite *st_inv_cast(struct st_inventory *inv)
 {
-    return inv != NULL && inv->ops == &sgn_inv_sqlite_ops ? (struct sgn_inv_sqlite *)inv : NULL;
+    return inv != NULL && inv->ops == &st_inv_sqlite_ops ? (struct st_inv_sqlite *)inv : NULL;
 }
 
 /* Leaves a shared statement ready for its next use, whichever way the function ends. */
-static void sgn_inv_stmt_resetp(sqlite3_stmt **st)
+static void st_inv_stmt_resetp(sqlite3_stmt **st)
 {
     HS_IGNORE(sqlite3_reset(*st));
     HS_IGNORE(sqlite3_clear_bindings(*st));
 }
 
 /* Ends a transaction the function left open (a failure before COMMIT). */
-static void sgn_inv_rollbackp(sqlite3 **db)
+static void st_inv_rollbackp(sqlite3 **db)
 {
     if (*db != NULL && !sqlite3_get_autocommit(*db)) {
         HS_IGNORE(sqlite3_exec(*db, "ROLLBACK", NULL, NULL, NULL));
     }
 }
 
-static void sgn_inv_finalizep(sqlite3_stmt **st)
+static void st_inv_finalizep(sqlite3_stmt **st)
 {
     HS_IGNORE(sqlite3_finalize(*st));
 }
 
-HS_DEFINE_FREEP(sgn_inv_record_freep, struct sgn_cert_record, free)
+HS_DEFINE_FREEP(st_inv_record_freep, struct st_cert_record, free)
 
-static void sgn_inv_fd_closep(int *fd)
+static void st_inv_fd_closep(int *fd)
 {
     if (*fd >= 0) {
         close(*fd);
@@ -213,71 +213,70 @@ static void sgn_inv_fd_closep(int *fd)
 
 /* --- statement helpers ----------------------------------------------------------------------- */
 
-static HS_RESULT sgn_inv_bind_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
-                                   const char *text, size_t max)
+static HS_RESULT st_inv_bind_text(struct st_inv_sqlite *s, sqlite3_stmt *st, int i,
+                                  const char *text, size_t max)
 {
     /* SQLITE_STATIC: the text is borrowed until the statement is reset, before the caller
      * of the operation is released. */
     int rc = sqlite3_bind_text(st, i, text, (int)strnlen(text, max), SQLITE_STATIC);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, sqlite3_db_handle(st), "bind");
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, sqlite3_db_handle(st), "bind");
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_bind_int(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
-                                  sqlite3_int64 v)
+static HS_RESULT st_inv_bind_int(struct st_inv_sqlite *s, sqlite3_stmt *st, int i, sqlite3_int64 v)
 {
     int rc = sqlite3_bind_int64(st, i, v);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, sqlite3_db_handle(st), "bind");
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, sqlite3_db_handle(st), "bind");
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_bind_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int i,
-                                   const unsigned char *hash)
+static HS_RESULT st_inv_bind_hash(struct st_inv_sqlite *s, sqlite3_stmt *st, int i,
+                                  const unsigned char *hash)
 {
-    int rc = sqlite3_bind_blob(st, i, hash, SGN_INV_HASH_LEN, SQLITE_STATIC);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, sqlite3_db_handle(st), "bind");
+    int rc = sqlite3_bind_blob(st, i, hash, ST_INV_HASH_LEN, SQLITE_STATIC);
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, sqlite3_db_handle(st), "bind");
     return HS_OK;
 }
 
 /* Runs writer statement i, which returns no rows. */
-static HS_RESULT sgn_inv_wexec(struct sgn_inv_sqlite *s, enum sgn_inv_wsql i)
+static HS_RESULT st_inv_wexec(struct st_inv_sqlite *s, enum st_inv_wsql i)
 {
-    HS_DEFER(sqlite3_stmt *st = s->wstmt[i], sgn_inv_stmt_resetp);
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[i], st_inv_stmt_resetp);
     int rc = sqlite3_step(st);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->wdb, sgn_inv_wsql[i].name);
+    ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->wdb, st_inv_wsql[i].name);
     return HS_OK;
 }
 
 /* Runs one-off SQL (set-up, schema) on db. */
-static HS_RESULT sgn_inv_exec_sql(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql)
+static HS_RESULT st_inv_exec_sql(struct st_inv_sqlite *s, sqlite3 *db, const char *sql)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, db, "set-up");
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, db, "set-up");
     return HS_OK;
 }
 
 /* Runs a one-off query whose first row's first column is an integer. */
-static HS_RESULT sgn_inv_query_int(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql,
-                                   sqlite3_int64 *out)
+static HS_RESULT st_inv_query_int(struct st_inv_sqlite *s, sqlite3 *db, const char *sql,
+                                  sqlite3_int64 *out)
 {
-    HS_DEFER(sqlite3_stmt *st = NULL, sgn_inv_finalizep);
-    SGN_INV_ENSURE_SQL(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, s, db, sql);
+    HS_DEFER(sqlite3_stmt *st = NULL, st_inv_finalizep);
+    ST_INV_ENSURE_SQL(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, s, db, sql);
     int rc = sqlite3_step(st);
     HS_ENSURE_MSG(rc != SQLITE_DONE, HS_ERR_IO, "%s: %s: no row", s->path, sql);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_ROW, s, db, sql);
+    ST_INV_ENSURE_SQL(rc == SQLITE_ROW, s, db, sql);
     *out = sqlite3_column_int64(st, 0);
     return HS_OK;
 }
 
-/* As sgn_inv_query_int for a text result of at most size - 1 bytes. */
-static HS_RESULT sgn_inv_query_text(struct sgn_inv_sqlite *s, sqlite3 *db, const char *sql,
-                                    char *out, size_t size)
+/* As st_inv_query_int for a text result of at most size - 1 bytes. */
+static HS_RESULT st_inv_query_text(struct st_inv_sqlite *s, sqlite3 *db, const char *sql, char *out,
+                                   size_t size)
 {
-    HS_DEFER(sqlite3_stmt *st = NULL, sgn_inv_finalizep);
-    SGN_INV_ENSURE_SQL(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, s, db, sql);
+    HS_DEFER(sqlite3_stmt *st = NULL, st_inv_finalizep);
+    ST_INV_ENSURE_SQL(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, s, db, sql);
     int rc = sqlite3_step(st);
     HS_ENSURE_MSG(rc != SQLITE_DONE, HS_ERR_IO, "%s: %s: no row", s->path, sql);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_ROW, s, db, sql);
+    ST_INV_ENSURE_SQL(rc == SQLITE_ROW, s, db, sql);
     const unsigned char *text = sqlite3_column_text(st, 0);
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
     HS_ENSURE_MSG(text != NULL && n < size, HS_ERR_IO, "%s: %s: unexpected answer", s->path, sql);
@@ -289,41 +288,41 @@ static HS_RESULT sgn_inv_query_text(struct sgn_inv_sqlite *s, sqlite3 *db, const
 /* --- writer thread --------------------------------------------------------------------------- */
 
 /* Advances meta counter name by one and returns its new value. */
-static HS_RESULT sgn_inv_bump(struct sgn_inv_sqlite *s, const char *name, uint64_t *out)
+static HS_RESULT st_inv_bump(struct st_inv_sqlite *s, const char *name, uint64_t *out)
 {
-    HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_BUMP], sgn_inv_stmt_resetp);
-    HS_GUARD(sgn_inv_bind_text(s, st, 1, name, SGN_INV_META_NAME_MAX));
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_BUMP], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, name, ST_INV_META_NAME_MAX));
     int rc = sqlite3_step(st);
     HS_ENSURE_MSG(rc != SQLITE_DONE, HS_ERR_IO, "%s: meta counter %s is missing", s->path, name);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_ROW, s, s->wdb, name);
+    ST_INV_ENSURE_SQL(rc == SQLITE_ROW, s, s->wdb, name);
     sqlite3_int64 v = sqlite3_column_int64(st, 0);
-    SGN_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, name);
+    ST_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, name);
     HS_ENSURE_MSG(v > 0, HS_ERR_IO, "%s: meta counter %s is %lld", s->path, name, (long long)v);
     *out = (uint64_t)v;
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_bind_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
-                                     const struct sgn_cert_record *rec)
+static HS_RESULT st_inv_bind_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
+                                    const struct st_cert_record *rec)
 {
-    HS_GUARD(sgn_inv_bind_text(s, st, 1, rec->serial_hex, SGN_INV_SERIAL_MAX));
-    HS_GUARD(sgn_inv_bind_text(s, st, 2, rec->subject, SGN_INV_SUBJECT_MAX));
-    HS_GUARD(sgn_inv_bind_text(s, st, 3, rec->sans, SGN_INV_SANS_MAX));
-    HS_GUARD(sgn_inv_bind_int(s, st, 4, (sqlite3_int64)rec->not_before));
-    HS_GUARD(sgn_inv_bind_int(s, st, 5, (sqlite3_int64)rec->not_after));
-    HS_GUARD(sgn_inv_bind_text(s, st, 6, rec->requester, SGN_INV_PRINCIPAL_MAX));
-    HS_GUARD(sgn_inv_bind_text(s, st, 7, rec->profile, SGN_INV_PROFILE_MAX));
-    HS_GUARD(sgn_inv_bind_hash(s, st, 8, rec->spki_sha256));
-    HS_GUARD(sgn_inv_bind_hash(s, st, 9, rec->cert_sha256));
-    HS_GUARD(sgn_inv_bind_int(s, st, 10, rec->status));
-    HS_GUARD(sgn_inv_bind_int(s, st, 11, (sqlite3_int64)rec->revoked_at));
-    return sgn_inv_bind_int(s, st, 12, rec->reason);
+    HS_GUARD(st_inv_bind_text(s, st, 1, rec->serial_hex, ST_INV_SERIAL_MAX));
+    HS_GUARD(st_inv_bind_text(s, st, 2, rec->subject, ST_INV_SUBJECT_MAX));
+    HS_GUARD(st_inv_bind_text(s, st, 3, rec->sans, ST_INV_SANS_MAX));
+    HS_GUARD(st_inv_bind_int(s, st, 4, (sqlite3_int64)rec->not_before));
+    HS_GUARD(st_inv_bind_int(s, st, 5, (sqlite3_int64)rec->not_after));
+    HS_GUARD(st_inv_bind_text(s, st, 6, rec->requester, ST_INV_PRINCIPAL_MAX));
+    HS_GUARD(st_inv_bind_text(s, st, 7, rec->profile, ST_INV_PROFILE_MAX));
+    HS_GUARD(st_inv_bind_hash(s, st, 8, rec->spki_sha256));
+    HS_GUARD(st_inv_bind_hash(s, st, 9, rec->cert_sha256));
+    HS_GUARD(st_inv_bind_int(s, st, 10, rec->status));
+    HS_GUARD(st_inv_bind_int(s, st, 11, (sqlite3_int64)rec->revoked_at));
+    return st_inv_bind_int(s, st, 12, rec->reason);
 }
 
-static HS_RESULT sgn_inv_insert(struct sgn_inv_sqlite *s, const struct sgn_cert_record *rec)
+static HS_RESULT st_inv_insert(struct st_inv_sqlite *s, const struct st_cert_record *rec)
 {
-    HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_INSERT], sgn_inv_stmt_resetp);
-    HS_GUARD(sgn_inv_bind_record(s, st, rec));
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_INSERT], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_record(s, st, rec));
     int rc = sqlite3_step(st);
     HS_ENSURE_MSG(rc != SQLITE_CONSTRAINT_PRIMARYKEY && rc != SQLITE_CONSTRAINT_UNIQUE,
                   HS_ERR_INPUT_EXISTS, "serial %s is already in the inventory", rec->serial_hex);
@@ -331,62 +330,62 @@ static HS_RESULT sgn_inv_insert(struct sgn_inv_sqlite *s, const struct sgn_cert_
      * it concerns this record alone. */
     HS_ENSURE_MSG((rc & 0xff) != SQLITE_CONSTRAINT, HS_ERR_INPUT_FIELD,
                   "the store refused record %s: %s", rec->serial_hex, sqlite3_errmsg(s->wdb));
-    SGN_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->wdb, "insert");
+    ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->wdb, "insert");
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_do_put(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT st_inv_do_put(struct st_inv_sqlite *s, struct st_inv_job *job)
 {
-    HS_GUARD(sgn_inv_insert(s, job->rec));
-    if (job->rec->status == SGN_CERT_REVOKED) {
-        return sgn_inv_bump(s, SGN_INV_META_GENERATION, &job->generation);
+    HS_GUARD(st_inv_insert(s, job->rec));
+    if (job->rec->status == ST_CERT_REVOKED) {
+        return st_inv_bump(s, ST_INV_META_GENERATION, &job->generation);
     }
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_exists(struct sgn_inv_sqlite *s, const char *serial_hex)
+static HS_RESULT st_inv_exists(struct st_inv_sqlite *s, const char *serial_hex)
 {
-    HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_EXISTS], sgn_inv_stmt_resetp);
-    HS_GUARD(sgn_inv_bind_text(s, st, 1, serial_hex, SGN_INV_SERIAL_MAX));
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_EXISTS], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, serial_hex, ST_INV_SERIAL_MAX));
     int rc = sqlite3_step(st);
     HS_ENSURE_MSG(rc != SQLITE_DONE, HS_ERR_INPUT_NOT_FOUND, "serial %s is not in the inventory",
                   serial_hex);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_ROW, s, s->wdb, "lookup");
+    ST_INV_ENSURE_SQL(rc == SQLITE_ROW, s, s->wdb, "lookup");
     return HS_OK;
 }
 
 /* Marks a good certificate revoked; *changed is false when it already was. */
-static HS_RESULT sgn_inv_mark_revoked(struct sgn_inv_sqlite *s, const struct sgn_inv_job *job,
-                                      bool *changed)
+static HS_RESULT st_inv_mark_revoked(struct st_inv_sqlite *s, const struct st_inv_job *job,
+                                     bool *changed)
 {
-    HS_DEFER(sqlite3_stmt *st = s->wstmt[SGN_INV_W_REVOKE], sgn_inv_stmt_resetp);
-    HS_GUARD(sgn_inv_bind_text(s, st, 1, job->serial_hex, SGN_INV_SERIAL_MAX));
-    HS_GUARD(sgn_inv_bind_int(s, st, 2, (sqlite3_int64)job->at));
-    HS_GUARD(sgn_inv_bind_int(s, st, 3, job->reason));
-    SGN_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, "revoke");
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_REVOKE], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, job->serial_hex, ST_INV_SERIAL_MAX));
+    HS_GUARD(st_inv_bind_int(s, st, 2, (sqlite3_int64)job->at));
+    HS_GUARD(st_inv_bind_int(s, st, 3, job->reason));
+    ST_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, "revoke");
     *changed = sqlite3_changes(s->wdb) > 0;
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_do_revoke(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT st_inv_do_revoke(struct st_inv_sqlite *s, struct st_inv_job *job)
 {
-    HS_GUARD(sgn_inv_exists(s, job->serial_hex));
-    HS_GUARD(sgn_inv_mark_revoked(s, job, &job->changed));
+    HS_GUARD(st_inv_exists(s, job->serial_hex));
+    HS_GUARD(st_inv_mark_revoked(s, job, &job->changed));
     if (job->changed) {
-        return sgn_inv_bump(s, SGN_INV_META_GENERATION, &job->generation);
+        return st_inv_bump(s, ST_INV_META_GENERATION, &job->generation);
     }
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_job_run(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT st_inv_job_run(struct st_inv_sqlite *s, struct st_inv_job *job)
 {
     switch (job->op) {
-    case SGN_INV_OP_PUT:
-        return sgn_inv_do_put(s, job);
-    case SGN_INV_OP_REVOKE:
-        return sgn_inv_do_revoke(s, job);
-    case SGN_INV_OP_CRL_NUMBER:
-        return sgn_inv_bump(s, SGN_INV_META_CRL, &job->number);
+    case ST_INV_OP_PUT:
+        return st_inv_do_put(s, job);
+    case ST_INV_OP_REVOKE:
+        return st_inv_do_revoke(s, job);
+    case ST_INV_OP_CRL_NUMBER:
+        return st_inv_bump(s, ST_INV_META_CRL, &job->number);
     default:
         HS_BAIL_MSG(HS_ERR_INTERNAL, "unknown inventory operation %d", (int)job->op);
     }
@@ -394,36 +393,36 @@ static HS_RESULT sgn_inv_job_run(struct sgn_inv_sqlite *s, struct sgn_inv_job *j
 
 /* Runs one job inside the batch's transaction. A job refused for its input is rolled back to
  * its savepoint and keeps its error; any other failure is the batch's and is returned. */
-static HS_RESULT sgn_inv_job_apply(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT st_inv_job_apply(struct st_inv_sqlite *s, struct st_inv_job *job)
 {
-    HS_GUARD(sgn_inv_wexec(s, SGN_INV_W_SAVEPOINT));
+    HS_GUARD(st_inv_wexec(s, ST_INV_W_SAVEPOINT));
     hs_error_clear();
-    hs_result r = sgn_inv_job_run(s, job);
+    hs_result r = st_inv_job_run(s, job);
     if (hs_failed(r) && hs_code_class(r.code) == HS_CLASS_INPUT) {
         job->err = *hs_error_last();
-        HS_GUARD(sgn_inv_wexec(s, SGN_INV_W_ROLLBACK_TO));
+        HS_GUARD(st_inv_wexec(s, ST_INV_W_ROLLBACK_TO));
         r = HS_OK;
     }
     HS_GUARD(r);
-    return sgn_inv_wexec(s, SGN_INV_W_RELEASE);
+    return st_inv_wexec(s, ST_INV_W_RELEASE);
 }
 
-static HS_RESULT sgn_inv_batch_apply(struct sgn_inv_sqlite *s, struct sgn_inv_job **batch, size_t n)
+static HS_RESULT st_inv_batch_apply(struct st_inv_sqlite *s, struct st_inv_job **batch, size_t n)
 {
-    HS_DEFER(sqlite3 *txn = s->wdb, sgn_inv_rollbackp);
-    HS_GUARD(sgn_inv_wexec(s, SGN_INV_W_BEGIN));
+    HS_DEFER(sqlite3 *txn = s->wdb, st_inv_rollbackp);
+    HS_GUARD(st_inv_wexec(s, ST_INV_W_BEGIN));
     for (size_t i = 0; i < n; i++) {
-        HS_GUARD(sgn_inv_job_apply(s, batch[i]));
+        HS_GUARD(st_inv_job_apply(s, batch[i]));
     }
-    return sgn_inv_wexec(s, SGN_INV_W_COMMIT);
+    return st_inv_wexec(s, ST_INV_W_COMMIT);
 }
 
 /* Commits batch and fills in every job's outcome. Returns whether it committed, and the put
  * records it held in *records. */
-static bool sgn_inv_batch_run(struct sgn_inv_sqlite *s, struct sgn_inv_job **batch, size_t n,
-                              uint64_t *records)
+static bool st_inv_batch_run(struct st_inv_sqlite *s, struct st_inv_job **batch, size_t n,
+                             uint64_t *records)
 {
-    hs_result r = sgn_inv_batch_apply(s, batch, n);
+    hs_result r = st_inv_batch_apply(s, batch, n);
     if (hs_failed(r)) {
         struct hs_error e = *hs_error_last();
         e.code = HS_ERR_IO;
@@ -439,7 +438,7 @@ static bool sgn_inv_batch_run(struct sgn_inv_sqlite *s, struct sgn_inv_job **bat
         if (batch[i]->err.code != HS_ERR_NONE) {
             continue;
         }
-        *records += batch[i]->op == SGN_INV_OP_PUT;
+        *records += batch[i]->op == ST_INV_OP_PUT;
         generation = batch[i]->generation > generation ? batch[i]->generation : generation;
     }
     if (generation != 0) {
@@ -449,20 +448,20 @@ static bool sgn_inv_batch_run(struct sgn_inv_sqlite *s, struct sgn_inv_job **bat
     return true;
 }
 
-static int sgn_inv_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+static int st_inv_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     (void)db;
     (void)name;
-    ((struct sgn_inv_sqlite *)arg)->wal_pages = pages;
+    ((struct st_inv_sqlite *)arg)->wal_pages = pages;
     return SQLITE_OK;
 }
 
 /* Copies the WAL back into the database once it has grown, outside any caller's wait.
  * PASSIVE never blocks readers; a checkpoint that cannot finish is retried after a later
  * commit. */
-static void sgn_inv_checkpoint(struct sgn_inv_sqlite *s)
+static void st_inv_checkpoint(struct st_inv_sqlite *s)
 {
-    if (s->wal_pages < SGN_INV_CHECKPOINT_PAGES) {
+    if (s->wal_pages < ST_INV_CHECKPOINT_PAGES) {
         return;
     }
     s->wal_pages = 0;
@@ -473,11 +472,11 @@ static void sgn_inv_checkpoint(struct sgn_inv_sqlite *s)
     }
 }
 
-/* Takes up to SGN_INV_BATCH_MAX jobs off the queue (lock held). */
-static size_t sgn_inv_take(struct sgn_inv_sqlite *s, struct sgn_inv_job **batch)
+/* Takes up to ST_INV_BATCH_MAX jobs off the queue (lock held). */
+static size_t st_inv_take(struct st_inv_sqlite *s, struct st_inv_job **batch)
 {
     size_t n = 0;
-    while (s->head != NULL && n < SGN_INV_BATCH_MAX) {
+    while (s->head != NULL && n < ST_INV_BATCH_MAX) {
         batch[n++] = s->head;
         s->head = s->head->next;
     }
@@ -487,53 +486,53 @@ static size_t sgn_inv_take(struct sgn_inv_sqlite *s, struct sgn_inv_job **batch)
     return n;
 }
 
-static size_t sgn_inv_queued(const struct sgn_inv_sqlite *s)
+static size_t st_inv_queued(const struct st_inv_sqlite *s)
 {
     size_t n = 0;
-    for (const struct sgn_inv_job *j = s->head; j != NULL && n < SGN_INV_BATCH_MAX; j = j->next) {
+    for (const struct st_inv_job *j = s->head; j != NULL && n < ST_INV_BATCH_MAX; j = j->next) {
         n++;
     }
     return n;
 }
 
-/* Under concurrency (the last batch held several jobs) waits, at most SGN_INV_COMMIT_DELAY_NS,
+/* Under concurrency (the last batch held several jobs) waits, at most ST_INV_COMMIT_DELAY_NS,
  * until as many are queued again (lock held). */
-static void sgn_inv_commit_delay(struct sgn_inv_sqlite *s, size_t last)
+static void st_inv_commit_delay(struct st_inv_sqlite *s, size_t last)
 {
     if (last < 2 || s->stopping) {
         return;
     }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += SGN_INV_COMMIT_DELAY_NS;
+    until.tv_nsec += ST_INV_COMMIT_DELAY_NS;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    while (!s->stopping && sgn_inv_queued(s) < last &&
+    while (!s->stopping && st_inv_queued(s) < last &&
            pthread_cond_timedwait(&s->queued, &s->lock, &until) == 0) {
     }
 }
 
-static void *sgn_inv_writer_main(void *arg)
+static void *st_inv_writer_main(void *arg)
 {
-    struct sgn_inv_sqlite *s = arg;
-    struct sgn_inv_job *batch[SGN_INV_BATCH_MAX];
+    struct st_inv_sqlite *s = arg;
+    struct st_inv_job *batch[ST_INV_BATCH_MAX];
     size_t last = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (s->head == NULL && !s->stopping) {
             pthread_cond_wait(&s->queued, &s->lock);
         }
-        sgn_inv_commit_delay(s, last);
-        size_t n = sgn_inv_take(s, batch);
+        st_inv_commit_delay(s, last);
+        size_t n = st_inv_take(s, batch);
         last = n;
         if (n == 0) {
             break; /* stopping, and the queue is drained */
         }
         pthread_mutex_unlock(&s->lock);
         uint64_t records = 0;
-        bool committed = sgn_inv_batch_run(s, batch, n, &records);
+        bool committed = st_inv_batch_run(s, batch, n, &records);
         pthread_mutex_lock(&s->lock);
         s->stats.commits += committed;
         s->stats.records += records;
@@ -542,7 +541,7 @@ static void *sgn_inv_writer_main(void *arg)
             pthread_cond_signal(&batch[i]->wake);
         }
         pthread_mutex_unlock(&s->lock);
-        sgn_inv_checkpoint(s);
+        st_inv_checkpoint(s);
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);
@@ -552,7 +551,7 @@ static void *sgn_inv_writer_main(void *arg)
 /* --- callers' side --------------------------------------------------------------------------- */
 
 /* Queues job and waits until the writer has committed (or failed) the batch holding it. */
-static HS_RESULT sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *job)
+static HS_RESULT st_inv_submit(struct st_inv_sqlite *s, struct st_inv_job *job)
 {
     bool open = false;
     HS_ENSURE(pthread_cond_init(&job->wake, NULL) == 0, HS_ERR_NOMEM);
@@ -581,58 +580,58 @@ static HS_RESULT sgn_inv_submit(struct sgn_inv_sqlite *s, struct sgn_inv_job *jo
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_sqlite_put(struct sgn_inventory *inv, const struct sgn_cert_record *rec)
+static HS_RESULT st_inv_sqlite_put(struct st_inventory *inv, const struct st_cert_record *rec)
 {
-    struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
+    struct st_inv_sqlite *s = st_inv_cast(inv);
     HS_ENSURE_REF(s);
-    HS_GUARD(sgn_inv_record_check(rec));
-    struct sgn_inv_job job = {.op = SGN_INV_OP_PUT, .rec = rec};
-    return sgn_inv_submit(s, &job);
+    HS_GUARD(st_inv_record_check(rec));
+    struct st_inv_job job = {.op = ST_INV_OP_PUT, .rec = rec};
+    return st_inv_submit(s, &job);
 }
 
-static HS_RESULT sgn_inv_sqlite_revoke(struct sgn_inventory *inv, const char *serial_hex, time_t at,
-                                       int reason, bool *changed)
+static HS_RESULT st_inv_sqlite_revoke(struct st_inventory *inv, const char *serial_hex, time_t at,
+                                      int reason, bool *changed)
 {
-    struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
+    struct st_inv_sqlite *s = st_inv_cast(inv);
     HS_ENSURE_REF(s);
-    HS_GUARD(sgn_inv_serial_check(serial_hex));
+    HS_GUARD(st_inv_serial_check(serial_hex));
     HS_ENSURE_MSG(at > 0, HS_ERR_INPUT_RANGE, "revocation time %lld is not after the epoch",
                   (long long)at);
-    HS_GUARD(sgn_inv_reason_check(reason));
-    struct sgn_inv_job job = {
-        .op = SGN_INV_OP_REVOKE, .serial_hex = serial_hex, .at = at, .reason = reason};
-    HS_GUARD(sgn_inv_submit(s, &job));
+    HS_GUARD(st_inv_reason_check(reason));
+    struct st_inv_job job = {
+        .op = ST_INV_OP_REVOKE, .serial_hex = serial_hex, .at = at, .reason = reason};
+    HS_GUARD(st_inv_submit(s, &job));
     if (changed != NULL) {
         *changed = job.changed;
     }
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_sqlite_next_crl_number(struct sgn_inventory *inv, uint64_t *out)
+static HS_RESULT st_inv_sqlite_next_crl_number(struct st_inventory *inv, uint64_t *out)
 {
-    struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
+    struct st_inv_sqlite *s = st_inv_cast(inv);
     HS_ENSURE_REF(s);
     HS_ENSURE_REF(out);
-    struct sgn_inv_job job = {.op = SGN_INV_OP_CRL_NUMBER};
-    HS_GUARD(sgn_inv_submit(s, &job));
+    struct st_inv_job job = {.op = ST_INV_OP_CRL_NUMBER};
+    HS_GUARD(st_inv_submit(s, &job));
     *out = job.number;
     return HS_OK;
 }
 
-static uint64_t sgn_inv_sqlite_generation(struct sgn_inventory *inv)
+static uint64_t st_inv_sqlite_generation(struct st_inventory *inv)
 {
-    struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
+    struct st_inv_sqlite *s = st_inv_cast(inv);
     return s != NULL ? atomic_load_explicit(&s->generation, memory_order_acquire) : 0;
 }
 
 /* --- readers --------------------------------------------------------------------------------- */
 
-static HS_RESULT sgn_inv_column_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col, char *out,
-                                     size_t size)
+static HS_RESULT st_inv_column_text(struct st_inv_sqlite *s, sqlite3_stmt *st, int col, char *out,
+                                    size_t size)
 {
     const unsigned char *text = sqlite3_column_text(st, col);
     size_t n = (size_t)sqlite3_column_bytes(st, col);
-    SGN_INV_ENSURE_SQL(text != NULL, s, s->rdb, "read text");
+    ST_INV_ENSURE_SQL(text != NULL, s, s->rdb, "read text");
     HS_ENSURE_MSG(n < size, HS_ERR_IO, "%s: stored %s is longer than %zu bytes", s->path,
                   sqlite3_column_name(st, col), size - 1);
     memcpy(out, text, n);
@@ -640,96 +639,96 @@ static HS_RESULT sgn_inv_column_text(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_column_hash(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col,
-                                     unsigned char *out)
+static HS_RESULT st_inv_column_hash(struct st_inv_sqlite *s, sqlite3_stmt *st, int col,
+                                    unsigned char *out)
 {
     const void *p = sqlite3_column_blob(st, col);
-    HS_ENSURE_MSG(p != NULL && sqlite3_column_bytes(st, col) == SGN_INV_HASH_LEN, HS_ERR_IO,
+    HS_ENSURE_MSG(p != NULL && sqlite3_column_bytes(st, col) == ST_INV_HASH_LEN, HS_ERR_IO,
                   "%s: stored %s is not %d bytes", s->path, sqlite3_column_name(st, col),
-                  SGN_INV_HASH_LEN);
-    memcpy(out, p, SGN_INV_HASH_LEN);
+                  ST_INV_HASH_LEN);
+    memcpy(out, p, ST_INV_HASH_LEN);
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_column_status(struct sgn_inv_sqlite *s, sqlite3_stmt *st, int col,
-                                       enum sgn_cert_status *out)
+static HS_RESULT st_inv_column_status(struct st_inv_sqlite *s, sqlite3_stmt *st, int col,
+                                      enum st_cert_status *out)
 {
     sqlite3_int64 v = sqlite3_column_int64(st, col);
-    HS_ENSURE_MSG(v == SGN_CERT_GOOD || v == SGN_CERT_REVOKED, HS_ERR_IO,
+    HS_ENSURE_MSG(v == ST_CERT_GOOD || v == ST_CERT_REVOKED, HS_ERR_IO,
                   "%s: stored status %lld is unknown", s->path, (long long)v);
-    *out = (enum sgn_cert_status)v;
+    *out = (enum st_cert_status)v;
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_read_record(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
-                                     struct sgn_cert_record *rec)
+static HS_RESULT st_inv_read_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
+                                    struct st_cert_record *rec)
 {
-    HS_GUARD(sgn_inv_column_text(s, st, 0, rec->serial_hex, sizeof(rec->serial_hex)));
-    HS_GUARD(sgn_inv_column_text(s, st, 1, rec->subject, sizeof(rec->subject)));
-    HS_GUARD(sgn_inv_column_text(s, st, 2, rec->sans, sizeof(rec->sans)));
+    HS_GUARD(st_inv_column_text(s, st, 0, rec->serial_hex, sizeof(rec->serial_hex)));
+    HS_GUARD(st_inv_column_text(s, st, 1, rec->subject, sizeof(rec->subject)));
+    HS_GUARD(st_inv_column_text(s, st, 2, rec->sans, sizeof(rec->sans)));
     rec->not_before = (time_t)sqlite3_column_int64(st, 3);
     rec->not_after = (time_t)sqlite3_column_int64(st, 4);
-    HS_GUARD(sgn_inv_column_text(s, st, 5, rec->requester, sizeof(rec->requester)));
-    HS_GUARD(sgn_inv_column_text(s, st, 6, rec->profile, sizeof(rec->profile)));
-    HS_GUARD(sgn_inv_column_hash(s, st, 7, rec->spki_sha256));
-    HS_GUARD(sgn_inv_column_hash(s, st, 8, rec->cert_sha256));
-    HS_GUARD(sgn_inv_column_status(s, st, 9, &rec->status));
+    HS_GUARD(st_inv_column_text(s, st, 5, rec->requester, sizeof(rec->requester)));
+    HS_GUARD(st_inv_column_text(s, st, 6, rec->profile, sizeof(rec->profile)));
+    HS_GUARD(st_inv_column_hash(s, st, 7, rec->spki_sha256));
+    HS_GUARD(st_inv_column_hash(s, st, 8, rec->cert_sha256));
+    HS_GUARD(st_inv_column_status(s, st, 9, &rec->status));
     rec->revoked_at = (time_t)sqlite3_column_int64(st, 10);
     rec->reason = sqlite3_column_int(st, 11);
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_sqlite_get(struct sgn_inventory *inv, const char *serial_hex,
-                                    struct sgn_cert_record *out)
+static HS_RESULT st_inv_sqlite_get(struct st_inventory *inv, const char *serial_hex,
+                                   struct st_cert_record *out)
 {
-    struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
+    struct st_inv_sqlite *s = st_inv_cast(inv);
     HS_ENSURE_REF(s);
     HS_ENSURE_REF(out);
-    HS_GUARD(sgn_inv_serial_check(serial_hex));
+    HS_GUARD(st_inv_serial_check(serial_hex));
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->reader_lock), hs_mutex_unlockp);
-    HS_DEFER(sqlite3_stmt *st = s->rstmt[SGN_INV_R_GET], sgn_inv_stmt_resetp);
-    HS_GUARD(sgn_inv_bind_text(s, st, 1, serial_hex, SGN_INV_SERIAL_MAX));
+    HS_DEFER(sqlite3_stmt *st = s->rstmt[ST_INV_R_GET], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, serial_hex, ST_INV_SERIAL_MAX));
     int rc = sqlite3_step(st);
     HS_ENSURE_MSG(rc != SQLITE_DONE, HS_ERR_INPUT_NOT_FOUND, "serial %s is not in the inventory",
                   serial_hex);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_ROW, s, s->rdb, "get");
+    ST_INV_ENSURE_SQL(rc == SQLITE_ROW, s, s->rdb, "get");
     /* The record is large (about 11 KiB): build it on the heap, then copy it out whole. */
-    HS_DEFER(struct sgn_cert_record *rec = calloc(1, sizeof(*rec)), sgn_inv_record_freep);
+    HS_DEFER(struct st_cert_record *rec = calloc(1, sizeof(*rec)), st_inv_record_freep);
     HS_ENSURE(rec != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_inv_read_record(s, st, rec));
+    HS_GUARD(st_inv_read_record(s, st, rec));
     *out = *rec;
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_read_revoked(struct sgn_inv_sqlite *s, sqlite3_stmt *st,
-                                      struct sgn_revoked_entry *e)
+static HS_RESULT st_inv_read_revoked(struct st_inv_sqlite *s, sqlite3_stmt *st,
+                                     struct st_revoked_entry *e)
 {
-    HS_GUARD(sgn_inv_column_text(s, st, 0, e->serial_hex, sizeof(e->serial_hex)));
+    HS_GUARD(st_inv_column_text(s, st, 0, e->serial_hex, sizeof(e->serial_hex)));
     e->revoked_at = (time_t)sqlite3_column_int64(st, 1);
     e->reason = sqlite3_column_int(st, 2);
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_sqlite_list_revoked(struct sgn_inventory *inv, time_t not_after_from,
-                                             struct sgn_revoked_entry *out, size_t max, size_t *n)
+static HS_RESULT st_inv_sqlite_list_revoked(struct st_inventory *inv, time_t not_after_from,
+                                            struct st_revoked_entry *out, size_t max, size_t *n)
 {
-    struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
+    struct st_inv_sqlite *s = st_inv_cast(inv);
     HS_ENSURE_REF(s);
     HS_ENSURE_REF(n);
     HS_ENSURE(out != NULL || max == 0, HS_ERR_INTERNAL);
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->reader_lock), hs_mutex_unlockp);
     /* One statement is one read transaction: the list and its count come from one snapshot. */
-    HS_DEFER(sqlite3_stmt *st = s->rstmt[SGN_INV_R_LIST], sgn_inv_stmt_resetp);
-    HS_GUARD(sgn_inv_bind_int(s, st, 1, (sqlite3_int64)not_after_from));
+    HS_DEFER(sqlite3_stmt *st = s->rstmt[ST_INV_R_LIST], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_int(s, st, 1, (sqlite3_int64)not_after_from));
     size_t total = 0;
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (total < max) {
-            HS_GUARD(sgn_inv_read_revoked(s, st, &out[total]));
+            HS_GUARD(st_inv_read_revoked(s, st, &out[total]));
         }
         total++;
     }
-    SGN_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->rdb, "list revoked");
+    ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->rdb, "list revoked");
     *n = total;
     HS_ENSURE_MSG(total <= max, HS_ERR_BOUNDS, "%zu revoked certificates, room for %zu", total,
                   max);
@@ -738,7 +737,7 @@ static HS_RESULT sgn_inv_sqlite_list_revoked(struct sgn_inventory *inv, time_t n
 
 /* --- open and close -------------------------------------------------------------------------- */
 
-static void sgn_inv_sqlite_free(struct sgn_inv_sqlite *s)
+static void st_inv_sqlite_free(struct st_inv_sqlite *s)
 {
     if (s == NULL) {
         return;
@@ -751,10 +750,10 @@ static void sgn_inv_sqlite_free(struct sgn_inv_sqlite *s)
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->writer, NULL);
     }
-    for (size_t i = 0; i < SGN_INV_R_COUNT; i++) {
+    for (size_t i = 0; i < ST_INV_R_COUNT; i++) {
         HS_IGNORE(sqlite3_finalize(s->rstmt[i]));
     }
-    for (size_t i = 0; i < SGN_INV_W_COUNT; i++) {
+    for (size_t i = 0; i < ST_INV_W_COUNT; i++) {
         HS_IGNORE(sqlite3_finalize(s->wstmt[i]));
     }
     /* The writer closes last: as the last connection it checkpoints and removes the WAL. */
@@ -767,15 +766,15 @@ static void sgn_inv_sqlite_free(struct sgn_inv_sqlite *s)
     free(s);
 }
 
-HS_DEFINE_FREEP(sgn_inv_sqlite_freep, struct sgn_inv_sqlite, sgn_inv_sqlite_free)
+HS_DEFINE_FREEP(st_inv_sqlite_freep, struct st_inv_sqlite, st_inv_sqlite_free)
 
-static struct sgn_inv_sqlite *sgn_inv_sqlite_new(const char *path)
+static struct st_inv_sqlite *st_inv_sqlite_new(const char *path)
 {
-    struct sgn_inv_sqlite *s = calloc(1, sizeof(*s));
+    struct st_inv_sqlite *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         return NULL;
     }
-    s->base.ops = &sgn_inv_sqlite_ops;
+    s->base.ops = &st_inv_sqlite_ops;
     pthread_mutex_init(&s->reader_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     /* The commit delay waits on a monotonic clock. */
@@ -787,14 +786,14 @@ static struct sgn_inv_sqlite *sgn_inv_sqlite_new(const char *path)
     atomic_init(&s->generation, 0);
     s->path = strdup(path);
     if (s->path == NULL) {
-        sgn_inv_sqlite_free(s);
+        st_inv_sqlite_free(s);
         return NULL;
     }
     return s;
 }
 
 /* A file we just created: exactly 0600 whatever the umask, and durably there. */
-static HS_RESULT sgn_inv_file_created(const char *path, int fd)
+static HS_RESULT st_inv_file_created(const char *path, int fd)
 {
     if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || fsync(fd) != 0) {
         return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, path);
@@ -805,13 +804,13 @@ static HS_RESULT sgn_inv_file_created(const char *path, int fd)
 /* Creates path (0600) if it is missing and refuses a file that group or others could open:
  * the inventory names every requester and subject. SQLite gives the -wal and -shm files the
  * database's mode. */
-static HS_RESULT sgn_inv_file_prepare(const char *path)
+static HS_RESULT st_inv_file_prepare(const char *path)
 {
-    size_t len = strnlen(path, SGN_INV_PATH_MAX);
-    HS_ENSURE_MSG(len > 0 && len < SGN_INV_PATH_MAX, HS_ERR_INPUT_CONFIG,
-                  "the inventory path is empty or longer than %d bytes", SGN_INV_PATH_MAX - 1);
+    size_t len = strnlen(path, ST_INV_PATH_MAX);
+    HS_ENSURE_MSG(len > 0 && len < ST_INV_PATH_MAX, HS_ERR_INPUT_CONFIG,
+                  "the inventory path is empty or longer than %d bytes", ST_INV_PATH_MAX - 1);
     int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC;
-    HS_DEFER(int fd = open(path, flags | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR), sgn_inv_fd_closep);
+    HS_DEFER(int fd = open(path, flags | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR), st_inv_fd_closep);
     bool created = fd >= 0;
     if (!created && errno == EEXIST) {
         fd = open(path, flags);
@@ -820,7 +819,7 @@ static HS_RESULT sgn_inv_file_prepare(const char *path)
         return hs_error_raise_errno(__FILE__, __LINE__, HS_ERR_IO, path);
     }
     if (created) {
-        HS_GUARD(sgn_inv_file_created(path, fd));
+        HS_GUARD(st_inv_file_created(path, fd));
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -833,116 +832,116 @@ static HS_RESULT sgn_inv_file_prepare(const char *path)
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_connect(struct sgn_inv_sqlite *s, sqlite3 **out)
+static HS_RESULT st_inv_connect(struct st_inv_sqlite *s, sqlite3 **out)
 {
     /* NOMUTEX: each connection is used by one thread at a time (see the design note). */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW |
                 SQLITE_OPEN_PRIVATECACHE;
     int rc = sqlite3_open_v2(s->path, out, flags, NULL);
     HS_ENSURE_MSG(*out != NULL, HS_ERR_NOMEM, "%s: no memory for a connection", s->path);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, *out, "open");
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, *out, "open");
     HS_IGNORE(sqlite3_extended_result_codes(*out, 1));
-    SGN_INV_ENSURE_SQL(sqlite3_busy_timeout(*out, SGN_INV_BUSY_MS) == SQLITE_OK, s, *out,
-                       "busy timeout");
+    ST_INV_ENSURE_SQL(sqlite3_busy_timeout(*out, ST_INV_BUSY_MS) == SQLITE_OK, s, *out,
+                      "busy timeout");
     /* No schema tricks from a tampered file: defensive mode, no functions run from the schema. */
     rc = sqlite3_db_config(*out, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, *out, "defensive");
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, *out, "defensive");
     rc = sqlite3_db_config(*out, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-    SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, *out, "trusted_schema");
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, *out, "trusted_schema");
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_prepare(struct sgn_inv_sqlite *s, sqlite3 *db,
-                                 const struct sgn_inv_sql *sql, sqlite3_stmt **out, size_t n)
+static HS_RESULT st_inv_prepare(struct st_inv_sqlite *s, sqlite3 *db, const struct st_inv_sql *sql,
+                                sqlite3_stmt **out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int rc = sqlite3_prepare_v3(db, sql[i].sql, -1, SQLITE_PREPARE_PERSISTENT, &out[i], NULL);
-        SGN_INV_ENSURE_SQL(rc == SQLITE_OK, s, db, sql[i].name);
+        ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, db, sql[i].name);
     }
     return HS_OK;
 }
 
 /* Reads the schema version; one this build does not know is refused. */
-static HS_RESULT sgn_inv_schema_version(struct sgn_inv_sqlite *s, sqlite3_int64 *out)
+static HS_RESULT st_inv_schema_version(struct st_inv_sqlite *s, sqlite3_int64 *out)
 {
-    HS_GUARD(sgn_inv_query_int(s, s->wdb, "PRAGMA user_version", out));
-    HS_ENSURE_MSG(*out == 0 || *out == SGN_INV_SCHEMA_VERSION, HS_ERR_INPUT_CONFIG,
+    HS_GUARD(st_inv_query_int(s, s->wdb, "PRAGMA user_version", out));
+    HS_ENSURE_MSG(*out == 0 || *out == ST_INV_SCHEMA_VERSION, HS_ERR_INPUT_CONFIG,
                   "%s: inventory schema version %lld; this build knows version %d", s->path,
-                  (long long)*out, SGN_INV_SCHEMA_VERSION);
+                  (long long)*out, ST_INV_SCHEMA_VERSION);
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_schema_apply(struct sgn_inv_sqlite *s)
+static HS_RESULT st_inv_schema_apply(struct st_inv_sqlite *s)
 {
     sqlite3_int64 version = 0;
-    HS_GUARD(sgn_inv_schema_version(s, &version));
+    HS_GUARD(st_inv_schema_version(s, &version));
     if (version == 0) {
-        HS_GUARD(sgn_inv_exec_sql(s, s->wdb, sgn_inv_schema_sql));
+        HS_GUARD(st_inv_exec_sql(s, s->wdb, st_inv_schema_sql));
     }
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_schema(struct sgn_inv_sqlite *s)
+static HS_RESULT st_inv_schema(struct st_inv_sqlite *s)
 {
-    HS_DEFER(sqlite3 *txn = s->wdb, sgn_inv_rollbackp);
+    HS_DEFER(sqlite3 *txn = s->wdb, st_inv_rollbackp);
     /* IMMEDIATE: of two processes opening a new file, one creates the schema, the other sees
      * it. */
-    HS_GUARD(sgn_inv_exec_sql(s, s->wdb, "BEGIN IMMEDIATE"));
-    HS_GUARD(sgn_inv_schema_apply(s));
-    return sgn_inv_exec_sql(s, s->wdb, "COMMIT");
+    HS_GUARD(st_inv_exec_sql(s, s->wdb, "BEGIN IMMEDIATE"));
+    HS_GUARD(st_inv_schema_apply(s));
+    return st_inv_exec_sql(s, s->wdb, "COMMIT");
 }
 
-static HS_RESULT sgn_inv_writer_setup(struct sgn_inv_sqlite *s)
+static HS_RESULT st_inv_writer_setup(struct st_inv_sqlite *s)
 {
     /* Before anything changes the file: not a database, or one from a newer build. */
     sqlite3_int64 version = 0;
-    HS_GUARD(sgn_inv_schema_version(s, &version));
+    HS_GUARD(st_inv_schema_version(s, &version));
     char mode[16];
-    HS_GUARD(sgn_inv_query_text(s, s->wdb, "PRAGMA journal_mode = WAL", mode, sizeof(mode)));
+    HS_GUARD(st_inv_query_text(s, s->wdb, "PRAGMA journal_mode = WAL", mode, sizeof(mode)));
     HS_ENSURE_MSG(strcmp(mode, "wal") == 0, HS_ERR_IO, "%s: journal_mode is %s, not wal", s->path,
                   mode);
     /* FULL: in WAL mode, every COMMIT fsyncs the WAL before it returns. */
-    HS_GUARD(sgn_inv_exec_sql(s, s->wdb, "PRAGMA synchronous = FULL"));
+    HS_GUARD(st_inv_exec_sql(s, s->wdb, "PRAGMA synchronous = FULL"));
     sqlite3_int64 sync = 0;
-    HS_GUARD(sgn_inv_query_int(s, s->wdb, "PRAGMA synchronous", &sync));
+    HS_GUARD(st_inv_query_int(s, s->wdb, "PRAGMA synchronous", &sync));
     HS_ENSURE_MSG(sync == 2, HS_ERR_IO, "%s: synchronous is %lld, not FULL", s->path,
                   (long long)sync);
-    HS_GUARD(sgn_inv_schema(s));
-    HS_GUARD(sgn_inv_prepare(s, s->wdb, sgn_inv_wsql, s->wstmt, SGN_INV_W_COUNT));
+    HS_GUARD(st_inv_schema(s));
+    HS_GUARD(st_inv_prepare(s, s->wdb, st_inv_wsql, s->wstmt, ST_INV_W_COUNT));
     sqlite3_int64 generation = 0;
-    HS_GUARD(sgn_inv_query_int(s, s->wdb,
-                               "SELECT value FROM meta WHERE name = '" SGN_INV_META_GENERATION "'",
-                               &generation));
+    HS_GUARD(st_inv_query_int(s, s->wdb,
+                              "SELECT value FROM meta WHERE name = '" ST_INV_META_GENERATION "'",
+                              &generation));
     HS_ENSURE_MSG(generation >= 0, HS_ERR_IO, "%s: revocation generation %lld", s->path,
                   (long long)generation);
     atomic_store(&s->generation, (uint64_t)generation);
     /* Replaces the auto-checkpoint: the writer checkpoints after waking its callers. */
-    HS_IGNORE(sqlite3_wal_hook(s->wdb, sgn_inv_wal_hook, s));
+    HS_IGNORE(sqlite3_wal_hook(s->wdb, st_inv_wal_hook, s));
     return HS_OK;
 }
 
-static HS_RESULT sgn_inv_reader_setup(struct sgn_inv_sqlite *s)
+static HS_RESULT st_inv_reader_setup(struct st_inv_sqlite *s)
 {
-    HS_GUARD(sgn_inv_exec_sql(s, s->rdb, "PRAGMA query_only = ON"));
-    return sgn_inv_prepare(s, s->rdb, sgn_inv_rsql, s->rstmt, SGN_INV_R_COUNT);
+    HS_GUARD(st_inv_exec_sql(s, s->rdb, "PRAGMA query_only = ON"));
+    return st_inv_prepare(s, s->rdb, st_inv_rsql, s->rstmt, ST_INV_R_COUNT);
 }
 
-HS_RESULT sgn_inventory_sqlite_open(const char *path, struct sgn_inventory **out)
+HS_RESULT st_sqlite_open(const char *path, struct st_inventory **out)
 {
     HS_ENSURE_REF(path);
     HS_ENSURE_REF(out);
-    HS_ENSURE_MSG(sqlite3_libversion_number() >= SGN_INV_SQLITE_MIN && sqlite3_threadsafe() != 0,
+    HS_ENSURE_MSG(sqlite3_libversion_number() >= ST_INV_SQLITE_MIN && sqlite3_threadsafe() != 0,
                   HS_ERR_INPUT_CONFIG,
                   "SQLite %s: the inventory needs 3.37 or later, built thread-safe",
                   sqlite3_libversion());
-    HS_GUARD(sgn_inv_file_prepare(path));
-    HS_DEFER(struct sgn_inv_sqlite *s = sgn_inv_sqlite_new(path), sgn_inv_sqlite_freep);
+    HS_GUARD(st_inv_file_prepare(path));
+    HS_DEFER(struct st_inv_sqlite *s = st_inv_sqlite_new(path), st_inv_sqlite_freep);
     HS_ENSURE(s != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_inv_connect(s, &s->wdb));
-    HS_GUARD(sgn_inv_writer_setup(s));
-    HS_GUARD(sgn_inv_connect(s, &s->rdb));
-    HS_GUARD(sgn_inv_reader_setup(s));
-    HS_ENSURE_MSG(pthread_create(&s->writer, NULL, sgn_inv_writer_main, s) == 0, HS_ERR_NOMEM,
+    HS_GUARD(st_inv_connect(s, &s->wdb));
+    HS_GUARD(st_inv_writer_setup(s));
+    HS_GUARD(st_inv_connect(s, &s->rdb));
+    HS_GUARD(st_inv_reader_setup(s));
+    HS_ENSURE_MSG(pthread_create(&s->writer, NULL, st_inv_writer_main, s) == 0, HS_ERR_NOMEM,
                   "cannot start the inventory writer thread");
     s->writer_running = true;
     hs_log(HS_LOG_INFO, "inventory.open", HS_LOG_STR("path", path),
@@ -952,15 +951,15 @@ HS_RESULT sgn_inventory_sqlite_open(const char *path, struct sgn_inventory **out
     return HS_OK;
 }
 
-static void sgn_inv_sqlite_close(struct sgn_inventory *inv)
+static void st_inv_sqlite_close(struct st_inventory *inv)
 {
-    sgn_inv_sqlite_free(sgn_inv_cast(inv));
+    st_inv_sqlite_free(st_inv_cast(inv));
 }
 
-void sgn_inventory_sqlite_stats(struct sgn_inventory *inv, struct sgn_inventory_stats *out)
+void st_sqlite_stats(struct st_inventory *inv, struct st_inventory_stats *out)
 {
-    struct sgn_inv_sqlite *s = sgn_inv_cast(inv);
-    struct sgn_inventory_stats stats = {0};
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    struct st_inventory_stats stats = {0};
     if (s != NULL) {
         HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->lock), hs_mutex_unlockp);
         stats = s->stats;
@@ -970,12 +969,12 @@ void sgn_inventory_sqlite_stats(struct sgn_inventory *inv, struct sgn_inventory_
     }
 }
 
-static const struct sgn_inventory_ops sgn_inv_sqlite_ops = {
-    .put = sgn_inv_sqlite_put,
-    .get = sgn_inv_sqlite_get,
-    .revoke = sgn_inv_sqlite_revoke,
-    .list_revoked = sgn_inv_sqlite_list_revoked,
-    .next_crl_number = sgn_inv_sqlite_next_crl_number,
-    .generation = sgn_inv_sqlite_generation,
-    .close = sgn_inv_sqlite_close,
+static const struct st_inventory_ops st_inv_sqlite_ops = {
+    .put = st_inv_sqlite_put,
+    .get = st_inv_sqlite_get,
+    .revoke = st_inv_sqlite_revoke,
+    .list_revoked = st_inv_sqlite_list_revoked,
+    .next_crl_number = st_inv_sqlite_next_crl_number,
+    .generation = st_inv_sqlite_generation,
+    .close = st_inv_sqlite_close,
 };

@@ -1,5 +1,5 @@
 /*
- * sgn_inventory_dynamodb: the certificate inventory (sgn_inventory.h) in an Amazon DynamoDB
+ * st_inventory_dynamodb: the certificate inventory (st_inventory.h) in an Amazon DynamoDB
  * table, for hsmsignd on AWS Lambda or ECS, where several instances share one table.
  *
  * Every operation is one or a few calls of the DynamoDB JSON API (Amazon DynamoDB API Reference,
@@ -9,7 +9,7 @@
  * it, so put returns only after its PutItem succeeded: no 2xx without a stored record.
  *
  * The table (its Terraform defines the same):
- *   hash key  serial (S): the certificate's serial as sgn_inventory.h spells it, or
+ *   hash key  serial (S): the certificate's serial as st_inventory.h spells it, or
  *                         "meta#crl_number" / "meta#revocation_generation" for the counters
  *   item      subject, sans (the JSON text), requester, profile (S); not_before, not_after,
  *             status (0 good / 1 revoked), revoked_at, reason (N); spki_sha256, cert_sha256 (B);
@@ -36,7 +36,7 @@
  *                   LastEvaluatedKey; in serial order (the GSI's range key, compared as bytes).
  *   next_crl_number UpdateItem ADD value 1 on "meta#crl_number", ReturnValues UPDATED_NEW.
  *   generation      the value of "meta#revocation_generation", read with a consistent GetItem
- *                   and cached for at most SGN_INV_DDB_GENERATION_CACHE_MS: several instances
+ *                   and cached for at most ST_DDB_GENERATION_CACHE_MS: several instances
  *                   share the table, so another instance's revocation shows here within about a
  *                   second (this instance's own revocations at once). A failed read keeps the
  *                   last value (logged): the CRL is then regenerated at the latest when half its
@@ -46,7 +46,7 @@
  *   - A GSI is eventually consistent and cannot be read with ConsistentRead: a revocation
  *     acknowledged a moment ago may be missing from a Query made right after. list_revoked
  *     therefore first waits until the newest generation change this store has seen is at least
- *     SGN_INV_DDB_GSI_SETTLE_MS old (DynamoDB propagates to GSIs "typically within a fraction of
+ *     ST_DDB_GSI_SETTLE_MS old (DynamoDB propagates to GSIs "typically within a fraction of
  *     a second"; not a guarantee). So the first CRL after a revocation takes up to that long.
  *   - list_revoked reads page after page, not one snapshot: a revocation made during the listing
  *     may or may not be in it (the generation, read before the list, then makes the caller
@@ -64,9 +64,9 @@
  * "standard" retry mode does: at most 3 attempts in all, exponential backoff with full jitter
  * (a uniform delay in [0, base * 2^(attempt - 1)), base 50 ms, 200 ms after a throttling error).
  * An ExpiredTokenException refreshes container credentials and retries. Responses are bounded
- * (SGN_INV_DDB_RESPONSE_MAX) and parsed strictly (hs_json.h). Any other failure is HS_ERR_IO
+ * (ST_DDB_RESPONSE_MAX) and parsed strictly (hs_json.h). Any other failure is HS_ERR_IO
  * whose detail names the action and DynamoDB's __type (never a credential); HS_ERR_INPUT_* as in
- * sgn_inventory.h. Thread-safe: requests use curl easy handles from a small locked pool (kept
+ * st_inventory.h. Thread-safe: requests use curl easy handles from a small locked pool (kept
  * connections), and credentials are read under a lock.
  *
  * Credentials, in the AWS SDKs' order (AWS SDKs and Tools Reference Guide, "Standardized
@@ -79,29 +79,29 @@
  * minutes before Expiration, then fetched again. Secrets live only in struct hs_secret (and, as
  * long as a request runs, in libcurl's copies of its options); nothing logs them.
  */
-#ifndef SGN_INVENTORY_DYNAMODB_H
-#define SGN_INVENTORY_DYNAMODB_H
+#ifndef ST_DYNAMODB_H
+#define ST_DYNAMODB_H
 
 #include "common/hs_err.h"
-#include "signer/sgn_inventory.h"
+#include "store/st_inventory.h"
 
-#define SGN_INV_DDB_TABLE_MAX 255            /* DynamoDB table names: 3..255 [A-Za-z0-9_.-] */
-#define SGN_INV_DDB_REGION_MAX 32            /* e.g. "eu-west-1" */
-#define SGN_INV_DDB_URL_MAX 512              /* the endpoint URL */
-#define SGN_INV_DDB_TIMEOUT_MS_DEFAULT 3000  /* per attempt, when timeout_ms is 0 */
-#define SGN_INV_DDB_TIMEOUT_MS_MAX 60000     /* longest timeout_ms accepted */
-#define SGN_INV_DDB_RESPONSE_MAX (2u << 20)  /* bytes of one DynamoDB answer */
-#define SGN_INV_DDB_GENERATION_CACHE_MS 1000 /* generation() reads the table at most this often */
-#define SGN_INV_DDB_GSI_SETTLE_MS 1000       /* see "eventually consistent" above */
-#define SGN_INV_DDB_ATTEMPTS 3               /* per request, the first included */
+#define ST_DDB_TABLE_MAX 255            /* DynamoDB table names: 3..255 [A-Za-z0-9_.-] */
+#define ST_DDB_REGION_MAX 32            /* e.g. "eu-west-1" */
+#define ST_DDB_URL_MAX 512              /* the endpoint URL */
+#define ST_DDB_TIMEOUT_MS_DEFAULT 3000  /* per attempt, when timeout_ms is 0 */
+#define ST_DDB_TIMEOUT_MS_MAX 60000     /* longest timeout_ms accepted */
+#define ST_DDB_RESPONSE_MAX (2u << 20)  /* bytes of one DynamoDB answer */
+#define ST_DDB_GENERATION_CACHE_MS 1000 /* generation() reads the table at most this often */
+#define ST_DDB_GSI_SETTLE_MS 1000       /* see "eventually consistent" above */
+#define ST_DDB_ATTEMPTS 3               /* per request, the first included */
 
-struct sgn_dynamodb_config {
+struct st_dynamodb_config {
     const char *table;    /* the table's name */
     const char *region;   /* AWS region, e.g. "eu-west-1": the SigV4 scope */
     const char *endpoint; /* NULL: https://dynamodb.<region>.amazonaws.com; http:// only to a
                              loopback address (dynalite, DynamoDB Local) */
-    long timeout_ms;      /* total time of one HTTP attempt, 1..SGN_INV_DDB_TIMEOUT_MS_MAX;
-                             0 = SGN_INV_DDB_TIMEOUT_MS_DEFAULT. Connecting gets at most half */
+    long timeout_ms;      /* total time of one HTTP attempt, 1..ST_DDB_TIMEOUT_MS_MAX;
+                             0 = ST_DDB_TIMEOUT_MS_DEFAULT. Connecting gets at most half */
     int page_limit;       /* list_revoked's Query Limit (items per page); 0 = none (DynamoDB's
                              1 MB pages). For tests that need several pages */
 };
@@ -114,13 +114,12 @@ struct sgn_dynamodb_config {
  * allowed; the table does not exist (ResourceNotFoundException); the credentials are refused
  * (UnrecognizedClientException, InvalidSignatureException, AccessDeniedException...)),
  * HS_ERR_IO (the endpoint or the credentials endpoint cannot be reached or keeps failing),
- * HS_ERR_NOMEM. Close with sgn_inventory_close(). */
-HS_RESULT sgn_inventory_dynamodb_open(const struct sgn_dynamodb_config *cfg,
-                                      struct sgn_inventory **out);
+ * HS_ERR_NOMEM. Close with st_inventory_close(). */
+HS_RESULT st_dynamodb_open(const struct st_dynamodb_config *cfg, struct st_inventory **out);
 
-/* Checks cfg as sgn_inventory_dynamodb_open() does, without credentials or any request (for
+/* Checks cfg as st_dynamodb_open() does, without credentials or any request (for
  * validating a configuration before anything is opened). Errors: HS_ERR_INPUT_CONFIG naming the
  * field, HS_ERR_NOMEM. */
-HS_RESULT sgn_inventory_dynamodb_config_check(const struct sgn_dynamodb_config *cfg);
+HS_RESULT st_dynamodb_config_check(const struct st_dynamodb_config *cfg);
 
-#endif /* SGN_INVENTORY_DYNAMODB_H */
+#endif /* ST_DYNAMODB_H */

@@ -19,7 +19,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "signer/sgn_inventory_dynamodb.h"
+#include "store/st_dynamodb.h"
 #include "tests/testlib/hs_test.h"
 
 #define T0 1700000000 /* 2023-11-14 */
@@ -55,15 +55,15 @@ static void sleep_ms(long ms)
 }
 
 /* A fresh serial for this run: 16 hex digits, numeric and text order agree. */
-static void next_serial(char out[SGN_INV_SERIAL_MAX + 1])
+static void next_serial(char out[ST_INV_SERIAL_MAX + 1])
 {
-    snprintf(out, SGN_INV_SERIAL_MAX + 1, "%x%07x%08x", 1 + run_stamp % 15, ++serial_counter,
+    snprintf(out, ST_INV_SERIAL_MAX + 1, "%x%07x%08x", 1 + run_stamp % 15, ++serial_counter,
              run_stamp);
 }
 
-static struct sgn_cert_record *rec_new(const char *serial)
+static struct st_cert_record *rec_new(const char *serial)
 {
-    struct sgn_cert_record *r = calloc(1, sizeof(*r));
+    struct st_cert_record *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         abort();
     }
@@ -78,15 +78,15 @@ static struct sgn_cert_record *rec_new(const char *serial)
         r->spki_sha256[i] = (unsigned char)(i * 7 + (unsigned char)serial[0]);
         r->cert_sha256[i] = (unsigned char)(255 - i * 3);
     }
-    r->status = SGN_CERT_GOOD;
+    r->status = ST_CERT_GOOD;
     r->revoked_at = 0;
     r->reason = -1;
     return r;
 }
 
-HS_DEFINE_FREEP(rec_freep, struct sgn_cert_record, free)
+HS_DEFINE_FREEP(rec_freep, struct st_cert_record, free)
 
-static bool rec_equal(const struct sgn_cert_record *a, const struct sgn_cert_record *b)
+static bool rec_equal(const struct st_cert_record *a, const struct st_cert_record *b)
 {
     return strcmp(a->serial_hex, b->serial_hex) == 0 && strcmp(a->subject, b->subject) == 0 &&
            strcmp(a->sans, b->sans) == 0 && a->not_before == b->not_before &&
@@ -97,9 +97,9 @@ static bool rec_equal(const struct sgn_cert_record *a, const struct sgn_cert_rec
            a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason;
 }
 
-static struct sgn_dynamodb_config config(const char *table_name)
+static struct st_dynamodb_config config(const char *table_name)
 {
-    return (struct sgn_dynamodb_config){table_name, region, endpoint, 2000, 0};
+    return (struct st_dynamodb_config){table_name, region, endpoint, 2000, 0};
 }
 
 static void env_credentials(void)
@@ -112,12 +112,12 @@ static void env_credentials(void)
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 }
 
-static struct sgn_inventory *open_table(const char *table_name, int page_limit)
+static struct st_inventory *open_table(const char *table_name, int page_limit)
 {
-    struct sgn_dynamodb_config c = config(table_name);
+    struct st_dynamodb_config c = config(table_name);
     c.page_limit = page_limit;
-    struct sgn_inventory *inv = NULL;
-    hs_result r = sgn_inventory_dynamodb_open(&c, &inv);
+    struct st_inventory *inv = NULL;
+    hs_result r = st_dynamodb_open(&c, &inv);
     if (hs_failed(r)) {
         fprintf(stderr, "open %s: %s\n", table_name, hs_error_last()->detail);
         abort();
@@ -231,24 +231,24 @@ static void create_table(const char *name)
     json_object_put(ctl("/__create_table", body));
 }
 
-static void inventory_closep(struct sgn_inventory **inv)
+static void inventory_closep(struct st_inventory **inv)
 {
-    sgn_inventory_close(*inv);
+    st_inventory_close(*inv);
 }
 
 /* --- cases ------------------------------------------------------------------------------------ */
 
 HS_TEST(round_trip)
 {
-    HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
-    char serial[SGN_INV_SERIAL_MAX + 1];
+    HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
+    char serial[ST_INV_SERIAL_MAX + 1];
     next_serial(serial);
-    HS_DEFER(struct sgn_cert_record *r = rec_new(serial), rec_freep);
-    HS_DEFER(struct sgn_cert_record *got = rec_new("1"), rec_freep);
-    memset(r->sans, 'x', SGN_INV_SANS_MAX); /* the longest text fields */
-    r->sans[SGN_INV_SANS_MAX] = '\0';
-    memset(r->requester, 'r', SGN_INV_PRINCIPAL_MAX);
-    r->requester[SGN_INV_PRINCIPAL_MAX] = '\0';
+    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *got = rec_new("1"), rec_freep);
+    memset(r->sans, 'x', ST_INV_SANS_MAX); /* the longest text fields */
+    r->sans[ST_INV_SANS_MAX] = '\0';
+    memset(r->requester, 'r', ST_INV_PRINCIPAL_MAX);
+    r->requester[ST_INV_PRINCIPAL_MAX] = '\0';
     HS_CHECK_OK(inv->ops->put(inv, r));
     HS_CHECK_OK(inv->ops->get(inv, serial, got));
     HS_CHECK(rec_equal(r, got));
@@ -256,9 +256,9 @@ HS_TEST(round_trip)
     /* An empty subject, a revoked record put as such (it bumps the generation). */
     uint64_t g0 = inv->ops->generation(inv);
     next_serial(serial);
-    HS_DEFER(struct sgn_cert_record *rv = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *rv = rec_new(serial), rec_freep);
     rv->subject[0] = '\0';
-    rv->status = SGN_CERT_REVOKED;
+    rv->status = ST_CERT_REVOKED;
     rv->revoked_at = T0 + 100;
     rv->reason = 1;
     HS_CHECK_OK(inv->ops->put(inv, rv));
@@ -269,8 +269,8 @@ HS_TEST(round_trip)
 
 HS_TEST(refused_before_the_store)
 {
-    HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
-    HS_DEFER(struct sgn_cert_record *r = rec_new("abc"), rec_freep);
+    HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
+    HS_DEFER(struct st_cert_record *r = rec_new("abc"), rec_freep);
     long before = stat_of("requests", NULL);
     static const char *const bad_serials[] = {
         "", "00ab", "ABC", "xyz", "meta#crl_number", "0123456789abcdef0123456789abcdef012345678"};
@@ -290,10 +290,10 @@ HS_TEST(refused_before_the_store)
 
 HS_TEST(duplicate_and_missing)
 {
-    HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
-    char serial[SGN_INV_SERIAL_MAX + 1];
+    HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
+    char serial[ST_INV_SERIAL_MAX + 1];
     next_serial(serial);
-    HS_DEFER(struct sgn_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
     HS_CHECK_OK(inv->ops->put(inv, r));
     HS_CHECK_ERR(inv->ops->put(inv, r), HS_ERR_INPUT_EXISTS);
     r->cert_sha256[0] ^= 1; /* another certificate with the same serial */
@@ -303,11 +303,11 @@ HS_TEST(duplicate_and_missing)
 
 HS_TEST(revoke_is_idempotent)
 {
-    HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
-    char serial[SGN_INV_SERIAL_MAX + 1];
+    HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
+    char serial[ST_INV_SERIAL_MAX + 1];
     next_serial(serial);
-    HS_DEFER(struct sgn_cert_record *r = rec_new(serial), rec_freep);
-    HS_DEFER(struct sgn_cert_record *got = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *got = rec_new("1"), rec_freep);
     HS_CHECK_OK(inv->ops->put(inv, r));
     uint64_t g0 = inv->ops->generation(inv);
     bool changed = false;
@@ -319,7 +319,7 @@ HS_TEST(revoke_is_idempotent)
     HS_CHECK_OK(inv->ops->revoke(inv, serial, T0 + 70, 5, NULL));
     HS_CHECK(inv->ops->generation(inv) == g0 + 1);
     HS_CHECK_OK(inv->ops->get(inv, serial, got));
-    HS_CHECK(got->status == SGN_CERT_REVOKED && got->revoked_at == T0 + 50 && got->reason == 1);
+    HS_CHECK(got->status == ST_CERT_REVOKED && got->revoked_at == T0 + 50 && got->reason == 1);
     HS_CHECK_ERR(inv->ops->revoke(inv, "fedcba9876543210fedcba97", T0, 1, &changed),
                  HS_ERR_INPUT_NOT_FOUND);
 }
@@ -328,8 +328,8 @@ HS_TEST(revoke_is_idempotent)
  * instance's revocation within the generation cache's second. */
 HS_TEST(counters_across_instances)
 {
-    HS_DEFER(struct sgn_inventory *a = open_table(table, 0), inventory_closep);
-    HS_DEFER(struct sgn_inventory *b = open_table(table, 0), inventory_closep);
+    HS_DEFER(struct st_inventory *a = open_table(table, 0), inventory_closep);
+    HS_DEFER(struct st_inventory *b = open_table(table, 0), inventory_closep);
     uint64_t last = 0;
     for (int i = 0; i < 5; i++) {
         uint64_t n = 0;
@@ -337,9 +337,9 @@ HS_TEST(counters_across_instances)
         HS_CHECK(n > last);
         last = n;
     }
-    char serial[SGN_INV_SERIAL_MAX + 1];
+    char serial[ST_INV_SERIAL_MAX + 1];
     next_serial(serial);
-    HS_DEFER(struct sgn_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
     HS_CHECK_OK(a->ops->put(a, r));
     uint64_t gb = b->ops->generation(b);
     HS_CHECK_OK(a->ops->revoke(a, serial, T0 + 1, 0, NULL));
@@ -359,12 +359,12 @@ HS_TEST(counters_across_instances)
 HS_TEST(list_revoked_pages)
 {
     create_table("inventory-list");
-    HS_DEFER(struct sgn_inventory *inv = open_table("inventory-list", 3), inventory_closep);
-    char serials[LIST_REVOKED][SGN_INV_SERIAL_MAX + 1];
+    HS_DEFER(struct st_inventory *inv = open_table("inventory-list", 3), inventory_closep);
+    char serials[LIST_REVOKED][ST_INV_SERIAL_MAX + 1];
     for (int i = 0; i < LIST_REVOKED; i++) {
         /* Inserted out of order; serials of one length sort numerically. */
         snprintf(serials[i], sizeof(serials[i]), "%x%015x", 1 + i, (unsigned)(i * 7919) % 97);
-        HS_DEFER(struct sgn_cert_record *r = rec_new(serials[i]), rec_freep);
+        HS_DEFER(struct st_cert_record *r = rec_new(serials[i]), rec_freep);
         r->not_after = T0 + (i % 4 == 0 ? 10 : 1000); /* every fourth expires before T0 + 500 */
         HS_CHECK_OK(inv->ops->put(inv, r));
     }
@@ -373,7 +373,7 @@ HS_TEST(list_revoked_pages)
             HS_CHECK_OK(inv->ops->revoke(inv, serials[i], T0 + 100 + i, i % 6, NULL));
         }
     }
-    struct sgn_revoked_entry out[LIST_REVOKED];
+    struct st_revoked_entry out[LIST_REVOKED];
     size_t n = 0;
     long queries = stat_of("targets", "Query");
     HS_CHECK_OK(inv->ops->list_revoked(inv, T0 + 500, out, LIST_REVOKED, &n));
@@ -402,10 +402,10 @@ HS_TEST(list_revoked_pages)
  * recognised when its retry fails the condition; other errors are not retried. */
 HS_TEST(retries)
 {
-    HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
-    char serial[SGN_INV_SERIAL_MAX + 1];
+    HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
+    char serial[ST_INV_SERIAL_MAX + 1];
     next_serial(serial);
-    HS_DEFER(struct sgn_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
     long puts = stat_of("targets", "PutItem");
     faults("{\"faults\": [{\"status\": 400, \"type\": \"ProvisionedThroughputExceededException\"},"
            " {\"status\": 400, \"type\": \"ThrottlingException\"}]}");
@@ -445,11 +445,11 @@ HS_TEST(retries)
 /* Answers are bounded; each attempt has a total timeout. */
 HS_TEST(bounded_answers_and_timeouts)
 {
-    struct sgn_dynamodb_config c = config(table);
+    struct st_dynamodb_config c = config(table);
     c.timeout_ms = 300;
-    HS_DEFER(struct sgn_inventory *inv = NULL, inventory_closep);
-    HS_CHECK_OK(sgn_inventory_dynamodb_open(&c, &inv));
-    HS_DEFER(struct sgn_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_inventory *inv = NULL, inventory_closep);
+    HS_CHECK_OK(st_dynamodb_open(&c, &inv));
+    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
     faults("{\"faults\": [{\"big\": true}]}");
     HS_CHECK_ERR(inv->ops->get(inv, "abc", r), HS_ERR_IO);
     HS_CHECK(strstr(hs_error_last()->detail, "larger than") != NULL);
@@ -463,43 +463,43 @@ HS_TEST(bounded_answers_and_timeouts)
 
 HS_TEST(wrong_configuration)
 {
-    struct sgn_inventory *inv = NULL;
-    struct sgn_dynamodb_config c = config(table);
+    struct st_inventory *inv = NULL;
+    struct st_dynamodb_config c = config(table);
     setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret", 1);
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
     HS_CHECK(strstr(hs_error_last()->detail, "InvalidSignatureException") != NULL);
     setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000001", 1);
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
     HS_CHECK(strstr(hs_error_last()->detail, "UnrecognizedClientException") != NULL);
     unsetenv("AWS_ACCESS_KEY_ID");
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
     HS_CHECK(strstr(hs_error_last()->detail, "no AWS credentials") != NULL);
     env_credentials();
     c.region = "us-east-1"; /* signed for another region */
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
     c = config("no-such-table");
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_INPUT_CONFIG);
     HS_CHECK(strstr(hs_error_last()->detail, "does not exist") != NULL);
     c = config(table);
     c.endpoint = "http://127.0.0.1:1"; /* nothing listens */
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &inv), HS_ERR_IO);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_IO);
     static const char *const bad_endpoints[] = {"http://dynamodb.eu-west-1.amazonaws.com",
                                                 "https://u:p@example.com", "ftp://127.0.0.1",
                                                 "https://example.com/path", "not a url"};
     for (size_t i = 0; i < sizeof(bad_endpoints) / sizeof(bad_endpoints[0]); i++) {
         c.endpoint = bad_endpoints[i];
-        HS_CHECK_ERR(sgn_inventory_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
+        HS_CHECK_ERR(st_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
     }
     c = config("x");
-    HS_CHECK_ERR(sgn_inventory_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
     c = config("bad/name");
-    HS_CHECK_ERR(sgn_inventory_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
     c = config(table);
     c.timeout_ms = 5;
-    HS_CHECK_ERR(sgn_inventory_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_config_check(&c), HS_ERR_INPUT_CONFIG);
     c.timeout_ms = 0;
     c.endpoint = NULL; /* https://dynamodb.<region>.amazonaws.com */
-    HS_CHECK_OK(sgn_inventory_dynamodb_config_check(&c));
+    HS_CHECK_OK(st_dynamodb_config_check(&c));
 }
 
 /* The container credentials provider (as ECS offers it): fetched at open with the
@@ -512,14 +512,14 @@ HS_TEST(container_credentials)
     unsetenv("AWS_SECRET_ACCESS_KEY");
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong", 1);
-    struct sgn_dynamodb_config c = config(table);
-    struct sgn_inventory *bad = NULL;
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &bad), HS_ERR_IO);
+    struct st_dynamodb_config c = config(table);
+    struct st_inventory *bad = NULL;
+    HS_CHECK_ERR(st_dynamodb_open(&c, &bad), HS_ERR_IO);
     HS_CHECK(strstr(hs_error_last()->detail, "HTTP 401") != NULL);
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", creds_auth, 1);
     long fetches = stat_of("creds_fetches", NULL);
     {
-        HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
+        HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
         HS_CHECK(stat_of("creds_fetches", NULL) == fetches + 1);
         uint64_t n = 0;
         for (int i = 0; i < 5; i++) {
@@ -535,7 +535,7 @@ HS_TEST(container_credentials)
     /* Credentials valid for 60 s are within the 5 minutes of refresh: each call fetches. */
     json_object_put(ctl("/__config", "{\"creds_ttl_s\": 60}"));
     {
-        HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
+        HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
         uint64_t n = 0;
         long opened = stat_of("creds_fetches", NULL);
         HS_CHECK_OK(inv->ops->next_crl_number(inv, &n));
@@ -544,10 +544,10 @@ HS_TEST(container_credentials)
     }
     json_object_put(ctl("/__config", "{\"creds_ttl_s\": 3600}"));
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/creds", 1);
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
     unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "no-slash", 1);
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
     env_credentials();
 }
 
@@ -557,20 +557,20 @@ HS_TEST(session_token_from_environment)
 {
     env_session_credentials();
     {
-        HS_DEFER(struct sgn_inventory *inv = open_table(table, 0), inventory_closep);
+        HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
         uint64_t n = 0;
         HS_CHECK_OK(inv->ops->next_crl_number(inv, &n));
     }
     setenv("AWS_SESSION_TOKEN", "IQoJnot-the-token", 1);
-    struct sgn_dynamodb_config c = config(table);
-    struct sgn_inventory *bad = NULL;
-    HS_CHECK_ERR(sgn_inventory_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
+    struct st_dynamodb_config c = config(table);
+    struct st_inventory *bad = NULL;
+    HS_CHECK_ERR(st_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
     HS_CHECK(strstr(hs_error_last()->detail, "UnrecognizedClientException") != NULL);
     env_credentials();
 }
 
 struct put_job {
-    struct sgn_inventory *inv;
+    struct st_inventory *inv;
     int index;
     int puts;
     int failures;
@@ -580,16 +580,16 @@ static void *put_thread(void *arg)
 {
     struct put_job *j = arg;
     for (int i = 0; i < j->puts; i++) {
-        char serial[SGN_INV_SERIAL_MAX + 1];
+        char serial[ST_INV_SERIAL_MAX + 1];
         snprintf(serial, sizeof(serial), "c%02x%05x%08x", j->index, i, run_stamp);
-        struct sgn_cert_record *r = rec_new(serial);
+        struct st_cert_record *r = rec_new(serial);
         j->failures += hs_failed(j->inv->ops->put(j->inv, r));
         free(r);
     }
     return NULL;
 }
 
-static double run_puts(struct sgn_inventory *inv, int threads, int puts, int *failures)
+static double run_puts(struct st_inventory *inv, int threads, int puts, int *failures)
 {
     pthread_t t[THREADS];
     struct put_job jobs[THREADS];
@@ -609,7 +609,7 @@ static double run_puts(struct sgn_inventory *inv, int threads, int puts, int *fa
 HS_TEST(concurrent_puts)
 {
     create_table("inventory-bench");
-    HS_DEFER(struct sgn_inventory *inv = open_table("inventory-bench", 0), inventory_closep);
+    HS_DEFER(struct st_inventory *inv = open_table("inventory-bench", 0), inventory_closep);
     int failures = 0;
     double one = run_puts(inv, 1, BENCH_PUTS, &failures);
     HS_CHECK(failures == 0);
@@ -617,11 +617,11 @@ HS_TEST(concurrent_puts)
     HS_CHECK(failures == 0);
     printf("  puts/s against dynalite: %.0f (1 thread), %.0f (%d threads)\n", one, many, THREADS);
     /* Every record of the 16 threads is there. */
-    HS_DEFER(struct sgn_cert_record *got = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *got = rec_new("1"), rec_freep);
     int missing = 0;
     for (int i = 0; i < THREADS; i++) {
         for (int k = 0; k < THREAD_PUTS; k++) {
-            char serial[SGN_INV_SERIAL_MAX + 1];
+            char serial[ST_INV_SERIAL_MAX + 1];
             snprintf(serial, sizeof(serial), "c%02x%05x%08x", i, k, run_stamp);
             missing += hs_failed(inv->ops->get(inv, serial, got));
         }

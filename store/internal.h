@@ -1,0 +1,25 @@
+/*
+ * store/internal.h: declarations shared by the files of store/ only (STYLE.md: nothing outside
+ * the folder includes it).
+ */
+#ifndef ST_INTERNAL_H
+#define ST_INTERNAL_H
+
+#include <stddef.h>
+
+#include "common/hs_err.h"
+#include "store/st_inventory.h"
+
+/* Input checks every inventory store runs before it touches the store (st_inventory.h gives
+ * the rules); defined in st_inventory.c. */
+
+/* serial_hex: 1..ST_INV_SERIAL_MAX lowercase hex digits, no leading "00". Errors:
+ * HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD. */
+HS_RESULT st_inv_serial_check(const char *serial_hex);
+/* reason: -1 or an RFC 5280 §5.3.1 CRLReason other than 7. Errors: HS_ERR_INPUT_RANGE. */
+HS_RESULT st_inv_reason_check(int reason);
+/* Everything put checks: serial, string bounds, notBefore <= notAfter, reason, status and its
+ * revocation fields. Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD, HS_ERR_INPUT_RANGE. */
+HS_RESULT st_inv_record_check(const struct st_cert_record *rec);
+
+#endif /* ST_INTERNAL_H */

@@ -1,0 +1,82 @@
+#include "store/st_inventory.h"
+
+#include <string.h>
+
+#include "store/internal.h"
+
+/* The store-independent half of st_inventory.h; each store lives in its own file
+ * (st_sqlite.c, st_dynamodb.c). */
+
+#define ST_INV_REASON_MAX 10 /* aACompromise (RFC 5280 §5.3.1) */
+#define ST_INV_REASON_UNUSED 7
+
+void st_inventory_close(struct st_inventory *inv)
+{
+    if (inv != NULL) {
+        inv->ops->close(inv);
+    }
+}
+
+void st_inventory_closep(struct st_inventory **inv)
+{
+    st_inventory_close(*inv);
+}
+
+/* --- validation (callers' threads, before anything reaches a store) ------------------------ */
+
+HS_RESULT st_inv_serial_check(const char *serial_hex)
+{
+    HS_ENSURE_REF(serial_hex);
+    size_t n = strnlen(serial_hex, ST_INV_SERIAL_MAX + 1);
+    HS_ENSURE_MSG(n >= 1 && n <= ST_INV_SERIAL_MAX && strspn(serial_hex, "0123456789abcdef") == n &&
+                      strncmp(serial_hex, "00", 2) != 0,
+                  HS_ERR_INPUT_FIELD,
+                  "serial must be 1..%d lowercase hex digits without a leading zero octet",
+                  ST_INV_SERIAL_MAX);
+    return HS_OK;
+}
+
+/* s is an array of max + 1 chars: it must hold its NUL. */
+static HS_RESULT st_inv_text_check(const char *s, size_t max, const char *field)
+{
+    HS_ENSURE_MSG(strnlen(s, max + 1) <= max, HS_ERR_INPUT_RANGE, "%s is longer than %zu bytes",
+                  field, max);
+    return HS_OK;
+}
+
+HS_RESULT st_inv_reason_check(int reason)
+{
+    HS_ENSURE_MSG(reason >= -1 && reason <= ST_INV_REASON_MAX && reason != ST_INV_REASON_UNUSED,
+                  HS_ERR_INPUT_RANGE, "revocation reason %d is not -1 or an RFC 5280 code", reason);
+    return HS_OK;
+}
+
+static HS_RESULT st_inv_status_check(const struct st_cert_record *rec)
+{
+    switch (rec->status) {
+    case ST_CERT_GOOD:
+        HS_ENSURE_MSG(rec->revoked_at == 0 && rec->reason == -1, HS_ERR_INPUT_FIELD,
+                      "a good certificate has no revocation time or reason");
+        return HS_OK;
+    case ST_CERT_REVOKED:
+        HS_ENSURE_MSG(rec->revoked_at > 0, HS_ERR_INPUT_RANGE,
+                      "a revoked certificate needs its revocation time");
+        return HS_OK;
+    default:
+        HS_BAIL_MSG(HS_ERR_INPUT_FIELD, "unknown certificate status %d", (int)rec->status);
+    }
+}
+
+HS_RESULT st_inv_record_check(const struct st_cert_record *rec)
+{
+    HS_ENSURE_REF(rec);
+    HS_GUARD(st_inv_serial_check(rec->serial_hex));
+    HS_GUARD(st_inv_text_check(rec->subject, ST_INV_SUBJECT_MAX, "subject"));
+    HS_GUARD(st_inv_text_check(rec->sans, ST_INV_SANS_MAX, "sans"));
+    HS_GUARD(st_inv_text_check(rec->requester, ST_INV_PRINCIPAL_MAX, "requester"));
+    HS_GUARD(st_inv_text_check(rec->profile, ST_INV_PROFILE_MAX, "profile"));
+    HS_ENSURE_MSG(rec->not_before <= rec->not_after, HS_ERR_INPUT_RANGE,
+                  "notBefore is after notAfter");
+    HS_GUARD(st_inv_reason_check(rec->reason));
+    return st_inv_status_check(rec);
+}
