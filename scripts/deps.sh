@@ -9,7 +9,7 @@ packages=(
     libmicrohttpd-dev libsqlite3-dev sqlite3
     softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
-    util-linux clang-format valgrind strace shellcheck
+    util-linux clang-format clang-tidy cppcheck valgrind strace shellcheck
     nodejs npm
 )
 # Packages that count as present when their command is (a Node.js from another source, e.g.
