@@ -109,6 +109,10 @@ static void hs_error_vdetail(const char *fmt, va_list ap)
 static HS_RESULT hs_error_set(const char *file, int line, enum hs_code code)
 {
     hs_error_clear();
+    /* A raise always fails: an HS_ERR_NONE passed by mistake must not read as success. */
+    if (code == HS_ERR_NONE) {
+        code = HS_ERR_INTERNAL;
+    }
     hs_tls_error.code = code;
     hs_tls_error.file = file;
     hs_tls_error.line = line;

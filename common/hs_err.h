@@ -138,10 +138,22 @@ HS_RESULT hs_error_context(hs_result r, const char *where);
 /* Appends to the current error's detail (e.g. the caller adds which file failed to load). */
 void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Returns r, a raise's result, as a failure: never HS_ERR_NONE (the raise functions already turn
+ * an HS_ERR_NONE into HS_ERR_INTERNAL). Inline so that static analysis sees, where a macro below
+ * bails, that the function fails on that path (the raise functions live in another file). */
+static inline hs_result hs_error_failure(hs_result r)
+{
+    if (r.code == HS_ERR_NONE) {
+        r.code = HS_ERR_INTERNAL;
+    }
+    return r;
+}
+
 /* --- control flow ---------------------------------------------------------------------------
  * Only these macros leave a function early on failure. */
-#define HS_BAIL(code) return hs_error_raise(__FILE__, __LINE__, (code), NULL)
-#define HS_BAIL_MSG(code, ...) return hs_error_raise(__FILE__, __LINE__, (code), __VA_ARGS__)
+#define HS_BAIL(code) return hs_error_failure(hs_error_raise(__FILE__, __LINE__, (code), NULL))
+#define HS_BAIL_MSG(code, ...)                                                                     \
+    return hs_error_failure(hs_error_raise(__FILE__, __LINE__, (code), __VA_ARGS__))
 #define HS_ENSURE(cond, code)                                                                      \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
@@ -167,7 +179,7 @@ void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 
     do {                                                                                           \
         hs_error_clear();                                                                          \
         if ((call) != 1) {                                                                         \
-            return hs_error_raise_ossl(__FILE__, __LINE__, (code));                                \
+            return hs_error_failure(hs_error_raise_ossl(__FILE__, __LINE__, (code)));              \
         }                                                                                          \
     } while (0)
 /* For libcrypto calls that return a pointer, NULL on failure. */
@@ -189,7 +201,7 @@ void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 
 
 /* Defines `static inline void name(type **p)` calling freefn(*p), for use with HS_DEFER. */
 #define HS_DEFINE_FREEP(name, type, freefn)                                                        \
-    static inline void name(type **p)                                                              \
+    static inline void name(__typeof__(type) **p)                                                  \
     {                                                                                              \
         freefn(*p);                                                                                \
     }

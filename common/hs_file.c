@@ -12,7 +12,7 @@
 
 #define HS_FILE_PATH_MAX 4096
 
-static void hs_file_closep(int *fd)
+static void hs_file_closep(const int *fd)
 {
     if (*fd >= 0) {
         close(*fd);

@@ -70,7 +70,7 @@ HS_RESULT hs_secret_from_bytes(const void *p, size_t n, struct hs_secret **out)
     return HS_OK;
 }
 
-static void hs_fd_closep(int *fd)
+static void hs_fd_closep(const int *fd)
 {
     if (*fd >= 0) {
         close(*fd);

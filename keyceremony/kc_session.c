@@ -148,9 +148,12 @@ HS_RESULT kc_spki_sha256_hex(EVP_PKEY *pub, char out[65])
     HS_ENSURE(len > 0, HS_ERR_CRYPTO);
     unsigned char digest[SHA256_DIGEST_LENGTH];
     HS_ENSURE(SHA256(der, (size_t)len, digest) != NULL, HS_ERR_CRYPTO);
+    static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < sizeof(digest); i++) {
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+        out[2 * i] = digits[digest[i] >> 4];
+        out[2 * i + 1] = digits[digest[i] & 0x0f];
     }
+    out[2 * sizeof(digest)] = '\0';
     return HS_OK;
 }
 

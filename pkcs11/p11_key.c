@@ -242,11 +242,11 @@ static HS_RESULT p11_pub_ec(enum p11_key_type type, const struct hs_buf *point_a
 /* --- finding ------------------------------------------------------------------------------ */
 
 /* Fills tmpl with the query's criteria for objects of class cls; returns the count. */
-static CK_ULONG p11_query_template(const struct p11_key_query *q, CK_OBJECT_CLASS *cls,
+static CK_ULONG p11_query_template(const struct p11_key_query *q, const CK_OBJECT_CLASS *cls,
                                    CK_ATTRIBUTE tmpl[3])
 {
     CK_ULONG n = 0;
-    tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, cls, sizeof(*cls)};
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, (void *)cls, sizeof(*cls)};
     if (q->has_label) {
         tmpl[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)q->label, strlen(q->label)};
     }
@@ -331,7 +331,10 @@ static HS_RESULT p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDL
     }
     hs_buf_reset(b);
     HS_GUARD(p11_attr_read(call, priv, CKA_LABEL, b));
-    size_t n = hs_buf_len(b) < P11_LABEL_MAX ? hs_buf_len(b) : P11_LABEL_MAX;
+    size_t n = hs_buf_len(b);
+    if (n > P11_LABEL_MAX) {
+        n = P11_LABEL_MAX;
+    }
     if (n > 0) {
         memcpy(k->label, hs_buf_data(b), n);
     }

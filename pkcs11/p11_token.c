@@ -65,9 +65,11 @@ HS_RESULT p11_token_init(struct p11_module *m, const char *label, const struct h
     CK_FUNCTION_LIST *fn = p11_module_get0_functions(m);
     CK_SLOT_ID slot = 0;
     HS_GUARD(p11_token_free_slot(fn, &slot));
+    /* CK_TOKEN_INFO labels are 32 bytes padded with blanks, not NUL-terminated (PKCS#11 3.0 §3.2). */
     CK_UTF8CHAR padded[32];
-    memset(padded, ' ', sizeof(padded));
-    memcpy(padded, label, n);
+    for (size_t i = 0; i < sizeof(padded); i++) {
+        padded[i] = i < n ? (CK_UTF8CHAR)label[i] : ' ';
+    }
     const unsigned char *pin = NULL;
     size_t len = 0;
     hs_secret_get0(so_pin, &pin, &len);

@@ -73,7 +73,10 @@ HS_RESULT sgn_cert_serial_hex(const X509 *cert, char *out, size_t out_len)
     HS_ENSURE(n < out_len, HS_ERR_BOUNDS);
     for (size_t i = 0; i <= n; i++) {
         char c = hex[i];
-        out[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+        if (c >= 'A' && c <= 'F') {
+            c = (char)(c - 'A' + 'a');
+        }
+        out[i] = c;
     }
     return HS_OK;
 }

@@ -232,7 +232,12 @@ static HS_RESULT sgn_b64url_member(json_object *jwk, const char *key, unsigned c
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                   c == '-' || c == '_';
         HS_ENSURE_MSG(ok, HS_ERR_INPUT_FIELD, "member \"%s\" is not base64url", key);
-        tmp[i] = c == '-' ? '+' : (c == '_' ? '/' : c);
+        if (c == '-') {
+            c = '+';
+        } else if (c == '_') {
+            c = '/';
+        }
+        tmp[i] = c;
     }
     size_t pad = (4 - n % 4) % 4;
     HS_ENSURE_MSG(pad < 3, HS_ERR_INPUT_FIELD, "member \"%s\" has a bad length", key);

@@ -5,6 +5,7 @@ files SRC BUILD   prints the project's own C files in BUILD/compile_commands.jso
                   each once: the .c files of the rooms below (a room that does not exist yet is
                   simply absent), never a file generated into the build tree.
 db SRC BUILD OUT  writes OUT/compile_commands.json with only the entries of those files (each once).
+HS_LINT_ROOMS="common pkcs11" limits both to those rooms (a quicker run while fixing).
 report TOOL DIR   reads the per-file logs TOOL left in DIR, prints each finding once (a header's
                   finding shows up in every file that includes it), then a count per room; exits 1
                   when there is any finding or a log says the tool failed, 0 otherwise.
@@ -34,13 +35,15 @@ def own_entries(src, build):
     build = os.path.realpath(build)
     with open(os.path.join(build, "compile_commands.json"), encoding="utf-8") as f:
         entries = json.load(f)
+    only = os.environ.get("HS_LINT_ROOMS", "").split() or ROOMS
     seen = set()
     for e in entries:
         path = os.path.realpath(os.path.join(e.get("directory", ""), e["file"]))
         if path.startswith(build + os.sep) or not path.startswith(src + os.sep):
             continue
         rel = os.path.relpath(path, src)
-        if not rel.endswith(".c") or room_of(rel) is None or path in seen:
+        room = room_of(rel)
+        if not rel.endswith(".c") or room is None or room not in only or path in seen:
             continue
         seen.add(path)
         yield path, e

@@ -24,6 +24,7 @@ echo "$($tidy --version | grep -m1 -o 'version [0-9.]*'): $count files" >&2
 
 # One clang-tidy per file, in parallel; each leaves its log and its exit status in $logs.
 export tidy build logs
+# shellcheck disable=SC2016 # the inner sh expands $1, $logs and $tidy, not this shell
 xargs -a "$logs/files" -P "${HS_LINT_JOBS:-$(nproc)}" -I{} sh -c '
     log="$logs/$(echo "$1" | tr / _)"
     "$tidy" -p "$build" --quiet "$1" >"$log.out" 2>&1; echo $? >"$log.rc"

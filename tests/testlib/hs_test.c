@@ -1,5 +1,7 @@
 #include "tests/testlib/hs_test.h"
 
+#include <stdarg.h>
+
 #include "common/hs_log.h"
 
 int hs_test_failures;
@@ -48,12 +50,24 @@ void hs_test_skip_or_fail(const char *why)
     exit(77);
 }
 
+void hs_test_format(char *out, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len) {
+        fprintf(stderr, "test setup: \"%s\" does not fit in %zu bytes\n", fmt, len);
+        exit(1);
+    }
+}
+
 const char *hs_test_env(const char *name)
 {
     const char *v = getenv(name);
     if (v == NULL || v[0] == '\0') {
         char msg[160];
-        snprintf(msg, sizeof(msg), "environment variable %s is not set", name);
+        hs_test_format(msg, sizeof(msg), "environment variable %.100s is not set", name);
         hs_test_skip_or_fail(msg);
     }
     return v;

@@ -70,6 +70,11 @@ int hs_test_main(const struct hs_test_case *cases);
 /* Exits 77 (skipped) with a reason, unless CI=true, where a missing dependency is a failure. */
 void hs_test_skip_or_fail(const char *why);
 
+/* Formats into out (len bytes, NUL-terminated) like snprintf; a result that does not fit fails
+ * the whole test program (exit 1) instead of going on with a truncated path or label. */
+void hs_test_format(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Returns the value of environment variable name, or exits via hs_test_skip_or_fail(). */
 const char *hs_test_env(const char *name);
 

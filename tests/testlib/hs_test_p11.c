@@ -1,5 +1,6 @@
 #include "tests/testlib/hs_test_p11.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,25 @@ static pthread_mutex_t labels_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void copy_env(char *out, size_t len, const char *value)
 {
-    snprintf(out, len, "%s", value);
+    hs_test_format(out, len, "%s", value);
+}
+
+/* HSMSIGN_TEST_POOL_WAIT_MS: milliseconds, 0 (the pool's default) when unset; a value that is
+ * not a number up to an hour fails the test program rather than being read as 0. */
+static unsigned int pool_wait_ms(void)
+{
+    const char *wait = getenv("HSMSIGN_TEST_POOL_WAIT_MS");
+    if (wait == NULL || wait[0] == '\0') {
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long ms = strtoul(wait, &end, 10);
+    if (errno != 0 || *end != '\0' || wait[0] == '-' || ms > 3600000UL) {
+        fprintf(stderr, "HSMSIGN_TEST_POOL_WAIT_MS is not a number of milliseconds\n");
+        exit(1);
+    }
+    return (unsigned int)ms;
 }
 
 int hs_test_p11_open(size_t pool_size, struct p11_module **module, struct p11_pool **pool)
@@ -38,16 +57,15 @@ int hs_test_p11_open(size_t pool_size, struct p11_module **module, struct p11_po
     if (pin != NULL && pin[0] != '\0') {
         copy_env(test_pin_file, sizeof(test_pin_file), pin);
     } else {
-        snprintf(test_pin_file, sizeof(test_pin_file), "%s/user.pin",
-                 hs_test_env("HSMSIGN_TEST_TOKEN_DIR"));
+        hs_test_format(test_pin_file, sizeof(test_pin_file), "%s/user.pin",
+                       hs_test_env("HSMSIGN_TEST_TOKEN_DIR"));
     }
     /* Under valgrind threads run one at a time: HSMSIGN_TEST_POOL_WAIT_MS lengthens the wait. */
-    const char *wait = getenv("HSMSIGN_TEST_POOL_WAIT_MS");
     struct p11_token_config tc = {.module = test_module,
                                   .label = test_label,
                                   .pin_file = test_pin_file,
                                   .pool_size = pool_size,
-                                  .wait_ms = wait != NULL ? (unsigned int)atoi(wait) : 0};
+                                  .wait_ms = pool_wait_ms()};
     hs_result r = p11_token_open(&tc, module, pool);
     if (hs_failed(r)) {
         hs_test_report(__FILE__, __LINE__, "open the test token");
@@ -74,7 +92,7 @@ const char *hs_test_p11_pin_file(void)
 const char *hs_test_p11_label(const char *name)
 {
     static _Thread_local char buf[P11_LABEL_MAX + 1];
-    snprintf(buf, sizeof(buf), "hsmsign-test-%ld-%s", (long)getpid(), name);
+    hs_test_format(buf, sizeof(buf), "hsmsign-test-%ld-%s", (long)getpid(), name);
     pthread_mutex_lock(&labels_lock);
     bool known = false;
     for (size_t i = 0; i < nlabels; i++) {

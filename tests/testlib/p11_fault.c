@@ -630,7 +630,7 @@ static bool hs_fault_mech_lookup(const char *name, size_t len, CK_MECHANISM_TYPE
 
 static bool hs_fault_hide_apply(const char *list)
 {
-    CK_MECHANISM_TYPE parsed[HS_FAULT_HIDE_MAX];
+    CK_MECHANISM_TYPE parsed[HS_FAULT_HIDE_MAX] = {0};
     size_t n = 0;
     for (const char *p = list; p != NULL && *p != '\0';) {
         size_t len = strcspn(p, ",");
