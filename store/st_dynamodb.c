@@ -23,7 +23,7 @@
 #include "store/internal.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
-#error "st_inventory_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
+#error "st_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
 #endif
 
 /*

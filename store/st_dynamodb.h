@@ -1,5 +1,5 @@
 /*
- * st_inventory_dynamodb: the certificate inventory (st_inventory.h) in an Amazon DynamoDB
+ * st_dynamodb: the certificate inventory (st_inventory.h) in an Amazon DynamoDB
  * table, for hsmsignd on AWS Lambda or ECS, where several instances share one table.
  *
  * Every operation is one or a few calls of the DynamoDB JSON API (Amazon DynamoDB API Reference,
