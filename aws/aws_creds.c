@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +74,9 @@ static void aws_set_source(struct aws_creds *c, const char *fmt, ...)
     va_end(ap);
 }
 
-HS_RESULT aws_creds_from_parts(const char *id, size_t id_len, const void *secret,
-                               size_t secret_len, const void *token, size_t token_len,
-                               time_t expiration, struct aws_creds **out)
+HS_RESULT aws_creds_from_parts(const char *id, size_t id_len, const void *secret, size_t secret_len,
+                               const void *token, size_t token_len, time_t expiration,
+                               struct aws_creds **out)
 {
     HS_ENSURE_MSG(id != NULL && id_len >= AWS_AKID_MIN && id_len <= AWS_AKID_MAX &&
                       aws_chars_ok(id, id_len, ""),
@@ -88,7 +88,8 @@ HS_RESULT aws_creds_from_parts(const char *id, size_t id_len, const void *secret
                   "the secret access key is empty, longer than %d bytes or holds a space or a "
                   "control character",
                   HS_SECRET_MAX);
-    HS_ENSURE_MSG(token_len <= HS_SECRET_LARGE_MAX && (token_len == 0 || aws_printable(token, token_len)),
+    HS_ENSURE_MSG(token_len <= HS_SECRET_LARGE_MAX &&
+                      (token_len == 0 || aws_printable(token, token_len)),
                   HS_ERR_INPUT_CONFIG,
                   "the session token is longer than %d bytes or holds a space or a control "
                   "character",
@@ -187,8 +188,7 @@ static HS_RESULT aws_creds_from_json(const struct hs_buf *body, const char *what
     r = hs_json_get_string(doc, "AccessKeyId", true, AWS_AKID_MAX, &id);
     r = hs_failed(r) ? r : hs_json_get_string(doc, "SecretAccessKey", true, HS_SECRET_MAX, &secret);
     r = hs_failed(r) ? r : hs_json_get_string(doc, token_key, false, HS_SECRET_LARGE_MAX, &token);
-    r = hs_failed(r) ? r
-                     : hs_json_get_string(doc, "Expiration", need_expiration, 64, &expiration);
+    r = hs_failed(r) ? r : hs_json_get_string(doc, "Expiration", need_expiration, 64, &expiration);
     HS_ENSURE_MSG(!hs_failed(r), HS_ERR_IO, "%s: %s", what, hs_error_last()->detail);
     time_t exp = 0;
     if (expiration != NULL) {
@@ -230,7 +230,8 @@ static HS_RESULT aws_sts_endpoint(const char *region, struct hs_buf *url, const 
     named = named != NULL ? named : aws_env("AWS_ENDPOINT_URL");
     *sign_region = region[0] != '\0' ? region : "us-east-1";
     if (named != NULL) {
-        HS_GUARD(aws_url_check(named, "the STS endpoint (AWS_ENDPOINT_URL_STS)", NULL, false, NULL));
+        HS_GUARD(
+            aws_url_check(named, "the STS endpoint (AWS_ENDPOINT_URL_STS)", NULL, false, NULL));
         return hs_buf_put_str(url, named);
     }
     if (region[0] == '\0') {
@@ -333,8 +334,8 @@ static HS_RESULT aws_sts_parse(const char *action, long status, const struct hs_
                   action);
     time_t expiration = 0;
     HS_GUARD(aws_parse_time(exp, "STS", &expiration));
-    hs_result r = aws_creds_from_parts(id, strlen(id), secret, strlen(secret), token,
-                                       strlen(token), expiration, out);
+    hs_result r = aws_creds_from_parts(id, strlen(id), secret, strlen(secret), token, strlen(token),
+                                       expiration, out);
     HS_ENSURE_MSG(!hs_failed(r), HS_ERR_IO, "STS %s: %s", action, hs_error_last()->detail);
     return HS_OK;
 }
@@ -554,8 +555,8 @@ static HS_RESULT aws_creds_container(struct aws_creds **out)
     hs_result r = aws_http_send(NULL, &req, &resp);
     HS_ENSURE_MSG(!hs_failed(r), HS_ERR_IO, "container credentials endpoint: %s",
                   hs_error_last()->detail);
-    HS_ENSURE_MSG(resp.status == 200, HS_ERR_IO,
-                  "container credentials endpoint answered HTTP %ld", resp.status);
+    HS_ENSURE_MSG(resp.status == 200, HS_ERR_IO, "container credentials endpoint answered HTTP %ld",
+                  resp.status);
     HS_GUARD(aws_creds_from_json(answer, "container credentials", "Token", true, out));
     aws_set_source(*out, "container credentials (%.1024s)", url_s);
     return HS_OK;
@@ -627,14 +628,18 @@ static HS_RESULT aws_creds_imds(struct aws_creds **out)
                            NULL, tok, &status));
     HS_ENSURE_MSG(status == 200 && hs_buf_len(tok) > 0 &&
                       aws_printable(hs_buf_data(tok), hs_buf_len(tok)),
-                  HS_ERR_IO, "instance metadata: PUT /latest/api/token answered HTTP %ld (IMDSv2 "
-                  "only)", status);
+                  HS_ERR_IO,
+                  "instance metadata: PUT /latest/api/token answered HTTP %ld (IMDSv2 "
+                  "only)",
+                  status);
     HS_DEFER(struct hs_secret *token = NULL, hs_secret_freep);
     HS_GUARD(hs_secret_from_bytes(hs_buf_data(tok), hs_buf_len(tok), &token));
     HS_GUARD(aws_imds_url(base, AWS_IMDS_PATH, "", url, &u));
     hs_result r = aws_imds_call("GET", u, NULL, token, role, &status);
-    HS_ENSURE_MSG(r.code != HS_ERR_BOUNDS, HS_ERR_IO, "instance metadata: the role name is over %d "
-                  "bytes", AWS_IMDS_ROLE_MAX);
+    HS_ENSURE_MSG(r.code != HS_ERR_BOUNDS, HS_ERR_IO,
+                  "instance metadata: the role name is over %d "
+                  "bytes",
+                  AWS_IMDS_ROLE_MAX);
     HS_GUARD(r);
     HS_ENSURE_MSG(status == 200, HS_ERR_IO,
                   "instance metadata: no IAM role (GET %s answered HTTP %ld)", AWS_IMDS_PATH,
@@ -1003,8 +1008,8 @@ static HS_RESULT aws_profile_role(const struct aws_files *f, const struct aws_pr
     HS_GUARD(aws_profile_str(p, AWS_INI_ROLE_SESSION_NAME, session, sizeof(session), &session_s));
     HS_GUARD(aws_profile_str(p, AWS_INI_EXTERNAL_ID, external, sizeof(external), &external_s));
     HS_GUARD(aws_profile_str(p, AWS_INI_CREDENTIAL_SOURCE, csource, sizeof(csource), &csource_s));
-    HS_GUARD(aws_profile_str(p, AWS_INI_WEB_IDENTITY_TOKEN_FILE, webfile, sizeof(webfile),
-                             &webfile_s));
+    HS_GUARD(
+        aws_profile_str(p, AWS_INI_WEB_IDENTITY_TOKEN_FILE, webfile, sizeof(webfile), &webfile_s));
     if (webfile_s != NULL) {
         HS_DEFER(struct hs_buf *path = hs_buf_new(AWS_PATH_MAX), hs_buf_freep);
         HS_ENSURE(path != NULL, HS_ERR_NOMEM);
@@ -1059,10 +1064,14 @@ static HS_RESULT aws_profile_creds(const struct aws_files *f, const char *name, 
     if (aws_profile_get(&p, AWS_INI_ROLE_ARN).n > 0) {
         return aws_profile_role(f, &p, region, depth, out);
     }
-    if (aws_profile_get(&p, AWS_INI_ACCESS_KEY_ID).n > 0 ||
-        aws_profile_get(&p, AWS_INI_SECRET_ACCESS_KEY).n > 0) {
+    bool has_id = aws_profile_get(&p, AWS_INI_ACCESS_KEY_ID).n > 0;
+    bool has_secret = aws_profile_get(&p, AWS_INI_SECRET_ACCESS_KEY).n > 0;
+    if (has_id && has_secret) {
         return aws_profile_static(&p, f, out);
     }
+    HS_ENSURE_MSG(!has_id && !has_secret, HS_ERR_INPUT_CONFIG,
+                  "profile [%s] has no aws_access_key_id and aws_secret_access_key (only one)",
+                  name);
     char cmd[AWS_PROCESS_LINE_MAX];
     const char *cmd_s = NULL;
     HS_GUARD(aws_profile_str(&p, AWS_INI_CREDENTIAL_PROCESS, cmd, sizeof(cmd), &cmd_s));
@@ -1089,7 +1098,7 @@ static HS_RESULT aws_profile_creds(const struct aws_files *f, const char *name, 
 static bool aws_profile_has_creds(const struct aws_files *f, const char *name)
 {
     static const enum aws_ini_key keys[] = {
-        AWS_INI_ACCESS_KEY_ID, AWS_INI_SECRET_ACCESS_KEY,       AWS_INI_ROLE_ARN,
+        AWS_INI_ACCESS_KEY_ID,      AWS_INI_SECRET_ACCESS_KEY,       AWS_INI_ROLE_ARN,
         AWS_INI_CREDENTIAL_PROCESS, AWS_INI_WEB_IDENTITY_TOKEN_FILE, AWS_INI_SSO_START_URL,
         AWS_INI_SSO_SESSION,
     };

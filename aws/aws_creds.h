@@ -64,9 +64,9 @@
 struct aws_creds {
     char access_key_id[AWS_AKID_MAX + 1];
     struct hs_secret *secret;
-    struct hs_secret *session_token; /* NULL when none */
-    time_t expiration;               /* 0: does not expire */
-    uint64_t version;                /* which set of a provider's this is (0 outside one) */
+    struct hs_secret *session_token;   /* NULL when none */
+    time_t expiration;                 /* 0: does not expire */
+    uint64_t version;                  /* which set of a provider's this is (0 outside one) */
     char source[AWS_CREDS_SOURCE_MAX]; /* where they came from, for messages: never a value */
 };
 
@@ -81,9 +81,9 @@ HS_RESULT aws_creds_dup(const struct aws_creds *c, struct aws_creds **out);
  * HS_SECRET_MAX printable ASCII without spaces) and token (NULL or "": none; at most
  * HS_SECRET_LARGE_MAX, same characters) into a new struct aws_creds. Errors:
  * HS_ERR_INPUT_CONFIG (the detail names which value, never the value), HS_ERR_NOMEM. */
-HS_RESULT aws_creds_from_parts(const char *id, size_t id_len, const void *secret,
-                               size_t secret_len, const void *token, size_t token_len,
-                               time_t expiration, struct aws_creds **out);
+HS_RESULT aws_creds_from_parts(const char *id, size_t id_len, const void *secret, size_t secret_len,
+                               const void *token, size_t token_len, time_t expiration,
+                               struct aws_creds **out);
 
 struct aws_creds_options {
     const char *profile; /* NULL: AWS_PROFILE, else "default" */

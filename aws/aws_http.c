@@ -152,8 +152,10 @@ HS_RESULT aws_url_check(const char *url, const char *what, const char *const *al
     HS_ENSURE_REF(url);
     size_t n = strnlen(url, AWS_HTTP_URL_MAX);
     HS_ENSURE_MSG(n > 0 && n < AWS_HTTP_URL_MAX && aws_printable((const unsigned char *)url, n),
-                  HS_ERR_INPUT_CONFIG, "%s is empty, longer than %d bytes or holds a space or a "
-                  "control character", what, AWS_HTTP_URL_MAX - 1);
+                  HS_ERR_INPUT_CONFIG,
+                  "%s is empty, longer than %d bytes or holds a space or a "
+                  "control character",
+                  what, AWS_HTTP_URL_MAX - 1);
     HS_DEFER(CURLU *u = curl_url(), aws_curlu_freep);
     HS_ENSURE(u != NULL, HS_ERR_NOMEM);
     HS_ENSURE_MSG(curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK, HS_ERR_INPUT_CONFIG,
@@ -427,7 +429,8 @@ static HS_RESULT aws_http_setopt(CURL *c, const struct aws_http_request *req,
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->long_poll ? 0L : req->timeout_ms) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->long_poll ? 0L : req->timeout_ms) ==
+            CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->response_max) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, aws_http_write) == CURLE_OK &&
@@ -451,10 +454,10 @@ static HS_RESULT aws_http_setopt(CURL *c, const struct aws_http_request *req,
     }
     if (ok && strcmp(req->method, "GET") != 0) {
         /* The body is given whole, so libcurl hashes it for SigV4. */
-        ok = curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") ==
-                 CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) ==
-                 CURLE_OK;
+        ok =
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") ==
+                CURLE_OK &&
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) == CURLE_OK;
         if (ok && strcmp(req->method, "PUT") == 0) {
             ok = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT") == CURLE_OK;
         }
@@ -616,7 +619,7 @@ HS_RESULT aws_http_send(struct aws_http *h, const struct aws_http_request *req,
         }
         aws_http_sleep_ms(wait);
     }
-    HS_ENSURE_MSG(out->transport == AWS_HTTP_ANSWERED, HS_ERR_IO, "%s (%d attempt%s)",
-                  out->error, out->attempts, out->attempts == 1 ? "" : "s");
+    HS_ENSURE_MSG(out->transport == AWS_HTTP_ANSWERED, HS_ERR_IO, "%s (%d attempt%s)", out->error,
+                  out->attempts, out->attempts == 1 ? "" : "s");
     return HS_OK;
 }

@@ -29,13 +29,13 @@
 #include "common/hs_secret.h"
 
 #define AWS_HTTP_URL_MAX 2048
-#define AWS_HTTP_HEADERS_MAX 8         /* extra header lines of one request */
-#define AWS_HTTP_HEADER_LINE_MAX 256   /* a header line without a secret value */
-#define AWS_HTTP_ATTEMPTS_MAX 10       /* attempts of one request, the first included */
-#define AWS_HTTP_BACKOFF_MS 50         /* base delay before a retry */
+#define AWS_HTTP_HEADERS_MAX 8           /* extra header lines of one request */
+#define AWS_HTTP_HEADER_LINE_MAX 256     /* a header line without a secret value */
+#define AWS_HTTP_ATTEMPTS_MAX 10         /* attempts of one request, the first included */
+#define AWS_HTTP_BACKOFF_MS 50           /* base delay before a retry */
 #define AWS_HTTP_THROTTLE_BACKOFF_MS 200 /* base delay after a throttling answer */
-#define AWS_HTTP_BACKOFF_CAP_MS 20000  /* longest delay before a retry */
-#define AWS_HTTP_ERROR_MAX 256         /* bytes of a transport error message */
+#define AWS_HTTP_BACKOFF_CAP_MS 20000    /* longest delay before a retry */
+#define AWS_HTTP_ERROR_MAX 256           /* bytes of a transport error message */
 #define AWS_HTTP_REGION_MAX 64
 #define AWS_HTTP_SERVICE_MAX 64
 
@@ -72,22 +72,22 @@ struct aws_http_secret_header {
 };
 
 struct aws_http_request {
-    const char *method;          /* "GET", "POST" or "PUT" */
-    const char *url;             /* absolute; at most AWS_HTTP_URL_MAX - 1 bytes */
-    const char *protocols;       /* libcurl's list, e.g. "https" or "http,https"; NULL = "https" */
-    const char *headers[AWS_HTTP_HEADERS_MAX]; /* "Name: value" lines, NULL-ended; lent */
+    const char *method;    /* "GET", "POST" or "PUT" */
+    const char *url;       /* absolute; at most AWS_HTTP_URL_MAX - 1 bytes */
+    const char *protocols; /* libcurl's list, e.g. "https" or "http,https"; NULL = "https" */
+    const char *headers[AWS_HTTP_HEADERS_MAX];   /* "Name: value" lines, NULL-ended; lent */
     struct aws_http_secret_header secret_header; /* .name NULL: none */
-    const void *body;            /* POST/PUT body, body_len bytes (hashed whole when signed) */
+    const void *body; /* POST/PUT body, body_len bytes (hashed whole when signed) */
     size_t body_len;
-    size_t response_max;         /* bytes of answer accepted, >= 1; HS_ERR_BOUNDS past it */
-    long connect_timeout_ms;     /* > 0 */
-    long timeout_ms;             /* > 0; 0 only with long_poll */
-    bool long_poll;              /* no total timeout: stop must be given */
+    size_t response_max;               /* bytes of answer accepted, >= 1; HS_ERR_BOUNDS past it */
+    long connect_timeout_ms;           /* > 0 */
+    long timeout_ms;                   /* > 0; 0 only with long_poll */
+    bool long_poll;                    /* no total timeout: stop must be given */
     const volatile sig_atomic_t *stop; /* non-zero abandons the transfer within about 1 s */
-    bool no_proxy;               /* ignore the environment's proxies (local endpoints) */
-    bool keepalive;              /* TCP keep-alive probes on the connection */
-    const char *cacert;          /* PEM trust anchors; NULL = the system's */
-    const char *user_agent;      /* NULL = libcurl's default (none) */
+    bool no_proxy;                     /* ignore the environment's proxies (local endpoints) */
+    bool keepalive;                    /* TCP keep-alive probes on the connection */
+    const char *cacert;                /* PEM trust anchors; NULL = the system's */
+    const char *user_agent;            /* NULL = libcurl's default (none) */
     /* SigV4: both NULL = unsigned. creds (lent) or provider (asked before every attempt). */
     const char *sigv4_region;
     const char *sigv4_service;
@@ -104,14 +104,14 @@ struct aws_http_request {
 
 /* What came back from the last attempt. */
 struct aws_http_response {
-    long status;                      /* HTTP status; 0 when no answer came */
-    struct hs_buf *body;              /* the caller's buffer: filled with the answer */
+    long status;         /* HTTP status; 0 when no answer came */
+    struct hs_buf *body; /* the caller's buffer: filled with the answer */
     enum aws_http_transport transport;
-    enum aws_http_class class;        /* how the last answer was sorted */
-    int attempts;                     /* attempts made */
-    bool ambiguous;                   /* an earlier attempt may have been applied */
-    uint64_t creds_version;           /* the provider's credentials the last attempt used */
-    char error[AWS_HTTP_ERROR_MAX];   /* libcurl's words for a transport failure, else "" */
+    enum aws_http_class class;      /* how the last answer was sorted */
+    int attempts;                   /* attempts made */
+    bool ambiguous;                 /* an earlier attempt may have been applied */
+    uint64_t creds_version;         /* the provider's credentials the last attempt used */
+    char error[AWS_HTTP_ERROR_MAX]; /* libcurl's words for a transport failure, else "" */
 };
 
 /* A reusable connection (one libcurl easy handle): keeps the connection alive between calls.

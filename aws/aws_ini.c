@@ -5,26 +5,33 @@
 
 #include "common/hs_buf.h"
 
-#define AWS_INI_KEY_OTHER AWS_INI_KEY_COUNT /* a property of no interest */
+#define AWS_INI_KEY_OTHER AWS_INI_KEY_COUNT      /* a property of no interest */
 #define AWS_INI_KEY_NONE (AWS_INI_KEY_COUNT + 1) /* the previous line was no property */
 
 static const char *const aws_ini_keys[AWS_INI_KEY_COUNT] = {
-    "aws_access_key_id",  "aws_secret_access_key",
-    "aws_session_token",  "aws_security_token",
-    "region",             "credential_process",
-    "role_arn",           "source_profile",
-    "role_session_name",  "external_id",
-    "web_identity_token_file", "credential_source",
-    "sso_start_url",      "sso_session",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "region",
+    "credential_process",
+    "role_arn",
+    "source_profile",
+    "role_session_name",
+    "external_id",
+    "web_identity_token_file",
+    "credential_source",
+    "sso_start_url",
+    "sso_session",
 };
 
 struct aws_ini_state {
     const char *profile;
     size_t profile_len;
     enum aws_ini_form form;
-    bool any_section;  /* a [section] was seen */
-    bool in_profile;   /* the current section is the profile */
-    unsigned last;     /* the key of the previous property line, or the markers above */
+    bool any_section; /* a [section] was seen */
+    bool in_profile;  /* the current section is the profile */
+    unsigned last;    /* the key of the previous property line, or the markers above */
     struct aws_ini_profile found;
     size_t line;
 };
@@ -141,13 +148,13 @@ static HS_RESULT aws_ini_property(struct aws_ini_state *st, struct aws_ini_span 
 
 static HS_RESULT aws_ini_line(struct aws_ini_state *st, const unsigned char *p, size_t n)
 {
-    HS_ENSURE_MSG(n <= AWS_INI_LINE_MAX, HS_ERR_INPUT_TOO_LARGE,
-                  "line %zu: longer than %d bytes", st->line, AWS_INI_LINE_MAX);
+    HS_ENSURE_MSG(n <= AWS_INI_LINE_MAX, HS_ERR_INPUT_TOO_LARGE, "line %zu: longer than %d bytes",
+                  st->line, AWS_INI_LINE_MAX);
     if (n > 0 && p[n - 1] == '\r') {
         n--;
     }
-    HS_ENSURE_MSG(n == 0 || memchr(p, '\0', n) == NULL, HS_ERR_INPUT_CONFIG,
-                  "line %zu: a NUL byte", st->line);
+    HS_ENSURE_MSG(n == 0 || memchr(p, '\0', n) == NULL, HS_ERR_INPUT_CONFIG, "line %zu: a NUL byte",
+                  st->line);
     bool indented = n > 0 && aws_ini_blank(p[0]);
     struct aws_ini_span s = aws_ini_trim(p, n);
     if (s.n == 0 || s.p[0] == '#' || s.p[0] == ';') {
@@ -176,10 +183,8 @@ HS_RESULT aws_ini_parse(const unsigned char *text, size_t len, enum aws_ini_form
               HS_ERR_INTERNAL);
     HS_ENSURE_MSG(len <= AWS_INI_FILE_MAX, HS_ERR_INPUT_TOO_LARGE, "larger than %d bytes",
                   AWS_INI_FILE_MAX);
-    struct aws_ini_state st = {.profile = profile,
-                               .profile_len = strlen(profile),
-                               .form = form,
-                               .last = AWS_INI_KEY_NONE};
+    struct aws_ini_state st = {
+        .profile = profile, .profile_len = strlen(profile), .form = form, .last = AWS_INI_KEY_NONE};
     struct hs_cursor cur;
     hs_cursor_init(&cur, text, len);
     while (hs_cursor_remaining(&cur) > 0) {

@@ -19,9 +19,9 @@
 
 #include "common/hs_err.h"
 
-#define AWS_INI_FILE_MAX (1024 * 1024)                /* bytes of a config or credentials file */
-#define AWS_INI_LINE_MAX (16 * 1024)                  /* bytes of one line */
-#define AWS_INI_PROFILE_MAX 128                       /* bytes of a profile name */
+#define AWS_INI_FILE_MAX (1024 * 1024) /* bytes of a config or credentials file */
+#define AWS_INI_LINE_MAX (16 * 1024)   /* bytes of one line */
+#define AWS_INI_PROFILE_MAX 128        /* bytes of a profile name */
 
 enum aws_ini_form {
     AWS_INI_CREDENTIALS, /* [NAME] */

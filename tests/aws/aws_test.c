@@ -35,13 +35,13 @@ static void parses_to(const char *text, const char *profile, const char *id, con
                       const char *tok)
 {
     struct aws_ini_profile p;
-    HS_CHECK_OK(aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CREDENTIALS,
-                              profile, &p));
+    HS_CHECK_OK(
+        aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CREDENTIALS, profile, &p));
     HS_CHECK(p.found);
     HS_CHECK(span_is(p.v[AWS_INI_ACCESS_KEY_ID], id));
     HS_CHECK(span_is(p.v[AWS_INI_SECRET_ACCESS_KEY], sk));
-    struct aws_ini_span t = p.v[AWS_INI_SESSION_TOKEN].n > 0 ? p.v[AWS_INI_SESSION_TOKEN]
-                                                              : p.v[AWS_INI_SECURITY_TOKEN];
+    struct aws_ini_span t =
+        p.v[AWS_INI_SESSION_TOKEN].n > 0 ? p.v[AWS_INI_SESSION_TOKEN] : p.v[AWS_INI_SECURITY_TOKEN];
     HS_CHECK(span_is(t, tok));
 }
 
@@ -64,8 +64,8 @@ HS_TEST(ini_profiles_comments_crlf)
     parses_to("[p]\naws_access_key_id = " ID2 "\naws_secret_access_key = " SK2 "\n"
               "aws_session_token = " TOK "\n",
               "p", ID2, SK2, TOK);
-    parses_to("[p]\naws_access_key_id=" ID2 "\naws_secret_access_key=#" SK2 "\n", "p", ID2,
-              "#" SK2, NULL);
+    parses_to("[p]\naws_access_key_id=" ID2 "\naws_secret_access_key=#" SK2 "\n", "p", ID2, "#" SK2,
+              NULL);
     /* Keys ignore case, profile names do not; later values win; profiles merge. */
     parses_to("[Default]\naws_access_key_id = AKIAOTHEROTHEROTHER1\n"
               "[default]\nAWS_ACCESS_KEY_ID = " ID1 "\nAws_Secret_Access_Key = " SK1 "\n",
@@ -94,19 +94,18 @@ HS_TEST(ini_config_form)
                                "[sso-session s]\nregion = ap-south-1\n"
                                "[profile  default]\noutput = json\n";
     struct aws_ini_profile p;
-    HS_CHECK_OK(aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CONFIG, "work",
-                              &p));
+    HS_CHECK_OK(
+        aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CONFIG, "work", &p));
     HS_CHECK(p.found && span_is(p.v[AWS_INI_REGION], "eu-west-3") &&
              span_is(p.v[AWS_INI_CREDENTIAL_PROCESS], "/bin/x y"));
-    HS_CHECK_OK(aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CONFIG,
-                              "default", &p));
+    HS_CHECK_OK(
+        aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CONFIG, "default", &p));
     HS_CHECK(p.found && span_is(p.v[AWS_INI_REGION], "eu-west-1"));
     /* In the credentials form, [work] is the profile and [profile work] is not. */
-    HS_CHECK_OK(aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CREDENTIALS,
-                              "work", &p));
+    HS_CHECK_OK(
+        aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CREDENTIALS, "work", &p));
     HS_CHECK(p.found && span_is(p.v[AWS_INI_REGION], "us-east-2"));
-    HS_CHECK_OK(aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CONFIG, "s",
-                              &p));
+    HS_CHECK_OK(aws_ini_parse((const unsigned char *)text, strlen(text), AWS_INI_CONFIG, "s", &p));
     HS_CHECK(!p.found);
 }
 
@@ -136,9 +135,9 @@ HS_TEST(ini_refusals_and_bounds)
     for (size_t k = 0; k < sizeof(bad_cases) / sizeof(bad_cases[0]); k++) {
         struct aws_ini_profile p;
         const char *t = bad_cases[k].text;
-        HS_CHECK_ERR(aws_ini_parse((const unsigned char *)t, strlen(t), AWS_INI_CREDENTIALS,
-                                   "default", &p),
-                     bad_cases[k].code);
+        HS_CHECK_ERR(
+            aws_ini_parse((const unsigned char *)t, strlen(t), AWS_INI_CREDENTIALS, "default", &p),
+            bad_cases[k].code);
         if (strstr(hs_error_last()->detail, bad_cases[k].detail) == NULL) {
             fprintf(stderr, "  case %zu: detail \"%s\"\n", k, hs_error_last()->detail);
             HS_CHECK(!"the expected detail");
@@ -156,8 +155,7 @@ HS_TEST(ini_refusals_and_bounds)
     HS_CHECK(b != NULL);
     if (b != NULL) {
         memset(b, '\n', big);
-        HS_CHECK_ERR(aws_ini_parse(b, big, AWS_INI_CONFIG, "default", &p),
-                     HS_ERR_INPUT_TOO_LARGE);
+        HS_CHECK_ERR(aws_ini_parse(b, big, AWS_INI_CONFIG, "default", &p), HS_ERR_INPUT_TOO_LARGE);
         HS_CHECK_OK(aws_ini_parse(b, big - 1, AWS_INI_CONFIG, "default", &p));
         HS_CHECK(!p.found);
         memset(b, '#', AWS_INI_LINE_MAX + 1);
@@ -370,8 +368,7 @@ static void resolves_to(const char *profile, bool only, const char *id, enum hs_
     } else {
         HS_CHECK_OK(r);
         if (c == NULL || strcmp(c->access_key_id, id) != 0) {
-            fprintf(stderr, "  got %s, expected %s\n", c != NULL ? c->access_key_id : "(none)",
-                    id);
+            fprintf(stderr, "  got %s, expected %s\n", c != NULL ? c->access_key_id : "(none)", id);
             HS_CHECK(!"the expected access key id");
         }
     }
@@ -450,11 +447,13 @@ HS_TEST(creds_environment_and_files)
                "[profile named]\naws_access_key_id = AKIALOSESLOSESLOSES1\n"
                "[profile sso]\nsso_start_url = https://example.awsapps.com/start\n",
                0600);
-    write_file("other", "[default]\naws_access_key_id = AKIAOTHERFILEOTHER01\n"
-                        "aws_secret_access_key = o\n", 0600);
+    write_file("other",
+               "[default]\naws_access_key_id = AKIAOTHERFILEOTHER01\n"
+               "aws_secret_access_key = o\n",
+               0600);
     resolves_to(NULL, false, "AKIADEFAULTDEFAULT01", HS_ERR_NONE);
     resolves_to("named", true, "AKIANAMEDNAMEDNAMED1", HS_ERR_NONE); /* credentials file wins */
-    resolves_to("cfg", true, "AKIACONFIGCONFIGCFG1", HS_ERR_NONE);  /* keys in the config file */
+    resolves_to("cfg", true, "AKIACONFIGCONFIGCFG1", HS_ERR_NONE);   /* keys in the config file */
     setenv("AWS_PROFILE", "named", 1);
     resolves_to(NULL, false, "AKIANAMEDNAMEDNAMED1", HS_ERR_NONE);
     resolves_to("default", true, "AKIADEFAULTDEFAULT01", HS_ERR_NONE); /* the caller outranks */
@@ -557,8 +556,9 @@ HS_TEST(creds_process)
     HS_CHECK_OK(aws_creds_provider_new(&opt, &p));
     HS_CHECK_OK(aws_creds_provider_get(p, &c));
     HS_CHECK(c != NULL && strcmp(c->access_key_id, "ASIAPROCESSPROCESS01") == 0 &&
-             hs_secret_equal(c->secret, "p/s", 3) && hs_secret_equal(c->session_token, "p-tok", 5) &&
-             c->expiration > time(NULL) && strstr(c->source, "credential_process") != NULL);
+             hs_secret_equal(c->secret, "p/s", 3) &&
+             hs_secret_equal(c->session_token, "p-tok", 5) && c->expiration > time(NULL) &&
+             strstr(c->source, "credential_process") != NULL);
     aws_creds_free(c);
     aws_creds_provider_free(p);
     resolves_to("static", true, "AKIAPROCESSSTATIC001", HS_ERR_NONE);
@@ -602,20 +602,24 @@ HS_TEST(creds_sts_roles)
     unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
     /* role_arn + source_profile: AssumeRole signed with the source profile's keys (the stand-in
      * checks the signature with botocore). */
-    write_file("creds2", "[base]\naws_access_key_id = AKIASOURCEPROFILE001\n"
-                         "aws_secret_access_key = source/secret+key==\n"
-                         "[wrongbase]\naws_access_key_id = AKIASOURCEPROFILE001\n"
-                         "aws_secret_access_key = not-the-secret\n", 0600);
-    write_file("config2", "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
-                          "source_profile = base\nrole_session_name = test-session\n"
-                          "[profile wrong]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
-                          "source_profile = wrongbase\n"
-                          "[profile loop]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
-                          "source_profile = loop2\n"
-                          "[profile loop2]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
-                          "source_profile = loop\n"
-                          "[profile webprof]\nrole_arn = arn:aws:iam::123456789012:role/w\n"
-                          "web_identity_token_file = ~/web2.token\n", 0600);
+    write_file("creds2",
+               "[base]\naws_access_key_id = AKIASOURCEPROFILE001\n"
+               "aws_secret_access_key = source/secret+key==\n"
+               "[wrongbase]\naws_access_key_id = AKIASOURCEPROFILE001\n"
+               "aws_secret_access_key = not-the-secret\n",
+               0600);
+    write_file("config2",
+               "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+               "source_profile = base\nrole_session_name = test-session\n"
+               "[profile wrong]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+               "source_profile = wrongbase\n"
+               "[profile loop]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+               "source_profile = loop2\n"
+               "[profile loop2]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+               "source_profile = loop\n"
+               "[profile webprof]\nrole_arn = arn:aws:iam::123456789012:role/w\n"
+               "web_identity_token_file = ~/web2.token\n",
+               0600);
     write_file("web2.token", "eyJ0eXAiOiJKV1QifQ.web-identity-token.sig", 0600);
     snprintf(path, sizeof(path), "%s/creds2", dir);
     setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
@@ -670,8 +674,10 @@ HS_TEST(creds_container_and_imds)
     char aws[600];
     snprintf(aws, sizeof(aws), "%s/.aws", dir);
     mkdir(aws, 0700);
-    write_file(".aws/credentials", "[default]\naws_access_key_id = AKIADEFAULTDEFAULT01\n"
-                                   "aws_secret_access_key = d\n", 0600);
+    write_file(".aws/credentials",
+               "[default]\naws_access_key_id = AKIADEFAULTDEFAULT01\n"
+               "aws_secret_access_key = d\n",
+               0600);
     resolves_to(NULL, false, "AKIADEFAULTDEFAULT01", HS_ERR_NONE);
     snprintf(path, sizeof(path), "%s/.aws/credentials", dir);
     unlink(path);
@@ -738,8 +744,7 @@ HS_TEST(creds_cache_until_five_minutes_before_expiry)
     n0 = standin_count(role);
     for (int i = 0; i < 3; i++) {
         HS_CHECK_OK(aws_creds_provider_get(p, &c));
-        HS_CHECK(c != NULL && c->expiration > time(NULL) + 100 &&
-                 c->expiration < time(NULL) + 300);
+        HS_CHECK(c != NULL && c->expiration > time(NULL) + 100 && c->expiration < time(NULL) + 300);
         aws_creds_free(c);
         c = NULL;
     }

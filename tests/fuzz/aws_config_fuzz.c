@@ -7,8 +7,7 @@
 
 #include "aws/aws_ini.h"
 
-static void aws_config_fuzz_check(const uint8_t *data, size_t size,
-                                  const struct aws_ini_profile *p)
+static void aws_config_fuzz_check(const uint8_t *data, size_t size, const struct aws_ini_profile *p)
 {
     for (size_t k = 0; k < AWS_INI_KEY_COUNT; k++) {
         const struct aws_ini_span v = p->v[k];
