@@ -312,7 +312,7 @@ static HS_RESULT aws_http_check_request(const struct aws_http_request *req,
     HS_ENSURE_MSG(req->response_max > 0 && req->response_max <= hs_buf_max(out->body),
                   HS_ERR_INTERNAL, "aws_http: response_max must be 1..the buffer's maximum");
     HS_ENSURE_MSG(req->connect_timeout_ms > 0, HS_ERR_INTERNAL, "aws_http: no connect timeout");
-    HS_ENSURE_MSG(req->timeout_ms > 0 || (req->long_poll && req->stop != NULL), HS_ERR_INTERNAL,
+    HS_ENSURE_MSG(req->timeout_ms > 0 || req->long_poll, HS_ERR_INTERNAL,
                   "aws_http: no total timeout");
     HS_ENSURE_MSG(req->attempts >= 0 && req->attempts <= AWS_HTTP_ATTEMPTS_MAX, HS_ERR_INTERNAL,
                   "aws_http: attempts");

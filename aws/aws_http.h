@@ -3,7 +3,7 @@
  * container and instance metadata credentials endpoints, and the hsmsign client).
  *
  * Every request has a connect timeout and a total timeout (only a long poll, such as the Lambda
- * Runtime API's GET /next, may go without the total one, and must then give a stop flag), follows
+ * Runtime API's GET /next, may go without the total one, and should give a stop flag), follows
  * no redirects, reads at most the caller's named bound of answer (HS_ERR_BOUNDS past it; nothing
  * is truncated silently), and may be retried as the AWS SDKs' "standard" retry mode does (AWS
  * SDKs and Tools Reference Guide, "Retry behavior"): transport failures, HTTP 5xx and 429,
