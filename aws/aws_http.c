@@ -543,8 +543,9 @@ static HS_RESULT aws_http_attempt(CURL *c, const struct aws_http_request *req,
     out->transport = aws_http_transport_of(c, rc);
     out->error[0] = '\0';
     if (rc != CURLE_OK) {
-        (void)snprintf(out->error, sizeof(out->error), "%s",
-                       errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+        /* libcurl's words for the code, then its detail (they name the host and the step). */
+        (void)snprintf(out->error, sizeof(out->error), "%s%s%.160s", curl_easy_strerror(rc),
+                       errbuf[0] != '\0' ? ": " : "", errbuf);
         out->class = out->transport == AWS_HTTP_UNREACHED || out->transport == AWS_HTTP_BROKEN
                          ? AWS_HTTP_RETRY
                          : AWS_HTTP_FINAL;

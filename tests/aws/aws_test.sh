@@ -6,8 +6,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/aws_test.XXXXXX")
 standin_pid=
 cleanup() {
-    [ -n "$standin_pid" ] && kill "$standin_pid" 2>/dev/null && wait "$standin_pid" 2>/dev/null
+    local rc=$?
+    if [ -n "$standin_pid" ]; then
+        kill "$standin_pid" 2>/dev/null || true
+        wait "$standin_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
+    exit "$rc"
 }
 trap cleanup EXIT
 if ! /usr/bin/python3 -c 'import botocore' 2>/dev/null; then
