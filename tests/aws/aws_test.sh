@@ -24,6 +24,7 @@ fi
 standin_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 [ -s "$work/port" ] || { echo "the stand-in did not start" >&2; exit 1; }
-export AWS_STANDIN_URL="http://127.0.0.1:$(cat "$work/port")"
+AWS_STANDIN_URL="http://127.0.0.1:$(cat "$work/port")"
+export AWS_STANDIN_URL
 export HSMSIGN_TEST_TMPDIR=$work
 "$1"
