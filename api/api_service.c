@@ -196,13 +196,7 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     HS_GUARD(p11_token_open(&cfg->token, &svc->module, &svc->pool));
     HS_GUARD(api_service_ca(svc));
     HS_GUARD(api_service_jwt(svc));
-    if (cfg->has_inventory_dynamodb) {
-        HS_GUARD(hs_error_context(st_dynamodb_open(&cfg->inventory_dynamodb, &svc->inventory),
-                                  "inventory.dynamodb"));
-    } else {
-        HS_GUARD(hs_error_context(st_sqlite_open(cfg->inventory_sqlite, &svc->inventory),
-                                  "inventory.sqlite"));
-    }
+    HS_GUARD(hs_error_context(st_inventory_open(&cfg->inventory, &svc->inventory), "inventory"));
     HS_GUARD(api_crl_cache_init(&svc->crl));
     svc->crl_ready = true;
     hs_log(HS_LOG_INFO, "service.init", HS_LOG_STR("token", cfg->token.label),
