@@ -374,8 +374,12 @@ static HS_RESULT aws_http_secret_line(struct curl_slist **hdrs, struct hs_buf *l
     const unsigned char *p = NULL;
     size_t n = 0;
     hs_secret_get0(value, &p, &n);
-    HS_ENSURE_MSG(aws_printable(p, n), HS_ERR_INPUT_CONFIG,
-                  "a %.64s value holds a space or a control character", name);
+    bool ok = n > 0 && p[0] != ' ' && p[n - 1] != ' ';
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = p[i] >= 0x20 && p[i] < 0x7f; /* nothing that could end or split the header */
+    }
+    HS_ENSURE_MSG(ok, HS_ERR_INPUT_CONFIG, "a %.64s value is empty or holds a control character",
+                  name);
     HS_GUARD(hs_buf_put_str(line, name));
     HS_GUARD(hs_buf_put_str(line, ": "));
     HS_GUARD(hs_buf_put(line, p, n));
@@ -531,8 +535,14 @@ static HS_RESULT aws_http_attempt(CURL *c, const struct aws_http_request *req,
         HS_ENSURE(curl_easy_setopt(c, CURLOPT_HTTPHEADER, a.hdrs) == CURLE_OK, HS_ERR_INTERNAL);
     }
     CURLcode rc = curl_easy_perform(c);
-    /* The lists and copies of this attempt go before anything else happens. */
+    /* The lists and libcurl's copies of the credentials go before anything else happens (a
+     * pooled handle would keep them until its next use). The answer's headers stay readable. */
     HS_IGNORE(curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL));
+    if (req->sigv4_region != NULL) {
+        HS_IGNORE(curl_easy_setopt(c, CURLOPT_PASSWORD, NULL));
+        HS_IGNORE(curl_easy_setopt(c, CURLOPT_USERNAME, NULL));
+        HS_IGNORE(curl_easy_setopt(c, CURLOPT_AWS_SIGV4, NULL));
+    }
     out->status = 0;
     HS_IGNORE(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status));
     if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED) {

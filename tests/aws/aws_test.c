@@ -294,6 +294,7 @@ HS_TEST(http_headers_and_signing)
              strstr(s, "AWS4-HMAC-SHA256 Credential=" ID2 "/") != NULL &&
              strstr(s, "/eu-west-1/execute-api/aws4_request") != NULL);
     /* A header value with a line break is refused before anything is sent. */
+    HS_CHECK(strstr(s, "tok-123") != NULL);
     struct hs_secret *bad = NULL;
     HS_CHECK_OK(hs_secret_from_bytes("a\r\nb", 4, &bad));
     req.secret_header.value = bad;
