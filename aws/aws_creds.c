@@ -1307,6 +1307,7 @@ HS_RESULT aws_creds_provider_static(const struct aws_creds *c, struct aws_creds_
 static bool aws_provider_due(struct aws_creds_provider *p, time_t now, bool *usable)
 {
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&p->lock), hs_mutex_unlockp);
+    (void)held; /* held for the scope */
     const struct aws_creds *c = p->cached;
     bool expiring = c != NULL && c->expiration != 0;
     *usable = c != NULL && (!expiring || now < c->expiration);
@@ -1328,6 +1329,7 @@ static HS_RESULT aws_provider_fetch(struct aws_creds_provider *p, bool usable)
     hs_log(HS_LOG_INFO, "aws.credentials", HS_LOG_STR("source", source),
            HS_LOG_INT("expiration", (long long)fresh->expiration));
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&p->lock), hs_mutex_unlockp);
+    (void)held; /* held for the scope */
     aws_creds_free(p->cached);
     fresh->version = ++p->version;
     p->cached = fresh;
@@ -1346,6 +1348,7 @@ HS_RESULT aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds 
             HS_DEFER(pthread_mutex_t *held =
                          usable ? &p->refresh_lock : hs_mutex_lock(&p->refresh_lock),
                      hs_mutex_unlockp);
+            (void)held; /* held for the scope */
             /* Another thread may have fetched while this one waited. */
             if (aws_provider_due(p, time(NULL), &usable)) {
                 HS_GUARD(aws_provider_fetch(p, usable));
@@ -1353,6 +1356,7 @@ HS_RESULT aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds 
         }
     }
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&p->lock), hs_mutex_unlockp);
+    (void)held; /* held for the scope */
     HS_ENSURE_MSG(p->cached != NULL, HS_ERR_IO, "no AWS credentials");
     return aws_creds_dup(p->cached, out);
 }
@@ -1363,6 +1367,7 @@ void aws_creds_provider_invalidate(struct aws_creds_provider *p, uint64_t seen)
         return;
     }
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&p->lock), hs_mutex_unlockp);
+    (void)held; /* held for the scope */
     if (p->cached != NULL && p->cached->version == seen) {
         aws_creds_free(p->cached);
         p->cached = NULL;
@@ -1375,5 +1380,6 @@ const char *aws_creds_provider_source(struct aws_creds_provider *p)
         return "none";
     }
     HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&p->lock), hs_mutex_unlockp);
+    (void)held; /* held for the scope */
     return p->source;
 }
