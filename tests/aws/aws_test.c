@@ -1,6 +1,8 @@
 /* aws/: the shared config/credentials parser (aws_ini), the HTTP client (aws_http) and every
  * source of the credential chain (aws_creds) against tests/aws/aws_standin.py on 127.0.0.1
  * (started by tests/aws/aws_test.sh, which sets AWS_STANDIN_URL). */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +304,46 @@ HS_TEST(http_headers_and_signing)
     hs_secret_free(bad);
     hs_secret_free(auth);
     aws_creds_free(c);
+    hs_buf_free(body);
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void *stop_later(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    stop_flag = 1;
+    return NULL;
+}
+
+HS_TEST(http_long_poll_and_stop)
+{
+    struct hs_buf *body = hs_buf_new(64);
+    struct aws_http_response resp = {.body = body};
+    /* A long poll has no total timeout; the stop flag ends it within about a second. */
+    struct aws_http_request req = get_req("/slow?s=5", 64);
+    req.timeout_ms = 0;
+    req.long_poll = true;
+    req.stop = &stop_flag;
+    stop_flag = 0;
+    pthread_t t;
+    HS_CHECK(pthread_create(&t, NULL, stop_later, NULL) == 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    HS_CHECK_ERR(aws_http_send(NULL, &req, &resp), HS_ERR_IO);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(t, NULL);
+    HS_CHECK(resp.transport == AWS_HTTP_ABORTED && t1.tv_sec - t0.tv_sec < 3);
+    /* Without the stop flag set, a long poll waits for its answer. */
+    stop_flag = 0;
+    req = get_req("/slow?s=1.2", 64);
+    req.timeout_ms = 0;
+    req.long_poll = true;
+    req.stop = &stop_flag;
+    HS_CHECK_OK(aws_http_send(NULL, &req, &resp));
+    HS_CHECK(resp.status == 200 && hs_buf_len(body) == 4);
     hs_buf_free(body);
 }
 
@@ -760,6 +802,47 @@ HS_TEST(creds_cache_until_five_minutes_before_expiry)
     clear_env();
 }
 
+static struct aws_creds_provider *shared_provider;
+
+static void *get_many(void *arg)
+{
+    int *failures = arg;
+    for (int i = 0; i < 20; i++) {
+        struct aws_creds *c = NULL;
+        if (hs_failed(aws_creds_provider_get(shared_provider, &c)) || c == NULL ||
+            strcmp(c->access_key_id, "ASIAECSCONTAINER0001") != 0) {
+            (*failures)++;
+        }
+        aws_creds_free(c);
+    }
+    return NULL;
+}
+
+HS_TEST(creds_provider_threads)
+{
+    clear_env();
+    standin_config("{\"expiry_s\": 3600}");
+    char full[600];
+    snprintf(full, sizeof(full), "%s/ecs/creds", standin);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", full, 1);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "ecs-authorization-token-123", 1);
+    long n0 = standin_count("/ecs/creds");
+    HS_CHECK_OK(aws_creds_provider_new(NULL, &shared_provider));
+    pthread_t t[4];
+    int failures[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        HS_CHECK(pthread_create(&t[i], NULL, get_many, &failures[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        HS_CHECK(failures[i] == 0);
+    }
+    HS_CHECK(standin_count("/ecs/creds") == n0 + 1); /* one fetch for 80 gets */
+    aws_creds_provider_free(shared_provider);
+    shared_provider = NULL;
+    clear_env();
+}
+
 int main(void)
 {
     HS_CHECK_OK(hs_secure_init(65536));
@@ -772,6 +855,7 @@ int main(void)
         HS_TEST_CASE(ini_profiles_comments_crlf), HS_TEST_CASE(ini_config_form),
         HS_TEST_CASE(ini_refusals_and_bounds), HS_TEST_CASE(http_bounded_answers),
         HS_TEST_CASE(http_retries_and_timeouts), HS_TEST_CASE(http_headers_and_signing),
+        HS_TEST_CASE(http_long_poll_and_stop), HS_TEST_CASE(creds_provider_threads),
         HS_TEST_CASE(creds_environment_and_files), HS_TEST_CASE(creds_process),
         HS_TEST_CASE(creds_sts_roles), HS_TEST_CASE(creds_container_and_imds),
         HS_TEST_CASE(creds_cache_until_five_minutes_before_expiry), HS_TEST_END});
