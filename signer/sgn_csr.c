@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "common/hs_defer.h"
+#include "signer/sgn_ext.h"
 
 /* CertificationRequest (RFC 2986 §4) as OpenSSL templates of our own: X509_REQ's would decode
  * the public key through a provider decoder on d2i (sgn_spki.h says why that is avoided). The
@@ -103,27 +104,8 @@ static bool sgn_dns_name_valid(const unsigned char *p, size_t n)
     if (n == 0 || n > SGN_DNS_NAME_MAX) {
         return false;
     }
-    size_t i = 0;
-    if (n > 2 && p[0] == '*' && p[1] == '.') {
-        i = 2;
-    }
-    size_t label = 0;
-    for (; i < n; i++) {
-        unsigned char c = p[i];
-        if (c == '.') {
-            if (label == 0 || p[i - 1] == '-') {
-                return false;
-            }
-            label = 0;
-            continue;
-        }
-        bool ldh =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-        if (!ldh || (label == 0 && c == '-') || ++label > 63) {
-            return false;
-        }
-    }
-    return label > 0 && p[n - 1] != '-';
+    size_t skip = (n > 2 && p[0] == '*' && p[1] == '.') ? 2 : 0;
+    return sgn_ext_dns_labels_valid((const char *)p + skip, n - skip);
 }
 
 static bool sgn_printable_ascii(const unsigned char *p, size_t n, size_t max)

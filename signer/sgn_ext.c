@@ -13,7 +13,7 @@ HS_DEFINE_FREEP(sgn_dps_freep, CRL_DIST_POINTS, CRL_DIST_POINTS_free)
 HS_DEFINE_FREEP(sgn_aia_freep, AUTHORITY_INFO_ACCESS, AUTHORITY_INFO_ACCESS_free)
 HS_DEFINE_FREEP(sgn_general_name_freep, GENERAL_NAME, GENERAL_NAME_free)
 
-static bool sgn_ldh_labels(const char *s, size_t n)
+bool sgn_ext_dns_labels_valid(const char *s, size_t n)
 {
     size_t label = 0;
     for (size_t i = 0; i < n; i++) {
@@ -40,7 +40,7 @@ bool sgn_ext_dns_constraint_valid(const char *s)
     if (n == 0 || n > SGN_DNS_MAX) {
         return false;
     }
-    return s[0] == '.' ? sgn_ldh_labels(s + 1, n - 1) : sgn_ldh_labels(s, n);
+    return s[0] == '.' ? sgn_ext_dns_labels_valid(s + 1, n - 1) : sgn_ext_dns_labels_valid(s, n);
 }
 
 bool sgn_ext_email_constraint_valid(const char *s)

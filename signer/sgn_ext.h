@@ -20,6 +20,11 @@
 #define SGN_EXT_NAMES_MAX 64 /* permitted subtrees of one kind */
 #define SGN_URL_MAX 1024
 
+/* Whether the n bytes at s (not NUL-terminated, n may be 0) are dot-separated LDH labels of 1..63
+ * letters, digits and hyphens, none starting or ending with a hyphen (RFC 1034 §3.5, RFC 1123
+ * §2.1). Checks no total length: callers bound it. The one DNS name check of signer/. */
+bool sgn_ext_dns_labels_valid(const char *s, size_t n);
+
 /* Whether s is a DNS name constraint: LDH labels, optionally starting with '.', at most 253
  * bytes (RFC 5280 §4.2.1.10: "host.example.com" or ".example.com"). */
 bool sgn_ext_dns_constraint_valid(const char *s);
