@@ -78,8 +78,7 @@ static HS_RESULT api_parse_dynamodb(json_object *ddb, struct st_dynamodb_config 
     HS_GUARD(hs_json_get_int(ddb, "timeout_ms", false, 10, ST_DDB_TIMEOUT_MS_MAX,
                              ST_DDB_TIMEOUT_MS_DEFAULT, &timeout));
     out->timeout_ms = (long)timeout;
-    /* Names, region and URL are checked now, before the token is opened. */
-    return st_dynamodb_config_check(out);
+    return HS_OK; /* names, region and URL: st_config_check() in api_parse_inventory */
 }
 
 static HS_RESULT api_parse_inventory(json_object *doc, struct api_config *cfg)
@@ -89,15 +88,17 @@ static HS_RESULT api_parse_inventory(json_object *doc, struct api_config *cfg)
     json_object *ddb = NULL;
     HS_GUARD(hs_json_get_typed(doc, "inventory", true, json_type_object, &inv));
     HS_GUARD(hs_json_check_keys(inv, allowed, "inventory"));
-    HS_GUARD(hs_json_get_string(inv, "sqlite", false, API_PATH_MAX, &cfg->inventory_sqlite));
+    struct st_config *store = &cfg->inventory;
+    HS_GUARD(hs_json_get_string(inv, "sqlite", false, API_PATH_MAX, &store->sqlite_path));
     HS_GUARD(hs_json_get_typed(inv, "dynamodb", false, json_type_object, &ddb));
-    HS_ENSURE_MSG((cfg->inventory_sqlite != NULL) != (ddb != NULL), HS_ERR_INPUT_FIELD,
+    HS_ENSURE_MSG((store->sqlite_path != NULL) != (ddb != NULL), HS_ERR_INPUT_FIELD,
                   "exactly one of \"sqlite\" and \"dynamodb\" is required");
+    store->backend = ddb != NULL ? ST_BACKEND_DYNAMODB : ST_BACKEND_SQLITE;
     if (ddb != NULL) {
-        HS_GUARD(hs_error_context(api_parse_dynamodb(ddb, &cfg->inventory_dynamodb), "dynamodb"));
-        cfg->has_inventory_dynamodb = true;
+        HS_GUARD(hs_error_context(api_parse_dynamodb(ddb, &store->dynamodb), "dynamodb"));
     }
-    return HS_OK;
+    /* Checked before the token is opened; st_inventory_open() opens it. */
+    return st_config_check(store);
 }
 
 static HS_RESULT api_parse_jwt(json_object *doc, struct api_config *cfg)

@@ -35,7 +35,8 @@
  * required (an empty rule list denies everything). The inventory is required: no certificate
  * leaves without a committed record. It is exactly one of "sqlite" (a file path; the store of
  * st_inventory.h, for a single host) or "dynamodb" (st_dynamodb.h, for Lambda and
- * ECS, where instances share the table): "table" and "region" are required; "endpoint"
+ * ECS, where instances share the table), parsed into a struct st_config that
+ * st_inventory_open() (store/st_config.h) opens: "table" and "region" are required; "endpoint"
  * (default https://dynamodb.<region>.amazonaws.com; plain http only to a loopback address, for
  * dynalite or DynamoDB Local) and "timeout_ms" (per HTTP attempt, 10..60000, default 3000) are
  * optional. Its credentials come from the environment (AWS_ACCESS_KEY_ID...) or the ECS
@@ -66,7 +67,7 @@
 #include "pkcs11/p11_config.h"
 #include "service/svc_profile.h"
 #include "signer/sgn_jwt.h"
-#include "store/st_dynamodb.h"
+#include "store/st_config.h"
 
 #define API_CONFIG_MAX (256 * 1024)
 #define API_ACCESS_KEYS_MAX 64
@@ -93,9 +94,7 @@ struct api_config {
     const char *crl_url;          /* CRL distribution point put into every leaf; NULL = none */
     struct svc_profiles profiles; /* "profiles", or the default client and server */
     long crl_validity_s;          /* nextUpdate - thisUpdate */
-    const char *inventory_sqlite; /* either this ... */
-    bool has_inventory_dynamodb;  /* ... or this: */
-    struct st_dynamodb_config inventory_dynamodb; /* strings point into doc */
+    struct st_config inventory;   /* the store (st_config.h); strings point into doc */
     const char *jwt_issuer;
     const char *jwt_default_alg;                       /* NULL = the newest key's alg */
     const char *jwt_jwks_file;                         /* either this ... */

@@ -60,8 +60,7 @@ static void api_service_config(const struct api_config *cfg, struct svc_config *
     out->crl_url = cfg->crl_url;
     out->crl_validity_s = cfg->crl_validity_s;
     out->profiles = &cfg->profiles;
-    out->inventory_sqlite = cfg->inventory_sqlite;
-    out->inventory_dynamodb = cfg->has_inventory_dynamodb ? &cfg->inventory_dynamodb : NULL;
+    out->inventory = &cfg->inventory;
     out->jwt_issuer = cfg->jwt_issuer;
     out->jwt_default_alg = cfg->jwt_default_alg;
     out->jwt_jwks_file = cfg->jwt_jwks_file;

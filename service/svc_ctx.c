@@ -9,7 +9,6 @@
 #include "common/hs_log.h"
 #include "pkcs11/p11_key.h"
 #include "service/internal.h"
-#include "store/st_dynamodb.h"
 
 void svc_ctx_free(struct svc_ctx *ctx)
 {
@@ -154,21 +153,12 @@ const struct sgn_jwt_key *svc_ctx_jwt_key(const struct svc_ctx *ctx, const char 
     return NULL;
 }
 
-static HS_RESULT svc_ctx_inventory(struct svc_ctx *ctx)
-{
-    if (ctx->cfg.inventory_dynamodb != NULL) {
-        return hs_error_context(st_dynamodb_open(ctx->cfg.inventory_dynamodb, &ctx->inventory),
-                                "inventory.dynamodb");
-    }
-    return hs_error_context(st_sqlite_open(ctx->cfg.inventory_sqlite, &ctx->inventory),
-                            "inventory.sqlite");
-}
-
 HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out)
 {
     HS_ENSURE_REF(cfg);
     HS_ENSURE_REF(cfg->token);
     HS_ENSURE_REF(cfg->profiles);
+    HS_ENSURE_REF(cfg->inventory);
     HS_ENSURE(cfg->profiles->n > 0, HS_ERR_INTERNAL);
     HS_DEFER(struct svc_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx)), svc_ctx_freep);
     HS_ENSURE(ctx != NULL, HS_ERR_NOMEM);
@@ -176,7 +166,7 @@ HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out)
     HS_GUARD(p11_token_open(cfg->token, &ctx->module, &ctx->pool));
     HS_GUARD(svc_ctx_ca(ctx));
     HS_GUARD(svc_ctx_jwt(ctx));
-    HS_GUARD(svc_ctx_inventory(ctx));
+    HS_GUARD(hs_error_context(st_inventory_open(cfg->inventory, &ctx->inventory), "inventory"));
     HS_GUARD(svc_crl_cache_init(&ctx->crl));
     ctx->crl_ready = true;
     hs_log(HS_LOG_INFO, "service.init", HS_LOG_STR("token", cfg->token->label),

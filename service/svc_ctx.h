@@ -24,7 +24,7 @@
 #include "pkcs11/p11_pool.h"
 #include "service/svc_profile.h"
 #include "signer/sgn_jwt.h"
-#include "store/st_dynamodb.h"
+#include "store/st_config.h"
 
 /* What the service is built from. Everything is borrowed and must outlive the context (the
  * front end's parsed config file holds it). */
@@ -35,12 +35,11 @@ struct svc_config {
     const char *crl_url;       /* CRL distribution point put into every leaf; NULL = none */
     long crl_validity_s;       /* nextUpdate - thisUpdate, seconds */
     const struct svc_profiles *profiles;
-    const char *inventory_sqlite;                        /* either this ... */
-    const struct st_dynamodb_config *inventory_dynamodb; /* ... or this (non-NULL) */
-    const char *jwt_issuer;                              /* iss of every token (a URL) */
-    const char *jwt_default_alg;                         /* NULL = the newest key's alg */
-    const char *jwt_jwks_file;                           /* either this ... */
-    const struct sgn_jwt_key_ref *jwt_keys;              /* ... or these; [0] signs */
+    const struct st_config *inventory;      /* the store (store/st_config.h) */
+    const char *jwt_issuer;                 /* iss of every token (a URL) */
+    const char *jwt_default_alg;            /* NULL = the newest key's alg */
+    const char *jwt_jwks_file;              /* either this ... */
+    const struct sgn_jwt_key_ref *jwt_keys; /* ... or these; [0] signs */
     size_t njwt_keys;
     long jwt_default_ttl_s; /* seconds, when a request names none (before the policy's cap) */
     long jwt_max_ttl_s;     /* seconds */

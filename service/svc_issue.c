@@ -71,6 +71,7 @@ static HS_RESULT svc_cert_record(const struct sgn_leaf *leaf, const struct sgn_c
     HS_GUARD(sgn_csr_spki_sha256(csr, rec->spki_sha256));
     unsigned int n = 0;
     HS_GUARD_OSSL(X509_digest(leaf->cert, EVP_sha256(), rec->cert_sha256, &n), HS_ERR_CRYPTO);
+    rec->kind = ST_KIND_X509;
     rec->status = ST_CERT_GOOD;
     rec->reason = SGN_CRL_REASON_NONE;
     return HS_OK;

@@ -18,8 +18,11 @@
 HS_RESULT st_inv_serial_check(const char *serial_hex);
 /* reason: -1 or an RFC 5280 §5.3.1 CRLReason other than 7. Errors: HS_ERR_INPUT_RANGE. */
 HS_RESULT st_inv_reason_check(int reason);
-/* Everything put checks: serial, string bounds, notBefore <= notAfter, reason, status and its
- * revocation fields. Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD, HS_ERR_INPUT_RANGE. */
+/* kind: one of enum st_kind. Errors: HS_ERR_INPUT_FIELD. */
+HS_RESULT st_inv_kind_check(enum st_kind kind);
+/* Everything put checks: serial, string bounds, notBefore <= notAfter, reason, kind, status and
+ * its revocation fields. Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD,
+ * HS_ERR_INPUT_RANGE. */
 HS_RESULT st_inv_record_check(const struct st_cert_record *rec);
 
 #endif /* ST_INTERNAL_H */

@@ -23,7 +23,7 @@
 #include "store/internal.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
-#error "st_inventory_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
+#error "st_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
 #endif
 
 /*
@@ -50,9 +50,10 @@
 #define ST_DDB_META_CRL "meta#crl_number"
 #define ST_DDB_META_GENERATION "meta#revocation_generation"
 #define ST_DDB_GSI "revoked"
-#define ST_DDB_REVOKED_PART "revoked"
-#define ST_DDB_TTL_GRACE_S (90LL * 86400) /* expires_at = not_after + 90 days */
-#define ST_DDB_POOL_MAX 32                /* idle curl handles kept */
+#define ST_DDB_REVOKED_PART "revoked"         /* the GSI partition of revoked X.509 records */
+#define ST_DDB_REVOKED_PART_SSH "revoked#ssh" /* ... and of revoked SSH records */
+#define ST_DDB_TTL_GRACE_S (90LL * 86400)     /* expires_at = not_after + 90 days */
+#define ST_DDB_POOL_MAX 32                    /* idle curl handles kept */
 #define ST_DDB_BACKOFF_MS 50
 #define ST_DDB_THROTTLE_BACKOFF_MS 200
 #define ST_DDB_TIMEOUT_MS_MIN 10
@@ -336,6 +337,22 @@ static HS_RESULT st_ddb_add_obj(json_object *obj, const char *key, json_object *
     return HS_OK;
 }
 
+/* The GSI partition (revoked_part) of a revoked record of kind: one per kind, so the CRL's
+ * Query reads the X.509 partition alone. Errors: HS_ERR_INPUT_FIELD (unknown kind). */
+static HS_RESULT st_ddb_revoked_part(enum st_kind kind, const char **out)
+{
+    switch (kind) {
+    case ST_KIND_X509:
+        *out = ST_DDB_REVOKED_PART;
+        return HS_OK;
+    case ST_KIND_SSH:
+        *out = ST_DDB_REVOKED_PART_SSH;
+        return HS_OK;
+    default:
+        HS_BAIL_MSG(HS_ERR_INPUT_FIELD, "unknown record kind %d", (int)kind);
+    }
+}
+
 /* The item of a record (PutItem's "Item"). */
 static HS_RESULT st_ddb_item(const struct st_cert_record *rec, json_object *item)
 {
@@ -351,12 +368,15 @@ static HS_RESULT st_ddb_item(const struct st_cert_record *rec, json_object *item
     HS_GUARD(st_ddb_add_n(item, "status", rec->status));
     HS_GUARD(st_ddb_add_n(item, "revoked_at", (long long)rec->revoked_at));
     HS_GUARD(st_ddb_add_n(item, "reason", rec->reason));
+    HS_GUARD(st_ddb_add_n(item, "kind", rec->kind));
     /* Past any CRL's interest in it (it leaves the CRL at notAfter), DynamoDB's TTL removes it. */
     HS_ENSURE_MSG((long long)rec->not_after <= INT64_MAX - ST_DDB_TTL_GRACE_S, HS_ERR_INPUT_RANGE,
                   "notAfter is out of range");
     HS_GUARD(st_ddb_add_n(item, "expires_at", (long long)rec->not_after + ST_DDB_TTL_GRACE_S));
     if (rec->status == ST_CERT_REVOKED) {
-        HS_GUARD(st_ddb_add_s(item, "revoked_part", ST_DDB_REVOKED_PART));
+        const char *part = NULL;
+        HS_GUARD(st_ddb_revoked_part(rec->kind, &part));
+        HS_GUARD(st_ddb_add_s(item, "revoked_part", part));
     }
     return HS_OK;
 }
@@ -459,6 +479,12 @@ static HS_RESULT st_ddb_item_record(json_object *item, struct st_cert_record *re
     HS_GUARD(st_ddb_get_time(item, "revoked_at", &rec->revoked_at));
     HS_GUARD(st_ddb_get_int(item, "reason", -1, ST_DDB_REASON_MAX, &v));
     rec->reason = (int)v;
+    /* Items written before records had a kind have no "kind": they are X.509. */
+    v = ST_KIND_X509;
+    if (json_object_object_get_ex(item, "kind", NULL)) {
+        HS_GUARD(st_ddb_get_int(item, "kind", ST_KIND_X509, ST_KIND_SSH, &v));
+    }
+    rec->kind = (enum st_kind)v;
     return HS_OK;
 }
 
@@ -1250,46 +1276,77 @@ static HS_RESULT st_ddb_get(struct st_inventory *inv, const char *serial_hex,
     return st_ddb_read(d, serial_hex, out);
 }
 
-/* UpdateItem: SET the revocation if the certificate exists and is good. */
+/* UpdateItem: SET the revocation, and the GSI partition of kind, if the certificate exists, is
+ * good and is of kind (an item without "kind" is X.509). */
 static HS_RESULT st_ddb_revoke_request(struct st_inv_ddb *d, const char *serial, time_t at,
-                                       int reason, json_object **out)
+                                       int reason, enum st_kind kind, json_object **out)
 {
+    const char *part = NULL;
+    HS_GUARD(st_ddb_revoked_part(kind, &part));
     HS_DEFER(json_object *req = NULL, hs_json_putp);
     HS_GUARD(st_ddb_request(d, serial, &req));
     json_object *names = NULL;
     json_object *values = NULL;
     HS_GUARD(st_ddb_add_str(req, "UpdateExpression",
                             "SET #s = :revoked, #ra = :at, #rn = :reason, #rp = :part"));
-    HS_GUARD(st_ddb_add_str(req, "ConditionExpression", "attribute_exists(serial) AND #s = :good"));
+    HS_GUARD(st_ddb_add_str(req, "ConditionExpression",
+                            kind == ST_KIND_X509
+                                ? "attribute_exists(serial) AND #s = :good AND"
+                                  " (attribute_not_exists(#k) OR #k = :kind)"
+                                : "attribute_exists(serial) AND #s = :good AND #k = :kind"));
     HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
     HS_GUARD(st_ddb_add_str(names, "#s", "status"));
     HS_GUARD(st_ddb_add_str(names, "#ra", "revoked_at"));
     HS_GUARD(st_ddb_add_str(names, "#rn", "reason"));
     HS_GUARD(st_ddb_add_str(names, "#rp", "revoked_part"));
+    HS_GUARD(st_ddb_add_str(names, "#k", "kind"));
     HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
     HS_GUARD(st_ddb_add_n(values, ":revoked", ST_CERT_REVOKED));
     HS_GUARD(st_ddb_add_n(values, ":good", ST_CERT_GOOD));
     HS_GUARD(st_ddb_add_n(values, ":at", (long long)at));
     HS_GUARD(st_ddb_add_n(values, ":reason", reason));
-    HS_GUARD(st_ddb_add_s(values, ":part", ST_DDB_REVOKED_PART));
+    HS_GUARD(st_ddb_add_s(values, ":part", part));
+    HS_GUARD(st_ddb_add_n(values, ":kind", kind));
     *out = req;
     req = NULL;
     return HS_OK;
 }
 
-/* The revocation's condition failed: the serial is unknown (HS_ERR_INPUT_NOT_FOUND) or already
- * revoked. *ours is set when that revocation is this call's own earlier attempt (same time and
- * reason, after an attempt that may have been applied). */
+/* The revocation's condition failed: the serial is unknown (HS_ERR_INPUT_NOT_FOUND), good but
+ * of another kind than the request's (*other set to its kind), or already revoked. *ours is
+ * set when that revocation is this call's own earlier attempt (same time and reason, after an
+ * attempt that may have been applied). */
 static HS_RESULT st_ddb_revoke_conflict(struct st_inv_ddb *d, const char *serial, time_t at,
-                                        int reason, bool ambiguous, bool *ours)
+                                        int reason, bool ambiguous, bool *ours, enum st_kind *other)
 {
     HS_DEFER(struct st_cert_record *stored = calloc(1, sizeof(*stored)), st_ddb_record_freep);
     HS_ENSURE(stored != NULL, HS_ERR_NOMEM);
     HS_GUARD(st_ddb_read(d, serial, stored));
+    if (stored->status == ST_CERT_GOOD && stored->kind != *other) {
+        *other = stored->kind;
+        return HS_OK;
+    }
     HS_ENSURE_MSG(stored->status == ST_CERT_REVOKED, HS_ERR_IO,
                   "DynamoDB refused to revoke %s, which is not revoked", serial);
     *ours = ambiguous && stored->revoked_at == at && stored->reason == reason;
     return HS_OK;
+}
+
+/* One conditional revocation of serial as a record of *kind. *did: it (or this call's lost
+ * earlier attempt) revoked the record. When the record turns out to be good and of another
+ * kind, *kind becomes that kind and *did stays false: the caller tries again with it. */
+static HS_RESULT st_ddb_revoke_as(struct st_inv_ddb *d, const char *serial, time_t at, int reason,
+                                  enum st_kind *kind, bool *did)
+{
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    HS_GUARD(st_ddb_revoke_request(d, serial, at, reason, *kind, &req));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "UpdateItem", req, &reply);
+    *did = !hs_failed(r);
+    if (hs_failed(r) && st_ddb_conditional(&reply)) {
+        r = st_ddb_revoke_conflict(d, serial, at, reason, reply.ambiguous, did, kind);
+    }
+    return r;
 }
 
 static HS_RESULT st_ddb_revoke(struct st_inventory *inv, const char *serial_hex, time_t at,
@@ -1301,15 +1358,16 @@ static HS_RESULT st_ddb_revoke(struct st_inventory *inv, const char *serial_hex,
     HS_ENSURE_MSG(at > 0, HS_ERR_INPUT_RANGE, "revocation time %lld is not after the epoch",
                   (long long)at);
     HS_GUARD(st_inv_reason_check(reason));
-    HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(st_ddb_revoke_request(d, serial_hex, at, reason, &req));
-    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
-    hs_result r = st_ddb_call(d, "UpdateItem", req, &reply);
-    bool did = !hs_failed(r);
-    if (hs_failed(r) && st_ddb_conditional(&reply)) {
-        r = st_ddb_revoke_conflict(d, serial_hex, at, reason, reply.ambiguous, &did);
+    /* Most records are X.509: tried as one first; a good record of another kind costs one
+     * more round (its kind never changes, so a second is the last). */
+    enum st_kind kind = ST_KIND_X509;
+    bool did = false;
+    HS_GUARD(st_ddb_revoke_as(d, serial_hex, at, reason, &kind, &did));
+    if (!did && kind != ST_KIND_X509) {
+        enum st_kind tried = kind;
+        HS_GUARD(st_ddb_revoke_as(d, serial_hex, at, reason, &kind, &did));
+        HS_ENSURE_MSG(kind == tried, HS_ERR_IO, "DynamoDB: the kind of %s changed", serial_hex);
     }
-    HS_GUARD(r);
     if (did) {
         /* After the revocation: whoever sees the new generation can also see the revocation. */
         HS_GUARD(st_ddb_bump_generation(d));
@@ -1353,6 +1411,7 @@ static HS_RESULT st_ddb_query_request(struct st_inv_ddb *d, time_t from, json_ob
     HS_GUARD(st_ddb_add_str(names, "#ra", "revoked_at"));
     HS_GUARD(st_ddb_add_str(names, "#rn", "reason"));
     HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
+    /* The X.509 partition only: the CRL's entries (st_inventory.h). */
     HS_GUARD(st_ddb_add_s(values, ":r", ST_DDB_REVOKED_PART));
     HS_GUARD(st_ddb_add_n(values, ":from", (long long)from));
     if (d->page_limit > 0) {

@@ -1,5 +1,5 @@
 /*
- * st_inventory_dynamodb: the certificate inventory (st_inventory.h) in an Amazon DynamoDB
+ * st_dynamodb: the certificate inventory (st_inventory.h) in an Amazon DynamoDB
  * table, for hsmsignd on AWS Lambda or ECS, where several instances share one table.
  *
  * Every operation is one or a few calls of the DynamoDB JSON API (Amazon DynamoDB API Reference,
@@ -13,10 +13,14 @@
  *                         "meta#crl_number" / "meta#revocation_generation" for the counters
  *   item      subject, sans (the JSON text), requester, profile (S); not_before, not_after,
  *             status (0 good / 1 revoked), revoked_at, reason (N); spki_sha256, cert_sha256 (B);
- *             expires_at (N, not_after + 90 days: the table's TTL attribute);
- *             revoked_part (S, "revoked"), only on revoked items
+ *             kind (N, enum st_kind: 0 x509 / 1 ssh; absent = x509, as items written before
+ *             records had a kind); expires_at (N, not_after + 90 days: the table's TTL
+ *             attribute); revoked_part (S), only on revoked items: "revoked" for X.509,
+ *             "revoked#ssh" for SSH
  *   GSI       "revoked": hash revoked_part, range serial; it must project not_after,
- *             revoked_at and reason (ALL or INCLUDE). Sparse: only revoked items are in it.
+ *             revoked_at and reason (ALL or INCLUDE). Sparse: only revoked items are in it,
+ *             one partition per kind, so the CRL reads its own partition and the index needs
+ *             no "kind" (a GSI's projection cannot change in place).
  *   counters  attribute value (N) of the meta# items, advanced with UpdateItem ADD.
  *
  * Operations (DynamoDB API Reference sections):
@@ -26,12 +30,14 @@
  *                   (cert_sha256) is this put's own earlier attempt, so it succeeds. A REVOKED
  *                   record also advances the revocation generation.
  *   get             GetItem, ConsistentRead true.
- *   revoke          UpdateItem SET status, revoked_at, reason, revoked_part with the condition
- *                   attribute_exists(serial) AND status = 0; when the condition fails, a
+ *   revoke          UpdateItem SET status, revoked_at, reason, revoked_part (the record kind's
+ *                   partition) with the condition attribute_exists(serial) AND status = 0 AND
+ *                   the kind is the one assumed, X.509 first; when the condition fails, a
  *                   GetItem tells an unknown serial (HS_ERR_INPUT_NOT_FOUND) from one already
- *                   revoked (*changed = false). A change then advances the generation
- *                   (UpdateItem ADD, ReturnValues UPDATED_NEW).
- *   list_revoked    Query on the GSI "revoked" (revoked_part = "revoked", FilterExpression
+ *                   revoked (*changed = false) and from a good record of another kind (SSH),
+ *                   which is then revoked as its kind (one more UpdateItem). A change then
+ *                   advances the generation (UpdateItem ADD, ReturnValues UPDATED_NEW).
+ *   list_revoked    Query on the GSI "revoked" (revoked_part = "revoked": X.509, FilterExpression
  *                   not_after >= from, only serial, revoked_at and reason projected), following
  *                   LastEvaluatedKey; in serial order (the GSI's range key, compared as bytes).
  *   next_crl_number UpdateItem ADD value 1 on "meta#crl_number", ReturnValues UPDATED_NEW.

@@ -67,6 +67,17 @@ static HS_RESULT st_inv_status_check(const struct st_cert_record *rec)
     }
 }
 
+HS_RESULT st_inv_kind_check(enum st_kind kind)
+{
+    switch (kind) {
+    case ST_KIND_X509:
+    case ST_KIND_SSH:
+        return HS_OK;
+    default:
+        HS_BAIL_MSG(HS_ERR_INPUT_FIELD, "unknown record kind %d", (int)kind);
+    }
+}
+
 HS_RESULT st_inv_record_check(const struct st_cert_record *rec)
 {
     HS_ENSURE_REF(rec);
@@ -78,5 +89,6 @@ HS_RESULT st_inv_record_check(const struct st_cert_record *rec)
     HS_ENSURE_MSG(rec->not_before <= rec->not_after, HS_ERR_INPUT_RANGE,
                   "notBefore is after notAfter");
     HS_GUARD(st_inv_reason_check(rec->reason));
+    HS_GUARD(st_inv_kind_check(rec->kind));
     return st_inv_status_check(rec);
 }

@@ -4,8 +4,9 @@
  * A record is committed durably before the certificate is handed out: no 2xx without a
  * committed record, and a crash after the response never loses it. The interface is a small
  * table of operations (struct st_inventory_ops) with two stores: SQLite (st_sqlite_open,
- * below) and DynamoDB (st_dynamodb.h, which says where its guarantees differ). Every
- * operation is thread-safe.
+ * below) and DynamoDB (st_dynamodb.h, which says where its guarantees differ);
+ * st_inventory_open (st_config.h) opens the one a configuration names. Every operation is
+ * thread-safe. Records carry a kind (enum st_kind): X.509 and SSH certificates share the store.
  *
  * The SQLite store (SQLite 3, https://sqlite.org/wal.html) runs in WAL mode with
  * synchronous=FULL, so each committed transaction is fsync'd. Writers do not commit one by one:
@@ -41,6 +42,18 @@ enum st_cert_status {
     ST_CERT_REVOKED = 1,
 };
 
+/* What kind of credential a record describes. The zero value is X.509, so a record built as
+ * before (calloc, "= {0}") is an X.509 certificate. Serials are one namespace across kinds: a
+ * serial is recorded once, whatever its kind (HS_ERR_INPUT_EXISTS otherwise). For an SSH
+ * certificate (OpenSSH PROTOCOL.certkeys) the fields read: serial_hex the certificate's 64-bit
+ * serial, subject its key id, sans its principals (JSON array), profile "user" or "host",
+ * spki_sha256 the SHA-256 of the certified public key blob, cert_sha256 that of the whole
+ * certificate blob. Its revocation goes to a KRL, never to the CRL (list_revoked). */
+enum st_kind {
+    ST_KIND_X509 = 0,
+    ST_KIND_SSH = 1,
+};
+
 /* One issued certificate. Strings are NUL-terminated and bounded by the arrays. */
 struct st_cert_record {
     char serial_hex[ST_INV_SERIAL_MAX + 1]; /* lowercase, no leading zero octets (primary key) */
@@ -55,6 +68,7 @@ struct st_cert_record {
     enum st_cert_status status;
     time_t revoked_at; /* when status is REVOKED, else 0 */
     int reason;        /* CRL_REASON_* (RFC 5280 §5.3.1), or -1 for none / unspecified */
+    enum st_kind kind; /* ST_KIND_X509 (0) unless set */
 };
 
 /* A revoked certificate as the CRL lists it. */
@@ -69,25 +83,28 @@ struct st_inventory;
 struct st_inventory_ops {
     /* Commits rec durably (returns only after the transaction holding it is fsync'd). A record
      * put as REVOKED also bumps the revocation generation. Errors: HS_ERR_INPUT_FIELD (serial;
-     * status not GOOD/REVOKED; a GOOD record with a revocation time or reason),
+     * status not GOOD/REVOKED; kind not an enum st_kind; a GOOD record with a revocation time
+     * or reason),
      * HS_ERR_INPUT_RANGE (a string past its bound; notBefore after notAfter; reason not -1 or
      * 0..10 without 7; a REVOKED record without revoked_at), HS_ERR_INPUT_EXISTS (serial
      * already recorded), HS_ERR_IO (the store failed; the record must be treated as not
      * written). */
     HS_MUST_USE hs_result (*put)(struct st_inventory *inv, const struct st_cert_record *rec);
-    /* Reads the record of serial_hex into *out (written only on success). Errors:
+    /* Reads the record of serial_hex, of any kind, into *out (written only on success; a
+     * record stored before records had a kind reads as ST_KIND_X509). Errors:
      * HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO (including a stored row
      * that does not fit the record). */
     HS_MUST_USE hs_result (*get)(struct st_inventory *inv, const char *serial_hex,
                                  struct st_cert_record *out);
-    /* Marks serial_hex revoked at `at` with `reason` and bumps the revocation generation,
+    /* Marks serial_hex (of any kind) revoked at `at` with `reason` and bumps the revocation generation,
      * durably. Revoking a revoked certificate changes nothing and is not an error (*changed is
      * set false); changed may be NULL. Errors: HS_ERR_INPUT_FIELD (serial), HS_ERR_INPUT_RANGE
      * (at <= 0; reason as for put), HS_ERR_INPUT_NOT_FOUND, HS_ERR_IO. */
     HS_MUST_USE hs_result (*revoke)(struct st_inventory *inv, const char *serial_hex, time_t at,
                                     int reason, bool *changed);
-    /* Lists the revoked certificates whose notAfter is at or after not_after_from (expired
-     * ones may leave the CRL, RFC 5280 §3.3), ordered by serial_hex as text (numeric order for
+    /* Lists the revoked X.509 certificates (kind ST_KIND_X509 only: the CRL's entries; a
+     * revoked SSH certificate belongs in a KRL and is never listed here) whose notAfter is at
+     * or after not_after_from (expired ones may leave the CRL, RFC 5280 §3.3), ordered by serial_hex as text (numeric order for
      * serials of one length, which sgn_cert issues), from one consistent snapshot. Writes at
      * most max entries to out (NULL when max is 0) and the total count to *n; HS_ERR_BOUNDS when
      * there are more than max, with *n set to the total and out holding the first max. Errors:
@@ -114,7 +131,8 @@ struct st_inventory {
 };
 
 /* Opens (creating if needed, mode 0600, never through a symlink) the SQLite inventory at path,
- * in WAL mode with synchronous=FULL, creates or checks its schema (PRAGMA user_version), and
+ * in WAL mode with synchronous=FULL, creates its schema or upgrades an older one in place, in
+ * one transaction (PRAGMA user_version: 1 had no kind column, 2 has it), and
  * starts its group-commit writer thread. A batch holds at most 256 operations. Needs SQLite
  * 3.37 or later (STRICT tables, RETURNING). Errors: HS_ERR_INPUT_CONFIG (path is not a regular
  * file, or group or others have any access to it; schema newer than this build; SQLite too old

@@ -34,7 +34,7 @@
  *   has woken the callers, so no caller waits for a checkpoint's fsync.
  */
 
-#define ST_INV_SCHEMA_VERSION 1
+#define ST_INV_SCHEMA_VERSION 2
 #define ST_INV_SQLITE_MIN 3037000 /* STRICT tables (3.37.0); RETURNING is 3.35.0 */
 #define ST_INV_BATCH_MAX 256
 /* Commit delay: while callers keep arriving (the last batch held more than one job), the
@@ -54,7 +54,8 @@
     HS_ENSURE_MSG((cond), HS_ERR_IO, "%s: %s: %s (%d)", (s)->path, (what), sqlite3_errmsg(db),     \
                   sqlite3_extended_errcode(db))
 
-static const char st_inv_schema_sql[] =
+/* Version 1: the first schema, as every store before record kinds created it. */
+static const char st_inv_schema_v1_sql[] =
     "CREATE TABLE certificates ("
     " serial TEXT PRIMARY KEY NOT NULL,"
     " subject TEXT NOT NULL,"
@@ -77,6 +78,23 @@ static const char st_inv_schema_sql[] =
     "INSERT INTO meta (name, value) VALUES ('" ST_INV_META_CRL "', 0),"
     " ('" ST_INV_META_GENERATION "', 0);"
     "PRAGMA user_version = 1;";
+
+/* 1 -> 2: records carry a kind (enum st_kind); every existing row is X.509 (0). ADD COLUMN
+ * with a constant default rewrites no row. The covering index of list_revoked gains the kind,
+ * which the CRL lists alone. */
+static const char st_inv_schema_v2_sql[] =
+    "ALTER TABLE certificates ADD COLUMN kind INTEGER NOT NULL DEFAULT 0 CHECK (kind IN (0, 1));"
+    "DROP INDEX certificates_revoked;"
+    "CREATE INDEX certificates_revoked ON certificates (kind, serial, not_after, revoked_at, "
+    "reason)"
+    " WHERE status = 1;"
+    "PRAGMA user_version = 2;";
+
+/* The steps from version i to i + 1, run in order from the file's version. */
+static const char *const st_inv_schema_steps[ST_INV_SCHEMA_VERSION] = {
+    st_inv_schema_v1_sql,
+    st_inv_schema_v2_sql,
+};
 
 enum st_inv_wsql {
     ST_INV_W_BEGIN,
@@ -111,7 +129,8 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
     [ST_INV_W_INSERT] = {"insert",
                          "INSERT INTO certificates (serial, subject, sans, not_before, not_after,"
                          " requester, profile, spki_sha256, cert_sha256, status, revoked_at,"
-                         " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+                         " reason, kind)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
     [ST_INV_W_EXISTS] = {"lookup", "SELECT 1 FROM certificates WHERE serial = ?1"},
     [ST_INV_W_REVOKE] = {"revoke", "UPDATE certificates SET status = 1, revoked_at = ?2,"
                                    " reason = ?3 WHERE serial = ?1 AND status = 0"},
@@ -121,10 +140,11 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
 
 static const struct st_inv_sql st_inv_rsql[ST_INV_R_COUNT] = {
     [ST_INV_R_GET] = {"get", "SELECT serial, subject, sans, not_before, not_after, requester,"
-                             " profile, spki_sha256, cert_sha256, status, revoked_at, reason"
-                             " FROM certificates WHERE serial = ?1"},
-    [ST_INV_R_LIST] = {"list revoked", "SELECT serial, revoked_at, reason FROM certificates"
-                                       " WHERE status = 1 AND not_after >= ?1 ORDER BY serial"},
+                             " profile, spki_sha256, cert_sha256, status, revoked_at, reason,"
+                             " kind FROM certificates WHERE serial = ?1"},
+    [ST_INV_R_LIST] = {"list revoked",
+                       "SELECT serial, revoked_at, reason FROM certificates"
+                       " WHERE status = 1 AND kind = ?2 AND not_after >= ?1 ORDER BY serial"},
 };
 
 enum st_inv_op {
@@ -316,7 +336,8 @@ static HS_RESULT st_inv_bind_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     HS_GUARD(st_inv_bind_hash(s, st, 9, rec->cert_sha256));
     HS_GUARD(st_inv_bind_int(s, st, 10, rec->status));
     HS_GUARD(st_inv_bind_int(s, st, 11, (sqlite3_int64)rec->revoked_at));
-    return st_inv_bind_int(s, st, 12, rec->reason);
+    HS_GUARD(st_inv_bind_int(s, st, 12, rec->reason));
+    return st_inv_bind_int(s, st, 13, rec->kind);
 }
 
 static HS_RESULT st_inv_insert(struct st_inv_sqlite *s, const struct st_cert_record *rec)
@@ -660,6 +681,16 @@ static HS_RESULT st_inv_column_status(struct st_inv_sqlite *s, sqlite3_stmt *st,
     return HS_OK;
 }
 
+static HS_RESULT st_inv_column_kind(struct st_inv_sqlite *s, sqlite3_stmt *st, int col,
+                                    enum st_kind *out)
+{
+    sqlite3_int64 v = sqlite3_column_int64(st, col);
+    HS_ENSURE_MSG(v == ST_KIND_X509 || v == ST_KIND_SSH, HS_ERR_IO,
+                  "%s: stored kind %lld is unknown", s->path, (long long)v);
+    *out = (enum st_kind)v;
+    return HS_OK;
+}
+
 static HS_RESULT st_inv_read_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
                                     struct st_cert_record *rec)
 {
@@ -675,7 +706,7 @@ static HS_RESULT st_inv_read_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     HS_GUARD(st_inv_column_status(s, st, 9, &rec->status));
     rec->revoked_at = (time_t)sqlite3_column_int64(st, 10);
     rec->reason = sqlite3_column_int(st, 11);
-    return HS_OK;
+    return st_inv_column_kind(s, st, 12, &rec->kind);
 }
 
 static HS_RESULT st_inv_sqlite_get(struct st_inventory *inv, const char *serial_hex,
@@ -720,6 +751,7 @@ static HS_RESULT st_inv_sqlite_list_revoked(struct st_inventory *inv, time_t not
     /* One statement is one read transaction: the list and its count come from one snapshot. */
     HS_DEFER(sqlite3_stmt *st = s->rstmt[ST_INV_R_LIST], st_inv_stmt_resetp);
     HS_GUARD(st_inv_bind_int(s, st, 1, (sqlite3_int64)not_after_from));
+    HS_GUARD(st_inv_bind_int(s, st, 2, ST_KIND_X509)); /* the CRL's; SSH goes to a KRL */
     size_t total = 0;
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -861,11 +893,11 @@ static HS_RESULT st_inv_prepare(struct st_inv_sqlite *s, sqlite3 *db, const stru
     return HS_OK;
 }
 
-/* Reads the schema version; one this build does not know is refused. */
+/* Reads the schema version (0: a new file); one newer than this build's is refused. */
 static HS_RESULT st_inv_schema_version(struct st_inv_sqlite *s, sqlite3_int64 *out)
 {
     HS_GUARD(st_inv_query_int(s, s->wdb, "PRAGMA user_version", out));
-    HS_ENSURE_MSG(*out == 0 || *out == ST_INV_SCHEMA_VERSION, HS_ERR_INPUT_CONFIG,
+    HS_ENSURE_MSG(*out >= 0 && *out <= ST_INV_SCHEMA_VERSION, HS_ERR_INPUT_CONFIG,
                   "%s: inventory schema version %lld; this build knows version %d", s->path,
                   (long long)*out, ST_INV_SCHEMA_VERSION);
     return HS_OK;
@@ -875,8 +907,12 @@ static HS_RESULT st_inv_schema_apply(struct st_inv_sqlite *s)
 {
     sqlite3_int64 version = 0;
     HS_GUARD(st_inv_schema_version(s, &version));
-    if (version == 0) {
-        HS_GUARD(st_inv_exec_sql(s, s->wdb, st_inv_schema_sql));
+    for (sqlite3_int64 v = version; v < ST_INV_SCHEMA_VERSION; v++) {
+        HS_GUARD(st_inv_exec_sql(s, s->wdb, st_inv_schema_steps[v]));
+    }
+    if (version != 0 && version < ST_INV_SCHEMA_VERSION) {
+        hs_log(HS_LOG_INFO, "inventory.schema.upgraded", HS_LOG_STR("path", s->path),
+               HS_LOG_INT("from", version), HS_LOG_INT("to", ST_INV_SCHEMA_VERSION));
     }
     return HS_OK;
 }
@@ -884,8 +920,8 @@ static HS_RESULT st_inv_schema_apply(struct st_inv_sqlite *s)
 static HS_RESULT st_inv_schema(struct st_inv_sqlite *s)
 {
     HS_DEFER(sqlite3 *txn = s->wdb, st_inv_rollbackp);
-    /* IMMEDIATE: of two processes opening a new file, one creates the schema, the other sees
-     * it. */
+    /* IMMEDIATE: of two processes opening a new (or old) file, one creates (or upgrades) the
+     * schema, the other sees it. A failed step rolls the whole upgrade back. */
     HS_GUARD(st_inv_exec_sql(s, s->wdb, "BEGIN IMMEDIATE"));
     HS_GUARD(st_inv_schema_apply(s));
     return st_inv_exec_sql(s, s->wdb, "COMMIT");

@@ -2,10 +2,14 @@
 # written against exactly this schema; change it only together with that code.
 #
 #   item                                   attributes
-#   certificate   serial = <hex serial>    ... the record (not_after, requested_by, status, ...),
+#   certificate   serial = <hex serial>    ... the record (not_after, requested_by, status,
+#                                          kind: 0 x509 / 1 ssh, absent = x509, ...),
 #                                          expires_at (N, epoch seconds: TTL deletes it after)
-#   revoked cert  + revoked_part = "revoked" (S): puts the item into the sparse GSI "revoked",
-#                                          key (revoked_part, serial); the CRL is a Query on it
+#   revoked cert  + revoked_part (S): puts the item into the sparse GSI "revoked", key
+#                                          (revoked_part, serial), one partition per kind:
+#                                          "revoked" (X.509; the CRL is a Query on it) and
+#                                          "revoked#ssh" (SSH; for a KRL). So the index needs no
+#                                          "kind" in its projection.
 #   counters      serial = "meta#crl_number", "meta#revocation_generation", numeric "value";
 #                 no expires_at, so TTL never deletes them
 #

@@ -1,0 +1,866 @@
+/*
+ * The inventory's conformance test: every behaviour st_inventory.h promises, run unchanged
+ * against every store, each opened through the factory (st_inventory_open, st_config.h):
+ *
+ *   st_conformance_test sqlite     SQLite files in a fresh directory under $HSMSIGN_TEST_TMPDIR
+ *                                  (the build tree; "." when unset), removed when all passed
+ *   st_conformance_test dynamodb   dynalite, through tests/dynamo/dynalite.sh run (which starts
+ *                                  it and sets HSMSIGN_TEST_DYNAMO_*); Query pages of 3 items,
+ *                                  so every listing crosses pages
+ *
+ * Each case gets a store of its own (a new file, a new table), so counters start at zero on
+ * every backend. Covered: every field and both kinds round-trip; bad input is refused with its
+ * exact code before it reaches the store (the store sees no activity); duplicates (also across
+ * kinds and racing threads); revocation once, its generation, kept across a reopen; SSH
+ * revocations stay off the CRL list; list_revoked's order, notAfter bound and HS_ERR_BOUNDS;
+ * CRL numbers strictly increasing across threads and a reopen; 16 threads putting at once; the
+ * factory's refusals. Each backend's own test (st_sqlite_test.c, st_dynamodb_test.c) keeps
+ * what only that store does.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "store/st_config.h"
+#include "tests/testlib/hs_test.h"
+
+#define T0 1700000000 /* 2023-11-14 */
+#define PATH_LEN 512
+#define STORE_NAME_MAX 96
+#define CTL_MAX 65536
+#define LIST_N 11
+#define CRL_THREADS 8
+#define CRL_EACH 10
+#define PUT_THREADS 16
+#define PUT_EACH 25
+#define RACERS 8
+
+enum backend {
+    BACKEND_SQLITE,
+    BACKEND_DYNAMODB,
+};
+
+static enum backend backend;
+static char test_dir[PATH_LEN / 2];
+static unsigned run_stamp; /* makes this run's table names new to dynalite */
+static const char *endpoint;
+static const char *region;
+
+/* One store of a case: a file or a table, and the config the factory opens it with. */
+struct store {
+    char name[PATH_LEN];
+    struct st_config cfg;
+};
+
+/* --- helpers ---------------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct st_cert_record *rec_new(const char *serial)
+{
+    struct st_cert_record *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        abort();
+    }
+    snprintf(r->serial_hex, sizeof(r->serial_hex), "%s", serial);
+    snprintf(r->subject, sizeof(r->subject), "CN=%s.example.com,O=Ex\\2C \"Q\"", serial);
+    snprintf(r->sans, sizeof(r->sans), "[\"DNS:%s.example.com\",\"IP:10.0.0.1\"]", serial);
+    r->not_before = T0;
+    r->not_after = T0 + 30 * 86400;
+    snprintf(r->requester, sizeof(r->requester), "arn:aws:iam::123456789012:role/issuer");
+    snprintf(r->profile, sizeof(r->profile), "server");
+    for (size_t i = 0; i < sizeof(r->spki_sha256); i++) {
+        r->spki_sha256[i] = (unsigned char)(i * 7 + (unsigned char)serial[0]);
+        r->cert_sha256[i] = (unsigned char)(255 - i * 3);
+    }
+    r->status = ST_CERT_GOOD;
+    r->revoked_at = 0;
+    r->reason = -1;
+    return r;
+}
+
+HS_DEFINE_FREEP(rec_freep, struct st_cert_record, free)
+
+static bool rec_equal(const struct st_cert_record *a, const struct st_cert_record *b)
+{
+    return strcmp(a->serial_hex, b->serial_hex) == 0 && strcmp(a->subject, b->subject) == 0 &&
+           strcmp(a->sans, b->sans) == 0 && a->not_before == b->not_before &&
+           a->not_after == b->not_after && strcmp(a->requester, b->requester) == 0 &&
+           strcmp(a->profile, b->profile) == 0 &&
+           memcmp(a->spki_sha256, b->spki_sha256, sizeof(a->spki_sha256)) == 0 &&
+           memcmp(a->cert_sha256, b->cert_sha256, sizeof(a->cert_sha256)) == 0 &&
+           a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason &&
+           a->kind == b->kind;
+}
+
+static HS_RESULT put_serial(struct st_inventory *inv, const char *serial, enum st_kind kind)
+{
+    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+    r->kind = kind;
+    return inv->ops->put(inv, r);
+}
+
+static bool present(struct st_inventory *inv, const char *serial)
+{
+    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    return !hs_failed(inv->ops->get(inv, serial, r)) && strcmp(r->serial_hex, serial) == 0;
+}
+
+/* --- dynalite's control endpoints (tests/dynamo/dynalite_server.js) --------------------------- */
+
+static size_t ctl_write(char *p, size_t size, size_t nmemb, void *cls)
+{
+    char *out = cls;
+    size_t have = strlen(out);
+    size_t n = size * nmemb;
+    if (have + n >= CTL_MAX) {
+        return 0;
+    }
+    memcpy(out + have, p, n);
+    out[have + n] = '\0';
+    return n;
+}
+
+/* A control call to the dynalite front (GET when body is NULL); returns the parsed answer. */
+static json_object *ctl(const char *path, const char *body)
+{
+    char url[256];
+    static char answer[CTL_MAX];
+    answer[0] = '\0';
+    snprintf(url, sizeof(url), "%s%s", endpoint, path);
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
+    if (body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_cleanup(h);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "control %s: %s\n", path, curl_easy_strerror(rc));
+        abort();
+    }
+    return json_tokener_parse(answer);
+}
+
+/* --- the backends ----------------------------------------------------------------------------- */
+
+/* A new, empty store for one case: a file name not used yet, or a table created now. */
+static void store_new(const char *label, struct store *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (backend == BACKEND_SQLITE) {
+        snprintf(s->name, sizeof(s->name), "%s/%s.db", test_dir, label);
+        s->cfg.backend = ST_BACKEND_SQLITE;
+        s->cfg.sqlite_path = s->name;
+        return;
+    }
+    snprintf(s->name, sizeof(s->name), "conf-%s-%08x", label, run_stamp);
+    char body[PATH_LEN + 32];
+    snprintf(body, sizeof(body), "{\"name\": \"%s\"}", s->name);
+    json_object_put(ctl("/__create_table", body));
+    s->cfg.backend = ST_BACKEND_DYNAMODB;
+    s->cfg.dynamodb = (struct st_dynamodb_config){
+        .table = s->name,
+        .region = region,
+        .endpoint = endpoint,
+        .timeout_ms = 2000,
+        .page_limit = 3 /* every listing of more than 3 crosses pages */};
+}
+
+/* Opens s through the factory; NULL (and a failed check) when it fails. */
+static struct st_inventory *store_open(const struct store *s)
+{
+    struct st_inventory *inv = NULL;
+    HS_CHECK_OK(st_inventory_open(&s->cfg, &inv));
+    return inv;
+}
+
+/* What the store did so far, to show that refused input never reached it: the SQLite store's
+ * commits, or the requests dynalite's front received. */
+static long store_activity(struct st_inventory *inv)
+{
+    if (backend == BACKEND_SQLITE) {
+        struct st_inventory_stats st;
+        st_sqlite_stats(inv, &st);
+        return (long)st.commits;
+    }
+    json_object *doc = ctl("/__stats", NULL);
+    json_object *v = NULL;
+    long n = json_object_object_get_ex(doc, "requests", &v) ? (long)json_object_get_int64(v) : -1;
+    json_object_put(doc);
+    return n;
+}
+
+/* --- cases ------------------------------------------------------------------------------------ */
+
+HS_TEST(put_get_round_trips_every_field_and_kind)
+{
+    struct store s;
+    store_new("roundtrip", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    /* Every string at its bound, 64-bit times, hashes with every byte distinct. */
+    HS_DEFER(struct st_cert_record *in = rec_new("7f3a9c0e5d2b41a8b6c4e2f019d7a3b5"), rec_freep);
+    memset(in->subject, 's', ST_INV_SUBJECT_MAX);
+    memset(in->sans, 'n', ST_INV_SANS_MAX);
+    memset(in->requester, 'r', ST_INV_PRINCIPAL_MAX);
+    memset(in->profile, 'p', ST_INV_PROFILE_MAX);
+    in->not_before = -86400;
+    in->not_after = 253402300799; /* 9999-12-31T23:59:59Z */
+    for (size_t i = 0; i < sizeof(in->spki_sha256); i++) {
+        in->spki_sha256[i] = (unsigned char)i;
+        in->cert_sha256[i] = (unsigned char)(0xff - i);
+    }
+    HS_CHECK_OK(inv->ops->put(inv, in));
+    HS_DEFER(struct st_cert_record *out = rec_new("1"), rec_freep);
+    out->kind = ST_KIND_SSH; /* get must write the kind, not leave it */
+    HS_CHECK_OK(inv->ops->get(inv, in->serial_hex, out));
+    HS_CHECK(rec_equal(in, out));
+    HS_CHECK(out->kind == ST_KIND_X509);
+
+    /* Quotes, backslashes and commas in the subject; an SSH certificate. */
+    HS_DEFER(struct st_cert_record *ssh = rec_new("5a5a"), rec_freep);
+    ssh->kind = ST_KIND_SSH;
+    snprintf(ssh->subject, sizeof(ssh->subject), "key-id \"alice\"\\laptop");
+    snprintf(ssh->sans, sizeof(ssh->sans), "[\"alice\",\"root\"]");
+    snprintf(ssh->profile, sizeof(ssh->profile), "user");
+    HS_CHECK_OK(inv->ops->put(inv, ssh));
+    HS_CHECK_OK(inv->ops->get(inv, "5a5a", out));
+    HS_CHECK(rec_equal(ssh, out));
+    HS_CHECK(out->kind == ST_KIND_SSH);
+
+    /* A record put as revoked, with an empty subject, keeps its revocation and bumps the
+     * generation. */
+    uint64_t gen = inv->ops->generation(inv);
+    HS_CHECK(gen == 0);
+    HS_DEFER(struct st_cert_record *rev = rec_new("1"), rec_freep);
+    rev->subject[0] = '\0';
+    rev->status = ST_CERT_REVOKED;
+    rev->revoked_at = T0 + 3600;
+    rev->reason = 1;
+    HS_CHECK_OK(inv->ops->put(inv, rev));
+    HS_CHECK(inv->ops->generation(inv) == gen + 1);
+    HS_CHECK_OK(inv->ops->get(inv, "1", out));
+    HS_CHECK(rec_equal(rev, out));
+
+    /* A failed get leaves *out alone. */
+    HS_CHECK_ERR(inv->ops->get(inv, "abcdef", out), HS_ERR_INPUT_NOT_FOUND);
+    HS_CHECK(strcmp(out->serial_hex, "1") == 0);
+}
+
+static void too_long_subject(struct st_cert_record *r)
+{
+    memset(r->subject, 'a', sizeof(r->subject));
+}
+
+static void too_long_sans(struct st_cert_record *r)
+{
+    memset(r->sans, 'a', sizeof(r->sans));
+}
+
+static void too_long_requester(struct st_cert_record *r)
+{
+    memset(r->requester, 'a', sizeof(r->requester));
+}
+
+static void too_long_profile(struct st_cert_record *r)
+{
+    memset(r->profile, 'a', sizeof(r->profile));
+}
+
+static void too_long_serial(struct st_cert_record *r)
+{
+    memset(r->serial_hex, 'a', sizeof(r->serial_hex));
+}
+
+static void validity_inverted(struct st_cert_record *r)
+{
+    r->not_before = r->not_after + 1;
+}
+
+static void status_unknown(struct st_cert_record *r)
+{
+    r->status = (enum st_cert_status)2;
+}
+
+static void kind_unknown(struct st_cert_record *r)
+{
+    r->kind = (enum st_kind)2;
+}
+
+static void kind_negative(struct st_cert_record *r)
+{
+    r->kind = (enum st_kind) - 1;
+}
+
+static void reason_too_big(struct st_cert_record *r)
+{
+    r->status = ST_CERT_REVOKED;
+    r->revoked_at = T0;
+    r->reason = 11;
+}
+
+static void reason_unused_7(struct st_cert_record *r)
+{
+    r->status = ST_CERT_REVOKED;
+    r->revoked_at = T0;
+    r->reason = 7;
+}
+
+static void good_with_revocation(struct st_cert_record *r)
+{
+    r->revoked_at = T0;
+}
+
+static void good_with_reason(struct st_cert_record *r)
+{
+    r->reason = 1;
+}
+
+static void revoked_without_time(struct st_cert_record *r)
+{
+    r->status = ST_CERT_REVOKED;
+}
+
+HS_TEST(bad_input_is_refused_with_its_code_before_the_store)
+{
+    struct store s;
+    store_new("validation", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    static const struct {
+        const char *serial;
+        enum hs_code code;
+    } serials[] = {
+        {"", HS_ERR_INPUT_FIELD},
+        {"ABCDEF", HS_ERR_INPUT_FIELD},
+        {"12g4", HS_ERR_INPUT_FIELD},
+        {"xyz", HS_ERR_INPUT_FIELD},
+        {"0x12", HS_ERR_INPUT_FIELD},
+        {" 12", HS_ERR_INPUT_FIELD},
+        {"12 ", HS_ERR_INPUT_FIELD},
+        {"00ab", HS_ERR_INPUT_FIELD},
+        {"00", HS_ERR_INPUT_FIELD},
+        {"meta#crl_number", HS_ERR_INPUT_FIELD}, /* the DynamoDB store's counter items */
+        {"1234567890abcdef1234567890abcdef123456789", HS_ERR_INPUT_FIELD}, /* 41 */
+        {"1234567890abcdef1234567890abcdef12345678", HS_ERR_NONE},         /* 40 */
+        {"0", HS_ERR_NONE},
+        {"0ab", HS_ERR_NONE},
+    };
+    static const struct {
+        void (*spoil)(struct st_cert_record *r);
+        enum hs_code code;
+    } records[] = {
+        {too_long_subject, HS_ERR_INPUT_RANGE},   {too_long_sans, HS_ERR_INPUT_RANGE},
+        {too_long_requester, HS_ERR_INPUT_RANGE}, {too_long_profile, HS_ERR_INPUT_RANGE},
+        {too_long_serial, HS_ERR_INPUT_FIELD},    {validity_inverted, HS_ERR_INPUT_RANGE},
+        {status_unknown, HS_ERR_INPUT_FIELD},     {kind_unknown, HS_ERR_INPUT_FIELD},
+        {kind_negative, HS_ERR_INPUT_FIELD},      {reason_too_big, HS_ERR_INPUT_RANGE},
+        {reason_unused_7, HS_ERR_INPUT_RANGE},    {good_with_revocation, HS_ERR_INPUT_FIELD},
+        {good_with_reason, HS_ERR_INPUT_FIELD},   {revoked_without_time, HS_ERR_INPUT_RANGE},
+    };
+    /* Refused input first: the store sees nothing of it. */
+    long before = store_activity(inv);
+    int accepted = 0;
+    for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+        if (serials[i].code == HS_ERR_NONE) {
+            accepted++;
+            continue;
+        }
+        /* A serial longer than the record's array is the too_long_serial case below. */
+        if (strlen(serials[i].serial) <= ST_INV_SERIAL_MAX) {
+            HS_CHECK_ERR(put_serial(inv, serials[i].serial, ST_KIND_X509), serials[i].code);
+        }
+        HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+        HS_CHECK_ERR(inv->ops->get(inv, serials[i].serial, r), serials[i].code);
+        HS_CHECK_ERR(inv->ops->revoke(inv, serials[i].serial, T0, 1, NULL), serials[i].code);
+    }
+    for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
+        HS_DEFER(struct st_cert_record *r = rec_new("abc"), rec_freep);
+        records[i].spoil(r);
+        HS_CHECK_ERR(inv->ops->put(inv, r), records[i].code);
+    }
+    HS_CHECK_ERR(inv->ops->revoke(inv, "abc", 0, 1, NULL), HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(inv->ops->revoke(inv, "abc", -5, 1, NULL), HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(inv->ops->revoke(inv, "abc", T0, 11, NULL), HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(inv->ops->revoke(inv, "abc", T0, 7, NULL), HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(inv->ops->revoke(inv, "abc", T0, -2, NULL), HS_ERR_INPUT_RANGE);
+    HS_CHECK(store_activity(inv) == before);
+
+    /* Then the valid ones, of both kinds. */
+    for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+        if (serials[i].code == HS_ERR_NONE) {
+            HS_CHECK_OK(put_serial(inv, serials[i].serial, i % 2 ? ST_KIND_SSH : ST_KIND_X509));
+            HS_CHECK(present(inv, serials[i].serial));
+        }
+    }
+    HS_CHECK(accepted == 3);
+    HS_CHECK(!present(inv, "abc"));
+    HS_CHECK_OK(put_serial(inv, "abc", ST_KIND_X509));
+    HS_CHECK(store_activity(inv) > before);
+    HS_CHECK(inv->ops->generation(inv) == 0);
+}
+
+struct racer {
+    pthread_t thread;
+    struct st_inventory *inv;
+    pthread_barrier_t *start;
+    enum st_kind kind;
+    enum hs_code code;
+};
+
+static void *racer_main(void *arg)
+{
+    struct racer *r = arg;
+    pthread_barrier_wait(r->start);
+    r->code = put_serial(r->inv, "cc01", r->kind).code;
+    return NULL;
+}
+
+HS_TEST(duplicates_are_refused_also_across_kinds_and_threads)
+{
+    struct store s;
+    store_new("duplicates", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    HS_DEFER(struct st_cert_record *r = rec_new("aa01"), rec_freep);
+    HS_CHECK_OK(inv->ops->put(inv, r));
+    HS_CHECK_ERR(inv->ops->put(inv, r), HS_ERR_INPUT_EXISTS);
+    r->cert_sha256[0] ^= 1; /* another certificate with the same serial */
+    HS_CHECK_ERR(inv->ops->put(inv, r), HS_ERR_INPUT_EXISTS);
+    r->kind = ST_KIND_SSH; /* serials are one namespace across kinds */
+    HS_CHECK_ERR(inv->ops->put(inv, r), HS_ERR_INPUT_EXISTS);
+    HS_CHECK_OK(inv->ops->get(inv, "aa01", r));
+    HS_CHECK(r->kind == ST_KIND_X509 && r->cert_sha256[0] == 255);
+    HS_CHECK_ERR(inv->ops->get(inv, "fedcba9876543210fedcba98", r), HS_ERR_INPUT_NOT_FOUND);
+
+    /* Threads racing for one new serial: exactly one wins. */
+    struct racer racers[RACERS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        racers[i] = (struct racer){.inv = inv, .start = &start, .kind = (enum st_kind)(i % 2)};
+        HS_CHECK(pthread_create(&racers[i].thread, NULL, racer_main, &racers[i]) == 0);
+    }
+    int ok = 0;
+    int exists = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(racers[i].thread, NULL);
+        ok += racers[i].code == HS_ERR_NONE;
+        exists += racers[i].code == HS_ERR_INPUT_EXISTS;
+    }
+    pthread_barrier_destroy(&start);
+    HS_CHECK(ok == 1 && exists == RACERS - 1);
+    HS_CHECK(present(inv, "cc01"));
+}
+
+HS_TEST(revoke_sets_status_once_and_bumps_the_generation_on_change)
+{
+    struct store s;
+    store_new("revoke", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    HS_CHECK_OK(put_serial(inv, "a1", ST_KIND_X509));
+    HS_CHECK_OK(put_serial(inv, "b2", ST_KIND_X509));
+    uint64_t gen = inv->ops->generation(inv);
+    HS_CHECK(gen == 0);
+    bool changed = false;
+    HS_CHECK_OK(inv->ops->revoke(inv, "a1", T0 + 100, 1, &changed));
+    HS_CHECK(changed);
+    HS_CHECK(inv->ops->generation(inv) == gen + 1);
+    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    HS_CHECK_OK(inv->ops->get(inv, "a1", r));
+    HS_CHECK(r->status == ST_CERT_REVOKED && r->revoked_at == T0 + 100 && r->reason == 1);
+
+    /* Twice, three times: no change, no error, the first revocation stays. */
+    changed = true;
+    HS_CHECK_OK(inv->ops->revoke(inv, "a1", T0 + 200, 4, &changed));
+    HS_CHECK(!changed);
+    HS_CHECK_OK(inv->ops->revoke(inv, "a1", T0 + 300, 5, NULL));
+    HS_CHECK(inv->ops->generation(inv) == gen + 1);
+    HS_CHECK_OK(inv->ops->get(inv, "a1", r));
+    HS_CHECK(r->revoked_at == T0 + 100 && r->reason == 1);
+
+    HS_CHECK_ERR(inv->ops->revoke(inv, "ffff", T0, 1, &changed), HS_ERR_INPUT_NOT_FOUND);
+    HS_CHECK(inv->ops->generation(inv) == gen + 1);
+    HS_CHECK_OK(inv->ops->revoke(inv, "b2", T0 + 300, -1, NULL));
+    HS_CHECK(inv->ops->generation(inv) == gen + 2);
+    HS_CHECK_OK(inv->ops->get(inv, "b2", r));
+    HS_CHECK(r->status == ST_CERT_REVOKED && r->revoked_at == T0 + 300 && r->reason == -1);
+
+    /* An SSH certificate is revoked the same way and keeps its kind. */
+    HS_CHECK_OK(put_serial(inv, "c3", ST_KIND_SSH));
+    changed = false;
+    HS_CHECK_OK(inv->ops->revoke(inv, "c3", T0 + 400, 4, &changed));
+    HS_CHECK(changed);
+    HS_CHECK(inv->ops->generation(inv) == gen + 3);
+    HS_CHECK_OK(inv->ops->revoke(inv, "c3", T0 + 500, 1, &changed));
+    HS_CHECK(!changed);
+    HS_CHECK_OK(inv->ops->get(inv, "c3", r));
+    HS_CHECK(r->status == ST_CERT_REVOKED && r->revoked_at == T0 + 400 && r->reason == 4 &&
+             r->kind == ST_KIND_SSH);
+
+    /* The generation is kept in the store. */
+    st_inventory_close(inv);
+    inv = store_open(&s);
+    HS_CHECK(inv != NULL && inv->ops->generation(inv) == gen + 3);
+}
+
+HS_TEST(list_revoked_orders_filters_counts_and_leaves_ssh_out)
+{
+    struct store s;
+    store_new("list", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    /* Put out of order (serials of one length sort numerically); every fourth has expired
+     * before T0 + 500; one stays good; SSH revocations interleave and must not show. */
+    char serials[LIST_N][ST_INV_SERIAL_MAX + 1];
+    for (int i = 0; i < LIST_N; i++) {
+        snprintf(serials[i], sizeof(serials[i]), "%x%015x", 1 + i, (unsigned)(i * 7919) % 97);
+        HS_DEFER(struct st_cert_record *r = rec_new(serials[i]), rec_freep);
+        r->not_after = T0 + (i % 4 == 0 ? 10 : 1000);
+        HS_CHECK_OK(inv->ops->put(inv, r));
+        char ssh[ST_INV_SERIAL_MAX + 1];
+        snprintf(ssh, sizeof(ssh), "%x%015x", 1 + i, 500u + (unsigned)i);
+        HS_CHECK_OK(put_serial(inv, ssh, ST_KIND_SSH));
+        HS_CHECK_OK(inv->ops->revoke(inv, ssh, T0 + 1, 1, NULL));
+    }
+    HS_DEFER(struct st_cert_record *ssh_revoked = rec_new("e1"), rec_freep);
+    ssh_revoked->kind = ST_KIND_SSH;
+    ssh_revoked->status = ST_CERT_REVOKED;
+    ssh_revoked->revoked_at = T0 + 2;
+    HS_CHECK_OK(inv->ops->put(inv, ssh_revoked));
+    for (int i = LIST_N - 1; i >= 0; i--) {
+        if (i != 5) {
+            HS_CHECK_OK(inv->ops->revoke(inv, serials[i], T0 + 100 + i, i % 6, NULL));
+        }
+    }
+    struct st_revoked_entry e[LIST_N + 2];
+    size_t n = 99;
+    HS_CHECK_OK(inv->ops->list_revoked(inv, T0 + 500, e, LIST_N, &n));
+    size_t want = 0;
+    for (int i = 0; i < LIST_N; i++) {
+        if (i == 5 || i % 4 == 0) {
+            continue;
+        }
+        HS_CHECK(want < n && strcmp(e[want].serial_hex, serials[i]) == 0 &&
+                 e[want].revoked_at == T0 + 100 + i && e[want].reason == i % 6);
+        want++;
+    }
+    HS_CHECK(n == want && want == 7);
+    /* Without the bound: every revoked X.509 certificate, in order, and nothing else. */
+    HS_CHECK_OK(inv->ops->list_revoked(inv, 0, e, LIST_N + 2, &n));
+    HS_CHECK(n == LIST_N - 1);
+    for (size_t i = 0; i < n; i++) {
+        HS_CHECK(i == 0 || strcmp(e[i - 1].serial_hex, e[i].serial_hex) < 0);
+        HS_CHECK(e[i].revoked_at > T0 + 2); /* none of the SSH revocations */
+    }
+    /* notAfter at or after the bound: T0 + 1000 is the bound itself, one past is none. */
+    HS_CHECK_OK(inv->ops->list_revoked(inv, T0 + 1000, e, LIST_N, &n));
+    HS_CHECK(n == 7);
+    HS_CHECK_OK(inv->ops->list_revoked(inv, T0 + 1001, e, LIST_N, &n));
+    HS_CHECK(n == 0);
+    /* Too little room: HS_ERR_BOUNDS, the total in *n, the first max entries in out. */
+    n = 0;
+    HS_CHECK_ERR(inv->ops->list_revoked(inv, T0 + 500, e, 2, &n), HS_ERR_BOUNDS);
+    HS_CHECK(n == 7 && strcmp(e[0].serial_hex, serials[1]) == 0 &&
+             strcmp(e[1].serial_hex, serials[2]) == 0);
+    n = 0;
+    HS_CHECK_ERR(inv->ops->list_revoked(inv, T0 + 500, NULL, 0, &n), HS_ERR_BOUNDS);
+    HS_CHECK(n == 7);
+    HS_CHECK_OK(inv->ops->list_revoked(inv, T0 + 500, e, 7, &n));
+    HS_CHECK(n == 7);
+    /* The SSH revocations are there all the same. */
+    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    HS_CHECK_OK(inv->ops->get(inv, "e1", r));
+    HS_CHECK(r->status == ST_CERT_REVOKED && r->kind == ST_KIND_SSH);
+}
+
+HS_TEST(list_revoked_of_an_empty_store)
+{
+    struct store s;
+    store_new("empty", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    size_t n = 99;
+    HS_CHECK_OK(inv->ops->list_revoked(inv, 0, NULL, 0, &n));
+    HS_CHECK(n == 0);
+    HS_CHECK(inv->ops->generation(inv) == 0);
+}
+
+struct crl_taker {
+    pthread_t thread;
+    struct st_inventory *inv;
+    uint64_t numbers[CRL_EACH];
+    int ok;
+};
+
+static void *crl_taker_main(void *arg)
+{
+    struct crl_taker *t = arg;
+    for (int i = 0; i < CRL_EACH; i++) {
+        t->ok += !hs_failed(t->inv->ops->next_crl_number(t->inv, &t->numbers[i]));
+    }
+    return NULL;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+HS_TEST(crl_numbers_strictly_increase_across_threads_and_reopen)
+{
+    struct store s;
+    store_new("crlnumber", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    uint64_t a = 0;
+    uint64_t b = 0;
+    HS_CHECK_OK(inv->ops->next_crl_number(inv, &a));
+    HS_CHECK_OK(inv->ops->next_crl_number(inv, &b));
+    HS_CHECK(a == 1 && b == 2);
+    /* 8 threads x 10: each thread's numbers increase, and all 80 are distinct: 3..82. */
+    struct crl_taker t[CRL_THREADS];
+    memset(t, 0, sizeof(t));
+    uint64_t all[CRL_THREADS * CRL_EACH];
+    for (int i = 0; i < CRL_THREADS; i++) {
+        t[i].inv = inv;
+        HS_CHECK(pthread_create(&t[i].thread, NULL, crl_taker_main, &t[i]) == 0);
+    }
+    for (int i = 0; i < CRL_THREADS; i++) {
+        pthread_join(t[i].thread, NULL);
+        HS_CHECK(t[i].ok == CRL_EACH);
+        for (int k = 1; k < CRL_EACH; k++) {
+            HS_CHECK(t[i].numbers[k] > t[i].numbers[k - 1]);
+        }
+        memcpy(&all[i * CRL_EACH], t[i].numbers, sizeof(t[i].numbers));
+    }
+    qsort(all, CRL_THREADS * CRL_EACH, sizeof(all[0]), u64_cmp);
+    for (int i = 0; i < CRL_THREADS * CRL_EACH; i++) {
+        HS_CHECK(all[i] == (uint64_t)i + 3);
+    }
+    st_inventory_close(inv);
+    inv = store_open(&s);
+    HS_CHECK(inv != NULL && !hs_failed(inv->ops->next_crl_number(inv, &a)) && a == 83);
+}
+
+struct put_worker {
+    pthread_t thread;
+    struct st_inventory *inv;
+    pthread_barrier_t *start;
+    int id;
+    int failures;
+};
+
+static void put_worker_serial(int id, int i, char out[ST_INV_SERIAL_MAX + 1])
+{
+    snprintf(out, ST_INV_SERIAL_MAX + 1, "c%02x%05x", id, i);
+}
+
+static void *put_worker_main(void *arg)
+{
+    struct put_worker *w = arg;
+    pthread_barrier_wait(w->start);
+    for (int i = 0; i < PUT_EACH; i++) {
+        char serial[ST_INV_SERIAL_MAX + 1];
+        put_worker_serial(w->id, i, serial);
+        w->failures += hs_failed(put_serial(w->inv, serial, (enum st_kind)(w->id % 4 == 3)));
+    }
+    return NULL;
+}
+
+HS_TEST(concurrent_puts_from_16_threads_all_land)
+{
+    struct store s;
+    store_new("concurrent", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    struct put_worker w[PUT_THREADS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, PUT_THREADS + 1);
+    for (int i = 0; i < PUT_THREADS; i++) {
+        w[i] = (struct put_worker){.inv = inv, .start = &start, .id = i};
+        HS_CHECK(pthread_create(&w[i].thread, NULL, put_worker_main, &w[i]) == 0);
+    }
+    pthread_barrier_wait(&start);
+    double t = now_s();
+    int failures = 0;
+    for (int i = 0; i < PUT_THREADS; i++) {
+        pthread_join(w[i].thread, NULL);
+        failures += w[i].failures;
+    }
+    t = now_s() - t;
+    pthread_barrier_destroy(&start);
+    fprintf(stderr, "  %d threads: %d puts in %.2f s = %.0f puts/s\n", PUT_THREADS,
+            PUT_THREADS * PUT_EACH, t, PUT_THREADS * PUT_EACH / t);
+    HS_CHECK(failures == 0);
+    /* Every record is there, with its kind. */
+    HS_DEFER(struct st_cert_record *got = rec_new("1"), rec_freep);
+    int missing = 0;
+    int wrong_kind = 0;
+    for (int i = 0; i < PUT_THREADS; i++) {
+        for (int k = 0; k < PUT_EACH; k++) {
+            char serial[ST_INV_SERIAL_MAX + 1];
+            put_worker_serial(i, k, serial);
+            bool found = !hs_failed(inv->ops->get(inv, serial, got));
+            missing += !found;
+            wrong_kind += found && got->kind != (enum st_kind)(i % 4 == 3);
+        }
+    }
+    HS_CHECK(missing == 0 && wrong_kind == 0);
+}
+
+HS_TEST(the_factory_refuses_a_config_it_cannot_open)
+{
+    struct st_inventory *inv = NULL;
+    struct st_config c = {0}; /* no backend named */
+    HS_CHECK_ERR(st_config_check(&c), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_inventory_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    c.backend = (enum st_backend)7;
+    HS_CHECK_ERR(st_inventory_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    c.backend = ST_BACKEND_SQLITE;
+    HS_CHECK_ERR(st_inventory_open(&c, &inv), HS_ERR_INPUT_CONFIG); /* no path */
+    c.sqlite_path = "";
+    HS_CHECK_ERR(st_inventory_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    static char long_path[ST_SQLITE_PATH_MAX + 2];
+    memset(long_path, 'a', ST_SQLITE_PATH_MAX + 1);
+    c.sqlite_path = long_path;
+    HS_CHECK_ERR(st_inventory_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    /* Checking a good SQLite config creates nothing. */
+    char path[PATH_LEN];
+    snprintf(path, sizeof(path), "%s/not-created.db", backend == BACKEND_SQLITE ? test_dir : ".");
+    c.sqlite_path = path;
+    HS_CHECK_OK(st_config_check(&c));
+    struct stat st;
+    HS_CHECK(stat(path, &st) != 0 && errno == ENOENT);
+    c.backend = ST_BACKEND_DYNAMODB;
+    c.dynamodb = (struct st_dynamodb_config){.table = "x", .region = "eu-west-1"};
+    HS_CHECK_ERR(st_config_check(&c), HS_ERR_INPUT_CONFIG);
+    HS_CHECK_ERR(st_inventory_open(&c, &inv), HS_ERR_INPUT_CONFIG);
+    HS_CHECK(strstr(hs_error_last()->detail, "dynamodb") != NULL);
+    c.dynamodb.table = "hsmsign-inventory";
+    HS_CHECK_OK(st_config_check(&c));
+    HS_CHECK(inv == NULL); /* written only on success */
+    HS_CHECK_ERR(st_config_check(NULL), HS_ERR_INTERNAL);
+}
+
+/* --- main ------------------------------------------------------------------------------------- */
+
+static void remove_test_dir(void)
+{
+    DIR *d = opendir(test_dir);
+    struct dirent *e = NULL;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char p[PATH_LEN + 256];
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(p, sizeof(p), "%s/%s", test_dir, e->d_name);
+            unlink(p);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    rmdir(test_dir);
+}
+
+static int setup_sqlite(void)
+{
+    const char *base = getenv("HSMSIGN_TEST_TMPDIR");
+    snprintf(test_dir, sizeof(test_dir), "%s/st_conformance_test.XXXXXX",
+             base != NULL && base[0] != '\0' ? base : ".");
+    if (mkdtemp(test_dir) == NULL) {
+        perror(test_dir);
+        return -1;
+    }
+    return 0;
+}
+
+static void setup_dynamodb(void)
+{
+    endpoint = getenv("HSMSIGN_TEST_DYNAMO_ENDPOINT");
+    if (endpoint == NULL) {
+        hs_test_skip_or_fail("no dynalite: run through tests/dynamo/dynalite.sh run (CTest does)");
+    }
+    region = hs_test_env("HSMSIGN_TEST_DYNAMO_REGION");
+    setenv("AWS_ACCESS_KEY_ID", hs_test_env("HSMSIGN_TEST_DYNAMO_AKID"), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", hs_test_env("HSMSIGN_TEST_DYNAMO_SECRET"), 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    run_stamp = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "sqlite") == 0) {
+        backend = BACKEND_SQLITE;
+        if (setup_sqlite() != 0) {
+            printf("0 passed, 1 failed\n");
+            return 1;
+        }
+    } else if (argc == 2 && strcmp(argv[1], "dynamodb") == 0) {
+        backend = BACKEND_DYNAMODB;
+        setup_dynamodb();
+    } else {
+        fprintf(stderr, "usage: %s sqlite|dynamodb\n", argv[0]);
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = hs_test_main((const struct hs_test_case[]){
+        HS_TEST_CASE(put_get_round_trips_every_field_and_kind),
+        HS_TEST_CASE(bad_input_is_refused_with_its_code_before_the_store),
+        HS_TEST_CASE(duplicates_are_refused_also_across_kinds_and_threads),
+        HS_TEST_CASE(revoke_sets_status_once_and_bumps_the_generation_on_change),
+        HS_TEST_CASE(list_revoked_orders_filters_counts_and_leaves_ssh_out),
+        HS_TEST_CASE(list_revoked_of_an_empty_store),
+        HS_TEST_CASE(crl_numbers_strictly_increase_across_threads_and_reopen),
+        HS_TEST_CASE(concurrent_puts_from_16_threads_all_land),
+        HS_TEST_CASE(the_factory_refuses_a_config_it_cannot_open),
+        HS_TEST_END,
+    });
+    curl_global_cleanup();
+    if (backend == BACKEND_SQLITE && rc == 0) {
+        remove_test_dir();
+    } else if (backend == BACKEND_SQLITE) {
+        fprintf(stderr, "files kept in %s\n", test_dir);
+    }
+    return rc;
+}
