@@ -41,6 +41,34 @@ static void p11_dlclosep(void **dl)
     }
 }
 
+/* Initialises fn and makes the module object around it; dl (NULL for a function list given
+ * directly) is the module's only on success. */
+static HS_RESULT p11_module_wrap(void *dl, CK_FUNCTION_LIST *fn, const char *path,
+                                 struct p11_module **out)
+{
+    CK_RV rv = p11_module_initialize(fn);
+    HS_ENSURE_MSG(rv == CKR_OK, HS_ERR_HSM_MODULE, "%s: C_Initialize: %s", path, p11_ckr_name(rv));
+    struct p11_module *m = OPENSSL_zalloc(sizeof(*m));
+    char *path_copy = OPENSSL_strdup(path);
+    if (m == NULL || path_copy == NULL) {
+        fn->C_Finalize(NULL);
+        OPENSSL_free(m);
+        OPENSSL_free(path_copy);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    atomic_init(&m->refs, 1);
+    pthread_mutex_init(&m->lock, NULL);
+    m->dl = dl;
+    m->fn = fn;
+    m->path = path_copy;
+    m->pid = getpid();
+    hs_log(HS_LOG_INFO, "hsm.module.loaded", HS_LOG_STR("module", path),
+           HS_LOG_INT("cryptoki_major", fn->version.major),
+           HS_LOG_INT("cryptoki_minor", fn->version.minor));
+    *out = m;
+    return HS_OK;
+}
+
 HS_RESULT p11_module_load(const char *path, struct p11_module **out)
 {
     HS_ENSURE_REF(path);
@@ -58,28 +86,18 @@ HS_RESULT p11_module_load(const char *path, struct p11_module **out)
     CK_RV rv = get_list(&fn);
     HS_ENSURE_MSG(rv == CKR_OK && fn != NULL, HS_ERR_HSM_MODULE, "%s: C_GetFunctionList: %s", path,
                   p11_ckr_name(rv));
-    rv = p11_module_initialize(fn);
-    HS_ENSURE_MSG(rv == CKR_OK, HS_ERR_HSM_MODULE, "%s: C_Initialize: %s", path, p11_ckr_name(rv));
-    struct p11_module *m = OPENSSL_zalloc(sizeof(*m));
-    char *path_copy = OPENSSL_strdup(path);
-    if (m == NULL || path_copy == NULL) {
-        fn->C_Finalize(NULL);
-        OPENSSL_free(m);
-        OPENSSL_free(path_copy);
-        HS_BAIL(HS_ERR_NOMEM);
-    }
-    atomic_init(&m->refs, 1);
-    pthread_mutex_init(&m->lock, NULL);
-    m->dl = dl;
-    dl = NULL;
-    m->fn = fn;
-    m->path = path_copy;
-    m->pid = getpid();
-    hs_log(HS_LOG_INFO, "hsm.module.loaded", HS_LOG_STR("module", path),
-           HS_LOG_INT("cryptoki_major", fn->version.major),
-           HS_LOG_INT("cryptoki_minor", fn->version.minor));
-    *out = m;
+    HS_GUARD(p11_module_wrap(dl, fn, path, out));
+    dl = NULL; /* the module owns it now */
     return HS_OK;
+}
+
+HS_RESULT p11_module_from_functions(CK_FUNCTION_LIST *fn, const char *name, struct p11_module **out)
+{
+    HS_ENSURE_REF(fn);
+    HS_ENSURE_REF(name);
+    HS_ENSURE_MSG(strnlen(name, P11_MODULE_PATH_MAX) < P11_MODULE_PATH_MAX, HS_ERR_INPUT_CONFIG,
+                  "module name too long");
+    return p11_module_wrap(NULL, fn, name, out);
 }
 
 struct p11_module *p11_module_up_ref(struct p11_module *m)
@@ -96,7 +114,9 @@ void p11_module_free(struct p11_module *m)
     if (m->pid == getpid()) {
         m->fn->C_Finalize(NULL);
     }
-    dlclose(m->dl);
+    if (m->dl != NULL) {
+        dlclose(m->dl);
+    }
     pthread_mutex_destroy(&m->lock);
     OPENSSL_free(m->path);
     OPENSSL_free(m);

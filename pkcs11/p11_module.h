@@ -25,6 +25,16 @@ struct p11_module;
  * The caller frees *out with p11_module_free(). */
 HS_RESULT p11_module_load(const char *path, struct p11_module **out);
 
+/* The same for a function list the caller already holds instead of a module file: a module
+ * linked into the program, or a test's in-memory table (tests/testlib/hs_fake_p11.h). fn is
+ * borrowed and must stay valid until the last p11_module_free(); it is initialised here
+ * (C_Initialize, CKF_OS_LOCKING_OK) and finalised by the last free, and nothing is dlclose'd.
+ * name stands for the path in logs and p11_module_path(). Errors: HS_ERR_HSM_MODULE
+ * (C_Initialize failed), HS_ERR_INPUT_CONFIG, HS_ERR_NOMEM. The caller frees *out with
+ * p11_module_free(). */
+HS_RESULT p11_module_from_functions(CK_FUNCTION_LIST *fn, const char *name,
+                                    struct p11_module **out);
+
 /* Takes a reference; returns m. */
 struct p11_module *p11_module_up_ref(struct p11_module *m);
 

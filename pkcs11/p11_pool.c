@@ -275,6 +275,17 @@ static bool p11_session_lost_login(struct p11_pool *pool, CK_SESSION_HANDLE h)
     return pool->fn->C_GetSessionInfo(h, &info) == CKR_OK && !p11_state_logged_in(info.state);
 }
 
+/* True when the failure left an operation active on the session: CKR_BUFFER_TOO_SMALL does not
+ * end a C_Sign/C_GetAttributeValue-style operation (PKCS#11 v2.40 §5.2), and
+ * CKR_OPERATION_ACTIVE says one is active. Nobody will finish it, so lending the session again
+ * would fail every later operation on it with CKR_OPERATION_ACTIVE. */
+static bool p11_failure_leaves_operation(hs_result r)
+{
+    const struct hs_error *e = hs_error_last();
+    return hs_code_class(r.code) == HS_CLASS_HSM && e->ckr_name != NULL &&
+           (e->ckr == CKR_BUFFER_TOO_SMALL || e->ckr == CKR_OPERATION_ACTIVE);
+}
+
 /* After an operation failed on session idx: works out what the failure means, repairs what
  * can be repaired, and returns the session or closes it. *kind may be refined (a handle that a
  * lost login voided is a lost login). Fails only when the repair itself fails (a login). */
@@ -301,10 +312,12 @@ static HS_RESULT p11_pool_settle(struct p11_pool *pool, size_t idx, hs_result r,
     case P11_CKR_KIND_PIN_REJECTED:
     case P11_CKR_KIND_FATAL:
     case P11_CKR_KIND_OK:
-        /* An internal failure (bounds, memory, libcrypto) may have left an operation active:
-         * such a session is closed rather than lent again. */
+        /* An internal failure (bounds, memory, libcrypto) may have left an operation active,
+         * and some CK_RVs say one is: such a session is closed rather than lent again. */
         p11_pool_put(pool, idx,
-                     hs_code_class(r.code) == HS_CLASS_INTERNAL ? P11_PUT_DROP : P11_PUT_KEEP);
+                     hs_code_class(r.code) == HS_CLASS_INTERNAL || p11_failure_leaves_operation(r)
+                         ? P11_PUT_DROP
+                         : P11_PUT_KEEP);
         return HS_OK;
     case P11_CKR_KIND_SESSION_LOST:
     case P11_CKR_KIND_NOT_INITIALIZED:

@@ -16,8 +16,13 @@
  *     retried within a call; a PIN the token rejected (CKR_PIN_*) is never tried again, and
  *     after P11_POOL_LOGIN_FAILURES_MAX failed logins in a row none is tried until restart;
  *   - CKR_FUNCTION_FAILED, CKR_OPERATION_ACTIVE, CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: retried
- *     after a bounded exponential backoff;
- *   - anything else fails with the CKR_* name in the error.
+ *     after a bounded exponential backoff, at most P11_POOL_THROTTLE_RETRIES times;
+ *   - anything else fails with the CKR_* name in the error (CKR_MECHANISM_INVALID as
+ *     HS_ERR_HSM_MECHANISM, CKR_PIN_* as HS_ERR_HSM_LOGIN), unretried;
+ *   - a session is returned to the pool after a failure unless the failure was internal (bounds,
+ *     memory, libcrypto) or left an operation active on it (CKR_BUFFER_TOO_SMALL, PKCS#11 v2.40
+ *     §5.2, and CKR_OPERATION_ACTIVE): such a session is closed instead.
+ * tests/unit/p11_pool_test.c checks every class of this policy on an in-memory token.
  * A caller waits at most wait_ms for a free session and then gets HS_ERR_HSM_BUSY.
  */
 #ifndef P11_POOL_H

@@ -39,7 +39,11 @@ HS_RESULT sgn_name_rfc4514(const X509_NAME *name, char *out, size_t out_len)
     char *p = NULL;
     long n = BIO_get_mem_data(bio, &p);
     HS_ENSURE(n >= 0 && (size_t)n < out_len, HS_ERR_BOUNDS);
-    memcpy(out, p, (size_t)n);
+    /* An empty name (a certificate named only by its SANs) leaves the BIO without a buffer:
+     * p is NULL, and memcpy from NULL is undefined even for 0 bytes. */
+    if (n > 0) {
+        memcpy(out, p, (size_t)n);
+    }
     out[n] = '\0';
     return HS_OK;
 }

@@ -3,6 +3,18 @@
 #include "common/hs_log.h"
 
 int hs_test_failures;
+int hs_test_checks;
+
+static bool hs_test_under_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci != NULL && strcmp(ci, "true") == 0;
+}
+
+void hs_test_pass(void)
+{
+    hs_test_checks++;
+}
 
 void hs_test_report(const char *file, int line, const char *expr)
 {
@@ -14,6 +26,10 @@ void hs_test_report(const char *file, int line, const char *expr)
                 e->detail);
     }
     hs_test_failures++;
+    /* A check that failed was a check, even when reported without HS_CHECK. */
+    if (hs_test_checks < hs_test_failures) {
+        hs_test_checks = hs_test_failures;
+    }
 }
 
 int hs_test_main(const struct hs_test_case *cases)
@@ -21,26 +37,36 @@ int hs_test_main(const struct hs_test_case *cases)
     hs_log_init();
     int passed = 0;
     int failed = 0;
+    int skipped = 0;
     for (const struct hs_test_case *c = cases; c->name != NULL; c++) {
         hs_test_failures = 0;
+        hs_test_checks = 0;
         hs_error_clear();
         c->fn();
-        if (hs_test_failures == 0) {
-            passed++;
-            fprintf(stderr, "ok   %s\n", c->name);
-        } else {
+        if (hs_test_failures != 0) {
             failed++;
             fprintf(stderr, "FAIL %s (%d checks)\n", c->name, hs_test_failures);
+        } else if (hs_test_checks == 0 && hs_test_under_ci()) {
+            failed++;
+            fprintf(stderr, "FAIL %s (ran no check, under CI)\n", c->name);
+        } else if (hs_test_checks == 0) {
+            skipped++;
+            fprintf(stderr, "skip %s (ran no check)\n", c->name);
+        } else {
+            passed++;
+            fprintf(stderr, "ok   %s (%d checks)\n", c->name, hs_test_checks);
         }
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    if (failed != 0) {
+        return 1;
+    }
+    return passed == 0 ? 77 : 0;
 }
 
 void hs_test_skip_or_fail(const char *why)
 {
-    const char *ci = getenv("CI");
-    if (ci != NULL && strcmp(ci, "true") == 0) {
+    if (hs_test_under_ci()) {
         fprintf(stderr, "missing dependency under CI: %s\n", why);
         exit(1);
     }

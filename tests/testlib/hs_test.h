@@ -6,9 +6,11 @@
  *                                         HS_TEST_END}); }
  *
  * Every check counts; a failing check prints file:line, the expression and the thread's
- * hs_error, and marks the case failed. The program ends with the plain summary line
- * "N passed, N failed" and exits 0 only when nothing failed (77 = skipped, for CTest's
- * SKIP_RETURN_CODE).
+ * hs_error, and marks the case failed. A case that ran no check at all is reported as skipped
+ * ("skip NAME (ran no check)"), never as passed. The program ends with the plain summary line
+ * "N passed, N failed, N skipped" and exits 1 when a case failed, 77 (CTest's
+ * SKIP_RETURN_CODE) when no case passed because every case was skipped, and 0 otherwise.
+ * Under CI=true a skipped case is a failure: CI never passes a check that did not run.
  */
 #ifndef HS_TEST_H
 #define HS_TEST_H
@@ -26,6 +28,7 @@ struct hs_test_case {
 };
 
 extern int hs_test_failures; /* failed checks in the running case */
+extern int hs_test_checks;   /* checks run (passed or failed) in the running case */
 
 #define HS_TEST(name) static void name(void)
 #define HS_TEST_CASE(name)                                                                         \
@@ -37,10 +40,15 @@ extern int hs_test_failures; /* failed checks in the running case */
         NULL, NULL                                                                                 \
     }
 
+/* Records a failed check (and counts it as run). */
 void hs_test_report(const char *file, int line, const char *expr);
+
+/* Counts a check that passed, for code that reports failures with hs_test_report() itself. */
+void hs_test_pass(void);
 
 #define HS_CHECK(cond)                                                                             \
     do {                                                                                           \
+        hs_test_pass();                                                                            \
         if (!(cond)) {                                                                             \
             hs_test_report(__FILE__, __LINE__, #cond);                                             \
         }                                                                                          \
@@ -49,6 +57,7 @@ void hs_test_report(const char *file, int line, const char *expr);
 #define HS_CHECK_OK(call)                                                                          \
     do {                                                                                           \
         hs_result hs_test_r_ = (call);                                                             \
+        hs_test_pass();                                                                            \
         if (hs_failed(hs_test_r_)) {                                                               \
             hs_test_report(__FILE__, __LINE__, #call " succeeds");                                 \
         }                                                                                          \
@@ -57,6 +66,7 @@ void hs_test_report(const char *file, int line, const char *expr);
 #define HS_CHECK_ERR(call, expected)                                                               \
     do {                                                                                           \
         hs_result hs_test_r_ = (call);                                                             \
+        hs_test_pass();                                                                            \
         if (hs_test_r_.code != (expected)) {                                                       \
             fprintf(stderr, "  got %s, expected %s\n", hs_code_name(hs_test_r_.code),              \
                     hs_code_name(expected));                                                       \

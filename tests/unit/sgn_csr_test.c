@@ -1,7 +1,10 @@
 /*
- * sgn_csr: every CSR in the shared interop corpus (certtool, keytool, Python cryptography) is
- * accepted with the names its manifest lists; generated bad CSRs fail with the exact error.
+ * sgn_csr: every CSR of the repository's interop corpus (tests/data/csr-interop: OpenSSL,
+ * certtool, keytool, Python cryptography) gets the outcome its manifest lists -- accepted with
+ * exactly its key type, CN and SANs, or refused with the exact error; generated bad CSRs fail
+ * with the exact error.
  */
+#include <dirent.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -18,16 +21,44 @@
 #include "tests/testlib/hs_test.h"
 
 #define CORPUS_MAX (64 * 1024)
+/* Entries of tests/data/csr-interop/manifest.json, at least (tests/data/gen-csr-interop.sh). */
+#define CORPUS_ENTRIES_MIN 44
 
 static char corpus_dir[1024];
 
-static int count_sans(const GENERAL_NAMES *sans, int type)
+/* What the corpus as a whole must hold, tallied while its entries are checked. */
+struct corpus_tally {
+    size_t entries;
+    size_t accepted;
+    size_t refused;
+    size_t der;
+    size_t legacy_label;
+    size_t crlf;
+    unsigned int tool_types[4]; /* per tool: bit i = accepted key type i of key_types[] */
+};
+
+static const char *const tools[] = {"OpenSSL", "GnuTLS", "Java keytool", "python3-cryptography"};
+static const struct {
+    const char *name;
+    enum sgn_key_kind kind;
+    int bits;
+} key_types[] = {
+    {"RSA-2048", SGN_KEY_RSA, 2048},    {"RSA-3072", SGN_KEY_RSA, 3072},
+    {"RSA-4096", SGN_KEY_RSA, 4096},    {"EC P-256", SGN_KEY_EC_P256, 256},
+    {"EC P-384", SGN_KEY_EC_P384, 384}, {"Ed25519", SGN_KEY_ED25519, 256},
+};
+
+static const char *json_str(json_object *o, const char *key)
 {
-    int n = 0;
-    for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
-        n += sk_GENERAL_NAME_value(sans, i)->type == type;
-    }
-    return n;
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
 static int json_list_len(json_object *sans, const char *key)
@@ -36,75 +67,230 @@ static int json_list_len(json_object *sans, const char *key)
     return json_object_object_get_ex(sans, key, &v) ? (int)json_object_array_length(v) : 0;
 }
 
-/* The CN=... component of a manifest subject string such as "OU=x,O=y,CN=name". */
-static const char *manifest_cn(const char *subject, char *out, size_t out_len)
+static void asn1_octet_string_freep(ASN1_OCTET_STRING **p)
 {
-    const char *p = strstr(subject, "CN=");
-    if (p == NULL) {
-        return NULL;
-    }
-    p += 3;
-    size_t n = strcspn(p, ",");
-    if (n >= out_len) {
-        return NULL;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return out;
+    ASN1_OCTET_STRING_free(*p);
 }
 
-static void check_corpus_entry(json_object *entry)
+/* One SAN value equals the manifest's text (an IP address as its 4 or 16 bytes). */
+static bool san_value_equal(const GENERAL_NAME *gn, const char *want)
 {
-    const char *file = json_object_get_string(json_object_object_get(entry, "file"));
-    const char *subject = json_object_get_string(json_object_object_get(entry, "subject"));
+    if (want == NULL) {
+        return false;
+    }
+    if (gn->type == GEN_IPADD) {
+        HS_DEFER(ASN1_OCTET_STRING *ip = a2i_IPADDRESS(want), asn1_octet_string_freep);
+        return ip != NULL && ASN1_OCTET_STRING_cmp(ip, gn->d.iPAddress) == 0;
+    }
+    const ASN1_STRING *s = gn->d.ia5;
+    size_t len = (size_t)ASN1_STRING_length(s);
+    return strlen(want) == len && memcmp(ASN1_STRING_get0_data(s), want, len) == 0;
+}
+
+/* The manifest's SAN values of one kind ("dns", "ip", "email", "uri"), in order, are exactly
+ * the parser's values of that GEN_* type, in order. */
+static bool sans_equal(const GENERAL_NAMES *got, json_object *sans, const char *key, int type)
+{
+    json_object *want = NULL;
+    size_t n = json_object_object_get_ex(sans, key, &want) ? json_object_array_length(want) : 0;
+    size_t k = 0;
+    for (int i = 0; i < sk_GENERAL_NAME_num(got); i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(got, i);
+        if (gn->type != type) {
+            continue;
+        }
+        if (k >= n ||
+            !san_value_equal(gn, json_object_get_string(json_object_array_get_idx(want, k++)))) {
+            return false;
+        }
+    }
+    return k == n;
+}
+
+/* Looks up an hs_code by its C name, as the manifest spells the expected error. */
+static bool code_by_name(const char *name, enum hs_code *out)
+{
+    static const struct {
+        const char *name;
+        enum hs_code code;
+    } codes[] = {{"HS_ERR_INPUT_KEY", HS_ERR_INPUT_KEY},
+                 {"HS_ERR_INPUT_CSR", HS_ERR_INPUT_CSR},
+                 {"HS_ERR_INPUT_CSR_SIGNATURE", HS_ERR_INPUT_CSR_SIGNATURE}};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (str_eq(name, codes[i].name)) {
+            *out = codes[i].code;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Wraps DER in a "CERTIFICATE REQUEST" PEM block (the service takes PEM only). */
+static struct hs_buf *der_to_pem(const struct hs_buf *der)
+{
+    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
+    if (bio == NULL ||
+        PEM_write_bio(bio, PEM_STRING_X509_REQ, "", hs_buf_data(der), (long)hs_buf_len(der)) <= 0) {
+        return NULL;
+    }
+    char *p = NULL;
+    long n = BIO_get_mem_data(bio, &p);
+    struct hs_buf *pem = hs_buf_new(CORPUS_MAX);
+    if (pem != NULL && hs_failed(hs_buf_put(pem, p, (size_t)n))) {
+        hs_buf_free(pem);
+        return NULL;
+    }
+    return pem;
+}
+
+static int tool_index(const char *tool)
+{
+    for (size_t i = 0; tool != NULL && i < sizeof(tools) / sizeof(tools[0]); i++) {
+        if (strstr(tool, tools[i]) != NULL) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void check_accepted(json_object *entry, const struct sgn_csr *csr, struct corpus_tally *t)
+{
+    const char *cn = json_str(entry, "cn");
+    HS_CHECK(cn == NULL ? sgn_csr_get0_cn(csr) == NULL : str_eq(cn, sgn_csr_get0_cn(csr)));
     json_object *sans = json_object_object_get(entry, "sans");
-    char path[1400];
-    snprintf(path, sizeof(path), "%s/%s", corpus_dir, file);
-    HS_DEFER(struct hs_buf *pem = NULL, hs_buf_freep);
-    HS_CHECK_OK(hs_file_read(path, CORPUS_MAX, &pem));
-    if (pem == NULL) {
-        return;
-    }
-    HS_DEFER(struct sgn_csr *csr = NULL, sgn_csr_freep);
-    hs_result r = sgn_csr_parse((const char *)hs_buf_data(pem), hs_buf_len(pem), &csr);
-    if (hs_failed(r)) {
-        fprintf(stderr, "  corpus file %s refused\n", file);
-    }
-    HS_CHECK(!hs_failed(r));
-    if (csr == NULL) {
-        return;
-    }
-    char cn[128];
-    const char *want = manifest_cn(subject, cn, sizeof(cn));
-    HS_CHECK(want != NULL && sgn_csr_get0_cn(csr) != NULL &&
-             strcmp(want, sgn_csr_get0_cn(csr)) == 0);
     const GENERAL_NAMES *got = sgn_csr_get0_sans(csr);
-    HS_CHECK(count_sans(got, GEN_DNS) == json_list_len(sans, "dns"));
-    HS_CHECK(count_sans(got, GEN_IPADD) == json_list_len(sans, "ip"));
-    HS_CHECK(count_sans(got, GEN_EMAIL) == json_list_len(sans, "email"));
-    HS_CHECK(count_sans(got, GEN_URI) == json_list_len(sans, "uri"));
+    HS_CHECK(sans_equal(got, sans, "dns", GEN_DNS));
+    HS_CHECK(sans_equal(got, sans, "ip", GEN_IPADD));
+    HS_CHECK(sans_equal(got, sans, "email", GEN_EMAIL));
+    HS_CHECK(sans_equal(got, sans, "uri", GEN_URI));
+    HS_CHECK(sk_GENERAL_NAME_num(got) == json_list_len(sans, "dns") + json_list_len(sans, "ip") +
+                                             json_list_len(sans, "email") +
+                                             json_list_len(sans, "uri"));
+    const char *key_type = json_str(entry, "key_type");
+    const struct sgn_spki_info *info = sgn_csr_get0_key_info(csr);
+    bool known = false;
+    for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++) {
+        if (str_eq(key_type, key_types[i].name)) {
+            known = true;
+            HS_CHECK(info->kind == key_types[i].kind && info->bits == key_types[i].bits);
+            int tool = tool_index(json_str(entry, "tool"));
+            if (tool >= 0) {
+                t->tool_types[tool] |= 1U << i;
+            }
+        }
+    }
+    HS_CHECK(known);
     unsigned char spki[32];
     HS_CHECK_OK(sgn_csr_spki_sha256(csr, spki));
+    t->accepted++;
 }
 
-HS_TEST(interop_corpus_is_accepted_with_its_names)
+static void check_corpus_entry(json_object *entry, struct corpus_tally *t)
+{
+    const char *file = json_str(entry, "file");
+    const char *expect = json_str(entry, "expect");
+    HS_CHECK(file != NULL && (str_eq(expect, "accept") || str_eq(expect, "refuse")));
+    if (file == NULL) {
+        return;
+    }
+    fprintf(stderr, "  %s (%s)\n", file, expect != NULL ? expect : "?");
+    char path[1400];
+    snprintf(path, sizeof(path), "%s/%s", corpus_dir, file);
+    HS_DEFER(struct hs_buf *data = NULL, hs_buf_freep);
+    HS_CHECK_OK(hs_file_read(path, CORPUS_MAX, &data));
+    if (data == NULL) {
+        return;
+    }
+    t->entries++;
+    if (str_eq(json_str(entry, "format"), "der")) {
+        /* Raw DER is not what the service takes; the same bytes in PEM are. */
+        struct sgn_csr *raw = NULL;
+        HS_CHECK_ERR(sgn_csr_parse((const char *)hs_buf_data(data), hs_buf_len(data), &raw),
+                     HS_ERR_INPUT_CSR);
+        HS_CHECK(raw == NULL);
+        struct hs_buf *pem = der_to_pem(data);
+        HS_CHECK(pem != NULL);
+        if (pem == NULL) {
+            return;
+        }
+        hs_buf_free(data);
+        data = pem;
+        t->der++;
+    } else {
+        t->legacy_label += str_eq(json_str(entry, "pem_label"), "NEW CERTIFICATE REQUEST");
+        t->crlf += str_eq(json_str(entry, "line_endings"), "CRLF");
+    }
+    HS_DEFER(struct sgn_csr *csr = NULL, sgn_csr_freep);
+    hs_result r = sgn_csr_parse((const char *)hs_buf_data(data), hs_buf_len(data), &csr);
+    if (str_eq(expect, "refuse")) {
+        enum hs_code want = HS_ERR_NONE;
+        HS_CHECK(code_by_name(json_str(entry, "error"), &want));
+        HS_CHECK(str_eq(hs_code_name(want), json_str(entry, "api_error")));
+        if (r.code != want) {
+            fprintf(stderr, "  %s: got %s, expected %s\n", file, hs_code_name(r.code),
+                    hs_code_name(want));
+        }
+        HS_CHECK(r.code == want && csr == NULL);
+        t->refused++;
+        return;
+    }
+    if (hs_failed(r)) {
+        fprintf(stderr, "  corpus file %s refused: %s\n", file, hs_error_last()->detail);
+    }
+    HS_CHECK(!hs_failed(r));
+    if (csr != NULL) {
+        check_accepted(entry, csr, t);
+    }
+}
+
+/* Every file of the corpus directory but the manifest and README has a manifest entry. */
+static size_t corpus_files(void)
+{
+    size_t n = 0;
+    DIR *dir = opendir(corpus_dir);
+    if (dir == NULL) {
+        return 0;
+    }
+    for (struct dirent *d = readdir(dir); d != NULL; d = readdir(dir)) {
+        size_t len = strlen(d->d_name);
+        n += len > 4 &&
+             (strcmp(d->d_name + len - 4, ".pem") == 0 || strcmp(d->d_name + len - 4, ".der") == 0);
+    }
+    closedir(dir);
+    return n;
+}
+
+HS_TEST(interop_corpus_gets_the_outcome_its_manifest_lists)
 {
     char manifest[1100];
     snprintf(manifest, sizeof(manifest), "%s/manifest.json", corpus_dir);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
-    HS_CHECK_OK(hs_file_read(manifest, CORPUS_MAX, &text));
+    HS_CHECK_OK(hs_file_read(manifest, CORPUS_MAX * 2, &text));
     if (text == NULL) {
         return;
     }
     HS_DEFER(json_object *doc = NULL, hs_json_putp);
-    HS_CHECK_OK(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text), CORPUS_MAX,
-                                     16, &doc));
+    HS_CHECK_OK(hs_json_parse_object((const char *)hs_buf_data(text), hs_buf_len(text),
+                                     CORPUS_MAX * 2, 16, &doc));
     json_object *entries = NULL;
     HS_CHECK(doc != NULL && json_object_object_get_ex(doc, "entries", &entries));
     size_t n = entries != NULL ? json_object_array_length(entries) : 0;
-    HS_CHECK(n >= 17);
+    HS_CHECK(n >= CORPUS_ENTRIES_MIN);
+    struct corpus_tally t;
+    memset(&t, 0, sizeof(t));
     for (size_t i = 0; i < n; i++) {
-        check_corpus_entry(json_object_array_get_idx(entries, i));
+        check_corpus_entry(json_object_array_get_idx(entries, i), &t);
+    }
+    HS_CHECK(t.entries == n && corpus_files() == n);
+    HS_CHECK(t.accepted + t.refused == n && t.refused >= 10 && t.der >= 2);
+    HS_CHECK(t.legacy_label >= 1 && t.crlf >= 1);
+    /* Every accepted key type from every tool. */
+    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+        if (t.tool_types[i] != (1U << (sizeof(key_types) / sizeof(key_types[0]))) - 1) {
+            fprintf(stderr, "  %s lacks accepted key types (mask 0x%x)\n", tools[i],
+                    t.tool_types[i]);
+        }
+        HS_CHECK(t.tool_types[i] == (1U << (sizeof(key_types) / sizeof(key_types[0]))) - 1);
     }
 }
 
@@ -292,7 +478,7 @@ int main(void)
     const char *dir = hs_test_env("HSMSIGN_TESTDATA");
     snprintf(corpus_dir, sizeof(corpus_dir), "%s/csr-interop", dir);
     return hs_test_main((const struct hs_test_case[]){
-        HS_TEST_CASE(interop_corpus_is_accepted_with_its_names),
+        HS_TEST_CASE(interop_corpus_gets_the_outcome_its_manifest_lists),
         HS_TEST_CASE(generated_good_csrs_are_accepted),
         HS_TEST_CASE(generated_bad_csrs_fail_with_the_exact_error),
         HS_TEST_CASE(malformed_pem_is_refused),
