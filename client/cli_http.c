@@ -9,7 +9,7 @@
 #include "common/hs_defer.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
-#error "cli_http needs libcurl 7.85.0 or newer (curl_easy_header, CURLOPT_PROTOCOLS_STR)"
+#error "cli_http needs libcurl 7.85.0 or newer (its URL API checks the endpoint)"
 #endif
 
 #ifndef HS_VERSION
