@@ -7,10 +7,9 @@
  *                is the event's requestContext ARN (api_request.principal).
  *   Client cert  an mTLS client certificate (API Gateway's requestContext.authentication
  *                .clientCert, or a trusted proxy's header: a URL-encoded PEM as nginx's
- *                $ssl_client_escaped_cert or an AWS ALB's X-Amzn-Mtls-Clientcert) is accepted
- *                only if this CA issued it (RFC 5280 path validation under
- *                X509_V_FLAG_X509_STRICT), it allows clientAuth, the inventory holds exactly
- *                this certificate and it is not revoked. Its principal is "x509:" + the subject
+ *                $ssl_client_escaped_cert or an AWS ALB's X-Amzn-Mtls-Clientcert), which the
+ *                service accepts as a device (svc_device.h: issued by this CA, for clientAuth,
+ *                in the inventory, not revoked). Its principal is "x509:" + the subject
  *                (RFC 4514, "x509:CN=device-42"), or "x509:serial=<hex>" for an empty subject.
  */
 #ifndef API_AUTH_H
@@ -21,10 +20,12 @@
 #include "api/api_route.h"
 #include "api/api_service.h"
 #include "common/hs_err.h"
+#include "service/svc_device.h"
 #include "signer/sgn_jwt.h"
 #include "store/st_inventory.h"
 
-#define API_CLIENT_CERT_PEM_MAX 16384 /* bytes of a client certificate PEM (decoded) */
+#define API_CLIENT_CERT_PEM_MAX                                                                    \
+    SVC_DEVICE_CERT_PEM_MAX /* bytes of a client certificate PEM (decoded) */
 
 enum api_auth_method {
     API_AUTH_SIGV4,

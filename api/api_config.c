@@ -250,8 +250,8 @@ static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
-    static const char *const allowed[] = {"listen", "token",  "ca",     "inventory", "jwt",
-                                          "auth",   "policy", "limits", NULL};
+    static const char *const allowed[] = {"listen", "token", "ca",     "profiles", "inventory",
+                                          "jwt",    "auth",  "policy", "limits",   NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
@@ -267,12 +267,14 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
                                                          : "127.0.0.1:8080"));
     HS_GUARD(p11_token_config_parse(cfg->doc, P11_CONFIG_POOL, &cfg->token));
     HS_GUARD(hs_error_context(api_parse_ca(cfg->doc, cfg), "ca"));
+    HS_GUARD(svc_profiles_parse(cfg->doc, cfg->default_ttl_hours * 3600, cfg->max_ttl_hours * 3600,
+                                &cfg->profiles));
     HS_GUARD(hs_error_context(api_parse_jwt(cfg->doc, cfg), "jwt"));
     HS_GUARD(hs_error_context(api_parse_inventory(cfg->doc, cfg), "inventory"));
     HS_GUARD(api_parse_auth(cfg->doc, cfg));
-    HS_GUARD(hs_error_context(
-        api_policy_parse(cfg->doc, cfg->max_ttl_hours * 3600, cfg->jwt_max_ttl_s, &cfg->policy),
-        "policy"));
+    HS_GUARD(hs_error_context(api_policy_parse(cfg->doc, &cfg->profiles, cfg->max_ttl_hours * 3600,
+                                               cfg->jwt_max_ttl_s, &cfg->policy),
+                              "policy"));
     HS_GUARD(hs_error_context(api_parse_limits(cfg->doc, cfg), "limits"));
     *out = cfg;
     cfg = NULL;

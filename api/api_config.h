@@ -8,6 +8,10 @@
  *            "chain_file": "var/dev/ceremony/truststore.pem",
  *            "default_ttl_hours": 12, "max_ttl_hours": 24,
  *            "crl_url": "https://pki.example.com/v1/crl", "crl_validity_hours": 24},
+ *     "profiles": {"client": {"extended_key_usage": ["clientAuth"]},
+ *                  "server": {"extended_key_usage": ["serverAuth"],
+ *                             "key_usage": ["digitalSignature", "keyEncipherment"],
+ *                             "require_dns_san": true, "max_ttl_hours": 24}},
  *     "inventory": {"sqlite": "var/dev/inventory.db"},
  *        or {"dynamodb": {"table": "hsmsign-inventory", "region": "eu-west-1",
  *                         "endpoint": "http://127.0.0.1:8000", "timeout_ms": 3000}},
@@ -38,6 +42,11 @@
  * optional. Its credentials come from the environment (AWS_ACCESS_KEY_ID...) or the ECS
  * container credentials endpoint, never from the config.
  *
+ * "profiles" is optional (svc_profile.h): each member names a certificate profile (its extended
+ * key usages, key usages, whether it needs a DNS SAN, its lifetime caps within the CA's); the
+ * first listed is the default. Without it the service has "client" (the default) and "server"
+ * as above, with the CA's lifetimes. The policy's rules name these profiles.
+ *
  * The JWT keys come either from "jwks_file", the JWK Set the key ceremony publishes and rotates
  * (the service finds each key on the token by its public key, publishes them all and signs
  * with the first, the newest), or from "keys": [{"key": URI or label, "alg": "ES256"}] (the
@@ -56,6 +65,7 @@
 #include "api/api_policy.h"
 #include "common/hs_err.h"
 #include "pkcs11/p11_config.h"
+#include "service/svc_profile.h"
 #include "signer/sgn_jwt.h"
 #include "store/st_config.h"
 
@@ -81,9 +91,10 @@ struct api_config {
     const char *ca_chain_file;
     long default_ttl_hours;
     long max_ttl_hours;
-    const char *crl_url;        /* CRL distribution point put into every leaf; NULL = none */
-    long crl_validity_s;        /* nextUpdate - thisUpdate */
-    struct st_config inventory; /* the store (st_config.h); strings point into doc */
+    const char *crl_url;          /* CRL distribution point put into every leaf; NULL = none */
+    struct svc_profiles profiles; /* "profiles", or the default client and server */
+    long crl_validity_s;          /* nextUpdate - thisUpdate */
+    struct st_config inventory;   /* the store (st_config.h); strings point into doc */
     const char *jwt_issuer;
     const char *jwt_default_alg;                       /* NULL = the newest key's alg */
     const char *jwt_jwks_file;                         /* either this ... */

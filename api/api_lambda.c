@@ -4,17 +4,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "api/api_lambda_event.h"
+#include "aws/aws_http.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
-
-#if LIBCURL_VERSION_NUM < 0x075500
-#error "api_lambda needs libcurl 7.85.0 or newer (curl_easy_header, CURLOPT_PROTOCOLS_STR)"
-#endif
 
 #define API_LAMBDA_URL_MAX 512
 #define API_LAMBDA_REQUEST_ID_MAX 128 /* bytes of Lambda-Runtime-Aws-Request-Id (a UUID today) */
@@ -24,36 +20,29 @@
 #define API_LAMBDA_ERROR_DOC_MAX 4096 /* bytes of an {"errorMessage", "errorType"} document */
 #define API_LAMBDA_HEADER_LINE_MAX 128
 #define API_LAMBDA_API_VERSION "/2018-06-01/runtime"
+#define API_LAMBDA_REPLY_MAX 4096 /* bytes of the Runtime API's answer to a POST (read, unused) */
 
-/* True when every byte of s[0..n) is alphanumeric (ASCII) or in the set `extra`. */
 static bool api_lambda_chars_ok(const char *s, size_t n, const char *extra)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (c == '\0' || strchr(extra, c) == NULL)) {
-            return false;
-        }
-    }
-    return true;
+    return aws_chars_ok(s, n, extra);
 }
 
 /* --- the Runtime API client ---------------------------------------------------------------------
- * One easy handle for the process, so the connection to the Runtime API is kept alive between
- * calls; curl_easy_reset() before each call keeps the connection cache. */
+ * One aws_http handle for the process, so the connection to the Runtime API is kept alive
+ * between calls. */
 
 struct api_lambda {
-    CURL *curl;
-    bool curl_global;              /* curl_global_init() succeeded; cleaned up with the handle */
+    struct aws_http *http;
+    bool curl_global; /* aws_http_global_init() succeeded; cleaned up with the handle */
     char base[API_LAMBDA_URL_MAX]; /* "http://host:port/2018-06-01/runtime" */
     const volatile sig_atomic_t *stop;
 };
 
 /* What the Runtime API answered to one call. */
 struct api_lambda_reply {
-    struct hs_buf *body; /* NULL: discard the body */
+    struct hs_buf *body; /* NULL: read into a small buffer of its own and discard */
     bool overflow;       /* the body was over its buffer's bound */
-    CURLcode rc;
+    bool stopped;        /* *stop ended the transfer */
     long status;
 };
 
@@ -69,16 +58,15 @@ struct api_lambda_invocation {
 static void api_lambda_free(struct api_lambda *l)
 {
     if (l != NULL) {
-        curl_easy_cleanup(l->curl);
+        aws_http_free(l->http);
         if (l->curl_global) {
-            curl_global_cleanup();
+            aws_http_global_cleanup();
         }
         OPENSSL_free(l);
     }
 }
 
 HS_DEFINE_FREEP(api_lambda_freep, struct api_lambda, api_lambda_free)
-HS_DEFINE_FREEP(api_lambda_slist_freep, struct curl_slist, curl_slist_free_all)
 
 static HS_RESULT api_lambda_new(const char *runtime_api, const volatile sig_atomic_t *stop,
                                 struct api_lambda **out)
@@ -90,12 +78,11 @@ static HS_RESULT api_lambda_new(const char *runtime_api, const volatile sig_atom
                   HS_ERR_INPUT_CONFIG, "AWS_LAMBDA_RUNTIME_API is not host:port");
     HS_DEFER(struct api_lambda *l = OPENSSL_zalloc(sizeof(*l)), api_lambda_freep);
     HS_ENSURE(l != NULL, HS_ERR_NOMEM);
-    HS_ENSURE_MSG(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, HS_ERR_INTERNAL,
-                  "curl_global_init failed");
+    HS_GUARD(aws_http_global_init(false));
     l->curl_global = true;
     l->stop = stop;
-    l->curl = curl_easy_init();
-    HS_ENSURE(l->curl != NULL, HS_ERR_NOMEM);
+    l->http = aws_http_new();
+    HS_ENSURE(l->http != NULL, HS_ERR_NOMEM);
     HS_DEFER(struct hs_buf *url = hs_buf_new(sizeof(l->base)), hs_buf_freep);
     HS_ENSURE(url != NULL, HS_ERR_NOMEM);
     const char *s = NULL;
@@ -127,43 +114,35 @@ static HS_RESULT api_lambda_url(const struct api_lambda *l, const char *suffix, 
     return HS_OK;
 }
 
-static size_t api_lambda_write(char *p, size_t size, size_t nmemb, void *cls)
+/* Sends req on the Runtime API connection; the answer goes into r (an answer over its bound
+ * sets r->overflow, *stop ending the wait sets r->stopped). A transport failure is HS_ERR_IO. */
+static HS_RESULT api_lambda_send(struct api_lambda *l, struct aws_http_request *req,
+                                 struct api_lambda_reply *r)
 {
-    struct api_lambda_reply *r = cls;
-    size_t n = size * nmemb;
-    if (r->body != NULL && hs_failed(hs_buf_put(r->body, p, n))) {
-        r->overflow = true;
-        return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
+    HS_DEFER(struct hs_buf *own = NULL, hs_buf_freep);
+    struct hs_buf *body = r->body;
+    if (body == NULL) {
+        own = hs_buf_new(API_LAMBDA_REPLY_MAX);
+        HS_ENSURE(own != NULL, HS_ERR_NOMEM);
+        body = own;
     }
-    return n;
-}
-
-/* Called about once a second while /next waits: a non-zero *stop abandons the long poll. */
-static int api_lambda_progress(void *cls, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                               curl_off_t ulnow)
-{
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    const volatile sig_atomic_t *stop = cls;
-    return stop != NULL && *stop != 0;
-}
-
-/* Options every call shares: no proxy from the environment (the Runtime API is local), HTTP
- * only, no signals, and a connect timeout. */
-static HS_RESULT api_lambda_setopt_common(CURL *h, const char *url, struct api_lambda_reply *r)
-{
-    bool ok =
-        curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, API_LAMBDA_CONNECT_TIMEOUT_MS) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, api_lambda_write) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, r) == CURLE_OK;
-    HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "curl_easy_setopt failed");
-    return HS_OK;
+    /* Options every call shares: no proxy (the Runtime API is local), HTTP only, a connect
+     * timeout, one attempt (a POSTed answer is not repeated). */
+    req->protocols = "http";
+    req->no_proxy = true;
+    req->connect_timeout_ms = API_LAMBDA_CONNECT_TIMEOUT_MS;
+    req->response_max = hs_buf_max(body);
+    req->attempts = 1;
+    struct aws_http_response resp = {.body = body};
+    hs_result res = aws_http_send(l->http, req, &resp);
+    r->status = resp.status;
+    r->overflow = res.code == HS_ERR_BOUNDS;
+    r->stopped = res.code == HS_ERR_IO && resp.transport == AWS_HTTP_ABORTED;
+    if (r->overflow || r->stopped) {
+        hs_error_clear();
+        return HS_OK;
+    }
+    return res;
 }
 
 /* GET /invocation/next: connect timeout, no total timeout (the poll lasts until an event
@@ -172,17 +151,10 @@ static HS_RESULT api_lambda_get_next(struct api_lambda *l, struct api_lambda_rep
 {
     char url[API_LAMBDA_URL_MAX];
     HS_GUARD(api_lambda_url(l, "/invocation/next", NULL, NULL, url));
-    curl_easy_reset(l->curl);
-    HS_GUARD(api_lambda_setopt_common(l->curl, url, r));
-    bool ok =
-        curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS, 0L) == CURLE_OK &&
-        curl_easy_setopt(l->curl, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
-        curl_easy_setopt(l->curl, CURLOPT_XFERINFOFUNCTION, api_lambda_progress) == CURLE_OK &&
-        curl_easy_setopt(l->curl, CURLOPT_XFERINFODATA, l->stop) == CURLE_OK;
-    HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "curl_easy_setopt failed");
-    r->rc = curl_easy_perform(l->curl);
-    HS_ENSURE(curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &r->status) == CURLE_OK,
-              HS_ERR_INTERNAL);
+    struct aws_http_request req = {
+        .method = "GET", .url = url, .long_poll = true, .stop = l->stop, .log_what = "next"};
+    hs_result res = api_lambda_send(l, &req, r);
+    HS_ENSURE_MSG(!hs_failed(res), HS_ERR_IO, "GET /next: %s", hs_error_last()->detail);
     return HS_OK;
 }
 
@@ -192,38 +164,28 @@ static HS_RESULT api_lambda_get_next(struct api_lambda *l, struct api_lambda_rep
 static HS_RESULT api_lambda_post(struct api_lambda *l, const char *url, const struct hs_buf *body,
                                  const char *error_type, struct api_lambda_reply *r)
 {
-    HS_DEFER(struct curl_slist *hdrs = NULL, api_lambda_slist_freep);
     char type_line[API_LAMBDA_HEADER_LINE_MAX];
     static const char type_name[] = "Lambda-Runtime-Function-Error-Type: ";
-    const char *lines[] = {"Content-Type: application/json", "Expect:", NULL};
+    struct aws_http_request req = {
+        .method = "POST",
+        .url = url,
+        .headers = {"Content-Type: application/json", "Expect:"},
+        .body = hs_buf_data(body),
+        .body_len = hs_buf_len(body),
+        .timeout_ms = API_LAMBDA_POST_TIMEOUT_MS,
+        .log_what = "lambda.post",
+    };
     if (error_type != NULL) {
         size_t n = strnlen(error_type, API_LAMBDA_ERROR_TYPE_MAX + 1);
         HS_ENSURE(n <= API_LAMBDA_ERROR_TYPE_MAX && api_lambda_chars_ok(error_type, n, "."),
                   HS_ERR_INTERNAL);
         memcpy(type_line, type_name, sizeof(type_name) - 1);
         memcpy(type_line + sizeof(type_name) - 1, error_type, n + 1);
-        lines[2] = type_line;
+        req.headers[2] = type_line;
     }
-    for (size_t i = 0; i < 3 && lines[i] != NULL; i++) {
-        struct curl_slist *next = curl_slist_append(hdrs, lines[i]);
-        HS_ENSURE(next != NULL, HS_ERR_NOMEM);
-        hdrs = next;
-    }
-    curl_easy_reset(l->curl);
-    HS_GUARD(api_lambda_setopt_common(l->curl, url, r));
-    bool ok =
-        curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS, API_LAMBDA_POST_TIMEOUT_MS) == CURLE_OK &&
-        curl_easy_setopt(l->curl, CURLOPT_POST, 1L) == CURLE_OK &&
-        curl_easy_setopt(l->curl, CURLOPT_POSTFIELDS, hs_buf_data(body)) == CURLE_OK &&
-        curl_easy_setopt(l->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)hs_buf_len(body)) ==
-            CURLE_OK &&
-        curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, hdrs) == CURLE_OK;
-    HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "curl_easy_setopt failed");
-    r->rc = curl_easy_perform(l->curl);
-    HS_ENSURE_MSG(r->rc == CURLE_OK, HS_ERR_IO, "POST to the Runtime API: %s",
-                  curl_easy_strerror(r->rc));
-    HS_ENSURE(curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &r->status) == CURLE_OK,
-              HS_ERR_INTERNAL);
+    hs_result res = api_lambda_send(l, &req, r);
+    HS_ENSURE_MSG(!hs_failed(res), HS_ERR_IO, "POST to the Runtime API: %s",
+                  hs_error_last()->detail);
     /* 500 is the Runtime API's "non-recoverable state; the runtime should exit". */
     HS_ENSURE_MSG(r->status != 500, HS_ERR_IO, "the Runtime API answered 500");
     return HS_OK;
@@ -268,22 +230,23 @@ HS_RESULT api_lambda_init_error(const char *runtime_api, const char *error_type,
 /* Copies the value of response header name into out (n bytes with the terminator) when it is
  * present, at most n - 1 bytes long and made of allowed bytes: alphanumerics and `extra`, or any
  * visible ASCII and space when extra is NULL. Leaves out "" otherwise. */
-static void api_lambda_header_copy(CURL *h, const char *name, const char *extra, char *out,
-                                   size_t n)
+static void api_lambda_header_copy(struct aws_http *h, const char *name, const char *extra,
+                                   char *out, size_t n)
 {
-    struct curl_header *hdr = NULL;
     out[0] = '\0';
-    if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK || hdr == NULL) {
+    if (hs_failed(aws_http_header(h, name, out, n))) {
+        hs_error_clear();
+        out[0] = '\0';
         return;
     }
-    size_t len = strnlen(hdr->value, n);
-    bool ok = len > 0 && len < n;
+    size_t len = strlen(out);
+    bool ok = len > 0;
     for (size_t i = 0; ok && i < len; i++) {
-        unsigned char c = (unsigned char)hdr->value[i];
-        ok = extra != NULL ? api_lambda_chars_ok(hdr->value + i, 1, extra) : c >= 0x20 && c < 0x7f;
+        unsigned char c = (unsigned char)out[i];
+        ok = extra != NULL ? api_lambda_chars_ok(out + i, 1, extra) : c >= 0x20 && c < 0x7f;
     }
-    if (ok) {
-        memcpy(out, hdr->value, len + 1);
+    if (!ok) {
+        out[0] = '\0';
     }
 }
 
@@ -295,22 +258,21 @@ static HS_RESULT api_lambda_next(struct api_lambda *l, struct api_lambda_invocat
     hs_buf_reset(inv->event);
     struct api_lambda_reply r = {.body = inv->event};
     HS_GUARD(api_lambda_get_next(l, &r));
-    *stopped = r.rc == CURLE_ABORTED_BY_CALLBACK && l->stop != NULL && *l->stop != 0;
+    *stopped = r.stopped && l->stop != NULL && *l->stop != 0;
     if (*stopped) {
         return HS_OK;
     }
-    HS_ENSURE_MSG(r.rc == CURLE_OK || (r.rc == CURLE_WRITE_ERROR && r.overflow), HS_ERR_IO,
-                  "GET /next: %s", curl_easy_strerror(r.rc));
+    HS_ENSURE_MSG(!r.stopped, HS_ERR_IO, "GET /next: aborted");
     HS_ENSURE_MSG(r.status == 200, HS_ERR_IO, "GET /next answered %ld", r.status);
     inv->too_large = r.overflow;
-    api_lambda_header_copy(l->curl, "Lambda-Runtime-Aws-Request-Id", "-_.", inv->request_id,
+    api_lambda_header_copy(l->http, "Lambda-Runtime-Aws-Request-Id", "-_.", inv->request_id,
                            sizeof(inv->request_id));
     HS_ENSURE_MSG(inv->request_id[0] != '\0', HS_ERR_IO,
                   "GET /next: no valid Lambda-Runtime-Aws-Request-Id");
-    api_lambda_header_copy(l->curl, "Lambda-Runtime-Trace-Id", NULL, inv->trace_id,
+    api_lambda_header_copy(l->http, "Lambda-Runtime-Trace-Id", NULL, inv->trace_id,
                            sizeof(inv->trace_id));
     char deadline[API_LAMBDA_DEADLINE_DIGITS + 1];
-    api_lambda_header_copy(l->curl, "Lambda-Runtime-Deadline-Ms", "", deadline, sizeof(deadline));
+    api_lambda_header_copy(l->http, "Lambda-Runtime-Deadline-Ms", "", deadline, sizeof(deadline));
     bool digits = deadline[0] != '\0' && strspn(deadline, "0123456789") == strlen(deadline);
     inv->deadline_ms = digits ? strtoll(deadline, NULL, 10) : 0;
     return HS_OK;

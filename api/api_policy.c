@@ -13,6 +13,16 @@
 
 /* --- matching ------------------------------------------------------------------------------ */
 
+static bool api_name_listed(const struct api_pattern_list *l, const char *s)
+{
+    for (size_t i = 0; s != NULL && i < l->n; i++) {
+        if (strcmp(l->items[i], s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool api_glob_any(const struct api_pattern_list *l, const char *s, int flags)
 {
     for (size_t i = 0; s != NULL && i < l->n; i++) {
@@ -176,7 +186,7 @@ enum api_policy_reason api_policy_check_cert(const struct api_policy *p,
             continue;
         }
         /* The reason reported is the furthest any rule for this principal got. */
-        if ((rule->profiles & (unsigned int)ask->profile) == 0) {
+        if (!api_name_listed(&rule->profiles, ask->profile)) {
             worst = worst < API_POLICY_PROFILE ? API_POLICY_PROFILE : worst;
             continue;
         }
@@ -250,22 +260,6 @@ const char *api_policy_reason_name(enum api_policy_reason r)
     }
 }
 
-enum api_profile api_profile_parse(const char *name)
-{
-    if (name != NULL && strcmp(name, "client") == 0) {
-        return API_PROFILE_CLIENT;
-    }
-    if (name != NULL && strcmp(name, "server") == 0) {
-        return API_PROFILE_SERVER;
-    }
-    return 0;
-}
-
-const char *api_profile_name(enum api_profile p)
-{
-    return p == API_PROFILE_SERVER ? "server" : "client";
-}
-
 /* --- parsing ------------------------------------------------------------------------------- */
 
 static bool api_pattern_valid(const char *s)
@@ -325,16 +319,17 @@ static HS_RESULT api_parse_cidr(const char *s, struct api_ip_range *out)
     return HS_OK;
 }
 
-static HS_RESULT api_parse_profiles(json_object *obj, unsigned int *out)
+static HS_RESULT api_parse_profiles(json_object *obj, const struct svc_profiles *profiles,
+                                    struct api_pattern_list *out)
 {
-    struct api_pattern_list names = {.n = 0};
-    HS_GUARD(api_parse_patterns(obj, "profiles", false, &names));
-    *out = 0;
-    for (size_t i = 0; i < names.n; i++) {
-        enum api_profile p = api_profile_parse(names.items[i]);
-        HS_ENSURE_MSG(p != 0, HS_ERR_INPUT_FIELD,
-                      "profiles: \"%s\" is not a profile (client, server)", names.items[i]);
-        *out |= (unsigned int)p;
+    HS_GUARD(api_parse_patterns(obj, "profiles", false, out));
+    for (size_t i = 0; i < out->n; i++) {
+        if (svc_profiles_find(profiles, out->items[i]) == NULL) {
+            char names[SVC_PROFILES_MAX * (SVC_PROFILE_NAME_MAX + 2) + 1];
+            svc_profiles_names(profiles, names, sizeof(names));
+            HS_BAIL_MSG(HS_ERR_INPUT_FIELD, "profiles: \"%s\" is not a profile (%s)", out->items[i],
+                        names);
+        }
     }
     return HS_OK;
 }
@@ -354,8 +349,8 @@ static HS_RESULT api_parse_rule_names(json_object *obj, struct api_policy_rule *
     return HS_OK;
 }
 
-static HS_RESULT api_parse_rule(json_object *obj, long max_cert_s, long max_token_s,
-                                struct api_policy_rule *r)
+static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *profiles,
+                                long max_cert_s, long max_token_s, struct api_policy_rule *r)
 {
     static const char *const allowed[] = {"principals",
                                           "profiles",
@@ -372,13 +367,13 @@ static HS_RESULT api_parse_rule(json_object *obj, long max_cert_s, long max_toke
                   "rules[] entries must be objects");
     HS_GUARD(hs_json_check_keys(obj, allowed, "rule"));
     HS_GUARD(api_parse_patterns(obj, "principals", true, &r->principals));
-    HS_GUARD(api_parse_profiles(obj, &r->profiles));
+    HS_GUARD(api_parse_profiles(obj, profiles, &r->profiles));
     HS_GUARD(api_parse_rule_names(obj, r));
     int64_t hours = 0;
     int64_t secs = 0;
     HS_GUARD(hs_json_get_int(obj, "max_cert_ttl_hours", false, 1, max_cert_s / API_POLICY_HOURS_S,
                              max_cert_s / API_POLICY_HOURS_S, &hours));
-    r->max_cert_ttl_s = r->profiles != 0 ? (long)hours * API_POLICY_HOURS_S : 0;
+    r->max_cert_ttl_s = r->profiles.n > 0 ? (long)hours * API_POLICY_HOURS_S : 0;
     HS_GUARD(api_parse_patterns(obj, "audiences", false, &r->audiences));
     HS_GUARD(
         hs_json_get_int(obj, "max_token_ttl_seconds", false, 1, max_token_s, max_token_s, &secs));
@@ -386,9 +381,10 @@ static HS_RESULT api_parse_rule(json_object *obj, long max_cert_s, long max_toke
     return HS_OK;
 }
 
-HS_RESULT api_policy_parse(json_object *doc, long max_cert_ttl_s, long max_token_ttl_s,
-                           struct api_policy *out)
+HS_RESULT api_policy_parse(json_object *doc, const struct svc_profiles *profiles,
+                           long max_cert_ttl_s, long max_token_ttl_s, struct api_policy *out)
 {
+    HS_ENSURE_REF(profiles);
     static const char *const allowed[] = {"admins", "rules", NULL};
     json_object *pol = NULL;
     json_object *rules = NULL;
@@ -400,7 +396,7 @@ HS_RESULT api_policy_parse(json_object *doc, long max_cert_ttl_s, long max_token
     HS_ENSURE_MSG(n <= API_POLICY_RULES_MAX, HS_ERR_INPUT_RANGE, "policy lists more than %d rules",
                   API_POLICY_RULES_MAX);
     for (size_t i = 0; i < n; i++) {
-        hs_result r = api_parse_rule(json_object_array_get_idx(rules, i), max_cert_ttl_s,
+        hs_result r = api_parse_rule(json_object_array_get_idx(rules, i), profiles, max_cert_ttl_s,
                                      max_token_ttl_s, &out->rules[i]);
         if (hs_failed(r)) {
             hs_error_add_detail("policy.rules[%zu]", i);

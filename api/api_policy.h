@@ -38,17 +38,11 @@
 #include <openssl/x509v3.h>
 
 #include "common/hs_err.h"
+#include "service/svc_profile.h"
 
 #define API_POLICY_RULES_MAX 256
 #define API_POLICY_PATTERNS_MAX 32 /* entries of one pattern list */
 #define API_POLICY_PATTERN_MAX 512 /* bytes of one pattern */
-
-/* Certificate profiles (RFC 5280 §4.2.1.12 EKU): client = clientAuth; server = serverAuth and
- * at least one DNS SAN. Combined with |. */
-enum api_profile {
-    API_PROFILE_CLIENT = 1 << 0,
-    API_PROFILE_SERVER = 1 << 1,
-};
 
 /* Why a request was denied; api_policy_reason_name() gives the stable name the error response
  * carries as "reason". */
@@ -77,7 +71,7 @@ struct api_ip_range {
 
 struct api_policy_rule {
     struct api_pattern_list principals;
-    unsigned int profiles; /* enum api_profile bits */
+    struct api_pattern_list profiles; /* names of configured profiles (exact match) */
     struct api_pattern_list cn;
     struct api_pattern_list dns;
     struct api_pattern_list email;
@@ -95,17 +89,18 @@ struct api_policy {
     size_t nrules;
 };
 
-/* Parses the "policy" member of doc into out (strings stay owned by doc). max_cert_ttl_s and
+/* Parses the "policy" member of doc into out (strings stay owned by doc). A rule's "profiles"
+ * must name profiles of the service's (svc_profile.h; borrowed for the call). max_cert_ttl_s and
  * max_token_ttl_s bound the rules' maximums (the service's own limits). Errors:
  * HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the rule and field (a bad pattern, CIDR or
  * profile name, an unknown member, a list over API_POLICY_PATTERNS_MAX). */
-HS_RESULT api_policy_parse(json_object *doc, long max_cert_ttl_s, long max_token_ttl_s,
-                           struct api_policy *out);
+HS_RESULT api_policy_parse(json_object *doc, const struct svc_profiles *profiles,
+                           long max_cert_ttl_s, long max_token_ttl_s, struct api_policy *out);
 
 /* A certificate request as the policy sees it. */
 struct api_cert_ask {
     const char *principal;
-    enum api_profile profile;
+    const char *profile;       /* the profile's name */
     const char *cn;            /* NULL when the CSR has none */
     const GENERAL_NAMES *sans; /* the SANs to be certified (never NULL) */
     long ttl_s;                /* requested lifetime; 0 = not given */
@@ -133,9 +128,5 @@ bool api_policy_may_manage(const struct api_policy *p, const char *principal,
  * "ttl_exceeds_policy", "audience_not_allowed", "token_ttl_exceeds_policy",
  * "not_owner_or_admin". */
 const char *api_policy_reason_name(enum api_policy_reason r);
-
-/* Profile names "client" / "server" to enum api_profile; 0 for anything else. */
-enum api_profile api_profile_parse(const char *name);
-const char *api_profile_name(enum api_profile p);
 
 #endif /* API_POLICY_H */

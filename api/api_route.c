@@ -1,5 +1,6 @@
 #include "api/api_route.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,14 +9,16 @@
 #include <openssl/sha.h>
 
 #include "api/api_auth.h"
+#include "api/api_body.h"
 #include "api/api_policy.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
-#include "signer/sgn_crl.h"
-#include "signer/sgn_csr.h"
+#include "service/svc_crl.h"
+#include "service/svc_issue.h"
+#include "service/svc_revoke.h"
+#include "service/svc_token.h"
 
-#define API_JSON_DEPTH 8
 #define API_DETAIL_MAX 64
 #define API_CRL_MAX_AGE "public, max-age=60"
 #define API_PUBLIC_MAX_AGE "public, max-age=300"
@@ -166,12 +169,6 @@ void api_response_error(struct api_response *out, enum hs_code code, const char 
 
 /* --- small helpers ------------------------------------------------------------------------- */
 
-static HS_RESULT api_parse_body(const struct api_request *req, json_object **out)
-{
-    return hs_json_parse_object((const char *)req->body, req->body_len, API_BODY_MAX,
-                                API_JSON_DEPTH, out);
-}
-
 static HS_RESULT api_json_add_time(json_object *obj, const char *key, time_t t)
 {
     char ts[32];
@@ -198,287 +195,136 @@ static void api_outcome_caller(struct api_outcome *oc)
     oc->auth = methods[oc->caller.method];
 }
 
+/* One request on its way through a route: the front end's state, the {param} of the path and
+ * the caller as the service sees it, whose authorisation asks the policy. */
+struct api_call {
+    struct api_service *svc;
+    const struct api_request *req;
+    struct api_outcome *oc;
+    const char *param; /* the path's {serial}, not NUL-terminated */
+    size_t param_len;
+    struct svc_authz authz;
+    struct svc_caller caller;
+};
+
+/* --- the policy, as the service asks it ---------------------------------------------------- */
+
+static HS_RESULT api_authz_cert(void *arg, const struct svc_cert_ask *ask, long default_ttl_s,
+                                long *ttl_s)
+{
+    struct api_call *call = arg;
+    struct api_cert_ask a = {call->oc->principal, ask->profile, ask->cn, ask->sans, ask->ttl_s};
+    enum api_policy_reason why =
+        api_policy_check_cert(&call->svc->cfg->policy, &a, default_ttl_s, ttl_s);
+    return why == API_POLICY_ALLOWED ? HS_OK : api_deny(call->oc, why);
+}
+
+static HS_RESULT api_authz_token(void *arg, const char *aud, long ttl_s, long default_ttl_s,
+                                 long *out_ttl_s)
+{
+    struct api_call *call = arg;
+    enum api_policy_reason why = api_policy_check_token(
+        &call->svc->cfg->policy, call->oc->principal, aud, ttl_s, default_ttl_s, out_ttl_s);
+    return why == API_POLICY_ALLOWED ? HS_OK : api_deny(call->oc, why);
+}
+
+static HS_RESULT api_authz_manage(void *arg, const char *requester)
+{
+    struct api_call *call = arg;
+    if (!api_policy_may_manage(&call->svc->cfg->policy, call->oc->principal, requester)) {
+        return api_deny(call->oc, API_POLICY_NOT_OWNER_OR_ADMIN);
+    }
+    return HS_OK;
+}
+
 /* --- certificates -------------------------------------------------------------------------- */
 
-/* The SANs as a JSON array of "DNS:x", "IP:y", "email:z", "URI:u" (OpenSSL's names). */
-static HS_RESULT api_sans_json(const GENERAL_NAMES *sans, char *out, size_t out_len)
+static HS_RESULT api_cert_response(const struct svc_cert_result *res, struct api_response *out)
 {
-    HS_DEFER(json_object *arr = json_object_new_array(), hs_json_putp);
-    HS_ENSURE(arr != NULL, HS_ERR_NOMEM);
-    for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
-        HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
-        HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
-        HS_ENSURE(GENERAL_NAME_print(bio, sk_GENERAL_NAME_value(sans, i)) == 1, HS_ERR_CRYPTO);
-        char *p = NULL;
-        long n = BIO_get_mem_data(bio, &p);
-        HS_ENSURE(json_object_array_add(arr, json_object_new_string_len(p, (int)n)) == 0,
-                  HS_ERR_NOMEM);
-    }
-    const char *text = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
-    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
-    HS_ENSURE_MSG(strlen(text) < out_len, HS_ERR_INPUT_TOO_LARGE, "SAN list too long");
-    memcpy(out, text, strlen(text) + 1);
-    return HS_OK;
-}
-
-static HS_RESULT api_cert_record(const struct sgn_leaf *leaf, const struct sgn_csr *csr,
-                                 const char *requester, enum api_profile profile,
-                                 struct st_cert_record *rec)
-{
-    memset(rec, 0, sizeof(*rec));
-    memcpy(rec->serial_hex, leaf->serial_hex, strlen(leaf->serial_hex) + 1);
-    HS_GUARD(
-        sgn_name_rfc4514(X509_get_subject_name(leaf->cert), rec->subject, sizeof(rec->subject)));
-    HS_GUARD(api_sans_json(sgn_csr_get0_sans(csr), rec->sans, sizeof(rec->sans)));
-    rec->not_before = leaf->not_before;
-    rec->not_after = leaf->not_after;
-    HS_ENSURE(strlen(requester) < sizeof(rec->requester), HS_ERR_BOUNDS);
-    memcpy(rec->requester, requester, strlen(requester) + 1);
-    snprintf(rec->profile, sizeof(rec->profile), "%s", api_profile_name(profile));
-    HS_GUARD(sgn_csr_spki_sha256(csr, rec->spki_sha256));
-    unsigned int n = 0;
-    HS_GUARD_OSSL(X509_digest(leaf->cert, EVP_sha256(), rec->cert_sha256, &n), HS_ERR_CRYPTO);
-    rec->status = ST_CERT_GOOD;
-    rec->reason = SGN_CRL_REASON_NONE;
-    return HS_OK;
-}
-
-static HS_RESULT api_cert_response(struct api_service *svc, const struct sgn_leaf *leaf,
-                                   enum api_profile profile, struct api_response *out)
-{
-    HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CERT_PEM_MAX), hs_buf_freep);
-    HS_ENSURE(pem != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_cert_to_pem(leaf->cert, pem));
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(hs_json_add(
-        obj, "certificate",
-        json_object_new_string_len((const char *)hs_buf_data(pem), (int)hs_buf_len(pem))));
-    HS_GUARD(
-        hs_json_add(obj, "chain", json_object_new_string(sgn_issuer_get0_chain_pem(svc->issuer))));
-    HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(leaf->serial_hex)));
-    HS_GUARD(hs_json_add(obj, "profile", json_object_new_string(api_profile_name(profile))));
-    HS_GUARD(api_json_add_time(obj, "not_before", leaf->not_before));
-    HS_GUARD(api_json_add_time(obj, "not_after", leaf->not_after));
+    HS_GUARD(hs_json_add(obj, "certificate",
+                         json_object_new_string_len((const char *)hs_buf_data(res->cert_pem),
+                                                    (int)hs_buf_len(res->cert_pem))));
+    HS_GUARD(hs_json_add(obj, "chain", json_object_new_string(res->chain_pem)));
+    HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(res->serial_hex)));
+    HS_GUARD(hs_json_add(obj, "profile", json_object_new_string(res->profile)));
+    HS_GUARD(api_json_add_time(obj, "not_before", res->not_before));
+    HS_GUARD(api_json_add_time(obj, "not_after", res->not_after));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
 }
 
-static bool api_has_dns_san(const GENERAL_NAMES *sans)
+static HS_RESULT api_handle_certificates(struct api_call *call, struct api_response *out)
 {
-    for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
-        if (sk_GENERAL_NAME_value(sans, i)->type == GEN_DNS) {
-            return true;
-        }
-    }
-    return false;
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    struct svc_cert_request r;
+    HS_GUARD(api_cert_request_decode(call->req->body, call->req->body_len, &doc, &r));
+    r.now = call->req->now;
+    HS_DEFER(struct svc_cert_result res = {0}, svc_cert_result_clear);
+    HS_GUARD(svc_cert_issue(call->svc->svc, &call->caller, &r, &res));
+    api_outcome_detail(call->oc, "serial", res.serial_hex);
+    return api_cert_response(&res, out);
 }
 
-static HS_RESULT api_parse_profile(json_object *body, enum api_profile *out)
+static HS_RESULT api_status_response(const struct svc_cert_status *st, struct api_response *out)
 {
-    const char *name = NULL;
-    HS_GUARD(hs_json_get_string(body, "profile", false, 16, &name));
-    *out = name != NULL ? api_profile_parse(name) : API_PROFILE_CLIENT;
-    HS_ENSURE_MSG(*out != 0, HS_ERR_INPUT_FIELD, "profile must be \"client\" or \"server\"");
-    return HS_OK;
-}
-
-/* Issues, records durably, and only then answers: no 2xx without a committed record. */
-static HS_RESULT api_issue_and_record(struct api_service *svc, const struct api_request *req,
-                                      struct api_outcome *oc, const struct sgn_csr *csr,
-                                      enum api_profile profile, long ttl_s,
-                                      struct api_response *out)
-{
-    unsigned int eku = profile == API_PROFILE_SERVER ? SGN_EKU_SERVER_AUTH : SGN_EKU_CLIENT_AUTH;
-    struct sgn_leaf_request lr = {
-        csr, ttl_s, eku, req->now, oc->principal, api_profile_name(profile), svc->cfg->crl_url};
-    HS_DEFER(struct sgn_leaf leaf = {0}, sgn_leaf_clear);
-    HS_GUARD(sgn_cert_issue(svc->issuer, &lr, &leaf));
-    api_outcome_detail(oc, "serial", leaf.serial_hex);
-    struct st_cert_record rec;
-    HS_GUARD(api_cert_record(&leaf, csr, oc->principal, profile, &rec));
-    HS_GUARD(svc->inventory->ops->put(svc->inventory, &rec));
-    return api_cert_response(svc, &leaf, profile, out);
-}
-
-static HS_RESULT api_handle_certificates(struct api_service *svc, const struct api_request *req,
-                                         struct api_outcome *oc, struct api_response *out)
-{
-    static const char *const allowed[] = {"csr", "profile", "ttl_hours", NULL};
-    HS_GUARD(api_auth_iam(svc, req, &oc->caller));
-    api_outcome_caller(oc);
-    HS_DEFER(json_object *body = NULL, hs_json_putp);
-    HS_GUARD(api_parse_body(req, &body));
-    HS_GUARD(hs_json_check_keys(body, allowed, "request"));
-    const char *csr_pem = NULL;
-    int64_t ttl_hours = 0;
-    enum api_profile profile = API_PROFILE_CLIENT;
-    HS_GUARD(hs_json_get_string(body, "csr", true, SGN_CSR_PEM_MAX, &csr_pem));
-    HS_GUARD(api_parse_profile(body, &profile));
-    HS_GUARD(hs_json_get_int(body, "ttl_hours", false, 1, svc->cfg->max_ttl_hours, 0, &ttl_hours));
-    HS_DEFER(struct sgn_csr *csr = NULL, sgn_csr_freep);
-    HS_GUARD(sgn_csr_parse(csr_pem, strlen(csr_pem), &csr));
-    HS_ENSURE_MSG(profile != API_PROFILE_SERVER || api_has_dns_san(sgn_csr_get0_sans(csr)),
-                  HS_ERR_INPUT_CSR, "the server profile needs at least one DNS SAN in the CSR");
-    struct api_cert_ask ask = {oc->principal, profile, sgn_csr_get0_cn(csr), sgn_csr_get0_sans(csr),
-                               (long)ttl_hours * 3600};
-    long ttl_s = 0;
-    enum api_policy_reason why =
-        api_policy_check_cert(&svc->cfg->policy, &ask, svc->cfg->default_ttl_hours * 3600, &ttl_s);
-    if (why != API_POLICY_ALLOWED) {
-        return api_deny(oc, why);
-    }
-    return api_issue_and_record(svc, req, oc, csr, profile, ttl_s, out);
-}
-
-/* A serial as the path gives it (hex, any case, maybe with leading zero octets) in the
- * inventory's form: lowercase, no leading zero octets. */
-static HS_RESULT api_serial_normalise(const char *s, size_t n, char out[ST_INV_SERIAL_MAX + 1])
-{
-    HS_ENSURE_MSG(n >= 1 && n <= 2 * ST_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
-                  "serial must be 1..40 hex digits");
-    char tmp[2 * ST_INV_SERIAL_MAX + 2];
-    size_t len = 0;
-    if (n % 2 == 1) {
-        tmp[len++] = '0';
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        HS_ENSURE_MSG((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'),
-                      HS_ERR_INPUT_FIELD, "serial must be hex digits");
-        tmp[len++] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
-    }
-    size_t start = 0;
-    while (len - start > 2 && tmp[start] == '0' && tmp[start + 1] == '0') {
-        start += 2;
-    }
-    HS_ENSURE_MSG(len - start <= ST_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
-                  "serial must be 1..40 hex digits");
-    memcpy(out, tmp + start, len - start);
-    out[len - start] = '\0';
-    return HS_OK;
-}
-
-static const char *api_status_name(const struct st_cert_record *rec, time_t now)
-{
-    if (rec->status == ST_CERT_REVOKED) {
-        return "revoked";
-    }
-    return now > rec->not_after ? "expired" : "good";
-}
-
-static HS_RESULT api_record_response(const struct st_cert_record *rec, time_t now,
-                                     struct api_response *out)
-{
+    const struct st_cert_record *rec = &st->rec;
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(rec->serial_hex)));
-    HS_GUARD(hs_json_add(obj, "status", json_object_new_string(api_status_name(rec, now))));
+    HS_GUARD(hs_json_add(obj, "status", json_object_new_string(svc_cert_state_name(st->state))));
     HS_GUARD(hs_json_add(obj, "subject", json_object_new_string(rec->subject)));
     HS_GUARD(hs_json_add(obj, "sans", json_tokener_parse(rec->sans)));
     HS_GUARD(hs_json_add(obj, "profile", json_object_new_string(rec->profile)));
     HS_GUARD(api_json_add_time(obj, "not_before", rec->not_before));
     HS_GUARD(api_json_add_time(obj, "not_after", rec->not_after));
     HS_GUARD(hs_json_add(obj, "requested_by", json_object_new_string(rec->requester)));
-    if (rec->status == ST_CERT_REVOKED) {
+    if (st->state == SVC_CERT_REVOKED) {
         HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
-        HS_GUARD(hs_json_add(obj, "reason",
-                             json_object_new_string(rec->reason == SGN_CRL_REASON_NONE
-                                                        ? "unspecified"
-                                                        : sgn_crl_reason_name(rec->reason))));
+        HS_GUARD(hs_json_add(obj, "reason", json_object_new_string(st->reason)));
     }
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
 }
 
-/* The record of the path's serial, if the caller may see it. */
-static HS_RESULT api_record_for_caller(struct api_service *svc, const struct api_request *req,
-                                       struct api_outcome *oc, const char *serial,
-                                       size_t serial_len, struct st_cert_record *rec)
+/* The path's {serial} in the inventory's form. */
+static HS_RESULT api_path_serial(struct api_call *call, char out[ST_INV_SERIAL_MAX + 1])
 {
-    HS_GUARD(api_auth_iam(svc, req, &oc->caller));
-    api_outcome_caller(oc);
-    char norm[ST_INV_SERIAL_MAX + 1];
-    HS_GUARD(api_serial_normalise(serial, serial_len, norm));
-    api_outcome_detail(oc, "serial", norm);
-    HS_GUARD(svc->inventory->ops->get(svc->inventory, norm, rec));
-    if (!api_policy_may_manage(&svc->cfg->policy, oc->principal, rec->requester)) {
-        return api_deny(oc, API_POLICY_NOT_OWNER_OR_ADMIN);
-    }
+    HS_GUARD(svc_serial_normalise(call->param, call->param_len, out));
+    api_outcome_detail(call->oc, "serial", out);
     return HS_OK;
 }
 
-static HS_RESULT api_handle_certificate_get(struct api_service *svc, const struct api_request *req,
-                                            struct api_outcome *oc, const char *serial,
-                                            size_t serial_len, struct api_response *out)
+static HS_RESULT api_handle_certificate_get(struct api_call *call, struct api_response *out)
 {
-    struct st_cert_record rec;
-    HS_GUARD(api_record_for_caller(svc, req, oc, serial, serial_len, &rec));
-    return api_record_response(&rec, req->now, out);
+    char serial[ST_INV_SERIAL_MAX + 1];
+    HS_GUARD(api_path_serial(call, serial));
+    struct svc_cert_status st;
+    HS_GUARD(svc_cert_status_get(call->svc->svc, &call->caller, serial, call->req->now, &st));
+    return api_status_response(&st, out);
 }
 
-/* RFC 5280 §5.3.1 reasons a leaf may be revoked for; certificateHold (which can be undone)
- * and the CA / attribute-authority reasons are not offered. */
-static HS_RESULT api_parse_reason(json_object *body, int *out)
+static HS_RESULT api_handle_revoke(struct api_call *call, struct api_response *out)
 {
-    static const int allowed[] = {
-        CRL_REASON_UNSPECIFIED, CRL_REASON_KEY_COMPROMISE,         CRL_REASON_AFFILIATION_CHANGED,
-        CRL_REASON_SUPERSEDED,  CRL_REASON_CESSATION_OF_OPERATION, CRL_REASON_PRIVILEGE_WITHDRAWN};
-    const char *name = NULL;
-    HS_GUARD(hs_json_get_string(body, "reason", false, 32, &name));
-    if (name == NULL) {
-        *out = SGN_CRL_REASON_NONE;
-        return HS_OK;
-    }
-    int reason = 0;
-    HS_GUARD(sgn_crl_reason_parse(name, &reason));
-    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-        if (allowed[i] == reason) {
-            /* "unspecified" is encoded by leaving the reasonCode out (RFC 5280 §5.3.1). */
-            *out = reason == CRL_REASON_UNSPECIFIED ? SGN_CRL_REASON_NONE : reason;
-            return HS_OK;
-        }
-    }
-    HS_BAIL_MSG(HS_ERR_INPUT_FIELD,
-                "reason must be unspecified, keyCompromise, affiliationChanged, superseded, "
-                "cessationOfOperation or privilegeWithdrawn");
+    char serial[ST_INV_SERIAL_MAX + 1];
+    HS_GUARD(api_path_serial(call, serial));
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    struct svc_revoke_request r;
+    HS_GUARD(api_revoke_request_decode(call->req->body, call->req->body_len, &doc, &r));
+    r.serial = serial;
+    r.now = call->req->now;
+    struct svc_cert_status st;
+    HS_GUARD(svc_cert_revoke(call->svc->svc, &call->caller, &r, &st));
+    return api_status_response(&st, out);
 }
 
-static HS_RESULT api_handle_revoke(struct api_service *svc, const struct api_request *req,
-                                   struct api_outcome *oc, const char *serial, size_t serial_len,
-                                   struct api_response *out)
-{
-    static const char *const allowed[] = {"reason", NULL};
-    struct st_cert_record rec;
-    HS_GUARD(api_record_for_caller(svc, req, oc, serial, serial_len, &rec));
-    HS_DEFER(json_object *body = NULL, hs_json_putp);
-    int reason = SGN_CRL_REASON_NONE;
-    if (req->body_len > 0) {
-        HS_GUARD(api_parse_body(req, &body));
-        HS_GUARD(hs_json_check_keys(body, allowed, "request"));
-        HS_GUARD(api_parse_reason(body, &reason));
-    }
-    bool changed = false;
-    HS_GUARD(
-        svc->inventory->ops->revoke(svc->inventory, rec.serial_hex, req->now, reason, &changed));
-    hs_log(HS_LOG_INFO, "cert.revoked", HS_LOG_AUDIT, HS_LOG_STR("caller", oc->principal),
-           HS_LOG_STR("serial", rec.serial_hex), HS_LOG_STR("requested_by", rec.requester),
-           HS_LOG_STR("reason",
-                      reason == SGN_CRL_REASON_NONE ? "unspecified" : sgn_crl_reason_name(reason)),
-           HS_LOG_BOOL("changed", changed));
-    HS_GUARD(svc->inventory->ops->get(svc->inventory, rec.serial_hex, &rec));
-    return api_record_response(&rec, req->now, out);
-}
-
-static HS_RESULT api_handle_crl(struct api_service *svc, const struct api_request *req,
-                                struct api_response *out)
+static HS_RESULT api_handle_crl(struct api_call *call, struct api_response *out)
 {
     struct hs_buf *der = NULL;
-    HS_GUARD(api_crl_get(&svc->crl, svc->inventory, svc->issuer, svc->cfg->crl_validity_s, req->now,
-                         &der));
+    HS_GUARD(svc_crl_get(call->svc->svc, call->req->now, &der));
     out->body = der;
     out->status = 200;
     out->content_type = "application/pkix-crl";
@@ -489,60 +335,32 @@ static HS_RESULT api_handle_crl(struct api_service *svc, const struct api_reques
 
 /* --- tokens -------------------------------------------------------------------------------- */
 
-static HS_RESULT api_token_response(const struct sgn_jwt_key *key, const struct hs_buf *token,
-                                    long ttl_s, struct api_response *out)
+static HS_RESULT api_token_response(const struct svc_token_result *res, struct api_response *out)
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(hs_json_add(
-        obj, "token",
-        json_object_new_string_len((const char *)hs_buf_data(token), (int)hs_buf_len(token))));
+    HS_GUARD(hs_json_add(obj, "token",
+                         json_object_new_string_len((const char *)hs_buf_data(res->token),
+                                                    (int)hs_buf_len(res->token))));
     HS_GUARD(hs_json_add(obj, "token_type", json_object_new_string("Bearer")));
-    HS_GUARD(hs_json_add(obj, "expires_in", json_object_new_int64(ttl_s)));
-    HS_GUARD(hs_json_add(obj, "kid", json_object_new_string(sgn_jwt_key_kid(key))));
-    HS_GUARD(hs_json_add(obj, "alg", json_object_new_string(sgn_jwt_key_alg(key))));
+    HS_GUARD(hs_json_add(obj, "expires_in", json_object_new_int64(res->expires_in)));
+    HS_GUARD(hs_json_add(obj, "kid", json_object_new_string(res->kid)));
+    HS_GUARD(hs_json_add(obj, "alg", json_object_new_string(res->alg)));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
 }
 
-static HS_RESULT api_handle_tokens(struct api_service *svc, const struct api_request *req,
-                                   struct api_outcome *oc, struct api_response *out)
+static HS_RESULT api_handle_tokens(struct api_call *call, struct api_response *out)
 {
-    static const char *const allowed[] = {"audience", "ttl_seconds", "alg", NULL};
-    HS_GUARD(api_auth_iam_or_cert(svc, req, &oc->caller));
-    api_outcome_caller(oc);
-    HS_DEFER(json_object *body = NULL, hs_json_putp);
-    HS_GUARD(api_parse_body(req, &body));
-    HS_GUARD(hs_json_check_keys(body, allowed, "request"));
-    const char *aud = NULL;
-    const char *alg = NULL;
-    int64_t ttl = 0;
-    HS_GUARD(hs_json_get_string(body, "audience", true, SGN_JWT_CLAIM_MAX, &aud));
-    HS_GUARD(hs_json_get_string(body, "alg", false, 16, &alg));
-    HS_GUARD(hs_json_get_int(body, "ttl_seconds", false, 1, svc->cfg->jwt_max_ttl_s, 0, &ttl));
-    const struct sgn_jwt_key *key = alg != NULL ? api_service_jwt_key(svc, alg) : svc->jwt_default;
-    HS_ENSURE_MSG(key != NULL, HS_ERR_INPUT_ALG, "no active key signs with alg %s", alg);
-    long ttl_s = 0;
-    enum api_policy_reason why = api_policy_check_token(
-        &svc->cfg->policy, oc->principal, aud, (long)ttl, svc->cfg->jwt_default_ttl_s, &ttl_s);
-    if (why != API_POLICY_ALLOWED) {
-        return api_deny(oc, why);
-    }
-    bool bound = oc->caller.method == API_AUTH_CLIENT_CERT;
-    struct sgn_jwt_claims claims = {svc->cfg->jwt_issuer,
-                                    oc->principal,
-                                    aud,
-                                    req->now,
-                                    ttl_s,
-                                    oc->principal,
-                                    bound ? oc->caller.x5t_s256 : NULL};
-    HS_DEFER(struct hs_buf *token = hs_buf_new(SGN_JWT_MAX), hs_buf_freep);
-    HS_ENSURE(token != NULL, HS_ERR_NOMEM);
-    char jti[SGN_JTI_LEN + 1];
-    HS_GUARD(sgn_jwt_sign(key, &claims, token, jti));
-    api_outcome_detail(oc, "kid", sgn_jwt_key_kid(key));
-    return api_token_response(key, token, ttl_s, out);
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    struct svc_token_request r;
+    HS_GUARD(api_token_request_decode(call->req->body, call->req->body_len, &doc, &r));
+    r.now = call->req->now;
+    HS_DEFER(struct svc_token_result res = {0}, svc_token_result_clear);
+    HS_GUARD(svc_token_issue(call->svc->svc, &call->caller, &r, &res));
+    api_outcome_detail(call->oc, "kid", res.kid);
+    return api_token_response(&res, out);
 }
 
 /* --- public documents ---------------------------------------------------------------------- */
@@ -561,105 +379,93 @@ static HS_RESULT api_static_json(const char *text, struct api_response *out)
     return HS_OK;
 }
 
-static HS_RESULT api_handle_healthz(struct api_service *svc, struct api_response *out)
+static HS_RESULT api_handle_jwks(struct api_call *call, struct api_response *out)
+{
+    return api_static_json(svc_ctx_get0_jwks_json(call->svc->svc), out);
+}
+
+static HS_RESULT api_handle_openid(struct api_call *call, struct api_response *out)
+{
+    return api_static_json(svc_ctx_get0_openid_json(call->svc->svc), out);
+}
+
+static HS_RESULT api_handle_healthz(struct api_call *call, struct api_response *out)
 {
     HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
     HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(p11_pool_ping(svc->pool));
+    HS_GUARD(svc_ctx_ping(call->svc->svc));
     HS_GUARD(hs_json_add(obj, "status", json_object_new_string("ok")));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
 }
 
-/* --- dispatch ------------------------------------------------------------------------------ */
+static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *out);
 
-enum api_route_id {
-    API_ROUTE_CERTIFICATES,
-    API_ROUTE_CERTIFICATE,
-    API_ROUTE_REVOKE,
-    API_ROUTE_CRL,
-    API_ROUTE_TOKENS,
-    API_ROUTE_JWKS,
-    API_ROUTE_OPENID,
-    API_ROUTE_HEALTHZ,
-    API_ROUTE_METRICS,
-    API_ROUTE_UNKNOWN,
-    API_ROUTE_COUNT,
+/* --- the routes ---------------------------------------------------------------------------- */
+
+/* Who may call a route; the dispatcher authenticates before the handler runs. */
+enum api_route_auth {
+    API_ROUTE_PUBLIC,      /* anyone */
+    API_ROUTE_IAM,         /* SigV4, or the gateway's IAM principal */
+    API_ROUTE_IAM_OR_CERT, /* that, or a client certificate this service issued */
 };
 
-static const char *const api_route_labels[API_ROUTE_COUNT] = {
-    "POST /v1/certificates",
-    "GET /v1/certificates/{serial}",
-    "POST /v1/certificates/{serial}/revoke",
-    "GET /v1/crl",
-    "POST /v1/tokens",
-    "GET /.well-known/jwks.json",
-    "GET /.well-known/openid-configuration",
-    "GET /healthz",
-    "GET /metrics",
-    "unknown",
+struct api_route_def {
+    const char *method;
+    const char *pattern; /* literal path; "{name}" matches one segment */
+    HS_MUST_USE hs_result (*handler)(struct api_call *call, struct api_response *out);
+    enum api_route_auth auth;
 };
+
+/* Every route (docs/api.md). Adding one is a row here and a handler calling one svc_ function.
+ * The order is the metrics' route index. */
+static const struct api_route_def api_routes[] = {
+    {"POST", "/v1/certificates", api_handle_certificates, API_ROUTE_IAM},
+    {"GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM},
+    {"POST", "/v1/certificates/{serial}/revoke", api_handle_revoke, API_ROUTE_IAM},
+    {"GET", "/v1/crl", api_handle_crl, API_ROUTE_PUBLIC},
+    {"POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT},
+    {"GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC},
+    {"GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC},
+    {"GET", "/healthz", api_handle_healthz, API_ROUTE_PUBLIC},
+    {"GET", "/metrics", api_handle_metrics, API_ROUTE_PUBLIC},
+};
+
+#define API_ROUTES_N (sizeof(api_routes) / sizeof(api_routes[0]))
+#define API_ROUTE_UNKNOWN API_ROUTES_N /* the metrics' index of a path no route has */
+#define API_ROUTE_LABEL_MAX 64
+
+/* "METHOD pattern" of each route, then "unknown": the metrics' labels. */
+static char api_route_label_text[API_ROUTES_N][API_ROUTE_LABEL_MAX];
+static const char *api_route_labels[API_ROUTES_N + 1];
+static pthread_once_t api_route_labels_once = PTHREAD_ONCE_INIT;
+
+static void api_route_labels_init(void)
+{
+    for (size_t i = 0; i < API_ROUTES_N; i++) {
+        snprintf(api_route_label_text[i], API_ROUTE_LABEL_MAX, "%s %s", api_routes[i].method,
+                 api_routes[i].pattern);
+        api_route_labels[i] = api_route_label_text[i];
+    }
+    api_route_labels[API_ROUTES_N] = "unknown";
+}
 
 const char *const *api_route_names(size_t *n)
 {
-    *n = API_ROUTE_COUNT;
+    pthread_once(&api_route_labels_once, api_route_labels_init);
+    *n = API_ROUTES_N + 1;
     return api_route_labels;
 }
 
-/* Routes without a path parameter. */
-static const struct {
-    const char *path;
-    const char *method;
-    enum api_route_id id;
-} api_routes[] = {
-    {"/v1/certificates", "POST", API_ROUTE_CERTIFICATES},
-    {"/v1/crl", "GET", API_ROUTE_CRL},
-    {"/v1/tokens", "POST", API_ROUTE_TOKENS},
-    {"/.well-known/jwks.json", "GET", API_ROUTE_JWKS},
-    {"/.well-known/openid-configuration", "GET", API_ROUTE_OPENID},
-    {"/healthz", "GET", API_ROUTE_HEALTHZ},
-    {"/metrics", "GET", API_ROUTE_METRICS},
-};
-
-#define API_CERT_PREFIX "/v1/certificates/"
-#define API_REVOKE_SUFFIX "/revoke"
-
-/* The route of a path; *param / *param_len get a {serial} segment. The raw path must match
- * exactly: no dot segments, escapes or doubled slashes reach a handler. */
-static enum api_route_id api_route_find(const char *path, size_t len, const char *method,
-                                        const char **param, size_t *param_len, bool *method_ok)
+static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *out)
 {
-    for (size_t i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
-        if (strlen(api_routes[i].path) == len && strncmp(path, api_routes[i].path, len) == 0) {
-            *method_ok = strcmp(method, api_routes[i].method) == 0;
-            return api_routes[i].id;
-        }
-    }
-    size_t plen = strlen(API_CERT_PREFIX);
-    if (len <= plen || strncmp(path, API_CERT_PREFIX, plen) != 0) {
-        return API_ROUTE_UNKNOWN;
-    }
-    *param = path + plen;
-    *param_len = strcspn(*param, "/");
-    const char *rest = *param + *param_len;
-    size_t rest_len = len - plen - *param_len;
-    if (rest_len == 0) {
-        *method_ok = strcmp(method, "GET") == 0;
-        return API_ROUTE_CERTIFICATE;
-    }
-    if (rest_len == strlen(API_REVOKE_SUFFIX) && strncmp(rest, API_REVOKE_SUFFIX, rest_len) == 0) {
-        *method_ok = strcmp(method, "POST") == 0;
-        return API_ROUTE_REVOKE;
-    }
-    return API_ROUTE_UNKNOWN;
-}
-
-static HS_RESULT api_handle_metrics(struct api_service *svc, struct api_response *out)
-{
+    size_t n = 0;
+    const char *const *names = api_route_names(&n);
     HS_DEFER(struct hs_buf *body = hs_buf_new(API_METRICS_TEXT_MAX), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
-    HS_GUARD(api_metrics_render(&svc->metrics, api_route_labels, API_ROUTE_COUNT, svc->pool, body));
+    HS_GUARD(
+        api_metrics_render(&call->svc->metrics, names, n, svc_ctx_get0_pool(call->svc->svc), body));
     out->body = body;
     body = NULL;
     out->status = 200;
@@ -668,43 +474,95 @@ static HS_RESULT api_handle_metrics(struct api_service *svc, struct api_response
     return HS_OK;
 }
 
+/* Whether the raw path (len bytes) is pattern; *param / *param_len get the {name} segment (which
+ * may be empty inside the path, not at its end). The raw path must match exactly: no dot
+ * segments, escapes or doubled slashes reach a handler. */
+static bool api_path_match(const char *pattern, const char *path, size_t len, const char **param,
+                           size_t *param_len)
+{
+    size_t i = 0;
+    for (const char *p = pattern; *p != '\0'; p++) {
+        if (*p == '{') {
+            size_t n = strcspn(path + i, "/");
+            n = n < len - i ? n : len - i;
+            p += strcspn(p, "}");
+            if (*p == '\0' || (p[1] == '\0' && n == 0)) {
+                return false;
+            }
+            *param = path + i;
+            *param_len = n;
+            i += n;
+            continue;
+        }
+        if (i >= len || path[i] != *p) {
+            return false;
+        }
+        i++;
+    }
+    return i == len;
+}
+
+/* The route of a path and method: its index, or API_ROUTE_UNKNOWN; *method_ok is false when
+ * the path is a route's but no route has it with this method. */
+static size_t api_route_find(const char *path, size_t len, const char *method, const char **param,
+                             size_t *param_len, bool *method_ok)
+{
+    size_t found = API_ROUTE_UNKNOWN;
+    *method_ok = false;
+    for (size_t i = 0; i < API_ROUTES_N; i++) {
+        const char *p = NULL;
+        size_t n = 0;
+        if (!api_path_match(api_routes[i].pattern, path, len, &p, &n)) {
+            continue;
+        }
+        found = found == API_ROUTE_UNKNOWN ? i : found;
+        if (strcmp(method, api_routes[i].method) == 0) {
+            *param = p;
+            *param_len = n;
+            *method_ok = true;
+            return i;
+        }
+    }
+    return found;
+}
+
+static HS_RESULT api_authenticate(struct api_call *call, enum api_route_auth auth)
+{
+    struct api_outcome *oc = call->oc;
+    switch (auth) {
+    case API_ROUTE_PUBLIC:
+        return HS_OK;
+    case API_ROUTE_IAM:
+        HS_GUARD(api_auth_iam(call->svc, call->req, &oc->caller));
+        break;
+    case API_ROUTE_IAM_OR_CERT:
+        HS_GUARD(api_auth_iam_or_cert(call->svc, call->req, &oc->caller));
+        break;
+    default:
+        HS_BAIL(HS_ERR_INTERNAL);
+    }
+    api_outcome_caller(oc);
+    call->caller.principal = oc->principal;
+    call->caller.x5t_s256 = oc->caller.method == API_AUTH_CLIENT_CERT ? oc->caller.x5t_s256 : NULL;
+    return HS_OK;
+}
+
 static HS_RESULT api_dispatch(struct api_service *svc, const struct api_request *req,
                               struct api_outcome *oc, struct api_response *out)
 {
     HS_ENSURE(req->method != NULL && req->target != NULL, HS_ERR_INPUT);
     HS_ENSURE(req->body_len <= API_BODY_MAX, HS_ERR_INPUT_TOO_LARGE);
-    const char *param = NULL;
-    size_t param_len = 0;
+    struct api_call call = {.svc = svc, .req = req, .oc = oc};
+    call.authz = (struct svc_authz){&call, api_authz_cert, api_authz_token, api_authz_manage};
+    call.caller.authz = &call.authz;
     bool method_ok = false;
-    enum api_route_id id = api_route_find(req->target, strcspn(req->target, "?"), req->method,
-                                          &param, &param_len, &method_ok);
+    size_t id = api_route_find(req->target, strcspn(req->target, "?"), req->method, &call.param,
+                               &call.param_len, &method_ok);
     oc->route = id;
     HS_ENSURE(id != API_ROUTE_UNKNOWN, HS_ERR_INPUT_NOT_FOUND);
     HS_ENSURE(method_ok, HS_ERR_INPUT_METHOD);
-    switch (id) {
-    case API_ROUTE_CERTIFICATES:
-        return api_handle_certificates(svc, req, oc, out);
-    case API_ROUTE_CERTIFICATE:
-        return api_handle_certificate_get(svc, req, oc, param, param_len, out);
-    case API_ROUTE_REVOKE:
-        return api_handle_revoke(svc, req, oc, param, param_len, out);
-    case API_ROUTE_CRL:
-        return api_handle_crl(svc, req, out);
-    case API_ROUTE_TOKENS:
-        return api_handle_tokens(svc, req, oc, out);
-    case API_ROUTE_JWKS:
-        return api_static_json(svc->jwks_json, out);
-    case API_ROUTE_OPENID:
-        return api_static_json(svc->openid_config_json, out);
-    case API_ROUTE_HEALTHZ:
-        return api_handle_healthz(svc, out);
-    case API_ROUTE_METRICS:
-        return api_handle_metrics(svc, out);
-    case API_ROUTE_UNKNOWN:
-    case API_ROUTE_COUNT:
-    default:
-        HS_BAIL(HS_ERR_INTERNAL);
-    }
+    HS_GUARD(api_authenticate(&call, api_routes[id].auth));
+    return api_routes[id].handler(&call, out);
 }
 
 static long long api_elapsed_us(const struct timespec *start)
@@ -722,11 +580,13 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
     memset(out, 0, sizeof(*out));
     hs_log_set_req_id(req->req_id);
     hs_error_clear();
+    size_t nroutes = 0;
+    const char *const *labels = api_route_names(&nroutes);
     struct api_outcome oc = {.route = API_ROUTE_UNKNOWN, .reason = API_POLICY_ALLOWED};
     hs_result r = api_dispatch(svc, req, &oc, out);
     if (hs_failed(r)) {
         hs_log(hs_code_class(r.code) >= HS_CLASS_HSM ? HS_LOG_ERROR : HS_LOG_WARN,
-               "http.request.failed", HS_LOG_STR("route", api_route_labels[oc.route]),
+               "http.request.failed", HS_LOG_STR("route", labels[oc.route]),
                HS_LOG_STR("principal", oc.principal), HS_LOG_ERR());
         api_response_clear(out);
         bool input = hs_code_class(r.code) == HS_CLASS_INPUT;
@@ -738,7 +598,7 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
     long long us = api_elapsed_us(&start);
     api_metrics_count(&svc->metrics, oc.route, out->status, us);
     hs_log(HS_LOG_INFO, "http.request", HS_LOG_STR("method", req->method),
-           HS_LOG_STR("route", api_route_labels[oc.route]), HS_LOG_INT("status", out->status),
+           HS_LOG_STR("route", labels[oc.route]), HS_LOG_INT("status", out->status),
            HS_LOG_STR("principal", oc.principal), HS_LOG_STR("auth", oc.auth),
            HS_LOG_STR(oc.detail_key != NULL ? oc.detail_key : "detail",
                       oc.detail_key != NULL ? oc.detail : NULL),

@@ -2,7 +2,10 @@
  * api_route: the transport-independent request dispatch shared by the HTTP server and the
  * Lambda runtime. A front end decodes its transport into struct api_request, calls api_route()
  * and encodes struct api_response; authentication, input limits, the JSON error shape and the
- * per-request log line all live here.
+ * per-request log line all live here. The routes are one table of {method, path pattern,
+ * handler, auth}; each handler decodes its body (api_body.h), calls one svc_ function (the
+ * service decides everything else, asking the policy through struct svc_authz) and encodes the
+ * result.
  *
  * Routes (docs/api.md):
  *   POST /v1/certificates                   {"csr", "profile", "ttl_hours"}     IAM
@@ -26,11 +29,11 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "api/api_body.h"
 #include "api/api_service.h"
 #include "api/api_sigv4.h"
 #include "common/hs_buf.h"
 
-#define API_BODY_MAX (64 * 1024)      /* bytes of a request body */
 #define API_RESPONSE_MAX (128 * 1024) /* bytes of a response body */
 #define API_REQ_ID_LEN 16
 

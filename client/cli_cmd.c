@@ -7,7 +7,6 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#include "client/cli_creds.h"
 #include "client/cli_print.h"
 #include "common/hs_defer.h"
 #include "common/hs_file.h"
@@ -35,15 +34,25 @@ HS_RESULT cli_check_new_file(const char *path)
     return HS_OK;
 }
 
+/* The credential chain (aws_creds.h); --profile-name skips the environment's keys, as the AWS
+ * CLI's --profile does. */
+static HS_RESULT cli_creds_get(const char *profile_name, struct aws_creds **out)
+{
+    struct aws_creds_options opt = {.profile = profile_name, .profile_only = profile_name != NULL};
+    HS_DEFER(struct aws_creds_provider *p = NULL, aws_creds_provider_freep);
+    HS_GUARD(aws_creds_provider_new(&opt, &p));
+    return aws_creds_provider_get(p, out);
+}
+
 int cli_call(const struct cli_ctx *ctx, bool sign, const char *method, const char *path,
              json_object *body, size_t max_answer, struct cli_reply *reply)
 {
     if (sign && ctx->http.region == NULL) {
-        return cli_usage_fail(NULL, "no region: give --region, or set AWS_REGION or "
-                                    "AWS_DEFAULT_REGION");
+        return cli_usage_fail(NULL, "no region: give --region, set AWS_REGION or "
+                                    "AWS_DEFAULT_REGION, or `region` in ~/.aws/config");
     }
-    HS_DEFER(struct cli_creds *creds = NULL, cli_creds_freep);
-    if (sign && hs_failed(cli_creds_resolve(ctx->profile_name, &creds))) {
+    HS_DEFER(struct aws_creds *creds = NULL, aws_creds_freep);
+    if (sign && hs_failed(cli_creds_get(ctx->profile_name, &creds))) {
         return cli_fail(CLI_EXIT_LOCAL, "credentials");
     }
     if (creds != NULL && ctx->verbose) {

@@ -21,7 +21,8 @@
 
 struct cli_ctx {
     struct cli_http_config http;
-    const char *profile_name; /* --profile-name; NULL = $AWS_PROFILE, else "default" */
+    const char *profile_name;        /* --profile-name; NULL = $AWS_PROFILE, else "default" */
+    char region[AWS_REGION_MAX + 1]; /* the region when it came from the config file */
     bool verbose;
 };
 

@@ -5,14 +5,15 @@
  * The endpoint is a base URL (http or https, no user name, password, query or fragment); the
  * route ("/v1/certificates") is appended to its path, so an API Gateway stage ("/prod") stays
  * in front. Every request has a connect and a total timeout, follows no redirects, speaks only
- * HTTP(S), and reads at most the caller's bound of answer. Signing: CURLOPT_AWS_SIGV4
- * "aws:amz:REGION:SERVICE" with the access key id and secret, plus an X-Amz-Security-Token
- * header for a session token. No header is suppressed (libcurl 7.88 would still list an
- * "Expect:" suppression among the SignedHeaders, and the verifier would refuse it); POST bodies
- * are given whole (CURLOPT_POSTFIELDS) so that libcurl hashes the payload.
+ * HTTP(S), and reads at most the caller's bound of answer; it is sent once (no retries: a
+ * certificate request is not repeated behind the user's back). The exchange is aws_http's
+ * (aws/aws_http.h): SigV4 by libcurl with an X-Amz-Security-Token header for a session token.
+ * No header is suppressed (libcurl 7.88 would still list an "Expect:" suppression among the
+ * SignedHeaders, and the verifier would refuse it); POST bodies are given whole so that libcurl
+ * hashes the payload.
  *
  * libcurl copies the secret (CURLOPT_PASSWORD) and the token header into its own heap:
- * cli_http_global_init() gives libcurl allocation functions that wipe every block it frees.
+ * cli_http_global_init() makes libcurl wipe every block it frees (aws_http_global_init).
  */
 #ifndef CLI_HTTP_H
 #define CLI_HTTP_H
@@ -20,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "client/cli_creds.h"
+#include "aws/aws_creds.h"
 #include "common/hs_buf.h"
 #include "common/hs_err.h"
 
@@ -65,11 +66,11 @@ HS_RESULT cli_http_check_endpoint(const char *endpoint);
 HS_RESULT cli_http_check_scope_part(const char *value, const char *what);
 
 /* Sends method ("GET" or "POST") to endpoint + path. body (body_len bytes, JSON) is sent for
- * POST. creds NULL: unsigned. At most max_answer bytes of body are accepted. On success *out
+ * POST. creds NULL: unsigned (lent; aws_creds.h says where they come from). At most max_answer bytes of body are accepted. On success *out
  * holds any HTTP status; the caller clears it with cli_reply_clear(). Errors: HS_ERR_IO (no
  * answer: DNS, connect, TLS, timeout; the detail is libcurl's), HS_ERR_INPUT_TOO_LARGE (the
  * answer exceeds max_answer), HS_ERR_NOMEM, HS_ERR_INTERNAL. */
-HS_RESULT cli_http_request(const struct cli_http_config *cfg, const struct cli_creds *creds,
+HS_RESULT cli_http_request(const struct cli_http_config *cfg, const struct aws_creds *creds,
                            const char *method, const char *path, const char *body, size_t body_len,
                            size_t max_answer, struct cli_reply *out);
 

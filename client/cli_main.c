@@ -10,8 +10,9 @@
  *   hsmsign jwks
  *   hsmsign crl --out F
  *
- * Requests are signed with AWS SigV4 (cli_http) with credentials from the environment or the
- * shared credentials file (cli_creds); jwks and crl are unsigned. docs/client.md is the manual,
+ * Requests are signed with AWS SigV4 (cli_http) with credentials from the AWS SDKs' chain
+ * (aws/aws_creds.h: environment, web identity, profiles with credential_process and role_arn,
+ * container, IMDSv2); jwks and crl are unsigned. docs/client.md is the manual,
  * with the exit statuses of enum cli_exit (cli_print.h).
  */
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "client/cli_http.h"
 #include "client/cli_print.h"
 #include "common/hs_err.h"
+#include "common/hs_log.h"
 #include "common/hs_secret.h"
 
 #define CLI_TIMEOUT_DEFAULT_S 30
@@ -165,6 +167,13 @@ static int cli_settings(const struct cli_command *c, const struct cli_args *a, s
         return cli_usage_fail(c->name, "no endpoint: give --endpoint URL or set HSMSIGN_ENDPOINT");
     }
     h->region = cli_setting(a->value[CLI_OPT_REGION], "AWS_REGION", "AWS_DEFAULT_REGION");
+    if (h->region == NULL && !hs_failed(aws_region_resolve(ctx->profile_name, ctx->region)) &&
+        ctx->region[0] != '\0') {
+        /* The profile's `region` in the config file (AWS_CONFIG_FILE, ~/.aws/config). A file
+         * that cannot be read leaves no region; the credentials then say why. */
+        h->region = ctx->region;
+    }
+    hs_error_clear();
     h->service =
         a->value[CLI_OPT_SERVICE] != NULL ? a->value[CLI_OPT_SERVICE] : CLI_SERVICE_DEFAULT;
     h->cacert = a->value[CLI_OPT_CACERT];
@@ -246,6 +255,9 @@ int main(int argc, char **argv)
     if (hs_failed(hs_secure_init(65536))) {
         return cli_fail(CLI_EXIT_LOCAL, "hardening");
     }
+    /* aws/ logs retries and credential refreshes: to stderr, and only failures unless -v. */
+    hs_log_set_stream(stderr);
+    hs_log_set_level(HS_LOG_ERROR);
     if (hs_failed(cli_http_global_init())) {
         return cli_fail(CLI_EXIT_LOCAL, "libcurl");
     }

@@ -481,8 +481,17 @@ static HS_RESULT sgn_cert_issue_checked(const struct sgn_issuer *issuer,
     if (req->crl_url != NULL) {
         HS_GUARD(sgn_ext_crl_distribution_point(req->crl_url, extra));
     }
-    bool rsa_server =
-        (req->eku & SGN_EKU_SERVER_AUTH) && sgn_csr_get0_key_info(req->csr)->kind == SGN_KEY_RSA;
+    bool rsa = sgn_csr_get0_key_info(req->csr)->kind == SGN_KEY_RSA;
+    unsigned int key_usage =
+        req->key_usage != 0 ? req->key_usage
+                            : SGN_KU_DIGITAL_SIGNATURE |
+                                  ((req->eku & SGN_EKU_SERVER_AUTH) ? SGN_KU_KEY_ENCIPHERMENT : 0);
+    /* keyEncipherment is TLS RSA key transport: only an RSA key can do it. */
+    key_usage &= rsa ? ~0u : ~(unsigned int)SGN_KU_KEY_ENCIPHERMENT;
+    HS_ENSURE_MSG(
+        (key_usage & ~(unsigned int)(SGN_KU_DIGITAL_SIGNATURE | SGN_KU_KEY_ENCIPHERMENT)) == 0 &&
+            key_usage != 0,
+        HS_ERR_INPUT_KEY, "the profile's key usages do not fit this key");
     struct sgn_cert_template t = {
         .subject = subject,
         .subject_spki = sgn_csr_get0_spki(req->csr),
@@ -491,7 +500,7 @@ static HS_RESULT sgn_cert_issue_checked(const struct sgn_issuer *issuer,
         .not_after = leaf.not_after,
         .ca = false,
         .path_len = -1,
-        .key_usage = SGN_KU_DIGITAL_SIGNATURE | (rsa_server ? SGN_KU_KEY_ENCIPHERMENT : 0),
+        .key_usage = key_usage,
         .eku = req->eku,
         .sans = sgn_csr_get0_sans(req->csr),
         .extra = extra,

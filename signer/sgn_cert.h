@@ -139,6 +139,9 @@ struct sgn_leaf_request {
     const char *requester; /* principal ARN, for the audit log */
     const char *profile;   /* profile name, for the audit log */
     const char *crl_url;   /* CRL distribution point (RFC 5280 §4.2.1.13); NULL = none */
+    /* enum sgn_key_usage bits: SGN_KU_DIGITAL_SIGNATURE and/or SGN_KU_KEY_ENCIPHERMENT (kept only
+     * for an RSA key); 0 = digitalSignature, plus keyEncipherment for serverAuth. */
+    unsigned int key_usage;
 };
 
 /* The issued certificate. */
@@ -151,12 +154,13 @@ struct sgn_leaf {
 
 /* Issues a leaf under issuer for req (RFC 5280 profile): subject = CN from the CSR (only),
  * SANs copied, notBefore = now - SGN_BACKDATE_S, notAfter = now + ttl_s (never past the
- * issuer's notAfter), BasicConstraints CA:FALSE critical, KeyUsage digitalSignature critical
- * (plus keyEncipherment for an RSA key with serverAuth, for TLS RSA key transport), the
+ * issuer's notAfter), BasicConstraints CA:FALSE critical, KeyUsage req->key_usage critical
+ * (keyEncipherment only for an RSA key, for TLS RSA key transport), the
  * requested EKUs, SKI, AKI, and the CRL distribution point when req->crl_url is set. The CSR's
  * SubjectPublicKeyInfo is copied as received. Emits one audit event, "sign.cert.issued"
  * (requester, key label, profile, CN, SPKI SHA-256, serial, SHA-256 of the TBSCertificate) or
- * "sign.cert.failed". Errors: HS_ERR_INPUT_RANGE (ttl), HS_ERR_INTERNAL (issuer expired),
+ * "sign.cert.failed". Errors: HS_ERR_INPUT_RANGE (ttl), HS_ERR_INPUT_KEY (no key usage left
+ * for this key, or one a leaf may not have), HS_ERR_INTERNAL (issuer expired),
  * HS_ERR_HSM_*, HS_ERR_CRYPTO. The caller frees out->cert with X509_free() (sgn_leaf_clear()). */
 HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
                          struct sgn_leaf *out);

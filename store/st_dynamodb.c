@@ -1,6 +1,5 @@
 #include "store/st_dynamodb.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -9,12 +8,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "aws/aws_creds.h"
+#include "aws/aws_http.h"
 #include "common/hs_buf.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
@@ -22,20 +22,16 @@
 #include "common/hs_secret.h"
 #include "store/internal.h"
 
-#if LIBCURL_VERSION_NUM < 0x075500
-#error "st_dynamodb needs libcurl 7.85.0 or newer (CURLOPT_AWS_SIGV4, PROTOCOLS_STR)"
-#endif
-
 /*
  * Design (see st_dynamodb.h for the contract):
  *
- * - st_ddb_call() sends one action: it serialises the request once, then makes up to
- *   ST_DDB_ATTEMPTS attempts. Each attempt copies the current credentials under creds_lock
- *   (refreshing container credentials first when they are due), borrows a curl easy handle from
- *   the pool (so connections are kept between calls), signs with CURLOPT_AWS_SIGV4 and reads a
- *   bounded answer. An attempt ends in one of the outcomes below; the caller sees a parsed 200
- *   answer, or a failure with DynamoDB's __type in the reply (ConditionalCheckFailedException is
- *   an answer the operations handle themselves).
+ * - st_ddb_call() sends one action: it serialises the request once and hands it to aws_http
+ *   (aws/aws_http.h) for up to ST_DDB_ATTEMPTS attempts, on a handle borrowed from the pool (so
+ *   connections are kept between calls). Each attempt asks the credentials provider
+ *   (aws/aws_creds.h, cached until 5 minutes before expiry) and is signed by libcurl;
+ *   st_ddb_classify() sorts DynamoDB's answers (throttling, 5xx, ExpiredTokenException). The
+ *   caller sees a parsed 200 answer, or a failure with DynamoDB's __type in the reply
+ *   (ConditionalCheckFailedException is an answer the operations handle themselves).
  * - "ambiguous" records that an earlier attempt may have been applied although its answer was
  *   lost (a 5xx or a transport failure after connecting). put and revoke use it to recognise
  *   their own earlier attempt when the retried conditional write fails its condition.
@@ -46,45 +42,23 @@
 
 #define ST_DDB_TARGET "X-Amz-Target: DynamoDB_20120810."
 #define ST_DDB_CONTENT_TYPE "Content-Type: application/x-amz-json-1.0"
-#define ST_DDB_TOKEN_HEADER "x-amz-security-token: "
 #define ST_DDB_META_CRL "meta#crl_number"
 #define ST_DDB_META_GENERATION "meta#revocation_generation"
 #define ST_DDB_GSI "revoked"
 #define ST_DDB_REVOKED_PART "revoked"         /* the GSI partition of revoked X.509 records */
 #define ST_DDB_REVOKED_PART_SSH "revoked#ssh" /* ... and of revoked SSH records */
 #define ST_DDB_TTL_GRACE_S (90LL * 86400)     /* expires_at = not_after + 90 days */
-#define ST_DDB_POOL_MAX 32                    /* idle curl handles kept */
+#define ST_DDB_POOL_MAX 32                    /* idle aws_http handles kept */
 #define ST_DDB_BACKOFF_MS 50
 #define ST_DDB_THROTTLE_BACKOFF_MS 200
 #define ST_DDB_TIMEOUT_MS_MIN 10
 #define ST_DDB_TYPE_MAX 96 /* the short name of an error's __type */
 #define ST_DDB_LINE_MAX 160
-#define ST_DDB_TOKEN_LINE_MAX (sizeof(ST_DDB_TOKEN_HEADER) + HS_SECRET_LARGE_MAX)
-#define ST_DDB_AKID_MIN 16
-#define ST_DDB_AKID_MAX 128
-#define ST_DDB_CREDS_URL_MAX 1024
-#define ST_DDB_CREDS_ANSWER_MAX (16 * 1024)
-#define ST_DDB_CREDS_CONNECT_MS 1000
-#define ST_DDB_CREDS_TIMEOUT_MS 5000
-#define ST_DDB_CREDS_REFRESH_S 300 /* fetched again 5 minutes before Expiration */
-#define ST_DDB_ECS_BASE "http://169.254.170.2"
 #define ST_DDB_PAGES_MAX 100000
 #define ST_DDB_HASH_LEN 32
 #define ST_DDB_HASH_B64_LEN 44 /* base64 of 32 bytes, one '=' of padding */
 #define ST_DDB_NUM_MAX 20      /* characters of a stored int64 ("-" and 19 digits) */
 #define ST_DDB_REASON_MAX 10
-
-enum st_ddb_source {
-    ST_DDB_SOURCE_ENV,
-    ST_DDB_SOURCE_CONTAINER,
-};
-
-struct st_ddb_creds {
-    char akid[ST_DDB_AKID_MAX + 1];
-    struct hs_secret *secret;
-    struct hs_secret *token; /* NULL: no session token */
-    time_t expiration;       /* 0: does not expire (environment) */
-};
 
 struct st_inv_ddb {
     struct st_inventory base; /* first: the ops see a struct st_inventory * */
@@ -96,42 +70,18 @@ struct st_inv_ddb {
     int page_limit;
     bool curl_global;
 
+    char region[ST_DDB_REGION_MAX + 1];
+
     pthread_mutex_t pool_lock; /* guards idle and nidle */
-    CURL *idle[ST_DDB_POOL_MAX];
+    struct aws_http *idle[ST_DDB_POOL_MAX];
     size_t nidle;
 
-    enum st_ddb_source source;
-    char creds_url[ST_DDB_CREDS_URL_MAX]; /* container credentials endpoint */
-    struct hs_secret *creds_auth;         /* AWS_CONTAINER_AUTHORIZATION_TOKEN, or NULL */
-    pthread_mutex_t refresh_lock;         /* one container credentials fetch at a time */
-    pthread_mutex_t creds_lock;           /* guards creds and creds_version */
-    struct st_ddb_creds creds;
-    uint64_t creds_version; /* grows with every new set of credentials */
+    struct aws_creds_provider *creds; /* the chain of aws_creds.h, cached */
 
     pthread_mutex_t gen_lock; /* guards the fields below */
     uint64_t gen;
     int64_t gen_read_ms;    /* monotonic ms of the last read of the counter (or own bump) */
     int64_t gen_changed_ms; /* monotonic ms when gen last grew (or the store opened) */
-};
-
-/* How one attempt ended. */
-enum st_ddb_outcome {
-    ST_DDB_DONE,      /* HTTP 200, answer parsed */
-    ST_DDB_REFUSED,   /* an answer not worth retrying (4xx, malformed, too large) */
-    ST_DDB_THROTTLED, /* throttled: not applied; retry after a longer backoff */
-    ST_DDB_EXPIRED,   /* ExpiredTokenException: new credentials, then retry */
-    ST_DDB_TRANSIENT, /* 5xx or a transport failure after connecting: may have been applied */
-    ST_DDB_UNREACHED, /* no connection: not applied */
-};
-
-struct st_ddb_attempt {
-    enum st_ddb_outcome outcome;
-    long status;
-    CURLcode rc;
-    bool overflow;
-    uint64_t creds_version;
-    char type[ST_DDB_TYPE_MAX + 1];
-    json_object *doc; /* DONE: the answer */
 };
 
 /* What st_ddb_call() leaves for its caller. */
@@ -141,16 +91,10 @@ struct st_ddb_reply {
     bool ambiguous;                 /* an earlier attempt may have been applied */
 };
 
-/* Where the write callback puts an answer. */
-struct st_ddb_sink {
-    struct hs_buf *body;
-    bool overflow;
-};
-
-/* A curl handle borrowed from the pool. */
+/* An aws_http handle borrowed from the pool. */
 struct st_ddb_lease {
     struct st_inv_ddb *d;
-    CURL *h;
+    struct aws_http *h;
 };
 
 /* The revoked entries list_revoked collects over the pages. */
@@ -184,50 +128,10 @@ static void st_ddb_sleep_ms(int64_t ms)
     }
 }
 
-static void st_ddb_curl_freep(CURL **h)
-{
-    curl_easy_cleanup(*h);
-}
-
-static void st_ddb_url_freep(CURLU **u)
-{
-    curl_url_cleanup(*u);
-}
-
-static void st_ddb_curl_strp(char **s)
-{
-    curl_free(*s);
-}
-
-/* Frees a header list after wiping it: it may hold the session token or an authorization. */
-static void st_ddb_slist_freep(struct curl_slist **list)
-{
-    for (struct curl_slist *l = *list; l != NULL; l = l->next) {
-        OPENSSL_cleanse(l->data, strlen(l->data));
-    }
-    curl_slist_free_all(*list);
-}
-
 static void st_ddb_reply_clear(struct st_ddb_reply *r)
 {
     json_object_put(r->doc);
     r->doc = NULL;
-}
-
-/* Puts a parsed answer that held credentials, wiping its string values first. */
-static void st_ddb_json_wipep(json_object **doc)
-{
-    if (*doc != NULL && json_object_is_type(*doc, json_type_object)) {
-        json_object_object_foreach(*doc, key, v)
-        {
-            (void)key;
-            if (json_object_is_type(v, json_type_string)) {
-                OPENSSL_cleanse((char *)json_object_get_string(v),
-                                (size_t)json_object_get_string_len(v));
-            }
-        }
-    }
-    json_object_put(*doc);
 }
 
 HS_DEFINE_FREEP(st_ddb_record_freep, struct st_cert_record, free)
@@ -235,25 +139,7 @@ HS_DEFINE_FREEP(st_ddb_record_freep, struct st_cert_record, free)
 /* True when every byte of s[0..n) is an ASCII letter or digit or in extra. */
 static bool st_ddb_chars_ok(const char *s, size_t n, const char *extra)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (c == '\0' || strchr(extra, c) == NULL)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* True when the n bytes at p are printable ASCII without spaces (safe in a header or URL). */
-static bool st_ddb_printable(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] <= 0x20 || p[i] >= 0x7f) {
-            return false;
-        }
-    }
-    return true;
+    return aws_chars_ok(s, n, extra);
 }
 
 /* Copies s (at most size - 1 bytes) into out. Errors: HS_ERR_BOUNDS. */
@@ -490,57 +376,6 @@ static HS_RESULT st_ddb_item_record(json_object *item, struct st_cert_record *re
 
 /* --- configuration ------------------------------------------------------------------------------ */
 
-static bool st_ddb_host_loopback(const char *host)
-{
-    unsigned char a[4];
-    return strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-           (inet_pton(AF_INET, host, a) == 1 && a[0] == 127);
-}
-
-/* The addresses the AWS SDKs accept for plain-http container credentials besides loopback:
- * the ECS task metadata endpoint and the EKS Pod Identity agent. */
-static bool st_ddb_host_container(const char *host)
-{
-    return strcmp(host, "169.254.170.2") == 0 || strcmp(host, "169.254.170.23") == 0 ||
-           strcmp(host, "[fd00:ec2::23]") == 0;
-}
-
-/* Checks url with libcurl's parser: https, or http to a loopback host (or, when
- * container is set, to a container credentials address); no user info. *local says plain http
- * to loopback. endpoint additionally refuses a path, query or fragment. Errors:
- * HS_ERR_INPUT_CONFIG naming what. */
-static HS_RESULT st_ddb_url_check(const char *url, const char *what, bool endpoint, bool container,
-                                  bool *local)
-{
-    HS_DEFER(CURLU *u = curl_url(), st_ddb_url_freep);
-    HS_ENSURE(u != NULL, HS_ERR_NOMEM);
-    HS_ENSURE_MSG(curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK, HS_ERR_INPUT_CONFIG,
-                  "%s is not a URL", what);
-    HS_DEFER(char *scheme = NULL, st_ddb_curl_strp);
-    HS_DEFER(char *host = NULL, st_ddb_curl_strp);
-    HS_DEFER(char *user = NULL, st_ddb_curl_strp);
-    HS_DEFER(char *path = NULL, st_ddb_curl_strp);
-    HS_DEFER(char *query = NULL, st_ddb_curl_strp);
-    HS_ENSURE_MSG(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK,
-                  HS_ERR_INPUT_CONFIG, "%s is not a URL with a host", what);
-    HS_ENSURE_MSG(curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER, HS_ERR_INPUT_CONFIG,
-                  "%s must not hold user information", what);
-    bool https = strcmp(scheme, "https") == 0;
-    bool loopback = st_ddb_host_loopback(host);
-    bool http_ok = loopback || (container && st_ddb_host_container(host));
-    HS_ENSURE_MSG(https || (strcmp(scheme, "http") == 0 && http_ok), HS_ERR_INPUT_CONFIG,
-                  "%s must be https:// (plain http only to a loopback address)", what);
-    if (endpoint) {
-        HS_ENSURE_MSG(strcmp(path, "/") == 0 &&
-                          curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_NO_QUERY,
-                      HS_ERR_INPUT_CONFIG, "%s must be scheme://host[:port] without a path", what);
-    }
-    *local = !https && loopback;
-    return HS_OK;
-}
-
 static HS_RESULT st_ddb_configure(struct st_inv_ddb *d, const struct st_dynamodb_config *c)
 {
     HS_ENSURE_MSG(c->table != NULL && c->region != NULL, HS_ERR_INPUT_CONFIG,
@@ -563,7 +398,8 @@ static HS_RESULT st_ddb_configure(struct st_inv_ddb *d, const struct st_dynamodb
         w = snprintf(d->url, sizeof(d->url), "https://dynamodb.%s.amazonaws.com", c->region);
         HS_ENSURE(w > 0 && (size_t)w < sizeof(d->url), HS_ERR_BOUNDS);
     }
-    HS_GUARD(st_ddb_url_check(d->url, "the DynamoDB endpoint", true, false, &d->local));
+    HS_GUARD(aws_url_check(d->url, "the DynamoDB endpoint", NULL, true, &d->local));
+    memcpy(d->region, c->region, r + 1);
     HS_ENSURE_MSG(c->timeout_ms == 0 || (c->timeout_ms >= ST_DDB_TIMEOUT_MS_MIN &&
                                          c->timeout_ms <= ST_DDB_TIMEOUT_MS_MAX),
                   HS_ERR_INPUT_CONFIG, "DynamoDB timeout_ms must be %d..%d", ST_DDB_TIMEOUT_MS_MIN,
@@ -571,298 +407,6 @@ static HS_RESULT st_ddb_configure(struct st_inv_ddb *d, const struct st_dynamodb
     d->timeout_ms = c->timeout_ms != 0 ? c->timeout_ms : ST_DDB_TIMEOUT_MS_DEFAULT;
     HS_ENSURE_MSG(c->page_limit >= 0, HS_ERR_INPUT_CONFIG, "page_limit must not be negative");
     d->page_limit = c->page_limit;
-    return HS_OK;
-}
-
-/* --- credentials ------------------------------------------------------------------------------- */
-
-static void st_ddb_creds_clear(struct st_ddb_creds *c)
-{
-    hs_secret_free(c->secret);
-    hs_secret_free(c->token);
-    OPENSSL_cleanse(c, sizeof(*c));
-}
-
-static HS_RESULT st_ddb_akid_check(const char *akid, const char *what)
-{
-    size_t n = strnlen(akid, ST_DDB_AKID_MAX + 1);
-    HS_ENSURE_MSG(n >= ST_DDB_AKID_MIN && n <= ST_DDB_AKID_MAX && st_ddb_chars_ok(akid, n, ""),
-                  HS_ERR_INPUT_CONFIG, "%s is not an AWS access key id", what);
-    return HS_OK;
-}
-
-/* Secrets go into a header or a signature: printable ASCII only. */
-static HS_RESULT st_ddb_secret_check(const struct hs_secret *s, const char *what)
-{
-    const unsigned char *p = NULL;
-    size_t n = 0;
-    hs_secret_get0(s, &p, &n);
-    HS_ENSURE_MSG(n > 0 && st_ddb_printable(p, n), HS_ERR_INPUT_CONFIG,
-                  "%s holds characters that cannot be sent", what);
-    return HS_OK;
-}
-
-/* Installs c as the current credentials (taking its secrets) and frees the previous ones. */
-static void st_ddb_creds_install(struct st_inv_ddb *d, struct st_ddb_creds *c)
-{
-    struct st_ddb_creds old;
-    pthread_mutex_lock(&d->creds_lock);
-    old = d->creds;
-    d->creds = *c;
-    d->creds_version++;
-    pthread_mutex_unlock(&d->creds_lock);
-    OPENSSL_cleanse(c, sizeof(*c));
-    st_ddb_creds_clear(&old);
-}
-
-static HS_RESULT st_ddb_creds_env(struct st_inv_ddb *d, const char *akid)
-{
-    struct st_ddb_creds c = {0};
-    HS_GUARD(st_ddb_akid_check(akid, "AWS_ACCESS_KEY_ID"));
-    memcpy(c.akid, akid, strlen(akid) + 1);
-    hs_result r = hs_secret_from_env("AWS_SECRET_ACCESS_KEY", HS_SECRET_MAX, &c.secret);
-    r = hs_failed(r) ? r : st_ddb_secret_check(c.secret, "AWS_SECRET_ACCESS_KEY");
-    const char *token = getenv("AWS_SESSION_TOKEN");
-    if (!hs_failed(r) && token != NULL && token[0] != '\0') {
-        r = hs_secret_from_env("AWS_SESSION_TOKEN", HS_SECRET_LARGE_MAX, &c.token);
-        r = hs_failed(r) ? r : st_ddb_secret_check(c.token, "AWS_SESSION_TOKEN");
-    }
-    if (hs_failed(r)) {
-        st_ddb_creds_clear(&c);
-        return r;
-    }
-    d->source = ST_DDB_SOURCE_ENV;
-    st_ddb_creds_install(d, &c);
-    return HS_OK;
-}
-
-/* Parses an RFC 3339 UTC time as the credentials endpoints write it ("2024-05-01T12:00:00Z",
- * optionally with fractional seconds). Errors: HS_ERR_IO. */
-static HS_RESULT st_ddb_parse_expiration(const char *s, time_t *out)
-{
-    struct tm tm = {0};
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    HS_ENSURE_MSG(end != NULL, HS_ERR_IO, "container credentials: Expiration is not a time");
-    if (*end == '.') {
-        end += 1 + strspn(end + 1, "0123456789");
-    }
-    HS_ENSURE_MSG(strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0, HS_ERR_IO,
-                  "container credentials: Expiration is not in UTC");
-    time_t t = timegm(&tm);
-    HS_ENSURE_MSG(t > 0, HS_ERR_IO, "container credentials: Expiration is out of range");
-    *out = t;
-    return HS_OK;
-}
-
-/* The container credentials answer: {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}. */
-static HS_RESULT st_ddb_creds_parse(json_object *doc, struct st_ddb_creds *c)
-{
-    const char *akid = NULL;
-    const char *secret = NULL;
-    const char *token = NULL;
-    const char *expiration = NULL;
-    HS_GUARD(hs_json_get_string(doc, "AccessKeyId", true, ST_DDB_AKID_MAX, &akid));
-    HS_GUARD(hs_json_get_string(doc, "SecretAccessKey", true, HS_SECRET_MAX, &secret));
-    HS_GUARD(hs_json_get_string(doc, "Token", false, HS_SECRET_LARGE_MAX, &token));
-    HS_GUARD(hs_json_get_string(doc, "Expiration", true, 64, &expiration));
-    HS_GUARD(st_ddb_akid_check(akid, "container credentials: AccessKeyId"));
-    memcpy(c->akid, akid, strlen(akid) + 1);
-    HS_GUARD(hs_secret_from_bytes(secret, strlen(secret), &c->secret));
-    HS_GUARD(st_ddb_secret_check(c->secret, "container credentials: SecretAccessKey"));
-    if (token != NULL) {
-        HS_GUARD(hs_secret_from_bytes(token, strlen(token), &c->token));
-        HS_GUARD(st_ddb_secret_check(c->token, "container credentials: Token"));
-    }
-    return st_ddb_parse_expiration(expiration, &c->expiration);
-}
-
-static size_t st_ddb_write(char *p, size_t size, size_t nmemb, void *cls)
-{
-    struct st_ddb_sink *sink = cls;
-    size_t n = size * nmemb;
-    if (hs_failed(hs_buf_put(sink->body, p, n))) {
-        sink->overflow = true;
-        return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
-    }
-    return n;
-}
-
-/* GET the container credentials endpoint; the answer goes into body (sensitive). */
-static HS_RESULT st_ddb_creds_get(struct st_inv_ddb *d, struct hs_buf *body)
-{
-    HS_DEFER(CURL *h = curl_easy_init(), st_ddb_curl_freep);
-    HS_ENSURE(h != NULL, HS_ERR_NOMEM);
-    HS_DEFER(struct curl_slist *hdrs = NULL, st_ddb_slist_freep);
-    if (d->creds_auth != NULL) {
-        HS_DEFER(struct hs_buf *line = hs_buf_new_sensitive(ST_DDB_TOKEN_LINE_MAX), hs_buf_freep);
-        HS_ENSURE(line != NULL, HS_ERR_NOMEM);
-        const unsigned char *p = NULL;
-        size_t n = 0;
-        const char *text = NULL;
-        hs_secret_get0(d->creds_auth, &p, &n);
-        HS_GUARD(hs_buf_put_str(line, "Authorization: "));
-        HS_GUARD(hs_buf_put(line, p, n));
-        HS_GUARD(hs_buf_cstr(line, &text));
-        hdrs = curl_slist_append(NULL, text);
-        HS_ENSURE(hdrs != NULL, HS_ERR_NOMEM);
-    }
-    struct st_ddb_sink sink = {body, false};
-    bool ok =
-        curl_easy_setopt(h, CURLOPT_URL, d->creds_url) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ST_DDB_CREDS_CONNECT_MS) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ST_DDB_CREDS_TIMEOUT_MS) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, st_ddb_write) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink) == CURLE_OK;
-    HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "curl_easy_setopt failed");
-    CURLcode rc = curl_easy_perform(h);
-    HS_ENSURE_MSG(!sink.overflow, HS_ERR_IO, "container credentials: answer over %d bytes",
-                  ST_DDB_CREDS_ANSWER_MAX);
-    HS_ENSURE_MSG(rc == CURLE_OK, HS_ERR_IO, "container credentials endpoint: %s",
-                  curl_easy_strerror(rc));
-    long status = 0;
-    HS_ENSURE(curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK, HS_ERR_INTERNAL);
-    HS_ENSURE_MSG(status == 200, HS_ERR_IO, "container credentials endpoint answered HTTP %ld",
-                  status);
-    return HS_OK;
-}
-
-/* Fetches new container credentials and installs them. */
-static HS_RESULT st_ddb_creds_fetch(struct st_inv_ddb *d)
-{
-    HS_DEFER(struct hs_buf *body = hs_buf_new_sensitive(ST_DDB_CREDS_ANSWER_MAX), hs_buf_freep);
-    HS_ENSURE(body != NULL, HS_ERR_NOMEM);
-    HS_GUARD(st_ddb_creds_get(d, body));
-    HS_DEFER(json_object *doc = NULL, st_ddb_json_wipep);
-    hs_result r = hs_json_parse_object((const char *)hs_buf_data(body), hs_buf_len(body),
-                                       ST_DDB_CREDS_ANSWER_MAX, 4, &doc);
-    HS_ENSURE_MSG(!hs_failed(r), HS_ERR_IO, "container credentials: the answer is not JSON");
-    struct st_ddb_creds c = {0};
-    r = st_ddb_creds_parse(doc, &c);
-    if (hs_failed(r)) {
-        st_ddb_creds_clear(&c);
-        HS_BAIL_MSG(HS_ERR_IO, "container credentials: %s", hs_error_last()->detail);
-    }
-    hs_log(HS_LOG_INFO, "inventory.dynamodb.credentials", HS_LOG_STR("source", "container"),
-           HS_LOG_INT("expiration", (long long)c.expiration));
-    st_ddb_creds_install(d, &c);
-    return HS_OK;
-}
-
-/* Whether the credentials need fetching: forced ones unless they changed since version seen,
- * else missing ones or those within ST_DDB_CREDS_REFRESH_S of their expiration. Sets
- * *usable when the current ones may still be used. */
-static bool st_ddb_creds_due(struct st_inv_ddb *d, bool force, uint64_t seen, time_t now,
-                             bool *usable)
-{
-    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->creds_lock), hs_mutex_unlockp);
-    bool have = d->creds.secret != NULL;
-    bool expiring = d->creds.expiration != 0;
-    *usable = have && !force && (!expiring || now < d->creds.expiration);
-    if (force) {
-        return d->creds_version == seen;
-    }
-    return !have || (expiring && now + ST_DDB_CREDS_REFRESH_S >= d->creds.expiration);
-}
-
-/* Makes sure the container credentials are fresh (nothing to do for the environment's). While
- * the current ones are still valid, one thread fetches and the others go on with them; a fetch
- * that fails then is only logged. */
-static HS_RESULT st_ddb_creds_fresh(struct st_inv_ddb *d, bool force, uint64_t seen)
-{
-    if (d->source != ST_DDB_SOURCE_CONTAINER) {
-        return HS_OK;
-    }
-    time_t now = time(NULL);
-    bool usable = false;
-    if (!st_ddb_creds_due(d, force, seen, now, &usable)) {
-        return HS_OK;
-    }
-    if (usable && pthread_mutex_trylock(&d->refresh_lock) != 0) {
-        return HS_OK; /* another thread is fetching */
-    }
-    HS_DEFER(pthread_mutex_t *held = usable ? &d->refresh_lock : hs_mutex_lock(&d->refresh_lock),
-             hs_mutex_unlockp);
-    if (!st_ddb_creds_due(d, force, seen, now, &usable)) {
-        return HS_OK; /* fetched while we waited */
-    }
-    hs_result r = st_ddb_creds_fetch(d);
-    if (hs_failed(r) && usable) {
-        hs_log(HS_LOG_WARN, "inventory.dynamodb.credentials.refresh_failed", HS_LOG_ERR());
-        return HS_OK;
-    }
-    return r;
-}
-
-/* Sets up the container credentials provider from the environment and fetches once. */
-static HS_RESULT st_ddb_creds_container(struct st_inv_ddb *d, const char *relative,
-                                        const char *full)
-{
-    int w = 0;
-    if (relative != NULL) {
-        size_t n = strnlen(relative, sizeof(d->creds_url));
-        HS_ENSURE_MSG(relative[0] == '/' && st_ddb_printable((const unsigned char *)relative, n),
-                      HS_ERR_INPUT_CONFIG,
-                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path (/...)");
-        w = snprintf(d->creds_url, sizeof(d->creds_url), "%s%s", ST_DDB_ECS_BASE, relative);
-    } else {
-        w = snprintf(d->creds_url, sizeof(d->creds_url), "%s", full);
-    }
-    HS_ENSURE_MSG(w > 0 && (size_t)w < sizeof(d->creds_url), HS_ERR_INPUT_CONFIG,
-                  "the container credentials URI is longer than %zu bytes",
-                  sizeof(d->creds_url) - 1);
-    bool local = false;
-    HS_GUARD(
-        st_ddb_url_check(d->creds_url, "AWS_CONTAINER_CREDENTIALS_FULL_URI", false, true, &local));
-    const char *auth = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    if (auth != NULL && auth[0] != '\0') {
-        HS_GUARD(
-            hs_secret_from_env("AWS_CONTAINER_AUTHORIZATION_TOKEN", HS_SECRET_MAX, &d->creds_auth));
-        HS_GUARD(st_ddb_secret_check(d->creds_auth, "AWS_CONTAINER_AUTHORIZATION_TOKEN"));
-    }
-    d->source = ST_DDB_SOURCE_CONTAINER;
-    return st_ddb_creds_fetch(d);
-}
-
-/* The AWS SDKs' order: the environment, then the container credentials endpoint. */
-static HS_RESULT st_ddb_creds_init(struct st_inv_ddb *d)
-{
-    const char *akid = getenv("AWS_ACCESS_KEY_ID");
-    if (akid != NULL && akid[0] != '\0') {
-        return st_ddb_creds_env(d, akid);
-    }
-    const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    relative = relative != NULL && relative[0] != '\0' ? relative : NULL;
-    full = full != NULL && full[0] != '\0' ? full : NULL;
-    HS_ENSURE_MSG(relative != NULL || full != NULL, HS_ERR_INPUT_CONFIG,
-                  "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "
-                  "where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set");
-    return st_ddb_creds_container(d, relative, full);
-}
-
-/* Copies the credentials for one request: the key id into akid, the secret into secret and,
- * with a session token, its header line into line; *version says which set it was. */
-static HS_RESULT st_ddb_creds_copy(struct st_inv_ddb *d, char *akid, struct hs_buf *secret,
-                                   struct hs_buf *line, uint64_t *version)
-{
-    HS_GUARD(st_ddb_creds_fresh(d, false, 0));
-    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&d->creds_lock), hs_mutex_unlockp);
-    HS_ENSURE_MSG(d->creds.secret != NULL, HS_ERR_IO, "no AWS credentials");
-    const unsigned char *p = NULL;
-    size_t n = 0;
-    hs_secret_get0(d->creds.secret, &p, &n);
-    HS_GUARD(hs_buf_put(secret, p, n));
-    if (d->creds.token != NULL) {
-        hs_secret_get0(d->creds.token, &p, &n);
-        HS_GUARD(hs_buf_put_str(line, ST_DDB_TOKEN_HEADER));
-        HS_GUARD(hs_buf_put(line, p, n));
-    }
-    memcpy(akid, d->creds.akid, sizeof(d->creds.akid));
-    *version = d->creds_version;
     return HS_OK;
 }
 
@@ -877,75 +421,25 @@ static struct st_ddb_lease st_ddb_lease_take(struct st_inv_ddb *d)
     }
     pthread_mutex_unlock(&d->pool_lock);
     if (l.h == NULL) {
-        l.h = curl_easy_init();
+        l.h = aws_http_new();
     }
     return l;
 }
 
-/* Returns the handle to the pool; curl_easy_reset() drops its options (the credentials among
- * them) but keeps its connections. */
+/* Returns the handle to the pool; its connections are kept (aws_http resets its options, the
+ * credentials among them, before each use). */
 static void st_ddb_lease_give(struct st_ddb_lease *l)
 {
     if (l->h == NULL) {
         return;
     }
-    curl_easy_reset(l->h);
     pthread_mutex_lock(&l->d->pool_lock);
     if (l->d->nidle < ST_DDB_POOL_MAX) {
         l->d->idle[l->d->nidle++] = l->h;
         l->h = NULL;
     }
     pthread_mutex_unlock(&l->d->pool_lock);
-    curl_easy_cleanup(l->h);
-}
-
-/* Content-Type, X-Amz-Target (signed by libcurl like every header given here), no
- * "Expect: 100-continue", and the session token line when there is one. */
-static HS_RESULT st_ddb_headers(const char *action, struct hs_buf *token_line,
-                                struct curl_slist **out)
-{
-    char target[ST_DDB_LINE_MAX];
-    int w = snprintf(target, sizeof(target), "%s%s", ST_DDB_TARGET, action);
-    HS_ENSURE(w > 0 && (size_t)w < sizeof(target), HS_ERR_BOUNDS);
-    const char *token = NULL;
-    if (hs_buf_len(token_line) > 0) {
-        HS_GUARD(hs_buf_cstr(token_line, &token));
-    }
-    const char *lines[] = {ST_DDB_CONTENT_TYPE, target, "Expect:", token};
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && lines[i] != NULL; i++) {
-        struct curl_slist *next = curl_slist_append(*out, lines[i]);
-        HS_ENSURE(next != NULL, HS_ERR_NOMEM);
-        *out = next;
-    }
-    return HS_OK;
-}
-
-/* Sets every option of one signed POST. */
-static HS_RESULT st_ddb_setopt(const struct st_inv_ddb *d, CURL *h, const char *body, size_t len,
-                               struct curl_slist *hdrs, const char *akid, const char *secret,
-                               struct st_ddb_sink *sink)
-{
-    long connect_ms = d->timeout_ms / 2 > 0 ? d->timeout_ms / 2 : 1;
-    bool ok = curl_easy_setopt(h, CURLOPT_URL, d->url) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, d->local ? "http" : "https") == CURLE_OK &&
-              /* Proxies from the environment apply, except to a local endpoint. */
-              curl_easy_setopt(h, CURLOPT_NOPROXY, d->local ? "*" : NULL) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, d->timeout_ms) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_AWS_SIGV4, d->sigv4) == CURLE_OK &&
-              /* USERNAME and PASSWORD rather than USERPWD: nothing in the secret is parsed. */
-              curl_easy_setopt(h, CURLOPT_USERNAME, akid) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_PASSWORD, secret) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, st_ddb_write) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEDATA, sink) == CURLE_OK;
-    HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "curl_easy_setopt failed");
-    return HS_OK;
+    aws_http_free(l->h);
 }
 
 /* The short name of an error answer's __type ("com.amazonaws.dynamodb.v20120810#X" -> "X"). */
@@ -964,130 +458,39 @@ static void st_ddb_error_type(json_object *doc, char *out, size_t size)
     memcpy(out, type, strlen(type) + 1);
 }
 
-static bool st_ddb_throttling(const char *type)
-{
-    static const char *const types[] = {"ProvisionedThroughputExceededException",
-                                        "ThrottlingException", "RequestLimitExceeded",
-                                        "ThrottledException"};
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        if (strcmp(type, types[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Transport failures: which may have reached DynamoDB, which are worth retrying. */
-static enum st_ddb_outcome st_ddb_transport(CURL *h, CURLcode rc)
-{
-    curl_off_t connected = 0;
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-        return ST_DDB_UNREACHED;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_LOGIN_DENIED:
-        return ST_DDB_REFUSED;
-    case CURLE_OPERATION_TIMEDOUT:
-        /* Timed out before the connection was made: the request never left. */
-        HS_IGNORE(curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected));
-        return connected == 0 ? ST_DDB_UNREACHED : ST_DDB_TRANSIENT;
-    default:
-        return ST_DDB_TRANSIENT;
-    }
-}
-
-/* Sorts an HTTP answer into an outcome; a 200 answer is parsed into a->doc. */
-static void st_ddb_classify(const struct st_inv_ddb *d, struct hs_buf *body,
-                            struct st_ddb_attempt *a)
+/* The __type of an error answer body. */
+static void st_ddb_body_type(const struct hs_buf *body, char *out, size_t size)
 {
     json_object *doc = NULL;
     hs_result r = hs_json_parse_object((const char *)hs_buf_data(body), hs_buf_len(body),
                                        ST_DDB_RESPONSE_MAX, HS_JSON_DEPTH_MAX, &doc);
-    if (a->status == 200) {
-        const char *type = hs_failed(r) ? "MalformedAnswer" : "";
-        a->outcome = hs_failed(r) ? ST_DDB_REFUSED : ST_DDB_DONE;
-        a->doc = doc;
-        memcpy(a->type, type, strlen(type) + 1);
-        return;
+    if (hs_failed(r)) {
+        hs_error_clear();
     }
-    st_ddb_error_type(doc, a->type, sizeof(a->type));
+    st_ddb_error_type(doc, out, size);
     json_object_put(doc);
-    if (a->status >= 500) {
-        a->outcome = ST_DDB_TRANSIENT;
-    } else if (a->status == 400 && st_ddb_throttling(a->type)) {
-        a->outcome = ST_DDB_THROTTLED;
-    } else if (a->status == 400 && strcmp(a->type, "ExpiredTokenException") == 0 &&
-               d->source == ST_DDB_SOURCE_CONTAINER) {
-        a->outcome = ST_DDB_EXPIRED;
-    } else {
-        a->outcome = ST_DDB_REFUSED;
-    }
 }
 
-/* One attempt of action with the JSON body. Fails only for internal reasons; how the attempt
- * went is in *a. */
-static HS_RESULT st_ddb_attempt(struct st_inv_ddb *d, const char *action, const char *body,
-                                size_t len, struct st_ddb_attempt *a)
+/* Sorts an answer for aws_http: 5xx transient, throttling codes, an expired token (refreshable
+ * credentials only), the rest final. */
+static enum aws_http_class st_ddb_classify(void *ctx, long status, const struct hs_buf *body)
 {
-    HS_DEFER(struct hs_buf *secret = hs_buf_new_sensitive(HS_SECRET_MAX + 1), hs_buf_freep);
-    HS_DEFER(struct hs_buf *token = hs_buf_new_sensitive(ST_DDB_TOKEN_LINE_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *answer = hs_buf_new(ST_DDB_RESPONSE_MAX), hs_buf_freep);
-    HS_ENSURE(secret != NULL && token != NULL && answer != NULL, HS_ERR_NOMEM);
-    char akid[ST_DDB_AKID_MAX + 1];
-    HS_GUARD(st_ddb_creds_copy(d, akid, secret, token, &a->creds_version));
-    const char *password = NULL;
-    HS_GUARD(hs_buf_cstr(secret, &password));
-    HS_DEFER(struct curl_slist *hdrs = NULL, st_ddb_slist_freep);
-    HS_GUARD(st_ddb_headers(action, token, &hdrs));
-    HS_DEFER(struct st_ddb_lease lease = st_ddb_lease_take(d), st_ddb_lease_give);
-    HS_ENSURE(lease.h != NULL, HS_ERR_NOMEM);
-    struct st_ddb_sink sink = {answer, false};
-    HS_GUARD(st_ddb_setopt(d, lease.h, body, len, hdrs, akid, password, &sink));
-    a->rc = curl_easy_perform(lease.h);
-    a->overflow = sink.overflow;
-    if (sink.overflow) {
-        a->outcome = ST_DDB_REFUSED;
-        return HS_OK;
+    struct st_inv_ddb *d = ctx;
+    if (status >= 500) {
+        return AWS_HTTP_RETRY;
     }
-    if (a->rc != CURLE_OK) {
-        a->outcome = st_ddb_transport(lease.h, a->rc);
-        return HS_OK;
+    if (status != 400) {
+        return AWS_HTTP_FINAL;
     }
-    HS_ENSURE(curl_easy_getinfo(lease.h, CURLINFO_RESPONSE_CODE, &a->status) == CURLE_OK,
-              HS_ERR_INTERNAL);
-    st_ddb_classify(d, answer, a);
-    return HS_OK;
-}
-
-/* Full jitter (a uniform delay in [0, base * 2^(attempt - 1))), as the AWS SDKs back off. */
-static int64_t st_ddb_backoff_ms(int attempt, bool throttled)
-{
-    uint32_t r = UINT32_MAX / 2;
-    HS_IGNORE(RAND_bytes((unsigned char *)&r, sizeof(r)));
-    uint32_t cap = (uint32_t)(throttled ? ST_DDB_THROTTLE_BACKOFF_MS : ST_DDB_BACKOFF_MS)
-                   << (attempt - 1);
-    return (int64_t)(r % cap);
-}
-
-/* The failure an attempt that is not retried (again) ends the call with. */
-static HS_RESULT st_ddb_fail(const struct st_inv_ddb *d, const char *action,
-                             const struct st_ddb_attempt *a, int attempts)
-{
-    if (a->overflow) {
-        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: answer larger than %u bytes", action,
-                    ST_DDB_RESPONSE_MAX);
+    char type[ST_DDB_TYPE_MAX + 1];
+    st_ddb_body_type(body, type, sizeof(type));
+    if (aws_http_throttling_code(type)) {
+        return AWS_HTTP_THROTTLE;
     }
-    if (a->rc != CURLE_OK) {
-        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s at %s: %s (%d attempts)", action, d->url,
-                    curl_easy_strerror(a->rc), attempts);
-    }
-    HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: HTTP %ld %s (%d attempts)", action, a->status, a->type,
-                attempts);
+    const char *source = aws_creds_provider_source(d->creds);
+    bool refreshable = strcmp(source, "environment") != 0 && strcmp(source, "static") != 0;
+    return strcmp(type, "ExpiredTokenException") == 0 && refreshable ? AWS_HTTP_EXPIRED
+                                                                     : AWS_HTTP_FINAL;
 }
 
 /* Sends action with request req: up to ST_DDB_ATTEMPTS attempts (see the header). On
@@ -1099,32 +502,62 @@ static HS_RESULT st_ddb_call(struct st_inv_ddb *d, const char *action, json_obje
 {
     HS_DEFER(char *body = NULL, hs_free_strp);
     HS_GUARD(hs_json_to_string(req, &body));
-    size_t len = strlen(body);
-    bool ambiguous = false;
-    for (int attempt = 1;; attempt++) {
-        struct st_ddb_attempt a = {0};
-        HS_GUARD(st_ddb_attempt(d, action, body, len, &a));
-        out->ambiguous = ambiguous;
-        if (a.outcome == ST_DDB_DONE) {
-            out->doc = a.doc;
-            return HS_OK;
-        }
-        memcpy(out->type, a.type, sizeof(out->type));
-        if (a.outcome == ST_DDB_REFUSED || attempt >= ST_DDB_ATTEMPTS) {
-            return st_ddb_fail(d, action, &a, attempt);
-        }
-        ambiguous = ambiguous || a.outcome == ST_DDB_TRANSIENT;
-        int64_t wait = st_ddb_backoff_ms(attempt, a.outcome == ST_DDB_THROTTLED);
-        hs_log(HS_LOG_WARN, "inventory.dynamodb.retry", HS_LOG_STR("action", action),
-               HS_LOG_INT("attempt", attempt), HS_LOG_INT("http_status", a.status),
-               HS_LOG_STR("type", a.type),
-               HS_LOG_STR("transport", a.rc != CURLE_OK ? curl_easy_strerror(a.rc) : NULL),
-               HS_LOG_INT("backoff_ms", wait));
-        if (a.outcome == ST_DDB_EXPIRED) {
-            HS_GUARD(st_ddb_creds_fresh(d, true, a.creds_version));
-        }
-        st_ddb_sleep_ms(wait);
+    char target[ST_DDB_LINE_MAX];
+    int w = snprintf(target, sizeof(target), "%s%s", ST_DDB_TARGET, action);
+    HS_ENSURE(w > 0 && (size_t)w < sizeof(target), HS_ERR_BOUNDS);
+    HS_DEFER(struct hs_buf *answer = hs_buf_new(ST_DDB_RESPONSE_MAX), hs_buf_freep);
+    HS_ENSURE(answer != NULL, HS_ERR_NOMEM);
+    HS_DEFER(struct st_ddb_lease lease = st_ddb_lease_take(d), st_ddb_lease_give);
+    HS_ENSURE(lease.h != NULL, HS_ERR_NOMEM);
+    struct aws_http_request hr = {
+        .method = "POST",
+        .url = d->url,
+        .protocols = d->local ? "http" : "https",
+        /* Content-Type and X-Amz-Target are signed like every header given here. */
+        .headers = {ST_DDB_CONTENT_TYPE, target, "Expect:"},
+        .body = body,
+        .body_len = strlen(body),
+        .response_max = ST_DDB_RESPONSE_MAX,
+        .connect_timeout_ms = d->timeout_ms / 2 > 0 ? d->timeout_ms / 2 : 1,
+        .timeout_ms = d->timeout_ms,
+        .no_proxy = d->local, /* proxies from the environment apply, except to a local one */
+        .keepalive = true,
+        .sigv4_region = d->region,
+        .sigv4_service = "dynamodb",
+        .provider = d->creds,
+        .attempts = ST_DDB_ATTEMPTS,
+        .backoff_ms = ST_DDB_BACKOFF_MS,
+        .throttle_backoff_ms = ST_DDB_THROTTLE_BACKOFF_MS,
+        .classify = st_ddb_classify,
+        .classify_ctx = d,
+        .log_what = action,
+    };
+    struct aws_http_response resp = {.body = answer};
+    hs_result r = aws_http_send(lease.h, &hr, &resp);
+    out->ambiguous = resp.ambiguous;
+    out->type[0] = '\0';
+    if (r.code == HS_ERR_BOUNDS) {
+        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: answer larger than %u bytes", action,
+                    ST_DDB_RESPONSE_MAX);
     }
+    if (r.code == HS_ERR_IO && resp.transport != AWS_HTTP_ANSWERED) {
+        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s at %s: %s (%d attempts)", action, d->url, resp.error,
+                    resp.attempts);
+    }
+    HS_GUARD(r);
+    if (resp.status != 200) {
+        st_ddb_body_type(answer, out->type, sizeof(out->type));
+        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: HTTP %ld %s (%d attempts)", action, resp.status,
+                    out->type, resp.attempts);
+    }
+    r = hs_json_parse_object((const char *)hs_buf_data(answer), hs_buf_len(answer),
+                             ST_DDB_RESPONSE_MAX, HS_JSON_DEPTH_MAX, &out->doc);
+    if (hs_failed(r)) {
+        memcpy(out->type, "MalformedAnswer", sizeof("MalformedAnswer"));
+        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: HTTP 200 MalformedAnswer (%d attempts)", action,
+                    resp.attempts);
+    }
+    return HS_OK;
 }
 
 static bool st_ddb_conditional(const struct st_ddb_reply *r)
@@ -1531,16 +964,13 @@ static void st_ddb_free(struct st_inv_ddb *d)
         return;
     }
     for (size_t i = 0; i < d->nidle; i++) {
-        curl_easy_cleanup(d->idle[i]);
+        aws_http_free(d->idle[i]);
     }
-    st_ddb_creds_clear(&d->creds);
-    hs_secret_free(d->creds_auth);
+    aws_creds_provider_free(d->creds);
     if (d->curl_global) {
-        curl_global_cleanup();
+        aws_http_global_cleanup();
     }
     pthread_mutex_destroy(&d->pool_lock);
-    pthread_mutex_destroy(&d->refresh_lock);
-    pthread_mutex_destroy(&d->creds_lock);
     pthread_mutex_destroy(&d->gen_lock);
     OPENSSL_clear_free(d, sizeof(*d));
 }
@@ -1555,10 +985,23 @@ static struct st_inv_ddb *st_ddb_new(void)
     }
     d->base.ops = &st_ddb_ops;
     pthread_mutex_init(&d->pool_lock, NULL);
-    pthread_mutex_init(&d->refresh_lock, NULL);
-    pthread_mutex_init(&d->creds_lock, NULL);
     pthread_mutex_init(&d->gen_lock, NULL);
     return d;
+}
+
+/* The credential chain (aws_creds.h), asked once now so that missing or refused credentials
+ * fail the open. */
+static HS_RESULT st_ddb_creds_init(struct st_inv_ddb *d)
+{
+    HS_GUARD(aws_creds_provider_new(NULL, &d->creds));
+    HS_DEFER(struct aws_creds *c = NULL, aws_creds_freep);
+    hs_result r = aws_creds_provider_get(d->creds, &c);
+    if (r.code == HS_ERR_INPUT_CONFIG || r.code == HS_ERR_INPUT_NOT_FOUND) {
+        char why[160];
+        (void)snprintf(why, sizeof(why), "%.159s", hs_error_last()->detail);
+        HS_BAIL_MSG(HS_ERR_INPUT_CONFIG, "no AWS credentials for DynamoDB: %s", why);
+    }
+    return r;
 }
 
 /* Errors that mean the configuration (table, credentials, endpoint) is wrong. */
@@ -1606,8 +1049,7 @@ HS_RESULT st_dynamodb_open(const struct st_dynamodb_config *cfg, struct st_inven
     HS_ENSURE_REF(out);
     HS_DEFER(struct st_inv_ddb *d = st_ddb_new(), st_ddb_freep);
     HS_ENSURE(d != NULL, HS_ERR_NOMEM);
-    HS_ENSURE_MSG(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, HS_ERR_INTERNAL,
-                  "curl_global_init failed");
+    HS_GUARD(aws_http_global_init(false));
     d->curl_global = true;
     HS_GUARD(st_ddb_configure(d, cfg));
     HS_GUARD(st_ddb_creds_init(d));
@@ -1619,7 +1061,7 @@ HS_RESULT st_dynamodb_open(const struct st_dynamodb_config *cfg, struct st_inven
     d->gen_changed_ms = d->gen_read_ms;
     hs_log(HS_LOG_INFO, "inventory.open", HS_LOG_STR("store", "dynamodb"),
            HS_LOG_STR("table", d->table), HS_LOG_STR("endpoint", d->url),
-           HS_LOG_STR("credentials", d->source == ST_DDB_SOURCE_ENV ? "environment" : "container"),
+           HS_LOG_STR("credentials", aws_creds_provider_source(d->creds)),
            HS_LOG_INT("generation", (long long)generation));
     *out = &d->base;
     d = NULL;

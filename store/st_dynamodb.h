@@ -5,7 +5,7 @@
  * Every operation is one or a few calls of the DynamoDB JSON API (Amazon DynamoDB API Reference,
  * "Actions"; protocol awsJson1_0): POST / with X-Amz-Target: DynamoDB_20120810.<Action> and
  * Content-Type: application/x-amz-json-1.0, signed with AWS Signature Version 4 by libcurl
- * (CURLOPT_AWS_SIGV4 "aws:amz:<region>:dynamodb"). A write is durable when DynamoDB acknowledges
+ * (CURLOPT_AWS_SIGV4 "aws:amz:<region>:dynamodb", through aws/aws_http.h). A write is durable when DynamoDB acknowledges
  * it, so put returns only after its PutItem succeeded: no 2xx without a stored record.
  *
  * The table (its Terraform defines the same):
@@ -69,21 +69,18 @@
  * (InternalServerError, ServiceUnavailable) and transport failures are retried as the AWS SDKs'
  * "standard" retry mode does: at most 3 attempts in all, exponential backoff with full jitter
  * (a uniform delay in [0, base * 2^(attempt - 1)), base 50 ms, 200 ms after a throttling error).
- * An ExpiredTokenException refreshes container credentials and retries. Responses are bounded
- * (ST_DDB_RESPONSE_MAX) and parsed strictly (hs_json.h). Any other failure is HS_ERR_IO
- * whose detail names the action and DynamoDB's __type (never a credential); HS_ERR_INPUT_* as in
- * st_inventory.h. Thread-safe: requests use curl easy handles from a small locked pool (kept
- * connections), and credentials are read under a lock.
+ * An ExpiredTokenException refreshes credentials that can be refreshed (not the environment's)
+ * and retries. Responses are bounded (ST_DDB_RESPONSE_MAX) and parsed strictly (hs_json.h). Any
+ * other failure is HS_ERR_IO whose detail names the action and DynamoDB's __type (never a
+ * credential); HS_ERR_INPUT_* as in st_inventory.h. The transport is aws/aws_http.h. Thread-safe:
+ * requests use aws_http handles from a small locked pool (kept connections), and the credentials
+ * provider is thread-safe.
  *
- * Credentials, in the AWS SDKs' order (AWS SDKs and Tools Reference Guide, "Standardized
- * credential providers"): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optional
- * AWS_SESSION_TOKEN from the environment (Lambda sets them); else the container credentials
- * provider: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (GET http://169.254.170.2<uri>, ECS) or
- * AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to a loopback address, 169.254.170.2 or
- * 169.254.170.23) with the optional Authorization header AWS_CONTAINER_AUTHORIZATION_TOKEN; the
- * answer's AccessKeyId, SecretAccessKey, Token and Expiration (RFC 3339) are used until 5
- * minutes before Expiration, then fetched again. Secrets live only in struct hs_secret (and, as
- * long as a request runs, in libcurl's copies of its options); nothing logs them.
+ * Credentials: the AWS SDKs' chain of aws/aws_creds.h (environment, as Lambda sets it; web
+ * identity; the shared config and credentials files; the ECS container credentials endpoint with
+ * its authorization token; EC2 instance metadata, IMDSv2), cached until 5 minutes before they
+ * expire. Secrets live only in struct hs_secret (and, as long as a request runs, in libcurl's
+ * copies of its options); nothing logs them.
  */
 #ifndef ST_DYNAMODB_H
 #define ST_DYNAMODB_H
@@ -116,7 +113,7 @@ struct st_dynamodb_config {
  * above; fetching container credentials once), and reads "meta#revocation_generation" with a
  * consistent GetItem, which proves the endpoint, the credentials and the table. cfg and its
  * strings are copied. Errors: HS_ERR_INPUT_CONFIG (cfg: table name, region, endpoint URL or
- * timeout malformed; no credentials in the environment; a container credentials URI that is not
+ * timeout malformed; no credentials (aws_creds.h); a container credentials URI that is not
  * allowed; the table does not exist (ResourceNotFoundException); the credentials are refused
  * (UnrecognizedClientException, InvalidSignatureException, AccessDeniedException...)),
  * HS_ERR_IO (the endpoint or the credentials endpoint cannot be reached or keeps failing),

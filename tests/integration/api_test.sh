@@ -536,6 +536,46 @@ check "a connection over max_connections (2) is refused while two are open" limi
 check "after they close, requests are answered again" \
     sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$svc_url/healthz')\" = 200 ]"
 
+# --- certificate profiles from the config ----------------------------------------------------
+stop_hsmsignd
+write_config 127.0.0.1 ', "profiles": {
+    "client": {"extended_key_usage": ["clientAuth", "serverAuth"],
+               "key_usage": ["digitalSignature", "keyEncipherment"], "max_ttl_hours": 2},
+    "server": {"extended_key_usage": ["serverAuth"], "require_dns_san": true}}'
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd4.log || exit 1
+csr dev4 /CN=device-4 DNS:d4.devices.example.com rsa
+check "a configured profile: ttl_hours over its max_ttl_hours (2) -> 400 out_of_range" \
+    expect "$(call device POST /v1/certificates "$(cert_body out/dev4.csr '{"ttl_hours": 3}')")" \
+    400 out_of_range
+check "a profile the config does not name -> 400 invalid_field" \
+    expect "$(call device POST /v1/certificates "$(cert_body out/dev4.csr '{"profile": "mesh"}')")" \
+    400 invalid_field
+check "the configured client profile -> 200" \
+    test "$(call device POST /v1/certificates "$(cert_body out/dev4.csr)")" = 200
+save_cert dev4
+configured_profile() {
+    local t na issued
+    t=$(openssl x509 -in out/dev4.pem -noout -text)
+    na=$(date -d "$(openssl x509 -in out/dev4.pem -noout -enddate | cut -d= -f2)" +%s)
+    issued=$(stat -c %Y out/dev4.pem)
+    grep -A1 'Extended Key Usage' <<<"$t" |
+        grep -q 'TLS Web Server Authentication, TLS Web Client Authentication$' &&
+        grep -A1 'Key Usage: critical' <<<"$t" | grep -q 'Digital Signature, Key Encipherment$' &&
+        [ "$(field profile)" = client ] &&
+        [ $((na - issued)) -le $((2 * 3600)) ] && [ $((na - issued)) -ge $((2 * 3600 - 60)) ]
+}
+check "its EKUs and key usages are the config's, its lifetime the profile's 2 h default" \
+    configured_profile
+stop_hsmsignd
+write_config 127.0.0.1 ', "profiles": {"client": {"extended_key_usage": ["codeSigning"]}}'
+bad_profiles_refused() {
+    ! "${HSMSIGND:?}" --config cfg/hsmsignd.json >out/hsmsignd5.log 2>&1 &&
+        grep -q 'extended_key_usage.*profiles.client' out/hsmsignd5.log &&
+        ! grep -q '"event":"service.ready"' out/hsmsignd5.log
+}
+check "a bad profiles block: hsmsignd refuses to start, naming the profile and field" \
+    bad_profiles_refused
+
 no_secrets() {
     ! grep -qF -- "$(cat "$work/token/user.pin")" out/hsmsignd.log out/hsmsignd2.log &&
         { [ "$inventory" = sqlite ] || ! grep -qF -- "$ddb_secret" out/hsmsignd*.log; } &&

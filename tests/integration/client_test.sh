@@ -87,6 +87,9 @@ start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 # The client's environment: nothing from the caller's, a home of its own.
 for v in $(env | cut -d= -f1 | grep -E '^(AWS_|HSMSIGN_ENDPOINT$)'); do unset "$v"; done
 export HOME=$work/home HSMSIGN_ENDPOINT=$svc_url AWS_REGION=$region
+# The chain ends with EC2 instance metadata (169.254.169.254): never asked here unless a check
+# points it at a stand-in on 127.0.0.1.
+export AWS_EC2_METADATA_DISABLED=true
 as_plain=(AWS_ACCESS_KEY_ID=$plain_id AWS_SECRET_ACCESS_KEY=$plain_secret)
 as_session=(AWS_ACCESS_KEY_ID=$session_id AWS_SECRET_ACCESS_KEY=$session_secret
     AWS_SESSION_TOKEN=$session_token)
@@ -408,6 +411,42 @@ printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$plain
 check "AWS_SHARED_CREDENTIALS_FILE names another file" \
     eval 'run 0 AWS_SHARED_CREDENTIALS_FILE=$work/out/other.creds -- token --audience o &&
     cp out/stdout out/o.jwt && jwt_ok out/o.jwt ES256 o "$plain_arn"'
+
+# --- the AWS SDKs' chain: region from ~/.aws/config, credential_process, IMDSv2 -------------
+# No AWS_REGION: the region comes from the config file's [default]; the credentials from a
+# credential_process, then from an IMDSv2 stand-in that serves the session keys hsmsignd knows.
+mkdir -p chain/.aws imds/.aws
+umask 077
+cat >chain/creds.sh <<EOF2
+#!/bin/sh
+printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}' "$plain_id" "\$(cat "$work/out/plain.secret")"
+EOF2
+chmod 700 chain/creds.sh
+printf '[default]\nregion = %s\ncredential_process = %s/chain/creds.sh\n' "$region" "$work" \
+    >chain/.aws/config
+printf '[default]\nregion = %s\n' "$region" >imds/.aws/config
+umask 022
+check "credential_process and the region from ~/.aws/config (no AWS_REGION) -> a certificate" \
+    eval 'run 0 HOME=$work/chain AWS_REGION= -- -v cert --cn chain.client.example \
+    --out-key out/chain.key --out-cert out/chain.pem --out-chain out/chain.chain &&
+    cert_ok chain && says "(from credential_process of profile [default]), region $region"'
+imds_pid=
+STANDIN_IMDS_ID=$session_id STANDIN_IMDS_SECRET=$session_secret STANDIN_IMDS_TOKEN=$session_token \
+    /usr/bin/python3 "$(dirname "$0")/../aws/aws_standin.py" out/imds.port &
+imds_pid=$!
+for _ in $(seq 1 100); do [ -s out/imds.port ] && break; sleep 0.05; done
+imds_url=http://127.0.0.1:$(cat out/imds.port)
+check "IMDSv2 credentials (token, role, session keys) and the config file's region -> a certificate" \
+    eval 'run 0 HOME=$work/imds AWS_REGION= AWS_EC2_METADATA_DISABLED= \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT=$imds_url -- -v cert --cn imds.client.example \
+    --out-key out/imds.key --out-cert out/imds.pem --out-chain out/imds.chain && cert_ok imds &&
+    says "signing as $session_id with a session token (from instance metadata"'
+check "instance metadata that does not answer -> exit 3, no credentials" \
+    eval 'run 3 HOME=$work/imds AWS_EC2_METADATA_DISABLED= \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1 -- token --audience a &&
+    says "no credentials"'
+kill "$imds_pid" 2>/dev/null || true
+wait "$imds_pid" 2>/dev/null || true
 
 # --- transport: exit 4 ---------------------------------------------------------------------------
 check "nothing listening at the endpoint -> exit 4" \

@@ -30,6 +30,7 @@ static const char policy_doc[] =
 
 static struct api_policy policy;
 static json_object *doc;
+static struct svc_profiles profiles; /* the defaults: client and server */
 
 static bool load(const char *text, struct api_policy *out)
 {
@@ -37,7 +38,7 @@ static bool load(const char *text, struct api_policy *out)
     memset(out, 0, sizeof(*out));
     hs_result r = hs_json_parse_object(text, strlen(text), 65536, 16, &d);
     if (!hs_failed(r)) {
-        r = api_policy_parse(d, DAY_S, 3600, out);
+        r = api_policy_parse(d, &profiles, DAY_S, 3600, out);
     }
     json_object_put(d);
     return !hs_failed(r);
@@ -65,7 +66,7 @@ static GENERAL_NAMES *names(const char *const *dns, const char *const *ips)
     return gens;
 }
 
-static enum api_policy_reason cert(const char *principal, enum api_profile profile, const char *cn,
+static enum api_policy_reason cert(const char *principal, const char *profile, const char *cn,
                                    const char *const *dns, const char *const *ips, long ttl_s,
                                    long *got_ttl)
 {
@@ -106,7 +107,7 @@ HS_TEST(denies_by_default)
     struct api_policy empty;
     HS_CHECK(load("{\"policy\": {\"rules\": []}}", &empty));
     GENERAL_NAMES *gens = names(NULL, NULL);
-    struct api_cert_ask ask = {device, API_PROFILE_CLIENT, "device-1", gens, 0};
+    struct api_cert_ask ask = {device, "client", "device-1", gens, 0};
     long ttl = 0;
     HS_CHECK(api_policy_check_cert(&empty, &ask, HOUR_S, &ttl) == API_POLICY_NO_RULE);
     HS_CHECK(api_policy_check_token(&empty, device, "snowflake", 0, 300, &ttl) ==
@@ -118,14 +119,13 @@ HS_TEST(denies_by_default)
 HS_TEST(principal_globs_cross_slashes_but_not_accounts)
 {
     const char *const dns[] = {"a.devices.example.com", NULL};
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-1", dns, NULL, 0, NULL) ==
-             API_POLICY_ALLOWED);
-    HS_CHECK(cert("arn:aws:iam::999999999999:role/device-1", API_PROFILE_CLIENT, "device-1", dns,
-                  NULL, 0, NULL) == API_POLICY_NO_RULE);
-    HS_CHECK(cert("arn:aws:iam::123456789012:role/other", API_PROFILE_CLIENT, "device-1", dns, NULL,
-                  0, NULL) == API_POLICY_NO_RULE);
-    HS_CHECK(cert("arn:aws:iam::123456789012:role/device-x/path/deep", API_PROFILE_CLIENT,
-                  "device-1", dns, NULL, 0, NULL) == API_POLICY_ALLOWED);
+    HS_CHECK(cert(device, "client", "device-1", dns, NULL, 0, NULL) == API_POLICY_ALLOWED);
+    HS_CHECK(cert("arn:aws:iam::999999999999:role/device-1", "client", "device-1", dns, NULL, 0,
+                  NULL) == API_POLICY_NO_RULE);
+    HS_CHECK(cert("arn:aws:iam::123456789012:role/other", "client", "device-1", dns, NULL, 0,
+                  NULL) == API_POLICY_NO_RULE);
+    HS_CHECK(cert("arn:aws:iam::123456789012:role/device-x/path/deep", "client", "device-1", dns,
+                  NULL, 0, NULL) == API_POLICY_ALLOWED);
 }
 
 HS_TEST(dns_patterns_match_label_by_label_ignoring_case)
@@ -133,19 +133,19 @@ HS_TEST(dns_patterns_match_label_by_label_ignoring_case)
     const char *const one[] = {"Sensor.DEVICES.example.com", NULL};
     const char *const deep[] = {"a.b.devices.example.com", NULL};
     const char *const bare[] = {"devices.example.com", NULL};
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, NULL, one, NULL, 0, NULL) == API_POLICY_ALLOWED);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, NULL, deep, NULL, 0, NULL) == API_POLICY_NAME);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, NULL, bare, NULL, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(device, "client", NULL, one, NULL, 0, NULL) == API_POLICY_ALLOWED);
+    HS_CHECK(cert(device, "client", NULL, deep, NULL, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(device, "client", NULL, bare, NULL, 0, NULL) == API_POLICY_NAME);
     /* "**." stands for one or more labels. */
     const char *const web_deep[] = {"x.y.z.example.com", NULL};
     const char *const web_apex[] = {"example.com", NULL};
     const char *const web_other[] = {"example.org", NULL};
-    HS_CHECK(cert(web, API_PROFILE_SERVER, "www", web_deep, NULL, 0, NULL) == API_POLICY_ALLOWED);
-    HS_CHECK(cert(web, API_PROFILE_SERVER, "www", web_apex, NULL, 0, NULL) == API_POLICY_NAME);
-    HS_CHECK(cert(web, API_PROFILE_SERVER, "www", web_other, NULL, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(web, "server", "www", web_deep, NULL, 0, NULL) == API_POLICY_ALLOWED);
+    HS_CHECK(cert(web, "server", "www", web_apex, NULL, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(web, "server", "www", web_other, NULL, 0, NULL) == API_POLICY_NAME);
     /* One name outside the patterns denies the whole request. */
     const char *const mixed[] = {"a.devices.example.com", "evil.example.org", NULL};
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, NULL, mixed, NULL, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(device, "client", NULL, mixed, NULL, 0, NULL) == API_POLICY_NAME);
 }
 
 HS_TEST(cn_and_ip_ranges)
@@ -154,36 +154,31 @@ HS_TEST(cn_and_ip_ranges)
     const char *const out4[] = {"11.0.0.1", NULL};
     const char *const in6[] = {"2001:db8:1::5", NULL};
     const char *const out6[] = {"2001:db9::1", NULL};
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-9", NULL, in4, 0, NULL) ==
-             API_POLICY_ALLOWED);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-9", NULL, out4, 0, NULL) == API_POLICY_NAME);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-9", NULL, in6, 0, NULL) ==
-             API_POLICY_ALLOWED);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-9", NULL, out6, 0, NULL) == API_POLICY_NAME);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "printer-1", NULL, NULL, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(device, "client", "device-9", NULL, in4, 0, NULL) == API_POLICY_ALLOWED);
+    HS_CHECK(cert(device, "client", "device-9", NULL, out4, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(device, "client", "device-9", NULL, in6, 0, NULL) == API_POLICY_ALLOWED);
+    HS_CHECK(cert(device, "client", "device-9", NULL, out6, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(device, "client", "printer-1", NULL, NULL, 0, NULL) == API_POLICY_NAME);
     /* The web rule allows no IP SAN at all. */
-    HS_CHECK(cert(web, API_PROFILE_SERVER, "www", NULL, in4, 0, NULL) == API_POLICY_NAME);
+    HS_CHECK(cert(web, "server", "www", NULL, in4, 0, NULL) == API_POLICY_NAME);
 }
 
 HS_TEST(profiles_and_lifetimes)
 {
     const char *const dns[] = {"a.devices.example.com", NULL};
     long ttl = 0;
-    HS_CHECK(cert(device, API_PROFILE_SERVER, "device-1", dns, NULL, 0, NULL) ==
-             API_POLICY_PROFILE);
+    HS_CHECK(cert(device, "server", "device-1", dns, NULL, 0, NULL) == API_POLICY_PROFILE);
     /* No requested lifetime: the service default (12 h) capped by the rule (6 h). */
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-1", dns, NULL, 0, &ttl) ==
-             API_POLICY_ALLOWED);
+    HS_CHECK(cert(device, "client", "device-1", dns, NULL, 0, &ttl) == API_POLICY_ALLOWED);
     HS_CHECK(ttl == 6 * HOUR_S);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-1", dns, NULL, 2 * HOUR_S, &ttl) ==
-             API_POLICY_ALLOWED);
+    HS_CHECK(cert(device, "client", "device-1", dns, NULL, 2 * HOUR_S, &ttl) == API_POLICY_ALLOWED);
     HS_CHECK(ttl == 2 * HOUR_S);
-    HS_CHECK(cert(device, API_PROFILE_CLIENT, "device-1", dns, NULL, 7 * HOUR_S, NULL) ==
+    HS_CHECK(cert(device, "client", "device-1", dns, NULL, 7 * HOUR_S, NULL) ==
              API_POLICY_CERT_TTL);
     const char *const web_dns[] = {"www.example.com", NULL};
-    HS_CHECK(cert(web, API_PROFILE_SERVER, "www", web_dns, NULL, 0, &ttl) == API_POLICY_ALLOWED);
+    HS_CHECK(cert(web, "server", "www", web_dns, NULL, 0, &ttl) == API_POLICY_ALLOWED);
     HS_CHECK(ttl == 12 * HOUR_S);
-    HS_CHECK(cert(web, API_PROFILE_CLIENT, "www", web_dns, NULL, 0, NULL) == API_POLICY_PROFILE);
+    HS_CHECK(cert(web, "client", "www", web_dns, NULL, 0, NULL) == API_POLICY_PROFILE);
 }
 
 HS_TEST(tokens_audiences_and_lifetimes)
@@ -216,13 +211,15 @@ HS_TEST(owners_and_admins_manage_certificates)
     HS_CHECK(!api_policy_may_manage(&policy, web, device));
     HS_CHECK(!api_policy_may_manage(&policy, NULL, device));
     HS_CHECK(strcmp(api_policy_reason_name(API_POLICY_NAME), "name_not_allowed") == 0);
-    HS_CHECK(api_profile_parse("server") == API_PROFILE_SERVER && api_profile_parse("ca") == 0);
+    HS_CHECK(svc_profiles_find(&profiles, "server") == &profiles.items[1] &&
+             svc_profiles_find(&profiles, "ca") == NULL);
 }
 
 int main(void)
 {
     if (hs_failed(hs_json_parse_object(policy_doc, strlen(policy_doc), 65536, 16, &doc)) ||
-        hs_failed(api_policy_parse(doc, DAY_S, 3600, &policy))) {
+        hs_failed(svc_profiles_parse(doc, 12 * HOUR_S, DAY_S, &profiles)) ||
+        hs_failed(api_policy_parse(doc, &profiles, DAY_S, 3600, &policy))) {
         fprintf(stderr, "the test policy does not parse: %s\n", hs_error_last()->detail);
         json_object_put(doc);
         return 1;

@@ -1,47 +1,48 @@
-#include "api/api_crl.h"
+#include "service/svc_crl.h"
 
 #include <string.h>
 
 #include "common/hs_defer.h"
 #include "common/hs_log.h"
+#include "service/internal.h"
 #include "signer/sgn_crl.h"
 
-#define API_CRL_FIRST_BATCH 1024
-#define API_CRL_ENTRY_DER_MAX 64 /* bytes one revoked entry takes in the DER, generously */
-#define API_CRL_FIXED_DER_MAX 8192
+#define SVC_CRL_FIRST_BATCH 1024
+#define SVC_CRL_ENTRY_DER_MAX 64 /* bytes one revoked entry takes in the DER, generously */
+#define SVC_CRL_FIXED_DER_MAX 8192
 
-HS_RESULT api_crl_cache_init(struct api_crl_cache *c)
+HS_RESULT svc_crl_cache_init(struct svc_crl_cache *c)
 {
     memset(c, 0, sizeof(*c));
     HS_ENSURE(pthread_mutex_init(&c->lock, NULL) == 0, HS_ERR_INTERNAL);
     return HS_OK;
 }
 
-void api_crl_cache_clear(struct api_crl_cache *c)
+void svc_crl_cache_clear(struct svc_crl_cache *c)
 {
     hs_buf_free(c->der);
     pthread_mutex_destroy(&c->lock);
     memset(c, 0, sizeof(*c));
 }
 
-static void api_revoked_freep(struct st_revoked_entry **p)
+static void svc_revoked_freep(struct st_revoked_entry **p)
 {
     OPENSSL_free(*p);
 }
 
-static void api_crl_entries_freep(struct sgn_crl_entry **p)
+static void svc_crl_entries_freep(struct sgn_crl_entry **p)
 {
     OPENSSL_free(*p);
 }
 
 /* The revoked, unexpired certificates; the caller frees *out with OPENSSL_free. */
-static HS_RESULT api_crl_list(struct st_inventory *inv, time_t now, struct st_revoked_entry **out,
+static HS_RESULT svc_crl_list(struct st_inventory *inv, time_t now, struct st_revoked_entry **out,
                               size_t *n)
 {
-    size_t cap = API_CRL_FIRST_BATCH;
+    size_t cap = SVC_CRL_FIRST_BATCH;
     for (int attempt = 0; attempt < 3; attempt++) {
         HS_DEFER(struct st_revoked_entry *list = OPENSSL_malloc(cap * sizeof(*list)),
-                 api_revoked_freep);
+                 svc_revoked_freep);
         HS_ENSURE(list != NULL, HS_ERR_NOMEM);
         hs_result r = inv->ops->list_revoked(inv, now, list, cap, n);
         if (!hs_failed(r)) {
@@ -50,22 +51,22 @@ static HS_RESULT api_crl_list(struct st_inventory *inv, time_t now, struct st_re
             return HS_OK;
         }
         HS_ENSURE(r.code == HS_ERR_BOUNDS && *n < SGN_CRL_ENTRIES_MAX, r.code);
-        cap = *n + API_CRL_FIRST_BATCH; /* grew meanwhile: room for more */
+        cap = *n + SVC_CRL_FIRST_BATCH; /* grew meanwhile: room for more */
     }
     HS_BAIL_MSG(HS_ERR_STORE, "the revoked list kept growing while it was read");
 }
 
-static HS_RESULT api_crl_regenerate(struct api_crl_cache *c, struct st_inventory *inv,
+static HS_RESULT svc_crl_regenerate(struct svc_crl_cache *c, struct st_inventory *inv,
                                     const struct sgn_issuer *issuer, long validity_s, time_t now)
 {
     /* Read the generation first: a revocation during the listing makes the next call
      * regenerate again rather than be missed. */
     uint64_t generation = inv->ops->generation(inv);
-    HS_DEFER(struct st_revoked_entry *revoked = NULL, api_revoked_freep);
+    HS_DEFER(struct st_revoked_entry *revoked = NULL, svc_revoked_freep);
     size_t n = 0;
-    HS_GUARD(api_crl_list(inv, now, &revoked, &n));
+    HS_GUARD(svc_crl_list(inv, now, &revoked, &n));
     HS_DEFER(struct sgn_crl_entry *entries = OPENSSL_zalloc((n + 1) * sizeof(*entries)),
-             api_crl_entries_freep);
+             svc_crl_entries_freep);
     HS_ENSURE(entries != NULL, HS_ERR_NOMEM);
     for (size_t i = 0; i < n; i++) {
         entries[i] =
@@ -82,7 +83,7 @@ static HS_RESULT api_crl_regenerate(struct api_crl_cache *c, struct st_inventory
                                 n};
     HS_DEFER(X509_CRL *crl = NULL, hs_x509_crl_freep);
     HS_GUARD(sgn_crl_sign(&spec, &crl));
-    HS_DEFER(struct hs_buf *der = hs_buf_new(API_CRL_FIXED_DER_MAX + n * API_CRL_ENTRY_DER_MAX),
+    HS_DEFER(struct hs_buf *der = hs_buf_new(SVC_CRL_FIXED_DER_MAX + n * SVC_CRL_ENTRY_DER_MAX),
              hs_buf_freep);
     HS_ENSURE(der != NULL, HS_ERR_NOMEM);
     HS_GUARD(sgn_crl_to_der(crl, der));
@@ -99,18 +100,18 @@ static HS_RESULT api_crl_regenerate(struct api_crl_cache *c, struct st_inventory
     return HS_OK;
 }
 
-static bool api_crl_stale(const struct api_crl_cache *c, struct st_inventory *inv, time_t now)
+static bool svc_crl_stale(const struct svc_crl_cache *c, struct st_inventory *inv, time_t now)
 {
     return c->der == NULL || inv->ops->generation(inv) != c->generation ||
            now >= c->this_update + (c->next_update - c->this_update) / 2 || now < c->this_update;
 }
 
-static HS_RESULT api_crl_get_locked(struct api_crl_cache *c, struct st_inventory *inv,
+static HS_RESULT svc_crl_get_locked(struct svc_crl_cache *c, struct st_inventory *inv,
                                     const struct sgn_issuer *issuer, long validity_s, time_t now,
                                     struct hs_buf **out)
 {
-    if (api_crl_stale(c, inv, now)) {
-        HS_GUARD(api_crl_regenerate(c, inv, issuer, validity_s, now));
+    if (svc_crl_stale(c, inv, now)) {
+        HS_GUARD(svc_crl_regenerate(c, inv, issuer, validity_s, now));
     }
     HS_DEFER(struct hs_buf *copy = hs_buf_new(hs_buf_len(c->der)), hs_buf_freep);
     HS_ENSURE(copy != NULL, HS_ERR_NOMEM);
@@ -120,15 +121,14 @@ static HS_RESULT api_crl_get_locked(struct api_crl_cache *c, struct st_inventory
     return HS_OK;
 }
 
-HS_RESULT api_crl_get(struct api_crl_cache *c, struct st_inventory *inv,
-                      const struct sgn_issuer *issuer, long validity_s, time_t now,
-                      struct hs_buf **out)
+HS_RESULT svc_crl_get(struct svc_ctx *ctx, time_t now, struct hs_buf **out)
 {
-    HS_ENSURE_REF(c);
-    HS_ENSURE_REF(inv);
-    HS_ENSURE_REF(issuer);
+    HS_ENSURE_REF(ctx);
+    HS_ENSURE_REF(out);
+    struct svc_crl_cache *c = &ctx->crl;
     pthread_mutex_lock(&c->lock);
-    hs_result r = api_crl_get_locked(c, inv, issuer, validity_s, now, out);
+    hs_result r =
+        svc_crl_get_locked(c, ctx->inventory, ctx->issuer, ctx->cfg.crl_validity_s, now, out);
     pthread_mutex_unlock(&c->lock);
     return r;
 }

@@ -1,0 +1,45 @@
+/*
+ * api_body: the request bodies of the POST routes (docs/api.md), decoded from JSON into the
+ * service's request structs. Transport decoding only: the keys each body may have, their JSON
+ * types and byte limits; what the values mean (a known profile, a lifetime within the
+ * configured maximum, an acceptable CSR or revocation reason) the service checks.
+ *
+ *   POST /v1/certificates                  {"csr": PEM, "profile": name, "ttl_hours": int}
+ *   POST /v1/certificates/{serial}/revoke  {"reason": RFC 5280 name}   (the body may be empty)
+ *   POST /v1/tokens                        {"audience": string, "ttl_seconds": int, "alg": JWS alg}
+ *
+ * Each decoder parses body (body_len bytes, at most API_BODY_MAX, not NUL-terminated) as one
+ * JSON object (depth at most API_BODY_DEPTH) and puts the parsed document in *doc: the strings of
+ * *out point into it, and the caller releases it with json_object_put() (also on failure; it may
+ * be NULL). Errors: HS_ERR_INPUT_TOO_LARGE (body or a field over its limit), HS_ERR_INPUT_JSON
+ * (not a JSON object), HS_ERR_INPUT_FIELD (a missing, unknown or wrongly typed field; the detail
+ * names it). The request's time (now) is left 0 for the caller to set. Pure functions of their
+ * input: no token, no config.
+ */
+#ifndef API_BODY_H
+#define API_BODY_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "common/hs_err.h"
+#include "service/svc_issue.h"
+#include "service/svc_revoke.h"
+#include "service/svc_token.h"
+
+#define API_BODY_MAX (64 * 1024) /* bytes of a request body */
+#define API_BODY_DEPTH 8         /* nesting of a request body */
+
+HS_RESULT api_cert_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
+                                  struct svc_cert_request *out);
+
+/* The serial is not in the body: out->serial is left NULL. An empty body (body_len 0) is a
+ * revocation without a reason. */
+HS_RESULT api_revoke_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
+                                    struct svc_revoke_request *out);
+
+HS_RESULT api_token_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
+                                   struct svc_token_request *out);
+
+#endif /* API_BODY_H */

@@ -1,0 +1,104 @@
+/*
+ * svc_ctx: what the service holds while it runs: the token module and its session pool, the
+ * issuing CA, the JWT keys with their published JWK Set and OpenID Connect discovery document,
+ * the certificate profiles, the inventory and the CRL cache. Built once at start (token init,
+ * login, key lookup, inventory open) before the first request; shared by all request threads
+ * afterwards (the pool, keys, inventory and CRL cache are thread-safe; the rest is read-only).
+ *
+ * The service knows nothing of HTTP or Lambda. Its operations (svc_issue.h, svc_revoke.h,
+ * svc_crl.h, svc_token.h, svc_device.h) take the caller (struct svc_caller) and a request struct
+ * of their own, and return a result struct or an hs_result whose class the front end maps to its
+ * status (INPUT, AUTH, POLICY, HSM, INTERNAL).
+ */
+#ifndef SVC_CTX_H
+#define SVC_CTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509v3.h>
+
+#include "common/hs_err.h"
+#include "pkcs11/p11_config.h"
+#include "pkcs11/p11_pool.h"
+#include "service/svc_profile.h"
+#include "signer/sgn_jwt.h"
+#include "store/st_config.h"
+
+/* What the service is built from. Everything is borrowed and must outlive the context (the
+ * front end's parsed config file holds it). */
+struct svc_config {
+    const struct p11_token_config *token;
+    const char *ca_key;        /* PKCS#11 URI or label of the issuing CA's key */
+    const char *ca_chain_file; /* PEM: the issuing certificate, then up to the root */
+    const char *crl_url;       /* CRL distribution point put into every leaf; NULL = none */
+    long crl_validity_s;       /* nextUpdate - thisUpdate, seconds */
+    const struct svc_profiles *profiles;
+    const struct st_config *inventory;      /* the store (store/st_config.h) */
+    const char *jwt_issuer;                 /* iss of every token (a URL) */
+    const char *jwt_default_alg;            /* NULL = the newest key's alg */
+    const char *jwt_jwks_file;              /* either this ... */
+    const struct sgn_jwt_key_ref *jwt_keys; /* ... or these; [0] signs */
+    size_t njwt_keys;
+    long jwt_default_ttl_s; /* seconds, when a request names none (before the policy's cap) */
+    long jwt_max_ttl_s;     /* seconds */
+};
+
+struct svc_ctx;
+
+/* A certificate request as the authorisation callback sees it. */
+struct svc_cert_ask {
+    const char *profile;       /* the profile's name */
+    const char *cn;            /* NULL when the CSR has none */
+    const GENERAL_NAMES *sans; /* the SANs to be certified (never NULL) */
+    long ttl_s;                /* requested lifetime, seconds; 0 = not given */
+};
+
+/* The front end's authorisation (its policy decides, the service asks). Each callback returns
+ * HS_OK to allow, or a failure (HS_ERR_POLICY_DENIED) that the service returns unchanged; arg is
+ * the front end's own. */
+struct svc_authz {
+    void *arg;
+    /* May the caller have this certificate? On success *ttl_s is the lifetime to use, seconds
+     * (the request's, or default_ttl_s capped by the policy). */
+    HS_MUST_USE hs_result (*cert)(void *arg, const struct svc_cert_ask *ask, long default_ttl_s,
+                                  long *ttl_s);
+    /* May the caller have a token for aud lasting ttl_s (0 = not given)? On success *out_ttl_s
+     * is the lifetime to use (default_ttl_s capped by the policy). */
+    HS_MUST_USE hs_result (*token)(void *arg, const char *aud, long ttl_s, long default_ttl_s,
+                                   long *out_ttl_s);
+    /* May the caller read and revoke a certificate that requester asked for? */
+    HS_MUST_USE hs_result (*manage)(void *arg, const char *requester);
+};
+
+/* Who is calling, as the front end authenticated it. */
+struct svc_caller {
+    const char *principal; /* IAM principal ARN, or "x509:" + subject for a device (svc_device.h) */
+    /* A device's certificate thumbprint (base64url SHA-256 of its DER, RFC 8705 §3.1
+     * x5t#S256): tokens it gets are bound to it. NULL for an IAM caller. */
+    const char *x5t_s256;
+    const struct svc_authz *authz; /* never NULL for an operation that needs a decision */
+};
+
+/* Opens everything cfg names: loads the module, logs in, finds the CA and JWT keys, loads and
+ * verifies the CA chain, builds the JWK Set and discovery document, opens the inventory. cfg is
+ * borrowed (see above). Errors: HS_ERR_HSM_*, HS_ERR_INPUT_CONFIG, HS_ERR_CRYPTO, HS_ERR_IO /
+ * HS_ERR_STORE (inventory); the detail names the config field. The caller frees *out with
+ * svc_ctx_free(). p11_evp_init() must have run. */
+HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out);
+
+void svc_ctx_free(struct svc_ctx *ctx);
+void svc_ctx_freep(struct svc_ctx **ctx);
+
+/* Whether a token session answers (C_GetSessionInfo on a pooled session). Errors:
+ * HS_ERR_HSM_*. */
+HS_RESULT svc_ctx_ping(struct svc_ctx *ctx);
+
+/* Lend: the pool (for metrics), the JWK Set ({"keys": [...]}) and the OpenID Connect Discovery
+ * 1.0 §3 metadata (both NUL-terminated JSON), valid while ctx lives. */
+struct p11_pool *svc_ctx_get0_pool(const struct svc_ctx *ctx);
+const char *svc_ctx_get0_jwks_json(const struct svc_ctx *ctx);
+const char *svc_ctx_get0_openid_json(const struct svc_ctx *ctx);
+
+#endif /* SVC_CTX_H */

@@ -1,0 +1,137 @@
+#include "service/svc_revoke.h"
+
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "common/hs_log.h"
+#include "service/internal.h"
+#include "signer/sgn_crl.h"
+
+HS_RESULT svc_serial_normalise(const char *s, size_t n, char out[ST_INV_SERIAL_MAX + 1])
+{
+    HS_ENSURE_REF(s);
+    HS_ENSURE_MSG(n >= 1 && n <= 2 * ST_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
+                  "serial must be 1..40 hex digits");
+    char tmp[2 * ST_INV_SERIAL_MAX + 2];
+    size_t len = 0;
+    if (n % 2 == 1) {
+        tmp[len++] = '0';
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        HS_ENSURE_MSG((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'),
+                      HS_ERR_INPUT_FIELD, "serial must be hex digits");
+        tmp[len++] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    size_t start = 0;
+    while (len - start > 2 && tmp[start] == '0' && tmp[start + 1] == '0') {
+        start += 2;
+    }
+    HS_ENSURE_MSG(len - start <= ST_INV_SERIAL_MAX, HS_ERR_INPUT_FIELD,
+                  "serial must be 1..40 hex digits");
+    memcpy(out, tmp + start, len - start);
+    out[len - start] = '\0';
+    return HS_OK;
+}
+
+const char *svc_cert_state_name(enum svc_cert_state state)
+{
+    switch (state) {
+    case SVC_CERT_GOOD:
+        return "good";
+    case SVC_CERT_REVOKED:
+        return "revoked";
+    case SVC_CERT_EXPIRED:
+        return "expired";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *svc_reason_name(int reason)
+{
+    return reason == SGN_CRL_REASON_NONE ? "unspecified" : sgn_crl_reason_name(reason);
+}
+
+static void svc_status_from(const struct st_cert_record *rec, time_t now,
+                            struct svc_cert_status *out)
+{
+    memcpy(&out->rec, rec, sizeof(*rec));
+    if (rec->status == ST_CERT_REVOKED) {
+        out->state = SVC_CERT_REVOKED;
+        out->reason = svc_reason_name(rec->reason);
+        return;
+    }
+    out->state = now > rec->not_after ? SVC_CERT_EXPIRED : SVC_CERT_GOOD;
+    out->reason = NULL;
+}
+
+/* The record of serial, if the caller may see it. */
+static HS_RESULT svc_record_for_caller(struct svc_ctx *ctx, const struct svc_caller *caller,
+                                       const char *serial, struct st_cert_record *rec)
+{
+    HS_ENSURE_REF(ctx);
+    HS_ENSURE_REF(caller);
+    HS_ENSURE_REF(caller->authz);
+    HS_ENSURE_REF(serial);
+    char norm[ST_INV_SERIAL_MAX + 1];
+    HS_GUARD(svc_serial_normalise(serial, strlen(serial), norm));
+    HS_ENSURE_MSG(strcmp(norm, serial) == 0, HS_ERR_INPUT_FIELD, "serial is not normalised");
+    HS_GUARD(ctx->inventory->ops->get(ctx->inventory, norm, rec));
+    HS_GUARD(caller->authz->manage(caller->authz->arg, rec->requester));
+    return HS_OK;
+}
+
+HS_RESULT svc_cert_status_get(struct svc_ctx *ctx, const struct svc_caller *caller,
+                              const char *serial, time_t now, struct svc_cert_status *out)
+{
+    struct st_cert_record rec;
+    HS_GUARD(svc_record_for_caller(ctx, caller, serial, &rec));
+    svc_status_from(&rec, now, out);
+    return HS_OK;
+}
+
+/* RFC 5280 §5.3.1 reasons a leaf may be revoked for; certificateHold (which can be undone)
+ * and the CA / attribute-authority reasons are not offered. */
+static HS_RESULT svc_parse_reason(const char *name, int *out)
+{
+    static const int allowed[] = {
+        CRL_REASON_UNSPECIFIED, CRL_REASON_KEY_COMPROMISE,         CRL_REASON_AFFILIATION_CHANGED,
+        CRL_REASON_SUPERSEDED,  CRL_REASON_CESSATION_OF_OPERATION, CRL_REASON_PRIVILEGE_WITHDRAWN};
+    if (name == NULL) {
+        *out = SGN_CRL_REASON_NONE;
+        return HS_OK;
+    }
+    int reason = 0;
+    HS_GUARD(sgn_crl_reason_parse(name, &reason));
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        if (allowed[i] == reason) {
+            /* "unspecified" is encoded by leaving the reasonCode out (RFC 5280 §5.3.1). */
+            *out = reason == CRL_REASON_UNSPECIFIED ? SGN_CRL_REASON_NONE : reason;
+            return HS_OK;
+        }
+    }
+    HS_BAIL_MSG(HS_ERR_INPUT_FIELD,
+                "reason must be unspecified, keyCompromise, affiliationChanged, superseded, "
+                "cessationOfOperation or privilegeWithdrawn");
+}
+
+HS_RESULT svc_cert_revoke(struct svc_ctx *ctx, const struct svc_caller *caller,
+                          const struct svc_revoke_request *req, struct svc_cert_status *out)
+{
+    HS_ENSURE_REF(req);
+    struct st_cert_record rec;
+    HS_GUARD(svc_record_for_caller(ctx, caller, req->serial, &rec));
+    int reason = SGN_CRL_REASON_NONE;
+    HS_GUARD(svc_parse_reason(req->reason, &reason));
+    bool changed = false;
+    HS_GUARD(
+        ctx->inventory->ops->revoke(ctx->inventory, rec.serial_hex, req->now, reason, &changed));
+    hs_log(HS_LOG_INFO, "cert.revoked", HS_LOG_AUDIT, HS_LOG_STR("caller", caller->principal),
+           HS_LOG_STR("serial", rec.serial_hex), HS_LOG_STR("requested_by", rec.requester),
+           HS_LOG_STR("reason", svc_reason_name(reason)), HS_LOG_BOOL("changed", changed));
+    HS_GUARD(ctx->inventory->ops->get(ctx->inventory, rec.serial_hex, &rec));
+    svc_status_from(&rec, req->now, out);
+    return HS_OK;
+}
