@@ -88,10 +88,10 @@ static int api_main_lambda(const char *path, const char *runtime_api, const stru
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    HS_IGNORE(signal(SIGPIPE, SIG_IGN));
     /* A write past RLIMIT_FSIZE (or a file system's limit) must fail the request that caused
      * it (nothing is issued without its inventory record) instead of killing the service. */
-    signal(SIGXFSZ, SIG_IGN);
+    HS_IGNORE(signal(SIGXFSZ, SIG_IGN));
     struct api_config *cfg = NULL;
     struct api_service *svc = NULL;
     if (hs_failed(hs_secure_init(65536))) {
@@ -145,10 +145,10 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    HS_IGNORE(signal(SIGPIPE, SIG_IGN));
     /* A write past RLIMIT_FSIZE (or a file system's limit) must fail the request that caused
      * it (nothing is issued without its inventory record) instead of killing the service. */
-    signal(SIGXFSZ, SIG_IGN);
+    HS_IGNORE(signal(SIGXFSZ, SIG_IGN));
     struct api_config *cfg = NULL;
     struct api_service *svc = NULL;
     struct api_http *http = NULL;

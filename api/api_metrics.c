@@ -67,9 +67,9 @@ static HS_RESULT api_metrics_requests(struct api_metrics *m, const char *const *
             }
             char status[16];
             if (s < API_METRICS_STATUS_SLOTS - 1) {
-                snprintf(status, sizeof(status), "%u", api_metrics_statuses[s]);
+                HS_IGNORE(snprintf(status, sizeof(status), "%u", api_metrics_statuses[s]));
             } else {
-                snprintf(status, sizeof(status), "other");
+                HS_IGNORE(snprintf(status, sizeof(status), "other"));
             }
             HS_GUARD(api_metrics_printf(out,
                                         "hsmsign_requests_total{route=\"%s\",status=\"%s\"} %llu\n",

@@ -30,8 +30,6 @@
 #include "common/hs_json.h"
 #include "common/hs_log.h"
 
-extern char **environ;
-
 #define AWS_ECS_BASE "http://169.254.170.2"
 #define AWS_IMDS_DEFAULT "http://169.254.169.254"
 #define AWS_IMDS_TOKEN_TTL "21600"

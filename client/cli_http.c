@@ -112,7 +112,7 @@ static void cli_http_header(struct aws_http *h, const char *name, const char *st
     size_t k = 0;
     for (const char *v = raw; *v != '\0' && strchr(stop, *v) == NULL && k + 1 < cap; v++) {
         unsigned char c = (unsigned char)*v;
-        out[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+        out[k++] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
     }
     out[k] = '\0';
 }

@@ -50,7 +50,7 @@ static const enum cli_opt cli_token_opts[] = {CLI_OPT_AUDIENCE, CLI_OPT_TTL_SECO
 static const enum cli_opt cli_revoke_opts[] = {CLI_OPT_REASON};
 static const enum cli_opt cli_crl_opts[] = {CLI_OPT_OUT};
 
-#define CLI_OPTS(list) list, sizeof(list) / sizeof(list[0])
+#define CLI_OPTS(list) (list), sizeof(list) / sizeof((list)[0])
 
 static const struct cli_command cli_commands[] = {
     {"cert", cli_cmd_cert, CLI_OPTS(cli_cert_opts), "get a certificate (POST /v1/certificates)",
@@ -198,7 +198,7 @@ static int cli_settings(const struct cli_command *c, const struct cli_args *a, s
         return cli_fail(CLI_EXIT_LOCAL, "--cacert");
     }
     if (f != NULL) {
-        fclose(f);
+        HS_IGNORE(fclose(f));
     }
     return CLI_EXIT_OK;
 }

@@ -487,7 +487,7 @@ static HS_RESULT sgn_cert_issue_checked(const struct sgn_issuer *issuer,
                             : SGN_KU_DIGITAL_SIGNATURE |
                                   ((req->eku & SGN_EKU_SERVER_AUTH) ? SGN_KU_KEY_ENCIPHERMENT : 0);
     /* keyEncipherment is TLS RSA key transport: only an RSA key can do it. */
-    key_usage &= rsa ? ~0u : ~(unsigned int)SGN_KU_KEY_ENCIPHERMENT;
+    key_usage &= rsa ? ~0U : ~(unsigned int)SGN_KU_KEY_ENCIPHERMENT;
     HS_ENSURE_MSG(
         (key_usage & ~(unsigned int)(SGN_KU_DIGITAL_SIGNATURE | SGN_KU_KEY_ENCIPHERMENT)) == 0 &&
             key_usage != 0,

@@ -93,7 +93,7 @@
 #define ST_DDB_URL_MAX 512              /* the endpoint URL */
 #define ST_DDB_TIMEOUT_MS_DEFAULT 3000  /* per attempt, when timeout_ms is 0 */
 #define ST_DDB_TIMEOUT_MS_MAX 60000     /* longest timeout_ms accepted */
-#define ST_DDB_RESPONSE_MAX (2u << 20)  /* bytes of one DynamoDB answer */
+#define ST_DDB_RESPONSE_MAX (2U << 20)  /* bytes of one DynamoDB answer */
 #define ST_DDB_GENERATION_CACHE_MS 1000 /* generation() reads the table at most this often */
 #define ST_DDB_GSI_SETTLE_MS 1000       /* see "eventually consistent" above */
 #define ST_DDB_ATTEMPTS 3               /* per request, the first included */

@@ -224,7 +224,7 @@ static void st_inv_finalizep(sqlite3_stmt **st)
 
 HS_DEFINE_FREEP(st_inv_record_freep, struct st_cert_record, free)
 
-static void st_inv_fd_closep(int *fd)
+static void st_inv_fd_closep(const int *fd)
 {
     if (*fd >= 0) {
         close(*fd);
