@@ -758,7 +758,7 @@ static HS_RESULT aws_process_read(int fd, struct hs_buf *out, int64_t deadline)
     }
 }
 
-static void aws_close_fdp(int *fd)
+static void aws_close_fdp(const int *fd)
 {
     if (*fd >= 0) {
         close(*fd);

@@ -8,8 +8,9 @@ packages=(
     libssl-dev openssl libp11-kit-dev libjson-c-dev libcurl4-openssl-dev curl libxml2-dev
     libmicrohttpd-dev libsqlite3-dev sqlite3
     softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
+    clang-tidy cppcheck
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
-    util-linux clang-format clang-tidy cppcheck valgrind strace shellcheck
+    util-linux clang-format valgrind strace shellcheck
     nodejs npm
 )
 # Packages that count as present when their command is (a Node.js from another source, e.g.
