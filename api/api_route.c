@@ -185,7 +185,7 @@ static HS_RESULT api_deny(struct api_outcome *oc, enum api_policy_reason reason)
 static void api_outcome_detail(struct api_outcome *oc, const char *key, const char *value)
 {
     oc->detail_key = key;
-    snprintf(oc->detail, sizeof(oc->detail), "%s", value);
+    HS_IGNORE(snprintf(oc->detail, sizeof(oc->detail), "%s", value));
 }
 
 static void api_outcome_caller(struct api_outcome *oc)
