@@ -138,22 +138,24 @@ HS_RESULT hs_error_context(hs_result r, const char *where);
 /* Appends to the current error's detail (e.g. the caller adds which file failed to load). */
 void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Returns r, a raise's result, as a failure: never HS_ERR_NONE (the raise functions already turn
- * an HS_ERR_NONE into HS_ERR_INTERNAL). Inline so that static analysis sees, where a macro below
- * bails, that the function fails on that path (the raise functions live in another file). */
-static inline hs_result hs_error_failure(hs_result r)
-{
-    if (r.code == HS_ERR_NONE) {
-        r.code = HS_ERR_INTERNAL;
-    }
-    return r;
-}
+/* Returns raise (a call of an hs_error_raise* function) as a failure: never HS_ERR_NONE (the
+ * raise functions already turn an HS_ERR_NONE into HS_ERR_INTERNAL). Written out here rather
+ * than called so that static analysis sees, at any call depth, that a function fails on the
+ * path where a macro below bails (the raise functions live in another file). */
+#define HS_RETURN_FAILURE(raise)                                                                   \
+    do {                                                                                           \
+        hs_result hs_failure_r_ = (raise);                                                         \
+        if (hs_failure_r_.code == HS_ERR_NONE) {                                                   \
+            hs_failure_r_.code = HS_ERR_INTERNAL;                                                  \
+        }                                                                                          \
+        return hs_failure_r_;                                                                      \
+    } while (0)
 
 /* --- control flow ---------------------------------------------------------------------------
  * Only these macros leave a function early on failure. */
-#define HS_BAIL(code) return hs_error_failure(hs_error_raise(__FILE__, __LINE__, (code), NULL))
+#define HS_BAIL(code) HS_RETURN_FAILURE(hs_error_raise(__FILE__, __LINE__, (code), NULL))
 #define HS_BAIL_MSG(code, ...)                                                                     \
-    return hs_error_failure(hs_error_raise(__FILE__, __LINE__, (code), __VA_ARGS__))
+    HS_RETURN_FAILURE(hs_error_raise(__FILE__, __LINE__, (code), __VA_ARGS__))
 #define HS_ENSURE(cond, code)                                                                      \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
@@ -179,7 +181,7 @@ static inline hs_result hs_error_failure(hs_result r)
     do {                                                                                           \
         hs_error_clear();                                                                          \
         if ((call) != 1) {                                                                         \
-            return hs_error_failure(hs_error_raise_ossl(__FILE__, __LINE__, (code)));              \
+            HS_RETURN_FAILURE(hs_error_raise_ossl(__FILE__, __LINE__, (code)));                    \
         }                                                                                          \
     } while (0)
 /* For libcrypto calls that return a pointer, NULL on failure. */

@@ -36,7 +36,7 @@ HS_RESULT p11_error_raise(const char *file, int line, CK_RV rv);
     do {                                                                                           \
         CK_RV hs_guard_rv_ = (call);                                                               \
         if (hs_guard_rv_ != CKR_OK) {                                                              \
-            return hs_error_failure(p11_error_raise(__FILE__, __LINE__, hs_guard_rv_));            \
+            HS_RETURN_FAILURE(p11_error_raise(__FILE__, __LINE__, hs_guard_rv_));                  \
         }                                                                                          \
     } while (0)
 

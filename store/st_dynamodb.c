@@ -282,7 +282,6 @@ static HS_RESULT st_ddb_attr(json_object *item, const char *name, const char *ty
             json_object_object_get_ex(attr, type, &v) && json_object_is_type(v, json_type_string),
         HS_ERR_IO, "DynamoDB item: attribute %s is missing or not of type %s", name, type);
     *out = json_object_get_string(v);
-    HS_ENSURE(*out != NULL, HS_ERR_IO);
     *len = (size_t)json_object_get_string_len(v);
     return HS_OK;
 }
