@@ -1,6 +1,5 @@
 #include "api/api_route.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -418,42 +417,35 @@ struct api_route_def {
     enum api_route_auth auth;
 };
 
-/* Every route (docs/api.md). Adding one is a row here and a handler calling one svc_ function.
- * The order is the metrics' route index. */
-static const struct api_route_def api_routes[] = {
-    {"POST", "/v1/certificates", api_handle_certificates, API_ROUTE_IAM},
-    {"GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM},
-    {"POST", "/v1/certificates/{serial}/revoke", api_handle_revoke, API_ROUTE_IAM},
-    {"GET", "/v1/crl", api_handle_crl, API_ROUTE_PUBLIC},
-    {"POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT},
-    {"GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC},
-    {"GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC},
-    {"GET", "/healthz", api_handle_healthz, API_ROUTE_PUBLIC},
-    {"GET", "/metrics", api_handle_metrics, API_ROUTE_PUBLIC},
-};
+/* Every route (docs/api.md): method, path pattern, handler, auth. Adding one is a row here and a
+ * handler calling one svc_ function. The order is the metrics' route index; each route's
+ * metrics label ("METHOD pattern") is made from the same row at compile time. */
+#define API_ROUTE_TABLE(ROW)                                                                       \
+    ROW("POST", "/v1/certificates", api_handle_certificates, API_ROUTE_IAM)                        \
+    ROW("GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM)             \
+    ROW("POST", "/v1/certificates/{serial}/revoke", api_handle_revoke, API_ROUTE_IAM)              \
+    ROW("GET", "/v1/crl", api_handle_crl, API_ROUTE_PUBLIC)                                        \
+    ROW("POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT)                            \
+    ROW("GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC)                        \
+    ROW("GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC)           \
+    ROW("GET", "/healthz", api_handle_healthz, API_ROUTE_PUBLIC)                                   \
+    ROW("GET", "/metrics", api_handle_metrics, API_ROUTE_PUBLIC)
+
+#define API_ROUTE_DEF(method, pattern, handler, auth) {(method), (pattern), (handler), (auth)},
+#define API_ROUTE_LABEL(method, pattern, handler, auth) method " " pattern,
+
+static const struct api_route_def api_routes[] = {API_ROUTE_TABLE(API_ROUTE_DEF)};
 
 #define API_ROUTES_N (sizeof(api_routes) / sizeof(api_routes[0]))
 #define API_ROUTE_UNKNOWN API_ROUTES_N /* the metrics' index of a path no route has */
-#define API_ROUTE_LABEL_MAX 64
 
 /* "METHOD pattern" of each route, then "unknown": the metrics' labels. */
-static char api_route_label_text[API_ROUTES_N][API_ROUTE_LABEL_MAX];
-static const char *api_route_labels[API_ROUTES_N + 1];
-static pthread_once_t api_route_labels_once = PTHREAD_ONCE_INIT;
-
-static void api_route_labels_init(void)
-{
-    for (size_t i = 0; i < API_ROUTES_N; i++) {
-        snprintf(api_route_label_text[i], API_ROUTE_LABEL_MAX, "%s %s", api_routes[i].method,
-                 api_routes[i].pattern);
-        api_route_labels[i] = api_route_label_text[i];
-    }
-    api_route_labels[API_ROUTES_N] = "unknown";
-}
+static const char *const api_route_labels[] = {API_ROUTE_TABLE(API_ROUTE_LABEL) "unknown"};
+_Static_assert(sizeof(api_route_labels) / sizeof(api_route_labels[0]) == API_ROUTES_N + 1,
+               "one metrics label a route, and one for unknown paths");
 
 const char *const *api_route_names(size_t *n)
 {
-    pthread_once(&api_route_labels_once, api_route_labels_init);
     *n = API_ROUTES_N + 1;
     return api_route_labels;
 }

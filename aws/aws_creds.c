@@ -276,14 +276,26 @@ static const char *aws_xml_text(const xmlNode *n)
     return (const char *)n->children->content;
 }
 
-/* Wipes every text node's content, then frees the document. */
-static void aws_xml_wipe(xmlNode *n)
+/* Wipes the content of every text node in top, its following siblings and their descendants
+ * (a walk over the parent links: no recursion, whatever the nesting). */
+static void aws_xml_wipe(xmlNode *top)
 {
-    for (; n != NULL; n = n->next) {
+    xmlNode *n = top;
+    while (n != NULL) {
         if (n->type == XML_TEXT_NODE && n->content != NULL) {
             OPENSSL_cleanse(n->content, strlen((const char *)n->content));
         }
-        aws_xml_wipe(n->children);
+        if (n->children != NULL) {
+            n = n->children;
+            continue;
+        }
+        while (n->next == NULL) {
+            if (n->parent == top->parent) {
+                return;
+            }
+            n = n->parent;
+        }
+        n = n->next;
     }
 }
 
@@ -765,6 +777,15 @@ static void aws_close_fdp(const int *fd)
     }
 }
 
+/* Closes *fd now (the child holds its copy) and marks it closed for aws_close_fdp. */
+static void aws_close_now(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+    }
+    *fd = -1;
+}
+
 /* Waits for pid (killing it first when kill_it); returns its wait status. */
 static int aws_process_reap(pid_t pid, bool kill_it)
 {
@@ -799,8 +820,7 @@ static HS_RESULT aws_process_run(const char *cmd, struct hs_buf *out)
     posix_spawn_file_actions_destroy(&fa);
     HS_ENSURE_MSG(rc == 0, HS_ERR_INPUT_CONFIG, "credential_process: %.200s cannot be run: %s",
                   argv[0], strerror(rc));
-    close(wr);
-    wr = -1;
+    aws_close_now(&wr);
     hs_result r = aws_process_read(rd, out, aws_now_ms() + AWS_CREDS_PROCESS_TIMEOUT_MS);
     int status = aws_process_reap(pid, hs_failed(r));
     HS_GUARD(r);
@@ -909,29 +929,29 @@ struct aws_profile {
     struct aws_ini_profile creds;
 };
 
+/* Parses profile name out of one file (none when file is NULL); a failure names the file. */
+static HS_RESULT aws_profile_parse_file(const struct hs_buf *file, const char *file_name,
+                                        enum aws_ini_form form, const char *name,
+                                        struct aws_ini_profile *out)
+{
+    if (file == NULL) {
+        return HS_OK;
+    }
+    hs_result r = aws_ini_parse(hs_buf_data(file), hs_buf_len(file), form, name, out);
+    if (hs_failed(r)) {
+        hs_error_add_detail(" in %.200s", file_name);
+    }
+    return r;
+}
+
 static HS_RESULT aws_profile_parse(const struct aws_files *f, const char *name,
                                    struct aws_profile *p)
 {
     HS_GUARD(aws_ini_profile_check(name));
     memset(p, 0, sizeof(*p));
     memcpy(p->name, name, strlen(name) + 1);
-    hs_result r = HS_OK;
-    if (f->config != NULL) {
-        r = aws_ini_parse(hs_buf_data(f->config), hs_buf_len(f->config), AWS_INI_CONFIG, name,
-                          &p->config);
-        if (hs_failed(r)) {
-            hs_error_add_detail(" in %.200s", f->config_name);
-            return r;
-        }
-    }
-    if (f->creds != NULL) {
-        r = aws_ini_parse(hs_buf_data(f->creds), hs_buf_len(f->creds), AWS_INI_CREDENTIALS, name,
-                          &p->creds);
-        if (hs_failed(r)) {
-            hs_error_add_detail(" in %.200s", f->creds_name);
-            return r;
-        }
-    }
+    HS_GUARD(aws_profile_parse_file(f->config, f->config_name, AWS_INI_CONFIG, name, &p->config));
+    HS_GUARD(aws_profile_parse_file(f->creds, f->creds_name, AWS_INI_CREDENTIALS, name, &p->creds));
     return HS_OK;
 }
 
@@ -985,7 +1005,56 @@ static HS_RESULT aws_profile_static(const struct aws_profile *p, const struct aw
 static HS_RESULT aws_profile_creds(const struct aws_files *f, const char *name, const char *region,
                                    int depth, struct aws_creds **out);
 
+/* web_identity_token_file (a leading "~/" is the home directory) with role_arn. */
+static HS_RESULT aws_profile_web_identity(const char *webfile, const char *role,
+                                          const char *session, const char *region,
+                                          struct aws_creds **out)
+{
+    HS_DEFER(struct hs_buf *path = hs_buf_new(AWS_PATH_MAX), hs_buf_freep);
+    HS_ENSURE(path != NULL, HS_ERR_NOMEM);
+    if (strncmp(webfile, "~/", 2) == 0) {
+        HS_GUARD(aws_put_home(path));
+        webfile++;
+    }
+    HS_GUARD(hs_buf_put_str(path, webfile));
+    HS_GUARD(hs_buf_cstr(path, &webfile));
+    return aws_creds_web_identity(webfile, role, session, region, out);
+}
+
+/* The credentials that sign a role profile's AssumeRole: its source_profile's (source) or its
+ * credential_source's (csource); exactly one is non-NULL. */
+/* NOLINTNEXTLINE(misc-no-recursion): source_profile links stop at AWS_ASSUME_ROLE_DEPTH_MAX */
+static HS_RESULT aws_profile_role_signer(const struct aws_files *f, const struct aws_profile *p,
+                                         const char *source, const char *csource,
+                                         const char *region, int depth, struct aws_creds **out)
+{
+    if (source != NULL) {
+        HS_ENSURE_MSG(depth < AWS_ASSUME_ROLE_DEPTH_MAX, HS_ERR_INPUT_CONFIG,
+                      "profile [%s]: source_profile links more than %d deep (a loop?)", p->name,
+                      AWS_ASSUME_ROLE_DEPTH_MAX);
+        /* A profile that names itself uses its own static keys (as the SDKs allow). */
+        if (strcmp(source, p->name) == 0) {
+            return aws_profile_static(p, f, out);
+        }
+        return aws_profile_creds(f, source, region, depth + 1, out);
+    }
+    if (strcmp(csource, "Environment") == 0) {
+        return aws_creds_env(out);
+    }
+    if (strcmp(csource, "EcsContainer") == 0) {
+        return aws_creds_container(out);
+    }
+    if (strcmp(csource, "Ec2InstanceMetadata") == 0) {
+        return aws_creds_imds(out);
+    }
+    HS_BAIL_MSG(HS_ERR_INPUT_CONFIG,
+                "profile [%s]: credential_source must be Environment, EcsContainer or "
+                "Ec2InstanceMetadata",
+                p->name);
+}
+
 /* role_arn with source_profile, credential_source or web_identity_token_file. */
+/* NOLINTNEXTLINE(misc-no-recursion): source_profile links stop at AWS_ASSUME_ROLE_DEPTH_MAX */
 static HS_RESULT aws_profile_role(const struct aws_files *f, const struct aws_profile *p,
                                   const char *region, int depth, struct aws_creds **out)
 {
@@ -1009,49 +1078,21 @@ static HS_RESULT aws_profile_role(const struct aws_files *f, const struct aws_pr
     HS_GUARD(
         aws_profile_str(p, AWS_INI_WEB_IDENTITY_TOKEN_FILE, webfile, sizeof(webfile), &webfile_s));
     if (webfile_s != NULL) {
-        HS_DEFER(struct hs_buf *path = hs_buf_new(AWS_PATH_MAX), hs_buf_freep);
-        HS_ENSURE(path != NULL, HS_ERR_NOMEM);
-        if (strncmp(webfile_s, "~/", 2) == 0) {
-            HS_GUARD(aws_put_home(path));
-            webfile_s++;
-        }
-        HS_GUARD(hs_buf_put_str(path, webfile_s));
-        HS_GUARD(hs_buf_cstr(path, &webfile_s));
-        return aws_creds_web_identity(webfile_s, role_s, session_s, region, out);
+        return aws_profile_web_identity(webfile_s, role_s, session_s, region, out);
     }
     HS_ENSURE_MSG((source_s != NULL) != (csource_s != NULL), HS_ERR_INPUT_CONFIG,
                   "profile [%s]: role_arn needs exactly one of source_profile and "
                   "credential_source",
                   p->name);
     HS_DEFER(struct aws_creds *signer = NULL, aws_creds_freep);
-    if (source_s != NULL) {
-        HS_ENSURE_MSG(depth < AWS_ASSUME_ROLE_DEPTH_MAX, HS_ERR_INPUT_CONFIG,
-                      "profile [%s]: source_profile links more than %d deep (a loop?)", p->name,
-                      AWS_ASSUME_ROLE_DEPTH_MAX);
-        /* A profile that names itself uses its own static keys (as the SDKs allow). */
-        if (strcmp(source_s, p->name) == 0) {
-            HS_GUARD(aws_profile_static(p, f, &signer));
-        } else {
-            HS_GUARD(aws_profile_creds(f, source_s, region, depth + 1, &signer));
-        }
-    } else if (strcmp(csource_s, "Environment") == 0) {
-        HS_GUARD(aws_creds_env(&signer));
-    } else if (strcmp(csource_s, "EcsContainer") == 0) {
-        HS_GUARD(aws_creds_container(&signer));
-    } else if (strcmp(csource_s, "Ec2InstanceMetadata") == 0) {
-        HS_GUARD(aws_creds_imds(&signer));
-    } else {
-        HS_BAIL_MSG(HS_ERR_INPUT_CONFIG,
-                    "profile [%s]: credential_source must be Environment, EcsContainer or "
-                    "Ec2InstanceMetadata",
-                    p->name);
-    }
+    HS_GUARD(aws_profile_role_signer(f, p, source_s, csource_s, region, depth, &signer));
     HS_GUARD(aws_creds_assume_role(signer, role_s, session_s, external_s, region, out));
     aws_set_source(*out, "role %.2048s assumed with profile [%.128s]", role_s, p->name);
     return HS_OK;
 }
 
 /* The credentials of profile name (depth: source_profile links followed so far). */
+/* NOLINTNEXTLINE(misc-no-recursion): source_profile links stop at AWS_ASSUME_ROLE_DEPTH_MAX */
 static HS_RESULT aws_profile_creds(const struct aws_files *f, const char *name, const char *region,
                                    int depth, struct aws_creds **out)
 {

@@ -96,7 +96,9 @@ static HS_RESULT svc_ctx_openid(struct svc_ctx *ctx)
         n--;
     }
     char jwks_uri[SGN_JWT_CLAIM_MAX + 64];
-    snprintf(jwks_uri, sizeof(jwks_uri), "%.*s/.well-known/jwks.json", (int)n, iss);
+    int w = snprintf(jwks_uri, sizeof(jwks_uri), "%.*s/.well-known/jwks.json", (int)n, iss);
+    HS_ENSURE_MSG(w > 0 && (size_t)w < sizeof(jwks_uri), HS_ERR_INPUT_CONFIG,
+                  "jwt.issuer is too long for a jwks_uri");
     const char *algs[SGN_JWT_KEYS_MAX];
     size_t nalgs = 0;
     for (size_t i = 0; i < ctx->njwt_keys; i++) {

@@ -754,6 +754,7 @@ static HS_RESULT st_ddb_revoke_conflict(struct st_inv_ddb *d, const char *serial
 {
     HS_DEFER(struct st_cert_record *stored = calloc(1, sizeof(*stored)), st_ddb_record_freep);
     HS_ENSURE(stored != NULL, HS_ERR_NOMEM);
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): freed by the cleanup above */
     HS_GUARD(st_ddb_read(d, serial, stored));
     if (stored->status == ST_CERT_GOOD && stored->kind != *other) {
         *other = stored->kind;
