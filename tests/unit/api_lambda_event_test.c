@@ -95,7 +95,7 @@ HS_TEST(v2_event_maps_every_member)
         " \"body\": \"{\\\"audience\\\": \\\"x\\\"}\", \"isBase64Encoded\": false,"
         " \"futureMember\": {\"ignored\": true}}";
     HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-    struct api_request req;
+    struct api_request req = {0};
     HS_CHECK_OK(decode(ev_text, &ev, &req));
     HS_CHECK(api_lambda_event_payload(ev) == API_LAMBDA_PAYLOAD_V2);
     HS_CHECK(strcmp(req.method, "POST") == 0);
@@ -125,7 +125,7 @@ HS_TEST(v1_event_maps_every_member)
         "   \"stage\": \"prod\"},"
         " \"body\": \"e30=\", \"isBase64Encoded\": true}";
     HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-    struct api_request req;
+    struct api_request req = {0};
     HS_CHECK_OK(decode(ev_text, &ev, &req));
     HS_CHECK(api_lambda_event_payload(ev) == API_LAMBDA_PAYLOAD_V1);
     HS_CHECK(strcmp(req.target, "/v1/to%20kens?q=a%20b%26c&q=d%2Fe&k~=") == 0);
@@ -144,7 +144,7 @@ HS_TEST(v1_nulls_are_absent)
         " \"multiValueQueryStringParameters\": null, \"body\": null, \"isBase64Encoded\": false,"
         " \"requestContext\": {\"identity\": {\"userArn\": null, \"clientCert\": null}}}";
     HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-    struct api_request req;
+    struct api_request req = {0};
     HS_CHECK_OK(decode(ev_text, &ev, &req));
     HS_CHECK(strcmp(req.method, "GET") == 0);
     HS_CHECK(strcmp(req.target, "/.well-known/jwks.json") == 0);
@@ -173,7 +173,7 @@ HS_TEST(target_is_encoded_as_a_request_line_would_be)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *text = v2_event(cases[i].path, cases[i].query, "");
         HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-        struct api_request req;
+        struct api_request req = {0};
         HS_CHECK(text != NULL);
         HS_CHECK_OK(decode(text, &ev, &req));
         hs_test_pass(); /* a check; a failure is reported below */
@@ -211,7 +211,7 @@ HS_TEST(base64_bodies_are_strict)
                  cases[i].body);
         char *text = v2_event("/v1/tokens", "", extra);
         HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-        struct api_request req;
+        struct api_request req = {0};
         HS_CHECK(text != NULL);
         HS_CHECK_OK(api_lambda_event_parse(text, strlen(text), &ev));
         hs_result r = ev != NULL ? api_lambda_event_request(ev, &req) : HS_OK;
@@ -312,7 +312,7 @@ static HS_RESULT request_with(const char *extra, const char *query)
 {
     char *text = v2_event("/v1/tokens", query, extra);
     HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-    struct api_request req;
+    struct api_request req = {0};
     hs_result r = text != NULL ? api_lambda_event_parse(text, strlen(text), &ev) : HS_OK;
     r = hs_failed(r) || ev == NULL ? r : api_lambda_event_request(ev, &req);
     free(text);
@@ -388,7 +388,7 @@ HS_TEST(identity_members)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *text = concat((const char *const[]){head, cases[i].context, "}}", NULL});
         HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-        struct api_request req;
+        struct api_request req = {0};
         hs_result r = text != NULL ? decode(text, &ev, &req) : HS_OK;
         HS_CHECK(text != NULL && r.code == cases[i].code);
         HS_CHECK(hs_failed(r) || (req.principal != NULL) == cases[i].principal);
@@ -398,7 +398,7 @@ HS_TEST(identity_members)
                            "\"authentication\": {\"clientCert\": {\"clientCertPem\": \"", "\"}}");
     char *text = concat((const char *const[]){head, big_pem, "}}", NULL});
     HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
-    struct api_request req;
+    struct api_request req = {0};
     HS_CHECK_ERR(decode(text, &ev, &req), HS_ERR_INPUT_TOO_LARGE);
     free(text);
     free(big_pem);
