@@ -87,7 +87,7 @@ void hs_error_clear(void)
     memset(&hs_tls_error, 0, sizeof(hs_tls_error));
 }
 
-static void hs_error_vdetail(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void hs_error_vdetail(const char *fmt, va_list ap)
 {
     size_t used = strnlen(hs_tls_error.detail, sizeof(hs_tls_error.detail));
     if (fmt == NULL || used + 1 >= sizeof(hs_tls_error.detail)) {
