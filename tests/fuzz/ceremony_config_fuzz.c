@@ -34,16 +34,16 @@ static void ceremony_fuzz_check(const struct kc_config *cfg, enum kc_step step, 
         cfg->njwt_keys > SGN_JWT_KEYS_MAX || cfg->cert.npermitted_dns > SGN_EXT_NAMES_MAX ||
         cfg->cert.npermitted_email > SGN_EXT_NAMES_MAX ||
         (cfg->crl != NULL && cfg->crl->n > KC_CRL_ENTRIES_MAX)) {
-        abort();
+        fuzz_abort();
     }
     if (cfg->cert.validity_days < 0 || cfg->cert.validity_days > KC_VALIDITY_DAYS_MAX) {
-        abort();
+        fuzz_abort();
     }
     if (cfg->key.label != NULL && kc_key_type_name(&cfg->key) == NULL) {
-        abort();
+        fuzz_abort();
     }
     if (step == KC_STEP_JWT_RETIRE && strcmp(cfg->retire_kid, kid) != 0) {
-        abort();
+        fuzz_abort();
     }
 }
 

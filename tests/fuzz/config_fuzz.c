@@ -45,7 +45,7 @@ static void config_fuzz_file(const uint8_t *data, size_t size)
     if (cfg->policy.nrules > API_POLICY_RULES_MAX || cfg->naccess_keys > API_ACCESS_KEYS_MAX ||
         cfg->njwt_keys > SGN_JWT_KEYS_MAX || cfg->ntrusted_proxies > API_PROXIES_MAX ||
         cfg->listen[0] == '\0') {
-        abort();
+        fuzz_abort();
     }
 }
 
@@ -53,11 +53,11 @@ static void config_fuzz_add_name(GENERAL_NAMES *sans, int type, ASN1_STRING *val
 {
     GENERAL_NAME *gn = GENERAL_NAME_new();
     if (gn == NULL || value == NULL) {
-        abort();
+        fuzz_abort();
     }
     GENERAL_NAME_set0_value(gn, type, value);
     if (sk_GENERAL_NAME_push(sans, gn) <= 0) {
-        abort();
+        fuzz_abort();
     }
 }
 
@@ -67,12 +67,12 @@ static ASN1_STRING *config_fuzz_ia5(const char *prefix, const char *s)
     size_t n = strlen(prefix) + strlen(s);
     char *joined = malloc(n + 1);
     if (a == NULL || joined == NULL || n > INT32_MAX) {
-        abort();
+        fuzz_abort();
     }
     memcpy(joined, prefix, strlen(prefix));
     memcpy(joined + strlen(prefix), s, strlen(s) + 1);
     if (ASN1_STRING_set(a, joined, (int)n) != 1) {
-        abort();
+        fuzz_abort();
     }
     free(joined);
     return a;
@@ -88,7 +88,7 @@ static void config_fuzz_decide(const struct api_policy *p, const char *principal
 {
     HS_DEFER(GENERAL_NAMES *sans = GENERAL_NAMES_new(), config_fuzz_names_freep);
     if (sans == NULL) {
-        abort();
+        fuzz_abort();
     }
     config_fuzz_add_name(sans, GEN_DNS, config_fuzz_ia5("", name));
     config_fuzz_add_name(sans, GEN_EMAIL, config_fuzz_ia5("user@", name));
@@ -104,20 +104,20 @@ static void config_fuzz_decide(const struct api_policy *p, const char *principal
             enum api_policy_reason why = api_policy_check_cert(p, &ask, 86400, &ttl_s);
             /* Allowed means a lifetime within the ceiling the policy was parsed with. */
             if (why == API_POLICY_ALLOWED && (ttl_s <= 0 || ttl_s > CONFIG_FUZZ_CERT_TTL_MAX_S)) {
-                abort();
+                fuzz_abort();
             }
             if (api_policy_reason_name(why) == NULL) {
-                abort();
+                fuzz_abort();
             }
         }
     }
     long ttl_s = 0;
     enum api_policy_reason why = api_policy_check_token(p, principal, aud, 0, 300, &ttl_s);
     if (why == API_POLICY_ALLOWED && (ttl_s <= 0 || ttl_s > CONFIG_FUZZ_TOKEN_TTL_MAX_S)) {
-        abort();
+        fuzz_abort();
     }
     if (!api_policy_may_manage(p, principal, principal)) {
-        abort(); /* the requester may always manage its own certificates */
+        fuzz_abort(); /* the requester may always manage its own certificates */
     }
     (void)api_policy_may_manage(p, principal, name);
 }

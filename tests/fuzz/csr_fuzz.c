@@ -37,7 +37,7 @@ static void der_put(struct der_out *d, const void *p, size_t n)
 {
     unsigned char *grown = realloc(d->p, d->n + n + 1);
     if (grown == NULL) {
-        abort();
+        fuzz_abort();
     }
     d->p = grown;
     if (n > 0) {
@@ -94,7 +94,7 @@ static void csr_fuzz_key_init(void)
     memcpy(csr_fuzz_spki, spki_prefix, sizeof(spki_prefix));
     if (csr_fuzz_key == NULL ||
         EVP_PKEY_get_raw_public_key(csr_fuzz_key, csr_fuzz_spki + sizeof(spki_prefix), &len) != 1) {
-        abort();
+        fuzz_abort();
     }
 }
 
@@ -108,13 +108,13 @@ static void csr_fuzz_use(const struct sgn_csr *csr)
     /* The promises of sgn_csr.h, which the certificate and the record rely on. */
     for (size_t i = 0; cn != NULL && cn[i] != '\0'; i++) {
         if (i >= SGN_CN_MAX || (unsigned char)cn[i] < 0x20 || cn[i] == 0x7f) {
-            abort();
+            fuzz_abort();
         }
     }
     const GENERAL_NAMES *sans = sgn_csr_get0_sans(csr);
     if (sans == NULL || sk_GENERAL_NAME_num(sans) > SGN_SAN_MAX ||
         (cn == NULL && sk_GENERAL_NAME_num(sans) == 0) || sgn_csr_get0_pubkey(csr) == NULL) {
-        abort();
+        fuzz_abort();
     }
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
         BIO *bio = BIO_new(BIO_s_mem());
@@ -145,7 +145,7 @@ static void csr_fuzz_parse_der(const unsigned char *der, size_t n)
     size_t cap = sizeof(begin) + b64 + b64 / 64 + 2 + sizeof(end) + 1;
     char *pem = malloc(cap);
     if (pem == NULL) {
-        abort();
+        fuzz_abort();
     }
     size_t len = strlen(begin);
     memcpy(pem, begin, len);
@@ -183,7 +183,7 @@ static void csr_fuzz_signed(const uint8_t *data, size_t size)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (md == NULL || EVP_DigestSignInit(md, NULL, NULL, NULL, csr_fuzz_key) != 1 ||
         EVP_DigestSign(md, sig + 1, &sig_len, info.p, info.n) != 1) {
-        abort();
+        fuzz_abort();
     }
     EVP_MD_CTX_free(md);
     struct der_out all = {0};

@@ -103,3 +103,9 @@ HS_RESULT fuzz_debug(hs_result r)
     }
     return r;
 }
+
+void fuzz_abort_at(const char *file, int line)
+{
+    fprintf(stderr, "fuzz: broken at %s:%d\n", file, line);
+    abort();
+}

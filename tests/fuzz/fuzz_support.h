@@ -51,6 +51,11 @@ char *fuzz_strndup(const uint8_t *p, size_t n);
  * stderr (to see why a seed is refused: scripts/fuzz.sh does not set it). */
 HS_RESULT fuzz_debug(hs_result r);
 
+/* A broken invariant (or a harness failure): prints "fuzz: broken at FILE:LINE" to stderr and
+ * aborts, which libFuzzer reports as a crash and the replay driver as a failed test. */
+#define fuzz_abort() fuzz_abort_at(__FILE__, __LINE__)
+__attribute__((noreturn)) void fuzz_abort_at(const char *file, int line);
+
 /* Takes one byte (0 when none is left). */
 uint8_t fuzz_take_byte(struct fuzz_input *in);
 

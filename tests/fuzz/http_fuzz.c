@@ -35,7 +35,7 @@ static void http_fuzz_route(const char *target)
 {
     HS_DEFER(struct hs_buf *path = hs_buf_new(API_SIGV4_TARGET_MAX + 1), hs_buf_freep);
     if (path == NULL) {
-        abort();
+        fuzz_abort();
     }
     if (hs_failed(api_sigv4_route_path(target, path))) {
         return;
@@ -44,11 +44,11 @@ static void http_fuzz_route(const char *target)
     const unsigned char *p = hs_buf_data(path);
     size_t n = hs_buf_len(path);
     if (n == 0 || p[0] != '/' || memchr(p, '\0', n) != NULL) {
-        abort();
+        fuzz_abort();
     }
     for (size_t i = 0; i + 1 < n; i++) {
         if (p[i] == '/' && p[i + 1] == '/') {
-            abort();
+            fuzz_abort();
         }
     }
 }
@@ -58,11 +58,11 @@ static void http_fuzz_client_cert(const char *value)
 {
     char *buf = malloc(API_CLIENT_CERT_PEM_MAX);
     if (buf == NULL) {
-        abort();
+        fuzz_abort();
     }
     if (!hs_failed(api_url_decode(value, buf, API_CLIENT_CERT_PEM_MAX))) {
         if (strlen(buf) >= API_CLIENT_CERT_PEM_MAX) {
-            abort();
+            fuzz_abort();
         }
         BIO *bio = BIO_new_mem_buf(buf, -1);
         X509 *cert = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
@@ -73,11 +73,11 @@ static void http_fuzz_client_cert(const char *value)
             if (!hs_failed(
                     sgn_name_rfc4514(X509_get_subject_name(cert), subject, sizeof(subject))) &&
                 strlen(subject) > ST_INV_SUBJECT_MAX) {
-                abort();
+                fuzz_abort();
             }
             if (!hs_failed(sgn_cert_serial_hex(cert, serial, sizeof(serial))) &&
                 strlen(serial) > ST_INV_SERIAL_MAX) {
-                abort();
+                fuzz_abort();
             }
         }
         X509_free(cert);

@@ -39,7 +39,7 @@ static void jwt_fuzz_alg_fits(const struct sgn_jwk_entry *e)
                 : EVP_PKEY_get_bits(e->pub) == 384 ? strcmp(e->alg, "ES384") == 0
                                                    : strcmp(e->alg, "ES256") == 0;
     if (!fits) {
-        abort();
+        fuzz_abort();
     }
 }
 
@@ -49,7 +49,7 @@ static void jwt_fuzz_roundtrip(const struct sgn_jwk_entry *keys, size_t n)
     HS_DEFER(json_object *doc = json_object_new_object(), hs_json_putp);
     json_object *arr = json_object_new_array();
     if (doc == NULL || arr == NULL || json_object_object_add(doc, "keys", arr) != 0) {
-        abort();
+        fuzz_abort();
     }
     for (size_t i = 0; i < n; i++) {
         jwt_fuzz_alg_fits(&keys[i]);
@@ -58,21 +58,21 @@ static void jwt_fuzz_roundtrip(const struct sgn_jwk_entry *keys, size_t n)
         if (hs_failed(sgn_jwk_thumbprint(keys[i].pub, kid)) || strcmp(kid, keys[i].kid) != 0 ||
             hs_failed(sgn_jwk_new(keys[i].pub, keys[i].alg, &jwk)) ||
             json_object_array_add(arr, jwk) != 0) {
-            abort();
+            fuzz_abort();
         }
     }
     HS_DEFER(char *text = NULL, hs_free_strp);
     if (hs_failed(hs_json_to_string(doc, &text))) {
-        abort();
+        fuzz_abort();
     }
     struct sgn_jwk_entry again[SGN_JWT_KEYS_MAX];
     size_t m = 0;
     if (hs_failed(sgn_jwks_parse(text, strlen(text), again, &m)) || m != n) {
-        abort();
+        fuzz_abort();
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(again[i].kid, keys[i].kid) != 0 || strcmp(again[i].alg, keys[i].alg) != 0) {
-            abort();
+            fuzz_abort();
         }
     }
     sgn_jwk_entries_clear(again, m);
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     if (!hs_failed(fuzz_debug(sgn_jwks_parse((const char *)data, size, keys, &n)))) {
         if (n < 1 || n > SGN_JWT_KEYS_MAX) {
-            abort();
+            fuzz_abort();
         }
         jwt_fuzz_roundtrip(keys, n);
         sgn_jwk_entries_clear(keys, n);
@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t nrefs = 0;
         if (!hs_failed(sgn_jwt_key_refs_parse(doc, "keys", refs, &nrefs)) &&
             (nrefs < 1 || nrefs > SGN_JWT_KEYS_MAX || refs[0].key == NULL)) {
-            abort();
+            fuzz_abort();
         }
     }
     ERR_clear_error();

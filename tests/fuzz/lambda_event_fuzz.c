@@ -29,19 +29,19 @@ static void lambda_fuzz_check(const struct api_request *req)
     if (req->method == NULL || req->target == NULL || req->target[0] != '/' ||
         strlen(req->target) > API_LAMBDA_TARGET_MAX || req->nheaders > API_LAMBDA_HEADERS_MAX ||
         (req->body == NULL && req->body_len > 0) || req->transport != API_TRANSPORT_GATEWAY) {
-        abort();
+        fuzz_abort();
     }
     for (size_t i = 0; i < req->nheaders; i++) {
         const struct api_header *h = &req->headers[i];
         if (h->name == NULL || h->value == NULL || h->name[0] == '\0' ||
             strlen(h->name) > API_LAMBDA_HEADER_NAME_MAX ||
             strlen(h->value) > API_LAMBDA_HEADER_VALUE_MAX) {
-            abort();
+            fuzz_abort();
         }
     }
     if ((req->principal != NULL && strlen(req->principal) > API_LAMBDA_ARN_MAX) ||
         (req->client_cert_pem != NULL && strlen(req->client_cert_pem) > API_LAMBDA_CERT_PEM_MAX)) {
-        abort();
+        fuzz_abort();
     }
 }
 
@@ -53,12 +53,12 @@ static void lambda_fuzz_respond(const struct api_request *req)
     if (req->body_len <= API_RESPONSE_MAX) {
         resp.body = hs_buf_new(API_RESPONSE_MAX);
         if (resp.body == NULL || hs_failed(hs_buf_put(resp.body, req->body, req->body_len))) {
-            abort();
+            fuzz_abort();
         }
     }
     HS_DEFER(struct hs_buf *payload = NULL, hs_buf_freep);
     if (hs_failed(api_lambda_response_encode(&resp, "0123456789abcdef", &payload))) {
-        abort(); /* a body within API_RESPONSE_MAX always fits the payload */
+        fuzz_abort(); /* a body within API_RESPONSE_MAX always fits the payload */
     }
     api_response_clear(&resp);
 }
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     enum api_lambda_payload v = api_lambda_event_payload(ev);
     if (v != API_LAMBDA_PAYLOAD_V1 && v != API_LAMBDA_PAYLOAD_V2) {
-        abort();
+        fuzz_abort();
     }
     struct api_request req;
     memset(&req, 0, sizeof(req));

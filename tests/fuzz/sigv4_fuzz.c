@@ -36,7 +36,7 @@ static void sigv4_fuzz_secret(const char *s, const struct hs_secret **out)
 {
     struct hs_secret *secret = NULL;
     if (hs_failed(hs_secret_from_bytes(s, strlen(s), &secret))) {
-        abort();
+        fuzz_abort();
     }
     *out = secret;
 }
@@ -131,11 +131,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* On success the key lent is one of the configured ones; on failure none is. */
         if (hs_failed(res) ? key != NULL
                            : (key != &sigv4_fuzz_keys[0] && key != &sigv4_fuzz_keys[1])) {
-            abort();
+            fuzz_abort();
         }
         HS_DEFER(struct hs_buf *path = hs_buf_new(API_SIGV4_TARGET_MAX + 1), hs_buf_freep);
         if (path == NULL) {
-            abort();
+            fuzz_abort();
         }
         HS_IGNORE(api_sigv4_route_path(r.target, path));
     }
