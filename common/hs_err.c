@@ -95,13 +95,16 @@ __attribute__((format(printf, 1, 0))) static void hs_error_vdetail(const char *f
     }
     if (used > 0) {
         /* Separate appended details; the buffer is bounded and a truncated detail is still
-         * a useful diagnostic, so vsnprintf's truncation is acceptable here. */
+         * a useful diagnostic, so vsnprintf's truncation is acceptable here. The separator,
+         * one character and the terminator must fit (a detail of 198 bytes used to put the
+         * terminator one past the end: tests/fuzz/corpus/ceremony_config_fuzz/
+         * regress-error-detail-overflow). */
+        if (used + 3 >= sizeof(hs_tls_error.detail)) {
+            return;
+        }
         hs_tls_error.detail[used++] = ';';
         hs_tls_error.detail[used++] = ' ';
         hs_tls_error.detail[used] = '\0';
-        if (used + 1 >= sizeof(hs_tls_error.detail)) {
-            return;
-        }
     }
     (void)vsnprintf(hs_tls_error.detail + used, sizeof(hs_tls_error.detail) - used, fmt, ap);
 }

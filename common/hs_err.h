@@ -188,9 +188,10 @@ void hs_error_add_detail(const char *fmt, ...) __attribute__((format(printf, 1, 
  * variable's use (a lock guard is never read): gcc counts it so, and `unused` tells clang. */
 #define HS_DEFER(decl, freefn) __attribute__((cleanup(freefn), unused)) decl
 
-/* Defines `static inline void name(type **p)` calling freefn(*p), for use with HS_DEFER. */
+/* Defines `static inline void name(type **p)` calling freefn(*p), for use with HS_DEFER.
+ * Marked unused: clang, unlike gcc, warns about an unused static inline function of a .c file. */
 #define HS_DEFINE_FREEP(name, type, freefn)                                                        \
-    static inline void name(type **p)                                                              \
+    __attribute__((unused)) static inline void name(type **p)                                      \
     {                                                                                              \
         freefn(*p);                                                                                \
     }
