@@ -87,7 +87,7 @@ void hs_error_clear(void)
     memset(&hs_tls_error, 0, sizeof(hs_tls_error));
 }
 
-static void hs_error_vdetail(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void hs_error_vdetail(const char *fmt, va_list ap)
 {
     size_t used = strnlen(hs_tls_error.detail, sizeof(hs_tls_error.detail));
     if (fmt == NULL || used + 1 >= sizeof(hs_tls_error.detail)) {
@@ -95,13 +95,16 @@ static void hs_error_vdetail(const char *fmt, va_list ap)
     }
     if (used > 0) {
         /* Separate appended details; the buffer is bounded and a truncated detail is still
-         * a useful diagnostic, so vsnprintf's truncation is acceptable here. */
+         * a useful diagnostic, so vsnprintf's truncation is acceptable here. The separator,
+         * one character and the terminator must fit (a detail of 198 bytes used to put the
+         * terminator one past the end: tests/fuzz/corpus/ceremony_config_fuzz/
+         * regress-error-detail-overflow). */
+        if (used + 3 >= sizeof(hs_tls_error.detail)) {
+            return;
+        }
         hs_tls_error.detail[used++] = ';';
         hs_tls_error.detail[used++] = ' ';
         hs_tls_error.detail[used] = '\0';
-        if (used + 1 >= sizeof(hs_tls_error.detail)) {
-            return;
-        }
     }
     (void)vsnprintf(hs_tls_error.detail + used, sizeof(hs_tls_error.detail) - used, fmt, ap);
 }

@@ -116,7 +116,7 @@ static json_object *hs_log_error_object(void)
         return NULL;
     }
     json_object_object_add(o, "code", json_object_new_string(hs_code_name(e->code)));
-    json_object_object_add(o, "class", json_object_new_int(hs_code_class(e->code)));
+    json_object_object_add(o, "class", json_object_new_int((int32_t)hs_code_class(e->code)));
     hs_log_add_src(o, "at", e->file, e->line);
     if (e->ckr_name != NULL) {
         json_object_object_add(o, "ckr", json_object_new_string(e->ckr_name));

@@ -11,6 +11,7 @@ packages=(
     clang-tidy cppcheck
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
     util-linux clang-format valgrind strace shellcheck
+    clang libclang-rt-14-dev
     nodejs npm
 )
 # Packages that count as present when their command is (a Node.js from another source, e.g.

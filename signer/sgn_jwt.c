@@ -321,6 +321,22 @@ static HS_RESULT sgn_jwk_okp(json_object *jwk, EVP_PKEY **out)
     return HS_OK;
 }
 
+/* Whether alg may sign with pub: ES256 P-256, ES384 P-384 (RFC 7518 §3.4), RS256 / PS256 RSA
+ * (§3.3, §3.5), EdDSA Ed25519 (RFC 8037 §3.1), as sgn_jwt_key_new() allows them. */
+static bool sgn_jwk_alg_fits(EVP_PKEY *pub, const char *alg)
+{
+    if (EVP_PKEY_is_a(pub, "RSA")) {
+        return strcmp(alg, "RS256") == 0 || strcmp(alg, "PS256") == 0;
+    }
+    if (EVP_PKEY_is_a(pub, "ED25519")) {
+        return strcmp(alg, "EdDSA") == 0;
+    }
+    if (EVP_PKEY_is_a(pub, "EC")) {
+        return strcmp(alg, EVP_PKEY_get_bits(pub) == 384 ? "ES384" : "ES256") == 0;
+    }
+    return false;
+}
+
 /* Reads one JWK (a signing key as sgn_jwk_new writes it) into e, checking kid and alg. */
 static HS_RESULT sgn_jwk_read(json_object *jwk, struct sgn_jwk_entry *e)
 {
@@ -355,6 +371,8 @@ static HS_RESULT sgn_jwk_read(json_object *jwk, struct sgn_jwk_entry *e)
         a = strcmp(alg, sgn_jwt_algs[i].name) == 0 ? &sgn_jwt_algs[i] : a;
     }
     HS_ENSURE_MSG(a != NULL, HS_ERR_INPUT_FIELD, "unsupported alg");
+    HS_ENSURE_MSG(sgn_jwk_alg_fits(e->pub, alg), HS_ERR_INPUT_FIELD, "alg %s does not fit the key",
+                  alg);
     memcpy(e->alg, alg, strlen(alg) + 1);
     memcpy(e->kid, kid, SGN_KID_LEN + 1);
     return HS_OK;

@@ -14,7 +14,6 @@
 HS_DEFINE_FREEP(sgn_lint_aki_freep, AUTHORITY_KEYID, AUTHORITY_KEYID_free)
 HS_DEFINE_FREEP(sgn_lint_bits_freep, ASN1_BIT_STRING, ASN1_BIT_STRING_free)
 HS_DEFINE_FREEP(sgn_lint_eku_freep, EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free)
-HS_DEFINE_FREEP(sgn_lint_nc_freep, NAME_CONSTRAINTS, NAME_CONSTRAINTS_free)
 
 /* Extensions we put into certificates; anything else is a lint failure. */
 static const int sgn_lint_known[] = {

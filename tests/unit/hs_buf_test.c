@@ -180,6 +180,28 @@ HS_TEST(json_getters_check_type_range_and_unknown_keys)
     HS_CHECK(strstr(hs_error_last()->detail, "\"e\"") != NULL);
 }
 
+/* Appending a context to a detail of any length stays inside struct hs_error's detail: a
+ * detail of 198 bytes used to get its terminator one byte past the end (found by
+ * tests/fuzz/ceremony_config_fuzz.c). */
+HS_TEST(error_detail_appends_stay_in_bounds)
+{
+    char text[sizeof(hs_error_last()->detail) + 8];
+    for (size_t n = 1; n < sizeof(text); n++) {
+        memset(text, 'a', n);
+        text[n] = '\0';
+        HS_IGNORE(hs_error_raise(__FILE__, __LINE__, HS_ERR_INPUT_FIELD, "%s", text));
+        HS_IGNORE(hs_error_context(
+            hs_error_raise(__FILE__, __LINE__, HS_ERR_INPUT_FIELD, "%s", text), "ctx"));
+        const char *d = hs_error_last()->detail;
+        size_t len = strnlen(d, sizeof(hs_error_last()->detail));
+        HS_CHECK(len < sizeof(hs_error_last()->detail));
+        HS_CHECK(strncmp(d, text, len < n ? len : n) == 0);
+        if (n + 10 < sizeof(hs_error_last()->detail)) {
+            HS_CHECK(len == n + 10 && strcmp(d + n, "; in \"ctx\"") == 0);
+        }
+    }
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -191,6 +213,7 @@ int main(void)
         HS_TEST_CASE(cursor_never_reads_past_end),
         HS_TEST_CASE(json_parse_rejects_bad_documents),
         HS_TEST_CASE(json_getters_check_type_range_and_unknown_keys),
+        HS_TEST_CASE(error_detail_appends_stay_in_bounds),
         HS_TEST_END,
     });
 }

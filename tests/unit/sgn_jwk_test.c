@@ -2,6 +2,8 @@
  * sgn_jwt's JWK side: RFC 7638 thumbprints against published and independently computed
  * values, and the JWK members a verifier needs.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -156,12 +158,56 @@ HS_TEST(unsupported_keys_are_refused)
     HS_CHECK_ERR(sgn_jwk_thumbprint(x25519, kid), HS_ERR_INPUT_KEY);
 }
 
+/* sgn_jwks_parse takes an alg only when it fits the key (found by tests/fuzz/jwt_fuzz.c:
+ * corpus/jwt_fuzz/regress-alg-mismatch). */
+HS_TEST(jwks_alg_must_fit_the_key)
+{
+    static const struct {
+        const char *alg;
+        bool ec_ok;
+        bool ed_ok;
+    } cases[] = {{"ES256", true, false},
+                 {"ES384", false, false},
+                 {"RS256", false, false},
+                 {"PS256", false, false},
+                 {"EdDSA", false, true}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[512];
+        int n = snprintf(doc, sizeof(doc),
+                         "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"%s\", "
+                         "\"y\": \"%s\", \"use\": \"sig\", \"alg\": \"%s\", \"kid\": \"%s\"}]}",
+                         ec_x, ec_y, cases[i].alg, ec_kid);
+        HS_CHECK(n > 0 && (size_t)n < sizeof(doc));
+        struct sgn_jwk_entry keys[SGN_JWT_KEYS_MAX];
+        size_t nkeys = 0;
+        if (cases[i].ec_ok) {
+            HS_CHECK_OK(sgn_jwks_parse(doc, strlen(doc), keys, &nkeys));
+            HS_CHECK(nkeys == 1 && strcmp(keys[0].alg, cases[i].alg) == 0);
+            sgn_jwk_entries_clear(keys, nkeys);
+        } else {
+            HS_CHECK_ERR(sgn_jwks_parse(doc, strlen(doc), keys, &nkeys), HS_ERR_INPUT_FIELD);
+        }
+        n = snprintf(doc, sizeof(doc),
+                     "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"%s\", "
+                     "\"use\": \"sig\", \"alg\": \"%s\", \"kid\": \"%s\"}]}",
+                     ed_x, cases[i].alg, ed_kid);
+        HS_CHECK(n > 0 && (size_t)n < sizeof(doc));
+        if (cases[i].ed_ok) {
+            HS_CHECK_OK(sgn_jwks_parse(doc, strlen(doc), keys, &nkeys));
+            sgn_jwk_entries_clear(keys, nkeys);
+        } else {
+            HS_CHECK_ERR(sgn_jwks_parse(doc, strlen(doc), keys, &nkeys), HS_ERR_INPUT_FIELD);
+        }
+    }
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
         HS_TEST_CASE(thumbprints_match_published_values),
         HS_TEST_CASE(jwk_carries_the_members_a_verifier_needs),
         HS_TEST_CASE(unsupported_keys_are_refused),
+        HS_TEST_CASE(jwks_alg_must_fit_the_key),
         HS_TEST_END,
     });
 }

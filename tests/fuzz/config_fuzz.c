@@ -1,0 +1,157 @@
+/*
+ * config_fuzz: the service configuration (api_config_load, which hsmsignd runs on its config
+ * file) and the policy in it (api_policy_parse), then the policy's decisions (api_policy.h).
+ *
+ * The first input byte picks the mode (mod 2):
+ *   0  the rest is a whole config file: written to an in-memory file and loaded through its
+ *      path, as hsmsignd does (every bound of the real path: API_CONFIG_MAX, the file checks).
+ *   1  a policy and three questions for it:
+ *        principal LF name LF audience LF {"policy": ...}
+ *      The policy is parsed as api_config_load does (JSON object, HS_JSON_DEPTH_MAX, the
+ *      service's ceilings of 90 days and 1 hour); then a certificate for name (as commonName,
+ *      DNS, email and URI SANs, plus an IPv4 and an IPv6 SAN) is asked for with each profile,
+ *      a token for audience, and whether principal may manage a certificate name requested.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "api/api_config.h"
+#include "api/api_policy.h"
+#include "common/hs_defer.h"
+#include "common/hs_json.h"
+#include "tests/fuzz/fuzz_support.h"
+
+#define CONFIG_FUZZ_CERT_TTL_MAX_S (90L * 24 * 3600)
+#define CONFIG_FUZZ_TOKEN_TTL_MAX_S 3600L
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_quiet();
+    return 0;
+}
+
+static void config_fuzz_file(const uint8_t *data, size_t size)
+{
+    char path[64];
+    fuzz_memfile(0, data, size, path);
+    HS_DEFER(struct api_config *cfg = NULL, api_config_freep);
+    if (hs_failed(fuzz_debug(api_config_load(path, NULL, &cfg)))) {
+        return;
+    }
+    if (cfg->policy.nrules > API_POLICY_RULES_MAX || cfg->naccess_keys > API_ACCESS_KEYS_MAX ||
+        cfg->njwt_keys > SGN_JWT_KEYS_MAX || cfg->ntrusted_proxies > API_PROXIES_MAX ||
+        cfg->listen[0] == '\0') {
+        fuzz_abort();
+    }
+}
+
+static void config_fuzz_add_name(GENERAL_NAMES *sans, int type, ASN1_STRING *value)
+{
+    GENERAL_NAME *gn = GENERAL_NAME_new();
+    if (gn == NULL || value == NULL) {
+        fuzz_abort();
+    }
+    GENERAL_NAME_set0_value(gn, type, value);
+    if (sk_GENERAL_NAME_push(sans, gn) <= 0) {
+        fuzz_abort();
+    }
+}
+
+static ASN1_STRING *config_fuzz_ia5(const char *prefix, const char *s)
+{
+    ASN1_STRING *a = ASN1_IA5STRING_new();
+    size_t n = strlen(prefix) + strlen(s);
+    char *joined = malloc(n + 1);
+    if (a == NULL || joined == NULL || n > INT32_MAX) {
+        fuzz_abort();
+    }
+    memcpy(joined, prefix, strlen(prefix));
+    memcpy(joined + strlen(prefix), s, strlen(s) + 1);
+    if (ASN1_STRING_set(a, joined, (int)n) != 1) {
+        fuzz_abort();
+    }
+    free(joined);
+    return a;
+}
+
+static void config_fuzz_names_freep(GENERAL_NAMES **p)
+{
+    GENERAL_NAMES_free(*p);
+}
+
+static void config_fuzz_decide(const struct api_policy *p, const char *principal, const char *name,
+                               const char *aud)
+{
+    HS_DEFER(GENERAL_NAMES *sans = GENERAL_NAMES_new(), config_fuzz_names_freep);
+    if (sans == NULL) {
+        fuzz_abort();
+    }
+    config_fuzz_add_name(sans, GEN_DNS, config_fuzz_ia5("", name));
+    config_fuzz_add_name(sans, GEN_EMAIL, config_fuzz_ia5("user@", name));
+    config_fuzz_add_name(sans, GEN_URI, config_fuzz_ia5("spiffe://", name));
+    config_fuzz_add_name(sans, GEN_IPADD, a2i_IPADDRESS("10.1.2.3"));
+    config_fuzz_add_name(sans, GEN_IPADD, a2i_IPADDRESS("fd00::1"));
+    static const enum api_profile profiles[] = {API_PROFILE_CLIENT, API_PROFILE_SERVER};
+    static const long ttls[] = {0, 3600, CONFIG_FUZZ_CERT_TTL_MAX_S + 1};
+    for (size_t i = 0; i < 2; i++) {
+        for (size_t t = 0; t < 3; t++) {
+            struct api_cert_ask ask = {principal, profiles[i], name, sans, ttls[t]};
+            long ttl_s = 0;
+            enum api_policy_reason why = api_policy_check_cert(p, &ask, 86400, &ttl_s);
+            /* Allowed means a lifetime within the ceiling the policy was parsed with. */
+            if (why == API_POLICY_ALLOWED && (ttl_s <= 0 || ttl_s > CONFIG_FUZZ_CERT_TTL_MAX_S)) {
+                fuzz_abort();
+            }
+            if (api_policy_reason_name(why) == NULL) {
+                fuzz_abort();
+            }
+        }
+    }
+    long ttl_s = 0;
+    enum api_policy_reason why = api_policy_check_token(p, principal, aud, 0, 300, &ttl_s);
+    if (why == API_POLICY_ALLOWED && (ttl_s <= 0 || ttl_s > CONFIG_FUZZ_TOKEN_TTL_MAX_S)) {
+        fuzz_abort();
+    }
+    if (!api_policy_may_manage(p, principal, principal)) {
+        fuzz_abort(); /* the requester may always manage its own certificates */
+    }
+    (void)api_policy_may_manage(p, principal, name);
+}
+
+static void config_fuzz_policy(const uint8_t *data, size_t size)
+{
+    struct fuzz_input in = {data, size};
+    bool eof = false;
+    char *principal = fuzz_take_line(&in, &eof);
+    char *name = fuzz_take_line(&in, &eof);
+    char *aud = fuzz_take_line(&in, &eof);
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    static struct api_policy policy;
+    memset(&policy, 0, sizeof(policy));
+    if (!hs_failed(hs_json_parse_object((const char *)in.p, in.n, API_CONFIG_MAX, HS_JSON_DEPTH_MAX,
+                                        &doc)) &&
+        !hs_failed(fuzz_debug(api_policy_parse(doc, CONFIG_FUZZ_CERT_TTL_MAX_S,
+                                               CONFIG_FUZZ_TOKEN_TTL_MAX_S, &policy)))) {
+        config_fuzz_decide(&policy, principal, name, aud);
+    }
+    free(principal);
+    free(name);
+    free(aud);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0) {
+        return 0;
+    }
+    if (data[0] % 2 == 0) {
+        config_fuzz_file(data + 1, size - 1);
+    } else {
+        config_fuzz_policy(data + 1, size - 1);
+    }
+    return 0;
+}
