@@ -7,9 +7,10 @@
  *      path, as hsmsignd does (every bound of the real path: API_CONFIG_MAX, the file checks).
  *   1  a policy and three questions for it:
  *        principal LF name LF audience LF {"policy": ...}
- *      The policy is parsed as api_config_load does (JSON object, HS_JSON_DEPTH_MAX, the
- *      service's ceilings of 90 days and 1 hour); then a certificate for name (as commonName,
- *      DNS, email and URI SANs, plus an IPv4 and an IPv6 SAN) is asked for with each profile,
+ *      The profiles and the policy are parsed as api_config_load does (JSON object,
+ *      HS_JSON_DEPTH_MAX, the service's ceilings of 90 days and 1 hour); then a certificate
+ *      for name (as commonName, DNS, email and URI SANs, plus an IPv4 and an IPv6 SAN) is
+ *      asked for with each profile,
  *      a token for audience, and whether principal may manage a certificate name requested.
  */
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "api/api_policy.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
+#include "service/svc_profile.h"
 #include "tests/fuzz/fuzz_support.h"
 
 #define CONFIG_FUZZ_CERT_TTL_MAX_S (90L * 24 * 3600)
@@ -83,8 +85,8 @@ static void config_fuzz_names_freep(GENERAL_NAMES **p)
     GENERAL_NAMES_free(*p);
 }
 
-static void config_fuzz_decide(const struct api_policy *p, const char *principal, const char *name,
-                               const char *aud)
+static void config_fuzz_decide(const struct api_policy *p, const struct svc_profiles *profiles,
+                               const char *principal, const char *name, const char *aud)
 {
     HS_DEFER(GENERAL_NAMES *sans = GENERAL_NAMES_new(), config_fuzz_names_freep);
     if (sans == NULL) {
@@ -95,11 +97,10 @@ static void config_fuzz_decide(const struct api_policy *p, const char *principal
     config_fuzz_add_name(sans, GEN_URI, config_fuzz_ia5("spiffe://", name));
     config_fuzz_add_name(sans, GEN_IPADD, a2i_IPADDRESS("10.1.2.3"));
     config_fuzz_add_name(sans, GEN_IPADD, a2i_IPADDRESS("fd00::1"));
-    static const enum api_profile profiles[] = {API_PROFILE_CLIENT, API_PROFILE_SERVER};
     static const long ttls[] = {0, 3600, CONFIG_FUZZ_CERT_TTL_MAX_S + 1};
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < profiles->n; i++) {
         for (size_t t = 0; t < 3; t++) {
-            struct api_cert_ask ask = {principal, profiles[i], name, sans, ttls[t]};
+            struct api_cert_ask ask = {principal, profiles->items[i].name, name, sans, ttls[t]};
             long ttl_s = 0;
             enum api_policy_reason why = api_policy_check_cert(p, &ask, 86400, &ttl_s);
             /* Allowed means a lifetime within the ceiling the policy was parsed with. */
@@ -131,12 +132,17 @@ static void config_fuzz_policy(const uint8_t *data, size_t size)
     char *aud = fuzz_take_line(&in, &eof);
     HS_DEFER(json_object *doc = NULL, hs_json_putp);
     static struct api_policy policy;
+    static struct svc_profiles profiles;
     memset(&policy, 0, sizeof(policy));
+    /* The profiles come from the same document (the defaults without a "profiles" member), as
+     * api_config_load reads them before the policy that names them. */
     if (!hs_failed(hs_json_parse_object((const char *)in.p, in.n, API_CONFIG_MAX, HS_JSON_DEPTH_MAX,
                                         &doc)) &&
-        !hs_failed(fuzz_debug(api_policy_parse(doc, CONFIG_FUZZ_CERT_TTL_MAX_S,
+        !hs_failed(
+            fuzz_debug(svc_profiles_parse(doc, 86400, CONFIG_FUZZ_CERT_TTL_MAX_S, &profiles))) &&
+        !hs_failed(fuzz_debug(api_policy_parse(doc, &profiles, CONFIG_FUZZ_CERT_TTL_MAX_S,
                                                CONFIG_FUZZ_TOKEN_TTL_MAX_S, &policy)))) {
-        config_fuzz_decide(&policy, principal, name, aud);
+        config_fuzz_decide(&policy, &profiles, principal, name, aud);
     }
     free(principal);
     free(name);
