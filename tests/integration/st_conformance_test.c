@@ -32,11 +32,11 @@
 
 #include "store/st_config.h"
 #include "tests/testlib/hs_test.h"
+#include "tests/testlib/hs_test_store.h"
 
-#define T0 1700000000 /* 2023-11-14 */
+#define T0 HS_TEST_STORE_T0
 #define PATH_LEN 512
 #define STORE_NAME_MAX 96
-#define CTL_MAX 65536
 #define LIST_N 11
 #define CRL_THREADS 8
 #define CRL_EACH 10
@@ -63,103 +63,20 @@ struct store {
 
 /* --- helpers ---------------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct st_cert_record *rec_new(const char *serial)
-{
-    struct st_cert_record *r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        abort();
-    }
-    snprintf(r->serial_hex, sizeof(r->serial_hex), "%s", serial);
-    snprintf(r->subject, sizeof(r->subject), "CN=%s.example.com,O=Ex\\2C \"Q\"", serial);
-    snprintf(r->sans, sizeof(r->sans), "[\"DNS:%s.example.com\",\"IP:10.0.0.1\"]", serial);
-    r->not_before = T0;
-    r->not_after = T0 + 30 * 86400;
-    snprintf(r->requester, sizeof(r->requester), "arn:aws:iam::123456789012:role/issuer");
-    snprintf(r->profile, sizeof(r->profile), "server");
-    for (size_t i = 0; i < sizeof(r->spki_sha256); i++) {
-        r->spki_sha256[i] = (unsigned char)(i * 7 + (unsigned char)serial[0]);
-        r->cert_sha256[i] = (unsigned char)(255 - i * 3);
-    }
-    r->status = ST_CERT_GOOD;
-    r->revoked_at = 0;
-    r->reason = -1;
-    return r;
-}
-
-HS_DEFINE_FREEP(rec_freep, struct st_cert_record, free)
-
-static bool rec_equal(const struct st_cert_record *a, const struct st_cert_record *b)
-{
-    return strcmp(a->serial_hex, b->serial_hex) == 0 && strcmp(a->subject, b->subject) == 0 &&
-           strcmp(a->sans, b->sans) == 0 && a->not_before == b->not_before &&
-           a->not_after == b->not_after && strcmp(a->requester, b->requester) == 0 &&
-           strcmp(a->profile, b->profile) == 0 &&
-           memcmp(a->spki_sha256, b->spki_sha256, sizeof(a->spki_sha256)) == 0 &&
-           memcmp(a->cert_sha256, b->cert_sha256, sizeof(a->cert_sha256)) == 0 &&
-           a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason &&
-           a->kind == b->kind;
-}
-
 static HS_RESULT put_serial(struct st_inventory *inv, const char *serial, enum st_kind kind)
 {
-    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new(serial), hs_test_record_freep);
     r->kind = kind;
     return inv->ops->put(inv, r);
 }
 
 static bool present(struct st_inventory *inv, const char *serial)
 {
-    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
     return !hs_failed(inv->ops->get(inv, serial, r)) && strcmp(r->serial_hex, serial) == 0;
 }
 
 /* --- dynalite's control endpoints (tests/dynamo/dynalite_server.js) --------------------------- */
-
-static size_t ctl_write(char *p, size_t size, size_t nmemb, void *cls)
-{
-    char *out = cls;
-    size_t have = strlen(out);
-    size_t n = size * nmemb;
-    if (have + n >= CTL_MAX) {
-        return 0;
-    }
-    memcpy(out + have, p, n);
-    out[have + n] = '\0';
-    return n;
-}
-
-/* A control call to the dynalite front (GET when body is NULL); returns the parsed answer. */
-static json_object *ctl(const char *path, const char *body)
-{
-    char url[256];
-    static char answer[CTL_MAX];
-    answer[0] = '\0';
-    snprintf(url, sizeof(url), "%s%s", endpoint, path);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
-    if (body != NULL) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_cleanup(h);
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "control %s: %s\n", path, curl_easy_strerror(rc));
-        abort();
-    }
-    return json_tokener_parse(answer);
-}
 
 /* --- the backends ----------------------------------------------------------------------------- */
 
@@ -176,7 +93,7 @@ static void store_new(const char *label, struct store *s)
     snprintf(s->name, sizeof(s->name), "conf-%s-%08x", label, run_stamp);
     char body[PATH_LEN + 32];
     snprintf(body, sizeof(body), "{\"name\": \"%s\"}", s->name);
-    json_object_put(ctl("/__create_table", body));
+    json_object_put(hs_test_dynalite_ctl(endpoint, "/__create_table", NULL, body));
     s->cfg.backend = ST_BACKEND_DYNAMODB;
     s->cfg.dynamodb = (struct st_dynamodb_config){
         .table = s->name,
@@ -203,7 +120,7 @@ static long store_activity(struct st_inventory *inv)
         st_sqlite_stats(inv, &st);
         return (long)st.commits;
     }
-    json_object *doc = ctl("/__stats", NULL);
+    json_object *doc = hs_test_dynalite_ctl(endpoint, "/__stats", NULL, NULL);
     json_object *v = NULL;
     long n = json_object_object_get_ex(doc, "requests", &v) ? (long)json_object_get_int64(v) : -1;
     json_object_put(doc);
@@ -221,7 +138,8 @@ HS_TEST(put_get_round_trips_every_field_and_kind)
         return;
     }
     /* Every string at its bound, 64-bit times, hashes with every byte distinct. */
-    HS_DEFER(struct st_cert_record *in = rec_new("7f3a9c0e5d2b41a8b6c4e2f019d7a3b5"), rec_freep);
+    HS_DEFER(struct st_cert_record *in = hs_test_record_new("7f3a9c0e5d2b41a8b6c4e2f019d7a3b5"),
+             hs_test_record_freep);
     memset(in->subject, 's', ST_INV_SUBJECT_MAX);
     memset(in->sans, 'n', ST_INV_SANS_MAX);
     memset(in->requester, 'r', ST_INV_PRINCIPAL_MAX);
@@ -233,28 +151,28 @@ HS_TEST(put_get_round_trips_every_field_and_kind)
         in->cert_sha256[i] = (unsigned char)(0xff - i);
     }
     HS_CHECK_OK(inv->ops->put(inv, in));
-    HS_DEFER(struct st_cert_record *out = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *out = hs_test_record_new("1"), hs_test_record_freep);
     out->kind = ST_KIND_SSH; /* get must write the kind, not leave it */
     HS_CHECK_OK(inv->ops->get(inv, in->serial_hex, out));
-    HS_CHECK(rec_equal(in, out));
+    HS_CHECK(hs_test_record_equal(in, out));
     HS_CHECK(out->kind == ST_KIND_X509);
 
     /* Quotes, backslashes and commas in the subject; an SSH certificate. */
-    HS_DEFER(struct st_cert_record *ssh = rec_new("5a5a"), rec_freep);
+    HS_DEFER(struct st_cert_record *ssh = hs_test_record_new("5a5a"), hs_test_record_freep);
     ssh->kind = ST_KIND_SSH;
     snprintf(ssh->subject, sizeof(ssh->subject), "key-id \"alice\"\\laptop");
     snprintf(ssh->sans, sizeof(ssh->sans), "[\"alice\",\"root\"]");
     snprintf(ssh->profile, sizeof(ssh->profile), "user");
     HS_CHECK_OK(inv->ops->put(inv, ssh));
     HS_CHECK_OK(inv->ops->get(inv, "5a5a", out));
-    HS_CHECK(rec_equal(ssh, out));
+    HS_CHECK(hs_test_record_equal(ssh, out));
     HS_CHECK(out->kind == ST_KIND_SSH);
 
     /* A record put as revoked, with an empty subject, keeps its revocation and bumps the
      * generation. */
     uint64_t gen = inv->ops->generation(inv);
     HS_CHECK(gen == 0);
-    HS_DEFER(struct st_cert_record *rev = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *rev = hs_test_record_new("1"), hs_test_record_freep);
     rev->subject[0] = '\0';
     rev->status = ST_CERT_REVOKED;
     rev->revoked_at = T0 + 3600;
@@ -262,7 +180,7 @@ HS_TEST(put_get_round_trips_every_field_and_kind)
     HS_CHECK_OK(inv->ops->put(inv, rev));
     HS_CHECK(inv->ops->generation(inv) == gen + 1);
     HS_CHECK_OK(inv->ops->get(inv, "1", out));
-    HS_CHECK(rec_equal(rev, out));
+    HS_CHECK(hs_test_record_equal(rev, out));
 
     /* A failed get leaves *out alone. */
     HS_CHECK_ERR(inv->ops->get(inv, "abcdef", out), HS_ERR_INPUT_NOT_FOUND);
@@ -394,12 +312,12 @@ HS_TEST(bad_input_is_refused_with_its_code_before_the_store)
         if (strlen(serials[i].serial) <= ST_INV_SERIAL_MAX) {
             HS_CHECK_ERR(put_serial(inv, serials[i].serial, ST_KIND_X509), serials[i].code);
         }
-        HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+        HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
         HS_CHECK_ERR(inv->ops->get(inv, serials[i].serial, r), serials[i].code);
         HS_CHECK_ERR(inv->ops->revoke(inv, serials[i].serial, T0, 1, NULL), serials[i].code);
     }
     for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
-        HS_DEFER(struct st_cert_record *r = rec_new("abc"), rec_freep);
+        HS_DEFER(struct st_cert_record *r = hs_test_record_new("abc"), hs_test_record_freep);
         records[i].spoil(r);
         HS_CHECK_ERR(inv->ops->put(inv, r), records[i].code);
     }
@@ -448,7 +366,7 @@ HS_TEST(duplicates_are_refused_also_across_kinds_and_threads)
     if (inv == NULL) {
         return;
     }
-    HS_DEFER(struct st_cert_record *r = rec_new("aa01"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("aa01"), hs_test_record_freep);
     HS_CHECK_OK(inv->ops->put(inv, r));
     HS_CHECK_ERR(inv->ops->put(inv, r), HS_ERR_INPUT_EXISTS);
     r->cert_sha256[0] ^= 1; /* another certificate with the same serial */
@@ -495,7 +413,7 @@ HS_TEST(revoke_sets_status_once_and_bumps_the_generation_on_change)
     HS_CHECK_OK(inv->ops->revoke(inv, "a1", T0 + 100, 1, &changed));
     HS_CHECK(changed);
     HS_CHECK(inv->ops->generation(inv) == gen + 1);
-    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
     HS_CHECK_OK(inv->ops->get(inv, "a1", r));
     HS_CHECK(r->status == ST_CERT_REVOKED && r->revoked_at == T0 + 100 && r->reason == 1);
 
@@ -546,7 +464,7 @@ HS_TEST(list_revoked_orders_filters_counts_and_leaves_ssh_out)
     char serials[LIST_N][ST_INV_SERIAL_MAX + 1];
     for (int i = 0; i < LIST_N; i++) {
         snprintf(serials[i], sizeof(serials[i]), "%x%015x", 1 + i, (unsigned)(i * 7919) % 97);
-        HS_DEFER(struct st_cert_record *r = rec_new(serials[i]), rec_freep);
+        HS_DEFER(struct st_cert_record *r = hs_test_record_new(serials[i]), hs_test_record_freep);
         r->not_after = T0 + (i % 4 == 0 ? 10 : 1000);
         HS_CHECK_OK(inv->ops->put(inv, r));
         char ssh[ST_INV_SERIAL_MAX + 1];
@@ -554,7 +472,7 @@ HS_TEST(list_revoked_orders_filters_counts_and_leaves_ssh_out)
         HS_CHECK_OK(put_serial(inv, ssh, ST_KIND_SSH));
         HS_CHECK_OK(inv->ops->revoke(inv, ssh, T0 + 1, 1, NULL));
     }
-    HS_DEFER(struct st_cert_record *ssh_revoked = rec_new("e1"), rec_freep);
+    HS_DEFER(struct st_cert_record *ssh_revoked = hs_test_record_new("e1"), hs_test_record_freep);
     ssh_revoked->kind = ST_KIND_SSH;
     ssh_revoked->status = ST_CERT_REVOKED;
     ssh_revoked->revoked_at = T0 + 2;
@@ -600,7 +518,7 @@ HS_TEST(list_revoked_orders_filters_counts_and_leaves_ssh_out)
     HS_CHECK_OK(inv->ops->list_revoked(inv, T0 + 500, e, 7, &n));
     HS_CHECK(n == 7);
     /* The SSH revocations are there all the same. */
-    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
     HS_CHECK_OK(inv->ops->get(inv, "e1", r));
     HS_CHECK(r->status == ST_CERT_REVOKED && r->kind == ST_KIND_SSH);
 }
@@ -721,19 +639,19 @@ HS_TEST(concurrent_puts_from_16_threads_all_land)
         HS_CHECK(pthread_create(&w[i].thread, NULL, put_worker_main, &w[i]) == 0);
     }
     pthread_barrier_wait(&start);
-    double t = now_s();
+    double t = hs_test_now_s();
     int failures = 0;
     for (int i = 0; i < PUT_THREADS; i++) {
         pthread_join(w[i].thread, NULL);
         failures += w[i].failures;
     }
-    t = now_s() - t;
+    t = hs_test_now_s() - t;
     pthread_barrier_destroy(&start);
     fprintf(stderr, "  %d threads: %d puts in %.2f s = %.0f puts/s\n", PUT_THREADS,
             PUT_THREADS * PUT_EACH, t, PUT_THREADS * PUT_EACH / t);
     HS_CHECK(failures == 0);
     /* Every record is there, with its kind. */
-    HS_DEFER(struct st_cert_record *got = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *got = hs_test_record_new("1"), hs_test_record_freep);
     int missing = 0;
     int wrong_kind = 0;
     for (int i = 0; i < PUT_THREADS; i++) {

@@ -22,8 +22,9 @@
 
 #include "store/st_dynamodb.h"
 #include "tests/testlib/hs_test.h"
+#include "tests/testlib/hs_test_store.h"
 
-#define T0 1700000000 /* 2023-11-14 */
+#define T0 HS_TEST_STORE_T0
 #define LIST_REVOKED 11
 #define CTL_MAX 65536
 
@@ -38,51 +39,12 @@ static unsigned run_stamp; /* makes this run's serials new to the table */
 
 /* --- helpers --------------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* A fresh serial for this run: 16 hex digits, numeric and text order agree. */
 static void next_serial(char out[ST_INV_SERIAL_MAX + 1])
 {
     snprintf(out, ST_INV_SERIAL_MAX + 1, "%x%07x%08x", 1 + run_stamp % 15, ++serial_counter,
              run_stamp);
 }
-
-static struct st_cert_record *rec_new(const char *serial)
-{
-    struct st_cert_record *r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        abort();
-    }
-    snprintf(r->serial_hex, sizeof(r->serial_hex), "%s", serial);
-    snprintf(r->subject, sizeof(r->subject), "CN=%s.example.com,O=Ex\\2C \"Q\"", serial);
-    snprintf(r->sans, sizeof(r->sans), "[\"DNS:%s.example.com\",\"IP:10.0.0.1\"]", serial);
-    r->not_before = T0;
-    r->not_after = T0 + 30 * 86400;
-    snprintf(r->requester, sizeof(r->requester), "arn:aws:iam::123456789012:role/issuer");
-    snprintf(r->profile, sizeof(r->profile), "server");
-    for (size_t i = 0; i < sizeof(r->spki_sha256); i++) {
-        r->spki_sha256[i] = (unsigned char)(i * 7 + (unsigned char)serial[0]);
-        r->cert_sha256[i] = (unsigned char)(255 - i * 3);
-    }
-    r->status = ST_CERT_GOOD;
-    r->revoked_at = 0;
-    r->reason = -1;
-    return r;
-}
-
-HS_DEFINE_FREEP(rec_freep, struct st_cert_record, free)
 
 static struct st_dynamodb_config config(const char *table_name)
 {
@@ -112,75 +74,20 @@ static struct st_inventory *open_table(const char *table_name, int page_limit)
     return inv;
 }
 
-static size_t ctl_write(char *p, size_t size, size_t nmemb, void *cls)
-{
-    char *out = cls;
-    size_t have = strlen(out);
-    size_t n = size * nmemb;
-    if (have + n >= CTL_MAX) {
-        return 0;
-    }
-    memcpy(out + have, p, n);
-    out[have + n] = '\0';
-    return n;
-}
-
-/* A control call to the dynalite front (GET when body is NULL); returns the parsed answer. */
-static json_object *ctl(const char *path, const char *body)
-{
-    char url[256];
-    static char answer[CTL_MAX];
-    answer[0] = '\0';
-    snprintf(url, sizeof(url), "%s%s", endpoint, path);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
-    if (body != NULL) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_cleanup(h);
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "control %s: %s\n", path, curl_easy_strerror(rc));
-        abort();
-    }
-    return json_tokener_parse(answer);
-}
-
 /* Fetches a key pair with a session token from the front's container credentials endpoint
  * (as STS would hand one to Lambda) and puts it into the environment. */
 static void env_session_credentials(void)
 {
-    char url[256];
     char auth[256];
-    static char answer[CTL_MAX];
-    answer[0] = '\0';
-    snprintf(url, sizeof(url), "%s/creds", endpoint);
     snprintf(auth, sizeof(auth), "Authorization: %s", creds_auth);
-    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    json_object *doc = rc == CURLE_OK ? json_tokener_parse(answer) : NULL;
+    json_object *doc = hs_test_dynalite_ctl(endpoint, "/creds", auth, NULL);
     json_object *k = NULL;
     json_object *sk = NULL;
     json_object *t = NULL;
     if (doc == NULL || !json_object_object_get_ex(doc, "AccessKeyId", &k) ||
         !json_object_object_get_ex(doc, "SecretAccessKey", &sk) ||
         !json_object_object_get_ex(doc, "Token", &t)) {
-        fprintf(stderr, "no credentials from %s\n", url);
+        fprintf(stderr, "no credentials from %s/creds\n", endpoint);
         abort();
     }
     setenv("AWS_ACCESS_KEY_ID", json_object_get_string(k), 1);
@@ -191,14 +98,14 @@ static void env_session_credentials(void)
 
 static void faults(const char *json)
 {
-    json_object_put(ctl("/__faults", json));
+    json_object_put(hs_test_dynalite_ctl(endpoint, "/__faults", NULL, json));
 }
 
 /* A counter of the front's /__stats: "requests", "auth_failures", "creds_fetches" or, with
  * target, the requests of one action. */
 static long stat_of(const char *name, const char *target)
 {
-    json_object *doc = ctl("/__stats", NULL);
+    json_object *doc = hs_test_dynalite_ctl(endpoint, "/__stats", NULL, NULL);
     json_object *v = NULL;
     long n = 0;
     if (json_object_object_get_ex(doc, name, &v) && target != NULL) {
@@ -215,7 +122,7 @@ static void create_table(const char *name)
 {
     char body[128];
     snprintf(body, sizeof(body), "{\"name\": \"%s\"}", name);
-    json_object_put(ctl("/__create_table", body));
+    json_object_put(hs_test_dynalite_ctl(endpoint, "/__create_table", NULL, body));
 }
 
 static void inventory_closep(struct st_inventory **inv)
@@ -238,18 +145,18 @@ HS_TEST(counters_across_instances)
     }
     char serial[ST_INV_SERIAL_MAX + 1];
     next_serial(serial);
-    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new(serial), hs_test_record_freep);
     HS_CHECK_OK(a->ops->put(a, r));
     uint64_t gb = b->ops->generation(b);
     HS_CHECK_OK(a->ops->revoke(a, serial, T0 + 1, 0, NULL));
     uint64_t seen = b->ops->generation(b);
-    double t = now_s();
-    while (seen == gb && now_s() - t < 3) {
-        sleep_ms(50);
+    double t = hs_test_now_s();
+    while (seen == gb && hs_test_now_s() - t < 3) {
+        hs_test_sleep_ms(50);
         seen = b->ops->generation(b);
     }
     HS_CHECK(seen == gb + 1);
-    HS_CHECK(now_s() - t < 1.5);
+    HS_CHECK(hs_test_now_s() - t < 1.5);
     HS_CHECK(a->ops->generation(a) == seen);
 }
 
@@ -264,7 +171,7 @@ HS_TEST(list_revoked_follows_pages)
     for (int i = 0; i < LIST_REVOKED; i++) {
         char serial[ST_INV_SERIAL_MAX + 1];
         snprintf(serial, sizeof(serial), "%x%015x", 1 + i, (unsigned)(i * 7919) % 97);
-        HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+        HS_DEFER(struct st_cert_record *r = hs_test_record_new(serial), hs_test_record_freep);
         HS_CHECK_OK(inv->ops->put(inv, r));
         if (i < 7) {
             HS_CHECK_OK(inv->ops->revoke(inv, serial, T0 + 100 + i, i % 6, NULL));
@@ -283,6 +190,19 @@ HS_TEST(list_revoked_follows_pages)
     HS_CHECK_OK(whole->ops->list_revoked(whole, 0, out, LIST_REVOKED, &n));
     HS_CHECK(stat_of("targets", "Query") - queries == 1);
     HS_CHECK(n == 7);
+}
+
+static size_t ddb_raw_write(char *p, size_t size, size_t nmemb, void *cls)
+{
+    char *out = cls;
+    size_t have = strlen(out);
+    size_t n = size * nmemb;
+    if (have + n >= CTL_MAX) {
+        return 0;
+    }
+    memcpy(out + have, p, n);
+    out[have + n] = '\0';
+    return n;
 }
 
 /* One signed DynamoDB call made here, beside the store (curl signs it as the store does). */
@@ -307,7 +227,7 @@ static json_object *ddb_raw(const char *action, const char *body)
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
     curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ctl_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ddb_raw_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_cleanup(h);
@@ -367,7 +287,7 @@ HS_TEST(kind_attribute_and_partitions)
     const char *t = "inventory-kind";
     create_table(t);
     HS_DEFER(struct st_inventory *inv = open_table(t, 0), inventory_closep);
-    HS_DEFER(struct st_cert_record *got = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *got = hs_test_record_new("1"), hs_test_record_freep);
     char v[64];
 
     raw_put_old_item(t, "01d", "");
@@ -382,11 +302,11 @@ HS_TEST(kind_attribute_and_partitions)
     raw_attr(t, "01d", "kind", "N", v, sizeof(v));
     HS_CHECK(strcmp(v, "") == 0); /* revoking does not add what the item lacked */
 
-    HS_DEFER(struct st_cert_record *x = rec_new("0a1"), rec_freep);
+    HS_DEFER(struct st_cert_record *x = hs_test_record_new("0a1"), hs_test_record_freep);
     HS_CHECK_OK(inv->ops->put(inv, x));
     raw_attr(t, "0a1", "kind", "N", v, sizeof(v));
     HS_CHECK(strcmp(v, "0") == 0);
-    HS_DEFER(struct st_cert_record *ssh = rec_new("0b1"), rec_freep);
+    HS_DEFER(struct st_cert_record *ssh = hs_test_record_new("0b1"), hs_test_record_freep);
     ssh->kind = ST_KIND_SSH;
     HS_CHECK_OK(inv->ops->put(inv, ssh));
     raw_attr(t, "0b1", "kind", "N", v, sizeof(v));
@@ -434,23 +354,23 @@ HS_TEST(list_revoked_waits_for_the_gsi_to_settle)
     const char *t = "inventory-settle";
     create_table(t);
     HS_DEFER(struct st_inventory *inv = open_table(t, 0), inventory_closep);
-    HS_DEFER(struct st_cert_record *r = rec_new("5e7"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("5e7"), hs_test_record_freep);
     HS_CHECK_OK(inv->ops->put(inv, r));
-    sleep_ms(ST_DDB_GSI_SETTLE_MS); /* the settle period of the open itself */
+    hs_test_sleep_ms(ST_DDB_GSI_SETTLE_MS); /* the settle period of the open itself */
     struct st_revoked_entry out[2];
     size_t n = 0;
-    double t0 = now_s();
+    double t0 = hs_test_now_s();
     HS_CHECK_OK(inv->ops->list_revoked(inv, 0, out, 2, &n));
-    HS_CHECK(n == 0 && now_s() - t0 < 0.5 * ST_DDB_GSI_SETTLE_MS / 1000.0);
+    HS_CHECK(n == 0 && hs_test_now_s() - t0 < 0.5 * ST_DDB_GSI_SETTLE_MS / 1000.0);
     HS_CHECK_OK(inv->ops->revoke(inv, "5e7", T0 + 1, 1, NULL));
-    t0 = now_s();
+    t0 = hs_test_now_s();
     HS_CHECK_OK(inv->ops->list_revoked(inv, 0, out, 2, &n));
-    double waited = now_s() - t0;
+    double waited = hs_test_now_s() - t0;
     HS_CHECK(n == 1 && strcmp(out[0].serial_hex, "5e7") == 0);
     HS_CHECK(waited >= 0.9 * ST_DDB_GSI_SETTLE_MS / 1000.0);
-    t0 = now_s();
+    t0 = hs_test_now_s();
     HS_CHECK_OK(inv->ops->list_revoked(inv, 0, out, 2, &n));
-    HS_CHECK(n == 1 && now_s() - t0 < 0.5 * ST_DDB_GSI_SETTLE_MS / 1000.0);
+    HS_CHECK(n == 1 && hs_test_now_s() - t0 < 0.5 * ST_DDB_GSI_SETTLE_MS / 1000.0);
 }
 
 /* Throttling and 5xx are retried (3 attempts in all); a write whose answer was lost is
@@ -460,7 +380,7 @@ HS_TEST(retries)
     HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
     char serial[ST_INV_SERIAL_MAX + 1];
     next_serial(serial);
-    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new(serial), hs_test_record_freep);
     long puts = stat_of("targets", "PutItem");
     faults("{\"faults\": [{\"status\": 400, \"type\": \"ProvisionedThroughputExceededException\"},"
            " {\"status\": 400, \"type\": \"ThrottlingException\"}]}");
@@ -504,16 +424,16 @@ HS_TEST(bounded_answers_and_timeouts)
     c.timeout_ms = 300;
     HS_DEFER(struct st_inventory *inv = NULL, inventory_closep);
     HS_CHECK_OK(st_dynamodb_open(&c, &inv));
-    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
     faults("{\"faults\": [{\"big\": true}]}");
     HS_CHECK_ERR(inv->ops->get(inv, "abc", r), HS_ERR_IO);
     HS_CHECK(strstr(hs_error_last()->detail, "larger than") != NULL);
     faults("{\"faults\": [{\"delay_ms\": 1000}, {\"delay_ms\": 1000}, {\"delay_ms\": 1000}]}");
-    double t = now_s();
+    double t = hs_test_now_s();
     HS_CHECK_ERR(inv->ops->get(inv, "abc", r), HS_ERR_IO);
-    HS_CHECK(now_s() - t < 2.0);
+    HS_CHECK(hs_test_now_s() - t < 2.0);
     HS_CHECK(strstr(hs_error_last()->detail, "imeout") != NULL);
-    sleep_ms(1200); /* the delayed requests finish before the next case */
+    hs_test_sleep_ms(1200); /* the delayed requests finish before the next case */
 }
 
 HS_TEST(wrong_configuration)
@@ -588,7 +508,7 @@ HS_TEST(container_credentials)
         fetches++;
     }
     /* Credentials valid for 60 s are within the 5 minutes of refresh: each call fetches. */
-    json_object_put(ctl("/__config", "{\"creds_ttl_s\": 60}"));
+    json_object_put(hs_test_dynalite_ctl(endpoint, "/__config", NULL, "{\"creds_ttl_s\": 60}"));
     {
         HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
         uint64_t n = 0;
@@ -597,7 +517,7 @@ HS_TEST(container_credentials)
         HS_CHECK_OK(inv->ops->next_crl_number(inv, &n));
         HS_CHECK(stat_of("creds_fetches", NULL) == opened + 2);
     }
-    json_object_put(ctl("/__config", "{\"creds_ttl_s\": 3600}"));
+    json_object_put(hs_test_dynalite_ctl(endpoint, "/__config", NULL, "{\"creds_ttl_s\": 3600}"));
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/creds", 1);
     HS_CHECK_ERR(st_dynamodb_open(&c, &bad), HS_ERR_INPUT_CONFIG);
     unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");

@@ -32,6 +32,7 @@
 #include "store/st_config.h"
 #include "store/st_inventory.h"
 #include "tests/testlib/hs_test.h"
+#include "tests/testlib/hs_test_store.h"
 
 #define PATH_LEN 512
 #define BENCH_PUTS 200
@@ -40,7 +41,7 @@
 #define CRASH_THREADS 4
 #define CRASH_ACKS_BEFORE_KILL 400
 #define CRASH_ACKS_MAX 8192
-#define T0 1700000000 /* 2023-11-14 */
+#define T0 HS_TEST_STORE_T0
 
 static char test_dir[PATH_LEN / 2];
 
@@ -49,64 +50,15 @@ static void test_path(const char *name, char out[PATH_LEN])
     snprintf(out, PATH_LEN, "%s/%s.db", test_dir, name);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct st_cert_record *rec_new(const char *serial)
-{
-    struct st_cert_record *r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        abort();
-    }
-    snprintf(r->serial_hex, sizeof(r->serial_hex), "%s", serial);
-    snprintf(r->subject, sizeof(r->subject), "CN=%s.example.com", serial);
-    snprintf(r->sans, sizeof(r->sans), "[\"DNS:%s.example.com\",\"IP:10.0.0.1\"]", serial);
-    r->not_before = T0;
-    r->not_after = T0 + 30 * 86400;
-    snprintf(r->requester, sizeof(r->requester), "arn:aws:iam::123456789012:role/issuer");
-    snprintf(r->profile, sizeof(r->profile), "server");
-    memset(r->spki_sha256, 0x5a, sizeof(r->spki_sha256));
-    memset(r->cert_sha256, 0xc3, sizeof(r->cert_sha256));
-    r->spki_sha256[0] = (unsigned char)serial[0];
-    r->status = ST_CERT_GOOD;
-    r->revoked_at = 0;
-    r->reason = -1;
-    return r;
-}
-
-HS_DEFINE_FREEP(rec_freep, struct st_cert_record, free)
-
-static bool rec_equal(const struct st_cert_record *a, const struct st_cert_record *b)
-{
-    return strcmp(a->serial_hex, b->serial_hex) == 0 && strcmp(a->subject, b->subject) == 0 &&
-           strcmp(a->sans, b->sans) == 0 && a->not_before == b->not_before &&
-           a->not_after == b->not_after && strcmp(a->requester, b->requester) == 0 &&
-           strcmp(a->profile, b->profile) == 0 &&
-           memcmp(a->spki_sha256, b->spki_sha256, sizeof(a->spki_sha256)) == 0 &&
-           memcmp(a->cert_sha256, b->cert_sha256, sizeof(a->cert_sha256)) == 0 &&
-           a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason;
-}
-
 static HS_RESULT put_serial(struct st_inventory *inv, const char *serial)
 {
-    HS_DEFER(struct st_cert_record *r = rec_new(serial), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new(serial), hs_test_record_freep);
     return inv->ops->put(inv, r);
 }
 
 static bool present(struct st_inventory *inv, const char *serial)
 {
-    HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
     return !hs_failed(inv->ops->get(inv, serial, r)) && strcmp(r->serial_hex, serial) == 0;
 }
 
@@ -207,13 +159,13 @@ HS_TEST(duplicate_serial_fails_only_its_record_in_the_batch)
     }
     struct op_thread p[16];
     op_start(&p[0], inv, OP_PUT, "bb00");
-    sleep_ms(200); /* the writer has taken p[0] and waits for the lock */
+    hs_test_sleep_ms(200); /* the writer has taken p[0] and waits for the lock */
     for (int i = 1; i < 16; i++) {
         char serial[16];
         snprintf(serial, sizeof(serial), i <= 5 ? "aa01" : i <= 10 ? "cc01" : "dd%02x", i);
         op_start(&p[i], inv, OP_PUT, serial);
     }
-    sleep_ms(300);
+    hs_test_sleep_ms(300);
     /* Reads do not wait for the writer; nothing queued is visible yet. */
     HS_CHECK(present(inv, "aa01"));
     HS_CHECK(!present(inv, "bb00"));
@@ -273,13 +225,13 @@ static double bench_run(struct st_inventory *inv, int threads, int first_id, int
         HS_CHECK(pthread_create(&w[i].thread, NULL, bench_main, &w[i]) == 0);
     }
     pthread_barrier_wait(&start);
-    double t = now_s();
+    double t = hs_test_now_s();
     *ok = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(w[i].thread, NULL);
         *ok += w[i].ok;
     }
-    t = now_s() - t;
+    t = hs_test_now_s() - t;
     pthread_barrier_destroy(&start);
     return t;
 }
@@ -467,7 +419,7 @@ static void failing_commit_child(const char *path)
     }
     op_start(&o[8], inv, OP_REVOKE, "a1");
     op_start(&o[9], inv, OP_CRL_NUMBER, "");
-    sleep_ms(300);
+    hs_test_sleep_ms(300);
     if (lock != NULL) {
         write_lock_release(lock);
     }
@@ -481,7 +433,7 @@ static void failing_commit_child(const char *path)
     HS_CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
     {
         /* A block, so the record is freed before _exit (valgrind follows the child). */
-        HS_DEFER(struct st_cert_record *r = rec_new("1"), rec_freep);
+        HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
         HS_CHECK_OK(inv->ops->get(inv, "a1", r));
         HS_CHECK(r->status == ST_CERT_GOOD);
     }
@@ -610,9 +562,9 @@ HS_TEST(a_write_lock_held_past_the_busy_timeout_fails_the_put_alone)
     if (lock == NULL) {
         return;
     }
-    double t = now_s();
+    double t = hs_test_now_s();
     HS_CHECK_ERR(put_serial(inv, "b1"), HS_ERR_IO);
-    t = now_s() - t;
+    t = hs_test_now_s() - t;
     HS_CHECK(t >= 4.5 && t < 30);
     HS_CHECK(strstr(hs_error_last()->detail, "locked") != NULL);
     /* Reads still work while the lock is held. */
@@ -689,8 +641,8 @@ static void v1_create(const char *path, const struct st_cert_record *good,
 
 static void v1_records(struct st_cert_record **good, struct st_cert_record **revoked)
 {
-    *good = rec_new("1a2b");
-    *revoked = rec_new("3c4d");
+    *good = hs_test_record_new("1a2b");
+    *revoked = hs_test_record_new("3c4d");
     (*revoked)->status = ST_CERT_REVOKED;
     (*revoked)->revoked_at = T0 + 60;
     (*revoked)->reason = 4;
@@ -715,8 +667,8 @@ HS_TEST(schema_1_is_upgraded_in_place)
     struct st_cert_record *g = NULL;
     struct st_cert_record *rv = NULL;
     v1_records(&g, &rv);
-    HS_DEFER(struct st_cert_record *good = g, rec_freep);
-    HS_DEFER(struct st_cert_record *revoked = rv, rec_freep);
+    HS_DEFER(struct st_cert_record *good = g, hs_test_record_freep);
+    HS_DEFER(struct st_cert_record *revoked = rv, hs_test_record_freep);
     v1_create(path, good, revoked, NULL);
     char version[8];
     bool has_kind = true;
@@ -731,19 +683,19 @@ HS_TEST(schema_1_is_upgraded_in_place)
     schema_of(path, version, &has_kind);
     HS_CHECK(strcmp(version, "2") == 0 && has_kind);
     /* The old rows read back whole, as X.509; the counters go on where they were. */
-    HS_DEFER(struct st_cert_record *got = rec_new("1"), rec_freep);
+    HS_DEFER(struct st_cert_record *got = hs_test_record_new("1"), hs_test_record_freep);
     got->kind = ST_KIND_SSH;
     HS_CHECK_OK(inv->ops->get(inv, "1a2b", got));
-    HS_CHECK(rec_equal(good, got) && got->kind == ST_KIND_X509);
+    HS_CHECK(hs_test_record_equal(good, got) && got->kind == ST_KIND_X509);
     got->kind = ST_KIND_SSH;
     HS_CHECK_OK(inv->ops->get(inv, "3c4d", got));
-    HS_CHECK(rec_equal(revoked, got) && got->kind == ST_KIND_X509);
+    HS_CHECK(hs_test_record_equal(revoked, got) && got->kind == ST_KIND_X509);
     HS_CHECK(inv->ops->generation(inv) == 3);
     uint64_t number = 0;
     HS_CHECK_OK(inv->ops->next_crl_number(inv, &number));
     HS_CHECK(number == 6);
     /* The old revocation is on the CRL list; a new SSH one is not. */
-    HS_DEFER(struct st_cert_record *ssh = rec_new("5e6f"), rec_freep);
+    HS_DEFER(struct st_cert_record *ssh = hs_test_record_new("5e6f"), hs_test_record_freep);
     ssh->kind = ST_KIND_SSH;
     HS_CHECK_OK(inv->ops->put(inv, ssh));
     HS_CHECK_OK(inv->ops->revoke(inv, "5e6f", T0 + 90, 1, NULL));
@@ -773,8 +725,8 @@ HS_TEST(a_failed_upgrade_changes_nothing)
     struct st_cert_record *g = NULL;
     struct st_cert_record *rv = NULL;
     v1_records(&g, &rv);
-    HS_DEFER(struct st_cert_record *good = g, rec_freep);
-    HS_DEFER(struct st_cert_record *revoked = rv, rec_freep);
+    HS_DEFER(struct st_cert_record *good = g, hs_test_record_freep);
+    HS_DEFER(struct st_cert_record *revoked = rv, hs_test_record_freep);
     v1_create(path, good, revoked, "DROP INDEX certificates_revoked;");
     struct st_inventory *inv = NULL;
     HS_CHECK_ERR(st_sqlite_open(path, &inv), HS_ERR_IO);
