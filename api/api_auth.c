@@ -22,6 +22,15 @@ const char *api_header_get(const struct api_request *req, const char *name)
     return NULL;
 }
 
+size_t api_header_count(const struct api_request *req, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        n += strcasecmp(req->headers[i].name, name) == 0 ? 1 : 0;
+    }
+    return n;
+}
+
 HS_RESULT api_url_decode(const char *in, char *out, size_t out_len)
 {
     HS_ENSURE_REF(in);
@@ -111,6 +120,11 @@ static HS_RESULT api_client_cert_pem(struct api_service *svc, const struct api_r
         hs_log(HS_LOG_WARN, "auth.client_cert.untrusted_peer", HS_LOG_STR("peer", req->peer_addr));
         return HS_OK;
     }
+    /* The proxy must overwrite or strip the client's copy (docs/security.md); two copies mean
+     * it appended, and the first would be the client's choice. */
+    size_t copies = api_header_count(req, cfg->mtls_proxy_header);
+    HS_ENSURE_MSG(copies == 1, HS_ERR_AUTH_CERTIFICATE, "%s was received %zu times",
+                  cfg->mtls_proxy_header, copies);
     HS_GUARD(hs_error_context(api_url_decode(v, buf, buf_len), cfg->mtls_proxy_header));
     *out = buf;
     return HS_OK;

@@ -63,4 +63,10 @@ HS_RESULT api_url_decode(const char *in, char *out, size_t out_len);
 /* The first value of header name (ASCII case-insensitive), or NULL. */
 const char *api_header_get(const struct api_request *req, const char *name);
 
+/* How many times header name (ASCII case-insensitive) was received. A header that carries an
+ * identity (the mTLS proxy's) must come exactly once: a proxy that appends its value after the
+ * client's would otherwise let the client's copy win (RFC 9110 §5.3 allows repeating only
+ * list-valued fields). */
+size_t api_header_count(const struct api_request *req, const char *name);
+
 #endif /* API_AUTH_H */

@@ -364,6 +364,15 @@ garbled() {
         --data-binary @out/req "$svc_url/v1/tokens")" 401 client_certificate_rejected
 }
 check "a malformed header -> 401 client_certificate_rejected" garbled
+# A proxy that appends its X-Client-Cert after the client's would let the first copy (the
+# client's choice: any device's public certificate) win: two copies are refused.
+twice() {
+    printf '{"audience": "snowflake"}' >out/req
+    expect "$(curl -sS -o out/resp -w '%{http_code}' -H "X-Client-Cert: $(urlenc out/dev1.pem)" \
+        -H "X-Client-Cert: $(urlenc out/dev1.pem)" -H 'Content-Type: application/json' \
+        --data-binary @out/req "$svc_url/v1/tokens")" 401 client_certificate_rejected
+}
+check "X-Client-Cert twice (a proxy that appends) -> 401 client_certificate_rejected" twice
 
 # --- revocation and the CRL -------------------------------------------------------------------
 check "another principal cannot revoke -> 403 not_owner_or_admin" \
