@@ -278,6 +278,9 @@ PY
 check "GET /v1/certificates/{serial} by its requester -> 200" \
     test "$(call device GET "/v1/certificates/$dev1_serial")" = 200
 check "the status document names serial, subject, SANs, profile, requester" status_doc good
+check "a query string on the item route is not part of the serial -> 200, the same document" \
+    eval 'test "$(call device GET "/v1/certificates/$dev1_serial?view=full&x=1")" = 200 &&
+          status_doc good'
 check "by another principal -> 403 not_owner_or_admin" \
     expect "$(call web GET "/v1/certificates/$dev1_serial")" 403 forbidden not_owner_or_admin
 check "by an admin, serial in upper case with a leading 00 -> 200" \
