@@ -60,6 +60,13 @@ HS_RESULT cli_http_check_endpoint(const char *endpoint)
     HS_ENSURE(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK, HS_ERR_INPUT);
     HS_ENSURE_MSG(strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0, HS_ERR_INPUT,
                   "the endpoint must be an http:// or https:// URL");
+    /* Plain HTTP would show the signed requests, the certificates and the tokens to the path:
+     * only a service on this machine (a dev hsmsignd, a local proxy) may be reached so. */
+    HS_DEFER(char *host = NULL, cli_curl_strp);
+    HS_ENSURE(curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK, HS_ERR_INPUT);
+    HS_ENSURE_MSG(strcmp(scheme, "https") == 0 || aws_host_loopback(host), HS_ERR_INPUT,
+                  "an http:// endpoint must be on this machine (127.0.0.0/8, [::1], localhost); "
+                  "use https://");
     HS_ENSURE_MSG(cli_url_lacks(u, CURLUPART_USER, CURLUE_NO_USER) &&
                       cli_url_lacks(u, CURLUPART_PASSWORD, CURLUE_NO_PASSWORD),
                   HS_ERR_INPUT,

@@ -57,8 +57,9 @@ struct cli_reply {
 HS_RESULT cli_http_global_init(void);
 void cli_http_global_cleanup(void);
 
-/* Checks that endpoint is an absolute http(s) URL without user name, password, query or
- * fragment, at most CLI_URL_MAX - 256 bytes. Errors: HS_ERR_INPUT (never echoing the URL,
+/* Checks that endpoint is an absolute https URL (http only to a loopback host: 127.0.0.0/8,
+ * [::1], localhost) without user name, password, query or fragment, at most CLI_URL_MAX - 256
+ * bytes. Errors: HS_ERR_INPUT (never echoing the URL,
  * which might hold a password). */
 HS_RESULT cli_http_check_endpoint(const char *endpoint);
 

@@ -149,6 +149,10 @@ check "token without --audience -> exit 2" eval 'run 2 -- token && says "--audie
 check "no endpoint -> exit 2" eval 'run 2 HSMSIGN_ENDPOINT= -- jwks && says "no endpoint"'
 check "an ftp:// endpoint -> exit 2" \
     eval 'run 2 -- --endpoint ftp://127.0.0.1/ jwks && says "http:// or https://"'
+check "an http:// endpoint that is not on this machine -> exit 2, nothing sent" \
+    eval 'run 2 -- --endpoint http://api.example.com/prod jwks && says "use https://"'
+check "an http:// endpoint on [::1] passes the check (then cannot connect -> exit 4)" \
+    eval 'run 4 -- --endpoint "http://[::1]:1/" jwks'
 check "a signed command without a region -> exit 2" \
     eval 'run 2 AWS_REGION= "${as_plain[@]}" -- token --audience a && says "no region"'
 check "a region with a ':' -> exit 2" \
@@ -453,7 +457,7 @@ check "nothing listening at the endpoint -> exit 4" \
     eval 'run 4 "${as_plain[@]}" -- --endpoint http://127.0.0.1:1 token --audience a &&
     says "no usable answer from the endpoint"'
 check "an endpoint that does not resolve -> exit 4" \
-    eval 'run 4 -- --endpoint http://no-such-host.invalid jwks'
+    eval 'run 4 -- --endpoint https://no-such-host.invalid jwks'
 check "https to a plain HTTP server -> exit 4" \
     eval 'run 4 -- --endpoint "${svc_url/http:/https:}" jwks'
 check "--cacert that does not exist -> exit 3" \
