@@ -17,7 +17,6 @@
  * factory's refusals. Each backend's own test (st_sqlite_test.c, st_dynamodb_test.c) keeps
  * what only that store does.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -704,19 +703,7 @@ HS_TEST(the_factory_refuses_a_config_it_cannot_open)
 
 static void remove_test_dir(void)
 {
-    DIR *d = opendir(test_dir);
-    struct dirent *e = NULL;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        char p[PATH_LEN + 256];
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            snprintf(p, sizeof(p), "%s/%s", test_dir, e->d_name);
-            unlink(p);
-        }
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    rmdir(test_dir);
+    hs_test_dir_remove(test_dir);
 }
 
 static int setup_sqlite(void)

@@ -13,7 +13,6 @@
  * Files live in a fresh directory under $HSMSIGN_TEST_TMPDIR (the build tree; "." when unset),
  * removed when every case passed.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -761,19 +760,7 @@ HS_TEST(the_factory_opens_the_sqlite_store)
 
 static void remove_test_dir(void)
 {
-    DIR *d = opendir(test_dir);
-    struct dirent *e = NULL;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        char p[PATH_LEN + 256];
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            snprintf(p, sizeof(p), "%s/%s", test_dir, e->d_name);
-            unlink(p);
-        }
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    rmdir(test_dir);
+    hs_test_dir_remove(test_dir);
 }
 
 int main(void)

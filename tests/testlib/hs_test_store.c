@@ -1,10 +1,12 @@
 #include "tests/testlib/hs_test_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -64,6 +66,25 @@ void hs_test_sleep_ms(long ms)
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+void hs_test_dir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e = NULL;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char p[4096];
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            int w = snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            if (w > 0 && (size_t)w < sizeof(p)) {
+                (void)unlink(p);
+            }
+        }
+    }
+    if (d != NULL) {
+        (void)closedir(d);
+    }
+    (void)rmdir(dir);
 }
 
 static size_t hs_test_ctl_write(char *p, size_t size, size_t nmemb, void *cls)

@@ -29,6 +29,10 @@ bool hs_test_record_equal(const struct st_cert_record *a, const struct st_cert_r
 double hs_test_now_s(void);
 void hs_test_sleep_ms(long ms);
 
+/* Removes the files directly in dir, then dir itself (the stores' scratch directory; no
+ * subdirectories). Failures are ignored: it runs at exit. */
+void hs_test_dir_remove(const char *dir);
+
 /* A control call to the dynalite front at endpoint (tests/dynamo/dynalite_server.js): GET path
  * when body is NULL, POST body otherwise, with one extra header line ("Name: value") unless
  * header is NULL; 2 s connect and 10 s total timeouts, answers up to 64 KiB. Returns the parsed
