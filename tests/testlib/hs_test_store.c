@@ -70,20 +70,22 @@ void hs_test_sleep_ms(long ms)
 
 void hs_test_dir_remove(const char *dir)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e = NULL;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        char p[4096];
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            int w = snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-            if (w > 0 && (size_t)w < sizeof(p)) {
-                (void)unlink(p);
+    /* scandir rather than readdir: cppcheck flags readdir as non-reentrant, and the list is
+     * small. */
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+            char path[4096];
+            int w = snprintf(path, sizeof(path), "%s/%s", dir, name);
+            if (w > 0 && (size_t)w < sizeof(path)) {
+                (void)unlink(path);
             }
         }
+        free(names[i]);
     }
-    if (d != NULL) {
-        (void)closedir(d);
-    }
+    free(names);
     (void)rmdir(dir);
 }
 
