@@ -26,7 +26,6 @@
 
 #define T0 HS_TEST_STORE_T0
 #define LIST_REVOKED 11
-#define CTL_MAX 65536
 
 static const char *endpoint;
 static const char *table;
@@ -192,25 +191,12 @@ HS_TEST(list_revoked_follows_pages)
     HS_CHECK(n == 7);
 }
 
-static size_t ddb_raw_write(char *p, size_t size, size_t nmemb, void *cls)
-{
-    char *out = cls;
-    size_t have = strlen(out);
-    size_t n = size * nmemb;
-    if (have + n >= CTL_MAX) {
-        return 0;
-    }
-    memcpy(out + have, p, n);
-    out[have + n] = '\0';
-    return n;
-}
-
 /* One signed DynamoDB call made here, beside the store (curl signs it as the store does). */
 static json_object *ddb_raw(const char *action, const char *body)
 {
     char target[96];
     char userpwd[256];
-    static char answer[CTL_MAX];
+    static char answer[HS_TEST_CTL_MAX];
     answer[0] = '\0';
     snprintf(target, sizeof(target), "X-Amz-Target: DynamoDB_20120810.%s", action);
     snprintf(userpwd, sizeof(userpwd), "%s:%s", akid, secret);
@@ -227,7 +213,7 @@ static json_object *ddb_raw(const char *action, const char *body)
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
     curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ddb_raw_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hs_test_curl_sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_cleanup(h);

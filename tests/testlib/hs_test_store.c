@@ -12,8 +12,6 @@
 
 #include "tests/testlib/hs_test.h"
 
-#define HS_TEST_CTL_MAX (64 * 1024)
-
 struct st_cert_record *hs_test_record_new(const char *serial)
 {
     struct st_cert_record *r = calloc(1, sizeof(*r));
@@ -89,7 +87,7 @@ void hs_test_dir_remove(const char *dir)
     (void)rmdir(dir);
 }
 
-static size_t hs_test_ctl_write(char *p, size_t size, size_t nmemb, void *cls)
+size_t hs_test_curl_sink(char *p, size_t size, size_t nmemb, void *cls)
 {
     char *out = cls;
     size_t have = strlen(out);
@@ -118,7 +116,7 @@ json_object *hs_test_dynalite_ctl(const char *endpoint, const char *path, const 
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hs_test_ctl_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hs_test_curl_sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
     struct curl_slist *hdrs = header != NULL ? curl_slist_append(NULL, header) : NULL;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);

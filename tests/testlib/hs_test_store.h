@@ -7,6 +7,7 @@
 #define HS_TEST_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <json-c/json.h>
 
@@ -32,6 +33,14 @@ void hs_test_sleep_ms(long ms);
 /* Removes the files directly in dir, then dir itself (the stores' scratch directory; no
  * subdirectories). Failures are ignored: it runs at exit. */
 void hs_test_dir_remove(const char *dir);
+
+/* The bytes of an answer that libcurl's calls of the tests may keep: HS_TEST_CTL_MAX - 1 and a
+ * NUL. */
+#define HS_TEST_CTL_MAX (64 * 1024)
+
+/* A CURLOPT_WRITEFUNCTION appending to the NUL-terminated string cls (HS_TEST_CTL_MAX bytes,
+ * starting ""); an answer that would not fit fails the transfer (returns 0). */
+size_t hs_test_curl_sink(char *p, size_t size, size_t nmemb, void *cls);
 
 /* A control call to the dynalite front at endpoint (tests/dynamo/dynalite_server.js): GET path
  * when body is NULL, POST body otherwise, with one extra header line ("Name: value") unless
