@@ -92,6 +92,10 @@ static enum MHD_Result api_http_send(struct MHD_Connection *con, const struct ap
     if (resp->cache_control != NULL) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache_control);
     }
+    char retry[24];
+    if (resp->retry_after_s > 0 && snprintf(retry, sizeof(retry), "%ld", resp->retry_after_s) > 0) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    }
     MHD_add_response_header(r, "X-Request-Id", req_id);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     enum MHD_Result ok = MHD_queue_response(con, resp->status, r);

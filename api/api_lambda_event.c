@@ -1,6 +1,7 @@
 #include "api/api_lambda_event.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -515,6 +516,12 @@ static HS_RESULT api_lambda_response_headers(const struct api_response *resp, co
     }
     if (resp->cache_control != NULL) {
         HS_GUARD(hs_json_add(h, "Cache-Control", json_object_new_string(resp->cache_control)));
+    }
+    if (resp->retry_after_s > 0) {
+        char retry[24];
+        int n = snprintf(retry, sizeof(retry), "%ld", resp->retry_after_s);
+        HS_ENSURE(n > 0 && (size_t)n < sizeof(retry), HS_ERR_BOUNDS);
+        HS_GUARD(hs_json_add(h, "Retry-After", json_object_new_string(retry)));
     }
     HS_GUARD(hs_json_add(h, "X-Request-Id", json_object_new_string(req_id)));
     HS_GUARD(hs_json_add(h, "X-Content-Type-Options", json_object_new_string("nosniff")));

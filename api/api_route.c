@@ -39,6 +39,11 @@ struct api_public_error {
     const char *message;
 };
 
+/* How long a caller should wait before it asks again after a 503: the token's busy wait and
+ * the inventory's busy timeout are a few seconds at most (docs/api.md). */
+#define API_RETRY_HSM_S 1
+#define API_RETRY_INVENTORY_S 2
+
 /* The fixed public text of each error; anything more specific goes to the log only. */
 static const struct api_public_error api_errors[] = {
     {HS_ERR_INPUT_TOO_LARGE, 413, "the request is too large"},
@@ -66,7 +71,17 @@ static const struct api_public_error api_errors[] = {
      "only an AWS4-HMAC-SHA256 Authorization header with a signed payload is accepted"},
     {HS_ERR_POLICY_DENIED, 403, "the caller is not allowed to do this"},
     {HS_ERR_HSM_BUSY, 503, "the signing token is busy; retry later"},
+    {HS_ERR_STORE_UNAVAILABLE, 503, "the inventory is unavailable; retry later"},
 };
+
+/* Retry-After of an error answer (RFC 9110 §10.2.3): a 503 says when to ask again. */
+static long api_retry_after(enum hs_code code, unsigned int status)
+{
+    if (status != 503) {
+        return 0;
+    }
+    return code == HS_ERR_STORE_UNAVAILABLE ? API_RETRY_INVENTORY_S : API_RETRY_HSM_S;
+}
 
 static const struct api_public_error *api_error_lookup(enum hs_code code)
 {
@@ -145,6 +160,7 @@ static void api_response_error_ex(struct api_response *out, enum hs_code code, c
     out->status = e->status;
     out->content_type = "application/json";
     out->cache_control = "no-store";
+    out->retry_after_s = api_retry_after(code, e->status);
     out->binary = false;
     if (obj == NULL) {
         return;
@@ -577,14 +593,18 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
     struct api_outcome oc = {.route = API_ROUTE_UNKNOWN, .reason = API_POLICY_ALLOWED};
     hs_result r = api_dispatch(svc, req, &oc, out);
     if (hs_failed(r)) {
+        /* The policy's reason goes into the answer only when the answer is the denial: a
+         * handler may answer a denial as something else (a serial the caller may not see is
+         * not found), and then the reason is the log's alone. */
+        const char *why =
+            oc.reason != API_POLICY_ALLOWED ? api_policy_reason_name(oc.reason) : NULL;
         hs_log(hs_code_class(r.code) >= HS_CLASS_HSM ? HS_LOG_ERROR : HS_LOG_WARN,
                "http.request.failed", HS_LOG_STR("route", labels[oc.route]),
-               HS_LOG_STR("principal", oc.principal), HS_LOG_ERR());
+               HS_LOG_STR("principal", oc.principal), HS_LOG_STR("policy", why), HS_LOG_ERR());
         api_response_clear(out);
         bool input = hs_code_class(r.code) == HS_CLASS_INPUT;
         api_response_error_ex(out, r.code, req->req_id,
-                              oc.reason != API_POLICY_ALLOWED ? api_policy_reason_name(oc.reason)
-                                                              : NULL,
+                              hs_code_class(r.code) == HS_CLASS_POLICY ? why : NULL,
                               input ? hs_error_last()->detail : NULL);
     }
     long long us = api_elapsed_us(&start);

@@ -20,7 +20,11 @@
  * Every error is {"error": code, "message": fixed text, "request_id": id}, plus "reason" for
  * a policy denial (api_policy_reason_name) and "detail" for bad input, with the status of its
  * class: INPUT 400 (413 too large, 404 unknown route or serial, 405 wrong method), AUTH 401,
- * POLICY 403, HSM 503, INTERNAL 500. Other details go to the log only.
+ * POLICY 403, HSM 503, INTERNAL 500 (but 503 inventory_unavailable when the inventory cannot
+ * answer for now). A 503 carries Retry-After (retry_after_s). A serial the caller may not see
+ * is answered exactly as one that does not exist (404 not_found, RFC 9110 §15.5.5), so the
+ * answer tells a caller who is not an admin nothing about other principals' serials. Other
+ * details go to the log only.
  */
 #ifndef API_ROUTE_H
 #define API_ROUTE_H
@@ -73,6 +77,7 @@ struct api_response {
     unsigned int status;
     const char *content_type;  /* static */
     const char *cache_control; /* static or NULL */
+    long retry_after_s;        /* seconds for Retry-After, 0 = none */
     bool binary;               /* body is not UTF-8 text (a DER CRL): Lambda base64-encodes it */
     struct hs_buf *body;       /* owned; release with api_response_clear() */
 };

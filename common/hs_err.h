@@ -70,6 +70,10 @@ enum hs_code {
     HS_ERR_IO,               /* file or socket I/O failed (see hs_error.sys_errno) */
     HS_ERR_STORE,            /* inventory store failure */
     HS_ERR_LINT,             /* a certificate or CRL we built breaks a profile rule */
+    /* The inventory cannot answer for now (SQLite busy, locked, disk full or failing; DynamoDB
+     * throttling, 5xx or unreachable): nothing was written, the same request may succeed later.
+     * A store that answers with something it should not (a malformed row) is HS_ERR_IO. */
+    HS_ERR_STORE_UNAVAILABLE,
 };
 
 /* Every function that returns hs_result is must-use. gcc checks declarations only, so each is

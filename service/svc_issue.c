@@ -95,7 +95,26 @@ static HS_RESULT svc_cert_result_fill(const struct svc_ctx *ctx, const struct sg
     return HS_OK;
 }
 
-/* Issues, records durably, and only then answers: no certificate without a committed record. */
+/* Records the signed leaf durably and fills *out with it. Everything that can fail comes
+ * before the inventory's put, so a recorded certificate is always handed out; *out is written
+ * only on success. */
+static HS_RESULT svc_leaf_record(struct svc_ctx *ctx, const struct svc_caller *caller,
+                                 const struct sgn_csr *csr, const struct svc_profile *profile,
+                                 const struct sgn_leaf *leaf, struct svc_cert_result *out)
+{
+    struct st_cert_record rec;
+    HS_GUARD(svc_cert_record(leaf, csr, caller->principal, profile, &rec));
+    HS_DEFER(struct svc_cert_result res = {0}, svc_cert_result_clear);
+    HS_GUARD(svc_cert_result_fill(ctx, leaf, profile, &res));
+    HS_GUARD(ctx->inventory->ops->put(ctx->inventory, &rec));
+    *out = res;
+    res.cert_pem = NULL;
+    return HS_OK;
+}
+
+/* Issues, records durably, and only then answers: no certificate without a committed record.
+ * The audit line follows the record: "sign.cert.issued" once it is committed, or
+ * "sign.cert.discarded" when it is not (the certificate is freed here, never handed out). */
 static HS_RESULT svc_issue_and_record(struct svc_ctx *ctx, const struct svc_caller *caller,
                                       const struct sgn_csr *csr, const struct svc_profile *profile,
                                       long ttl_s, time_t now, struct svc_cert_result *out)
@@ -110,10 +129,9 @@ static HS_RESULT svc_issue_and_record(struct svc_ctx *ctx, const struct svc_call
                                   .key_usage = profile->key_usage};
     HS_DEFER(struct sgn_leaf leaf = {0}, sgn_leaf_clear);
     HS_GUARD(sgn_cert_issue(ctx->issuer, &lr, &leaf));
-    struct st_cert_record rec;
-    HS_GUARD(svc_cert_record(&leaf, csr, caller->principal, profile, &rec));
-    HS_GUARD(ctx->inventory->ops->put(ctx->inventory, &rec));
-    return svc_cert_result_fill(ctx, &leaf, profile, out);
+    hs_result r = svc_leaf_record(ctx, caller, csr, profile, &leaf, out);
+    sgn_leaf_audit(ctx->issuer, &lr, &leaf, r);
+    return r;
 }
 
 HS_RESULT svc_cert_issue(struct svc_ctx *ctx, const struct svc_caller *caller,

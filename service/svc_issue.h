@@ -43,9 +43,13 @@ struct svc_cert_result {
  * caller->authz->cert decides (its failure, e.g. HS_ERR_POLICY_DENIED, is returned unchanged)
  * and gives the lifetime. The leaf gets the profile's EKUs and key usages (RFC 5280
  * §4.2.1.3, §4.2.1.12) and the CRL distribution point; its inventory record (requester =
- * caller->principal) is committed before this returns. Other errors: HS_ERR_HSM_*,
- * HS_ERR_IO / HS_ERR_STORE (inventory), HS_ERR_CRYPTO. On success the caller releases *out with
- * svc_cert_result_clear(); on failure *out is untouched. */
+ * caller->principal) is committed before this returns, and only then is the audit event
+ * "sign.cert.issued" written; a certificate the token signed whose record failed is freed,
+ * never returned, and audited as "sign.cert.discarded" (serial, reason; sgn_leaf_audit()).
+ * Other errors: HS_ERR_HSM_*, HS_ERR_STORE_UNAVAILABLE (the inventory cannot commit for now:
+ * busy, locked, full, unreachable, throttled), HS_ERR_IO / HS_ERR_STORE (another inventory
+ * failure), HS_ERR_CRYPTO. On success the caller releases *out with svc_cert_result_clear(); on
+ * failure *out is untouched. */
 HS_RESULT svc_cert_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
                          const struct svc_cert_request *req, struct svc_cert_result *out);
 

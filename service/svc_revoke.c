@@ -67,7 +67,16 @@ static void svc_status_from(const struct st_cert_record *rec, time_t now,
     out->reason = NULL;
 }
 
-/* The record of serial, if the caller may see it. */
+/* The one failure for "no such serial" and "a serial you may not see": the same code and
+ * detail, so the answer cannot tell them apart (the policy's reason stays in the log). */
+static HS_RESULT svc_serial_hidden(const char *serial)
+{
+    HS_BAIL_MSG(HS_ERR_INPUT_NOT_FOUND, "serial %s is not in the inventory", serial);
+}
+
+/* The record of serial, if the caller may see it. A serial that is not recorded and one the
+ * caller may not manage fail alike (svc_serial_hidden), each after one inventory read and one
+ * policy question: the same answer and the same work. */
 static HS_RESULT svc_record_for_caller(struct svc_ctx *ctx, const struct svc_caller *caller,
                                        const char *serial, struct st_cert_record *rec)
 {
@@ -78,8 +87,22 @@ static HS_RESULT svc_record_for_caller(struct svc_ctx *ctx, const struct svc_cal
     char norm[ST_INV_SERIAL_MAX + 1];
     HS_GUARD(svc_serial_normalise(serial, strlen(serial), norm));
     HS_ENSURE_MSG(strcmp(norm, serial) == 0, HS_ERR_INPUT_FIELD, "serial is not normalised");
-    HS_GUARD(ctx->inventory->ops->get(ctx->inventory, norm, rec));
-    HS_GUARD(caller->authz->manage(caller->authz->arg, rec->requester));
+    hs_result r = ctx->inventory->ops->get(ctx->inventory, norm, rec);
+    bool found = !hs_failed(r);
+    if (hs_failed(r) && r.code != HS_ERR_INPUT_NOT_FOUND) {
+        return r;
+    }
+    /* Asked for a missing serial too (as a record no principal requested), so that both paths
+     * do the same work; an admin may manage anything, and is then told the truth below. */
+    r = caller->authz->manage(caller->authz->arg, found ? rec->requester : "");
+    if (!found || (hs_failed(r) && r.code == HS_ERR_POLICY_DENIED)) {
+        /* The truth, for the operator only. */
+        hs_log(HS_LOG_INFO, "cert.lookup.refused", HS_LOG_STR("caller", caller->principal),
+               HS_LOG_STR("serial", norm), HS_LOG_BOOL("recorded", found),
+               HS_LOG_BOOL("may_manage", !hs_failed(r)));
+        return svc_serial_hidden(norm);
+    }
+    HS_GUARD(r);
     return HS_OK;
 }
 

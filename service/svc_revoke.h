@@ -44,10 +44,14 @@ HS_RESULT svc_serial_normalise(const char *s, size_t n, char out[ST_INV_SERIAL_M
 /* The stable name of a state: "good", "revoked", "expired". */
 const char *svc_cert_state_name(enum svc_cert_state state);
 
-/* The status of certificate serial at now, if caller->authz->manage allows it. Errors:
- * HS_ERR_INPUT_FIELD (serial not normalised), HS_ERR_INPUT_NOT_FOUND (no such certificate), the
- * authorisation's failure (HS_ERR_POLICY_DENIED) unchanged, HS_ERR_IO / HS_ERR_STORE. *out is
- * written only on success. */
+/* The status of certificate serial at now, if caller->authz->manage allows it. A serial that
+ * is not recorded and one the caller may not manage fail alike, with HS_ERR_INPUT_NOT_FOUND and
+ * the same detail, after the same work (one inventory read, one manage question: for a missing
+ * serial it is asked about requester ""), so that no caller learns whether another principal's
+ * serial exists; the difference is logged ("cert.lookup.refused": caller, serial, recorded,
+ * may_manage). Errors: HS_ERR_INPUT_FIELD (serial not normalised), HS_ERR_INPUT_NOT_FOUND, any
+ * other failure of the authorisation unchanged, HS_ERR_STORE_UNAVAILABLE / HS_ERR_IO (the
+ * inventory). *out is written only on success. */
 HS_RESULT svc_cert_status_get(struct svc_ctx *ctx, const struct svc_caller *caller,
                               const char *serial, time_t now, struct svc_cert_status *out);
 

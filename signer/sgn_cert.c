@@ -508,19 +508,9 @@ static HS_RESULT sgn_cert_issue_checked(const struct sgn_issuer *issuer,
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
     HS_GUARD(sgn_cert_sign(&t, issuer->key, &cert));
     HS_GUARD(sgn_cert_serial_hex(cert, leaf.serial_hex, sizeof(leaf.serial_hex)));
-    unsigned char tbs[SHA256_DIGEST_LENGTH];
-    HS_GUARD(sgn_tbs_sha256(cert, tbs));
-    char not_after[32];
-    sgn_time_rfc3339(leaf.not_after, not_after);
-    unsigned char spki[SHA256_DIGEST_LENGTH];
-    HS_GUARD(sgn_csr_spki_sha256(req->csr, spki));
-    /* One audited line per outcome: this one, or sign.cert.failed. */
-    hs_log(HS_LOG_INFO, "sign.cert.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
-           HS_LOG_STR("key_label", p11_key_label(issuer->key)), HS_LOG_STR("profile", req->profile),
-           HS_LOG_STR("cn", sgn_csr_get0_cn(req->csr)),
-           HS_LOG_INT("sans", sk_GENERAL_NAME_num(sgn_csr_get0_sans(req->csr))),
-           HS_LOG_HEX("spki_sha256", spki, sizeof(spki)), HS_LOG_STR("serial", leaf.serial_hex),
-           HS_LOG_STR("not_after", not_after), HS_LOG_HEX("tbs_sha256", tbs, sizeof(tbs)));
+    HS_GUARD(sgn_tbs_sha256(cert, leaf.tbs_sha256));
+    HS_GUARD(sgn_csr_spki_sha256(req->csr, leaf.spki_sha256));
+    /* Signed, not yet issued: the caller records it, then calls sgn_leaf_audit(). */
     leaf.cert = cert;
     cert = NULL;
     *out = leaf;
@@ -542,6 +532,33 @@ HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_
                HS_LOG_INT("ttl_s", req->ttl_s), HS_LOG_ERR());
     }
     return r;
+}
+
+void sgn_leaf_audit(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
+                    const struct sgn_leaf *leaf, hs_result recorded)
+{
+    char not_after[32];
+    sgn_time_rfc3339(leaf->not_after, not_after);
+    const char *key_label = p11_key_label(issuer->key);
+    const char *cn = sgn_csr_get0_cn(req->csr);
+    int sans = sk_GENERAL_NAME_num(sgn_csr_get0_sans(req->csr));
+    const struct hs_log_field spki =
+        HS_LOG_HEX("spki_sha256", leaf->spki_sha256, sizeof(leaf->spki_sha256));
+    const struct hs_log_field tbs =
+        HS_LOG_HEX("tbs_sha256", leaf->tbs_sha256, sizeof(leaf->tbs_sha256));
+    /* One audited line per signature: this one, or sign.cert.failed from sgn_cert_issue(). */
+    if (!hs_failed(recorded)) {
+        hs_log(HS_LOG_INFO, "sign.cert.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
+               HS_LOG_STR("key_label", key_label), HS_LOG_STR("profile", req->profile),
+               HS_LOG_STR("cn", cn), HS_LOG_INT("sans", sans), spki,
+               HS_LOG_STR("serial", leaf->serial_hex), HS_LOG_STR("not_after", not_after), tbs);
+        return;
+    }
+    hs_log(HS_LOG_WARN, "sign.cert.discarded", HS_LOG_AUDIT, HS_LOG_STR("caller", req->requester),
+           HS_LOG_STR("key_label", key_label), HS_LOG_STR("profile", req->profile),
+           HS_LOG_STR("cn", cn), HS_LOG_INT("sans", sans), spki,
+           HS_LOG_STR("serial", leaf->serial_hex), HS_LOG_STR("not_after", not_after), tbs,
+           HS_LOG_STR("reason", hs_code_name(recorded.code)), HS_LOG_ERR());
 }
 
 void sgn_leaf_clear(struct sgn_leaf *leaf)

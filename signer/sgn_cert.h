@@ -150,6 +150,8 @@ struct sgn_leaf {
     char serial_hex[SGN_SERIAL_HEX_LEN + 9];
     time_t not_before;
     time_t not_after;
+    unsigned char tbs_sha256[32];  /* SHA-256 of the DER TBSCertificate, for the audit line */
+    unsigned char spki_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
 };
 
 /* Issues a leaf under issuer for req (RFC 5280 profile): subject = CN from the CSR (only),
@@ -157,13 +159,22 @@ struct sgn_leaf {
  * issuer's notAfter), BasicConstraints CA:FALSE critical, KeyUsage req->key_usage critical
  * (keyEncipherment only for an RSA key, for TLS RSA key transport), the
  * requested EKUs, SKI, AKI, and the CRL distribution point when req->crl_url is set. The CSR's
- * SubjectPublicKeyInfo is copied as received. Emits one audit event, "sign.cert.issued"
- * (requester, key label, profile, CN, SPKI SHA-256, serial, SHA-256 of the TBSCertificate) or
- * "sign.cert.failed". Errors: HS_ERR_INPUT_RANGE (ttl), HS_ERR_INPUT_KEY (no key usage left
+ * SubjectPublicKeyInfo is copied as received. On failure emits the audit event
+ * "sign.cert.failed"; on success none: the certificate is not issued until the caller has
+ * recorded it, and the caller then emits the outcome with sgn_leaf_audit(). Errors: HS_ERR_INPUT_RANGE (ttl), HS_ERR_INPUT_KEY (no key usage left
  * for this key, or one a leaf may not have), HS_ERR_INTERNAL (issuer expired),
  * HS_ERR_HSM_*, HS_ERR_CRYPTO. The caller frees out->cert with X509_free() (sgn_leaf_clear()). */
 HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
                          struct sgn_leaf *out);
+
+/* Emits the audit event of a certificate sgn_cert_issue() signed for req, once its fate is
+ * known: "sign.cert.issued" (info) when recorded is HS_OK, the certificate being durably in the
+ * inventory and handed out; otherwise "sign.cert.discarded" (warn: signed by the token but
+ * never handed out), with "reason" the code name of recorded and the thread's error. Both carry
+ * the requester, key label, profile, CN, SAN count, SPKI SHA-256, serial, notAfter and SHA-256
+ * of the TBSCertificate, so every signature the token made has exactly one audit line. */
+void sgn_leaf_audit(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
+                    const struct sgn_leaf *leaf, hs_result recorded);
 
 /* Frees what a successful sgn_cert_issue() put in leaf. */
 void sgn_leaf_clear(struct sgn_leaf *leaf);

@@ -540,15 +540,19 @@ static HS_RESULT st_ddb_call(struct st_inv_ddb *d, const char *action, json_obje
         HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: answer larger than %u bytes", action,
                     ST_DDB_RESPONSE_MAX);
     }
+    /* No answer after the last attempt (unreachable, timed out), or still 5xx or throttled:
+     * DynamoDB is unavailable for now. Any other refusal is ours to fix (HS_ERR_IO). */
     if (r.code == HS_ERR_IO && resp.transport != AWS_HTTP_ANSWERED) {
-        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s at %s: %s (%d attempts)", action, d->url, resp.error,
-                    resp.attempts);
+        HS_BAIL_MSG(HS_ERR_STORE_UNAVAILABLE, "DynamoDB %s at %s: %s (%d attempts)", action, d->url,
+                    resp.error, resp.attempts);
     }
     HS_GUARD(r);
     if (resp.status != 200) {
         st_ddb_body_type(answer, out->type, sizeof(out->type));
-        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: HTTP %ld %s (%d attempts)", action, resp.status,
-                    out->type, resp.attempts);
+        bool transient = resp.status >= 500 || aws_http_throttling_code(out->type);
+        HS_BAIL_MSG(transient ? HS_ERR_STORE_UNAVAILABLE : HS_ERR_IO,
+                    "DynamoDB %s: HTTP %ld %s (%d attempts)", action, resp.status, out->type,
+                    resp.attempts);
     }
     r = hs_json_parse_object((const char *)hs_buf_data(answer), hs_buf_len(answer),
                              ST_DDB_RESPONSE_MAX, HS_JSON_DEPTH_MAX, &out->doc);

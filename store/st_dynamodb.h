@@ -70,9 +70,11 @@
  * "standard" retry mode does: at most 3 attempts in all, exponential backoff with full jitter
  * (a uniform delay in [0, base * 2^(attempt - 1)), base 50 ms, 200 ms after a throttling error).
  * An ExpiredTokenException refreshes credentials that can be refreshed (not the environment's)
- * and retries. Responses are bounded (ST_DDB_RESPONSE_MAX) and parsed strictly (hs_json.h). Any
- * other failure is HS_ERR_IO whose detail names the action and DynamoDB's __type (never a
- * credential); HS_ERR_INPUT_* as in st_inventory.h. The transport is aws/aws_http.h. Thread-safe:
+ * and retries. Responses are bounded (ST_DDB_RESPONSE_MAX) and parsed strictly (hs_json.h). When
+ * the last attempt still got no answer, a 5xx or a throttling error, the failure is
+ * HS_ERR_STORE_UNAVAILABLE (for now: the caller may retry later); any other failure is HS_ERR_IO;
+ * either's detail names the action and DynamoDB's __type (never a credential); HS_ERR_INPUT_*
+ * as in st_inventory.h. The transport is aws/aws_http.h. Thread-safe:
  * requests use aws_http handles from a small locked pool (kept connections), and the credentials
  * provider is thread-safe.
  *
@@ -116,7 +118,8 @@ struct st_dynamodb_config {
  * timeout malformed; no credentials (aws_creds.h); a container credentials URI that is not
  * allowed; the table does not exist (ResourceNotFoundException); the credentials are refused
  * (UnrecognizedClientException, InvalidSignatureException, AccessDeniedException...)),
- * HS_ERR_IO (the endpoint or the credentials endpoint cannot be reached or keeps failing),
+ * HS_ERR_STORE_UNAVAILABLE (the endpoint cannot be reached, or keeps answering 5xx or
+ * throttling), HS_ERR_IO (the credentials endpoint cannot be reached or keeps failing),
  * HS_ERR_NOMEM. Close with st_inventory_close(). */
 HS_RESULT st_dynamodb_open(const struct st_dynamodb_config *cfg, struct st_inventory **out);
 

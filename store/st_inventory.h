@@ -20,6 +20,12 @@
  * its bound (HS_ERR_INPUT_RANGE). A store is not shared across fork(): open it in the child.
  * What the operations say of "transactions" and "fsync" is the SQLite store's; the DynamoDB
  * store's writes are durable once DynamoDB acknowledges them.
+ *
+ * Where an operation below lists HS_ERR_IO, it may also fail with HS_ERR_STORE_UNAVAILABLE: the
+ * store cannot answer for now (SQLite: another connection holds the lock past the busy timeout,
+ * the disk is full or refuses the write, the store is closing; DynamoDB: unreachable, 5xx or
+ * throttled after the last attempt). Nothing was written, and the same call may succeed later.
+ * HS_ERR_IO is what no retry fixes (a corrupt file, a row or answer that does not fit).
  */
 #ifndef ST_INVENTORY_H
 #define ST_INVENTORY_H

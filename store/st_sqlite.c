@@ -29,7 +29,8 @@
  *   runs them in one BEGIN IMMEDIATE ... COMMIT, each inside its own SAVEPOINT: a job refused
  *   for its input (duplicate or unknown serial) is rolled back alone and the batch goes on;
  *   any other failure rolls back the whole transaction and fails every job of the batch with
- *   HS_ERR_IO. Jobs queued during one commit's fsync make up the next batch.
+ *   HS_ERR_STORE_UNAVAILABLE (busy, locked, full, I/O error) or HS_ERR_IO. Jobs queued during
+ *   one commit's fsync make up the next batch.
  * - The writer checkpoints the WAL itself (the WAL hook replaces the auto-checkpoint) after it
  *   has woken the callers, so no caller waits for a checkpoint's fsync.
  */
@@ -49,10 +50,31 @@
 #define ST_INV_META_GENERATION "revocation_generation"
 #define ST_INV_META_NAME_MAX 32
 
-/* Fails with HS_ERR_IO naming the store, the step and SQLite's message, unless cond holds. */
+/* Fails naming the store, the step and SQLite's message, unless cond holds: with
+ * HS_ERR_STORE_UNAVAILABLE when SQLite's error says the file cannot be written for now (see
+ * st_inv_sql_code), else HS_ERR_IO. */
 #define ST_INV_ENSURE_SQL(cond, s, db, what)                                                       \
-    HS_ENSURE_MSG((cond), HS_ERR_IO, "%s: %s: %s (%d)", (s)->path, (what), sqlite3_errmsg(db),     \
-                  sqlite3_extended_errcode(db))
+    HS_ENSURE_MSG((cond), st_inv_sql_code(db), "%s: %s: %s (%d)", (s)->path, (what),               \
+                  sqlite3_errmsg(db), sqlite3_extended_errcode(db))
+
+/* The code of db's last error: another connection holds the lock past the busy timeout
+ * (SQLITE_BUSY, SQLITE_LOCKED), the disk is full or refuses the write (SQLITE_FULL, SQLITE_IOERR:
+ * ENOSPC, EFBIG, EIO...), the file became read-only (SQLITE_READONLY) are conditions of the
+ * moment, HS_ERR_STORE_UNAVAILABLE (https://sqlite.org/rescode.html); anything else (a corrupt
+ * file, a schema we did not write, a misuse) is HS_ERR_IO. */
+static enum hs_code st_inv_sql_code(sqlite3 *db)
+{
+    switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+        return HS_ERR_STORE_UNAVAILABLE;
+    default:
+        return HS_ERR_IO;
+    }
+}
 
 /* Version 1: the first schema, as every store before record kinds created it. */
 static const char st_inv_schema_v1_sql[] =
@@ -446,7 +468,9 @@ static bool st_inv_batch_run(struct st_inv_sqlite *s, struct st_inv_job **batch,
     hs_result r = st_inv_batch_apply(s, batch, n);
     if (hs_failed(r)) {
         struct hs_error e = *hs_error_last();
-        e.code = HS_ERR_IO;
+        /* The batch's failure is every job's, whatever job raised it: the store's condition
+         * (busy, full...) as it was, anything else HS_ERR_IO. */
+        e.code = e.code == HS_ERR_STORE_UNAVAILABLE ? e.code : HS_ERR_IO;
         hs_log(HS_LOG_ERROR, "inventory.commit.failed", HS_LOG_STR("path", s->path),
                HS_LOG_INT("operations", n), HS_LOG_ERR());
         for (size_t i = 0; i < n; i++) {
@@ -593,7 +617,7 @@ static HS_RESULT st_inv_submit(struct st_inv_sqlite *s, struct st_inv_job *job)
         }
     }
     pthread_cond_destroy(&job->wake);
-    HS_ENSURE_MSG(open, HS_ERR_IO, "%s: the inventory is closing", s->path);
+    HS_ENSURE_MSG(open, HS_ERR_STORE_UNAVAILABLE, "%s: the inventory is closing", s->path);
     if (job->err.code != HS_ERR_NONE) {
         /* The writer thread's error, raised again on the caller's thread. */
         return hs_error_raise(job->err.file, job->err.line, job->err.code, "%s", job->err.detail);

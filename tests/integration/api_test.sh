@@ -281,8 +281,10 @@ check "the status document names serial, subject, SANs, profile, requester" stat
 check "a query string on the item route is not part of the serial -> 200, the same document" \
     eval 'test "$(call device GET "/v1/certificates/$dev1_serial?view=full&x=1")" = 200 &&
           status_doc good'
-check "by another principal -> 403 not_owner_or_admin" \
-    expect "$(call web GET "/v1/certificates/$dev1_serial")" 403 forbidden not_owner_or_admin
+# Not 403: a caller who is not an admin must not learn that another principal's serial exists
+# (the same answer as an unknown serial: the block "serials of others" below compares them).
+check "by another principal -> 404 not_found (as if there were no such serial)" \
+    expect "$(call web GET "/v1/certificates/$dev1_serial")" 404 not_found
 check "by an admin, serial in upper case with a leading 00 -> 200" \
     test "$(call admin GET "/v1/certificates/00${dev1_serial^^}")" = 200
 check "an unknown serial -> 404 not_found" \
@@ -378,9 +380,9 @@ twice() {
 check "X-Client-Cert twice (a proxy that appends) -> 401 client_certificate_rejected" twice
 
 # --- revocation and the CRL -------------------------------------------------------------------
-check "another principal cannot revoke -> 403 not_owner_or_admin" \
+check "another principal cannot revoke -> 404 not_found (as if there were no such serial)" \
     expect "$(call web POST "/v1/certificates/$dev1_serial/revoke" '{"reason": "keyCompromise"}')" \
-    403 forbidden not_owner_or_admin
+    404 not_found
 check "certificateHold is not offered -> 400 invalid_field" \
     expect "$(call device POST "/v1/certificates/$dev1_serial/revoke" '{"reason": "certificateHold"}')" \
     400 invalid_field
@@ -487,8 +489,41 @@ save_cert dev2
 check "X-Client-Cert from a peer that is not a trusted proxy is ignored -> 401" \
     expect "$(mtls_token out/dev2.pem)" 401 missing_authentication
 # --- no 2xx without a committed record: the inventory's file cannot grow, or DynamoDB keeps
-# answering 500 (3 attempts) -------------------------------------------------------------------
+# answering 500 (3 attempts): 503 inventory_unavailable with Retry-After, the certificate the
+# token signed is discarded and audited so (sign.cert.discarded, never sign.cert.issued) -------
 csr dev3 /CN=device-3 DNS:d3.devices.example.com
+# call_h WHO METHOD PATH [BODY]: as call, with the response headers in out/resp.h.
+call_h() {
+    local who=$1 method=$2 path=$3 body=${4:-} n=4
+    local -a auth=()
+    case $who in device) n=1 ;; web) n=2 ;; admin) n=3 ;; esac
+    mapfile -t auth < <(sig "$n" "$who")
+    printf '%s' "$body" >out/req
+    curl -sS -D out/resp.h -o out/resp -w '%{http_code}' "${auth[@]}" -X "$method" \
+        -H 'Content-Type: application/json' --data-binary @out/req "$svc_url$path"
+}
+# unavailable_answer [LOG]: out/resp is 503 inventory_unavailable with Retry-After (seconds)
+# and no certificate, and LOG (when given) audits the one discarded serial without ever calling
+# it issued.
+unavailable_answer() {
+    grep -qi '^retry-after: [1-9][0-9]*'$'\r''$' out/resp.h &&
+        grep -qi '^content-type: application/json' out/resp.h &&
+        ! grep -q 'BEGIN CERTIFICATE' out/resp && $py - "$@" <<'PY'
+import json, sys
+d = json.load(open("out/resp"))
+assert d["error"] == "inventory_unavailable" and d["message"] and len(d["request_id"]) == 16, d
+assert set(d) == {"error", "message", "request_id"}, d
+if len(sys.argv) < 2:
+    sys.exit(0)
+L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+mine = [l for l in L if l.get("req_id") == d["request_id"]]
+gone = [l for l in mine if l["event"] == "sign.cert.discarded"]
+assert len(gone) == 1 and gone[0]["audit"] is True, mine
+assert gone[0]["reason"] == "inventory_unavailable" and gone[0]["serial"], gone
+serial = gone[0]["serial"]
+assert not [l for l in L if l["event"] == "sign.cert.issued" and l.get("serial") == serial], serial
+PY
+}
 store_full() {
     local before code
     before=$(rows)
@@ -496,16 +531,22 @@ store_full() {
         dynalite_fault '{"faults": [{"status": 500, "type": "InternalServerError"},
             {"status": 500, "type": "InternalServerError"},
             {"status": 503, "type": "ServiceUnavailable"}]}' || return 1
-        code=$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")
+        code=$(call_h device POST /v1/certificates "$(cert_body out/dev3.csr)")
     else
         prlimit --pid "$svc_pid" --fsize=1:unlimited || return 1
-        code=$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")
+        code=$(call_h device POST /v1/certificates "$(cert_body out/dev3.csr)")
         prlimit --pid "$svc_pid" --fsize=unlimited:unlimited
     fi
-    [ "$code" = 500 ] && ! grep -q 'BEGIN CERTIFICATE' out/resp && [ "$(rows)" = "$before" ] &&
-        $py -c 'import json; d = json.load(open("out/resp")); assert d["error"] in ("io", "store"), d'
+    [ "$code" = 503 ] || { echo "     status $code, body $(head -c 300 out/resp)"; return 1; }
+    # The log file could not grow either: its lines of that moment are checked for DynamoDB
+    # here, and for SQLite in the locked-inventory case below.
+    if [ "$inventory" = dynamodb ]; then
+        [ "$(rows)" = "$before" ] && unavailable_answer out/hsmsignd2.log
+    else
+        [ "$(rows)" = "$before" ] && unavailable_answer
+    fi
 }
-check "when the inventory cannot commit, the request fails (500) and no certificate leaves" \
+check "when the inventory cannot commit: 503 inventory_unavailable, Retry-After, no certificate, audited as discarded" \
     store_full
 check "once the store can write again, issuance works again" \
     test "$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")" = 200
@@ -587,6 +628,98 @@ bad_profiles_refused() {
 }
 check "a bad profiles block: hsmsignd refuses to start, naming the profile and field" \
     bad_profiles_refused
+
+# === issue 10, item 8 (service): serials of others, a locked inventory ========================
+# A caller who is not an admin gets the same answer for another principal's serial as for one
+# that does not exist; the log keeps the truth. A write lock held by another connection past
+# the busy timeout (SQLite) or throttling to the last attempt (DynamoDB) is 503
+# inventory_unavailable with Retry-After, and the signed certificate is discarded, not issued.
+stop_hsmsignd
+write_config 127.0.0.1
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd6.log || exit 1
+# hidden_alike METHOD SUFFIX BODY: web asks about device-1's serial and about one that was
+# never issued; both 404 not_found, bodies equal but for the request id and the serial.
+hidden_alike() {
+    local a b
+    a=$(call web "$1" "/v1/certificates/$dev1_serial$2" "$3") && cp out/resp out/resp.owned
+    b=$(call web "$1" "/v1/certificates/0123456789abcdef$2" "$3") && cp out/resp out/resp.none
+    [ "$a" = 404 ] && [ "$b" = 404 ] || { echo "     statuses $a and $b"; return 1; }
+    $py - "$dev1_serial" <<'PY'
+import json, sys
+def shape(path, serial):
+    d = json.load(open(path))
+    assert len(d.pop("request_id")) == 16, d
+    return json.loads(json.dumps(d).replace(serial, "SERIAL"))
+owned = shape("out/resp.owned", sys.argv[1])
+none = shape("out/resp.none", "0123456789abcdef")
+assert owned == none, (owned, none)
+assert owned["error"] == "not_found" and "reason" not in owned, owned
+PY
+}
+check "GET another principal's serial and a serial never issued: the same 404 not_found body" \
+    hidden_alike GET "" ""
+check "revoke another principal's serial and a serial never issued: the same 404 not_found body" \
+    hidden_alike POST /revoke '{"reason": "keyCompromise"}'
+check "an admin still gets the truth: device-1's serial -> 200" \
+    test "$(call admin GET "/v1/certificates/$dev1_serial")" = 200
+truth_logged() {
+    $py - out/hsmsignd6.log "$dev1_serial" "$web" <<'PY'
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+refused = [l for l in L if l["event"] == "cert.lookup.refused" and l["caller"] == sys.argv[3]]
+owned = [l for l in refused if l["serial"] == sys.argv[2]]
+none = [l for l in refused if l["serial"] == "0123456789abcdef"]
+assert len(owned) == 2 and all(l["recorded"] and not l["may_manage"] for l in owned), refused
+assert len(none) == 2 and all(not l["recorded"] for l in none), refused
+PY
+}
+check "the log keeps the truth (cert.lookup.refused: recorded or not)" truth_logged
+# locked_inventory: one POST /v1/certificates while the inventory cannot take the write.
+locked_inventory() {
+    local before code holder
+    before=$(rows)
+    if [ "$inventory" = dynamodb ]; then
+        dynalite_fault '{"faults": [{"status": 400, "type": "ThrottlingException"},
+            {"status": 400, "type": "ThrottlingException"},
+            {"status": 400, "type": "ProvisionedThroughputExceededException"}]}' || return 1
+        code=$(call_h device POST /v1/certificates "$(cert_body out/dev3.csr)")
+    else
+        rm -f out/locked out/unlock
+        $py - out/inventory.db <<'PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+open("out/locked", "w").close()
+for _ in range(600):
+    if os.path.exists("out/unlock"):
+        break
+    time.sleep(0.05)
+db.execute("ROLLBACK")
+PY
+        holder=$!
+        for _ in $(seq 1 200); do [ -e out/locked ] && break; sleep 0.05; done
+        code=$(call_h device POST /v1/certificates "$(cert_body out/dev3.csr)")
+        touch out/unlock
+        wait "$holder" || return 1
+    fi
+    [ "$code" = 503 ] || { echo "     status $code, body $(head -c 300 out/resp)"; return 1; }
+    [ "$(rows)" = "$before" ] && unavailable_answer out/hsmsignd6.log
+}
+check "inventory locked (SQLite) or throttled (DynamoDB): 503 inventory_unavailable, Retry-After, no certificate, discarded" \
+    locked_inventory
+issued_once_recorded() {
+    [ "$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")" = 200 ] &&
+        $py - out/hsmsignd6.log "$(field serial)" <<'PY'
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+issued = [l for l in L if l["event"] == "sign.cert.issued" and l["serial"] == sys.argv[2]]
+assert len(issued) == 1 and issued[0]["audit"] is True and issued[0]["tbs_sha256"], issued
+assert not [l for l in L if l["event"] == "sign.cert.discarded" and l["serial"] == sys.argv[2]]
+PY
+}
+check "once the inventory is free again: 200, audited once as sign.cert.issued" issued_once_recorded
+stop_hsmsignd
+# === end of issue 10, item 8 (service) ========================================================
 
 no_secrets() {
     ! grep -qF -- "$(cat "$work/token/user.pin")" out/hsmsignd.log out/hsmsignd2.log &&

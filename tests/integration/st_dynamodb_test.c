@@ -378,9 +378,14 @@ HS_TEST(retries)
     faults("{\"faults\": [{\"status\": 500, \"type\": \"InternalServerError\"},"
            " {\"status\": 503, \"raw\": \"<html>Service Unavailable</html>\"},"
            " {\"status\": 500, \"type\": \"InternalServerError\"}]}");
-    HS_CHECK_ERR(inv->ops->put(inv, r), HS_ERR_IO);
+    HS_CHECK_ERR(inv->ops->put(inv, r), HS_ERR_STORE_UNAVAILABLE); /* 5xx to the last: for now */
     HS_CHECK(strstr(hs_error_last()->detail, "3 attempts") != NULL);
     HS_CHECK_ERR(inv->ops->get(inv, serial, r), HS_ERR_INPUT_NOT_FOUND);
+    faults("{\"faults\": [{\"status\": 400, \"type\": \"ThrottlingException\"},"
+           " {\"status\": 400, \"type\": \"ThrottlingException\"},"
+           " {\"status\": 400, \"type\": \"ProvisionedThroughputExceededException\"}]}");
+    HS_CHECK_ERR(inv->ops->get(inv, serial, r),
+                 HS_ERR_STORE_UNAVAILABLE); /* throttled to the last */
 
     /* Applied, but the answer is a 500: the retry fails its condition on our own item. */
     snprintf(r->serial_hex, sizeof(r->serial_hex), "%s", serial);
@@ -416,7 +421,7 @@ HS_TEST(bounded_answers_and_timeouts)
     HS_CHECK(strstr(hs_error_last()->detail, "larger than") != NULL);
     faults("{\"faults\": [{\"delay_ms\": 1000}, {\"delay_ms\": 1000}, {\"delay_ms\": 1000}]}");
     double t = hs_test_now_s();
-    HS_CHECK_ERR(inv->ops->get(inv, "abc", r), HS_ERR_IO);
+    HS_CHECK_ERR(inv->ops->get(inv, "abc", r), HS_ERR_STORE_UNAVAILABLE); /* timed out */
     HS_CHECK(hs_test_now_s() - t < 2.0);
     HS_CHECK(strstr(hs_error_last()->detail, "imeout") != NULL);
     hs_test_sleep_ms(1200); /* the delayed requests finish before the next case */
@@ -443,7 +448,7 @@ HS_TEST(wrong_configuration)
     HS_CHECK(strstr(hs_error_last()->detail, "does not exist") != NULL);
     c = config(table);
     c.endpoint = "http://127.0.0.1:1"; /* nothing listens */
-    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_IO);
+    HS_CHECK_ERR(st_dynamodb_open(&c, &inv), HS_ERR_STORE_UNAVAILABLE);
     static const char *const bad_endpoints[] = {"http://dynamodb.eu-west-1.amazonaws.com",
                                                 "https://u:p@example.com", "ftp://127.0.0.1",
                                                 "https://example.com/path", "not a url"};
