@@ -517,6 +517,7 @@ if len(sys.argv) < 2:
     sys.exit(0)
 L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 mine = [l for l in L if l.get("req_id") == d["request_id"]]
+assert not [l for l in mine if l["event"] == "sign.cert.issued"], mine
 gone = [l for l in mine if l["event"] == "sign.cert.discarded"]
 assert len(gone) == 1 and gone[0]["audit"] is True, mine
 assert gone[0]["reason"] == "inventory_unavailable" and gone[0]["serial"], gone

@@ -347,8 +347,9 @@ check "policy: the allowed name for the limited role -> exit 0" \
     --out-key out/d7.key --out-cert out/d7.pem'
 check "policy: an audience no rule allows -> exit 1, reason audience_not_allowed" \
     eval 'run 1 "${as_limited[@]}" -- token --audience other && says "reason: audience_not_allowed"'
-check "policy: another requester's certificate -> exit 1, reason not_owner_or_admin" \
-    eval 'run 1 "${as_limited[@]}" -- status "$serial" && says "reason: not_owner_or_admin"'
+check "policy: another requester's certificate -> exit 1, HTTP 404 not_found (as if there were none)" \
+    eval 'run 1 "${as_limited[@]}" -- status "$serial" && says "HTTP 404 not_found" &&
+    ! says "not_owner_or_admin"'
 check "a server profile without a DNS name -> exit 1 invalid_csr with a detail" \
     eval 'run 1 "${as_plain[@]}" -- cert --cn nodns --profile server --out-key out/nd.key \
     --out-cert out/nd.pem && says "invalid_csr" && says "detail: "'

@@ -289,6 +289,52 @@ check "SIGTERM while waiting in /next stops hsmsignd cleanly (exit 0; sanitizer 
     clean_stop
 stop_runtime
 
+# --- the inventory locked by another connection: 503 inventory_unavailable, Retry-After ----------
+# Another process holds SQLite's write lock past the busy timeout (5 s) while a certificate
+# event is answered: the proxy response is a 503 JSON error with Retry-After, no certificate,
+# and the signed certificate is audited as discarded, never as issued.
+start_runtime "$work/rt-locked"
+AWS_LAMBDA_RUNTIME_API=$rt_api HSMSIGN_CONFIG=cfg/hsmsignd.json "$hsmsignd" >out/locked.log 2>&1 &
+lambda_pid=$!
+# Ready first (opening the inventory writes to it), then locked.
+check "the function answers again (a JWKS event)" \
+    queue_and_wait warm-up "$events/v2-anon-jwks.json"
+rm -f out/locked out/unlock
+"$py" - "$work/out/inventory.db" <<'PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+open("out/locked", "w").close()
+for _ in range(1200):
+    if os.path.exists("out/unlock"):
+        break
+    time.sleep(0.05)
+db.execute("ROLLBACK")
+PY
+holder=$!
+for _ in $(seq 1 200); do [ -e out/locked ] && break; sleep 0.05; done
+check "a certificate event while the inventory is locked is answered" \
+    queue_and_wait cert-locked out/ev-cert.json
+touch out/unlock
+wait "$holder"
+check "-> 503 inventory_unavailable with Retry-After, Content-Type JSON and no certificate" \
+    record_ok cert-locked 'p["statusCode"] == 503 and p["headers"]["Retry-After"] == "2" and p["headers"]["Content-Type"] == "application/json" and j["error"] == "inventory_unavailable" and "certificate" not in j'
+locked_audit() {
+    "$py" - out/locked.log <<'PY'
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+issued = [l["serial"] for l in L if l["event"] == "sign.cert.issued"]
+assert not issued, issued
+gone = [l for l in L if l["event"] == "sign.cert.discarded"]
+assert len(gone) == 1 and gone[0]["audit"] and gone[0]["reason"] == "inventory_unavailable", gone
+PY
+}
+check "the signed certificate is audited as sign.cert.discarded, never sign.cert.issued" locked_audit
+check "the lock gone, the same event is issued (200)" \
+    eval 'queue_and_wait cert-free out/ev-cert.json && record_ok cert-free "p[\"statusCode\"] == 200 and j[\"serial\"]"'
+stop_lambda
+stop_runtime
+
 # --- start-up failures -> /runtime/init/error ---------------------------------------------------
 # init_fails NAME CONFIG ERROR_TYPE TEXT: hsmsignd exits 1 before any /next (an event is queued
 # and must stay so), posting ERROR_TYPE with TEXT in errorMessage to /runtime/init/error.
