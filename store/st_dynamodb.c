@@ -493,6 +493,32 @@ static enum aws_http_class st_ddb_classify(void *ctx, long status, const struct 
                                                                      : AWS_HTTP_FINAL;
 }
 
+/* The failure, if any, of a call aws_http_send() returned r for: no answer after the last
+ * attempt (unreachable, timed out), or still 5xx or throttled, means DynamoDB is unavailable for
+ * now (HS_ERR_STORE_UNAVAILABLE); any other refusal is ours to fix (HS_ERR_IO). Sets out->type
+ * from an error answer's body. */
+static HS_RESULT st_ddb_call_outcome(const struct st_inv_ddb *d, const char *action, hs_result r,
+                                     const struct aws_http_response *resp, struct st_ddb_reply *out)
+{
+    if (r.code == HS_ERR_BOUNDS) {
+        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: answer larger than %u bytes", action,
+                    ST_DDB_RESPONSE_MAX);
+    }
+    if (r.code == HS_ERR_IO && resp->transport != AWS_HTTP_ANSWERED) {
+        HS_BAIL_MSG(HS_ERR_STORE_UNAVAILABLE, "DynamoDB %s at %s: %s (%d attempts)", action, d->url,
+                    resp->error, resp->attempts);
+    }
+    HS_GUARD(r);
+    if (resp->status != 200) {
+        st_ddb_body_type(resp->body, out->type, sizeof(out->type));
+        bool transient = resp->status >= 500 || aws_http_throttling_code(out->type);
+        HS_BAIL_MSG(transient ? HS_ERR_STORE_UNAVAILABLE : HS_ERR_IO,
+                    "DynamoDB %s: HTTP %ld %s (%d attempts)", action, resp->status, out->type,
+                    resp->attempts);
+    }
+    return HS_OK;
+}
+
 /* Sends action with request req: up to ST_DDB_ATTEMPTS attempts (see the header). On
  * success out->doc holds the answer; on failure out->type names DynamoDB's error (so callers
  * can tell ConditionalCheckFailedException) and out->ambiguous whether an earlier attempt may
@@ -536,24 +562,7 @@ static HS_RESULT st_ddb_call(struct st_inv_ddb *d, const char *action, json_obje
     hs_result r = aws_http_send(lease.h, &hr, &resp);
     out->ambiguous = resp.ambiguous;
     out->type[0] = '\0';
-    if (r.code == HS_ERR_BOUNDS) {
-        HS_BAIL_MSG(HS_ERR_IO, "DynamoDB %s: answer larger than %u bytes", action,
-                    ST_DDB_RESPONSE_MAX);
-    }
-    /* No answer after the last attempt (unreachable, timed out), or still 5xx or throttled:
-     * DynamoDB is unavailable for now. Any other refusal is ours to fix (HS_ERR_IO). */
-    if (r.code == HS_ERR_IO && resp.transport != AWS_HTTP_ANSWERED) {
-        HS_BAIL_MSG(HS_ERR_STORE_UNAVAILABLE, "DynamoDB %s at %s: %s (%d attempts)", action, d->url,
-                    resp.error, resp.attempts);
-    }
-    HS_GUARD(r);
-    if (resp.status != 200) {
-        st_ddb_body_type(answer, out->type, sizeof(out->type));
-        bool transient = resp.status >= 500 || aws_http_throttling_code(out->type);
-        HS_BAIL_MSG(transient ? HS_ERR_STORE_UNAVAILABLE : HS_ERR_IO,
-                    "DynamoDB %s: HTTP %ld %s (%d attempts)", action, resp.status, out->type,
-                    resp.attempts);
-    }
+    HS_GUARD(st_ddb_call_outcome(d, action, r, &resp, out));
     r = hs_json_parse_object((const char *)hs_buf_data(answer), hs_buf_len(answer),
                              ST_DDB_RESPONSE_MAX, HS_JSON_DEPTH_MAX, &out->doc);
     if (hs_failed(r)) {
