@@ -95,7 +95,7 @@ static HS_RESULT svc_record_for_caller(struct svc_ctx *ctx, const struct svc_cal
     /* Asked for a missing serial too (as a record no principal requested), so that both paths
      * do the same work; an admin may manage anything, and is then told the truth below. */
     r = caller->authz->manage(caller->authz->arg, found ? rec->requester : "");
-    if (!found || (hs_failed(r) && r.code == HS_ERR_POLICY_DENIED)) {
+    if (!found || (hs_failed(r) && hs_code_class(r.code) == HS_CLASS_POLICY)) {
         /* The truth, for the operator only. */
         hs_log(HS_LOG_INFO, "cert.lookup.refused", HS_LOG_STR("caller", caller->principal),
                HS_LOG_STR("serial", norm), HS_LOG_BOOL("recorded", found),
