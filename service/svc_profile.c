@@ -61,7 +61,8 @@ static HS_RESULT svc_parse_exponent(json_object *obj, const char *key,
                   "field \"rsa_public_exponents.%s\" is required", key);
     char digits[SVC_E_DIGITS_MAX + 2];
     if (json_object_is_type(v, json_type_int)) {
-        snprintf(digits, sizeof(digits), "%lld", (long long)json_object_get_int64(v));
+        int w = snprintf(digits, sizeof(digits), "%lld", (long long)json_object_get_int64(v));
+        HS_ENSURE(w > 0 && (size_t)w < sizeof(digits), HS_ERR_INTERNAL);
     } else {
         const char *str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
         size_t n = strlen(str);

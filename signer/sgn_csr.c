@@ -152,7 +152,11 @@ static HS_RESULT sgn_csr_check_der(const SGN_CSR_DER *der, const unsigned char *
     HS_ENSURE_MSG(info->enc.enc != NULL, HS_ERR_INPUT_CSR, "malformed CertificationRequestInfo");
     HS_DEFER(X509_NAME *subject = NULL, hs_x509_name_freep);
     HS_GUARD(sgn_name_rebuilt(info->subject, &subject));
-    SGN_CSR_TBS tbs = {info->version, subject, info->spki, info->attributes};
+    SGN_CSR_TBS tbs;
+    tbs.version = info->version;
+    tbs.subject = subject;
+    tbs.spki = info->spki;
+    tbs.attributes = info->attributes;
     return sgn_der_same(&tbs, ASN1_ITEM_rptr(SGN_CSR_TBS), info->enc.enc, info->enc.len,
                         "CertificationRequestInfo");
 }

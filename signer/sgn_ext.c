@@ -141,10 +141,7 @@ static bool sgn_uri_path_valid(const char *p, size_t n, bool spiffe)
     if (n == 1 && p[0] == '/') {
         return !spiffe; /* a SPIFFE ID has no trailing "/" */
     }
-    size_t i = 0;
-    if (n > 0 && p[0] == '/') {
-        i = 1;
-    }
+    size_t i = p[0] == '/' ? 1 : 0;
     while (i <= n) {
         const char *slash = memchr(p + i, '/', n - i);
         size_t end = slash != NULL ? (size_t)(slash - p) : n;

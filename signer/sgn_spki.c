@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -95,17 +94,20 @@ HS_RESULT sgn_spki_rsa_exponent_check(const struct sgn_spki *spki,
     if (fits && memcmp(e, r->min, sizeof(e)) >= 0 && memcmp(e, r->max, sizeof(e)) <= 0) {
         return HS_OK;
     }
-    char got[48];
-    if (BN_num_bits(rsa->e) <= 64) {
-        snprintf(got, sizeof(got), "%llu", (unsigned long long)BN_get_word(rsa->e));
-    } else {
-        snprintf(got, sizeof(got), "a %d-bit number", BN_num_bits(rsa->e));
-    }
+    /* The detail names a small exponent, and a large one by its size. */
+    int bits = BN_num_bits(rsa->e);
+    unsigned long long word = bits <= 64 ? (unsigned long long)BN_get_word(rsa->e) : 0;
     if (range == NULL) {
-        HS_BAIL_MSG(HS_ERR_INPUT_KEY, "RSA public exponent must be 65537, not %s", got);
+        HS_ENSURE_MSG(bits > 64, HS_ERR_INPUT_KEY, "RSA public exponent must be 65537, not %llu",
+                      word);
+        HS_BAIL_MSG(HS_ERR_INPUT_KEY, "RSA public exponent must be 65537, not a %d-bit number",
+                    bits);
     }
+    HS_ENSURE_MSG(bits > 64, HS_ERR_INPUT_KEY,
+                  "RSA public exponent %llu is outside the profile's rsa_public_exponents", word);
     HS_BAIL_MSG(HS_ERR_INPUT_KEY,
-                "RSA public exponent %s is outside the profile's rsa_public_exponents", got);
+                "RSA public exponent of %d bits is outside the profile's rsa_public_exponents",
+                bits);
 }
 
 static HS_RESULT sgn_spki_classify_ec(const struct sgn_spki *spki, int ptype, const void *pval,
