@@ -812,6 +812,28 @@ HS_TEST(csrs_must_be_der_outside_and_inside)
     HS_CHECK(strstr(hs_error_last()->detail, "CertificationRequestInfo is not DER") != NULL);
 }
 
+HS_TEST(der_csrs_with_multi_valued_rdns_and_attributes_are_accepted)
+{
+    /* The DER check encodes the subject afresh from its entries: a multi-valued RDN (X.690
+     * §11.6: the SET sorted) and a challengePassword next to the extension request must come
+     * out as they went in. */
+    HS_DEFER(EVP_PKEY *key = gen_key("P-256"), hs_evp_pkey_freep);
+    HS_DEFER(X509_REQ *req = X509_REQ_new(), hs_x509_req_freep);
+    X509_NAME *name = X509_REQ_get_subject_name(req);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Example", -1, -1,
+                               0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"multi.example", -1,
+                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC, (const unsigned char *)"Ops", -1, -1, -1);
+    X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, MBSTRING_ASC,
+                              (const unsigned char *)"not-a-secret", -1);
+    add_san(req, "DNS:multi.example,email:ops@example.com,URI:spiffe://example.com/multi");
+    X509_REQ_set_pubkey(req, key);
+    X509_REQ_sign(req, key, EVP_sha256());
+    HS_CHECK(X509_NAME_entry_count(X509_REQ_get_subject_name(req)) == 3);
+    HS_CHECK_OK(parse_req(req, NULL));
+}
+
 int main(void)
 {
     const char *dir = hs_test_env("HSMSIGN_TESTDATA");
@@ -826,6 +848,7 @@ int main(void)
         HS_TEST_CASE(rsa_public_keys_must_be_der),
         HS_TEST_CASE(rsa_public_exponent_is_65537_or_the_configured_range),
         HS_TEST_CASE(csrs_must_be_der_outside_and_inside),
+        HS_TEST_CASE(der_csrs_with_multi_valued_rdns_and_attributes_are_accepted),
         HS_TEST_END,
     });
 }
