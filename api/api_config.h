@@ -32,7 +32,8 @@
  * Gateway authenticates); without "mtls" no client certificate is taken from a header. With
  * "mtls", the header (a URL-encoded PEM, as nginx's $ssl_client_escaped_cert or Envoy's
  * forwarded certificate) is believed only from the trusted proxies' addresses. "policy" is
- * required (an empty rule list denies everything). The inventory is required: no certificate
+ * required (an empty rule list denies everything; api_policy.h: whole-label DNS patterns,
+ * "allow_wildcards" for wildcard SANs, email and URI patterns matched part by part). The inventory is required: no certificate
  * leaves without a committed record. It is exactly one of "sqlite" (a file path; the store of
  * st_inventory.h, for a single host) or "dynamodb" (st_dynamodb.h, for Lambda and
  * ECS, where instances share the table), parsed into a struct st_config that
@@ -43,7 +44,8 @@
  * container credentials endpoint, never from the config.
  *
  * "profiles" is optional (svc_profile.h): each member names a certificate profile (its extended
- * key usages, key usages, whether it needs a DNS SAN, its lifetime caps within the CA's); the
+ * key usages, key usages, whether it needs a DNS SAN, its lifetime caps within the CA's, the RSA
+ * public exponents it accepts: "rsa_public_exponents", 65537 by default); the
  * first listed is the default. Without it the service has "client" (the default) and "server"
  * as above, with the CA's lifetimes. The policy's rules name these profiles.
  *

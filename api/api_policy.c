@@ -4,10 +4,12 @@
 #include <ctype.h>
 #include <fnmatch.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "common/hs_json.h"
 #include "signer/sgn_csr.h"
+#include "signer/sgn_ext.h"
 
 #define API_POLICY_HOURS_S 3600L
 
@@ -58,7 +60,10 @@ static size_t api_dns_labels(const char *s)
 }
 
 /* A DNS pattern matches label by label, ignoring case: the label counts must be equal, except
- * that a first label "**" stands for one or more labels ("**.example.com", or "**" alone). */
+ * that a first label "**" stands for one or more labels ("**.example.com", or "**" alone). A
+ * pattern label "*" matches any one whole label, the wildcard label "*" of a SAN included; any
+ * other pattern label (LDH, checked at load) only that label, so a SAN's "*" is admitted only by
+ * a "*" or "**" of the pattern. */
 static bool api_dns_match(const char *pattern, const char *name)
 {
     char pl[SGN_DNS_NAME_MAX + 1];
@@ -80,17 +85,173 @@ static bool api_dns_match(const char *pattern, const char *name)
         }
     }
     while (*p != '\0' && *n != '\0') {
-        if (!api_dns_next_label(&p, pl) || !api_dns_next_label(&n, nl) || fnmatch(pl, nl, 0) != 0) {
+        if (!api_dns_next_label(&p, pl) || !api_dns_next_label(&n, nl) ||
+            (strcmp(pl, "*") != 0 && strcmp(pl, nl) != 0)) {
             return false;
         }
     }
     return *p == '\0' && *n == '\0';
 }
 
+/* name (n bytes, not terminated) under api_dns_match, when it fits a DNS name's bound. */
+static bool api_dns_match_n(const char *pattern, const char *name, size_t n)
+{
+    char buf[SGN_DNS_NAME_MAX + 1];
+    if (n > SGN_DNS_NAME_MAX) {
+        return false;
+    }
+    memcpy(buf, name, n);
+    buf[n] = '\0';
+    return api_dns_match(pattern, buf);
+}
+
 static bool api_dns_any(const struct api_pattern_list *l, const char *name)
 {
     for (size_t i = 0; i < l->n; i++) {
         if (api_dns_match(l->items[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A glob whose only metacharacter is '*' (any run of characters, none for FNM_PATHNAME's sake:
+ * callers pass one path segment or one local part, which holds no separator). */
+static bool api_star_match(const char *pat, size_t pn, const char *s, size_t sn, bool fold)
+{
+    size_t pi = 0;
+    size_t si = 0;
+    size_t star = (size_t)-1;
+    size_t mark = 0;
+    while (si < sn) {
+        if (pi < pn && pat[pi] == '*') {
+            star = pi++;
+            mark = si;
+        } else if (pi < pn &&
+                   (fold ? tolower((unsigned char)pat[pi]) == tolower((unsigned char)s[si])
+                         : pat[pi] == s[si])) {
+            pi++;
+            si++;
+        } else if (star != (size_t)-1) {
+            pi = star + 1;
+            si = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (pi < pn && pat[pi] == '*') {
+        pi++;
+    }
+    return pi == pn;
+}
+
+/* An email SAN (local@domain, checked at CSR parse) under a pattern local@domain: the local
+ * part globbed with '*' ignoring case, the domain as a DNS pattern (api_dns_match). */
+static bool api_email_match(const char *pattern, const char *email)
+{
+    if (strcmp(pattern, "*") == 0) {
+        return true; /* any address (well formed: sgn_ext_email_valid) */
+    }
+    const char *pat_at = strchr(pattern, '@');
+    const char *at = strchr(email, '@');
+    if (pat_at == NULL || at == NULL || strchr(at + 1, '@') != NULL) {
+        return false;
+    }
+    return api_star_match(pattern, (size_t)(pat_at - pattern), email, (size_t)(at - email), true) &&
+           api_dns_match(pat_at + 1, at + 1);
+}
+
+/* The next '/'-separated segment of [*p, end): its start and length; advances *p past it. */
+static size_t api_segment_next(const char **p, const char *end, const char **seg)
+{
+    const char *slash = memchr(*p, '/', (size_t)(end - *p));
+    const char *stop = slash != NULL ? slash : end;
+    *seg = *p;
+    size_t n = (size_t)(stop - *p);
+    *p = slash != NULL ? slash + 1 : end;
+    return n;
+}
+
+/* Paths compared segment by segment: a pattern segment globs one segment ('*' never crosses
+ * '/'); a last pattern segment "**" stands for one or more segments. */
+static bool api_path_match(const struct sgn_uri *pat, const struct sgn_uri *uri)
+{
+    const char *p = pat->path;
+    const char *pe = pat->path + pat->path_len;
+    const char *u = uri->path;
+    const char *ue = uri->path + uri->path_len;
+    if ((p < pe && *p == '/') != (u < ue && *u == '/')) {
+        return false;
+    }
+    if (p == pe || u == ue) {
+        return p == pe && u == ue;
+    }
+    p += *p == '/';
+    u += *u == '/';
+    while (p < pe || u < ue) {
+        if (p >= pe || u >= ue) {
+            return false;
+        }
+        const char *ps = NULL;
+        const char *us = NULL;
+        size_t pn = api_segment_next(&p, pe, &ps);
+        size_t un = api_segment_next(&u, ue, &us);
+        if (pn == 2 && ps[0] == '*' && ps[1] == '*' && p >= pe) {
+            return un > 0;
+        }
+        if (!api_star_match(ps, pn, us, un, false)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A URI SAN under a URI pattern, both parsed (sgn_ext_uri_parse): the scheme equal ignoring
+ * case, the host as a DNS pattern, the port and the query exactly, the path per segment. */
+static bool api_uri_match(const char *pattern, const char *value)
+{
+    struct sgn_uri pat;
+    struct sgn_uri uri;
+    if (strcmp(pattern, "*") == 0) {
+        return sgn_ext_uri_parse(value, strlen(value), 0, &uri); /* any well-formed URI */
+    }
+    if (!sgn_ext_uri_parse(pattern, strlen(pattern), SGN_URI_PATTERN, &pat) ||
+        !sgn_ext_uri_parse(value, strlen(value), 0, &uri)) {
+        return false;
+    }
+    char host[SGN_DNS_NAME_MAX + 1];
+    if (pat.scheme_len != uri.scheme_len ||
+        strncasecmp(pat.scheme, uri.scheme, pat.scheme_len) != 0 ||
+        pat.has_authority != uri.has_authority || pat.host_len > SGN_DNS_NAME_MAX) {
+        return false;
+    }
+    memcpy(host, pat.host, pat.host_len);
+    host[pat.host_len] = '\0';
+    if (pat.has_authority && !api_dns_match_n(host, uri.host, uri.host_len)) {
+        return false;
+    }
+    if (pat.port_len != uri.port_len || memcmp(pat.port, uri.port, pat.port_len) != 0 ||
+        pat.has_query != uri.has_query || pat.query_len != uri.query_len ||
+        memcmp(pat.query, uri.query, pat.query_len) != 0) {
+        return false;
+    }
+    return api_path_match(&pat, &uri);
+}
+
+static bool api_email_any(const struct api_pattern_list *l, const char *email)
+{
+    for (size_t i = 0; email != NULL && i < l->n; i++) {
+        if (api_email_match(l->items[i], email)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool api_uri_any(const struct api_pattern_list *l, const char *uri)
+{
+    for (size_t i = 0; uri != NULL && i < l->n; i++) {
+        if (api_uri_match(l->items[i], uri)) {
             return true;
         }
     }
@@ -135,12 +296,18 @@ static bool api_san_allowed(const struct api_policy_rule *rule, const GENERAL_NA
     switch (gn->type) {
     case GEN_DNS: {
         const char *name = api_ia5(gn->d.dNSName);
-        return name != NULL && api_dns_any(&rule->dns, name);
+        bool wildcard = false;
+        /* Checked at CSR parse already; again here, as the policy's own input. */
+        return name != NULL && sgn_ext_san_dns_valid(name, strlen(name), &wildcard) &&
+               (!wildcard || rule->allow_wildcards) && api_dns_any(&rule->dns, name);
     }
-    case GEN_EMAIL:
-        return api_glob_any(&rule->email, api_ia5(gn->d.rfc822Name), FNM_CASEFOLD);
+    case GEN_EMAIL: {
+        const char *email = api_ia5(gn->d.rfc822Name);
+        return email != NULL && sgn_ext_email_valid(email, strlen(email)) &&
+               api_email_any(&rule->email, email);
+    }
     case GEN_URI:
-        return api_glob_any(&rule->uri, api_ia5(gn->d.uniformResourceIdentifier), 0);
+        return api_uri_any(&rule->uri, api_ia5(gn->d.uniformResourceIdentifier));
     case GEN_IPADD:
         return api_ip_any(rule, gn->d.iPAddress);
     default:
@@ -151,6 +318,11 @@ static bool api_san_allowed(const struct api_policy_rule *rule, const GENERAL_NA
 static bool api_names_allowed(const struct api_policy_rule *rule, const struct api_cert_ask *ask)
 {
     if (ask->cn != NULL && !api_glob_any(&rule->cn, ask->cn, 0)) {
+        return false;
+    }
+    /* A CN with a '*' (a legacy client may take it for a wildcard host name) needs the rule to
+     * allow wildcards too. */
+    if (ask->cn != NULL && strchr(ask->cn, '*') != NULL && !rule->allow_wildcards) {
         return false;
     }
     for (int i = 0; i < sk_GENERAL_NAME_num(ask->sans); i++) {
@@ -334,12 +506,105 @@ static HS_RESULT api_parse_profiles(json_object *obj, const struct svc_profiles 
     return HS_OK;
 }
 
+/* A DNS pattern: dot-separated labels, each LDH (RFC 1123 §2.1) or "*" (one whole label); the
+ * first may be "**" (one or more labels). Partial-label globs ("a*.example.org") and fnmatch
+ * syntax ('?', '[') are refused: a pattern never admits what its labels do not spell. */
+static bool api_dns_pattern_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > SGN_DNS_NAME_MAX) {
+        return false;
+    }
+    size_t i = 0;
+    while (i <= n) {
+        const char *dot = memchr(s + i, '.', n - i);
+        size_t end = dot != NULL ? (size_t)(dot - s) : n;
+        size_t len = end - i;
+        bool star = len == 1 && s[i] == '*';
+        bool stars = len == 2 && i == 0 && s[0] == '*' && s[1] == '*';
+        if (!star && !stars && !sgn_ext_dns_labels_valid(s + i, len)) {
+            return false;
+        }
+        i = end + 1;
+    }
+    return true;
+}
+
+/* An email pattern: local@domain, one '@'; the local part 1..64 of atext and dots ('*', itself
+ * atext, globs), the domain a DNS pattern. "*" alone admits any address. */
+static bool api_email_pattern_valid(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (strcmp(s, "*") == 0) {
+        return true;
+    }
+    if (at == NULL || strchr(at + 1, '@') != NULL || at == s || at - s > 64) {
+        return false;
+    }
+    for (const char *p = s; p < at; p++) {
+        bool ok = isalnum((unsigned char)*p) || strchr("!#$%&'*+-/=?^_`{|}~.", *p) != NULL;
+        if (!ok) {
+            return false;
+        }
+    }
+    return api_dns_pattern_valid(at + 1, strlen(at + 1));
+}
+
+/* A URI pattern: an absolute URI as sgn_ext_uri_parse takes it, whose host is a DNS pattern and
+ * whose path segments glob with '*'; "**" only as the last segment. "*" alone admits any URI. */
+static bool api_uri_pattern_valid(const char *s)
+{
+    struct sgn_uri u;
+    if (strcmp(s, "*") == 0) {
+        return true;
+    }
+    if (!sgn_ext_uri_parse(s, strlen(s), SGN_URI_PATTERN, &u) ||
+        (u.has_authority && !api_dns_pattern_valid(u.host, u.host_len))) {
+        return false;
+    }
+    const char *p = u.path;
+    const char *end = u.path + u.path_len;
+    p += p < end && *p == '/';
+    while (p < end) {
+        const char *seg = NULL;
+        size_t n = api_segment_next(&p, end, &seg);
+        if (n >= 2 && memmem(seg, n, "**", 2) != NULL && !(n == 2 && p >= end)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static HS_RESULT api_check_patterns(const struct api_pattern_list *l, const char *key,
+                                    bool (*valid)(const char *), const char *what)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        HS_ENSURE_MSG(valid(l->items[i]), HS_ERR_INPUT_FIELD, "field \"%s\": entry %zu is not %s",
+                      key, i, what);
+    }
+    return HS_OK;
+}
+
+static bool api_dns_pattern_valid_str(const char *s)
+{
+    return api_dns_pattern_valid(s, strlen(s));
+}
+
 static HS_RESULT api_parse_rule_names(json_object *obj, struct api_policy_rule *r)
 {
     HS_GUARD(api_parse_patterns(obj, "cn_patterns", false, &r->cn));
     HS_GUARD(api_parse_patterns(obj, "dns_patterns", false, &r->dns));
+    HS_GUARD(api_check_patterns(&r->dns, "dns_patterns", api_dns_pattern_valid_str,
+                                "a DNS pattern (LDH labels, a whole label \"*\", a first "
+                                "label \"**\")"));
+    HS_GUARD(hs_json_get_bool(obj, "allow_wildcards", false, false, &r->allow_wildcards));
     HS_GUARD(api_parse_patterns(obj, "email_patterns", false, &r->email));
+    HS_GUARD(api_check_patterns(&r->email, "email_patterns", api_email_pattern_valid,
+                                "an email pattern (local@domain, '*' in the local part, the "
+                                "domain a DNS pattern)"));
     HS_GUARD(api_parse_patterns(obj, "uri_patterns", false, &r->uri));
+    HS_GUARD(api_check_patterns(&r->uri, "uri_patterns", api_uri_pattern_valid,
+                                "a URI pattern (an absolute URI, the host a DNS pattern, '*' "
+                                "within a path segment, \"**\" as the last segment)"));
     struct api_pattern_list cidrs = {.n = 0};
     HS_GUARD(api_parse_patterns(obj, "ip_ranges", false, &cidrs));
     for (size_t i = 0; i < cidrs.n; i++) {
@@ -352,17 +617,10 @@ static HS_RESULT api_parse_rule_names(json_object *obj, struct api_policy_rule *
 static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *profiles,
                                 long max_cert_s, long max_token_s, struct api_policy_rule *r)
 {
-    static const char *const allowed[] = {"principals",
-                                          "profiles",
-                                          "cn_patterns",
-                                          "dns_patterns",
-                                          "email_patterns",
-                                          "uri_patterns",
-                                          "ip_ranges",
-                                          "max_cert_ttl_hours",
-                                          "audiences",
-                                          "max_token_ttl_seconds",
-                                          NULL};
+    static const char *const allowed[] = {
+        "principals",         "profiles",       "cn_patterns",           "dns_patterns",
+        "allow_wildcards",    "email_patterns", "uri_patterns",          "ip_ranges",
+        "max_cert_ttl_hours", "audiences",      "max_token_ttl_seconds", NULL};
     HS_ENSURE_MSG(json_object_is_type(obj, json_type_object), HS_ERR_INPUT_FIELD,
                   "rules[] entries must be objects");
     HS_GUARD(hs_json_check_keys(obj, allowed, "rule"));

@@ -8,7 +8,7 @@
  *       {"principals": ["arn:aws:iam::123456789012:role/device-*"],
  *        "profiles": ["client"],
  *        "cn_patterns": ["device-*"],
- *        "dns_patterns": ["*.devices.example.com"],
+ *        "dns_patterns": ["*.devices.example.com"], "allow_wildcards": false,
  *        "email_patterns": [], "uri_patterns": [], "ip_ranges": ["10.0.0.0/8"],
  *        "max_cert_ttl_hours": 24,
  *        "audiences": ["https://snowflake.example/oauth"],
@@ -16,14 +16,25 @@
  *     ]
  *   }
  *
- * Patterns are globs (fnmatch(3): `*`, `?`, `[...]`). A principal pattern matches the caller's
- * principal as a whole, `*` crossing `/` and `:` as in IAM policies; callers authenticated by
- * an mTLS client certificate we issued have the principal "x509:" + the certificate's subject
- * (RFC 4514, e.g. "x509:CN=device-42"; "x509:serial=<hex>" when the subject is empty). A DNS
- * pattern is matched label by label, ignoring case, so "*.example.com" matches exactly one label
- * in front of example.com; a first label "**" matches one or more ("**.example.com", "**").
- * cn_patterns and email/uri patterns match the whole value; ip_ranges are CIDR blocks (IPv4 or
- * IPv6).
+ * Principal, CN and audience patterns are globs (fnmatch(3): `*`, `?`, `[...]`). A principal
+ * pattern matches the caller's principal as a whole, `*` crossing `/` and `:` as in IAM
+ * policies; callers authenticated by an mTLS client certificate we issued have the principal
+ * "x509:" + the certificate's subject (RFC 4514, e.g. "x509:CN=device-42"; "x509:serial=<hex>"
+ * when the subject is empty).
+ * A DNS pattern is matched label by label, ignoring case: each label is an LDH label or `*`,
+ * which matches exactly one whole label, so "*.example.com" matches one label in front of
+ * example.com; a first label "**" matches one or more ("**.example.com", "**"). Partial-label
+ * globs ("a*.example.com") and `?` / `[` are refused at load. A wildcard DNS SAN
+ * ("*.example.com", RFC 6125 §6.4.3) is issued only under a rule with "allow_wildcards": true
+ * (default false), and only when the pattern covers every name it stands for: its `*` label
+ * must meet a `*` (or `**`) of the pattern. A CN holding `*` also needs allow_wildcards.
+ * An email pattern is local@domain: the local part globbed with `*` (ignoring case), the domain
+ * a DNS pattern; "*@example.com" admits "alice@example.com", never "a@evil.com@example.com"
+ * (refused at CSR parse anyway); "*" alone admits any address. A URI pattern is an absolute URI (as sgn_ext_uri_parse takes
+ * it): the scheme compared ignoring case, the host as a DNS pattern, port and query exactly,
+ * the path segment by segment, `*` globbing within one segment ("spiffe://example.org/ns/prod/
+ * sa/web-*"), a last segment "**" standing for one or more segments; "*" alone admits any URI.
+ * ip_ranges are CIDR blocks (IPv4 or IPv6).
  * A rule without "profiles" allows no certificate; without "audiences", no token. A name type
  * without patterns is not allowed by that rule. "admins" may read and revoke any certificate
  * (the requester may always read and revoke its own).
@@ -74,6 +85,7 @@ struct api_policy_rule {
     struct api_pattern_list profiles; /* names of configured profiles (exact match) */
     struct api_pattern_list cn;
     struct api_pattern_list dns;
+    bool allow_wildcards; /* a wildcard DNS SAN ("*.example.org") may be issued */
     struct api_pattern_list email;
     struct api_pattern_list uri;
     struct api_ip_range ip[API_POLICY_PATTERNS_MAX];

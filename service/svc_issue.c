@@ -153,7 +153,7 @@ HS_RESULT svc_cert_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
     HS_ENSURE_MSG(!req->has_ttl || (req->ttl_hours >= 1 && req->ttl_hours <= max_h),
                   HS_ERR_INPUT_RANGE, "field \"ttl_hours\" must be between 1 and %ld", max_h);
     HS_DEFER(struct sgn_csr *csr = NULL, sgn_csr_freep);
-    HS_GUARD(sgn_csr_parse(req->csr_pem, req->csr_len, &csr));
+    HS_GUARD(sgn_csr_parse_ex(req->csr_pem, req->csr_len, &profile->rsa_exponents, &csr));
     HS_ENSURE_MSG(!profile->require_dns_san || svc_has_dns_san(sgn_csr_get0_sans(csr)),
                   HS_ERR_INPUT_CSR, "the %s profile needs at least one DNS SAN in the CSR",
                   profile->name);

@@ -3,12 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+
+#include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "signer/sgn_cert.h"
 
 #define SVC_HOUR_S 3600L
 #define SVC_PROFILE_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789-_"
-#define SVC_USAGES_MAX 8 /* entries of one usage list */
+#define SVC_USAGES_MAX 8    /* entries of one usage list */
+#define SVC_E_DIGITS_MAX 78 /* decimal digits of 2^256 - 1 */
 
 struct svc_usage_name {
     const char *name;
@@ -29,12 +33,74 @@ static const struct svc_usage_name svc_key_usages[] = {
 static void svc_profiles_default(long default_ttl_s, long max_ttl_s, struct svc_profiles *out)
 {
     memset(out, 0, sizeof(*out));
-    out->items[0] = (struct svc_profile){"client", SGN_EKU_CLIENT_AUTH, SGN_KU_DIGITAL_SIGNATURE,
-                                         false,    default_ttl_s,       max_ttl_s};
-    out->items[1] = (struct svc_profile){
-        "server", SGN_EKU_SERVER_AUTH, SGN_KU_DIGITAL_SIGNATURE | SGN_KU_KEY_ENCIPHERMENT,
-        true,     default_ttl_s,       max_ttl_s};
+    out->items[0] = (struct svc_profile){.name = "client",
+                                         .eku = SGN_EKU_CLIENT_AUTH,
+                                         .key_usage = SGN_KU_DIGITAL_SIGNATURE,
+                                         .require_dns_san = false,
+                                         .default_ttl_s = default_ttl_s,
+                                         .max_ttl_s = max_ttl_s};
+    out->items[1] =
+        (struct svc_profile){.name = "server",
+                             .eku = SGN_EKU_SERVER_AUTH,
+                             .key_usage = SGN_KU_DIGITAL_SIGNATURE | SGN_KU_KEY_ENCIPHERMENT,
+                             .require_dns_san = true,
+                             .default_ttl_s = default_ttl_s,
+                             .max_ttl_s = max_ttl_s};
     out->n = 2;
+    sgn_rsa_exponents_default(&out->items[0].rsa_exponents);
+    sgn_rsa_exponents_default(&out->items[1].rsa_exponents);
+}
+
+/* One bound of "rsa_public_exponents": a positive JSON integer or a string of decimal digits;
+ * odd, 65537..2^256-1; written big-endian into out. */
+static HS_RESULT svc_parse_exponent(json_object *obj, const char *key,
+                                    unsigned char out[SGN_RSA_E_BYTES])
+{
+    json_object *v = NULL;
+    HS_ENSURE_MSG(json_object_object_get_ex(obj, key, &v), HS_ERR_INPUT_FIELD,
+                  "field \"rsa_public_exponents.%s\" is required", key);
+    char digits[SVC_E_DIGITS_MAX + 2];
+    if (json_object_is_type(v, json_type_int)) {
+        int w = snprintf(digits, sizeof(digits), "%lld", (long long)json_object_get_int64(v));
+        HS_ENSURE(w > 0 && (size_t)w < sizeof(digits), HS_ERR_INTERNAL);
+    } else {
+        const char *str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        size_t n = strlen(str);
+        HS_ENSURE_MSG(n > 0 && n <= SVC_E_DIGITS_MAX && strspn(str, "0123456789") == n,
+                      HS_ERR_INPUT_FIELD,
+                      "field \"rsa_public_exponents.%s\" must be an integer or a string of at "
+                      "most %d decimal digits",
+                      key, SVC_E_DIGITS_MAX);
+        memcpy(digits, str, n + 1);
+    }
+    HS_DEFER(BIGNUM *e = NULL, hs_bn_freep);
+    HS_ENSURE(BN_dec2bn(&e, digits) > 0 && e != NULL, HS_ERR_NOMEM);
+    HS_ENSURE_MSG(BN_is_odd(e) && !BN_is_negative(e) && BN_num_bits(e) <= SGN_RSA_E_BYTES * 8 &&
+                      BN_get_word(e) >= 65537,
+                  HS_ERR_INPUT_RANGE,
+                  "field \"rsa_public_exponents.%s\" must be an odd number from 65537 to "
+                  "2^256 - 1",
+                  key);
+    HS_ENSURE(BN_bn2binpad(e, out, SGN_RSA_E_BYTES) == SGN_RSA_E_BYTES, HS_ERR_INTERNAL);
+    return HS_OK;
+}
+
+/* "rsa_public_exponents": {"min": ..., "max": ...}, or 65537 only when absent. */
+static HS_RESULT svc_parse_exponents(json_object *obj, struct sgn_rsa_exponents *out)
+{
+    static const char *const allowed[] = {"min", "max", NULL};
+    json_object *range = NULL;
+    HS_GUARD(hs_json_get_typed(obj, "rsa_public_exponents", false, json_type_object, &range));
+    sgn_rsa_exponents_default(out);
+    if (range == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(range, allowed, "rsa_public_exponents"));
+    HS_GUARD(svc_parse_exponent(range, "min", out->min));
+    HS_GUARD(svc_parse_exponent(range, "max", out->max));
+    HS_ENSURE_MSG(memcmp(out->min, out->max, SGN_RSA_E_BYTES) <= 0, HS_ERR_INPUT_RANGE,
+                  "field \"rsa_public_exponents\": min is greater than max");
+    return HS_OK;
 }
 
 /* A list of usage names ("key" of obj) as bits of table; dflt when absent. */
@@ -79,9 +145,13 @@ static bool svc_profile_name_valid(const char *name)
 static HS_RESULT svc_parse_profile(json_object *obj, long default_ttl_s, long max_ttl_s,
                                    struct svc_profile *p)
 {
-    static const char *const allowed[] = {"extended_key_usage", "key_usage",
-                                          "require_dns_san",    "max_ttl_hours",
-                                          "default_ttl_hours",  NULL};
+    static const char *const allowed[] = {"extended_key_usage",
+                                          "key_usage",
+                                          "require_dns_san",
+                                          "max_ttl_hours",
+                                          "default_ttl_hours",
+                                          "rsa_public_exponents",
+                                          NULL};
     HS_ENSURE_MSG(json_object_is_type(obj, json_type_object), HS_ERR_INPUT_FIELD,
                   "a profile must be an object");
     HS_GUARD(hs_json_check_keys(obj, allowed, "profile"));
@@ -99,7 +169,7 @@ static HS_RESULT svc_parse_profile(json_object *obj, long default_ttl_s, long ma
     HS_GUARD(hs_json_get_int(obj, "default_ttl_hours", false, 1, max_h, dflt_h, &def_h));
     p->max_ttl_s = (long)max_h * SVC_HOUR_S;
     p->default_ttl_s = (long)def_h * SVC_HOUR_S;
-    return HS_OK;
+    return svc_parse_exponents(obj, &p->rsa_exponents);
 }
 
 HS_RESULT svc_profiles_parse(json_object *doc, long default_ttl_s, long max_ttl_s,

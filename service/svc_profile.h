@@ -19,6 +19,10 @@
  * (default false): the CSR must carry at least one DNS SAN. "max_ttl_hours" (1..ca.max_ttl_hours,
  * default ca.max_ttl_hours) caps what a request may ask for; "default_ttl_hours" (1..the
  * profile's max, default ca.default_ttl_hours capped by it) is used when it asks for nothing.
+ * "rsa_public_exponents" (default {"min": 65537, "max": 65537}): the RSA public exponents a CSR's
+ * key may have (sgn_csr_parse_ex), each bound a JSON integer or a string of decimal digits, odd,
+ * 65537 <= min <= max < 2^256 (CA/Browser Forum BR 6.1.6), e.g. {"min": 65537, "max": "1157920892
+ * 37316195423570985008687907853269984665640564039457584007913129639935"} (2^256 - 1, one string).
  * Unknown members, unknown usages, duplicates and out-of-range values are errors naming the
  * profile and field.
  *
@@ -35,6 +39,7 @@
 #include <json-c/json.h>
 
 #include "common/hs_err.h"
+#include "signer/sgn_spki.h"
 #include "store/st_inventory.h"
 
 #define SVC_PROFILES_MAX 16
@@ -45,8 +50,9 @@ struct svc_profile {
     unsigned int eku;       /* enum sgn_eku bits; never 0 */
     unsigned int key_usage; /* SGN_KU_DIGITAL_SIGNATURE and/or SGN_KU_KEY_ENCIPHERMENT */
     bool require_dns_san;
-    long default_ttl_s; /* seconds, 1..max_ttl_s */
-    long max_ttl_s;     /* seconds */
+    long default_ttl_s;                     /* seconds, 1..max_ttl_s */
+    long max_ttl_s;                         /* seconds */
+    struct sgn_rsa_exponents rsa_exponents; /* accepted RSA public exponents; 65537 by default */
 };
 
 /* The configured profiles; items[0] is the default. */

@@ -3,7 +3,8 @@
  *
  * Accepts PEM with the "CERTIFICATE REQUEST" or legacy "NEW CERTIFICATE REQUEST" label, LF or
  * CRLF line endings (as GnuTLS certtool, Java keytool and Python cryptography write them).
- * The CSR's own signature must verify. Keys accepted: RSA 2048..8192 bits, EC P-256 / P-384,
+ * The CSR must be DER and its own signature must verify. Keys accepted: RSA 2048..8192 bits
+ * with the public exponent 65537 (or a configured range, sgn_csr_parse_ex), EC P-256 / P-384,
  * Ed25519. Names taken from the CSR: the subject's commonName and the subjectAltName
  * extension's dNSName, iPAddress, rfc822Name and uniformResourceIdentifier entries (RFC 5280
  * §4.2.1.6); any other requested extension is ignored, any other SAN type is refused.
@@ -32,6 +33,17 @@ struct sgn_csr;
  * unsupported name; the detail says which), HS_ERR_INPUT_CSR_SIGNATURE, HS_ERR_INPUT_KEY
  * (key type or size not accepted). The caller frees *out with sgn_csr_free(). */
 HS_RESULT sgn_csr_parse(const char *pem, size_t len, struct sgn_csr **out);
+
+/* As sgn_csr_parse, with the RSA public exponents accepted (sgn_spki.h; NULL: 65537 only, as
+ * sgn_csr_parse). The CSR must be DER (X.690 §10): the CertificationRequest, its signed
+ * CertificationRequestInfo (the subject and attributes encoded afresh), the extension request
+ * and the subjectAltName are each re-encoded and compared byte for byte; the RSAPublicKey too
+ * (sgn_spki_classify). SAN values must be well formed (sgn_ext.h): DNS names LDH or a
+ * leftmost-label wildcard "*.a.b" (sgn_ext_san_dns_valid), email addresses local@domain
+ * (sgn_ext_email_valid), URIs absolute without dot segments (sgn_ext_uri_parse). Errors as
+ * sgn_csr_parse; an RSA exponent outside the range is HS_ERR_INPUT_KEY. */
+HS_RESULT sgn_csr_parse_ex(const char *pem, size_t len, const struct sgn_rsa_exponents *rsa_e,
+                           struct sgn_csr **out);
 
 void sgn_csr_free(struct sgn_csr *csr);
 void sgn_csr_freep(struct sgn_csr **csr);

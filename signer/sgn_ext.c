@@ -1,6 +1,7 @@
 #include "signer/sgn_ext.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/x509v3.h>
 
@@ -32,6 +33,236 @@ bool sgn_ext_dns_labels_valid(const char *s, size_t n)
         }
     }
     return label > 0 && s[n - 1] != '-';
+}
+
+bool sgn_ext_san_dns_valid(const char *s, size_t n, bool *wildcard)
+{
+    if (s == NULL || n == 0 || n > SGN_DNS_MAX) {
+        return false;
+    }
+    bool wild = n > 2 && s[0] == '*' && s[1] == '.';
+    size_t skip = wild ? 2 : 0;
+    if (!sgn_ext_dns_labels_valid(s + skip, n - skip)) {
+        return false;
+    }
+    /* "*.org" would cover a whole top-level domain: at least two labels after the '*'. */
+    if (wild && memchr(s + skip, '.', n - skip) == NULL) {
+        return false;
+    }
+    if (wildcard != NULL) {
+        *wildcard = wild;
+    }
+    return true;
+}
+
+/* atext of RFC 5322 §3.2.3, which RFC 5321 §4.1.2's Atom uses. */
+static bool sgn_atext(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+bool sgn_ext_email_valid(const char *s, size_t n)
+{
+    const char *at = s != NULL ? memchr(s, '@', n) : NULL;
+    if (at == NULL || n > SGN_DNS_MAX + 65) {
+        return false;
+    }
+    size_t local = (size_t)(at - s);
+    size_t domain = n - local - 1;
+    if (local == 0 || local > 64 || domain == 0 || domain > SGN_DNS_MAX || s[0] == '.' ||
+        s[local - 1] == '.') {
+        return false;
+    }
+    for (size_t i = 0; i < local; i++) {
+        if (!(sgn_atext(s[i]) || (s[i] == '.' && s[i + 1] != '.'))) {
+            return false;
+        }
+    }
+    /* A second '@' is no LDH character: refused here. */
+    return sgn_ext_dns_labels_valid(at + 1, domain);
+}
+
+static bool sgn_uri_unreserved_or_sub(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
+}
+
+static int sgn_hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+        return (c | 0x20) - 'a' + 10;
+    }
+    return -1;
+}
+
+/* One path segment or the query (RFC 3986 §3.3, §3.4): pchar and %HH; a '/' or '?' only in the
+ * query. A segment decoding to "." or ".." is a dot segment. Encoded '/', '\\' and NUL would
+ * hide a separator from whoever decodes the path: refused. */
+static bool sgn_uri_chars(const char *s, size_t n, bool query)
+{
+    size_t dots = 0;
+    size_t decoded = 0;
+    for (size_t i = 0; i < n; i++, decoded++) {
+        char c = s[i];
+        if (c == '%') {
+            int hi = n - i >= 3 ? sgn_hex(s[i + 1]) : -1;
+            int lo = n - i >= 3 ? sgn_hex(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                return false;
+            }
+            int v = hi * 16 + lo;
+            if (v == 0 || v == '/' || v == '\\') {
+                return false;
+            }
+            dots += v == '.';
+            i += 2;
+            continue;
+        }
+        bool ok = sgn_uri_unreserved_or_sub(c) || c == ':' || c == '@' ||
+                  (query && (c == '/' || c == '?'));
+        if (!ok) {
+            return false;
+        }
+        dots += c == '.';
+    }
+    return query || !(decoded >= 1 && decoded <= 2 && dots == decoded);
+}
+
+static bool sgn_uri_path_valid(const char *p, size_t n, bool spiffe)
+{
+    if (n == 0) {
+        return true;
+    }
+    if (n == 1 && p[0] == '/') {
+        return !spiffe; /* a SPIFFE ID has no trailing "/" */
+    }
+    size_t i = p[0] == '/' ? 1 : 0;
+    while (i <= n) {
+        const char *slash = memchr(p + i, '/', n - i);
+        size_t end = slash != NULL ? (size_t)(slash - p) : n;
+        if (end == i || !sgn_uri_chars(p + i, end - i, false)) {
+            return false; /* an empty segment: "a//b", "a/" */
+        }
+        i = end + 1;
+    }
+    return true;
+}
+
+static bool sgn_uri_host_valid(const char *h, size_t n, unsigned int flags)
+{
+    if (n == 0 || n > SGN_DNS_MAX) {
+        return false;
+    }
+    if (flags & SGN_URI_PATTERN) {
+        /* Checked as a DNS pattern by the caller; only its characters here. */
+        for (size_t i = 0; i < n; i++) {
+            char c = h[i];
+            bool ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '*';
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return sgn_ext_dns_labels_valid(h, n);
+}
+
+static bool sgn_uri_authority(const char *a, size_t n, unsigned int flags, struct sgn_uri *u)
+{
+    if (memchr(a, '@', n) != NULL) {
+        return false; /* userinfo: "user:password@" has no place in a certificate */
+    }
+    const char *colon = memchr(a, ':', n);
+    size_t host = colon != NULL ? (size_t)(colon - a) : n;
+    u->host = a;
+    u->host_len = host;
+    u->port = colon != NULL ? colon + 1 : a + n;
+    u->port_len = colon != NULL ? n - host - 1 : 0;
+    if (!sgn_uri_host_valid(a, host, flags)) {
+        return false;
+    }
+    if (colon == NULL) {
+        return true;
+    }
+    unsigned long port = 0;
+    for (size_t i = 0; i < u->port_len; i++) {
+        if (u->port[i] < '0' || u->port[i] > '9') {
+            return false;
+        }
+        port = port * 10 + (unsigned long)(u->port[i] - '0');
+    }
+    return u->port_len >= 1 && u->port_len <= 5 && port <= 65535;
+}
+
+static bool sgn_uri_scheme(const char *s, size_t n, struct sgn_uri *u)
+{
+    const char *colon = memchr(s, ':', n);
+    size_t len = colon != NULL ? (size_t)(colon - s) : 0;
+    if (len == 0 || len > SGN_URI_SCHEME_MAX || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z')) {
+        return false;
+    }
+    for (size_t i = 1; i < len; i++) {
+        char c = s[i];
+        bool ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                  c == '-' || c == '.';
+        if (!ok) {
+            return false;
+        }
+    }
+    u->scheme = s;
+    u->scheme_len = len;
+    return true;
+}
+
+bool sgn_ext_uri_parse(const char *s, size_t n, unsigned int flags, struct sgn_uri *out)
+{
+    struct sgn_uri u;
+    memset(&u, 0, sizeof(u));
+    if (s == NULL || n == 0 || n > SGN_URL_MAX || !sgn_uri_scheme(s, n, &u)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == '#') {
+            return false; /* no fragment in an absolute URI (RFC 3986 §4.3) */
+        }
+    }
+    const char *p = s + u.scheme_len + 1;
+    const char *end = s + n;
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    const char *hier_end = q != NULL ? q : end;
+    u.has_query = q != NULL;
+    u.query = q != NULL ? q + 1 : end;
+    u.query_len = (size_t)(end - u.query);
+    if (hier_end - p >= 2 && p[0] == '/' && p[1] == '/') {
+        const char *a = p + 2;
+        const char *slash = memchr(a, '/', (size_t)(hier_end - a));
+        const char *a_end = slash != NULL ? slash : hier_end;
+        u.has_authority = true;
+        if (!sgn_uri_authority(a, (size_t)(a_end - a), flags, &u)) {
+            return false;
+        }
+        p = a_end;
+    } else if (p == hier_end) {
+        return false; /* "scheme:" alone */
+    }
+    u.path = p;
+    u.path_len = (size_t)(hier_end - p);
+    bool spiffe = u.scheme_len == 6 && strncasecmp(s, "spiffe", 6) == 0;
+    if (spiffe && (!u.has_authority || u.port_len > 0 || u.has_query)) {
+        return false;
+    }
+    if (!sgn_uri_path_valid(u.path, u.path_len, spiffe) ||
+        (u.has_query && !sgn_uri_chars(u.query, u.query_len, true))) {
+        return false;
+    }
+    *out = u;
+    return true;
 }
 
 bool sgn_ext_dns_constraint_valid(const char *s)

@@ -25,6 +25,53 @@
  * §2.1). Checks no total length: callers bound it. The one DNS name check of signer/. */
 bool sgn_ext_dns_labels_valid(const char *s, size_t n);
 
+/* Whether the n bytes at s are a DNS name a certificate may carry in a dNSName SAN: LDH labels
+ * (sgn_ext_dns_labels_valid) of at most 253 bytes in all (RFC 1035 §2.3.4), or a wildcard: the
+ * whole leftmost label "*" followed by at least two LDH labels (RFC 6125 §6.4.3, CA/Browser Forum
+ * BR 7.1.4.2.1: "*.example.org"; never "f*.example.org", "*.*.example.org", "*" or "*.org").
+ * *wildcard (may be NULL) says whether it is one. */
+bool sgn_ext_san_dns_valid(const char *s, size_t n, bool *wildcard);
+
+/* Whether the n bytes at s are a mailbox "local@domain" for an rfc822Name SAN (RFC 5280
+ * §4.2.1.6, RFC 5321 §4.1.2): exactly one '@'; a local part of 1..64 bytes in dot-atom form
+ * (atext: letters, digits and !#$%&'*+-/=?^_`{|}~, dots neither first, last nor doubled; no
+ * quoted strings); a domain of LDH labels, at most 253 bytes. */
+bool sgn_ext_email_valid(const char *s, size_t n);
+
+#define SGN_URI_SCHEME_MAX 32 /* bytes of a URI scheme we accept */
+
+/* A URI split into its RFC 3986 §3 components (views into the parsed string, not terminated). */
+struct sgn_uri {
+    const char *scheme; /* without the ':' */
+    size_t scheme_len;
+    bool has_authority; /* "scheme://authority..." */
+    const char *host;   /* a DNS name (or, in a pattern, DNS pattern labels); 0 without */
+    size_t host_len;
+    const char *port; /* digits, 0 bytes when there is none */
+    size_t port_len;
+    const char *path; /* '/'-separated segments, possibly empty */
+    size_t path_len;
+    bool has_query;
+    const char *query; /* without the '?' */
+    size_t query_len;
+};
+
+/* Flag of sgn_ext_uri_parse: s is a policy pattern, whose host may also hold '*' (the caller
+ * checks the host as a DNS pattern). */
+#define SGN_URI_PATTERN 1U
+
+/* Parses the n bytes at s as an absolute URI (RFC 3986 §4.3: scheme ":" hier-part ["?" query],
+ * so no fragment) of the strict form a certificate may carry in a uniformResourceIdentifier SAN:
+ * printable ASCII, at most SGN_URL_MAX bytes; a scheme of ALPHA *(ALPHA / DIGIT / + - .);
+ * an authority, when present, of a DNS host (LDH labels) and an optional port 0..65535, with no
+ * userinfo ('@'); path segments of pchar (unreserved, sub-delims, ':', '@', %HH), none empty
+ * (a path of just "/" aside), none a dot segment "." or ".." (RFC 3986 §3.3, also when
+ * percent-encoded as %2E), none holding an encoded '/', '\' or NUL (%2F, %5C, %00); a query of
+ * pchar, '/' and '?'. A spiffe URI (SPIFFE ID, spiffe.io "SPIFFE-ID" §2) must have a host, and
+ * no port, query or path "/". Without authority the path must not be empty ("urn:x:y"). flags:
+ * 0 or SGN_URI_PATTERN. Returns false for anything else; out is written only on true. */
+bool sgn_ext_uri_parse(const char *s, size_t n, unsigned int flags, struct sgn_uri *out);
+
 /* Whether s is a DNS name constraint: LDH labels, optionally starting with '.', at most 253
  * bytes (RFC 5280 §4.2.1.10: "host.example.com" or ".example.com"). */
 bool sgn_ext_dns_constraint_valid(const char *s);

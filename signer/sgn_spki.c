@@ -43,6 +43,9 @@ void sgn_spki_view(const SGN_SPKI_DER *der, struct sgn_spki *out)
     out->key_len = (size_t)ASN1_STRING_length(der->public_key);
 }
 
+/* Decodes the RSAPublicKey and re-encodes it: only DER passes (OpenSSL's BIGNUM type reads an
+ * INTEGER's bytes as unsigned and tolerates leading zeros, so a negative or padded INTEGER
+ * re-encodes differently). */
 static HS_RESULT sgn_rsa_pub_parse(const struct sgn_spki *spki, SGN_RSA_PUB **out)
 {
     const unsigned char *p = spki->key;
@@ -52,13 +55,60 @@ static HS_RESULT sgn_rsa_pub_parse(const struct sgn_spki *spki, SGN_RSA_PUB **ou
     HS_DEFER(SGN_RSA_PUB *owned = rsa, sgn_rsa_pub_freep);
     HS_ENSURE_MSG(rsa != NULL && p == spki->key + spki->key_len, HS_ERR_INPUT_KEY,
                   "malformed RSAPublicKey");
-    HS_ENSURE_MSG(!BN_is_negative(rsa->n) && !BN_is_negative(rsa->e) && BN_is_odd(rsa->n) &&
-                      BN_is_odd(rsa->e) && !BN_is_one(rsa->e) &&
+    HS_DEFER(unsigned char *enc = NULL, hs_ossl_freep);
+    int len = ASN1_item_i2d((const ASN1_VALUE *)rsa, &enc, ASN1_ITEM_rptr(SGN_RSA_PUB));
+    HS_ENSURE_MSG(
+        len > 0 && (size_t)len == spki->key_len && memcmp(enc, spki->key, spki->key_len) == 0,
+        HS_ERR_INPUT_KEY,
+        "RSAPublicKey is not DER (a padded or negative INTEGER, or a non-minimal length)");
+    HS_ENSURE_MSG(BN_is_odd(rsa->n) && BN_is_odd(rsa->e) && !BN_is_one(rsa->e) &&
                       BN_num_bits(rsa->n) <= SGN_RSA_BITS_MAX,
                   HS_ERR_INPUT_KEY, "RSA modulus or exponent not acceptable");
     *out = rsa;
     owned = NULL;
     return HS_OK;
+}
+
+void sgn_rsa_exponents_default(struct sgn_rsa_exponents *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* 65537 = 0x010001 */
+    out->min[SGN_RSA_E_BYTES - 3] = 0x01;
+    out->min[SGN_RSA_E_BYTES - 1] = 0x01;
+    memcpy(out->max, out->min, sizeof(out->max));
+}
+
+HS_RESULT sgn_spki_rsa_exponent_check(const struct sgn_spki *spki,
+                                      const struct sgn_rsa_exponents *range)
+{
+    HS_ENSURE_REF(spki);
+    struct sgn_rsa_exponents dflt;
+    sgn_rsa_exponents_default(&dflt);
+    const struct sgn_rsa_exponents *r = range != NULL ? range : &dflt;
+    HS_DEFER(SGN_RSA_PUB *rsa = NULL, sgn_rsa_pub_freep);
+    HS_GUARD(sgn_rsa_pub_parse(spki, &rsa));
+    unsigned char e[SGN_RSA_E_BYTES];
+    /* BN_bn2binpad fails for an exponent of 2^256 or more: outside any range. */
+    bool fits = BN_bn2binpad(rsa->e, e, sizeof(e)) == (int)sizeof(e);
+    ERR_clear_error();
+    if (fits && memcmp(e, r->min, sizeof(e)) >= 0 && memcmp(e, r->max, sizeof(e)) <= 0) {
+        return HS_OK;
+    }
+    /* The detail names a small exponent, and a large one by its size. */
+    int bits = BN_num_bits(rsa->e);
+    unsigned long long word = bits <= 64 ? (unsigned long long)BN_get_word(rsa->e) : 0;
+    /* The default range (a profile that configured none) is 65537 alone. */
+    if (memcmp(r->min, dflt.min, sizeof(e)) == 0 && memcmp(r->max, dflt.max, sizeof(e)) == 0) {
+        HS_ENSURE_MSG(bits > 64, HS_ERR_INPUT_KEY, "RSA public exponent must be 65537, not %llu",
+                      word);
+        HS_BAIL_MSG(HS_ERR_INPUT_KEY, "RSA public exponent must be 65537, not a %d-bit number",
+                    bits);
+    }
+    HS_ENSURE_MSG(bits > 64, HS_ERR_INPUT_KEY,
+                  "RSA public exponent %llu is outside the profile's rsa_public_exponents", word);
+    HS_BAIL_MSG(HS_ERR_INPUT_KEY,
+                "RSA public exponent of %d bits is outside the profile's rsa_public_exponents",
+                bits);
 }
 
 static HS_RESULT sgn_spki_classify_ec(const struct sgn_spki *spki, int ptype, const void *pval,
@@ -224,6 +274,8 @@ HS_RESULT sgn_spki_set_x509(X509 *x, const struct sgn_spki *spki)
 {
     HS_ENSURE_REF(x);
     HS_ENSURE_REF(spki);
+    struct sgn_spki_info info;
+    HS_GUARD(sgn_spki_classify(spki, &info));
     const ASN1_OBJECT *obj = NULL;
     int ptype = V_ASN1_UNDEF;
     const void *pval = NULL;

@@ -56,8 +56,29 @@ DECLARE_ASN1_ITEM(SGN_SPKI_DER)
 void sgn_spki_view(const SGN_SPKI_DER *der, struct sgn_spki *out);
 
 /* Classifies spki. Errors: HS_ERR_INPUT_KEY for another algorithm or curve, parameters that
- * do not fit the algorithm, or a malformed RSA key. */
+ * do not fit the algorithm, or a malformed RSA key: an RSAPublicKey (RFC 8017 A.1.1) must be
+ * DER (X.690 §10; re-encoded and compared byte for byte, so a padded or negative INTEGER, a
+ * long-form or indefinite length is refused), its modulus odd and of at most 16384 bits, its
+ * exponent odd and at least 3 (sgn_spki_rsa_exponent_check narrows the exponent). */
 HS_RESULT sgn_spki_classify(const struct sgn_spki *spki, struct sgn_spki_info *out);
+
+#define SGN_RSA_E_BYTES 32 /* an accepted RSA public exponent is below 2^256 */
+
+/* An inclusive range of RSA public exponents, each a big-endian number of SGN_RSA_E_BYTES bytes
+ * (CA/Browser Forum BR 6.1.6: odd, and SHOULD be 2^16+1..2^256-1). */
+struct sgn_rsa_exponents {
+    unsigned char min[SGN_RSA_E_BYTES];
+    unsigned char max[SGN_RSA_E_BYTES];
+};
+
+/* Sets out to the default range: 65537 only. */
+void sgn_rsa_exponents_default(struct sgn_rsa_exponents *out);
+
+/* Checks that the RSA spki's public exponent lies in range (NULL: the default, 65537 only).
+ * Errors: HS_ERR_INPUT_KEY (not an RSA key, malformed, or the exponent outside the range; the
+ * detail says which). */
+HS_RESULT sgn_spki_rsa_exponent_check(const struct sgn_spki *spki,
+                                      const struct sgn_rsa_exponents *range);
 
 /* Makes an EVP_PKEY of spki (classified as info) with EVP_PKEY_fromdata. Errors:
  * HS_ERR_INPUT_KEY (the key does not import: a point off the curve...), HS_ERR_NOMEM. The
@@ -65,8 +86,9 @@ HS_RESULT sgn_spki_classify(const struct sgn_spki *spki, struct sgn_spki_info *o
 HS_RESULT sgn_spki_to_pkey(const struct sgn_spki *spki, const struct sgn_spki_info *info,
                            EVP_PKEY **out);
 
-/* Sets x's subjectPublicKeyInfo to a copy of spki, as it is. Errors: HS_ERR_NOMEM,
- * HS_ERR_CRYPTO. */
+/* Sets x's subjectPublicKeyInfo to a copy of spki, as it is, after classifying it again
+ * (sgn_spki_classify: what is copied into a certificate is DER). Errors: HS_ERR_INPUT_KEY,
+ * HS_ERR_NOMEM, HS_ERR_CRYPTO. */
 HS_RESULT sgn_spki_set_x509(X509 *x, const struct sgn_spki *spki);
 
 /* The view of x's own SPKI (valid while x lives and is not changed). Errors: HS_ERR_CRYPTO. */

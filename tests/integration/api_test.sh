@@ -721,6 +721,142 @@ PY
 check "once the inventory is free again: 200, audited once as sign.cert.issued" issued_once_recorded
 stop_hsmsignd
 # === end of issue 10, item 8 (service) ========================================================
+# === issue 10, findings 3, 4, 5 and item 8 (RSA exponents): what the CA signs =====================
+# (one block, kept together for merging). The policy of write_config plus, for the web role, a
+# rule allowing wildcards and URI / email SANs under patterns; the device rule keeps its
+# "*.devices.example.com" without allow_wildcards.
+stop_hsmsignd
+write_config 127.0.0.1
+$py - cfg/hsmsignd.json <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+web = c["policy"]["rules"][1]
+web.update({"allow_wildcards": True, "email_patterns": ["*@example.com"],
+            "uri_patterns": ["spiffe://example.com/*"]})
+json.dump(c, open(sys.argv[1], "w"))
+PY
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd9.log || exit 1
+server() { call web POST /v1/certificates "$(cert_body "out/$1.csr" '{"profile": "server"}')"; }
+# detail TEXT: out/resp's "detail" contains TEXT.
+detail() { $py -c 'import json,sys; sys.exit(sys.argv[1] not in json.load(open("out/resp")).get("detail", ""))' "$1"; }
+before=$(rows)
+
+# Finding 3: wildcard DNS SANs only under "allow_wildcards": true, '*' a whole label.
+csr wdev /CN=device-w 'DNS:*.devices.example.com'
+check "F3: *.devices.example.com under a rule without allow_wildcards -> 403 name_not_allowed" \
+    expect "$(call device POST /v1/certificates "$(cert_body out/wdev.csr)")" 403 forbidden \
+    name_not_allowed
+csr wweb /CN=shop.example.com 'DNS:*.shop.example.com,DNS:shop.example.com'
+check "F3: *.shop.example.com under a rule with allow_wildcards -> 200" \
+    test "$(server wweb)" = 200
+wildcard_issued() {
+    save_cert wweb && openssl x509 -in out/wweb.pem -noout -ext subjectAltName |
+        grep -q 'DNS:\*.shop.example.com, DNS:shop.example.com'
+}
+check "F3: the certificate carries the wildcard SAN as asked" wildcard_issued
+csr wpart /CN=shop.example.com 'DNS:f*.shop.example.com'
+check "F3: a partial-label wildcard f*.shop.example.com -> 400 invalid_csr" \
+    eval 'expect "$(server wpart)" 400 invalid_csr && detail "wildcard"'
+csr wtld /CN=shop.example.com 'DNS:*.com'
+check "F3: *.com (one label after the *) -> 400 invalid_csr" expect "$(server wtld)" 400 invalid_csr
+
+# Finding 4 and item 8: DER only, RSA public exponent 65537.
+rsa_e_csr() { # NAME EXPONENT: an RSA-2048 CSR whose key has that public exponent
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt "rsa_keygen_pubexp:$2" \
+        -out "out/$1.key" 2>/dev/null &&
+        openssl req -new -key "out/$1.key" -subj /CN=www.example.com \
+            -addext subjectAltName=DNS:www.example.com -out "out/$1.csr" 2>/dev/null
+}
+rsa_e_csr e3 3
+check "F4: an RSA key with public exponent 3 -> 400 unsupported_key, the detail says 65537" \
+    eval 'expect "$(server e3)" 400 unsupported_key && detail "must be 65537, not 3"'
+rsa_e_csr ebig "0x1$(printf '0%.0s' $(seq 127))1"
+check "F4: an RSA key with public exponent 2^512+1 -> 400 unsupported_key" \
+    eval 'expect "$(server ebig)" 400 unsupported_key && detail "513-bit"'
+# A validly signed CSR whose RSAPublicKey modulus carries an extra 0x00 (BAD INTEGER), and the
+# good CSR re-wrapped with an indefinite-length outer SEQUENCE; made from out/www.key's key.
+$py - out/www.key out/www.csr <<'PY'
+import base64, re, subprocess, sys
+def tlv(tag, body):
+    n = len(body)
+    if n < 0x80:
+        head = bytes([n])
+    else:
+        b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        head = bytes([0x80 | len(b)]) + b
+    return bytes([tag]) + head + body
+def pem(der, path):
+    b = base64.encodebytes(der).decode().replace("\n", "")
+    lines = "\n".join(b[i:i + 64] for i in range(0, len(b), 64))
+    open(path, "w").write(f"-----BEGIN CERTIFICATE REQUEST-----\n{lines}\n"
+                          "-----END CERTIFICATE REQUEST-----\n")
+key, good = sys.argv[1], sys.argv[2]
+mod = subprocess.run(["openssl", "rsa", "-in", key, "-noout", "-modulus"], check=True,
+                     capture_output=True, text=True).stdout.strip().split("=")[1]
+n = bytes.fromhex(mod)
+rsa_pub = tlv(0x30, tlv(0x02, b"\x00\x00" + n) + tlv(0x02, b"\x01\x00\x01"))
+rsa_alg = tlv(0x30, tlv(0x06, bytes.fromhex("2a864886f70d010101")) + b"\x05\x00")
+spki = tlv(0x30, rsa_alg + tlv(0x03, b"\x00" + rsa_pub))
+subject = tlv(0x30, tlv(0x31, tlv(0x30, tlv(0x06, b"\x55\x04\x03") + tlv(0x0c, b"www.example.com"))))
+info = tlv(0x30, b"\x02\x01\x00" + subject + spki + b"\xa0\x00")
+sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=info, check=True,
+                     capture_output=True).stdout
+sha256_rsa = tlv(0x30, tlv(0x06, bytes.fromhex("2a864886f70d01010b")) + b"\x05\x00")
+pem(tlv(0x30, info + sha256_rsa + tlv(0x03, b"\x00" + sig)), "out/padded.csr")
+der = subprocess.run(["openssl", "req", "-in", good, "-outform", "DER"], check=True,
+                     capture_output=True).stdout
+assert der[1] == 0x82
+pem(b"\x30\x80" + der[4:] + b"\x00\x00", "out/indefinite.csr")
+PY
+padded_signed() { openssl req -in out/padded.csr -noout -verify 2>&1 | grep -q 'verify OK'; }
+check "F4: (the padded-modulus CSR's own signature verifies with openssl)" padded_signed
+check "F4: an RSAPublicKey with a padded modulus -> 400 unsupported_key (not DER)" \
+    eval 'expect "$(server padded)" 400 unsupported_key && detail "not DER"'
+check "F4: an indefinite-length outer SEQUENCE -> 400 invalid_csr (not DER)" \
+    eval 'expect "$(server indefinite)" 400 invalid_csr && detail "not DER"'
+check "F4: the same key's DER CSR with exponent 65537 -> 200" test "$(server www)" = 200
+
+# Finding 5: URI SANs parsed, globbed per path segment; email SANs local@domain.
+csr uri_good /CN=shop.example.com 'DNS:shop.example.com,URI:spiffe://example.com/web,email:ops@example.com'
+check "F5: spiffe://example.com/web and ops@example.com under their patterns -> 200" \
+    test "$(server uri_good)" = 200
+csr uri_deep /CN=shop.example.com 'DNS:shop.example.com,URI:spiffe://example.com/a/b'
+check "F5: spiffe://example.com/a/b ('*' does not cross '/') -> 403 name_not_allowed" \
+    expect "$(server uri_deep)" 403 forbidden name_not_allowed
+csr uri_dots /CN=shop.example.com 'DNS:shop.example.com,URI:spiffe://example.com/../../other-trust-domain'
+check "F5: spiffe://example.com/../../other-trust-domain -> 400 invalid_csr" \
+    eval 'expect "$(server uri_dots)" 400 invalid_csr && detail "URI"'
+csr mail_two /CN=shop.example.com 'DNS:shop.example.com,email:attacker@evil.com@example.com'
+check "F5: attacker@evil.com@example.com -> 400 invalid_csr" \
+    eval 'expect "$(server mail_two)" 400 invalid_csr && detail "email"'
+csr mail_other /CN=shop.example.com 'DNS:shop.example.com,email:ops@evil.com'
+check "F5: ops@evil.com under *@example.com -> 403 name_not_allowed" \
+    expect "$(server mail_other)" 403 forbidden name_not_allowed
+check "F3-F5: only the three 200s above added inventory rows" test "$(rows)" = $((before + 3))
+stop_hsmsignd
+
+# Item 8: a profile's rsa_public_exponents is validated at start.
+write_config 127.0.0.1 ', "profiles": {"client": {"extended_key_usage": ["clientAuth"],
+    "rsa_public_exponents": {"min": 3, "max": 65537}}}'
+bad_exponents_refused() {
+    ! "${HSMSIGND:?}" --config cfg/hsmsignd.json >out/hsmsignd7.log 2>&1 &&
+        grep -q 'rsa_public_exponents.min.*must be an odd number from 65537' out/hsmsignd7.log &&
+        ! grep -q '"event":"service.ready"' out/hsmsignd7.log
+}
+check "item 8: rsa_public_exponents with min 3 -> hsmsignd refuses to start, naming the field" \
+    bad_exponents_refused
+# A configured range admits what it names: e = 65539 under {"min": 65537, "max": 65539}, while
+# the same profile still refuses e = 3.
+write_config 127.0.0.1 ', "profiles": {"server": {"extended_key_usage": ["serverAuth"],
+    "require_dns_san": true, "rsa_public_exponents": {"min": 65537, "max": "65539"}}}'
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd8.log || exit 1
+rsa_e_csr e65539 65539
+check "item 8: with rsa_public_exponents up to 65539, a key with e = 65539 -> 200" \
+    test "$(server e65539)" = 200
+check "item 8: the same profile still refuses e = 3 -> 400 unsupported_key" \
+    eval 'expect "$(server e3)" 400 unsupported_key && detail "rsa_public_exponents"'
+stop_hsmsignd
+# === end of issue 10, findings 3, 4, 5 ==========================================================
 
 no_secrets() {
     ! grep -qF -- "$(cat "$work/token/user.pin")" out/hsmsignd.log out/hsmsignd2.log &&

@@ -147,7 +147,7 @@ permissive_policy() {
     local list
     list=$(printf '"%s", ' "$@")
     list="[${list%, }]"
-    printf '"policy": {"admins": %s, "rules": [{"principals": %s, "profiles": ["client", "server"], "cn_patterns": ["*"], "dns_patterns": ["**"], "email_patterns": ["*"], "uri_patterns": ["*"], "ip_ranges": ["0.0.0.0/0", "::/0"], "audiences": ["*"]}, {"principals": ["x509:*"], "audiences": ["*"]}]}' \
+    printf '"policy": {"admins": %s, "rules": [{"principals": %s, "profiles": ["client", "server"], "cn_patterns": ["*"], "dns_patterns": ["**"], "allow_wildcards": true, "email_patterns": ["*"], "uri_patterns": ["*"], "ip_ranges": ["0.0.0.0/0", "::/0"], "audiences": ["*"]}, {"principals": ["x509:*"], "audiences": ["*"]}]}' \
         "$list" "$list"
 }
 

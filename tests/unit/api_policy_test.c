@@ -215,13 +215,174 @@ HS_TEST(owners_and_admins_manage_certificates)
              svc_profiles_find(&profiles, "ca") == NULL);
 }
 
+/* --- issue 10, findings 3 and 5 ------------------------------------------------------------- */
+
+static const char names_doc[] =
+    "{\"policy\": {\"rules\": ["
+    " {\"principals\": [\"wild\"], \"profiles\": [\"server\"], \"cn_patterns\": [\"*\"],"
+    "  \"dns_patterns\": [\"*.example.org\", \"**.deep.example.org\"], \"allow_wildcards\": true},"
+    " {\"principals\": [\"tame\"], \"profiles\": [\"server\"], \"cn_patterns\": [\"*\"],"
+    "  \"dns_patterns\": [\"*.example.org\", \"**\"]},"
+    " {\"principals\": [\"named\"], \"profiles\": [\"server\"], \"cn_patterns\": [\"*\"],"
+    "  \"dns_patterns\": [\"www.example.org\", \"*.*.example.net\"], \"allow_wildcards\": true},"
+    " {\"principals\": [\"mail\"], \"profiles\": [\"client\"], \"cn_patterns\": [\"*\"],"
+    "  \"email_patterns\": [\"*@example.com\", \"ops-*@*.example.net\"]},"
+    " {\"principals\": [\"spiffe\"], \"profiles\": [\"client\"], \"cn_patterns\": [\"*\"],"
+    "  \"uri_patterns\": [\"spiffe://example.org/*\", \"spiffe://example.org/ns/*/sa/web-*\","
+    "   \"spiffe://*.example.net/tree/**\", \"https://api.example.org:8443/v1?mode=x\"]}"
+    "]}}";
+
+static struct api_policy names_policy;
+static json_object *names_json; /* the patterns of names_policy live here */
+
+/* Decides a request of principal for profile with CN cn and the SANs of specs ("DNS:x",
+ * "email:y", "URI:z"). */
+static enum api_policy_reason ask_names(const char *principal, const char *profile, const char *cn,
+                                        const char *const *specs)
+{
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    for (size_t i = 0; specs != NULL && specs[i] != NULL; i++) {
+        const char *colon = strchr(specs[i], ':');
+        int type = strncmp(specs[i], "DNS:", 4) == 0     ? GEN_DNS
+                   : strncmp(specs[i], "email:", 6) == 0 ? GEN_EMAIL
+                                                         : GEN_URI;
+        sk_GENERAL_NAME_push(gens, a2i_GENERAL_NAME(NULL, NULL, NULL, type, colon + 1, 0));
+    }
+    struct api_cert_ask ask = {principal, profile, cn, gens, 0};
+    long ttl = 0;
+    enum api_policy_reason r = api_policy_check_cert(&names_policy, &ask, 12 * HOUR_S, &ttl);
+    GENERAL_NAMES_free(gens);
+    return r;
+}
+
+static enum api_policy_reason one(const char *principal, const char *profile, const char *san)
+{
+    const char *const specs[] = {san, NULL};
+    return ask_names(principal, profile, "n", specs);
+}
+
+HS_TEST(dns_patterns_are_whole_labels_and_refused_otherwise)
+{
+    /* The review's reproducer: "?.example.org" admitted "*.example.org". */
+    refused("{\"principals\": [\"arn:*\"], \"dns_patterns\": [\"?.example.org\"]}", "dns_patterns");
+    refused("{\"principals\": [\"arn:*\"], \"dns_patterns\": [\"a*.example.org\"]}",
+            "dns_patterns");
+    refused("{\"principals\": [\"arn:*\"], \"dns_patterns\": [\"[a-z].example.org\"]}",
+            "dns_patterns");
+    refused("{\"principals\": [\"arn:*\"], \"dns_patterns\": [\"a.**.example.org\"]}",
+            "dns_patterns");
+    refused("{\"principals\": [\"arn:*\"], \"dns_patterns\": [\"example..org\"]}", "dns_patterns");
+    refused("{\"principals\": [\"arn:*\"], \"allow_wildcards\": \"yes\"}", "allow_wildcards");
+    HS_CHECK(names_policy.rules[0].allow_wildcards && !names_policy.rules[1].allow_wildcards);
+}
+
+HS_TEST(wildcard_dns_sans_need_allow_wildcards_and_a_covering_pattern)
+{
+    HS_CHECK(one("wild", "server", "DNS:*.example.org") == API_POLICY_ALLOWED);
+    HS_CHECK(one("wild", "server", "DNS:www.example.org") == API_POLICY_ALLOWED);
+    HS_CHECK(one("wild", "server", "DNS:*.a.deep.example.org") == API_POLICY_ALLOWED);
+    HS_CHECK(one("wild", "server", "DNS:*.other.org") == API_POLICY_NAME);
+    /* Without allow_wildcards, even "*.example.org" and "**" admit no wildcard SAN. */
+    HS_CHECK(one("tame", "server", "DNS:*.example.org") == API_POLICY_NAME);
+    HS_CHECK(one("tame", "server", "DNS:*.a.b.c") == API_POLICY_NAME);
+    HS_CHECK(one("tame", "server", "DNS:www.example.org") == API_POLICY_ALLOWED);
+    /* The existing rule "*.devices.example.com" (no allow_wildcards) admits names, not "*". */
+    const char *const wild_dev[] = {"*.devices.example.com", NULL};
+    HS_CHECK(cert(device, "client", NULL, wild_dev, NULL, 0, NULL) == API_POLICY_NAME);
+    /* A literal label never admits the SAN's '*': "www.example.org" is not "*.example.org". */
+    HS_CHECK(one("named", "server", "DNS:*.example.org") == API_POLICY_NAME);
+    HS_CHECK(one("named", "server", "DNS:*.a.example.net") == API_POLICY_ALLOWED);
+    /* Malformed wildcards never pass, whatever the rule. */
+    HS_CHECK(one("wild", "server", "DNS:f*.example.org") == API_POLICY_NAME);
+    HS_CHECK(one("wild", "server", "DNS:*.org") == API_POLICY_NAME);
+    /* A CN holding '*' needs allow_wildcards too. */
+    const char *const www[] = {"DNS:www.example.org", NULL};
+    HS_CHECK(ask_names("tame", "server", "*.example.org", www) == API_POLICY_NAME);
+    HS_CHECK(ask_names("wild", "server", "*.example.org", www) == API_POLICY_ALLOWED);
+    HS_CHECK(strcmp(api_policy_reason_name(one("tame", "server", "DNS:*.example.org")),
+                    "name_not_allowed") == 0);
+}
+
+HS_TEST(email_patterns_match_local_part_and_domain_separately)
+{
+    HS_CHECK(one("mail", "client", "email:alice@example.com") == API_POLICY_ALLOWED);
+    HS_CHECK(one("mail", "client", "email:Alice@EXAMPLE.com") == API_POLICY_ALLOWED);
+    /* The review's reproducer. */
+    HS_CHECK(one("mail", "client", "email:attacker@evil.com@example.com") == API_POLICY_NAME);
+    HS_CHECK(one("mail", "client", "email:alice@evil.com") == API_POLICY_NAME);
+    HS_CHECK(one("mail", "client", "email:alice@sub.example.com") == API_POLICY_NAME);
+    HS_CHECK(one("mail", "client", "email:ops-db@eu.example.net") == API_POLICY_ALLOWED);
+    HS_CHECK(one("mail", "client", "email:dev-db@eu.example.net") == API_POLICY_NAME);
+    HS_CHECK(one("mail", "client", "email:ops-db@example.net") == API_POLICY_NAME);
+    /* The web rule of the main policy: "*@example.com". */
+    const char *const specs[] = {"DNS:www.example.com", "email:x@evil.org@example.com", NULL};
+    struct api_cert_ask ask = {web, "server", "www", NULL, 0};
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    for (size_t i = 0; specs[i] != NULL; i++) {
+        int type = i == 0 ? GEN_DNS : GEN_EMAIL;
+        sk_GENERAL_NAME_push(
+            gens, a2i_GENERAL_NAME(NULL, NULL, NULL, type, strchr(specs[i], ':') + 1, 0));
+    }
+    ask.sans = gens;
+    long ttl = 0;
+    HS_CHECK(api_policy_check_cert(&policy, &ask, HOUR_S, &ttl) == API_POLICY_NAME);
+    GENERAL_NAMES_free(gens);
+    refused("{\"principals\": [\"a\"], \"email_patterns\": [\"*@example.com@x.org\"]}",
+            "email_patterns");
+    refused("{\"principals\": [\"a\"], \"email_patterns\": [\"example.com\"]}", "email_patterns");
+    refused("{\"principals\": [\"a\"], \"email_patterns\": [\"a@?.example.com\"]}",
+            "email_patterns");
+}
+
+HS_TEST(uri_patterns_glob_per_path_segment)
+{
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/web") == API_POLICY_ALLOWED);
+    /* The review's reproducer: '*' crossed '/', "../.." left the trust domain. */
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/../../other-trust-domain") ==
+             API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/a/b") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/%2e%2e") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://other.org/web") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:SPIFFE://example.org/web") == API_POLICY_ALLOWED);
+    HS_CHECK(one("spiffe", "client", "URI:https://example.org/web") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/ns/prod/sa/web-1") ==
+             API_POLICY_ALLOWED);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/ns/prod/sa/db-1") ==
+             API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/ns/a/b/sa/web-1") ==
+             API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://td.example.net/tree/a/b/c") ==
+             API_POLICY_ALLOWED);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://td.example.net/tree") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://a.td.example.net/tree/a") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:https://api.example.org:8443/v1?mode=x") ==
+             API_POLICY_ALLOWED);
+    HS_CHECK(one("spiffe", "client", "URI:https://api.example.org:8443/v1?mode=y") ==
+             API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:https://api.example.org/v1?mode=x") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:https://user@api.example.org:8443/v1?mode=x") ==
+             API_POLICY_NAME);
+    refused("{\"principals\": [\"a\"], \"uri_patterns\": [\"spiffe://example.org/**/x\"]}",
+            "uri_patterns");
+    refused("{\"principals\": [\"a\"], \"uri_patterns\": [\"spiffe://ex?mple.org/x\"]}",
+            "uri_patterns");
+    refused("{\"principals\": [\"a\"], \"uri_patterns\": [\"https://u@example.org/\"]}",
+            "uri_patterns");
+    refused("{\"principals\": [\"a\"], \"uri_patterns\": [\"example.org/x\"]}", "uri_patterns");
+    refused("{\"principals\": [\"a\"], \"uri_patterns\": [\"spiffe://example.org/../x\"]}",
+            "uri_patterns");
+}
+
 int main(void)
 {
     if (hs_failed(hs_json_parse_object(policy_doc, strlen(policy_doc), 65536, 16, &doc)) ||
         hs_failed(svc_profiles_parse(doc, 12 * HOUR_S, DAY_S, &profiles)) ||
-        hs_failed(api_policy_parse(doc, &profiles, DAY_S, 3600, &policy))) {
+        hs_failed(api_policy_parse(doc, &profiles, DAY_S, 3600, &policy)) ||
+        hs_failed(hs_json_parse_object(names_doc, strlen(names_doc), 65536, 16, &names_json)) ||
+        hs_failed(api_policy_parse(names_json, &profiles, DAY_S, 3600, &names_policy))) {
         fprintf(stderr, "the test policy does not parse: %s\n", hs_error_last()->detail);
         json_object_put(doc);
+        json_object_put(names_json);
         return 1;
     }
     int rc = hs_test_main((const struct hs_test_case[]){
@@ -233,8 +394,13 @@ int main(void)
         HS_TEST_CASE(profiles_and_lifetimes),
         HS_TEST_CASE(tokens_audiences_and_lifetimes),
         HS_TEST_CASE(owners_and_admins_manage_certificates),
+        HS_TEST_CASE(dns_patterns_are_whole_labels_and_refused_otherwise),
+        HS_TEST_CASE(wildcard_dns_sans_need_allow_wildcards_and_a_covering_pattern),
+        HS_TEST_CASE(email_patterns_match_local_part_and_domain_separately),
+        HS_TEST_CASE(uri_patterns_glob_per_path_segment),
         HS_TEST_END,
     });
     json_object_put(doc);
+    json_object_put(names_json);
     return rc;
 }

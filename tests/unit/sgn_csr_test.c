@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -473,6 +474,366 @@ HS_TEST(malformed_pem_is_refused)
     sgn_csr_free(csr);
 }
 
+/* --- names (issue 10, findings 3 and 5) ---------------------------------------------------- */
+
+/* A P-256 CSR with CN "names.example" and the SANs of san (OpenSSL's "DNS:a,URI:b" syntax). */
+static const char *csr_with_sans(const char *san, size_t *len)
+{
+    static char pem[16384];
+    *len = 0;
+    HS_DEFER(EVP_PKEY *key = gen_key("P-256"), hs_evp_pkey_freep);
+    HS_DEFER(X509_REQ *req = X509_REQ_new(), hs_x509_req_freep);
+    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
+    if (key == NULL || req == NULL || bio == NULL) {
+        return "";
+    }
+    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"names.example", -1, -1, 0);
+    add_san(req, san);
+    X509_REQ_set_pubkey(req, key);
+    X509_REQ_sign(req, key, EVP_sha256());
+    PEM_write_bio_X509_REQ(bio, req);
+    int n = BIO_read(bio, pem, sizeof(pem) - 1);
+    pem[n > 0 ? n : 0] = '\0';
+    *len = n > 0 ? (size_t)n : 0;
+    return pem;
+}
+
+static HS_RESULT parse_sans(const char *san)
+{
+    size_t len = 0;
+    const char *pem = csr_with_sans(san, &len);
+    HS_DEFER(struct sgn_csr *csr = NULL, sgn_csr_freep);
+    hs_result r = sgn_csr_parse(pem, len, &csr);
+    if (!hs_failed(r) && sk_GENERAL_NAME_num(sgn_csr_get0_sans(csr)) != 1) {
+        r.code = HS_ERR_INTERNAL; /* the one SAN must come through */
+    }
+    return r;
+}
+
+HS_TEST(wildcards_only_as_a_whole_leftmost_label_over_two_or_more_labels)
+{
+    static const char *const good[] = {"DNS:*.example.org", "DNS:*.a.b.example.org",
+                                       "DNS:www.example.org", "DNS:localhost"};
+    static const char *const bad[] = {
+        "DNS:f*.example.org",
+        "DNS:*f.example.org",
+        "DNS:a.*.example.org",
+        "DNS:*.*.example.org",
+        "DNS:*",
+        "DNS:*.org",
+        "DNS:*.",
+        "DNS:**.example.org",
+        "DNS:?.example.org",
+        "DNS:*example.org",
+        "DNS:*..example.org",
+        "DNS:example.org.",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        HS_CHECK_OK(parse_sans(good[i]));
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        hs_result r = parse_sans(bad[i]);
+        if (r.code != HS_ERR_INPUT_CSR) {
+            fprintf(stderr, "  %s: %s\n", bad[i], hs_code_name(r.code));
+        }
+        HS_CHECK(r.code == HS_ERR_INPUT_CSR);
+    }
+}
+
+HS_TEST(uri_and_email_sans_are_parsed)
+{
+    static const char *const good[] = {
+        "URI:spiffe://example.org/ns/prod/sa/web",
+        "URI:spiffe://example.org",
+        "URI:https://many.example/",
+        "URI:https://api.example:8443/v1/items?x=1&y=a/b",
+        "URI:urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
+        "URI:https://example.org/a%20b/c.d/...",
+        "email:alice@example.com",
+        "email:first.last+tag@mail.example.co.uk",
+        "email:o'brien@example.com",
+    };
+    static const char *const bad[] = {
+        "URI:spiffe://example.org/../../other-trust-domain",
+        "URI:spiffe://example.org/ns/./x",
+        "URI:spiffe://example.org/ns/%2e%2e/x",
+        "URI:spiffe://example.org/ns/%2E/x",
+        "URI:spiffe://example.org/a%2fb",
+        "URI:spiffe://example.org/a%00b",
+        "URI:spiffe://example.org/a%zzb",
+        "URI:spiffe://example.org/a%2",
+        "URI:spiffe:///no-trust-domain",
+        "URI:spiffe://example.org/",
+        "URI:spiffe://example.org//a",
+        "URI:spiffe://example.org/a?x=1",
+        "URI:spiffe://example.org:443/a",
+        "URI:spiffe://example.org/a#frag",
+        "URI:https://user:pw@example.org/",
+        "URI:https://example.org/a#frag",
+        "URI:https://example.org:99999/",
+        "URI:https://exa_mple.org/",
+        "URI:https://[::1]/",
+        "URI:https://example.org/a/",
+        "URI:no-scheme/path",
+        "URI:1http://example.org/",
+        "URI:https:",
+        "URI:https://example.org/a b",
+        "URI:https://example.org/a\\b",
+        "email:attacker@evil.com@example.com",
+        "email:@example.com",
+        "email:alice@",
+        "email:alice",
+        "email:.alice@example.com",
+        "email:alice.@example.com",
+        "email:a..b@example.com",
+        "email:\"a b\"@example.com",
+        "email:alice@exa_mple.com",
+        "email:alice@example..com",
+        "email:alice(comment)@example.com",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        hs_result r = parse_sans(good[i]);
+        if (hs_failed(r)) {
+            fprintf(stderr, "  %s: %s\n", good[i], hs_error_last()->detail);
+        }
+        HS_CHECK(!hs_failed(r));
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        hs_result r = parse_sans(bad[i]);
+        if (r.code != HS_ERR_INPUT_CSR) {
+            fprintf(stderr, "  %s: %s\n", bad[i], hs_code_name(r.code));
+        }
+        HS_CHECK(r.code == HS_ERR_INPUT_CSR);
+    }
+}
+
+/* --- DER (issue 10, finding 4) ------------------------------------------------------------- */
+
+static size_t der_header(unsigned char *out, unsigned char tag, size_t len)
+{
+    out[0] = tag;
+    if (len < 0x80) {
+        out[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len < 0x100) {
+        out[1] = 0x81;
+        out[2] = (unsigned char)len;
+        return 3;
+    }
+    out[1] = 0x82;
+    out[2] = (unsigned char)(len >> 8);
+    out[3] = (unsigned char)len;
+    return 4;
+}
+
+/* An RSA key of 2048 bits with public exponent e + 2^top (top 0: e alone). */
+static EVP_PKEY *rsa_key_with_e(unsigned long e, int top)
+{
+    HS_DEFER(BIGNUM *bn = BN_new(), hs_bn_freep);
+    HS_DEFER(EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL),
+             hs_evp_pkey_ctx_freep);
+    EVP_PKEY *key = NULL;
+    if (bn == NULL || BN_set_word(bn, e) != 1 || (top > 0 && BN_set_bit(bn, top) != 1) ||
+        ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) != 1 ||
+        EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, bn) != 1 || EVP_PKEY_keygen(ctx, &key) != 1) {
+        return NULL;
+    }
+    return key;
+}
+
+/* The RSAPublicKey of key with the modulus INTEGER's leading bytes changed: pad > 0 adds that
+ * many extra 0x00 bytes, pad < 0 drops DER's 0x00 (the modulus then reads as negative). */
+static size_t rsa_pub_der(EVP_PKEY *key, int pad, unsigned char *out)
+{
+    BIGNUM *n = NULL;
+    BIGNUM *e = NULL;
+    unsigned char nb[1100];
+    unsigned char eb[80];
+    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n);
+    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e);
+    size_t z = pad >= 0 ? 1 + (size_t)pad : 0; /* the modulus has its top bit set */
+    memset(nb, 0, z);
+    size_t nlen = z + (size_t)BN_bn2bin(n, nb + z);
+    size_t elen = (size_t)BN_bn2bin(e, eb);
+    BN_free(n);
+    BN_free(e);
+    unsigned char ih[8];
+    unsigned char eh[8];
+    size_t ihl = der_header(ih, 0x02, nlen);
+    size_t ehl = der_header(eh, 0x02, elen);
+    size_t w = der_header(out, 0x30, ihl + nlen + ehl + elen);
+    memcpy(out + w, ih, ihl);
+    memcpy(out + w + ihl, nb, nlen);
+    memcpy(out + w + ihl + nlen, eh, ehl);
+    memcpy(out + w + ihl + nlen + ehl, eb, elen);
+    return w + ihl + nlen + ehl + elen;
+}
+
+/* A CSR signed by key; with rsa_pad != 0 its SPKI holds key's RSAPublicKey re-encoded with
+ * the modulus padded (rsa_pub_der), then signed: a validly signed CSR carrying non-DER. */
+static X509_REQ *signed_req(EVP_PKEY *key, int rsa_pad)
+{
+    X509_REQ *req = X509_REQ_new();
+    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"der.example", -1, -1, 0);
+    X509_REQ_set_pubkey(req, key);
+    if (rsa_pad != 0) {
+        unsigned char *der = OPENSSL_malloc(1200);
+        size_t len = rsa_pub_der(key, rsa_pad, der);
+        X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req), OBJ_nid2obj(NID_rsaEncryption),
+                               V_ASN1_NULL, NULL, der, (int)len);
+    }
+    X509_REQ_sign(req, key, EVP_sha256());
+    return req;
+}
+
+static HS_RESULT parse_der(const unsigned char *der, size_t len,
+                           const struct sgn_rsa_exponents *range)
+{
+    HS_DEFER(struct hs_buf *buf = hs_buf_new(CORPUS_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *pem = NULL, hs_buf_freep);
+    if (buf == NULL || hs_failed(hs_buf_put(buf, der, len)) || (pem = der_to_pem(buf)) == NULL) {
+        return (hs_result){HS_ERR_INTERNAL};
+    }
+    HS_DEFER(struct sgn_csr *csr = NULL, sgn_csr_freep);
+    return sgn_csr_parse_ex((const char *)hs_buf_data(pem), hs_buf_len(pem), range, &csr);
+}
+
+static HS_RESULT parse_req(const X509_REQ *req, const struct sgn_rsa_exponents *range)
+{
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    int len = i2d_X509_REQ(req, &der);
+    return len > 0 ? parse_der(der, (size_t)len, range) : (hs_result){HS_ERR_INTERNAL};
+}
+
+HS_TEST(rsa_public_keys_must_be_der)
+{
+    HS_DEFER(EVP_PKEY *key = gen_key("rsa2048"), hs_evp_pkey_freep);
+    HS_DEFER(X509_REQ *good = signed_req(key, 0), hs_x509_req_freep);
+    HS_CHECK_OK(parse_req(good, NULL));
+    /* A modulus with an extra 0x00 (openssl asn1parse: BAD INTEGER), validly signed. */
+    HS_DEFER(X509_REQ *padded = signed_req(key, 1), hs_x509_req_freep);
+    HS_CHECK_ERR(parse_req(padded, NULL), HS_ERR_INPUT_KEY);
+    HS_CHECK(strstr(hs_error_last()->detail, "not DER") != NULL);
+    HS_DEFER(X509_REQ *padded2 = signed_req(key, 3), hs_x509_req_freep);
+    HS_CHECK_ERR(parse_req(padded2, NULL), HS_ERR_INPUT_KEY);
+    /* Without DER's leading 0x00 the modulus is a negative INTEGER. */
+    HS_DEFER(X509_REQ *negative = signed_req(key, -1), hs_x509_req_freep);
+    HS_CHECK_ERR(parse_req(negative, NULL), HS_ERR_INPUT_KEY);
+}
+
+HS_TEST(rsa_public_exponent_is_65537_or_the_configured_range)
+{
+    HS_DEFER(EVP_PKEY *e3 = rsa_key_with_e(3, 0), hs_evp_pkey_freep);
+    HS_DEFER(EVP_PKEY *big = rsa_key_with_e(1, 512), hs_evp_pkey_freep); /* 2^512 + 1 */
+    HS_DEFER(EVP_PKEY *e65539 = rsa_key_with_e(65539, 0), hs_evp_pkey_freep);
+    HS_CHECK(e3 != NULL && big != NULL && e65539 != NULL);
+    if (e3 == NULL || big == NULL || e65539 == NULL) {
+        return;
+    }
+    HS_DEFER(X509_REQ *r3 = signed_req(e3, 0), hs_x509_req_freep);
+    HS_DEFER(X509_REQ *rbig = signed_req(big, 0), hs_x509_req_freep);
+    HS_DEFER(X509_REQ *r65539 = signed_req(e65539, 0), hs_x509_req_freep);
+    HS_CHECK_ERR(parse_req(r3, NULL), HS_ERR_INPUT_KEY);
+    HS_CHECK(strcmp(hs_error_last()->detail, "RSA public exponent must be 65537, not 3") == 0);
+    HS_CHECK_ERR(parse_req(rbig, NULL), HS_ERR_INPUT_KEY);
+    HS_CHECK(strcmp(hs_error_last()->detail,
+                    "RSA public exponent must be 65537, not a 513-bit number") == 0);
+    HS_CHECK_ERR(parse_req(r65539, NULL), HS_ERR_INPUT_KEY);
+    /* A configured range 65537..2^256-1 admits 65539 but neither 3 nor 2^512+1. */
+    struct sgn_rsa_exponents range;
+    sgn_rsa_exponents_default(&range);
+    memset(range.max, 0xff, sizeof(range.max));
+    HS_CHECK_OK(parse_req(r65539, &range));
+    HS_CHECK_ERR(parse_req(r3, &range), HS_ERR_INPUT_KEY);
+    HS_CHECK_ERR(parse_req(rbig, &range), HS_ERR_INPUT_KEY);
+    HS_CHECK(strstr(hs_error_last()->detail, "outside the profile's rsa_public_exponents") != NULL);
+}
+
+HS_TEST(csrs_must_be_der_outside_and_inside)
+{
+    HS_DEFER(EVP_PKEY *key = gen_key("P-256"), hs_evp_pkey_freep);
+    HS_DEFER(X509_REQ *req = signed_req(key, 0), hs_x509_req_freep);
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    int len = i2d_X509_REQ(req, &der);
+    HS_CHECK(len > 0 && len < 1000 && der[0] == 0x30 && der[1] == 0x81);
+    if (len <= 0 || len >= 1000 || der[1] != 0x81) {
+        return;
+    }
+    HS_CHECK_OK(parse_der(der, (size_t)len, NULL));
+    unsigned char buf[1100];
+    size_t body = (size_t)len - 3;
+    /* The outer SEQUENCE with an indefinite length: 30 80 ... 00 00. */
+    buf[0] = 0x30;
+    buf[1] = 0x80;
+    memcpy(buf + 2, der + 3, body);
+    buf[2 + body] = 0;
+    buf[3 + body] = 0;
+    HS_CHECK_ERR(parse_der(buf, body + 4, NULL), HS_ERR_INPUT_CSR);
+    /* ... with a long-form length one byte longer than needed: 30 82 00 LL. */
+    buf[1] = 0x82;
+    buf[2] = 0x00;
+    buf[3] = der[2];
+    memcpy(buf + 4, der + 3, body);
+    HS_CHECK_ERR(parse_der(buf, body + 4, NULL), HS_ERR_INPUT_CSR);
+    HS_CHECK(strstr(hs_error_last()->detail, "not DER") != NULL);
+    /* The signed CertificationRequestInfo with a non-minimal length, signed again: the
+     * signature verifies, and still the CSR is not DER. */
+    const unsigned char *info = der + 3;
+    size_t info_hdr = info[1] == 0x81 ? 3 : 2;
+    size_t info_len = info[info_hdr - 1];
+    unsigned char tbs[600];
+    tbs[0] = 0x30;
+    tbs[1] = 0x82;
+    tbs[2] = 0x00;
+    tbs[3] = (unsigned char)info_len;
+    memcpy(tbs + 4, info + info_hdr, info_len);
+    size_t tbs_len = 4 + info_len;
+    unsigned char sig[128];
+    size_t sig_len = sizeof(sig);
+    HS_DEFER(EVP_MD_CTX *md = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
+    HS_CHECK(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+             EVP_DigestSign(md, sig, &sig_len, tbs, tbs_len) == 1);
+    const unsigned char *alg = info + info_hdr + info_len; /* the AlgorithmIdentifier */
+    size_t alg_len = 2 + (size_t)alg[1];
+    unsigned char bits_hdr[8];
+    size_t bh = der_header(bits_hdr, 0x03, sig_len + 1);
+    size_t content = tbs_len + alg_len + bh + 1 + sig_len;
+    size_t w = der_header(buf, 0x30, content);
+    memcpy(buf + w, tbs, tbs_len);
+    memcpy(buf + w + tbs_len, alg, alg_len);
+    memcpy(buf + w + tbs_len + alg_len, bits_hdr, bh);
+    buf[w + tbs_len + alg_len + bh] = 0x00;
+    memcpy(buf + w + tbs_len + alg_len + bh + 1, sig, sig_len);
+    HS_CHECK_ERR(parse_der(buf, w + content, NULL), HS_ERR_INPUT_CSR);
+    HS_CHECK(strstr(hs_error_last()->detail, "CertificationRequestInfo is not DER") != NULL);
+}
+
+HS_TEST(der_csrs_with_multi_valued_rdns_and_attributes_are_accepted)
+{
+    /* The DER check encodes the subject afresh from its entries: a multi-valued RDN (X.690
+     * §11.6: the SET sorted) and a challengePassword next to the extension request must come
+     * out as they went in. */
+    HS_DEFER(EVP_PKEY *key = gen_key("P-256"), hs_evp_pkey_freep);
+    HS_DEFER(X509_REQ *req = X509_REQ_new(), hs_x509_req_freep);
+    X509_NAME *name = X509_REQ_get_subject_name(req);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Example", -1, -1,
+                               0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"multi.example", -1,
+                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC, (const unsigned char *)"Ops", -1, -1, -1);
+    X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, MBSTRING_ASC,
+                              (const unsigned char *)"not-a-secret", -1);
+    add_san(req, "DNS:multi.example,email:ops@example.com,URI:spiffe://example.com/multi");
+    X509_REQ_set_pubkey(req, key);
+    X509_REQ_sign(req, key, EVP_sha256());
+    HS_CHECK(X509_NAME_entry_count(X509_REQ_get_subject_name(req)) == 3);
+    HS_CHECK_OK(parse_req(req, NULL));
+}
+
 int main(void)
 {
     const char *dir = hs_test_env("HSMSIGN_TESTDATA");
@@ -482,6 +843,12 @@ int main(void)
         HS_TEST_CASE(generated_good_csrs_are_accepted),
         HS_TEST_CASE(generated_bad_csrs_fail_with_the_exact_error),
         HS_TEST_CASE(malformed_pem_is_refused),
+        HS_TEST_CASE(wildcards_only_as_a_whole_leftmost_label_over_two_or_more_labels),
+        HS_TEST_CASE(uri_and_email_sans_are_parsed),
+        HS_TEST_CASE(rsa_public_keys_must_be_der),
+        HS_TEST_CASE(rsa_public_exponent_is_65537_or_the_configured_range),
+        HS_TEST_CASE(csrs_must_be_der_outside_and_inside),
+        HS_TEST_CASE(der_csrs_with_multi_valued_rdns_and_attributes_are_accepted),
         HS_TEST_END,
     });
 }

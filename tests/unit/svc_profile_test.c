@@ -119,6 +119,45 @@ static const struct bad_case bad_cases[] = {
      HS_ERR_INPUT_RANGE, "field \"default_ttl_hours\" must be between 1 and 6; in \"profiles.c\""},
     {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"max_ttl_hours\": 1.5}}",
      HS_ERR_INPUT_FIELD, "field \"max_ttl_hours\" must be of type int; in \"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": 3, "
+     "\"max\": 65537}}}",
+     HS_ERR_INPUT_RANGE,
+     "field \"rsa_public_exponents.min\" must be an odd number from 65537 to 2^256 - 1; in "
+     "\"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": "
+     "65537, \"max\": 65538}}}",
+     HS_ERR_INPUT_RANGE,
+     "field \"rsa_public_exponents.max\" must be an odd number from 65537 to 2^256 - 1; in "
+     "\"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": "
+     "65537, \"max\": "
+     "\"115792089237316195423570985008687907853269984665640564039457584007913129639937\"}}}",
+     HS_ERR_INPUT_RANGE,
+     "field \"rsa_public_exponents.max\" must be an odd number from 65537 to 2^256 - 1; in "
+     "\"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": "
+     "-65537, \"max\": 65537}}}",
+     HS_ERR_INPUT_RANGE,
+     "field \"rsa_public_exponents.min\" must be an odd number from 65537 to 2^256 - 1; in "
+     "\"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": "
+     "65539, \"max\": 65537}}}",
+     HS_ERR_INPUT_RANGE,
+     "field \"rsa_public_exponents\": min is greater than max; in \"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": "
+     "65537}}}",
+     HS_ERR_INPUT_FIELD, "field \"rsa_public_exponents.max\" is required; in \"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": "
+     "65537, \"max\": \"0x10001\"}}}",
+     HS_ERR_INPUT_FIELD,
+     "field \"rsa_public_exponents.max\" must be an integer or a string of at most 78 decimal "
+     "digits; in \"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": {\"min\": "
+     "65537, \"max\": 65537, \"step\": 2}}}",
+     HS_ERR_INPUT_FIELD, "rsa_public_exponents: unknown field \"step\"; in \"profiles.c\""},
+    {"{\"c\": {\"extended_key_usage\": [\"clientAuth\"], \"rsa_public_exponents\": 65537}}",
+     HS_ERR_INPUT_FIELD,
+     "field \"rsa_public_exponents\" must be of type object; in \"profiles.c\""},
     {"{\"ok\": {\"extended_key_usage\": [\"serverAuth\"]}, \"bad\": {\"key_usage\": []}}",
      HS_ERR_INPUT_FIELD, "field \"extended_key_usage\" is required; in \"profiles.bad\""},
 };
@@ -161,6 +200,35 @@ HS_TEST(more_than_the_maximum_number_of_profiles_is_refused)
     json_object_put(doc);
 }
 
+HS_TEST(rsa_public_exponents_default_to_65537_and_take_a_range)
+{
+    json_object *doc = NULL;
+    struct svc_profiles p;
+    HS_CHECK_OK(parse("{\"profiles\": {"
+                      " \"wide\": {\"extended_key_usage\": [\"clientAuth\"],"
+                      "  \"rsa_public_exponents\": {\"min\": 65537, \"max\": "
+                      "\"115792089237316195423570985008687907853269984665640564039457584007913129"
+                      "639935\"}},"
+                      " \"plain\": {\"extended_key_usage\": [\"clientAuth\"]}}}",
+                      &doc, &p));
+    struct sgn_rsa_exponents f4;
+    sgn_rsa_exponents_default(&f4);
+    HS_CHECK(f4.min[SGN_RSA_E_BYTES - 1] == 0x01 && f4.min[SGN_RSA_E_BYTES - 3] == 0x01 &&
+             memcmp(f4.min, f4.max, SGN_RSA_E_BYTES) == 0);
+    const struct svc_profile *wide = svc_profiles_find(&p, "wide");
+    const struct svc_profile *plain = svc_profiles_find(&p, "plain");
+    unsigned char ones[SGN_RSA_E_BYTES];
+    memset(ones, 0xff, sizeof(ones));
+    HS_CHECK(wide != NULL && memcmp(wide->rsa_exponents.min, f4.min, SGN_RSA_E_BYTES) == 0 &&
+             memcmp(wide->rsa_exponents.max, ones, SGN_RSA_E_BYTES) == 0);
+    HS_CHECK(plain != NULL && memcmp(&plain->rsa_exponents, &f4, sizeof(f4)) == 0);
+    json_object_put(doc);
+    HS_CHECK_OK(parse("{}", &doc, &p));
+    HS_CHECK(memcmp(&p.items[0].rsa_exponents, &f4, sizeof(f4)) == 0 &&
+             memcmp(&p.items[1].rsa_exponents, &f4, sizeof(f4)) == 0);
+    json_object_put(doc);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -168,6 +236,7 @@ int main(void)
         HS_TEST_CASE(a_block_replaces_the_defaults_and_its_first_profile_is_the_default),
         HS_TEST_CASE(bad_blocks_fail_with_the_exact_error),
         HS_TEST_CASE(more_than_the_maximum_number_of_profiles_is_refused),
+        HS_TEST_CASE(rsa_public_exponents_default_to_65537_and_take_a_range),
         HS_TEST_END,
     });
 }
