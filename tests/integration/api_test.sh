@@ -847,8 +847,9 @@ check "item 8: rsa_public_exponents with min 3 -> hsmsignd refuses to start, nam
     bad_exponents_refused
 # A configured range admits what it names: e = 65539 under {"min": 65537, "max": 65539}, while
 # the same profile still refuses e = 3.
-write_config 127.0.0.1 ', "profiles": {"server": {"extended_key_usage": ["serverAuth"],
-    "require_dns_san": true, "rsa_public_exponents": {"min": 65537, "max": "65539"}}}'
+write_config 127.0.0.1 ', "profiles": {"client": {"extended_key_usage": ["clientAuth"]},
+    "server": {"extended_key_usage": ["serverAuth"], "require_dns_san": true,
+    "rsa_public_exponents": {"min": 65537, "max": "65539"}}}'
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd8.log || exit 1
 rsa_e_csr e65539 65539
 check "item 8: with rsa_public_exponents up to 65539, a key with e = 65539 -> 200" \
