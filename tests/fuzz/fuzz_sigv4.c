@@ -15,7 +15,6 @@
 
 /* --- a growable string (the harness's own; aborts when out of memory) ---------------------- */
 
-
 void fuzz_str_put(struct fuzz_str *s, const void *p, size_t n)
 {
     if (s->n + n + 1 > s->cap) {
@@ -57,8 +56,8 @@ void fuzz_str_hex(struct fuzz_str *s, const unsigned char *p, size_t n)
 
 static bool rs_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 bool fuzz_tchar(unsigned char c)
@@ -302,8 +301,6 @@ static void rs_hmac(const unsigned char *key, size_t key_len, const char *msg, s
         fuzz_abort();
     }
 }
-
-
 
 void fuzz_sigv4_authorization(const struct fuzz_sigv4_request *r, const struct fuzz_sigv4_cred *c,
                               const char *amz_date, bool minimal, bool reorder,

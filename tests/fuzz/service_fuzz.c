@@ -387,8 +387,7 @@ static void sf_jwks_load(const struct api_response *resp)
         const char *kid = sf_str(k, "kid");
         const char *alg = sf_str(k, "alg");
         EVP_PKEY *pub = sf_jwk_pkey(k);
-        if (kid == NULL || alg == NULL || pub == NULL || strlen(kid) >= 128 ||
-            strlen(alg) >= 16) {
+        if (kid == NULL || alg == NULL || pub == NULL || strlen(kid) >= 128 || strlen(alg) >= 16) {
             sf_die("a JWK of the set");
         }
         struct sf_jwk *j = &sf.jwks[sf.njwks++];
@@ -570,7 +569,7 @@ static void sf_check_name_policy(const GENERAL_NAME *gn)
     const ASN1_STRING *s = GENERAL_NAME_get0_value(gn, &type);
     const char *v = (const char *)ASN1_STRING_get0_data(s);
     size_t n = (size_t)ASN1_STRING_length(s);
-    SF_CHECK(memchr(v, '\0', n) == NULL, "a SAN with a NUL");
+    SF_CHECK(type == GEN_IPADD || memchr(v, '\0', n) == NULL, "a SAN with a NUL");
     switch (type) {
     case GEN_DNS: {
         static const char dom[] = ".fuzz.example";
@@ -793,8 +792,8 @@ static void sf_check_jws(const char *jws, const char *kid, const char *alg, int6
     if (strcmp(alg, "ES256") == 0) {
         SF_CHECK(slen == 64, "an ES256 signature of %zu bytes", slen);
         ECDSA_SIG *es = ECDSA_SIG_new();
-        SF_CHECK(es != NULL && ECDSA_SIG_set0(es, BN_bin2bn(s, 32, NULL),
-                                              BN_bin2bn(s + 32, 32, NULL)) == 1,
+        SF_CHECK(es != NULL &&
+                     ECDSA_SIG_set0(es, BN_bin2bn(s, 32, NULL), BN_bin2bn(s + 32, 32, NULL)) == 1,
                  "ECDSA_SIG");
         int n = i2d_ECDSA_SIG(es, &der);
         SF_CHECK(n > 0, "i2d_ECDSA_SIG");
@@ -807,8 +806,8 @@ static void sf_check_jws(const char *jws, const char *kid, const char *alg, int6
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     SF_CHECK(md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key->pub) == 1,
              "EVP_DigestVerifyInit");
-    SF_CHECK(EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)jws,
-                              (size_t)(dot2 - jws)) == 1,
+    SF_CHECK(EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)jws, (size_t)(dot2 - jws)) ==
+                 1,
              "the token's signature does not verify with the published key %s", kid);
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
@@ -852,9 +851,9 @@ static void sf_check_token(json_object *doc)
 
 static void sf_check_status(json_object *doc, bool revoked)
 {
-    static const char *const keys[] = {"serial",    "status",       "subject",    "sans",
-                                       "profile",   "not_before",   "not_after",  "requested_by",
-                                       "revoked_at", "reason",      NULL};
+    static const char *const keys[] = {"serial",     "status",     "subject",   "sans",
+                                       "profile",    "not_before", "not_after", "requested_by",
+                                       "revoked_at", "reason",     NULL};
     SF_CHECK(sf_keys(doc, keys, 8), "a status answer is not the documented shape");
     const char *serial = sf_str(doc, "serial");
     const char *status = sf_str(doc, "status");
@@ -888,20 +887,24 @@ static void sf_check(const struct api_request *req, const struct sf_req *r,
     unsigned int st = resp->status;
     if (getenv("HSMSIGN_FUZZ_DEBUG") != NULL) {
         fprintf(stderr, "service_fuzz: %s %.80s: %u %.*s\n", req->method, req->target, st,
-                resp->binary ? 0 : (int)(hs_buf_len(resp->body) < 200 ? hs_buf_len(resp->body) : 200),
+                resp->binary ? 0
+                             : (int)(hs_buf_len(resp->body) < 200 ? hs_buf_len(resp->body) : 200),
                 (const char *)hs_buf_data(resp->body));
     }
     SF_CHECK(st == 200 || st == 400 || st == 401 || st == 403 || st == 404 || st == 405 ||
                  st == 413,
-             "status %u to %s %s", st, req->method, req->target);
+             "status %u to %s %s (%s: %s%s%s)", st, req->method, req->target,
+             hs_code_name(hs_error_last()->code), hs_error_last()->detail,
+             hs_error_last()->ckr_name != NULL ? " " : "",
+             hs_error_last()->ckr_name != NULL ? hs_error_last()->ckr_name : "");
     char path[API_SIGV4_TARGET_MAX + 1];
     size_t plen = strcspn(req->target, "?");
     plen = plen < sizeof(path) - 1 ? plen : sizeof(path) - 1;
     memcpy(path, req->target, plen);
     path[plen] = '\0';
     const char *m = req->method;
-    if (st == 200 && (sf_is_route(m, path, "GET", "/v1/crl") ||
-                      sf_is_route(m, path, "GET", "/metrics"))) {
+    if (st == 200 &&
+        (sf_is_route(m, path, "GET", "/v1/crl") || sf_is_route(m, path, "GET", "/metrics"))) {
         if (strcmp(path, "/v1/crl") == 0) {
             sf_check_crl(resp);
         }
@@ -1035,8 +1038,8 @@ static void sf_route_as_event(const struct sf_req *r, const char *principal)
     json_object_object_add(ev, "rawQueryString", json_object_new_string(q != NULL ? q + 1 : ""));
     json_object_object_add(ev, "headers", headers);
     json_object_object_add(ev, "requestContext", ctx);
-    json_object_object_add(ev, "body", json_object_new_string_len((const char *)r->body,
-                                                                  (int)r->body_len));
+    json_object_object_add(ev, "body",
+                           json_object_new_string_len((const char *)r->body, (int)r->body_len));
     json_object_object_add(ev, "isBase64Encoded", json_object_new_boolean(0));
     const char *text = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
     sf_route_event(text, strlen(text), r);
@@ -1177,8 +1180,7 @@ static bool sf_digits(const char *s)
 }
 
 /* A request with a harness-made JSON body; headers only Content-Type. */
-static void sf_req_json(struct sf_req *r, const char *method, const char *target,
-                        json_object *body)
+static void sf_req_json(struct sf_req *r, const char *method, const char *target, json_object *body)
 {
     r->method = sf_dup(method);
     r->target = sf_dup(target);
@@ -1325,9 +1327,9 @@ static void sf_form_token(struct fuzz_input *in, uint8_t b0)
 
 static EVP_PKEY *sf_keygen(const char *type, size_t bits)
 {
-    EVP_PKEY *k = bits > 0 ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits)
-                           : strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, type, "P-256")
-                                                     : EVP_PKEY_Q_keygen(NULL, NULL, type);
+    EVP_PKEY *k = bits > 0                  ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits)
+                  : strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, type, "P-256")
+                                            : EVP_PKEY_Q_keygen(NULL, NULL, type);
     if (k == NULL) {
         sf_die("a CSR key");
     }

@@ -78,12 +78,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (size_t i = 0; i < 2; i++) {
         rs_cfg_keys[i].access_key_id = rs_keys[i].akid;
         rs_cfg_keys[i].secret_access_key = rs_secret(rs_keys[i].secret);
-        rs_cfg_keys[i].session_token = rs_keys[i].token != NULL ? rs_secret(rs_keys[i].token) : NULL;
+        rs_cfg_keys[i].session_token =
+            rs_keys[i].token != NULL ? rs_secret(rs_keys[i].token) : NULL;
         rs_cfg_keys[i].principal_arn = "arn:aws:iam::123456789012:user/resign";
     }
     return 0;
 }
-
 
 /* One request as the fuzzer framed it; strings owned. */
 struct rs_req {
@@ -118,7 +118,6 @@ static void rs_add_header(struct rs_req *r, const char *name, const char *value)
     r->n++;
 }
 
-
 /* The headers the signer writes itself. */
 static bool rs_signer_owned(const char *name)
 {
@@ -131,7 +130,6 @@ static bool rs_signer_owned(const char *name)
     }
     return false;
 }
-
 
 /* --- what the rules of api_sigv4.h accept -------------------------------------------------- */
 
@@ -161,7 +159,7 @@ static bool rs_query_presigned(const char *q)
         for (size_t i = 0; i < (eq != NULL ? (size_t)(eq - q) : n); i++) {
             if (q[i] == '%' && i + 2 < n) {
                 fuzz_str_putc(&name, (char)(fuzz_hexval((unsigned char)q[i + 1]) << 4 |
-                                      fuzz_hexval((unsigned char)q[i + 2])));
+                                            fuzz_hexval((unsigned char)q[i + 2])));
                 i += 2;
             } else {
                 fuzz_str_putc(&name, q[i]);
@@ -199,8 +197,7 @@ static bool rs_valid(const struct rs_req *r, bool minimal, size_t authz_len)
         }
     }
     size_t t = strlen(r->target);
-    if (t == 0 || t > API_SIGV4_TARGET_MAX || r->target[0] != '/' ||
-        !rs_escapes_ok(r->target, t)) {
+    if (t == 0 || t > API_SIGV4_TARGET_MAX || r->target[0] != '/' || !rs_escapes_ok(r->target, t)) {
         return false;
     }
     for (size_t i = 0; i < t; i++) {
@@ -303,8 +300,7 @@ static void rs_dates(time_t t, bool http_date, char amz_date[FUZZ_SIGV4_DATE_LEN
 static HS_RESULT rs_verify(const struct rs_req *r, const unsigned char *body, size_t body_len,
                            const struct api_sigv4_key **key)
 {
-    struct api_sigv4_request req = {r->method, r->target, r->headers, r->n,
-                                    body,      body_len,  RS_NOW};
+    struct api_sigv4_request req = {r->method, r->target, r->headers, r->n, body, body_len, RS_NOW};
     return api_sigv4_verify(&rs_cfg, &req, key);
 }
 
