@@ -304,7 +304,7 @@ static void rs_hmac(const unsigned char *key, size_t key_len, const char *msg, s
 
 void fuzz_sigv4_authorization(const struct fuzz_sigv4_request *r, const struct fuzz_sigv4_cred *c,
                               const char *amz_date, bool minimal, bool reorder,
-                              struct fuzz_str *authz)
+                              struct fuzz_str *out)
 {
     char day[9];
     memcpy(day, amz_date, 8);
@@ -383,7 +383,7 @@ void fuzz_sigv4_authorization(const struct fuzz_sigv4_request *r, const struct f
     struct fuzz_str sgn = {0};
     fuzz_str_puts(&sgn, "Signature=");
     fuzz_str_hex(&sgn, sig, 32);
-    fuzz_str_puts(authz, "AWS4-HMAC-SHA256 ");
+    fuzz_str_puts(out, "AWS4-HMAC-SHA256 ");
     const struct fuzz_str *order[3] = {&cred, &sh, &sgn};
     if (reorder) {
         order[0] = &sgn;
@@ -392,9 +392,9 @@ void fuzz_sigv4_authorization(const struct fuzz_sigv4_request *r, const struct f
     }
     for (size_t i = 0; i < 3; i++) {
         if (i > 0) {
-            fuzz_str_puts(authz, reorder ? "," : ", ");
+            fuzz_str_puts(out, reorder ? "," : ", ");
         }
-        fuzz_str_put(authz, order[i]->p, order[i]->n);
+        fuzz_str_put(out, order[i]->p, order[i]->n);
     }
     free(creq.p);
     free(sts.p);

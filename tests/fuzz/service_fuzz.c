@@ -179,7 +179,6 @@ static void sf_path(const char *rel, char out[512])
 
 static void sf_run_setup(void)
 {
-    extern char **environ;
     char *argv[] = {(char *)HS_FUZZ_SETUP, sf.dir, (char *)HS_FUZZ_KEYCEREMONY, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -883,6 +882,7 @@ static void sf_check_crl(const struct api_response *resp)
 static void sf_check(const struct api_request *req, const struct sf_req *r,
                      const struct api_response *resp)
 {
+    SF_CHECK(req->method != NULL && req->target != NULL, "a routed request without a target");
     SF_CHECK(resp->body != NULL && resp->content_type != NULL, "an answer without a body");
     unsigned int st = resp->status;
     if (getenv("HSMSIGN_FUZZ_DEBUG") != NULL) {
