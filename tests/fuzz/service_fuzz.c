@@ -139,6 +139,14 @@ static int sf_rm(const char *path, const struct stat *st, int flag, struct FTW *
     return remove(path);
 }
 
+static void sf_remove_dir(void)
+{
+    if (sf.dir[0] != '\0') {
+        nftw(sf.dir, sf_rm, 16, FTW_DEPTH | FTW_PHYS);
+        sf.dir[0] = '\0';
+    }
+}
+
 static void sf_cleanup(void)
 {
     api_service_free(sf.svc);
@@ -155,10 +163,7 @@ static void sf_cleanup(void)
         EVP_PKEY_free(sf.keys[i]);
     }
     free(sf.client_pem);
-    if (sf.dir[0] != '\0') {
-        nftw(sf.dir, sf_rm, 16, FTW_DEPTH | FTW_PHYS);
-        sf.dir[0] = '\0';
-    }
+    sf_remove_dir();
 }
 
 static void sf_die(const char *what)
@@ -306,11 +311,14 @@ static json_object *sf_parse(const void *p, size_t n)
     return doc;
 }
 
+/* A broken invariant: says which, removes the temporary directory (the token, the inventory)
+ * and aborts. */
 #define SF_CHECK(cond, ...)                                                                        \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             fprintf(stderr, "service_fuzz: " __VA_ARGS__);                                         \
             fputc('\n', stderr);                                                                   \
+            sf_remove_dir();                                                                       \
             fuzz_abort();                                                                          \
         }                                                                                          \
     } while (0)
