@@ -357,6 +357,103 @@ def http_seeds():
     put("http_fuzz", "bad-escape-nul", b"/\n%00")
 
 
+# --- sigv4_resign_fuzz ------------------------------------------------------------------------
+# Flags byte (tests/fuzz/sigv4_resign_fuzz.c): bit 0 session key, bit 1 x-amz-content-sha256,
+# bit 2 Date header, bit 3 sign only host and x-amz-*, bits 4-6 clock offset, bit 7 reordered
+# Authorization. The harness signs; a seed is only the request.
+
+
+def sigv4_resign_seeds():
+    tokens = b'{"audience": "https://api.example.com", "ttl_seconds": 300}'
+    put("sigv4_resign_fuzz", "post-tokens",
+        b"\x00POST /v1/tokens\nContent-Type: application/json\n\n" + tokens)
+    put("sigv4_resign_fuzz", "post-tokens-session-sha-date",
+        b"\x07POST /v1/tokens\nContent-Type: application/json\n\n" + tokens)
+    put("sigv4_resign_fuzz", "get-query-minimal-skew",
+        b"\x1aGET /v1/certificates/0a?b=2&a=1&a&c=%20+&d=%7e\nAccept: */*\n\n")
+    put("sigv4_resign_fuzz", "get-dot-segments-reordered",
+        b"\xa0GET /v1//./x/../certificates/%7e/\nhost: hsmsign.example.com\n\n")
+    put("sigv4_resign_fuzz", "repeated-headers-blanks",
+        b"\x31POST /v1/tokens\nX-Amz-Meta-A:  a   b\t c \nfoo: 1\nFoo: 2\n\n{}")
+    put("sigv4_resign_fuzz", "midnight-plus-one",
+        b"\x40GET /v1/crl\n\n")
+    put("sigv4_resign_fuzz", "bad-presigned",
+        b"\x00GET /v1/crl?X-Amz-Signature=00\n\n")
+    put("sigv4_resign_fuzz", "bad-control-in-value",
+        b"\x00GET /v1/crl\nX-Thing: a\x01b\n\n")
+
+
+# --- service_fuzz ----------------------------------------------------------------------------
+# Byte 0 picks the form (tests/fuzz/service_fuzz.c): 0 an API Gateway event, 1 an HTTP request
+# (signed by the device, admin, stranger or nobody), 2 a certificate request whose CSR the
+# harness makes (CN, SANs, profile, ttl_hours, a follow-up byte), 3 a token request.
+
+SERVICE_DEVICE = "arn:aws:iam::123456789012:role/fuzz-device"
+
+
+def service_seeds(tmp):
+    pem = openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", os.path.join(tmp, "k"), "-subj", "/CN=fuzz-seed",
+                  "-addext", "subjectAltName=DNS:seed.fuzz.example,IP:10.0.0.7").decode()
+    issue = json.dumps({"csr": pem, "profile": "server", "ttl_hours": 6}).encode()
+    put("service_fuzz", "http-device-issue",
+        b"\x01POST /v1/certificates\nContent-Type: application/json\n\n" + issue)
+    put("service_fuzz", "http-stranger-issue",
+        b"\x09POST /v1/certificates\nContent-Type: application/json\n\n" + issue)
+    put("service_fuzz", "http-device-token",
+        b'\x01POST /v1/tokens\nContent-Type: application/json\n\n{"audience": "fuzz-aud"}')
+    put("service_fuzz", "http-admin-status-query",
+        b"\x05GET /v1/certificates/0a1b?x=1\n\n")
+    put("service_fuzz", "http-admin-revoke-unknown",
+        b'\x05POST /v1/certificates/7f/revoke\n\n{"reason": "superseded"}')
+    put("service_fuzz", "http-public-crl", b"\x01GET /v1/crl\n\n")
+    put("service_fuzz", "http-unsigned-jwks", b"\x0dGET /.well-known/jwks.json\n\n")
+    put("service_fuzz", "http-unsigned-openid",
+        b"\x0dGET /.well-known/openid-configuration\n\n")
+    put("service_fuzz", "http-unsigned-healthz", b"\x0dGET /healthz\n\n")
+    put("service_fuzz", "http-unsigned-metrics", b"\x0dGET /metrics\n\n")
+    put("service_fuzz", "bad-http-unsigned-issue",
+        b"\x0dPOST /v1/certificates\nContent-Type: application/json\n\n" + issue)
+    put("service_fuzz", "bad-http-method", b"\x01DELETE /v1/tokens\n\n")
+    put("service_fuzz", "bad-http-not-json", b"\x01POST /v1/tokens\n\n{\"audience\": ")
+    put("service_fuzz", "bad-http-proxy-header-twice",
+        b'\x0dPOST /v1/tokens\nX-Client-Cert: a\nX-Client-Cert: b\n\n{"audience": "fuzz-aud"}')
+    # Events: the repository's, with the device as principal and the CSR above.
+    src = os.path.join(REPO, "tests", "lambda", "events")
+    for name in sorted(os.listdir(src)):
+        with open(os.path.join(src, name), "rb") as f:
+            text = f.read()
+        text = re.sub(rb"arn:aws:(iam|sts)::[0-9]+:[A-Za-z0-9/_+=,.@-]+",
+                      SERVICE_DEVICE.encode(), text)
+        text = text.replace(b"@CSR@", json.dumps(pem)[1:-1].replace("\\", "\\\\")
+                            .replace('"', '\\"').encode())
+        text = text.replace(b"https://api.example.com", b"fuzz-aud")
+        put("service_fuzz", "event-" + name.rsplit(".", 1)[0], b"\x00" + text)
+    # Form 2: CN, SANs, profile, ttl_hours, follow-up (0 none, 1 status, 2 revoke, 3 mTLS token;
+    # who asks: (byte >> 2) % 3), the rest.
+    put("service_fuzz", "issue-p256-server-status",
+        b"\x02fuzz-a\nDNS:a.fuzz.example,IP:10.1.2.3,email:x@fuzz.example,"
+        b"URI:spiffe://fuzz.example/a/b\nserver\n12\n\x01")
+    put("service_fuzz", "issue-ed25519-admin-status",
+        b"\x06fuzz-e\nDNS:e.fuzz.example\nclient\n\n\x05")
+    put("service_fuzz", "issue-rsa-event-stranger-status",
+        b"\x1afuzz-r\n\nclient\n1\n\x09")
+    put("service_fuzz", "issue-client-then-mtls-token",
+        b"\x02fuzz-b\nDNS:b.fuzz.example\nclient\n\n\x03fuzz-aud")
+    put("service_fuzz", "issue-then-revoke",
+        b'\x02fuzz-c\n\nclient\n\n\x02{"reason": "keyCompromise"}')
+    put("service_fuzz", "bad-issue-cn-star", b"\x02*\nDNS:*.fuzz.example\n\n\n")
+    put("service_fuzz", "bad-issue-ttl", b"\x02fuzz-t\n\nclient\n48\n")
+    put("service_fuzz", "bad-issue-server-no-dns", b"\x02fuzz-s\n\nserver\n\n")
+    put("service_fuzz", "bad-issue-ip-outside", b"\x02fuzz-i\nIP:192.0.2.1\n\n\n")
+    # Form 3: audience, ttl_seconds, alg; by HTTP, event or the harness's client certificate.
+    put("service_fuzz", "token-http-rs256", b"\x03fuzz-aud\n300\nRS256\n")
+    put("service_fuzz", "token-event", b"\x07https://api.fuzz.example\n\n\n")
+    put("service_fuzz", "token-mtls", b"\x0bfuzz-aud\n100\n\n")
+    put("service_fuzz", "bad-token-ttl", b"\x03fuzz-aud\n601\n\n")
+    put("service_fuzz", "bad-token-audience", b"\x0bhttps://api.fuzz.example\n\n\n")
+
+
 def main():
     if os.path.isdir(CORPUS):
         for target in os.listdir(CORPUS):
@@ -368,7 +465,9 @@ def main():
     os.makedirs(os.path.join(CORPUS, "lambda_event_fuzz"), exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         csr_seeds(tmp)
+        service_seeds(tmp)
     sigv4_seeds()
+    sigv4_resign_seeds()
     lambda_seeds()
     config_seeds()
     ceremony_and_jwt_seeds()
