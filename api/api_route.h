@@ -20,7 +20,8 @@
  * Every error is {"error": code, "message": fixed text, "request_id": id}, plus "reason" for
  * a policy denial (api_policy_reason_name) and "detail" for bad input, with the status of its
  * class: INPUT 400 (413 too large, 404 unknown route or serial, 405 wrong method), AUTH 401,
- * POLICY 403, HSM 503, INTERNAL 500. Other details go to the log only.
+ * POLICY 403, HSM 503, INTERNAL 500; the HTTP front end's own refusals (api_http_parse.h) are
+ * 400, 408, 413, 414, 431, 501, 503 and 505 in the same shape. Other details go to the log only.
  */
 #ifndef API_ROUTE_H
 #define API_ROUTE_H
@@ -73,8 +74,9 @@ struct api_response {
     unsigned int status;
     const char *content_type;  /* static */
     const char *cache_control; /* static or NULL */
-    bool binary;               /* body is not UTF-8 text (a DER CRL): Lambda base64-encodes it */
-    struct hs_buf *body;       /* owned; release with api_response_clear() */
+    long retry_after_s;
+    bool binary;         /* body is not UTF-8 text (a DER CRL): Lambda base64-encodes it */
+    struct hs_buf *body; /* owned; release with api_response_clear() */
 };
 
 /* Writes a fresh random request id (16 lowercase hex characters) into req->req_id. */
