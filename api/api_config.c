@@ -225,18 +225,33 @@ static HS_RESULT api_parse_auth(json_object *doc, struct api_config *cfg)
 
 static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
 {
-    static const char *const allowed[] = {"max_connections", "connection_timeout_seconds", NULL};
+    static const char *const allowed[] = {"max_connections",
+                                          "max_connections_per_ip",
+                                          "connection_timeout_seconds",
+                                          "request_timeout_seconds",
+                                          "workers",
+                                          NULL};
     json_object *lim = NULL;
-    int64_t conns = 256;
-    int64_t timeout = 30;
+    int64_t conns = API_LIMIT_CONNECTIONS;
+    int64_t per_ip = API_LIMIT_CONNECTIONS_PER_IP;
+    int64_t timeout = API_LIMIT_CONNECTION_TIMEOUT_S;
+    int64_t request = API_LIMIT_REQUEST_TIMEOUT_S;
+    int64_t workers = API_LIMIT_WORKERS;
     HS_GUARD(hs_json_get_typed(doc, "limits", false, json_type_object, &lim));
     if (lim != NULL) {
         HS_GUARD(hs_json_check_keys(lim, allowed, "limits"));
-        HS_GUARD(hs_json_get_int(lim, "max_connections", false, 1, 10000, 256, &conns));
-        HS_GUARD(hs_json_get_int(lim, "connection_timeout_seconds", false, 1, 600, 30, &timeout));
+        HS_GUARD(hs_json_get_int(lim, "max_connections", false, 1, 10000, conns, &conns));
+        HS_GUARD(hs_json_get_int(lim, "max_connections_per_ip", false, 1, 10000, per_ip, &per_ip));
+        HS_GUARD(
+            hs_json_get_int(lim, "connection_timeout_seconds", false, 1, 600, timeout, &timeout));
+        HS_GUARD(hs_json_get_int(lim, "request_timeout_seconds", false, 1, 300, request, &request));
+        HS_GUARD(hs_json_get_int(lim, "workers", false, 1, 256, workers, &workers));
     }
     cfg->max_connections = (long)conns;
+    cfg->max_connections_per_ip = (long)per_ip;
     cfg->connection_timeout_s = (long)timeout;
+    cfg->request_timeout_s = (long)request;
+    cfg->workers = (long)workers;
     return HS_OK;
 }
 

@@ -25,7 +25,8 @@
  *                                         "principal_arn": "arn:aws:iam::...:user/dev"}]},
  *              "mtls": {"proxy_header": "X-Client-Cert", "trusted_proxies": ["127.0.0.1"]}},
  *     "policy": {... api_policy.h ...},
- *     "limits": {"max_connections": 256, "connection_timeout_seconds": 30}
+ *     "limits": {"max_connections": 256, "max_connections_per_ip": 32,
+ *                "request_timeout_seconds": 10, "connection_timeout_seconds": 30, "workers": 8}
  *   }
  *
  * "auth" is optional: without "sigv4" no request is accepted by SigV4 (in Lambda mode API
@@ -53,6 +54,14 @@
  * (the service finds each key on the token by its public key, publishes them all and signs
  * with the first, the newest), or from "keys": [{"key": URI or label, "alg": "ES256"}] (the
  * first signs). Exactly one of the two.
+ * "limits" is optional; each member has the default shown (api_http.h): "max_connections"
+ * (1..10000) open connections in all and "max_connections_per_ip" (1..10000) from one peer
+ * address, beyond which a connection gets 503 and is closed; "request_timeout_seconds"
+ * (1..300), the deadline for a whole request (request line, headers and body, from its first
+ * byte), past which the connection gets 408 and is closed however slowly bytes still come;
+ * "connection_timeout_seconds" (1..600), how long an idle keep-alive connection waits for the
+ * next request (and a response waits to be read); "workers" (1..256), the threads that run
+ * requests (they wait for the token).
  * Unknown keys, missing fields and out-of-range values are errors naming the field. The secret
  * access keys live in 0600 files named by the config, never in the config itself.
  */
@@ -76,6 +85,11 @@
 #define API_LISTEN_MAX 128
 #define API_PROXIES_MAX 16
 #define API_HEADER_NAME_MAX 64
+#define API_LIMIT_CONNECTIONS 256
+#define API_LIMIT_CONNECTIONS_PER_IP 32
+#define API_LIMIT_CONNECTION_TIMEOUT_S 30
+#define API_LIMIT_REQUEST_TIMEOUT_S 10
+#define API_LIMIT_WORKERS 8
 
 struct api_access_key_config {
     const char *access_key_id;
@@ -114,8 +128,11 @@ struct api_config {
     const char *trusted_proxies[API_PROXIES_MAX];
     size_t ntrusted_proxies;
     struct api_policy policy;
-    long max_connections;
-    long connection_timeout_s;
+    long max_connections; /* limits: see above */
+    long max_connections_per_ip;
+    long connection_timeout_s; /* seconds */
+    long request_timeout_s;    /* seconds */
+    long workers;
 };
 
 /* Reads and validates the config at path; listen_override (may be NULL, e.g. $HSMSIGN_LISTEN)

@@ -1,211 +1,714 @@
 #include "api/api_http.h"
 
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <microhttpd.h>
+#include <http_parser.h>
 #include <openssl/crypto.h>
 
+#include "api/api_http_parse.h"
 #include "api/api_route.h"
 #include "common/hs_buf.h"
 #include "common/hs_log.h"
 
-#define API_HTTP_HEADERS_MAX API_SIGV4_HEADERS_MAX
 #define API_HTTP_HOST_MAX 128
+#define API_HTTP_READ_MAX (64 * 1024) /* bytes one read() takes */
+#define API_HTTP_READS_PER_EVENT 4    /* reads of one connection before the next one's turn */
+#define API_HTTP_ACCEPTS_PER_EVENT 64 /* accepts before the connections get their turn */
+#define API_HTTP_EVENTS 256           /* epoll events per wait */
+#define API_HTTP_TICK_MS 100          /* deadlines are checked this often */
+#define API_HTTP_LINGER_MS 1000       /* reading and dropping after an error response */
+#define API_HTTP_LINGER_MAX (1 << 20) /* bytes read and dropped after an error response */
+#define API_HTTP_ACCEPT_PAUSE_MS 100  /* no accept() after EMFILE for this long */
+#define API_HTTP_HEAD_OUT_MAX 1024    /* bytes of a response's status line and headers */
+#define API_HTTP_FIELD_MAX 64         /* bytes of a formatted number or date */
+#define API_HTTP_RETRY_BUSY_S 1       /* Retry-After of a 503 over the connection limits */
+#define API_HTTP_ADDR_LEN 16          /* an IPv6 address; IPv4 as ::ffff:a.b.c.d */
+#define API_HTTP_FDS_SPARE 64         /* descriptors beyond the connections (token, store, logs) */
+#define API_HTTP_CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
+
+enum api_http_state {
+    API_HTTP_READ = 0, /* reading a request (or idle between requests) */
+    API_HTTP_WORK,     /* a worker has the request; the I/O thread does not touch it */
+    API_HTTP_WRITE,    /* writing the response */
+    API_HTTP_LINGER,   /* half-closed after an error response: reading and dropping */
+};
+
+struct api_http_conn {
+    int fd;
+    size_t slot; /* index in http->conns */
+    enum api_http_state state;
+    struct api_http_parse *parse;
+    unsigned char *pending; /* bytes after the request in flight (pipelining) */
+    size_t pending_len;
+    struct hs_buf *out; /* the response being written */
+    size_t out_off;
+    bool close_after; /* close (after lingering) once out is written */
+    bool watched;     /* registered with epoll */
+    int64_t deadline_ms;
+    size_t lingered;
+    unsigned char addr[API_HTTP_ADDR_LEN];
+    char peer[NI_MAXHOST]; /* numeric; "" when unknown */
+    struct api_http_conn *next;
+};
+
+/* Open connections from one address. */
+struct api_http_peer {
+    unsigned char addr[API_HTTP_ADDR_LEN];
+    long count;
+};
 
 struct api_http {
-    struct MHD_Daemon *daemon;
     struct api_service *svc;
+    struct api_http_limits limits;
     uint16_t port;
+    int listen_fd;
+    int epoll_fd;
+    int wake_fd; /* eventfd: a worker finished, or stop */
+    bool accepting;
+    int64_t accept_resume_ms;
+    atomic_bool stopping;
+    pthread_t io_thread;
+    bool io_started;
+    pthread_t *workers;
+    size_t nworkers;
+    pthread_mutex_t lock; /* the two queues and workers_stop */
+    pthread_cond_t work_cond;
+    struct api_http_conn *jobs_head;
+    struct api_http_conn *jobs_tail;
+    struct api_http_conn *done;
+    bool workers_stop;
+    /* I/O thread only */
+    struct api_http_conn **conns;
+    size_t nconns;
+    struct api_http_peer *peers;
+    size_t npeers;
+    size_t in_flight;
+    unsigned char scratch[API_HTTP_READ_MAX];
 };
 
-/* Per-request state, created when the request line arrives. */
-struct api_http_req {
-    char *target;        /* raw request-target as received */
-    struct hs_buf *body; /* NULL until the first body bytes */
-    bool started;
-    bool too_large;
-};
-
-struct api_http_headers {
-    struct api_header items[API_HTTP_HEADERS_MAX];
-    size_t n;
-    bool overflow;
-};
-
-static void *api_http_uri_log(void *cls, const char *uri, struct MHD_Connection *con)
+static int64_t api_http_now_ms(void)
 {
-    (void)cls;
-    (void)con;
-    struct api_http_req *r = OPENSSL_zalloc(sizeof(*r));
-    if (r != NULL && uri != NULL) {
-        /* An over-long target is kept truncated; SigV4 refuses it as too large. */
-        r->target = OPENSSL_strndup(uri, API_SIGV4_TARGET_MAX + 1);
-    }
-    return r;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void api_http_completed(void *cls, struct MHD_Connection *con, void **req_cls,
-                               enum MHD_RequestTerminationCode toe)
+/* --- responses ------------------------------------------------------------------------------ */
+
+static HS_RESULT api_http_put_header(struct hs_buf *b, const char *name, const char *value)
 {
-    (void)cls;
-    (void)con;
-    (void)toe;
-    struct api_http_req *r = *req_cls;
-    if (r != NULL) {
-        OPENSSL_free(r->target);
-        hs_buf_free(r->body);
-        OPENSSL_free(r);
-        *req_cls = NULL;
-    }
+    HS_GUARD(hs_buf_put_str(b, name));
+    HS_GUARD(hs_buf_put_str(b, ": "));
+    HS_GUARD(hs_buf_put_str(b, value));
+    return hs_buf_put_str(b, "\r\n");
 }
 
-static enum MHD_Result api_http_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value)
+static HS_RESULT api_http_put_number(struct hs_buf *b, const char *name, long long value)
 {
-    (void)kind;
-    struct api_http_headers *h = cls;
-    if (h->n >= API_HTTP_HEADERS_MAX) {
-        h->overflow = true;
-        return MHD_NO;
-    }
-    h->items[h->n++] = (struct api_header){key, value != NULL ? value : ""};
-    return MHD_YES;
+    char text[API_HTTP_FIELD_MAX];
+    int n = snprintf(text, sizeof(text), "%lld", value);
+    HS_ENSURE(n > 0 && (size_t)n < sizeof(text), HS_ERR_BOUNDS);
+    return api_http_put_header(b, name, text);
 }
 
-static enum MHD_Result api_http_send(struct MHD_Connection *con, const struct api_response *resp,
-                                     const char *req_id)
+/* Date: IMF-fixdate (RFC 9110 §5.6.7). */
+static HS_RESULT api_http_put_date(struct hs_buf *b)
 {
-    const void *data = resp->body != NULL ? (const void *)hs_buf_data(resp->body) : "";
+    char text[API_HTTP_FIELD_MAX];
+    struct tm tm;
+    time_t now = time(NULL);
+    HS_ENSURE(gmtime_r(&now, &tm) != NULL, HS_ERR_INTERNAL);
+    HS_ENSURE(strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0, HS_ERR_BOUNDS);
+    return api_http_put_header(b, "Date", text);
+}
+
+/* The whole response (status line, headers, body) in *out, which the caller frees. */
+static HS_RESULT api_http_serialize(const struct api_response *resp, const char *req_id, bool close,
+                                    struct hs_buf **out)
+{
     size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-    if (r == NULL) {
-        return MHD_NO;
-    }
+    HS_DEFER(struct hs_buf *b = hs_buf_new(API_HTTP_HEAD_OUT_MAX + len), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    char line[API_HTTP_FIELD_MAX];
+    unsigned int status = resp->status != 0 ? resp->status : 500;
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %u %s\r\n", status,
+                     http_status_str((enum http_status)status));
+    HS_ENSURE(n > 0 && (size_t)n < sizeof(line), HS_ERR_BOUNDS);
+    HS_GUARD(hs_buf_put(b, line, (size_t)n));
     if (resp->content_type != NULL) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+        HS_GUARD(api_http_put_header(b, "Content-Type", resp->content_type));
     }
     if (resp->cache_control != NULL) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache_control);
+        HS_GUARD(api_http_put_header(b, "Cache-Control", resp->cache_control));
     }
-    char retry[24];
-    if (resp->retry_after_s > 0 && snprintf(retry, sizeof(retry), "%ld", resp->retry_after_s) > 0) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    if (resp->retry_after_s > 0) {
+        HS_GUARD(api_http_put_number(b, "Retry-After", resp->retry_after_s));
     }
-    MHD_add_response_header(r, "X-Request-Id", req_id);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    enum MHD_Result ok = MHD_queue_response(con, resp->status, r);
-    MHD_destroy_response(r);
-    return ok;
+    HS_GUARD(api_http_put_header(b, "X-Request-Id", req_id));
+    HS_GUARD(api_http_put_header(b, "X-Content-Type-Options", "nosniff"));
+    HS_GUARD(api_http_put_date(b));
+    HS_GUARD(api_http_put_number(b, "Content-Length", (long long)len));
+    HS_GUARD(api_http_put_header(b, "Connection", close ? "close" : "keep-alive"));
+    HS_GUARD(hs_buf_put_str(b, "\r\n"));
+    if (len > 0) {
+        HS_GUARD(hs_buf_put(b, hs_buf_data(resp->body), len));
+    }
+    *out = b;
+    b = NULL;
+    return HS_OK;
 }
 
-static enum MHD_Result api_http_error(struct MHD_Connection *con, enum hs_code code)
+/* The JSON error response for a refusal of the front end itself (always closing). */
+static HS_RESULT api_http_error_bytes(enum hs_code code, const char *peer, struct hs_buf **out)
 {
     struct api_request req = {0};
     api_request_id_new(&req);
     struct api_response resp;
     memset(&resp, 0, sizeof(resp));
     api_response_error(&resp, code, req.req_id);
-    enum MHD_Result ok = api_http_send(con, &resp, req.req_id);
-    api_response_clear(&resp);
-    return ok;
-}
-
-/* First call for a request: only headers are known. A declared body over the limit is refused
- * at once, before a byte of it is read. */
-static enum MHD_Result api_http_begin(struct MHD_Connection *con, struct api_http_req *r)
-{
-    r->started = true;
-    const char *cl =
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > API_BODY_MAX)) {
-        r->too_large = true;
-        return api_http_error(con, HS_ERR_INPUT_TOO_LARGE);
+    if (code == HS_ERR_INPUT_HTTP_BUSY) {
+        resp.retry_after_s = API_HTTP_RETRY_BUSY_S;
     }
-    return MHD_YES;
+    hs_log_set_req_id(req.req_id);
+    hs_log(code == HS_ERR_INPUT_HTTP_BUSY ? HS_LOG_DEBUG : HS_LOG_INFO, "http.request.refused",
+           HS_LOG_STR("peer", peer), HS_LOG_STR("code", hs_code_name(code)),
+           HS_LOG_INT("status", resp.status));
+    hs_log_set_req_id(NULL);
+    hs_result r = api_http_serialize(&resp, req.req_id, true, out);
+    api_response_clear(&resp);
+    return r;
 }
 
-static void api_http_absorb(struct api_http_req *r, const char *data, size_t len)
+/* --- connections (I/O thread) --------------------------------------------------------------- */
+
+static struct api_http_peer *api_http_peer_find(struct api_http *http,
+                                                const unsigned char addr[API_HTTP_ADDR_LEN])
 {
-    if (r->too_large) {
+    for (size_t i = 0; i < http->npeers; i++) {
+        if (memcmp(http->peers[i].addr, addr, API_HTTP_ADDR_LEN) == 0) {
+            return &http->peers[i];
+        }
+    }
+    return NULL;
+}
+
+/* The address as a 16-byte key (IPv4 mapped into IPv6) and as numeric text. */
+static void api_http_addr(const struct sockaddr_storage *ss, socklen_t len,
+                          unsigned char key[API_HTTP_ADDR_LEN], char text[NI_MAXHOST])
+{
+    memset(key, 0, API_HTTP_ADDR_LEN);
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        key[10] = 0xff;
+        key[11] = 0xff;
+        memcpy(key + 12, &in->sin_addr, 4);
+    } else if (ss->ss_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, API_HTTP_ADDR_LEN);
+    }
+    if (getnameinfo((const struct sockaddr *)ss, len, text, NI_MAXHOST, NULL, 0, NI_NUMERICHOST) !=
+        0) {
+        text[0] = '\0';
+    }
+}
+
+/* Registers conn for events (0 = none: removed from epoll, as a worker holds it). */
+static bool api_http_watch(struct api_http *http, struct api_http_conn *conn, uint32_t events)
+{
+    if (events == 0) {
+        if (conn->watched) {
+            epoll_ctl(http->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
+            conn->watched = false;
+        }
+        return true;
+    }
+    struct epoll_event ev = {.events = events, .data.ptr = conn};
+    int op = conn->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(http->epoll_fd, op, conn->fd, &ev) != 0) {
+        return false;
+    }
+    conn->watched = true;
+    return true;
+}
+
+static void api_http_close(struct api_http *http, struct api_http_conn *conn)
+{
+    struct api_http_peer *peer = api_http_peer_find(http, conn->addr);
+    if (peer != NULL && --peer->count == 0) {
+        *peer = http->peers[--http->npeers];
+    }
+    http->conns[conn->slot] = http->conns[--http->nconns];
+    http->conns[conn->slot]->slot = conn->slot;
+    close(conn->fd); /* also removes it from epoll */
+    api_http_parse_free(conn->parse);
+    hs_buf_free(conn->out);
+    OPENSSL_free(conn->pending);
+    OPENSSL_free(conn);
+}
+
+static bool api_http_consume(struct api_http *http, struct api_http_conn *conn,
+                             const unsigned char *data, size_t len, bool from_pending);
+
+/* Ready for the next request: keep-alive, with any pipelined bytes parsed at once. */
+static bool api_http_next(struct api_http *http, struct api_http_conn *conn)
+{
+    api_http_parse_reset(conn->parse);
+    conn->state = API_HTTP_READ;
+    conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
+    if (!api_http_watch(http, conn, EPOLLIN)) {
+        api_http_close(http, conn);
+        return false;
+    }
+    if (conn->pending_len == 0) {
+        return true;
+    }
+    return api_http_consume(http, conn, conn->pending, conn->pending_len, true);
+}
+
+/* Writes what it can of conn->out; at the end, keep-alive, linger or close. Returns false when
+ * conn was closed (and freed). */
+static bool api_http_write(struct api_http *http, struct api_http_conn *conn)
+{
+    size_t total = hs_buf_len(conn->out);
+    while (conn->out_off < total) {
+        ssize_t n = send(conn->fd, hs_buf_data(conn->out) + conn->out_off, total - conn->out_off,
+                         MSG_NOSIGNAL);
+        if (n > 0) {
+            conn->out_off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!api_http_watch(http, conn, EPOLLOUT)) {
+                api_http_close(http, conn);
+                return false;
+            }
+            return true;
+        } else {
+            api_http_close(http, conn);
+            return false;
+        }
+    }
+    hs_buf_free(conn->out);
+    conn->out = NULL;
+    conn->out_off = 0;
+    if (!conn->close_after && !atomic_load(&http->stopping)) {
+        return api_http_next(http, conn);
+    }
+    if (!conn->close_after || shutdown(conn->fd, SHUT_WR) != 0 ||
+        !api_http_watch(http, conn, EPOLLIN)) {
+        api_http_close(http, conn);
+        return false;
+    }
+    /* Half-closed: the client reads the answer while what it still sends is dropped, so the
+     * close does not reset the connection under its unread response. */
+    conn->state = API_HTTP_LINGER;
+    conn->deadline_ms = api_http_now_ms() + API_HTTP_LINGER_MS;
+    return true;
+}
+
+/* Answers the front end's own refusal and closes. Returns false when conn was closed. */
+static bool api_http_refuse(struct api_http *http, struct api_http_conn *conn, enum hs_code code)
+{
+    hs_buf_free(conn->out);
+    conn->out = NULL;
+    conn->out_off = 0;
+    if (hs_failed(api_http_error_bytes(code, conn->peer, &conn->out))) {
+        api_http_close(http, conn);
+        return false;
+    }
+    conn->state = API_HTTP_WRITE;
+    conn->close_after = true;
+    conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
+    /* Written when the socket reports it can take it (at once, as a rule). */
+    if (!api_http_watch(http, conn, EPOLLOUT)) {
+        api_http_close(http, conn);
+        return false;
+    }
+    return true;
+}
+
+/* Hands a complete request to the workers. */
+static bool api_http_dispatch(struct api_http *http, struct api_http_conn *conn)
+{
+    conn->state = API_HTTP_WORK;
+    api_http_watch(http, conn, 0);
+    http->in_flight++;
+    pthread_mutex_lock(&http->lock);
+    conn->next = NULL;
+    if (http->jobs_tail != NULL) {
+        http->jobs_tail->next = conn;
+    } else {
+        http->jobs_head = conn;
+    }
+    http->jobs_tail = conn;
+    pthread_cond_signal(&http->work_cond);
+    pthread_mutex_unlock(&http->lock);
+    return true;
+}
+
+/* Keeps data[off..len) for after the request in flight. */
+static bool api_http_keep(struct api_http_conn *conn, const unsigned char *data, size_t len,
+                          size_t off, bool from_pending)
+{
+    size_t rest = len - off;
+    if (from_pending) {
+        memmove(conn->pending, conn->pending + off, rest);
+        conn->pending_len = rest;
+        return true;
+    }
+    OPENSSL_free(conn->pending);
+    conn->pending = NULL;
+    conn->pending_len = 0;
+    if (rest == 0) {
+        return true;
+    }
+    conn->pending = OPENSSL_malloc(rest);
+    if (conn->pending == NULL) {
+        return false;
+    }
+    memcpy(conn->pending, data + off, rest);
+    conn->pending_len = rest;
+    return true;
+}
+
+/* Parses bytes read (or kept from before); dispatches a complete request or refuses a bad
+ * one. Returns false when conn was closed. */
+static bool api_http_consume(struct api_http *http, struct api_http_conn *conn,
+                             const unsigned char *data, size_t len, bool from_pending)
+{
+    if (conn->parse == NULL && (conn->parse = api_http_parse_new()) == NULL) {
+        api_http_close(http, conn);
+        return false;
+    }
+    bool was_started = api_http_parse_started(conn->parse);
+    size_t used = 0;
+    bool done = false;
+    hs_result r = api_http_parse_feed(conn->parse, data, len, &used, &done);
+    if (!was_started && api_http_parse_started(conn->parse)) {
+        conn->deadline_ms = api_http_now_ms() + http->limits.request_timeout_s * 1000;
+    }
+    if (from_pending) {
+        conn->pending_len = 0;
+    }
+    if (hs_failed(r)) {
+        return api_http_refuse(http, conn, r.code);
+    }
+    if (api_http_parse_take_continue(conn->parse)) {
+        /* 25 bytes on a socket with nothing else queued; a failure shows at the next read. */
+        HS_IGNORE(send(conn->fd, API_HTTP_CONTINUE, strlen(API_HTTP_CONTINUE), MSG_NOSIGNAL));
+    }
+    if (!done) {
+        return true;
+    }
+    if (!api_http_keep(conn, data, len, used, from_pending)) {
+        api_http_close(http, conn);
+        return false;
+    }
+    return api_http_dispatch(http, conn);
+}
+
+static void api_http_on_readable(struct api_http *http, struct api_http_conn *conn)
+{
+    for (int i = 0; i < API_HTTP_READS_PER_EVENT; i++) {
+        ssize_t n = recv(conn->fd, http->scratch, sizeof(http->scratch), 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n <= 0) {
+            api_http_close(http, conn); /* end of stream or error: nothing more to answer */
+            return;
+        }
+        if (conn->state == API_HTTP_LINGER) {
+            conn->lingered += (size_t)n;
+            if (conn->lingered > API_HTTP_LINGER_MAX) {
+                api_http_close(http, conn);
+                return;
+            }
+            continue;
+        }
+        if (!api_http_consume(http, conn, http->scratch, (size_t)n, false) ||
+            conn->state != API_HTTP_READ) {
+            return;
+        }
+    }
+}
+
+static void api_http_on_event(struct api_http *http, struct api_http_conn *conn)
+{
+    switch (conn->state) {
+    case API_HTTP_READ:
+    case API_HTTP_LINGER:
+        api_http_on_readable(http, conn);
+        return;
+    case API_HTTP_WRITE:
+        HS_IGNORE(api_http_write(http, conn));
+        return;
+    case API_HTTP_WORK:
+    default:
         return;
     }
-    if (r->body == NULL) {
-        r->body = hs_buf_new(API_BODY_MAX);
-    }
-    if (r->body == NULL || hs_failed(hs_buf_put(r->body, data, len))) {
-        r->too_large = true;
-    }
 }
 
-/* The peer's numeric address in out, or NULL when it cannot be told. */
-static const char *api_http_peer(struct MHD_Connection *con, char out[NI_MAXHOST])
+/* A connection over the limits: 503 as far as the socket takes it, and closed. */
+static void api_http_refuse_fd(int fd, const char *peer)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (info == NULL || info->client_addr == NULL) {
-        return NULL;
+    HS_DEFER(struct hs_buf *out = NULL, hs_buf_freep);
+    /* What already arrived is dropped, so that the close does not reset the connection under
+     * the answer; the rest may. */
+    unsigned char drop[API_HTTP_HEAD_OUT_MAX];
+    HS_IGNORE(recv(fd, drop, sizeof(drop), MSG_DONTWAIT));
+    if (!hs_failed(api_http_error_bytes(HS_ERR_INPUT_HTTP_BUSY, peer, &out))) {
+        HS_IGNORE(send(fd, hs_buf_data(out), hs_buf_len(out), MSG_NOSIGNAL | MSG_DONTWAIT));
+        HS_IGNORE(shutdown(fd, SHUT_WR));
     }
-    socklen_t len = info->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                             : sizeof(struct sockaddr_in);
-    if (getnameinfo(info->client_addr, len, out, NI_MAXHOST, NULL, 0, NI_NUMERICHOST) != 0) {
-        return NULL;
-    }
-    return out;
+    close(fd);
 }
 
-static enum MHD_Result api_http_access(void *cls, struct MHD_Connection *con, const char *url,
-                                       const char *method, const char *version,
-                                       const char *upload_data, size_t *upload_data_size,
-                                       void **req_cls)
+static void api_http_adopt(struct api_http *http, int fd, const struct sockaddr_storage *ss,
+                           socklen_t len)
 {
-    (void)url;
-    (void)version;
-    struct api_http *http = cls;
-    struct api_http_req *r = *req_cls;
-    if (r == NULL || r->target == NULL) {
-        return api_http_error(con, HS_ERR_NOMEM);
-    }
-    if (!r->started) {
-        return api_http_begin(con, r);
-    }
-    if (*upload_data_size > 0) {
-        api_http_absorb(r, upload_data, *upload_data_size);
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (r->too_large) {
-        return api_http_error(con, HS_ERR_INPUT_TOO_LARGE);
-    }
+    unsigned char key[API_HTTP_ADDR_LEN];
     char peer[NI_MAXHOST];
-    const char *peer_addr = api_http_peer(con, peer);
-    struct api_http_headers headers = {.n = 0};
-    MHD_get_connection_values(con, MHD_HEADER_KIND, api_http_header, &headers);
-    if (headers.overflow) {
-        return api_http_error(con, HS_ERR_INPUT_TOO_LARGE);
+    api_http_addr(ss, len, key, peer);
+    struct api_http_peer *p = api_http_peer_find(http, key);
+    if ((long)http->nconns >= http->limits.max_connections ||
+        (p != NULL && p->count >= http->limits.max_connections_per_ip)) {
+        api_http_refuse_fd(fd, peer);
+        return;
     }
+    struct api_http_conn *conn = OPENSSL_zalloc(sizeof(*conn));
+    if (conn == NULL) {
+        close(fd);
+        return;
+    }
+    conn->fd = fd;
+    memcpy(conn->addr, key, sizeof(key));
+    memcpy(conn->peer, peer, sizeof(peer));
+    /* Idle until its first byte; from then on the request deadline runs. */
+    conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
+    if (!api_http_watch(http, conn, EPOLLIN)) {
+        close(fd);
+        OPENSSL_free(conn);
+        return;
+    }
+    if (p == NULL) {
+        p = &http->peers[http->npeers++];
+        memcpy(p->addr, key, sizeof(key));
+        p->count = 0;
+    }
+    p->count++;
+    conn->slot = http->nconns;
+    http->conns[http->nconns++] = conn;
+}
+
+static void api_http_accept_pause(struct api_http *http, bool pause)
+{
+    if (pause == !http->accepting || http->listen_fd < 0) {
+        return;
+    }
+    if (pause) {
+        epoll_ctl(http->epoll_fd, EPOLL_CTL_DEL, http->listen_fd, NULL);
+        http->accept_resume_ms = api_http_now_ms() + API_HTTP_ACCEPT_PAUSE_MS;
+    } else {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &http->listen_fd};
+        if (epoll_ctl(http->epoll_fd, EPOLL_CTL_ADD, http->listen_fd, &ev) != 0) {
+            return;
+        }
+    }
+    http->accepting = !pause;
+}
+
+static void api_http_on_accept(struct api_http *http)
+{
+    for (int i = 0; i < API_HTTP_ACCEPTS_PER_EVENT; i++) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        socklen_t len = sizeof(ss);
+        int fd =
+            accept4(http->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            api_http_adopt(http, fd, &ss, len);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) {
+            continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            hs_log(HS_LOG_WARN, "http.accept.paused", HS_LOG_INT("errno", errno));
+            api_http_accept_pause(http, true);
+        }
+        return;
+    }
+}
+
+/* Deadlines: 408 for a request that is not complete in time, close for the rest. */
+static void api_http_sweep(struct api_http *http, int64_t now)
+{
+    if (!http->accepting && !atomic_load(&http->stopping) && now >= http->accept_resume_ms) {
+        api_http_accept_pause(http, false);
+    }
+    for (size_t i = http->nconns; i-- > 0;) {
+        struct api_http_conn *conn = http->conns[i];
+        if (conn->state == API_HTTP_WORK || now < conn->deadline_ms) {
+            continue;
+        }
+        if (conn->state == API_HTTP_READ && conn->parse != NULL &&
+            api_http_parse_started(conn->parse)) {
+            HS_IGNORE(api_http_refuse(http, conn, HS_ERR_INPUT_HTTP_TIMEOUT));
+        } else {
+            api_http_close(http, conn);
+        }
+    }
+}
+
+/* Stopping: no more accepts; idle, reading and lingering connections closed. */
+static void api_http_wind_down(struct api_http *http)
+{
+    if (http->listen_fd >= 0) {
+        close(http->listen_fd);
+        http->listen_fd = -1;
+        http->accepting = false;
+    }
+    for (size_t i = http->nconns; i-- > 0;) {
+        struct api_http_conn *conn = http->conns[i];
+        if (conn->state == API_HTTP_READ || conn->state == API_HTTP_LINGER) {
+            api_http_close(http, conn);
+        }
+    }
+}
+
+/* Responses the workers finished: written from here. */
+static void api_http_collect(struct api_http *http)
+{
+    uint64_t count = 0;
+    HS_IGNORE(read(http->wake_fd, &count, sizeof(count)));
+    pthread_mutex_lock(&http->lock);
+    struct api_http_conn *done = http->done;
+    http->done = NULL;
+    pthread_mutex_unlock(&http->lock);
+    while (done != NULL) {
+        struct api_http_conn *conn = done;
+        done = conn->next;
+        http->in_flight--;
+        if (conn->out == NULL) {
+            api_http_close(http, conn);
+            continue;
+        }
+        conn->state = API_HTTP_WRITE;
+        conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
+        HS_IGNORE(api_http_write(http, conn));
+    }
+}
+
+static void *api_http_io_main(void *arg)
+{
+    struct api_http *http = arg;
+    struct epoll_event events[API_HTTP_EVENTS];
+    int64_t last_sweep = api_http_now_ms();
+    for (;;) {
+        if (atomic_load(&http->stopping)) {
+            api_http_wind_down(http);
+            if (http->nconns == 0) {
+                break;
+            }
+        }
+        int n = epoll_wait(http->epoll_fd, events, API_HTTP_EVENTS, API_HTTP_TICK_MS);
+        for (int i = 0; i < n; i++) {
+            void *ptr = events[i].data.ptr;
+            if (ptr == &http->listen_fd) {
+                api_http_on_accept(http);
+            } else if (ptr == &http->wake_fd) {
+                api_http_collect(http);
+            } else {
+                api_http_on_event(http, ptr);
+            }
+        }
+        int64_t now = api_http_now_ms();
+        if (now - last_sweep >= API_HTTP_TICK_MS) {
+            api_http_sweep(http, now);
+            last_sweep = now;
+        }
+    }
+    return NULL;
+}
+
+/* --- workers ---------------------------------------------------------------------------------- */
+
+/* Runs one request through api_route() and leaves the response bytes in conn->out (NULL when
+ * even they could not be built: the connection is then closed). */
+static void api_http_serve(struct api_http *http, struct api_http_conn *conn)
+{
+    struct api_http_message m;
+    api_http_parse_message(conn->parse, &m);
     struct api_request req = {
-        .method = method,
-        .target = r->target,
-        .headers = headers.items,
-        .nheaders = headers.n,
-        .body = r->body != NULL ? hs_buf_data(r->body) : NULL,
-        .body_len = r->body != NULL ? hs_buf_len(r->body) : 0,
+        .method = m.method,
+        .target = m.target,
+        .headers = m.headers,
+        .nheaders = m.nheaders,
+        .body = m.body,
+        .body_len = m.body_len,
         .transport = API_TRANSPORT_HTTP,
-        .peer_addr = peer_addr,
+        .peer_addr = conn->peer[0] != '\0' ? conn->peer : NULL,
         .now = time(NULL),
     };
     api_request_id_new(&req);
     struct api_response resp;
+    memset(&resp, 0, sizeof(resp));
     api_route(http->svc, &req, &resp);
-    enum MHD_Result ok = api_http_send(con, &resp, req.req_id);
+    /* Only GET and POST have routes: after anything else (HEAD, whose answer must have no body;
+     * CONNECT, after which http-parser expects a tunnel) the connection closes. */
+    bool routed = strcmp(m.method, "GET") == 0 || strcmp(m.method, "POST") == 0;
+    conn->close_after = !m.keep_alive || !routed || atomic_load(&http->stopping);
+    if (hs_failed(api_http_serialize(&resp, req.req_id, conn->close_after, &conn->out))) {
+        conn->out = NULL;
+    }
     api_response_clear(&resp);
-    return ok;
 }
+
+static void *api_http_worker_main(void *arg)
+{
+    struct api_http *http = arg;
+    for (;;) {
+        pthread_mutex_lock(&http->lock);
+        while (http->jobs_head == NULL && !http->workers_stop) {
+            pthread_cond_wait(&http->work_cond, &http->lock);
+        }
+        struct api_http_conn *conn = http->jobs_head;
+        if (conn == NULL) {
+            pthread_mutex_unlock(&http->lock);
+            return NULL;
+        }
+        http->jobs_head = conn->next;
+        if (http->jobs_head == NULL) {
+            http->jobs_tail = NULL;
+        }
+        pthread_mutex_unlock(&http->lock);
+        api_http_serve(http, conn);
+        pthread_mutex_lock(&http->lock);
+        conn->next = http->done;
+        http->done = conn;
+        pthread_mutex_unlock(&http->lock);
+        uint64_t one = 1;
+        HS_IGNORE(write(http->wake_fd, &one, sizeof(one)));
+    }
+}
+
+/* --- start and stop ------------------------------------------------------------------------- */
 
 /* Splits "host:port" / "[v6]:port" and resolves it (numeric port). */
 static HS_RESULT api_http_resolve(const char *listen, struct addrinfo **out)
@@ -232,35 +735,145 @@ static HS_RESULT api_http_resolve(const char *listen, struct addrinfo **out)
     return HS_OK;
 }
 
-HS_RESULT api_http_start(struct api_service *svc, const char *listen, long max_connections,
-                         long timeout_s, struct api_http **out)
+/* The listening socket, bound and listening; its port in http->port. */
+static HS_RESULT api_http_listen(struct api_http *http, const char *addr)
+{
+    struct addrinfo *ai = NULL;
+    HS_GUARD(api_http_resolve(addr, &ai));
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+              bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0;
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t len = sizeof(ss);
+    ok = ok && getsockname(fd, (struct sockaddr *)&ss, &len) == 0;
+    if (!ok) {
+        int err = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        HS_BAIL_MSG(HS_ERR_IO, "cannot listen on %s: %s", addr, strerror(err));
+    }
+    http->listen_fd = fd;
+    http->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                : ((struct sockaddr_in *)&ss)->sin_port);
+    return HS_OK;
+}
+
+static HS_RESULT api_http_check_limits(const struct api_http_limits *l)
+{
+    HS_ENSURE_MSG(l->max_connections >= 1 && l->max_connections_per_ip >= 1 &&
+                      l->connection_timeout_s >= 1 && l->request_timeout_s >= 1 && l->workers >= 1,
+                  HS_ERR_INPUT_CONFIG, "every HTTP limit must be at least 1");
+    return HS_OK;
+}
+
+/* Raises the soft RLIMIT_NOFILE (up to the hard one) so that max_connections fit; a shortfall
+ * is logged (accept() then pauses at EMFILE rather than failing the server). */
+static void api_http_fd_limit(long max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + API_HTTP_FDS_SPARE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) {
+        return;
+    }
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want) {
+        hs_log(HS_LOG_WARN, "http.fd_limit.low", HS_LOG_INT("nofile", (long long)rl.rlim_cur),
+               HS_LOG_INT("max_connections", max_connections));
+    }
+}
+
+/* Everything but the threads; http is freed by api_http_free() on any failure. */
+static HS_RESULT api_http_open(struct api_http *http, const char *listen)
+{
+    size_t max = (size_t)http->limits.max_connections;
+    http->conns = OPENSSL_zalloc(max * sizeof(struct api_http_conn *));
+    http->peers = OPENSSL_zalloc(max * sizeof(*http->peers));
+    http->workers = OPENSSL_zalloc((size_t)http->limits.workers * sizeof(*http->workers));
+    HS_ENSURE(http->conns != NULL && http->peers != NULL && http->workers != NULL, HS_ERR_NOMEM);
+    api_http_fd_limit(http->limits.max_connections);
+    HS_GUARD(api_http_listen(http, listen));
+    http->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    http->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    HS_ENSURE_MSG(http->epoll_fd >= 0 && http->wake_fd >= 0, HS_ERR_IO, "epoll: %s",
+                  strerror(errno));
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &http->wake_fd};
+    HS_ENSURE_MSG(epoll_ctl(http->epoll_fd, EPOLL_CTL_ADD, http->wake_fd, &ev) == 0, HS_ERR_IO,
+                  "epoll: %s", strerror(errno));
+    api_http_accept_pause(http, false);
+    HS_ENSURE_MSG(http->accepting, HS_ERR_IO, "epoll: %s", strerror(errno));
+    return HS_OK;
+}
+
+/* Joins what was started and frees everything (after the I/O thread ended). */
+static void api_http_free(struct api_http *http)
+{
+    pthread_mutex_lock(&http->lock);
+    http->workers_stop = true;
+    pthread_cond_broadcast(&http->work_cond);
+    pthread_mutex_unlock(&http->lock);
+    for (size_t i = 0; i < http->nworkers; i++) {
+        pthread_join(http->workers[i], NULL);
+    }
+    while (http->nconns > 0) {
+        api_http_close(http, http->conns[http->nconns - 1]);
+    }
+    const int fds[] = {http->listen_fd, http->epoll_fd, http->wake_fd};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        if (fds[i] >= 0) {
+            close(fds[i]);
+        }
+    }
+    pthread_cond_destroy(&http->work_cond);
+    pthread_mutex_destroy(&http->lock);
+    OPENSSL_free(http->workers);
+    OPENSSL_free(http->peers);
+    OPENSSL_free(http->conns);
+    OPENSSL_free(http);
+}
+
+/* The workers, then the I/O thread. */
+static HS_RESULT api_http_threads(struct api_http *http)
+{
+    for (long i = 0; i < http->limits.workers; i++) {
+        HS_ENSURE_MSG(pthread_create(&http->workers[i], NULL, api_http_worker_main, http) == 0,
+                      HS_ERR_INTERNAL, "cannot start an HTTP worker");
+        http->nworkers++;
+    }
+    HS_ENSURE_MSG(pthread_create(&http->io_thread, NULL, api_http_io_main, http) == 0,
+                  HS_ERR_INTERNAL, "cannot start the HTTP I/O thread");
+    http->io_started = true;
+    return HS_OK;
+}
+
+HS_RESULT api_http_start(struct api_service *svc, const char *listen,
+                         const struct api_http_limits *limits, struct api_http **out)
 {
     HS_ENSURE_REF(svc);
     HS_ENSURE_REF(listen);
-    struct addrinfo *ai = NULL;
-    HS_GUARD(api_http_resolve(listen, &ai));
+    HS_ENSURE_REF(limits);
+    HS_GUARD(api_http_check_limits(limits));
     struct api_http *http = OPENSSL_zalloc(sizeof(*http));
-    if (http == NULL) {
-        freeaddrinfo(ai);
-        HS_BAIL(HS_ERR_NOMEM);
-    }
+    HS_ENSURE(http != NULL, HS_ERR_NOMEM);
     http->svc = svc;
-    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION;
-    if (ai->ai_family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
+    http->limits = *limits;
+    http->listen_fd = -1;
+    http->epoll_fd = -1;
+    http->wake_fd = -1;
+    atomic_init(&http->stopping, false);
+    pthread_mutex_init(&http->lock, NULL);
+    pthread_cond_init(&http->work_cond, NULL);
+    hs_result r = api_http_open(http, listen);
+    if (!hs_failed(r)) {
+        r = api_http_threads(http);
     }
-    http->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, api_http_access, http, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_URI_LOG_CALLBACK, api_http_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-        api_http_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout_s, MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (http->daemon == NULL) {
-        OPENSSL_free(http);
-        HS_BAIL_MSG(HS_ERR_IO, "cannot listen on %s", listen);
+    if (hs_failed(r)) {
+        api_http_stop(http);
+        return r;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    http->port = info != NULL ? info->port : 0;
     *out = http;
     return HS_OK;
 }
@@ -272,8 +885,14 @@ uint16_t api_http_port(const struct api_http *http)
 
 void api_http_stop(struct api_http *http)
 {
-    if (http != NULL) {
-        MHD_stop_daemon(http->daemon);
-        OPENSSL_free(http);
+    if (http == NULL) {
+        return;
     }
+    atomic_store(&http->stopping, true);
+    uint64_t one = 1;
+    HS_IGNORE(write(http->wake_fd, &one, sizeof(one)));
+    if (http->io_started) {
+        pthread_join(http->io_thread, NULL);
+    }
+    api_http_free(http);
 }

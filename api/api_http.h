@@ -1,11 +1,24 @@
 /*
- * api_http: hsmsignd's HTTP/1.1 front end on libmicrohttpd (container mode).
+ * api_http: hsmsignd's HTTP/1.1 front end (container mode): one I/O thread running an epoll
+ * loop over non-blocking sockets, and a fixed pool of worker threads that run api_route()
+ * (they may block in C_Sign). The request parser is api_http_parse.h (nodejs http-parser plus
+ * our strictness checks); every refusal the front end makes is the JSON error shape of
+ * api_route.h.
  *
- * A thread per connection (C_Sign blocks), a connection limit and a per-connection timeout;
- * bodies over API_BODY_MAX are refused with 413 without being buffered. The raw
- * request-target is captured before libmicrohttpd unescapes it, because SigV4 signs the URI
- * exactly as sent. The front end only decodes the transport, calls api_route() and encodes the
- * response.
+ * Per connection: one request in flight (pipelined bytes wait, buffered, until its response is
+ * written); keep-alive unless the request says Connection: close (or is HTTP/1.0 without
+ * keep-alive). Deadlines (RFC 9112 §9.5 leaves them to the server):
+ *   - request_timeout_s for the whole request, request line, headers and body, counted from
+ *     its first byte: past it the connection gets 408 and is closed, however slowly bytes
+ *     keep coming;
+ *   - connection_timeout_s for an idle connection (before its first request and between
+ *     requests), and for writing a response to a client that does not read it;
+ * Limits: max_connections in all, max_connections_per_ip from one peer address; a connection
+ * over either gets 503 (Retry-After: 1) and is closed at once. After an error response the
+ * connection is half-closed and what the client still sends is read and dropped for at most
+ * one second, so the client can read the answer before the close.
+ * Response headers: Content-Type, Cache-Control, X-Request-Id, X-Content-Type-Options, Date,
+ * Content-Length, Connection, and Retry-After when api_response.retry_after_s > 0.
  */
 #ifndef API_HTTP_H
 #define API_HTTP_H
@@ -17,16 +30,29 @@
 
 struct api_http;
 
-/* Starts serving svc on listen ("host:port"; IPv6 as "[::1]:port"; port 0 picks a free port).
- * svc is borrowed and must outlive the server. Errors: HS_ERR_INPUT_CONFIG (bad address),
- * HS_ERR_IO (cannot bind). Stop with api_http_stop(). */
-HS_RESULT api_http_start(struct api_service *svc, const char *listen, long max_connections,
-                         long timeout_s, struct api_http **out);
+/* The front end's limits (api_config.h "limits" documents the defaults and ranges). */
+struct api_http_limits {
+    long max_connections;        /* open connections in all */
+    long max_connections_per_ip; /* open connections from one peer address */
+    long connection_timeout_s;   /* seconds: idle keep-alive, and writing a response */
+    long request_timeout_s;      /* seconds: the whole request, first byte to last */
+    long workers;                /* threads running api_route() */
+};
+
+/* Starts serving svc on listen ("host:port"; IPv6 as "[::1]:port"; port 0 picks a free port)
+ * with the I/O thread and limits->workers workers; raises the soft RLIMIT_NOFILE (within the
+ * hard limit) to fit max_connections. svc is borrowed and must outlive the
+ * server. Errors: HS_ERR_INPUT_CONFIG (bad address, a limit < 1), HS_ERR_IO (cannot bind),
+ * HS_ERR_NOMEM, HS_ERR_INTERNAL (a thread could not start). Stop with api_http_stop(). */
+HS_RESULT api_http_start(struct api_service *svc, const char *listen,
+                         const struct api_http_limits *limits, struct api_http **out);
 
 /* The port actually bound. */
 uint16_t api_http_port(const struct api_http *http);
 
-/* Stops accepting, waits for the connection threads and frees the server (NULL accepted). */
+/* Stops accepting and closes idle connections, lets the requests in flight finish and their
+ * responses be written (each within connection_timeout_s), joins the I/O and worker threads
+ * and frees the server (NULL accepted). */
 void api_http_stop(struct api_http *http);
 
 #endif /* API_HTTP_H */

@@ -112,6 +112,17 @@ static int api_main_lambda(const char *path, const char *runtime_api, const stru
     return hs_failed(r) ? 1 : 0;
 }
 
+static struct api_http_limits api_http_limits_of(const struct api_config *cfg)
+{
+    return (struct api_http_limits){
+        .max_connections = cfg->max_connections,
+        .max_connections_per_ip = cfg->max_connections_per_ip,
+        .connection_timeout_s = cfg->connection_timeout_s,
+        .request_timeout_s = cfg->request_timeout_s,
+        .workers = cfg->workers,
+    };
+}
+
 /* Blocks until SIGINT or SIGTERM (blocked in every thread, taken here with sigwait). */
 static void api_wait_for_signal(const sigset_t *set)
 {
@@ -160,12 +171,12 @@ int main(int argc, char **argv)
     }
     char listen[API_LISTEN_MAX];
     memcpy(listen, cfg->listen, sizeof(listen));
-    long conns = cfg->max_connections;
-    long timeout = cfg->connection_timeout_s;
+    /* The service takes cfg: what the front end needs is copied first. */
+    const struct api_http_limits limits = api_http_limits_of(cfg);
     if (hs_failed(api_service_new(cfg, &svc))) {
         return api_fail("token");
     }
-    if (hs_failed(api_http_start(svc, listen, conns, timeout, &http))) {
+    if (hs_failed(api_http_start(svc, listen, &limits, &http))) {
         api_service_free(svc);
         return api_fail("listen");
     }

@@ -23,8 +23,9 @@
  * POLICY 403, HSM 503, INTERNAL 500 (but 503 inventory_unavailable when the inventory cannot
  * answer for now). A 503 carries Retry-After (retry_after_s). A serial the caller may not see
  * is answered exactly as one that does not exist (404 not_found, RFC 9110 §15.5.5), so the
- * answer tells a caller who is not an admin nothing about other principals' serials. Other
- * details go to the log only.
+ * answer tells a caller who is not an admin nothing about other principals' serials. The HTTP
+ * front end's own refusals (api_http_parse.h) are 400, 408, 413, 414, 431, 501, 503 and 505 in
+ * the same shape. Other details go to the log only.
  */
 #ifndef API_ROUTE_H
 #define API_ROUTE_H

@@ -39,6 +39,13 @@ enum hs_code {
     HS_ERR_INPUT_NOT_FOUND,     /* a named thing (route, file, serial) does not exist */
     HS_ERR_INPUT_METHOD,        /* HTTP method not allowed for the route */
     HS_ERR_INPUT_ALG,           /* a JWS alg no active key signs with */
+    HS_ERR_INPUT_HTTP,          /* the request is not valid HTTP/1.1 (RFC 9112) */
+    HS_ERR_INPUT_HTTP_TARGET,   /* the request-target is too long */
+    HS_ERR_INPUT_HTTP_HEADERS,  /* the header section is too large */
+    HS_ERR_INPUT_HTTP_VERSION,  /* an HTTP version other than 1.0 and 1.1 */
+    HS_ERR_INPUT_HTTP_CODING,   /* a transfer coding other than chunked */
+    HS_ERR_INPUT_HTTP_TIMEOUT,  /* the request did not arrive within its deadline */
+    HS_ERR_INPUT_HTTP_BUSY,     /* over the connection limits (global or per address) */
 
     HS_ERR_AUTH = 0x200,     /* generic authentication failure */
     HS_ERR_AUTH_MISSING,     /* no credentials presented */

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config
     libssl-dev openssl libp11-kit-dev libjson-c-dev libcurl4-openssl-dev curl libxml2-dev
-    libmicrohttpd-dev libsqlite3-dev sqlite3
+    libhttp-parser-dev libsqlite3-dev sqlite3
     softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
     clang-tidy cppcheck
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client

@@ -236,7 +236,9 @@ def config_seeds():
                  "mtls": {"proxy_header": "X-Client-Cert",
                           "trusted_proxies": ["127.0.0.1", "::1"]}},
         "policy": POLICY,
-        "limits": {"max_connections": 256, "connection_timeout_seconds": 30},
+        "limits": {"max_connections": 256, "max_connections_per_ip": 32,
+                   "connection_timeout_seconds": 30, "request_timeout_seconds": 10,
+                   "workers": 8},
     }
     put("config_fuzz", "file-full", b"\x00" + json.dumps(cfg, indent=1).encode())
     dyn = json.loads(json.dumps(cfg))

@@ -7,7 +7,7 @@
  * the issuer needs a CA and is not fuzzed here).
  *
  * Input: REQUEST-TARGET LF header value (the rest, up to its first NUL as a C string).
- * libmicrohttpd itself parses the request line and headers; its parser is not ours.
+ * The request line, headers and body framing are http_parse_fuzz's (api_http_parse).
  */
 #include <stdlib.h>
 #include <string.h>

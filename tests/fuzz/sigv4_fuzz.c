@@ -8,8 +8,9 @@
  *   Name: value LF            (each header; up to API_SIGV4_HEADERS_MAX + 2 are passed on)
  *   LF
  *   body                      (the rest, at most API_BODY_MAX bytes as api_route allows)
- * A NUL byte ends a field early, as the C strings of libmicrohttpd do. A header line without
- * ':' is a name with an empty value; one space after ':' is dropped, the verifier trims the rest.
+ * A NUL byte ends a field early, as in the C strings api_route receives (hsmsignd's HTTP
+ * parser refuses a NUL in the head outright). A header line without ':' is a name with an
+ * empty value; one space after ':' is dropped, the verifier trims the rest.
  *
  * The key set and the clock are fixed: the credentials of tests/unit/api_sigv4_vectors.h
  * (region eu-central-1, service execute-api, one plain key and one with a session token) and
