@@ -27,8 +27,24 @@ enum api_http_scan {
     API_HTTP_SCAN_VALUE,
     API_HTTP_SCAN_VALUE_LF, /* after a header line's CR */
     API_HTTP_SCAN_END_LF,   /* after the CR of the empty line ending the head */
-    API_HTTP_SCAN_BODY,     /* the head is complete: http-parser alone from here */
+    API_HTTP_SCAN_BODY,     /* the head is complete: http-parser alone from here (no body, or
+                               Content-Length) */
+    /* A chunked body (RFC 9112 §7.1), which Debian's http-parser, built without
+     * HTTP_PARSER_STRICT, frames leniently: it takes any byte for the CRLF after chunk data and
+     * chunk-size lines of any length. */
+    API_HTTP_SCAN_CHUNK_SIZE,    /* in the hex digits of a chunk-size */
+    API_HTTP_SCAN_CHUNK_BWS,     /* after the digits, before ';' */
+    API_HTTP_SCAN_CHUNK_EXT,     /* in chunk extensions (ignored, bounded) */
+    API_HTTP_SCAN_CHUNK_SIZE_LF, /* after the chunk-size line's CR */
+    API_HTTP_SCAN_CHUNK_DATA,
+    API_HTTP_SCAN_CHUNK_DATA_CR, /* after chunk data */
+    API_HTTP_SCAN_CHUNK_DATA_LF,
+    API_HTTP_SCAN_CHUNK_LAST_CR, /* after the last chunk: no trailer fields, the final CRLF */
+    API_HTTP_SCAN_CHUNK_LAST_LF,
+    API_HTTP_SCAN_DONE, /* the message ended; the bytes after it are the next request's */
 };
+
+#define API_HTTP_PARSE_CHUNK_DIGITS_MAX 8 /* hex digits of a chunk-size, leading zeros included */
 
 /* Which http-parser callback ran last, to tell where a name or value starts. */
 enum api_http_last {
@@ -58,6 +74,10 @@ struct api_http_parse {
     size_t head_len;  /* bytes of the header section so far */
     size_t nlines;    /* header lines so far */
     char version[API_HTTP_PARSE_VERSION_LEN];
+    size_t chunk_line; /* bytes of the chunk-size line so far */
+    size_t chunk_left; /* bytes of the current chunk's data still to come */
+    size_t chunk_size; /* the chunk-size being read */
+    size_t body_total; /* chunk-sizes announced so far */
     /* what http-parser reported */
     enum api_http_last last;
     struct hs_buf *arena;
@@ -217,13 +237,137 @@ static enum hs_code api_http_scan_field(struct api_http_parse *p, unsigned char 
 static enum hs_code api_http_scan_head(struct api_http_parse *p, const unsigned char *data,
                                        size_t len, size_t *good)
 {
-    for (size_t i = 0; i < len && p->scan != API_HTTP_SCAN_BODY; i++) {
+    for (size_t i = 0; i < len; i++) {
         enum hs_code code = p->scan < API_HTTP_SCAN_FIELD_START ? api_http_scan_line(p, data[i])
                                                                 : api_http_scan_field(p, data[i]);
         if (code != HS_ERR_NONE) {
             *good = i;
             return code;
         }
+        if (p->scan == API_HTTP_SCAN_BODY) {
+            *good = i + 1; /* the head's last byte: http-parser decides the framing from it */
+            return HS_ERR_NONE;
+        }
+    }
+    *good = len;
+    return HS_ERR_NONE;
+}
+
+/* The end of a chunk-size line (its LF): a chunk's data follows, or the last chunk's end. */
+static enum hs_code api_http_chunk_start(struct api_http_parse *p, unsigned char c)
+{
+    if (c != '\n') {
+        return HS_ERR_INPUT_HTTP;
+    }
+    p->chunk_line = 0;
+    p->chunk_left = p->chunk_size;
+    p->scan = p->chunk_size > 0 ? API_HTTP_SCAN_CHUNK_DATA : API_HTTP_SCAN_CHUNK_LAST_CR;
+    return HS_ERR_NONE;
+}
+
+/* One byte of a chunk-size line: 1*HEXDIG [BWS] *( ";" chunk-ext ) CRLF, RFC 9112 §7.1.
+ * Announced sizes are summed: a body over API_BODY_MAX is refused at the line that passes it,
+ * before any of that chunk's data is read. */
+static enum hs_code api_http_scan_chunk_line(struct api_http_parse *p, unsigned char c)
+{
+    if (++p->chunk_line > API_HTTP_PARSE_CHUNK_LINE_MAX) {
+        return HS_ERR_INPUT_HTTP;
+    }
+    switch (p->scan) {
+    case API_HTTP_SCAN_CHUNK_SIZE: {
+        int digit = OPENSSL_hexchar2int(c);
+        if (digit >= 0) {
+            if (p->chunk_line > API_HTTP_PARSE_CHUNK_DIGITS_MAX) {
+                return HS_ERR_INPUT_HTTP;
+            }
+            p->chunk_size = p->chunk_size * 16 + (size_t)digit;
+            return p->chunk_size <= API_BODY_MAX - p->body_total ? HS_ERR_NONE
+                                                                 : HS_ERR_INPUT_TOO_LARGE;
+        }
+        if (p->chunk_line == 1) {
+            return HS_ERR_INPUT_HTTP; /* no digit */
+        }
+        p->body_total += p->chunk_size;
+        p->scan = c == ';'    ? API_HTTP_SCAN_CHUNK_EXT
+                  : c == '\r' ? API_HTTP_SCAN_CHUNK_SIZE_LF
+                              : API_HTTP_SCAN_CHUNK_BWS;
+        return c == ';' || c == '\r' || c == ' ' || c == '\t' ? HS_ERR_NONE : HS_ERR_INPUT_HTTP;
+    }
+    case API_HTTP_SCAN_CHUNK_BWS:
+        if (c == ';') {
+            p->scan = API_HTTP_SCAN_CHUNK_EXT;
+        }
+        return c == ';' || c == ' ' || c == '\t' ? HS_ERR_NONE : HS_ERR_INPUT_HTTP;
+    case API_HTTP_SCAN_CHUNK_EXT:
+        if (c == '\r') {
+            p->scan = API_HTTP_SCAN_CHUNK_SIZE_LF;
+            return HS_ERR_NONE;
+        }
+        return api_http_value_char(c) ? HS_ERR_NONE : HS_ERR_INPUT_HTTP;
+    case API_HTTP_SCAN_CHUNK_SIZE_LF:
+        return api_http_chunk_start(p, c);
+    default:
+        return HS_ERR_INPUT_HTTP;
+    }
+}
+
+/* Scans a chunked body up to its end (or of data), as api_http_scan_head does the head. */
+static enum hs_code api_http_scan_chunked(struct api_http_parse *p, const unsigned char *data,
+                                          size_t len, size_t *good)
+{
+    size_t i = 0;
+    while (i < len && p->scan != API_HTTP_SCAN_DONE) {
+        enum hs_code code = HS_ERR_NONE;
+        unsigned char c = data[i];
+        switch (p->scan) {
+        case API_HTTP_SCAN_CHUNK_DATA: {
+            size_t n = len - i < p->chunk_left ? len - i : p->chunk_left;
+            p->chunk_left -= n;
+            i += n;
+            if (p->chunk_left == 0) {
+                p->scan = API_HTTP_SCAN_CHUNK_DATA_CR;
+            }
+            continue;
+        }
+        case API_HTTP_SCAN_CHUNK_DATA_CR:
+        case API_HTTP_SCAN_CHUNK_LAST_CR:
+            code = c == '\r' ? HS_ERR_NONE : HS_ERR_INPUT_HTTP; /* a trailer field is refused */
+            p->scan = p->scan == API_HTTP_SCAN_CHUNK_DATA_CR ? API_HTTP_SCAN_CHUNK_DATA_LF
+                                                             : API_HTTP_SCAN_CHUNK_LAST_LF;
+            break;
+        case API_HTTP_SCAN_CHUNK_DATA_LF:
+            code = c == '\n' ? HS_ERR_NONE : HS_ERR_INPUT_HTTP;
+            p->scan = API_HTTP_SCAN_CHUNK_SIZE;
+            p->chunk_size = 0;
+            break;
+        case API_HTTP_SCAN_CHUNK_LAST_LF:
+            code = c == '\n' ? HS_ERR_NONE : HS_ERR_INPUT_HTTP;
+            p->scan = API_HTTP_SCAN_DONE;
+            break;
+        default:
+            code = api_http_scan_chunk_line(p, c);
+            break;
+        }
+        if (code != HS_ERR_NONE) {
+            *good = i;
+            return code;
+        }
+        i++;
+    }
+    *good = i;
+    return HS_ERR_NONE;
+}
+
+/* Our scan of the next bytes: the head, a chunked body, or nothing (a Content-Length body is
+ * framed by http-parser alone). */
+static enum hs_code api_http_scan(struct api_http_parse *p, const unsigned char *data, size_t len,
+                                  size_t *good)
+{
+    if (p->scan < API_HTTP_SCAN_BODY) {
+        return api_http_scan_head(p, data, len, good);
+    }
+    if (p->scan > API_HTTP_SCAN_BODY && p->scan < API_HTTP_SCAN_DONE) {
+        return api_http_scan_chunked(p, data, len, good);
     }
     *good = len;
     return HS_ERR_NONE;
@@ -329,8 +473,17 @@ static enum hs_code api_http_check_head(struct api_http_parse *p)
     if (nhost > 1 || (http11 && nhost == 0) || ncl > 1 || nte > 1 || (nte == 1 && ncl == 1)) {
         return HS_ERR_INPUT_HTTP;
     }
-    if (nte == 1 && (!http11 || !api_http_value_is(te, "chunked"))) {
-        return http11 ? HS_ERR_INPUT_HTTP_CODING : HS_ERR_INPUT_HTTP;
+    if (nte == 1) {
+        /* chunked must be the final coding (else the length is unknown: 400, §6.3 ¶4); any
+         * coding before it is one we do not implement (501, §6.1). */
+        const char *comma = strrchr(te, ',');
+        if (!http11 || !api_http_value_is(comma != NULL ? comma + 1 : te, "chunked")) {
+            return HS_ERR_INPUT_HTTP;
+        }
+        if (comma != NULL) {
+            return HS_ERR_INPUT_HTTP_CODING;
+        }
+        p->scan = API_HTTP_SCAN_CHUNK_SIZE;
     }
     if (ncl == 1 && (p->hp.flags & F_CONTENTLENGTH) != 0 && p->hp.content_length > API_BODY_MAX) {
         return HS_ERR_INPUT_TOO_LARGE;
@@ -398,7 +551,7 @@ static enum hs_code api_http_errno_code(enum http_errno e)
     case HPE_HEADER_OVERFLOW:
         return HS_ERR_INPUT_HTTP_HEADERS;
     case HPE_INVALID_TRANSFER_ENCODING:
-        return HS_ERR_INPUT_HTTP_CODING;
+        return HS_ERR_INPUT_HTTP; /* a request whose final coding is not chunked, §6.3 ¶4 */
     default:
         return HS_ERR_INPUT_HTTP;
     }
@@ -454,22 +607,29 @@ HS_RESULT api_http_parse_feed(struct api_http_parse *p, const unsigned char *dat
     p->started = true;
     /* http-parser gets the bytes our scan let through, even when it refused a later one, so
      * that the refusal (and its status) does not depend on how the bytes were cut into reads:
-     * whichever of the two refuses the earliest byte decides. */
-    size_t good = len;
-    enum hs_code code = api_http_scan_head(p, data, len, &good);
-    size_t n =
-        good > 0 ? http_parser_execute(&p->hp, &api_http_settings, (const char *)data, good) : 0;
-    enum http_errno e = HTTP_PARSER_ERRNO(&p->hp);
-    HS_ENSURE(code == HS_ERR_NONE || e != HPE_OK, api_http_fail(p, code));
-    if (e == HPE_PAUSED && p->complete) {
-        *used = n;
-        *done = true;
-        return HS_OK;
+     * whichever of the two refuses the earliest byte decides. The scan stops at the end of the
+     * head, so that http-parser has decided the framing (api_http_check_head) before the body's
+     * bytes are scanned. */
+    size_t off = 0;
+    while (off < len) {
+        size_t good = len - off;
+        enum hs_code code = api_http_scan(p, data + off, len - off, &good);
+        size_t n = good > 0 ? http_parser_execute(&p->hp, &api_http_settings,
+                                                  (const char *)data + off, good)
+                            : 0;
+        enum http_errno e = HTTP_PARSER_ERRNO(&p->hp);
+        HS_ENSURE(code == HS_ERR_NONE || e != HPE_OK, api_http_fail(p, code));
+        if (e == HPE_PAUSED && p->complete) {
+            *used = off + n;
+            *done = true;
+            return HS_OK;
+        }
+        HS_ENSURE(e == HPE_OK,
+                  api_http_fail(p, p->error != HS_ERR_NONE ? p->error : api_http_errno_code(e)));
+        HS_ENSURE(n == good && n > 0, api_http_fail(p, HS_ERR_INPUT_HTTP));
+        off += n;
     }
-    HS_ENSURE(e == HPE_OK,
-              api_http_fail(p, p->error != HS_ERR_NONE ? p->error : api_http_errno_code(e)));
-    HS_ENSURE(n == len, api_http_fail(p, HS_ERR_INPUT_HTTP));
-    *used = n;
+    *used = len;
     return HS_OK;
 }
 

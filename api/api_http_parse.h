@@ -15,14 +15,19 @@
  *   - a field value holds no control character but HT (so no NUL, no DEL);
  * and once the head is complete: HTTP/1.1 needs exactly one Host (§3.2; more than one is
  * refused in any version), Content-Length at most once (even with equal values) and only
- * digits, Transfer-Encoding at most once, exactly "chunked", never with Content-Length nor in
- * HTTP/1.0 (§6.1, §6.3), and no trailer fields after a chunked body.
+ * digits, Transfer-Encoding at most once, never with Content-Length nor in HTTP/1.0, with
+ * "chunked" as its final coding (else 400, §6.3) and no other (else 501, §6.1). A chunked body
+ * is framed by our scan as well, since Debian's http-parser is built without
+ * HTTP_PARSER_STRICT and takes any two bytes for the CRLF after chunk data: chunk-size at most 8
+ * hex digits, a chunk-size line (extensions included, no control characters but HT) at most
+ * API_HTTP_PARSE_CHUNK_LINE_MAX bytes, CRLF after every chunk's data, and no trailer fields
+ * (§7.1).
  *
  * Limits: the method API_SIGV4_METHOD_MAX bytes, the target API_SIGV4_TARGET_MAX bytes (414),
  * the header section API_HTTP_PARSE_HEAD_MAX bytes, API_SIGV4_HEADERS_MAX fields, a name
  * API_SIGV4_HEADER_NAME_MAX and a value API_SIGV4_HEADER_VALUE_MAX bytes (431); the body
  * API_BODY_MAX bytes (413), refused when Content-Length says so, before any of it is read, and
- * for a chunked body as soon as the decoded bytes pass the limit.
+ * for a chunked body at the chunk-size line whose size takes the sum past the limit.
  */
 #ifndef API_HTTP_PARSE_H
 #define API_HTTP_PARSE_H
@@ -35,6 +40,7 @@
 
 #define API_HTTP_PARSE_HEAD_MAX (32 * 1024) /* bytes of the header section (after the line) */
 #define API_HTTP_PARSE_BLANK_MAX 4          /* empty lines (CRLF) accepted before a request */
+#define API_HTTP_PARSE_CHUNK_LINE_MAX 256   /* bytes of a chunk-size line, extensions included */
 
 struct api_http_parse;
 

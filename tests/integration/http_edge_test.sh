@@ -327,8 +327,12 @@ check "(e) a header section over 32 KiB -> 431 JSON, closed" \
     raw 431 headers_too_large 'b"GET /healthz HTTP/1.1\r\nHost: e\r\n" + (b"X-A: " + b"b" * 4000 + b"\r\n") * 9 + b"\r\n"'
 check "(e) HTTP/2.0 in the request line -> 505 JSON, closed" \
     raw 505 http_version_not_supported 'b"GET /healthz HTTP/2.0\r\nHost: e\r\n\r\n"'
-check "(e) Transfer-Encoding: gzip -> 501 JSON, closed" \
-    raw 501 not_implemented 'b"POST /v1/tokens HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: gzip\r\n\r\n"'
+check "(e) Transfer-Encoding: gzip (chunked not final: length unknown) -> 400 JSON, closed" \
+    raw 400 bad_request 'b"POST /v1/tokens HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: gzip\r\n\r\n"'
+check "(e) Transfer-Encoding: gzip, chunked (a coding we lack) -> 501 JSON, closed" \
+    raw 501 not_implemented 'b"POST /v1/tokens HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"'
+check "(e) chunk data not followed by CRLF -> 400 JSON, closed" \
+    raw 400 bad_request 'b"POST /v1/tokens HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}xx0\r\n\r\n"'
 check "(e) Content-Length over 64 KiB -> 413 JSON before the body, closed" \
     raw 413 too_large 'b"POST /v1/tokens HTTP/1.1\r\nHost: e\r\nContent-Length: 99999999\r\n\r\n"'
 check "pipelined requests on one connection are answered in order" $py edge.py pipelined "$port"

@@ -66,7 +66,10 @@ static const struct parse_case cases[] = {
     REQ("version 1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", HS_ERR_INPUT_HTTP_VERSION),
     REQ("version garbage", "GET / HTTQ/1.1\r\nHost: a\r\n\r\n", HS_ERR_INPUT_HTTP),
     REQ("Transfer-Encoding gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
-        HS_ERR_INPUT_HTTP_CODING),
+        HS_ERR_INPUT_HTTP),
+    REQ("Transfer-Encoding chunked, gzip",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+        HS_ERR_INPUT_HTTP),
     REQ("Transfer-Encoding gzip, chunked",
         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
         HS_ERR_INPUT_HTTP_CODING),
@@ -80,6 +83,33 @@ static const struct parse_case cases[] = {
         HS_ERR_INPUT_HTTP),
     REQ("chunk size overflow",
         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+        HS_ERR_INPUT_TOO_LARGE),
+    REQ("chunked body",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n2 ;a=\"b c\"\r\n{}\r\n"
+        "0\r\n\r\n",
+        HS_ERR_NONE),
+    REQ("chunk data without its CRLF",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}xx0\r\n\r\n",
+        HS_ERR_INPUT_HTTP),
+    REQ("chunk data with LF only",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\n0\r\n\r\n",
+        HS_ERR_INPUT_HTTP),
+    REQ("chunk-size of 9 digits (leading zeros)",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n000000002\r\n{}\r\n"
+        "0\r\n\r\n",
+        HS_ERR_INPUT_HTTP),
+    REQ("chunk-size without digits",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n;x\r\n",
+        HS_ERR_INPUT_HTTP),
+    REQ("chunk-size line with a bare LF",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n",
+        HS_ERR_INPUT_HTTP),
+    REQ("NUL in a chunk extension",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;a\0\r\n{}\r\n"
+        "0\r\n\r\n",
+        HS_ERR_INPUT_HTTP),
+    REQ("last chunk without the final CRLF",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nxx",
         HS_ERR_INPUT_HTTP),
     REQ("trailer fields",
         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: "
@@ -177,29 +207,39 @@ HS_TEST(pipelined_and_continue)
     api_http_parse_free(p);
 }
 
-/* A chunked body is refused as soon as it passes API_BODY_MAX, not at its end. */
+/* A chunked body is refused as soon as the announced sizes pass API_BODY_MAX, not at its end:
+ * a single chunk of 1 MiB at its size line, and 4 KiB chunks at the line of the chunk that
+ * would pass the limit. */
 HS_TEST(chunked_over_the_limit)
 {
-    static const char head[] = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               "100000\r\n"; /* one chunk of 1 MiB announced */
-    static unsigned char block[4096];
-    memset(block, 'x', sizeof(block));
+    static const char head[] = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    static const char line[] = "1000\r\n"; /* a chunk of 4 KiB */
+    static unsigned char chunk[sizeof(line) - 1 + 4096 + 2];
+    memcpy(chunk, line, sizeof(line) - 1);
+    memset(chunk + sizeof(line) - 1, 'x', 4096);
+    memcpy(chunk + sizeof(chunk) - 2, "\r\n", 2);
     struct api_http_parse *p = api_http_parse_new();
     HS_CHECK(p != NULL);
     size_t used = 0;
     bool done = false;
     HS_CHECK_OK(
         api_http_parse_feed(p, (const unsigned char *)head, sizeof(head) - 1, &used, &done));
+    HS_CHECK_ERR(api_http_parse_feed(p, (const unsigned char *)"100000\r\n", 8, &used, &done),
+                 HS_ERR_INPUT_TOO_LARGE);
+    api_http_parse_reset(p);
+    HS_CHECK_OK(
+        api_http_parse_feed(p, (const unsigned char *)head, sizeof(head) - 1, &used, &done));
     size_t fed = 0;
     hs_result r = HS_OK;
     while (!hs_failed(r) && fed < (1U << 20)) {
-        r = api_http_parse_feed(p, block, sizeof(block), &used, &done);
-        fed += sizeof(block);
+        r = api_http_parse_feed(p, chunk, sizeof(chunk), &used, &done);
+        fed += 4096;
     }
     HS_CHECK(r.code == HS_ERR_INPUT_TOO_LARGE);
-    HS_CHECK(fed > API_BODY_MAX && fed <= API_BODY_MAX + sizeof(block));
+    /* 16 chunks fit API_BODY_MAX exactly; the 17th line is refused before its data. */
+    HS_CHECK(fed == API_BODY_MAX + 4096);
     /* Dead after an error until reset. */
-    HS_CHECK_ERR(api_http_parse_feed(p, block, 1, &used, &done), HS_ERR_INPUT_TOO_LARGE);
+    HS_CHECK_ERR(api_http_parse_feed(p, chunk, 1, &used, &done), HS_ERR_INPUT_TOO_LARGE);
     api_http_parse_free(p);
 }
 
