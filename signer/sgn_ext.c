@@ -200,6 +200,16 @@ static bool sgn_uri_authority(const char *a, size_t n, unsigned int flags, struc
     return u->port_len >= 1 && u->port_len <= 5 && port <= 65535;
 }
 
+static bool sgn_uri_has_upper(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] >= 'A' && s[i] <= 'Z') {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool sgn_uri_scheme(const char *s, size_t n, struct sgn_uri *u)
 {
     const char *colon = memchr(s, ':', n);
@@ -253,6 +263,12 @@ bool sgn_ext_uri_parse(const char *s, size_t n, unsigned int flags, struct sgn_u
     }
     u.path = p;
     u.path_len = (size_t)(hier_end - p);
+    /* A certificate carries the canonical form (RFC 3986 §6.2.2.1): scheme and host in lower
+     * case, so that relying parties comparing bytes and ones folding case agree. */
+    if ((flags & SGN_URI_PATTERN) == 0 &&
+        (sgn_uri_has_upper(u.scheme, u.scheme_len) || sgn_uri_has_upper(u.host, u.host_len))) {
+        return false;
+    }
     bool spiffe = u.scheme_len == 6 && strncasecmp(s, "spiffe", 6) == 0;
     if (spiffe && (!u.has_authority || u.port_len > 0 || u.has_query)) {
         return false;

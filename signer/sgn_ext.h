@@ -68,8 +68,10 @@ struct sgn_uri {
  * (a path of just "/" aside), none a dot segment "." or ".." (RFC 3986 §3.3, also when
  * percent-encoded as %2E), none holding an encoded '/', '\' or NUL (%2F, %5C, %00); a query of
  * pchar, '/' and '?'. A spiffe URI (SPIFFE ID, spiffe.io "SPIFFE-ID" §2) must have a host, and
- * no port, query or path "/". Without authority the path must not be empty ("urn:x:y"). flags:
- * 0 or SGN_URI_PATTERN. Returns false for anything else; out is written only on true. */
+ * no port, query or path "/". Without authority the path must not be empty ("urn:x:y"). A value
+ * (flags 0) is in canonical form (RFC 3986 §6.2.2.1): no upper-case letter in the scheme or the
+ * host ("Spiffe://…" is refused, a relying party comparing bytes would not see "spiffe://").
+ * flags: 0 or SGN_URI_PATTERN. Returns false for anything else; out is written only on true. */
 bool sgn_ext_uri_parse(const char *s, size_t n, unsigned int flags, struct sgn_uri *out);
 
 /* Whether s is a DNS name constraint: LDH labels, optionally starting with '.', at most 253

@@ -343,7 +343,9 @@ HS_TEST(uri_patterns_glob_per_path_segment)
     HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/a/b") == API_POLICY_NAME);
     HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/%2e%2e") == API_POLICY_NAME);
     HS_CHECK(one("spiffe", "client", "URI:spiffe://other.org/web") == API_POLICY_NAME);
-    HS_CHECK(one("spiffe", "client", "URI:SPIFFE://example.org/web") == API_POLICY_ALLOWED);
+    /* A value must be canonical (lower-case scheme and host): no pattern admits another form. */
+    HS_CHECK(one("spiffe", "client", "URI:SPIFFE://example.org/web") == API_POLICY_NAME);
+    HS_CHECK(one("spiffe", "client", "URI:spiffe://EXAMPLE.org/web") == API_POLICY_NAME);
     HS_CHECK(one("spiffe", "client", "URI:https://example.org/web") == API_POLICY_NAME);
     HS_CHECK(one("spiffe", "client", "URI:spiffe://example.org/ns/prod/sa/web-1") ==
              API_POLICY_ALLOWED);
