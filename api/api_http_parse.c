@@ -265,6 +265,31 @@ static enum hs_code api_http_chunk_start(struct api_http_parse *p, unsigned char
     return HS_ERR_NONE;
 }
 
+/* A byte in the chunk-size's hex digits: one more digit, or the end of the digits. */
+static enum hs_code api_http_chunk_digit(struct api_http_parse *p, unsigned char c)
+{
+    int digit = OPENSSL_hexchar2int(c);
+    if (digit >= 0) {
+        if (p->chunk_line > API_HTTP_PARSE_CHUNK_DIGITS_MAX) {
+            return HS_ERR_INPUT_HTTP;
+        }
+        p->chunk_size = p->chunk_size * 16 + (size_t)digit;
+        return p->chunk_size <= API_BODY_MAX - p->body_total ? HS_ERR_NONE : HS_ERR_INPUT_TOO_LARGE;
+    }
+    if (p->chunk_line == 1) {
+        return HS_ERR_INPUT_HTTP; /* no digit */
+    }
+    p->body_total += p->chunk_size;
+    if (c == ';') {
+        p->scan = API_HTTP_SCAN_CHUNK_EXT;
+    } else if (c == '\r') {
+        p->scan = API_HTTP_SCAN_CHUNK_SIZE_LF;
+    } else {
+        p->scan = API_HTTP_SCAN_CHUNK_BWS;
+    }
+    return c == ';' || c == '\r' || c == ' ' || c == '\t' ? HS_ERR_NONE : HS_ERR_INPUT_HTTP;
+}
+
 /* One byte of a chunk-size line: 1*HEXDIG [BWS] *( ";" chunk-ext ) CRLF, RFC 9112 §7.1.
  * Announced sizes are summed: a body over API_BODY_MAX is refused at the line that passes it,
  * before any of that chunk's data is read. */
@@ -274,25 +299,8 @@ static enum hs_code api_http_scan_chunk_line(struct api_http_parse *p, unsigned 
         return HS_ERR_INPUT_HTTP;
     }
     switch (p->scan) {
-    case API_HTTP_SCAN_CHUNK_SIZE: {
-        int digit = OPENSSL_hexchar2int(c);
-        if (digit >= 0) {
-            if (p->chunk_line > API_HTTP_PARSE_CHUNK_DIGITS_MAX) {
-                return HS_ERR_INPUT_HTTP;
-            }
-            p->chunk_size = p->chunk_size * 16 + (size_t)digit;
-            return p->chunk_size <= API_BODY_MAX - p->body_total ? HS_ERR_NONE
-                                                                 : HS_ERR_INPUT_TOO_LARGE;
-        }
-        if (p->chunk_line == 1) {
-            return HS_ERR_INPUT_HTTP; /* no digit */
-        }
-        p->body_total += p->chunk_size;
-        p->scan = c == ';'    ? API_HTTP_SCAN_CHUNK_EXT
-                  : c == '\r' ? API_HTTP_SCAN_CHUNK_SIZE_LF
-                              : API_HTTP_SCAN_CHUNK_BWS;
-        return c == ';' || c == '\r' || c == ' ' || c == '\t' ? HS_ERR_NONE : HS_ERR_INPUT_HTTP;
-    }
+    case API_HTTP_SCAN_CHUNK_SIZE:
+        return api_http_chunk_digit(p, c);
     case API_HTTP_SCAN_CHUNK_BWS:
         if (c == ';') {
             p->scan = API_HTTP_SCAN_CHUNK_EXT;
@@ -544,17 +552,11 @@ static const http_parser_settings api_http_settings = {
     .on_message_complete = api_http_on_message_complete,
 };
 
-/* http-parser's own refusals, in our codes. */
+/* http-parser's own refusals, in our codes: 431 for its header overflow, else 400 (among them
+ * HPE_INVALID_TRANSFER_ENCODING, a request whose final coding is not chunked, §6.3 ¶4). */
 static enum hs_code api_http_errno_code(enum http_errno e)
 {
-    switch (e) {
-    case HPE_HEADER_OVERFLOW:
-        return HS_ERR_INPUT_HTTP_HEADERS;
-    case HPE_INVALID_TRANSFER_ENCODING:
-        return HS_ERR_INPUT_HTTP; /* a request whose final coding is not chunked, §6.3 ¶4 */
-    default:
-        return HS_ERR_INPUT_HTTP;
-    }
+    return e == HPE_HEADER_OVERFLOW ? HS_ERR_INPUT_HTTP_HEADERS : HS_ERR_INPUT_HTTP;
 }
 
 void api_http_parse_reset(struct api_http_parse *p)
