@@ -13,6 +13,7 @@ packages=(
     util-linux clang-format valgrind strace shellcheck
     clang libclang-rt-14-dev
     nodejs npm
+    openssh-client openssh-server
 )
 # Packages that count as present when their command is (a Node.js from another source, e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
@@ -37,5 +38,35 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+
+# openssh-server is here only for its /usr/sbin/sshd binary: the SSH tests start their own sshd on
+# a free 127.0.0.1 port (tests/integration/ssh_lib.sh). Its package would start and enable the
+# system's sshd on port 22 where systemd runs; when we are the ones installing it, a temporary
+# policy-rc.d (Debian's invoke-rc.d / deb-systemd-invoke policy hook; exit 101 = "do not start")
+# keeps it stopped during the install, and the unit is disabled afterwards. A machine that already
+# has openssh-server keeps its sshd as it is. (Containers usually have no systemd and often a
+# policy-rc.d of their own, which is then left alone.)
+new_sshd=0
+for p in "${missing[@]}"; do
+    [ "$p" = openssh-server ] && new_sshd=1
+done
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ "$new_sshd" -eq 1 ] && [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# written by hsmsign scripts/deps.sh for one apt-get run\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    own_policy=1
+    trap 'rm -f "$policy"' EXIT
+fi
+
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+if [ "$own_policy" -eq 1 ]; then
+    rm -f "$policy"
+    trap - EXIT
+fi
+if [ "$new_sshd" -eq 1 ] && [ -d /run/systemd/system ]; then
+    systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    echo "openssh-server installed for its sshd binary; the system ssh service is left disabled" >&2
+fi
