@@ -60,7 +60,10 @@ ssh_require() {
 # ssh_account_problem: prints why the current user cannot log in through our sshd, or nothing.
 ssh_account_problem() {
     local user shell hash
-    user=$(id -un)
+    if ! user=$(id -un 2>/dev/null); then
+        echo "uid $(id -u) has no passwd entry; sshd cannot log it in"
+        return
+    fi
     shell=$(getent passwd "$user" | cut -d: -f7)
     case $shell in
     "" | */nologin | */false)
