@@ -19,7 +19,8 @@
 #   ssh_login KEY CERT [KNOWN_HOSTS [STRICT]] [-- CMD...]
 #                                    ssh as ssh_user running CMD (default: echo ok); sets ssh_out
 #                                    (stdout), ssh_err (stderr text), ssh_log_new (sshd log lines
-#                                    written during the attempt); returns ssh's status
+#                                    written during the attempt); returns ssh's status. The
+#                                    array ssh_extra adds client options (e.g. -o ...)
 #   ssh_check_login WHAT KEY CERT [KNOWN_HOSTS [STRICT]]
 #   ssh_check_refused WHAT CLIENT_TEXT LOG_TEXT KEY CERT [KNOWN_HOSTS [STRICT]]
 #                                    lib.sh checks: the login printed "ok" / the login failed with
@@ -37,6 +38,7 @@
 
 ssh_sshd_bin=/usr/sbin/sshd # sshd re-executes itself and refuses to run from a relative path
 ssh_pid=
+ssh_extra=()
 
 # ssh_require: the tools, the account we log in as (the current user: an unprivileged sshd can
 # only let its own user in) and its shell.
@@ -192,6 +194,7 @@ ssh_sshd_start() {
         kill -TERM "$ssh_pid" 2>/dev/null || true
         wait "$ssh_pid" 2>/dev/null || true
         ssh_pid=
+ssh_extra=()
         grep -q 'Address already in use' "$ssh_log" || break
         echo "sshd: port $ssh_port taken (attempt $attempt); another" >&2
     done
@@ -236,6 +239,7 @@ ssh_sshd_stop() {
         kill -TERM "$ssh_pid" 2>/dev/null || true
         wait "$ssh_pid" 2>/dev/null || true
         ssh_pid=
+ssh_extra=()
     fi
 }
 
@@ -279,6 +283,7 @@ ssh_login() {
         -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=10
         -o GlobalKnownHostsFile=/dev/null -o CheckHostIP=no -o UpdateHostKeys=no)
     [ -z "$cert" ] || opts+=(-o "CertificateFile=$cert")
+    opts+=("${ssh_extra[@]}")
     if [ -n "$known" ]; then
         opts+=(-o "UserKnownHostsFile=$known" -o "StrictHostKeyChecking=$strict")
     else
