@@ -53,8 +53,8 @@ static void ssh_key_fuzz_check(const struct sgn_ssh_key *k)
         fuzz_abort();
     }
     struct sgn_ssh_key *again = NULL;
-    if (hs_failed(sgn_ssh_key_parse_line((const char *)hs_buf_data(line), hs_buf_len(line),
-                                         &again)) ||
+    if (hs_failed(
+            sgn_ssh_key_parse_line((const char *)hs_buf_data(line), hs_buf_len(line), &again)) ||
         !same_blob(k, again)) {
         fuzz_abort();
     }
@@ -80,9 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     struct sgn_ssh_key *k = NULL;
-    hs_result r = data[0] % 2 == 0
-                      ? sgn_ssh_key_parse_line((const char *)data + 1, size - 1, &k)
-                      : sgn_ssh_key_parse_blob(data + 1, size - 1, &k);
+    hs_result r = data[0] % 2 == 0 ? sgn_ssh_key_parse_line((const char *)data + 1, size - 1, &k)
+                                   : sgn_ssh_key_parse_blob(data + 1, size - 1, &k);
     if (!hs_failed(fuzz_debug(r))) {
         if (k == NULL) {
             fuzz_abort();
