@@ -19,8 +19,8 @@
 #include "common/hs_err.h"
 
 #define SGN_KRL_CAS_MAX 32              /* CA keys in one KRL */
-#define SGN_KRL_SERIALS_MAX (1u << 20)  /* revoked serials of one CA */
-#define SGN_KRL_MAX (32u * 1024 * 1024) /* bytes of a KRL */
+#define SGN_KRL_SERIALS_MAX (1U << 20)  /* revoked serials of one CA */
+#define SGN_KRL_MAX (32U * 1024 * 1024) /* bytes of a KRL */
 #define SGN_KRL_COMMENT_MAX 256
 #define SGN_KRL_RANGE_MIN 3 /* a range (16 bytes) beats a list from three serials on */
 

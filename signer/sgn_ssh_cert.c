@@ -128,7 +128,7 @@ static HS_RESULT sgn_ssh_principals_check(const struct sgn_ssh_cert_request *req
                   "a certificate needs at least one principal (an empty list means any)");
     HS_ENSURE_MSG(req->n_principals <= SGN_SSH_PRINCIPALS_MAX, HS_ERR_INPUT_RANGE,
                   "at most %d principals", SGN_SSH_PRINCIPALS_MAX);
-    const char *sorted[SGN_SSH_PRINCIPALS_MAX];
+    const char *sorted[SGN_SSH_PRINCIPALS_MAX] = {0};
     for (size_t i = 0; i < req->n_principals; i++) {
         HS_GUARD(
             sgn_ssh_text_check("principal", req->principals[i], 1, SGN_SSH_PRINCIPAL_MAX, true));
@@ -339,7 +339,7 @@ HS_RESULT sgn_ssh_cert_sign(const struct sgn_ssh_ca *ca, const struct sgn_ssh_ce
     HS_ENSURE_REF(out);
     const char *caller = req->requester != NULL ? req->requester : "";
     char serial[24];
-    snprintf(serial, sizeof(serial), "%" PRIu64, req->serial);
+    HS_IGNORE(snprintf(serial, sizeof(serial), "%" PRIu64, req->serial)); /* 20 digits fit */
     unsigned char digest[SHA256_DIGEST_LENGTH] = {0};
     hs_result r = sgn_ssh_cert_sign_checked(ca, req, out, digest);
     if (hs_failed(r)) {

@@ -27,6 +27,7 @@
 #include "signer/sgn_ssh_wire.h"
 #include "tests/testlib/hs_test.h"
 #include "tests/testlib/hs_test_p11.h"
+#include "tests/unit/sgn_ssh_run.h"
 
 #define TEXT_MAX 16384
 #define CAS_MAX 4
@@ -78,18 +79,6 @@ static struct test_subject subjects[SUBJECTS_MAX] = {
 static char cert_paths[CERTS_MAX][512];
 static size_t n_cert_paths;
 
-static int run(const char *cmd, char *out, size_t out_len)
-{
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t n = fread(out, 1, out_len - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int read_line(const char *path, char *out, size_t out_len)
 {
     FILE *f = fopen(path, "r");
@@ -97,8 +86,7 @@ static int read_line(const char *path, char *out, size_t out_len)
         return -1;
     }
     char *got = fgets(out, (int)out_len, f);
-    fclose(f);
-    if (got == NULL) {
+    if (fclose(f) != 0 || got == NULL) {
         return -1;
     }
     out[strcspn(out, "\n")] = '\0';
@@ -167,13 +155,17 @@ static int make_subjects(void)
             continue;
         }
         char path[512];
-        char cmd[1024];
+        char pub[512];
+        char bits[16];
         char line[TEXT_MAX];
         hs_test_format(path, sizeof(path), "%s/%s", dir, s->name);
-        hs_test_format(cmd, sizeof(cmd), "ssh-keygen -q -t %s -b %u -N '' -C %s -f %s", s->type,
-                       s->bits, s->name, path);
-        hs_test_format(path, sizeof(path), "%s/%s.pub", dir, s->name);
-        if (run(cmd, line, sizeof(line)) != 0 || read_line(path, line, sizeof(line)) != 0 ||
+        hs_test_format(pub, sizeof(pub), "%s.pub", path);
+        hs_test_format(bits, sizeof(bits), "%u", s->bits);
+        char *const argv[] = {"ssh-keygen", "-q", "-t", (char *)s->type, "-b", bits,
+                              "-N",         "",   "-C", (char *)s->name, "-f", path,
+                              NULL};
+        if (ssh_test_run(argv, line, sizeof(line)) != 0 ||
+            read_line(pub, line, sizeof(line)) != 0 ||
             hs_failed(sgn_ssh_key_parse_line(line, strlen(line), &s->key))) {
             fprintf(stderr, "subject %s: %s\n", s->name, hs_error_last()->detail);
             return -1;
@@ -255,17 +247,18 @@ static int sign_to_file(const struct sgn_ssh_ca *ca, const struct sgn_ssh_cert_r
 
 static int keygen_show(const char *path, char *out, size_t len)
 {
-    char cmd[1024];
-    hs_test_format(cmd, sizeof(cmd), "TZ=UTC ssh-keygen -L -f %s 2>&1", path);
-    return run(cmd, out, len);
+    /* ssh-keygen prints the validity in local time: main() sets TZ=UTC. */
+    char *const argv[] = {"ssh-keygen", "-L", "-f", (char *)path, NULL};
+    return ssh_test_run(argv, out, len);
 }
 
 static void utc(uint64_t t, char out[32])
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        hs_test_format(out, 32, "(time %" PRIu64 ")", t);
+    }
 }
 
 static void check_user_listing(const struct test_ca *t, const struct test_subject *s,
@@ -360,22 +353,16 @@ HS_TEST(host_certificates_show_their_principals_and_no_options)
 HS_TEST(python_cryptography_verifies_every_certificate_and_refuses_flipped_bytes)
 {
     HS_CHECK(n_cert_paths > 0);
-    size_t len = 4096 + n_cert_paths * 520;
-    HS_DEFER(char *cmd = malloc(len), hs_free_strp);
-    HS_CHECK(cmd != NULL);
-    if (cmd == NULL) {
-        return;
-    }
-    hs_test_format(cmd, len, "/usr/bin/python3 %s/tests/unit/sgn_ssh_cert_check.py", repo);
+    char script[512];
+    hs_test_format(script, sizeof(script), "%s/tests/unit/sgn_ssh_cert_check.py", repo);
+    char *argv[CERTS_MAX + 3] = {"/usr/bin/python3", script};
     for (size_t i = 0; i < n_cert_paths; i++) {
-        strncat(cmd, " ", len - strlen(cmd) - 1);
-        strncat(cmd, cert_paths[i], len - strlen(cmd) - 1);
+        argv[2 + i] = cert_paths[i];
     }
-    strncat(cmd, " 2>&1", len - strlen(cmd) - 1);
     char out[TEXT_MAX];
     char want[64];
     hs_test_format(want, sizeof(want), "ok %zu\n", n_cert_paths);
-    HS_CHECK(run(cmd, out, sizeof(out)) == 0 && contains(out, want));
+    HS_CHECK(ssh_test_run(argv, out, sizeof(out)) == 0 && contains(out, want));
     /* And our own verifier refuses a changed signature. */
     HS_DEFER(struct hs_buf *blob = hs_buf_new(SGN_SSH_CERT_MAX), hs_buf_freep);
     struct sgn_ssh_cert_request req = user_request(subjects[0].key, 77, "flip", 1000000);
@@ -400,15 +387,28 @@ HS_TEST(python_cryptography_verifies_every_certificate_and_refuses_flipped_bytes
 
 static int keygen_query(const char *krl, const char *cert, char *out, size_t len)
 {
-    char cmd[1200];
-    hs_test_format(cmd, sizeof(cmd), "ssh-keygen -Q -f %s %s 2>&1", krl, cert);
-    return run(cmd, out, len);
+    char *const argv[] = {"ssh-keygen", "-Q", "-f", (char *)krl, (char *)cert, NULL};
+    return ssh_test_run(argv, out, len);
+}
+
+/* Unsorted, with a duplicate and a run (500..504: one range). */
+static const uint64_t krl_p256_serials[] = {504, 0x1234567890abcdefULL, 500, 7, 501, 503, 502, 7};
+static const uint64_t krl_rsa_serials[] = {42};
+
+/* Writes the test KRL (P-256 CA: krl_p256_serials, RSA CA: krl_rsa_serials) into krl. */
+static HS_RESULT krl_make(uint64_t now, struct hs_buf *krl)
+{
+    size_t p256_len = 0;
+    size_t rsa_len = 0;
+    const unsigned char *p256_blob = sgn_ssh_key_blob(sgn_ssh_ca_get0_key(cas[1].ca), &p256_len);
+    const unsigned char *rsa_blob = sgn_ssh_key_blob(sgn_ssh_ca_get0_key(cas[3].ca), &rsa_len);
+    const struct sgn_krl_ca krl_cas[] = {{p256_blob, p256_len, krl_p256_serials, 8},
+                                         {rsa_blob, rsa_len, krl_rsa_serials, 1}};
+    return sgn_krl_write(krl_cas, 2, 3, now, "hsmsign test KRL", krl);
 }
 
 HS_TEST(a_krl_revokes_exactly_its_serials_under_its_ca)
 {
-    struct test_ca *p256 = &cas[1];
-    struct test_ca *rsa = &cas[3];
     uint64_t now = (uint64_t)time(NULL);
     char revoked[512];
     char in_range[512];
@@ -416,28 +416,19 @@ HS_TEST(a_krl_revokes_exactly_its_serials_under_its_ca)
     char other_ca[512];
     struct sgn_ssh_cert_request req =
         user_request(subjects[0].key, 0x1234567890abcdefULL, "revoked", now);
-    HS_CHECK(sign_to_file(p256->ca, &req, "krl-revoked", revoked) == 0);
+    HS_CHECK(sign_to_file(cas[1].ca, &req, "krl-revoked", revoked) == 0);
     req.serial = 502;
     req.key_id = "in-range";
-    HS_CHECK(sign_to_file(p256->ca, &req, "krl-in-range", in_range) == 0);
+    HS_CHECK(sign_to_file(cas[1].ca, &req, "krl-in-range", in_range) == 0);
     req.serial = 0x1234567890abcdeeULL;
     req.key_id = "kept";
-    HS_CHECK(sign_to_file(p256->ca, &req, "krl-kept", kept) == 0);
+    HS_CHECK(sign_to_file(cas[1].ca, &req, "krl-kept", kept) == 0);
     /* The revoked serial again, under the other CA, which revoked something else. */
     req.serial = 0x1234567890abcdefULL;
     req.key_id = "other-ca";
-    HS_CHECK(sign_to_file(rsa->ca, &req, "krl-other-ca", other_ca) == 0);
-    /* Unsorted, with a duplicate and a run (500..504: one range). */
-    const uint64_t p256_serials[] = {504, 0x1234567890abcdefULL, 500, 7, 501, 503, 502, 7};
-    const uint64_t rsa_serials[] = {42};
-    size_t p256_len = 0;
-    size_t rsa_len = 0;
-    const unsigned char *p256_blob = sgn_ssh_key_blob(sgn_ssh_ca_get0_key(p256->ca), &p256_len);
-    const unsigned char *rsa_blob = sgn_ssh_key_blob(sgn_ssh_ca_get0_key(rsa->ca), &rsa_len);
-    const struct sgn_krl_ca krl_cas[] = {{p256_blob, p256_len, p256_serials, 8},
-                                         {rsa_blob, rsa_len, rsa_serials, 1}};
+    HS_CHECK(sign_to_file(cas[3].ca, &req, "krl-other-ca", other_ca) == 0);
     HS_DEFER(struct hs_buf *krl = hs_buf_new(SGN_KRL_MAX), hs_buf_freep);
-    HS_CHECK_OK(sgn_krl_write(krl_cas, 2, 3, now, "hsmsign test KRL", krl));
+    HS_CHECK_OK(krl_make(now, krl));
     char path[512];
     hs_test_format(path, sizeof(path), "%s/revoked.krl", dir);
     HS_CHECK(write_bytes(path, hs_buf_data(krl), hs_buf_len(krl), false) == 0);
@@ -446,6 +437,13 @@ HS_TEST(a_krl_revokes_exactly_its_serials_under_its_ca)
     HS_CHECK(keygen_query(path, in_range, out, sizeof(out)) == 1 && contains(out, ": REVOKED"));
     HS_CHECK(keygen_query(path, kept, out, sizeof(out)) == 0 && contains(out, ": ok"));
     HS_CHECK(keygen_query(path, other_ca, out, sizeof(out)) == 0 && contains(out, ": ok"));
+}
+
+HS_TEST(a_krl_is_encoded_compactly_and_bad_input_is_refused)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    HS_DEFER(struct hs_buf *krl = hs_buf_new(SGN_KRL_MAX), hs_buf_freep);
+    HS_CHECK_OK(krl_make(now, krl));
     /* The subsections: one range 500..504, then the list 7, 0x1234567890abcdef. */
     static const unsigned char range[] = {0x21, 0,    0, 0, 16, 0, 0, 0, 0,    0,   0,
                                           0x01, 0xf4, 0, 0, 0,  0, 0, 0, 0x01, 0xf8};
@@ -457,6 +455,8 @@ HS_TEST(a_krl_revokes_exactly_its_serials_under_its_ca)
     HS_CHECK(memmem(k, kn, range, sizeof(range)) != NULL);
     HS_CHECK(memmem(k, kn, list, sizeof(list)) != NULL);
     /* Bad input: serial 0, a CA twice, a blob that is no key. */
+    size_t p256_len = 0;
+    const unsigned char *p256_blob = sgn_ssh_key_blob(sgn_ssh_ca_get0_key(cas[1].ca), &p256_len);
     const uint64_t zero[] = {0};
     const struct sgn_krl_ca bad_zero[] = {{p256_blob, p256_len, zero, 1}};
     const struct sgn_krl_ca twice[] = {{p256_blob, p256_len, NULL, 0},
@@ -466,6 +466,7 @@ HS_TEST(a_krl_revokes_exactly_its_serials_under_its_ca)
     HS_CHECK_ERR(sgn_krl_write(bad_zero, 1, 1, now, NULL, none), HS_ERR_INPUT_FIELD);
     HS_CHECK_ERR(sgn_krl_write(twice, 2, 1, now, NULL, none), HS_ERR_INPUT_FIELD);
     HS_CHECK_ERR(sgn_krl_write(junk, 1, 1, now, NULL, none), HS_ERR_INPUT_KEY);
+    HS_CHECK_ERR(sgn_krl_write(NULL, 0, 1, now, "bad\ncomment", none), HS_ERR_INPUT_FIELD);
     HS_CHECK(hs_buf_len(none) == 0);
 }
 
@@ -537,22 +538,24 @@ static void cleanup(void)
     hs_test_p11_cleanup(pool);
     p11_pool_free(pool);
     p11_module_free(module);
-    char cmd[512];
-    char ignored[16];
-    hs_test_format(cmd, sizeof(cmd), "rm -rf %s", dir);
-    HS_IGNORE(run(cmd, ignored, sizeof(ignored)));
+    HS_IGNORE(ssh_test_remove_tree(dir));
 }
 
 int main(void)
 {
-    char ignored[256];
-    if (run("ssh-keygen -? 2>&1 | grep -q usage", ignored, sizeof(ignored)) != 0) {
+    char ignored[1024];
+    char *const probe[] = {"ssh-keygen", "-?", NULL};
+    if (ssh_test_run(probe, ignored, sizeof(ignored)) < 0 || strstr(ignored, "usage") == NULL) {
         hs_test_skip_or_fail("ssh-keygen (openssh-client) is not installed");
     }
-    if (run("/usr/bin/python3 -c 'import cryptography' 2>&1", ignored, sizeof(ignored)) != 0) {
+    char *const python[] = {"/usr/bin/python3", "-c", "import cryptography", NULL};
+    if (ssh_test_run(python, ignored, sizeof(ignored)) != 0) {
         hs_test_skip_or_fail("python3-cryptography is not installed");
     }
     repo = hs_test_env("HSMSIGN_REPO");
+    if (setenv("TZ", "UTC", 1) != 0) {
+        return 1;
+    }
     const char *base = getenv("HSMSIGN_TEST_TMPDIR");
     hs_test_format(dir, sizeof(dir), "%s/sgn_ssh_cert_test.XXXXXX", base != NULL ? base : "/tmp");
     if (mkdtemp(dir) == NULL || hs_test_p11_open(4, &module, &pool) != 0 || make_subjects() != 0 ||
@@ -565,6 +568,7 @@ int main(void)
         HS_TEST_CASE(host_certificates_show_their_principals_and_no_options),
         HS_TEST_CASE(python_cryptography_verifies_every_certificate_and_refuses_flipped_bytes),
         HS_TEST_CASE(a_krl_revokes_exactly_its_serials_under_its_ca),
+        HS_TEST_CASE(a_krl_is_encoded_compactly_and_bad_input_is_refused),
         HS_TEST_CASE(bad_requests_are_refused_and_write_nothing),
         HS_TEST_END,
     });

@@ -20,24 +20,11 @@
 #include "signer/sgn_ssh_key.h"
 #include "signer/sgn_ssh_wire.h"
 #include "tests/testlib/hs_test.h"
+#include "tests/unit/sgn_ssh_run.h"
 
 #define LINE_MAX_TEST 8192
 
 static char dir[256];
-
-/* Runs a shell command (our own paths only), captures stdout into out; returns the exit
- * status, -1 when it could not run. */
-static int run(const char *cmd, char *out, size_t out_len)
-{
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t n = fread(out, 1, out_len - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Reads a file's first line (without the newline) into out; 0 on success. */
 static int read_line(const char *path, char *out, size_t out_len)
@@ -47,8 +34,7 @@ static int read_line(const char *path, char *out, size_t out_len)
         return -1;
     }
     char *got = fgets(out, (int)out_len, f);
-    fclose(f);
-    if (got == NULL) {
+    if (fclose(f) != 0 || got == NULL) {
         return -1;
     }
     out[strcspn(out, "\n")] = '\0';
@@ -68,10 +54,9 @@ static int write_text(const char *path, const char *text)
 /* The fingerprint ssh-keygen -l -E sha256 prints for a public key file. */
 static int keygen_fingerprint(const char *path, char out[SGN_SSH_FINGERPRINT_LEN + 1])
 {
-    char cmd[512];
     char text[1024];
-    hs_test_format(cmd, sizeof(cmd), "ssh-keygen -l -E sha256 -f %s", path);
-    if (run(cmd, text, sizeof(text)) != 0) {
+    char *const argv[] = {"ssh-keygen", "-l", "-E", "sha256", "-f", (char *)path, NULL};
+    if (ssh_test_run(argv, text, sizeof(text)) != 0) {
         return -1;
     }
     /* "256 SHA256:... comment (ED25519)" */
@@ -88,12 +73,15 @@ static int keygen_fingerprint(const char *path, char out[SGN_SSH_FINGERPRINT_LEN
 static int keygen(const char *type, unsigned int bits, const char *name, char *line, size_t len)
 {
     char path[512];
-    char cmd[1024];
+    char bits_text[16];
+    char comment[128];
     char ignored[256];
     hs_test_format(path, sizeof(path), "%s/%s", dir, name);
-    hs_test_format(cmd, sizeof(cmd), "ssh-keygen -q -t %s -b %u -N '' -C %s@test -f %s", type, bits,
-                   name, path);
-    if (access(path, F_OK) != 0 && run(cmd, ignored, sizeof(ignored)) != 0) {
+    hs_test_format(bits_text, sizeof(bits_text), "%u", bits);
+    hs_test_format(comment, sizeof(comment), "%s@test", name);
+    char *const argv[] = {"ssh-keygen", "-q", "-t",    (char *)type, "-b", bits_text, "-N",
+                          "",           "-C", comment, "-f",         path, NULL};
+    if (access(path, F_OK) != 0 && ssh_test_run(argv, ignored, sizeof(ignored)) != 0) {
         return -1;
     }
     hs_test_format(path, sizeof(path), "%s/%s.pub", dir, name);
@@ -229,10 +217,10 @@ static int make_line(const char *name, const struct hs_buf *blob, const char *co
 
 /* The sk- form of a key: its fields after the type string, then the application "ssh:"
  * (OpenSSH PROTOCOL.u2f). */
-static int sk_line(const char *plain_line, const char *sk_type, char *out, size_t len)
+static int sk_line(const char *key_line, const char *sk_type, char *out, size_t len)
 {
     unsigned char blob[SGN_SSH_KEY_BLOB_MAX];
-    size_t n = line_blob(plain_line, blob, sizeof(blob));
+    size_t n = line_blob(key_line, blob, sizeof(blob));
     struct hs_cursor c;
     hs_cursor_init(&c, blob, n);
     const unsigned char *name = NULL;
@@ -258,25 +246,25 @@ HS_TEST(sk_lines_built_by_hand_round_trip_and_fingerprint_as_ssh_keygen)
         {"ecdsa256", "sk-ecdsa-sha2-nistp256@openssh.com", SGN_SSH_KEY_SK_ECDSA_P256},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char plain[LINE_MAX_TEST];
-        char line[LINE_MAX_TEST];
-        HS_CHECK(keygen(i == 0 ? "ed25519" : "ecdsa", 256, cases[i].from, plain, sizeof(plain)) ==
-                 0);
-        HS_CHECK(sk_line(plain, cases[i].sk_type, line, sizeof(line)) == 0);
+        char key_line[LINE_MAX_TEST];
+        char sk[LINE_MAX_TEST];
+        HS_CHECK(keygen(i == 0 ? "ed25519" : "ecdsa", 256, cases[i].from, key_line,
+                        sizeof(key_line)) == 0);
+        HS_CHECK(sk_line(key_line, cases[i].sk_type, sk, sizeof(sk)) == 0);
         HS_DEFER(struct sgn_ssh_key *k = NULL, sgn_ssh_key_freep);
-        HS_CHECK_OK(sgn_ssh_key_parse_line(line, strlen(line), &k));
+        HS_CHECK_OK(sgn_ssh_key_parse_line(sk, strlen(sk), &k));
         if (k == NULL) {
             continue;
         }
         HS_CHECK(sgn_ssh_key_type(k) == cases[i].want && sgn_ssh_key_bits(k) == 256);
         HS_DEFER(struct hs_buf *again = hs_buf_new(LINE_MAX_TEST), hs_buf_freep);
         HS_CHECK_OK(sgn_ssh_key_to_line(k, "sk@test", again));
-        HS_CHECK(hs_buf_len(again) == strlen(line) &&
-                 memcmp(hs_buf_data(again), line, strlen(line)) == 0);
+        HS_CHECK(hs_buf_len(again) == strlen(sk) &&
+                 memcmp(hs_buf_data(again), sk, strlen(sk)) == 0);
         /* ssh-keygen reads an sk public key without a token. */
         char path[512];
         hs_test_format(path, sizeof(path), "%s/sk-%zu.pub", dir, i);
-        HS_CHECK(write_text(path, line) == 0);
+        HS_CHECK(write_text(path, sk) == 0);
         char ours[SGN_SSH_FINGERPRINT_LEN + 1];
         char theirs[SGN_SSH_FINGERPRINT_LEN + 1];
         HS_CHECK_OK(sgn_ssh_key_fingerprint(k, ours));
@@ -298,11 +286,9 @@ static int blob_of(const char *const *parts, size_t n, struct hs_buf *out)
             continue;
         }
         unsigned char raw[2300];
-        size_t len = strlen(v) / 2;
-        for (size_t j = 0; j < len && j < sizeof(raw); j++) {
-            unsigned int b = 0;
-            sscanf(v + 2 * j, "%2x", &b);
-            raw[j] = (unsigned char)b;
+        size_t len = ssh_test_unhex(v, raw, sizeof(raw));
+        if (len == 0) {
+            return -1;
         }
         hs_result r =
             parts[i][0] == 'm' ? sgn_ssh_put_mpint(out, raw, len) : hs_buf_put(out, raw, len);
@@ -327,14 +313,15 @@ static void expect_refused(const char *what, const char *line, enum hs_code code
 }
 
 /* A hex string of n bytes of value b (b = 0xff: all ones, an odd modulus). */
-static void hex_fill(char *out, size_t n, const char *first, const char *rest)
+/* "m:" and the hex of an n-byte number whose first byte is 0xc1 and the rest 0xff (an odd
+ * modulus of 8n bits), into out (at least 2n + 3 bytes). */
+static void mpint_part(char *out, size_t out_len, size_t n)
 {
-    size_t pos = 0;
-    memcpy(out, first, 2);
-    for (pos = 2; pos < 2 * n; pos += 2) {
-        memcpy(out + pos, rest, 2);
+    hs_test_format(out, out_len, "m:c1");
+    for (size_t i = 1; i < n; i++) {
+        size_t at = strlen(out);
+        hs_test_format(out + at, out_len - at, "ff");
     }
-    out[pos] = '\0';
 }
 
 static void refuse_blob(const char *what, const char *type, const char *const *parts, size_t n,
@@ -348,18 +335,12 @@ static void refuse_blob(const char *what, const char *type, const char *const *p
 
 HS_TEST(hand_built_bad_keys_are_refused_with_a_clear_error)
 {
-    char n1024[260];
-    char n2048[520];
-    char n9000[2260];
-    hex_fill(n1024, 128, "c1", "ff");
-    hex_fill(n2048, 256, "c1", "ff");
-    hex_fill(n9000, 1126, "c1", "ff");
     char m1024[264];
     char m2048[524];
     char m9000[2264];
-    hs_test_format(m1024, sizeof(m1024), "m:%s", n1024);
-    hs_test_format(m2048, sizeof(m2048), "m:%s", n2048);
-    hs_test_format(m9000, sizeof(m9000), "m:%s", n9000);
+    mpint_part(m1024, sizeof(m1024), 128);
+    mpint_part(m2048, sizeof(m2048), 256);
+    mpint_part(m9000, sizeof(m9000), 1126);
     const char *dsa[] = {"s:ssh-dss", "m:c1ff", "m:c1ff", "m:02", "m:03"};
     refuse_blob("DSA", "ssh-dss", dsa, 5, HS_ERR_INPUT_KEY, "DSA keys");
     const char *rsa1024[] = {"s:ssh-rsa", "m:010001", m1024};
@@ -413,49 +394,70 @@ HS_TEST(changed_ssh_keygen_lines_are_refused_with_a_clear_error)
         memmove(eq, eq + 1, strlen(eq));
     }
     expect_refused("unpadded base64", line, HS_ERR_INPUT_KEY, "not base64");
-    /* Trailing bytes in the blob, and a point off the curve. */
-    unsigned char blob[SGN_SSH_KEY_BLOB_MAX];
-    size_t n = line_blob(ec, blob, sizeof(blob) - 1);
-    HS_CHECK(n == 104);
-    HS_DEFER(struct hs_buf *b = hs_buf_new(SGN_SSH_KEY_BLOB_MAX), hs_buf_freep);
-    HS_CHECK_OK(hs_buf_put(b, blob, n));
-    HS_CHECK_OK(hs_buf_put_byte(b, 0));
-    HS_CHECK(make_line("ecdsa-sha2-nistp256", b, NULL, line, sizeof(line)) == 0);
-    expect_refused("trailing bytes", line, HS_ERR_INPUT_KEY, "1 trailing bytes");
-    hs_buf_reset(b);
-    blob[n - 1] ^= 0x01; /* y's last bit: (x, y') is not on P-256 */
-    HS_CHECK_OK(hs_buf_put(b, blob, n));
-    HS_CHECK(make_line("ecdsa-sha2-nistp256", b, NULL, line, sizeof(line)) == 0);
-    expect_refused("point off the curve", line, HS_ERR_INPUT_KEY, "not on the curve");
-    blob[n - 1] ^= 0x01;
-    /* A compressed point is not what OpenSSH writes. */
-    hs_buf_reset(b);
-    const char *compressed[] = {"s:ecdsa-sha2-nistp256", "s:nistp256"};
-    HS_CHECK(blob_of(compressed, 2, b) == 0);
-    HS_CHECK_OK(sgn_ssh_put_u32(b, 33));
-    HS_CHECK_OK(hs_buf_put_byte(b, 0x02));
-    HS_CHECK_OK(hs_buf_put(b, blob + 40, 32));
-    HS_CHECK(make_line("ecdsa-sha2-nistp256", b, NULL, line, sizeof(line)) == 0);
-    expect_refused("compressed point", line, HS_ERR_INPUT_KEY, "not an uncompressed");
-    /* Shapes of the line itself. */
-    expect_refused("empty", "", HS_ERR_INPUT_KEY, "not an OpenSSH public key line");
-    expect_refused("type only", "ssh-ed25519", HS_ERR_INPUT_KEY, "not an OpenSSH public key");
     hs_test_format(line, sizeof(line), "%s\x01", ed);
     expect_refused("control character", line, HS_ERR_INPUT_FIELD, "control character");
-    HS_DEFER(char *huge = calloc(1, SGN_SSH_LINE_MAX + 2), hs_free_strp);
-    HS_CHECK(huge != NULL);
-    if (huge != NULL) {
-        memset(huge, 'A', SGN_SSH_LINE_MAX + 1);
-        memcpy(huge, "ssh-rsa ", 8);
-        expect_refused("too long", huge, HS_ERR_INPUT_TOO_LARGE, "longer than");
-    }
     /* The untouched lines still parse (the cases above failed for their change alone). */
     HS_DEFER(struct sgn_ssh_key *k = NULL, sgn_ssh_key_freep);
     HS_CHECK_OK(sgn_ssh_key_parse_line(ec, strlen(ec), &k));
     HS_DEFER(struct sgn_ssh_key *k2 = NULL, sgn_ssh_key_freep);
-    char nl[LINE_MAX_TEST + 2];
-    hs_test_format(nl, sizeof(nl), "%s\n", ed);
-    HS_CHECK_OK(sgn_ssh_key_parse_line(nl, strlen(nl), &k2));
+    hs_test_format(line, sizeof(line), "%s\n", ed);
+    HS_CHECK_OK(sgn_ssh_key_parse_line(line, strlen(line), &k2));
+}
+
+/* Writes the ecdsa-sha2-nistp256 line of blob[0..n) (and extra bytes) into line. */
+static void ec_line(const unsigned char *blob, size_t n, const char *extra_hex, char *line,
+                    size_t len)
+{
+    HS_DEFER(struct hs_buf *b = hs_buf_new(SGN_SSH_KEY_BLOB_MAX), hs_buf_freep);
+    unsigned char extra[8];
+    size_t extra_len = extra_hex != NULL ? ssh_test_unhex(extra_hex, extra, sizeof(extra)) : 0;
+    HS_CHECK_OK(hs_buf_put(b, blob, n));
+    HS_CHECK_OK(hs_buf_put(b, extra, extra_len));
+    HS_CHECK(make_line("ecdsa-sha2-nistp256", b, NULL, line, len) == 0);
+}
+
+HS_TEST(changed_ecdsa_blobs_are_refused_with_a_clear_error)
+{
+    char ec[LINE_MAX_TEST];
+    HS_CHECK(keygen("ecdsa", 256, "ecdsa256", ec, sizeof(ec)) == 0);
+    unsigned char blob[SGN_SSH_KEY_BLOB_MAX];
+    size_t n = line_blob(ec, blob, sizeof(blob) - 1);
+    HS_CHECK(n == 104); /* string type, string "nistp256", string Q (65 bytes) */
+    if (n != 104) {
+        return;
+    }
+    char line[LINE_MAX_TEST];
+    ec_line(blob, n, "00", line, sizeof(line));
+    expect_refused("trailing bytes", line, HS_ERR_INPUT_KEY, "1 trailing bytes");
+    blob[n - 1] ^= 0x01; /* y's last bit: (x, y') is not on P-256 */
+    ec_line(blob, n, NULL, line, sizeof(line));
+    expect_refused("point off the curve", line, HS_ERR_INPUT_KEY, "not on the curve");
+    blob[n - 1] ^= 0x01;
+    /* A compressed point (02 || x) is not what OpenSSH writes. */
+    unsigned char compressed[104];
+    memcpy(compressed, blob, 35); /* the type and curve strings */
+    const unsigned char len33[] = {0, 0, 0, 33, 0x02};
+    memcpy(compressed + 35, len33, sizeof(len33));
+    memcpy(compressed + 40, blob + 40, 32);
+    ec_line(compressed, 72, NULL, line, sizeof(line));
+    expect_refused("compressed point", line, HS_ERR_INPUT_KEY, "not an uncompressed");
+}
+
+HS_TEST(malformed_lines_are_refused_with_a_clear_error)
+{
+    expect_refused("empty", "", HS_ERR_INPUT_KEY, "not an OpenSSH public key line");
+    expect_refused("type only", "ssh-ed25519", HS_ERR_INPUT_KEY, "not an OpenSSH public key");
+    expect_refused("two spaces, no key", "ssh-ed25519  ", HS_ERR_INPUT_KEY, "not base64");
+    HS_DEFER(struct hs_buf *huge = hs_buf_new(SGN_SSH_LINE_MAX + 2), hs_buf_freep);
+    bool ok = !hs_failed(hs_buf_put_str(huge, "ssh-rsa "));
+    while (ok && hs_buf_len(huge) <= SGN_SSH_LINE_MAX) {
+        ok = !hs_failed(hs_buf_put_byte(huge, 'A'));
+    }
+    const char *huge_text = NULL;
+    HS_CHECK(ok && !hs_failed(hs_buf_cstr(huge, &huge_text)));
+    if (huge_text != NULL) {
+        expect_refused("too long", huge_text, HS_ERR_INPUT_TOO_LARGE, "longer than");
+    }
 }
 
 HS_TEST(wire_mpints_follow_rfc4251)
@@ -497,13 +499,8 @@ static const char junk_rsa_blob_hex[] =
 HS_TEST(the_verdict_on_an_rsa_key_is_the_same_every_time)
 {
     unsigned char blob[SGN_SSH_KEY_BLOB_MAX];
-    size_t n = strlen(junk_rsa_blob_hex) / 2;
-    HS_CHECK(n < sizeof(blob));
-    for (size_t i = 0; i < n && i < sizeof(blob); i++) {
-        unsigned int b = 0;
-        sscanf(junk_rsa_blob_hex + 2 * i, "%2x", &b);
-        blob[i] = (unsigned char)b;
-    }
+    size_t n = ssh_test_unhex(junk_rsa_blob_hex, blob, sizeof(blob));
+    HS_CHECK(n == 279);
     int accepted = 0;
     for (int i = 0; i < 200; i++) {
         HS_DEFER(struct sgn_ssh_key *k = NULL, sgn_ssh_key_freep);
@@ -515,18 +512,11 @@ HS_TEST(the_verdict_on_an_rsa_key_is_the_same_every_time)
     }
 }
 
-static int remove_tree(const char *path)
-{
-    char cmd[512];
-    char ignored[16];
-    hs_test_format(cmd, sizeof(cmd), "rm -rf %s", path);
-    return run(cmd, ignored, sizeof(ignored));
-}
-
 int main(void)
 {
-    char ignored[256];
-    if (run("ssh-keygen -? 2>&1 | grep -q usage", ignored, sizeof(ignored)) != 0) {
+    char ignored[1024];
+    char *const probe[] = {"ssh-keygen", "-?", NULL};
+    if (ssh_test_run(probe, ignored, sizeof(ignored)) < 0 || strstr(ignored, "usage") == NULL) {
         hs_test_skip_or_fail("ssh-keygen (openssh-client) is not installed");
     }
     const char *base = getenv("HSMSIGN_TEST_TMPDIR");
@@ -541,10 +531,12 @@ int main(void)
         HS_TEST_CASE(sk_lines_built_by_hand_round_trip_and_fingerprint_as_ssh_keygen),
         HS_TEST_CASE(hand_built_bad_keys_are_refused_with_a_clear_error),
         HS_TEST_CASE(changed_ssh_keygen_lines_are_refused_with_a_clear_error),
+        HS_TEST_CASE(changed_ecdsa_blobs_are_refused_with_a_clear_error),
+        HS_TEST_CASE(malformed_lines_are_refused_with_a_clear_error),
         HS_TEST_CASE(wire_mpints_follow_rfc4251),
         HS_TEST_CASE(the_verdict_on_an_rsa_key_is_the_same_every_time),
         HS_TEST_END,
     });
-    HS_IGNORE(remove_tree(dir));
+    HS_IGNORE(ssh_test_remove_tree(dir));
     return rc;
 }
