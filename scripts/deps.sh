@@ -13,7 +13,7 @@ packages=(
     util-linux clang-format valgrind strace shellcheck
     clang libclang-rt-14-dev
     nodejs npm
-    openssh-client openssh-server
+    openssh-client openssh-server python3-cryptography
 )
 # Packages that count as present when their command is (a Node.js from another source, e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
