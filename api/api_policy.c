@@ -421,12 +421,12 @@ static const char *const api_ssh_extension_names[API_SSH_EXTENSIONS_MAX] = {
     "permit-user-rc",
 };
 /* The five permit-* extensions, which user certificates carry unless a request names its own. */
-#define API_SSH_EXT_DEFAULT 0x3eu
+#define API_SSH_EXT_DEFAULT 0x3eU
 
 /* The critical options a request may set (PROTOCOL.certkeys; user certificates only). */
 static const char *const api_ssh_option_names[] = {"force-command", "source-address"};
-#define API_SSH_OPT_COMMAND 0x1u
-#define API_SSH_OPT_SOURCE 0x2u
+#define API_SSH_OPT_COMMAND 0x1U
+#define API_SSH_OPT_SOURCE 0x2U
 
 #define API_SSH_IAM_NAME_MAX 64
 /* Room for a principal pattern with its variables replaced: each variable ("${aws:username}",
@@ -615,7 +615,7 @@ static enum api_policy_reason api_ssh_rule_decide(const struct api_policy_rule *
                                                   struct api_ssh_grant *out)
 {
     bool user = ask->type == API_SSH_CERT_USER;
-    if ((rule->ssh_types & (1u << ask->type)) == 0) {
+    if ((rule->ssh_types & (1U << ask->type)) == 0) {
         return API_POLICY_SSH_TYPE;
     }
     if (!api_ssh_principals_allowed(rule, ask, v)) {
@@ -642,7 +642,7 @@ static enum api_policy_reason api_ssh_rule_decide(const struct api_policy_rule *
     memset(out, 0, sizeof(*out));
     out->ttl_s = ttl;
     for (size_t i = 0; i < API_SSH_EXTENSIONS_MAX; i++) {
-        if ((ext & (1u << i)) != 0) {
+        if ((ext & (1U << i)) != 0) {
             out->extensions[out->nextensions++] = api_ssh_extension_names[i];
         }
     }
@@ -702,7 +702,7 @@ static bool api_cidr_entry_valid(const char *s, size_t n)
         return false;
     }
     for (unsigned int bit = prefix; bit < max; bit++) {
-        if ((bytes[bit / 8] & (0x80u >> (bit % 8))) != 0) {
+        if ((bytes[bit / 8] & (0x80U >> (bit % 8))) != 0) {
             return false;
         }
     }
@@ -782,7 +782,7 @@ static HS_RESULT api_ssh_check_extensions(const struct api_ssh_ask *ask,
         }
         int k = api_name_index(api_ssh_extension_names, API_SSH_EXTENSIONS_MAX, ask->extensions[i]);
         asked->unknown_extension |= k < 0;
-        asked->extensions |= k >= 0 ? 1u << k : 0;
+        asked->extensions |= k >= 0 ? 1U << k : 0;
     }
     return HS_OK;
 }
@@ -1074,9 +1074,9 @@ static HS_RESULT api_parse_ssh_names(json_object *obj, const char *key, const ch
         int k = api_name_index(table, n, l.items[i]);
         HS_ENSURE_MSG(k >= 0, HS_ERR_INPUT_FIELD, "field \"%s\": entry %zu is not a known name",
                       key, i);
-        HS_ENSURE_MSG((bits & (1u << k)) == 0, HS_ERR_INPUT_FIELD,
+        HS_ENSURE_MSG((bits & (1U << k)) == 0, HS_ERR_INPUT_FIELD,
                       "field \"%s\": entry %zu repeats \"%s\"", key, i, table[k]);
-        bits |= 1u << k;
+        bits |= 1U << k;
     }
     *out = bits;
     return HS_OK;
@@ -1131,10 +1131,10 @@ static HS_RESULT api_parse_ssh_ttl(json_object *obj, struct api_policy_rule *r)
         HS_GUARD(hs_error_context(
             hs_json_get_int(v, "host", false, 1, API_POLICY_SSH_TTL_MAX_S, host, &host), key));
         HS_ENSURE_MSG(!json_object_object_get_ex(v, "user", NULL) ||
-                          (r->ssh_types & (1u << API_SSH_CERT_USER)) != 0,
+                          (r->ssh_types & (1U << API_SSH_CERT_USER)) != 0,
                       HS_ERR_INPUT_FIELD, "%s.user: the rule allows no user certificate", key);
         HS_ENSURE_MSG(!json_object_object_get_ex(v, "host", NULL) ||
-                          (r->ssh_types & (1u << API_SSH_CERT_HOST)) != 0,
+                          (r->ssh_types & (1U << API_SSH_CERT_HOST)) != 0,
                       HS_ERR_INPUT_FIELD, "%s.host: the rule allows no host certificate", key);
     } else if (v != NULL) {
         HS_GUARD(hs_json_get_int(obj, key, false, 1, API_POLICY_SSH_TTL_MAX_S, 0, &user));
@@ -1155,7 +1155,7 @@ static HS_RESULT api_parse_ssh_required(json_object *obj, struct api_policy_rule
     if (v == NULL) {
         return HS_OK;
     }
-    HS_ENSURE_MSG((r->ssh_types & (1u << API_SSH_CERT_USER)) != 0, HS_ERR_INPUT_FIELD,
+    HS_ENSURE_MSG((r->ssh_types & (1U << API_SSH_CERT_USER)) != 0, HS_ERR_INPUT_FIELD,
                   "field \"%s\": critical options are for user certificates, which the rule "
                   "does not allow",
                   key);

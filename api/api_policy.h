@@ -150,7 +150,7 @@ struct api_policy_rule {
     long max_cert_ttl_s; /* 0 when the rule allows no certificate */
     struct api_pattern_list audiences;
     long max_token_ttl_s; /* 0 when the rule allows no token */
-    unsigned ssh_types;   /* bit (1u << enum api_ssh_cert_type) per allowed type; 0 = no SSH */
+    unsigned ssh_types;   /* bit (1U << enum api_ssh_cert_type) per allowed type; 0 = no SSH */
     struct api_pattern_list ssh_principals;
     long ssh_max_ttl_s[3];       /* indexed by enum api_ssh_cert_type */
     unsigned ssh_extensions;     /* bits of api_policy.c's extension table (user certificates) */
@@ -169,7 +169,11 @@ struct api_policy {
  * must name profiles of the service's (svc_profile.h; borrowed for the call). max_cert_ttl_s and
  * max_token_ttl_s bound the rules' maximums (the service's own limits). Errors:
  * HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the rule and field (a bad pattern, CIDR or
- * profile name, an unknown member, a list over API_POLICY_PATTERNS_MAX). */
+ * profile name, an unknown member, a list over API_POLICY_PATTERNS_MAX; for SSH: an unknown or
+ * repeated type, extension or option name, an ssh_ member without ssh_cert_types, no
+ * ssh_principals, a principal pattern with ',' or an unknown "${" variable, a lifetime outside
+ * 1..API_POLICY_SSH_TTL_MAX_S or for a type the rule does not allow, a required option that is
+ * malformed or in a rule without user certificates). */
 HS_RESULT api_policy_parse(json_object *doc, const struct svc_profiles *profiles,
                            long max_cert_ttl_s, long max_token_ttl_s, struct api_policy *out);
 

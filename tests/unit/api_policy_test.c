@@ -468,7 +468,7 @@ static bool grant_has(const struct api_ssh_grant *g, const char *const *names)
         return false;
     }
     for (size_t i = 0; i < g->nextensions; i++) {
-        if (strcmp(g->extensions[i], names[i]) != 0) {
+        if (names[i] == NULL || strcmp(g->extensions[i], names[i]) != 0) {
             return false;
         }
     }
@@ -912,9 +912,9 @@ HS_TEST(ssh_rule_members_refused_at_load_naming_the_field)
     refused("{\"principals\": [\"a\"]}, " SSH_RULE "\"ssh_principals\": [\"${x}\"]}", "rules[1]");
 #undef SSH_RULE
     HS_CHECK(ssh_policy.nrules == 7);
-    HS_CHECK(ssh_policy.rules[0].ssh_types == (1u << API_SSH_CERT_USER));
+    HS_CHECK(ssh_policy.rules[0].ssh_types == (1U << API_SSH_CERT_USER));
     HS_CHECK(ssh_policy.rules[5].ssh_types ==
-             ((1u << API_SSH_CERT_USER) | (1u << API_SSH_CERT_HOST)));
+             ((1U << API_SSH_CERT_USER) | (1U << API_SSH_CERT_HOST)));
     HS_CHECK(ssh_policy.rules[1].ssh_req_source != NULL &&
              ssh_policy.rules[1].ssh_req_command == NULL);
 }
