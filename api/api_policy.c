@@ -1059,13 +1059,20 @@ static HS_RESULT api_parse_rule_names(json_object *obj, struct api_policy_rule *
     return HS_OK;
 }
 
+/* Whether obj has key with a value other than null (null counts as absent, as in hs_json). */
+static bool api_member_present(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(obj, key, &v) != 0 && v != NULL;
+}
+
 /* A list member of names from table (n entries), each at most once, as bits of the table. */
 static HS_RESULT api_parse_ssh_names(json_object *obj, const char *key, const char *const *table,
                                      size_t n, unsigned dflt, unsigned *out)
 {
     struct api_pattern_list l = {.n = 0};
     HS_GUARD(api_parse_patterns(obj, key, false, &l));
-    if (json_object_object_get_ex(obj, key, NULL) == 0) {
+    if (!api_member_present(obj, key)) {
         *out = dflt;
         return HS_OK;
     }
@@ -1087,7 +1094,7 @@ static HS_RESULT api_parse_ssh_types(json_object *obj, unsigned *out)
     static const char *const names[] = {"user", "host"};
     unsigned bits = 0;
     *out = 0;
-    if (json_object_object_get_ex(obj, "ssh_cert_types", NULL) == 0) {
+    if (!api_member_present(obj, "ssh_cert_types")) {
         return HS_OK;
     }
     HS_GUARD(api_parse_ssh_names(obj, "ssh_cert_types", names, 2, 0, &bits));
@@ -1124,19 +1131,20 @@ static HS_RESULT api_parse_ssh_ttl(json_object *obj, struct api_policy_rule *r)
     json_object *v = NULL;
     int64_t user = API_POLICY_SSH_USER_TTL_S;
     int64_t host = API_POLICY_SSH_HOST_TTL_S;
-    if (json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_object)) {
+    if (api_member_present(obj, key) && json_object_object_get_ex(obj, key, &v) &&
+        json_object_is_type(v, json_type_object)) {
         HS_GUARD(hs_error_context(hs_json_check_keys(v, allowed, key), key));
         HS_GUARD(hs_error_context(
             hs_json_get_int(v, "user", false, 1, API_POLICY_SSH_TTL_MAX_S, user, &user), key));
         HS_GUARD(hs_error_context(
             hs_json_get_int(v, "host", false, 1, API_POLICY_SSH_TTL_MAX_S, host, &host), key));
-        HS_ENSURE_MSG(!json_object_object_get_ex(v, "user", NULL) ||
+        HS_ENSURE_MSG(!api_member_present(v, "user") ||
                           (r->ssh_types & (1U << API_SSH_CERT_USER)) != 0,
                       HS_ERR_INPUT_FIELD, "%s.user: the rule allows no user certificate", key);
-        HS_ENSURE_MSG(!json_object_object_get_ex(v, "host", NULL) ||
+        HS_ENSURE_MSG(!api_member_present(v, "host") ||
                           (r->ssh_types & (1U << API_SSH_CERT_HOST)) != 0,
                       HS_ERR_INPUT_FIELD, "%s.host: the rule allows no host certificate", key);
-    } else if (v != NULL) {
+    } else if (api_member_present(obj, key)) {
         HS_GUARD(hs_json_get_int(obj, key, false, 1, API_POLICY_SSH_TTL_MAX_S, 0, &user));
         host = user;
     }
@@ -1184,7 +1192,7 @@ static HS_RESULT api_parse_rule_ssh(json_object *obj, struct api_policy_rule *r)
     HS_GUARD(api_parse_ssh_types(obj, &r->ssh_types));
     if (r->ssh_types == 0) {
         for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
-            HS_ENSURE_MSG(!json_object_object_get_ex(obj, members[i], NULL), HS_ERR_INPUT_FIELD,
+            HS_ENSURE_MSG(!api_member_present(obj, members[i]), HS_ERR_INPUT_FIELD,
                           "field \"%s\" needs \"ssh_cert_types\"", members[i]);
         }
         return HS_OK;

@@ -911,6 +911,17 @@ HS_TEST(ssh_rule_members_refused_at_load_naming_the_field)
     /* The error names the rule, too. */
     refused("{\"principals\": [\"a\"]}, " SSH_RULE "\"ssh_principals\": [\"${x}\"]}", "rules[1]");
 #undef SSH_RULE
+    /* null is absent, as everywhere in the configuration. */
+    struct api_policy p;
+    json_object *d = NULL;
+    HS_CHECK(load_kept("{\"policy\": {\"rules\": [{\"principals\": [\"a\"], \"ssh_cert_types\": "
+                       "null, \"ssh_principals\": null}, {\"principals\": [\"b\"], "
+                       "\"ssh_cert_types\": [\"host\"], \"ssh_principals\": [\"h\"], "
+                       "\"ssh_max_ttl_seconds\": null}]}}",
+                       &p, &d));
+    HS_CHECK(p.rules[0].ssh_types == 0 &&
+             p.rules[1].ssh_max_ttl_s[API_SSH_CERT_HOST] == API_POLICY_SSH_HOST_TTL_S);
+    json_object_put(d);
     HS_CHECK(ssh_policy.nrules == 7);
     HS_CHECK(ssh_policy.rules[0].ssh_types == (1U << API_SSH_CERT_USER));
     HS_CHECK(ssh_policy.rules[5].ssh_types ==
