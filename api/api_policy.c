@@ -459,7 +459,10 @@ static bool api_iam_name_valid(const char *s, size_t n, size_t min)
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!isalnum((unsigned char)s[i]) && strchr("+=,.@_-", s[i]) == NULL) {
+        /* ASCII only, whatever the locale's isalnum would say of bytes over 0x7f. */
+        bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                     (s[i] >= '0' && s[i] <= '9');
+        if (!alnum && strchr("+=,.@_-", s[i]) == NULL) {
             return false;
         }
     }
@@ -483,8 +486,8 @@ static void api_ssh_vars_of(const char *caller, struct api_ssh_vars *v)
 {
     memset(v, 0, sizeof(*v));
     const char *p = caller;
-    const char *f[5];
-    size_t n[5];
+    const char *f[4];
+    size_t n[4];
     if (caller == NULL || strncmp(caller, "arn:", 4) != 0) {
         return;
     }
