@@ -408,6 +408,444 @@ bool api_policy_may_manage(const struct api_policy *p, const char *principal, co
                                  api_glob_any(&p->admins, principal, 0));
 }
 
+/* --- SSH certificates ----------------------------------------------------------------------- */
+
+/* The extensions PROTOCOL.certkeys defines, sorted by strcmp (the order a certificate lists
+ * them in); a rule's and a request's extensions are bits of this table. */
+static const char *const api_ssh_extension_names[API_SSH_EXTENSIONS_MAX] = {
+    "no-touch-required",
+    "permit-X11-forwarding",
+    "permit-agent-forwarding",
+    "permit-port-forwarding",
+    "permit-pty",
+    "permit-user-rc",
+};
+/* The five permit-* extensions, which user certificates carry unless a request names its own. */
+#define API_SSH_EXT_DEFAULT 0x3eU
+
+/* The critical options a request may set (PROTOCOL.certkeys; user certificates only). */
+static const char *const api_ssh_option_names[] = {"force-command", "source-address"};
+#define API_SSH_OPT_COMMAND 0x1U
+#define API_SSH_OPT_SOURCE 0x2U
+
+#define API_SSH_IAM_NAME_MAX 64
+/* Room for a principal pattern with its variables replaced: each variable ("${aws:username}",
+ * 15 bytes or more) grows by at most API_SSH_IAM_NAME_MAX - 15 bytes. */
+#define API_SSH_PATTERN_BUF (API_POLICY_PATTERN_MAX * 5 + 1)
+
+/* The values of the policy variables for one caller (borrowed from the caller's ARN). */
+struct api_ssh_vars {
+    const char *username;
+    size_t username_len; /* 0 = unresolved */
+    const char *session;
+    size_t session_len; /* 0 = unresolved */
+};
+
+static int api_name_index(const char *const *table, size_t n, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < n; i++) {
+        if (strcmp(table[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* An IAM user, role or session name: min..64 of A-Z a-z 0-9 and "+=,.@_-" (IAM User Guide,
+ * "IAM object quotas"; STS AssumeRole RoleSessionName). */
+static bool api_iam_name_valid(const char *s, size_t n, size_t min)
+{
+    if (n < min || n > API_SSH_IAM_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* ASCII only, whatever the locale's isalnum would say of bytes over 0x7f. */
+        bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                     (s[i] >= '0' && s[i] <= '9');
+        if (!alnum && strchr("+=,.@_-", s[i]) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Advances *p past the next ':'-separated ARN field; its start and length in *f / return. */
+static size_t api_arn_field(const char **p, const char **f)
+{
+    size_t n = strcspn(*p, ":");
+    *f = *p;
+    *p += n + ((*p)[n] == ':' ? 1 : 0);
+    return n;
+}
+
+/* The policy variables of caller (AWS ARN format: arn:partition:service:region:account:
+ * resource, IAM User Guide "IAM identifiers"): an IAM user "iam ... user/[path/]name" gives
+ * aws:username; an assumed role "sts ... assumed-role/role/session" gives both, the session
+ * name. Anything else resolves nothing. */
+static void api_ssh_vars_of(const char *caller, struct api_ssh_vars *v)
+{
+    memset(v, 0, sizeof(*v));
+    const char *p = caller;
+    const char *f[4];
+    size_t n[4];
+    if (caller == NULL || strncmp(caller, "arn:", 4) != 0) {
+        return;
+    }
+    p += 4;
+    for (size_t i = 0; i < 4; i++) {
+        n[i] = api_arn_field(&p, &f[i]); /* partition, service, region, account */
+    }
+    const char *res = p;
+    bool account_ok = n[3] == 12 && strspn(f[3], "0123456789") >= 12;
+    if (n[0] == 0 || n[2] != 0 || !account_ok || strchr(res, ':') != NULL) {
+        return;
+    }
+    const char *last = strrchr(res, '/');
+    if (n[1] == 3 && strncmp(f[1], "iam", 3) == 0 && strncmp(res, "user/", 5) == 0) {
+        if (api_iam_name_valid(last + 1, strlen(last + 1), 1)) {
+            v->username = last + 1;
+            v->username_len = strlen(last + 1);
+        }
+        return;
+    }
+    if (n[1] == 3 && strncmp(f[1], "sts", 3) == 0 && strncmp(res, "assumed-role/", 13) == 0) {
+        const char *role = res + 13;
+        size_t role_len = last != NULL && last > role ? (size_t)(last - role) : 0;
+        if (api_iam_name_valid(role, role_len, 1) &&
+            api_iam_name_valid(last + 1, strlen(last + 1), 2)) {
+            v->username = v->session = last + 1;
+            v->username_len = v->session_len = strlen(last + 1);
+        }
+    }
+}
+
+/* The variable named at s ("${...}"): its value (NULL, *len 0 when the caller has none) and
+ * the length of the reference; 0 when s holds no known, closed variable. */
+static size_t api_ssh_var_ref(const char *s, const struct api_ssh_vars *v, const char **val,
+                              size_t *len)
+{
+    static const char user[] = "${aws:username}";
+    static const char session[] = "${aws:rolesessionname}";
+    if (strncasecmp(s, user, sizeof(user) - 1) == 0) {
+        *val = v->username;
+        *len = v->username_len;
+        return sizeof(user) - 1;
+    }
+    if (strncasecmp(s, session, sizeof(session) - 1) == 0) {
+        *val = v->session;
+        *len = v->session_len;
+        return sizeof(session) - 1;
+    }
+    return 0;
+}
+
+/* pattern with its variables replaced, into out; false when one is unresolved (or unknown,
+ * which the load refuses) or the result does not fit. The values hold no glob characters
+ * (api_iam_name_valid), so they match literally. */
+static bool api_ssh_substitute(const char *pattern, const struct api_ssh_vars *v,
+                               char out[API_SSH_PATTERN_BUF])
+{
+    size_t o = 0;
+    for (const char *s = pattern; *s != '\0';) {
+        const char *val = s;
+        size_t len = 1;
+        size_t ref = 1;
+        if (s[0] == '$' && s[1] == '{') {
+            ref = api_ssh_var_ref(s, v, &val, &len);
+            if (ref == 0 || len == 0) {
+                return false;
+            }
+        }
+        if (len >= API_SSH_PATTERN_BUF - o) {
+            return false;
+        }
+        memcpy(out + o, val, len);
+        o += len;
+        s += ref;
+    }
+    out[o] = '\0';
+    return true;
+}
+
+/* Every principal of the request matches one of the rule's patterns, with the caller's
+ * variables in; a pattern that cannot be resolved makes the rule admit nothing. */
+static bool api_ssh_principals_allowed(const struct api_policy_rule *rule,
+                                       const struct api_ssh_ask *ask, const struct api_ssh_vars *v)
+{
+    char pat[API_SSH_PATTERN_BUF];
+    for (size_t i = 0; i < rule->ssh_principals.n; i++) {
+        if (!api_ssh_substitute(rule->ssh_principals.items[i], v, pat)) {
+            return false;
+        }
+    }
+    for (size_t k = 0; k < ask->nprincipals; k++) {
+        bool ok = false;
+        for (size_t i = 0; !ok && i < rule->ssh_principals.n; i++) {
+            ok = api_ssh_substitute(rule->ssh_principals.items[i], v, pat) &&
+                 fnmatch(pat, ask->principals[k], 0) == 0;
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return rule->ssh_principals.n > 0;
+}
+
+/* One critical option under a rule: a required value is always there (the request may repeat
+ * it); otherwise the request's, if the rule lets requests set the option. */
+static bool api_ssh_option_under(const char *asked, const char *required, bool may_set,
+                                 const char **out)
+{
+    if (required != NULL) {
+        *out = required;
+        return asked == NULL || strcmp(asked, required) == 0;
+    }
+    *out = asked;
+    return asked == NULL || may_set;
+}
+
+/* The request's extensions after validation: bits of the table, and whether one is unknown. */
+struct api_ssh_asked {
+    unsigned extensions;
+    bool unknown_extension;
+};
+
+/* Reason of a rule that allows the caller: API_POLICY_ALLOWED with *out filled, or why not. */
+static enum api_policy_reason api_ssh_rule_decide(const struct api_policy_rule *rule,
+                                                  const struct api_ssh_ask *ask,
+                                                  const struct api_ssh_asked *asked,
+                                                  const struct api_ssh_vars *v,
+                                                  struct api_ssh_grant *out)
+{
+    bool user = ask->type == API_SSH_CERT_USER;
+    if ((rule->ssh_types & (1U << ask->type)) == 0) {
+        return API_POLICY_SSH_TYPE;
+    }
+    if (!api_ssh_principals_allowed(rule, ask, v)) {
+        return API_POLICY_SSH_PRINCIPAL;
+    }
+    unsigned ext = ask->extensions_given ? asked->extensions
+                                         : (user ? API_SSH_EXT_DEFAULT & rule->ssh_extensions : 0);
+    if (asked->unknown_extension || (ext & ~rule->ssh_extensions) != 0) {
+        return API_POLICY_SSH_EXTENSION;
+    }
+    const char *cmd = NULL;
+    const char *src = NULL;
+    if (user && (!api_ssh_option_under(ask->force_command, rule->ssh_req_command,
+                                       (rule->ssh_options & API_SSH_OPT_COMMAND) != 0, &cmd) ||
+                 !api_ssh_option_under(ask->source_address, rule->ssh_req_source,
+                                       (rule->ssh_options & API_SSH_OPT_SOURCE) != 0, &src))) {
+        return API_POLICY_SSH_OPTION;
+    }
+    long dflt = user ? API_POLICY_SSH_USER_TTL_S : API_POLICY_SSH_HOST_TTL_S;
+    long ttl = api_ttl_under(ask->ttl_s, dflt, rule->ssh_max_ttl_s[ask->type]);
+    if (ttl == 0) {
+        return API_POLICY_SSH_TTL;
+    }
+    memset(out, 0, sizeof(*out));
+    out->ttl_s = ttl;
+    for (size_t i = 0; i < API_SSH_EXTENSIONS_MAX; i++) {
+        if ((ext & (1U << i)) != 0) {
+            out->extensions[out->nextensions++] = api_ssh_extension_names[i];
+        }
+    }
+    out->force_command = cmd;
+    out->source_address = src;
+    return API_POLICY_ALLOWED;
+}
+
+/* An SSH principal: 1..API_SSH_PRINCIPAL_MAX printable ASCII bytes without whitespace, no ','
+ * (sshd splits principals="" lists on it), no '*' or '?' (sshd matches certificate principals
+ * exactly, but ssh(1) takes host certificate principals as patterns: refused, as confusing). */
+static bool api_ssh_principal_valid(const char *s)
+{
+    size_t n = strnlen(s, API_SSH_PRINCIPAL_MAX + 1);
+    if (n == 0 || n > API_SSH_PRINCIPAL_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x21 || c > 0x7e || c == ',' || c == '*' || c == '?') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One entry of a source-address list (n bytes): an IPv4 or IPv6 address, or a CIDR block
+ * address/prefix whose host bits are clear (sshd's addr_match_cidr_list form). */
+static bool api_cidr_entry_valid(const char *s, size_t n)
+{
+    char addr[INET6_ADDRSTRLEN];
+    unsigned char bytes[16];
+    const char *slash = memchr(s, '/', n);
+    size_t alen = slash != NULL ? (size_t)(slash - s) : n;
+    if (alen == 0 || alen >= sizeof(addr)) {
+        return false;
+    }
+    memcpy(addr, s, alen);
+    addr[alen] = '\0';
+    int family = memchr(addr, ':', alen) != NULL ? AF_INET6 : AF_INET;
+    if (inet_pton(family, addr, bytes) != 1) {
+        return false;
+    }
+    unsigned int max = family == AF_INET ? 32 : 128;
+    unsigned int prefix = max;
+    if (slash != NULL) {
+        size_t plen = n - alen - 1;
+        if (plen == 0 || plen > 3 || strspn(slash + 1, "0123456789") < plen) {
+            return false;
+        }
+        prefix = 0;
+        for (size_t i = 0; i < plen; i++) {
+            prefix = prefix * 10 + (unsigned int)(slash[1 + i] - '0');
+        }
+    }
+    if (prefix > max) {
+        return false;
+    }
+    for (unsigned int bit = prefix; bit < max; bit++) {
+        if ((bytes[bit / 8] & (0x80U >> (bit % 8))) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A source-address value: 1..API_SSH_SOURCE_ADDRESSES_MAX comma-separated entries
+ * (api_cidr_entry_valid), no spaces, at most API_SSH_SOURCE_ADDRESS_MAX bytes. */
+static bool api_ssh_source_valid(const char *s)
+{
+    size_t n = strnlen(s, API_SSH_SOURCE_ADDRESS_MAX + 1);
+    size_t entries = 0;
+    if (n == 0 || n > API_SSH_SOURCE_ADDRESS_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i <= n; entries++) {
+        size_t len = strcspn(s + i, ",");
+        if (entries >= API_SSH_SOURCE_ADDRESSES_MAX || !api_cidr_entry_valid(s + i, len)) {
+            return false;
+        }
+        i += len + 1;
+    }
+    return true;
+}
+
+/* A force-command value: 1..API_SSH_FORCE_COMMAND_MAX bytes, no control characters (a newline
+ * would end up in logs and in sshd's command line). */
+static bool api_ssh_command_valid(const char *s)
+{
+    size_t n = strnlen(s, API_SSH_FORCE_COMMAND_MAX + 1);
+    if (n == 0 || n > API_SSH_FORCE_COMMAND_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static HS_RESULT api_ssh_check_principals(const struct api_ssh_ask *ask)
+{
+    HS_ENSURE_MSG(ask->nprincipals > 0, HS_ERR_INPUT_FIELD,
+                  "principals: an empty list is refused (it would mean any principal)");
+    HS_ENSURE_MSG(ask->nprincipals <= API_SSH_PRINCIPALS_MAX, HS_ERR_INPUT_FIELD,
+                  "principals: more than %d", API_SSH_PRINCIPALS_MAX);
+    HS_ENSURE_REF(ask->principals);
+    for (size_t i = 0; i < ask->nprincipals; i++) {
+        HS_ENSURE_MSG(ask->principals[i] != NULL && api_ssh_principal_valid(ask->principals[i]),
+                      HS_ERR_INPUT_FIELD,
+                      "principals[%zu]: not 1..%d printable ASCII bytes without ',', '*', '?'", i,
+                      API_SSH_PRINCIPAL_MAX);
+        for (size_t j = 0; j < i; j++) {
+            HS_ENSURE_MSG(strcmp(ask->principals[i], ask->principals[j]) != 0, HS_ERR_INPUT_FIELD,
+                          "principals[%zu] repeats principals[%zu]", i, j);
+        }
+    }
+    return HS_OK;
+}
+
+static HS_RESULT api_ssh_check_extensions(const struct api_ssh_ask *ask,
+                                          struct api_ssh_asked *asked)
+{
+    memset(asked, 0, sizeof(*asked));
+    if (!ask->extensions_given) {
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(ask->nextensions <= API_SSH_EXTENSIONS_MAX, HS_ERR_INPUT_FIELD,
+                  "extensions: more than %d", API_SSH_EXTENSIONS_MAX);
+    HS_ENSURE(ask->nextensions == 0 || ask->extensions != NULL, HS_ERR_INTERNAL);
+    for (size_t i = 0; i < ask->nextensions; i++) {
+        HS_ENSURE_REF(ask->extensions[i]);
+        for (size_t j = 0; j < i; j++) {
+            HS_ENSURE_MSG(strcmp(ask->extensions[i], ask->extensions[j]) != 0, HS_ERR_INPUT_FIELD,
+                          "extensions[%zu] repeats extensions[%zu]", i, j);
+        }
+        int k = api_name_index(api_ssh_extension_names, API_SSH_EXTENSIONS_MAX, ask->extensions[i]);
+        asked->unknown_extension |= k < 0;
+        asked->extensions |= k >= 0 ? 1U << k : 0;
+    }
+    return HS_OK;
+}
+
+/* The request's own checks, before any rule: see api_policy_check_ssh. */
+static HS_RESULT api_ssh_ask_check(const struct api_ssh_ask *ask, struct api_ssh_asked *asked)
+{
+    bool host = ask->type == API_SSH_CERT_HOST;
+    HS_ENSURE_MSG(ask->type == API_SSH_CERT_USER || host, HS_ERR_INPUT_FIELD,
+                  "cert_type: not user or host");
+    HS_GUARD(api_ssh_check_principals(ask));
+    HS_ENSURE_MSG(ask->ttl_s >= 0, HS_ERR_INPUT_RANGE, "ttl_seconds: negative");
+    HS_ENSURE_MSG(!host || ask->nextensions == 0, HS_ERR_INPUT_FIELD,
+                  "extensions: a host certificate carries none");
+    HS_ENSURE_MSG(!host || (ask->force_command == NULL && ask->source_address == NULL),
+                  HS_ERR_INPUT_FIELD, "critical_options: a host certificate carries none");
+    HS_ENSURE_MSG(ask->force_command == NULL || api_ssh_command_valid(ask->force_command),
+                  HS_ERR_INPUT_FIELD,
+                  "critical_options.force-command: not 1..%d bytes without control characters",
+                  API_SSH_FORCE_COMMAND_MAX);
+    HS_ENSURE_MSG(ask->source_address == NULL || api_ssh_source_valid(ask->source_address),
+                  HS_ERR_INPUT_FIELD,
+                  "critical_options.source-address: not a comma-separated list of addresses "
+                  "and CIDR blocks (host bits clear, at most %d)",
+                  API_SSH_SOURCE_ADDRESSES_MAX);
+    HS_GUARD(api_ssh_check_extensions(ask, asked));
+    return HS_OK;
+}
+
+HS_RESULT api_policy_check_ssh(const struct api_policy *p, const struct api_ssh_ask *ask,
+                               struct api_ssh_grant *out, enum api_policy_reason *why)
+{
+    HS_ENSURE_REF(p);
+    HS_ENSURE_REF(ask);
+    HS_ENSURE_REF(ask->caller);
+    HS_ENSURE_REF(out);
+    HS_ENSURE_REF(why);
+    struct api_ssh_asked asked;
+    struct api_ssh_vars vars;
+    HS_GUARD(api_ssh_ask_check(ask, &asked));
+    api_ssh_vars_of(ask->caller, &vars);
+    enum api_policy_reason worst = API_POLICY_NO_RULE;
+    for (size_t i = 0; i < p->nrules; i++) {
+        const struct api_policy_rule *rule = &p->rules[i];
+        if (!api_principal_matches(rule, ask->caller)) {
+            continue;
+        }
+        struct api_ssh_grant grant;
+        enum api_policy_reason r = api_ssh_rule_decide(rule, ask, &asked, &vars, &grant);
+        if (r == API_POLICY_ALLOWED) {
+            *out = grant;
+            *why = API_POLICY_ALLOWED;
+            return HS_OK;
+        }
+        worst = worst < r ? r : worst;
+    }
+    *why = worst;
+    return HS_OK;
+}
+
 const char *api_policy_reason_name(enum api_policy_reason r)
 {
     switch (r) {
@@ -427,6 +865,16 @@ const char *api_policy_reason_name(enum api_policy_reason r)
         return "token_ttl_exceeds_policy";
     case API_POLICY_NOT_OWNER_OR_ADMIN:
         return "not_owner_or_admin";
+    case API_POLICY_SSH_TYPE:
+        return "ssh_type_not_allowed";
+    case API_POLICY_SSH_PRINCIPAL:
+        return "ssh_principal_not_allowed";
+    case API_POLICY_SSH_EXTENSION:
+        return "ssh_extension_not_allowed";
+    case API_POLICY_SSH_OPTION:
+        return "ssh_option_not_allowed";
+    case API_POLICY_SSH_TTL:
+        return "ssh_ttl_too_long";
     default:
         return "denied";
     }
@@ -614,13 +1062,178 @@ static HS_RESULT api_parse_rule_names(json_object *obj, struct api_policy_rule *
     return HS_OK;
 }
 
+/* Whether obj has key with a value other than null (null counts as absent, as in hs_json). */
+static bool api_member_present(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(obj, key, &v) != 0 && v != NULL;
+}
+
+/* A list member of names from table (n entries), each at most once, as bits of the table. */
+static HS_RESULT api_parse_ssh_names(json_object *obj, const char *key, const char *const *table,
+                                     size_t n, unsigned dflt, unsigned *out)
+{
+    struct api_pattern_list l = {.n = 0};
+    HS_GUARD(api_parse_patterns(obj, key, false, &l));
+    if (!api_member_present(obj, key)) {
+        *out = dflt;
+        return HS_OK;
+    }
+    unsigned bits = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        int k = api_name_index(table, n, l.items[i]);
+        HS_ENSURE_MSG(k >= 0, HS_ERR_INPUT_FIELD, "field \"%s\": entry %zu is not a known name",
+                      key, i);
+        HS_ENSURE_MSG((bits & (1U << k)) == 0, HS_ERR_INPUT_FIELD,
+                      "field \"%s\": entry %zu repeats \"%s\"", key, i, table[k]);
+        bits |= 1U << k;
+    }
+    *out = bits;
+    return HS_OK;
+}
+
+static HS_RESULT api_parse_ssh_types(json_object *obj, unsigned *out)
+{
+    static const char *const names[] = {"user", "host"};
+    unsigned bits = 0;
+    *out = 0;
+    if (!api_member_present(obj, "ssh_cert_types")) {
+        return HS_OK;
+    }
+    HS_GUARD(api_parse_ssh_names(obj, "ssh_cert_types", names, 2, 0, &bits));
+    HS_ENSURE_MSG(bits != 0, HS_ERR_INPUT_FIELD,
+                  "field \"ssh_cert_types\" must not be empty (leave it out for no SSH)");
+    /* bit 0 is "user" (type 1), bit 1 "host" (type 2) */
+    *out = bits << 1;
+    return HS_OK;
+}
+
+/* A principal pattern: no ',' and every "${" one of the known variables. */
+static bool api_ssh_pattern_valid(const char *s)
+{
+    struct api_ssh_vars none = {NULL, 0, NULL, 0};
+    const char *val = NULL;
+    size_t len = 0;
+    if (strchr(s, ',') != NULL) {
+        return false;
+    }
+    for (const char *d = strstr(s, "${"); d != NULL; d = strstr(d + 2, "${")) {
+        if (api_ssh_var_ref(d, &none, &val, &len) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "ssh_max_ttl_seconds": N (every type) or {"user": N, "host": M}; 1..API_POLICY_SSH_TTL_MAX_S,
+ * default API_POLICY_SSH_USER_TTL_S / API_POLICY_SSH_HOST_TTL_S. */
+static HS_RESULT api_parse_ssh_ttl(json_object *obj, struct api_policy_rule *r)
+{
+    static const char *const allowed[] = {"user", "host", NULL};
+    static const char key[] = "ssh_max_ttl_seconds";
+    json_object *v = NULL;
+    int64_t user = API_POLICY_SSH_USER_TTL_S;
+    int64_t host = API_POLICY_SSH_HOST_TTL_S;
+    if (api_member_present(obj, key) && json_object_object_get_ex(obj, key, &v) &&
+        json_object_is_type(v, json_type_object)) {
+        HS_GUARD(hs_error_context(hs_json_check_keys(v, allowed, key), key));
+        HS_GUARD(hs_error_context(
+            hs_json_get_int(v, "user", false, 1, API_POLICY_SSH_TTL_MAX_S, user, &user), key));
+        HS_GUARD(hs_error_context(
+            hs_json_get_int(v, "host", false, 1, API_POLICY_SSH_TTL_MAX_S, host, &host), key));
+        HS_ENSURE_MSG(!api_member_present(v, "user") ||
+                          (r->ssh_types & (1U << API_SSH_CERT_USER)) != 0,
+                      HS_ERR_INPUT_FIELD, "%s.user: the rule allows no user certificate", key);
+        HS_ENSURE_MSG(!api_member_present(v, "host") ||
+                          (r->ssh_types & (1U << API_SSH_CERT_HOST)) != 0,
+                      HS_ERR_INPUT_FIELD, "%s.host: the rule allows no host certificate", key);
+    } else if (api_member_present(obj, key)) {
+        HS_GUARD(hs_json_get_int(obj, key, false, 1, API_POLICY_SSH_TTL_MAX_S, 0, &user));
+        host = user;
+    }
+    r->ssh_max_ttl_s[API_SSH_CERT_USER] = (long)user;
+    r->ssh_max_ttl_s[API_SSH_CERT_HOST] = (long)host;
+    return HS_OK;
+}
+
+/* "ssh_required_critical_options": {"force-command": "...", "source-address": "..."}. */
+static HS_RESULT api_parse_ssh_required(json_object *obj, struct api_policy_rule *r)
+{
+    static const char *const allowed[] = {"force-command", "source-address", NULL};
+    static const char key[] = "ssh_required_critical_options";
+    json_object *v = NULL;
+    HS_GUARD(hs_json_get_typed(obj, key, false, json_type_object, &v));
+    if (v == NULL) {
+        return HS_OK;
+    }
+    HS_ENSURE_MSG((r->ssh_types & (1U << API_SSH_CERT_USER)) != 0, HS_ERR_INPUT_FIELD,
+                  "field \"%s\": critical options are for user certificates, which the rule "
+                  "does not allow",
+                  key);
+    HS_GUARD(hs_error_context(hs_json_check_keys(v, allowed, key), key));
+    HS_GUARD(hs_error_context(hs_json_get_string(v, "force-command", false,
+                                                 API_SSH_FORCE_COMMAND_MAX, &r->ssh_req_command),
+                              key));
+    HS_GUARD(hs_error_context(hs_json_get_string(v, "source-address", false,
+                                                 API_SSH_SOURCE_ADDRESS_MAX, &r->ssh_req_source),
+                              key));
+    HS_ENSURE_MSG(r->ssh_req_command == NULL || api_ssh_command_valid(r->ssh_req_command),
+                  HS_ERR_INPUT_FIELD, "%s.force-command: holds a control character", key);
+    HS_ENSURE_MSG(r->ssh_req_source == NULL || api_ssh_source_valid(r->ssh_req_source),
+                  HS_ERR_INPUT_FIELD,
+                  "%s.source-address: not a comma-separated list of addresses and CIDR blocks "
+                  "(host bits clear, at most %d)",
+                  key, API_SSH_SOURCE_ADDRESSES_MAX);
+    return HS_OK;
+}
+
+/* The ssh_ members of a rule; without "ssh_cert_types" none may be given. */
+static HS_RESULT api_parse_rule_ssh(json_object *obj, struct api_policy_rule *r)
+{
+    static const char *const members[] = {"ssh_principals", "ssh_max_ttl_seconds", "ssh_extensions",
+                                          "ssh_critical_options", "ssh_required_critical_options"};
+    HS_GUARD(api_parse_ssh_types(obj, &r->ssh_types));
+    if (r->ssh_types == 0) {
+        for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+            HS_ENSURE_MSG(!api_member_present(obj, members[i]), HS_ERR_INPUT_FIELD,
+                          "field \"%s\" needs \"ssh_cert_types\"", members[i]);
+        }
+        return HS_OK;
+    }
+    HS_GUARD(api_parse_patterns(obj, "ssh_principals", true, &r->ssh_principals));
+    HS_GUARD(api_check_patterns(&r->ssh_principals, "ssh_principals", api_ssh_pattern_valid,
+                                "a principal glob (no ',', variables ${aws:username} and "
+                                "${aws:rolesessionname} only)"));
+    HS_GUARD(api_parse_ssh_ttl(obj, r));
+    HS_GUARD(api_parse_ssh_names(obj, "ssh_extensions", api_ssh_extension_names,
+                                 API_SSH_EXTENSIONS_MAX, API_SSH_EXT_DEFAULT, &r->ssh_extensions));
+    HS_GUARD(api_parse_ssh_names(obj, "ssh_critical_options", api_ssh_option_names, 2, 0,
+                                 &r->ssh_options));
+    HS_GUARD(api_parse_ssh_required(obj, r));
+    return HS_OK;
+}
+
 static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *profiles,
                                 long max_cert_s, long max_token_s, struct api_policy_rule *r)
 {
-    static const char *const allowed[] = {
-        "principals",         "profiles",       "cn_patterns",           "dns_patterns",
-        "allow_wildcards",    "email_patterns", "uri_patterns",          "ip_ranges",
-        "max_cert_ttl_hours", "audiences",      "max_token_ttl_seconds", NULL};
+    static const char *const allowed[] = {"principals",
+                                          "profiles",
+                                          "cn_patterns",
+                                          "dns_patterns",
+                                          "allow_wildcards",
+                                          "email_patterns",
+                                          "uri_patterns",
+                                          "ip_ranges",
+                                          "max_cert_ttl_hours",
+                                          "audiences",
+                                          "max_token_ttl_seconds",
+                                          "ssh_cert_types",
+                                          "ssh_principals",
+                                          "ssh_max_ttl_seconds",
+                                          "ssh_extensions",
+                                          "ssh_critical_options",
+                                          "ssh_required_critical_options",
+                                          NULL};
     HS_ENSURE_MSG(json_object_is_type(obj, json_type_object), HS_ERR_INPUT_FIELD,
                   "rules[] entries must be objects");
     HS_GUARD(hs_json_check_keys(obj, allowed, "rule"));
@@ -636,6 +1249,7 @@ static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *pro
     HS_GUARD(
         hs_json_get_int(obj, "max_token_ttl_seconds", false, 1, max_token_s, max_token_s, &secs));
     r->max_token_ttl_s = r->audiences.n > 0 ? (long)secs : 0;
+    HS_GUARD(api_parse_rule_ssh(obj, r));
     return HS_OK;
 }
 

@@ -38,6 +38,40 @@
  * A rule without "profiles" allows no certificate; without "audiences", no token. A name type
  * without patterns is not allowed by that rule. "admins" may read and revoke any certificate
  * (the requester may always read and revoke its own).
+ *
+ * SSH certificates (OpenSSH PROTOCOL.certkeys) have members of their own:
+ *
+ *       {"principals": ["arn:aws:iam::123456789012:user/ops-*",
+ *                       "arn:aws:sts::123456789012:assumed-role/ops/ops-*"],
+ *        "ssh_cert_types": ["user"],
+ *        "ssh_principals": ["${aws:username}", "${aws:username}-admin"],
+ *        "ssh_max_ttl_seconds": 28800,               (or {"user": 28800, "host": 2592000})
+ *        "ssh_extensions": ["permit-pty", "permit-port-forwarding"],
+ *        "ssh_critical_options": ["force-command"],
+ *        "ssh_required_critical_options": {"source-address": "10.0.0.0/8,192.0.2.7"}}
+ *
+ * A rule without "ssh_cert_types" allows no SSH certificate, and its other ssh_ members are
+ * refused at load (they would do nothing). "ssh_principals" (required with ssh_cert_types) are
+ * fnmatch(3) globs every principal of the certificate must match; before matching, the policy
+ * variables (AWS IAM "Policy variables", names ignoring case) are replaced:
+ *   ${aws:username}         the last '/'-separated element of the caller's ARN, for an IAM user
+ *                           (arn:aws:iam::123456789012:user/path/alice -> alice) and for an
+ *                           assumed role (arn:aws:sts::123456789012:assumed-role/Role/sess ->
+ *                           sess, the role session name);
+ *   ${aws:rolesessionname}  the role session name of an assumed-role ARN only.
+ * The element must be an IAM name (1..64 of A-Z a-z 0-9 + = , . @ _ -; a session name 2..64).
+ * Any other caller (a role, root or federated-user ARN, an "x509:" principal) or a malformed
+ * ARN resolves nothing, and a rule with a variable it cannot resolve admits no SSH certificate
+ * for that caller (as IAM, a statement whose variable is unset matches nothing). Any other
+ * "${" is refused at load. Patterns holding ',' are refused (no principal has one).
+ * "ssh_max_ttl_seconds" caps the lifetime (default 3600 for user, 30 days for host
+ * certificates; at most API_POLICY_SSH_TTL_MAX_S). "ssh_extensions" names the extensions a user
+ * certificate may carry (default the five permit-*: X11, agent, port forwarding, pty, user rc;
+ * "no-touch-required" is the sixth known name); host certificates carry none (PROTOCOL.certkeys
+ * defines none for them). "ssh_critical_options" names the options a request may set
+ * ("force-command", "source-address"; default none), and "ssh_required_critical_options" puts
+ * an option with a fixed value on every user certificate of the rule (a request may leave it
+ * out or repeat the same value). Admins get nothing more for SSH than their rules give.
  */
 #ifndef API_POLICY_H
 #define API_POLICY_H
@@ -66,7 +100,30 @@ enum api_policy_reason {
     API_POLICY_AUDIENCE,           /* the audience is allowed by no rule for the principal */
     API_POLICY_TOKEN_TTL,          /* the token lifetime exceeds the allowing rules' maximum */
     API_POLICY_NOT_OWNER_OR_ADMIN, /* the certificate is neither the caller's nor is it admin */
+    /* SSH certificates, in the order api_policy_check_ssh checks (the reported reason is the
+     * furthest any rule for the caller got). */
+    API_POLICY_SSH_TYPE,      /* no rule for the caller allows this certificate type */
+    API_POLICY_SSH_PRINCIPAL, /* a principal is allowed by no rule allowing the type */
+    API_POLICY_SSH_EXTENSION, /* an extension is not allowed (or not known) */
+    API_POLICY_SSH_OPTION,    /* a critical option is not allowed or differs from a required one */
+    API_POLICY_SSH_TTL,       /* the lifetime exceeds the rule's ssh_max_ttl_seconds */
 };
+
+/* OpenSSH certificate types, with PROTOCOL.certkeys' values (SSH2_CERT_TYPE_USER/_HOST). */
+enum api_ssh_cert_type {
+    API_SSH_CERT_USER = 1,
+    API_SSH_CERT_HOST = 2,
+};
+
+#define API_SSH_PRINCIPALS_MAX 64       /* principals of one SSH certificate */
+#define API_SSH_PRINCIPAL_MAX 256       /* bytes of one SSH principal */
+#define API_SSH_EXTENSIONS_MAX 6        /* the known extensions (api_policy.c's table) */
+#define API_SSH_FORCE_COMMAND_MAX 1024  /* bytes of a force-command value */
+#define API_SSH_SOURCE_ADDRESS_MAX 1024 /* bytes of a source-address value */
+#define API_SSH_SOURCE_ADDRESSES_MAX 32 /* entries of a source-address list */
+#define API_POLICY_SSH_USER_TTL_S 3600L /* default cap of a user certificate */
+#define API_POLICY_SSH_HOST_TTL_S (30L * 24 * 3600) /* default cap of a host certificate */
+#define API_POLICY_SSH_TTL_MAX_S (366L * 24 * 3600) /* the largest ssh_max_ttl_seconds */
 
 struct api_pattern_list {
     const char *items[API_POLICY_PATTERNS_MAX]; /* borrowed from the config document */
@@ -93,6 +150,13 @@ struct api_policy_rule {
     long max_cert_ttl_s; /* 0 when the rule allows no certificate */
     struct api_pattern_list audiences;
     long max_token_ttl_s; /* 0 when the rule allows no token */
+    unsigned ssh_types;   /* bit (1U << enum api_ssh_cert_type) per allowed type; 0 = no SSH */
+    struct api_pattern_list ssh_principals;
+    long ssh_max_ttl_s[3];       /* indexed by enum api_ssh_cert_type */
+    unsigned ssh_extensions;     /* bits of api_policy.c's extension table (user certificates) */
+    unsigned ssh_options;        /* bits of the option table a request may set */
+    const char *ssh_req_command; /* required force-command, or NULL (borrowed from the doc) */
+    const char *ssh_req_source;  /* required source-address, or NULL (borrowed from the doc) */
 };
 
 struct api_policy {
@@ -105,7 +169,11 @@ struct api_policy {
  * must name profiles of the service's (svc_profile.h; borrowed for the call). max_cert_ttl_s and
  * max_token_ttl_s bound the rules' maximums (the service's own limits). Errors:
  * HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the rule and field (a bad pattern, CIDR or
- * profile name, an unknown member, a list over API_POLICY_PATTERNS_MAX). */
+ * profile name, an unknown member, a list over API_POLICY_PATTERNS_MAX; for SSH: an unknown or
+ * repeated type, extension or option name, an ssh_ member without ssh_cert_types, no
+ * ssh_principals, a principal pattern with ',' or an unknown "${" variable, a lifetime outside
+ * 1..API_POLICY_SSH_TTL_MAX_S or for a type the rule does not allow, a required option that is
+ * malformed or in a rule without user certificates). */
 HS_RESULT api_policy_parse(json_object *doc, const struct svc_profiles *profiles,
                            long max_cert_ttl_s, long max_token_ttl_s, struct api_policy *out);
 
@@ -136,9 +204,57 @@ enum api_policy_reason api_policy_check_token(const struct api_policy *p, const 
 bool api_policy_may_manage(const struct api_policy *p, const char *principal,
                            const char *requester);
 
+/* An SSH certificate request as the policy sees it; everything is borrowed. */
+struct api_ssh_ask {
+    const char *caller; /* the authenticated principal (an ARN, "x509:...") */
+    enum api_ssh_cert_type type;
+    const char *const *principals; /* the certificate's principals, nprincipals of them */
+    size_t nprincipals;
+    long ttl_s;                    /* requested lifetime in seconds; 0 = not given */
+    bool extensions_given;         /* false: the defaults the rule allows */
+    const char *const *extensions; /* names, nextensions of them (when given) */
+    size_t nextensions;
+    const char *force_command;  /* NULL = not asked for */
+    const char *source_address; /* comma-separated CIDR list; NULL = not asked for */
+};
+
+/* What an allowing rule grants: the certificate's lifetime, extensions and critical options. */
+struct api_ssh_grant {
+    long ttl_s; /* seconds, 1..the rule's cap */
+    /* Static names in PROTOCOL.certkeys' order (sorted by strcmp, as the protocol requires);
+     * none for host certificates. */
+    const char *extensions[API_SSH_EXTENSIONS_MAX];
+    size_t nextensions;
+    const char *force_command;  /* NULL = none; borrowed from the ask or the policy's doc */
+    const char *source_address; /* NULL = none; borrowed as force_command */
+};
+
+/* Decides an SSH certificate request (OpenSSH PROTOCOL.certkeys; the principal rules follow
+ * sshd_config(5) AuthorizedPrincipalsFile, which lists principals one per line and splits the
+ * authorized_keys principals="" option on commas). First the request itself is checked; a
+ * malformed one fails, with a detail naming the field (never echoing the value), as
+ * HS_ERR_INPUT_FIELD (an unknown type; principals empty, which would mean "any principal",
+ * over API_SSH_PRINCIPALS_MAX, or repeated; a principal that is not 1..API_SSH_PRINCIPAL_MAX
+ * printable ASCII bytes or holds ',', whitespace, '*' or '?'; a repeated extension or more than
+ * API_SSH_EXTENSIONS_MAX; a force-command that is empty, over API_SSH_FORCE_COMMAND_MAX bytes or
+ * holds a control character; a source-address that is not a comma-separated list of IPv4/IPv6
+ * addresses or CIDR blocks with host bits clear; extensions or options on a host certificate) or
+ * HS_ERR_INPUT_RANGE (ttl_s < 0). Otherwise it succeeds and sets *why: API_POLICY_ALLOWED, when
+ * one rule for the caller allows the type, every principal (after policy variables, see above),
+ * the extensions (the request's, or when not given the default five the rule allows), the
+ * critical options (with the rule's required ones added) and the lifetime (the request's, or
+ * when not given the type's default, 3600 s user / 30 days host, capped by the rule), and then
+ * *out holds the grant; else the denial reason of the rule that got furthest (or
+ * API_POLICY_NO_RULE), and *out is untouched. The grant borrows from ask and from the policy's
+ * document. Unknown extension names are denied (API_POLICY_SSH_EXTENSION), never an error.
+ * Pure function of its inputs; thread-safe. */
+HS_RESULT api_policy_check_ssh(const struct api_policy *p, const struct api_ssh_ask *ask,
+                               struct api_ssh_grant *out, enum api_policy_reason *why);
+
 /* Stable names: "no_matching_rule", "profile_not_allowed", "name_not_allowed",
  * "ttl_exceeds_policy", "audience_not_allowed", "token_ttl_exceeds_policy",
- * "not_owner_or_admin". */
+ * "not_owner_or_admin", "ssh_type_not_allowed", "ssh_principal_not_allowed",
+ * "ssh_extension_not_allowed", "ssh_option_not_allowed", "ssh_ttl_too_long". */
 const char *api_policy_reason_name(enum api_policy_reason r);
 
 #endif /* API_POLICY_H */

@@ -68,10 +68,11 @@ fi
 key_id=$(cat var/dev/access-key.id)
 port=${listen##*:}
 endpoint="http://127.0.0.1:$port"
-# The service configuration is regenerated when it predates the current schema (no policy).
-if [ -f var/dev/hsmsignd.json ] && ! grep -q '"policy"' var/dev/hsmsignd.json; then
+# The service configuration is regenerated when it predates the current schema (no policy, or
+# a policy without the SSH rule members).
+if [ -f var/dev/hsmsignd.json ] && ! grep -q '"ssh_cert_types"' var/dev/hsmsignd.json; then
     mv var/dev/hsmsignd.json var/dev/hsmsignd.json.old
-    echo "var/dev/hsmsignd.json predates the policy block; kept as hsmsignd.json.old" >&2
+    echo "var/dev/hsmsignd.json predates the SSH policy members; kept as hsmsignd.json.old" >&2
 fi
 if [ ! -f var/dev/hsmsignd.json ]; then
     cat > var/dev/hsmsignd.json <<JSON
@@ -111,7 +112,9 @@ if [ ! -f var/dev/hsmsignd.json ]; then
        "profiles": ["client", "server"],
        "cn_patterns": ["*"], "dns_patterns": ["**"], "ip_ranges": ["0.0.0.0/0", "::/0"],
        "max_cert_ttl_hours": 24,
-       "audiences": ["*"], "max_token_ttl_seconds": 3600},
+       "audiences": ["*"], "max_token_ttl_seconds": 3600,
+       "ssh_cert_types": ["user", "host"], "ssh_principals": ["*"],
+       "ssh_critical_options": ["force-command", "source-address"]},
       {"principals": ["x509:*"], "audiences": ["*"], "max_token_ttl_seconds": 3600}
     ]
   }

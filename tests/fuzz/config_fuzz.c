@@ -11,7 +11,11 @@
  *      HS_JSON_DEPTH_MAX, the service's ceilings of 90 days and 1 hour); then a certificate
  *      for name (as commonName, DNS, email and URI SANs, plus an IPv4 and an IPv6 SAN) is
  *      asked for with each profile,
- *      a token for audience, and whether principal may manage a certificate name requested.
+ *      a token for audience, and whether principal may manage a certificate name requested;
+ *      then SSH certificates (api_policy_check_ssh) of either type for principal, with name as
+ *      the certificate principal (alone, and with "${aws:username}"-like extras), lifetimes
+ *      0, 1 h and over the ceiling, the default extensions or [permit-pty, name], and audience
+ *      as force-command and as source-address.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +127,68 @@ static void config_fuzz_decide(const struct api_policy *p, const struct svc_prof
     (void)api_policy_may_manage(p, principal, name);
 }
 
+/* The invariants of an SSH decision: an input error is an input error; a grant has a lifetime
+ * within the ceiling and the request's, sorted distinct extensions, none (and no options) on a
+ * host certificate. */
+static void config_fuzz_ssh_check(const struct api_ssh_ask *ask, hs_result r,
+                                  enum api_policy_reason why, const struct api_ssh_grant *g)
+{
+    if (hs_failed(r)) {
+        if (hs_code_class(r.code) != HS_CLASS_INPUT) {
+            fuzz_abort();
+        }
+        return;
+    }
+    if (api_policy_reason_name(why) == NULL) {
+        fuzz_abort();
+    }
+    if (why != API_POLICY_ALLOWED) {
+        return;
+    }
+    if (g->ttl_s <= 0 || g->ttl_s > API_POLICY_SSH_TTL_MAX_S ||
+        (ask->ttl_s > 0 && g->ttl_s != ask->ttl_s) || g->nextensions > API_SSH_EXTENSIONS_MAX) {
+        fuzz_abort();
+    }
+    for (size_t i = 1; i < g->nextensions; i++) {
+        if (strcmp(g->extensions[i - 1], g->extensions[i]) >= 0) {
+            fuzz_abort();
+        }
+    }
+    if (ask->type == API_SSH_CERT_HOST &&
+        (g->nextensions != 0 || g->force_command != NULL || g->source_address != NULL)) {
+        fuzz_abort();
+    }
+}
+
+static void config_fuzz_ssh(const struct api_policy *p, const char *principal, const char *name,
+                            const char *aud)
+{
+    static const long ttls[] = {0, 3600, API_POLICY_SSH_TTL_MAX_S + 1};
+    const char *const one[] = {name};
+    const char *const two[] = {name, "root"};
+    const char *const exts[] = {"permit-pty", name};
+    for (int type = API_SSH_CERT_USER; type <= API_SSH_CERT_HOST; type++) {
+        for (size_t v = 0; v < 6; v++) {
+            struct api_ssh_ask ask = {
+                .caller = principal,
+                .type = (enum api_ssh_cert_type)type,
+                .principals = v % 2 == 0 ? one : two,
+                .nprincipals = v % 2 == 0 ? 1 : 2,
+                .ttl_s = ttls[v % 3],
+                .extensions_given = v >= 4,
+                .extensions = exts,
+                .nextensions = v >= 4 ? 2 : 0,
+                .force_command = v == 2 ? aud : NULL,
+                .source_address = v == 3 ? aud : NULL,
+            };
+            struct api_ssh_grant g;
+            enum api_policy_reason why = API_POLICY_NO_RULE;
+            hs_result r = api_policy_check_ssh(p, &ask, &g, &why);
+            config_fuzz_ssh_check(&ask, r, why, &g);
+        }
+    }
+}
+
 static void config_fuzz_policy(const uint8_t *data, size_t size)
 {
     struct fuzz_input in = {data, size};
@@ -143,6 +209,7 @@ static void config_fuzz_policy(const uint8_t *data, size_t size)
         !hs_failed(fuzz_debug(api_policy_parse(doc, &profiles, CONFIG_FUZZ_CERT_TTL_MAX_S,
                                                CONFIG_FUZZ_TOKEN_TTL_MAX_S, &policy)))) {
         config_fuzz_decide(&policy, &profiles, principal, name, aud);
+        config_fuzz_ssh(&policy, principal, name, aud);
     }
     free(principal);
     free(name);

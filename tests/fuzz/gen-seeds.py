@@ -264,6 +264,41 @@ def config_seeds():
         ).encode())
 
 
+SSH_POLICY = {
+    "admins": ["arn:aws:iam::123456789012:role/pki-admin"],
+    "rules": [
+        {"principals": ["arn:aws:iam::123456789012:user/*"], "ssh_cert_types": ["user"],
+         "ssh_principals": ["${aws:username}", "${aws:username}-admin", "deploy"],
+         "ssh_max_ttl_seconds": 28800},
+        {"principals": ["arn:aws:sts::123456789012:assumed-role/ops/*"],
+         "ssh_cert_types": ["user", "host"],
+         "ssh_principals": ["${aws:rolesessionname}", "*.hosts.example.com"],
+         "ssh_max_ttl_seconds": {"user": 3600, "host": 7776000},
+         "ssh_extensions": ["permit-pty", "permit-port-forwarding", "no-touch-required"],
+         "ssh_critical_options": ["force-command", "source-address"],
+         "ssh_required_critical_options": {"source-address": "10.0.0.0/8,2001:db8::/32"}},
+    ],
+}
+
+
+def config_ssh_seeds():
+    """The SSH members of a policy rule (api_policy_check_ssh); only these seeds are remade by
+    running this function alone."""
+    doc = json.dumps({"policy": SSH_POLICY}).encode()
+    put("config_fuzz", "policy-ssh-user",
+        b"\x01arn:aws:iam::123456789012:user/eng/alice\nalice\n10.1.0.0/16\n" + doc)
+    put("config_fuzz", "policy-ssh-session",
+        b"\x01arn:aws:sts::123456789012:assumed-role/ops/alice-laptop\nalice-laptop\n"
+        b"10.0.0.0/8,2001:db8::/32\n" + doc)
+    put("config_fuzz", "policy-ssh-host",
+        b"\x01arn:aws:sts::123456789012:assumed-role/ops/deploy\nweb-1.hosts.example.com\n"
+        b"backup --now\n" + doc)
+    put("config_fuzz", "policy-ssh-bad-variable",
+        b"\x01arn:aws:iam::123456789012:user/alice\nalice\nx\n" + json.dumps({"policy": {
+            "rules": [{"principals": ["*"], "ssh_cert_types": ["user"],
+                       "ssh_principals": ["${aws:userid}"]}]}}).encode())
+
+
 # --- ceremony_config_fuzz and jwt_fuzz ------------------------------------------------------
 
 STEPS = ["init-token", "root", "key", "intermediate", "cross-sign", "crl", "jwt-key",
@@ -472,6 +507,7 @@ def main():
     sigv4_resign_seeds()
     lambda_seeds()
     config_seeds()
+    config_ssh_seeds()
     ceremony_and_jwt_seeds()
     http_seeds()
     return 0

@@ -141,13 +141,14 @@ stop_hsmsignd() {
 }
 
 # permissive_policy PRINCIPAL...: a config member "policy" that lets these principals (and
-# every client certificate we issued) have any profile, name, lifetime and audience, and
-# makes them admins; for tests that are not about policy.
+# every client certificate we issued) have any profile, name, lifetime and audience, SSH user
+# and host certificates for any principal, lifetime (up to the policy's ceiling, 366 days),
+# extension and critical option, and makes them admins; for tests that are not about policy.
 permissive_policy() {
     local list
     list=$(printf '"%s", ' "$@")
     list="[${list%, }]"
-    printf '"policy": {"admins": %s, "rules": [{"principals": %s, "profiles": ["client", "server"], "cn_patterns": ["*"], "dns_patterns": ["**"], "allow_wildcards": true, "email_patterns": ["*"], "uri_patterns": ["*"], "ip_ranges": ["0.0.0.0/0", "::/0"], "audiences": ["*"]}, {"principals": ["x509:*"], "audiences": ["*"]}]}' \
+    printf '"policy": {"admins": %s, "rules": [{"principals": %s, "profiles": ["client", "server"], "cn_patterns": ["*"], "dns_patterns": ["**"], "allow_wildcards": true, "email_patterns": ["*"], "uri_patterns": ["*"], "ip_ranges": ["0.0.0.0/0", "::/0"], "audiences": ["*"], "ssh_cert_types": ["user", "host"], "ssh_principals": ["*"], "ssh_max_ttl_seconds": 31622400, "ssh_extensions": ["no-touch-required", "permit-X11-forwarding", "permit-agent-forwarding", "permit-port-forwarding", "permit-pty", "permit-user-rc"], "ssh_critical_options": ["force-command", "source-address"]}, {"principals": ["x509:*"], "audiences": ["*"]}]}' \
         "$list" "$list"
 }
 
