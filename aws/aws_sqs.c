@@ -571,7 +571,7 @@ static HS_RESULT aws_sqs_outcome(const struct aws_sqs *q, const char *action, hs
         code = HS_ERR_INPUT_NOT_FOUND;
     } else if (aws_sqs_auth_error(out->code)) {
         code = HS_ERR_INPUT_CONFIG;
-    } else if (resp->status >= 400 && resp->status < 500) {
+    } else if (resp->status >= 400) {
         code = HS_ERR_INPUT;
     }
     HS_BAIL_MSG(code, "SQS %s: HTTP %ld %s (%d attempts)", action, resp->status, out->code,
