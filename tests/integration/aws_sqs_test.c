@@ -11,10 +11,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 
 static const char *endpoint;
 static const char *region;
+static const char *sqs_dir;
 
 /* --- helpers --------------------------------------------------------------------------------- */
 
@@ -731,10 +734,77 @@ HS_TEST(test_signature)
     HS_CHECK_ERR(aws_sqs_open(&c, &q), HS_ERR_INPUT_CONFIG);
 }
 
+/* Runs tests/sqs/sigv4_botocore.py on the request in file (the secret is in the environment
+ * as HSMSIGN_SIGV4_SECRET); returns its exit status, or -1 when it could not run. */
+static int botocore_check(const char *file)
+{
+    char script[1024];
+    hs_test_format(script, sizeof(script), "%s/sigv4_botocore.py", sqs_dir);
+    char *argv[] = {"/usr/bin/python3", script, (char *)file, NULL};
+    pid_t pid = 0;
+    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
+        return -1;
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
+/* Writes doc to a new temporary file named in path (PATH_MAX bytes). */
+static bool write_request(json_object *doc, char *path, size_t size)
+{
+    hs_test_format(path, size, "/tmp/aws_sqs_request_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        return false;
+    }
+    const char *text = json_object_to_json_string(doc);
+    size_t n = strlen(text);
+    bool ok = write(fd, text, n) == (ssize_t)n;
+    close(fd);
+    return ok;
+}
+
+/* The signature of a request of each protocol, recomputed by botocore, matches; a request
+ * changed after signing does not (so the check can fail). */
+HS_TEST(test_signature_botocore)
+{
+    const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
+    HS_CHECK(secret != NULL);
+    if (secret == NULL) {
+        return;
+    }
+    setenv("HSMSIGN_SIGV4_SECRET", secret, 1);
+    const char *protocols[] = {"json", "query"};
+    for (size_t p = 0; p < 2; p++) {
+        struct aws_sqs *q = open_queue(Q_RT, protocols[p]);
+        drain(q);
+        char id[AWS_SQS_ID_MAX + 1];
+        HS_CHECK_OK(send_text(q, every_class, sizeof(every_class) - 1, id));
+        json_object *doc = hs_test_dynalite_ctl(endpoint, "/__last_request", NULL, NULL);
+        char path[64];
+        HS_CHECK(doc != NULL && write_request(doc, path, sizeof(path)));
+        HS_CHECK(botocore_check(path) == 0);
+        unlink(path);
+        /* The same request with another body. */
+        json_object_object_add(doc, "body_b64", json_object_new_string("e30="));
+        HS_CHECK(write_request(doc, path, sizeof(path)));
+        HS_CHECK(botocore_check(path) == 1);
+        unlink(path);
+        json_object_put(doc);
+        drain(q);
+        aws_sqs_close(q);
+    }
+    unsetenv("HSMSIGN_SIGV4_SECRET");
+}
+
 int main(void)
 {
     endpoint = hs_test_env("HSMSIGN_TEST_SQS_ENDPOINT");
     region = hs_test_env("HSMSIGN_TEST_SQS_REGION");
+    sqs_dir = hs_test_env("HSMSIGN_TEST_SQS_DIR");
     setenv("AWS_ACCESS_KEY_ID", hs_test_env("HSMSIGN_TEST_SQS_AKID"), 1);
     setenv("AWS_SECRET_ACCESS_KEY", hs_test_env("HSMSIGN_TEST_SQS_SECRET"), 1);
     unsetenv("AWS_SESSION_TOKEN");
@@ -758,6 +828,7 @@ int main(void)
         HS_TEST_CASE(test_unreachable),
         HS_TEST_CASE(test_retries),
         HS_TEST_CASE(test_signature),
+        HS_TEST_CASE(test_signature_botocore),
         HS_TEST_END,
     });
 }

@@ -100,7 +100,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
             hsmsign-rt,hsmsign-bytes,hsmsign-vis,hsmsign-poll,hsmsign-fault,hsmsign-test.fifo
         trap sqs_stop EXIT
         HSMSIGN_TEST_SQS_ENDPOINT=$sqs_endpoint HSMSIGN_TEST_SQS_REGION=eu-west-1 \
-            HSMSIGN_TEST_SQS_AKID=$akid HSMSIGN_TEST_SQS_SECRET=$secret "$@"
+            HSMSIGN_TEST_SQS_AKID=$akid HSMSIGN_TEST_SQS_SECRET=$secret \
+            HSMSIGN_TEST_SQS_DIR=$sqs_dir "$@"
         ;;
     *)
         echo "usage: $0 install | run CMD..." >&2

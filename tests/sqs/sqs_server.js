@@ -16,6 +16,8 @@
 //                   ReceiveMessage whose MD5OfBody no longer matches); "delay_ms" waits first
 //   GET  /__stats   {"requests", "actions": {...}, "auth_failures", "protocols": {...},
 //                    "last_signed_headers"}
+//   GET  /__last_request  the last SQS request as it came: {"method", "path", "headers" (names
+//                    in lower case), "body_b64"}, for tests/sqs/sigv4_botocore.py
 const http = require('http')
 const crypto = require('crypto')
 const fs = require('fs')
@@ -36,6 +38,7 @@ const JSON_TYPE = 'application/x-amz-json-1.0'
 let faults = []
 const stats = { requests: 0, actions: {}, auth_failures: 0, protocols: {}, last_signed_headers: '' }
 let innerPort = 0
+let lastRequest = {}
 
 const hmac = (key, s) => crypto.createHmac('sha256', key).update(s).digest()
 const sha256hex = b => crypto.createHash('sha256').update(b).digest('hex')
@@ -147,6 +150,8 @@ async function handle (req, res) {
     return reply(res, 200, { queued: faults.length })
   }
   if (req.url === '/__stats') return reply(res, 200, stats)
+  if (req.url === '/__last_request') return reply(res, 200, lastRequest)
+  lastRequest = { method: req.method, path: req.url, headers: req.headers, body_b64: body.toString('base64') }
   stats.requests++
   const name = action(req, body)
   stats.actions[name] = (stats.actions[name] || 0) + 1
