@@ -1081,6 +1081,9 @@ HS_RESULT aws_sqs_open(const struct aws_sqs_config *cfg, struct aws_sqs **out)
     HS_ENSURE(q != NULL, HS_ERR_NOMEM);
     HS_GUARD(aws_http_global_init(false));
     q->curl_global = true;
+    /* libxml2 (2.9) wants its one-time initialisation before threads parse: done here, where
+     * clients are opened, rather than at the first answer, which a worker thread may parse. */
+    xmlInitParser();
     HS_GUARD(aws_sqs_configure(q, cfg));
     HS_GUARD(aws_sqs_creds_init(q));
     if (q->queue_url[0] == '\0') {
