@@ -6,7 +6,14 @@
  * send/receive/delete round trips, a body of every character class SQS allows (and refusals of
  * the others before any request), MD5 mismatches, visibility timeouts, long polling, FIFO group
  * ids, message attributes, missing queues, unreachable and silent endpoints, retries of 5xx and
- * throttling answers, and the signature.
+ * throttling answers, and the signature (checked by the front on every request, and recomputed
+ * by botocore for one request of each protocol: tests/sqs/sigv4_botocore.py).
+ *
+ * What local-aws-sqs 2.0.2 gets wrong, and what the cases do about it: it checks no signature
+ * (the front does); in the query protocol it writes a body into its XML answer unescaped except
+ * for '"' (test_query_receive_escapes: the client refuses such answers); its
+ * MD5OfMessageAttributes counts a non-ASCII value's length in UTF-16 units, not UTF-8 bytes
+ * (test_attribute_md5_mismatch: the client reports the mismatch).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
