@@ -755,6 +755,7 @@ static HS_RESULT st_ddb_put_conflict(struct st_inv_ddb *d, const struct st_cert_
                   rec->serial_hex);
     HS_DEFER(struct st_cert_record *stored = calloc(1, sizeof(*stored)), st_ddb_record_freep);
     HS_ENSURE(stored != NULL, HS_ERR_NOMEM);
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): freed by the cleanup above */
     HS_GUARD(st_ddb_read(d, rec->serial_hex, stored));
     HS_ENSURE_MSG(CRYPTO_memcmp(stored->cert_sha256, rec->cert_sha256, ST_DDB_HASH_LEN) == 0,
                   HS_ERR_INPUT_EXISTS, "serial %s is already in the inventory", rec->serial_hex);
