@@ -69,9 +69,9 @@
  *     therefore first waits until the newest generation change this store has seen is at least
  *     ST_DDB_GSI_SETTLE_MS old (DynamoDB propagates to GSIs "typically within a fraction of
  *     a second"; not a guarantee). So the first CRL after a revocation takes up to that long.
- *   - list_revoked (and list_revoked_ssh) reads page after page, not one snapshot: a revocation made during the listing
- *     may or may not be in it (the generation, read before the list, then makes the caller
- *     list again).
+ *   - list_revoked (and list_revoked_ssh) reads page after page, not one snapshot: a
+ *     revocation made during the listing may or may not be in it (the generation, read before
+ *     the list, then makes the caller list again).
  *   - The revocation and the generation are two writes (dynalite, which the tests use, has no
  *     TransactWriteItems). If the process dies between them, the record is revoked but the
  *     generation not advanced: other instances' cached CRLs miss it until they are regenerated
