@@ -6,6 +6,7 @@
 #define ST_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/hs_err.h"
 #include "store/st_inventory.h"
@@ -24,5 +25,11 @@ HS_RESULT st_inv_kind_check(enum st_kind kind);
  * its revocation fields. Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD,
  * HS_ERR_INPUT_RANGE. */
 HS_RESULT st_inv_record_check(const struct st_cert_record *rec);
+
+/* The value of a stored SSH serial: 1..ST_INV_SSH_SERIAL_MAX lowercase hex digits in any
+ * spelling (a record from before put checked the spelling reads too). Errors: HS_ERR_INTERNAL
+ * (NULL), HS_ERR_INPUT_FIELD (the stores report it as HS_ERR_IO: a stored row that does not
+ * fit). */
+HS_RESULT st_inv_ssh_serial_value(const char *serial_hex, uint64_t *out);
 
 #endif /* ST_INTERNAL_H */

@@ -47,8 +47,11 @@
 #define ST_DDB_GSI "revoked"
 #define ST_DDB_REVOKED_PART "revoked"         /* the GSI partition of revoked X.509 records */
 #define ST_DDB_REVOKED_PART_SSH "revoked#ssh" /* ... and of revoked SSH records */
-#define ST_DDB_TTL_GRACE_S (90LL * 86400)     /* expires_at = not_after + 90 days */
-#define ST_DDB_POOL_MAX 32                    /* idle aws_http handles kept */
+#define ST_DDB_GSI_KRL "krl"                  /* the GSI of revoked SSH records, for the KRL */
+#define ST_DDB_KRL_SERIAL_DIGITS 40           /* krl_sort pads the serial to this many digits */
+#define ST_DDB_KRL_SORT_LEN (2 * ST_DDB_HASH_LEN + 1 + ST_DDB_KRL_SERIAL_DIGITS)
+#define ST_DDB_TTL_GRACE_S (90LL * 86400) /* expires_at = not_after + 90 days */
+#define ST_DDB_POOL_MAX 32                /* idle aws_http handles kept */
 #define ST_DDB_BACKOFF_MS 50
 #define ST_DDB_THROTTLE_BACKOFF_MS 200
 #define ST_DDB_TIMEOUT_MS_MIN 10
@@ -97,12 +100,34 @@ struct st_ddb_lease {
     struct aws_http *h;
 };
 
-/* The revoked entries list_revoked collects over the pages. */
+/* The revoked entries list_revoked (out) or list_revoked_ssh (ssh_out) collects over the
+ * pages. */
 struct st_ddb_listing {
     struct st_revoked_entry *out;
+    struct st_ssh_revoked_entry *ssh_out;
+    bool ssh; /* which of the two */
     size_t max;
     size_t total;
-    char last[ST_INV_SERIAL_MAX + 1]; /* the previous serial, to check the order */
+    char last[ST_DDB_KRL_SORT_LEN + 1]; /* the previous range key, to check the order */
+};
+
+/* One listing Query: its GSI, its partition there, and the one attribute besides serial,
+ * not_after and revoked_at it reads (its name and its #placeholder). */
+struct st_ddb_query {
+    const char *index;
+    const char *part;
+    const char *projection; /* ProjectionExpression */
+    const char *extra_key;  /* "#rn" */
+    const char *extra_name; /* "reason" */
+};
+
+/* A revocation as revoke sends it: the record's kind and, for SSH, its CA key (for krl_sort). */
+struct st_ddb_revocation {
+    const char *serial;
+    time_t at;
+    int reason;
+    enum st_kind kind;
+    unsigned char issuer[ST_DDB_HASH_LEN];
 };
 
 static const struct st_inventory_ops st_ddb_ops;
@@ -239,6 +264,42 @@ static HS_RESULT st_ddb_revoked_part(enum st_kind kind, const char **out)
     }
 }
 
+/* The range key of a revoked SSH record in the GSI "krl": the CA key's hash in hex, "#", and the
+ * serial left-padded with zeros to ST_DDB_KRL_SERIAL_DIGITS, so that comparing keys as bytes
+ * (as DynamoDB orders a string range key) orders by CA key, then by serial as a number. */
+static HS_RESULT st_ddb_krl_sort(const unsigned char *issuer, const char *serial,
+                                 char out[ST_DDB_KRL_SORT_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strnlen(serial, ST_INV_SERIAL_MAX + 1);
+    HS_ENSURE(n >= 1 && n <= ST_DDB_KRL_SERIAL_DIGITS, HS_ERR_INPUT_FIELD);
+    for (size_t i = 0; i < ST_DDB_HASH_LEN; i++) {
+        out[2 * i] = hex[issuer[i] >> 4];
+        out[2 * i + 1] = hex[issuer[i] & 0x0f];
+    }
+    char *p = out + 2 * ST_DDB_HASH_LEN;
+    *p++ = '#';
+    memset(p, '0', ST_DDB_KRL_SERIAL_DIGITS - n);
+    memcpy(p + (ST_DDB_KRL_SERIAL_DIGITS - n), serial, n);
+    out[ST_DDB_KRL_SORT_LEN] = '\0';
+    return HS_OK;
+}
+
+/* The CA key hash at the head of a krl_sort key. Errors: HS_ERR_IO. */
+static HS_RESULT st_ddb_krl_issuer(const char *sort, size_t n, unsigned char *out)
+{
+    HS_ENSURE_MSG(n == ST_DDB_KRL_SORT_LEN && sort[2 * ST_DDB_HASH_LEN] == '#' &&
+                      strspn(sort, "0123456789abcdef") == 2 * ST_DDB_HASH_LEN,
+                  HS_ERR_IO, "DynamoDB item: krl_sort is malformed");
+    for (size_t i = 0; i < ST_DDB_HASH_LEN; i++) {
+        char hi = sort[2 * i];
+        char lo = sort[2 * i + 1];
+        out[i] = (unsigned char)(((hi <= '9' ? hi - '0' : hi - 'a' + 10) << 4) |
+                                 (lo <= '9' ? lo - '0' : lo - 'a' + 10));
+    }
+    return HS_OK;
+}
+
 /* The item of a record (PutItem's "Item"). */
 static HS_RESULT st_ddb_item(const struct st_cert_record *rec, json_object *item)
 {
@@ -255,6 +316,7 @@ static HS_RESULT st_ddb_item(const struct st_cert_record *rec, json_object *item
     HS_GUARD(st_ddb_add_n(item, "revoked_at", (long long)rec->revoked_at));
     HS_GUARD(st_ddb_add_n(item, "reason", rec->reason));
     HS_GUARD(st_ddb_add_n(item, "kind", rec->kind));
+    HS_GUARD(st_ddb_add_hash(item, "issuer_key_sha256", rec->issuer_key_sha256));
     /* Past any CRL's interest in it (it leaves the CRL at notAfter), DynamoDB's TTL removes it. */
     HS_ENSURE_MSG((long long)rec->not_after <= INT64_MAX - ST_DDB_TTL_GRACE_S, HS_ERR_INPUT_RANGE,
                   "notAfter is out of range");
@@ -263,6 +325,11 @@ static HS_RESULT st_ddb_item(const struct st_cert_record *rec, json_object *item
         const char *part = NULL;
         HS_GUARD(st_ddb_revoked_part(rec->kind, &part));
         HS_GUARD(st_ddb_add_s(item, "revoked_part", part));
+    }
+    if (rec->status == ST_CERT_REVOKED && rec->kind == ST_KIND_SSH) {
+        char sort[ST_DDB_KRL_SORT_LEN + 1];
+        HS_GUARD(st_ddb_krl_sort(rec->issuer_key_sha256, rec->serial_hex, sort));
+        HS_GUARD(st_ddb_add_s(item, "krl_sort", sort));
     }
     return HS_OK;
 }
@@ -371,6 +438,11 @@ static HS_RESULT st_ddb_item_record(json_object *item, struct st_cert_record *re
         HS_GUARD(st_ddb_get_int(item, "kind", ST_KIND_X509, ST_KIND_SSH, &v));
     }
     rec->kind = (enum st_kind)v;
+    /* ... and no "issuer_key_sha256" either: all zero, the issuer is not known. */
+    memset(rec->issuer_key_sha256, 0, sizeof(rec->issuer_key_sha256));
+    if (json_object_object_get_ex(item, "issuer_key_sha256", NULL)) {
+        HS_GUARD(st_ddb_get_hash(item, "issuer_key_sha256", rec->issuer_key_sha256));
+    }
     return HS_OK;
 }
 
@@ -683,6 +755,7 @@ static HS_RESULT st_ddb_put_conflict(struct st_inv_ddb *d, const struct st_cert_
                   rec->serial_hex);
     HS_DEFER(struct st_cert_record *stored = calloc(1, sizeof(*stored)), st_ddb_record_freep);
     HS_ENSURE(stored != NULL, HS_ERR_NOMEM);
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): freed by the cleanup above */
     HS_GUARD(st_ddb_read(d, rec->serial_hex, stored));
     HS_ENSURE_MSG(CRYPTO_memcmp(stored->cert_sha256, rec->cert_sha256, ST_DDB_HASH_LEN) == 0,
                   HS_ERR_INPUT_EXISTS, "serial %s is already in the inventory", rec->serial_hex);
@@ -722,24 +795,27 @@ static HS_RESULT st_ddb_get(struct st_inventory *inv, const char *serial_hex,
     return st_ddb_read(d, serial_hex, out);
 }
 
-/* UpdateItem: SET the revocation, and the GSI partition of kind, if the certificate exists, is
- * good and is of kind (an item without "kind" is X.509). */
-static HS_RESULT st_ddb_revoke_request(struct st_inv_ddb *d, const char *serial, time_t at,
-                                       int reason, enum st_kind kind, json_object **out)
+/* UpdateItem: SET the revocation, and the GSI partition of its kind (and for SSH the range key
+ * in the GSI "krl"), if the certificate exists, is good and is of rv->kind (an item without
+ * "kind" is X.509). */
+static HS_RESULT st_ddb_revoke_request(struct st_inv_ddb *d, const struct st_ddb_revocation *rv,
+                                       json_object **out)
 {
     const char *part = NULL;
-    HS_GUARD(st_ddb_revoked_part(kind, &part));
+    HS_GUARD(st_ddb_revoked_part(rv->kind, &part));
+    bool ssh = rv->kind == ST_KIND_SSH;
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(st_ddb_request(d, serial, &req));
+    HS_GUARD(st_ddb_request(d, rv->serial, &req));
     json_object *names = NULL;
     json_object *values = NULL;
     HS_GUARD(st_ddb_add_str(req, "UpdateExpression",
-                            "SET #s = :revoked, #ra = :at, #rn = :reason, #rp = :part"));
+                            ssh ? "SET #s = :revoked, #ra = :at, #rn = :reason, #rp = :part,"
+                                  " #ks = :ks"
+                                : "SET #s = :revoked, #ra = :at, #rn = :reason, #rp = :part"));
     HS_GUARD(st_ddb_add_str(req, "ConditionExpression",
-                            kind == ST_KIND_X509
-                                ? "attribute_exists(serial) AND #s = :good AND"
-                                  " (attribute_not_exists(#k) OR #k = :kind)"
-                                : "attribute_exists(serial) AND #s = :good AND #k = :kind"));
+                            ssh ? "attribute_exists(serial) AND #s = :good AND #k = :kind"
+                                : "attribute_exists(serial) AND #s = :good AND"
+                                  " (attribute_not_exists(#k) OR #k = :kind)"));
     HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
     HS_GUARD(st_ddb_add_str(names, "#s", "status"));
     HS_GUARD(st_ddb_add_str(names, "#ra", "revoked_at"));
@@ -749,49 +825,56 @@ static HS_RESULT st_ddb_revoke_request(struct st_inv_ddb *d, const char *serial,
     HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
     HS_GUARD(st_ddb_add_n(values, ":revoked", ST_CERT_REVOKED));
     HS_GUARD(st_ddb_add_n(values, ":good", ST_CERT_GOOD));
-    HS_GUARD(st_ddb_add_n(values, ":at", (long long)at));
-    HS_GUARD(st_ddb_add_n(values, ":reason", reason));
+    HS_GUARD(st_ddb_add_n(values, ":at", (long long)rv->at));
+    HS_GUARD(st_ddb_add_n(values, ":reason", rv->reason));
     HS_GUARD(st_ddb_add_s(values, ":part", part));
-    HS_GUARD(st_ddb_add_n(values, ":kind", kind));
+    HS_GUARD(st_ddb_add_n(values, ":kind", rv->kind));
+    if (ssh) {
+        char sort[ST_DDB_KRL_SORT_LEN + 1];
+        HS_GUARD(st_ddb_krl_sort(rv->issuer, rv->serial, sort));
+        HS_GUARD(st_ddb_add_str(names, "#ks", "krl_sort"));
+        HS_GUARD(st_ddb_add_s(values, ":ks", sort));
+    }
     *out = req;
     req = NULL;
     return HS_OK;
 }
 
 /* The revocation's condition failed: the serial is unknown (HS_ERR_INPUT_NOT_FOUND), good but
- * of another kind than the request's (*other set to its kind), or already revoked. *ours is
- * set when that revocation is this call's own earlier attempt (same time and reason, after an
- * attempt that may have been applied). */
-static HS_RESULT st_ddb_revoke_conflict(struct st_inv_ddb *d, const char *serial, time_t at,
-                                        int reason, bool ambiguous, bool *ours, enum st_kind *other)
+ * of another kind than the request's (rv->kind and rv->issuer set to the stored record's), or
+ * already revoked. *ours is set when that revocation is this call's own earlier attempt (same
+ * time and reason, after an attempt that may have been applied). */
+static HS_RESULT st_ddb_revoke_conflict(struct st_inv_ddb *d, struct st_ddb_revocation *rv,
+                                        bool ambiguous, bool *ours)
 {
     HS_DEFER(struct st_cert_record *stored = calloc(1, sizeof(*stored)), st_ddb_record_freep);
     HS_ENSURE(stored != NULL, HS_ERR_NOMEM);
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): freed by the cleanup above */
-    HS_GUARD(st_ddb_read(d, serial, stored));
-    if (stored->status == ST_CERT_GOOD && stored->kind != *other) {
-        *other = stored->kind;
+    HS_GUARD(st_ddb_read(d, rv->serial, stored));
+    if (stored->status == ST_CERT_GOOD && stored->kind != rv->kind) {
+        rv->kind = stored->kind;
+        memcpy(rv->issuer, stored->issuer_key_sha256, sizeof(rv->issuer));
         return HS_OK;
     }
     HS_ENSURE_MSG(stored->status == ST_CERT_REVOKED, HS_ERR_IO,
-                  "DynamoDB refused to revoke %s, which is not revoked", serial);
-    *ours = ambiguous && stored->revoked_at == at && stored->reason == reason;
+                  "DynamoDB refused to revoke %s, which is not revoked", rv->serial);
+    *ours = ambiguous && stored->revoked_at == rv->at && stored->reason == rv->reason;
     return HS_OK;
 }
 
-/* One conditional revocation of serial as a record of *kind. *did: it (or this call's lost
- * earlier attempt) revoked the record. When the record turns out to be good and of another
- * kind, *kind becomes that kind and *did stays false: the caller tries again with it. */
-static HS_RESULT st_ddb_revoke_as(struct st_inv_ddb *d, const char *serial, time_t at, int reason,
-                                  enum st_kind *kind, bool *did)
+/* One conditional revocation of rv->serial as a record of rv->kind. *did: it (or this call's
+ * lost earlier attempt) revoked the record. When the record turns out to be good and of another
+ * kind, rv takes that kind (and the record's CA key) and *did stays false: the caller tries
+ * again with it. */
+static HS_RESULT st_ddb_revoke_as(struct st_inv_ddb *d, struct st_ddb_revocation *rv, bool *did)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(st_ddb_revoke_request(d, serial, at, reason, *kind, &req));
+    HS_GUARD(st_ddb_revoke_request(d, rv, &req));
     HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
     hs_result r = st_ddb_call(d, "UpdateItem", req, &reply);
     *did = !hs_failed(r);
     if (hs_failed(r) && st_ddb_conditional(&reply)) {
-        r = st_ddb_revoke_conflict(d, serial, at, reason, reply.ambiguous, did, kind);
+        r = st_ddb_revoke_conflict(d, rv, reply.ambiguous, did);
     }
     return r;
 }
@@ -806,14 +889,16 @@ static HS_RESULT st_ddb_revoke(struct st_inventory *inv, const char *serial_hex,
                   (long long)at);
     HS_GUARD(st_inv_reason_check(reason));
     /* Most records are X.509: tried as one first; a good record of another kind costs one
-     * more round (its kind never changes, so a second is the last). */
-    enum st_kind kind = ST_KIND_X509;
+     * more round (its kind and CA key never change, so a second is the last). The read that
+     * tells the kind also gives an SSH record's CA key, which its KRL range key names. */
+    struct st_ddb_revocation rv = {
+        .serial = serial_hex, .at = at, .reason = reason, .kind = ST_KIND_X509};
     bool did = false;
-    HS_GUARD(st_ddb_revoke_as(d, serial_hex, at, reason, &kind, &did));
-    if (!did && kind != ST_KIND_X509) {
-        enum st_kind tried = kind;
-        HS_GUARD(st_ddb_revoke_as(d, serial_hex, at, reason, &kind, &did));
-        HS_ENSURE_MSG(kind == tried, HS_ERR_IO, "DynamoDB: the kind of %s changed", serial_hex);
+    HS_GUARD(st_ddb_revoke_as(d, &rv, &did));
+    if (!did && rv.kind != ST_KIND_X509) {
+        enum st_kind tried = rv.kind;
+        HS_GUARD(st_ddb_revoke_as(d, &rv, &did));
+        HS_ENSURE_MSG(rv.kind == tried, HS_ERR_IO, "DynamoDB: the kind of %s changed", serial_hex);
     }
     if (did) {
         /* After the revocation: whoever sees the new generation can also see the revocation. */
@@ -839,27 +924,25 @@ static void st_ddb_settle(struct st_inv_ddb *d)
     }
 }
 
-/* Query on the GSI for one page after *start (NULL: the first); *start becomes the page's
- * LastEvaluatedKey (NULL after the last page). */
-static HS_RESULT st_ddb_query_request(struct st_inv_ddb *d, time_t from, json_object *start,
-                                      json_object **out)
+/* Query q for one page after start (NULL: the first), items whose notAfter is at or after from. */
+static HS_RESULT st_ddb_query_request(struct st_inv_ddb *d, const struct st_ddb_query *q,
+                                      time_t from, json_object *start, json_object **out)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
     HS_GUARD(st_ddb_request(d, NULL, &req));
     json_object *names = NULL;
     json_object *values = NULL;
-    HS_GUARD(st_ddb_add_str(req, "IndexName", ST_DDB_GSI));
+    HS_GUARD(st_ddb_add_str(req, "IndexName", q->index));
     HS_GUARD(st_ddb_add_str(req, "KeyConditionExpression", "#rp = :r"));
     HS_GUARD(st_ddb_add_str(req, "FilterExpression", "#na >= :from"));
-    HS_GUARD(st_ddb_add_str(req, "ProjectionExpression", "serial, #ra, #rn"));
+    HS_GUARD(st_ddb_add_str(req, "ProjectionExpression", q->projection));
     HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
     HS_GUARD(st_ddb_add_str(names, "#rp", "revoked_part"));
     HS_GUARD(st_ddb_add_str(names, "#na", "not_after"));
     HS_GUARD(st_ddb_add_str(names, "#ra", "revoked_at"));
-    HS_GUARD(st_ddb_add_str(names, "#rn", "reason"));
+    HS_GUARD(st_ddb_add_str(names, q->extra_key, q->extra_name));
     HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
-    /* The X.509 partition only: the CRL's entries (st_inventory.h). */
-    HS_GUARD(st_ddb_add_s(values, ":r", ST_DDB_REVOKED_PART));
+    HS_GUARD(st_ddb_add_s(values, ":r", q->part));
     HS_GUARD(st_ddb_add_n(values, ":from", (long long)from));
     if (d->page_limit > 0) {
         HS_GUARD(hs_json_add(req, "Limit", json_object_new_int(d->page_limit)));
@@ -872,6 +955,17 @@ static HS_RESULT st_ddb_query_request(struct st_inv_ddb *d, time_t from, json_ob
     return HS_OK;
 }
 
+/* Checks that key (the GSI's range key) follows the previous one, and keeps it. */
+static HS_RESULT st_ddb_list_order(struct st_ddb_listing *l, const char *key)
+{
+    HS_ENSURE_MSG(strcmp(l->last, key) < 0, HS_ERR_IO,
+                  "DynamoDB listed revoked serials out of order");
+    size_t n = strnlen(key, sizeof(l->last) - 1);
+    memcpy(l->last, key, n);
+    l->last[n] = '\0';
+    return HS_OK;
+}
+
 static HS_RESULT st_ddb_list_entry(json_object *item, struct st_ddb_listing *l)
 {
     struct st_revoked_entry e = {0};
@@ -880,9 +974,7 @@ static HS_RESULT st_ddb_list_entry(json_object *item, struct st_ddb_listing *l)
     HS_GUARD(st_ddb_get_time(item, "revoked_at", &e.revoked_at));
     HS_GUARD(st_ddb_get_int(item, "reason", -1, ST_DDB_REASON_MAX, &v));
     e.reason = (int)v;
-    HS_ENSURE_MSG(strcmp(l->last, e.serial_hex) < 0, HS_ERR_IO,
-                  "DynamoDB listed revoked serials out of order");
-    memcpy(l->last, e.serial_hex, sizeof(l->last));
+    HS_GUARD(st_ddb_list_order(l, e.serial_hex));
     if (l->total < l->max) {
         l->out[l->total] = e;
     }
@@ -890,11 +982,35 @@ static HS_RESULT st_ddb_list_entry(json_object *item, struct st_ddb_listing *l)
     return HS_OK;
 }
 
-static HS_RESULT st_ddb_list_page(struct st_inv_ddb *d, time_t from, json_object **start,
-                                  struct st_ddb_listing *l)
+static HS_RESULT st_ddb_list_ssh_entry(json_object *item, struct st_ddb_listing *l)
+{
+    struct st_ssh_revoked_entry e = {0};
+    char serial[ST_INV_SERIAL_MAX + 1];
+    char sort[ST_DDB_KRL_SORT_LEN + 1];
+    char want[ST_DDB_KRL_SORT_LEN + 1];
+    HS_GUARD(st_ddb_get_text(item, "serial", serial, sizeof(serial)));
+    HS_ENSURE_MSG(!hs_failed(st_inv_ssh_serial_value(serial, &e.serial)), HS_ERR_IO,
+                  "DynamoDB item: SSH serial %s is not a uint64", serial);
+    HS_GUARD(st_ddb_get_text(item, "krl_sort", sort, sizeof(sort)));
+    HS_GUARD(st_ddb_krl_issuer(sort, strlen(sort), e.issuer_key_sha256));
+    /* The range key names this very serial. */
+    HS_GUARD(st_ddb_krl_sort(e.issuer_key_sha256, serial, want));
+    HS_ENSURE_MSG(strcmp(sort, want) == 0, HS_ERR_IO,
+                  "DynamoDB item: krl_sort of %s is not its own", serial);
+    HS_GUARD(st_ddb_get_time(item, "revoked_at", &e.revoked_at));
+    HS_GUARD(st_ddb_list_order(l, sort));
+    if (l->total < l->max) {
+        l->ssh_out[l->total] = e;
+    }
+    l->total++;
+    return HS_OK;
+}
+
+static HS_RESULT st_ddb_list_page(struct st_inv_ddb *d, const struct st_ddb_query *q, time_t from,
+                                  json_object **start, struct st_ddb_listing *l)
 {
     HS_DEFER(json_object *req = NULL, hs_json_putp);
-    HS_GUARD(st_ddb_query_request(d, from, *start, &req));
+    HS_GUARD(st_ddb_query_request(d, q, from, *start, &req));
     HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
     HS_GUARD(st_ddb_call(d, "Query", req, &reply));
     json_object *items = NULL;
@@ -904,7 +1020,8 @@ static HS_RESULT st_ddb_list_page(struct st_inv_ddb *d, time_t from, json_object
                   HS_ERR_IO, "DynamoDB Query answer without Items");
     size_t n = json_object_array_length(items);
     for (size_t i = 0; i < n; i++) {
-        HS_GUARD(st_ddb_list_entry(json_object_array_get_idx(items, i), l));
+        json_object *item = json_object_array_get_idx(items, i);
+        HS_GUARD(l->ssh ? st_ddb_list_ssh_entry(item, l) : st_ddb_list_entry(item, l));
     }
     json_object_put(*start);
     *start = NULL;
@@ -916,6 +1033,24 @@ static HS_RESULT st_ddb_list_page(struct st_inv_ddb *d, time_t from, json_object
     return HS_OK;
 }
 
+/* Runs q page after page into l (see list_revoked in st_dynamodb.h). */
+static HS_RESULT st_ddb_list(struct st_inv_ddb *d, const struct st_ddb_query *q, time_t from,
+                             struct st_ddb_listing *l, size_t *n)
+{
+    st_ddb_settle(d);
+    HS_DEFER(json_object *start = NULL, hs_json_putp);
+    size_t pages = 0;
+    do {
+        HS_ENSURE_MSG(pages++ < ST_DDB_PAGES_MAX, HS_ERR_IO, "DynamoDB Query: more than %d pages",
+                      ST_DDB_PAGES_MAX);
+        HS_GUARD(st_ddb_list_page(d, q, from, &start, l));
+    } while (start != NULL);
+    *n = l->total;
+    HS_ENSURE_MSG(l->total <= l->max, HS_ERR_BOUNDS, "%zu revoked certificates, room for %zu",
+                  l->total, l->max);
+    return HS_OK;
+}
+
 static HS_RESULT st_ddb_list_revoked(struct st_inventory *inv, time_t not_after_from,
                                      struct st_revoked_entry *out, size_t max, size_t *n)
 {
@@ -923,19 +1058,25 @@ static HS_RESULT st_ddb_list_revoked(struct st_inventory *inv, time_t not_after_
     HS_ENSURE_REF(d);
     HS_ENSURE_REF(n);
     HS_ENSURE(out != NULL || max == 0, HS_ERR_INTERNAL);
-    st_ddb_settle(d);
+    /* The X.509 partition only: the CRL's entries (st_inventory.h). */
+    static const struct st_ddb_query q = {ST_DDB_GSI, ST_DDB_REVOKED_PART, "serial, #ra, #rn",
+                                          "#rn", "reason"};
     struct st_ddb_listing l = {.out = out, .max = max};
-    HS_DEFER(json_object *start = NULL, hs_json_putp);
-    size_t pages = 0;
-    do {
-        HS_ENSURE_MSG(pages++ < ST_DDB_PAGES_MAX, HS_ERR_IO, "DynamoDB Query: more than %d pages",
-                      ST_DDB_PAGES_MAX);
-        HS_GUARD(st_ddb_list_page(d, not_after_from, &start, &l));
-    } while (start != NULL);
-    *n = l.total;
-    HS_ENSURE_MSG(l.total <= max, HS_ERR_BOUNDS, "%zu revoked certificates, room for %zu", l.total,
-                  max);
-    return HS_OK;
+    return st_ddb_list(d, &q, not_after_from, &l, n);
+}
+
+static HS_RESULT st_ddb_list_revoked_ssh(struct st_inventory *inv, time_t not_after_from,
+                                         struct st_ssh_revoked_entry *out, size_t max, size_t *n)
+{
+    struct st_inv_ddb *d = st_ddb_cast(inv);
+    HS_ENSURE_REF(d);
+    HS_ENSURE_REF(n);
+    HS_ENSURE(out != NULL || max == 0, HS_ERR_INTERNAL);
+    /* The GSI "krl": revoked SSH records only, in (CA key, serial) order. */
+    static const struct st_ddb_query q = {ST_DDB_GSI_KRL, ST_DDB_REVOKED_PART_SSH,
+                                          "serial, #ks, #ra", "#ks", "krl_sort"};
+    struct st_ddb_listing l = {.ssh_out = out, .ssh = true, .max = max};
+    return st_ddb_list(d, &q, not_after_from, &l, n);
 }
 
 static HS_RESULT st_ddb_next_crl_number(struct st_inventory *inv, uint64_t *out)
@@ -1092,6 +1233,7 @@ static const struct st_inventory_ops st_ddb_ops = {
     .get = st_ddb_get,
     .revoke = st_ddb_revoke,
     .list_revoked = st_ddb_list_revoked,
+    .list_revoked_ssh = st_ddb_list_revoked_ssh,
     .next_crl_number = st_ddb_next_crl_number,
     .generation = st_ddb_generation,
     .close = st_ddb_close,

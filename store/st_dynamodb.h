@@ -14,13 +14,22 @@
  *   item      subject, sans (the JSON text), requester, profile (S); not_before, not_after,
  *             status (0 good / 1 revoked), revoked_at, reason (N); spki_sha256, cert_sha256 (B);
  *             kind (N, enum st_kind: 0 x509 / 1 ssh; absent = x509, as items written before
- *             records had a kind); expires_at (N, not_after + 90 days: the table's TTL
- *             attribute); revoked_part (S), only on revoked items: "revoked" for X.509,
- *             "revoked#ssh" for SSH
+ *             records had a kind); issuer_key_sha256 (B; absent = all zero, as items written
+ *             before records named their CA key); expires_at (N, not_after + 90 days: the
+ *             table's TTL attribute); revoked_part (S), only on revoked items: "revoked" for
+ *             X.509, "revoked#ssh" for SSH; krl_sort (S), only on revoked SSH items: the CA
+ *             key's SHA-256 in lowercase hex, "#", the serial left-padded with zeros to 40
+ *             digits (so byte order is CA key, then serial as a number)
  *   GSI       "revoked": hash revoked_part, range serial; it must project not_after,
  *             revoked_at and reason (ALL or INCLUDE). Sparse: only revoked items are in it,
  *             one partition per kind, so the CRL reads its own partition and the index needs
  *             no "kind" (a GSI's projection cannot change in place).
+ *   GSI       "krl": hash revoked_part, range krl_sort; it must project not_after and
+ *             revoked_at (ALL or INCLUDE). Sparse twice over: only revoked SSH items carry
+ *             krl_sort. A second index rather than issuer_key_sha256 added to the first one's
+ *             projection: a projection cannot change in place (the index would be dropped and
+ *             rebuilt, and the CRL fail meanwhile), while a new index is built online beside
+ *             the old; and its range key gives the KRL's order, which serial alone cannot.
  *   counters  attribute value (N) of the meta# items, advanced with UpdateItem ADD.
  *
  * Operations (DynamoDB API Reference sections):
@@ -35,11 +44,17 @@
  *                   the kind is the one assumed, X.509 first; when the condition fails, a
  *                   GetItem tells an unknown serial (HS_ERR_INPUT_NOT_FOUND) from one already
  *                   revoked (*changed = false) and from a good record of another kind (SSH),
- *                   which is then revoked as its kind (one more UpdateItem). A change then
- *                   advances the generation (UpdateItem ADD, ReturnValues UPDATED_NEW).
+ *                   which is then revoked as its kind (one more UpdateItem, which also SETs
+ *                   krl_sort from the CA key that GetItem read). A change then advances the
+ *                   generation (UpdateItem ADD, ReturnValues UPDATED_NEW).
  *   list_revoked    Query on the GSI "revoked" (revoked_part = "revoked": X.509, FilterExpression
  *                   not_after >= from, only serial, revoked_at and reason projected), following
  *                   LastEvaluatedKey; in serial order (the GSI's range key, compared as bytes).
+ *   list_revoked_ssh  Query on the GSI "krl" (revoked_part = "revoked#ssh", FilterExpression
+ *                   not_after >= from, serial, krl_sort and revoked_at projected), following
+ *                   LastEvaluatedKey; in krl_sort order, which is the contract's (CA key, serial);
+ *                   the CA key is read back from krl_sort. Settles and reads page by page as
+ *                   list_revoked does (below).
  *   next_crl_number UpdateItem ADD value 1 on "meta#crl_number", ReturnValues UPDATED_NEW.
  *   generation      the value of "meta#revocation_generation", read with a consistent GetItem
  *                   and cached for at most ST_DDB_GENERATION_CACHE_MS: several instances
@@ -54,9 +69,9 @@
  *     therefore first waits until the newest generation change this store has seen is at least
  *     ST_DDB_GSI_SETTLE_MS old (DynamoDB propagates to GSIs "typically within a fraction of
  *     a second"; not a guarantee). So the first CRL after a revocation takes up to that long.
- *   - list_revoked reads page after page, not one snapshot: a revocation made during the listing
- *     may or may not be in it (the generation, read before the list, then makes the caller
- *     list again).
+ *   - list_revoked (and list_revoked_ssh) reads page after page, not one snapshot: a
+ *     revocation made during the listing may or may not be in it (the generation, read before
+ *     the list, then makes the caller list again).
  *   - The revocation and the generation are two writes (dynalite, which the tests use, has no
  *     TransactWriteItems). If the process dies between them, the record is revoked but the
  *     generation not advanced: other instances' cached CRLs miss it until they are regenerated

@@ -1,5 +1,6 @@
 #include "store/st_inventory.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "store/internal.h"
@@ -78,6 +79,80 @@ HS_RESULT st_inv_kind_check(enum st_kind kind)
     }
 }
 
+/* --- SSH serials ------------------------------------------------------------------------------ */
+
+HS_RESULT st_ssh_serial_hex(uint64_t serial, char *out, size_t out_len)
+{
+    HS_ENSURE_REF(out);
+    HS_ENSURE(out_len > ST_INV_SSH_SERIAL_MAX, HS_ERR_BOUNDS);
+    if (serial == 0) {
+        memcpy(out, "0", 2); /* as BN_bn2hex writes zero, and sgn_cert_serial_hex with it */
+        return HS_OK;
+    }
+    int octets = 8;
+    while ((serial >> ((octets - 1) * 8)) == 0) {
+        octets--;
+    }
+    for (int i = 0; i < octets; i++) {
+        unsigned int v = (unsigned int)((serial >> ((octets - 1 - i) * 8)) & 0xffU);
+        int w = snprintf(out + 2 * i, 3, "%02x", v);
+        HS_ENSURE(w == 2, HS_ERR_INTERNAL);
+    }
+    return HS_OK;
+}
+
+HS_RESULT st_ssh_serial_parse(const char *serial_hex, uint64_t *out)
+{
+    HS_ENSURE_REF(serial_hex);
+    HS_ENSURE_REF(out);
+    size_t n = strnlen(serial_hex, ST_INV_SSH_SERIAL_MAX + 1);
+    bool zero = strcmp(serial_hex, "0") == 0;
+    HS_ENSURE_MSG(zero || (n >= 2 && n <= ST_INV_SSH_SERIAL_MAX && n % 2 == 0 &&
+                           strspn(serial_hex, "0123456789abcdef") == n &&
+                           strncmp(serial_hex, "00", 2) != 0),
+                  HS_ERR_INPUT_FIELD,
+                  "an SSH serial is 1..%d octets in lowercase hex without a leading zero octet",
+                  ST_INV_SSH_SERIAL_MAX / 2);
+    return st_inv_ssh_serial_value(serial_hex, out);
+}
+
+HS_RESULT st_inv_ssh_serial_value(const char *serial_hex, uint64_t *out)
+{
+    HS_ENSURE_REF(serial_hex);
+    size_t n = strnlen(serial_hex, ST_INV_SSH_SERIAL_MAX + 1);
+    HS_ENSURE_MSG(n >= 1 && n <= ST_INV_SSH_SERIAL_MAX &&
+                      strspn(serial_hex, "0123456789abcdef") == n,
+                  HS_ERR_INPUT_FIELD, "SSH serial %.40s is not 1..%d lowercase hex digits",
+                  serial_hex, ST_INV_SSH_SERIAL_MAX);
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = serial_hex[i];
+        v = (v << 4) | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    *out = v;
+    return HS_OK;
+}
+
+static bool st_inv_hash_is_zero(const unsigned char *h)
+{
+    unsigned char acc = 0;
+    for (size_t i = 0; i < ST_INV_KEY_HASH_LEN; i++) {
+        acc |= h[i];
+    }
+    return acc == 0;
+}
+
+/* What an SSH record needs beyond every record's checks (st_inventory.h, enum st_kind). */
+static HS_RESULT st_inv_ssh_check(const struct st_cert_record *rec)
+{
+    uint64_t serial = 0;
+    HS_GUARD(st_ssh_serial_parse(rec->serial_hex, &serial));
+    HS_ENSURE_MSG(serial != 0, HS_ERR_INPUT_FIELD, "an SSH certificate's serial is not 0");
+    HS_ENSURE_MSG(!st_inv_hash_is_zero(rec->issuer_key_sha256), HS_ERR_INPUT_FIELD,
+                  "an SSH certificate's record names its CA key (issuer_key_sha256)");
+    return HS_OK;
+}
+
 HS_RESULT st_inv_record_check(const struct st_cert_record *rec)
 {
     HS_ENSURE_REF(rec);
@@ -90,5 +165,8 @@ HS_RESULT st_inv_record_check(const struct st_cert_record *rec)
                   "notBefore is after notAfter");
     HS_GUARD(st_inv_reason_check(rec->reason));
     HS_GUARD(st_inv_kind_check(rec->kind));
+    if (rec->kind == ST_KIND_SSH) {
+        HS_GUARD(st_inv_ssh_check(rec));
+    }
     return st_inv_status_check(rec);
 }

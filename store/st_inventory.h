@@ -42,6 +42,8 @@
 #define ST_INV_SANS_MAX 8192   /* bytes of the SAN list (JSON array of "DNS:x", "IP:y"...) */
 #define ST_INV_PRINCIPAL_MAX 2048
 #define ST_INV_PROFILE_MAX 16
+#define ST_INV_SSH_SERIAL_MAX 16 /* hex digits of an SSH serial (uint64, PROTOCOL.certkeys) */
+#define ST_INV_KEY_HASH_LEN 32   /* bytes of a SHA-256 */
 
 enum st_cert_status {
     ST_CERT_GOOD = 0,
@@ -49,12 +51,26 @@ enum st_cert_status {
 };
 
 /* What kind of credential a record describes. The zero value is X.509, so a record built as
- * before (calloc, "= {0}") is an X.509 certificate. Serials are one namespace across kinds: a
- * serial is recorded once, whatever its kind (HS_ERR_INPUT_EXISTS otherwise). For an SSH
- * certificate (OpenSSH PROTOCOL.certkeys) the fields read: serial_hex the certificate's 64-bit
- * serial, subject its key id, sans its principals (JSON array), profile "user" or "host",
- * spki_sha256 the SHA-256 of the certified public key blob, cert_sha256 that of the whole
- * certificate blob. Its revocation goes to a KRL, never to the CRL (list_revoked). */
+ * before (calloc, "= {0}") is an X.509 certificate.
+ *
+ * Serials are one namespace across kinds: a serial is recorded once, whatever its kind
+ * (HS_ERR_INPUT_EXISTS otherwise), so "GET /v1/.../{serial}" and a revocation name one record,
+ * and a serial is never reused by another kind. An SSH serial is a uint64 spelled as an X.509
+ * serial of the same value is (st_ssh_serial_hex: its big-endian octets without leading zero
+ * octets, two lowercase digits each), so the namespace is one of numbers, not of spellings; a
+ * random 64-bit SSH serial meets a random 20-octet X.509 serial with negligible probability,
+ * and the loser of such a meeting is refused (HS_ERR_INPUT_EXISTS) and draws again.
+ *
+ * For an SSH certificate (OpenSSH PROTOCOL.certkeys) the fields read: serial_hex the
+ * certificate's 64-bit serial (1..16 digits in st_ssh_serial_hex's spelling, not 0: a KRL
+ * cannot revoke serial 0, PROTOCOL.krl), subject its key id, sans its principals (JSON array),
+ * profile "user" or "host", spki_sha256 the SHA-256 of the certified public key blob (the
+ * RFC 4253 §6.6 encoding inside the certificate), cert_sha256 that of the whole certificate
+ * blob, issuer_key_sha256 the SHA-256 of the signing CA's public key blob (required: non-zero).
+ * The OpenSSH fingerprints are not stored twice: "SHA256:" + unpadded base64 of spki_sha256 is
+ * the certified key's fingerprint as ssh-keygen -l prints it, and the same of
+ * issuer_key_sha256 is the CA key's. Its revocation goes to a KRL (list_revoked_ssh), never
+ * to the CRL (list_revoked). */
 enum st_kind {
     ST_KIND_X509 = 0,
     ST_KIND_SSH = 1,
@@ -75,6 +91,16 @@ struct st_cert_record {
     time_t revoked_at; /* when status is REVOKED, else 0 */
     int reason;        /* CRL_REASON_* (RFC 5280 §5.3.1), or -1 for none / unspecified */
     enum st_kind kind; /* ST_KIND_X509 (0) unless set */
+    /* Which CA key signed it: the SHA-256 of the issuer's public key. SSH: of the CA public key
+     * blob (RFC 4253 §6.6, the base64 of its ssh_*_ca.pub line), required, since with rotation
+     * several CA keys are trusted at once and a KRL has one certificate section per CA key
+     * (PROTOCOL.krl). A hash rather than a key label or a token handle: it is derived from what
+     * every sshd is given, stays fixed across ceremonies and exports, and is what the KRL builder
+     * compares with each published CA key. X.509: of the issuing CA certificate's DER
+     * SubjectPublicKeyInfo, or all zero when not recorded (records from before schema 3,
+     * callers that do not set it). All zero on an SSH record read back: a record from before
+     * the inventory knew issuers (see list_revoked_ssh). */
+    unsigned char issuer_key_sha256[ST_INV_KEY_HASH_LEN];
 };
 
 /* A revoked certificate as the CRL lists it. */
@@ -84,13 +110,22 @@ struct st_revoked_entry {
     int reason;
 };
 
+/* A revoked SSH certificate as a KRL lists it (PROTOCOL.krl, KRL_SECTION_CERTIFICATES: one
+ * section per CA key, its serials). */
+struct st_ssh_revoked_entry {
+    uint64_t serial;
+    unsigned char issuer_key_sha256[ST_INV_KEY_HASH_LEN]; /* all zero: the CA is not known */
+    time_t revoked_at;
+};
+
 struct st_inventory;
 
 struct st_inventory_ops {
     /* Commits rec durably (returns only after the transaction holding it is fsync'd). A record
      * put as REVOKED also bumps the revocation generation. Errors: HS_ERR_INPUT_FIELD (serial;
      * status not GOOD/REVOKED; kind not an enum st_kind; a GOOD record with a revocation time
-     * or reason),
+     * or reason; an SSH record whose serial is 0 or not spelled as st_ssh_serial_hex spells it,
+     * or whose issuer_key_sha256 is all zero),
      * HS_ERR_INPUT_RANGE (a string past its bound; notBefore after notAfter; reason not -1 or
      * 0..10 without 7; a REVOKED record without revoked_at), HS_ERR_INPUT_EXISTS (serial
      * already recorded), HS_ERR_IO (the store failed; the record must be treated as not
@@ -117,6 +152,21 @@ struct st_inventory_ops {
      * HS_ERR_IO (out may be partly written, *n is not). */
     HS_MUST_USE hs_result (*list_revoked)(struct st_inventory *inv, time_t not_after_from,
                                           struct st_revoked_entry *out, size_t max, size_t *n);
+    /* Lists the revoked SSH certificates (kind ST_KIND_SSH only: a KRL's entries) whose notAfter
+     * is at or after not_after_from (an expired certificate is refused by sshd anyway), ordered
+     * by issuer_key_sha256 (as bytes) and then by serial (as numbers), so each CA key's serials
+     * are one run, ascending, as a KRL_SECTION_CERTIFICATES wants them. From one consistent
+     * snapshot (SQLite; DynamoDB: as list_revoked, see st_dynamodb.h). Writes at most max
+     * entries to out (NULL when max is 0) and the total count to *n; HS_ERR_BOUNDS when there
+     * are more than max, with *n set to the total and out holding the first max. A record from
+     * before the inventory knew issuers lists with an all-zero issuer_key_sha256 (first): a
+     * KRL revokes it in a section with an empty ca_key, which applies to every CA
+     * (PROTOCOL.krl; serials being one namespace, that revokes nothing else of ours). Errors:
+     * HS_ERR_IO (also a stored SSH serial that is not a uint64; out may be partly written, *n
+     * is not). */
+    HS_MUST_USE hs_result (*list_revoked_ssh)(struct st_inventory *inv, time_t not_after_from,
+                                              struct st_ssh_revoked_entry *out, size_t max,
+                                              size_t *n);
     /* Returns the next CRL number (1, 2, ...), durably advanced so that it never repeats
      * across restarts (RFC 5280 §5.2.3). Errors: HS_ERR_IO. */
     HS_MUST_USE hs_result (*next_crl_number)(struct st_inventory *inv, uint64_t *out);
@@ -145,6 +195,17 @@ struct st_inventory {
  * or not thread-safe), HS_ERR_IO naming the path and SQLite's message (including a file that
  * is not an inventory), HS_ERR_NOMEM. path is copied. Close with st_inventory_close(). */
 HS_RESULT st_sqlite_open(const char *path, struct st_inventory **out);
+
+/* Writes serial as an SSH serial is spelled in the inventory: its big-endian octets without
+ * leading zero octets, two lowercase hex digits each ("0a" for 10, "0" for 0), as
+ * sgn_cert_serial_hex spells an X.509 serial of the same value. out has out_len bytes, at
+ * least ST_INV_SSH_SERIAL_MAX + 1. Errors: HS_ERR_BOUNDS. */
+HS_RESULT st_ssh_serial_hex(uint64_t serial, char *out, size_t out_len);
+
+/* Reads an SSH serial written by st_ssh_serial_hex, and only that spelling (1..16 lowercase hex
+ * digits, an even count, no leading zero octet; "0" alone for 0). Errors: HS_ERR_INTERNAL (NULL),
+ * HS_ERR_INPUT_FIELD. */
+HS_RESULT st_ssh_serial_parse(const char *serial_hex, uint64_t *out);
 
 /* Calls inv->ops->close (NULL accepted); for HS_DEFER, st_inventory_closep. */
 void st_inventory_close(struct st_inventory *inv);

@@ -35,7 +35,7 @@
  *   has woken the callers, so no caller waits for a checkpoint's fsync.
  */
 
-#define ST_INV_SCHEMA_VERSION 2
+#define ST_INV_SCHEMA_VERSION 3
 #define ST_INV_SQLITE_MIN 3037000 /* STRICT tables (3.37.0); RETURNING is 3.35.0 */
 #define ST_INV_BATCH_MAX 256
 /* Commit delay: while callers keep arriving (the last batch held more than one job), the
@@ -49,6 +49,8 @@
 #define ST_INV_META_CRL "crl_number"
 #define ST_INV_META_GENERATION "revocation_generation"
 #define ST_INV_META_NAME_MAX 32
+
+_Static_assert(ST_KIND_SSH == 1, "the schema and the KRL listing spell ST_KIND_SSH as 1");
 
 /* Fails naming the store, the step and SQLite's message, unless cond holds: with
  * HS_ERR_STORE_UNAVAILABLE when SQLite's error says the file cannot be written for now (see
@@ -112,10 +114,23 @@ static const char st_inv_schema_v2_sql[] =
     " WHERE status = 1;"
     "PRAGMA user_version = 2;";
 
+/* 2 -> 3: records name the key that signed them (issuer_key_sha256, st_inventory.h); rows
+ * from before read as all zero, which the KRL treats as "any CA". As in 1 -> 2, ADD COLUMN with
+ * a constant default rewrites no row. A second partial index covers list_revoked_ssh: the
+ * revoked SSH rows, issuer first. */
+static const char st_inv_schema_v3_sql[] =
+    "ALTER TABLE certificates ADD COLUMN issuer_key_sha256 BLOB NOT NULL DEFAULT"
+    " x'0000000000000000000000000000000000000000000000000000000000000000'"
+    " CHECK (length(issuer_key_sha256) = 32);"
+    "CREATE INDEX certificates_krl ON certificates (issuer_key_sha256, serial, not_after,"
+    " revoked_at) WHERE status = 1 AND kind = 1;"
+    "PRAGMA user_version = 3;";
+
 /* The steps from version i to i + 1, run in order from the file's version. */
 static const char *const st_inv_schema_steps[ST_INV_SCHEMA_VERSION] = {
     st_inv_schema_v1_sql,
     st_inv_schema_v2_sql,
+    st_inv_schema_v3_sql,
 };
 
 enum st_inv_wsql {
@@ -134,6 +149,7 @@ enum st_inv_wsql {
 enum st_inv_rsql {
     ST_INV_R_GET,
     ST_INV_R_LIST,
+    ST_INV_R_LIST_SSH,
     ST_INV_R_COUNT,
 };
 
@@ -151,8 +167,8 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
     [ST_INV_W_INSERT] = {"insert",
                          "INSERT INTO certificates (serial, subject, sans, not_before, not_after,"
                          " requester, profile, spki_sha256, cert_sha256, status, revoked_at,"
-                         " reason, kind)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
+                         " reason, kind, issuer_key_sha256)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
     [ST_INV_W_EXISTS] = {"lookup", "SELECT 1 FROM certificates WHERE serial = ?1"},
     [ST_INV_W_REVOKE] = {"revoke", "UPDATE certificates SET status = 1, revoked_at = ?2,"
                                    " reason = ?3 WHERE serial = ?1 AND status = 0"},
@@ -163,10 +179,18 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
 static const struct st_inv_sql st_inv_rsql[ST_INV_R_COUNT] = {
     [ST_INV_R_GET] = {"get", "SELECT serial, subject, sans, not_before, not_after, requester,"
                              " profile, spki_sha256, cert_sha256, status, revoked_at, reason,"
-                             " kind FROM certificates WHERE serial = ?1"},
+                             " kind, issuer_key_sha256 FROM certificates WHERE serial = ?1"},
     [ST_INV_R_LIST] = {"list revoked",
                        "SELECT serial, revoked_at, reason FROM certificates"
                        " WHERE status = 1 AND kind = ?2 AND not_after >= ?1 ORDER BY serial"},
+    /* kind = 1 (ST_KIND_SSH) as a literal, so that the partial index certificates_krl, whose
+     * WHERE says the same, serves it. Serials in numeric order whatever their spelling:
+     * left-padded with zeros to the longest serial (blobs compare as bytes). */
+    [ST_INV_R_LIST_SSH] = {"list revoked ssh",
+                           "SELECT serial, issuer_key_sha256, revoked_at FROM certificates"
+                           " WHERE status = 1 AND kind = 1 AND not_after >= ?1"
+                           " ORDER BY issuer_key_sha256,"
+                           " substr('0000000000000000000000000000000000000000' || serial, -40)"},
 };
 
 enum st_inv_op {
@@ -359,7 +383,8 @@ static HS_RESULT st_inv_bind_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     HS_GUARD(st_inv_bind_int(s, st, 10, rec->status));
     HS_GUARD(st_inv_bind_int(s, st, 11, (sqlite3_int64)rec->revoked_at));
     HS_GUARD(st_inv_bind_int(s, st, 12, rec->reason));
-    return st_inv_bind_int(s, st, 13, rec->kind);
+    HS_GUARD(st_inv_bind_int(s, st, 13, rec->kind));
+    return st_inv_bind_hash(s, st, 14, rec->issuer_key_sha256);
 }
 
 static HS_RESULT st_inv_insert(struct st_inv_sqlite *s, const struct st_cert_record *rec)
@@ -730,7 +755,8 @@ static HS_RESULT st_inv_read_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     HS_GUARD(st_inv_column_status(s, st, 9, &rec->status));
     rec->revoked_at = (time_t)sqlite3_column_int64(st, 10);
     rec->reason = sqlite3_column_int(st, 11);
-    return st_inv_column_kind(s, st, 12, &rec->kind);
+    HS_GUARD(st_inv_column_kind(s, st, 12, &rec->kind));
+    return st_inv_column_hash(s, st, 13, rec->issuer_key_sha256);
 }
 
 static HS_RESULT st_inv_sqlite_get(struct st_inventory *inv, const char *serial_hex,
@@ -788,6 +814,45 @@ static HS_RESULT st_inv_sqlite_list_revoked(struct st_inventory *inv, time_t not
     ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->rdb, "list revoked");
     *n = total;
     HS_ENSURE_MSG(total <= max, HS_ERR_BOUNDS, "%zu revoked certificates, room for %zu", total,
+                  max);
+    return HS_OK;
+}
+
+static HS_RESULT st_inv_read_revoked_ssh(struct st_inv_sqlite *s, sqlite3_stmt *st,
+                                         struct st_ssh_revoked_entry *e)
+{
+    char serial[ST_INV_SERIAL_MAX + 1];
+    HS_GUARD(st_inv_column_text(s, st, 0, serial, sizeof(serial)));
+    HS_ENSURE_MSG(!hs_failed(st_inv_ssh_serial_value(serial, &e->serial)), HS_ERR_IO,
+                  "%s: stored SSH serial %s is not a uint64", s->path, serial);
+    HS_GUARD(st_inv_column_hash(s, st, 1, e->issuer_key_sha256));
+    e->revoked_at = (time_t)sqlite3_column_int64(st, 2);
+    return HS_OK;
+}
+
+static HS_RESULT st_inv_sqlite_list_revoked_ssh(struct st_inventory *inv, time_t not_after_from,
+                                                struct st_ssh_revoked_entry *out, size_t max,
+                                                size_t *n)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    HS_ENSURE_REF(n);
+    HS_ENSURE(out != NULL || max == 0, HS_ERR_INTERNAL);
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->reader_lock), hs_mutex_unlockp);
+    /* One statement, one read transaction, as list_revoked. */
+    HS_DEFER(sqlite3_stmt *st = s->rstmt[ST_INV_R_LIST_SSH], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_int(s, st, 1, (sqlite3_int64)not_after_from));
+    size_t total = 0;
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (total < max) {
+            HS_GUARD(st_inv_read_revoked_ssh(s, st, &out[total]));
+        }
+        total++;
+    }
+    ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->rdb, "list revoked ssh");
+    *n = total;
+    HS_ENSURE_MSG(total <= max, HS_ERR_BOUNDS, "%zu revoked SSH certificates, room for %zu", total,
                   max);
     return HS_OK;
 }
@@ -1035,6 +1100,7 @@ static const struct st_inventory_ops st_inv_sqlite_ops = {
     .get = st_inv_sqlite_get,
     .revoke = st_inv_sqlite_revoke,
     .list_revoked = st_inv_sqlite_list_revoked,
+    .list_revoked_ssh = st_inv_sqlite_list_revoked_ssh,
     .next_crl_number = st_inv_sqlite_next_crl_number,
     .generation = st_inv_sqlite_generation,
     .close = st_inv_sqlite_close,

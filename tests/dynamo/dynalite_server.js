@@ -7,8 +7,8 @@
 //                           [--creds-auth TOKEN] [--port-file FILE]
 //
 // It creates the table with the inventory's schema (hash key serial, sparse GSI "revoked" on
-// revoked_part + serial, projection INCLUDE not_after, revoked_at, reason: as the Terraform
-// defines it), then writes its port to
+// revoked_part + serial, projection INCLUDE not_after, revoked_at, reason; sparse GSI "krl" on
+// revoked_part + krl_sort, projection INCLUDE not_after, revoked_at: as the Terraform defines it), then writes its port to
 // --port-file (or stdout). Control routes (plain HTTP, never signed, never on the real service):
 //   POST /__faults        {"faults": [{"status": 400, "type": "ThrottlingException",
 //                                      "apply": false, "delay_ms": 0, "raw": null,
@@ -121,7 +121,8 @@ async function createTable (name) {
   const [status, , body] = await inner('CreateTable', {
     TableName: name,
     AttributeDefinitions: [{ AttributeName: 'serial', AttributeType: 'S' },
-      { AttributeName: 'revoked_part', AttributeType: 'S' }],
+      { AttributeName: 'revoked_part', AttributeType: 'S' },
+      { AttributeName: 'krl_sort', AttributeType: 'S' }],
     KeySchema: [{ AttributeName: 'serial', KeyType: 'HASH' }],
     BillingMode: 'PAY_PER_REQUEST',
     GlobalSecondaryIndexes: [{ IndexName: 'revoked',
@@ -129,7 +130,11 @@ async function createTable (name) {
         { AttributeName: 'serial', KeyType: 'RANGE' }],
       // As infra/terraform/modules/inventory/main.tf projects it: a backend that reads any other
       // attribute through the index fails here as it would on AWS.
-      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['not_after', 'revoked_at', 'reason'] } }]
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['not_after', 'revoked_at', 'reason'] } },
+    { IndexName: 'krl',
+      KeySchema: [{ AttributeName: 'revoked_part', KeyType: 'HASH' },
+        { AttributeName: 'krl_sort', KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['not_after', 'revoked_at'] } }]
   })
   if (status !== 200) throw new Error('CreateTable ' + name + ': ' + body)
   for (let i = 0; i < 100; i++) {

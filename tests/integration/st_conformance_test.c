@@ -13,6 +13,8 @@
  * exact code before it reaches the store (the store sees no activity); duplicates (also across
  * kinds and racing threads); revocation once, its generation, kept across a reopen; SSH
  * revocations stay off the CRL list; list_revoked's order, notAfter bound and HS_ERR_BOUNDS;
+ * SSH serials' one spelling and their namespace shared with X.509; list_revoked_ssh (the KRL's
+ * list) across two CA keys, in (CA key, serial) order, with its bound and HS_ERR_BOUNDS;
  * CRL numbers strictly increasing across threads and a reopen; 16 threads putting at once; the
  * factory's refusals. Each backend's own test (st_sqlite_test.c, st_dynamodb_test.c) keeps
  * what only that store does.
@@ -166,13 +168,23 @@ HS_TEST(put_get_round_trips_every_field_and_kind)
     HS_CHECK_OK(inv->ops->get(inv, "5a5a", out));
     HS_CHECK(hs_test_record_equal(ssh, out));
     HS_CHECK(out->kind == ST_KIND_SSH);
+    /* Its CA key, every byte distinct, read back as it was put. */
+    for (size_t i = 0; i < sizeof(ssh->issuer_key_sha256); i++) {
+        ssh->issuer_key_sha256[i] = (unsigned char)(0x80 ^ (i * 11));
+    }
+    snprintf(ssh->serial_hex, sizeof(ssh->serial_hex), "fedcba9876543210");
+    HS_CHECK_OK(inv->ops->put(inv, ssh));
+    HS_CHECK_OK(inv->ops->get(inv, "fedcba9876543210", out));
+    HS_CHECK(hs_test_record_equal(ssh, out));
+    HS_CHECK(memcmp(out->issuer_key_sha256, ssh->issuer_key_sha256, 32) == 0);
 
-    /* A record put as revoked, with an empty subject, keeps its revocation and bumps the
-     * generation. */
+    /* A record put as revoked, with an empty subject and no issuer key (X.509 may leave it all
+     * zero), keeps its revocation and bumps the generation. */
     uint64_t gen = inv->ops->generation(inv);
     HS_CHECK(gen == 0);
     HS_DEFER(struct st_cert_record *rev = hs_test_record_new("1"), hs_test_record_freep);
     rev->subject[0] = '\0';
+    memset(rev->issuer_key_sha256, 0, sizeof(rev->issuer_key_sha256));
     rev->status = ST_CERT_REVOKED;
     rev->revoked_at = T0 + 3600;
     rev->reason = 1;
@@ -260,6 +272,30 @@ static void revoked_without_time(struct st_cert_record *r)
     r->status = ST_CERT_REVOKED;
 }
 
+static void ssh_without_issuer(struct st_cert_record *r)
+{
+    r->kind = ST_KIND_SSH;
+    snprintf(r->serial_hex, sizeof(r->serial_hex), "0abc");
+    memset(r->issuer_key_sha256, 0, sizeof(r->issuer_key_sha256));
+}
+
+static void ssh_serial_odd(struct st_cert_record *r)
+{
+    r->kind = ST_KIND_SSH; /* "abc": an X.509 serial may be spelled so, an SSH one is "0abc" */
+}
+
+static void ssh_serial_too_long(struct st_cert_record *r)
+{
+    r->kind = ST_KIND_SSH;
+    snprintf(r->serial_hex, sizeof(r->serial_hex), "0123456789abcdef01"); /* 9 octets */
+}
+
+static void ssh_serial_zero(struct st_cert_record *r)
+{
+    r->kind = ST_KIND_SSH;
+    snprintf(r->serial_hex, sizeof(r->serial_hex), "0");
+}
+
 HS_TEST(bad_input_is_refused_with_its_code_before_the_store)
 {
     struct store s;
@@ -286,18 +322,21 @@ HS_TEST(bad_input_is_refused_with_its_code_before_the_store)
         {"1234567890abcdef1234567890abcdef12345678", HS_ERR_NONE},         /* 40 */
         {"0", HS_ERR_NONE},
         {"0ab", HS_ERR_NONE},
+        {"0a1b", HS_ERR_NONE},
     };
     static const struct {
         void (*spoil)(struct st_cert_record *r);
         enum hs_code code;
     } records[] = {
-        {too_long_subject, HS_ERR_INPUT_RANGE},   {too_long_sans, HS_ERR_INPUT_RANGE},
-        {too_long_requester, HS_ERR_INPUT_RANGE}, {too_long_profile, HS_ERR_INPUT_RANGE},
-        {too_long_serial, HS_ERR_INPUT_FIELD},    {validity_inverted, HS_ERR_INPUT_RANGE},
-        {status_unknown, HS_ERR_INPUT_FIELD},     {kind_unknown, HS_ERR_INPUT_FIELD},
-        {kind_negative, HS_ERR_INPUT_FIELD},      {reason_too_big, HS_ERR_INPUT_RANGE},
-        {reason_unused_7, HS_ERR_INPUT_RANGE},    {good_with_revocation, HS_ERR_INPUT_FIELD},
-        {good_with_reason, HS_ERR_INPUT_FIELD},   {revoked_without_time, HS_ERR_INPUT_RANGE},
+        {too_long_subject, HS_ERR_INPUT_RANGE},    {too_long_sans, HS_ERR_INPUT_RANGE},
+        {too_long_requester, HS_ERR_INPUT_RANGE},  {too_long_profile, HS_ERR_INPUT_RANGE},
+        {too_long_serial, HS_ERR_INPUT_FIELD},     {validity_inverted, HS_ERR_INPUT_RANGE},
+        {status_unknown, HS_ERR_INPUT_FIELD},      {kind_unknown, HS_ERR_INPUT_FIELD},
+        {kind_negative, HS_ERR_INPUT_FIELD},       {reason_too_big, HS_ERR_INPUT_RANGE},
+        {reason_unused_7, HS_ERR_INPUT_RANGE},     {good_with_revocation, HS_ERR_INPUT_FIELD},
+        {good_with_reason, HS_ERR_INPUT_FIELD},    {revoked_without_time, HS_ERR_INPUT_RANGE},
+        {ssh_without_issuer, HS_ERR_INPUT_FIELD},  {ssh_serial_odd, HS_ERR_INPUT_FIELD},
+        {ssh_serial_too_long, HS_ERR_INPUT_FIELD}, {ssh_serial_zero, HS_ERR_INPUT_FIELD},
     };
     /* Refused input first: the store sees nothing of it. */
     long before = store_activity(inv);
@@ -327,14 +366,16 @@ HS_TEST(bad_input_is_refused_with_its_code_before_the_store)
     HS_CHECK_ERR(inv->ops->revoke(inv, "abc", T0, -2, NULL), HS_ERR_INPUT_RANGE);
     HS_CHECK(store_activity(inv) == before);
 
-    /* Then the valid ones, of both kinds. */
+    /* Then the valid ones, of both kinds (SSH where the serial is an SSH one). */
     for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+        uint64_t v = 0;
+        bool ssh = i % 2 && !hs_failed(st_ssh_serial_parse(serials[i].serial, &v)) && v != 0;
         if (serials[i].code == HS_ERR_NONE) {
-            HS_CHECK_OK(put_serial(inv, serials[i].serial, i % 2 ? ST_KIND_SSH : ST_KIND_X509));
+            HS_CHECK_OK(put_serial(inv, serials[i].serial, ssh ? ST_KIND_SSH : ST_KIND_X509));
             HS_CHECK(present(inv, serials[i].serial));
         }
     }
-    HS_CHECK(accepted == 3);
+    HS_CHECK(accepted == 4);
     HS_CHECK(!present(inv, "abc"));
     HS_CHECK_OK(put_serial(inv, "abc", ST_KIND_X509));
     HS_CHECK(store_activity(inv) > before);
@@ -533,7 +574,178 @@ HS_TEST(list_revoked_of_an_empty_store)
     size_t n = 99;
     HS_CHECK_OK(inv->ops->list_revoked(inv, 0, NULL, 0, &n));
     HS_CHECK(n == 0);
+    n = 99;
+    HS_CHECK_OK(inv->ops->list_revoked_ssh(inv, 0, NULL, 0, &n));
+    HS_CHECK(n == 0);
     HS_CHECK(inv->ops->generation(inv) == 0);
+}
+
+HS_TEST(ssh_serials_have_one_spelling_and_share_the_namespace)
+{
+    static const struct {
+        uint64_t v;
+        const char *hex;
+    } spell[] = {
+        {0, "0"},
+        {1, "01"},
+        {0xa, "0a"},
+        {0xff, "ff"},
+        {0x100, "0100"},
+        {0x0102030405060708ULL, "0102030405060708"},
+        {0x8000000000000000ULL, "8000000000000000"},
+        {UINT64_MAX, "ffffffffffffffff"},
+    };
+    for (size_t i = 0; i < sizeof(spell) / sizeof(spell[0]); i++) {
+        char hex[ST_INV_SSH_SERIAL_MAX + 1];
+        uint64_t back = 1;
+        HS_CHECK_OK(st_ssh_serial_hex(spell[i].v, hex, sizeof(hex)));
+        HS_CHECK(strcmp(hex, spell[i].hex) == 0);
+        HS_CHECK_OK(st_ssh_serial_parse(spell[i].hex, &back));
+        HS_CHECK(back == spell[i].v);
+    }
+    char small[ST_INV_SSH_SERIAL_MAX];
+    HS_CHECK_ERR(st_ssh_serial_hex(1, small, sizeof(small)), HS_ERR_BOUNDS);
+    static const char *const bad[] = {
+        "", "a", "abc", "00ff", "0A", "1ffffffffffffffff", "01ffffffffffffffff", "g1", "-1", " 01",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t v = 7;
+        HS_CHECK_ERR(st_ssh_serial_parse(bad[i], &v), HS_ERR_INPUT_FIELD);
+        HS_CHECK(v == 7);
+    }
+    uint64_t v = 0;
+    HS_CHECK_ERR(st_ssh_serial_parse(NULL, &v), HS_ERR_INTERNAL);
+
+    /* One namespace: an SSH serial and an X.509 serial of the same value are one serial. */
+    struct store s;
+    store_new("namespace", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    char hex[ST_INV_SSH_SERIAL_MAX + 1];
+    HS_CHECK_OK(st_ssh_serial_hex(0x0a1b2c3dULL, hex, sizeof(hex)));
+    HS_CHECK_OK(put_serial(inv, hex, ST_KIND_X509));
+    HS_CHECK_ERR(put_serial(inv, hex, ST_KIND_SSH), HS_ERR_INPUT_EXISTS);
+    HS_CHECK_OK(put_serial(inv, "7f01", ST_KIND_SSH));
+    HS_CHECK_ERR(put_serial(inv, "7f01", ST_KIND_X509), HS_ERR_INPUT_EXISTS);
+    HS_DEFER(struct st_cert_record *r = hs_test_record_new("1"), hs_test_record_freep);
+    HS_CHECK_OK(inv->ops->get(inv, hex, r));
+    HS_CHECK(r->kind == ST_KIND_X509);
+    HS_CHECK_OK(inv->ops->get(inv, "7f01", r));
+    HS_CHECK(r->kind == ST_KIND_SSH);
+}
+
+/* Two CA keys: A and B differ only in their last byte, so the order compares the whole hash. */
+static void ca_key(unsigned char out[32], unsigned char last)
+{
+    memset(out, 0x5c, 32);
+    out[31] = last;
+}
+
+#define KRL_N 11
+
+HS_TEST(list_revoked_ssh_lists_per_ca_key_in_serial_order)
+{
+    struct store s;
+    store_new("krl", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    /* Out of order; of mixed lengths and beyond INT64_MAX (numeric order is not text order);
+     * some put as revoked, the others revoked afterwards; one expired before T0 + 500; one
+     * left good. X.509 revocations interleave and must not show. */
+    static const struct {
+        uint64_t serial;
+        unsigned char ca;
+        bool expired;
+        bool put_revoked;
+        bool good;
+    } krl[KRL_N] = {
+        {0x8000000000000000ULL, 0x02, false, true, false},
+        {0x1234567890abcdefULL, 0x01, false, false, false},
+        {0x0a, 0x02, false, false, false},
+        {0x0100, 0x02, false, true, false},
+        {UINT64_MAX, 0x02, true, false, false},
+        {0x05, 0x01, false, true, false},
+        {0x7fffffffffffffffULL, 0x01, false, false, false},
+        {0xff, 0x02, false, false, false},
+        {0x0200, 0x01, false, false, false},
+        {0x0300, 0x01, false, false, true},
+        {0x01, 0x02, false, true, false},
+    };
+    for (int i = 0; i < KRL_N; i++) {
+        char hex[ST_INV_SSH_SERIAL_MAX + 1];
+        HS_CHECK_OK(st_ssh_serial_hex(krl[i].serial, hex, sizeof(hex)));
+        HS_DEFER(struct st_cert_record *r = hs_test_record_new(hex), hs_test_record_freep);
+        r->kind = ST_KIND_SSH;
+        ca_key(r->issuer_key_sha256, krl[i].ca);
+        r->not_after = T0 + (krl[i].expired ? 10 : 1000);
+        if (krl[i].put_revoked) {
+            r->status = ST_CERT_REVOKED;
+            r->revoked_at = T0 + 200 + i;
+            r->reason = 1;
+        }
+        HS_CHECK_OK(inv->ops->put(inv, r));
+        char x509[ST_INV_SERIAL_MAX + 1];
+        snprintf(x509, sizeof(x509), "%02x%030x", 0x10 + i, (unsigned)i);
+        HS_CHECK_OK(put_serial(inv, x509, ST_KIND_X509));
+        HS_CHECK_OK(inv->ops->revoke(inv, x509, T0 + 1, 1, NULL));
+    }
+    for (int i = KRL_N - 1; i >= 0; i--) {
+        if (!krl[i].put_revoked && !krl[i].good) {
+            char hex[ST_INV_SSH_SERIAL_MAX + 1];
+            HS_CHECK_OK(st_ssh_serial_hex(krl[i].serial, hex, sizeof(hex)));
+            bool changed = false;
+            HS_CHECK_OK(inv->ops->revoke(inv, hex, T0 + 200 + i, 4, &changed));
+            HS_CHECK(changed);
+        }
+    }
+    /* What the KRL must list, in its order: CA key 01's serials, then 02's, ascending. */
+    static const int want[] = {5, 8, 1, 6, 10, 2, 7, 3, 0};
+    size_t nwant = sizeof(want) / sizeof(want[0]);
+    struct st_ssh_revoked_entry e[KRL_N];
+    size_t n = 99;
+    HS_CHECK_OK(inv->ops->list_revoked_ssh(inv, T0 + 500, e, KRL_N, &n));
+    HS_CHECK(n == nwant);
+    for (size_t i = 0; i < nwant && i < n; i++) {
+        unsigned char ca[32];
+        ca_key(ca, krl[want[i]].ca);
+        HS_CHECK(e[i].serial == krl[want[i]].serial);
+        HS_CHECK(memcmp(e[i].issuer_key_sha256, ca, 32) == 0);
+        HS_CHECK(e[i].revoked_at == T0 + 200 + want[i]);
+    }
+    /* Without the bound the expired one is there too, last (CA key 02, the largest serial). */
+    HS_CHECK_OK(inv->ops->list_revoked_ssh(inv, 0, e, KRL_N, &n));
+    HS_CHECK(n == nwant + 1 && e[n - 1].serial == UINT64_MAX);
+    HS_CHECK_OK(inv->ops->list_revoked_ssh(inv, T0 + 1001, e, KRL_N, &n));
+    HS_CHECK(n == 0);
+    /* Too little room: HS_ERR_BOUNDS, the total in *n, the first max entries in out. */
+    n = 0;
+    HS_CHECK_ERR(inv->ops->list_revoked_ssh(inv, T0 + 500, e, 3, &n), HS_ERR_BOUNDS);
+    HS_CHECK(n == nwant && e[0].serial == 0x05 && e[1].serial == 0x0200 &&
+             e[2].serial == 0x1234567890abcdefULL);
+    n = 0;
+    HS_CHECK_ERR(inv->ops->list_revoked_ssh(inv, T0 + 500, NULL, 0, &n), HS_ERR_BOUNDS);
+    HS_CHECK(n == nwant);
+    /* The CRL's list has the X.509 revocations and none of these. */
+    struct st_revoked_entry x[KRL_N + 1];
+    HS_CHECK_OK(inv->ops->list_revoked(inv, 0, x, KRL_N + 1, &n));
+    HS_CHECK(n == KRL_N);
+    for (size_t i = 0; i < n; i++) {
+        HS_CHECK(strlen(x[i].serial_hex) == 32 && x[i].revoked_at == T0 + 1);
+    }
+    /* Revoking again changes nothing in the list; the list is kept across a reopen. */
+    HS_CHECK_OK(inv->ops->revoke(inv, "0a", T0 + 999, 1, NULL));
+    st_inventory_close(inv);
+    inv = store_open(&s);
+    HS_CHECK(inv != NULL);
+    if (inv == NULL) {
+        return;
+    }
+    HS_CHECK_OK(inv->ops->list_revoked_ssh(inv, T0 + 500, e, KRL_N, &n));
+    HS_CHECK(n == nwant && e[5].serial == 0x0a && e[5].revoked_at == T0 + 202);
 }
 
 struct crl_taker {
@@ -756,6 +968,8 @@ int main(int argc, char **argv)
         HS_TEST_CASE(revoke_sets_status_once_and_bumps_the_generation_on_change),
         HS_TEST_CASE(list_revoked_orders_filters_counts_and_leaves_ssh_out),
         HS_TEST_CASE(list_revoked_of_an_empty_store),
+        HS_TEST_CASE(ssh_serials_have_one_spelling_and_share_the_namespace),
+        HS_TEST_CASE(list_revoked_ssh_lists_per_ca_key_in_serial_order),
         HS_TEST_CASE(crl_numbers_strictly_increase_across_threads_and_reopen),
         HS_TEST_CASE(concurrent_puts_from_16_threads_all_land),
         HS_TEST_CASE(the_factory_refuses_a_config_it_cannot_open),

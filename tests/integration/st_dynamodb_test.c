@@ -266,7 +266,8 @@ static void raw_put_old_item(const char *table_name, const char *serial, const c
 
 /* Records carry "kind" (N); an item without it (written before kinds) is X.509. Revoked items
  * go to their kind's GSI partition, so the CRL's Query never sees an SSH revocation; revoking
- * an SSH record costs one more round (the X.509 condition fails first). A stored kind the
+ * an SSH record costs one more round (the X.509 condition fails first) and gives it its range
+ * key in the GSI "krl"; an item without issuer_key_sha256 has an all-zero one. A stored kind the
  * build does not know is an I/O error, not a guess. */
 HS_TEST(kind_attribute_and_partitions)
 {
@@ -292,10 +293,10 @@ HS_TEST(kind_attribute_and_partitions)
     HS_CHECK_OK(inv->ops->put(inv, x));
     raw_attr(t, "0a1", "kind", "N", v, sizeof(v));
     HS_CHECK(strcmp(v, "0") == 0);
-    HS_DEFER(struct st_cert_record *ssh = hs_test_record_new("0b1"), hs_test_record_freep);
+    HS_DEFER(struct st_cert_record *ssh = hs_test_record_new("0b01"), hs_test_record_freep);
     ssh->kind = ST_KIND_SSH;
     HS_CHECK_OK(inv->ops->put(inv, ssh));
-    raw_attr(t, "0b1", "kind", "N", v, sizeof(v));
+    raw_attr(t, "0b01", "kind", "N", v, sizeof(v));
     HS_CHECK(strcmp(v, "1") == 0);
 
     long updates = stat_of("targets", "UpdateItem");
@@ -306,19 +307,45 @@ HS_TEST(kind_attribute_and_partitions)
     HS_CHECK(stat_of("targets", "UpdateItem") - updates == 2);
     HS_CHECK(stat_of("targets", "GetItem") - gets == 0);
     updates = stat_of("targets", "UpdateItem");
-    HS_CHECK_OK(inv->ops->revoke(inv, "0b1", T0 + 7, 1, &changed));
+    HS_CHECK_OK(inv->ops->revoke(inv, "0b01", T0 + 7, 1, &changed));
     HS_CHECK(changed);
     /* As X.509 (refused), the read that tells why, as SSH, the generation. */
     HS_CHECK(stat_of("targets", "UpdateItem") - updates == 3);
     HS_CHECK(stat_of("targets", "GetItem") - gets == 1);
     raw_attr(t, "0a1", "revoked_part", "S", v, sizeof(v));
     HS_CHECK(strcmp(v, "revoked") == 0);
-    raw_attr(t, "0b1", "revoked_part", "S", v, sizeof(v));
+    raw_attr(t, "0b01", "revoked_part", "S", v, sizeof(v));
     HS_CHECK(strcmp(v, "revoked#ssh") == 0);
-    HS_CHECK_OK(inv->ops->revoke(inv, "0b1", T0 + 8, 2, &changed));
+    HS_CHECK_OK(inv->ops->revoke(inv, "0b01", T0 + 8, 2, &changed));
     HS_CHECK(!changed);
-    HS_CHECK_OK(inv->ops->get(inv, "0b1", got));
+    HS_CHECK_OK(inv->ops->get(inv, "0b01", got));
     HS_CHECK(got->kind == ST_KIND_SSH && got->revoked_at == T0 + 7);
+    HS_CHECK(memcmp(got->issuer_key_sha256, ssh->issuer_key_sha256, 32) == 0);
+    /* A revoked SSH item carries its KRL range key (the GSI "krl"): the CA key in hex, '#', the
+     * serial padded to 40 digits; an X.509 one does not. */
+    char ks[160];
+    raw_attr(t, "0b01", "krl_sort", "S", ks, sizeof(ks));
+    char want[160];
+    for (int i = 0; i < 32; i++) {
+        snprintf(want + 2 * i, 3, "%02x", ssh->issuer_key_sha256[i]);
+    }
+    snprintf(want + 64, sizeof(want) - 64, "#%036d0b01", 0);
+    HS_CHECK(strcmp(ks, want) == 0);
+    raw_attr(t, "0a1", "krl_sort", "S", ks, sizeof(ks));
+    HS_CHECK(strcmp(ks, "") == 0);
+    /* An SSH item written before records named their CA key: all zero, listed first. */
+    raw_put_old_item(t, "0c01", ", \"kind\": {\"N\": \"1\"}");
+    HS_CHECK_OK(inv->ops->get(inv, "0c01", got));
+    static const unsigned char zero[32] = {0};
+    HS_CHECK(got->kind == ST_KIND_SSH && memcmp(got->issuer_key_sha256, zero, 32) == 0);
+    HS_CHECK_OK(inv->ops->revoke(inv, "0c01", T0 + 9, 1, &changed));
+    HS_CHECK(changed);
+    struct st_ssh_revoked_entry k[3];
+    size_t nk = 0;
+    HS_CHECK_OK(inv->ops->list_revoked_ssh(inv, 0, k, 3, &nk));
+    HS_CHECK(nk == 2 && k[0].serial == 0x0c01 && memcmp(k[0].issuer_key_sha256, zero, 32) == 0 &&
+             k[1].serial == 0x0b01 && k[1].revoked_at == T0 + 7 &&
+             memcmp(k[1].issuer_key_sha256, ssh->issuer_key_sha256, 32) == 0);
 
     struct st_revoked_entry out[4];
     size_t n = 0;

@@ -7,7 +7,8 @@
  * RLIMIT_FSIZE) fails every operation of its batch and leaves nothing visible; a database
  * locked by another connection past the busy timeout fails the put alone; the file is 0600 and
  * in WAL mode, and foreign, newer or unsafe files are refused; a schema 1 file (before record
- * kinds) is upgraded in place, in one transaction. Prints puts/s at 1 and 16 threads (a
+ * kinds) and a schema 2 file (before records named their CA key) are upgraded in place, each
+ * in one transaction that a failure rolls back whole. Prints puts/s at 1 and 16 threads (a
  * measurement, not a check).
  *
  * Files live in a fresh directory under $HSMSIGN_TEST_TMPDIR (the build tree; "." when unset),
@@ -514,7 +515,7 @@ HS_TEST(file_is_private_and_in_wal_mode)
         query_text(db, "PRAGMA journal_mode", text, sizeof(text));
         HS_CHECK(strcmp(text, "wal") == 0);
         query_text(db, "PRAGMA user_version", text, sizeof(text));
-        HS_CHECK(strcmp(text, "2") == 0);
+        HS_CHECK(strcmp(text, "3") == 0);
     }
     st_inventory_close(inv);
 
@@ -648,16 +649,37 @@ static void v1_records(struct st_cert_record **good, struct st_cert_record **rev
     (*revoked)->reason = 4;
 }
 
-/* The file's user_version and whether certificates has a column "kind". */
+/* Whether table certificates of db has a column named column. */
+static bool has_column(sqlite3 *db, const char *column)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM pragma_table_info('certificates') WHERE name = ?1",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        found = sqlite3_column_int(st, 0) == 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* The file's user_version and whether certificates has a column "kind" (schema 2). */
 static void schema_of(const char *path, char version[8], bool *has_kind)
 {
     HS_DEFER(sqlite3 *db = NULL, sqlite_closep);
     HS_CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     query_text(db, "PRAGMA user_version", version, 8);
-    char n[8];
-    query_text(db, "SELECT count(*) FROM pragma_table_info('certificates') WHERE name = 'kind'", n,
-               sizeof(n));
-    *has_kind = strcmp(n, "1") == 0;
+    *has_kind = has_column(db, "kind");
+}
+
+/* Whether the file's certificates have a column "issuer_key_sha256" (schema 3). */
+static bool has_issuer(const char *path)
+{
+    HS_DEFER(sqlite3 *db = NULL, sqlite_closep);
+    HS_CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    return has_column(db, "issuer_key_sha256");
 }
 
 HS_TEST(schema_1_is_upgraded_in_place)
@@ -681,8 +703,11 @@ HS_TEST(schema_1_is_upgraded_in_place)
         return;
     }
     schema_of(path, version, &has_kind);
-    HS_CHECK(strcmp(version, "2") == 0 && has_kind);
-    /* The old rows read back whole, as X.509; the counters go on where they were. */
+    HS_CHECK(strcmp(version, "3") == 0 && has_kind && has_issuer(path));
+    /* The old rows read back whole, as X.509 without a CA key; the counters go on where they
+     * were. */
+    memset(good->issuer_key_sha256, 0, sizeof(good->issuer_key_sha256));
+    memset(revoked->issuer_key_sha256, 0, sizeof(revoked->issuer_key_sha256));
     HS_DEFER(struct st_cert_record *got = hs_test_record_new("1"), hs_test_record_freep);
     got->kind = ST_KIND_SSH;
     HS_CHECK_OK(inv->ops->get(inv, "1a2b", got));
@@ -707,13 +732,13 @@ HS_TEST(schema_1_is_upgraded_in_place)
     HS_CHECK(n == 2 && strcmp(e[0].serial_hex, "1a2b") == 0 &&
              strcmp(e[1].serial_hex, "3c4d") == 0 && e[1].revoked_at == T0 + 60 &&
              e[1].reason == 4);
-    /* A second open finds schema 2 and changes nothing. */
+    /* A second open finds schema 3 and changes nothing. */
     st_inventory_close(inv);
     inv = NULL;
     HS_CHECK_OK(st_sqlite_open(path, &inv));
     HS_CHECK(inv != NULL && present(inv, "5e6f") && inv->ops->generation(inv) == 5);
     schema_of(path, version, &has_kind);
-    HS_CHECK(strcmp(version, "2") == 0 && has_kind);
+    HS_CHECK(strcmp(version, "3") == 0 && has_kind);
 }
 
 /* A schema 1 file the upgrade cannot handle (its list index is missing, so DROP INDEX fails)
@@ -735,7 +760,169 @@ HS_TEST(a_failed_upgrade_changes_nothing)
     char version[8];
     bool has_kind = true;
     schema_of(path, version, &has_kind);
-    HS_CHECK(strcmp(version, "1") == 0 && !has_kind);
+    HS_CHECK(strcmp(version, "1") == 0 && !has_kind && !has_issuer(path));
+}
+
+/* Schema version 2 exactly as builds before CA keys made it: version 1, then this step. */
+static const char schema_v2_step_sql[] =
+    "ALTER TABLE certificates ADD COLUMN kind INTEGER NOT NULL DEFAULT 0 CHECK (kind IN (0, 1));"
+    "DROP INDEX certificates_revoked;"
+    "CREATE INDEX certificates_revoked ON certificates (kind, serial, not_after, revoked_at, "
+    "reason)"
+    " WHERE status = 1;"
+    "PRAGMA user_version = 2;";
+
+/* Inserts rec as a schema 2 row (a kind, no CA key). */
+static void v2_insert(sqlite3 *db, const struct st_cert_record *rec)
+{
+    sqlite3_stmt *st = NULL;
+    HS_CHECK(sqlite3_prepare_v2(db,
+                                "INSERT INTO certificates (serial, subject, sans, not_before,"
+                                " not_after, requester, profile, spki_sha256, cert_sha256, status,"
+                                " revoked_at, reason, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                                " ?8, ?9, ?10, ?11, ?12, ?13)",
+                                -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, rec->serial_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rec->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, rec->sans, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, rec->not_before);
+    sqlite3_bind_int64(st, 5, rec->not_after);
+    sqlite3_bind_text(st, 6, rec->requester, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, rec->profile, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 8, rec->spki_sha256, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 9, rec->cert_sha256, 32, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, rec->status);
+    sqlite3_bind_int64(st, 11, rec->revoked_at);
+    sqlite3_bind_int(st, 12, rec->reason);
+    sqlite3_bind_int(st, 13, rec->kind);
+    HS_CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+/* Four schema 2 rows: X.509 good and revoked, SSH good and revoked (without CA keys, which
+ * schema 2 did not have: all zero once upgraded). */
+#define V2_ROWS 4
+static void v2_records(struct st_cert_record *r[V2_ROWS])
+{
+    static const char *const serials[V2_ROWS] = {"1a2b", "3c4d", "5e6f", "7a8b"};
+    for (int i = 0; i < V2_ROWS; i++) {
+        r[i] = hs_test_record_new(serials[i]);
+        memset(r[i]->issuer_key_sha256, 0, sizeof(r[i]->issuer_key_sha256));
+        r[i]->kind = i >= 2 ? ST_KIND_SSH : ST_KIND_X509;
+        if (i % 2 == 1) {
+            r[i]->status = ST_CERT_REVOKED;
+            r[i]->revoked_at = T0 + 60 + i;
+            r[i]->reason = 4;
+        }
+    }
+}
+
+static void v2_records_free(struct st_cert_record *(*r)[V2_ROWS])
+{
+    for (int i = 0; i < V2_ROWS; i++) {
+        free((*r)[i]);
+    }
+}
+
+/* A schema 2 inventory at path (0600), as the old code path made it, holding r; extra_sql runs
+ * last. */
+static void v2_create(const char *path, struct st_cert_record *const r[V2_ROWS],
+                      const char *extra_sql)
+{
+    write_file(path, "", 0600);
+    HS_DEFER(sqlite3 *db = NULL, sqlite_closep);
+    HS_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    HS_CHECK(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) == SQLITE_OK);
+    HS_CHECK(sqlite3_exec(db, schema_v1_sql, NULL, NULL, NULL) == SQLITE_OK);
+    HS_CHECK(sqlite3_exec(db, schema_v2_step_sql, NULL, NULL, NULL) == SQLITE_OK);
+    for (int i = 0; i < V2_ROWS; i++) {
+        v2_insert(db, r[i]);
+    }
+    if (extra_sql != NULL) {
+        HS_CHECK(sqlite3_exec(db, extra_sql, NULL, NULL, NULL) == SQLITE_OK);
+    }
+}
+
+HS_TEST(schema_2_is_upgraded_in_place)
+{
+    char path[PATH_LEN];
+    test_path("schema2", path);
+    HS_DEFER(struct st_cert_record * r[V2_ROWS], v2_records_free);
+    v2_records(r);
+    v2_create(path, r, NULL);
+    char version[8];
+    bool has_kind = false;
+    schema_of(path, version, &has_kind);
+    HS_CHECK(strcmp(version, "2") == 0 && has_kind && !has_issuer(path));
+
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
+    if (inv == NULL) {
+        return;
+    }
+    schema_of(path, version, &has_kind);
+    HS_CHECK(strcmp(version, "3") == 0 && has_kind && has_issuer(path));
+    /* Every old row reads back whole, its kind kept, without a CA key. */
+    HS_DEFER(struct st_cert_record *got = hs_test_record_new("1"), hs_test_record_freep);
+    for (int i = 0; i < V2_ROWS; i++) {
+        memset(got->issuer_key_sha256, 0xee, sizeof(got->issuer_key_sha256));
+        HS_CHECK_OK(inv->ops->get(inv, r[i]->serial_hex, got));
+        HS_CHECK(hs_test_record_equal(r[i], got));
+    }
+    HS_CHECK(inv->ops->generation(inv) == 3);
+    /* The CRL still lists the X.509 revocation alone; the KRL lists the old SSH revocation
+     * with no CA key, and one revoked now, and before a new record with its CA key. */
+    HS_CHECK_OK(inv->ops->revoke(inv, "5e6f", T0 + 90, 1, NULL));
+    HS_DEFER(struct st_cert_record *ssh = hs_test_record_new("01"), hs_test_record_freep);
+    ssh->kind = ST_KIND_SSH;
+    HS_CHECK_OK(inv->ops->put(inv, ssh));
+    HS_CHECK_OK(inv->ops->revoke(inv, "01", T0 + 95, 1, NULL));
+    struct st_revoked_entry e[4];
+    size_t n = 0;
+    HS_CHECK_OK(inv->ops->list_revoked(inv, 0, e, 4, &n));
+    HS_CHECK(n == 1 && strcmp(e[0].serial_hex, "3c4d") == 0 && e[0].revoked_at == T0 + 61);
+    struct st_ssh_revoked_entry k[4];
+    static const unsigned char zero[32] = {0};
+    HS_CHECK_OK(inv->ops->list_revoked_ssh(inv, 0, k, 4, &n));
+    HS_CHECK(n == 3);
+    HS_CHECK(n == 3 && k[0].serial == 0x5e6f && memcmp(k[0].issuer_key_sha256, zero, 32) == 0 &&
+             k[0].revoked_at == T0 + 90);
+    HS_CHECK(n == 3 && k[1].serial == 0x7a8b && memcmp(k[1].issuer_key_sha256, zero, 32) == 0 &&
+             k[1].revoked_at == T0 + 63);
+    HS_CHECK(n == 3 && k[2].serial == 0x01 &&
+             memcmp(k[2].issuer_key_sha256, ssh->issuer_key_sha256, 32) == 0);
+    /* A second open finds schema 3 and changes nothing. */
+    st_inventory_close(inv);
+    inv = NULL;
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
+    HS_CHECK(inv != NULL && present(inv, "01") && inv->ops->generation(inv) == 5);
+    schema_of(path, version, &has_kind);
+    HS_CHECK(strcmp(version, "3") == 0);
+}
+
+/* A schema 2 file the upgrade cannot handle (an index already has the name schema 3 gives its
+ * KRL index, so CREATE INDEX fails after ADD COLUMN succeeded) is refused, and the whole
+ * upgrade rolled back: still schema 2, no issuer column, the rows as they were. */
+HS_TEST(a_failed_upgrade_from_2_changes_nothing)
+{
+    char path[PATH_LEN];
+    test_path("schema2bad", path);
+    HS_DEFER(struct st_cert_record * r[V2_ROWS], v2_records_free);
+    v2_records(r);
+    v2_create(path, r, "CREATE INDEX certificates_krl ON certificates (subject);");
+    struct st_inventory *inv = NULL;
+    HS_CHECK_ERR(st_sqlite_open(path, &inv), HS_ERR_IO);
+    HS_CHECK(strstr(hs_error_last()->detail, "certificates_krl") != NULL);
+    HS_CHECK(inv == NULL);
+    char version[8];
+    bool has_kind = false;
+    schema_of(path, version, &has_kind);
+    HS_CHECK(strcmp(version, "2") == 0 && has_kind && !has_issuer(path));
+    HS_DEFER(sqlite3 *db = NULL, sqlite_closep);
+    HS_CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    char rows[8];
+    query_text(db, "SELECT count(*) FROM certificates", rows, sizeof(rows));
+    HS_CHECK(strcmp(rows, "4") == 0);
 }
 
 /* st_inventory_open (st_config.h) with a SQLite config is st_sqlite_open. */
@@ -783,6 +970,8 @@ int main(void)
         HS_TEST_CASE(a_write_lock_held_past_the_busy_timeout_fails_the_put_alone),
         HS_TEST_CASE(schema_1_is_upgraded_in_place),
         HS_TEST_CASE(a_failed_upgrade_changes_nothing),
+        HS_TEST_CASE(schema_2_is_upgraded_in_place),
+        HS_TEST_CASE(a_failed_upgrade_from_2_changes_nothing),
         HS_TEST_CASE(the_factory_opens_the_sqlite_store),
         HS_TEST_END,
     });

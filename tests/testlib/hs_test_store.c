@@ -28,6 +28,7 @@ struct st_cert_record *hs_test_record_new(const char *serial)
     for (size_t i = 0; i < sizeof(r->spki_sha256); i++) {
         r->spki_sha256[i] = (unsigned char)(i * 7 + (unsigned char)serial[0]);
         r->cert_sha256[i] = (unsigned char)(255 - i * 3);
+        r->issuer_key_sha256[i] = (unsigned char)(0xa0 + i);
     }
     r->status = ST_CERT_GOOD;
     r->revoked_at = 0;
@@ -49,7 +50,8 @@ bool hs_test_record_equal(const struct st_cert_record *a, const struct st_cert_r
            memcmp(a->spki_sha256, b->spki_sha256, sizeof(a->spki_sha256)) == 0 &&
            memcmp(a->cert_sha256, b->cert_sha256, sizeof(a->cert_sha256)) == 0 &&
            a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason &&
-           a->kind == b->kind;
+           a->kind == b->kind &&
+           memcmp(a->issuer_key_sha256, b->issuer_key_sha256, sizeof(a->issuer_key_sha256)) == 0;
 }
 
 double hs_test_now_s(void)

@@ -18,7 +18,9 @@
 #define HS_TEST_STORE_T0 1700000000
 
 /* A GOOD x509 record for serial with every field set (a subject with an escaped comma and
- * quotes, two SANs, 30 days of validity, hashes that depend on serial[0]); calloc'ed, the
+ * quotes, two SANs, 30 days of validity, hashes that depend on serial[0], an issuer key hash
+ * a0 a1 ... bf, so that the record is also a valid SSH one once its kind is set, when serial is
+ * spelled as an SSH serial, st_ssh_serial_hex); calloc'ed, the
  * caller frees it with free() (or HS_DEFER(..., hs_test_record_freep)). Aborts on NOMEM. */
 struct st_cert_record *hs_test_record_new(const char *serial);
 void hs_test_record_freep(struct st_cert_record **r);

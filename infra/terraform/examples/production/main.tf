@@ -123,7 +123,7 @@ module "signer" {
   runtime_dir         = local.runtime_dir
 
   dynamodb_table_arn  = module.inventory.table_arn
-  dynamodb_index_arns = [module.inventory.revoked_index_arn]
+  dynamodb_index_arns = [module.inventory.revoked_index_arn, module.inventory.krl_index_arn]
   hsm_ip_addresses    = module.cloudhsm.hsm_ip_addresses
 
   lambda_reserved_concurrency = var.lambda_reserved_concurrency

@@ -10,6 +10,14 @@
 #                                          "revoked" (X.509; the CRL is a Query on it) and
 #                                          "revoked#ssh" (SSH; for a KRL). So the index needs no
 #                                          "kind" in its projection.
+#   revoked SSH   + krl_sort (S): "<CA key SHA-256, hex>#<serial, zero-padded to 40 digits>":
+#                                          puts the item into the sparse GSI "krl", key
+#                                          (revoked_part, krl_sort), in the order a KRL lists
+#                                          it (per CA key, serials ascending). A second index,
+#                                          not issuer_key_sha256 added to "revoked": a GSI's
+#                                          projection cannot change in place (Terraform would
+#                                          drop and rebuild "revoked", and the CRL fail
+#                                          meanwhile); a new GSI is built online beside it.
 #   counters      serial = "meta#crl_number", "meta#revocation_generation", numeric "value";
 #                 no expires_at, so TTL never deletes them
 #
@@ -22,6 +30,7 @@
 
 locals {
   revoked_index = "revoked"
+  krl_index     = "krl"
 }
 
 resource "aws_dynamodb_table" "this" {
@@ -40,6 +49,11 @@ resource "aws_dynamodb_table" "this" {
     type = "S"
   }
 
+  attribute {
+    name = "krl_sort"
+    type = "S"
+  }
+
   global_secondary_index {
     name      = local.revoked_index
     hash_key  = "revoked_part"
@@ -48,6 +62,16 @@ resource "aws_dynamodb_table" "this" {
     # serial, revoked_at and reason and filters on not_after.
     projection_type    = "INCLUDE"
     non_key_attributes = ["not_after", "revoked_at", "reason"]
+  }
+
+  global_secondary_index {
+    name      = local.krl_index
+    hash_key  = "revoked_part"
+    range_key = "krl_sort"
+    # The KRL is built from the index alone: the backend reads serial, krl_sort (which names
+    # the CA key) and revoked_at, and filters on not_after.
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["not_after", "revoked_at"]
   }
 
   ttl {

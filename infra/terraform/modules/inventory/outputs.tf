@@ -17,3 +17,8 @@ output "revoked_index_arn" {
   description = "ARN of the GSI \"revoked\" (for IAM: dynamodb:Query on it)."
   value       = "${aws_dynamodb_table.this.arn}/index/${local.revoked_index}"
 }
+
+output "krl_index_arn" {
+  description = "ARN of the GSI \"krl\" of revoked SSH certificates (for IAM: dynamodb:Query on it)."
+  value       = "${aws_dynamodb_table.this.arn}/index/${local.krl_index}"
+}
