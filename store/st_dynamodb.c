@@ -611,8 +611,12 @@ static HS_RESULT st_ddb_call(struct st_inv_ddb *d, const char *action, json_obje
         .method = "POST",
         .url = d->url,
         .protocols = d->local ? "http" : "https",
-        /* Content-Type and X-Amz-Target are signed like every header given here. */
-        .headers = {ST_DDB_CONTENT_TYPE, target, "Expect:"},
+        /* Content-Type and X-Amz-Target are signed like every header given here. No "Expect:"
+         * line: libcurl before 8.3 names a header removed that way in SignedHeaders although it
+         * is not sent (curl issue 11664), which AWS may refuse (IncompleteSignatureException);
+         * libcurl adds 100-continue only to bodies over 1 MiB, and a DynamoDB request is
+         * smaller. */
+        .headers = {ST_DDB_CONTENT_TYPE, target},
         .body = body,
         .body_len = strlen(body),
         .response_max = ST_DDB_RESPONSE_MAX,
