@@ -80,12 +80,13 @@ static HS_RESULT kc_ssh_ca_precheck(struct kc_session *s, const char *field,
     struct p11_key *existing = NULL;
     hs_result found = p11_key_find(s->pool, ca->key.label, &existing);
     p11_key_free(existing);
-    HS_ENSURE(!hs_failed(found) || found.code == HS_ERR_HSM_KEY_NOT_FOUND, found.code);
-    hs_error_clear();
     HS_ENSURE_MSG(hs_failed(found), HS_ERR_INPUT_EXISTS,
                   "%s.label: a key labelled \"%s\" already exists on the token; a rotation adds "
                   "a key under a new label",
                   field, ca->key.label);
+    /* Not found is the good case; any other failure (the token's) is the step's. */
+    HS_GUARD(found.code == HS_ERR_HSM_KEY_NOT_FOUND ? HS_OK : found);
+    hs_error_clear();
     return HS_OK;
 }
 
@@ -222,10 +223,10 @@ static HS_RESULT kc_ssh_seen_add(struct kc_ssh_seen *seen, const char *fp, const
 }
 
 /* One listed CA key: on the token, protected, able to sign as an SSH CA; its line appended to
- * lines and, when hosts is given, its @cert-authority line to hosts. */
+ * ca_lines and, when known_lines is given, its @cert-authority line to known_lines. */
 static HS_RESULT kc_ssh_export_key(struct kc_session *s, const char *ref,
                                    const struct kc_ssh_export *e, struct kc_ssh_seen *seen,
-                                   struct hs_buf *lines, struct hs_buf *hosts)
+                                   struct hs_buf *ca_lines, struct hs_buf *known_lines)
 {
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(p11_key_find(s->pool, ref, &key));
@@ -235,15 +236,15 @@ static HS_RESULT kc_ssh_export_key(struct kc_session *s, const char *ref,
     char fp[SGN_SSH_FINGERPRINT_LEN + 1];
     HS_GUARD(sgn_ssh_key_fingerprint(sgn_ssh_ca_get0_key(ca), fp));
     HS_GUARD(kc_ssh_seen_add(seen, fp, ref));
-    HS_GUARD(kc_ssh_ca_line(ca, key, lines));
-    if (hosts != NULL) {
-        HS_GUARD(hs_buf_put_str(hosts, "@cert-authority "));
+    HS_GUARD(kc_ssh_ca_line(ca, key, ca_lines));
+    if (known_lines != NULL) {
+        HS_GUARD(hs_buf_put_str(known_lines, "@cert-authority "));
         for (size_t i = 0; i < e->n_host_patterns; i++) {
-            HS_GUARD(hs_buf_put_str(hosts, i > 0 ? "," : ""));
-            HS_GUARD(hs_buf_put_str(hosts, e->host_patterns[i]));
+            HS_GUARD(hs_buf_put_str(known_lines, i > 0 ? "," : ""));
+            HS_GUARD(hs_buf_put_str(known_lines, e->host_patterns[i]));
         }
-        HS_GUARD(hs_buf_put_byte(hosts, ' '));
-        HS_GUARD(kc_ssh_ca_line(ca, key, hosts));
+        HS_GUARD(hs_buf_put_byte(known_lines, ' '));
+        HS_GUARD(kc_ssh_ca_line(ca, key, known_lines));
     }
     printf("SSH CA key \"%s\" (%s): %s\n", p11_key_label(key), p11_key_type_name(p11_key_type(key)),
            fp);
@@ -253,10 +254,11 @@ static HS_RESULT kc_ssh_export_key(struct kc_session *s, const char *ref,
 static HS_RESULT kc_ssh_export_keys(struct kc_session *s, const char *field,
                                     const char *const *refs, size_t n,
                                     const struct kc_ssh_export *e, struct kc_ssh_seen *seen,
-                                    struct hs_buf *lines, struct hs_buf *hosts)
+                                    struct hs_buf *ca_lines, struct hs_buf *known_lines)
 {
     for (size_t i = 0; i < n; i++) {
-        HS_GUARD(hs_error_context(kc_ssh_export_key(s, refs[i], e, seen, lines, hosts), field));
+        HS_GUARD(
+            hs_error_context(kc_ssh_export_key(s, refs[i], e, seen, ca_lines, known_lines), field));
     }
     return HS_OK;
 }
@@ -264,28 +266,32 @@ static HS_RESULT kc_ssh_export_keys(struct kc_session *s, const char *field,
 HS_RESULT kc_ssh_export(const struct kc_config *cfg, struct kc_session *s)
 {
     const struct kc_ssh_export *e = &cfg->ssh_export;
-    HS_DEFER(struct hs_buf *users = hs_buf_new(KC_SSH_CA_KEYS_MAX * (SGN_SSH_LINE_MAX + 1)),
+    HS_DEFER(struct hs_buf *user_lines = hs_buf_new(KC_SSH_CA_KEYS_MAX * (SGN_SSH_LINE_MAX + 1)),
              hs_buf_freep);
-    HS_DEFER(struct hs_buf *hosts = hs_buf_new(KC_SSH_CA_KEYS_MAX * (SGN_SSH_LINE_MAX + 1)),
+    HS_DEFER(struct hs_buf *host_lines = hs_buf_new(KC_SSH_CA_KEYS_MAX * (SGN_SSH_LINE_MAX + 1)),
              hs_buf_freep);
-    HS_DEFER(struct hs_buf *known = hs_buf_new(KC_SSH_CA_KEYS_MAX * KC_SSH_KNOWN_HOSTS_LINE_MAX),
+    HS_DEFER(struct hs_buf *known_lines =
+                 hs_buf_new(KC_SSH_CA_KEYS_MAX * KC_SSH_KNOWN_HOSTS_LINE_MAX),
              hs_buf_freep);
-    HS_ENSURE(users != NULL && hosts != NULL && known != NULL, HS_ERR_NOMEM);
+    HS_ENSURE(user_lines != NULL && host_lines != NULL && known_lines != NULL, HS_ERR_NOMEM);
     struct kc_ssh_seen seen = {0};
     /* Every key is checked and every file rendered before the first file is written. */
     HS_GUARD(kc_ssh_export_keys(s, "ssh.user_ca_keys", e->user_ca_keys, e->n_user_ca_keys, e, &seen,
-                                users, NULL));
+                                user_lines, NULL));
     HS_GUARD(kc_ssh_export_keys(s, "ssh.host_ca_keys", e->host_ca_keys, e->n_host_ca_keys, e, &seen,
-                                hosts, known));
-    HS_GUARD(hs_file_write_new(e->user_ca_output, hs_buf_data(users), hs_buf_len(users), 0644));
+                                host_lines, known_lines));
+    HS_GUARD(hs_file_write_new(e->user_ca_output, hs_buf_data(user_lines), hs_buf_len(user_lines),
+                               0644));
     HS_GUARD(kc_transcript(
         cfg, s,
         &(struct kc_record){.output = e->user_ca_output, .event = "SSH user CA keys written"}));
-    HS_GUARD(hs_file_write_new(e->host_ca_output, hs_buf_data(hosts), hs_buf_len(hosts), 0644));
+    HS_GUARD(hs_file_write_new(e->host_ca_output, hs_buf_data(host_lines), hs_buf_len(host_lines),
+                               0644));
     HS_GUARD(kc_transcript(
         cfg, s,
         &(struct kc_record){.output = e->host_ca_output, .event = "SSH host CA keys written"}));
-    HS_GUARD(hs_file_write_new(e->known_hosts_output, hs_buf_data(known), hs_buf_len(known), 0644));
+    HS_GUARD(hs_file_write_new(e->known_hosts_output, hs_buf_data(known_lines),
+                               hs_buf_len(known_lines), 0644));
     return kc_transcript(
         cfg, s,
         &(struct kc_record){.output = e->known_hosts_output, .event = "SSH known_hosts written"});
@@ -357,7 +363,7 @@ static HS_RESULT kc_ssh_verify_line(struct kc_session *s, const char *line, size
     HS_GUARD(p11_key_check_protected(key));
     HS_DEFER(struct sgn_ssh_ca *ca = NULL, sgn_ssh_ca_freep);
     HS_GUARD(sgn_ssh_ca_new(key, &ca));
-    char comment[P11_LABEL_MAX + 1];
+    char comment[SGN_SSH_LINE_MAX + 1]; /* len <= SGN_SSH_LINE_MAX: the parser checked it */
     kc_ssh_line_comment(line, len, comment, sizeof(comment));
     HS_ENSURE_MSG(strcmp(comment, p11_key_label(key)) == 0, HS_ERR_INPUT_CONFIG,
                   "%s: the line of %s names \"%s\" but the token's key is labelled \"%s\"", what,
