@@ -72,9 +72,10 @@ static HS_RESULT kc_ssh_ca_precheck(struct kc_session *s, const char *field,
     hs_result r =
         p11_sign_check(s->pool, ca->key.type, ca->key.rsa_bits, kc_ssh_sig_alg(ca->key.type));
     if (hs_failed(r) && ca->key.type == P11_KEY_ED25519) {
-        hs_error_add_detail("; %s.type Ed25519 needs CKM_EDDSA, which token \"%s\" does not offer "
-                            "(CloudHSM: only hsm2m in non-FIPS mode); choose EC-P384 or RSA-3072",
-                            field, p11_pool_token_label(s->pool));
+        /* The detail holds 200 bytes: the mechanism error, this hint and the field fit. */
+        hs_error_add_detail("%s.type Ed25519 needs CKM_EDDSA (CloudHSM: hsm2m non-FIPS only); use "
+                            "EC-P384 or RSA-3072",
+                            field);
     }
     HS_GUARD(hs_error_context(r, field));
     struct p11_key *existing = NULL;

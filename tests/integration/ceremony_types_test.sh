@@ -624,7 +624,8 @@ no_eddsa() {
         "$kc" ssh-ca --config cfg/ssh-ca-no-eddsa.json
 }
 check_fails "ssh-ca: Ed25519 on a token without CKM_EDDSA is refused, naming the mechanism" \
-    'host_ca.type Ed25519 needs CKM_EDDSA, which token "types-test" does not offer' no_eddsa
+    'token "types-test"; host_ca.type Ed25519 needs CKM_EDDSA (CloudHSM: hsm2m non-FIPS only); use EC-P384 or RSA-3072; in "host_ca"' \
+    no_eddsa
 cat >cfg/ssh-ca-rsa2048.json <<EOF
 { $token, "user_ca": {"label": "ssh-user-ca-small", "type": "RSA-2048"} }
 EOF
