@@ -73,7 +73,9 @@ struct kc_record {
     X509_CRL *crl;
     const char *kid;
     const char *output;
-    const char *event; /* short description: "key generated", "certificate written", ... */
+    const char *event;  /* short description: "key generated", "certificate written", ... */
+    const char *ssh_ca; /* "user" or "host": an SSH CA key */
+    const char *ssh_fingerprint; /* its SHA256 fingerprint as ssh-keygen -l prints it */
 };
 
 /* Appends one JSON line to the transcript (when configured): UTC time, step, event, token
@@ -112,5 +114,21 @@ HS_RESULT kc_plan_export(const struct kc_config *cfg);
 HS_RESULT kc_run_export(const struct kc_config *cfg);
 HS_RESULT kc_plan_verify(const struct kc_config *cfg);
 HS_RESULT kc_run_verify(const struct kc_config *cfg);
+HS_RESULT kc_plan_ssh_ca(const struct kc_config *cfg);
+HS_RESULT kc_run_ssh_ca(const struct kc_config *cfg);
+
+/* The "ssh" block of export (kc_sshca.c): checks every listed CA key (on the token, protected,
+ * able to sign as an SSH CA, none twice), then writes the user CA file, the host CA file (one
+ * "type base64 label" line per key, in the listed order: newest first) and the known_hosts file
+ * ("@cert-authority PATTERNS LINE" per host CA key), each with O_CREAT|O_EXCL, mode 0644. */
+HS_RESULT kc_ssh_export(const struct kc_config *cfg, struct kc_session *s);
+void kc_ssh_plan_export(const struct kc_config *cfg);
+
+/* The "ssh" block of verify: every line of the published files is a protected key on the
+ * token that can sign as an SSH CA and whose label is the line's comment; no key twice; every
+ * known_hosts line is an @cert-authority line with a host CA key, and every host CA key has
+ * one. Prints one "ok" line per check. */
+HS_RESULT kc_ssh_verify(const struct kc_config *cfg, struct kc_session *s);
+void kc_ssh_plan_verify(const struct kc_config *cfg);
 
 #endif /* KC_INTERNAL_H */

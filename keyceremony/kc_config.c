@@ -23,6 +23,14 @@ static const struct kc_key_type_entry kc_key_types[] = {
     {"RSA-4096", P11_KEY_RSA, 4096},
 };
 
+/* SSH CA keys (issue 11): no RSA-2048 for a CA; Ed25519 where the token offers CKM_EDDSA
+ * (checked on the token before any key is made). */
+static const struct kc_key_type_entry kc_ssh_key_types[] = {
+    {"EC-P256", P11_KEY_EC_P256, 0}, {"EC-P384", P11_KEY_EC_P384, 0},
+    {"RSA-3072", P11_KEY_RSA, 3072}, {"RSA-4096", P11_KEY_RSA, 4096},
+    {"Ed25519", P11_KEY_ED25519, 0},
+};
+
 const char *kc_step_name(enum kc_step step)
 {
     switch (step) {
@@ -46,6 +54,8 @@ const char *kc_step_name(enum kc_step step)
         return "export";
     case KC_STEP_VERIFY:
         return "verify";
+    case KC_STEP_SSH_CA:
+        return "ssh-ca";
     default:
         return "?";
     }
@@ -56,6 +66,11 @@ const char *kc_key_type_name(const struct kc_key *key)
     for (size_t i = 0; i < sizeof(kc_key_types) / sizeof(kc_key_types[0]); i++) {
         if (kc_key_types[i].type == key->type && kc_key_types[i].bits == key->rsa_bits) {
             return kc_key_types[i].name;
+        }
+    }
+    for (size_t i = 0; i < sizeof(kc_ssh_key_types) / sizeof(kc_ssh_key_types[0]); i++) {
+        if (kc_ssh_key_types[i].type == key->type && kc_ssh_key_types[i].bits == key->rsa_bits) {
+            return kc_ssh_key_types[i].name;
         }
     }
     return "?";
@@ -449,6 +464,180 @@ static HS_RESULT kc_parse_retire(json_object *doc, struct kc_config *cfg, const 
     return kc_check_jwks(cfg->jwks, false, cfg->retire_kid);
 }
 
+/* --- SSH CA keys (ssh-ca, and the "ssh" blocks of export and verify) ---------------------- */
+
+static HS_RESULT kc_ssh_key_type(const char *field, const char *type, struct kc_key *k)
+{
+    for (size_t i = 0; i < sizeof(kc_ssh_key_types) / sizeof(kc_ssh_key_types[0]); i++) {
+        if (strcmp(type, kc_ssh_key_types[i].name) == 0) {
+            k->type = kc_ssh_key_types[i].type;
+            k->rsa_bits = kc_ssh_key_types[i].bits;
+            return HS_OK;
+        }
+    }
+    HS_ENSURE_MSG(strncmp(type, "RSA-", 4) != 0, HS_ERR_INPUT_KEY,
+                  "%s.type: %s refused; an SSH CA key needs RSA-3072 or RSA-4096", field, type);
+    HS_BAIL_MSG(HS_ERR_INPUT_KEY,
+                "%s.type: unknown key type %s (EC-P256, EC-P384, RSA-3072, RSA-4096, Ed25519)",
+                field, type);
+}
+
+static HS_RESULT kc_parse_ssh_ca_body(json_object *obj, const char *field, struct kc_ssh_ca *ca)
+{
+    HS_GUARD(hs_json_get_string(obj, "label", true, P11_LABEL_MAX, &ca->key.label));
+    const char *type = NULL;
+    HS_GUARD(hs_json_get_string(obj, "type", false, 16, &type));
+    HS_GUARD(kc_ssh_key_type(field, type != NULL ? type : "EC-P384", &ca->key));
+    return kc_get_output(obj, "public_key_output", false, &ca->output);
+}
+
+/* "user_ca" / "host_ca": {"label", "type" (default EC-P384), "public_key_output"}. */
+static HS_RESULT kc_parse_ssh_ca(json_object *doc, const char *field, struct kc_ssh_ca *ca)
+{
+    static const char *const allowed[] = {"label", "type", "public_key_output", NULL};
+    json_object *obj = NULL;
+    HS_GUARD(hs_json_get_typed(doc, field, false, json_type_object, &obj));
+    ca->present = obj != NULL;
+    if (obj == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_error_context(hs_json_check_keys(obj, allowed, field), field));
+    return hs_error_context(kc_parse_ssh_ca_body(obj, field, ca), field);
+}
+
+static HS_RESULT kc_parse_ssh_ca_step(json_object *doc, struct kc_config *cfg)
+{
+    const struct kc_ssh_ca *u = &cfg->ssh_user_ca;
+    const struct kc_ssh_ca *h = &cfg->ssh_host_ca;
+    HS_GUARD(kc_parse_ssh_ca(doc, "user_ca", &cfg->ssh_user_ca));
+    HS_GUARD(kc_parse_ssh_ca(doc, "host_ca", &cfg->ssh_host_ca));
+    HS_ENSURE_MSG(u->present || h->present, HS_ERR_INPUT_FIELD,
+                  "one of \"user_ca\" and \"host_ca\" is required");
+    bool both = u->present && h->present;
+    HS_ENSURE_MSG(!both || strcmp(u->key.label, h->key.label) != 0, HS_ERR_INPUT_FIELD,
+                  "user_ca.label and host_ca.label must differ (one key for both roles would let "
+                  "a host certificate log in as a user)");
+    HS_ENSURE_MSG(!both || u->output == NULL || h->output == NULL ||
+                      strcmp(u->output, h->output) != 0,
+                  HS_ERR_INPUT_FIELD, "user_ca and host_ca name the same public_key_output");
+    return HS_OK;
+}
+
+static bool kc_key_ref_valid(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            return false;
+        }
+    }
+    return n > 0 && n <= P11_KEY_REF_MAX;
+}
+
+/* A known_hosts host pattern (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT): a name or address with
+ * the wildcards * and ?, a leading ! to negate, [host]:port for another port. No commas or
+ * whitespace: the patterns are joined with commas on the line. */
+static bool kc_ssh_host_pattern_valid(const char *s)
+{
+    static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789.-_*?[]:!";
+    size_t n = strlen(s);
+    return n > 0 && n <= KC_SSH_HOST_PATTERN_MAX && strspn(s, allowed) == n;
+}
+
+static HS_RESULT kc_parse_ssh_list(json_object *obj, const char *key, bool (*valid)(const char *),
+                                   const char **out, size_t max, size_t *n)
+{
+    HS_ENSURE_MSG(json_object_object_get_ex(obj, key, NULL), HS_ERR_INPUT_FIELD,
+                  "field \"%s\" is required", key);
+    HS_GUARD(kc_parse_strings(obj, key, valid, out, max, n));
+    HS_ENSURE_MSG(*n > 0, HS_ERR_INPUT_FIELD, "field \"%s\" lists nothing", key);
+    return HS_OK;
+}
+
+static HS_RESULT kc_parse_ssh_export_body(json_object *obj, struct kc_ssh_export *e)
+{
+    HS_GUARD(kc_parse_ssh_list(obj, "user_ca_keys", kc_key_ref_valid, e->user_ca_keys,
+                               KC_SSH_CA_KEYS_MAX, &e->n_user_ca_keys));
+    HS_GUARD(kc_parse_ssh_list(obj, "host_ca_keys", kc_key_ref_valid, e->host_ca_keys,
+                               KC_SSH_CA_KEYS_MAX, &e->n_host_ca_keys));
+    HS_GUARD(kc_parse_ssh_list(obj, "known_hosts_patterns", kc_ssh_host_pattern_valid,
+                               e->host_patterns, KC_SSH_HOST_PATTERNS_MAX, &e->n_host_patterns));
+    HS_GUARD(kc_get_output(obj, "user_ca_output", true, &e->user_ca_output));
+    HS_GUARD(kc_get_output(obj, "host_ca_output", true, &e->host_ca_output));
+    HS_GUARD(kc_get_output(obj, "known_hosts_output", true, &e->known_hosts_output));
+    HS_ENSURE_MSG(strcmp(e->user_ca_output, e->host_ca_output) != 0 &&
+                      strcmp(e->user_ca_output, e->known_hosts_output) != 0 &&
+                      strcmp(e->host_ca_output, e->known_hosts_output) != 0,
+                  HS_ERR_INPUT_FIELD, "the three outputs must be different files");
+    return HS_OK;
+}
+
+static HS_RESULT kc_parse_ssh_verify_body(json_object *obj, struct kc_config *cfg)
+{
+    HS_GUARD(kc_get_input(obj, "user_ca", false, &cfg->ssh_user_ca_file));
+    HS_GUARD(kc_get_input(obj, "host_ca", false, &cfg->ssh_host_ca_file));
+    HS_GUARD(kc_get_input(obj, "known_hosts", false, &cfg->ssh_known_hosts_file));
+    HS_ENSURE_MSG(cfg->ssh_user_ca_file != NULL || cfg->ssh_host_ca_file != NULL,
+                  HS_ERR_INPUT_FIELD, "one of \"user_ca\" and \"host_ca\" is required");
+    HS_ENSURE_MSG(cfg->ssh_known_hosts_file == NULL || cfg->ssh_host_ca_file != NULL,
+                  HS_ERR_INPUT_FIELD, "\"known_hosts\" is checked against \"host_ca\": name both");
+    return HS_OK;
+}
+
+/* The optional "ssh" block of export and verify. */
+static HS_RESULT kc_parse_ssh_block(json_object *doc, struct kc_config *cfg)
+{
+    static const char *const export_keys[] = {"user_ca_keys",
+                                              "host_ca_keys",
+                                              "known_hosts_patterns",
+                                              "user_ca_output",
+                                              "host_ca_output",
+                                              "known_hosts_output",
+                                              NULL};
+    static const char *const verify_keys[] = {"user_ca", "host_ca", "known_hosts", NULL};
+    json_object *obj = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "ssh", false, json_type_object, &obj));
+    cfg->has_ssh = obj != NULL;
+    if (obj == NULL) {
+        return HS_OK;
+    }
+    bool is_export = cfg->step == KC_STEP_EXPORT;
+    HS_GUARD(hs_error_context(hs_json_check_keys(obj, is_export ? export_keys : verify_keys, "ssh"),
+                              "ssh"));
+    return hs_error_context(is_export ? kc_parse_ssh_export_body(obj, &cfg->ssh_export)
+                                      : kc_parse_ssh_verify_body(obj, cfg),
+                            "ssh");
+}
+
+/* Without an "ssh" block the X.509 part is required; with one it is optional, as a whole: any
+ * of keys present makes all the required ones required. */
+static bool kc_x509_wanted(const struct kc_config *cfg, const char *const *keys)
+{
+    bool any = !cfg->has_ssh;
+    for (size_t i = 0; keys[i] != NULL; i++) {
+        any = any || json_object_object_get_ex(cfg->doc, keys[i], NULL);
+    }
+    return any;
+}
+
+static HS_RESULT kc_parse_export(json_object *doc, struct kc_config *cfg)
+{
+    static const char *const x509[] = {"root_certificate", "intermediate_certificate",
+                                       "jwt_keys",         "truststore_output",
+                                       "jwks_output",      NULL};
+    HS_GUARD(kc_parse_ssh_block(doc, cfg));
+    cfg->has_x509 = kc_x509_wanted(cfg, x509);
+    if (!cfg->has_x509) {
+        return HS_OK;
+    }
+    HS_GUARD(kc_get_input(doc, "root_certificate", true, &cfg->root_cert));
+    HS_GUARD(kc_get_input(doc, "intermediate_certificate", true, &cfg->intermediate_cert));
+    HS_GUARD(sgn_jwt_key_refs_parse(doc, "jwt_keys", cfg->jwt_keys, &cfg->njwt_keys));
+    HS_GUARD(kc_get_output(doc, "truststore_output", true, &cfg->truststore_output));
+    return kc_get_output(doc, "jwks_output", true, &cfg->jwks_output);
+}
+
 /* --- intermediate and verify ------------------------------------------------------------- */
 
 /* An intermediate either generates its key here ("key") or certifies a public key generated
@@ -466,9 +655,16 @@ static HS_RESULT kc_parse_subject_key(json_object *doc, struct kc_config *cfg)
 
 static HS_RESULT kc_parse_verify(json_object *doc, struct kc_config *cfg)
 {
+    static const char *const x509[] = {"root_certificate", "intermediate_certificate",
+                                       "root_key_offline", "intermediate_key_offline", NULL};
+    HS_GUARD(kc_parse_ssh_block(doc, cfg));
+    HS_GUARD(kc_get_input(doc, "jwks", false, &cfg->jwks));
+    cfg->has_x509 = kc_x509_wanted(cfg, x509);
+    if (!cfg->has_x509) {
+        return HS_OK;
+    }
     HS_GUARD(kc_get_input(doc, "root_certificate", true, &cfg->root_cert));
     HS_GUARD(kc_get_input(doc, "intermediate_certificate", true, &cfg->intermediate_cert));
-    HS_GUARD(kc_get_input(doc, "jwks", false, &cfg->jwks));
     HS_GUARD(hs_json_get_bool(doc, "root_key_offline", false, false, &cfg->root_key_offline));
     HS_GUARD(hs_json_get_bool(doc, "intermediate_key_offline", false, false,
                               &cfg->intermediate_key_offline));
@@ -509,13 +705,11 @@ static HS_RESULT kc_parse_step(struct kc_config *cfg, const char *retire_kid)
     case KC_STEP_JWT_RETIRE:
         return kc_parse_retire(doc, cfg, retire_kid);
     case KC_STEP_EXPORT:
-        HS_GUARD(kc_get_input(doc, "root_certificate", true, &cfg->root_cert));
-        HS_GUARD(kc_get_input(doc, "intermediate_certificate", true, &cfg->intermediate_cert));
-        HS_GUARD(sgn_jwt_key_refs_parse(doc, "jwt_keys", cfg->jwt_keys, &cfg->njwt_keys));
-        HS_GUARD(kc_get_output(doc, "truststore_output", true, &cfg->truststore_output));
-        return kc_get_output(doc, "jwks_output", true, &cfg->jwks_output);
+        return kc_parse_export(doc, cfg);
     case KC_STEP_VERIFY:
         return kc_parse_verify(doc, cfg);
+    case KC_STEP_SSH_CA:
+        return kc_parse_ssh_ca_step(doc, cfg);
     default:
         HS_BAIL(HS_ERR_INTERNAL);
     }
@@ -536,10 +730,13 @@ static const char *const *kc_allowed_keys(enum kc_step step)
     static const char *const retire[] = {"token", "transcript", "jwks", NULL};
     static const char *const export_[] = {
         "token",    "transcript",        "root_certificate", "intermediate_certificate",
-        "jwt_keys", "truststore_output", "jwks_output",      NULL};
+        "jwt_keys", "truststore_output", "jwks_output",      "ssh",
+        NULL};
     static const char *const verify[] = {
         "token", "transcript",       "root_certificate",         "intermediate_certificate",
-        "jwks",  "root_key_offline", "intermediate_key_offline", NULL};
+        "jwks",  "root_key_offline", "intermediate_key_offline", "ssh",
+        NULL};
+    static const char *const ssh_ca[] = {"token", "transcript", "user_ca", "host_ca", NULL};
     switch (step) {
     case KC_STEP_INIT_TOKEN:
         return init_token;
@@ -559,6 +756,8 @@ static const char *const *kc_allowed_keys(enum kc_step step)
         return retire;
     case KC_STEP_VERIFY:
         return verify;
+    case KC_STEP_SSH_CA:
+        return ssh_ca;
     case KC_STEP_EXPORT:
     default:
         return export_;

@@ -43,12 +43,38 @@ enum kc_step {
     KC_STEP_JWT_RETIRE,
     KC_STEP_EXPORT,
     KC_STEP_VERIFY,
+    KC_STEP_SSH_CA,
 };
+
+#define KC_SSH_CA_KEYS_MAX 8        /* CA keys of one kind published at once (rotation) */
+#define KC_SSH_HOST_PATTERNS_MAX 16 /* host patterns of the @cert-authority lines */
+#define KC_SSH_HOST_PATTERN_MAX 255 /* bytes of one host pattern */
+#define KC_SSH_PUB_FILE_MAX 65536   /* bytes of a published CA file read back by verify */
 
 struct kc_key {
     const char *label;
     enum p11_key_type type;
     unsigned int rsa_bits;
+};
+
+/* ssh-ca: one SSH CA key to generate (user or host CA). */
+struct kc_ssh_ca {
+    bool present;
+    struct kc_key key;  /* EC-P256, EC-P384, RSA-3072, RSA-4096 or Ed25519 */
+    const char *output; /* the new key's OpenSSH public-key line, O_CREAT|O_EXCL; may be NULL */
+};
+
+/* export: the SSH CA files (every key a label or RFC 7512 URI, newest first). */
+struct kc_ssh_export {
+    const char *user_ca_keys[KC_SSH_CA_KEYS_MAX];
+    size_t n_user_ca_keys;
+    const char *host_ca_keys[KC_SSH_CA_KEYS_MAX];
+    size_t n_host_ca_keys;
+    const char *host_patterns[KC_SSH_HOST_PATTERNS_MAX]; /* known_hosts host patterns */
+    size_t n_host_patterns;
+    const char *user_ca_output;     /* TrustedUserCAKeys file, O_EXCL */
+    const char *host_ca_output;     /* the host CA lines, O_EXCL */
+    const char *known_hosts_output; /* "@cert-authority PATTERNS LINE" lines, O_EXCL */
 };
 
 /* The certificate a root, intermediate or cross-sign step issues. */
@@ -106,7 +132,8 @@ struct kc_config {
     /* jwt-key, jwt-key retire, verify: the published JWK Set, updated atomically */
     const char *jwks;
     char retire_kid[SGN_KID_LEN + 1]; /* jwt-key retire */
-    /* export, verify */
+    /* export, verify: the X.509 part (optional in both when an "ssh" block is given) */
+    bool has_x509;
     const char *root_cert;
     const char *intermediate_cert;
     /* verify: the key is kept on another token (an offline root); only its certificate and
@@ -118,6 +145,15 @@ struct kc_config {
     const char *jwks_output;
     struct sgn_jwt_key_ref jwt_keys[SGN_JWT_KEYS_MAX];
     size_t njwt_keys;
+    /* ssh-ca */
+    struct kc_ssh_ca ssh_user_ca;
+    struct kc_ssh_ca ssh_host_ca;
+    /* export, verify: the "ssh" block */
+    bool has_ssh;
+    struct kc_ssh_export ssh_export;  /* export */
+    const char *ssh_user_ca_file;     /* verify: a published user CA file; may be NULL */
+    const char *ssh_host_ca_file;     /* verify: a published host CA file; may be NULL */
+    const char *ssh_known_hosts_file; /* verify: the exported known_hosts; needs host_ca */
 };
 
 /* Reads and validates the config file at path for step (retire_kid: the kid for jwt-key
@@ -133,7 +169,7 @@ void kc_config_freep(struct kc_config **cfg);
 /* Name of a step as used on the command line ("root", "jwt-key"...). */
 const char *kc_step_name(enum kc_step step);
 
-/* Name of a key type as configs spell it ("EC-P384", "RSA-4096"). */
+/* Name of a key type as configs spell it ("EC-P384", "RSA-4096", "Ed25519"). */
 const char *kc_key_type_name(const struct kc_key *key);
 
 #endif /* KC_CONFIG_H */

@@ -27,42 +27,62 @@ static HS_RESULT kc_write_jwks(const struct kc_config *cfg, struct kc_session *s
     return hs_file_write_new(cfg->jwks_output, jwks, strlen(jwks), 0644);
 }
 
-HS_RESULT kc_run_export(const struct kc_config *cfg)
+/* The X.509 half: truststore.pem and jwks.json, after the chain verifies. */
+static HS_RESULT kc_export_x509(const struct kc_config *cfg, struct kc_session *s, X509 *root,
+                                X509 *intermediate)
 {
-    HS_DEFER(X509 *root = NULL, hs_x509_freep);
-    HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
-    HS_GUARD(kc_cert_read(cfg->root_cert, &root));
-    HS_GUARD(kc_cert_read(cfg->intermediate_cert, &intermediate));
-    HS_GUARD(hs_error_context(sgn_chain_verify(root, root, NULL), "root_certificate"));
-    HS_GUARD(
-        hs_error_context(sgn_chain_verify(intermediate, root, NULL), "intermediate_certificate"));
-    HS_DEFER(struct kc_session s = {0}, kc_session_close);
-    HS_GUARD(kc_session_open(&cfg->token, &s));
-    HS_GUARD(kc_write_jwks(cfg, &s));
+    HS_GUARD(kc_write_jwks(cfg, s));
     HS_GUARD(kc_transcript(
-        cfg, &s, &(struct kc_record){.output = cfg->jwks_output, .event = "JWKS written"}));
+        cfg, s, &(struct kc_record){.output = cfg->jwks_output, .event = "JWKS written"}));
     HS_GUARD(kc_write_truststore(cfg->truststore_output, intermediate, root));
-    return kc_transcript(cfg, &s,
+    return kc_transcript(cfg, s,
                          &(struct kc_record){.cert = intermediate,
                                              .output = cfg->truststore_output,
                                              .event = "truststore written"});
 }
 
-HS_RESULT kc_plan_export(const struct kc_config *cfg)
+static HS_RESULT kc_export_chain(const struct kc_config *cfg, X509 **root, X509 **intermediate)
+{
+    HS_GUARD(kc_cert_read(cfg->root_cert, root));
+    HS_GUARD(kc_cert_read(cfg->intermediate_cert, intermediate));
+    HS_GUARD(hs_error_context(sgn_chain_verify(*root, *root, NULL), "root_certificate"));
+    return hs_error_context(sgn_chain_verify(*intermediate, *root, NULL),
+                            "intermediate_certificate");
+}
+
+HS_RESULT kc_run_export(const struct kc_config *cfg)
 {
     HS_DEFER(X509 *root = NULL, hs_x509_freep);
     HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
-    HS_GUARD(kc_cert_read(cfg->root_cert, &root));
-    HS_GUARD(kc_cert_read(cfg->intermediate_cert, &intermediate));
-    HS_GUARD(sgn_chain_verify(root, root, NULL));
-    HS_GUARD(sgn_chain_verify(intermediate, root, NULL));
-    kc_plan_line("write %s: %s, then %s (new file, 0644)", cfg->truststore_output,
-                 cfg->intermediate_cert, cfg->root_cert);
-    kc_plan_line("write %s (new file, 0644) with the public JWKs of:", cfg->jwks_output);
-    for (size_t i = 0; i < cfg->njwt_keys; i++) {
-        kc_plan_line("  %s (alg %s; must be a protected key on token \"%s\")", cfg->jwt_keys[i].key,
-                     cfg->jwt_keys[i].alg != NULL ? cfg->jwt_keys[i].alg : "key default",
-                     cfg->token.label);
+    if (cfg->has_x509) {
+        HS_GUARD(kc_export_chain(cfg, &root, &intermediate));
+    }
+    HS_DEFER(struct kc_session s = {0}, kc_session_close);
+    HS_GUARD(kc_session_open(&cfg->token, &s));
+    if (cfg->has_x509) {
+        HS_GUARD(kc_export_x509(cfg, &s, root, intermediate));
+    }
+    return cfg->has_ssh ? kc_ssh_export(cfg, &s) : HS_OK;
+}
+
+HS_RESULT kc_plan_export(const struct kc_config *cfg)
+{
+    if (cfg->has_x509) {
+        HS_DEFER(X509 *root = NULL, hs_x509_freep);
+        HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
+        HS_GUARD(kc_export_chain(cfg, &root, &intermediate));
+        kc_plan_line("write %s: %s, then %s (new file, 0644)", cfg->truststore_output,
+                     cfg->intermediate_cert, cfg->root_cert);
+        kc_plan_line("write %s (new file, 0644) with the public JWKs of:", cfg->jwks_output);
+        for (size_t i = 0; i < cfg->njwt_keys; i++) {
+            kc_plan_line("  %s (alg %s; must be a protected key on token \"%s\")",
+                         cfg->jwt_keys[i].key,
+                         cfg->jwt_keys[i].alg != NULL ? cfg->jwt_keys[i].alg : "key default",
+                         cfg->token.label);
+        }
+    }
+    if (cfg->has_ssh) {
+        kc_ssh_plan_export(cfg);
     }
     return HS_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * keyceremony: the operators' tool. Keys are born inside the token; only public material
- * leaves it (root and intermediate PEM, cross-certificates, CRLs, truststore.pem, JWKs), and
+ * leaves it (root and intermediate PEM, cross-certificates, CRLs, truststore.pem, JWKs, SSH CA
+ * public-key lines), and
  * every step is recorded in a transcript. docs/ceremony.md is the runbook.
  *
  *   keyceremony init-token          --config F [--dry-run]
@@ -13,6 +14,7 @@
  *   keyceremony jwt-key retire KID  --config F [--dry-run]
  *   keyceremony export              --config F [--dry-run]
  *   keyceremony verify              --config F [--dry-run]
+ *   keyceremony ssh-ca              --config F [--dry-run]
  *
  * --dry-run validates the config and the files it names, prints the full plan and touches
  * nothing: no module is loaded, no file is written.
@@ -55,9 +57,14 @@ static const struct kc_command kc_commands[] = {
      "generate a JWT signing key; publish its JWK (newest key of the JWK Set)"},
     {"jwt-key retire", KC_STEP_JWT_RETIRE, kc_run_jwt_retire, kc_plan_jwt_retire,
      "take key KID out of the JWK Set (usage: jwt-key retire KID --config F)"},
-    {"export", KC_STEP_EXPORT, kc_run_export, kc_plan_export, "write truststore.pem and jwks.json"},
+    {"ssh-ca", KC_STEP_SSH_CA, kc_run_ssh_ca, kc_plan_ssh_ca,
+     "generate SSH user and/or host CA keys (rotation: a new label adds a key)"},
+    {"export", KC_STEP_EXPORT, kc_run_export, kc_plan_export,
+     "write truststore.pem, jwks.json and the SSH CA files (ssh_user_ca.pub, ssh_host_ca.pub, "
+     "known_hosts)"},
     {"verify", KC_STEP_VERIFY, kc_run_verify, kc_plan_verify,
-     "check that every exported certificate and JWK matches a protected key in the token"},
+     "check that every exported certificate, JWK and SSH CA line matches a protected key in the "
+     "token"},
 };
 
 struct kc_args {

@@ -233,6 +233,13 @@ static HS_RESULT kc_transcript_fill(json_object *line, const struct kc_record *r
     if (rec->kid != NULL) {
         json_object_object_add(line, "kid", json_object_new_string(rec->kid));
     }
+    if (rec->ssh_ca != NULL) {
+        json_object_object_add(line, "ssh_ca", json_object_new_string(rec->ssh_ca));
+    }
+    if (rec->ssh_fingerprint != NULL) {
+        json_object_object_add(line, "ssh_fingerprint",
+                               json_object_new_string(rec->ssh_fingerprint));
+    }
     if (rec->output != NULL) {
         json_object_object_add(line, "output", json_object_new_string(rec->output));
     }

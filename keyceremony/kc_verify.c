@@ -4,7 +4,9 @@
  * token: root_key_offline, intermediate_key_offline), and of every JWK in the JWK Set, is on the
  * token, protected (CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, !CKA_EXTRACTABLE,
  * CKA_NEVER_EXTRACTABLE, sign only) and usable with its algorithm; each kid is the key's
- * thumbprint. Prints one line per check; any failure fails the step.
+ * thumbprint. With an "ssh" block, every published SSH CA line too (kc_sshca.c): its key on the
+ * token, protected, able to sign as an SSH CA, its label the line's comment; the known_hosts
+ * lines name only host CA keys. Prints one line per check; any failure fails the step.
  */
 #include <stdio.h>
 #include <string.h>
@@ -100,12 +102,19 @@ static void kc_plan_cert_key(const char *what, const char *path, bool offline, c
 
 HS_RESULT kc_plan_verify(const struct kc_config *cfg)
 {
-    kc_plan_line("check that %s -> %s verifies strictly", cfg->intermediate_cert, cfg->root_cert);
-    kc_plan_cert_key("root_certificate", cfg->root_cert, cfg->root_key_offline, cfg->token.label);
-    kc_plan_cert_key("intermediate_certificate", cfg->intermediate_cert,
-                     cfg->intermediate_key_offline, cfg->token.label);
+    if (cfg->has_x509) {
+        kc_plan_line("check that %s -> %s verifies strictly", cfg->intermediate_cert,
+                     cfg->root_cert);
+        kc_plan_cert_key("root_certificate", cfg->root_cert, cfg->root_key_offline,
+                         cfg->token.label);
+        kc_plan_cert_key("intermediate_certificate", cfg->intermediate_cert,
+                         cfg->intermediate_key_offline, cfg->token.label);
+    }
     if (cfg->jwks != NULL) {
         kc_plan_line("check every JWK of %s the same way, and its kid", cfg->jwks);
+    }
+    if (cfg->has_ssh) {
+        kc_ssh_plan_verify(cfg);
     }
     kc_plan_line("verify changes nothing; --dry-run only prints this plan");
     return HS_OK;
@@ -115,14 +124,21 @@ HS_RESULT kc_run_verify(const struct kc_config *cfg)
 {
     HS_DEFER(X509 *root = NULL, hs_x509_freep);
     HS_DEFER(X509 *intermediate = NULL, hs_x509_freep);
-    HS_GUARD(kc_verify_chain(cfg, &root, &intermediate));
+    if (cfg->has_x509) {
+        HS_GUARD(kc_verify_chain(cfg, &root, &intermediate));
+    }
     HS_DEFER(struct kc_session s = {0}, kc_session_close);
     HS_GUARD(kc_session_open(&cfg->token, &s));
-    HS_GUARD(kc_verify_cert_key(&s, root, cfg->root_key_offline, "root_certificate"));
-    HS_GUARD(kc_verify_cert_key(&s, intermediate, cfg->intermediate_key_offline,
-                                "intermediate_certificate"));
+    if (cfg->has_x509) {
+        HS_GUARD(kc_verify_cert_key(&s, root, cfg->root_key_offline, "root_certificate"));
+        HS_GUARD(kc_verify_cert_key(&s, intermediate, cfg->intermediate_key_offline,
+                                    "intermediate_certificate"));
+    }
     if (cfg->jwks != NULL) {
         HS_GUARD(kc_verify_jwks(cfg, &s));
+    }
+    if (cfg->has_ssh) {
+        HS_GUARD(kc_ssh_verify(cfg, &s));
     }
     return kc_transcript(cfg, &s, &(struct kc_record){.event = "verified"});
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hsmsign quickstart: installs what is missing, builds, sets up a SoftHSM2 dev token, runs the
-# dev key ceremony (only for what does not exist yet) and runs hsmsignd in the foreground.
+# dev key ceremony (only for what does not exist yet: X.509 root and issuing CA, JWT key, SSH user
+# and host CA keys, and their exports) and runs hsmsignd in the foreground.
 #
 #   scripts/quickstart.sh          run hsmsignd on $HSMSIGN_LISTEN (default 127.0.0.1:8080)
 #   scripts/quickstart.sh --demo   same set-up, then request a certificate and a JWT with SigV4,
@@ -37,14 +38,15 @@ export SOFTHSM2_CONF="$home/var/softhsm/softhsm2.conf"
 say "SoftHSM2 token (var/softhsm)"
 KEYCEREMONY="$bin/keyceremony" "$repo/softhsm/init-token.sh" "$home/var/softhsm" hsmsign-dev
 
-# Each ceremony step runs only when its output does not exist yet.
+# Each ceremony step runs only when its output does not exist yet. CONFIG (default: the step's
+# name) is keyceremony/examples/CONFIG.json.
 ceremony() {
-    local step=$1 output=$2
+    local step=$1 output=$2 config=${3:-$1}
     if [ -e "$output" ]; then
         return 0
     fi
-    say "key ceremony: $step"
-    if ! "$bin/keyceremony" "$step" --config "$repo/keyceremony/examples/$step.json" \
+    say "key ceremony: $step ($config.json)"
+    if ! "$bin/keyceremony" "$step" --config "$repo/keyceremony/examples/$config.json" \
         2>>var/dev/ceremony/ceremony.log; then
         echo "keyceremony $step failed; see var/dev/ceremony/ceremony.log." >&2
         echo "To start the dev set-up from scratch: rm -rf var/softhsm var/dev" >&2
@@ -55,6 +57,13 @@ ceremony root var/dev/ceremony/root.pem
 ceremony intermediate var/dev/ceremony/intermediate.pem
 ceremony jwt-key var/dev/ceremony/jwt-es256-1.jwk.json
 ceremony export var/dev/ceremony/jwks.json
+# SSH CA keys (issue 11): a user CA and a host CA, both ECDSA P-256. Not Ed25519 on the dev
+# token: libp11's OpenSSL engine (libengine-pkcs11-openssl 0.4.12) fails on any token that holds
+# an Ed25519 key, and P-256 is also what CloudHSM FIPS clusters can do. Then ssh_user_ca.pub
+# (sshd's TrustedUserCAKeys), ssh_host_ca.pub and ssh_known_hosts (@cert-authority lines for
+# localhost and 127.0.0.1 on any port).
+ceremony ssh-ca var/dev/ceremony/ssh-host-ca-1.pub
+ceremony export var/dev/ceremony/ssh_user_ca.pub export-ssh
 
 say "service configuration (var/dev)"
 umask 077

@@ -6,7 +6,7 @@
 # PIN prompt, --dry-run leaving the token's object list identical, and config errors that name
 # their field and change nothing.
 . "$(dirname "$0")/lib.sh"
-require openssl certtool pkcs11-tool script setsid
+require openssl certtool pkcs11-tool script setsid ssh-keygen
 kc=${KEYCEREMONY:?}
 work=$(mktemp -d)
 trap 'stop_hsmsignd; rm -rf "$work"' EXIT
@@ -445,6 +445,204 @@ no_tty() {
     [ "$rc" -eq 1 ] && grep -q 'no terminal to prompt for the PIN' out/notty.out
 }
 check "without a terminal the prompt fails cleanly" no_tty
+
+# === SSH CA keys (issue 11): keyceremony ssh-ca, and the "ssh" blocks of export and verify ====
+# Every SSH CA key type the token offers (EC-P256, EC-P384, RSA-3072, and Ed25519 where it
+# offers CKM_EDDSA), each protected as pkcs11-tool reads it back; --dry-run touching nothing;
+# rotation (a second run adds keys, export lists them newest first, ssh-keygen -l agrees with the
+# transcript's fingerprints); refusals that leave the token as it was (a taken label, also for
+# the second key of a pair; Ed25519 on a token without CKM_EDDSA; RSA-2048); verify passing, and
+# failing on tampered lines. ssh_ca_test.sh logs in to a real sshd with such keys' certificates.
+ssh_types="EC-P256 EC-P384 RSA-3072"
+if pkcs11-tool --module "$module" -M 2>/dev/null | grep -q '^ *EDDSA'; then
+    ssh_types="$ssh_types Ed25519"
+fi
+cat >cfg/ssh-ca-1.json <<EOF
+{ $token, "transcript": "out/transcript.jsonl",
+  "user_ca": {"label": "ssh-user-ca-1", "type": "EC-P256", "public_key_output": "out/ssh-user-ca-1.pub"},
+  "host_ca": {"label": "ssh-host-ca-1", "type": "EC-P384"} }
+EOF
+second_host=EC-P256
+case $ssh_types in *Ed25519*) second_host=Ed25519 ;; esac
+cat >cfg/ssh-ca-2.json <<EOF
+{ $token, "transcript": "out/transcript.jsonl",
+  "user_ca": {"label": "ssh-user-ca-2", "type": "RSA-3072"},
+  "host_ca": {"label": "ssh-host-ca-2", "type": "$second_host"} }
+EOF
+before=$(listing)
+cp out/transcript.jsonl out/transcript.before
+dry_ssh_ca() {
+    local plan
+    plan=$("$kc" ssh-ca --config cfg/ssh-ca-1.json --dry-run 2>/dev/null) || return 1
+    grep -q 'generate key "ssh-user-ca-1" (EC-P256) on token "types-test"' <<<"$plan" &&
+        grep -q 'generate key "ssh-host-ca-1" (EC-P384)' <<<"$plan" &&
+        grep -q 'CKM_ECDSA, SSH signature ecdsa-sha2-nistp384' <<<"$plan" &&
+        grep -q 'write its OpenSSH public-key line to out/ssh-user-ca-1.pub' <<<"$plan" &&
+        grep -q 'plan printed; nothing changed' <<<"$plan" && [ ! -e out/ssh-user-ca-1.pub ] &&
+        cmp -s out/transcript.jsonl out/transcript.before
+}
+check "ssh-ca --dry-run prints both keys' plans and writes nothing (no file, no transcript line)" \
+    dry_ssh_ca
+check "ssh-ca --dry-run left the token's object list identical" test "$(listing)" = "$before"
+check "ssh-ca: user CA EC-P256 and host CA EC-P384" run ssh-ca --config cfg/ssh-ca-1.json
+check "ssh-ca again with new labels adds a user CA RSA-3072 and a host CA $second_host" \
+    run ssh-ca --config cfg/ssh-ca-2.json
+if [ "$second_host" != Ed25519 ]; then
+    echo "note: the token offers no CKM_EDDSA; Ed25519 is checked only as refused"
+fi
+ssh_protected() { # LABEL...: pkcs11-tool reads each back: sensitive, never extractable, sign only
+    list_private_keys "$label" "$pin" >out/ssh-keys.txt || return 1
+    $py - "$@" <<'PY'
+import sys
+blocks, cur = {}, None
+for line in open("out/ssh-keys.txt").read().splitlines():
+    if not line.startswith(" "):
+        cur = []
+        continue
+    if cur is not None:
+        cur.append(line.strip())
+        if line.strip().startswith("label:"):
+            blocks[line.split(":", 1)[1].strip()] = cur
+for l in sys.argv[1:]:
+    b = blocks[l]
+    access = [x for x in b if x.startswith("Access:")][0]
+    usage = [x for x in b if x.startswith("Usage:")][0]
+    assert "sensitive, always sensitive, never extractable" in access, (l, access)
+    assert usage.split(":", 1)[1].strip() == "sign", (l, usage)
+PY
+}
+check "pkcs11-tool: the four SSH CA keys are sensitive, never extractable, sign only" \
+    ssh_protected ssh-user-ca-1 ssh-host-ca-1 ssh-user-ca-2 ssh-host-ca-2
+ssh_transcript_fp() { # LABEL
+    $py - "$1" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open("out/transcript.jsonl")]
+hit = [l for l in lines if l["step"] == "ssh-ca" and l.get("key_label") == sys.argv[1]]
+assert hit and all(len(l["spki_sha256"]) == 64 and len(l["key_id"]) == 32 for l in hit)
+print(hit[0]["ssh_fingerprint"])
+PY
+}
+cat >cfg/export-ssh.json <<EOF
+{ $token, "transcript": "out/transcript.jsonl",
+  "ssh": {"user_ca_keys": ["ssh-user-ca-2", "ssh-user-ca-1"],
+          "host_ca_keys": ["ssh-host-ca-2", "ssh-host-ca-1"],
+          "known_hosts_patterns": ["*.example.com", "[127.0.0.1]:*"],
+          "user_ca_output": "out/ssh_user_ca.pub", "host_ca_output": "out/ssh_host_ca.pub",
+          "known_hosts_output": "out/ssh_known_hosts"} }
+EOF
+dry_ssh_export() {
+    local plan
+    plan=$("$kc" export --config cfg/export-ssh.json --dry-run 2>/dev/null) || return 1
+    grep -q 'user CA key 1: ssh-user-ca-2 (must be a protected key on token "types-test"), the newest' <<<"$plan" &&
+        [ ! -e out/ssh_user_ca.pub ] && [ ! -e out/ssh_host_ca.pub ] && [ ! -e out/ssh_known_hosts ]
+}
+check "export --dry-run lists the SSH CA keys newest first and writes nothing" dry_ssh_export
+check "export with only an \"ssh\" block" run export --config cfg/export-ssh.json
+ssh_listed() { # FILE LABEL...: ssh-keygen -l reads FILE: those keys in that order, fingerprints
+    local file=$1 want='' l
+    shift
+    for l in "$@"; do want="$want$(ssh_transcript_fp "$l") $l "; done
+    [ "$(ssh-keygen -l -f "$file" | awk '{print $2 " " $3}' | tr '\n' ' ')" = "$want" ]
+}
+check "ssh-keygen -l: ssh_user_ca.pub lists ssh-user-ca-2 then -1, fingerprints as in the transcript" \
+    ssh_listed out/ssh_user_ca.pub ssh-user-ca-2 ssh-user-ca-1
+check "ssh-keygen -l: ssh_host_ca.pub lists ssh-host-ca-2 then -1, fingerprints as in the transcript" \
+    ssh_listed out/ssh_host_ca.pub ssh-host-ca-2 ssh-host-ca-1
+check "the ssh-ca step's public_key_output is the same line as export's" \
+    test "$(cat out/ssh-user-ca-1.pub)" = "$(sed -n 2p out/ssh_user_ca.pub)"
+known_hosts_lines() {
+    [ "$(cat out/ssh_known_hosts)" = "$(sed 's/^/@cert-authority *.example.com,[127.0.0.1]:* /' out/ssh_host_ca.pub)" ]
+}
+check "ssh_known_hosts: one @cert-authority line per host CA key, newest first" known_hosts_lines
+ssh_rsa_sha512() { head -n 1 out/ssh_user_ca.pub | has '^ssh-rsa '; }
+check "the RSA user CA is published as an ssh-rsa key (it signs rsa-sha2-512)" ssh_rsa_sha512
+
+cat >cfg/verify-ssh.json <<EOF
+{ $token, "transcript": "out/transcript.jsonl",
+  "ssh": {"user_ca": "out/ssh_user_ca.pub", "host_ca": "out/ssh_host_ca.pub",
+          "known_hosts": "out/ssh_known_hosts"} }
+EOF
+verify_ssh_ok() {
+    local out
+    out=$("$kc" verify --config cfg/verify-ssh.json 2>/dev/null) || return 1
+    grep -q "^ok  ssh user_ca: $(ssh_transcript_fp ssh-user-ca-2) is key \"ssh-user-ca-2\" (RSA)" <<<"$out" &&
+        grep -q '^ok  ssh user_ca: 2 keys in out/ssh_user_ca.pub' <<<"$out" &&
+        grep -q '^ok  ssh host_ca: 2 keys in out/ssh_host_ca.pub' <<<"$out" &&
+        grep -q '^ok  known_hosts: out/ssh_known_hosts trusts every host CA key' <<<"$out"
+}
+check "verify: every published SSH CA line is a protected key on the token" verify_ssh_ok
+tampered() { # NAME SED-EXPR: cfg/verify-NAME.json reads a copy of ssh_user_ca.pub edited by SED
+    sed "$2" out/ssh_user_ca.pub >"out/ssh_user_ca-$1.pub"
+    sed "s|out/ssh_user_ca.pub|out/ssh_user_ca-$1.pub|" cfg/verify-ssh.json >"cfg/verify-$1.json"
+}
+ssh-keygen -q -t ecdsa -b 256 -N '' -C ssh-user-ca-1 -f out/foreign_ca
+foreign_fp=$(ssh-keygen -l -f out/foreign_ca.pub | awk '{print $2}')
+tampered foreign "\$r out/foreign_ca.pub"
+tampered relabel '1s/ssh-user-ca-2$/ssh-user-ca-1/'
+tampered flipped ''
+$py - <<'PY'
+# one base64 character of the second key's point changed (to another valid character)
+lines = open("out/ssh_user_ca.pub").read().split("\n")
+t, b, c = lines[1].split(" ", 2)
+i = 60
+b = b[:i] + ("B" if b[i] != "B" else "C") + b[i + 1:]
+lines[1] = " ".join((t, b, c))
+open("out/ssh_user_ca-flipped.pub", "w").write("\n".join(lines))
+PY
+tampered twice '2p'
+check_fails "verify fails on a published key that is not on the token, naming it" \
+    "$foreign_fp" "$kc" verify --config cfg/verify-foreign.json
+check_fails "verify fails when a line's comment names another key" \
+    'names "ssh-user-ca-1" but the token'"'"'s key is labelled "ssh-user-ca-2"' \
+    "$kc" verify --config cfg/verify-relabel.json
+check_fails "verify fails on a line with one base64 character changed" 'out/ssh_user_ca-flipped.pub' \
+    "$kc" verify --config cfg/verify-flipped.json
+check_fails "verify fails on a key published twice" 'is listed twice' \
+    "$kc" verify --config cfg/verify-twice.json
+printf '@cert-authority * %s\n' "$(head -n 1 out/ssh_user_ca.pub)" >out/kh-user-ca
+sed 's|"known_hosts": "out/ssh_known_hosts"|"known_hosts": "out/kh-user-ca"|' cfg/verify-ssh.json \
+    >cfg/verify-kh.json
+check_fails "verify fails when known_hosts trusts a user CA key for hosts" \
+    'is not a key of the host CA file' "$kc" verify --config cfg/verify-kh.json
+
+# Refusals: each names its field and leaves the token's objects as they were.
+before=$(listing)
+cat >cfg/ssh-ca-taken.json <<EOF
+{ $token, "user_ca": {"label": "ssh-user-ca-new", "type": "EC-P256"},
+  "host_ca": {"label": "ssh-host-ca-1", "type": "EC-P256"} }
+EOF
+check_fails "ssh-ca: a taken host CA label is refused before the user CA key is made" \
+    'host_ca.label: a key labelled "ssh-host-ca-1" already exists' \
+    "$kc" ssh-ca --config cfg/ssh-ca-taken.json
+fault_token="\"token\": {\"module\": \"${HSMSIGN_FAULT_LIB:?}\", \"label\": \"$label\", \"pin_file\": \"$pin\"}"
+cat >cfg/ssh-ca-no-eddsa.json <<EOF
+{ $fault_token, "user_ca": {"label": "ssh-user-ca-p256", "type": "EC-P256"},
+  "host_ca": {"label": "ssh-host-ca-ed", "type": "Ed25519"} }
+EOF
+no_eddsa() {
+    HSMSIGN_FAULT_MODULE=$module HSMSIGN_FAULT_HIDE=CKM_EDDSA,CKM_EC_EDWARDS_KEY_PAIR_GEN \
+        "$kc" ssh-ca --config cfg/ssh-ca-no-eddsa.json
+}
+check_fails "ssh-ca: Ed25519 on a token without CKM_EDDSA is refused, naming the mechanism" \
+    'token "types-test"; host_ca.type Ed25519 needs CKM_EDDSA (CloudHSM: hsm2m non-FIPS only); use EC-P384 or RSA-3072; in "host_ca"' \
+    no_eddsa
+cat >cfg/ssh-ca-rsa2048.json <<EOF
+{ $token, "user_ca": {"label": "ssh-user-ca-small", "type": "RSA-2048"} }
+EOF
+check_fails "ssh-ca: RSA-2048 is refused for a CA" \
+    'user_ca.type: RSA-2048 refused; an SSH CA key needs RSA-3072 or RSA-4096' \
+    "$kc" ssh-ca --config cfg/ssh-ca-rsa2048.json
+printf '{ %s }\n' "$token" >cfg/ssh-ca-empty.json
+check_fails "ssh-ca: a config without user_ca and host_ca is refused" \
+    'one of "user_ca" and "host_ca" is required' "$kc" ssh-ca --config cfg/ssh-ca-empty.json
+sed 's|"host_ca_keys": \["ssh-host-ca-2", "ssh-host-ca-1"\]|"host_ca_keys": ["ssh-user-ca-1"]|; s|out/ssh_|out/dup_|g' \
+    cfg/export-ssh.json >cfg/export-ssh-dup.json
+check_fails "export: one key as user and host CA is refused" 'is listed twice' \
+    "$kc" export --config cfg/export-ssh-dup.json
+no_dup_files() { [ ! -e out/dup_user_ca.pub ] && [ ! -e out/dup_host_ca.pub ]; }
+check "... and wrote no file" no_dup_files
+check "the SSH refusals left the token's object list identical" test "$(listing)" = "$before"
+# === end of the SSH CA block ==================================================================
 
 # --- config errors name their field and change nothing ----------------------------------------
 before=$(listing)

@@ -4,7 +4,7 @@
 # run must reuse the token and keys untouched. Then pkcs11-tool must show every private key on
 # the dev token as sensitive and never extractable, and the PIN must appear in no output.
 . "$(dirname "$0")/lib.sh"
-require pkcs11-tool script
+require pkcs11-tool script ssh-keygen
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 run_demo() {
@@ -23,7 +23,8 @@ check "the demo printed a certificate that openssl verified and a JWT that pytho
 # such as login flags, on every login; key objects are separate files.)
 fingerprint() {
     (cd "$home/var" && find softhsm/tokens dev/ceremony -type f \( -name '*.pem' -o -name '*.json' \
-        -o -name '*.object' \) ! -name token.object | sort | xargs sha256sum)
+        -o -name '*.object' -o -name '*.pub' -o -name ssh_known_hosts \) ! -name token.object |
+        sort | xargs sha256sum)
 }
 before=$(fingerprint)
 check "a second quickstart.sh --demo exits 0" run_demo 2
@@ -34,11 +35,24 @@ export SOFTHSM2_CONF="$home/var/softhsm/softhsm2.conf"
 dev_keys_protected() {
     local keys
     keys=$(list_private_keys hsmsign-dev "$home/var/softhsm/user.pin")
-    [ "$(grep -c 'Private Key Object' <<<"$keys")" -eq 3 ] &&
-        [ "$(grep -c 'Access: *sensitive, always sensitive, never extractable' <<<"$keys")" -eq 3 ]
+    [ "$(grep -c 'Private Key Object' <<<"$keys")" -eq 5 ] &&
+        [ "$(grep -c 'Access: *sensitive, always sensitive, never extractable' <<<"$keys")" -eq 5 ]
 }
-check "pkcs11-tool --login --list-objects: 3 private keys, all sensitive, never extractable" \
+check "pkcs11-tool --login --list-objects: 5 private keys (root, issuing, JWT, SSH user and host CA), all sensitive, never extractable" \
     dev_keys_protected
+ssh_ca_files() { # the quickstart exported one P-256 user CA and one host CA line
+    local d=$home/var/dev/ceremony
+    ssh-keygen -l -f "$d/ssh_user_ca.pub" | has 'hsmsign-dev-ssh-user-ca-1 (ECDSA)' &&
+        ssh-keygen -l -f "$d/ssh_host_ca.pub" | has 'hsmsign-dev-ssh-host-ca-1 (ECDSA)' &&
+        has -F "@cert-authority localhost,127.0.0.1,[127.0.0.1]:*,[localhost]:* $(cat "$d/ssh_host_ca.pub")" <"$d/ssh_known_hosts"
+}
+check "the quickstart exported ssh_user_ca.pub, ssh_host_ca.pub and ssh_known_hosts" ssh_ca_files
+examples_verify_ssh() {
+    (cd "$home" && "${KEYCEREMONY:?}" verify --config "$repo/keyceremony/examples/verify-ssh.json" \
+        >"$home/verify-ssh.out" 2>"$home/verify-ssh.log") &&
+        [ "$(grep -c '^ok  ' "$home/verify-ssh.out")" -eq 5 ]
+}
+check "keyceremony verify with examples/verify-ssh.json passes on the dev token" examples_verify_ssh
 # The operators' examples match the dev set-up: verify passes on it, and the other steps'
 # examples pass their dry-run (full config validation against the dev token's files).
 examples_verify() {

@@ -63,12 +63,27 @@ static bool make_jwks(void)
     return true;
 }
 
+/* What export-ssh writes and verify-ssh reads. */
+static const char *const ssh_files[] = {CEREMONY "ssh_user_ca.pub", CEREMONY "ssh_host_ca.pub",
+                                        CEREMONY "ssh_known_hosts"};
+
+static bool remove_ssh_files(void)
+{
+    bool ok = true;
+    for (size_t i = 0; i < sizeof(ssh_files) / sizeof(ssh_files[0]); i++) {
+        ok = ok && (unlink(ssh_files[i]) == 0 || errno == ENOENT);
+    }
+    return ok;
+}
+
 /* The files the examples read, and none of those they write. */
 static bool fixture_files(void)
 {
-    static const char *const inputs[] = {CEREMONY "root.pem", CEREMONY "root-2.pem",
-                                         CEREMONY "intermediate.pem",
-                                         CEREMONY "issuing-ca-2.pub.pem"};
+    static const char *const inputs[] = {
+        CEREMONY "root.pem",         CEREMONY "root-2.pem",
+        CEREMONY "intermediate.pem", CEREMONY "issuing-ca-2.pub.pem",
+        CEREMONY "ssh_user_ca.pub",  CEREMONY "ssh_host_ca.pub",
+        CEREMONY "ssh_known_hosts"};
     bool ok = write_file("var/softhsm/user.pin", "1234\n") &&
               write_file("var/softhsm/so.pin", "5678\n") && write_file(MODULE, "") &&
               write_file(CEREMONY "jwks.json", jwks_two);
@@ -78,7 +93,8 @@ static bool fixture_files(void)
     static const char *const outputs[] = {
         CEREMONY "root-crl-1.pem",     CEREMONY "intermediate-cross-root-2.pem",
         CEREMONY "truststore.pem",     CEREMONY "intermediate-constrained.pem",
-        CEREMONY "intermediate-2.pem", CEREMONY "jwt-es256-1.jwk.json"};
+        CEREMONY "intermediate-2.pem", CEREMONY "jwt-es256-1.jwk.json",
+        CEREMONY "ssh-user-ca-1.pub",  CEREMONY "ssh-host-ca-1.pub"};
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
         if (unlink(outputs[i]) != 0 && errno != ENOENT) {
             ok = false;
@@ -195,6 +211,11 @@ HS_TEST(every_example_validates)
         {"jwt-key-retire", KC_STEP_JWT_RETIRE, NULL},
         {"export", KC_STEP_EXPORT, CEREMONY "jwks.json"},
         {"verify", KC_STEP_VERIFY, NULL},
+        {"ssh-ca", KC_STEP_SSH_CA, NULL},
+        {"ssh-ca-production", KC_STEP_SSH_CA, NULL},
+        {"export-ssh", KC_STEP_EXPORT, NULL},
+        {"export-ssh-production", KC_STEP_EXPORT, NULL},
+        {"verify-ssh", KC_STEP_VERIFY, NULL},
     };
     /* every example is in this list */
     size_t files = 0;
@@ -211,6 +232,9 @@ HS_TEST(every_example_validates)
         HS_CHECK(fixture_files());
         if (good[i].output != NULL) {
             HS_CHECK(unlink(good[i].output) == 0);
+        }
+        if (good[i].step == KC_STEP_EXPORT) {
+            HS_CHECK(remove_ssh_files());
         }
         HS_DEFER(json_object *doc = example(good[i].name), hs_json_putp);
         HS_CHECK(doc != NULL);
@@ -432,6 +456,61 @@ static const struct bad_case bad[] = {
      "field \"jwks\": the directory of no-such-dir/jwks.json does not exist"},
     {"jwt-key", KC_STEP_JWT_KEY, "certificate", "{}", HS_ERR_INPUT_FIELD,
      "jwt-key: unknown field \"certificate\""},
+    {"ssh-ca", KC_STEP_SSH_CA, "user_ca.type", "\"RSA-2048\"", HS_ERR_INPUT_KEY,
+     "user_ca.type: RSA-2048 refused; an SSH CA key needs RSA-3072 or RSA-4096; in \"user_ca\""},
+    {"ssh-ca", KC_STEP_SSH_CA, "host_ca.type", "\"EC-P521\"", HS_ERR_INPUT_KEY,
+     "host_ca.type: unknown key type EC-P521 (EC-P256, EC-P384, RSA-3072, RSA-4096, Ed25519); in "
+     "\"host_ca\""},
+    {"ssh-ca", KC_STEP_SSH_CA, "host_ca.label", "\"hsmsign-dev-ssh-user-ca-1\"", HS_ERR_INPUT_FIELD,
+     "user_ca.label and host_ca.label must differ (one key for both roles would let a host "
+     "certificate log in as a user)"},
+    {"ssh-ca", KC_STEP_SSH_CA, "user_ca.label", DELETE, HS_ERR_INPUT_FIELD,
+     "field \"label\" is required; in \"user_ca\""},
+    {"ssh-ca", KC_STEP_SSH_CA, "user_ca.extra", "1", HS_ERR_INPUT_FIELD,
+     "user_ca: unknown field \"extra\"; in \"user_ca\""},
+    {"ssh-ca", KC_STEP_SSH_CA, "user_ca.public_key_output", "\"var/dev/ceremony/root.pem\"",
+     HS_ERR_INPUT_EXISTS,
+     "field \"public_key_output\": var/dev/ceremony/root.pem already exists; refusing to "
+     "overwrite; in \"user_ca\""},
+    {"ssh-ca", KC_STEP_SSH_CA, "host_ca.public_key_output",
+     "\"var/dev/ceremony/ssh-user-ca-1.pub\"", HS_ERR_INPUT_FIELD,
+     "user_ca and host_ca name the same public_key_output"},
+    {"ssh-ca", KC_STEP_SSH_CA, "key", "{}", HS_ERR_INPUT_FIELD, "ssh-ca: unknown field \"key\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.user_ca_keys", "[]", HS_ERR_INPUT_FIELD,
+     "field \"user_ca_keys\" lists nothing; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.host_ca_keys", DELETE, HS_ERR_INPUT_FIELD,
+     "field \"host_ca_keys\" is required; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.user_ca_keys", "[\"\"]", HS_ERR_INPUT_FIELD,
+     "field \"user_ca_keys\": entry 0 is not valid; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.known_hosts_patterns", "[\"a.example,b.example\"]",
+     HS_ERR_INPUT_FIELD, "field \"known_hosts_patterns\": entry 0 is not valid; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.known_hosts_patterns", "[\"a b\"]", HS_ERR_INPUT_FIELD,
+     "field \"known_hosts_patterns\": entry 0 is not valid; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.host_ca_output", "\"var/dev/ceremony/ssh_user_ca.pub\"",
+     HS_ERR_INPUT_FIELD, "the three outputs must be different files; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.known_hosts_output", "\"var/dev/ceremony/root.pem\"",
+     HS_ERR_INPUT_EXISTS,
+     "field \"known_hosts_output\": var/dev/ceremony/root.pem already exists; refusing to "
+     "overwrite; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.extra", "1", HS_ERR_INPUT_FIELD,
+     "ssh: unknown field \"extra\"; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "ssh.user_ca", "\"x\"", HS_ERR_INPUT_FIELD,
+     "ssh: unknown field \"user_ca\"; in \"ssh\""},
+    {"export-ssh", KC_STEP_EXPORT, "root_certificate", "\"var/dev/ceremony/root.pem\"",
+     HS_ERR_INPUT_FIELD, "field \"intermediate_certificate\" is required"},
+    {"export-ssh", KC_STEP_EXPORT, "ssh", DELETE, HS_ERR_INPUT_FIELD,
+     "field \"root_certificate\" is required"},
+    {"verify-ssh", KC_STEP_VERIFY, "ssh.user_ca", "\"var/dev/ceremony/nope.pub\"",
+     HS_ERR_INPUT_NOT_FOUND,
+     "field \"user_ca\": var/dev/ceremony/nope.pub does not exist; in \"ssh\""},
+    {"verify-ssh", KC_STEP_VERIFY, "ssh.host_ca", DELETE, HS_ERR_INPUT_FIELD,
+     "\"known_hosts\" is checked against \"host_ca\": name both; in \"ssh\""},
+    {"verify-ssh", KC_STEP_VERIFY, "ssh.known_hosts", "5", HS_ERR_INPUT_FIELD,
+     "field \"known_hosts\" must be of type string; in \"ssh\""},
+    {"verify-ssh", KC_STEP_VERIFY, "ssh", "{}", HS_ERR_INPUT_FIELD,
+     "one of \"user_ca\" and \"host_ca\" is required; in \"ssh\""},
+    {"verify-ssh", KC_STEP_VERIFY, "ssh.user_ca_keys", "[]", HS_ERR_INPUT_FIELD,
+     "ssh: unknown field \"user_ca_keys\"; in \"ssh\""},
     {"jwt-key-retire", KC_STEP_JWT_RETIRE, "jwks", DELETE, HS_ERR_INPUT_FIELD,
      "field \"jwks\" is required"},
     {"jwt-key-retire", KC_STEP_JWT_RETIRE, "extra", "1", HS_ERR_INPUT_FIELD,
@@ -480,6 +559,7 @@ HS_TEST(bad_configs_fail_with_the_exact_error)
         HS_CHECK(fixture_files());
         if (c->step == KC_STEP_EXPORT) {
             HS_CHECK(unlink(CEREMONY "jwks.json") == 0); /* the example's jwks_output */
+            HS_CHECK(remove_ssh_files());                /* export-ssh's outputs */
         }
         HS_DEFER(json_object *doc = example(c->example), hs_json_putp);
         bool mutated = doc != NULL && mutate(doc, c->path, c->value);
