@@ -195,7 +195,7 @@ static HS_RESULT svc_ssh_key_id(const char *principal, const struct sgn_ssh_key 
     size_t n = strnlen(principal, room);
     for (size_t i = 0; i < n; i++) {
         char c = principal[i];
-        out[i] = c >= 0x20 && c <= 0x7e ? c : '?';
+        out[i] = c >= 0x20 && c <= 0x7e ? c : (char)'?';
     }
     out[n] = ' ';
     memcpy(out + n + 1, fp, strlen(fp) + 1);
