@@ -194,8 +194,10 @@ static HS_RESULT svc_ssh_key_id(const char *principal, const struct sgn_ssh_key 
     size_t room = SGN_SSH_KEY_ID_MAX - strlen(fp) - 1;
     size_t n = strnlen(principal, room);
     for (size_t i = 0; i < n; i++) {
-        char c = principal[i];
-        out[i] = c >= 0x20 && c <= 0x7e ? c : (char)'?';
+        out[i] = principal[i];
+        if (out[i] < 0x20 || out[i] > 0x7e) {
+            out[i] = '?';
+        }
     }
     out[n] = ' ';
     memcpy(out + n + 1, fp, strlen(fp) + 1);
