@@ -16,7 +16,6 @@
 #include "signer/sgn_crl.h"
 #include "signer/sgn_krl.h"
 
-#define SVC_SSH_KRL_FIXED_MAX 4096 /* bytes of a KRL's header and section framing */
 #define SVC_SSH_KRL_COMMENT "hsmsign"
 
 /* --- the CA keys ----------------------------------------------------------------------------- */
@@ -525,6 +524,15 @@ static bool svc_ssh_hash_zero(const unsigned char h[ST_INV_KEY_HASH_LEN])
     return acc == 0;
 }
 
+/* Whether a revoked entry belongs in the section of ca: signed by it, or recorded without its
+ * CA (listed under every CA key: serials are one namespace, so that revokes nothing else). */
+static bool svc_ssh_krl_match(const struct st_ssh_revoked_entry *e,
+                              const struct svc_ssh_ca_entry *ca)
+{
+    return svc_ssh_hash_zero(e->issuer_key_sha256) ||
+           memcmp(e->issuer_key_sha256, ca->blob_sha256, ST_INV_KEY_HASH_LEN) == 0;
+}
+
 static HS_RESULT svc_ssh_krl_build(const struct svc_ssh_state *ssh,
                                    const struct st_ssh_revoked_entry *revoked, size_t n,
                                    uint64_t version, time_t now, struct hs_buf **out)
@@ -532,8 +540,13 @@ static HS_RESULT svc_ssh_krl_build(const struct svc_ssh_state *ssh,
     const struct svc_ssh_ca_entry *cas[2 * SVC_SSH_CA_KEYS_MAX];
     size_t ncas = svc_ssh_published(ssh, cas);
     _Static_assert(2 * SVC_SSH_CA_KEYS_MAX <= SGN_KRL_CAS_MAX, "every CA key fits one KRL");
-    HS_DEFER(uint64_t *serials = OPENSSL_malloc((ncas * n + 1) * sizeof(uint64_t)),
-             svc_ssh_u64_freep);
+    size_t total = 0;
+    for (size_t c = 0; c < ncas; c++) {
+        for (size_t i = 0; i < n; i++) {
+            total += svc_ssh_krl_match(&revoked[i], cas[c]) ? 1 : 0;
+        }
+    }
+    HS_DEFER(uint64_t *serials = OPENSSL_malloc((total + 1) * sizeof(uint64_t)), svc_ssh_u64_freep);
     HS_ENSURE(serials != NULL, HS_ERR_NOMEM);
     struct sgn_krl_ca sections[2 * SVC_SSH_CA_KEYS_MAX];
     size_t used = 0;
@@ -544,8 +557,7 @@ static HS_RESULT svc_ssh_krl_build(const struct svc_ssh_state *ssh,
         sections[c].serials = serials + used;
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
-            const unsigned char *h = revoked[i].issuer_key_sha256;
-            if (svc_ssh_hash_zero(h) || memcmp(h, cas[c]->blob_sha256, ST_INV_KEY_HASH_LEN) == 0) {
+            if (svc_ssh_krl_match(&revoked[i], cas[c])) {
                 serials[used + k++] = revoked[i].serial;
             }
         }
