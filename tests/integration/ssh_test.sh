@@ -19,7 +19,9 @@ require openssl curl sqlite3
 ssh_require
 hsmsignd=${HSMSIGND:?} kc=${KEYCEREMONY:?}
 work=$(mktemp -d)
-trap 'stop_hsmsignd; ssh_sshd_stop; rm -rf "$work"' EXIT
+rt_pid='' lambda_pid=''
+stop_pid() { [ -z "$1" ] || { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }; }
+trap 'stop_hsmsignd; stop_pid "$lambda_pid"; stop_pid "$rt_pid"; ssh_sshd_stop; rm -rf "$work"' EXIT
 cd "$work" || exit 1
 mkdir -p out cfg keys
 label=ssh-test
@@ -41,6 +43,8 @@ done
 # --- service: alice (user certificates), bob (his own name only), an admin (host certificates) -
 acct=arn:aws:iam::123456789012
 alice=$acct:user/alice bob=$acct:user/bob admin=$acct:role/pki-admin
+# The IAM principal of tests/lambda/events/v2-iam-certificates.json (API Gateway's authorizer).
+lambda_arn=arn:aws:sts::111122223333:assumed-role/hsmsign-issuer/ci-session
 umask 077
 for who in alice bob admin; do
     head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >"out/$who.secret"
@@ -62,7 +66,9 @@ cat >cfg/hsmsignd.json <<EOF
      "ssh_critical_options": ["force-command", "source-address"]},
     {"principals": ["$bob"], "ssh_cert_types": ["user"], "ssh_principals": ["\${aws:username}"]},
     {"principals": ["$admin"], "ssh_cert_types": ["host"],
-     "ssh_principals": ["127.0.0.1", "localhost"]}]},
+     "ssh_principals": ["127.0.0.1", "localhost"]},
+    {"principals": ["$lambda_arn"], "ssh_cert_types": ["user"],
+     "ssh_principals": ["\${aws:username}"]}]},
   "ssh": {"user_ca": ["ssh-user-ca-new", "ssh-user-ca-old"], "host_ca": ["ssh-host-ca"]} }
 EOF
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
@@ -332,8 +338,67 @@ check "no credentials -> 401" bad none 401 missing_authentication '' "$(body key
 check "nothing was recorded by the refused requests" test "$(rows)" = "$before"
 check "bob's own name -> 200 (the policy variable)" issue bob ed user '["bob"]'
 
-# --- without "ssh" the routes answer 404 ------------------------------------------------------
+# --- the same routes through the Lambda front end (API Gateway payload 2.0 events) ------------
 stop_hsmsignd
+lambda_dir=$repo/tests/lambda
+$py - "$lambda_dir/events" keys/ed.pub <<'PY'
+import json, sys
+ev_dir, pub = sys.argv[1:]
+def event(template, method, path, body=None):
+    e = json.load(open(f"{ev_dir}/{template}"))
+    e["routeKey"] = e["requestContext"]["routeKey"] = f"{method} {path}"
+    e["rawPath"] = e["requestContext"]["http"]["path"] = path
+    e["requestContext"]["http"]["method"] = method
+    e["body"] = json.dumps(body) if body is not None else None
+    if body is None:
+        e.pop("body")
+    return e
+evs = {"ssh-ca": event("v2-anon-jwks.json", "GET", "/v1/ssh/ca"),
+       "ssh-krl": event("v2-anon-jwks.json", "GET", "/v1/ssh/krl"),
+       "ssh-cert": event("v2-iam-certificates.json", "POST", "/v1/ssh/certificates",
+                         {"public_key": open(pub).read().strip(), "cert_type": "user",
+                          "principals": ["ci-session"]})}
+for name, e in evs.items():
+    json.dump(e, open(f"out/ev-{name}.json", "w"))
+PY
+"$py" "$lambda_dir/runtime_api_server.py" --out "$work/rt" --port-file "$work/rt.port" \
+    --events out/ev-ssh-ca.json --events out/ev-ssh-cert.json --events out/ev-ssh-krl.json \
+    >out/rt.log 2>&1 &
+rt_pid=$!
+for _ in $(seq 1 200); do [ -s "$work/rt.port" ] && break; sleep 0.05; done
+rt_api=127.0.0.1:$(cat "$work/rt.port")
+AWS_LAMBDA_RUNTIME_API=$rt_api HSMSIGN_CONFIG=cfg/hsmsignd.json "$hsmsignd" >out/lambda.log 2>&1 &
+lambda_pid=$!
+answered() { curl -sS --max-time 90 -o /dev/null -w '%{http_code}' \
+    "http://$rt_api/control/result?id=$1&timeout=60" | grep -qx 200; }
+check "Lambda: the three SSH events are answered" answered ev-ssh-krl
+lambda_ok() { # ID EXPR over p (the proxy response) and b (its body, base64-decoded when so marked)
+    $py - "$work/rt/$1.json" "$2" <<'PY'
+import base64, json, sys
+p = json.load(open(sys.argv[1]))["body"]
+b = base64.b64decode(p["body"]) if p.get("isBase64Encoded") else p.get("body", "").encode()
+ok = eval(sys.argv[2])
+if not ok:
+    print("     response:", json.dumps(p)[:600])
+sys.exit(0 if ok else 1)
+PY
+}
+check "Lambda: GET /v1/ssh/ca -> 200, the same lines as over HTTP" lambda_ok ev-ssh-ca \
+    'p["statusCode"] == 200 and json.loads(b)["user_ca"] == open("out/user_ca.pub").read().splitlines()'
+check "Lambda: POST /v1/ssh/certificates (IAM from the event) -> 200 for ci-session" \
+    lambda_ok ev-ssh-cert 'p["statusCode"] == 200 and json.loads(b)["principals"] == ["ci-session"]'
+check "Lambda: GET /v1/ssh/krl -> 200, binary (isBase64Encoded), application/octet-stream" \
+    lambda_ok ev-ssh-krl 'p["statusCode"] == 200 and p["isBase64Encoded"] is True and p["headers"]["Content-Type"] == "application/octet-stream" and b[:8] == b"SSHKRL\n\0"'
+$py -c 'import base64, json, sys; sys.stdout.buffer.write(base64.b64decode(json.load(open(sys.argv[1]))["body"]["body"]))' \
+    "$work/rt/ev-ssh-krl.json" >out/krl-lambda
+check "Lambda: ssh-keygen -Q finds the revoked certificate in that KRL" \
+    has -F 'REVOKED' < <(ssh-keygen -Q -f out/krl-lambda keys/ec-cert.pub 2>&1 || true)
+stop_pid "$lambda_pid"
+lambda_pid=
+stop_pid "$rt_pid"
+rt_pid=
+
+# --- without "ssh" the routes answer 404 ------------------------------------------------------
 $py -c 'import json; d = json.load(open("cfg/hsmsignd.json")); del d["ssh"]
 json.dump(d, open("cfg/nossh.json", "w"))'
 start_hsmsignd cfg/nossh.json out/nossh.log || exit 1
