@@ -76,3 +76,80 @@ HS_RESULT api_token_request_decode(const unsigned char *body, size_t body_len, j
     *out = r;
     return HS_OK;
 }
+
+/* An array member of strings: at most max_n entries of 1..max_len bytes without NUL bytes
+ * (an empty string is kept for the service to refuse with its own message). */
+static HS_RESULT api_body_strings(json_object *obj, const char *key, bool required, size_t max_n,
+                                  size_t max_len, const char **out, size_t *n, bool *given)
+{
+    json_object *arr = NULL;
+    HS_GUARD(hs_json_get_typed(obj, key, required, json_type_array, &arr));
+    *given = arr != NULL;
+    *n = 0;
+    if (arr == NULL) {
+        return HS_OK;
+    }
+    size_t len = json_object_array_length(arr);
+    HS_ENSURE_MSG(len <= max_n, HS_ERR_INPUT_FIELD, "field \"%s\" lists more than %zu entries", key,
+                  max_n);
+    for (size_t i = 0; i < len; i++) {
+        json_object *v = json_object_array_get_idx(arr, i);
+        HS_ENSURE_MSG(json_object_is_type(v, json_type_string), HS_ERR_INPUT_FIELD,
+                      "field \"%s\" must be an array of strings", key);
+        const char *str = json_object_get_string(v);
+        size_t slen = (size_t)json_object_get_string_len(v);
+        HS_ENSURE_MSG(slen <= max_len, HS_ERR_INPUT_TOO_LARGE,
+                      "an entry of \"%s\" is longer than %zu bytes", key, max_len);
+        HS_ENSURE_MSG(strlen(str) == slen, HS_ERR_INPUT_FIELD,
+                      "an entry of \"%s\" holds a NUL byte", key);
+        out[i] = str;
+    }
+    *n = len;
+    return HS_OK;
+}
+
+static HS_RESULT api_ssh_options_decode(json_object *doc, struct svc_ssh_request *r)
+{
+    static const char *const allowed[] = {"force-command", "source-address", NULL};
+    json_object *opts = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "critical_options", false, json_type_object, &opts));
+    if (opts == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(opts, allowed, "critical_options"));
+    HS_GUARD(hs_json_get_string(opts, "force-command", false, SGN_SSH_OPTION_VALUE_MAX,
+                                &r->force_command));
+    HS_GUARD(hs_json_get_string(opts, "source-address", false, SGN_SSH_OPTION_VALUE_MAX,
+                                &r->source_address));
+    return HS_OK;
+}
+
+HS_RESULT api_ssh_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
+                                 struct svc_ssh_request *out)
+{
+    static const char *const allowed[] = {"public_key",  "cert_type", "principals",
+                                          "ttl_seconds", "key_id",    "critical_options",
+                                          "extensions",  NULL};
+    HS_ENSURE_REF(out);
+    HS_GUARD(api_body_parse(body, body_len, allowed, doc));
+    struct svc_ssh_request r;
+    memset(&r, 0, sizeof(r));
+    HS_GUARD(hs_json_get_string(*doc, "public_key", true, SGN_SSH_LINE_MAX, &r.public_key));
+    r.public_key_len = strlen(r.public_key);
+    const char *type = NULL;
+    HS_GUARD(hs_json_get_string(*doc, "cert_type", true, 8, &type));
+    HS_ENSURE_MSG(strcmp(type, "user") == 0 || strcmp(type, "host") == 0, HS_ERR_INPUT_FIELD,
+                  "field \"cert_type\" must be \"user\" or \"host\"");
+    r.type = strcmp(type, "host") == 0 ? SGN_SSH_CERT_HOST : SGN_SSH_CERT_USER;
+    bool given = false;
+    HS_GUARD(api_body_strings(*doc, "principals", true, SGN_SSH_PRINCIPALS_MAX,
+                              SGN_SSH_PRINCIPAL_MAX, r.principals, &r.nprincipals, &given));
+    HS_GUARD(api_body_strings(*doc, "extensions", false, SGN_SSH_EXTENSIONS_MAX,
+                              SGN_SSH_EXTENSION_NAME_MAX, r.extensions, &r.nextensions,
+                              &r.extensions_given));
+    HS_GUARD(api_body_int(*doc, "ttl_seconds", &r.has_ttl, &r.ttl_s));
+    HS_GUARD(hs_json_get_string(*doc, "key_id", false, SGN_SSH_KEY_ID_MAX, &r.key_id));
+    HS_GUARD(api_ssh_options_decode(*doc, &r));
+    *out = r;
+    return HS_OK;
+}

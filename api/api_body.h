@@ -7,6 +7,12 @@
  *   POST /v1/certificates                  {"csr": PEM, "profile": name, "ttl_hours": int}
  *   POST /v1/certificates/{serial}/revoke  {"reason": RFC 5280 name}   (the body may be empty)
  *   POST /v1/tokens                        {"audience": string, "ttl_seconds": int, "alg": JWS alg}
+ *   POST /v1/ssh/certificates              {"public_key": OpenSSH line, "cert_type": "user" | "host",
+ *                                           "principals": [string], "ttl_seconds": int,
+ *                                           "key_id": string, "critical_options":
+ *                                           {"force-command": string, "source-address": string},
+ *                                           "extensions": [string]}
+ *   POST /v1/ssh/certificates/{serial}/revoke  as the X.509 revocation
  *
  * Each decoder parses body (body_len bytes, at most API_BODY_MAX, not NUL-terminated) as one
  * JSON object (depth at most API_BODY_DEPTH) and puts the parsed document in *doc: the strings of
@@ -26,6 +32,7 @@
 #include "common/hs_err.h"
 #include "service/svc_issue.h"
 #include "service/svc_revoke.h"
+#include "service/svc_ssh.h"
 #include "service/svc_token.h"
 
 #define API_BODY_MAX (64 * 1024) /* bytes of a request body */
@@ -41,5 +48,15 @@ HS_RESULT api_revoke_request_decode(const unsigned char *body, size_t body_len, 
 
 HS_RESULT api_token_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
                                    struct svc_token_request *out);
+
+/* "public_key" (at most SGN_SSH_LINE_MAX bytes), "cert_type" and "principals" are required;
+ * principals are 0..SGN_SSH_PRINCIPALS_MAX strings of at most SGN_SSH_PRINCIPAL_MAX bytes (an
+ * empty list is decoded, and refused by the service's checks), extensions 0..
+ * SGN_SSH_EXTENSIONS_MAX strings of at most SGN_SSH_EXTENSION_NAME_MAX bytes (out->
+ * extensions_given says whether the member was there), "key_id" at most SGN_SSH_KEY_ID_MAX
+ * bytes, each critical option's value at most SGN_SSH_OPTION_VALUE_MAX bytes. A string holding
+ * a NUL byte is refused. */
+HS_RESULT api_ssh_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
+                                 struct svc_ssh_request *out);
 
 #endif /* API_BODY_H */

@@ -255,6 +255,57 @@ static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
+/* One of "ssh"'s key lists: absent, or 1..SVC_SSH_CA_KEYS_MAX key references. */
+static HS_RESULT api_parse_ssh_keys(json_object *ssh, const char *key, const char **out, size_t *n)
+{
+    json_object *list = NULL;
+    HS_GUARD(hs_json_get_typed(ssh, key, false, json_type_array, &list));
+    *n = 0;
+    if (list == NULL) {
+        return HS_OK;
+    }
+    size_t len = json_object_array_length(list);
+    HS_ENSURE_MSG(len >= 1 && len <= SVC_SSH_CA_KEYS_MAX, HS_ERR_INPUT_RANGE,
+                  "field \"%s\" must list 1..%d keys", key, SVC_SSH_CA_KEYS_MAX);
+    for (size_t i = 0; i < len; i++) {
+        json_object *v = json_object_array_get_idx(list, i);
+        const char *ref = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        size_t rlen = strlen(ref);
+        HS_ENSURE_MSG(
+            rlen > 0 && rlen <= P11_KEY_REF_MAX && rlen == (size_t)json_object_get_string_len(v),
+            HS_ERR_INPUT_FIELD,
+            "field \"%s[%zu]\" must be a key reference (a PKCS#11 URI or a label)", key, i);
+        for (size_t j = 0; j < i; j++) {
+            HS_ENSURE_MSG(strcmp(out[j], ref) != 0, HS_ERR_INPUT_FIELD,
+                          "field \"%s[%zu]\" repeats an earlier key", key, i);
+        }
+        out[i] = ref;
+    }
+    *n = len;
+    return HS_OK;
+}
+
+static HS_RESULT api_parse_ssh(json_object *doc, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"user_ca", "host_ca", "krl_validity_seconds", NULL};
+    json_object *ssh = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "ssh", false, json_type_object, &ssh));
+    if (ssh == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(ssh, allowed, "ssh"));
+    HS_GUARD(api_parse_ssh_keys(ssh, "user_ca", cfg->ssh_user_ca, &cfg->nssh_user_ca));
+    HS_GUARD(api_parse_ssh_keys(ssh, "host_ca", cfg->ssh_host_ca, &cfg->nssh_host_ca));
+    HS_ENSURE_MSG(cfg->nssh_user_ca + cfg->nssh_host_ca > 0, HS_ERR_INPUT_FIELD,
+                  "at least one of \"user_ca\" and \"host_ca\" is required");
+    int64_t krl_s = 0;
+    HS_GUARD(hs_json_get_int(ssh, "krl_validity_seconds", false, API_SSH_KRL_VALIDITY_MIN_S,
+                             API_SSH_KRL_VALIDITY_MAX_S, API_SSH_KRL_VALIDITY_S, &krl_s));
+    cfg->ssh_krl_validity_s = (long)krl_s;
+    cfg->has_ssh = true;
+    return HS_OK;
+}
+
 static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 {
     size_t n = strnlen(listen, sizeof(cfg->listen));
@@ -265,8 +316,9 @@ static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
-    static const char *const allowed[] = {"listen", "token", "ca",     "profiles", "inventory",
-                                          "jwt",    "auth",  "policy", "limits",   NULL};
+    static const char *const allowed[] = {"listen",    "token", "ca",   "profiles",
+                                          "inventory", "jwt",   "auth", "policy",
+                                          "limits",    "ssh",   NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
@@ -291,6 +343,7 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
                                                cfg->jwt_max_ttl_s, &cfg->policy),
                               "policy"));
     HS_GUARD(hs_error_context(api_parse_limits(cfg->doc, cfg), "limits"));
+    HS_GUARD(hs_error_context(api_parse_ssh(cfg->doc, cfg), "ssh"));
     *out = cfg;
     cfg = NULL;
     return HS_OK;

@@ -25,6 +25,8 @@
  *                                         "principal_arn": "arn:aws:iam::...:user/dev"}]},
  *              "mtls": {"proxy_header": "X-Client-Cert", "trusted_proxies": ["127.0.0.1"]}},
  *     "policy": {... api_policy.h ...},
+ *     "ssh": {"user_ca": ["pkcs11:token=...;object=ssh-user-ca-2;type=private", "ssh-user-ca-1"],
+ *             "host_ca": ["ssh-host-ca-1"], "krl_validity_seconds": 3600},
  *     "limits": {"max_connections": 256, "max_connections_per_ip": 32,
  *                "request_timeout_seconds": 10, "connection_timeout_seconds": 30, "workers": 8}
  *   }
@@ -62,6 +64,17 @@
  * "connection_timeout_seconds" (1..600), how long an idle keep-alive connection waits for the
  * next request (and a response waits to be read); "workers" (1..256), the threads that run
  * requests (they wait for the token).
+ * "ssh" is optional; without it the SSH routes answer 404 ("SSH is not configured"). "user_ca"
+ * and "host_ca" list the token keys (PKCS#11 URI, RFC 7512, or label, as "ca.key") of the SSH
+ * user and host CAs, newest first, 1..SVC_SSH_CA_KEYS_MAX each: the first signs, all are
+ * published (GET /v1/ssh/ca) and revoked against (GET /v1/ssh/krl), so a new key goes in front
+ * and an old one stays listed until no certificate it signed is still valid (rotation). At least
+ * one of the two is required; a request for a certificate type without a CA gets 404. Each key
+ * is checked at start (found, protected, an Ed25519, EC P-256/P-384 or RSA 2048..8192 key, its
+ * mechanism offered; the error names the field, e.g. "ssh.user_ca[1]").
+ * "krl_validity_seconds" (60..86400, default 3600) is how long a generated KRL is served before
+ * it is regenerated without a revocation (so expired certificates leave it); a revocation
+ * regenerates it at the next request (docs/ssh.md).
  * Unknown keys, missing fields and out-of-range values are errors naming the field. The secret
  * access keys live in 0600 files named by the config, never in the config itself.
  */
@@ -76,6 +89,7 @@
 #include "api/api_policy.h"
 #include "common/hs_err.h"
 #include "pkcs11/p11_config.h"
+#include "service/svc_ctx.h"
 #include "service/svc_profile.h"
 #include "signer/sgn_jwt.h"
 #include "store/st_config.h"
@@ -90,6 +104,9 @@
 #define API_LIMIT_CONNECTION_TIMEOUT_S 30
 #define API_LIMIT_REQUEST_TIMEOUT_S 10
 #define API_LIMIT_WORKERS 8
+#define API_SSH_KRL_VALIDITY_S 3600L
+#define API_SSH_KRL_VALIDITY_MIN_S 60L
+#define API_SSH_KRL_VALIDITY_MAX_S 86400L
 
 struct api_access_key_config {
     const char *access_key_id;
@@ -128,7 +145,13 @@ struct api_config {
     const char *trusted_proxies[API_PROXIES_MAX];
     size_t ntrusted_proxies;
     struct api_policy policy;
-    long max_connections; /* limits: see above */
+    bool has_ssh;                                 /* "ssh" is present */
+    const char *ssh_user_ca[SVC_SSH_CA_KEYS_MAX]; /* newest first; [0] signs */
+    size_t nssh_user_ca;
+    const char *ssh_host_ca[SVC_SSH_CA_KEYS_MAX]; /* newest first; [0] signs */
+    size_t nssh_host_ca;
+    long ssh_krl_validity_s; /* seconds */
+    long max_connections;    /* limits: see above */
     long max_connections_per_ip;
     long connection_timeout_s; /* seconds */
     long request_timeout_s;    /* seconds */

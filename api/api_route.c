@@ -1,5 +1,6 @@
 #include "api/api_route.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,11 +17,13 @@
 #include "service/svc_crl.h"
 #include "service/svc_issue.h"
 #include "service/svc_revoke.h"
+#include "service/svc_ssh.h"
 #include "service/svc_token.h"
 
 #define API_DETAIL_MAX 64
 #define API_CRL_MAX_AGE "public, max-age=60"
 #define API_PUBLIC_MAX_AGE "public, max-age=300"
+#define API_KRL_MAX_AGE "public, max-age=60"
 
 /* What one request did, for its log line, its metrics and its error body. */
 struct api_outcome {
@@ -259,6 +262,40 @@ static HS_RESULT api_authz_manage(void *arg, const char *requester)
     return HS_OK;
 }
 
+static HS_RESULT api_authz_ssh(void *arg, const struct svc_ssh_ask *ask, struct svc_ssh_grant *out)
+{
+    struct api_call *call = arg;
+    struct api_ssh_ask a = {
+        .caller = call->oc->principal,
+        .type = ask->type == SGN_SSH_CERT_HOST ? API_SSH_CERT_HOST : API_SSH_CERT_USER,
+        .principals = ask->principals,
+        .nprincipals = ask->nprincipals,
+        .ttl_s = ask->ttl_s,
+        .extensions_given = ask->extensions_given,
+        .extensions = ask->extensions,
+        .nextensions = ask->nextensions,
+        .force_command = ask->force_command,
+        .source_address = ask->source_address,
+    };
+    struct api_ssh_grant g;
+    enum api_policy_reason why = API_POLICY_NO_RULE;
+    HS_GUARD(api_policy_check_ssh(&call->svc->cfg->policy, &a, &g, &why));
+    if (why != API_POLICY_ALLOWED) {
+        return api_deny(call->oc, why);
+    }
+    _Static_assert(API_SSH_EXTENSIONS_MAX <= SVC_SSH_GRANT_EXTENSIONS_MAX,
+                   "every granted extension fits the service's grant");
+    memset(out, 0, sizeof(*out));
+    out->ttl_s = g.ttl_s;
+    for (size_t i = 0; i < g.nextensions && i < API_SSH_EXTENSIONS_MAX; i++) {
+        out->extensions[i] = g.extensions[i];
+    }
+    out->nextensions = g.nextensions < API_SSH_EXTENSIONS_MAX ? g.nextensions : 0;
+    out->force_command = g.force_command;
+    out->source_address = g.source_address;
+    return HS_OK;
+}
+
 /* --- certificates -------------------------------------------------------------------------- */
 
 static HS_RESULT api_cert_response(const struct svc_cert_result *res, struct api_response *out)
@@ -351,6 +388,134 @@ static HS_RESULT api_handle_crl(struct api_call *call, struct api_response *out)
     out->status = 200;
     out->content_type = "application/pkix-crl";
     out->cache_control = API_CRL_MAX_AGE;
+    out->binary = true;
+    return HS_OK;
+}
+
+/* --- SSH certificates (svc_ssh.h) ---------------------------------------------------------- */
+
+static HS_RESULT api_json_add_strings(json_object *obj, const char *key, const char *const *v,
+                                      size_t n)
+{
+    json_object *arr = json_object_new_array();
+    HS_GUARD(hs_json_add(obj, key, arr));
+    for (size_t i = 0; i < n; i++) {
+        HS_ENSURE(json_object_array_add(arr, json_object_new_string(v[i])) == 0, HS_ERR_NOMEM);
+    }
+    return HS_OK;
+}
+
+static HS_RESULT api_json_add_u64(json_object *obj, const char *key, uint64_t v)
+{
+    char text[SVC_SSH_SERIAL_DEC_MAX + 1];
+    HS_IGNORE(snprintf(text, sizeof(text), "%" PRIu64, v));
+    return hs_json_add(obj, key, json_object_new_string(text));
+}
+
+static HS_RESULT api_static_json(const char *text, struct api_response *out);
+
+static HS_RESULT api_handle_ssh_ca(struct api_call *call, struct api_response *out)
+{
+    const char *text = NULL;
+    HS_GUARD(svc_ssh_ca_json(call->svc->svc, &text));
+    return api_static_json(text, out);
+}
+
+static HS_RESULT api_ssh_cert_response(const struct svc_ssh_request *req,
+                                       const struct svc_ssh_result *res, struct api_response *out)
+{
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_json_add(obj, "certificate",
+                         json_object_new_string_len((const char *)hs_buf_data(res->certificate),
+                                                    (int)hs_buf_len(res->certificate))));
+    HS_GUARD(api_json_add_u64(obj, "serial", res->serial));
+    HS_GUARD(hs_json_add(obj, "key_id", json_object_new_string(res->key_id)));
+    HS_GUARD(api_json_add_strings(obj, "principals", req->principals, req->nprincipals));
+    HS_GUARD(api_json_add_time(obj, "valid_after", res->valid_after));
+    HS_GUARD(api_json_add_time(obj, "valid_before", res->valid_before));
+    HS_GUARD(api_response_json(out, 200, obj));
+    out->cache_control = "no-store";
+    return HS_OK;
+}
+
+static HS_RESULT api_handle_ssh_certificates(struct api_call *call, struct api_response *out)
+{
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    struct svc_ssh_request r;
+    HS_GUARD(api_ssh_request_decode(call->req->body, call->req->body_len, &doc, &r));
+    r.now = call->req->now;
+    HS_DEFER(struct svc_ssh_result res = {0}, svc_ssh_result_clear);
+    HS_GUARD(svc_ssh_issue(call->svc->svc, &call->caller, &r, &res));
+    char serial[SVC_SSH_SERIAL_DEC_MAX + 1];
+    HS_IGNORE(snprintf(serial, sizeof(serial), "%" PRIu64, res.serial));
+    api_outcome_detail(call->oc, "serial", serial);
+    return api_ssh_cert_response(&r, &res, out);
+}
+
+static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct api_response *out)
+{
+    const struct st_cert_record *rec = &st->st.rec;
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_json_add_u64(obj, "serial", st->serial));
+    HS_GUARD(hs_json_add(obj, "status", json_object_new_string(svc_cert_state_name(st->st.state))));
+    HS_GUARD(hs_json_add(obj, "cert_type", json_object_new_string(rec->profile)));
+    HS_GUARD(hs_json_add(obj, "key_id", json_object_new_string(rec->subject)));
+    HS_GUARD(hs_json_add(obj, "principals", json_tokener_parse(rec->sans)));
+    HS_GUARD(api_json_add_time(obj, "valid_after", rec->not_before));
+    HS_GUARD(api_json_add_time(obj, "valid_before", rec->not_after));
+    HS_GUARD(hs_json_add(obj, "key_fingerprint", json_object_new_string(st->key_fingerprint)));
+    HS_GUARD(hs_json_add(obj, "ca_fingerprint", json_object_new_string(st->ca_fingerprint)));
+    HS_GUARD(hs_json_add(obj, "requested_by", json_object_new_string(rec->requester)));
+    if (st->st.state == SVC_CERT_REVOKED) {
+        HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
+        HS_GUARD(hs_json_add(obj, "reason", json_object_new_string(st->st.reason)));
+    }
+    HS_GUARD(api_response_json(out, 200, obj));
+    out->cache_control = "no-store";
+    return HS_OK;
+}
+
+/* The path's {serial}, decimal. */
+static HS_RESULT api_path_ssh_serial(struct api_call *call, uint64_t *out)
+{
+    HS_GUARD(svc_ssh_serial_parse(call->param, call->param_len, out));
+    char text[SVC_SSH_SERIAL_DEC_MAX + 1];
+    HS_IGNORE(snprintf(text, sizeof(text), "%" PRIu64, *out));
+    api_outcome_detail(call->oc, "serial", text);
+    return HS_OK;
+}
+
+static HS_RESULT api_handle_ssh_certificate_get(struct api_call *call, struct api_response *out)
+{
+    uint64_t serial = 0;
+    HS_GUARD(api_path_ssh_serial(call, &serial));
+    struct svc_ssh_status st;
+    HS_GUARD(svc_ssh_status_get(call->svc->svc, &call->caller, serial, call->req->now, &st));
+    return api_ssh_status_response(&st, out);
+}
+
+static HS_RESULT api_handle_ssh_revoke(struct api_call *call, struct api_response *out)
+{
+    uint64_t serial = 0;
+    HS_GUARD(api_path_ssh_serial(call, &serial));
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    struct svc_revoke_request r;
+    HS_GUARD(api_revoke_request_decode(call->req->body, call->req->body_len, &doc, &r));
+    struct svc_ssh_status st;
+    HS_GUARD(svc_ssh_revoke(call->svc->svc, &call->caller, serial, r.reason, call->req->now, &st));
+    return api_ssh_status_response(&st, out);
+}
+
+static HS_RESULT api_handle_ssh_krl(struct api_call *call, struct api_response *out)
+{
+    struct hs_buf *krl = NULL;
+    HS_GUARD(svc_ssh_krl_get(call->svc->svc, call->req->now, &krl));
+    out->body = krl;
+    out->status = 200;
+    out->content_type = "application/octet-stream";
+    out->cache_control = API_KRL_MAX_AGE;
     out->binary = true;
     return HS_OK;
 }
@@ -448,6 +613,11 @@ struct api_route_def {
     ROW("GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM)             \
     ROW("POST", "/v1/certificates/{serial}/revoke", api_handle_revoke, API_ROUTE_IAM)              \
     ROW("GET", "/v1/crl", api_handle_crl, API_ROUTE_PUBLIC)                                        \
+    ROW("GET", "/v1/ssh/ca", api_handle_ssh_ca, API_ROUTE_PUBLIC)                                  \
+    ROW("POST", "/v1/ssh/certificates", api_handle_ssh_certificates, API_ROUTE_IAM)                \
+    ROW("GET", "/v1/ssh/certificates/{serial}", api_handle_ssh_certificate_get, API_ROUTE_IAM)     \
+    ROW("POST", "/v1/ssh/certificates/{serial}/revoke", api_handle_ssh_revoke, API_ROUTE_IAM)      \
+    ROW("GET", "/v1/ssh/krl", api_handle_ssh_krl, API_ROUTE_PUBLIC)                                \
     ROW("POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT)                            \
     ROW("GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC)                        \
     ROW("GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC)           \
@@ -568,7 +738,8 @@ static HS_RESULT api_dispatch(struct api_service *svc, const struct api_request 
     HS_ENSURE(req->method != NULL && req->target != NULL, HS_ERR_INPUT);
     HS_ENSURE(req->body_len <= API_BODY_MAX, HS_ERR_INPUT_TOO_LARGE);
     struct api_call call = {.svc = svc, .req = req, .oc = oc};
-    call.authz = (struct svc_authz){&call, api_authz_cert, api_authz_token, api_authz_manage};
+    call.authz =
+        (struct svc_authz){&call, api_authz_cert, api_authz_token, api_authz_manage, api_authz_ssh};
     call.caller.authz = &call.authz;
     bool method_ok = false;
     size_t id = api_route_find(req->target, strcspn(req->target, "?"), req->method, &call.param,

@@ -12,6 +12,11 @@
  *   GET  /v1/certificates/{serial}          status of one we issued            IAM (owner, admin)
  *   POST /v1/certificates/{serial}/revoke   {"reason"}                          IAM (owner, admin)
  *   GET  /v1/crl                            DER CRL (application/pkix-crl)      public
+ *   GET  /v1/ssh/ca                         {"user_ca": [...], "host_ca": [...]} public
+ *   POST /v1/ssh/certificates               {"public_key", "cert_type", ...}    IAM
+ *   GET  /v1/ssh/certificates/{serial}      status of one (decimal serial)     IAM (owner, admin)
+ *   POST /v1/ssh/certificates/{serial}/revoke  {"reason"}                       IAM (owner, admin)
+ *   GET  /v1/ssh/krl                        OpenSSH KRL (application/octet-stream) public
  *   POST /v1/tokens                         {"audience", "ttl_seconds", "alg"}  IAM or mTLS
  *   GET  /.well-known/jwks.json             the JWK Set                         public
  *   GET  /.well-known/openid-configuration  OIDC discovery metadata             public
@@ -79,8 +84,8 @@ struct api_response {
     const char *content_type;  /* static */
     const char *cache_control; /* static or NULL */
     long retry_after_s;        /* seconds for Retry-After, 0 = none */
-    bool binary;               /* body is not UTF-8 text (a DER CRL): Lambda base64-encodes it */
-    struct hs_buf *body;       /* owned; release with api_response_clear() */
+    bool binary;         /* body is not UTF-8 text (a DER CRL, a KRL): Lambda base64-encodes it */
+    struct hs_buf *body; /* owned; release with api_response_clear() */
 };
 
 /* Writes a fresh random request id (16 lowercase hex characters) into req->req_id. */

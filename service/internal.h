@@ -14,6 +14,7 @@
 #include "pkcs11/p11_module.h"
 #include "service/svc_ctx.h"
 #include "signer/sgn_cert.h"
+#include "signer/sgn_ssh_cert.h"
 #include "store/st_inventory.h"
 
 /* The CRL that GET /v1/crl serves, until it is stale (svc_crl.h). */
@@ -24,6 +25,32 @@ struct svc_crl_cache {
     time_t this_update;
     time_t next_update;
     uint64_t number;
+};
+
+/* The KRL that GET /v1/ssh/krl serves, until it is stale (svc_ssh.h). */
+struct svc_krl_cache {
+    pthread_mutex_t lock;
+    struct hs_buf *krl; /* the current KRL, NULL before the first one */
+    uint64_t generation;
+    time_t generated;
+    uint64_t version;
+};
+
+/* One published SSH CA key. */
+struct svc_ssh_ca_entry {
+    struct sgn_ssh_ca *ca;
+    unsigned char blob_sha256[ST_INV_KEY_HASH_LEN]; /* the inventory's issuer_key_sha256 */
+};
+
+/* The SSH CAs (newest first: [0] signs), their published lines and the KRL cache. */
+struct svc_ssh_state {
+    struct svc_ssh_ca_entry user[SVC_SSH_CA_KEYS_MAX];
+    size_t nuser;
+    struct svc_ssh_ca_entry host[SVC_SSH_CA_KEYS_MAX];
+    size_t nhost;
+    char *ca_json; /* {"user_ca": [lines], "host_ca": [lines]}, malloc'ed */
+    struct svc_krl_cache krl;
+    bool krl_ready; /* krl was initialised */
 };
 
 struct svc_ctx {
@@ -39,6 +66,7 @@ struct svc_ctx {
     struct st_inventory *inventory;
     struct svc_crl_cache crl;
     bool crl_ready; /* crl was initialised */
+    struct svc_ssh_state ssh;
 };
 
 /* Initialises an empty cache. Errors: HS_ERR_INTERNAL when the mutex cannot be created. */
@@ -46,6 +74,15 @@ HS_RESULT svc_crl_cache_init(struct svc_crl_cache *c);
 
 /* Releases the cache's CRL and mutex; only after a successful svc_crl_cache_init(). */
 void svc_crl_cache_clear(struct svc_crl_cache *c);
+
+/* Finds and wraps the configured SSH CA keys and builds the published CA document; nothing
+ * configured is not an error (the SSH operations then answer not found). Errors: as
+ * p11_key_find(), p11_key_check_protected() and sgn_ssh_ca_new(), with the field named
+ * ("ssh.user_ca[1]"); HS_ERR_INTERNAL (mutex). */
+HS_RESULT svc_ssh_init(struct svc_ctx *ctx);
+
+/* Releases what svc_ssh_init() made (also after its failure). */
+void svc_ssh_clear(struct svc_ssh_state *ssh);
 
 /* The newest active JWT key whose JWS alg is alg (NULL: the newest of all), or NULL. */
 const struct sgn_jwt_key *svc_ctx_jwt_key(const struct svc_ctx *ctx, const char *alg);

@@ -15,6 +15,7 @@ void svc_ctx_free(struct svc_ctx *ctx)
     if (ctx == NULL) {
         return;
     }
+    svc_ssh_clear(&ctx->ssh);
     sgn_jwt_key_array_freep(&ctx->jwt_keys);
     if (ctx->crl_ready) {
         svc_crl_cache_clear(&ctx->crl);
@@ -171,6 +172,7 @@ HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out)
     HS_GUARD(hs_error_context(st_inventory_open(cfg->inventory, &ctx->inventory), "inventory"));
     HS_GUARD(svc_crl_cache_init(&ctx->crl));
     ctx->crl_ready = true;
+    HS_GUARD(svc_ssh_init(ctx));
     hs_log(HS_LOG_INFO, "service.init", HS_LOG_STR("token", cfg->token->label),
            HS_LOG_STR("ca_key", p11_key_label(sgn_issuer_get0_key(ctx->issuer))),
            HS_LOG_STR("jwt_kid", sgn_jwt_key_kid(ctx->jwt_keys[0])),

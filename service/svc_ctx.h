@@ -24,7 +24,10 @@
 #include "pkcs11/p11_pool.h"
 #include "service/svc_profile.h"
 #include "signer/sgn_jwt.h"
+#include "signer/sgn_ssh_cert.h"
 #include "store/st_config.h"
+
+#define SVC_SSH_CA_KEYS_MAX 8 /* SSH CA keys of one type (rotation: newest first) */
 
 /* What the service is built from. Everything is borrowed and must outlive the context (the
  * front end's parsed config file holds it). */
@@ -43,6 +46,13 @@ struct svc_config {
     size_t njwt_keys;
     long jwt_default_ttl_s; /* seconds, when a request names none (before the policy's cap) */
     long jwt_max_ttl_s;     /* seconds */
+    /* SSH CAs (svc_ssh.h): token key references, newest first ([0] signs, all are published).
+     * No key of either type: the SSH operations fail with HS_ERR_INPUT_NOT_FOUND. */
+    const char *const *ssh_user_ca;
+    size_t nssh_user_ca;
+    const char *const *ssh_host_ca;
+    size_t nssh_host_ca;
+    long ssh_krl_validity_s; /* seconds a KRL is served before it is regenerated anyway */
 };
 
 struct svc_ctx;
@@ -53,6 +63,31 @@ struct svc_cert_ask {
     const char *cn;            /* NULL when the CSR has none */
     const GENERAL_NAMES *sans; /* the SANs to be certified (never NULL) */
     long ttl_s;                /* requested lifetime, seconds; 0 = not given */
+};
+
+/* An SSH certificate request as the authorisation callback sees it (borrowed). */
+struct svc_ssh_ask {
+    enum sgn_ssh_cert_type type;
+    const char *const *principals;
+    size_t nprincipals;
+    long ttl_s;            /* requested lifetime, seconds; 0 = not given */
+    bool extensions_given; /* false: the policy's defaults */
+    const char *const *extensions;
+    size_t nextensions;
+    const char *force_command;  /* NULL = not asked for */
+    const char *source_address; /* NULL = not asked for */
+};
+
+#define SVC_SSH_GRANT_EXTENSIONS_MAX 8
+
+/* What the authorisation grants: used as is (the policy sorts the extensions). Strings are
+ * static or borrowed from the ask or the front end's configuration. */
+struct svc_ssh_grant {
+    long ttl_s; /* seconds, > 0 */
+    const char *extensions[SVC_SSH_GRANT_EXTENSIONS_MAX];
+    size_t nextensions;
+    const char *force_command;  /* NULL = none */
+    const char *source_address; /* NULL = none */
 };
 
 /* The front end's authorisation (its policy decides, the service asks). Each callback returns
@@ -70,6 +105,10 @@ struct svc_authz {
                                    long *out_ttl_s);
     /* May the caller read and revoke a certificate that requester asked for? */
     HS_MUST_USE hs_result (*manage)(void *arg, const char *requester);
+    /* May the caller have this SSH certificate? On success *out is the grant. A malformed ask
+     * fails with HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the field. */
+    HS_MUST_USE hs_result (*ssh)(void *arg, const struct svc_ssh_ask *ask,
+                                 struct svc_ssh_grant *out);
 };
 
 /* Who is calling, as the front end authenticated it. */
