@@ -3,11 +3,16 @@
 #   demo.sh HSMSIGN_HOME BIN_DIR LISTEN
 # Starts hsmsignd, makes a P-256 key and CSR with openssl, requests a certificate and a JWT
 # signed with SigV4 (curl --aws-sigv4), verifies the certificate with `openssl verify` against
-# the truststore and the JWT against the service's JWKS (Debian's python3-jwt), prints both,
-# stops the service and exits 0 -- or exits 1 at the first check that fails.
+# the truststore and the JWT against the service's JWKS (Debian's python3-jwt), prints both;
+# then makes an Ed25519 key with ssh-keygen, gets an SSH user certificate for it from the SSH
+# user CA key in the token, and logs in with it to a throwaway OpenSSH sshd on 127.0.0.1 that
+# trusts only the exported ssh_user_ca.pub (tests/integration/ssh_lib.sh starts it); stops the
+# service and sshd and exits 0 -- or exits 1 at the first check that fails.
 set -euo pipefail
 
 home=${1:?home} bin=${2:?bin} listen=${3:?listen}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$repo/tests/integration/ssh_lib.sh"
 cd "$home"
 . var/dev/env
 py=/usr/bin/python3 # Debian's python3, which has python3-jwt
@@ -15,6 +20,7 @@ work=$(mktemp -d)
 log="$work/hsmsignd.log"
 pid=
 cleanup() {
+    ssh_sshd_stop
     if [ -n "$pid" ]; then
         kill -TERM "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
@@ -90,4 +96,30 @@ print(json.dumps(claims, indent=2))
 print(token)
 PY
 
-say "demo passed: certificate and JWT verified; stopping hsmsignd"
+say "POST /v1/ssh/certificates (SigV4): an Ed25519 key made here with ssh-keygen, certified by the SSH user CA in the token"
+user=$(id -un)
+ssh-keygen -q -t ed25519 -N '' -C "hsmsign-demo" -f "$work/id_ed25519"
+$py -c 'import json,sys; print(json.dumps({"public_key": open(sys.argv[1]).read().strip(),
+    "cert_type": "user", "principals": [sys.argv[2]], "ttl_seconds": 600}))' \
+    "$work/id_ed25519.pub" "$user" >"$work/ssh-request.json"
+code=$(curl -sS -o "$work/ssh.json" -w '%{http_code}' "${sigv4[@]}" \
+    -H 'Content-Type: application/json' --data-binary @"$work/ssh-request.json" \
+    "$endpoint/v1/ssh/certificates") || fail "SSH certificate request failed"
+[ "$code" = 200 ] || fail "SSH certificate request answered $code: $(cat "$work/ssh.json")"
+$py -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"])' "$work/ssh.json" \
+    >"$work/id_ed25519-cert.pub"
+ssh-keygen -L -f "$work/id_ed25519-cert.pub"
+
+say "ssh to a throwaway sshd on 127.0.0.1 that trusts only var/dev/ceremony/ssh_user_ca.pub"
+problem=$(ssh_account_problem)
+[ -z "$problem" ] || fail "cannot log in to sshd here: $problem"
+ssh_sshd_init "$work/sshd"
+ssh_principals "$user"
+ssh_sshd_start var/dev/ceremony/ssh_user_ca.pub || fail "sshd did not start"
+ssh_login "$work/id_ed25519" "$work/id_ed25519-cert.pub" -- \
+    echo "logged in to sshd as $user with an hsmsign SSH certificate" ||
+    fail "ssh login with the certificate failed: $ssh_err"
+echo "$ssh_out"
+ssh_sshd_stop
+
+say "demo passed: certificate, JWT and SSH certificate verified; stopping hsmsignd"

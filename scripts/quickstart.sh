@@ -77,11 +77,11 @@ fi
 key_id=$(cat var/dev/access-key.id)
 port=${listen##*:}
 endpoint="http://127.0.0.1:$port"
-# The service configuration is regenerated when it predates the current schema (no policy, or
-# a policy without the SSH rule members).
-if [ -f var/dev/hsmsignd.json ] && ! grep -q '"ssh_cert_types"' var/dev/hsmsignd.json; then
+# The service configuration is regenerated when it predates the current schema (no policy, a
+# policy without the SSH rule members, or no "ssh" CA keys).
+if [ -f var/dev/hsmsignd.json ] && ! grep -q '"user_ca"' var/dev/hsmsignd.json; then
     mv var/dev/hsmsignd.json var/dev/hsmsignd.json.old
-    echo "var/dev/hsmsignd.json predates the SSH policy members; kept as hsmsignd.json.old" >&2
+    echo "var/dev/hsmsignd.json predates the SSH CA members; kept as hsmsignd.json.old" >&2
 fi
 if [ ! -f var/dev/hsmsignd.json ]; then
     cat > var/dev/hsmsignd.json <<JSON
@@ -100,6 +100,10 @@ if [ ! -f var/dev/hsmsignd.json ]; then
     "crl_url": "$endpoint/v1/crl"
   },
   "inventory": {"sqlite": "var/dev/inventory.db"},
+  "ssh": {
+    "user_ca": ["pkcs11:token=hsmsign-dev;object=hsmsign-dev-ssh-user-ca-1;type=private"],
+    "host_ca": ["pkcs11:token=hsmsign-dev;object=hsmsign-dev-ssh-host-ca-1;type=private"]
+  },
   "jwt": {
     "issuer": "$endpoint",
     "jwks_file": "var/dev/ceremony/jwks.json",

@@ -19,6 +19,11 @@ demo_verified() {
 }
 check "the demo printed a certificate that openssl verified and a JWT that python3-jwt verified" \
     demo_verified
+demo_ssh() {
+    grep -q 'Type: ssh-ed25519-cert-v01@openssh.com user certificate' "$home/demo-1.log" &&
+        grep -q "logged in to sshd as $(id -un) with an hsmsign SSH certificate" "$home/demo-1.log"
+}
+check "the demo got an SSH user certificate and logged in to a throwaway sshd with it" demo_ssh
 # Key objects and ceremony outputs. (SoftHSM rewrites its token.object, the token's own state
 # such as login flags, on every login; key objects are separate files.)
 fingerprint() {
