@@ -362,7 +362,8 @@ static HS_RESULT api_handle_certificate_get(struct api_call *call, struct api_re
     char serial[ST_INV_SERIAL_MAX + 1];
     HS_GUARD(api_path_serial(call, serial));
     struct svc_cert_status st;
-    HS_GUARD(svc_cert_status_get(call->svc->svc, &call->caller, serial, call->req->now, &st));
+    HS_GUARD(svc_cert_status_get(call->svc->svc, &call->caller, serial, ST_KIND_X509,
+                                 call->req->now, &st));
     return api_status_response(&st, out);
 }
 
@@ -375,6 +376,7 @@ static HS_RESULT api_handle_revoke(struct api_call *call, struct api_response *o
     HS_GUARD(api_revoke_request_decode(call->req->body, call->req->body_len, &doc, &r));
     r.serial = serial;
     r.now = call->req->now;
+    r.kind = ST_KIND_X509;
     struct svc_cert_status st;
     HS_GUARD(svc_cert_revoke(call->svc->svc, &call->caller, &r, &st));
     return api_status_response(&st, out);

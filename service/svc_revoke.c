@@ -78,7 +78,8 @@ static HS_RESULT svc_serial_hidden(const char *serial)
  * caller may not manage fail alike (svc_serial_hidden), each after one inventory read and one
  * policy question: the same answer and the same work. */
 static HS_RESULT svc_record_for_caller(struct svc_ctx *ctx, const struct svc_caller *caller,
-                                       const char *serial, struct st_cert_record *rec)
+                                       const char *serial, enum st_kind kind,
+                                       struct st_cert_record *rec)
 {
     HS_ENSURE_REF(ctx);
     HS_ENSURE_REF(caller);
@@ -88,10 +89,10 @@ static HS_RESULT svc_record_for_caller(struct svc_ctx *ctx, const struct svc_cal
     HS_GUARD(svc_serial_normalise(serial, strlen(serial), norm));
     HS_ENSURE_MSG(strcmp(norm, serial) == 0, HS_ERR_INPUT_FIELD, "serial is not normalised");
     hs_result r = ctx->inventory->ops->get(ctx->inventory, norm, rec);
-    bool found = !hs_failed(r);
     if (hs_failed(r) && r.code != HS_ERR_INPUT_NOT_FOUND) {
         return r;
     }
+    bool found = !hs_failed(r) && rec->kind == kind;
     /* Asked for a missing serial too (as a record no principal requested), so that both paths
      * do the same work; an admin may manage anything, and is then told the truth below. */
     r = caller->authz->manage(caller->authz->arg, found ? rec->requester : "");
@@ -107,10 +108,11 @@ static HS_RESULT svc_record_for_caller(struct svc_ctx *ctx, const struct svc_cal
 }
 
 HS_RESULT svc_cert_status_get(struct svc_ctx *ctx, const struct svc_caller *caller,
-                              const char *serial, time_t now, struct svc_cert_status *out)
+                              const char *serial, enum st_kind kind, time_t now,
+                              struct svc_cert_status *out)
 {
     struct st_cert_record rec;
-    HS_GUARD(svc_record_for_caller(ctx, caller, serial, &rec));
+    HS_GUARD(svc_record_for_caller(ctx, caller, serial, kind, &rec));
     svc_status_from(&rec, now, out);
     return HS_OK;
 }
@@ -145,7 +147,7 @@ HS_RESULT svc_cert_revoke(struct svc_ctx *ctx, const struct svc_caller *caller,
 {
     HS_ENSURE_REF(req);
     struct st_cert_record rec;
-    HS_GUARD(svc_record_for_caller(ctx, caller, req->serial, &rec));
+    HS_GUARD(svc_record_for_caller(ctx, caller, req->serial, req->kind, &rec));
     int reason = SGN_CRL_REASON_NONE;
     HS_GUARD(svc_parse_reason(req->reason, &reason));
     bool changed = false;

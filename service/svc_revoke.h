@@ -33,7 +33,8 @@ struct svc_revoke_request {
     /* RFC 5280 §5.3.1 name: unspecified, keyCompromise, affiliationChanged, superseded,
      * cessationOfOperation or privilegeWithdrawn; NULL = unspecified */
     const char *reason;
-    time_t now; /* seconds since the epoch: revocationDate */
+    time_t now;        /* seconds since the epoch: revocationDate */
+    enum st_kind kind; /* the route's kind (X.509 by default): a record of another is not found */
 };
 
 /* Writes a serial as a request gives it (hex, any case, maybe with leading zero octets; n bytes,
@@ -49,11 +50,15 @@ const char *svc_cert_state_name(enum svc_cert_state state);
  * the same detail, after the same work (one inventory read, one manage question: for a missing
  * serial it is asked about requester ""), so that no caller learns whether another principal's
  * serial exists; the difference is logged ("cert.lookup.refused": caller, serial, recorded,
- * may_manage). Errors: HS_ERR_INPUT_FIELD (serial not normalised), HS_ERR_INPUT_NOT_FOUND, any
+ * may_manage). A record of another kind than kind (serials are one namespace across X.509 and SSH,
+ * st_inventory.h) is not found either: an X.509 route never shows or revokes an SSH
+ * certificate, nor the reverse. Errors: HS_ERR_INPUT_FIELD (serial not normalised),
+ * HS_ERR_INPUT_NOT_FOUND, any
  * other failure of the authorisation unchanged, HS_ERR_STORE_UNAVAILABLE / HS_ERR_IO (the
  * inventory). *out is written only on success. */
 HS_RESULT svc_cert_status_get(struct svc_ctx *ctx, const struct svc_caller *caller,
-                              const char *serial, time_t now, struct svc_cert_status *out);
+                              const char *serial, enum st_kind kind, time_t now,
+                              struct svc_cert_status *out);
 
 /* Revokes req->serial if caller->authz->manage allows it, and returns its status afterwards. A
  * certificate already revoked keeps its first date and reason (the call succeeds). Emits one

@@ -440,11 +440,9 @@ HS_RESULT svc_ssh_status_get(struct svc_ctx *ctx, const struct svc_caller *calle
     HS_GUARD(st_ssh_serial_hex(serial, hex, sizeof(hex)));
     struct svc_ssh_status st;
     memset(&st, 0, sizeof(st));
-    HS_GUARD(svc_cert_status_get(ctx, caller, hex, now, &st.st));
     /* An X.509 certificate of the same number is not an SSH certificate: not found, as for a
      * serial that is not recorded. */
-    HS_ENSURE_MSG(st.st.rec.kind == ST_KIND_SSH, HS_ERR_INPUT_NOT_FOUND,
-                  "serial %s is not in the inventory", hex);
+    HS_GUARD(svc_cert_status_get(ctx, caller, hex, ST_KIND_SSH, now, &st.st));
     st.serial = serial;
     svc_ssh_fingerprint_of(st.st.rec.spki_sha256, st.key_fingerprint);
     svc_ssh_fingerprint_of(st.st.rec.issuer_key_sha256, st.ca_fingerprint);
@@ -457,7 +455,8 @@ HS_RESULT svc_ssh_revoke(struct svc_ctx *ctx, const struct svc_caller *caller, u
 {
     struct svc_ssh_status st;
     HS_GUARD(svc_ssh_status_get(ctx, caller, serial, now, &st));
-    struct svc_revoke_request rr = {st.st.rec.serial_hex, reason, now};
+    struct svc_revoke_request rr = {
+        .serial = st.st.rec.serial_hex, .reason = reason, .now = now, .kind = ST_KIND_SSH};
     HS_GUARD(svc_cert_revoke(ctx, caller, &rr, &st.st));
     *out = st;
     return HS_OK;

@@ -258,6 +258,14 @@ check "bob reads alice's serial -> 404 not_found" \
     expect "$(call bob GET "/v1/ssh/certificates/$serial_ec")" 404 not_found
 check "bob revokes alice's serial -> 404 not_found" \
     expect "$(call bob POST "/v1/ssh/certificates/$serial_ec/revoke" '{}')" 404 not_found
+# Serials are one namespace across X.509 and SSH: the X.509 routes do not see SSH records.
+check "alice's SSH serial on the X.509 route GET /v1/certificates/{hex} -> 404 not_found" \
+    expect "$(call alice GET "/v1/certificates/$(hexserial "$serial_ec")")" 404 not_found
+check "... nor on its revoke route -> 404 not_found" \
+    expect "$(call alice POST "/v1/certificates/$(hexserial "$serial_ec")/revoke" '{}')" 404 not_found
+check "... and the SSH certificate is still good" eval \
+    '[ "$(call alice GET "/v1/ssh/certificates/$serial_ec")" = 200 ] && grep -q "\"status\": *\"good\"" out/resp'
+
 check "an unknown serial -> 404 not_found" \
     expect "$(call alice GET /v1/ssh/certificates/12345)" 404 not_found
 check "serial 0 -> 400" expect "$(call alice GET /v1/ssh/certificates/0)" 400 invalid_field
