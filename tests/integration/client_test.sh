@@ -394,6 +394,19 @@ for kt in ed25519:ssh-ed25519 ecdsa:ecdsa-sha2-nistp256 rsa:ssh-rsa; do
         ssh_ok "ssh_${kt%%:*}" "${kt#*:}" user alice ops
 done
 check "the RSA key has 3072 bits" eval 'ssh-keygen -l -f out/ssh_rsa.pub | has "^3072 "'
+# mpint encoding (a leading zero exactly when the top bit is set; OpenSSH rejects both
+# mistakes): RSA's d and iqmp and ECDSA's d have it set about half the time, so a few more keys.
+ssh_many_ok() {
+    local k
+    for k in 1 2 3 4 5 6; do
+        run 0 "${as_plain[@]}" -- ssh --principal alice --key-type "$1" --out "out/ssh_m$1$k" &&
+            [ "$(ssh-keygen -y -f "out/ssh_m$1$k" | cut -d' ' -f1,2)" = \
+                "$(cut -d' ' -f1,2 "out/ssh_m$1$k.pub")" ] || return 1
+    done
+}
+check "six more ECDSA keys: each private key file reads back (ssh-keygen -y)" ssh_many_ok ecdsa
+check "six more RSA keys: each private key file reads back (ssh-keygen -y)" \
+    eval 'ssh_many_ok rsa'
 ssh_rows() { sqlite3 out/inventory.db 'SELECT count(*) FROM certificates'; }
 ssh_rows_before=$(ssh_rows)
 check "ssh onto an existing key file -> exit 3 before anything is asked for" \
@@ -411,6 +424,14 @@ check "ssh without --out writes ./id_ed25519, id_ed25519.pub, id_ed25519-cert.pu
 check "ssh --type host -> a host certificate" \
     eval 'run 0 "${as_plain[@]}" -- ssh --type host --principal host1.client.example \
     --out out/ssh_host && ssh_ok ssh_host ssh-ed25519 host host1.client.example'
+# ssh_valid_seconds L N: the "Valid: from A to B" of ssh-keygen -L output L spans N seconds.
+ssh_valid_seconds() {
+    local from to
+    from=$(sed -n 's/^ *Valid: from \([^ ]*\) to .*/\1/p' "$1")
+    to=$(sed -n 's/^ *Valid: from [^ ]* to \(.*\)$/\1/p' "$1")
+    [ $(($(date -d "$to" +%s) - $(date -d "$from" +%s))) -eq "$2" ] ||
+        { echo "     valid from $from to $to, not $2 s"; return 1; }
+}
 check "ssh with options: ttl, key id, force-command, source-address, one extension" \
     eval 'run 0 "${as_plain[@]}" -- ssh --principal alice --ttl-seconds 600 --key-id my-laptop \
     --force-command /bin/true --source-address 127.0.0.1/32,10.0.0.0/8 --extension permit-pty \
@@ -419,7 +440,7 @@ check "ssh with options: ttl, key id, force-command, source-address, one extensi
     has -F "force-command /bin/true" <out/ssh_opts.L &&
     has -F "source-address 127.0.0.1/32,10.0.0.0/8" <out/ssh_opts.L &&
     has -F "permit-pty" <out/ssh_opts.L && ! has -F "permit-agent-forwarding" <out/ssh_opts.L &&
-    prints "key_id: my-laptop"'
+    prints "key_id: my-laptop" && ssh_valid_seconds out/ssh_opts.L 900'
 ssh-keygen -q -t ecdsa -b 384 -N '' -C mine -f out/own_ssh
 check "ssh --public-key K.pub -> only K-cert.pub, for that key" \
     eval 'run 0 "${as_plain[@]}" -- ssh --principal alice --public-key out/own_ssh.pub &&
@@ -491,6 +512,22 @@ if [ -z "$ssh_why" ]; then
             out/ssh_ed25519 out/ssh_ed25519-cert.pub
         ssh_check_login "sshd: the ECDSA key and certificate from hsmsign ssh log in" \
             out/ssh_ecdsa out/ssh_ecdsa-cert.pub
+        ssh_check_login "sshd: the RSA key and certificate log in (before the KRL is set)" \
+            out/ssh_rsa out/ssh_rsa-cert.pub
+        # The host: sshd's own key certified with --public-key, trusted through the
+        # @cert-authority line ssh-ca --known-hosts prints, with StrictHostKeyChecking=yes.
+        check "ssh --type host --public-key HOST_KEY.pub -> HOST_KEY-cert.pub" \
+            run 0 "${as_plain[@]}" -- ssh --type host --principal 127.0.0.1 \
+            --public-key "$ssh_host_key.pub"
+        check "ssh-ca --known-hosts '[127.0.0.1]:PORT' -> the known_hosts line" \
+            eval 'run 0 -- ssh-ca --known-hosts "[127.0.0.1]:$ssh_port" &&
+            cp out/stdout out/ssh_known_hosts'
+        if ssh_sshd_host_cert "$ssh_host_key-cert.pub"; then
+            ssh_check_login "sshd: the host certificate is trusted through @cert-authority" \
+                out/ssh_ed25519 out/ssh_ed25519-cert.pub out/ssh_known_hosts yes
+        else
+            check "sshd takes the host certificate" false
+        fi
         ssh_revoked_set out/ssh.krl
         ssh_check_refused "sshd: the revoked RSA certificate is refused with the KRL" \
             "Permission denied" "" out/ssh_rsa out/ssh_rsa-cert.pub
