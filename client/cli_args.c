@@ -48,7 +48,8 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
     [CLI_OPT_IP] = {"--ip", NULL, CLI_KIND_LIST, "ADDR",
                     "an IPv4 or IPv6 subjectAltName (repeatable)"},
     [CLI_OPT_KEY_TYPE] = {"--key-type", NULL, CLI_KIND_VALUE, "TYPE",
-                          "ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or ed25519"},
+                          "cert: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or ed25519; ssh: "
+                          "ed25519 (default), ecdsa (P-256) or rsa (3072 bits)"},
     [CLI_OPT_CSR] = {"--csr", NULL, CLI_KIND_VALUE, "FILE",
                      "send this PEM CSR instead of generating a key (no key is written)"},
     [CLI_OPT_PROFILE] = {"--profile", NULL, CLI_KIND_VALUE, "client|server",
@@ -63,7 +64,8 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
                            "new file for the chain: issuing CA ... root (PEM)"},
     [CLI_OPT_AUDIENCE] = {"--audience", NULL, CLI_KIND_VALUE, "AUD", "the token's aud claim"},
     [CLI_OPT_TTL_SECONDS] = {"--ttl-seconds", NULL, CLI_KIND_VALUE, "N",
-                             "token lifetime in seconds (default: the service's)"},
+                             "token or SSH certificate lifetime in seconds (default: the "
+                             "service's)"},
     [CLI_OPT_ALG] = {"--alg", NULL, CLI_KIND_VALUE, "ALG",
                      "ES256, ES384, RS256, PS256 or EdDSA (default: the service's)"},
     [CLI_OPT_JSON] = {"--json", NULL, CLI_KIND_FLAG, NULL,
@@ -71,7 +73,31 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
     [CLI_OPT_REASON] = {"--reason", NULL, CLI_KIND_VALUE, "R",
                         "unspecified (default), keyCompromise, affiliationChanged, superseded, "
                         "cessationOfOperation or privilegeWithdrawn"},
-    [CLI_OPT_OUT] = {"--out", NULL, CLI_KIND_VALUE, "FILE", "new file for the DER CRL"},
+    [CLI_OPT_OUT] = {"--out", NULL, CLI_KIND_VALUE, "FILE",
+                     "crl: new file for the DER CRL; ssh-krl: for the KRL; ssh: new file for the "
+                     "private key (default ./id_TYPE), with FILE.pub and FILE-cert.pub"},
+    [CLI_OPT_PRINCIPAL] = {"--principal", NULL, CLI_KIND_LIST, "NAME",
+                           "a principal of the SSH certificate: a user name (user) or host name "
+                           "(host); repeatable, at least one"},
+    [CLI_OPT_TYPE] = {"--type", NULL, CLI_KIND_VALUE, "user|host",
+                      "SSH certificate type (default user)"},
+    [CLI_OPT_KEY_ID] = {"--key-id", NULL, CLI_KIND_VALUE, "ID",
+                        "the certificate's key id, as sshd logs it (default: your ARN and the "
+                        "key's fingerprint)"},
+    [CLI_OPT_FORCE_COMMAND] = {"--force-command", NULL, CLI_KIND_VALUE, "CMD",
+                               "critical option force-command (user certificates)"},
+    [CLI_OPT_SOURCE_ADDRESS] = {"--source-address", NULL, CLI_KIND_VALUE, "CIDRS",
+                                "critical option source-address: comma-separated CIDR list "
+                                "(user certificates)"},
+    [CLI_OPT_EXTENSION] = {"--extension", NULL, CLI_KIND_LIST, "NAME",
+                           "an extension such as permit-pty (repeatable; default: the policy's "
+                           "permit-*)"},
+    [CLI_OPT_PUBLIC_KEY] = {"--public-key", NULL, CLI_KIND_VALUE, "FILE.pub",
+                            "certify this existing OpenSSH public key instead of making a key "
+                            "pair; writes FILE-cert.pub next to it"},
+    [CLI_OPT_KNOWN_HOSTS] = {"--known-hosts", NULL, CLI_KIND_VALUE, "PATTERN",
+                             "print known_hosts lines \"@cert-authority PATTERN KEY\" for the "
+                             "host CA keys"},
 };
 
 /* Words that name a secret: such an option is refused with advice, whatever the command. */

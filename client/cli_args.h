@@ -46,6 +46,15 @@ enum cli_opt {
     /* revoke, crl */
     CLI_OPT_REASON,
     CLI_OPT_OUT,
+    /* ssh, ssh-ca */
+    CLI_OPT_PRINCIPAL,
+    CLI_OPT_TYPE,
+    CLI_OPT_KEY_ID,
+    CLI_OPT_FORCE_COMMAND,
+    CLI_OPT_SOURCE_ADDRESS,
+    CLI_OPT_EXTENSION,
+    CLI_OPT_PUBLIC_KEY,
+    CLI_OPT_KNOWN_HOSTS,
     CLI_OPT_COUNT
 };
 

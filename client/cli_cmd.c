@@ -215,9 +215,8 @@ static int cli_serial_arg(const struct cli_args *a, const char *command, struct 
     return hs_failed(r) ? cli_step_fail(r, command, "building the request") : CLI_EXIT_OK;
 }
 
-/* One exchange whose answer is a status document; prints it. */
-static int cli_status_call(const struct cli_ctx *ctx, const char *method, const char *route,
-                           json_object *body, bool exit_by_status)
+int cli_status_call(const struct cli_ctx *ctx, const char *method, const char *route,
+                    json_object *body, bool exit_by_status)
 {
     struct cli_reply reply = {0};
     int rc = cli_call(ctx, true, method, route, body, CLI_ANSWER_MAX, &reply);

@@ -52,6 +52,12 @@ HS_RESULT cli_check_new_file(const char *path);
 /* Checks a certificate serial: 1..CLI_SERIAL_HEX_MAX hexadecimal digits. Errors: HS_ERR_INPUT. */
 HS_RESULT cli_serial_check(const char *serial);
 
+/* One signed exchange whose answer is a status document ({"status": "good"|"revoked"|
+ * "expired", ...}); prints it indented. Returns the exit status by "status" (0, 5, 6) when
+ * exit_by_status, else 0 for any known status; 1..4 as cli_call() and for a bad answer. */
+int cli_status_call(const struct cli_ctx *ctx, const char *method, const char *route,
+                    json_object *body, bool exit_by_status);
+
 int cli_cmd_token(const struct cli_ctx *ctx, const struct cli_args *a);
 int cli_cmd_revoke(const struct cli_ctx *ctx, const struct cli_args *a);
 int cli_cmd_status(const struct cli_ctx *ctx, const struct cli_args *a);

@@ -9,10 +9,17 @@
  *   hsmsign status SERIAL
  *   hsmsign jwks
  *   hsmsign crl --out F
+ *   hsmsign ssh --principal P [--principal P2]... [--type user|host] [--key-type TYPE]
+ *               [--ttl-seconds N] [--key-id ID] [--force-command CMD] [--source-address CIDRS]
+ *               [--extension NAME]... [--out FILE | --public-key FILE.pub]
+ *   hsmsign ssh-ca [--known-hosts PATTERN]
+ *   hsmsign ssh-status SERIAL
+ *   hsmsign ssh-revoke SERIAL [--reason R]
+ *   hsmsign ssh-krl --out F
  *
  * Requests are signed with AWS SigV4 (cli_http) with credentials from the AWS SDKs' chain
  * (aws/aws_creds.h: environment, web identity, profiles with credential_process and role_arn,
- * container, IMDSv2); jwks and crl are unsigned. docs/client.md is the manual,
+ * container, IMDSv2); jwks, crl, ssh-ca and ssh-krl are unsigned. docs/client.md is the manual,
  * with the exit statuses of enum cli_exit (cli_print.h).
  */
 #include <stdio.h>
@@ -24,6 +31,7 @@
 #include "client/cli_cmd.h"
 #include "client/cli_http.h"
 #include "client/cli_print.h"
+#include "client/cli_ssh.h"
 #include "common/hs_err.h"
 #include "common/hs_log.h"
 #include "common/hs_secret.h"
@@ -49,6 +57,11 @@ static const enum cli_opt cli_token_opts[] = {CLI_OPT_AUDIENCE, CLI_OPT_TTL_SECO
                                               CLI_OPT_JSON};
 static const enum cli_opt cli_revoke_opts[] = {CLI_OPT_REASON};
 static const enum cli_opt cli_crl_opts[] = {CLI_OPT_OUT};
+static const enum cli_opt cli_ssh_opts[] = {
+    CLI_OPT_PRINCIPAL, CLI_OPT_TYPE,          CLI_OPT_KEY_TYPE,       CLI_OPT_TTL_SECONDS,
+    CLI_OPT_KEY_ID,    CLI_OPT_FORCE_COMMAND, CLI_OPT_SOURCE_ADDRESS, CLI_OPT_EXTENSION,
+    CLI_OPT_OUT,       CLI_OPT_PUBLIC_KEY};
+static const enum cli_opt cli_ssh_ca_opts[] = {CLI_OPT_KNOWN_HOSTS};
 
 #define CLI_OPTS(list) (list), sizeof(list) / sizeof((list)[0])
 
@@ -81,6 +94,38 @@ static const struct cli_command cli_commands[] = {
      "hsmsign crl --out FILE",
      "Saves the issuing CA's CRL (GET /v1/crl; unsigned), DER, to a new file, and prints its\n"
      "thisUpdate, nextUpdate and number of revoked certificates."},
+    {"ssh", cli_cmd_ssh, CLI_OPTS(cli_ssh_opts),
+     "get an SSH certificate (POST /v1/ssh/certificates)",
+     "hsmsign ssh --principal NAME [--principal NAME]... [--type user|host]\n"
+     "                   [--key-type ed25519|ecdsa|rsa] [--ttl-seconds N] [--key-id ID]\n"
+     "                   [--force-command CMD] [--source-address CIDRS] [--extension NAME]...\n"
+     "                   [--out FILE]\n"
+     "       hsmsign ssh --public-key FILE.pub --principal NAME ... (same options, no --out\n"
+     "                   and --key-type)",
+     "Gets an OpenSSH certificate (POST /v1/ssh/certificates). Without --public-key, makes the\n"
+     "key pair here (Ed25519 by default, ECDSA P-256, RSA-3072); the private key never leaves\n"
+     "this machine and is written, after the certificate came back for it, to FILE (default\n"
+     "./id_TYPE; OpenSSH format, unencrypted, mode 0600), with FILE.pub and FILE-cert.pub.\n"
+     "With --public-key K.pub, certifies that key and writes only K-cert.pub. Output files\n"
+     "must not exist. Prints the serial, key id, principals and validity."},
+    {"ssh-ca", cli_cmd_ssh_ca, CLI_OPTS(cli_ssh_ca_opts), "print the SSH CA public keys",
+     "hsmsign ssh-ca [--known-hosts PATTERN]",
+     "Prints the SSH CA public keys (GET /v1/ssh/ca; unsigned), user CA keys then host CA\n"
+     "keys, newest first, each group after a '#' comment line. With --known-hosts PATTERN,\n"
+     "prints instead one known_hosts line \"@cert-authority PATTERN KEY\" per host CA key."},
+    {"ssh-status", cli_cmd_ssh_status, NULL, 0, "print the status of an SSH certificate",
+     "hsmsign ssh-status SERIAL",
+     "Prints an SSH certificate's status document (GET /v1/ssh/certificates/SERIAL; SERIAL in\n"
+     "decimal, as ssh-keygen -L prints it). The exit status tells the \"status\" member: 0\n"
+     "good, 5 revoked, 6 expired."},
+    {"ssh-revoke", cli_cmd_ssh_revoke, CLI_OPTS(cli_revoke_opts), "revoke an SSH certificate",
+     "hsmsign ssh-revoke SERIAL [--reason R]",
+     "Revokes an SSH certificate you requested (or any, as an admin) and prints its status\n"
+     "document; the next KRL (hsmsign ssh-krl) lists it. Revoking again changes nothing."},
+    {"ssh-krl", cli_cmd_ssh_krl, CLI_OPTS(cli_crl_opts), "save the SSH KRL (for RevokedKeys)",
+     "hsmsign ssh-krl --out FILE",
+     "Saves the OpenSSH KRL of revoked SSH certificates (GET /v1/ssh/krl; unsigned) to a new\n"
+     "file for sshd's RevokedKeys, and prints its krl_version and generation time."},
 };
 
 static const char cli_credentials_help[] =
@@ -98,8 +143,8 @@ static const char cli_exit_help[] =
     "  2  usage error\n"
     "  3  local error: files, credentials, key or CSR\n"
     "  4  network or transport error, or an answer that is not the API's\n"
-    "  5  status: the certificate is revoked\n"
-    "  6  status: the certificate has expired\n";
+    "  5  status, ssh-status: the certificate is revoked\n"
+    "  6  status, ssh-status: the certificate has expired\n";
 
 static void cli_help_common(FILE *out)
 {
@@ -117,7 +162,7 @@ static void cli_help_main(FILE *out)
 {
     fputs("usage: hsmsign [common options] COMMAND [options]\n\ncommands:\n", out);
     for (size_t k = 0; k < sizeof(cli_commands) / sizeof(cli_commands[0]); k++) {
-        fprintf(out, "  %-8s %s\n", cli_commands[k].name, cli_commands[k].summary);
+        fprintf(out, "  %-11s %s\n", cli_commands[k].name, cli_commands[k].summary);
     }
     fputs("\n'hsmsign COMMAND --help' describes a command; docs/client.md is the manual.\n", out);
     cli_help_common(out);
@@ -235,7 +280,8 @@ static int cli_run(int argc, char **argv)
     }
     const struct cli_command *c = cli_find_command(argv[i++]);
     if (c == NULL) {
-        return cli_usage_fail(NULL, "unknown command (cert, token, revoke, status, jwks, crl)");
+        return cli_usage_fail(NULL, "unknown command (cert, token, revoke, status, jwks, crl, ssh, "
+                                    "ssh-ca, ssh-status, ssh-revoke, ssh-krl)");
     }
     if (hs_failed(cli_args_parse(argc, argv, &i, c->opts, c->nopts, false, &a))) {
         return cli_usage_fail(c->name, NULL);

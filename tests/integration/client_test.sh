@@ -6,8 +6,10 @@
 # from the environment and from a credentials file (profiles, comments, CRLF, session tokens),
 # refusals (signature_mismatch, policy reasons) and transport failures with their exit
 # statuses, API Gateway's own error answers and a stage path (a stub server), and that the
-# secret access key appears in no output, no log and no argv.
+# secret access key appears in no output, no log and no argv. The SSH commands (ssh, ssh-ca,
+# ssh-status, ssh-revoke, ssh-krl; issue 11 deliverable 4) in their own block below.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ssh_lib.sh"
 require openssl sqlite3
 cli=${HSMSIGN_CLI:?HSMSIGN_CLI must be set (ctest sets it)}
 work=$(mktemp -d)
@@ -19,7 +21,7 @@ stop_stub() {
         stub_pid=
     fi
 }
-trap 'stop_hsmsignd; stop_stub; rm -rf "$work"' EXIT
+trap 'stop_hsmsignd; stop_stub; ssh_sshd_stop; rm -rf "$work"' EXIT
 cd "$work"
 mkdir -p out cfg home
 label=client-test
@@ -36,6 +38,15 @@ cat >cfg/jwt-rs.json <<EOF2
 EOF2
 "${KEYCEREMONY:?}" jwt-key --config cfg/jwt-rs.json 2>>out/ceremony.log ||
     { echo "ceremony step jwt-key RS256 failed"; tail -3 out/ceremony.log; exit 1; }
+# SSH CA keys for the ssh commands' block: an EC P-256 user CA, an RSA-2048 host CA.
+for k in ssh-user:EC-P256 ssh-host:RSA-2048; do
+    cat >"cfg/${k%%:*}.json" <<EOF2
+{ $token, "key": {"label": "cl-${k%%:*}", "type": "${k#*:}"},
+  "public_key_output": "out/${k%%:*}.pub.pem" }
+EOF2
+    "${KEYCEREMONY:?}" key --config "cfg/${k%%:*}.json" 2>>out/ceremony.log ||
+        { echo "keyceremony key ${k%%:*} failed"; tail -3 out/ceremony.log; exit 1; }
+done
 
 # --- credentials and the service --------------------------------------------------------------
 region=eu-west-3
@@ -78,9 +89,12 @@ cat >cfg/hsmsignd.json <<EOF2
   "policy": {"admins": ["$plain_arn"], "rules": [
     {"principals": ["$plain_arn", "$session_arn"], "profiles": ["client", "server"],
      "cn_patterns": ["*"], "dns_patterns": ["**"], "ip_ranges": ["0.0.0.0/0", "::/0"],
-     "audiences": ["*"]},
+     "audiences": ["*"], "ssh_cert_types": ["user", "host"], "ssh_principals": ["*"],
+     "ssh_critical_options": ["force-command", "source-address"]},
     {"principals": ["$limited_arn"], "profiles": ["client"], "cn_patterns": ["device-*"],
-     "dns_patterns": ["*.devices.example.com"], "audiences": ["snowflake"]}]} }
+     "dns_patterns": ["*.devices.example.com"], "audiences": ["snowflake"],
+     "ssh_cert_types": ["user"], "ssh_principals": ["device-*"]}]},
+  "ssh": {"user_ca": ["cl-ssh-user"], "host_ca": ["cl-ssh-host"]} }
 EOF2
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
@@ -326,6 +340,209 @@ check "crl --out F -> exit 0, a DER CRL signed by the issuing CA listing the rev
     openssl crl -inform DER -in out/crl.der -noout -text | has "Serial Number: ${serial^^}"'
 check "crl --out onto an existing file -> exit 3" \
     eval 'run 3 -- crl --out out/crl.der && says "already exists"'
+
+# ===== hsmsign ssh, ssh-ca, ssh-status, ssh-revoke, ssh-krl (issue 11, deliverable 4) ===========
+# Key pairs made by hsmsign (Ed25519, ECDSA P-256, RSA-3072) in OpenSSH's private key format,
+# certified by the service's SSH CA keys (made above with keyceremony key), checked with
+# ssh-keygen (-y reads the private key back, -L shows the certificate) and, when sshd can run
+# here, by a real login (ssh_lib.sh).
+for c in ssh ssh-ca ssh-status ssh-revoke ssh-krl; do
+    check "hsmsign $c --help -> exit 0" eval "run 0 -- $c --help && prints 'usage: hsmsign $c'"
+done
+check "ssh --type bogus -> exit 2 with a message" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --principal alice --type bogus --out out/ssh_bad &&
+    says "--type: user or host" && [ ! -e out/ssh_bad ]'
+check "ssh without --principal -> exit 2" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --out out/ssh_bad && says "--principal NAME is required"'
+check "ssh --key-type dsa -> exit 2 listing the types" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --principal a --key-type dsa --out out/ssh_bad &&
+    says "ed25519, ecdsa (P-256) or rsa"'
+check "ssh --principal with a comma -> exit 2" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --principal a,b --out out/ssh_bad && says "without"'
+check "ssh --public-key with --out -> exit 2" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --principal a --public-key x.pub --out out/ssh_bad &&
+    says "not with --public-key"'
+check "ssh-status with a hexadecimal serial -> exit 2" \
+    eval 'run 2 "${as_plain[@]}" -- ssh-status 0a1b && says "SERIAL: a decimal number"'
+check "ssh-status 18446744073709551616 (2^64) -> exit 2" \
+    eval 'run 2 "${as_plain[@]}" -- ssh-status 18446744073709551616'
+
+# ssh_ok NAME KEYTYPE CERTTYPE P1 [P2...]: out/NAME (0600, OpenSSH private key that ssh-keygen
+# reads back to NAME.pub's key), NAME-cert.pub (ssh-keygen -L: type, principals, the printed
+# serial).
+ssh_ok() {
+    local n=out/$1 kt=$2 ct=$3 serial p
+    shift 3
+    [ "$(stat -c %a "$n")" = 600 ] || { echo "     mode $(stat -c %a "$n")"; return 1; }
+    head -1 "$n" | has -x -- '-----BEGIN OPENSSH PRIVATE KEY-----' || return 1
+    [ "$(ssh-keygen -y -f "$n" | cut -d' ' -f1,2)" = "$(cut -d' ' -f1,2 "$n.pub")" ] ||
+        { echo "     ssh-keygen -y does not give $n.pub's key"; return 1; }
+    head -c 40 "$n.pub" | has "^$kt " || { echo "     $(head -c 40 "$n.pub")"; return 1; }
+    ssh-keygen -L -f "$n-cert.pub" >"$n.L" || return 1
+    has -F "Type: $kt-cert-v01@openssh.com $ct certificate" <"$n.L" || { cat "$n.L"; return 1; }
+    for p in "$@"; do
+        has -xE "[[:space:]]+$p" <"$n.L" || { echo "     principal $p missing"; return 1; }
+    done
+    serial=$(sed -n 's/^ *Serial: //p' "$n.L")
+    prints "serial: $serial" && prints "principals: $(IFS=,; echo "$*")" &&
+        prints "certificate: $n-cert.pub" && prints "valid_before: "
+}
+for kt in ed25519:ssh-ed25519 ecdsa:ecdsa-sha2-nistp256 rsa:ssh-rsa; do
+    check "ssh --key-type ${kt%%:*} -> exit 0" run 0 "${as_plain[@]}" -- ssh --principal alice \
+        --principal ops --key-type "${kt%%:*}" --out "out/ssh_${kt%%:*}"
+    check "ssh ${kt%%:*}: private key 0600 that ssh-keygen -y reads, certificate per -L" \
+        ssh_ok "ssh_${kt%%:*}" "${kt#*:}" user alice ops
+done
+check "the RSA key has 3072 bits" eval 'ssh-keygen -l -f out/ssh_rsa.pub | has "^3072 "'
+# mpint encoding (a leading zero exactly when the top bit is set; OpenSSH rejects both
+# mistakes): RSA's d and iqmp and ECDSA's d have it set about half the time, so a few more keys.
+ssh_many_ok() {
+    local k
+    for k in 1 2 3 4 5 6; do
+        run 0 "${as_plain[@]}" -- ssh --principal alice --key-type "$1" --out "out/ssh_m$1$k" &&
+            [ "$(ssh-keygen -y -f "out/ssh_m$1$k" | cut -d' ' -f1,2)" = \
+                "$(cut -d' ' -f1,2 "out/ssh_m$1$k.pub")" ] || return 1
+    done
+}
+check "six more ECDSA keys: each private key file reads back (ssh-keygen -y)" ssh_many_ok ecdsa
+check "six more RSA keys: each private key file reads back (ssh-keygen -y)" \
+    eval 'ssh_many_ok rsa'
+ssh_rows() { sqlite3 out/inventory.db 'SELECT count(*) FROM certificates'; }
+ssh_rows_before=$(ssh_rows)
+check "ssh onto an existing key file -> exit 3 before anything is asked for" \
+    eval 'run 3 "${as_plain[@]}" -- ssh --principal alice --out out/ssh_ed25519 &&
+    says "already exists" && [ "$(ssh_rows)" = "$ssh_rows_before" ]'
+: >out/ssh_half-cert.pub
+check "ssh when only FILE-cert.pub exists -> exit 3, no key written" \
+    eval 'run 3 "${as_plain[@]}" -- ssh --principal alice --out out/ssh_half &&
+    says "already exists" && [ ! -e out/ssh_half ] && [ ! -e out/ssh_half.pub ]'
+mkdir -p out/sshdef
+check "ssh without --out writes ./id_ed25519, id_ed25519.pub, id_ed25519-cert.pub" \
+    eval '(cd out/sshdef && env "${as_plain[@]}" "$cli" ssh --principal alice >../stdout) &&
+    [ -e out/sshdef/id_ed25519 ] && [ -e out/sshdef/id_ed25519.pub ] &&
+    ssh-keygen -L -f out/sshdef/id_ed25519-cert.pub | has "Type: ssh-ed25519-cert"'
+check "ssh --type host -> a host certificate" \
+    eval 'run 0 "${as_plain[@]}" -- ssh --type host --principal host1.client.example \
+    --out out/ssh_host && ssh_ok ssh_host ssh-ed25519 host host1.client.example'
+# ssh_valid_seconds L N: the "Valid: from A to B" of ssh-keygen -L output L spans N seconds.
+ssh_valid_seconds() {
+    local from to
+    from=$(sed -n 's/^ *Valid: from \([^ ]*\) to .*/\1/p' "$1")
+    to=$(sed -n 's/^ *Valid: from [^ ]* to \(.*\)$/\1/p' "$1")
+    [ $(($(date -d "$to" +%s) - $(date -d "$from" +%s))) -eq "$2" ] ||
+        { echo "     valid from $from to $to, not $2 s"; return 1; }
+}
+check "ssh with options: ttl, key id, force-command, source-address, one extension" \
+    eval 'run 0 "${as_plain[@]}" -- ssh --principal alice --ttl-seconds 600 --key-id my-laptop \
+    --force-command /bin/true --source-address 127.0.0.1/32,10.0.0.0/8 --extension permit-pty \
+    --out out/ssh_opts && ssh-keygen -L -f out/ssh_opts-cert.pub >out/ssh_opts.L &&
+    has -F "Key ID: \"my-laptop\"" <out/ssh_opts.L &&
+    has -F "force-command /bin/true" <out/ssh_opts.L &&
+    has -F "source-address 127.0.0.1/32,10.0.0.0/8" <out/ssh_opts.L &&
+    has -F "permit-pty" <out/ssh_opts.L && ! has -F "permit-agent-forwarding" <out/ssh_opts.L &&
+    prints "key_id: my-laptop" && ssh_valid_seconds out/ssh_opts.L 900'
+ssh-keygen -q -t ecdsa -b 384 -N '' -C mine -f out/own_ssh
+check "ssh --public-key K.pub -> only K-cert.pub, for that key" \
+    eval 'run 0 "${as_plain[@]}" -- ssh --principal alice --public-key out/own_ssh.pub &&
+    ssh-keygen -L -f out/own_ssh-cert.pub | has -F "$(ssh-keygen -l -f out/own_ssh.pub |
+    cut -d" " -f2)" && prints "certificate: out/own_ssh-cert.pub" && ! prints "private_key"'
+check "ssh --public-key of a certificate -> exit 3" \
+    eval 'run 3 "${as_plain[@]}" -- ssh --principal alice --public-key out/ssh_opts-cert.pub &&
+    says "is a certificate"'
+check "ssh --public-key of a private key file -> exit 3" \
+    eval 'cp out/own_ssh out/own2_ssh.pub && run 3 "${as_plain[@]}" -- ssh --principal alice \
+    --public-key out/own2_ssh.pub && says "not an OpenSSH public key"'
+check "a principal the policy denies -> exit 1 with the 403 reason, no file written" \
+    eval 'run 1 "${as_limited[@]}" -- ssh --principal root --out out/ssh_denied &&
+    says "HTTP 403 forbidden" && says "reason: ssh_principal_not_allowed" &&
+    [ ! -e out/ssh_denied ] && [ ! -e out/ssh_denied.pub ] && [ ! -e out/ssh_denied-cert.pub ]'
+check "a host certificate the policy denies -> exit 1, reason ssh_type_not_allowed" \
+    eval 'run 1 "${as_limited[@]}" -- ssh --type host --principal device-limited \
+    --out out/ssh_denied && says "reason: ssh_type_not_allowed"'
+check "a principal the limited role's rule allows (device-*) -> exit 0" \
+    eval 'run 0 "${as_limited[@]}" -- ssh --principal device-7 --out out/ssh_limited'
+
+# ssh-ca: the CA lines, labelled; --known-hosts lines
+check "ssh-ca -> exit 0, unsigned: user then host CA lines under their labels" \
+    eval 'run 0 -- ssh-ca && [ "$(sed -n 1p out/stdout | cut -c1-15)" = "# user CA keys " ] &&
+    sed -n 2p out/stdout | has "^ecdsa-sha2-nistp256 " &&
+    [ "$(sed -n 3p out/stdout | cut -c1-15)" = "# host CA keys " ] &&
+    sed -n 4p out/stdout | has "^ssh-rsa " && [ "$(wc -l <out/stdout)" -eq 4 ]'
+sed -n 2p out/stdout >out/ssh_user_ca.pub
+sed -n 4p out/stdout >out/ssh_host_ca.pub
+check "the user certificates are signed by the published user CA key" \
+    eval 'has -F "Signing CA: ECDSA $(ssh-keygen -l -f out/ssh_user_ca.pub | cut -d" " -f2)" \
+    <out/ssh_ed25519.L'
+check "ssh-ca --known-hosts PATTERN -> @cert-authority lines for the host CA keys" \
+    eval 'run 0 -- ssh-ca --known-hosts "*.client.example" &&
+    [ "$(cat out/stdout)" = "@cert-authority *.client.example $(cat out/ssh_host_ca.pub)" ]'
+check "ssh-ca --known-hosts with a space -> exit 2" \
+    eval 'run 2 -- ssh-ca --known-hosts "a b"'
+
+# status, revoke, KRL
+ssh_serial() { sed -n 's/^ *Serial: //p' "out/$1.L"; }
+rsa_serial=$(ssh_serial ssh_rsa)
+check "ssh-status SERIAL -> exit 0, good, the certificate's fields" \
+    eval 'run 0 "${as_plain[@]}" -- ssh-status "$rsa_serial" && [ "$(field status)" = good ] &&
+    [ "$(field cert_type)" = user ] && [ "$(field requested_by)" = "$plain_arn" ]'
+check "ssh-revoke SERIAL --reason keyCompromise -> exit 0, revoked" \
+    eval 'run 0 "${as_plain[@]}" -- ssh-revoke "$rsa_serial" --reason keyCompromise &&
+    [ "$(field status)" = revoked ]'
+check "ssh-status of the revoked certificate -> exit 5" \
+    eval 'run 5 "${as_plain[@]}" -- ssh-status "$rsa_serial" && [ "$(field status)" = revoked ]'
+check "ssh-status of another requester's certificate -> exit 1, 404" \
+    eval 'run 1 "${as_limited[@]}" -- ssh-status "$rsa_serial" && says "HTTP 404 not_found"'
+check "ssh-krl --out F -> exit 0; ssh-keygen -Q finds the revoked certificate, not the others" \
+    eval 'run 0 -- ssh-krl --out out/ssh.krl && prints "krl_version: " &&
+    ! ssh-keygen -Q -f out/ssh.krl out/ssh_rsa-cert.pub >/dev/null 2>&1 &&
+    ssh-keygen -Q -f out/ssh.krl out/ssh_ed25519-cert.pub >/dev/null 2>&1'
+check "ssh-krl onto an existing file -> exit 3" \
+    eval 'run 3 -- ssh-krl --out out/ssh.krl && says "already exists"'
+
+# A real login with the key and certificate hsmsign wrote (sshd trusts only the user CA line
+# ssh-ca printed; the revoked RSA certificate is refused once the KRL is RevokedKeys).
+ssh_why=
+[ -x "$ssh_sshd_bin" ] || ssh_why="$ssh_sshd_bin not installed"
+[ -n "$ssh_why" ] || ssh_why=$(ssh_account_problem)
+if [ -z "$ssh_why" ]; then
+    ssh_sshd_init "$work/sshd"
+    ssh_principals ops
+    if ssh_sshd_start out/ssh_user_ca.pub; then
+        ssh_check_login "sshd: the Ed25519 key and certificate from hsmsign ssh log in" \
+            out/ssh_ed25519 out/ssh_ed25519-cert.pub
+        ssh_check_login "sshd: the ECDSA key and certificate from hsmsign ssh log in" \
+            out/ssh_ecdsa out/ssh_ecdsa-cert.pub
+        ssh_check_login "sshd: the RSA key and certificate log in (before the KRL is set)" \
+            out/ssh_rsa out/ssh_rsa-cert.pub
+        # The host: sshd's own key certified with --public-key, trusted through the
+        # @cert-authority line ssh-ca --known-hosts prints, with StrictHostKeyChecking=yes.
+        check "ssh --type host --public-key HOST_KEY.pub -> HOST_KEY-cert.pub" \
+            run 0 "${as_plain[@]}" -- ssh --type host --principal 127.0.0.1 \
+            --public-key "$ssh_host_key.pub"
+        check "ssh-ca --known-hosts '[127.0.0.1]:PORT' -> the known_hosts line" \
+            eval 'run 0 -- ssh-ca --known-hosts "[127.0.0.1]:$ssh_port" &&
+            cp out/stdout out/ssh_known_hosts'
+        if ssh_sshd_host_cert "$ssh_host_key-cert.pub"; then
+            ssh_check_login "sshd: the host certificate is trusted through @cert-authority" \
+                out/ssh_ed25519 out/ssh_ed25519-cert.pub out/ssh_known_hosts yes
+        else
+            check "sshd takes the host certificate" false
+        fi
+        ssh_revoked_set out/ssh.krl
+        ssh_check_refused "sshd: the revoked RSA certificate is refused with the KRL" \
+            "Permission denied" "" out/ssh_rsa out/ssh_rsa-cert.pub
+        ssh_check_login "sshd: the ECDSA one still logs in with the KRL" \
+            out/ssh_ecdsa out/ssh_ecdsa-cert.pub
+        ssh_sshd_stop
+    else
+        check "sshd started" false
+    fi
+elif [ "${CI:-}" = true ]; then
+    check "sshd login checks can run under CI ($ssh_why)" false
+else
+    echo "skip sshd login checks: $ssh_why"
+fi
+# ===== end of the ssh commands' block =============================================================
 
 # --- refusals: exit 1 with code, message, reason and request id ---------------------------------
 check "a wrong secret -> exit 1 signature_mismatch, with the request id" \
