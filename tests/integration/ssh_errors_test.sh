@@ -63,9 +63,11 @@ EOF
 refused_at_start() {
     local rc=0
     "$hsmsignd" --config cfg/hsmsignd.json >out/start.log 2>&1 || rc=$?
-    [ "$rc" -eq 1 ] && grep -qF -- "$1" out/start.log &&
-        ! grep -q '"event":"service.ready"' out/start.log ||
-        { echo "     exit $rc: $(tail -n 2 out/start.log)"; return 1; }
+    if [ "$rc" -ne 1 ] || ! grep -qF -- "$1" out/start.log ||
+        grep -q '"event":"service.ready"' out/start.log; then
+        echo "     exit $rc: $(tail -n 2 out/start.log)"
+        return 1
+    fi
 }
 write_config '["sshe-user-ca", "sshe-no-such-key"]'
 check "ssh.user_ca[1] names a key the token does not hold: hsmsignd refuses to start, naming it" \
@@ -99,9 +101,9 @@ PY
 rows() { sqlite3 out/inventory.db "SELECT count(*) FROM certificates"; }
 # handed out: every serial of a 200 answer (appended to out/issued) must have its row.
 : >out/issued
-issued_ok() { # [BODY_FILE]: default out/ok.json
+issued_ok() { # BODY_FILE
     local st
-    st=$(call "${1:-out/ok.json}")
+    st=$(call "$1")
     [ "$st" = 200 ] || { echo "     status $st: $(head -c 300 out/resp)"; return 1; }
     $py - out/resp >>out/issued <<'PY'
 import base64, hashlib, json, sys
@@ -110,7 +112,7 @@ blob = base64.b64decode(d["certificate"].split()[1])
 print(d["serial"], hashlib.sha256(blob).hexdigest())
 PY
 }
-check "a first certificate (200)" issued_ok
+check "a first certificate (200)" issued_ok out/ok.json
 
 # unavailable STATUS ERROR RETRY_AFTER ROWS_BEFORE [EVENT]: out/resp is STATUS ERROR, with
 # Retry-After (RETRY_AFTER exactly, or any positive number for "any"), no certificate and no
@@ -167,7 +169,7 @@ PY
 }
 check "inventory locked (SQLite, past the busy timeout): 503 inventory_unavailable, Retry-After, no certificate, no row, audited as discarded" \
     locked_inventory
-check "once the inventory is free again: 200" issued_ok
+check "once the inventory is free again: 200" issued_ok out/ok.json
 store_full() {
     local before st
     before=$(rows)
@@ -181,7 +183,7 @@ store_full() {
 if command -v prlimit >/dev/null; then
     check "the inventory's file cannot grow: 503 inventory_unavailable, Retry-After, no certificate, no row" \
         store_full
-    check "once it can grow again: 200" issued_ok
+    check "once it can grow again: 200" issued_ok out/ok.json
 fi
 
 # --- oversize and cut-off input ---------------------------------------------------------------
@@ -274,7 +276,7 @@ check "the log: two sign.ssh_cert.failed audit lines, 3 session recoveries each,
 stop_hsmsignd
 fault_start 'C_Sign:CKR_DEVICE_ERROR:nth=1' out/hsmsignd-fault1.log || exit 1
 recovered() {
-    issued_ok && $py - "$log" <<'PY'
+    issued_ok out/ok.json && $py - "$log" <<'PY'
 import json, sys
 L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 assert len([l for l in L if l["event"] == "hsm.session.recover"]) == 1, L
