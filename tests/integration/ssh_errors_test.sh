@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The SSH CA service's error paths (issue 11) against a real hsmsignd on a fresh SoftHSM2 token:
 #   - start: an "ssh" CA key reference that the token does not hold, or that names the wrong
-#     kind of object, stops hsmsignd before it serves, naming the field (ssh.user_ca[N]);
+#     kind of object, stops hsmsignd before it serves, naming the field (ssh.user_ca[N]); so does
+#     one token key listed twice (as user and host CA, or twice in a list, under two references);
 #   - POST /v1/ssh/certificates while the inventory cannot take the write (SQLite locked by
 #     another connection past the busy timeout; the file unable to grow) -> 503
 #     inventory_unavailable with Retry-After, no certificate in the answer, no row, audited as
@@ -59,10 +60,11 @@ EOF
 }
 
 # --- start: bad CA key references -----------------------------------------------------------
-# refused_at_start TEXT: hsmsignd exits 1 before serving, and its log says TEXT.
+# refused_at_start TEXT: hsmsignd exits 1 before serving, and its log says TEXT (one that
+# starts serving is stopped after 20 s and fails the check).
 refused_at_start() {
     local rc=0
-    "$hsmsignd" --config cfg/hsmsignd.json >out/start.log 2>&1 || rc=$?
+    timeout 20 "$hsmsignd" --config cfg/hsmsignd.json >out/start.log 2>&1 || rc=$?
     if [ "$rc" -ne 1 ] || ! grep -qF -- "$1" out/start.log ||
         grep -q '"event":"service.ready"' out/start.log; then
         echo "     exit $rc: $(tail -n 2 out/start.log)"
@@ -81,6 +83,15 @@ check "ssh.user_ca[0] asks for a secret key: refused at start, naming the field"
 write_config '["pkcs11:object=sshe-user-ca;colour=blue"]'
 check "ssh.user_ca[0] is not a PKCS#11 URI hsmsign reads: refused at start, naming the field" \
     refused_at_start 'ssh.user_ca[0]'
+# One token key in two places (by label and by URI, so the config's own duplicate check on the
+# strings cannot see it): as user and host CA it would serve both roles, which keyceremony ssh-ca
+# refuses too; twice in one list it would be published and get a KRL section twice.
+write_config '["sshe-user-ca"], "host_ca": ["pkcs11:object=sshe-user-ca;type=private"]'
+check "the same key as ssh.user_ca[0] and ssh.host_ca[0]: refused at start, naming both" \
+    refused_at_start 'ssh.host_ca[0] is the same key as ssh.user_ca[0]'
+write_config '["sshe-user-ca", "pkcs11:token='"$label"';object=sshe-user-ca;type=private"]'
+check "the same key twice in ssh.user_ca: refused at start, naming both entries" \
+    refused_at_start 'ssh.user_ca[1] is the same key as ssh.user_ca[0]'
 
 # --- the service ------------------------------------------------------------------------------
 write_config '["sshe-user-ca"]'
