@@ -71,7 +71,8 @@
  * and an old one stays listed until no certificate it signed is still valid (rotation). At least
  * one of the two is required; a request for a certificate type without a CA gets 404. Each key
  * is checked at start (found, protected, an Ed25519, EC P-256/P-384 or RSA 2048..8192 key, its
- * mechanism offered; the error names the field, e.g. "ssh.user_ca[1]").
+ * mechanism offered, and no token key listed twice -- in one list, or as user and host CA --
+ * under any reference; the error names the field, e.g. "ssh.user_ca[1]").
  * "krl_validity_seconds" (60..86400, default 3600) is how long a generated KRL is served before
  * it is regenerated without a revocation (so expired certificates leave it); a revocation
  * regenerates it at the next request (docs/ssh.md).
