@@ -7,10 +7,10 @@
 #include <time.h>
 
 #include "client/cli_print.h"
-#include "client/cli_sshkey.h"
 #include "common/hs_defer.h"
 #include "common/hs_file.h"
 #include "common/hs_json.h"
+#include "common/hs_sshkey.h"
 
 #define CLI_SSH_PATH_MAX 4096
 #define CLI_SSH_ROUTE_MAX 96
@@ -26,7 +26,7 @@ static const unsigned char cli_krl_magic[8] = {'S', 'S', 'H', 'K', 'R', 'L', '\n
 /* What the ssh command line asks for (strings borrowed from argv). */
 struct cli_ssh_req {
     const char *cert_type; /* "user" or "host" */
-    enum cli_ssh_key_type key_type;
+    enum hs_sshkey_type key_type;
     const char *const *principals;
     size_t nprincipals;
     long ttl_seconds; /* 0: the service's default */
@@ -36,6 +36,7 @@ struct cli_ssh_req {
     const char *const *extensions;
     size_t nextensions;
     const char *public_key; /* --public-key FILE, or NULL: generate */
+    bool keygen;            /* --keygen: the service makes the key (POST /v1/ssh/keys) */
 };
 
 /* The files: private key and .pub only when generating. */
@@ -76,6 +77,49 @@ HS_RESULT cli_ssh_serial_check(const char *serial)
     HS_ENSURE_MSG(ok, HS_ERR_INPUT,
                   "SERIAL: a decimal number 1..18446744073709551615 (as ssh-keygen -L prints it)");
     return HS_OK;
+}
+
+/* --key-type: "ed25519", "ecdsa" (P-256), "rsa" (3072 bits), "rsa-2048", "rsa-3072", "rsa-4096";
+ * with --keygen (made by the service) only ed25519, rsa-2048 and rsa-4096. Errors:
+ * HS_ERR_INPUT naming --key-type. */
+static HS_RESULT cli_ssh_key_type_parse(const char *name, bool keygen, enum hs_sshkey_type *out)
+{
+    static const struct {
+        const char *name;
+        enum hs_sshkey_type type;
+        bool server;
+    } types[] = {
+        {"ed25519", HS_SSHKEY_ED25519, true},    {"ecdsa", HS_SSHKEY_ECDSA_P256, false},
+        {"rsa", HS_SSHKEY_RSA_3072, false},      {"rsa-2048", HS_SSHKEY_RSA_2048, true},
+        {"rsa-3072", HS_SSHKEY_RSA_3072, false}, {"rsa-4096", HS_SSHKEY_RSA_4096, true},
+    };
+    for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+        if (strcmp(name, types[k].name) == 0 && (types[k].server || !keygen)) {
+            *out = types[k].type;
+            return HS_OK;
+        }
+    }
+    if (keygen) {
+        HS_BAIL_MSG(HS_ERR_INPUT, "--key-type with --keygen: ed25519, rsa-2048 or rsa-4096");
+    }
+    HS_BAIL_MSG(HS_ERR_INPUT, "--key-type: ed25519, ecdsa (P-256), rsa (3072 bits), rsa-2048, "
+                              "rsa-3072 or rsa-4096");
+}
+
+/* ssh-keygen's file name stem for type: "id_ed25519", "id_ecdsa", "id_rsa". */
+static const char *cli_ssh_key_default_file(enum hs_sshkey_type type)
+{
+    switch (type) {
+    case HS_SSHKEY_ECDSA_P256:
+        return "id_ecdsa";
+    case HS_SSHKEY_RSA_2048:
+    case HS_SSHKEY_RSA_3072:
+    case HS_SSHKEY_RSA_4096:
+        return "id_rsa";
+    case HS_SSHKEY_ED25519:
+    default:
+        return "id_ed25519";
+    }
 }
 
 /* 1..max bytes of printable ASCII; no space or ',' when `word`. */
@@ -128,9 +172,9 @@ static HS_RESULT cli_ssh_options(const struct cli_args *a, struct cli_ssh_req *q
                       "--out and --key-type describe a key made here; not with --public-key "
                       "(FILE-cert.pub is written next to it)");
     }
-    q->key_type = CLI_SSH_KEY_ED25519;
+    q->key_type = HS_SSHKEY_ED25519;
     if (a->value[CLI_OPT_KEY_TYPE] != NULL) {
-        HS_GUARD(cli_ssh_key_type_parse(a->value[CLI_OPT_KEY_TYPE], &q->key_type));
+        HS_GUARD(cli_ssh_key_type_parse(a->value[CLI_OPT_KEY_TYPE], q->keygen, &q->key_type));
     }
     if (a->value[CLI_OPT_TTL_SECONDS] != NULL) {
         HS_GUARD(cli_args_number(a->value[CLI_OPT_TTL_SECONDS], 1, CLI_SSH_TTL_MAX, "--ttl-seconds",
@@ -211,13 +255,13 @@ static HS_RESULT cli_ssh_subject(const struct cli_ssh_req *q, struct hs_buf *lin
 {
     if (q->public_key != NULL) {
         HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
-        HS_GUARD(hs_file_read(q->public_key, CLI_SSH_LINE_MAX, &text));
+        HS_GUARD(hs_file_read(q->public_key, HS_SSHKEY_LINE_MAX, &text));
         const char *s = NULL;
         HS_ENSURE_MSG(!hs_failed(hs_buf_cstr(text, &s)), HS_ERR_INPUT_KEY,
                       "%.200s: not an OpenSSH public key (.pub) file", q->public_key);
         const char *type = NULL;
         size_t type_len = 0;
-        hs_result r = cli_ssh_line_parse(s, hs_buf_len(text), &type, &type_len, blob);
+        hs_result r = hs_sshkey_line_parse(s, hs_buf_len(text), &type, &type_len, blob);
         HS_ENSURE_MSG(!hs_failed(r), HS_ERR_INPUT_KEY,
                       "%.200s: not an OpenSSH public key (.pub) file", q->public_key);
         size_t sfx = strlen(CLI_SSH_CERT_TYPE_SUFFIX);
@@ -228,9 +272,9 @@ static HS_RESULT cli_ssh_subject(const struct cli_ssh_req *q, struct hs_buf *lin
         return hs_buf_put(line, s, n);
     }
     HS_DEFER(EVP_PKEY *key = NULL, hs_evp_pkey_freep);
-    HS_GUARD(cli_ssh_key_generate(q->key_type, &key));
-    HS_GUARD(cli_ssh_key_blob(key, blob));
-    HS_GUARD(cli_ssh_key_public_line(key, q->principals[0], line));
+    HS_GUARD(hs_sshkey_generate(q->key_type, &key));
+    HS_GUARD(hs_sshkey_blob(key, blob));
+    HS_GUARD(hs_sshkey_public_line(key, q->principals[0], line));
     *key_out = key;
     key = NULL;
     return HS_OK;
@@ -291,7 +335,7 @@ static HS_RESULT cli_ssh_body(const struct cli_ssh_req *q, const struct hs_buf *
 
 static HS_RESULT cli_ssh_fields(json_object *doc, struct cli_ssh_issued *out)
 {
-    HS_GUARD(hs_json_get_string(doc, "certificate", true, CLI_SSH_LINE_MAX, &out->certificate));
+    HS_GUARD(hs_json_get_string(doc, "certificate", true, HS_SSHKEY_LINE_MAX, &out->certificate));
     HS_GUARD(hs_json_get_string(doc, "serial", true, CLI_SSH_SERIAL_DIGITS, &out->serial));
     HS_GUARD(hs_json_get_string(doc, "key_id", true, CLI_SSH_KEY_ID_MAX, &out->key_id));
     HS_GUARD(hs_json_get_typed(doc, "principals", true, json_type_array, &out->principals));
@@ -306,13 +350,13 @@ static HS_RESULT cli_ssh_write(const struct cli_ssh_paths *p, EVP_PKEY *key, con
                                const struct hs_buf *line, const char *certificate)
 {
     if (key != NULL) {
-        HS_DEFER(struct hs_buf *priv = hs_buf_new_sensitive(CLI_SSH_PRIVATE_MAX), hs_buf_freep);
+        HS_DEFER(struct hs_buf *priv = hs_buf_new_sensitive(HS_SSHKEY_PRIVATE_MAX), hs_buf_freep);
         HS_ENSURE(priv != NULL, HS_ERR_NOMEM);
-        HS_GUARD(cli_ssh_key_private_file(key, comment, priv));
+        HS_GUARD(hs_sshkey_private_file(key, comment, priv));
         HS_GUARD(hs_file_write_new(p->key_path, hs_buf_data(priv), hs_buf_len(priv), 0600));
         HS_GUARD(hs_file_write_new(p->pub_path, hs_buf_data(line), hs_buf_len(line), 0644));
     }
-    HS_DEFER(struct hs_buf *cert = hs_buf_new(CLI_SSH_LINE_MAX + 2), hs_buf_freep);
+    HS_DEFER(struct hs_buf *cert = hs_buf_new(HS_SSHKEY_LINE_MAX + 2), hs_buf_freep);
     HS_ENSURE(cert != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_buf_put_str(cert, certificate));
     HS_GUARD(hs_buf_put_byte(cert, '\n'));
@@ -357,7 +401,7 @@ static int cli_ssh_save(const struct cli_ssh_paths *p, const struct cli_ssh_req 
     if (hs_failed(cli_ssh_fields(doc, &is))) {
         return cli_answer_bad("the SSH certificate answer");
     }
-    hs_result r = cli_ssh_cert_check(is.certificate, blob);
+    hs_result r = hs_sshkey_cert_check(is.certificate, blob);
     if (r.code == HS_ERR_INPUT_KEY) {
         return cli_fail(CLI_EXIT_SERVICE, "the service's certificate is refused");
     }
@@ -380,8 +424,8 @@ static int cli_ssh_issue(const struct cli_ctx *ctx, const struct cli_ssh_req *q,
                          const struct cli_ssh_paths *p)
 {
     HS_DEFER(EVP_PKEY *key = NULL, hs_evp_pkey_freep);
-    HS_DEFER(struct hs_buf *line = hs_buf_new(CLI_SSH_LINE_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *blob = hs_buf_new(CLI_SSH_LINE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *line = hs_buf_new(HS_SSHKEY_LINE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *blob = hs_buf_new(HS_SSHKEY_LINE_MAX), hs_buf_freep);
     if (line == NULL || blob == NULL) {
         return cli_fail(CLI_EXIT_LOCAL, "out of memory");
     }
@@ -436,7 +480,7 @@ static HS_RESULT cli_ssh_ca_list(json_object *doc, const char *name, json_object
     for (size_t k = 0; k < n; k++) {
         json_object *v = json_object_array_get_idx(arr, k);
         HS_ENSURE_MSG(json_object_is_type(v, json_type_string) &&
-                          cli_ssh_text_ok(json_object_get_string(v), CLI_SSH_LINE_MAX, false),
+                          cli_ssh_text_ok(json_object_get_string(v), HS_SSHKEY_LINE_MAX, false),
                       HS_ERR_INPUT_FIELD, "%s: not a list of public-key lines", name);
     }
     *out = arr;

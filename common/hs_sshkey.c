@@ -1,4 +1,4 @@
-#include "client/cli_sshkey.h"
+#include "common/hs_sshkey.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -9,63 +9,40 @@
 
 #include "common/hs_defer.h"
 
-#define CLI_SSH_TYPE_MAX 64
-#define CLI_SSH_ED25519_LEN 32
-#define CLI_SSH_P256_POINT_LEN 65 /* 0x04 || X || Y (SEC 1 §2.3.3, uncompressed) */
-#define CLI_SSH_RSA_BITS 3072
-#define CLI_SSH_PEM_LINE 70 /* as ssh-keygen wraps it */
-#define CLI_SSH_BLOCK 8     /* PROTOCOL.key: the "none" cipher's block size */
-#define CLI_SSH_CERT_SUFFIX "-cert-v01@openssh.com"
+#define HS_SSHKEY_TYPE_MAX 64
+#define HS_SSHKEY_ED25519_LEN 32
+#define HS_SSHKEY_P256_POINT_LEN 65 /* 0x04 || X || Y (SEC 1 §2.3.3, uncompressed) */
+#define HS_SSHKEY_PEM_LINE 70       /* as ssh-keygen wraps it */
+#define HS_SSHKEY_BLOCK 8           /* PROTOCOL.key: the "none" cipher's block size */
+#define HS_SSHKEY_CERT_SUFFIX "-cert-v01@openssh.com"
 
-static const char cli_ssh_magic[] = "openssh-key-v1"; /* written with its NUL (PROTOCOL.key) */
-static const char cli_ssh_pem_begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
-static const char cli_ssh_pem_end[] = "-----END OPENSSH PRIVATE KEY-----\n";
+static const char hs_sshkey_magic[] = "openssh-key-v1"; /* written with its NUL (PROTOCOL.key) */
+static const char hs_sshkey_pem_begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+static const char hs_sshkey_pem_end[] = "-----END OPENSSH PRIVATE KEY-----\n";
 
-static void cli_bn_clear_freep(BIGNUM **p)
+static void hs_sshkey_bn_freep(BIGNUM **p)
 {
     BN_clear_free(*p);
 }
 
-HS_RESULT cli_ssh_key_type_parse(const char *name, enum cli_ssh_key_type *out)
-{
-    HS_ENSURE_REF(name);
-    if (strcmp(name, "ed25519") == 0) {
-        *out = CLI_SSH_KEY_ED25519;
-    } else if (strcmp(name, "ecdsa") == 0) {
-        *out = CLI_SSH_KEY_ECDSA;
-    } else if (strcmp(name, "rsa") == 0) {
-        *out = CLI_SSH_KEY_RSA;
-    } else {
-        HS_BAIL_MSG(HS_ERR_INPUT, "--key-type: ed25519, ecdsa (P-256) or rsa (3072 bits)");
-    }
-    return HS_OK;
-}
-
-const char *cli_ssh_key_default_file(enum cli_ssh_key_type type)
-{
-    switch (type) {
-    case CLI_SSH_KEY_ECDSA:
-        return "id_ecdsa";
-    case CLI_SSH_KEY_RSA:
-        return "id_rsa";
-    case CLI_SSH_KEY_ED25519:
-    default:
-        return "id_ed25519";
-    }
-}
-
-HS_RESULT cli_ssh_key_generate(enum cli_ssh_key_type type, EVP_PKEY **out)
+HS_RESULT hs_sshkey_generate(enum hs_sshkey_type type, EVP_PKEY **out)
 {
     EVP_PKEY *key = NULL;
     switch (type) {
-    case CLI_SSH_KEY_ED25519:
+    case HS_SSHKEY_ED25519:
         key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
         break;
-    case CLI_SSH_KEY_ECDSA:
+    case HS_SSHKEY_ECDSA_P256:
         key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
         break;
-    case CLI_SSH_KEY_RSA:
-        key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)CLI_SSH_RSA_BITS);
+    case HS_SSHKEY_RSA_2048:
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+        break;
+    case HS_SSHKEY_RSA_3072:
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+        break;
+    case HS_SSHKEY_RSA_4096:
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
         break;
     default:
         HS_BAIL(HS_ERR_INTERNAL);
@@ -77,35 +54,35 @@ HS_RESULT cli_ssh_key_generate(enum cli_ssh_key_type type, EVP_PKEY **out)
 
 /* --- wire encoding (RFC 4251 §5) ------------------------------------------------------------- */
 
-static HS_RESULT cli_put_u32(struct hs_buf *b, uint32_t v)
+static HS_RESULT hs_sshkey_put_u32(struct hs_buf *b, uint32_t v)
 {
     unsigned char be[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
                            (unsigned char)(v >> 8), (unsigned char)v};
     return hs_buf_put(b, be, sizeof(be));
 }
 
-static HS_RESULT cli_put_string(struct hs_buf *b, const void *p, size_t n)
+static HS_RESULT hs_sshkey_put_string(struct hs_buf *b, const void *p, size_t n)
 {
-    HS_ENSURE(n <= CLI_SSH_PRIVATE_MAX, HS_ERR_BOUNDS);
-    HS_GUARD(cli_put_u32(b, (uint32_t)n));
+    HS_ENSURE(n <= HS_SSHKEY_PRIVATE_MAX, HS_ERR_BOUNDS);
+    HS_GUARD(hs_sshkey_put_u32(b, (uint32_t)n));
     return hs_buf_put(b, p, n);
 }
 
-static HS_RESULT cli_put_cstring(struct hs_buf *b, const char *s)
+static HS_RESULT hs_sshkey_put_cstring(struct hs_buf *b, const char *s)
 {
-    return cli_put_string(b, s, strlen(s));
+    return hs_sshkey_put_string(b, s, strlen(s));
 }
 
 /* mpint: big-endian two's complement, a leading zero byte when the top bit is set, zero as the
  * empty string. Only non-negative numbers occur here. Written straight into b (which is
  * sensitive for private values). */
-static HS_RESULT cli_put_mpint(struct hs_buf *b, const BIGNUM *bn)
+static HS_RESULT hs_sshkey_put_mpint(struct hs_buf *b, const BIGNUM *bn)
 {
     HS_ENSURE(bn != NULL && !BN_is_negative(bn), HS_ERR_CRYPTO);
     int n = BN_num_bytes(bn);
-    HS_ENSURE(n >= 0 && n <= CLI_SSH_BLOB_MAX, HS_ERR_BOUNDS);
+    HS_ENSURE(n >= 0 && n <= HS_SSHKEY_BLOB_MAX, HS_ERR_BOUNDS);
     bool pad = n > 0 && BN_is_bit_set(bn, n * 8 - 1);
-    HS_GUARD(cli_put_u32(b, (uint32_t)n + (pad ? 1U : 0U)));
+    HS_GUARD(hs_sshkey_put_u32(b, (uint32_t)n + (pad ? 1U : 0U)));
     if (pad) {
         HS_GUARD(hs_buf_put_byte(b, 0));
     }
@@ -115,15 +92,15 @@ static HS_RESULT cli_put_mpint(struct hs_buf *b, const BIGNUM *bn)
     return hs_buf_commit(b, (size_t)n);
 }
 
-static HS_RESULT cli_put_bn_param(struct hs_buf *b, EVP_PKEY *key, const char *name)
+static HS_RESULT hs_sshkey_put_bn_param(struct hs_buf *b, EVP_PKEY *key, const char *name)
 {
-    HS_DEFER(BIGNUM *bn = NULL, cli_bn_clear_freep);
+    HS_DEFER(BIGNUM *bn = NULL, hs_sshkey_bn_freep);
     HS_GUARD_OSSL(EVP_PKEY_get_bn_param(key, name, &bn), HS_ERR_CRYPTO);
-    return cli_put_mpint(b, bn);
+    return hs_sshkey_put_mpint(b, bn);
 }
 
 /* The P-256 point, uncompressed. */
-static HS_RESULT cli_ec_point(EVP_PKEY *key, unsigned char out[CLI_SSH_P256_POINT_LEN])
+static HS_RESULT hs_sshkey_ec_point(EVP_PKEY *key, unsigned char out[HS_SSHKEY_P256_POINT_LEN])
 {
     char group[32] = {0};
     size_t n = 0;
@@ -133,57 +110,57 @@ static HS_RESULT cli_ec_point(EVP_PKEY *key, unsigned char out[CLI_SSH_P256_POIN
     HS_ENSURE_MSG(strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0, HS_ERR_INPUT_KEY,
                   "an EC key on another curve than P-256");
     HS_GUARD_OSSL(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, out,
-                                                  CLI_SSH_P256_POINT_LEN, &n),
+                                                  HS_SSHKEY_P256_POINT_LEN, &n),
                   HS_ERR_CRYPTO);
-    HS_ENSURE(n == CLI_SSH_P256_POINT_LEN && out[0] == 0x04, HS_ERR_CRYPTO);
+    HS_ENSURE(n == HS_SSHKEY_P256_POINT_LEN && out[0] == 0x04, HS_ERR_CRYPTO);
     return HS_OK;
 }
 
-static HS_RESULT cli_ed25519_public(EVP_PKEY *key, unsigned char out[CLI_SSH_ED25519_LEN])
+static HS_RESULT hs_sshkey_ed25519_public(EVP_PKEY *key, unsigned char out[HS_SSHKEY_ED25519_LEN])
 {
-    size_t n = CLI_SSH_ED25519_LEN;
+    size_t n = HS_SSHKEY_ED25519_LEN;
     HS_GUARD_OSSL(EVP_PKEY_get_raw_public_key(key, out, &n), HS_ERR_CRYPTO);
-    HS_ENSURE(n == CLI_SSH_ED25519_LEN, HS_ERR_CRYPTO);
+    HS_ENSURE(n == HS_SSHKEY_ED25519_LEN, HS_ERR_CRYPTO);
     return HS_OK;
 }
 
 /* The key's type name and public fields: the blob is these; the private section repeats the
  * type and adds the private fields (PROTOCOL.key "private key" formats, as sshkey.c's
  * sshkey_private_serialize writes them). */
-static HS_RESULT cli_ssh_fields(EVP_PKEY *key, bool private_part, struct hs_buf *out)
+static HS_RESULT hs_sshkey_fields(EVP_PKEY *key, bool private_part, struct hs_buf *out)
 {
     if (EVP_PKEY_is_a(key, "ED25519")) {
-        unsigned char pub[CLI_SSH_ED25519_LEN];
-        HS_GUARD(cli_ed25519_public(key, pub));
-        HS_GUARD(cli_put_cstring(out, "ssh-ed25519"));
-        HS_GUARD(cli_put_string(out, pub, sizeof(pub)));
+        unsigned char pub[HS_SSHKEY_ED25519_LEN];
+        HS_GUARD(hs_sshkey_ed25519_public(key, pub));
+        HS_GUARD(hs_sshkey_put_cstring(out, "ssh-ed25519"));
+        HS_GUARD(hs_sshkey_put_string(out, pub, sizeof(pub)));
         if (private_part) {
             /* string (seed || public key), 64 bytes: the "secret key" of the reference code. */
             unsigned char *p = NULL;
-            size_t n = CLI_SSH_ED25519_LEN;
-            HS_GUARD(cli_put_u32(out, 2 * CLI_SSH_ED25519_LEN));
-            HS_GUARD(hs_buf_reserve(out, CLI_SSH_ED25519_LEN, &p));
+            size_t n = HS_SSHKEY_ED25519_LEN;
+            HS_GUARD(hs_sshkey_put_u32(out, 2 * HS_SSHKEY_ED25519_LEN));
+            HS_GUARD(hs_buf_reserve(out, HS_SSHKEY_ED25519_LEN, &p));
             HS_GUARD_OSSL(EVP_PKEY_get_raw_private_key(key, p, &n), HS_ERR_CRYPTO);
-            HS_ENSURE(n == CLI_SSH_ED25519_LEN, HS_ERR_CRYPTO);
+            HS_ENSURE(n == HS_SSHKEY_ED25519_LEN, HS_ERR_CRYPTO);
             HS_GUARD(hs_buf_commit(out, n));
             HS_GUARD(hs_buf_put(out, pub, sizeof(pub)));
         }
         return HS_OK;
     }
     if (EVP_PKEY_is_a(key, "EC")) {
-        unsigned char q[CLI_SSH_P256_POINT_LEN];
-        HS_GUARD(cli_ec_point(key, q));
-        HS_GUARD(cli_put_cstring(out, "ecdsa-sha2-nistp256"));
-        HS_GUARD(cli_put_cstring(out, "nistp256"));
-        HS_GUARD(cli_put_string(out, q, sizeof(q)));
-        return private_part ? cli_put_bn_param(out, key, OSSL_PKEY_PARAM_PRIV_KEY) : HS_OK;
+        unsigned char q[HS_SSHKEY_P256_POINT_LEN];
+        HS_GUARD(hs_sshkey_ec_point(key, q));
+        HS_GUARD(hs_sshkey_put_cstring(out, "ecdsa-sha2-nistp256"));
+        HS_GUARD(hs_sshkey_put_cstring(out, "nistp256"));
+        HS_GUARD(hs_sshkey_put_string(out, q, sizeof(q)));
+        return private_part ? hs_sshkey_put_bn_param(out, key, OSSL_PKEY_PARAM_PRIV_KEY) : HS_OK;
     }
     HS_ENSURE_MSG(EVP_PKEY_is_a(key, "RSA"), HS_ERR_INPUT_KEY,
                   "not an Ed25519, ECDSA P-256 or RSA key");
-    HS_GUARD(cli_put_cstring(out, "ssh-rsa"));
+    HS_GUARD(hs_sshkey_put_cstring(out, "ssh-rsa"));
     if (!private_part) {
-        HS_GUARD(cli_put_bn_param(out, key, OSSL_PKEY_PARAM_RSA_E));
-        return cli_put_bn_param(out, key, OSSL_PKEY_PARAM_RSA_N);
+        HS_GUARD(hs_sshkey_put_bn_param(out, key, OSSL_PKEY_PARAM_RSA_E));
+        return hs_sshkey_put_bn_param(out, key, OSSL_PKEY_PARAM_RSA_N);
     }
     /* n, e, d, iqmp, p, q */
     static const char *const names[] = {
@@ -191,23 +168,23 @@ static HS_RESULT cli_ssh_fields(EVP_PKEY *key, bool private_part, struct hs_buf 
         OSSL_PKEY_PARAM_RSA_D,       OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
         OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2};
     for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        HS_GUARD(cli_put_bn_param(out, key, names[k]));
+        HS_GUARD(hs_sshkey_put_bn_param(out, key, names[k]));
     }
     return HS_OK;
 }
 
-HS_RESULT cli_ssh_key_blob(EVP_PKEY *key, struct hs_buf *out)
+HS_RESULT hs_sshkey_blob(EVP_PKEY *key, struct hs_buf *out)
 {
     HS_ENSURE_REF(key);
     HS_ENSURE_REF(out);
-    return cli_ssh_fields(key, false, out);
+    return hs_sshkey_fields(key, false, out);
 }
 
-static HS_RESULT cli_comment_check(const char *comment)
+static HS_RESULT hs_sshkey_comment_check(const char *comment)
 {
-    size_t n = strnlen(comment, CLI_SSH_COMMENT_MAX + 1);
-    HS_ENSURE_MSG(n <= CLI_SSH_COMMENT_MAX, HS_ERR_INPUT, "key comment: over %d bytes",
-                  CLI_SSH_COMMENT_MAX);
+    size_t n = strnlen(comment, HS_SSHKEY_COMMENT_MAX + 1);
+    HS_ENSURE_MSG(n <= HS_SSHKEY_COMMENT_MAX, HS_ERR_INPUT, "key comment: over %d bytes",
+                  HS_SSHKEY_COMMENT_MAX);
     for (size_t k = 0; k < n; k++) {
         HS_ENSURE_MSG(comment[k] >= 0x20 && comment[k] < 0x7f, HS_ERR_INPUT,
                       "key comment: printable ASCII only");
@@ -218,9 +195,10 @@ static HS_RESULT cli_comment_check(const char *comment)
 /* Appends the base64 (RFC 4648 §4, padded) of p[0..n) to out, in lines of `wrap` characters
  * each ended by '\n' (wrap 0: one run, no newline). The encoding passes through a buffer of
  * out's sensitivity class only: sensitive callers give a sensitive out. */
-static HS_RESULT cli_put_base64(struct hs_buf *out, const unsigned char *p, size_t n, size_t wrap)
+static HS_RESULT hs_sshkey_put_base64(struct hs_buf *out, const unsigned char *p, size_t n,
+                                      size_t wrap)
 {
-    HS_ENSURE(n <= CLI_SSH_PRIVATE_MAX, HS_ERR_BOUNDS);
+    HS_ENSURE(n <= HS_SSHKEY_PRIVATE_MAX, HS_ERR_BOUNDS);
     size_t enc = 4 * ((n + 2) / 3);
     HS_DEFER(struct hs_buf *tmp = hs_buf_new_sensitive(enc + 1), hs_buf_freep);
     HS_ENSURE(tmp != NULL, HS_ERR_NOMEM);
@@ -239,13 +217,13 @@ static HS_RESULT cli_put_base64(struct hs_buf *out, const unsigned char *p, size
     return HS_OK;
 }
 
-HS_RESULT cli_ssh_key_public_line(EVP_PKEY *key, const char *comment, struct hs_buf *out)
+HS_RESULT hs_sshkey_public_line(EVP_PKEY *key, const char *comment, struct hs_buf *out)
 {
     HS_ENSURE_REF(key);
     HS_ENSURE_REF(out);
-    HS_DEFER(struct hs_buf *blob = hs_buf_new(CLI_SSH_BLOB_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *blob = hs_buf_new(HS_SSHKEY_BLOB_MAX), hs_buf_freep);
     HS_ENSURE(blob != NULL, HS_ERR_NOMEM);
-    HS_GUARD(cli_ssh_key_blob(key, blob));
+    HS_GUARD(hs_sshkey_blob(key, blob));
     struct hs_cursor c;
     const unsigned char *p = NULL;
     hs_cursor_init(&c, hs_buf_data(blob), hs_buf_len(blob));
@@ -254,52 +232,52 @@ HS_RESULT cli_ssh_key_public_line(EVP_PKEY *key, const char *comment, struct hs_
     HS_GUARD(hs_cursor_get(&c, tlen, &p));
     HS_GUARD(hs_buf_put(out, p, tlen));
     HS_GUARD(hs_buf_put_byte(out, ' '));
-    HS_GUARD(cli_put_base64(out, hs_buf_data(blob), hs_buf_len(blob), 0));
+    HS_GUARD(hs_sshkey_put_base64(out, hs_buf_data(blob), hs_buf_len(blob), 0));
     if (comment != NULL && comment[0] != '\0') {
-        HS_GUARD(cli_comment_check(comment));
+        HS_GUARD(hs_sshkey_comment_check(comment));
         HS_GUARD(hs_buf_put_byte(out, ' '));
         HS_GUARD(hs_buf_put_str(out, comment));
     }
     return hs_buf_put_byte(out, '\n');
 }
 
-HS_RESULT cli_ssh_key_private_file(EVP_PKEY *key, const char *comment, struct hs_buf *out)
+HS_RESULT hs_sshkey_private_file(EVP_PKEY *key, const char *comment, struct hs_buf *out)
 {
     HS_ENSURE_REF(key);
     HS_ENSURE_REF(out);
     const char *cmt = comment != NULL ? comment : "";
-    HS_GUARD(cli_comment_check(cmt));
-    HS_DEFER(struct hs_buf *pub = hs_buf_new(CLI_SSH_BLOB_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *priv = hs_buf_new_sensitive(CLI_SSH_PRIVATE_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *whole = hs_buf_new_sensitive(CLI_SSH_PRIVATE_MAX), hs_buf_freep);
+    HS_GUARD(hs_sshkey_comment_check(cmt));
+    HS_DEFER(struct hs_buf *pub = hs_buf_new(HS_SSHKEY_BLOB_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *priv = hs_buf_new_sensitive(HS_SSHKEY_PRIVATE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *whole = hs_buf_new_sensitive(HS_SSHKEY_PRIVATE_MAX), hs_buf_freep);
     HS_ENSURE(pub != NULL && priv != NULL && whole != NULL, HS_ERR_NOMEM);
-    HS_GUARD(cli_ssh_key_blob(key, pub));
+    HS_GUARD(hs_sshkey_blob(key, pub));
     /* The private section: the same random check integer twice (a wrong passphrase shows as a
      * mismatch when the section is encrypted), the key, the comment, padding 1, 2, 3, ... */
     unsigned char check[4];
     HS_GUARD_OSSL(RAND_bytes(check, sizeof(check)), HS_ERR_CRYPTO);
     HS_GUARD(hs_buf_put(priv, check, sizeof(check)));
     HS_GUARD(hs_buf_put(priv, check, sizeof(check)));
-    HS_GUARD(cli_ssh_fields(key, true, priv));
-    HS_GUARD(cli_put_cstring(priv, cmt));
-    for (unsigned char pad = 1; hs_buf_len(priv) % CLI_SSH_BLOCK != 0; pad++) {
+    HS_GUARD(hs_sshkey_fields(key, true, priv));
+    HS_GUARD(hs_sshkey_put_cstring(priv, cmt));
+    for (unsigned char pad = 1; hs_buf_len(priv) % HS_SSHKEY_BLOCK != 0; pad++) {
         HS_GUARD(hs_buf_put_byte(priv, pad));
     }
-    HS_GUARD(hs_buf_put(whole, cli_ssh_magic, sizeof(cli_ssh_magic))); /* with its NUL */
-    HS_GUARD(cli_put_cstring(whole, "none"));                          /* ciphername */
-    HS_GUARD(cli_put_cstring(whole, "none"));                          /* kdfname */
-    HS_GUARD(cli_put_cstring(whole, ""));                              /* kdfoptions */
-    HS_GUARD(cli_put_u32(whole, 1));                                   /* number of keys */
-    HS_GUARD(cli_put_string(whole, hs_buf_data(pub), hs_buf_len(pub)));
-    HS_GUARD(cli_put_string(whole, hs_buf_data(priv), hs_buf_len(priv)));
-    HS_GUARD(hs_buf_put_str(out, cli_ssh_pem_begin));
-    HS_GUARD(cli_put_base64(out, hs_buf_data(whole), hs_buf_len(whole), CLI_SSH_PEM_LINE));
-    return hs_buf_put_str(out, cli_ssh_pem_end);
+    HS_GUARD(hs_buf_put(whole, hs_sshkey_magic, sizeof(hs_sshkey_magic))); /* with its NUL */
+    HS_GUARD(hs_sshkey_put_cstring(whole, "none"));                        /* ciphername */
+    HS_GUARD(hs_sshkey_put_cstring(whole, "none"));                        /* kdfname */
+    HS_GUARD(hs_sshkey_put_cstring(whole, ""));                            /* kdfoptions */
+    HS_GUARD(hs_sshkey_put_u32(whole, 1));                                 /* number of keys */
+    HS_GUARD(hs_sshkey_put_string(whole, hs_buf_data(pub), hs_buf_len(pub)));
+    HS_GUARD(hs_sshkey_put_string(whole, hs_buf_data(priv), hs_buf_len(priv)));
+    HS_GUARD(hs_buf_put_str(out, hs_sshkey_pem_begin));
+    HS_GUARD(hs_sshkey_put_base64(out, hs_buf_data(whole), hs_buf_len(whole), HS_SSHKEY_PEM_LINE));
+    return hs_buf_put_str(out, hs_sshkey_pem_end);
 }
 
 /* --- reading lines and certificates ---------------------------------------------------------- */
 
-static HS_RESULT cli_get_u32(struct hs_cursor *c, size_t *out)
+static HS_RESULT hs_sshkey_get_u32(struct hs_cursor *c, size_t *out)
 {
     const unsigned char *p = NULL;
     HS_GUARD(hs_cursor_get(c, 4, &p));
@@ -307,23 +285,23 @@ static HS_RESULT cli_get_u32(struct hs_cursor *c, size_t *out)
     return HS_OK;
 }
 
-static HS_RESULT cli_get_string(struct hs_cursor *c, const unsigned char **p, size_t *n)
+static HS_RESULT hs_sshkey_get_string(struct hs_cursor *c, const unsigned char **p, size_t *n)
 {
-    HS_GUARD(cli_get_u32(c, n));
+    HS_GUARD(hs_sshkey_get_u32(c, n));
     return hs_cursor_get(c, *n, p);
 }
 
-HS_RESULT cli_ssh_line_parse(const char *text, size_t len, const char **type_out, size_t *type_len,
-                             struct hs_buf *blob)
+HS_RESULT hs_sshkey_line_parse(const char *text, size_t len, const char **type_out,
+                               size_t *type_len, struct hs_buf *blob)
 {
     HS_ENSURE_REF(text);
     HS_ENSURE_REF(blob);
     const char *nl = memchr(text, '\n', len);
     size_t n = nl != NULL ? (size_t)(nl - text) : len;
-    HS_ENSURE_MSG(n <= CLI_SSH_LINE_MAX, HS_ERR_INPUT_KEY, "the key line is over %d bytes",
-                  CLI_SSH_LINE_MAX);
+    HS_ENSURE_MSG(n <= HS_SSHKEY_LINE_MAX, HS_ERR_INPUT_KEY, "the key line is over %d bytes",
+                  HS_SSHKEY_LINE_MAX);
     size_t t = strcspn(text, " \t\r\n");
-    HS_ENSURE_MSG(t > 0 && t <= CLI_SSH_TYPE_MAX && t < n, HS_ERR_INPUT_KEY,
+    HS_ENSURE_MSG(t > 0 && t <= HS_SSHKEY_TYPE_MAX && t < n, HS_ERR_INPUT_KEY,
                   "not an OpenSSH public-key line (TYPE BASE64 [COMMENT])");
     for (size_t k = 0; k < t; k++) {
         HS_ENSURE_MSG(text[k] > 0x20 && text[k] < 0x7f, HS_ERR_INPUT_KEY,
@@ -344,7 +322,7 @@ HS_RESULT cli_ssh_line_parse(const char *text, size_t len, const char **type_out
     const unsigned char *inner = NULL;
     size_t inner_len = 0;
     hs_cursor_init(&c, hs_buf_data(blob), hs_buf_len(blob));
-    HS_ENSURE_MSG(!hs_failed(cli_get_string(&c, &inner, &inner_len)) && inner_len == t &&
+    HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_string(&c, &inner, &inner_len)) && inner_len == t &&
                       memcmp(inner, text, t) == 0,
                   HS_ERR_INPUT_KEY, "the key's blob is not of the type the line names");
     *type_out = text;
@@ -352,15 +330,15 @@ HS_RESULT cli_ssh_line_parse(const char *text, size_t len, const char **type_out
     return HS_OK;
 }
 
-HS_RESULT cli_ssh_cert_check(const char *cert_line, const struct hs_buf *key_blob)
+HS_RESULT hs_sshkey_cert_check(const char *cert_line, const struct hs_buf *key_blob)
 {
     HS_ENSURE_REF(cert_line);
     HS_ENSURE_REF(key_blob);
-    HS_DEFER(struct hs_buf *cblob = hs_buf_new(CLI_SSH_LINE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *cblob = hs_buf_new(HS_SSHKEY_LINE_MAX), hs_buf_freep);
     HS_ENSURE(cblob != NULL, HS_ERR_NOMEM);
     const char *ctype = NULL;
     size_t ctype_len = 0;
-    if (hs_failed(cli_ssh_line_parse(cert_line, strlen(cert_line), &ctype, &ctype_len, cblob))) {
+    if (hs_failed(hs_sshkey_line_parse(cert_line, strlen(cert_line), &ctype, &ctype_len, cblob))) {
         HS_BAIL_MSG(HS_ERR_INPUT_FIELD, "the certificate is not an OpenSSH certificate line");
     }
     /* The key's type and fields. */
@@ -368,18 +346,18 @@ HS_RESULT cli_ssh_cert_check(const char *cert_line, const struct hs_buf *key_blo
     const unsigned char *ktype = NULL;
     size_t ktype_len = 0;
     hs_cursor_init(&k, hs_buf_data(key_blob), hs_buf_len(key_blob));
-    HS_GUARD(cli_get_string(&k, &ktype, &ktype_len));
-    size_t suffix = sizeof(CLI_SSH_CERT_SUFFIX) - 1;
+    HS_GUARD(hs_sshkey_get_string(&k, &ktype, &ktype_len));
+    size_t suffix = sizeof(HS_SSHKEY_CERT_SUFFIX) - 1;
     HS_ENSURE_MSG(ctype_len == ktype_len + suffix && memcmp(ctype, ktype, ktype_len) == 0 &&
-                      memcmp(ctype + ktype_len, CLI_SSH_CERT_SUFFIX, suffix) == 0,
+                      memcmp(ctype + ktype_len, HS_SSHKEY_CERT_SUFFIX, suffix) == 0,
                   HS_ERR_INPUT_KEY, "the certificate is not of the key's type");
     /* PROTOCOL.certkeys: string type, string nonce, then the key's public fields. */
     struct hs_cursor c;
     const unsigned char *p = NULL;
     size_t n = 0;
     hs_cursor_init(&c, hs_buf_data(cblob), hs_buf_len(cblob));
-    HS_GUARD(cli_get_string(&c, &p, &n));
-    HS_ENSURE_MSG(!hs_failed(cli_get_string(&c, &p, &n)), HS_ERR_INPUT_FIELD,
+    HS_GUARD(hs_sshkey_get_string(&c, &p, &n));
+    HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_string(&c, &p, &n)), HS_ERR_INPUT_FIELD,
                   "the certificate is truncated");
     size_t fields = hs_cursor_remaining(&k);
     HS_ENSURE_MSG(!hs_failed(hs_cursor_get(&c, fields, &p)) &&
