@@ -362,6 +362,19 @@ static HS_RESULT svc_ssh_ask_policy(const struct svc_caller *caller,
     return HS_OK;
 }
 
+HS_RESULT svc_ssh_authorize(struct svc_ctx *ctx, const struct svc_caller *caller,
+                            const struct svc_ssh_request *req)
+{
+    HS_ENSURE_REF(ctx);
+    HS_ENSURE_REF(caller);
+    HS_ENSURE_REF(caller->authz);
+    HS_ENSURE_REF(req);
+    const struct svc_ssh_ca_entry *ca = NULL;
+    HS_GUARD(svc_ssh_signer(ctx, req->type, &ca));
+    struct svc_ssh_grant grant;
+    return svc_ssh_ask_policy(caller, req, &grant);
+}
+
 HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
                         const struct svc_ssh_request *req, struct svc_ssh_result *out)
 {

@@ -79,6 +79,13 @@ HS_RESULT svc_ssh_ca_json(const struct svc_ctx *ctx, const char **out);
 HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
                         const struct svc_ssh_request *req, struct svc_ssh_result *out);
 
+/* The checks of svc_ssh_issue() that need no subject key: a CA of req->type is configured and
+ * the caller's authorisation allows the request (req->public_key is not looked at). Used to
+ * refuse an asynchronous key generation at once (svc_sshkey.h); svc_ssh_issue() asks again.
+ * Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_INPUT_RANGE, the authorisation's denial unchanged. */
+HS_RESULT svc_ssh_authorize(struct svc_ctx *ctx, const struct svc_caller *caller,
+                            const struct svc_ssh_request *req);
+
 /* Reads a decimal serial (n bytes, not NUL-terminated): 1..20 digits, no leading zero,
  * 1..UINT64_MAX. Errors: HS_ERR_INPUT_FIELD. */
 HS_RESULT svc_ssh_serial_parse(const char *s, size_t n, uint64_t *out);
