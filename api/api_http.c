@@ -157,6 +157,9 @@ static HS_RESULT api_http_serialize(const struct api_response *resp, const char 
     if (resp->retry_after_s > 0) {
         HS_GUARD(api_http_put_number(b, "Retry-After", resp->retry_after_s));
     }
+    if (resp->location[0] != '\0') {
+        HS_GUARD(api_http_put_header(b, "Location", resp->location));
+    }
     HS_GUARD(api_http_put_header(b, "X-Request-Id", req_id));
     HS_GUARD(api_http_put_header(b, "X-Content-Type-Options", "nosniff"));
     HS_GUARD(api_http_put_date(b));
