@@ -5,6 +5,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "common/hs_defer.h"
@@ -23,6 +24,21 @@ static const char hs_sshkey_pem_end[] = "-----END OPENSSH PRIVATE KEY-----\n";
 static void hs_sshkey_bn_freep(BIGNUM **p)
 {
     BN_clear_free(*p);
+}
+
+static void hs_sshkey_bn_ctx_freep(BN_CTX **p)
+{
+    BN_CTX_free(*p);
+}
+
+static void hs_sshkey_pkey_freep(EVP_PKEY **p)
+{
+    EVP_PKEY_free(*p);
+}
+
+static void hs_sshkey_encode_ctx_freep(EVP_ENCODE_CTX **p)
+{
+    EVP_ENCODE_CTX_free(*p);
 }
 
 HS_RESULT hs_sshkey_generate(enum hs_sshkey_type type, EVP_PKEY **out)
@@ -364,4 +380,157 @@ HS_RESULT hs_sshkey_cert_check(const char *cert_line, const struct hs_buf *key_b
                       memcmp(p, hs_buf_data(key_blob) + k.pos, fields) == 0,
                   HS_ERR_INPUT_KEY, "the certificate is for another public key");
     return HS_OK;
+}
+
+/* --- reading a private key file -------------------------------------------------------------- */
+
+/* The base64 body between the PEM lines of text, decoded into out (sensitive). */
+static HS_RESULT hs_sshkey_pem_decode(const char *text, size_t len, struct hs_buf *out)
+{
+    size_t b = sizeof(hs_sshkey_pem_begin) - 1;
+    size_t e = sizeof(hs_sshkey_pem_end) - 1;
+    HS_ENSURE_MSG(len > b + e && len <= 2 * HS_SSHKEY_PRIVATE_MAX &&
+                      memcmp(text, hs_sshkey_pem_begin, b) == 0,
+                  HS_ERR_INPUT_KEY, "not an OpenSSH private key file");
+    const char *end = NULL;
+    for (size_t k = b; k + e - 1 <= len; k++) {
+        if (memcmp(text + k, hs_sshkey_pem_end, e - 1) == 0) { /* the end line, its '\n' aside */
+            end = text + k;
+            break;
+        }
+    }
+    HS_ENSURE_MSG(end != NULL, HS_ERR_INPUT_KEY, "the private key file has no end line");
+    size_t n = (size_t)(end - (text + b));
+    HS_DEFER(EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new(), hs_sshkey_encode_ctx_freep);
+    HS_ENSURE(ctx != NULL, HS_ERR_NOMEM);
+    unsigned char *p = NULL;
+    HS_GUARD(hs_buf_reserve(out, n, &p));
+    int used = 0;
+    int last = 0;
+    EVP_DecodeInit(ctx);
+    HS_ENSURE_MSG(n <= INT32_MAX &&
+                      EVP_DecodeUpdate(ctx, p, &used, (const unsigned char *)text + b, (int)n) >=
+                          0 &&
+                      EVP_DecodeFinal(ctx, p + used, &last) == 1,
+                  HS_ERR_INPUT_KEY, "the private key file's base64 is malformed");
+    return hs_buf_commit(out, (size_t)used + (size_t)last);
+}
+
+static HS_RESULT hs_sshkey_expect(struct hs_cursor *c, const void *want, size_t n, const char *what)
+{
+    const unsigned char *p = NULL;
+    size_t got = 0;
+    HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_string(c, &p, &got)) && got == n &&
+                      (n == 0 || memcmp(p, want, n) == 0),
+                  HS_ERR_INPUT_KEY, "the private key file: %s", what);
+    return HS_OK;
+}
+
+/* Ed25519's private fields: string pub (the blob's), string seed || pub, and the seed derives
+ * pub. c is after the key type. */
+static HS_RESULT hs_sshkey_check_ed25519(struct hs_cursor *c, const unsigned char *pub)
+{
+    HS_GUARD(hs_sshkey_expect(c, pub, HS_SSHKEY_ED25519_LEN, "another Ed25519 public key"));
+    const unsigned char *sk = NULL;
+    size_t n = 0;
+    HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_string(c, &sk, &n)) && n == 2 * HS_SSHKEY_ED25519_LEN &&
+                      memcmp(sk + HS_SSHKEY_ED25519_LEN, pub, HS_SSHKEY_ED25519_LEN) == 0,
+                  HS_ERR_INPUT_KEY, "the private key file: a malformed Ed25519 key");
+    HS_DEFER(EVP_PKEY *key =
+                 EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk, HS_SSHKEY_ED25519_LEN),
+             hs_sshkey_pkey_freep);
+    HS_GUARD_OSSL_PTR(key, HS_ERR_CRYPTO);
+    unsigned char derived[HS_SSHKEY_ED25519_LEN];
+    HS_GUARD(hs_sshkey_ed25519_public(key, derived));
+    HS_ENSURE_MSG(CRYPTO_memcmp(derived, pub, sizeof(derived)) == 0, HS_ERR_INPUT_KEY,
+                  "the private key is not the public key's");
+    return HS_OK;
+}
+
+static HS_RESULT hs_sshkey_get_bn(struct hs_cursor *c, BIGNUM **out)
+{
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_string(c, &p, &n)) && n <= HS_SSHKEY_BLOB_MAX,
+                  HS_ERR_INPUT_KEY, "the private key file: a malformed RSA key");
+    *out = BN_bin2bn(p, (int)n, NULL);
+    HS_GUARD_OSSL_PTR(*out, HS_ERR_CRYPTO);
+    return HS_OK;
+}
+
+/* RSA's private fields: n, e (the blob's), d, iqmp, p, q with p * q = n. c is after the key
+ * type; blob is after the blob's key type (e, n). */
+static HS_RESULT hs_sshkey_check_rsa(struct hs_cursor *c, struct hs_cursor *blob)
+{
+    HS_DEFER(BIGNUM *n = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *e = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *d = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *iqmp = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *p = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *q = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *be = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *bn = NULL, hs_sshkey_bn_freep);
+    HS_DEFER(BIGNUM *pq = BN_secure_new(), hs_sshkey_bn_freep);
+    HS_DEFER(BN_CTX *bctx = BN_CTX_secure_new(), hs_sshkey_bn_ctx_freep);
+    HS_ENSURE(pq != NULL && bctx != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_sshkey_get_bn(c, &n));
+    HS_GUARD(hs_sshkey_get_bn(c, &e));
+    HS_GUARD(hs_sshkey_get_bn(c, &d));
+    HS_GUARD(hs_sshkey_get_bn(c, &iqmp));
+    HS_GUARD(hs_sshkey_get_bn(c, &p));
+    HS_GUARD(hs_sshkey_get_bn(c, &q));
+    HS_GUARD(hs_sshkey_get_bn(blob, &be));
+    HS_GUARD(hs_sshkey_get_bn(blob, &bn));
+    HS_ENSURE_MSG(BN_cmp(n, bn) == 0 && BN_cmp(e, be) == 0, HS_ERR_INPUT_KEY,
+                  "the private key file holds another RSA public key");
+    HS_GUARD_OSSL(BN_mul(pq, p, q, bctx), HS_ERR_CRYPTO);
+    HS_ENSURE_MSG(BN_cmp(pq, n) == 0, HS_ERR_INPUT_KEY, "the private key is not the public key's");
+    return HS_OK;
+}
+
+HS_RESULT hs_sshkey_private_check(const char *text, size_t len, const struct hs_buf *key_blob)
+{
+    HS_ENSURE_REF(text);
+    HS_ENSURE_REF(key_blob);
+    HS_DEFER(struct hs_buf *raw = hs_buf_new_sensitive(2 * HS_SSHKEY_PRIVATE_MAX), hs_buf_freep);
+    HS_ENSURE(raw != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_sshkey_pem_decode(text, len, raw));
+    struct hs_cursor c;
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    hs_cursor_init(&c, hs_buf_data(raw), hs_buf_len(raw));
+    HS_ENSURE_MSG(!hs_failed(hs_cursor_get(&c, sizeof(hs_sshkey_magic), &p)) &&
+                      memcmp(p, hs_sshkey_magic, sizeof(hs_sshkey_magic)) == 0,
+                  HS_ERR_INPUT_KEY, "not an openssh-key-v1 container");
+    HS_GUARD(hs_sshkey_expect(&c, "none", 4, "encrypted (cipher other than none)"));
+    HS_GUARD(hs_sshkey_expect(&c, "none", 4, "encrypted (KDF other than none)"));
+    HS_GUARD(hs_sshkey_expect(&c, "", 0, "KDF options"));
+    HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_u32(&c, &n)) && n == 1, HS_ERR_INPUT_KEY,
+                  "the private key file does not hold one key");
+    HS_GUARD(hs_sshkey_expect(&c, hs_buf_data(key_blob), hs_buf_len(key_blob),
+                              "the public key is another"));
+    HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_string(&c, &p, &n)), HS_ERR_INPUT_KEY,
+                  "the private key file is truncated");
+    struct hs_cursor priv;
+    hs_cursor_init(&priv, p, n);
+    const unsigned char *check = NULL;
+    HS_ENSURE_MSG(!hs_failed(hs_cursor_get(&priv, 8, &check)) && memcmp(check, check + 4, 4) == 0,
+                  HS_ERR_INPUT_KEY, "the private key file's check integers differ");
+    struct hs_cursor blob;
+    const unsigned char *type = NULL;
+    size_t type_len = 0;
+    hs_cursor_init(&blob, hs_buf_data(key_blob), hs_buf_len(key_blob));
+    HS_GUARD(hs_sshkey_get_string(&blob, &type, &type_len));
+    HS_GUARD(hs_sshkey_expect(&priv, type, type_len, "a key of another type"));
+    if (type_len == 11 && memcmp(type, "ssh-ed25519", 11) == 0) {
+        const unsigned char *pub = NULL;
+        size_t pub_len = 0;
+        HS_ENSURE_MSG(!hs_failed(hs_sshkey_get_string(&blob, &pub, &pub_len)) &&
+                          pub_len == HS_SSHKEY_ED25519_LEN,
+                      HS_ERR_INPUT_KEY, "a malformed Ed25519 public key");
+        return hs_sshkey_check_ed25519(&priv, pub);
+    }
+    HS_ENSURE_MSG(type_len == 7 && memcmp(type, "ssh-rsa", 7) == 0, HS_ERR_INPUT_KEY,
+                  "only Ed25519 and RSA private keys are checked");
+    return hs_sshkey_check_rsa(&priv, &blob);
 }

@@ -63,4 +63,13 @@ HS_RESULT hs_sshkey_line_parse(const char *text, size_t len, const char **type_o
  * certificate of another key). */
 HS_RESULT hs_sshkey_cert_check(const char *cert_line, const struct hs_buf *key_blob);
 
+/* Checks that text (len bytes) is an unencrypted OpenSSH private key file (PROTOCOL.key:
+ * "-----BEGIN OPENSSH PRIVATE KEY-----", cipher and KDF "none", one key, equal check integers)
+ * whose key is that of the public key blob key_blob, and whose private part belongs to it:
+ * Ed25519, the seed derives the public key; RSA, n and e are the blob's and p * q = n (the
+ * types the service generates; other types are refused). Decoded bytes pass only through
+ * sensitive buffers. Errors: HS_ERR_INPUT_KEY naming what is wrong, HS_ERR_CRYPTO,
+ * HS_ERR_NOMEM. */
+HS_RESULT hs_sshkey_private_check(const char *text, size_t len, const struct hs_buf *key_blob);
+
 #endif /* HS_SSHKEY_H */

@@ -176,6 +176,12 @@ static HS_RESULT svc_sshkey_request_decode(json_object *doc, struct svc_ssh_requ
     HS_GUARD(
         hs_json_get_int(doc, "ttl_seconds", false, 1, SVC_SSHKEY_TTL_SECONDS_MAX, 0, &r->ttl_s));
     HS_GUARD(hs_json_get_string(doc, "key_id", false, SGN_SSH_KEY_ID_MAX, &r->key_id));
+    /* svc_ssh_issue's rule, checked here so a bad key id is refused at once, not by the job
+     * (it is also the private key file's comment). */
+    for (const char *c = r->key_id; c != NULL && *c != '\0'; c++) {
+        HS_ENSURE_MSG(*c >= 0x20 && *c < 0x7f, HS_ERR_INPUT_FIELD,
+                      "field \"key_id\" must be printable ASCII");
+    }
     return svc_sshkey_options_decode(doc, r);
 }
 

@@ -250,6 +250,8 @@ check "recipient of 31 bytes -> 400 invalid_field" \
     expect "$(call alice POST /v1/ssh/keys "$(kbody ed25519 '["alice"]' "{\"recipient\": \"$(head -c 31 /dev/urandom | base64)\"}")")" 400 invalid_field
 check "recipient not base64 -> 400 invalid_field" \
     expect "$(call alice POST /v1/ssh/keys "$(kbody ed25519 '["alice"]' '{"recipient": "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!="}')")" 400 invalid_field
+check "key_id with a control character -> 400 invalid_field at once" \
+    expect "$(call alice POST /v1/ssh/keys "$(kbody ed25519 '["alice"]' '{"key_id": "a\u0007b"}')")" 400 invalid_field
 check "empty principal list -> 400 invalid_field" \
     expect "$(call alice POST /v1/ssh/keys "$(kbody ed25519 '[]')")" 400 invalid_field
 check "no credentials -> 401" \
