@@ -140,7 +140,8 @@ static HS_RESULT api_http_serialize(const struct api_response *resp, const char 
                                     struct hs_buf **out)
 {
     size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;
-    HS_DEFER(struct hs_buf *b = hs_buf_new(API_HTTP_HEAD_OUT_MAX + len), hs_buf_freep);
+    /* Sensitive: a body may carry a generated private key (GET /v1/ssh/keys/{id}). */
+    HS_DEFER(struct hs_buf *b = hs_buf_new_sensitive(API_HTTP_HEAD_OUT_MAX + len), hs_buf_freep);
     HS_ENSURE(b != NULL, HS_ERR_NOMEM);
     char line[API_HTTP_FIELD_MAX];
     unsigned int status = resp->status != 0 ? resp->status : 500;

@@ -567,6 +567,11 @@ static HS_RESULT api_sshkey_response(json_object *obj, struct api_response *out)
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_buf_put(body, text, n));
     OPENSSL_cleanse((void *)text, n);
+    json_object *key = NULL;
+    if (json_object_object_get_ex(obj, "private_key", &key)) { /* json-c's own copy */
+        OPENSSL_cleanse((void *)json_object_get_string(key),
+                        (size_t)json_object_get_string_len(key));
+    }
     out->body = body;
     body = NULL;
     out->status = 200;

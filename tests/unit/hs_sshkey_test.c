@@ -56,7 +56,9 @@ HS_TEST(each_type_reads_back_and_belongs_to_its_own_public_key_only)
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         struct keyset a;
         struct keyset b;
-        HS_CHECK(keyset_make(types[i], &a) && keyset_make(types[i], &b));
+        bool made_a = keyset_make(types[i], &a);
+        bool made_b = keyset_make(types[i], &b);
+        HS_CHECK(made_a && made_b);
         if (bits[i] != 0) {
             HS_CHECK(EVP_PKEY_get_bits(a.key) == bits[i]);
         }
