@@ -6,7 +6,9 @@
 # crypto_box_seal to the "recipient") opens with the right X25519 key only (PyNaCl); another
 # principal gets 404 and does not consume the result; a denied request gets 403 with its reason
 # at once; bad key types, recipients and request ids get 400/404; a full queue gets 503 with
-# Retry-After; an unfetched result is wiped after result_ttl_seconds (ssh.keygen.expired); no
+# Retry-After; a job that fails when it runs (the inventory locked) answers "failed" with the
+# synchronous route's error; an unfetched result is wiped after result_ttl_seconds
+# (ssh.keygen.expired); no
 # private key appears in hsmsignd's log; the Lambda front end answers the two routes.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -262,6 +264,35 @@ check "a malformed request id (uppercase) -> 400 invalid_field" \
     expect "$(call alice GET /v1/ssh/keys/0123456789ABCDEF0123456789ABCDEF)" 400 invalid_field
 check "a malformed request id (short) -> 400 invalid_field" \
     expect "$(call alice GET /v1/ssh/keys/0123)" 400 invalid_field
+
+# --- a job that fails when it runs: the inventory is locked past its busy timeout ------------
+# Another connection holds an exclusive lock on the SQLite inventory for 9 s; the job passes the
+# policy, is generated and signed, but its record cannot be written (5 s busy timeout): the
+# certificate is discarded and the result is "failed" with the error the synchronous route gives
+# (503 inventory_unavailable).
+$py - out/inventory.db out/locked <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(9)
+db.execute("ROLLBACK")
+PY
+locker=$!
+for _ in $(seq 1 100); do [ -e out/locked ] && break; sleep 0.05; done
+check "a job submitted while the inventory is locked -> 202" submit alice lk ed25519 '["alice"]'
+check "... then failed, with the synchronous route's error (inventory_unavailable)" \
+    test "$(fetch alice lk)" = "200 failed"
+check "... the error object: error, message, the job's request id" $py - out/lk.json "$(cat out/lk.id)" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = d["error"]
+assert e["error"] == "inventory_unavailable" and e["request_id"] == sys.argv[2], d
+assert "private_key" not in d and "sealed_private_key" not in d and "certificate" not in d, d
+PY
+check "... fetched once: then 404" \
+    expect "$(call alice GET "/v1/ssh/keys/$(cat out/lk.id)")" 404 not_found
+wait "$locker"
 
 # --- no private key in the log ----------------------------------------------------------------
 check "hsmsignd logged the jobs (ssh.keygen.queued, ssh.keygen.generated, audit)" eval \
