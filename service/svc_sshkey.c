@@ -521,16 +521,22 @@ static void svc_sshkey_reap(struct svc_sshkey_queue *q, time_t now)
     }
 }
 
-struct svc_sshkey_worker_call {
-    struct svc_sshkey_queue *q;
-    struct svc_sshkey_entry *e;
+/* One job being run: whose it is, the front end's authorisation, the denial's reason, and
+ * (embedded queue only) the entry whose stage it sets. */
+struct svc_sshkey_runner {
+    const struct svc_sshkey_authz *authz;
     const char *principal;
     const char *reason;
+    struct svc_sshkey_queue *q; /* NULL: no stage to report */
+    struct svc_sshkey_entry *e;
 };
 
 static void svc_sshkey_stage_set(void *arg, enum svc_sshkey_stage stage)
 {
-    struct svc_sshkey_worker_call *w = arg;
+    struct svc_sshkey_runner *w = arg;
+    if (w->q == NULL) {
+        return;
+    }
     pthread_mutex_lock(&w->q->lock);
     w->e->stage = stage;
     pthread_mutex_unlock(&w->q->lock);
@@ -539,35 +545,55 @@ static void svc_sshkey_stage_set(void *arg, enum svc_sshkey_stage stage)
 static HS_RESULT svc_sshkey_authz_ssh(void *arg, const struct svc_ssh_ask *ask,
                                       struct svc_ssh_grant *out)
 {
-    struct svc_sshkey_worker_call *w = arg;
-    return w->q->authz->ssh(w->q->authz->arg, w->principal, ask, out, &w->reason);
+    struct svc_sshkey_runner *w = arg;
+    return w->authz->ssh(w->authz->arg, w->principal, ask, out, &w->reason);
 }
 
 /* Runs the job as its submitter; a failure becomes a FAILED result with the error the
  * synchronous route would give. */
-static void svc_sshkey_work(struct svc_sshkey_queue *q, struct svc_sshkey_entry *e,
-                            struct svc_sshkey_job *job, struct svc_sshkey_done *out)
+static void svc_sshkey_complete(struct svc_ctx *ctx, struct svc_sshkey_runner *w,
+                                struct svc_sshkey_job *job, time_t now, struct svc_sshkey_done *out)
 {
-    struct svc_sshkey_worker_call w = {q, e, job->caller, NULL};
-    struct svc_authz authz = {.arg = &w, .ssh = svc_sshkey_authz_ssh};
+    struct svc_authz authz = {.arg = w, .ssh = svc_sshkey_authz_ssh};
     struct svc_caller caller = {.principal = job->caller, .x5t_s256 = NULL, .authz = &authz};
-    hs_log_set_req_id(job->request_id);
+    char id[SVC_SSHKEY_ID_LEN + 1];
+    memcpy(id, job->request_id, sizeof(id));
+    w->principal = job->caller;
+    hs_log_set_req_id(id);
     hs_error_clear();
-    hs_result r = svc_sshkey_run(q->ctx, &caller, &job, time(NULL), svc_sshkey_stage_set, &w, out);
+    hs_result r = svc_sshkey_run(ctx, &caller, &job, now, svc_sshkey_stage_set, w, out);
     if (hs_failed(r)) {
         const struct hs_error *err = hs_error_last();
-        hs_log(HS_LOG_WARN, "ssh.keygen.failed", HS_LOG_STR("request_id", e->request_id),
-               HS_LOG_STR("caller", e->principal), HS_LOG_STR("policy", w.reason), HS_LOG_ERR());
+        hs_log(HS_LOG_WARN, "ssh.keygen.failed", HS_LOG_STR("request_id", id),
+               HS_LOG_STR("caller", job->caller), HS_LOG_STR("policy", w->reason), HS_LOG_ERR());
         memset(out, 0, sizeof(*out));
         out->status = SVC_SSHKEY_FAILED;
         out->job = job;
         out->error = r.code;
-        out->reason = hs_code_class(r.code) == HS_CLASS_POLICY ? w.reason : NULL;
+        out->reason = hs_code_class(r.code) == HS_CLASS_POLICY ? w->reason : NULL;
         if (hs_code_class(r.code) == HS_CLASS_INPUT) {
             (void)snprintf(out->detail, sizeof(out->detail), "%s", err->detail);
         }
     }
     hs_log_set_req_id(NULL);
+}
+
+void svc_sshkey_job_complete(struct svc_ctx *ctx, const struct svc_sshkey_authz *authz,
+                             struct svc_sshkey_job *job, time_t now, struct svc_sshkey_done *out)
+{
+    if (out == NULL) {
+        svc_sshkey_job_free(job);
+        return;
+    }
+    if (ctx == NULL || job == NULL || authz == NULL || authz->ssh == NULL) {
+        svc_sshkey_job_free(job);
+        memset(out, 0, sizeof(*out));
+        out->status = SVC_SSHKEY_FAILED;
+        out->error = HS_ERR_INTERNAL;
+        return;
+    }
+    struct svc_sshkey_runner w = {authz, NULL, NULL, NULL, NULL};
+    svc_sshkey_complete(ctx, &w, job, now, out);
 }
 
 static void *svc_sshkey_worker(void *arg)
@@ -594,7 +620,8 @@ static void *svc_sshkey_worker(void *arg)
         q->nqueued--;
         pthread_mutex_unlock(&q->lock);
         struct svc_sshkey_done done = {0};
-        svc_sshkey_work(q, e, job, &done);
+        struct svc_sshkey_runner w = {q->authz, NULL, NULL, q, e};
+        svc_sshkey_complete(q->ctx, &w, job, time(NULL), &done);
         pthread_mutex_lock(&q->lock);
         e->done = done;
         e->status = done.status;

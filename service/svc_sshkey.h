@@ -152,6 +152,15 @@ struct svc_sshkey_authz {
                                  struct svc_ssh_grant *out, const char **reason);
 };
 
+/* Runs job (taken over) as its submitter job->caller, authorised by authz (the front end's
+ * policy), as the embedded queue's workers do, and always yields a result in *out: DONE, or
+ * FAILED with the error, policy reason and input detail the synchronous route would answer
+ * (logged as ssh.keygen.failed). For a worker in another process (the queue-service shape):
+ * decode the job, complete it, store the result. The caller clears *out with
+ * svc_sshkey_done_clear(). */
+void svc_sshkey_job_complete(struct svc_ctx *ctx, const struct svc_sshkey_authz *authz,
+                             struct svc_sshkey_job *job, time_t now, struct svc_sshkey_done *out);
+
 /* The embedded queue's settings (config "ssh": {"keygen": {...}}). */
 struct svc_sshkey_config {
     long workers;                   /* threads, 1..SVC_SSHKEY_WORKERS_MAX */
