@@ -108,22 +108,6 @@ static HS_RESULT api_body_strings(json_object *obj, const char *key, bool requir
     return HS_OK;
 }
 
-static HS_RESULT api_ssh_options_decode(json_object *doc, struct svc_ssh_request *r)
-{
-    static const char *const allowed[] = {"force-command", "source-address", NULL};
-    json_object *opts = NULL;
-    HS_GUARD(hs_json_get_typed(doc, "critical_options", false, json_type_object, &opts));
-    if (opts == NULL) {
-        return HS_OK;
-    }
-    HS_GUARD(hs_json_check_keys(opts, allowed, "critical_options"));
-    HS_GUARD(hs_json_get_string(opts, "force-command", false, SGN_SSH_OPTION_VALUE_MAX,
-                                &r->force_command));
-    HS_GUARD(hs_json_get_string(opts, "source-address", false, SGN_SSH_OPTION_VALUE_MAX,
-                                &r->source_address));
-    return HS_OK;
-}
-
 /* The members POST /v1/ssh/certificates and POST /v1/ssh/keys share. */
 static HS_RESULT api_ssh_fields_decode(json_object *doc, struct svc_ssh_request *r)
 {
@@ -140,7 +124,7 @@ static HS_RESULT api_ssh_fields_decode(json_object *doc, struct svc_ssh_request 
                               &r->extensions_given));
     HS_GUARD(api_body_int(doc, "ttl_seconds", &r->has_ttl, &r->ttl_s));
     HS_GUARD(hs_json_get_string(doc, "key_id", false, SGN_SSH_KEY_ID_MAX, &r->key_id));
-    return api_ssh_options_decode(doc, r);
+    return svc_ssh_options_decode(doc, r);
 }
 
 HS_RESULT api_ssh_request_decode(const unsigned char *body, size_t body_len, json_object **doc,

@@ -440,17 +440,6 @@ static HS_RESULT api_handle_crl(struct api_call *call, struct api_response *out)
 
 /* --- SSH certificates (svc_ssh.h) ---------------------------------------------------------- */
 
-static HS_RESULT api_json_add_strings(json_object *obj, const char *key, const char *const *v,
-                                      size_t n)
-{
-    json_object *arr = json_object_new_array();
-    HS_GUARD(hs_json_add(obj, key, arr));
-    for (size_t i = 0; i < n; i++) {
-        HS_ENSURE(json_object_array_add(arr, json_object_new_string(v[i])) == 0, HS_ERR_NOMEM);
-    }
-    return HS_OK;
-}
-
 static HS_RESULT api_json_add_u64(json_object *obj, const char *key, uint64_t v)
 {
     char text[SVC_SSH_SERIAL_DEC_MAX + 1];
@@ -477,7 +466,7 @@ static HS_RESULT api_ssh_cert_response(const struct svc_ssh_request *req,
                                                     (int)hs_buf_len(res->certificate))));
     HS_GUARD(api_json_add_u64(obj, "serial", res->serial));
     HS_GUARD(hs_json_add(obj, "key_id", json_object_new_string(res->key_id)));
-    HS_GUARD(api_json_add_strings(obj, "principals", req->principals, req->nprincipals));
+    HS_GUARD(hs_json_add_strings(obj, "principals", req->principals, req->nprincipals));
     HS_GUARD(api_json_add_time(obj, "valid_after", res->valid_after));
     HS_GUARD(api_json_add_time(obj, "valid_before", res->valid_before));
     HS_GUARD(api_response_json(out, 200, obj));
@@ -551,7 +540,7 @@ static HS_RESULT api_sshkey_done(const struct svc_sshkey_done *d, json_object *o
     HS_GUARD(api_json_add_u64(obj, "serial", d->cert.serial));
     HS_GUARD(hs_json_add(obj, "key_id", json_object_new_string(d->cert.key_id)));
     HS_GUARD(
-        api_json_add_strings(obj, "principals", d->job->req.principals, d->job->req.nprincipals));
+        hs_json_add_strings(obj, "principals", d->job->req.principals, d->job->req.nprincipals));
     HS_GUARD(api_json_add_time(obj, "valid_after", d->cert.valid_after));
     return api_json_add_time(obj, "valid_before", d->cert.valid_before);
 }

@@ -300,22 +300,6 @@ static HS_RESULT cli_ssh_subject(const struct cli_ssh_req *q, struct hs_buf *lin
     return HS_OK;
 }
 
-static HS_RESULT cli_ssh_add_strings(json_object *body, const char *key, const char *const *v,
-                                     size_t n)
-{
-    json_object *arr = json_object_new_array();
-    HS_GUARD(hs_json_add(body, key, arr));
-    for (size_t k = 0; k < n; k++) {
-        json_object *s = json_object_new_string(v[k]);
-        HS_ENSURE(s != NULL, HS_ERR_NOMEM);
-        if (json_object_array_add(arr, s) != 0) {
-            json_object_put(s);
-            HS_BAIL(HS_ERR_NOMEM);
-        }
-    }
-    return HS_OK;
-}
-
 static HS_RESULT cli_ssh_body(const struct cli_ssh_req *q, const struct hs_buf *line,
                               json_object *body)
 {
@@ -329,7 +313,7 @@ static HS_RESULT cli_ssh_body(const struct cli_ssh_req *q, const struct hs_buf *
                              json_object_new_string_len((const char *)hs_buf_data(line), (int)n)));
     }
     HS_GUARD(hs_json_add(body, "cert_type", json_object_new_string(q->cert_type)));
-    HS_GUARD(cli_ssh_add_strings(body, "principals", q->principals, q->nprincipals));
+    HS_GUARD(hs_json_add_strings(body, "principals", q->principals, q->nprincipals));
     if (q->ttl_seconds > 0) {
         HS_GUARD(hs_json_add(body, "ttl_seconds", json_object_new_int64(q->ttl_seconds)));
     }
@@ -348,7 +332,7 @@ static HS_RESULT cli_ssh_body(const struct cli_ssh_req *q, const struct hs_buf *
         }
     }
     if (q->nextensions > 0) {
-        HS_GUARD(cli_ssh_add_strings(body, "extensions", q->extensions, q->nextensions));
+        HS_GUARD(hs_json_add_strings(body, "extensions", q->extensions, q->nextensions));
     }
     return HS_OK;
 }

@@ -420,6 +420,21 @@ HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
     return svc_ssh_issue_serial(ctx, ca, &sr, out);
 }
 
+HS_RESULT svc_ssh_options_decode(json_object *doc, struct svc_ssh_request *r)
+{
+    static const char *const allowed[] = {"force-command", "source-address", NULL};
+    json_object *opts = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "critical_options", false, json_type_object, &opts));
+    if (opts == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(opts, allowed, "critical_options"));
+    HS_GUARD(hs_json_get_string(opts, "force-command", false, SGN_SSH_OPTION_VALUE_MAX,
+                                &r->force_command));
+    return hs_json_get_string(opts, "source-address", false, SGN_SSH_OPTION_VALUE_MAX,
+                              &r->source_address);
+}
+
 /* --- status and revocation ------------------------------------------------------------------- */
 
 HS_RESULT svc_ssh_serial_parse(const char *s, size_t n, uint64_t *out)

@@ -137,21 +137,6 @@ static HS_RESULT svc_sshkey_recipient_decode(const char *s, unsigned char out[32
     return HS_OK;
 }
 
-static HS_RESULT svc_sshkey_options_decode(json_object *doc, struct svc_ssh_request *r)
-{
-    static const char *const allowed[] = {"force-command", "source-address", NULL};
-    json_object *opts = NULL;
-    HS_GUARD(hs_json_get_typed(doc, "critical_options", false, json_type_object, &opts));
-    if (opts == NULL) {
-        return HS_OK;
-    }
-    HS_GUARD(hs_json_check_keys(opts, allowed, "critical_options"));
-    HS_GUARD(hs_json_get_string(opts, "force-command", false, SGN_SSH_OPTION_VALUE_MAX,
-                                &r->force_command));
-    return hs_json_get_string(opts, "source-address", false, SGN_SSH_OPTION_VALUE_MAX,
-                              &r->source_address);
-}
-
 /* The certificate request's members (as POST /v1/ssh/certificates names them). */
 static HS_RESULT svc_sshkey_request_decode(json_object *doc, struct svc_ssh_request *r)
 {
@@ -182,7 +167,7 @@ static HS_RESULT svc_sshkey_request_decode(json_object *doc, struct svc_ssh_requ
         HS_ENSURE_MSG(*c >= 0x20 && *c < 0x7f, HS_ERR_INPUT_FIELD,
                       "field \"key_id\" must be printable ASCII");
     }
-    return svc_sshkey_options_decode(doc, r);
+    return svc_ssh_options_decode(doc, r);
 }
 
 static HS_RESULT svc_sshkey_job_fields(json_object *doc, struct svc_sshkey_job *job)
@@ -244,23 +229,6 @@ HS_RESULT svc_sshkey_job_encode(const struct svc_sshkey_job *job, struct hs_buf 
     return hs_buf_put(out, s, n);
 }
 
-static HS_RESULT svc_sshkey_add_strings(json_object *obj, const char *key, const char *const *v,
-                                        size_t n)
-{
-    json_object *arr = json_object_new_array();
-    HS_GUARD(hs_json_add(obj, key, arr));
-    for (size_t i = 0; i < n; i++) {
-        HS_ENSURE(v[i] != NULL, HS_ERR_INPUT_FIELD);
-        json_object *s = json_object_new_string(v[i]);
-        HS_ENSURE(s != NULL, HS_ERR_NOMEM);
-        if (json_object_array_add(arr, s) != 0) {
-            json_object_put(s);
-            HS_BAIL(HS_ERR_NOMEM);
-        }
-    }
-    return HS_OK;
-}
-
 static HS_RESULT svc_sshkey_add_string(json_object *obj, const char *key, const char *v)
 {
     return v == NULL ? HS_OK : hs_json_add(obj, key, json_object_new_string(v));
@@ -285,13 +253,13 @@ static HS_RESULT svc_sshkey_job_doc(const char *caller, const struct svc_sshkey_
     HS_GUARD(svc_sshkey_add_string(doc, "key_type", ask->key_type));
     HS_GUARD(
         svc_sshkey_add_string(doc, "cert_type", r->type == SGN_SSH_CERT_HOST ? "host" : "user"));
-    HS_GUARD(svc_sshkey_add_strings(doc, "principals", r->principals, r->nprincipals));
+    HS_GUARD(hs_json_add_strings(doc, "principals", r->principals, r->nprincipals));
     if (r->has_ttl) {
         HS_GUARD(hs_json_add(doc, "ttl_seconds", json_object_new_int64(r->ttl_s)));
     }
     HS_GUARD(svc_sshkey_add_string(doc, "key_id", r->key_id));
     if (r->extensions_given) {
-        HS_GUARD(svc_sshkey_add_strings(doc, "extensions", r->extensions, r->nextensions));
+        HS_GUARD(hs_json_add_strings(doc, "extensions", r->extensions, r->nextensions));
     }
     if (r->force_command != NULL || r->source_address != NULL) {
         json_object *opts = json_object_new_object();
