@@ -17,6 +17,7 @@
 #include "common/hs_err.h"
 #include "common/hs_secret.h"
 #include "service/svc_ctx.h"
+#include "service/svc_sshkey.h"
 
 struct api_service {
     struct api_config *cfg;
@@ -26,6 +27,7 @@ struct api_service {
     struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX];
     struct api_sigv4_key sigv4_keys[API_ACCESS_KEYS_MAX];
     struct api_sigv4_config sigv4;
+    struct svc_sshkey_authz sshkey_authz; /* the key generation workers' policy (api_route) */
 };
 
 /* Opens everything cfg names: reads the SigV4 secrets, then builds the service (svc_ctx_new:

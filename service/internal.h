@@ -13,6 +13,7 @@
 #include "common/hs_buf.h"
 #include "pkcs11/p11_module.h"
 #include "service/svc_ctx.h"
+#include "service/svc_sshkey.h"
 #include "signer/sgn_cert.h"
 #include "signer/sgn_ssh_cert.h"
 #include "store/st_inventory.h"
@@ -67,6 +68,7 @@ struct svc_ctx {
     struct svc_crl_cache crl;
     bool crl_ready; /* crl was initialised */
     struct svc_ssh_state ssh;
+    struct svc_sshkey_backend sshkey; /* SSH key generation; submit NULL = not configured */
 };
 
 /* Initialises an empty cache. Errors: HS_ERR_INTERNAL when the mutex cannot be created. */
@@ -84,6 +86,10 @@ HS_RESULT svc_ssh_init(struct svc_ctx *ctx);
 
 /* Releases what svc_ssh_init() made (also after its failure). */
 void svc_ssh_clear(struct svc_ssh_state *ssh);
+
+/* Stops the SSH key generation backend (its workers) and wipes its jobs and results; NULL
+ * and an unset backend are accepted. */
+void svc_sshkey_stop(struct svc_ctx *ctx);
 
 /* The newest active JWT key whose JWS alg is alg (NULL: the newest of all), or NULL. */
 const struct sgn_jwt_key *svc_ctx_jwt_key(const struct svc_ctx *ctx, const char *alg);

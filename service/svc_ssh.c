@@ -389,6 +389,19 @@ static HS_RESULT svc_ssh_ask_policy(const struct svc_caller *caller,
     return HS_OK;
 }
 
+HS_RESULT svc_ssh_authorize(struct svc_ctx *ctx, const struct svc_caller *caller,
+                            const struct svc_ssh_request *req)
+{
+    HS_ENSURE_REF(ctx);
+    HS_ENSURE_REF(caller);
+    HS_ENSURE_REF(caller->authz);
+    HS_ENSURE_REF(req);
+    const struct svc_ssh_ca_entry *ca = NULL;
+    HS_GUARD(svc_ssh_signer(ctx, req->type, &ca));
+    struct svc_ssh_grant grant;
+    return svc_ssh_ask_policy(caller, req, &grant);
+}
+
 HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
                         const struct svc_ssh_request *req, struct svc_ssh_result *out)
 {
@@ -432,6 +445,21 @@ HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
         .requester = caller->principal,
     };
     return svc_ssh_issue_serial(ctx, ca, &sr, out);
+}
+
+HS_RESULT svc_ssh_options_decode(json_object *doc, struct svc_ssh_request *r)
+{
+    static const char *const allowed[] = {"force-command", "source-address", NULL};
+    json_object *opts = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "critical_options", false, json_type_object, &opts));
+    if (opts == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(opts, allowed, "critical_options"));
+    HS_GUARD(hs_json_get_string(opts, "force-command", false, SGN_SSH_OPTION_VALUE_MAX,
+                                &r->force_command));
+    return hs_json_get_string(opts, "source-address", false, SGN_SSH_OPTION_VALUE_MAX,
+                              &r->source_address);
 }
 
 /* --- status and revocation ------------------------------------------------------------------- */
