@@ -106,14 +106,21 @@ enum au_reason au_jws_parse(const char *token, size_t len, unsigned int algs, st
     size_t hl = (size_t)(dot1 - token);
     size_t pl = (size_t)(dot2 - dot1 - 1);
     size_t sl = len - (size_t)(dot2 + 1 - token);
-    if (hl == 0 || pl == 0 || sl == 0 || hs_failed(au_b64url_decode(token, hl, header)) ||
-        hs_failed(au_b64url_decode(dot1 + 1, pl, jws->payload)) ||
-        hs_failed(au_b64url_decode(dot2 + 1, sl, jws->sig))) {
+    /* The header first: "alg": "none" (with or without a signature) is refused as such. */
+    if (hl == 0 || pl == 0 || hs_failed(au_b64url_decode(token, hl, header)) ||
+        hs_failed(au_b64url_decode(dot1 + 1, pl, jws->payload))) {
         hs_error_clear();
         return AU_TOKEN_MALFORMED;
     }
     enum au_reason r = au_jws_header(header, algs, jws);
     hs_error_clear();
+    if (r != AU_OK) {
+        return r;
+    }
+    if (sl == 0 || hs_failed(au_b64url_decode(dot2 + 1, sl, jws->sig))) {
+        hs_error_clear();
+        return AU_TOKEN_MALFORMED;
+    }
     jws->signing_input = token;
     jws->signing_input_len = (size_t)(dot2 - token);
     return r;
