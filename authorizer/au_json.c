@@ -1,120 +1,97 @@
 #include "authorizer/au_json.h"
 
+#include <stdbool.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 
 /* The duplicate scan runs over text json-c already accepted, so it only needs to find where
- * strings, objects and arrays start and end. Keys of one object are compared as written (an
- * escaped spelling of the same name is not caught here; json-c then keeps the last). */
-struct au_json_scan {
-    const char *s;
-    size_t n;
-    size_t i;
-    int depth;
+ * strings, objects and arrays start and end. It is iterative: a stack of the open containers,
+ * and one array of the keys of the open objects (an object's keys are dropped when it closes).
+ * Keys of one object are compared as written (an escaped spelling of the same name is not
+ * caught here; json-c then keeps the last). */
+#define AU_JSON_KEYS_MAX 512 /* members of one object */
+#define AU_JSON_OPEN_MAX (AU_JSON_DEPTH_MAX + 1)
+
+struct au_json_key {
+    size_t start;
+    size_t len;
 };
 
-static void au_json_ws(struct au_json_scan *sc)
-{
-    while (sc->i < sc->n && strchr(" \t\r\n", sc->s[sc->i]) != NULL && sc->s[sc->i] != '\0') {
-        sc->i++;
-    }
-}
+struct au_json_open {
+    bool object;
+    size_t key_base; /* where this object's keys start in keys[] */
+};
 
-/* At a '"': advances past the string; *start and *len give its raw content. */
-static HS_RESULT au_json_string(struct au_json_scan *sc, size_t *start, size_t *len)
+struct au_json_scan {
+    struct au_json_open open[AU_JSON_OPEN_MAX];
+    size_t depth;
+    size_t nkeys;
+    struct au_json_key keys[AU_JSON_OPEN_MAX * AU_JSON_KEYS_MAX];
+};
+
+HS_DEFINE_FREEP(au_json_scan_freep, struct au_json_scan, OPENSSL_free)
+
+/* s[*i] is '"': advances *i past the string; *start and *len give its raw content. */
+static HS_RESULT au_json_string(const char *s, size_t n, size_t *i, struct au_json_key *out)
 {
-    HS_ENSURE(sc->i < sc->n && sc->s[sc->i] == '"', HS_ERR_INPUT_JSON);
-    size_t j = ++sc->i;
-    while (sc->i < sc->n && sc->s[sc->i] != '"') {
-        sc->i += sc->s[sc->i] == '\\' ? 2 : 1;
+    size_t j = ++*i;
+    while (*i < n && s[*i] != '"') {
+        *i += s[*i] == '\\' ? 2 : 1;
     }
-    HS_ENSURE(sc->i < sc->n, HS_ERR_INPUT_JSON);
-    *start = j;
-    *len = sc->i - j;
-    sc->i++;
+    HS_ENSURE(*i < n, HS_ERR_INPUT_JSON);
+    out->start = j;
+    out->len = *i - j;
+    ++*i;
     return HS_OK;
 }
 
-static HS_RESULT au_json_value(struct au_json_scan *sc);
-
-/* Keys of one object seen so far, as offsets into the text. */
-#define AU_JSON_KEYS_MAX 512
-
-static HS_RESULT au_json_object(struct au_json_scan *sc)
+static HS_RESULT au_json_key_add(struct au_json_scan *sc, const char *s, struct au_json_key k)
 {
-    size_t starts[AU_JSON_KEYS_MAX];
-    size_t lens[AU_JSON_KEYS_MAX];
-    size_t count = 0;
-    sc->i++; /* '{' */
-    au_json_ws(sc);
-    if (sc->i < sc->n && sc->s[sc->i] == '}') {
-        sc->i++;
-        return HS_OK;
+    const struct au_json_open *top = &sc->open[sc->depth - 1];
+    for (size_t j = top->key_base; j < sc->nkeys; j++) {
+        HS_ENSURE_MSG(sc->keys[j].len != k.len ||
+                          memcmp(s + sc->keys[j].start, s + k.start, k.len) != 0,
+                      HS_ERR_INPUT_JSON, "duplicate member \"%.*s\"",
+                      (int)(k.len > 64 ? 64 : k.len), s + k.start);
     }
-    for (;;) {
-        au_json_ws(sc);
-        size_t k = 0;
-        size_t kl = 0;
-        HS_GUARD(au_json_string(sc, &k, &kl));
-        for (size_t j = 0; j < count; j++) {
-            HS_ENSURE_MSG(lens[j] != kl || memcmp(sc->s + starts[j], sc->s + k, kl) != 0,
-                          HS_ERR_INPUT_JSON, "duplicate member \"%.*s\"", (int)(kl > 64 ? 64 : kl),
-                          sc->s + k);
-        }
-        HS_ENSURE_MSG(count < AU_JSON_KEYS_MAX, HS_ERR_INPUT_JSON, "over %d members in an object",
-                      AU_JSON_KEYS_MAX);
-        starts[count] = k;
-        lens[count++] = kl;
-        au_json_ws(sc);
-        HS_ENSURE(sc->i < sc->n && sc->s[sc->i] == ':', HS_ERR_INPUT_JSON);
-        sc->i++;
-        HS_GUARD(au_json_value(sc));
-        au_json_ws(sc);
-        HS_ENSURE(sc->i < sc->n, HS_ERR_INPUT_JSON);
-        if (sc->s[sc->i++] == '}') {
-            return HS_OK;
-        }
-    }
+    HS_ENSURE_MSG(sc->nkeys - top->key_base < AU_JSON_KEYS_MAX, HS_ERR_INPUT_JSON,
+                  "over %d members in an object", AU_JSON_KEYS_MAX);
+    sc->keys[sc->nkeys++] = k;
+    return HS_OK;
 }
 
-static HS_RESULT au_json_value(struct au_json_scan *sc)
+static HS_RESULT au_json_dups(const char *s, size_t n)
 {
-    au_json_ws(sc);
-    HS_ENSURE(sc->i < sc->n && sc->depth < AU_JSON_DEPTH_MAX + 1, HS_ERR_INPUT_JSON);
-    char c = sc->s[sc->i];
-    if (c == '"') {
-        size_t k = 0;
-        size_t kl = 0;
-        return au_json_string(sc, &k, &kl);
-    }
-    if (c == '{' || c == '[') {
-        sc->depth++;
-        if (c == '{') {
-            HS_GUARD(au_json_object(sc));
-        } else {
-            sc->i++;
-            au_json_ws(sc);
-            if (sc->i < sc->n && sc->s[sc->i] == ']') {
-                sc->i++;
-            } else {
-                for (;;) {
-                    HS_GUARD(au_json_value(sc));
-                    au_json_ws(sc);
-                    HS_ENSURE(sc->i < sc->n, HS_ERR_INPUT_JSON);
-                    if (sc->s[sc->i++] == ']') {
-                        break;
-                    }
-                }
+    HS_DEFER(struct au_json_scan *sc = OPENSSL_zalloc(sizeof(*sc)), au_json_scan_freep);
+    HS_ENSURE(sc != NULL, HS_ERR_NOMEM);
+    bool expect_key = false;
+    for (size_t i = 0; i < n;) {
+        char c = s[i];
+        if (c == '"') {
+            struct au_json_key k;
+            HS_GUARD(au_json_string(s, n, &i, &k));
+            if (expect_key) {
+                HS_GUARD(au_json_key_add(sc, s, k));
+                expect_key = false;
             }
+            continue;
         }
-        sc->depth--;
-        return HS_OK;
-    }
-    /* A number or literal: up to the next delimiter. */
-    while (sc->i < sc->n && strchr(",]} \t\r\n", sc->s[sc->i]) == NULL) {
-        sc->i++;
+        if (c == '{' || c == '[') {
+            HS_ENSURE(sc->depth < AU_JSON_OPEN_MAX, HS_ERR_INPUT_JSON);
+            sc->open[sc->depth++] = (struct au_json_open){c == '{', sc->nkeys};
+            expect_key = c == '{';
+        } else if (c == '}' || c == ']') {
+            HS_ENSURE(sc->depth > 0, HS_ERR_INPUT_JSON);
+            sc->nkeys = sc->open[--sc->depth].key_base;
+            expect_key = false;
+        } else if (c == ',') {
+            expect_key = sc->depth > 0 && sc->open[sc->depth - 1].object;
+        }
+        i++;
     }
     return HS_OK;
 }
@@ -123,8 +100,7 @@ HS_RESULT au_json_parse(const char *text, size_t len, size_t max_len, json_objec
 {
     HS_DEFER(json_object *obj = NULL, hs_json_putp);
     HS_GUARD(hs_json_parse_object(text, len, max_len, AU_JSON_DEPTH_MAX, &obj));
-    struct au_json_scan sc = {.s = text, .n = len};
-    HS_GUARD(au_json_value(&sc));
+    HS_GUARD(au_json_dups(text, len));
     *out = obj;
     obj = NULL;
     return HS_OK;
@@ -154,15 +130,15 @@ HS_RESULT au_b64url_decode(const char *s, size_t n, struct hs_buf *out)
     for (size_t i = 0; i < n; i++) {
         int v = au_b64url_value(s[i]);
         HS_ENSURE_MSG(v >= 0, HS_ERR_INPUT, "base64url: bad character");
-        acc = ((acc << 6) | (unsigned int)v) & 0xffffu;
+        acc = ((acc << 6) | (unsigned int)v) & 0xFFFFU;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            HS_GUARD(hs_buf_put_byte(out, (unsigned char)((acc >> bits) & 0xffu)));
+            HS_GUARD(hs_buf_put_byte(out, (unsigned char)((acc >> bits) & 0xFFU)));
         }
     }
     /* The leftover bits (2 or 4) must be zero: one text per value. */
-    HS_ENSURE_MSG((acc & ((1u << bits) - 1u)) == 0, HS_ERR_INPUT,
+    HS_ENSURE_MSG((acc & ((1U << bits) - 1U)) == 0, HS_ERR_INPUT,
                   "base64url: non-zero padding bits");
     return HS_OK;
 }

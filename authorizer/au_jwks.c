@@ -139,7 +139,8 @@ static bool au_jwk_for_signatures(json_object *jwk)
 {
     json_object *v = NULL;
     if (json_object_object_get_ex(jwk, "use", &v) &&
-        (!json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), "sig"))) {
+        (!json_object_is_type(v, json_type_string) ||
+         strcmp(json_object_get_string(v), "sig") != 0)) {
         return false;
     }
     if (!json_object_object_get_ex(jwk, "key_ops", &v)) {

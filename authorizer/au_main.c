@@ -282,16 +282,25 @@ static int au_main_check(const struct au_args *args, const char *path)
 
 /* --- arguments ------------------------------------------------------------------------------ */
 
+/* Where the value of option o goes, NULL for an unknown option. */
+static const char **au_arg_slot(struct au_args *args, const char *o)
+{
+    static const char *const names[] = {"--config", "--check-token", "--route", "--client-cert",
+                                        "--at"};
+    const char **slots[] = {&args->config, &args->token, &args->route, &args->cert, &args->at};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(o, names[i]) == 0) {
+            return slots[i];
+        }
+    }
+    return NULL;
+}
+
 static int au_parse_args(int argc, char **argv, struct au_args *args)
 {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
-        const char **slot = strcmp(o, "--config") == 0        ? &args->config
-                            : strcmp(o, "--check-token") == 0 ? &args->token
-                            : strcmp(o, "--route") == 0       ? &args->route
-                            : strcmp(o, "--client-cert") == 0 ? &args->cert
-                            : strcmp(o, "--at") == 0          ? &args->at
-                                                              : NULL;
+        const char **slot = au_arg_slot(args, o);
         if (slot == NULL || i + 1 >= argc || *slot != NULL) {
             fprintf(stderr, "hsmsign-authorizer: %s: %s\n", o,
                     slot == NULL ? "unknown option" : "needs one value (given once)");

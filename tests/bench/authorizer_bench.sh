@@ -12,7 +12,8 @@ build=${HSMSIGN_BENCH_BUILD:-$repo/build-rel}
 events=${1:-20000}
 runs=${2:-30}
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHS_SANITIZE=OFF >/dev/null
-cmake --build "$build" -j2 --target hsmsign-authorizer au_bench >/dev/null
+cmake --build "$build" -j2 --target hsmsign-authorizer au_bench >"$build/authorizer-bench-build.log" 2>&1 ||
+    { tail -20 "$build/authorizer-bench-build.log"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "command: tests/bench/authorizer_bench.sh $events $runs"
