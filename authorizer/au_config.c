@@ -129,13 +129,31 @@ static HS_RESULT au_config_mtls(json_object *root, struct au_config *c)
     if (m == NULL) {
         return HS_OK;
     }
-    static const char *const keys[] = {"require_cnf",   "status_url", "ca_file",
-                                       "cache_seconds", "region",     NULL};
+    static const char *const keys[] = {"require_cnf", "status_url",    "dynamodb_table", "endpoint",
+                                       "ca_file",     "cache_seconds", "region",         NULL};
     HS_GUARD(hs_json_check_keys(m, keys, "mtls"));
     c->mtls.enabled = true;
     HS_GUARD(hs_json_get_bool(m, "require_cnf", false, false, &c->mtls.require_cnf));
-    HS_GUARD(au_config_str(m, "status_url", true, c->mtls.status_url, sizeof(c->mtls.status_url)));
-    HS_GUARD(aws_url_check(c->mtls.status_url, "mtls.status_url", NULL, false, NULL));
+    HS_GUARD(au_config_str(m, "status_url", false, c->mtls.status_url, sizeof(c->mtls.status_url)));
+    HS_GUARD(au_config_str(m, "dynamodb_table", false, c->mtls.dynamodb_table,
+                           sizeof(c->mtls.dynamodb_table)));
+    HS_GUARD(au_config_str(m, "endpoint", false, c->mtls.endpoint, sizeof(c->mtls.endpoint)));
+    bool url = c->mtls.status_url[0] != '\0';
+    bool table = c->mtls.dynamodb_table[0] != '\0';
+    HS_ENSURE_MSG(url != table, HS_ERR_INPUT_FIELD,
+                  "mtls: exactly one of \"status_url\", \"dynamodb_table\"");
+    if (url) {
+        HS_GUARD(aws_url_check(c->mtls.status_url, "mtls.status_url", NULL, false, NULL));
+    }
+    size_t tl = strlen(c->mtls.dynamodb_table);
+    HS_ENSURE_MSG(!table ||
+                      (tl >= 3 && tl <= 255 && aws_chars_ok(c->mtls.dynamodb_table, tl, "_-.")),
+                  HS_ERR_INPUT_CONFIG, "mtls.dynamodb_table: not a DynamoDB table name");
+    HS_ENSURE_MSG(table || c->mtls.endpoint[0] == '\0', HS_ERR_INPUT_CONFIG,
+                  "mtls.endpoint: only with \"dynamodb_table\"");
+    if (c->mtls.endpoint[0] != '\0') {
+        HS_GUARD(aws_url_check(c->mtls.endpoint, "mtls.endpoint", NULL, true, NULL));
+    }
     HS_GUARD(au_config_str(m, "ca_file", false, c->mtls.ca_file, sizeof(c->mtls.ca_file)));
     HS_GUARD(au_config_str(m, "region", false, c->mtls.region, sizeof(c->mtls.region)));
     int64_t v = 0;

@@ -8,8 +8,8 @@
  *    "jwks": {"file": PATH} | {"url": "https://…", "ca_file": PEM} | {"ssm_parameter": NAME},
  *            + "max_age_seconds", "refresh_seconds", "max_stale_seconds", ("region",
  *              "endpoint" for SSM),
- *    "mtls": {"require_cnf": bool, "status_url": "https://…", "ca_file": PEM,
- *             "cache_seconds": 60, "region": R},
+ *    "mtls": {"require_cnf": bool, "status_url": "https://…" | "dynamodb_table": T,
+ *             "endpoint": URL (DynamoDB), "ca_file": PEM, "cache_seconds": 60, "region": R},
  *    "routes": {"GET /hello": {"scopes": ["read"]}}}
  */
 #ifndef AU_CONFIG_H
@@ -75,7 +75,9 @@ struct au_config {
     struct {
         bool enabled; /* the "mtls" member is present */
         bool require_cnf;
-        char status_url[AU_STR_MAX + 1];
+        char status_url[AU_STR_MAX + 1];     /* hsmsignd's base URL, or "" */
+        char dynamodb_table[AU_STR_MAX + 1]; /* the inventory table, or "" */
+        char endpoint[AU_STR_MAX + 1];       /* DynamoDB: "" = the environment's or AWS's */
         char ca_file[AU_STR_MAX + 1];
         char region[65];
         long cache_s;

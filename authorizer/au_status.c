@@ -1,5 +1,6 @@
 #include "authorizer/au_status.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -22,8 +23,17 @@ struct au_status_entry {
     time_t at;
 };
 
+/* The inventory's DynamoDB item (store/st_dynamodb.c, st_ddb_item): "serial" (S, the key),
+ * "status" (N: 0 good, 1 revoked: enum st_cert_status), "kind" (N: 0 X.509, 1 SSH: enum
+ * st_cert_kind), "not_after" (N, epoch seconds). authorizer/ may not include store/, so the
+ * values are repeated here; tests/integration/authorizer_test.sh (dynamodb) checks them against
+ * items hsmsignd wrote. */
+#define AU_DDB_STATUS_GOOD "0"
+#define AU_DDB_KIND_X509 "0"
+
 struct au_status {
     const struct au_config *cfg;
+    char ddb_url[AU_STR_MAX + 1]; /* the DynamoDB endpoint, when the table is named */
     struct aws_http *http;
     bool curl_global;
     struct aws_creds_provider *creds;
@@ -68,6 +78,17 @@ HS_RESULT au_status_new(const struct au_config *cfg, struct au_status **out)
     s->http = aws_http_new();
     HS_ENSURE(s->http != NULL, HS_ERR_NOMEM);
     HS_GUARD(aws_creds_provider_new(NULL, &s->creds));
+    if (cfg->mtls.dynamodb_table[0] != '\0') {
+        const char *ep = cfg->mtls.endpoint[0] != '\0' ? cfg->mtls.endpoint
+                                                       : getenv("AWS_ENDPOINT_URL_DYNAMODB");
+        ep = ep != NULL ? ep : getenv("AWS_ENDPOINT_URL");
+        int w = ep != NULL ? snprintf(s->ddb_url, sizeof(s->ddb_url), "%s", ep)
+                           : snprintf(s->ddb_url, sizeof(s->ddb_url),
+                                      "https://dynamodb.%s.amazonaws.com/", s->region);
+        HS_ENSURE_MSG(w > 0 && (size_t)w < sizeof(s->ddb_url), HS_ERR_INPUT_CONFIG,
+                      "mtls: the DynamoDB endpoint is too long");
+        HS_GUARD(aws_url_check(s->ddb_url, "the DynamoDB endpoint", NULL, true, NULL));
+    }
     *out = s;
     s = NULL;
     return HS_OK;
@@ -145,6 +166,86 @@ static HS_RESULT au_status_ask(struct au_status *s, const char *serial, bool *go
     return HS_OK;
 }
 
+/* The number attribute name of item, NULL when absent or not a number. */
+static const char *au_ddb_n(json_object *item, const char *name)
+{
+    json_object *attr = NULL;
+    json_object *n = NULL;
+    if (!json_object_object_get_ex(item, name, &attr) ||
+        !json_object_object_get_ex(attr, "N", &n) || !json_object_is_type(n, json_type_string)) {
+        return NULL;
+    }
+    return json_object_get_string(n);
+}
+
+/* DynamoDB GetItem on the inventory table (JSON 1.0 protocol, consistent read). */
+static HS_RESULT au_status_ask_ddb(struct au_status *s, const char *serial, time_t now, bool *good)
+{
+    HS_DEFER(json_object *q = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(q != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_json_add(q, "TableName", json_object_new_string(s->cfg->mtls.dynamodb_table)));
+    json_object *key = json_object_new_object();
+    HS_GUARD(hs_json_add(q, "Key", key));
+    json_object *sv = json_object_new_object();
+    HS_GUARD(hs_json_add(key, "serial", sv));
+    HS_GUARD(hs_json_add(sv, "S", json_object_new_string(serial)));
+    HS_GUARD(hs_json_add(q, "ConsistentRead", json_object_new_boolean(1)));
+    HS_GUARD(hs_json_add(q, "ProjectionExpression", json_object_new_string("#s, #k, not_after")));
+    json_object *names = json_object_new_object();
+    HS_GUARD(hs_json_add(q, "ExpressionAttributeNames", names));
+    HS_GUARD(hs_json_add(names, "#s", json_object_new_string("status")));
+    HS_GUARD(hs_json_add(names, "#k", json_object_new_string("kind")));
+    size_t qlen = 0;
+    const char *qtext = json_object_to_json_string_length(q, JSON_C_TO_STRING_PLAIN, &qlen);
+    HS_ENSURE(qtext != NULL, HS_ERR_NOMEM);
+    bool local = false;
+    HS_GUARD(aws_url_check(s->ddb_url, "the DynamoDB endpoint", NULL, true, &local));
+    HS_DEFER(struct hs_buf *answer = hs_buf_new(AU_STATUS_ANSWER_MAX), hs_buf_freep);
+    HS_ENSURE(answer != NULL, HS_ERR_NOMEM);
+    struct aws_http_request req = {
+        .method = "POST",
+        .url = s->ddb_url,
+        .protocols = local ? "http,https" : "https",
+        .headers = {"Content-Type: application/x-amz-json-1.0",
+                    "X-Amz-Target: DynamoDB_20120810.GetItem"},
+        .body = qtext,
+        .body_len = qlen,
+        .response_max = AU_STATUS_ANSWER_MAX,
+        .connect_timeout_ms = AU_STATUS_CONNECT_MS,
+        .timeout_ms = AU_STATUS_TIMEOUT_MS,
+        .no_proxy = local,
+        .keepalive = true,
+        .cacert = s->cfg->mtls.ca_file[0] != '\0' ? s->cfg->mtls.ca_file : NULL,
+        .sigv4_region = s->region,
+        .sigv4_service = "dynamodb",
+        .provider = s->creds,
+        .attempts = 2,
+        .log_what = "dynamodb.GetItem",
+    };
+    struct aws_http_response resp = {.body = answer};
+    HS_GUARD(aws_http_send(s->http, &req, &resp));
+    HS_ENSURE_MSG(resp.status == 200, HS_ERR_IO, "DynamoDB GetItem answered %ld", resp.status);
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    HS_GUARD(au_json_parse((const char *)hs_buf_data(answer), hs_buf_len(answer),
+                           AU_STATUS_ANSWER_MAX, &doc));
+    json_object *item = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "Item", false, json_type_object, &item));
+    if (item == NULL) {
+        *good = false; /* not in the inventory: not ours */
+        return HS_OK;
+    }
+    const char *status = au_ddb_n(item, "status");
+    const char *kind = au_ddb_n(item, "kind");
+    const char *not_after = au_ddb_n(item, "not_after");
+    HS_ENSURE_MSG(status != NULL && kind != NULL && not_after != NULL &&
+                      strspn(not_after, "0123456789") == strlen(not_after) &&
+                      strlen(not_after) > 0 && strlen(not_after) < 19,
+                  HS_ERR_IO, "DynamoDB item: status, kind or not_after missing or malformed");
+    *good = strcmp(status, AU_DDB_STATUS_GOOD) == 0 && strcmp(kind, AU_DDB_KIND_X509) == 0 &&
+            (long long)now < strtoll(not_after, NULL, 10);
+    return HS_OK;
+}
+
 enum au_reason au_status_check(struct au_status *s, const X509 *cert, time_t now)
 {
     char serial[AU_SERIAL_HEX_MAX + 1];
@@ -160,7 +261,9 @@ enum au_reason au_status_check(struct au_status *s, const X509 *cert, time_t now
     }
     bool good = false;
     hs_error_clear();
-    if (hs_failed(au_status_ask(s, serial, &good))) {
+    hs_result asked = s->ddb_url[0] != '\0' ? au_status_ask_ddb(s, serial, now, &good)
+                                            : au_status_ask(s, serial, &good);
+    if (hs_failed(asked)) {
         hs_log(HS_LOG_WARN, "certificate.status.failed", HS_LOG_STR("serial", serial),
                HS_LOG_ERR());
         hs_error_clear();

@@ -6,6 +6,12 @@
  * caller's role must be an hsmsignd admin (policy "admins") to see every serial. The answer's
  * "status" must be "good"; any other status ("revoked", "expired", "on_hold"...) and a 404
  * deny (AU_CERT_REVOKED); a failure to ask denies too (AU_CERT_STATUS_UNKNOWN, never cached).
+ * Instead of status_url, mtls.dynamodb_table names the inventory's DynamoDB table: GetItem
+ * (JSON 1.0 protocol, X-Amz-Target DynamoDB_20120810.GetItem, consistent read, SigV4 service
+ * "dynamodb"; endpoint mtls.endpoint, else AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL,
+ * else https://dynamodb.REGION.amazonaws.com/) on the serial; good means an X.509 item with
+ * status good whose not_after is still ahead (store/st_dynamodb.c's item). A serial not in the
+ * table is not good. The role needs dynamodb:GetItem on the table.
  * Definite answers are cached per serial for mtls.cache_seconds (default 60).
  */
 #ifndef AU_STATUS_H

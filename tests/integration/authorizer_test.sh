@@ -9,8 +9,16 @@
 # unknown kid (then allowed once the JWKS served over HTTPS rotates), tampered payload, missing
 # scope, revoked device certificate (after the status cache time), cnf of another certificate,
 # a malformed event, a JWKS endpoint that is down. The JWKS also comes from an SSM stand-in.
+# HSMSIGN_TEST_INVENTORY=dynamodb runs hsmsignd on a dynalite inventory (tests/dynamo/dynalite.sh)
+# and checks mtls.dynamodb_table (GetItem on the items hsmsignd wrote) as well.
 . "$(dirname "$0")/lib.sh"
 require openssl curl
+inventory=${HSMSIGN_TEST_INVENTORY:-sqlite}
+case $inventory in
+sqlite) ;;
+dynamodb) . "$repo/tests/dynamo/dynalite.sh" && dynalite_require ;;
+*) echo "HSMSIGN_TEST_INVENTORY must be sqlite or dynamodb" >&2; exit 2 ;;
+esac
 hsmsignd=${HSMSIGND:?} authz=${HSMSIGN_AUTHORIZER:?}
 lambda_dir=$repo/tests/lambda
 events=$lambda_dir/events
@@ -23,6 +31,7 @@ cleanup() {
         wait "$p" 2>/dev/null || true
     done
     stop_hsmsignd
+    [ "$inventory" = sqlite ] || dynalite_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,10 +55,19 @@ umask 022
 akid() { printf 'AKIAAUTHZTEST%07d' "$1"; }
 issuer=https://hsmsign.authz.example
 aud=https://api.authz.example
+inventory_member="\"sqlite\": \"$work/out/inventory.db\""
+if [ "$inventory" = dynamodb ]; then
+    ddb_table=hsmsign-authz-test ddb_region=eu-west-1 ddb_akid=AKIAAUTHZTESTDYNAMO1
+    ddb_secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')
+    dynalite_start "$ddb_table" "$ddb_region" "$ddb_akid" "$ddb_secret" || exit 1
+    export AWS_ACCESS_KEY_ID=$ddb_akid AWS_SECRET_ACCESS_KEY=$ddb_secret
+    unset AWS_SESSION_TOKEN
+    inventory_member="\"dynamodb\": {\"table\": \"$ddb_table\", \"region\": \"$ddb_region\", \"endpoint\": \"$ddb_endpoint\", \"timeout_ms\": 2000}"
+fi
 cat >cfg/hsmsignd.json <<JSON
 { "listen": "127.0.0.1:0", $token,
   "ca": {"key": "authz-issuing", "chain_file": "out/truststore.pem"},
-  "inventory": {"sqlite": "$work/out/inventory.db"},
+  "inventory": {$inventory_member},
   "jwt": {"issuer": "$issuer", "keys": [{"key": "authz-jwt", "alg": "ES256"}]},
   "auth": {"sigv4": {"region": "eu-west-1", "access_keys": [
              {"access_key_id": "$(akid 1)", "secret_file": "out/device.secret",
@@ -439,4 +457,16 @@ authz_config cfg/mtls-down.json "{\"file\": \"$work/out/jwks.json\"}" \
     "\"mtls\": {\"status_url\": \"http://127.0.0.1:$dead_port\", \"region\": \"eu-west-1\"}"
 check "the status endpoint down -> Deny certificate_status_unknown (fail closed)" \
     eval 'AWS_ACCESS_KEY_ID=$(akid 2) AWS_SECRET_ACCESS_KEY=$(cat out/admin.secret) expect_decision Deny certificate_status_unknown cfg/mtls-down.json out/bound-b.jwt "GET /hello" --client-cert out/dev-b.pem'
+
+# --- mTLS status from the DynamoDB inventory table (GetItem on what hsmsignd wrote) -------------
+if [ "$inventory" = dynamodb ]; then
+    authz_config cfg/mtls-ddb.json "{\"file\": \"$work/out/jwks.json\"}" \
+        "\"mtls\": {\"require_cnf\": true, \"dynamodb_table\": \"$ddb_table\", \"endpoint\": \"$ddb_endpoint\", \"region\": \"$ddb_region\"}"
+    check "dynamodb_table: device-b (good in the table) with its bound token -> Allow" \
+        expect_decision Allow ok cfg/mtls-ddb.json out/bound-b.jwt "GET /hello" --client-cert out/dev-b.pem
+    check "dynamodb_table: device-a (revoked through hsmsignd) -> Deny certificate_revoked" \
+        expect_decision Deny certificate_revoked cfg/mtls-ddb.json out/bound-a.jwt "GET /hello" --client-cert out/dev-a.pem
+    check "dynamodb_table: the wrong credentials (DynamoDB refuses) -> Deny certificate_status_unknown" \
+        eval 'AWS_SECRET_ACCESS_KEY=wrong-secret expect_decision Deny certificate_status_unknown cfg/mtls-ddb.json out/bound-b.jwt "GET /hello" --client-cert out/dev-b.pem'
+fi
 finish

@@ -434,6 +434,12 @@ HS_TEST(config_is_strict)
          "METHOD"},
         {"{" BASE ", \"routes\": {\"GET /x\": {\"scope\": [\"r\"]}}}", HS_ERR_INPUT_FIELD, "scope"},
         {"{" BASE ", \"mtls\": {\"require_cnf\": true}}", HS_ERR_INPUT_FIELD, "status_url"},
+        {"{" BASE ", \"mtls\": {\"status_url\": \"https://h/\", \"dynamodb_table\": \"inv\"}}",
+         HS_ERR_INPUT_FIELD, "exactly one"},
+        {"{" BASE ", \"mtls\": {\"status_url\": \"https://h/\", \"endpoint\": \"https://d/\"}}",
+         HS_ERR_INPUT_CONFIG, "mtls.endpoint"},
+        {"{" BASE ", \"mtls\": {\"dynamodb_table\": \"a b\"}}", HS_ERR_INPUT_CONFIG,
+         "mtls.dynamodb_table"},
         {"{" BASE ", \"mtls\": {\"status_url\": \"https://h/\", \"cache_seconds\": -1}}",
          HS_ERR_INPUT_RANGE, "cache_seconds"},
     };
