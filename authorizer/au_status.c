@@ -178,8 +178,8 @@ static const char *au_ddb_n(json_object *item, const char *name)
     return json_object_get_string(n);
 }
 
-/* DynamoDB GetItem on the inventory table (JSON 1.0 protocol, consistent read). */
-static HS_RESULT au_status_ask_ddb(struct au_status *s, const char *serial, time_t now, bool *good)
+/* The GetItem request for serial, as a json-c object the caller releases. */
+static HS_RESULT au_ddb_request(const struct au_status *s, const char *serial, json_object **out)
 {
     HS_DEFER(json_object *q = json_object_new_object(), hs_json_putp);
     HS_ENSURE(q != NULL, HS_ERR_NOMEM);
@@ -195,6 +195,41 @@ static HS_RESULT au_status_ask_ddb(struct au_status *s, const char *serial, time
     HS_GUARD(hs_json_add(q, "ExpressionAttributeNames", names));
     HS_GUARD(hs_json_add(names, "#s", json_object_new_string("status")));
     HS_GUARD(hs_json_add(names, "#k", json_object_new_string("kind")));
+    *out = q;
+    q = NULL;
+    return HS_OK;
+}
+
+/* GetItem's answer: *good for an X.509 item, status good, not_after after now; an answer
+ * without "Item" (not in the inventory) is not good. */
+static HS_RESULT au_ddb_answer(const struct hs_buf *answer, time_t now, bool *good)
+{
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    HS_GUARD(au_json_parse((const char *)hs_buf_data(answer), hs_buf_len(answer),
+                           AU_STATUS_ANSWER_MAX, &doc));
+    json_object *item = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "Item", false, json_type_object, &item));
+    if (item == NULL) {
+        *good = false;
+        return HS_OK;
+    }
+    const char *status = au_ddb_n(item, "status");
+    const char *kind = au_ddb_n(item, "kind");
+    const char *not_after = au_ddb_n(item, "not_after");
+    HS_ENSURE_MSG(status != NULL && kind != NULL && not_after != NULL &&
+                      strspn(not_after, "0123456789") == strlen(not_after) &&
+                      strlen(not_after) > 0 && strlen(not_after) < 19,
+                  HS_ERR_IO, "DynamoDB item: status, kind or not_after missing or malformed");
+    *good = strcmp(status, AU_DDB_STATUS_GOOD) == 0 && strcmp(kind, AU_DDB_KIND_X509) == 0 &&
+            (long long)now < strtoll(not_after, NULL, 10);
+    return HS_OK;
+}
+
+/* DynamoDB GetItem on the inventory table (JSON 1.0 protocol, consistent read). */
+static HS_RESULT au_status_ask_ddb(struct au_status *s, const char *serial, time_t now, bool *good)
+{
+    HS_DEFER(json_object *q = NULL, hs_json_putp);
+    HS_GUARD(au_ddb_request(s, serial, &q));
     size_t qlen = 0;
     const char *qtext = json_object_to_json_string_length(q, JSON_C_TO_STRING_PLAIN, &qlen);
     HS_ENSURE(qtext != NULL, HS_ERR_NOMEM);
@@ -225,25 +260,7 @@ static HS_RESULT au_status_ask_ddb(struct au_status *s, const char *serial, time
     struct aws_http_response resp = {.body = answer};
     HS_GUARD(aws_http_send(s->http, &req, &resp));
     HS_ENSURE_MSG(resp.status == 200, HS_ERR_IO, "DynamoDB GetItem answered %ld", resp.status);
-    HS_DEFER(json_object *doc = NULL, hs_json_putp);
-    HS_GUARD(au_json_parse((const char *)hs_buf_data(answer), hs_buf_len(answer),
-                           AU_STATUS_ANSWER_MAX, &doc));
-    json_object *item = NULL;
-    HS_GUARD(hs_json_get_typed(doc, "Item", false, json_type_object, &item));
-    if (item == NULL) {
-        *good = false; /* not in the inventory: not ours */
-        return HS_OK;
-    }
-    const char *status = au_ddb_n(item, "status");
-    const char *kind = au_ddb_n(item, "kind");
-    const char *not_after = au_ddb_n(item, "not_after");
-    HS_ENSURE_MSG(status != NULL && kind != NULL && not_after != NULL &&
-                      strspn(not_after, "0123456789") == strlen(not_after) &&
-                      strlen(not_after) > 0 && strlen(not_after) < 19,
-                  HS_ERR_IO, "DynamoDB item: status, kind or not_after missing or malformed");
-    *good = strcmp(status, AU_DDB_STATUS_GOOD) == 0 && strcmp(kind, AU_DDB_KIND_X509) == 0 &&
-            (long long)now < strtoll(not_after, NULL, 10);
-    return HS_OK;
+    return au_ddb_answer(answer, now, good);
 }
 
 enum au_reason au_status_check(struct au_status *s, const X509 *cert, time_t now)
