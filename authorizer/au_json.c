@@ -15,6 +15,7 @@
  * caught here; json-c then keeps the last). */
 #define AU_JSON_KEYS_MAX 512 /* members of one object */
 #define AU_JSON_OPEN_MAX (AU_JSON_DEPTH_MAX + 1)
+#define AU_JSON_OPEN_KEYS_MAX 1024 /* members of all the objects open at one point */
 
 struct au_json_key {
     size_t start;
@@ -30,7 +31,7 @@ struct au_json_scan {
     struct au_json_open open[AU_JSON_OPEN_MAX];
     size_t depth;
     size_t nkeys;
-    struct au_json_key keys[AU_JSON_OPEN_MAX * AU_JSON_KEYS_MAX];
+    struct au_json_key keys[AU_JSON_OPEN_KEYS_MAX];
 };
 
 HS_DEFINE_FREEP(au_json_scan_freep, struct au_json_scan, OPENSSL_free)
@@ -58,16 +59,20 @@ static HS_RESULT au_json_key_add(struct au_json_scan *sc, const char *s, struct 
                       HS_ERR_INPUT_JSON, "duplicate member \"%.*s\"",
                       (int)(k.len > 64 ? 64 : k.len), s + k.start);
     }
-    HS_ENSURE_MSG(sc->nkeys - top->key_base < AU_JSON_KEYS_MAX, HS_ERR_INPUT_JSON,
-                  "over %d members in an object", AU_JSON_KEYS_MAX);
+    HS_ENSURE_MSG(sc->nkeys - top->key_base < AU_JSON_KEYS_MAX && sc->nkeys < AU_JSON_OPEN_KEYS_MAX,
+                  HS_ERR_INPUT_JSON, "over %d members in an object (%d in nested ones)",
+                  AU_JSON_KEYS_MAX, AU_JSON_OPEN_KEYS_MAX);
     sc->keys[sc->nkeys++] = k;
     return HS_OK;
 }
 
 static HS_RESULT au_json_dups(const char *s, size_t n)
 {
-    HS_DEFER(struct au_json_scan *sc = OPENSSL_zalloc(sizeof(*sc)), au_json_scan_freep);
+    /* Not zeroed: only open[0..depth) and keys[0..nkeys) are ever read. */
+    HS_DEFER(struct au_json_scan *sc = OPENSSL_malloc(sizeof(*sc)), au_json_scan_freep);
     HS_ENSURE(sc != NULL, HS_ERR_NOMEM);
+    sc->depth = 0;
+    sc->nkeys = 0;
     bool expect_key = false;
     for (size_t i = 0; i < n;) {
         char c = s[i];
