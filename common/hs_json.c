@@ -1,8 +1,182 @@
 #include "common/hs_json.h"
 
+#include <stdbool.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "common/hs_defer.h"
+
+/* --- duplicate member names ------------------------------------------------------------------
+ * RFC 8259 §4 leaves duplicate names undefined and json-c silently keeps the last value, so a
+ * request {"csr": weak, "csr": good} would be judged by one reader and acted on by another.
+ * The check counts: the member names in the text (a scan of text json-c already accepted, so it
+ * only needs to find strings and containers) against the members of every object json-c built.
+ * A duplicate anywhere (also in an object that a later duplicate then replaced, and also spelt
+ * with escapes) leaves the tree with fewer members than the text, and nothing else does. O(n),
+ * no table of names; only when the counts differ is the text searched again, to name the member
+ * in the error. */
+
+#define HS_JSON_NAME_SHOWN 64   /* bytes of a duplicate member name put into the error */
+#define HS_JSON_NAME_SEARCH 256 /* members of one object searched pairwise for the name */
+
+HS_DEFINE_FREEP(hs_json_stackp_free, json_object *, OPENSSL_free)
+
+/* s[*i] is '"': advances *i past the string (whose end json-c has already found). */
+static void hs_json_skip_string(const char *s, size_t n, size_t *i)
+{
+    for (++*i; *i < n && s[*i] != '"'; ++*i) {
+        if (s[*i] == '\\') {
+            ++*i;
+        }
+    }
+    ++*i;
+}
+
+/* Counts the member names in s[0..n) (strings right after '{' or ',' inside an object) and the
+ * containers. depth_max bounds the stack of open containers (json-c enforced it already). */
+static HS_RESULT hs_json_count_text(const char *s, size_t n, int depth_max, size_t *names,
+                                    size_t *containers)
+{
+    size_t cap = (size_t)depth_max + 1;
+    HS_DEFER(char *open = OPENSSL_malloc(cap), hs_ossl_str_freep);
+    HS_ENSURE(open != NULL, HS_ERR_NOMEM);
+    size_t depth = 0;
+    bool expect_name = false;
+    *names = 0;
+    *containers = 0;
+    for (size_t i = 0; i < n;) {
+        char c = s[i];
+        if (c == '"') {
+            *names += expect_name ? 1 : 0;
+            expect_name = false;
+            hs_json_skip_string(s, n, &i);
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            HS_ENSURE(depth < cap, HS_ERR_INTERNAL);
+            open[depth++] = c;
+            ++*containers;
+            expect_name = c == '{';
+        } else if (c == '}' || c == ']') {
+            HS_ENSURE(depth > 0, HS_ERR_INTERNAL);
+            depth--;
+            expect_name = false;
+        } else if (c == ',') {
+            expect_name = depth > 0 && open[depth - 1] == '{';
+        }
+        i++;
+    }
+    return HS_OK;
+}
+
+/* The members of every object in the tree under root (iterative: a stack of at most
+ * containers entries, each container being pushed once). */
+static HS_RESULT hs_json_count_tree(json_object *root, size_t containers, size_t *names)
+{
+    HS_DEFER(json_object **stack = OPENSSL_malloc(sizeof(*stack) * (containers + 1)),
+             hs_json_stackp_free);
+    HS_ENSURE(stack != NULL, HS_ERR_NOMEM);
+    size_t top = 0;
+    stack[top++] = root;
+    *names = 0;
+    while (top > 0) {
+        json_object *o = stack[--top];
+        if (json_object_is_type(o, json_type_object)) {
+            *names += (size_t)json_object_object_length(o);
+            json_object_object_foreach(o, key, val)
+            {
+                (void)key;
+                if (json_object_is_type(val, json_type_object) ||
+                    json_object_is_type(val, json_type_array)) {
+                    HS_ENSURE(top <= containers, HS_ERR_INTERNAL);
+                    stack[top++] = val;
+                }
+            }
+        } else {
+            size_t k = json_object_array_length(o);
+            for (size_t j = 0; j < k; j++) {
+                json_object *val = json_object_array_get_idx(o, j);
+                if (json_object_is_type(val, json_type_object) ||
+                    json_object_is_type(val, json_type_array)) {
+                    HS_ENSURE(top <= containers, HS_ERR_INTERNAL);
+                    stack[top++] = val;
+                }
+            }
+        }
+    }
+    return HS_OK;
+}
+
+/* Only after the counts differ: the first object (in text order, at most HS_JSON_NAME_SEARCH
+ * members) with one name written twice, byte for byte. Returns false when none is found (the
+ * names differ only in their escapes, or the object is larger). */
+static bool hs_json_find_duplicate(const char *s, size_t n, size_t *at, size_t *name_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '{') {
+            continue;
+        }
+        /* The names of the object opening at i, with nested containers skipped. */
+        size_t starts[HS_JSON_NAME_SEARCH];
+        size_t lens[HS_JSON_NAME_SEARCH];
+        size_t count = 0;
+        int depth = 0;
+        bool expect_name = true;
+        for (size_t j = i + 1; j < n && depth >= 0 && count < HS_JSON_NAME_SEARCH;) {
+            char c = s[j];
+            if (c == '"') {
+                size_t start = j + 1;
+                hs_json_skip_string(s, n, &j);
+                if (expect_name && depth == 0) {
+                    starts[count] = start;
+                    lens[count] = j - 1 - start;
+                    for (size_t k = 0; k < count; k++) {
+                        if (lens[k] == lens[count] &&
+                            memcmp(s + starts[k], s + start, lens[count]) == 0) {
+                            *at = start;
+                            *name_len = lens[count];
+                            return true;
+                        }
+                    }
+                    count++;
+                }
+                expect_name = false;
+                continue;
+            }
+            if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                depth--;
+            } else if (c == ',') {
+                expect_name = depth == 0;
+            }
+            j++;
+        }
+    }
+    return false;
+}
+
+static HS_RESULT hs_json_no_duplicates(const char *text, size_t len, int max_depth,
+                                       json_object *root)
+{
+    size_t in_text = 0;
+    size_t containers = 0;
+    size_t in_tree = 0;
+    HS_GUARD(hs_json_count_text(text, len, max_depth, &in_text, &containers));
+    HS_GUARD(hs_json_count_tree(root, containers, &in_tree));
+    if (in_text == in_tree) {
+        return HS_OK;
+    }
+    size_t at = 0;
+    size_t name_len = 0;
+    if (hs_json_find_duplicate(text, len, &at, &name_len)) {
+        HS_BAIL_MSG(HS_ERR_INPUT_JSON, "duplicate member \"%.*s\"%s",
+                    (int)(name_len > HS_JSON_NAME_SHOWN ? HS_JSON_NAME_SHOWN : name_len), text + at,
+                    name_len > HS_JSON_NAME_SHOWN ? "..." : "");
+    }
+    HS_BAIL_MSG(HS_ERR_INPUT_JSON, "a member name appears twice in one object");
+}
 
 HS_RESULT hs_json_parse_object(const char *text, size_t len, size_t max_len, int max_depth,
                                json_object **out)
@@ -24,6 +198,7 @@ HS_RESULT hs_json_parse_object(const char *text, size_t len, size_t max_len, int
     }
     HS_ENSURE_MSG(json_object_is_type(obj, json_type_object), HS_ERR_INPUT_JSON,
                   "top-level value must be an object");
+    HS_GUARD(hs_json_no_duplicates(text, used, max_depth, obj));
     *out = obj;
     obj = NULL;
     return HS_OK;

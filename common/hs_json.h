@@ -20,9 +20,13 @@
 /* Default nesting limit for request bodies and configs. */
 #define HS_JSON_DEPTH_MAX 16
 
-/* Parses text[0..len) (not necessarily NUL-terminated) as exactly one JSON object. Errors:
- * HS_ERR_INPUT_TOO_LARGE when len > max_len, HS_ERR_INPUT_JSON for invalid JSON, a depth over
- * max_depth, trailing content or a top-level value that is not an object. The caller releases
+/* Parses text[0..len) (not necessarily NUL-terminated) as exactly one JSON object (RFC 8259),
+ * refusing a member name that appears twice in one object anywhere in the document (RFC 8259 §4
+ * leaves that undefined; json-c would keep the last value, so two readers could disagree).
+ * Errors: HS_ERR_INPUT_TOO_LARGE when len > max_len, HS_ERR_INPUT_JSON for invalid JSON, a depth
+ * over max_depth, trailing content, a top-level value that is not an object, or a duplicate
+ * member (the detail: 'duplicate member "NAME"', at most 64 bytes of it, or "a member name
+ * appears twice in one object" when the two spellings differ only in escapes), HS_ERR_NOMEM. The caller releases
  * *out with json_object_put(). */
 HS_RESULT hs_json_parse_object(const char *text, size_t len, size_t max_len, int max_depth,
                                json_object **out);

@@ -321,6 +321,11 @@ check "python3-jwt verifies the RS256 token" jwt_check RS256 snowflake "$device"
 check "alg PS256 (no such key) -> 400 unsupported_alg" \
     expect "$(call device POST /v1/tokens '{"audience": "snowflake", "alg": "PS256"}')" 400 \
     unsupported_alg
+# Duplicate members: json-c would keep the last, so the policy could judge one audience and the
+# token carry another; refused as invalid JSON, and nothing is issued.
+check "a repeated member (audience twice) -> 400 invalid_json" \
+    expect "$(call device POST /v1/tokens '{"audience": "snowflake", "audience": "https://evil.example"}')" \
+    400 invalid_json
 check "an audience outside the rule -> 403 audience_not_allowed" \
     expect "$(call device POST /v1/tokens '{"audience": "https://evil.example"}')" 403 forbidden \
     audience_not_allowed

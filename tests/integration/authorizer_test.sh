@@ -397,7 +397,8 @@ touch out/served.json.down
 sleep 1.2
 check "the endpoint then answers 503: the last good set is kept (Allow), the failure logged" \
     eval 'send stale-2 out/ev-token.json && rec_ok stale-2 "$rest_allow" && grep -q jwks.fetch.failed out/stale.log'
-sleep 2.5
+# Ages are whole seconds (time()), so wait past max_stale_seconds + 1 for "older than".
+sleep 3.5
 check "... until it is older than max_stale_seconds: Deny jwks_unavailable" \
     eval 'send stale-3 out/ev-token.json && rec_ok stale-3 "$(rest_deny jwks_unavailable)"'
 rm -f out/served.json.down

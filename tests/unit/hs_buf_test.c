@@ -151,6 +151,43 @@ HS_TEST(json_parse_rejects_bad_documents)
     }
 }
 
+/* Duplicate member names are refused anywhere in the document (json-c would keep the last
+ * value silently: {"csr": weak, "csr": good}); the same names in different objects, or inside
+ * strings, are not duplicates. The detail names the member when it is written alike. */
+HS_TEST(json_parse_refuses_duplicate_members)
+{
+    static const struct {
+        const char *text;
+        const char *detail; /* NULL: accepted */
+    } cases[] = {
+        {"{\"audience\":\"x\",\"audience\":\"y\"}", "duplicate member \"audience\""},
+        {"{ \"a\" : 1 ,\n \"b\": {\"a\": 2}, \"a\" :3 }", "duplicate member \"a\""},
+        {"{\"a\":{\"b\":1,\"c\":2,\"b\":3}}", "duplicate member \"b\""},
+        {"{\"a\":[{\"k\":1},{\"k\":2,\"k\":2}]}", "duplicate member \"k\""},
+        /* the first "a" holds an object that the second replaces: still refused */
+        {"{\"a\":{\"x\":1,\"y\":2},\"a\":3}", "duplicate member \"a\""},
+        /* the same name spelt with an escape */
+        {"{\"ab\":1,\"a\\u0062\":2}", "a member name appears twice in one object"},
+        {"{\"q\\\"\":1,\"q\\\"\":2}", "duplicate member \"q\\\"\""},
+        /* not duplicates */
+        {"{\"a\":{\"k\":1},\"b\":{\"k\":1},\"c\":[{\"k\":1},{\"k\":2}]}", NULL},
+        {"{\"a\":\"{\\\"a\\\":1,\\\"a\\\":2}\",\"b\":\",\\\"a\\\":\"}", NULL},
+        {"{\"a\":[\"a\",\"a\"],\"\":1,\"A\":2}", NULL},
+        {"{}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        HS_DEFER(json_object *obj = NULL, hs_json_putp);
+        hs_result r = hs_json_parse_object(cases[i].text, strlen(cases[i].text), 1024, 8, &obj);
+        if (cases[i].detail == NULL) {
+            HS_CHECK_OK(r);
+            continue;
+        }
+        HS_CHECK_ERR(r, HS_ERR_INPUT_JSON);
+        HS_CHECK(obj == NULL);
+        HS_CHECK(strcmp(hs_error_last()->detail, cases[i].detail) == 0);
+    }
+}
+
 HS_TEST(json_getters_check_type_range_and_unknown_keys)
 {
     const char *text = "{\"s\":\"x\",\"n\":12,\"f\":1.5,\"b\":true,\"z\":\"a\\u0000b\",\"e\":\"\"}";
@@ -212,6 +249,7 @@ int main(void)
         HS_TEST_CASE(hex_and_base64url_match_rfc4648_vectors),
         HS_TEST_CASE(cursor_never_reads_past_end),
         HS_TEST_CASE(json_parse_rejects_bad_documents),
+        HS_TEST_CASE(json_parse_refuses_duplicate_members),
         HS_TEST_CASE(json_getters_check_type_range_and_unknown_keys),
         HS_TEST_CASE(error_detail_appends_stay_in_bounds),
         HS_TEST_END,
