@@ -74,7 +74,7 @@ static HS_RESULT hs_json_count_text(const char *s, size_t n, int depth_max, size
  * containers entries, each container being pushed once). */
 static HS_RESULT hs_json_count_tree(json_object *root, size_t containers, size_t *names)
 {
-    HS_DEFER(json_object **stack = OPENSSL_malloc(sizeof(*stack) * (containers + 1)),
+    HS_DEFER(json_object **stack = OPENSSL_malloc(sizeof(void *) * (containers + 1)),
              hs_json_stackp_free);
     HS_ENSURE(stack != NULL, HS_ERR_NOMEM);
     size_t top = 0;
@@ -108,50 +108,64 @@ static HS_RESULT hs_json_count_tree(json_object *root, size_t containers, size_t
     return HS_OK;
 }
 
-/* Only after the counts differ: the first object (in text order, at most HS_JSON_NAME_SEARCH
- * members) with one name written twice, byte for byte. Returns false when none is found (the
- * names differ only in their escapes, or the object is larger). */
+/* Whether the name at starts[count]/lens[count] equals one of the count before it. */
+static bool hs_json_name_seen(const char *s, const size_t *starts, const size_t *lens, size_t count)
+{
+    for (size_t k = 0; k < count; k++) {
+        if (lens[k] == lens[count] && memcmp(s + starts[k], s + starts[count], lens[count]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* s[i] is '{': whether that object (not the objects nested in it) names one member twice,
+ * byte for byte, among its first HS_JSON_NAME_SEARCH members; *at and *name_len then give the
+ * name's raw text. */
+static bool hs_json_object_duplicate(const char *s, size_t n, size_t i, size_t *at,
+                                     size_t *name_len)
+{
+    size_t starts[HS_JSON_NAME_SEARCH];
+    size_t lens[HS_JSON_NAME_SEARCH];
+    size_t count = 0;
+    int depth = 0;
+    bool expect_name = true;
+    for (size_t j = i + 1; j < n && depth >= 0 && count < HS_JSON_NAME_SEARCH;) {
+        char c = s[j];
+        if (c != '"') {
+            depth += (c == '{' || c == '[') ? 1 : (c == '}' || c == ']') ? -1 : 0;
+            expect_name = c == ',' ? depth == 0 : expect_name && strchr(" \t\r\n", c) != NULL;
+            j++;
+            continue;
+        }
+        size_t start = j + 1;
+        hs_json_skip_string(s, n, &j);
+        if (expect_name && depth == 0) {
+            starts[count] = start;
+            lens[count] = j - 1 - start;
+            if (hs_json_name_seen(s, starts, lens, count)) {
+                *at = start;
+                *name_len = lens[count];
+                return true;
+            }
+            count++;
+        }
+        expect_name = false;
+    }
+    return false;
+}
+
+/* Only after the counts differ: the first object (in text order) with one name written twice.
+ * Returns false when none is found (the names differ only in their escapes, or the object has
+ * more than HS_JSON_NAME_SEARCH members). */
 static bool hs_json_find_duplicate(const char *s, size_t n, size_t *at, size_t *name_len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] != '{') {
-            continue;
-        }
-        /* The names of the object opening at i, with nested containers skipped. */
-        size_t starts[HS_JSON_NAME_SEARCH];
-        size_t lens[HS_JSON_NAME_SEARCH];
-        size_t count = 0;
-        int depth = 0;
-        bool expect_name = true;
-        for (size_t j = i + 1; j < n && depth >= 0 && count < HS_JSON_NAME_SEARCH;) {
-            char c = s[j];
-            if (c == '"') {
-                size_t start = j + 1;
-                hs_json_skip_string(s, n, &j);
-                if (expect_name && depth == 0) {
-                    starts[count] = start;
-                    lens[count] = j - 1 - start;
-                    for (size_t k = 0; k < count; k++) {
-                        if (lens[k] == lens[count] &&
-                            memcmp(s + starts[k], s + start, lens[count]) == 0) {
-                            *at = start;
-                            *name_len = lens[count];
-                            return true;
-                        }
-                    }
-                    count++;
-                }
-                expect_name = false;
-                continue;
-            }
-            if (c == '{' || c == '[') {
-                depth++;
-            } else if (c == '}' || c == ']') {
-                depth--;
-            } else if (c == ',') {
-                expect_name = depth == 0;
-            }
-            j++;
+        if (s[i] == '"') {
+            hs_json_skip_string(s, n, &i);
+            i--; /* the loop's i++ */
+        } else if (s[i] == '{' && hs_json_object_duplicate(s, n, i, at, name_len)) {
+            return true;
         }
     }
     return false;
