@@ -174,7 +174,7 @@ variable "mtls" {
   default = null
 
   validation {
-    condition     = var.mtls == null || try(var.mtls.cache_seconds == null || (var.mtls.cache_seconds >= 0 && var.mtls.cache_seconds <= 3600), false)
+    condition     = var.mtls == null ? true : (var.mtls.cache_seconds == null ? true : (var.mtls.cache_seconds >= 0 && var.mtls.cache_seconds <= 3600))
     error_message = "mtls.cache_seconds must be between 0 and 3600."
   }
 }
