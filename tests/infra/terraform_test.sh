@@ -12,6 +12,9 @@
 #      - the org API publishes exactly the IAM routes, each with SigV4 and a Lambda proxy
 #        integration of payload 1.0; the health check is HTTPS /healthz and its alarm uses the
 #        us-east-1 provider;
+#   2b. `terraform plan` of examples/authorizer with its terraform.tfvars.example (the providers
+#      overridden to skip AWS calls), checking the authorizer, the route, the JWT authorizer and
+#      where the alarm topic goes;
 #   3. an invalid authorizer input (mtls naming both a table and a status URL) fails the plan.
 # Needs terraform on PATH and the hashicorp/aws provider in a plugin directory
 # (HSMSIGN_TF_PLUGIN_DIR, default /opt/tf-plugins): neither is a Debian or npm package, so the
@@ -114,6 +117,31 @@ check "health_check: the alarm is on AWS/Route53 HealthCheckStatus with the us-e
     bash -c "jq -e '.[0].namespace == \"AWS/Route53\" and .[0].metric_name == \"HealthCheckStatus\"' <<<'$(res aws_cloudwatch_metric_alarm)' >/dev/null &&
              jq -e '.configuration.root_module.module_calls.health.module.resources[] | select(.address == \"aws_cloudwatch_metric_alarm.this\") | .provider_config_key == \"aws.us_east_1\"' '$work/plan.json' >/dev/null &&
              jq -e '.configuration.provider_config[\"aws.us_east_1\"].expressions.region.constant_value == \"us-east-1\"' '$work/plan.json' >/dev/null"
+
+# --- 2b. plan examples/authorizer with its terraform.tfvars.example, offline -------------------------
+ex=$work/terraform/examples/authorizer
+sed -n '/^provider "aws" {/,/^}/p' "$fx/main.tf" | sed '/region/d' >"$ex/offline_override.tf"
+sed -n '/^provider "aws" {/,$p' "$fx/main.tf" | sed -n '/alias/,/^}/p' |
+    { echo 'provider "aws" {'; sed '/region/d'; } >>"$ex/offline_override.tf"
+cp "$ex/terraform.tfvars.example" "$ex/terraform.tfvars"
+if (cd "$ex" && terraform plan -refresh=false -input=false -no-color -out=plan.bin >"$work/plan-ex.log" 2>&1); then
+    ok "examples/authorizer: terraform plan with terraform.tfvars.example"
+    (cd "$ex" && terraform show -json plan.bin) >"$work/plan-ex.json"
+    exres() { jq -c --arg t "$1" '[.. | objects | select(.type? == $t and has("values")) | .values]' "$work/plan-ex.json"; }
+    check "examples/authorizer: a TOKEN authorizer with a 300 s result cache on GET /hello" \
+        jqc '.[0].type == "TOKEN" and .[0].authorizer_result_ttl_in_seconds == 300 and .[0].identity_source == "method.request.header.Authorization"' <<<"$(exres aws_api_gateway_authorizer)"
+    check "examples/authorizer: with the cache on, the authorizer answers with the stage wildcard" \
+        jqc '.[0].environment[0].variables.HSMSIGN_AUTHORIZER_CONFIG_JSON | fromjson | .wildcard_resource == true and .routes["GET /hello"].scopes == ["read"]' <<<"$(exres aws_lambda_function)"
+    check "examples/authorizer: GET /hello uses the custom authorizer" \
+        jqc '.[0].http_method == "GET" and .[0].authorization == "CUSTOM"' <<<"$(exres aws_api_gateway_method)"
+    check "examples/authorizer: the HTTP API's JWT authorizer has hsmsign's issuer and the audiences" \
+        jqc '.[0].authorizer_type == "JWT" and .[0].jwt_configuration[0].issuer == "https://pki.example.com" and .[0].jwt_configuration[0].audience == ["https://hello.example.com"]' <<<"$(exres aws_apigatewayv2_authorizer)"
+    check "examples/authorizer: the alarm topic is created in us-east-1" \
+        jqc '[.configuration.root_module.resources[] | select(.address == "aws_sns_topic.alarms") | .provider_config_key] == ["aws.us_east_1"]' "$work/plan-ex.json"
+else
+    cat "$work/plan-ex.log"
+    fail "examples/authorizer: terraform plan with terraform.tfvars.example"
+fi
 
 # --- 3. an invalid input fails the plan ------------------------------------------------------------
 if (cd "$fx" && terraform plan -refresh=false -input=false -no-color \
