@@ -234,11 +234,11 @@ main_authorizer() {
         die authorizer "the authorizer reads its JWKS itself (jwks.ssm_parameter): unset HSMSIGN_SSM_JWKS, _TRUSTSTORE, _HSM_CA_CERT"
     fi
     CONFIG=$RUNTIME_DIR/$PROGRAM.json
+    # The cold start counts: only shell builtins on this path but one mkdir (the file is the
+    # program's own, 0600 under umask 077, written once in a fresh execution environment).
     if [ -n "${HSMSIGN_AUTHORIZER_CONFIG_JSON:-}" ]; then
         [ -z "${HSMSIGN_SSM_CONFIG:-}" ] || die config "set one of HSMSIGN_AUTHORIZER_CONFIG_JSON and HSMSIGN_SSM_CONFIG"
-        printf '%s' "$HSMSIGN_AUTHORIZER_CONFIG_JSON" >"$CONFIG.tmp" || die config "cannot write $CONFIG"
-        chmod 0644 "$CONFIG.tmp"
-        mv -f "$CONFIG.tmp" "$CONFIG"
+        printf '%s' "$HSMSIGN_AUTHORIZER_CONFIG_JSON" >"$CONFIG" || die config "cannot write $CONFIG"
         unset HSMSIGN_AUTHORIZER_CONFIG_JSON
     elif [ -n "${HSMSIGN_SSM_CONFIG:-}" ]; then
         [ -n "$REGION" ] || die region "AWS_REGION is not set"
@@ -263,11 +263,12 @@ main() {
     esac
     readonly PROGRAM
     REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
-    mkdir -p "$RUNTIME_DIR"
-    chmod 0700 "$RUNTIME_DIR"
     if [ "$PROGRAM" = hsmsign-authorizer ]; then
+        [ -d "$RUNTIME_DIR" ] || mkdir -m 0700 "$RUNTIME_DIR" || die config "cannot create $RUNTIME_DIR"
         main_authorizer
     else
+        mkdir -p "$RUNTIME_DIR"
+        chmod 0700 "$RUNTIME_DIR"
         main_hsmsignd
     fi
 }
