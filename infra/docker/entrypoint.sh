@@ -1,5 +1,10 @@
 #!/bin/bash
-# hsmsign-entrypoint: prepares hsmsignd's run-time files, then execs hsmsignd.
+# hsmsign-entrypoint: prepares hsmsignd's run-time files, then execs hsmsignd; or, for the
+# authorizer function, writes hsmsign-authorizer's config and execs hsmsign-authorizer.
+#
+# Which program: the first argument (ECS: the container command), else _HANDLER (Lambda:
+# provided.al2023's /lambda-entrypoint.sh sets it from the function's image command, e.g.
+# image_config.command = ["hsmsign-authorizer"]), else hsmsignd. Any other name is refused.
 #
 # In the image it is /usr/local/bin/hsmsign-entrypoint and also the Lambda bootstrap
 # (/var/runtime/bootstrap, which provided.al2023's /lambda-entrypoint.sh execs). ECS runs it as
@@ -24,12 +29,25 @@
 #      never logged (no xtrace; log lines are fixed texts).
 #   4. exec hsmsignd (HSMSIGN_CONFIG=the config path), with no arguments.
 #
+# hsmsign-authorizer (docs/authorizer.md, modules/authorizer) needs no token, no PIN and no
+# CloudHSM client: HSMSIGN_PIN_SECRET_ARN and HSMSIGN_CLOUDHSM_HSM_IPS are refused. Its config
+# (HSMSIGN_AUTHORIZER_CONFIG for the program) is, in this order:
+#   HSMSIGN_AUTHORIZER_CONFIG_JSON   the config itself (no secret in it), written to
+#                                    $HSMSIGN_RUNTIME_DIR/hsmsign-authorizer.json: no AWS call at
+#                                    start, so the cold start stays short
+#   HSMSIGN_SSM_CONFIG               an SSM String parameter, fetched to the same file
+#   HSMSIGN_AUTHORIZER_CONFIG        a file already there (e.g. in the image)
+# The program validates the config itself and reports a bad one to /runtime/init/error. It reads
+# its JWKS (jwks.ssm_parameter / jwks.url) and certificate status itself, with the function role's
+# credentials from the environment, so rotations need no restart.
+#
 # AWS calls use curl --aws-sigv4 with the role's credentials: AWS_ACCESS_KEY_ID/
 # AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN (Lambda) or the ECS container credentials endpoint
 # (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI). Region: AWS_REGION. Endpoints:
 # https://SERVICE.REGION.amazonaws.com (VPC endpoints with private DNS), or AWS_ENDPOINT_URL_SSM /
 # AWS_ENDPOINT_URL_SECRETS_MANAGER (as the AWS SDKs read them; tests use a local stand-in).
-# Overridable paths (tests): HSMSIGND, HSMSIGN_CONFIGURE_PKCS11, HSMSIGN_CLOUDHSM_ETC_IMAGE.
+# Overridable paths (tests): HSMSIGND, HSMSIGN_AUTHORIZER_BIN, HSMSIGN_CONFIGURE_PKCS11,
+# HSMSIGN_CLOUDHSM_ETC_IMAGE.
 #
 # On a failure it logs one JSON line on stderr, reports it to the Lambda Runtime API's
 # /runtime/init/error when running in Lambda, and exits 1.
@@ -42,6 +60,7 @@ readonly STATE_DIR=${HSMSIGN_CLOUDHSM_STATE_DIR:-/tmp/cloudhsm}
 readonly ETC_IMAGE=${HSMSIGN_CLOUDHSM_ETC_IMAGE:-/opt/cloudhsm/etc.image}
 readonly CONFIGURE_PKCS11=${HSMSIGN_CONFIGURE_PKCS11:-/opt/cloudhsm/bin/configure-pkcs11}
 readonly HSMSIGND_BIN=${HSMSIGND:-/usr/local/bin/hsmsignd}
+readonly AUTHORIZER_BIN=${HSMSIGN_AUTHORIZER_BIN:-/usr/local/bin/hsmsign-authorizer}
 readonly CURL_TIMEOUT=${HSMSIGN_ENTRYPOINT_TIMEOUT:-10}
 
 # One JSON line, like hsmsignd's own; $2 and $3 are fixed texts or names, never secret values.
@@ -129,7 +148,7 @@ fetch_parameters() {
     local i file
     for i in "${!roles[@]}"; do
         case ${roles[$i]} in
-        config) file=hsmsignd.json ;;
+        config) file=$PROGRAM.json ;;
         jwks) file=jwks.json ;;
         truststore) file=truststore.pem ;;
         hsm_ca_cert) file=customerCA.crt ;;
@@ -187,10 +206,7 @@ load_pin() {
     log info pin "CU PIN loaded into \$$pin_env"
 }
 
-main() {
-    REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
-    mkdir -p "$RUNTIME_DIR"
-    chmod 0700 "$RUNTIME_DIR"
+main_hsmsignd() {
     if [ -n "${HSMSIGN_SSM_CONFIG:-}${HSMSIGN_SSM_JWKS:-}${HSMSIGN_SSM_TRUSTSTORE:-}${HSMSIGN_SSM_HSM_CA_CERT:-}${HSMSIGN_PIN_SECRET_ARN:-}" ]; then
         [ -n "$REGION" ] || die region "AWS_REGION is not set"
         load_credentials
@@ -209,6 +225,52 @@ main() {
     AK='' SK='' TOKEN=''
     export HSMSIGN_CONFIG=$CONFIG
     exec "$HSMSIGND_BIN"
+}
+
+main_authorizer() {
+    [ -z "${HSMSIGN_PIN_SECRET_ARN:-}" ] || die authorizer "the authorizer takes no PIN: unset HSMSIGN_PIN_SECRET_ARN"
+    [ -z "${HSMSIGN_CLOUDHSM_HSM_IPS:-}" ] || die authorizer "the authorizer uses no HSM: unset HSMSIGN_CLOUDHSM_HSM_IPS"
+    if [ -n "${HSMSIGN_SSM_JWKS:-}${HSMSIGN_SSM_TRUSTSTORE:-}${HSMSIGN_SSM_HSM_CA_CERT:-}" ]; then
+        die authorizer "the authorizer reads its JWKS itself (jwks.ssm_parameter): unset HSMSIGN_SSM_JWKS, _TRUSTSTORE, _HSM_CA_CERT"
+    fi
+    CONFIG=$RUNTIME_DIR/$PROGRAM.json
+    # The cold start counts: only shell builtins on this path but one mkdir (the file is the
+    # program's own, 0600 under umask 077, written once in a fresh execution environment).
+    if [ -n "${HSMSIGN_AUTHORIZER_CONFIG_JSON:-}" ]; then
+        [ -z "${HSMSIGN_SSM_CONFIG:-}" ] || die config "set one of HSMSIGN_AUTHORIZER_CONFIG_JSON and HSMSIGN_SSM_CONFIG"
+        printf '%s' "$HSMSIGN_AUTHORIZER_CONFIG_JSON" >"$CONFIG" || die config "cannot write $CONFIG"
+        unset HSMSIGN_AUTHORIZER_CONFIG_JSON
+    elif [ -n "${HSMSIGN_SSM_CONFIG:-}" ]; then
+        [ -n "$REGION" ] || die region "AWS_REGION is not set"
+        load_credentials
+        fetch_parameters
+        AK='' SK='' TOKEN=''
+    else
+        CONFIG=${HSMSIGN_AUTHORIZER_CONFIG:-}
+    fi
+    if [ -z "$CONFIG" ] || [ ! -r "$CONFIG" ]; then
+        die config "no config: set HSMSIGN_AUTHORIZER_CONFIG_JSON, HSMSIGN_SSM_CONFIG or HSMSIGN_AUTHORIZER_CONFIG"
+    fi
+    export HSMSIGN_AUTHORIZER_CONFIG=$CONFIG
+    exec "$AUTHORIZER_BIN"
+}
+
+main() {
+    PROGRAM=${1:-${_HANDLER:-hsmsignd}}
+    case $PROGRAM in
+    hsmsignd | hsmsign-authorizer) ;;
+    *) die program "unknown program (the image command must be hsmsignd or hsmsign-authorizer)" ;;
+    esac
+    readonly PROGRAM
+    REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
+    if [ "$PROGRAM" = hsmsign-authorizer ]; then
+        [ -d "$RUNTIME_DIR" ] || mkdir -m 0700 "$RUNTIME_DIR" || die config "cannot create $RUNTIME_DIR"
+        main_authorizer
+    else
+        mkdir -p "$RUNTIME_DIR"
+        chmod 0700 "$RUNTIME_DIR"
+        main_hsmsignd
+    fi
 }
 
 main "$@"

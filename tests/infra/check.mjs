@@ -513,6 +513,22 @@ function checkDockerfile(dockerfile, dockerignore, findings) {
     for (const must of [".git", "var", "build*"])
       if (!excludesAll && !rules.some((r) => r.replace(/^\/|\/$/g, "") === must))
         findings.add("docker", dockerignore, undefined, `.dockerignore does not exclude ${must} (or start with "*")`);
+    checkBuildContext(dockerignore, rules, findings);
+  }
+}
+
+// An allow-list .dockerignore ("*" first) must let in every directory the top-level CMakeLists.txt
+// adds with add_subdirectory() (but tests/, which the image build turns off), or the image's
+// cmake step fails on a missing room.
+function checkBuildContext(dockerignore, rules, findings) {
+  const cmake = path.join(path.dirname(dockerignore), "CMakeLists.txt");
+  if (!(rules[0] === "*" || rules[0] === "**") || !fs.existsSync(cmake)) return;
+  const src = fs.readFileSync(cmake, "utf8").replace(/#.*$/gm, "");
+  const allowed = new Set(rules.filter((r) => r.startsWith("!")).map((r) => r.slice(1).replace(/^\/|\/$/g, "")));
+  for (const m of src.matchAll(/add_subdirectory\(\s*([A-Za-z0-9_./-]+)/g)) {
+    const dir = m[1].replace(/^\.\/|\/$/g, "");
+    if (dir === "tests" || allowed.has(dir)) continue;
+    findings.add("docker", dockerignore, undefined, `.dockerignore does not let in ${dir}/ (add_subdirectory in CMakeLists.txt): the image build would fail`);
   }
 }
 
@@ -602,6 +618,16 @@ async function selftest() {
   for (const f of unexpected) console.log(`UNEXPECTED [${f.check}] ${f.file}${f.line ? `:${f.line}` : ""}: ${f.message}`);
   if (unexpected.length > 0) failed++;
   else passed++;
+  // The build context check, on tests/infra/fixtures/context (CMakeLists.txt adds common, aws and
+  // tests; .dockerignore lets in only common/): exactly aws/ is reported.
+  const ctx = path.join(HERE, "fixtures", "context", ".dockerignore");
+  const ctxFindings = new Findings(path.dirname(ctx));
+  const ctxRules = fs.readFileSync(ctx, "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  checkBuildContext(ctx, ctxRules, ctxFindings);
+  const ctxOk = ctxFindings.list.length === 1 && ctxFindings.list[0].message.includes("does not let in aws/");
+  console.log(`${ctxOk ? "ok  " : "MISS"} [docker] context/.dockerignore: does not let in aws/ (and nothing else)`);
+  if (ctxOk) passed++;
+  else failed++;
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }

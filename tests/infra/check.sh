@@ -44,7 +44,7 @@ node check.mjs --selftest >"$log" 2>&1 || { cat "$log"; echo "check.mjs --selfte
 tail -1 "$log"
 rm -f "$log"
 if command -v shellcheck >/dev/null; then
-    if shellcheck "$repo/infra/docker/entrypoint.sh" "$here/check.sh" "$here/entrypoint_test.sh"; then
+    if shellcheck "$repo/infra/docker/entrypoint.sh" "$here/check.sh" "$here/entrypoint_test.sh" "$here/terraform_test.sh"; then
         echo "shellcheck: ok"
     else
         status=1

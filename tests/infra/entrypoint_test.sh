@@ -10,6 +10,10 @@
 # configure-pkcs11 gets the HSM addresses and the cluster certificate; ECS credentials are not
 # passed on to hsmsignd; failures exit 1 with one JSON line and, under Lambda, an init error; a
 # wrong secret key is refused by the signature check (so the check is not vacuous).
+# The authorizer mode (image command hsmsign-authorizer, via _HANDLER or the first argument): the
+# config from HSMSIGN_AUTHORIZER_CONFIG_JSON (no AWS call) or SSM lands in the file
+# HSMSIGN_AUTHORIZER_CONFIG names; a PIN secret or HSM addresses are refused; an unknown program
+# name is refused.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -80,7 +84,17 @@ cat >"$work/configure-pkcs11" <<'EOF'
 printf '%s\n' "$*" >>"$FAKE_OUT/configure-pkcs11.args"
 [ -w "$HSMSIGN_CLOUDHSM_STATE_DIR/etc" ] || { echo "etc not writable" >&2; exit 1; }
 EOF
-chmod +x "$work/hsmsignd" "$work/configure-pkcs11"
+# A fake hsmsign-authorizer: records its arguments, its config path and content, its environment.
+cat >"$work/hsmsign-authorizer" <<'EOF'
+#!/usr/bin/env bash
+out=$FAKE_OUT
+printf '%s\n' "$#" >"$out/authorizer_argc"
+printf '%s' "${HSMSIGN_AUTHORIZER_CONFIG:-}" >"$out/authorizer_config_path"
+cat "${HSMSIGN_AUTHORIZER_CONFIG:-/nonexistent}" >"$out/authorizer_config" 2>/dev/null
+env >"$out/.env_seen"
+exit 0
+EOF
+chmod +x "$work/hsmsignd" "$work/configure-pkcs11" "$work/hsmsign-authorizer"
 mkdir -p "$work/etc.image"
 echo '{"clusters": []}' >"$work/etc.image/cloudhsm-pkcs11.cfg"
 
@@ -94,7 +108,8 @@ else
 fi
 
 # run_entrypoint NAME ENV...: runs the entrypoint in a clean environment (under strace when
-# available); output in $work/NAME/{stdout,stderr,rc}.
+# available), with the arguments in the array entry_args; output in $work/NAME/{stdout,stderr,rc}.
+entry_args=()
 run_entrypoint() {
     local name=$1
     shift
@@ -105,9 +120,10 @@ run_entrypoint() {
         AWS_ENDPOINT_URL_SSM="$endpoint" AWS_ENDPOINT_URL_SECRETS_MANAGER="$endpoint"
         HSMSIGN_RUNTIME_DIR="$out/run" HSMSIGN_CLOUDHSM_STATE_DIR="$out/cloudhsm"
         HSMSIGN_CLOUDHSM_ETC_IMAGE="$work/etc.image" HSMSIGN_CONFIGURE_PKCS11="$work/configure-pkcs11"
-        HSMSIGND="$work/hsmsignd" FAKE_OUT="$out" HSMSIGN_ENTRYPOINT_TIMEOUT=5
+        HSMSIGND="$work/hsmsignd" HSMSIGN_AUTHORIZER_BIN="$work/hsmsign-authorizer"
+        FAKE_OUT="$out" HSMSIGN_ENTRYPOINT_TIMEOUT=5
     )
-    local -a cmd=(env -i "${env_common[@]}" "$@" bash "$entrypoint")
+    local -a cmd=(env -i "${env_common[@]}" "$@" bash "$entrypoint" "${entry_args[@]}")
     local rc=0
     if [ "$use_strace" = 1 ]; then
         strace -f -qq -s 65535 -e trace=execve -o "$out/strace" "${cmd[@]}" >"$out/stdout" 2>"$out/stderr" || rc=$?
@@ -225,6 +241,51 @@ check "no config at all: exit 1" test "$(cat "$work/noconfig/rc")" = 1
 run_entrypoint badip "${lambda_creds[@]}" HSMSIGN_SSM_CONFIG=/hsmsign-test/config \
     HSMSIGN_SSM_HSM_CA_CERT=/hsmsign-test/hsm-ca-cert HSMSIGN_CLOUDHSM_HSM_IPS='10.0.0.1;reboot'
 check "HSM address that is not an IPv4 address: exit 1" test "$(cat "$work/badip/rc")" = 1
+
+# --- 4. the authorizer ------------------------------------------------------------------------------
+authz_config='{"issuer": "https://pki.example.com", "audiences": ["https://api.example.com"], "jwks": {"ssm_parameter": "/hsmsign-test/jwks"}}'
+: >"$state/requests.jsonl"
+run_entrypoint authz-json "${lambda_creds[@]}" _HANDLER=hsmsign-authorizer \
+    HSMSIGN_AUTHORIZER_CONFIG_JSON="$authz_config" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$state/port")"
+o=$work/authz-json
+check "authorizer (_HANDLER, config JSON): exit 0, hsmsignd not started" \
+    bash -c "[ \"\$(cat '$o/rc')\" = 0 ] && [ ! -e '$o/argc' ]"
+check "authorizer (config JSON): no arguments" test "$(cat "$o/authorizer_argc" 2>/dev/null)" = 0
+check "authorizer (config JSON): HSMSIGN_AUTHORIZER_CONFIG is the written file" \
+    test "$(cat "$o/authorizer_config_path" 2>/dev/null)" = "$o/run/hsmsign-authorizer.json"
+check "authorizer (config JSON): the file holds the JSON as given" \
+    test "$(cat "$o/authorizer_config" 2>/dev/null)" = "$authz_config"
+check "authorizer (config JSON): no AWS call at start" test ! -s "$state/requests.jsonl"
+check "authorizer (config JSON): the variable is not passed on" absent HSMSIGN_AUTHORIZER_CONFIG_JSON "$o/.env_seen"
+check "authorizer: the function role's credentials are passed on (it reads SSM itself)" \
+    grep -q '^AWS_ACCESS_KEY_ID=AKIDEXAMPLE0000TEST$' "$o/.env_seen"
+rm -f "$o/.env_seen"
+
+entry_args=(hsmsign-authorizer)
+run_entrypoint authz-ssm "${lambda_creds[@]}" HSMSIGN_SSM_CONFIG=/hsmsign-test/config
+entry_args=()
+o=$work/authz-ssm
+check "authorizer (argument, SSM config): exit 0" test "$(cat "$o/rc")" = 0
+check "authorizer (SSM config): the parameter's value is its config" \
+    test "$(cat "$o/authorizer_config" 2>/dev/null)" = "$config"
+check "authorizer (SSM config): one validly signed GetParameters" \
+    bash -c "[ \$(grep -c '\"valid\": true' '$state/requests.jsonl') -eq 1 ] && ! grep -q '\"valid\": false' '$state/requests.jsonl'"
+rm -f "$o/.env_seen"
+
+run_entrypoint authz-pin "${lambda_creds[@]}" _HANDLER=hsmsign-authorizer \
+    HSMSIGN_AUTHORIZER_CONFIG_JSON="$authz_config" HSMSIGN_PIN_SECRET_ARN="$secret_arn"
+check "authorizer with a PIN secret: exit 1, not started" \
+    bash -c "[ \"\$(cat '$work/authz-pin/rc')\" = 1 ] && [ ! -e '$work/authz-pin/authorizer_argc' ]"
+run_entrypoint authz-hsm _HANDLER=hsmsign-authorizer HSMSIGN_AUTHORIZER_CONFIG_JSON="$authz_config" \
+    HSMSIGN_CLOUDHSM_HSM_IPS=10.40.0.17
+check "authorizer with HSM addresses: exit 1, not started" \
+    bash -c "[ \"\$(cat '$work/authz-hsm/rc')\" = 1 ] && [ ! -e '$work/authz-hsm/authorizer_argc' ]"
+run_entrypoint authz-none _HANDLER=hsmsign-authorizer
+check "authorizer without a config: exit 1 with a JSON error line" \
+    bash -c "[ \"\$(cat '$work/authz-none/rc')\" = 1 ] && jq -e 'select(.event == \"entrypoint.config\")' '$work/authz-none/stderr' >/dev/null"
+run_entrypoint unknown _HANDLER=/bin/sh HSMSIGN_AUTHORIZER_CONFIG_JSON="$authz_config"
+check "unknown program name: exit 1, nothing started" \
+    bash -c "[ \"\$(cat '$work/unknown/rc')\" = 1 ] && [ ! -e '$work/unknown/argc' ] && [ ! -e '$work/unknown/authorizer_argc' ]"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

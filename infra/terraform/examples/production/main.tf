@@ -145,6 +145,7 @@ module "api" {
   certificate_arn      = var.certificate_arn
   route53_zone_id      = var.route53_zone_id
   truststore_pem       = var.device_domain_name == null ? null : file(var.truststore_file)
+  healthz_route        = var.healthz_route
   log_retention_days   = var.log_retention_days
   tags                 = var.tags
 }

@@ -5,8 +5,9 @@
 #   AWS_IAM  POST /v1/certificates, GET /v1/certificates/{serial},
 #            POST /v1/certificates/{serial}/revoke, POST /v1/tokens
 #   public   GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /v1/crl
-# Nothing else is routed: no /healthz, no /metrics, no $default catch-all route, so any other
-# path is a 404 from API Gateway without invoking the function.
+#   public   GET /healthz, only with var.healthz_route (health.tf: Route 53 health checks)
+# Nothing else is routed: no /metrics, no $default catch-all route, so any other path is a 404
+# from API Gateway without invoking the function.
 #
 # Device API (only with var.device_domain_name; domain.tf): mutual TLS devices get tokens.
 #   NONE     POST /v1/tokens   on a custom domain with mTLS (truststore.pem in S3)
@@ -32,11 +33,11 @@ locals {
     "POST /v1/certificates/{serial}/revoke",
     "POST /v1/tokens",
   ]
-  public_routes = [
+  public_routes = concat([
     "GET /.well-known/jwks.json",
     "GET /.well-known/openid-configuration",
     "GET /v1/crl",
-  ]
+  ], var.healthz_route ? ["GET /healthz"] : [])
   device_routes     = ["POST /v1/tokens"]
   create_device_api = var.device_domain_name != null
 

@@ -80,7 +80,8 @@ resource "aws_ecr_lifecycle_policy" "this" {
   })
 }
 
-# Lambda pulls the image with the service principal; only this function may.
+# Lambda pulls the image with the service principal; only this function and the functions named
+# after it ("NAME-*": the authorizer, module authorizer) may.
 data "aws_iam_policy_document" "ecr" {
   statement {
     sid     = "LambdaImagePull"
@@ -94,7 +95,10 @@ data "aws_iam_policy_document" "ecr" {
     condition {
       test     = "StringLike"
       variable = "aws:sourceArn"
-      values   = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}"]
+      values = [
+        "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}",
+        "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}-*",
+      ]
     }
   }
 }

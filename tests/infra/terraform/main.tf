@@ -1,0 +1,64 @@
+# Fixture of tests/infra/terraform_test.sh: the new modules with test values, planned offline
+# (no credentials, no AWS call: the provider skips every check that would reach AWS). The test
+# copies this directory next to a copy of infra/terraform, hence the ../terraform sources.
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "~> 5.67" }
+  }
+}
+
+variable "mtls" {
+  description = "The authorizer module's mtls (the test also plans an invalid one)."
+  type        = any
+  default     = { dynamodb_table_name = "hsmsign-test-inventory", require_cnf = true }
+}
+
+provider "aws" {
+  region                      = "eu-central-1"
+  access_key                  = "AKIDEXAMPLE"
+  secret_key                  = "not-a-secret"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+
+provider "aws" {
+  alias                       = "us_east_1"
+  region                      = "us-east-1"
+  access_key                  = "AKIDEXAMPLE"
+  secret_key                  = "not-a-secret"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+
+module "org" {
+  source               = "../terraform/modules/org_api"
+  name                 = "hsmsign-test-org"
+  organization_id      = "o-abcdef1234"
+  lambda_function_name = "hsmsign-test"
+  lambda_invoke_arn    = "arn:aws:apigateway:eu-central-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-central-1:123456789012:function:hsmsign-test/invocations"
+}
+
+module "authz" {
+  source                  = "../terraform/modules/authorizer"
+  name                    = "hsmsign-test-authorizer"
+  image_uri               = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/hsmsign-test@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  issuer                  = "https://pki.example.com"
+  audiences               = ["https://hello.example.com"]
+  wildcard_resource       = true
+  jwks_parameter_name     = "/hsmsign-test/jwks"
+  jwks_parameter_arn      = "arn:aws:ssm:eu-central-1:123456789012:parameter/hsmsign-test/jwks"
+  mtls                    = var.mtls
+  inventory_table_arn     = "arn:aws:dynamodb:eu-central-1:123456789012:table/hsmsign-test-inventory"
+  routes                  = { "GET /hello" = ["read"] }
+  api_gateway_source_arns = { rest = "arn:aws:execute-api:eu-central-1:123456789012:abcdef1234/authorizers/xyz123" }
+}
+
+module "health" {
+  source        = "../terraform/modules/health_check"
+  providers     = { aws = aws, aws.us_east_1 = aws.us_east_1 }
+  name          = "hsmsign-test"
+  endpoints     = { main = "pki.example.com" }
+  alarm_actions = ["arn:aws:sns:us-east-1:123456789012:hsmsign-test-health"]
+}
