@@ -408,13 +408,11 @@ static HS_RESULT api_lambda_parse(const struct api_lambda_invocation *inv,
 static HS_RESULT api_lambda_sqs_message(void *arg, const struct api_lambda_sqs_record *rec)
 {
     struct api_service *svc = arg;
-    hs_result r = HS_OK;
-    if (svc->sqs_consume == NULL) {
-        r = hs_error_raise(__FILE__, __LINE__, HS_ERR_INPUT_CONFIG,
-                           "an SQS event came but no SQS consumer is configured (ssh.keygen)");
-    } else {
-        r = svc->sqs_consume(svc, rec->body, rec->body_len, rec->receive_count);
-    }
+    hs_result r = svc->sqs_consume != NULL
+                      ? svc->sqs_consume(svc, rec->body, rec->body_len, rec->receive_count)
+                      : hs_error_raise(__FILE__, __LINE__, HS_ERR_INPUT_CONFIG,
+                                       "an SQS event came but no SQS consumer is configured "
+                                       "(ssh.keygen)");
     if (hs_failed(r)) {
         hs_log(HS_LOG_WARN, "lambda.sqs.message.failed", HS_LOG_STR("message_id", rec->message_id),
                HS_LOG_INT("receive_count", rec->receive_count), HS_LOG_ERR());

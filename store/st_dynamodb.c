@@ -1281,16 +1281,19 @@ static HS_RESULT st_ddb_kg_put(struct st_inventory *inv, const char *request_id,
     return HS_OK;
 }
 
-/* Base64 (the B type) of blob into a new string the caller frees. */
-static HS_RESULT st_ddb_kg_b64(const unsigned char *blob, size_t n, char **out)
+/* Base64 (the B type) of blob as a new JSON string the caller owns. */
+static HS_RESULT st_ddb_kg_b64(const unsigned char *blob, size_t n, json_object **out)
 {
     size_t len = 4 * ((n + 2) / 3);
-    HS_DEFER(char *text = malloc(len + 1), hs_free_strp);
-    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
-    int w = EVP_EncodeBlock((unsigned char *)text, blob, (int)n);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(len + 1), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    unsigned char *p = NULL;
+    HS_GUARD(hs_buf_reserve(b, len + 1, &p)); /* EVP_EncodeBlock adds a NUL */
+    int w = EVP_EncodeBlock(p, blob, (int)n);
     HS_ENSURE(w == (int)len, HS_ERR_CRYPTO);
+    json_object *text = json_object_new_string_len((const char *)p, w);
+    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
     *out = text;
-    text = NULL;
     return HS_OK;
 }
 
@@ -1313,10 +1316,10 @@ static HS_RESULT st_ddb_kg_complete_request(struct st_inv_ddb *d, const char *re
     HS_GUARD(st_ddb_add_n(values, ":pending", ST_KEYGEN_PENDING));
     HS_GUARD(st_ddb_add_n(values, ":now", (long long)now));
     if (blob_len > 0) {
-        HS_DEFER(char *text = NULL, hs_free_strp);
-        HS_GUARD(st_ddb_kg_b64(blob, blob_len, &text));
+        json_object *text = NULL;
         HS_GUARD(st_ddb_kg_name(req, "#r", "result"));
-        HS_GUARD(st_ddb_add_value(values, ":r", "B", json_object_new_string(text)));
+        HS_GUARD(st_ddb_kg_b64(blob, blob_len, &text));
+        HS_GUARD(st_ddb_add_value(values, ":r", "B", text)); /* takes text */
     }
     *out = req;
     req = NULL;
