@@ -1411,6 +1411,32 @@ static HS_RESULT st_ddb_kg_take(struct st_inventory *inv, const char *request_id
     return HS_OK;
 }
 
+static HS_RESULT st_ddb_kg_cancel(struct st_inventory *inv, const char *request_id,
+                                  const char *owner)
+{
+    struct st_inv_ddb *d = st_ddb_cast(inv);
+    HS_ENSURE_REF(d);
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    json_object *values = NULL;
+    HS_GUARD(st_ddb_kg_request(d, request_id, true, &req, &values));
+    /* The request's names hold #e, which this condition does not use: replace them. */
+    json_object_object_del(req, "ExpressionAttributeNames");
+    json_object *names = NULL;
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#o", "owner"));
+    HS_GUARD(st_ddb_add_str(names, "#s", "keygen_status"));
+    HS_GUARD(st_ddb_add_str(req, "ConditionExpression", "#o = :o AND #s = :pending"));
+    HS_GUARD(st_ddb_add_s(values, ":o", owner));
+    HS_GUARD(st_ddb_add_n(values, ":pending", ST_KEYGEN_PENDING));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "DeleteItem", req, &reply);
+    /* A lost answer to an applied delete also fails its retry's condition: gone either way. */
+    HS_ENSURE_MSG(!hs_failed(r) || !st_ddb_conditional(&reply) || reply.ambiguous,
+                  HS_ERR_INPUT_NOT_FOUND, "key generation request %s is not pending for this owner",
+                  request_id);
+    return hs_failed(r) && st_ddb_conditional(&reply) ? HS_OK : r;
+}
+
 static void st_ddb_free(struct st_inv_ddb *d)
 {
     if (d == NULL) {
@@ -1537,5 +1563,6 @@ static const struct st_inventory_ops st_ddb_ops = {
     .keygen_put = st_ddb_kg_put,
     .keygen_complete = st_ddb_kg_complete,
     .keygen_take = st_ddb_kg_take,
+    .keygen_cancel = st_ddb_kg_cancel,
     .close = st_ddb_close,
 };

@@ -195,6 +195,8 @@ struct st_inventory_ops {
     HS_MUST_USE hs_result (*keygen_take)(struct st_inventory *inv, const char *request_id,
                                          const char *owner, time_t now,
                                          enum st_keygen_status *status, struct hs_buf **out);
+    HS_MUST_USE hs_result (*keygen_cancel)(struct st_inventory *inv, const char *request_id,
+                                           const char *owner);
     /* Commits everything queued, stops the writer, closes the store and frees inv (NULL
      * accepted). No other call on inv may run or start once close has begun. */
     void (*close)(struct st_inventory *inv);

@@ -37,7 +37,7 @@ static HS_RESULT st_keygen_ops(struct st_inventory *inv)
 {
     HS_ENSURE_REF(inv);
     HS_ENSURE_MSG(inv->ops->keygen_put != NULL && inv->ops->keygen_complete != NULL &&
-                      inv->ops->keygen_take != NULL,
+                      inv->ops->keygen_take != NULL && inv->ops->keygen_cancel != NULL,
                   HS_ERR_INTERNAL, "this inventory store keeps no keygen records");
     return HS_OK;
 }
@@ -71,6 +71,14 @@ HS_RESULT st_keygen_complete(struct st_inventory *inv, const char *request_id,
     HS_ENSURE(blob != NULL || blob_len == 0, HS_ERR_INTERNAL);
     HS_GUARD(st_keygen_times_check(now, expires));
     return inv->ops->keygen_complete(inv, request_id, status, blob, blob_len, now, expires);
+}
+
+HS_RESULT st_keygen_cancel(struct st_inventory *inv, const char *request_id, const char *owner)
+{
+    HS_GUARD(st_keygen_ops(inv));
+    HS_GUARD(st_keygen_id_check(request_id));
+    HS_GUARD(st_keygen_owner_check(owner));
+    return inv->ops->keygen_cancel(inv, request_id, owner);
 }
 
 HS_RESULT st_keygen_take(struct st_inventory *inv, const char *request_id, const char *owner,

@@ -79,4 +79,11 @@ HS_RESULT st_keygen_complete(struct st_inventory *inv, const char *request_id,
 HS_RESULT st_keygen_take(struct st_inventory *inv, const char *request_id, const char *owner,
                          time_t now, enum st_keygen_status *status, struct hs_buf **out);
 
+/* Withdraws the PENDING record of request_id that owner put, as if it had never been put: for a
+ * request whose job could not be queued (the queue refused it), so that nothing waits for a job
+ * that will never run. SQLite: one DELETE; DynamoDB: DeleteItem with a condition on owner and
+ * status. Errors: HS_ERR_INPUT_FIELD, HS_ERR_INPUT_NOT_FOUND (no such record of owner, or it is
+ * no longer pending), HS_ERR_IO. */
+HS_RESULT st_keygen_cancel(struct st_inventory *inv, const char *request_id, const char *owner);
+
 #endif /* ST_KEYGEN_H */

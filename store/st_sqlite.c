@@ -170,6 +170,7 @@ enum st_inv_wsql {
     ST_INV_W_KG_COMPLETE,
     ST_INV_W_KG_GET,
     ST_INV_W_KG_DELETE,
+    ST_INV_W_KG_CANCEL,
     ST_INV_W_COUNT,
 };
 
@@ -211,6 +212,8 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
     [ST_INV_W_KG_GET] = {"keygen get", "SELECT owner, status, result, expires_at FROM keygen"
                                        " WHERE request_id = ?1"},
     [ST_INV_W_KG_DELETE] = {"keygen delete", "DELETE FROM keygen WHERE request_id = ?1"},
+    [ST_INV_W_KG_CANCEL] = {"keygen cancel", "DELETE FROM keygen WHERE request_id = ?1 AND"
+                                             " owner = ?2 AND status = 0"},
 };
 
 static const struct st_inv_sql st_inv_rsql[ST_INV_R_COUNT] = {
@@ -237,6 +240,7 @@ enum st_inv_op {
     ST_INV_OP_KG_PUT,
     ST_INV_OP_KG_COMPLETE,
     ST_INV_OP_KG_TAKE,
+    ST_INV_OP_KG_CANCEL,
 };
 
 /* The part of a job that a keygen operation (st_keygen.h) reads and writes. */
@@ -637,6 +641,17 @@ static HS_RESULT st_inv_kg_take(struct st_inv_sqlite *s, struct st_inv_kg *kg)
     return HS_OK;
 }
 
+static HS_RESULT st_inv_kg_cancel(struct st_inv_sqlite *s, const struct st_inv_kg *kg)
+{
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_CANCEL], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, kg->request_id, ST_KEYGEN_ID_LEN));
+    HS_GUARD(st_inv_bind_text(s, st, 2, kg->owner, ST_INV_PRINCIPAL_MAX));
+    ST_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, "keygen cancel");
+    HS_ENSURE_MSG(sqlite3_changes(s->wdb) == 1, HS_ERR_INPUT_NOT_FOUND,
+                  "key generation request %s is not pending for this owner", kg->request_id);
+    return HS_OK;
+}
+
 static HS_RESULT st_inv_job_run(struct st_inv_sqlite *s, struct st_inv_job *job)
 {
     switch (job->op) {
@@ -652,6 +667,8 @@ static HS_RESULT st_inv_job_run(struct st_inv_sqlite *s, struct st_inv_job *job)
         return st_inv_kg_complete(s, &job->kg);
     case ST_INV_OP_KG_TAKE:
         return st_inv_kg_take(s, &job->kg);
+    case ST_INV_OP_KG_CANCEL:
+        return st_inv_kg_cancel(s, &job->kg);
     default:
         HS_BAIL_MSG(HS_ERR_INTERNAL, "unknown inventory operation %d", (int)job->op);
     }
@@ -931,6 +948,16 @@ static HS_RESULT st_inv_sqlite_kg_take(struct st_inventory *inv, const char *req
     *out = blob;
     blob = NULL;
     return HS_OK;
+}
+
+static HS_RESULT st_inv_sqlite_kg_cancel(struct st_inventory *inv, const char *request_id,
+                                         const char *owner)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    struct st_inv_job job = {.op = ST_INV_OP_KG_CANCEL,
+                             .kg = {.request_id = request_id, .owner = owner}};
+    return st_inv_submit(s, &job);
 }
 
 static uint64_t st_inv_sqlite_generation(struct st_inventory *inv)
@@ -1351,5 +1378,6 @@ static const struct st_inventory_ops st_inv_sqlite_ops = {
     .keygen_put = st_inv_sqlite_kg_put,
     .keygen_complete = st_inv_sqlite_kg_complete,
     .keygen_take = st_inv_sqlite_kg_take,
+    .keygen_cancel = st_inv_sqlite_kg_cancel,
     .close = st_inv_sqlite_close,
 };

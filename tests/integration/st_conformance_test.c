@@ -997,6 +997,32 @@ HS_TEST(keygen_records_pending_then_done_are_taken_once_by_their_owner)
     HS_CHECK(inv->ops->generation(inv) == 0);
 }
 
+HS_TEST(keygen_pending_record_is_cancelled_by_its_owner_only)
+{
+    struct store s;
+    store_new("keygen-cancel", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_A, KG_OWNER, T0, T0 + 60));
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_A, KG_OTHER), HS_ERR_INPUT_NOT_FOUND);
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 1, HS_ERR_NONE, ST_KEYGEN_PENDING, NULL, 0);
+    HS_CHECK_OK(st_keygen_cancel(inv, KG_ID_A, KG_OWNER));
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 1, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_A, KG_OWNER), HS_ERR_INPUT_NOT_FOUND);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_A, ST_KEYGEN_DONE, NULL, 0, T0 + 2, T0 + 60),
+                 HS_ERR_INPUT_NOT_FOUND);
+    /* A completed one is no longer pending: the result stays for its owner. */
+    const unsigned char sealed[2] = {9, 9};
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_B, KG_OWNER, T0, T0 + 60));
+    HS_CHECK_OK(st_keygen_complete(inv, KG_ID_B, ST_KEYGEN_DONE, sealed, 2, T0 + 1, T0 + 60));
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_B, KG_OWNER), HS_ERR_INPUT_NOT_FOUND);
+    kg_take_check(inv, KG_ID_B, KG_OWNER, T0 + 2, HS_ERR_NONE, ST_KEYGEN_DONE, sealed, 2);
+    HS_CHECK_ERR(st_keygen_cancel(inv, "nothex", KG_OWNER), HS_ERR_INPUT_FIELD);
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_A, ""), HS_ERR_INPUT_FIELD);
+}
+
 HS_TEST(keygen_records_expire_for_every_operation)
 {
     struct store s;
@@ -1187,6 +1213,7 @@ int main(int argc, char **argv)
         HS_TEST_CASE(the_factory_refuses_a_config_it_cannot_open),
         HS_TEST_CASE(keygen_records_pending_then_done_are_taken_once_by_their_owner),
         HS_TEST_CASE(keygen_records_expire_for_every_operation),
+        HS_TEST_CASE(keygen_pending_record_is_cancelled_by_its_owner_only),
         HS_TEST_CASE(keygen_bad_input_is_refused_with_its_code_before_the_store),
         HS_TEST_CASE(keygen_result_races_to_exactly_one_taker),
         HS_TEST_END,
