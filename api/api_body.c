@@ -108,20 +108,23 @@ static HS_RESULT api_body_strings(json_object *obj, const char *key, bool requir
     return HS_OK;
 }
 
-static HS_RESULT api_ssh_options_decode(json_object *doc, struct svc_ssh_request *r)
+/* The members POST /v1/ssh/certificates and POST /v1/ssh/keys share. */
+static HS_RESULT api_ssh_fields_decode(json_object *doc, struct svc_ssh_request *r)
 {
-    static const char *const allowed[] = {"force-command", "source-address", NULL};
-    json_object *opts = NULL;
-    HS_GUARD(hs_json_get_typed(doc, "critical_options", false, json_type_object, &opts));
-    if (opts == NULL) {
-        return HS_OK;
-    }
-    HS_GUARD(hs_json_check_keys(opts, allowed, "critical_options"));
-    HS_GUARD(hs_json_get_string(opts, "force-command", false, SGN_SSH_OPTION_VALUE_MAX,
-                                &r->force_command));
-    HS_GUARD(hs_json_get_string(opts, "source-address", false, SGN_SSH_OPTION_VALUE_MAX,
-                                &r->source_address));
-    return HS_OK;
+    const char *type = NULL;
+    HS_GUARD(hs_json_get_string(doc, "cert_type", true, 8, &type));
+    HS_ENSURE_MSG(strcmp(type, "user") == 0 || strcmp(type, "host") == 0, HS_ERR_INPUT_FIELD,
+                  "field \"cert_type\" must be \"user\" or \"host\"");
+    r->type = strcmp(type, "host") == 0 ? SGN_SSH_CERT_HOST : SGN_SSH_CERT_USER;
+    bool given = false;
+    HS_GUARD(api_body_strings(doc, "principals", true, SGN_SSH_PRINCIPALS_MAX,
+                              SGN_SSH_PRINCIPAL_MAX, r->principals, &r->nprincipals, &given));
+    HS_GUARD(api_body_strings(doc, "extensions", false, SGN_SSH_EXTENSIONS_MAX,
+                              SGN_SSH_EXTENSION_NAME_MAX, r->extensions, &r->nextensions,
+                              &r->extensions_given));
+    HS_GUARD(api_body_int(doc, "ttl_seconds", &r->has_ttl, &r->ttl_s));
+    HS_GUARD(hs_json_get_string(doc, "key_id", false, SGN_SSH_KEY_ID_MAX, &r->key_id));
+    return svc_ssh_options_decode(doc, r);
 }
 
 HS_RESULT api_ssh_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
@@ -136,20 +139,24 @@ HS_RESULT api_ssh_request_decode(const unsigned char *body, size_t body_len, jso
     memset(&r, 0, sizeof(r));
     HS_GUARD(hs_json_get_string(*doc, "public_key", true, SGN_SSH_LINE_MAX, &r.public_key));
     r.public_key_len = strlen(r.public_key);
-    const char *type = NULL;
-    HS_GUARD(hs_json_get_string(*doc, "cert_type", true, 8, &type));
-    HS_ENSURE_MSG(strcmp(type, "user") == 0 || strcmp(type, "host") == 0, HS_ERR_INPUT_FIELD,
-                  "field \"cert_type\" must be \"user\" or \"host\"");
-    r.type = strcmp(type, "host") == 0 ? SGN_SSH_CERT_HOST : SGN_SSH_CERT_USER;
-    bool given = false;
-    HS_GUARD(api_body_strings(*doc, "principals", true, SGN_SSH_PRINCIPALS_MAX,
-                              SGN_SSH_PRINCIPAL_MAX, r.principals, &r.nprincipals, &given));
-    HS_GUARD(api_body_strings(*doc, "extensions", false, SGN_SSH_EXTENSIONS_MAX,
-                              SGN_SSH_EXTENSION_NAME_MAX, r.extensions, &r.nextensions,
-                              &r.extensions_given));
-    HS_GUARD(api_body_int(*doc, "ttl_seconds", &r.has_ttl, &r.ttl_s));
-    HS_GUARD(hs_json_get_string(*doc, "key_id", false, SGN_SSH_KEY_ID_MAX, &r.key_id));
-    HS_GUARD(api_ssh_options_decode(*doc, &r));
+    HS_GUARD(api_ssh_fields_decode(*doc, &r));
+    *out = r;
+    return HS_OK;
+}
+
+HS_RESULT api_sshkey_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
+                                    struct api_sshkey_request *out)
+{
+    static const char *const allowed[] = {"key_type",    "cert_type", "principals",
+                                          "ttl_seconds", "key_id",    "critical_options",
+                                          "extensions",  "recipient", NULL};
+    HS_ENSURE_REF(out);
+    HS_GUARD(api_body_parse(body, body_len, allowed, doc));
+    struct api_sshkey_request r;
+    memset(&r, 0, sizeof(r));
+    HS_GUARD(hs_json_get_string(*doc, "key_type", true, API_SSHKEY_TYPE_MAX, &r.key_type));
+    HS_GUARD(hs_json_get_string(*doc, "recipient", false, API_SSHKEY_RECIPIENT_MAX, &r.recipient));
+    HS_GUARD(api_ssh_fields_decode(*doc, &r.req));
     *out = r;
     return HS_OK;
 }

@@ -13,6 +13,9 @@
  *                                           {"force-command": string, "source-address": string},
  *                                           "extensions": [string]}
  *   POST /v1/ssh/certificates/{serial}/revoke  as the X.509 revocation
+ *   POST /v1/ssh/keys                      {"key_type": "ed25519" | "rsa-2048" | "rsa-4096",
+ *                                           "recipient": base64 X25519 public key, and the
+ *                                           members of POST /v1/ssh/certificates but public_key}
  *
  * Each decoder parses body (body_len bytes, at most API_BODY_MAX, not NUL-terminated) as one
  * JSON object (depth at most API_BODY_DEPTH) and puts the parsed document in *doc: the strings of
@@ -58,5 +61,20 @@ HS_RESULT api_token_request_decode(const unsigned char *body, size_t body_len, j
  * a NUL byte is refused. */
 HS_RESULT api_ssh_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
                                  struct svc_ssh_request *out);
+
+#define API_SSHKEY_TYPE_MAX 16      /* bytes of "key_type" */
+#define API_SSHKEY_RECIPIENT_MAX 64 /* bytes of "recipient" (base64 of 32 bytes is 44) */
+
+/* A server-side key generation (POST /v1/ssh/keys); strings point into the decoded document. */
+struct api_sshkey_request {
+    const char *key_type;       /* required; its value is the service's to check */
+    const char *recipient;      /* NULL = none; its value is the service's to check */
+    struct svc_ssh_request req; /* public_key NULL */
+};
+
+/* "key_type" (at most API_SSHKEY_TYPE_MAX bytes), "cert_type" and "principals" are required;
+ * "recipient" at most API_SSHKEY_RECIPIENT_MAX bytes; the rest as api_ssh_request_decode(). */
+HS_RESULT api_sshkey_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
+                                    struct api_sshkey_request *out);
 
 #endif /* API_BODY_H */

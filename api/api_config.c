@@ -285,9 +285,35 @@ static HS_RESULT api_parse_ssh_keys(json_object *ssh, const char *key, const cha
     return HS_OK;
 }
 
+/* "ssh": {"keygen": {...}}: the embedded key generation queue; defaults when absent. */
+static HS_RESULT api_parse_ssh_keygen(json_object *ssh, struct svc_sshkey_config *out)
+{
+    static const char *const allowed[] = {"workers", "queue_max", "result_ttl_seconds",
+                                          "pending_per_principal_max", NULL};
+    json_object *kg = NULL;
+    HS_GUARD(hs_json_get_typed(ssh, "keygen", false, json_type_object, &kg));
+    *out = (struct svc_sshkey_config){SVC_SSHKEY_DEFAULT_WORKERS, SVC_SSHKEY_DEFAULT_QUEUE_MAX,
+                                      SVC_SSHKEY_DEFAULT_TTL_S, SVC_SSHKEY_DEFAULT_PER_PRINCIPAL};
+    if (kg == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(kg, allowed, "ssh.keygen"));
+    int64_t v[4] = {0};
+    HS_GUARD(hs_json_get_int(kg, "workers", false, 1, SVC_SSHKEY_WORKERS_MAX, out->workers, &v[0]));
+    HS_GUARD(
+        hs_json_get_int(kg, "queue_max", false, 1, SVC_SSHKEY_QUEUE_MAX, out->queue_max, &v[1]));
+    HS_GUARD(hs_json_get_int(kg, "result_ttl_seconds", false, 1, SVC_SSHKEY_TTL_MAX,
+                             out->result_ttl_s, &v[2]));
+    HS_GUARD(hs_json_get_int(kg, "pending_per_principal_max", false, 1, SVC_SSHKEY_QUEUE_MAX,
+                             out->pending_per_principal_max, &v[3]));
+    *out = (struct svc_sshkey_config){(long)v[0], (long)v[1], (long)v[2], (long)v[3]};
+    return HS_OK;
+}
+
 static HS_RESULT api_parse_ssh(json_object *doc, struct api_config *cfg)
 {
-    static const char *const allowed[] = {"user_ca", "host_ca", "krl_validity_seconds", NULL};
+    static const char *const allowed[] = {"user_ca", "host_ca", "krl_validity_seconds", "keygen",
+                                          NULL};
     json_object *ssh = NULL;
     HS_GUARD(hs_json_get_typed(doc, "ssh", false, json_type_object, &ssh));
     if (ssh == NULL) {
@@ -302,6 +328,7 @@ static HS_RESULT api_parse_ssh(json_object *doc, struct api_config *cfg)
     HS_GUARD(hs_json_get_int(ssh, "krl_validity_seconds", false, API_SSH_KRL_VALIDITY_MIN_S,
                              API_SSH_KRL_VALIDITY_MAX_S, API_SSH_KRL_VALIDITY_S, &krl_s));
     cfg->ssh_krl_validity_s = (long)krl_s;
+    HS_GUARD(hs_error_context(api_parse_ssh_keygen(ssh, &cfg->ssh_keygen), "keygen"));
     cfg->has_ssh = true;
     return HS_OK;
 }

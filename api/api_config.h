@@ -26,7 +26,9 @@
  *              "mtls": {"proxy_header": "X-Client-Cert", "trusted_proxies": ["127.0.0.1"]}},
  *     "policy": {... api_policy.h ...},
  *     "ssh": {"user_ca": ["pkcs11:token=...;object=ssh-user-ca-2;type=private", "ssh-user-ca-1"],
- *             "host_ca": ["ssh-host-ca-1"], "krl_validity_seconds": 3600},
+ *             "host_ca": ["ssh-host-ca-1"], "krl_validity_seconds": 3600,
+ *             "keygen": {"workers": 2, "queue_max": 64, "result_ttl_seconds": 300,
+ *                        "pending_per_principal_max": 8}},
  *     "limits": {"max_connections": 256, "max_connections_per_ip": 32,
  *                "request_timeout_seconds": 10, "connection_timeout_seconds": 30, "workers": 8}
  *   }
@@ -71,10 +73,17 @@
  * and an old one stays listed until no certificate it signed is still valid (rotation). At least
  * one of the two is required; a request for a certificate type without a CA gets 404. Each key
  * is checked at start (found, protected, an Ed25519, EC P-256/P-384 or RSA 2048..8192 key, its
- * mechanism offered; the error names the field, e.g. "ssh.user_ca[1]").
+ * mechanism offered, and no token key listed twice -- in one list, or as user and host CA --
+ * under any reference; the error names the field, e.g. "ssh.user_ca[1]").
  * "krl_validity_seconds" (60..86400, default 3600) is how long a generated KRL is served before
  * it is regenerated without a revocation (so expired certificates leave it); a revocation
  * regenerates it at the next request (docs/ssh.md).
+ * "keygen" (optional; defaults when absent) sets the in-process queue of server-side key
+ * generation (POST /v1/ssh/keys, service/svc_sshkey.h): "workers" (1..64, default 2) threads
+ * make and certify keys; "queue_max" (1..65536, default 64) jobs may wait, beyond which a request
+ * gets 503 with Retry-After; "result_ttl_seconds" (1..86400, default 300) is how long a job and
+ * its unfetched result are kept before they are wiped; "pending_per_principal_max" (1..65536,
+ * default 8) bounds one caller's jobs and unfetched results (503 beyond).
  * Unknown keys, missing fields and out-of-range values are errors naming the field. The secret
  * access keys live in 0600 files named by the config, never in the config itself.
  */
@@ -91,6 +100,7 @@
 #include "pkcs11/p11_config.h"
 #include "service/svc_ctx.h"
 #include "service/svc_profile.h"
+#include "service/svc_sshkey.h"
 #include "signer/sgn_jwt.h"
 #include "store/st_config.h"
 
@@ -150,8 +160,9 @@ struct api_config {
     size_t nssh_user_ca;
     const char *ssh_host_ca[SVC_SSH_CA_KEYS_MAX]; /* newest first; [0] signs */
     size_t nssh_host_ca;
-    long ssh_krl_validity_s; /* seconds */
-    long max_connections;    /* limits: see above */
+    long ssh_krl_validity_s;             /* seconds */
+    struct svc_sshkey_config ssh_keygen; /* "ssh": {"keygen": ...}, defaults filled in */
+    long max_connections;                /* limits: see above */
     long max_connections_per_ip;
     long connection_timeout_s; /* seconds */
     long request_timeout_s;    /* seconds */

@@ -140,7 +140,8 @@ static HS_RESULT api_http_serialize(const struct api_response *resp, const char 
                                     struct hs_buf **out)
 {
     size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;
-    HS_DEFER(struct hs_buf *b = hs_buf_new(API_HTTP_HEAD_OUT_MAX + len), hs_buf_freep);
+    /* Sensitive: a body may carry a generated private key (GET /v1/ssh/keys/{id}). */
+    HS_DEFER(struct hs_buf *b = hs_buf_new_sensitive(API_HTTP_HEAD_OUT_MAX + len), hs_buf_freep);
     HS_ENSURE(b != NULL, HS_ERR_NOMEM);
     char line[API_HTTP_FIELD_MAX];
     unsigned int status = resp->status != 0 ? resp->status : 500;
@@ -156,6 +157,9 @@ static HS_RESULT api_http_serialize(const struct api_response *resp, const char 
     }
     if (resp->retry_after_s > 0) {
         HS_GUARD(api_http_put_number(b, "Retry-After", resp->retry_after_s));
+    }
+    if (resp->location[0] != '\0') {
+        HS_GUARD(api_http_put_header(b, "Location", resp->location));
     }
     HS_GUARD(api_http_put_header(b, "X-Request-Id", req_id));
     HS_GUARD(api_http_put_header(b, "X-Content-Type-Options", "nosniff"));

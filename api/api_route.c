@@ -18,6 +18,7 @@
 #include "service/svc_issue.h"
 #include "service/svc_revoke.h"
 #include "service/svc_ssh.h"
+#include "service/svc_sshkey.h"
 #include "service/svc_token.h"
 
 #define API_DETAIL_MAX 64
@@ -46,6 +47,7 @@ struct api_public_error {
  * the inventory's busy timeout are a few seconds at most (docs/api.md). */
 #define API_RETRY_HSM_S 1
 #define API_RETRY_INVENTORY_S 2
+#define API_RETRY_QUEUE_S 5 /* a key generation takes a second or so (RSA-4096 a few) */
 
 /* The fixed public text of each error; anything more specific goes to the log only. */
 static const struct api_public_error api_errors[] = {
@@ -82,6 +84,7 @@ static const struct api_public_error api_errors[] = {
     {HS_ERR_POLICY_DENIED, 403, "the caller is not allowed to do this"},
     {HS_ERR_HSM_BUSY, 503, "the signing token is busy; retry later"},
     {HS_ERR_STORE_UNAVAILABLE, 503, "the inventory is unavailable; retry later"},
+    {HS_ERR_QUEUE_FULL, 503, "too many key generations are pending; retry later"},
 };
 
 /* Retry-After of an error answer (RFC 9110 §10.2.3): a 503 says when to ask again. */
@@ -89,6 +92,9 @@ static long api_retry_after(enum hs_code code, unsigned int status)
 {
     if (status != 503) {
         return 0;
+    }
+    if (code == HS_ERR_QUEUE_FULL) {
+        return API_RETRY_QUEUE_S;
     }
     return code == HS_ERR_STORE_UNAVAILABLE ? API_RETRY_INVENTORY_S : API_RETRY_HSM_S;
 }
@@ -161,19 +167,15 @@ static HS_RESULT api_response_json(struct api_response *out, unsigned int status
     return HS_OK;
 }
 
-/* The error body; reason (policy) and detail (bad input) are added when not NULL. */
-static void api_response_error_ex(struct api_response *out, enum hs_code code, const char *req_id,
-                                  const char *reason, const char *detail)
+/* The error object: code name, public message, reason (policy) and detail (bad input) when not
+ * NULL, request id. NULL when out of memory; the caller puts it. */
+static json_object *api_error_json(enum hs_code code, const char *req_id, const char *reason,
+                                   const char *detail)
 {
     const struct api_public_error *e = api_error_lookup(code);
-    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
-    out->status = e->status;
-    out->content_type = "application/json";
-    out->cache_control = "no-store";
-    out->retry_after_s = api_retry_after(code, e->status);
-    out->binary = false;
+    json_object *obj = json_object_new_object();
     if (obj == NULL) {
-        return;
+        return NULL;
     }
     json_object_object_add(obj, "error", json_object_new_string(hs_code_name(code)));
     json_object_object_add(obj, "message", json_object_new_string(e->message));
@@ -184,6 +186,23 @@ static void api_response_error_ex(struct api_response *out, enum hs_code code, c
         json_object_object_add(obj, "detail", json_object_new_string(detail));
     }
     json_object_object_add(obj, "request_id", json_object_new_string(req_id));
+    return obj;
+}
+
+/* The error body; reason (policy) and detail (bad input) are added when not NULL. */
+static void api_response_error_ex(struct api_response *out, enum hs_code code, const char *req_id,
+                                  const char *reason, const char *detail)
+{
+    const struct api_public_error *e = api_error_lookup(code);
+    HS_DEFER(json_object *obj = api_error_json(code, req_id, reason, detail), hs_json_putp);
+    out->status = e->status;
+    out->content_type = "application/json";
+    out->cache_control = "no-store";
+    out->retry_after_s = api_retry_after(code, e->status);
+    out->binary = false;
+    if (obj == NULL) {
+        return;
+    }
     HS_IGNORE(api_response_json(out, e->status, obj));
 }
 
@@ -262,11 +281,13 @@ static HS_RESULT api_authz_manage(void *arg, const char *requester)
     return HS_OK;
 }
 
-static HS_RESULT api_authz_ssh(void *arg, const struct svc_ssh_ask *ask, struct svc_ssh_grant *out)
+/* The policy's SSH decision for principal; *why is its reason. */
+static HS_RESULT api_ssh_policy(const struct api_service *svc, const char *principal,
+                                const struct svc_ssh_ask *ask, struct svc_ssh_grant *out,
+                                enum api_policy_reason *why)
 {
-    struct api_call *call = arg;
     struct api_ssh_ask a = {
-        .caller = call->oc->principal,
+        .caller = principal,
         .type = ask->type == SGN_SSH_CERT_HOST ? API_SSH_CERT_HOST : API_SSH_CERT_USER,
         .principals = ask->principals,
         .nprincipals = ask->nprincipals,
@@ -278,10 +299,10 @@ static HS_RESULT api_authz_ssh(void *arg, const struct svc_ssh_ask *ask, struct 
         .source_address = ask->source_address,
     };
     struct api_ssh_grant g;
-    enum api_policy_reason why = API_POLICY_NO_RULE;
-    HS_GUARD(api_policy_check_ssh(&call->svc->cfg->policy, &a, &g, &why));
-    if (why != API_POLICY_ALLOWED) {
-        return api_deny(call->oc, why);
+    *why = API_POLICY_NO_RULE;
+    HS_GUARD(api_policy_check_ssh(&svc->cfg->policy, &a, &g, why));
+    if (*why != API_POLICY_ALLOWED) {
+        HS_BAIL_MSG(HS_ERR_POLICY_DENIED, "policy: %s", api_policy_reason_name(*why));
     }
     _Static_assert(API_SSH_EXTENSIONS_MAX <= SVC_SSH_GRANT_EXTENSIONS_MAX,
                    "every granted extension fits the service's grant");
@@ -294,6 +315,29 @@ static HS_RESULT api_authz_ssh(void *arg, const struct svc_ssh_ask *ask, struct 
     out->force_command = g.force_command;
     out->source_address = g.source_address;
     return HS_OK;
+}
+
+static HS_RESULT api_authz_ssh(void *arg, const struct svc_ssh_ask *ask, struct svc_ssh_grant *out)
+{
+    struct api_call *call = arg;
+    enum api_policy_reason why = API_POLICY_NO_RULE;
+    hs_result r = api_ssh_policy(call->svc, call->oc->principal, ask, out, &why);
+    if (r.code == HS_ERR_POLICY_DENIED) {
+        call->oc->reason = why;
+    }
+    return r;
+}
+
+HS_RESULT api_route_sshkey_authz(void *arg, const char *principal, const struct svc_ssh_ask *ask,
+                                 struct svc_ssh_grant *out, const char **reason)
+{
+    const struct api_service *svc = arg;
+    enum api_policy_reason why = API_POLICY_NO_RULE;
+    hs_result r = api_ssh_policy(svc, principal, ask, out, &why);
+    if (r.code == HS_ERR_POLICY_DENIED) {
+        *reason = api_policy_reason_name(why);
+    }
+    return r;
 }
 
 /* --- certificates -------------------------------------------------------------------------- */
@@ -396,17 +440,6 @@ static HS_RESULT api_handle_crl(struct api_call *call, struct api_response *out)
 
 /* --- SSH certificates (svc_ssh.h) ---------------------------------------------------------- */
 
-static HS_RESULT api_json_add_strings(json_object *obj, const char *key, const char *const *v,
-                                      size_t n)
-{
-    json_object *arr = json_object_new_array();
-    HS_GUARD(hs_json_add(obj, key, arr));
-    for (size_t i = 0; i < n; i++) {
-        HS_ENSURE(json_object_array_add(arr, json_object_new_string(v[i])) == 0, HS_ERR_NOMEM);
-    }
-    return HS_OK;
-}
-
 static HS_RESULT api_json_add_u64(json_object *obj, const char *key, uint64_t v)
 {
     char text[SVC_SSH_SERIAL_DEC_MAX + 1];
@@ -433,7 +466,7 @@ static HS_RESULT api_ssh_cert_response(const struct svc_ssh_request *req,
                                                     (int)hs_buf_len(res->certificate))));
     HS_GUARD(api_json_add_u64(obj, "serial", res->serial));
     HS_GUARD(hs_json_add(obj, "key_id", json_object_new_string(res->key_id)));
-    HS_GUARD(api_json_add_strings(obj, "principals", req->principals, req->nprincipals));
+    HS_GUARD(hs_json_add_strings(obj, "principals", req->principals, req->nprincipals));
     HS_GUARD(api_json_add_time(obj, "valid_after", res->valid_after));
     HS_GUARD(api_json_add_time(obj, "valid_before", res->valid_before));
     HS_GUARD(api_response_json(out, 200, obj));
@@ -453,6 +486,119 @@ static HS_RESULT api_handle_ssh_certificates(struct api_call *call, struct api_r
     HS_IGNORE(snprintf(serial, sizeof(serial), "%" PRIu64, res.serial));
     api_outcome_detail(call->oc, "serial", serial);
     return api_ssh_cert_response(&r, &res, out);
+}
+
+/* --- server-side SSH key generation (svc_sshkey.h) --------------------------------------------- */
+
+static HS_RESULT api_handle_sshkey_submit(struct api_call *call, struct api_response *out)
+{
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    struct api_sshkey_request r;
+    HS_GUARD(api_sshkey_request_decode(call->req->body, call->req->body_len, &doc, &r));
+    struct svc_sshkey_ask ask = {r.key_type, &r.req, r.recipient};
+    char id[SVC_SSHKEY_ID_LEN + 1];
+    HS_GUARD(svc_sshkey_submit(call->svc->svc, &call->caller, &ask, call->req->now, id));
+    api_outcome_detail(call->oc, "request_id", id);
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_json_add(obj, "request_id", json_object_new_string(id)));
+    HS_GUARD(hs_json_add(obj, "status", json_object_new_string("pending")));
+    HS_GUARD(api_response_json(out, 202, obj));
+    out->cache_control = "no-store";
+    int n = snprintf(out->location, sizeof(out->location), "/v1/ssh/keys/%s", id);
+    HS_ENSURE(n > 0 && (size_t)n < sizeof(out->location), HS_ERR_INTERNAL);
+    return HS_OK;
+}
+
+static HS_RESULT api_sshkey_pending(const struct svc_sshkey_poll *p, json_object *obj)
+{
+    static const char *const stages[] = {"queued", "generating", "signing"};
+    HS_ENSURE((size_t)p->stage < sizeof(stages) / sizeof(stages[0]), HS_ERR_INTERNAL);
+    HS_GUARD(hs_json_add(obj, "status", json_object_new_string("pending")));
+    HS_GUARD(hs_json_add(obj, "stage", json_object_new_string(stages[p->stage])));
+    if (p->stage == SVC_SSHKEY_QUEUED) {
+        HS_GUARD(hs_json_add(obj, "position", json_object_new_int64((int64_t)p->position)));
+    }
+    return HS_OK;
+}
+
+static HS_RESULT api_sshkey_done(const struct svc_sshkey_done *d, json_object *obj)
+{
+    HS_GUARD(hs_json_add(obj, "status", json_object_new_string("done")));
+    const struct hs_buf *key =
+        d->sealed_private_key != NULL ? d->sealed_private_key : d->private_key;
+    HS_ENSURE(key != NULL && d->public_key != NULL && d->job != NULL, HS_ERR_INTERNAL);
+    HS_GUARD(hs_json_add(
+        obj, d->sealed_private_key != NULL ? "sealed_private_key" : "private_key",
+        json_object_new_string_len((const char *)hs_buf_data(key), (int)hs_buf_len(key))));
+    HS_GUARD(hs_json_add(obj, "public_key",
+                         json_object_new_string_len((const char *)hs_buf_data(d->public_key),
+                                                    (int)hs_buf_len(d->public_key))));
+    HS_GUARD(hs_json_add(obj, "certificate",
+                         json_object_new_string_len((const char *)hs_buf_data(d->cert.certificate),
+                                                    (int)hs_buf_len(d->cert.certificate))));
+    HS_GUARD(api_json_add_u64(obj, "serial", d->cert.serial));
+    HS_GUARD(hs_json_add(obj, "key_id", json_object_new_string(d->cert.key_id)));
+    HS_GUARD(
+        hs_json_add_strings(obj, "principals", d->job->req.principals, d->job->req.nprincipals));
+    HS_GUARD(api_json_add_time(obj, "valid_after", d->cert.valid_after));
+    return api_json_add_time(obj, "valid_before", d->cert.valid_before);
+}
+
+/* The answer carries the private key: its JSON text is wiped when the object goes (json-c
+ * keeps strings in its own allocations, so the body is built in a sensitive buffer). */
+static HS_RESULT api_sshkey_response(json_object *obj, struct api_response *out)
+{
+    size_t n = 0;
+    const char *text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &n);
+    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
+    HS_DEFER(struct hs_buf *body = hs_buf_new_sensitive(n + 1), hs_buf_freep);
+    HS_ENSURE(body != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put(body, text, n));
+    OPENSSL_cleanse((void *)text, n);
+    json_object *key = NULL;
+    if (json_object_object_get_ex(obj, "private_key", &key)) { /* json-c's own copy */
+        OPENSSL_cleanse((void *)json_object_get_string(key),
+                        (size_t)json_object_get_string_len(key));
+    }
+    out->body = body;
+    body = NULL;
+    out->status = 200;
+    out->content_type = "application/json";
+    out->cache_control = "no-store";
+    return HS_OK;
+}
+
+static HS_RESULT api_handle_sshkey_poll(struct api_call *call, struct api_response *out)
+{
+    char id[SVC_SSHKEY_ID_LEN + 1];
+    HS_GUARD(svc_sshkey_id_check(call->param, call->param_len));
+    memcpy(id, call->param, SVC_SSHKEY_ID_LEN);
+    id[SVC_SSHKEY_ID_LEN] = '\0';
+    api_outcome_detail(call->oc, "request_id", id);
+    struct svc_sshkey_poll p;
+    HS_GUARD(svc_sshkey_poll(call->svc->svc, &call->caller, id, call->req->now, &p));
+    HS_DEFER(struct svc_sshkey_done done = p.done, svc_sshkey_done_clear);
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    switch (p.status) {
+    case SVC_SSHKEY_PENDING:
+        HS_GUARD(api_sshkey_pending(&p, obj));
+        break;
+    case SVC_SSHKEY_DONE:
+        HS_GUARD(api_sshkey_done(&done, obj));
+        break;
+    case SVC_SSHKEY_FAILED: {
+        bool input = hs_code_class(done.error) == HS_CLASS_INPUT;
+        HS_GUARD(hs_json_add(obj, "status", json_object_new_string("failed")));
+        HS_GUARD(hs_json_add(
+            obj, "error", api_error_json(done.error, id, done.reason, input ? done.detail : NULL)));
+        break;
+    }
+    default:
+        HS_BAIL(HS_ERR_INTERNAL);
+    }
+    return api_sshkey_response(obj, out);
 }
 
 static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct api_response *out)
@@ -620,6 +766,8 @@ struct api_route_def {
     ROW("GET", "/v1/ssh/certificates/{serial}", api_handle_ssh_certificate_get, API_ROUTE_IAM)     \
     ROW("POST", "/v1/ssh/certificates/{serial}/revoke", api_handle_ssh_revoke, API_ROUTE_IAM)      \
     ROW("GET", "/v1/ssh/krl", api_handle_ssh_krl, API_ROUTE_PUBLIC)                                \
+    ROW("POST", "/v1/ssh/keys", api_handle_sshkey_submit, API_ROUTE_IAM)                           \
+    ROW("GET", "/v1/ssh/keys/{request_id}", api_handle_sshkey_poll, API_ROUTE_IAM)                 \
     ROW("POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT)                            \
     ROW("GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC)                        \
     ROW("GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC)           \

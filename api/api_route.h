@@ -17,6 +17,9 @@
  *   GET  /v1/ssh/certificates/{serial}      status of one (decimal serial)     IAM (owner, admin)
  *   POST /v1/ssh/certificates/{serial}/revoke  {"reason"}                       IAM (owner, admin)
  *   GET  /v1/ssh/krl                        OpenSSH KRL (application/octet-stream) public
+ *   POST /v1/ssh/keys                       {"key_type", "cert_type", "principals", ...,
+ *                                           "recipient"} -> 202 {"request_id"}, Location IAM
+ *   GET  /v1/ssh/keys/{request_id}          pending, or the key + certificate once   IAM (same)
  *   POST /v1/tokens                         {"audience", "ttl_seconds", "alg"}  IAM or mTLS
  *   GET  /.well-known/jwks.json             the JWK Set                         public
  *   GET  /.well-known/openid-configuration  OIDC discovery metadata             public
@@ -26,8 +29,8 @@
  * a policy denial (api_policy_reason_name) and "detail" for bad input, with the status of its
  * class: INPUT 400 (413 too large, 404 unknown route or serial, 405 wrong method), AUTH 401,
  * POLICY 403, HSM 503, INTERNAL 500 (but 503 inventory_unavailable when the inventory cannot
- * answer for now). A 503 carries Retry-After (retry_after_s). A serial the caller may not see
- * is answered exactly as one that does not exist (404 not_found, RFC 9110 §15.5.5), so the
+ * answer for now, and 503 queue_full when too many key generations are pending). A 503
+ * carries Retry-After (retry_after_s). A serial the caller may not see is answered exactly as one that does not exist (404 not_found, RFC 9110 §15.5.5), so the
  * answer tells a caller who is not an admin nothing about other principals' serials. The HTTP
  * front end's own refusals (api_http_parse.h) are 400, 408, 413, 414, 431, 501, 503 and 505 in
  * the same shape. Other details go to the log only.
@@ -46,6 +49,7 @@
 
 #define API_RESPONSE_MAX (128 * 1024) /* bytes of a response body */
 #define API_REQ_ID_LEN 16
+#define API_LOCATION_MAX 64 /* bytes of a Location path (a key generation: 46) */
 
 /* Who authenticated the caller before api_route() sees the request. */
 enum api_transport {
@@ -86,7 +90,14 @@ struct api_response {
     long retry_after_s;        /* seconds for Retry-After, 0 = none */
     bool binary;         /* body is not UTF-8 text (a DER CRL, a KRL): Lambda base64-encodes it */
     struct hs_buf *body; /* owned; release with api_response_clear() */
+    char location[API_LOCATION_MAX]; /* Location (a path), "" = none */
 };
+
+/* The authorisation of server-side key generation jobs when they run (svc_sshkey_authz): the
+ * policy's SSH decision for principal, as POST /v1/ssh/certificates asks it; arg is the
+ * struct api_service. On a denial *reason is the policy's reason name. */
+HS_RESULT api_route_sshkey_authz(void *arg, const char *principal, const struct svc_ssh_ask *ask,
+                                 struct svc_ssh_grant *out, const char **reason);
 
 /* Writes a fresh random request id (16 lowercase hex characters) into req->req_id. */
 void api_request_id_new(struct api_request *req);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "api/api_route.h"
 #include "common/hs_defer.h"
 #include "common/hs_log.h"
 #include "pkcs11/p11_evp.h"
@@ -87,6 +88,11 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     HS_GUARD(api_service_sigv4(svc));
     api_service_config(cfg, &svc->svc_cfg);
     HS_GUARD(svc_ctx_new(&svc->svc_cfg, &svc->svc));
+    if (cfg->has_ssh) {
+        svc->sshkey_authz = (struct svc_sshkey_authz){svc, api_route_sshkey_authz};
+        HS_GUARD(hs_error_context(svc_sshkey_start(svc->svc, &cfg->ssh_keygen, &svc->sshkey_authz),
+                                  "ssh.keygen"));
+    }
     hs_log(HS_LOG_INFO, "api.init", HS_LOG_INT("access_keys", (long long)cfg->naccess_keys));
     *out = svc;
     svc = NULL;

@@ -17,6 +17,7 @@
 #include "common/hs_err.h"
 #include "common/hs_secret.h"
 #include "service/svc_ctx.h"
+#include "service/svc_sshkey.h"
 
 struct api_service {
     struct api_config *cfg;
@@ -34,6 +35,7 @@ struct api_service {
      * message then fails. */
     HS_MUST_USE hs_result (*sqs_consume)(struct api_service *svc, const char *body, size_t body_len,
                                          unsigned long receive_count);
+    struct svc_sshkey_authz sshkey_authz; /* the key generation workers' policy (api_route) */
 };
 
 /* Opens everything cfg names: reads the SigV4 secrets, then builds the service (svc_ctx_new:

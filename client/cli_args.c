@@ -49,7 +49,8 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
                     "an IPv4 or IPv6 subjectAltName (repeatable)"},
     [CLI_OPT_KEY_TYPE] = {"--key-type", NULL, CLI_KIND_VALUE, "TYPE",
                           "cert: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or ed25519; ssh: "
-                          "ed25519 (default), ecdsa (P-256) or rsa (3072 bits)"},
+                          "ed25519 (default), ecdsa (P-256), rsa (3072 bits), rsa-2048, "
+                          "rsa-3072 or rsa-4096; ssh --keygen: ed25519, rsa-2048 or rsa-4096"},
     [CLI_OPT_CSR] = {"--csr", NULL, CLI_KIND_VALUE, "FILE",
                      "send this PEM CSR instead of generating a key (no key is written)"},
     [CLI_OPT_PROFILE] = {"--profile", NULL, CLI_KIND_VALUE, "client|server",
@@ -98,6 +99,11 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
     [CLI_OPT_KNOWN_HOSTS] = {"--known-hosts", NULL, CLI_KIND_VALUE, "PATTERN",
                              "print known_hosts lines \"@cert-authority PATTERN KEY\" for the "
                              "host CA keys"},
+    [CLI_OPT_KEYGEN] = {"--keygen", NULL, CLI_KIND_FLAG, NULL,
+                        "the service makes the key pair (POST /v1/ssh/keys) and returns it sealed "
+                        "to a key made here for this request"},
+    [CLI_OPT_WAIT_SECONDS] = {"--wait-seconds", NULL, CLI_KIND_VALUE, "N",
+                              "with --keygen: how long to wait for the key, 1..3600 (default 120)"},
 };
 
 /* Words that name a secret: such an option is refused with advice, whatever the command. */

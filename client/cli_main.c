@@ -60,7 +60,7 @@ static const enum cli_opt cli_crl_opts[] = {CLI_OPT_OUT};
 static const enum cli_opt cli_ssh_opts[] = {
     CLI_OPT_PRINCIPAL, CLI_OPT_TYPE,          CLI_OPT_KEY_TYPE,       CLI_OPT_TTL_SECONDS,
     CLI_OPT_KEY_ID,    CLI_OPT_FORCE_COMMAND, CLI_OPT_SOURCE_ADDRESS, CLI_OPT_EXTENSION,
-    CLI_OPT_OUT,       CLI_OPT_PUBLIC_KEY};
+    CLI_OPT_OUT,       CLI_OPT_PUBLIC_KEY,    CLI_OPT_KEYGEN,         CLI_OPT_WAIT_SECONDS};
 static const enum cli_opt cli_ssh_ca_opts[] = {CLI_OPT_KNOWN_HOSTS};
 
 #define CLI_OPTS(list) (list), sizeof(list) / sizeof((list)[0])
@@ -97,17 +97,23 @@ static const struct cli_command cli_commands[] = {
     {"ssh", cli_cmd_ssh, CLI_OPTS(cli_ssh_opts),
      "get an SSH certificate (POST /v1/ssh/certificates)",
      "hsmsign ssh --principal NAME [--principal NAME]... [--type user|host]\n"
-     "                   [--key-type ed25519|ecdsa|rsa] [--ttl-seconds N] [--key-id ID]\n"
-     "                   [--force-command CMD] [--source-address CIDRS] [--extension NAME]...\n"
-     "                   [--out FILE]\n"
+     "                   [--key-type ed25519|ecdsa|rsa|rsa-2048|rsa-3072|rsa-4096]\n"
+     "                   [--ttl-seconds N] [--key-id ID] [--force-command CMD]\n"
+     "                   [--source-address CIDRS] [--extension NAME]... [--out FILE]\n"
+     "       hsmsign ssh --keygen [--key-type ed25519|rsa-2048|rsa-4096] [--wait-seconds N]\n"
+     "                   --principal NAME ... (same options)\n"
      "       hsmsign ssh --public-key FILE.pub --principal NAME ... (same options, no --out\n"
      "                   and --key-type)",
      "Gets an OpenSSH certificate (POST /v1/ssh/certificates). Without --public-key, makes the\n"
      "key pair here (Ed25519 by default, ECDSA P-256, RSA-3072); the private key never leaves\n"
      "this machine and is written, after the certificate came back for it, to FILE (default\n"
      "./id_TYPE; OpenSSH format, unencrypted, mode 0600), with FILE.pub and FILE-cert.pub.\n"
-     "With --public-key K.pub, certifies that key and writes only K-cert.pub. Output files\n"
-     "must not exist. Prints the serial, key id, principals and validity."},
+     "With --public-key K.pub, certifies that key and writes only K-cert.pub. With --keygen,\n"
+     "the service makes the key pair (POST /v1/ssh/keys), sealed to an X25519 key made here for\n"
+     "the request (libsodium sealed box); hsmsign polls for it (GET /v1/ssh/keys/ID, up to\n"
+     "--wait-seconds), opens it, checks that the key and certificate belong together and\n"
+     "writes the same three files. Output files must not exist. Prints the serial, key id,\n"
+     "principals and validity."},
     {"ssh-ca", cli_cmd_ssh_ca, CLI_OPTS(cli_ssh_ca_opts), "print the SSH CA public keys",
      "hsmsign ssh-ca [--known-hosts PATTERN]",
      "Prints the SSH CA public keys (GET /v1/ssh/ca; unsigned), user CA keys then host CA\n"

@@ -1,6 +1,6 @@
 /*
  * cli_ssh: the SSH commands (docs/client.md, docs/api.md "SSH"):
- *   ssh         a key pair made here (cli_sshkey; or --public-key: an existing key) certified by
+ *   ssh         a key pair made here (common/hs_sshkey; or --public-key: an existing key) certified by
  *               POST /v1/ssh/certificates; writes FILE (private, OpenSSH format, 0600),
  *               FILE.pub and FILE-cert.pub, all new files checked before the request
  *   ssh-ca      GET /v1/ssh/ca (unsigned): the CA lines, or known_hosts @cert-authority lines

@@ -64,6 +64,7 @@ static const struct hs_code_entry hs_code_names[] = {
     {HS_ERR_STORE, "store"},
     {HS_ERR_LINT, "lint"},
     {HS_ERR_STORE_UNAVAILABLE, "inventory_unavailable"},
+    {HS_ERR_QUEUE_FULL, "queue_full"},
 };
 
 enum hs_class hs_code_class(enum hs_code code)

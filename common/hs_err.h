@@ -81,6 +81,9 @@ enum hs_code {
      * throttling, 5xx or unreachable): nothing was written, the same request may succeed later.
      * A store that answers with something it should not (a malformed row) is HS_ERR_IO. */
     HS_ERR_STORE_UNAVAILABLE,
+    /* A work queue (asynchronous SSH key generation) is full, or the caller has as many jobs
+     * pending as allowed: nothing was queued, the same request may succeed later. */
+    HS_ERR_QUEUE_FULL,
 };
 
 /* Every function that returns hs_result is must-use. gcc checks declarations only, so each is

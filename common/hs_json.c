@@ -133,3 +133,19 @@ HS_RESULT hs_json_add(json_object *obj, const char *key, json_object *v)
     }
     return HS_OK;
 }
+
+HS_RESULT hs_json_add_strings(json_object *obj, const char *key, const char *const *v, size_t n)
+{
+    json_object *arr = json_object_new_array();
+    HS_GUARD(hs_json_add(obj, key, arr));
+    for (size_t i = 0; i < n; i++) {
+        HS_ENSURE(v[i] != NULL, HS_ERR_INTERNAL);
+        json_object *s = json_object_new_string(v[i]);
+        HS_ENSURE(s != NULL, HS_ERR_NOMEM);
+        if (json_object_array_add(arr, s) != 0) {
+            json_object_put(s);
+            HS_BAIL(HS_ERR_NOMEM);
+        }
+    }
+    return HS_OK;
+}

@@ -58,4 +58,8 @@ HS_RESULT hs_json_to_string(json_object *obj, char **out);
  * result can be passed straight in: NULL fails with HS_ERR_NOMEM). Errors: HS_ERR_NOMEM. */
 HS_RESULT hs_json_add(json_object *obj, const char *key, json_object *v);
 
+/* Adds the array of the n strings v (copied) to obj under key. Errors: HS_ERR_NOMEM,
+ * HS_ERR_INTERNAL (a NULL string). */
+HS_RESULT hs_json_add_strings(json_object *obj, const char *key, const char *const *v, size_t n);
+
 #endif /* HS_JSON_H */

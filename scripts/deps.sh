@@ -14,6 +14,7 @@ packages=(
     clang libclang-rt-14-dev
     nodejs npm
     openssh-client openssh-server python3-cryptography
+    libsodium-dev python3-nacl
 )
 # Packages that count as present when their command is (a Node.js from another source, e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).

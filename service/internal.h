@@ -13,6 +13,7 @@
 #include "common/hs_buf.h"
 #include "pkcs11/p11_module.h"
 #include "service/svc_ctx.h"
+#include "service/svc_sshkey.h"
 #include "signer/sgn_cert.h"
 #include "signer/sgn_ssh_cert.h"
 #include "store/st_inventory.h"
@@ -67,6 +68,7 @@ struct svc_ctx {
     struct svc_crl_cache crl;
     bool crl_ready; /* crl was initialised */
     struct svc_ssh_state ssh;
+    struct svc_sshkey_backend sshkey; /* SSH key generation; submit NULL = not configured */
 };
 
 /* Initialises an empty cache. Errors: HS_ERR_INTERNAL when the mutex cannot be created. */
@@ -78,11 +80,16 @@ void svc_crl_cache_clear(struct svc_crl_cache *c);
 /* Finds and wraps the configured SSH CA keys and builds the published CA document; nothing
  * configured is not an error (the SSH operations then answer not found). Errors: as
  * p11_key_find(), p11_key_check_protected() and sgn_ssh_ca_new(), with the field named
- * ("ssh.user_ca[1]"); HS_ERR_INTERNAL (mutex). */
+ * ("ssh.user_ca[1]"); HS_ERR_INPUT_CONFIG when one token key (same public key) is listed twice,
+ * in one list or as both user and host CA, naming both entries; HS_ERR_INTERNAL (mutex). */
 HS_RESULT svc_ssh_init(struct svc_ctx *ctx);
 
 /* Releases what svc_ssh_init() made (also after its failure). */
 void svc_ssh_clear(struct svc_ssh_state *ssh);
+
+/* Stops the SSH key generation backend (its workers) and wipes its jobs and results; NULL
+ * and an unset backend are accepted. */
+void svc_sshkey_stop(struct svc_ctx *ctx);
 
 /* The newest active JWT key whose JWS alg is alg (NULL: the newest of all), or NULL. */
 const struct sgn_jwt_key *svc_ctx_jwt_key(const struct svc_ctx *ctx, const char *alg);

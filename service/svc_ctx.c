@@ -15,6 +15,7 @@ void svc_ctx_free(struct svc_ctx *ctx)
     if (ctx == NULL) {
         return;
     }
+    svc_sshkey_stop(ctx); /* its workers use everything below */
     svc_ssh_clear(&ctx->ssh);
     sgn_jwt_key_array_freep(&ctx->jwt_keys);
     if (ctx->crl_ready) {

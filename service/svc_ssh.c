@@ -90,6 +90,32 @@ static HS_RESULT svc_ssh_lines(const struct svc_ssh_ca_entry *e, size_t n, json_
     return HS_OK;
 }
 
+/* Each token key serves one role, once: the config compares only the reference strings, and a
+ * label and a URI can name the same key. One key as user and host CA would make every host
+ * certificate's signer a trusted user CA too (keyceremony ssh-ca refuses that pairing); twice
+ * in a list it would be published twice and get two KRL sections. Compared by public key. */
+static HS_RESULT svc_ssh_distinct(const struct svc_ssh_state *ssh)
+{
+    const struct svc_ssh_ca_entry *lists[2] = {ssh->user, ssh->host};
+    const size_t counts[2] = {ssh->nuser, ssh->nhost};
+    static const char *const fields[2] = {"user_ca", "host_ca"};
+    for (size_t la = 0; la < 2; la++) {
+        for (size_t a = 0; a < counts[la]; a++) {
+            for (size_t lb = la; lb < 2; lb++) {
+                for (size_t b = la == lb ? a + 1 : 0; b < counts[lb]; b++) {
+                    HS_ENSURE_MSG(memcmp(lists[la][a].blob_sha256, lists[lb][b].blob_sha256,
+                                         sizeof(lists[la][a].blob_sha256)) != 0,
+                                  HS_ERR_INPUT_CONFIG,
+                                  "ssh.%s[%zu] is the same key as ssh.%s[%zu]; an SSH CA key is "
+                                  "listed once, in one role",
+                                  fields[lb], b, fields[la], a);
+                }
+            }
+        }
+    }
+    return HS_OK;
+}
+
 HS_RESULT svc_ssh_init(struct svc_ctx *ctx)
 {
     struct svc_ssh_state *ssh = &ctx->ssh;
@@ -101,6 +127,7 @@ HS_RESULT svc_ssh_init(struct svc_ctx *ctx)
                           &ssh->nuser));
     HS_GUARD(svc_ssh_load(ctx->pool, cfg->ssh_host_ca, cfg->nssh_host_ca, "host_ca", ssh->host,
                           &ssh->nhost));
+    HS_GUARD(svc_ssh_distinct(ssh));
     HS_DEFER(json_object *doc = json_object_new_object(), hs_json_putp);
     HS_ENSURE(doc != NULL, HS_ERR_NOMEM);
     HS_GUARD(svc_ssh_lines(ssh->user, ssh->nuser, doc, "user_ca"));
@@ -362,6 +389,19 @@ static HS_RESULT svc_ssh_ask_policy(const struct svc_caller *caller,
     return HS_OK;
 }
 
+HS_RESULT svc_ssh_authorize(struct svc_ctx *ctx, const struct svc_caller *caller,
+                            const struct svc_ssh_request *req)
+{
+    HS_ENSURE_REF(ctx);
+    HS_ENSURE_REF(caller);
+    HS_ENSURE_REF(caller->authz);
+    HS_ENSURE_REF(req);
+    const struct svc_ssh_ca_entry *ca = NULL;
+    HS_GUARD(svc_ssh_signer(ctx, req->type, &ca));
+    struct svc_ssh_grant grant;
+    return svc_ssh_ask_policy(caller, req, &grant);
+}
+
 HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
                         const struct svc_ssh_request *req, struct svc_ssh_result *out)
 {
@@ -405,6 +445,21 @@ HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
         .requester = caller->principal,
     };
     return svc_ssh_issue_serial(ctx, ca, &sr, out);
+}
+
+HS_RESULT svc_ssh_options_decode(json_object *doc, struct svc_ssh_request *r)
+{
+    static const char *const allowed[] = {"force-command", "source-address", NULL};
+    json_object *opts = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "critical_options", false, json_type_object, &opts));
+    if (opts == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(opts, allowed, "critical_options"));
+    HS_GUARD(hs_json_get_string(opts, "force-command", false, SGN_SSH_OPTION_VALUE_MAX,
+                                &r->force_command));
+    return hs_json_get_string(opts, "source-address", false, SGN_SSH_OPTION_VALUE_MAX,
+                              &r->source_address);
 }
 
 /* --- status and revocation ------------------------------------------------------------------- */

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "common/hs_buf.h"
 #include "common/hs_err.h"
 #include "service/svc_ctx.h"
@@ -78,6 +80,19 @@ HS_RESULT svc_ssh_ca_json(const struct svc_ctx *ctx, const char **out);
  * svc_ssh_result_clear(); *out is written only on success. */
 HS_RESULT svc_ssh_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
                         const struct svc_ssh_request *req, struct svc_ssh_result *out);
+
+/* The checks of svc_ssh_issue() that need no subject key: a CA of req->type is configured and
+ * the caller's authorisation allows the request (req->public_key is not looked at). Used to
+ * refuse an asynchronous key generation at once (svc_sshkey.h); svc_ssh_issue() asks again.
+ * Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_INPUT_RANGE, the authorisation's denial unchanged. */
+HS_RESULT svc_ssh_authorize(struct svc_ctx *ctx, const struct svc_caller *caller,
+                            const struct svc_ssh_request *req);
+
+/* Reads the optional member "critical_options" of doc (a JSON request or job): an object with
+ * only "force-command" and "source-address", each a string of 1..SGN_SSH_OPTION_VALUE_MAX bytes
+ * without NUL, into r->force_command / r->source_address (pointing into doc). Errors:
+ * HS_ERR_INPUT_FIELD, HS_ERR_INPUT_TOO_LARGE, naming the member. */
+HS_RESULT svc_ssh_options_decode(json_object *doc, struct svc_ssh_request *r);
 
 /* Reads a decimal serial (n bytes, not NUL-terminated): 1..20 digits, no leading zero,
  * 1..UINT64_MAX. Errors: HS_ERR_INPUT_FIELD. */

@@ -4,7 +4,11 @@
 # key type at 1 and 2 threads (p11_bench, bare C_SignInit/C_Sign loop), hsmsignd from the Release
 # build (time from exec to the first 200 from GET /healthz, token login included; certificates
 # and tokens at concurrency 1/8/32; peak RSS), and Debian's `cfssl serve` signing the same CSR
-# with a file CA key of the same type at the same concurrency. One table, then a line per
+# with a file CA key of the same type at the same concurrency. The same hsmsignd also issues SSH
+# user certificates (issue 11, POST /v1/ssh/certificates, a fixed Ed25519 subject key) from an
+# SSH user CA key made by `keyceremony ssh-ca`: EC-P256 on the P-256 token, and RSA-3072 on the
+# RSA token (the ceremony refuses RSA-2048 for an SSH CA), each next to the raw C_Sign rate of
+# its own key type (p11_bench p256 / rsa3072). One table, then a line per
 # acceptance target, and the same targets restated as CPU per request (server CPU time over
 # requests, from /proc), which other load on a shared machine does not move the way it moves
 # rates. Performance is measured, not asserted: the exit status is 0 unless something broke
@@ -14,8 +18,9 @@
 #     --rounds R   runs per row (default 1), hsmsignd's and cfssl's alternating; the table shows
 #                  the run with the median req/s
 #     --quick      smoke run: 1 s per row, concurrency 8 only, short C_Sign runs
-#     --perf       afterwards, perf-record hsmsignd under P-256 certificates and ES256 tokens
-#                  at concurrency 8 and print the top symbols (extra runs, not in the table)
+#     --perf       afterwards, perf-record hsmsignd under P-256 certificates, ES256 tokens and
+#                  P-256 SSH user certificates at concurrency 8 and print the top symbols (extra
+#                  runs, not in the table)
 # Load comes from tests/bench/http_load.c (see there for the client and SigV4 choices).
 # HSMSIGN_BENCH_BUILD names the build directory (default build-bench, configured Release
 # without sanitizers). Temporary tokens and configs live under $TMPDIR and are removed at exit.
@@ -86,6 +91,8 @@ arn=arn:aws:iam::111122223333:role/bench
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/leaf.key" \
     -subj "/CN=svc.bench.example" -addext "subjectAltName=DNS:svc.bench.example" \
     -out "$tmp/leaf.csr" 2>/dev/null
+# The SSH rows' subject key: one fixed Ed25519 public key line (the private half is not needed).
+ssh-keygen -q -t ed25519 -N '' -C bench-subject -f "$tmp/ssh_subject"
 python3 - "$tmp" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -94,6 +101,9 @@ json.dump({"csr": csr, "ttl_hours": 12}, open(d + "/cert.json", "w"))
 json.dump({"certificate_request": csr}, open(d + "/cfssl.json", "w"))
 json.dump({"audience": "https://api.bench.example", "ttl_seconds": 300},
           open(d + "/token.json", "w"))
+json.dump({"public_key": open(d + "/ssh_subject.pub").read().strip(), "cert_type": "user",
+           "principals": ["bench-ops", "bench-deploy"], "ttl_seconds": 3600},
+          open(d + "/ssh.json", "w"))
 PY
 
 free_port() {
@@ -103,7 +113,8 @@ free_port() {
 # --- hsmsignd's configuration ---------------------------------------------------------------------
 # write_hsmsignd_config FILE DIR LABEL PORT: the one place the benchmark writes hsmsignd's config
 # (today's schema: api/api_config.h). The "policy" block (deny by default; allow $arn to issue
-# client certificates and tokens) and the durable "inventory" block (SQLite under DIR) go here
+# client certificates, tokens and SSH user certificates for principals bench-*), the "ssh" block
+# (the ceremony's SSH user CA key) and the durable "inventory" block (SQLite under DIR) go here
 # once hsmsignd has them; inventory_on tells the targets below whether the run had one.
 inventory_on=0
 pool_size=${HSMSIGN_BENCH_POOL_SIZE:-8} # token sessions of the benchmarked hsmsignd
@@ -121,9 +132,11 @@ write_hsmsignd_config() {
   "auth": {"sigv4": {"region": "$region", "service": "execute-api",
            "access_keys": [{"access_key_id": "$akid", "secret_file": "$tmp/secret",
                             "principal_arn": "$arn"}]}},
+  "ssh": {"user_ca": ["pkcs11:token=$label;object=bench-ssh-user-ca;type=private"]},
   "policy": {"rules": [{"principals": ["$arn"], "profiles": ["client"],
                         "cn_patterns": ["*"], "dns_patterns": ["**"],
-                        "audiences": ["*"]}]} }
+                        "audiences": ["*"],
+                        "ssh_cert_types": ["user"], "ssh_principals": ["bench-*"]}]} }
 EOF
     inventory_on=1
 }
@@ -131,9 +144,10 @@ EOF
 # --- steps ----------------------------------------------------------------------------------------
 declare -A R # results: R[row:conc:field], R[row:field]
 
-# ceremony DIR LABEL KEY_TYPE JWT_TYPE JWT_ALG: token, root, issuing CA, JWT key, export.
+# ceremony DIR LABEL KEY_TYPE JWT_TYPE JWT_ALG SSH_TYPE: token, root, issuing CA, JWT key, export,
+# and an SSH user CA key of SSH_TYPE (keyceremony ssh-ca; hsmsignd finds it by its label).
 ceremony() {
-    local dir=$1 label=$2 type=$3 jwt_type=$4 alg=$5
+    local dir=$1 label=$2 type=$3 jwt_type=$4 alg=$5 ssh_type=$6
     KEYCEREMONY="$bin/keyceremony" "$repo/softhsm/init-token.sh" "$dir/token" "$label"
     export SOFTHSM2_CONF="$dir/token/softhsm2.conf"
     mkdir -p "$dir/cfg" "$dir/out"
@@ -159,8 +173,13 @@ EOF
   "jwt_keys": [{"key": "bench-jwt"}], "truststore_output": "$dir/out/truststore.pem",
   "jwks_output": "$dir/out/jwks.json" }
 EOF
+    cat >"$dir/cfg/ssh-ca.json" <<EOF
+{ $token, "transcript": "$dir/out/transcript.jsonl",
+  "user_ca": {"label": "bench-ssh-user-ca", "type": "$ssh_type",
+              "public_key_output": "$dir/out/ssh-user-ca.pub"} }
+EOF
     local step
-    for step in root intermediate jwt-key export; do
+    for step in root intermediate jwt-key export ssh-ca; do
         "$bin/keyceremony" "$step" --config "$dir/cfg/$step.json" 2>>"$dir/ceremony.log" ||
             { echo "ceremony step $step failed:" >&2; tail -n 5 "$dir/ceremony.log" >&2; return 1; }
     done
@@ -236,6 +255,7 @@ hsmsignd_stop() {
     if [ "$perf" -eq 1 ] && [ "$1" = p256 ]; then
         profile cert "$svc_url/v1/certificates" "$tmp/cert.json"
         profile token "$svc_url/v1/tokens" "$tmp/token.json"
+        profile ssh "$svc_url/v1/ssh/certificates" "$tmp/ssh.json"
     fi
     stop_pid "$svc_pid"
     svc_pid=
@@ -277,13 +297,14 @@ EOF
     return 1
 }
 
-# issuer NAME KEY_TYPE JWT_TYPE JWT_ALG P11_CASE CFSSL_ALGO CFSSL_SIZE TOKEN_ROW
+# issuer NAME KEY_TYPE JWT_TYPE JWT_ALG P11_CASE CFSSL_ALGO CFSSL_SIZE TOKEN_ROW SSH_TYPE SSH_CASE
 issuer() {
-    local name=$1 type=$2 jwt_type=$3 alg=$4 case=$5 algo=$6 size=$7 tok=$8
-    local dir=$tmp/$name label=bench-$name c i
+    local name=$1 type=$2 jwt_type=$3 alg=$4 case=$5 algo=$6 size=$7 tok=$8 ssh_type=$9
+    local ssh_case=${10} dir=$tmp/$name label=bench-$name c i
     echo "== $name: token and ceremony, raw C_Sign, hsmsignd and cfssl" >&2
-    ceremony "$dir" "$label" "$type" "$jwt_type" "$alg"
+    ceremony "$dir" "$label" "$type" "$jwt_type" "$alg" "$ssh_type"
     csign "$dir" "$label" "$case"
+    [ "$ssh_case" = "$case" ] || csign "$dir" "$label" "$ssh_case"
     hsmsignd_start "$dir" "$label" "$name"
     cfssl_start "$dir" "$algo" "$size"
     # hsmsignd and cfssl take turns, so drift in the machine's other load hits both alike.
@@ -307,8 +328,38 @@ issuer() {
         done
         settle "$tok" "$c"
     done
+    for c in "${concs[@]}"; do
+        for ((i = 0; i < rounds; i++)); do
+            load "ssh-$name" "$c" "$svc_pid" "$svc_url/v1/ssh/certificates" \
+                --body-file "$tmp/ssh.json" "${sigv4_args[@]}" --expect 'ssh-ed25519-cert-v01@openssh.com '
+        done
+        settle "ssh-$name" "$c"
+    done
+    ssh_answer_check "$name"
     hsmsignd_stop "$name"
     csign "$dir" "$label" "$case"
+    [ "$ssh_case" = "$case" ] || csign "$dir" "$label" "$ssh_case"
+}
+
+# ssh_answer_check NAME: one more SSH certificate from the running hsmsignd, checked with
+# ssh-keygen -L (a user certificate for the bench principals, signed by the ceremony's CA key),
+# so the rows above count certificates OpenSSH accepts, not merely 200s.
+ssh_answer_check() {
+    local out=$tmp/$1/ssh-answer
+    if ! curl -sS -o "$out.json" --aws-sigv4 "aws:amz:$region:execute-api" \
+        --user "$akid:$(cat "$tmp/secret")" -H 'Content-Type: application/json' \
+        --data-binary @"$tmp/ssh.json" "$svc_url/v1/ssh/certificates" ||
+        ! python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"])' \
+            "$out.json" >"$out-cert.pub" 2>/dev/null ||
+        ! ssh-keygen -L -f "$out-cert.pub" >"$out.txt" 2>&1 ||
+        ! grep -q 'Type: ssh-ed25519-cert-v01@openssh.com user certificate' "$out.txt" ||
+        ! grep -qx ' *bench-ops' "$out.txt" ||
+        ! grep -q "Signing CA: .* $(ssh-keygen -l -f "$tmp/$1/out/ssh-user-ca.pub" |
+            awk '{print $2}')" "$out.txt"; then
+        echo "ssh ($1): the answer is not the expected OpenSSH user certificate" >&2
+        R[ssh-$1:8:invalid]=1
+        broken=1
+    fi
 }
 
 # profile NAME URL BODY: hsmsignd under load at concurrency 8, sampled by perf with DWARF call
@@ -348,8 +399,8 @@ echo "$(nproc) CPUs, $(uname -m), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average" 
 echo "hsmsignd: $bin/hsmsignd (Release, no sanitizers); $seconds s per run after $warmup s" \
     "warm-up, median of $rounds run(s) per row; load: http_load (raw client, SigV4 signed by" \
     "the client, verified by the server)"
-issuer rsa2048 RSA-2048 RSA-2048 RS256 rsa2048 rsa 2048 tok-rs256
-issuer p256 EC-P256 EC-P256 ES256 p256 ecdsa 256 tok-es256
+issuer rsa2048 RSA-2048 RSA-2048 RS256 rsa2048 rsa 2048 tok-rs256 RSA-3072 rsa3072
+issuer p256 EC-P256 EC-P256 ES256 p256 ecdsa 256 tok-es256 EC-P256 p256
 
 # --- table ----------------------------------------------------------------------------------------
 val() { echo "${R[$1]:--}"; }
@@ -393,8 +444,10 @@ row() { # LABEL ROW KEYCASE INSTANCE CFSSL_ROW
 }
 row "cert RSA-2048" cert-rsa2048 rsa2048 rsa2048 cfssl-rsa2048
 row "token RS256" tok-rs256 rsa2048 rsa2048 ""
+row "ssh RSA-3072" ssh-rsa2048 rsa3072 rsa2048 ""
 row "cert P-256" cert-p256 p256 p256 cfssl-p256
 row "token ES256" tok-es256 p256 p256 ""
+row "ssh P-256" ssh-p256 p256 p256 ""
 echo
 cat <<EOF
 srv / cli / mach: CPU cores busy in the measured window: hsmsignd, http_load, and the whole
@@ -405,7 +458,11 @@ C_S 1t / 2t: raw C_Sign/s of the same key type on the same token, 1 and 2 thread
   bare C_SignInit + C_Sign loop; the better of a run before and one after the HTTP rows);
   C_S us: its 1-thread p50 latency in µs, about the CPU one C_Sign costs.
 /C_S2 and /cfsl: req/s over raw 2-thread C_Sign/s, and over cfssl's req/s at the same
-  concurrency (same CSR, file CA key of the same type).
+  concurrency (same CSR, file CA key of the same type). For the ssh rows, /C_S2 is "SSH certs/s
+  / raw 2-thread C_Sign/s" of the SSH CA key's type (its C_S columns are that type's).
+ssh: SSH user certificates (POST /v1/ssh/certificates, Ed25519 subject key, 2 principals, 1 h),
+  each recorded in the inventory before it is returned; RSA-3072 SSH CA (rsa-sha2-512) on the
+  RSA-2048 instance, EC-P256 SSH CA on the P-256 instance.
 RSS M: hsmsignd's peak RSS (VmHWM, MiB) at the end of its rows. ERR: a request failed (invalid).
 EOF
 for n in rsa2048 p256; do
@@ -432,6 +489,10 @@ target "RSA-2048 certs/s at c=8 / cfssl's" "$(ratio "$(c8 cert-rsa2048 rps)" "$(
 target "P-256 certs/s at c=8 / cfssl's" "$(ratio "$(c8 cert-p256 rps)" "$(c8 cfssl-p256 rps)")" ">=" 1.0
 target "ES256 tokens/s at c=8 / raw 2-thread P-256 C_Sign/s" \
     "$(ratio "$(c8 tok-es256 rps)" "$(val csign-p256:2)")" ">=" 0.5
+target "SSH certs/s ÷ raw 2-thread C_Sign/s, P-256 CA at c=8" \
+    "$(ratio "$(c8 ssh-p256 rps)" "$(val csign-p256:2)")" ">=" 0.6
+target "SSH certs/s ÷ raw 2-thread C_Sign/s, RSA-3072 CA at c=8 (informational)" \
+    "$(ratio "$(c8 ssh-rsa2048 rps)" "$(val csign-rsa3072:2)")" ">=" 0.6
 target "P-256 certs p99 at c=8, ms" "$(c8 cert-p256 p99_ms)" "<=" 10
 target "ES256 tokens p99 at c=8, ms" "$(c8 tok-es256 p99_ms)" "<=" 10
 for n in rsa2048 p256; do
@@ -450,6 +511,8 @@ target "cfssl's CPU per P-256 cert / ours at c=8" \
     "$(ratio "$(c8 cfssl-p256 us)" "$(c8 cert-p256 us)")" ">=" 1.0
 target "ES256 token CPU / P-256 C_Sign CPU at c=8" \
     "$(ratio "$(c8 tok-es256 us)" "$(val csign-p256:us)")" "<=" 2.0
+target "SSH cert CPU / C_Sign CPU, P-256 CA at c=8" \
+    "$(ratio "$(c8 ssh-p256 us)" "$(val csign-p256:us)")" "<=" 1.67
 if [ -f "$tmp/perf.txt" ]; then
     echo
     cat "$tmp/perf.txt"

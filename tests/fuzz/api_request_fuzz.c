@@ -1,5 +1,6 @@
 /* Fuzz target: the request bodies of every POST route (POST /v1/certificates, POST
- * /v1/certificates/{serial}/revoke, POST /v1/tokens, POST /v1/ssh/certificates) through api/'s decoders (api_body.h), JSON to
+ * /v1/certificates/{serial}/revoke, POST /v1/tokens, POST /v1/ssh/certificates, POST
+ * /v1/ssh/keys) through api/'s decoders (api_body.h), JSON to
  * the service's request structs, as api_route does before it calls the service. No token, no
  * config. Each decoded struct is checked for what the decoders promise: bounded, NUL-free strings
  * pointing into the parsed document. */
@@ -67,6 +68,8 @@ static void api_fuzz_str(const char *s, size_t max)
     api_fuzz_check(s != NULL && strlen(s) <= max);
 }
 
+static void api_fuzz_ssh_fields(const struct svc_ssh_request *q);
+
 static void api_fuzz_ssh(const uint8_t *data, size_t size)
 {
     HS_DEFER(json_object *doc = NULL, hs_json_putp);
@@ -76,6 +79,25 @@ static void api_fuzz_ssh(const uint8_t *data, size_t size)
     }
     api_fuzz_check(r.public_key_len > 0 && r.public_key_len <= SGN_SSH_LINE_MAX &&
                    strlen(r.public_key) == r.public_key_len);
+    api_fuzz_ssh_fields(&r);
+}
+
+static void api_fuzz_sshkey(const uint8_t *data, size_t size)
+{
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    struct api_sshkey_request r;
+    if (hs_failed(api_sshkey_request_decode(data, size, &doc, &r))) {
+        return;
+    }
+    api_fuzz_str(r.key_type, API_SSHKEY_TYPE_MAX);
+    api_fuzz_check(r.recipient == NULL || strlen(r.recipient) <= API_SSHKEY_RECIPIENT_MAX);
+    api_fuzz_check(r.req.public_key == NULL && r.req.public_key_len == 0);
+    api_fuzz_ssh_fields(&r.req);
+}
+
+static void api_fuzz_ssh_fields(const struct svc_ssh_request *q)
+{
+    struct svc_ssh_request r = *q;
     api_fuzz_check(r.type == SGN_SSH_CERT_USER || r.type == SGN_SSH_CERT_HOST);
     api_fuzz_check(r.nprincipals <= SGN_SSH_PRINCIPALS_MAX);
     for (size_t i = 0; i < r.nprincipals; i++) {
@@ -100,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     api_fuzz_revoke(data, size);
     api_fuzz_tokens(data, size);
     api_fuzz_ssh(data, size);
+    api_fuzz_sshkey(data, size);
     hs_error_clear();
     return 0;
 }

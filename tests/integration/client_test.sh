@@ -356,7 +356,7 @@ check "ssh without --principal -> exit 2" \
     eval 'run 2 "${as_plain[@]}" -- ssh --out out/ssh_bad && says "--principal NAME is required"'
 check "ssh --key-type dsa -> exit 2 listing the types" \
     eval 'run 2 "${as_plain[@]}" -- ssh --principal a --key-type dsa --out out/ssh_bad &&
-    says "ed25519, ecdsa (P-256) or rsa"'
+    says "ed25519, ecdsa (P-256), rsa (3072 bits), rsa-2048, rsa-3072 or rsa-4096"'
 check "ssh --principal with a comma -> exit 2" \
     eval 'run 2 "${as_plain[@]}" -- ssh --principal a,b --out out/ssh_bad && says "without"'
 check "ssh --public-key with --out -> exit 2" \
@@ -462,6 +462,39 @@ check "a host certificate the policy denies -> exit 1, reason ssh_type_not_allow
 check "a principal the limited role's rule allows (device-*) -> exit 0" \
     eval 'run 0 "${as_limited[@]}" -- ssh --principal device-7 --out out/ssh_limited'
 
+# ssh --keygen: the service makes the key (POST /v1/ssh/keys), sealed to an X25519 key hsmsign
+# made for the request; hsmsign polls, opens it, checks key and certificate, writes the files.
+check "ssh --keygen (Ed25519) -> exit 0; the key reads back, the certificate per -L" \
+    eval 'run 0 "${as_plain[@]}" -- ssh --keygen --principal alice --principal ops \
+    --out out/ssh_kg_ed && ssh_ok ssh_kg_ed ssh-ed25519 user alice ops'
+check "ssh --keygen --key-type rsa-2048 -> exit 0, a 2048-bit RSA key" \
+    eval 'run 0 "${as_plain[@]}" -- ssh --keygen --key-type rsa-2048 --principal alice \
+    --key-id kg-rsa --out out/ssh_kg_rsa && ssh_ok ssh_kg_rsa ssh-rsa user alice &&
+    ssh-keygen -l -f out/ssh_kg_rsa.pub | has "^2048 " && has -F "Key ID: \"kg-rsa\"" <out/ssh_kg_rsa.L'
+check "ssh --keygen --key-type ecdsa -> exit 2 (the service makes ed25519, rsa-2048, rsa-4096)" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --keygen --key-type ecdsa --principal a --out out/ssh_bad &&
+    says "ed25519, rsa-2048 or rsa-4096"'
+check "ssh --keygen --public-key -> exit 2" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --keygen --principal a --public-key x.pub && says "--keygen"'
+check "ssh --wait-seconds without --keygen -> exit 2" \
+    eval 'run 2 "${as_plain[@]}" -- ssh --wait-seconds 5 --principal a --out out/ssh_bad &&
+    says "--wait-seconds goes with --keygen"'
+check "ssh --keygen onto an existing file -> exit 3 before anything is asked for" \
+    eval 'run 3 "${as_plain[@]}" -- ssh --keygen --principal alice --out out/ssh_kg_ed &&
+    says "already exists"'
+check "ssh --keygen for a principal the policy denies -> exit 1, the 403 reason, no file" \
+    eval 'run 1 "${as_limited[@]}" -- ssh --keygen --principal root --out out/ssh_kg_denied &&
+    says "HTTP 403 forbidden" && says "reason: ssh_principal_not_allowed" &&
+    [ ! -e out/ssh_kg_denied ] && [ ! -e out/ssh_kg_denied-cert.pub ]'
+check "no line of the generated private keys is in hsmsignd's log" \
+    $py - out/hsmsignd.log out/ssh_kg_ed out/ssh_kg_rsa <<'PY'
+import sys
+log = open(sys.argv[1]).read()
+for f in sys.argv[2:]:
+    body = [l for l in open(f).read().splitlines() if l and not l.startswith("-----")]
+    assert len(body) > 3 and not any(l in log for l in body), f
+PY
+
 # ssh-ca: the CA lines, labelled; --known-hosts lines
 check "ssh-ca -> exit 0, unsigned: user then host CA lines under their labels" \
     eval 'run 0 -- ssh-ca && [ "$(sed -n 1p out/stdout | cut -c1-15)" = "# user CA keys " ] &&
@@ -512,6 +545,8 @@ if [ -z "$ssh_why" ]; then
             out/ssh_ed25519 out/ssh_ed25519-cert.pub
         ssh_check_login "sshd: the ECDSA key and certificate from hsmsign ssh log in" \
             out/ssh_ecdsa out/ssh_ecdsa-cert.pub
+        ssh_check_login "sshd: the key and certificate from hsmsign ssh --keygen log in" \
+            out/ssh_kg_ed out/ssh_kg_ed-cert.pub
         ssh_check_login "sshd: the RSA key and certificate log in (before the KRL is set)" \
             out/ssh_rsa out/ssh_rsa-cert.pub
         # The host: sshd's own key certified with --public-key, trusted through the
