@@ -36,6 +36,7 @@ struct api_service {
     HS_MUST_USE hs_result (*sqs_consume)(struct api_service *svc, const char *body, size_t body_len,
                                          unsigned long receive_count);
     struct svc_sshkey_authz sshkey_authz; /* the key generation workers' policy (api_route) */
+    struct api_keygen *keygen; /* the AWS shape's state (api_keygen.h), lent: svc owns it */
 };
 
 /* Opens everything cfg names: reads the SigV4 secrets, then builds the service (svc_ctx_new:

@@ -27,11 +27,12 @@ Standard library and botocore (Debian's python3-botocore) only; credentials from
 
     sqs_event_source.py --endpoint URL --region R --queue-url URL --runtime-api HOST:PORT
                         [--batch-size 10] [--wait 1] [--invoke-timeout 60]
-                        [--until-idle N] [--stats FILE]
+                        [--until-idle N] [--stats FILE] [--events-log FILE]
 
 It stops after N consecutive empty polls (--until-idle, default: run until SIGTERM) and writes
 its counts as JSON to --stats: {"invocations", "delivered", "deleted", "failed",
-"batch_failures", "max_receive_count"} (the highest ApproximateReceiveCount delivered).
+"batch_failures", "max_receive_count"} (the highest ApproximateReceiveCount delivered);
+--events-log appends each event it hands over as one JSON line (for tests that scan them).
 """
 
 import argparse
@@ -144,6 +145,9 @@ def poll_once(sqs, args, arn, stats):
     if not batch:
         return 0
     event = {"Records": [record(m, arn, args.region) for m in batch]}
+    if args.events_log:
+        with open(args.events_log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event) + "\n")
     kind, body = invoke(args.runtime_api, event, args.invoke_timeout)
     stats["invocations"] += 1
     stats["delivered"] += len(batch)
@@ -174,6 +178,7 @@ def main():
     p.add_argument("--invoke-timeout", type=int, default=60)
     p.add_argument("--until-idle", type=int, default=0)
     p.add_argument("--stats")
+    p.add_argument("--events-log")
     args = p.parse_args()
     if not 1 <= args.batch_size <= 10:
         p.error("--batch-size is 1..10")
