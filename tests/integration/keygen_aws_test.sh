@@ -108,10 +108,16 @@ for _ in $(seq 1 200); do [ -s "$work/rt.port" ] && break; sleep 0.05; done
 rt_api=127.0.0.1:$(cat "$work/rt.port")
 AWS_LAMBDA_RUNTIME_API=$rt_api HSMSIGN_CONFIG=cfg/worker.json "$hsmsignd" >out/worker.log 2>&1 &
 pids+=($!)
-"$py" "$lambda_dir/sqs_event_source.py" --endpoint "$sqs_endpoint" --region "$region" \
-    --queue-url "$queue" --runtime-api "$rt_api" --wait 1 --events-log out/events.jsonl \
-    --stats out/source.json >out/source.log 2>&1 &
-pids+=($!)
+source_pid=
+start_source() { # start_source STATS: the event source stand-in, in the background
+    "$py" "$lambda_dir/sqs_event_source.py" --endpoint "$sqs_endpoint" --region "$region" \
+        --queue-url "$queue" --runtime-api "$rt_api" --wait 1 --events-log out/events.jsonl \
+        --stats "$1" >>out/source.log 2>&1 &
+    source_pid=$!
+    pids+=("$source_pid")
+}
+stop_source() { kill -TERM "$source_pid" 2>/dev/null || true; wait "$source_pid" 2>/dev/null || true; }
+start_source out/source.json
 
 sig=(--aws-sigv4 aws:amz:eu-west-1:execute-api --user "AKIAKEYGENALICE00001:$(cat out/alice.secret)")
 call() { # call METHOD PATH [BODY]: the status; body to out/resp
@@ -136,7 +142,8 @@ check "POST /v1/ssh/keys without recipient -> 400 (nothing in the clear in SQS/D
 check "POST /v1/ssh/keys with a recipient -> 202 pending" \
     test "$(call POST /v1/ssh/keys "$body, \"recipient\": \"$recipient\"}")" = 202
 id=$(field request_id 2>/dev/null)
-# item_done: waits (60 s) until the worker completed the item, then writes it to out/item.json.
+# item_done [ID]: waits (60 s) until the worker completed the item, then writes it to
+# out/item.json.
 item_done() {
     aws_py '
 import time
@@ -148,7 +155,7 @@ for _ in range(300):
                   open("out/item.json", "w"))
         sys.exit(0 if it["keygen_status"]["N"] == "1" else 1)
     time.sleep(0.2)
-sys.exit(1)' "$table" "$id"
+sys.exit(1)' "$table" "${1:-$id}"
 }
 check "the worker completed the DynamoDB item as done" item_done
 # no_clear_key FILE: FILE holds no OpenSSH private key, PEM or raw (base64 of "openssh-key-v1").
@@ -180,6 +187,39 @@ check "a second fetch -> 404" test "$(call GET "/v1/ssh/keys/$id")" = 404
 check "the item is gone from DynamoDB" aws_py '
 sys.exit(0 if "Item" not in ddb.get_item(TableName=sys.argv[1], ConsistentRead=True,
     Key={"serial": {"S": "keygen#" + sys.argv[2]}}) else 1)' "$table" "$id"
+
+# --- a failure of the moment: the inventory unavailable while the worker runs the job ----------
+# The event source is stopped while the job is queued (and a moment longer than its long poll,
+# which local-aws-sqs would still answer), so that the next DynamoDB requests after the faults
+# are the worker's: its certificate record's PutItem fails 3 times (all its attempts). Nothing
+# here reads DynamoDB until the worker has answered twice (its log says so).
+stop_source
+sleep 2
+check "a second request -> 202" \
+    test "$(call POST /v1/ssh/keys "$body, \"recipient\": \"$recipient\"}")" = 202
+id2=$(field request_id 2>/dev/null)
+dynalite_fault '{"faults": [{"status": 500, "type": "InternalServerError"},
+    {"status": 500, "type": "InternalServerError"}, {"status": 500, "type": "InternalServerError"}]}'
+invocations() { grep -c '"event":"lambda.invocation.sqs"' out/worker.log; }
+before=$(invocations)
+start_source out/source2.json
+answered_twice() {
+    for _ in $(seq 1 300); do
+        [ "$(invocations)" -ge $((before + 2)) ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+check "the worker answered two deliveries" answered_twice
+check "the worker retried it: done after a delivery that failed" item_done "$id2"
+stop_source
+check "... the first delivery was a batch item failure (inventory unavailable), the second done" eval '
+    "$py" -c "import json,sys; s=json.load(open(\"out/source2.json\")); sys.exit(0 if s[\"failed\"] == 1 and s[\"deleted\"] == 1 and s[\"max_receive_count\"] == 2 else 1)" &&
+    grep lambda.sqs.message.failed out/worker.log | grep -q inventory_unavailable'
+check "... and the requester gets it once" eval \
+    'test "$(call GET "/v1/ssh/keys/$id2")" = 200 && test "$(field status)" = done &&
+     test "$(call GET "/v1/ssh/keys/$id2")" = 404'
+start_source out/source3.json
 
 ssh_sshd_init "$work/sshd"
 ssh_principals alice
