@@ -7,7 +7,10 @@
 # "recipient" is refused (400); a sealed Ed25519 request ends "done", opens with the recipient's
 # X25519 secret key (PyNaCl) only, and its certificate logs in to a real sshd; a second fetch is
 # 404; the SQS message bodies the worker got and the DynamoDB item of the result hold no private
-# key in the clear (scanned while it waits); a poisoned message lands in the dead-letter queue.
+# key in the clear (scanned while it waits); the inventory unavailable while the worker runs a job
+# makes that delivery a batch item failure and the redelivery completes it; a policy denial when
+# the job runs is stored as failed and answered with the policy's reason, once; a poisoned message
+# lands in the dead-letter queue.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ssh_lib.sh"
@@ -78,10 +81,11 @@ alice=arn:aws:iam::123456789012:user/alice
 umask 077
 head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/alice.secret
 umask 022
-# config OUT [HTTP]: the shared config; HTTP adds "listen" and the SigV4 access key (the API).
+# config OUT [HTTP [SSH_PRINCIPALS]]: the shared config; HTTP ("http") adds "listen" and the
+# SigV4 access key (the API); SSH_PRINCIPALS is the policy rule's (default ["${aws:username}"]).
 config() {
-    local front=""
-    [ -z "${2:-}" ] || front="\"listen\": \"127.0.0.1:0\", \"auth\": {\"sigv4\": {\"region\": \"eu-west-1\",
+    local front="" allowed=${3:-'["${aws:username}"]'}
+    [ "${2:-}" != http ] || front="\"listen\": \"127.0.0.1:0\", \"auth\": {\"sigv4\": {\"region\": \"eu-west-1\",
       \"access_keys\": [{\"access_key_id\": \"AKIAKEYGENALICE00001\", \"secret_file\": \"out/alice.secret\",
                          \"principal_arn\": \"$alice\"}]}},"
     cat >"$1" <<EOF
@@ -91,7 +95,7 @@ config() {
                              "timeout_ms": 3000}},
   "jwt": {"issuer": "https://hsmsign.keygen-aws.example", "jwks_file": "out/jwks.json"},
   "policy": {"rules": [{"principals": ["$alice"], "ssh_cert_types": ["user"],
-                        "ssh_principals": ["\${aws:username}"], "ssh_max_ttl_seconds": 3600}]},
+                        "ssh_principals": $allowed, "ssh_max_ttl_seconds": 3600}]},
   "ssh": {"user_ca": ["ssh-user-ca"],
           "keygen": {"result_ttl_seconds": 300, "queue_url": "$queue", "sqs_region": "$region",
                      "sqs_endpoint": "$sqs_endpoint"}} }
@@ -107,7 +111,8 @@ pids+=($!)
 for _ in $(seq 1 200); do [ -s "$work/rt.port" ] && break; sleep 0.05; done
 rt_api=127.0.0.1:$(cat "$work/rt.port")
 AWS_LAMBDA_RUNTIME_API=$rt_api HSMSIGN_CONFIG=cfg/worker.json "$hsmsignd" >out/worker.log 2>&1 &
-pids+=($!)
+worker_pid=$!
+pids+=("$worker_pid")
 source_pid=
 start_source() { # start_source STATS: the event source stand-in, in the background
     "$py" "$lambda_dir/sqs_event_source.py" --endpoint "$sqs_endpoint" --region "$region" \
@@ -239,6 +244,28 @@ for _ in range(60):
 sys.exit(1)' "$dlq"
 }
 check "a poisoned message lands in the dead-letter queue after 3 receives" dlq_has_poison
+# --- a policy denial when the job runs: stored as failed, answered with the route's error -------
+kill -TERM "$worker_pid" 2>/dev/null || true
+wait "$worker_pid" 2>/dev/null || true
+config cfg/worker-deny.json "" '["nobody"]'
+AWS_LAMBDA_RUNTIME_API=$rt_api HSMSIGN_CONFIG=cfg/worker-deny.json "$hsmsignd" >out/worker-deny.log 2>&1 &
+pids+=($!)
+check "a request the API allows -> 202" \
+    test "$(call POST /v1/ssh/keys "$body, \"recipient\": \"$recipient\"}")" = 202
+id3=$(field request_id 2>/dev/null)
+# fetch_final ID: polls (60 s) until the answer is not pending; leaves it in out/resp.
+fetch_final() {
+    for _ in $(seq 1 300); do
+        [ "$(call GET "/v1/ssh/keys/$1")" = 200 ] || return 1
+        [ "$(field status)" = pending ] || return 0
+        sleep 0.2
+    done
+    return 1
+}
+check "... the worker's policy denies it when it runs: failed, with the policy's reason" eval \
+    'fetch_final "$id3" && "$py" -c "import json; d=json.load(open(\"out/resp\")); assert d[\"status\"] == \"failed\" and d[\"error\"][\"error\"] == \"forbidden\" and d[\"error\"][\"reason\"] == \"ssh_principal_not_allowed\", d"'
+check "... once: then 404" test "$(call GET "/v1/ssh/keys/$id3")" = 404
+
 check "the worker logged it as a failed message, never a private key" eval \
     'grep -q lambda.sqs.message.failed out/worker.log && ! grep -q -e "PRIVATE KEY" -e b3BlbnNzaC1rZXktdjE out/worker.log out/api.log'
 finish
