@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The SQS side of the AWS keygen shape (issue 11, deliverable 3), without the keygen service:
 # local-aws-sqs (behind the SigV4 front, tests/sqs/sqs.sh) with a request queue whose
 # RedrivePolicy names a dead-letter queue (maxReceiveCount 3, visibility timeout 3 s), the event
@@ -36,7 +37,7 @@ stop_all() {
     pids=()
 }
 trap 'stop_all; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
-cd "$work"
+cd "$work" || exit 1
 mkdir -p out cfg
 
 # sqs_py CODE ARGS...: CODE with `sqs` (a botocore client of the local queue) and sys.argv.
