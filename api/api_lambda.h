@@ -38,11 +38,13 @@
 #include <time.h>
 
 #include "api/api_service.h"
+#include "aws/aws_lambda_runtime.h"
 #include "common/hs_err.h"
 
-#define API_LAMBDA_RUNTIME_API_MAX 255      /* bytes of AWS_LAMBDA_RUNTIME_API */
-#define API_LAMBDA_CONNECT_TIMEOUT_MS 5000L /* connecting to the Runtime API */
-#define API_LAMBDA_POST_TIMEOUT_MS 30000L   /* one whole POST to the Runtime API */
+/* The Runtime API client is aws/aws_lambda_runtime (shared with hsmsign-authorizer). */
+#define API_LAMBDA_RUNTIME_API_MAX AWS_LAMBDA_RUNTIME_API_MAX
+#define API_LAMBDA_CONNECT_TIMEOUT_MS AWS_LAMBDA_CONNECT_TIMEOUT_MS
+#define API_LAMBDA_POST_TIMEOUT_MS AWS_LAMBDA_POST_TIMEOUT_MS
 
 /*
  * Runs the Runtime API loop for svc (borrowed; token init, login and key lookup are done, once,

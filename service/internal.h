@@ -81,7 +81,9 @@ void svc_crl_cache_clear(struct svc_crl_cache *c);
  * configured is not an error (the SSH operations then answer not found). Errors: as
  * p11_key_find(), p11_key_check_protected() and sgn_ssh_ca_new(), with the field named
  * ("ssh.user_ca[1]"); HS_ERR_INPUT_CONFIG when one token key (same public key) is listed twice,
- * in one list or as both user and host CA, naming both entries; HS_ERR_INTERNAL (mutex). */
+ * in one list or as both user and host CA, naming both entries, or when it is the issuing CA's
+ * key or a JWT key (one key, one role; needs ctx->issuer and ctx->jwt_keys loaded first);
+ * HS_ERR_INTERNAL (mutex). */
 HS_RESULT svc_ssh_init(struct svc_ctx *ctx);
 
 /* Releases what svc_ssh_init() made (also after its failure). */

@@ -13,7 +13,9 @@
 #include "common/hs_log.h"
 #include "pkcs11/p11_key.h"
 #include "service/internal.h"
+#include "signer/sgn_cert.h"
 #include "signer/sgn_crl.h"
+#include "signer/sgn_jwt.h"
 #include "signer/sgn_krl.h"
 
 #define SVC_SSH_KRL_COMMENT "hsmsign"
@@ -40,12 +42,35 @@ void svc_ssh_clear(struct svc_ssh_state *ssh)
     memset(ssh, 0, sizeof(*ssh));
 }
 
-static HS_RESULT svc_ssh_load_one(struct p11_pool *pool, const char *ref,
+/* Refuses key when it is the issuing CA's key or a JWT key: one key, one role (a key that
+ * signs X.509 certificates or tokens and also SSH certificates widens what a compromise of any
+ * one use, or a confusion between the encodings, reaches). Compared by public key
+ * (EVP_PKEY_eq), so another reference to the same token object is caught too. Errors:
+ * HS_ERR_INPUT_CONFIG naming the other role. */
+static HS_RESULT svc_ssh_own_role(const struct svc_ctx *ctx, const struct p11_key *key)
+{
+    EVP_PKEY *pub = p11_key_get0_public(key);
+    if (ctx->issuer != NULL) {
+        HS_ENSURE_MSG(EVP_PKEY_eq(pub, p11_key_get0_public(sgn_issuer_get0_key(ctx->issuer))) != 1,
+                      HS_ERR_INPUT_CONFIG,
+                      "the key is the issuing CA's key (ca_key); an SSH CA key has one role");
+    }
+    for (size_t i = 0; i < ctx->njwt_keys; i++) {
+        HS_ENSURE_MSG(
+            EVP_PKEY_eq(pub, p11_key_get0_public(sgn_jwt_key_get0_key(ctx->jwt_keys[i]))) != 1,
+            HS_ERR_INPUT_CONFIG, "the key is JWT key %zu (kid %s); an SSH CA key has one role", i,
+            sgn_jwt_key_kid(ctx->jwt_keys[i]));
+    }
+    return HS_OK;
+}
+
+static HS_RESULT svc_ssh_load_one(const struct svc_ctx *ctx, const char *ref,
                                   struct svc_ssh_ca_entry *out)
 {
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
-    HS_GUARD(p11_key_find(pool, ref, &key));
+    HS_GUARD(p11_key_find(ctx->pool, ref, &key));
     HS_GUARD(p11_key_check_protected(key));
+    HS_GUARD(svc_ssh_own_role(ctx, key));
     HS_DEFER(struct sgn_ssh_ca *ca = NULL, sgn_ssh_ca_freep);
     HS_GUARD(sgn_ssh_ca_new(key, &ca));
     size_t len = 0;
@@ -58,14 +83,14 @@ static HS_RESULT svc_ssh_load_one(struct p11_pool *pool, const char *ref,
 
 /* Loads refs[0..n) into entries, counting the loaded ones in *loaded (so that a failure half
  * way frees what was loaded); field names the config member in errors. */
-static HS_RESULT svc_ssh_load(struct p11_pool *pool, const char *const *refs, size_t n,
+static HS_RESULT svc_ssh_load(const struct svc_ctx *ctx, const char *const *refs, size_t n,
                               const char *field, struct svc_ssh_ca_entry *entries, size_t *loaded)
 {
     HS_ENSURE(n <= SVC_SSH_CA_KEYS_MAX, HS_ERR_INTERNAL);
     for (size_t i = 0; i < n; i++) {
-        hs_result r = svc_ssh_load_one(pool, refs[i], &entries[i]);
+        hs_result r = svc_ssh_load_one(ctx, refs[i], &entries[i]);
         if (hs_failed(r)) {
-            hs_error_add_detail(" (ssh.%s[%zu])", field, i);
+            hs_error_add_detail("(ssh.%s[%zu])", field, i);
             return r;
         }
         *loaded = i + 1;
@@ -123,10 +148,10 @@ HS_RESULT svc_ssh_init(struct svc_ctx *ctx)
     if (cfg->nssh_user_ca + cfg->nssh_host_ca == 0) {
         return HS_OK;
     }
-    HS_GUARD(svc_ssh_load(ctx->pool, cfg->ssh_user_ca, cfg->nssh_user_ca, "user_ca", ssh->user,
-                          &ssh->nuser));
-    HS_GUARD(svc_ssh_load(ctx->pool, cfg->ssh_host_ca, cfg->nssh_host_ca, "host_ca", ssh->host,
-                          &ssh->nhost));
+    HS_GUARD(
+        svc_ssh_load(ctx, cfg->ssh_user_ca, cfg->nssh_user_ca, "user_ca", ssh->user, &ssh->nuser));
+    HS_GUARD(
+        svc_ssh_load(ctx, cfg->ssh_host_ca, cfg->nssh_host_ca, "host_ca", ssh->host, &ssh->nhost));
     HS_GUARD(svc_ssh_distinct(ssh));
     HS_DEFER(json_object *doc = json_object_new_object(), hs_json_putp);
     HS_ENSURE(doc != NULL, HS_ERR_NOMEM);

@@ -491,6 +491,64 @@ def service_seeds(tmp):
     put("service_fuzz", "bad-token-audience", b"\x0bhttps://api.fuzz.example\n\n\n")
 
 
+# --- authorizer_token_fuzz (mode byte, then the input; see the target's comment) --------------
+
+
+def authorizer_seeds():
+    import base64
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    def tok(header, claims, key=None, sig=None):
+        h = b64(json.dumps(header).encode())
+        p = b64(json.dumps(claims).encode())
+        if sig is None:
+            k = key or jwk.JWK.generate(kty="EC", crv="P-256")
+            from jwcrypto import jws as jwsmod
+            j = jwsmod.JWS(json.dumps(claims).encode())
+            j.add_signature(k, alg=header["alg"], protected=json.dumps(header))
+            return j.serialize(compact=True)
+        return h + "." + p + "." + sig
+
+    claims = {"iss": "https://hsmsign.fuzz.example", "sub": "arn:aws:iam::1:role/r",
+              "aud": ["x", "https://api.fuzz.example"], "iat": 1799999990, "nbf": 1799999990,
+              "exp": 1800000300, "scope": "read write", "cnf": {"x5t#S256": "A" * 43}}
+    put("authorizer_token_fuzz", "token-es256",
+        b"\x00" + tok({"alg": "ES256", "kid": "fuzz-p256", "typ": "JWT"}, claims).encode())
+    put("authorizer_token_fuzz", "token-scp",
+        b"\x00" + tok({"alg": "ES256", "kid": "fuzz-p256"},
+                       dict(claims, scp=["read"], scope=None)).encode())
+    put("authorizer_token_fuzz", "token-eddsa",
+        b"\x00" + tok({"alg": "EdDSA", "kid": "fuzz-ed"}, claims, sig="A" * 86).encode())
+    put("authorizer_token_fuzz", "token-none",
+        b"\x00" + tok({"alg": "none"}, claims, sig="").encode())
+    put("authorizer_token_fuzz", "token-crit",
+        b"\x00" + tok({"alg": "ES256", "kid": "fuzz-p256", "crit": ["b64"]}, claims,
+                       sig="AA").encode())
+    ev_token = {"type": "TOKEN", "authorizationToken": "Bearer a.b.c",
+                "methodArn": "arn:aws:execute-api:eu-west-1:1:api/prod/GET/hello"}
+    put("authorizer_token_fuzz", "event-rest-token", b"\x01" + json.dumps(ev_token).encode())
+    ev_req = {"type": "REQUEST", "methodArn": "arn:aws:execute-api:eu-west-1:1:api/prod/POST/a/b",
+              "headers": {"Authorization": "Bearer a.b.c"},
+              "requestContext": {"identity": {"clientCert": {"clientCertPem": "-----BEGIN"}}}}
+    put("authorizer_token_fuzz", "event-rest-request", b"\x01" + json.dumps(ev_req).encode())
+    ev_v2 = {"version": "2.0", "type": "REQUEST", "routeKey": "GET /hello",
+             "headers": {"authorization": "Bearer a.b.c"},
+             "requestContext": {"authentication": {"clientCert": {"clientCertPem": "x"}}}}
+    put("authorizer_token_fuzz", "event-http-v2", b"\x01" + json.dumps(ev_v2).encode())
+    keys = jwks_seeds()
+    put("authorizer_token_fuzz", "jwks-four", b"\x02" + json.dumps({"keys": keys}).encode())
+    put("authorizer_token_fuzz", "config",
+        b"\x03" + json.dumps({"issuer": "i", "audiences": ["a"], "algorithms": ["ES256", "EdDSA"],
+                              "leeway_seconds": 5, "wildcard_resource": True,
+                              "jwks": {"url": "https://h/jwks.json", "ca_file": "/c",
+                                       "max_age_seconds": 60, "refresh_seconds": 2},
+                              "mtls": {"require_cnf": True, "status_url": "https://s",
+                                       "cache_seconds": 1, "region": "eu-west-1"},
+                              "routes": {"GET /x": {"scopes": ["a", "b"]}}}).encode())
+
+
 def main():
     if os.path.isdir(CORPUS):
         for target in os.listdir(CORPUS):
@@ -510,6 +568,7 @@ def main():
     config_ssh_seeds()
     ceremony_and_jwt_seeds()
     http_seeds()
+    authorizer_seeds()
     return 0
 
 

@@ -92,6 +92,15 @@ check "the same key as ssh.user_ca[0] and ssh.host_ca[0]: refused at start, nami
 write_config '["sshe-user-ca", "pkcs11:token='"$label"';object=sshe-user-ca;type=private"]'
 check "the same key twice in ssh.user_ca: refused at start, naming both entries" \
     refused_at_start 'ssh.user_ca[1] is the same key as ssh.user_ca[0]'
+# One key, one role: the issuing CA's key or a JWT key (all EC-P256 here, so keyceremony's own
+# type checks do not stand in the way) is refused as an SSH CA key.
+write_config '["sshe-issuing"]'
+check "the issuing CA's key as ssh.user_ca[0]: refused at start, naming the role" \
+    refused_at_start "the key is the issuing CA's key (ca_key); an SSH CA key has one role"
+write_config '["sshe-user-ca"], "host_ca": ["sshe-jwt"]'
+check "a JWT key as ssh.host_ca[0]: refused at start, naming the role and the field" \
+    eval 'refused_at_start "the key is JWT key 0 (kid " &&
+    grep -qF "(ssh.host_ca[0])" out/start.log'
 
 # --- the service ------------------------------------------------------------------------------
 write_config '["sshe-user-ca"]'

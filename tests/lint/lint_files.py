@@ -16,6 +16,7 @@ import re
 import sys
 
 ROOMS = ["common", "pkcs11", "signer", "store", "service", "aws", "api", "keyceremony", "client",
+         "authorizer",
          "tests/testlib"]
 # A diagnostic's first line, as both tools print it here: path:line:col: severity: text
 DIAG = re.compile(r"^(?P<path>/[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>warning|error|style|"

@@ -30,6 +30,7 @@ ALLOWED = {
     "api": {"common", "pkcs11", "signer", "store", "service", "aws"},
     "keyceremony": {"common", "pkcs11", "signer"},
     "client": {"common", "aws"},
+    "authorizer": {"common", "aws"},
 }
 ROOMS = set(ALLOWED) | {"tests"}
 
