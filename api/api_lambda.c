@@ -145,8 +145,8 @@ static HS_RESULT api_lambda_sqs_message(void *arg, const struct api_lambda_sqs_r
 }
 
 /* Answers an SQS event with its partial batch response (api_lambda_event.h). */
-static HS_RESULT api_lambda_invoke_sqs(struct api_lambda *l, struct api_service *svc,
-                                       const struct api_lambda_invocation *inv,
+static HS_RESULT api_lambda_invoke_sqs(struct aws_lambda_runtime *l, struct api_service *svc,
+                                       const struct aws_lambda_invocation *inv,
                                        const struct api_lambda_event *ev)
 {
     struct api_lambda_sqs_handler h = {.fn = api_lambda_sqs_message, .arg = svc};
@@ -157,16 +157,14 @@ static HS_RESULT api_lambda_invoke_sqs(struct api_lambda *l, struct api_service 
         /* The whole batch is retried. */
         return api_lambda_reject(l, inv, r);
     }
-    char url[API_LAMBDA_URL_MAX];
-    HS_GUARD(api_lambda_url(l, "/invocation/", inv->request_id, "/response", url));
-    struct api_lambda_reply reply = {0};
-    HS_GUARD(api_lambda_post(l, url, payload, NULL, &reply));
-    hs_log(reply.status == 202 ? HS_LOG_INFO : HS_LOG_WARN, "lambda.invocation.sqs",
+    long runtime_status = 0;
+    HS_GUARD(aws_lambda_runtime_respond(l, inv, payload, &runtime_status));
+    hs_log(runtime_status == 202 ? HS_LOG_INFO : HS_LOG_WARN, "lambda.invocation.sqs",
            HS_LOG_STR("aws_request_id", inv->request_id),
            HS_LOG_STR("trace_id", inv->trace_id[0] != '\0' ? inv->trace_id : NULL),
            HS_LOG_INT("records", api_lambda_sqs_count(ev)), HS_LOG_INT("failed", failed),
-           HS_LOG_INT("runtime_status", reply.status),
-           HS_LOG_INT("remaining_ms", api_lambda_remaining_ms(inv)));
+           HS_LOG_INT("runtime_status", runtime_status),
+           HS_LOG_INT("remaining_ms", aws_lambda_remaining_ms(inv)));
     return HS_OK;
 }
 
