@@ -285,11 +285,30 @@ static HS_RESULT api_parse_ssh_keys(json_object *ssh, const char *key, const cha
     return HS_OK;
 }
 
-/* "ssh": {"keygen": {...}}: the embedded key generation queue; defaults when absent. */
-static HS_RESULT api_parse_ssh_keygen(json_object *ssh, struct svc_sshkey_config *out)
+/* "ssh": {"keygen": {"queue_url", "sqs_region", "sqs_endpoint"}}: the AWS shape, when queue_url
+ * is set; it needs the DynamoDB inventory (parsed before "ssh"). */
+static HS_RESULT api_parse_ssh_keygen_aws(json_object *kg, struct api_config *cfg)
 {
-    static const char *const allowed[] = {"workers", "queue_max", "result_ttl_seconds",
-                                          "pending_per_principal_max", NULL};
+    HS_GUARD(hs_json_get_string(kg, "queue_url", false, 1024, &cfg->ssh_keygen_queue_url));
+    HS_GUARD(hs_json_get_string(kg, "sqs_region", false, 32, &cfg->ssh_keygen_sqs_region));
+    HS_GUARD(hs_json_get_string(kg, "sqs_endpoint", false, 512, &cfg->ssh_keygen_sqs_endpoint));
+    HS_ENSURE_MSG(cfg->ssh_keygen_queue_url != NULL ||
+                      (cfg->ssh_keygen_sqs_region == NULL && cfg->ssh_keygen_sqs_endpoint == NULL),
+                  HS_ERR_INPUT_CONFIG, "\"sqs_region\" and \"sqs_endpoint\" need \"queue_url\"");
+    HS_ENSURE_MSG(cfg->ssh_keygen_queue_url == NULL ||
+                      cfg->inventory.backend == ST_BACKEND_DYNAMODB,
+                  HS_ERR_INPUT_CONFIG,
+                  "\"queue_url\" (key generation through SQS) needs the DynamoDB inventory");
+    return HS_OK;
+}
+
+/* "ssh": {"keygen": {...}}: the embedded key generation queue; defaults when absent. */
+static HS_RESULT api_parse_ssh_keygen(json_object *ssh, struct api_config *cfg)
+{
+    static const char *const allowed[] = {
+        "workers",   "queue_max",  "result_ttl_seconds", "pending_per_principal_max",
+        "queue_url", "sqs_region", "sqs_endpoint",       NULL};
+    struct svc_sshkey_config *out = &cfg->ssh_keygen;
     json_object *kg = NULL;
     HS_GUARD(hs_json_get_typed(ssh, "keygen", false, json_type_object, &kg));
     *out = (struct svc_sshkey_config){SVC_SSHKEY_DEFAULT_WORKERS, SVC_SSHKEY_DEFAULT_QUEUE_MAX,
@@ -307,7 +326,7 @@ static HS_RESULT api_parse_ssh_keygen(json_object *ssh, struct svc_sshkey_config
     HS_GUARD(hs_json_get_int(kg, "pending_per_principal_max", false, 1, SVC_SSHKEY_QUEUE_MAX,
                              out->pending_per_principal_max, &v[3]));
     *out = (struct svc_sshkey_config){(long)v[0], (long)v[1], (long)v[2], (long)v[3]};
-    return HS_OK;
+    return api_parse_ssh_keygen_aws(kg, cfg);
 }
 
 static HS_RESULT api_parse_ssh(json_object *doc, struct api_config *cfg)
@@ -328,7 +347,7 @@ static HS_RESULT api_parse_ssh(json_object *doc, struct api_config *cfg)
     HS_GUARD(hs_json_get_int(ssh, "krl_validity_seconds", false, API_SSH_KRL_VALIDITY_MIN_S,
                              API_SSH_KRL_VALIDITY_MAX_S, API_SSH_KRL_VALIDITY_S, &krl_s));
     cfg->ssh_krl_validity_s = (long)krl_s;
-    HS_GUARD(hs_error_context(api_parse_ssh_keygen(ssh, &cfg->ssh_keygen), "keygen"));
+    HS_GUARD(hs_error_context(api_parse_ssh_keygen(ssh, cfg), "keygen"));
     cfg->has_ssh = true;
     return HS_OK;
 }

@@ -83,7 +83,12 @@
  * make and certify keys; "queue_max" (1..65536, default 64) jobs may wait, beyond which a request
  * gets 503 with Retry-After; "result_ttl_seconds" (1..86400, default 300) is how long a job and
  * its unfetched result are kept before they are wiped; "pending_per_principal_max" (1..65536,
- * default 8) bounds one caller's jobs and unfetched results (503 beyond).
+ * default 8) bounds one caller's jobs and unfetched results (503 beyond). "queue_url" (optional)
+ * switches to the AWS shape (api/api_keygen.h, docs/keygen-aws.md): jobs go to that SQS queue
+ * and results to the DynamoDB inventory, which it requires; "recipient" is then required on
+ * POST /v1/ssh/keys; "sqs_region" (default: the inventory's region) and "sqs_endpoint" (tests:
+ * http:// to a loopback address only) name the queue's service; "workers" and "queue_max" are
+ * then unused.
  * Unknown keys, missing fields and out-of-range values are errors naming the field. The secret
  * access keys live in 0600 files named by the config, never in the config itself.
  */
@@ -162,6 +167,11 @@ struct api_config {
     size_t nssh_host_ca;
     long ssh_krl_validity_s;             /* seconds */
     struct svc_sshkey_config ssh_keygen; /* "ssh": {"keygen": ...}, defaults filled in */
+    /* "ssh": {"keygen": {"queue_url", "sqs_region", "sqs_endpoint"}}: the AWS shape
+     * (api_keygen.h) when queue_url is set (NULL otherwise); point into doc. */
+    const char *ssh_keygen_queue_url;
+    const char *ssh_keygen_sqs_region;   /* NULL: the DynamoDB inventory's region */
+    const char *ssh_keygen_sqs_endpoint; /* NULL: the region's SQS endpoint */
     long max_connections;                /* limits: see above */
     long max_connections_per_ip;
     long connection_timeout_s; /* seconds */

@@ -38,7 +38,8 @@ static const struct api_lambda_reject_reason *api_lambda_reject_reason(enum hs_c
         {HS_ERR_INPUT_TOO_LARGE, "Runtime.EventTooLarge", "the event is over the size limit"},
         {HS_ERR_INPUT_JSON, "Runtime.InvalidEvent", "the event is not a JSON object"},
         {HS_ERR_INPUT_FIELD, "Runtime.InvalidEvent",
-         "the event is not an API Gateway proxy event (payload format 2.0 or 1.0)"},
+         "the event is not an API Gateway proxy event (payload format 2.0 or 1.0) nor an SQS "
+         "event"},
         {HS_ERR_INTERNAL, "Runtime.InternalError", "internal error"},
     };
     size_t n = sizeof(reasons) / sizeof(reasons[0]);
@@ -126,6 +127,47 @@ static HS_RESULT api_lambda_parse(const struct aws_lambda_invocation *inv,
                                   out);
 }
 
+/* One SQS message for the service's consumer; none configured: every message fails (it goes
+ * back to the queue and, after maxReceiveCount, to the dead-letter queue; nothing is lost). */
+static HS_RESULT api_lambda_sqs_message(void *arg, const struct api_lambda_sqs_record *rec)
+{
+    struct api_service *svc = arg;
+    hs_result r = svc->sqs_consume != NULL
+                      ? svc->sqs_consume(svc, rec->body, rec->body_len, rec->receive_count)
+                      : hs_error_raise(__FILE__, __LINE__, HS_ERR_INPUT_CONFIG,
+                                       "an SQS event came but no SQS consumer is configured "
+                                       "(ssh.keygen)");
+    if (hs_failed(r)) {
+        hs_log(HS_LOG_WARN, "lambda.sqs.message.failed", HS_LOG_STR("message_id", rec->message_id),
+               HS_LOG_INT("receive_count", rec->receive_count), HS_LOG_ERR());
+    }
+    return r;
+}
+
+/* Answers an SQS event with its partial batch response (api_lambda_event.h). */
+static HS_RESULT api_lambda_invoke_sqs(struct aws_lambda_runtime *l, struct api_service *svc,
+                                       const struct aws_lambda_invocation *inv,
+                                       const struct api_lambda_event *ev)
+{
+    struct api_lambda_sqs_handler h = {.fn = api_lambda_sqs_message, .arg = svc};
+    size_t failed = 0;
+    HS_DEFER(struct hs_buf *payload = NULL, hs_buf_freep);
+    hs_result r = api_lambda_sqs_dispatch(ev, &h, &failed, &payload);
+    if (hs_failed(r)) {
+        /* The whole batch is retried. */
+        return api_lambda_reject(l, inv, r);
+    }
+    long runtime_status = 0;
+    HS_GUARD(aws_lambda_runtime_respond(l, inv, payload, &runtime_status));
+    hs_log(runtime_status == 202 ? HS_LOG_INFO : HS_LOG_WARN, "lambda.invocation.sqs",
+           HS_LOG_STR("aws_request_id", inv->request_id),
+           HS_LOG_STR("trace_id", inv->trace_id[0] != '\0' ? inv->trace_id : NULL),
+           HS_LOG_INT("records", api_lambda_sqs_count(ev)), HS_LOG_INT("failed", failed),
+           HS_LOG_INT("runtime_status", runtime_status),
+           HS_LOG_INT("remaining_ms", aws_lambda_remaining_ms(inv)));
+    return HS_OK;
+}
+
 /* Handles one invocation: decode, route, encode, post. Fails only when the Runtime API cannot
  * be talked to. */
 static HS_RESULT api_lambda_invoke(struct aws_lambda_runtime *l, struct api_service *svc,
@@ -136,6 +178,9 @@ static HS_RESULT api_lambda_invoke(struct aws_lambda_runtime *l, struct api_serv
     HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
     struct api_request req = {0};
     hs_result r = api_lambda_parse(inv, &ev);
+    if (!hs_failed(r) && api_lambda_event_payload(ev) == API_LAMBDA_PAYLOAD_SQS) {
+        return api_lambda_invoke_sqs(l, svc, inv, ev);
+    }
     r = hs_failed(r) ? r : api_lambda_event_request(ev, &req);
     /* Inside a good event, a request over a bound is answered 413 like api_http does. */
     if (hs_failed(r) && (ev == NULL || r.code != HS_ERR_INPUT_TOO_LARGE)) {

@@ -17,6 +17,19 @@
  * Invocation errors: Runtime.InvalidEvent (not JSON, not an API Gateway proxy event, a member
  * missing or of the wrong type), Runtime.EventTooLarge (over API_LAMBDA_EVENT_MAX),
  * Runtime.InternalError.
+ *
+ * SQS-event mode (the keygen worker, infra/terraform/modules/signer/keygen.tf): the same binary
+ * and loop; an event with "Records" is an SQS event source mapping's batch (api_lambda_event.h).
+ * Each valid record's body goes to svc->sqs_consume (api_service.h); the answer posted to
+ * /response is the partial batch response naming the invalid records and those the consumer
+ * failed, so SQS redelivers only them (the mapping must have function_response_types =
+ * ["ReportBatchItemFailures"]; without it Lambda deletes the whole batch on any answer). With no
+ * consumer configured every record fails (the messages go back to the queue and, after
+ * maxReceiveCount, to the dead-letter queue: nothing is lost). Such an invocation logs
+ * "lambda.invocation.sqs" (aws_request_id, trace_id, records, failed, runtime_status,
+ * remaining_ms) and one "lambda.sqs.message.failed" (message_id, receive_count, the error) per
+ * failed record; never a body. A batch that cannot be answered is posted to /error (Lambda then
+ * retries the whole batch).
  */
 #ifndef API_LAMBDA_H
 #define API_LAMBDA_H

@@ -85,6 +85,8 @@ struct api_lambda_event {
     struct hs_buf *body;   /* a decoded base64 body */
     struct api_header headers[API_LAMBDA_HEADERS_MAX];
     size_t nheaders;
+    struct api_lambda_sqs_record sqs[API_LAMBDA_SQS_RECORDS_MAX]; /* SQS: the records */
+    size_t nsqs;
 };
 
 void api_lambda_event_free(struct api_lambda_event *ev)
@@ -176,9 +178,169 @@ static HS_RESULT api_lambda_envelope_v1(struct api_lambda_event *ev)
                               &ev->path_len);
 }
 
+/* --- SQS events ------------------------------------------------------------------------------- */
+
+/* Lends string member key of rec when present, a string of at most max bytes without NUL;
+ * false otherwise (absent counts as bad when required). */
+static bool api_lambda_sqs_str(json_object *rec, const char *key, bool required, size_t max,
+                               const char **out, size_t *out_len)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(rec, key, &v) || json_object_is_type(v, json_type_null)) {
+        *out = NULL;
+        *out_len = 0;
+        return !required;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        return false;
+    }
+    *out = json_object_get_string(v);
+    *out_len = (size_t)json_object_get_string_len(v);
+    return *out_len <= max && memchr(*out, '\0', *out_len) == NULL;
+}
+
+/* attributes.ApproximateReceiveCount: 1..9 decimal digits when present. */
+static bool api_lambda_sqs_receive_count(json_object *rec, unsigned long *out)
+{
+    json_object *attrs = NULL;
+    *out = 0;
+    if (!json_object_object_get_ex(rec, "attributes", &attrs) ||
+        json_object_is_type(attrs, json_type_null)) {
+        return true;
+    }
+    const char *s = NULL;
+    size_t n = 0;
+    if (!json_object_is_type(attrs, json_type_object) ||
+        !api_lambda_sqs_str(attrs, "ApproximateReceiveCount", false, 9, &s, &n)) {
+        return false;
+    }
+    if (s == NULL) {
+        return true;
+    }
+    if (n == 0 || strspn(s, "0123456789") != n) {
+        return false;
+    }
+    *out = strtoul(s, NULL, 10);
+    return true;
+}
+
+/* Everything of a record besides its messageId; false marks it invalid. */
+static bool api_lambda_sqs_fields(json_object *rec, struct api_lambda_sqs_record *out)
+{
+    const char *source = NULL;
+    const char *handle = NULL;
+    size_t n = 0;
+    const char *arn = NULL;
+    bool ok =
+        api_lambda_sqs_str(rec, "eventSource", true, 16, &source, &n) &&
+        strcmp(source, "aws:sqs") == 0 &&
+        api_lambda_sqs_str(rec, "receiptHandle", true, API_LAMBDA_SQS_HANDLE_MAX, &handle, &n) &&
+        api_lambda_sqs_str(rec, "eventSourceARN", false, API_LAMBDA_SQS_ARN_MAX, &arn, &n) &&
+        api_lambda_sqs_receive_count(rec, &out->receive_count) &&
+        api_lambda_sqs_str(rec, "body", true, API_LAMBDA_SQS_BODY_MAX, &out->body, &out->body_len);
+    out->source_arn = arn != NULL ? arn : "";
+    if (!ok) {
+        out->body = NULL;
+        out->body_len = 0;
+    }
+    return ok;
+}
+
+static HS_RESULT api_lambda_sqs_one(json_object *rec, size_t i, struct api_lambda_sqs_record *out)
+{
+    const char *id = NULL;
+    size_t n = 0;
+    HS_ENSURE_MSG(json_object_is_type(rec, json_type_object), HS_ERR_INPUT_FIELD,
+                  "SQS record %zu is not an object", i);
+    HS_ENSURE_MSG(api_lambda_sqs_str(rec, "messageId", true, API_LAMBDA_SQS_ID_MAX, &id, &n) &&
+                      n > 0 && api_lambda_chars_ok(id, n, "-_"),
+                  HS_ERR_INPUT_FIELD,
+                  "SQS record %zu has no messageId of 1..%d letters, digits, '-' or '_'", i,
+                  API_LAMBDA_SQS_ID_MAX);
+    *out = (struct api_lambda_sqs_record){.message_id = id};
+    out->valid = api_lambda_sqs_fields(rec, out);
+    return HS_OK;
+}
+
+static HS_RESULT api_lambda_envelope_sqs(struct api_lambda_event *ev, json_object *records)
+{
+    HS_ENSURE_MSG(json_object_is_type(records, json_type_array), HS_ERR_INPUT_FIELD,
+                  "Records must be an array");
+    size_t n = json_object_array_length(records);
+    HS_ENSURE_MSG(n >= 1 && n <= API_LAMBDA_SQS_RECORDS_MAX, HS_ERR_INPUT_FIELD,
+                  "an SQS event holds 1..%d records", API_LAMBDA_SQS_RECORDS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        HS_GUARD(api_lambda_sqs_one(json_object_array_get_idx(records, i), i, &ev->sqs[i]));
+    }
+    ev->nsqs = n;
+    ev->payload = API_LAMBDA_PAYLOAD_SQS;
+    return HS_OK;
+}
+
+size_t api_lambda_sqs_count(const struct api_lambda_event *ev)
+{
+    return ev != NULL && ev->payload == API_LAMBDA_PAYLOAD_SQS ? ev->nsqs : 0;
+}
+
+const struct api_lambda_sqs_record *api_lambda_sqs_record(const struct api_lambda_event *ev,
+                                                          size_t i)
+{
+    return i < api_lambda_sqs_count(ev) ? &ev->sqs[i] : NULL;
+}
+
+/* {"itemIdentifier": id} appended to list. */
+static HS_RESULT api_lambda_sqs_failure(json_object *list, const char *id)
+{
+    HS_DEFER(json_object *item = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(item != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_json_add(item, "itemIdentifier", json_object_new_string(id)));
+    HS_ENSURE(json_object_array_add(list, item) == 0, HS_ERR_NOMEM);
+    item = NULL;
+    return HS_OK;
+}
+
+HS_RESULT api_lambda_sqs_dispatch(const struct api_lambda_event *ev,
+                                  const struct api_lambda_sqs_handler *h, size_t *failed,
+                                  struct hs_buf **out)
+{
+    HS_ENSURE_REF(ev);
+    HS_ENSURE(h != NULL && h->fn != NULL && failed != NULL && out != NULL, HS_ERR_INTERNAL);
+    HS_ENSURE_MSG(ev->payload == API_LAMBDA_PAYLOAD_SQS, HS_ERR_INTERNAL, "not an SQS event");
+    HS_DEFER(json_object *doc = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(doc != NULL, HS_ERR_NOMEM);
+    json_object *list = json_object_new_array();
+    HS_GUARD(hs_json_add(doc, "batchItemFailures", list));
+    size_t nfailed = 0;
+    for (size_t i = 0; i < ev->nsqs; i++) {
+        const struct api_lambda_sqs_record *rec = &ev->sqs[i];
+        bool ok = rec->valid;
+        if (ok) {
+            hs_error_clear();
+            ok = !hs_failed(h->fn(h->arg, rec));
+        }
+        if (!ok) {
+            HS_GUARD(api_lambda_sqs_failure(list, rec->message_id));
+            nfailed++;
+        }
+    }
+    const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(API_LAMBDA_SQS_RESPONSE_MAX), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put_str(b, text));
+    *failed = nfailed;
+    *out = b;
+    b = NULL;
+    return HS_OK;
+}
+
 /* Tells the payload version and checks the members every request needs. */
 static HS_RESULT api_lambda_envelope(struct api_lambda_event *ev)
 {
+    json_object *records = NULL;
+    if (json_object_object_get_ex(ev->doc, "Records", &records)) {
+        return api_lambda_envelope_sqs(ev, records);
+    }
     const char *version = NULL;
     size_t n = 0;
     HS_GUARD(api_lambda_get_str(ev->doc, "version", false, API_LAMBDA_VERSION_MAX, &version, &n));
@@ -480,6 +642,8 @@ HS_RESULT api_lambda_event_request(struct api_lambda_event *ev, struct api_reque
 {
     HS_ENSURE_REF(ev);
     HS_ENSURE_REF(out);
+    HS_ENSURE_MSG(ev->payload != API_LAMBDA_PAYLOAD_SQS, HS_ERR_INPUT_FIELD,
+                  "an SQS event is not an HTTP request");
     const unsigned char *body = NULL;
     size_t body_len = 0;
     const char *principal = NULL;

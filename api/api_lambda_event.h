@@ -27,6 +27,19 @@
  * kept) and joined with '&' in the event's order. A named stage's prefix in rawPath is not
  * removed: deploy on the $default stage or behind a custom domain mapping.
  *
+ * SQS events (AWS Lambda Developer Guide, "Using Lambda with Amazon SQS": the event source
+ * mapping's batch): {"Records": [{"messageId", "receiptHandle", "body", "attributes":
+ * {"ApproximateReceiveCount", ...}, "messageAttributes", "md5OfBody", "eventSource": "aws:sqs",
+ * "eventSourceARN", "awsRegion"}, ...]}, 1..API_LAMBDA_SQS_RECORDS_MAX records. A record whose
+ * messageId is usable but whose other members are not (eventSource not "aws:sqs", body missing
+ * or over API_LAMBDA_SQS_BODY_MAX, a member of the wrong type...) is kept as invalid: it is never
+ * handed to a handler and is always reported failed, so SQS redelivers it and, after the queue's
+ * maxReceiveCount, moves it to the dead-letter queue. A record without a usable messageId cannot
+ * be reported, so it makes the whole event malformed. The answer is the partial batch response
+ * ("Implementing partial batch responses", with ReportBatchItemFailures on the mapping):
+ * {"batchItemFailures": [{"itemIdentifier": "<messageId>"}, ...]}; an empty list deletes the
+ * whole batch.
+ *
  * Proxy response (both payload versions accept it): {"statusCode": n, "headers":
  * {"Content-Type", "Cache-Control" when set, "X-Request-Id", "X-Content-Type-Options"}, "body":
  * text, "isBase64Encoded": false}; a binary api_response (a DER CRL) is sent as standard base64
@@ -35,6 +48,7 @@
 #ifndef API_LAMBDA_EVENT_H
 #define API_LAMBDA_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/api_route.h"
@@ -49,10 +63,35 @@
 #define API_LAMBDA_TARGET_MAX API_SIGV4_TARGET_MAX /* bytes of the rebuilt request-target */
 #define API_LAMBDA_ARN_MAX 2048                    /* bytes of the principal ARN */
 #define API_LAMBDA_CERT_PEM_MAX (16 * 1024)        /* bytes of the client certificate PEM */
+#define API_LAMBDA_SQS_RECORDS_MAX 10              /* records of one SQS event (the batch) */
+#define API_LAMBDA_SQS_BODY_MAX (256 * 1024)       /* bytes of one message body (SQS's limit) */
+#define API_LAMBDA_SQS_ID_MAX 128                  /* bytes of a messageId (a UUID: 36) */
+#define API_LAMBDA_SQS_HANDLE_MAX 1024             /* bytes of a receiptHandle */
+#define API_LAMBDA_SQS_ARN_MAX 256                 /* bytes of the queue's ARN */
+#define API_LAMBDA_SQS_RESPONSE_MAX 4096           /* bytes of a partial batch response */
 
 enum api_lambda_payload {
-    API_LAMBDA_PAYLOAD_V1 = 1, /* REST API (or HTTP API with payload format 1.0) */
-    API_LAMBDA_PAYLOAD_V2 = 2, /* HTTP API payload format 2.0 */
+    API_LAMBDA_PAYLOAD_V1 = 1,  /* REST API (or HTTP API with payload format 1.0) */
+    API_LAMBDA_PAYLOAD_V2 = 2,  /* HTTP API payload format 2.0 */
+    API_LAMBDA_PAYLOAD_SQS = 3, /* an SQS event source mapping's batch (see above) */
+};
+
+/* One message of an SQS event. Strings are NUL-terminated and lent from the event (they live
+ * until api_lambda_event_free). */
+struct api_lambda_sqs_record {
+    const char *message_id;      /* 1..API_LAMBDA_SQS_ID_MAX bytes of [A-Za-z0-9_-] */
+    const char *body;            /* NULL when invalid */
+    size_t body_len;             /* at most API_LAMBDA_SQS_BODY_MAX */
+    const char *source_arn;      /* eventSourceARN, "" when absent */
+    unsigned long receive_count; /* attributes.ApproximateReceiveCount, 0 when absent */
+    bool valid; /* false: malformed beyond its messageId; never handled, reported failed */
+};
+
+/* What api_lambda_sqs_dispatch calls for each valid record: HS_OK when the message is done with
+ * (it will be deleted), a failure when it is to be redelivered (a batch item failure). */
+struct api_lambda_sqs_handler {
+    HS_MUST_USE hs_result (*fn)(void *arg, const struct api_lambda_sqs_record *rec);
+    void *arg;
 };
 
 /* One decoded invocation event; owns the parsed document and everything rebuilt from it. */
@@ -60,7 +99,9 @@ struct api_lambda_event;
 
 /* Parses text[0..len) (an invocation event; not necessarily NUL-terminated) and checks its
  * envelope: a JSON object of payload v2 or v1 (see above) with a requestContext object, a
- * method (an RFC 9110 token) and a path starting with '/'. Nothing else is looked at yet.
+ * method (an RFC 9110 token) and a path starting with '/'. Nothing else is looked at yet. Or an
+ * SQS event (a "Records" member): 1..API_LAMBDA_SQS_RECORDS_MAX records, each an object with a
+ * usable messageId, each checked as said above (invalid records are kept, marked).
  * Errors: HS_ERR_INPUT_TOO_LARGE (len > API_LAMBDA_EVENT_MAX), HS_ERR_INPUT_JSON (not exactly
  * one JSON object, nesting over HS_JSON_DEPTH_MAX), HS_ERR_INPUT_FIELD (not an API Gateway
  * proxy event, or a required member missing, empty or of the wrong type), HS_ERR_NOMEM. The
@@ -82,6 +123,21 @@ enum api_lambda_payload api_lambda_event_payload(const struct api_lambda_event *
  * byte, a header name that is not a token, invalid base64: the event is malformed),
  * HS_ERR_NOMEM. */
 HS_RESULT api_lambda_event_request(struct api_lambda_event *ev, struct api_request *out);
+
+/* The records of an SQS event (0 for an API Gateway event), and record i (< count) of it. */
+size_t api_lambda_sqs_count(const struct api_lambda_event *ev);
+const struct api_lambda_sqs_record *api_lambda_sqs_record(const struct api_lambda_event *ev,
+                                                          size_t i);
+
+/* Hands each valid record of the SQS event ev to h, in order, and encodes the partial batch
+ * response naming every record that is invalid or that h failed, in event order. *failed gets
+ * their count. The caller frees *out (at most API_LAMBDA_SQS_RESPONSE_MAX bytes, no terminator)
+ * with hs_buf_free(). A handler's failure is not this function's: it is logged by the handler
+ * and reported in the response. Errors: HS_ERR_INTERNAL (not an SQS event, NULL), HS_ERR_NOMEM,
+ * HS_ERR_BOUNDS. */
+HS_RESULT api_lambda_sqs_dispatch(const struct api_lambda_event *ev,
+                                  const struct api_lambda_sqs_handler *h, size_t *failed,
+                                  struct hs_buf **out);
 
 void api_lambda_event_free(struct api_lambda_event *ev);
 void api_lambda_event_freep(struct api_lambda_event **ev);

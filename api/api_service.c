@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "api/api_keygen.h"
 #include "api/api_route.h"
 #include "common/hs_defer.h"
 #include "common/hs_log.h"
@@ -90,6 +91,10 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     HS_GUARD(svc_ctx_new(&svc->svc_cfg, &svc->svc));
     if (cfg->has_ssh) {
         svc->sshkey_authz = (struct svc_sshkey_authz){svc, api_route_sshkey_authz};
+    }
+    if (cfg->has_ssh && cfg->ssh_keygen_queue_url != NULL) {
+        HS_GUARD(api_keygen_start(svc)); /* the AWS shape: SQS and DynamoDB */
+    } else if (cfg->has_ssh) {
         HS_GUARD(hs_error_context(svc_sshkey_start(svc->svc, &cfg->ssh_keygen, &svc->sshkey_authz),
                                   "ssh.keygen"));
     }

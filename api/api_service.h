@@ -27,7 +27,16 @@ struct api_service {
     struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX];
     struct api_sigv4_key sigv4_keys[API_ACCESS_KEYS_MAX];
     struct api_sigv4_config sigv4;
+    /* The consumer of SQS messages in Lambda SQS-event mode (api_lambda.h): body[0..body_len)
+     * (NUL-terminated, lent for the call) is one message, receive_count how often SQS delivered
+     * it (0 when unknown). HS_OK: done with, the message is deleted (also a message that is
+     * dropped for good); a failure: redeliver it (transient), and after the queue's
+     * maxReceiveCount it goes to the dead-letter queue. NULL when none is configured: every
+     * message then fails. */
+    HS_MUST_USE hs_result (*sqs_consume)(struct api_service *svc, const char *body, size_t body_len,
+                                         unsigned long receive_count);
     struct svc_sshkey_authz sshkey_authz; /* the key generation workers' policy (api_route) */
+    struct api_keygen *keygen; /* the AWS shape's state (api_keygen.h), lent: svc owns it */
 };
 
 /* Opens everything cfg names: reads the SigV4 secrets, then builds the service (svc_ctx_new:

@@ -32,4 +32,8 @@ HS_RESULT st_inv_record_check(const struct st_cert_record *rec);
  * fit). */
 HS_RESULT st_inv_ssh_serial_value(const char *serial_hex, uint64_t *out);
 
+/* request_id: ST_KEYGEN_ID_LEN lowercase hex digits (st_keygen.h); defined in st_keygen.c.
+ * Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD. */
+HS_RESULT st_keygen_id_check(const char *request_id);
+
 #endif /* ST_INTERNAL_H */

@@ -21,6 +21,7 @@
 #include "common/hs_log.h"
 #include "common/hs_secret.h"
 #include "store/internal.h"
+#include "store/st_keygen.h"
 
 /*
  * Design (see st_dynamodb.h for the contract):
@@ -1117,6 +1118,325 @@ static uint64_t st_ddb_generation(struct st_inventory *inv)
 
 /* --- open and close ---------------------------------------------------------------------------- */
 
+/* --- keygen records (st_keygen.h) -------------------------------------------------------------- */
+
+/* The item of a keygen request shares the table with the certificates, under the hash key
+ * "keygen#<request_id>" (never a serial: a serial is hex digits only), so the certificate
+ * indexes (sparse: no revoked_part) never see it, the table's TTL attribute expires_at removes
+ * it, and IAM can limit a role to these items with dynamodb:LeadingKeys "keygen#*". Attributes:
+ * owner (S), keygen_status (N, enum st_keygen_status), result (B, absent while pending or when
+ * empty), expires_at (N). */
+#define ST_DDB_KG_PREFIX "keygen#"
+#define ST_DDB_KG_KEY_LEN (sizeof(ST_DDB_KG_PREFIX) - 1 + ST_KEYGEN_ID_LEN)
+#define ST_DDB_KG_B64_MAX (4 * ((ST_KEYGEN_BLOB_MAX + 2) / 3))
+
+static HS_RESULT st_ddb_kg_key(const char *request_id, char out[ST_DDB_KG_KEY_LEN + 1])
+{
+    int n = snprintf(out, ST_DDB_KG_KEY_LEN + 1, "%s%s", ST_DDB_KG_PREFIX, request_id);
+    HS_ENSURE(n == (int)ST_DDB_KG_KEY_LEN, HS_ERR_INTERNAL);
+    return HS_OK;
+}
+
+/* A request on the keygen item, with the names every keygen expression uses. */
+static HS_RESULT st_ddb_kg_request(const struct st_inv_ddb *d, const char *request_id,
+                                   bool with_key, json_object **out, json_object **values)
+{
+    char key[ST_DDB_KG_KEY_LEN + 1];
+    HS_GUARD(st_ddb_kg_key(request_id, key));
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    HS_GUARD(st_ddb_request(d, with_key ? key : NULL, &req));
+    json_object *names = NULL;
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#s", "keygen_status"));
+    HS_GUARD(st_ddb_add_str(names, "#e", "expires_at"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", values));
+    *out = req;
+    req = NULL;
+    return HS_OK;
+}
+
+/* Adds "#o" (owner) to the request's names. */
+static HS_RESULT st_ddb_kg_name(json_object *req, const char *placeholder, const char *name)
+{
+    json_object *names = NULL;
+    HS_ENSURE(json_object_object_get_ex(req, "ExpressionAttributeNames", &names), HS_ERR_INTERNAL);
+    return st_ddb_add_str(names, placeholder, name);
+}
+
+/* The keygen item as a consistent GetItem reads it. */
+struct st_ddb_kg_item {
+    bool found;
+    char owner[ST_INV_PRINCIPAL_MAX + 1];
+    enum st_keygen_status status;
+    time_t expires;
+    struct hs_buf *result; /* done or failed only */
+};
+
+static void st_ddb_kg_item_clear(struct st_ddb_kg_item *it)
+{
+    hs_buf_free(it->result);
+    it->result = NULL;
+}
+
+/* The result attribute (absent: empty) into a new buffer. */
+static HS_RESULT st_ddb_kg_result(json_object *item, struct hs_buf **out)
+{
+    HS_DEFER(struct hs_buf *b = hs_buf_new(ST_KEYGEN_BLOB_MAX), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    if (json_object_object_get_ex(item, "result", NULL)) {
+        const char *s = NULL;
+        size_t n = 0;
+        HS_GUARD(st_ddb_attr(item, "result", "B", &s, &n));
+        HS_ENSURE_MSG(n > 0 && n <= ST_DDB_KG_B64_MAX && n % 4 == 0, HS_ERR_IO,
+                      "DynamoDB item: result is not base64 of at most %u bytes",
+                      ST_KEYGEN_BLOB_MAX);
+        size_t pad = (s[n - 1] == '=') + (s[n - 2] == '=');
+        /* EVP_DecodeBlock writes the padding's zero bytes too: decode beside the buffer. */
+        HS_DEFER(struct hs_buf *raw = hs_buf_new(n / 4 * 3), hs_buf_freep);
+        HS_ENSURE(raw != NULL, HS_ERR_NOMEM);
+        unsigned char *p = NULL;
+        HS_GUARD(hs_buf_reserve(raw, n / 4 * 3, &p));
+        int got = EVP_DecodeBlock(p, (const unsigned char *)s, (int)n);
+        HS_ENSURE_MSG(got == (int)(n / 4 * 3) && (size_t)got - pad <= ST_KEYGEN_BLOB_MAX, HS_ERR_IO,
+                      "DynamoDB item: result is not base64");
+        HS_GUARD(hs_buf_put(b, p, (size_t)got - pad));
+    }
+    *out = b;
+    b = NULL;
+    return HS_OK;
+}
+
+/* Reads a keygen item's attributes (from GetItem's Item or DeleteItem's Attributes). */
+static HS_RESULT st_ddb_kg_parse(json_object *item, struct st_ddb_kg_item *out)
+{
+    long long v = 0;
+    HS_GUARD(st_ddb_get_text(item, "owner", out->owner, sizeof(out->owner)));
+    HS_GUARD(st_ddb_get_int(item, "keygen_status", ST_KEYGEN_PENDING, ST_KEYGEN_FAILED, &v));
+    out->status = (enum st_keygen_status)v;
+    HS_GUARD(st_ddb_get_time(item, "expires_at", &out->expires));
+    out->found = true;
+    if (out->status != ST_KEYGEN_PENDING) {
+        HS_GUARD(st_ddb_kg_result(item, &out->result));
+    }
+    return HS_OK;
+}
+
+static HS_RESULT st_ddb_kg_read(struct st_inv_ddb *d, const char *request_id,
+                                struct st_ddb_kg_item *out)
+{
+    char key[ST_DDB_KG_KEY_LEN + 1];
+    HS_GUARD(st_ddb_kg_key(request_id, key));
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    HS_GUARD(st_ddb_request(d, key, &req));
+    HS_GUARD(hs_json_add(req, "ConsistentRead", json_object_new_boolean(1)));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    HS_GUARD(st_ddb_call(d, "GetItem", req, &reply));
+    json_object *item = NULL;
+    if (!json_object_object_get_ex(reply.doc, "Item", &item)) {
+        out->found = false;
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(json_object_is_type(item, json_type_object), HS_ERR_IO,
+                  "DynamoDB GetItem: Item is not an object");
+    return st_ddb_kg_parse(item, out);
+}
+
+static HS_RESULT st_ddb_kg_put(struct st_inventory *inv, const char *request_id, const char *owner,
+                               time_t now, time_t expires)
+{
+    struct st_inv_ddb *d = st_ddb_cast(inv);
+    HS_ENSURE_REF(d);
+    char key[ST_DDB_KG_KEY_LEN + 1];
+    HS_GUARD(st_ddb_kg_key(request_id, key));
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    HS_GUARD(st_ddb_request(d, NULL, &req));
+    json_object *item = NULL;
+    json_object *names = NULL;
+    json_object *values = NULL;
+    HS_GUARD(st_ddb_add_obj(req, "Item", &item));
+    HS_GUARD(st_ddb_add_s(item, "serial", key));
+    HS_GUARD(st_ddb_add_s(item, "owner", owner));
+    HS_GUARD(st_ddb_add_n(item, "keygen_status", ST_KEYGEN_PENDING));
+    HS_GUARD(st_ddb_add_n(item, "expires_at", (long long)expires));
+    /* An expired item of the same key that TTL has not removed yet makes room. */
+    HS_GUARD(
+        st_ddb_add_str(req, "ConditionExpression", "attribute_not_exists(serial) OR #e <= :now"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#e", "expires_at"));
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
+    HS_GUARD(st_ddb_add_n(values, ":now", (long long)now));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "PutItem", req, &reply);
+    if (!hs_failed(r) || !st_ddb_conditional(&reply)) {
+        return r;
+    }
+    HS_ENSURE_MSG(reply.ambiguous, HS_ERR_INPUT_EXISTS, "key generation request %s exists",
+                  request_id);
+    /* This put's own earlier attempt, whose answer was lost? */
+    HS_DEFER(struct st_ddb_kg_item stored = {0}, st_ddb_kg_item_clear);
+    HS_GUARD(st_ddb_kg_read(d, request_id, &stored));
+    HS_ENSURE_MSG(stored.found && stored.status == ST_KEYGEN_PENDING && stored.expires == expires &&
+                      strcmp(stored.owner, owner) == 0,
+                  HS_ERR_INPUT_EXISTS, "key generation request %s exists", request_id);
+    return HS_OK;
+}
+
+/* Base64 (the B type) of blob as a new JSON string the caller owns. */
+static HS_RESULT st_ddb_kg_b64(const unsigned char *blob, size_t n, json_object **out)
+{
+    size_t len = 4 * ((n + 2) / 3);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(len + 1), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    unsigned char *p = NULL;
+    HS_GUARD(hs_buf_reserve(b, len + 1, &p)); /* EVP_EncodeBlock adds a NUL */
+    int w = EVP_EncodeBlock(p, blob, (int)n);
+    HS_ENSURE(w == (int)len, HS_ERR_CRYPTO);
+    json_object *text = json_object_new_string_len((const char *)p, w);
+    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
+    *out = text;
+    return HS_OK;
+}
+
+static HS_RESULT st_ddb_kg_complete_request(struct st_inv_ddb *d, const char *request_id,
+                                            enum st_keygen_status status, const unsigned char *blob,
+                                            size_t blob_len, time_t now, time_t expires,
+                                            json_object **out)
+{
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    json_object *values = NULL;
+    HS_GUARD(st_ddb_kg_request(d, request_id, true, &req, &values));
+    /* An empty result is left out (DynamoDB Local and dynalite refuse an empty B). */
+    HS_GUARD(
+        st_ddb_add_str(req, "UpdateExpression",
+                       blob_len > 0 ? "SET #s = :s, #e = :e, #r = :r" : "SET #s = :s, #e = :e"));
+    HS_GUARD(st_ddb_add_str(req, "ConditionExpression",
+                            "attribute_exists(serial) AND #s = :pending AND #e > :now"));
+    HS_GUARD(st_ddb_add_n(values, ":s", status));
+    HS_GUARD(st_ddb_add_n(values, ":e", (long long)expires));
+    HS_GUARD(st_ddb_add_n(values, ":pending", ST_KEYGEN_PENDING));
+    HS_GUARD(st_ddb_add_n(values, ":now", (long long)now));
+    if (blob_len > 0) {
+        json_object *text = NULL;
+        HS_GUARD(st_ddb_kg_name(req, "#r", "result"));
+        HS_GUARD(st_ddb_kg_b64(blob, blob_len, &text));
+        HS_GUARD(st_ddb_add_value(values, ":r", "B", text)); /* takes text */
+    }
+    *out = req;
+    req = NULL;
+    return HS_OK;
+}
+
+static HS_RESULT st_ddb_kg_complete(struct st_inventory *inv, const char *request_id,
+                                    enum st_keygen_status status, const unsigned char *blob,
+                                    size_t blob_len, time_t now, time_t expires)
+{
+    struct st_inv_ddb *d = st_ddb_cast(inv);
+    HS_ENSURE_REF(d);
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    HS_GUARD(st_ddb_kg_complete_request(d, request_id, status, blob, blob_len, now, expires, &req));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "UpdateItem", req, &reply);
+    if (!hs_failed(r) || !st_ddb_conditional(&reply)) {
+        return r;
+    }
+    HS_DEFER(struct st_ddb_kg_item stored = {0}, st_ddb_kg_item_clear);
+    HS_GUARD(st_ddb_kg_read(d, request_id, &stored));
+    HS_ENSURE_MSG(stored.found && stored.expires > now, HS_ERR_INPUT_NOT_FOUND,
+                  "key generation request %s is not pending (gone or expired)", request_id);
+    /* This call's own earlier attempt, whose answer was lost? */
+    bool ours = reply.ambiguous && stored.status == status && stored.expires == expires &&
+                stored.result != NULL && hs_buf_len(stored.result) == blob_len &&
+                (blob_len == 0 || memcmp(hs_buf_data(stored.result), blob, blob_len) == 0);
+    HS_ENSURE_MSG(ours, HS_ERR_INPUT_EXISTS, "key generation request %s was completed before",
+                  request_id);
+    return HS_OK;
+}
+
+/* The delete's condition failed: pending (it stays), or not found for this owner. When an
+ * earlier attempt of the delete may have been applied and the item is gone, its result is lost
+ * with the answer: HS_ERR_IO says so. */
+static HS_RESULT st_ddb_kg_take_conflict(struct st_inv_ddb *d, const char *request_id,
+                                         const char *owner, time_t now, bool ambiguous,
+                                         enum st_keygen_status *status)
+{
+    HS_DEFER(struct st_ddb_kg_item stored = {0}, st_ddb_kg_item_clear);
+    HS_GUARD(st_ddb_kg_read(d, request_id, &stored));
+    HS_ENSURE_MSG(stored.found || !ambiguous, HS_ERR_IO,
+                  "DynamoDB DeleteItem: the answer was lost; key generation result %s is gone",
+                  request_id);
+    HS_ENSURE_MSG(stored.found && stored.expires > now && strcmp(stored.owner, owner) == 0,
+                  HS_ERR_INPUT_NOT_FOUND, "key generation request %s is not found", request_id);
+    /* Done since the delete was refused: still pending as of the delete; the next poll takes
+     * it. */
+    *status = ST_KEYGEN_PENDING;
+    return HS_OK;
+}
+
+static HS_RESULT st_ddb_kg_take(struct st_inventory *inv, const char *request_id, const char *owner,
+                                time_t now, enum st_keygen_status *status, struct hs_buf **out)
+{
+    struct st_inv_ddb *d = st_ddb_cast(inv);
+    HS_ENSURE_REF(d);
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    json_object *values = NULL;
+    HS_GUARD(st_ddb_kg_request(d, request_id, true, &req, &values));
+    HS_GUARD(st_ddb_kg_name(req, "#o", "owner"));
+    HS_GUARD(
+        st_ddb_add_str(req, "ConditionExpression", "#o = :o AND #s <> :pending AND #e > :now"));
+    HS_GUARD(st_ddb_add_s(values, ":o", owner));
+    HS_GUARD(st_ddb_add_n(values, ":pending", ST_KEYGEN_PENDING));
+    HS_GUARD(st_ddb_add_n(values, ":now", (long long)now));
+    HS_GUARD(st_ddb_add_str(req, "ReturnValues", "ALL_OLD"));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "DeleteItem", req, &reply);
+    if (hs_failed(r) && st_ddb_conditional(&reply)) {
+        enum st_keygen_status st = ST_KEYGEN_PENDING;
+        HS_GUARD(st_ddb_kg_take_conflict(d, request_id, owner, now, reply.ambiguous, &st));
+        *status = st;
+        *out = NULL;
+        return HS_OK;
+    }
+    HS_GUARD(r);
+    json_object *attrs = NULL;
+    HS_ENSURE_MSG(json_object_object_get_ex(reply.doc, "Attributes", &attrs) &&
+                      json_object_is_type(attrs, json_type_object),
+                  HS_ERR_IO, "DynamoDB DeleteItem: no Attributes");
+    HS_DEFER(struct st_ddb_kg_item taken = {0}, st_ddb_kg_item_clear);
+    HS_GUARD(st_ddb_kg_parse(attrs, &taken));
+    HS_ENSURE_MSG(taken.status != ST_KEYGEN_PENDING && taken.result != NULL, HS_ERR_IO,
+                  "DynamoDB DeleteItem: deleted a pending item");
+    *status = taken.status;
+    *out = taken.result;
+    taken.result = NULL;
+    return HS_OK;
+}
+
+static HS_RESULT st_ddb_kg_cancel(struct st_inventory *inv, const char *request_id,
+                                  const char *owner)
+{
+    struct st_inv_ddb *d = st_ddb_cast(inv);
+    HS_ENSURE_REF(d);
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    json_object *values = NULL;
+    HS_GUARD(st_ddb_kg_request(d, request_id, true, &req, &values));
+    /* The request's names hold #e, which this condition does not use: replace them. */
+    json_object_object_del(req, "ExpressionAttributeNames");
+    json_object *names = NULL;
+    HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+    HS_GUARD(st_ddb_add_str(names, "#o", "owner"));
+    HS_GUARD(st_ddb_add_str(names, "#s", "keygen_status"));
+    HS_GUARD(st_ddb_add_str(req, "ConditionExpression", "#o = :o AND #s = :pending"));
+    HS_GUARD(st_ddb_add_s(values, ":o", owner));
+    HS_GUARD(st_ddb_add_n(values, ":pending", ST_KEYGEN_PENDING));
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    hs_result r = st_ddb_call(d, "DeleteItem", req, &reply);
+    /* A lost answer to an applied delete also fails its retry's condition: gone either way. */
+    HS_ENSURE_MSG(!hs_failed(r) || !st_ddb_conditional(&reply) || reply.ambiguous,
+                  HS_ERR_INPUT_NOT_FOUND, "key generation request %s is not pending for this owner",
+                  request_id);
+    return hs_failed(r) && st_ddb_conditional(&reply) ? HS_OK : r;
+}
+
 static void st_ddb_free(struct st_inv_ddb *d)
 {
     if (d == NULL) {
@@ -1240,5 +1560,9 @@ static const struct st_inventory_ops st_ddb_ops = {
     .list_revoked_ssh = st_ddb_list_revoked_ssh,
     .next_crl_number = st_ddb_next_crl_number,
     .generation = st_ddb_generation,
+    .keygen_put = st_ddb_kg_put,
+    .keygen_complete = st_ddb_kg_complete,
+    .keygen_take = st_ddb_kg_take,
+    .keygen_cancel = st_ddb_kg_cancel,
     .close = st_ddb_close,
 };

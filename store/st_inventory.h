@@ -118,7 +118,15 @@ struct st_ssh_revoked_entry {
     time_t revoked_at;
 };
 
+/* The status of a key generation request's record (st_keygen.h). */
+enum st_keygen_status {
+    ST_KEYGEN_PENDING = 0,
+    ST_KEYGEN_DONE = 1,
+    ST_KEYGEN_FAILED = 2,
+};
+
 struct st_inventory;
+struct hs_buf;
 
 struct st_inventory_ops {
     /* Commits rec durably (returns only after the transaction holding it is fsync'd). A record
@@ -176,6 +184,19 @@ struct st_inventory_ops {
      * from a list read after this call is at least as new as the value returned. Cheap (an
      * atomic read; the DynamoDB store reads the table at most once a second); 0 for NULL. */
     uint64_t (*generation)(struct st_inventory *inv);
+    /* The key generation records (st_keygen.h, which says what each does and validates their
+     * input before calling these). */
+    HS_MUST_USE hs_result (*keygen_put)(struct st_inventory *inv, const char *request_id,
+                                        const char *owner, time_t now, time_t expires);
+    HS_MUST_USE hs_result (*keygen_complete)(struct st_inventory *inv, const char *request_id,
+                                             enum st_keygen_status status,
+                                             const unsigned char *blob, size_t blob_len, time_t now,
+                                             time_t expires);
+    HS_MUST_USE hs_result (*keygen_take)(struct st_inventory *inv, const char *request_id,
+                                         const char *owner, time_t now,
+                                         enum st_keygen_status *status, struct hs_buf **out);
+    HS_MUST_USE hs_result (*keygen_cancel)(struct st_inventory *inv, const char *request_id,
+                                           const char *owner);
     /* Commits everything queued, stops the writer, closes the store and frees inv (NULL
      * accepted). No other call on inv may run or start once close has begun. */
     void (*close)(struct st_inventory *inv);
@@ -188,7 +209,8 @@ struct st_inventory {
 
 /* Opens (creating if needed, mode 0600, never through a symlink) the SQLite inventory at path,
  * in WAL mode with synchronous=FULL, creates its schema or upgrades an older one in place, in
- * one transaction (PRAGMA user_version: 1 had no kind column, 2 has it), and
+ * one transaction (PRAGMA user_version: 1 had no kind column, 2 has it, 3 added the issuer key,
+ * 4 the keygen table of st_keygen.h), and
  * starts its group-commit writer thread. A batch holds at most 256 operations. Needs SQLite
  * 3.37 or later (STRICT tables, RETURNING). Errors: HS_ERR_INPUT_CONFIG (path is not a regular
  * file, or group or others have any access to it; schema newer than this build; SQLite too old

@@ -12,10 +12,12 @@
 
 #include <sqlite3.h>
 
+#include "common/hs_buf.h"
 #include "common/hs_defer.h"
 #include "common/hs_file.h"
 #include "common/hs_log.h"
 #include "store/internal.h"
+#include "store/st_keygen.h"
 
 /*
  * Design (see st_inventory.h for the contract):
@@ -35,7 +37,7 @@
  *   has woken the callers, so no caller waits for a checkpoint's fsync.
  */
 
-#define ST_INV_SCHEMA_VERSION 3
+#define ST_INV_SCHEMA_VERSION 4
 #define ST_INV_SQLITE_MIN 3037000 /* STRICT tables (3.37.0); RETURNING is 3.35.0 */
 #define ST_INV_BATCH_MAX 256
 /* Commit delay: while callers keep arriving (the last batch held more than one job), the
@@ -126,12 +128,32 @@ static const char st_inv_schema_v3_sql[] =
     " revoked_at) WHERE status = 1 AND kind = 1;"
     "PRAGMA user_version = 3;";
 
+/* 3 -> 4: the key generation records of st_keygen.h, a table of their own (they are not
+ * certificates: no serial, no kind). status 0 pending, 1 done, 2 failed (enum
+ * st_keygen_status); result is the sealed blob, NULL while pending. The expiry index serves the
+ * sweep. */
+static const char st_inv_schema_v4_sql[] =
+    "CREATE TABLE keygen ("
+    " request_id TEXT PRIMARY KEY NOT NULL CHECK (length(request_id) = 32),"
+    " owner TEXT NOT NULL,"
+    " status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),"
+    " result BLOB CHECK (result IS NULL OR length(result) <= 16384),"
+    " expires_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX keygen_expiry ON keygen (expires_at);"
+    "PRAGMA user_version = 4;";
+
 /* The steps from version i to i + 1, run in order from the file's version. */
 static const char *const st_inv_schema_steps[ST_INV_SCHEMA_VERSION] = {
     st_inv_schema_v1_sql,
     st_inv_schema_v2_sql,
     st_inv_schema_v3_sql,
+    st_inv_schema_v4_sql,
 };
+
+_Static_assert(ST_KEYGEN_BLOB_MAX == 16384, "the keygen table's CHECK spells the blob bound");
+_Static_assert(ST_KEYGEN_PENDING == 0 && ST_KEYGEN_DONE == 1 && ST_KEYGEN_FAILED == 2,
+               "the keygen table spells the statuses as 0, 1, 2");
 
 enum st_inv_wsql {
     ST_INV_W_BEGIN,
@@ -143,6 +165,12 @@ enum st_inv_wsql {
     ST_INV_W_EXISTS,
     ST_INV_W_REVOKE,
     ST_INV_W_BUMP,
+    ST_INV_W_KG_SWEEP,
+    ST_INV_W_KG_INSERT,
+    ST_INV_W_KG_COMPLETE,
+    ST_INV_W_KG_GET,
+    ST_INV_W_KG_DELETE,
+    ST_INV_W_KG_CANCEL,
     ST_INV_W_COUNT,
 };
 
@@ -174,6 +202,18 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
                                    " reason = ?3 WHERE serial = ?1 AND status = 0"},
     [ST_INV_W_BUMP] = {"counter",
                        "UPDATE meta SET value = value + 1 WHERE name = ?1 RETURNING value"},
+    [ST_INV_W_KG_SWEEP] = {"keygen sweep", "DELETE FROM keygen WHERE expires_at <= ?1"},
+    [ST_INV_W_KG_INSERT] = {"keygen insert",
+                            "INSERT INTO keygen (request_id, owner, status, result, expires_at)"
+                            " VALUES (?1, ?2, 0, NULL, ?3)"},
+    [ST_INV_W_KG_COMPLETE] = {"keygen complete",
+                              "UPDATE keygen SET status = ?2, result = ?3, expires_at = ?4"
+                              " WHERE request_id = ?1 AND status = 0 AND expires_at > ?5"},
+    [ST_INV_W_KG_GET] = {"keygen get", "SELECT owner, status, result, expires_at FROM keygen"
+                                       " WHERE request_id = ?1"},
+    [ST_INV_W_KG_DELETE] = {"keygen delete", "DELETE FROM keygen WHERE request_id = ?1"},
+    [ST_INV_W_KG_CANCEL] = {"keygen cancel", "DELETE FROM keygen WHERE request_id = ?1 AND"
+                                             " owner = ?2 AND status = 0"},
 };
 
 static const struct st_inv_sql st_inv_rsql[ST_INV_R_COUNT] = {
@@ -197,6 +237,23 @@ enum st_inv_op {
     ST_INV_OP_PUT,
     ST_INV_OP_REVOKE,
     ST_INV_OP_CRL_NUMBER,
+    ST_INV_OP_KG_PUT,
+    ST_INV_OP_KG_COMPLETE,
+    ST_INV_OP_KG_TAKE,
+    ST_INV_OP_KG_CANCEL,
+};
+
+/* The part of a job that a keygen operation (st_keygen.h) reads and writes. */
+struct st_inv_kg {
+    const char *request_id;
+    const char *owner;            /* PUT, TAKE */
+    enum st_keygen_status status; /* COMPLETE: the new one; TAKE: the one read */
+    const unsigned char *blob;    /* COMPLETE */
+    size_t blob_len;              /* COMPLETE */
+    time_t now;                   /* all */
+    time_t expires;               /* PUT, COMPLETE */
+    bool found;                   /* TAKE: an unexpired record of this owner */
+    struct hs_buf *out;           /* TAKE of a done or failed record: its blob (caller frees) */
 };
 
 /* One queued operation. It lives on the caller's stack: the caller waits until done, so the
@@ -211,6 +268,7 @@ struct st_inv_job {
     bool changed;        /* REVOKE changed the row */
     uint64_t generation; /* the revocation generation this job set, 0 when none */
     uint64_t number;     /* CRL_NUMBER */
+    struct st_inv_kg kg; /* KG_* */
     struct hs_error err; /* code HS_ERR_NONE when the job committed */
     bool done;
     pthread_cond_t wake; /* signalled once done is set: each caller wakes alone */
@@ -445,6 +503,155 @@ static HS_RESULT st_inv_do_revoke(struct st_inv_sqlite *s, struct st_inv_job *jo
     return HS_OK;
 }
 
+/* --- keygen records (writer thread) ----------------------------------------------------------- */
+
+static HS_RESULT st_inv_kg_sweep(struct st_inv_sqlite *s, time_t now)
+{
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_SWEEP], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_int(s, st, 1, (sqlite3_int64)now));
+    ST_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, "keygen sweep");
+    return HS_OK;
+}
+
+/* The sweep first, so an expired record of the same id makes room. */
+static HS_RESULT st_inv_kg_put(struct st_inv_sqlite *s, const struct st_inv_kg *kg)
+{
+    HS_GUARD(st_inv_kg_sweep(s, kg->now));
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_INSERT], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, kg->request_id, ST_KEYGEN_ID_LEN));
+    HS_GUARD(st_inv_bind_text(s, st, 2, kg->owner, ST_INV_PRINCIPAL_MAX));
+    HS_GUARD(st_inv_bind_int(s, st, 3, (sqlite3_int64)kg->expires));
+    int rc = sqlite3_step(st);
+    HS_ENSURE_MSG(rc != SQLITE_CONSTRAINT_PRIMARYKEY, HS_ERR_INPUT_EXISTS,
+                  "key generation request %s exists", kg->request_id);
+    ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->wdb, "keygen insert");
+    return HS_OK;
+}
+
+/* The record of kg->request_id as the writer sees it; *found false when there is none. */
+struct st_inv_kg_row {
+    bool found;
+    bool owner_ok;
+    enum st_keygen_status status;
+    time_t expires;
+};
+
+static HS_RESULT st_inv_kg_read(struct st_inv_sqlite *s, sqlite3_stmt *st, const char *owner,
+                                struct st_inv_kg_row *row)
+{
+    int rc = sqlite3_step(st);
+    row->found = rc == SQLITE_ROW;
+    if (rc == SQLITE_DONE) {
+        return HS_OK;
+    }
+    ST_INV_ENSURE_SQL(rc == SQLITE_ROW, s, s->wdb, "keygen get");
+    const unsigned char *stored = sqlite3_column_text(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    row->owner_ok =
+        owner != NULL && stored != NULL && n == strlen(owner) && memcmp(stored, owner, n) == 0;
+    sqlite3_int64 v = sqlite3_column_int64(st, 1);
+    HS_ENSURE_MSG(v >= ST_KEYGEN_PENDING && v <= ST_KEYGEN_FAILED, HS_ERR_IO,
+                  "%s: stored keygen status %lld is unknown", s->path, (long long)v);
+    row->status = (enum st_keygen_status)v;
+    row->expires = (time_t)sqlite3_column_int64(st, 3);
+    return HS_OK;
+}
+
+static HS_RESULT st_inv_kg_complete(struct st_inv_sqlite *s, const struct st_inv_kg *kg)
+{
+    {
+        HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_COMPLETE], st_inv_stmt_resetp);
+        HS_GUARD(st_inv_bind_text(s, st, 1, kg->request_id, ST_KEYGEN_ID_LEN));
+        HS_GUARD(st_inv_bind_int(s, st, 2, kg->status));
+        /* A zero-length blob is stored as an empty blob, not NULL: a result was given. */
+        static const unsigned char empty[1];
+        int rc = sqlite3_bind_blob(st, 3, kg->blob_len > 0 ? kg->blob : empty, (int)kg->blob_len,
+                                   SQLITE_STATIC);
+        ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, s->wdb, "bind");
+        HS_GUARD(st_inv_bind_int(s, st, 4, (sqlite3_int64)kg->expires));
+        HS_GUARD(st_inv_bind_int(s, st, 5, (sqlite3_int64)kg->now));
+        ST_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, "keygen complete");
+        if (sqlite3_changes(s->wdb) == 1) {
+            return HS_OK;
+        }
+    }
+    /* Not completed: tell a missing or expired record from one completed before. */
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_GET], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, kg->request_id, ST_KEYGEN_ID_LEN));
+    struct st_inv_kg_row row = {0};
+    HS_GUARD(st_inv_kg_read(s, st, NULL, &row));
+    HS_ENSURE_MSG(row.found && row.expires > kg->now, HS_ERR_INPUT_NOT_FOUND,
+                  "key generation request %s is not pending (gone or expired)", kg->request_id);
+    HS_BAIL_MSG(HS_ERR_INPUT_EXISTS, "key generation request %s was completed before",
+                kg->request_id);
+}
+
+static HS_RESULT st_inv_kg_delete(struct st_inv_sqlite *s, const char *request_id)
+{
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_DELETE], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, request_id, ST_KEYGEN_ID_LEN));
+    ST_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, "keygen delete");
+    return HS_OK;
+}
+
+/* Copies the result column of the row st stands on into a new buffer. */
+static HS_RESULT st_inv_kg_blob(struct st_inv_sqlite *s, sqlite3_stmt *st, struct hs_buf **out)
+{
+    size_t n = (size_t)sqlite3_column_bytes(st, 2);
+    const void *p = sqlite3_column_blob(st, 2);
+    HS_ENSURE_MSG(n <= ST_KEYGEN_BLOB_MAX && (p != NULL || n == 0), HS_ERR_IO,
+                  "%s: stored keygen result does not fit", s->path);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(ST_KEYGEN_BLOB_MAX), hs_buf_freep);
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    if (n > 0) {
+        HS_GUARD(hs_buf_put(b, p, n));
+    }
+    *out = b;
+    b = NULL;
+    return HS_OK;
+}
+
+/* Reads and, when done or failed, deletes, in the batch's transaction: atomic. A missing,
+ * foreign or expired record leaves kg->found false (not an error here, so that deleting an
+ * expired record is committed with the batch rather than rolled back with a failed job). */
+static HS_RESULT st_inv_kg_take(struct st_inv_sqlite *s, struct st_inv_kg *kg)
+{
+    struct st_inv_kg_row row = {0};
+    HS_DEFER(struct hs_buf *blob = NULL, hs_buf_freep);
+    {
+        HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_GET], st_inv_stmt_resetp);
+        HS_GUARD(st_inv_bind_text(s, st, 1, kg->request_id, ST_KEYGEN_ID_LEN));
+        HS_GUARD(st_inv_kg_read(s, st, kg->owner, &row));
+        if (row.found && row.expires > kg->now && row.status != ST_KEYGEN_PENDING) {
+            HS_GUARD(st_inv_kg_blob(s, st, &blob));
+        }
+    }
+    kg->found = row.found && row.owner_ok && row.expires > kg->now;
+    if (row.found && row.expires <= kg->now) {
+        return st_inv_kg_delete(s, kg->request_id);
+    }
+    if (!kg->found || row.status == ST_KEYGEN_PENDING) {
+        kg->status = row.status;
+        return HS_OK;
+    }
+    HS_GUARD(st_inv_kg_delete(s, kg->request_id));
+    kg->status = row.status;
+    kg->out = blob;
+    blob = NULL;
+    return HS_OK;
+}
+
+static HS_RESULT st_inv_kg_cancel(struct st_inv_sqlite *s, const struct st_inv_kg *kg)
+{
+    HS_DEFER(sqlite3_stmt *st = s->wstmt[ST_INV_W_KG_CANCEL], st_inv_stmt_resetp);
+    HS_GUARD(st_inv_bind_text(s, st, 1, kg->request_id, ST_KEYGEN_ID_LEN));
+    HS_GUARD(st_inv_bind_text(s, st, 2, kg->owner, ST_INV_PRINCIPAL_MAX));
+    ST_INV_ENSURE_SQL(sqlite3_step(st) == SQLITE_DONE, s, s->wdb, "keygen cancel");
+    HS_ENSURE_MSG(sqlite3_changes(s->wdb) == 1, HS_ERR_INPUT_NOT_FOUND,
+                  "key generation request %s is not pending for this owner", kg->request_id);
+    return HS_OK;
+}
+
 static HS_RESULT st_inv_job_run(struct st_inv_sqlite *s, struct st_inv_job *job)
 {
     switch (job->op) {
@@ -454,6 +661,14 @@ static HS_RESULT st_inv_job_run(struct st_inv_sqlite *s, struct st_inv_job *job)
         return st_inv_do_revoke(s, job);
     case ST_INV_OP_CRL_NUMBER:
         return st_inv_bump(s, ST_INV_META_CRL, &job->number);
+    case ST_INV_OP_KG_PUT:
+        return st_inv_kg_put(s, &job->kg);
+    case ST_INV_OP_KG_COMPLETE:
+        return st_inv_kg_complete(s, &job->kg);
+    case ST_INV_OP_KG_TAKE:
+        return st_inv_kg_take(s, &job->kg);
+    case ST_INV_OP_KG_CANCEL:
+        return st_inv_kg_cancel(s, &job->kg);
     default:
         HS_BAIL_MSG(HS_ERR_INTERNAL, "unknown inventory operation %d", (int)job->op);
     }
@@ -686,6 +901,63 @@ static HS_RESULT st_inv_sqlite_next_crl_number(struct st_inventory *inv, uint64_
     HS_GUARD(st_inv_submit(s, &job));
     *out = job.number;
     return HS_OK;
+}
+
+static HS_RESULT st_inv_sqlite_kg_put(struct st_inventory *inv, const char *request_id,
+                                      const char *owner, time_t now, time_t expires)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    struct st_inv_job job = {
+        .op = ST_INV_OP_KG_PUT,
+        .kg = {.request_id = request_id, .owner = owner, .now = now, .expires = expires}};
+    return st_inv_submit(s, &job);
+}
+
+static HS_RESULT st_inv_sqlite_kg_complete(struct st_inventory *inv, const char *request_id,
+                                           enum st_keygen_status status, const unsigned char *blob,
+                                           size_t blob_len, time_t now, time_t expires)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    struct st_inv_job job = {.op = ST_INV_OP_KG_COMPLETE,
+                             .kg = {.request_id = request_id,
+                                    .status = status,
+                                    .blob = blob,
+                                    .blob_len = blob_len,
+                                    .now = now,
+                                    .expires = expires}};
+    return st_inv_submit(s, &job);
+}
+
+static HS_RESULT st_inv_sqlite_kg_take(struct st_inventory *inv, const char *request_id,
+                                       const char *owner, time_t now, enum st_keygen_status *status,
+                                       struct hs_buf **out)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    struct st_inv_job job = {.op = ST_INV_OP_KG_TAKE,
+                             .kg = {.request_id = request_id, .owner = owner, .now = now}};
+    hs_result r = st_inv_submit(s, &job);
+    /* The blob is the caller's only once the transaction that deleted its record committed. */
+    HS_DEFER(struct hs_buf *blob = job.kg.out, hs_buf_freep);
+    HS_GUARD(r);
+    HS_ENSURE_MSG(job.kg.found, HS_ERR_INPUT_NOT_FOUND, "key generation request %s is not found",
+                  request_id);
+    *status = job.kg.status;
+    *out = blob;
+    blob = NULL;
+    return HS_OK;
+}
+
+static HS_RESULT st_inv_sqlite_kg_cancel(struct st_inventory *inv, const char *request_id,
+                                         const char *owner)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    struct st_inv_job job = {.op = ST_INV_OP_KG_CANCEL,
+                             .kg = {.request_id = request_id, .owner = owner}};
+    return st_inv_submit(s, &job);
 }
 
 static uint64_t st_inv_sqlite_generation(struct st_inventory *inv)
@@ -1103,5 +1375,9 @@ static const struct st_inventory_ops st_inv_sqlite_ops = {
     .list_revoked_ssh = st_inv_sqlite_list_revoked_ssh,
     .next_crl_number = st_inv_sqlite_next_crl_number,
     .generation = st_inv_sqlite_generation,
+    .keygen_put = st_inv_sqlite_kg_put,
+    .keygen_complete = st_inv_sqlite_kg_complete,
+    .keygen_take = st_inv_sqlite_kg_take,
+    .keygen_cancel = st_inv_sqlite_kg_cancel,
     .close = st_inv_sqlite_close,
 };

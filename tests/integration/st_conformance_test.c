@@ -16,7 +16,9 @@
  * SSH serials' one spelling and their namespace shared with X.509; list_revoked_ssh (the KRL's
  * list) across two CA keys, in (CA key, serial) order, with its bound and HS_ERR_BOUNDS;
  * CRL numbers strictly increasing across threads and a reopen; 16 threads putting at once; the
- * factory's refusals. Each backend's own test (st_sqlite_test.c, st_dynamodb_test.c) keeps
+ * factory's refusals; the keygen records of st_keygen.h (pending, done or failed taken once by
+ * their owner, expiry for every operation, bad input refused before the store, one winner among
+ * racing takers). Each backend's own test (st_sqlite_test.c, st_dynamodb_test.c) keeps
  * what only that store does.
  */
 #include <errno.h>
@@ -32,6 +34,7 @@
 #include <json-c/json.h>
 
 #include "store/st_config.h"
+#include "store/st_keygen.h"
 #include "tests/testlib/hs_test.h"
 #include "tests/testlib/hs_test_store.h"
 
@@ -911,6 +914,241 @@ HS_TEST(the_factory_refuses_a_config_it_cannot_open)
     HS_CHECK_ERR(st_config_check(NULL), HS_ERR_INTERNAL);
 }
 
+/* --- keygen records (st_keygen.h) ------------------------------------------------------------- */
+
+#define KG_ID_A "0123456789abcdef0123456789abcdef"
+#define KG_ID_B "fedcba9876543210fedcba9876543210"
+#define KG_ID_C "00000000000000000000000000000001"
+#define KG_OWNER "arn:aws:iam::123456789012:user/alice"
+#define KG_OTHER "arn:aws:iam::123456789012:user/mallory"
+
+/* Takes request_id for owner at now and checks the outcome: code, and on success the status
+ * and the blob (want, want_len; NULL for pending). */
+static void kg_take_check(struct st_inventory *inv, const char *id, const char *owner, time_t now,
+                          enum hs_code code, enum st_keygen_status want_status,
+                          const unsigned char *want, size_t want_len)
+{
+    enum st_keygen_status status = (enum st_keygen_status)99;
+    struct hs_buf *marker = (struct hs_buf *)&status; /* any non-NULL pointer: must stay */
+    struct hs_buf *out = marker;
+    hs_result r = st_keygen_take(inv, id, owner, now, &status, &out);
+    HS_CHECK(r.code == code);
+    if (code != HS_ERR_NONE || r.code != HS_ERR_NONE) {
+        HS_CHECK(out == marker && status == (enum st_keygen_status)99);
+        return;
+    }
+    HS_DEFER(struct hs_buf *got = out, hs_buf_freep);
+    HS_CHECK(status == want_status);
+    if (want_status == ST_KEYGEN_PENDING) {
+        HS_CHECK(got == NULL);
+        return;
+    }
+    HS_CHECK(got != NULL && hs_buf_len(got) == want_len &&
+             (want_len == 0 || memcmp(hs_buf_data(got), want, want_len) == 0));
+}
+
+HS_TEST(keygen_records_pending_then_done_are_taken_once_by_their_owner)
+{
+    struct store s;
+    store_new("keygen", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    static unsigned char blob[ST_KEYGEN_BLOB_MAX];
+    for (size_t i = 0; i < sizeof(blob); i++) {
+        blob[i] = (unsigned char)(i * 7 + (i >> 8));
+    }
+    time_t exp = T0 + 300;
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_A, KG_OWNER, T0, exp));
+    HS_CHECK_ERR(st_keygen_put_pending(inv, KG_ID_A, KG_OWNER, T0, exp), HS_ERR_INPUT_EXISTS);
+    HS_CHECK_ERR(st_keygen_put_pending(inv, KG_ID_A, KG_OTHER, T0 + 1, exp), HS_ERR_INPUT_EXISTS);
+    /* Pending: it stays, for its owner only. */
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 1, HS_ERR_NONE, ST_KEYGEN_PENDING, NULL, 0);
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 2, HS_ERR_NONE, ST_KEYGEN_PENDING, NULL, 0);
+    kg_take_check(inv, KG_ID_A, KG_OTHER, T0 + 2, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    kg_take_check(inv, KG_ID_B, KG_OWNER, T0 + 2, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    /* Done with a blob at its bound, every byte value; completed once only. */
+    HS_CHECK_OK(
+        st_keygen_complete(inv, KG_ID_A, ST_KEYGEN_DONE, blob, sizeof(blob), T0 + 3, T0 + 600));
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_A, ST_KEYGEN_FAILED, NULL, 0, T0 + 3, T0 + 600),
+                 HS_ERR_INPUT_EXISTS);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_B, ST_KEYGEN_DONE, blob, 10, T0 + 3, T0 + 600),
+                 HS_ERR_INPUT_NOT_FOUND);
+    /* Another owner cannot take it, nor make it vanish; its owner takes it once. The new
+     * expiry counts: after the pending one's (T0 + 300) it is still there. */
+    kg_take_check(inv, KG_ID_A, KG_OTHER, T0 + 4, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 400, HS_ERR_NONE, ST_KEYGEN_DONE, blob,
+                  sizeof(blob));
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 401, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_A, ST_KEYGEN_DONE, blob, 1, T0 + 402, T0 + 600),
+                 HS_ERR_INPUT_NOT_FOUND);
+    /* Failed, with an empty result and with a short one. */
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_B, KG_OTHER, T0, exp));
+    HS_CHECK_OK(st_keygen_complete(inv, KG_ID_B, ST_KEYGEN_FAILED, NULL, 0, T0 + 1, exp));
+    kg_take_check(inv, KG_ID_B, KG_OTHER, T0 + 2, HS_ERR_NONE, ST_KEYGEN_FAILED, NULL, 0);
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_B, KG_OTHER, T0 + 3, exp));
+    HS_CHECK_OK(st_keygen_complete(inv, KG_ID_B, ST_KEYGEN_FAILED, blob, 3, T0 + 4, exp));
+    kg_take_check(inv, KG_ID_B, KG_OTHER, T0 + 5, HS_ERR_NONE, ST_KEYGEN_FAILED, blob, 3);
+    /* Certificates are untouched by keygen records and the reverse. */
+    HS_CHECK_OK(put_serial(inv, "0123456789abcdef0123456789abcdef", ST_KIND_X509));
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 6, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    HS_CHECK(present(inv, "0123456789abcdef0123456789abcdef"));
+    HS_CHECK(inv->ops->generation(inv) == 0);
+}
+
+HS_TEST(keygen_pending_record_is_cancelled_by_its_owner_only)
+{
+    struct store s;
+    store_new("keygen-cancel", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_A, KG_OWNER, T0, T0 + 60));
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_A, KG_OTHER), HS_ERR_INPUT_NOT_FOUND);
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 1, HS_ERR_NONE, ST_KEYGEN_PENDING, NULL, 0);
+    HS_CHECK_OK(st_keygen_cancel(inv, KG_ID_A, KG_OWNER));
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 1, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_A, KG_OWNER), HS_ERR_INPUT_NOT_FOUND);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_A, ST_KEYGEN_DONE, NULL, 0, T0 + 2, T0 + 60),
+                 HS_ERR_INPUT_NOT_FOUND);
+    /* A completed one is no longer pending: the result stays for its owner. */
+    const unsigned char sealed[2] = {9, 9};
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_B, KG_OWNER, T0, T0 + 60));
+    HS_CHECK_OK(st_keygen_complete(inv, KG_ID_B, ST_KEYGEN_DONE, sealed, 2, T0 + 1, T0 + 60));
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_B, KG_OWNER), HS_ERR_INPUT_NOT_FOUND);
+    kg_take_check(inv, KG_ID_B, KG_OWNER, T0 + 2, HS_ERR_NONE, ST_KEYGEN_DONE, sealed, 2);
+    HS_CHECK_ERR(st_keygen_cancel(inv, "nothex", KG_OWNER), HS_ERR_INPUT_FIELD);
+    HS_CHECK_ERR(st_keygen_cancel(inv, KG_ID_A, ""), HS_ERR_INPUT_FIELD);
+}
+
+HS_TEST(keygen_records_expire_for_every_operation)
+{
+    struct store s;
+    store_new("keygen-expiry", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    const unsigned char sealed[4] = {1, 2, 3, 4};
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_A, KG_OWNER, T0, T0 + 10));
+    /* At its expiry it is gone: not completed, not read; its id may be used again. */
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_A, ST_KEYGEN_DONE, sealed, 4, T0 + 10, T0 + 20),
+                 HS_ERR_INPUT_NOT_FOUND);
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 10, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_A, KG_OTHER, T0 + 11, T0 + 30));
+    kg_take_check(inv, KG_ID_A, KG_OTHER, T0 + 12, HS_ERR_NONE, ST_KEYGEN_PENDING, NULL, 0);
+    /* A done record unfetched past its expiry is gone too. */
+    HS_CHECK_OK(st_keygen_complete(inv, KG_ID_A, ST_KEYGEN_DONE, sealed, 4, T0 + 13, T0 + 20));
+    kg_take_check(inv, KG_ID_A, KG_OTHER, T0 + 20, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_A, KG_OWNER, T0 + 21, T0 + 40));
+    kg_take_check(inv, KG_ID_A, KG_OWNER, T0 + 22, HS_ERR_NONE, ST_KEYGEN_PENDING, NULL, 0);
+}
+
+HS_TEST(keygen_bad_input_is_refused_with_its_code_before_the_store)
+{
+    struct store s;
+    store_new("keygen-input", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    static const char *const bad_ids[] = {
+        "",
+        "0123456789abcdef0123456789abcde",   /* 31 */
+        "0123456789abcdef0123456789abcdef0", /* 33 */
+        "0123456789ABCDEF0123456789abcdef",
+        "0123456789abcdef0123456789abcdeg",
+        "keygen#0123456789abcdef0123456",
+        "0123456789abcdef 123456789abcdef",
+    };
+    static char long_owner[ST_INV_PRINCIPAL_MAX + 2];
+    memset(long_owner, 'o', ST_INV_PRINCIPAL_MAX + 1);
+    static unsigned char big[ST_KEYGEN_BLOB_MAX + 1];
+    enum st_keygen_status st = ST_KEYGEN_PENDING;
+    struct hs_buf *out = NULL;
+    long before = store_activity(inv);
+    for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+        HS_CHECK_ERR(st_keygen_put_pending(inv, bad_ids[i], KG_OWNER, T0, T0 + 9),
+                     HS_ERR_INPUT_FIELD);
+        HS_CHECK_ERR(st_keygen_complete(inv, bad_ids[i], ST_KEYGEN_DONE, big, 1, T0, T0 + 9),
+                     HS_ERR_INPUT_FIELD);
+        HS_CHECK_ERR(st_keygen_take(inv, bad_ids[i], KG_OWNER, T0, &st, &out), HS_ERR_INPUT_FIELD);
+    }
+    HS_CHECK_ERR(st_keygen_put_pending(inv, KG_ID_C, "", T0, T0 + 9), HS_ERR_INPUT_FIELD);
+    HS_CHECK_ERR(st_keygen_put_pending(inv, KG_ID_C, long_owner, T0, T0 + 9), HS_ERR_INPUT_FIELD);
+    HS_CHECK_ERR(st_keygen_put_pending(inv, KG_ID_C, KG_OWNER, T0, T0), HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(st_keygen_put_pending(inv, KG_ID_C, KG_OWNER, 0, T0), HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_C, ST_KEYGEN_PENDING, big, 1, T0, T0 + 9),
+                 HS_ERR_INPUT_FIELD);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_C, (enum st_keygen_status)3, big, 1, T0, T0 + 9),
+                 HS_ERR_INPUT_FIELD);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_C, ST_KEYGEN_DONE, big, sizeof(big), T0, T0 + 9),
+                 HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(st_keygen_complete(inv, KG_ID_C, ST_KEYGEN_DONE, big, 1, T0, T0 - 1),
+                 HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(st_keygen_take(inv, KG_ID_C, "", T0, &st, &out), HS_ERR_INPUT_FIELD);
+    HS_CHECK_ERR(st_keygen_take(inv, KG_ID_C, KG_OWNER, 0, &st, &out), HS_ERR_INPUT_RANGE);
+    HS_CHECK_ERR(st_keygen_take(inv, KG_ID_C, KG_OWNER, T0, NULL, &out), HS_ERR_INTERNAL);
+    HS_CHECK_ERR(st_keygen_take(NULL, KG_ID_C, KG_OWNER, T0, &st, &out), HS_ERR_INTERNAL);
+    HS_CHECK(store_activity(inv) == before);
+    HS_CHECK(out == NULL && st == ST_KEYGEN_PENDING);
+    /* Nothing was created by any of it. */
+    kg_take_check(inv, KG_ID_C, KG_OWNER, T0, HS_ERR_INPUT_NOT_FOUND, 0, NULL, 0);
+}
+
+struct kg_taker {
+    pthread_t thread;
+    struct st_inventory *inv;
+    pthread_barrier_t *start;
+    enum hs_code code;
+    enum st_keygen_status status;
+    size_t len;
+};
+
+static void *kg_taker_main(void *arg)
+{
+    struct kg_taker *t = arg;
+    struct hs_buf *out = NULL;
+    pthread_barrier_wait(t->start);
+    t->code = st_keygen_take(t->inv, KG_ID_C, KG_OWNER, T0 + 1, &t->status, &out).code;
+    t->len = out != NULL ? hs_buf_len(out) : 0;
+    hs_buf_free(out);
+    return NULL;
+}
+
+HS_TEST(keygen_result_races_to_exactly_one_taker)
+{
+    struct store s;
+    store_new("keygen-race", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    const unsigned char sealed[48] = {0x5e};
+    HS_CHECK_OK(st_keygen_put_pending(inv, KG_ID_C, KG_OWNER, T0, T0 + 60));
+    HS_CHECK_OK(
+        st_keygen_complete(inv, KG_ID_C, ST_KEYGEN_DONE, sealed, sizeof(sealed), T0, T0 + 60));
+    struct kg_taker takers[RACERS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        takers[i] = (struct kg_taker){.inv = inv, .start = &start};
+        HS_CHECK(pthread_create(&takers[i].thread, NULL, kg_taker_main, &takers[i]) == 0);
+    }
+    int done = 0;
+    int gone = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(takers[i].thread, NULL);
+        done += takers[i].code == HS_ERR_NONE && takers[i].status == ST_KEYGEN_DONE &&
+                takers[i].len == sizeof(sealed);
+        gone += takers[i].code == HS_ERR_INPUT_NOT_FOUND;
+    }
+    pthread_barrier_destroy(&start);
+    HS_CHECK(done == 1 && gone == RACERS - 1);
+}
+
 /* --- main ------------------------------------------------------------------------------------- */
 
 static void remove_test_dir(void)
@@ -973,6 +1211,11 @@ int main(int argc, char **argv)
         HS_TEST_CASE(crl_numbers_strictly_increase_across_threads_and_reopen),
         HS_TEST_CASE(concurrent_puts_from_16_threads_all_land),
         HS_TEST_CASE(the_factory_refuses_a_config_it_cannot_open),
+        HS_TEST_CASE(keygen_records_pending_then_done_are_taken_once_by_their_owner),
+        HS_TEST_CASE(keygen_records_expire_for_every_operation),
+        HS_TEST_CASE(keygen_pending_record_is_cancelled_by_its_owner_only),
+        HS_TEST_CASE(keygen_bad_input_is_refused_with_its_code_before_the_store),
+        HS_TEST_CASE(keygen_result_races_to_exactly_one_taker),
         HS_TEST_END,
     });
     curl_global_cleanup();

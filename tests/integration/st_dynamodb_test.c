@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "store/st_dynamodb.h"
+#include "store/st_keygen.h"
 #include "tests/testlib/hs_test.h"
 #include "tests/testlib/hs_test_store.h"
 
@@ -436,6 +437,45 @@ HS_TEST(retries)
 }
 
 /* Answers are bounded; each attempt has a total timeout. */
+/* Keygen records when an answer is lost after the write was applied (st_keygen.h): put and
+ * complete recognise their own earlier attempt; a take whose delete was applied cannot give the
+ * result any more and says so (HS_ERR_IO), never "pending" or "not found"; a cancel is done. A
+ * DynamoDB that stays unavailable is HS_ERR_STORE_UNAVAILABLE and changes nothing. */
+HS_TEST(keygen_lost_answers)
+{
+    HS_DEFER(struct st_inventory *inv = open_table(table, 0), inventory_closep);
+    const char *id = "abcdefabcdefabcdefabcdefabcdef01";
+    const char *owner = "arn:aws:iam::111122223333:user/kg";
+    const unsigned char sealed[5] = {1, 2, 3, 4, 5};
+    time_t now = time(NULL);
+    enum st_keygen_status st = ST_KEYGEN_PENDING;
+    struct hs_buf *out = NULL;
+    faults("{\"faults\": [{\"status\": 500, \"type\": \"InternalServerError\", \"apply\": true}]}");
+    HS_CHECK_OK(st_keygen_put_pending(inv, id, owner, now, now + 60));
+    HS_CHECK_ERR(st_keygen_put_pending(inv, id, owner, now, now + 60), HS_ERR_INPUT_EXISTS);
+    faults("{\"faults\": [{\"status\": 500, \"type\": \"InternalServerError\", \"apply\": true}]}");
+    HS_CHECK_OK(st_keygen_complete(inv, id, ST_KEYGEN_DONE, sealed, sizeof(sealed), now, now + 60));
+    HS_CHECK_ERR(st_keygen_complete(inv, id, ST_KEYGEN_DONE, sealed, sizeof(sealed), now, now + 60),
+                 HS_ERR_INPUT_EXISTS);
+    faults("{\"faults\": [{\"status\": 500, \"type\": \"InternalServerError\", \"apply\": true}]}");
+    HS_CHECK_ERR(st_keygen_take(inv, id, owner, now, &st, &out), HS_ERR_IO);
+    HS_CHECK(out == NULL && strstr(hs_error_last()->detail, "is gone") != NULL);
+    HS_CHECK_ERR(st_keygen_take(inv, id, owner, now, &st, &out), HS_ERR_INPUT_NOT_FOUND);
+
+    HS_CHECK_OK(st_keygen_put_pending(inv, id, owner, now, now + 60));
+    faults("{\"faults\": [{\"status\": 500, \"type\": \"InternalServerError\", \"apply\": true}]}");
+    HS_CHECK_OK(st_keygen_cancel(inv, id, owner));
+    HS_CHECK_ERR(st_keygen_take(inv, id, owner, now, &st, &out), HS_ERR_INPUT_NOT_FOUND);
+
+    /* Unavailable to the last attempt: nothing written. */
+    faults("{\"faults\": [{\"status\": 500, \"type\": \"InternalServerError\"},"
+           " {\"status\": 500, \"type\": \"InternalServerError\"},"
+           " {\"status\": 500, \"type\": \"InternalServerError\"}]}");
+    HS_CHECK_ERR(st_keygen_put_pending(inv, id, owner, now, now + 60), HS_ERR_STORE_UNAVAILABLE);
+    HS_CHECK_ERR(st_keygen_take(inv, id, owner, now, &st, &out), HS_ERR_INPUT_NOT_FOUND);
+    HS_CHECK(out == NULL && st == ST_KEYGEN_PENDING);
+}
+
 HS_TEST(bounded_answers_and_timeouts)
 {
     struct st_dynamodb_config c = config(table);
@@ -586,6 +626,7 @@ int main(void)
         HS_TEST_CASE(wrong_configuration),
         HS_TEST_CASE(container_credentials),
         HS_TEST_CASE(session_token_from_environment),
+        HS_TEST_CASE(keygen_lost_answers),
         HS_TEST_END,
     });
     curl_global_cleanup();

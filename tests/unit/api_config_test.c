@@ -63,6 +63,18 @@ static char long_ref_ssh[P11_KEY_REF_MAX + 64];
 
 static const struct bad_config bad_configs[] = {
     /* --- the "ssh" member --------------------------------------------------------------- */
+    /* ssh.keygen in the AWS shape (api_keygen.h): SQS needs the DynamoDB inventory (this
+     * config's is SQLite); the queue's region and endpoint mean nothing without a queue. */
+    {"{\"user_ca\": [\"ssh-user-ca\"], \"keygen\": {\"queue_url\": "
+     "\"https://sqs.eu-west-1.amazonaws.com/111122223333/kg\"}}",
+     RULE_SSH, HS_ERR_INPUT_CONFIG,
+     "\"queue_url\" (key generation through SQS) needs the DynamoDB inventory; in \"keygen\"; in "
+     "\"ssh\""},
+    {"{\"user_ca\": [\"ssh-user-ca\"], \"keygen\": {\"sqs_region\": \"eu-west-1\"}}", RULE_SSH,
+     HS_ERR_INPUT_CONFIG,
+     "\"sqs_region\" and \"sqs_endpoint\" need \"queue_url\"; in \"keygen\"; in \"ssh\""},
+    {"{\"user_ca\": [\"ssh-user-ca\"], \"keygen\": {\"queue_url\": 7}}", RULE_SSH,
+     HS_ERR_INPUT_FIELD, "field \"queue_url\" must be of type string; in \"keygen\"; in \"ssh\""},
     {"[\"ssh-user-ca\"]", RULE_SSH, HS_ERR_INPUT_FIELD,
      "field \"ssh\" must be of type object; in \"ssh\""},
     {"\"ssh-user-ca\"", RULE_SSH, HS_ERR_INPUT_FIELD,

@@ -2,7 +2,8 @@
  * api_lambda's transport side without a Runtime API: API Gateway events (payload 2.0 and 1.0)
  * decoded into struct api_request, tables of malformed, wrong-typed, truncated and oversized
  * events with the exact error each must give, strict base64 bodies, request-target encoding, and
- * proxy responses (text and binary).
+ * proxy responses (text and binary); SQS events (records handed over, invalid records and handler
+ * failures reported in the partial batch response, envelope errors and bounds).
  */
 #include <string.h>
 
@@ -472,6 +473,267 @@ HS_TEST(response_text_and_binary)
     HS_CHECK(member(eobj, "headers", "Content-Type") == NULL);
 }
 
+/* --- SQS events --------------------------------------------------------------------------------- */
+
+/* A record with messageId id, body text and extra members (each ending with ','). */
+static char *sqs_record(const char *id, const char *body, const char *extra)
+{
+    return concat((const char *const[]){"{\"messageId\": \"", id,
+                                        "\", \"receiptHandle\": \"AQEB+h=\", ", extra,
+                                        "\"body\": \"", body,
+                                        "\", \"eventSource\": \"aws:sqs\", \"eventSourceARN\": "
+                                        "\"arn:aws:sqs:eu-west-1:111122223333:keygen\"}",
+                                        NULL});
+}
+
+/* Counts the calls; fails the records whose body is "fail". */
+static HS_RESULT sqs_handler(void *arg, const struct api_lambda_sqs_record *rec)
+{
+    size_t *calls = arg;
+    (*calls)++;
+    HS_ENSURE(strcmp(rec->body, "fail") != 0, HS_ERR_STORE_UNAVAILABLE);
+    return HS_OK;
+}
+
+/* The itemIdentifiers of a partial batch response, joined with ',' into out. */
+static void sqs_failures(const struct hs_buf *payload, char *out, size_t size)
+{
+    HS_DEFER(json_object *doc = parse_payload(payload), hs_json_putp);
+    json_object *list = NULL;
+    out[0] = '\0';
+    HS_CHECK(doc != NULL && json_object_object_get_ex(doc, "batchItemFailures", &list) &&
+             json_object_is_type(list, json_type_array) && json_object_object_length(doc) == 1);
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        const char *id = member(json_object_array_get_idx(list, i), "itemIdentifier", NULL);
+        HS_CHECK(id != NULL);
+        size_t at = strlen(out);
+        snprintf(out + at, size - at, "%s%s", at > 0 ? "," : "", id != NULL ? id : "?");
+    }
+}
+
+HS_TEST(sqs_event_records_are_handed_over_and_failures_reported)
+{
+    HS_DEFER(char *r1 = sqs_record("m-1", "{\\\"job\\\": 1}",
+                                   "\"attributes\": {\"ApproximateReceiveCount\": \"2\", "
+                                   "\"SentTimestamp\": \"1545082649183\"},"),
+             hs_free_strp);
+    HS_DEFER(char *r2 = sqs_record("m_2", "fail", ""), hs_free_strp);
+    HS_DEFER(char *r3 = sqs_record("m-3", "", "\"attributes\": null,"), hs_free_strp);
+    HS_DEFER(char *text =
+                 concat((const char *const[]){"{\"Records\": [", r1, ",", r2, ",", r3, "]}", NULL}),
+             hs_free_strp);
+    HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
+    HS_CHECK_OK(api_lambda_event_parse(text, strlen(text), &ev));
+    if (ev == NULL) {
+        return;
+    }
+    HS_CHECK(api_lambda_event_payload(ev) == API_LAMBDA_PAYLOAD_SQS);
+    HS_CHECK(api_lambda_sqs_count(ev) == 3);
+    const struct api_lambda_sqs_record *rec = api_lambda_sqs_record(ev, 0);
+    HS_CHECK(rec != NULL && rec->valid && strcmp(rec->message_id, "m-1") == 0 &&
+             strcmp(rec->body, "{\"job\": 1}") == 0 && rec->body_len == 10 &&
+             rec->receive_count == 2 &&
+             strcmp(rec->source_arn, "arn:aws:sqs:eu-west-1:111122223333:keygen") == 0);
+    rec = api_lambda_sqs_record(ev, 2);
+    HS_CHECK(rec != NULL && rec->valid && rec->body_len == 0 && rec->receive_count == 0);
+    HS_CHECK(api_lambda_sqs_record(ev, 3) == NULL);
+    /* Not an HTTP request. */
+    struct api_request req;
+    HS_CHECK_ERR(api_lambda_event_request(ev, &req), HS_ERR_INPUT_FIELD);
+
+    size_t calls = 0;
+    size_t failed = 99;
+    struct api_lambda_sqs_handler h = {.fn = sqs_handler, .arg = &calls};
+    HS_DEFER(struct hs_buf *out = NULL, hs_buf_freep);
+    HS_CHECK_OK(api_lambda_sqs_dispatch(ev, &h, &failed, &out));
+    HS_CHECK(calls == 3 && failed == 1);
+    char ids[256];
+    sqs_failures(out, ids, sizeof(ids));
+    HS_CHECK(strcmp(ids, "m_2") == 0);
+}
+
+HS_TEST(sqs_all_done_answers_an_empty_failure_list)
+{
+    HS_DEFER(char *r1 = sqs_record("only", "x", ""), hs_free_strp);
+    HS_DEFER(char *text = concat((const char *const[]){"{\"Records\": [", r1, "]}", NULL}),
+             hs_free_strp);
+    HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
+    HS_CHECK_OK(api_lambda_event_parse(text, strlen(text), &ev));
+    size_t calls = 0;
+    size_t failed = 99;
+    struct api_lambda_sqs_handler h = {.fn = sqs_handler, .arg = &calls};
+    HS_DEFER(struct hs_buf *out = NULL, hs_buf_freep);
+    HS_CHECK_OK(api_lambda_sqs_dispatch(ev, &h, &failed, &out));
+    HS_CHECK(calls == 1 && failed == 0);
+    HS_CHECK(out != NULL && hs_buf_len(out) == strlen("{\"batchItemFailures\":[]}") &&
+             memcmp(hs_buf_data(out), "{\"batchItemFailures\":[]}", hs_buf_len(out)) == 0);
+}
+
+/* Invalid records (all but their messageId) are never handled and always reported. */
+HS_TEST(sqs_invalid_records_are_reported_without_being_handled)
+{
+    static const char *const records[] = {
+        "{\"messageId\": \"a\", \"receiptHandle\": \"h\", \"body\": \"x\", "
+        "\"eventSource\": \"aws:sns\"}",
+        "{\"messageId\": \"b\", \"receiptHandle\": \"h\", \"body\": 5, \"eventSource\": "
+        "\"aws:sqs\"}",
+        "{\"messageId\": \"c\", \"receiptHandle\": \"h\", \"eventSource\": \"aws:sqs\"}",
+        "{\"messageId\": \"d\", \"body\": \"x\", \"eventSource\": \"aws:sqs\"}",
+        "{\"messageId\": \"e\", \"receiptHandle\": \"h\", \"body\": \"x\", \"eventSource\": "
+        "\"aws:sqs\", \"attributes\": {\"ApproximateReceiveCount\": \"-1\"}}",
+        "{\"messageId\": \"f\", \"receiptHandle\": \"h\", \"body\": \"x\", \"eventSource\": "
+        "\"aws:sqs\", \"attributes\": []}",
+        "{\"messageId\": \"g\", \"receiptHandle\": \"h\", \"body\": \"x\\u0000y\", "
+        "\"eventSource\": \"aws:sqs\"}",
+        "{\"messageId\": \"h\", \"receiptHandle\": \"h\", \"body\": \"x\", \"eventSource\": "
+        "\"aws:sqs\", \"eventSourceARN\": 1}",
+        "{\"messageId\": \"i\", \"receiptHandle\": \"h\", \"body\": \"x\", \"eventSource\": "
+        "\"aws:sqs\"}",
+    };
+    size_t n = sizeof(records) / sizeof(records[0]);
+    HS_DEFER(struct hs_buf *text = hs_buf_new(8192), hs_buf_freep);
+    HS_CHECK_OK(hs_buf_put_str(text, "{\"Records\": ["));
+    for (size_t i = 0; i < n; i++) {
+        HS_CHECK_OK(hs_buf_put_str(text, records[i]));
+        HS_CHECK_OK(hs_buf_put_str(text, i + 1 < n ? "," : "]}"));
+    }
+    HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
+    HS_CHECK_OK(api_lambda_event_parse((const char *)hs_buf_data(text), hs_buf_len(text), &ev));
+    if (ev == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct api_lambda_sqs_record *rec = api_lambda_sqs_record(ev, i);
+        HS_CHECK(rec != NULL && rec->valid == (i == n - 1) && (rec->valid || rec->body == NULL));
+    }
+    size_t calls = 0;
+    size_t failed = 0;
+    struct api_lambda_sqs_handler h = {.fn = sqs_handler, .arg = &calls};
+    HS_DEFER(struct hs_buf *out = NULL, hs_buf_freep);
+    HS_CHECK_OK(api_lambda_sqs_dispatch(ev, &h, &failed, &out));
+    HS_CHECK(calls == 1 && failed == n - 1);
+    char ids[256];
+    sqs_failures(out, ids, sizeof(ids));
+    HS_CHECK(strcmp(ids, "a,b,c,d,e,f,g,h") == 0);
+}
+
+HS_TEST(sqs_envelope_errors_and_bounds)
+{
+    /* A body at SQS's bound is handed over; one byte more is an invalid record. */
+    HS_DEFER(char *big = repeat("b", API_LAMBDA_SQS_BODY_MAX, "", ""), hs_free_strp);
+    HS_DEFER(char *over = repeat("b", API_LAMBDA_SQS_BODY_MAX + 1, "", ""), hs_free_strp);
+    HS_DEFER(char *r1 = sqs_record("big", big, ""), hs_free_strp);
+    HS_DEFER(char *r2 = sqs_record("over", over, ""), hs_free_strp);
+    HS_DEFER(char *text = concat((const char *const[]){"{\"Records\": [", r1, ",", r2, "]}", NULL}),
+             hs_free_strp);
+    HS_DEFER(struct api_lambda_event *ev = NULL, api_lambda_event_freep);
+    HS_CHECK_OK(api_lambda_event_parse(text, strlen(text), &ev));
+    HS_CHECK(api_lambda_sqs_count(ev) == 2 && api_lambda_sqs_record(ev, 0)->valid &&
+             api_lambda_sqs_record(ev, 0)->body_len == API_LAMBDA_SQS_BODY_MAX &&
+             !api_lambda_sqs_record(ev, 1)->valid);
+
+    HS_DEFER(char *one = sqs_record("r", "x", ""), hs_free_strp);
+    static const struct {
+        const char *event;
+        enum hs_code code;
+    } cases[] = {
+        {"{\"Records\": []}", HS_ERR_INPUT_FIELD},
+        {"{\"Records\": {}}", HS_ERR_INPUT_FIELD},
+        {"{\"Records\": null}", HS_ERR_INPUT_FIELD},
+        {"{\"Records\": [7]}", HS_ERR_INPUT_FIELD},
+        {"{\"Records\": [{\"body\": \"x\", \"eventSource\": \"aws:sqs\"}]}", HS_ERR_INPUT_FIELD},
+        {"{\"Records\": [{\"messageId\": \"\", \"eventSource\": \"aws:sqs\"}]}",
+         HS_ERR_INPUT_FIELD},
+        {"{\"Records\": [{\"messageId\": \"a b\", \"eventSource\": \"aws:sqs\"}]}",
+         HS_ERR_INPUT_FIELD},
+        {"{\"Records\": [{\"messageId\": 12, \"eventSource\": \"aws:sqs\"}]}", HS_ERR_INPUT_FIELD},
+        {"{\"Records\": [{\"messageId\": \"\\\"},{\\\"x\\\":\\\"\"}]}", HS_ERR_INPUT_FIELD},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct api_lambda_event *e = NULL;
+        HS_CHECK_ERR(api_lambda_event_parse(cases[i].event, strlen(cases[i].event), &e),
+                     cases[i].code);
+        HS_CHECK(e == NULL);
+    }
+    /* 10 records are a batch; 11 are not. A messageId of 128 bytes is one; 129 is not. */
+    const char *const parts10[] = {"{\"Records\": [",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   "]}",
+                                   NULL};
+    HS_DEFER(char *ten_records = concat(parts10), hs_free_strp);
+    HS_DEFER(struct api_lambda_event *e10 = NULL, api_lambda_event_freep);
+    HS_CHECK_OK(api_lambda_event_parse(ten_records, strlen(ten_records), &e10));
+    HS_CHECK(api_lambda_sqs_count(e10) == 10);
+    const char *const parts11[] = {"{\"Records\": [",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   ",",
+                                   one,
+                                   "]}",
+                                   NULL};
+    HS_DEFER(char *eleven = concat(parts11), hs_free_strp);
+    struct api_lambda_event *e11 = NULL;
+    HS_CHECK_ERR(api_lambda_event_parse(eleven, strlen(eleven), &e11), HS_ERR_INPUT_FIELD);
+    HS_DEFER(char *id128 = repeat("i", API_LAMBDA_SQS_ID_MAX, "", ""), hs_free_strp);
+    HS_DEFER(char *id129 = repeat("i", API_LAMBDA_SQS_ID_MAX + 1, "", ""), hs_free_strp);
+    HS_DEFER(char *r128 = sqs_record(id128, "x", ""), hs_free_strp);
+    HS_DEFER(char *r129 = sqs_record(id129, "x", ""), hs_free_strp);
+    HS_DEFER(char *t128 = concat((const char *const[]){"{\"Records\": [", r128, "]}", NULL}),
+             hs_free_strp);
+    HS_DEFER(char *t129 = concat((const char *const[]){"{\"Records\": [", r129, "]}", NULL}),
+             hs_free_strp);
+    HS_DEFER(struct api_lambda_event *e128 = NULL, api_lambda_event_freep);
+    HS_CHECK_OK(api_lambda_event_parse(t128, strlen(t128), &e128));
+    struct api_lambda_event *e129 = NULL;
+    HS_CHECK_ERR(api_lambda_event_parse(t129, strlen(t129), &e129), HS_ERR_INPUT_FIELD);
+    /* dispatch on an API Gateway event is a caller's mistake */
+    HS_DEFER(char *v2 = v2_event("/x", "", ""), hs_free_strp);
+    HS_DEFER(struct api_lambda_event *ev2 = NULL, api_lambda_event_freep);
+    HS_CHECK_OK(api_lambda_event_parse(v2, strlen(v2), &ev2));
+    HS_CHECK(api_lambda_sqs_count(ev2) == 0 && api_lambda_sqs_record(ev2, 0) == NULL);
+    size_t calls = 0;
+    size_t failed = 0;
+    struct api_lambda_sqs_handler h = {.fn = sqs_handler, .arg = &calls};
+    struct hs_buf *out = NULL;
+    HS_CHECK_ERR(api_lambda_sqs_dispatch(ev2, &h, &failed, &out), HS_ERR_INTERNAL);
+    HS_CHECK(out == NULL && calls == 0);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -485,6 +747,10 @@ int main(void)
         HS_TEST_CASE(request_members_wrong_type_or_over_bounds),
         HS_TEST_CASE(identity_members),
         HS_TEST_CASE(response_text_and_binary),
+        HS_TEST_CASE(sqs_event_records_are_handed_over_and_failures_reported),
+        HS_TEST_CASE(sqs_all_done_answers_an_empty_failure_list),
+        HS_TEST_CASE(sqs_invalid_records_are_reported_without_being_handled),
+        HS_TEST_CASE(sqs_envelope_errors_and_bounds),
         HS_TEST_END,
     });
 }

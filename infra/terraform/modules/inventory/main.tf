@@ -20,6 +20,13 @@
 #                                          meanwhile); a new GSI is built online beside it.
 #   counters      serial = "meta#crl_number", "meta#revocation_generation", numeric "value";
 #                 no expires_at, so TTL never deletes them
+#   keygen        serial = "keygen#<request_id, 32 hex>": a server-side SSH key generation request
+#                 (store/st_keygen.h): owner (S), keygen_status (N: 0 pending, 1 done,
+#                 2 failed), result (B: the sealed box of the result, never a key in the clear),
+#                 expires_at (N): TTL deletes unfetched results; the backend also checks
+#                 expires_at on every read, as TTL deletion is lazy. Never in a GSI (no
+#                 revoked_part). IAM confines roles to them with dynamodb:LeadingKeys "keygen#*"
+#                 (modules/signer/keygen.tf, which says why they share this table).
 #
 # The counters are created and advanced by the backend (conditional writes). They are NOT
 # managed here: an aws_dynamodb_table_item would be put back to its configured value on the next

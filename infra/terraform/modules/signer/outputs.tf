@@ -57,3 +57,23 @@ output "ecs_log_group_name" {
   description = "CloudWatch log group of the Fargate service, or null without it."
   value       = try(aws_cloudwatch_log_group.ecs[0].name, null)
 }
+
+output "keygen_queue_url" {
+  description = "URL of the keygen request queue (hsmsignd config: ssh.keygen.queue_url), or null without keygen_enabled."
+  value       = try(aws_sqs_queue.keygen[0].url, null)
+}
+
+output "keygen_queue_arn" {
+  description = "ARN of the keygen request queue, or null."
+  value       = try(aws_sqs_queue.keygen[0].arn, null)
+}
+
+output "keygen_dlq_url" {
+  description = "URL of the keygen dead-letter queue, or null."
+  value       = try(aws_sqs_queue.keygen_dlq[0].url, null)
+}
+
+output "keygen_worker_function_name" {
+  description = "Name of the keygen worker function, or null when it is not created."
+  value       = try(aws_lambda_function.keygen_worker[0].function_name, null)
+}

@@ -287,3 +287,67 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+# --- keygen (keygen.tf) ----------------------------------------------------------------------------
+
+variable "keygen_enabled" {
+  description = "Create the server-side SSH key generation queue, dead-letter queue, alarm, worker function and their IAM (keygen.tf). hsmsignd's config then needs ssh.keygen.queue_url (output keygen_queue_url) and the DynamoDB inventory."
+  type        = bool
+  default     = false
+}
+
+variable "keygen_worker_timeout_seconds" {
+  description = "Timeout of the keygen worker function, seconds; the request queue's visibility timeout is 6 times this. An RSA-4096 key takes seconds to generate."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.keygen_worker_timeout_seconds >= 10 && var.keygen_worker_timeout_seconds <= 900
+    error_message = "keygen_worker_timeout_seconds must be 10..900 (Lambda's maximum; 6 x 900 stays under SQS's 12-hour visibility limit)."
+  }
+}
+
+variable "keygen_worker_concurrency" {
+  description = "Reserved concurrency of the keygen worker and the event source mapping's maximum concurrency (at least 2, SQS's minimum): how many workers hold HSM sessions at once."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.keygen_worker_concurrency >= 2 && var.keygen_worker_concurrency <= 100
+    error_message = "keygen_worker_concurrency must be 2..100."
+  }
+}
+
+variable "keygen_batch_size" {
+  description = "Messages per worker invocation (1..10; the worker answers failed ones in batchItemFailures)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.keygen_batch_size >= 1 && var.keygen_batch_size <= 10
+    error_message = "keygen_batch_size must be 1..10."
+  }
+}
+
+variable "keygen_result_ttl_seconds" {
+  description = "How long an unfetched request lives, seconds (the config's ssh.keygen result TTL should match); also the request queue's message retention, since a job older than its item is dropped anyway. SQS allows 60..1209600."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.keygen_result_ttl_seconds >= 60 && var.keygen_result_ttl_seconds <= 1209600
+    error_message = "keygen_result_ttl_seconds must be 60..1209600 (SQS message retention bounds)."
+  }
+}
+
+variable "keygen_queue_kms_key_arn" {
+  description = "Customer managed KMS key for the keygen queues, or null for SQS managed encryption (SSE-SQS)."
+  type        = string
+  default     = null
+}
+
+variable "keygen_alarm_actions" {
+  description = "ARNs (e.g. an SNS topic) notified when the keygen dead-letter queue is not empty."
+  type        = list(string)
+  default     = []
+}
