@@ -43,6 +43,30 @@ log=$(mktemp)
 node check.mjs --selftest >"$log" 2>&1 || { cat "$log"; echo "check.mjs --selftest failed" >&2; status=1; }
 tail -1 "$log"
 rm -f "$log"
+# The HTTP API (modules/api) routes exactly what hsmsignd serves (api/api_route.c): the IAM rows
+# as AWS_IAM routes, the public rows as public routes, except GET /metrics (never published)
+# and GET /healthz (its own switch, var.healthz_route). A route added to hsmsignd and not to
+# the API would be a 404 from API Gateway in production only.
+routes_of() { # routes_of KIND-REGEX: "METHOD PATH" lines of api/api_route.c, sorted
+    grep -oE "ROW\(\"[A-Z]+\", \"[^\"]+\", [a-z_]+, API_ROUTE_($1)\)" "$repo/api/api_route.c" |
+        sed -E 's/ROW\("([A-Z]+)", "([^"]+)".*/\1 \2/' | grep -vE '^GET /(metrics|healthz)$' | sort
+}
+tf_list() { # tf_list NAME: the quoted "METHOD /path" strings of local NAME in modules/api/main.tf
+    sed -n "/^  $1 *= /,/^  \]/p" "$repo/infra/terraform/modules/api/main.tf" |
+        grep -oE '"[A-Z]+ /[^"]*"' | tr -d '"' | grep -vE '^GET /healthz$' | sort
+}
+for pair in "iam_routes:IAM|IAM_OR_CERT" "public_routes:PUBLIC"; do
+    if ! diff <(tf_list "${pair%%:*}") <(routes_of "${pair#*:}") >/dev/null; then
+        echo "modules/api ${pair%%:*} differ from api/api_route.c (< terraform, > hsmsignd):" >&2
+        diff <(tf_list "${pair%%:*}") <(routes_of "${pair#*:}") >&2 || true
+        status=1
+    elif [ -z "$(tf_list "${pair%%:*}")" ]; then
+        echo "modules/api ${pair%%:*}: no routes found (the check no longer reads main.tf)" >&2
+        status=1
+    else
+        echo "modules/api ${pair%%:*}: the same routes as api/api_route.c"
+    fi
+done
 if command -v shellcheck >/dev/null; then
     if shellcheck "$repo/infra/docker/entrypoint.sh" "$here/check.sh" "$here/entrypoint_test.sh" "$here/terraform_test.sh"; then
         echo "shellcheck: ok"

@@ -3,8 +3,12 @@
 #
 # Main API (custom domain var.domain_name, or its execute-api endpoint):
 #   AWS_IAM  POST /v1/certificates, GET /v1/certificates/{serial},
-#            POST /v1/certificates/{serial}/revoke, POST /v1/tokens
-#   public   GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /v1/crl
+#            POST /v1/certificates/{serial}/revoke, POST /v1/tokens,
+#            POST /v1/ssh/certificates, GET /v1/ssh/certificates/{serial},
+#            POST /v1/ssh/certificates/{serial}/revoke, POST /v1/ssh/keys,
+#            GET /v1/ssh/keys/{request_id}
+#   public   GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /v1/crl,
+#            GET /v1/ssh/ca, GET /v1/ssh/krl
 #   public   GET /healthz, only with var.healthz_route (health.tf: Route 53 health checks)
 # Nothing else is routed: no /metrics, no $default catch-all route, so any other path is a 404
 # from API Gateway without invoking the function.
@@ -32,11 +36,18 @@ locals {
     "GET /v1/certificates/{serial}",
     "POST /v1/certificates/{serial}/revoke",
     "POST /v1/tokens",
+    "POST /v1/ssh/certificates",
+    "GET /v1/ssh/certificates/{serial}",
+    "POST /v1/ssh/certificates/{serial}/revoke",
+    "POST /v1/ssh/keys",
+    "GET /v1/ssh/keys/{request_id}",
   ]
   public_routes = concat([
     "GET /.well-known/jwks.json",
     "GET /.well-known/openid-configuration",
     "GET /v1/crl",
+    "GET /v1/ssh/ca",
+    "GET /v1/ssh/krl",
   ], var.healthz_route ? ["GET /healthz"] : [])
   device_routes     = ["POST /v1/tokens"]
   create_device_api = var.device_domain_name != null
