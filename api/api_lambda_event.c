@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "common/hs_defer.h"
@@ -687,6 +688,9 @@ static HS_RESULT api_lambda_response_headers(const struct api_response *resp, co
         HS_ENSURE(n > 0 && (size_t)n < sizeof(retry), HS_ERR_BOUNDS);
         HS_GUARD(hs_json_add(h, "Retry-After", json_object_new_string(retry)));
     }
+    if (resp->location[0] != '\0') {
+        HS_GUARD(hs_json_add(h, "Location", json_object_new_string(resp->location)));
+    }
     HS_GUARD(hs_json_add(h, "X-Request-Id", json_object_new_string(req_id)));
     HS_GUARD(hs_json_add(h, "X-Content-Type-Options", json_object_new_string("nosniff")));
     return HS_OK;
@@ -731,9 +735,18 @@ HS_RESULT api_lambda_response_encode(const struct api_response *resp, const char
     const char *text = json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     HS_ENSURE(text != NULL, HS_ERR_NOMEM);
-    HS_DEFER(struct hs_buf *payload = hs_buf_new(API_LAMBDA_PAYLOAD_MAX), hs_buf_freep);
+    /* A body may carry a private key (GET /v1/ssh/keys/{id}, unsealed): as over HTTP, every copy
+     * is wiped, json-c's own (the body string and the serialised text) before they are freed. */
+    HS_DEFER(struct hs_buf *payload = hs_buf_new_sensitive(API_LAMBDA_PAYLOAD_MAX), hs_buf_freep);
     HS_ENSURE(payload != NULL, HS_ERR_NOMEM);
-    HS_GUARD(hs_buf_put(payload, text, len));
+    hs_result put = hs_buf_put(payload, text, len);
+    OPENSSL_cleanse((void *)text, len);
+    json_object *body = NULL;
+    if (json_object_object_get_ex(obj, "body", &body)) {
+        OPENSSL_cleanse((void *)json_object_get_string(body),
+                        (size_t)json_object_get_string_len(body));
+    }
+    HS_GUARD(put);
     *out = payload;
     payload = NULL;
     return HS_OK;

@@ -146,7 +146,9 @@ void api_lambda_event_freep(struct api_lambda_event **ev);
  * (NUL-terminated). A NULL resp->body is sent as "". The caller frees *out (at most
  * API_LAMBDA_PAYLOAD_MAX bytes, no terminator) with hs_buf_free(). Errors: HS_ERR_BOUNDS (a
  * body over API_RESPONSE_MAX or a payload over API_LAMBDA_PAYLOAD_MAX), HS_ERR_CRYPTO (base64
- * encoder), HS_ERR_NOMEM. */
+ * encoder), HS_ERR_NOMEM. Headers: Content-Type, Cache-Control, Retry-After and Location when
+ * resp sets them, X-Request-Id, X-Content-Type-Options. *out is a sensitive buffer and json-c's
+ * intermediate copies are wiped (a body may hold a private key). */
 HS_RESULT api_lambda_response_encode(const struct api_response *resp, const char *req_id,
                                      struct hs_buf **out);
 

@@ -446,6 +446,23 @@ HS_TEST(response_text_and_binary)
     HS_CHECK(strcmp(member(obj, "headers", "X-Request-Id"), "0123456789abcdef") == 0);
     HS_CHECK(strcmp(member(obj, "body", NULL), "{\"a\":\"/\\\"\"}") == 0);
     HS_CHECK(!json_object_get_boolean(json_object_object_get(obj, "isBase64Encoded")));
+    HS_CHECK(member(obj, "headers", "Location") == NULL);
+    HS_CHECK(member(obj, "headers", "Retry-After") == NULL);
+
+    /* A 202 with Location (POST /v1/ssh/keys) and a 503 with Retry-After keep both headers. */
+    resp.status = 202;
+    snprintf(resp.location, sizeof(resp.location), "/v1/ssh/keys/%s",
+             "00112233445566778899aabbccddeeff");
+    resp.retry_after_s = 5;
+    HS_DEFER(struct hs_buf *loc = NULL, hs_buf_freep);
+    HS_CHECK_OK(api_lambda_response_encode(&resp, "0123456789abcdef", &loc));
+    HS_DEFER(json_object *lobj = loc != NULL ? parse_payload(loc) : NULL, hs_json_putp);
+    HS_CHECK(lobj != NULL);
+    HS_CHECK(strcmp(member(lobj, "headers", "Location"),
+                    "/v1/ssh/keys/00112233445566778899aabbccddeeff") == 0);
+    HS_CHECK(strcmp(member(lobj, "headers", "Retry-After"), "5") == 0);
+    resp.location[0] = '\0';
+    resp.retry_after_s = 0;
 
     /* A DER CRL is sent as padded standard base64; no Cache-Control when none was set. */
     static const unsigned char der[] = {0x30, 0x82, 0x00, 0xff, 0xfb};
