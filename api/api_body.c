@@ -72,8 +72,8 @@ HS_RESULT api_token_request_decode(const unsigned char *body, size_t body_len, j
     memset(&r, 0, sizeof(r));
     HS_GUARD(hs_json_get_string(*doc, "profile", false, SVC_TOKEN_PROFILE_NAME_MAX, &r.profile));
     /* A profile fixes the audience; without one it is required. */
-    HS_GUARD(hs_json_get_string(*doc, "audience", r.profile == NULL, SGN_JWT_CLAIM_MAX,
-                                &r.audience));
+    HS_GUARD(
+        hs_json_get_string(*doc, "audience", r.profile == NULL, SGN_JWT_CLAIM_MAX, &r.audience));
     HS_GUARD(hs_json_get_string(*doc, "alg", false, API_ALG_MAX, &r.alg));
     HS_GUARD(api_body_int(*doc, "ttl_seconds", &r.has_ttl, &r.ttl_s));
     *out = r;

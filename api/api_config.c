@@ -359,9 +359,9 @@ static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
-    static const char *const allowed[] = {"listen", "token",  "ca",     "profiles",
-                                          "inventory", "jwt", "token_profiles", "auth",
-                                          "policy", "limits", "ssh", NULL};
+    static const char *const allowed[] = {
+        "listen",         "token", "ca",     "profiles", "inventory", "jwt",
+        "token_profiles", "auth",  "policy", "limits",   "ssh",       NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));

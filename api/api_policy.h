@@ -166,10 +166,10 @@ struct api_policy_rule {
     size_t nip;
     long max_cert_ttl_s; /* 0 when the rule allows no certificate */
     struct api_pattern_list audiences;
-    long max_token_ttl_s; /* 0 when the rule allows no token */
+    long max_token_ttl_s;                   /* 0 when the rule allows no token */
     struct api_pattern_list token_profiles; /* token profile names (exact match) */
     json_object *token_claims; /* claims for profiles with claims_from_policy; NULL = none */
-    unsigned ssh_types;   /* bit (1U << enum api_ssh_cert_type) per allowed type; 0 = no SSH */
+    unsigned ssh_types;        /* bit (1U << enum api_ssh_cert_type) per allowed type; 0 = no SSH */
     struct api_pattern_list ssh_principals;
     long ssh_max_ttl_s[3];       /* indexed by enum api_ssh_cert_type */
     unsigned ssh_extensions;     /* bits of api_policy.c's extension table (user certificates) */

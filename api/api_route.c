@@ -272,11 +272,10 @@ static HS_RESULT api_authz_token(void *arg, const struct svc_token_ask *ask, lon
     long ttl_s = 0;
     json_object *claims = NULL;
     enum api_policy_reason why =
-        ask->profile != NULL
-            ? api_policy_check_token_profile(policy, call->oc->principal, ask->profile, ask->ttl_s,
-                                             &claims)
-            : api_policy_check_token(policy, call->oc->principal, ask->audience, ask->ttl_s,
-                                     default_ttl_s, &ttl_s);
+        ask->profile != NULL ? api_policy_check_token_profile(policy, call->oc->principal,
+                                                              ask->profile, ask->ttl_s, &claims)
+                             : api_policy_check_token(policy, call->oc->principal, ask->audience,
+                                                      ask->ttl_s, default_ttl_s, &ttl_s);
     if (why != API_POLICY_ALLOWED) {
         return api_deny(call->oc, why);
     }

@@ -52,14 +52,13 @@ static HS_RESULT cli_call_check_url(const char *url)
     HS_ENSURE(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK, HS_ERR_INPUT);
     HS_ENSURE(curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK, HS_ERR_INPUT);
     /* A bearer token over plain HTTP is anyone's on the path: only to this machine. */
-    HS_ENSURE_MSG(strcmp(scheme, "https") == 0 ||
-                      (strcmp(scheme, "http") == 0 && aws_host_loopback(host)),
-                  HS_ERR_INPUT,
-                  "URL: must be https:// (http:// only to 127.0.0.0/8, [::1] or localhost)");
+    HS_ENSURE_MSG(
+        strcmp(scheme, "https") == 0 || (strcmp(scheme, "http") == 0 && aws_host_loopback(host)),
+        HS_ERR_INPUT, "URL: must be https:// (http:// only to 127.0.0.0/8, [::1] or localhost)");
     HS_ENSURE_MSG(curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER, HS_ERR_INPUT,
                   "URL: must not hold a user name or password");
-    HS_ENSURE_MSG(curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_NO_FRAGMENT,
-                  HS_ERR_INPUT, "URL: must not have a fragment");
+    HS_ENSURE_MSG(curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_NO_FRAGMENT, HS_ERR_INPUT,
+                  "URL: must not have a fragment");
     return HS_OK;
 }
 

@@ -23,8 +23,8 @@
 #include "client/cli_args.h"
 #include "client/cli_cmd.h"
 
-#define CLI_CALL_URL_MAX 2047                /* bytes of URL */
-#define CLI_CALL_DATA_MAX (1024 * 1024)      /* bytes of --data */
+#define CLI_CALL_URL_MAX 2047                 /* bytes of URL */
+#define CLI_CALL_DATA_MAX (1024 * 1024)       /* bytes of --data */
 #define CLI_CALL_ANSWER_MAX (8 * 1024 * 1024) /* bytes of the answer read */
 #define CLI_CALL_HEADERS_MAX 6                /* --header lines */
 #define CLI_CALL_HEADER_MAX 255               /* bytes of one --header line */

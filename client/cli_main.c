@@ -57,8 +57,8 @@ static const enum cli_opt cli_cert_opts[] = {
     CLI_OPT_PROFILE, CLI_OPT_TTL_HOURS, CLI_OPT_OUT_KEY, CLI_OPT_OUT_CERT, CLI_OPT_OUT_CHAIN};
 static const enum cli_opt cli_token_opts[] = {CLI_OPT_AUDIENCE, CLI_OPT_PROFILE,
                                               CLI_OPT_TTL_SECONDS, CLI_OPT_ALG, CLI_OPT_JSON};
-static const enum cli_opt cli_call_opts[] = {CLI_OPT_METHOD,  CLI_OPT_DATA,        CLI_OPT_HEADER,
-                                             CLI_OPT_AUDIENCE, CLI_OPT_PROFILE,    CLI_OPT_TTL_SECONDS,
+static const enum cli_opt cli_call_opts[] = {CLI_OPT_METHOD,   CLI_OPT_DATA,    CLI_OPT_HEADER,
+                                             CLI_OPT_AUDIENCE, CLI_OPT_PROFILE, CLI_OPT_TTL_SECONDS,
                                              CLI_OPT_ALG};
 static const enum cli_opt cli_revoke_opts[] = {CLI_OPT_REASON};
 static const enum cli_opt cli_crl_opts[] = {CLI_OPT_OUT};
@@ -300,8 +300,9 @@ static int cli_run(int argc, char **argv)
     }
     const struct cli_command *c = cli_find_command(argv[i++]);
     if (c == NULL) {
-        return cli_usage_fail(NULL, "unknown command (cert, token, call, revoke, status, jwks, crl, ssh, "
-                                    "ssh-ca, ssh-status, ssh-revoke, ssh-krl)");
+        return cli_usage_fail(NULL,
+                              "unknown command (cert, token, call, revoke, status, jwks, crl, ssh, "
+                              "ssh-ca, ssh-status, ssh-revoke, ssh-krl)");
     }
     if (hs_failed(cli_args_parse(argc, argv, &i, c->opts, c->nopts, false, &a))) {
         return cli_usage_fail(c->name, NULL);

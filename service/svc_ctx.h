@@ -122,8 +122,8 @@ struct svc_authz {
     /* May the caller have this token (for a profile: may it use the profile)? On success
      * out->ttl_s is the lifetime to use (the request's, or default_ttl_s capped by the policy;
      * a profile's own), and out->claims what the policy adds. */
-    HS_MUST_USE hs_result (*token)(void *arg, const struct svc_token_ask *ask,
-                                   long default_ttl_s, struct svc_token_grant *out);
+    HS_MUST_USE hs_result (*token)(void *arg, const struct svc_token_ask *ask, long default_ttl_s,
+                                   struct svc_token_grant *out);
     /* May the caller read and revoke a certificate that requester asked for? */
     HS_MUST_USE hs_result (*manage)(void *arg, const char *requester);
     /* May the caller have this SSH certificate? On success *out is the grant. A malformed ask

@@ -39,7 +39,8 @@ static bool svc_token_key_named(const struct svc_ctx *ctx, size_t i, const char 
     const char *label = p11_key_label(sgn_jwt_key_get0_key(k));
     bool by_ref = ctx->cfg.jwt_keys != NULL && i < ctx->cfg.njwt_keys &&
                   strcmp(ctx->cfg.jwt_keys[i].key, ref) == 0;
-    return strcmp(sgn_jwt_key_kid(k), ref) == 0 || by_ref || (label != NULL && strcmp(label, ref) == 0);
+    return strcmp(sgn_jwt_key_kid(k), ref) == 0 || by_ref ||
+           (label != NULL && strcmp(label, ref) == 0);
 }
 
 HS_RESULT svc_token_profiles_bind(struct svc_ctx *ctx)
@@ -121,11 +122,12 @@ static HS_RESULT svc_token_issue_profile(struct svc_ctx *ctx, const struct svc_c
     HS_DEFER(json_object *extra = NULL, hs_json_putp);
     HS_GUARD(svc_token_extra(tp, grant.claims, &extra));
     struct sgn_jwt_claims claims = {
-        ctx->cfg.jwt_issuer, sub, tp->audience, req->now, tp->ttl_s, caller->principal,
+        ctx->cfg.jwt_issuer, sub,  tp->audience, req->now, tp->ttl_s, caller->principal,
         caller->x5t_s256,    extra};
     HS_GUARD(svc_token_sign(key, &claims, out));
-    hs_log(HS_LOG_INFO, "token.profile.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", caller->principal),
-           HS_LOG_STR("profile", tp->name), HS_LOG_STR("sub", sub), HS_LOG_STR("kid", out->kid));
+    hs_log(HS_LOG_INFO, "token.profile.issued", HS_LOG_AUDIT,
+           HS_LOG_STR("caller", caller->principal), HS_LOG_STR("profile", tp->name),
+           HS_LOG_STR("sub", sub), HS_LOG_STR("kid", out->kid));
     return HS_OK;
 }
 
@@ -153,7 +155,7 @@ HS_RESULT svc_token_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
     HS_GUARD(caller->authz->token(caller->authz->arg, &ask, ctx->cfg.jwt_default_ttl_s, &grant));
     HS_ENSURE(grant.ttl_s > 0 && grant.ttl_s <= ctx->cfg.jwt_max_ttl_s, HS_ERR_INTERNAL);
     struct sgn_jwt_claims claims = {
-        ctx->cfg.jwt_issuer, caller->principal, req->audience, req->now, grant.ttl_s,
-        caller->principal,   caller->x5t_s256,  NULL};
+        ctx->cfg.jwt_issuer, caller->principal, req->audience,    req->now,
+        grant.ttl_s,         caller->principal, caller->x5t_s256, NULL};
     return svc_token_sign(key, &claims, out);
 }

@@ -142,8 +142,8 @@ static HS_RESULT svc_tp_alg_check(const char *alg)
 
 static HS_RESULT svc_tp_parse(json_object *obj, long max_ttl_s, struct svc_token_profile *p)
 {
-    static const char *const allowed[] = {
-        "audience", "ttl_seconds", "alg", "key", "subject", "claims", "claims_from_policy", NULL};
+    static const char *const allowed[] = {"audience", "ttl_seconds",        "alg", "key", "subject",
+                                          "claims",   "claims_from_policy", NULL};
     HS_ENSURE_MSG(json_object_is_type(obj, json_type_object), HS_ERR_INPUT_FIELD,
                   "a token profile must be an object");
     HS_GUARD(hs_json_check_keys(obj, allowed, "token profile"));

@@ -19,7 +19,7 @@
 
 #define MAX_TTL_S 3600L
 #define P_OK                                                                                       \
-    "\"audience\": \"https://sf.example\", \"ttl_seconds\": 600, \"alg\": \"RS256\", "            \
+    "\"audience\": \"https://sf.example\", \"ttl_seconds\": 600, \"alg\": \"RS256\", "             \
     "\"key\": \"jwt-rs\""
 #define SUBJ_OK "\"subject\": {\"from\": \"role_session_name\"}"
 
@@ -70,14 +70,16 @@ static const struct bad_case bad_cases[] = {
      "token profile: unknown field \"colour\"; in \"token_profiles.p\""},
     {"{\"p\": {\"ttl_seconds\": 60, \"alg\": \"RS256\", \"key\": \"k\", " SUBJ_OK "}}",
      HS_ERR_INPUT_FIELD, "field \"audience\" is required; in \"token_profiles.p\""},
-    {"{\"p\": {\"audience\": \"a\", \"ttl_seconds\": 3601, \"alg\": \"RS256\", \"key\": \"k\", "
-     SUBJ_OK "}}",
-     HS_ERR_INPUT_RANGE, "field \"ttl_seconds\" must be between 1 and 3600; in "
-                         "\"token_profiles.p\""},
-    {"{\"p\": {\"audience\": \"a\", \"ttl_seconds\": 60, \"alg\": \"HS256\", \"key\": \"k\", "
-     SUBJ_OK "}}",
-     HS_ERR_INPUT_FIELD, "alg must be ES256, ES384, RS256, PS256 or EdDSA; in "
-                         "\"token_profiles.p\""},
+    {"{\"p\": {\"audience\": \"a\", \"ttl_seconds\": 3601, \"alg\": \"RS256\", \"key\": "
+     "\"k\", " SUBJ_OK "}}",
+     HS_ERR_INPUT_RANGE,
+     "field \"ttl_seconds\" must be between 1 and 3600; in "
+     "\"token_profiles.p\""},
+    {"{\"p\": {\"audience\": \"a\", \"ttl_seconds\": 60, \"alg\": \"HS256\", \"key\": "
+     "\"k\", " SUBJ_OK "}}",
+     HS_ERR_INPUT_FIELD,
+     "alg must be ES256, ES384, RS256, PS256 or EdDSA; in "
+     "\"token_profiles.p\""},
     {"{\"p\": {\"audience\": \"a\", \"ttl_seconds\": 60, \"alg\": \"RS256\", " SUBJ_OK "}}",
      HS_ERR_INPUT_FIELD, "field \"key\" is required; in \"token_profiles.p\""},
     {"{\"p\": {" P_OK "}}", HS_ERR_INPUT_FIELD,
@@ -87,11 +89,13 @@ static const struct bad_case bad_cases[] = {
      "\"token_profiles.p\""},
     {"{\"p\": {" P_OK ", \"subject\": {\"from\": \"user_name\", \"strip_domain\": "
      "\"example.com\"}}}",
-     HS_ERR_INPUT_FIELD, "subject.strip_domain must be \"@\" and a domain; in "
-                         "\"token_profiles.p\""},
+     HS_ERR_INPUT_FIELD,
+     "subject.strip_domain must be \"@\" and a domain; in "
+     "\"token_profiles.p\""},
     {"{\"p\": {" P_OK ", \"subject\": {\"from\": \"user_name\", \"lookup\": {\"a\": 1}}}}",
-     HS_ERR_INPUT_FIELD, "subject.lookup: the subject of \"a\" must be a string of 1..512 "
-                         "printable bytes; in \"token_profiles.p\""},
+     HS_ERR_INPUT_FIELD,
+     "subject.lookup: the subject of \"a\" must be a string of 1..512 "
+     "printable bytes; in \"token_profiles.p\""},
     {"{\"p\": {" P_OK ", \"subject\": {\"from\": \"user_name\", \"tag\": 1}}}", HS_ERR_INPUT_FIELD,
      "subject: unknown field \"tag\"; in \"token_profiles.p\""},
     /* Reserved claims: every claim the signer sets itself. */
@@ -209,8 +213,8 @@ HS_TEST(subjects_are_derived_from_principals_or_refused)
         bool match = c->want != NULL ? !hs_failed(r) && strcmp(sub, c->want) == 0
                                      : r.code == HS_ERR_POLICY_SUBJECT;
         if (!match) {
-            fprintf(stderr, "  case %zu %s: got %s \"%s\"\n", i, c->principal,
-                    hs_code_name(r.code), sub);
+            fprintf(stderr, "  case %zu %s: got %s \"%s\"\n", i, c->principal, hs_code_name(r.code),
+                    sub);
         }
         HS_CHECK(match);
         json_object_put(doc);
@@ -250,10 +254,9 @@ HS_TEST(the_policy_allows_profiles_by_name_and_adds_its_claims)
              API_POLICY_TOKEN_PROFILE);
     HS_CHECK(api_policy_check_token_profile(&p, "arn:aws:iam::1:role/x", "sf", 60, &claims) ==
              API_POLICY_NO_RULE);
-    HS_CHECK(strcmp(api_policy_reason_name(API_POLICY_TOKEN_PROFILE),
-                    "token_profile_not_allowed") == 0);
-    HS_CHECK(strcmp(api_policy_reason_name(API_POLICY_SUBJECT_UNMAPPED), "subject_unmapped") ==
-             0);
+    HS_CHECK(
+        strcmp(api_policy_reason_name(API_POLICY_TOKEN_PROFILE), "token_profile_not_allowed") == 0);
+    HS_CHECK(strcmp(api_policy_reason_name(API_POLICY_SUBJECT_UNMAPPED), "subject_unmapped") == 0);
     /* A rule with token profiles but no audiences allows no audience token. */
     long ttl = 0;
     HS_CHECK(api_policy_check_token(&p, SSO "alice", "a", 0, 300, &ttl) == API_POLICY_AUDIENCE);
