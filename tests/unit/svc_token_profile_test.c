@@ -26,6 +26,7 @@
 static HS_RESULT parse(const char *text, json_object **doc, struct svc_token_profiles *out)
 {
     hs_error_clear();
+    memset(out, 0, sizeof(*out));
     HS_GUARD(hs_json_parse_object(text, strlen(text), 65536, 16, doc));
     return svc_token_profiles_parse(*doc, MAX_TTL_S, out);
 }
@@ -46,11 +47,12 @@ HS_TEST(a_valid_block_parses_and_an_absent_one_is_empty)
                       &doc, &p));
     const struct svc_token_profile *sf = svc_token_profiles_find(&p, "sf");
     HS_CHECK(p.n == 2 && sf != NULL && sf->ttl_s == 600 && strcmp(sf->alg, "RS256") == 0);
-    HS_CHECK(sf->subject_from == SVC_SUBJECT_ROLE_SESSION_NAME && sf->claims_from_policy);
-    HS_CHECK(strcmp(sf->strip_domain, "@example.com") == 0 && sf->lookup != NULL);
+    HS_CHECK(sf != NULL && sf->subject_from == SVC_SUBJECT_ROLE_SESSION_NAME &&
+             sf->claims_from_policy);
+    HS_CHECK(sf != NULL && strcmp(sf->strip_domain, "@example.com") == 0 && sf->lookup != NULL);
     const struct svc_token_profile *u = svc_token_profiles_find(&p, "u");
     HS_CHECK(u != NULL && u->subject_from == SVC_SUBJECT_USER_NAME && !u->claims_from_policy);
-    HS_CHECK(u->claims == NULL && u->lookup == NULL && u->strip_domain == NULL);
+    HS_CHECK(u != NULL && u->claims == NULL && u->lookup == NULL && u->strip_domain == NULL);
     json_object_put(doc);
 }
 
@@ -135,7 +137,8 @@ HS_TEST(bad_blocks_fail_with_the_exact_error)
     for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
         const struct bad_case *c = &bad_cases[i];
         char text[2048];
-        snprintf(text, sizeof(text), "{\"token_profiles\": %s}", c->block);
+        int n = snprintf(text, sizeof(text), "{\"token_profiles\": %s}", c->block);
+        HS_CHECK(n > 0 && (size_t)n < sizeof(text));
         json_object *doc = NULL;
         struct svc_token_profiles p;
         hs_result r = parse(text, &doc, &p);
@@ -201,8 +204,9 @@ HS_TEST(subjects_are_derived_from_principals_or_refused)
     for (size_t i = 0; i < sizeof(subject_cases) / sizeof(subject_cases[0]); i++) {
         const struct subject_case *c = &subject_cases[i];
         char text[1024];
-        snprintf(text, sizeof(text), "{\"token_profiles\": {\"p\": {" P_OK ", \"subject\": %s}}}",
-                 c->subject);
+        int n = snprintf(text, sizeof(text),
+                         "{\"token_profiles\": {\"p\": {" P_OK ", \"subject\": %s}}}", c->subject);
+        HS_CHECK(n > 0 && (size_t)n < sizeof(text));
         json_object *doc = NULL;
         struct svc_token_profiles p;
         hs_result r = parse(text, &doc, &p);
@@ -225,7 +229,8 @@ HS_TEST(subjects_are_derived_from_principals_or_refused)
 static HS_RESULT policy(const char *rules, json_object **doc, struct api_policy *out)
 {
     char text[2048];
-    snprintf(text, sizeof(text), "{\"policy\": {\"rules\": [%s]}}", rules);
+    int n = snprintf(text, sizeof(text), "{\"policy\": {\"rules\": [%s]}}", rules);
+    HS_ENSURE(n > 0 && (size_t)n < sizeof(text), HS_ERR_INTERNAL);
     hs_error_clear();
     HS_GUARD(hs_json_parse_object(text, strlen(text), 65536, 16, doc));
     struct svc_profiles profiles;
