@@ -65,24 +65,32 @@ HS_RESULT svc_token_profiles_bind(struct svc_ctx *ctx)
     return HS_OK;
 }
 
+/* Adds a deep copy of every member of src to dst. src belongs to the configuration, shared by
+ * every request thread: json-c's reference counts are not atomic, so it is only read here
+ * (never json_object_get), and the token is built from copies of its own. */
+static HS_RESULT svc_token_claims_copy(json_object *dst, json_object *src)
+{
+    json_object_object_foreach(src, name, v)
+    {
+        json_object *copy = NULL;
+        HS_ENSURE(json_object_deep_copy(v, &copy, NULL) == 0, HS_ERR_NOMEM);
+        HS_GUARD(hs_json_add(dst, name, copy));
+    }
+    return HS_OK;
+}
+
 /* The claims a profile's token carries besides the registered ones: the policy's (when the
- * profile takes them), then the profile's own, which win. *out is NULL when there are none. */
+ * profile takes them), then the profile's own, which win. The caller puts *out. */
 static HS_RESULT svc_token_extra(const struct svc_token_profile *tp, json_object *policy,
                                  json_object **out)
 {
     HS_DEFER(json_object *extra = json_object_new_object(), hs_json_putp);
     HS_ENSURE(extra != NULL, HS_ERR_NOMEM);
     if (tp->claims_from_policy && policy != NULL) {
-        json_object_object_foreach(policy, pname, pv)
-        {
-            HS_GUARD(hs_json_add(extra, pname, json_object_get(pv)));
-        }
+        HS_GUARD(svc_token_claims_copy(extra, policy));
     }
     if (tp->claims != NULL) {
-        json_object_object_foreach(tp->claims, name, v)
-        {
-            HS_GUARD(hs_json_add(extra, name, json_object_get(v)));
-        }
+        HS_GUARD(svc_token_claims_copy(extra, tp->claims));
     }
     *out = extra;
     extra = NULL;

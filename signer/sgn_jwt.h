@@ -109,7 +109,8 @@ struct sgn_jwt_claims {
     const char *x5t_s256;
     /* More claims (a JSON object, borrowed; NULL = none), added after the registered ones; a
      * member named as a claim this function sets (iss, sub, aud, exp, nbf, iat, jti, cnf) is
-     * refused with HS_ERR_INPUT_FIELD. */
+     * refused with HS_ERR_INPUT_FIELD. Its members gain references during the call (json-c's
+     * counts are not atomic): no other thread may use the object meanwhile. */
     json_object *extra;
 };
 

@@ -184,6 +184,24 @@ check "without a profile the request is as before (audience, default alg, sub = 
     claims 200 "$(token stranger '{"audience": "https://api.example.com"}')" \
     "c['sub'] == '$stranger' and h['alg'] == 'ES256' and 'scp' not in c"
 
+# Concurrent requests share the profile's claims (copied per token, never referenced).
+parallel_tokens() {
+    local n k=0 creds
+    creds="$(akid 1):$(cat out/alice.secret)"
+    for n in $(seq 1 24); do
+        curl -sS -o "out/par.$n" -w '%{http_code}\n' --aws-sigv4 aws:amz:eu-west-1:execute-api \
+            --user "$creds" -H 'Content-Type: application/json' \
+            --data-binary '{"profile": "snowflake-analyst"}' "$svc_url/v1/tokens" >"out/par.$n.status" &
+    done
+    wait
+    for n in $(seq 1 24); do
+        [ "$(cat "out/par.$n.status")" = 200 ] && has -F '"token"' <"out/par.$n" && k=$((k + 1))
+    done
+    [ "$k" = 24 ] || { echo "     $k of 24 answered 200 with a token"; return 1; }
+    kill -0 "$svc_pid"
+}
+check "24 concurrent profile tokens: all issued, hsmsignd still up" parallel_tokens
+
 # --- refused ----------------------------------------------------------------------------------
 check "a profile no rule for the caller lists -> 403 token_profile_not_allowed" \
     expect_error 403 forbidden token_profile_not_allowed "$(token alice '{"profile": "unlisted"}')"
