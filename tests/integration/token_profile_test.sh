@@ -187,13 +187,15 @@ check "without a profile the request is as before (audience, default alg, sub = 
 # Concurrent requests share the profile's claims (copied per token, never referenced).
 parallel_tokens() {
     local n k=0 creds
+    local -a pids=()
     creds="$(akid 1):$(cat out/alice.secret)"
     for n in $(seq 1 24); do
         curl -sS -o "out/par.$n" -w '%{http_code}\n' --aws-sigv4 aws:amz:eu-west-1:execute-api \
             --user "$creds" -H 'Content-Type: application/json' \
             --data-binary '{"profile": "snowflake-analyst"}' "$svc_url/v1/tokens" >"out/par.$n.status" &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}" # not a bare wait: hsmsignd is a child too
     for n in $(seq 1 24); do
         [ "$(cat "out/par.$n.status")" = 200 ] && has -F '"token"' <"out/par.$n" && k=$((k + 1))
     done
