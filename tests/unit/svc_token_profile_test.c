@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "api/api_config.h"
 #include "api/api_policy.h"
 #include "common/hs_json.h"
 #include "service/svc_profile.h"
@@ -298,9 +302,110 @@ HS_TEST(bad_token_rules_are_refused_at_load)
     }
 }
 
+/* --- the whole config file, as hsmsignd loads it (api_config_load) --------------------------- */
+
+static char config_path[512];
+static char module_path[512]; /* an empty file: the config only checks that files exist */
+
+#define TP_GOOD "{\"sf\": {" P_OK ", " SUBJ_OK ", \"claims\": {\"scp\": [\"session:role:A\"]}}}"
+#define RULE_GOOD "\"principals\": [\"*\"], \"token_profiles\": [\"sf\"]"
+
+/* Writes a config with this "token_profiles" member (NULL: none) and one policy rule, loads it. */
+static HS_RESULT load_with(const char *profiles, const char *rule, struct api_config **out)
+{
+    FILE *f = fopen(config_path, "w");
+    if (f == NULL) {
+        hs_test_skip_or_fail("cannot write the scratch config");
+    }
+    fprintf(f,
+            "{ \"listen\": \"127.0.0.1:0\",\n"
+            "  \"token\": {\"module\": \"%s\", \"label\": \"t\", \"pin_file\": \"/nonexistent\"},\n"
+            "  \"ca\": {\"key\": \"issuing\", \"chain_file\": \"%s\"},\n"
+            "  \"inventory\": {\"sqlite\": \"/nonexistent/inventory.db\"},\n"
+            "  \"jwt\": {\"issuer\": \"https://hsmsign.example\",\n"
+            "          \"keys\": [{\"key\": \"jwt-rs\", \"alg\": \"RS256\"}]},\n"
+            "  %s%s%s\n"
+            "  \"policy\": {\"rules\": [{%s}]} }\n",
+            module_path, module_path, profiles != NULL ? "\"token_profiles\": " : "",
+            profiles != NULL ? profiles : "", profiles != NULL ? "," : "", rule);
+    if (fclose(f) != 0) {
+        hs_test_skip_or_fail("cannot write the scratch config");
+    }
+    hs_error_clear();
+    return api_config_load(config_path, NULL, out);
+}
+
+HS_TEST(a_config_with_token_profiles_loads)
+{
+    struct api_config *cfg = NULL;
+    HS_CHECK_OK(load_with(TP_GOOD, RULE_GOOD, &cfg));
+    HS_CHECK(cfg != NULL && cfg->token_profiles.n == 1 &&
+             svc_token_profiles_find(&cfg->token_profiles, "sf") != NULL);
+    HS_CHECK(cfg != NULL && cfg->policy.rules[0].token_profiles.n == 1);
+    api_config_free(cfg);
+}
+
+struct bad_config {
+    const char *profiles;
+    const char *rule;
+    enum hs_code code;
+    const char *detail;
+};
+
+static const struct bad_config bad_configs[] = {
+    {"{\"sf\": {" P_OK ", " SUBJ_OK ", \"claims\": {\"sub\": \"root\"}}}", RULE_GOOD,
+     HS_ERR_INPUT_FIELD,
+     "claims: \"sub\" is a registered claim the signer sets; in "
+     "\"token_profiles.sf\""},
+    {"{\"sf\": {" P_OK ", " SUBJ_OK ", \"claims\": {\"cnf\": {}}}}", RULE_GOOD, HS_ERR_INPUT_FIELD,
+     "claims: \"cnf\" is a registered claim the signer sets; in "
+     "\"token_profiles.sf\""},
+    {NULL, RULE_GOOD, HS_ERR_INPUT_FIELD,
+     "token_profiles: \"sf\" is not a token profile; in \"policy.rules[0]\""},
+    {TP_GOOD, "\"principals\": [\"*\"], \"token_profiles\": [\"sf\", \"other\"]",
+     HS_ERR_INPUT_FIELD,
+     "token_profiles: \"other\" is not a token profile; in \"policy.rules[0]\""},
+    {TP_GOOD, RULE_GOOD ", \"token_claims\": {\"exp\": 1}", HS_ERR_INPUT_FIELD,
+     "token_claims: \"exp\" is a registered claim the signer sets; policy.rules[0]; in \"policy\""},
+    {TP_GOOD, RULE_GOOD ", \"max_token_ttl_seconds\": 3601", HS_ERR_INPUT_RANGE,
+     "field \"max_token_ttl_seconds\" must be between 1 and 3600; policy.rules[0]; in \"policy\""},
+};
+
+HS_TEST(bad_configs_fail_with_the_exact_error)
+{
+    for (size_t i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]); i++) {
+        const struct bad_config *c = &bad_configs[i];
+        struct api_config *cfg = NULL;
+        hs_result r = load_with(c->profiles, c->rule, &cfg);
+        const char *detail = hs_error_last()->detail;
+        bool match = r.code == c->code && strcmp(detail, c->detail) == 0 && cfg == NULL;
+        if (!match) {
+            fprintf(stderr, "  case %zu: got %s \"%s\", expected %s \"%s\"\n", i,
+                    hs_code_name(r.code), detail, hs_code_name(c->code), c->detail);
+        }
+        HS_CHECK(match);
+        api_config_free(cfg);
+    }
+}
+
 int main(void)
 {
-    return hs_test_main((const struct hs_test_case[]){
+    const char *tmp = getenv("TMPDIR");
+    char dir[256];
+    hs_test_format(dir, sizeof(dir), "%s/svc_token_profile_test.XXXXXX",
+                   tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        hs_test_skip_or_fail("mkdtemp failed");
+    }
+    hs_test_format(config_path, sizeof(config_path), "%s/hsmsignd.json", dir);
+    hs_test_format(module_path, sizeof(module_path), "%s/module.so", dir);
+    FILE *m = fopen(module_path, "w");
+    if (m == NULL || fclose(m) != 0) {
+        hs_test_skip_or_fail("cannot write the scratch module file");
+    }
+    int rc = hs_test_main((const struct hs_test_case[]){
+        HS_TEST_CASE(a_config_with_token_profiles_loads),
+        HS_TEST_CASE(bad_configs_fail_with_the_exact_error),
         HS_TEST_CASE(a_valid_block_parses_and_an_absent_one_is_empty),
         HS_TEST_CASE(bad_blocks_fail_with_the_exact_error),
         HS_TEST_CASE(subjects_are_derived_from_principals_or_refused),
@@ -308,4 +413,8 @@ int main(void)
         HS_TEST_CASE(bad_token_rules_are_refused_at_load),
         HS_TEST_END,
     });
+    unlink(config_path);
+    unlink(module_path);
+    rmdir(dir);
+    return rc;
 }
