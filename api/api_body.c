@@ -65,12 +65,15 @@ HS_RESULT api_revoke_request_decode(const unsigned char *body, size_t body_len, 
 HS_RESULT api_token_request_decode(const unsigned char *body, size_t body_len, json_object **doc,
                                    struct svc_token_request *out)
 {
-    static const char *const allowed[] = {"audience", "ttl_seconds", "alg", NULL};
+    static const char *const allowed[] = {"audience", "ttl_seconds", "alg", "profile", NULL};
     HS_ENSURE_REF(out);
     HS_GUARD(api_body_parse(body, body_len, allowed, doc));
     struct svc_token_request r;
     memset(&r, 0, sizeof(r));
-    HS_GUARD(hs_json_get_string(*doc, "audience", true, SGN_JWT_CLAIM_MAX, &r.audience));
+    HS_GUARD(hs_json_get_string(*doc, "profile", false, SVC_TOKEN_PROFILE_NAME_MAX, &r.profile));
+    /* A profile fixes the audience; without one it is required. */
+    HS_GUARD(
+        hs_json_get_string(*doc, "audience", r.profile == NULL, SGN_JWT_CLAIM_MAX, &r.audience));
     HS_GUARD(hs_json_get_string(*doc, "alg", false, API_ALG_MAX, &r.alg));
     HS_GUARD(api_body_int(*doc, "ttl_seconds", &r.has_ttl, &r.ttl_s));
     *out = r;

@@ -6,7 +6,9 @@
  *
  *   POST /v1/certificates                  {"csr": PEM, "profile": name, "ttl_hours": int}
  *   POST /v1/certificates/{serial}/revoke  {"reason": RFC 5280 name}   (the body may be empty)
- *   POST /v1/tokens                        {"audience": string, "ttl_seconds": int, "alg": JWS alg}
+ *   POST /v1/tokens                        {"audience": string, "ttl_seconds": int, "alg": JWS alg,
+ *                                           "profile": token profile name}  (audience required
+ *                                           unless profile is given)
  *   POST /v1/ssh/certificates              {"public_key": OpenSSH line, "cert_type": "user" | "host",
  *                                           "principals": [string], "ttl_seconds": int,
  *                                           "key_id": string, "critical_options":

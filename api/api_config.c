@@ -352,6 +352,22 @@ static HS_RESULT api_parse_ssh(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
+/* Every "token_profiles" entry of a policy rule names a configured token profile. */
+static HS_RESULT api_check_token_profile_names(const struct api_config *cfg)
+{
+    for (size_t i = 0; i < cfg->policy.nrules; i++) {
+        const struct api_pattern_list *l = &cfg->policy.rules[i].token_profiles;
+        for (size_t j = 0; j < l->n; j++) {
+            HS_ENSURE_MSG(svc_token_profiles_find(&cfg->token_profiles, l->items[j]) != NULL,
+                          HS_ERR_INPUT_FIELD,
+                          "token_profiles: \"%.64s\" is not a token profile; in "
+                          "\"policy.rules[%zu]\"",
+                          l->items[j], i);
+        }
+    }
+    return HS_OK;
+}
+
 static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 {
     size_t n = strnlen(listen, sizeof(cfg->listen));
@@ -362,9 +378,9 @@ static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
-    static const char *const allowed[] = {"listen",    "token", "ca",   "profiles",
-                                          "inventory", "jwt",   "auth", "policy",
-                                          "limits",    "ssh",   NULL};
+    static const char *const allowed[] = {
+        "listen",         "token", "ca",     "profiles", "inventory", "jwt",
+        "token_profiles", "auth",  "policy", "limits",   "ssh",       NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
@@ -383,11 +399,13 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
     HS_GUARD(svc_profiles_parse(cfg->doc, cfg->default_ttl_hours * 3600, cfg->max_ttl_hours * 3600,
                                 &cfg->profiles));
     HS_GUARD(hs_error_context(api_parse_jwt(cfg->doc, cfg), "jwt"));
+    HS_GUARD(svc_token_profiles_parse(cfg->doc, cfg->jwt_max_ttl_s, &cfg->token_profiles));
     HS_GUARD(hs_error_context(api_parse_inventory(cfg->doc, cfg), "inventory"));
     HS_GUARD(api_parse_auth(cfg->doc, cfg));
     HS_GUARD(hs_error_context(api_policy_parse(cfg->doc, &cfg->profiles, cfg->max_ttl_hours * 3600,
                                                cfg->jwt_max_ttl_s, &cfg->policy),
                               "policy"));
+    HS_GUARD(api_check_token_profile_names(cfg));
     HS_GUARD(hs_error_context(api_parse_limits(cfg->doc, cfg), "limits"));
     HS_GUARD(hs_error_context(api_parse_ssh(cfg->doc, cfg), "ssh"));
     *out = cfg;

@@ -18,6 +18,12 @@
  *     "jwt": {"issuer": "http://127.0.0.1:8080",
  *             "jwks_file": "var/dev/ceremony/jwks.json", "default_alg": "ES256",
  *             "default_ttl_seconds": 300, "max_ttl_seconds": 3600},
+ *     "token_profiles": {"snowflake-analyst": {
+ *             "audience": "https://xy12345.snowflakecomputing.com", "ttl_seconds": 600,
+ *             "alg": "RS256", "key": "<kid, jwt.keys reference or label>",
+ *             "subject": {"from": "role_session_name", "strip_domain": "@example.com",
+ *                         "lookup": {"alice": "ALICE"}},
+ *             "claims": {"scp": "session:role:ANALYST"}, "claims_from_policy": false}},
  *     "auth": {"sigv4": {"region": "us-east-1", "service": "execute-api",
  *                        "max_skew_seconds": 300,
  *                        "access_keys": [{"access_key_id": "AKIA...",
@@ -58,6 +64,15 @@
  * (the service finds each key on the token by its public key, publishes them all and signs
  * with the first, the newest), or from "keys": [{"key": URI or label, "alg": "ES256"}] (the
  * first signs). Exactly one of the two.
+ * "token_profiles" is optional (service/svc_token_profile.h has every member, its bounds and
+ * the subject derivation): each names a token profile that POST /v1/tokens {"profile": NAME}
+ * uses; it fixes the audience, lifetime (1..jwt.max_ttl_seconds), alg and signing key (checked
+ * against the JWT keys at start), derives "sub" from the caller's principal ("from":
+ * "user_name" of an IAM user, "role_session_name" of an assumed role, or "principal_arn";
+ * "strip_domain" must end the name and is removed; a "lookup" table, when given, must hold the
+ * result), and adds fixed "claims" (never iss, sub, aud, exp, nbf, iat, jti or cnf: "token_profiles.
+ * NAME" and the claim are named in the error) and, with "claims_from_policy", the allowing
+ * rule's "token_claims". A policy rule's "token_profiles" must name configured profiles.
  * "limits" is optional; each member has the default shown (api_http.h): "max_connections"
  * (1..10000) open connections in all and "max_connections_per_ip" (1..10000) from one peer
  * address, beyond which a connection gets 503 and is closed; "request_timeout_seconds"
@@ -159,6 +174,7 @@ struct api_config {
     const char *mtls_proxy_header; /* NULL = no client certificates from headers */
     const char *trusted_proxies[API_PROXIES_MAX];
     size_t ntrusted_proxies;
+    struct svc_token_profiles token_profiles; /* "token_profiles" (none when absent) */
     struct api_policy policy;
     bool has_ssh;                                 /* "ssh" is present */
     const char *ssh_user_ca[SVC_SSH_CA_KEYS_MAX]; /* newest first; [0] signs */

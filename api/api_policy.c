@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "common/hs_json.h"
+#include "service/svc_token_profile.h"
 #include "signer/sgn_csr.h"
 #include "signer/sgn_ext.h"
 
@@ -397,6 +398,30 @@ enum api_policy_reason api_policy_check_token(const struct api_policy *p, const 
             continue;
         }
         *out_ttl_s = ttl;
+        return API_POLICY_ALLOWED;
+    }
+    return worst;
+}
+
+enum api_policy_reason api_policy_check_token_profile(const struct api_policy *p,
+                                                      const char *principal, const char *profile,
+                                                      long ttl_s, json_object **claims)
+{
+    enum api_policy_reason worst = API_POLICY_NO_RULE;
+    for (size_t i = 0; i < p->nrules; i++) {
+        const struct api_policy_rule *rule = &p->rules[i];
+        if (!api_principal_matches(rule, principal)) {
+            continue;
+        }
+        if (!api_name_listed(&rule->token_profiles, profile)) {
+            worst = worst == API_POLICY_NO_RULE ? API_POLICY_TOKEN_PROFILE : worst;
+            continue;
+        }
+        if (ttl_s > rule->max_token_ttl_s) {
+            worst = API_POLICY_TOKEN_TTL;
+            continue;
+        }
+        *claims = rule->token_claims;
         return API_POLICY_ALLOWED;
     }
     return worst;
@@ -875,6 +900,10 @@ const char *api_policy_reason_name(enum api_policy_reason r)
         return "ssh_option_not_allowed";
     case API_POLICY_SSH_TTL:
         return "ssh_ttl_too_long";
+    case API_POLICY_TOKEN_PROFILE:
+        return "token_profile_not_allowed";
+    case API_POLICY_SUBJECT_UNMAPPED:
+        return "subject_unmapped";
     default:
         return "denied";
     }
@@ -1213,6 +1242,18 @@ static HS_RESULT api_parse_rule_ssh(json_object *obj, struct api_policy_rule *r)
     return HS_OK;
 }
 
+/* "token_claims": only with "token_profiles" (it would do nothing else). */
+static HS_RESULT api_parse_token_claims(json_object *obj, struct api_policy_rule *r)
+{
+    HS_GUARD(hs_json_get_typed(obj, "token_claims", false, json_type_object, &r->token_claims));
+    if (r->token_claims == NULL) {
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(r->token_profiles.n > 0, HS_ERR_INPUT_FIELD,
+                  "token_claims needs token_profiles (it would do nothing)");
+    return svc_token_claims_check(r->token_claims, "token_claims");
+}
+
 static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *profiles,
                                 long max_cert_s, long max_token_s, struct api_policy_rule *r)
 {
@@ -1227,6 +1268,8 @@ static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *pro
                                           "max_cert_ttl_hours",
                                           "audiences",
                                           "max_token_ttl_seconds",
+                                          "token_profiles",
+                                          "token_claims",
                                           "ssh_cert_types",
                                           "ssh_principals",
                                           "ssh_max_ttl_seconds",
@@ -1248,7 +1291,9 @@ static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *pro
     HS_GUARD(api_parse_patterns(obj, "audiences", false, &r->audiences));
     HS_GUARD(
         hs_json_get_int(obj, "max_token_ttl_seconds", false, 1, max_token_s, max_token_s, &secs));
-    r->max_token_ttl_s = r->audiences.n > 0 ? (long)secs : 0;
+    HS_GUARD(api_parse_patterns(obj, "token_profiles", false, &r->token_profiles));
+    r->max_token_ttl_s = r->audiences.n > 0 || r->token_profiles.n > 0 ? (long)secs : 0;
+    HS_GUARD(api_parse_token_claims(obj, r));
     HS_GUARD(api_parse_rule_ssh(obj, r));
     return HS_OK;
 }

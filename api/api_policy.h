@@ -35,7 +35,21 @@
  * the path segment by segment, `*` globbing within one segment ("spiffe://example.org/ns/prod/
  * sa/web-*"), a last segment "**" standing for one or more segments; "*" alone admits any URI.
  * ip_ranges are CIDR blocks (IPv4 or IPv6).
- * A rule without "profiles" allows no certificate; without "audiences", no token. A name type
+ * A rule without "profiles" allows no certificate; without "audiences", no token.
+ * Token profiles (service/svc_token_profile.h) have members of their own:
+ *
+ *       {"principals": ["arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Analyst_0abc/?*"],
+ *        "token_profiles": ["snowflake-analyst"],
+ *        "token_claims": {"groups": ["analysts"]},
+ *        "max_token_ttl_seconds": 3600}
+ *
+ * "token_profiles" names the profiles the rule's principals may use (exact names of configured
+ * token profiles; checked at load by api_config); a request naming a profile is allowed only by
+ * a rule listing it (deny by default; reason "token_profile_not_allowed"), and its "audiences"
+ * do not matter (the profile fixes the audience). The profile's lifetime must be within the
+ * rule's max_token_ttl_seconds. "token_claims" (svc_token_claims_check: at most 16 claims, no
+ * registered claim) are added to the tokens of profiles that say "claims_from_policy"; the
+ * first allowing rule's are used. A name type
  * without patterns is not allowed by that rule. "admins" may read and revoke any certificate
  * (the requester may always read and revoke its own).
  *
@@ -107,6 +121,9 @@ enum api_policy_reason {
     API_POLICY_SSH_EXTENSION, /* an extension is not allowed (or not known) */
     API_POLICY_SSH_OPTION,    /* a critical option is not allowed or differs from a required one */
     API_POLICY_SSH_TTL,       /* the lifetime exceeds the rule's ssh_max_ttl_seconds */
+    /* Token profiles (service/svc_token_profile.h). */
+    API_POLICY_TOKEN_PROFILE,    /* no rule for the caller lists the token profile */
+    API_POLICY_SUBJECT_UNMAPPED, /* the profile's subject mapping cannot name the caller */
 };
 
 /* OpenSSH certificate types, with PROTOCOL.certkeys' values (SSH2_CERT_TYPE_USER/_HOST). */
@@ -149,8 +166,10 @@ struct api_policy_rule {
     size_t nip;
     long max_cert_ttl_s; /* 0 when the rule allows no certificate */
     struct api_pattern_list audiences;
-    long max_token_ttl_s; /* 0 when the rule allows no token */
-    unsigned ssh_types;   /* bit (1U << enum api_ssh_cert_type) per allowed type; 0 = no SSH */
+    long max_token_ttl_s;                   /* 0 when the rule allows no token */
+    struct api_pattern_list token_profiles; /* token profile names (exact match) */
+    json_object *token_claims; /* claims for profiles with claims_from_policy; NULL = none */
+    unsigned ssh_types;        /* bit (1U << enum api_ssh_cert_type) per allowed type; 0 = no SSH */
     struct api_pattern_list ssh_principals;
     long ssh_max_ttl_s[3];       /* indexed by enum api_ssh_cert_type */
     unsigned ssh_extensions;     /* bits of api_policy.c's extension table (user certificates) */
@@ -198,6 +217,14 @@ enum api_policy_reason api_policy_check_cert(const struct api_policy *p,
 enum api_policy_reason api_policy_check_token(const struct api_policy *p, const char *principal,
                                               const char *aud, long ttl_s, long default_ttl_s,
                                               long *out_ttl_s);
+
+/* Decides a token request naming the token profile profile (lifetime ttl_s): allowed by the
+ * first rule for the principal listing the profile whose max_token_ttl_seconds admits ttl_s;
+ * then *claims is that rule's token_claims (borrowed; NULL = none). Otherwise
+ * API_POLICY_NO_RULE, API_POLICY_TOKEN_PROFILE or API_POLICY_TOKEN_TTL. Pure; thread-safe. */
+enum api_policy_reason api_policy_check_token_profile(const struct api_policy *p,
+                                                      const char *principal, const char *profile,
+                                                      long ttl_s, json_object **claims);
 
 /* Whether principal may read or revoke a certificate that requester asked for: the requester
  * itself or an admin. */
@@ -254,7 +281,8 @@ HS_RESULT api_policy_check_ssh(const struct api_policy *p, const struct api_ssh_
 /* Stable names: "no_matching_rule", "profile_not_allowed", "name_not_allowed",
  * "ttl_exceeds_policy", "audience_not_allowed", "token_ttl_exceeds_policy",
  * "not_owner_or_admin", "ssh_type_not_allowed", "ssh_principal_not_allowed",
- * "ssh_extension_not_allowed", "ssh_option_not_allowed", "ssh_ttl_too_long". */
+ * "ssh_extension_not_allowed", "ssh_option_not_allowed", "ssh_ttl_too_long",
+ * "token_profile_not_allowed", "subject_unmapped". */
 const char *api_policy_reason_name(enum api_policy_reason r);
 
 #endif /* API_POLICY_H */

@@ -82,6 +82,7 @@ static const struct api_public_error api_errors[] = {
     {HS_ERR_AUTH_UNSUPPORTED, 401,
      "only an AWS4-HMAC-SHA256 Authorization header with a signed payload is accepted"},
     {HS_ERR_POLICY_DENIED, 403, "the caller is not allowed to do this"},
+    {HS_ERR_POLICY_SUBJECT, 403, "the token profile's subject mapping cannot name the caller"},
     {HS_ERR_HSM_BUSY, 503, "the signing token is busy; retry later"},
     {HS_ERR_STORE_UNAVAILABLE, 503, "the inventory is unavailable; retry later"},
     {HS_ERR_QUEUE_FULL, 503, "too many key generations are pending; retry later"},
@@ -263,13 +264,24 @@ static HS_RESULT api_authz_cert(void *arg, const struct svc_cert_ask *ask, long 
     return why == API_POLICY_ALLOWED ? HS_OK : api_deny(call->oc, why);
 }
 
-static HS_RESULT api_authz_token(void *arg, const char *aud, long ttl_s, long default_ttl_s,
-                                 long *out_ttl_s)
+static HS_RESULT api_authz_token(void *arg, const struct svc_token_ask *ask, long default_ttl_s,
+                                 struct svc_token_grant *out)
 {
     struct api_call *call = arg;
-    enum api_policy_reason why = api_policy_check_token(
-        &call->svc->cfg->policy, call->oc->principal, aud, ttl_s, default_ttl_s, out_ttl_s);
-    return why == API_POLICY_ALLOWED ? HS_OK : api_deny(call->oc, why);
+    const struct api_policy *policy = &call->svc->cfg->policy;
+    long ttl_s = 0;
+    json_object *claims = NULL;
+    enum api_policy_reason why =
+        ask->profile != NULL ? api_policy_check_token_profile(policy, call->oc->principal,
+                                                              ask->profile, ask->ttl_s, &claims)
+                             : api_policy_check_token(policy, call->oc->principal, ask->audience,
+                                                      ask->ttl_s, default_ttl_s, &ttl_s);
+    if (why != API_POLICY_ALLOWED) {
+        return api_deny(call->oc, why);
+    }
+    out->ttl_s = ask->profile != NULL ? ask->ttl_s : ttl_s;
+    out->claims = claims;
+    return HS_OK;
 }
 
 static HS_RESULT api_authz_manage(void *arg, const char *requester)
@@ -693,7 +705,12 @@ static HS_RESULT api_handle_tokens(struct api_call *call, struct api_response *o
     HS_GUARD(api_token_request_decode(call->req->body, call->req->body_len, &doc, &r));
     r.now = call->req->now;
     HS_DEFER(struct svc_token_result res = {0}, svc_token_result_clear);
-    HS_GUARD(svc_token_issue(call->svc->svc, &call->caller, &r, &res));
+    hs_result issued = svc_token_issue(call->svc->svc, &call->caller, &r, &res);
+    if (hs_failed(issued) && issued.code == HS_ERR_POLICY_SUBJECT) {
+        /* The profile's mapping, not a rule, refused the caller: say so as the policy would. */
+        call->oc->reason = API_POLICY_SUBJECT_UNMAPPED;
+    }
+    HS_GUARD(issued);
     api_outcome_detail(call->oc, "kid", res.kid);
     return api_token_response(&res, out);
 }

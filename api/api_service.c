@@ -70,6 +70,7 @@ static void api_service_config(const struct api_config *cfg, struct svc_config *
     out->njwt_keys = cfg->njwt_keys;
     out->jwt_default_ttl_s = cfg->jwt_default_ttl_s;
     out->jwt_max_ttl_s = cfg->jwt_max_ttl_s;
+    out->token_profiles = &cfg->token_profiles;
     out->ssh_user_ca = cfg->ssh_user_ca;
     out->nssh_user_ca = cfg->has_ssh ? cfg->nssh_user_ca : 0;
     out->ssh_host_ca = cfg->ssh_host_ca;

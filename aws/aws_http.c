@@ -307,7 +307,8 @@ static HS_RESULT aws_http_check_request(const struct aws_http_request *req,
     HS_ENSURE_REF(req->url);
     HS_ENSURE_REF(out->body);
     HS_ENSURE_MSG(strcmp(req->method, "GET") == 0 || strcmp(req->method, "POST") == 0 ||
-                      strcmp(req->method, "PUT") == 0,
+                      strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0 ||
+                      strcmp(req->method, "DELETE") == 0,
                   HS_ERR_INTERNAL, "aws_http: method %.8s", req->method);
     HS_ENSURE_MSG(req->response_max > 0 && req->response_max <= hs_buf_max(out->body),
                   HS_ERR_INTERNAL, "aws_http: response_max must be 1..the buffer's maximum");
@@ -462,8 +463,9 @@ static HS_RESULT aws_http_setopt(CURL *c, const struct aws_http_request *req,
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") ==
                 CURLE_OK &&
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) == CURLE_OK;
-        if (ok && strcmp(req->method, "PUT") == 0) {
-            ok = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT") == CURLE_OK;
+        if (ok && strcmp(req->method, "POST") != 0) {
+            /* PUT, PATCH, DELETE: the POST machinery with the method's own name. */
+            ok = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK;
         }
     }
     HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "libcurl refused an option");

@@ -72,7 +72,7 @@ struct aws_http_secret_header {
 };
 
 struct aws_http_request {
-    const char *method;    /* "GET", "POST" or "PUT" */
+    const char *method;    /* "GET", "POST", "PUT", "PATCH" or "DELETE" */
     const char *url;       /* absolute; at most AWS_HTTP_URL_MAX - 1 bytes */
     const char *protocols; /* libcurl's list, e.g. "https" or "http,https"; NULL = "https" */
     const char *headers[AWS_HTTP_HEADERS_MAX];   /* "Name: value" lines, NULL-ended; lent */

@@ -53,8 +53,10 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
                           "rsa-3072 or rsa-4096; ssh --keygen: ed25519, rsa-2048 or rsa-4096"},
     [CLI_OPT_CSR] = {"--csr", NULL, CLI_KIND_VALUE, "FILE",
                      "send this PEM CSR instead of generating a key (no key is written)"},
-    [CLI_OPT_PROFILE] = {"--profile", NULL, CLI_KIND_VALUE, "client|server",
-                         "certificate profile (default client; server needs a --dns name)"},
+    [CLI_OPT_PROFILE] = {"--profile", NULL, CLI_KIND_VALUE, "NAME",
+                         "cert: certificate profile, client (default) or server (needs a --dns "
+                         "name); token, call: a token profile of the service (it fixes the "
+                         "audience, lifetime and alg)"},
     [CLI_OPT_TTL_HOURS] = {"--ttl-hours", NULL, CLI_KIND_VALUE, "N",
                            "certificate lifetime in hours (default: the service's)"},
     [CLI_OPT_OUT_KEY] = {"--out-key", NULL, CLI_KIND_VALUE, "FILE",
@@ -104,6 +106,12 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
                         "to a key made here for this request"},
     [CLI_OPT_WAIT_SECONDS] = {"--wait-seconds", NULL, CLI_KIND_VALUE, "N",
                               "with --keygen: how long to wait for the key, 1..3600 (default 120)"},
+    [CLI_OPT_METHOD] = {"--method", NULL, CLI_KIND_VALUE, "M",
+                        "GET (default; POST with --data), POST, PUT, PATCH or DELETE"},
+    [CLI_OPT_DATA] = {"--data", NULL, CLI_KIND_VALUE, "D|@FILE",
+                      "the request body: D itself, or the contents of FILE (at most 1 MiB)"},
+    [CLI_OPT_HEADER] = {"--header", NULL, CLI_KIND_LIST, "'NAME: VALUE'",
+                        "an extra request header (repeatable, at most 6; never Authorization)"},
 };
 
 /* Words that name a secret: such an option is refused with advice, whatever the command. */

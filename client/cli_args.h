@@ -57,6 +57,10 @@ enum cli_opt {
     CLI_OPT_KNOWN_HOSTS,
     CLI_OPT_KEYGEN,
     CLI_OPT_WAIT_SECONDS,
+    /* call */
+    CLI_OPT_METHOD,
+    CLI_OPT_DATA,
+    CLI_OPT_HEADER,
     CLI_OPT_COUNT
 };
 

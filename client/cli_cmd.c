@@ -13,6 +13,7 @@
 #include "common/hs_json.h"
 
 #define CLI_AUDIENCE_MAX 512
+#define CLI_TOKEN_PROFILE_MAX 32 /* bytes of a token profile name (svc_token_profile.h) */
 #define CLI_ROUTE_MAX 128
 #define CLI_TIME_MAX 32
 
@@ -130,10 +131,19 @@ static HS_RESULT cli_token_body(const struct cli_args *a, json_object *body)
 {
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
     const char *aud = a->value[CLI_OPT_AUDIENCE];
-    HS_ENSURE_MSG(aud != NULL, HS_ERR_INPUT, "--audience is required");
-    HS_ENSURE_MSG(strnlen(aud, CLI_AUDIENCE_MAX + 1) <= CLI_AUDIENCE_MAX, HS_ERR_INPUT,
-                  "--audience: longer than %d bytes", CLI_AUDIENCE_MAX);
-    HS_GUARD(hs_json_add(body, "audience", json_object_new_string(aud)));
+    const char *profile = a->value[CLI_OPT_PROFILE];
+    HS_ENSURE_MSG(aud != NULL || profile != NULL, HS_ERR_INPUT,
+                  "--audience or --profile is required");
+    if (profile != NULL) {
+        HS_ENSURE_MSG(strnlen(profile, CLI_TOKEN_PROFILE_MAX + 1) <= CLI_TOKEN_PROFILE_MAX,
+                      HS_ERR_INPUT, "--profile: longer than %d bytes", CLI_TOKEN_PROFILE_MAX);
+        HS_GUARD(hs_json_add(body, "profile", json_object_new_string(profile)));
+    }
+    if (aud != NULL) {
+        HS_ENSURE_MSG(strnlen(aud, CLI_AUDIENCE_MAX + 1) <= CLI_AUDIENCE_MAX, HS_ERR_INPUT,
+                      "--audience: longer than %d bytes", CLI_AUDIENCE_MAX);
+        HS_GUARD(hs_json_add(body, "audience", json_object_new_string(aud)));
+    }
     if (a->value[CLI_OPT_TTL_SECONDS] != NULL) {
         long ttl = 0;
         HS_GUARD(
@@ -146,12 +156,13 @@ static HS_RESULT cli_token_body(const struct cli_args *a, json_object *body)
     return HS_OK;
 }
 
-int cli_cmd_token(const struct cli_ctx *ctx, const struct cli_args *a)
+int cli_token_fetch(const struct cli_ctx *ctx, const struct cli_args *a, const char *command,
+                    json_object **out, const char **token)
 {
     HS_DEFER(json_object *body = json_object_new_object(), hs_json_putp);
     hs_result r = cli_token_body(a, body);
     if (hs_failed(r)) {
-        return cli_step_fail(r, "token", "building the request");
+        return cli_step_fail(r, command, "building the request");
     }
     struct cli_reply reply = {0};
     int rc = cli_call(ctx, true, "POST", "/v1/tokens", body, CLI_ANSWER_MAX, &reply);
@@ -164,9 +175,21 @@ int cli_cmd_token(const struct cli_ctx *ctx, const struct cli_args *a)
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    const char *token = NULL;
-    if (hs_failed(hs_json_get_string(doc, "token", true, CLI_ANSWER_MAX, &token))) {
+    if (hs_failed(hs_json_get_string(doc, "token", true, CLI_ANSWER_MAX, token))) {
         return cli_answer_bad("no token");
+    }
+    *out = doc;
+    doc = NULL;
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_token(const struct cli_ctx *ctx, const struct cli_args *a)
+{
+    HS_DEFER(json_object *doc = NULL, hs_json_putp);
+    const char *token = NULL;
+    int rc = cli_token_fetch(ctx, a, "token", &doc, &token);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
     }
     if (a->present[CLI_OPT_JSON]) {
         return hs_failed(cli_print_json(stdout, doc)) ? cli_fail(CLI_EXIT_LOCAL, "output")

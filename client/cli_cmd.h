@@ -58,6 +58,13 @@ HS_RESULT cli_serial_check(const char *serial);
 int cli_status_call(const struct cli_ctx *ctx, const char *method, const char *route,
                     json_object *body, bool exit_by_status);
 
+/* Gets a token (POST /v1/tokens) for --audience and/or --profile (token profile), --ttl-seconds
+ * and --alg of a. Returns CLI_EXIT_OK with *out the answer (the caller puts it) and *token lent
+ * from it; otherwise prints why (naming command for usage errors) and returns the exit status
+ * as cli_call(). */
+int cli_token_fetch(const struct cli_ctx *ctx, const struct cli_args *a, const char *command,
+                    json_object **out, const char **token);
+
 int cli_cmd_token(const struct cli_ctx *ctx, const struct cli_args *a);
 int cli_cmd_revoke(const struct cli_ctx *ctx, const struct cli_args *a);
 int cli_cmd_status(const struct cli_ctx *ctx, const struct cli_args *a);

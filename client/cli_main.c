@@ -4,7 +4,8 @@
  *   hsmsign cert --cn NAME [--dns NAME]... [--ip ADDR]... [--key-type TYPE]
  *                --out-key F --out-cert F [--out-chain F] [--profile client|server] [--ttl-hours N]
  *   hsmsign cert --csr FILE --out-cert F [--out-chain F] [--profile ...] [--ttl-hours N]
- *   hsmsign token --audience A [--ttl-seconds N] [--alg ALG] [--json]
+ *   hsmsign token --audience A | --profile P [--ttl-seconds N] [--alg ALG] [--json]
+ *   hsmsign call URL [--method M] [--data D|@FILE] [--header H]... --audience A | --profile P
  *   hsmsign revoke SERIAL [--reason R]
  *   hsmsign status SERIAL
  *   hsmsign jwks
@@ -27,6 +28,7 @@
 #include <string.h>
 
 #include "client/cli_args.h"
+#include "client/cli_call.h"
 #include "client/cli_cert.h"
 #include "client/cli_cmd.h"
 #include "client/cli_http.h"
@@ -53,8 +55,11 @@ struct cli_command {
 static const enum cli_opt cli_cert_opts[] = {
     CLI_OPT_CN,      CLI_OPT_DNS,       CLI_OPT_IP,      CLI_OPT_KEY_TYPE, CLI_OPT_CSR,
     CLI_OPT_PROFILE, CLI_OPT_TTL_HOURS, CLI_OPT_OUT_KEY, CLI_OPT_OUT_CERT, CLI_OPT_OUT_CHAIN};
-static const enum cli_opt cli_token_opts[] = {CLI_OPT_AUDIENCE, CLI_OPT_TTL_SECONDS, CLI_OPT_ALG,
-                                              CLI_OPT_JSON};
+static const enum cli_opt cli_token_opts[] = {CLI_OPT_AUDIENCE, CLI_OPT_PROFILE,
+                                              CLI_OPT_TTL_SECONDS, CLI_OPT_ALG, CLI_OPT_JSON};
+static const enum cli_opt cli_call_opts[] = {CLI_OPT_METHOD,   CLI_OPT_DATA,    CLI_OPT_HEADER,
+                                             CLI_OPT_AUDIENCE, CLI_OPT_PROFILE, CLI_OPT_TTL_SECONDS,
+                                             CLI_OPT_ALG};
 static const enum cli_opt cli_revoke_opts[] = {CLI_OPT_REASON};
 static const enum cli_opt cli_crl_opts[] = {CLI_OPT_OUT};
 static const enum cli_opt cli_ssh_opts[] = {
@@ -77,9 +82,17 @@ static const struct cli_command cli_commands[] = {
      "came back for it, to a new file (mode 0600, PEM PKCS#8). With --csr, sends that CSR and\n"
      "writes no key. Output files must not exist. Prints the serial and notAfter."},
     {"token", cli_cmd_token, CLI_OPTS(cli_token_opts), "get a JWT (POST /v1/tokens)",
-     "hsmsign token --audience AUD [--ttl-seconds N] [--alg ALG] [--json]",
+     "hsmsign token --audience AUD | --profile NAME [--ttl-seconds N] [--alg ALG] [--json]",
      "Gets a JWT (POST /v1/tokens) and prints only the token, for $(hsmsign token ...);\n"
-     "--json prints the whole answer instead."},
+     "--json prints the whole answer instead. --profile names a token profile of the service,\n"
+     "which fixes the audience, lifetime and alg."},
+    {"call", cli_cmd_call, CLI_OPTS(cli_call_opts), "call a URL with a fresh token (Bearer)",
+     "hsmsign call URL [--method M] [--data D|@FILE] [--header 'NAME: VALUE']...\n"
+     "                    --audience AUD | --profile NAME",
+     "Gets a fresh token (as hsmsign token), calls URL with \"Authorization: Bearer\" and prints\n"
+     "the answer's body to stdout (-v: its status and time to stderr). URL is https (http only\n"
+     "to this machine). Exit status 7 when the URL answers with an HTTP status >= 400 (the\n"
+     "body is still printed). The token is never printed."},
     {"revoke", cli_cmd_revoke, CLI_OPTS(cli_revoke_opts), "revoke a certificate",
      "hsmsign revoke SERIAL [--reason R]",
      "Revokes a certificate you requested (or any, as an admin) and prints its status\n"
@@ -150,7 +163,8 @@ static const char cli_exit_help[] =
     "  3  local error: files, credentials, key or CSR\n"
     "  4  network or transport error, or an answer that is not the API's\n"
     "  5  status, ssh-status: the certificate is revoked\n"
-    "  6  status, ssh-status: the certificate has expired\n";
+    "  6  status, ssh-status: the certificate has expired\n"
+    "  7  call: the URL answered with an HTTP status >= 400\n";
 
 static void cli_help_common(FILE *out)
 {
@@ -286,8 +300,9 @@ static int cli_run(int argc, char **argv)
     }
     const struct cli_command *c = cli_find_command(argv[i++]);
     if (c == NULL) {
-        return cli_usage_fail(NULL, "unknown command (cert, token, revoke, status, jwks, crl, ssh, "
-                                    "ssh-ca, ssh-status, ssh-revoke, ssh-krl)");
+        return cli_usage_fail(NULL,
+                              "unknown command (cert, token, call, revoke, status, jwks, crl, ssh, "
+                              "ssh-ca, ssh-status, ssh-revoke, ssh-krl)");
     }
     if (hs_failed(cli_args_parse(argc, argv, &i, c->opts, c->nopts, false, &a))) {
         return cli_usage_fail(c->name, NULL);

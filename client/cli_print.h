@@ -24,6 +24,7 @@ enum cli_exit {
     CLI_EXIT_NETWORK = 4, /* no usable answer: DNS, connect, TLS, timeout, not the API's answer */
     CLI_EXIT_REVOKED = 5, /* status: the certificate is revoked */
     CLI_EXIT_EXPIRED = 6, /* status: the certificate has expired */
+    CLI_EXIT_CALLED = 7,  /* call: the called URL answered with an HTTP status >= 400 */
 };
 
 /* Prints "hsmsign: <what>: <the thread's error detail>" to stderr and returns code. */

@@ -47,6 +47,7 @@ static const struct hs_code_entry hs_code_names[] = {
     {HS_ERR_AUTH_UNSUPPORTED, "unsupported_authentication"},
     {HS_ERR_POLICY, "forbidden"},
     {HS_ERR_POLICY_DENIED, "forbidden"},
+    {HS_ERR_POLICY_SUBJECT, "subject_unmapped"},
     {HS_ERR_HSM, "hsm_error"},
     {HS_ERR_HSM_MODULE, "hsm_module"},
     {HS_ERR_HSM_TOKEN_NOT_FOUND, "hsm_token_not_found"},

@@ -59,6 +59,7 @@ enum hs_code {
 
     HS_ERR_POLICY = 0x300, /* generic policy denial */
     HS_ERR_POLICY_DENIED,  /* no rule allows this principal to do this */
+    HS_ERR_POLICY_SUBJECT, /* a token profile's subject mapping cannot name the caller */
 
     HS_ERR_HSM = 0x400,         /* a Cryptoki call failed (see hs_error.ckr) */
     HS_ERR_HSM_MODULE,          /* module cannot be loaded or initialised */

@@ -69,6 +69,8 @@ struct svc_ctx {
     bool crl_ready; /* crl was initialised */
     struct svc_ssh_state ssh;
     struct svc_sshkey_backend sshkey; /* SSH key generation; submit NULL = not configured */
+    /* The JWT key of each token profile (cfg.token_profiles->items[i]), bound at start. */
+    const struct sgn_jwt_key *token_profile_keys[SVC_TOKEN_PROFILES_MAX];
 };
 
 /* Initialises an empty cache. Errors: HS_ERR_INTERNAL when the mutex cannot be created. */
@@ -92,6 +94,11 @@ void svc_ssh_clear(struct svc_ssh_state *ssh);
 /* Stops the SSH key generation backend (its workers) and wipes its jobs and results; NULL
  * and an unset backend are accepted. */
 void svc_sshkey_stop(struct svc_ctx *ctx);
+
+/* Binds each configured token profile to its JWT key (by kid, jwt.keys reference or token
+ * label), which must sign with the profile's alg. Errors: HS_ERR_INPUT_CONFIG naming the
+ * profile ("token_profiles.NAME.key"). */
+HS_RESULT svc_token_profiles_bind(struct svc_ctx *ctx);
 
 /* The newest active JWT key whose JWS alg is alg (NULL: the newest of all), or NULL. */
 const struct sgn_jwt_key *svc_ctx_jwt_key(const struct svc_ctx *ctx, const char *alg);

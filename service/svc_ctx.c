@@ -170,6 +170,7 @@ HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out)
     HS_GUARD(p11_token_open(cfg->token, &ctx->module, &ctx->pool));
     HS_GUARD(svc_ctx_ca(ctx));
     HS_GUARD(svc_ctx_jwt(ctx));
+    HS_GUARD(svc_token_profiles_bind(ctx));
     HS_GUARD(hs_error_context(st_inventory_open(cfg->inventory, &ctx->inventory), "inventory"));
     HS_GUARD(svc_crl_cache_init(&ctx->crl));
     ctx->crl_ready = true;

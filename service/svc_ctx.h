@@ -23,6 +23,7 @@
 #include "pkcs11/p11_config.h"
 #include "pkcs11/p11_pool.h"
 #include "service/svc_profile.h"
+#include "service/svc_token_profile.h"
 #include "signer/sgn_jwt.h"
 #include "signer/sgn_ssh_cert.h"
 #include "store/st_config.h"
@@ -53,6 +54,9 @@ struct svc_config {
     const char *const *ssh_host_ca;
     size_t nssh_host_ca;
     long ssh_krl_validity_s; /* seconds a KRL is served before it is regenerated anyway */
+    /* Token profiles (svc_token_profile.h); NULL = none. Each profile's key is bound to one of
+     * the JWT keys at start (svc_ctx_new fails with HS_ERR_INPUT_CONFIG naming the profile). */
+    const struct svc_token_profiles *token_profiles;
 };
 
 struct svc_ctx;
@@ -90,6 +94,22 @@ struct svc_ssh_grant {
     const char *source_address; /* NULL = none */
 };
 
+/* A token request as the authorisation callback sees it (borrowed). */
+struct svc_token_ask {
+    const char *audience; /* the aud claim */
+    long ttl_s;           /* requested lifetime, seconds; 0 = not given */
+    const char *profile;  /* the token profile's name (its audience and ttl_s above); NULL = none */
+};
+
+/* What the authorisation grants a token. */
+struct svc_token_grant {
+    long ttl_s; /* seconds, > 0 */
+    /* Claims the policy adds (a JSON object borrowed from the front end's configuration, checked
+     * by svc_token_claims_check at load); NULL = none. Used only when the profile says
+     * claims_from_policy. */
+    json_object *claims;
+};
+
 /* The front end's authorisation (its policy decides, the service asks). Each callback returns
  * HS_OK to allow, or a failure (HS_ERR_POLICY_DENIED) that the service returns unchanged; arg is
  * the front end's own. */
@@ -99,10 +119,11 @@ struct svc_authz {
      * (the request's, or default_ttl_s capped by the policy). */
     HS_MUST_USE hs_result (*cert)(void *arg, const struct svc_cert_ask *ask, long default_ttl_s,
                                   long *ttl_s);
-    /* May the caller have a token for aud lasting ttl_s (0 = not given)? On success *out_ttl_s
-     * is the lifetime to use (default_ttl_s capped by the policy). */
-    HS_MUST_USE hs_result (*token)(void *arg, const char *aud, long ttl_s, long default_ttl_s,
-                                   long *out_ttl_s);
+    /* May the caller have this token (for a profile: may it use the profile)? On success
+     * out->ttl_s is the lifetime to use (the request's, or default_ttl_s capped by the policy;
+     * a profile's own), and out->claims what the policy adds. */
+    HS_MUST_USE hs_result (*token)(void *arg, const struct svc_token_ask *ask, long default_ttl_s,
+                                   struct svc_token_grant *out);
     /* May the caller read and revoke a certificate that requester asked for? */
     HS_MUST_USE hs_result (*manage)(void *arg, const char *requester);
     /* May the caller have this SSH certificate? On success *out is the grant. A malformed ask

@@ -570,6 +570,34 @@ static HS_RESULT sgn_json_add_int(json_object *obj, const char *key, int64_t v)
     return HS_OK;
 }
 
+bool sgn_jwt_claim_reserved(const char *name)
+{
+    static const char *const reserved[] = {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf"};
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        if (strcmp(name, reserved[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds the members of extra (a JSON object, NULL = none) to b, each a new reference. */
+static HS_RESULT sgn_jwt_claims_extra(json_object *b, json_object *extra)
+{
+    if (extra == NULL) {
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(json_object_is_type(extra, json_type_object), HS_ERR_INPUT_FIELD,
+                  "extra claims must be a JSON object");
+    json_object_object_foreach(extra, name, v)
+    {
+        HS_ENSURE_MSG(!sgn_jwt_claim_reserved(name), HS_ERR_INPUT_FIELD,
+                      "claim %s is set by the signer", name);
+        HS_GUARD(hs_json_add(b, name, json_object_get(v)));
+    }
+    return HS_OK;
+}
+
 static HS_RESULT sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti, struct hs_buf *out)
 {
     HS_DEFER(json_object *b = json_object_new_object(), hs_json_putp);
@@ -589,6 +617,7 @@ static HS_RESULT sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti,
         HS_ENSURE(json_object_object_add(b, "cnf", cnf) == 0, HS_ERR_NOMEM);
         cnf = NULL;
     }
+    HS_GUARD(sgn_jwt_claims_extra(b, c->extra));
     return sgn_put_json_b64url(out, b);
 }
 

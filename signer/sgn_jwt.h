@@ -9,6 +9,7 @@
 #ifndef SGN_JWT_H
 #define SGN_JWT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -106,10 +107,19 @@ struct sgn_jwt_claims {
     /* base64url SHA-256 of the caller's mTLS client certificate (DER): adds the confirmation
      * claim cnf {"x5t#S256": ...} of RFC 8705 §3.1; NULL = none */
     const char *x5t_s256;
+    /* More claims (a JSON object, borrowed; NULL = none), added after the registered ones; a
+     * member named as a claim this function sets (iss, sub, aud, exp, nbf, iat, jti, cnf) is
+     * refused with HS_ERR_INPUT_FIELD. Its members gain references during the call (json-c's
+     * counts are not atomic): no other thread may use the object meanwhile. */
+    json_object *extra;
 };
 
+/* Whether name is a claim sgn_jwt_sign() sets itself (RFC 7519 §4.1: iss, sub, aud, exp, nbf,
+ * iat, jti; RFC 7800 §3.1: cnf), which extra claims may not name. */
+bool sgn_jwt_claim_reserved(const char *name);
+
 /* Signs a JWT with header {alg, typ "JWT", kid} and claims {iss, sub, aud, iat, nbf, exp,
- * jti (128 random bits), and cnf when c->x5t_s256 is set}, and appends the compact form to
+ * jti (128 random bits), cnf when c->x5t_s256 is set, then c->extra's members}, and appends the compact form to
  * out. Writes the jti into jti_out. Emits one audit event, "sign.jwt.issued" (caller, kid, aud,
  * jti, SHA-256 of the signing input) or "sign.jwt.failed". Errors: HS_ERR_INPUT_FIELD /
  * HS_ERR_INPUT_RANGE / HS_ERR_INPUT_TOO_LARGE for bad claims, HS_ERR_HSM_*, HS_ERR_CRYPTO,

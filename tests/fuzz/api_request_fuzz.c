@@ -56,8 +56,12 @@ static void api_fuzz_tokens(const uint8_t *data, size_t size)
     if (hs_failed(api_token_request_decode(data, size, &doc, &r))) {
         return;
     }
-    api_fuzz_check(r.audience != NULL && strlen(r.audience) > 0 &&
-                   strlen(r.audience) <= SGN_JWT_CLAIM_MAX);
+    /* A token profile fixes the audience; without one it is required. */
+    api_fuzz_check(r.audience != NULL || r.profile != NULL);
+    api_fuzz_check(r.audience == NULL ||
+                   (strlen(r.audience) > 0 && strlen(r.audience) <= SGN_JWT_CLAIM_MAX));
+    api_fuzz_check(r.profile == NULL ||
+                   (strlen(r.profile) > 0 && strlen(r.profile) <= SVC_TOKEN_PROFILE_NAME_MAX));
     api_fuzz_check(r.alg == NULL || strlen(r.alg) <= 16);
     api_fuzz_check(r.has_ttl || r.ttl_s == 0);
 }

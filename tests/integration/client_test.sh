@@ -159,7 +159,7 @@ check "--cn given twice -> exit 2" \
 check "status without SERIAL -> exit 2" eval 'run 2 -- status && says "expected one SERIAL"'
 check "status with a serial that is not hex -> exit 2" \
     eval 'run 2 -- status ../../healthz && says "SERIAL: 1..64 hexadecimal digits"'
-check "token without --audience -> exit 2" eval 'run 2 -- token && says "--audience is required"'
+check "token without --audience or --profile -> exit 2" eval 'run 2 -- token && says "--audience or --profile is required"'
 check "no endpoint -> exit 2" eval 'run 2 HSMSIGN_ENDPOINT= -- jwks && says "no endpoint"'
 check "an ftp:// endpoint -> exit 2" \
     eval 'run 2 -- --endpoint ftp://127.0.0.1/ jwks && says "http:// or https://"'
