@@ -216,6 +216,9 @@ POLICY = {
 }
 
 
+CONFIG_FULL = {}
+
+
 def config_seeds():
     cfg = {
         "listen": "127.0.0.1:8080",
@@ -240,6 +243,7 @@ def config_seeds():
                    "connection_timeout_seconds": 30, "request_timeout_seconds": 10,
                    "workers": 8},
     }
+    CONFIG_FULL.update(cfg)
     put("config_fuzz", "file-full", b"\x00" + json.dumps(cfg, indent=1).encode())
     dyn = json.loads(json.dumps(cfg))
     dyn["inventory"] = {"dynamodb": {"table": "hsmsign-inventory", "region": "eu-west-1",
@@ -262,6 +266,41 @@ def config_seeds():
         b"\x01p\nn\na\n" + json.dumps({"policy": {"rules": [
             {"principals": ["*"], "profiles": ["client"], "ip_ranges": ["10.0.0.0/33"]}]}}
         ).encode())
+
+
+def config_profile_seeds():
+    """A whole config with token profiles, the SSH CAs and server-side key generation (the
+    members api_config_load reads for them); only these seeds are remade by running this
+    function alone."""
+    cfg = json.loads(json.dumps(CONFIG_FULL))
+    cfg["jwt"] = {"issuer": "https://hsmsign.example.com",
+                  "keys": [{"key": "jwt-es256", "alg": "ES256"},
+                           {"key": "jwt-rs256", "alg": "RS256"}]}
+    cfg["token_profiles"] = {
+        "snowflake-analyst": {
+            "audience": "https://xy12345.eu-west-1.snowflakecomputing.com",
+            "ttl_seconds": 600, "alg": "RS256", "key": "jwt-rs256",
+            "subject": {"from": "role_session_name", "strip_domain": "@example.com",
+                        "lookup": {"alice": "ALICE_SMITH", "bob": "BOB"}},
+            "claims": {"scp": ["session:role:ANALYST"], "tier": 2, "beta": True},
+            "claims_from_policy": True},
+        "workload": {"audience": "https://api.example.com", "ttl_seconds": 300,
+                     "alg": "ES256", "key": "jwt-es256",
+                     "subject": {"from": "principal_arn"}},
+    }
+    cfg["policy"] = json.loads(json.dumps(POLICY))
+    cfg["policy"]["rules"].append(
+        {"principals": ["arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_*/*"],
+         "token_profiles": ["snowflake-analyst"], "token_claims": {"dept": "finance"}})
+    cfg["ssh"] = {"user_ca": ["ssh-user-ca-2", "ssh-user-ca-1"], "host_ca": ["ssh-host-ca"],
+                  "keygen": {"workers": 2, "queue_max": 64, "result_ttl_seconds": 300,
+                             "pending_per_principal_max": 8}}
+    put("config_fuzz", "file-profiles-ssh", b"\x00" + json.dumps(cfg, indent=1).encode())
+    bad = json.loads(json.dumps(cfg))
+    bad["token_profiles"]["workload"]["claims"] = {"sub": "x"}
+    put("config_fuzz", "file-bad-profile-reserved-claim", b"\x00" + json.dumps(bad).encode())
+    put("config_fuzz", "file-bad-duplicate-member",
+        b"\x00" + json.dumps(cfg).encode()[:-1] + b', "listen": "127.0.0.1:9"}')
 
 
 SSH_POLICY = {
@@ -566,6 +605,7 @@ def main():
     lambda_seeds()
     config_seeds()
     config_ssh_seeds()
+    config_profile_seeds()
     ceremony_and_jwt_seeds()
     http_seeds()
     authorizer_seeds()
