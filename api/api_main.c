@@ -52,9 +52,13 @@ static const char *api_config_path(int argc, char **argv)
     return argc == 1 ? getenv("HSMSIGN_CONFIG") : NULL;
 }
 
-/* --version [--module PATH]: -1 when argv is not a --version call, else the exit status. */
-static int api_version(int argc, char **argv)
+/* --help, --version [--module PATH]: -1 when argv is neither, else the exit status. */
+static int api_info(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        api_usage(stdout);
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "--version") != 0) {
         return -1;
     }
@@ -165,13 +169,9 @@ static void api_wait_for_signal(const sigset_t *set)
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        api_usage(stdout);
-        return 0;
-    }
-    int version_rc = api_version(argc, argv);
-    if (version_rc >= 0) {
-        return version_rc;
+    int info_rc = api_info(argc, argv);
+    if (info_rc >= 0) {
+        return info_rc;
     }
     const char *path = api_config_path(argc, argv);
     if (path == NULL) {
