@@ -73,7 +73,7 @@ check "build/bin/hsmsign --version printed the version" \
     grep -qE '^hsmsign [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9A-Za-z.-]+\)$' "$out/readme.out"
 stopped() {
     local pid
-    pid=$(cat "$clone/var/dev/hsmsignd.pid")
+    pid=$(cat "$clone/var/dev/hsmsignd.pid" 2>/dev/null) && [ -n "$pid" ] || return 1
     for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
