@@ -3,6 +3,11 @@
  * custom runtime (api_lambda) when AWS_LAMBDA_RUNTIME_API is set.
  *
  *   hsmsignd --config FILE
+ *   hsmsignd --version [--module PATH]
+ *
+ * --version prints the build's version (git describe at build time), the OpenSSL hsmsignd runs
+ * with and the p11-kit it was built with; with --module it also loads that Cryptoki module
+ * (C_Initialize only: no token, no PIN, no config) and prints its CK_INFO (C_GetInfo).
  *
  * Environment: HSMSIGN_CONFIG (instead of --config), HSMSIGN_LISTEN (overrides "listen"; not
  * used by the Lambda runtime), HSMSIGN_LOG_LEVEL, AWS_LAMBDA_RUNTIME_API (host:port of the
@@ -25,10 +30,13 @@
 #include "api/api_service.h"
 #include "common/hs_log.h"
 #include "common/hs_secret.h"
+#include "common/hs_version.h"
+#include "pkcs11/p11_version.h"
 
 static void api_usage(FILE *out)
 {
     fputs("usage: hsmsignd --config FILE\n"
+          "       hsmsignd --version [--module PATH]   (with --module: the module's CK_INFO)\n"
           "  HSMSIGN_CONFIG   config path (instead of --config)\n"
           "  HSMSIGN_LISTEN   host:port to listen on (overrides \"listen\")\n"
           "  HSMSIGN_LOG_LEVEL debug|info|warn|error\n"
@@ -42,6 +50,33 @@ static const char *api_config_path(int argc, char **argv)
         return argv[2];
     }
     return argc == 1 ? getenv("HSMSIGN_CONFIG") : NULL;
+}
+
+/* --help, --version [--module PATH]: -1 when argv is neither, else the exit status. */
+static int api_info(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        api_usage(stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "--version") != 0) {
+        return -1;
+    }
+    if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--module") == 0)) {
+        api_usage(stderr);
+        return 2;
+    }
+    /* Loading a module logs; the version text alone goes to stdout. */
+    hs_log_set_stream(stderr);
+    hs_log_set_level(HS_LOG_ERROR);
+    hs_version_print(stdout, "hsmsignd");
+    if (hs_failed(p11_version_print(stdout, argc == 4 ? argv[3] : NULL))) {
+        const struct hs_error *e = hs_error_last();
+        fprintf(stderr, "hsmsignd: --module %s: %s%s%s\n", argv[3], hs_code_name(e->code),
+                e->detail[0] != '\0' ? ": " : "", e->detail);
+        return 1;
+    }
+    return 0;
 }
 
 static int api_fail(const char *what)
@@ -134,9 +169,9 @@ static void api_wait_for_signal(const sigset_t *set)
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        api_usage(stdout);
-        return 0;
+    int info_rc = api_info(argc, argv);
+    if (info_rc >= 0) {
+        return info_rc;
     }
     const char *path = api_config_path(argc, argv);
     if (path == NULL) {

@@ -27,10 +27,7 @@
 #include "common/hs_file.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
-
-#ifndef HSMSIGN_VERSION
-#define HSMSIGN_VERSION "0.1.0"
-#endif
+#include "common/hs_version.h"
 
 static volatile sig_atomic_t au_stop;
 
@@ -327,8 +324,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        puts("hsmsign-authorizer " HSMSIGN_VERSION);
-        return 0;
+        hs_version_print(stdout, "hsmsign-authorizer");
+        return fflush(stdout) == 0 ? 0 : 1;
     }
     hs_log_init();
     hs_log_set_stream(stderr);

@@ -17,6 +17,7 @@
  *   hsmsign ssh-status SERIAL
  *   hsmsign ssh-revoke SERIAL [--reason R]
  *   hsmsign ssh-krl --out F
+ *   hsmsign --version        the build's version (git describe), OpenSSL and libcurl
  *
  * Requests are signed with AWS SigV4 (cli_http) with credentials from the AWS SDKs' chain
  * (aws/aws_creds.h: environment, web identity, profiles with credential_process and role_arn,
@@ -26,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "client/cli_args.h"
 #include "client/cli_call.h"
@@ -37,6 +40,7 @@
 #include "common/hs_err.h"
 #include "common/hs_log.h"
 #include "common/hs_secret.h"
+#include "common/hs_version.h"
 
 #define CLI_TIMEOUT_DEFAULT_S 30
 #define CLI_TIMEOUT_MAX_S 3600
@@ -184,7 +188,9 @@ static void cli_help_main(FILE *out)
     for (size_t k = 0; k < sizeof(cli_commands) / sizeof(cli_commands[0]); k++) {
         fprintf(out, "  %-11s %s\n", cli_commands[k].name, cli_commands[k].summary);
     }
-    fputs("\n'hsmsign COMMAND --help' describes a command; docs/client.md is the manual.\n", out);
+    fputs("\n'hsmsign COMMAND --help' describes a command; docs/client.md is the manual.\n"
+          "'hsmsign --version' prints the version and the OpenSSL and libcurl in use.\n",
+          out);
     cli_help_common(out);
 }
 
@@ -327,6 +333,12 @@ int main(int argc, char **argv)
     hs_log_set_level(HS_LOG_ERROR);
     if (hs_failed(cli_http_global_init())) {
         return cli_fail(CLI_EXIT_LOCAL, "libcurl");
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        hs_version_print(stdout, "hsmsign");
+        printf("libcurl: %s\n", curl_version());
+        cli_http_global_cleanup();
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_LOCAL;
     }
     int rc = cli_run(argc, argv);
     cli_http_global_cleanup();

@@ -15,7 +15,11 @@
  *   keyceremony export              --config F [--dry-run]
  *   keyceremony verify              --config F [--dry-run]
  *   keyceremony ssh-ca              --config F [--dry-run]
+ *   keyceremony --version [--module PATH]
  *
+ * --version prints the build's version (git describe at build time), the OpenSSL keyceremony
+ * runs with and the p11-kit it was built with; with --module it also loads that Cryptoki module
+ * (C_Initialize only: no token, no PIN, no config) and prints its CK_INFO (C_GetInfo).
  * --dry-run validates the config and the files it names, prints the full plan and touches
  * nothing: no module is loaded, no file is written.
  * Exit status: 0 done, 1 the step failed (nothing was overwritten), 2 usage error.
@@ -29,9 +33,11 @@
 #include "common/hs_err.h"
 #include "common/hs_log.h"
 #include "common/hs_secret.h"
+#include "common/hs_version.h"
 #include "keyceremony/internal.h"
 #include "keyceremony/kc_config.h"
 #include "pkcs11/p11_evp.h"
+#include "pkcs11/p11_version.h"
 
 struct kc_command {
     const char *name;
@@ -76,7 +82,10 @@ struct kc_args {
 
 static void kc_usage(FILE *out)
 {
-    fputs("usage: keyceremony <step> [retire KID] --config FILE [--dry-run]\n\nsteps:\n", out);
+    fputs("usage: keyceremony <step> [retire KID] --config FILE [--dry-run]\n"
+          "       keyceremony --version [--module PATH]   (with --module: the module's CK_INFO)\n"
+          "\nsteps:\n",
+          out);
     for (size_t i = 0; i < sizeof(kc_commands) / sizeof(kc_commands[0]); i++) {
         fprintf(out, "  %-15s %s\n", kc_commands[i].name, kc_commands[i].help);
     }
@@ -143,11 +152,38 @@ static HS_RESULT kc_execute(const struct kc_args *a, struct kc_config **cfg)
     return a->cmd->run(*cfg);
 }
 
+/* --version [--module PATH]: -1 when argv is not a --version call, else the exit status. */
+static int kc_version(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--version") != 0) {
+        return -1;
+    }
+    if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--module") == 0)) {
+        kc_usage(stderr);
+        return 2;
+    }
+    /* Loading a module logs; the version text alone goes to stdout. */
+    hs_log_set_stream(stderr);
+    hs_log_set_level(HS_LOG_ERROR);
+    hs_version_print(stdout, "keyceremony");
+    if (hs_failed(p11_version_print(stdout, argc == 4 ? argv[3] : NULL))) {
+        const struct hs_error *e = hs_error_last();
+        fprintf(stderr, "keyceremony: --module %s: %s%s%s\n", argv[3], hs_code_name(e->code),
+                e->detail[0] != '\0' ? ": " : "", e->detail);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         kc_usage(stdout);
         return 0;
+    }
+    int version_rc = kc_version(argc, argv);
+    if (version_rc >= 0) {
+        return version_rc;
     }
     struct kc_args a = {0};
     if (!kc_parse_args(argc, argv, &a)) {

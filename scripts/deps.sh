@@ -15,6 +15,7 @@ packages=(
     nodejs npm
     openssh-client openssh-server python3-cryptography
     libsodium-dev python3-nacl
+    go-md2man man-db
 )
 # Packages that count as present when their command is (a Node.js from another source, e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).

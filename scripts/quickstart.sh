@@ -6,6 +6,17 @@
 #   scripts/quickstart.sh          run hsmsignd on $HSMSIGN_LISTEN (default 127.0.0.1:8080)
 #   scripts/quickstart.sh --demo   same set-up, then request a certificate and a JWT with SigV4,
 #                                  verify both with openssl / python3-jwt, print them, stop
+#   scripts/quickstart.sh --background
+#                                  same set-up, then start hsmsignd in the background (log in
+#                                  var/dev/hsmsignd.log, pid in var/dev/hsmsignd.pid) and return
+#                                  once it answers; kill "$(cat var/dev/hsmsignd.pid)" stops it
+#
+# It builds all four programs (hsmsignd, keyceremony, hsmsign, hsmsign-authorizer) into
+# build/bin ($HSMSIGN_BUILD_DIR/bin when set) and prints a PATH line; var/dev/env sets PATH too.
+# The generated config's JWT issuer, CRL URL and listen address follow $HSMSIGN_LISTEN: a config
+# from an earlier run on another address is updated in place (the old one kept as
+# hsmsignd.json.old), unless its issuer is not one this script wrote, which it then keeps and
+# says so. With port 0 the port is only known once hsmsignd runs: the config keeps what it has.
 #
 # Everything generated lives under $HSMSIGN_HOME/var (default: the checkout). Re-running is
 # idempotent: the token, keys and files that exist are reused, never regenerated.
@@ -14,11 +25,13 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 home=${HSMSIGN_HOME:-$repo}
 listen=${HSMSIGN_LISTEN:-127.0.0.1:8080}
-demo=0
+build=${HSMSIGN_BUILD_DIR:-$repo/build}
+mode=foreground
 case "${1:-}" in
-    --demo) demo=1 ;;
+    --demo) mode=demo ;;
+    --background) mode=background ;;
     "") ;;
-    *) echo "usage: $0 [--demo]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--demo | --background]" >&2; exit 2 ;;
 esac
 
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -27,9 +40,12 @@ say "dependencies"
 "$repo/scripts/deps.sh"
 
 say "build"
-cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_SANITIZE=OFF >/dev/null
-cmake --build "$repo/build" -j"$(nproc)" --target hsmsignd keyceremony >/dev/null
-bin="$repo/build/bin"
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_SANITIZE=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target hsmsignd keyceremony hsmsign hsmsign-authorizer \
+    >/dev/null
+bin="$build/bin"
+say "programs: $bin/{hsmsignd,keyceremony,hsmsign,hsmsign-authorizer}"
+echo "export PATH=\"$bin:\$PATH\"    # (also set by: . var/dev/env)" >&2
 
 mkdir -p "$home/var/dev/ceremony"
 cd "$home"
@@ -76,7 +92,11 @@ if [ ! -f var/dev/access-key.id ]; then
 fi
 key_id=$(cat var/dev/access-key.id)
 port=${listen##*:}
-endpoint="http://127.0.0.1:$port"
+host=${listen%:*}
+case "$host" in
+    "" | 0.0.0.0 | "[::]") host=127.0.0.1 ;; # a wildcard address: reach it on loopback
+esac
+endpoint="http://$host:$port"
 # The service configuration is regenerated when it predates the current schema (no policy, a
 # policy without the SSH rule members, or no "ssh" CA keys).
 if [ -f var/dev/hsmsignd.json ] && ! grep -q '"user_ca"' var/dev/hsmsignd.json; then
@@ -86,7 +106,7 @@ fi
 if [ ! -f var/dev/hsmsignd.json ]; then
     cat > var/dev/hsmsignd.json <<JSON
 {
-  "listen": "127.0.0.1:8080",
+  "listen": "$listen",
   "token": {
     "module": "/usr/lib/softhsm/libsofthsm2.so",
     "label": "hsmsign-dev",
@@ -134,8 +154,39 @@ if [ ! -f var/dev/hsmsignd.json ]; then
 }
 JSON
 fi
-issuer=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jwt"]["issuer"])' \
-    var/dev/hsmsignd.json)
+# An existing config follows the listen address (issue 13): issuer, CRL URL and "listen" are
+# rewritten when they are the ones this script wrote for another address; anything else is kept
+# and reported. Prints the issuer the config ends up with.
+issuer=$(/usr/bin/python3 - var/dev/hsmsignd.json "$endpoint" "$listen" <<'PY'
+import json, os, re, shutil, sys
+path, endpoint, listen = sys.argv[1:4]
+with open(path) as f:
+    cfg = json.load(f)
+old = cfg["jwt"]["issuer"]
+ours = re.fullmatch(r"http://[^/]+:[0-9]+", old) is not None
+say = lambda m: print("var/dev/hsmsignd.json: " + m, file=sys.stderr)
+if old == endpoint and cfg["ca"].get("crl_url") == endpoint + "/v1/crl" and cfg.get("listen") == listen:
+    pass
+elif endpoint.endswith(":0"):
+    say(f"kept issuer {old} and CRL URL {cfg['ca'].get('crl_url')}: with port 0 the port is "
+        "chosen when hsmsignd starts, so no URL written now could name it")
+elif not ours:
+    say(f"kept issuer {old}: not an address this script wrote (edit the file to change it)")
+else:
+    shutil.copy2(path, path + ".old")
+    cfg["jwt"]["issuer"] = endpoint
+    cfg["ca"]["crl_url"] = endpoint + "/v1/crl"
+    cfg["listen"] = listen
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    say(f"issuer {old} -> {endpoint}, CRL URL -> {endpoint}/v1/crl, listen -> {listen} "
+        "(HSMSIGN_LISTEN changed; the previous file is hsmsignd.json.old)")
+print(cfg["jwt"]["issuer"])
+PY
+)
 cat > var/dev/env <<ENV
 # Source me: . var/dev/env   (contains the dev secret access key; mode 0600)
 export HSMSIGN_ENDPOINT=$endpoint
@@ -144,12 +195,49 @@ export AWS_SECRET_ACCESS_KEY=$(cat var/dev/access-key.secret)
 export AWS_REGION=us-east-1
 export HSMSIGN_TRUSTSTORE=$home/var/dev/ceremony/truststore.pem
 export HSMSIGN_ISSUER=$issuer
+export PATH="$bin:\$PATH"
 ENV
 umask 022
 
-if [ "$demo" -eq 0 ]; then
-    say "hsmsignd on $listen (Ctrl-C stops it; . var/dev/env for the client settings)"
-    exec env HSMSIGN_LISTEN="$listen" "$bin/hsmsignd" --config var/dev/hsmsignd.json
-fi
+case "$mode" in
+    foreground)
+        say "hsmsignd on $listen (Ctrl-C stops it; . var/dev/env for the client settings)"
+        exec env HSMSIGN_LISTEN="$listen" "$bin/hsmsignd" --config var/dev/hsmsignd.json
+        ;;
+    demo) exec "$repo/scripts/demo.sh" "$home" "$bin" "$listen" ;;
+esac
 
-exec "$repo/scripts/demo.sh" "$home" "$bin" "$listen"
+# --background: start hsmsignd, wait until it is ready, record its pid and the port it took.
+if [ -f var/dev/hsmsignd.pid ] && kill -0 "$(cat var/dev/hsmsignd.pid)" 2>/dev/null; then
+    echo "hsmsignd is already running (pid $(cat var/dev/hsmsignd.pid), var/dev/hsmsignd.pid);" \
+        "stop it with: kill \"\$(cat var/dev/hsmsignd.pid)\"" >&2
+    exit 1
+fi
+say "hsmsignd on $listen in the background (log: var/dev/hsmsignd.log)"
+: >var/dev/hsmsignd.log
+HSMSIGN_LISTEN="$listen" nohup "$bin/hsmsignd" --config var/dev/hsmsignd.json \
+    >var/dev/hsmsignd.log 2>&1 </dev/null &
+pid=$!
+echo "$pid" >var/dev/hsmsignd.pid
+ready=
+for _ in $(seq 1 300); do
+    ready=$(grep -m1 '"event":"service.ready"' var/dev/hsmsignd.log 2>/dev/null |
+        /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["port"])' \
+            2>/dev/null) || true
+    [ -n "$ready" ] && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "hsmsignd exited during start-up; var/dev/hsmsignd.log:" >&2
+        tail -n 5 var/dev/hsmsignd.log >&2
+        rm -f var/dev/hsmsignd.pid
+        exit 1
+    fi
+    sleep 0.1
+done
+if [ -z "$ready" ]; then
+    echo "hsmsignd did not become ready in 30 s; var/dev/hsmsignd.log has its log" >&2
+    exit 1
+fi
+if [ "$port" = 0 ]; then # the endpoint is only known now
+    sed -i "s|^export HSMSIGN_ENDPOINT=.*|export HSMSIGN_ENDPOINT=http://$host:$ready|" var/dev/env
+fi
+say "hsmsignd ready on port $ready (pid $pid); stop it with: kill \"\$(cat var/dev/hsmsignd.pid)\""
