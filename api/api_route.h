@@ -38,7 +38,7 @@
  * front end's own refusals (api_http_parse.h) are 400, 408, 413, 414, 431, 501, 503 and 505 in
  * the same shape. Other details go to the log only.
  * HEAD is answered wherever GET is, as the GET with no body (RFC 9110 §9.3.2). A 405 carries
- * Allow, the path's methods. A request with a body must say Content-Type: application/json
+ * Allow, the path's methods. A POST with a body must say Content-Type: application/json
  * (parameters allowed; a charset, if given, must be utf-8): another media type, or none, is
  * 415 unsupported_media_type (RFC 9110 §15.5.16), checked after authentication so an
  * anonymous caller learns only 401. A client certificate sent to an IAM-only route is 401

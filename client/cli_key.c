@@ -241,8 +241,9 @@ HS_RESULT cli_key_write(EVP_PKEY *key, const char *path)
 /* A passphrase callback that gives none: an encrypted key is refused, never prompted for. */
 static int cli_key_no_passphrase(char *buf, int size, int rwflag, void *u)
 {
-    (void)buf;
-    (void)size;
+    if (size > 0) {
+        buf[0] = '\0';
+    }
     (void)rwflag;
     (void)u;
     return -1;

@@ -214,7 +214,7 @@ static HS_RESULT cli_renew_check(const char *cert_pem, const char *chain_pem, EV
     return HS_OK;
 }
 
-static void cli_fd_closep(int *fd)
+static void cli_fd_closep(const int *fd)
 {
     if (*fd >= 0) {
         HS_IGNORE(close(*fd));
