@@ -52,12 +52,38 @@ HS_RESULT api_url_decode(const char *in, char *out, size_t out_len)
     return HS_OK;
 }
 
+/* Whether req makes a SigV4 attempt (an Authorization header, or presigned-URL parameters,
+ * which api_sigv4 refuses by name), or the gateway found an IAM principal. */
+static bool api_auth_iam_attempted(const struct api_request *req)
+{
+    if (req->transport == API_TRANSPORT_GATEWAY) {
+        return req->principal != NULL;
+    }
+    const char *query = strchr(req->target, '?');
+    return api_header_get(req, "Authorization") != NULL ||
+           (query != NULL && strstr(query, "X-Amz-") != NULL);
+}
+
+/* Whether req carries a client certificate (the gateway's, or the proxy header, trusted or
+ * not): a caller who sent one to an IAM-only route is told that route wants SigV4. */
+static bool api_auth_cert_sent(const struct api_service *svc, const struct api_request *req)
+{
+    if (req->transport == API_TRANSPORT_GATEWAY) {
+        return req->client_cert_pem != NULL;
+    }
+    const char *name = svc->cfg->mtls_proxy_header;
+    const char *v = name != NULL ? api_header_get(req, name) : NULL;
+    return v != NULL && v[0] != '\0';
+}
+
 HS_RESULT api_auth_iam(struct api_service *svc, const struct api_request *req,
                        struct api_caller *out)
 {
     HS_ENSURE_REF(svc);
     HS_ENSURE_REF(req);
     memset(out, 0, sizeof(*out));
+    HS_ENSURE_MSG(api_auth_iam_attempted(req) || !api_auth_cert_sent(svc, req),
+                  HS_ERR_AUTH_SIGV4_REQUIRED, "a client certificate on an IAM-only route");
     const char *principal = NULL;
     if (req->transport == API_TRANSPORT_GATEWAY) {
         /* API Gateway authenticated the call, or the route has no IAM authorization. */
@@ -147,14 +173,8 @@ HS_RESULT api_auth_iam_or_cert(struct api_service *svc, const struct api_request
 {
     HS_ENSURE_REF(svc);
     HS_ENSURE_REF(req);
-    /* A SigV4 attempt (an Authorization header, or presigned-URL parameters, which api_sigv4
-     * refuses by name) is judged as one, never silently passed over for a certificate. */
-    const char *query = strchr(req->target, '?');
-    bool iam = req->transport == API_TRANSPORT_GATEWAY
-                   ? req->principal != NULL
-                   : api_header_get(req, "Authorization") != NULL ||
-                         (query != NULL && strstr(query, "X-Amz-") != NULL);
-    if (iam) {
+    /* A SigV4 attempt is judged as one, never silently passed over for a certificate. */
+    if (api_auth_iam_attempted(req)) {
         return api_auth_iam(svc, req, out);
     }
     HS_DEFER(char *buf = OPENSSL_malloc(API_CLIENT_CERT_PEM_MAX), hs_ossl_strp);

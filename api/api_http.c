@@ -161,13 +161,17 @@ static HS_RESULT api_http_serialize(const struct api_response *resp, const char 
     if (resp->location[0] != '\0') {
         HS_GUARD(api_http_put_header(b, "Location", resp->location));
     }
+    if (resp->allow[0] != '\0') {
+        HS_GUARD(api_http_put_header(b, "Allow", resp->allow));
+    }
     HS_GUARD(api_http_put_header(b, "X-Request-Id", req_id));
     HS_GUARD(api_http_put_header(b, "X-Content-Type-Options", "nosniff"));
     HS_GUARD(api_http_put_date(b));
     HS_GUARD(api_http_put_number(b, "Content-Length", (long long)len));
     HS_GUARD(api_http_put_header(b, "Connection", close ? "close" : "keep-alive"));
     HS_GUARD(hs_buf_put_str(b, "\r\n"));
-    if (len > 0) {
+    /* HEAD: Content-Length is the GET answer's, and no body follows (RFC 9110 §9.3.2). */
+    if (len > 0 && !resp->head) {
         HS_GUARD(hs_buf_put(b, hs_buf_data(resp->body), len));
     }
     *out = b;

@@ -691,6 +691,17 @@ static HS_RESULT api_lambda_response_headers(const struct api_response *resp, co
     if (resp->location[0] != '\0') {
         HS_GUARD(hs_json_add(h, "Location", json_object_new_string(resp->location)));
     }
+    if (resp->allow[0] != '\0') {
+        HS_GUARD(hs_json_add(h, "Allow", json_object_new_string(resp->allow)));
+    }
+    if (resp->head) {
+        /* HEAD: the GET answer's headers and length, no body (RFC 9110 §9.3.2). */
+        size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;
+        char text[24];
+        int n = snprintf(text, sizeof(text), "%zu", len);
+        HS_ENSURE(n > 0 && (size_t)n < sizeof(text), HS_ERR_BOUNDS);
+        HS_GUARD(hs_json_add(h, "Content-Length", json_object_new_string(text)));
+    }
     HS_GUARD(hs_json_add(h, "X-Request-Id", json_object_new_string(req_id)));
     HS_GUARD(hs_json_add(h, "X-Content-Type-Options", json_object_new_string("nosniff")));
     return HS_OK;
@@ -700,7 +711,7 @@ static HS_RESULT api_lambda_response_headers(const struct api_response *resp, co
 static HS_RESULT api_lambda_response_body(const struct api_response *resp, json_object *obj)
 {
     const unsigned char *data = resp->body != NULL ? hs_buf_data(resp->body) : NULL;
-    size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;
+    size_t len = resp->body != NULL && !resp->head ? hs_buf_len(resp->body) : 0;
     HS_ENSURE(len <= API_RESPONSE_MAX, HS_ERR_BOUNDS);
     if (!resp->binary || len == 0) {
         HS_GUARD(hs_json_add(

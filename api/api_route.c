@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -25,6 +26,7 @@
 #define API_CRL_MAX_AGE "public, max-age=60"
 #define API_PUBLIC_MAX_AGE "public, max-age=300"
 #define API_KRL_MAX_AGE "public, max-age=60"
+#define API_MEDIA_JSON "application/json"
 
 /* What one request did, for its log line, its metrics and its error body. */
 struct api_outcome {
@@ -35,6 +37,7 @@ struct api_outcome {
     char detail[API_DETAIL_MAX];
     enum api_policy_reason reason; /* why a policy denied it */
     struct api_caller caller;
+    char allow[API_ALLOW_MAX]; /* a 405's Allow */
 };
 
 struct api_public_error {
@@ -70,6 +73,8 @@ static const struct api_public_error api_errors[] = {
     {HS_ERR_INPUT_HTTP_CODING, 501, "only the chunked transfer coding is supported"},
     {HS_ERR_INPUT_HTTP_TIMEOUT, 408, "the request did not arrive in time"},
     {HS_ERR_INPUT_HTTP_BUSY, 503, "too many connections; retry later"},
+    {HS_ERR_INPUT_MEDIA_TYPE, 415,
+     "the request body must be sent as Content-Type: application/json"},
     {HS_ERR_AUTH_MISSING, 401,
      "the request carries no credentials (AWS SigV4 or a client certificate)"},
     {HS_ERR_AUTH_MALFORMED, 401, "the Authorization header is malformed"},
@@ -81,6 +86,8 @@ static const struct api_public_error api_errors[] = {
      "the client certificate was not issued by this service, or is revoked"},
     {HS_ERR_AUTH_UNSUPPORTED, 401,
      "only an AWS4-HMAC-SHA256 Authorization header with a signed payload is accepted"},
+    {HS_ERR_AUTH_SIGV4_REQUIRED, 401,
+     "this route accepts AWS SigV4 (IAM) credentials only, not a client certificate"},
     {HS_ERR_POLICY_DENIED, 403, "the caller is not allowed to do this"},
     {HS_ERR_POLICY_SUBJECT, 403, "the token profile's subject mapping cannot name the caller"},
     {HS_ERR_HSM_BUSY, 503, "the signing token is busy; retry later"},
@@ -438,6 +445,23 @@ static HS_RESULT api_handle_revoke(struct api_call *call, struct api_response *o
     return api_status_response(&st, out);
 }
 
+/* The issuing chain for relying parties: the chain file as loaded (issuing CA first, up to the
+ * root), RFC 8555 §9.1's media type. */
+static HS_RESULT api_handle_ca(struct api_call *call, struct api_response *out)
+{
+    const char *pem = svc_ctx_get0_chain_pem(call->svc->svc);
+    HS_ENSURE(pem != NULL, HS_ERR_INTERNAL);
+    HS_DEFER(struct hs_buf *body = hs_buf_new(strlen(pem) + 1), hs_buf_freep);
+    HS_ENSURE(body != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put_str(body, pem));
+    out->body = body;
+    body = NULL;
+    out->status = 200;
+    out->content_type = "application/pem-certificate-chain";
+    out->cache_control = API_PUBLIC_MAX_AGE;
+    return HS_OK;
+}
+
 static HS_RESULT api_handle_crl(struct api_call *call, struct api_response *out)
 {
     struct hs_buf *der = NULL;
@@ -778,6 +802,7 @@ struct api_route_def {
     ROW("GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM)             \
     ROW("POST", "/v1/certificates/{serial}/revoke", api_handle_revoke, API_ROUTE_IAM)              \
     ROW("GET", "/v1/crl", api_handle_crl, API_ROUTE_PUBLIC)                                        \
+    ROW("GET", "/v1/ca", api_handle_ca, API_ROUTE_PUBLIC)                                          \
     ROW("GET", "/v1/ssh/ca", api_handle_ssh_ca, API_ROUTE_PUBLIC)                                  \
     ROW("POST", "/v1/ssh/certificates", api_handle_ssh_certificates, API_ROUTE_IAM)                \
     ROW("GET", "/v1/ssh/certificates/{serial}", api_handle_ssh_certificate_get, API_ROUTE_IAM)     \
@@ -854,13 +879,24 @@ static bool api_path_match(const char *pattern, const char *path, size_t len, co
     return i == len;
 }
 
-/* The route of a path and method: its index, or API_ROUTE_UNKNOWN; *method_ok is false when
- * the path is a route's but no route has it with this method. */
+/* Adds method to the Allow list allow (", "-separated), and HEAD after GET. */
+static void api_allow_add(char allow[API_ALLOW_MAX], const char *method)
+{
+    size_t used = strlen(allow);
+    HS_IGNORE(snprintf(allow + used, API_ALLOW_MAX - used, "%s%s%s", used > 0 ? ", " : "", method,
+                       strcmp(method, "GET") == 0 ? ", HEAD" : ""));
+}
+
+/* The route of a path and method (HEAD finds the GET route): its index, or API_ROUTE_UNKNOWN;
+ * *method_ok is false when the path is a route's but no route has it with this method, and
+ * allow then lists the methods it has. */
 static size_t api_route_find(const char *path, size_t len, const char *method, const char **param,
-                             size_t *param_len, bool *method_ok)
+                             size_t *param_len, bool *method_ok, char allow[API_ALLOW_MAX])
 {
     size_t found = API_ROUTE_UNKNOWN;
     *method_ok = false;
+    allow[0] = '\0';
+    const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < API_ROUTES_N; i++) {
         const char *p = NULL;
         size_t n = 0;
@@ -868,7 +904,8 @@ static size_t api_route_find(const char *path, size_t len, const char *method, c
             continue;
         }
         found = found == API_ROUTE_UNKNOWN ? i : found;
-        if (strcmp(method, api_routes[i].method) == 0) {
+        api_allow_add(allow, api_routes[i].method);
+        if (strcmp(as, api_routes[i].method) == 0) {
             *param = p;
             *param_len = n;
             *method_ok = true;
@@ -899,6 +936,55 @@ static HS_RESULT api_authenticate(struct api_call *call, enum api_route_auth aut
     return HS_OK;
 }
 
+/* Whether the parameters after a media type (";"-separated, RFC 9110 §8.3.1) are acceptable
+ * for JSON: a charset, if any, is utf-8 (RFC 8259 §8.1), quoted or not. */
+static bool api_media_params_ok(const char *p)
+{
+    while (*p != '\0') {
+        p += strspn(p, " \t;");
+        size_t n = strcspn(p, ";");
+        if (n >= 8 && strncasecmp(p, "charset=", 8) == 0) {
+            const char *v = p + 8;
+            size_t vn = n - 8;
+            while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t')) {
+                vn--;
+            }
+            bool quoted = vn >= 2 && v[0] == '"' && v[vn - 1] == '"';
+            if (!((vn == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+                  (quoted && vn == 7 && strncasecmp(v + 1, "utf-8", 5) == 0))) {
+                return false;
+            }
+        }
+        p += n;
+    }
+    return true;
+}
+
+/* A POST with a body must say Content-Type: application/json (RFC 9110 §8.3, §15.5.16): a
+ * form, text/plain or no Content-Type at all is refused rather than parsed as JSON. (Every POST
+ * route reads a JSON body; a body on a GET has no meaning and is not read.) */
+static HS_RESULT api_media_type_check(const struct api_request *req)
+{
+    if (req->body_len == 0) {
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(api_header_count(req, "Content-Type") <= 1, HS_ERR_INPUT_MEDIA_TYPE,
+                  "Content-Type was sent more than once");
+    const char *ct = api_header_get(req, "Content-Type");
+    HS_ENSURE_MSG(ct != NULL, HS_ERR_INPUT_MEDIA_TYPE,
+                  "the request has a body but no Content-Type; send application/json");
+    ct += strspn(ct, " \t");
+    size_t n = strlen(API_MEDIA_JSON);
+    bool json = strncasecmp(ct, API_MEDIA_JSON, n) == 0 &&
+                (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+    size_t shown = strcspn(ct, "; \t");
+    HS_ENSURE_MSG(json, HS_ERR_INPUT_MEDIA_TYPE, "Content-Type %.*s%s is not application/json",
+                  (int)(shown > 48 ? 48 : shown), ct, shown > 48 ? "..." : "");
+    HS_ENSURE_MSG(api_media_params_ok(ct + n), HS_ERR_INPUT_MEDIA_TYPE,
+                  "JSON is UTF-8: the Content-Type's charset must be utf-8");
+    return HS_OK;
+}
+
 static HS_RESULT api_dispatch(struct api_service *svc, const struct api_request *req,
                               struct api_outcome *oc, struct api_response *out)
 {
@@ -910,11 +996,17 @@ static HS_RESULT api_dispatch(struct api_service *svc, const struct api_request 
     call.caller.authz = &call.authz;
     bool method_ok = false;
     size_t id = api_route_find(req->target, strcspn(req->target, "?"), req->method, &call.param,
-                               &call.param_len, &method_ok);
+                               &call.param_len, &method_ok, oc->allow);
     oc->route = id;
-    HS_ENSURE(id != API_ROUTE_UNKNOWN, HS_ERR_INPUT_NOT_FOUND);
-    HS_ENSURE(method_ok, HS_ERR_INPUT_METHOD);
+    HS_ENSURE_MSG(id != API_ROUTE_UNKNOWN, HS_ERR_INPUT_NOT_FOUND,
+                  "no route has this path (see docs/api.md)");
+    HS_ENSURE_MSG(method_ok, HS_ERR_INPUT_METHOD, "%s allows %s, not %.16s", api_routes[id].pattern,
+                  oc->allow, req->method);
+    oc->allow[0] = '\0';
     HS_GUARD(api_authenticate(&call, api_routes[id].auth));
+    if (strcmp(api_routes[id].method, "POST") == 0) {
+        HS_GUARD(api_media_type_check(req));
+    }
     return api_routes[id].handler(&call, out);
 }
 
@@ -951,7 +1043,9 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
         api_response_error_ex(out, r.code, req->req_id,
                               hs_code_class(r.code) == HS_CLASS_POLICY ? why : NULL,
                               input ? hs_error_last()->detail : NULL);
+        memcpy(out->allow, oc.allow, sizeof(out->allow));
     }
+    out->head = strcmp(req->method, "HEAD") == 0;
     long long us = api_elapsed_us(&start);
     api_metrics_count(&svc->metrics, oc.route, out->status, us);
     hs_log(HS_LOG_INFO, "http.request", HS_LOG_STR("method", req->method),

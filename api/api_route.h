@@ -12,6 +12,9 @@
  *   GET  /v1/certificates/{serial}          status of one we issued            IAM (owner, admin)
  *   POST /v1/certificates/{serial}/revoke   {"reason"}                          IAM (owner, admin)
  *   GET  /v1/crl                            DER CRL (application/pkix-crl)      public
+ *   GET  /v1/ca                             the issuing chain, PEM, issuing CA first up to the
+ *                                           root (application/pem-certificate-chain,
+ *                                           RFC 8555 §9.1)                      public
  *   GET  /v1/ssh/ca                         {"user_ca": [...], "host_ca": [...]} public
  *   POST /v1/ssh/certificates               {"public_key", "cert_type", ...}    IAM
  *   GET  /v1/ssh/certificates/{serial}      status of one (decimal serial)     IAM (owner, admin)
@@ -34,6 +37,12 @@
  * answer tells a caller who is not an admin nothing about other principals' serials. The HTTP
  * front end's own refusals (api_http_parse.h) are 400, 408, 413, 414, 431, 501, 503 and 505 in
  * the same shape. Other details go to the log only.
+ * HEAD is answered wherever GET is, as the GET with no body (RFC 9110 §9.3.2). A 405 carries
+ * Allow, the path's methods. A POST with a body must say Content-Type: application/json
+ * (parameters allowed; a charset, if given, must be utf-8): another media type, or none, is
+ * 415 unsupported_media_type (RFC 9110 §15.5.16), checked after authentication so an
+ * anonymous caller learns only 401. A client certificate sent to an IAM-only route is 401
+ * sigv4_required, not "no credentials".
  */
 #ifndef API_ROUTE_H
 #define API_ROUTE_H
@@ -50,6 +59,7 @@
 #define API_RESPONSE_MAX (128 * 1024) /* bytes of a response body */
 #define API_REQ_ID_LEN 16
 #define API_LOCATION_MAX 64 /* bytes of a Location path (a key generation: 46) */
+#define API_ALLOW_MAX 32    /* bytes of an Allow list ("GET, HEAD, POST") */
 
 /* Who authenticated the caller before api_route() sees the request. */
 enum api_transport {
@@ -91,6 +101,11 @@ struct api_response {
     bool binary;         /* body is not UTF-8 text (a DER CRL, a KRL): Lambda base64-encodes it */
     struct hs_buf *body; /* owned; release with api_response_clear() */
     char location[API_LOCATION_MAX]; /* Location (a path), "" = none */
+    /* Allow (RFC 9110 §10.2.1) of a 405: the methods the path has, "" = none. */
+    char allow[API_ALLOW_MAX];
+    /* A HEAD request (RFC 9110 §9.3.2): the front end sends the headers of the GET answer,
+     * Content-Length the body's length, and no body. */
+    bool head;
 };
 
 /* The authorisation of server-side key generation jobs when they run (svc_sshkey_authz): the

@@ -112,6 +112,16 @@ static const struct cli_opt_spec cli_opt_specs[CLI_OPT_COUNT] = {
                       "the request body: D itself, or the contents of FILE (at most 1 MiB)"},
     [CLI_OPT_HEADER] = {"--header", NULL, CLI_KIND_LIST, "'NAME: VALUE'",
                         "an extra request header (repeatable, at most 6; never Authorization)"},
+    [CLI_OPT_CERT] = {"--cert", NULL, CLI_KIND_VALUE, "FILE",
+                      "the PEM certificate to renew; replaced atomically by the new one (same "
+                      "mode)"},
+    [CLI_OPT_KEY] = {"--key", NULL, CLI_KIND_VALUE, "FILE",
+                     "the certificate's unencrypted PEM private key; kept, the new certificate "
+                     "is for the same key"},
+    [CLI_OPT_FORCE] = {"--force", NULL, CLI_KIND_FLAG, NULL,
+                       "renew even when more than a third of the lifetime remains"},
+    [CLI_OPT_EXEC] = {"--exec", NULL, CLI_KIND_VALUE, "CMD",
+                      "run CMD with /bin/sh -c after a renewal (not when none was due)"},
 };
 
 /* Words that name a secret: such an option is refused with advice, whatever the command. */

@@ -61,6 +61,11 @@ enum cli_opt {
     CLI_OPT_METHOD,
     CLI_OPT_DATA,
     CLI_OPT_HEADER,
+    /* renew */
+    CLI_OPT_CERT,
+    CLI_OPT_KEY,
+    CLI_OPT_FORCE,
+    CLI_OPT_EXEC,
     CLI_OPT_COUNT
 };
 

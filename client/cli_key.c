@@ -237,3 +237,63 @@ HS_RESULT cli_key_write(EVP_PKEY *key, const char *path)
     HS_ENSURE(n > 0 && data != NULL, HS_ERR_CRYPTO);
     return hs_file_write_new(path, data, (size_t)n, 0600);
 }
+
+/* A passphrase callback that gives none: an encrypted key is refused, never prompted for. */
+static int cli_key_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    if (size > 0) {
+        buf[0] = '\0';
+    }
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+HS_RESULT cli_key_read(const char *path, EVP_PKEY **out)
+{
+    HS_ENSURE_REF(path);
+    HS_DEFER(struct hs_buf *pem = NULL, hs_buf_freep);
+    HS_GUARD(hs_file_read_sensitive(path, CLI_KEY_PEM_MAX, &pem));
+    HS_DEFER(BIO *bio = BIO_new_mem_buf(hs_buf_data(pem), (int)hs_buf_len(pem)), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, cli_key_no_passphrase, NULL);
+    if (key == NULL) {
+        ERR_clear_error();
+        HS_BAIL_MSG(HS_ERR_INPUT_KEY, "%s: no unencrypted PEM private key in it", path);
+    }
+    *out = key;
+    return HS_OK;
+}
+
+HS_RESULT cli_csr_build_like(EVP_PKEY *key, const X509 *cert, struct hs_buf *out)
+{
+    HS_ENSURE_REF(key);
+    HS_ENSURE_REF(cert);
+    HS_DEFER(X509_REQ *req = X509_REQ_new(), hs_x509_req_freep);
+    HS_ENSURE(req != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(X509_REQ_set_version(req, X509_REQ_VERSION_1), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(X509_REQ_set_subject_name(req, X509_get_subject_name(cert)), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(X509_REQ_set_pubkey(req, key), HS_ERR_CRYPTO);
+    int at = X509_get_ext_by_NID(cert, NID_subject_alt_name, -1);
+    if (at >= 0) {
+        /* The subjectAltName extension as the certificate has it, every name kind included. */
+        HS_DEFER(STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null(),
+                 hs_x509_extension_stack_freep);
+        HS_ENSURE(exts != NULL, HS_ERR_NOMEM);
+        X509_EXTENSION *ext = X509_EXTENSION_dup(X509_get_ext(cert, at));
+        HS_ENSURE(ext != NULL, HS_ERR_NOMEM);
+        if (sk_X509_EXTENSION_push(exts, ext) <= 0) {
+            X509_EXTENSION_free(ext);
+            HS_BAIL(HS_ERR_NOMEM);
+        }
+        HS_GUARD_OSSL(X509_REQ_add_extensions(req, exts), HS_ERR_CRYPTO);
+    }
+    HS_DEFER(EVP_MD *md = NULL, hs_evp_md_freep);
+    HS_GUARD(cli_key_digest(key, &md));
+    HS_GUARD_OSSL(X509_REQ_sign(req, key, md) > 0 ? 1 : 0, HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(X509_REQ_verify(req, key), HS_ERR_CRYPTO);
+    HS_DEFER(BIO *bio = BIO_new(BIO_s_mem()), hs_bio_freep);
+    HS_ENSURE(bio != NULL, HS_ERR_NOMEM);
+    HS_GUARD_OSSL(PEM_write_bio_X509_REQ(bio, req), HS_ERR_CRYPTO);
+    return cli_bio_to_buf(bio, out);
+}

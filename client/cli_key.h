@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "common/hs_buf.h"
 #include "common/hs_err.h"
@@ -16,6 +17,7 @@
 #define CLI_CSR_PEM_MAX (16 * 1024) /* the service's CSR limit */
 #define CLI_CN_MAX 64               /* RFC 5280 ub-common-name */
 #define CLI_DNS_NAME_MAX 253
+#define CLI_KEY_PEM_MAX (64 * 1024) /* bytes of a PEM private key file we read */
 
 enum cli_key_type {
     CLI_KEY_EC_P256,
@@ -59,5 +61,17 @@ HS_RESULT cli_csr_read(const char *path, struct hs_buf **pem_out, EVP_PKEY **key
 /* Writes key's private key as PEM PKCS#8 to a new file at path, mode 0600. Errors:
  * HS_ERR_INPUT_EXISTS, HS_ERR_IO, HS_ERR_CRYPTO. */
 HS_RESULT cli_key_write(EVP_PKEY *key, const char *path);
+
+/* Reads an unencrypted PEM private key (PKCS#8 or traditional; at most CLI_KEY_PEM_MAX bytes)
+ * from path, through a buffer wiped when freed; an encrypted key is refused, never prompted
+ * for. Errors: HS_ERR_INPUT_NOT_FOUND, HS_ERR_INPUT_TOO_LARGE, HS_ERR_INPUT_KEY (no
+ * unencrypted PEM private key in it), HS_ERR_IO. The caller frees *out with EVP_PKEY_free(). */
+HS_RESULT cli_key_read(const char *path, EVP_PKEY **out);
+
+/* Builds a PKCS#10 CSR (RFC 2986) for key with cert's subject and its subjectAltName extension
+ * as it is (every name kind), for renewing cert with the same key; signs it as
+ * cli_csr_build() does, checks its signature and appends its PEM to out. Errors:
+ * HS_ERR_CRYPTO, HS_ERR_NOMEM, HS_ERR_BOUNDS. */
+HS_RESULT cli_csr_build_like(EVP_PKEY *key, const X509 *cert, struct hs_buf *out);
 
 #endif /* CLI_KEY_H */

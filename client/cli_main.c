@@ -10,6 +10,8 @@
  *   hsmsign status SERIAL
  *   hsmsign jwks
  *   hsmsign crl --out F
+ *   hsmsign ca [--out F]
+ *   hsmsign renew --cert F --key F [--force] [--exec CMD] [--profile P] [--ttl-hours N]
  *   hsmsign ssh --principal P [--principal P2]... [--type user|host] [--key-type TYPE]
  *               [--ttl-seconds N] [--key-id ID] [--force-command CMD] [--source-address CIDRS]
  *               [--extension NAME]... [--out FILE | --public-key FILE.pub]
@@ -36,6 +38,7 @@
 #include "client/cli_cmd.h"
 #include "client/cli_http.h"
 #include "client/cli_print.h"
+#include "client/cli_renew.h"
 #include "client/cli_ssh.h"
 #include "common/hs_err.h"
 #include "common/hs_log.h"
@@ -66,6 +69,8 @@ static const enum cli_opt cli_call_opts[] = {CLI_OPT_METHOD,   CLI_OPT_DATA,    
                                              CLI_OPT_ALG};
 static const enum cli_opt cli_revoke_opts[] = {CLI_OPT_REASON};
 static const enum cli_opt cli_crl_opts[] = {CLI_OPT_OUT};
+static const enum cli_opt cli_renew_opts[] = {CLI_OPT_CERT, CLI_OPT_KEY,     CLI_OPT_FORCE,
+                                              CLI_OPT_EXEC, CLI_OPT_PROFILE, CLI_OPT_TTL_HOURS};
 static const enum cli_opt cli_ssh_opts[] = {
     CLI_OPT_PRINCIPAL, CLI_OPT_TYPE,          CLI_OPT_KEY_TYPE,       CLI_OPT_TTL_SECONDS,
     CLI_OPT_KEY_ID,    CLI_OPT_FORCE_COMMAND, CLI_OPT_SOURCE_ADDRESS, CLI_OPT_EXTENSION,
@@ -111,6 +116,20 @@ static const struct cli_command cli_commands[] = {
      "hsmsign crl --out FILE",
      "Saves the issuing CA's CRL (GET /v1/crl; unsigned), DER, to a new file, and prints its\n"
      "thisUpdate, nextUpdate and number of revoked certificates."},
+    {"ca", cli_cmd_ca, CLI_OPTS(cli_crl_opts), "print the issuing CA chain (PEM)",
+     "hsmsign ca [--out FILE]",
+     "Prints the issuing chain (GET /v1/ca; unsigned), PEM, issuing CA first up to the root,\n"
+     "for relying parties' trust stores. With --out, replaces FILE atomically (mode 0644)\n"
+     "and prints how many certificates it holds."},
+    {"renew", cli_cmd_renew, CLI_OPTS(cli_renew_opts), "renew a certificate with the same key",
+     "hsmsign renew --cert FILE --key FILE [--force] [--exec CMD] [--profile client|server]\n"
+     "                     [--ttl-hours N]",
+     "Renews the certificate in --cert when less than a third of its lifetime remains (or\n"
+     "with --force): a new CSR from --key with the certificate's subject and SANs, the new\n"
+     "certificate checked against the key and chain, --cert replaced atomically (same mode),\n"
+     "then --exec CMD run once with /bin/sh -c. The profile is --profile, else server for a\n"
+     "certificate with serverAuth, else client. Exit status 0 renewed, 8 not due (nothing\n"
+     "changed), 9 renewed but CMD failed."},
     {"ssh", cli_cmd_ssh, CLI_OPTS(cli_ssh_opts),
      "get an SSH certificate (POST /v1/ssh/certificates)",
      "hsmsign ssh --principal NAME [--principal NAME]... [--type user|host]\n"
@@ -168,7 +187,9 @@ static const char cli_exit_help[] =
     "  4  network or transport error, or an answer that is not the API's\n"
     "  5  status, ssh-status: the certificate is revoked\n"
     "  6  status, ssh-status: the certificate has expired\n"
-    "  7  call: the URL answered with an HTTP status >= 400\n";
+    "  7  call: the URL answered with an HTTP status >= 400\n"
+    "  8  renew: not due (more than a third of the lifetime remains); nothing changed\n"
+    "  9  renew: renewed, but the --exec command failed\n";
 
 static void cli_help_common(FILE *out)
 {
@@ -307,8 +328,8 @@ static int cli_run(int argc, char **argv)
     const struct cli_command *c = cli_find_command(argv[i++]);
     if (c == NULL) {
         return cli_usage_fail(NULL,
-                              "unknown command (cert, token, call, revoke, status, jwks, crl, ssh, "
-                              "ssh-ca, ssh-status, ssh-revoke, ssh-krl)");
+                              "unknown command (cert, token, call, revoke, status, jwks, crl, ca, "
+                              "renew, ssh, ssh-ca, ssh-status, ssh-revoke, ssh-krl)");
     }
     if (hs_failed(cli_args_parse(argc, argv, &i, c->opts, c->nopts, false, &a))) {
         return cli_usage_fail(c->name, NULL);

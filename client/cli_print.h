@@ -25,6 +25,8 @@ enum cli_exit {
     CLI_EXIT_REVOKED = 5, /* status: the certificate is revoked */
     CLI_EXIT_EXPIRED = 6, /* status: the certificate has expired */
     CLI_EXIT_CALLED = 7,  /* call: the called URL answered with an HTTP status >= 400 */
+    CLI_EXIT_NOT_DUE = 8, /* renew: more than a third of the lifetime remains; nothing done */
+    CLI_EXIT_EXEC = 9,    /* renew: renewed, but the --exec command failed */
 };
 
 /* Prints "hsmsign: <what>: <the thread's error detail>" to stderr and returns code. */

@@ -46,16 +46,18 @@ enum hs_code {
     HS_ERR_INPUT_HTTP_CODING,   /* a transfer coding other than chunked */
     HS_ERR_INPUT_HTTP_TIMEOUT,  /* the request did not arrive within its deadline */
     HS_ERR_INPUT_HTTP_BUSY,     /* over the connection limits (global or per address) */
+    HS_ERR_INPUT_MEDIA_TYPE,    /* a request body whose Content-Type is not application/json */
 
-    HS_ERR_AUTH = 0x200,     /* generic authentication failure */
-    HS_ERR_AUTH_MISSING,     /* no credentials presented */
-    HS_ERR_AUTH_MALFORMED,   /* credentials present but unparseable */
-    HS_ERR_AUTH_UNKNOWN_KEY, /* access key id not configured */
-    HS_ERR_AUTH_SIGNATURE,   /* signature does not match */
-    HS_ERR_AUTH_EXPIRED,     /* request date outside the allowed clock skew */
-    HS_ERR_AUTH_SCOPE,       /* credential scope (region/service/date) mismatch */
-    HS_ERR_AUTH_CERTIFICATE, /* client certificate not ours, not for clientAuth, or revoked */
-    HS_ERR_AUTH_UNSUPPORTED, /* a valid form of credentials this service does not accept */
+    HS_ERR_AUTH = 0x200,        /* generic authentication failure */
+    HS_ERR_AUTH_MISSING,        /* no credentials presented */
+    HS_ERR_AUTH_MALFORMED,      /* credentials present but unparseable */
+    HS_ERR_AUTH_UNKNOWN_KEY,    /* access key id not configured */
+    HS_ERR_AUTH_SIGNATURE,      /* signature does not match */
+    HS_ERR_AUTH_EXPIRED,        /* request date outside the allowed clock skew */
+    HS_ERR_AUTH_SCOPE,          /* credential scope (region/service/date) mismatch */
+    HS_ERR_AUTH_CERTIFICATE,    /* client certificate not ours, not for clientAuth, or revoked */
+    HS_ERR_AUTH_UNSUPPORTED,    /* a valid form of credentials this service does not accept */
+    HS_ERR_AUTH_SIGV4_REQUIRED, /* a client certificate sent to a route that wants SigV4 */
 
     HS_ERR_POLICY = 0x300, /* generic policy denial */
     HS_ERR_POLICY_DENIED,  /* no rule allows this principal to do this */

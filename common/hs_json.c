@@ -203,6 +203,11 @@ HS_RESULT hs_json_parse_object(const char *text, size_t len, size_t max_len, int
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     HS_DEFER(json_object *obj = json_tokener_parse_ex(tok, text, (int)len), hs_json_putp);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
+    /* json-c's "continue" is its parser's state: to a person it means the text stopped early. */
+    HS_ENSURE_MSG(jerr != json_tokener_continue, HS_ERR_INPUT_JSON,
+                  "the JSON text ends after %zu bytes, before the document is complete "
+                  "(truncated?)",
+                  len);
     HS_ENSURE_MSG(obj != NULL && jerr == json_tokener_success, HS_ERR_INPUT_JSON, "%s",
                   json_tokener_error_desc(jerr));
     size_t used = json_tokener_get_parse_end(tok);

@@ -256,6 +256,18 @@ static CK_ULONG p11_query_template(const struct p11_key_query *q, const CK_OBJEC
     return n;
 }
 
+/* The query's CKA_ID as lowercase hex ("" when it has none). */
+static void p11_id_hex(const struct p11_key_query *q, char out[2 * P11_ID_MAX + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = q->has_id && q->id_len <= P11_ID_MAX ? q->id_len : 0;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[q->id[i] >> 4];
+        out[2 * i + 1] = digits[q->id[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
 static HS_RESULT p11_find_one(const struct p11_call *call, const struct p11_key_query *q,
                               CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out)
 {
@@ -264,9 +276,16 @@ static HS_RESULT p11_find_one(const struct p11_call *call, const struct p11_key_
     CK_OBJECT_HANDLE found[2];
     size_t count = 0;
     HS_GUARD(p11_find_objects(call, tmpl, n, found, 2, &count));
-    HS_ENSURE_MSG(count == 1, HS_ERR_HSM_KEY_NOT_FOUND, "%s %s key with label \"%s\"",
-                  count == 0 ? "no" : "more than one",
-                  cls == CKO_PRIVATE_KEY ? "private" : "public", q->has_label ? q->label : "");
+    if (count != 1) {
+        /* Name the key as it was asked for: by label, by id (hex), or by both. */
+        char id_hex[2 * P11_ID_MAX + 1];
+        p11_id_hex(q, id_hex);
+        HS_BAIL_MSG(HS_ERR_HSM_KEY_NOT_FOUND, "%s %s key with %s%s%s%s%s%s",
+                    count == 0 ? "no" : "more than one",
+                    cls == CKO_PRIVATE_KEY ? "private" : "public", q->has_label ? "label \"" : "",
+                    q->has_label ? q->label : "", q->has_label ? "\"" : "",
+                    q->has_label && q->has_id ? " and " : "", q->has_id ? "id " : "", id_hex);
+    }
     *out = found[0];
     return HS_OK;
 }

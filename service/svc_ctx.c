@@ -204,3 +204,8 @@ const char *svc_ctx_get0_openid_json(const struct svc_ctx *ctx)
 {
     return ctx->openid_json;
 }
+
+const char *svc_ctx_get0_chain_pem(const struct svc_ctx *ctx)
+{
+    return sgn_issuer_get0_chain_pem(ctx->issuer);
+}

@@ -161,4 +161,9 @@ struct p11_pool *svc_ctx_get0_pool(const struct svc_ctx *ctx);
 const char *svc_ctx_get0_jwks_json(const struct svc_ctx *ctx);
 const char *svc_ctx_get0_openid_json(const struct svc_ctx *ctx);
 
+/* Lends the issuing chain as loaded from ca.chain_file (PEM, NUL-terminated: the issuing
+ * certificate first, then its issuers up to the root), valid while ctx lives; what
+ * GET /v1/ca serves (RFC 8555 §9.1). */
+const char *svc_ctx_get0_chain_pem(const struct svc_ctx *ctx);
+
 #endif /* SVC_CTX_H */

@@ -31,7 +31,7 @@
  *      certificate through the proxy header ((b0 >> 2) % 3).
  *
  * Oracle (abort on violation), on every answer:
- *   - status 200 or a documented 4xx (400, 401, 403, 404, 405, 413); a 5xx is a finding. An
+ *   - status 200 or a documented 4xx (400, 401, 403, 404, 405, 413, 415); a 5xx is a finding. An
  *     error is exactly {"error", "message", "request_id" (this request's), ["reason"],
  *     ["detail"]} with string values; a 200 is the documented success shape of its route.
  *   - 200 to POST /v1/certificates: the certificate is in the inventory under its serial
@@ -901,7 +901,7 @@ static void sf_check(const struct api_request *req, const struct sf_req *r,
                 (const char *)hs_buf_data(resp->body));
     }
     SF_CHECK(st == 200 || st == 400 || st == 401 || st == 403 || st == 404 || st == 405 ||
-                 st == 413,
+                 st == 413 || st == 415,
              "status %u to %s %s (%s: %s%s%s)", st, req->method, req->target,
              hs_code_name(hs_error_last()->code), hs_error_last()->detail,
              hs_error_last()->ckr_name != NULL ? " " : "",
@@ -911,7 +911,19 @@ static void sf_check(const struct api_request *req, const struct sf_req *r,
     plen = plen < sizeof(path) - 1 ? plen : sizeof(path) - 1;
     memcpy(path, req->target, plen);
     path[plen] = '\0';
-    const char *m = req->method;
+    /* HEAD is answered as GET (the front end drops the body). */
+    const char *m = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    /* 415 only to a POST with a body (the media type is checked there alone). */
+    SF_CHECK(st != 415 || (strcmp(m, "POST") == 0 && req->body_len > 0),
+             "415 to %s %s without a body", req->method, req->target);
+    if (st == 200 && sf_is_route(m, path, "GET", "/v1/ca")) {
+        static const char begin[] = "-----BEGIN CERTIFICATE-----";
+        SF_CHECK(strcmp(resp->content_type, "application/pem-certificate-chain") == 0 &&
+                     hs_buf_len(resp->body) > sizeof(begin) &&
+                     memcmp(hs_buf_data(resp->body), begin, sizeof(begin) - 1) == 0,
+                 "GET /v1/ca is not a PEM chain");
+        return;
+    }
     if (st == 200 &&
         (sf_is_route(m, path, "GET", "/v1/crl") || sf_is_route(m, path, "GET", "/metrics"))) {
         if (strcmp(path, "/v1/crl") == 0) {

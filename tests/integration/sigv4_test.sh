@@ -191,7 +191,9 @@ expect() {
 # --- accepted -----------------------------------------------------------------------------------
 expect "200 -" "curl: POST /v1/tokens, Content-Type signed" \
     curl_result "${sigv4[@]}" "${json[@]}" "$url/v1/tokens"
-expect "200 -" "curl: curl's own form Content-Type, unsigned" \
+# curl -d adds application/x-www-form-urlencoded after signing (unsigned): the signature still
+# verifies, then the body is refused as not JSON (415, after authentication).
+expect "415 unsupported_media_type" "curl: curl's own form Content-Type, unsigned -> verified, then 415" \
     curl_result "${sigv4[@]}" --data-binary "$body" "$url/v1/tokens"
 expect "200 -" "curl: session credentials (X-Amz-Security-Token signed)" \
     curl_result "${ssigv4[@]}" "${json[@]}" "$url/v1/tokens"

@@ -610,6 +610,17 @@ def cases():
           B400),
         T("JSON body with huge numbers (signed)", lambda c: signed_json(
             c, c.issue_body[:-1] + b', "ttl_hours": 1' + b"0" * 400 + b'e99999}'), B400),
+        # media type (signed, so that the check after authentication is reached)
+        T("signed certificate request without Content-Type", lambda c: raw(
+            b"POST /v1/certificates HTTP/1.1",
+            [*c.signed_lines("POST", "/v1/certificates", c.issue_body, content_type=False),
+             cl(len(c.issue_body)), b"Connection: close"], c.issue_body), {415}),
+        T("signed certificate request as text/plain", lambda c: raw(
+            b"POST /v1/certificates HTTP/1.1",
+            [*c.signed_lines("POST", "/v1/certificates", c.issue_body, content_type=False),
+             b"Content-Type: text/plain", cl(len(c.issue_body)), b"Connection: close"],
+            c.issue_body), {415}),
+        T("signed, truncated JSON body", lambda c: signed_json(c, c.issue_body[:40]), B400),
         # smuggling
         T("smuggling CL.TE", lambda c: post(
             c, [cl(len(CL_TE_BODY)), te], CL_TE_BODY, close=False), B400),

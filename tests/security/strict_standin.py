@@ -11,8 +11,9 @@ for a field line, 32 KiB and 100 lines for the head, 64 KiB for a body, a per-re
 Every refusal is JSON ({"error", "message", "request_id"}) and closes the connection.
 
 Routes: GET /healthz; POST /v1/tokens and POST /v1/certificates answer 200 when the request
-carries an Authorization header of the SigV4 form and a JSON object body (the signature itself
-is not checked: this is not a verifier), else 401 or 400.
+carries an Authorization header of the SigV4 form and a JSON object body sent as
+application/json (the signature itself is not checked: this is not a verifier), else 401, 415
+or 400.
 
   strict_standin.py [--deadline SECONDS]     prints "port N" on stdout once it listens
 """
@@ -177,6 +178,10 @@ def route(method, target, headers, body):
     if (len(auth) != 1 or not auth[0].startswith(b"AWS4-HMAC-SHA256 Credential=")
             or len(dates) != 1 or not re.fullmatch(rb"\d{8}T\d{6}Z", dates[0])):
         return 401, None
+    ctypes = [v for k, v in headers if k == b"content-type"]
+    if body and (len(ctypes) != 1 or ctypes[0].split(b";")[0].strip().lower()
+                 != b"application/json"):
+        return 415, None
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError):

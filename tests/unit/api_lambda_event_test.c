@@ -464,6 +464,29 @@ HS_TEST(response_text_and_binary)
     resp.location[0] = '\0';
     resp.retry_after_s = 0;
 
+    /* HEAD: the GET answer's headers and Content-Length, an empty body; a 405 carries Allow. */
+    resp.status = 200;
+    resp.head = true;
+    HS_DEFER(struct hs_buf *head = NULL, hs_buf_freep);
+    HS_CHECK_OK(api_lambda_response_encode(&resp, "0123456789abcdef", &head));
+    HS_DEFER(json_object *hobj = head != NULL ? parse_payload(head) : NULL, hs_json_putp);
+    HS_CHECK(hobj != NULL);
+    HS_CHECK(strcmp(member(hobj, "body", NULL), "") == 0);
+    HS_CHECK(strcmp(member(hobj, "headers", "Content-Length"), "11") == 0);
+    HS_CHECK(strcmp(member(hobj, "headers", "Content-Type"), "application/json") == 0);
+    HS_CHECK(member(hobj, "headers", "Allow") == NULL);
+    resp.head = false;
+    resp.status = 405;
+    snprintf(resp.allow, sizeof(resp.allow), "%s", "GET, HEAD");
+    HS_DEFER(struct hs_buf *m405 = NULL, hs_buf_freep);
+    HS_CHECK_OK(api_lambda_response_encode(&resp, "0123456789abcdef", &m405));
+    HS_DEFER(json_object *mobj = m405 != NULL ? parse_payload(m405) : NULL, hs_json_putp);
+    HS_CHECK(mobj != NULL);
+    HS_CHECK(strcmp(member(mobj, "headers", "Allow"), "GET, HEAD") == 0);
+    HS_CHECK(member(mobj, "headers", "Content-Length") == NULL);
+    HS_CHECK(strcmp(member(mobj, "body", NULL), "{\"a\":\"/\\\"\"}") == 0);
+    resp.allow[0] = '\0';
+
     /* A DER CRL is sent as padded standard base64; no Cache-Control when none was set. */
     static const unsigned char der[] = {0x30, 0x82, 0x00, 0xff, 0xfb};
     hs_buf_reset(resp.body);

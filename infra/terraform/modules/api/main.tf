@@ -45,6 +45,7 @@ locals {
   public_routes = concat([
     "GET /.well-known/jwks.json",
     "GET /.well-known/openid-configuration",
+    "GET /v1/ca",
     "GET /v1/crl",
     "GET /v1/ssh/ca",
     "GET /v1/ssh/krl",
