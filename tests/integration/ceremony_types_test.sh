@@ -181,7 +181,7 @@ jwt_cfg t-jwt-a EC-P256 ES256
 jwt_cfg t-jwt-b RSA-2048 RS256
 token_for() { # $1 output file: a token from the running service
     curl -sS -o "$1" --aws-sigv4 "aws:amz:us-east-1:execute-api" --user "$akid:$(cat out/secret)" \
-        -d '{"audience": "rotation"}' "$svc_url/v1/tokens"
+        -H 'Content-Type: application/json' -d '{"audience": "rotation"}' "$svc_url/v1/tokens"
 }
 kid_of() { $py -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$1"; }
 jwks_kids() { $py -c 'import json,sys; print(" ".join(k["kid"] for k in json.load(open(sys.argv[1]))["keys"]))' "$1"; }
