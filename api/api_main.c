@@ -10,6 +10,10 @@
  * the file or variable the config names. Token init (module load, login, key lookup) happens
  * once, at start, in both modes; in Lambda mode a start-up failure is also posted to
  * /runtime/init/error.
+ * Signals (HTTP mode): SIGHUP reloads the config file's policy, SigV4 access keys, JWT keys and
+ * CA chain (api_service_reload: all or nothing; logged as config.reload.done / .failed);
+ * SIGTERM/SIGINT stop accepting, let in-flight requests finish, close the token and exit 0.
+ * In Lambda mode SIGHUP is ignored and SIGTERM/SIGINT end the Runtime API loop.
  * Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails (or, in Lambda mode, when the
  * Runtime API fails), 2 usage error.
  */
@@ -88,6 +92,7 @@ static int api_main_lambda(const char *path, const char *runtime_api, const stru
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    HS_IGNORE(signal(SIGHUP, SIG_IGN));
     HS_IGNORE(signal(SIGPIPE, SIG_IGN));
     /* A write past RLIMIT_FSIZE (or a file system's limit) must fail the request that caused
      * it (nothing is issued without its inventory record) instead of killing the service. */
@@ -123,13 +128,24 @@ static struct api_http_limits api_http_limits_of(const struct api_config *cfg)
     };
 }
 
-/* Blocks until SIGINT or SIGTERM (blocked in every thread, taken here with sigwait). */
-static void api_wait_for_signal(const sigset_t *set)
+/* Blocks until SIGINT or SIGTERM (blocked in every thread, taken here with sigwait); each SIGHUP
+ * on the way reloads the config (a failed reload keeps the running state and is logged). */
+static void api_wait_for_signal(const sigset_t *set, struct api_service *svc, const char *path)
 {
-    int sig = 0;
-    while (sigwait(set, &sig) != 0) {
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0) {
+            continue;
+        }
+        if (sig != SIGHUP) {
+            hs_log(HS_LOG_INFO, "service.stopping", HS_LOG_INT("signal", sig));
+            return;
+        }
+        hs_log(HS_LOG_INFO, "config.reload.start", HS_LOG_STR("path", path));
+        if (hs_failed(api_service_reload(svc, path))) {
+            hs_error_clear(); /* logged as config.reload.failed; the old state serves on */
+        }
     }
-    hs_log(HS_LOG_INFO, "service.stopping", HS_LOG_INT("signal", sig));
 }
 
 int main(int argc, char **argv)
@@ -155,6 +171,8 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    /* Without it in the set, SIGHUP's default action ended the process without a word. */
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     HS_IGNORE(signal(SIGPIPE, SIG_IGN));
     /* A write past RLIMIT_FSIZE (or a file system's limit) must fail the request that caused
@@ -186,7 +204,7 @@ int main(int argc, char **argv)
            HS_LOG_INT("port", api_http_port(http)),
            HS_LOG_INT("startup_ms",
                       (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
-    api_wait_for_signal(&set);
+    api_wait_for_signal(&set, svc, path);
     api_http_stop(http);
     api_service_free(svc);
     hs_log(HS_LOG_INFO, "service.stopped");
