@@ -36,7 +36,8 @@
  *             "keygen": {"workers": 2, "queue_max": 64, "result_ttl_seconds": 300,
  *                        "pending_per_principal_max": 8}},
  *     "limits": {"max_connections": 256, "max_connections_per_ip": 32,
- *                "request_timeout_seconds": 10, "connection_timeout_seconds": 30, "workers": 8}
+ *                "request_timeout_seconds": 10, "connection_timeout_seconds": 30, "workers": 8,
+ *                "shutdown_grace_seconds": 10}
  *   }
  *
  * "auth" is optional: without "sigv4" no request is accepted by SigV4 (in Lambda mode API
@@ -80,7 +81,8 @@
  * byte), past which the connection gets 408 and is closed however slowly bytes still come;
  * "connection_timeout_seconds" (1..600), how long an idle keep-alive connection waits for the
  * next request (and a response waits to be read); "workers" (1..256), the threads that run
- * requests (they wait for the token).
+ * requests (they wait for the token); "shutdown_grace_seconds" (1..3600, default 10), after SIGTERM
+ * or SIGINT, how long answers still being written may take before their connections are closed.
  * "ssh" is optional; without it the SSH routes answer 404 ("SSH is not configured"). "user_ca"
  * and "host_ca" list the token keys (PKCS#11 URI, RFC 7512, or label, as "ca.key") of the SSH
  * user and host CAs, newest first, 1..SVC_SSH_CA_KEYS_MAX each: the first signs, all are
@@ -134,6 +136,7 @@
 #define API_LIMIT_CONNECTION_TIMEOUT_S 30
 #define API_LIMIT_REQUEST_TIMEOUT_S 10
 #define API_LIMIT_WORKERS 8
+#define API_LIMIT_SHUTDOWN_GRACE_S 10
 #define API_SSH_KRL_VALIDITY_S 3600L
 #define API_SSH_KRL_VALIDITY_MIN_S 60L
 #define API_SSH_KRL_VALIDITY_MAX_S 86400L
@@ -193,6 +196,7 @@ struct api_config {
     long connection_timeout_s; /* seconds */
     long request_timeout_s;    /* seconds */
     long workers;
+    long shutdown_grace_s; /* seconds */
 };
 
 /* Reads and validates the config at path; listen_override (may be NULL, e.g. $HSMSIGN_LISTEN)

@@ -3,6 +3,15 @@
  * custom runtime (api_lambda) when AWS_LAMBDA_RUNTIME_API is set.
  *
  *   hsmsignd --config FILE
+ *   hsmsignd --check-config FILE
+ *
+ * --check-config validates FILE as start-up does (every member, range and cross-reference; the
+ * files it names must exist) without loading the module or touching a token, and without
+ * reading the PIN: token.pin_file must exist and be a regular file (its content is never
+ * read; a mode that lets group or others read it is warned about on stderr); token.pin_env is
+ * not looked at. The JWK Set file, CA chain and secret files' contents are checked only at start
+ * (they need the token). Exit 0 when valid ("FILE: ok" on stdout), 1 with the field and reason
+ * on stderr. HSMSIGN_LISTEN is not applied.
  *
  * Environment: HSMSIGN_CONFIG (instead of --config), HSMSIGN_LISTEN (overrides "listen"; not
  * used by the Lambda runtime), HSMSIGN_LOG_LEVEL, AWS_LAMBDA_RUNTIME_API (host:port of the
@@ -21,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "api/api_config.h"
@@ -33,6 +43,7 @@
 static void api_usage(FILE *out)
 {
     fputs("usage: hsmsignd --config FILE\n"
+          "       hsmsignd --check-config FILE  (validate without touching a token)\n"
           "  HSMSIGN_CONFIG   config path (instead of --config)\n"
           "  HSMSIGN_LISTEN   host:port to listen on (overrides \"listen\")\n"
           "  HSMSIGN_LOG_LEVEL debug|info|warn|error\n"
@@ -46,6 +57,41 @@ static const char *api_config_path(int argc, char **argv)
         return argv[2];
     }
     return argc == 1 ? getenv("HSMSIGN_CONFIG") : NULL;
+}
+
+/* The hs_error detail as one line on stderr: "hsmsignd: PATH: CODE: detail". */
+static void api_print_error(const char *what)
+{
+    const struct hs_error *e = hs_error_last();
+    fprintf(stderr, "hsmsignd: %s: %s%s%s\n", what, hs_code_name(e->code),
+            e->detail[0] != '\0' ? ": " : "", e->detail);
+}
+
+/* --check-config: see the top of this file. */
+static int api_check_config(const char *path)
+{
+    struct api_config *cfg = NULL;
+    if (hs_failed(api_config_load(path, NULL, &cfg))) {
+        api_print_error(path);
+        return 1;
+    }
+    int rc = 0;
+    struct stat st;
+    const char *pin_file = cfg->token.pin_file;
+    if (pin_file != NULL && (stat(pin_file, &st) != 0 || !S_ISREG(st.st_mode))) {
+        fprintf(stderr, "hsmsignd: %s: token.pin_file: %s is not a regular file\n", path, pin_file);
+        rc = 1;
+    } else if (pin_file != NULL && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        fprintf(stderr,
+                "hsmsignd: %s: warning: token.pin_file: %s has mode %04o (0600 or 0400 "
+                "keeps it to its owner)\n",
+                path, pin_file, (unsigned)(st.st_mode & 07777));
+    }
+    api_config_free(cfg);
+    if (rc == 0) {
+        printf("%s: ok\n", path);
+    }
+    return rc;
 }
 
 static int api_fail(const char *what)
@@ -125,6 +171,7 @@ static struct api_http_limits api_http_limits_of(const struct api_config *cfg)
         .connection_timeout_s = cfg->connection_timeout_s,
         .request_timeout_s = cfg->request_timeout_s,
         .workers = cfg->workers,
+        .shutdown_grace_s = cfg->shutdown_grace_s,
     };
 }
 
@@ -153,6 +200,9 @@ int main(int argc, char **argv)
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         api_usage(stdout);
         return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "--check-config") == 0) {
+        return api_check_config(argv[2]);
     }
     const char *path = api_config_path(argc, argv);
     if (path == NULL) {

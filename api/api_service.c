@@ -65,10 +65,9 @@ static HS_RESULT api_service_sigv4_read(const struct api_config *cfg,
             hs_error_context(hs_secret_from_file(a->secret_file, HS_SECRET_MAX, &secrets[2 * i]),
                              "auth.sigv4.access_keys"));
         if (a->session_token_file != NULL) {
-            HS_GUARD(
-                hs_error_context(hs_secret_from_file(a->session_token_file, HS_SECRET_LARGE_MAX,
-                                                     &secrets[2 * i + 1]),
-                                 "auth.sigv4.access_keys"));
+            HS_GUARD(hs_error_context(hs_secret_from_file(a->session_token_file,
+                                                          HS_SECRET_LARGE_MAX, &secrets[2 * i + 1]),
+                                      "auth.sigv4.access_keys"));
         }
         k->access_key_id = a->access_key_id;
         k->secret_access_key = secrets[2 * i];
@@ -173,9 +172,8 @@ static void api_reload_freep(struct api_reload **rl)
 /* Logs each member that changed but is read only at start. */
 static void api_reload_restart_needed(const struct api_config *old, const struct api_config *cfg)
 {
-    static const char *const fixed[] = {"listen",   "token",          "inventory",
-                                        "profiles", "token_profiles", "limits",
-                                        "ssh",      NULL};
+    static const char *const fixed[] = {"listen",         "token",  "inventory", "profiles",
+                                        "token_profiles", "limits", "ssh",       NULL};
     for (size_t i = 0; fixed[i] != NULL; i++) {
         json_object *a = NULL;
         json_object *b = NULL;

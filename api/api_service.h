@@ -29,8 +29,8 @@ struct api_service {
      * thread that holds it for reading take it again. */
     pthread_rwlock_t lock;
     bool lock_ready;
-    struct api_config *cfg;  /* the current config */
-    struct api_retired *old; /* configs replaced by reloads: kept, as their strings may be lent */
+    struct api_config *cfg;    /* the current config */
+    struct api_retired *old;   /* configs replaced by reloads: kept, as their strings may be lent */
     struct svc_config svc_cfg; /* points into cfg */
     struct svc_ctx *svc;
     struct api_metrics metrics;
