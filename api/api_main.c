@@ -195,6 +195,22 @@ static void api_wait_for_signal(const sigset_t *set, struct api_service *svc, co
     }
 }
 
+/* HTTP mode: SIGINT, SIGTERM and SIGHUP are blocked before any thread starts, so only sigwait()
+ * receives them (api_wait_for_signal). */
+static void api_signals_block(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    /* Without it in the set, SIGHUP's default action ended the process without a word. */
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    HS_IGNORE(signal(SIGPIPE, SIG_IGN));
+    /* A write past RLIMIT_FSIZE (or a file system's limit) must fail the request that caused
+     * it (nothing is issued without its inventory record) instead of killing the service. */
+    HS_IGNORE(signal(SIGXFSZ, SIG_IGN));
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -216,18 +232,8 @@ int main(int argc, char **argv)
     if (runtime_api != NULL) {
         return api_main_lambda(path, runtime_api, &t0);
     }
-    /* Signals are blocked before any thread starts, so only sigwait() receives them. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    /* Without it in the set, SIGHUP's default action ended the process without a word. */
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    HS_IGNORE(signal(SIGPIPE, SIG_IGN));
-    /* A write past RLIMIT_FSIZE (or a file system's limit) must fail the request that caused
-     * it (nothing is issued without its inventory record) instead of killing the service. */
-    HS_IGNORE(signal(SIGXFSZ, SIG_IGN));
+    api_signals_block(&set);
     struct api_config *cfg = NULL;
     struct api_service *svc = NULL;
     struct api_http *http = NULL;
