@@ -6,7 +6,7 @@
 hsmsignd=${HSMSIGND:?}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cd "$work"
+cd "$work" || exit 1
 mkdir -p out
 # Files the config names only need to exist: nothing here is a real module, chain or JWK Set,
 # so a check that loaded the module or read the files would fail.

@@ -9,12 +9,12 @@
 #       token, hsmsignd exits 0 and logs service.stopped, sanitizers quiet.
 . "$(dirname "$0")/lib.sh"
 require openssl curl
-hsmsignd=${HSMSIGND:?}
+: "${HSMSIGND:?}"
 work=$(mktemp -d)
 trap 'stop_hsmsignd; rm -rf "$work"' EXIT
-cd "$work"
+cd "$work" || exit 1
 mkdir -p out cfg
-label=sig-test
+label="sig-test"
 new_token "$work/token" "$label"
 module=/usr/lib/softhsm/libsofthsm2.so
 token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$work/token/user.pin\"}"
@@ -29,9 +29,12 @@ cat >cfg/export2.json <<JSON
   "jwt_keys": [{"key": "sig-jwt2"}, {"key": "sig-jwt"}], "truststore_output": "out/truststore2.pem",
   "jwks_output": "out/jwks2.json" }
 JSON
-"$KEYCEREMONY" jwt-key --config cfg/jwt2.json 2>>out/ceremony.log &&
-    "$KEYCEREMONY" export --config cfg/export2.json 2>>out/ceremony.log ||
-    { echo "second JWT key ceremony failed"; cat out/ceremony.log; exit 1; }
+if ! "$KEYCEREMONY" jwt-key --config cfg/jwt2.json 2>>out/ceremony.log ||
+    ! "$KEYCEREMONY" export --config cfg/export2.json 2>>out/ceremony.log; then
+    echo "second JWT key ceremony failed"
+    cat out/ceremony.log
+    exit 1
+fi
 kid_of() { $py -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys"][0]["kid"])' "$1"; }
 old_kid=$(kid_of out/jwks.json)
 new_kid=$(kid_of out/jwks2.json)

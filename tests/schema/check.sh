@@ -75,12 +75,12 @@ for f in out/module.so out/chain.pem out/jwks.json out/caller.secret out/session
     var/dev/ceremony/truststore.pem var/dev/ceremony/jwks.json var/dev/access-key.secret; do
     printf 'x' >"$f"
 done
-printf 'x' >/dev/null
 umask 077
 printf 'pin' >out/user.pin
 printf 'pin' >var/softhsm/user.pin
 umask 022
 # The quickstart's service config, as scripts/quickstart.sh writes it.
+# shellcheck disable=SC2016 # the quickstart heredoc's own $endpoint and $key_id, replaced literally
 sed -n '/^    cat > var\/dev\/hsmsignd.json <<JSON$/,/^JSON$/p' "$repo/scripts/quickstart.sh" |
     sed '1d;$d' | sed -e 's|\$endpoint|http://127.0.0.1:8080|g' -e 's|\$key_id|AKIAHSMDEV0123456789|g' \
     >quickstart.json
@@ -168,7 +168,7 @@ PY
 }
 paths_of full-a.json full-b.json >config.members
 missing=$(grep -vxFf config.members schema.members || true)
-check "(c) every member the schema lists is set in a config --check-config accepts${missing:+ (missing: $(echo $missing))}" \
+check "(c) every member the schema lists is set in a config --check-config accepts${missing:+ (missing: ${missing//$'\n'/ })}" \
     test -z "$missing"
 names_in_c() { # the quoted names of every allowed-member list in the given sources
     $py - "$@" <<'PY'
@@ -186,13 +186,14 @@ names_in_c "$repo/api/api_config.c" "$repo/api/api_policy.c" "$repo/pkcs11/p11_c
     "$repo/service/svc_profile.c" "$repo/service/svc_token_profile.c" >c.names
 check "(c) the parsers' member lists were found (>= 60 names)" test "$(wc -l <c.names)" -ge 60
 extra=$(grep -vxFf schema.names c.names || true)
-check "(c) every member the service parsers allow is in the schema${extra:+ (not in it: $(echo $extra))}" test -z "$extra"
+check "(c) every member the service parsers allow is in the schema${extra:+ (not in it: ${extra//$'\n'/ })}" test -z "$extra"
 (cd "$repo/docs/schema" && ls ceremony/*.schema.json) | grep -v common >ceremony.list
-node "$here/check.mjs" names $(cat ceremony.list) | sort -u >ceremony.names
+mapfile -t ceremony_schemas <ceremony.list
+node "$here/check.mjs" names "${ceremony_schemas[@]}" | sort -u >ceremony.names
 names_in_c "$repo/keyceremony/kc_config.c" >kc.names
 check "(c) keyceremony's member lists were found (>= 30 names)" test "$(wc -l <kc.names)" -ge 30
 extra=$(grep -vxFf ceremony.names kc.names || true)
-check "(c) every member keyceremony allows is in a ceremony schema${extra:+ (not in one: $(echo $extra))}" test -z "$extra"
+check "(c) every member keyceremony allows is in a ceremony schema${extra:+ (not in one: ${extra//$'\n'/ })}" test -z "$extra"
 
 # (d) an unknown member at each object, and wrong types/ranges: both reject.
 both_reject() { # FILE TEXT: the schema and --check-config both reject FILE
@@ -208,7 +209,7 @@ for where in "d" "d['token']" "d['ca']" "d['profiles']['server']" "d['inventory'
     "d['auth']" "d['auth']['sigv4']" "d['auth']['sigv4']['access_keys'][0]" "d['auth']['mtls']" \
     "d['policy']" "d['policy']['rules'][0]" "d['limits']" "d['ssh']" "d['ssh']['keygen']"; do
     i=$((i + 1))
-    mutate full-a.json "u$i.json" "$where['zz_unknown'] = 1"
+    mutate full-a.json "u$i.json" "${where}['zz_unknown'] = 1"
     check "(d) an unknown member in $where: schema and --check-config reject it" both_reject "u$i.json" zz_unknown
 done
 mutate full-a.json t1.json "d['limits']['workers'] = 0"
