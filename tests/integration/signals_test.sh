@@ -5,8 +5,9 @@
 #       config.reload.done, serves the new JWK Set and signs with the new key afterwards;
 #   (b) SIGHUP with a narrower policy: applied; then SIGHUP with a malformed policy: logged as
 #       config.reload.failed naming "policy", and the narrower policy is still enforced;
-#   (c) SIGTERM during a burst of requests: every answered request is a complete 200 with a
-#       token, hsmsignd exits 0 and logs service.stopped, sanitizers quiet.
+#   (c) SIGTERM during a burst of 48 requests: every answered request is complete (a 200 with a
+#       token, or a JSON 503 beyond the per-address connection limit), the rest refused;
+#       hsmsignd exits 0 and logs service.stopped, sanitizers quiet.
 . "$(dirname "$0")/lib.sh"
 require openssl curl
 : "${HSMSIGND:?}"
@@ -61,10 +62,19 @@ write_config "$(permissive_policy "$principal")"
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 sig=(--aws-sigv4 aws:amz:eu-west-1:execute-api --user "$akid:$(cat out/caller.secret)")
 
-# token AUDIENCE OUT: POST /v1/tokens; prints the status code, the body goes to OUT.
+# token AUDIENCE OUT: POST /v1/tokens; prints the status code (000: no answer at all, e.g.
+# refused), the body goes to OUT. An answer cut off after its status line prints
+# "incomplete-CODE".
 token() {
-    curl -sS -m 10 -o "$2" -w '%{http_code}' "${sig[@]}" -H 'Content-Type: application/json' \
-        --data "{\"audience\": \"$1\"}" "$svc_url/v1/tokens" 2>/dev/null || echo 000
+    local code rc=0
+    code=$(curl -sS -m 10 -o "$2" -w '%{http_code}' "${sig[@]}" \
+        -H 'Content-Type: application/json' --data "{\"audience\": \"$1\"}" \
+        "$svc_url/v1/tokens" 2>/dev/null) || rc=$?
+    if [ "$rc" = 0 ] || [ "$code" = 000 ]; then
+        echo "$code"
+    else
+        echo "incomplete-$code"
+    fi
 }
 # kid of a token answer's JWT header
 token_kid() {
@@ -117,6 +127,7 @@ jwks_served() {
 }
 check "(a) the new JWK Set is served (new key first, old still published)" jwks_served
 signs_new() { [ "$(token after out/after.json)" = 200 ] && [ "$(token_kid out/after.json)" = "$new_kid" ]; }
+signs_new_allowed() { [ "$(token only-this out/after.json)" = 200 ] && [ "$(token_kid out/after.json)" = "$new_kid" ]; }
 check "(a) tokens are signed with the new key afterwards" signs_new
 
 # (b) a narrower policy, then a malformed one.
@@ -137,11 +148,28 @@ kill -HUP "$svc_pid"
 check "(b) a config that is not JSON: config.reload.failed, service lives" \
     sh -c "sleep 0.5; grep -c '\"event\":\"config.reload.failed\"' out/hsmsignd.log | grep -qx 2 && kill -0 $svc_pid"
 
+# A JWK Set whose key is not on the token: the reload fails naming jwt.jwks_file, and the
+# running keys stay (the JWK Set served and the signing key unchanged).
+write_config "$narrow"
+$py -c '
+import json
+from jwcrypto import jwk
+k = jwk.JWK.generate(kty="EC", crv="P-256")
+d = json.loads(k.export_public())
+d.update(kid=k.thumbprint(), alg="ES256", use="sig")
+print(json.dumps({"keys": [d]}))' >cfg/live-jwks.json.tmp
+mv cfg/live-jwks.json.tmp cfg/live-jwks.json
+kill -HUP "$svc_pid"
+check "(b) a JWK Set with a key not on the token: config.reload.failed" wait_log config.reload.failed 3
+check "(b) ... naming jwt.jwks_file" \
+    sh -c "grep '\"event\":\"config.reload.failed\"' out/hsmsignd.log | tail -1 | grep -q jwks_file"
+check "(b) ... the running JWK Set is still served" jwks_served
+check "(b) ... and still signs" signs_new_allowed
 # (c) SIGTERM during a burst.
-for i in $(seq 1 24); do
+for i in $(seq 1 48); do
     (token only-this "out/burst.$i.json" >"out/burst.$i.code") &
 done
-sleep 0.2
+sleep 0.1
 kill -TERM "$svc_pid"
 rc=0
 wait "$svc_pid" || rc=$?
@@ -150,20 +178,24 @@ wait
 check "(c) SIGTERM during a burst: exit 0" test "$rc" = 0
 check "(c) service.stopped logged" grep -q '"event":"service.stopped"' out/hsmsignd.log
 burst_complete() {
-    local i answered=0
-    for i in $(seq 1 24); do
+    local i answered=0 busy=0
+    for i in $(seq 1 48); do
         code=$(cat "out/burst.$i.code")
         case $code in
         200)
             $py -c 'import json,sys; t=json.load(open(sys.argv[1]))["token"]; assert t.count(".")==2' \
                 "out/burst.$i.json" || return 1
             answered=$((answered + 1)) ;;
+        503) # over limits.max_connections_per_ip (32): a whole JSON error, not a cut-off
+            $py -c 'import json,sys; assert "error" in json.load(open(sys.argv[1]))' \
+                "out/burst.$i.json" || return 1
+            busy=$((busy + 1)) ;;
         000) ;; # refused or closed before a byte was answered
         *) echo "     burst $i: $code"; return 1 ;;
         esac
     done
-    echo "     burst: $answered of 24 answered"
+    echo "     burst: $answered of 48 answered 200, $busy answered 503, the rest refused at the door"
 }
-check "(c) every answered request is a complete 200 with a token" burst_complete
+check "(c) every answered request is complete (200 with a token, or a JSON 503)" burst_complete
 check "(c) sanitizers quiet" sh -c "! grep -q 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error' out/hsmsignd.log"
 finish
