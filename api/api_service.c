@@ -37,6 +37,21 @@ void api_service_free(struct api_service *svc)
     OPENSSL_free(svc);
 }
 
+/* Writers first: under a steady load some request always holds the lock for reading, and a
+ * reload (the main thread, which also takes SIGTERM) must not wait for a gap that never comes.
+ * So no thread may take it for reading twice (a waiting writer would deadlock it): api_route
+ * and api_route_sshkey_authz each take it once and never run inside each other. */
+static HS_RESULT api_service_lock_init(pthread_rwlock_t *lock)
+{
+    pthread_rwlockattr_t attr;
+    HS_ENSURE(pthread_rwlockattr_init(&attr) == 0, HS_ERR_INTERNAL);
+    int rc = pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = rc != 0 ? rc : pthread_rwlock_init(lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    HS_ENSURE(rc == 0, HS_ERR_INTERNAL);
+    return HS_OK;
+}
+
 void api_service_read_lock(struct api_service *svc)
 {
     pthread_rwlock_rdlock(&svc->lock);
@@ -120,7 +135,7 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     svc->cfg = owned_cfg;
     owned_cfg = NULL;
     HS_GUARD(p11_evp_init());
-    HS_ENSURE(pthread_rwlock_init(&svc->lock, NULL) == 0, HS_ERR_INTERNAL);
+    HS_GUARD(api_service_lock_init(&svc->lock));
     svc->lock_ready = true;
     HS_GUARD(api_service_sigv4_read(cfg, svc->secrets, svc->sigv4_keys));
     api_service_sigv4_set(svc);

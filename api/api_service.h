@@ -25,8 +25,8 @@ struct api_retired;
 struct api_service {
     /* Held for reading by every request (api_route) and policy decision of a key generation
      * job, for writing by a reload while it swaps the new state in (api_service_reload):
-     * requests finish on the state they started with. glibc's default (readers first) lets a
-     * thread that holds it for reading take it again. */
+     * requests finish on the state they started with. Writers are preferred (a reload is not
+     * starved by a steady load), so no thread takes it for reading twice. */
     pthread_rwlock_t lock;
     bool lock_ready;
     struct api_config *cfg;    /* the current config */

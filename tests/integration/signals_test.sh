@@ -137,6 +137,11 @@ kill -HUP "$svc_pid"
 check "(b) narrower policy reloaded" wait_log config.reload.done 2
 check "(b) ... and enforced: another audience 403" test "$(token other out/b1.json)" = 403
 check "(b) ... the allowed audience 200" test "$(token only-this out/b2.json)" = 200
+write_config "$narrow, \"limits\": {\"workers\": 2}"
+kill -HUP "$svc_pid"
+check "(b) a changed \"limits\": the reload is done ..." wait_log config.reload.done 3
+check "(b) ... and says limits needs a restart" \
+    sh -c "grep '\"event\":\"config.reload.restart_needed\"' out/hsmsignd.log | grep -q '\"field\":\"limits\"'"
 write_config '"policy": {"rules": "not a list"}'
 kill -HUP "$svc_pid"
 check "(b) malformed policy: config.reload.failed logged" wait_log config.reload.failed 1
