@@ -226,6 +226,7 @@ HS_RESULT svc_ctx_reload_new(struct svc_ctx *ctx, const struct svc_config *next,
     hs_result r = svc_ctx_ca(s);
     r = hs_failed(r) ? r : svc_ctx_jwt(s);
     r = hs_failed(r) ? r : svc_token_profiles_bind(s);
+    r = hs_failed(r) ? r : svc_ssh_roles_check(s, &ctx->ssh);
     s->pool = NULL;
     HS_GUARD(r);
     *out = rl;
