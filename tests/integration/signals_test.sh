@@ -123,7 +123,7 @@ check "(a) hsmsignd still runs after SIGHUP" kill -0 "$svc_pid"
 jwks_served() {
     curl -sS -m 5 "$svc_url/.well-known/jwks.json" >out/jwks.served &&
         [ "$(kid_of out/jwks.served)" = "$new_kid" ] &&
-        grep -q "$old_kid" out/jwks.served
+        grep -qF -- "\"$old_kid\"" out/jwks.served
 }
 check "(a) the new JWK Set is served (new key first, old still published)" jwks_served
 signs_new() { [ "$(token after out/after.json)" = 200 ] && [ "$(token_kid out/after.json)" = "$new_kid" ]; }
@@ -203,4 +203,45 @@ burst_complete() {
 }
 check "(c) every answered request is complete (200 with a token, or a JSON 503)" burst_complete
 check "(c) sanitizers quiet" sh -c "! grep -q 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error' out/hsmsignd.log"
+
+# (d) limits.shutdown_grace_seconds bounds the drain: a client that pipelines thousands of
+# requests and never reads leaves its connection stuck writing answers; after SIGTERM it is cut
+# off once the grace (2 s) has passed, well before connection_timeout_seconds (30 s).
+cp out/jwks2.json cfg/live-jwks.json
+write_config "$narrow, \"limits\": {\"shutdown_grace_seconds\": 2, \"connection_timeout_seconds\": 30, \"request_timeout_seconds\": 60}"
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd-d.log || exit 1
+port=${svc_url##*:}
+$py - "$port" <<'PY' &
+import socket, sys, threading, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+req = b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: t\r\n\r\n" * 20000
+threading.Thread(target=lambda: s.sendall(req), daemon=True).start()
+time.sleep(60)  # never reads; ended by the test
+PY
+reader=$!
+# Until the server stops answering (its log stops growing): the connection is stuck writing.
+stuck() {
+    local a b
+    for _ in $(seq 1 60); do
+        a=$(wc -l <out/hsmsignd-d.log)
+        sleep 0.5
+        b=$(wc -l <out/hsmsignd-d.log)
+        [ "$a" = "$b" ] && [ "$b" -gt 100 ] && return 0
+    done
+    return 1
+}
+check "(d) a pipelining client that never reads leaves a connection stuck writing" stuck
+t0=$(date +%s)
+kill -TERM "$svc_pid"
+rc=0
+wait "$svc_pid" || rc=$?
+svc_pid=
+elapsed=$(($(date +%s) - t0))
+kill "$reader" 2>/dev/null || true
+wait "$reader" 2>/dev/null || true
+echo "     exited after ${elapsed} s"
+check "(d) SIGTERM: exit 0 within the 2 s grace plus slack (< 10 s), not connection_timeout" \
+    sh -c "[ $rc = 0 ] && [ $elapsed -lt 10 ]"
 finish
