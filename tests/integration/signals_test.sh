@@ -7,7 +7,10 @@
 #       config.reload.failed naming "policy", and the narrower policy is still enforced;
 #   (c) SIGTERM during a burst of 48 requests: every answered request is complete (a 200 with a
 #       token, or a JSON 503 beyond the per-address connection limit), the rest refused;
-#       hsmsignd exits 0 and logs service.stopped, sanitizers quiet.
+#       hsmsignd exits 0 and logs service.stopped, sanitizers quiet;
+#   (d) SIGTERM with a connection stuck writing answers (a client that pipelines and never
+#       reads): cut off after limits.shutdown_grace_seconds (2 s), exit 0 well before
+#       connection_timeout_seconds (30 s).
 . "$(dirname "$0")/lib.sh"
 require openssl curl
 : "${HSMSIGND:?}"
