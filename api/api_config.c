@@ -230,6 +230,7 @@ static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
                                           "connection_timeout_seconds",
                                           "request_timeout_seconds",
                                           "workers",
+                                          "shutdown_grace_seconds",
                                           NULL};
     json_object *lim = NULL;
     int64_t conns = API_LIMIT_CONNECTIONS;
@@ -237,6 +238,7 @@ static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
     int64_t timeout = API_LIMIT_CONNECTION_TIMEOUT_S;
     int64_t request = API_LIMIT_REQUEST_TIMEOUT_S;
     int64_t workers = API_LIMIT_WORKERS;
+    int64_t grace = API_LIMIT_SHUTDOWN_GRACE_S;
     HS_GUARD(hs_json_get_typed(doc, "limits", false, json_type_object, &lim));
     if (lim != NULL) {
         HS_GUARD(hs_json_check_keys(lim, allowed, "limits"));
@@ -246,12 +248,14 @@ static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
             hs_json_get_int(lim, "connection_timeout_seconds", false, 1, 600, timeout, &timeout));
         HS_GUARD(hs_json_get_int(lim, "request_timeout_seconds", false, 1, 300, request, &request));
         HS_GUARD(hs_json_get_int(lim, "workers", false, 1, 256, workers, &workers));
+        HS_GUARD(hs_json_get_int(lim, "shutdown_grace_seconds", false, 1, 3600, grace, &grace));
     }
     cfg->max_connections = (long)conns;
     cfg->max_connections_per_ip = (long)per_ip;
     cfg->connection_timeout_s = (long)timeout;
     cfg->request_timeout_s = (long)request;
     cfg->workers = (long)workers;
+    cfg->shutdown_grace_s = (long)grace;
     return HS_OK;
 }
 

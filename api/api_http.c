@@ -585,7 +585,10 @@ static void api_http_sweep(struct api_http *http, int64_t now)
 }
 
 /* Stopping: no more accepts; idle, reading and lingering connections closed. */
-static void api_http_wind_down(struct api_http *http)
+/* After SIGTERM: no new connections; idle ones closed; past the grace period (late) answers still
+ * being written are cut off too. Connections a worker holds are never touched here: they are
+ * answered, then closed (close_after). */
+static void api_http_wind_down(struct api_http *http, bool late)
 {
     if (http->listen_fd >= 0) {
         close(http->listen_fd);
@@ -594,7 +597,8 @@ static void api_http_wind_down(struct api_http *http)
     }
     for (size_t i = http->nconns; i-- > 0;) {
         struct api_http_conn *conn = http->conns[i];
-        if (conn->state == API_HTTP_READ || conn->state == API_HTTP_LINGER) {
+        if (conn->state == API_HTTP_READ || conn->state == API_HTTP_LINGER ||
+            (late && conn->state == API_HTTP_WRITE)) {
             api_http_close(http, conn);
         }
     }
@@ -628,9 +632,13 @@ static void *api_http_io_main(void *arg)
     struct api_http *http = arg;
     struct epoll_event events[API_HTTP_EVENTS];
     int64_t last_sweep = api_http_now_ms();
+    int64_t stop_deadline = 0; /* 0: not stopping yet */
     for (;;) {
         if (atomic_load(&http->stopping)) {
-            api_http_wind_down(http);
+            int64_t now = api_http_now_ms();
+            stop_deadline =
+                stop_deadline != 0 ? stop_deadline : now + http->limits.shutdown_grace_s * 1000;
+            api_http_wind_down(http, now >= stop_deadline);
             if (http->nconns == 0) {
                 break;
             }
@@ -868,6 +876,9 @@ HS_RESULT api_http_start(struct api_service *svc, const char *listen,
     HS_ENSURE(http != NULL, HS_ERR_NOMEM);
     http->svc = svc;
     http->limits = *limits;
+    if (http->limits.shutdown_grace_s <= 0) { /* callers that predate it: the default */
+        http->limits.shutdown_grace_s = 10;
+    }
     http->listen_fd = -1;
     http->epoll_fd = -1;
     http->wake_fd = -1;

@@ -37,6 +37,9 @@ struct api_http_limits {
     long connection_timeout_s;   /* seconds: idle keep-alive, and writing a response */
     long request_timeout_s;      /* seconds: the whole request, first byte to last */
     long workers;                /* threads running api_route() */
+    /* seconds: after SIGTERM, how long responses still being written may take before their
+     * connections are closed (requests a worker holds are always finished and answered) */
+    long shutdown_grace_s;
 };
 
 /* Starts serving svc on listen ("host:port"; IPv6 as "[::1]:port"; port 0 picks a free port)

@@ -350,9 +350,11 @@ static HS_RESULT api_authz_ssh(void *arg, const struct svc_ssh_ask *ask, struct 
 HS_RESULT api_route_sshkey_authz(void *arg, const char *principal, const struct svc_ssh_ask *ask,
                                  struct svc_ssh_grant *out, const char **reason)
 {
-    const struct api_service *svc = arg;
+    struct api_service *svc = arg;
     enum api_policy_reason why = API_POLICY_NO_RULE;
+    api_service_read_lock(svc);
     hs_result r = api_ssh_policy(svc, principal, ask, out, &why);
+    api_service_read_unlock(svc);
     if (r.code == HS_ERR_POLICY_DENIED) {
         *reason = api_policy_reason_name(why);
     }
@@ -1028,6 +1030,8 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
     size_t nroutes = 0;
     const char *const *labels = api_route_names(&nroutes);
     struct api_outcome oc = {.route = API_ROUTE_UNKNOWN, .reason = API_POLICY_ALLOWED};
+    /* The whole request runs on one state: a reload (SIGHUP) waits for it to finish. */
+    api_service_read_lock(svc);
     hs_result r = api_dispatch(svc, req, &oc, out);
     if (hs_failed(r)) {
         /* The policy's reason goes into the answer only when the answer is the denial: a
@@ -1045,6 +1049,7 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
                               input ? hs_error_last()->detail : NULL);
         memcpy(out->allow, oc.allow, sizeof(out->allow));
     }
+    api_service_read_unlock(svc);
     out->head = strcmp(req->method, "HEAD") == 0;
     long long us = api_elapsed_us(&start);
     api_metrics_count(&svc->metrics, oc.route, out->status, us);

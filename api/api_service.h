@@ -7,6 +7,7 @@
 #ifndef API_SERVICE_H
 #define API_SERVICE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -19,8 +20,17 @@
 #include "service/svc_ctx.h"
 #include "service/svc_sshkey.h"
 
+struct api_retired;
+
 struct api_service {
-    struct api_config *cfg;
+    /* Held for reading by every request (api_route) and policy decision of a key generation
+     * job, for writing by a reload while it swaps the new state in (api_service_reload):
+     * requests finish on the state they started with. Writers are preferred (a reload is not
+     * starved by a steady load), so no thread takes it for reading twice. */
+    pthread_rwlock_t lock;
+    bool lock_ready;
+    struct api_config *cfg;    /* the current config */
+    struct api_retired *old;   /* configs replaced by reloads: kept, as their strings may be lent */
     struct svc_config svc_cfg; /* points into cfg */
     struct svc_ctx *svc;
     struct api_metrics metrics;
@@ -44,6 +54,21 @@ struct api_service {
  * HS_ERR_HSM_*, HS_ERR_INPUT_CONFIG, HS_ERR_CRYPTO, HS_ERR_IO (inventory, secrets). The caller
  * frees *out with api_service_free(). */
 HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out);
+
+/* Reloads what can change without a restart from the config file at path (SIGHUP): the policy,
+ * auth (the SigV4 access keys, their secret files re-read; mtls), the JWT keys (jwt: the JWK Set
+ * file's content or jwt.keys, issuer, default_alg) and the CA chain file's content (checked
+ * against ca.key). Everything new is built and validated off to the side first; then, under the
+ * write lock, swapped in. On any failure nothing changes. Other members (listen, token, ca.key,
+ * inventory, profiles, token_profiles, limits, ssh) need a restart: a change to one is logged
+ * (config.reload.restart_needed) and not applied. Logs config.reload.done or
+ * config.reload.failed (with the field and reason). Errors: as api_config_load and
+ * svc_ctx_new's for those fields; HS_ERR_INPUT_CONFIG. */
+HS_RESULT api_service_reload(struct api_service *svc, const char *path);
+
+/* The read side of svc->lock (api_route, the key generation jobs' policy). */
+void api_service_read_lock(struct api_service *svc);
+void api_service_read_unlock(struct api_service *svc);
 
 void api_service_free(struct api_service *svc);
 void api_service_freep(struct api_service **svc);

@@ -73,6 +73,11 @@ struct svc_ctx {
     const struct sgn_jwt_key *token_profile_keys[SVC_TOKEN_PROFILES_MAX];
 };
 
+/* Fails (HS_ERR_INPUT_CONFIG naming ssh.user_ca / ssh.host_ca and the other role) when one of
+ * ssh's CA keys is keys' issuing CA key or one of its JWT keys (one key, one role; svc_ssh.c).
+ * Used by a reload, whose new JWT keys are checked against the running SSH CAs. */
+HS_RESULT svc_ssh_roles_check(const struct svc_ctx *keys, const struct svc_ssh_state *ssh);
+
 /* Initialises an empty cache. Errors: HS_ERR_INTERNAL when the mutex cannot be created. */
 HS_RESULT svc_crl_cache_init(struct svc_crl_cache *c);
 

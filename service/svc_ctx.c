@@ -184,6 +184,85 @@ HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out)
     return HS_OK;
 }
 
+/* The reload's state is a scratch context that borrows ctx's pool: only its CA, JWT and token
+ * profile members are ever set. */
+struct svc_ctx_reload {
+    struct svc_ctx scratch;
+};
+
+void svc_ctx_reload_free(struct svc_ctx_reload *rl)
+{
+    if (rl == NULL) {
+        return;
+    }
+    sgn_jwt_key_array_freep(&rl->scratch.jwt_keys);
+    free(rl->scratch.openid_json);
+    free(rl->scratch.jwks_json);
+    sgn_issuer_free(rl->scratch.issuer);
+    OPENSSL_free(rl);
+}
+
+void svc_ctx_reload_freep(struct svc_ctx_reload **rl)
+{
+    svc_ctx_reload_free(*rl);
+}
+
+HS_RESULT svc_ctx_reload_new(struct svc_ctx *ctx, const struct svc_config *next,
+                             struct svc_ctx_reload **out)
+{
+    HS_ENSURE_REF(ctx);
+    HS_ENSURE_REF(next);
+    HS_DEFER(struct svc_ctx_reload *rl = OPENSSL_zalloc(sizeof(*rl)), svc_ctx_reload_freep);
+    HS_ENSURE(rl != NULL, HS_ERR_NOMEM);
+    struct svc_ctx *s = &rl->scratch;
+    s->cfg = ctx->cfg;
+    s->cfg.ca_chain_file = next->ca_chain_file;
+    s->cfg.jwt_issuer = next->jwt_issuer;
+    s->cfg.jwt_default_alg = next->jwt_default_alg;
+    s->cfg.jwt_jwks_file = next->jwt_jwks_file;
+    s->cfg.jwt_keys = next->jwt_keys;
+    s->cfg.njwt_keys = next->njwt_keys;
+    s->pool = ctx->pool; /* borrowed: never freed through the scratch context */
+    hs_result r = svc_ctx_ca(s);
+    r = hs_failed(r) ? r : svc_ctx_jwt(s);
+    r = hs_failed(r) ? r : svc_token_profiles_bind(s);
+    r = hs_failed(r) ? r : svc_ssh_roles_check(s, &ctx->ssh);
+    s->pool = NULL;
+    HS_GUARD(r);
+    *out = rl;
+    rl = NULL;
+    return HS_OK;
+}
+
+#define SVC_SWAP(type, a, b)                                                                       \
+    do {                                                                                           \
+        type svc_swap_tmp_ = (a);                                                                  \
+        (a) = (b);                                                                                 \
+        (b) = svc_swap_tmp_;                                                                       \
+    } while (0)
+
+void svc_ctx_reload_commit(struct svc_ctx *ctx, struct svc_ctx_reload *rl)
+{
+    struct svc_ctx *s = &rl->scratch;
+    SVC_SWAP(struct svc_config, ctx->cfg, s->cfg);
+    SVC_SWAP(struct sgn_issuer *, ctx->issuer, s->issuer);
+    for (size_t i = 0; i < SGN_JWT_KEYS_MAX; i++) {
+        SVC_SWAP(struct sgn_jwt_key *, ctx->jwt_keys[i], s->jwt_keys[i]);
+    }
+    SVC_SWAP(size_t, ctx->njwt_keys, s->njwt_keys);
+    SVC_SWAP(const struct sgn_jwt_key *, ctx->jwt_default, s->jwt_default);
+    SVC_SWAP(char *, ctx->jwks_json, s->jwks_json);
+    SVC_SWAP(char *, ctx->openid_json, s->openid_json);
+    for (size_t i = 0; i < SVC_TOKEN_PROFILES_MAX; i++) {
+        SVC_SWAP(const struct sgn_jwt_key *, ctx->token_profile_keys[i], s->token_profile_keys[i]);
+    }
+}
+
+const char *svc_ctx_jwt_kid(const struct svc_ctx *ctx)
+{
+    return ctx->jwt_default != NULL ? sgn_jwt_key_kid(ctx->jwt_default) : NULL;
+}
+
 HS_RESULT svc_ctx_ping(struct svc_ctx *ctx)
 {
     HS_ENSURE_REF(ctx);

@@ -151,6 +151,31 @@ HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out);
 void svc_ctx_free(struct svc_ctx *ctx);
 void svc_ctx_freep(struct svc_ctx **ctx);
 
+/* A reload of what can change without a restart (SIGHUP): the CA chain file, the JWT keys (the
+ * JWK Set file's content, or jwt.keys) and what hangs off them (JWK Set and discovery document,
+ * token profile keys). Built off to the side by svc_ctx_reload_new, swapped in by
+ * svc_ctx_reload_commit, freed with svc_ctx_reload_free. */
+struct svc_ctx_reload;
+
+/* Builds the new state from next (only ca_chain_file, jwt_issuer, jwt_default_alg,
+ * jwt_jwks_file, jwt_keys and njwt_keys are used; the rest stays ctx's; next's strings must
+ * outlive ctx) with ctx's token session pool: the CA key is found again and verified against the
+ * new chain, each JWT key is found and checked, the token profiles are bound to the new keys.
+ * ctx is not changed. Errors: as svc_ctx_new's for those fields, the detail naming the field.
+ * The caller frees *out with svc_ctx_reload_free (after or instead of committing it). */
+HS_RESULT svc_ctx_reload_new(struct svc_ctx *ctx, const struct svc_config *next,
+                             struct svc_ctx_reload **out);
+
+/* Swaps the new state into ctx; rl then holds the old one, for svc_ctx_reload_free. Cannot fail.
+ * The caller guarantees that no request uses ctx meanwhile (api_service's write lock). */
+void svc_ctx_reload_commit(struct svc_ctx *ctx, struct svc_ctx_reload *rl);
+
+/* The kid of the key that signs now (for the reload's log line); lent. */
+const char *svc_ctx_jwt_kid(const struct svc_ctx *ctx);
+
+void svc_ctx_reload_free(struct svc_ctx_reload *rl);
+void svc_ctx_reload_freep(struct svc_ctx_reload **rl);
+
 /* Whether a token session answers (C_GetSessionInfo on a pooled session). Errors:
  * HS_ERR_HSM_*. */
 HS_RESULT svc_ctx_ping(struct svc_ctx *ctx);

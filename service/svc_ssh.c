@@ -47,9 +47,8 @@ void svc_ssh_clear(struct svc_ssh_state *ssh)
  * one use, or a confusion between the encodings, reaches). Compared by public key
  * (EVP_PKEY_eq), so another reference to the same token object is caught too. Errors:
  * HS_ERR_INPUT_CONFIG naming the other role. */
-static HS_RESULT svc_ssh_own_role(const struct svc_ctx *ctx, const struct p11_key *key)
+static HS_RESULT svc_ssh_own_role(const struct svc_ctx *ctx, EVP_PKEY *pub)
 {
-    EVP_PKEY *pub = p11_key_get0_public(key);
     if (ctx->issuer != NULL) {
         HS_ENSURE_MSG(EVP_PKEY_eq(pub, p11_key_get0_public(sgn_issuer_get0_key(ctx->issuer))) != 1,
                       HS_ERR_INPUT_CONFIG,
@@ -64,13 +63,28 @@ static HS_RESULT svc_ssh_own_role(const struct svc_ctx *ctx, const struct p11_ke
     return HS_OK;
 }
 
+HS_RESULT svc_ssh_roles_check(const struct svc_ctx *keys, const struct svc_ssh_state *ssh)
+{
+    for (size_t i = 0; i < ssh->nuser; i++) {
+        HS_GUARD(hs_error_context(
+            svc_ssh_own_role(keys, sgn_ssh_key_get0_pkey(sgn_ssh_ca_get0_key(ssh->user[i].ca))),
+            "ssh.user_ca"));
+    }
+    for (size_t i = 0; i < ssh->nhost; i++) {
+        HS_GUARD(hs_error_context(
+            svc_ssh_own_role(keys, sgn_ssh_key_get0_pkey(sgn_ssh_ca_get0_key(ssh->host[i].ca))),
+            "ssh.host_ca"));
+    }
+    return HS_OK;
+}
+
 static HS_RESULT svc_ssh_load_one(const struct svc_ctx *ctx, const char *ref,
                                   struct svc_ssh_ca_entry *out)
 {
     HS_DEFER(struct p11_key *key = NULL, p11_key_freep);
     HS_GUARD(p11_key_find(ctx->pool, ref, &key));
     HS_GUARD(p11_key_check_protected(key));
-    HS_GUARD(svc_ssh_own_role(ctx, key));
+    HS_GUARD(svc_ssh_own_role(ctx, p11_key_get0_public(key)));
     HS_DEFER(struct sgn_ssh_ca *ca = NULL, sgn_ssh_ca_freep);
     HS_GUARD(sgn_ssh_ca_new(key, &ca));
     size_t len = 0;

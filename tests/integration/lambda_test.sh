@@ -279,6 +279,10 @@ no_pin() {
         ! tr '\0' '\n' <"/proc/$lambda_pid/environ" | has -F -- "$pin"
 }
 check "the PIN is in no log line, no record the Runtime API got, no argv or environment" no_pin
+survives_hup() { # Lambda mode ignores SIGHUP (no reload there; its default action would kill it)
+    kill -HUP "$lambda_pid" && sleep 0.3 && kill -0 "$lambda_pid"
+}
+check "SIGHUP in Lambda mode is ignored: hsmsignd still runs" survives_hup
 clean_stop() {
     kill -TERM "$lambda_pid" && wait "$lambda_pid"
     local rc=$?

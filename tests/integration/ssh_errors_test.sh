@@ -107,6 +107,22 @@ write_config '["sshe-user-ca"]'
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 log=out/hsmsignd.log
 ssh-keygen -q -t ed25519 -N '' -C subject -f keys/subject
+# SIGHUP with the SSH user CA's key as the JWT key: the reload checks the new JWT keys against
+# the running SSH CAs (one key, one role) and fails, naming the field; the service serves on.
+sed -i 's|"jwks_file": "out/jwks.json"|"keys": [{"key": "sshe-user-ca", "alg": "ES256"}]|' \
+    cfg/hsmsignd.json
+kill -HUP "$svc_pid"
+reload_refused() {
+    for _ in $(seq 1 100); do
+        grep -q '"event":"config.reload.failed"' "$log" && break
+        sleep 0.05
+    done
+    grep '"event":"config.reload.failed"' "$log" | has 'one role.*ssh.user_ca' &&
+        kill -0 "$svc_pid"
+}
+check "SIGHUP: an SSH CA key as the new JWT key is refused (one role, ssh.user_ca); serving on" \
+    reload_refused
+write_config '["sshe-user-ca"]'
 # call BODY_FILE: POST /v1/ssh/certificates; the status on stdout, out/resp and out/resp.h.
 call() {
     curl -sS -o out/resp -D out/resp.h -w '%{http_code}' \
