@@ -43,13 +43,16 @@ chk=$here/check.mjs
 work=$(mktemp -d)
 trap 'stop_hsmsignd; rm -rf "$work"' EXIT
 
+refused() { ! "$@" >/dev/null 2>&1; } # CMD fails
+differs_and_refused() { ! cmp -s "$1" "$2" && refused node "$chk" spec "$2"; }
+
 # --- (a) the document --------------------------------------------------------------------------
 check "(a) docs/openapi.yaml is a valid OpenAPI 3.1 document, its schemas compile" \
     node "$chk" spec "$spec"
 sed 's/^      operationId: tokenIssue$/      operationId: tokenIssue\n      responses: 7/' "$spec" \
     >"$work/broken.yaml"
 check "(a) a copy whose POST /v1/tokens has responses: 7 -> refused" \
-    eval '! cmp -s "$spec" "$work/broken.yaml" && ! node "$chk" spec "$work/broken.yaml" >/dev/null 2>&1'
+    differs_and_refused "$spec" "$work/broken.yaml"
 
 # --- (b) the spec's operations = the route table -----------------------------------------------
 $py - "$repo/api/api_route.c" >"$work/table.routes" <<'PY'
@@ -189,10 +192,10 @@ check "(c) POST /v1/tokens as text/plain -> 415" valid x 415 POST /v1/tokens
 printf '{"status": "ok", "extra": 1}' >out/b2
 printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n' >out/h2
 check "(c) the answer check refuses a body with an unknown member" \
-    eval '! node "$chk" answer "$spec" GET /healthz out/h2 out/b2 2>/dev/null'
+    refused node "$chk" answer "$spec" GET /healthz out/h2 out/b2
 printf 'HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\n\r\n' >out/h2
 printf '{"error": "method_not_allowed", "message": "m", "request_id": "r"}' >out/b2
 check "(c) the answer check refuses a 405 without Allow" \
-    eval '! node "$chk" answer "$spec" GET /v1/crl out/h2 out/b2 2>/dev/null'
+    refused node "$chk" answer "$spec" GET /v1/crl out/h2 out/b2
 check "(c) 21 live answers were validated against the spec (got $answers)" test "$answers" -ge 21
 finish
