@@ -12,6 +12,9 @@
 //                                            valid against the schema, a non-JSON body against
 //                                            the schema's pattern, the response's required
 //                                            headers are present and match their schemas.
+//   node check.mjs request SPEC METHOD PATH BODY
+//                                         -- a JSON request body is valid against the operation's
+//                                            request schema
 // Exit 0 when it holds; 1 with the reasons on stderr otherwise.
 import { readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
@@ -185,10 +188,29 @@ function cmdAnswer(file, method, path, headerFile, bodyFile) {
     }
 }
 
+function cmdRequest(file, method, path, bodyFile) {
+    const spec = load(file);
+    const op = spec.paths[path]?.[method.toLowerCase()];
+    const media = op?.requestBody?.content?.["application/json"];
+    if (!media) {
+        console.error(`the spec has no JSON request body for ${method} ${path}`);
+        process.exit(1);
+    }
+    const ajv = ajvFor(spec);
+    const validate = ajv.getSchema(
+        "spec.json#/" + ptr("paths", path, method.toLowerCase(), "requestBody", "content", "application/json", "schema"),
+    );
+    if (!validate(JSON.parse(readFileSync(bodyFile, "utf8")))) {
+        console.error(`${method} ${path} request: ${ajv.errorsText(validate.errors, { dataVar: "body" })}`);
+        process.exit(1);
+    }
+}
+
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === "spec") await cmdSpec(args[0]);
 else if (cmd === "routes") cmdRoutes(args[0]);
 else if (cmd === "answer") cmdAnswer(...args);
+else if (cmd === "request") cmdRequest(...args);
 else {
     console.error("usage: check.mjs spec|routes|answer ...");
     process.exit(2);
