@@ -796,9 +796,11 @@ struct api_route_def {
     enum api_route_auth auth;
 };
 
-/* Every route (docs/api.md): method, path pattern, handler, auth. Adding one is a row here and a
- * handler calling one svc_ function. The order is the metrics' route index; each route's
- * metrics label ("METHOD pattern") is made from the same row at compile time. */
+/* Every route (docs/api.md): method, path pattern, handler, auth. Adding one is a row here, a
+ * handler calling one svc_ function, its operation in docs/openapi.yaml and, for the AWS shape,
+ * its route in infra/terraform/modules/api (openapi_test and tests/infra/check.sh compare both
+ * with these rows). The order is the metrics' route index; each route's metrics label
+ * ("METHOD pattern") is made from the same row at compile time. */
 #define API_ROUTE_TABLE(ROW)                                                                       \
     ROW("POST", "/v1/certificates", api_handle_certificates, API_ROUTE_IAM)                        \
     ROW("GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM)             \
