@@ -61,10 +61,11 @@ check_fails "keyceremony --version --module on a missing file exits 1 and says w
     "cannot load PKCS#11 module $p/none.so" "$P/bin/keyceremony" --version --module "$p/none.so"
 check_fails "hsmsignd --version with a stray argument is a usage error" "usage: hsmsignd" \
     "$P/bin/hsmsignd" --version --config x
-man_renders() { # FILE NAME: man -l renders it with its NAME section
+man_renders() { # FILE NAME: man -l renders it with its NAME section (without a UTF-8 locale the
+    # NAME line's dash is "--")
     local out
     out=$(MANWIDTH=100 man -P cat -l "$1" 2>"$p/man.err") || return 1
-    has -E "^NAME" <<<"$out" && has -E "^ +$2 [-—] " <<<"$out" && has -E "^SYNOPSIS" <<<"$out" &&
+    has -E "^NAME" <<<"$out" && has -E "^ +$2 (-+|—) " <<<"$out" && has -E "^SYNOPSIS" <<<"$out" &&
         ! grep -qi 'error' "$p/man.err" # troff's layout warnings (wide tables) are not errors
 }
 check "man -l renders hsmsign(1)" man_renders "$P/share/man/man1/hsmsign.1" hsmsign
