@@ -56,7 +56,7 @@ module "console" {
   name                    = "${var.name}-console"
   api_base_url            = local.base_url
   api_region              = var.region
-  api_execution_arn       = module.api[0].execution_arn
+  api_execution_arns      = [module.api[0].execution_arn]
   dist_dir                = var.console_dist_dir
   domain_name             = var.console_domain_name
   certificate_arn         = var.console_certificate_arn

@@ -128,17 +128,17 @@ resource "aws_iam_role" "this" {
 
 # API Gateway's IAM authorization: the role may call the API; hsmsignd's policy then decides what.
 data "aws_iam_policy_document" "invoke" {
-  count = var.api_execution_arn == null ? 0 : 1
+  count = length(var.api_execution_arns) == 0 ? 0 : 1
 
   statement {
     effect    = "Allow"
     actions   = ["execute-api:Invoke"]
-    resources = ["${var.api_execution_arn}/*"]
+    resources = [for a in var.api_execution_arns : "${a}/*"]
   }
 }
 
 resource "aws_iam_role_policy" "invoke" {
-  count = var.api_execution_arn == null ? 0 : 1
+  count = length(var.api_execution_arns) == 0 ? 0 : 1
 
   name   = "invoke-hsmsign-api"
   role   = aws_iam_role.this.id

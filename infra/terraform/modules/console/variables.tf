@@ -29,14 +29,14 @@ variable "api_region" {
   }
 }
 
-variable "api_execution_arn" {
-  description = "Execution ARN of the API (module api, output execution_arn): the console role may call execute-api:Invoke on its $default stage, nothing else. Null to grant nothing here (then managed_policy_arns must grant it)."
-  type        = string
-  default     = null
+variable "api_execution_arns" {
+  description = "Execution ARNs of the APIs the console calls (module api, output execution_arn; a list so that its length is known at plan time): the console role may call execute-api:Invoke on them, nothing else. Empty to grant nothing here (then managed_policy_arns must grant it)."
+  type        = list(string)
+  default     = []
 
   validation {
-    condition     = var.api_execution_arn == null || can(regex("^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:[0-9]{12}:[a-z0-9]+$", var.api_execution_arn))
-    error_message = "api_execution_arn must be an API's execution ARN (arn:aws:execute-api:REGION:ACCOUNT:API_ID)."
+    condition     = alltrue([for a in var.api_execution_arns : can(regex("^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:[0-9]{12}:[a-z0-9]+$", a))])
+    error_message = "api_execution_arns must be APIs' execution ARNs (arn:aws:execute-api:REGION:ACCOUNT:API_ID)."
   }
 }
 
