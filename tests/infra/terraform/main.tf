@@ -13,6 +13,18 @@ variable "mtls" {
   default     = { dynamodb_table_name = "hsmsign-test-inventory", require_cnf = true }
 }
 
+variable "console_dist_dir" {
+  description = "The console module's dist_dir (the test also plans one without index.html)."
+  type        = string
+  default     = "console-dist"
+}
+
+variable "console_api_base_url" {
+  description = "The console module's api_base_url (the test also plans an invalid one)."
+  type        = string
+  default     = "https://pki.example.com"
+}
+
 provider "aws" {
   region                      = "eu-central-1"
   access_key                  = "AKIDEXAMPLE"
@@ -69,9 +81,9 @@ module "console" {
   source                  = "../terraform/modules/console"
   providers               = { aws = aws, aws.us_east_1 = aws.us_east_1 }
   name                    = "hsmsign-test-console"
-  api_base_url            = "https://pki.example.com"
+  api_base_url            = var.console_api_base_url
   api_execution_arns      = [module.api.execution_arn]
-  dist_dir                = "${path.module}/console-dist"
+  dist_dir                = var.console_dist_dir
   domain_name             = "console.pki.example.com"
   route53_zone_id         = "Z0123456789ABCDEFGHIJ"
   user_pool_domain_prefix = "example-pki-console"
@@ -88,7 +100,15 @@ module "api" {
   console_origin       = module.console.origin
 }
 
-# The console without a custom domain: the *.cloudfront.net name, and no CORS anywhere else.
+# The same API without a console: no CORS.
+module "api_no_console" {
+  source               = "../terraform/modules/api"
+  name                 = "hsmsign-test-plain"
+  lambda_function_name = "hsmsign-test"
+  lambda_invoke_arn    = "arn:aws:apigateway:eu-central-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-central-1:123456789012:function:hsmsign-test/invocations"
+}
+
+# The console without a custom domain (the *.cloudfront.net name) and without an API to invoke.
 module "console_default_domain" {
   source                  = "../terraform/modules/console"
   providers               = { aws = aws, aws.us_east_1 = aws.us_east_1 }
