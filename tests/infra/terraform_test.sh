@@ -127,6 +127,7 @@ check "health_check: the alarm is on AWS/Route53 HealthCheckStatus with the us-e
 mres() { jq -c --arg m "$1" --arg t "$2" '[.planned_values.root_module.child_modules[] | select(.address == $m) | .resources[]? | select(.type == $t) | .values]' "$work/plan.json"; }
 mdata() { jq -c --arg m "$1" --arg a "$2" '[.planned_values.root_module.child_modules[] | select(.address == $m) | .resources[]? | select(.address == ($m + "." + $a)) | .values][0]' "$work/plan.json"; }
 csp_want="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' https://pki.example.com https://cognito-identity.eu-central-1.amazonaws.com https://example-pki-console.auth.eu-central-1.amazoncognito.com; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+# shellcheck disable=SC2016 # $w is jq's
 check "console: the CSP is hsmsignd's with the API, Cognito identity and hosted UI origins in connect-src" \
     jqc --arg w "$csp_want" '.[0].security_headers_config[0].content_security_policy[0] | .content_security_policy == $w and .override' <<<"$(mres module.console aws_cloudfront_response_headers_policy)"
 check "console: HSTS one year, nosniff, Referrer-Policy no-referrer, X-Frame-Options DENY, each overriding S3" \
@@ -165,6 +166,7 @@ check "console: content types by extension, octet-stream otherwise; index.html a
              and .["assets/app.css"] == ["text/css; charset=utf-8", "public, max-age=300"] and .["logo.svg"][0] == "image/svg+xml"
              and .["blob.bin"][0] == "application/octet-stream" and .["config.json"] == ["application/json", "no-cache"]' <<<"$objs"
 etags=$(cd "$fx/console-dist" && for f in index.html assets/app.js assets/app.css logo.svg blob.bin; do printf '%s %s\n' "$f" "$(md5sum <"$f" | cut -d' ' -f1)"; done | jq -R 'split(" ") | {(.[0]): .[1]}' | jq -s add)
+# shellcheck disable=SC2016 # $e is jq's
 check "console: each object's etag is its file's MD5 (uploads follow content changes)" \
     jqc --argjson e "$etags" 'map(select(.key != "config.json")) | all(.etag == $e[.key])' <<<"$objs"
 check "console: user pool without self sign-up, MFA on, deletion protection" \
