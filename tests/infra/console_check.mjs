@@ -287,8 +287,10 @@ async function check(inp) {
   // hsmsignd's table: a string ".ext" or "ext" directly followed by a "type/subtype" string.
   const pairs = [];
   for (const src of Object.values(inp.cSources)) {
-    const re = /"\.?([a-z0-9]{1,8})"\s*,\s*"([a-z]+\/[a-z0-9.+-]+[^"]*)"/g;
-    for (let m; (m = re.exec(src)); ) pairs.push([m[1], m[2]]);
+    // Without a leading dot, only a name that is an extension here counts ("error", "text/plain"
+    // is not a table row).
+    const re = /"(\.?)([a-z0-9]{1,8})"\s*,\s*"([a-z]+\/[a-z0-9.+-]+[^"]*)"/g;
+    for (let m; (m = re.exec(src)); ) if (m[1] || m[2] in TYPES || m[2] in types) pairs.push([m[2], m[3]]);
   }
   const cExts = pairs.filter(([e]) => e in TYPES);
   if (cExts.length < 3) {
