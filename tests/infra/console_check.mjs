@@ -101,7 +101,7 @@ function readInputs(repo) {
     consoleMain: tf("console/main.tf"),
     consoleFiles: tf("console/files.tf"),
     apiMain: tf("api/main.tf"),
-    apiVariables: tf("api/variables.tf"),
+    apiCors: tf("api/cors.tf"),
     cSources,
     docs: readIf(path.join(repo, "docs/console.md")),
     consoleCode: walk(path.join(repo, "console"), (n) => /\.(m?js|jsx|tsx?|html)$/.test(n)),
@@ -195,13 +195,13 @@ async function check(inp) {
   const find = (area, msg) => findings.push(`[${area}] ${msg}`);
   const ran = () => checks++;
 
-  if (!inp.consoleMain || !inp.consoleFiles || !inp.apiMain || !inp.apiVariables) {
-    find("inputs", "infra/terraform/modules/console/{main,files}.tf or modules/api/{main,variables}.tf missing");
+  if (!inp.consoleMain || !inp.consoleFiles || !inp.apiMain || !inp.apiCors) {
+    find("inputs", "infra/terraform/modules/console/{main,files}.tf or modules/api/{main,cors}.tf missing");
     return { findings, skipped, checks };
   }
   const cm = await locals("console/main.tf", inp.consoleMain);
   const cf = await locals("console/files.tf", inp.consoleFiles);
-  const am = await locals("api/main.tf", inp.apiMain);
+  const am = await locals("api/cors.tf", inp.apiCors);
 
   // csp ---------------------------------------------------------------------------------------
   const tfDirectives = Array.isArray(cm.csp_directives) ? cm.csp_directives : [];
@@ -308,8 +308,8 @@ async function check(inp) {
   const lower = (l) => (Array.isArray(l) ? l.map((s) => String(s).toLowerCase()) : []);
   const allow = lower(am.cors_allow_headers);
   const expose = lower(am.cors_expose_headers);
-  for (const h of CORS_HEADERS) if (!allow.includes(h)) find("cors", `modules/api cors_allow_headers lacks ${h} (SigV4 from a browser sends it)`);
-  for (const h of CORS_EXPOSE) if (!expose.includes(h)) find("cors", `modules/api cors_expose_headers lacks ${h}`);
+  for (const h of CORS_HEADERS) if (!allow.includes(h)) find("cors", `modules/api (cors.tf) cors_allow_headers lacks ${h} (SigV4 from a browser sends it)`);
+  for (const h of CORS_EXPOSE) if (!expose.includes(h)) find("cors", `modules/api (cors.tf) cors_expose_headers lacks ${h}`);
   const lambda = inp.cSources["api/api_lambda_event.c"] || "";
   const sent = new Set(cStrings(lambda).map((s) => s.toLowerCase()));
   for (const h of expose) if (!sent.has(h)) find("cors", `modules/api exposes ${h}, which hsmsignd's Lambda answer (api/api_lambda_event.c) never sends`);
@@ -324,7 +324,7 @@ async function check(inp) {
     if (!/allow_origins\s*=\s*\[cors_configuration\.value\]/.test(body)) find("cors", "allow_origins must be [the console origin] only");
     if (!/allow_credentials\s*=\s*false/.test(body)) find("cors", "allow_credentials must be false (SigV4, no cookies)");
   }
-  const ov = /variable\s+"console_origin"\s*\{([\s\S]*?)\n\}/.exec(inp.apiVariables);
+  const ov = /variable\s+"console_origin"\s*\{([\s\S]*?)\n\}/.exec(inp.apiCors);
   if (!ov || !/default\s*=\s*null/.test(ov[1])) find("cors", 'modules/api variable "console_origin" must default to null (CORS off by default)');
 
   return { findings, skipped, checks };
@@ -363,9 +363,9 @@ async function selftest() {
     ["contract", "the console code does not read redirect_uri", (i) => (i.consoleCode = { "console/src/config.js": CODE.replace("c.cognito.redirect_uri, ", "") })],
     ["types", "no .woff2 in the content type map", (i) => (i.consoleMain = i.consoleMain.replace(/\n\s*woff2\s*=[^\n]*/, ""))],
     ["types", "hsmsignd serves .css differently", (i) => (i.cSources["api/api_ui_fixture.c"] = HSMSIGND_CSP_C.replace('"text/css"', '"text/plain"'))],
-    ["cors", "x-amz-security-token not allowed", (i) => (i.apiMain = i.apiMain.replace(', "x-amz-security-token"', ""))],
-    ["cors", "an exposed header hsmsignd never sends", (i) => (i.apiMain = i.apiMain.replace('"x-request-id"]', '"x-request-id", "x-made-up"]'))],
-    ["cors", "CORS on by default", (i) => (i.apiVariables = i.apiVariables.replace(/(variable "console_origin"[\s\S]*?default\s*=\s*)null/, '$1"https://console.example.com"'))],
+    ["cors", "x-amz-security-token not allowed", (i) => (i.apiCors = i.apiCors.replace(', "x-amz-security-token"', ""))],
+    ["cors", "an exposed header hsmsignd never sends", (i) => (i.apiCors = i.apiCors.replace('"x-request-id"]', '"x-request-id", "x-made-up"]'))],
+    ["cors", "CORS on by default", (i) => (i.apiCors = i.apiCors.replace(/(variable "console_origin"[\s\S]*?default\s*=\s*)null/, '$1"https://console.example.com"'))],
     ["cors", "credentials allowed", (i) => (i.apiMain = i.apiMain.replace("allow_credentials = false", "allow_credentials = true"))],
   ];
   for (const [area, what, mutate] of plant) {

@@ -50,14 +50,8 @@ locals {
     "GET /v1/ssh/ca",
     "GET /v1/ssh/krl",
   ], var.healthz_route ? ["GET /healthz"] : [])
-  device_routes = ["POST /v1/tokens"]
-
-  # What a SigV4-signing browser sends (aws4fetch: authorization, x-amz-date, x-amz-content-sha256,
-  # x-amz-security-token with temporary credentials) and the headers hsmsignd answers with that the
-  # console reads (Location of an asynchronous request, Retry-After of a 503, X-Request-Id).
-  cors_allow_headers  = ["authorization", "content-type", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"]
-  cors_expose_headers = ["location", "retry-after", "x-request-id"]
-  create_device_api   = var.device_domain_name != null
+  device_routes     = ["POST /v1/tokens"]
+  create_device_api = var.device_domain_name != null
 
   # One JSON line per request. No bodies and no headers; the caller's identity only.
   access_log_format = jsonencode({
@@ -87,12 +81,7 @@ resource "aws_apigatewayv2_api" "main" {
   protocol_type                = "HTTP"
   disable_execute_api_endpoint = var.domain_name != null && var.disable_execute_api_endpoint
 
-  # CORS for the web console served from another origin (module console), only with
-  # var.console_origin. API Gateway then answers every CORS preflight (OPTIONS with Origin and
-  # Access-Control-Request-Method) itself, without authorization and without invoking the
-  # function, although no OPTIONS route exists and the routes are AWS_IAM; it adds the CORS headers
-  # to the function's answers and ignores any the function sends. A browser sends no cookies and
-  # no credentials of its own: the console signs each request with SigV4 (allow_credentials off).
+  # CORS for the web console, only with var.console_origin (cors.tf says why no OPTIONS route).
   dynamic "cors_configuration" {
     for_each = var.console_origin == null ? [] : [var.console_origin]
 

@@ -141,25 +141,3 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
-
-variable "console_origin" {
-  description = "Origin of the web console (module console, output origin), e.g. \"https://console.pki.example.com\": the main API answers CORS for it (preflights without authorization; SigV4 headers allowed; Location, Retry-After, X-Request-Id exposed). Null (the default) for no CORS: only same-origin and non-browser callers."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.console_origin == null || can(regex("^https://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}(:[0-9]{1,5})?$", var.console_origin))
-    error_message = "console_origin must be one https origin (scheme and host, optional port; no path, no trailing '/', no wildcard)."
-  }
-}
-
-variable "cors_max_age_seconds" {
-  description = "How long a browser may cache a CORS preflight answer (Access-Control-Max-Age), in seconds; browsers cap it (Chromium at 7200)."
-  type        = number
-  default     = 600
-
-  validation {
-    condition     = var.cors_max_age_seconds >= 0 && var.cors_max_age_seconds <= 86400
-    error_message = "cors_max_age_seconds must be between 0 and 86400."
-  }
-}
