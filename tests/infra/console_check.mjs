@@ -8,7 +8,8 @@
 //              connect-src; and never weaker than issue 14's floor (no unsafe-*, no wildcard).
 //   contract   the generated config.json (local.console_config) has exactly the members of the
 //              contract (issue 14), the same ones docs/console.md "## AWS deployment" shows, and
-//              every member name occurs in the console's code (console/, not dist or node_modules)
+//              every member name occurs in the console's code (console/, not dist or node_modules),
+//              which does not misuse cognito.provider as the hosted UI's identity_provider
 //   types      the Content-Type map covers .html .js .css .svg .json .map .woff2 .png .ico with the
 //              right types, and agrees with hsmsignd's own extension table where api/*.c has one
 //   cors       modules/api: CORS only with var.console_origin (off by default), one origin, no
@@ -272,6 +273,14 @@ async function check(inp) {
     const names = [...new Set(CONTRACT.map((p) => p.split(".").pop()))];
     const missing = names.filter((n) => !new RegExp(`(^|[^A-Za-z0-9_$])${n}([^A-Za-z0-9_$]|$)`).test(code));
     if (missing.length) find("contract", `console/ code never names config.json member(s) ${missing.join(", ")}: it cannot read them`);
+    // cognito.provider is the identity pool's Logins key (cognito-idp.REGION.amazonaws.com/POOL_ID),
+    // not an identity provider name of the hosted UI: as /oauth2/authorize's identity_provider it
+    // makes Cognito refuse the sign-in.
+    for (const [file, src] of Object.entries(inp.consoleCode)) {
+      if (/identity_provider["']?\s*[,:=]\s*[^\n;]*\.provider\b/.test(src)) {
+        find("contract", `${file} sends config.json cognito.provider as the hosted UI's identity_provider; provider is the identity pool's Logins key (cognito-idp.REGION.amazonaws.com/USER_POOL_ID), which /oauth2/authorize does not accept`);
+      }
+    }
   }
 
   // types -------------------------------------------------------------------------------------
@@ -361,6 +370,7 @@ async function selftest() {
     ["contract", "a config.json member renamed in Terraform", (i) => (i.consoleFiles = i.consoleFiles.replace("user_pool_domain =", "userpool_domain  ="))],
     ["contract", "docs/console.md's example lacks a member", (i) => (i.docs = (i.docs || "").replace(/"provider":[^\n]*\n/, "").replace(/,(\s*)\}/, "$1}"))],
     ["contract", "the console code does not read redirect_uri", (i) => (i.consoleCode = { "console/src/config.js": CODE.replace("c.cognito.redirect_uri, ", "") })],
+    ["contract", "the console code passes provider as identity_provider", (i) => (i.consoleCode = { "console/src/config.js": `${CODE}\nif (c.provider) q.set("identity_provider", c.provider);` })],
     ["types", "no .woff2 in the content type map", (i) => (i.consoleMain = i.consoleMain.replace(/\n\s*woff2\s*=[^\n]*/, ""))],
     ["types", "hsmsignd serves .css differently", (i) => (i.cSources["api/api_ui_fixture.c"] = HSMSIGND_CSP_C.replace('"text/css"', '"text/plain"'))],
     ["cors", "x-amz-security-token not allowed", (i) => (i.apiCors = i.apiCors.replace(', "x-amz-security-token"', ""))],
