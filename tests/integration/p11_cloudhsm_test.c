@@ -263,7 +263,10 @@ HS_TEST(b_bad_shapes_are_refused_and_change_nothing)
 
 HS_TEST(c_every_signature_pays_the_round_trip_and_still_verifies)
 {
-    enum { N = 20, RTT_US = 4000 };
+    enum {
+        N = 20,
+        RTT_US = 4000
+    };
     long long min_plain = 1LL << 40;
     long long min_shaped = 1LL << 40;
     int verified = 0;

@@ -177,8 +177,7 @@ static bool hs_cloudhsm_parse_num(const char *s, size_t n, double lo, double hi,
     return true;
 }
 
-static bool hs_cloudhsm_parse_int(const char *s, size_t n, unsigned lo, unsigned hi,
-                                  unsigned *out)
+static bool hs_cloudhsm_parse_int(const char *s, size_t n, unsigned lo, unsigned hi, unsigned *out)
 {
     double v = 0;
     if (!hs_cloudhsm_parse_num(s, n, lo, hi, &v) || v != (double)(unsigned)v) {
@@ -472,8 +471,8 @@ static CK_RV hs_cloudhsm_logout(CK_SESSION_HANDLE h)
     return hs_cloudhsm_real->C_Logout(h);
 }
 
-static CK_RV hs_cloudhsm_find_objects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR out,
-                                      CK_ULONG max, CK_ULONG_PTR out_count)
+static CK_RV hs_cloudhsm_find_objects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,
+                                      CK_ULONG_PTR out_count)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
     hs_cloudhsm_round_trip(&s);
@@ -548,8 +547,8 @@ static void hs_cloudhsm_end_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG
     explicit_bzero(scratch, sizeof(scratch));
 }
 
-static CK_RV hs_cloudhsm_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len,
-                              CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
+static CK_RV hs_cloudhsm_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
+                              CK_ULONG_PTR sig_len)
 {
     bool pending = false;
     enum hs_cloudhsm_family f = hs_cloudhsm_session_get(h, &pending);

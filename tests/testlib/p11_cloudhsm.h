@@ -74,12 +74,12 @@
 
 /* What the module did since the last successful configure (or load). */
 struct hs_cloudhsm_stats {
-    unsigned long net_calls;       /* wrapped calls that slept a round trip */
-    unsigned long signs;           /* C_Sign calls that signed (real signature returned) */
-    unsigned long throttled_rate;  /* C_Sign answered the throttle code: bucket empty */
-    unsigned long throttled_busy;  /* C_Sign answered the throttle code: every slot taken */
-    unsigned long in_flight_max;   /* most C_Sign operations holding slots at once */
-    unsigned long long slept_us;   /* total round-trip sleep, microseconds */
+    unsigned long net_calls;      /* wrapped calls that slept a round trip */
+    unsigned long signs;          /* C_Sign calls that signed (real signature returned) */
+    unsigned long throttled_rate; /* C_Sign answered the throttle code: bucket empty */
+    unsigned long throttled_busy; /* C_Sign answered the throttle code: every slot taken */
+    unsigned long in_flight_max;  /* most C_Sign operations holding slots at once */
+    unsigned long long slept_us;  /* total round-trip sleep, microseconds */
 };
 
 /* Replaces the shape with spec (NULL or "" is a pass-through), refills every bucket and resets
