@@ -1019,7 +1019,11 @@ static int load_report(struct load_worker *workers, int nw, const struct load_cp
     if (errors > 0) {
         fprintf(stderr, "http_load: %zu error(s); first: %s\n", errors, first);
     }
-    return errors > 0 || total == 0 ? 1 : 0;
+    if (total == 0 && busy > 0) {
+        /* A measurement too: nothing but busy answers (a starved request class). */
+        fprintf(stderr, "http_load: every answer in the window was HTTP %d\n", opts.busy_status);
+    }
+    return errors > 0 || (total == 0 && busy == 0) ? 1 : 0;
 }
 
 static int load_run(void)
