@@ -444,6 +444,7 @@ declare -A chsm_shape=(
 )
 declare -A chsm_title=([hsm1x2]="hsm1 x2" [hsm2mx2]="hsm2m x2")
 declare -A chsm_key=([rsa2048]=RSA-2048 [p256]=P-256)
+declare -A chsm_alg=([rsa2048]=RS256 [p256]=ES256)
 declare -A chsm_cap=([hsm1x2:rsa2048]=2000 [hsm1x2:p256]=500 [hsm2mx2:rsa2048]=2000
     [hsm2mx2:p256]=3000)
 chsm_concs=(8 32)
@@ -500,6 +501,12 @@ cloudhsm_issuer() {
             done
             settle "chsm-$shp-$name" "$c"
         done
+        # Tokens (the JWT key is of the issuing key's family) at the highest concurrency.
+        c=${chsm_concs[-1]}
+        for ((i = 0; i < rounds; i++)); do
+            chsm_load "chsm-tok-$shp-$name" "$c" "$svc_url/v1/tokens" "$tmp/token.json" '"token"'
+        done
+        settle "chsm-tok-$shp-$name" "$c"
         if [ "$shp" = hsm2mx2 ] && [ "$name" = p256 ]; then
             for ((i = 0; i < rounds; i++)); do
                 chsm_flood "chsm-flood-$name"
@@ -690,6 +697,8 @@ if [ "$cloudhsm" -ne 0 ]; then
                 chsm_row "cert ${chsm_key[$n]} ${chsm_title[$shp]}" "chsm-$shp-$n" "$c" "$n" \
                     "${chsm_cap[$shp:$n]}"
             done
+            chsm_row "token ${chsm_alg[$n]} ${chsm_title[$shp]}" "chsm-tok-$shp-$n" \
+                "${chsm_concs[-1]}" "$n" "${chsm_cap[$shp:$n]}"
         done
     done
     chsm_row "cert P-256 hsm2m pool 8" chsm-default-p256 "${chsm_concs[-1]}" p256 \
