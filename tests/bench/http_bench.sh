@@ -717,7 +717,8 @@ Each row: POST /v1/certificates (the flood: /v1/tokens) with SigV4 from a closed
   counted apart from certs/s and the percentiles. srv: hsmsignd's CPU cores in the window;
   srv us: its CPU per answer, SoftHSM2's signature included (made on this box, where CloudHSM
   makes it on the HSM); -sig: srv us minus the raw C_Sign CPU of the key type (C_S us: the
-  1-thread p50 of p11_bench), what the container itself spends per certificate with CloudHSM;
+  1-thread p50 of p11_bench: RSA-2048 $(val csign-rsa2048:us) µs, P-256 $(val csign-p256:us) µs), what
+  the container itself spends per answer with CloudHSM;
   2c cap: 2 cores / -sig, the certs/s a 2-core container reaches with the signature off the
   box (a projection). cap/s: the shape's published cluster rate for the key type; /cap:
   certs/s over it. "pool 8": hsmsignd's default sizing (token.pool_size 8, limits.workers 8).
