@@ -180,7 +180,7 @@ static struct burst burst_run(struct p11_key *k, CK_MECHANISM_TYPE mech, int thr
 
 HS_TEST(a_what_is_not_shaped_passes_through)
 {
-    HS_CHECK(shape.configure("rtt_ms=50") == 0);
+    HS_CHECK(shape.configure("rtt_ms=200") == 0);
     CK_FUNCTION_LIST *fn = p11_module_get0_functions(module);
     CK_INFO info;
     long long t0 = now_us();
@@ -194,7 +194,7 @@ HS_TEST(a_what_is_not_shaped_passes_through)
     CK_ULONG nmech = 0;
     HS_CHECK(fn->C_GetMechanismList(slot, NULL, &nmech) == CKR_OK && nmech > 0);
     /* None of these is a round trip. */
-    HS_CHECK(now_us() - t0 < 50000);
+    HS_CHECK(now_us() - t0 < 200000);
     HS_CHECK(stats_now().net_calls == 0);
     HS_CHECK(shape.configure("") == 0);
 }
@@ -296,9 +296,9 @@ HS_TEST(c_every_signature_pays_the_round_trip_and_still_verifies)
 
 HS_TEST(d_a_burst_over_the_cap_is_throttled_with_ckr_function_failed)
 {
-    /* 200/s with a 10 ms bucket (2 signatures): 8 threads x 25 at once, about 25 ms of work at
-     * 1 ms a round trip, so about 2 + 200 x 0.03 = 8 may pass. */
-    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=200,burst_ms=10") == 0);
+    /* 50/s with a 10 ms bucket (1 signature): 8 threads x 25 at once, about 25 ms of work at
+     * 1 ms a round trip, so about 1 + 50 x 0.03 = 3 may pass (52 if the machine took 1 s). */
+    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=50,burst_ms=10") == 0);
     long long t0 = now_us();
     struct burst b = burst_run(ec_key, CKM_ECDSA, THREADS, 25);
     double secs = (double)(now_us() - t0) / 1e6;
@@ -306,12 +306,12 @@ HS_TEST(d_a_burst_over_the_cap_is_throttled_with_ckr_function_failed)
     HS_CHECK(b.other == 0);
     HS_CHECK(b.ok + b.throttled == 200);
     HS_CHECK(b.throttled >= 100);
-    HS_CHECK(b.ok >= 2 && b.ok <= 2 + (int)(200.0 * secs) + 1);
+    HS_CHECK(b.ok >= 1 && b.ok <= 1 + (int)(50.0 * secs) + 1);
     HS_CHECK(st.throttled_rate == (unsigned long)b.throttled && st.signs == (unsigned long)b.ok);
     /* A throttled signature pays the round trip too. */
     HS_CHECK(st.net_calls == 200);
     /* Once the burst is over, the pool's p11_sign works and verifies. */
-    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=200,burst_ms=10") == 0);
+    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=50,burst_ms=10") == 0);
     long long us = 0;
     HS_CHECK(sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us));
     HS_CHECK(shape.configure("") == 0);
@@ -319,8 +319,9 @@ HS_TEST(d_a_burst_over_the_cap_is_throttled_with_ckr_function_failed)
 
 HS_TEST(e_a_paced_load_under_the_cap_is_never_throttled)
 {
-    /* 100/s against a 200/s cap for 0.6 s. */
-    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=200,burst_ms=10") == 0);
+    /* 100/s against a 200/s cap for 0.6 s; the 50 ms bucket (10 signatures) absorbs the
+     * catching up after a scheduling stall on a loaded machine. */
+    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=200,burst_ms=50") == 0);
     int ok = 0;
     long long t = now_us();
     for (int i = 0; i < 60; i++) {
