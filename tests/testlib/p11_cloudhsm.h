@@ -58,7 +58,10 @@
  * Thread-safe: the shape is copied under a mutex at the start of a call, each bucket has its
  * own mutex, slots and counters are atomics; no lock is held while a call sleeps or while the
  * real module runs. A session is found in a table of 4096 atomic entries indexed by its handle
- * (a collision forgets the family: that signature is not limited).
+ * (two live sessions whose handles differ by a multiple of 4096 collide: the later C_SignInit
+ * wins, and the other's C_Sign is not limited, or, if its signature was throttled, answers
+ * what the real module says of a C_Sign without C_SignInit; SoftHSM2 numbers sessions upwards,
+ * so it takes 4096 re-opened sessions to get there).
  */
 #ifndef P11_CLOUDHSM_H
 #define P11_CLOUDHSM_H
