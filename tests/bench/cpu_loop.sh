@@ -8,6 +8,8 @@
 #                           [--compare BIN]
 #     --compare BIN      each round also runs hsmsignd binary BIN (say, a copy of the build
 #                        before a change) first, on the same token: before/after in one run
+#     --starts N         only start and stop hsmsignd N times (and BIN, alternating, with
+#                        --compare) and print the min and median start-to-ready times
 #     --perf cert|token  perf-record hsmsignd (DWARF call graphs) under that row afterwards and
 #                        print the top symbols, self and inclusive
 # HSMSIGN_BENCH_BUILD names the Release build directory (default build-rel); HSMSIGN_LOOP_KEEP=1
@@ -23,6 +25,7 @@ seconds=4
 rounds=1
 perf_row=
 compare=
+starts=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --type) type=${2:?}; shift 2 ;;
@@ -30,8 +33,9 @@ while [ $# -gt 0 ]; do
         --rounds) rounds=${2:?}; shift 2 ;;
         --perf) perf_row=${2:?}; shift 2 ;;
         --compare) compare=${2:?}; shift 2 ;;
+        --starts) starts=${2:?}; shift 2 ;;
         *) echo "usage: $0 [--type p256|rsa2048] [--seconds S] [--rounds R] [--perf ROW]" \
-               "[--compare BIN]" >&2
+               "[--compare BIN] [--starts N]" >&2
            exit 2 ;;
     esac
 done
@@ -141,6 +145,22 @@ run() { # NAME ROW PATH BODY EXPECT
         printf "%s %-6s rps=%s p99_ms=%s srv=%s us_per_req=%.0f\n", $1, $2, v["rps"],
                v["p99_ms"], v["server_cpu"], v["server_cpu"] * 1e6 / v["rps"] }'
 }
+if [ "$starts" -gt 0 ]; then
+    for ((i = 0; i < starts; i++)); do
+        if [ -n "$compare" ]; then
+            start_server "$compare" base >>"$tmp/starts"
+            stop_server
+        fi
+        start_server "$bin/hsmsignd" this >>"$tmp/starts"
+        stop_server
+    done
+    for who in base this; do
+        grep "^$who " "$tmp/starts" | awk '{ print $5 }' | sort -g | awk -v w="$who" '
+            { v[NR] = $1 } END { if (NR) printf "%s start to ready over %d starts: min %.1f ms, " \
+                "median %.1f ms\n", w, NR, v[1], v[int((NR + 1) / 2)] }'
+    done
+    exit 0
+fi
 # With --compare BIN, each round runs BIN ("base") and then this build's hsmsignd ("this") on
 # the same token and inventory, so both see the same machine state.
 for ((i = 0; i < rounds; i++)); do
