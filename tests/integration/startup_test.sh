@@ -57,4 +57,26 @@ if start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log; then
 else
     check "hsmsignd starts" false
 fi
+stop_hsmsignd
+
+# The chain check at start verifies the root's self-signature once (sgn_chain_check): a root
+# whose signature is broken must still be refused.
+$py - out/truststore.pem out/broken.pem <<'PY'
+import base64, re, sys
+pems = re.findall(r"-----BEGIN CERTIFICATE-----\n(.*?)-----END CERTIFICATE-----", open(sys.argv[1]).read(), re.S)
+der = bytearray(base64.b64decode("".join(pems[-1].split())))
+der[-3] ^= 0x01  # inside the root's signature value (the end of the DER)
+pems[-1] = base64.encodebytes(bytes(der)).decode()
+with open(sys.argv[2], "w") as f:
+    for p in pems:
+        f.write("-----BEGIN CERTIFICATE-----\n" + "".join(p.split()) + "\n-----END CERTIFICATE-----\n")
+PY
+sed 's|"chain_file": "out/truststore.pem"|"chain_file": "out/broken.pem"|' cfg/hsmsignd.json >cfg/broken.json
+broken_refused() {
+    local rc=0
+    timeout 60 "$HSMSIGND" --config cfg/broken.json >out/broken.log 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && grep -q '"event":"service.start.failed"' out/broken.log &&
+        grep -q 'does not verify' out/broken.log
+}
+check "a chain whose root's self-signature is broken is refused at start" broken_refused
 finish
