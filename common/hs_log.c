@@ -120,12 +120,13 @@ static json_object *hs_log_hex(const unsigned char *p, size_t n)
         return NULL;
     }
     char text[2 * HS_LOG_HEX_MAX];
-    size_t len = n < HS_LOG_HEX_MAX ? n : HS_LOG_HEX_MAX;
-    for (size_t i = 0; i < len; i++) {
-        text[2 * i] = digits[p[i] >> 4];
-        text[2 * i + 1] = digits[p[i] & 0x0f];
+    char *w = text;
+    const unsigned char *end = p + (n < HS_LOG_HEX_MAX ? n : HS_LOG_HEX_MAX);
+    for (const unsigned char *q = p; q < end; q++) {
+        *w++ = digits[*q >> 4];
+        *w++ = digits[*q & 0x0f];
     }
-    return json_object_new_string_len(text, (int)(2 * len));
+    return json_object_new_string_len(text, (int)(w - text));
 }
 
 static json_object *hs_log_error_object(void)
