@@ -24,6 +24,9 @@ void api_service_free(struct api_service *svc)
     for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
         hs_secret_free(svc->secrets[i]);
     }
+    for (size_t i = 0; i < API_ACCESS_KEYS_MAX; i++) {
+        api_sigv4_cache_free(svc->sigv4_caches[i]);
+    }
     api_config_free(svc->cfg);
     while (svc->old != NULL) {
         struct api_retired *r = svc->old;
@@ -67,10 +70,12 @@ void api_service_freep(struct api_service **svc)
     api_service_free(*svc);
 }
 
-/* The SigV4 keys of cfg, their secrets read from their files into secrets[] (owned by the
- * caller, also on failure: free each with hs_secret_free). keys[i] borrows secrets[2i..2i+1]. */
+/* The SigV4 keys of cfg, their secrets read from their files into secrets[] and each with a
+ * new signing-key cache in caches[] (both owned by the caller, also on failure: free each with
+ * hs_secret_free and api_sigv4_cache_free). keys[i] borrows secrets[2i..2i+1] and caches[i]. */
 static HS_RESULT api_service_sigv4_read(const struct api_config *cfg,
                                         struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX],
+                                        struct api_sigv4_cache *caches[API_ACCESS_KEYS_MAX],
                                         struct api_sigv4_key keys[API_ACCESS_KEYS_MAX])
 {
     for (size_t i = 0; i < cfg->naccess_keys; i++) {
@@ -88,6 +93,8 @@ static HS_RESULT api_service_sigv4_read(const struct api_config *cfg,
         k->secret_access_key = secrets[2 * i];
         k->session_token = secrets[2 * i + 1];
         k->principal_arn = a->principal_arn;
+        HS_GUARD(api_sigv4_cache_new(&caches[i]));
+        k->cache = caches[i];
     }
     return HS_OK;
 }
@@ -137,7 +144,7 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     HS_GUARD(p11_evp_init());
     HS_GUARD(api_service_lock_init(&svc->lock));
     svc->lock_ready = true;
-    HS_GUARD(api_service_sigv4_read(cfg, svc->secrets, svc->sigv4_keys));
+    HS_GUARD(api_service_sigv4_read(cfg, svc->secrets, svc->sigv4_caches, svc->sigv4_keys));
     api_service_sigv4_set(svc);
     api_service_config(cfg, &svc->svc_cfg);
     HS_GUARD(svc_ctx_new(&svc->svc_cfg, &svc->svc));
@@ -162,6 +169,7 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
 struct api_reload {
     struct api_config *cfg;
     struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX];
+    struct api_sigv4_cache *sigv4_caches[API_ACCESS_KEYS_MAX];
     struct api_sigv4_key sigv4_keys[API_ACCESS_KEYS_MAX];
     struct svc_ctx_reload *svc;
 };
@@ -174,6 +182,9 @@ static void api_reload_free(struct api_reload *rl)
     svc_ctx_reload_free(rl->svc);
     for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
         hs_secret_free(rl->secrets[i]);
+    }
+    for (size_t i = 0; i < API_ACCESS_KEYS_MAX; i++) {
+        api_sigv4_cache_free(rl->sigv4_caches[i]);
     }
     api_config_free(rl->cfg);
     OPENSSL_clear_free(rl, sizeof(*rl));
@@ -225,7 +236,7 @@ static HS_RESULT api_reload_build(struct api_service *svc, const char *path,
     next.jwt_jwks_file = cfg->jwt_jwks_file;
     next.jwt_keys = cfg->jwt_keys;
     next.njwt_keys = cfg->njwt_keys;
-    HS_GUARD(api_service_sigv4_read(cfg, rl->secrets, rl->sigv4_keys));
+    HS_GUARD(api_service_sigv4_read(cfg, rl->secrets, rl->sigv4_caches, rl->sigv4_keys));
     HS_GUARD(svc_ctx_reload_new(svc->svc, &next, &rl->svc));
     *out = rl;
     rl = NULL;
@@ -263,6 +274,11 @@ HS_RESULT api_service_reload(struct api_service *svc, const char *path)
         struct hs_secret *t = svc->secrets[i];
         svc->secrets[i] = rl->secrets[i];
         rl->secrets[i] = t;
+    }
+    for (size_t i = 0; i < API_ACCESS_KEYS_MAX; i++) {
+        struct api_sigv4_cache *t = svc->sigv4_caches[i];
+        svc->sigv4_caches[i] = rl->sigv4_caches[i];
+        rl->sigv4_caches[i] = t;
     }
     memcpy(svc->sigv4_keys, rl->sigv4_keys, sizeof(svc->sigv4_keys));
     api_service_sigv4_set(svc);

@@ -36,6 +36,7 @@ struct api_service {
     struct api_metrics metrics;
     struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX];
     struct api_sigv4_key sigv4_keys[API_ACCESS_KEYS_MAX];
+    struct api_sigv4_cache *sigv4_caches[API_ACCESS_KEYS_MAX]; /* sigv4_keys[i].cache, owned */
     struct api_sigv4_config sigv4;
     /* The consumer of SQS messages in Lambda SQS-event mode (api_lambda.h): body[0..body_len)
      * (NUL-terminated, lent for the call) is one message, receive_count how often SQS delivered

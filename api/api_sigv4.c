@@ -1,6 +1,7 @@
 #include "api/api_sigv4.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,9 @@
 #define API_SIGV4_CREQ_MAX                                                                         \
     (API_SIGV4_METHOD_MAX + API_SIGV4_URI_MAX + API_SIGV4_QUERY_MAX + API_SIGV4_CHEADERS_MAX +     \
      API_SIGV4_AUTHZ_MAX + API_SIGV4_HASH_HEX + 8)
+/* Bytes of a credential scope (date/region/service/aws4_request) the signing-key cache keeps;
+ * a longer scope (a region or service name far beyond AWS's) is derived every time. */
+#define API_SIGV4_CACHE_SCOPE_MAX 128
 /* Algorithm, date, scope (the parts are bounded by the Authorization header) and hash. */
 #define API_SIGV4_STS_MAX (64 + API_SIGV4_AUTHZ_MAX + API_SIGV4_HASH_HEX)
 
@@ -1117,6 +1121,83 @@ static HS_RESULT api_sigv4_signing_key(const struct hs_secret *secret,
     return hs_buf_put(out, hs_buf_data(k), hs_buf_len(k));
 }
 
+struct api_sigv4_cache {
+    pthread_mutex_t lock;
+    size_t scope_len; /* 0: empty */
+    char scope[API_SIGV4_CACHE_SCOPE_MAX];
+    unsigned char key[SHA256_DIGEST_LENGTH];
+    unsigned long hits;
+    unsigned long misses;
+};
+
+HS_RESULT api_sigv4_cache_new(struct api_sigv4_cache **out)
+{
+    HS_ENSURE_REF(out);
+    struct api_sigv4_cache *c = OPENSSL_secure_zalloc(sizeof(*c));
+    HS_ENSURE(c != NULL, HS_ERR_NOMEM);
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        OPENSSL_secure_clear_free(c, sizeof(*c));
+        HS_BAIL(HS_ERR_INTERNAL);
+    }
+    *out = c;
+    return HS_OK;
+}
+
+void api_sigv4_cache_free(struct api_sigv4_cache *cache)
+{
+    if (cache != NULL) {
+        pthread_mutex_destroy(&cache->lock);
+        OPENSSL_secure_clear_free(cache, sizeof(*cache));
+    }
+}
+
+void api_sigv4_cache_counts(struct api_sigv4_cache *cache, unsigned long *hits,
+                            unsigned long *misses)
+{
+    pthread_mutex_lock(&cache->lock);
+    *hits = cache->hits;
+    *misses = cache->misses;
+    pthread_mutex_unlock(&cache->lock);
+}
+
+/* The credential scope as signed: date/region/service/terminator, one contiguous piece of the
+ * Credential value (the four parts follow each other there, split at '/'). */
+static struct api_sigv4_span api_sigv4_scope_of(const struct api_sigv4_auth *a)
+{
+    struct api_sigv4_span s = {a->date.p, (size_t)(a->terminator.p - a->date.p) + a->terminator.n};
+    return s;
+}
+
+/* Appends kSigning for a's scope: from key's cache when it holds that scope, else derived (and
+ * then kept). Only a scope already checked against the configuration (api_sigv4_check_scope)
+ * gets here, so the cache holds one of at most two days. */
+static HS_RESULT api_sigv4_signing_key_get(const struct api_sigv4_key *key,
+                                           const struct api_sigv4_auth *a, struct hs_buf *out)
+{
+    struct api_sigv4_cache *c = key->cache;
+    struct api_sigv4_span scope = api_sigv4_scope_of(a);
+    if (c == NULL || scope.n > sizeof(c->scope)) {
+        return api_sigv4_signing_key(key->secret_access_key, a, out);
+    }
+    pthread_mutex_lock(&c->lock);
+    bool hit = c->scope_len == scope.n && memcmp(c->scope, scope.p, scope.n) == 0;
+    hs_result r = hit ? hs_buf_put(out, c->key, sizeof(c->key)) : HS_OK;
+    c->hits += hit ? 1 : 0;
+    pthread_mutex_unlock(&c->lock);
+    if (hit) {
+        return r;
+    }
+    HS_GUARD(api_sigv4_signing_key(key->secret_access_key, a, out));
+    HS_ENSURE(hs_buf_len(out) == sizeof(c->key), HS_ERR_INTERNAL);
+    pthread_mutex_lock(&c->lock);
+    memcpy(c->key, hs_buf_data(out), sizeof(c->key));
+    memcpy(c->scope, scope.p, scope.n);
+    c->scope_len = scope.n;
+    c->misses++;
+    pthread_mutex_unlock(&c->lock);
+    return HS_OK;
+}
+
 static HS_RESULT api_sigv4_check_signature(const struct api_sigv4_request *req,
                                            const struct api_sigv4_key *key,
                                            const struct api_sigv4_auth *a,
@@ -1132,7 +1213,7 @@ static HS_RESULT api_sigv4_check_signature(const struct api_sigv4_request *req,
               HS_ERR_NOMEM);
     HS_GUARD(api_sigv4_canonical_request(req, a, path, cquery, creq));
     HS_GUARD(api_sigv4_string_to_sign(a, date, creq, sts));
-    HS_GUARD(api_sigv4_signing_key(key->secret_access_key, a, kdf));
+    HS_GUARD(api_sigv4_signing_key_get(key, a, kdf));
     HS_GUARD(api_sigv4_put_hmac(mac, kdf, hs_buf_data(sts), hs_buf_len(sts)));
     HS_GUARD(hs_buf_put_hex(hex, hs_buf_data(mac), hs_buf_len(mac)));
     HS_ENSURE(hs_buf_len(hex) == API_SIGV4_SIG_HEX && a->signature.n == API_SIGV4_SIG_HEX,

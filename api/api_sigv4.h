@@ -77,6 +77,13 @@ struct api_header {
     const char *value;
 };
 
+/* The signing key derived for one access key (AWS SigV4, "Calculate the signature":
+ * kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")),
+ * kept for the credential scope it was last derived for, so that the four HMACs run once per
+ * key and day instead of once per request. It lives on the OpenSSL secure heap and is wiped
+ * when freed; a mutex makes it safe for concurrent api_sigv4_verify() calls. */
+struct api_sigv4_cache;
+
 /* One accepted credential. All pointers are borrowed from the caller for the life of the
  * configuration. */
 struct api_sigv4_key {
@@ -87,6 +94,10 @@ struct api_sigv4_key {
      * x-amz-security-token is refused. */
     const struct hs_secret *session_token;
     const char *principal_arn; /* e.g. arn:aws:iam::123456789012:role/ci; not used here */
+    /* NULL = derive the signing key for every request. Otherwise this key's own cache
+     * (api_sigv4_cache_new), one per key: it holds what secret_access_key derived, so it must
+     * not outlive that secret nor be shared with another key. */
+    struct api_sigv4_cache *cache;
 };
 
 struct api_sigv4_config {
@@ -114,8 +125,8 @@ struct api_sigv4_request {
  * aws4_request, SignedHeaders=a;b;c, Signature=<64 lowercase hex>" header of req (the three
  * parts in any order, separated by ',' and optional spaces) against cfg. On success lends the
  * matching key in *out_key (it points into cfg->keys and lives as long as cfg); on failure
- * *out_key is not written. cfg and req are only read and not kept; no state is shared, so
- * concurrent calls are safe.
+ * *out_key is not written. cfg and req are only read and not kept; the only state shared is a
+ * key's signing-key cache (struct api_sigv4_key's .cache, locked), so concurrent calls are safe.
  *
  * Rules beyond the signature itself:
  *   - SignedHeaders is lowercase, strictly ascending (so without repeats), includes "host",
@@ -168,6 +179,19 @@ struct api_sigv4_request {
  */
 HS_RESULT api_sigv4_verify(const struct api_sigv4_config *cfg, const struct api_sigv4_request *req,
                            const struct api_sigv4_key **out_key);
+
+/* A new, empty signing-key cache for one struct api_sigv4_key (its .cache). Errors:
+ * HS_ERR_NOMEM, HS_ERR_INTERNAL (out NULL, or the mutex cannot be made). The caller frees *out
+ * with api_sigv4_cache_free() once no api_sigv4_verify() call can use it. */
+HS_RESULT api_sigv4_cache_new(struct api_sigv4_cache **out);
+
+/* Wipes and frees cache; NULL is accepted. */
+void api_sigv4_cache_free(struct api_sigv4_cache *cache);
+
+/* How many verifications took the signing key from cache (a hit) and how many derived it (a
+ * miss) since it was made: for tests and diagnostics. cache must not be NULL. */
+void api_sigv4_cache_counts(struct api_sigv4_cache *cache, unsigned long *hits,
+                            unsigned long *misses);
 
 /*
  * Appends to out the path of a request-target as the signature sees it, decoded for routing: the

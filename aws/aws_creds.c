@@ -16,14 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/crypto.h>
 
+#include "aws/aws_curl.h"
 #include "aws/aws_http.h"
 #include "aws/aws_ini.h"
+#include "aws/aws_libxml.h"
 #include "common/hs_buf.h"
 #include "common/hs_defer.h"
 #include "common/hs_file.h"
@@ -244,7 +243,7 @@ static HS_RESULT aws_sts_endpoint(const char *region, struct hs_buf *url, const 
 static HS_RESULT aws_form_add(struct hs_buf *body, const char *name, const void *value, size_t n)
 {
     HS_ENSURE(n <= INT32_MAX, HS_ERR_BOUNDS);
-    HS_DEFER(char *enc = curl_easy_escape(NULL, value, (int)n), hs_free_strp);
+    HS_DEFER(char *enc = aws_curl()->easy_escape(NULL, value, (int)n), hs_free_strp);
     HS_ENSURE(enc != NULL, HS_ERR_NOMEM);
     if (hs_buf_len(body) > 0) {
         HS_GUARD(hs_buf_put_byte(body, '&'));
@@ -302,8 +301,8 @@ static void aws_xml_wipe(xmlNode *top)
 static void aws_xml_freep(xmlDoc **doc)
 {
     if (*doc != NULL) {
-        aws_xml_wipe(xmlDocGetRootElement(*doc));
-        xmlFreeDoc(*doc);
+        aws_xml_wipe(aws_libxml()->doc_get_root_element(*doc));
+        aws_libxml()->free_doc(*doc);
     }
 }
 
@@ -315,12 +314,12 @@ static HS_RESULT aws_sts_parse(const char *action, long status, const struct hs_
     HS_ENSURE(hs_buf_len(body) <= INT32_MAX, HS_ERR_BOUNDS);
     /* No network, no entity substitution, no DTD loading; strings not interned (so they can be
      * wiped). */
-    HS_DEFER(xmlDoc *doc = xmlReadMemory((const char *)hs_buf_data(body), (int)hs_buf_len(body),
-                                         "sts.xml", NULL,
-                                         XML_PARSE_NONET | XML_PARSE_NODICT | XML_PARSE_NOERROR |
-                                             XML_PARSE_NOWARNING | XML_PARSE_NOCDATA),
+    HS_DEFER(xmlDoc *doc = aws_libxml()->read_memory(
+                 (const char *)hs_buf_data(body), (int)hs_buf_len(body), "sts.xml", NULL,
+                 XML_PARSE_NONET | XML_PARSE_NODICT | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                     XML_PARSE_NOCDATA),
              aws_xml_freep);
-    const xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+    const xmlNode *root = doc != NULL ? aws_libxml()->doc_get_root_element(doc) : NULL;
     HS_ENSURE_MSG(root != NULL, HS_ERR_IO, "STS %s: HTTP %ld, the answer is not XML", action,
                   status);
     if (strcmp((const char *)root->name, "ErrorResponse") == 0 || status != 200) {

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "aws/aws_creds.h"
+#include "aws/aws_curl.h"
 #include "common/hs_defer.h"
 #include "common/hs_log.h"
 
@@ -28,8 +28,15 @@ struct aws_http {
     CURL *curl;
 };
 
-HS_DEFINE_FREEP(aws_curlu_freep, CURLU, curl_url_cleanup)
-HS_DEFINE_FREEP(aws_curl_strp, char, curl_free)
+static void aws_curlu_freep(CURLU **u)
+{
+    aws_curl()->url_cleanup(*u);
+}
+
+static void aws_curl_strp(char **p)
+{
+    aws_curl()->free(*p);
+}
 
 /* Frees a header list after wiping it: it may hold a token or an authorization. */
 static void aws_slist_wipe_freep(struct curl_slist **list)
@@ -37,7 +44,7 @@ static void aws_slist_wipe_freep(struct curl_slist **list)
     for (struct curl_slist *l = *list; l != NULL; l = l->next) {
         OPENSSL_cleanse(l->data, strlen(l->data));
     }
-    curl_slist_free_all(*list);
+    aws_curl()->slist_free_all(*list);
 }
 
 /* --- libcurl's heap, wiped on free -----------------------------------------------------------
@@ -93,16 +100,19 @@ static void *aws_mem_calloc(size_t nmemb, size_t size)
 
 HS_RESULT aws_http_global_init(bool wipe)
 {
-    CURLcode rc = wipe ? curl_global_init_mem(CURL_GLOBAL_DEFAULT, aws_mem_malloc, aws_mem_free,
-                                              aws_mem_realloc, aws_mem_strdup, aws_mem_calloc)
-                       : curl_global_init(CURL_GLOBAL_DEFAULT);
-    HS_ENSURE_MSG(rc == CURLE_OK, HS_ERR_INTERNAL, "curl_global_init: %s", curl_easy_strerror(rc));
+    HS_GUARD(aws_curl_check());
+    CURLcode rc =
+        wipe ? aws_curl()->global_init_mem(CURL_GLOBAL_DEFAULT, aws_mem_malloc, aws_mem_free,
+                                           aws_mem_realloc, aws_mem_strdup, aws_mem_calloc)
+             : aws_curl()->global_init(CURL_GLOBAL_DEFAULT);
+    HS_ENSURE_MSG(rc == CURLE_OK, HS_ERR_INTERNAL, "curl_global_init: %s",
+                  aws_curl()->easy_strerror(rc));
     return HS_OK;
 }
 
 void aws_http_global_cleanup(void)
 {
-    curl_global_cleanup();
+    aws_curl()->global_cleanup();
 }
 
 /* --- character classes and URLs ------------------------------------------------------------ */
@@ -156,21 +166,21 @@ HS_RESULT aws_url_check(const char *url, const char *what, const char *const *al
                   "%s is empty, longer than %d bytes or holds a space or a "
                   "control character",
                   what, AWS_HTTP_URL_MAX - 1);
-    HS_DEFER(CURLU *u = curl_url(), aws_curlu_freep);
+    HS_DEFER(CURLU *u = aws_curl()->url(), aws_curlu_freep);
     HS_ENSURE(u != NULL, HS_ERR_NOMEM);
-    HS_ENSURE_MSG(curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK, HS_ERR_INPUT_CONFIG,
+    HS_ENSURE_MSG(aws_curl()->url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK, HS_ERR_INPUT_CONFIG,
                   "%s is not a URL", what);
     HS_DEFER(char *scheme = NULL, aws_curl_strp);
     HS_DEFER(char *host = NULL, aws_curl_strp);
     HS_DEFER(char *user = NULL, aws_curl_strp);
     HS_DEFER(char *path = NULL, aws_curl_strp);
     HS_DEFER(char *query = NULL, aws_curl_strp);
-    HS_ENSURE_MSG(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK,
+    HS_ENSURE_MSG(aws_curl()->url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+                      aws_curl()->url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+                      aws_curl()->url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK,
                   HS_ERR_INPUT_CONFIG, "%s is not a URL with a host", what);
-    HS_ENSURE_MSG(curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER, HS_ERR_INPUT_CONFIG,
-                  "%s must not hold user information", what);
+    HS_ENSURE_MSG(aws_curl()->url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER,
+                  HS_ERR_INPUT_CONFIG, "%s must not hold user information", what);
     bool https = strcmp(scheme, "https") == 0;
     bool loopback = aws_host_loopback(host);
     bool http_ok = loopback || aws_host_in(host, allowed_http);
@@ -178,7 +188,7 @@ HS_RESULT aws_url_check(const char *url, const char *what, const char *const *al
                   "%s must be https:// (plain http only to a loopback address)", what);
     if (bare) {
         HS_ENSURE_MSG(strcmp(path, "/") == 0 &&
-                          curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_NO_QUERY,
+                          aws_curl()->url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_NO_QUERY,
                       HS_ERR_INPUT_CONFIG, "%s must be scheme://host[:port] without a path", what);
     }
     if (local != NULL) {
@@ -195,7 +205,7 @@ struct aws_http *aws_http_new(void)
     if (h == NULL) {
         return NULL;
     }
-    h->curl = curl_easy_init();
+    h->curl = aws_curl()->easy_init();
     if (h->curl == NULL) {
         OPENSSL_free(h);
         return NULL;
@@ -206,7 +216,7 @@ struct aws_http *aws_http_new(void)
 void aws_http_free(struct aws_http *h)
 {
     if (h != NULL) {
-        curl_easy_cleanup(h->curl);
+        aws_curl()->easy_cleanup(h->curl);
         OPENSSL_free(h);
     }
 }
@@ -222,7 +232,8 @@ HS_RESULT aws_http_header(struct aws_http *h, const char *name, char *out, size_
     HS_ENSURE(cap > 0, HS_ERR_INTERNAL);
     out[0] = '\0';
     struct curl_header *hh = NULL;
-    HS_ENSURE(curl_easy_header(h->curl, name, 0, CURLH_HEADER, -1, &hh) == CURLHE_OK && hh != NULL,
+    HS_ENSURE(aws_curl()->easy_header(h->curl, name, 0, CURLH_HEADER, -1, &hh) == CURLHE_OK &&
+                  hh != NULL,
               HS_ERR_INPUT_NOT_FOUND);
     size_t n = strnlen(hh->value, cap);
     HS_ENSURE(n < cap, HS_ERR_BOUNDS);
@@ -234,7 +245,7 @@ long long aws_http_total_us(struct aws_http *h)
 {
     curl_off_t us = 0;
     if (h != NULL) {
-        HS_IGNORE(curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &us));
+        HS_IGNORE(aws_curl()->easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &us));
     }
     return (long long)us;
 }
@@ -362,7 +373,7 @@ static void aws_http_attempt_clear(struct aws_http_attempt *a)
 
 static HS_RESULT aws_http_append(struct curl_slist **hdrs, const char *line)
 {
-    struct curl_slist *next = curl_slist_append(*hdrs, line);
+    struct curl_slist *next = aws_curl()->slist_append(*hdrs, line);
     HS_ENSURE(next != NULL, HS_ERR_NOMEM);
     *hdrs = next;
     return HS_OK;
@@ -416,10 +427,10 @@ static HS_RESULT aws_http_sign(CURL *c, const struct aws_http_request *req,
         HS_GUARD(aws_http_secret_line(&a->hdrs, a->token_line, "X-Amz-Security-Token",
                                       creds->session_token));
     }
-    bool ok = curl_easy_setopt(c, CURLOPT_AWS_SIGV4, provider) == CURLE_OK &&
+    bool ok = aws_curl()->easy_setopt(c, CURLOPT_AWS_SIGV4, provider) == CURLE_OK &&
               /* USERNAME and PASSWORD rather than USERPWD: nothing in the secret is parsed. */
-              curl_easy_setopt(c, CURLOPT_USERNAME, creds->access_key_id) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_PASSWORD, password) == CURLE_OK;
+              aws_curl()->easy_setopt(c, CURLOPT_USERNAME, creds->access_key_id) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_PASSWORD, password) == CURLE_OK;
     HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "libcurl refused the SigV4 options");
     return HS_OK;
 }
@@ -428,44 +439,45 @@ static HS_RESULT aws_http_setopt(CURL *c, const struct aws_http_request *req,
                                  struct aws_http_sink *sink, char *errbuf)
 {
     const char *protocols = req->protocols != NULL ? req->protocols : "https";
-    bool ok =
-        curl_easy_setopt(c, CURLOPT_URL, req->url) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->long_poll ? 0L : req->timeout_ms) ==
-            CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->response_max) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, aws_http_write) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, sink) == CURLE_OK;
+    bool ok = aws_curl()->easy_setopt(c, CURLOPT_URL, req->url) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms) ==
+                  CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                                      req->long_poll ? 0L : req->timeout_ms) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                                      (curl_off_t)req->response_max) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_WRITEFUNCTION, aws_http_write) == CURLE_OK &&
+              aws_curl()->easy_setopt(c, CURLOPT_WRITEDATA, sink) == CURLE_OK;
     if (ok && req->no_proxy) {
-        ok = curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK;
+        ok = aws_curl()->easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK;
     }
     if (ok && req->keepalive) {
-        ok = curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+        ok = aws_curl()->easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
     }
     if (ok && req->cacert != NULL) {
-        ok = curl_easy_setopt(c, CURLOPT_CAINFO, req->cacert) == CURLE_OK;
+        ok = aws_curl()->easy_setopt(c, CURLOPT_CAINFO, req->cacert) == CURLE_OK;
     }
     if (ok && req->user_agent != NULL) {
-        ok = curl_easy_setopt(c, CURLOPT_USERAGENT, req->user_agent) == CURLE_OK;
+        ok = aws_curl()->easy_setopt(c, CURLOPT_USERAGENT, req->user_agent) == CURLE_OK;
     }
     if (ok && req->stop != NULL) {
-        ok = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, aws_http_progress) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_XFERINFODATA, req->stop) == CURLE_OK;
+        ok = aws_curl()->easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
+             aws_curl()->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, aws_http_progress) == CURLE_OK &&
+             aws_curl()->easy_setopt(c, CURLOPT_XFERINFODATA, req->stop) == CURLE_OK;
     }
     if (ok && strcmp(req->method, "GET") != 0) {
         /* The body is given whole, so libcurl hashes it for SigV4. */
-        ok =
-            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") ==
-                CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) == CURLE_OK;
+        ok = aws_curl()->easy_setopt(c, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") ==
+                 CURLE_OK &&
+             aws_curl()->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) ==
+                 CURLE_OK;
         if (ok && strcmp(req->method, "POST") != 0) {
             /* PUT, PATCH, DELETE: the POST machinery with the method's own name. */
-            ok = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK;
+            ok = aws_curl()->easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK;
         }
     }
     HS_ENSURE_MSG(ok, HS_ERR_INTERNAL, "libcurl refused an option");
@@ -495,7 +507,7 @@ static enum aws_http_transport aws_http_transport_of(CURL *c, CURLcode rc)
         return AWS_HTTP_REFUSED;
     case CURLE_OPERATION_TIMEDOUT:
         /* Timed out before any of the request was sent: it never left. */
-        HS_IGNORE(curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent));
+        HS_IGNORE(aws_curl()->easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent));
         return sent == 0 ? AWS_HTTP_UNREACHED : AWS_HTTP_BROKEN;
     default:
         return AWS_HTTP_BROKEN;
@@ -525,7 +537,8 @@ static HS_RESULT aws_http_attempt(CURL *c, const struct aws_http_request *req,
         HS_GUARD(aws_http_secret_line(&a.hdrs, a.secret_line, req->secret_header.name,
                                       req->secret_header.value));
     }
-    curl_easy_reset(c); /* drops the previous options (credentials among them), keeps connections */
+    aws_curl()->easy_reset(
+        c); /* drops the previous options (credentials among them), keeps connections */
     hs_buf_reset(out->body);
     struct aws_http_sink sink = {out->body, false};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -534,19 +547,20 @@ static HS_RESULT aws_http_attempt(CURL *c, const struct aws_http_request *req,
         HS_GUARD(aws_http_sign(c, req, &a, out));
     }
     if (a.hdrs != NULL) {
-        HS_ENSURE(curl_easy_setopt(c, CURLOPT_HTTPHEADER, a.hdrs) == CURLE_OK, HS_ERR_INTERNAL);
+        HS_ENSURE(aws_curl()->easy_setopt(c, CURLOPT_HTTPHEADER, a.hdrs) == CURLE_OK,
+                  HS_ERR_INTERNAL);
     }
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = aws_curl()->easy_perform(c);
     /* The lists and libcurl's copies of the credentials go before anything else happens (a
      * pooled handle would keep them until its next use). The answer's headers stay readable. */
-    HS_IGNORE(curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL));
+    HS_IGNORE(aws_curl()->easy_setopt(c, CURLOPT_HTTPHEADER, NULL));
     if (req->sigv4_region != NULL) {
-        HS_IGNORE(curl_easy_setopt(c, CURLOPT_PASSWORD, NULL));
-        HS_IGNORE(curl_easy_setopt(c, CURLOPT_USERNAME, NULL));
-        HS_IGNORE(curl_easy_setopt(c, CURLOPT_AWS_SIGV4, NULL));
+        HS_IGNORE(aws_curl()->easy_setopt(c, CURLOPT_PASSWORD, NULL));
+        HS_IGNORE(aws_curl()->easy_setopt(c, CURLOPT_USERNAME, NULL));
+        HS_IGNORE(aws_curl()->easy_setopt(c, CURLOPT_AWS_SIGV4, NULL));
     }
     out->status = 0;
-    HS_IGNORE(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status));
+    HS_IGNORE(aws_curl()->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status));
     if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
         out->transport = AWS_HTTP_ANSWERED;
         out->class = AWS_HTTP_FINAL;
@@ -556,7 +570,7 @@ static HS_RESULT aws_http_attempt(CURL *c, const struct aws_http_request *req,
     out->error[0] = '\0';
     if (rc != CURLE_OK) {
         /* libcurl's words for the code, then its detail (they name the host and the step). */
-        (void)snprintf(out->error, sizeof(out->error), "%s%s%.160s", curl_easy_strerror(rc),
+        (void)snprintf(out->error, sizeof(out->error), "%s%s%.160s", aws_curl()->easy_strerror(rc),
                        errbuf[0] != '\0' ? ": " : "", errbuf);
         out->class = out->transport == AWS_HTTP_UNREACHED || out->transport == AWS_HTTP_BROKEN
                          ? AWS_HTTP_RETRY

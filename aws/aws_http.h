@@ -119,8 +119,9 @@ struct aws_http_response {
 struct aws_http;
 
 /* Initialises libcurl once for the process (reference-counted by libcurl; pair each with
- * aws_http_global_cleanup). wipe: libcurl's heap is wiped on free (the first call decides).
- * Errors: HS_ERR_INTERNAL. */
+ * aws_http_global_cleanup), loading it first if need be (dlopen, aws/aws_curl.h). wipe:
+ * libcurl's heap is wiped on free (the first call decides). Errors: HS_ERR_INTERNAL (libcurl
+ * cannot be loaded, is older than 7.85.0, or its initialisation fails). */
 HS_RESULT aws_http_global_init(bool wipe);
 void aws_http_global_cleanup(void);
 

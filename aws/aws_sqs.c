@@ -7,15 +7,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "aws/aws_creds.h"
+#include "aws/aws_curl.h"
 #include "aws/aws_http.h"
+#include "aws/aws_libxml.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
@@ -100,7 +99,7 @@ struct aws_sqs_lease {
 
 static void aws_sqs_curl_freep(char **p)
 {
-    curl_free(*p);
+    aws_curl()->free(*p);
 }
 
 /* --- checks ------------------------------------------------------------------------------------ */
@@ -310,7 +309,7 @@ static HS_RESULT aws_sqs_form_add(struct hs_buf *form, const char *name, const c
                                   size_t n)
 {
     HS_ENSURE(n <= INT32_MAX, HS_ERR_BOUNDS);
-    HS_DEFER(char *enc = curl_easy_escape(NULL, value, (int)n), aws_sqs_curl_freep);
+    HS_DEFER(char *enc = aws_curl()->easy_escape(NULL, value, (int)n), aws_sqs_curl_freep);
     HS_ENSURE(enc != NULL, HS_ERR_NOMEM);
     if (hs_buf_len(form) > 0) {
         HS_GUARD(hs_buf_put_byte(form, '&'));
@@ -411,7 +410,7 @@ static void aws_sqs_answer_clear(struct aws_sqs_answer *a)
 {
     json_object_put(a->json);
     a->json = NULL;
-    xmlFreeDoc(a->xml);
+    aws_libxml()->free_doc(a->xml);
     a->xml = NULL;
     a->result = NULL;
 }
@@ -433,9 +432,9 @@ static xmlDoc *aws_sqs_xml_parse(const struct hs_buf *body)
     if (hs_buf_len(body) > INT32_MAX) {
         return NULL;
     }
-    return xmlReadMemory((const char *)hs_buf_data(body), (int)hs_buf_len(body), "sqs.xml", NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                             XML_PARSE_NOCDATA);
+    return aws_libxml()->read_memory(
+        (const char *)hs_buf_data(body), (int)hs_buf_len(body), "sqs.xml", NULL,
+        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 }
 
 /* Copies code (or its part after the last '#': "com.amazonaws.sqs#QueueDoesNotExist") into out
@@ -471,11 +470,12 @@ static void aws_sqs_body_code(const struct aws_sqs *q, const struct hs_buf *body
     }
     xmlDoc *doc = aws_sqs_xml_parse(body);
     const xmlNode *code = aws_sqs_xml_child(
-        aws_sqs_xml_child(doc != NULL ? xmlDocGetRootElement(doc) : NULL, "Error"), "Code");
+        aws_sqs_xml_child(doc != NULL ? aws_libxml()->doc_get_root_element(doc) : NULL, "Error"),
+        "Code");
     const xmlNode *text = code != NULL ? code->children : NULL;
     bool simple = text != NULL && text->next == NULL && text->type == XML_TEXT_NODE;
     aws_sqs_code_copy(simple ? (const char *)text->content : NULL, out, size);
-    xmlFreeDoc(doc);
+    aws_libxml()->free_doc(doc);
 }
 
 static bool aws_sqs_code_in(const char *code, const char *const *list, size_t n)
@@ -593,7 +593,7 @@ static HS_RESULT aws_sqs_parse(const struct aws_sqs *q, const char *action,
         return HS_OK;
     }
     out->xml = aws_sqs_xml_parse(body);
-    const xmlNode *root = out->xml != NULL ? xmlDocGetRootElement(out->xml) : NULL;
+    const xmlNode *root = out->xml != NULL ? aws_libxml()->doc_get_root_element(out->xml) : NULL;
     char name[AWS_SQS_CODE_MAX];
     (void)snprintf(name, sizeof(name), "%sResponse", action);
     HS_ENSURE_MSG(root != NULL && strcmp((const char *)root->name, name) == 0, HS_ERR_IO,
@@ -1083,7 +1083,7 @@ HS_RESULT aws_sqs_open(const struct aws_sqs_config *cfg, struct aws_sqs **out)
     q->curl_global = true;
     /* libxml2 (2.9) wants its one-time initialisation before threads parse: done here, where
      * clients are opened, rather than at the first answer, which a worker thread may parse. */
-    xmlInitParser();
+    aws_libxml()->init_parser();
     HS_GUARD(aws_sqs_configure(q, cfg));
     HS_GUARD(aws_sqs_creds_init(q));
     if (q->queue_url[0] == '\0') {

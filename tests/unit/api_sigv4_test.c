@@ -3,6 +3,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "api/api_sigv4.h"
 #include "common/hs_buf.h"
 #include "common/hs_secret.h"
@@ -133,13 +136,14 @@ static void fixture_init(struct fixture *f)
     HS_CHECK_OK(secret_of("AQoDYXdzEPTdifferent", &f->other_token));
     HS_CHECK_OK(secret_of("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &f->api_secret));
     HS_CHECK_OK(secret_of("FwoGZXIvYXdzEXAMPLE//token+with/slash=", &f->api_token));
-    f->plain_keys[0] = (struct api_sigv4_key){"AKIDEXAMPLF", f->secret, NULL, "arn:other"};
-    f->plain_keys[1] =
-        (struct api_sigv4_key){SUITE_AKID, f->secret, NULL, "arn:aws:iam::123456789012:role/ci"};
-    f->sts_key = (struct api_sigv4_key){SUITE_AKID, f->secret, f->token, "arn:sts"};
-    f->other_token_key = (struct api_sigv4_key){SUITE_AKID, f->secret, f->other_token, "arn:x"};
+    f->plain_keys[0] = (struct api_sigv4_key){"AKIDEXAMPLF", f->secret, NULL, "arn:other", NULL};
+    f->plain_keys[1] = (struct api_sigv4_key){SUITE_AKID, f->secret, NULL,
+                                              "arn:aws:iam::123456789012:role/ci", NULL};
+    f->sts_key = (struct api_sigv4_key){SUITE_AKID, f->secret, f->token, "arn:sts", NULL};
+    f->other_token_key =
+        (struct api_sigv4_key){SUITE_AKID, f->secret, f->other_token, "arn:x", NULL};
     f->api_key = (struct api_sigv4_key){"AKIAIOSFODNN7EXAMPLE", f->api_secret, f->api_token,
-                                        "arn:aws:iam::123456789012:role/api"};
+                                        "arn:aws:iam::123456789012:role/api", NULL};
     f->cfg[CFG_PLAIN] = (struct api_sigv4_config){"us-east-1", "service", 300, f->plain_keys, 2};
     f->cfg[CFG_STS] = (struct api_sigv4_config){"us-east-1", "service", 300, &f->sts_key, 1};
     f->cfg[CFG_OTHER_TOKEN] =
@@ -1464,6 +1468,100 @@ HS_TEST(session_token_rules)
     EXPECT_TABLE(&f, cases);
 }
 
+/* The vanilla GET / of the suite, signed here for date (YYYYMMDD'T'HHMMSS'Z') with the suite's
+ * secret, independently of the code under test (HMAC chain of the SigV4 specification, "Calculate
+ * the signature"), as 64 lowercase hex digits in sig. */
+static void sign_vanilla_at(const char *date, char sig[65])
+{
+    char creq[256];
+    char sts[512];
+    unsigned char md[32];
+    unsigned char k[64];
+    unsigned int n = 0;
+    (void)snprintf(creq, sizeof(creq),
+                   "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:%s\n\nhost;x-amz-date\n%s",
+                   date, HASH_EMPTY);
+    HS_CHECK(EVP_Digest(creq, strlen(creq), md, &n, EVP_sha256(), NULL) == 1);
+    char hex[65];
+    for (size_t i = 0; i < 32; i++) {
+        (void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+    (void)snprintf(sts, sizeof(sts),
+                   "AWS4-HMAC-SHA256\n%s\n%.8s/us-east-1/service/aws4_request\n%s", date, date,
+                   hex);
+    char day[9];
+    memcpy(day, date, 8);
+    day[8] = '\0';
+    const char *parts[] = {day, "us-east-1", "service", "aws4_request", sts};
+    size_t klen = (size_t)snprintf((char *)k, sizeof(k), "AWS4%s", SUITE_SECRET);
+    for (size_t i = 0; i < 5; i++) {
+        HS_CHECK(HMAC(EVP_sha256(), k, (int)klen, (const unsigned char *)parts[i], strlen(parts[i]),
+                      k, &n) != NULL);
+        klen = n;
+    }
+    for (size_t i = 0; i < 32; i++) {
+        (void)snprintf(sig + 2 * i, 3, "%02x", k[i]);
+    }
+}
+
+/* The signing-key cache: a second request of the same scope takes the key from it; a wrong
+ * signature still fails with a warm cache; another day's scope derives (and verifies) anew, and
+ * the first day's then again. */
+HS_TEST(signing_key_cache_is_keyed_by_scope)
+{
+    HS_DEFER(struct fixture f = {0}, fixture_free);
+    fixture_init(&f);
+    struct api_sigv4_cache *cache = NULL;
+    HS_CHECK_OK(api_sigv4_cache_new(&cache));
+    f.plain_keys[1].cache = cache;
+    static const struct tcase vanilla = {
+        "vanilla", CFG_PLAIN, "GET", "/", NULL, {H_HOST, H_DATE, H_VANILLA}, 0, HS_ERR_NONE};
+    static const struct tcase bad_sig = {
+        "vanilla, signature off by one digit",
+        CFG_PLAIN,
+        "GET",
+        "/",
+        NULL,
+        {H_HOST, H_DATE,
+         H_AUTHZ("host;x-amz-date", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956"
+                                    "d9b8aae1d763fbf32")},
+        0,
+        HS_ERR_AUTH_SIGNATURE};
+    unsigned long hits = 0;
+    unsigned long misses = 0;
+    expect_case(&f, &vanilla, __LINE__);
+    expect_case(&f, &vanilla, __LINE__);
+    api_sigv4_cache_counts(cache, &hits, &misses);
+    HS_CHECK(hits == 1 && misses == 1);
+    expect_case(&f, &bad_sig, __LINE__);
+    api_sigv4_cache_counts(cache, &hits, &misses);
+    HS_CHECK(hits == 2 && misses == 1);
+
+    char sig[65];
+    sign_vanilla_at("20150831T000100Z", sig);
+    char authz_next[256];
+    (void)snprintf(
+        authz_next, sizeof(authz_next), "%s%s",
+        AUTHZ_AS(SUITE_AKID, "20150831/us-east-1/service/aws4_request", "host;x-amz-date", ""),
+        sig);
+    struct tcase next_day = {
+        "the next day",
+        CFG_PLAIN,
+        "GET",
+        "/",
+        NULL,
+        {H_HOST, {"X-Amz-Date", "20150831T000100Z"}, {"Authorization", authz_next}},
+        (long)(1440979260 - 1440938160),
+        HS_ERR_NONE};
+    expect_case(&f, &next_day, __LINE__);
+    api_sigv4_cache_counts(cache, &hits, &misses);
+    HS_CHECK(hits == 2 && misses == 2);
+    expect_case(&f, &vanilla, __LINE__);
+    api_sigv4_cache_counts(cache, &hits, &misses);
+    HS_CHECK(hits == 2 && misses == 3);
+    api_sigv4_cache_free(cache);
+}
+
 HS_TEST(presigned_query_is_refused)
 {
     static const struct tcase cases[] = {
@@ -1878,10 +1976,10 @@ HS_TEST(null_and_inconsistent_arguments_fail_cleanly)
     expect("NULL keys", __LINE__, &c, &req, HS_ERR_INTERNAL, NULL);
     c.nkeys = 0;
     expect("no keys", __LINE__, &c, &req, HS_ERR_AUTH_UNKNOWN_KEY, NULL);
-    struct api_sigv4_key no_id[] = {{NULL, f.secret, NULL, NULL}};
+    struct api_sigv4_key no_id[] = {{NULL, f.secret, NULL, NULL, NULL}};
     c = (struct api_sigv4_config){"us-east-1", "service", 300, no_id, 1};
     expect("key without id", __LINE__, &c, &req, HS_ERR_INTERNAL, NULL);
-    struct api_sigv4_key no_secret[] = {{SUITE_AKID, NULL, NULL, NULL}};
+    struct api_sigv4_key no_secret[] = {{SUITE_AKID, NULL, NULL, NULL, NULL}};
     c.keys = no_secret;
     expect("key without secret", __LINE__, &c, &req, HS_ERR_INTERNAL, NULL);
     c = *cfg;
@@ -1960,9 +2058,9 @@ static void vec_fixture_init(struct vec_fixture *f)
     HS_CHECK_OK(secret_of(VEC_PLAIN_SECRET, &f->plain_secret));
     HS_CHECK_OK(secret_of(VEC_SESSION_SECRET, &f->session_secret));
     HS_CHECK_OK(secret_of(VEC_SESSION_TOKEN, &f->session_token));
-    f->keys[0] = (struct api_sigv4_key){VEC_PLAIN_AKID, f->plain_secret, NULL, "arn:plain"};
+    f->keys[0] = (struct api_sigv4_key){VEC_PLAIN_AKID, f->plain_secret, NULL, "arn:plain", NULL};
     f->keys[1] = (struct api_sigv4_key){VEC_SESSION_AKID, f->session_secret, f->session_token,
-                                        "arn:session"};
+                                        "arn:session", NULL};
     f->cfg = (struct api_sigv4_config){VEC_REGION, VEC_SERVICE, 300, f->keys, 2};
 }
 
@@ -2387,6 +2485,7 @@ int main(void)
         HS_TEST_CASE(tampering_is_detected),
         HS_TEST_CASE(scope_and_clock_are_checked),
         HS_TEST_CASE(session_token_rules),
+        HS_TEST_CASE(signing_key_cache_is_keyed_by_scope),
         HS_TEST_CASE(presigned_query_is_refused),
         HS_TEST_CASE(garbage_targets_and_methods_fail_cleanly),
         HS_TEST_CASE(oversize_inputs_are_refused),
