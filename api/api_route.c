@@ -742,6 +742,33 @@ static HS_RESULT api_handle_tokens(struct api_call *call, struct api_response *o
     return api_token_response(&res, out);
 }
 
+/* --- who the caller is (GET /v1/whoami) ---------------------------------------------------- */
+
+/* The principal the service sees, how it authenticated and what the policy lets it do
+ * (api_policy_describe): for the console, which renders it; never a secret. */
+static HS_RESULT api_handle_whoami(struct api_call *call, struct api_response *out)
+{
+    static const char *const by[] = {"sigv4", "api_gateway", "client_certificate"};
+    const struct api_caller *c = &call->oc->caller;
+    HS_ENSURE((size_t)c->method < sizeof(by) / sizeof(by[0]), HS_ERR_INTERNAL);
+    json_object *perms = NULL;
+    HS_GUARD(api_policy_describe(&call->svc->cfg->policy, c->principal, &perms));
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    if (obj == NULL) {
+        json_object_put(perms);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    json_object *admin = NULL;
+    (void)json_object_object_get_ex(perms, "admin", &admin);
+    HS_GUARD(hs_json_add(obj, "principal", json_object_new_string(c->principal)));
+    HS_GUARD(hs_json_add(obj, "authenticated_by", json_object_new_string(by[c->method])));
+    HS_GUARD(hs_json_add(obj, "admin", json_object_new_boolean(json_object_get_boolean(admin))));
+    HS_GUARD(hs_json_add(obj, "permissions", perms));
+    HS_GUARD(api_response_json(out, 200, obj));
+    out->cache_control = "no-store";
+    return HS_OK;
+}
+
 /* --- public documents ---------------------------------------------------------------------- */
 
 static HS_RESULT api_static_json(const char *text, struct api_response *out)
@@ -901,6 +928,7 @@ struct api_route_def {
     ROW("POST", "/v1/ssh/keys", api_handle_sshkey_submit, API_ROUTE_IAM)                           \
     ROW("GET", "/v1/ssh/keys/{request_id}", api_handle_sshkey_poll, API_ROUTE_IAM)                 \
     ROW("POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT)                            \
+    ROW("GET", "/v1/whoami", api_handle_whoami, API_ROUTE_IAM_OR_CERT)                             \
     ROW("GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC)                        \
     ROW("GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC)           \
     ROW("GET", "/healthz", api_handle_healthz, API_ROUTE_PUBLIC)                                   \

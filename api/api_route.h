@@ -24,6 +24,9 @@
  *                                           "recipient"} -> 202 {"request_id"}, Location IAM
  *   GET  /v1/ssh/keys/{request_id}          pending, or the key + certificate once   IAM (same)
  *   POST /v1/tokens                         {"audience", "ttl_seconds", "alg"}  IAM or mTLS
+ *   GET  /v1/whoami                         the caller and what the policy lets it do
+ *                                           (api_policy_describe)               IAM or mTLS
+ *   GET  /ui, /ui/{path+}                   the web console's files (api_console.h)  public
  *   GET  /.well-known/jwks.json             the JWK Set                         public
  *   GET  /.well-known/openid-configuration  OIDC discovery metadata             public
  *   GET  /healthz                           200 when a token session answers    public

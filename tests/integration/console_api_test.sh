@@ -14,9 +14,9 @@
 . "$(dirname "$0")/lib.sh"
 inventory=${HSMSIGN_TEST_INVENTORY:-sqlite}
 case $inventory in
-sqlite) require openssl curl ssh-keygen ;;
+sqlite) require openssl curl ssh-keygen jq ;;
 dynamodb)
-    require openssl curl ssh-keygen
+    require openssl curl ssh-keygen jq
     . "$repo/tests/dynamo/dynalite.sh"
     dynalite_require
     ;;
@@ -208,5 +208,29 @@ write_config "$work/ui"
 check "a link in console.dir refuses the start too" bash -c "
     ln -s /etc/passwd '$work/ui/passwd' && '$HSMSIGND' --config '$work/cfg/hsmsignd.json' >'$work/out/bad.log' 2>&1
     s=\$?; rm -f '$work/ui/passwd'; [ \$s -ne 0 ] && grep -q 'symbolic link' '$work/out/bad.log'"
+
+# --- 2. GET /v1/whoami -------------------------------------------------------------------------
+# jq_resp FILTER: the jq filter is true of out/resp.
+jq_resp() { jq -e "$1" out/resp >/dev/null || { echo "     $(head -c 600 out/resp)"; return 1; }; }
+check "whoami without credentials -> 401" test "$(call none GET /v1/whoami)" = 401
+check "whoami (alice) -> 200" test "$(call alice GET /v1/whoami)" = 200
+check "  ... principal, sigv4, not admin" \
+    jq_resp ".principal == \"$alice\" and .authenticated_by == \"sigv4\" and .admin == false and .permissions.admin == false"
+check "  ... one rule: profiles, the effective max_cert_ttl_hours, name patterns" \
+    jq_resp '.permissions.rules | length == 1 and (.[0].profiles == ["client", "server"]) and .[0].max_cert_ttl_hours == 12 and .[0].dns_patterns == ["**.example.com"]'
+check "  ... \${aws:username} expanded to alice; ssh_max_ttl_seconds and default extensions" \
+    jq_resp '.permissions.rules[0] | .ssh_principals == ["alice", "ops"] and .ssh_max_ttl_seconds == {"user": 3600} and (.ssh_extensions | length == 5) and .ssh_cert_types == ["user"]'
+check "  ... no-store" test "$(header Cache-Control)" = no-store
+check "whoami (bob) -> 200" test "$(call bob GET /v1/whoami)" = 200
+check "  ... his own name: ssh_principals [bob, ops]" jq_resp '.permissions.rules[0].ssh_principals == ["bob", "ops"]'
+check "whoami (admin) -> 200" test "$(call admin GET /v1/whoami)" = 200
+check "  ... admin true, audiences, max_token_ttl_seconds 600, no ssh" \
+    jq_resp '.admin == true and .permissions.admin == true and (.permissions.rules | length == 1) and .permissions.rules[0].audiences == ["snowflake"] and .permissions.rules[0].max_token_ttl_seconds == 600 and (.permissions.rules[0] | has("ssh_principals") | not) and (.permissions.rules[0] | has("max_cert_ttl_hours") | not)'
+check "whoami (a principal no rule names) -> 200 with no rules" \
+    test "$(call stranger GET /v1/whoami)" = 200
+check "  ... rules [] and not admin" jq_resp '.permissions.rules == [] and .admin == false'
+check "no secret in a whoami answer" \
+    bash -c "! grep -qF \"\$(cat '$work/out/alice.secret')\" '$work/out/resp' && ! grep -q pin '$work/out/resp'"
+check "POST /v1/whoami -> 405" test "$(call alice POST /v1/whoami '{}')" = 405
 
 finish
