@@ -11,7 +11,9 @@
 
 #include "api/api_auth.h"
 #include "api/api_body.h"
+#include "api/api_console.h"
 #include "api/api_policy.h"
+#include "api/api_query.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
@@ -157,13 +159,14 @@ void api_response_clear(struct api_response *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
-/* Serialises obj as the response body. */
-static HS_RESULT api_response_json(struct api_response *out, unsigned int status, json_object *obj)
+/* Serialises obj as the response body, at most max bytes. */
+static HS_RESULT api_response_json_max(struct api_response *out, unsigned int status,
+                                       json_object *obj, size_t max)
 {
     const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
     HS_ENSURE(text != NULL, HS_ERR_NOMEM);
-    HS_DEFER(struct hs_buf *body = hs_buf_new(API_RESPONSE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *body = hs_buf_new(max), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_buf_put_str(body, text));
     hs_buf_free(out->body);
@@ -173,6 +176,12 @@ static HS_RESULT api_response_json(struct api_response *out, unsigned int status
     out->content_type = "application/json";
     out->binary = false;
     return HS_OK;
+}
+
+/* Serialises obj as the response body. */
+static HS_RESULT api_response_json(struct api_response *out, unsigned int status, json_object *obj)
+{
+    return api_response_json_max(out, status, obj, API_RESPONSE_MAX);
 }
 
 /* The error object: code name, public message, reason (policy) and detail (bad input) when not
@@ -291,6 +300,12 @@ static HS_RESULT api_authz_token(void *arg, const struct svc_token_ask *ask, lon
     return HS_OK;
 }
 
+static bool api_authz_sees_all(void *arg)
+{
+    const struct api_call *call = arg;
+    return api_policy_may_manage(&call->svc->cfg->policy, call->oc->principal, NULL);
+}
+
 static HS_RESULT api_authz_manage(void *arg, const char *requester)
 {
     struct api_call *call = arg;
@@ -388,15 +403,15 @@ static HS_RESULT api_handle_certificates(struct api_call *call, struct api_respo
     r.now = call->req->now;
     HS_DEFER(struct svc_cert_result res = {0}, svc_cert_result_clear);
     HS_GUARD(svc_cert_issue(call->svc->svc, &call->caller, &r, &res));
+    api_metrics_issued(&call->svc->metrics, API_METRICS_X509);
     api_outcome_detail(call->oc, "serial", res.serial_hex);
     return api_cert_response(&res, out);
 }
 
-static HS_RESULT api_status_response(const struct svc_cert_status *st, struct api_response *out)
+/* The status document of one X.509 certificate (GET /v1/certificates/{serial}), into obj. */
+static HS_RESULT api_status_json(const struct svc_cert_status *st, json_object *obj)
 {
     const struct st_cert_record *rec = &st->rec;
-    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
-    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(rec->serial_hex)));
     HS_GUARD(hs_json_add(obj, "status", json_object_new_string(svc_cert_state_name(st->state))));
     HS_GUARD(hs_json_add(obj, "subject", json_object_new_string(rec->subject)));
@@ -409,6 +424,14 @@ static HS_RESULT api_status_response(const struct svc_cert_status *st, struct ap
         HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
         HS_GUARD(hs_json_add(obj, "reason", json_object_new_string(st->reason)));
     }
+    return HS_OK;
+}
+
+static HS_RESULT api_status_response(const struct svc_cert_status *st, struct api_response *out)
+{
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_status_json(st, obj));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
@@ -520,6 +543,7 @@ static HS_RESULT api_handle_ssh_certificates(struct api_call *call, struct api_r
     r.now = call->req->now;
     HS_DEFER(struct svc_ssh_result res = {0}, svc_ssh_result_clear);
     HS_GUARD(svc_ssh_issue(call->svc->svc, &call->caller, &r, &res));
+    api_metrics_issued(&call->svc->metrics, API_METRICS_SSH);
     char serial[SVC_SSH_SERIAL_DEC_MAX + 1];
     HS_IGNORE(snprintf(serial, sizeof(serial), "%" PRIu64, res.serial));
     api_outcome_detail(call->oc, "serial", serial);
@@ -625,6 +649,7 @@ static HS_RESULT api_handle_sshkey_poll(struct api_call *call, struct api_respon
         break;
     case SVC_SSHKEY_DONE:
         HS_GUARD(api_sshkey_done(&done, obj));
+        api_metrics_issued(&call->svc->metrics, API_METRICS_SSH);
         break;
     case SVC_SSHKEY_FAILED: {
         bool input = hs_code_class(done.error) == HS_CLASS_INPUT;
@@ -639,11 +664,10 @@ static HS_RESULT api_handle_sshkey_poll(struct api_call *call, struct api_respon
     return api_sshkey_response(obj, out);
 }
 
-static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct api_response *out)
+/* The status document of one SSH certificate (GET /v1/ssh/certificates/{serial}), into obj. */
+static HS_RESULT api_ssh_status_json(const struct svc_ssh_status *st, json_object *obj)
 {
     const struct st_cert_record *rec = &st->st.rec;
-    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
-    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
     HS_GUARD(api_json_add_u64(obj, "serial", st->serial));
     HS_GUARD(hs_json_add(obj, "status", json_object_new_string(svc_cert_state_name(st->st.state))));
     HS_GUARD(hs_json_add(obj, "cert_type", json_object_new_string(rec->profile)));
@@ -658,6 +682,14 @@ static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct
         HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
         HS_GUARD(hs_json_add(obj, "reason", json_object_new_string(st->st.reason)));
     }
+    return HS_OK;
+}
+
+static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct api_response *out)
+{
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_ssh_status_json(st, obj));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
@@ -706,6 +738,86 @@ static HS_RESULT api_handle_ssh_krl(struct api_call *call, struct api_response *
     return HS_OK;
 }
 
+/* --- the listing (GET /v1/certificates) ---------------------------------------------------- */
+
+/* A page of up to ST_INV_LIST_MAX records with their SANs fits (8 KiB each at most, in JSON). */
+#define API_LIST_RESPONSE_MAX (4 * 1024 * 1024)
+
+/* The caller's room for one page (the records are large: about 11 KiB each). */
+struct api_list_room {
+    struct st_cert_record *records;
+    enum svc_cert_state *states;
+    const char **reasons;
+};
+
+static void api_list_room_clear(struct api_list_room *r)
+{
+    OPENSSL_free(r->records);
+    OPENSSL_free(r->states);
+    OPENSSL_free((void *)r->reasons);
+}
+
+/* One listed record as its own status route answers it, plus "kind". */
+static HS_RESULT api_list_entry(const struct svc_cert_status *st, json_object *list)
+{
+    json_object *val = json_object_new_object();
+    HS_ENSURE(val != NULL, HS_ERR_NOMEM);
+    if (json_object_array_add(list, val) != 0) {
+        json_object_put(val);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    if (st->rec.kind == ST_KIND_SSH) {
+        struct svc_ssh_status ssh;
+        HS_GUARD(svc_ssh_status_of(st, &ssh));
+        HS_GUARD(api_ssh_status_json(&ssh, val));
+    } else {
+        HS_GUARD(api_status_json(st, val));
+    }
+    return hs_json_add(val, "kind",
+                       json_object_new_string(st->rec.kind == ST_KIND_SSH ? "ssh" : "x509"));
+}
+
+static HS_RESULT api_list_response(const struct svc_cert_list *list, struct api_response *out)
+{
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    json_object *arr = json_object_new_array();
+    HS_GUARD(hs_json_add(obj, "certificates", arr));
+    for (size_t i = 0; i < list->page.n; i++) {
+        struct svc_cert_status st = {
+            .rec = list->page.records[i], .state = list->states[i], .reason = list->reasons[i]};
+        HS_GUARD(api_list_entry(&st, arr));
+    }
+    if (list->page.more) {
+        char cursor[API_CURSOR_MAX + 1];
+        HS_GUARD(api_list_cursor_encode(&list->page.next, cursor));
+        HS_GUARD(hs_json_add(obj, "cursor", json_object_new_string(cursor)));
+    }
+    HS_GUARD(api_response_json_max(out, 200, obj, API_LIST_RESPONSE_MAX));
+    out->cache_control = "no-store";
+    return HS_OK;
+}
+
+/* GET /v1/certificates?...: admins list every certificate, others their own (svc_cert_list). */
+static HS_RESULT api_handle_certificate_list(struct api_call *call, struct api_response *out)
+{
+    const char *target = call->req->target;
+    const char *query = strchr(target, '?');
+    size_t len = query != NULL ? strlen(query + 1) : 0;
+    HS_DEFER(struct api_list_query *q = OPENSSL_zalloc(sizeof(*q)), api_list_query_freep);
+    HS_ENSURE(q != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_list_query_decode(query != NULL ? query + 1 : NULL, len, call->req->now, q));
+    HS_DEFER(struct api_list_room room = {0}, api_list_room_clear);
+    room.records = OPENSSL_zalloc(q->q.limit * sizeof(*room.records));
+    room.states = OPENSSL_zalloc(q->q.limit * sizeof(*room.states));
+    room.reasons = OPENSSL_zalloc(q->q.limit * sizeof(*room.reasons));
+    HS_ENSURE(room.records != NULL && room.states != NULL && room.reasons != NULL, HS_ERR_NOMEM);
+    struct svc_cert_list list = {
+        .page = {.records = room.records}, .states = room.states, .reasons = room.reasons};
+    HS_GUARD(svc_cert_list(call->svc->svc, &call->caller, &q->q, &list));
+    return api_list_response(&list, out);
+}
+
 /* --- tokens -------------------------------------------------------------------------------- */
 
 static HS_RESULT api_token_response(const struct svc_token_result *res, struct api_response *out)
@@ -737,8 +849,36 @@ static HS_RESULT api_handle_tokens(struct api_call *call, struct api_response *o
         call->oc->reason = API_POLICY_SUBJECT_UNMAPPED;
     }
     HS_GUARD(issued);
+    api_metrics_issued(&call->svc->metrics, API_METRICS_TOKEN);
     api_outcome_detail(call->oc, "kid", res.kid);
     return api_token_response(&res, out);
+}
+
+/* --- who the caller is (GET /v1/whoami) ---------------------------------------------------- */
+
+/* The principal the service sees, how it authenticated and what the policy lets it do
+ * (api_policy_describe): for the console, which renders it; never a secret. */
+static HS_RESULT api_handle_whoami(struct api_call *call, struct api_response *out)
+{
+    static const char *const by[] = {"sigv4", "api_gateway", "client_certificate"};
+    const struct api_caller *c = &call->oc->caller;
+    HS_ENSURE((size_t)c->method < sizeof(by) / sizeof(by[0]), HS_ERR_INTERNAL);
+    json_object *perms = NULL;
+    HS_GUARD(api_policy_describe(&call->svc->cfg->policy, c->principal, &perms));
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    if (obj == NULL) {
+        json_object_put(perms);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    json_object *admin = NULL;
+    (void)json_object_object_get_ex(perms, "admin", &admin);
+    HS_GUARD(hs_json_add(obj, "principal", json_object_new_string(c->principal)));
+    HS_GUARD(hs_json_add(obj, "authenticated_by", json_object_new_string(by[c->method])));
+    HS_GUARD(hs_json_add(obj, "admin", json_object_new_boolean(json_object_get_boolean(admin))));
+    HS_GUARD(hs_json_add(obj, "permissions", perms));
+    HS_GUARD(api_response_json(out, 200, obj));
+    out->cache_control = "no-store";
+    return HS_OK;
 }
 
 /* --- public documents ---------------------------------------------------------------------- */
@@ -780,6 +920,90 @@ static HS_RESULT api_handle_healthz(struct api_call *call, struct api_response *
 
 static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *out);
 
+/* --- the console's static files (api_console.h) -------------------------------------------- */
+
+/* The console's documents run no inline script and talk to this origin only; they may not be
+ * framed (clickjacking) and send no Referer. */
+static const char *const api_console_headers[][2] = {
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+     "form-action 'self'; frame-ancestors 'none'"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {NULL, NULL},
+};
+
+/* Whether If-None-Match (RFC 9110 §13.1.2) names etag, or is "*". */
+static bool api_console_not_modified(const struct api_request *req, const char *etag)
+{
+    const char *inm = api_header_get(req, "If-None-Match");
+    if (inm == NULL) {
+        return false;
+    }
+    size_t n = strlen(etag);
+    for (const char *p = inm; *p != '\0';) {
+        p += strspn(p, " \t,");
+        size_t m = strcspn(p, ",");
+        while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t')) {
+            m--;
+        }
+        const char *tag = p;
+        if (m > 2 && strncmp(tag, "W/", 2) == 0) { /* weak comparison (§8.8.3.2) */
+            tag += 2;
+            m -= 2;
+        }
+        if ((m == 1 && tag[0] == '*') || (m == n && strncmp(tag, etag, n) == 0)) {
+            return true;
+        }
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+/* GET /ui: the console lives under /ui/ (relative links resolve there). */
+static HS_RESULT api_handle_console_root(struct api_call *call, struct api_response *out)
+{
+    HS_ENSURE_MSG(call->svc->console != NULL, HS_ERR_INPUT_NOT_FOUND,
+                  "no console is configured (console.dir)");
+    out->status = 301;
+    out->headers = api_console_headers;
+    out->cache_control = API_PUBLIC_MAX_AGE;
+    HS_IGNORE(snprintf(out->location, sizeof(out->location), "/ui/"));
+    return HS_OK;
+}
+
+/* GET /ui/{path+}: a file of the console ("" is index.html), 304 when the caller has it. */
+static HS_RESULT api_handle_console(struct api_call *call, struct api_response *out)
+{
+    HS_ENSURE_MSG(call->svc->console != NULL, HS_ERR_INPUT_NOT_FOUND,
+                  "no console is configured (console.dir)");
+    const struct api_console_file *f =
+        api_console_find(call->svc->console, call->param, call->param_len);
+    HS_ENSURE_MSG(f != NULL, HS_ERR_INPUT_NOT_FOUND, "the console has no such file");
+    size_t len = hs_buf_len(f->data);
+    HS_DEFER(struct hs_buf *body = hs_buf_new(len > 0 ? len : 1), hs_buf_freep);
+    HS_ENSURE(body != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put(body, hs_buf_data(f->data), len));
+    out->body = body;
+    body = NULL;
+    out->status = 200;
+    out->content_type = f->content_type;
+    out->cache_control = f->cache_control;
+    out->binary = strncmp(f->content_type, "text/", 5) != 0 &&
+                  strcmp(f->content_type, "application/json") != 0 &&
+                  strcmp(f->content_type, "image/svg+xml") != 0;
+    out->headers = api_console_headers;
+    HS_IGNORE(snprintf(out->etag, sizeof(out->etag), "%s", f->etag));
+    if (api_console_not_modified(call->req, f->etag)) {
+        /* 304 (RFC 9110 §15.4.5): the 200's headers, no body; Content-Length stays the
+         * representation's, as a HEAD's does. */
+        out->status = 304;
+        out->head = true;
+    }
+    return HS_OK;
+}
+
 /* --- the routes ---------------------------------------------------------------------------- */
 
 /* Who may call a route; the dispatcher authenticates before the handler runs. */
@@ -791,7 +1015,8 @@ enum api_route_auth {
 
 struct api_route_def {
     const char *method;
-    const char *pattern; /* literal path; "{name}" matches one segment */
+    /* literal path; "{name}" matches one segment, "{name+}" at the end the rest of the path */
+    const char *pattern;
     HS_MUST_USE hs_result (*handler)(struct api_call *call, struct api_response *out);
     enum api_route_auth auth;
 };
@@ -803,6 +1028,7 @@ struct api_route_def {
  * ("METHOD pattern") is made from the same row at compile time. */
 #define API_ROUTE_TABLE(ROW)                                                                       \
     ROW("POST", "/v1/certificates", api_handle_certificates, API_ROUTE_IAM)                        \
+    ROW("GET", "/v1/certificates", api_handle_certificate_list, API_ROUTE_IAM)                     \
     ROW("GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM)             \
     ROW("POST", "/v1/certificates/{serial}/revoke", api_handle_revoke, API_ROUTE_IAM)              \
     ROW("GET", "/v1/crl", api_handle_crl, API_ROUTE_PUBLIC)                                        \
@@ -815,10 +1041,13 @@ struct api_route_def {
     ROW("POST", "/v1/ssh/keys", api_handle_sshkey_submit, API_ROUTE_IAM)                           \
     ROW("GET", "/v1/ssh/keys/{request_id}", api_handle_sshkey_poll, API_ROUTE_IAM)                 \
     ROW("POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT)                            \
+    ROW("GET", "/v1/whoami", api_handle_whoami, API_ROUTE_IAM_OR_CERT)                             \
     ROW("GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC)                        \
     ROW("GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC)           \
     ROW("GET", "/healthz", api_handle_healthz, API_ROUTE_PUBLIC)                                   \
-    ROW("GET", "/metrics", api_handle_metrics, API_ROUTE_PUBLIC)
+    ROW("GET", "/metrics", api_handle_metrics, API_ROUTE_PUBLIC)                                   \
+    ROW("GET", "/ui", api_handle_console_root, API_ROUTE_PUBLIC)                                   \
+    ROW("GET", "/ui/{path+}", api_handle_console, API_ROUTE_PUBLIC)
 
 #define API_ROUTE_DEF(method, pattern, handler, auth) {(method), (pattern), (handler), (auth)},
 #define API_ROUTE_LABEL(method, pattern, handler, auth) method " " pattern,
@@ -830,6 +1059,7 @@ static const struct api_route_def api_routes[] = {API_ROUTE_TABLE(API_ROUTE_DEF)
 
 /* "METHOD pattern" of each route, then "unknown": the metrics' labels. */
 static const char *const api_route_labels[] = {API_ROUTE_TABLE(API_ROUTE_LABEL) "unknown"};
+_Static_assert(API_ROUTES_N + 1 <= API_METRICS_ROUTES_MAX, "every route and unknown are counted");
 _Static_assert(sizeof(api_route_labels) / sizeof(api_route_labels[0]) == API_ROUTES_N + 1,
                "one metrics label a route, and one for unknown paths");
 
@@ -845,8 +1075,11 @@ static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *
     const char *const *names = api_route_names(&n);
     HS_DEFER(struct hs_buf *body = hs_buf_new(API_METRICS_TEXT_MAX), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
-    HS_GUARD(
-        api_metrics_render(&call->svc->metrics, names, n, svc_ctx_get0_pool(call->svc->svc), body));
+    /* The token gauge asks the token as GET /healthz does (one session, C_GetSessionInfo). */
+    bool up = !hs_failed(svc_ctx_ping(call->svc->svc));
+    hs_error_clear();
+    HS_GUARD(api_metrics_render(&call->svc->metrics, names, n, svc_ctx_get0_pool(call->svc->svc),
+                                up, body));
     out->body = body;
     body = NULL;
     out->status = 200;
@@ -856,8 +1089,9 @@ static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *
 }
 
 /* Whether the raw path (len bytes) is pattern; *param / *param_len get the {name} segment (which
- * may be empty inside the path, not at its end). The raw path must match exactly: no dot
- * segments, escapes or doubled slashes reach a handler. */
+ * may be empty inside the path, not at its end), or for a "{name+}" that ends the pattern, the
+ * whole rest of the path (slashes included, possibly empty: the handler checks it). The raw
+ * path must match exactly: no dot segments, escapes or doubled slashes reach a handler. */
 static bool api_path_match(const char *pattern, const char *path, size_t len, const char **param,
                            size_t *param_len)
 {
@@ -867,7 +1101,15 @@ static bool api_path_match(const char *pattern, const char *path, size_t len, co
             size_t n = strcspn(path + i, "/");
             n = n < len - i ? n : len - i;
             p += strcspn(p, "}");
-            if (*p == '\0' || (p[1] == '\0' && n == 0)) {
+            if (*p == '\0') {
+                return false;
+            }
+            if (p[-1] == '+' && p[1] == '\0') { /* "{name+}" ends a pattern: the rest */
+                *param = path + i;
+                *param_len = len - i;
+                return true;
+            }
+            if (p[1] == '\0' && n == 0) {
                 return false;
             }
             *param = path + i;
@@ -996,7 +1238,8 @@ static HS_RESULT api_dispatch(struct api_service *svc, const struct api_request 
     HS_ENSURE(req->body_len <= API_BODY_MAX, HS_ERR_INPUT_TOO_LARGE);
     struct api_call call = {.svc = svc, .req = req, .oc = oc};
     call.authz =
-        (struct svc_authz){&call, api_authz_cert, api_authz_token, api_authz_manage, api_authz_ssh};
+        (struct svc_authz){&call,         api_authz_cert,    api_authz_token, api_authz_manage,
+                           api_authz_ssh, api_authz_sees_all};
     call.caller.authz = &call.authz;
     bool method_ok = false;
     size_t id = api_route_find(req->target, strcspn(req->target, "?"), req->method, &call.param,
@@ -1050,9 +1293,12 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
                               hs_code_class(r.code) == HS_CLASS_POLICY ? why : NULL,
                               input ? hs_error_last()->detail : NULL);
         memcpy(out->allow, oc.allow, sizeof(out->allow));
+        if (strncmp(labels[oc.route], "GET /ui", 7) == 0) {
+            out->headers = api_console_headers; /* every /ui answer, also a 404 */
+        }
     }
     api_service_read_unlock(svc);
-    out->head = strcmp(req->method, "HEAD") == 0;
+    out->head = out->head || strcmp(req->method, "HEAD") == 0;
     long long us = api_elapsed_us(&start);
     api_metrics_count(&svc->metrics, oc.route, out->status, us);
     hs_log(HS_LOG_INFO, "http.request", HS_LOG_STR("method", req->method),

@@ -37,7 +37,7 @@
  *   has woken the callers, so no caller waits for a checkpoint's fsync.
  */
 
-#define ST_INV_SCHEMA_VERSION 4
+#define ST_INV_SCHEMA_VERSION 5
 #define ST_INV_SQLITE_MIN 3037000 /* STRICT tables (3.37.0); RETURNING is 3.35.0 */
 #define ST_INV_BATCH_MAX 256
 /* Commit delay: while callers keep arriving (the last batch held more than one job), the
@@ -143,12 +143,23 @@ static const char st_inv_schema_v4_sql[] =
     "CREATE INDEX keygen_expiry ON keygen (expires_at);"
     "PRAGMA user_version = 4;";
 
+/* 4 -> 5: records carry when they were issued (issued_at; rows from before take their
+ * not_before, the one write of every row this upgrade makes), and the listing (list, GET
+ * /v1/certificates) reads newest first, (issued_at, serial) descending: one index in that order
+ * for everybody's listing (an admin's), one per requester for a caller's own. The other filters
+ * (kind, status, expiry, name) are checked on the rows the index yields, at most
+ * ST_INV_LIST_EXAMINE_MAX a call. */
+static const char st_inv_schema_v5_sql[] =
+    "ALTER TABLE certificates ADD COLUMN issued_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE certificates SET issued_at = not_before;"
+    "CREATE INDEX certificates_issued ON certificates (issued_at, serial);"
+    "CREATE INDEX certificates_requester ON certificates (requester, issued_at, serial);"
+    "PRAGMA user_version = 5;";
+
 /* The steps from version i to i + 1, run in order from the file's version. */
 static const char *const st_inv_schema_steps[ST_INV_SCHEMA_VERSION] = {
-    st_inv_schema_v1_sql,
-    st_inv_schema_v2_sql,
-    st_inv_schema_v3_sql,
-    st_inv_schema_v4_sql,
+    st_inv_schema_v1_sql, st_inv_schema_v2_sql, st_inv_schema_v3_sql,
+    st_inv_schema_v4_sql, st_inv_schema_v5_sql,
 };
 
 _Static_assert(ST_KEYGEN_BLOB_MAX == 16384, "the keygen table's CHECK spells the blob bound");
@@ -195,8 +206,9 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
     [ST_INV_W_INSERT] = {"insert",
                          "INSERT INTO certificates (serial, subject, sans, not_before, not_after,"
                          " requester, profile, spki_sha256, cert_sha256, status, revoked_at,"
-                         " reason, kind, issuer_key_sha256)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+                         " reason, kind, issuer_key_sha256, issued_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                         " ?15)"},
     [ST_INV_W_EXISTS] = {"lookup", "SELECT 1 FROM certificates WHERE serial = ?1"},
     [ST_INV_W_REVOKE] = {"revoke", "UPDATE certificates SET status = 1, revoked_at = ?2,"
                                    " reason = ?3 WHERE serial = ?1 AND status = 0"},
@@ -219,7 +231,8 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
 static const struct st_inv_sql st_inv_rsql[ST_INV_R_COUNT] = {
     [ST_INV_R_GET] = {"get", "SELECT serial, subject, sans, not_before, not_after, requester,"
                              " profile, spki_sha256, cert_sha256, status, revoked_at, reason,"
-                             " kind, issuer_key_sha256 FROM certificates WHERE serial = ?1"},
+                             " kind, issuer_key_sha256, issued_at FROM certificates"
+                             " WHERE serial = ?1"},
     [ST_INV_R_LIST] = {"list revoked",
                        "SELECT serial, revoked_at, reason FROM certificates"
                        " WHERE status = 1 AND kind = ?2 AND not_after >= ?1 ORDER BY serial"},
@@ -442,7 +455,9 @@ static HS_RESULT st_inv_bind_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     HS_GUARD(st_inv_bind_int(s, st, 11, (sqlite3_int64)rec->revoked_at));
     HS_GUARD(st_inv_bind_int(s, st, 12, rec->reason));
     HS_GUARD(st_inv_bind_int(s, st, 13, rec->kind));
-    return st_inv_bind_hash(s, st, 14, rec->issuer_key_sha256);
+    HS_GUARD(st_inv_bind_hash(s, st, 14, rec->issuer_key_sha256));
+    time_t issued = rec->issued_at != 0 ? rec->issued_at : rec->not_before;
+    return st_inv_bind_int(s, st, 15, (sqlite3_int64)issued);
 }
 
 static HS_RESULT st_inv_insert(struct st_inv_sqlite *s, const struct st_cert_record *rec)
@@ -1028,7 +1043,9 @@ static HS_RESULT st_inv_read_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     rec->revoked_at = (time_t)sqlite3_column_int64(st, 10);
     rec->reason = sqlite3_column_int(st, 11);
     HS_GUARD(st_inv_column_kind(s, st, 12, &rec->kind));
-    return st_inv_column_hash(s, st, 13, rec->issuer_key_sha256);
+    HS_GUARD(st_inv_column_hash(s, st, 13, rec->issuer_key_sha256));
+    rec->issued_at = (time_t)sqlite3_column_int64(st, 14);
+    return HS_OK;
 }
 
 static HS_RESULT st_inv_sqlite_get(struct st_inventory *inv, const char *serial_hex,
@@ -1051,6 +1068,108 @@ static HS_RESULT st_inv_sqlite_get(struct st_inventory *inv, const char *serial_
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): freed by the cleanup above */
     HS_GUARD(st_inv_read_record(s, st, rec));
     *out = *rec;
+    return HS_OK;
+}
+
+/* --- the listing ------------------------------------------------------------------------------ */
+
+#define ST_INV_LIST_SQL_MAX 1024
+
+/* The listing's statement for q: fixed fragments only (every value is a named parameter), the
+ * order and the cursor in the form the indexes serve. */
+static HS_RESULT st_inv_list_sql(const struct st_list_query *q, char out[ST_INV_LIST_SQL_MAX])
+{
+    static const char *const status_sql[] = {
+        [ST_LIST_ANY] = "",
+        [ST_LIST_GOOD] = " AND status = 0 AND not_after >= :now",
+        [ST_LIST_REVOKED] = " AND status = 1",
+        [ST_LIST_EXPIRED] = " AND status = 0 AND not_after < :now",
+    };
+    HS_ENSURE(q->status <= ST_LIST_EXPIRED, HS_ERR_INTERNAL);
+    int n = snprintf(
+        out, ST_INV_LIST_SQL_MAX,
+        "SELECT serial, subject, sans, not_before, not_after, requester, profile, spki_sha256,"
+        " cert_sha256, status, revoked_at, reason, kind, issuer_key_sha256, issued_at"
+        " FROM certificates"
+        " WHERE 1%s%s%s%s%s%s ORDER BY issued_at DESC, serial DESC LIMIT :cap",
+        q->any_kind ? "" : " AND kind = :kind", q->requester != NULL ? " AND requester = :req" : "",
+        status_sql[q->status], q->has_expires_before ? " AND not_after < :eb" : "",
+        q->has_expires_after ? " AND not_after > :ea" : "",
+        q->after != NULL ? " AND (issued_at, serial) < (:at, :as)" : "");
+    HS_ENSURE(n > 0 && n < ST_INV_LIST_SQL_MAX, HS_ERR_BOUNDS);
+    return HS_OK;
+}
+
+/* Binds the named parameter name if the statement has it. */
+static HS_RESULT st_inv_bind_named_int(struct st_inv_sqlite *s, sqlite3_stmt *st, const char *name,
+                                       sqlite3_int64 v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    return i > 0 ? st_inv_bind_int(s, st, i, v) : HS_OK;
+}
+
+static HS_RESULT st_inv_bind_named_text(struct st_inv_sqlite *s, sqlite3_stmt *st, const char *name,
+                                        const char *text, size_t max)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    return i > 0 && text != NULL ? st_inv_bind_text(s, st, i, text, max) : HS_OK;
+}
+
+static HS_RESULT st_inv_list_bind(struct st_inv_sqlite *s, sqlite3_stmt *st,
+                                  const struct st_list_query *q)
+{
+    HS_GUARD(st_inv_bind_named_int(s, st, ":kind", q->kind));
+    HS_GUARD(st_inv_bind_named_text(s, st, ":req", q->requester, ST_INV_PRINCIPAL_MAX));
+    HS_GUARD(st_inv_bind_named_int(s, st, ":now", (sqlite3_int64)q->now));
+    HS_GUARD(st_inv_bind_named_int(s, st, ":eb", (sqlite3_int64)q->expires_before));
+    HS_GUARD(st_inv_bind_named_int(s, st, ":ea", (sqlite3_int64)q->expires_after));
+    if (q->after != NULL) {
+        HS_GUARD(st_inv_bind_named_int(s, st, ":at", (sqlite3_int64)q->after->issued));
+        HS_GUARD(st_inv_bind_named_text(s, st, ":as", q->after->serial_hex, ST_INV_SERIAL_MAX));
+    }
+    return st_inv_bind_named_int(s, st, ":cap", ST_INV_LIST_EXAMINE_MAX);
+}
+
+static HS_RESULT st_inv_sqlite_list(struct st_inventory *inv, const struct st_list_query *q,
+                                    struct st_list_page *page)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    HS_ENSURE_REF(page);
+    HS_ENSURE_REF(page->records);
+    HS_GUARD(st_inv_list_query_check(q));
+    char sql[ST_INV_LIST_SQL_MAX];
+    HS_GUARD(st_inv_list_sql(q, sql));
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->reader_lock), hs_mutex_unlockp);
+    HS_DEFER(sqlite3_stmt *st = NULL, st_inv_finalizep);
+    int rc = sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL);
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, s->rdb, "prepare list");
+    HS_GUARD(st_inv_list_bind(s, st, q));
+    HS_DEFER(struct st_cert_record *rec = calloc(1, sizeof(*rec)), st_inv_record_freep);
+    HS_ENSURE(rec != NULL, HS_ERR_NOMEM);
+    size_t examined = 0;
+    page->n = 0;
+    page->more = false;
+    /* One statement, one read transaction: the page is one snapshot. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): freed by the cleanup above */
+        HS_GUARD(st_inv_read_record(s, st, rec));
+        examined++;
+        if (st_inv_list_matches(q, rec)) {
+            if (page->n == q->limit) { /* one more: the page is full and another follows */
+                page->more = true;
+                st_inv_list_position(&page->records[page->n - 1], &page->next);
+                return HS_OK;
+            }
+            page->records[page->n++] = *rec;
+        }
+    }
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): rec is freed by its cleanup */
+    ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->rdb, "list");
+    if (examined == ST_INV_LIST_EXAMINE_MAX) { /* stopped at the cap: continue after it */
+        page->more = true;
+        st_inv_list_position(rec, &page->next);
+    }
     return HS_OK;
 }
 
@@ -1373,6 +1492,7 @@ static const struct st_inventory_ops st_inv_sqlite_ops = {
     .revoke = st_inv_sqlite_revoke,
     .list_revoked = st_inv_sqlite_list_revoked,
     .list_revoked_ssh = st_inv_sqlite_list_revoked_ssh,
+    .list = st_inv_sqlite_list,
     .next_crl_number = st_inv_sqlite_next_crl_number,
     .generation = st_inv_sqlite_generation,
     .keygen_put = st_inv_sqlite_kg_put,

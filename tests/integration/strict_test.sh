@@ -160,7 +160,9 @@ allow() { # METHOD PATH WANT-ALLOW
         grep -qi "^Allow: $3"$'\r'"\$" out/resp.h
 }
 check "DELETE /v1/crl -> 405, Allow: GET, HEAD" allow DELETE /v1/crl "GET, HEAD"
-check "GET /v1/certificates -> 405, Allow: POST" allow GET /v1/certificates POST
+check "GET /v1/tokens -> 405, Allow: POST" allow GET /v1/tokens POST
+check "DELETE /v1/certificates -> 405, Allow: POST, GET, HEAD (the listing is GET)" \
+    allow DELETE /v1/certificates "POST, GET, HEAD"
 check "PUT /v1/ssh/keys/x -> 405, Allow: GET, HEAD" allow PUT /v1/ssh/keys/x "GET, HEAD"
 head_like_get() { # PATH: HEAD answers GET's status and Content-Length, with no body
     local get_len

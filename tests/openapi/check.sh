@@ -61,7 +61,8 @@ import re, sys
 src = open(sys.argv[1]).read()
 table = re.search(r'#define API_ROUTE_TABLE\(ROW\)(.*?)\n\n', src, re.S).group(1)
 rows = re.findall(r'ROW\("([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*API_ROUTE_(\w+)\)', table)
-print("\n".join(sorted(f"{m} {p} {a}" for m, p, a in rows)))
+# "{name+}" (the rest of the path, api_path_match) is an OpenAPI path parameter "{name}".
+print("\n".join(sorted(f"{m} {p.replace('+}', '}')} {a}" for m, p, a in rows)))
 PY
 node "$chk" routes "$spec" >"$work/spec.routes"
 check "(b) api_route.c's table was found (>= 17 rows)" test "$(wc -l <"$work/table.routes")" -ge 17
@@ -169,6 +170,13 @@ serial=$($py -c 'import json; print(json.load(open("out/b"))["serial"])' 2>/dev/
 [ -n "$serial" ] || serial=00
 call caller GET "/v1/certificates/$serial"
 check "(c) GET /v1/certificates/{serial} 200" valid x 200 GET '/v1/certificates/{serial}'
+call caller GET "/v1/certificates?limit=5"
+check "(c) GET /v1/certificates (the listing) 200" valid x 200 GET /v1/certificates
+check "(c) ... which lists the certificate just issued" grep -q "\"serial\": *\"$serial\"" out/b
+call caller GET /v1/whoami
+check "(c) GET /v1/whoami 200" valid x 200 GET /v1/whoami
+call caller GET "/v1/certificates?colour=red"
+check "(c) GET /v1/certificates?colour=red 400 naming it" valid x 400 GET /v1/certificates
 call caller HEAD "/v1/certificates/$serial"
 check "(c) HEAD /v1/certificates/{serial} 200" valid x 200 HEAD '/v1/certificates/{serial}'
 call caller POST "/v1/certificates/$serial/revoke" "${json[@]}" --data-binary '{"reason": "superseded"}'

@@ -33,6 +33,7 @@
 locals {
   iam_routes = [
     "POST /v1/certificates",
+    "GET /v1/certificates",
     "GET /v1/certificates/{serial}",
     "POST /v1/certificates/{serial}/revoke",
     "POST /v1/tokens",
@@ -41,6 +42,7 @@ locals {
     "POST /v1/ssh/certificates/{serial}/revoke",
     "POST /v1/ssh/keys",
     "GET /v1/ssh/keys/{request_id}",
+    "GET /v1/whoami",
   ]
   public_routes = concat([
     "GET /.well-known/jwks.json",

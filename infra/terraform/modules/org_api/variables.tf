@@ -33,6 +33,7 @@ variable "iam_routes" {
   type        = list(string)
   default = [
     "POST /v1/certificates",
+    "GET /v1/certificates",
     "GET /v1/certificates/{serial}",
     "POST /v1/certificates/{serial}/revoke",
     "POST /v1/ssh/certificates",
@@ -41,6 +42,7 @@ variable "iam_routes" {
     "POST /v1/ssh/keys",
     "GET /v1/ssh/keys/{request_id}",
     "POST /v1/tokens",
+    "GET /v1/whoami",
   ]
 
   validation {
