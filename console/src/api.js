@@ -57,8 +57,9 @@ export class ApiError extends Error {
   }
 }
 
+// Absolute (aws4fetch signs the host): the configured API origin, else this page's origin.
 function url(path) {
-  return `${config.api_base}${path}`;
+  return new URL(path, config.api_base || location.origin).href;
 }
 
 async function answer(r, as) {

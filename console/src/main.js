@@ -1,6 +1,7 @@
 // The hsmsign web console: a hash-routed single page (#/issue, #/ssh, #/inventory, #/trust,
 // #/health, #/me, #/signin). Every DOM node is built with h() from text, never from HTML strings,
 // so nothing the API answers is interpreted as markup. See docs/console.md.
+import "reflect-metadata"; // first: @peculiar/x509 (tsyringe) needs the Reflect metadata API
 import * as x509 from "@peculiar/x509";
 import nacl from "tweetnacl";
 import { open as sealOpen } from "tweetnacl-sealedbox-js";
@@ -25,6 +26,11 @@ function h(tag, attrs, ...kids) {
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return el;
+}
+
+// Replaces EL's children; null, undefined and false are left out (the DOM would print "null").
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
 }
 
 let fieldSeq = 0;
@@ -109,7 +115,7 @@ function pageSignin(main) {
     err);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    err.replaceChildren();
+    fill(err);
     credsSet({ accessKeyId: val("akid"), secretAccessKey: document.getElementById("secret").value,
       sessionToken: document.getElementById("token").value, region: val("region"), service: val("service") });
     try {
@@ -118,7 +124,7 @@ function pageSignin(main) {
       await route();
     } catch (e) {
       credsClear();
-      err.replaceChildren(errorBox(e));
+      fill(err, errorBox(e));
     }
   });
   main.append(form);
@@ -200,7 +206,7 @@ function pageIssue(main) {
   form.addEventListener("change", () => { genBox.hidden = mode() !== "gen"; pasteBox.hidden = mode() === "gen"; });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    out.replaceChildren(h("p", {}, "Working…"));
+    fill(out, h("p", {}, "Working…"));
     try {
       let csr, keyPem = null;
       if (mode() === "gen") {
@@ -212,7 +218,7 @@ function pageIssue(main) {
       }
       const ttl = Number(val("ttl"));
       const res = await api("POST", "/v1/certificates", { csr, profile: val("profile"), ...(ttl ? { ttl_hours: ttl } : {}) });
-      out.replaceChildren(
+      fill(out, 
         h("p", { class: "okmsg" }, `Issued serial ${res.serial}, valid ${fmtDate(res.not_before)} to ${fmtDate(res.not_after)}.`),
         h("div", {}, download("cert.pem", res.certificate, "Download certificate"),
           download("chain.pem", res.chain, "Download chain"),
@@ -221,7 +227,7 @@ function pageIssue(main) {
         h("h2", {}, "Certificate"), h("pre", { id: "cert-pem" }, res.certificate));
       say("certificate issued");
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      fill(out, errorBox(e));
     }
   });
   main.append(form);
@@ -265,7 +271,7 @@ function sshBody() {
 
 function sshResult(out, res, publicLine, privateFile) {
   const base = sshFileName(res.certificate || publicLine);
-  out.replaceChildren(
+  fill(out, 
     h("p", { class: "okmsg" }, `Certificate serial ${res.serial} for ${res.principals.join(", ")}, valid ${fmtDate(res.valid_after)} to ${fmtDate(res.valid_before)}.`),
     h("div", {},
       privateFile ? download(base, privateFile, `Download ${base}`) : null,
@@ -281,7 +287,7 @@ async function sshServerGenerate(out, body) {
     const sub = await api("POST", "/v1/ssh/keys", { ...body, key_type: val("sshkeytype"), recipient: b64(kp.publicKey) });
     const prog = h("progress", { id: "keygen-progress", max: 3, value: 0, "aria-label": "Key generation progress" });
     const stage = h("span", { id: "keygen-stage" }, "queued");
-    out.replaceChildren(h("p", {}, "Request ", h("code", {}, sub.request_id), ": ", stage, " "), prog);
+    fill(out, h("p", {}, "Request ", h("code", {}, sub.request_id), ": ", stage, " "), prog);
     let wait = 200;
     for (let i = 0; i < 120; i++) {
       const r = await api("GET", `/v1/ssh/keys/${sub.request_id}`);
@@ -325,7 +331,7 @@ async function pageSsh(main) {
   form.addEventListener("change", () => { pasteBox.hidden = mode() !== "paste"; serverBox.hidden = mode() !== "server"; });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    out.replaceChildren(h("p", {}, "Working…"));
+    fill(out, h("p", {}, "Working…"));
     try {
       const body = sshBody();
       if (mode() === "server") {
@@ -340,7 +346,7 @@ async function pageSsh(main) {
       }
       say("SSH certificate issued");
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      fill(out, errorBox(e));
     }
   });
   main.append(form, ...(await sshTrust()));
@@ -385,14 +391,14 @@ function pageInventory(main) {
   }
 
   async function load(cursor) {
-    table.replaceChildren(h("p", {}, "Loading…"));
+    fill(table, h("p", {}, "Loading…"));
     try {
       const res = await api("GET", `/v1/certificates?${query(cursor)}`);
       state.rows = res.certificates.map(certRow);
       state.cursor = res.cursor || null;
       draw();
     } catch (e) {
-      table.replaceChildren(errorBox(e));
+      fill(table, errorBox(e));
     }
   }
 
@@ -400,7 +406,7 @@ function pageInventory(main) {
     const rows = [...state.rows].sort((a, b) => (a[state.sort] > b[state.sort] ? 1 : a[state.sort] < b[state.sort] ? -1 : 0) * state.dir);
     const th = (key, label) => h("th", { "aria-sort": state.sort === key ? (state.dir > 0 ? "ascending" : "descending") : "none" },
       h("button", { type: "button", onclick: () => { state.dir = state.sort === key ? -state.dir : 1; state.sort = key; draw(); } }, label));
-    table.replaceChildren(
+    fill(table, 
       h("table", {},
         h("caption", { class: "muted" }, `${rows.length} certificate(s) on this page`),
         h("thead", {}, h("tr", {}, th("kind", "Kind"), th("serial", "Serial"), th("name", "Name"), th("status", "Status"), th("requester", "Requester"), th("expires", "Expires"))),
@@ -415,7 +421,7 @@ function pageInventory(main) {
 
   async function showDetail(r) {
     const path = r.kind === "ssh" ? `/v1/ssh/certificates/${r.serial}` : `/v1/certificates/${r.serial}`;
-    detail.replaceChildren(h("p", {}, "Loading…"));
+    fill(detail, h("p", {}, "Loading…"));
     try {
       const doc = await api("GET", path);
       const reason = h("select", { id: "revoke-reason" }, REASONS.map((x) => h("option", { value: x }, x)));
@@ -436,11 +442,11 @@ function pageInventory(main) {
             }
           } }, "Revoke"),
           h("button", { type: "button", class: "secondary", onclick: () => dlg.close() }, "Cancel")));
-      detail.replaceChildren(h("h2", {}, `Certificate ${r.serial}`), renderValue(doc),
+      fill(detail, h("h2", {}, `Certificate ${r.serial}`), renderValue(doc),
         doc.status === "good" ? h("button", { type: "button", class: "danger", id: "revoke", onclick: () => dlg.showModal() }, "Revoke…") : null, dlg);
       detail.focus();
     } catch (e) {
-      detail.replaceChildren(errorBox(e));
+      fill(detail, errorBox(e));
     }
   }
 
@@ -614,7 +620,7 @@ async function pageHealth(main) {
   async function tick() {
     try {
       const hz = await fetch(`${config.api_base}/healthz`, { cache: "no-store" });
-      tokenBox.replaceChildren(hz.ok ? h("span", { class: "okmsg" }, "ok: a token session answers") : h("span", { class: "error" }, `unhealthy (HTTP ${hz.status})`));
+      fill(tokenBox, hz.ok ? h("span", { class: "okmsg" }, "ok: a token session answers") : h("span", { class: "error" }, `unhealthy (HTTP ${hz.status})`));
       const ms = promParse(await pub("/metrics", "text"));
       const t = Date.now() / 1000;
       const issued = sum(ms, "hsmsign_requests_total", (l) => /^POST \/v1\/(ssh\/)?certificates$|^POST \/v1\/ssh\/keys$/.test(l.route) && /^20/.test(l.status));
@@ -627,7 +633,7 @@ async function pageHealth(main) {
       }
       prev = { t, issued, cs, cn };
     } catch (e) {
-      tokenBox.replaceChildren(errorBox(e));
+      fill(tokenBox, errorBox(e));
     }
   }
   await tick();
@@ -670,7 +676,7 @@ async function route() {
   document.getElementById("nav").hidden = !signedIn;
   document.getElementById("signout").hidden = !signedIn;
   const path = location.hash.replace(/^#/, "") || "/me";
-  main.replaceChildren();
+  fill(main);
   if (!signedIn) {
     document.getElementById("who").textContent = "";
     pageSignin(main);
