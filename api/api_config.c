@@ -372,6 +372,20 @@ static HS_RESULT api_check_token_profile_names(const struct api_config *cfg)
     return HS_OK;
 }
 
+/* "console": {"dir": PATH}; the directory's files are read by api_service (api_console.h). */
+static HS_RESULT api_parse_console(json_object *doc, struct api_config *cfg)
+{
+    static const char *const allowed[] = {"dir", NULL};
+    json_object *console = NULL;
+    HS_GUARD(hs_json_get_typed(doc, "console", false, json_type_object, &console));
+    if (console == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(hs_json_check_keys(console, allowed, "console"));
+    HS_GUARD(api_input_file(console, "dir", true, &cfg->console_dir));
+    return HS_OK;
+}
+
 static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 {
     size_t n = strnlen(listen, sizeof(cfg->listen));
@@ -383,8 +397,8 @@ static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
     static const char *const allowed[] = {
-        "listen",         "token", "ca",     "profiles", "inventory", "jwt",
-        "token_profiles", "auth",  "policy", "limits",   "ssh",       NULL};
+        "listen", "token",  "ca",     "profiles", "inventory", "jwt", "token_profiles",
+        "auth",   "policy", "limits", "ssh",      "console",   NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
@@ -412,6 +426,7 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
     HS_GUARD(api_check_token_profile_names(cfg));
     HS_GUARD(hs_error_context(api_parse_limits(cfg->doc, cfg), "limits"));
     HS_GUARD(hs_error_context(api_parse_ssh(cfg->doc, cfg), "ssh"));
+    HS_GUARD(hs_error_context(api_parse_console(cfg->doc, cfg), "console"));
     *out = cfg;
     cfg = NULL;
     return HS_OK;

@@ -95,6 +95,9 @@ struct api_config {
     long request_timeout_s;    /* seconds */
     long workers;
     long shutdown_grace_s; /* seconds */
+    /* "console": {"dir"}: the web console's files served at /ui/ (api_console.h); NULL = none
+     * (/ui/ answers 404). Points into doc. */
+    const char *console_dir;
 };
 
 /* Reads and validates the config at path; listen_override (may be NULL, e.g. $HSMSIGN_LISTEN)

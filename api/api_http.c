@@ -32,7 +32,7 @@
 #define API_HTTP_LINGER_MS 1000       /* reading and dropping after an error response */
 #define API_HTTP_LINGER_MAX (1 << 20) /* bytes read and dropped after an error response */
 #define API_HTTP_ACCEPT_PAUSE_MS 100  /* no accept() after EMFILE for this long */
-#define API_HTTP_HEAD_OUT_MAX 1024    /* bytes of a response's status line and headers */
+#define API_HTTP_HEAD_OUT_MAX 2048    /* bytes of a response's status line and headers */
 #define API_HTTP_FIELD_MAX 64         /* bytes of a formatted number or date */
 #define API_HTTP_RETRY_BUSY_S 1       /* Retry-After of a 503 over the connection limits */
 #define API_HTTP_ADDR_LEN 16          /* an IPv6 address; IPv4 as ::ffff:a.b.c.d */
@@ -163,6 +163,12 @@ static HS_RESULT api_http_serialize(const struct api_response *resp, const char 
     }
     if (resp->allow[0] != '\0') {
         HS_GUARD(api_http_put_header(b, "Allow", resp->allow));
+    }
+    if (resp->etag[0] != '\0') {
+        HS_GUARD(api_http_put_header(b, "ETag", resp->etag));
+    }
+    for (size_t i = 0; resp->headers != NULL && resp->headers[i][0] != NULL; i++) {
+        HS_GUARD(api_http_put_header(b, resp->headers[i][0], resp->headers[i][1]));
     }
     HS_GUARD(api_http_put_header(b, "X-Request-Id", req_id));
     HS_GUARD(api_http_put_header(b, "X-Content-Type-Options", "nosniff"));

@@ -694,6 +694,12 @@ static HS_RESULT api_lambda_response_headers(const struct api_response *resp, co
     if (resp->allow[0] != '\0') {
         HS_GUARD(hs_json_add(h, "Allow", json_object_new_string(resp->allow)));
     }
+    if (resp->etag[0] != '\0') {
+        HS_GUARD(hs_json_add(h, "ETag", json_object_new_string(resp->etag)));
+    }
+    for (size_t i = 0; resp->headers != NULL && resp->headers[i][0] != NULL; i++) {
+        HS_GUARD(hs_json_add(h, resp->headers[i][0], json_object_new_string(resp->headers[i][1])));
+    }
     if (resp->head) {
         /* HEAD: the GET answer's headers and length, no body (RFC 9110 §9.3.2). */
         size_t len = resp->body != NULL ? hs_buf_len(resp->body) : 0;

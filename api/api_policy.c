@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "service/svc_token_profile.h"
 #include "signer/sgn_csr.h"
@@ -871,6 +872,101 @@ HS_RESULT api_policy_check_ssh(const struct api_policy *p, const struct api_ssh_
     return HS_OK;
 }
 
+/* --- what a principal may do (GET /v1/whoami) ---------------------------------------------- */
+
+/* The SSH members of the description of rule for the caller's variables v, into obj (a copy of
+ * the rule's configuration). */
+static HS_RESULT api_describe_ssh(const struct api_policy_rule *rule, const struct api_ssh_vars *v,
+                                  json_object *obj)
+{
+    static const char *const ssh_keys[] = {"ssh_cert_types",       "ssh_principals",
+                                           "ssh_max_ttl_seconds",  "ssh_extensions",
+                                           "ssh_critical_options", "ssh_required_critical_options"};
+    char pat[API_SSH_PATTERN_BUF];
+    json_object *principals = json_object_new_array();
+    HS_GUARD(hs_json_add(obj, "ssh_principals", principals));
+    for (size_t i = 0; i < rule->ssh_principals.n; i++) {
+        if (!api_ssh_substitute(rule->ssh_principals.items[i], v, pat)) {
+            /* Unresolved for this caller: the rule admits no SSH certificate for it. */
+            for (size_t k = 0; k < sizeof(ssh_keys) / sizeof(ssh_keys[0]); k++) {
+                json_object_object_del(obj, ssh_keys[k]);
+            }
+            return HS_OK;
+        }
+        HS_ENSURE(json_object_array_add(principals, json_object_new_string(pat)) == 0,
+                  HS_ERR_NOMEM);
+    }
+    json_object *ttl = json_object_new_object();
+    HS_GUARD(hs_json_add(obj, "ssh_max_ttl_seconds", ttl));
+    if ((rule->ssh_types & (1U << API_SSH_CERT_USER)) != 0) {
+        HS_GUARD(hs_json_add(ttl, "user",
+                             json_object_new_int64(rule->ssh_max_ttl_s[API_SSH_CERT_USER])));
+        const char *ext[API_SSH_EXTENSIONS_MAX];
+        size_t n = 0;
+        for (size_t i = 0; i < API_SSH_EXTENSIONS_MAX; i++) {
+            if ((rule->ssh_extensions & (1U << i)) != 0) {
+                ext[n++] = api_ssh_extension_names[i];
+            }
+        }
+        HS_GUARD(hs_json_add_strings(obj, "ssh_extensions", ext, n));
+    }
+    if ((rule->ssh_types & (1U << API_SSH_CERT_HOST)) != 0) {
+        HS_GUARD(hs_json_add(ttl, "host",
+                             json_object_new_int64(rule->ssh_max_ttl_s[API_SSH_CERT_HOST])));
+    }
+    return HS_OK;
+}
+
+/* One allowing rule as the caller sees it. */
+static HS_RESULT api_describe_rule(const struct api_policy_rule *rule, const struct api_ssh_vars *v,
+                                   json_object **out)
+{
+    HS_DEFER(json_object *obj = NULL, hs_json_putp);
+    if (rule->doc == NULL || json_object_deep_copy(rule->doc, &obj, NULL) != 0 || obj == NULL) {
+        obj = json_object_new_object();
+    }
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    if (rule->max_cert_ttl_s > 0) {
+        HS_GUARD(hs_json_add(obj, "max_cert_ttl_hours",
+                             json_object_new_int64(rule->max_cert_ttl_s / API_POLICY_HOURS_S)));
+    }
+    if (rule->max_token_ttl_s > 0) {
+        HS_GUARD(hs_json_add(obj, "max_token_ttl_seconds",
+                             json_object_new_int64(rule->max_token_ttl_s)));
+    }
+    if (rule->ssh_types != 0) {
+        HS_GUARD(api_describe_ssh(rule, v, obj));
+    }
+    *out = obj;
+    obj = NULL;
+    return HS_OK;
+}
+
+HS_RESULT api_policy_describe(const struct api_policy *p, const char *principal, json_object **out)
+{
+    HS_ENSURE_REF(p);
+    HS_ENSURE_REF(principal);
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(
+        hs_json_add(obj, "admin", json_object_new_boolean(api_glob_any(&p->admins, principal, 0))));
+    json_object *rules = json_object_new_array();
+    HS_GUARD(hs_json_add(obj, "rules", rules));
+    struct api_ssh_vars v;
+    api_ssh_vars_of(principal, &v);
+    for (size_t i = 0; i < p->nrules; i++) {
+        if (!api_principal_matches(&p->rules[i], principal)) {
+            continue;
+        }
+        json_object *rule = NULL;
+        HS_GUARD(api_describe_rule(&p->rules[i], &v, &rule));
+        HS_ENSURE(json_object_array_add(rules, rule) == 0, HS_ERR_NOMEM);
+    }
+    *out = obj;
+    obj = NULL;
+    return HS_OK;
+}
+
 const char *api_policy_reason_name(enum api_policy_reason r)
 {
     switch (r) {
@@ -1295,6 +1391,7 @@ static HS_RESULT api_parse_rule(json_object *obj, const struct svc_profiles *pro
     r->max_token_ttl_s = r->audiences.n > 0 || r->token_profiles.n > 0 ? (long)secs : 0;
     HS_GUARD(api_parse_token_claims(obj, r));
     HS_GUARD(api_parse_rule_ssh(obj, r));
+    r->doc = obj;
     return HS_OK;
 }
 

@@ -176,6 +176,7 @@ struct api_policy_rule {
     unsigned ssh_options;        /* bits of the option table a request may set */
     const char *ssh_req_command; /* required force-command, or NULL (borrowed from the doc) */
     const char *ssh_req_source;  /* required source-address, or NULL (borrowed from the doc) */
+    json_object *doc;            /* the rule as configured (borrowed; api_policy_describe) */
 };
 
 struct api_policy {
@@ -277,6 +278,18 @@ struct api_ssh_grant {
  * Pure function of its inputs; thread-safe. */
 HS_RESULT api_policy_check_ssh(const struct api_policy *p, const struct api_ssh_ask *ask,
                                struct api_ssh_grant *out, enum api_policy_reason *why);
+
+/* What the policy lets principal do, for GET /v1/whoami: {"admin": bool, "rules": [...]} with,
+ * for each rule whose principal patterns match principal (in the config's order), the rule's
+ * members as configured, with the effective values filled in: max_cert_ttl_hours (when it has
+ * profiles), max_token_ttl_seconds (when it has audiences or token profiles), and for SSH
+ * ssh_principals with the policy variables replaced for this caller, ssh_max_ttl_seconds as
+ * {"user": s, "host": s} of the allowed types and ssh_extensions (the user certificates'
+ * extensions). A rule whose ssh_principals hold a variable the caller cannot resolve admits no
+ * SSH certificate for it: its ssh_ members are left out. No rule matching is "rules": [] (deny
+ * by default). The policy holds no secrets. Errors: HS_ERR_NOMEM. The caller puts *out
+ * (json_object_put). */
+HS_RESULT api_policy_describe(const struct api_policy *p, const char *principal, json_object **out);
 
 /* Stable names: "no_matching_rule", "profile_not_allowed", "name_not_allowed",
  * "ttl_exceeds_policy", "audience_not_allowed", "token_ttl_exceeds_policy",

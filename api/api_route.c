@@ -11,6 +11,7 @@
 
 #include "api/api_auth.h"
 #include "api/api_body.h"
+#include "api/api_console.h"
 #include "api/api_policy.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
@@ -741,6 +742,33 @@ static HS_RESULT api_handle_tokens(struct api_call *call, struct api_response *o
     return api_token_response(&res, out);
 }
 
+/* --- who the caller is (GET /v1/whoami) ---------------------------------------------------- */
+
+/* The principal the service sees, how it authenticated and what the policy lets it do
+ * (api_policy_describe): for the console, which renders it; never a secret. */
+static HS_RESULT api_handle_whoami(struct api_call *call, struct api_response *out)
+{
+    static const char *const by[] = {"sigv4", "api_gateway", "client_certificate"};
+    const struct api_caller *c = &call->oc->caller;
+    HS_ENSURE((size_t)c->method < sizeof(by) / sizeof(by[0]), HS_ERR_INTERNAL);
+    json_object *perms = NULL;
+    HS_GUARD(api_policy_describe(&call->svc->cfg->policy, c->principal, &perms));
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    if (obj == NULL) {
+        json_object_put(perms);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    json_object *admin = NULL;
+    (void)json_object_object_get_ex(perms, "admin", &admin);
+    HS_GUARD(hs_json_add(obj, "principal", json_object_new_string(c->principal)));
+    HS_GUARD(hs_json_add(obj, "authenticated_by", json_object_new_string(by[c->method])));
+    HS_GUARD(hs_json_add(obj, "admin", json_object_new_boolean(json_object_get_boolean(admin))));
+    HS_GUARD(hs_json_add(obj, "permissions", perms));
+    HS_GUARD(api_response_json(out, 200, obj));
+    out->cache_control = "no-store";
+    return HS_OK;
+}
+
 /* --- public documents ---------------------------------------------------------------------- */
 
 static HS_RESULT api_static_json(const char *text, struct api_response *out)
@@ -780,6 +808,90 @@ static HS_RESULT api_handle_healthz(struct api_call *call, struct api_response *
 
 static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *out);
 
+/* --- the console's static files (api_console.h) -------------------------------------------- */
+
+/* The console's documents run no inline script and talk to this origin only; they may not be
+ * framed (clickjacking) and send no Referer. */
+static const char *const api_console_headers[][2] = {
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+     "form-action 'self'; frame-ancestors 'none'"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {NULL, NULL},
+};
+
+/* Whether If-None-Match (RFC 9110 §13.1.2) names etag, or is "*". */
+static bool api_console_not_modified(const struct api_request *req, const char *etag)
+{
+    const char *inm = api_header_get(req, "If-None-Match");
+    if (inm == NULL) {
+        return false;
+    }
+    size_t n = strlen(etag);
+    for (const char *p = inm; *p != '\0';) {
+        p += strspn(p, " \t,");
+        size_t m = strcspn(p, ",");
+        while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t')) {
+            m--;
+        }
+        const char *tag = p;
+        if (m > 2 && strncmp(tag, "W/", 2) == 0) { /* weak comparison (§8.8.3.2) */
+            tag += 2;
+            m -= 2;
+        }
+        if ((m == 1 && tag[0] == '*') || (m == n && strncmp(tag, etag, n) == 0)) {
+            return true;
+        }
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+/* GET /ui: the console lives under /ui/ (relative links resolve there). */
+static HS_RESULT api_handle_console_root(struct api_call *call, struct api_response *out)
+{
+    HS_ENSURE_MSG(call->svc->console != NULL, HS_ERR_INPUT_NOT_FOUND,
+                  "no console is configured (console.dir)");
+    out->status = 301;
+    out->headers = api_console_headers;
+    out->cache_control = API_PUBLIC_MAX_AGE;
+    HS_IGNORE(snprintf(out->location, sizeof(out->location), "/ui/"));
+    return HS_OK;
+}
+
+/* GET /ui/{path+}: a file of the console ("" is index.html), 304 when the caller has it. */
+static HS_RESULT api_handle_console(struct api_call *call, struct api_response *out)
+{
+    HS_ENSURE_MSG(call->svc->console != NULL, HS_ERR_INPUT_NOT_FOUND,
+                  "no console is configured (console.dir)");
+    const struct api_console_file *f =
+        api_console_find(call->svc->console, call->param, call->param_len);
+    HS_ENSURE_MSG(f != NULL, HS_ERR_INPUT_NOT_FOUND, "the console has no such file");
+    size_t len = hs_buf_len(f->data);
+    HS_DEFER(struct hs_buf *body = hs_buf_new(len > 0 ? len : 1), hs_buf_freep);
+    HS_ENSURE(body != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put(body, hs_buf_data(f->data), len));
+    out->body = body;
+    body = NULL;
+    out->status = 200;
+    out->content_type = f->content_type;
+    out->cache_control = f->cache_control;
+    out->binary = strncmp(f->content_type, "text/", 5) != 0 &&
+                  strcmp(f->content_type, "application/json") != 0 &&
+                  strcmp(f->content_type, "image/svg+xml") != 0;
+    out->headers = api_console_headers;
+    HS_IGNORE(snprintf(out->etag, sizeof(out->etag), "%s", f->etag));
+    if (api_console_not_modified(call->req, f->etag)) {
+        /* 304 (RFC 9110 §15.4.5): the 200's headers, no body; Content-Length stays the
+         * representation's, as a HEAD's does. */
+        out->status = 304;
+        out->head = true;
+    }
+    return HS_OK;
+}
+
 /* --- the routes ---------------------------------------------------------------------------- */
 
 /* Who may call a route; the dispatcher authenticates before the handler runs. */
@@ -791,7 +903,8 @@ enum api_route_auth {
 
 struct api_route_def {
     const char *method;
-    const char *pattern; /* literal path; "{name}" matches one segment */
+    /* literal path; "{name}" matches one segment, "{name+}" at the end the rest of the path */
+    const char *pattern;
     HS_MUST_USE hs_result (*handler)(struct api_call *call, struct api_response *out);
     enum api_route_auth auth;
 };
@@ -815,10 +928,13 @@ struct api_route_def {
     ROW("POST", "/v1/ssh/keys", api_handle_sshkey_submit, API_ROUTE_IAM)                           \
     ROW("GET", "/v1/ssh/keys/{request_id}", api_handle_sshkey_poll, API_ROUTE_IAM)                 \
     ROW("POST", "/v1/tokens", api_handle_tokens, API_ROUTE_IAM_OR_CERT)                            \
+    ROW("GET", "/v1/whoami", api_handle_whoami, API_ROUTE_IAM_OR_CERT)                             \
     ROW("GET", "/.well-known/jwks.json", api_handle_jwks, API_ROUTE_PUBLIC)                        \
     ROW("GET", "/.well-known/openid-configuration", api_handle_openid, API_ROUTE_PUBLIC)           \
     ROW("GET", "/healthz", api_handle_healthz, API_ROUTE_PUBLIC)                                   \
-    ROW("GET", "/metrics", api_handle_metrics, API_ROUTE_PUBLIC)
+    ROW("GET", "/metrics", api_handle_metrics, API_ROUTE_PUBLIC)                                   \
+    ROW("GET", "/ui", api_handle_console_root, API_ROUTE_PUBLIC)                                   \
+    ROW("GET", "/ui/{path+}", api_handle_console, API_ROUTE_PUBLIC)
 
 #define API_ROUTE_DEF(method, pattern, handler, auth) {(method), (pattern), (handler), (auth)},
 #define API_ROUTE_LABEL(method, pattern, handler, auth) method " " pattern,
@@ -856,8 +972,9 @@ static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *
 }
 
 /* Whether the raw path (len bytes) is pattern; *param / *param_len get the {name} segment (which
- * may be empty inside the path, not at its end). The raw path must match exactly: no dot
- * segments, escapes or doubled slashes reach a handler. */
+ * may be empty inside the path, not at its end), or for a "{name+}" that ends the pattern, the
+ * whole rest of the path (slashes included, possibly empty: the handler checks it). The raw
+ * path must match exactly: no dot segments, escapes or doubled slashes reach a handler. */
 static bool api_path_match(const char *pattern, const char *path, size_t len, const char **param,
                            size_t *param_len)
 {
@@ -867,7 +984,15 @@ static bool api_path_match(const char *pattern, const char *path, size_t len, co
             size_t n = strcspn(path + i, "/");
             n = n < len - i ? n : len - i;
             p += strcspn(p, "}");
-            if (*p == '\0' || (p[1] == '\0' && n == 0)) {
+            if (*p == '\0') {
+                return false;
+            }
+            if (p[-1] == '+' && p[1] == '\0') { /* "{name+}" ends a pattern: the rest */
+                *param = path + i;
+                *param_len = len - i;
+                return true;
+            }
+            if (p[1] == '\0' && n == 0) {
                 return false;
             }
             *param = path + i;
@@ -1050,9 +1175,12 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
                               hs_code_class(r.code) == HS_CLASS_POLICY ? why : NULL,
                               input ? hs_error_last()->detail : NULL);
         memcpy(out->allow, oc.allow, sizeof(out->allow));
+        if (strncmp(labels[oc.route], "GET /ui", 7) == 0) {
+            out->headers = api_console_headers; /* every /ui answer, also a 404 */
+        }
     }
     api_service_read_unlock(svc);
-    out->head = strcmp(req->method, "HEAD") == 0;
+    out->head = out->head || strcmp(req->method, "HEAD") == 0;
     long long us = api_elapsed_us(&start);
     api_metrics_count(&svc->metrics, oc.route, out->status, us);
     hs_log(HS_LOG_INFO, "http.request", HS_LOG_STR("method", req->method),

@@ -24,6 +24,9 @@
  *                                           "recipient"} -> 202 {"request_id"}, Location IAM
  *   GET  /v1/ssh/keys/{request_id}          pending, or the key + certificate once   IAM (same)
  *   POST /v1/tokens                         {"audience", "ttl_seconds", "alg"}  IAM or mTLS
+ *   GET  /v1/whoami                         the caller and what the policy lets it do
+ *                                           (api_policy_describe)               IAM or mTLS
+ *   GET  /ui, /ui/{path+}                   the web console's files (api_console.h)  public
  *   GET  /.well-known/jwks.json             the JWK Set                         public
  *   GET  /.well-known/openid-configuration  OIDC discovery metadata             public
  *   GET  /healthz                           200 when a token session answers    public
@@ -60,6 +63,7 @@
 #define API_REQ_ID_LEN 16
 #define API_LOCATION_MAX 64 /* bytes of a Location path (a key generation: 46) */
 #define API_ALLOW_MAX 32    /* bytes of an Allow list ("GET, HEAD, POST") */
+#define API_ETAG_MAX 40     /* bytes of an ETag, quotes and NUL included */
 
 /* Who authenticated the caller before api_route() sees the request. */
 enum api_transport {
@@ -106,6 +110,10 @@ struct api_response {
     /* A HEAD request (RFC 9110 §9.3.2): the front end sends the headers of the GET answer,
      * Content-Length the body's length, and no body. */
     bool head;
+    /* More header fields, static: {name, value} pairs ending with {NULL, NULL} (the console's
+     * Content-Security-Policy and framing headers), or NULL. */
+    const char *const (*headers)[2];
+    char etag[API_ETAG_MAX]; /* ETag (RFC 9110 §8.8.3), quoted; "" = none */
 };
 
 /* The authorisation of server-side key generation jobs when they run (svc_sshkey_authz): the

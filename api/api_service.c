@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include "api/api_console.h"
 #include "api/api_keygen.h"
 #include "api/api_route.h"
 #include "common/hs_defer.h"
@@ -21,6 +22,7 @@ void api_service_free(struct api_service *svc)
         return;
     }
     svc_ctx_free(svc->svc);
+    api_console_free(svc->console);
     for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
         hs_secret_free(svc->secrets[i]);
     }
@@ -139,6 +141,9 @@ HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out)
     svc->lock_ready = true;
     HS_GUARD(api_service_sigv4_read(cfg, svc->secrets, svc->sigv4_keys));
     api_service_sigv4_set(svc);
+    if (cfg->console_dir != NULL) {
+        HS_GUARD(hs_error_context(api_console_load(cfg->console_dir, &svc->console), "console"));
+    }
     api_service_config(cfg, &svc->svc_cfg);
     HS_GUARD(svc_ctx_new(&svc->svc_cfg, &svc->svc));
     if (cfg->has_ssh) {
@@ -164,6 +169,7 @@ struct api_reload {
     struct hs_secret *secrets[2 * API_ACCESS_KEYS_MAX];
     struct api_sigv4_key sigv4_keys[API_ACCESS_KEYS_MAX];
     struct svc_ctx_reload *svc;
+    struct api_console *console; /* the new console's files (NULL: none) */
 };
 
 static void api_reload_free(struct api_reload *rl)
@@ -172,6 +178,7 @@ static void api_reload_free(struct api_reload *rl)
         return;
     }
     svc_ctx_reload_free(rl->svc);
+    api_console_free(rl->console);
     for (size_t i = 0; i < 2 * API_ACCESS_KEYS_MAX; i++) {
         hs_secret_free(rl->secrets[i]);
     }
@@ -226,6 +233,9 @@ static HS_RESULT api_reload_build(struct api_service *svc, const char *path,
     next.jwt_keys = cfg->jwt_keys;
     next.njwt_keys = cfg->njwt_keys;
     HS_GUARD(api_service_sigv4_read(cfg, rl->secrets, rl->sigv4_keys));
+    if (cfg->console_dir != NULL) {
+        HS_GUARD(hs_error_context(api_console_load(cfg->console_dir, &rl->console), "console"));
+    }
     HS_GUARD(svc_ctx_reload_new(svc->svc, &next, &rl->svc));
     *out = rl;
     rl = NULL;
@@ -266,10 +276,14 @@ HS_RESULT api_service_reload(struct api_service *svc, const char *path)
     }
     memcpy(svc->sigv4_keys, rl->sigv4_keys, sizeof(svc->sigv4_keys));
     api_service_sigv4_set(svc);
+    struct api_console *console = svc->console; /* the old set is freed with rl, unlocked */
+    svc->console = rl->console;
+    rl->console = console;
     svc_ctx_reload_commit(svc->svc, rl->svc);
     pthread_rwlock_unlock(&svc->lock);
     hs_log(HS_LOG_INFO, "config.reload.done", HS_LOG_STR("path", path),
            HS_LOG_INT("access_keys", (long long)svc->cfg->naccess_keys),
+           HS_LOG_INT("console_files", (long long)api_console_count(svc->console)),
            HS_LOG_STR("jwt_kid", svc_ctx_jwt_kid(svc->svc)));
     return HS_OK;
 }

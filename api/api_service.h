@@ -21,6 +21,7 @@
 #include "service/svc_sshkey.h"
 
 struct api_retired;
+struct api_console;
 
 struct api_service {
     /* Held for reading by every request (api_route) and policy decision of a key generation
@@ -46,7 +47,8 @@ struct api_service {
     HS_MUST_USE hs_result (*sqs_consume)(struct api_service *svc, const char *body, size_t body_len,
                                          unsigned long receive_count);
     struct svc_sshkey_authz sshkey_authz; /* the key generation workers' policy (api_route) */
-    struct api_keygen *keygen; /* the AWS shape's state (api_keygen.h), lent: svc owns it */
+    struct api_keygen *keygen;   /* the AWS shape's state (api_keygen.h), lent: svc owns it */
+    struct api_console *console; /* the files served at /ui/ (api_console.h); NULL = none */
 };
 
 /* Opens everything cfg names: reads the SigV4 secrets, then builds the service (svc_ctx_new:
@@ -56,7 +58,8 @@ struct api_service {
 HS_RESULT api_service_new(struct api_config *cfg, struct api_service **out);
 
 /* Reloads what can change without a restart from the config file at path (SIGHUP): the policy,
- * auth (the SigV4 access keys, their secret files re-read; mtls), the JWT keys (jwt: the JWK Set
+ * auth (the SigV4 access keys, their secret files re-read; mtls), the console's files (console.dir
+ * re-read), the JWT keys (jwt: the JWK Set
  * file's content or jwt.keys, issuer, default_alg) and the CA chain file's content (checked
  * against ca.key). Everything new is built and validated off to the side first; then, under the
  * write lock, swapped in. On any failure nothing changes. Other members (listen, token, ca.key,

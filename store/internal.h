@@ -5,6 +5,7 @@
 #ifndef ST_INTERNAL_H
 #define ST_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,19 @@ HS_RESULT st_inv_record_check(const struct st_cert_record *rec);
  * (NULL), HS_ERR_INPUT_FIELD (the stores report it as HS_ERR_IO: a stored row that does not
  * fit). */
 HS_RESULT st_inv_ssh_serial_value(const char *serial_hex, uint64_t *out);
+
+/* The listing (st_inventory_ops.list) the same way in every store. */
+
+/* q: limit 1..ST_INV_LIST_MAX, a known kind and status, a name of 1..ST_INV_LIST_NAME_MAX bytes,
+ * a requester of at most ST_INV_PRINCIPAL_MAX bytes, an after position with a valid serial.
+ * Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD, HS_ERR_INPUT_RANGE. */
+HS_RESULT st_inv_list_query_check(const struct st_list_query *q);
+/* Whether rec passes every filter of q (the position aside). */
+bool st_inv_list_matches(const struct st_list_query *q, const struct st_cert_record *rec);
+/* <0 when rec comes before pos in the listing's order (is newer), 0 at it, >0 after it. */
+int st_inv_list_cmp(const struct st_cert_record *rec, const struct st_list_position *pos);
+/* rec's position. */
+void st_inv_list_position(const struct st_cert_record *rec, struct st_list_position *out);
 
 /* request_id: ST_KEYGEN_ID_LEN lowercase hex digits (st_keygen.h); defined in st_keygen.c.
  * Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD. */

@@ -1084,6 +1084,153 @@ static HS_RESULT st_ddb_list_revoked_ssh(struct st_inventory *inv, time_t not_af
     return st_ddb_list(d, &q, not_after_from, &l, n);
 }
 
+/* --- the listing (Scan) ------------------------------------------------------------------------ */
+
+/* A listing reads the whole table (there is no index in issue order; see st_dynamodb.h): at
+ * most this many items a call, beyond which it fails rather than answer slowly. */
+#define ST_DDB_LIST_SCAN_MAX 100000
+
+/* The best records found so far, in the listing's order: up to limit + 1 (one more tells that
+ * another page follows). by[i] is the index in recs of the i-th best. */
+struct st_ddb_top {
+    struct st_cert_record *recs;
+    size_t *by;
+    size_t n;
+    size_t cap; /* limit + 1 */
+    size_t scanned;
+};
+
+static void st_ddb_top_clear(struct st_ddb_top *t)
+{
+    free(t->recs);
+    free(t->by);
+}
+
+/* Room for cap records; t is cleared by the caller, also on failure. */
+static HS_RESULT st_ddb_top_init(struct st_ddb_top *t, size_t cap)
+{
+    t->cap = cap;
+    t->recs = calloc(cap, sizeof(struct st_cert_record));
+    t->by = calloc(cap, sizeof(size_t));
+    HS_ENSURE(t->recs != NULL && t->by != NULL, HS_ERR_NOMEM);
+    return HS_OK;
+}
+
+/* Whether a comes before b in the listing's order (newer). */
+static bool st_ddb_top_before(const struct st_cert_record *a, const struct st_cert_record *b)
+{
+    struct st_list_position pos;
+    st_inv_list_position(b, &pos);
+    return st_inv_list_cmp(a, &pos) < 0;
+}
+
+/* Keeps rec if it is among the cap best. */
+static void st_ddb_top_offer(struct st_ddb_top *t, const struct st_cert_record *rec)
+{
+    if (t->n == t->cap && !st_ddb_top_before(rec, &t->recs[t->by[t->n - 1]])) {
+        return;
+    }
+    size_t slot = t->n < t->cap ? t->n++ : t->by[t->n - 1];
+    t->recs[slot] = *rec;
+    size_t i = t->n - 1; /* slot is the last; move it up to its place */
+    t->by[i] = slot;
+    while (i > 0 && st_ddb_top_before(&t->recs[slot], &t->recs[t->by[i - 1]])) {
+        t->by[i] = t->by[i - 1];
+        t->by[i - 1] = slot;
+        i--;
+    }
+}
+
+/* One Scan page after *start (NULL: the first); sets *start to the next (NULL: done). Only the
+ * certificate items are offered (the counters and key generation records share the table). */
+static HS_RESULT st_ddb_scan_page(struct st_inv_ddb *d, const struct st_list_query *q,
+                                  json_object **start, struct st_ddb_top *t,
+                                  struct st_cert_record *rec)
+{
+    HS_DEFER(json_object *req = NULL, hs_json_putp);
+    HS_GUARD(st_ddb_request(d, NULL, &req));
+    HS_GUARD(hs_json_add(req, "ConsistentRead", json_object_new_boolean(1)));
+    if (d->page_limit > 0) {
+        HS_GUARD(hs_json_add(req, "Limit", json_object_new_int(d->page_limit)));
+    }
+    if (q->requester != NULL) { /* the rest is filtered here, as SQLite does */
+        json_object *names = NULL;
+        json_object *values = NULL;
+        HS_GUARD(st_ddb_add_str(req, "FilterExpression", "#rq = :rq"));
+        HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeNames", &names));
+        HS_GUARD(st_ddb_add_str(names, "#rq", "requester"));
+        HS_GUARD(st_ddb_add_obj(req, "ExpressionAttributeValues", &values));
+        HS_GUARD(st_ddb_add_s(values, ":rq", q->requester));
+    }
+    if (*start != NULL) {
+        HS_GUARD(hs_json_add(req, "ExclusiveStartKey", json_object_get(*start)));
+    }
+    HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
+    HS_GUARD(st_ddb_call(d, "Scan", req, &reply));
+    json_object *items = NULL;
+    json_object *next = NULL;
+    HS_ENSURE_MSG(json_object_object_get_ex(reply.doc, "Items", &items) &&
+                      json_object_is_type(items, json_type_array),
+                  HS_ERR_IO, "DynamoDB Scan answer without Items");
+    size_t n = json_object_array_length(items);
+    t->scanned += n;
+    HS_ENSURE_MSG(t->scanned <= ST_DDB_LIST_SCAN_MAX, HS_ERR_IO,
+                  "DynamoDB Scan: the inventory has more than %d items to list",
+                  ST_DDB_LIST_SCAN_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_object *item = json_object_array_get_idx(items, i);
+        json_object *nb = NULL;
+        if (!json_object_object_get_ex(item, "not_before", &nb)) {
+            continue; /* a counter or a key generation record */
+        }
+        HS_GUARD(st_ddb_item_record(item, rec));
+        if ((q->after == NULL || st_inv_list_cmp(rec, q->after) > 0) &&
+            st_inv_list_matches(q, rec)) {
+            st_ddb_top_offer(t, rec);
+        }
+    }
+    json_object_put(*start);
+    *start = NULL;
+    if (json_object_object_get_ex(reply.doc, "LastEvaluatedKey", &next)) {
+        HS_ENSURE_MSG(json_object_is_type(next, json_type_object), HS_ERR_IO,
+                      "DynamoDB Scan: LastEvaluatedKey is not an object");
+        *start = json_object_get(next);
+    }
+    return HS_OK;
+}
+
+static HS_RESULT st_ddb_list_records(struct st_inventory *inv, const struct st_list_query *q,
+                                     struct st_list_page *page)
+{
+    struct st_inv_ddb *d = st_ddb_cast(inv);
+    HS_ENSURE_REF(d);
+    HS_ENSURE_REF(page);
+    HS_ENSURE_REF(page->records);
+    HS_GUARD(st_inv_list_query_check(q));
+    HS_DEFER(struct st_ddb_top t = {0}, st_ddb_top_clear);
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): t is cleared by its cleanup */
+    HS_GUARD(st_ddb_top_init(&t, q->limit + 1));
+    HS_DEFER(struct st_cert_record *rec = calloc(1, sizeof(*rec)), st_ddb_record_freep);
+    HS_ENSURE(rec != NULL, HS_ERR_NOMEM);
+    HS_DEFER(json_object *start = NULL, hs_json_putp);
+    size_t pages = 0;
+    do {
+        HS_ENSURE_MSG(pages++ < ST_DDB_PAGES_MAX, HS_ERR_IO, "DynamoDB Scan: more than %d pages",
+                      ST_DDB_PAGES_MAX);
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): rec is freed by its cleanup */
+        HS_GUARD(st_ddb_scan_page(d, q, &start, &t, rec));
+    } while (start != NULL);
+    page->n = t.n < q->limit ? t.n : q->limit;
+    for (size_t i = 0; i < page->n; i++) {
+        page->records[i] = t.recs[t.by[i]];
+    }
+    page->more = t.n > q->limit;
+    if (page->more) {
+        st_inv_list_position(&page->records[page->n - 1], &page->next);
+    }
+    return HS_OK;
+}
+
 static HS_RESULT st_ddb_next_crl_number(struct st_inventory *inv, uint64_t *out)
 {
     struct st_inv_ddb *d = st_ddb_cast(inv);
@@ -1558,6 +1705,7 @@ static const struct st_inventory_ops st_ddb_ops = {
     .revoke = st_ddb_revoke,
     .list_revoked = st_ddb_list_revoked,
     .list_revoked_ssh = st_ddb_list_revoked_ssh,
+    .list = st_ddb_list_records,
     .next_crl_number = st_ddb_next_crl_number,
     .generation = st_ddb_generation,
     .keygen_put = st_ddb_kg_put,

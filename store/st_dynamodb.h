@@ -55,6 +55,19 @@
  *                   LastEvaluatedKey; in krl_sort order, which is the contract's (CA key, serial);
  *                   the CA key is read back from krl_sort. Settles and reads page by page as
  *                   list_revoked does (below).
+ *   list            Scan of the whole table (ConsistentRead, following LastEvaluatedKey; a
+ *                   FilterExpression requester = :rq when the caller is not an admin), the
+ *                   other filters and the order applied here, keeping the limit + 1 best
+ *                   records in memory. There is no index in issue order (a GSI on a constant
+ *                   partition would be one hot partition for every write), so each page costs
+ *                   a read of every item: about (table size / 4 KiB) read capacity units, and
+ *                   a FilterExpression does not reduce that (DynamoDB charges for what it
+ *                   scans, not what it returns). A table of more than 100000 items is refused
+ *                   (HS_ERR_IO) rather than scanned: for a large inventory list from the SQLite
+ *                   store, or add a GSI (e.g. per requester and month) first. Pages are not
+ *                   one snapshot: a record put during the scan may or may not be in it; the
+ *                   cursor (position in the order) keeps pages free of duplicates and gaps for
+ *                   records that existed before the first page.
  *   next_crl_number UpdateItem ADD value 1 on "meta#crl_number", ReturnValues UPDATED_NEW.
  *   generation      the value of "meta#revocation_generation", read with a consistent GetItem
  *                   and cached for at most ST_DDB_GENERATION_CACHE_MS: several instances

@@ -2,6 +2,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
 
 #include "store/internal.h"
 
@@ -169,4 +172,136 @@ HS_RESULT st_inv_record_check(const struct st_cert_record *rec)
         HS_GUARD(st_inv_ssh_check(rec));
     }
     return st_inv_status_check(rec);
+}
+
+/* --- the listing ------------------------------------------------------------------------------ */
+
+HS_RESULT st_inv_list_query_check(const struct st_list_query *q)
+{
+    HS_ENSURE_REF(q);
+    HS_ENSURE_MSG(q->limit >= 1 && q->limit <= ST_INV_LIST_MAX, HS_ERR_INPUT_RANGE,
+                  "limit must be 1..%d", ST_INV_LIST_MAX);
+    if (!q->any_kind) {
+        HS_GUARD(st_inv_kind_check(q->kind));
+    }
+    HS_ENSURE_MSG(q->status >= ST_LIST_ANY && q->status <= ST_LIST_EXPIRED, HS_ERR_INPUT_FIELD,
+                  "status is not a listing status");
+    if (q->name != NULL) {
+        size_t n = strnlen(q->name, ST_INV_LIST_NAME_MAX + 1);
+        HS_ENSURE_MSG(n >= 1 && n <= ST_INV_LIST_NAME_MAX, HS_ERR_INPUT_RANGE,
+                      "name must be 1..%d bytes", ST_INV_LIST_NAME_MAX);
+    }
+    if (q->requester != NULL) {
+        HS_ENSURE_MSG(strnlen(q->requester, ST_INV_PRINCIPAL_MAX + 1) <= ST_INV_PRINCIPAL_MAX,
+                      HS_ERR_INPUT_RANGE, "requester is longer than %d bytes",
+                      ST_INV_PRINCIPAL_MAX);
+    }
+    if (q->after != NULL) {
+        HS_GUARD(st_inv_serial_check(q->after->serial_hex));
+    }
+    return HS_OK;
+}
+
+/* Whether needle (n bytes) occurs in hay[0..len) ignoring ASCII case. */
+static bool st_inv_contains(const char *hay, size_t len, const char *needle, size_t n)
+{
+    for (size_t i = 0; n <= len && i <= len - n; i++) {
+        if (strncasecmp(hay + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The value of the subject's CN (RFC 4514: "CN=" at the start or after an unescaped ','), up to
+ * the next unescaped ','; *len 0 when there is none. */
+static const char *st_inv_subject_cn(const char *subject, size_t *len)
+{
+    *len = 0;
+    for (size_t i = 0; subject[i] != '\0'; i++) {
+        bool start = i == 0 || (subject[i - 1] == ',' && (i < 2 || subject[i - 2] != '\\'));
+        if (start && strncasecmp(subject + i, "CN=", 3) == 0) {
+            const char *v = subject + i + 3;
+            size_t n = 0;
+            while (v[n] != '\0' && !(v[n] == ',' && (n == 0 || v[n - 1] != '\\'))) {
+                n++;
+            }
+            *len = n;
+            return v;
+        }
+    }
+    return subject;
+}
+
+/* Whether name is in one of the SANs (a JSON array of strings; X.509 "TYPE:value" with the
+ * value searched, SSH principals as they are). */
+static bool st_inv_sans_contain(const struct st_cert_record *rec, const char *name, size_t n)
+{
+    json_object *sans = json_tokener_parse(rec->sans);
+    bool found = false;
+    if (sans != NULL && json_object_is_type(sans, json_type_array)) {
+        for (size_t i = 0; !found && i < json_object_array_length(sans); i++) {
+            const char *v = json_object_get_string(json_object_array_get_idx(sans, i));
+            if (v == NULL) {
+                continue;
+            }
+            const char *colon = rec->kind == ST_KIND_X509 ? strchr(v, ':') : NULL;
+            v = colon != NULL ? colon + 1 : v;
+            found = st_inv_contains(v, strlen(v), name, n);
+        }
+    }
+    json_object_put(sans);
+    return found;
+}
+
+static bool st_inv_name_matches(const struct st_cert_record *rec, const char *name)
+{
+    size_t n = strlen(name);
+    size_t len = 0;
+    const char *cn = rec->subject;
+    if (rec->kind == ST_KIND_X509) {
+        cn = st_inv_subject_cn(rec->subject, &len);
+    } else {
+        len = strlen(rec->subject); /* the key id */
+    }
+    return st_inv_contains(cn, len, name, n) || st_inv_sans_contain(rec, name, n);
+}
+
+static bool st_inv_status_matches(const struct st_list_query *q, const struct st_cert_record *rec)
+{
+    switch (q->status) {
+    case ST_LIST_GOOD:
+        return rec->status == ST_CERT_GOOD && rec->not_after >= q->now;
+    case ST_LIST_REVOKED:
+        return rec->status == ST_CERT_REVOKED;
+    case ST_LIST_EXPIRED:
+        return rec->status == ST_CERT_GOOD && rec->not_after < q->now;
+    case ST_LIST_ANY:
+    default:
+        return q->status == ST_LIST_ANY;
+    }
+}
+
+bool st_inv_list_matches(const struct st_list_query *q, const struct st_cert_record *rec)
+{
+    return (q->any_kind || rec->kind == q->kind) && st_inv_status_matches(q, rec) &&
+           (q->requester == NULL || strcmp(rec->requester, q->requester) == 0) &&
+           (!q->has_expires_before || rec->not_after < q->expires_before) &&
+           (!q->has_expires_after || rec->not_after > q->expires_after) &&
+           (q->name == NULL || st_inv_name_matches(rec, q->name));
+}
+
+int st_inv_list_cmp(const struct st_cert_record *rec, const struct st_list_position *pos)
+{
+    if (rec->not_before != pos->issued) {
+        return rec->not_before > pos->issued ? -1 : 1;
+    }
+    int c = strcmp(rec->serial_hex, pos->serial_hex);
+    return c > 0 ? -1 : c < 0 ? 1 : 0;
+}
+
+void st_inv_list_position(const struct st_cert_record *rec, struct st_list_position *out)
+{
+    out->issued = rec->not_before;
+    memcpy(out->serial_hex, rec->serial_hex, sizeof(out->serial_hex));
 }

@@ -118,6 +118,53 @@ struct st_ssh_revoked_entry {
     time_t revoked_at;
 };
 
+/* The listing of the inventory (list, GET /v1/certificates). Records are ordered newest issued
+ * first: by not_before descending (the service sets notBefore when it issues), then by
+ * serial_hex descending as text; a position in that order is (issued, serial). */
+#define ST_INV_LIST_MAX 200          /* records of one page */
+#define ST_INV_LIST_EXAMINE_MAX 2000 /* records one list call examines at most (see list) */
+#define ST_INV_LIST_NAME_MAX 253     /* bytes of a name filter */
+
+enum st_list_status {
+    ST_LIST_ANY = 0,
+    ST_LIST_GOOD,    /* not revoked, not_after >= now */
+    ST_LIST_REVOKED, /* revoked (whatever its not_after) */
+    ST_LIST_EXPIRED, /* not revoked, not_after < now */
+};
+
+/* A position in the listing's order: a page continues after it. */
+struct st_list_position {
+    time_t issued; /* not_before */
+    char serial_hex[ST_INV_SERIAL_MAX + 1];
+};
+
+/* What to list; every filter is ANDed. Strings are borrowed for the call. */
+struct st_list_query {
+    bool any_kind;     /* true: X.509 and SSH; false: kind only */
+    enum st_kind kind; /* when !any_kind */
+    enum st_list_status status;
+    time_t now;            /* seconds since the epoch, for GOOD and EXPIRED */
+    const char *requester; /* exact principal; NULL = any */
+    /* Case-insensitive (ASCII) substring of the subject's CN or of any SAN's value ("DNS:",
+     * "IP:"... prefix not part of it); SSH: of the key id or of any principal. 1..
+     * ST_INV_LIST_NAME_MAX bytes; NULL = any. */
+    const char *name;
+    bool has_expires_before; /* not_after < expires_before */
+    time_t expires_before;
+    bool has_expires_after; /* not_after > expires_after */
+    time_t expires_after;
+    size_t limit;                         /* 1..ST_INV_LIST_MAX */
+    const struct st_list_position *after; /* continue after this position; NULL = newest first */
+};
+
+/* One page of a listing. */
+struct st_list_page {
+    struct st_cert_record *records; /* the caller's array of at least limit records */
+    size_t n;                       /* records written */
+    bool more;                      /* a next page may hold more: continue after next */
+    struct st_list_position next;   /* when more */
+};
+
 /* The status of a key generation request's record (st_keygen.h). */
 enum st_keygen_status {
     ST_KEYGEN_PENDING = 0,
@@ -175,6 +222,18 @@ struct st_inventory_ops {
     HS_MUST_USE hs_result (*list_revoked_ssh)(struct st_inventory *inv, time_t not_after_from,
                                               struct st_ssh_revoked_entry *out, size_t max,
                                               size_t *n);
+    /* One page of the listing (struct st_list_query): the records matching every filter, in
+     * the listing's order, after q->after; at most q->limit into page->records, page->n their
+     * count. page->more is true when another page may follow, and page->next is where it
+     * starts: after the last record returned when one more match exists, or after the last
+     * record examined when the call stopped at ST_INV_LIST_EXAMINE_MAX records examined (so a
+     * page may hold fewer than limit records, even none, and still have more: a name filter
+     * that matches rarely cannot make one call read the whole inventory). A page whose more
+     * is false is the last. Reads one consistent snapshot per call (SQLite; DynamoDB: see
+     * st_dynamodb.h, which also gives the cost). Errors: HS_ERR_INPUT_FIELD /
+     * HS_ERR_INPUT_RANGE (a query st_inv_list_query_check refuses), HS_ERR_IO, HS_ERR_NOMEM. */
+    HS_MUST_USE hs_result (*list)(struct st_inventory *inv, const struct st_list_query *q,
+                                  struct st_list_page *page);
     /* Returns the next CRL number (1, 2, ...), durably advanced so that it never repeats
      * across restarts (RFC 5280 §5.2.3). Errors: HS_ERR_IO. */
     HS_MUST_USE hs_result (*next_crl_number)(struct st_inventory *inv, uint64_t *out);
@@ -210,7 +269,7 @@ struct st_inventory {
 /* Opens (creating if needed, mode 0600, never through a symlink) the SQLite inventory at path,
  * in WAL mode with synchronous=FULL, creates its schema or upgrades an older one in place, in
  * one transaction (PRAGMA user_version: 1 had no kind column, 2 has it, 3 added the issuer key,
- * 4 the keygen table of st_keygen.h), and
+ * 4 the keygen table of st_keygen.h, 5 the listing's indexes), and
  * starts its group-commit writer thread. A batch holds at most 256 operations. Needs SQLite
  * 3.37 or later (STRICT tables, RETURNING). Errors: HS_ERR_INPUT_CONFIG (path is not a regular
  * file, or group or others have any access to it; schema newer than this build; SQLite too old

@@ -37,7 +37,7 @@
  *   has woken the callers, so no caller waits for a checkpoint's fsync.
  */
 
-#define ST_INV_SCHEMA_VERSION 4
+#define ST_INV_SCHEMA_VERSION 5
 #define ST_INV_SQLITE_MIN 3037000 /* STRICT tables (3.37.0); RETURNING is 3.35.0 */
 #define ST_INV_BATCH_MAX 256
 /* Commit delay: while callers keep arriving (the last batch held more than one job), the
@@ -143,12 +143,19 @@ static const char st_inv_schema_v4_sql[] =
     "CREATE INDEX keygen_expiry ON keygen (expires_at);"
     "PRAGMA user_version = 4;";
 
+/* 4 -> 5: the listing (list, GET /v1/certificates) reads newest first, (not_before, serial)
+ * descending: one index in that order for everybody's listing (an admin's), one per requester
+ * for a caller's own. The other filters (kind, status, expiry, name) are checked on the rows
+ * the index yields, at most ST_INV_LIST_EXAMINE_MAX a call. */
+static const char st_inv_schema_v5_sql[] =
+    "CREATE INDEX certificates_issued ON certificates (not_before, serial);"
+    "CREATE INDEX certificates_requester ON certificates (requester, not_before, serial);"
+    "PRAGMA user_version = 5;";
+
 /* The steps from version i to i + 1, run in order from the file's version. */
 static const char *const st_inv_schema_steps[ST_INV_SCHEMA_VERSION] = {
-    st_inv_schema_v1_sql,
-    st_inv_schema_v2_sql,
-    st_inv_schema_v3_sql,
-    st_inv_schema_v4_sql,
+    st_inv_schema_v1_sql, st_inv_schema_v2_sql, st_inv_schema_v3_sql,
+    st_inv_schema_v4_sql, st_inv_schema_v5_sql,
 };
 
 _Static_assert(ST_KEYGEN_BLOB_MAX == 16384, "the keygen table's CHECK spells the blob bound");
@@ -1054,6 +1061,107 @@ static HS_RESULT st_inv_sqlite_get(struct st_inventory *inv, const char *serial_
     return HS_OK;
 }
 
+/* --- the listing ------------------------------------------------------------------------------ */
+
+#define ST_INV_LIST_SQL_MAX 1024
+
+/* The listing's statement for q: fixed fragments only (every value is a named parameter), the
+ * order and the cursor in the form the indexes serve. */
+static HS_RESULT st_inv_list_sql(const struct st_list_query *q, char out[ST_INV_LIST_SQL_MAX])
+{
+    static const char *const status_sql[] = {
+        [ST_LIST_ANY] = "",
+        [ST_LIST_GOOD] = " AND status = 0 AND not_after >= :now",
+        [ST_LIST_REVOKED] = " AND status = 1",
+        [ST_LIST_EXPIRED] = " AND status = 0 AND not_after < :now",
+    };
+    HS_ENSURE(q->status <= ST_LIST_EXPIRED, HS_ERR_INTERNAL);
+    int n = snprintf(
+        out, ST_INV_LIST_SQL_MAX,
+        "SELECT serial, subject, sans, not_before, not_after, requester, profile, spki_sha256,"
+        " cert_sha256, status, revoked_at, reason, kind, issuer_key_sha256 FROM certificates"
+        " WHERE 1%s%s%s%s%s%s ORDER BY not_before DESC, serial DESC LIMIT :cap",
+        q->any_kind ? "" : " AND kind = :kind", q->requester != NULL ? " AND requester = :req" : "",
+        status_sql[q->status], q->has_expires_before ? " AND not_after < :eb" : "",
+        q->has_expires_after ? " AND not_after > :ea" : "",
+        q->after != NULL ? " AND (not_before, serial) < (:at, :as)" : "");
+    HS_ENSURE(n > 0 && n < ST_INV_LIST_SQL_MAX, HS_ERR_BOUNDS);
+    return HS_OK;
+}
+
+/* Binds the named parameter name if the statement has it. */
+static HS_RESULT st_inv_bind_named_int(struct st_inv_sqlite *s, sqlite3_stmt *st, const char *name,
+                                       sqlite3_int64 v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    return i > 0 ? st_inv_bind_int(s, st, i, v) : HS_OK;
+}
+
+static HS_RESULT st_inv_bind_named_text(struct st_inv_sqlite *s, sqlite3_stmt *st, const char *name,
+                                        const char *text, size_t max)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    return i > 0 && text != NULL ? st_inv_bind_text(s, st, i, text, max) : HS_OK;
+}
+
+static HS_RESULT st_inv_list_bind(struct st_inv_sqlite *s, sqlite3_stmt *st,
+                                  const struct st_list_query *q)
+{
+    HS_GUARD(st_inv_bind_named_int(s, st, ":kind", q->kind));
+    HS_GUARD(st_inv_bind_named_text(s, st, ":req", q->requester, ST_INV_PRINCIPAL_MAX));
+    HS_GUARD(st_inv_bind_named_int(s, st, ":now", (sqlite3_int64)q->now));
+    HS_GUARD(st_inv_bind_named_int(s, st, ":eb", (sqlite3_int64)q->expires_before));
+    HS_GUARD(st_inv_bind_named_int(s, st, ":ea", (sqlite3_int64)q->expires_after));
+    if (q->after != NULL) {
+        HS_GUARD(st_inv_bind_named_int(s, st, ":at", (sqlite3_int64)q->after->issued));
+        HS_GUARD(st_inv_bind_named_text(s, st, ":as", q->after->serial_hex, ST_INV_SERIAL_MAX));
+    }
+    return st_inv_bind_named_int(s, st, ":cap", ST_INV_LIST_EXAMINE_MAX);
+}
+
+static HS_RESULT st_inv_sqlite_list(struct st_inventory *inv, const struct st_list_query *q,
+                                    struct st_list_page *page)
+{
+    struct st_inv_sqlite *s = st_inv_cast(inv);
+    HS_ENSURE_REF(s);
+    HS_ENSURE_REF(page);
+    HS_ENSURE_REF(page->records);
+    HS_GUARD(st_inv_list_query_check(q));
+    char sql[ST_INV_LIST_SQL_MAX];
+    HS_GUARD(st_inv_list_sql(q, sql));
+    HS_DEFER(pthread_mutex_t *held = hs_mutex_lock(&s->reader_lock), hs_mutex_unlockp);
+    HS_DEFER(sqlite3_stmt *st = NULL, st_inv_finalizep);
+    int rc = sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL);
+    ST_INV_ENSURE_SQL(rc == SQLITE_OK, s, s->rdb, "prepare list");
+    HS_GUARD(st_inv_list_bind(s, st, q));
+    HS_DEFER(struct st_cert_record *rec = calloc(1, sizeof(*rec)), st_inv_record_freep);
+    HS_ENSURE(rec != NULL, HS_ERR_NOMEM);
+    size_t examined = 0;
+    page->n = 0;
+    page->more = false;
+    /* One statement, one read transaction: the page is one snapshot. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): freed by the cleanup above */
+        HS_GUARD(st_inv_read_record(s, st, rec));
+        examined++;
+        if (st_inv_list_matches(q, rec)) {
+            if (page->n == q->limit) { /* one more: the page is full and another follows */
+                page->more = true;
+                st_inv_list_position(&page->records[page->n - 1], &page->next);
+                return HS_OK;
+            }
+            page->records[page->n++] = *rec;
+        }
+    }
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): rec is freed by its cleanup */
+    ST_INV_ENSURE_SQL(rc == SQLITE_DONE, s, s->rdb, "list");
+    if (examined == ST_INV_LIST_EXAMINE_MAX) { /* stopped at the cap: continue after it */
+        page->more = true;
+        st_inv_list_position(rec, &page->next);
+    }
+    return HS_OK;
+}
+
 static HS_RESULT st_inv_read_revoked(struct st_inv_sqlite *s, sqlite3_stmt *st,
                                      struct st_revoked_entry *e)
 {
@@ -1373,6 +1481,7 @@ static const struct st_inventory_ops st_inv_sqlite_ops = {
     .revoke = st_inv_sqlite_revoke,
     .list_revoked = st_inv_sqlite_list_revoked,
     .list_revoked_ssh = st_inv_sqlite_list_revoked_ssh,
+    .list = st_inv_sqlite_list,
     .next_crl_number = st_inv_sqlite_next_crl_number,
     .generation = st_inv_sqlite_generation,
     .keygen_put = st_inv_sqlite_kg_put,

@@ -44,12 +44,15 @@ node check.mjs --selftest >"$log" 2>&1 || { cat "$log"; echo "check.mjs --selfte
 tail -1 "$log"
 rm -f "$log"
 # The HTTP API (modules/api) routes exactly what hsmsignd serves (api/api_route.c): the IAM rows
-# as AWS_IAM routes, the public rows as public routes, except GET /metrics (never published)
-# and GET /healthz (its own switch, var.healthz_route). A route added to hsmsignd and not to
-# the API would be a 404 from API Gateway in production only.
+# as AWS_IAM routes, the public rows as public routes, except GET /metrics (never published),
+# GET /healthz (its own switch, var.healthz_route) and the console's static files, GET /ui and
+# GET /ui/{path+} (the AWS shape serves the console from S3 behind CloudFront, never through
+# the API). A route added to hsmsignd and not to the API would be a 404 from API Gateway in
+# production only.
 routes_of() { # routes_of KIND-REGEX: "METHOD PATH" lines of api/api_route.c, sorted
     grep -oE "ROW\(\"[A-Z]+\", \"[^\"]+\", [a-z_]+, API_ROUTE_($1)\)" "$repo/api/api_route.c" |
-        sed -E 's/ROW\("([A-Z]+)", "([^"]+)".*/\1 \2/' | grep -vE '^GET /(metrics|healthz)$' | sort
+        sed -E 's/ROW\("([A-Z]+)", "([^"]+)".*/\1 \2/' |
+        grep -vE '^GET /(metrics|healthz|ui|ui/\{path\+\})$' | sort
 }
 tf_list() { # tf_list NAME: the quoted "METHOD /path" strings of local NAME in modules/api/main.tf
     sed -n "/^  $1 *= /,/^  \]/p" "$repo/infra/terraform/modules/api/main.tf" |

@@ -566,6 +566,223 @@ HS_TEST(list_revoked_orders_filters_counts_and_leaves_ssh_out)
     HS_CHECK(r->status == ST_CERT_REVOKED && r->kind == ST_KIND_SSH);
 }
 
+/* --- the listing (list) -------------------------------------------------------------------- */
+
+#define LS_N 25
+#define LS_ALICE "arn:aws:iam::123456789012:user/alice"
+#define LS_BOB "arn:aws:iam::123456789012:user/bob"
+#define LS_NOW (T0 + 1000)
+
+/* Record i of the listing's data set: pairs issued at the same second (ties go by serial);
+ * every fifth SSH, every third alice's, every fourth X.509 one named Web-i, every seventh
+ * expired by LS_NOW, i % 6 == 1 revoked. */
+static void ls_record(int i, struct st_cert_record *r)
+{
+    char serial[ST_INV_SERIAL_MAX + 1];
+    snprintf(serial, sizeof(serial), "a%03x", (unsigned)i);
+    struct st_cert_record *t = hs_test_record_new(serial);
+    *r = *t;
+    free(t);
+    r->not_before = T0 + (i / 2) * 10;
+    r->not_after = i % 7 == 0 ? T0 + 100 : T0 + 100000;
+    snprintf(r->requester, sizeof(r->requester), "%s", i % 3 == 0 ? LS_ALICE : LS_BOB);
+    if (i % 5 == 0) {
+        r->kind = ST_KIND_SSH;
+        snprintf(r->subject, sizeof(r->subject), "key-%d", i);
+        snprintf(r->sans, sizeof(r->sans), "[\"alice\",\"ops-%d\"]", i);
+        snprintf(r->profile, sizeof(r->profile), "user");
+    } else if (i % 4 == 0) {
+        snprintf(r->subject, sizeof(r->subject), "CN=Web-%02d.Example.com,O=Acme", i);
+        snprintf(r->sans, sizeof(r->sans), "[\"DNS:web-%02d.example.com\"]", i);
+    } else {
+        snprintf(r->subject, sizeof(r->subject), "CN=host-%02d,O=Acme", i);
+        snprintf(r->sans, sizeof(r->sans), "[\"DNS:h%02d.internal\",\"IP:10.0.0.%d\"]", i, i);
+    }
+}
+
+/* Lists q page by page (limit per page) to the end into serials[] (at most LS_N + 1); the
+ * count, or -1 when a page broke the order, repeated a serial, or ran past LS_N + 1. */
+static int ls_all(struct st_inventory *inv, struct st_list_query q, size_t limit,
+                  char serials[LS_N + 1][ST_INV_SERIAL_MAX + 1])
+{
+    HS_DEFER(struct st_cert_record *recs = calloc(limit, sizeof(*recs)), hs_test_record_freep);
+    struct st_list_position pos;
+    int total = 0;
+    q.limit = limit;
+    q.after = NULL;
+    for (int pages = 0; pages <= LS_N + 1; pages++) {
+        struct st_list_page page = {.records = recs};
+        if (hs_failed(inv->ops->list(inv, &q, &page)) || page.n > limit) {
+            return -1;
+        }
+        for (size_t i = 0; i < page.n; i++) {
+            const struct st_cert_record *r = &recs[i];
+            if (total > 0) { /* strictly after the previous one in the order */
+                const char *prev = serials[total - 1];
+                bool ok = false;
+                for (int k = 0; k < LS_N && !ok; k++) { /* its not_before, from the data set */
+                    char sk[ST_INV_SERIAL_MAX + 1];
+                    snprintf(sk, sizeof(sk), "a%03x", (unsigned)k);
+                    if (strcmp(sk, prev) == 0) {
+                        time_t nb = T0 + (k / 2) * 10;
+                        ok = r->not_before < nb ||
+                             (r->not_before == nb && strcmp(r->serial_hex, prev) < 0);
+                    }
+                }
+                if (!ok) {
+                    return -1;
+                }
+            }
+            for (int k = 0; k < total; k++) {
+                if (strcmp(serials[k], r->serial_hex) == 0) {
+                    return -1;
+                }
+            }
+            if (total > LS_N) {
+                return -1;
+            }
+            snprintf(serials[total++], ST_INV_SERIAL_MAX + 1, "%s", r->serial_hex);
+        }
+        if (!page.more) {
+            return total;
+        }
+        pos = page.next;
+        q.after = &pos;
+    }
+    return -1;
+}
+
+/* The count of q's matches, listed 3 at a time, and also in one page of 200 (the same). */
+static int ls_count(struct st_inventory *inv, struct st_list_query q)
+{
+    char a[LS_N + 1][ST_INV_SERIAL_MAX + 1];
+    char b[LS_N + 1][ST_INV_SERIAL_MAX + 1];
+    int n = ls_all(inv, q, 3, a);
+    int m = ls_all(inv, q, ST_INV_LIST_MAX, b);
+    for (int i = 0; n == m && i < n; i++) {
+        if (strcmp(a[i], b[i]) != 0) {
+            return -2;
+        }
+    }
+    return n == m ? n : -3;
+}
+
+HS_TEST(list_pages_newest_first_with_every_filter)
+{
+    struct store s;
+    store_new("listing", &s);
+    HS_DEFER(struct st_inventory *inv = store_open(&s), st_inventory_closep);
+    if (inv == NULL) {
+        return;
+    }
+    struct st_list_query none = {.any_kind = true, .now = LS_NOW};
+    struct st_cert_record one;
+    struct st_list_page empty = {.records = &one};
+    none.limit = 5;
+    HS_CHECK_OK(inv->ops->list(inv, &none, &empty)); /* an empty store: one empty last page */
+    HS_CHECK(empty.n == 0 && !empty.more);
+    for (int i = LS_N - 1; i >= 0; i--) { /* put out of order */
+        HS_DEFER(struct st_cert_record *r = calloc(1, sizeof(*r)), hs_test_record_freep);
+        ls_record(i, r);
+        HS_CHECK_OK(inv->ops->put(inv, r));
+    }
+    for (int i = 1; i < LS_N; i += 6) {
+        char serial[ST_INV_SERIAL_MAX + 1];
+        snprintf(serial, sizeof(serial), "a%03x", (unsigned)i);
+        HS_CHECK_OK(inv->ops->revoke(inv, serial, T0 + 500, 1, NULL));
+    }
+    /* Everything, 3 a page and 200 a page: all 25, newest first, ties by serial descending. */
+    char all[LS_N + 1][ST_INV_SERIAL_MAX + 1];
+    HS_CHECK(ls_all(inv, none, 3, all) == LS_N);
+    HS_CHECK(strcmp(all[0], "a018") == 0 && strcmp(all[1], "a017") == 0 &&
+             strcmp(all[2], "a016") == 0 && strcmp(all[LS_N - 1], "a000") == 0);
+    HS_CHECK(ls_count(inv, none) == LS_N);
+    /* An exactly full last page says so: 25 = 5 pages of 5, the fifth without more. */
+    HS_CHECK(ls_all(inv, none, 5, all) == LS_N);
+    /* Each filter, and all together. */
+    struct st_list_query q = none;
+    q.any_kind = false;
+    q.kind = ST_KIND_SSH;
+    HS_CHECK(ls_count(inv, q) == 5);
+    q.kind = ST_KIND_X509;
+    HS_CHECK(ls_count(inv, q) == 20);
+    q = none;
+    q.requester = LS_ALICE;
+    HS_CHECK(ls_count(inv, q) == 9);
+    q.requester = "arn:aws:iam::123456789012:user/alic"; /* exact, not a prefix */
+    HS_CHECK(ls_count(inv, q) == 0);
+    q = none;
+    q.status = ST_LIST_REVOKED;
+    HS_CHECK(ls_count(inv, q) == 4);
+    q.status = ST_LIST_EXPIRED; /* 0, 7, 14, 21 expired; 7 is revoked */
+    HS_CHECK(ls_count(inv, q) == 3);
+    q.status = ST_LIST_GOOD;
+    HS_CHECK(ls_count(inv, q) == 18);
+    q = none;
+    q.name = "WEB-"; /* the CN, ignoring case: 4, 8, 12, 16, 24 (0 and 20 are SSH) */
+    HS_CHECK(ls_count(inv, q) == 5);
+    q.name = "h07.INTERNAL"; /* a DNS SAN's value */
+    HS_CHECK(ls_count(inv, q) == 1);
+    q.name = "10.0.0.1"; /* IP SANs 10.0.0.1, .11, .13, .14, .17, .18, .19 (hosts only) */
+    HS_CHECK(ls_count(inv, q) == 7);
+    q.name = "ops-1"; /* SSH principals ops-10, ops-15 */
+    HS_CHECK(ls_count(inv, q) == 2);
+    q.name = "KEY-2"; /* an SSH key id: key-20 */
+    HS_CHECK(ls_count(inv, q) == 1);
+    q.name = "acme"; /* the O= of every subject: not the CN, no match */
+    HS_CHECK(ls_count(inv, q) == 0);
+    q.name = "DNS:"; /* the SAN's type is not part of its value */
+    HS_CHECK(ls_count(inv, q) == 0);
+    q = none;
+    q.has_expires_before = true;
+    q.expires_before = T0 + 200;
+    HS_CHECK(ls_count(inv, q) == 4);
+    q.has_expires_before = false;
+    q.has_expires_after = true;
+    q.expires_after = T0 + 200;
+    HS_CHECK(ls_count(inv, q) == 21);
+    q.expires_after = T0 + 100000; /* strictly after */
+    HS_CHECK(ls_count(inv, q) == 0);
+    q = none; /* alice's good X.509 certificates: 3, 6, 9, 12, 18, 24 */
+    q.any_kind = false;
+    q.kind = ST_KIND_X509;
+    q.requester = LS_ALICE;
+    q.status = ST_LIST_GOOD;
+    HS_CHECK(ls_count(inv, q) == 6);
+    /* Bad queries are refused before the store. */
+    long before = store_activity(inv);
+    struct st_cert_record recs[2];
+    struct st_list_page page = {.records = recs};
+    q = none;
+    q.limit = 0;
+    HS_CHECK_ERR(inv->ops->list(inv, &q, &page), HS_ERR_INPUT_RANGE);
+    q.limit = ST_INV_LIST_MAX + 1;
+    HS_CHECK_ERR(inv->ops->list(inv, &q, &page), HS_ERR_INPUT_RANGE);
+    q.limit = 2;
+    q.name = "";
+    HS_CHECK_ERR(inv->ops->list(inv, &q, &page), HS_ERR_INPUT_RANGE);
+    q.name = NULL;
+    struct st_list_position bad = {.issued = T0};
+    snprintf(bad.serial_hex, sizeof(bad.serial_hex), "00ff");
+    q.after = &bad;
+    HS_CHECK_ERR(inv->ops->list(inv, &q, &page), HS_ERR_INPUT_FIELD);
+    q.after = NULL;
+    q.any_kind = false;
+    q.kind = (enum st_kind)7;
+    HS_CHECK_ERR(inv->ops->list(inv, &q, &page), HS_ERR_INPUT_FIELD);
+    HS_CHECK(store_activity(inv) == before);
+    /* A record read from the listing is the record get reads. */
+    q = none;
+    q.limit = 2;
+    HS_CHECK_OK(inv->ops->list(inv, &q, &page));
+    HS_DEFER(struct st_cert_record *got = hs_test_record_new("1"), hs_test_record_freep);
+    HS_CHECK(page.n == 2 && page.more);
+    HS_CHECK_OK(inv->ops->get(inv, recs[1].serial_hex, got));
+    HS_CHECK(hs_test_record_equal(got, &recs[1]));
+    HS_CHECK(strcmp(page.next.serial_hex, recs[1].serial_hex) == 0 &&
+             page.next.issued == recs[1].not_before);
+}
+
 HS_TEST(list_revoked_of_an_empty_store)
 {
     struct store s;
@@ -1206,6 +1423,7 @@ int main(int argc, char **argv)
         HS_TEST_CASE(revoke_sets_status_once_and_bumps_the_generation_on_change),
         HS_TEST_CASE(list_revoked_orders_filters_counts_and_leaves_ssh_out),
         HS_TEST_CASE(list_revoked_of_an_empty_store),
+        HS_TEST_CASE(list_pages_newest_first_with_every_filter),
         HS_TEST_CASE(ssh_serials_have_one_spelling_and_share_the_namespace),
         HS_TEST_CASE(list_revoked_ssh_lists_per_ca_key_in_serial_order),
         HS_TEST_CASE(crl_numbers_strictly_increase_across_threads_and_reopen),

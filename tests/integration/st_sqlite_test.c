@@ -515,7 +515,7 @@ HS_TEST(file_is_private_and_in_wal_mode)
         query_text(db, "PRAGMA journal_mode", text, sizeof(text));
         HS_CHECK(strcmp(text, "wal") == 0);
         query_text(db, "PRAGMA user_version", text, sizeof(text));
-        HS_CHECK(strcmp(text, "4") == 0);
+        HS_CHECK(strcmp(text, "5") == 0);
     }
     st_inventory_close(inv);
 
@@ -714,7 +714,7 @@ HS_TEST(schema_1_is_upgraded_in_place)
         return;
     }
     schema_of(path, version, &has_kind);
-    HS_CHECK(strcmp(version, "4") == 0 && has_kind && has_issuer(path) && has_keygen(path));
+    HS_CHECK(strcmp(version, "5") == 0 && has_kind && has_issuer(path) && has_keygen(path));
     /* The old rows read back whole, as X.509 without a CA key; the counters go on where they
      * were. */
     memset(good->issuer_key_sha256, 0, sizeof(good->issuer_key_sha256));
@@ -749,7 +749,7 @@ HS_TEST(schema_1_is_upgraded_in_place)
     HS_CHECK_OK(st_sqlite_open(path, &inv));
     HS_CHECK(inv != NULL && present(inv, "5e6f") && inv->ops->generation(inv) == 5);
     schema_of(path, version, &has_kind);
-    HS_CHECK(strcmp(version, "4") == 0 && has_kind);
+    HS_CHECK(strcmp(version, "5") == 0 && has_kind);
 }
 
 /* A schema 1 file the upgrade cannot handle (its list index is missing, so DROP INDEX fails)
@@ -872,7 +872,7 @@ HS_TEST(schema_2_is_upgraded_in_place)
         return;
     }
     schema_of(path, version, &has_kind);
-    HS_CHECK(strcmp(version, "4") == 0 && has_kind && has_issuer(path) && has_keygen(path));
+    HS_CHECK(strcmp(version, "5") == 0 && has_kind && has_issuer(path) && has_keygen(path));
     /* Every old row reads back whole, its kind kept, without a CA key. */
     HS_DEFER(struct st_cert_record *got = hs_test_record_new("1"), hs_test_record_freep);
     for (int i = 0; i < V2_ROWS; i++) {
@@ -908,7 +908,7 @@ HS_TEST(schema_2_is_upgraded_in_place)
     HS_CHECK_OK(st_sqlite_open(path, &inv));
     HS_CHECK(inv != NULL && present(inv, "01") && inv->ops->generation(inv) == 5);
     schema_of(path, version, &has_kind);
-    HS_CHECK(strcmp(version, "4") == 0);
+    HS_CHECK(strcmp(version, "5") == 0);
 }
 
 /* A schema 2 file the upgrade cannot handle (an index already has the name schema 3 gives its

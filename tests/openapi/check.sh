@@ -61,7 +61,8 @@ import re, sys
 src = open(sys.argv[1]).read()
 table = re.search(r'#define API_ROUTE_TABLE\(ROW\)(.*?)\n\n', src, re.S).group(1)
 rows = re.findall(r'ROW\("([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*API_ROUTE_(\w+)\)', table)
-print("\n".join(sorted(f"{m} {p} {a}" for m, p, a in rows)))
+# "{name+}" (the rest of the path, api_path_match) is an OpenAPI path parameter "{name}".
+print("\n".join(sorted(f"{m} {p.replace('+}', '}')} {a}" for m, p, a in rows)))
 PY
 node "$chk" routes "$spec" >"$work/spec.routes"
 check "(b) api_route.c's table was found (>= 17 rows)" test "$(wc -l <"$work/table.routes")" -ge 17

@@ -125,7 +125,8 @@ cat >full-a.json <<EOF
   "ssh": {"user_ca": ["ssh-user-ca-2", "ssh-user-ca-1"], "host_ca": ["ssh-host-ca-1"],
           "krl_validity_seconds": 3600,
           "keygen": {"workers": 2, "queue_max": 64, "result_ttl_seconds": 300,
-                     "pending_per_principal_max": 8}} }
+                     "pending_per_principal_max": 8}},
+  "console": {"dir": "out"} }
 EOF
 cat >full-b.json <<EOF
 { "token": {"module": "out/module.so", "label": "full", "pin_env": "HSM_PIN"},
@@ -207,7 +208,7 @@ i=0
 for where in "d" "d['token']" "d['ca']" "d['profiles']['server']" "d['inventory']" "d['jwt']" \
     "d['token_profiles']['snowflake']" "d['token_profiles']['snowflake']['subject']" \
     "d['auth']" "d['auth']['sigv4']" "d['auth']['sigv4']['access_keys'][0]" "d['auth']['mtls']" \
-    "d['policy']" "d['policy']['rules'][0]" "d['limits']" "d['ssh']" "d['ssh']['keygen']"; do
+    "d['policy']" "d['policy']['rules'][0]" "d['limits']" "d['ssh']" "d['ssh']['keygen']" "d['console']"; do
     i=$((i + 1))
     mutate full-a.json "u$i.json" "${where}['zz_unknown'] = 1"
     check "(d) an unknown member in $where: schema and --check-config reject it" both_reject "u$i.json" zz_unknown

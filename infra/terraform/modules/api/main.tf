@@ -41,6 +41,7 @@ locals {
     "POST /v1/ssh/certificates/{serial}/revoke",
     "POST /v1/ssh/keys",
     "GET /v1/ssh/keys/{request_id}",
+    "GET /v1/whoami",
   ]
   public_routes = concat([
     "GET /.well-known/jwks.json",

@@ -41,6 +41,7 @@ variable "iam_routes" {
     "POST /v1/ssh/keys",
     "GET /v1/ssh/keys/{request_id}",
     "POST /v1/tokens",
+    "GET /v1/whoami",
   ]
 
   validation {

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The backend of the web console (issue 14) against a real hsmsignd on a fresh SoftHSM2 token:
+#   - /ui/: the console's static files (console.dir) with their Content-Type, the
+#     Content-Security-Policy and framing headers on every /ui answer, ETag / If-None-Match ->
+#     304, /ui -> 301 /ui/, unknown or escaping paths -> 404, a symbolic link or dot-file in the
+#     directory refuses the load (and on SIGHUP keeps the old set), a good SIGHUP swaps the set;
+#   - GET /v1/whoami: the principal, how it authenticated, admin, and the policy rules that let it
+#     do something (with ${aws:username} expanded); a principal no rule names gets "rules": [];
+#   - GET /v1/certificates: the listing of X.509 and SSH certificates with every filter, paginated
+#     to the end (no duplicate, none missed), admins see all and others their own, bad parameters
+#     -> 400 naming them.
+# HSMSIGN_TEST_INVENTORY picks the inventory: "sqlite" (default) or "dynamodb" (dynalite).
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+inventory=${HSMSIGN_TEST_INVENTORY:-sqlite}
+case $inventory in
+sqlite) require openssl curl ssh-keygen jq ;;
+dynamodb)
+    require openssl curl ssh-keygen jq
+    . "$repo/tests/dynamo/dynalite.sh"
+    dynalite_require
+    ;;
+*) echo "HSMSIGN_TEST_INVENTORY must be sqlite or dynamodb" >&2; exit 2 ;;
+esac
+kc=${KEYCEREMONY:?}
+work=$(mktemp -d)
+trap 'stop_hsmsignd; [ "$inventory" = sqlite ] || dynalite_stop; rm -rf "$work"' EXIT
+cd "$work" || exit 1
+mkdir -p out cfg ui/assets
+if [ "$inventory" = dynamodb ]; then
+    ddb_table=hsmsign-console-test ddb_region=eu-west-1 ddb_akid=AKIACONSOLETESTDDB01
+    ddb_secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')
+    dynalite_start "$ddb_table" "$ddb_region" "$ddb_akid" "$ddb_secret" || exit 1
+    export AWS_ACCESS_KEY_ID=$ddb_akid AWS_SECRET_ACCESS_KEY=$ddb_secret
+    unset AWS_SESSION_TOKEN
+    inventory_member="\"dynamodb\": {\"table\": \"$ddb_table\", \"region\": \"$ddb_region\",
+                  \"endpoint\": \"$ddb_endpoint\", \"timeout_ms\": 2000}"
+else
+    inventory_member='"sqlite": "out/inventory.db"'
+fi
+label=console-test
+new_token "$work/token" "$label"
+module=/usr/lib/softhsm/libsofthsm2.so
+token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$work/token/user.pin\"}"
+small_ceremony con EC-P256 || exit 1
+cat >cfg/user-ca.json <<JSON
+{ $token, "key": {"label": "con-user-ca", "type": "EC-P256"}, "public_key_output": "out/user-ca.pub.pem" }
+JSON
+"$kc" key --config cfg/user-ca.json 2>>out/ceremony.log || { echo "keyceremony key failed"; exit 1; }
+
+# --- the console's files -----------------------------------------------------------------------
+printf '<!doctype html><title>hsmsign</title><script src="assets/app.js"></script>\n' >ui/index.html
+printf 'console.log("v1");\n' >ui/assets/app.js
+printf 'body{color:#000}\n' >ui/assets/app.css
+printf '{"api": ""}\n' >ui/config.json
+head -c 300 /dev/urandom >ui/assets/logo.png
+printf 'data\n' >ui/assets/blob.bin
+
+# --- service: alice and bob (their own certificates), an admin, a stranger no rule names --------
+acct=arn:aws:iam::123456789012
+alice=$acct:user/alice bob=$acct:user/bob admin=$acct:role/pki-admin stranger=$acct:role/stranger
+umask 077
+for who in alice bob admin stranger; do
+    head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >"out/$who.secret"
+done
+umask 022
+akid() { printf 'AKIACONSOLE%09d' "$1"; }
+write_config() { # $1 = the console directory
+    cat >cfg/hsmsignd.json <<EOF
+{ "listen": "127.0.0.1:0", $token,
+  "ca": {"key": "con-issuing", "chain_file": "out/truststore.pem"},
+  "inventory": {$inventory_member},
+  "jwt": {"issuer": "https://hsmsign.console.example", "jwks_file": "out/jwks.json"},
+  "auth": {"sigv4": {"region": "eu-west-1", "access_keys": [
+     {"access_key_id": "$(akid 1)", "secret_file": "out/alice.secret", "principal_arn": "$alice"},
+     {"access_key_id": "$(akid 2)", "secret_file": "out/bob.secret", "principal_arn": "$bob"},
+     {"access_key_id": "$(akid 3)", "secret_file": "out/admin.secret", "principal_arn": "$admin"},
+     {"access_key_id": "$(akid 4)", "secret_file": "out/stranger.secret",
+      "principal_arn": "$stranger"}]}},
+  "policy": {"admins": ["$admin"], "rules": [
+    {"principals": ["$acct:user/*"], "profiles": ["client", "server"], "cn_patterns": ["*"],
+     "dns_patterns": ["**.example.com"], "max_cert_ttl_hours": 12,
+     "ssh_cert_types": ["user"], "ssh_principals": ["\${aws:username}", "ops"],
+     "ssh_max_ttl_seconds": 3600},
+    {"principals": ["$admin"], "audiences": ["snowflake"], "max_token_ttl_seconds": 600}]},
+  "ssh": {"user_ca": ["con-user-ca"]},
+  "console": {"dir": "$1"} }
+EOF
+}
+write_config "$work/ui"
+start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
+
+sig() { printf -- '--aws-sigv4\naws:amz:eu-west-1:execute-api\n--user\n%s:%s\n' "$(akid "$1")" \
+    "$(cat "out/$2.secret")"; }
+# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp, headers to out/hdr.
+call() {
+    local who=$1 method=$2 path=$3 body=${4:-}
+    local -a auth=()
+    case $who in
+    alice) mapfile -t auth < <(sig 1 alice) ;;
+    bob) mapfile -t auth < <(sig 2 bob) ;;
+    admin) mapfile -t auth < <(sig 3 admin) ;;
+    stranger) mapfile -t auth < <(sig 4 stranger) ;;
+    none) ;;
+    esac
+    if [ -n "$body" ]; then
+        printf '%s' "$body" >out/req
+        curl -sS -D out/hdr -o out/resp -w '%{http_code}' "${auth[@]}" -X "$method" \
+            -H 'Content-Type: application/json' --data-binary @out/req "$svc_url$path"
+    else
+        curl -sS -D out/hdr -o out/resp -w '%{http_code}' "${auth[@]}" -X "$method" \
+            --path-as-is "$svc_url$path"
+    fi
+}
+# header NAME: the value of header NAME in out/hdr (case-insensitive name).
+header() { tr -d '\r' <out/hdr | awk -v n="$(printf '%s' "$1" | tr 'A-Z' 'a-z')" \
+    'BEGIN{FS=": "} tolower($1)==n {sub(/^[^:]*: /, ""); print; exit}'; }
+csp="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+# console_headers: the security headers every /ui answer carries.
+console_headers() {
+    [ "$(header Content-Security-Policy)" = "$csp" ] && [ "$(header X-Frame-Options)" = DENY ] &&
+        [ "$(header Referrer-Policy)" = no-referrer ] &&
+        [ "$(header X-Content-Type-Options)" = nosniff ]
+}
+# served PATH TYPE CACHE FILE: 200 with that Content-Type and Cache-Control, FILE's bytes, an
+# ETag and the console headers.
+served() {
+    local status
+    status=$(call none GET "$1")
+    [ "$status" = 200 ] || { echo "     $1: status $status"; return 1; }
+    [ "$(header Content-Type)" = "$2" ] || { echo "     $1: Content-Type $(header Content-Type)"; return 1; }
+    [ "$(header Cache-Control)" = "$3" ] || { echo "     $1: Cache-Control $(header Cache-Control)"; return 1; }
+    cmp -s out/resp "$4" && [ -n "$(header ETag)" ] && console_headers
+}
+
+# --- 1. /ui/ -----------------------------------------------------------------------------------
+check "GET /ui/ is index.html, no-cache, with the CSP" \
+    served /ui/ 'text/html; charset=utf-8' no-cache ui/index.html
+check "GET /ui/index.html" served /ui/index.html 'text/html; charset=utf-8' no-cache ui/index.html
+check "GET /ui/config.json is no-cache JSON" \
+    served /ui/config.json application/json no-cache ui/config.json
+check "GET /ui/assets/app.js is cached 5 minutes" \
+    served /ui/assets/app.js 'text/javascript; charset=utf-8' 'public, max-age=300' ui/assets/app.js
+check "GET /ui/assets/app.css" \
+    served /ui/assets/app.css 'text/css; charset=utf-8' 'public, max-age=300' ui/assets/app.css
+check "GET /ui/assets/logo.png (binary, byte for byte)" \
+    served /ui/assets/logo.png image/png 'public, max-age=300' ui/assets/logo.png
+check "an unknown extension is application/octet-stream" \
+    served /ui/assets/blob.bin application/octet-stream 'public, max-age=300' ui/assets/blob.bin
+check "HEAD /ui/assets/app.js: the headers and Content-Length, no body" \
+    bash -c "[ \"\$(curl -sS -I '$svc_url/ui/assets/app.js' | tr -d '\r' | grep -i '^content-length:' | cut -d' ' -f2)\" = $(wc -c <ui/assets/app.js) ]"
+etag_js() { call none GET /ui/assets/app.js >/dev/null && header ETag; }
+etag=$(etag_js)
+not_modified() { # ETAG: 304 with no body and the same ETag
+    local s
+    rm -f out/resp
+    s=$(curl -sS -D out/hdr -o out/resp -w '%{http_code}' -H "If-None-Match: W/\"x\", $1" \
+        "$svc_url/ui/assets/app.js")
+    [ "$s" = 304 ] && [ ! -s out/resp ] && [ "$(header ETag)" = "$1" ] ||
+        { echo "     status $s, ETag $(header ETag), want $1"; return 1; }
+}
+check "If-None-Match with the ETag (in a list) -> 304, no body, the same ETag" not_modified "$etag"
+check "the 304 carries the console headers" console_headers
+check "If-None-Match with another ETag -> 200" \
+    test "$(curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: "00"' "$svc_url/ui/assets/app.js")" = 200
+check "GET /ui -> 301 Location: /ui/" \
+    bash -c "[ \"\$(curl -sS -D '$work/out/hdr' -o /dev/null -w '%{http_code}' '$svc_url/ui')\" = 301 ] && tr -d '\r' <'$work/out/hdr' | grep -qx 'Location: /ui/'"
+for bad in /ui/nothing.html /ui/assets /ui/assets/ /ui/../cfg/hsmsignd.json /ui/./index.html \
+    /ui/%2e%2e/cfg/hsmsignd.json /ui//index.html /ui/.hidden /ui/assets/app.js%00 /uix; do
+    check "GET $bad -> 404 JSON" \
+        bash -c "[ \"\$(curl -sS --path-as-is -o '$work/out/resp' -w '%{http_code}' '$svc_url$bad')\" = 404 ] && grep -q '\"error\"' '$work/out/resp'"
+done
+check "a 404 under /ui carries the console headers too" \
+    bash -c "[ \"\$(curl -sS -D '$work/out/hdr' -o /dev/null -w '%{http_code}' '$svc_url/ui/nothing')\" = 404 ]"
+check "  ... (CSP on the 404)" console_headers
+check "POST /ui/ -> 405" test "$(call none POST /ui/ '{}')" = 405
+check "an API answer has no console CSP" \
+    bash -c "curl -sS -D '$work/out/hdr' -o /dev/null '$svc_url/healthz' && ! grep -qi content-security-policy '$work/out/hdr'"
+
+# SIGHUP: a bad directory (a symbolic link in it) keeps the old set; a good one swaps it.
+cp -r ui ui2
+printf 'console.log("v2");\n' >ui2/assets/app.js
+ln -s "$work/cfg/hsmsignd.json" ui2/assets/leak.json
+write_config "$work/ui2"
+reloads() { grep -c "\"event\":\"config.reload.$1\"" out/hsmsignd.log || true; }
+hup_wait() { # EVENT: SIGHUP, then wait for one more EVENT line
+    local before
+    before=$(reloads "$1")
+    kill -HUP "$svc_pid"
+    for _ in $(seq 1 100); do
+        [ "$(reloads "$1")" -gt "$before" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+check "SIGHUP with a symbolic link in console.dir fails the reload" hup_wait failed
+check "  ... naming the link" has 'leak.json is a symbolic link' out/hsmsignd.log
+check "  ... and the old files are still served" \
+    bash -c "curl -sS '$svc_url/ui/assets/app.js' | grep -q v1"
+rm ui2/assets/leak.json
+touch ui2/.secret
+check "a dot-file in console.dir fails the reload" hup_wait failed
+rm ui2/.secret
+check "SIGHUP with a good console.dir swaps the files" hup_wait done
+check "  ... the new app.js is served" bash -c "curl -sS '$svc_url/ui/assets/app.js' | grep -q v2"
+check "  ... with a new ETag" test "$(etag_js)" != "$etag"
+write_config "$work/ui"
+check "a link in console.dir refuses the start too" bash -c "
+    ln -s /etc/passwd '$work/ui/passwd' && '$HSMSIGND' --config '$work/cfg/hsmsignd.json' >'$work/out/bad.log' 2>&1
+    s=\$?; rm -f '$work/ui/passwd'; [ \$s -ne 0 ] && grep -q 'symbolic link' '$work/out/bad.log'"
+
+# --- 2. GET /v1/whoami -------------------------------------------------------------------------
+# jq_resp FILTER: the jq filter is true of out/resp.
+jq_resp() { jq -e "$1" out/resp >/dev/null || { echo "     $(head -c 600 out/resp)"; return 1; }; }
+check "whoami without credentials -> 401" test "$(call none GET /v1/whoami)" = 401
+check "whoami (alice) -> 200" test "$(call alice GET /v1/whoami)" = 200
+check "  ... principal, sigv4, not admin" \
+    jq_resp ".principal == \"$alice\" and .authenticated_by == \"sigv4\" and .admin == false and .permissions.admin == false"
+check "  ... one rule: profiles, the effective max_cert_ttl_hours, name patterns" \
+    jq_resp '.permissions.rules | length == 1 and (.[0].profiles == ["client", "server"]) and .[0].max_cert_ttl_hours == 12 and .[0].dns_patterns == ["**.example.com"]'
+check "  ... \${aws:username} expanded to alice; ssh_max_ttl_seconds and default extensions" \
+    jq_resp '.permissions.rules[0] | .ssh_principals == ["alice", "ops"] and .ssh_max_ttl_seconds == {"user": 3600} and (.ssh_extensions | length == 5) and .ssh_cert_types == ["user"]'
+check "  ... no-store" test "$(header Cache-Control)" = no-store
+check "whoami (bob) -> 200" test "$(call bob GET /v1/whoami)" = 200
+check "  ... his own name: ssh_principals [bob, ops]" jq_resp '.permissions.rules[0].ssh_principals == ["bob", "ops"]'
+check "whoami (admin) -> 200" test "$(call admin GET /v1/whoami)" = 200
+check "  ... admin true, audiences, max_token_ttl_seconds 600, no ssh" \
+    jq_resp '.admin == true and .permissions.admin == true and (.permissions.rules | length == 1) and .permissions.rules[0].audiences == ["snowflake"] and .permissions.rules[0].max_token_ttl_seconds == 600 and (.permissions.rules[0] | has("ssh_principals") | not) and (.permissions.rules[0] | has("max_cert_ttl_hours") | not)'
+check "whoami (a principal no rule names) -> 200 with no rules" \
+    test "$(call stranger GET /v1/whoami)" = 200
+check "  ... rules [] and not admin" jq_resp '.permissions.rules == [] and .admin == false'
+check "no secret in a whoami answer" \
+    bash -c "! grep -qF \"\$(cat '$work/out/alice.secret')\" '$work/out/resp' && ! grep -q pin '$work/out/resp'"
+check "POST /v1/whoami -> 405" test "$(call alice POST /v1/whoami '{}')" = 405
+
+finish
