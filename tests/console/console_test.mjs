@@ -110,6 +110,9 @@ await step("sign-in", async () => {
   await page.waitForSelector("[role=alert]");
   const stored = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("hsmsign.")).length);
   check("a wrong secret: an error shown, nothing kept in sessionStorage", stored === 0);
+  // Chromium logs the deliberate 401 as "Failed to load resource"; only that one is expected.
+  check("the wrong secret's only console error is its 401", consoleErrors.length === 1 && /401/.test(consoleErrors[0]), consoleErrors.join("; "));
+  consoleErrors.length = 0;
   await page.fill("#secret", secret);
   await page.click("#signin");
   await page.waitForSelector("#principal");

@@ -21,18 +21,20 @@ if [ ! -x "$chromium" ]; then
     exit 77
 fi
 dist=$repo/console/dist
-if [ ! -f "$dist/index.html" ] || [ ! -d "$repo/console/node_modules/playwright-core" ]; then
+if [ ! -f "$dist/index.html" ] || [ ! -d "$repo/console/node_modules/playwright-core" ] ||
+    [ ! -d "$repo/console/node_modules/axe-core" ]; then
     "$repo/console/build.sh" >/dev/null || {
         [ "${CI:-}" = true ] && { echo "console/build.sh failed under CI" >&2; exit 1; }
         echo "skipped: console/build.sh failed (npm offline?)" >&2
         exit 77
     }
 fi
-hsmsignd=${HSMSIGND:?} kc=${KEYCEREMONY:?}
+: "${HSMSIGND:?}"
+kc=${KEYCEREMONY:?}
 shots=${HSMSIGN_CONSOLE_SHOTS:-${HSMSIGN_TEST_TMPDIR:-$repo/build}/console-screenshots}
 work=$(mktemp -d)
 trap 'stop_hsmsignd; rm -rf "$work"' EXIT
-cd "$work"
+cd "$work" || exit 1
 mkdir -p out cfg
 label=console-test
 new_token "$work/token" "$label"
@@ -71,6 +73,7 @@ HSMSIGN_CONSOLE_URL=$svc_url AKID=$akid SECRET_FILE=$work/out/admin.secret REGIO
     PRINCIPAL=$principal WORK=$work SHOTS=$shots CHROMIUM=$chromium CONSOLE_DIR=$repo/console \
     timeout 240 node "$here/console_test.mjs" || rc=$?
 check "console_test.mjs: every browser check passed (exit $rc)" test "$rc" -eq 0
+# shellcheck disable=SC2016 # the inner bash expands it
 check "hsmsignd's log holds no secret access key" \
     bash -c '! grep -qF "$(cat out/admin.secret)" out/hsmsignd.log'
 finish
