@@ -2,6 +2,7 @@
 // PKCE (RFC 7636, S256) against the user pool's hosted UI, then the identity pool's GetId and
 // GetCredentialsForIdentity (Amazon Cognito Identity API, JSON 1.1 protocol, unsigned) for
 // temporary AWS credentials. The PKCE verifier and state wait in sessionStorage for the redirect.
+// config.json's cognito.provider is the identity pool's Logins key, never sent to the hosted UI.
 import { b64 } from "./ssh.js";
 
 const PKCE_KEY = "hsmsign.pkce";
@@ -31,7 +32,6 @@ export async function cognitoStart(c) {
     code_challenge: challenge,
     code_challenge_method: "S256",
   });
-  if (c.provider) q.set("identity_provider", c.provider);
   location.assign(`${domainUrl(c)}/oauth2/authorize?${q}`);
 }
 
@@ -73,8 +73,14 @@ export async function cognitoFinish(c) {
   });
   const tokens = await tr.json();
   if (!tr.ok || !tokens.id_token) throw new Error(`Cognito token endpoint: ${tokens.error || tr.status}`);
-  const claims = JSON.parse(atob(tokens.id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-  const logins = { [String(claims.iss).replace(/^https:\/\//, "")]: tokens.id_token };
+  // The Logins key is config.json's cognito.provider (cognito-idp.REGION.amazonaws.com/POOL_ID),
+  // else the ID token's issuer without "https://" (the same thing, docs/console.md).
+  let key = c.provider;
+  if (!key) {
+    const claims = JSON.parse(atob(tokens.id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    key = String(claims.iss).replace(/^https:\/\//, "");
+  }
+  const logins = { [key]: tokens.id_token };
   const id = await identityCall(c.region, "GetId", { IdentityPoolId: c.identity_pool_id, Logins: logins });
   const cr = await identityCall(c.region, "GetCredentialsForIdentity", {
     IdentityId: id.IdentityId,
@@ -85,5 +91,12 @@ export async function cognitoFinish(c) {
     secretAccessKey: cr.Credentials.SecretKey,
     sessionToken: cr.Credentials.SessionToken,
     expiration: cr.Credentials.Expiration,
+    cognito: true,
   };
+}
+
+// Ends the hosted UI's session too (its /logout, back to redirect_uri, the sign-out URL).
+export function cognitoSignOut(c) {
+  const q = new URLSearchParams({ client_id: c.client_id, logout_uri: c.redirect_uri });
+  location.assign(`${domainUrl(c)}/logout?${q}`);
 }

@@ -7,7 +7,7 @@ import nacl from "tweetnacl";
 import { open as sealOpen } from "tweetnacl-sealedbox-js";
 import uPlot from "uplot";
 import { api, pub, config, configLoad, credsGet, credsSet, credsClear } from "./api.js";
-import { cognitoStart, cognitoFinish } from "./cognito.js";
+import { cognitoStart, cognitoFinish, cognitoSignOut } from "./cognito.js";
 import { sshKeyGenerate, sshFileName, b64, unb64 } from "./ssh.js";
 
 x509.cryptoProvider.set(crypto);
@@ -699,7 +699,12 @@ async function route() {
 async function start() {
   await configLoad();
   document.getElementById("signout").addEventListener("click", () => {
+    const viaCognito = credsGet()?.cognito && config.cognito;
     credsClear();
+    if (viaCognito) {
+      cognitoSignOut(config.cognito);
+      return;
+    }
     whoami = null;
     location.hash = "#/signin";
     route();
