@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The structural check of infra/ (tests/infra/check.mjs): `terraform fmt -check -recursive`
 # equivalent, HCL parse, variables/outputs/modules/references, a Dockerfile lint; then the check's
-# own self-test against tests/infra/fixtures/bad (it must report every planted problem), and
+# own self-test against tests/infra/fixtures/bad (it must report every planted problem); the
+# console's AWS shape (tests/infra/console_check.mjs and its self-test); and
 # a shellcheck run over the entrypoint and these scripts when shellcheck is installed.
 #   tests/infra/check.sh            check (exit 1 on any finding)
 #   tests/infra/check.sh --write    format the .tf/.tfvars files in place first
@@ -41,6 +42,14 @@ else
 fi
 log=$(mktemp)
 node check.mjs --selftest >"$log" 2>&1 || { cat "$log"; echo "check.mjs --selftest failed" >&2; status=1; }
+tail -1 "$log"
+rm -f "$log"
+# The web console's AWS shape (console_check.mjs): CloudFront's CSP against hsmsignd's, the
+# config.json contract against docs/console.md and the console's code, content types, the API's
+# CORS; then its self-test (each planted problem must be reported).
+node console_check.mjs || status=1
+log=$(mktemp)
+node console_check.mjs --selftest >"$log" 2>&1 || { cat "$log"; echo "console_check.mjs --selftest failed" >&2; status=1; }
 tail -1 "$log"
 rm -f "$log"
 # The HTTP API (modules/api) routes exactly what hsmsignd serves (api/api_route.c): the IAM rows

@@ -146,6 +146,7 @@ module "api" {
   route53_zone_id      = var.route53_zone_id
   truststore_pem       = var.device_domain_name == null ? null : file(var.truststore_file)
   healthz_route        = var.healthz_route
+  console_origin       = local.console_origin
   log_retention_days   = var.log_retention_days
   tags                 = var.tags
 }

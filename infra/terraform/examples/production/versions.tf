@@ -22,3 +22,9 @@ terraform {
 provider "aws" {
   region = var.region
 }
+
+# CloudFront's certificates live in us-east-1 (module console, with console_domain_name).
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+}

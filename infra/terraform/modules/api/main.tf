@@ -82,6 +82,20 @@ resource "aws_apigatewayv2_api" "main" {
   protocol_type                = "HTTP"
   disable_execute_api_endpoint = var.domain_name != null && var.disable_execute_api_endpoint
 
+  # CORS for the web console, only with var.console_origin (cors.tf says why no OPTIONS route).
+  dynamic "cors_configuration" {
+    for_each = var.console_origin == null ? [] : [var.console_origin]
+
+    content {
+      allow_origins     = [cors_configuration.value]
+      allow_methods     = ["GET", "HEAD", "POST"]
+      allow_headers     = local.cors_allow_headers
+      expose_headers    = local.cors_expose_headers
+      allow_credentials = false
+      max_age           = var.cors_max_age_seconds
+    }
+  }
+
   tags = var.tags
 }
 
