@@ -587,15 +587,17 @@ function promParse(text) {
 
 const sum = (ms, name, pred = () => true) => ms.filter((m) => m.name === name && pred(m.labels)).reduce((a, m) => a + m.value, 0);
 
-function chart(title, id, series, width) {
+// A small live line chart in its own card, appended to PARENT and sized to the card.
+function chart(parent, title, id, series) {
   const box = h("div", { class: "card", id }, h("h3", {}, title));
+  parent.append(box);
   const data = [[], ...series.map(() => [])];
   const plot = new uPlot({
-    width, height: 160,
+    width: Math.max(240, box.clientWidth - 34), height: 160,
     series: [{}, ...series.map((s, i) => ({ label: s, stroke: ["#0b57d0", "#a50e0e", "#116329"][i], width: 2 }))],
     axes: [{}, { size: 50 }],
   }, data, box);
-  return { box, push(t, vals) {
+  return { push(t, vals) {
     data[0].push(t);
     vals.forEach((v, i) => data[i + 1].push(v));
     if (data[0].length > 60) data.forEach((d) => d.shift());
@@ -609,11 +611,11 @@ async function pageHealth(main) {
   main.append(h("h1", {}, "Health"));
   const tokenBox = h("p", { id: "token-status" }, "…");
   main.append(h("h2", {}, "Token"), tokenBox);
-  const width = Math.min(560, Math.max(300, main.clientWidth / 2 - 40));
-  const pool = chart("Pool sessions", "chart-pool", ["in use", "open"], width);
-  const rate = chart("Issuance rate (per second)", "chart-rate", ["certificates/s"], width);
-  const lat = chart("C_Sign latency (mean, ms)", "chart-csign", ["ms"], width);
-  main.append(h("h2", {}, "Live"), h("div", { class: "cards" }, pool.box, rate.box, lat.box));
+  const cards = h("div", { class: "cards" });
+  main.append(h("h2", {}, "Live"), cards);
+  const pool = chart(cards, "Pool sessions", "chart-pool", ["in use", "open"]);
+  const rate = chart(cards, "Issuance rate (per second)", "chart-rate", ["certificates/s"]);
+  const lat = chart(cards, "C_Sign latency (mean, ms)", "chart-csign", ["ms"]);
   const expBox = h("div", { class: "card", id: "chart-expiry" }, h("h3", {}, "Certificates expiring in the next 30 days"));
   main.append(h("h2", {}, "Expiries"), expBox);
   let prev = null;
@@ -655,7 +657,7 @@ async function pageHealth(main) {
       if (!cursor) break;
     }
     const xs = days.map((_, i) => i);
-    new uPlot({ width: Math.min(900, main.clientWidth - 40), height: 180,
+    new uPlot({ width: Math.max(300, expBox.clientWidth - 34), height: 180,
       series: [{ label: "day" }, { label: "expiring", fill: "#0b57d0", stroke: "#0b57d0", paths: uPlot.paths.bars({ size: [0.8] }) }],
       axes: [{ label: "days from now", values: (u, v) => v.map((x) => `+${x}`) }, { size: 40 }], scales: { x: { time: false } } },
     [xs, days], expBox);
@@ -669,6 +671,7 @@ async function pageHealth(main) {
 const pages = { "/issue": pageIssue, "/ssh": pageSsh, "/inventory": pageInventory, "/trust": pageTrust, "/health": pageHealth, "/me": pageMe };
 
 async function route() {
+  say("");
   if (healthTimer) { clearInterval(healthTimer); healthTimer = null; }
   while (blobUrls.length) URL.revokeObjectURL(blobUrls.pop());
   const main = document.getElementById("main");
