@@ -374,6 +374,7 @@ function pageInventory(main) {
   const detail = h("div", { id: "inventory-detail" });
   const filters = h("form", { "aria-label": "Search certificates", class: "row" },
     field("Name (CN or SAN contains)", "input", { type: "search", id: "q-name", maxlength: 253 }),
+    field("Serial (opens it)", "input", { type: "search", id: "q-serial", maxlength: 42, pattern: "[0-9A-Fa-f:]+" }),
     field("Requester ARN", "input", { type: "search", id: "q-requester", maxlength: 2048 }),
     select("Status", "q-status", [["", "any"], ["good", "good"], ["revoked", "revoked"], ["expired", "expired"]], ""),
     select("Kind", "q-kind", [["", "any"], ["x509", "X.509"], ["ssh", "SSH"]], ""),
@@ -415,7 +416,7 @@ function pageInventory(main) {
           h("td", { class: "mono" }, h("a", { href: "#/inventory", "data-serial": r.serial, onclick: (ev) => { ev.preventDefault(); showDetail(r); } }, r.serial)),
           h("td", {}, r.name), h("td", {}, badge(r.status)), h("td", { class: "mono" }, r.requester), h("td", {}, fmtDate(r.expires)))))),
       h("div", {},
-        state.pages.length ? h("button", { type: "button", class: "secondary", onclick: () => load(state.pages.pop() || null) }, "Previous page") : null,
+        state.pages.length ? h("button", { type: "button", class: "secondary", onclick: () => { state.current = state.pages.pop() || null; load(state.current); } }, "Previous page") : null,
         state.cursor ? h("button", { type: "button", class: "secondary", id: "next-page", onclick: () => { state.pages.push(state.current); state.current = state.cursor; load(state.cursor); } }, "Next page") : null));
   }
 
@@ -450,7 +451,31 @@ function pageInventory(main) {
     }
   }
 
-  filters.addEventListener("submit", (ev) => { ev.preventDefault(); state.pages = []; state.current = null; load(null); });
+  // A serial opens its detail: SSH serials are decimal (up to 20 digits), X.509 serials hex; a
+  // string that could be either is tried as SSH first.
+  async function bySerial(serial) {
+    const hex = serial.replace(/:/g, "").toLowerCase().replace(/^(00)+(?=.)/, "");
+    const tries = [];
+    if (/^[1-9][0-9]{0,19}$/.test(serial)) tries.push({ kind: "ssh", serial });
+    if (/^[0-9a-f]{1,40}$/.test(hex)) tries.push({ kind: "x509", serial: hex });
+    for (const t of tries) {
+      try {
+        await api("GET", t.kind === "ssh" ? `/v1/ssh/certificates/${t.serial}` : `/v1/certificates/${t.serial}`);
+        return showDetail(t);
+      } catch (e) {
+        if (e.status !== 404 && e.status !== 400) return fill(detail, errorBox(e));
+      }
+    }
+    fill(detail, errorBox(new Error(`No certificate with serial ${serial} that you may see.`)));
+  }
+
+  filters.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (val("q-serial")) return bySerial(val("q-serial"));
+    state.pages = [];
+    state.current = null;
+    load(null);
+  });
   detail.setAttribute("tabindex", "-1");
   main.append(h("h1", {}, "Inventory"), filters, table, detail);
   load(null);

@@ -128,7 +128,7 @@ await step("sign-in", async () => {
 });
 
 // ---- issue a certificate with a browser-made key ----------------------------------------------
-let issuedSerial = "";
+let issuedSerial = "", bobSerial = "";
 await step("issue", async () => {
   await go("#/issue");
   await axe("issue");
@@ -190,6 +190,7 @@ await step("ssh", async () => {
   const name = await page.getAttribute("#ssh-result a[data-file^='id_']:not([data-file$='.pub'])", "data-file");
   const priv = await save(name, "browser-key"), pub = await save(`${name}.pub`, "browser-key.pub");
   sshCertCheck("a browser-made key", await save(`${name}-cert.pub`, "browser-key-cert.pub"), "bob");
+  bobSerial = /Certificate serial ([0-9]+)/.exec(await page.textContent("#ssh-result"))[1];
   sshPairCheck(`a browser-made ${name}`, priv, pub);
 
   await page.check("input[name=sshmode][value=server]");
@@ -209,6 +210,12 @@ await step("inventory", async () => {
   await page.waitForSelector("#inventory-table table");
   await axe("inventory");
   await tabTo("inventory", "#search");
+  await page.fill("#q-serial", bobSerial);
+  await page.click("#search");
+  await page.waitForFunction(() => /principals/.test(document.getElementById("inventory-detail").textContent));
+  check("a serial opens the SSH certificate's detail", /bob/.test(await page.textContent("#inventory-detail")) &&
+    (await page.textContent("#inventory-detail")).includes(bobSerial));
+  await page.fill("#q-serial", "");
   await page.fill("#q-name", "CONSOLE-E2E");
   await page.click("#search");
   await page.waitForFunction(() => document.querySelectorAll("#inventory-table tbody tr").length > 0 &&
