@@ -316,6 +316,8 @@ async function pageSsh(main) {
   const out = h("div", { id: "ssh-result" });
   const mode = () => document.querySelector("input[name=sshmode]:checked").value;
   const pasteBox = h("div", { id: "ssh-paste" }, field("Public key (authorized_keys line)", "textarea", { id: "pubkey", rows: 3, maxlength: 8192 }));
+  const browserBox = h("div", { id: "ssh-browser", hidden: true },
+    select("Key type", "browserkeytype", [["ed25519", "Ed25519 (ECDSA P-256 where the browser lacks it)"], ["ecdsa", "ECDSA P-256"]], "ed25519"));
   const serverBox = h("div", { id: "ssh-server", hidden: true },
     select("Key type", "sshkeytype", [["ed25519", "Ed25519"], ["rsa-2048", "RSA 2048"], ["rsa-4096", "RSA 4096"]], "ed25519"));
   const form = h("form", { "aria-label": "SSH certificate" },
@@ -324,11 +326,15 @@ async function pageSsh(main) {
       h("label", { class: "inline" }, h("input", { type: "radio", name: "sshmode", value: "paste", checked: true }), " Sign my public key"),
       h("label", { class: "inline" }, h("input", { type: "radio", name: "sshmode", value: "browser" }), " Generate in this browser"),
       h("label", { class: "inline" }, h("input", { type: "radio", name: "sshmode", value: "server" }), " Generate on the server (sealed to this page)"),
-      pasteBox, serverBox),
+      pasteBox, browserBox, serverBox),
     sshRequestFields(),
     h("button", { type: "submit", id: "ssh-submit" }, "Get certificate"),
     out);
-  form.addEventListener("change", () => { pasteBox.hidden = mode() !== "paste"; serverBox.hidden = mode() !== "server"; });
+  form.addEventListener("change", () => {
+    pasteBox.hidden = mode() !== "paste";
+    browserBox.hidden = mode() !== "browser";
+    serverBox.hidden = mode() !== "server";
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     fill(out, h("p", {}, "Working…"));
@@ -337,7 +343,7 @@ async function pageSsh(main) {
       if (mode() === "server") {
         await sshServerGenerate(out, body);
       } else if (mode() === "browser") {
-        const k = await sshKeyGenerate(body.key_id || body.principals[0]);
+        const k = await sshKeyGenerate(body.key_id || body.principals[0], val("browserkeytype"));
         const res = await api("POST", "/v1/ssh/certificates", { ...body, public_key: k.publicLine });
         sshResult(out, res, k.publicLine, k.privateFile);
       } else {

@@ -193,6 +193,14 @@ await step("ssh", async () => {
   bobSerial = /Certificate serial ([0-9]+)/.exec(await page.textContent("#ssh-result"))[1];
   sshPairCheck(`a browser-made ${name}`, priv, pub);
 
+  await page.selectOption("#browserkeytype", "ecdsa");
+  await page.fill("#principals", "dave");
+  await page.click("#ssh-submit");
+  await page.waitForFunction(() => /for dave/.test(document.getElementById("ssh-result").textContent));
+  const epriv = await save("id_ecdsa", "browser-ecdsa"), epub = await save("id_ecdsa.pub", "browser-ecdsa.pub");
+  sshCertCheck("a browser-made ECDSA P-256 key", await save("id_ecdsa-cert.pub", "browser-ecdsa-cert.pub"), "dave");
+  sshPairCheck("a browser-made id_ecdsa", epriv, epub);
+
   await page.check("input[name=sshmode][value=server]");
   await page.selectOption("#sshkeytype", "ed25519");
   await page.fill("#principals", "carol");
@@ -252,7 +260,7 @@ await step("health", async () => {
   check("health: the token status is ok", /ok/.test(await page.textContent("#token-status")));
   check("health: three live charts and the expiry chart are drawn", (await page.$$(".uplot")).length === 4);
   const exp = await page.textContent("#expiry-total");
-  check("health: the expiry chart counts the good certificates expiring in 30 days (3 SSH; the X.509 one is revoked)", /^3 certificate/.test(exp), exp);
+  check("health: the expiry chart counts the good certificates expiring in 30 days (4 SSH; the X.509 one is revoked)", /^4 certificate/.test(exp), exp);
   await axe("health");
   await tabTo("health", "#signout");
   await shot("health");
