@@ -84,7 +84,22 @@ async function go(hash) {
   await page.waitForFunction((h) => document.getElementById("main").dataset.ready === h.slice(1), hash);
 }
 
+// The page shows no leaked JavaScript value ("null", "undefined", "NaN", "[object Object]").
+// (A text node that is exactly one of those: a value the page forgot to leave out or format.)
+async function sane(name) {
+  const bad = await page.evaluate(() => {
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const out = [];
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      if (/^\s*(null|undefined|NaN|\[object Object\])\s*$/.test(n.nodeValue)) out.push(`${n.parentElement.id || n.parentElement.tagName}: ${n.nodeValue}`);
+    }
+    return out;
+  });
+  check(`${name}: no "null", "undefined", "NaN" or "[object Object]" on the page`, bad.length === 0, bad.join("; "));
+}
+
 async function shot(name) {
+  if (!name.endsWith("-failed")) await sane(name);
   const file = path.join(shots, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
@@ -182,6 +197,7 @@ await step("ssh", async () => {
   await page.click("#ssh-submit");
   await page.waitForSelector("a[data-file='id_ed25519-cert.pub']");
   sshCertCheck("a pasted key", await save("id_ed25519-cert.pub", "pasted-cert.pub"), "alice");
+  await sane("ssh (a pasted key's result)");
 
   await page.check("input[name=sshmode][value=browser]");
   await page.fill("#principals", "bob");
