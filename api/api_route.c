@@ -13,6 +13,7 @@
 #include "api/api_body.h"
 #include "api/api_console.h"
 #include "api/api_policy.h"
+#include "api/api_query.h"
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
@@ -158,13 +159,14 @@ void api_response_clear(struct api_response *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
-/* Serialises obj as the response body. */
-static HS_RESULT api_response_json(struct api_response *out, unsigned int status, json_object *obj)
+/* Serialises obj as the response body, at most max bytes. */
+static HS_RESULT api_response_json_max(struct api_response *out, unsigned int status,
+                                       json_object *obj, size_t max)
 {
     const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
     HS_ENSURE(text != NULL, HS_ERR_NOMEM);
-    HS_DEFER(struct hs_buf *body = hs_buf_new(API_RESPONSE_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *body = hs_buf_new(max), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_buf_put_str(body, text));
     hs_buf_free(out->body);
@@ -174,6 +176,12 @@ static HS_RESULT api_response_json(struct api_response *out, unsigned int status
     out->content_type = "application/json";
     out->binary = false;
     return HS_OK;
+}
+
+/* Serialises obj as the response body. */
+static HS_RESULT api_response_json(struct api_response *out, unsigned int status, json_object *obj)
+{
+    return api_response_json_max(out, status, obj, API_RESPONSE_MAX);
 }
 
 /* The error object: code name, public message, reason (policy) and detail (bad input) when not
@@ -292,6 +300,12 @@ static HS_RESULT api_authz_token(void *arg, const struct svc_token_ask *ask, lon
     return HS_OK;
 }
 
+static bool api_authz_sees_all(void *arg)
+{
+    const struct api_call *call = arg;
+    return api_policy_may_manage(&call->svc->cfg->policy, call->oc->principal, NULL);
+}
+
 static HS_RESULT api_authz_manage(void *arg, const char *requester)
 {
     struct api_call *call = arg;
@@ -393,11 +407,10 @@ static HS_RESULT api_handle_certificates(struct api_call *call, struct api_respo
     return api_cert_response(&res, out);
 }
 
-static HS_RESULT api_status_response(const struct svc_cert_status *st, struct api_response *out)
+/* The status document of one X.509 certificate (GET /v1/certificates/{serial}), into obj. */
+static HS_RESULT api_status_json(const struct svc_cert_status *st, json_object *obj)
 {
     const struct st_cert_record *rec = &st->rec;
-    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
-    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(rec->serial_hex)));
     HS_GUARD(hs_json_add(obj, "status", json_object_new_string(svc_cert_state_name(st->state))));
     HS_GUARD(hs_json_add(obj, "subject", json_object_new_string(rec->subject)));
@@ -410,6 +423,14 @@ static HS_RESULT api_status_response(const struct svc_cert_status *st, struct ap
         HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
         HS_GUARD(hs_json_add(obj, "reason", json_object_new_string(st->reason)));
     }
+    return HS_OK;
+}
+
+static HS_RESULT api_status_response(const struct svc_cert_status *st, struct api_response *out)
+{
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_status_json(st, obj));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
@@ -640,11 +661,10 @@ static HS_RESULT api_handle_sshkey_poll(struct api_call *call, struct api_respon
     return api_sshkey_response(obj, out);
 }
 
-static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct api_response *out)
+/* The status document of one SSH certificate (GET /v1/ssh/certificates/{serial}), into obj. */
+static HS_RESULT api_ssh_status_json(const struct svc_ssh_status *st, json_object *obj)
 {
     const struct st_cert_record *rec = &st->st.rec;
-    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
-    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
     HS_GUARD(api_json_add_u64(obj, "serial", st->serial));
     HS_GUARD(hs_json_add(obj, "status", json_object_new_string(svc_cert_state_name(st->st.state))));
     HS_GUARD(hs_json_add(obj, "cert_type", json_object_new_string(rec->profile)));
@@ -659,6 +679,14 @@ static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct
         HS_GUARD(api_json_add_time(obj, "revoked_at", rec->revoked_at));
         HS_GUARD(hs_json_add(obj, "reason", json_object_new_string(st->st.reason)));
     }
+    return HS_OK;
+}
+
+static HS_RESULT api_ssh_status_response(const struct svc_ssh_status *st, struct api_response *out)
+{
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_ssh_status_json(st, obj));
     HS_GUARD(api_response_json(out, 200, obj));
     out->cache_control = "no-store";
     return HS_OK;
@@ -705,6 +733,86 @@ static HS_RESULT api_handle_ssh_krl(struct api_call *call, struct api_response *
     out->cache_control = API_KRL_MAX_AGE;
     out->binary = true;
     return HS_OK;
+}
+
+/* --- the listing (GET /v1/certificates) ---------------------------------------------------- */
+
+/* A page of up to ST_INV_LIST_MAX records with their SANs fits (8 KiB each at most, in JSON). */
+#define API_LIST_RESPONSE_MAX (4 * 1024 * 1024)
+
+/* The caller's room for one page (the records are large: about 11 KiB each). */
+struct api_list_room {
+    struct st_cert_record *records;
+    enum svc_cert_state *states;
+    const char **reasons;
+};
+
+static void api_list_room_clear(struct api_list_room *r)
+{
+    OPENSSL_free(r->records);
+    OPENSSL_free(r->states);
+    OPENSSL_free((void *)r->reasons);
+}
+
+/* One listed record as its own status route answers it, plus "kind". */
+static HS_RESULT api_list_entry(const struct svc_cert_status *st, json_object *list)
+{
+    json_object *val = json_object_new_object();
+    HS_ENSURE(val != NULL, HS_ERR_NOMEM);
+    if (json_object_array_add(list, val) != 0) {
+        json_object_put(val);
+        HS_BAIL(HS_ERR_NOMEM);
+    }
+    if (st->rec.kind == ST_KIND_SSH) {
+        struct svc_ssh_status ssh;
+        HS_GUARD(svc_ssh_status_of(st, &ssh));
+        HS_GUARD(api_ssh_status_json(&ssh, val));
+    } else {
+        HS_GUARD(api_status_json(st, val));
+    }
+    return hs_json_add(val, "kind",
+                       json_object_new_string(st->rec.kind == ST_KIND_SSH ? "ssh" : "x509"));
+}
+
+static HS_RESULT api_list_response(const struct svc_cert_list *list, struct api_response *out)
+{
+    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
+    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
+    json_object *arr = json_object_new_array();
+    HS_GUARD(hs_json_add(obj, "certificates", arr));
+    for (size_t i = 0; i < list->page.n; i++) {
+        struct svc_cert_status st = {
+            .rec = list->page.records[i], .state = list->states[i], .reason = list->reasons[i]};
+        HS_GUARD(api_list_entry(&st, arr));
+    }
+    if (list->page.more) {
+        char cursor[API_CURSOR_MAX + 1];
+        HS_GUARD(api_list_cursor_encode(&list->page.next, cursor));
+        HS_GUARD(hs_json_add(obj, "cursor", json_object_new_string(cursor)));
+    }
+    HS_GUARD(api_response_json_max(out, 200, obj, API_LIST_RESPONSE_MAX));
+    out->cache_control = "no-store";
+    return HS_OK;
+}
+
+/* GET /v1/certificates?...: admins list every certificate, others their own (svc_cert_list). */
+static HS_RESULT api_handle_certificate_list(struct api_call *call, struct api_response *out)
+{
+    const char *target = call->req->target;
+    const char *query = strchr(target, '?');
+    size_t len = query != NULL ? strlen(query + 1) : 0;
+    HS_DEFER(struct api_list_query *q = OPENSSL_zalloc(sizeof(*q)), api_list_query_freep);
+    HS_ENSURE(q != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_list_query_decode(query != NULL ? query + 1 : NULL, len, call->req->now, q));
+    HS_DEFER(struct api_list_room room = {0}, api_list_room_clear);
+    room.records = OPENSSL_zalloc(q->q.limit * sizeof(*room.records));
+    room.states = OPENSSL_zalloc(q->q.limit * sizeof(*room.states));
+    room.reasons = OPENSSL_zalloc(q->q.limit * sizeof(*room.reasons));
+    HS_ENSURE(room.records != NULL && room.states != NULL && room.reasons != NULL, HS_ERR_NOMEM);
+    struct svc_cert_list list = {
+        .page = {.records = room.records}, .states = room.states, .reasons = room.reasons};
+    HS_GUARD(svc_cert_list(call->svc->svc, &call->caller, &q->q, &list));
+    return api_list_response(&list, out);
 }
 
 /* --- tokens -------------------------------------------------------------------------------- */
@@ -916,6 +1024,7 @@ struct api_route_def {
  * ("METHOD pattern") is made from the same row at compile time. */
 #define API_ROUTE_TABLE(ROW)                                                                       \
     ROW("POST", "/v1/certificates", api_handle_certificates, API_ROUTE_IAM)                        \
+    ROW("GET", "/v1/certificates", api_handle_certificate_list, API_ROUTE_IAM)                     \
     ROW("GET", "/v1/certificates/{serial}", api_handle_certificate_get, API_ROUTE_IAM)             \
     ROW("POST", "/v1/certificates/{serial}/revoke", api_handle_revoke, API_ROUTE_IAM)              \
     ROW("GET", "/v1/crl", api_handle_crl, API_ROUTE_PUBLIC)                                        \
@@ -1121,7 +1230,8 @@ static HS_RESULT api_dispatch(struct api_service *svc, const struct api_request 
     HS_ENSURE(req->body_len <= API_BODY_MAX, HS_ERR_INPUT_TOO_LARGE);
     struct api_call call = {.svc = svc, .req = req, .oc = oc};
     call.authz =
-        (struct svc_authz){&call, api_authz_cert, api_authz_token, api_authz_manage, api_authz_ssh};
+        (struct svc_authz){&call,         api_authz_cert,    api_authz_token, api_authz_manage,
+                           api_authz_ssh, api_authz_sees_all};
     call.caller.authz = &call.authz;
     bool method_ok = false;
     size_t id = api_route_find(req->target, strcspn(req->target, "?"), req->method, &call.param,

@@ -9,6 +9,7 @@
  *
  * Routes (docs/api.md):
  *   POST /v1/certificates                   {"csr", "profile", "ttl_hours"}     IAM
+ *   GET  /v1/certificates?status=&...       the listing (api_query.h)          IAM (own, admin)
  *   GET  /v1/certificates/{serial}          status of one we issued            IAM (owner, admin)
  *   POST /v1/certificates/{serial}/revoke   {"reason"}                          IAM (owner, admin)
  *   GET  /v1/crl                            DER CRL (application/pkix-crl)      public

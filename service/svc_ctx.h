@@ -130,6 +130,8 @@ struct svc_authz {
      * fails with HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the field. */
     HS_MUST_USE hs_result (*ssh)(void *arg, const struct svc_ssh_ask *ask,
                                  struct svc_ssh_grant *out);
+    /* May the caller see every certificate (an admin), not only its own? NULL: no. */
+    bool (*sees_all)(void *arg);
 };
 
 /* Who is calling, as the front end authenticated it. */

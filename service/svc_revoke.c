@@ -160,3 +160,36 @@ HS_RESULT svc_cert_revoke(struct svc_ctx *ctx, const struct svc_caller *caller,
     svc_status_from(&rec, req->now, out);
     return HS_OK;
 }
+
+HS_RESULT svc_cert_list(struct svc_ctx *ctx, const struct svc_caller *caller,
+                        const struct st_list_query *q, struct svc_cert_list *out)
+{
+    HS_ENSURE_REF(ctx);
+    HS_ENSURE_REF(caller);
+    HS_ENSURE_REF(caller->principal);
+    HS_ENSURE_REF(caller->authz);
+    HS_ENSURE_REF(q);
+    HS_ENSURE_REF(out);
+    HS_ENSURE(out->page.records != NULL && out->states != NULL && out->reasons != NULL,
+              HS_ERR_INTERNAL);
+    struct st_list_query mine = *q;
+    bool all = caller->authz->sees_all != NULL && caller->authz->sees_all(caller->authz->arg);
+    if (!all) {
+        if (q->requester != NULL && strcmp(q->requester, caller->principal) != 0) {
+            HS_GUARD(st_inv_list_query_check(q)); /* bad input is bad input, also here */
+            out->page.n = 0;
+            out->page.more = false;
+            return HS_OK;
+        }
+        mine.requester = caller->principal;
+    }
+    struct st_inventory *inv = ctx->inventory;
+    HS_GUARD(inv->ops->list(inv, &mine, &out->page));
+    for (size_t i = 0; i < out->page.n; i++) {
+        struct svc_cert_status st;
+        svc_status_from(&out->page.records[i], q->now, &st);
+        out->states[i] = st.state;
+        out->reasons[i] = st.reason;
+    }
+    return HS_OK;
+}

@@ -68,4 +68,21 @@ HS_RESULT svc_cert_status_get(struct svc_ctx *ctx, const struct svc_caller *call
 HS_RESULT svc_cert_revoke(struct svc_ctx *ctx, const struct svc_caller *caller,
                           const struct svc_revoke_request *req, struct svc_cert_status *out);
 
+/* One page of the inventory's listing (st_inventory.h, ops.list) for caller: q as the front end
+ * decoded it (its requester filter, if any, borrowed), with the caller's rights applied here:
+ * a caller for whom authz->sees_all is false (not an admin) sees only its own certificates,
+ * the requester filter ANDed with requester = caller (asking for another requester's is an
+ * empty page, not an error). out->page.records is the caller's array of q->limit records;
+ * out->states[i] (same length, the caller's) is each record's state at q->now and
+ * out->reasons[i] its static RFC 5280 reason name (NULL unless revoked), as
+ * svc_cert_status_get() reports them. Errors: HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE (the
+ * query), HS_ERR_STORE_UNAVAILABLE / HS_ERR_IO (the inventory). */
+struct svc_cert_list {
+    struct st_list_page page;
+    enum svc_cert_state *states;
+    const char **reasons;
+};
+HS_RESULT svc_cert_list(struct svc_ctx *ctx, const struct svc_caller *caller,
+                        const struct st_list_query *q, struct svc_cert_list *out);
+
 #endif /* SVC_REVOKE_H */

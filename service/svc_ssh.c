@@ -377,6 +377,7 @@ static HS_RESULT svc_ssh_sign_record(struct svc_ctx *ctx, const struct svc_ssh_c
     HS_GUARD(sgn_ssh_cert_to_line(hs_buf_data(blob), hs_buf_len(blob), NULL, line));
     struct st_cert_record rec;
     HS_GUARD(svc_ssh_record(sr, blob, ca, &rec));
+    rec.issued_at = time(NULL); /* the listing's order: valid_after is backdated */
     hs_result r = ctx->inventory->ops->put(ctx->inventory, &rec);
     svc_ssh_audit(sr, &rec, r);
     HS_GUARD(r);
@@ -541,6 +542,21 @@ HS_RESULT svc_ssh_status_get(struct svc_ctx *ctx, const struct svc_caller *calle
     svc_ssh_fingerprint_of(st.st.rec.spki_sha256, st.key_fingerprint);
     svc_ssh_fingerprint_of(st.st.rec.issuer_key_sha256, st.ca_fingerprint);
     *out = st;
+    return HS_OK;
+}
+
+HS_RESULT svc_ssh_status_of(const struct svc_cert_status *st, struct svc_ssh_status *out)
+{
+    HS_ENSURE_REF(st);
+    HS_ENSURE_REF(out);
+    HS_ENSURE(st->rec.kind == ST_KIND_SSH, HS_ERR_INPUT_FIELD);
+    uint64_t serial = 0;
+    HS_ENSURE_MSG(!hs_failed(st_ssh_serial_parse(st->rec.serial_hex, &serial)), HS_ERR_IO,
+                  "stored SSH serial %s is not a uint64", st->rec.serial_hex);
+    out->st = *st;
+    out->serial = serial;
+    svc_ssh_fingerprint_of(st->rec.spki_sha256, out->key_fingerprint);
+    svc_ssh_fingerprint_of(st->rec.issuer_key_sha256, out->ca_fingerprint);
     return HS_OK;
 }
 

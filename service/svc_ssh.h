@@ -114,6 +114,11 @@ struct svc_ssh_status {
 HS_RESULT svc_ssh_status_get(struct svc_ctx *ctx, const struct svc_caller *caller, uint64_t serial,
                              time_t now, struct svc_ssh_status *out);
 
+/* The SSH view of st, a status svc_cert_list() listed (an SSH record): the serial as a number
+ * and the OpenSSH fingerprints of the certified key and the CA key. Errors: HS_ERR_INPUT_FIELD
+ * (not an SSH record), HS_ERR_IO (a stored serial that is not a uint64). */
+HS_RESULT svc_ssh_status_of(const struct svc_cert_status *st, struct svc_ssh_status *out);
+
 /* Revokes SSH certificate serial (reason: as svc_revoke_request, only recorded: a KRL has no
  * reasons) and returns its status afterwards; the next KRL lists it. Errors: as
  * svc_ssh_status_get() and svc_cert_revoke(). */

@@ -35,10 +35,6 @@ HS_RESULT st_inv_ssh_serial_value(const char *serial_hex, uint64_t *out);
 
 /* The listing (st_inventory_ops.list) the same way in every store. */
 
-/* q: limit 1..ST_INV_LIST_MAX, a known kind and status, a name of 1..ST_INV_LIST_NAME_MAX bytes,
- * a requester of at most ST_INV_PRINCIPAL_MAX bytes, an after position with a valid serial.
- * Errors: HS_ERR_INTERNAL (NULL), HS_ERR_INPUT_FIELD, HS_ERR_INPUT_RANGE. */
-HS_RESULT st_inv_list_query_check(const struct st_list_query *q);
 /* Whether rec passes every filter of q (the position aside). */
 bool st_inv_list_matches(const struct st_list_query *q, const struct st_cert_record *rec);
 /* <0 when rec comes before pos in the listing's order (is newer), 0 at it, >0 after it. */

@@ -308,6 +308,8 @@ static HS_RESULT st_ddb_item(const struct st_cert_record *rec, json_object *item
     HS_GUARD(st_ddb_add_s(item, "subject", rec->subject));
     HS_GUARD(st_ddb_add_s(item, "sans", rec->sans));
     HS_GUARD(st_ddb_add_n(item, "not_before", (long long)rec->not_before));
+    HS_GUARD(st_ddb_add_n(item, "issued_at",
+                          (long long)(rec->issued_at != 0 ? rec->issued_at : rec->not_before)));
     HS_GUARD(st_ddb_add_n(item, "not_after", (long long)rec->not_after));
     HS_GUARD(st_ddb_add_s(item, "requester", rec->requester));
     HS_GUARD(st_ddb_add_s(item, "profile", rec->profile));
@@ -439,6 +441,11 @@ static HS_RESULT st_ddb_item_record(json_object *item, struct st_cert_record *re
         HS_GUARD(st_ddb_get_int(item, "kind", ST_KIND_X509, ST_KIND_SSH, &v));
     }
     rec->kind = (enum st_kind)v;
+    /* Items written before the listing have no "issued_at": their not_before stands in. */
+    rec->issued_at = rec->not_before;
+    if (json_object_object_get_ex(item, "issued_at", NULL)) {
+        HS_GUARD(st_ddb_get_time(item, "issued_at", &rec->issued_at));
+    }
     /* ... and no "issuer_key_sha256" either: all zero, the issuer is not known. */
     memset(rec->issuer_key_sha256, 0, sizeof(rec->issuer_key_sha256));
     if (json_object_object_get_ex(item, "issuer_key_sha256", NULL)) {

@@ -293,8 +293,8 @@ bool st_inv_list_matches(const struct st_list_query *q, const struct st_cert_rec
 
 int st_inv_list_cmp(const struct st_cert_record *rec, const struct st_list_position *pos)
 {
-    if (rec->not_before != pos->issued) {
-        return rec->not_before > pos->issued ? -1 : 1;
+    if (rec->issued_at != pos->issued) {
+        return rec->issued_at > pos->issued ? -1 : 1;
     }
     int c = strcmp(rec->serial_hex, pos->serial_hex);
     return c > 0 ? -1 : c < 0 ? 1 : 0;
@@ -302,6 +302,6 @@ int st_inv_list_cmp(const struct st_cert_record *rec, const struct st_list_posit
 
 void st_inv_list_position(const struct st_cert_record *rec, struct st_list_position *out)
 {
-    out->issued = rec->not_before;
+    out->issued = rec->issued_at;
     memcpy(out->serial_hex, rec->serial_hex, sizeof(out->serial_hex));
 }

@@ -101,6 +101,10 @@ struct st_cert_record {
      * callers that do not set it). All zero on an SSH record read back: a record from before
      * the inventory knew issuers (see list_revoked_ssh). */
     unsigned char issuer_key_sha256[ST_INV_KEY_HASH_LEN];
+    /* When the service issued it (seconds since the epoch): the listing's order. 0 on put means
+     * not_before (also what a record from before schema 5 reads as). notBefore is no issue time:
+     * it is backdated, and clamped to the issuing CA's own notBefore. */
+    time_t issued_at;
 };
 
 /* A revoked certificate as the CRL lists it. */
@@ -119,8 +123,8 @@ struct st_ssh_revoked_entry {
 };
 
 /* The listing of the inventory (list, GET /v1/certificates). Records are ordered newest issued
- * first: by not_before descending (the service sets notBefore when it issues), then by
- * serial_hex descending as text; a position in that order is (issued, serial). */
+ * first: by issued_at descending, then by serial_hex descending as text; a position in that
+ * order is (issued, serial). */
 #define ST_INV_LIST_MAX 200          /* records of one page */
 #define ST_INV_LIST_EXAMINE_MAX 2000 /* records one list call examines at most (see list) */
 #define ST_INV_LIST_NAME_MAX 253     /* bytes of a name filter */
@@ -134,7 +138,7 @@ enum st_list_status {
 
 /* A position in the listing's order: a page continues after it. */
 struct st_list_position {
-    time_t issued; /* not_before */
+    time_t issued; /* issued_at */
     char serial_hex[ST_INV_SERIAL_MAX + 1];
 };
 
@@ -164,6 +168,12 @@ struct st_list_page {
     bool more;                      /* a next page may hold more: continue after next */
     struct st_list_position next;   /* when more */
 };
+
+/* Checks q as every store's list does before it touches the store: limit 1..ST_INV_LIST_MAX, a
+ * known kind and status, a name of 1..ST_INV_LIST_NAME_MAX bytes, a requester of at most
+ * ST_INV_PRINCIPAL_MAX bytes, an after position with a valid serial. Errors: HS_ERR_INTERNAL
+ * (NULL), HS_ERR_INPUT_FIELD, HS_ERR_INPUT_RANGE. */
+HS_RESULT st_inv_list_query_check(const struct st_list_query *q);
 
 /* The status of a key generation request's record (st_keygen.h). */
 enum st_keygen_status {
@@ -269,7 +279,7 @@ struct st_inventory {
 /* Opens (creating if needed, mode 0600, never through a symlink) the SQLite inventory at path,
  * in WAL mode with synchronous=FULL, creates its schema or upgrades an older one in place, in
  * one transaction (PRAGMA user_version: 1 had no kind column, 2 has it, 3 added the issuer key,
- * 4 the keygen table of st_keygen.h, 5 the listing's indexes), and
+ * 4 the keygen table of st_keygen.h, 5 issued_at and the listing's indexes), and
  * starts its group-commit writer thread. A batch holds at most 256 operations. Needs SQLite
  * 3.37 or later (STRICT tables, RETURNING). Errors: HS_ERR_INPUT_CONFIG (path is not a regular
  * file, or group or others have any access to it; schema newer than this build; SQLite too old

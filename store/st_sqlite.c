@@ -143,13 +143,17 @@ static const char st_inv_schema_v4_sql[] =
     "CREATE INDEX keygen_expiry ON keygen (expires_at);"
     "PRAGMA user_version = 4;";
 
-/* 4 -> 5: the listing (list, GET /v1/certificates) reads newest first, (not_before, serial)
- * descending: one index in that order for everybody's listing (an admin's), one per requester
- * for a caller's own. The other filters (kind, status, expiry, name) are checked on the rows
- * the index yields, at most ST_INV_LIST_EXAMINE_MAX a call. */
+/* 4 -> 5: records carry when they were issued (issued_at; rows from before take their
+ * not_before, the one write of every row this upgrade makes), and the listing (list, GET
+ * /v1/certificates) reads newest first, (issued_at, serial) descending: one index in that order
+ * for everybody's listing (an admin's), one per requester for a caller's own. The other filters
+ * (kind, status, expiry, name) are checked on the rows the index yields, at most
+ * ST_INV_LIST_EXAMINE_MAX a call. */
 static const char st_inv_schema_v5_sql[] =
-    "CREATE INDEX certificates_issued ON certificates (not_before, serial);"
-    "CREATE INDEX certificates_requester ON certificates (requester, not_before, serial);"
+    "ALTER TABLE certificates ADD COLUMN issued_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE certificates SET issued_at = not_before;"
+    "CREATE INDEX certificates_issued ON certificates (issued_at, serial);"
+    "CREATE INDEX certificates_requester ON certificates (requester, issued_at, serial);"
     "PRAGMA user_version = 5;";
 
 /* The steps from version i to i + 1, run in order from the file's version. */
@@ -202,8 +206,9 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
     [ST_INV_W_INSERT] = {"insert",
                          "INSERT INTO certificates (serial, subject, sans, not_before, not_after,"
                          " requester, profile, spki_sha256, cert_sha256, status, revoked_at,"
-                         " reason, kind, issuer_key_sha256)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+                         " reason, kind, issuer_key_sha256, issued_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                         " ?15)"},
     [ST_INV_W_EXISTS] = {"lookup", "SELECT 1 FROM certificates WHERE serial = ?1"},
     [ST_INV_W_REVOKE] = {"revoke", "UPDATE certificates SET status = 1, revoked_at = ?2,"
                                    " reason = ?3 WHERE serial = ?1 AND status = 0"},
@@ -226,7 +231,8 @@ static const struct st_inv_sql st_inv_wsql[ST_INV_W_COUNT] = {
 static const struct st_inv_sql st_inv_rsql[ST_INV_R_COUNT] = {
     [ST_INV_R_GET] = {"get", "SELECT serial, subject, sans, not_before, not_after, requester,"
                              " profile, spki_sha256, cert_sha256, status, revoked_at, reason,"
-                             " kind, issuer_key_sha256 FROM certificates WHERE serial = ?1"},
+                             " kind, issuer_key_sha256, issued_at FROM certificates"
+                             " WHERE serial = ?1"},
     [ST_INV_R_LIST] = {"list revoked",
                        "SELECT serial, revoked_at, reason FROM certificates"
                        " WHERE status = 1 AND kind = ?2 AND not_after >= ?1 ORDER BY serial"},
@@ -449,7 +455,9 @@ static HS_RESULT st_inv_bind_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     HS_GUARD(st_inv_bind_int(s, st, 11, (sqlite3_int64)rec->revoked_at));
     HS_GUARD(st_inv_bind_int(s, st, 12, rec->reason));
     HS_GUARD(st_inv_bind_int(s, st, 13, rec->kind));
-    return st_inv_bind_hash(s, st, 14, rec->issuer_key_sha256);
+    HS_GUARD(st_inv_bind_hash(s, st, 14, rec->issuer_key_sha256));
+    time_t issued = rec->issued_at != 0 ? rec->issued_at : rec->not_before;
+    return st_inv_bind_int(s, st, 15, (sqlite3_int64)issued);
 }
 
 static HS_RESULT st_inv_insert(struct st_inv_sqlite *s, const struct st_cert_record *rec)
@@ -1035,7 +1043,9 @@ static HS_RESULT st_inv_read_record(struct st_inv_sqlite *s, sqlite3_stmt *st,
     rec->revoked_at = (time_t)sqlite3_column_int64(st, 10);
     rec->reason = sqlite3_column_int(st, 11);
     HS_GUARD(st_inv_column_kind(s, st, 12, &rec->kind));
-    return st_inv_column_hash(s, st, 13, rec->issuer_key_sha256);
+    HS_GUARD(st_inv_column_hash(s, st, 13, rec->issuer_key_sha256));
+    rec->issued_at = (time_t)sqlite3_column_int64(st, 14);
+    return HS_OK;
 }
 
 static HS_RESULT st_inv_sqlite_get(struct st_inventory *inv, const char *serial_hex,
@@ -1079,12 +1089,13 @@ static HS_RESULT st_inv_list_sql(const struct st_list_query *q, char out[ST_INV_
     int n = snprintf(
         out, ST_INV_LIST_SQL_MAX,
         "SELECT serial, subject, sans, not_before, not_after, requester, profile, spki_sha256,"
-        " cert_sha256, status, revoked_at, reason, kind, issuer_key_sha256 FROM certificates"
-        " WHERE 1%s%s%s%s%s%s ORDER BY not_before DESC, serial DESC LIMIT :cap",
+        " cert_sha256, status, revoked_at, reason, kind, issuer_key_sha256, issued_at"
+        " FROM certificates"
+        " WHERE 1%s%s%s%s%s%s ORDER BY issued_at DESC, serial DESC LIMIT :cap",
         q->any_kind ? "" : " AND kind = :kind", q->requester != NULL ? " AND requester = :req" : "",
         status_sql[q->status], q->has_expires_before ? " AND not_after < :eb" : "",
         q->has_expires_after ? " AND not_after > :ea" : "",
-        q->after != NULL ? " AND (not_before, serial) < (:at, :as)" : "");
+        q->after != NULL ? " AND (issued_at, serial) < (:at, :as)" : "");
     HS_ENSURE(n > 0 && n < ST_INV_LIST_SQL_MAX, HS_ERR_BOUNDS);
     return HS_OK;
 }

@@ -233,4 +233,150 @@ check "no secret in a whoami answer" \
     bash -c "! grep -qF \"\$(cat '$work/out/alice.secret')\" '$work/out/resp' && ! grep -q pin '$work/out/resp'"
 check "POST /v1/whoami -> 405" test "$(call alice POST /v1/whoami '{}')" = 405
 
+# --- 3. GET /v1/certificates -------------------------------------------------------------------
+# issue WHO CN [DNS]: an X.509 certificate for WHO; its serial (hex) goes to stdout.
+issue() {
+    local ext=()
+    [ -n "${3:-}" ] && ext=(-addext "subjectAltName=DNS:$3")
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout out/k.pem \
+        -subj "/CN=$2" "${ext[@]}" -out out/x.csr 2>/dev/null || return 1
+    local body
+    body=$(jq -n --rawfile csr out/x.csr '{csr: $csr, profile: "client"}')
+    [ "$(call "$1" POST /v1/certificates "$body")" = 200 ] || { head -c 300 out/resp; return 1; }
+    jq -r .serial out/resp
+}
+issue_ssh() { # WHO PRINCIPAL: an SSH user certificate; its serial (decimal) to stdout
+    rm -f out/id out/id.pub
+    ssh-keygen -q -t ed25519 -N '' -f out/id >/dev/null || return 1
+    local body
+    body=$(jq -n --arg k "$(cat out/id.pub)" --arg p "$2" \
+        '{public_key: $k, cert_type: "user", principals: [$p], ttl_seconds: 600}')
+    [ "$(call "$1" POST /v1/ssh/certificates "$body")" = 200 ] || { head -c 300 out/resp; return 1; }
+    jq -r .serial out/resp
+}
+declare -a alice_x509=() bob_x509=() alice_ssh=()
+# The listing's order is the issue time, to the second (ties by serial): one a second.
+for i in 1 2 3 4 5; do
+    alice_x509+=("$(issue alice "alice-web-$i" "web-$i.example.com")") || true
+    sleep 1
+    bob_x509+=("$(issue bob "bob-db-$i")") || true
+    sleep 1
+done
+for p in alice ops; do
+    alice_ssh+=("$(issue_ssh alice "$p")") || true
+    sleep 1
+done
+check "issued 10 X.509 and 2 SSH certificates" \
+    test "${#alice_x509[@]} ${#bob_x509[@]} ${#alice_ssh[@]}" = "5 5 2" -a -n "${alice_x509[4]}${bob_x509[4]}${alice_ssh[1]}"
+check "revoke alice's third (keyCompromise)" \
+    test "$(call alice POST "/v1/certificates/${alice_x509[2]}/revoke" '{"reason": "keyCompromise"}')" = 200
+check "revoke alice's first SSH certificate" \
+    test "$(call alice POST "/v1/ssh/certificates/${alice_ssh[0]}/revoke" '{}')" = 200
+
+# list WHO QUERY: GET /v1/certificates?QUERY as WHO; 200 and the serials, one a line, to out/ids.
+list() {
+    local s
+    s=$(call "$1" GET "/v1/certificates${2:+?$2}")
+    [ "$s" = 200 ] || { echo "     status $s: $(head -c 300 out/resp)"; return 1; }
+    jq -r '.certificates[].serial' out/resp >out/ids
+}
+ids() { tr '\n' ' ' <out/ids | sed 's/ $//'; }
+same() { [ "$1" = "$2" ] || { echo "     got  $1"; echo "     want $2"; return 1; }; }
+rev() { local out=() i; for ((i = $# ; i > 0; i--)); do out+=("${!i}"); done; echo "${out[*]}"; }
+
+check "admin: everything, newest first (SSH, then X.509 in reverse issue order)" list admin ""
+want_all="$(rev "${alice_x509[0]}" "${bob_x509[0]}" "${alice_x509[1]}" "${bob_x509[1]}" \
+    "${alice_x509[2]}" "${bob_x509[2]}" "${alice_x509[3]}" "${bob_x509[3]}" "${alice_x509[4]}" \
+    "${bob_x509[4]}")"
+check "  ... 12 records: the 2 SSH first, then the 10 X.509 in reverse issue order" \
+    same "$(ids)" "$(rev "${alice_ssh[@]}") $want_all"
+check "  ... each entry is its status document plus kind" \
+    jq_resp "(.certificates | map(select(.kind == \"x509\")) | .[0] | keys) == [\"kind\",\"not_after\",\"not_before\",\"profile\",\"requested_by\",\"sans\",\"serial\",\"status\",\"subject\"] and (.certificates | map(select(.kind == \"ssh\")) | length == 2 and all(has(\"key_fingerprint\") and has(\"principals\") and has(\"cert_type\")))"
+check "  ... no cursor on the last page" jq_resp 'has("cursor") | not'
+call admin GET "/v1/certificates/${alice_x509[2]}" >/dev/null && cp out/resp out/one
+call admin GET "/v1/certificates?name=alice-web-3" >/dev/null
+check "name=alice-web-3: one entry, GET /v1/certificates/{serial}'s document plus kind" \
+    bash -c "jq -e --slurpfile one '$work/out/one' '.certificates | length == 1 and (.[0] | del(.kind)) == \$one[0] and .[0].status == \"revoked\" and .[0].reason == \"keyCompromise\"' '$work/out/resp' >/dev/null"
+check "alice: only her own (5 X.509 + 2 SSH)" list alice ""
+check "  ... 7, none of bob's" bash -c "[ \$(wc -l <'$work/out/ids') = 7 ] && ! grep -qxF '${bob_x509[0]}' '$work/out/ids'"
+check "alice asking for bob's: an empty list, not an error" list alice "requester=$(jq -rn --arg v "$bob" '$v|@uri')"
+check "  ... empty" test ! -s out/ids
+check "admin asking for bob's: bob's 5" list admin "requester=$(jq -rn --arg v "$bob" '$v|@uri')"
+check "  ... his 5 newest first" same "$(ids)" "$(rev "${bob_x509[@]}")"
+check "the stranger: authenticated, nothing of its own" list stranger ""
+check "  ... empty" test ! -s out/ids
+check "without credentials -> 401" test "$(call none GET /v1/certificates)" = 401
+check "kind=ssh (admin)" list admin "kind=ssh"
+check "  ... the 2 SSH serials, newest first" test "$(ids)" = "$(rev "${alice_ssh[@]}")"
+check "status=revoked" list admin "status=revoked"
+check "  ... alice's third and her first SSH" same "$(ids)" "${alice_ssh[0]} ${alice_x509[2]}"
+# curl 7.88's --aws-sigv4 signs the query as sent, so the tests send it canonical (sorted by
+# name, reserved characters %-encoded); tests/sigv4_browser checks aws4fetch's own.
+check "kind=x509&status=good -> 9" list admin "kind=x509&status=good"
+check "  ... 9" test "$(wc -l <out/ids)" = 9
+check "status=expired -> none yet" list admin "status=expired"
+check "  ... empty" test ! -s out/ids
+check "name=WEB-4.EXAMPLE (a DNS SAN, any case)" list admin "name=WEB-4.EXAMPLE"
+check "  ... alice's fourth" test "$(ids)" = "${alice_x509[3]}"
+check "name=bob-db (the CN)" list admin "name=bob-db"
+check "  ... bob's 5" test "$(wc -l <out/ids)" = 5
+check "name=ops (an SSH principal)" list admin "name=ops"
+check "  ... alice's second SSH certificate" test "$(ids)" = "${alice_ssh[1]}"
+soon=$(date -u -d '+1 hour' +%Y-%m-%dT%H%%3A%M%%3A%SZ)
+check "expires_before=+1h: the two 10-minute SSH certificates" list admin "expires_before=$soon"
+check "  ... 2" test "$(ids)" = "$(rev "${alice_ssh[@]}")"
+check "expires_after=+1h: the 10 X.509 certificates" list admin "expires_after=$soon"
+check "  ... 10" test "$(wc -l <out/ids)" = 10
+# paginate LIMIT QUERY: every page as admin into out/pages; checks each page's size and cursor.
+paginate() {
+    local cursor='' q pages=0
+    : >out/pages
+    while :; do
+        q="${cursor:+cursor=$cursor&}${2:+$2&}limit=$1"
+        list admin "$q" || return 1
+        pages=$((pages + 1))
+        [ "$pages" -le 20 ] || return 1
+        [ "$(wc -l <out/ids)" -le "$1" ] || return 1
+        cat out/ids >>out/pages
+        cursor=$(jq -r '.cursor // empty' out/resp)
+        [ -n "$cursor" ] || break
+        [ "$(wc -l <out/ids)" = "$1" ] || return 1 # only the last page may be short
+    done
+}
+call admin GET "/v1/certificates?limit=200" >/dev/null && jq -r '.certificates[].serial' out/resp >out/all
+check "pagination limit=5: every record once, in order, to the end" paginate 5
+check "  ... the pages together are the one-page listing" cmp -s out/pages out/all
+check "pagination limit=1" paginate 1
+check "  ... the same 12" cmp -s out/pages out/all
+check "pagination limit=4 with a filter (kind=x509): 10, no duplicates" paginate 4 kind=x509
+check "  ... 10 distinct" test "$(sort -u out/pages | wc -l) $(wc -l <out/pages)" = "10 10"
+call admin GET "/v1/certificates?limit=12" >/dev/null
+check "limit=12 (exactly all): 12 and no cursor" jq_resp '(.certificates | length) == 12 and (has("cursor") | not)'
+call admin GET "/v1/certificates?limit=11" >/dev/null
+check "limit=11: a cursor" jq_resp '(.certificates | length) == 11 and (.cursor | type == "string")'
+# bad WANT_DETAIL QUERY: 400 naming the parameter, and nothing else happens.
+bad() {
+    local s
+    s=$(call admin GET "/v1/certificates?$2")
+    [ "$s" = 400 ] || { echo "     status $s"; return 1; }
+    jq -e --arg d "$1" '.error and (.detail | contains($d))' out/resp >/dev/null ||
+        { echo "     $(head -c 300 out/resp)"; return 1; }
+}
+cursor=$(jq -r .cursor out/resp)
+tampered="${cursor:0:10}$([ "${cursor:10:1}" = A ] && echo B || echo A)${cursor:11}"
+for case in "unknown query parameter color|color=red" "status is repeated|status=good&status=revoked" \
+    "status must be|status=valid" "kind must be|kind=pgp" "limit must be|limit=0" \
+    "limit must be|limit=201" "limit must be|limit=ten" "name is empty|name=" \
+    "name must be|name=$(head -c 254 /dev/zero | tr '\0' a)" \
+    "expires_before must be RFC 3339|expires_before=2026-01-01" \
+    "expires_after is not a valid|expires_after=2026-02-30T00%3A00%3A00Z" \
+    "cursor does not parse|cursor=$tampered" "cursor does not parse|cursor=%21%21" \
+    "cursor does not parse|cursor=${cursor:0:20}" \
+    "control character|name=a%00b"; do
+    check "bad query ${case#*|} -> 400 naming it" bad "${case%%|*}" "${case#*|}"
+done
+call admin GET "/v1/certificates?cursor=$cursor&limit=11" >/dev/null
+check "the untampered cursor gives the 12th, and no cursor" jq_resp '(.certificates | length) == 1 and (has("cursor") | not)'
+check "a malformed %-escape cannot be canonicalised for SigV4: 401 before the 400" test "$(call admin GET "/v1/certificates?name=%zz")" = 401
+
 finish

@@ -583,7 +583,8 @@ static void ls_record(int i, struct st_cert_record *r)
     struct st_cert_record *t = hs_test_record_new(serial);
     *r = *t;
     free(t);
-    r->not_before = T0 + (i / 2) * 10;
+    r->issued_at = T0 + (i / 2) * 10;
+    r->not_before = T0 + (LS_N - i); /* backwards: the order is issued_at's */
     r->not_after = i % 7 == 0 ? T0 + 100 : T0 + 100000;
     snprintf(r->requester, sizeof(r->requester), "%s", i % 3 == 0 ? LS_ALICE : LS_BOB);
     if (i % 5 == 0) {
@@ -624,9 +625,9 @@ static int ls_all(struct st_inventory *inv, struct st_list_query q, size_t limit
                     char sk[ST_INV_SERIAL_MAX + 1];
                     snprintf(sk, sizeof(sk), "a%03x", (unsigned)k);
                     if (strcmp(sk, prev) == 0) {
-                        time_t nb = T0 + (k / 2) * 10;
-                        ok = r->not_before < nb ||
-                             (r->not_before == nb && strcmp(r->serial_hex, prev) < 0);
+                        time_t at = T0 + (k / 2) * 10;
+                        ok = r->issued_at < at ||
+                             (r->issued_at == at && strcmp(r->serial_hex, prev) < 0);
                     }
                 }
                 if (!ok) {
@@ -780,7 +781,7 @@ HS_TEST(list_pages_newest_first_with_every_filter)
     HS_CHECK_OK(inv->ops->get(inv, recs[1].serial_hex, got));
     HS_CHECK(hs_test_record_equal(got, &recs[1]));
     HS_CHECK(strcmp(page.next.serial_hex, recs[1].serial_hex) == 0 &&
-             page.next.issued == recs[1].not_before);
+             page.next.issued == recs[1].issued_at);
 }
 
 HS_TEST(list_revoked_of_an_empty_store)

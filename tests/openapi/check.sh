@@ -170,6 +170,13 @@ serial=$($py -c 'import json; print(json.load(open("out/b"))["serial"])' 2>/dev/
 [ -n "$serial" ] || serial=00
 call caller GET "/v1/certificates/$serial"
 check "(c) GET /v1/certificates/{serial} 200" valid x 200 GET '/v1/certificates/{serial}'
+call caller GET "/v1/certificates?limit=5"
+check "(c) GET /v1/certificates (the listing) 200" valid x 200 GET /v1/certificates
+check "(c) ... which lists the certificate just issued" grep -q "\"serial\": *\"$serial\"" out/b
+call caller GET /v1/whoami
+check "(c) GET /v1/whoami 200" valid x 200 GET /v1/whoami
+call caller GET "/v1/certificates?colour=red"
+check "(c) GET /v1/certificates?colour=red 400 naming it" valid x 400 GET /v1/certificates
 call caller HEAD "/v1/certificates/$serial"
 check "(c) HEAD /v1/certificates/{serial} 200" valid x 200 HEAD '/v1/certificates/{serial}'
 call caller POST "/v1/certificates/$serial/revoke" "${json[@]}" --data-binary '{"reason": "superseded"}'

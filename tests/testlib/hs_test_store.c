@@ -22,6 +22,7 @@ struct st_cert_record *hs_test_record_new(const char *serial)
     hs_test_format(r->subject, sizeof(r->subject), "CN=%s.example.com,O=Ex\\2C \"Q\"", serial);
     hs_test_format(r->sans, sizeof(r->sans), "[\"DNS:%s.example.com\",\"IP:10.0.0.1\"]", serial);
     r->not_before = HS_TEST_STORE_T0;
+    r->issued_at = HS_TEST_STORE_T0;
     r->not_after = HS_TEST_STORE_T0 + 30 * 86400;
     hs_test_format(r->requester, sizeof(r->requester), "arn:aws:iam::123456789012:role/issuer");
     hs_test_format(r->profile, sizeof(r->profile), "server");
@@ -50,7 +51,7 @@ bool hs_test_record_equal(const struct st_cert_record *a, const struct st_cert_r
            memcmp(a->spki_sha256, b->spki_sha256, sizeof(a->spki_sha256)) == 0 &&
            memcmp(a->cert_sha256, b->cert_sha256, sizeof(a->cert_sha256)) == 0 &&
            a->status == b->status && a->revoked_at == b->revoked_at && a->reason == b->reason &&
-           a->kind == b->kind &&
+           a->kind == b->kind && a->issued_at == b->issued_at &&
            memcmp(a->issuer_key_sha256, b->issuer_key_sha256, sizeof(a->issuer_key_sha256)) == 0;
 }
 

@@ -33,6 +33,7 @@
 locals {
   iam_routes = [
     "POST /v1/certificates",
+    "GET /v1/certificates",
     "GET /v1/certificates/{serial}",
     "POST /v1/certificates/{serial}/revoke",
     "POST /v1/tokens",

@@ -33,6 +33,7 @@ variable "iam_routes" {
   type        = list(string)
   default = [
     "POST /v1/certificates",
+    "GET /v1/certificates",
     "GET /v1/certificates/{serial}",
     "POST /v1/certificates/{serial}/revoke",
     "POST /v1/ssh/certificates",
