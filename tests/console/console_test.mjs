@@ -8,7 +8,7 @@
 // CHROMIUM, CONSOLE_DIR (console/, whose node_modules has playwright-core and axe-core).
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
-import { readFileSync, mkdirSync } from "node:fs";
+import { readFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 
 const env = (k) => {
@@ -22,6 +22,7 @@ const { chromium } = require("playwright-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const secret = readFileSync(env("SECRET_FILE"), "utf8").trim();
 mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots)) if (f.endsWith(".png")) rmSync(path.join(shots, f)); // this run's only
 mkdirSync(path.join(work, "dl"), { recursive: true });
 
 let passed = 0, failed = 0;
