@@ -12,7 +12,8 @@ packages=(
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
     util-linux clang-format valgrind strace shellcheck
     clang libclang-rt-14-dev
-    nodejs npm chromium fonts-dejavu-core
+    nodejs npm
+    chromium fonts-dejavu-core # the web console's browser test (tests/console), headless
     openssh-client openssh-server python3-cryptography
     libsodium-dev python3-nacl
     go-md2man man-db
