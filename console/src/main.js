@@ -731,6 +731,12 @@ async function route() {
 }
 
 async function start() {
+  if (!window.isSecureContext || !crypto.subtle) {
+    // WebCrypto (SigV4's HMAC, key generation) exists only in secure contexts.
+    document.getElementById("main").append(errorBox(new Error(
+      "The console needs HTTPS (or http://localhost / 127.0.0.1): browsers offer WebCrypto, which signs the requests, only in a secure context.")));
+    return;
+  }
   await configLoad();
   document.getElementById("signout").addEventListener("click", () => {
     const viaCognito = credsGet()?.cognito && config.cognito;
