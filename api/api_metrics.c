@@ -7,7 +7,7 @@
 
 /* The statuses hsmsignd answers with; the last slot counts any other. */
 static const unsigned int api_metrics_statuses[API_METRICS_STATUS_SLOTS - 1] = {
-    200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 429, 500, 502, 503, 504};
+    200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 408, 409, 413, 415, 429, 500, 503, 504};
 
 static const unsigned int api_metrics_latency_bounds_us[API_METRICS_LATENCY_BUCKETS] = {
     250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 500000, 1000000};
@@ -38,6 +38,13 @@ void api_metrics_count(struct api_metrics *m, size_t route, unsigned int status,
     atomic_fetch_add_explicit(&m->latency[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->latency_sum_us, us, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
+}
+
+void api_metrics_issued(struct api_metrics *m, enum api_metrics_kind kind)
+{
+    if ((size_t)kind < sizeof(m->issued) / sizeof(m->issued[0])) {
+        atomic_fetch_add_explicit(&m->issued[kind], 1, memory_order_relaxed);
+    }
 }
 
 static HS_RESULT api_metrics_printf(struct hs_buf *out, const char *fmt, ...)
@@ -148,12 +155,34 @@ static HS_RESULT api_metrics_pool(struct p11_pool *pool, struct hs_buf *out)
     return HS_OK;
 }
 
+static HS_RESULT api_metrics_issued_render(struct api_metrics *m, bool token_up, struct hs_buf *out)
+{
+    static const char *const kinds[] = {"x509", "ssh", "token"};
+    HS_GUARD(api_metrics_printf(out,
+                                "# HELP hsmsign_token_up Whether a token session answers (1) or "
+                                "not (0), at scrape time.\n# TYPE hsmsign_token_up gauge\n"
+                                "hsmsign_token_up %d\n",
+                                token_up ? 1 : 0));
+    HS_GUARD(api_metrics_printf(out, "# HELP hsmsign_issued_total Certificates and tokens handed "
+                                     "out, by kind.\n# TYPE hsmsign_issued_total counter\n"));
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        HS_GUARD(api_metrics_printf(
+            out, "hsmsign_issued_total{kind=\"%s\"} %llu\n", kinds[i],
+            (unsigned long long)atomic_load_explicit(&m->issued[i], memory_order_relaxed)));
+    }
+    return HS_OK;
+}
+
 HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_names, size_t nroutes,
-                             struct p11_pool *pool, struct hs_buf *out)
+                             struct p11_pool *pool, bool token_up, struct hs_buf *out)
 {
     HS_ENSURE_REF(m);
     HS_ENSURE_REF(out);
+    _Static_assert(sizeof(api_metrics_statuses) / sizeof(api_metrics_statuses[0]) ==
+                       API_METRICS_STATUS_SLOTS - 1,
+                   "one slot a status, and one for the others");
     HS_GUARD(api_metrics_requests(m, route_names, nroutes, out));
+    HS_GUARD(api_metrics_issued_render(m, token_up, out));
     HS_GUARD(api_metrics_latencies(m, out));
     return pool != NULL ? api_metrics_pool(pool, out) : HS_OK;
 }

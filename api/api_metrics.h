@@ -7,6 +7,13 @@
  *   hsmsign_c_sign_duration_seconds               histogram, C_SignInit..C_Sign on the token
  *   hsmsign_pool_sessions{state}                  gauge: configured, open, in_use
  *   hsmsign_pool_{reopened,relogins,throttled,busy}_total   counters of the pool's recovery
+ *   hsmsign_token_up                              gauge: 1 when a token session answers now
+ *                                                 (C_GetSessionInfo at scrape time, as
+ *                                                 GET /healthz), else 0
+ *   hsmsign_issued_total{kind}                    counter: X.509 certificates (x509), SSH
+ *                                                 certificates (ssh: POST /v1/ssh/certificates
+ *                                                 and server-side key generation results handed
+ *                                                 out), JWTs (token) answered 200
  *
  * Updates are lock-free (relaxed atomics), so counting never slows a request down.
  */
@@ -14,6 +21,7 @@
 #define API_METRICS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,8 +29,8 @@
 #include "common/hs_err.h"
 #include "pkcs11/p11_pool.h"
 
-#define API_METRICS_ROUTES_MAX 16
-#define API_METRICS_STATUS_SLOTS 16 /* distinct HTTP statuses counted; others go to "other" */
+#define API_METRICS_ROUTES_MAX 32
+#define API_METRICS_STATUS_SLOTS 20 /* distinct HTTP statuses counted; others go to "other" */
 #define API_METRICS_LATENCY_BUCKETS 12
 #define API_METRICS_TEXT_MAX (64 * 1024) /* bytes of the rendered page */
 
@@ -31,7 +39,18 @@ struct api_metrics {
     _Atomic uint64_t latency[API_METRICS_LATENCY_BUCKETS + 1]; /* not cumulative */
     _Atomic uint64_t latency_sum_us;
     _Atomic uint64_t latency_count;
+    _Atomic uint64_t issued[3]; /* enum api_metrics_kind */
 };
+
+/* What hsmsign_issued_total counts. */
+enum api_metrics_kind {
+    API_METRICS_X509 = 0,
+    API_METRICS_SSH = 1,
+    API_METRICS_TOKEN = 2,
+};
+
+/* Counts one credential of kind handed out. Thread-safe. */
+void api_metrics_issued(struct api_metrics *m, enum api_metrics_kind kind);
 
 /* Counts one request of route (an index below API_METRICS_ROUTES_MAX; larger ones are
  * ignored) answered with status after latency_us microseconds. Thread-safe. */
@@ -39,8 +58,9 @@ void api_metrics_count(struct api_metrics *m, size_t route, unsigned int status,
                        long long latency_us);
 
 /* Appends the metrics page to out: route_names[i] labels route index i (nroutes entries),
- * pool gives the session gauges (may be NULL). Errors: HS_ERR_BOUNDS when out is full. */
+ * pool gives the session gauges (may be NULL), token_up the hsmsign_token_up gauge. Errors:
+ * HS_ERR_BOUNDS when out is full. */
 HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_names, size_t nroutes,
-                             struct p11_pool *pool, struct hs_buf *out);
+                             struct p11_pool *pool, bool token_up, struct hs_buf *out);
 
 #endif /* API_METRICS_H */

@@ -403,6 +403,7 @@ static HS_RESULT api_handle_certificates(struct api_call *call, struct api_respo
     r.now = call->req->now;
     HS_DEFER(struct svc_cert_result res = {0}, svc_cert_result_clear);
     HS_GUARD(svc_cert_issue(call->svc->svc, &call->caller, &r, &res));
+    api_metrics_issued(&call->svc->metrics, API_METRICS_X509);
     api_outcome_detail(call->oc, "serial", res.serial_hex);
     return api_cert_response(&res, out);
 }
@@ -542,6 +543,7 @@ static HS_RESULT api_handle_ssh_certificates(struct api_call *call, struct api_r
     r.now = call->req->now;
     HS_DEFER(struct svc_ssh_result res = {0}, svc_ssh_result_clear);
     HS_GUARD(svc_ssh_issue(call->svc->svc, &call->caller, &r, &res));
+    api_metrics_issued(&call->svc->metrics, API_METRICS_SSH);
     char serial[SVC_SSH_SERIAL_DEC_MAX + 1];
     HS_IGNORE(snprintf(serial, sizeof(serial), "%" PRIu64, res.serial));
     api_outcome_detail(call->oc, "serial", serial);
@@ -647,6 +649,7 @@ static HS_RESULT api_handle_sshkey_poll(struct api_call *call, struct api_respon
         break;
     case SVC_SSHKEY_DONE:
         HS_GUARD(api_sshkey_done(&done, obj));
+        api_metrics_issued(&call->svc->metrics, API_METRICS_SSH);
         break;
     case SVC_SSHKEY_FAILED: {
         bool input = hs_code_class(done.error) == HS_CLASS_INPUT;
@@ -846,6 +849,7 @@ static HS_RESULT api_handle_tokens(struct api_call *call, struct api_response *o
         call->oc->reason = API_POLICY_SUBJECT_UNMAPPED;
     }
     HS_GUARD(issued);
+    api_metrics_issued(&call->svc->metrics, API_METRICS_TOKEN);
     api_outcome_detail(call->oc, "kid", res.kid);
     return api_token_response(&res, out);
 }
@@ -1055,6 +1059,7 @@ static const struct api_route_def api_routes[] = {API_ROUTE_TABLE(API_ROUTE_DEF)
 
 /* "METHOD pattern" of each route, then "unknown": the metrics' labels. */
 static const char *const api_route_labels[] = {API_ROUTE_TABLE(API_ROUTE_LABEL) "unknown"};
+_Static_assert(API_ROUTES_N + 1 <= API_METRICS_ROUTES_MAX, "every route and unknown are counted");
 _Static_assert(sizeof(api_route_labels) / sizeof(api_route_labels[0]) == API_ROUTES_N + 1,
                "one metrics label a route, and one for unknown paths");
 
@@ -1070,8 +1075,11 @@ static HS_RESULT api_handle_metrics(struct api_call *call, struct api_response *
     const char *const *names = api_route_names(&n);
     HS_DEFER(struct hs_buf *body = hs_buf_new(API_METRICS_TEXT_MAX), hs_buf_freep);
     HS_ENSURE(body != NULL, HS_ERR_NOMEM);
-    HS_GUARD(
-        api_metrics_render(&call->svc->metrics, names, n, svc_ctx_get0_pool(call->svc->svc), body));
+    /* The token gauge asks the token as GET /healthz does (one session, C_GetSessionInfo). */
+    bool up = !hs_failed(svc_ctx_ping(call->svc->svc));
+    hs_error_clear();
+    HS_GUARD(api_metrics_render(&call->svc->metrics, names, n, svc_ctx_get0_pool(call->svc->svc),
+                                up, body));
     out->body = body;
     body = NULL;
     out->status = 200;

@@ -10,7 +10,7 @@ packages=(
     softhsm2 opensc libengine-pkcs11-openssl gnutls-bin
     clang-tidy cppcheck
     python3 python3-jwt python3-jwcrypto python3-botocore python3-prometheus-client
-    util-linux clang-format valgrind strace shellcheck
+    util-linux clang-format valgrind strace shellcheck jq
     clang libclang-rt-14-dev
     nodejs npm
     chromium fonts-dejavu-core # the web console's browser test (tests/console), headless

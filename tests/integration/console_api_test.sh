@@ -379,4 +379,33 @@ call admin GET "/v1/certificates?cursor=$cursor&limit=11" >/dev/null
 check "the untampered cursor gives the 12th, and no cursor" jq_resp '(.certificates | length) == 1 and (has("cursor") | not)'
 check "a malformed %-escape cannot be canonicalised for SigV4: 401 before the 400" test "$(call admin GET "/v1/certificates?name=%zz")" = 401
 
+# --- 4. /metrics: what the console's health page charts ----------------------------------------
+metrics_ok() {
+    curl -sS "$svc_url/metrics" >out/metrics.txt && $py - <<'PY'
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open("out/metrics.txt").read())}
+up = fams["hsmsign_token_up"]
+assert up.type == "gauge" and up.samples[0].value == 1, up
+issued = {s.labels["kind"]: s.value for s in fams["hsmsign_issued"].samples}
+assert fams["hsmsign_issued"].type == "counter", fams["hsmsign_issued"]
+assert issued == {"x509": 10, "ssh": 2, "token": 0}, issued
+req = {(s.labels["route"], s.labels["status"]): s.value for s in fams["hsmsign_requests"].samples}
+assert req[("GET /v1/certificates", "200")] >= 20, req
+assert req[("GET /v1/certificates", "400")] >= 10, req
+assert req[("GET /v1/whoami", "200")] >= 4, req
+assert req[("GET /ui/{path+}", "304")] >= 1 and req[("GET /ui", "301")] >= 1, req
+assert req[("GET /ui/{path+}", "404")] >= 5, req
+sign = {s.name: s.value for s in fams["hsmsign_c_sign_duration_seconds"].samples}
+assert sign["hsmsign_c_sign_duration_seconds_count"] >= 12, sign
+pool = {s.labels["state"]: s.value for s in fams["hsmsign_pool_sessions"].samples}
+assert pool["configured"] >= 1 and 0 <= pool["in_use"] <= pool["configured"], pool
+PY
+}
+if $py -c 'import prometheus_client' 2>/dev/null; then
+    check "GET /metrics: token_up 1, issued_total by kind, the new routes' counts, C_Sign, pool" \
+        metrics_ok
+elif [ "${CI:-}" = true ]; then
+    check "python3-prometheus-client is installed" false
+fi
+
 finish
