@@ -8,7 +8,7 @@
  *   http_load --url URL [--method M] [--body-file F] [--header 'Name: value']...
  *             [--sigv4 REGION/SERVICE --user AKID:SECRET_FILE] [--concurrency N]
  *             [--seconds S] [--warmup S] [--timeout S] [--expect TEXT] [--server-pid PID]
- *             [--client raw|curl] [--sign-each]
+ *             [--client raw|curl] [--sign-each] [--busy-status CODE]
  *   http_load --url URL --ready S   wait up to S seconds for GET URL to answer 2xx, then print
  *                                   ready_epoch_us= (CLOCK_REALTIME) and the probes it took
  *
@@ -17,6 +17,10 @@
  * and the whole machine, from getrusage and /proc). An error is a non-2xx answer, a transport
  * failure or (with --expect) an answer without TEXT, in the warm-up or the window; any error
  * makes the row invalid: the first one is described on stderr and the exit status is 1.
+ * --busy-status CODE (e.g. 503, the answer of an overloaded signer) counts answers with that
+ * status apart: busy= and busy_rps= report them, rps and the percentiles cover the other
+ * answers only, and they are not errors. The thread sends its next request at once (no
+ * Retry-After wait: the benchmark wants the pressure).
  *
  * Clients. "raw" (the default) writes one prebuilt HTTP/1.1 request on a plain socket and
  * parses the answer (Content-Length or chunked). "curl" drives a libcurl easy handle per thread
@@ -108,6 +112,7 @@ struct load_opts {
     long server_pid;
     enum load_client client;
     bool sign_each;
+    int busy_status; /* 0 = none: an answer with this status is counted as busy, not an error */
 };
 
 struct load_target {
@@ -134,6 +139,7 @@ struct load_worker {
     size_t net_errors;
     size_t status_errors;
     size_t body_errors;
+    size_t busy; /* answers with opts.busy_status in the measured window */
     char first_error[LOAD_ERROR_TEXT_MAX];
     int fd;
     time_t signed_at;
@@ -347,6 +353,9 @@ static HS_RESULT load_option(const char *name, const char *arg)
     } else if (strcmp(name, "--server-pid") == 0) {
         HS_GUARD(load_number(arg, 1, 1e9, name, &v));
         opts.server_pid = (long)v;
+    } else if (strcmp(name, "--busy-status") == 0) {
+        HS_GUARD(load_number(arg, 300, 599, name, &v));
+        opts.busy_status = (int)v;
     } else if (strcmp(name, "--client") == 0) {
         HS_ENSURE_MSG(strcmp(arg, "raw") == 0 || strcmp(arg, "curl") == 0, HS_ERR_INPUT,
                       "--client: raw or curl");
@@ -828,9 +837,13 @@ static void load_error_note(struct load_worker *w, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Counts one answer (or failure); ok = it counts as a success. */
-static void load_judge(struct load_worker *w, hs_result r, const struct load_answer *ans)
+/* Counts one answer (or failure); returns true for a busy answer (--busy-status), which is
+ * neither a success nor an error. */
+static bool load_judge(struct load_worker *w, hs_result r, const struct load_answer *ans)
 {
+    if (!hs_failed(r) && opts.busy_status != 0 && ans->status == opts.busy_status) {
+        return true;
+    }
     if (hs_failed(r)) {
         w->net_errors++;
         load_error_note(w, "%s: %s", hs_code_name(r.code), hs_error_last()->detail);
@@ -844,6 +857,7 @@ static void load_judge(struct load_worker *w, hs_result r, const struct load_ans
         w->body_errors++;
         load_error_note(w, "HTTP %d without \"%s\"", ans->status, opts.expect);
     }
+    return false;
 }
 
 static bool load_record(struct load_worker *w, double us)
@@ -881,7 +895,11 @@ static void *load_worker_main(void *arg)
                                                 : load_raw_exchange(w, &ans);
         }
         double t1 = load_now();
-        load_judge(w, r, &ans);
+        bool busy = load_judge(w, r, &ans);
+        if (busy) {
+            w->busy += t0 >= load_measure_from;
+            continue;
+        }
         if (t0 >= load_measure_from && !load_record(w, (t1 - t0) * 1e6)) {
             load_error_note(w, "out of memory for samples");
             w->net_errors++;
@@ -967,9 +985,11 @@ static int load_report(struct load_worker *workers, int nw, const struct load_cp
 {
     size_t total = 0;
     size_t errors = 0;
+    size_t busy = 0;
     const char *first = NULL;
     for (int i = 0; i < nw; i++) {
         total += workers[i].n;
+        busy += workers[i].busy;
         size_t e = workers[i].net_errors + workers[i].status_errors + workers[i].body_errors;
         errors += e;
         first = first == NULL && e > 0 ? workers[i].first_error : first;
@@ -989,17 +1009,21 @@ static int load_report(struct load_worker *workers, int nw, const struct load_cp
     double ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN);
     double jiffies = (double)(b->total - a->total);
     printf("rps=%.1f n=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu client_cpu=%.2f "
-           "server_cpu=%.2f machine_cpu=%.2f concurrency=%d client=%s\n",
+           "server_cpu=%.2f machine_cpu=%.2f concurrency=%d client=%s busy=%zu busy_rps=%.1f\n",
            (double)total / window, total, load_pct_ms(all, total, 0.50),
            load_pct_ms(all, total, 0.99), total > 0 ? (double)all[total - 1] / 1000.0 : 0.0, errors,
            (b->self_s - a->self_s) / window, (b->server_s - a->server_s) / window,
            jiffies > 0 ? ncpu * (double)(b->busy - a->busy) / jiffies : 0.0, opts.concurrency,
-           opts.client == LOAD_CLIENT_CURL ? "curl" : "raw");
+           opts.client == LOAD_CLIENT_CURL ? "curl" : "raw", busy, (double)busy / window);
     free(all);
     if (errors > 0) {
         fprintf(stderr, "http_load: %zu error(s); first: %s\n", errors, first);
     }
-    return errors > 0 || total == 0 ? 1 : 0;
+    if (total == 0 && busy > 0) {
+        /* A measurement too: nothing but busy answers (a starved request class). */
+        fprintf(stderr, "http_load: every answer in the window was HTTP %d\n", opts.busy_status);
+    }
+    return errors > 0 || (total == 0 && busy == 0) ? 1 : 0;
 }
 
 static int load_run(void)

@@ -1,0 +1,473 @@
+/*
+ * The CloudHSM-shaped token (tests/testlib/p11_cloudhsm.h) over the fixture's SoftHSM2 token:
+ * the round trip is added, the per-family rate limit throttles a burst with CKR_FUNCTION_FAILED
+ * and leaves a paced load alone, a cluster with every slot taken throttles, signatures still
+ * verify, and what is not shaped passes through.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/hs_defer.h"
+#include "common/hs_log.h"
+#include "common/hs_secret.h"
+#include "pkcs11/p11_config.h"
+#include "pkcs11/p11_error.h"
+#include "pkcs11/p11_key.h"
+#include "pkcs11/p11_pool.h"
+#include "pkcs11/p11_sign.h"
+#include "tests/testlib/hs_test.h"
+#include "tests/testlib/p11_cloudhsm.h"
+
+#define POOL_SIZE 8
+#define THREADS 8
+#define RUN_MAX 64
+
+struct shape_api {
+    void *dl;
+    hs_cloudhsm_configure_fn configure;
+    hs_cloudhsm_get_stats_fn stats;
+};
+
+static struct shape_api shape;
+static struct p11_module *module;
+static struct p11_pool *pool;
+static struct hs_secret *test_pin;
+static const char *token_label;
+static char label_prefix[32];
+static struct p11_key *ec_key;
+static struct p11_key *rsa_key;
+
+static const unsigned char msg[] = "a signature made through a token that is far away";
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static void sleep_until_us(long long t)
+{
+    struct timespec ts = {(time_t)(t / 1000000LL), (long)(t % 1000000LL) * 1000L};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {
+    }
+}
+
+static struct hs_cloudhsm_stats stats_now(void)
+{
+    struct hs_cloudhsm_stats s;
+    memset(&s, 0, sizeof(s));
+    shape.stats(&s);
+    return s;
+}
+
+static bool verify(struct p11_key *k, const struct hs_buf *sig)
+{
+    HS_DEFER(EVP_MD_CTX *ctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
+    EVP_PKEY *pub = p11_key_get0_public(k);
+    if (ctx == NULL || EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, pub, NULL) != 1) {
+        return false;
+    }
+    return EVP_DigestVerify(ctx, hs_buf_data(sig), hs_buf_len(sig), msg, sizeof(msg)) == 1;
+}
+
+/* p11_sign (the pool's retries included) and the signature verified; its latency in *us. */
+static bool sign_verified(struct p11_key *k, enum p11_sig_alg alg, long long *us)
+{
+    HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
+    long long t0 = now_us();
+    if (sig == NULL || hs_failed(p11_sign(k, alg, P11_SIG_FORMAT_DER, msg, sizeof(msg), sig))) {
+        return false;
+    }
+    *us = now_us() - t0;
+    return verify(k, sig);
+}
+
+/* One bare C_SignInit + C_Sign pair on a pool session, so that the module's answer reaches the
+ * test as it is (p11_sign would retry a throttled one). */
+struct raw_sign {
+    struct p11_key *key;
+    CK_MECHANISM_TYPE mech;
+    CK_RV rv;
+};
+
+static HS_RESULT raw_sign_op(const struct p11_call *call, void *arg)
+{
+    struct raw_sign *rs = arg;
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    HS_GUARD(p11_key_handle(rs->key, call, &h));
+    unsigned char data[32];
+    memset(data, 0x5a, sizeof(data)); /* a SHA-256-sized digest for CKM_ECDSA */
+    unsigned char sig[1024];
+    CK_ULONG n = 0;
+    CK_MECHANISM mech = {rs->mech, NULL, 0};
+    rs->rv = call->fn->C_SignInit(call->session, &mech, h);
+    if (rs->rv == CKR_OK) {
+        rs->rv = call->fn->C_Sign(call->session, data, sizeof(data), NULL, &n);
+    }
+    if (rs->rv == CKR_OK && n > sizeof(sig)) {
+        rs->rv = CKR_BUFFER_TOO_SMALL;
+    }
+    if (rs->rv == CKR_OK) {
+        rs->rv = call->fn->C_Sign(call->session, data, sizeof(data), sig, &n);
+    }
+    return HS_OK;
+}
+
+static CK_RV raw_sign(struct p11_key *k, CK_MECHANISM_TYPE mech)
+{
+    struct raw_sign rs = {k, mech, CKR_GENERAL_ERROR};
+    HS_CHECK_OK(p11_pool_run(pool, raw_sign_op, &rs));
+    return rs.rv;
+}
+
+struct burst {
+    struct p11_key *key;
+    CK_MECHANISM_TYPE mech;
+    int count;
+    int ok;
+    int throttled; /* CKR_FUNCTION_FAILED */
+    int other;     /* anything else */
+};
+
+static void *burst_thread(void *arg)
+{
+    struct burst *b = arg;
+    for (int i = 0; i < b->count; i++) {
+        struct raw_sign rs = {b->key, b->mech, CKR_GENERAL_ERROR};
+        hs_result r = p11_pool_run(pool, raw_sign_op, &rs);
+        b->ok += !hs_failed(r) && rs.rv == CKR_OK;
+        b->throttled += !hs_failed(r) && rs.rv == CKR_FUNCTION_FAILED;
+        b->other += hs_failed(r) || (rs.rv != CKR_OK && rs.rv != CKR_FUNCTION_FAILED);
+    }
+    return NULL;
+}
+
+/* threads threads each signing count times at once; the outcomes added up. */
+static struct burst burst_run(struct p11_key *k, CK_MECHANISM_TYPE mech, int threads, int count)
+{
+    struct burst runs[THREADS];
+    pthread_t tids[THREADS];
+    struct burst sum = {k, mech, 0, 0, 0, 0};
+    int started = 0;
+    for (int i = 0; i < threads && i < THREADS; i++) {
+        runs[i] = (struct burst){k, mech, count, 0, 0, 0};
+        if (pthread_create(&tids[i], NULL, burst_thread, &runs[i]) != 0) {
+            break;
+        }
+        started++;
+    }
+    HS_CHECK(started == threads);
+    for (int i = 0; i < started; i++) {
+        pthread_join(tids[i], NULL);
+        sum.count += runs[i].count;
+        sum.ok += runs[i].ok;
+        sum.throttled += runs[i].throttled;
+        sum.other += runs[i].other;
+    }
+    fprintf(stderr, "  burst: %d signs, %d ok, %d throttled, %d other\n", sum.count, sum.ok,
+            sum.throttled, sum.other);
+    return sum;
+}
+
+/* --- cases ----------------------------------------------------------------------------------- */
+
+HS_TEST(a_what_is_not_shaped_passes_through)
+{
+    HS_CHECK(shape.configure("rtt_ms=200") == 0);
+    CK_FUNCTION_LIST *fn = p11_module_get0_functions(module);
+    CK_INFO info;
+    long long t0 = now_us();
+    HS_CHECK(fn->C_GetInfo(&info) == CKR_OK);
+    HS_CHECK(memcmp(info.manufacturerID, "SoftHSM", 7) == 0);
+    CK_SLOT_ID slot = 0;
+    HS_CHECK_OK(p11_module_find_token(module, token_label, &slot));
+    CK_TOKEN_INFO ti;
+    HS_CHECK(fn->C_GetTokenInfo(slot, &ti) == CKR_OK);
+    HS_CHECK(memcmp(ti.label, token_label, strlen(token_label)) == 0);
+    CK_ULONG nmech = 0;
+    HS_CHECK(fn->C_GetMechanismList(slot, NULL, &nmech) == CKR_OK && nmech > 0);
+    /* None of these is a round trip. */
+    HS_CHECK(now_us() - t0 < 200000);
+    HS_CHECK(stats_now().net_calls == 0);
+    HS_CHECK(shape.configure("") == 0);
+}
+
+HS_TEST(b_bad_shapes_are_refused_and_change_nothing)
+{
+    static const char *const good[] = {
+        "",
+        "rtt_ms=2",
+        "rtt_ms=0.5,hsms=3,slots=16,burst_ms=20",
+        "rate.rsa2048=2000,rate.p256=500,rate.p384=250,rate.ed25519=100,throttle=CKR_DEVICE_ERROR",
+        "rate.rsa3072=1,rate.rsa4096=1,rate.p521=1,throttle=CKR_OPERATION_ACTIVE",
+    };
+    static const char *const bad[] = {
+        "rtt",
+        "rtt_ms",
+        "rtt_ms=",
+        "=2",
+        "rtt_ms=-1",
+        "rtt_ms=1001",
+        "rtt_ms=nan",
+        "rtt_ms=2ms",
+        "rtt_ms=2,rtt_ms=3",
+        "hsms=0",
+        "hsms=29",
+        "hsms=1.5",
+        "slots=0",
+        "slots=4097",
+        "rate.p256=0",
+        "rate.p256=1000001",
+        "rate.p257=10",
+        "rate.=10",
+        "rate.p256=10,rate.p256=20",
+        "burst_ms=10001",
+        "throttle=CKR_OK",
+        "throttle=ckr_function_failed",
+        "colour=blue",
+        "rtt_ms=2,",
+        ",rtt_ms=2",
+        "rtt_ms=2 ",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (shape.configure(good[i]) != 0) {
+            fprintf(stderr, "  refused good shape \"%s\"\n", good[i]);
+            hs_test_report(__FILE__, __LINE__, "good shape accepted");
+        }
+    }
+    HS_CHECK(shape.configure("rtt_ms=20") == 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (shape.configure(bad[i]) != -1) {
+            fprintf(stderr, "  accepted bad shape \"%s\"\n", bad[i]);
+            hs_test_report(__FILE__, __LINE__, "bad shape refused");
+        }
+    }
+    char big[HS_CLOUDHSM_SHAPE_MAX + 16];
+    memset(big, '1', sizeof(big) - 1);
+    memcpy(big, "rtt_ms=", 7);
+    big[sizeof(big) - 1] = '\0';
+    HS_CHECK(shape.configure(big) == -1);
+    /* The 20 ms round trip is still in force. */
+    long long us = 0;
+    HS_CHECK(sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us));
+    HS_CHECK(us >= 20000);
+    HS_CHECK(shape.configure("") == 0);
+}
+
+HS_TEST(c_every_signature_pays_the_round_trip_and_still_verifies)
+{
+    enum {
+        N = 20,
+        RTT_US = 4000
+    };
+    long long min_plain = 1LL << 40;
+    long long min_shaped = 1LL << 40;
+    int verified = 0;
+    HS_CHECK(shape.configure("") == 0);
+    for (int i = 0; i < N; i++) {
+        long long us = 0;
+        verified += sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us);
+        min_plain = us < min_plain ? us : min_plain;
+    }
+    HS_CHECK(shape.configure("rtt_ms=4") == 0);
+    for (int i = 0; i < N; i++) {
+        long long us = 0;
+        verified += sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us);
+        min_shaped = us < min_shaped ? us : min_shaped;
+    }
+    struct hs_cloudhsm_stats st = stats_now();
+    fprintf(stderr, "  min latency %lld us plain, %lld us with a 4 ms round trip\n", min_plain,
+            min_shaped);
+    HS_CHECK(verified == 2 * N);
+    HS_CHECK(min_shaped >= RTT_US);
+    HS_CHECK(min_plain < RTT_US);
+    /* One round trip per signature: the size query and C_SignInit are client side. */
+    HS_CHECK(st.signs == N && st.net_calls == N);
+    HS_CHECK(st.slept_us >= (unsigned long long)N * RTT_US);
+    HS_CHECK(shape.configure("") == 0);
+}
+
+HS_TEST(d_a_burst_over_the_cap_is_throttled_with_ckr_function_failed)
+{
+    /* 50/s with a 10 ms bucket (1 signature): 8 threads x 25 at once, about 25 ms of work at
+     * 1 ms a round trip, so about 1 + 50 x 0.03 = 3 may pass (52 if the machine took 1 s). */
+    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=50,burst_ms=10") == 0);
+    long long t0 = now_us();
+    struct burst b = burst_run(ec_key, CKM_ECDSA, THREADS, 25);
+    double secs = (double)(now_us() - t0) / 1e6;
+    struct hs_cloudhsm_stats st = stats_now();
+    HS_CHECK(b.other == 0);
+    HS_CHECK(b.ok + b.throttled == 200);
+    HS_CHECK(b.throttled >= 100);
+    HS_CHECK(b.ok >= 1 && b.ok <= 1 + (int)(50.0 * secs) + 1);
+    HS_CHECK(st.throttled_rate == (unsigned long)b.throttled && st.signs == (unsigned long)b.ok);
+    /* A throttled signature pays the round trip too. */
+    HS_CHECK(st.net_calls == 200);
+    /* Once the burst is over, the pool's p11_sign works and verifies. */
+    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=50,burst_ms=10") == 0);
+    long long us = 0;
+    HS_CHECK(sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us));
+    HS_CHECK(shape.configure("") == 0);
+}
+
+HS_TEST(e_a_paced_load_under_the_cap_is_never_throttled)
+{
+    /* 100/s against a 200/s cap for 0.6 s; the 50 ms bucket (10 signatures) absorbs the
+     * catching up after a scheduling stall on a loaded machine. */
+    HS_CHECK(shape.configure("rtt_ms=1,hsms=2,rate.p256=200,burst_ms=50") == 0);
+    int ok = 0;
+    long long t = now_us();
+    for (int i = 0; i < 60; i++) {
+        ok += raw_sign(ec_key, CKM_ECDSA) == CKR_OK;
+        t += 10000;
+        sleep_until_us(t);
+    }
+    struct hs_cloudhsm_stats st = stats_now();
+    HS_CHECK(ok == 60);
+    HS_CHECK(st.throttled_rate == 0 && st.throttled_busy == 0 && st.signs == 60);
+    HS_CHECK(shape.configure("") == 0);
+}
+
+HS_TEST(f_each_key_family_has_its_own_limit)
+{
+    /* RSA-2048 capped at 1/s: its first signature passes, the next ones are throttled, while
+     * P-256 (not limited) signs on; the throttle code is the configured one. */
+    HS_CHECK(shape.configure("rate.rsa2048=1,burst_ms=1,throttle=CKR_OPERATION_ACTIVE") == 0);
+    HS_CHECK(raw_sign(rsa_key, CKM_SHA256_RSA_PKCS) == CKR_OK);
+    HS_CHECK(raw_sign(rsa_key, CKM_SHA256_RSA_PKCS) == CKR_OPERATION_ACTIVE);
+    HS_CHECK(raw_sign(rsa_key, CKM_SHA256_RSA_PKCS) == CKR_OPERATION_ACTIVE);
+    for (int i = 0; i < 10; i++) {
+        HS_CHECK(raw_sign(ec_key, CKM_ECDSA) == CKR_OK);
+    }
+    /* The throttled session is usable again: a real signature on every session of the pool. */
+    HS_CHECK(shape.configure("") == 0);
+    for (int i = 0; i < POOL_SIZE; i++) {
+        long long us = 0;
+        HS_CHECK(sign_verified(rsa_key, P11_SIG_RSA_PKCS1_SHA256, &us));
+    }
+}
+
+HS_TEST(g_a_cluster_with_every_slot_taken_throttles)
+{
+    /* One HSM with 2 slots and a 30 ms round trip: of 8 signatures at once, most find it
+     * busy; no more than 2 are ever in flight. */
+    HS_CHECK(shape.configure("rtt_ms=30,hsms=1,slots=2") == 0);
+    struct burst b = burst_run(ec_key, CKM_ECDSA, THREADS, 1);
+    struct hs_cloudhsm_stats st = stats_now();
+    HS_CHECK(b.other == 0 && b.ok + b.throttled == THREADS);
+    HS_CHECK(b.ok >= 2 && b.throttled >= 1);
+    HS_CHECK(st.throttled_busy == (unsigned long)b.throttled && st.in_flight_max <= 2);
+    /* Two HSMs with 4 slots each take all 8. */
+    HS_CHECK(shape.configure("rtt_ms=30,hsms=2,slots=4") == 0);
+    b = burst_run(ec_key, CKM_ECDSA, THREADS, 1);
+    HS_CHECK(b.ok == THREADS && stats_now().in_flight_max <= 8);
+    HS_CHECK(shape.configure("") == 0);
+}
+
+/* --- setup ----------------------------------------------------------------------------------- */
+
+static bool shape_api_bind(const char *path)
+{
+    shape.dl = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (shape.dl == NULL) {
+        return false;
+    }
+    *(void **)(&shape.configure) = dlsym(shape.dl, "hs_cloudhsm_configure");
+    *(void **)(&shape.stats) = dlsym(shape.dl, "hs_cloudhsm_get_stats");
+    return shape.configure != NULL && shape.stats != NULL && shape.configure("") == 0;
+}
+
+static bool open_token(const char *dir, const char *lib)
+{
+    char pin_file[1024];
+    snprintf(pin_file, sizeof(pin_file), "%s/user.pin", dir);
+    struct p11_token_config tc = {.label = token_label, .pin_file = pin_file};
+    if (hs_failed(p11_token_config_pin(&tc, &test_pin)) ||
+        hs_failed(p11_module_load(lib, &module))) {
+        return false;
+    }
+    struct p11_pool_config pc = {.token_label = token_label, .pin = test_pin, .size = POOL_SIZE};
+    if (hs_failed(p11_pool_new(module, &pc, &pool)) || !shape_api_bind(lib)) {
+        return false;
+    }
+    char ec_label[64];
+    char rsa_label[64];
+    snprintf(ec_label, sizeof(ec_label), "%s-ec", label_prefix);
+    snprintf(rsa_label, sizeof(rsa_label), "%s-rsa", label_prefix);
+    struct p11_keygen_spec ec = {.type = P11_KEY_EC_P256, .label = ec_label};
+    struct p11_keygen_spec rsa = {.type = P11_KEY_RSA, .label = rsa_label, .rsa_bits = 2048};
+    return !hs_failed(p11_key_generate(pool, &ec, &ec_key)) &&
+           !hs_failed(p11_key_generate(pool, &rsa, &rsa_key));
+}
+
+/* Destroys a key's objects (those with its CKA_ID), so the shared fixture token stays small. */
+static HS_RESULT destroy_op(const struct p11_call *call, void *arg)
+{
+    size_t id_len = 0;
+    const unsigned char *id = p11_key_id(arg, &id_len);
+    CK_ATTRIBUTE tmpl = {CKA_ID, (void *)id, id_len};
+    CK_OBJECT_HANDLE found[4];
+    CK_ULONG n = 0;
+    HS_GUARD_CKR(call->fn->C_FindObjectsInit(call->session, &tmpl, 1));
+    CK_RV rv = call->fn->C_FindObjects(call->session, found, 4, &n);
+    CK_RV final_rv = call->fn->C_FindObjectsFinal(call->session);
+    HS_GUARD_CKR(rv);
+    HS_GUARD_CKR(final_rv);
+    for (CK_ULONG i = 0; i < n; i++) {
+        HS_GUARD_CKR(call->fn->C_DestroyObject(call->session, found[i]));
+    }
+    return HS_OK;
+}
+
+static void key_destroy(struct p11_key *k)
+{
+    if (k != NULL && hs_failed(p11_pool_run(pool, destroy_op, k))) {
+        fprintf(stderr, "warning: a test key was not destroyed\n");
+    }
+    p11_key_free(k);
+}
+
+int main(void)
+{
+    const char *dir = hs_test_env("HSMSIGN_TEST_TOKEN_DIR");
+    token_label = hs_test_env("HSMSIGN_TEST_TOKEN_LABEL");
+    const char *lib = hs_test_env(HS_CLOUDHSM_LIB_ENV);
+    snprintf(label_prefix, sizeof(label_prefix), "p11c-%ld", (long)getpid());
+    /* Throttled signatures log warnings; keep the output to what fails. */
+    hs_log_set_level(HS_LOG_ERROR);
+    int rc = 1;
+    if (!open_token(dir, lib)) {
+        hs_test_report(__FILE__, __LINE__, "open the test token through the CloudHSM module");
+        printf("0 passed, 1 failed\n");
+    } else {
+        rc = hs_test_main((const struct hs_test_case[]){
+            HS_TEST_CASE(a_what_is_not_shaped_passes_through),
+            HS_TEST_CASE(b_bad_shapes_are_refused_and_change_nothing),
+            HS_TEST_CASE(c_every_signature_pays_the_round_trip_and_still_verifies),
+            HS_TEST_CASE(d_a_burst_over_the_cap_is_throttled_with_ckr_function_failed),
+            HS_TEST_CASE(e_a_paced_load_under_the_cap_is_never_throttled),
+            HS_TEST_CASE(f_each_key_family_has_its_own_limit),
+            HS_TEST_CASE(g_a_cluster_with_every_slot_taken_throttles),
+            HS_TEST_END,
+        });
+    }
+    if (shape.configure != NULL) {
+        (void)shape.configure("");
+    }
+    key_destroy(ec_key);
+    key_destroy(rsa_key);
+    if (shape.dl != NULL) {
+        dlclose(shape.dl);
+    }
+    p11_pool_free(pool);
+    p11_module_free(module);
+    hs_secret_free(test_pin);
+    return rc;
+}

@@ -1,0 +1,686 @@
+/*
+ * The CloudHSM-shaped Cryptoki module described in p11_cloudhsm.h.
+ *
+ * Like p11_fault.c it is dlopened into a process that already carries hs_common, so it links
+ * no project library: its Cryptoki functions return CK_RV and its helpers return bool.
+ */
+#include "tests/testlib/p11_cloudhsm.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <p11-kit/pkcs11.h>
+
+/* Largest signature the scratch buffer of a throttled C_Sign holds (RSA-8192). */
+#define HS_CLOUDHSM_SIG_MAX 1024
+/* Sessions table: entries, a power of two. */
+#define HS_CLOUDHSM_SESSIONS 4096
+/* Key family cache: entries (hsmsignd holds a handful of keys). */
+#define HS_CLOUDHSM_KEYS 64
+/* Longest decimal value, in characters. */
+#define HS_CLOUDHSM_NUM_MAX 31
+#define HS_CLOUDHSM_HSMS_MAX 28
+#define HS_CLOUDHSM_SLOTS_MAX 4096
+#define HS_CLOUDHSM_RATE_MAX 1000000.0
+#define HS_CLOUDHSM_RTT_MS_MAX 1000.0
+#define HS_CLOUDHSM_BURST_MS_MAX 10000.0
+#define HS_CLOUDHSM_NS 1000000000LL
+/* Longest CKA_EC_PARAMS / CKA_MODULUS read to find a family, in bytes. */
+#define HS_CLOUDHSM_ATTR_MAX 1024
+
+enum hs_cloudhsm_family {
+    HS_CLOUDHSM_FAMILY_NONE, /* unknown: never limited */
+    HS_CLOUDHSM_FAMILY_RSA2048,
+    HS_CLOUDHSM_FAMILY_RSA3072,
+    HS_CLOUDHSM_FAMILY_RSA4096,
+    HS_CLOUDHSM_FAMILY_P256,
+    HS_CLOUDHSM_FAMILY_P384,
+    HS_CLOUDHSM_FAMILY_P521,
+    HS_CLOUDHSM_FAMILY_ED25519,
+    HS_CLOUDHSM_FAMILY_COUNT,
+};
+
+struct hs_cloudhsm_family_info {
+    const char *name;
+    CK_ULONG sig_len; /* the signature's size in bytes (PKCS#11 raw form) */
+};
+
+static const struct hs_cloudhsm_family_info hs_cloudhsm_families[HS_CLOUDHSM_FAMILY_COUNT] = {
+    [HS_CLOUDHSM_FAMILY_NONE] = {"none", 0},
+    [HS_CLOUDHSM_FAMILY_RSA2048] = {"rsa2048", 256},
+    [HS_CLOUDHSM_FAMILY_RSA3072] = {"rsa3072", 384},
+    [HS_CLOUDHSM_FAMILY_RSA4096] = {"rsa4096", 512},
+    [HS_CLOUDHSM_FAMILY_P256] = {"p256", 64},
+    [HS_CLOUDHSM_FAMILY_P384] = {"p384", 96},
+    [HS_CLOUDHSM_FAMILY_P521] = {"p521", 132},
+    [HS_CLOUDHSM_FAMILY_ED25519] = {"ed25519", 64},
+};
+
+/* DER of the curve OIDs as CKA_EC_PARAMS holds them (RFC 5480 §2.1.1.1). */
+static const unsigned char hs_cloudhsm_oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                                     0xce, 0x3d, 0x03, 0x01, 0x07};
+static const unsigned char hs_cloudhsm_oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+static const unsigned char hs_cloudhsm_oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+
+struct hs_cloudhsm_shape {
+    long long rtt_ns;
+    unsigned hsms;
+    unsigned slots;
+    double burst_ms;
+    double rate[HS_CLOUDHSM_FAMILY_COUNT]; /* 0: no limit */
+    CK_RV throttle_rv;
+};
+
+struct hs_cloudhsm_bucket {
+    pthread_mutex_t lock;
+    double tokens;
+    long long last_ns;
+};
+
+/* Set once by hs_cloudhsm_load(), read-only afterwards. */
+static pthread_once_t hs_cloudhsm_once = PTHREAD_ONCE_INIT;
+static CK_RV hs_cloudhsm_load_rv = CKR_GENERAL_ERROR;
+static void *hs_cloudhsm_dl;
+static CK_FUNCTION_LIST *hs_cloudhsm_real;
+static CK_FUNCTION_LIST hs_cloudhsm_list;
+
+/* The shape, replaced as a whole by hs_cloudhsm_apply(); copied out under the lock. */
+static pthread_mutex_t hs_cloudhsm_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hs_cloudhsm_shape hs_cloudhsm_shape = {0, 2, 64, 10.0, {0}, CKR_FUNCTION_FAILED};
+static struct hs_cloudhsm_bucket hs_cloudhsm_buckets[HS_CLOUDHSM_FAMILY_COUNT];
+
+/* Slots taken per HSM, and where the next search for a free one starts. */
+static atomic_uint hs_cloudhsm_busy[HS_CLOUDHSM_HSMS_MAX];
+static atomic_uint hs_cloudhsm_next_hsm;
+
+/* Per session: (handle << 8) | (family << 1) | pending-throttle; 0 is empty. */
+static atomic_uint_fast64_t hs_cloudhsm_sessions[HS_CLOUDHSM_SESSIONS];
+
+/* Per key handle: (handle << 8) | family; 0 is empty. */
+static atomic_uint_fast64_t hs_cloudhsm_keys[HS_CLOUDHSM_KEYS];
+
+static atomic_ulong hs_cloudhsm_net_calls;
+static atomic_ulong hs_cloudhsm_signs;
+static atomic_ulong hs_cloudhsm_throttled_rate;
+static atomic_ulong hs_cloudhsm_throttled_busy;
+static atomic_ulong hs_cloudhsm_in_flight;
+static atomic_ulong hs_cloudhsm_in_flight_max;
+static atomic_ullong hs_cloudhsm_slept_us;
+
+/* --- time ------------------------------------------------------------------------------------ */
+
+static long long hs_cloudhsm_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * HS_CLOUDHSM_NS + ts.tv_nsec;
+}
+
+/* Sleeps ns nanoseconds on CLOCK_MONOTONIC, to an absolute deadline so signals do not stretch
+ * it. */
+static void hs_cloudhsm_sleep(long long ns)
+{
+    if (ns <= 0) {
+        return;
+    }
+    long long end = hs_cloudhsm_now_ns() + ns;
+    struct timespec ts = {(time_t)(end / HS_CLOUDHSM_NS), (long)(end % HS_CLOUDHSM_NS)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+    atomic_fetch_add(&hs_cloudhsm_slept_us, (unsigned long long)(ns / 1000));
+}
+
+static struct hs_cloudhsm_shape hs_cloudhsm_shape_get(void)
+{
+    pthread_mutex_lock(&hs_cloudhsm_lock);
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape;
+    pthread_mutex_unlock(&hs_cloudhsm_lock);
+    return s;
+}
+
+/* One round trip to the cluster. */
+static void hs_cloudhsm_round_trip(const struct hs_cloudhsm_shape *s)
+{
+    if (s->rtt_ns > 0) {
+        atomic_fetch_add(&hs_cloudhsm_net_calls, 1);
+        hs_cloudhsm_sleep(s->rtt_ns);
+    }
+}
+
+/* --- shape parsing ----------------------------------------------------------------------------- */
+
+/* A decimal number in [lo, hi] from s[0..n). */
+static bool hs_cloudhsm_parse_num(const char *s, size_t n, double lo, double hi, double *out)
+{
+    char text[HS_CLOUDHSM_NUM_MAX + 1];
+    if (n == 0 || n > HS_CLOUDHSM_NUM_MAX || s[0] < '0' || s[0] > '9') {
+        return false;
+    }
+    memcpy(text, s, n);
+    text[n] = '\0';
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    /* NaN fails both comparisons. */
+    if (errno != 0 || end != text + n || !(v >= lo && v <= hi)) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool hs_cloudhsm_parse_int(const char *s, size_t n, unsigned lo, unsigned hi, unsigned *out)
+{
+    double v = 0;
+    if (!hs_cloudhsm_parse_num(s, n, lo, hi, &v) || v != (double)(unsigned)v) {
+        return false;
+    }
+    *out = (unsigned)v;
+    return true;
+}
+
+static bool hs_cloudhsm_parse_ckr(const char *s, size_t n, CK_RV *out)
+{
+    static const struct {
+        const char *name;
+        CK_RV rv;
+    } codes[] = {
+        {"CKR_FUNCTION_FAILED", CKR_FUNCTION_FAILED},
+        {"CKR_OPERATION_ACTIVE", CKR_OPERATION_ACTIVE},
+        {"CKR_DEVICE_ERROR", CKR_DEVICE_ERROR},
+    };
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strlen(codes[i].name) == n && memcmp(codes[i].name, s, n) == 0) {
+            *out = codes[i].rv;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool hs_cloudhsm_key_is(const char *key, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(key, lit, n) == 0;
+}
+
+/* One KEY=VALUE item into *s; seen is a bit per key, so that each comes at most once. */
+static bool hs_cloudhsm_parse_item(const char *key, size_t kn, const char *val, size_t vn,
+                                   struct hs_cloudhsm_shape *s, uint32_t *seen)
+{
+    unsigned bit = 0;
+    bool ok = false;
+    double v = 0;
+    if (hs_cloudhsm_key_is(key, kn, "rtt_ms")) {
+        ok = hs_cloudhsm_parse_num(val, vn, 0, HS_CLOUDHSM_RTT_MS_MAX, &v);
+        s->rtt_ns = (long long)(v * 1e6);
+    } else if (hs_cloudhsm_key_is(key, kn, "hsms")) {
+        bit = 1;
+        ok = hs_cloudhsm_parse_int(val, vn, 1, HS_CLOUDHSM_HSMS_MAX, &s->hsms);
+    } else if (hs_cloudhsm_key_is(key, kn, "slots")) {
+        bit = 2;
+        ok = hs_cloudhsm_parse_int(val, vn, 1, HS_CLOUDHSM_SLOTS_MAX, &s->slots);
+    } else if (hs_cloudhsm_key_is(key, kn, "burst_ms")) {
+        bit = 3;
+        ok = hs_cloudhsm_parse_num(val, vn, 0, HS_CLOUDHSM_BURST_MS_MAX, &s->burst_ms);
+    } else if (hs_cloudhsm_key_is(key, kn, "throttle")) {
+        bit = 4;
+        ok = hs_cloudhsm_parse_ckr(val, vn, &s->throttle_rv);
+    } else if (kn > 5 && memcmp(key, "rate.", 5) == 0) {
+        for (unsigned f = 1; f < HS_CLOUDHSM_FAMILY_COUNT && !ok; f++) {
+            if (hs_cloudhsm_key_is(key + 5, kn - 5, hs_cloudhsm_families[f].name)) {
+                bit = 4 + f;
+                ok = hs_cloudhsm_parse_num(val, vn, 1, HS_CLOUDHSM_RATE_MAX, &s->rate[f]);
+            }
+        }
+    }
+    if (!ok || (*seen & (1U << bit)) != 0) {
+        return false;
+    }
+    *seen |= 1U << bit;
+    return true;
+}
+
+static bool hs_cloudhsm_parse(const char *spec, struct hs_cloudhsm_shape *out)
+{
+    struct hs_cloudhsm_shape s = {0, 2, 64, 10.0, {0}, CKR_FUNCTION_FAILED};
+    uint32_t seen = 0;
+    size_t len = spec == NULL ? 0 : strnlen(spec, HS_CLOUDHSM_SHAPE_MAX + 1);
+    /* A trailing comma would end the loop before its empty item. */
+    if (len > HS_CLOUDHSM_SHAPE_MAX || (len > 0 && spec[len - 1] == ',')) {
+        return false;
+    }
+    for (size_t at = 0; at < len;) {
+        const char *item = spec + at;
+        const char *comma = memchr(item, ',', len - at);
+        size_t n = comma == NULL ? len - at : (size_t)(comma - item);
+        at += n + 1;
+        const char *eq = memchr(item, '=', n);
+        if (eq == NULL || eq == item ||
+            !hs_cloudhsm_parse_item(item, (size_t)(eq - item), eq + 1, n - (size_t)(eq - item) - 1,
+                                    &s, &seen)) {
+            return false;
+        }
+    }
+    *out = s;
+    return true;
+}
+
+/* Installs the shape of spec, refills the buckets and resets the counters; false (and nothing
+ * changed) when the spec is bad. */
+static bool hs_cloudhsm_apply(const char *spec)
+{
+    struct hs_cloudhsm_shape s;
+    if (!hs_cloudhsm_parse(spec, &s)) {
+        return false;
+    }
+    long long now = hs_cloudhsm_now_ns();
+    pthread_mutex_lock(&hs_cloudhsm_lock);
+    hs_cloudhsm_shape = s;
+    for (size_t f = 0; f < HS_CLOUDHSM_FAMILY_COUNT; f++) {
+        struct hs_cloudhsm_bucket *b = &hs_cloudhsm_buckets[f];
+        pthread_mutex_lock(&b->lock);
+        b->tokens = s.rate[f] * s.burst_ms / 1000.0;
+        b->tokens = b->tokens < 1.0 ? 1.0 : b->tokens;
+        b->last_ns = now;
+        pthread_mutex_unlock(&b->lock);
+    }
+    pthread_mutex_unlock(&hs_cloudhsm_lock);
+    atomic_store(&hs_cloudhsm_net_calls, 0);
+    atomic_store(&hs_cloudhsm_signs, 0);
+    atomic_store(&hs_cloudhsm_throttled_rate, 0);
+    atomic_store(&hs_cloudhsm_throttled_busy, 0);
+    atomic_store(&hs_cloudhsm_in_flight_max, atomic_load(&hs_cloudhsm_in_flight));
+    atomic_store(&hs_cloudhsm_slept_us, 0);
+    return true;
+}
+
+/* --- the cluster's capacity -------------------------------------------------------------------- */
+
+/* Takes one signature from family f's bucket; true when it had one (or f is not limited). */
+static bool hs_cloudhsm_bucket_take(const struct hs_cloudhsm_shape *s, enum hs_cloudhsm_family f)
+{
+    double rate = s->rate[f];
+    if (f == HS_CLOUDHSM_FAMILY_NONE || rate <= 0) {
+        return true;
+    }
+    double depth = rate * s->burst_ms / 1000.0;
+    depth = depth < 1.0 ? 1.0 : depth;
+    struct hs_cloudhsm_bucket *b = &hs_cloudhsm_buckets[f];
+    long long now = hs_cloudhsm_now_ns();
+    pthread_mutex_lock(&b->lock);
+    b->tokens += (double)(now - b->last_ns) * rate / (double)HS_CLOUDHSM_NS;
+    b->tokens = b->tokens > depth ? depth : b->tokens;
+    b->last_ns = now > b->last_ns ? now : b->last_ns;
+    bool ok = b->tokens >= 1.0;
+    b->tokens -= ok ? 1.0 : 0.0;
+    pthread_mutex_unlock(&b->lock);
+    return ok;
+}
+
+/* A slot on the least busy HSM, whose index goes to *out; false when every slot is taken. */
+static bool hs_cloudhsm_slot_take(const struct hs_cloudhsm_shape *s, unsigned *out)
+{
+    unsigned start = atomic_fetch_add(&hs_cloudhsm_next_hsm, 1);
+    for (unsigned tries = 0; tries < 4; tries++) {
+        unsigned best = 0;
+        unsigned best_busy = UINT32_MAX;
+        for (unsigned i = 0; i < s->hsms; i++) {
+            unsigned h = (start + i) % s->hsms;
+            unsigned busy = atomic_load(&hs_cloudhsm_busy[h]);
+            if (busy < best_busy) {
+                best = h;
+                best_busy = busy;
+            }
+        }
+        if (best_busy >= s->slots) {
+            return false;
+        }
+        if (atomic_compare_exchange_strong(&hs_cloudhsm_busy[best], &best_busy, best_busy + 1)) {
+            unsigned long n = atomic_fetch_add(&hs_cloudhsm_in_flight, 1) + 1;
+            unsigned long max = atomic_load(&hs_cloudhsm_in_flight_max);
+            while (n > max && !atomic_compare_exchange_weak(&hs_cloudhsm_in_flight_max, &max, n)) {
+            }
+            *out = best;
+            return true;
+        }
+    }
+    /* Lost every race: as busy as full. */
+    return false;
+}
+
+static void hs_cloudhsm_slot_put(unsigned hsm)
+{
+    atomic_fetch_sub(&hs_cloudhsm_busy[hsm], 1);
+    atomic_fetch_sub(&hs_cloudhsm_in_flight, 1);
+}
+
+/* --- sessions and keys ------------------------------------------------------------------------- */
+
+static atomic_uint_fast64_t *hs_cloudhsm_session_slot(CK_SESSION_HANDLE h)
+{
+    return &hs_cloudhsm_sessions[h & (HS_CLOUDHSM_SESSIONS - 1)];
+}
+
+static void hs_cloudhsm_session_set(CK_SESSION_HANDLE h, enum hs_cloudhsm_family f, bool pending)
+{
+    uint64_t v = ((uint64_t)h << 8) | ((uint64_t)f << 1) | (pending ? 1U : 0U);
+    atomic_store(hs_cloudhsm_session_slot(h), v);
+}
+
+/* The family C_SignInit found for session h, and whether its signature was throttled. */
+static enum hs_cloudhsm_family hs_cloudhsm_session_get(CK_SESSION_HANDLE h, bool *pending)
+{
+    uint64_t v = atomic_load(hs_cloudhsm_session_slot(h));
+    *pending = false;
+    if ((v >> 8) != (uint64_t)h || v == 0) {
+        return HS_CLOUDHSM_FAMILY_NONE;
+    }
+    *pending = (v & 1U) != 0;
+    return (enum hs_cloudhsm_family)((v >> 1) & 0x7f);
+}
+
+static void hs_cloudhsm_session_clear(CK_SESSION_HANDLE h)
+{
+    uint64_t v = atomic_load(hs_cloudhsm_session_slot(h));
+    if ((v >> 8) == (uint64_t)h) {
+        atomic_compare_exchange_strong(hs_cloudhsm_session_slot(h), &v, 0);
+    }
+}
+
+static bool hs_cloudhsm_bytes_eq(const CK_ATTRIBUTE *a, const unsigned char *p, size_t n)
+{
+    return a->ulValueLen == n && memcmp(a->pValue, p, n) == 0;
+}
+
+/* Reads key's family from the real module (no round trip: this is the model's bookkeeping). */
+static enum hs_cloudhsm_family hs_cloudhsm_key_lookup(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+    CK_KEY_TYPE type = 0;
+    CK_ATTRIBUTE t = {CKA_KEY_TYPE, &type, sizeof(type)};
+    if (hs_cloudhsm_real->C_GetAttributeValue(h, key, &t, 1) != CKR_OK) {
+        return HS_CLOUDHSM_FAMILY_NONE;
+    }
+    if (type == CKK_EC_EDWARDS) {
+        return HS_CLOUDHSM_FAMILY_ED25519;
+    }
+    unsigned char buf[HS_CLOUDHSM_ATTR_MAX];
+    CK_ATTRIBUTE a = {type == CKK_RSA ? CKA_MODULUS : CKA_EC_PARAMS, buf, sizeof(buf)};
+    if ((type != CKK_RSA && type != CKK_EC) ||
+        hs_cloudhsm_real->C_GetAttributeValue(h, key, &a, 1) != CKR_OK) {
+        return HS_CLOUDHSM_FAMILY_NONE;
+    }
+    if (type == CKK_RSA) {
+        return a.ulValueLen == 256   ? HS_CLOUDHSM_FAMILY_RSA2048
+               : a.ulValueLen == 384 ? HS_CLOUDHSM_FAMILY_RSA3072
+               : a.ulValueLen == 512 ? HS_CLOUDHSM_FAMILY_RSA4096
+                                     : HS_CLOUDHSM_FAMILY_NONE;
+    }
+    return hs_cloudhsm_bytes_eq(&a, hs_cloudhsm_oid_p256, sizeof(hs_cloudhsm_oid_p256))
+               ? HS_CLOUDHSM_FAMILY_P256
+           : hs_cloudhsm_bytes_eq(&a, hs_cloudhsm_oid_p384, sizeof(hs_cloudhsm_oid_p384))
+               ? HS_CLOUDHSM_FAMILY_P384
+           : hs_cloudhsm_bytes_eq(&a, hs_cloudhsm_oid_p521, sizeof(hs_cloudhsm_oid_p521))
+               ? HS_CLOUDHSM_FAMILY_P521
+               : HS_CLOUDHSM_FAMILY_NONE;
+}
+
+/* The family of key, from the cache or looked up once. */
+static enum hs_cloudhsm_family hs_cloudhsm_key_family(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+    atomic_uint_fast64_t *e = &hs_cloudhsm_keys[key % HS_CLOUDHSM_KEYS];
+    uint64_t v = atomic_load(e);
+    if (v != 0 && (v >> 8) == (uint64_t)key) {
+        return (enum hs_cloudhsm_family)(v & 0xff);
+    }
+    enum hs_cloudhsm_family f = hs_cloudhsm_key_lookup(h, key);
+    atomic_store(e, ((uint64_t)key << 8) | (uint64_t)f);
+    return f;
+}
+
+static void hs_cloudhsm_key_forget(CK_OBJECT_HANDLE key)
+{
+    atomic_uint_fast64_t *e = &hs_cloudhsm_keys[key % HS_CLOUDHSM_KEYS];
+    uint64_t v = atomic_load(e);
+    if ((v >> 8) == (uint64_t)key) {
+        atomic_compare_exchange_strong(e, &v, 0);
+    }
+}
+
+/* --- the wrapped functions --------------------------------------------------------------------- */
+
+static CK_RV hs_cloudhsm_login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin,
+                               CK_ULONG pin_len)
+{
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    hs_cloudhsm_round_trip(&s);
+    return hs_cloudhsm_real->C_Login(h, user, pin, pin_len);
+}
+
+static CK_RV hs_cloudhsm_logout(CK_SESSION_HANDLE h)
+{
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    hs_cloudhsm_round_trip(&s);
+    return hs_cloudhsm_real->C_Logout(h);
+}
+
+static CK_RV hs_cloudhsm_find_objects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,
+                                      CK_ULONG_PTR out_count)
+{
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    hs_cloudhsm_round_trip(&s);
+    return hs_cloudhsm_real->C_FindObjects(h, out, max, out_count);
+}
+
+static CK_RV hs_cloudhsm_get_attribute_value(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+                                             CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
+{
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    hs_cloudhsm_round_trip(&s);
+    return hs_cloudhsm_real->C_GetAttributeValue(h, obj, tmpl, n);
+}
+
+static CK_RV hs_cloudhsm_generate_key_pair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
+                                           CK_ATTRIBUTE_PTR pub, CK_ULONG npub,
+                                           CK_ATTRIBUTE_PTR priv, CK_ULONG npriv,
+                                           CK_OBJECT_HANDLE_PTR out_pub,
+                                           CK_OBJECT_HANDLE_PTR out_priv)
+{
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    hs_cloudhsm_round_trip(&s);
+    return hs_cloudhsm_real->C_GenerateKeyPair(h, mech, pub, npub, priv, npriv, out_pub, out_priv);
+}
+
+static CK_RV hs_cloudhsm_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj)
+{
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    hs_cloudhsm_round_trip(&s);
+    CK_RV rv = hs_cloudhsm_real->C_DestroyObject(h, obj);
+    if (rv == CKR_OK) {
+        hs_cloudhsm_key_forget(obj);
+    }
+    return rv;
+}
+
+/* Client state only: finds the key's family and takes the signature's token. A throttled
+ * signature never reaches the real module: C_Sign answers for it. */
+static CK_RV hs_cloudhsm_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
+{
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    enum hs_cloudhsm_family f = HS_CLOUDHSM_FAMILY_NONE;
+    bool limited = false;
+    for (size_t i = 1; i < HS_CLOUDHSM_FAMILY_COUNT; i++) {
+        limited = limited || s.rate[i] > 0;
+    }
+    /* A pass-through shape reads no attributes. A new C_SignInit replaces a throttled one. */
+    if (limited) {
+        f = hs_cloudhsm_key_family(h, key);
+    }
+    if (!hs_cloudhsm_bucket_take(&s, f)) {
+        hs_cloudhsm_session_set(h, f, true);
+        return CKR_OK;
+    }
+    CK_RV rv = hs_cloudhsm_real->C_SignInit(h, mech, key);
+    if (rv == CKR_OK) {
+        hs_cloudhsm_session_set(h, f, false);
+    }
+    return rv;
+}
+
+/* A throttled C_Sign ends the signing operation (PKCS#11 v2.40 §5.12), but the real one is
+ * still active: complete it into a scratch buffer and wipe the result. */
+static void hs_cloudhsm_end_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len)
+{
+    unsigned char scratch[HS_CLOUDHSM_SIG_MAX];
+    CK_ULONG n = 0;
+    if (hs_cloudhsm_real->C_Sign(h, data, len, NULL, &n) != CKR_OK || n > sizeof(scratch)) {
+        return;
+    }
+    (void)hs_cloudhsm_real->C_Sign(h, data, len, scratch, &n);
+    explicit_bzero(scratch, sizeof(scratch));
+}
+
+static CK_RV hs_cloudhsm_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
+                              CK_ULONG_PTR sig_len)
+{
+    bool pending = false;
+    enum hs_cloudhsm_family f = hs_cloudhsm_session_get(h, &pending);
+    if (pending && sig_len == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (pending && sig == NULL) {
+        /* The size query: answered in the client. */
+        *sig_len = hs_cloudhsm_families[f].sig_len;
+        return CKR_OK;
+    }
+    if (sig == NULL) {
+        return hs_cloudhsm_real->C_Sign(h, data, len, sig, sig_len);
+    }
+    struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    if (pending) {
+        hs_cloudhsm_round_trip(&s);
+        hs_cloudhsm_session_clear(h);
+        atomic_fetch_add(&hs_cloudhsm_throttled_rate, 1);
+        return s.throttle_rv;
+    }
+    unsigned hsm = 0;
+    if (!hs_cloudhsm_slot_take(&s, &hsm)) {
+        hs_cloudhsm_end_sign(h, data, len);
+        hs_cloudhsm_round_trip(&s);
+        hs_cloudhsm_session_clear(h);
+        atomic_fetch_add(&hs_cloudhsm_throttled_busy, 1);
+        return s.throttle_rv;
+    }
+    hs_cloudhsm_round_trip(&s);
+    CK_RV rv = hs_cloudhsm_real->C_Sign(h, data, len, sig, sig_len);
+    hs_cloudhsm_slot_put(hsm);
+    if (rv != CKR_BUFFER_TOO_SMALL) {
+        hs_cloudhsm_session_clear(h);
+    }
+    if (rv == CKR_OK) {
+        atomic_fetch_add(&hs_cloudhsm_signs, 1);
+    }
+    return rv;
+}
+
+static CK_RV hs_cloudhsm_close_session(CK_SESSION_HANDLE h)
+{
+    hs_cloudhsm_session_clear(h);
+    return hs_cloudhsm_real->C_CloseSession(h);
+}
+
+/* --- loading ----------------------------------------------------------------------------------- */
+
+/* Runs once: applies $HSMSIGN_CLOUDHSM_SHAPE, loads the real module, builds the function list. */
+static void hs_cloudhsm_load(void)
+{
+    for (size_t f = 0; f < HS_CLOUDHSM_FAMILY_COUNT; f++) {
+        pthread_mutex_init(&hs_cloudhsm_buckets[f].lock, NULL);
+    }
+    if (!hs_cloudhsm_apply(getenv(HS_CLOUDHSM_SHAPE_ENV))) {
+        fprintf(stderr, "p11_cloudhsm: bad shape in $%s\n", HS_CLOUDHSM_SHAPE_ENV);
+        hs_cloudhsm_load_rv = CKR_ARGUMENTS_BAD;
+        return;
+    }
+    const char *path = getenv(HS_CLOUDHSM_MODULE_ENV);
+    if (path == NULL || path[0] == '\0') {
+        path = HS_CLOUDHSM_DEFAULT_MODULE;
+    }
+    hs_cloudhsm_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (hs_cloudhsm_dl == NULL) {
+        fprintf(stderr, "p11_cloudhsm: cannot load %s: %s\n", path, dlerror());
+        return;
+    }
+    CK_C_GetFunctionList get_list = NULL;
+    /* POSIX: the object pointer returned by dlsym converts to a function pointer. */
+    *(void **)(&get_list) = dlsym(hs_cloudhsm_dl, "C_GetFunctionList");
+    CK_FUNCTION_LIST *real = NULL;
+    /* Our own C_GetFunctionList (the module pointed at itself) would recurse. */
+    if (get_list == NULL || get_list == C_GetFunctionList || get_list(&real) != CKR_OK ||
+        real == NULL) {
+        fprintf(stderr, "p11_cloudhsm: %s has no usable C_GetFunctionList\n", path);
+        return;
+    }
+    hs_cloudhsm_real = real;
+    hs_cloudhsm_list = *real;
+    hs_cloudhsm_list.C_Login = hs_cloudhsm_login;
+    hs_cloudhsm_list.C_Logout = hs_cloudhsm_logout;
+    hs_cloudhsm_list.C_FindObjects = hs_cloudhsm_find_objects;
+    hs_cloudhsm_list.C_GetAttributeValue = hs_cloudhsm_get_attribute_value;
+    hs_cloudhsm_list.C_GenerateKeyPair = hs_cloudhsm_generate_key_pair;
+    hs_cloudhsm_list.C_DestroyObject = hs_cloudhsm_destroy_object;
+    hs_cloudhsm_list.C_SignInit = hs_cloudhsm_sign_init;
+    hs_cloudhsm_list.C_Sign = hs_cloudhsm_sign;
+    hs_cloudhsm_list.C_CloseSession = hs_cloudhsm_close_session;
+    hs_cloudhsm_load_rv = CKR_OK;
+}
+
+/* Unloads the real module with this one (after the caller's C_Finalize). */
+__attribute__((destructor)) static void hs_cloudhsm_unload(void)
+{
+    if (hs_cloudhsm_dl != NULL) {
+        dlclose(hs_cloudhsm_dl);
+        hs_cloudhsm_dl = NULL;
+    }
+}
+
+CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
+{
+    if (out == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    pthread_once(&hs_cloudhsm_once, hs_cloudhsm_load);
+    if (hs_cloudhsm_load_rv != CKR_OK) {
+        return hs_cloudhsm_load_rv;
+    }
+    *out = &hs_cloudhsm_list;
+    return CKR_OK;
+}
+
+/* --- control ----------------------------------------------------------------------------------- */
+
+int hs_cloudhsm_configure(const char *spec)
+{
+    pthread_once(&hs_cloudhsm_once, hs_cloudhsm_load);
+    return hs_cloudhsm_apply(spec) ? 0 : -1;
+}
+
+void hs_cloudhsm_get_stats(struct hs_cloudhsm_stats *out)
+{
+    if (out == NULL) {
+        return;
+    }
+    out->net_calls = atomic_load(&hs_cloudhsm_net_calls);
+    out->signs = atomic_load(&hs_cloudhsm_signs);
+    out->throttled_rate = atomic_load(&hs_cloudhsm_throttled_rate);
+    out->throttled_busy = atomic_load(&hs_cloudhsm_throttled_busy);
+    out->in_flight_max = atomic_load(&hs_cloudhsm_in_flight_max);
+    out->slept_us = atomic_load(&hs_cloudhsm_slept_us);
+}
