@@ -76,6 +76,16 @@ function fmtDate(s) {
   return isNaN(d) ? String(s) : d.toISOString().replace(".000Z", "Z");
 }
 
+// A query string for a signed request: every name and value through encodeURIComponent, so a
+// space is %20. (URLSearchParams writes "+", which aws4fetch signs as a space but hsmsignd reads
+// as a plus, RFC 3986: a 401; docs/api.md.)
+function qs(params) {
+  return Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null && v !== "")
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join("&");
+}
+
 function badge(status) {
   return h("span", { class: `badge ${status}` }, status);
 }
@@ -389,12 +399,12 @@ function pageInventory(main) {
     h("div", {}, h("button", { type: "submit", id: "search" }, "Search")));
 
   function query(cursor) {
-    const q = new URLSearchParams({ limit: "25" });
-    for (const [id, k] of [["q-name", "name"], ["q-requester", "requester"], ["q-status", "status"], ["q-kind", "kind"]]) if (val(id)) q.set(k, val(id));
-    if (val("q-after")) q.set("expires_after", `${val("q-after")}T00:00:00Z`);
-    if (val("q-before")) q.set("expires_before", `${val("q-before")}T00:00:00Z`);
-    if (cursor) q.set("cursor", cursor);
-    return q;
+    return qs({
+      limit: "25", name: val("q-name"), requester: val("q-requester"), status: val("q-status"), kind: val("q-kind"),
+      expires_after: val("q-after") && `${val("q-after")}T00:00:00Z`,
+      expires_before: val("q-before") && `${val("q-before")}T00:00:00Z`,
+      cursor,
+    });
   }
 
   async function load(cursor) {
@@ -652,11 +662,17 @@ async function pageHealth(main) {
   let prev = null;
   async function tick() {
     try {
-      const hz = await fetch(`${config.api_base}/healthz`, { cache: "no-store" });
-      fill(tokenBox, hz.ok ? h("span", { class: "okmsg" }, "ok: a token session answers") : h("span", { class: "error" }, `unhealthy (HTTP ${hz.status})`));
+      const hz = await fetch(new URL("/healthz", config.api_base || location.origin), { cache: "no-store" });
       const ms = promParse(await pub("/metrics", "text"));
+      const up = ms.find((m) => m.name === "hsmsign_token_up");
+      fill(tokenBox, hz.ok && (!up || up.value === 1)
+        ? h("span", { class: "okmsg" }, "ok: a token session answers (/healthz 200, hsmsign_token_up 1)")
+        : h("span", { class: "error" }, `unhealthy: /healthz ${hz.status}, hsmsign_token_up ${up ? up.value : "absent"}`));
       const t = Date.now() / 1000;
-      const issued = sum(ms, "hsmsign_requests_total", (l) => /^POST \/v1\/(ssh\/)?certificates$|^POST \/v1\/ssh\/keys$/.test(l.route) && /^20/.test(l.status));
+      // Certificates handed out (X.509 and SSH); from the requests when hsmsign_issued_total is absent.
+      const issued = ms.some((m) => m.name === "hsmsign_issued_total")
+        ? sum(ms, "hsmsign_issued_total", (l) => l.kind === "x509" || l.kind === "ssh")
+        : sum(ms, "hsmsign_requests_total", (l) => /^POST \/v1\/(ssh\/)?certificates$/.test(l.route) && l.status === "200");
       const cs = sum(ms, "hsmsign_c_sign_duration_seconds_sum"), cn = sum(ms, "hsmsign_c_sign_duration_seconds_count");
       pool.push(t, [sum(ms, "hsmsign_pool_sessions", (l) => l.state === "in_use"), sum(ms, "hsmsign_pool_sessions", (l) => l.state === "open")]);
       if (prev) {
@@ -676,9 +692,8 @@ async function pageHealth(main) {
     const now = Date.now();
     let cursor = null;
     for (let page = 0; page < 10; page++) {
-      const q = new URLSearchParams({ status: "good", limit: "200", expires_after: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
-        expires_before: new Date(now + 30 * 86400000).toISOString().replace(/\.\d+Z$/, "Z") });
-      if (cursor) q.set("cursor", cursor);
+      const q = qs({ status: "good", limit: "200", expires_after: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
+        expires_before: new Date(now + 30 * 86400000).toISOString().replace(/\.\d+Z$/, "Z"), cursor });
       const res = await api("GET", `/v1/certificates?${q}`);
       for (const c of res.certificates) {
         const d = Math.floor((new Date(c.kind === "ssh" ? c.valid_before : c.not_after) - now) / 86400000);

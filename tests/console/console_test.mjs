@@ -241,12 +241,18 @@ await step("inventory", async () => {
   check("a serial opens the SSH certificate's detail", /bob/.test(await page.textContent("#inventory-detail")) &&
     (await page.textContent("#inventory-detail")).includes(bobSerial));
   await page.fill("#q-serial", "");
+  // A space in a signed query (%20, never "+"): answered, an empty page, no 401.
+  await page.fill("#q-name", "no such name+");
+  await page.click("#search");
+  await page.waitForFunction(() => /0 certificate\(s\)|HTTP|signature/.test(document.getElementById("inventory-table").textContent));
+  check("a name with a space and a plus is sent as signed (an empty page, not a 401)", /^0 certificate\(s\)/.test(await page.textContent("#inventory-table")), await page.textContent("#inventory-table"));
+  await page.fill("#q-requester", env("PRINCIPAL"));
   await page.fill("#q-name", "CONSOLE-E2E");
   await page.click("#search");
   await page.waitForFunction(() => document.querySelectorAll("#inventory-table tbody tr").length > 0 &&
     !/Loading/.test(document.getElementById("inventory-table").textContent));
   const serials = await page.$$eval("#inventory-table a[data-serial]", (as) => as.map((a) => a.dataset.serial));
-  check("search by name (case-insensitive) finds the issued certificate, and only it", serials.length === 1 && serials[0].replace(/^0+/, "") === issuedSerial.replace(/^0+/, ""), serials.join(","));
+  check("search by name (case-insensitive) and requester ARN finds the issued certificate, and only it", serials.length === 1 && serials[0].replace(/^0+/, "") === issuedSerial.replace(/^0+/, ""), serials.join(","));
   await page.click("#inventory-table a[data-serial]");
   await page.waitForSelector("#revoke");
   await shot("inventory");
