@@ -76,13 +76,15 @@ write_config() { # $1 = the console directory
      {"access_key_id": "$(akid 2)", "secret_file": "out/bob.secret", "principal_arn": "$bob"},
      {"access_key_id": "$(akid 3)", "secret_file": "out/admin.secret", "principal_arn": "$admin"},
      {"access_key_id": "$(akid 4)", "secret_file": "out/stranger.secret",
-      "principal_arn": "$stranger"}]}},
+      "principal_arn": "$stranger"}]},
+           "mtls": {"proxy_header": "X-Client-Cert", "trusted_proxies": ["127.0.0.1"]}},
   "policy": {"admins": ["$admin"], "rules": [
     {"principals": ["$acct:user/*"], "profiles": ["client", "server"], "cn_patterns": ["*"],
      "dns_patterns": ["**.example.com"], "max_cert_ttl_hours": 12,
      "ssh_cert_types": ["user"], "ssh_principals": ["\${aws:username}", "ops"],
      "ssh_max_ttl_seconds": 3600},
-    {"principals": ["$admin"], "audiences": ["snowflake"], "max_token_ttl_seconds": 600}]},
+    {"principals": ["$admin"], "audiences": ["snowflake"], "max_token_ttl_seconds": 600},
+    {"principals": ["x509:CN=alice-web-*"], "audiences": ["https://device.example"]}]},
   "ssh": {"user_ca": ["con-user-ca"]},
   "console": {"dir": "$1"} }
 EOF
@@ -243,6 +245,7 @@ issue() {
     local body
     body=$(jq -n --rawfile csr out/x.csr '{csr: $csr, profile: "client"}')
     [ "$(call "$1" POST /v1/certificates "$body")" = 200 ] || { head -c 300 out/resp; return 1; }
+    jq -r .certificate out/resp >"out/cert-$2.pem"
     jq -r .serial out/resp
 }
 issue_ssh() { # WHO PRINCIPAL: an SSH user certificate; its serial (decimal) to stdout
@@ -378,6 +381,16 @@ done
 call admin GET "/v1/certificates?cursor=$cursor&limit=11" >/dev/null
 check "the untampered cursor gives the 12th, and no cursor" jq_resp '(.certificates | length) == 1 and (has("cursor") | not)'
 check "a malformed %-escape cannot be canonicalised for SigV4: 401 before the 400" test "$(call admin GET "/v1/certificates?name=%zz")" = 401
+
+# whoami with a client certificate this service issued (through the trusted proxy's header).
+urlenc() { $py -c 'import sys, urllib.parse; print(urllib.parse.quote(open(sys.argv[1]).read(), safe=""))' "$1"; }
+check "whoami with alice-web-1's client certificate in X-Client-Cert -> 200" test "$(curl -sS \
+    -o out/resp -w '%{http_code}' -H "X-Client-Cert: $(urlenc out/cert-alice-web-1.pem)" \
+    "$svc_url/v1/whoami")" = 200
+check "  ... x509:CN=alice-web-1, client_certificate, its audience rule, not admin" \
+    jq_resp '.principal == "x509:CN=alice-web-1" and .authenticated_by == "client_certificate" and .admin == false and (.permissions.rules | length == 1 and .[0].audiences == ["https://device.example"])'
+check "its revoked sibling alice-web-3's certificate -> 401" test "$(curl -sS -o out/resp \
+    -w '%{http_code}' -H "X-Client-Cert: $(urlenc out/cert-alice-web-3.pem)" "$svc_url/v1/whoami")" = 401
 
 # --- 4. /metrics: what the console's health page charts ----------------------------------------
 metrics_ok() {
