@@ -13,6 +13,7 @@ packages=(
     util-linux clang-format valgrind strace shellcheck jq
     clang libclang-rt-14-dev
     nodejs npm
+    chromium fonts-dejavu-core # the web console's browser test (tests/console), headless
     openssh-client openssh-server python3-cryptography
     libsodium-dev python3-nacl
     go-md2man man-db

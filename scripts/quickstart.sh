@@ -47,6 +47,17 @@ bin="$build/bin"
 say "programs: $bin/{hsmsignd,keyceremony,hsmsign,hsmsign-authorizer}"
 echo "export PATH=\"$bin:\$PATH\"    # (also set by: . var/dev/env)" >&2
 
+# The web console (console/, docs/console.md): bundled into console/dist (npm ci the first time);
+# served by hsmsignd at /ui/. Without node/npm or the registry, hsmsignd runs without it.
+say "web console (console/build.sh)"
+console_dir=
+if console_dir=$("$repo/console/build.sh"); then
+    :
+else
+    console_dir=
+    echo "console/build.sh failed: hsmsignd runs without the web console" >&2
+fi
+
 mkdir -p "$home/var/dev/ceremony"
 cd "$home"
 export SOFTHSM2_CONF="$home/var/softhsm/softhsm2.conf"
@@ -157,11 +168,22 @@ fi
 # An existing config follows the listen address (issue 13): issuer, CRL URL and "listen" are
 # rewritten when they are the ones this script wrote for another address; anything else is kept
 # and reported. Prints the issuer the config ends up with.
-issuer=$(/usr/bin/python3 - var/dev/hsmsignd.json "$endpoint" "$listen" <<'PY'
+issuer=$(/usr/bin/python3 - var/dev/hsmsignd.json "$endpoint" "$listen" "$console_dir" <<'PY'
 import json, os, re, shutil, sys
-path, endpoint, listen = sys.argv[1:4]
+path, endpoint, listen, console_dir = sys.argv[1:5]
 with open(path) as f:
     cfg = json.load(f)
+# The console member follows the checkout's console/dist (issue 14): added, or updated when it
+# is one this script wrote (a console/dist of some checkout); another directory is kept.
+ours_console = re.fullmatch(r".*/console/dist", cfg.get("console", {}).get("dir", "/console/dist"))
+if console_dir and ours_console and cfg.get("console") != {"dir": console_dir}:
+    cfg["console"] = {"dir": console_dir}
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    print(f"var/dev/hsmsignd.json: console.dir -> {console_dir}", file=sys.stderr)
 old = cfg["jwt"]["issuer"]
 ours = re.fullmatch(r"http://[^/]+:[0-9]+", old) is not None
 say = lambda m: print("var/dev/hsmsignd.json: " + m, file=sys.stderr)
@@ -202,6 +224,8 @@ umask 022
 case "$mode" in
     foreground)
         say "hsmsignd on $listen (Ctrl-C stops it; . var/dev/env for the client settings)"
+        [ -z "$console_dir" ] || [ "$port" = 0 ] ||
+            say "web console: $endpoint/ui/ (sign in with var/dev/env's access key and region)"
         exec env HSMSIGN_LISTEN="$listen" "$bin/hsmsignd" --config var/dev/hsmsignd.json
         ;;
     demo) exec "$repo/scripts/demo.sh" "$home" "$bin" "$listen" ;;
@@ -241,3 +265,4 @@ if [ "$port" = 0 ]; then # the endpoint is only known now
     sed -i "s|^export HSMSIGN_ENDPOINT=.*|export HSMSIGN_ENDPOINT=http://$host:$ready|" var/dev/env
 fi
 say "hsmsignd ready on port $ready (pid $pid); stop it with: kill \"\$(cat var/dev/hsmsignd.pid)\""
+[ -z "$console_dir" ] || say "web console: http://$host:$ready/ui/ (sign in with var/dev/env's access key and region)"

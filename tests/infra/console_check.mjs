@@ -366,7 +366,8 @@ async function selftest() {
     ["csp", "connect-src without the Cognito identity origin", (i) => (i.consoleMain = i.consoleMain.replace(" https://cognito-identity.${local.region}.amazonaws.com", ""))],
     ["csp", "script-src with 'unsafe-inline'", (i) => (i.consoleMain = i.consoleMain.replace(`"script-src 'self'"`, `"script-src 'self' 'unsafe-inline'"`))],
     ["csp", "hsmsignd's CSP gains a directive CloudFront lacks", (i) => (i.cSources["api/api_ui_fixture.c"] = HSMSIGND_CSP_C.replace("form-action 'self';", "form-action 'self'; worker-src 'self';"))],
-    ["csp", "hsmsignd routes /ui but sends no CSP", (i) => (i.cSources["api/api_ui_fixture.c"] = `static const char *r = "/ui/{path}";`)],
+    // Only the fixture: the repository's own api/*.c has the CSP since hsmsignd serves /ui.
+    ["csp", "hsmsignd routes /ui but sends no CSP", (i) => (i.cSources = { "api/api_ui_fixture.c": `static const char *r = "/ui/{path}";` })],
     ["contract", "a config.json member renamed in Terraform", (i) => (i.consoleFiles = i.consoleFiles.replace("user_pool_domain =", "userpool_domain  ="))],
     ["contract", "docs/console.md's example lacks a member", (i) => (i.docs = (i.docs || "").replace(/"provider":[^\n]*\n/, "").replace(/,(\s*)\}/, "$1}"))],
     ["contract", "the console code does not read redirect_uri", (i) => (i.consoleCode = { "console/src/config.js": CODE.replace("c.cognito.redirect_uri, ", "") })],

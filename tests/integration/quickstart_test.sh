@@ -89,4 +89,13 @@ no_pin() {
     ! grep -rqF -- "$pin" "$home"/demo-*.log "$home/var/dev" "$home/var/softhsm/init-token.log"
 }
 check "the PIN appears in no output or log" no_pin
+# The web console (issue 14): built into console/dist and named in the generated config.
+console_configured() {
+    [ -f "$repo/console/dist/index.html" ] &&
+        $py -c 'import json, sys; c = json.load(open(sys.argv[1]))
+sys.exit(c["console"]["dir"] != sys.argv[2])' "$home/var/dev/hsmsignd.json" "$repo/console/dist"
+}
+if command -v npm >/dev/null; then
+    check "quickstart built console/dist and set console.dir in hsmsignd.json" console_configured
+fi
 finish
