@@ -17,9 +17,9 @@ const char *svc_class_name(unsigned int cls)
 
 static HS_RESULT svc_sched_shares(json_object *shares, struct p11_sched_config *out)
 {
-    HS_GUARD(hs_json_check_keys(shares, (const char *const[]){"certificate", "token", "ssh", "crl",
-                                                              "background", NULL},
-                                "scheduler.shares"));
+    static const char *const allowed[] = {"certificate", "token", "ssh", "crl", "background",
+                                          NULL};
+    HS_GUARD(hs_json_check_keys(shares, allowed, "scheduler.shares"));
     for (unsigned int i = 0; i < SVC_CLASS_COUNT; i++) {
         int64_t w = 0;
         HS_GUARD(hs_json_get_int(shares, svc_class_names[i], false, 1, P11_SCHED_WEIGHT_MAX,
