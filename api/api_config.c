@@ -8,10 +8,10 @@
 #include "common/hs_file.h"
 #include "common/hs_json.h"
 #include "pkcs11/p11_key.h"
+#include "service/svc_sched.h"
 #include "signer/sgn_cert.h"
 #include "signer/sgn_ext.h"
 #include "signer/sgn_jwt.h"
-#include "service/svc_sched.h"
 
 #define API_PATH_MAX 1024
 #define API_ARN_MAX 2048
@@ -403,8 +403,8 @@ static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
     static const char *const allowed[] = {
-        "listen",         "token", "ca",     "profiles", "inventory", "jwt",
-        "token_profiles", "auth",  "policy", "limits",   "ssh",       "scheduler", NULL};
+        "listen", "token",  "ca",     "profiles", "inventory", "jwt", "token_profiles",
+        "auth",   "policy", "limits", "ssh",      "scheduler", NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));

@@ -33,7 +33,7 @@
 #define API_LIMIT_CONNECTIONS_PER_IP 32
 #define API_LIMIT_CONNECTION_TIMEOUT_S 30
 #define API_LIMIT_REQUEST_TIMEOUT_S 10
-#define API_LIMIT_WORKERS 8       /* least default workers (the default is 2 x pool_size) */
+#define API_LIMIT_WORKERS 8 /* least default workers (the default is 2 x pool_size) */
 #define API_LIMIT_WORKERS_MAX 256
 #define API_LIMIT_SHUTDOWN_GRACE_S 10
 #define API_SSH_KRL_VALIDITY_S 3600L
@@ -94,8 +94,8 @@ struct api_config {
     long max_connections_per_ip;
     long connection_timeout_s; /* seconds */
     long request_timeout_s;    /* seconds */
-    long workers;          /* resolved: never 0 (api_config.c api_size_workers) */
-    long shutdown_grace_s; /* seconds */
+    long workers;              /* resolved: never 0 (api_config.c api_size_workers) */
+    long shutdown_grace_s;     /* seconds */
 };
 
 /* Reads and validates the config at path; listen_override (may be NULL, e.g. $HSMSIGN_LISTEN)

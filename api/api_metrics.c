@@ -211,13 +211,11 @@ static HS_RESULT api_metrics_sched(struct p11_sched *sched, struct hs_buf *out)
          "Throttling answers of the token met by the class's operations."},
     };
     for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
-        HS_GUARD(
-            api_metrics_sched_family(sched, out, fam[i].name, fam[i].type, fam[i].help, i));
+        HS_GUARD(api_metrics_sched_family(sched, out, fam[i].name, fam[i].type, fam[i].help, i));
     }
-    HS_GUARD(api_metrics_printf(out,
-                                "# HELP hsmsign_sched_wait_seconds_total Time admitted "
-                                "operations waited for a slot, per class.\n"
-                                "# TYPE hsmsign_sched_wait_seconds_total counter\n"));
+    HS_GUARD(api_metrics_printf(out, "# HELP hsmsign_sched_wait_seconds_total Time admitted "
+                                     "operations waited for a slot, per class.\n"
+                                     "# TYPE hsmsign_sched_wait_seconds_total counter\n"));
     for (unsigned int c = 0; c < p11_sched_classes(sched); c++) {
         struct p11_sched_stats st;
         p11_sched_get_stats(sched, c, &st);

@@ -14,15 +14,10 @@ static HS_RESULT p11_in_token(hs_result r)
 HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags, struct p11_token_config *out)
 {
     static const char *const plain[] = {"module", "label", "pin_file", "pin_env", NULL};
-    static const char *const pooled[] = {"module",
-                                         "label",
-                                         "pin_file",
-                                         "pin_env",
-                                         "pool_size",
-                                         "wait_ms",
-                                         "idle_check_seconds",
-                                         "throttle_deadline_ms",
-                                         NULL};
+    static const char *const pooled[] = {
+        "module",    "label",   "pin_file",           "pin_env",
+        "pool_size", "wait_ms", "idle_check_seconds", "throttle_deadline_ms",
+        NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "token", true, json_type_object, &obj));
     HS_GUARD(

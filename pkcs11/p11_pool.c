@@ -356,7 +356,8 @@ static HS_RESULT p11_pool_throttled_out(const struct p11_pool *pool, unsigned in
 {
     const struct hs_error *e = hs_error_last();
     CK_RV rv = e->ckr;
-    hs_result r = hs_error_raise_ckr(__FILE__, __LINE__, HS_ERR_HSM_OVERLOADED, rv, p11_ckr_name(rv));
+    hs_result r =
+        hs_error_raise_ckr(__FILE__, __LINE__, HS_ERR_HSM_OVERLOADED, rv, p11_ckr_name(rv));
     hs_error_add_detail("token \"%s\" still throttling after %u retries in %u ms",
                         pool->token_label, throttles, pool->throttle_deadline_ms);
     return r;
@@ -520,8 +521,9 @@ HS_RESULT p11_pool_new(struct p11_module *m, const struct p11_pool_config *cfg,
     pool->fn = p11_module_get0_functions(m);
     pool->wait_ms = cfg->wait_ms != 0 ? cfg->wait_ms : P11_POOL_DEFAULT_WAIT_MS;
     pool->idle_check_s = cfg->idle_check_s != 0 ? cfg->idle_check_s : P11_POOL_DEFAULT_IDLE_S;
-    HS_ENSURE_MSG(cfg->throttle_deadline_ms <= P11_POOL_THROTTLE_DEADLINE_MAX_MS, HS_ERR_INPUT_CONFIG,
-                  "throttle deadline must be at most %u ms", P11_POOL_THROTTLE_DEADLINE_MAX_MS);
+    HS_ENSURE_MSG(cfg->throttle_deadline_ms <= P11_POOL_THROTTLE_DEADLINE_MAX_MS,
+                  HS_ERR_INPUT_CONFIG, "throttle deadline must be at most %u ms",
+                  P11_POOL_THROTTLE_DEADLINE_MAX_MS);
     pool->throttle_deadline_ms =
         cfg->throttle_deadline_ms != 0 ? cfg->throttle_deadline_ms : P11_POOL_DEFAULT_THROTTLE_MS;
     memcpy(pool->token_label, cfg->token_label, strlen(cfg->token_label) + 1);

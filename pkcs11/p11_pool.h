@@ -59,12 +59,12 @@
 struct p11_pool_config {
     const char *token_label;     /* token to use (required) */
     const struct hs_secret *pin; /* user PIN (CloudHSM: "CU_user:password"); copied */
-    size_t size; /* sessions; 0 = p11_pool_default_size(); at most P11_POOL_SIZE_MAX */
-    unsigned int wait_ms;        /* longest wait for a free session; 0 = 5000 ms */
-    unsigned int idle_check_s;   /* sessions idle longer are checked with C_GetSessionInfo;
+    size_t size;          /* sessions; 0 = p11_pool_default_size(); at most P11_POOL_SIZE_MAX */
+    unsigned int wait_ms; /* longest wait for a free session; 0 = 5000 ms */
+    unsigned int idle_check_s;            /* sessions idle longer are checked with C_GetSessionInfo;
                                   0 = 60 s */
-    unsigned int throttle_deadline_ms;     /* retry throttling this long; 0 = 2000 ms */
-    const struct p11_sched_config *sched;  /* classes and shares (copied); NULL = one class */
+    unsigned int throttle_deadline_ms;    /* retry throttling this long; 0 = 2000 ms */
+    const struct p11_sched_config *sched; /* classes and shares (copied); NULL = one class */
 };
 
 /* The default session count: max(2 x online CPUs, 8), so that a remote HSM's round trip (1-2 ms

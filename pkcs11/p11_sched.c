@@ -92,8 +92,8 @@ HS_RESULT p11_sched_new(const struct p11_sched_config *cfg, size_t slots, struct
     }
     s->default_class = cfg->default_class < s->nclasses ? cfg->default_class : 0;
     s->max_queue = cfg->max_queue != 0 ? cfg->max_queue : P11_SCHED_DEFAULT_QUEUE;
-    s->timeout_ms = cfg->queue_timeout_ms != 0 ? cfg->queue_timeout_ms
-                                               : P11_SCHED_DEFAULT_TIMEOUT_MS;
+    s->timeout_ms =
+        cfg->queue_timeout_ms != 0 ? cfg->queue_timeout_ms : P11_SCHED_DEFAULT_TIMEOUT_MS;
     *out = s;
     return HS_OK;
 }

@@ -27,28 +27,28 @@
 
 #define P11_SCHED_CLASSES_MAX 8
 #define P11_SCHED_WEIGHT_MAX 1000
-#define P11_SCHED_QUEUE_MAX 4096         /* callers waiting per class */
-#define P11_SCHED_TIMEOUT_MAX_MS 60000U  /* longest queue_timeout_ms */
-#define P11_SCHED_DEFAULT_QUEUE 64       /* per class, when max_queue is 0 */
+#define P11_SCHED_QUEUE_MAX 4096        /* callers waiting per class */
+#define P11_SCHED_TIMEOUT_MAX_MS 60000U /* longest queue_timeout_ms */
+#define P11_SCHED_DEFAULT_QUEUE 64      /* per class, when max_queue is 0 */
 #define P11_SCHED_DEFAULT_TIMEOUT_MS 2000U
 
 struct p11_sched_config {
-    size_t nclasses;                           /* 1..P11_SCHED_CLASSES_MAX; 0 = one class */
+    size_t nclasses;                             /* 1..P11_SCHED_CLASSES_MAX; 0 = one class */
     unsigned int weights[P11_SCHED_CLASSES_MAX]; /* 1..P11_SCHED_WEIGHT_MAX each */
-    unsigned int default_class;   /* class of a thread that set none (p11_sched_class_swap) */
-    size_t max_queue;             /* waiting callers per class; 0 = P11_SCHED_DEFAULT_QUEUE */
+    unsigned int default_class;    /* class of a thread that set none (p11_sched_class_swap) */
+    size_t max_queue;              /* waiting callers per class; 0 = P11_SCHED_DEFAULT_QUEUE */
     unsigned int queue_timeout_ms; /* longest wait for a slot, ms; 0 = the default (2000) */
 };
 
 /* Counters of one class, for /metrics and tests. */
 struct p11_sched_stats {
-    size_t in_flight;  /* admitted and not yet released */
-    size_t queued;     /* waiting now */
-    uint64_t admitted; /* admissions, immediate or after a wait */
-    uint64_t waited;   /* admissions that had to wait */
-    uint64_t wait_us;  /* total time admitted callers waited, microseconds */
-    uint64_t rejected; /* refused: queue full */
-    uint64_t timeouts; /* gave up: not admitted within queue_timeout_ms */
+    size_t in_flight;   /* admitted and not yet released */
+    size_t queued;      /* waiting now */
+    uint64_t admitted;  /* admissions, immediate or after a wait */
+    uint64_t waited;    /* admissions that had to wait */
+    uint64_t wait_us;   /* total time admitted callers waited, microseconds */
+    uint64_t rejected;  /* refused: queue full */
+    uint64_t timeouts;  /* gave up: not admitted within queue_timeout_ms */
     uint64_t throttled; /* token throttling answers met by this class's operations */
 };
 

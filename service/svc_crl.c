@@ -5,8 +5,8 @@
 #include "common/hs_defer.h"
 #include "common/hs_log.h"
 #include "service/internal.h"
-#include "signer/sgn_crl.h"
 #include "service/svc_sched.h"
+#include "signer/sgn_crl.h"
 
 #define SVC_CRL_FIRST_BATCH 1024
 #define SVC_CRL_ENTRY_DER_MAX 64 /* bytes one revoked entry takes in the DER, generously */

@@ -8,9 +8,9 @@
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "service/internal.h"
+#include "service/svc_sched.h"
 #include "signer/sgn_crl.h"
 #include "signer/sgn_csr.h"
-#include "service/svc_sched.h"
 
 #define SVC_HOUR_S 3600L
 

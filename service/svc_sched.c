@@ -5,8 +5,10 @@
 #include "common/hs_json.h"
 
 static const char *const svc_class_names[SVC_CLASS_COUNT] = {
-    [SVC_CLASS_CERTIFICATE] = "certificate", [SVC_CLASS_TOKEN] = "token",
-    [SVC_CLASS_SSH] = "ssh",                 [SVC_CLASS_CRL] = "crl",
+    [SVC_CLASS_CERTIFICATE] = "certificate",
+    [SVC_CLASS_TOKEN] = "token",
+    [SVC_CLASS_SSH] = "ssh",
+    [SVC_CLASS_CRL] = "crl",
     [SVC_CLASS_BACKGROUND] = "background",
 };
 
@@ -17,8 +19,7 @@ const char *svc_class_name(unsigned int cls)
 
 static HS_RESULT svc_sched_shares(json_object *shares, struct p11_sched_config *out)
 {
-    static const char *const allowed[] = {"certificate", "token", "ssh", "crl", "background",
-                                          NULL};
+    static const char *const allowed[] = {"certificate", "token", "ssh", "crl", "background", NULL};
     HS_GUARD(hs_json_check_keys(shares, allowed, "scheduler.shares"));
     for (unsigned int i = 0; i < SVC_CLASS_COUNT; i++) {
         int64_t w = 0;

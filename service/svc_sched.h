@@ -36,7 +36,10 @@ enum svc_class {
 };
 
 /* Default shares, in enum order. */
-#define SVC_SCHED_SHARES_DEFAULT {50, 25, 15, 5, 5}
+#define SVC_SCHED_SHARES_DEFAULT                                                                   \
+    {                                                                                              \
+        50, 25, 15, 5, 5                                                                           \
+    }
 #define SVC_SCHED_MAX_QUEUE_DEFAULT 64
 #define SVC_SCHED_QUEUE_TIMEOUT_DEFAULT_MS 2000U
 

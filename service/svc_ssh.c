@@ -13,11 +13,11 @@
 #include "common/hs_log.h"
 #include "pkcs11/p11_key.h"
 #include "service/internal.h"
+#include "service/svc_sched.h"
 #include "signer/sgn_cert.h"
 #include "signer/sgn_crl.h"
 #include "signer/sgn_jwt.h"
 #include "signer/sgn_krl.h"
-#include "service/svc_sched.h"
 
 #define SVC_SSH_KRL_COMMENT "hsmsign"
 

@@ -600,8 +600,7 @@ HS_TEST(d_throttled_c_sign_is_retried_and_endless_throttling_fails_in_bounds)
     stats(&after);
     uint64_t retries = after.throttled - before.throttled;
     fprintf(stderr, "  always: throttled +%llu, C_SignInit %lu, C_Sign %lu, %.3f s\n",
-            (unsigned long long)retries, fault.calls("C_SignInit"), fault.calls("C_Sign"),
-            elapsed);
+            (unsigned long long)retries, fault.calls("C_SignInit"), fault.calls("C_Sign"), elapsed);
     /* Retried until the pool's throttle deadline (the default 2 s): the backoff steps (5 ms
      * doubling to 200 ms, each slept half to whole) fit at least 10 retries into it. */
     HS_CHECK(retries >= 10);

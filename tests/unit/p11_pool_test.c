@@ -306,7 +306,8 @@ HS_TEST(a_wrong_pin_fails_the_pool_at_open)
     if (m == NULL || pin == NULL) {
         return;
     }
-    struct p11_pool_config cfg = {.token_label = HS_FAKE_P11_LABEL, .pin = pin, .size = 1, .wait_ms = 50};
+    struct p11_pool_config cfg = {
+        .token_label = HS_FAKE_P11_LABEL, .pin = pin, .size = 1, .wait_ms = 50};
     struct p11_pool *pool = NULL;
     HS_CHECK_ERR(p11_pool_new(m, &cfg, &pool), HS_ERR_HSM_LOGIN);
     HS_CHECK(pool == NULL && strcmp(hs_error_last()->ckr_name, "CKR_PIN_INCORRECT") == 0);

@@ -141,12 +141,11 @@ HS_TEST(under_saturation_each_class_gets_its_share_in_order)
         size_t a_after;
         size_t b_after;
     } steps[] = {
-        {A, B, 3, 1}, /* A 3/3 vs B 0/1: B */
-        {A, A, 3, 1}, /* A 2/3 vs B 1/1: A */
-        {B, B, 3, 1}, /* A 3/3 vs B 0/1: B */
-        {A, A, 3, 1}, /* A 2/3 vs B 1/1: A */
-        {A, A, 3, 1},
-        {B, B, 3, 1}, /* B's last waiter */
+        {A, B, 3, 1},               /* A 3/3 vs B 0/1: B */
+        {A, A, 3, 1},               /* A 2/3 vs B 1/1: A */
+        {B, B, 3, 1},               /* A 3/3 vs B 0/1: B */
+        {A, A, 3, 1},               /* A 2/3 vs B 1/1: A */
+        {A, A, 3, 1}, {B, B, 3, 1}, /* B's last waiter */
         {B, A, 4, 0}, /* B has nobody waiting: A may take the slot (work-conserving) */
     };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
