@@ -54,7 +54,10 @@ HS_RESULT svc_sched_config_parse(json_object *doc, struct p11_sched_config *out)
 {
     HS_ENSURE_REF(doc);
     HS_ENSURE_REF(out);
-    static const unsigned int dflt[SVC_CLASS_COUNT] = SVC_SCHED_SHARES_DEFAULT;
+    static const unsigned int dflt[SVC_CLASS_COUNT] = {
+        [SVC_CLASS_CERTIFICATE] = 50, [SVC_CLASS_TOKEN] = 25,     [SVC_CLASS_SSH] = 15,
+        [SVC_CLASS_CRL] = 5,          [SVC_CLASS_BACKGROUND] = 5,
+    };
     struct p11_sched_config c = {.nclasses = SVC_CLASS_COUNT,
                                  .default_class = SVC_CLASS_BACKGROUND,
                                  .max_queue = SVC_SCHED_MAX_QUEUE_DEFAULT,

@@ -35,11 +35,7 @@ enum svc_class {
     SVC_CLASS_COUNT,
 };
 
-/* Default shares, in enum order. */
-#define SVC_SCHED_SHARES_DEFAULT                                                                   \
-    {                                                                                              \
-        50, 25, 15, 5, 5                                                                           \
-    }
+/* Default shares (svc_sched.c): certificate 50, token 25, ssh 15, crl 5, background 5. */
 #define SVC_SCHED_MAX_QUEUE_DEFAULT 64
 #define SVC_SCHED_QUEUE_TIMEOUT_DEFAULT_MS 2000U
 
