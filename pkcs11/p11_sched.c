@@ -13,7 +13,9 @@
 /* A caller waiting for a slot: lives on its own stack, linked into its class's FIFO. */
 struct p11_sched_waiter {
     struct p11_sched_waiter *next;
-    uint64_t seq; /* arrival order, for ties between classes */
+    uint64_t seq;    /* arrival order, for ties between classes */
+    uint64_t all_at; /* the scheduler's admissions when it queued */
+    uint64_t own_at; /* its class's admissions when it queued */
     pthread_cond_t cond;
     bool admitted;
 };
@@ -29,7 +31,8 @@ struct p11_sched {
     pthread_mutex_t lock; /* guards everything below */
     size_t slots;
     size_t in_flight;
-    uint64_t seq; /* arrivals that queued */
+    uint64_t seq;        /* arrivals that queued */
+    uint64_t admissions; /* of every class */
     size_t nclasses;
     unsigned int default_class;
     size_t max_queue;
@@ -156,10 +159,13 @@ static void p11_sched_dispatch_locked(struct p11_sched *s)
         if (c->head == NULL) {
             c->tail = NULL;
         }
+        uint64_t bypassed = (s->admissions - w->all_at) - (c->stats.admitted - w->own_at);
+        c->stats.bypassed_max = bypassed > c->stats.bypassed_max ? bypassed : c->stats.bypassed_max;
         c->stats.queued--;
         c->stats.in_flight++;
         c->stats.admitted++;
         c->stats.waited++;
+        s->admissions++;
         s->in_flight++;
         w->admitted = true;
         pthread_cond_signal(&w->cond);
@@ -203,7 +209,11 @@ static struct timespec p11_sched_deadline(unsigned int ms)
 /* With the lock held: queues the caller and waits for a slot until the deadline. */
 static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_class *c)
 {
-    struct p11_sched_waiter w = {.next = NULL, .seq = s->seq++, .admitted = false};
+    struct p11_sched_waiter w = {.next = NULL,
+                                 .seq = s->seq++,
+                                 .all_at = s->admissions,
+                                 .own_at = c->stats.admitted,
+                                 .admitted = false};
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -240,6 +250,7 @@ static HS_RESULT p11_sched_admit_locked(struct p11_sched *s, struct p11_sched_cl
         s->in_flight++;
         c->stats.in_flight++;
         c->stats.admitted++;
+        s->admissions++;
         return HS_OK;
     }
     if (c->stats.queued >= s->max_queue) {

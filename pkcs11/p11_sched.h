@@ -50,6 +50,10 @@ struct p11_sched_stats {
     uint64_t rejected;  /* refused: queue full */
     uint64_t timeouts;  /* gave up: not admitted within queue_timeout_ms */
     uint64_t throttled; /* token throttling answers met by this class's operations */
+    /* The most admissions of other classes that one waiter of this class saw go ahead of it
+     * while it waited: 0 for a class that only ever waited below its share (the policy hands
+     * it the next slot); FIFO across classes would let every earlier waiter pass. */
+    uint64_t bypassed_max;
 };
 
 struct p11_sched;
