@@ -10,7 +10,7 @@
 
 #include "common/hs_defer.h"
 
-/* A caller waiting for a slot: lives on its own stack, linked into its class's FIFO. */
+/* A caller waiting for a slot, linked into its class's FIFO while it waits. */
 struct p11_sched_waiter {
     struct p11_sched_waiter *next;
     uint64_t seq;    /* arrival order, for ties between classes */
@@ -173,7 +173,7 @@ static void p11_sched_dispatch_locked(struct p11_sched *s)
 }
 
 /* With the lock held: takes waiter w (not admitted) out of class c's FIFO. */
-static void p11_sched_unlink_locked(struct p11_sched_class *c, struct p11_sched_waiter *w)
+static void p11_sched_unlink_locked(struct p11_sched_class *c, const struct p11_sched_waiter *w)
 {
     struct p11_sched_waiter *prev = NULL;
     for (struct p11_sched_waiter *it = c->head; it != NULL; prev = it, it = it->next) {
@@ -206,36 +206,55 @@ static struct timespec p11_sched_deadline(unsigned int ms)
     return d;
 }
 
-/* With the lock held: queues the caller and waits for a slot until the deadline. */
-static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_class *c)
+/* A waiter of class c, numbered in arrival order (NULL when out of memory). */
+static struct p11_sched_waiter *p11_sched_waiter_new(struct p11_sched *s,
+                                                     const struct p11_sched_class *c)
 {
-    struct p11_sched_waiter w = {.next = NULL,
-                                 .seq = s->seq++,
-                                 .all_at = s->admissions,
-                                 .own_at = c->stats.admitted,
-                                 .admitted = false};
+    struct p11_sched_waiter *w = OPENSSL_zalloc(sizeof(*w));
+    if (w == NULL) {
+        return NULL;
+    }
+    w->seq = s->seq++;
+    w->all_at = s->admissions;
+    w->own_at = c->stats.admitted;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.cond, &attr);
+    pthread_cond_init(&w->cond, &attr);
     pthread_condattr_destroy(&attr);
-    if (c->tail != NULL) {
-        c->tail->next = &w;
-    } else {
-        c->head = &w;
+    return w;
+}
+
+static void p11_sched_waiter_freep(struct p11_sched_waiter **w)
+{
+    if (*w != NULL) {
+        pthread_cond_destroy(&(*w)->cond);
+        OPENSSL_free(*w);
     }
-    c->tail = &w;
+}
+
+/* With the lock held: queues the caller and waits for a slot until the deadline. The waiter
+ * is off the queue on every return (admitted by dispatch, or unlinked here). */
+static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_class *c)
+{
+    HS_DEFER(struct p11_sched_waiter *w = p11_sched_waiter_new(s, c), p11_sched_waiter_freep);
+    HS_ENSURE(w != NULL, HS_ERR_NOMEM);
+    if (c->tail != NULL) {
+        c->tail->next = w;
+    } else {
+        c->head = w;
+    }
+    c->tail = w;
     c->stats.queued++;
     uint64_t t0 = p11_sched_now_us();
     struct timespec deadline = p11_sched_deadline(s->timeout_ms);
-    while (!w.admitted) {
-        if (pthread_cond_timedwait(&w.cond, &s->lock, &deadline) == ETIMEDOUT && !w.admitted) {
+    while (!w->admitted) {
+        if (pthread_cond_timedwait(&w->cond, &s->lock, &deadline) == ETIMEDOUT && !w->admitted) {
             break;
         }
     }
-    pthread_cond_destroy(&w.cond);
-    if (!w.admitted) {
-        p11_sched_unlink_locked(c, &w);
+    if (!w->admitted) {
+        p11_sched_unlink_locked(c, w);
         c->stats.timeouts++;
         HS_BAIL_MSG(HS_ERR_HSM_OVERLOADED, "no token slot within %u ms", s->timeout_ms);
     }
