@@ -44,6 +44,7 @@ struct p11_pool {
     unsigned int idle_check_s;
     unsigned int throttle_deadline_ms;
     struct p11_sched *sched; /* admission of operations into the sessions (thread-safe) */
+    pid_t sched_pid;         /* process whose threads the scheduler's slots belong to */
 
     pthread_mutex_t lock; /* guards everything below up to the atomics */
     pthread_cond_t freed;
@@ -424,6 +425,12 @@ HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
 {
     HS_ENSURE_REF(pool);
     HS_ENSURE_REF(op);
+    if (pool->sched_pid != getpid()) {
+        /* A forked child: the parent's in-flight operations hold slots here that nothing will
+         * release (the sessions are dealt with in p11_pool_after_fork_locked). */
+        p11_sched_after_fork(pool->sched);
+        pool->sched_pid = getpid();
+    }
     unsigned int cls = p11_sched_class_of(pool->sched);
     HS_GUARD(p11_sched_admit(pool->sched, cls));
     hs_result r = p11_pool_run_admitted(pool, op, arg, cls);
@@ -445,6 +452,7 @@ static HS_RESULT p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_po
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&pool->lock, NULL);
     pool->pid = getpid();
+    pool->sched_pid = pool->pid;
     pool->size = size;
     pool->sessions = OPENSSL_zalloc(size * sizeof(*pool->sessions));
     pool->idle = OPENSSL_zalloc(size * sizeof(*pool->idle));

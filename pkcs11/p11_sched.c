@@ -305,6 +305,22 @@ void p11_sched_release(struct p11_sched *s, unsigned int cls)
     pthread_mutex_unlock(&s->lock);
 }
 
+void p11_sched_after_fork(struct p11_sched *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    /* The mutex may have been held by a thread that is not in the child: a fresh one. */
+    pthread_mutex_init(&s->lock, NULL);
+    s->in_flight = 0;
+    for (size_t i = 0; i < s->nclasses; i++) {
+        s->classes[i].head = NULL;
+        s->classes[i].tail = NULL;
+        s->classes[i].stats.in_flight = 0;
+        s->classes[i].stats.queued = 0;
+    }
+}
+
 void p11_sched_note_throttle(struct p11_sched *s, unsigned int cls)
 {
     if (s == NULL) {

@@ -75,6 +75,11 @@ HS_RESULT p11_sched_admit(struct p11_sched *s, unsigned int cls);
 /* Gives back a slot of class cls and hands it to the next waiter the policy picks. */
 void p11_sched_release(struct p11_sched *s, unsigned int cls);
 
+/* In a forked child: forgets the slots and waiters of the parent's threads, which do not exist
+ * here and would never release them (counters are kept). Call before any other use in the
+ * child, from one thread. */
+void p11_sched_after_fork(struct p11_sched *s);
+
 /* Counts a throttling answer of the token against class cls. */
 void p11_sched_note_throttle(struct p11_sched *s, unsigned int cls);
 

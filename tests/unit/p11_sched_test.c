@@ -8,7 +8,9 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/hs_defer.h"
 #include "pkcs11/p11_sched.h"
@@ -306,6 +308,33 @@ HS_TEST(a_thread_without_a_class_counts_as_the_default_class)
     HS_CHECK(p11_sched_class_swap(prev) == 7 && p11_sched_class_of(s) == C);
 }
 
+/* The parent holds the only slot when it forks: the child, whose copy of that slot belongs to a
+ * thread it does not have, forgets it and is admitted at once (without p11_sched_after_fork it
+ * would wait out queue_timeout_ms and be refused). */
+HS_TEST(a_forked_child_forgets_the_parents_slots)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(1, 1, w, 4, 30), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    HS_CHECK_OK(p11_sched_admit(s, A));
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        p11_sched_after_fork(s);
+        hs_result r = p11_sched_admit(s, A);
+        _exit(!hs_failed(r) && stats_of(s, A).in_flight == 1 ? 0 : 3);
+    }
+    HS_CHECK(child > 0);
+    int status = -1;
+    HS_CHECK(waitpid(child, &status, 0) == child);
+    HS_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The parent's slot is still its own. */
+    HS_CHECK(stats_of(s, A).in_flight == 1);
+    p11_sched_release(s, A);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -316,6 +345,7 @@ int main(void)
         HS_TEST_CASE(a_caller_not_admitted_in_time_gives_up),
         HS_TEST_CASE(bad_configs_are_refused),
         HS_TEST_CASE(a_thread_without_a_class_counts_as_the_default_class),
+        HS_TEST_CASE(a_forked_child_forgets_the_parents_slots),
         HS_TEST_END,
     });
 }
