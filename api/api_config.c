@@ -224,31 +224,21 @@ static HS_RESULT api_parse_auth(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
-/* Sessions, workers and class queues (docs/config.md "Sizing"): the pool defaults to
+/* Sessions and workers (docs/config.md "Sizing"): the pool defaults to
  * p11_pool_default_size() (max(2 x CPUs, 8)), and the workers to twice the pool (at least
  * API_LIMIT_WORKERS, at most API_LIMIT_WORKERS_MAX) so that every session can be busy while
  * requests of other classes wait in the token scheduler, where the shares apply, rather than
- * behind them in the front end's queue; scheduler.max_queue as below. All are resolved here so
- * that what runs is what was checked. */
+ * behind them in the front end's queue. Both are resolved here so that what runs is what was
+ * checked. */
 static void api_size_workers(struct api_config *cfg)
 {
     if (cfg->token.pool_size == 0) {
         cfg->token.pool_size = p11_pool_default_size();
     }
-    size_t sessions = cfg->token.pool_size;
     if (cfg->workers == 0) {
-        long w = 2 * (long)sessions;
+        long w = 2 * (long)cfg->token.pool_size;
         w = w > API_LIMIT_WORKERS ? w : API_LIMIT_WORKERS;
         cfg->workers = w < API_LIMIT_WORKERS_MAX ? w : API_LIMIT_WORKERS_MAX;
-    }
-    /* A class's queue, unless configured, holds at most half the workers beyond the sessions:
-     * queued requests each hold a worker, so a flood of one class that could queue without
-     * that bound would take every worker and leave the other classes' requests waiting in the
-     * front end's first-come queue, where no share applies. Beyond it the flood gets a quick
-     * 503 overloaded and its workers are free again. */
-    if (cfg->token.sched.max_queue == 0) {
-        size_t spare = (size_t)cfg->workers > sessions ? (size_t)cfg->workers - sessions : 0;
-        cfg->token.sched.max_queue = spare / 2 > 0 ? spare / 2 : 1;
     }
 }
 

@@ -60,7 +60,7 @@ HS_RESULT svc_sched_config_parse(json_object *doc, struct p11_sched_config *out)
     };
     struct p11_sched_config c = {.nclasses = SVC_CLASS_COUNT,
                                  .default_class = SVC_CLASS_BACKGROUND,
-                                 .max_queue = 0, /* absent: the front end sizes it */
+                                 .max_queue = P11_SCHED_DEFAULT_QUEUE,
                                  .queue_timeout_ms = SVC_SCHED_QUEUE_TIMEOUT_DEFAULT_MS};
     memcpy(c.weights, dflt, sizeof(dflt));
     json_object *sch = NULL;

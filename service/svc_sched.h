@@ -9,7 +9,7 @@
  *
  *   "scheduler": {"shares": {"certificate": 50, "token": 25, "ssh": 15, "crl": 5,
  *                            "background": 5},
- *                 "max_queue": 4, "queue_timeout_ms": 2000}
+ *                 "max_queue": 64, "queue_timeout_ms": 2000}
  *
  * A share is 1..P11_SCHED_WEIGHT_MAX (a weight: only the ratios matter); max_queue (callers of
  * one class waiting for a slot, 1..P11_SCHED_QUEUE_MAX) and queue_timeout_ms (how long one
@@ -42,8 +42,7 @@ enum svc_class {
 const char *svc_class_name(unsigned int cls);
 
 /* Reads the optional "scheduler" member of doc into out (defaults for what is absent; every
- * class present, background the default class; max_queue 0 when absent, for the front end to
- * size from its workers, api_config.c, or P11_SCHED_DEFAULT_QUEUE). Errors: HS_ERR_INPUT_FIELD (unknown key or
+ * class present, background the default class). Errors: HS_ERR_INPUT_FIELD (unknown key or
  * class, wrong type), HS_ERR_INPUT_RANGE, each naming the field. */
 HS_RESULT svc_sched_config_parse(json_object *doc, struct p11_sched_config *out);
 
