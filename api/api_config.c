@@ -8,6 +8,7 @@
 #include "common/hs_file.h"
 #include "common/hs_json.h"
 #include "pkcs11/p11_key.h"
+#include "service/svc_sched.h"
 #include "signer/sgn_cert.h"
 #include "signer/sgn_ext.h"
 #include "signer/sgn_jwt.h"
@@ -223,6 +224,24 @@ static HS_RESULT api_parse_auth(json_object *doc, struct api_config *cfg)
     return HS_OK;
 }
 
+/* Sessions and workers (docs/config.md "Sizing"): the pool defaults to
+ * p11_pool_default_size() (max(2 x CPUs, 8)), and the workers to twice the pool (at least
+ * API_LIMIT_WORKERS, at most API_LIMIT_WORKERS_MAX) so that every session can be busy while
+ * requests of other classes wait in the token scheduler, where the shares apply, rather than
+ * behind them in the front end's queue. Both are resolved here so that what runs is what was
+ * checked. */
+static void api_size_workers(struct api_config *cfg)
+{
+    if (cfg->token.pool_size == 0) {
+        cfg->token.pool_size = p11_pool_default_size();
+    }
+    if (cfg->workers == 0) {
+        long w = 2 * (long)cfg->token.pool_size;
+        w = w > API_LIMIT_WORKERS ? w : API_LIMIT_WORKERS;
+        cfg->workers = w < API_LIMIT_WORKERS_MAX ? w : API_LIMIT_WORKERS_MAX;
+    }
+}
+
 static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
 {
     static const char *const allowed[] = {"max_connections",
@@ -237,7 +256,7 @@ static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
     int64_t per_ip = API_LIMIT_CONNECTIONS_PER_IP;
     int64_t timeout = API_LIMIT_CONNECTION_TIMEOUT_S;
     int64_t request = API_LIMIT_REQUEST_TIMEOUT_S;
-    int64_t workers = API_LIMIT_WORKERS;
+    int64_t workers = 0; /* 0: api_size_workers() decides */
     int64_t grace = API_LIMIT_SHUTDOWN_GRACE_S;
     HS_GUARD(hs_json_get_typed(doc, "limits", false, json_type_object, &lim));
     if (lim != NULL) {
@@ -247,7 +266,8 @@ static HS_RESULT api_parse_limits(json_object *doc, struct api_config *cfg)
         HS_GUARD(
             hs_json_get_int(lim, "connection_timeout_seconds", false, 1, 600, timeout, &timeout));
         HS_GUARD(hs_json_get_int(lim, "request_timeout_seconds", false, 1, 300, request, &request));
-        HS_GUARD(hs_json_get_int(lim, "workers", false, 1, 256, workers, &workers));
+        HS_GUARD(
+            hs_json_get_int(lim, "workers", false, 1, API_LIMIT_WORKERS_MAX, workers, &workers));
         HS_GUARD(hs_json_get_int(lim, "shutdown_grace_seconds", false, 1, 3600, grace, &grace));
     }
     cfg->max_connections = (long)conns;
@@ -397,8 +417,8 @@ static HS_RESULT api_set_listen(struct api_config *cfg, const char *listen)
 HS_RESULT api_config_load(const char *path, const char *listen_override, struct api_config **out)
 {
     static const char *const allowed[] = {
-        "listen", "token",  "ca",     "profiles", "inventory", "jwt", "token_profiles",
-        "auth",   "policy", "limits", "ssh",      "console",   NULL};
+        "listen", "token",  "ca",     "profiles", "inventory", "jwt",       "token_profiles",
+        "auth",   "policy", "limits", "ssh",      "console",   "scheduler", NULL};
     HS_ENSURE_REF(path);
     HS_DEFER(struct hs_buf *text = NULL, hs_buf_freep);
     HS_GUARD(hs_file_read(path, API_CONFIG_MAX, &text));
@@ -427,6 +447,8 @@ HS_RESULT api_config_load(const char *path, const char *listen_override, struct 
     HS_GUARD(hs_error_context(api_parse_limits(cfg->doc, cfg), "limits"));
     HS_GUARD(hs_error_context(api_parse_ssh(cfg->doc, cfg), "ssh"));
     HS_GUARD(hs_error_context(api_parse_console(cfg->doc, cfg), "console"));
+    HS_GUARD(svc_sched_config_parse(cfg->doc, &cfg->token.sched));
+    api_size_workers(cfg);
     *out = cfg;
     cfg = NULL;
     return HS_OK;

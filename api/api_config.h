@@ -33,7 +33,8 @@
 #define API_LIMIT_CONNECTIONS_PER_IP 32
 #define API_LIMIT_CONNECTION_TIMEOUT_S 30
 #define API_LIMIT_REQUEST_TIMEOUT_S 10
-#define API_LIMIT_WORKERS 8
+#define API_LIMIT_WORKERS 8 /* least default workers (the default is 2 x pool_size) */
+#define API_LIMIT_WORKERS_MAX 256
 #define API_LIMIT_SHUTDOWN_GRACE_S 10
 #define API_SSH_KRL_VALIDITY_S 3600L
 #define API_SSH_KRL_VALIDITY_MIN_S 60L
@@ -93,8 +94,8 @@ struct api_config {
     long max_connections_per_ip;
     long connection_timeout_s; /* seconds */
     long request_timeout_s;    /* seconds */
-    long workers;
-    long shutdown_grace_s; /* seconds */
+    long workers;              /* resolved: never 0 (api_config.c api_size_workers) */
+    long shutdown_grace_s;     /* seconds */
     /* "console": {"dir"}: the web console's files served at /ui/ (api_console.h); NULL = none
      * (/ui/ answers 404). Points into doc. */
     const char *console_dir;

@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "pkcs11/p11_sched.h"
 #include "pkcs11/p11_sign.h"
+#include "service/svc_sched.h"
 
 /* The statuses hsmsignd answers with; the last slot counts any other. */
 static const unsigned int api_metrics_statuses[API_METRICS_STATUS_SLOTS - 1] = {
@@ -173,6 +175,81 @@ static HS_RESULT api_metrics_issued_render(struct api_metrics *m, bool token_up,
     return HS_OK;
 }
 
+/* One family over the scheduler's classes: value(st) per class (label class="certificate"...). */
+static HS_RESULT api_metrics_sched_family(struct p11_sched *sched, struct hs_buf *out,
+                                          const char *name, const char *type, const char *help,
+                                          size_t field)
+{
+    HS_GUARD(api_metrics_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type));
+    for (unsigned int c = 0; c < p11_sched_classes(sched); c++) {
+        struct p11_sched_stats st;
+        p11_sched_get_stats(sched, c, &st);
+        uint64_t v = 0;
+        switch (field) {
+        case 0:
+            v = st.in_flight;
+            break;
+        case 1:
+            v = st.queued;
+            break;
+        case 2:
+            v = st.admitted;
+            break;
+        case 3:
+            v = st.waited;
+            break;
+        case 4:
+            v = st.rejected;
+            break;
+        case 5:
+            v = st.timeouts;
+            break;
+        case 6:
+            v = st.throttled;
+            break;
+        default:
+            HS_BAIL(HS_ERR_INTERNAL);
+        }
+        HS_GUARD(api_metrics_printf(out, "%s{class=\"%s\"} %llu\n", name, svc_class_name(c),
+                                    (unsigned long long)v));
+    }
+    return HS_OK;
+}
+
+/* The token scheduler's per-class counters (pkcs11/p11_sched.h, service/svc_sched.h). */
+static HS_RESULT api_metrics_sched(struct p11_sched *sched, struct hs_buf *out)
+{
+    static const struct {
+        const char *name;
+        const char *type;
+        const char *help;
+    } fam[] = {
+        {"hsmsign_sched_in_flight", "gauge", "Token operations running, per class."},
+        {"hsmsign_sched_queued", "gauge", "Token operations waiting for a slot, per class."},
+        {"hsmsign_sched_admitted_total", "counter", "Token operations admitted, per class."},
+        {"hsmsign_sched_waited_total", "counter", "Admissions that had to wait, per class."},
+        {"hsmsign_sched_rejected_total", "counter",
+         "Operations refused because their class's queue was full (503 overloaded)."},
+        {"hsmsign_sched_timeouts_total", "counter",
+         "Operations that waited queue_timeout_ms without a slot (503 overloaded)."},
+        {"hsmsign_sched_throttled_total", "counter",
+         "Throttling answers of the token met by the class's operations."},
+    };
+    for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+        HS_GUARD(api_metrics_sched_family(sched, out, fam[i].name, fam[i].type, fam[i].help, i));
+    }
+    HS_GUARD(api_metrics_printf(out, "# HELP hsmsign_sched_wait_seconds_total Time admitted "
+                                     "operations waited for a slot, per class.\n"
+                                     "# TYPE hsmsign_sched_wait_seconds_total counter\n"));
+    for (unsigned int c = 0; c < p11_sched_classes(sched); c++) {
+        struct p11_sched_stats st;
+        p11_sched_get_stats(sched, c, &st);
+        HS_GUARD(api_metrics_printf(out, "hsmsign_sched_wait_seconds_total{class=\"%s\"} %.6f\n",
+                                    svc_class_name(c), (double)st.wait_us / 1e6));
+    }
+    return HS_OK;
+}
+
 HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_names, size_t nroutes,
                              struct p11_pool *pool, bool token_up, struct hs_buf *out)
 {
@@ -184,5 +261,9 @@ HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_nam
     HS_GUARD(api_metrics_requests(m, route_names, nroutes, out));
     HS_GUARD(api_metrics_issued_render(m, token_up, out));
     HS_GUARD(api_metrics_latencies(m, out));
-    return pool != NULL ? api_metrics_pool(pool, out) : HS_OK;
+    if (pool == NULL) {
+        return HS_OK;
+    }
+    HS_GUARD(api_metrics_pool(pool, out));
+    return api_metrics_sched(p11_pool_get0_sched(pool), out);
 }

@@ -93,6 +93,7 @@ static const struct api_public_error api_errors[] = {
     {HS_ERR_POLICY_DENIED, 403, "the caller is not allowed to do this"},
     {HS_ERR_POLICY_SUBJECT, 403, "the token profile's subject mapping cannot name the caller"},
     {HS_ERR_HSM_BUSY, 503, "the signing token is busy; retry later"},
+    {HS_ERR_HSM_OVERLOADED, 503, "the signing token is overloaded; retry later"},
     {HS_ERR_STORE_UNAVAILABLE, 503, "the inventory is unavailable; retry later"},
     {HS_ERR_QUEUE_FULL, 503, "too many key generations are pending; retry later"},
 };

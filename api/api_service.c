@@ -205,8 +205,9 @@ static void api_reload_freep(struct api_reload **rl)
 /* Logs each member that changed but is read only at start. */
 static void api_reload_restart_needed(const struct api_config *old, const struct api_config *cfg)
 {
-    static const char *const fixed[] = {"listen",         "token",  "inventory", "profiles",
-                                        "token_profiles", "limits", "ssh",       NULL};
+    static const char *const fixed[] = {"listen",   "token",          "inventory",
+                                        "profiles", "token_profiles", "limits",
+                                        "ssh",      "scheduler",      NULL};
     for (size_t i = 0; fixed[i] != NULL; i++) {
         json_object *a = NULL;
         json_object *b = NULL;

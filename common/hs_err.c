@@ -59,6 +59,7 @@ static const struct hs_code_entry hs_code_names[] = {
     {HS_ERR_HSM_BUSY, "hsm_busy"},
     {HS_ERR_HSM_MECHANISM, "hsm_mechanism"},
     {HS_ERR_HSM_KEY_ATTRIBUTES, "hsm_key_attributes"},
+    {HS_ERR_HSM_OVERLOADED, "overloaded"},
     {HS_ERR_INTERNAL, "internal"},
     {HS_ERR_NOMEM, "out_of_memory"},
     {HS_ERR_BOUNDS, "bounds"},

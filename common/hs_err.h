@@ -72,6 +72,8 @@ enum hs_code {
     HS_ERR_HSM_BUSY,            /* no free session within the wait limit */
     HS_ERR_HSM_MECHANISM,       /* mechanism not offered by the token */
     HS_ERR_HSM_KEY_ATTRIBUTES,  /* key's attributes violate policy (extractable...) */
+    HS_ERR_HSM_OVERLOADED,      /* admission queue full or wait past its deadline, or the token
+                                   kept throttling past the retry deadline */
 
     HS_ERR_INTERNAL = 0x500, /* generic internal failure */
     HS_ERR_NOMEM,            /* allocation failed */

@@ -14,8 +14,10 @@ static HS_RESULT p11_in_token(hs_result r)
 HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags, struct p11_token_config *out)
 {
     static const char *const plain[] = {"module", "label", "pin_file", "pin_env", NULL};
-    static const char *const pooled[] = {"module",    "label",   "pin_file",           "pin_env",
-                                         "pool_size", "wait_ms", "idle_check_seconds", NULL};
+    static const char *const pooled[] = {
+        "module",    "label",   "pin_file",           "pin_env",
+        "pool_size", "wait_ms", "idle_check_seconds", "throttle_deadline_ms",
+        NULL};
     json_object *obj = NULL;
     HS_GUARD(hs_json_get_typed(doc, "token", true, json_type_object, &obj));
     HS_GUARD(
@@ -40,6 +42,10 @@ HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags, struct p1
     HS_GUARD(p11_in_token(hs_json_get_int(obj, "wait_ms", false, 1, 60000, 0, &wait)));
     int64_t idle = 0;
     HS_GUARD(p11_in_token(hs_json_get_int(obj, "idle_check_seconds", false, 1, 3600, 0, &idle)));
+    int64_t throttle = 0;
+    HS_GUARD(p11_in_token(hs_json_get_int(obj, "throttle_deadline_ms", false, 1,
+                                          P11_POOL_THROTTLE_DEADLINE_MAX_MS, 0, &throttle)));
+    t.throttle_deadline_ms = (unsigned int)throttle;
     t.pool_size = (size_t)size;
     t.wait_ms = (unsigned int)wait;
     t.idle_check_s = (unsigned int)idle;
@@ -76,7 +82,9 @@ HS_RESULT p11_token_open(const struct p11_token_config *cfg, struct p11_module *
                                  .pin = pin,
                                  .size = cfg->pool_size,
                                  .wait_ms = cfg->wait_ms,
-                                 .idle_check_s = cfg->idle_check_s};
+                                 .idle_check_s = cfg->idle_check_s,
+                                 .throttle_deadline_ms = cfg->throttle_deadline_ms,
+                                 .sched = cfg->sched.nclasses != 0 ? &cfg->sched : NULL};
     HS_DEFER(struct p11_pool *pool = NULL, p11_pool_freep);
     HS_GUARD(p11_pool_new(m, &pc, &pool));
     *out_pool = pool;

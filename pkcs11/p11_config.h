@@ -3,7 +3,7 @@
  *
  *   "token": {"module": "/usr/lib/softhsm/libsofthsm2.so", "label": "hsmsign-dev",
  *             "pin_file": "var/softhsm/user.pin", "pool_size": 4, "wait_ms": 5000,
- *             "idle_check_seconds": 60}
+ *             "idle_check_seconds": 60, "throttle_deadline_ms": 2000}
  *
  * Exactly one of pin_file (a 0600 file) and pin_env (the name of an environment variable) says
  * where the user PIN is; the PIN itself never appears in a config, a command line or a log.
@@ -21,6 +21,7 @@
 #include "common/hs_secret.h"
 #include "pkcs11/p11_module.h"
 #include "pkcs11/p11_pool.h"
+#include "pkcs11/p11_sched.h"
 
 #define P11_CONFIG_PATH_MAX 1024
 
@@ -30,9 +31,13 @@ struct p11_token_config {
     const char *pin_file; /* at most one of pin_file / pin_env ... */
     const char *pin_env;
     bool pin_prompt;           /* ... and when neither: prompt on the terminal (if allowed) */
-    size_t pool_size;          /* 0 = default (2 x CPUs) */
+    size_t pool_size;          /* 0 = default (p11_pool_default_size()) */
     unsigned int wait_ms;      /* 0 = default (5000) */
     unsigned int idle_check_s; /* 0 = default (60) */
+    unsigned int throttle_deadline_ms; /* 0 = default (2000) */
+    /* Classes and shares of the pool's scheduler (p11_sched.h); not read from "token": the
+     * service fills it (service/svc_sched.h). nclasses 0 = one class. */
+    struct p11_sched_config sched;
 };
 
 /* Flags for p11_token_config_parse(). */
@@ -42,7 +47,8 @@ enum p11_config_flags {
 };
 
 /* Reads the "token" member of doc. P11_CONFIG_POOL allows "pool_size" (1..P11_POOL_SIZE_MAX),
- * "wait_ms" (1..60000 ms) and "idle_check_seconds" (1..3600 s). Strings are borrowed from doc.
+ * "wait_ms" (1..60000 ms), "idle_check_seconds" (1..3600 s) and "throttle_deadline_ms"
+ * (1..P11_POOL_THROTTLE_DEADLINE_MAX_MS: how long throttling answers are retried). Strings are borrowed from doc.
  * Errors: HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the field (and "in \"token\""),
  * HS_ERR_INPUT_NOT_FOUND when the module file does not exist. */
 HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags,

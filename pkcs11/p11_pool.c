@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "common/hs_buf.h"
 #include "common/hs_log.h"
@@ -17,6 +18,9 @@
 #define P11_POOL_DEFAULT_WAIT_MS 5000U
 #define P11_POOL_DEFAULT_IDLE_S 60U
 #define P11_POOL_BACKOFF_MS 5L
+#define P11_POOL_BACKOFF_CAP_MS 200L
+#define P11_POOL_DEFAULT_THROTTLE_MS 2000U
+#define P11_POOL_DEFAULT_TARGET 8 /* in-flight signatures a default pool allows at least */
 
 struct p11_session {
     CK_SESSION_HANDLE handle;
@@ -38,6 +42,9 @@ struct p11_pool {
     struct p11_mechs *mechs; /* probed at open; read-only afterwards */
     unsigned int wait_ms;
     unsigned int idle_check_s;
+    unsigned int throttle_deadline_ms;
+    struct p11_sched *sched; /* admission of operations into the sessions (thread-safe) */
+    pid_t sched_pid;         /* process whose threads the scheduler's slots belong to */
 
     pthread_mutex_t lock; /* guards everything below up to the atomics */
     pthread_cond_t freed;
@@ -64,10 +71,11 @@ static time_t p11_now_s(void)
     return ts.tv_sec;
 }
 
-static size_t p11_pool_default_size(void)
+size_t p11_pool_default_size(void)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus > 0 ? (size_t)cpus * 2 : 4;
+    size_t n = cpus > 0 ? (size_t)cpus * 2 : 4;
+    return n > P11_POOL_DEFAULT_TARGET ? n : P11_POOL_DEFAULT_TARGET;
 }
 
 static bool p11_state_logged_in(CK_STATE state)
@@ -249,9 +257,26 @@ static HS_RESULT p11_pool_acquire(struct p11_pool *pool, size_t *out)
     return HS_OK;
 }
 
-static void p11_pool_backoff(unsigned int attempt)
+static uint64_t p11_now_ms(void)
 {
-    long ms = P11_POOL_BACKOFF_MS << (attempt < 6 ? attempt : 6);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
+/* Sleeps before retry number attempt after a throttling answer: exponential (5 ms doubling, at
+ * most 200 ms) with "equal jitter" (half the step fixed, half random), so that callers the HSM
+ * throttled together do not come back together; never past left_ms. */
+static void p11_pool_backoff(unsigned int attempt, uint64_t left_ms)
+{
+    long step = P11_POOL_BACKOFF_MS << (attempt < 6 ? attempt : 6);
+    step = step < P11_POOL_BACKOFF_CAP_MS ? step : P11_POOL_BACKOFF_CAP_MS;
+    unsigned int rnd = 0;
+    if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1) {
+        rnd = 0; /* no jitter is still a bounded backoff */
+    }
+    long ms = step / 2 + (long)(rnd % (unsigned int)(step / 2 + 1));
+    ms = (uint64_t)ms < left_ms ? ms : (long)left_ms;
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
@@ -327,12 +352,25 @@ static HS_RESULT p11_pool_settle(struct p11_pool *pool, size_t idx, hs_result r,
     }
 }
 
-HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
+/* The throttling answer r ran past the deadline: HS_ERR_HSM_OVERLOADED, keeping the CK_RV. */
+static HS_RESULT p11_pool_throttled_out(const struct p11_pool *pool, unsigned int throttles)
 {
-    HS_ENSURE_REF(pool);
-    HS_ENSURE_REF(op);
+    const struct hs_error *e = hs_error_last();
+    CK_RV rv = e->ckr;
+    hs_result r =
+        hs_error_raise_ckr(__FILE__, __LINE__, HS_ERR_HSM_OVERLOADED, rv, p11_ckr_name(rv));
+    hs_error_add_detail("token \"%s\" still throttling after %u retries in %u ms",
+                        pool->token_label, throttles, pool->throttle_deadline_ms);
+    return r;
+}
+
+/* The retry loop of p11_pool_run(), once the operation holds a scheduler slot (cls). */
+static HS_RESULT p11_pool_run_admitted(struct p11_pool *pool, p11_pool_op op, void *arg,
+                                       unsigned int cls)
+{
     unsigned int recoveries = 0;
     unsigned int throttles = 0;
+    uint64_t throttle_end = 0;
     for (;;) {
         size_t idx = 0;
         hs_result r = p11_pool_acquire(pool, &idx);
@@ -361,13 +399,19 @@ HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
             hs_log(HS_LOG_WARN, "hsm.session.recover", HS_LOG_STR("token", pool->token_label),
                    HS_LOG_STR("ckr", hs_error_last()->ckr_name), HS_LOG_INT("attempt", recoveries));
             break;
-        case P11_CKR_KIND_THROTTLED:
-            if (throttles >= P11_POOL_THROTTLE_RETRIES) {
-                return r;
+        case P11_CKR_KIND_THROTTLED: {
+            uint64_t now = p11_now_ms();
+            if (throttle_end == 0) {
+                throttle_end = now + pool->throttle_deadline_ms;
+            }
+            p11_sched_note_throttle(pool->sched, cls);
+            if (now >= throttle_end) {
+                return p11_pool_throttled_out(pool, throttles);
             }
             atomic_fetch_add(&pool->throttled, 1);
-            p11_pool_backoff(throttles++);
+            p11_pool_backoff(throttles++, throttle_end - now);
             break;
+        }
         case P11_CKR_KIND_OK:
         case P11_CKR_KIND_PIN_REJECTED:
         case P11_CKR_KIND_FATAL:
@@ -375,6 +419,23 @@ HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
             return r;
         }
     }
+}
+
+HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
+{
+    HS_ENSURE_REF(pool);
+    HS_ENSURE_REF(op);
+    if (pool->sched_pid != getpid()) {
+        /* A forked child: the parent's in-flight operations hold slots here that nothing will
+         * release (the sessions are dealt with in p11_pool_after_fork_locked). */
+        p11_sched_after_fork(pool->sched);
+        pool->sched_pid = getpid();
+    }
+    unsigned int cls = p11_sched_class_of(pool->sched);
+    HS_GUARD(p11_sched_admit(pool->sched, cls));
+    hs_result r = p11_pool_run_admitted(pool, op, arg, cls);
+    p11_sched_release(pool->sched, cls);
+    return r;
 }
 
 static HS_RESULT p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_pool **out)
@@ -391,10 +452,13 @@ static HS_RESULT p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_po
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&pool->lock, NULL);
     pool->pid = getpid();
+    pool->sched_pid = pool->pid;
     pool->size = size;
     pool->sessions = OPENSSL_zalloc(size * sizeof(*pool->sessions));
     pool->idle = OPENSSL_zalloc(size * sizeof(*pool->idle));
     HS_ENSURE(pool->sessions != NULL && pool->idle != NULL, HS_ERR_NOMEM);
+    static const struct p11_sched_config one_class = {0};
+    HS_GUARD(p11_sched_new(cfg->sched != NULL ? cfg->sched : &one_class, size, &pool->sched));
     *out = pool;
     pool = NULL;
     return HS_OK;
@@ -465,6 +529,11 @@ HS_RESULT p11_pool_new(struct p11_module *m, const struct p11_pool_config *cfg,
     pool->fn = p11_module_get0_functions(m);
     pool->wait_ms = cfg->wait_ms != 0 ? cfg->wait_ms : P11_POOL_DEFAULT_WAIT_MS;
     pool->idle_check_s = cfg->idle_check_s != 0 ? cfg->idle_check_s : P11_POOL_DEFAULT_IDLE_S;
+    HS_ENSURE_MSG(cfg->throttle_deadline_ms <= P11_POOL_THROTTLE_DEADLINE_MAX_MS,
+                  HS_ERR_INPUT_CONFIG, "throttle deadline must be at most %u ms",
+                  P11_POOL_THROTTLE_DEADLINE_MAX_MS);
+    pool->throttle_deadline_ms =
+        cfg->throttle_deadline_ms != 0 ? cfg->throttle_deadline_ms : P11_POOL_DEFAULT_THROTTLE_MS;
     memcpy(pool->token_label, cfg->token_label, strlen(cfg->token_label) + 1);
     const unsigned char *pin = NULL;
     size_t pin_len = 0;
@@ -504,6 +573,7 @@ void p11_pool_free(struct p11_pool *pool)
     OPENSSL_free(pool->idle);
     hs_secret_free(pool->pin);
     OPENSSL_free(pool->mechs);
+    p11_sched_free(pool->sched);
     p11_module_free(pool->module);
     OPENSSL_free(pool);
 }
@@ -527,7 +597,15 @@ static HS_RESULT p11_ping_op(const struct p11_call *call, void *arg)
 
 HS_RESULT p11_pool_ping(struct p11_pool *pool)
 {
-    return p11_pool_run(pool, p11_ping_op, NULL);
+    /* Not scheduled: /healthz must answer while signatures saturate the token (it still waits
+     * for a free session, at most wait_ms). */
+    HS_ENSURE_REF(pool);
+    return p11_pool_run_admitted(pool, p11_ping_op, NULL, 0);
+}
+
+struct p11_sched *p11_pool_get0_sched(const struct p11_pool *pool)
+{
+    return pool->sched;
 }
 
 HS_RESULT p11_pool_get_token_info(struct p11_pool *pool, CK_TOKEN_INFO *out)

@@ -15,8 +15,10 @@
  *     private object handles do not survive a logout) and retries. A failed login is never
  *     retried within a call; a PIN the token rejected (CKR_PIN_*) is never tried again, and
  *     after P11_POOL_LOGIN_FAILURES_MAX failed logins in a row none is tried until restart;
- *   - CKR_FUNCTION_FAILED, CKR_OPERATION_ACTIVE, CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: retried
- *     after a bounded exponential backoff, at most P11_POOL_THROTTLE_RETRIES times;
+ *   - CKR_FUNCTION_FAILED (what CloudHSM answers when throttling), CKR_OPERATION_ACTIVE,
+ *     CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: retried after an exponential backoff with jitter
+ *     (5 ms doubling up to 200 ms, sleeping) until throttle_deadline_ms after the first such
+ *     answer; past it the call fails with HS_ERR_HSM_OVERLOADED (the API's 503 + Retry-After);
  *   - anything else fails with the CKR_* name in the error (CKR_MECHANISM_INVALID as
  *     HS_ERR_HSM_MECHANISM, CKR_PIN_* as HS_ERR_HSM_LOGIN), unretried;
  *   - a session is returned to the pool after a failure unless the failure was internal (bounds,
@@ -24,6 +26,10 @@
  *     §5.2, and CKR_OPERATION_ACTIVE): such a session is closed instead.
  * tests/unit/p11_pool_test.c checks every class of this policy on an in-memory token.
  * A caller waits at most wait_ms for a free session and then gets HS_ERR_HSM_BUSY.
+ * Before all that, every p11_pool_run() takes an in-flight slot from the pool's scheduler
+ * (p11_sched.h: one slot per session, weighted fair sharing between the classes of cfg->sched,
+ * the calling thread's class from p11_sched_class_swap()); a full class queue or a wait past
+ * its deadline fails with HS_ERR_HSM_OVERLOADED.
  */
 #ifndef P11_POOL_H
 #define P11_POOL_H
@@ -37,24 +43,33 @@
 #include "common/hs_err.h"
 #include "common/hs_secret.h"
 #include "pkcs11/p11_module.h"
+#include "pkcs11/p11_sched.h"
 
 /* Retries after a lost session, a lost login or a stale handle, per operation. */
 #define P11_POOL_RETRIES 3
 /* Failed logins in a row after which the pool stops logging in until restart (below
  * CloudHSM's lockout of a crypto user after five). */
 #define P11_POOL_LOGIN_FAILURES_MAX 3
-/* Retries after a throttling CK_RV, with backoff 5, 10, 20, 40, 80 ms. */
-#define P11_POOL_THROTTLE_RETRIES 5
+/* Longest throttle_deadline_ms: how long throttling answers are retried. */
+#define P11_POOL_THROTTLE_DEADLINE_MAX_MS 60000U
+/* Most sessions: a CloudHSM application may open at most 1,024 PKCS#11 sessions (AWS CloudHSM
+ * user guide, "Quotas", system quotas; not adjustable), shared by every pool of the process. */
 #define P11_POOL_SIZE_MAX 256
 
 struct p11_pool_config {
     const char *token_label;     /* token to use (required) */
     const struct hs_secret *pin; /* user PIN (CloudHSM: "CU_user:password"); copied */
-    size_t size;                 /* sessions; 0 = 2 x online CPUs; at most P11_POOL_SIZE_MAX */
-    unsigned int wait_ms;        /* longest wait for a free session; 0 = 5000 ms */
-    unsigned int idle_check_s;   /* sessions idle longer are checked with C_GetSessionInfo;
+    size_t size;          /* sessions; 0 = p11_pool_default_size(); at most P11_POOL_SIZE_MAX */
+    unsigned int wait_ms; /* longest wait for a free session; 0 = 5000 ms */
+    unsigned int idle_check_s;            /* sessions idle longer are checked with C_GetSessionInfo;
                                   0 = 60 s */
+    unsigned int throttle_deadline_ms;    /* retry throttling this long; 0 = 2000 ms */
+    const struct p11_sched_config *sched; /* classes and shares (copied); NULL = one class */
 };
+
+/* The default session count: max(2 x online CPUs, 8), so that a remote HSM's round trip (1-2 ms
+ * per C_Sign on CloudHSM) does not cap in-flight signatures at a small box's core count. */
+size_t p11_pool_default_size(void);
 
 /* What an operation gets: the session to use and the pool epoch under which object handles it
  * caches are valid. */
@@ -105,6 +120,9 @@ struct p11_module *p11_pool_get0_module(const struct p11_pool *pool);
 
 /* The current epoch: it advances whenever a session is dropped or the module re-initialised. */
 uint64_t p11_pool_epoch(const struct p11_pool *pool);
+
+/* The pool's scheduler (lent, valid while the pool lives), for its per-class counters. */
+struct p11_sched *p11_pool_get0_sched(const struct p11_pool *pool);
 
 /* Counters for /metrics and tests. */
 struct p11_pool_stats {

@@ -5,6 +5,7 @@
 #include "common/hs_defer.h"
 #include "common/hs_log.h"
 #include "service/internal.h"
+#include "service/svc_sched.h"
 #include "signer/sgn_crl.h"
 
 #define SVC_CRL_FIRST_BATCH 1024
@@ -126,9 +127,11 @@ HS_RESULT svc_crl_get(struct svc_ctx *ctx, time_t now, struct hs_buf **out)
     HS_ENSURE_REF(ctx);
     HS_ENSURE_REF(out);
     struct svc_crl_cache *c = &ctx->crl;
+    unsigned int cls = svc_class_begin(SVC_CLASS_CRL);
     pthread_mutex_lock(&c->lock);
     hs_result r =
         svc_crl_get_locked(c, ctx->inventory, ctx->issuer, ctx->cfg.crl_validity_s, now, out);
     pthread_mutex_unlock(&c->lock);
+    svc_class_end(cls);
     return r;
 }

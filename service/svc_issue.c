@@ -8,6 +8,7 @@
 #include "common/hs_defer.h"
 #include "common/hs_json.h"
 #include "service/internal.h"
+#include "service/svc_sched.h"
 #include "signer/sgn_crl.h"
 #include "signer/sgn_csr.h"
 
@@ -165,5 +166,8 @@ HS_RESULT svc_cert_issue(struct svc_ctx *ctx, const struct svc_caller *caller,
     /* The policy grants at most what was asked or the profile's default; the profile caps it. */
     HS_ENSURE(ttl_s > 0, HS_ERR_INTERNAL);
     ttl_s = ttl_s < profile->max_ttl_s ? ttl_s : profile->max_ttl_s;
-    return svc_issue_and_record(ctx, caller, csr, profile, ttl_s, req->now, out);
+    unsigned int cls = svc_class_begin(SVC_CLASS_CERTIFICATE);
+    hs_result r = svc_issue_and_record(ctx, caller, csr, profile, ttl_s, req->now, out);
+    svc_class_end(cls);
+    return r;
 }

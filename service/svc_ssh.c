@@ -13,6 +13,7 @@
 #include "common/hs_log.h"
 #include "pkcs11/p11_key.h"
 #include "service/internal.h"
+#include "service/svc_sched.h"
 #include "signer/sgn_cert.h"
 #include "signer/sgn_crl.h"
 #include "signer/sgn_jwt.h"
@@ -373,7 +374,10 @@ static HS_RESULT svc_ssh_sign_record(struct svc_ctx *ctx, const struct svc_ssh_c
     HS_DEFER(struct hs_buf *line = hs_buf_new(SGN_SSH_LINE_MAX + SGN_SSH_CERT_MAX * 2),
              hs_buf_freep);
     HS_ENSURE(blob != NULL && line != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_ssh_cert_sign(ca->ca, sr, blob));
+    unsigned int cls = svc_class_begin(SVC_CLASS_SSH);
+    hs_result sign_r = sgn_ssh_cert_sign(ca->ca, sr, blob);
+    svc_class_end(cls);
+    HS_GUARD(sign_r);
     HS_GUARD(sgn_ssh_cert_to_line(hs_buf_data(blob), hs_buf_len(blob), NULL, line));
     struct st_cert_record rec;
     HS_GUARD(svc_ssh_record(sr, blob, ca, &rec));
@@ -734,8 +738,10 @@ HS_RESULT svc_ssh_krl_get(struct svc_ctx *ctx, time_t now, struct hs_buf **out)
     if (!svc_ssh_enabled(ctx)) {
         return svc_ssh_not_configured();
     }
+    unsigned int cls = svc_class_begin(SVC_CLASS_CRL);
     pthread_mutex_lock(&ctx->ssh.krl.lock);
     hs_result r = svc_ssh_krl_get_locked(ctx, now, out);
     pthread_mutex_unlock(&ctx->ssh.krl.lock);
+    svc_class_end(cls);
     return r;
 }

@@ -7,6 +7,7 @@
 #include "common/hs_log.h"
 #include "pkcs11/p11_key.h"
 #include "service/internal.h"
+#include "service/svc_sched.h"
 
 void svc_token_result_clear(struct svc_token_result *res)
 {
@@ -23,7 +24,10 @@ static HS_RESULT svc_token_sign(const struct sgn_jwt_key *key, const struct sgn_
     HS_DEFER(struct hs_buf *token = hs_buf_new(SGN_JWT_MAX), hs_buf_freep);
     HS_ENSURE(token != NULL, HS_ERR_NOMEM);
     char jti[SGN_JTI_LEN + 1];
-    HS_GUARD(sgn_jwt_sign(key, claims, token, jti));
+    unsigned int cls = svc_class_begin(SVC_CLASS_TOKEN);
+    hs_result r = sgn_jwt_sign(key, claims, token, jti);
+    svc_class_end(cls);
+    HS_GUARD(r);
     memset(out, 0, sizeof(*out));
     out->token = token;
     token = NULL;

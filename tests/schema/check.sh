@@ -8,8 +8,8 @@
 #   (c) the schema and the parsers agree on the member names: every member path the schema lists
 #       occurs in (b)'s full configs (so --check-config, which rejects unknown members, knows
 #       it), and every name in the parsers' allowed-member lists (api/, pkcs11/p11_config.c,
-#       service/svc_profile.c, service/svc_token_profile.c; keyceremony/kc_config.c for the
-#       ceremony schemas) is a member the schemas list;
+#       service/svc_profile.c, service/svc_token_profile.c, service/svc_sched.c;
+#       keyceremony/kc_config.c for the ceremony schemas) is a member the schemas list;
 #   (d) at every object the schema lists, an unknown member is rejected by the schema and by
 #       --check-config; a few wrong types and ranges are rejected by both.
 # Installs the pinned packages with `npm ci` into tests/schema/node_modules when missing; exits 77
@@ -90,7 +90,8 @@ arn=arn:aws:iam::123456789012:role/full
 cat >full-a.json <<EOF
 { "listen": "127.0.0.1:8443",
   "token": {"module": "out/module.so", "label": "full", "pin_file": "out/user.pin",
-            "pool_size": 4, "wait_ms": 2000, "idle_check_seconds": 60},
+            "pool_size": 4, "wait_ms": 2000, "idle_check_seconds": 60,
+            "throttle_deadline_ms": 2000},
   "ca": {"key": "pkcs11:token=full;object=issuing;type=private", "chain_file": "out/chain.pem",
          "default_ttl_hours": 12, "max_ttl_hours": 24, "crl_url": "https://pki.example.com/v1/crl",
          "crl_validity_hours": 24},
@@ -122,6 +123,8 @@ cat >full-a.json <<EOF
        "ssh_required_critical_options": {"force-command": "/bin/true", "source-address": "10.0.0.0/8"}}]},
   "limits": {"max_connections": 256, "max_connections_per_ip": 32, "request_timeout_seconds": 10,
              "connection_timeout_seconds": 30, "workers": 8, "shutdown_grace_seconds": 10},
+  "scheduler": {"shares": {"certificate": 50, "token": 25, "ssh": 15, "crl": 5, "background": 5},
+                "max_queue": 64, "queue_timeout_ms": 2000},
   "ssh": {"user_ca": ["ssh-user-ca-2", "ssh-user-ca-1"], "host_ca": ["ssh-host-ca-1"],
           "krl_validity_seconds": 3600,
           "keygen": {"workers": 2, "queue_max": 64, "result_ttl_seconds": 300,
@@ -184,7 +187,8 @@ PY
 }
 node "$here/check.mjs" names hsmsignd.schema.json | sort -u >schema.names
 names_in_c "$repo/api/api_config.c" "$repo/api/api_policy.c" "$repo/pkcs11/p11_config.c" \
-    "$repo/service/svc_profile.c" "$repo/service/svc_token_profile.c" >c.names
+    "$repo/service/svc_profile.c" "$repo/service/svc_token_profile.c" \
+    "$repo/service/svc_sched.c" >c.names
 check "(c) the parsers' member lists were found (>= 60 names)" test "$(wc -l <c.names)" -ge 60
 extra=$(grep -vxFf schema.names c.names || true)
 check "(c) every member the service parsers allow is in the schema${extra:+ (not in it: ${extra//$'\n'/ })}" test -z "$extra"

@@ -1,0 +1,351 @@
+/*
+ * p11_sched: the admission policy of pkcs11/p11_sched.h with real threads and no token.
+ *
+ * Slots are taken and released by hand, so every assertion is on counts and order, never on
+ * timing: a freed slot is handed to a waiter inside p11_sched_release(), so the counters are
+ * exact as soon as it returns. Waiter threads only admit and record; the test releases their
+ * slots for them (p11_sched_release counts slots per class, not per thread).
+ */
+#include <pthread.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/hs_defer.h"
+#include "pkcs11/p11_sched.h"
+#include "tests/testlib/hs_test.h"
+
+enum {
+    A = 0,
+    B = 1,
+    C = 2
+};
+
+/* --- helpers ------------------------------------------------------------------------------- */
+
+static struct p11_sched *sched_new(size_t slots, size_t nclasses, const unsigned int *weights,
+                                   size_t max_queue, unsigned int timeout_ms)
+{
+    struct p11_sched_config cfg = {.nclasses = nclasses,
+                                   .default_class = 0,
+                                   .max_queue = max_queue,
+                                   .queue_timeout_ms = timeout_ms};
+    for (size_t i = 0; i < nclasses; i++) {
+        cfg.weights[i] = weights[i];
+    }
+    struct p11_sched *s = NULL;
+    HS_CHECK_OK(p11_sched_new(&cfg, slots, &s));
+    return s;
+}
+
+static struct p11_sched_stats stats_of(struct p11_sched *s, unsigned int cls)
+{
+    struct p11_sched_stats st;
+    p11_sched_get_stats(s, cls, &st);
+    return st;
+}
+
+struct waiter {
+    pthread_t thread;
+    struct p11_sched *sched;
+    unsigned int cls;
+    enum hs_code code; /* what p11_sched_admit answered */
+};
+
+static void *waiter_main(void *arg)
+{
+    struct waiter *w = arg;
+    hs_result r = p11_sched_admit(w->sched, w->cls);
+    w->code = r.code;
+    return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits (at most 10 s) until class cls has n callers queued: the waiter threads are blocked. */
+static bool wait_queued(struct p11_sched *s, unsigned int cls, size_t n)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (stats_of(s, cls).queued == n) {
+            return true;
+        }
+        sleep_ms(1);
+    }
+    return false;
+}
+
+static void waiters_start(struct waiter *w, size_t n, struct p11_sched *s, unsigned int cls)
+{
+    for (size_t i = 0; i < n; i++) {
+        w[i] = (struct waiter){.sched = s, .cls = cls, .code = HS_ERR_INTERNAL};
+        HS_CHECK(pthread_create(&w[i].thread, NULL, waiter_main, &w[i]) == 0);
+    }
+}
+
+static void waiters_join(struct waiter *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        pthread_join(w[i].thread, NULL);
+    }
+}
+
+/* --- tests --------------------------------------------------------------------------------- */
+
+HS_TEST(an_idle_scheduler_lets_one_class_take_every_slot)
+{
+    static const unsigned int w[] = {50, 25, 5};
+    HS_DEFER(struct p11_sched *s = sched_new(4, 3, w, 8, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    /* The smallest share alone is not held to its 5/80: work-conserving. */
+    for (int i = 0; i < 4; i++) {
+        HS_CHECK_OK(p11_sched_admit(s, C));
+    }
+    struct p11_sched_stats st = stats_of(s, C);
+    HS_CHECK(st.in_flight == 4 && st.admitted == 4 && st.waited == 0 && st.queued == 0);
+    for (int i = 0; i < 4; i++) {
+        p11_sched_release(s, C);
+    }
+    HS_CHECK(stats_of(s, C).in_flight == 0);
+}
+
+/* A flood of A holds every slot and has many more waiting; a trickle of B arrives. Each freed
+ * slot goes to the class furthest below its share, so B is admitted at the first release and
+ * keeps its 1 slot of 4 (weights 3:1) while A's queue is far longer. */
+HS_TEST(under_saturation_each_class_gets_its_share_in_order)
+{
+    static const unsigned int w[] = {3, 1};
+    HS_DEFER(struct p11_sched *s = sched_new(4, 2, w, 64, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        HS_CHECK_OK(p11_sched_admit(s, A));
+    }
+    struct waiter wa[12];
+    struct waiter wb[3];
+    waiters_start(wa, 12, s, A);
+    HS_CHECK(wait_queued(s, A, 12));
+    waiters_start(wb, 3, s, B);
+    HS_CHECK(wait_queued(s, B, 3));
+
+    /* Expected owner of each freed slot, computed by hand from in_flight / weight (ties: the
+     * lower class). Start A 4, B 0. */
+    struct {
+        unsigned int release;
+        unsigned int expect;
+        size_t a_after;
+        size_t b_after;
+    } steps[] = {
+        {A, B, 3, 1},               /* A 3/3 vs B 0/1: B */
+        {A, A, 3, 1},               /* A 2/3 vs B 1/1: A */
+        {B, B, 3, 1},               /* A 3/3 vs B 0/1: B */
+        {A, A, 3, 1},               /* A 2/3 vs B 1/1: A */
+        {A, A, 3, 1}, {B, B, 3, 1}, /* B's last waiter */
+        {B, A, 4, 0}, /* B has nobody waiting: A may take the slot (work-conserving) */
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        uint64_t a0 = stats_of(s, A).admitted;
+        uint64_t b0 = stats_of(s, B).admitted;
+        p11_sched_release(s, steps[i].release);
+        struct p11_sched_stats sa = stats_of(s, A);
+        struct p11_sched_stats sb = stats_of(s, B);
+        fprintf(stderr, "  step %zu: release %u -> A in flight %zu (queued %zu), B %zu (%zu)\n", i,
+                steps[i].release, sa.in_flight, sa.queued, sb.in_flight, sb.queued);
+        HS_CHECK((steps[i].expect == A ? sa.admitted - a0 : sb.admitted - b0) == 1);
+        HS_CHECK(sa.in_flight == steps[i].a_after && sb.in_flight == steps[i].b_after);
+    }
+    HS_CHECK(stats_of(s, B).queued == 0 && stats_of(s, B).waited == 3);
+    /* Drain: release every slot until every A waiter got one and gave it back. */
+    while (stats_of(s, A).queued > 0 || stats_of(s, A).in_flight > 0) {
+        p11_sched_release(s, A);
+    }
+    waiters_join(wa, 12);
+    waiters_join(wb, 3);
+    for (size_t i = 0; i < 12; i++) {
+        HS_CHECK(wa[i].code == HS_ERR_NONE);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        HS_CHECK(wb[i].code == HS_ERR_NONE);
+    }
+    HS_CHECK(stats_of(s, A).admitted == 16 && stats_of(s, A).rejected == 0);
+}
+
+/* Three backlogged classes with weights 50:25:5 (of 8 slots) converge to their shares: after
+ * many releases of whichever class holds most above its share, each holds about weight/80. */
+HS_TEST(three_backlogged_classes_hold_their_weights)
+{
+    static const unsigned int w[] = {50, 25, 5};
+    HS_DEFER(struct p11_sched *s = sched_new(16, 3, w, 64, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    for (int i = 0; i < 16; i++) {
+        HS_CHECK_OK(p11_sched_admit(s, C)); /* the smallest class holds everything at first */
+    }
+    struct waiter wa[20];
+    struct waiter wb[20];
+    struct waiter wc[4];
+    waiters_start(wa, 20, s, A);
+    waiters_start(wb, 20, s, B);
+    waiters_start(wc, 4, s, C);
+    HS_CHECK(wait_queued(s, A, 20) && wait_queued(s, B, 20) && wait_queued(s, C, 4));
+    /* Free C's excess slots one by one: each goes to the class furthest below its share. */
+    for (int i = 0; i < 15; i++) {
+        p11_sched_release(s, C);
+    }
+    size_t a = stats_of(s, A).in_flight;
+    size_t b = stats_of(s, B).in_flight;
+    size_t c = stats_of(s, C).in_flight;
+    fprintf(stderr, "  16 slots, weights 50:25:5 -> in flight %zu:%zu:%zu\n", a, b, c);
+    /* Shares of 16: 10, 5, 1 exactly. */
+    HS_CHECK(a == 10 && b == 5 && c == 1 && a + b + c == 16);
+    while (stats_of(s, A).queued + stats_of(s, B).queued + stats_of(s, C).queued > 0) {
+        p11_sched_release(s, stats_of(s, A).in_flight > 0   ? A
+                             : stats_of(s, B).in_flight > 0 ? B
+                                                            : C);
+    }
+    waiters_join(wa, 20);
+    waiters_join(wb, 20);
+    waiters_join(wc, 4);
+    while (stats_of(s, A).in_flight > 0) {
+        p11_sched_release(s, A);
+    }
+    while (stats_of(s, B).in_flight > 0) {
+        p11_sched_release(s, B);
+    }
+    while (stats_of(s, C).in_flight > 0) {
+        p11_sched_release(s, C);
+    }
+    HS_CHECK(stats_of(s, A).admitted == 20 && stats_of(s, B).admitted == 20 &&
+             stats_of(s, C).admitted == 20);
+}
+
+HS_TEST(a_full_queue_is_refused_at_once_and_changes_nothing)
+{
+    static const unsigned int w[] = {1, 1};
+    HS_DEFER(struct p11_sched *s = sched_new(1, 2, w, 2, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    HS_CHECK_OK(p11_sched_admit(s, A));
+    struct waiter wa[2];
+    waiters_start(wa, 2, s, A);
+    HS_CHECK(wait_queued(s, A, 2));
+    HS_CHECK_ERR(p11_sched_admit(s, A), HS_ERR_HSM_OVERLOADED);
+    struct p11_sched_stats st = stats_of(s, A);
+    HS_CHECK(st.rejected == 1 && st.queued == 2 && st.in_flight == 1);
+    /* The bound is per class: B still queues. Both hold nothing at each release, so the earlier
+     * arrival is served first: A's two waiters, then B. */
+    struct waiter wb[1];
+    waiters_start(wb, 1, s, B);
+    HS_CHECK(wait_queued(s, B, 1));
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).in_flight == 1 && stats_of(s, A).queued == 1);
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).in_flight == 1 && stats_of(s, A).queued == 0);
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, B).in_flight == 1 && stats_of(s, B).queued == 0);
+    waiters_join(wa, 2);
+    waiters_join(wb, 1);
+    HS_CHECK(wa[0].code == HS_ERR_NONE && wa[1].code == HS_ERR_NONE && wb[0].code == HS_ERR_NONE);
+    p11_sched_release(s, B);
+    HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, B).in_flight == 0);
+}
+
+HS_TEST(a_caller_not_admitted_in_time_gives_up)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(1, 1, w, 4, 30), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    HS_CHECK_OK(p11_sched_admit(s, A));
+    HS_CHECK_ERR(p11_sched_admit(s, A), HS_ERR_HSM_OVERLOADED);
+    struct p11_sched_stats st = stats_of(s, A);
+    HS_CHECK(st.timeouts == 1 && st.queued == 0 && st.in_flight == 1 && st.admitted == 1);
+    p11_sched_release(s, A);
+    /* The queue holds no stale waiter: the next caller is admitted at once. */
+    HS_CHECK_OK(p11_sched_admit(s, A));
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, A).admitted == 2);
+}
+
+HS_TEST(bad_configs_are_refused)
+{
+    struct p11_sched *s = NULL;
+    struct p11_sched_config zero_weight = {.nclasses = 2, .weights = {1, 0}};
+    HS_CHECK_ERR(p11_sched_new(&zero_weight, 2, &s), HS_ERR_INPUT_CONFIG);
+    struct p11_sched_config big_weight = {.nclasses = 1, .weights = {P11_SCHED_WEIGHT_MAX + 1}};
+    HS_CHECK_ERR(p11_sched_new(&big_weight, 2, &s), HS_ERR_INPUT_CONFIG);
+    struct p11_sched_config too_many = {.nclasses = P11_SCHED_CLASSES_MAX + 1};
+    HS_CHECK_ERR(p11_sched_new(&too_many, 2, &s), HS_ERR_INPUT_CONFIG);
+    struct p11_sched_config ok = {.nclasses = 1, .weights = {1}};
+    HS_CHECK_ERR(p11_sched_new(&ok, 0, &s), HS_ERR_INPUT_CONFIG);
+    struct p11_sched_config long_wait = {.queue_timeout_ms = P11_SCHED_TIMEOUT_MAX_MS + 1};
+    HS_CHECK_ERR(p11_sched_new(&long_wait, 2, &s), HS_ERR_INPUT_CONFIG);
+    HS_CHECK(s == NULL);
+}
+
+HS_TEST(a_thread_without_a_class_counts_as_the_default_class)
+{
+    struct p11_sched_config cfg = {.nclasses = 3, .weights = {1, 1, 1}, .default_class = C};
+    HS_DEFER(struct p11_sched *s = NULL, p11_sched_freep);
+    HS_CHECK_OK(p11_sched_new(&cfg, 2, &s));
+    if (s == NULL) {
+        return;
+    }
+    HS_CHECK(p11_sched_class_of(s) == C);
+    unsigned int prev = p11_sched_class_swap(B);
+    HS_CHECK(prev == P11_SCHED_CLASS_UNSET && p11_sched_class_of(s) == B);
+    HS_CHECK(p11_sched_class_swap(7) == B && p11_sched_class_of(s) == C); /* out of range */
+    HS_CHECK(p11_sched_class_swap(prev) == 7 && p11_sched_class_of(s) == C);
+}
+
+/* The parent holds the only slot when it forks: the child, whose copy of that slot belongs to a
+ * thread it does not have, forgets it and is admitted at once (without p11_sched_after_fork it
+ * would wait out queue_timeout_ms and be refused). */
+HS_TEST(a_forked_child_forgets_the_parents_slots)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(1, 1, w, 4, 30), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    HS_CHECK_OK(p11_sched_admit(s, A));
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        p11_sched_after_fork(s);
+        hs_result r = p11_sched_admit(s, A);
+        _exit(!hs_failed(r) && stats_of(s, A).in_flight == 1 ? 0 : 3);
+    }
+    HS_CHECK(child > 0);
+    int status = -1;
+    HS_CHECK(waitpid(child, &status, 0) == child);
+    HS_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The parent's slot is still its own. */
+    HS_CHECK(stats_of(s, A).in_flight == 1);
+    p11_sched_release(s, A);
+}
+
+int main(void)
+{
+    return hs_test_main((const struct hs_test_case[]){
+        HS_TEST_CASE(an_idle_scheduler_lets_one_class_take_every_slot),
+        HS_TEST_CASE(under_saturation_each_class_gets_its_share_in_order),
+        HS_TEST_CASE(three_backlogged_classes_hold_their_weights),
+        HS_TEST_CASE(a_full_queue_is_refused_at_once_and_changes_nothing),
+        HS_TEST_CASE(a_caller_not_admitted_in_time_gives_up),
+        HS_TEST_CASE(bad_configs_are_refused),
+        HS_TEST_CASE(a_thread_without_a_class_counts_as_the_default_class),
+        HS_TEST_CASE(a_forked_child_forgets_the_parents_slots),
+        HS_TEST_END,
+    });
+}
