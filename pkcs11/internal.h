@@ -25,8 +25,9 @@
 HS_RESULT p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_ULONG n,
                            CK_OBJECT_HANDLE *out, size_t max, size_t *out_count);
 
-/* Appends the value of attribute type of obj to out (size queried first). Errors:
- * HS_ERR_HSM_* (CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_SENSITIVE...), HS_ERR_BOUNDS. */
+/* Appends the value of attribute type of obj to out: one C_GetAttributeValue into the room left
+ * in out (at most P11_ATTR_MAX bytes), the size queried first only when that answers
+ * CKR_BUFFER_TOO_SMALL. Errors: HS_ERR_HSM_* (CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_SENSITIVE...), HS_ERR_BOUNDS. */
 HS_RESULT p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                         struct hs_buf *out);
 

@@ -19,11 +19,25 @@ HS_RESULT p11_find_objects(const struct p11_call *call, CK_ATTRIBUTE *tmpl, CK_U
 HS_RESULT p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                         struct hs_buf *out)
 {
-    CK_ATTRIBUTE a = {type, NULL, 0};
+    /* One call when the value fits what is left of out (up to P11_ATTR_MAX): on CloudHSM each
+     * C_GetAttributeValue is a network round trip, and asking the size first doubled them. Only
+     * CKR_BUFFER_TOO_SMALL (PKCS#11 v2.40 §5.7) falls back to the size query. */
+    size_t room = hs_buf_max(out) - hs_buf_len(out);
+    room = room < P11_ATTR_MAX ? room : P11_ATTR_MAX;
+    unsigned char *p = NULL;
+    HS_GUARD(hs_buf_reserve(out, room, &p));
+    CK_ATTRIBUTE a = {type, p, (CK_ULONG)room};
+    CK_RV rv = call->fn->C_GetAttributeValue(call->session, obj, &a, 1);
+    if (rv != CKR_BUFFER_TOO_SMALL) {
+        HS_GUARD_CKR(rv);
+        HS_ENSURE(a.ulValueLen != CK_UNAVAILABLE_INFORMATION, HS_ERR_HSM);
+        HS_ENSURE(a.ulValueLen <= room, HS_ERR_BOUNDS);
+        return hs_buf_commit(out, a.ulValueLen);
+    }
+    a = (CK_ATTRIBUTE){type, NULL, 0};
     HS_GUARD_CKR(call->fn->C_GetAttributeValue(call->session, obj, &a, 1));
     HS_ENSURE(a.ulValueLen != CK_UNAVAILABLE_INFORMATION, HS_ERR_HSM);
     HS_ENSURE(a.ulValueLen <= P11_ATTR_MAX, HS_ERR_BOUNDS);
-    unsigned char *p = NULL;
     HS_GUARD(hs_buf_reserve(out, a.ulValueLen, &p));
     a.pValue = p;
     CK_ULONG reserved = a.ulValueLen;
