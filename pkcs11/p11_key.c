@@ -298,26 +298,29 @@ struct p11_key_load {
 
 /* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
  * CKA_EC_PARAMS. */
-static HS_RESULT p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                                     CK_KEY_TYPE *ck_type, enum p11_key_type *type)
+/* The key type from CKA_KEY_TYPE ck, and for an EC key the curve from CKA_EC_PARAMS. */
+static HS_RESULT p11_key_type_of(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_KEY_TYPE ck,
+                                 enum p11_key_type *type)
 {
-    HS_GUARD(p11_attr_ulong(call, obj, CKA_KEY_TYPE, ck_type));
-    if (*ck_type == CKK_RSA) {
+    if (ck == CKK_RSA) {
         *type = P11_KEY_RSA;
         return HS_OK;
     }
-    HS_ENSURE_MSG(*ck_type == CKK_EC || *ck_type == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
-                  "unsupported CKA_KEY_TYPE 0x%lx", *ck_type);
+    HS_ENSURE_MSG(ck == CKK_EC || ck == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
+                  "unsupported CKA_KEY_TYPE 0x%lx", ck);
     HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
     HS_ENSURE(params != NULL, HS_ERR_NOMEM);
     HS_GUARD(p11_attr_read(call, obj, CKA_EC_PARAMS, params));
     return p11_curve_from_params(params, type);
 }
 
-static HS_RESULT p11_key_read_type(const struct p11_call *call, CK_OBJECT_HANDLE priv,
-                                   struct p11_key *k)
+/* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
+ * CKA_EC_PARAMS. */
+static HS_RESULT p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                                     CK_KEY_TYPE *ck_type, enum p11_key_type *type)
 {
-    return p11_object_key_type(call, priv, &k->ck_type, &k->type);
+    HS_GUARD(p11_attr_ulong(call, obj, CKA_KEY_TYPE, ck_type));
+    return p11_key_type_of(call, obj, *ck_type, type);
 }
 
 /* Builds the EVP_PKEY of the public key material of obj (a public key, or an RSA private key
@@ -329,41 +332,63 @@ static HS_RESULT p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE
     HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
     if (type == P11_KEY_RSA) {
-        HS_GUARD(p11_attr_read(call, obj, CKA_MODULUS, a));
-        HS_GUARD(p11_attr_read(call, obj, CKA_PUBLIC_EXPONENT, b));
+        const struct p11_attr_want want[] = {{CKA_MODULUS, a}, {CKA_PUBLIC_EXPONENT, b}};
+        HS_GUARD(p11_attrs_read(call, obj, want, 2));
         return p11_pub_rsa(a, b, out);
     }
     HS_GUARD(p11_attr_read(call, obj, CKA_EC_POINT, a));
     return p11_pub_ec(type, a, out);
 }
 
-static HS_RESULT p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE priv,
-                                    struct p11_key *k)
+/* k's CKA_ID and CKA_LABEL from their values. */
+static HS_RESULT p11_key_names_set(struct p11_key *k, const struct hs_buf *id,
+                                   const struct hs_buf *label)
 {
-    HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
-    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
-    HS_GUARD(p11_attr_read(call, priv, CKA_ID, b));
-    HS_ENSURE_MSG(hs_buf_len(b) <= P11_ID_MAX, HS_ERR_INPUT_KEY, "CKA_ID longer than %d bytes",
+    HS_ENSURE_MSG(hs_buf_len(id) <= P11_ID_MAX, HS_ERR_INPUT_KEY, "CKA_ID longer than %d bytes",
                   P11_ID_MAX);
-    k->id_len = hs_buf_len(b);
+    k->id_len = hs_buf_len(id);
     if (k->id_len > 0) {
-        memcpy(k->id, hs_buf_data(b), k->id_len);
+        memcpy(k->id, hs_buf_data(id), k->id_len);
     }
-    hs_buf_reset(b);
-    HS_GUARD(p11_attr_read(call, priv, CKA_LABEL, b));
-    size_t n = hs_buf_len(b);
+    size_t n = hs_buf_len(label);
     if (n > P11_LABEL_MAX) {
         n = P11_LABEL_MAX;
     }
     if (n > 0) {
-        memcpy(k->label, hs_buf_data(b), n);
+        memcpy(k->label, hs_buf_data(label), n);
     }
     k->label[n] = '\0';
     return HS_OK;
 }
 
-/* Reads the public half from the CKO_PUBLIC_KEY with the same CKA_ID (or label). For RSA a
- * private key without its public object still carries CKA_MODULUS / CKA_PUBLIC_EXPONENT. */
+/* CKA_ID and CKA_LABEL of obj (one call). */
+static HS_RESULT p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                                    struct p11_key *k)
+{
+    HS_DEFER(struct hs_buf *id = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *label = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_ENSURE(id != NULL && label != NULL, HS_ERR_NOMEM);
+    const struct p11_attr_want want[] = {{CKA_ID, id}, {CKA_LABEL, label}};
+    HS_GUARD(p11_attrs_read(call, obj, want, 2));
+    return p11_key_names_set(k, id, label);
+}
+
+/* The private key's CKA_KEY_TYPE, CKA_ID and CKA_LABEL (one call), then its curve. */
+static HS_RESULT p11_key_read_head(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+                                   struct p11_key *k)
+{
+    HS_DEFER(struct hs_buf *type = hs_buf_new(sizeof(CK_KEY_TYPE)), hs_buf_freep);
+    HS_DEFER(struct hs_buf *id = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *label = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_ENSURE(type != NULL && id != NULL && label != NULL, HS_ERR_NOMEM);
+    const struct p11_attr_want want[] = {{CKA_KEY_TYPE, type}, {CKA_ID, id}, {CKA_LABEL, label}};
+    HS_GUARD(p11_attrs_read(call, priv, want, 3));
+    HS_ENSURE(hs_buf_len(type) == sizeof(CK_KEY_TYPE), HS_ERR_HSM);
+    memcpy(&k->ck_type, hs_buf_data(type), sizeof(CK_KEY_TYPE));
+    HS_GUARD(p11_key_type_of(call, priv, k->ck_type, &k->type));
+    return p11_key_names_set(k, id, label);
+}
+
 static HS_RESULT p11_key_read_public(const struct p11_call *call, CK_OBJECT_HANDLE priv,
                                      struct p11_key *k)
 {
@@ -392,8 +417,7 @@ static HS_RESULT p11_key_load_op(const struct p11_call *call, void *arg)
     k->pub = NULL;
     CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
     HS_GUARD(p11_find_one(call, ld->query, CKO_PRIVATE_KEY, &priv));
-    HS_GUARD(p11_key_read_type(call, priv, k));
-    HS_GUARD(p11_key_read_names(call, priv, k));
+    HS_GUARD(p11_key_read_head(call, priv, k));
     HS_GUARD(p11_key_read_public(call, priv, k));
     int bits = EVP_PKEY_get_bits(k->pub);
     HS_ENSURE(bits > 0, HS_ERR_CRYPTO);

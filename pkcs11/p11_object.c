@@ -46,6 +46,38 @@ HS_RESULT p11_attr_read(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_AT
     return hs_buf_commit(out, a.ulValueLen);
 }
 
+HS_RESULT p11_attrs_read(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                         const struct p11_attr_want *want, size_t n)
+{
+    HS_ENSURE(n > 0 && n <= P11_ATTRS_MAX, HS_ERR_INTERNAL);
+    CK_ATTRIBUTE tmpl[P11_ATTRS_MAX] = {{0}};
+    size_t room[P11_ATTRS_MAX] = {0};
+    for (size_t i = 0; i < n; i++) {
+        room[i] = hs_buf_max(want[i].out) - hs_buf_len(want[i].out);
+        room[i] = room[i] < P11_ATTR_MAX ? room[i] : P11_ATTR_MAX;
+        unsigned char *p = NULL;
+        HS_GUARD(hs_buf_reserve(want[i].out, room[i], &p));
+        tmpl[i] = (CK_ATTRIBUTE){want[i].type, p, (CK_ULONG)room[i]};
+    }
+    CK_RV rv = call->fn->C_GetAttributeValue(call->session, obj, tmpl, (CK_ULONG)n);
+    bool all = rv == CKR_OK;
+    for (size_t i = 0; all && i < n; i++) {
+        all = tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION && tmpl[i].ulValueLen <= room[i];
+    }
+    if (all) {
+        for (size_t i = 0; i < n; i++) {
+            HS_GUARD(hs_buf_commit(want[i].out, tmpl[i].ulValueLen));
+        }
+        return HS_OK;
+    }
+    /* Not every value came (an attribute the object lacks, one too large, a sensitive one):
+     * each alone, so that the error is the one p11_attr_read gives. */
+    for (size_t i = 0; i < n; i++) {
+        HS_GUARD(p11_attr_read(call, obj, want[i].type, want[i].out));
+    }
+    return HS_OK;
+}
+
 HS_RESULT p11_attr_bool(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                         bool *out)
 {
