@@ -3,7 +3,11 @@
  * and hsmsign-authorizer (authorizer/) run under as custom runtimes.
  *
  * Runtime API (AWS Lambda Developer Guide, "Using the Lambda runtime API for custom runtimes",
- * API version 2018-06-01), spoken with libcurl (>= 7.85) to http://${AWS_LAMBDA_RUNTIME_API}:
+ * API version 2018-06-01), plain HTTP/1.1 to http://${AWS_LAMBDA_RUNTIME_API} (loopback in Lambda)
+ * over one TCP connection of our own, answers parsed by aws_lambda_http (nodejs http-parser).
+ * Not libcurl, which the rest of aws/ uses for AWS's HTTPS APIs: loading it (and the TLS, LDAP,
+ * Kerberos... libraries behind it) cost ~4.4 ms of a Lambda cold start before the first /next,
+ * and the Runtime API needs no TLS, proxy, redirect or retry policy:
  *   GET  /2018-06-01/runtime/invocation/next            long poll for the next event; reads
  *        Lambda-Runtime-Aws-Request-Id (required: [A-Za-z0-9._-], at most
  *        AWS_LAMBDA_REQUEST_ID_MAX bytes), Lambda-Runtime-Deadline-Ms (epoch milliseconds) and
@@ -16,7 +20,10 @@
  *
  * The /next long poll has a connect timeout (AWS_LAMBDA_CONNECT_TIMEOUT_MS) and deliberately no
  * total timeout (an event may be hours away, and Lambda freezes the process meanwhile); every
- * POST has both (AWS_LAMBDA_POST_TIMEOUT_MS). One connection is kept alive for the process.
+ * POST has both (AWS_LAMBDA_POST_TIMEOUT_MS). One connection is kept alive for the process; one
+ * the server closed while idle is reopened once, when no byte of the answer had come (so the
+ * request was not taken). An answer's header section is bounded (AWS_LAMBDA_HTTP_HEAD_MAX), and
+ * so is its body (the event's buffer; a POST's answer AWS_LAMBDA_REPLY_MAX bytes, unread).
  */
 #ifndef AWS_LAMBDA_RUNTIME_H
 #define AWS_LAMBDA_RUNTIME_H
@@ -49,8 +56,9 @@ struct aws_lambda_runtime;
 /* A client for runtime_api ("host:port", the value of AWS_LAMBDA_RUNTIME_API; at most
  * AWS_LAMBDA_RUNTIME_API_MAX bytes of [A-Za-z0-9.:[]-]). stop (may be NULL; borrowed for the
  * client's life): when it becomes non-zero, as a SIGTERM handler sets it, a pending /next is
- * abandoned within about a second. Initialises libcurl (released by the free). Errors:
- * HS_ERR_INPUT_CONFIG (bad runtime_api), HS_ERR_INTERNAL, HS_ERR_NOMEM. The caller frees *out
+ * abandoned within about a second. Connects on first use (host names resolved then). Errors:
+ * HS_ERR_INPUT_CONFIG (bad runtime_api: not host:port, [v6]:port, port 1..65535),
+ * HS_ERR_INTERNAL, HS_ERR_NOMEM. The caller frees *out
  * with aws_lambda_runtime_free (NULL accepted). */
 HS_RESULT aws_lambda_runtime_new(const char *runtime_api, const volatile sig_atomic_t *stop,
                                  struct aws_lambda_runtime **out);

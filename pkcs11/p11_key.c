@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
@@ -297,26 +298,29 @@ struct p11_key_load {
 
 /* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
  * CKA_EC_PARAMS. */
-static HS_RESULT p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                                     CK_KEY_TYPE *ck_type, enum p11_key_type *type)
+/* The key type from CKA_KEY_TYPE ck, and for an EC key the curve from CKA_EC_PARAMS. */
+static HS_RESULT p11_key_type_of(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_KEY_TYPE ck,
+                                 enum p11_key_type *type)
 {
-    HS_GUARD(p11_attr_ulong(call, obj, CKA_KEY_TYPE, ck_type));
-    if (*ck_type == CKK_RSA) {
+    if (ck == CKK_RSA) {
         *type = P11_KEY_RSA;
         return HS_OK;
     }
-    HS_ENSURE_MSG(*ck_type == CKK_EC || *ck_type == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
-                  "unsupported CKA_KEY_TYPE 0x%lx", *ck_type);
+    HS_ENSURE_MSG(ck == CKK_EC || ck == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
+                  "unsupported CKA_KEY_TYPE 0x%lx", ck);
     HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
     HS_ENSURE(params != NULL, HS_ERR_NOMEM);
     HS_GUARD(p11_attr_read(call, obj, CKA_EC_PARAMS, params));
     return p11_curve_from_params(params, type);
 }
 
-static HS_RESULT p11_key_read_type(const struct p11_call *call, CK_OBJECT_HANDLE priv,
-                                   struct p11_key *k)
+/* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
+ * CKA_EC_PARAMS. */
+static HS_RESULT p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                                     CK_KEY_TYPE *ck_type, enum p11_key_type *type)
 {
-    return p11_object_key_type(call, priv, &k->ck_type, &k->type);
+    HS_GUARD(p11_attr_ulong(call, obj, CKA_KEY_TYPE, ck_type));
+    return p11_key_type_of(call, obj, *ck_type, type);
 }
 
 /* Builds the EVP_PKEY of the public key material of obj (a public key, or an RSA private key
@@ -328,41 +332,63 @@ static HS_RESULT p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE
     HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
     if (type == P11_KEY_RSA) {
-        HS_GUARD(p11_attr_read(call, obj, CKA_MODULUS, a));
-        HS_GUARD(p11_attr_read(call, obj, CKA_PUBLIC_EXPONENT, b));
+        const struct p11_attr_want want[] = {{CKA_MODULUS, a}, {CKA_PUBLIC_EXPONENT, b}};
+        HS_GUARD(p11_attrs_read(call, obj, want, 2));
         return p11_pub_rsa(a, b, out);
     }
     HS_GUARD(p11_attr_read(call, obj, CKA_EC_POINT, a));
     return p11_pub_ec(type, a, out);
 }
 
-static HS_RESULT p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE priv,
-                                    struct p11_key *k)
+/* k's CKA_ID and CKA_LABEL from their values. */
+static HS_RESULT p11_key_names_set(struct p11_key *k, const struct hs_buf *id,
+                                   const struct hs_buf *label)
 {
-    HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
-    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
-    HS_GUARD(p11_attr_read(call, priv, CKA_ID, b));
-    HS_ENSURE_MSG(hs_buf_len(b) <= P11_ID_MAX, HS_ERR_INPUT_KEY, "CKA_ID longer than %d bytes",
+    HS_ENSURE_MSG(hs_buf_len(id) <= P11_ID_MAX, HS_ERR_INPUT_KEY, "CKA_ID longer than %d bytes",
                   P11_ID_MAX);
-    k->id_len = hs_buf_len(b);
+    k->id_len = hs_buf_len(id);
     if (k->id_len > 0) {
-        memcpy(k->id, hs_buf_data(b), k->id_len);
+        memcpy(k->id, hs_buf_data(id), k->id_len);
     }
-    hs_buf_reset(b);
-    HS_GUARD(p11_attr_read(call, priv, CKA_LABEL, b));
-    size_t n = hs_buf_len(b);
+    size_t n = hs_buf_len(label);
     if (n > P11_LABEL_MAX) {
         n = P11_LABEL_MAX;
     }
     if (n > 0) {
-        memcpy(k->label, hs_buf_data(b), n);
+        memcpy(k->label, hs_buf_data(label), n);
     }
     k->label[n] = '\0';
     return HS_OK;
 }
 
-/* Reads the public half from the CKO_PUBLIC_KEY with the same CKA_ID (or label). For RSA a
- * private key without its public object still carries CKA_MODULUS / CKA_PUBLIC_EXPONENT. */
+/* CKA_ID and CKA_LABEL of obj (one call). */
+static HS_RESULT p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                                    struct p11_key *k)
+{
+    HS_DEFER(struct hs_buf *id = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *label = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_ENSURE(id != NULL && label != NULL, HS_ERR_NOMEM);
+    const struct p11_attr_want want[] = {{CKA_ID, id}, {CKA_LABEL, label}};
+    HS_GUARD(p11_attrs_read(call, obj, want, 2));
+    return p11_key_names_set(k, id, label);
+}
+
+/* The private key's CKA_KEY_TYPE, CKA_ID and CKA_LABEL (one call), then its curve. */
+static HS_RESULT p11_key_read_head(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+                                   struct p11_key *k)
+{
+    HS_DEFER(struct hs_buf *type = hs_buf_new(sizeof(CK_KEY_TYPE)), hs_buf_freep);
+    HS_DEFER(struct hs_buf *id = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *label = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
+    HS_ENSURE(type != NULL && id != NULL && label != NULL, HS_ERR_NOMEM);
+    const struct p11_attr_want want[] = {{CKA_KEY_TYPE, type}, {CKA_ID, id}, {CKA_LABEL, label}};
+    HS_GUARD(p11_attrs_read(call, priv, want, 3));
+    HS_ENSURE(hs_buf_len(type) == sizeof(CK_KEY_TYPE), HS_ERR_HSM);
+    memcpy(&k->ck_type, hs_buf_data(type), sizeof(CK_KEY_TYPE));
+    HS_GUARD(p11_key_type_of(call, priv, k->ck_type, &k->type));
+    return p11_key_names_set(k, id, label);
+}
+
 static HS_RESULT p11_key_read_public(const struct p11_call *call, CK_OBJECT_HANDLE priv,
                                      struct p11_key *k)
 {
@@ -391,8 +417,7 @@ static HS_RESULT p11_key_load_op(const struct p11_call *call, void *arg)
     k->pub = NULL;
     CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
     HS_GUARD(p11_find_one(call, ld->query, CKO_PRIVATE_KEY, &priv));
-    HS_GUARD(p11_key_read_type(call, priv, k));
-    HS_GUARD(p11_key_read_names(call, priv, k));
+    HS_GUARD(p11_key_read_head(call, priv, k));
     HS_GUARD(p11_key_read_public(call, priv, k));
     int bits = EVP_PKEY_get_bits(k->pub);
     HS_ENSURE(bits > 0, HS_ERR_CRYPTO);
@@ -448,17 +473,91 @@ struct p11_pubfind {
     bool found;
 };
 
-/* Scans the token's public key objects for one whose key equals want. Objects of key types we
- * do not use are passed over. */
+/* The value a token stores for want's public key (PKCS#11 v2.40 §2.3.3 and §2.1.2): CKA_EC_POINT
+ * as a DER OCTET STRING of the uncompressed point (EC) or of the 32-byte key (Ed25519), or
+ * CKA_MODULUS big-endian without leading zeros (RSA). *attr is 0 for another kind of key. */
+struct p11_pub_value {
+    CK_ATTRIBUTE_TYPE attr;
+    CK_KEY_TYPE key_type;
+    unsigned char value[P11_ATTR_MAX];
+    size_t len;
+};
+
+static void p11_pub_value_freep(struct p11_pub_value **v)
+{
+    OPENSSL_free(*v);
+}
+
+static void p11_pub_value_of(EVP_PKEY *want, struct p11_pub_value *out)
+{
+    out->attr = 0;
+    size_t n = 0;
+    if (EVP_PKEY_is_a(want, "RSA")) {
+        BIGNUM *bn = NULL;
+        if (EVP_PKEY_get_bn_param(want, OSSL_PKEY_PARAM_RSA_N, &bn) == 1 && BN_num_bytes(bn) > 0 &&
+            (size_t)BN_num_bytes(bn) <= sizeof(out->value)) {
+            out->len = (size_t)BN_bn2bin(bn, out->value);
+            out->key_type = CKK_RSA;
+            out->attr = CKA_MODULUS;
+        }
+        BN_free(bn);
+        return;
+    }
+    /* A DER OCTET STRING of at most 127 bytes: 0x04, the length, the point. */
+    bool ed = EVP_PKEY_is_a(want, "ED25519");
+    if (ed) {
+        n = 32;
+        if (EVP_PKEY_get_raw_public_key(want, out->value + 2, &n) != 1) {
+            return;
+        }
+    } else if (!EVP_PKEY_is_a(want, "EC") ||
+               EVP_PKEY_get_octet_string_param(want, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                               out->value + 2, 127, &n) != 1) {
+        return;
+    }
+    if (n == 0 || n > 127) {
+        return;
+    }
+    out->value[0] = 0x04;
+    out->value[1] = (unsigned char)n;
+    out->len = n + 2;
+    out->key_type = ed ? CKK_EC_EDWARDS : CKK_EC;
+    out->attr = CKA_EC_POINT;
+}
+
+/* The public key objects that may be want: those whose stored value equals want's (one search
+ * the token answers, instead of reading every public key), or, when that finds none (a module
+ * that stores the point another way), every public key object (at most P11_PUBLIC_SCAN_MAX). */
+static HS_RESULT p11_pubfind_candidates(const struct p11_call *call, EVP_PKEY *want,
+                                        CK_OBJECT_HANDLE *objs, size_t *n)
+{
+    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+    *n = 0;
+    HS_DEFER(struct p11_pub_value *v = OPENSSL_malloc(sizeof(*v)), p11_pub_value_freep);
+    HS_ENSURE(v != NULL, HS_ERR_NOMEM);
+    p11_pub_value_of(want, v);
+    if (v->attr != 0) {
+        CK_ATTRIBUTE exact[3] = {{CKA_CLASS, &cls, sizeof(cls)},
+                                 {CKA_KEY_TYPE, &v->key_type, sizeof(v->key_type)},
+                                 {v->attr, v->value, (CK_ULONG)v->len}};
+        HS_GUARD(p11_find_objects(call, exact, 3, objs, P11_FIND_MAX, n));
+        if (*n > 0) {
+            return HS_OK;
+        }
+    }
+    CK_ATTRIBUTE tmpl = {CKA_CLASS, &cls, sizeof(cls)};
+    return p11_find_objects(call, &tmpl, 1, objs, P11_PUBLIC_SCAN_MAX, n);
+}
+
+/* Looks at the candidate public key objects for one whose key equals want. Objects of key types
+ * we do not use are passed over; the token's match is never trusted alone. */
 static HS_RESULT p11_pubfind_op(const struct p11_call *call, void *arg)
 {
     struct p11_pubfind *pf = arg;
     pf->found = false;
-    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
-    CK_ATTRIBUTE tmpl = {CKA_CLASS, &cls, sizeof(cls)};
     CK_OBJECT_HANDLE objs[P11_PUBLIC_SCAN_MAX];
     size_t n = 0;
-    HS_GUARD(p11_find_objects(call, &tmpl, 1, objs, P11_PUBLIC_SCAN_MAX, &n));
+    HS_GUARD(p11_pubfind_candidates(call, pf->want, objs, &n));
     for (size_t i = 0; i < n && !pf->found; i++) {
         CK_KEY_TYPE ck = 0;
         enum p11_key_type type = P11_KEY_RSA;
@@ -597,16 +696,39 @@ struct p11_attrs_op {
 static HS_RESULT p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
                                 struct p11_key_attrs *a)
 {
-    HS_GUARD(p11_attr_bool(call, h, CKA_TOKEN, &a->token));
-    HS_GUARD(p11_attr_bool(call, h, CKA_PRIVATE, &a->private_));
-    HS_GUARD(p11_attr_bool(call, h, CKA_SENSITIVE, &a->sensitive));
-    HS_GUARD(p11_attr_bool(call, h, CKA_EXTRACTABLE, &a->extractable));
-    HS_GUARD(p11_attr_bool(call, h, CKA_ALWAYS_SENSITIVE, &a->always_sensitive));
-    HS_GUARD(p11_attr_bool(call, h, CKA_NEVER_EXTRACTABLE, &a->never_extractable));
-    HS_GUARD(p11_attr_bool(call, h, CKA_SIGN, &a->sign));
-    HS_GUARD(p11_attr_bool(call, h, CKA_DECRYPT, &a->decrypt));
-    HS_GUARD(p11_attr_bool(call, h, CKA_UNWRAP, &a->unwrap));
-    HS_GUARD(p11_attr_bool(call, h, CKA_DERIVE, &a->derive));
+    enum {
+        P11_ATTRS_N = 10
+    };
+    static const CK_ATTRIBUTE_TYPE types[P11_ATTRS_N] = {
+        CKA_TOKEN,       CKA_PRIVATE,          CKA_SENSITIVE,
+        CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+        CKA_SIGN,        CKA_DECRYPT,          CKA_UNWRAP,
+        CKA_DERIVE};
+    bool *outs[P11_ATTRS_N] = {&a->token,       &a->private_,         &a->sensitive,
+                               &a->extractable, &a->always_sensitive, &a->never_extractable,
+                               &a->sign,        &a->decrypt,          &a->unwrap,
+                               &a->derive};
+    /* All ten in one C_GetAttributeValue (one round trip on a network HSM, not ten). */
+    CK_BBOOL v[P11_ATTRS_N] = {0};
+    CK_ATTRIBUTE tmpl[P11_ATTRS_N];
+    for (size_t i = 0; i < P11_ATTRS_N; i++) {
+        tmpl[i] = (CK_ATTRIBUTE){types[i], &v[i], sizeof(v[i])};
+    }
+    CK_RV rv = call->fn->C_GetAttributeValue(call->session, h, tmpl, P11_ATTRS_N);
+    if (rv == CKR_OK) {
+        for (size_t i = 0; i < P11_ATTRS_N; i++) {
+            HS_ENSURE(tmpl[i].ulValueLen == sizeof(v[i]), HS_ERR_HSM);
+            *outs[i] = v[i] == CK_TRUE;
+        }
+        return HS_OK;
+    }
+    /* An attribute the object does not have: one by one, each missing one reading false. */
+    if (rv != CKR_ATTRIBUTE_TYPE_INVALID) {
+        HS_GUARD_CKR(rv);
+    }
+    for (size_t i = 0; i < P11_ATTRS_N; i++) {
+        HS_GUARD(p11_attr_bool(call, h, types[i], outs[i]));
+    }
     return HS_OK;
 }
 

@@ -371,6 +371,43 @@ HS_TEST(g_a_cluster_with_every_slot_taken_throttles)
     HS_CHECK(shape.configure("") == 0);
 }
 
+/* Finding a key costs round trips at every start (on CloudHSM each C_FindObjects and
+ * C_GetAttributeValue crosses the network): an attribute is read in one call (not a size query
+ * and then the value), attributes read together in one call (type, id and label; the ten
+ * protection attributes; modulus and exponent), and a key found by its public half is looked up
+ * by that value on the token instead of reading every public key. */
+HS_TEST(h_finding_a_key_takes_few_round_trips)
+{
+    char ec_label[64];
+    int w = snprintf(ec_label, sizeof(ec_label), "%s-ec", label_prefix);
+    HS_CHECK(w > 0 && (size_t)w < sizeof(ec_label));
+    HS_CHECK(shape.configure("rtt_ms=0.01") == 0);
+    HS_DEFER(struct p11_key *by_label = NULL, p11_key_freep);
+    HS_CHECK_OK(p11_key_find(pool, ec_label, &by_label));
+    unsigned long find = stats_now().net_calls;
+    /* Private key: search, CKA_KEY_TYPE + CKA_ID + CKA_LABEL, CKA_EC_PARAMS; public key:
+     * search, CKA_EC_POINT. */
+    HS_CHECK(find == 5);
+    HS_CHECK(shape.configure("rtt_ms=0.01") == 0);
+    HS_CHECK_OK(p11_key_check_protected(by_label));
+    HS_CHECK(stats_now().net_calls == 1);
+    struct p11_key *keys[] = {ec_key, rsa_key};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        HS_CHECK(shape.configure("rtt_ms=0.01") == 0);
+        HS_DEFER(struct p11_key *by_pub = NULL, p11_key_freep);
+        HS_CHECK_OK(p11_key_find_by_public(pool, p11_key_get0_public(keys[i]), &by_pub));
+        unsigned long n = stats_now().net_calls;
+        fprintf(stderr, "  key %zu: %lu round trips to find by label, %lu by public key\n", i, find,
+                n);
+        HS_CHECK(by_pub != NULL &&
+                 EVP_PKEY_eq(p11_key_get0_public(by_pub), p11_key_get0_public(keys[i])) == 1);
+        /* The search by value, the match's type (and curve), key, names (one call), then the
+         * private key's load as by label. */
+        HS_CHECK(n <= 10);
+    }
+    HS_CHECK(shape.configure("") == 0);
+}
+
 /* --- setup ----------------------------------------------------------------------------------- */
 
 static bool shape_api_bind(const char *path)
@@ -455,11 +492,12 @@ int main(void)
             HS_TEST_CASE(e_a_paced_load_under_the_cap_is_never_throttled),
             HS_TEST_CASE(f_each_key_family_has_its_own_limit),
             HS_TEST_CASE(g_a_cluster_with_every_slot_taken_throttles),
+            HS_TEST_CASE(h_finding_a_key_takes_few_round_trips),
             HS_TEST_END,
         });
     }
     if (shape.configure != NULL) {
-        (void)shape.configure("");
+        (void)shape.configure("rtt_ms=0.01");
     }
     key_destroy(ec_key);
     key_destroy(rsa_key);

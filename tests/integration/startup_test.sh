@@ -7,8 +7,9 @@
 #   - hsmsignd is not linked against libcurl or libxml2 (readelf: no such DT_NEEDED);
 #   - once it serves (a token issued), neither is mapped into the process (/proc/PID/maps);
 #   - hsmsign (the CLI), which calls libcurl itself, still links it.
-# The AWS paths that do load them (Lambda runtime, SQS, DynamoDB, STS) are covered by
-# lambda_test, aws_sqs_test, st_dynamodb_test and aws_test.
+#   - in Lambda mode, neither is mapped when it asks the Runtime API for its first event.
+# The AWS paths that do load them (SQS, DynamoDB, STS) are covered by aws_sqs_test,
+# st_dynamodb_test and aws_test; the Lambda runtime's loop by lambda_test.
 . "$(dirname "$0")/lib.sh"
 require readelf curl
 : "${HSMSIGND:?}"
@@ -79,4 +80,44 @@ broken_refused() {
         grep -q 'does not verify' out/broken.log
 }
 check "a chain whose root's self-signature is broken is refused at start" broken_refused
+
+# Lambda mode: the Runtime API client speaks HTTP/1.1 on its own socket (aws_lambda_runtime.h),
+# so hsmsignd reaches its first GET /next without loading libcurl (or libxml2). A stand-in
+# Runtime API on a free loopback port reads that request, then the process's maps.
+sed -e 's|"listen": "127.0.0.1:0", ||' -e '/"auth": {"sigv4"/,/principal_arn/d' \
+    cfg/hsmsignd.json >cfg/lambda.json
+lambda_first_next() {
+    HSMSIGND_BIN=$HSMSIGND HSMSIGN_CONFIG=cfg/lambda.json timeout 60 $py - >out/lambda.out <<'PY'
+import os, signal, socket, subprocess
+lst = socket.socket()
+lst.bind(("127.0.0.1", 0))
+lst.listen(1)
+lst.settimeout(30)
+env = dict(os.environ, AWS_LAMBDA_RUNTIME_API="127.0.0.1:%d" % lst.getsockname()[1])
+p = subprocess.Popen([os.environ["HSMSIGND_BIN"]], env=env, stdout=subprocess.DEVNULL,
+                     stderr=open("out/lambda.log", "w"))
+conn, _ = lst.accept()
+data = b""
+while b"\r\n\r\n" not in data:
+    chunk = conn.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+maps = open("/proc/%d/maps" % p.pid).read()
+print("first:", data.split(b"\r\n")[0].decode(errors="replace"))
+print("libcurl:", "/libcurl" in maps, "libxml2:", "/libxml2" in maps)
+p.send_signal(signal.SIGTERM)
+conn.close()
+print("exit:", p.wait())
+PY
+}
+if lambda_first_next; then
+    check "Lambda mode: the first request is GET /next" \
+        grep -q '^first: GET /2018-06-01/runtime/invocation/next HTTP/1.1$' out/lambda.out
+    check "Lambda mode: neither libcurl nor libxml2 is mapped at the first /next" \
+        grep -q '^libcurl: False libxml2: False$' out/lambda.out
+    check "Lambda mode: SIGTERM during the /next long poll exits 0" grep -q '^exit: 0$' out/lambda.out
+else
+    check "hsmsignd in Lambda mode reaches /next" false
+fi
 finish
