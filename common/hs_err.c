@@ -100,18 +100,18 @@ void hs_error_clear(void)
     memset(&hs_tls_error, 0, sizeof(hs_tls_error));
 }
 
-__attribute__((format(printf, 1, 0))) static void hs_error_vdetail(const char *fmt, va_list ap)
+/* Appends text (NUL-terminated) to the detail, after "; " when there is one already. */
+static void hs_error_append(const char *text)
 {
     size_t used = strnlen(hs_tls_error.detail, sizeof(hs_tls_error.detail));
-    if (fmt == NULL || used + 1 >= sizeof(hs_tls_error.detail)) {
+    if (used + 1 >= sizeof(hs_tls_error.detail)) {
         return;
     }
     if (used > 0) {
         /* Separate appended details; the buffer is bounded and a truncated detail is still
-         * a useful diagnostic, so vsnprintf's truncation is acceptable here. The separator,
-         * one character and the terminator must fit (a detail of 198 bytes used to put the
-         * terminator one past the end: tests/fuzz/corpus/ceremony_config_fuzz/
-         * regress-error-detail-overflow). */
+         * a useful diagnostic, so truncation is acceptable here. The separator, one character
+         * and the terminator must fit (a detail of 198 bytes used to put the terminator one
+         * past the end: tests/fuzz/corpus/ceremony_config_fuzz/regress-error-detail-overflow). */
         if (used + 3 >= sizeof(hs_tls_error.detail)) {
             return;
         }
@@ -119,7 +119,19 @@ __attribute__((format(printf, 1, 0))) static void hs_error_vdetail(const char *f
         hs_tls_error.detail[used++] = ' ';
         hs_tls_error.detail[used] = '\0';
     }
-    (void)vsnprintf(hs_tls_error.detail + used, sizeof(hs_tls_error.detail) - used, fmt, ap);
+    (void)snprintf(hs_tls_error.detail + used, sizeof(hs_tls_error.detail) - used, "%s", text);
+}
+
+/* Formats into a buffer of its own first: callers often pass hs_error_last()->detail as an
+ * argument ("%s: %s", what, hs_error_last()->detail), which must be read before the detail is
+ * cleared or written (vsnprintf's source and destination may not overlap, C17 7.21.6.12). */
+__attribute__((format(printf, 2, 0))) static void hs_error_vformat(char *text, const char *fmt,
+                                                                   va_list ap)
+{
+    text[0] = '\0';
+    if (fmt != NULL) {
+        (void)vsnprintf(text, sizeof(hs_tls_error.detail), fmt, ap);
+    }
 }
 
 static HS_RESULT hs_error_set(const char *file, int line, enum hs_code code)
@@ -137,13 +149,13 @@ static HS_RESULT hs_error_set(const char *file, int line, enum hs_code code)
 
 HS_RESULT hs_error_raise(const char *file, int line, enum hs_code code, const char *fmt, ...)
 {
+    char text[sizeof(hs_tls_error.detail)];
+    va_list ap;
+    va_start(ap, fmt);
+    hs_error_vformat(text, fmt, ap);
+    va_end(ap);
     hs_result r = hs_error_set(file, line, code);
-    if (fmt != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        hs_error_vdetail(fmt, ap);
-        va_end(ap);
-    }
+    hs_error_append(text);
     return r;
 }
 
@@ -189,10 +201,14 @@ HS_RESULT hs_error_raise_errno(const char *file, int line, enum hs_code code, co
 
 void hs_error_add_detail(const char *fmt, ...)
 {
+    char text[sizeof(hs_tls_error.detail)];
     va_list ap;
     va_start(ap, fmt);
-    hs_error_vdetail(fmt, ap);
+    hs_error_vformat(text, fmt, ap);
     va_end(ap);
+    if (fmt != NULL) {
+        hs_error_append(text);
+    }
 }
 
 HS_RESULT hs_error_context(hs_result r, const char *where)

@@ -239,6 +239,19 @@ HS_TEST(error_detail_appends_stay_in_bounds)
     }
 }
 
+/* A new error may quote the previous one's detail ("%s: %s", what, hs_error_last()->detail):
+ * the cause must survive the raise that clears the detail (it used to read "GET /next: "). */
+HS_TEST(error_detail_may_quote_the_previous_detail)
+{
+    HS_IGNORE(hs_error_raise(__FILE__, __LINE__, HS_ERR_IO, "connection refused"));
+    HS_IGNORE(hs_error_raise(__FILE__, __LINE__, HS_ERR_IO, "%s: %s", "GET /next",
+                             hs_error_last()->detail));
+    HS_CHECK(strcmp(hs_error_last()->detail, "GET /next: connection refused") == 0);
+    hs_error_add_detail("again: %s", hs_error_last()->detail);
+    HS_CHECK(strcmp(hs_error_last()->detail,
+                    "GET /next: connection refused; again: GET /next: connection refused") == 0);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -252,6 +265,7 @@ int main(void)
         HS_TEST_CASE(json_parse_refuses_duplicate_members),
         HS_TEST_CASE(json_getters_check_type_range_and_unknown_keys),
         HS_TEST_CASE(error_detail_appends_stay_in_bounds),
+        HS_TEST_CASE(error_detail_may_quote_the_previous_detail),
         HS_TEST_END,
     });
 }
