@@ -400,7 +400,12 @@ static bool api_http_overloaded(struct api_http *http, struct api_http_conn *con
     }
     conn->state = API_HTTP_WRITE;
     conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
-    return api_http_write(http, conn);
+    /* Written from the event loop (not from here: pipelined requests would recurse). */
+    if (!api_http_watch(http, conn, EPOLLOUT)) {
+        api_http_close(http, conn);
+        return false;
+    }
+    return true;
 }
 
 /* Queues a complete request in its lane for the workers, or refuses it when its class's lane
@@ -532,7 +537,7 @@ static void api_http_on_readable(struct api_http *http, struct api_http_conn *co
 
 static void api_http_on_event(struct api_http *http, struct api_http_conn *conn)
 {
-    switch (conn->state) {
+    switch (atomic_load(&conn->state)) {
     case API_HTTP_READ:
     case API_HTTP_LINGER:
         api_http_on_readable(http, conn);
