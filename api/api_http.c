@@ -52,9 +52,7 @@ enum api_http_state {
 struct api_http_conn {
     int fd;
     size_t slot; /* index in http->conns */
-    /* Atomic: a worker that wrote its answer gives the connection back by setting READ after
-     * it re-armed epoll; the I/O thread reads it (sweeps) while a worker holds the connection. */
-    _Atomic enum api_http_state state;
+    enum api_http_state state;
     struct api_http_parse *parse;
     unsigned char *pending; /* bytes after the request in flight (pipelining) */
     size_t pending_len;
@@ -93,7 +91,12 @@ struct api_http {
     uint16_t port;
     int listen_fd;
     int epoll_fd;
-    int wake_fd; /* eventfd: a worker finished, or stop */
+    int wake_fd; /* eventfd: a worker finished while the I/O thread waited, or stop */
+    /* A worker wakes the I/O thread only when it waits in epoll_wait (io_waiting); it sets
+     * has_done first and the I/O thread sets io_waiting before it reads has_done (both
+     * sequentially consistent), so either the worker sees it waiting or it sees the work. */
+    atomic_bool io_waiting;
+    atomic_bool has_done;
     bool accepting;
     int64_t accept_resume_ms;
     atomic_bool stopping;
@@ -416,18 +419,15 @@ static bool api_http_dispatch(struct api_http *http, struct api_http_conn *conn)
     api_http_parse_message(conn->parse, &m);
     conn->lane = api_route_lane(m.method, m.target);
     struct api_http_lane *lane = &http->lanes[conn->lane];
+    /* Out of epoll while a worker has it (a refusal below watches it for writing). */
+    api_http_watch(http, conn, 0);
     pthread_mutex_lock(&http->lock);
-    bool full = conn->lane != API_LANE_PUBLIC && http->queued + http->busy >= http->nworkers &&
-                lane->queued >= http->lane_max;
-    if (full) {
+    if (conn->lane != API_LANE_PUBLIC && http->queued + http->busy >= http->nworkers &&
+        lane->queued >= http->lane_max) {
         pthread_mutex_unlock(&http->lock);
         return api_http_overloaded(http, conn, &m);
     }
-    pthread_mutex_unlock(&http->lock);
-    /* Out of epoll before a worker can see it (a worker re-arms it when it answers). */
     conn->state = API_HTTP_WORK;
-    api_http_watch(http, conn, 0);
-    pthread_mutex_lock(&http->lock);
     conn->next = NULL;
     conn->seq = http->seq++;
     if (lane->tail != NULL) {
@@ -440,8 +440,9 @@ static bool api_http_dispatch(struct api_http *http, struct api_http_conn *conn)
     lane->tail = conn;
     lane->queued++;
     http->queued++;
-    pthread_cond_signal(&http->work_cond);
     pthread_mutex_unlock(&http->lock);
+    /* Signalled after the unlock, so the woken worker does not block on the lock at once. */
+    pthread_cond_signal(&http->work_cond);
     return true;
 }
 
@@ -537,7 +538,7 @@ static void api_http_on_readable(struct api_http *http, struct api_http_conn *co
 
 static void api_http_on_event(struct api_http *http, struct api_http_conn *conn)
 {
-    switch (atomic_load(&conn->state)) {
+    switch (conn->state) {
     case API_HTTP_READ:
     case API_HTTP_LINGER:
         api_http_on_readable(http, conn);
@@ -686,11 +687,10 @@ static void api_http_wind_down(struct api_http *http, bool late)
 /* Responses the workers finished: written from here. */
 static void api_http_collect(struct api_http *http)
 {
-    uint64_t count = 0;
-    HS_IGNORE(read(http->wake_fd, &count, sizeof(count)));
     pthread_mutex_lock(&http->lock);
     struct api_http_conn *done = http->done;
     http->done = NULL;
+    atomic_store(&http->has_done, false);
     pthread_mutex_unlock(&http->lock);
     while (done != NULL) {
         struct api_http_conn *conn = done;
@@ -721,16 +721,23 @@ static void *api_http_io_main(void *arg)
                 break;
             }
         }
-        int n = epoll_wait(http->epoll_fd, events, API_HTTP_EVENTS, API_HTTP_TICK_MS);
+        atomic_store(&http->io_waiting, true);
+        int wait_ms = atomic_load(&http->has_done) ? 0 : API_HTTP_TICK_MS;
+        int n = epoll_wait(http->epoll_fd, events, API_HTTP_EVENTS, wait_ms);
+        atomic_store(&http->io_waiting, false);
         for (int i = 0; i < n; i++) {
             void *ptr = events[i].data.ptr;
             if (ptr == &http->listen_fd) {
                 api_http_on_accept(http);
             } else if (ptr == &http->wake_fd) {
-                api_http_collect(http);
+                uint64_t count = 0;
+                HS_IGNORE(read(http->wake_fd, &count, sizeof(count)));
             } else {
                 api_http_on_event(http, ptr);
             }
+        }
+        if (atomic_load(&http->has_done)) {
+            api_http_collect(http);
         }
         int64_t now = api_http_now_ms();
         if (now - last_sweep >= API_HTTP_TICK_MS) {
@@ -819,43 +826,6 @@ static struct api_http_conn *api_http_take_locked(struct api_http *http, size_t 
     return conn;
 }
 
-/* Worker: writes the answer itself when the socket takes all of it and the connection stays
- * open with nothing pipelined, then gives the connection back to the I/O thread's epoll as
- * reading. Returns false when the I/O thread must take it over (write the rest, linger, close,
- * or parse pipelined bytes). */
-static bool api_http_answer(struct api_http *http, struct api_http_conn *conn)
-{
-    if (conn->out == NULL || conn->close_after || conn->pending_len > 0 ||
-        atomic_load(&http->stopping)) {
-        return false;
-    }
-    size_t total = hs_buf_len(conn->out);
-    while (conn->out_off < total) {
-        ssize_t n = send(conn->fd, hs_buf_data(conn->out) + conn->out_off, total - conn->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            conn->out_off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            return false; /* EAGAIN: the I/O thread writes the rest; an error: it closes */
-        }
-    }
-    hs_buf_free(conn->out);
-    conn->out = NULL;
-    conn->out_off = 0;
-    api_http_parse_reset(conn->parse);
-    conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = conn};
-    if (epoll_ctl(http->epoll_fd, EPOLL_CTL_ADD, conn->fd, &ev) != 0) {
-        return false; /* out is NULL: the I/O thread closes it */
-    }
-    conn->watched = true;
-    /* From here the I/O thread owns conn (until then it ignores its events: still WORK). */
-    atomic_store(&conn->state, API_HTTP_READ);
-    return true;
-}
-
 static void *api_http_worker_main(void *arg)
 {
     struct api_http *http = arg;
@@ -872,13 +842,13 @@ static void *api_http_worker_main(void *arg)
         struct api_http_conn *conn = api_http_take_locked(http, (size_t)i);
         pthread_mutex_unlock(&http->lock);
         api_http_serve(http, conn);
-        bool answered = api_http_answer(http, conn); /* conn is not ours after true */
         pthread_mutex_lock(&http->lock);
         http->lanes[i].in_flight--;
         http->busy--;
-        if (!answered) {
-            conn->next = http->done;
-            http->done = conn;
+        conn->next = http->done;
+        http->done = conn;
+        atomic_store(&http->has_done, true);
+        if (atomic_load(&http->io_waiting)) {
             uint64_t one = 1;
             HS_IGNORE(write(http->wake_fd, &one, sizeof(one)));
         }
@@ -1061,6 +1031,8 @@ HS_RESULT api_http_start(struct api_service *svc, const char *listen,
     http->epoll_fd = -1;
     http->wake_fd = -1;
     atomic_init(&http->stopping, false);
+    atomic_init(&http->io_waiting, false);
+    atomic_init(&http->has_done, false);
     api_http_lanes_init(http);
     pthread_mutex_init(&http->lock, NULL);
     pthread_cond_init(&http->work_cond, NULL);

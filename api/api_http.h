@@ -27,8 +27,8 @@
  * is never starved and, its requests being cheap, never starves signing. When no worker is idle
  * and a class's lane already holds lane_queue_max requests, its next request is answered 503
  * overloaded with Retry-After (api_route.h's error shape) by the I/O thread at once, on a
- * connection that stays open. A worker writes its answer itself when the socket takes it all and
- * the connection stays open with nothing pipelined; otherwise the I/O thread writes the rest.
+ * connection that stays open. Workers hand answers back to the I/O thread, which writes them;
+ * a worker wakes it (eventfd) only when it is waiting in epoll_wait.
  * Response headers: Content-Type, Cache-Control, X-Request-Id, X-Content-Type-Options, Date,
  * Content-Length, Connection, and Retry-After when api_response.retry_after_s > 0.
  */
