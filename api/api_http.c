@@ -22,6 +22,7 @@
 #include "api/api_route.h"
 #include "common/hs_buf.h"
 #include "common/hs_log.h"
+#include "pkcs11/p11_sched.h"
 
 #define API_HTTP_HOST_MAX 128
 #define API_HTTP_READ_MAX (64 * 1024) /* bytes one read() takes */
@@ -38,6 +39,8 @@
 #define API_HTTP_ADDR_LEN 16          /* an IPv6 address; IPv4 as ::ffff:a.b.c.d */
 #define API_HTTP_FDS_SPARE 64         /* descriptors beyond the connections (token, store, logs) */
 #define API_HTTP_CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
+/* A lane's virtual time advances by API_HTTP_VSCALE / weight per request it is given. */
+#define API_HTTP_VSCALE ((uint64_t)P11_SCHED_WEIGHT_MAX * 1000)
 
 enum api_http_state {
     API_HTTP_READ = 0, /* reading a request (or idle between requests) */
@@ -61,7 +64,19 @@ struct api_http_conn {
     size_t lingered;
     unsigned char addr[API_HTTP_ADDR_LEN];
     char peer[NI_MAXHOST]; /* numeric; "" when unknown */
+    unsigned int lane;     /* api_route_lane() of the request in flight */
+    uint64_t seq;          /* arrival order of the request in flight */
     struct api_http_conn *next;
+};
+
+/* Requests of one lane waiting for a worker (api_http.h "Lanes"); guarded by http->lock. */
+struct api_http_lane {
+    struct api_http_conn *head;
+    struct api_http_conn *tail;
+    size_t queued;
+    size_t in_flight; /* taken by a worker and not yet answered */
+    unsigned int weight;
+    uint64_t vnext; /* virtual time of the lane's next request */
 };
 
 /* Open connections from one address. */
@@ -76,7 +91,12 @@ struct api_http {
     uint16_t port;
     int listen_fd;
     int epoll_fd;
-    int wake_fd; /* eventfd: a worker finished, or stop */
+    int wake_fd; /* eventfd: a worker finished while the I/O thread waited, or stop */
+    /* A worker wakes the I/O thread only when it waits in epoll_wait (io_waiting); it sets
+     * has_done first and the I/O thread sets io_waiting before it reads has_done (both
+     * sequentially consistent), so either the worker sees it waiting or it sees the work. */
+    atomic_bool io_waiting;
+    atomic_bool has_done;
     bool accepting;
     int64_t accept_resume_ms;
     atomic_bool stopping;
@@ -84,18 +104,21 @@ struct api_http {
     bool io_started;
     pthread_t *workers;
     size_t nworkers;
-    pthread_mutex_t lock; /* the two queues and workers_stop */
+    pthread_mutex_t lock; /* the lanes, the counters below, done and workers_stop */
     pthread_cond_t work_cond;
-    struct api_http_conn *jobs_head;
-    struct api_http_conn *jobs_tail;
-    struct api_http_conn *done;
+    struct api_http_lane lanes[API_LANES];
+    size_t queued;              /* in all lanes */
+    size_t busy;                /* requests workers hold */
+    uint64_t vclock;            /* virtual time of the request given last */
+    uint64_t seq;               /* requests queued so far */
+    size_t lane_max;            /* limits.lane_queue_max, resolved */
+    struct api_http_conn *done; /* answered, for the I/O thread to write or close */
     bool workers_stop;
     /* I/O thread only */
     struct api_http_conn **conns;
     size_t nconns;
     struct api_http_peer *peers;
     size_t npeers;
-    size_t in_flight;
     unsigned char scratch[API_HTTP_READ_MAX];
 };
 
@@ -353,22 +376,73 @@ static bool api_http_refuse(struct api_http *http, struct api_http_conn *conn, e
     return true;
 }
 
-/* Hands a complete request to the workers. */
+/* A class's lane is full: 503 overloaded with Retry-After from here, no worker used; the
+ * connection stays open (the request was read whole). Returns false when conn was closed. */
+static bool api_http_overloaded(struct api_http *http, struct api_http_conn *conn,
+                                const struct api_http_message *m)
+{
+    struct api_request req = {0};
+    api_request_id_new(&req);
+    struct api_response resp;
+    memset(&resp, 0, sizeof(resp));
+    api_response_error(&resp, HS_ERR_HSM_OVERLOADED, req.req_id);
+    hs_log_set_req_id(req.req_id);
+    hs_log(HS_LOG_WARN, "http.request.overloaded", HS_LOG_STR("peer", conn->peer),
+           HS_LOG_STR("class", svc_class_name(conn->lane)), HS_LOG_INT("status", resp.status));
+    hs_log_set_req_id(NULL);
+    hs_buf_free(conn->out);
+    conn->out = NULL;
+    conn->out_off = 0;
+    conn->close_after = !m->keep_alive || atomic_load(&http->stopping);
+    hs_result r = api_http_serialize(&resp, req.req_id, conn->close_after, &conn->out);
+    api_response_clear(&resp);
+    if (hs_failed(r)) {
+        conn->out = NULL;
+        api_http_close(http, conn);
+        return false;
+    }
+    conn->state = API_HTTP_WRITE;
+    conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
+    /* Written from the event loop (not from here: pipelined requests would recurse). */
+    if (!api_http_watch(http, conn, EPOLLOUT)) {
+        api_http_close(http, conn);
+        return false;
+    }
+    return true;
+}
+
+/* Queues a complete request in its lane for the workers, or refuses it when its class's lane
+ * is full and no worker is idle. */
 static bool api_http_dispatch(struct api_http *http, struct api_http_conn *conn)
 {
-    conn->state = API_HTTP_WORK;
+    struct api_http_message m;
+    api_http_parse_message(conn->parse, &m);
+    conn->lane = api_route_lane(m.method, m.target);
+    struct api_http_lane *lane = &http->lanes[conn->lane];
+    /* Out of epoll while a worker has it (a refusal below watches it for writing). */
     api_http_watch(http, conn, 0);
-    http->in_flight++;
     pthread_mutex_lock(&http->lock);
-    conn->next = NULL;
-    if (http->jobs_tail != NULL) {
-        http->jobs_tail->next = conn;
-    } else {
-        http->jobs_head = conn;
+    if (conn->lane != API_LANE_PUBLIC && http->queued + http->busy >= http->nworkers &&
+        lane->queued >= http->lane_max) {
+        pthread_mutex_unlock(&http->lock);
+        return api_http_overloaded(http, conn, &m);
     }
-    http->jobs_tail = conn;
-    pthread_cond_signal(&http->work_cond);
+    conn->state = API_HTTP_WORK;
+    conn->next = NULL;
+    conn->seq = http->seq++;
+    if (lane->tail != NULL) {
+        lane->tail->next = conn;
+    } else {
+        /* A lane that wakes starts at the current virtual time: no credit for idling. */
+        lane->vnext = lane->vnext > http->vclock ? lane->vnext : http->vclock;
+        lane->head = conn;
+    }
+    lane->tail = conn;
+    lane->queued++;
+    http->queued++;
     pthread_mutex_unlock(&http->lock);
+    /* Signalled after the unlock, so the woken worker does not block on the lock at once. */
+    pthread_cond_signal(&http->work_cond);
     return true;
 }
 
@@ -613,16 +687,14 @@ static void api_http_wind_down(struct api_http *http, bool late)
 /* Responses the workers finished: written from here. */
 static void api_http_collect(struct api_http *http)
 {
-    uint64_t count = 0;
-    HS_IGNORE(read(http->wake_fd, &count, sizeof(count)));
     pthread_mutex_lock(&http->lock);
     struct api_http_conn *done = http->done;
     http->done = NULL;
+    atomic_store(&http->has_done, false);
     pthread_mutex_unlock(&http->lock);
     while (done != NULL) {
         struct api_http_conn *conn = done;
         done = conn->next;
-        http->in_flight--;
         if (conn->out == NULL) {
             api_http_close(http, conn);
             continue;
@@ -649,16 +721,23 @@ static void *api_http_io_main(void *arg)
                 break;
             }
         }
-        int n = epoll_wait(http->epoll_fd, events, API_HTTP_EVENTS, API_HTTP_TICK_MS);
+        atomic_store(&http->io_waiting, true);
+        int wait_ms = atomic_load(&http->has_done) ? 0 : API_HTTP_TICK_MS;
+        int n = epoll_wait(http->epoll_fd, events, API_HTTP_EVENTS, wait_ms);
+        atomic_store(&http->io_waiting, false);
         for (int i = 0; i < n; i++) {
             void *ptr = events[i].data.ptr;
             if (ptr == &http->listen_fd) {
                 api_http_on_accept(http);
             } else if (ptr == &http->wake_fd) {
-                api_http_collect(http);
+                uint64_t count = 0;
+                HS_IGNORE(read(http->wake_fd, &count, sizeof(count)));
             } else {
                 api_http_on_event(http, ptr);
             }
+        }
+        if (atomic_load(&http->has_done)) {
+            api_http_collect(http);
         }
         int64_t now = api_http_now_ms();
         if (now - last_sweep >= API_HTTP_TICK_MS) {
@@ -702,32 +781,80 @@ static void api_http_serve(struct api_http *http, struct api_http_conn *conn)
     api_response_clear(&resp);
 }
 
+/* With the lock held: the lane a free worker serves next (api_http.h "Lanes"), compared as
+ * in_flight_a * weight_b < in_flight_b * weight_a (exact, as p11_sched does); -1 when none
+ * waits. */
+static int api_http_pick_locked(const struct api_http *http)
+{
+    int best = -1;
+    for (size_t i = 0; i < API_LANES; i++) {
+        const struct api_http_lane *c = &http->lanes[i];
+        if (c->head == NULL) {
+            continue;
+        }
+        if (best < 0) {
+            best = (int)i;
+            continue;
+        }
+        const struct api_http_lane *b = &http->lanes[best];
+        uint64_t lc = (uint64_t)c->in_flight * b->weight;
+        uint64_t lb = (uint64_t)b->in_flight * c->weight;
+        bool earlier = c->vnext < b->vnext || (c->vnext == b->vnext && c->head->seq < b->head->seq);
+        if (lc < lb || (lc == lb && earlier)) {
+            best = (int)i;
+        }
+    }
+    return best;
+}
+
+/* With the lock held: takes the first request of lane i for the calling worker. */
+static struct api_http_conn *api_http_take_locked(struct api_http *http, size_t i)
+{
+    struct api_http_lane *lane = &http->lanes[i];
+    struct api_http_conn *conn = lane->head;
+    lane->head = conn->next;
+    if (lane->head == NULL) {
+        lane->tail = NULL;
+    }
+    conn->next = NULL;
+    lane->queued--;
+    lane->in_flight++;
+    http->queued--;
+    http->busy++;
+    http->vclock = lane->vnext;
+    lane->vnext += API_HTTP_VSCALE / lane->weight;
+    return conn;
+}
+
 static void *api_http_worker_main(void *arg)
 {
     struct api_http *http = arg;
+    pthread_mutex_lock(&http->lock);
     for (;;) {
-        pthread_mutex_lock(&http->lock);
-        while (http->jobs_head == NULL && !http->workers_stop) {
+        int i = api_http_pick_locked(http);
+        if (i < 0) {
+            if (http->workers_stop) {
+                break;
+            }
             pthread_cond_wait(&http->work_cond, &http->lock);
+            continue;
         }
-        struct api_http_conn *conn = http->jobs_head;
-        if (conn == NULL) {
-            pthread_mutex_unlock(&http->lock);
-            return NULL;
-        }
-        http->jobs_head = conn->next;
-        if (http->jobs_head == NULL) {
-            http->jobs_tail = NULL;
-        }
+        struct api_http_conn *conn = api_http_take_locked(http, (size_t)i);
         pthread_mutex_unlock(&http->lock);
         api_http_serve(http, conn);
         pthread_mutex_lock(&http->lock);
+        http->lanes[i].in_flight--;
+        http->busy--;
         conn->next = http->done;
         http->done = conn;
-        pthread_mutex_unlock(&http->lock);
-        uint64_t one = 1;
-        HS_IGNORE(write(http->wake_fd, &one, sizeof(one)));
+        atomic_store(&http->has_done, true);
+        if (atomic_load(&http->io_waiting)) {
+            uint64_t one = 1;
+            HS_IGNORE(write(http->wake_fd, &one, sizeof(one)));
+        }
     }
+    pthread_mutex_unlock(&http->lock);
+    return NULL;
 }
 
 /* --- start and stop ------------------------------------------------------------------------- */
@@ -871,6 +998,21 @@ static HS_RESULT api_http_threads(struct api_http *http)
     return HS_OK;
 }
 
+/* Weights (0 counts as 1; the public lane as the heaviest class) and the lane bound. */
+static void api_http_lanes_init(struct api_http *http)
+{
+    unsigned int heaviest = 1;
+    for (size_t i = 0; i < SVC_CLASS_COUNT; i++) {
+        unsigned int w = http->limits.shares[i];
+        w = w == 0 ? 1 : (w > P11_SCHED_WEIGHT_MAX ? P11_SCHED_WEIGHT_MAX : w);
+        http->lanes[i].weight = w;
+        heaviest = w > heaviest ? w : heaviest;
+    }
+    http->lanes[API_LANE_PUBLIC].weight = heaviest;
+    http->lane_max = http->limits.lane_queue_max > 0 ? (size_t)http->limits.lane_queue_max
+                                                     : P11_SCHED_DEFAULT_QUEUE;
+}
+
 HS_RESULT api_http_start(struct api_service *svc, const char *listen,
                          const struct api_http_limits *limits, struct api_http **out)
 {
@@ -889,6 +1031,9 @@ HS_RESULT api_http_start(struct api_service *svc, const char *listen,
     http->epoll_fd = -1;
     http->wake_fd = -1;
     atomic_init(&http->stopping, false);
+    atomic_init(&http->io_waiting, false);
+    atomic_init(&http->has_done, false);
+    api_http_lanes_init(http);
     pthread_mutex_init(&http->lock, NULL);
     pthread_cond_init(&http->work_cond, NULL);
     hs_result r = api_http_open(http, listen);

@@ -17,6 +17,18 @@
  * over either gets 503 (Retry-After: 1) and is closed at once. After an error response the
  * connection is half-closed and what the client still sends is read and dropped for at most
  * one second, so the client can read the answer before the close.
+ * Lanes: a complete request is queued by its route's lane (api_route_lane: one lane per
+ * signature class, plus a public lane for unauthenticated reads that sign nothing). An idle
+ * worker takes the next request by the token scheduler's weighted-fair rule (p11_sched.h): of
+ * the lanes with requests waiting, the one with the fewest requests at workers per weight; of
+ * equals, the one whose virtual time (advanced by 1/weight per request it was given, never
+ * behind the busy lanes' when it wakes) is earliest, so that one worker too alternates by
+ * weight; first come within a lane. The public lane weighs as much as the heaviest class, so it
+ * is never starved and, its requests being cheap, never starves signing. When no worker is idle
+ * and a class's lane already holds lane_queue_max requests, its next request is answered 503
+ * overloaded with Retry-After (api_route.h's error shape) by the I/O thread at once, on a
+ * connection that stays open. Workers hand answers back to the I/O thread, which writes them;
+ * a worker wakes it (eventfd) only when it is waiting in epoll_wait.
  * Response headers: Content-Type, Cache-Control, X-Request-Id, X-Content-Type-Options, Date,
  * Content-Length, Connection, and Retry-After when api_response.retry_after_s > 0.
  */
@@ -27,6 +39,7 @@
 
 #include "api/api_service.h"
 #include "common/hs_err.h"
+#include "service/svc_sched.h"
 
 struct api_http;
 
@@ -40,6 +53,12 @@ struct api_http_limits {
     /* seconds: after SIGTERM, how long responses still being written may take before their
      * connections are closed (requests a worker holds are always finished and answered) */
     long shutdown_grace_s;
+    /* The lanes (below): each signature class's weight, indexed by enum svc_class (the token
+     * scheduler's shares, svc_sched.h); 0 counts as 1. */
+    unsigned int shares[SVC_CLASS_COUNT];
+    /* requests of one class that may wait for a worker while none is idle (the scheduler's
+     * max_queue); past it 503 overloaded at once; 0 = P11_SCHED_DEFAULT_QUEUE */
+    long lane_queue_max;
 };
 
 /* Starts serving svc on listen ("host:port"; IPv6 as "[::1]:port"; port 0 picks a free port)

@@ -198,14 +198,19 @@ static int api_main_lambda(const char *path, const char *runtime_api, const stru
 
 static struct api_http_limits api_http_limits_of(const struct api_config *cfg)
 {
-    return (struct api_http_limits){
+    struct api_http_limits l = {
         .max_connections = cfg->max_connections,
         .max_connections_per_ip = cfg->max_connections_per_ip,
         .connection_timeout_s = cfg->connection_timeout_s,
         .request_timeout_s = cfg->request_timeout_s,
         .workers = cfg->workers,
         .shutdown_grace_s = cfg->shutdown_grace_s,
+        .lane_queue_max = (long)cfg->token.sched.max_queue,
     };
+    for (size_t i = 0; i < SVC_CLASS_COUNT && i < cfg->token.sched.nclasses; i++) {
+        l.shares[i] = cfg->token.sched.weights[i];
+    }
+    return l;
 }
 
 /* Blocks until SIGINT or SIGTERM (blocked in every thread, taken here with sigwait); each SIGHUP

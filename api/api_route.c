@@ -1162,6 +1162,39 @@ static size_t api_route_find(const char *path, size_t len, const char *method, c
     return found;
 }
 
+unsigned int api_route_lane(const char *method, const char *target)
+{
+    /* The routes that sign, by class; the table's rows stay as they are. */
+    static const struct {
+        const char *method;
+        const char *pattern;
+        unsigned int lane;
+    } signing[] = {
+        {"POST", "/v1/certificates", SVC_CLASS_CERTIFICATE},
+        {"POST", "/v1/tokens", SVC_CLASS_TOKEN},
+        {"POST", "/v1/ssh/certificates", SVC_CLASS_SSH},
+        {"POST", "/v1/ssh/keys", SVC_CLASS_SSH},
+        {"POST", "/v1/certificates/{serial}/revoke", SVC_CLASS_CRL},
+        {"POST", "/v1/ssh/certificates/{serial}/revoke", SVC_CLASS_CRL},
+    };
+    const char *param = NULL;
+    size_t param_len = 0;
+    bool method_ok = false;
+    char allow[API_ALLOW_MAX];
+    size_t id =
+        api_route_find(target, strcspn(target, "?"), method, &param, &param_len, &method_ok, allow);
+    if (id == API_ROUTE_UNKNOWN || !method_ok || api_routes[id].auth == API_ROUTE_PUBLIC) {
+        return API_LANE_PUBLIC;
+    }
+    for (size_t i = 0; i < sizeof(signing) / sizeof(signing[0]); i++) {
+        if (strcmp(api_routes[id].method, signing[i].method) == 0 &&
+            strcmp(api_routes[id].pattern, signing[i].pattern) == 0) {
+            return signing[i].lane;
+        }
+    }
+    return SVC_CLASS_BACKGROUND;
+}
+
 static HS_RESULT api_authenticate(struct api_call *call, enum api_route_auth auth)
 {
     struct api_outcome *oc = call->oc;

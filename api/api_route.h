@@ -59,6 +59,7 @@
 #include "api/api_service.h"
 #include "api/api_sigv4.h"
 #include "common/hs_buf.h"
+#include "service/svc_sched.h"
 
 #define API_RESPONSE_MAX (128 * 1024) /* bytes of a response body */
 #define API_REQ_ID_LEN 16
@@ -134,6 +135,20 @@ void api_route(struct api_service *svc, const struct api_request *req, struct ap
 /* Sets out to the JSON error response for code (used by front ends for transport-level
  * failures such as an oversized body). */
 void api_response_error(struct api_response *out, enum hs_code code, const char *req_id);
+
+/* The lanes of the HTTP front end's queue (api_http.h): lane n < SVC_CLASS_COUNT is signature
+ * class n (service/svc_sched.h enum svc_class, the token scheduler's classes), and
+ * API_LANE_PUBLIC is for what needs neither a signature nor a caller's credentials. */
+#define API_LANE_PUBLIC ((unsigned int)SVC_CLASS_COUNT)
+#define API_LANES (API_LANE_PUBLIC + 1)
+
+/* The lane of a request, from its method and request-target (path[?query]) as api_route()
+ * would route it: POST /v1/certificates certificate; POST /v1/tokens token; POST
+ * /v1/ssh/certificates and POST /v1/ssh/keys ssh; the two revocations crl; every other
+ * authenticated route background; public routes (healthz, metrics, jwks, OIDC, ca, crl, KRL,
+ * SSH CA keys, console files), unknown paths and wrong methods API_LANE_PUBLIC. Pure: reads the
+ * route table only. */
+unsigned int api_route_lane(const char *method, const char *target);
 
 /* The names of the routes as /metrics labels them ("POST /v1/tokens", ...); *n gets their
  * count. */
