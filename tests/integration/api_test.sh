@@ -721,16 +721,29 @@ PY
 check "inventory locked (SQLite) or throttled (DynamoDB): 503 inventory_unavailable, Retry-After, no certificate, discarded" \
     locked_inventory
 issued_once_recorded() {
-    [ "$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")" = 200 ] &&
-        $py - out/hsmsignd6.log "$(field serial)" <<'PY'
-import json, sys
+    [ "$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")" = 200 ] || return 1
+    local serial
+    serial=$(field serial)
+    # The certificate is encoded once (sgn_cert.c): the PEM answer, the audit line's tbs_sha256
+    # and the inventory's cert_sha256 all come from that one DER; each is checked against the
+    # certificate as a reader decodes it.
+    $py - out/hsmsignd6.log "$serial" "$(inventory_row "$serial" | cut -d'|' -f5)" <<'PY'
+import hashlib, json, sys
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 issued = [l for l in L if l["event"] == "sign.cert.issued" and l["serial"] == sys.argv[2]]
 assert len(issued) == 1 and issued[0]["audit"] is True and issued[0]["tbs_sha256"], issued
 assert not [l for l in L if l["event"] == "sign.cert.discarded" and l["serial"] == sys.argv[2]]
+pem = json.load(open("out/resp"))["certificate"]
+cert = x509.load_pem_x509_certificate(pem.encode())
+der = cert.public_bytes(Encoding.DER)
+assert pem == cert.public_bytes(Encoding.PEM).decode(), pem
+assert issued[0]["tbs_sha256"] == hashlib.sha256(cert.tbs_certificate_bytes).hexdigest(), issued
+assert sys.argv[3] == hashlib.sha256(der).hexdigest().upper(), (sys.argv[3], der.hex())
 PY
 }
-check "once the inventory is free again: 200, audited once as sign.cert.issued" issued_once_recorded
+check "once the inventory is free again: 200, audited once as sign.cert.issued; PEM, tbs_sha256 and cert_sha256 are the one DER's" issued_once_recorded
 stop_hsmsignd
 # === end of issue 10, item 8 (service) ========================================================
 # === issue 10, findings 3, 4, 5 and item 8 (RSA exponents): what the CA signs =====================
