@@ -891,4 +891,17 @@ no_secrets() {
         ! grep -q 'eyJ' out/hsmsignd.log out/hsmsignd2.log
 }
 check "no PIN, secret key or token in the logs" no_secrets
+# Request ids come from a per-thread stock of random bytes (api_route.c): over every request of
+# this run (more than one stock's worth per worker), no id repeats and each is 16 hex digits.
+distinct_request_ids() {
+    $py - out/hsmsignd*.log <<'PY'
+import json, re, sys
+ids = [json.loads(l)["req_id"] for f in sys.argv[1:] for l in open(f)
+       if l.startswith("{") and '"event":"http.request"' in l]
+assert len(ids) > 64, len(ids)
+assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids), [i for i in ids if len(i) != 16][:5]
+assert len(set(ids)) == len(ids), len(ids) - len(set(ids))
+PY
+}
+check "request ids: 16 hex digits, none repeated over the run" distinct_request_ids
 finish
