@@ -274,10 +274,80 @@ static HS_RESULT sgn_tbs_fill(X509 *x, const struct sgn_cert_template *t)
     return sgn_add_extensions(x, t);
 }
 
+/* A DER Certificate (RFC 5280 §4.1: SEQUENCE { tbsCertificate, signatureAlgorithm,
+ * signatureValue BIT STRING }) as views into its encoding. */
+struct sgn_cert_der {
+    const unsigned char *tbs; /* the whole TBSCertificate TLV: what was signed */
+    size_t tbs_len;
+    const unsigned char *sig; /* the signature's octets (no unused bits) */
+    size_t sig_len;
+};
+
+/* Reads one TLV header at *p (at most end - *p bytes): the tag and class it must have, whether
+ * constructed; *body gets the content length, *p moves past the header. */
+static HS_RESULT sgn_der_header(const unsigned char **p, const unsigned char *end, int want_tag,
+                                bool constructed, long *body)
+{
+    int tag = 0;
+    int cls = 0;
+    HS_ENSURE(*p < end, HS_ERR_CRYPTO);
+    int rc = ASN1_get_object(p, body, &tag, &cls, (long)(end - *p));
+    HS_ENSURE((rc & 0x80) == 0 && tag == want_tag && cls == V_ASN1_UNIVERSAL &&
+                  ((rc & V_ASN1_CONSTRUCTED) != 0) == constructed && *body <= end - *p,
+              HS_ERR_CRYPTO);
+    return HS_OK;
+}
+
+static HS_RESULT sgn_cert_der_split(const unsigned char *der, size_t len, struct sgn_cert_der *out)
+{
+    const unsigned char *p = der;
+    const unsigned char *end = der + len;
+    long body = 0;
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_SEQUENCE, true, &body));
+    HS_ENSURE(p + body == end, HS_ERR_CRYPTO);
+    const unsigned char *tbs = p;
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_SEQUENCE, true, &body));
+    p += body;
+    out->tbs = tbs;
+    out->tbs_len = (size_t)(p - tbs);
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_SEQUENCE, true, &body));
+    p += body;
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_BIT_STRING, false, &body));
+    HS_ENSURE(body >= 2 && p[0] == 0 && p + body == end, HS_ERR_CRYPTO);
+    out->sig = p + 1;
+    out->sig_len = (size_t)body - 1;
+    return HS_OK;
+}
+
+/* Encodes the signed x once and checks the token's signature over the encoded TBSCertificate
+ * (the bytes that leave) with the signer's public key. *der (OPENSSL_malloc'd) on success. */
+static HS_RESULT sgn_cert_encode_verified(X509 *x, struct p11_key *signer, enum p11_sig_alg alg,
+                                          unsigned char **der, size_t *der_len)
+{
+    HS_DEFER(unsigned char *enc = NULL, hs_ossl_freep);
+    int len = i2d_X509(x, &enc);
+    HS_ENSURE(len > 0 && enc != NULL, HS_ERR_CRYPTO);
+    struct sgn_cert_der parts;
+    HS_GUARD(sgn_cert_der_split(enc, (size_t)len, &parts));
+    HS_DEFER(EVP_MD_CTX *vctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
+    HS_ENSURE(vctx != NULL, HS_ERR_NOMEM);
+    /* A signature the token got wrong (a fault) must never leave: check it before use. */
+    int ok = EVP_DigestVerifyInit_ex(vctx, NULL, p11_sig_alg_digest(alg), NULL, NULL,
+                                     p11_key_get0_public(signer), NULL) == 1 &&
+             EVP_DigestVerify(vctx, parts.sig, parts.sig_len, parts.tbs, parts.tbs_len) == 1;
+    ERR_clear_error();
+    HS_ENSURE_MSG(ok, HS_ERR_HSM, "the token's signature does not verify");
+    *der = enc;
+    *der_len = (size_t)len;
+    enc = NULL;
+    return HS_OK;
+}
+
 /* sgn_cert_sign() with the signer's EVP_PKEY made beforehand (an issuer's), or NULL to make
- * one for this signature. */
+ * one for this signature; also hands out the certificate's DER (*der, OPENSSL_malloc'd). */
 static HS_RESULT sgn_cert_sign_pkey(const struct sgn_cert_template *t, struct p11_key *signer,
-                                    EVP_PKEY *pkey, X509 **out)
+                                    EVP_PKEY *pkey, X509 **out, unsigned char **der,
+                                    size_t *der_len)
 {
     HS_ENSURE_REF(t);
     HS_ENSURE_REF(signer);
@@ -295,19 +365,23 @@ static HS_RESULT sgn_cert_sign_pkey(const struct sgn_cert_template *t, struct p1
         HS_GUARD(p11_evp_sign_ctx_new(signer, alg, &mctx));
     }
     HS_GUARD_OSSL(X509_sign_ctx(x, mctx) > 0 ? 1 : 0, HS_ERR_CRYPTO);
-    /* A signature the token got wrong (a fault) must never leave: check it before use. */
-    int ok = X509_verify(x, p11_key_get0_public(signer));
-    ERR_clear_error();
-    HS_ENSURE_MSG(ok == 1, HS_ERR_HSM, "the token's signature does not verify");
+    HS_DEFER(unsigned char *enc = NULL, hs_ossl_freep);
+    size_t len = 0;
+    HS_GUARD(sgn_cert_encode_verified(x, signer, alg, &enc, &len));
     HS_GUARD(sgn_lint_signature(x, signer));
     *out = x;
     x = NULL;
+    *der = enc;
+    *der_len = len;
+    enc = NULL;
     return HS_OK;
 }
 
 HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signer, X509 **out)
 {
-    return sgn_cert_sign_pkey(t, signer, NULL, out);
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    size_t len = 0;
+    return sgn_cert_sign_pkey(t, signer, NULL, out, &der, &len);
 }
 
 /* --- issuer -------------------------------------------------------------------------------- */
@@ -497,31 +571,14 @@ static HS_RESULT sgn_leaf_subject(const struct sgn_csr *csr, X509_NAME **out)
     return HS_OK;
 }
 
-/* Encodes the signed certificate once (RFC 5280 §4.1: Certificate ::= SEQUENCE {
- * tbsCertificate, signatureAlgorithm, signatureValue }) and takes both digests from that DER:
- * the TBSCertificate is the first element of the outer SEQUENCE. */
-static HS_RESULT sgn_leaf_encode(X509 *cert, struct sgn_leaf *leaf)
+/* The leaf's digests, from the DER sgn_cert_sign_pkey() encoded once (leaf->der): the
+ * TBSCertificate's (the audit line's tbs_sha256) and the whole certificate's. */
+static HS_RESULT sgn_leaf_digests(struct sgn_leaf *leaf)
 {
-    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
-    int len = i2d_X509(cert, &der);
-    HS_ENSURE(len > 0 && der != NULL, HS_ERR_CRYPTO);
-    const unsigned char *p = der;
-    long body = 0;
-    int tag = 0;
-    int cls = 0;
-    HS_ENSURE(ASN1_get_object(&p, &body, &tag, &cls, len) == V_ASN1_CONSTRUCTED &&
-                  tag == V_ASN1_SEQUENCE,
-              HS_ERR_CRYPTO);
-    const unsigned char *tbs = p;
-    HS_ENSURE(ASN1_get_object(&p, &body, &tag, &cls, len - (long)(p - der)) == V_ASN1_CONSTRUCTED &&
-                  tag == V_ASN1_SEQUENCE,
-              HS_ERR_CRYPTO);
-    size_t tbs_len = (size_t)(p - tbs) + (size_t)body;
-    HS_ENSURE(SHA256(tbs, tbs_len, leaf->tbs_sha256) != NULL, HS_ERR_CRYPTO);
-    HS_ENSURE(SHA256(der, (size_t)len, leaf->cert_sha256) != NULL, HS_ERR_CRYPTO);
-    leaf->der = der;
-    leaf->der_len = (size_t)len;
-    der = NULL;
+    struct sgn_cert_der parts;
+    HS_GUARD(sgn_cert_der_split(leaf->der, leaf->der_len, &parts));
+    HS_ENSURE(SHA256(parts.tbs, parts.tbs_len, leaf->tbs_sha256) != NULL, HS_ERR_CRYPTO);
+    HS_ENSURE(SHA256(leaf->der, leaf->der_len, leaf->cert_sha256) != NULL, HS_ERR_CRYPTO);
     return HS_OK;
 }
 
@@ -567,10 +624,13 @@ static HS_RESULT sgn_cert_issue_checked(const struct sgn_issuer *issuer,
         .extra = extra,
     };
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
-    HS_GUARD(sgn_cert_sign_pkey(&t, issuer->key, issuer->sign_pkey, &cert));
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    HS_GUARD(sgn_cert_sign_pkey(&t, issuer->key, issuer->sign_pkey, &cert, &der, &leaf.der_len));
+    leaf.der = der;
+    HS_GUARD(sgn_leaf_digests(&leaf));
     HS_GUARD(sgn_cert_serial_hex(cert, leaf.serial_hex, sizeof(leaf.serial_hex)));
     HS_GUARD(sgn_csr_spki_sha256(req->csr, leaf.spki_sha256));
-    HS_GUARD(sgn_leaf_encode(cert, &leaf));
+    der = NULL;
     /* Signed, not yet issued: the caller records it, then calls sgn_leaf_audit(). */
     leaf.cert = cert;
     cert = NULL;
