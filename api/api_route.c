@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -140,13 +141,43 @@ static const struct api_public_error *api_error_lookup(enum hs_code code)
     }
 }
 
+/* Request ids are drawn from a per-thread stock of random bytes refilled by one RAND_bytes per
+ * API_REQ_ID_STOCK bytes: a RAND_bytes call costs ~3 us (the CTR-DRBG rekeys after every
+ * generate), 1.7 % of a token's CPU when made per request. The stock is keyed to the process
+ * id so that a forked child never repeats its parent's next ids. */
+#define API_REQ_ID_STOCK 256
+
+struct api_req_id_stock {
+    unsigned char raw[API_REQ_ID_STOCK];
+    size_t used;
+    pid_t pid;
+};
+
+static _Thread_local struct api_req_id_stock api_req_id_tls = {.used = API_REQ_ID_STOCK};
+
+static void api_req_id_take(unsigned char *out, size_t n)
+{
+    struct api_req_id_stock *st = &api_req_id_tls;
+    pid_t pid = getpid();
+    if (st->used > sizeof(st->raw) - n || st->pid != pid) {
+        if (RAND_bytes(st->raw, sizeof(st->raw)) != 1) {
+            /* As before: this one id is zeros; the next call tries again. */
+            st->used = sizeof(st->raw);
+            memset(out, 0, n);
+            return;
+        }
+        st->used = 0;
+        st->pid = pid;
+    }
+    memcpy(out, st->raw + st->used, n);
+    st->used += n;
+}
+
 void api_request_id_new(struct api_request *req)
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char raw[API_REQ_ID_LEN / 2];
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        memset(raw, 0, sizeof(raw));
-    }
+    api_req_id_take(raw, sizeof(raw));
     for (size_t i = 0; i < sizeof(raw); i++) {
         req->req_id[2 * i] = digits[raw[i] >> 4];
         req->req_id[2 * i + 1] = digits[raw[i] & 0x0f];

@@ -401,8 +401,9 @@ HS_RESULT p11_evp_init(void)
     return HS_OK;
 }
 
-static HS_RESULT p11_evp_pkey_new(struct p11_key *key, EVP_PKEY **out)
+HS_RESULT p11_evp_pkey_new(struct p11_key *key, EVP_PKEY **out)
 {
+    HS_ENSURE_REF(key);
     HS_GUARD(p11_evp_init());
     HS_DEFER(EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, P11_EVP_ALG, NULL),
              hs_evp_pkey_ctx_freep);
@@ -419,16 +420,16 @@ static HS_RESULT p11_evp_pkey_new(struct p11_key *key, EVP_PKEY **out)
     return HS_OK;
 }
 
-HS_RESULT p11_evp_sign_ctx_new(struct p11_key *key, enum p11_sig_alg alg, EVP_MD_CTX **out)
+HS_RESULT p11_evp_sign_ctx_new_pkey(struct p11_key *key, EVP_PKEY *pkey, enum p11_sig_alg alg,
+                                    EVP_MD_CTX **out)
 {
     HS_ENSURE_REF(key);
+    HS_ENSURE_REF(pkey);
     HS_ENSURE_MSG(p11_sig_alg_fits(alg, p11_key_type(key)), HS_ERR_INPUT_KEY,
                   "signature algorithm does not fit a %s key",
                   p11_key_type_name(p11_key_type(key)));
     HS_ENSURE_MSG(alg != P11_SIG_RSA_PSS_SHA256 && alg != P11_SIG_RSA_PSS_SHA384, HS_ERR_INPUT_KEY,
                   "RSA-PSS is not offered for X.509 structures");
-    HS_DEFER(EVP_PKEY *pkey = NULL, hs_evp_pkey_freep);
-    HS_GUARD(p11_evp_pkey_new(key, &pkey));
     HS_DEFER(EVP_MD_CTX *mctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
     HS_ENSURE(mctx != NULL, HS_ERR_NOMEM);
     HS_GUARD_OSSL(
@@ -437,6 +438,14 @@ HS_RESULT p11_evp_sign_ctx_new(struct p11_key *key, enum p11_sig_alg alg, EVP_MD
     *out = mctx;
     mctx = NULL;
     return HS_OK;
+}
+
+HS_RESULT p11_evp_sign_ctx_new(struct p11_key *key, enum p11_sig_alg alg, EVP_MD_CTX **out)
+{
+    HS_ENSURE_REF(key);
+    HS_DEFER(EVP_PKEY *pkey = NULL, hs_evp_pkey_freep);
+    HS_GUARD(p11_evp_pkey_new(key, &pkey));
+    return p11_evp_sign_ctx_new_pkey(key, pkey, alg, out);
 }
 
 int p11_sig_alg_nid(enum p11_sig_alg alg)

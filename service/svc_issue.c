@@ -69,9 +69,8 @@ static HS_RESULT svc_cert_record(const struct sgn_leaf *leaf, const struct sgn_c
     memcpy(rec->requester, requester, strlen(requester) + 1);
     HS_ENSURE(strlen(profile->name) < sizeof(rec->profile), HS_ERR_BOUNDS);
     memcpy(rec->profile, profile->name, strlen(profile->name) + 1);
-    HS_GUARD(sgn_csr_spki_sha256(csr, rec->spki_sha256));
-    unsigned int n = 0;
-    HS_GUARD_OSSL(X509_digest(leaf->cert, EVP_sha256(), rec->cert_sha256, &n), HS_ERR_CRYPTO);
+    memcpy(rec->spki_sha256, leaf->spki_sha256, sizeof(rec->spki_sha256));
+    memcpy(rec->cert_sha256, leaf->cert_sha256, sizeof(rec->cert_sha256));
     rec->kind = ST_KIND_X509;
     rec->status = ST_CERT_GOOD;
     rec->reason = SGN_CRL_REASON_NONE;
@@ -84,7 +83,7 @@ static HS_RESULT svc_cert_result_fill(const struct svc_ctx *ctx, const struct sg
 {
     HS_DEFER(struct hs_buf *pem = hs_buf_new(SGN_CERT_PEM_MAX), hs_buf_freep);
     HS_ENSURE(pem != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_cert_to_pem(leaf->cert, pem));
+    HS_GUARD(sgn_cert_der_to_pem(leaf->der, leaf->der_len, pem));
     memset(out, 0, sizeof(*out));
     out->cert_pem = pem;
     pem = NULL;

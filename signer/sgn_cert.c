@@ -19,12 +19,14 @@
 HS_DEFINE_FREEP(sgn_auth_keyid_freep, AUTHORITY_KEYID, AUTHORITY_KEYID_free)
 HS_DEFINE_FREEP(sgn_eku_freep, EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free)
 HS_DEFINE_FREEP(sgn_bit_string_freep, ASN1_BIT_STRING, ASN1_BIT_STRING_free)
+HS_DEFINE_FREEP(sgn_encode_ctx_freep, EVP_ENCODE_CTX, EVP_ENCODE_CTX_free)
 
 struct sgn_issuer {
     struct p11_key *key;
     X509 *cert;
     STACK_OF(X509) * chain; /* cert first, the self-signed root last */
     char *chain_pem;
+    EVP_PKEY *sign_pkey; /* key as an EVP_PKEY for X509_sign_ctx, made once (p11_evp) */
 };
 
 /* --- small conversions -------------------------------------------------------------------- */
@@ -94,6 +96,28 @@ HS_RESULT sgn_cert_to_pem(const X509 *cert, struct hs_buf *out)
     long n = BIO_get_mem_data(bio, &p);
     HS_ENSURE(n > 0 && p != NULL, HS_ERR_CRYPTO);
     return hs_buf_put(out, p, (size_t)n);
+}
+
+HS_RESULT sgn_cert_der_to_pem(const unsigned char *der, size_t len, struct hs_buf *out)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    HS_ENSURE_REF(der);
+    HS_ENSURE(len > 0 && len <= SGN_CERT_PEM_MAX / 2, HS_ERR_INPUT_TOO_LARGE);
+    HS_DEFER(EVP_ENCODE_CTX *enc = EVP_ENCODE_CTX_new(), sgn_encode_ctx_freep);
+    HS_ENSURE(enc != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put(out, begin, sizeof(begin) - 1));
+    /* EVP_EncodeUpdate writes 64 characters and a newline per 48 bytes, as PEM asks. */
+    size_t room = (size_t)EVP_ENCODE_LENGTH(len);
+    unsigned char *p = NULL;
+    HS_GUARD(hs_buf_reserve(out, room, &p));
+    EVP_EncodeInit(enc);
+    int n = 0;
+    HS_GUARD_OSSL(EVP_EncodeUpdate(enc, p, &n, der, (int)len), HS_ERR_CRYPTO);
+    int tail = 0;
+    EVP_EncodeFinal(enc, p + n, &tail);
+    HS_GUARD(hs_buf_commit(out, (size_t)n + (size_t)tail));
+    return hs_buf_put(out, end, sizeof(end) - 1);
 }
 
 /* --- building ----------------------------------------------------------------------------- */
@@ -250,7 +274,80 @@ static HS_RESULT sgn_tbs_fill(X509 *x, const struct sgn_cert_template *t)
     return sgn_add_extensions(x, t);
 }
 
-HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signer, X509 **out)
+/* A DER Certificate (RFC 5280 §4.1: SEQUENCE { tbsCertificate, signatureAlgorithm,
+ * signatureValue BIT STRING }) as views into its encoding. */
+struct sgn_cert_der {
+    const unsigned char *tbs; /* the whole TBSCertificate TLV: what was signed */
+    size_t tbs_len;
+    const unsigned char *sig; /* the signature's octets (no unused bits) */
+    size_t sig_len;
+};
+
+/* Reads one TLV header at *p (at most end - *p bytes): the tag and class it must have, whether
+ * constructed; *body gets the content length, *p moves past the header. */
+static HS_RESULT sgn_der_header(const unsigned char **p, const unsigned char *end, int want_tag,
+                                bool constructed, long *body)
+{
+    int tag = 0;
+    int cls = 0;
+    HS_ENSURE(*p < end, HS_ERR_CRYPTO);
+    int rc = ASN1_get_object(p, body, &tag, &cls, (long)(end - *p));
+    HS_ENSURE((rc & 0x80) == 0 && tag == want_tag && cls == V_ASN1_UNIVERSAL &&
+                  ((rc & V_ASN1_CONSTRUCTED) != 0) == constructed && *body <= end - *p,
+              HS_ERR_CRYPTO);
+    return HS_OK;
+}
+
+static HS_RESULT sgn_cert_der_split(const unsigned char *der, size_t len, struct sgn_cert_der *out)
+{
+    const unsigned char *p = der;
+    const unsigned char *end = der + len;
+    long body = 0;
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_SEQUENCE, true, &body));
+    HS_ENSURE(p + body == end, HS_ERR_CRYPTO);
+    const unsigned char *tbs = p;
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_SEQUENCE, true, &body));
+    p += body;
+    out->tbs = tbs;
+    out->tbs_len = (size_t)(p - tbs);
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_SEQUENCE, true, &body));
+    p += body;
+    HS_GUARD(sgn_der_header(&p, end, V_ASN1_BIT_STRING, false, &body));
+    HS_ENSURE(body >= 2 && p[0] == 0 && p + body == end, HS_ERR_CRYPTO);
+    out->sig = p + 1;
+    out->sig_len = (size_t)body - 1;
+    return HS_OK;
+}
+
+/* Encodes the signed x once and checks the token's signature over the encoded TBSCertificate
+ * (the bytes that leave) with the signer's public key. *der (OPENSSL_malloc'd) on success. */
+static HS_RESULT sgn_cert_encode_verified(X509 *x, struct p11_key *signer, enum p11_sig_alg alg,
+                                          unsigned char **der, size_t *der_len)
+{
+    HS_DEFER(unsigned char *enc = NULL, hs_ossl_freep);
+    int len = i2d_X509(x, &enc);
+    HS_ENSURE(len > 0 && enc != NULL, HS_ERR_CRYPTO);
+    struct sgn_cert_der parts;
+    HS_GUARD(sgn_cert_der_split(enc, (size_t)len, &parts));
+    HS_DEFER(EVP_MD_CTX *vctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
+    HS_ENSURE(vctx != NULL, HS_ERR_NOMEM);
+    /* A signature the token got wrong (a fault) must never leave: check it before use. */
+    int ok = EVP_DigestVerifyInit_ex(vctx, NULL, p11_sig_alg_digest(alg), NULL, NULL,
+                                     p11_key_get0_public(signer), NULL) == 1 &&
+             EVP_DigestVerify(vctx, parts.sig, parts.sig_len, parts.tbs, parts.tbs_len) == 1;
+    ERR_clear_error();
+    HS_ENSURE_MSG(ok, HS_ERR_HSM, "the token's signature does not verify");
+    *der = enc;
+    *der_len = (size_t)len;
+    enc = NULL;
+    return HS_OK;
+}
+
+/* sgn_cert_sign() with the signer's EVP_PKEY made beforehand (an issuer's), or NULL to make
+ * one for this signature; also hands out the certificate's DER (*der, OPENSSL_malloc'd). */
+static HS_RESULT sgn_cert_sign_pkey(const struct sgn_cert_template *t, struct p11_key *signer,
+                                    EVP_PKEY *pkey, X509 **out, unsigned char **der,
+                                    size_t *der_len)
 {
     HS_ENSURE_REF(t);
     HS_ENSURE_REF(signer);
@@ -261,16 +358,30 @@ HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signe
     /* Lint before the real key signs anything. */
     HS_GUARD(sgn_lint_tbs(x, t));
     HS_DEFER(EVP_MD_CTX *mctx = NULL, hs_evp_md_ctx_freep);
-    HS_GUARD(p11_evp_sign_ctx_new(signer, p11_sig_alg_default(p11_key_type(signer)), &mctx));
+    enum p11_sig_alg alg = p11_sig_alg_default(p11_key_type(signer));
+    if (pkey != NULL) {
+        HS_GUARD(p11_evp_sign_ctx_new_pkey(signer, pkey, alg, &mctx));
+    } else {
+        HS_GUARD(p11_evp_sign_ctx_new(signer, alg, &mctx));
+    }
     HS_GUARD_OSSL(X509_sign_ctx(x, mctx) > 0 ? 1 : 0, HS_ERR_CRYPTO);
-    /* A signature the token got wrong (a fault) must never leave: check it before use. */
-    int ok = X509_verify(x, p11_key_get0_public(signer));
-    ERR_clear_error();
-    HS_ENSURE_MSG(ok == 1, HS_ERR_HSM, "the token's signature does not verify");
+    HS_DEFER(unsigned char *enc = NULL, hs_ossl_freep);
+    size_t len = 0;
+    HS_GUARD(sgn_cert_encode_verified(x, signer, alg, &enc, &len));
     HS_GUARD(sgn_lint_signature(x, signer));
     *out = x;
     x = NULL;
+    *der = enc;
+    *der_len = len;
+    enc = NULL;
     return HS_OK;
+}
+
+HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signer, X509 **out)
+{
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    size_t len = 0;
+    return sgn_cert_sign_pkey(t, signer, NULL, out, &der, &len);
 }
 
 /* --- issuer -------------------------------------------------------------------------------- */
@@ -284,6 +395,7 @@ void sgn_issuer_free(struct sgn_issuer *issuer)
     X509_free(issuer->cert);
     sk_X509_pop_free(issuer->chain, X509_free);
     OPENSSL_free(issuer->chain_pem);
+    EVP_PKEY_free(issuer->sign_pkey);
     OPENSSL_free(issuer);
 }
 
@@ -386,6 +498,7 @@ HS_RESULT sgn_issuer_new(struct p11_key *key, const char *chain_pem, size_t chai
     HS_DEFER(struct sgn_issuer *issuer = OPENSSL_zalloc(sizeof(*issuer)), sgn_issuer_freep);
     HS_ENSURE(issuer != NULL, HS_ERR_NOMEM);
     HS_GUARD(sgn_chain_to_pem(chain, &issuer->chain_pem));
+    HS_GUARD(p11_evp_pkey_new(key, &issuer->sign_pkey));
     HS_ENSURE(X509_up_ref(cert) == 1, HS_ERR_CRYPTO);
     issuer->cert = cert;
     issuer->chain = chain;
@@ -458,12 +571,14 @@ static HS_RESULT sgn_leaf_subject(const struct sgn_csr *csr, X509_NAME **out)
     return HS_OK;
 }
 
-static HS_RESULT sgn_tbs_sha256(X509 *cert, unsigned char out[SHA256_DIGEST_LENGTH])
+/* The leaf's digests, from the DER sgn_cert_sign_pkey() encoded once (leaf->der): the
+ * TBSCertificate's (the audit line's tbs_sha256) and the whole certificate's. */
+static HS_RESULT sgn_leaf_digests(struct sgn_leaf *leaf)
 {
-    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
-    int len = i2d_re_X509_tbs(cert, &der);
-    HS_ENSURE(len > 0, HS_ERR_CRYPTO);
-    HS_ENSURE(SHA256(der, (size_t)len, out) != NULL, HS_ERR_CRYPTO);
+    struct sgn_cert_der parts;
+    HS_GUARD(sgn_cert_der_split(leaf->der, leaf->der_len, &parts));
+    HS_ENSURE(SHA256(parts.tbs, parts.tbs_len, leaf->tbs_sha256) != NULL, HS_ERR_CRYPTO);
+    HS_ENSURE(SHA256(leaf->der, leaf->der_len, leaf->cert_sha256) != NULL, HS_ERR_CRYPTO);
     return HS_OK;
 }
 
@@ -509,10 +624,13 @@ static HS_RESULT sgn_cert_issue_checked(const struct sgn_issuer *issuer,
         .extra = extra,
     };
     HS_DEFER(X509 *cert = NULL, hs_x509_freep);
-    HS_GUARD(sgn_cert_sign(&t, issuer->key, &cert));
+    HS_DEFER(unsigned char *der = NULL, hs_ossl_freep);
+    HS_GUARD(sgn_cert_sign_pkey(&t, issuer->key, issuer->sign_pkey, &cert, &der, &leaf.der_len));
+    leaf.der = der;
+    HS_GUARD(sgn_leaf_digests(&leaf));
     HS_GUARD(sgn_cert_serial_hex(cert, leaf.serial_hex, sizeof(leaf.serial_hex)));
-    HS_GUARD(sgn_tbs_sha256(cert, leaf.tbs_sha256));
     HS_GUARD(sgn_csr_spki_sha256(req->csr, leaf.spki_sha256));
+    der = NULL;
     /* Signed, not yet issued: the caller records it, then calls sgn_leaf_audit(). */
     leaf.cert = cert;
     cert = NULL;
@@ -569,5 +687,8 @@ void sgn_leaf_clear(struct sgn_leaf *leaf)
     if (leaf != NULL) {
         X509_free(leaf->cert);
         leaf->cert = NULL;
+        OPENSSL_free(leaf->der);
+        leaf->der = NULL;
+        leaf->der_len = 0;
     }
 }

@@ -81,6 +81,12 @@ HS_RESULT sgn_cert_sign(const struct sgn_cert_template *t, struct p11_key *signe
 /* Appends the PEM encoding of cert to out. Errors: HS_ERR_BOUNDS, HS_ERR_CRYPTO. */
 HS_RESULT sgn_cert_to_pem(const X509 *cert, struct hs_buf *out);
 
+/* Appends the PEM encoding (RFC 7468 §2 and §5: "CERTIFICATE" label, base64 in 64-character
+ * lines, each ending in a newline) of the DER certificate der (len bytes) to out, the same
+ * text PEM_write_bio_X509() writes, without decoding or encoding the certificate again.
+ * Errors: HS_ERR_INPUT_TOO_LARGE (len > SGN_CERT_PEM_MAX / 2), HS_ERR_BOUNDS, HS_ERR_CRYPTO. */
+HS_RESULT sgn_cert_der_to_pem(const unsigned char *der, size_t len, struct hs_buf *out);
+
 /* Writes the certificate's serial as lowercase hex into out (at least 41 bytes), without
  * leading zero bytes. Errors: HS_ERR_CRYPTO, HS_ERR_BOUNDS. */
 HS_RESULT sgn_cert_serial_hex(const X509 *cert, char *out, size_t out_len);
@@ -152,6 +158,11 @@ struct sgn_leaf {
     time_t not_after;
     unsigned char tbs_sha256[32];  /* SHA-256 of the DER TBSCertificate, for the audit line */
     unsigned char spki_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
+    /* The certificate's DER, encoded once after signing (OPENSSL_malloc'd, der_len bytes):
+     * the PEM answer and the inventory's digest read it rather than encoding cert again. */
+    unsigned char *der;
+    size_t der_len;
+    unsigned char cert_sha256[32]; /* SHA-256 of der (the inventory's cert_sha256) */
 };
 
 /* Issues a leaf under issuer for req (RFC 5280 profile): subject = CN from the CSR (only),
@@ -163,7 +174,7 @@ struct sgn_leaf {
  * "sign.cert.failed"; on success none: the certificate is not issued until the caller has
  * recorded it, and the caller then emits the outcome with sgn_leaf_audit(). Errors: HS_ERR_INPUT_RANGE (ttl), HS_ERR_INPUT_KEY (no key usage left
  * for this key, or one a leaf may not have), HS_ERR_INTERNAL (issuer expired),
- * HS_ERR_HSM_*, HS_ERR_CRYPTO. The caller frees out->cert with X509_free() (sgn_leaf_clear()). */
+ * HS_ERR_HSM_*, HS_ERR_CRYPTO. The caller frees out->cert and out->der with sgn_leaf_clear(). */
 HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
                          struct sgn_leaf *out);
 
@@ -176,7 +187,7 @@ HS_RESULT sgn_cert_issue(const struct sgn_issuer *issuer, const struct sgn_leaf_
 void sgn_leaf_audit(const struct sgn_issuer *issuer, const struct sgn_leaf_request *req,
                     const struct sgn_leaf *leaf, hs_result recorded);
 
-/* Frees what a successful sgn_cert_issue() put in leaf. */
+/* Frees what a successful sgn_cert_issue() put in leaf (cert and der). */
 void sgn_leaf_clear(struct sgn_leaf *leaf);
 
 #endif /* SGN_CERT_H */

@@ -721,16 +721,29 @@ PY
 check "inventory locked (SQLite) or throttled (DynamoDB): 503 inventory_unavailable, Retry-After, no certificate, discarded" \
     locked_inventory
 issued_once_recorded() {
-    [ "$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")" = 200 ] &&
-        $py - out/hsmsignd6.log "$(field serial)" <<'PY'
-import json, sys
+    [ "$(call device POST /v1/certificates "$(cert_body out/dev3.csr)")" = 200 ] || return 1
+    local serial
+    serial=$(field serial)
+    # The certificate is encoded once (sgn_cert.c): the PEM answer, the audit line's tbs_sha256
+    # and the inventory's cert_sha256 all come from that one DER; each is checked against the
+    # certificate as a reader decodes it.
+    $py - out/hsmsignd6.log "$serial" "$(inventory_row "$serial" | cut -d'|' -f5)" <<'PY'
+import hashlib, json, sys
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 L = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 issued = [l for l in L if l["event"] == "sign.cert.issued" and l["serial"] == sys.argv[2]]
 assert len(issued) == 1 and issued[0]["audit"] is True and issued[0]["tbs_sha256"], issued
 assert not [l for l in L if l["event"] == "sign.cert.discarded" and l["serial"] == sys.argv[2]]
+pem = json.load(open("out/resp"))["certificate"]
+cert = x509.load_pem_x509_certificate(pem.encode())
+der = cert.public_bytes(Encoding.DER)
+assert pem == cert.public_bytes(Encoding.PEM).decode(), pem
+assert issued[0]["tbs_sha256"] == hashlib.sha256(cert.tbs_certificate_bytes).hexdigest(), issued
+assert sys.argv[3] == hashlib.sha256(der).hexdigest().upper(), (sys.argv[3], der.hex())
 PY
 }
-check "once the inventory is free again: 200, audited once as sign.cert.issued" issued_once_recorded
+check "once the inventory is free again: 200, audited once as sign.cert.issued; PEM, tbs_sha256 and cert_sha256 are the one DER's" issued_once_recorded
 stop_hsmsignd
 # === end of issue 10, item 8 (service) ========================================================
 # === issue 10, findings 3, 4, 5 and item 8 (RSA exponents): what the CA signs =====================
@@ -878,4 +891,17 @@ no_secrets() {
         ! grep -q 'eyJ' out/hsmsignd.log out/hsmsignd2.log
 }
 check "no PIN, secret key or token in the logs" no_secrets
+# Request ids come from a per-thread stock of random bytes (api_route.c): over every request of
+# this run (more than one stock's worth per worker), no id repeats and each is 16 hex digits.
+distinct_request_ids() {
+    $py - out/hsmsignd*.log <<'PY'
+import json, re, sys
+ids = [json.loads(l)["req_id"] for f in sys.argv[1:] for l in open(f)
+       if l.startswith("{") and '"event":"http.request"' in l]
+assert len(ids) > 64, len(ids)
+assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids), [i for i in ids if len(i) != 16][:5]
+assert len(set(ids)) == len(ids), len(ids) - len(set(ids))
+PY
+}
+check "request ids: 16 hex digits, none repeated over the run" distinct_request_ids
 finish

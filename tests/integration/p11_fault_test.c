@@ -21,6 +21,7 @@
 #include "pkcs11/p11_key.h"
 #include "pkcs11/p11_pool.h"
 #include "pkcs11/p11_sign.h"
+#include "signer/sgn_cert.h"
 #include "tests/testlib/hs_test.h"
 #include "tests/testlib/p11_fault.h"
 
@@ -245,6 +246,7 @@ HS_TEST(spec_grammar_refuses_bad_rules_and_keeps_the_old_ones)
         "",
         " ; ;",
         "C_Sign:close",
+        "C_Sign:garble:nth=2",
         "*:CKR_DEVICE_ERROR:every=3",
         "C_Sign:CKR_FUNCTION_FAILED:rate=0.5;seed=9",
         "C_Sign:CKR_FUNCTION_FAILED:rate=1",
@@ -259,6 +261,8 @@ HS_TEST(spec_grammar_refuses_bad_rules_and_keeps_the_old_ones)
         "C_Sign:CKR_NO_SUCH_CODE",
         "C_Sign:ckr_device_error",
         "C_Sign:close:every=0",
+        "C_SignInit:garble",
+        "*:garble",
         "C_Sign:close:every=-1",
         "C_Sign:close:every=x",
         "C_Sign:close:every=99999999999999999999999",
@@ -794,6 +798,40 @@ static bool open_token(const char *dir, const char *fault_lib)
     return !hs_failed(p11_pool_new(module, &pc, &pool)) && fault_api_bind(fault_lib);
 }
 
+/* --- i. a token that signs wrongly ---------------------------------------------------------- */
+
+/* A certificate is checked against the signer's public key over the DER that leaves
+ * (sgn_cert.c): a signature the token got wrong is refused with HS_ERR_HSM and nothing is
+ * handed out; with the token healed the same template signs and verifies. */
+HS_TEST(i_a_garbled_certificate_signature_never_leaves)
+{
+    HS_DEFER(struct p11_key *k = gen("i-garble"), key_destroyp);
+    if (k == NULL) {
+        return;
+    }
+    HS_DEFER(X509_NAME *name = X509_NAME_new(), hs_x509_name_freep);
+    HS_CHECK(name != NULL &&
+             X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                        (const unsigned char *)"garbled", -1, -1, 0) == 1);
+    time_t now = time(NULL);
+    struct sgn_cert_template t = {.subject = name,
+                                  .subject_key = p11_key_get0_public(k),
+                                  .not_before = now,
+                                  .not_after = now + 3600,
+                                  .ca = true,
+                                  .path_len = 0,
+                                  .key_usage = SGN_KU_KEY_CERT_SIGN | SGN_KU_CRL_SIGN};
+    HS_CHECK(fault.configure("C_Sign:garble") == 0);
+    X509 *bad = NULL;
+    HS_CHECK_ERR(sgn_cert_sign(&t, k, &bad), HS_ERR_HSM);
+    HS_CHECK(bad == NULL && fault.calls("C_Sign") >= 1);
+    X509_free(bad);
+    heal();
+    HS_DEFER(X509 *good = NULL, hs_x509_freep);
+    HS_CHECK_OK(sgn_cert_sign(&t, k, &good));
+    HS_CHECK(good != NULL && X509_verify(good, p11_key_get0_public(k)) == 1);
+}
+
 int main(void)
 {
     const char *dir = hs_test_env("HSMSIGN_TEST_TOKEN_DIR");
@@ -826,6 +864,7 @@ int main(void)
         HS_TEST_CASE(f_a_mechanism_the_token_lacks_is_refused_naming_it),
         HS_TEST_CASE(g_an_idle_session_is_checked_and_logged_in_again_before_use),
         HS_TEST_CASE(h_a_key_whose_attributes_cannot_be_read_back_is_destroyed),
+        HS_TEST_CASE(i_a_garbled_certificate_signature_never_leaves),
         HS_TEST_END,
     });
     fprintf(stderr, "wall time %.2f s\n", now_s() - t0);

@@ -98,6 +98,7 @@ enum hs_fault_action {
     HS_FAULT_RETURN, /* return rv without calling the real module */
     HS_FAULT_CLOSE,  /* really close the session, return CKR_SESSION_HANDLE_INVALID */
     HS_FAULT_LOGOUT, /* really log out, then forward the call */
+    HS_FAULT_GARBLE, /* C_Sign only: forward, then flip one bit of the signature returned */
 };
 
 enum hs_fault_trigger {
@@ -279,6 +280,10 @@ static bool hs_fault_parse_action(struct hs_fault_span s, struct hs_fault_rule *
         r->action = HS_FAULT_LOGOUT;
         return true;
     }
+    if (hs_fault_span_eq(s, "garble")) {
+        r->action = HS_FAULT_GARBLE;
+        return true;
+    }
     for (size_t i = 0; i < sizeof(hs_fault_ckrs) / sizeof(hs_fault_ckrs[0]); i++) {
         if (hs_fault_span_eq(s, hs_fault_ckrs[i].name)) {
             r->action = HS_FAULT_RETURN;
@@ -326,9 +331,11 @@ static bool hs_fault_parse_rule(struct hs_fault_span item, struct hs_fault_rule 
         !hs_fault_parse_trigger(hs_fault_span_trim(trigger), &r)) {
         return false;
     }
-    /* A fourth field, or close / logout on a function without a session. */
+    /* A fourth field, close / logout on a function without a session, or garble on anything
+     * but C_Sign. */
     if (rest.p != NULL ||
-        (!r.any_fn && r.action != HS_FAULT_RETURN && !hs_fault_fns[r.fn].has_session)) {
+        (!r.any_fn && r.action != HS_FAULT_RETURN && !hs_fault_fns[r.fn].has_session) ||
+        (r.action == HS_FAULT_GARBLE && (r.any_fn || r.fn != HS_FAULT_FN_SIGN))) {
         return false;
     }
     *out = r;
@@ -441,9 +448,8 @@ static struct hs_fault_hit hs_fault_decide(enum hs_fault_fn fn)
 /* Applies the rule that fires for a call of fn on session h (CK_INVALID_HANDLE for the slot
  * functions). Returns CKR_OK when the call goes on to the real module, else the code it
  * returns instead. */
-static CK_RV hs_fault_enter(enum hs_fault_fn fn, CK_SESSION_HANDLE h)
+static CK_RV hs_fault_act(struct hs_fault_hit hit, CK_SESSION_HANDLE h)
 {
-    struct hs_fault_hit hit = hs_fault_decide(fn);
     if (!hit.fired) {
         return CKR_OK;
     }
@@ -456,10 +462,17 @@ static CK_RV hs_fault_enter(enum hs_fault_fn fn, CK_SESSION_HANDLE h)
         /* The login is token-wide: every session of the process becomes public. */
         (void)hs_fault_real->C_Logout(h);
         return CKR_OK;
+    case HS_FAULT_GARBLE: /* handled by hs_fault_sign */
+        return CKR_OK;
     case HS_FAULT_RETURN:
     default:
         return hit.rv;
     }
+}
+
+static CK_RV hs_fault_enter(enum hs_fault_fn fn, CK_SESSION_HANDLE h)
+{
+    return hs_fault_act(hs_fault_decide(fn), h);
 }
 
 /* A failed C_Sign ends the signing operation (PKCS#11 v2.40 §5.12) but the real one is still
@@ -558,12 +571,18 @@ static CK_RV hs_fault_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_O
 static CK_RV hs_fault_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
                            CK_ULONG_PTR sig_len)
 {
-    CK_RV rv = hs_fault_enter(HS_FAULT_FN_SIGN, h);
+    struct hs_fault_hit hit = hs_fault_decide(HS_FAULT_FN_SIGN);
+    CK_RV rv = hs_fault_act(hit, h);
     if (rv != CKR_OK) {
         hs_fault_end_sign(h, data, len);
         return rv;
     }
-    return hs_fault_real->C_Sign(h, data, len, sig, sig_len);
+    rv = hs_fault_real->C_Sign(h, data, len, sig, sig_len);
+    if (hit.fired && hit.action == HS_FAULT_GARBLE && rv == CKR_OK && sig != NULL && *sig_len > 0) {
+        /* A token that signs wrongly (a fault in the HSM): the caller must catch it. */
+        sig[*sig_len / 2] ^= 0x01;
+    }
+    return rv;
 }
 
 static CK_RV hs_fault_generate_key_pair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,

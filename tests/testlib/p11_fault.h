@@ -22,6 +22,9 @@
  *                            returns CKR_SESSION_HANDLE_INVALID (a session that truly died)
  *           | "logout"       the real C_Logout runs on the call's session, then the call is
  *                            forwarded, so the real module answers as it would without a login
+ *           | "garble"       C_Sign only: the call is forwarded and one bit in the middle of
+ *                            the signature it returns is flipped (a token that signs wrongly;
+ *                            the size query, with no buffer, is answered as is)
  *   TRIGGER = "every=" N     the Nth, 2Nth, 3Nth... call of the function (N >= 1)
  *           | "nth=" N       only the Nth call (N >= 1)
  *           | "rate=" P      each call with probability P, 0 < P <= 1
