@@ -343,10 +343,9 @@ static bool limit_is(struct p11_sched *s, double want)
 }
 
 /* The adaptive limit, fed outcomes by hand: a throttling answer multiplies it by 0.7 once per
- * round (answers of operations admitted before the last decrease do not count again), never
- * below P11_SCHED_LIMIT_MIN; successes add 1 / limit, never above the slots; the whole part is
- * what is admitted at once. */
-HS_TEST(the_limit_adapts_to_throttling_and_stays_within_bounds)
+ * round (answers of operations admitted before the last decrease do not count again); other
+ * failures leave it; its whole part is what is admitted at once. */
+HS_TEST(the_limit_goes_down_on_throttling_once_a_round)
 {
     static const unsigned int w[] = {1};
     HS_DEFER(struct p11_sched *s = sched_new(8, 1, w, 8, 30), p11_sched_freep);
@@ -381,7 +380,19 @@ HS_TEST(the_limit_adapts_to_throttling_and_stays_within_bounds)
     for (int i = 1; i < 5; i++) {
         p11_sched_leave(s, &t[i], P11_SCHED_OUTCOME_NONE);
     }
-    /* Throttled round after round: down to the floor, never below it, and one still runs. */
+    HS_CHECK(stats_of(s, A).in_flight == 0);
+}
+
+/* Throttled round after round, the limit stops at the floor (one still runs); successes bring
+ * it back by 1 / limit each, up to the slots and no further. */
+HS_TEST(the_limit_stays_between_its_floor_and_the_slots)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(8, 1, w, 8, 30), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    struct p11_sched_ticket t[8];
     for (int i = 0; i < 20; i++) {
         HS_CHECK_OK(p11_sched_enter(s, A, &t[0]));
         p11_sched_leave(s, &t[0], P11_SCHED_OUTCOME_THROTTLED);
@@ -521,7 +532,8 @@ int main(void)
         HS_TEST_CASE(bad_configs_are_refused),
         HS_TEST_CASE(a_thread_without_a_class_counts_as_the_default_class),
         HS_TEST_CASE(a_forked_child_forgets_the_parents_slots),
-        HS_TEST_CASE(the_limit_adapts_to_throttling_and_stays_within_bounds),
+        HS_TEST_CASE(the_limit_goes_down_on_throttling_once_a_round),
+        HS_TEST_CASE(the_limit_stays_between_its_floor_and_the_slots),
         HS_TEST_CASE(a_throttled_operation_does_not_jump_another_class),
         HS_TEST_CASE(a_resting_retry_holds_its_place_in_its_class),
         HS_TEST_END,
