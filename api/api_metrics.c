@@ -247,7 +247,12 @@ static HS_RESULT api_metrics_sched(struct p11_sched *sched, struct hs_buf *out)
         HS_GUARD(api_metrics_printf(out, "hsmsign_sched_wait_seconds_total{class=\"%s\"} %.6f\n",
                                     svc_class_name(c), (double)st.wait_us / 1e6));
     }
-    return HS_OK;
+    return api_metrics_printf(out,
+                              "# HELP hsmsign_sched_limit Adaptive limit on token operations in "
+                              "flight (goes down on throttling answers, up on successes).\n"
+                              "# TYPE hsmsign_sched_limit gauge\n"
+                              "hsmsign_sched_limit %.2f\n",
+                              p11_sched_limit(sched));
 }
 
 HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_names, size_t nroutes,

@@ -264,10 +264,11 @@ static uint64_t p11_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
 }
 
-/* Sleeps before retry number attempt after a throttling answer: exponential (5 ms doubling, at
- * most 200 ms) with "equal jitter" (half the step fixed, half random), so that callers the HSM
- * throttled together do not come back together; never past left_ms. */
-static void p11_pool_backoff(unsigned int attempt, uint64_t left_ms)
+/* The backoff before retry number attempt after a throttling answer, ms: exponential (none at
+ * first, then 1 ms doubling, at most P11_POOL_BACKOFF_CAP_MS) with "equal jitter" (half the
+ * step fixed, half random), so that callers the HSM throttled together do not come back
+ * together; never past left_ms. The operation rests in its scheduler queue meanwhile. */
+static unsigned int p11_pool_backoff_ms(unsigned int attempt, uint64_t left_ms)
 {
     long step = P11_POOL_BACKOFF_MS << (attempt < 6 ? attempt : 6);
     step = step < P11_POOL_BACKOFF_CAP_MS ? step : P11_POOL_BACKOFF_CAP_MS;
@@ -277,9 +278,7 @@ static void p11_pool_backoff(unsigned int attempt, uint64_t left_ms)
     }
     long ms = step / 2 + (long)(rnd % (unsigned int)(step / 2 + 1));
     ms = (uint64_t)ms < left_ms ? ms : (long)left_ms;
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    return (unsigned int)ms;
 }
 
 /* Decides, from the CK_RV behind a failure, whether the operation may run again. */
@@ -364,13 +363,15 @@ static HS_RESULT p11_pool_throttled_out(const struct p11_pool *pool, unsigned in
     return r;
 }
 
-/* The retry loop of p11_pool_run(), once the operation holds a scheduler slot (cls). */
+/* One attempt of p11_pool_run(), once the operation holds a scheduler slot: runs op on a
+ * session, recovering lost sessions and logins (at most P11_POOL_RETRIES times). Sets
+ * *throttled when the token answered with throttling (the caller gives the slot back and
+ * re-enters the scheduler before trying again). */
 static HS_RESULT p11_pool_run_admitted(struct p11_pool *pool, p11_pool_op op, void *arg,
-                                       unsigned int cls)
+                                       bool *throttled)
 {
     unsigned int recoveries = 0;
-    unsigned int throttles = 0;
-    uint64_t throttle_end = 0;
+    *throttled = false;
     for (;;) {
         size_t idx = 0;
         hs_result r = p11_pool_acquire(pool, &idx);
@@ -399,19 +400,9 @@ static HS_RESULT p11_pool_run_admitted(struct p11_pool *pool, p11_pool_op op, vo
             hs_log(HS_LOG_WARN, "hsm.session.recover", HS_LOG_STR("token", pool->token_label),
                    HS_LOG_STR("ckr", hs_error_last()->ckr_name), HS_LOG_INT("attempt", recoveries));
             break;
-        case P11_CKR_KIND_THROTTLED: {
-            uint64_t now = p11_now_ms();
-            if (throttle_end == 0) {
-                throttle_end = now + pool->throttle_deadline_ms;
-            }
-            p11_sched_note_throttle(pool->sched, cls);
-            if (now >= throttle_end) {
-                return p11_pool_throttled_out(pool, throttles);
-            }
-            atomic_fetch_add(&pool->throttled, 1);
-            p11_pool_backoff(throttles++, throttle_end - now);
-            break;
-        }
+        case P11_CKR_KIND_THROTTLED:
+            *throttled = true;
+            return r;
         case P11_CKR_KIND_OK:
         case P11_CKR_KIND_PIN_REJECTED:
         case P11_CKR_KIND_FATAL:
@@ -431,11 +422,32 @@ HS_RESULT p11_pool_run(struct p11_pool *pool, p11_pool_op op, void *arg)
         p11_sched_after_fork(pool->sched);
         pool->sched_pid = getpid();
     }
-    unsigned int cls = p11_sched_class_of(pool->sched);
-    HS_GUARD(p11_sched_admit(pool->sched, cls));
-    hs_result r = p11_pool_run_admitted(pool, op, arg, cls);
-    p11_sched_release(pool->sched, cls);
-    return r;
+    struct p11_sched_ticket ticket;
+    HS_GUARD(p11_sched_enter(pool->sched, p11_sched_class_of(pool->sched), &ticket));
+    unsigned int throttles = 0;
+    uint64_t throttle_end = 0;
+    for (;;) {
+        bool throttled = false;
+        hs_result r = p11_pool_run_admitted(pool, op, arg, &throttled);
+        if (!throttled) {
+            p11_sched_leave(pool->sched, &ticket,
+                            hs_failed(r) ? P11_SCHED_OUTCOME_NONE : P11_SCHED_OUTCOME_OK);
+            return r;
+        }
+        uint64_t now = p11_now_ms();
+        if (throttle_end == 0) {
+            throttle_end = now + pool->throttle_deadline_ms;
+        }
+        if (now >= throttle_end) {
+            p11_sched_leave(pool->sched, &ticket, P11_SCHED_OUTCOME_THROTTLED);
+            return p11_pool_throttled_out(pool, throttles);
+        }
+        /* Throttled: the slot goes back (and the limit down), so the queue forms in the
+         * scheduler, where the shares apply; the operation re-enters at its class's head. */
+        atomic_fetch_add(&pool->throttled, 1);
+        HS_GUARD(p11_sched_retry(pool->sched, &ticket,
+                                 p11_pool_backoff_ms(throttles++, throttle_end - now)));
+    }
 }
 
 static HS_RESULT p11_pool_alloc(const struct p11_pool_config *cfg, struct p11_pool **out)
@@ -600,7 +612,27 @@ HS_RESULT p11_pool_ping(struct p11_pool *pool)
     /* Not scheduled: /healthz must answer while signatures saturate the token (it still waits
      * for a free session, at most wait_ms). */
     HS_ENSURE_REF(pool);
-    return p11_pool_run_admitted(pool, p11_ping_op, NULL, 0);
+    unsigned int throttles = 0;
+    uint64_t throttle_end = 0;
+    for (;;) {
+        bool throttled = false;
+        hs_result r = p11_pool_run_admitted(pool, p11_ping_op, NULL, &throttled);
+        if (!throttled) {
+            return r;
+        }
+        uint64_t now = p11_now_ms();
+        if (throttle_end == 0) {
+            throttle_end = now + pool->throttle_deadline_ms;
+        }
+        if (now >= throttle_end) {
+            return p11_pool_throttled_out(pool, throttles);
+        }
+        atomic_fetch_add(&pool->throttled, 1);
+        unsigned int ms = p11_pool_backoff_ms(throttles++, throttle_end - now);
+        struct timespec ts = {ms / 1000U, (long)(ms % 1000U) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
 }
 
 struct p11_sched *p11_pool_get0_sched(const struct p11_pool *pool)

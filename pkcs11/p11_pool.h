@@ -16,8 +16,10 @@
  *     retried within a call; a PIN the token rejected (CKR_PIN_*) is never tried again, and
  *     after P11_POOL_LOGIN_FAILURES_MAX failed logins in a row none is tried until restart;
  *   - CKR_FUNCTION_FAILED (what CloudHSM answers when throttling), CKR_OPERATION_ACTIVE,
- *     CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: retried after an exponential backoff with jitter
- *     (5 ms doubling up to 200 ms, sleeping) until throttle_deadline_ms after the first such
+ *     CKR_DEVICE_MEMORY, CKR_SESSION_COUNT: the operation gives its scheduler slot back (the
+ *     scheduler's adaptive limit goes down, p11_sched.h), sleeps a short exponential backoff
+ *     with jitter (none at first, then 1 ms doubling up to 20 ms) and re-enters the scheduler
+ *     at the head of its class's queue, until throttle_deadline_ms after the first such
  *     answer; past it the call fails with HS_ERR_HSM_OVERLOADED (the API's 503 + Retry-After);
  *   - anything else fails with the CKR_* name in the error (CKR_MECHANISM_INVALID as
  *     HS_ERR_HSM_MECHANISM, CKR_PIN_* as HS_ERR_HSM_LOGIN), unretried;

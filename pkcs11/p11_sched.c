@@ -16,14 +16,18 @@ struct p11_sched_waiter {
     uint64_t seq;    /* arrival order, for ties between classes */
     uint64_t all_at; /* the scheduler's admissions when it queued */
     uint64_t own_at; /* its class's admissions when it queued */
+    uint64_t epoch;  /* the limit's epoch when it was admitted */
     pthread_cond_t cond;
     bool admitted;
+    bool retry;   /* re-entry of a throttled operation: not a new admission in the counters */
+    bool resting; /* a retry in its backoff: holds its place, not yet eligible */
 };
 
 struct p11_sched_class {
     unsigned int weight;
     struct p11_sched_waiter *head; /* FIFO of waiters */
     struct p11_sched_waiter *tail;
+    uint64_t entries; /* admissions including retries, for bypassed_max */
     struct p11_sched_stats stats;
 };
 
@@ -31,6 +35,8 @@ struct p11_sched {
     pthread_mutex_t lock; /* guards everything below */
     size_t slots;
     size_t in_flight;
+    double limit;        /* adaptive in-flight limit, P11_SCHED_LIMIT_MIN..slots (AIMD) */
+    uint64_t epoch;      /* decreases of the limit so far; an admission remembers it */
     uint64_t seq;        /* arrivals that queued */
     uint64_t admissions; /* of every class */
     size_t nclasses;
@@ -89,6 +95,7 @@ HS_RESULT p11_sched_new(const struct p11_sched_config *cfg, size_t slots, struct
     HS_ENSURE(s != NULL, HS_ERR_NOMEM);
     pthread_mutex_init(&s->lock, NULL);
     s->slots = slots;
+    s->limit = (double)slots;
     s->nclasses = cfg->nclasses != 0 ? cfg->nclasses : 1;
     for (size_t i = 0; i < s->nclasses; i++) {
         s->classes[i].weight = cfg->nclasses != 0 ? cfg->weights[i] : 1;
@@ -120,6 +127,14 @@ static unsigned int p11_sched_resolve(const struct p11_sched *s, unsigned int cl
     return cls < s->nclasses ? cls : s->default_class;
 }
 
+/* With the lock held: how many operations may be in flight now (the limit's whole part). */
+static size_t p11_sched_cap_locked(const struct p11_sched *s)
+{
+    size_t cap = (size_t)s->limit;
+    cap = cap < P11_SCHED_LIMIT_MIN ? P11_SCHED_LIMIT_MIN : cap;
+    return cap < s->slots ? cap : s->slots;
+}
+
 /* With the lock held: the waiting class with the smallest in_flight / weight, compared as
  * in_flight_a * weight_b < in_flight_b * weight_a (no division, exact); of equals, the one whose
  * first waiter came first. -1 when none waits. */
@@ -128,7 +143,7 @@ static int p11_sched_pick_locked(const struct p11_sched *s)
     int best = -1;
     for (size_t i = 0; i < s->nclasses; i++) {
         const struct p11_sched_class *c = &s->classes[i];
-        if (c->head == NULL) {
+        if (c->head == NULL || c->head->resting) {
             continue;
         }
         if (best < 0) {
@@ -148,7 +163,7 @@ static int p11_sched_pick_locked(const struct p11_sched *s)
 /* With the lock held: fills free slots with waiters, in the policy's order. */
 static void p11_sched_dispatch_locked(struct p11_sched *s)
 {
-    while (s->in_flight < s->slots) {
+    while (s->in_flight < p11_sched_cap_locked(s)) {
         int i = p11_sched_pick_locked(s);
         if (i < 0) {
             return;
@@ -159,14 +174,18 @@ static void p11_sched_dispatch_locked(struct p11_sched *s)
         if (c->head == NULL) {
             c->tail = NULL;
         }
-        uint64_t bypassed = (s->admissions - w->all_at) - (c->stats.admitted - w->own_at);
+        uint64_t bypassed = (s->admissions - w->all_at) - (c->entries - w->own_at);
         c->stats.bypassed_max = bypassed > c->stats.bypassed_max ? bypassed : c->stats.bypassed_max;
         c->stats.queued--;
         c->stats.in_flight++;
-        c->stats.admitted++;
-        c->stats.waited++;
+        if (!w->retry) {
+            c->stats.admitted++;
+            c->stats.waited++;
+        }
+        c->entries++;
         s->admissions++;
         s->in_flight++;
+        w->epoch = s->epoch;
         w->admitted = true;
         pthread_cond_signal(&w->cond);
     }
@@ -216,7 +235,7 @@ static struct p11_sched_waiter *p11_sched_waiter_new(struct p11_sched *s,
     }
     w->seq = s->seq++;
     w->all_at = s->admissions;
-    w->own_at = c->stats.admitted;
+    w->own_at = c->entries;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -233,19 +252,45 @@ static void p11_sched_waiter_freep(struct p11_sched_waiter **w)
     }
 }
 
-/* With the lock held: queues the caller and waits for a slot until the deadline. The waiter
- * is off the queue on every return (admitted by dispatch, or unlinked here). */
-static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_class *c)
+/* With the lock held: queues the caller (at the head of its class's FIFO when it retries an
+ * operation the token throttled, else at the tail) and waits for a slot until the deadline.
+ * The waiter is off the queue on every return (admitted by dispatch, or unlinked here). */
+static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_class *c, bool retry,
+                                       unsigned int rest_ms, uint64_t *epoch)
 {
     HS_DEFER(struct p11_sched_waiter *w = p11_sched_waiter_new(s, c), p11_sched_waiter_freep);
     HS_ENSURE(w != NULL, HS_ERR_NOMEM);
-    if (c->tail != NULL) {
+    w->retry = retry;
+    w->resting = retry && rest_ms > 0;
+    if (retry) {
+        /* Back where it was: ahead of its own class, but its class is picked by the shares
+         * like any other (a throttled class does not jump ahead of other classes). */
+        if (c->head != NULL) {
+            w->seq = c->head->seq;
+        }
+        w->next = c->head;
+        c->head = w;
+        if (c->tail == NULL) {
+            c->tail = w;
+        }
+    } else if (c->tail != NULL) {
         c->tail->next = w;
+        c->tail = w;
     } else {
         c->head = w;
+        c->tail = w;
     }
-    c->tail = w;
     c->stats.queued++;
+    if (w->resting) {
+        /* The backoff, in its place: no other class waits on it (it is skipped), and its own
+         * class's later callers stay behind it. */
+        struct timespec ready = p11_sched_deadline(rest_ms);
+        while (pthread_cond_timedwait(&w->cond, &s->lock, &ready) != ETIMEDOUT) {
+        }
+        w->resting = false;
+    }
+    /* A retry may find a slot free (the limit allows more than run now): dispatch decides. */
+    p11_sched_dispatch_locked(s);
     uint64_t t0 = p11_sched_now_us();
     struct timespec deadline = p11_sched_deadline(s->timeout_ms);
     while (!w->admitted) {
@@ -258,18 +303,25 @@ static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_cla
         c->stats.timeouts++;
         HS_BAIL_MSG(HS_ERR_HSM_OVERLOADED, "no token slot within %u ms", s->timeout_ms);
     }
-    c->stats.wait_us += p11_sched_now_us() - t0;
+    if (!retry) {
+        c->stats.wait_us += p11_sched_now_us() - t0;
+    }
+    *epoch = w->epoch;
     return HS_OK;
 }
 
-static HS_RESULT p11_sched_admit_locked(struct p11_sched *s, struct p11_sched_class *c)
+static HS_RESULT p11_sched_admit_locked(struct p11_sched *s, struct p11_sched_class *c,
+                                        uint64_t *epoch)
 {
-    if (s->in_flight < s->slots) {
-        /* A free slot means nobody waits (dispatch fills slots before anyone queues). */
+    if (s->in_flight < p11_sched_cap_locked(s) && c->head == NULL) {
+        /* A free slot means nobody eligible waits (dispatch fills slots before anyone queues);
+         * a retry resting its backoff at the head of this class keeps its place. */
         s->in_flight++;
         c->stats.in_flight++;
         c->stats.admitted++;
+        c->entries++;
         s->admissions++;
+        *epoch = s->epoch;
         return HS_OK;
     }
     if (c->stats.queued >= s->max_queue) {
@@ -277,15 +329,85 @@ static HS_RESULT p11_sched_admit_locked(struct p11_sched *s, struct p11_sched_cl
         HS_BAIL_MSG(HS_ERR_HSM_OVERLOADED, "%zu callers of this class already wait for the token",
                     c->stats.queued);
     }
-    return p11_sched_wait_locked(s, c);
+    return p11_sched_wait_locked(s, c, false, 0, epoch);
+}
+
+HS_RESULT p11_sched_enter(struct p11_sched *s, unsigned int cls, struct p11_sched_ticket *t)
+{
+    HS_ENSURE_REF(s);
+    HS_ENSURE_REF(t);
+    t->cls = p11_sched_resolve(s, cls);
+    struct p11_sched_class *c = &s->classes[t->cls];
+    pthread_mutex_lock(&s->lock);
+    hs_result r = p11_sched_admit_locked(s, c, &t->epoch);
+    pthread_mutex_unlock(&s->lock);
+    return r;
 }
 
 HS_RESULT p11_sched_admit(struct p11_sched *s, unsigned int cls)
 {
-    HS_ENSURE_REF(s);
-    struct p11_sched_class *c = &s->classes[p11_sched_resolve(s, cls)];
+    struct p11_sched_ticket t;
+    return p11_sched_enter(s, cls, &t);
+}
+
+/* With the lock held: moves the limit after an operation admitted in epoch ended with outcome
+ * (AIMD, as TCP congestion avoidance, RFC 5681 §3.1): a throttling answer multiplies it by
+ * P11_SCHED_LIMIT_DECREASE, at most once per epoch (answers of operations admitted before the
+ * last decrease saw the old limit and do not count again: the window is one round of
+ * operations, about a round trip); a success adds 1 / limit (about one more per limit's worth
+ * of successes); never below P11_SCHED_LIMIT_MIN nor above the slots. */
+static void p11_sched_adapt_locked(struct p11_sched *s, enum p11_sched_outcome outcome,
+                                   uint64_t epoch)
+{
+    if (outcome == P11_SCHED_OUTCOME_THROTTLED) {
+        if (epoch < s->epoch) {
+            return;
+        }
+        double next = s->limit * P11_SCHED_LIMIT_DECREASE;
+        s->limit = next > (double)P11_SCHED_LIMIT_MIN ? next : (double)P11_SCHED_LIMIT_MIN;
+        s->epoch++;
+    } else if (outcome == P11_SCHED_OUTCOME_OK) {
+        double next = s->limit + 1.0 / s->limit;
+        s->limit = next < (double)s->slots ? next : (double)s->slots;
+    }
+}
+
+/* With the lock held: gives back ticket t's slot, adapts the limit, fills free slots. */
+static void p11_sched_leave_locked(struct p11_sched *s, const struct p11_sched_ticket *t,
+                                   enum p11_sched_outcome outcome)
+{
+    struct p11_sched_class *c = &s->classes[t->cls];
+    if (c->stats.in_flight > 0 && s->in_flight > 0) {
+        c->stats.in_flight--;
+        s->in_flight--;
+    }
+    if (outcome == P11_SCHED_OUTCOME_THROTTLED) {
+        c->stats.throttled++;
+    }
+    p11_sched_adapt_locked(s, outcome, t->epoch);
+    p11_sched_dispatch_locked(s);
+}
+
+void p11_sched_leave(struct p11_sched *s, const struct p11_sched_ticket *t,
+                     enum p11_sched_outcome outcome)
+{
+    if (s == NULL || t == NULL || t->cls >= s->nclasses) {
+        return;
+    }
     pthread_mutex_lock(&s->lock);
-    hs_result r = p11_sched_admit_locked(s, c);
+    p11_sched_leave_locked(s, t, outcome);
+    pthread_mutex_unlock(&s->lock);
+}
+
+HS_RESULT p11_sched_retry(struct p11_sched *s, struct p11_sched_ticket *t, unsigned int rest_ms)
+{
+    HS_ENSURE_REF(s);
+    HS_ENSURE_REF(t);
+    HS_ENSURE(t->cls < s->nclasses, HS_ERR_INTERNAL);
+    rest_ms = rest_ms < P11_SCHED_TIMEOUT_MAX_MS ? rest_ms : P11_SCHED_TIMEOUT_MAX_MS;
+    pthread_mutex_lock(&s->lock);
+    p11_sched_leave_locked(s, t, P11_SCHED_OUTCOME_THROTTLED);
+    hs_result r = p11_sched_wait_locked(s, &s->classes[t->cls], true, rest_ms, &t->epoch);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -295,14 +417,8 @@ void p11_sched_release(struct p11_sched *s, unsigned int cls)
     if (s == NULL) {
         return;
     }
-    struct p11_sched_class *c = &s->classes[p11_sched_resolve(s, cls)];
-    pthread_mutex_lock(&s->lock);
-    if (c->stats.in_flight > 0 && s->in_flight > 0) {
-        c->stats.in_flight--;
-        s->in_flight--;
-    }
-    p11_sched_dispatch_locked(s);
-    pthread_mutex_unlock(&s->lock);
+    struct p11_sched_ticket t = {p11_sched_resolve(s, cls), 0};
+    p11_sched_leave(s, &t, P11_SCHED_OUTCOME_NONE);
 }
 
 void p11_sched_after_fork(struct p11_sched *s)
@@ -321,16 +437,6 @@ void p11_sched_after_fork(struct p11_sched *s)
     }
 }
 
-void p11_sched_note_throttle(struct p11_sched *s, unsigned int cls)
-{
-    if (s == NULL) {
-        return;
-    }
-    pthread_mutex_lock(&s->lock);
-    s->classes[p11_sched_resolve(s, cls)].stats.throttled++;
-    pthread_mutex_unlock(&s->lock);
-}
-
 void p11_sched_get_stats(struct p11_sched *s, unsigned int cls, struct p11_sched_stats *out)
 {
     memset(out, 0, sizeof(*out));
@@ -345,6 +451,17 @@ void p11_sched_get_stats(struct p11_sched *s, unsigned int cls, struct p11_sched
 size_t p11_sched_classes(const struct p11_sched *s)
 {
     return s->nclasses;
+}
+
+double p11_sched_limit(struct p11_sched *s)
+{
+    if (s == NULL) {
+        return 0.0;
+    }
+    pthread_mutex_lock(&s->lock);
+    double limit = s->limit;
+    pthread_mutex_unlock(&s->lock);
+    return limit;
 }
 
 size_t p11_sched_slots(const struct p11_sched *s)

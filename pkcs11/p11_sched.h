@@ -14,12 +14,23 @@
  *   - a class whose queue already holds max_queue callers is refused at once, and a caller not
  *     admitted within queue_timeout_ms gives up: both fail with HS_ERR_HSM_OVERLOADED, which the
  *     API answers 503 with Retry-After, instead of queueing without bound.
+ *   - the slots in use are bounded by an adaptive limit (AIMD, as TCP congestion avoidance,
+ *     RFC 5681 §3.1) between P11_SCHED_LIMIT_MIN and the slots: an operation the token
+ *     answered with throttling (p11_sched_leave with P11_SCHED_OUTCOME_THROTTLED) multiplies
+ *     it by P11_SCHED_LIMIT_DECREASE, at most once per round of operations (answers of
+ *     operations admitted before the last decrease do not count again), and each success adds
+ *     1 / limit. Against a rate-limited HSM (CloudHSM) the queue then forms here, where the
+ *     shares apply, rather than at the HSM, which refuses whoever arrives. A throttled
+ *     operation re-enters (p11_sched_retry) at the head of its class's queue: first in its
+ *     class, but its class still waits for its share like any other; re-entries are not
+ *     counted again as admissions;
  * Waiting is a condition variable per waiter (no busy waiting); everything is guarded by one
  * mutex. tests/unit/p11_sched_test.c checks the policy with threads and no token.
  */
 #ifndef P11_SCHED_H
 #define P11_SCHED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +42,8 @@
 #define P11_SCHED_TIMEOUT_MAX_MS 60000U /* longest queue_timeout_ms */
 #define P11_SCHED_DEFAULT_QUEUE 64      /* per class, when max_queue is 0 */
 #define P11_SCHED_DEFAULT_TIMEOUT_MS 2000U
+#define P11_SCHED_LIMIT_MIN 1U       /* the adaptive limit never goes below this */
+#define P11_SCHED_LIMIT_DECREASE 0.7 /* factor applied to the limit on throttling */
 
 struct p11_sched_config {
     size_t nclasses;                             /* 1..P11_SCHED_CLASSES_MAX; 0 = one class */
@@ -80,8 +93,42 @@ void p11_sched_release(struct p11_sched *s, unsigned int cls);
  * child, from one thread. */
 void p11_sched_after_fork(struct p11_sched *s);
 
-/* Counts a throttling answer of the token against class cls. */
-void p11_sched_note_throttle(struct p11_sched *s, unsigned int cls);
+/* One admitted operation: its class (resolved) and the limit's epoch when it was admitted. */
+struct p11_sched_ticket {
+    unsigned int cls;
+    uint64_t epoch;
+};
+
+/* How an admitted operation ended, for the adaptive limit. */
+enum p11_sched_outcome {
+    P11_SCHED_OUTCOME_NONE,      /* says nothing about the token's capacity (other failures) */
+    P11_SCHED_OUTCOME_OK,        /* the token did it: limit += 1 / limit */
+    P11_SCHED_OUTCOME_THROTTLED, /* the token refused for capacity: limit *= 0.7 (once a round) */
+};
+
+/* Like p11_sched_admit, filling *t for p11_sched_leave or p11_sched_retry. Errors:
+ * HS_ERR_HSM_OVERLOADED (queue full, or waited queue_timeout_ms). On success the caller must
+ * end with p11_sched_leave(t) exactly once (after any number of successful p11_sched_retry). */
+HS_RESULT p11_sched_enter(struct p11_sched *s, unsigned int cls, struct p11_sched_ticket *t);
+
+/* The token throttled ticket t's operation: in one step, gives its slot back as
+ * P11_SCHED_OUTCOME_THROTTLED (the limit goes down, the slot goes to the next waiter) and
+ * queues the operation again at the head of its class (never refused for a full queue; its
+ * class is picked by the shares like any other, so it does not jump other classes). There it
+ * rests rest_ms milliseconds (a backoff, at most P11_SCHED_TIMEOUT_MAX_MS, holding its place:
+ * its class's later callers stay behind it), then waits up to queue_timeout_ms for a slot.
+ * On success *t is admitted again (same class, new epoch). Errors: HS_ERR_HSM_OVERLOADED
+ * (waited queue_timeout_ms; the slot is no longer held), HS_ERR_INTERNAL (bad ticket). */
+HS_RESULT p11_sched_retry(struct p11_sched *s, struct p11_sched_ticket *t, unsigned int rest_ms);
+
+/* Gives back ticket t's slot, moves the limit by outcome (a throttling answer is also counted
+ * in the class's throttled counter), and hands free slots to the next waiters. */
+void p11_sched_leave(struct p11_sched *s, const struct p11_sched_ticket *t,
+                     enum p11_sched_outcome outcome);
+
+/* The adaptive in-flight limit now (P11_SCHED_LIMIT_MIN..slots; its whole part is the number
+ * of operations admitted at once), for /metrics and tests. 0 for NULL. */
+double p11_sched_limit(struct p11_sched *s);
 
 /* The class the calling thread's token operations belong to, as the scheduler resolves it. */
 unsigned int p11_sched_class_of(const struct p11_sched *s);

@@ -6,6 +6,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #include "pkcs11/p11_error.h"
 #include "pkcs11/p11_key.h"
 #include "pkcs11/p11_pool.h"
+#include "pkcs11/p11_sched.h"
 #include "pkcs11/p11_sign.h"
 #include "tests/testlib/hs_test.h"
 #include "tests/testlib/p11_cloudhsm.h"
@@ -27,6 +29,8 @@
 #define POOL_SIZE 8
 #define THREADS 8
 #define RUN_MAX 64
+#define CLASS_FLOOD 0U
+#define CLASS_TRICKLE 1U
 
 struct shape_api {
     void *dl;
@@ -408,6 +412,94 @@ HS_TEST(h_finding_a_key_takes_few_round_trips)
     HS_CHECK(shape.configure("") == 0);
 }
 
+struct flooder {
+    pthread_t thread;
+    atomic_bool *stop;
+    int ok;
+    int failed;
+};
+
+static void *flooder_main(void *arg)
+{
+    struct flooder *f = arg;
+    HS_IGNORE(p11_sched_class_swap(CLASS_FLOOD));
+    while (!atomic_load(f->stop)) {
+        HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
+        if (sig != NULL && !hs_failed(p11_sign(ec_key, P11_SIG_ECDSA_SHA256, P11_SIG_FORMAT_DER,
+                                               msg, sizeof(msg), sig))) {
+            f->ok++;
+        } else {
+            f->failed++;
+        }
+    }
+    return NULL;
+}
+
+/* A flood of one class (8 threads, as many as the pool's sessions) and a trickle of another
+ * (one signature after the other) against a low P-256 rate (400/s, a bucket of 2, 5 ms round
+ * trip: about 2 signatures in flight fill it). The scheduler's limit comes down to what the
+ * rate allows, so the queue forms in the scheduler, where the trickle's share puts it first:
+ * every trickle signature completes and verifies while the flood runs, and the HSM throttles
+ * the trickle rarely. Counts only: no latency is asserted. */
+HS_TEST(i_a_trickle_keeps_its_share_of_a_rate_limited_token_under_a_flood)
+{
+    HS_CHECK(shape.configure("rtt_ms=5,hsms=2,rate.p256=400,burst_ms=5") == 0);
+    struct p11_sched *sched = p11_pool_get0_sched(pool);
+    struct p11_sched_stats t0;
+    p11_sched_get_stats(sched, CLASS_TRICKLE, &t0);
+    atomic_bool stop = false;
+    struct flooder fl[THREADS];
+    int started = 0;
+    for (int i = 0; i < THREADS; i++) {
+        fl[i] = (struct flooder){.stop = &stop};
+        if (pthread_create(&fl[i].thread, NULL, flooder_main, &fl[i]) != 0) {
+            break;
+        }
+        started++;
+    }
+    HS_CHECK(started == THREADS);
+    /* Let the flood meet the rate first. */
+    struct timespec settle = {0, 200 * 1000000L};
+    nanosleep(&settle, NULL);
+    unsigned int prev = p11_sched_class_swap(CLASS_TRICKLE);
+    int trickle_ok = 0;
+    enum {
+        TRICKLE = 40
+    };
+    for (int i = 0; i < TRICKLE; i++) {
+        long long us = 0;
+        trickle_ok += sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us);
+    }
+    HS_IGNORE(p11_sched_class_swap(prev));
+    double limit = p11_sched_limit(sched);
+    atomic_store(&stop, true);
+    int flood_ok = 0;
+    int flood_failed = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(fl[i].thread, NULL);
+        flood_ok += fl[i].ok;
+        flood_failed += fl[i].failed;
+    }
+    struct p11_sched_stats t1;
+    p11_sched_get_stats(sched, CLASS_TRICKLE, &t1);
+    struct p11_sched_stats f1;
+    p11_sched_get_stats(sched, CLASS_FLOOD, &f1);
+    struct hs_cloudhsm_stats st = stats_now();
+    uint64_t trickle_throttled = t1.throttled - t0.throttled;
+    fprintf(stderr,
+            "  trickle: %d/%d signed, %llu throttled; flood: %d signed, %d failed, %llu "
+            "throttled; module: %lu signs, %lu throttled; limit at the end %.2f\n",
+            trickle_ok, TRICKLE, (unsigned long long)trickle_throttled, flood_ok, flood_failed,
+            (unsigned long long)f1.throttled, st.signs, st.throttled_rate, limit);
+    HS_CHECK(trickle_ok == TRICKLE);
+    HS_CHECK(flood_ok > 0);
+    /* The limit came down from the pool's 8 sessions. */
+    HS_CHECK(limit < (double)POOL_SIZE);
+    /* The trickle met the throttle for at most one signature in four. */
+    HS_CHECK(trickle_throttled <= TRICKLE / 4);
+    HS_CHECK(shape.configure("") == 0);
+}
+
 /* --- setup ----------------------------------------------------------------------------------- */
 
 static bool shape_api_bind(const char *path)
@@ -430,7 +522,14 @@ static bool open_token(const char *dir, const char *lib)
         hs_failed(p11_module_load(lib, &module))) {
         return false;
     }
-    struct p11_pool_config pc = {.token_label = token_label, .pin = test_pin, .size = POOL_SIZE};
+    /* Two classes (the other cases run in the default one): a flood and a trickle of weight 4. */
+    struct p11_sched_config sched = {.nclasses = 2,
+                                     .weights = {1, 4},
+                                     .default_class = CLASS_FLOOD,
+                                     .max_queue = 64,
+                                     .queue_timeout_ms = 10000};
+    struct p11_pool_config pc = {
+        .token_label = token_label, .pin = test_pin, .size = POOL_SIZE, .sched = &sched};
     if (hs_failed(p11_pool_new(module, &pc, &pool)) || !shape_api_bind(lib)) {
         return false;
     }
@@ -493,6 +592,7 @@ int main(void)
             HS_TEST_CASE(f_each_key_family_has_its_own_limit),
             HS_TEST_CASE(g_a_cluster_with_every_slot_taken_throttles),
             HS_TEST_CASE(h_finding_a_key_takes_few_round_trips),
+            HS_TEST_CASE(i_a_trickle_keeps_its_share_of_a_rate_limited_token_under_a_flood),
             HS_TEST_END,
         });
     }

@@ -98,6 +98,8 @@ check "(b) ... with error \"overloaded\" and Retry-After" overloaded out/b-token
 throttled=$(metric 'hsmsign_sched_throttled_total{class="token"}')
 check "(b) the token class met several throttling answers before giving up ($throttled)" \
     test "${throttled:-0}" -ge 3
+check "(b) the adaptive in-flight limit came down to its floor (hsmsign_sched_limit 1.00)" \
+    test "$(metric hsmsign_sched_limit)" = 1.00
 check "(b) the log names the throttling code" \
     sh -c 'grep "\"status\":503" out/hsmsignd.log | grep -q CKR_FUNCTION_FAILED || grep -q "still throttling" out/hsmsignd.log'
 

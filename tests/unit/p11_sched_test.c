@@ -335,6 +335,192 @@ HS_TEST(a_forked_child_forgets_the_parents_slots)
     p11_sched_release(s, A);
 }
 
+static bool limit_is(struct p11_sched *s, double want)
+{
+    double got = p11_sched_limit(s);
+    fprintf(stderr, "  limit %.4f (want %.4f)\n", got, want);
+    return got > want - 1e-6 && got < want + 1e-6;
+}
+
+/* The adaptive limit, fed outcomes by hand: a throttling answer multiplies it by 0.7 once per
+ * round (answers of operations admitted before the last decrease do not count again); other
+ * failures leave it; its whole part is what is admitted at once. */
+HS_TEST(the_limit_goes_down_on_throttling_once_a_round)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(8, 1, w, 8, 30), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    HS_CHECK(limit_is(s, 8.0));
+    struct p11_sched_ticket t[8];
+    for (int i = 0; i < 8; i++) {
+        HS_CHECK_OK(p11_sched_enter(s, A, &t[i]));
+    }
+    p11_sched_leave(s, &t[0], P11_SCHED_OUTCOME_THROTTLED);
+    HS_CHECK(limit_is(s, 8.0 * 0.7));
+    /* Same round: the other throttled answers of operations admitted under the old limit. */
+    p11_sched_leave(s, &t[1], P11_SCHED_OUTCOME_THROTTLED);
+    p11_sched_leave(s, &t[2], P11_SCHED_OUTCOME_THROTTLED);
+    HS_CHECK(limit_is(s, 8.0 * 0.7));
+    HS_CHECK(stats_of(s, A).throttled == 3);
+    for (int i = 3; i < 8; i++) {
+        p11_sched_leave(s, &t[i], P11_SCHED_OUTCOME_NONE); /* other failures: no change */
+    }
+    HS_CHECK(limit_is(s, 8.0 * 0.7));
+    /* 5.6: five at once, the sixth waits (and gives up after 30 ms: nobody leaves). */
+    for (int i = 0; i < 5; i++) {
+        HS_CHECK_OK(p11_sched_enter(s, A, &t[i]));
+    }
+    HS_CHECK_ERR(p11_sched_enter(s, A, &t[5]), HS_ERR_HSM_OVERLOADED);
+    HS_CHECK(stats_of(s, A).timeouts == 1 && stats_of(s, A).in_flight == 5);
+    /* Admitted after the decrease: a new round, so this answer counts. */
+    p11_sched_leave(s, &t[0], P11_SCHED_OUTCOME_THROTTLED);
+    HS_CHECK(limit_is(s, 8.0 * 0.7 * 0.7));
+    for (int i = 1; i < 5; i++) {
+        p11_sched_leave(s, &t[i], P11_SCHED_OUTCOME_NONE);
+    }
+    HS_CHECK(stats_of(s, A).in_flight == 0);
+}
+
+/* Throttled round after round, the limit stops at the floor (one still runs); successes bring
+ * it back by 1 / limit each, up to the slots and no further. */
+HS_TEST(the_limit_stays_between_its_floor_and_the_slots)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(8, 1, w, 8, 30), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    struct p11_sched_ticket t[8];
+    for (int i = 0; i < 20; i++) {
+        HS_CHECK_OK(p11_sched_enter(s, A, &t[0]));
+        p11_sched_leave(s, &t[0], P11_SCHED_OUTCOME_THROTTLED);
+    }
+    HS_CHECK(limit_is(s, (double)P11_SCHED_LIMIT_MIN));
+    HS_CHECK_OK(p11_sched_enter(s, A, &t[0]));
+    HS_CHECK_ERR(p11_sched_enter(s, A, &t[1]), HS_ERR_HSM_OVERLOADED);
+    /* Successes: 1 -> 2 -> 2.5 -> 2.9 ... */
+    p11_sched_leave(s, &t[0], P11_SCHED_OUTCOME_OK);
+    HS_CHECK(limit_is(s, 2.0));
+    HS_CHECK_OK(p11_sched_enter(s, A, &t[0]));
+    p11_sched_leave(s, &t[0], P11_SCHED_OUTCOME_OK);
+    HS_CHECK(limit_is(s, 2.5));
+    /* ... and never above the slots. */
+    for (int i = 0; i < 200; i++) {
+        HS_CHECK_OK(p11_sched_enter(s, A, &t[0]));
+        p11_sched_leave(s, &t[0], P11_SCHED_OUTCOME_OK);
+    }
+    HS_CHECK(limit_is(s, 8.0));
+    for (int i = 0; i < 8; i++) {
+        HS_CHECK_OK(p11_sched_enter(s, A, &t[i]));
+    }
+    for (int i = 0; i < 8; i++) {
+        p11_sched_leave(s, &t[i], P11_SCHED_OUTCOME_OK);
+    }
+    HS_CHECK(stats_of(s, A).in_flight == 0 && limit_is(s, 8.0));
+}
+
+struct retrier {
+    pthread_t thread;
+    struct p11_sched *sched;
+    struct p11_sched_ticket ticket;
+    enum hs_code code;
+};
+
+static void *retrier_main(void *arg)
+{
+    struct retrier *r = arg;
+    r->code = p11_sched_retry(r->sched, &r->ticket, 0).code;
+    return NULL;
+}
+
+/* A throttled operation of A re-enters at the head of A's queue (ahead of A's later caller) but
+ * does not jump B, which waited below its share: with the limit down to one slot, B is served
+ * first, then the retry, then A's other caller. The retry is not a second admission. */
+HS_TEST(a_throttled_operation_does_not_jump_another_class)
+{
+    static const unsigned int w[] = {1, 1};
+    HS_DEFER(struct p11_sched *s = sched_new(2, 2, w, 8, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    struct p11_sched_ticket t2;
+    struct retrier rt = {.sched = s, .code = HS_ERR_INTERNAL};
+    HS_CHECK_OK(p11_sched_enter(s, A, &rt.ticket));
+    HS_CHECK_OK(p11_sched_enter(s, A, &t2));
+    struct waiter wb;
+    waiters_start(&wb, 1, s, B);
+    HS_CHECK(wait_queued(s, B, 1));
+    struct waiter wa;
+    waiters_start(&wa, 1, s, A);
+    HS_CHECK(wait_queued(s, A, 1));
+    /* A's first operation is throttled: limit 2 -> 1.4 (one slot), and it queues again. */
+    HS_CHECK(pthread_create(&rt.thread, NULL, retrier_main, &rt) == 0);
+    HS_CHECK(wait_queued(s, A, 2));
+    HS_CHECK(limit_is(s, 1.4));
+    HS_CHECK(stats_of(s, A).in_flight == 1 && stats_of(s, A).throttled == 1);
+    /* The other A operation ends: the one slot goes to B (0 of weight 1, waiting first). */
+    p11_sched_leave(s, &t2, P11_SCHED_OUTCOME_NONE);
+    HS_CHECK(stats_of(s, B).in_flight == 1 && stats_of(s, B).bypassed_max == 0);
+    HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, A).queued == 2);
+    /* B ends: now A's retry, not A's later caller. */
+    p11_sched_release(s, B);
+    pthread_join(rt.thread, NULL);
+    HS_CHECK(rt.code == HS_ERR_NONE);
+    HS_CHECK(stats_of(s, A).in_flight == 1 && stats_of(s, A).queued == 1);
+    HS_CHECK(stats_of(s, A).admitted == 2); /* the retry is the same operation */
+    /* The retry succeeds: 1.4 + 1/1.4, two slots, and A's caller gets one. */
+    p11_sched_leave(s, &rt.ticket, P11_SCHED_OUTCOME_OK);
+    waiters_join(&wa, 1);
+    waiters_join(&wb, 1);
+    HS_CHECK(wa.code == HS_ERR_NONE && wb.code == HS_ERR_NONE);
+    HS_CHECK(stats_of(s, A).in_flight == 1 && stats_of(s, A).admitted == 3);
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, B).in_flight == 0);
+}
+
+static void *resting_retrier_main(void *arg)
+{
+    struct retrier *r = arg;
+    r->code = p11_sched_retry(r->sched, &r->ticket, 1000).code;
+    return NULL;
+}
+
+/* A retry rests its backoff (here 1 s) in its place: another class is served meanwhile, and its
+ * own class's later caller stays behind it although the limit has room for one. */
+HS_TEST(a_resting_retry_holds_its_place_in_its_class)
+{
+    static const unsigned int w[] = {1, 1};
+    HS_DEFER(struct p11_sched *s = sched_new(2, 2, w, 8, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    struct retrier rt = {.sched = s, .code = HS_ERR_INTERNAL};
+    HS_CHECK_OK(p11_sched_enter(s, A, &rt.ticket));
+    HS_CHECK(pthread_create(&rt.thread, NULL, resting_retrier_main, &rt) == 0);
+    HS_CHECK(wait_queued(s, A, 1));
+    HS_CHECK(limit_is(s, 1.4) && stats_of(s, A).in_flight == 0);
+    /* B takes the free slot at once. */
+    struct p11_sched_ticket tb;
+    HS_CHECK_OK(p11_sched_enter(s, B, &tb));
+    HS_CHECK(stats_of(s, B).waited == 0);
+    p11_sched_leave(s, &tb, P11_SCHED_OUTCOME_NONE);
+    /* A's next caller queues behind the resting retry, with the slot free. */
+    struct waiter wa;
+    waiters_start(&wa, 1, s, A);
+    HS_CHECK(wait_queued(s, A, 2));
+    HS_CHECK(stats_of(s, A).in_flight == 0);
+    pthread_join(rt.thread, NULL);
+    HS_CHECK(rt.code == HS_ERR_NONE);
+    HS_CHECK(stats_of(s, A).in_flight == 1 && stats_of(s, A).queued == 1);
+    p11_sched_leave(s, &rt.ticket, P11_SCHED_OUTCOME_OK);
+    waiters_join(&wa, 1);
+    HS_CHECK(wa.code == HS_ERR_NONE && stats_of(s, A).in_flight == 1);
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, A).admitted == 2);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -346,6 +532,10 @@ int main(void)
         HS_TEST_CASE(bad_configs_are_refused),
         HS_TEST_CASE(a_thread_without_a_class_counts_as_the_default_class),
         HS_TEST_CASE(a_forked_child_forgets_the_parents_slots),
+        HS_TEST_CASE(the_limit_goes_down_on_throttling_once_a_round),
+        HS_TEST_CASE(the_limit_stays_between_its_floor_and_the_slots),
+        HS_TEST_CASE(a_throttled_operation_does_not_jump_another_class),
+        HS_TEST_CASE(a_resting_retry_holds_its_place_in_its_class),
         HS_TEST_END,
     });
 }
