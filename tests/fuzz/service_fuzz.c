@@ -960,6 +960,32 @@ static void sf_check(const struct api_request *req, const struct sf_req *r,
     } else if (sf_is_route(m, path, "GET", "/healthz")) {
         SF_CHECK(sf_str(doc, "status") != NULL && strcmp(sf_str(doc, "status"), "ok") == 0,
                  "healthz");
+    } else if (sf_is_route(m, path, "GET", "/v1/whoami")) {
+        json_object *admin = NULL;
+        json_object *perms = NULL;
+        SF_CHECK(sf_str(doc, "principal") != NULL && sf_str(doc, "principal")[0] != '\0' &&
+                     json_object_object_get_ex(doc, "admin", &admin) &&
+                     json_object_is_type(admin, json_type_boolean) &&
+                     json_object_object_get_ex(doc, "permissions", &perms) &&
+                     json_object_is_type(perms, json_type_object),
+                 "GET /v1/whoami: principal, admin and permissions");
+    } else if (sf_is_route(m, path, "GET", "/v1/certificates")) {
+        json_object *list = NULL;
+        json_object *cursor = NULL;
+        SF_CHECK(json_object_object_get_ex(doc, "certificates", &list) &&
+                     json_object_is_type(list, json_type_array) &&
+                     json_object_array_length(list) <= 200,
+                 "GET /v1/certificates: a list of at most 200");
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            json_object *one = json_object_array_get_idx(list, i);
+            SF_CHECK(json_object_is_type(one, json_type_object) && sf_str(one, "serial") != NULL &&
+                         sf_str(one, "status") != NULL && sf_str(one, "kind") != NULL,
+                     "GET /v1/certificates: each entry a status document with its kind");
+        }
+        SF_CHECK(!json_object_object_get_ex(doc, "cursor", &cursor) ||
+                     (json_object_is_type(cursor, json_type_string) &&
+                      json_object_get_string_len(cursor) > 0),
+                 "GET /v1/certificates: the cursor is a non-empty string when present");
     } else {
         SF_CHECK(false, "a 200 to %s %s, which is no route", m, req->target);
     }
