@@ -29,9 +29,7 @@ token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\":
 small_ceremony edge EC-P256 || exit 1
 principal=arn:aws:iam::123456789012:role/edge-caller
 akid=AKIAEDGETEST00000001
-umask 077
-head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/caller.secret
-umask 022
+new_caller_secret
 # The server holds up to ~2,100 sockets in phase 2 (and the Python helper 1,000).
 ulimit -n "$(ulimit -Hn)"
 write_config() { # $1 = the "limits" member

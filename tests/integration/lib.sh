@@ -140,6 +140,20 @@ stop_hsmsignd() {
     fi
 }
 
+# new_caller_secret [AKID]: a random 40-character SigV4 secret access key in out/caller.secret
+# (0600; the config's "secret_file"), and with AKID also out/curl.cfg (0600) holding
+# `user = "AKID:SECRET"` for `curl -K out/curl.cfg --aws-sigv4 ...`: curl reads the credentials
+# from a file, never from its command line.
+new_caller_secret() {
+    (
+        umask 077
+        head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/caller.secret
+        if [ -n "${1:-}" ]; then
+            printf 'user = "%s:%s"\n' "$1" "$(cat out/caller.secret)" >out/curl.cfg
+        fi
+    )
+}
+
 # permissive_policy PRINCIPAL...: a config member "policy" that lets these principals (and
 # every client certificate we issued) have any profile, name, lifetime and audience, SSH user
 # and host certificates for any principal, lifetime (up to the policy's ceiling, 366 days),

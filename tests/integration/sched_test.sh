@@ -28,11 +28,7 @@ token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\":
 small_ceremony sched EC-P256 || exit 1
 principal=arn:aws:iam::123456789012:role/sched-caller
 akid=AKIASCHEDTEST0000001
-umask 077
-head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/caller.secret
-# curl reads the credentials from a 0600 file, never from its command line.
-printf 'user = "%s:%s"\n' "$akid" "$(cat out/caller.secret)" >out/curl.cfg
-umask 022
+new_caller_secret "$akid"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout out/dev.key \
     -subj /CN=dev.sched.example -out out/dev.csr 2>/dev/null
 # write_config TOKEN_EXTRA [OTHER_MEMBERS]: hsmsignd's config on the fault module.

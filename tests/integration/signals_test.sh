@@ -44,9 +44,7 @@ old_kid=$(kid_of out/jwks.json)
 new_kid=$(kid_of out/jwks2.json)
 principal=arn:aws:iam::123456789012:role/sig-caller
 akid=AKIASIGNALTEST000001
-umask 077
-head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/caller.secret
-umask 022
+new_caller_secret
 cp out/jwks.json cfg/live-jwks.json
 write_config() { # $1 = the "policy" member
     cat >cfg/hsmsignd.json.tmp <<EOF

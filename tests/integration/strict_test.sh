@@ -33,9 +33,7 @@ id_uri=$(printf '%s' "$issuing_id" | sed 's/../%&/g')
 region=eu-west-1
 arn=arn:aws:iam::123456789012:role/strict-caller
 akid=AKIASTRICTTEST000001
-umask 077
-head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/caller.secret
-umask 022
+new_caller_secret
 secret=$(cat out/caller.secret)
 write_config() { # $1 = the ca.key reference
     cat >cfg/hsmsignd.json <<JSON
