@@ -44,7 +44,9 @@ for _ in $(seq 1 100); do
 done
 [ -n "$port" ] || fail "hsmsignd did not become ready"
 endpoint="http://127.0.0.1:$port"
-sigv4=(--aws-sigv4 "aws:amz:$AWS_REGION:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+# curl reads the key pair from a 0600 file, never from its command line (ps shows those).
+(umask 077 && printf 'user = "%s:%s"\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$work/curl.cfg")
+sigv4=(--aws-sigv4 "aws:amz:$AWS_REGION:execute-api" -K "$work/curl.cfg")
 
 say "a P-256 key and CSR, made locally with openssl (the key never leaves this directory)"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/demo.key" \
