@@ -52,14 +52,16 @@ enum api_http_state {
 struct api_http_conn {
     int fd;
     size_t slot; /* index in http->conns */
-    enum api_http_state state;
+    /* Atomic: a worker hands the connection back by storing API_HTTP_READ (under http->lock,
+     * after its deadline) while the I/O thread's sweep may look at it. */
+    _Atomic(enum api_http_state) state;
     struct api_http_parse *parse;
     unsigned char *pending; /* bytes after the request in flight (pipelining) */
     size_t pending_len;
     struct hs_buf *out; /* the response being written */
     size_t out_off;
     bool close_after; /* close (after lingering) once out is written */
-    bool watched;     /* registered with epoll */
+    bool watched;     /* registered with epoll (EPOLLONESHOT: armed or not) */
     int64_t deadline_ms;
     size_t lingered;
     unsigned char addr[API_HTTP_ADDR_LEN];
@@ -261,17 +263,12 @@ static void api_http_addr(const struct sockaddr_storage *ss, socklen_t len,
     }
 }
 
-/* Registers conn for events (0 = none: removed from epoll, as a worker holds it). */
+/* Arms conn for one event (EPOLLONESHOT, epoll(7)): once it fires, the connection is disarmed
+ * until armed again, so a request handed to a worker needs no epoll_ctl, and whoever holds the
+ * connection next (the I/O thread, or a worker that answered it) arms it once. */
 static bool api_http_watch(struct api_http *http, struct api_http_conn *conn, uint32_t events)
 {
-    if (events == 0) {
-        if (conn->watched) {
-            epoll_ctl(http->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
-            conn->watched = false;
-        }
-        return true;
-    }
-    struct epoll_event ev = {.events = events, .data.ptr = conn};
+    struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.ptr = conn};
     int op = conn->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(http->epoll_fd, op, conn->fd, &ev) != 0) {
         return false;
@@ -298,24 +295,30 @@ static void api_http_close(struct api_http *http, struct api_http_conn *conn)
 static bool api_http_consume(struct api_http *http, struct api_http_conn *conn,
                              const unsigned char *data, size_t len, bool from_pending);
 
-/* Ready for the next request: keep-alive, with any pipelined bytes parsed at once. */
+/* Ready for the next request: keep-alive, with any pipelined bytes parsed at once. Returns false
+ * when conn is no longer the I/O thread's (closed, or a worker has its next request). */
 static bool api_http_next(struct api_http *http, struct api_http_conn *conn)
 {
     api_http_parse_reset(conn->parse);
     conn->state = API_HTTP_READ;
     conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
+    if (conn->pending_len > 0) {
+        if (!api_http_consume(http, conn, conn->pending, conn->pending_len, true)) {
+            return false;
+        }
+        if (conn->state != API_HTTP_READ) {
+            return true; /* refused: armed for writing the refusal */
+        }
+    }
     if (!api_http_watch(http, conn, EPOLLIN)) {
         api_http_close(http, conn);
         return false;
     }
-    if (conn->pending_len == 0) {
-        return true;
-    }
-    return api_http_consume(http, conn, conn->pending, conn->pending_len, true);
+    return true;
 }
 
 /* Writes what it can of conn->out; at the end, keep-alive, linger or close. Returns false when
- * conn was closed (and freed). */
+ * conn is no longer the I/O thread's (closed and freed, or its next request at a worker). */
 static bool api_http_write(struct api_http *http, struct api_http_conn *conn)
 {
     size_t total = hs_buf_len(conn->out);
@@ -411,16 +414,16 @@ static bool api_http_overloaded(struct api_http *http, struct api_http_conn *con
     return true;
 }
 
-/* Queues a complete request in its lane for the workers, or refuses it when its class's lane
- * is full and no worker is idle. */
+/* Queues a complete request in its lane for the workers (returns false: the connection is the
+ * worker's from here), or refuses it when its class's lane is full and no worker is idle
+ * (returns false only when conn was closed). The connection is disarmed (EPOLLONESHOT) while a
+ * worker has it. */
 static bool api_http_dispatch(struct api_http *http, struct api_http_conn *conn)
 {
     struct api_http_message m;
     api_http_parse_message(conn->parse, &m);
     conn->lane = api_route_lane(m.method, m.target);
     struct api_http_lane *lane = &http->lanes[conn->lane];
-    /* Out of epoll while a worker has it (a refusal below watches it for writing). */
-    api_http_watch(http, conn, 0);
     pthread_mutex_lock(&http->lock);
     if (conn->lane != API_LANE_PUBLIC && http->queued + http->busy >= http->nworkers &&
         lane->queued >= http->lane_max) {
@@ -443,7 +446,7 @@ static bool api_http_dispatch(struct api_http *http, struct api_http_conn *conn)
     pthread_mutex_unlock(&http->lock);
     /* Signalled after the unlock, so the woken worker does not block on the lock at once. */
     pthread_cond_signal(&http->work_cond);
-    return true;
+    return false;
 }
 
 /* Keeps data[off..len) for after the request in flight. */
@@ -472,7 +475,8 @@ static bool api_http_keep(struct api_http_conn *conn, const unsigned char *data,
 }
 
 /* Parses bytes read (or kept from before); dispatches a complete request or refuses a bad
- * one. Returns false when conn was closed. */
+ * one. Returns false when conn is no longer the I/O thread's (closed, or handed to a worker);
+ * true with conn still reading (not armed: the caller arms it) or refused (armed for writing). */
 static bool api_http_consume(struct api_http *http, struct api_http_conn *conn,
                              const unsigned char *data, size_t len, bool from_pending)
 {
@@ -515,7 +519,7 @@ static void api_http_on_readable(struct api_http *http, struct api_http_conn *co
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;
+            break;
         }
         if (n <= 0) {
             api_http_close(http, conn); /* end of stream or error: nothing more to answer */
@@ -531,8 +535,12 @@ static void api_http_on_readable(struct api_http *http, struct api_http_conn *co
         }
         if (!api_http_consume(http, conn, http->scratch, (size_t)n, false) ||
             conn->state != API_HTTP_READ) {
-            return;
+            return; /* closed, at a worker, or armed for writing a refusal */
         }
+    }
+    /* Drained, or its turn is over (armed again, the rest fires at once). */
+    if (!api_http_watch(http, conn, EPOLLIN)) {
+        api_http_close(http, conn);
     }
 }
 
@@ -650,18 +658,22 @@ static void api_http_sweep(struct api_http *http, int64_t now)
     if (!http->accepting && !atomic_load(&http->stopping) && now >= http->accept_resume_ms) {
         api_http_accept_pause(http, false);
     }
+    /* Under the lock: a worker hands a connection back to reading (state, deadline, armed) as
+     * one step under it (api_http_rearm_locked). */
+    pthread_mutex_lock(&http->lock);
     for (size_t i = http->nconns; i-- > 0;) {
         struct api_http_conn *conn = http->conns[i];
-        if (conn->state == API_HTTP_WORK || now < conn->deadline_ms) {
+        enum api_http_state state = conn->state;
+        if (state == API_HTTP_WORK || now < conn->deadline_ms) {
             continue;
         }
-        if (conn->state == API_HTTP_READ && conn->parse != NULL &&
-            api_http_parse_started(conn->parse)) {
+        if (state == API_HTTP_READ && conn->parse != NULL && api_http_parse_started(conn->parse)) {
             HS_IGNORE(api_http_refuse(http, conn, HS_ERR_INPUT_HTTP_TIMEOUT));
         } else {
             api_http_close(http, conn);
         }
     }
+    pthread_mutex_unlock(&http->lock);
 }
 
 /* Stopping: no more accepts; idle, reading and lingering connections closed. */
@@ -675,13 +687,16 @@ static void api_http_wind_down(struct api_http *http, bool late)
         http->listen_fd = -1;
         http->accepting = false;
     }
+    pthread_mutex_lock(&http->lock); /* as in api_http_sweep */
     for (size_t i = http->nconns; i-- > 0;) {
         struct api_http_conn *conn = http->conns[i];
-        if (conn->state == API_HTTP_READ || conn->state == API_HTTP_LINGER ||
-            (late && conn->state == API_HTTP_WRITE)) {
+        enum api_http_state state = conn->state;
+        if (state == API_HTTP_READ || state == API_HTTP_LINGER ||
+            (late && state == API_HTTP_WRITE)) {
             api_http_close(http, conn);
         }
     }
+    pthread_mutex_unlock(&http->lock);
 }
 
 /* Responses the workers finished: written from here. */
@@ -781,6 +796,51 @@ static void api_http_serve(struct api_http *http, struct api_http_conn *conn)
     api_response_clear(&resp);
 }
 
+/* The worker writes the answer itself, as far as the non-blocking socket takes it at once
+ * (conn->out_off advances). Returns true when it went out whole and the connection can wait for
+ * its next request at once: keep-alive, nothing pipelined behind it, not stopping. Otherwise the
+ * I/O thread finishes the connection (the rest of the answer, lingering, the pipelined request,
+ * or the close). */
+static bool api_http_answer(struct api_http *http, struct api_http_conn *conn)
+{
+    if (conn->out == NULL) {
+        return false;
+    }
+    size_t total = hs_buf_len(conn->out);
+    while (conn->out_off < total) {
+        ssize_t n = send(conn->fd, hs_buf_data(conn->out) + conn->out_off, total - conn->out_off,
+                         MSG_NOSIGNAL);
+        if (n > 0) {
+            conn->out_off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            return false; /* EAGAIN: the I/O thread waits for room; an error: it closes */
+        }
+    }
+    return !conn->close_after && conn->pending_len == 0 && !atomic_load(&http->stopping);
+}
+
+/* With the lock held: conn, answered whole by its worker, waits for its next request; from the
+ * epoll_ctl on it is the I/O thread's. State, deadline and arming are one step under the lock,
+ * so the sweep never closes a connection between the two (a closed fd number could be reused by
+ * the next accept). False when it could not be armed: it stays the worker's, to hand back. */
+static bool api_http_rearm_locked(struct api_http *http, struct api_http_conn *conn)
+{
+    hs_buf_free(conn->out);
+    conn->out = NULL;
+    conn->out_off = 0;
+    api_http_parse_reset(conn->parse);
+    conn->deadline_ms = api_http_now_ms() + http->limits.connection_timeout_s * 1000;
+    conn->state = API_HTTP_READ;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = conn};
+    if (epoll_ctl(http->epoll_fd, EPOLL_CTL_MOD, conn->fd, &ev) != 0) {
+        conn->state = API_HTTP_WORK;
+        return false; /* handed back with no answer: the I/O thread closes it */
+    }
+    return true;
+}
+
 /* With the lock held: the lane a free worker serves next (api_http.h "Lanes"), compared as
  * in_flight_a * weight_b < in_flight_b * weight_a (exact, as p11_sched does); -1 when none
  * waits. */
@@ -842,9 +902,13 @@ static void *api_http_worker_main(void *arg)
         struct api_http_conn *conn = api_http_take_locked(http, (size_t)i);
         pthread_mutex_unlock(&http->lock);
         api_http_serve(http, conn);
+        bool again = api_http_answer(http, conn);
         pthread_mutex_lock(&http->lock);
         http->lanes[i].in_flight--;
         http->busy--;
+        if (again && api_http_rearm_locked(http, conn)) {
+            continue; /* no hand-off: the I/O thread sees the next request's bytes */
+        }
         conn->next = http->done;
         http->done = conn;
         atomic_store(&http->has_done, true);

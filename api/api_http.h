@@ -27,8 +27,13 @@
  * is never starved and, its requests being cheap, never starves signing. When no worker is idle
  * and a class's lane already holds lane_queue_max requests, its next request is answered 503
  * overloaded with Retry-After (api_route.h's error shape) by the I/O thread at once, on a
- * connection that stays open. Workers hand answers back to the I/O thread, which writes them;
- * a worker wakes it (eventfd) only when it is waiting in epoll_wait.
+ * connection that stays open.
+ * Hand-offs: connections are armed one event at a time (EPOLLONESHOT), so one that a worker holds
+ * needs no epoll call. A worker writes its answer itself as far as the non-blocking socket takes
+ * it; when it went out whole on a keep-alive connection with nothing pipelined behind it, the
+ * worker arms the connection for its next request and the I/O thread is not involved. Any other
+ * answer (partly written, closing, a pipelined request behind it) is handed back to the I/O
+ * thread, which a worker wakes (eventfd) only when it is waiting in epoll_wait.
  * Response headers: Content-Type, Cache-Control, X-Request-Id, X-Content-Type-Options, Date,
  * Content-Length, Connection, and Retry-After when api_response.retry_after_s > 0.
  */

@@ -42,9 +42,14 @@ write_config() { # $1 = the "limits" member
       {"access_key_id": "$akid", "secret_file": "out/caller.secret",
        "principal_arn": "$principal"}]}},
   $(permissive_policy "$principal"),
+  "console": {"dir": "ui"},
   "limits": $1 }
 EOF
 }
+# A 6 MiB static file: an answer larger than the socket takes at once from a slow reader (a
+# loopback socket's send buffer grows to tcp_wmem's 4 MiB).
+mkdir -p ui
+head -c 4718592 /dev/urandom | base64 -w 76 >ui/big.js
 
 cat >edge.py <<'PY'
 """Raw-socket clients for http_edge_test.sh: python3 edge.py COMMAND PORT [ARGS]."""
@@ -243,6 +248,45 @@ elif cmd == "pipelined":
     st2, h2, body2, _ = parse(rest)
     assert st1 == st2 == 200 and h1["connection"] == "keep-alive", got
     assert "keys" in json.loads(body2), body2
+elif cmd == "slow_reader":
+    # slow_reader FILE: a keep-alive client with a 4 KiB receive buffer asks for FILE (6 MiB,
+    # far more than the server's socket takes at once, so the worker's write stops part way and
+    # the rest goes out as the client reads), reads nothing for 0.5 s, then reads it whole:
+    # every byte right; then the same connection serves two more requests (GET /healthz, and
+    # the file again), so the connection went back to reading after the partial write.
+    want = open(sys.argv[3], "rb").read()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.settimeout(10)
+
+    def one(path, pause):
+        s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: edge\r\n\r\n")
+        time.sleep(pause)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            part = s.recv(65536)
+            assert part, got
+            got += part
+        head, _, body = got.partition(b"\r\n\r\n")
+        headers = {k.lower(): v.strip() for k, v in
+                   (l.split(":", 1) for l in head.decode("latin-1").split("\r\n")[1:])}
+        n = int(headers["content-length"])
+        while len(body) < n:
+            part = s.recv(65536)
+            assert part, (len(body), n)
+            body += part
+        assert len(body) == n, (len(body), n)
+        assert headers["connection"] == "keep-alive", headers
+        return int(head.split(b" ")[1]), body
+
+    st, body = one(b"/ui/big.js", 0.5)
+    assert st == 200 and body == want, (st, len(body), len(want))
+    st, body = one(b"/healthz", 0)
+    assert st == 200 and b"ok" in body, (st, body)
+    st, body = one(b"/ui/big.js", 0.2)
+    assert st == 200 and body == want, (st, len(body), len(want))
+    print("6 MiB answer read slowly, whole, then two more on the same connection")
 else:
     sys.exit("unknown command " + cmd)
 PY
@@ -334,6 +378,8 @@ check "(e) chunk data not followed by CRLF -> 400 JSON, closed" \
 check "(e) Content-Length over 64 KiB -> 413 JSON before the body, closed" \
     raw 413 too_large 'b"POST /v1/tokens HTTP/1.1\r\nHost: e\r\nContent-Length: 99999999\r\n\r\n"'
 check "pipelined requests on one connection are answered in order" $py edge.py pipelined "$port"
+check "a large answer to a slow reader arrives whole; the connection goes on" \
+    $py edge.py slow_reader "$port" ui/big.js
 check "after all that, the service still answers" served_fast
 
 stop_clean() {
