@@ -546,7 +546,8 @@ static void api_http_on_readable(struct api_http *http, struct api_http_conn *co
 
 static void api_http_on_event(struct api_http *http, struct api_http_conn *conn)
 {
-    switch (conn->state) {
+    enum api_http_state state = conn->state; /* clang: no switch on an _Atomic */
+    switch (state) {
     case API_HTTP_READ:
     case API_HTTP_LINGER:
         api_http_on_readable(http, conn);
