@@ -19,7 +19,9 @@
 #include <openssl/crypto.h>
 
 #include "api/api_http_parse.h"
+#include "api/api_metrics.h"
 #include "api/api_route.h"
+#include "api/api_service.h"
 #include "common/hs_buf.h"
 #include "common/hs_log.h"
 #include "pkcs11/p11_sched.h"
@@ -39,6 +41,7 @@
 #define API_HTTP_ADDR_LEN 16          /* an IPv6 address; IPv4 as ::ffff:a.b.c.d */
 #define API_HTTP_FDS_SPARE 64         /* descriptors beyond the connections (token, store, logs) */
 #define API_HTTP_CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
+_Static_assert(API_LANES <= API_METRICS_LANES, "every lane has its metrics");
 /* A lane's virtual time advances by API_HTTP_VSCALE / weight per request it is given. */
 #define API_HTTP_VSCALE ((uint64_t)P11_SCHED_WEIGHT_MAX * 1000)
 
@@ -389,6 +392,7 @@ static bool api_http_overloaded(struct api_http *http, struct api_http_conn *con
     struct api_response resp;
     memset(&resp, 0, sizeof(resp));
     api_response_error(&resp, HS_ERR_HSM_OVERLOADED, req.req_id);
+    api_metrics_lane_overloaded(&http->svc->metrics, conn->lane);
     hs_log_set_req_id(req.req_id);
     hs_log(HS_LOG_WARN, "http.request.overloaded", HS_LOG_STR("peer", conn->peer),
            HS_LOG_STR("class", svc_class_name(conn->lane)), HS_LOG_INT("status", resp.status));
@@ -443,6 +447,7 @@ static bool api_http_dispatch(struct api_http *http, struct api_http_conn *conn)
     lane->tail = conn;
     lane->queued++;
     http->queued++;
+    api_metrics_lane(&http->svc->metrics, conn->lane, lane->queued, lane->in_flight);
     pthread_mutex_unlock(&http->lock);
     /* Signalled after the unlock, so the woken worker does not block on the lock at once. */
     pthread_cond_signal(&http->work_cond);
@@ -884,6 +889,7 @@ static struct api_http_conn *api_http_take_locked(struct api_http *http, size_t 
     http->busy++;
     http->vclock = lane->vnext;
     lane->vnext += API_HTTP_VSCALE / lane->weight;
+    api_metrics_lane(&http->svc->metrics, (unsigned int)i, lane->queued, lane->in_flight);
     return conn;
 }
 
@@ -907,6 +913,8 @@ static void *api_http_worker_main(void *arg)
         pthread_mutex_lock(&http->lock);
         http->lanes[i].in_flight--;
         http->busy--;
+        api_metrics_lane(&http->svc->metrics, (unsigned int)i, http->lanes[i].queued,
+                         http->lanes[i].in_flight);
         if (again && api_http_rearm_locked(http, conn)) {
             continue; /* no hand-off: the I/O thread sees the next request's bytes */
         }
@@ -1076,6 +1084,9 @@ static void api_http_lanes_init(struct api_http *http)
     http->lanes[API_LANE_PUBLIC].weight = heaviest;
     http->lane_max = http->limits.lane_queue_max > 0 ? (size_t)http->limits.lane_queue_max
                                                      : P11_SCHED_DEFAULT_QUEUE;
+    for (unsigned int i = 0; i < API_LANES; i++) {
+        api_metrics_lane(&http->svc->metrics, i, 0, 0); /* on /metrics from the start */
+    }
 }
 
 HS_RESULT api_http_start(struct api_service *svc, const char *listen,

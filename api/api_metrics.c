@@ -255,6 +255,56 @@ static HS_RESULT api_metrics_sched(struct p11_sched *sched, struct hs_buf *out)
                               p11_sched_limit(sched));
 }
 
+void api_metrics_lane(struct api_metrics *m, unsigned int lane, size_t queued, size_t busy)
+{
+    if (lane >= API_METRICS_LANES) {
+        return;
+    }
+    atomic_store_explicit(&m->lanes_used, true, memory_order_relaxed);
+    atomic_store_explicit(&m->lane_queued[lane], queued, memory_order_relaxed);
+    atomic_store_explicit(&m->lane_busy[lane], busy, memory_order_relaxed);
+}
+
+void api_metrics_lane_overloaded(struct api_metrics *m, unsigned int lane)
+{
+    if (lane < API_METRICS_LANES) {
+        atomic_fetch_add_explicit(&m->lane_overloaded[lane], 1, memory_order_relaxed);
+    }
+}
+
+/* The front end's lanes: the signature classes by name, then "public" (api_route.h). */
+static HS_RESULT api_metrics_lanes(struct api_metrics *m, struct hs_buf *out)
+{
+    static const struct {
+        const char *name;
+        const char *type;
+        const char *help;
+    } fam[] = {
+        {"hsmsign_http_lane_queued", "gauge",
+         "Complete requests waiting for an HTTP worker, per lane."},
+        {"hsmsign_http_lane_busy", "gauge", "Requests at HTTP workers, per lane."},
+        {"hsmsign_http_lane_overloaded_total", "counter",
+         "Requests the HTTP front end answered 503 overloaded because their lane was full."},
+    };
+    if (!atomic_load_explicit(&m->lanes_used, memory_order_relaxed)) {
+        return HS_OK;
+    }
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        HS_GUARD(api_metrics_printf(out, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help,
+                                    fam[f].name, fam[f].type));
+        for (unsigned int lane = 0; lane <= SVC_CLASS_COUNT; lane++) {
+            const _Atomic uint64_t *v = f == 0   ? &m->lane_queued[lane]
+                                        : f == 1 ? &m->lane_busy[lane]
+                                                 : &m->lane_overloaded[lane];
+            HS_GUARD(api_metrics_printf(
+                out, "%s{lane=\"%s\"} %llu\n", fam[f].name,
+                lane < SVC_CLASS_COUNT ? svc_class_name(lane) : "public",
+                (unsigned long long)atomic_load_explicit(v, memory_order_relaxed)));
+        }
+    }
+    return HS_OK;
+}
+
 HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_names, size_t nroutes,
                              struct p11_pool *pool, bool token_up, struct hs_buf *out)
 {
@@ -266,6 +316,7 @@ HS_RESULT api_metrics_render(struct api_metrics *m, const char *const *route_nam
     HS_GUARD(api_metrics_requests(m, route_names, nroutes, out));
     HS_GUARD(api_metrics_issued_render(m, token_up, out));
     HS_GUARD(api_metrics_latencies(m, out));
+    HS_GUARD(api_metrics_lanes(m, out));
     if (pool == NULL) {
         return HS_OK;
     }

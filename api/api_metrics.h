@@ -14,6 +14,13 @@
  *                                                 certificates (ssh: POST /v1/ssh/certificates
  *                                                 and server-side key generation results handed
  *                                                 out), JWTs (token) answered 200
+ *   hsmsign_http_lane_queued{lane}                gauge: complete requests waiting for a worker
+ *                                                 in the front end's lane (api_http.h "Lanes":
+ *                                                 the signature classes and "public")
+ *   hsmsign_http_lane_busy{lane}                  gauge: the lane's requests at workers now
+ *   hsmsign_http_lane_overloaded_total{lane}      counter: 503 overloaded answered by the front
+ *                                                 end itself because the lane was full
+ *   (the lane families appear in container mode only: Lambda has no HTTP front end)
  *
  * Updates are lock-free (relaxed atomics), so counting never slows a request down.
  */
@@ -33,6 +40,7 @@
 #define API_METRICS_STATUS_SLOTS 20 /* distinct HTTP statuses counted; others go to "other" */
 #define API_METRICS_LATENCY_BUCKETS 12
 #define API_METRICS_TEXT_MAX (64 * 1024) /* bytes of the rendered page */
+#define API_METRICS_LANES 8              /* at least API_LANES (api_route.h) */
 
 struct api_metrics {
     _Atomic uint64_t requests[API_METRICS_ROUTES_MAX][API_METRICS_STATUS_SLOTS];
@@ -40,6 +48,11 @@ struct api_metrics {
     _Atomic uint64_t latency_sum_us;
     _Atomic uint64_t latency_count;
     _Atomic uint64_t issued[3]; /* enum api_metrics_kind */
+    /* The HTTP front end's lanes (api_http.c keeps them under its lock and mirrors them here). */
+    _Atomic bool lanes_used;
+    _Atomic uint64_t lane_queued[API_METRICS_LANES];
+    _Atomic uint64_t lane_busy[API_METRICS_LANES];
+    _Atomic uint64_t lane_overloaded[API_METRICS_LANES];
 };
 
 /* What hsmsign_issued_total counts. */
@@ -56,6 +69,14 @@ void api_metrics_issued(struct api_metrics *m, enum api_metrics_kind kind);
  * ignored) answered with status after latency_us microseconds. Thread-safe. */
 void api_metrics_count(struct api_metrics *m, size_t route, unsigned int status,
                        long long latency_us);
+
+/* The front end's lane (index below API_METRICS_LANES; others are ignored) now has queued
+ * requests waiting and busy at workers. Thread-safe; the caller serializes updates of one lane
+ * (api_http does them under its lock), readers see a recent value. */
+void api_metrics_lane(struct api_metrics *m, unsigned int lane, size_t queued, size_t busy);
+
+/* Counts one 503 overloaded that the front end answered itself for lane. Thread-safe. */
+void api_metrics_lane_overloaded(struct api_metrics *m, unsigned int lane);
 
 /* Appends the metrics page to out: route_names[i] labels route index i (nroutes entries),
  * pool gives the session gauges (may be NULL), token_up the hsmsign_token_up gauge. Errors:

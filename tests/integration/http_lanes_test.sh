@@ -136,6 +136,15 @@ check "(b) no worker ran a refused request (api_route lines for tokens: $routed 
     test "$routed" = "$ok"
 check "(b) the token scheduler refused nothing (the front end did)" \
     test "$(metric 'hsmsign_sched_rejected_total{class="token"}')" = 0
+check "(b) /metrics counts the front end's 503s in the token lane ($busy)" \
+    test "$(metric 'hsmsign_http_lane_overloaded_total{lane="token"}')" = "$busy"
+check "(b) and none in the certificate or public lanes" \
+    test "$(metric 'hsmsign_http_lane_overloaded_total{lane="certificate"}')" = 0 -a \
+    "$(metric 'hsmsign_http_lane_overloaded_total{lane="public"}')" = 0
+check "(b) after the burst nothing waits in the token lane" \
+    test "$(metric 'hsmsign_http_lane_queued{lane="token"}')" = 0
+check "(b) the scrape itself is the public lane's one request at a worker" \
+    test "$(metric 'hsmsign_http_lane_busy{lane="public"}')" = 1
 post cert2 /v1/certificates "$(cert_body out/dev.csr)"
 check "(b) a certificate is still issued afterwards (got $(cat out/cert2.code))" \
     test "$(cat out/cert2.code)" = 200
