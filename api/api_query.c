@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "common/hs_buf.h"
+
 #define API_CURSOR_VERSION 1
 #define API_CURSOR_SUM_LEN 8
 #define API_CURSOR_RAW_MAX (1 + 8 + 1 + ST_INV_SERIAL_MAX + API_CURSOR_SUM_LEN)
@@ -31,20 +33,6 @@ static const char *const api_param_names[API_P_COUNT] = {
     "status", "kind", "requester", "name", "expires_before", "expires_after", "limit", "cursor",
 };
 
-static int api_hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into out (max bytes and a NUL); what names it in errors. Decoded
  * control characters and NUL are refused. */
 static HS_RESULT api_pct_decode(const char *s, size_t n, const char *what, char *out, size_t max)
@@ -53,8 +41,8 @@ static HS_RESULT api_pct_decode(const char *s, size_t n, const char *what, char 
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 2 < n ? api_hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < n ? api_hex_value(s[i + 2]) : -1;
+            int hi = i + 2 < n ? hs_hex_digit((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? hs_hex_digit((unsigned char)s[i + 2]) : -1;
             HS_ENSURE_MSG(hi >= 0 && lo >= 0, HS_ERR_INPUT_FIELD,
                           "query parameter %s has a malformed %%-escape", what);
             c = (unsigned char)(hi * 16 + lo);

@@ -96,21 +96,6 @@ static bool api_sigv4_is_unreserved(unsigned char c)
            c == '_' || c == '.' || c == '~';
 }
 
-/* Value of a hex digit in either case, -1 for anything else. */
-static int api_sigv4_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* RFC 9110 §5.6.2 tchar, with letters only in lower case (SignedHeaders is lowercase). */
 static bool api_sigv4_is_lower_tchar(unsigned char c)
 {
@@ -254,8 +239,8 @@ static HS_RESULT api_sigv4_put_decoded(struct hs_buf *out, struct api_sigv4_span
             continue;
         }
         HS_ENSURE_MSG(s.n - i >= 3, HS_ERR_AUTH_MALFORMED, "sigv4: truncated %%-escape in query");
-        int hi = api_sigv4_hex_value((unsigned char)s.p[i + 1]);
-        int lo = api_sigv4_hex_value((unsigned char)s.p[i + 2]);
+        int hi = hs_hex_digit((unsigned char)s.p[i + 1]);
+        int lo = hs_hex_digit((unsigned char)s.p[i + 2]);
         HS_ENSURE_MSG(hi >= 0 && lo >= 0, HS_ERR_AUTH_MALFORMED,
                       "sigv4: invalid %%-escape in query");
         w[used++] = (unsigned char)(hi << 4 | lo);
@@ -408,8 +393,8 @@ static HS_RESULT api_sigv4_check_escapes(struct api_sigv4_span s)
         if (s.p[i] != '%') {
             continue;
         }
-        HS_ENSURE_MSG(s.n - i >= 3 && api_sigv4_hex_value((unsigned char)s.p[i + 1]) >= 0 &&
-                          api_sigv4_hex_value((unsigned char)s.p[i + 2]) >= 0,
+        HS_ENSURE_MSG(s.n - i >= 3 && hs_hex_digit((unsigned char)s.p[i + 1]) >= 0 &&
+                          hs_hex_digit((unsigned char)s.p[i + 2]) >= 0,
                       HS_ERR_AUTH_MALFORMED, "sigv4: invalid %%-escape in path");
     }
     return HS_OK;

@@ -151,6 +151,20 @@ HS_RESULT hs_buf_put_hex(struct hs_buf *b, const unsigned char *p, size_t n)
     return hs_buf_commit(b, 2 * n);
 }
 
+int hs_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 HS_RESULT hs_buf_put_b64url(struct hs_buf *b, const unsigned char *p, size_t n)
 {
     HS_ENSURE_REF(b);

@@ -50,6 +50,10 @@ HS_RESULT hs_buf_put_byte(struct hs_buf *b, unsigned char c);
 /* Appends the lowercase hex of n bytes (2n characters). Errors as hs_buf_put. */
 HS_RESULT hs_buf_put_hex(struct hs_buf *b, const unsigned char *p, size_t n);
 
+/* The value (0..15) of the hex digit c in either case (RFC 3986 §2.1 HEXDIG, as percent-encoding
+ * reads it), -1 for any other character (a NUL or a byte over 0x7f included). */
+int hs_hex_digit(int c);
+
 /* Appends the unpadded base64url encoding (RFC 4648 §5, as RFC 7515 §2 uses it) of n bytes.
  * Errors as hs_buf_put, HS_ERR_CRYPTO if libcrypto's encoder fails. */
 HS_RESULT hs_buf_put_b64url(struct hs_buf *b, const unsigned char *p, size_t n);

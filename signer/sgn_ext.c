@@ -5,6 +5,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "common/hs_buf.h"
 #include "common/hs_defer.h"
 
 #define SGN_DNS_MAX 253
@@ -89,17 +90,6 @@ static bool sgn_uri_unreserved_or_sub(char c)
            (c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
 }
 
-static int sgn_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-        return (c | 0x20) - 'a' + 10;
-    }
-    return -1;
-}
-
 /* One path segment or the query (RFC 3986 §3.3, §3.4): pchar and %HH; a '/' or '?' only in the
  * query. A segment decoding to "." or ".." is a dot segment. Encoded '/', '\\' and NUL would
  * hide a separator from whoever decodes the path: refused. */
@@ -110,8 +100,8 @@ static bool sgn_uri_chars(const char *s, size_t n, bool query)
     for (size_t i = 0; i < n; i++, decoded++) {
         char c = s[i];
         if (c == '%') {
-            int hi = n - i >= 3 ? sgn_hex(s[i + 1]) : -1;
-            int lo = n - i >= 3 ? sgn_hex(s[i + 2]) : -1;
+            int hi = n - i >= 3 ? hs_hex_digit((unsigned char)s[i + 1]) : -1;
+            int lo = n - i >= 3 ? hs_hex_digit((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 return false;
             }

@@ -85,6 +85,15 @@ HS_TEST(hex_and_base64url_match_rfc4648_vectors)
     HS_CHECK_OK(hs_buf_put_hex(b, raw, 4));
     HS_CHECK_OK(hs_buf_cstr(b, &s));
     HS_CHECK(strcmp(s, "fbff0001") == 0);
+    /* Hex digits in either case; their neighbours in ASCII and bytes over 0x7f are not. */
+    const char *hex = "0123456789abcdefABCDEF";
+    for (size_t i = 0; hex[i] != '\0'; i++) {
+        HS_CHECK(hs_hex_digit(hex[i]) == (int)(i < 16 ? i : i - 6));
+    }
+    const int not_hex[] = {'/', ':', '@', 'G', '`', 'g', '\0', ' ', 0xc1, 0xff, -1};
+    for (size_t i = 0; i < sizeof(not_hex) / sizeof(not_hex[0]); i++) {
+        HS_CHECK(hs_hex_digit(not_hex[i]) == -1);
+    }
     /* Exactly the output size is enough; one byte less is a bounds error that writes nothing. */
     HS_DEFER(struct hs_buf *exact = hs_buf_new(4), hs_buf_freep);
     HS_CHECK_OK(hs_buf_put_b64url(exact, raw, 3));
