@@ -28,6 +28,7 @@ struct p11_sched_class {
     struct p11_sched_waiter *head; /* FIFO of waiters */
     struct p11_sched_waiter *tail;
     uint64_t entries; /* admissions including retries, for bypassed_max */
+    size_t retries;   /* of stats.queued: throttled operations waiting to re-enter */
     struct p11_sched_stats stats;
 };
 
@@ -177,6 +178,7 @@ static void p11_sched_dispatch_locked(struct p11_sched *s)
         uint64_t bypassed = (s->admissions - w->all_at) - (c->entries - w->own_at);
         c->stats.bypassed_max = bypassed > c->stats.bypassed_max ? bypassed : c->stats.bypassed_max;
         c->stats.queued--;
+        c->retries -= w->retry ? 1 : 0;
         c->stats.in_flight++;
         if (!w->retry) {
             c->stats.admitted++;
@@ -208,6 +210,7 @@ static void p11_sched_unlink_locked(struct p11_sched_class *c, const struct p11_
             c->tail = prev;
         }
         c->stats.queued--;
+        c->retries -= it->retry ? 1 : 0;
         return;
     }
 }
@@ -281,6 +284,7 @@ static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_cla
         c->tail = w;
     }
     c->stats.queued++;
+    c->retries += retry ? 1 : 0;
     if (w->resting) {
         /* The backoff, in its place: no other class waits on it (it is skipped), and its own
          * class's later callers stay behind it. */
@@ -324,10 +328,13 @@ static HS_RESULT p11_sched_admit_locked(struct p11_sched *s, struct p11_sched_cl
         *epoch = s->epoch;
         return HS_OK;
     }
-    if (c->stats.queued >= s->max_queue) {
+    /* Retries of throttled operations keep their places and do not count against the bound:
+     * whether a newcomer is refused does not hang on whether an earlier operation happens to be
+     * in its backoff or at the token at that moment. */
+    if (c->stats.queued - c->retries >= s->max_queue) {
         c->stats.rejected++;
         HS_BAIL_MSG(HS_ERR_HSM_OVERLOADED, "%zu callers of this class already wait for the token",
-                    c->stats.queued);
+                    c->stats.queued - c->retries);
     }
     return p11_sched_wait_locked(s, c, false, 0, epoch);
 }

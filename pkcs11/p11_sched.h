@@ -11,7 +11,8 @@
  *     number), so under saturation each backlogged class holds at least about its share
  *     weight / (sum of the backlogged classes' weights) of the slots, and a flood of one class
  *     cannot starve another (weighted fair sharing of in-flight slots);
- *   - a class whose queue already holds max_queue callers is refused at once, and a caller not
+ *   - a class whose queue already holds max_queue new callers is refused at once (throttled
+ *     operations waiting to re-enter keep their places and are not counted), and a caller not
  *     admitted within queue_timeout_ms gives up: both fail with HS_ERR_HSM_OVERLOADED, which the
  *     API answers 503 with Retry-After, instead of queueing without bound.
  *   - the slots in use are bounded by an adaptive limit (AIMD, as TCP congestion avoidance,
@@ -48,8 +49,8 @@
 struct p11_sched_config {
     size_t nclasses;                             /* 1..P11_SCHED_CLASSES_MAX; 0 = one class */
     unsigned int weights[P11_SCHED_CLASSES_MAX]; /* 1..P11_SCHED_WEIGHT_MAX each */
-    unsigned int default_class;    /* class of a thread that set none (p11_sched_class_swap) */
-    size_t max_queue;              /* waiting callers per class; 0 = P11_SCHED_DEFAULT_QUEUE */
+    unsigned int default_class; /* class of a thread that set none (p11_sched_class_swap) */
+    size_t max_queue; /* waiting new callers per class (not retries); 0 = P11_SCHED_DEFAULT_QUEUE */
     unsigned int queue_timeout_ms; /* longest wait for a slot, ms; 0 = the default (2000) */
 };
 

@@ -521,6 +521,48 @@ HS_TEST(a_resting_retry_holds_its_place_in_its_class)
     HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, A).admitted == 2);
 }
 
+/* The queue bound counts new callers only: with max_queue 1 and A's throttled operation resting
+ * its backoff in A's queue, A's next caller still queues (behind it) and only the one after that
+ * is refused; so a refusal does not hang on whether the earlier operation is in its backoff or
+ * at the token when the newcomer arrives. */
+HS_TEST(a_resting_retry_does_not_count_against_the_queue_bound)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(1, 1, w, 1, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    struct retrier rt = {.sched = s, .code = HS_ERR_INTERNAL};
+    HS_CHECK_OK(p11_sched_enter(s, A, &rt.ticket));
+    HS_CHECK(pthread_create(&rt.thread, NULL, resting_retrier_main, &rt) == 0);
+    HS_CHECK(wait_queued(s, A, 1)); /* the retry rests in its place */
+    struct waiter wa;
+    waiters_start(&wa, 1, s, A);
+    HS_CHECK(wait_queued(s, A, 2)); /* queued behind it, not refused */
+    HS_CHECK(stats_of(s, A).rejected == 0);
+    struct p11_sched_ticket t3;
+    HS_CHECK_ERR(p11_sched_enter(s, A, &t3), HS_ERR_HSM_OVERLOADED);
+    HS_CHECK(stats_of(s, A).rejected == 1 && stats_of(s, A).queued == 2);
+    pthread_join(rt.thread, NULL);
+    HS_CHECK(rt.code == HS_ERR_NONE);
+    p11_sched_leave(s, &rt.ticket, P11_SCHED_OUTCOME_OK);
+    waiters_join(&wa, 1);
+    HS_CHECK(wa.code == HS_ERR_NONE);
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, A).queued == 0);
+    /* Back to new callers only: one may wait again, the next is refused. */
+    struct p11_sched_ticket t4;
+    HS_CHECK_OK(p11_sched_enter(s, A, &t4));
+    waiters_start(&wa, 1, s, A);
+    HS_CHECK(wait_queued(s, A, 1));
+    HS_CHECK_ERR(p11_sched_enter(s, A, &t3), HS_ERR_HSM_OVERLOADED);
+    p11_sched_leave(s, &t4, P11_SCHED_OUTCOME_OK);
+    waiters_join(&wa, 1);
+    HS_CHECK(wa.code == HS_ERR_NONE);
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).rejected == 2 && stats_of(s, A).in_flight == 0);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -536,6 +578,7 @@ int main(void)
         HS_TEST_CASE(the_limit_stays_between_its_floor_and_the_slots),
         HS_TEST_CASE(a_throttled_operation_does_not_jump_another_class),
         HS_TEST_CASE(a_resting_retry_holds_its_place_in_its_class),
+        HS_TEST_CASE(a_resting_retry_does_not_count_against_the_queue_bound),
         HS_TEST_END,
     });
 }
