@@ -285,6 +285,9 @@ static HS_RESULT p11_sched_wait_locked(struct p11_sched *s, struct p11_sched_cla
     }
     c->stats.queued++;
     c->retries += retry ? 1 : 0;
+    /* The slot a retry gave back goes to whoever the policy picks now: another class, or the
+     * retry itself when it does not rest; never a later caller of its class while it rests. */
+    p11_sched_dispatch_locked(s);
     if (w->resting) {
         /* The backoff, in its place: no other class waits on it (it is skipped), and its own
          * class's later callers stay behind it. */
@@ -380,8 +383,10 @@ static void p11_sched_adapt_locked(struct p11_sched *s, enum p11_sched_outcome o
 }
 
 /* With the lock held: gives back ticket t's slot, adapts the limit, fills free slots. */
+/* With the lock held: gives t's slot back; dispatch: hand free slots out now (a retry does
+ * not: it queues first, so that its own class's later callers cannot take its place). */
 static void p11_sched_leave_locked(struct p11_sched *s, const struct p11_sched_ticket *t,
-                                   enum p11_sched_outcome outcome)
+                                   enum p11_sched_outcome outcome, bool dispatch)
 {
     struct p11_sched_class *c = &s->classes[t->cls];
     if (c->stats.in_flight > 0 && s->in_flight > 0) {
@@ -392,7 +397,9 @@ static void p11_sched_leave_locked(struct p11_sched *s, const struct p11_sched_t
         c->stats.throttled++;
     }
     p11_sched_adapt_locked(s, outcome, t->epoch);
-    p11_sched_dispatch_locked(s);
+    if (dispatch) {
+        p11_sched_dispatch_locked(s);
+    }
 }
 
 void p11_sched_leave(struct p11_sched *s, const struct p11_sched_ticket *t,
@@ -402,7 +409,7 @@ void p11_sched_leave(struct p11_sched *s, const struct p11_sched_ticket *t,
         return;
     }
     pthread_mutex_lock(&s->lock);
-    p11_sched_leave_locked(s, t, outcome);
+    p11_sched_leave_locked(s, t, outcome, true);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -413,7 +420,7 @@ HS_RESULT p11_sched_retry(struct p11_sched *s, struct p11_sched_ticket *t, unsig
     HS_ENSURE(t->cls < s->nclasses, HS_ERR_INTERNAL);
     rest_ms = rest_ms < P11_SCHED_TIMEOUT_MAX_MS ? rest_ms : P11_SCHED_TIMEOUT_MAX_MS;
     pthread_mutex_lock(&s->lock);
-    p11_sched_leave_locked(s, t, P11_SCHED_OUTCOME_THROTTLED);
+    p11_sched_leave_locked(s, t, P11_SCHED_OUTCOME_THROTTLED, false);
     hs_result r = p11_sched_wait_locked(s, &s->classes[t->cls], true, rest_ms, &t->epoch);
     pthread_mutex_unlock(&s->lock);
     return r;

@@ -563,6 +563,33 @@ HS_TEST(a_resting_retry_does_not_count_against_the_queue_bound)
     HS_CHECK(stats_of(s, A).rejected == 2 && stats_of(s, A).in_flight == 0);
 }
 
+/* A throttled operation keeps its place ahead of its class's later caller: with one slot, A's
+ * operation throttled while A's next caller waits re-enters first and gets the slot back (the
+ * slot is not handed to the waiting caller between giving it back and queueing again). */
+HS_TEST(a_throttled_operation_stays_ahead_of_its_class)
+{
+    static const unsigned int w[] = {1};
+    HS_DEFER(struct p11_sched *s = sched_new(1, 1, w, 8, 60000), p11_sched_freep);
+    if (s == NULL) {
+        return;
+    }
+    struct retrier rt = {.sched = s, .code = HS_ERR_INTERNAL};
+    HS_CHECK_OK(p11_sched_enter(s, A, &rt.ticket));
+    struct waiter wa;
+    waiters_start(&wa, 1, s, A);
+    HS_CHECK(wait_queued(s, A, 1));
+    HS_CHECK(pthread_create(&rt.thread, NULL, retrier_main, &rt) == 0);
+    pthread_join(rt.thread, NULL);
+    HS_CHECK(rt.code == HS_ERR_NONE); /* the retry holds the slot again ... */
+    HS_CHECK(stats_of(s, A).in_flight == 1 && stats_of(s, A).queued == 1); /* ... W still waits */
+    HS_CHECK(stats_of(s, A).waited == 0);
+    p11_sched_leave(s, &rt.ticket, P11_SCHED_OUTCOME_OK);
+    waiters_join(&wa, 1);
+    HS_CHECK(wa.code == HS_ERR_NONE && stats_of(s, A).waited == 1);
+    p11_sched_release(s, A);
+    HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, A).queued == 0);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -579,6 +606,7 @@ int main(void)
         HS_TEST_CASE(a_throttled_operation_does_not_jump_another_class),
         HS_TEST_CASE(a_resting_retry_holds_its_place_in_its_class),
         HS_TEST_CASE(a_resting_retry_does_not_count_against_the_queue_bound),
+        HS_TEST_CASE(a_throttled_operation_stays_ahead_of_its_class),
         HS_TEST_END,
     });
 }
