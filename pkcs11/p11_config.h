@@ -34,7 +34,10 @@ struct p11_token_config {
     size_t pool_size;          /* 0 = default (p11_pool_default_size()) */
     unsigned int wait_ms;      /* 0 = default (5000) */
     unsigned int idle_check_s; /* 0 = default (60) */
-    unsigned int throttle_deadline_ms; /* 0 = default (2000) */
+    unsigned int throttle_deadline_ms;            /* 0 = default (2000) */
+    CK_RV throttle_codes[P11_THROTTLE_CODES_MAX]; /* "throttle_codes", when throttle_codes_set */
+    size_t nthrottle_codes;
+    bool throttle_codes_set;
     /* Classes and shares of the pool's scheduler (p11_sched.h); not read from "token": the
      * service fills it (service/svc_sched.h). nclasses 0 = one class. */
     struct p11_sched_config sched;
@@ -47,8 +50,11 @@ enum p11_config_flags {
 };
 
 /* Reads the "token" member of doc. P11_CONFIG_POOL allows "pool_size" (1..P11_POOL_SIZE_MAX),
- * "wait_ms" (1..60000 ms), "idle_check_seconds" (1..3600 s) and "throttle_deadline_ms"
- * (1..P11_POOL_THROTTLE_DEADLINE_MAX_MS: how long throttling answers are retried). Strings are borrowed from doc.
+ * "wait_ms" (1..60000 ms), "idle_check_seconds" (1..3600 s), "throttle_deadline_ms"
+ * (1..P11_POOL_THROTTLE_DEADLINE_MAX_MS: how long throttling answers are retried) and
+ * "throttle_codes" (an array of at most P11_THROTTLE_CODES_MAX CKR_* names or hex values, as
+ * p11_ckr_parse reads them: the answers retried as throttling instead of the built-in set; []
+ * retries none; codes of a lost session, login or PIN are refused). Strings are borrowed from doc.
  * Errors: HS_ERR_INPUT_FIELD / HS_ERR_INPUT_RANGE naming the field (and "in \"token\""),
  * HS_ERR_INPUT_NOT_FOUND when the module file does not exist. */
 HS_RESULT p11_token_config_parse(json_object *doc, unsigned int flags,

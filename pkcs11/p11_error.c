@@ -1,5 +1,9 @@
 #include "pkcs11/p11_error.h"
 
+#include <stdbool.h>
+#include <string.h>
+
+#include "common/hs_buf.h"
 #include "pkcs11/internal.h"
 
 struct p11_ckr_entry {
@@ -150,6 +154,30 @@ enum p11_ckr_kind p11_ckr_classify(CK_RV rv)
     default:
         return P11_CKR_KIND_FATAL;
     }
+}
+
+HS_RESULT p11_ckr_parse(const char *text, CK_RV *out)
+{
+    HS_ENSURE_REF(text);
+    HS_ENSURE_REF(out);
+    for (size_t i = 0; i < sizeof(p11_ckr_names) / sizeof(p11_ckr_names[0]); i++) {
+        if (strcmp(p11_ckr_names[i].name, text) == 0) {
+            *out = p11_ckr_names[i].rv;
+            return HS_OK;
+        }
+    }
+    size_t n = strlen(text);
+    bool hex = n >= 3 && n <= 10 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    CK_RV rv = 0;
+    for (size_t i = 2; hex && i < n; i++) {
+        int d = hs_hex_digit((unsigned char)text[i]);
+        hex = d >= 0;
+        rv = (rv << 4) | (CK_RV)(d >= 0 ? d : 0);
+    }
+    HS_ENSURE_MSG(hex, HS_ERR_INPUT_FIELD,
+                  "\"%.40s\" is neither a CKR_* name nor a hex value such as 0x80000001", text);
+    *out = rv;
+    return HS_OK;
 }
 
 HS_RESULT p11_error_raise(const char *file, int line, CK_RV rv)

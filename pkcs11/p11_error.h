@@ -28,6 +28,11 @@ const char *p11_ckr_name(CK_RV rv);
 /* Classifies rv for retry decisions. */
 enum p11_ckr_kind p11_ckr_classify(CK_RV rv);
 
+/* Reads a CK_RV written as its name ("CKR_FUNCTION_FAILED", any of PKCS#11 v2.40 §3.6) or in
+ * hex ("0x80000123", for vendor-defined values: 1..8 digits). Errors: HS_ERR_INPUT_FIELD for
+ * anything else (the message quotes at most 40 bytes of text). */
+HS_RESULT p11_ckr_parse(const char *text, CK_RV *out);
+
 /* Records rv in the thread's hs_error with the matching HS_ERR_HSM_* code and returns it. */
 HS_RESULT p11_error_raise(const char *file, int line, CK_RV rv);
 

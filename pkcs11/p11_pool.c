@@ -43,6 +43,9 @@ struct p11_pool {
     unsigned int wait_ms;
     unsigned int idle_check_s;
     unsigned int throttle_deadline_ms;
+    CK_RV throttle_codes[P11_THROTTLE_CODES_MAX]; /* when throttle_codes_set */
+    size_t nthrottle_codes;
+    bool throttle_codes_set;
     struct p11_sched *sched; /* admission of operations into the sessions (thread-safe) */
     pid_t sched_pid;         /* process whose threads the scheduler's slots belong to */
 
@@ -282,14 +285,48 @@ static unsigned int p11_pool_backoff_ms(unsigned int attempt, uint64_t left_ms)
 }
 
 /* Decides, from the CK_RV behind a failure, whether the operation may run again. */
-static enum p11_ckr_kind p11_failure_kind(hs_result r)
+/* Copies cfg's throttling codes (p11_pool_config): at most P11_THROTTLE_CODES_MAX, none that
+ * means a lost session or login (those keep their recovery) and not CKR_OK. */
+static HS_RESULT p11_pool_throttle_codes(struct p11_pool *pool, const struct p11_pool_config *cfg)
+{
+    pool->throttle_codes_set = cfg->throttle_codes_set;
+    if (!cfg->throttle_codes_set) {
+        return HS_OK;
+    }
+    HS_ENSURE_MSG(cfg->nthrottle_codes <= P11_THROTTLE_CODES_MAX, HS_ERR_INPUT_CONFIG,
+                  "at most %d throttling codes", P11_THROTTLE_CODES_MAX);
+    HS_ENSURE(cfg->nthrottle_codes == 0 || cfg->throttle_codes != NULL, HS_ERR_INPUT_CONFIG);
+    for (size_t i = 0; i < cfg->nthrottle_codes; i++) {
+        enum p11_ckr_kind kind = p11_ckr_classify(cfg->throttle_codes[i]);
+        HS_ENSURE_MSG(kind == P11_CKR_KIND_THROTTLED || kind == P11_CKR_KIND_FATAL,
+                      HS_ERR_INPUT_CONFIG,
+                      "%s cannot be a throttling code: it is %s, recovered as such",
+                      p11_ckr_name(cfg->throttle_codes[i]),
+                      kind == P11_CKR_KIND_OK ? "success" : "a lost session, login or PIN");
+        pool->throttle_codes[i] = cfg->throttle_codes[i];
+    }
+    pool->nthrottle_codes = cfg->nthrottle_codes;
+    return HS_OK;
+}
+
+static enum p11_ckr_kind p11_failure_kind(const struct p11_pool *pool, hs_result r)
 {
     const struct hs_error *e = hs_error_last();
     if (hs_code_class(r.code) != HS_CLASS_HSM || e->ckr_name == NULL ||
         r.code == HS_ERR_HSM_LOGIN) {
         return P11_CKR_KIND_FATAL;
     }
-    return p11_ckr_classify(e->ckr);
+    enum p11_ckr_kind kind = p11_ckr_classify(e->ckr);
+    if (!pool->throttle_codes_set ||
+        (kind != P11_CKR_KIND_THROTTLED && kind != P11_CKR_KIND_FATAL)) {
+        return kind;
+    }
+    for (size_t i = 0; i < pool->nthrottle_codes; i++) {
+        if (pool->throttle_codes[i] == e->ckr) {
+            return P11_CKR_KIND_THROTTLED;
+        }
+    }
+    return P11_CKR_KIND_FATAL; /* a configured set: the others fail the request */
 }
 
 /* True when session h is open but no longer logged in (its C_GetSessionInfo says so). */
@@ -377,7 +414,7 @@ static HS_RESULT p11_pool_run_admitted(struct p11_pool *pool, p11_pool_op op, vo
         hs_result r = p11_pool_acquire(pool, &idx);
         enum p11_ckr_kind kind = P11_CKR_KIND_FATAL;
         if (hs_failed(r)) {
-            kind = p11_failure_kind(r);
+            kind = p11_failure_kind(pool, r);
         } else {
             struct p11_call call = {pool->fn, pool->sessions[idx].handle,
                                     atomic_load(&pool->epoch)};
@@ -386,7 +423,7 @@ static HS_RESULT p11_pool_run_admitted(struct p11_pool *pool, p11_pool_op op, vo
                 p11_pool_put(pool, idx, P11_PUT_KEEP);
                 return HS_OK;
             }
-            kind = p11_failure_kind(r);
+            kind = p11_failure_kind(pool, r);
             HS_GUARD(p11_pool_settle(pool, idx, r, &kind));
         }
         switch (kind) {
@@ -546,6 +583,7 @@ HS_RESULT p11_pool_new(struct p11_module *m, const struct p11_pool_config *cfg,
                   P11_POOL_THROTTLE_DEADLINE_MAX_MS);
     pool->throttle_deadline_ms =
         cfg->throttle_deadline_ms != 0 ? cfg->throttle_deadline_ms : P11_POOL_DEFAULT_THROTTLE_MS;
+    HS_GUARD(p11_pool_throttle_codes(pool, cfg));
     memcpy(pool->token_label, cfg->token_label, strlen(cfg->token_label) + 1);
     const unsigned char *pin = NULL;
     size_t pin_len = 0;

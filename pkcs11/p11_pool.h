@@ -52,6 +52,8 @@
 /* Failed logins in a row after which the pool stops logging in until restart (below
  * CloudHSM's lockout of a crypto user after five). */
 #define P11_POOL_LOGIN_FAILURES_MAX 3
+/* Most entries of p11_pool_config.throttle_codes. */
+#define P11_THROTTLE_CODES_MAX 16
 /* Longest throttle_deadline_ms: how long throttling answers are retried. */
 #define P11_POOL_THROTTLE_DEADLINE_MAX_MS 60000U
 /* Most sessions: a CloudHSM application may open at most 1,024 PKCS#11 sessions (AWS CloudHSM
@@ -67,6 +69,13 @@ struct p11_pool_config {
                                   0 = 60 s */
     unsigned int throttle_deadline_ms;    /* retry throttling this long; 0 = 2000 ms */
     const struct p11_sched_config *sched; /* classes and shares (copied); NULL = one class */
+    /* The answers treated as throttling, when throttle_codes_set (copied; at most
+     * P11_THROTTLE_CODES_MAX, each of kind P11_CKR_KIND_THROTTLED or P11_CKR_KIND_FATAL by
+     * p11_ckr_classify: codes that mean a lost session or login keep their recovery). Unset:
+     * CKR_FUNCTION_FAILED, CKR_DEVICE_MEMORY, CKR_SESSION_COUNT and CKR_OPERATION_ACTIVE. */
+    const CK_RV *throttle_codes;
+    size_t nthrottle_codes;
+    bool throttle_codes_set;
 };
 
 /* The default session count: max(2 x online CPUs, 8), so that a remote HSM's round trip (1-2 ms

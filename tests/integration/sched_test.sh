@@ -12,7 +12,11 @@
 #       is refused at once (hsmsign_sched_rejected_total{class="token"} 1), all get 503
 #       overloaded with Retry-After, none hangs;
 #   (d) the "scheduler" member is validated: an unknown class or a share out of range is
-#       refused by --check-config, naming the field.
+#       refused by --check-config, naming the field;
+#   (e) token.throttle_codes replaces the built-in set: with ["CKR_DEVICE_MEMORY"] a
+#       CKR_FUNCTION_FAILED fails the request at once (no retry, nothing counted as throttling,
+#       not "overloaded") while one CKR_DEVICE_MEMORY is retried and the token issued; codes of
+#       a lost session or PIN, unknown names and more than 16 codes are refused.
 # Assertions are on statuses, bodies and counters, never on timings.
 . "$(dirname "$0")/lib.sh"
 require openssl curl
@@ -114,11 +118,13 @@ check "(c) three concurrent requests on one throttled slot all answer 503 ($code
     test "$codes" = "503 503 503"
 check "(c) every answer is \"overloaded\" with Retry-After" \
     sh -c "$(declare -f overloaded); py=$py; overloaded out/c-1.json && overloaded out/c-2.json && overloaded out/c-3.json"
-check "(c) exactly one was refused at once: its class's queue (max_queue 1) was full" \
-    test "$(metric 'hsmsign_sched_rejected_total{class="token"}')" = 1
-check "(c) the other two were admitted in turn (one after waiting)" \
-    test "$(metric 'hsmsign_sched_admitted_total{class="token"}')" = 2 -a \
-    "$(metric 'hsmsign_sched_waited_total{class="token"}')" = 1
+rejected=$(metric 'hsmsign_sched_rejected_total{class="token"}')
+admitted=$(metric 'hsmsign_sched_admitted_total{class="token"}')
+waited=$(metric 'hsmsign_sched_waited_total{class="token"}')
+check "(c) exactly one was refused at once: its class's queue (max_queue 1) was full ($rejected)" \
+    test "$rejected" = 1
+check "(c) the other two were admitted in turn, one after waiting ($admitted, $waited)" \
+    test "$admitted" = 2 -a "$waited" = 1
 check "(c) hsmsignd is still serving (/healthz 200)" \
     test "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$svc_url/healthz")" = 200
 stop_hsmsignd
@@ -135,6 +141,39 @@ check_fails "(d) throttle_deadline_ms 0 is refused" 'throttle_deadline_ms' \
     "$HSMSIGND" --check-config cfg/hsmsignd.json
 write_config "" ', "scheduler": {"shares": {"certificate": 60, "token": 20, "ssh": 10, "crl": 5, "background": 5}, "max_queue": 32, "queue_timeout_ms": 1500}'
 check "(d) a complete scheduler member is accepted" \
+    sh -c "'$HSMSIGND' --check-config cfg/hsmsignd.json 2>&1 | grep -qx 'cfg/hsmsignd.json: ok'"
+
+# --- (e) token.throttle_codes -------------------------------------------------------------
+write_config ', "throttle_codes": ["CKR_DEVICE_MEMORY"], "throttle_deadline_ms": 5000'
+start "C_Sign:CKR_FUNCTION_FAILED:nth=1" || exit 1
+code=$(post /v1/tokens '{"audience": "https://e.example"}' out/e-1.json)
+check "(e) CKR_FUNCTION_FAILED, not in throttle_codes, fails the request (503, got $code)" \
+    test "$code" = 503
+check "(e) ... as the token's failure (\"hsm_error\", not \"overloaded\"), the log naming the CK_RV" \
+    sh -c "$py -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d.get(\"error\") != \"hsm_error\")' out/e-1.json &&
+        grep '\"event\":\"http.request.failed\"' out/hsmsignd.log | grep -q '\"ckr\":\"CKR_FUNCTION_FAILED\"'"
+check "(e) ... with no retry (no throttling counted)" \
+    test "$(metric hsmsign_pool_throttled_total)" = 0 -a \
+    "$(metric 'hsmsign_sched_throttled_total{class="token"}')" = 0
+start "C_Sign:CKR_DEVICE_MEMORY:nth=1" || exit 1
+code=$(post /v1/tokens '{"audience": "https://e.example"}' out/e-2.json)
+check "(e) one CKR_DEVICE_MEMORY, listed, is retried and the token issued (200, got $code)" \
+    test "$code" = 200 -a "$(metric hsmsign_pool_throttled_total)" = 1
+stop_hsmsignd
+write_config ', "throttle_codes": ["CKR_DEVICE_ERROR"]'
+check_fails "(e) a lost-session code is refused as a throttling code" 'CKR_DEVICE_ERROR' \
+    "$HSMSIGND" --check-config cfg/hsmsignd.json
+write_config ', "throttle_codes": ["CKR_NOT_A_CODE"]'
+check_fails "(e) an unknown name is refused" 'CKR_NOT_A_CODE' "$HSMSIGND" --check-config cfg/hsmsignd.json
+write_config ', "throttle_codes": ["0x8000000G"]'
+check_fails "(e) a bad hex value is refused" 'throttle_codes' "$HSMSIGND" --check-config cfg/hsmsignd.json
+write_config ", \"throttle_codes\": [$(printf '"CKR_FUNCTION_FAILED",%.0s' $(seq 16)) \"CKR_DEVICE_MEMORY\"]"
+check_fails "(e) 17 codes are refused" 'throttle_codes' "$HSMSIGND" --check-config cfg/hsmsignd.json
+write_config ', "throttle_codes": ["CKR_FUNCTION_FAILED", "0x80000001"]'
+check "(e) a name and a vendor-defined hex value are accepted" \
+    sh -c "'$HSMSIGND' --check-config cfg/hsmsignd.json 2>&1 | grep -qx 'cfg/hsmsignd.json: ok'"
+write_config ', "throttle_codes": []'
+check "(e) an empty list (retry nothing) is accepted" \
     sh -c "'$HSMSIGND' --check-config cfg/hsmsignd.json 2>&1 | grep -qx 'cfg/hsmsignd.json: ok'"
 check "no log line holds the caller's secret" \
     sh -c '! grep -qFf out/caller.secret out/hsmsignd.log'
