@@ -383,10 +383,11 @@ static const CK_ATTRIBUTE_TYPE p11_protect_types[P11_PROTECT_N] = {
 
 static bool *p11_protect_field(struct p11_key_attrs *a, size_t i)
 {
-    bool *fields[P11_PROTECT_N] = {&a->token,       &a->private_,         &a->sensitive,
-                                   &a->extractable, &a->always_sensitive, &a->never_extractable,
-                                   &a->sign,        &a->decrypt,          &a->unwrap,
-                                   &a->derive};
+    bool *const fields[P11_PROTECT_N] = {
+        &a->token,       &a->private_,         &a->sensitive,
+        &a->extractable, &a->always_sensitive, &a->never_extractable,
+        &a->sign,        &a->decrypt,          &a->unwrap,
+        &a->derive};
     return fields[i];
 }
 
