@@ -381,14 +381,19 @@ static const CK_ATTRIBUTE_TYPE p11_protect_types[P11_PROTECT_N] = {
     CKA_SIGN,        CKA_DECRYPT,          CKA_UNWRAP,
     CKA_DERIVE};
 
-static bool *p11_protect_field(struct p11_key_attrs *a, size_t i)
+/* a's fields from the values of p11_protect_types, in that order. */
+static void p11_protect_set(struct p11_key_attrs *a, const bool v[P11_PROTECT_N])
 {
-    bool *const fields[P11_PROTECT_N] = {
-        &a->token,       &a->private_,         &a->sensitive,
-        &a->extractable, &a->always_sensitive, &a->never_extractable,
-        &a->sign,        &a->decrypt,          &a->unwrap,
-        &a->derive};
-    return fields[i];
+    a->token = v[0];
+    a->private_ = v[1];
+    a->sensitive = v[2];
+    a->extractable = v[3];
+    a->always_sensitive = v[4];
+    a->never_extractable = v[5];
+    a->sign = v[6];
+    a->decrypt = v[7];
+    a->unwrap = v[8];
+    a->derive = v[9];
 }
 
 /* The private key's CKA_KEY_TYPE, CKA_ID, CKA_LABEL and protection attributes in one
@@ -427,9 +432,11 @@ static HS_RESULT p11_key_read_head_all(const struct p11_call *call, CK_OBJECT_HA
     memcpy(k->id, id, k->id_len);
     memcpy(k->label, label, tmpl[2].ulValueLen);
     k->label[tmpl[2].ulValueLen] = '\0';
+    bool b[P11_PROTECT_N];
     for (size_t i = 0; i < P11_PROTECT_N; i++) {
-        *p11_protect_field(&k->load_attrs, i) = v[i] == CK_TRUE;
+        b[i] = v[i] == CK_TRUE;
     }
+    p11_protect_set(&k->load_attrs, b);
     k->have_load_attrs = true;
     *out = true;
     return HS_OK;
@@ -772,11 +779,13 @@ static HS_RESULT p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
         tmpl[i] = (CK_ATTRIBUTE){p11_protect_types[i], &v[i], sizeof(v[i])};
     }
     CK_RV rv = call->fn->C_GetAttributeValue(call->session, h, tmpl, P11_PROTECT_N);
+    bool b[P11_PROTECT_N] = {false};
     if (rv == CKR_OK) {
         for (size_t i = 0; i < P11_PROTECT_N; i++) {
             HS_ENSURE(tmpl[i].ulValueLen == sizeof(v[i]), HS_ERR_HSM);
-            *p11_protect_field(a, i) = v[i] == CK_TRUE;
+            b[i] = v[i] == CK_TRUE;
         }
+        p11_protect_set(a, b);
         return HS_OK;
     }
     /* An attribute the object does not have: one by one, each missing one reading false. */
@@ -784,8 +793,9 @@ static HS_RESULT p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
         HS_GUARD_CKR(rv);
     }
     for (size_t i = 0; i < P11_PROTECT_N; i++) {
-        HS_GUARD(p11_attr_bool(call, h, p11_protect_types[i], p11_protect_field(a, i)));
+        HS_GUARD(p11_attr_bool(call, h, p11_protect_types[i], &b[i]));
     }
+    p11_protect_set(a, b);
     return HS_OK;
 }
 
