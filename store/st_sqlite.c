@@ -164,6 +164,53 @@ static const char *const st_inv_schema_steps[ST_INV_SCHEMA_VERSION] = {
     st_inv_schema_v4_sql, st_inv_schema_v5_sql,
 };
 
+/* The current schema in one go, for a new file (st_inv_build): what the steps above make from
+ * nothing, statement for statement (st_sqlite_test compares the two files' sqlite_schema), at a
+ * fraction of the cost (the ALTER TABLE steps each re-read the schema; the steps took about a
+ * sixth of hsmsignd's start-up CPU on a new inventory). A new step changes this too. */
+static const char st_inv_schema_current_sql[] =
+    "CREATE TABLE certificates ("
+    " serial TEXT PRIMARY KEY NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " sans TEXT NOT NULL,"
+    " not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL,"
+    " requester TEXT NOT NULL,"
+    " profile TEXT NOT NULL,"
+    " spki_sha256 BLOB NOT NULL CHECK (length(spki_sha256) = 32),"
+    " cert_sha256 BLOB NOT NULL CHECK (length(cert_sha256) = 32),"
+    " status INTEGER NOT NULL CHECK (status IN (0, 1)),"
+    " revoked_at INTEGER NOT NULL,"
+    " reason INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL DEFAULT 0 CHECK (kind IN (0, 1)),"
+    " issuer_key_sha256 BLOB NOT NULL DEFAULT"
+    " x'0000000000000000000000000000000000000000000000000000000000000000'"
+    " CHECK (length(issuer_key_sha256) = 32),"
+    " issued_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)"
+    " STRICT, WITHOUT ROWID;"
+    "INSERT INTO meta (name, value) VALUES ('" ST_INV_META_CRL "', 0),"
+    " ('" ST_INV_META_GENERATION "', 0);"
+    "CREATE INDEX certificates_revoked ON certificates (kind, serial, not_after, revoked_at, "
+    "reason)"
+    " WHERE status = 1;"
+    "CREATE INDEX certificates_krl ON certificates (issuer_key_sha256, serial, not_after,"
+    " revoked_at) WHERE status = 1 AND kind = 1;"
+    "CREATE TABLE keygen ("
+    " request_id TEXT PRIMARY KEY NOT NULL CHECK (length(request_id) = 32),"
+    " owner TEXT NOT NULL,"
+    " status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),"
+    " result BLOB CHECK (result IS NULL OR length(result) <= 16384),"
+    " expires_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX keygen_expiry ON keygen (expires_at);"
+    "CREATE INDEX certificates_issued ON certificates (issued_at, serial);"
+    "CREATE INDEX certificates_requester ON certificates (requester, issued_at, serial);"
+    "PRAGMA user_version = 5;";
+
+_Static_assert(ST_INV_SCHEMA_VERSION == 5, "st_inv_schema_current_sql is schema 5");
+
 _Static_assert(ST_KEYGEN_BLOB_MAX == 16384, "the keygen table's CHECK spells the blob bound");
 _Static_assert(ST_KEYGEN_PENDING == 0 && ST_KEYGEN_DONE == 1 && ST_KEYGEN_FAILED == 2,
                "the keygen table spells the statuses as 0, 1, 2");
@@ -1402,11 +1449,10 @@ static HS_RESULT st_inv_new_lock(const char *tmp, int *out)
     }
 }
 
-/* Builds the whole current schema (every step, as an upgrade from nothing would) into the
- * empty file tmp in one transaction, the rollback journal in memory and synchronous OFF:
- * nothing trusts this file until st_inv_create links it. Leaves it in WAL mode (the file's
- * header says so), checkpointed, with no -wal or -shm beside it. Errors: HS_ERR_IO,
- * HS_ERR_NOMEM. */
+/* Builds the whole current schema (st_inv_schema_current_sql) into the empty file tmp in one
+ * transaction, the rollback journal in memory and synchronous OFF: nothing trusts this file
+ * until st_inv_create links it. Leaves it in WAL mode (the file's header says so),
+ * checkpointed, with no -wal or -shm beside it. Errors: HS_ERR_IO, HS_ERR_NOMEM. */
 static HS_RESULT st_inv_build(const char *tmp)
 {
     HS_DEFER(sqlite3 *db = NULL, st_inv_db_closep);
@@ -1418,11 +1464,8 @@ static HS_RESULT st_inv_build(const char *tmp)
     rc = sqlite3_exec(db, "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; BEGIN", NULL,
                       NULL, NULL);
     HS_ENSURE_MSG(rc == SQLITE_OK, HS_ERR_IO, "%s: set-up: %s", tmp, sqlite3_errmsg(db));
-    for (size_t v = 0; v < ST_INV_SCHEMA_VERSION; v++) {
-        rc = sqlite3_exec(db, st_inv_schema_steps[v], NULL, NULL, NULL);
-        HS_ENSURE_MSG(rc == SQLITE_OK, HS_ERR_IO, "%s: schema %zu: %s", tmp, v + 1,
-                      sqlite3_errmsg(db));
-    }
+    rc = sqlite3_exec(db, st_inv_schema_current_sql, NULL, NULL, NULL);
+    HS_ENSURE_MSG(rc == SQLITE_OK, HS_ERR_IO, "%s: schema: %s", tmp, sqlite3_errmsg(db));
     rc = sqlite3_exec(db, "COMMIT; PRAGMA journal_mode = WAL; PRAGMA wal_checkpoint(TRUNCATE)",
                       NULL, NULL, NULL);
     HS_ENSURE_MSG(rc == SQLITE_OK, HS_ERR_IO, "%s: commit: %s", tmp, sqlite3_errmsg(db));
