@@ -302,39 +302,31 @@ struct p11_key_load {
     enum p11_key_type pub_type;
 };
 
-/* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
- * CKA_EC_PARAMS. */
-/* The key type from CKA_KEY_TYPE ck, and for an EC key the curve from CKA_EC_PARAMS. */
-static HS_RESULT p11_key_type_of(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_KEY_TYPE ck,
-                                 enum p11_key_type *type)
-{
-    if (ck == CKK_RSA) {
-        *type = P11_KEY_RSA;
-        return HS_OK;
-    }
-    HS_ENSURE_MSG(ck == CKK_EC || ck == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
-                  "unsupported CKA_KEY_TYPE 0x%lx", ck);
-    HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
-    HS_ENSURE(params != NULL, HS_ERR_NOMEM);
-    HS_GUARD(p11_attr_read(call, obj, CKA_EC_PARAMS, params));
-    return p11_curve_from_params(params, type);
-}
-
-/* Builds the EVP_PKEY of the public key material of obj (a public key, or an RSA private key
- * that carries its modulus and exponent). */
+/* The key type and the EVP_PKEY of the public key material of obj (a public key, or an RSA
+ * private key that carries its modulus and exponent), ck being the key's CKA_KEY_TYPE: from
+ * CKA_MODULUS and CKA_PUBLIC_EXPONENT, or from CKA_EC_PARAMS (the curve) and CKA_EC_POINT, each
+ * pair in one call. Errors: HS_ERR_INPUT_KEY (a key type or curve we do not sign with),
+ * HS_ERR_HSM_*, HS_ERR_CRYPTO. */
 static HS_RESULT p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                                   enum p11_key_type type, EVP_PKEY **out)
+                                   CK_KEY_TYPE ck, enum p11_key_type *type, EVP_PKEY **out)
 {
     HS_DEFER(struct hs_buf *a = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
-    if (type == P11_KEY_RSA) {
+    if (ck == CKK_RSA) {
         const struct p11_attr_want want[] = {{CKA_MODULUS, a}, {CKA_PUBLIC_EXPONENT, b}};
         HS_GUARD(p11_attrs_read(call, obj, want, 2));
+        *type = P11_KEY_RSA;
         return p11_pub_rsa(a, b, out);
     }
-    HS_GUARD(p11_attr_read(call, obj, CKA_EC_POINT, a));
-    return p11_pub_ec(type, a, out);
+    HS_ENSURE_MSG(ck == CKK_EC || ck == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
+                  "unsupported CKA_KEY_TYPE 0x%lx", ck);
+    const struct p11_attr_want want[] = {{CKA_EC_PARAMS, b}, {CKA_EC_POINT, a}};
+    HS_GUARD(p11_attrs_read(call, obj, want, 2));
+    HS_ENSURE_MSG(hs_buf_len(b) <= P11_EC_PARAMS_MAX, HS_ERR_INPUT_KEY,
+                  "CKA_EC_PARAMS longer than %d bytes", P11_EC_PARAMS_MAX);
+    HS_GUARD(p11_curve_from_params(b, type));
+    return p11_pub_ec(*type, a, out);
 }
 
 /* k's CKA_ID and CKA_LABEL from their values. */
@@ -454,12 +446,14 @@ static HS_RESULT p11_key_read_public(const struct p11_call *call, CK_OBJECT_HAND
     }
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
     hs_result r = p11_find_one(call, &pq, CKO_PUBLIC_KEY, &pub);
-    if (hs_failed(r) && k->type == P11_KEY_RSA && r.code == HS_ERR_HSM_KEY_NOT_FOUND) {
+    if (hs_failed(r) && k->ck_type == CKK_RSA && r.code == HS_ERR_HSM_KEY_NOT_FOUND) {
         pub = priv;
     } else {
         HS_GUARD(r);
     }
-    return p11_object_public(call, pub, k->type, &k->pub);
+    /* An EC key's curve is the public object's (its CKA_EC_PARAMS, read with the point): the
+     * pair shares it, and one round trip fewer than asking the private key too. */
+    return p11_object_public(call, pub, k->ck_type, &k->type, &k->pub);
 }
 
 static HS_RESULT p11_key_load_op(const struct p11_call *call, void *arg)
@@ -487,7 +481,6 @@ static HS_RESULT p11_key_load_op(const struct p11_call *call, void *arg)
         k->pub = ld->pub;
         k->type = ld->pub_type;
     } else {
-        HS_GUARD(p11_key_type_of(call, priv, k->ck_type, &k->type));
         HS_GUARD(p11_key_read_public(call, priv, k));
     }
     int bits = EVP_PKEY_get_bits(k->pub);
@@ -633,18 +626,17 @@ static HS_RESULT p11_pubfind_op(const struct p11_call *call, void *arg)
     size_t n = 0;
     HS_GUARD(p11_pubfind_candidates(call, pf->want, objs, &n));
     for (size_t i = 0; i < n && !pf->found; i++) {
-        /* Type, id and label in one call; then the curve and the key. */
+        /* Type, id and label in one call; then the key (and curve) in another. */
         struct p11_key k;
         memset(&k, 0, sizeof(k));
         HS_GUARD(p11_object_head(call, objs[i], &k));
         enum p11_key_type type = P11_KEY_RSA;
-        hs_result r = p11_key_type_of(call, objs[i], k.ck_type, &type);
+        HS_DEFER(EVP_PKEY *pub = NULL, hs_evp_pkey_freep);
+        hs_result r = p11_object_public(call, objs[i], k.ck_type, &type, &pub);
         if (hs_failed(r) && r.code == HS_ERR_INPUT_KEY) {
-            continue;
+            continue; /* a key type or curve we do not use */
         }
         HS_GUARD(r);
-        HS_DEFER(EVP_PKEY *pub = NULL, hs_evp_pkey_freep);
-        HS_GUARD(p11_object_public(call, objs[i], type, &pub));
         if (EVP_PKEY_eq(pub, pf->want) != 1) {
             continue;
         }
