@@ -31,10 +31,14 @@ struct p11_key {
     size_t id_len;
     EVP_PKEY *pub;
 
-    pthread_mutex_t lock; /* guards the cached handle */
+    pthread_mutex_t lock; /* guards the cached handle and the load's attributes */
     CK_OBJECT_HANDLE handle;
     uint64_t handle_epoch;
     bool have_handle;
+    /* The protection attributes read in the load's own C_GetAttributeValue, for the first
+     * p11_key_get_attrs (p11_key_check_protected right after the load asks nothing). */
+    struct p11_key_attrs load_attrs;
+    bool have_load_attrs;
 };
 
 /* What identifies a key on the token: a label, an id, or both. */
@@ -294,50 +298,35 @@ static HS_RESULT p11_find_one(const struct p11_call *call, const struct p11_key_
 struct p11_key_load {
     const struct p11_key_query *query;
     struct p11_key *key; /* filled in place; reset on every attempt */
+    EVP_PKEY *pub;       /* lent: the public key already read (by public key), or NULL */
+    enum p11_key_type pub_type;
 };
 
-/* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
- * CKA_EC_PARAMS. */
-/* The key type from CKA_KEY_TYPE ck, and for an EC key the curve from CKA_EC_PARAMS. */
-static HS_RESULT p11_key_type_of(const struct p11_call *call, CK_OBJECT_HANDLE obj, CK_KEY_TYPE ck,
-                                 enum p11_key_type *type)
-{
-    if (ck == CKK_RSA) {
-        *type = P11_KEY_RSA;
-        return HS_OK;
-    }
-    HS_ENSURE_MSG(ck == CKK_EC || ck == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
-                  "unsupported CKA_KEY_TYPE 0x%lx", ck);
-    HS_DEFER(struct hs_buf *params = hs_buf_new(P11_EC_PARAMS_MAX), hs_buf_freep);
-    HS_ENSURE(params != NULL, HS_ERR_NOMEM);
-    HS_GUARD(p11_attr_read(call, obj, CKA_EC_PARAMS, params));
-    return p11_curve_from_params(params, type);
-}
-
-/* The key type of any key object (private or public): CKA_KEY_TYPE, and the curve from
- * CKA_EC_PARAMS. */
-static HS_RESULT p11_object_key_type(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                                     CK_KEY_TYPE *ck_type, enum p11_key_type *type)
-{
-    HS_GUARD(p11_attr_ulong(call, obj, CKA_KEY_TYPE, ck_type));
-    return p11_key_type_of(call, obj, *ck_type, type);
-}
-
-/* Builds the EVP_PKEY of the public key material of obj (a public key, or an RSA private key
- * that carries its modulus and exponent). */
+/* The key type and the EVP_PKEY of the public key material of obj (a public key, or an RSA
+ * private key that carries its modulus and exponent), ck being the key's CKA_KEY_TYPE: from
+ * CKA_MODULUS and CKA_PUBLIC_EXPONENT, or from CKA_EC_PARAMS (the curve) and CKA_EC_POINT, each
+ * pair in one call. Errors: HS_ERR_INPUT_KEY (a key type or curve we do not sign with),
+ * HS_ERR_HSM_*, HS_ERR_CRYPTO. */
 static HS_RESULT p11_object_public(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                                   enum p11_key_type type, EVP_PKEY **out)
+                                   CK_KEY_TYPE ck, enum p11_key_type *type, EVP_PKEY **out)
 {
     HS_DEFER(struct hs_buf *a = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_DEFER(struct hs_buf *b = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_ENSURE(a != NULL && b != NULL, HS_ERR_NOMEM);
-    if (type == P11_KEY_RSA) {
+    if (ck == CKK_RSA) {
         const struct p11_attr_want want[] = {{CKA_MODULUS, a}, {CKA_PUBLIC_EXPONENT, b}};
         HS_GUARD(p11_attrs_read(call, obj, want, 2));
+        *type = P11_KEY_RSA;
         return p11_pub_rsa(a, b, out);
     }
-    HS_GUARD(p11_attr_read(call, obj, CKA_EC_POINT, a));
-    return p11_pub_ec(type, a, out);
+    HS_ENSURE_MSG(ck == CKK_EC || ck == CKK_EC_EDWARDS, HS_ERR_INPUT_KEY,
+                  "unsupported CKA_KEY_TYPE 0x%lx", ck);
+    const struct p11_attr_want want[] = {{CKA_EC_PARAMS, b}, {CKA_EC_POINT, a}};
+    HS_GUARD(p11_attrs_read(call, obj, want, 2));
+    HS_ENSURE_MSG(hs_buf_len(b) <= P11_EC_PARAMS_MAX, HS_ERR_INPUT_KEY,
+                  "CKA_EC_PARAMS longer than %d bytes", P11_EC_PARAMS_MAX);
+    HS_GUARD(p11_curve_from_params(b, type));
+    return p11_pub_ec(*type, a, out);
 }
 
 /* k's CKA_ID and CKA_LABEL from their values. */
@@ -361,32 +350,88 @@ static HS_RESULT p11_key_names_set(struct p11_key *k, const struct hs_buf *id,
     return HS_OK;
 }
 
-/* CKA_ID and CKA_LABEL of obj (one call). */
-static HS_RESULT p11_key_read_names(const struct p11_call *call, CK_OBJECT_HANDLE obj,
-                                    struct p11_key *k)
-{
-    HS_DEFER(struct hs_buf *id = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *label = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
-    HS_ENSURE(id != NULL && label != NULL, HS_ERR_NOMEM);
-    const struct p11_attr_want want[] = {{CKA_ID, id}, {CKA_LABEL, label}};
-    HS_GUARD(p11_attrs_read(call, obj, want, 2));
-    return p11_key_names_set(k, id, label);
-}
-
-/* The private key's CKA_KEY_TYPE, CKA_ID and CKA_LABEL (one call), then its curve. */
-static HS_RESULT p11_key_read_head(const struct p11_call *call, CK_OBJECT_HANDLE priv,
-                                   struct p11_key *k)
+/* obj's CKA_KEY_TYPE, CKA_ID and CKA_LABEL (one call) into k->ck_type and k's names. */
+static HS_RESULT p11_object_head(const struct p11_call *call, CK_OBJECT_HANDLE obj,
+                                 struct p11_key *k)
 {
     HS_DEFER(struct hs_buf *type = hs_buf_new(sizeof(CK_KEY_TYPE)), hs_buf_freep);
     HS_DEFER(struct hs_buf *id = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_DEFER(struct hs_buf *label = hs_buf_new(P11_ATTR_MAX), hs_buf_freep);
     HS_ENSURE(type != NULL && id != NULL && label != NULL, HS_ERR_NOMEM);
     const struct p11_attr_want want[] = {{CKA_KEY_TYPE, type}, {CKA_ID, id}, {CKA_LABEL, label}};
-    HS_GUARD(p11_attrs_read(call, priv, want, 3));
+    HS_GUARD(p11_attrs_read(call, obj, want, 3));
     HS_ENSURE(hs_buf_len(type) == sizeof(CK_KEY_TYPE), HS_ERR_HSM);
     memcpy(&k->ck_type, hs_buf_data(type), sizeof(CK_KEY_TYPE));
-    HS_GUARD(p11_key_type_of(call, priv, k->ck_type, &k->type));
     return p11_key_names_set(k, id, label);
+}
+
+/* The protection attributes (struct p11_key_attrs, in its order). */
+#define P11_PROTECT_N 10
+static const CK_ATTRIBUTE_TYPE p11_protect_types[P11_PROTECT_N] = {
+    CKA_TOKEN,       CKA_PRIVATE,          CKA_SENSITIVE,
+    CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+    CKA_SIGN,        CKA_DECRYPT,          CKA_UNWRAP,
+    CKA_DERIVE};
+
+/* a's fields from the values of p11_protect_types, in that order. */
+static void p11_protect_set(struct p11_key_attrs *a, const bool v[P11_PROTECT_N])
+{
+    a->token = v[0];
+    a->private_ = v[1];
+    a->sensitive = v[2];
+    a->extractable = v[3];
+    a->always_sensitive = v[4];
+    a->never_extractable = v[5];
+    a->sign = v[6];
+    a->decrypt = v[7];
+    a->unwrap = v[8];
+    a->derive = v[9];
+}
+
+/* The private key's CKA_KEY_TYPE, CKA_ID, CKA_LABEL and protection attributes in one
+ * C_GetAttributeValue (PKCS#11 v2.40 §5.7: every attribute of a private key object), so that a
+ * key costs one round trip less at start. *out is false, and k unchanged, when the module did
+ * not give every value (an attribute the object lacks, an id or label longer than k keeps:
+ * CKR_ATTRIBUTE_TYPE_INVALID, CKR_BUFFER_TOO_SMALL...); the caller then reads them as before. */
+static HS_RESULT p11_key_read_head_all(const struct p11_call *call, CK_OBJECT_HANDLE priv,
+                                       struct p11_key *k, bool *out)
+{
+    CK_KEY_TYPE ck = 0;
+    unsigned char id[P11_ID_MAX];
+    unsigned char label[P11_LABEL_MAX];
+    CK_BBOOL v[P11_PROTECT_N] = {0};
+    CK_ATTRIBUTE tmpl[3 + P11_PROTECT_N] = {{CKA_KEY_TYPE, &ck, sizeof(ck)},
+                                            {CKA_ID, id, sizeof(id)},
+                                            {CKA_LABEL, label, sizeof(label)}};
+    for (size_t i = 0; i < P11_PROTECT_N; i++) {
+        tmpl[3 + i] = (CK_ATTRIBUTE){p11_protect_types[i], &v[i], sizeof(v[i])};
+    }
+    *out = false;
+    CK_RV rv = call->fn->C_GetAttributeValue(call->session, priv, tmpl, 3 + P11_PROTECT_N);
+    if (rv != CKR_OK) {
+        return HS_OK; /* a session or device error shows again in the reads that follow */
+    }
+    bool fits = tmpl[0].ulValueLen == sizeof(ck) && tmpl[1].ulValueLen <= sizeof(id) &&
+                tmpl[2].ulValueLen <= sizeof(label);
+    for (size_t i = 0; i < P11_PROTECT_N; i++) {
+        fits = fits && tmpl[3 + i].ulValueLen == sizeof(v[i]);
+    }
+    if (!fits) {
+        return HS_OK;
+    }
+    k->ck_type = ck;
+    k->id_len = tmpl[1].ulValueLen;
+    memcpy(k->id, id, k->id_len);
+    memcpy(k->label, label, tmpl[2].ulValueLen);
+    k->label[tmpl[2].ulValueLen] = '\0';
+    bool b[P11_PROTECT_N];
+    for (size_t i = 0; i < P11_PROTECT_N; i++) {
+        b[i] = v[i] == CK_TRUE;
+    }
+    p11_protect_set(&k->load_attrs, b);
+    k->have_load_attrs = true;
+    *out = true;
+    return HS_OK;
 }
 
 static HS_RESULT p11_key_read_public(const struct p11_call *call, CK_OBJECT_HANDLE priv,
@@ -401,12 +446,14 @@ static HS_RESULT p11_key_read_public(const struct p11_call *call, CK_OBJECT_HAND
     }
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
     hs_result r = p11_find_one(call, &pq, CKO_PUBLIC_KEY, &pub);
-    if (hs_failed(r) && k->type == P11_KEY_RSA && r.code == HS_ERR_HSM_KEY_NOT_FOUND) {
+    if (hs_failed(r) && k->ck_type == CKK_RSA && r.code == HS_ERR_HSM_KEY_NOT_FOUND) {
         pub = priv;
     } else {
         HS_GUARD(r);
     }
-    return p11_object_public(call, pub, k->type, &k->pub);
+    /* An EC key's curve is the public object's (its CKA_EC_PARAMS, read with the point): the
+     * pair shares it, and one round trip fewer than asking the private key too. */
+    return p11_object_public(call, pub, k->ck_type, &k->type, &k->pub);
 }
 
 static HS_RESULT p11_key_load_op(const struct p11_call *call, void *arg)
@@ -416,9 +463,26 @@ static HS_RESULT p11_key_load_op(const struct p11_call *call, void *arg)
     EVP_PKEY_free(k->pub);
     k->pub = NULL;
     CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    k->have_load_attrs = false;
     HS_GUARD(p11_find_one(call, ld->query, CKO_PRIVATE_KEY, &priv));
-    HS_GUARD(p11_key_read_head(call, priv, k));
-    HS_GUARD(p11_key_read_public(call, priv, k));
+    bool all = false;
+    HS_GUARD(p11_key_read_head_all(call, priv, k, &all));
+    if (!all) {
+        HS_GUARD(p11_object_head(call, priv, k));
+    }
+    if (ld->pub != NULL) {
+        /* Found by its public key, whose object (type, curve, value) was read just now. */
+        bool rsa = ld->pub_type == P11_KEY_RSA;
+        HS_ENSURE_MSG(rsa ? k->ck_type == CKK_RSA
+                          : k->ck_type == CKK_EC || k->ck_type == CKK_EC_EDWARDS,
+                      HS_ERR_HSM_KEY_NOT_FOUND,
+                      "the private key with the matching CKA_ID is of another key type");
+        HS_ENSURE(EVP_PKEY_up_ref(ld->pub) == 1, HS_ERR_CRYPTO);
+        k->pub = ld->pub;
+        k->type = ld->pub_type;
+    } else {
+        HS_GUARD(p11_key_read_public(call, priv, k));
+    }
     int bits = EVP_PKEY_get_bits(k->pub);
     HS_ENSURE(bits > 0, HS_ERR_CRYPTO);
     k->bits = (unsigned int)bits;
@@ -440,12 +504,14 @@ static struct p11_key *p11_key_alloc(struct p11_pool *pool)
     return k;
 }
 
-static HS_RESULT p11_key_load(struct p11_pool *pool, const struct p11_key_query *q,
-                              struct p11_key **out)
+/* Loads the private key q names; pub (lent, of type pub_type) is its public key when the caller
+ * has already read it from the token, else NULL. */
+static HS_RESULT p11_key_load(struct p11_pool *pool, const struct p11_key_query *q, EVP_PKEY *pub,
+                              enum p11_key_type pub_type, struct p11_key **out)
 {
     HS_DEFER(struct p11_key *k = p11_key_alloc(pool), p11_key_freep);
     HS_ENSURE(k != NULL, HS_ERR_NOMEM);
-    struct p11_key_load ld = {q, k};
+    struct p11_key_load ld = {q, k, pub, pub_type};
     HS_GUARD(p11_pool_run(pool, p11_key_load_op, &ld));
     if (k->type == P11_KEY_RSA) {
         HS_ENSURE_MSG(k->bits >= 2048, HS_ERR_INPUT_KEY, "RSA key of %u bits is too small",
@@ -462,7 +528,7 @@ HS_RESULT p11_key_find(struct p11_pool *pool, const char *ref, struct p11_key **
     HS_ENSURE_REF(ref);
     struct p11_key_query q;
     HS_GUARD(p11_query_parse(pool, ref, &q));
-    return p11_key_load(pool, &q, out);
+    return p11_key_load(pool, &q, NULL, P11_KEY_RSA, out);
 }
 
 #define P11_PUBLIC_SCAN_MAX 256
@@ -471,6 +537,7 @@ struct p11_pubfind {
     EVP_PKEY *want;
     struct p11_key_query *query; /* filled with the match's CKA_ID (or label) */
     bool found;
+    enum p11_key_type type; /* the match's */
 };
 
 /* The value a token stores for want's public key (PKCS#11 v2.40 §2.3.3 and §2.1.2): CKA_EC_POINT
@@ -559,21 +626,21 @@ static HS_RESULT p11_pubfind_op(const struct p11_call *call, void *arg)
     size_t n = 0;
     HS_GUARD(p11_pubfind_candidates(call, pf->want, objs, &n));
     for (size_t i = 0; i < n && !pf->found; i++) {
-        CK_KEY_TYPE ck = 0;
+        /* Type, id and label in one call; then the key (and curve) in another. */
+        struct p11_key k;
+        memset(&k, 0, sizeof(k));
+        HS_GUARD(p11_object_head(call, objs[i], &k));
         enum p11_key_type type = P11_KEY_RSA;
-        hs_result r = p11_object_key_type(call, objs[i], &ck, &type);
+        HS_DEFER(EVP_PKEY *pub = NULL, hs_evp_pkey_freep);
+        hs_result r = p11_object_public(call, objs[i], k.ck_type, &type, &pub);
         if (hs_failed(r) && r.code == HS_ERR_INPUT_KEY) {
-            continue;
+            continue; /* a key type or curve we do not use */
         }
         HS_GUARD(r);
-        HS_DEFER(EVP_PKEY *pub = NULL, hs_evp_pkey_freep);
-        HS_GUARD(p11_object_public(call, objs[i], type, &pub));
         if (EVP_PKEY_eq(pub, pf->want) != 1) {
             continue;
         }
-        struct p11_key k;
-        memset(&k, 0, sizeof(k));
-        HS_GUARD(p11_key_read_names(call, objs[i], &k));
+        pf->type = type;
         memset(pf->query, 0, sizeof(*pf->query));
         if (k.id_len > 0) {
             HS_GUARD(p11_query_set_id(pf->query, k.id, k.id_len));
@@ -591,12 +658,13 @@ HS_RESULT p11_key_find_by_public(struct p11_pool *pool, EVP_PKEY *pub, struct p1
     HS_ENSURE_REF(pub);
     struct p11_key_query q;
     memset(&q, 0, sizeof(q));
-    struct p11_pubfind pf = {pub, &q, false};
+    struct p11_pubfind pf = {pub, &q, false, P11_KEY_RSA};
     HS_GUARD(p11_pool_run(pool, p11_pubfind_op, &pf));
     HS_ENSURE_MSG(pf.found, HS_ERR_HSM_KEY_NOT_FOUND,
                   "no public key object on token \"%s\" matches", p11_pool_token_label(pool));
     HS_DEFER(struct p11_key *k = NULL, p11_key_freep);
-    HS_GUARD(p11_key_load(pool, &q, &k));
+    /* The matching object's key is pub: the load reads only the private key. */
+    HS_GUARD(p11_key_load(pool, &q, pub, pf.type, &k));
     HS_ENSURE_MSG(EVP_PKEY_eq(k->pub, pub) == 1, HS_ERR_HSM_KEY_NOT_FOUND,
                   "the private key with the matching CKA_ID has another public key");
     *out = k;
@@ -696,39 +764,30 @@ struct p11_attrs_op {
 static HS_RESULT p11_read_attrs(const struct p11_call *call, CK_OBJECT_HANDLE h,
                                 struct p11_key_attrs *a)
 {
-    enum {
-        P11_ATTRS_N = 10
-    };
-    static const CK_ATTRIBUTE_TYPE types[P11_ATTRS_N] = {
-        CKA_TOKEN,       CKA_PRIVATE,          CKA_SENSITIVE,
-        CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
-        CKA_SIGN,        CKA_DECRYPT,          CKA_UNWRAP,
-        CKA_DERIVE};
-    bool *outs[P11_ATTRS_N] = {&a->token,       &a->private_,         &a->sensitive,
-                               &a->extractable, &a->always_sensitive, &a->never_extractable,
-                               &a->sign,        &a->decrypt,          &a->unwrap,
-                               &a->derive};
     /* All ten in one C_GetAttributeValue (one round trip on a network HSM, not ten). */
-    CK_BBOOL v[P11_ATTRS_N] = {0};
-    CK_ATTRIBUTE tmpl[P11_ATTRS_N];
-    for (size_t i = 0; i < P11_ATTRS_N; i++) {
-        tmpl[i] = (CK_ATTRIBUTE){types[i], &v[i], sizeof(v[i])};
+    CK_BBOOL v[P11_PROTECT_N] = {0};
+    CK_ATTRIBUTE tmpl[P11_PROTECT_N];
+    for (size_t i = 0; i < P11_PROTECT_N; i++) {
+        tmpl[i] = (CK_ATTRIBUTE){p11_protect_types[i], &v[i], sizeof(v[i])};
     }
-    CK_RV rv = call->fn->C_GetAttributeValue(call->session, h, tmpl, P11_ATTRS_N);
+    CK_RV rv = call->fn->C_GetAttributeValue(call->session, h, tmpl, P11_PROTECT_N);
+    bool b[P11_PROTECT_N] = {false};
     if (rv == CKR_OK) {
-        for (size_t i = 0; i < P11_ATTRS_N; i++) {
+        for (size_t i = 0; i < P11_PROTECT_N; i++) {
             HS_ENSURE(tmpl[i].ulValueLen == sizeof(v[i]), HS_ERR_HSM);
-            *outs[i] = v[i] == CK_TRUE;
+            b[i] = v[i] == CK_TRUE;
         }
+        p11_protect_set(a, b);
         return HS_OK;
     }
     /* An attribute the object does not have: one by one, each missing one reading false. */
     if (rv != CKR_ATTRIBUTE_TYPE_INVALID) {
         HS_GUARD_CKR(rv);
     }
-    for (size_t i = 0; i < P11_ATTRS_N; i++) {
-        HS_GUARD(p11_attr_bool(call, h, types[i], outs[i]));
+    for (size_t i = 0; i < P11_PROTECT_N; i++) {
+        HS_GUARD(p11_attr_bool(call, h, p11_protect_types[i], &b[i]));
     }
+    p11_protect_set(a, b);
     return HS_OK;
 }
 
@@ -745,6 +804,15 @@ HS_RESULT p11_key_get_attrs(struct p11_key *k, struct p11_key_attrs *out)
     HS_ENSURE_REF(k);
     struct p11_key_attrs a;
     memset(&a, 0, sizeof(a));
+    pthread_mutex_lock(&k->lock);
+    bool loaded = k->have_load_attrs;
+    k->have_load_attrs = false; /* once: later calls read the token */
+    a = k->load_attrs;
+    pthread_mutex_unlock(&k->lock);
+    if (loaded) {
+        *out = a;
+        return HS_OK;
+    }
     struct p11_attrs_op op = {k, &a};
     HS_GUARD(p11_pool_run(k->pool, p11_key_attrs_op, &op));
     *out = a;
@@ -970,7 +1038,7 @@ HS_RESULT p11_key_generate(struct p11_pool *pool, const struct p11_keygen_spec *
     HS_GUARD(p11_query_set_label(&q, spec->label, strlen(spec->label)));
     HS_GUARD(p11_query_set_id(&q, op.id, op.id_len));
     HS_DEFER(struct p11_key *k = NULL, p11_key_freep);
-    HS_GUARD(p11_key_load(pool, &q, &k));
+    HS_GUARD(p11_key_load(pool, &q, NULL, P11_KEY_RSA, &k));
     p11_keygen_audit(k);
     *out = k;
     k = NULL;

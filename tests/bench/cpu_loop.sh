@@ -10,6 +10,9 @@
 #                        before a change) first, on the same token: before/after in one run
 #     --starts N         only start and stop hsmsignd N times (and BIN, alternating, with
 #                        --compare) and print the min and median start-to-ready times
+#     --fresh            with --starts: each start on a new (absent) inventory, as http_bench.sh
+#                        starts each hsmsignd; without it every start after the first opens the
+#                        inventory the first one made
 #     --perf cert|token  perf-record hsmsignd (DWARF call graphs) under that row afterwards and
 #                        print the top symbols, self and inclusive
 # HSMSIGN_BENCH_BUILD names the Release build directory (default build-rel); HSMSIGN_LOOP_KEEP=1
@@ -26,6 +29,7 @@ rounds=1
 perf_row=
 compare=
 starts=0
+fresh=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --type) type=${2:?}; shift 2 ;;
@@ -34,8 +38,9 @@ while [ $# -gt 0 ]; do
         --perf) perf_row=${2:?}; shift 2 ;;
         --compare) compare=${2:?}; shift 2 ;;
         --starts) starts=${2:?}; shift 2 ;;
+        --fresh) fresh=1; shift ;;
         *) echo "usage: $0 [--type p256|rsa2048] [--seconds S] [--rounds R] [--perf ROW]" \
-               "[--compare BIN] [--starts N]" >&2
+               "[--compare BIN] [--starts N [--fresh]]" >&2
            exit 2 ;;
     esac
 done
@@ -148,9 +153,11 @@ run() { # NAME ROW PATH BODY EXPECT
 if [ "$starts" -gt 0 ]; then
     for ((i = 0; i < starts; i++)); do
         if [ -n "$compare" ]; then
+            [ "$fresh" -eq 0 ] || rm -f "$tmp/out/inventory.db" "$tmp/out/inventory.db"-*
             start_server "$compare" base >>"$tmp/starts"
             stop_server
         fi
+        [ "$fresh" -eq 0 ] || rm -f "$tmp/out/inventory.db" "$tmp/out/inventory.db"-*
         start_server "$bin/hsmsignd" this >>"$tmp/starts"
         stop_server
     done

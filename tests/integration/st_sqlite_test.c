@@ -955,6 +955,137 @@ HS_TEST(the_factory_opens_the_sqlite_store)
     HS_CHECK(strstr(hs_error_last()->detail, "sqlite") != NULL && other == NULL);
 }
 
+/* --- a new inventory ------------------------------------------------------------------------- */
+
+/* The file's whole schema (every table and index with its SQL), in name order. */
+static void schema_text(const char *path, char *out, size_t size)
+{
+    HS_DEFER(sqlite3 *db = NULL, sqlite_closep);
+    HS_CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    query_text(db,
+               "SELECT group_concat(type || ' ' || name || ' ' || coalesce(sql, ''), char(10))"
+               " FROM (SELECT * FROM sqlite_schema ORDER BY name)",
+               out, size);
+}
+
+/* A new inventory is built beside its path ("<path>-new") and linked into place complete: the
+ * current schema (exactly what upgrading a schema 1 file gives), its counters, WAL mode, an
+ * intact file, and nothing left of the builder's file. */
+HS_TEST(a_new_inventory_is_complete_at_the_current_schema)
+{
+    char path[PATH_LEN];
+    test_path("new", path);
+    char built[PATH_LEN + 8];
+    snprintf(built, sizeof(built), "%s-new", path);
+    {
+        HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+        HS_CHECK_OK(st_sqlite_open(path, &inv));
+        HS_CHECK(access(built, F_OK) != 0 && errno == ENOENT);
+        HS_CHECK(inv != NULL && !hs_failed(put_serial(inv, "4e")) && present(inv, "4e"));
+    }
+    char text[8192];
+    {
+        HS_DEFER(sqlite3 *db = NULL, sqlite_closep);
+        HS_CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+        query_text(db, "PRAGMA user_version", text, sizeof(text));
+        HS_CHECK(strcmp(text, "5") == 0);
+        query_text(db, "PRAGMA journal_mode", text, sizeof(text));
+        HS_CHECK(strcmp(text, "wal") == 0);
+        query_text(db, "PRAGMA integrity_check", text, sizeof(text));
+        HS_CHECK(strcmp(text, "ok") == 0);
+        query_text(db, "SELECT group_concat(name || '=' || value) FROM meta", text, sizeof(text));
+        HS_CHECK(strcmp(text, "crl_number=0,revocation_generation=0") == 0);
+    }
+    /* The same schema, statement for statement, as a schema 1 file upgraded in place. */
+    char old[PATH_LEN];
+    test_path("new-vs-upgraded", old);
+    struct st_cert_record *g = NULL;
+    struct st_cert_record *rv = NULL;
+    v1_records(&g, &rv);
+    HS_DEFER(struct st_cert_record *good = g, hs_test_record_freep);
+    HS_DEFER(struct st_cert_record *revoked = rv, hs_test_record_freep);
+    v1_create(old, good, revoked, NULL);
+    {
+        HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+        HS_CHECK_OK(st_sqlite_open(old, &inv));
+    }
+    char upgraded[8192];
+    schema_text(path, text, sizeof(text));
+    schema_text(old, upgraded, sizeof(upgraded));
+    HS_CHECK(strstr(text, "table keygen") != NULL &&
+             strstr(text, "certificates_requester") != NULL);
+    HS_CHECK(strcmp(text, upgraded) == 0);
+}
+
+/* What a builder that crashed left ("<path>-new", a complete-looking inventory holding a record,
+ * and a -wal beside it) is never taken for the inventory: the next creation builds afresh and
+ * removes it. Beside an inventory that exists, such a file is ignored. */
+HS_TEST(a_crashed_creation_leaves_nothing_that_is_trusted)
+{
+    char path[PATH_LEN];
+    test_path("leftover", path);
+    char built[PATH_LEN + 8];
+    snprintf(built, sizeof(built), "%s-new", path);
+    char built_wal[PATH_LEN + 16];
+    snprintf(built_wal, sizeof(built_wal), "%s-new-wal", path);
+    {
+        /* A whole inventory holding "dead", made at the builder's name. */
+        HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+        HS_CHECK_OK(st_sqlite_open(built, &inv));
+        HS_CHECK(inv != NULL && !hs_failed(put_serial(inv, "dead")));
+    }
+    write_file(built_wal, "not a WAL: what a crash may leave beside the builder's file\n", 0600);
+    {
+        HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+        HS_CHECK_OK(st_sqlite_open(path, &inv));
+        HS_CHECK(inv != NULL && !present(inv, "dead"));
+        HS_CHECK(inv != NULL && !hs_failed(put_serial(inv, "a11e")));
+    }
+    HS_CHECK(access(built, F_OK) != 0 && access(built_wal, F_OK) != 0);
+
+    /* Next to an existing inventory: ignored, and the inventory is the one it was. */
+    write_file(built, "a leftover beside an inventory that exists\n", 0600);
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
+    HS_CHECK(inv != NULL && present(inv, "a11e") && !present(inv, "dead"));
+}
+
+#define CREATORS 4
+
+/* Processes that open the same new inventory at once all get the one file: one builds it, the
+ * others wait for it (or find it made), and every record put lands in it. */
+HS_TEST(processes_creating_one_inventory_at_once_share_it)
+{
+    char path[PATH_LEN];
+    test_path("together", path);
+    pid_t pids[CREATORS];
+    fflush(NULL);
+    for (int i = 0; i < CREATORS; i++) {
+        pids[i] = fork();
+        HS_CHECK(pids[i] >= 0);
+        if (pids[i] == 0) {
+            struct st_inventory *inv = NULL;
+            char serial[8];
+            snprintf(serial, sizeof(serial), "c%d", i + 1);
+            bool ok = !hs_failed(st_sqlite_open(path, &inv)) && !hs_failed(put_serial(inv, serial));
+            st_inventory_close(inv);
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < CREATORS; i++) {
+        int status = -1;
+        HS_CHECK(pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i]);
+        HS_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+    HS_CHECK_OK(st_sqlite_open(path, &inv));
+    for (int i = 0; i < CREATORS && inv != NULL; i++) {
+        char serial[8];
+        snprintf(serial, sizeof(serial), "c%d", i + 1);
+        HS_CHECK(present(inv, serial));
+    }
+}
+
 /* --- main ------------------------------------------------------------------------------------ */
 
 static void remove_test_dir(void)
@@ -984,6 +1115,9 @@ int main(void)
         HS_TEST_CASE(schema_2_is_upgraded_in_place),
         HS_TEST_CASE(a_failed_upgrade_from_2_changes_nothing),
         HS_TEST_CASE(the_factory_opens_the_sqlite_store),
+        HS_TEST_CASE(a_new_inventory_is_complete_at_the_current_schema),
+        HS_TEST_CASE(a_crashed_creation_leaves_nothing_that_is_trusted),
+        HS_TEST_CASE(processes_creating_one_inventory_at_once_share_it),
         HS_TEST_END,
     });
     if (rc == 0) {
