@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include "common/hs_defer.h"
+#include "common/hs_digest.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
 #include "common/hs_rand.h"
@@ -685,7 +686,7 @@ static HS_RESULT sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct 
     HS_GUARD(hs_buf_put_byte(out, '.'));
     HS_GUARD(sgn_jwt_claims(c, jti, out));
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    HS_ENSURE(SHA256(hs_buf_data(out), hs_buf_len(out), digest) != NULL, HS_ERR_CRYPTO);
+    HS_GUARD(hs_sha256(hs_buf_data(out), hs_buf_len(out), digest));
     HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
     HS_ENSURE(sig != NULL, HS_ERR_NOMEM);
     /* RFC 7518 §3.4: ECDSA JWS signatures are the fixed-length r||s, not DER. */
