@@ -388,20 +388,58 @@ HS_RESULT api_route_sshkey_authz(void *arg, const char *principal, const struct 
 
 /* --- certificates -------------------------------------------------------------------------- */
 
+/* Makes *body (JSON written straight into a buffer) the 200 answer, not to be cached; takes it
+ * (*body is NULL after). */
+static void api_response_take_json(struct api_response *out, struct hs_buf **body)
+{
+    hs_buf_free(out->body);
+    out->body = *body;
+    *body = NULL;
+    out->status = 200;
+    out->content_type = "application/json";
+    out->binary = false;
+    out->cache_control = "no-store";
+}
+
+/* Appends ,"key":"<RFC 3339 time>". */
+static HS_RESULT api_json_put_time(struct hs_buf *body, const char *key, time_t t)
+{
+    char ts[32];
+    sgn_time_rfc3339(t, ts);
+    HS_GUARD(hs_json_put_name(body, key, false));
+    return hs_json_put_string(body, ts, strlen(ts), HS_JSON_UTF8_STRICT);
+}
+
+/* {"certificate","chain","serial","profile","not_before","not_after"}: the bytes json-c printed
+ * from an object of these members (docs/openapi.yaml CertificateResponse). */
+static HS_RESULT api_cert_json(const struct svc_cert_result *res, struct hs_buf *body)
+{
+    HS_GUARD(hs_buf_put_byte(body, '{'));
+    HS_GUARD(hs_json_put_name(body, "certificate", true));
+    HS_GUARD(hs_json_put_string(body, (const char *)hs_buf_data(res->cert_pem),
+                                hs_buf_len(res->cert_pem), HS_JSON_UTF8_STRICT));
+    HS_GUARD(hs_json_put_name(body, "chain", false));
+    HS_GUARD(hs_json_put_string(body, res->chain_pem, strlen(res->chain_pem), HS_JSON_UTF8_STRICT));
+    HS_GUARD(hs_json_put_name(body, "serial", false));
+    HS_GUARD(
+        hs_json_put_string(body, res->serial_hex, strlen(res->serial_hex), HS_JSON_UTF8_STRICT));
+    HS_GUARD(hs_json_put_name(body, "profile", false));
+    HS_GUARD(hs_json_put_string(body, res->profile, strlen(res->profile), HS_JSON_UTF8_STRICT));
+    HS_GUARD(api_json_put_time(body, "not_before", res->not_before));
+    HS_GUARD(api_json_put_time(body, "not_after", res->not_after));
+    return hs_buf_put_byte(body, '}');
+}
+
 static HS_RESULT api_cert_response(const struct svc_cert_result *res, struct api_response *out)
 {
-    HS_DEFER(json_object *obj = json_object_new_object(), hs_json_putp);
-    HS_ENSURE(obj != NULL, HS_ERR_NOMEM);
-    HS_GUARD(hs_json_add(obj, "certificate",
-                         json_object_new_string_len((const char *)hs_buf_data(res->cert_pem),
-                                                    (int)hs_buf_len(res->cert_pem))));
-    HS_GUARD(hs_json_add(obj, "chain", json_object_new_string(res->chain_pem)));
-    HS_GUARD(hs_json_add(obj, "serial", json_object_new_string(res->serial_hex)));
-    HS_GUARD(hs_json_add(obj, "profile", json_object_new_string(res->profile)));
-    HS_GUARD(api_json_add_time(obj, "not_before", res->not_before));
-    HS_GUARD(api_json_add_time(obj, "not_after", res->not_after));
-    HS_GUARD(api_response_json(out, 200, obj));
-    out->cache_control = "no-store";
+    HS_DEFER(struct hs_buf *body = hs_buf_new(API_RESPONSE_MAX), hs_buf_freep);
+    HS_ENSURE(body != NULL, HS_ERR_NOMEM);
+    unsigned char *room = NULL;
+    /* Both PEMs, a few escaped newlines and ~200 bytes of members: one allocation. */
+    size_t want = hs_buf_len(res->cert_pem) + strlen(res->chain_pem);
+    HS_GUARD(hs_buf_reserve(body, want + want / 32 + 256, &room));
+    HS_GUARD(api_cert_json(res, body));
+    api_response_take_json(out, &body);
     return HS_OK;
 }
 
@@ -857,13 +895,7 @@ static HS_RESULT api_token_response(const struct svc_token_result *res, struct a
     /* The token and ~100 bytes of members: one allocation. */
     HS_GUARD(hs_buf_reserve(body, hs_buf_len(res->token) + 256, &room));
     HS_GUARD(api_token_json(res, body));
-    hs_buf_free(out->body);
-    out->body = body;
-    body = NULL;
-    out->status = 200;
-    out->content_type = "application/json";
-    out->binary = false;
-    out->cache_control = "no-store";
+    api_response_take_json(out, &body);
     return HS_OK;
 }
 
