@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -249,18 +250,59 @@ static HS_RESULT api_sigv4_put_decoded(struct hs_buf *out, struct api_sigv4_span
     return hs_buf_commit(out, used);
 }
 
+/* SHA-256 and HMAC fetched once: EVP_sha256() and HMAC() fetch from the provider store on
+ * every call, which was a third of a verification's cost. */
+static EVP_MD *api_sigv4_sha256;
+static EVP_MAC *api_sigv4_hmac;
+static pthread_once_t api_sigv4_fetch_once = PTHREAD_ONCE_INIT;
+
+static void api_sigv4_fetch(void)
+{
+    api_sigv4_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    api_sigv4_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* Lends the fetched SHA-256 and HMAC (kept for the process's life). */
+static HS_RESULT api_sigv4_algs(const EVP_MD **md, EVP_MAC **mac)
+{
+    HS_ENSURE(pthread_once(&api_sigv4_fetch_once, api_sigv4_fetch) == 0, HS_ERR_INTERNAL);
+    HS_ENSURE_MSG(api_sigv4_sha256 != NULL && api_sigv4_hmac != NULL, HS_ERR_CRYPTO,
+                  "sigv4: SHA-256 or HMAC is not available");
+    *md = api_sigv4_sha256;
+    *mac = api_sigv4_hmac;
+    return HS_OK;
+}
+
 /* Appends the lowercase hex SHA-256 of n bytes at p (p may be NULL when n is 0). */
 static HS_RESULT api_sigv4_put_sha256_hex(struct hs_buf *out, const void *p, size_t n)
 {
-    HS_DEFER(struct hs_buf *md = hs_buf_new(SHA256_DIGEST_LENGTH), hs_buf_freep);
-    HS_ENSURE(md != NULL, HS_ERR_NOMEM);
-    unsigned char *w = NULL;
+    const EVP_MD *md = NULL;
+    EVP_MAC *mac = NULL;
+    HS_GUARD(api_sigv4_algs(&md, &mac));
+    unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int used = 0;
-    HS_GUARD(hs_buf_reserve(md, SHA256_DIGEST_LENGTH, &w));
-    HS_GUARD_OSSL(EVP_Digest(p != NULL ? p : "", n, w, &used, EVP_sha256(), NULL), HS_ERR_CRYPTO);
+    HS_GUARD_OSSL(EVP_Digest(p != NULL ? p : "", n, digest, &used, md, NULL), HS_ERR_CRYPTO);
     HS_ENSURE(used == SHA256_DIGEST_LENGTH, HS_ERR_CRYPTO);
-    HS_GUARD(hs_buf_commit(md, used));
-    return hs_buf_put_hex(out, hs_buf_data(md), hs_buf_len(md));
+    return hs_buf_put_hex(out, digest, used);
+}
+
+HS_DEFINE_FREEP(api_sigv4_mac_ctx_freep, EVP_MAC_CTX, EVP_MAC_CTX_free)
+
+/* A new HMAC-SHA256 context keyed with key[0..n) (RFC 2104). The caller frees *out. */
+static HS_RESULT api_sigv4_mac_new(const unsigned char *key, size_t n, EVP_MAC_CTX **out)
+{
+    const EVP_MD *md = NULL;
+    EVP_MAC *mac = NULL;
+    HS_GUARD(api_sigv4_algs(&md, &mac));
+    HS_DEFER(EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac), api_sigv4_mac_ctx_freep);
+    HS_ENSURE(ctx != NULL, HS_ERR_NOMEM);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0),
+        OSSL_PARAM_construct_end()};
+    HS_GUARD_OSSL(EVP_MAC_init(ctx, key, n, params), HS_ERR_CRYPTO);
+    *out = ctx;
+    ctx = NULL;
+    return HS_OK;
 }
 
 /* Appends HMAC-SHA256(key, data): 32 bytes. */
@@ -1110,7 +1152,9 @@ struct api_sigv4_cache {
     pthread_mutex_t lock;
     size_t scope_len; /* 0: empty */
     char scope[API_SIGV4_CACHE_SCOPE_MAX];
-    unsigned char key[SHA256_DIGEST_LENGTH];
+    /* HMAC-SHA256 keyed with kSigning for scope (NULL when empty): each verification works on
+     * a copy (EVP_MAC_CTX_dup), which also spares the key's two blocks of the hash. */
+    EVP_MAC_CTX *keyed;
     unsigned long hits;
     unsigned long misses;
 };
@@ -1132,6 +1176,7 @@ void api_sigv4_cache_free(struct api_sigv4_cache *cache)
 {
     if (cache != NULL) {
         pthread_mutex_destroy(&cache->lock);
+        EVP_MAC_CTX_free(cache->keyed);
         OPENSSL_secure_clear_free(cache, sizeof(*cache));
     }
 }
@@ -1153,34 +1198,73 @@ static struct api_sigv4_span api_sigv4_scope_of(const struct api_sigv4_auth *a)
     return s;
 }
 
-/* Appends kSigning for a's scope: from key's cache when it holds that scope, else derived (and
- * then kept). Only a scope already checked against the configuration (api_sigv4_check_scope)
- * gets here, so the cache holds one of at most two days. */
-static HS_RESULT api_sigv4_signing_key_get(const struct api_sigv4_key *key,
-                                           const struct api_sigv4_auth *a, struct hs_buf *out)
+/* Keeps a copy of ctx (keyed for scope) in c, replacing what it held. */
+static HS_RESULT api_sigv4_cache_keep(struct api_sigv4_cache *c, struct api_sigv4_span scope,
+                                      const EVP_MAC_CTX *ctx)
 {
-    struct api_sigv4_cache *c = key->cache;
-    struct api_sigv4_span scope = api_sigv4_scope_of(a);
-    if (c == NULL || scope.n > sizeof(c->scope)) {
-        return api_sigv4_signing_key(key->secret_access_key, a, out);
-    }
+    EVP_MAC_CTX *keep = EVP_MAC_CTX_dup(ctx);
+    HS_ENSURE(keep != NULL, HS_ERR_NOMEM);
     pthread_mutex_lock(&c->lock);
-    bool hit = c->scope_len == scope.n && memcmp(c->scope, scope.p, scope.n) == 0;
-    hs_result r = hit ? hs_buf_put(out, c->key, sizeof(c->key)) : HS_OK;
-    c->hits += hit ? 1 : 0;
-    pthread_mutex_unlock(&c->lock);
-    if (hit) {
-        return r;
-    }
-    HS_GUARD(api_sigv4_signing_key(key->secret_access_key, a, out));
-    HS_ENSURE(hs_buf_len(out) == sizeof(c->key), HS_ERR_INTERNAL);
-    pthread_mutex_lock(&c->lock);
-    memcpy(c->key, hs_buf_data(out), sizeof(c->key));
+    EVP_MAC_CTX *old = c->keyed;
+    c->keyed = keep;
     memcpy(c->scope, scope.p, scope.n);
     c->scope_len = scope.n;
     c->misses++;
     pthread_mutex_unlock(&c->lock);
+    EVP_MAC_CTX_free(old);
     return HS_OK;
+}
+
+/* A new HMAC context keyed with kSigning for a's scope: a copy of key's cached one when the
+ * cache holds that scope, else derived (and then kept). Only a scope already checked against
+ * the configuration (api_sigv4_check_scope) gets here, so the cache holds one of at most two
+ * days. The caller frees *out. */
+static HS_RESULT api_sigv4_keyed_get(const struct api_sigv4_key *key,
+                                     const struct api_sigv4_auth *a, EVP_MAC_CTX **out)
+{
+    struct api_sigv4_cache *c = key->cache;
+    struct api_sigv4_span scope = api_sigv4_scope_of(a);
+    bool cacheable = c != NULL && scope.n <= sizeof(c->scope);
+    if (cacheable) {
+        pthread_mutex_lock(&c->lock);
+        bool hit =
+            c->keyed != NULL && c->scope_len == scope.n && memcmp(c->scope, scope.p, scope.n) == 0;
+        EVP_MAC_CTX *copy = hit ? EVP_MAC_CTX_dup(c->keyed) : NULL;
+        c->hits += hit ? 1 : 0;
+        pthread_mutex_unlock(&c->lock);
+        if (hit) {
+            HS_ENSURE(copy != NULL, HS_ERR_NOMEM);
+            *out = copy;
+            return HS_OK;
+        }
+    }
+    HS_DEFER(struct hs_buf *kdf = hs_buf_new_sensitive(SHA256_DIGEST_LENGTH), hs_buf_freep);
+    HS_ENSURE(kdf != NULL, HS_ERR_NOMEM);
+    HS_GUARD(api_sigv4_signing_key(key->secret_access_key, a, kdf));
+    HS_DEFER(EVP_MAC_CTX *ctx = NULL, api_sigv4_mac_ctx_freep);
+    HS_GUARD(api_sigv4_mac_new(hs_buf_data(kdf), hs_buf_len(kdf), &ctx));
+    if (cacheable) {
+        HS_GUARD(api_sigv4_cache_keep(c, scope, ctx));
+    }
+    *out = ctx;
+    ctx = NULL;
+    return HS_OK;
+}
+
+/* Appends HMAC-SHA256(kSigning, sts): 32 bytes. */
+static HS_RESULT api_sigv4_put_signature(const struct api_sigv4_key *key,
+                                         const struct api_sigv4_auth *a, const struct hs_buf *sts,
+                                         struct hs_buf *out)
+{
+    HS_DEFER(EVP_MAC_CTX *ctx = NULL, api_sigv4_mac_ctx_freep);
+    HS_GUARD(api_sigv4_keyed_get(key, a, &ctx));
+    HS_GUARD_OSSL(EVP_MAC_update(ctx, hs_buf_data(sts), hs_buf_len(sts)), HS_ERR_CRYPTO);
+    unsigned char *w = NULL;
+    size_t used = 0;
+    HS_GUARD(hs_buf_reserve(out, SHA256_DIGEST_LENGTH, &w));
+    HS_GUARD_OSSL(EVP_MAC_final(ctx, w, &used, SHA256_DIGEST_LENGTH), HS_ERR_CRYPTO);
+    HS_ENSURE(used == SHA256_DIGEST_LENGTH, HS_ERR_CRYPTO);
+    return hs_buf_commit(out, used);
 }
 
 static HS_RESULT api_sigv4_check_signature(const struct api_sigv4_request *req,
@@ -1191,15 +1275,12 @@ static HS_RESULT api_sigv4_check_signature(const struct api_sigv4_request *req,
 {
     HS_DEFER(struct hs_buf *creq = hs_buf_new(API_SIGV4_CREQ_MAX), hs_buf_freep);
     HS_DEFER(struct hs_buf *sts = hs_buf_new(API_SIGV4_STS_MAX), hs_buf_freep);
-    HS_DEFER(struct hs_buf *kdf = hs_buf_new_sensitive(SHA256_DIGEST_LENGTH), hs_buf_freep);
     HS_DEFER(struct hs_buf *mac = hs_buf_new_sensitive(SHA256_DIGEST_LENGTH), hs_buf_freep);
     HS_DEFER(struct hs_buf *hex = hs_buf_new_sensitive(API_SIGV4_SIG_HEX), hs_buf_freep);
-    HS_ENSURE(creq != NULL && sts != NULL && kdf != NULL && mac != NULL && hex != NULL,
-              HS_ERR_NOMEM);
+    HS_ENSURE(creq != NULL && sts != NULL && mac != NULL && hex != NULL, HS_ERR_NOMEM);
     HS_GUARD(api_sigv4_canonical_request(req, a, path, cquery, creq));
     HS_GUARD(api_sigv4_string_to_sign(a, date, creq, sts));
-    HS_GUARD(api_sigv4_signing_key_get(key, a, kdf));
-    HS_GUARD(api_sigv4_put_hmac(mac, kdf, hs_buf_data(sts), hs_buf_len(sts)));
+    HS_GUARD(api_sigv4_put_signature(key, a, sts, mac));
     HS_GUARD(hs_buf_put_hex(hex, hs_buf_data(mac), hs_buf_len(mac)));
     HS_ENSURE(hs_buf_len(hex) == API_SIGV4_SIG_HEX && a->signature.n == API_SIGV4_SIG_HEX,
               HS_ERR_INTERNAL);

@@ -95,6 +95,13 @@ const struct hs_error *hs_error_last(void)
     return &hs_tls_error;
 }
 
+void hs_error_restore(const struct hs_error *saved)
+{
+    if (saved != NULL) {
+        hs_tls_error = *saved;
+    }
+}
+
 void hs_error_clear(void)
 {
     memset(&hs_tls_error, 0, sizeof(hs_tls_error));

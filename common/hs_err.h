@@ -133,6 +133,10 @@ const struct hs_error *hs_error_last(void);
 /* Resets the calling thread's error to HS_ERR_NONE. */
 void hs_error_clear(void);
 
+/* Sets the calling thread's error back to a copy taken earlier (*saved = *hs_error_last()), for
+ * code that must not disturb it, such as the logger when its own line cannot be built. */
+void hs_error_restore(const struct hs_error *saved);
+
 /* Records a failure and returns it as hs_result. fmt (may be NULL) formats the operator detail:
  * callers pass only non-secret text (field names, limits, counts). The macros below call these. */
 HS_RESULT hs_error_raise(const char *file, int line, enum hs_code code, const char *fmt, ...)

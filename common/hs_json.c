@@ -1,6 +1,7 @@
 #include "common/hs_json.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -342,4 +343,239 @@ HS_RESULT hs_json_add_strings(json_object *obj, const char *key, const char *con
         }
     }
     return HS_OK;
+}
+
+/* --- writing ----------------------------------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence (RFC 3629 §4) starting at s[0] (n >= 1 bytes left),
+ * or 0 when it is not one. */
+static size_t hs_json_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        return 1;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80; /* no overlong forms */
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+/* The two-character escape of a byte below 0x80 that has one ('"', '\\', \b \f \n \r \t),
+ * or 0 when it has none. */
+static char hs_json_short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"':
+        return '"';
+    case '\\':
+        return '\\';
+    case '\b':
+        return 'b';
+    case '\f':
+        return 'f';
+    case '\n':
+        return 'n';
+    case '\r':
+        return 'r';
+    case '\t':
+        return 't';
+    default:
+        return 0;
+    }
+}
+
+/* The bytes written as they are outside a multi-byte sequence, one bit per byte value below
+ * 0x80: printable ASCII other than '"' (0x22) and '\\' (0x5c), and U+007F; most of any string
+ * we write. */
+static const uint64_t hs_json_plain[2] = {
+    0xfffffffb00000000U, /* 0x20..0x3f, not 0x22 */
+    0xffffffffefffffffU, /* 0x40..0x7f, not 0x5c */
+};
+
+static bool hs_json_plain_byte(unsigned char c)
+{
+    return c < 0x80 && ((hs_json_plain[c >> 6] >> (c & 63U)) & 1U) != 0;
+}
+
+#define HS_JSON_ONES 0x0101010101010101U
+#define HS_JSON_HIGHS 0x8080808080808080U
+
+/* Whether any of the 8 bytes in w needs a look of its own: a control character (< 0x20), '"',
+ * '\\' or a byte >= 0x80. A byte b below 0x80 sets its high bit in b - 0x20 when b < 0x20, and
+ * in (b ^ c) - 1 when b == c; the lowest such byte is computed exactly (no borrow reaches it
+ * from the bytes below), so a word holding one is always flagged. A borrow may flag a word
+ * that holds none, which then only takes the byte-wise path. */
+static bool hs_json_word_special(uint64_t w)
+{
+    uint64_t quote = w ^ (0x22U * HS_JSON_ONES);
+    uint64_t bslash = w ^ (0x5cU * HS_JSON_ONES);
+    uint64_t t =
+        ((w - 0x20U * HS_JSON_ONES) | (quote - HS_JSON_ONES) | (bslash - HS_JSON_ONES) | w);
+    return (t & HS_JSON_HIGHS) != 0;
+}
+
+/* The length of the run of plain bytes at s: eight at a time while none needs a look. */
+static size_t hs_json_plain_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, sizeof(w));
+        if (hs_json_word_special(w)) {
+            break;
+        }
+    }
+    while (i < n && hs_json_plain_byte(s[i])) {
+        i++;
+    }
+    return i;
+}
+
+/* Writes n bytes at p to w + *out (when w is not NULL) and counts them in *out. */
+static void hs_json_emit(unsigned char *w, size_t *out, const void *p, size_t n)
+{
+    if (w != NULL) {
+        memcpy(w + *out, p, n);
+    }
+    *out += n;
+}
+
+/* The escape of the one byte c below 0x80 that is not plain: its short form or \u00xx. */
+static void hs_json_emit_escape(unsigned char *w, size_t *out, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e = hs_json_short_escape(c);
+    if (e != 0) {
+        const unsigned char esc[2] = {'\\', (unsigned char)e};
+        hs_json_emit(w, out, esc, sizeof(esc));
+        return;
+    }
+    const unsigned char u[6] = {
+        '\\', 'u', '0', '0', (unsigned char)hex[c >> 4], (unsigned char)hex[c & 0x0f]};
+    hs_json_emit(w, out, u, sizeof(u));
+}
+
+/* Writes the escaped body of s[0..n) to w (when not NULL) and returns its length, or SIZE_MAX
+ * when s is not well-formed UTF-8 and mode is STRICT. Two passes (count, then write) keep the
+ * reservation exact. */
+static size_t hs_json_escape(const unsigned char *s, size_t n, enum hs_json_utf8 mode,
+                             unsigned char *w)
+{
+    static const unsigned char replacement[6] = {'\\', 'u', 'f', 'f', 'f', 'd'};
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        size_t run = hs_json_plain_run(s + i, n - i);
+        if (run > 0) {
+            hs_json_emit(w, &out, s + i, run);
+            i += run;
+            continue;
+        }
+        size_t len = hs_json_utf8_len(s + i, n - i);
+        if (len > 1) {
+            hs_json_emit(w, &out, s + i, len);
+        } else if (len == 1) {
+            hs_json_emit_escape(w, &out, s[i]);
+        } else if (mode == HS_JSON_UTF8_STRICT) {
+            return SIZE_MAX;
+        } else {
+            hs_json_emit(w, &out, replacement, sizeof(replacement));
+            len = 1;
+        }
+        i += len;
+    }
+    return out;
+}
+
+/* Appends the quote or separator pre[0..pre_n), s[0..n) and post[0..post_n) with one
+ * reservation. */
+static HS_RESULT hs_json_put_framed(struct hs_buf *b, const char *pre, size_t pre_n,
+                                    const unsigned char *s, size_t n, const char *post,
+                                    size_t post_n)
+{
+    HS_ENSURE(n <= SIZE_MAX - pre_n - post_n, HS_ERR_BOUNDS);
+    unsigned char *w = NULL;
+    size_t used = 0;
+    HS_GUARD(hs_buf_reserve(b, pre_n + n + post_n, &w));
+    hs_json_emit(w, &used, pre, pre_n);
+    hs_json_emit(w, &used, s, n);
+    hs_json_emit(w, &used, post, post_n);
+    return hs_buf_commit(b, used);
+}
+
+HS_RESULT hs_json_put_string(struct hs_buf *b, const char *s, size_t n, enum hs_json_utf8 mode)
+{
+    HS_ENSURE_REF(b);
+    HS_ENSURE(s != NULL || n == 0, HS_ERR_INTERNAL);
+    const unsigned char *u = (const unsigned char *)s;
+    if (n == 0 || hs_json_plain_run(u, n) == n) {
+        /* Nothing to escape (most strings): one scan, one copy. */
+        return hs_json_put_framed(b, "\"", 1, u, n, "\"", 1);
+    }
+    size_t len = hs_json_escape(u, n, mode, NULL);
+    HS_ENSURE_MSG(len != SIZE_MAX, HS_ERR_INPUT, "a JSON string is not well-formed UTF-8");
+    HS_ENSURE(len <= SIZE_MAX - 2, HS_ERR_BOUNDS);
+    unsigned char *w = NULL;
+    HS_GUARD(hs_buf_reserve(b, len + 2, &w));
+    w[0] = '"';
+    (void)hs_json_escape(u, n, mode, w + 1);
+    w[len + 1] = '"';
+    return hs_buf_commit(b, len + 2);
+}
+
+HS_RESULT hs_json_put_uint(struct hs_buf *b, uint64_t v)
+{
+    unsigned char digits[20];
+    size_t i = sizeof(digits);
+    do {
+        digits[--i] = (unsigned char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 && i > 0);
+    return hs_buf_put(b, digits + i, sizeof(digits) - i);
+}
+
+HS_RESULT hs_json_put_int(struct hs_buf *b, int64_t v)
+{
+    if (v >= 0) {
+        return hs_json_put_uint(b, (uint64_t)v);
+    }
+    HS_GUARD(hs_buf_put_byte(b, '-'));
+    /* -(v + 1) + 1 stays in range also for INT64_MIN. */
+    return hs_json_put_uint(b, (uint64_t)(-(v + 1)) + 1U);
+}
+
+HS_RESULT hs_json_put_name(struct hs_buf *b, const char *name, bool first)
+{
+    HS_ENSURE_REF(name);
+    size_t n = strlen(name);
+    if (hs_json_plain_run((const unsigned char *)name, n) == n) {
+        return hs_json_put_framed(b, first ? "\"" : ",\"", first ? 1 : 2,
+                                  (const unsigned char *)name, n, "\":", 2);
+    }
+    if (!first) {
+        HS_GUARD(hs_buf_put_byte(b, ','));
+    }
+    HS_GUARD(hs_json_put_string(b, name, n, HS_JSON_UTF8_STRICT));
+    return hs_buf_put_byte(b, ':');
 }

@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "common/hs_buf.h"
 #include "common/hs_err.h"
 
 /* Default nesting limit for request bodies and configs. */
@@ -65,5 +66,32 @@ HS_RESULT hs_json_add(json_object *obj, const char *key, json_object *v);
 /* Adds the array of the n strings v (copied) to obj under key. Errors: HS_ERR_NOMEM,
  * HS_ERR_INTERNAL (a NULL string). */
 HS_RESULT hs_json_add_strings(json_object *obj, const char *key, const char *const *v, size_t n);
+
+/* --- writing JSON text straight into a bounded buffer ----------------------------------------
+ * For the hot paths (log lines, JWS header and claims, small answers) that would otherwise build
+ * a json-c tree only to print it. The output is byte for byte what json-c prints with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE for the same well-formed UTF-8 text. */
+
+/* What hs_json_put_string does with bytes that are not well-formed UTF-8 (RFC 3629 §4). */
+enum hs_json_utf8 {
+    HS_JSON_UTF8_STRICT,  /* fail with HS_ERR_INPUT, nothing appended */
+    HS_JSON_UTF8_REPLACE, /* write U+FFFD ("\ufffd") for each such byte (log lines) */
+};
+
+/* Appends s[0..n) as a JSON string (RFC 8259 §7), quotes included: '"' and '\\' escaped, \b
+ * \f \n \r \t in their short forms, the other control characters U+0000..U+001F as \u00xx
+ * (lowercase hex), everything else (also '/' and U+007F) as is. s need not be NUL-terminated.
+ * Errors: HS_ERR_INPUT (mode STRICT and s is not well-formed UTF-8), HS_ERR_BOUNDS, HS_ERR_NOMEM;
+ * on failure b is unchanged. */
+HS_RESULT hs_json_put_string(struct hs_buf *b, const char *s, size_t n, enum hs_json_utf8 mode);
+
+/* Appends v as a JSON number (RFC 8259 §6: decimal, '-' for negative values). Errors:
+ * HS_ERR_BOUNDS, HS_ERR_NOMEM. */
+HS_RESULT hs_json_put_int(struct hs_buf *b, int64_t v);
+HS_RESULT hs_json_put_uint(struct hs_buf *b, uint64_t v);
+
+/* Appends ,"name": (the comma unless first): a member's name and separator. name is escaped as
+ * hs_json_put_string STRICT. Errors as hs_json_put_string. */
+HS_RESULT hs_json_put_name(struct hs_buf *b, const char *name, bool first);
 
 #endif /* HS_JSON_H */

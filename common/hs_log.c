@@ -1,13 +1,15 @@
 #include "common/hs_log.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
+#include "common/hs_buf.h"
 #include "common/hs_defer.h"
+#include "common/hs_json.h"
 
 #define HS_LOG_REQ_ID_MAX 64
 #define HS_LOG_HEX_MAX 512 /* bytes of a HEX field rendered; fingerprints are far shorter */
@@ -96,87 +98,233 @@ static void hs_log_timestamp(char out[32])
     out[n] = '\0';
 }
 
-/* Adds key (a string that outlives obj: a literal or a field's key, obj living only for one
- * hs_log_emit call) without json-c's copy of it. */
-static void hs_log_add(json_object *obj, const char *key, json_object *value)
+/* --- the line ------------------------------------------------------------------------------
+ * Written straight into one bounded buffer with hs_json's writer (the bytes json-c printed
+ * from a tree of the same members, without the tree's ~30 allocations per line). */
+
+#define HS_LOG_LINE_MAX (64 * 1024) /* bytes of one line; a longer one is dropped and counted */
+#define HS_LOG_LINE_START 1024      /* bytes reserved up front: most lines fit */
+#define HS_LOG_SRC_FILE_MAX 100     /* bytes of a src file name kept */
+
+/* The members every line starts with, in order. A field of the same name replaces the value
+ * (as json-c's object did), and so does a later field repeating an earlier one's name. */
+static const char *const hs_log_fixed[] = {"ts", "level", "event", "req_id", "src"};
+#define HS_LOG_FIXED_N (sizeof(hs_log_fixed) / sizeof(hs_log_fixed[0]))
+
+static HS_RESULT hs_log_put_str(struct hs_buf *b, const char *s)
 {
-    json_object_object_add_ex(obj, key, value, JSON_C_OBJECT_ADD_CONSTANT_KEY);
+    if (s == NULL) {
+        return hs_buf_put_str(b, "null");
+    }
+    return hs_json_put_string(b, s, strlen(s), HS_JSON_UTF8_REPLACE);
 }
 
-static void hs_log_add_src(json_object *obj, const char *key, const char *file, int line)
+/* "file:line" with the file's base name (cut at HS_LOG_SRC_FILE_MAX bytes). */
+static HS_RESULT hs_log_put_src(struct hs_buf *b, const char *file, int line)
 {
     const char *base = file != NULL ? strrchr(file, '/') : NULL;
     base = base != NULL ? base + 1 : (file != NULL ? file : "?");
-    char src[128];
-    /* file:line; a long file name is truncated, which only shortens the diagnostic. */
-    (void)snprintf(src, sizeof(src), "%s:%d", base, line);
-    hs_log_add(obj, key, json_object_new_string(src));
+    char src[HS_LOG_SRC_FILE_MAX + 16];
+    size_t n = strnlen(base, HS_LOG_SRC_FILE_MAX);
+    memcpy(src, base, n);
+    src[n++] = ':';
+    char digits[12];
+    size_t d = sizeof(digits);
+    unsigned int v = line < 0 ? 0U : (unsigned int)line;
+    do {
+        digits[--d] = (char)('0' + v % 10U);
+        v /= 10U;
+    } while (v != 0 && d > 0);
+    memcpy(src + n, digits + d, sizeof(digits) - d);
+    n += sizeof(digits) - d;
+    return hs_json_put_string(b, src, n, HS_JSON_UTF8_REPLACE);
 }
 
-static json_object *hs_log_hex(const unsigned char *p, size_t n)
+static HS_RESULT hs_log_put_hex(struct hs_buf *b, const unsigned char *p, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     if (p == NULL) {
-        return NULL;
+        return hs_buf_put_str(b, "null");
     }
-    char text[2 * HS_LOG_HEX_MAX];
-    char *w = text;
-    const unsigned char *end = p + (n < HS_LOG_HEX_MAX ? n : HS_LOG_HEX_MAX);
-    for (const unsigned char *q = p; q < end; q++) {
-        *w++ = digits[*q >> 4];
-        *w++ = digits[*q & 0x0f];
-    }
-    return json_object_new_string_len(text, (int)(w - text));
+    HS_GUARD(hs_buf_put_byte(b, '"'));
+    HS_GUARD(hs_buf_put_hex(b, p, n < HS_LOG_HEX_MAX ? n : HS_LOG_HEX_MAX));
+    return hs_buf_put_byte(b, '"');
 }
 
-static json_object *hs_log_error_object(void)
+/* The thread's last error as an object: code, class, at, and ckr, ossl, errno, detail when
+ * set. e is the copy taken before the line was begun. */
+static HS_RESULT hs_log_put_error(struct hs_buf *b, const struct hs_error *e)
 {
-    const struct hs_error *e = hs_error_last();
-    json_object *o = json_object_new_object();
-    if (o == NULL) {
-        return NULL;
-    }
-    hs_log_add(o, "code", json_object_new_string(hs_code_name(e->code)));
-    hs_log_add(o, "class", json_object_new_int((int32_t)hs_code_class(e->code)));
-    hs_log_add_src(o, "at", e->file, e->line);
+    HS_GUARD(hs_buf_put_byte(b, '{'));
+    HS_GUARD(hs_json_put_name(b, "code", true));
+    HS_GUARD(hs_log_put_str(b, hs_code_name(e->code)));
+    HS_GUARD(hs_json_put_name(b, "class", false));
+    HS_GUARD(hs_json_put_int(b, (int32_t)hs_code_class(e->code)));
+    HS_GUARD(hs_json_put_name(b, "at", false));
+    HS_GUARD(hs_log_put_src(b, e->file, e->line));
     if (e->ckr_name != NULL) {
-        hs_log_add(o, "ckr", json_object_new_string(e->ckr_name));
+        HS_GUARD(hs_json_put_name(b, "ckr", false));
+        HS_GUARD(hs_log_put_str(b, e->ckr_name));
     }
     if (e->ossl != 0) {
-        hs_log_add(o, "ossl", json_object_new_uint64(e->ossl));
+        HS_GUARD(hs_json_put_name(b, "ossl", false));
+        HS_GUARD(hs_json_put_uint(b, e->ossl));
     }
     if (e->sys_errno != 0) {
-        hs_log_add(o, "errno", json_object_new_int(e->sys_errno));
+        HS_GUARD(hs_json_put_name(b, "errno", false));
+        HS_GUARD(hs_json_put_int(b, e->sys_errno));
     }
     if (e->detail[0] != '\0') {
-        hs_log_add(o, "detail", json_object_new_string(e->detail));
+        HS_GUARD(hs_json_put_name(b, "detail", false));
+        HS_GUARD(hs_json_put_string(b, e->detail, strnlen(e->detail, sizeof(e->detail)),
+                                    HS_JSON_UTF8_REPLACE));
     }
-    return o;
+    return hs_buf_put_byte(b, '}');
 }
 
-static json_object *hs_log_value(const struct hs_log_field *f)
+static HS_RESULT hs_log_put_value(struct hs_buf *b, const struct hs_log_field *f,
+                                  const struct hs_error *e)
 {
     switch (f->type) {
     case HS_LOG_T_STR:
-        return f->v.s != NULL ? json_object_new_string(f->v.s) : NULL;
+        return hs_log_put_str(b, f->v.s);
     case HS_LOG_T_INT:
-        return json_object_new_int64(f->v.i);
+        return hs_json_put_int(b, f->v.i);
     case HS_LOG_T_BOOL:
-        return json_object_new_boolean(f->v.b);
+        return hs_buf_put_str(b, f->v.b ? "true" : "false");
     case HS_LOG_T_HEX:
-        return hs_log_hex(f->v.bytes.p, f->v.bytes.n);
+        return hs_log_put_hex(b, f->v.bytes.p, f->v.bytes.n);
     case HS_LOG_T_ERROR:
-        return hs_log_error_object();
+        return hs_log_put_error(b, e);
     case HS_LOG_T_END:
     default:
-        return NULL;
+        return hs_buf_put_str(b, "null");
     }
 }
 
-static void hs_log_putp(json_object **o)
+/* Whether two member names are the same (most differ in their first byte). */
+static bool hs_log_same_name(const char *a, const char *b)
 {
-    json_object_put(*o);
+    return a == b || (a[0] == b[0] && strcmp(a, b) == 0);
 }
+
+/* The index of the last field named key, or SIZE_MAX when none is. */
+static size_t hs_log_last_named(const struct hs_log_field *fields, size_t n, const char *key)
+{
+    size_t found = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        found = fields[i].key != NULL && hs_log_same_name(fields[i].key, key) ? i : found;
+    }
+    return found;
+}
+
+/* Whether field i's name was written already: a fixed member's, or an earlier field's. */
+static bool hs_log_name_taken(const struct hs_log_field *fields, size_t i)
+{
+    for (size_t k = 0; k < HS_LOG_FIXED_N; k++) {
+        if (hs_log_same_name(fields[i].key, hs_log_fixed[k])) {
+            return true;
+        }
+    }
+    for (size_t j = 0; j < i; j++) {
+        if (fields[j].key != NULL && hs_log_same_name(fields[j].key, fields[i].key)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The fixed member k: its own value, or that of the last field of its name. */
+static HS_RESULT hs_log_put_fixed(struct hs_buf *b, size_t k, const char *const fixed[],
+                                  const struct hs_log_field *fields, size_t n,
+                                  const struct hs_error *e)
+{
+    HS_GUARD(hs_json_put_name(b, hs_log_fixed[k], k == 0));
+    size_t over = hs_log_last_named(fields, n, hs_log_fixed[k]);
+    if (over != SIZE_MAX) {
+        return hs_log_put_value(b, &fields[over], e);
+    }
+    return hs_log_put_str(b, fixed[k]);
+}
+
+static HS_RESULT hs_log_build(struct hs_buf *b, const char *const fixed[], const char *file,
+                              int line, const struct hs_log_field *fields, const struct hs_error *e)
+{
+    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
+    unsigned char *room = NULL;
+    HS_GUARD(hs_buf_reserve(b, HS_LOG_LINE_START, &room));
+    size_t n = 0;
+    while (fields != NULL && fields[n].type != HS_LOG_T_END) {
+        n++;
+    }
+    HS_GUARD(hs_buf_put_byte(b, '{'));
+    for (size_t k = 0; k < HS_LOG_FIXED_N; k++) {
+        if (k == HS_LOG_FIXED_N - 1 && hs_log_last_named(fields, n, "src") == SIZE_MAX) {
+            HS_GUARD(hs_json_put_name(b, "src", false));
+            HS_GUARD(hs_log_put_src(b, file, line));
+            continue;
+        }
+        HS_GUARD(hs_log_put_fixed(b, k, fixed, fields, n, e));
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fields[i].key == NULL || hs_log_name_taken(fields, i)) {
+            continue;
+        }
+        HS_GUARD(hs_json_put_name(b, fields[i].key, false));
+        HS_GUARD(hs_log_put_value(b, &fields[hs_log_last_named(fields, n, fields[i].key)], e));
+    }
+    return hs_buf_put_str(b, "}\n");
+}
+
+/* Each thread builds its lines in a buffer of its own, kept between lines (one allocation per
+ * thread, not two per line) and freed when the thread ends; one that grew beyond
+ * HS_LOG_LINE_KEEP for a long line is given back after it. */
+#define HS_LOG_LINE_KEEP (4 * HS_LOG_LINE_START)
+
+static pthread_key_t hs_log_line_key;
+static pthread_once_t hs_log_line_once = PTHREAD_ONCE_INIT;
+static bool hs_log_line_key_ok;
+static _Thread_local struct hs_buf *hs_log_tls_line;
+
+static void hs_log_line_free(void *p)
+{
+    hs_buf_free(p);
+}
+
+static void hs_log_line_key_make(void)
+{
+    hs_log_line_key_ok = pthread_key_create(&hs_log_line_key, hs_log_line_free) == 0;
+}
+
+/* The thread's line buffer, empty; NULL when out of memory. */
+static struct hs_buf *hs_log_line_get(void)
+{
+    if (hs_log_tls_line != NULL) {
+        hs_buf_reset(hs_log_tls_line);
+        return hs_log_tls_line;
+    }
+    (void)pthread_once(&hs_log_line_once, hs_log_line_key_make);
+    struct hs_buf *b = hs_buf_new(HS_LOG_LINE_MAX);
+    /* Without a key to free it at thread exit, a buffer lives for one line only. */
+    if (b != NULL && hs_log_line_key_ok && pthread_setspecific(hs_log_line_key, b) == 0) {
+        hs_log_tls_line = b;
+    }
+    return b;
+}
+
+/* Gives the line buffer back when it is not the thread's kept one or grew too big. */
+static void hs_log_line_put(struct hs_buf *b)
+{
+    if (b == NULL || (b == hs_log_tls_line && hs_buf_len(b) <= HS_LOG_LINE_KEEP)) {
+        return;
+    }
+    if (b == hs_log_tls_line) {
+        (void)pthread_setspecific(hs_log_line_key, NULL);
+        hs_log_tls_line = NULL;
+    }
+    hs_buf_free(b);
+}
+
+HS_DEFINE_FREEP(hs_log_line_putp, struct hs_buf, hs_log_line_put)
 
 void hs_log_emit(enum hs_log_level level, const char *event, const char *file, int line,
                  const struct hs_log_field *fields)
@@ -184,29 +332,23 @@ void hs_log_emit(enum hs_log_level level, const char *event, const char *file, i
     if (level < hs_log_threshold || level > HS_LOG_ERROR) {
         return;
     }
-    HS_DEFER(json_object *obj = json_object_new_object(), hs_log_putp);
-    if (obj == NULL) {
+    /* Building the line must not disturb the error the caller may be about to handle. */
+    struct hs_error saved = *hs_error_last();
+    char ts[32];
+    hs_log_timestamp(ts);
+    const char *const fixed[] = {ts, hs_log_level_names[level], event != NULL ? event : "?",
+                                 hs_log_tls_req_id, NULL};
+    HS_DEFER(struct hs_buf *text = hs_log_line_get(), hs_log_line_putp);
+    if (hs_failed(hs_log_build(text, fixed, file, line, fields, &saved))) {
+        hs_error_restore(&saved);
         atomic_fetch_add(&hs_log_drops, 1);
         return;
     }
-    char ts[32];
-    hs_log_timestamp(ts);
-    hs_log_add(obj, "ts", json_object_new_string(ts));
-    hs_log_add(obj, "level", json_object_new_string(hs_log_level_names[level]));
-    hs_log_add(obj, "event", json_object_new_string(event != NULL ? event : "?"));
-    hs_log_add(obj, "req_id", json_object_new_string(hs_log_tls_req_id));
-    hs_log_add_src(obj, "src", file, line);
-    for (size_t i = 0; fields != NULL && fields[i].type != HS_LOG_T_END; i++) {
-        if (fields[i].key != NULL) {
-            hs_log_add(obj, fields[i].key, hs_log_value(&fields[i]));
-        }
-    }
-    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     FILE *out = hs_log_stream != NULL ? hs_log_stream : stdout;
+    size_t len = hs_buf_len(text);
     /* One locked stdio call per line keeps concurrent lines whole. */
     flockfile(out);
-    int ok = text != NULL && fputs(text, out) >= 0 && fputc('\n', out) != EOF && fflush(out) == 0;
+    bool ok = fwrite(hs_buf_data(text), 1, len, out) == len && fflush(out) == 0;
     funlockfile(out);
     if (!ok) {
         atomic_fetch_add(&hs_log_drops, 1);

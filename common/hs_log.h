@@ -1,5 +1,8 @@
 /*
- * hs_log: structured JSON logging, one object per line, built with json-c.
+ * hs_log: structured JSON logging, one object per line, written by hs_json's bounded writer
+ * (the bytes json-c printed from an object of the same members; never format strings). A string
+ * that is not well-formed UTF-8 is logged with U+FFFD for each bad byte; a field repeating a
+ * name replaces its value in place; a line over 64 KiB is dropped and counted.
  *
  * Every line carries ts (UTC, RFC 3339 with milliseconds), level, event (dotted, e.g.
  * "sign.cert.issued"), req_id (the thread's current request, "" when none) and src (file:line),

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "common/hs_defer.h"
+#include "common/hs_digest.h"
 #include "pkcs11/internal.h"
 
 HS_DEFINE_FREEP(p11_ecdsa_sig_freep, ECDSA_SIG, ECDSA_SIG_free)
@@ -202,7 +203,8 @@ static HS_RESULT p11_sign_input(enum p11_sig_alg alg, const unsigned char *data,
         return HS_OK;
     }
     unsigned int n = 0;
-    const EVP_MD *md = alg == P11_SIG_ECDSA_SHA256 ? EVP_sha256() : EVP_sha384();
+    const EVP_MD *md = alg == P11_SIG_ECDSA_SHA256 ? hs_digest_sha256() : hs_digest_sha384();
+    HS_ENSURE_MSG(md != NULL, HS_ERR_CRYPTO, "the ECDSA digest is not available");
     HS_GUARD_OSSL(EVP_Digest(data, len, digest, &n, md, NULL), HS_ERR_CRYPTO);
     *in = digest;
     *in_len = n;

@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "common/hs_defer.h"
+#include "common/hs_digest.h"
 #include "common/hs_log.h"
 #include "pkcs11/p11_evp.h"
 #include "pkcs11/p11_sign.h"
@@ -577,8 +578,8 @@ static HS_RESULT sgn_leaf_digests(struct sgn_leaf *leaf)
 {
     struct sgn_cert_der parts;
     HS_GUARD(sgn_cert_der_split(leaf->der, leaf->der_len, &parts));
-    HS_ENSURE(SHA256(parts.tbs, parts.tbs_len, leaf->tbs_sha256) != NULL, HS_ERR_CRYPTO);
-    HS_ENSURE(SHA256(leaf->der, leaf->der_len, leaf->cert_sha256) != NULL, HS_ERR_CRYPTO);
+    HS_GUARD(hs_sha256(parts.tbs, parts.tbs_len, leaf->tbs_sha256));
+    HS_GUARD(hs_sha256(leaf->der, leaf->der_len, leaf->cert_sha256));
     return HS_OK;
 }
 

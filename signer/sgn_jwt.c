@@ -6,12 +6,13 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "common/hs_defer.h"
+#include "common/hs_digest.h"
 #include "common/hs_json.h"
 #include "common/hs_log.h"
+#include "common/hs_rand.h"
 #include "pkcs11/p11_sign.h"
 
 #define SGN_JWK_COORD_MAX 66 /* bytes of an EC coordinate (P-521 bound; we use up to 48) */
@@ -31,11 +32,17 @@ static const struct sgn_jwt_alg_entry sgn_jwt_algs[] = {
     {"EdDSA", P11_SIG_EDDSA},
 };
 
+/* base64url of the JWS header {"alg":"ES256","typ":"JWT","kid":"<43>"}: at most 4/3 of ~70 */
+#define SGN_JWT_HEADER_B64_MAX 128
+
 struct sgn_jwt_key {
     struct p11_key *key;
     const char *alg; /* static name from sgn_jwt_algs */
     enum p11_sig_alg sig_alg;
     char kid[SGN_KID_LEN + 1];
+    /* The header is the same for every token of the key: encoded once, in sgn_jwt_key_new. */
+    char header_b64[SGN_JWT_HEADER_B64_MAX];
+    size_t header_b64_len;
 };
 
 /* --- JWK ----------------------------------------------------------------------------------- */
@@ -419,6 +426,38 @@ HS_RESULT sgn_jwks_parse(const char *text, size_t len, struct sgn_jwk_entry out[
     return HS_OK;
 }
 
+/* ,"name":"value" (the comma unless first); value must be well-formed UTF-8. */
+static HS_RESULT sgn_json_put_str(struct hs_buf *b, const char *name, const char *v, bool first)
+{
+    HS_GUARD(hs_json_put_name(b, name, first));
+    return hs_error_context(hs_json_put_string(b, v, strlen(v), HS_JSON_UTF8_STRICT), name);
+}
+
+/* ,"name":v */
+static HS_RESULT sgn_json_put_int(struct hs_buf *b, const char *name, int64_t v)
+{
+    HS_GUARD(hs_json_put_name(b, name, false));
+    return hs_json_put_int(b, v);
+}
+
+/* RFC 7515 §4.1: {"alg":...,"typ":"JWT","kid":...}, the bytes json-c printed from an object of
+ * these members, base64url-encoded into k->header_b64. */
+static HS_RESULT sgn_jwt_header(struct sgn_jwt_key *k)
+{
+    HS_DEFER(struct hs_buf *json = hs_buf_new(SGN_JWT_PART_MAX), hs_buf_freep);
+    HS_DEFER(struct hs_buf *b64 = hs_buf_new(SGN_JWT_HEADER_B64_MAX), hs_buf_freep);
+    HS_ENSURE(json != NULL && b64 != NULL, HS_ERR_NOMEM);
+    HS_GUARD(hs_buf_put_byte(json, '{'));
+    HS_GUARD(sgn_json_put_str(json, "alg", k->alg, true));
+    HS_GUARD(sgn_json_put_str(json, "typ", "JWT", false));
+    HS_GUARD(sgn_json_put_str(json, "kid", k->kid, false));
+    HS_GUARD(hs_buf_put_byte(json, '}'));
+    HS_GUARD(hs_buf_put_b64url(b64, hs_buf_data(json), hs_buf_len(json)));
+    memcpy(k->header_b64, hs_buf_data(b64), hs_buf_len(b64));
+    k->header_b64_len = hs_buf_len(b64);
+    return HS_OK;
+}
+
 /* --- keys ---------------------------------------------------------------------------------- */
 
 HS_RESULT sgn_jwt_key_new(struct p11_key *key, const char *alg, struct sgn_jwt_key **out)
@@ -444,6 +483,7 @@ HS_RESULT sgn_jwt_key_new(struct p11_key *key, const char *alg, struct sgn_jwt_k
     HS_GUARD(sgn_jwk_thumbprint(p11_key_get0_public(key), k->kid));
     k->alg = entry->name;
     k->sig_alg = entry->alg;
+    HS_GUARD(sgn_jwt_header(k));
     k->key = p11_key_up_ref(key);
     *out = k;
     k = NULL;
@@ -541,35 +581,6 @@ static HS_RESULT sgn_claim_check(const char *name, const char *v)
     return HS_OK;
 }
 
-/* Appends base64url(JSON of obj). */
-static HS_RESULT sgn_put_json_b64url(struct hs_buf *out, json_object *obj)
-{
-    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
-    HS_ENSURE(text != NULL, HS_ERR_NOMEM);
-    size_t n = strlen(text);
-    HS_ENSURE(n <= SGN_JWT_PART_MAX, HS_ERR_INPUT_TOO_LARGE);
-    return hs_buf_put_b64url(out, (const unsigned char *)text, n);
-}
-
-static HS_RESULT sgn_jwt_header(const struct sgn_jwt_key *k, struct hs_buf *out)
-{
-    HS_DEFER(json_object *h = json_object_new_object(), hs_json_putp);
-    HS_ENSURE(h != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_json_add_str(h, "alg", k->alg));
-    HS_GUARD(sgn_json_add_str(h, "typ", "JWT"));
-    HS_GUARD(sgn_json_add_str(h, "kid", k->kid));
-    return sgn_put_json_b64url(out, h);
-}
-
-static HS_RESULT sgn_json_add_int(json_object *obj, const char *key, int64_t v)
-{
-    json_object *n = json_object_new_int64(v);
-    HS_ENSURE(n != NULL, HS_ERR_NOMEM);
-    HS_ENSURE(json_object_object_add(obj, key, n) == 0, HS_ERR_NOMEM);
-    return HS_OK;
-}
-
 bool sgn_jwt_claim_reserved(const char *name)
 {
     static const char *const reserved[] = {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf"};
@@ -581,8 +592,9 @@ bool sgn_jwt_claim_reserved(const char *name)
     return false;
 }
 
-/* Adds the members of extra (a JSON object, NULL = none) to b, each a new reference. */
-static HS_RESULT sgn_jwt_claims_extra(json_object *b, json_object *extra)
+/* Appends the members of extra (a JSON object, NULL = none): each name escaped as json-c
+ * would, each value as json-c prints it. */
+static HS_RESULT sgn_jwt_claims_extra(struct hs_buf *b, json_object *extra)
 {
     if (extra == NULL) {
         return HS_OK;
@@ -593,38 +605,61 @@ static HS_RESULT sgn_jwt_claims_extra(json_object *b, json_object *extra)
     {
         HS_ENSURE_MSG(!sgn_jwt_claim_reserved(name), HS_ERR_INPUT_FIELD,
                       "claim %s is set by the signer", name);
-        HS_GUARD(hs_json_add(b, name, json_object_get(v)));
+        size_t n = 0;
+        const char *text = json_object_to_json_string_length(
+            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        HS_ENSURE(text != NULL, HS_ERR_NOMEM);
+        HS_GUARD(hs_error_context(hs_json_put_name(b, name, false), "extra claim name"));
+        HS_GUARD(hs_buf_put(b, text, n));
     }
     return HS_OK;
 }
 
-static HS_RESULT sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti, struct hs_buf *out)
+/* The claims set (RFC 7519 §4.1) in the order and bytes json-c printed from an object of them:
+ * iss, sub, aud, iat, nbf, exp, jti, cnf (RFC 8705 §3.1) when bound, then extra's members.
+ * HS_ERR_INPUT_TOO_LARGE beyond SGN_JWT_PART_MAX bytes. */
+static HS_RESULT sgn_jwt_claims_json(const struct sgn_jwt_claims *c, const char *jti,
+                                     struct hs_buf *b)
 {
-    HS_DEFER(json_object *b = json_object_new_object(), hs_json_putp);
-    HS_ENSURE(b != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_json_add_str(b, "iss", c->iss));
-    HS_GUARD(sgn_json_add_str(b, "sub", c->sub));
-    HS_GUARD(sgn_json_add_str(b, "aud", c->aud));
-    HS_GUARD(sgn_json_add_int(b, "iat", (int64_t)c->now));
-    HS_GUARD(sgn_json_add_int(b, "nbf", (int64_t)c->now));
-    HS_GUARD(sgn_json_add_int(b, "exp", (int64_t)c->now + c->ttl_s));
-    HS_GUARD(sgn_json_add_str(b, "jti", jti));
+    HS_GUARD(hs_buf_put_byte(b, '{'));
+    HS_GUARD(sgn_json_put_str(b, "iss", c->iss, true));
+    HS_GUARD(sgn_json_put_str(b, "sub", c->sub, false));
+    HS_GUARD(sgn_json_put_str(b, "aud", c->aud, false));
+    HS_GUARD(sgn_json_put_int(b, "iat", (int64_t)c->now));
+    HS_GUARD(sgn_json_put_int(b, "nbf", (int64_t)c->now));
+    HS_GUARD(sgn_json_put_int(b, "exp", (int64_t)c->now + c->ttl_s));
+    HS_GUARD(sgn_json_put_str(b, "jti", jti, false));
     if (c->x5t_s256 != NULL) {
         /* RFC 8705 §3.1: the token is bound to the client certificate it was issued to. */
-        HS_DEFER(json_object *cnf = json_object_new_object(), hs_json_putp);
-        HS_ENSURE(cnf != NULL, HS_ERR_NOMEM);
-        HS_GUARD(sgn_json_add_str(cnf, "x5t#S256", c->x5t_s256));
-        HS_ENSURE(json_object_object_add(b, "cnf", cnf) == 0, HS_ERR_NOMEM);
-        cnf = NULL;
+        HS_GUARD(hs_json_put_name(b, "cnf", false));
+        HS_GUARD(hs_buf_put_byte(b, '{'));
+        HS_GUARD(sgn_json_put_str(b, "x5t#S256", c->x5t_s256, true));
+        HS_GUARD(hs_buf_put_byte(b, '}'));
     }
     HS_GUARD(sgn_jwt_claims_extra(b, c->extra));
-    return sgn_put_json_b64url(out, b);
+    return hs_buf_put_byte(b, '}');
 }
 
+/* Appends base64url(claims JSON). */
+static HS_RESULT sgn_jwt_claims(const struct sgn_jwt_claims *c, const char *jti, struct hs_buf *out)
+{
+    HS_DEFER(struct hs_buf *json = hs_buf_new(SGN_JWT_PART_MAX), hs_buf_freep);
+    HS_ENSURE(json != NULL, HS_ERR_NOMEM);
+    unsigned char *room = NULL;
+    HS_GUARD(hs_buf_reserve(json, SGN_JWT_PART_MAX / 4, &room));
+    hs_result r = sgn_jwt_claims_json(c, jti, json);
+    HS_ENSURE_MSG(r.code != HS_ERR_BOUNDS, HS_ERR_INPUT_TOO_LARGE,
+                  "the claims are longer than %d bytes", SGN_JWT_PART_MAX);
+    HS_GUARD(r);
+    return hs_buf_put_b64url(out, hs_buf_data(json), hs_buf_len(json));
+}
+
+/* 128 random bits, base64url (RFC 7519 §4.1.7: unique per token). Public once issued, so they
+ * come from hs_rand's per-thread stock. */
 static HS_RESULT sgn_jti_new(char out[SGN_JTI_LEN + 1])
 {
     unsigned char raw[16];
-    HS_GUARD_OSSL(RAND_bytes(raw, sizeof(raw)), HS_ERR_CRYPTO);
+    HS_GUARD(hs_rand_public(raw, sizeof(raw)));
     HS_DEFER(struct hs_buf *b = hs_buf_new(SGN_JTI_LEN + 1), hs_buf_freep);
     HS_ENSURE(b != NULL, HS_ERR_NOMEM);
     HS_GUARD(hs_buf_put_b64url(b, raw, sizeof(raw)));
@@ -634,6 +669,7 @@ static HS_RESULT sgn_jti_new(char out[SGN_JTI_LEN + 1])
     return HS_OK;
 }
 
+/* Signs into out (empty): header.claims, then .signature (RFC 7515 §7.1). */
 static HS_RESULT sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct sgn_jwt_claims *c,
                                       struct hs_buf *out, char jti[SGN_JTI_LEN + 1])
 {
@@ -643,21 +679,21 @@ static HS_RESULT sgn_jwt_sign_checked(const struct sgn_jwt_key *k, const struct 
     HS_ENSURE_MSG(c->ttl_s >= 1 && c->ttl_s <= SGN_JWT_TTL_MAX_S, HS_ERR_INPUT_RANGE,
                   "token lifetime must be 1..%d seconds", SGN_JWT_TTL_MAX_S);
     HS_GUARD(sgn_jti_new(jti));
-    HS_DEFER(struct hs_buf *token = hs_buf_new(SGN_JWT_MAX), hs_buf_freep);
-    HS_ENSURE(token != NULL, HS_ERR_NOMEM);
-    HS_GUARD(sgn_jwt_header(k, token));
-    HS_GUARD(hs_buf_put_byte(token, '.'));
-    HS_GUARD(sgn_jwt_claims(c, jti, token));
+    /* Room for a typical token up front: one allocation, no growth. */
+    unsigned char *room = NULL;
+    HS_GUARD(hs_buf_reserve(out, SGN_JWT_MAX / 8, &room));
+    HS_GUARD(hs_buf_put(out, k->header_b64, k->header_b64_len));
+    HS_GUARD(hs_buf_put_byte(out, '.'));
+    HS_GUARD(sgn_jwt_claims(c, jti, out));
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    HS_ENSURE(SHA256(hs_buf_data(token), hs_buf_len(token), digest) != NULL, HS_ERR_CRYPTO);
+    HS_GUARD(hs_sha256(hs_buf_data(out), hs_buf_len(out), digest));
     HS_DEFER(struct hs_buf *sig = hs_buf_new(P11_SIG_MAX), hs_buf_freep);
     HS_ENSURE(sig != NULL, HS_ERR_NOMEM);
     /* RFC 7518 §3.4: ECDSA JWS signatures are the fixed-length r||s, not DER. */
-    HS_GUARD(p11_sign(k->key, k->sig_alg, P11_SIG_FORMAT_RAW, hs_buf_data(token), hs_buf_len(token),
-                      sig));
-    HS_GUARD(hs_buf_put_byte(token, '.'));
-    HS_GUARD(hs_buf_put_b64url(token, hs_buf_data(sig), hs_buf_len(sig)));
-    HS_GUARD(hs_buf_put(out, hs_buf_data(token), hs_buf_len(token)));
+    HS_GUARD(
+        p11_sign(k->key, k->sig_alg, P11_SIG_FORMAT_RAW, hs_buf_data(out), hs_buf_len(out), sig));
+    HS_GUARD(hs_buf_put_byte(out, '.'));
+    HS_GUARD(hs_buf_put_b64url(out, hs_buf_data(sig), hs_buf_len(sig)));
     /* One audited line per outcome: this one, or sign.jwt.failed. */
     hs_log(HS_LOG_INFO, "sign.jwt.issued", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
            HS_LOG_STR("key_label", p11_key_label(k->key)), HS_LOG_STR("kid", k->kid),
@@ -673,9 +709,11 @@ HS_RESULT sgn_jwt_sign(const struct sgn_jwt_key *k, const struct sgn_jwt_claims 
     HS_ENSURE_REF(k);
     HS_ENSURE_REF(c);
     HS_ENSURE_REF(out);
+    HS_ENSURE(hs_buf_len(out) == 0, HS_ERR_INTERNAL);
     char jti[SGN_JTI_LEN + 1] = "";
     hs_result r = sgn_jwt_sign_checked(k, c, out, jti);
     if (hs_failed(r)) {
+        hs_buf_reset(out);
         hs_log(HS_LOG_WARN, "sign.jwt.failed", HS_LOG_AUDIT, HS_LOG_STR("caller", c->requester),
                HS_LOG_STR("kid", k->kid), HS_LOG_STR("aud", c->aud), HS_LOG_ERR());
         return r;

@@ -119,8 +119,10 @@ struct sgn_jwt_claims {
 bool sgn_jwt_claim_reserved(const char *name);
 
 /* Signs a JWT with header {alg, typ "JWT", kid} and claims {iss, sub, aud, iat, nbf, exp,
- * jti (128 random bits), cnf when c->x5t_s256 is set, then c->extra's members}, and appends the compact form to
- * out. Writes the jti into jti_out. Emits one audit event, "sign.jwt.issued" (caller, kid, aud,
+ * jti (128 random bits), cnf when c->x5t_s256 is set, then c->extra's members} and writes
+ * the compact form into out, which must be empty (HS_ERR_INTERNAL otherwise) and is left empty
+ * on failure. Header and claims are the bytes json-c prints for objects of these members
+ * (hs_json's writer; the extra members' values printed by json-c). Writes the jti into jti_out. Emits one audit event, "sign.jwt.issued" (caller, kid, aud,
  * jti, SHA-256 of the signing input) or "sign.jwt.failed". Errors: HS_ERR_INPUT_FIELD /
  * HS_ERR_INPUT_RANGE / HS_ERR_INPUT_TOO_LARGE for bad claims, HS_ERR_HSM_*, HS_ERR_CRYPTO,
  * HS_ERR_BOUNDS. */

@@ -5,7 +5,7 @@
 # start-to-ready time, and optionally a perf profile. Not a test; http_bench.sh stays the
 # measure of record.
 #   tests/bench/cpu_loop.sh [--type p256|rsa2048] [--seconds S] [--rounds R] [--perf ROW]
-#                           [--compare BIN]
+#                           [--compare BIN] [--callgrind ROW]
 #     --compare BIN      each round also runs hsmsignd binary BIN (say, a copy of the build
 #                        before a change) first, on the same token: before/after in one run
 #     --starts N         only start and stop hsmsignd N times (and BIN, alternating, with
@@ -13,6 +13,11 @@
 #     --fresh            with --starts: each start on a new (absent) inventory, as http_bench.sh
 #                        starts each hsmsignd; without it every start after the first opens the
 #                        inventory the first one made
+#     --callgrind cert|token  run hsmsignd (and BIN, with --compare) under valgrind's callgrind
+#                        and print the instructions it executes per request of that row (Ir per
+#                        request, user space, SoftHSM included): a count the other loads of a
+#                        shared machine do not move, unlike CPU time (no hardware counters here);
+#                        the last dump stays in the build directory for callgrind_annotate
 #     --perf cert|token  perf-record hsmsignd (DWARF call graphs) under that row afterwards and
 #                        print the top symbols, self and inclusive
 # HSMSIGN_BENCH_BUILD names the Release build directory (default build-rel); HSMSIGN_LOOP_KEEP=1
@@ -30,6 +35,8 @@ perf_row=
 compare=
 starts=0
 fresh=0
+cg_row=
+ready_s=10
 while [ $# -gt 0 ]; do
     case "$1" in
         --type) type=${2:?}; shift 2 ;;
@@ -39,8 +46,9 @@ while [ $# -gt 0 ]; do
         --compare) compare=${2:?}; shift 2 ;;
         --starts) starts=${2:?}; shift 2 ;;
         --fresh) fresh=1; shift ;;
+        --callgrind) cg_row=${2:?}; shift 2 ;;
         *) echo "usage: $0 [--type p256|rsa2048] [--seconds S] [--rounds R] [--perf ROW]" \
-               "[--compare BIN] [--starts N [--fresh]]" >&2
+               "[--compare BIN] [--starts N [--fresh]] [--callgrind ROW]" >&2
            exit 2 ;;
     esac
 done
@@ -127,7 +135,7 @@ sig=(--sigv4 "$region/execute-api" --user "$akid:$tmp/secret"
 # start_server BIN: starts it and prints the time from exec to the first 200 from /healthz.
 start_server() {
     local probe ready t0
-    "$bin/http_load" --url "$url/healthz" --ready 10 >"$tmp/ready.out" &
+    "$bin/http_load" --url "$url/healthz" --ready "$ready_s" >"$tmp/ready.out" &
     probe=$!
     sleep 0.2
     t0=${EPOCHREALTIME/./}
@@ -165,6 +173,40 @@ if [ "$starts" -gt 0 ]; then
         grep "^$who " "$tmp/starts" | awk '{ print $5 }' | sort -g | awk -v w="$who" '
             { v[NR] = $1 } END { if (NR) printf "%s start to ready over %d starts: min %.1f ms, " \
                 "median %.1f ms\n", w, NR, v[1], v[int((NR + 1) / 2)] }'
+    done
+    exit 0
+fi
+if [ -n "$cg_row" ]; then
+    case "$cg_row" in
+        cert) p=/v1/certificates b=$tmp/cert.json e='"certificate"' ;;
+        token) p=/v1/tokens b=$tmp/token.json e='"token"' ;;
+        *) echo "--callgrind: cert or token" >&2; exit 2 ;;
+    esac
+    ready_s=120
+    for ((i = 0; i < rounds; i++)); do
+        for who in ${compare:+base} this; do
+            target=$bin/hsmsignd
+            [ "$who" = this ] || target=$compare
+            printf '#!/bin/sh\nexec valgrind -q --tool=callgrind --callgrind-out-file=%s "%s" "$@"\n' \
+                "$tmp/cg.$who.%p" "$target" >"$tmp/cg-$who.sh"
+            chmod +x "$tmp/cg-$who.sh"
+            start_server "$tmp/cg-$who.sh" "$who (callgrind)" >/dev/null
+            # A few requests first (first-use costs), then counters zeroed, then the measure.
+            "$bin/http_load" --url "$url$p" --concurrency 2 --seconds 2 --warmup 0 \
+                --body-file "$b" "${sig[@]}" --expect "$e" >/dev/null
+            callgrind_control -z "$svc_pid" >/dev/null
+            n=$("$bin/http_load" --url "$url$p" --concurrency 2 --seconds "$seconds" --warmup 0 \
+                --timeout 30 --body-file "$b" "${sig[@]}" --expect "$e" |
+                sed -n 's/.* n=\([0-9]*\) .*errors=\([0-9]*\).*/\1 \2/p')
+            callgrind_control -d "$svc_pid" >/dev/null
+            ir=$(cat "$tmp"/cg."$who".*.[0-9]* 2>/dev/null | awk '/^summary:/ { s += $2 }
+                END { print s + 0 }')
+            cat "$tmp"/cg."$who".*.[0-9]* >"$build/callgrind-$type-$cg_row-$who.out" 2>/dev/null || true
+            rm -f "$tmp"/cg."$who".*
+            echo "$who $cg_row $n" | awk -v ir="$ir" '{ n = $3 + $4
+                printf "%s %-6s n=%d Ir_per_req=%.0f\n", $1, $2, n, (n > 0 ? ir / n : 0) }'
+            stop_server
+        done
     done
     exit 0
 fi

@@ -15,6 +15,7 @@
 /* The lines written by the calls in between hs_log_capture_begin and _end, parsed. */
 struct capture {
     FILE *f;
+    char raw[LINE_MAX_BYTES]; /* the first line as written */
     json_object *lines[LINES_MAX];
     size_t n;
 };
@@ -36,6 +37,9 @@ static void capture_end(struct capture *c)
     rewind(c->f);
     char line[LINE_MAX_BYTES];
     while (c->n < LINES_MAX && fgets(line, sizeof(line), c->f) != NULL) {
+        if (c->n == 0) {
+            memcpy(c->raw, line, sizeof(line));
+        }
         c->lines[c->n] = json_tokener_parse(line);
         HS_CHECK(c->lines[c->n] != NULL);
         c->n++;
@@ -48,6 +52,13 @@ static void capture_free(struct capture *c)
 {
     for (size_t i = 0; i < c->n; i++) {
         json_object_put(c->lines[i]);
+    }
+}
+
+static void json_tokener_free_p(json_tokener **t)
+{
+    if (*t != NULL) {
+        json_tokener_free(*t);
     }
 }
 
@@ -93,6 +104,34 @@ HS_TEST(fields_render_as_typed_json)
     HS_CHECK(json_object_object_get_ex(l, "i", &v) && json_object_get_int64(v) == -5);
 }
 
+/* A string field that is not well-formed UTF-8 still gives a line a strict reader takes (each
+ * bad byte as U+FFFD; json-c's tree wrote the raw bytes), and a field named twice keeps its first
+ * place with the last value, as json-c's object did. */
+HS_TEST(bad_utf8_is_replaced_and_repeated_fields_keep_the_last_value)
+{
+    HS_DEFER(struct capture c, capture_free);
+    capture_begin(&c);
+    hs_log(HS_LOG_INFO, "test.utf8", HS_LOG_STR("who", "a\xff\xc3("), HS_LOG_INT("n", 1),
+           HS_LOG_STR("last", "x"), HS_LOG_INT("n", 2));
+    capture_end(&c);
+    HS_CHECK(c.n == 1);
+    if (c.n != 1) {
+        return;
+    }
+    HS_DEFER(json_tokener *tok = json_tokener_new(), json_tokener_free_p);
+    HS_CHECK(tok != NULL);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    HS_DEFER(json_object *strict = json_tokener_parse_ex(tok, c.raw, (int)strlen(c.raw)),
+             hs_json_putp);
+    HS_CHECK(strict != NULL);
+    HS_CHECK(strcmp(str_of(c.lines[0], "who"), "a\xef\xbf\xbd\xef\xbf\xbd(") == 0);
+    json_object *v = NULL;
+    HS_CHECK(json_object_object_get_ex(c.lines[0], "n", &v) && json_object_get_int64(v) == 2);
+    HS_CHECK(json_object_object_length(c.lines[0]) == 8);
+    const char *n_at = strstr(c.raw, "\"n\":");
+    HS_CHECK(n_at != NULL && strstr(c.raw, "\"src\":") < n_at && n_at < strstr(c.raw, "\"last\":"));
+}
+
 /* ts is RFC 3339 UTC with milliseconds, and follows the clock across a second boundary (the
  * formatted second is kept per thread between lines). */
 HS_TEST(timestamp_is_rfc3339_ms_and_follows_the_clock)
@@ -133,6 +172,7 @@ int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
         HS_TEST_CASE(fields_render_as_typed_json),
+        HS_TEST_CASE(bad_utf8_is_replaced_and_repeated_fields_keep_the_last_value),
         HS_TEST_CASE(timestamp_is_rfc3339_ms_and_follows_the_clock),
         HS_TEST_END,
     });
