@@ -36,10 +36,12 @@ struct p11_sched {
     pthread_mutex_t lock; /* guards everything below */
     size_t slots;
     size_t in_flight;
-    double limit;        /* adaptive in-flight limit, P11_SCHED_LIMIT_MIN..slots (AIMD) */
-    uint64_t epoch;      /* decreases of the limit so far; an admission remembers it */
-    uint64_t seq;        /* arrivals that queued */
-    uint64_t admissions; /* of every class */
+    double limit;           /* adaptive in-flight limit, P11_SCHED_LIMIT_MIN..slots (AIMD) */
+    unsigned int growth_ms; /* pacing of the limit's growth; P11_SCHED_GROWTH_UNPACED: none */
+    uint64_t grown_at_us;   /* when the limit last went up or down */
+    uint64_t epoch;         /* decreases of the limit so far; an admission remembers it */
+    uint64_t seq;           /* arrivals that queued */
+    uint64_t admissions;    /* of every class */
     size_t nclasses;
     unsigned int default_class;
     size_t max_queue;
@@ -77,6 +79,9 @@ static HS_RESULT p11_sched_config_check(const struct p11_sched_config *cfg, size
                   "at most %d scheduler classes", P11_SCHED_CLASSES_MAX);
     HS_ENSURE_MSG(cfg->max_queue <= P11_SCHED_QUEUE_MAX, HS_ERR_INPUT_CONFIG,
                   "scheduler max_queue must be at most %d", P11_SCHED_QUEUE_MAX);
+    HS_ENSURE_MSG(
+        cfg->growth_ms <= P11_SCHED_GROWTH_MAX_MS || cfg->growth_ms == P11_SCHED_GROWTH_UNPACED,
+        HS_ERR_INPUT_CONFIG, "scheduler growth_ms must be at most %u", P11_SCHED_GROWTH_MAX_MS);
     HS_ENSURE_MSG(cfg->queue_timeout_ms <= P11_SCHED_TIMEOUT_MAX_MS, HS_ERR_INPUT_CONFIG,
                   "scheduler queue_timeout_ms must be at most %u", P11_SCHED_TIMEOUT_MAX_MS);
     for (size_t i = 0; i < cfg->nclasses; i++) {
@@ -97,6 +102,7 @@ HS_RESULT p11_sched_new(const struct p11_sched_config *cfg, size_t slots, struct
     pthread_mutex_init(&s->lock, NULL);
     s->slots = slots;
     s->limit = (double)slots;
+    s->growth_ms = cfg->growth_ms != 0 ? cfg->growth_ms : P11_SCHED_DEFAULT_GROWTH_MS;
     s->nclasses = cfg->nclasses != 0 ? cfg->nclasses : 1;
     for (size_t i = 0; i < s->nclasses; i++) {
         s->classes[i].weight = cfg->nclasses != 0 ? cfg->weights[i] : 1;
@@ -376,8 +382,18 @@ static void p11_sched_adapt_locked(struct p11_sched *s, enum p11_sched_outcome o
         double next = s->limit * P11_SCHED_LIMIT_DECREASE;
         s->limit = next > (double)P11_SCHED_LIMIT_MIN ? next : (double)P11_SCHED_LIMIT_MIN;
         s->epoch++;
-    } else if (outcome == P11_SCHED_OUTCOME_OK) {
-        double next = s->limit + 1.0 / s->limit;
+        s->grown_at_us = p11_sched_now_us();
+    } else if (outcome == P11_SCHED_OUTCOME_OK && s->limit < (double)s->slots) {
+        double step = 1.0 / s->limit;
+        if (s->growth_ms != P11_SCHED_GROWTH_UNPACED) {
+            /* At most one slot per growth_ms: this step waits step x growth_ms after the last. */
+            uint64_t now = p11_sched_now_us();
+            if ((double)(now - s->grown_at_us) < step * s->growth_ms * 1000.0) {
+                return;
+            }
+            s->grown_at_us = now;
+        }
+        double next = s->limit + step;
         s->limit = next < (double)s->slots ? next : (double)s->slots;
     }
 }

@@ -20,7 +20,9 @@
  *     answered with throttling (p11_sched_leave with P11_SCHED_OUTCOME_THROTTLED) multiplies
  *     it by P11_SCHED_LIMIT_DECREASE, at most once per round of operations (answers of
  *     operations admitted before the last decrease do not count again), and each success adds
- *     1 / limit. Against a rate-limited HSM (CloudHSM) the queue then forms here, where the
+ *     1 / limit, paced to at most one slot per growth_ms (25 ms): against a 2 ms round trip,
+ *     TCP's one slot per round of successes would probe the HSM's cap every few ms, and each
+ *     probe throttles someone, a certificate as often as a token. Against a rate-limited HSM (CloudHSM) the queue then forms here, where the
  *     shares apply, rather than at the HSM, which refuses whoever arrives. A throttled
  *     operation re-enters (p11_sched_retry) at the head of its class's queue: first in its
  *     class, but its class still waits for its share like any other; re-entries are not
@@ -43,8 +45,11 @@
 #define P11_SCHED_TIMEOUT_MAX_MS 60000U /* longest queue_timeout_ms */
 #define P11_SCHED_DEFAULT_QUEUE 64      /* per class, when max_queue is 0 */
 #define P11_SCHED_DEFAULT_TIMEOUT_MS 2000U
-#define P11_SCHED_LIMIT_MIN 1U       /* the adaptive limit never goes below this */
-#define P11_SCHED_LIMIT_DECREASE 0.7 /* factor applied to the limit on throttling */
+#define P11_SCHED_LIMIT_MIN 1U          /* the adaptive limit never goes below this */
+#define P11_SCHED_LIMIT_DECREASE 0.7    /* factor applied to the limit on throttling */
+#define P11_SCHED_DEFAULT_GROWTH_MS 25U /* measured: see docs/capacity.md */
+#define P11_SCHED_GROWTH_MAX_MS 10000U
+#define P11_SCHED_GROWTH_UNPACED UINT32_MAX
 
 struct p11_sched_config {
     size_t nclasses;                             /* 1..P11_SCHED_CLASSES_MAX; 0 = one class */
@@ -52,6 +57,11 @@ struct p11_sched_config {
     unsigned int default_class; /* class of a thread that set none (p11_sched_class_swap) */
     size_t max_queue; /* waiting new callers per class (not retries); 0 = P11_SCHED_DEFAULT_QUEUE */
     unsigned int queue_timeout_ms; /* longest wait for a slot, ms; 0 = the default (2000) */
+    /* After throttling, the limit grows back by 1 / limit per success but by at most one slot
+     * per this many ms (0 = P11_SCHED_DEFAULT_GROWTH_MS): how often it probes the HSM's rate,
+     * and so how often some operation is throttled at the HSM's cap. P11_SCHED_GROWTH_UNPACED:
+     * by every success at once (TCP's congestion avoidance as is; the unit tests). */
+    unsigned int growth_ms;
 };
 
 /* Counters of one class, for /metrics and tests. */

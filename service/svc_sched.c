@@ -32,7 +32,8 @@ static HS_RESULT svc_sched_shares(json_object *shares, struct p11_sched_config *
 
 static HS_RESULT svc_sched_parse(json_object *sch, struct p11_sched_config *out)
 {
-    static const char *const allowed[] = {"shares", "max_queue", "queue_timeout_ms", NULL};
+    static const char *const allowed[] = {"shares", "max_queue", "queue_timeout_ms",
+                                          "limit_growth_ms", NULL};
     HS_GUARD(hs_json_check_keys(sch, allowed, "scheduler"));
     json_object *shares = NULL;
     HS_GUARD(hs_json_get_typed(sch, "shares", false, json_type_object, &shares));
@@ -45,8 +46,12 @@ static HS_RESULT svc_sched_parse(json_object *sch, struct p11_sched_config *out)
                              (int64_t)out->max_queue, &q));
     HS_GUARD(hs_json_get_int(sch, "queue_timeout_ms", false, 1, P11_SCHED_TIMEOUT_MAX_MS,
                              out->queue_timeout_ms, &t));
+    int64_t g = 0;
+    HS_GUARD(hs_json_get_int(sch, "limit_growth_ms", false, 1, P11_SCHED_GROWTH_MAX_MS,
+                             P11_SCHED_DEFAULT_GROWTH_MS, &g));
     out->max_queue = (size_t)q;
     out->queue_timeout_ms = (unsigned int)t;
+    out->growth_ms = (unsigned int)g;
     return HS_OK;
 }
 

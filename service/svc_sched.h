@@ -9,12 +9,13 @@
  *
  *   "scheduler": {"shares": {"certificate": 50, "token": 25, "ssh": 15, "crl": 5,
  *                            "background": 5},
- *                 "max_queue": 64, "queue_timeout_ms": 2000}
+ *                 "max_queue": 64, "queue_timeout_ms": 2000, "limit_growth_ms": 25}
  *
  * A share is 1..P11_SCHED_WEIGHT_MAX (a weight: only the ratios matter); max_queue (callers of
  * one class waiting for a slot, 1..P11_SCHED_QUEUE_MAX) and queue_timeout_ms (how long one
  * waits, 1..P11_SCHED_TIMEOUT_MAX_MS) bound the wait: past either the operation fails with
- * HS_ERR_HSM_OVERLOADED (503 with Retry-After).
+ * HS_ERR_HSM_OVERLOADED (503 with Retry-After). limit_growth_ms (1..P11_SCHED_GROWTH_MAX_MS)
+ * paces the adaptive in-flight limit's growth after throttling (p11_sched_config.growth_ms).
  */
 #ifndef SVC_SCHED_H
 #define SVC_SCHED_H

@@ -461,10 +461,22 @@ chsm_load() {
         --expect "$expect" --busy-status 503
 }
 
+# sched_counters: hsmsignd's scheduler counters from /metrics (public), one "NAME VALUE" a line:
+# throttling answers met and admissions per class, and the certificate class's wait.
+sched_counters() {
+    curl -sS -m 10 "$svc_url/metrics" | awk '
+        $1 ~ /^hsmsign_sched_(throttled|admitted)_total\{class="(certificate|token)"\}$/ ||
+        $1 == "hsmsign_sched_wait_seconds_total{class=\"certificate\"}" ||
+        $1 == "hsmsign_sched_waited_total{class=\"certificate\"}" { print $1, $2 }'
+}
+
 # chsm_flood ROW: P-256 certificates at concurrency 8 while a second http_load floods
-# POST /v1/tokens at concurrency 32 for the whole run (warm-up included).
+# POST /v1/tokens at concurrency 32 for the whole run (warm-up included). Afterwards
+# R[flood-diag] says, for the whole flood, how often the token throttled each class and how long
+# certificates waited for a token slot (the scheduler's counters, before/after).
 chsm_flood() {
-    local row=$1 fp
+    local row=$1 fp before after
+    before=$(sched_counters)
     "$bin/http_load" --url "$svc_url/v1/tokens" --concurrency 32 \
         --seconds "$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { print s + w + 0.5 }')" \
         --warmup 0 --server-pid "$svc_pid" --body-file "$tmp/token.json" "${sigv4_args[@]}" \
@@ -477,6 +489,20 @@ chsm_flood() {
         broken=1
     fi
     R[chsm-flood-tokens:32:runs]+="$(cat "$tmp/flood.out")"$'\n'
+    after=$(sched_counters)
+    R[flood-diag]=$(printf '%s\n--\n%s\n' "$before" "$after" | awk '
+        $0 == "--" { after = 1; next }
+        { v[$1] += after ? $2 : -$2 }
+        END {
+            c = "{class=\"certificate\"}"; t = "{class=\"token\"}"
+            ca = v["hsmsign_sched_admitted_total" c]; ta = v["hsmsign_sched_admitted_total" t]
+            w = v["hsmsign_sched_waited_total" c]
+            pc = ca > 0 ? 100 * v["hsmsign_sched_throttled_total" c] / ca : 0
+            pt = ta > 0 ? 100 * v["hsmsign_sched_throttled_total" t] / ta : 0
+            mw = w > 0 ? 1e6 * v["hsmsign_sched_wait_seconds_total" c] / w : 0
+            printf("throttling answers met: certificate %d of %d admitted (%.2f%%), token %d of %d (%.2f%%); certificates that waited for a slot: %d, mean wait %.0f us",
+                v["hsmsign_sched_throttled_total" c], ca, pc, v["hsmsign_sched_throttled_total" t],
+                ta, pt, w, mw) }')
 }
 
 # cloudhsm_issuer NAME KEY_TYPE JWT_TYPE JWT_ALG P11_CASE SSH_TYPE: one token and ceremony, then
@@ -724,6 +750,7 @@ Each row: POST /v1/certificates (the flood: /v1/tokens) with SigV4 from a closed
   certs/s over it. "pool 8": hsmsignd's default sizing (token.pool_size 8, limits.workers 8).
 flood: P-256 certificate p99 at c=8 on hsm2m x2 while a token flood (c=32, the same token)
   runs, ÷ its p99 without the flood: $flood_ratio (999: no certificate answered at all)
+  during the flood, ${R[flood-diag]:-no scheduler counters}
 EOF
     echo
     c8c() { [ -n "${R[$1:8:invalid]:-}" ] && echo - || val "$1:8:$2"; }

@@ -139,7 +139,10 @@ check_fails "(d) max_queue 0 is refused" 'max_queue' "$HSMSIGND" --check-config 
 write_config ', "throttle_deadline_ms": 0'
 check_fails "(d) throttle_deadline_ms 0 is refused" 'throttle_deadline_ms' \
     "$HSMSIGND" --check-config cfg/hsmsignd.json
-write_config "" ', "scheduler": {"shares": {"certificate": 60, "token": 20, "ssh": 10, "crl": 5, "background": 5}, "max_queue": 32, "queue_timeout_ms": 1500}'
+write_config "" ', "scheduler": {"limit_growth_ms": 10001}'
+check_fails "(d) limit_growth_ms over 10000 is refused" 'limit_growth_ms' \
+    "$HSMSIGND" --check-config cfg/hsmsignd.json
+write_config "" ', "scheduler": {"shares": {"certificate": 60, "token": 20, "ssh": 10, "crl": 5, "background": 5}, "max_queue": 32, "queue_timeout_ms": 1500, "limit_growth_ms": 10}'
 check "(d) a complete scheduler member is accepted" \
     sh -c "'$HSMSIGND' --check-config cfg/hsmsignd.json 2>&1 | grep -qx 'cfg/hsmsignd.json: ok'"
 

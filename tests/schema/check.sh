@@ -125,7 +125,7 @@ cat >full-a.json <<EOF
   "limits": {"max_connections": 256, "max_connections_per_ip": 32, "request_timeout_seconds": 10,
              "connection_timeout_seconds": 30, "workers": 8, "shutdown_grace_seconds": 10},
   "scheduler": {"shares": {"certificate": 50, "token": 25, "ssh": 15, "crl": 5, "background": 5},
-                "max_queue": 64, "queue_timeout_ms": 2000},
+                "max_queue": 64, "queue_timeout_ms": 2000, "limit_growth_ms": 25},
   "ssh": {"user_ca": ["ssh-user-ca-2", "ssh-user-ca-1"], "host_ca": ["ssh-host-ca-1"],
           "krl_validity_seconds": 3600,
           "keygen": {"workers": 2, "queue_max": 64, "result_ttl_seconds": 300,

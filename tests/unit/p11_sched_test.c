@@ -30,7 +30,8 @@ static struct p11_sched *sched_new(size_t slots, size_t nclasses, const unsigned
     struct p11_sched_config cfg = {.nclasses = nclasses,
                                    .default_class = 0,
                                    .max_queue = max_queue,
-                                   .queue_timeout_ms = timeout_ms};
+                                   .queue_timeout_ms = timeout_ms,
+                                   .growth_ms = P11_SCHED_GROWTH_UNPACED};
     for (size_t i = 0; i < nclasses; i++) {
         cfg.weights[i] = weights[i];
     }
@@ -590,6 +591,48 @@ HS_TEST(a_throttled_operation_stays_ahead_of_its_class)
     HS_CHECK(stats_of(s, A).in_flight == 0 && stats_of(s, A).queued == 0);
 }
 
+/* Paced growth (the default): after a throttling answer the limit grows back by 1 / limit per
+ * success but by at most one slot per growth_ms, however many successes come at once; each
+ * step waits step x growth_ms after the one before (here 600 ms, from 5.6: about 107 ms). */
+HS_TEST(the_limit_grows_back_by_at_most_one_slot_per_growth_ms)
+{
+    struct p11_sched_config cfg = {.nclasses = 1, .weights = {1}, .growth_ms = 600};
+    HS_DEFER(struct p11_sched *s = NULL, p11_sched_freep);
+    HS_CHECK_OK(p11_sched_new(&cfg, 8, &s));
+    if (s == NULL) {
+        return;
+    }
+    struct p11_sched_ticket t;
+    HS_CHECK_OK(p11_sched_enter(s, A, &t));
+    p11_sched_leave(s, &t, P11_SCHED_OUTCOME_THROTTLED);
+    HS_CHECK(limit_is(s, 8.0 * 0.7));
+    /* A burst of successes right after the decrease: no growth yet. */
+    for (int i = 0; i < 20; i++) {
+        HS_CHECK_OK(p11_sched_enter(s, A, &t));
+        p11_sched_leave(s, &t, P11_SCHED_OUTCOME_OK);
+    }
+    HS_CHECK(limit_is(s, 8.0 * 0.7));
+    /* After a step's time, one step; the successes right after it add nothing. */
+    sleep_ms(150);
+    for (int i = 0; i < 20; i++) {
+        HS_CHECK_OK(p11_sched_enter(s, A, &t));
+        p11_sched_leave(s, &t, P11_SCHED_OUTCOME_OK);
+    }
+    HS_CHECK(limit_is(s, 5.6 + 1.0 / 5.6));
+    /* Given time, it reaches the slots and stops there. */
+    for (int round = 0; round < 40 && p11_sched_limit(s) < 8.0; round++) {
+        sleep_ms(150);
+        HS_CHECK_OK(p11_sched_enter(s, A, &t));
+        p11_sched_leave(s, &t, P11_SCHED_OUTCOME_OK);
+    }
+    HS_CHECK(limit_is(s, 8.0));
+    /* Out of range: refused. */
+    struct p11_sched_config bad = {
+        .nclasses = 1, .weights = {1}, .growth_ms = P11_SCHED_GROWTH_MAX_MS + 1};
+    struct p11_sched *b = NULL;
+    HS_CHECK_ERR(p11_sched_new(&bad, 8, &b), HS_ERR_INPUT_CONFIG);
+}
+
 int main(void)
 {
     return hs_test_main((const struct hs_test_case[]){
@@ -607,6 +650,7 @@ int main(void)
         HS_TEST_CASE(a_resting_retry_holds_its_place_in_its_class),
         HS_TEST_CASE(a_resting_retry_does_not_count_against_the_queue_bound),
         HS_TEST_CASE(a_throttled_operation_stays_ahead_of_its_class),
+        HS_TEST_CASE(the_limit_grows_back_by_at_most_one_slot_per_growth_ms),
         HS_TEST_END,
     });
 }
