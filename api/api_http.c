@@ -320,9 +320,16 @@ static bool api_http_next(struct api_http *http, struct api_http_conn *conn)
     return true;
 }
 
-/* Writes what it can of conn->out; at the end, keep-alive, linger or close. Returns false when
- * conn is no longer the I/O thread's (closed and freed, or its next request at a worker). */
-static bool api_http_write(struct api_http *http, struct api_http_conn *conn)
+/* How far api_http_send got. */
+enum api_http_sent {
+    API_HTTP_SENT_ALL,   /* conn->out is written whole */
+    API_HTTP_SENT_AGAIN, /* the socket takes no more now (EAGAIN) */
+    API_HTTP_SENT_ERROR, /* the peer is gone or the socket failed */
+};
+
+/* Sends what the non-blocking socket takes of conn->out from conn->out_off on, advancing it.
+ * Called by the I/O thread or by the worker that holds conn. */
+static enum api_http_sent api_http_send(struct api_http_conn *conn)
 {
     size_t total = hs_buf_len(conn->out);
     while (conn->out_off < total) {
@@ -333,15 +340,25 @@ static bool api_http_write(struct api_http *http, struct api_http_conn *conn)
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!api_http_watch(http, conn, EPOLLOUT)) {
-                api_http_close(http, conn);
-                return false;
-            }
-            return true;
+            return API_HTTP_SENT_AGAIN;
         } else {
-            api_http_close(http, conn);
-            return false;
+            return API_HTTP_SENT_ERROR;
         }
+    }
+    return API_HTTP_SENT_ALL;
+}
+
+/* Writes what it can of conn->out; at the end, keep-alive, linger or close. Returns false when
+ * conn is no longer the I/O thread's (closed and freed, or its next request at a worker). */
+static bool api_http_write(struct api_http *http, struct api_http_conn *conn)
+{
+    enum api_http_sent sent = api_http_send(conn);
+    if (sent == API_HTTP_SENT_AGAIN && api_http_watch(http, conn, EPOLLOUT)) {
+        return true;
+    }
+    if (sent != API_HTTP_SENT_ALL) {
+        api_http_close(http, conn);
+        return false;
     }
     hs_buf_free(conn->out);
     conn->out = NULL;
@@ -809,20 +826,9 @@ static void api_http_serve(struct api_http *http, struct api_http_conn *conn)
  * or the close). */
 static bool api_http_answer(struct api_http *http, struct api_http_conn *conn)
 {
-    if (conn->out == NULL) {
+    /* Not all sent: the I/O thread waits for room (EAGAIN) or closes (an error). */
+    if (conn->out == NULL || api_http_send(conn) != API_HTTP_SENT_ALL) {
         return false;
-    }
-    size_t total = hs_buf_len(conn->out);
-    while (conn->out_off < total) {
-        ssize_t n = send(conn->fd, hs_buf_data(conn->out) + conn->out_off, total - conn->out_off,
-                         MSG_NOSIGNAL);
-        if (n > 0) {
-            conn->out_off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            return false; /* EAGAIN: the I/O thread waits for room; an error: it closes */
-        }
     }
     return !conn->close_after && conn->pending_len == 0 && !atomic_load(&http->stopping);
 }

@@ -15,6 +15,7 @@
 
 #include "common/hs_buf.h"
 #include "common/hs_defer.h"
+#include "common/hs_digest.h"
 
 #define API_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define API_SIGV4_ALGORITHM_4A "AWS4-ECDSA-P256-SHA256"
@@ -250,15 +251,13 @@ static HS_RESULT api_sigv4_put_decoded(struct hs_buf *out, struct api_sigv4_span
     return hs_buf_commit(out, used);
 }
 
-/* SHA-256 and HMAC fetched once: EVP_sha256() and HMAC() fetch from the provider store on
- * every call, which was a third of a verification's cost. */
-static EVP_MD *api_sigv4_sha256;
+/* SHA-256 (hs_digest) and HMAC fetched once: EVP_sha256() and HMAC() fetch from the provider
+ * store on every call, which was a third of a verification's cost. */
 static EVP_MAC *api_sigv4_hmac;
 static pthread_once_t api_sigv4_fetch_once = PTHREAD_ONCE_INIT;
 
 static void api_sigv4_fetch(void)
 {
-    api_sigv4_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     api_sigv4_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
@@ -266,9 +265,9 @@ static void api_sigv4_fetch(void)
 static HS_RESULT api_sigv4_algs(const EVP_MD **md, EVP_MAC **mac)
 {
     HS_ENSURE(pthread_once(&api_sigv4_fetch_once, api_sigv4_fetch) == 0, HS_ERR_INTERNAL);
-    HS_ENSURE_MSG(api_sigv4_sha256 != NULL && api_sigv4_hmac != NULL, HS_ERR_CRYPTO,
+    *md = hs_digest_sha256();
+    HS_ENSURE_MSG(*md != NULL && api_sigv4_hmac != NULL, HS_ERR_CRYPTO,
                   "sigv4: SHA-256 or HMAC is not available");
-    *md = api_sigv4_sha256;
     *mac = api_sigv4_hmac;
     return HS_OK;
 }
