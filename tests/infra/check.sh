@@ -7,32 +7,16 @@
 #   tests/infra/check.sh            check (exit 1 on any finding)
 #   tests/infra/check.sh --write    format the .tf/.tfvars files in place first
 # Installs the pinned @cdktf packages with `npm ci` into tests/infra/node_modules when missing;
-# exits 77 (skipped) when node/npm are missing or the registry cannot be reached.
+# exits 77 (skipped) when node/npm are missing or the registry cannot be reached (a failure under
+# CI).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$here"
 
-if ! command -v node >/dev/null; then
-    [ "${CI:-}" = true ] && { echo "node missing under CI" >&2; exit 1; }
-    echo "skipped: node is not installed (Debian: apt-get install nodejs npm)" >&2
-    exit 77
-fi
-if [ ! -d node_modules/@cdktf/hcl-tools ] || [ ! -d node_modules/@cdktf/hcl2json ]; then
-    if ! command -v npm >/dev/null; then
-        echo "skipped: npm is missing; install it, then run: (cd tests/infra && npm ci --no-audit --no-fund)" >&2
-        exit 77
-    fi
-    log=$(mktemp)
-    if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
-        cat "$log" >&2
-        rm -f "$log"
-        [ "${CI:-}" = true ] && { echo "npm ci failed under CI" >&2; exit 1; }
-        echo "skipped: npm ci failed (offline?); run: (cd tests/infra && npm ci --no-audit --no-fund)" >&2
-        exit 77
-    fi
-    rm -f "$log"
-fi
+# shellcheck source-path=SCRIPTDIR/../testlib
+. "$here/../testlib/npm_ready.sh"
+npm_ready infra @cdktf/hcl-tools @cdktf/hcl2json
 
 status=0
 if [ "${1:-}" = --write ]; then
@@ -80,7 +64,7 @@ for pair in "iam_routes:IAM|IAM_OR_CERT" "public_routes:PUBLIC"; do
     fi
 done
 if command -v shellcheck >/dev/null; then
-    if shellcheck "$repo/infra/docker/entrypoint.sh" "$here/check.sh" "$here/entrypoint_test.sh" "$here/terraform_test.sh"; then
+    if shellcheck -x "$repo/infra/docker/entrypoint.sh" "$here/check.sh" "$here/entrypoint_test.sh" "$here/terraform_test.sh"; then
         echo "shellcheck: ok"
     else
         status=1

@@ -16,27 +16,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../integration/lib.sh"
 require openssl jq
 cd "$here" || exit 1
-if ! command -v node >/dev/null; then
-    [ "${CI:-}" = true ] && { echo "node missing under CI" >&2; exit 1; }
-    echo "skipped: node is not installed (Debian: apt-get install nodejs npm)" >&2
-    exit 77
-fi
-if [ ! -d node_modules/aws4fetch ]; then
-    if ! command -v npm >/dev/null; then
-        [ "${CI:-}" = true ] && { echo "npm missing under CI" >&2; exit 1; }
-        echo "skipped: npm is missing; run: (cd tests/sigv4_browser && npm ci --no-audit --no-fund)" >&2
-        exit 77
-    fi
-    log=$(mktemp)
-    if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
-        cat "$log" >&2
-        rm -f "$log"
-        [ "${CI:-}" = true ] && { echo "npm ci failed under CI" >&2; exit 1; }
-        echo "skipped: npm ci failed (offline?); run: (cd tests/sigv4_browser && npm ci --no-audit --no-fund)" >&2
-        exit 77
-    fi
-    rm -f "$log"
-fi
+. "$here/../testlib/npm_ready.sh"
+npm_ready sigv4_browser aws4fetch
 work=$(mktemp -d)
 trap 'stop_hsmsignd; rm -rf "$work"' EXIT
 cd "$work" || exit 1
