@@ -1018,6 +1018,33 @@ static HS_RESULT st_ddb_list_ssh_entry(json_object *item, struct st_ddb_listing 
     return HS_OK;
 }
 
+/* The items of one Query or Scan page (what names the operation in errors): lent from reply.
+ * Errors: HS_ERR_IO when the answer has no Items array. */
+static HS_RESULT st_ddb_page_items(const struct st_ddb_reply *reply, const char *what,
+                                   json_object **items)
+{
+    HS_ENSURE_MSG(json_object_object_get_ex(reply->doc, "Items", items) &&
+                      json_object_is_type(*items, json_type_array),
+                  HS_ERR_IO, "DynamoDB %s answer without Items", what);
+    return HS_OK;
+}
+
+/* After a page: drops *start and sets it to the page's LastEvaluatedKey (a reference the caller
+ * puts), NULL after the last page. Errors: HS_ERR_IO when that key is not an object. */
+static HS_RESULT st_ddb_page_next(const struct st_ddb_reply *reply, const char *what,
+                                  json_object **start)
+{
+    json_object_put(*start);
+    *start = NULL;
+    json_object *next = NULL;
+    if (json_object_object_get_ex(reply->doc, "LastEvaluatedKey", &next)) {
+        HS_ENSURE_MSG(json_object_is_type(next, json_type_object), HS_ERR_IO,
+                      "DynamoDB %s: LastEvaluatedKey is not an object", what);
+        *start = json_object_get(next);
+    }
+    return HS_OK;
+}
+
 static HS_RESULT st_ddb_list_page(struct st_inv_ddb *d, const struct st_ddb_query *q, time_t from,
                                   json_object **start, struct st_ddb_listing *l)
 {
@@ -1026,23 +1053,13 @@ static HS_RESULT st_ddb_list_page(struct st_inv_ddb *d, const struct st_ddb_quer
     HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
     HS_GUARD(st_ddb_call(d, "Query", req, &reply));
     json_object *items = NULL;
-    json_object *next = NULL;
-    HS_ENSURE_MSG(json_object_object_get_ex(reply.doc, "Items", &items) &&
-                      json_object_is_type(items, json_type_array),
-                  HS_ERR_IO, "DynamoDB Query answer without Items");
+    HS_GUARD(st_ddb_page_items(&reply, "Query", &items));
     size_t n = json_object_array_length(items);
     for (size_t i = 0; i < n; i++) {
         json_object *item = json_object_array_get_idx(items, i);
         HS_GUARD(l->ssh ? st_ddb_list_ssh_entry(item, l) : st_ddb_list_entry(item, l));
     }
-    json_object_put(*start);
-    *start = NULL;
-    if (json_object_object_get_ex(reply.doc, "LastEvaluatedKey", &next)) {
-        HS_ENSURE_MSG(json_object_is_type(next, json_type_object), HS_ERR_IO,
-                      "DynamoDB Query: LastEvaluatedKey is not an object");
-        *start = json_object_get(next);
-    }
-    return HS_OK;
+    return st_ddb_page_next(&reply, "Query", start);
 }
 
 /* Runs q page after page into l (see list_revoked in st_dynamodb.h). */
@@ -1175,10 +1192,7 @@ static HS_RESULT st_ddb_scan_page(struct st_inv_ddb *d, const struct st_list_que
     HS_DEFER(struct st_ddb_reply reply = {0}, st_ddb_reply_clear);
     HS_GUARD(st_ddb_call(d, "Scan", req, &reply));
     json_object *items = NULL;
-    json_object *next = NULL;
-    HS_ENSURE_MSG(json_object_object_get_ex(reply.doc, "Items", &items) &&
-                      json_object_is_type(items, json_type_array),
-                  HS_ERR_IO, "DynamoDB Scan answer without Items");
+    HS_GUARD(st_ddb_page_items(&reply, "Scan", &items));
     size_t n = json_object_array_length(items);
     t->scanned += n;
     HS_ENSURE_MSG(t->scanned <= ST_DDB_LIST_SCAN_MAX, HS_ERR_IO,
@@ -1196,14 +1210,7 @@ static HS_RESULT st_ddb_scan_page(struct st_inv_ddb *d, const struct st_list_que
             st_ddb_top_offer(t, rec);
         }
     }
-    json_object_put(*start);
-    *start = NULL;
-    if (json_object_object_get_ex(reply.doc, "LastEvaluatedKey", &next)) {
-        HS_ENSURE_MSG(json_object_is_type(next, json_type_object), HS_ERR_IO,
-                      "DynamoDB Scan: LastEvaluatedKey is not an object");
-        *start = json_object_get(next);
-    }
-    return HS_OK;
+    return st_ddb_page_next(&reply, "Scan", start);
 }
 
 static HS_RESULT st_ddb_list_records(struct st_inventory *inv, const struct st_list_query *q,
