@@ -56,7 +56,7 @@ build=${HSMSIGN_BENCH_BUILD:-$repo/build-bench}
 seconds=5
 warmup=1
 envs_list=(1 4 8 16)
-http_concs=(8 16)
+http_concs=(1 8 16)
 shared_inv=0
 while [ $# -gt 0 ]; do
     case "$1" in
