@@ -444,7 +444,8 @@ for kind in cert token; do
 done
 cat <<EOF
 
-E / c: Lambda execution environments (hsmsignd processes, one invocation each at a time) /
+E / c: Lambda execution environments (hsmsignd processes, one invocation each at a time; here
+  they share this machine's $(nproc) cores with the stand-in, where in Lambda each has its own) /
   HTTP client concurrency (http_load connections). inv/s: good invocations (answers) per second.
 p50 / p99: Lambda: the invocation's time inside the environment (/next answered -> response
   received, what Lambda bills); HTTP: the client's request latency.
