@@ -38,6 +38,10 @@ struct aws_lambda_runtime {
     char port[AWS_LAMBDA_PORT_MAX + 1];
     int fd; /* -1: not connected */
     const volatile sig_atomic_t *stop;
+    /* During a POST: *stop is not looked at. An answer being delivered is never abandoned (the
+     * invocation's work, a certificate already committed, would be lost); the POST ends with
+     * the Runtime API's answer or its timeout, and the loop stops after it. */
+    bool posting;
     struct aws_lambda_http *parser;
 };
 
@@ -127,7 +131,7 @@ static long long aws_lambda_now_ms(void)
 
 static bool aws_lambda_stop_set(const struct aws_lambda_runtime *l)
 {
-    return l->stop != NULL && *l->stop != 0;
+    return !l->posting && l->stop != NULL && *l->stop != 0;
 }
 
 /* Waits until fd is ready for events, in slices of AWS_LAMBDA_STOP_POLL_MS so that *stop is
@@ -347,8 +351,8 @@ static HS_RESULT aws_lambda_get_next(struct aws_lambda_runtime *l, struct aws_la
 }
 
 /* POST body (JSON) to path with connect and total timeouts; error_type (may be NULL) becomes
- * Lambda-Runtime-Function-Error-Type. A transport failure is HS_ERR_IO; any HTTP status is
- * left in r->status for the caller. */
+ * Lambda-Runtime-Function-Error-Type. *stop does not cut it short (see posting). A transport
+ * failure is HS_ERR_IO; any HTTP status is left in r->status for the caller. */
 static HS_RESULT aws_lambda_post(struct aws_lambda_runtime *l, const char *path,
                                  const struct hs_buf *body, const char *error_type,
                                  struct aws_lambda_reply *r)
@@ -357,7 +361,9 @@ static HS_RESULT aws_lambda_post(struct aws_lambda_runtime *l, const char *path,
     HS_ENSURE(head != NULL, HS_ERR_NOMEM);
     HS_GUARD(aws_lambda_head(l, "POST", path, body, error_type, head));
     long long deadline = aws_lambda_now_ms() + AWS_LAMBDA_POST_TIMEOUT_MS;
+    l->posting = true;
     hs_result res = aws_lambda_exchange(l, head, body, deadline, r);
+    l->posting = false;
     if (hs_failed(res)) {
         char why[sizeof(hs_error_last()->detail)];
         memcpy(why, hs_error_last()->detail, sizeof(why));

@@ -72,7 +72,9 @@ HS_RESULT aws_lambda_runtime_next(struct aws_lambda_runtime *rt, struct aws_lamb
                                   bool *stopped);
 
 /* POSTs payload (JSON, borrowed) as inv's response; *runtime_status is what the Runtime API
- * answered (202 when accepted). Errors: HS_ERR_IO (a transport failure, or 500: "non-recoverable
+ * answered (202 when accepted). A stop (SIGTERM) while it is under way does not abandon it: the
+ * POST completes, or fails after its timeout, and the next aws_lambda_runtime_next sees the
+ * stop at once. Errors: HS_ERR_IO (a transport failure, or 500: "non-recoverable
  * state, the runtime should exit"), HS_ERR_INTERNAL, HS_ERR_NOMEM. */
 HS_RESULT aws_lambda_runtime_respond(struct aws_lambda_runtime *rt,
                                      const struct aws_lambda_invocation *inv,

@@ -293,6 +293,39 @@ check "SIGTERM while waiting in /next stops hsmsignd cleanly (exit 0; sanitizer 
     clean_stop
 stop_runtime
 
+# --- SIGTERM during an invocation: its answer is still posted, then a clean stop ---------------
+# (docker stop, the Runtime Interface Emulator: Lambda itself signals only between invocations.)
+# The token is the CloudHSM-shaped module with a 300 ms round trip, so the certificate's C_Sign
+# is under way when SIGTERM comes. The proxy response must reach the Runtime API (the
+# certificate is already in the inventory by then) and hsmsignd exit 0, not abandon its POST.
+start_runtime "$work/rt-term"
+write_config cfg/term.json
+sed -i "s|\"module\": \"$module\"|\"module\": \"${HSMSIGN_CLOUDHSM_LIB:?}\"|" cfg/term.json
+HSMSIGN_CLOUDHSM_MODULE=$module HSMSIGN_CLOUDHSM_SHAPE=rtt_ms=300 AWS_LAMBDA_RUNTIME_API=$rt_api \
+    HSMSIGN_CONFIG=cfg/term.json "$hsmsignd" >out/term.log 2>&1 &
+lambda_pid=$!
+term_mid_invocation() {
+    grep -q '"module": *"[^"]*hs_p11_cloudhsm' cfg/term.json || return 1
+    idle || return 1 # started (token login on the shaped module), waiting in /next
+    enqueue term-cert out/ev-cert.json || return 1
+    for _ in $(seq 1 100); do
+        grep -q '"term-cert"' "$rt_out/delivered.jsonl" 2>/dev/null && break
+        sleep 0.02
+    done
+    sleep 0.05 # into the invocation: its C_Sign takes 300 ms
+    kill -TERM "$lambda_pid"
+    wait "$lambda_pid"
+    local rc=$?
+    lambda_pid=
+    [ "$rc" -eq 0 ] || { echo "     exit $rc"; tail -n 5 out/term.log; return 1; }
+    [ -s "$rt_out/term-cert.json" ] &&
+        record_ok term-cert 'r["kind"] == "response" and p["statusCode"] == 200 and "certificate" in j' &&
+        grep -q '"event":"service.stopped"' out/term.log
+}
+check "SIGTERM during an invocation: its certificate is still answered, then exit 0" \
+    term_mid_invocation
+stop_runtime
+
 # --- the inventory locked by another connection: 503 inventory_unavailable, Retry-After ----------
 # Another process holds SQLite's write lock past the busy timeout (5 s) while a certificate
 # event is answered: the proxy response is a 503 JSON error with Retry-After, no certificate,
