@@ -227,7 +227,7 @@ check "whoami (a principal no rule names) -> 200 with no rules" \
     test "$(call stranger GET /v1/whoami)" = 200
 check "  ... rules [] and not admin" jq_resp '.permissions.rules == [] and .admin == false'
 check "no secret in a whoami answer" \
-    bash -c "! grep -qF \"\$(cat '$work/out/alice.secret')\" '$work/out/resp' && ! grep -q pin '$work/out/resp'"
+    bash -c "! grep -qF -f '$work/out/alice.secret' '$work/out/resp' && ! grep -q pin '$work/out/resp'"
 check "POST /v1/whoami -> 405" test "$(call alice POST /v1/whoami '{}')" = 405
 
 # --- 3. GET /v1/certificates -------------------------------------------------------------------
