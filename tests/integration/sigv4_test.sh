@@ -42,6 +42,8 @@ sigv4_curl_cfg out/curl.cfg "$akid" out/secret
 sigv4_curl_cfg out/session.curl "$sakid" out/session.secret
 sigv4_curl_cfg out/wrong.curl "$akid" out/wrong.secret
 sigv4_curl_cfg out/unknown.curl AKIAUNKNOWN000000000 out/secret
+check "the curl configs holding the secrets are 0600" \
+    test "$(stat -c %a out/curl.cfg out/session.curl out/wrong.curl out/unknown.curl | sort -u)" = 600
 
 # The whole hsmsignd configuration, in one place so that new sections (a policy) are added here.
 write_config() {
