@@ -2,8 +2,9 @@
  * What only the SQLite inventory does, against real database files (no mocks, no HSM); the
  * behaviour every store shares is st_conformance_test.c's. Here: group commit really groups
  * (one commit per put when they come one by one, fewer under concurrency; a duplicate fails
- * only its own record of a batch; reads do not wait for the writer); a record whose put
- * returned survives SIGKILL of the process; a commit that fails (the WAL cannot grow past
+ * only its own record of a batch; reads do not wait for the writer); a put returns only after
+ * a sync of the WAL holding it (a counting VFS); a record whose put returned survives SIGKILL of
+ * the process; a commit that fails (the WAL cannot grow past
  * RLIMIT_FSIZE) fails every operation of its batch and leaves nothing visible; a database
  * locked by another connection past the busy timeout fails the put alone; the file is 0600 and
  * in WAL mode, and foreign, newer or unsafe files are refused; a schema 1 file (before record
@@ -18,6 +19,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +305,214 @@ static void *crash_main(void *arg)
         }
     }
     return NULL;
+}
+
+/* --- a VFS that counts syncs ----------------------------------------------------------------- */
+
+/* SQLite's default VFS ("unix") with every file wrapped, so a test sees each xSync SQLite makes
+ * (https://sqlite.org/c3ref/vfs.html, https://sqlite.org/c3ref/io_methods.html): the WAL's
+ * separately from the rest. Registered as the default for one case, so the store's own
+ * sqlite3_open_v2(..., NULL) calls use it. */
+struct cf_file {
+    sqlite3_file base;
+    sqlite3_file *real; /* the unix VFS's file, in the same allocation, after this struct */
+    bool wal;
+};
+
+static sqlite3_vfs *cf_real;
+static sqlite3_vfs cf_vfs;
+static atomic_ulong cf_wal_syncs;
+static atomic_ulong cf_other_syncs;
+
+static sqlite3_file *cf(sqlite3_file *f)
+{
+    return ((struct cf_file *)f)->real;
+}
+
+static int cf_close(sqlite3_file *f)
+{
+    return cf(f)->pMethods->xClose(cf(f));
+}
+
+static int cf_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
+{
+    return cf(f)->pMethods->xRead(cf(f), buf, n, off);
+}
+
+static int cf_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
+{
+    return cf(f)->pMethods->xWrite(cf(f), buf, n, off);
+}
+
+static int cf_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    return cf(f)->pMethods->xTruncate(cf(f), size);
+}
+
+static int cf_sync(sqlite3_file *f, int flags)
+{
+    int rc = cf(f)->pMethods->xSync(cf(f), flags);
+    if (rc == SQLITE_OK) {
+        atomic_fetch_add(((struct cf_file *)f)->wal ? &cf_wal_syncs : &cf_other_syncs, 1);
+    }
+    return rc;
+}
+
+static int cf_file_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+    return cf(f)->pMethods->xFileSize(cf(f), size);
+}
+
+static int cf_lock(sqlite3_file *f, int level)
+{
+    return cf(f)->pMethods->xLock(cf(f), level);
+}
+
+static int cf_unlock(sqlite3_file *f, int level)
+{
+    return cf(f)->pMethods->xUnlock(cf(f), level);
+}
+
+static int cf_check_reserved(sqlite3_file *f, int *out)
+{
+    return cf(f)->pMethods->xCheckReservedLock(cf(f), out);
+}
+
+static int cf_file_control(sqlite3_file *f, int op, void *arg)
+{
+    return cf(f)->pMethods->xFileControl(cf(f), op, arg);
+}
+
+static int cf_sector_size(sqlite3_file *f)
+{
+    return cf(f)->pMethods->xSectorSize(cf(f));
+}
+
+static int cf_device(sqlite3_file *f)
+{
+    return cf(f)->pMethods->xDeviceCharacteristics(cf(f));
+}
+
+static int cf_shm_map(sqlite3_file *f, int page, int size, int extend, void volatile **out)
+{
+    return cf(f)->pMethods->xShmMap(cf(f), page, size, extend, out);
+}
+
+static int cf_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+    return cf(f)->pMethods->xShmLock(cf(f), off, n, flags);
+}
+
+static void cf_shm_barrier(sqlite3_file *f)
+{
+    cf(f)->pMethods->xShmBarrier(cf(f));
+}
+
+static int cf_shm_unmap(sqlite3_file *f, int delete_flag)
+{
+    return cf(f)->pMethods->xShmUnmap(cf(f), delete_flag);
+}
+
+static int cf_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **out)
+{
+    return cf(f)->pMethods->xFetch(cf(f), off, n, out);
+}
+
+static int cf_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+    return cf(f)->pMethods->xUnfetch(cf(f), off, p);
+}
+
+static const sqlite3_io_methods cf_methods = {
+    .iVersion = 3,
+    .xClose = cf_close,
+    .xRead = cf_read,
+    .xWrite = cf_write,
+    .xTruncate = cf_truncate,
+    .xSync = cf_sync,
+    .xFileSize = cf_file_size,
+    .xLock = cf_lock,
+    .xUnlock = cf_unlock,
+    .xCheckReservedLock = cf_check_reserved,
+    .xFileControl = cf_file_control,
+    .xSectorSize = cf_sector_size,
+    .xDeviceCharacteristics = cf_device,
+    .xShmMap = cf_shm_map,
+    .xShmLock = cf_shm_lock,
+    .xShmBarrier = cf_shm_barrier,
+    .xShmUnmap = cf_shm_unmap,
+    .xFetch = cf_fetch,
+    .xUnfetch = cf_unfetch,
+};
+
+static int cf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)
+{
+    (void)vfs;
+    struct cf_file *c = (struct cf_file *)f;
+    c->real = (sqlite3_file *)(c + 1);
+    c->wal = (flags & SQLITE_OPEN_WAL) != 0;
+    int rc = cf_real->xOpen(cf_real, name, c->real, flags, out_flags);
+    /* The unix VFS's files are of version 3; a file it did not open has no methods. */
+    c->base.pMethods = rc == SQLITE_OK && c->real->pMethods != NULL ? &cf_methods : NULL;
+    return rc;
+}
+
+/* Makes the counting VFS SQLite's default. */
+static bool cf_register(void)
+{
+    cf_real = sqlite3_vfs_find("unix");
+    if (cf_real == NULL || cf_real->iVersion < 1) {
+        return false;
+    }
+    cf_vfs = *cf_real;
+    cf_vfs.zName = "hs-count-syncs";
+    cf_vfs.szOsFile = (int)sizeof(struct cf_file) + cf_real->szOsFile;
+    cf_vfs.xOpen = cf_open;
+    return sqlite3_vfs_register(&cf_vfs, 1) == SQLITE_OK;
+}
+
+static void cf_unregister(void)
+{
+    sqlite3_vfs_unregister(&cf_vfs);
+    sqlite3_vfs_register(cf_real, 1);
+}
+
+/* Durability at the file level, which SIGKILL (acknowledged_puts_survive_sigkill) cannot
+ * observe: the kernel keeps a killed process's writes. Every put returns only after a sync of
+ * the WAL that holds it (synchronous=FULL in WAL mode: https://sqlite.org/pragma.html#pragma_synchronous;
+ * NORMAL would sync the WAL only at checkpoints and lose the last commits on power loss), and
+ * under concurrency every commit, of several records, is synced. */
+HS_TEST(every_acknowledged_put_was_synced_to_the_wal_first)
+{
+    HS_CHECK(cf_register());
+    char path[PATH_LEN];
+    test_path("syncs", path);
+    {
+        HS_DEFER(struct st_inventory *inv = NULL, st_inventory_closep);
+        HS_CHECK_OK(st_sqlite_open(path, &inv));
+        for (int i = 0; inv != NULL && i < 8; i++) {
+            char serial[8];
+            snprintf(serial, sizeof(serial), "5c%02x", i);
+            HS_DEFER(struct st_cert_record *rec = hs_test_record_new(serial), hs_test_record_freep);
+            unsigned long before = atomic_load(&cf_wal_syncs);
+            HS_CHECK_OK(inv->ops->put(inv, rec));
+            HS_CHECK(atomic_load(&cf_wal_syncs) > before);
+        }
+        if (inv != NULL) {
+            struct st_inventory_stats s0 = stats_of(inv);
+            unsigned long w0 = atomic_load(&cf_wal_syncs);
+            int ok = 0;
+            (void)bench_run(inv, GROUP_THREADS, 0x5d, 20, &ok);
+            struct st_inventory_stats s1 = stats_of(inv);
+            HS_CHECK(ok == GROUP_THREADS * 20);
+            /* Each commit synced the WAL (a checkpoint syncs it too, before it copies pages
+             * back), and a commit held several records. */
+            HS_CHECK(s1.commits > s0.commits &&
+                     atomic_load(&cf_wal_syncs) - w0 >= s1.commits - s0.commits);
+            HS_CHECK(s1.commits - s0.commits < (uint64_t)ok);
+        }
+    }
+    cf_unregister();
 }
 
 static void crash_child(const char *path, int fd)
@@ -1106,6 +1317,7 @@ int main(void)
     int rc = hs_test_main((const struct hs_test_case[]){
         HS_TEST_CASE(duplicate_serial_fails_only_its_record_in_the_batch),
         HS_TEST_CASE(group_commit_groups_concurrent_puts),
+        HS_TEST_CASE(every_acknowledged_put_was_synced_to_the_wal_first),
         HS_TEST_CASE(acknowledged_puts_survive_sigkill),
         HS_TEST_CASE(failed_commit_fails_its_whole_batch_and_leaves_nothing),
         HS_TEST_CASE(file_is_private_and_in_wal_mode),

@@ -124,18 +124,16 @@ static long long hs_cloudhsm_now_ns(void)
     return (long long)ts.tv_sec * HS_CLOUDHSM_NS + ts.tv_nsec;
 }
 
-/* Sleeps ns nanoseconds on CLOCK_MONOTONIC, to an absolute deadline so signals do not stretch
- * it. */
-static void hs_cloudhsm_sleep(long long ns)
+/* Sleeps on CLOCK_MONOTONIC until end (nanoseconds of hs_cloudhsm_now_ns), to an absolute
+ * deadline so signals do not stretch it; returns at once when end has passed. */
+static void hs_cloudhsm_sleep_until(long long end)
 {
-    if (ns <= 0) {
+    if (end <= hs_cloudhsm_now_ns()) {
         return;
     }
-    long long end = hs_cloudhsm_now_ns() + ns;
     struct timespec ts = {(time_t)(end / HS_CLOUDHSM_NS), (long)(end % HS_CLOUDHSM_NS)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }
-    atomic_fetch_add(&hs_cloudhsm_slept_us, (unsigned long long)(ns / 1000));
 }
 
 static struct hs_cloudhsm_shape hs_cloudhsm_shape_get(void)
@@ -147,12 +145,29 @@ static struct hs_cloudhsm_shape hs_cloudhsm_shape_get(void)
 }
 
 /* One round trip to the cluster. */
-static void hs_cloudhsm_round_trip(const struct hs_cloudhsm_shape *s)
+/* A call's round trip, with the HSM's work inside it: hs_cloudhsm_trip_start before the real
+ * module's call gives the time the answer arrives (now + rtt; 0 when rtt is 0) and
+ * hs_cloudhsm_trip_end after it sleeps until then. The call lasts max(rtt, the real module's
+ * time): the published 1-2 ms per call is what a client waits for, the HSM's own work
+ * included, so SoftHSM2's signature is not added on top of the round trip. */
+static long long hs_cloudhsm_trip_start(const struct hs_cloudhsm_shape *s)
+{
+    return s->rtt_ns > 0 ? hs_cloudhsm_now_ns() + s->rtt_ns : 0;
+}
+
+static void hs_cloudhsm_trip_end(const struct hs_cloudhsm_shape *s, long long arrive)
 {
     if (s->rtt_ns > 0) {
         atomic_fetch_add(&hs_cloudhsm_net_calls, 1);
-        hs_cloudhsm_sleep(s->rtt_ns);
+        atomic_fetch_add(&hs_cloudhsm_slept_us, (unsigned long long)(s->rtt_ns / 1000));
+        hs_cloudhsm_sleep_until(arrive);
     }
+}
+
+/* A round trip with no work of the real module inside it (a throttled answer). */
+static void hs_cloudhsm_round_trip(const struct hs_cloudhsm_shape *s)
+{
+    hs_cloudhsm_trip_end(s, hs_cloudhsm_trip_start(s));
 }
 
 /* --- shape parsing ----------------------------------------------------------------------------- */
@@ -460,31 +475,39 @@ static CK_RV hs_cloudhsm_login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CH
                                CK_ULONG pin_len)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
-    hs_cloudhsm_round_trip(&s);
-    return hs_cloudhsm_real->C_Login(h, user, pin, pin_len);
+    long long arrive = hs_cloudhsm_trip_start(&s);
+    CK_RV rv = hs_cloudhsm_real->C_Login(h, user, pin, pin_len);
+    hs_cloudhsm_trip_end(&s, arrive);
+    return rv;
 }
 
 static CK_RV hs_cloudhsm_logout(CK_SESSION_HANDLE h)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
-    hs_cloudhsm_round_trip(&s);
-    return hs_cloudhsm_real->C_Logout(h);
+    long long arrive = hs_cloudhsm_trip_start(&s);
+    CK_RV rv = hs_cloudhsm_real->C_Logout(h);
+    hs_cloudhsm_trip_end(&s, arrive);
+    return rv;
 }
 
 static CK_RV hs_cloudhsm_find_objects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,
                                       CK_ULONG_PTR out_count)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
-    hs_cloudhsm_round_trip(&s);
-    return hs_cloudhsm_real->C_FindObjects(h, out, max, out_count);
+    long long arrive = hs_cloudhsm_trip_start(&s);
+    CK_RV rv = hs_cloudhsm_real->C_FindObjects(h, out, max, out_count);
+    hs_cloudhsm_trip_end(&s, arrive);
+    return rv;
 }
 
 static CK_RV hs_cloudhsm_get_attribute_value(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
                                              CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
-    hs_cloudhsm_round_trip(&s);
-    return hs_cloudhsm_real->C_GetAttributeValue(h, obj, tmpl, n);
+    long long arrive = hs_cloudhsm_trip_start(&s);
+    CK_RV rv = hs_cloudhsm_real->C_GetAttributeValue(h, obj, tmpl, n);
+    hs_cloudhsm_trip_end(&s, arrive);
+    return rv;
 }
 
 static CK_RV hs_cloudhsm_generate_key_pair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
@@ -494,15 +517,19 @@ static CK_RV hs_cloudhsm_generate_key_pair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR
                                            CK_OBJECT_HANDLE_PTR out_priv)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
-    hs_cloudhsm_round_trip(&s);
-    return hs_cloudhsm_real->C_GenerateKeyPair(h, mech, pub, npub, priv, npriv, out_pub, out_priv);
+    long long arrive = hs_cloudhsm_trip_start(&s);
+    CK_RV rv =
+        hs_cloudhsm_real->C_GenerateKeyPair(h, mech, pub, npub, priv, npriv, out_pub, out_priv);
+    hs_cloudhsm_trip_end(&s, arrive);
+    return rv;
 }
 
 static CK_RV hs_cloudhsm_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
-    hs_cloudhsm_round_trip(&s);
+    long long arrive = hs_cloudhsm_trip_start(&s);
     CK_RV rv = hs_cloudhsm_real->C_DestroyObject(h, obj);
+    hs_cloudhsm_trip_end(&s, arrive);
     if (rv == CKR_OK) {
         hs_cloudhsm_key_forget(obj);
     }
@@ -572,14 +599,16 @@ static CK_RV hs_cloudhsm_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG le
     }
     unsigned hsm = 0;
     if (!hs_cloudhsm_slot_take(&s, &hsm)) {
+        long long arrive = hs_cloudhsm_trip_start(&s);
         hs_cloudhsm_end_sign(h, data, len);
-        hs_cloudhsm_round_trip(&s);
+        hs_cloudhsm_trip_end(&s, arrive);
         hs_cloudhsm_session_clear(h);
         atomic_fetch_add(&hs_cloudhsm_throttled_busy, 1);
         return s.throttle_rv;
     }
-    hs_cloudhsm_round_trip(&s);
+    long long arrive = hs_cloudhsm_trip_start(&s);
     CK_RV rv = hs_cloudhsm_real->C_Sign(h, data, len, sig, sig_len);
+    hs_cloudhsm_trip_end(&s, arrive);
     hs_cloudhsm_slot_put(hsm);
     if (rv != CKR_BUFFER_TOO_SMALL) {
         hs_cloudhsm_session_clear(h);

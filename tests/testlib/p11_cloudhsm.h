@@ -16,8 +16,10 @@
  * hs_cloudhsm_configure(). Grammar: comma-separated KEY=VALUE items, each at most once; an
  * empty shape is a plain pass-through.
  *
- *   rtt_ms=X        network round trip in milliseconds (decimal, 0 to 1000; default 0) added to
- *                   every wrapped call: the calling thread sleeps (clock_nanosleep, never spins)
+ *   rtt_ms=X        round trip in milliseconds (decimal, 0 to 1000; default 0) of every wrapped
+ *                   call, the HSM's work included: the real module's call runs inside it, and
+ *                   the calling thread then sleeps (clock_nanosleep, never spins) until the
+ *                   round trip is over, so a call lasts max(rtt, the real module's time)
  *   hsms=N          HSMs in the cluster (1 to 28, CloudHSM's cluster maximum; default 2)
  *   slots=N         concurrent C_Sign operations one HSM accepts (1 to 4096; default 64); a
  *                   C_Sign that finds every HSM's slots taken is throttled
@@ -77,12 +79,12 @@
 
 /* What the module did since the last successful configure (or load). */
 struct hs_cloudhsm_stats {
-    unsigned long net_calls;      /* wrapped calls that slept a round trip */
+    unsigned long net_calls;      /* wrapped calls that took a round trip */
     unsigned long signs;          /* C_Sign calls that signed (real signature returned) */
     unsigned long throttled_rate; /* C_Sign answered the throttle code: bucket empty */
     unsigned long throttled_busy; /* C_Sign answered the throttle code: every slot taken */
     unsigned long in_flight_max;  /* most C_Sign operations holding slots at once */
-    unsigned long long slept_us;  /* total round-trip sleep, microseconds */
+    unsigned long long slept_us;  /* total of their round trips (rtt each), microseconds */
 };
 
 /* Replaces the shape with spec (NULL or "" is a pass-through), refills every bucket and resets
