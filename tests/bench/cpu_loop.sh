@@ -130,7 +130,9 @@ cat >"$tmp/hsmsignd.json" <<EOF
                         "cn_patterns": ["*"], "dns_patterns": ["**"], "audiences": ["*"]}]} }
 EOF
 url=http://127.0.0.1:$port
-sig=(--sigv4 "$region/execute-api" --user "$akid:$tmp/secret"
+# http_load's --user is AKID:SECRET_FILE: it reads the secret from the file (http_load.c).
+sig=(--sigv4 "$region/execute-api"
+    --user "$akid:$tmp/secret" # lint: allow-argv-user (the secret's file path)
     --header 'Content-Type: application/json')
 # start_server BIN: starts it and prints the time from exec to the first 200 from /healthz.
 start_server() {

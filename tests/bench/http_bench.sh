@@ -111,6 +111,8 @@ region=eu-central-1
 akid=AKIABENCH00000000001
 arn=arn:aws:iam::111122223333:role/bench
 (umask 077 && head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >"$tmp/secret")
+# curl -K "$tmp/curl.cfg": the key id and secret from a 0600 file, never on curl's command line.
+(umask 077 && printf 'user = "%s:%s"\n' "$akid" "$(<"$tmp/secret")" >"$tmp/curl.cfg")
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/leaf.key" \
     -subj "/CN=svc.bench.example" -addext "subjectAltName=DNS:svc.bench.example" \
     -out "$tmp/leaf.csr" 2>/dev/null
@@ -259,7 +261,9 @@ load() {
     fi
 }
 
-sigv4_args=(--sigv4 "$region/execute-api" --user "$akid:$tmp/secret"
+# http_load's --user is AKID:SECRET_FILE: it reads the secret from the file (http_load.c).
+sigv4_args=(--sigv4 "$region/execute-api"
+    --user "$akid:$tmp/secret" # lint: allow-argv-user (the secret's file path)
     --header 'Content-Type: application/json')
 
 svc_env=() # NAME=VALUE pairs in hsmsignd's environment (the CloudHSM rows' shape)
@@ -388,7 +392,7 @@ issuer() {
 ssh_answer_check() {
     local out=$tmp/$1/ssh-answer
     if ! curl -sS -o "$out.json" --aws-sigv4 "aws:amz:$region:execute-api" \
-        --user "$akid:$(cat "$tmp/secret")" -H 'Content-Type: application/json' \
+        -K "$tmp/curl.cfg" -H 'Content-Type: application/json' \
         --data-binary @"$tmp/ssh.json" "$svc_url/v1/ssh/certificates" ||
         ! python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"])' \
             "$out.json" >"$out-cert.pub" 2>/dev/null ||

@@ -200,6 +200,8 @@ region=eu-central-1
 akid=AKIABENCH00000000001
 http_arn=arn:aws:iam::111122223333:role/bench
 (umask 077 && head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >"$tmp/secret")
+# http_load's --user is AKID:SECRET_FILE: it reads the secret from the file (http_load.c).
+load_user=(--user "$akid:$tmp/secret") # lint: allow-argv-user (the secret's file path)
 
 # write_config FILE INVENTORY [HTTP_PORT]: hsmsignd's config on the shaped token; with
 # HTTP_PORT the HTTP front end's (listen, SigV4 access key, sizing for 16 in flight), else a
@@ -374,7 +376,7 @@ http_rows() {
             line=$("$bin/http_load" --url "http://127.0.0.1:$port$path" --concurrency "$c" \
                 --seconds "$seconds" --warmup "$warmup" --server-pid "$svc" \
                 --body-file "$tmp/$kind.json" --sigv4 "$region/execute-api" \
-                --user "$akid:$tmp/secret" --header 'Content-Type: application/json' \
+                "${load_user[@]}" --header 'Content-Type: application/json' \
                 --expect "$expect" --busy-status 503 2>"$hdir/load.err") || rc=$?
             [ "$rc" -eq 0 ] || { R[http-$kind-$c:bad]=1; fail "HTTP $kind c=$c: $(tail -n 1 "$hdir/load.err")"; }
             local pair

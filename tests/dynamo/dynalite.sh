@@ -58,9 +58,26 @@ dynalite_start() {
     shift 4
     dynalite_install || return 1
     local dir
-    dir=$(mktemp -d)
+    dir=$(mktemp -d) # 0700; removed once the server has read its files and is listening
+    # The secret and the credentials endpoint's token go to the server in 0600 files, never on
+    # its command line.
+    local -a opts=(--secret-file "$dir/secret")
+    (umask 077 && printf '%s' "$secret" >"$dir/secret")
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --creds-auth)
+            (umask 077 && printf '%s' "$2" >"$dir/creds-auth")
+            opts+=(--creds-auth-file "$dir/creds-auth")
+            shift 2
+            ;;
+        *)
+            opts+=("$1")
+            shift
+            ;;
+        esac
+    done
     node "$dynamo_dir/dynalite_server.js" --table "$table" --region "$region" --akid "$akid" \
-        --secret "$secret" --port-file "$dir/port" "$@" >"$dir/log" 2>&1 &
+        "${opts[@]}" --port-file "$dir/port" >"$dir/log" 2>&1 &
     ddb_pid=$!
     for _ in $(seq 1 200); do
         [ -s "$dir/port" ] && break
@@ -92,10 +109,13 @@ dynalite_fault() {
 }
 
 # One signed DynamoDB call with curl (as the service makes them): dynalite_call ACTION JSON.
+# curl reads the key id and secret as a config on its standard input (-K -), never from its
+# command line; printf is the shell's own.
 dynalite_call() {
-    curl -sS --aws-sigv4 "aws:amz:$ddb_region:dynamodb" --user "$ddb_akid:$ddb_secret" \
-        -H "X-Amz-Target: DynamoDB_20120810.$1" -H 'Content-Type: application/x-amz-json-1.0' \
-        --data-binary "$2" "$ddb_endpoint/"
+    printf 'user = "%s:%s"\n' "$ddb_akid" "$ddb_secret" |
+        curl -sS -K - --aws-sigv4 "aws:amz:$ddb_region:dynamodb" \
+            -H "X-Amz-Target: DynamoDB_20120810.$1" \
+            -H 'Content-Type: application/x-amz-json-1.0' --data-binary "$2" "$ddb_endpoint/"
 }
 
 dynalite_count() {

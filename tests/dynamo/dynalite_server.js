@@ -3,8 +3,11 @@
 // request's SigV4 signature (dynalite does not), injects faults on demand, and serves an ECS-style
 // container credentials endpoint. Listens on 127.0.0.1 only.
 //
-//   node dynalite_server.js --table NAME --region R --akid ID --secret S [--token T]
-//                           [--creds-auth TOKEN] [--port-file FILE]
+//   node dynalite_server.js --table NAME --region R --akid ID --secret-file FILE [--token T]
+//                           [--creds-auth-file FILE] [--port-file FILE]
+//
+// The secret access key and the credentials endpoint's token are read from files (one value
+// each, trailing whitespace dropped), never taken from the command line (ps, /proc/PID/cmdline).
 //
 // It creates the table with the inventory's schema (hash key serial, sparse GSI "revoked" on
 // revoked_part + serial, projection INCLUDE not_after, revoked_at, reason; sparse GSI "krl" on
@@ -19,7 +22,8 @@
 //   POST /__create_table  {"name": "t2"}
 //   POST /__config        {"creds_ttl_s": 3600}
 //   GET  /__stats         {"requests", "targets": {...}, "auth_failures", "creds_fetches"}
-//   GET  /creds           the container credentials (Authorization must equal --creds-auth);
+//   GET  /creds           the container credentials (Authorization must equal the token in
+//                         --creds-auth-file);
 //                         each fetch issues a new key pair, valid until it expires
 const http = require('http')
 const crypto = require('crypto')
@@ -30,11 +34,19 @@ const args = {}
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1]
 }
-for (const k of ['table', 'region', 'akid', 'secret']) {
+for (const k of ['table', 'region', 'akid', 'secret-file']) {
   if (!args[k]) {
     console.error('missing --' + k)
     process.exit(2)
   }
+}
+args.secret = fs.readFileSync(args['secret-file'], 'utf8').trimEnd()
+if (args['creds-auth-file']) {
+  args['creds-auth'] = fs.readFileSync(args['creds-auth-file'], 'utf8').trimEnd()
+}
+if (!args.secret) {
+  console.error('--secret-file is empty')
+  process.exit(2)
 }
 
 const keys = new Map() // access key id -> {secret, token, expires (ms, 0 = never)}

@@ -53,6 +53,9 @@ for who in device admin; do
 done
 umask 022
 akid() { printf 'AKIAAUTHZTEST%07d' "$1"; }
+# out/WHO.curl: each caller's curl config (0600) with its key id and secret, for curl -K.
+sigv4_curl_cfg out/device.curl "$(akid 1)" out/device.secret
+sigv4_curl_cfg out/admin.curl "$(akid 2)" out/admin.secret
 issuer=https://hsmsign.authz.example
 aud=https://api.authz.example
 inventory_member="\"sqlite\": \"$work/out/inventory.db\""
@@ -82,11 +85,9 @@ cat >cfg/hsmsignd.json <<JSON
 JSON
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 call() { # WHO METHOD PATH [BODY]: the status; the answer in out/resp
-    local n=1 who=$1
-    [ "$who" = admin ] && n=2
     printf '%s' "${4:-}" >out/req
     curl -sS -o out/resp -w '%{http_code}' --aws-sigv4 aws:amz:eu-west-1:execute-api \
-        --user "$(akid $n):$(cat "out/$who.secret")" -X "$2" -H 'Content-Type: application/json' \
+        -K "out/$1.curl" -X "$2" -H 'Content-Type: application/json' \
         ${4:+--data-binary @out/req} "$svc_url$3"
 }
 field() { $py -c 'import json,sys; print(json.load(open("out/resp"))[sys.argv[1]])' "$1"; }

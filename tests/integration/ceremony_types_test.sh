@@ -161,6 +161,7 @@ umask 077
 head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/secret
 umask 022
 akid=AKIATYPESTEST0000001
+sigv4_curl_cfg out/curl.cfg "$akid" out/secret
 cat >cfg/hsmsignd.json <<EOF
 { "listen": "127.0.0.1:0",
   "token": {"module": "$module", "label": "$label", "pin_file": "$pin", "pool_size": 2},
@@ -180,7 +181,7 @@ EOF
 jwt_cfg t-jwt-a EC-P256 ES256
 jwt_cfg t-jwt-b RSA-2048 RS256
 token_for() { # $1 output file: a token from the running service
-    curl -sS -o "$1" --aws-sigv4 "aws:amz:us-east-1:execute-api" --user "$akid:$(cat out/secret)" \
+    curl -sS -o "$1" --aws-sigv4 "aws:amz:us-east-1:execute-api" -K out/curl.cfg \
         -H 'Content-Type: application/json' -d '{"audience": "rotation"}' "$svc_url/v1/tokens"
 }
 kid_of() { $py -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$1"; }
@@ -394,7 +395,7 @@ issue_offline_rooted() {
     start_hsmsignd cfg/o-hsmsignd.json out/svc4.log || return 1
     local code
     code=$(curl -sS -o out/leaf.json -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:execute-api" \
-        --user "$akid:$(cat out/secret)" -H 'Content-Type: application/json' \
+        -K out/curl.cfg -H 'Content-Type: application/json' \
         --data-binary @out/leaf-req.json "$svc_url/v1/certificates")
     stop_hsmsignd
     [ "$code" = 200 ] || return 1

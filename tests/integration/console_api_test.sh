@@ -65,6 +65,10 @@ for who in alice bob admin stranger; do
 done
 umask 022
 akid() { printf 'AKIACONSOLE%09d' "$1"; }
+# out/WHO.curl: each caller's curl config (0600) with its key id and secret, for curl -K.
+for who in alice:1 bob:2 admin:3 stranger:4; do
+    sigv4_curl_cfg "out/${who%:*}.curl" "$(akid "${who#*:}")" "out/${who%:*}.secret"
+done
 write_config() { # $1 = the console directory
     cat >cfg/hsmsignd.json <<EOF
 { "listen": "127.0.0.1:0", $token,
@@ -92,27 +96,18 @@ EOF
 write_config "$work/ui"
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
-sig() { printf -- '--aws-sigv4\naws:amz:eu-west-1:execute-api\n--user\n%s:%s\n' "$(akid "$1")" \
-    "$(cat "out/$2.secret")"; }
 # call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp, headers to out/hdr.
 call() {
-    local who=$1 method=$2 path=$3 body=${4:-}
-    local -a auth=()
-    case $who in
-    alice) mapfile -t auth < <(sig 1 alice) ;;
-    bob) mapfile -t auth < <(sig 2 bob) ;;
-    admin) mapfile -t auth < <(sig 3 admin) ;;
-    stranger) mapfile -t auth < <(sig 4 stranger) ;;
-    none) ;;
-    esac
+    local who=$1 method=$2 path=$3 body=${4:-} cfg='' req=''
+    case $who in alice | bob | admin | stranger) cfg=out/$who.curl ;; esac
+    local -a opts=(-D out/hdr)
     if [ -n "$body" ]; then
         printf '%s' "$body" >out/req
-        curl -sS -D out/hdr -o out/resp -w '%{http_code}' "${auth[@]}" -X "$method" \
-            -H 'Content-Type: application/json' --data-binary @out/req "$svc_url$path"
+        req=out/req
     else
-        curl -sS -D out/hdr -o out/resp -w '%{http_code}' "${auth[@]}" -X "$method" \
-            --path-as-is "$svc_url$path"
+        opts+=(--path-as-is) # a GET path goes to the server exactly as written
     fi
+    sigv4_call aws:amz:eu-west-1:execute-api "$cfg" "$method" "$svc_url$path" "$req" "${opts[@]}"
 }
 # header NAME: the value of header NAME in out/hdr (case-insensitive name).
 header() { tr -d '\r' <out/hdr | awk -v n="$(printf '%s' "$1" | tr 'A-Z' 'a-z')" \
@@ -232,7 +227,7 @@ check "whoami (a principal no rule names) -> 200 with no rules" \
     test "$(call stranger GET /v1/whoami)" = 200
 check "  ... rules [] and not admin" jq_resp '.permissions.rules == [] and .admin == false'
 check "no secret in a whoami answer" \
-    bash -c "! grep -qF \"\$(cat '$work/out/alice.secret')\" '$work/out/resp' && ! grep -q pin '$work/out/resp'"
+    bash -c "! grep -qF -f '$work/out/alice.secret' '$work/out/resp' && ! grep -q pin '$work/out/resp'"
 check "POST /v1/whoami -> 405" test "$(call alice POST /v1/whoami '{}')" = 405
 
 # --- 3. GET /v1/certificates -------------------------------------------------------------------

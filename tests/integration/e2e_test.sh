@@ -24,8 +24,13 @@ small_ceremony e2e EC-P384 || exit 1
 umask 077
 akid=AKIAE2ETEST000000001
 head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/secret
+printf '%s' not-the-secret >out/wrong.secret
 umask 022
-secret=$(cat out/secret)
+# curl configs (0600) with the key id and secret, for curl -K: never on a command line; the
+# refusals below sign with a wrong secret and an unknown key id, each from its own file too.
+sigv4_curl_cfg out/curl.cfg "$akid" out/secret
+sigv4_curl_cfg out/wrong.curl "$akid" out/wrong.secret
+sigv4_curl_cfg out/unknown.curl AKIAUNKNOWN000000000 out/secret
 arn=arn:aws:iam::111122223333:role/e2e-caller
 write_config() { # $1 = PIN file, $2 = module (default SoftHSM2)
     cat >cfg/hsmsignd.json <<EOF
@@ -70,7 +75,7 @@ check "a token without CKM_ECDSA stops hsmsignd at start, naming the mechanism" 
 write_config "$work/token/user.pin"
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 url=$svc_url
-sigv4=(--aws-sigv4 "aws:amz:eu-central-1:execute-api" --user "$akid:$secret")
+sigv4=(--aws-sigv4 "aws:amz:eu-central-1:execute-api" -K out/curl.cfg)
 
 # post PATH BODY_FILE OUT_FILE [curl args...]: prints the HTTP status.
 post() {
@@ -221,12 +226,13 @@ PY
 check "the JWT verifies with python3-jwt against the served JWKS; sub = principal ARN" jwt_verifies
 
 botocore_request() {
-    $py - "$url" "$akid" "$secret" <<'PY'
+    $py - "$url" "$akid" out/secret <<'PY'
 import json, sys, urllib.request
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-url, akid, secret = sys.argv[1:4]
+url, akid, secret_file = sys.argv[1:4]
+secret = open(secret_file).read().strip()
 body = json.dumps({"audience": "botocore.e2e.example"})
 req = AWSRequest(method="POST", url=url + "/v1/tokens", data=body,
                  headers={"Content-Type": "application/json"})
@@ -257,13 +263,13 @@ check "unsigned request -> 401 missing_authentication" \
     expect_error 401 missing_authentication /v1/tokens '{"audience":"x"}'
 check "wrong secret -> 401 signature_mismatch" \
     expect_error 401 signature_mismatch /v1/tokens '{"audience":"x"}' \
-    --aws-sigv4 "aws:amz:eu-central-1:execute-api" --user "$akid:not-the-secret"
+    --aws-sigv4 "aws:amz:eu-central-1:execute-api" -K out/wrong.curl
 check "unknown access key -> 401 unknown_access_key" \
     expect_error 401 unknown_access_key /v1/tokens '{"audience":"x"}' \
-    --aws-sigv4 "aws:amz:eu-central-1:execute-api" --user "AKIAUNKNOWN000000000:$secret"
+    --aws-sigv4 "aws:amz:eu-central-1:execute-api" -K out/unknown.curl
 check "wrong region -> 401 credential_scope_mismatch" \
     expect_error 401 credential_scope_mismatch /v1/tokens '{"audience":"x"}' \
-    --aws-sigv4 "aws:amz:us-west-2:execute-api" --user "$akid:$secret"
+    --aws-sigv4 "aws:amz:us-west-2:execute-api" -K out/curl.cfg
 check "malformed CSR -> 400 invalid_csr" \
     expect_error 400 invalid_csr /v1/certificates \
     '{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nMIIBIjAN\n-----END CERTIFICATE REQUEST-----\n"}' "${sigv4[@]}"
@@ -313,7 +319,7 @@ no_pin_anywhere() {
     ! grep -qF -- "$pin" out/hsmsignd.log &&
         ! tr '\0' '\n' <"/proc/$svc_pid/cmdline" | has -F -- "$pin" &&
         ! tr '\0' '\n' <"/proc/$svc_pid/environ" | has -F -- "$pin" &&
-        ! grep -qF -- "$secret" out/hsmsignd.log
+        ! grep -qF -f out/secret out/hsmsignd.log
 }
 check "the PIN is in no log line, argv or environment; the secret key is in no log line" \
     no_pin_anywhere

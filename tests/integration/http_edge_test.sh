@@ -29,7 +29,7 @@ token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\":
 small_ceremony edge EC-P256 || exit 1
 principal=arn:aws:iam::123456789012:role/edge-caller
 akid=AKIAEDGETEST00000001
-new_caller_secret
+new_caller_secret "$akid" # out/caller.secret and out/curl.cfg
 # The server holds up to ~2,100 sockets in phase 2 (and the Python helper 1,000).
 ulimit -n "$(ulimit -Hn)"
 write_config() { # $1 = the "limits" member
@@ -291,7 +291,7 @@ else:
     sys.exit("unknown command " + cmd)
 PY
 
-sig=(--aws-sigv4 aws:amz:eu-west-1:execute-api --user "$akid:$(cat out/caller.secret)")
+sig=(-K out/curl.cfg --aws-sigv4 aws:amz:eu-west-1:execute-api)
 # served_fast: GET /healthz and a signed POST /v1/tokens from 127.0.0.1, each answered 200
 # within 1 s, five times.
 served_fast() {

@@ -124,14 +124,14 @@ start_source() { # start_source STATS: the event source stand-in, in the backgro
 stop_source() { kill -TERM "$source_pid" 2>/dev/null || true; wait "$source_pid" 2>/dev/null || true; }
 start_source out/source.json
 
-sig=(--aws-sigv4 aws:amz:eu-west-1:execute-api --user "AKIAKEYGENALICE00001:$(cat out/alice.secret)")
+sigv4_curl_cfg out/alice.curl AKIAKEYGENALICE00001 out/alice.secret
 call() { # call METHOD PATH [BODY]: the status; body to out/resp
+    local req=''
     if [ -n "${3:-}" ]; then
-        curl -sS -o out/resp -w '%{http_code}' "${sig[@]}" -X "$1" -H 'Content-Type: application/json' \
-            --data-binary "$3" "$svc_url$2"
-    else
-        curl -sS -o out/resp -w '%{http_code}' "${sig[@]}" -X "$1" "$svc_url$2"
+        printf '%s' "$3" >out/req
+        req=out/req
     fi
+    sigv4_call aws:amz:eu-west-1:execute-api out/alice.curl "$1" "$svc_url$2" "$req"
 }
 field() { "$py" -c 'import json,sys; print(json.load(open("out/resp"))[sys.argv[1]])' "$1"; }
 recipient=$("$py" -c '

@@ -148,10 +148,45 @@ new_caller_secret() {
     (
         umask 077
         head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/caller.secret
-        if [ -n "${1:-}" ]; then
-            printf 'user = "%s:%s"\n' "$1" "$(cat out/caller.secret)" >out/curl.cfg
-        fi
     )
+    if [ -n "${1:-}" ]; then
+        sigv4_curl_cfg out/curl.cfg "$1" out/caller.secret
+    fi
+}
+
+# sigv4_curl_cfg FILE AKID SECRET_FILE: writes FILE (0600, replaced if it exists), a curl config
+# holding `user = "AKID:SECRET"` with the SigV4 secret access key read from SECRET_FILE, for
+# `curl -K FILE --aws-sigv4 ...`: a secret is never on a command line (ps, /proc/PID/cmdline).
+# The secret goes through the shell's own $(<file) and printf, never an external command's argv.
+# A negative case (a wrong secret, an unknown key id) writes its wrong secret to a file first.
+sigv4_curl_cfg() {
+    local file=$1 akid=$2 secret_file=$3
+    (
+        umask 077
+        secret=$(<"$secret_file")
+        rm -f -- "$file"
+        printf 'user = "%s:%s"\n' "$akid" "$secret" >"$file"
+    )
+}
+
+# sigv4_call SCOPE CFG METHOD URL [BODY_FILE [CURL_OPTION...]]: one request with curl; prints the
+# HTTP status code (-w '%{http_code}'), the body goes to out/resp. With CFG (a file from
+# sigv4_curl_cfg) the request is SigV4-signed for SCOPE ("aws:amz:REGION:SERVICE"); with CFG
+# empty it goes unsigned. With BODY_FILE it sends that file as the JSON body
+# (Content-Type: application/json). CURL_OPTION... go to curl as they are (-D FILE for the
+# response headers, --path-as-is, ...).
+sigv4_call() {
+    local scope=$1 cfg=$2 method=$3 url=$4 body_file=${5:-}
+    shift $(($# < 5 ? $# : 5))
+    local -a args=(-sS -o out/resp -w '%{http_code}' "$@")
+    if [ -n "$cfg" ]; then
+        args+=(-K "$cfg" --aws-sigv4 "$scope")
+    fi
+    args+=(-X "$method")
+    if [ -n "$body_file" ]; then
+        args+=(-H 'Content-Type: application/json' --data-binary "@$body_file")
+    fi
+    curl "${args[@]}" "$url"
 }
 
 # permissive_policy PRINCIPAL...: a config member "policy" that lets these principals (and

@@ -44,7 +44,7 @@ old_kid=$(kid_of out/jwks.json)
 new_kid=$(kid_of out/jwks2.json)
 principal=arn:aws:iam::123456789012:role/sig-caller
 akid=AKIASIGNALTEST000001
-new_caller_secret
+new_caller_secret "$akid" # out/caller.secret and out/curl.cfg
 cp out/jwks.json cfg/live-jwks.json
 write_config() { # $1 = the "policy" member
     cat >cfg/hsmsignd.json.tmp <<EOF
@@ -61,7 +61,7 @@ EOF
 }
 write_config "$(permissive_policy "$principal")"
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
-sig=(--aws-sigv4 aws:amz:eu-west-1:execute-api --user "$akid:$(cat out/caller.secret)")
+sig=(-K out/curl.cfg --aws-sigv4 aws:amz:eu-west-1:execute-api)
 
 # token AUDIENCE OUT: POST /v1/tokens; prints the status code (000: no answer at all, e.g.
 # refused), the body goes to OUT. An answer cut off after its status line prints

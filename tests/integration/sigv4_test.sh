@@ -34,9 +34,16 @@ head -c 30 /dev/urandom | base64 | tr -d '\n' | head -c 40 >out/secret # '/' and
 head -c 30 /dev/urandom | base64 | tr -d '\n' | head -c 40 >out/session.secret
 printf 'IQoJb3JpZ2luX2Vj%s' "$(head -c 96 /dev/urandom | base64 | tr -d '\n')" >out/session.token
 umask 022
-secret=$(cat out/secret)
-ssecret=$(cat out/session.secret)
 stoken=$(cat out/session.token)
+# curl configs (0600) with the key id and secret, for curl -K: never on a command line. The
+# refusals below sign with a wrong secret and an unknown key id, each from its own file too.
+(umask 077 && printf '%s' not-the-secret >out/wrong.secret)
+sigv4_curl_cfg out/curl.cfg "$akid" out/secret
+sigv4_curl_cfg out/session.curl "$sakid" out/session.secret
+sigv4_curl_cfg out/wrong.curl "$akid" out/wrong.secret
+sigv4_curl_cfg out/unknown.curl AKIAUNKNOWN000000000 out/secret
+check "the curl configs holding the secrets are 0600" \
+    test "$(stat -c %a out/curl.cfg out/session.curl out/wrong.curl out/unknown.curl | sort -u)" = 600
 
 # The whole hsmsignd configuration, in one place so that new sections (a policy) are added here.
 write_config() {
@@ -80,8 +87,8 @@ curl_result() {
     status=$(curl -sS -o out/resp.json -w '%{http_code}' "$@") || { echo "curl-failed"; return; }
     result_of out/resp.json "$status"
 }
-sigv4=(--aws-sigv4 "aws:amz:$region:$service" --user "$akid:$secret")
-ssigv4=(--aws-sigv4 "aws:amz:$region:$service" --user "$sakid:$ssecret"
+sigv4=(--aws-sigv4 "aws:amz:$region:$service" -K out/curl.cfg)
+ssigv4=(--aws-sigv4 "aws:amz:$region:$service" -K out/session.curl
     -H "X-Amz-Security-Token: $stoken")
 json=(-H 'Content-Type: application/json' --data-binary "$body")
 
@@ -96,7 +103,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 ap = argparse.ArgumentParser()
-ap.add_argument("url"); ap.add_argument("akid"); ap.add_argument("secret")
+ap.add_argument("url"); ap.add_argument("akid"); ap.add_argument("secret_file")
 ap.add_argument("--token"); ap.add_argument("--region"); ap.add_argument("--service")
 ap.add_argument("--method", default="POST"); ap.add_argument("--path", default="/v1/tokens")
 ap.add_argument("--body", default='{"audience": "sigv4.example"}')
@@ -133,7 +140,9 @@ class Frozen(datetime.datetime):
         return when
 botocore.auth.datetime = types.SimpleNamespace(datetime=Frozen)
 signer = SigV4QueryAuth if a.presign else SigV4Auth
-signer(Credentials(a.akid, a.secret, a.token), a.service, a.region).add_auth(req)
+with open(a.secret_file) as f:
+    secret = f.read().strip()
+signer(Credentials(a.akid, secret, a.token), a.service, a.region).add_auth(req)
 
 prepared = req.prepare()
 parts = urlsplit(prepared.url)
@@ -170,8 +179,8 @@ PY
 boto_result() {
     $py out/bsend.py "$url" "$@" 2>out/bsend.err || echo "bsend-failed $(tail -1 out/bsend.err)"
 }
-plain=("$akid" "$secret" --region "$region" --service "$service")
-session=("$sakid" "$ssecret" --token "$stoken" --region "$region" --service "$service")
+plain=("$akid" out/secret --region "$region" --service "$service")
+session=("$sakid" out/session.secret --token "$stoken" --region "$region" --service "$service")
 ct=(--header 'Content-Type: application/json')
 
 # expect "STATUS CODE" DESCRIPTION FUNCTION ARGS...: the function must print STATUS CODE.
@@ -232,11 +241,11 @@ expect "401 malformed_authentication" "a signed header removed" \
 expect "401 malformed_authentication" "an unsigned x-amz-* header added" \
     boto_result "${plain[@]}" "${ct[@]}" --add-header 'X-Amz-Foo: 1'
 expect "401 credential_scope_mismatch" "curl: wrong region" curl_result \
-    --aws-sigv4 "aws:amz:us-west-2:$service" --user "$akid:$secret" "${json[@]}" "$url/v1/tokens"
+    --aws-sigv4 "aws:amz:us-west-2:$service" -K out/curl.cfg "${json[@]}" "$url/v1/tokens"
 expect "401 credential_scope_mismatch" "curl: wrong service" curl_result \
-    --aws-sigv4 "aws:amz:$region:lambda" --user "$akid:$secret" "${json[@]}" "$url/v1/tokens"
+    --aws-sigv4 "aws:amz:$region:lambda" -K out/curl.cfg "${json[@]}" "$url/v1/tokens"
 expect "401 credential_scope_mismatch" "botocore: wrong region" \
-    boto_result "$akid" "$secret" --region us-east-1 --service "$service" "${ct[@]}"
+    boto_result "$akid" out/secret --region us-east-1 --service "$service" "${ct[@]}"
 expect "401 credential_scope_mismatch" "botocore: scope date is not the X-Amz-Date day" \
     boto_result "${plain[@]}" "${ct[@]}" --scope-date 20200101
 expect "401 request_expired" "botocore: clock 360 s behind (stale)" \
@@ -246,10 +255,10 @@ expect "401 request_expired" "botocore: clock 360 s ahead (future)" \
 expect "401 request_expired" "botocore: Date header 360 s behind" \
     boto_result "${plain[@]}" "${ct[@]}" --date-header --skew -360
 expect "401 unknown_access_key" "curl: unknown access key" curl_result \
-    --aws-sigv4 "aws:amz:$region:$service" --user "AKIAUNKNOWN000000000:$secret" "${json[@]}" \
+    --aws-sigv4 "aws:amz:$region:$service" -K out/unknown.curl "${json[@]}" \
     "$url/v1/tokens"
 expect "401 signature_mismatch" "curl: wrong secret" curl_result \
-    --aws-sigv4 "aws:amz:$region:$service" --user "$akid:not-the-secret" "${json[@]}" \
+    --aws-sigv4 "aws:amz:$region:$service" -K out/wrong.curl "${json[@]}" \
     "$url/v1/tokens"
 expect "401 malformed_authentication" "Authorization without Signature" \
     boto_result "${plain[@]}" "${ct[@]}" --authz-sub ', Signature=[0-9a-f]+' ''
@@ -273,13 +282,13 @@ expect "401 unsupported_authentication" "botocore: UNSIGNED-PAYLOAD" \
 expect "401 unsupported_authentication" "botocore: presigned URL (SigV4QueryAuth)" \
     boto_result "${plain[@]}" "${ct[@]}" --presign
 expect "401 malformed_authentication" "session key without X-Amz-Security-Token" \
-    curl_result --aws-sigv4 "aws:amz:$region:$service" --user "$sakid:$ssecret" "${json[@]}" \
+    curl_result --aws-sigv4 "aws:amz:$region:$service" -K out/session.curl "${json[@]}" \
     "$url/v1/tokens"
 expect "401 malformed_authentication" "session key with another token" \
-    boto_result "$sakid" "$ssecret" --token "${stoken}x" --region "$region" \
+    boto_result "$sakid" out/session.secret --token "${stoken}x" --region "$region" \
     --service "$service" "${ct[@]}"
 expect "401 malformed_authentication" "a session token for a key without one" \
-    boto_result "$akid" "$secret" --token "$stoken" --region "$region" --service "$service" \
+    boto_result "$akid" out/secret --token "$stoken" --region "$region" --service "$service" \
     "${ct[@]}"
 
 # --- other spellings of a route: the router matches the raw path exactly ------------------------
@@ -294,7 +303,8 @@ expect "404 not_found" "curl --path-as-is: /v1/./tokens is not routed" \
 health() { [ "$(curl -sS "$url/healthz")" = '{"status":"ok"}' ]; }
 check "the service still answers after the refusals" health
 no_secrets_logged() {
-    ! grep -qF -- "$secret" out/hsmsignd.log && ! grep -qF -- "$ssecret" out/hsmsignd.log &&
+    ! grep -qF -f out/secret out/hsmsignd.log &&
+        ! grep -qF -f out/session.secret out/hsmsignd.log &&
         ! grep -qF -- "${stoken:16:40}" out/hsmsignd.log && ! grep -q 'Signature=' out/hsmsignd.log
 }
 check "no secret, session token or signature in the log" no_secrets_logged

@@ -42,6 +42,7 @@ EOF
 arn=arn:aws:iam::123456789012:user/alice
 akid=AKIASSHERRTEST000001
 (umask 077 && head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/secret)
+sigv4_curl_cfg out/curl.cfg "$akid" out/secret
 # write_config USER_CA_JSON_LIST [MODULE]: the service config; the token through MODULE
 # (default SoftHSM2 itself).
 write_config() {
@@ -125,9 +126,8 @@ check "SIGHUP: an SSH CA key as the new JWT key is refused (one role, ssh.user_c
 write_config '["sshe-user-ca"]'
 # call BODY_FILE: POST /v1/ssh/certificates; the status on stdout, out/resp and out/resp.h.
 call() {
-    curl -sS -o out/resp -D out/resp.h -w '%{http_code}' \
-        --aws-sigv4 "aws:amz:eu-west-1:execute-api" --user "$akid:$(cat out/secret)" \
-        -H 'Content-Type: application/json' --data-binary @"$1" "$svc_url/v1/ssh/certificates"
+    sigv4_call aws:amz:eu-west-1:execute-api out/curl.cfg POST "$svc_url/v1/ssh/certificates" "$1" \
+        -D out/resp.h
 }
 $py - keys/subject.pub <<'PY' >out/ok.json
 import json, sys

@@ -51,6 +51,10 @@ for who in alice bob admin; do
 done
 umask 022
 akid() { printf 'AKIASSHTEST%09d' "$1"; }
+# out/WHO.curl: each caller's curl config (0600) with its key id and secret, for curl -K.
+for who in alice:1 bob:2 admin:3; do
+    sigv4_curl_cfg "out/${who%:*}.curl" "$(akid "${who#*:}")" "out/${who%:*}.secret"
+done
 cat >cfg/hsmsignd.json <<EOF
 { "listen": "127.0.0.1:0", $token,
   "ca": {"key": "ssh-issuing", "chain_file": "out/truststore.pem"},
@@ -73,26 +77,15 @@ cat >cfg/hsmsignd.json <<EOF
 EOF
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
-sig() { printf -- '--aws-sigv4\naws:amz:eu-west-1:execute-api\n--user\n%s:%s\n' "$(akid "$1")" \
-    "$(cat "out/$2.secret")"; }
-# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp.
+# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp, headers to out/headers.
 call() {
-    local who=$1 method=$2 path=$3 body=${4:-}
-    local -a auth=()
-    case $who in
-    alice) mapfile -t auth < <(sig 1 alice) ;;
-    bob) mapfile -t auth < <(sig 2 bob) ;;
-    admin) mapfile -t auth < <(sig 3 admin) ;;
-    none) ;;
-    esac
+    local who=$1 method=$2 path=$3 body=${4:-} cfg='' req=''
+    case $who in alice | bob | admin) cfg=out/$who.curl ;; esac
     if [ -n "$body" ]; then
         printf '%s' "$body" >out/req
-        curl -sS -o out/resp -D out/headers -w '%{http_code}' "${auth[@]}" -X "$method" \
-            -H 'Content-Type: application/json' --data-binary @out/req "$svc_url$path"
-    else
-        curl -sS -o out/resp -D out/headers -w '%{http_code}' "${auth[@]}" -X "$method" \
-            "$svc_url$path"
+        req=out/req
     fi
+    sigv4_call aws:amz:eu-west-1:execute-api "$cfg" "$method" "$svc_url$path" "$req" -D out/headers
 }
 field() { $py -c 'import json,sys; v=json.load(open("out/resp"))[sys.argv[1]]; print(v if isinstance(v, str) else json.dumps(v))' "$1"; }
 # expect WANT_STATUS WANT_ERROR [WANT_REASON]: checks out/resp after a call.

@@ -49,6 +49,10 @@ for who in alice bob; do
 done
 umask 022
 akid() { printf 'AKIASSHKEYT%09d' "$1"; }
+# out/WHO.curl: each caller's curl config (0600) with its key id and secret, for curl -K.
+for who in alice:1 bob:2; do
+    sigv4_curl_cfg "out/${who%:*}.curl" "$(akid "${who#*:}")" "out/${who%:*}.secret"
+done
 # config KEYGEN-JSON OUT: hsmsignd's config with "ssh": {"keygen": KEYGEN-JSON}.
 config() {
     cat >"$2" <<EOF
@@ -70,25 +74,15 @@ EOF
 config '{"workers": 2, "queue_max": 16, "result_ttl_seconds": 120}' cfg/hsmsignd.json
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
-sig() { printf -- '--aws-sigv4\naws:amz:eu-west-1:execute-api\n--user\n%s:%s\n' "$(akid "$1")" \
-    "$(cat "out/$2.secret")"; }
-# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp, headers out/headers.
+# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp, headers to out/headers.
 call() {
-    local who=$1 method=$2 path=$3 body=${4:-}
-    local -a auth=()
-    case $who in
-    alice) mapfile -t auth < <(sig 1 alice) ;;
-    bob) mapfile -t auth < <(sig 2 bob) ;;
-    none) ;;
-    esac
+    local who=$1 method=$2 path=$3 body=${4:-} cfg='' req=''
+    case $who in alice | bob) cfg=out/$who.curl ;; esac
     if [ -n "$body" ]; then
         printf '%s' "$body" >out/req
-        curl -sS -o out/resp -D out/headers -w '%{http_code}' "${auth[@]}" -X "$method" \
-            -H 'Content-Type: application/json' --data-binary @out/req "$svc_url$path"
-    else
-        curl -sS -o out/resp -D out/headers -w '%{http_code}' "${auth[@]}" -X "$method" \
-            "$svc_url$path"
+        req=out/req
     fi
+    sigv4_call aws:amz:eu-west-1:execute-api "$cfg" "$method" "$svc_url$path" "$req" -D out/headers
 }
 field() { $py -c 'import json,sys; v=json.load(open("out/resp"))[sys.argv[1]]; print(v if isinstance(v, str) else json.dumps(v))' "$1"; }
 # expect WANT_STATUS WANT_ERROR [WANT_REASON]: checks out/resp after a call.

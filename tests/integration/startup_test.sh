@@ -46,9 +46,10 @@ cat >cfg/hsmsignd.json <<JSON
   $(permissive_policy arn:aws:iam::111122223333:role/start) }
 JSON
 (umask 077 && printf '%s' "start-test-secret-0123456789abcdefABCDEF" >out/caller.secret)
+sigv4_curl_cfg out/curl.cfg AKIASTARTTEST0000001 out/caller.secret
 if start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log; then
     code=$(curl -s -o out/token.json -w '%{http_code}' --aws-sigv4 aws:amz:eu-west-1:execute-api \
-        --user "AKIASTARTTEST0000001:$(cat out/caller.secret)" \
+        -K out/curl.cfg \
         -H 'Content-Type: application/json' --data '{"audience": "https://a.example"}' \
         "$svc_url/v1/tokens")
     check "a token is issued (200)" test "$code" = 200

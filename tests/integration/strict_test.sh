@@ -33,7 +33,7 @@ id_uri=$(printf '%s' "$issuing_id" | sed 's/../%&/g')
 region=eu-west-1
 arn=arn:aws:iam::123456789012:role/strict-caller
 akid=AKIASTRICTTEST000001
-new_caller_secret
+new_caller_secret "$akid" # out/caller.secret and out/curl.cfg
 secret=$(cat out/caller.secret)
 write_config() { # $1 = the ca.key reference
     cat >cfg/hsmsignd.json <<JSON
@@ -71,7 +71,7 @@ write_config "pkcs11:token=$label;id=$id_uri;type=private"
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 check "ca.key as a key URI with only id= -> hsmsignd starts" test -n "$svc_url"
 
-sigv4=(--aws-sigv4 "aws:amz:$region:execute-api" --user "$akid:$secret")
+sigv4=(-K out/curl.cfg --aws-sigv4 "aws:amz:$region:execute-api")
 # post PATH BODY [curl options...]: signed POST; status on stdout, body in out/resp, headers in
 # out/resp.h.
 post() {
@@ -105,12 +105,13 @@ check "curl -d's own application/x-www-form-urlencoded -> 415" \
     error "$(post /v1/tokens "$tok")" 415 unsupported_media_type x-www-form-urlencoded
 # botocore signs what it is given; http.client adds no Content-Type of its own.
 boto() { # CONTENT-TYPE|"": a botocore-signed POST /v1/tokens; status on stdout, body in out/resp
-    $py - "$svc_url" "$region" "$akid" "$secret" "$tok" "$1" <<'PY'
+    $py - "$svc_url" "$region" "$akid" out/caller.secret "$tok" "$1" <<'PY'
 import http.client, sys, urllib.parse
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-url, region, akid, secret, body, ctype = sys.argv[1:]
+url, region, akid, secret_file, body, ctype = sys.argv[1:]
+secret = open(secret_file).read().strip()
 headers = {"Content-Type": ctype} if ctype else {}
 req = AWSRequest(method="POST", url=url + "/v1/tokens", data=body.encode(), headers=headers)
 SigV4Auth(Credentials(akid, secret), "execute-api", region).add_auth(req)

@@ -78,6 +78,7 @@ i=0
 for who in "${callers[@]}"; do
     i=$((i + 1))
     keys_json+="${keys_json:+, }{\"access_key_id\": \"$(akid $i)\", \"secret_file\": \"out/$who.secret\", \"principal_arn\": \"${!who}\"}"
+    sigv4_curl_cfg "out/$who.curl" "$(akid $i)" "out/$who.secret" # for curl -K
 done
 
 # write_config FILE PROFILES: the service's config with this "token_profiles" member.
@@ -123,12 +124,8 @@ start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
 # token WHO BODY: POST /v1/tokens as WHO; the status, the answer in out/resp.
 token() {
-    local who=$1 n=0 k
-    for k in "${!callers[@]}"; do [ "${callers[$k]}" = "$who" ] && n=$((k + 1)); done
     printf '%s' "$2" >out/req
-    curl -sS -o out/resp -w '%{http_code}' --aws-sigv4 aws:amz:eu-west-1:execute-api \
-        --user "$(akid $n):$(cat "out/$who.secret")" -H 'Content-Type: application/json' \
-        --data-binary @out/req "$svc_url/v1/tokens"
+    sigv4_call aws:amz:eu-west-1:execute-api "out/$1.curl" POST "$svc_url/v1/tokens" out/req
 }
 # denied WANT_STATUS WANT_ERROR [WANT_REASON] -- STATUS: checks the error answer in out/resp.
 expect_error() {
@@ -186,12 +183,11 @@ check "without a profile the request is as before (audience, default alg, sub = 
 
 # Concurrent requests share the profile's claims (copied per token, never referenced).
 parallel_tokens() {
-    local n k=0 creds
+    local n k=0
     local -a pids=()
-    creds="$(akid 1):$(cat out/alice.secret)"
     for n in $(seq 1 24); do
         curl -sS -o "out/par.$n" -w '%{http_code}\n' --aws-sigv4 aws:amz:eu-west-1:execute-api \
-            --user "$creds" -H 'Content-Type: application/json' \
+            -K out/alice.curl -H 'Content-Type: application/json' \
             --data-binary '{"profile": "snowflake-analyst"}' "$svc_url/v1/tokens" >"out/par.$n.status" &
         pids+=($!)
     done
@@ -292,10 +288,11 @@ for _ in $(seq 1 100); do [ -s out/api.port ] && break; sleep 0.05; done
 api=http://127.0.0.1:$(cat out/api.port)
 for v in $(env | cut -d= -f1 | grep -E '^(AWS_|HSMSIGN_ENDPOINT$)'); do unset "$v"; done
 export HOME=$work HSMSIGN_ENDPOINT=$svc_url AWS_REGION=eu-west-1 AWS_EC2_METADATA_DISABLED=true
-as_alice=(AWS_ACCESS_KEY_ID=$(akid 1) "AWS_SECRET_ACCESS_KEY=$(cat out/alice.secret)")
-as_bob=(AWS_ACCESS_KEY_ID=$(akid 4) "AWS_SECRET_ACCESS_KEY=$(cat out/bob.secret)")
-as_stranger=(AWS_ACCESS_KEY_ID=$(akid 5) "AWS_SECRET_ACCESS_KEY=$(cat out/stranger.secret)")
+as_alice=("AWS_ACCESS_KEY_ID=$(akid 1)" "AWS_SECRET_ACCESS_KEY=$(cat out/alice.secret)")
+as_bob=("AWS_ACCESS_KEY_ID=$(akid 4)" "AWS_SECRET_ACCESS_KEY=$(cat out/bob.secret)")
+as_stranger=("AWS_ACCESS_KEY_ID=$(akid 5)" "AWS_SECRET_ACCESS_KEY=$(cat out/stranger.secret)")
 # hs_call EXPECTED_EXIT AS... -- ARGS: hsmsign with those variables; out/call.out, out/call.err.
+# The variables are exported by the shell (never env VAR=SECRET: env's argv shows in ps).
 hs_call() {
     local want=$1 rc=0
     shift
@@ -303,7 +300,8 @@ hs_call() {
     while [ "$1" != -- ]; do vars+=("$1"); shift; done
     shift
     printf '%s\n' "$@" >>out/call-argv
-    env "${vars[@]}" "$cli" "$@" >out/call.out 2>out/call.err || rc=$?
+    (for v in "${vars[@]}"; do export "${v?}"; done; exec "$cli" "$@") >out/call.out 2>out/call.err ||
+        rc=$?
     cat out/call.out out/call.err >>out/call-all
     [ "$rc" -eq "$want" ] || { echo "     exit $rc, expected $want: $(head -c 300 out/call.err)"; return 1; }
 }

@@ -68,10 +68,10 @@ akid2=AKIAOPENAPITEST00002
 umask 077
 head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/caller.secret
 head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40 >out/nobody.secret
-# curl reads the credentials from a config file, never from its command line.
-printf 'user = "%s:%s"\n' "$akid" "$(cat out/caller.secret)" >out/caller.curl
-printf 'user = "%s:%s"\n' "$akid2" "$(cat out/nobody.secret)" >out/nobody.curl
 umask 022
+# curl reads the credentials from a config file (0600), never from its command line.
+sigv4_curl_cfg out/caller.curl "$akid" out/caller.secret
+sigv4_curl_cfg out/nobody.curl "$akid2" out/nobody.secret
 cat >cfg/hsmsignd.json <<JSON
 { "listen": "127.0.0.1:0",
   "token": {"module": "$module", "label": "$label", "pin_file": "$pin_file", "pool_size": 2},
