@@ -147,7 +147,7 @@ for l in lines:
 assert all(len(l["spki_sha256"]) == 64 for l in lines if "key_label" in l)
 assert any(len(l.get("cert_sha256", "")) == 64 for l in lines)
 PY
-no_pin_in() { ! grep -rqF -- "$(cat "$work/token/user.pin")" "$@"; }
+no_pin_in() { ! grep -rqF -f "$work/token/user.pin" "$@"; }
 check "no PIN in the transcript, the logs or any output" no_pin_in out
 
 # --- refusals: each names its field and changes nothing on the token ---------------------------

@@ -436,7 +436,7 @@ EOF
 prompted() {
     (sleep 1; cat "$pin") | script -qec "'$kc' jwt-key --config cfg/prompt.json" /dev/null >out/prompt.out 2>&1
     grep -q 'User PIN for token "types-test"' out/prompt.out && [ -s out/prompted.jwk.json ] &&
-        ! grep -qF -- "$(cat "$pin")" out/prompt.out
+        ! grep -qF -f "$pin" out/prompt.out
 }
 check "with no pin_file or pin_env the PIN is prompted on the terminal, without echo" prompted
 no_tty() {
@@ -684,6 +684,6 @@ printf '{ %s, "so_pin_file": "%s" }\n' "$token" "$work/token/so.pin" >cfg/init-a
 check_fails "init-token on an existing label is refused" 'already exists' \
     "$kc" init-token --config cfg/init-again.json
 check "the refused configs left the token's object list identical" test "$(listing)" = "$before"
-no_pin_anywhere() { ! grep -rqF -- "$(cat "$pin")" out cfg; }
+no_pin_anywhere() { ! grep -rqF -f "$pin" out cfg; }
 check "no PIN in any output, config or transcript" no_pin_anywhere
 finish

@@ -292,7 +292,7 @@ check "GET on a POST route -> 405" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http
 check "the service still answers after the bad requests" health
 
 # --- secrets ----------------------------------------------------------------------------------
-pin=$(cat "$work/token/user.pin")
+pin_file=$work/token/user.pin # the PIN reaches grep as a pattern file, never in its argv
 # A PIN from an environment variable (pin_env, as the container entrypoint passes it) does not
 # stay in hsmsignd's environment once read.
 env_pin_taken() {
@@ -308,7 +308,7 @@ env_pin_taken() {
     done
     local ok=1
     grep -q '"event":"service.ready"' out/env-pin.log &&
-        ! tr '\0' '\n' <"/proc/$pid/environ" | has -F -- "$pin" &&
+        ! tr '\0' '\n' <"/proc/$pid/environ" | has -F -f "$pin_file" &&
         ! tr '\0' '\n' <"/proc/$pid/environ" | has '^HSMSIGN_E2E_PIN=.' && ok=0
     kill -TERM "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
@@ -316,9 +316,9 @@ env_pin_taken() {
 }
 check "a PIN from pin_env is gone from hsmsignd's environment once read" env_pin_taken
 no_pin_anywhere() {
-    ! grep -qF -- "$pin" out/hsmsignd.log &&
-        ! tr '\0' '\n' <"/proc/$svc_pid/cmdline" | has -F -- "$pin" &&
-        ! tr '\0' '\n' <"/proc/$svc_pid/environ" | has -F -- "$pin" &&
+    ! grep -qF -f "$pin_file" out/hsmsignd.log &&
+        ! tr '\0' '\n' <"/proc/$svc_pid/cmdline" | has -F -f "$pin_file" &&
+        ! tr '\0' '\n' <"/proc/$svc_pid/environ" | has -F -f "$pin_file" &&
         ! grep -qF -f out/secret out/hsmsignd.log
 }
 check "the PIN is in no log line, argv or environment; the secret key is in no log line" \

@@ -272,11 +272,10 @@ PY
 check "the token is opened once, and service.ready (mode lambda, startup_ms) comes before the first /next" \
     ready_before_next
 
-pin=$(cat "$pin_file")
-no_pin() {
-    ! grep -rqF -- "$pin" out/lambda.log "$rt_out" "$work/rt.log" &&
-        ! tr '\0' '\n' <"/proc/$lambda_pid/cmdline" | has -F -- "$pin" &&
-        ! tr '\0' '\n' <"/proc/$lambda_pid/environ" | has -F -- "$pin"
+no_pin() { # the PIN given to grep as a pattern file, never on its command line
+    ! grep -rqF -f "$pin_file" out/lambda.log "$rt_out" "$work/rt.log" &&
+        ! tr '\0' '\n' <"/proc/$lambda_pid/cmdline" | has -F -f "$pin_file" &&
+        ! tr '\0' '\n' <"/proc/$lambda_pid/environ" | has -F -f "$pin_file"
 }
 check "the PIN is in no log line, no record the Runtime API got, no argv or environment" no_pin
 survives_hup() { # Lambda mode ignores SIGHUP (no reload there; its default action would kill it)
@@ -383,7 +382,7 @@ init_fails() {
     stop_runtime
     [ "$rc" -eq 1 ] && [ ! -e "$rt_out/delivered.jsonl" ] &&
         record_ok init-error "r['kind'] == 'init_error' and p['errorType'] == '$type' and r['headers']['lambda-runtime-function-error-type'] == '$type' and '$text' in p['errorMessage']" &&
-        ! grep -rqF -- "$pin" "out/$name.log" "$rt_out"
+        ! grep -rqF -f "$pin_file" "out/$name.log" "$rt_out"
 }
 write_config cfg/bad.json
 "$py" -c 'import json,sys; c=json.load(open(sys.argv[1])); c["not_a_setting"]=1; json.dump(c, open(sys.argv[1],"w"))' \

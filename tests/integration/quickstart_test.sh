@@ -84,9 +84,7 @@ pin_modes() {
 }
 check "the PIN, the env file and the secret key are mode 0600" pin_modes
 no_pin() {
-    local pin
-    pin=$(cat "$home/var/softhsm/user.pin")
-    ! grep -rqF -- "$pin" "$home"/demo-*.log "$home/var/dev" "$home/var/softhsm/init-token.log"
+    ! grep -rqF -f "$home/var/softhsm/user.pin" "$home"/demo-*.log "$home/var/dev" "$home/var/softhsm/init-token.log"
 }
 check "the PIN appears in no output or log" no_pin
 # The web console (issue 14): built into console/dist and named in the generated config.

@@ -133,6 +133,6 @@ ssh_check_refused "without the @cert-authority line the same host is refused" \
 printf '@cert-authority [127.0.0.1]:%s %s\n' "$ssh_port" "$(head -n 1 out/ssh_user_ca.pub)" >kh_user_ca
 ssh_check_refused "a user CA key in the @cert-authority line instead: refused" \
     'Host key verification failed.' '' u_ed u_ed-cert.pub kh_user_ca yes
-no_pin() { ! grep -rqF -- "$(cat "$work/token/user.pin")" out cfg; }
+no_pin() { ! grep -rqF -f "$work/token/user.pin" out cfg; }
 check "no PIN in the transcript, the logs or any output" no_pin
 finish
