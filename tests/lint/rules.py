@@ -55,24 +55,13 @@ FILLED_RX = re.compile(r'\$|`|%s')
 SCRIPT_ROOTS = ("tests", "scripts", "infra")
 
 
-def c_sources(root):
+def repo_files(root, exts):
+    """Files of the repository ending in one of exts, relative to root: git's tracked and
+    untracked-but-not-ignored files, or (no git) a walk that skips build trees, hidden
+    directories and node_modules."""
     try:
-        out = subprocess.run(["git", "-C", root, "ls-files", "-co", "--exclude-standard",
-                              "*.c", "*.h"], capture_output=True, text=True, check=True).stdout
-        files = [f for f in out.split() if os.path.exists(os.path.join(root, f))]
-    except (OSError, subprocess.CalledProcessError):
-        files = []
-        for d, _, names in os.walk(root):
-            if "/build" in d or "/." in d or "node_modules" in d:
-                continue
-            files += [os.path.relpath(os.path.join(d, n), root) for n in names
-                      if n.endswith((".c", ".h"))]
-    return sorted(f for f in files if f.split("/")[0] in ROOMS)
-
-
-def shell_scripts(root):
-    try:
-        out = subprocess.run(["git", "-C", root, "ls-files", "-co", "--exclude-standard", "*.sh"],
+        out = subprocess.run(["git", "-C", root, "ls-files", "-co", "--exclude-standard"] +
+                             ["*" + e for e in exts],
                              capture_output=True, text=True, check=True).stdout
         files = [f for f in out.split() if os.path.exists(os.path.join(root, f))]
     except (OSError, subprocess.CalledProcessError):
@@ -81,8 +70,16 @@ def shell_scripts(root):
             if "/build" in d or "/." in d or "node_modules" in d:
                 continue
             files += [os.path.relpath(os.path.join(d, n), root) for n in names
-                      if n.endswith(".sh")]
-    return sorted(f for f in files
+                      if n.endswith(tuple(exts))]
+    return files
+
+
+def c_sources(root):
+    return sorted(f for f in repo_files(root, (".c", ".h")) if f.split("/")[0] in ROOMS)
+
+
+def shell_scripts(root):
+    return sorted(f for f in repo_files(root, (".sh",))
                   if f.split("/")[0] in SCRIPT_ROOTS and "node_modules" not in f.split("/"))
 
 
