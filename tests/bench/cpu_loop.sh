@@ -85,34 +85,9 @@ json.dump({"csr": open(d + "/leaf.csr").read(), "ttl_hours": 12}, open(d + "/cer
 json.dump({"audience": "https://api.bench.example", "ttl_seconds": 300},
           open(d + "/token.json", "w"))
 PY
-KEYCEREMONY="$bin/keyceremony" "$repo/softhsm/init-token.sh" "$tmp/token" "$label" >/dev/null
-export SOFTHSM2_CONF="$tmp/token/softhsm2.conf"
-mkdir -p "$tmp/cfg" "$tmp/out"
-tok="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$tmp/token/user.pin\"}"
-cat >"$tmp/cfg/root.json" <<EOF
-{ $tok, "key": {"label": "bench-root", "type": "EC-P384"},
-  "certificate": {"subject": {"CN": "Bench Root"}, "validity_days": 30,
-                  "output": "$tmp/out/root.pem"} }
-EOF
-cat >"$tmp/cfg/intermediate.json" <<EOF
-{ $tok, "issuer": {"key": "bench-root", "certificate": "$tmp/out/root.pem"},
-  "key": {"label": "bench-issuing", "type": "$ktype"},
-  "certificate": {"subject": {"CN": "Bench Issuing"}, "validity_days": 10,
-                  "output": "$tmp/out/intermediate.pem"} }
-EOF
-cat >"$tmp/cfg/jwt-key.json" <<EOF
-{ $tok, "key": {"label": "bench-jwt", "type": "$ktype"}, "alg": "$alg",
-  "jwk_output": "$tmp/out/jwt.jwk.json" }
-EOF
-cat >"$tmp/cfg/export.json" <<EOF
-{ $tok, "root_certificate": "$tmp/out/root.pem",
-  "intermediate_certificate": "$tmp/out/intermediate.pem",
-  "jwt_keys": [{"key": "bench-jwt"}], "truststore_output": "$tmp/out/truststore.pem",
-  "jwks_output": "$tmp/out/jwks.json" }
-EOF
-for step in root intermediate jwt-key export; do
-    "$bin/keyceremony" "$step" --config "$tmp/cfg/$step.json" 2>>"$tmp/ceremony.log"
-done
+# shellcheck source=tests/bench/bench_lib.sh
+. "$repo/tests/bench/bench_lib.sh"
+bench_ceremony "$tmp" "$label" "$ktype" "$ktype" "$alg" >/dev/null
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$tmp/hsmsignd.json" <<EOF
 { "listen": "127.0.0.1:$port",

@@ -187,44 +187,9 @@ declare -A R # results: R[row:conc:field], R[row:field]
 
 # ceremony DIR LABEL KEY_TYPE JWT_TYPE JWT_ALG SSH_TYPE: token, root, issuing CA, JWT key, export,
 # and an SSH user CA key of SSH_TYPE (keyceremony ssh-ca; hsmsignd finds it by its label).
-ceremony() {
-    local dir=$1 label=$2 type=$3 jwt_type=$4 alg=$5 ssh_type=$6
-    KEYCEREMONY="$bin/keyceremony" "$repo/softhsm/init-token.sh" "$dir/token" "$label"
-    export SOFTHSM2_CONF="$dir/token/softhsm2.conf"
-    mkdir -p "$dir/cfg" "$dir/out"
-    local token="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$dir/token/user.pin\"}"
-    cat >"$dir/cfg/root.json" <<EOF
-{ $token, "key": {"label": "bench-root", "type": "EC-P384"},
-  "certificate": {"subject": {"CN": "Bench Root"}, "validity_days": 30,
-                  "output": "$dir/out/root.pem"} }
-EOF
-    cat >"$dir/cfg/intermediate.json" <<EOF
-{ $token, "issuer": {"key": "bench-root", "certificate": "$dir/out/root.pem"},
-  "key": {"label": "bench-issuing", "type": "$type"},
-  "certificate": {"subject": {"CN": "Bench Issuing $type"}, "validity_days": 10,
-                  "output": "$dir/out/intermediate.pem"} }
-EOF
-    cat >"$dir/cfg/jwt-key.json" <<EOF
-{ $token, "key": {"label": "bench-jwt", "type": "$jwt_type"}, "alg": "$alg",
-  "jwk_output": "$dir/out/jwt.jwk.json" }
-EOF
-    cat >"$dir/cfg/export.json" <<EOF
-{ $token, "root_certificate": "$dir/out/root.pem",
-  "intermediate_certificate": "$dir/out/intermediate.pem",
-  "jwt_keys": [{"key": "bench-jwt"}], "truststore_output": "$dir/out/truststore.pem",
-  "jwks_output": "$dir/out/jwks.json" }
-EOF
-    cat >"$dir/cfg/ssh-ca.json" <<EOF
-{ $token, "transcript": "$dir/out/transcript.jsonl",
-  "user_ca": {"label": "bench-ssh-user-ca", "type": "$ssh_type",
-              "public_key_output": "$dir/out/ssh-user-ca.pub"} }
-EOF
-    local step
-    for step in root intermediate jwt-key export ssh-ca; do
-        "$bin/keyceremony" "$step" --config "$dir/cfg/$step.json" 2>>"$dir/ceremony.log" ||
-            { echo "ceremony step $step failed:" >&2; tail -n 5 "$dir/ceremony.log" >&2; return 1; }
-    done
-}
+# shellcheck source=tests/bench/bench_lib.sh
+. "$repo/tests/bench/bench_lib.sh"
+ceremony() { bench_ceremony "$@"; }
 
 # csign DIR LABEL CASE: bare C_Sign/s at 1 and 2 threads (p11_bench, its own key of the type);
 # called before and after the HTTP rows, the higher rate of the two stands (the machine's other

@@ -141,40 +141,11 @@ rss_max() {
 label=bench-lambda
 dir=$tmp/token-dir
 echo "== token and ceremony" >&2
-KEYCEREMONY="$bin/keyceremony" "$repo/softhsm/init-token.sh" "$dir/token" "$label" >/dev/null
-export SOFTHSM2_CONF="$dir/token/softhsm2.conf"
-mkdir -p "$dir/cfg" "$dir/out" "$tmp/inv"
+# shellcheck source=tests/bench/bench_lib.sh
+. "$repo/tests/bench/bench_lib.sh"
+bench_ceremony "$dir" "$label" EC-P256 EC-P256 ES256 >/dev/null || exit 1
+mkdir -p "$tmp/inv"
 pin_file=$dir/token/user.pin
-tok="\"token\": {\"module\": \"$module\", \"label\": \"$label\", \"pin_file\": \"$pin_file\"}"
-cat >"$dir/cfg/root.json" <<EOF
-{ $tok, "key": {"label": "bench-root", "type": "EC-P384"},
-  "certificate": {"subject": {"CN": "Bench Root"}, "validity_days": 30,
-                  "output": "$dir/out/root.pem"} }
-EOF
-cat >"$dir/cfg/intermediate.json" <<EOF
-{ $tok, "issuer": {"key": "bench-root", "certificate": "$dir/out/root.pem"},
-  "key": {"label": "bench-issuing", "type": "EC-P256"},
-  "certificate": {"subject": {"CN": "Bench Issuing EC-P256"}, "validity_days": 10,
-                  "output": "$dir/out/intermediate.pem"} }
-EOF
-cat >"$dir/cfg/jwt-key.json" <<EOF
-{ $tok, "key": {"label": "bench-jwt", "type": "EC-P256"}, "alg": "ES256",
-  "jwk_output": "$dir/out/jwt.jwk.json" }
-EOF
-cat >"$dir/cfg/export.json" <<EOF
-{ $tok, "root_certificate": "$dir/out/root.pem",
-  "intermediate_certificate": "$dir/out/intermediate.pem",
-  "jwt_keys": [{"key": "bench-jwt"}], "truststore_output": "$dir/out/truststore.pem",
-  "jwks_output": "$dir/out/jwks.json" }
-EOF
-for step in root intermediate jwt-key export; do
-    if ! "$bin/keyceremony" "$step" --config "$dir/cfg/$step.json" 2>>"$dir/ceremony.log" \
-        >/dev/null; then
-        echo "lambda_bench: ceremony step $step failed:" >&2
-        tail -n 5 "$dir/ceremony.log" >&2
-        exit 1
-    fi
-done
 
 # --- requests and events ------------------------------------------------------------------------
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/leaf.key" \
