@@ -294,8 +294,8 @@ stop_runtime
 
 # --- SIGTERM during an invocation: its answer is still posted, then a clean stop ---------------
 # (docker stop, the Runtime Interface Emulator: Lambda itself signals only between invocations.)
-# The token is the CloudHSM-shaped module with a 300 ms round trip, so the certificate's C_Sign
-# is under way when SIGTERM comes. The proxy response must reach the Runtime API (the
+# The token is the CloudHSM-shaped module with a 300 ms round trip, and SIGTERM is sent while
+# the certificate's C_Sign sleeps in it. The proxy response must reach the Runtime API (the
 # certificate is already in the inventory by then) and hsmsignd exit 0, not abandon its POST.
 start_runtime "$work/rt-term"
 write_config cfg/term.json
@@ -307,11 +307,17 @@ term_mid_invocation() {
     grep -q '"module": *"[^"]*hs_p11_cloudhsm' cfg/term.json || return 1
     idle || return 1 # started (token login on the shaped module), waiting in /next
     enqueue term-cert out/ev-cert.json || return 1
-    for _ in $(seq 1 100); do
-        grep -q '"term-cert"' "$rt_out/delivered.jsonl" 2>/dev/null && break
-        sleep 0.02
+    # Into the invocation: a thread of hsmsignd sleeps in the C_Sign round trip (the shaped
+    # module's clock_nanosleep; nothing else of it sleeps so once it waits in /next).
+    local signing=0
+    for _ in $(seq 1 500); do
+        if grep -qs nanosleep /proc/"$lambda_pid"/task/*/wchan; then
+            signing=1
+            break
+        fi
+        sleep 0.01
     done
-    sleep 0.05 # into the invocation: its C_Sign takes 300 ms
+    [ "$signing" -eq 1 ] || { echo "     never saw the C_Sign round trip"; return 1; }
     kill -TERM "$lambda_pid"
     wait "$lambda_pid"
     local rc=$?
