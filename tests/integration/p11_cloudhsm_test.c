@@ -898,14 +898,12 @@ static int child_main(const char *key_label, const char *window_text)
     if (!hs_failed(p11_pool_new(module, &pc, &pool)) &&
         !hs_failed(p11_key_find(pool, key_label, &key))) {
         printf("ready\n");
-        fflush(stdout);
-        rc = child_sign(key, window_ms);
+        rc = fflush(stdout) == 0 ? child_sign(key, window_ms) : 1;
     }
     p11_key_free(key);
     p11_pool_free(pool);
     p11_module_free(module);
     hs_secret_free(test_pin);
-    cluster_dir_remove();
     return rc;
 }
 

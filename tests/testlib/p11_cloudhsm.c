@@ -536,7 +536,10 @@ static struct hs_cloudhsm_cluster *hs_cloudhsm_cluster_attach(const struct hs_cl
             m->cl = cl;
         }
     }
-    close(fd); /* releases the flock; the mapping stays */
+    /* Unlocked by hand: the mapping holds the open file, so close() alone would keep the lock
+     * (flock belongs to the open file description) and wedge every other process. */
+    (void)flock(fd, LOCK_UN);
+    close(fd);
     return cl;
 }
 
@@ -911,7 +914,8 @@ static void hs_cloudhsm_load(void)
         return;
     }
     if (!hs_cloudhsm_apply(getenv(HS_CLOUDHSM_SHAPE_ENV), true)) {
-        fprintf(stderr, "p11_cloudhsm: bad shape in $%s\n", HS_CLOUDHSM_SHAPE_ENV);
+        fprintf(stderr, "p11_cloudhsm: $%s refused (a bad shape or cluster file)\n",
+                HS_CLOUDHSM_SHAPE_ENV);
         hs_cloudhsm_load_rv = CKR_ARGUMENTS_BAD;
         return;
     }
