@@ -50,8 +50,6 @@
 #define CLUSTER_RATE 100.0  /* signatures per second of the shared cluster in case j */
 #define CLUSTER_WINDOW_MS 1500
 
-extern char **environ;
-
 struct shape_api {
     void *dl;
     hs_cloudhsm_configure_fn configure;
@@ -937,7 +935,7 @@ static bool shape_api_bind(const char *path)
 static bool open_token(const char *dir, const char *lib)
 {
     char pin_file[1024];
-    snprintf(pin_file, sizeof(pin_file), "%s/user.pin", dir);
+    hs_test_format(pin_file, sizeof(pin_file), "%s/user.pin", dir);
     struct p11_token_config tc = {.label = token_label, .pin_file = pin_file};
     if (hs_failed(p11_token_config_pin(&tc, &test_pin)) ||
         hs_failed(p11_module_load(lib, &module))) {
@@ -956,8 +954,8 @@ static bool open_token(const char *dir, const char *lib)
     }
     char ec_label[64];
     char rsa_label[64];
-    snprintf(ec_label, sizeof(ec_label), "%s-ec", label_prefix);
-    snprintf(rsa_label, sizeof(rsa_label), "%s-rsa", label_prefix);
+    hs_test_format(ec_label, sizeof(ec_label), "%s-ec", label_prefix);
+    hs_test_format(rsa_label, sizeof(rsa_label), "%s-rsa", label_prefix);
     struct p11_keygen_spec ec = {.type = P11_KEY_EC_P256, .label = ec_label};
     struct p11_keygen_spec rsa = {.type = P11_KEY_RSA, .label = rsa_label, .rsa_bits = 2048};
     return !hs_failed(p11_key_generate(pool, &ec, &ec_key)) &&
@@ -999,7 +997,7 @@ int main(int argc, char **argv)
     const char *dir = hs_test_env("HSMSIGN_TEST_TOKEN_DIR");
     token_label = hs_test_env("HSMSIGN_TEST_TOKEN_LABEL");
     const char *lib = hs_test_env(HS_CLOUDHSM_LIB_ENV);
-    snprintf(label_prefix, sizeof(label_prefix), "p11c-%ld", (long)getpid());
+    hs_test_format(label_prefix, sizeof(label_prefix), "p11c-%ld", (long)getpid());
     /* Throttled signatures log warnings; keep the output to what fails. */
     hs_log_set_level(HS_LOG_ERROR);
     /* A child that refused to load closes its stdin before the "go" reaches it. */
