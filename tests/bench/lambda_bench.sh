@@ -22,10 +22,13 @@
 # and the policy decides on it, as in production.
 #
 # The token: every environment loads tests/testlib/p11_cloudhsm.c ("hsm2m x2": 2 ms round
-# trip, 2 HSMs, RSA-2048 2,000/s, P-256 3,000/s) over SoftHSM2. The model lives in each
-# process: the 3,000/s bucket and the HSMs' slots are per environment, not shared, so the
-# cluster's cap is NOT enforced across environments (/cap shows how close the sum comes; past
-# 1.0 a real cluster would throttle). SoftHSM2 makes each signature on this machine's cores.
+# trip, 2 HSMs, RSA-2048 2,000/s, P-256 3,000/s) over SoftHSM2, and all E environments of a row
+# share one cluster (cluster=FILE, a file in the temporary directory, a new one per row): one
+# 3,000/s bucket per key family and one set of HSM slots for all of them, as a real cluster is
+# shared by its clients. Past the cap the model throttles (CKR_FUNCTION_FAILED); hsmsignd's pool
+# retries a throttled signature within its deadline and otherwise answers 503 with
+# Retry-After: those show up as longer invocations and in the 503/s column, not as good
+# invocations past 1.0 x the cap. SoftHSM2 makes each signature on this machine's cores.
 #
 # The inventory: durable SQLite (WAL, synchronous=FULL), one file per environment by default:
 # each Lambda execution environment has its own /tmp and no shared disk, so a real deployment
@@ -35,13 +38,15 @@
 # --shared-inventory measures that instead (every environment's commit then waits its turn for
 # the file's lock and fsync).
 #
-# Columns: inv/s (good invocations per second in the window), p50/p99 of the invocation's time
-# inside the environment (the stand-in's clock: /next answered -> response POST received, what
-# Lambda bills), /cap (inv/s / 3,000), srv us/inv (utime+stime of all E hsmsignd processes from
-# /proc/PID/stat over the window / invocations), driver us/inv (the same for the stand-in), RSS
-# MiB (peak RSS, VmHWM, per environment: the largest of the E). The HTTP rows: one hsmsignd in
-# HTTP mode on the same shaped token (pool_size 64, limits.workers 64,
-# limits.max_connections_per_ip 128, SigV4 checked on every request) under
+# Columns: inv/s (good invocations per second in the window), 503/s (invocations answered 503,
+# the signer's "retry later", per second; HTTP rows: http_load's busy answers), p50/p99 of the
+# good invocations' time inside the environment (the stand-in's clock: /next answered ->
+# response POST received, what Lambda bills), /cap (inv/s / 3,000), srv us/inv (utime+stime of
+# all E hsmsignd processes from /proc/PID/stat over the window / invocations), driver us/inv
+# (the same for the stand-in), RSS MiB (peak RSS, VmHWM, per environment: the largest of the
+# E). The HTTP rows: one hsmsignd in HTTP mode on the same shaped token (a cluster file of its
+# own; pool_size 64, limits.workers 64, limits.max_connections_per_ip 128, SigV4 checked on
+# every request) under
 # tests/bench/http_load.c at concurrency 8 and 16 with the same two requests: answers/s, the
 # client's p50/p99, server CPU per answer and http_load's CPU per answer (driver).
 #
@@ -253,7 +258,7 @@ lambda_row() {
             write_config "$rdir/env-$i.json" "$tmp/inv/$row-env-$i.db"
         fi
         AWS_LAMBDA_RUNTIME_API=$api HSMSIGN_CLOUDHSM_MODULE=$module \
-            HSMSIGN_CLOUDHSM_SHAPE=$shape \
+            HSMSIGN_CLOUDHSM_SHAPE="$shape,cluster=$rdir/cluster" \
             "$bin/hsmsignd" --config "$rdir/env-$i.json" >"$rdir/env-$i.log" 2>&1 &
         envs+=("$!")
         pids+=("$!")
@@ -278,6 +283,7 @@ lambda_row() {
     cpu1=$(cpu_ticks "${envs[@]}") s1=$(cpu_ticks "$st")
     R[$row:rss]=$(rss_max "${envs[@]}")
     R[$row:rate]=$(jq -r '.rate' <<<"$out")
+    R[$row:busy]=$(jq -r '.busy_rate' <<<"$out")
     R[$row:n]=$(jq -r '.invocations' <<<"$out")
     R[$row:p50]=$(jq -r '.p50_ms' <<<"$out")
     R[$row:p99]=$(jq -r '.p99_ms' <<<"$out")
@@ -329,7 +335,7 @@ http_rows() {
     write_config "$hdir/hsmsignd.json" "$tmp/inv/http.db" "$port"
     "$bin/http_load" --url "http://127.0.0.1:$port/healthz" --ready 20 >"$hdir/ready.out" &
     local probe=$!
-    HSMSIGN_CLOUDHSM_MODULE=$module HSMSIGN_CLOUDHSM_SHAPE=$shape \
+    HSMSIGN_CLOUDHSM_MODULE=$module HSMSIGN_CLOUDHSM_SHAPE="$shape,cluster=$hdir/cluster" \
         "$bin/hsmsignd" --config "$hdir/hsmsignd.json" >"$hdir/hsmsignd.log" 2>&1 &
     svc=$!
     pids+=("$svc")
@@ -364,7 +370,8 @@ http_rows() {
 # --- run ----------------------------------------------------------------------------------------
 echo "$(nproc) CPUs, $(uname -m), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average" \
     "$(cut -d' ' -f1-3 /proc/loadavg) at start"
-echo "hsmsignd: $bin/hsmsignd (Release); token: p11_cloudhsm \"hsm2m x2\" ($shape) over SoftHSM2;" \
+echo "hsmsignd: $bin/hsmsignd (Release); token: p11_cloudhsm \"hsm2m x2\" ($shape), one cluster" \
+    "file per row shared by its environments, over SoftHSM2;" \
     "$seconds s per row after $warmup s warm-up; inventory: durable SQLite," \
     "$([ "$shared_inv" -eq 1 ] && echo "one file shared by all environments" || echo "one file per environment")"
 for kind in cert token; do
@@ -383,18 +390,18 @@ ratio() { # A B
 }
 trow() { # CELL...: one row of the table
     # shellcheck disable=SC2059 # the table's format is this one variable, on purpose
-    printf '| %-22s | %5s | %7s | %6s | %6s | %5s | %10s | %10s | %7s |\n' "$@"
+    printf '| %-22s | %5s | %7s | %6s | %6s | %6s | %5s | %10s | %10s | %7s |\n' "$@"
 }
 echo
-trow case "E / c" "inv/s" "p50 ms" "p99 ms" /cap "srv us/inv" "drv us/inv" "RSS MiB"
-trow '' '' '' '' '' '' '' '' '' | tr ' ' '-'
+trow case "E / c" "inv/s" "503/s" "p50 ms" "p99 ms" /cap "srv us/inv" "drv us/inv" "RSS MiB"
+trow '' '' '' '' '' '' '' '' '' '' | tr ' ' '-'
 for kind in cert token; do
     name="Lambda cert P-256"
     [ "$kind" = cert ] || name="Lambda token ES256"
     for n in "${envs_list[@]}"; do
         r=lambda-$kind-$n rate=$(fmt "${R[lambda-$kind-$n:rate]:--}" 0)
         [ -z "${R[$r:bad]:-}" ] || rate=ERR
-        trow "$name" "$n" "$rate" "$(fmt "${R[$r:p50]:--}" 2)" \
+        trow "$name" "$n" "$rate" "$(fmt "${R[$r:busy]:--}" 0)" "$(fmt "${R[$r:p50]:--}" 2)" \
             "$(fmt "${R[$r:p99]:--}" 2)" "$(ratio "${R[$r:rate]:--}" "$cap")" \
             "${R[$r:srv_us]:--}" "${R[$r:drv_us]:--}" "${R[$r:rss]:--}"
     done
@@ -410,7 +417,7 @@ for kind in cert token; do
             srv=$(awk -v c="${R[$r:server_cpu]}" -v r="${R[$r:rps]}" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else print "-" }')
             drv=$(awk -v c="${R[$r:client_cpu]}" -v r="${R[$r:rps]}" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else print "-" }')
         fi
-        trow "$name" "$c" "$rate" "$(fmt "${R[$r:p50_ms]:--}" 2)" \
+        trow "$name" "$c" "$rate" "$(fmt "${R[$r:busy_rps]:--}" 0)" "$(fmt "${R[$r:p50_ms]:--}" 2)" \
             "$(fmt "${R[$r:p99_ms]:--}" 2)" "$(ratio "${R[$r:rps]:--}" "$cap")" "$srv" "$drv" \
             "${R[http:rss]:--}"
     done
@@ -422,8 +429,9 @@ E / c: Lambda execution environments (hsmsignd processes, one invocation each at
   HTTP client concurrency (http_load connections). inv/s: good invocations (answers) per second.
 p50 / p99: Lambda: the invocation's time inside the environment (/next answered -> response
   received, what Lambda bills); HTTP: the client's request latency.
-/cap: inv/s / $cap ("hsm2m x2" P-256; each Lambda environment's model has its own bucket, so
-  the cap is not enforced across environments).
+503/s: answers 503 ("retry later": the cluster throttled past the pool's retries) per second.
+/cap: inv/s / $cap ("hsm2m x2" P-256; the E environments of a row share one cluster file, so
+  the cap holds across them).
 srv us/inv: hsmsignd CPU (all environments) per invocation, SoftHSM2's P-256 signature
   included; drv us/inv: the driver's CPU per invocation (Lambda: the Runtime API stand-in, node;
   HTTP: http_load). RSS MiB: peak RSS (VmHWM) of one environment (the largest) / of the HTTP

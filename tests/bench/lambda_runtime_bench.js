@@ -12,7 +12,8 @@
 //      Lambda-Runtime-Invoked-Function-Arn and Lambda-Runtime-Trace-Id
 // POST /2018-06-01/runtime/invocation/ID/response   202; the answer is good when it is an API
 //      Gateway proxy response with statusCode 200 whose body contains --expect (the first good
-//      body is written to --sample, for a check with independent tools)
+//      body is written to --sample, for a check with independent tools), busy when its
+//      statusCode is 503 (the signer's "retry later": a throttled cluster), else bad
 // POST /2018-06-01/runtime/invocation/ID/error      202; counted as bad
 // POST /2018-06-01/runtime/init/error               202; counted as bad
 //
@@ -21,13 +22,15 @@
 // (the runtime's own reading of /next and writing of its POST included, the network not).
 //
 // Control (plain HTTP, for the script driving it):
-//   GET  /control/status  {"handed", "answered", "bad", "environments", "held"} since start
+//   GET  /control/status  {"handed", "answered", "bad", "busy", "environments", "held"} since
+//                         start
 //   POST /control/start   opens the measured window (zeroes the window's counters)
 //   POST /control/drain   from now on /next calls are held, not answered (the environments
 //                         finish their invocation and wait: SIGTERM then ends them cleanly)
-//   POST /control/stop    closes it; answers {"invocations", "bad", "seconds", "rate",
-//                         "p50_ms", "p99_ms", "max_ms", "environments", "first_bad"}, over the
-//                         answers that arrived inside the window
+//   POST /control/stop    closes it; answers {"invocations", "bad", "busy", "busy_rate",
+//                         "seconds", "rate", "p50_ms", "p99_ms", "max_ms", "environments",
+//                         "first_bad"}, over the answers that arrived inside the window (the
+//                         percentiles over the good ones)
 const http = require('http')
 const crypto = require('crypto')
 const fs = require('fs')
@@ -52,8 +55,8 @@ const expect = args.expect
 
 const pending = new Map() // request id -> hrtime (ns, bigint) when its /next answer was written
 let nextSocket = 0
-const total = { handed: 0, answered: 0, bad: 0, environments: new Set() }
-let win = null // the measured window: { t0, lat: [], bad, environments: Set, firstBad }
+const total = { handed: 0, answered: 0, bad: 0, busy: 0, environments: new Set() }
+let win = null // the measured window: { t0, lat: [], bad, busy, environments: Set, firstBad }
 let sampleWritten = !args.sample
 let draining = false
 let held = 0 // /next calls held while draining
@@ -88,16 +91,20 @@ function next (req, res) {
   total.environments.add(req.socket.benchId)
 }
 
-// Whether body is a proxy response with statusCode 200 and --expect in its body.
-function good (kind, body) {
+// 'good' for a proxy response with statusCode 200 and --expect in its body, 'busy' for one
+// with statusCode 503, else 'bad'.
+function judge (kind, body) {
   if (kind !== 'response') {
-    return false
+    return 'bad'
   }
   try {
     const p = JSON.parse(body)
-    return p.statusCode === 200 && typeof p.body === 'string' && p.body.includes(expect)
+    if (p.statusCode === 503) {
+      return 'busy'
+    }
+    return p.statusCode === 200 && typeof p.body === 'string' && p.body.includes(expect) ? 'good' : 'bad'
   } catch (e) {
-    return false
+    return 'bad'
   }
 }
 
@@ -114,8 +121,11 @@ function answer (req, res, id, kind, body) {
   }
   pending.delete(id)
   total.answered++
-  const ok = good(kind, body)
-  if (!ok) {
+  const verdict = judge(kind, body)
+  const ok = verdict === 'good'
+  if (verdict === 'busy') {
+    total.busy++
+  } else if (!ok) {
     total.bad++
   } else if (!sampleWritten) {
     sampleWritten = true
@@ -125,6 +135,8 @@ function answer (req, res, id, kind, body) {
     win.environments.add(req.socket.benchId)
     if (ok) {
       win.lat.push(Number(t1 - t0) / 1e6)
+    } else if (verdict === 'busy') {
+      win.busy++
     } else {
       win.bad++
       win.firstBad = win.firstBad || kind + ': ' + body.slice(0, 300)
@@ -147,6 +159,8 @@ function stop () {
   const out = {
     invocations: lat.length,
     bad: win.bad,
+    busy: win.busy,
+    busy_rate: win.busy / seconds,
     seconds,
     rate: lat.length / seconds,
     p50_ms: percentile(lat, 50),
@@ -191,12 +205,13 @@ const server = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => {
         handed: total.handed,
         answered: total.answered,
         bad: total.bad,
+        busy: total.busy,
         environments: total.environments.size,
         held
       })
     }
     if (req.method === 'POST' && url === '/control/start') {
-      win = { t0: process.hrtime.bigint(), lat: [], bad: 0, environments: new Set(), firstBad: null }
+      win = { t0: process.hrtime.bigint(), lat: [], bad: 0, busy: 0, environments: new Set(), firstBad: null }
       return send(res, 200, {})
     }
     if (req.method === 'POST' && url === '/control/drain') {

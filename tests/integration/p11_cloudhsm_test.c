@@ -2,13 +2,23 @@
  * The CloudHSM-shaped token (tests/testlib/p11_cloudhsm.h) over the fixture's SoftHSM2 token:
  * the round trip is added, the per-family rate limit throttles a burst with CKR_FUNCTION_FAILED
  * and leaves a paced load alone, a cluster with every slot taken throttles, signatures still
- * verify, and what is not shaped passes through.
+ * verify, and what is not shaped passes through. Several processes on one cluster file
+ * (cluster=PATH) share its rate: the test runs itself again as child processes
+ * (p11_cloudhsm_test --cluster-child KEY_LABEL WINDOW_MS), each loading and initialising the
+ * module on its own, and adds up what they signed.
  */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +41,14 @@
 #define RUN_MAX 64
 #define CLASS_FLOOD 0U
 #define CLASS_TRICKLE 1U
+/* Child processes (cases j and k). */
+#define CHILD_ARG "--cluster-child"
+#define CHILD_THREADS 4
+#define CHILD_LOAD_FAILED 3 /* the child's exit status when the module refused to load */
+#define CHILD_LINES_MAX 64  /* lines a child may print (log lines) before its answer */
+#define CHILD_ENV_MAX 1024  /* environment variables passed on */
+#define CLUSTER_RATE 100.0  /* signatures per second of the shared cluster in case j */
+#define CLUSTER_WINDOW_MS 1500
 
 struct shape_api {
     void *dl;
@@ -46,6 +64,8 @@ static const char *token_label;
 static char label_prefix[32];
 static struct p11_key *ec_key;
 static struct p11_key *rsa_key;
+
+static char cluster_dir[256]; /* the cluster files of cases j and k */
 
 static const unsigned char msg[] = "a signature made through a token that is far away";
 
@@ -512,6 +532,393 @@ HS_TEST(i_a_trickle_keeps_its_share_of_a_rate_limited_token_under_a_flood)
     HS_CHECK(shape.configure("") == 0);
 }
 
+/* --- several processes on one cluster ------------------------------------------------------ */
+
+/* A child process: its pipes, and what it answered. */
+struct child {
+    pid_t pid;
+    FILE *to;   /* its stdin */
+    FILE *from; /* its stdout */
+    int ok;
+    int throttled;
+    int other;
+    long long start_us; /* its window on CLOCK_MONOTONIC (system-wide) */
+    long long end_us;
+};
+
+/* Starts this program as a child on the fixture token with shape in $HSMSIGN_CLOUDHSM_SHAPE
+ * (the rest of the environment as ours); it signs for window_ms once told "go". */
+static bool child_start(struct child *c, const char *shape_text, int window_ms)
+{
+    *c = (struct child){.pid = -1};
+    char shape_env[HS_CLOUDHSM_SHAPE_MAX + 64];
+    char window[16];
+    char key_label[64];
+    hs_test_format(shape_env, sizeof(shape_env), "%s=%s", HS_CLOUDHSM_SHAPE_ENV, shape_text);
+    hs_test_format(window, sizeof(window), "%d", window_ms);
+    hs_test_format(key_label, sizeof(key_label), "%s-ec", label_prefix);
+    char *envp[CHILD_ENV_MAX + 2];
+    size_t k = 0;
+    for (size_t i = 0; environ[i] != NULL; i++) {
+        if (k == CHILD_ENV_MAX) {
+            fprintf(stderr, "  more than %d environment variables\n", CHILD_ENV_MAX);
+            return false;
+        }
+        if (strncmp(environ[i], HS_CLOUDHSM_SHAPE_ENV "=", strlen(HS_CLOUDHSM_SHAPE_ENV) + 1) !=
+            0) {
+            envp[k++] = environ[i];
+        }
+    }
+    envp[k++] = shape_env;
+    envp[k] = NULL;
+    int in[2] = {-1, -1};
+    int out[2] = {-1, -1};
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    char self[] = "/proc/self/exe";
+    char arg[] = CHILD_ARG;
+    char *argv[] = {self, arg, key_label, window, NULL};
+    int rc = posix_spawn(&c->pid, self, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    c->to = fdopen(in[1], "w");
+    c->from = fdopen(out[0], "r");
+    if (rc != 0 || c->to == NULL || c->from == NULL) {
+        fprintf(stderr, "  posix_spawn: %s\n", strerror(rc));
+        c->pid = rc != 0 ? -1 : c->pid;
+        return false;
+    }
+    return true;
+}
+
+/* The child's next line that starts with word (its log lines skipped); false at its end. */
+static bool child_line(struct child *c, const char *word, char *line, size_t len)
+{
+    for (int i = 0; i < CHILD_LINES_MAX && c->from != NULL; i++) {
+        if (fgets(line, (int)len, c->from) == NULL) {
+            return false;
+        }
+        if (strncmp(line, word, strlen(word)) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Waits for the child's end; its result line read first (c->ok is -1 when it printed none).
+ * Returns its exit status (-1 when it did not exit). */
+static int child_finish(struct child *c)
+{
+    char line[256];
+    if (c->to != NULL) {
+        (void)fclose(c->to);
+        c->to = NULL;
+    }
+    /* "result OK THROTTLED OTHER START_US END_US"; ok stays -1 unless all five are there. */
+    long long v[5] = {0};
+    bool good = child_line(c, "result ", line, sizeof(line));
+    const char *at = line + strlen("result ");
+    for (size_t i = 0; i < 5 && good; i++) {
+        char *end = NULL;
+        errno = 0;
+        v[i] = strtoll(at, &end, 10);
+        good = errno == 0 && end != at && v[i] >= 0 && (i >= 3 || v[i] <= INT_MAX);
+        at = end;
+    }
+    c->ok = good ? (int)v[0] : -1;
+    c->throttled = good ? (int)v[1] : 0;
+    c->other = good ? (int)v[2] : 0;
+    c->start_us = v[3];
+    c->end_us = v[4];
+    if (c->from != NULL) {
+        (void)fclose(c->from);
+        c->from = NULL;
+    }
+    int status = 0;
+    if (c->pid <= 0 || waitpid(c->pid, &status, 0) != c->pid || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
+/* Two children on shapes a and b, started one after the other (SoftHSM2 processes starting
+ * at once on one token directory have failed), then told to go together. */
+static bool children_run(const char *a, const char *b, struct child out[2])
+{
+    char line[64];
+    out[0] = (struct child){.pid = -1};
+    out[1] = (struct child){.pid = -1};
+    bool ok = child_start(&out[0], a, CLUSTER_WINDOW_MS) &&
+              child_line(&out[0], "ready", line, sizeof(line)) &&
+              child_start(&out[1], b, CLUSTER_WINDOW_MS) &&
+              child_line(&out[1], "ready", line, sizeof(line));
+    for (int i = 0; i < 2 && ok; i++) {
+        ok = fputs("go\n", out[i].to) >= 0 && fflush(out[i].to) == 0;
+    }
+    int rc0 = child_finish(&out[0]);
+    int rc1 = child_finish(&out[1]);
+    fprintf(stderr, "  children: %d+%d signed, %d+%d throttled, %d+%d other (exit %d, %d)\n",
+            out[0].ok, out[1].ok, out[0].throttled, out[1].throttled, out[0].other, out[1].other,
+            rc0, rc1);
+    return ok && rc0 == 0 && rc1 == 0 && out[0].ok >= 0 && out[1].ok >= 0;
+}
+
+static void cluster_path(char *out, size_t len, const char *name)
+{
+    hs_test_format(out, len, "%s/%s", cluster_dir, name);
+}
+
+/* Two processes on one cluster file at 100/s (a 10 ms bucket: 1 signature) sign at most 100/s
+ * between them over their common window (1 + 100 x its length, 2 more for rounding); on two
+ * cluster files each gets its own 100/s, so together clearly more than one cluster's worth.
+ * Counts only, against the windows the children measured on the system-wide clock. */
+HS_TEST(j_processes_on_one_cluster_file_share_its_rate)
+{
+    char path[512];
+    char shape_a[HS_CLOUDHSM_SHAPE_MAX];
+    char shape_b[HS_CLOUDHSM_SHAPE_MAX];
+    const char *base = "rtt_ms=1,hsms=2,rate.p256=100,burst_ms=10";
+    cluster_path(path, sizeof(path), "shared");
+    hs_test_format(shape_a, sizeof(shape_a), "%s,cluster=%s", base, path);
+    struct child c[2];
+    HS_CHECK(children_run(shape_a, shape_a, c));
+    long long t0 = c[0].start_us < c[1].start_us ? c[0].start_us : c[1].start_us;
+    long long t1 = c[0].end_us > c[1].end_us ? c[0].end_us : c[1].end_us;
+    double span = (double)(t1 - t0) / 1e6;
+    int total = c[0].ok + c[1].ok;
+    fprintf(stderr, "  one cluster file: %d signed in %.3f s (cap %.0f)\n", total, span,
+            1 + CLUSTER_RATE * span);
+    HS_CHECK(c[0].other == 0 && c[1].other == 0);
+    HS_CHECK(total <= 1 + (int)(CLUSTER_RATE * span) + 2);
+    /* The cluster did sign at about its rate, and both were throttled. */
+    HS_CHECK(total >= (int)(0.4 * CLUSTER_RATE * span));
+    HS_CHECK(c[0].throttled > 0 && c[1].throttled > 0);
+
+    cluster_path(path, sizeof(path), "a");
+    hs_test_format(shape_a, sizeof(shape_a), "%s,cluster=%s", base, path);
+    cluster_path(path, sizeof(path), "b");
+    hs_test_format(shape_b, sizeof(shape_b), "%s,cluster=%s", base, path);
+    HS_CHECK(children_run(shape_a, shape_b, c));
+    t0 = c[0].start_us < c[1].start_us ? c[0].start_us : c[1].start_us;
+    t1 = c[0].end_us > c[1].end_us ? c[0].end_us : c[1].end_us;
+    span = (double)(t1 - t0) / 1e6;
+    total = c[0].ok + c[1].ok;
+    fprintf(stderr, "  two cluster files: %d signed in %.3f s (one cluster's cap %.0f)\n", total,
+            span, 1 + CLUSTER_RATE * span);
+    HS_CHECK(c[0].other == 0 && c[1].other == 0);
+    for (int i = 0; i < 2; i++) {
+        double w = (double)(c[i].end_us - c[i].start_us) / 1e6;
+        HS_CHECK(c[i].ok >= (int)(0.5 * CLUSTER_RATE * w));
+        HS_CHECK(c[i].ok <= 1 + (int)(CLUSTER_RATE * w) + 2);
+    }
+    HS_CHECK(total > (int)(1.2 * (1 + CLUSTER_RATE * span)));
+}
+
+/* Writes len bytes of byte into a new file at path with mode; true when it did. */
+static bool file_write(const char *path, unsigned char byte, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+        return false;
+    }
+    bool ok = fchmod(fd, mode) == 0;
+    unsigned char buf[256];
+    memset(buf, byte, sizeof(buf));
+    for (size_t done = 0; ok && done < len;) {
+        size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+        ssize_t w = write(fd, buf, n);
+        ok = w > 0;
+        done += ok ? (size_t)w : 0;
+    }
+    return close(fd) == 0 && ok;
+}
+
+/* A child on shape that is told to go at once: its exit status. */
+static int child_exit_status(const char *shape_text)
+{
+    struct child c;
+    if (!child_start(&c, shape_text, 20)) {
+        (void)child_finish(&c);
+        return -1;
+    }
+    if (c.to != NULL) {
+        (void)fputs("go\n", c.to);
+    }
+    return child_finish(&c);
+}
+
+/* A cluster file that is not one (wrong size, wrong header, another mode, a symlink, a
+ * relative path) is refused by hs_cloudhsm_configure(), which changes nothing, and by a
+ * process that loads the module with it (C_GetFunctionList fails: the child's
+ * p11_module_load); so is a process that joins a cluster with other rates. A good file is
+ * joined by both. */
+HS_TEST(k_a_file_that_is_not_a_cluster_is_refused)
+{
+    char good[512];
+    char spec[HS_CLOUDHSM_SHAPE_MAX];
+    const char *base = "rtt_ms=1,rate.p256=50";
+    cluster_path(good, sizeof(good), "good");
+    hs_test_format(spec, sizeof(spec), "%s,cluster=%s", base, good);
+    HS_CHECK(shape.configure(spec) == 0);
+    struct stat st;
+    HS_CHECK(stat(good, &st) == 0 && st.st_size > 0 && (st.st_mode & 0777) == 0600);
+    /* The same file is joined again, by this process and by another. */
+    HS_CHECK(shape.configure(spec) == 0);
+    HS_CHECK(child_exit_status(spec) == 0);
+
+    char small[512];
+    char magic[512];
+    char loose[512];
+    char link[512];
+    cluster_path(small, sizeof(small), "small");
+    cluster_path(magic, sizeof(magic), "magic");
+    cluster_path(loose, sizeof(loose), "loose");
+    cluster_path(link, sizeof(link), "link");
+    HS_CHECK(file_write(small, 0, 100, 0600));
+    HS_CHECK(file_write(magic, 0xa5, (size_t)st.st_size, 0600));
+    HS_CHECK(file_write(loose, 0, 0, 0644));
+    HS_CHECK(symlink(good, link) == 0);
+    const char *bad_files[] = {small, magic, loose, link};
+    HS_CHECK(shape.configure("rtt_ms=20") == 0);
+    for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+        hs_test_format(spec, sizeof(spec), "%s,cluster=%s", base, bad_files[i]);
+        if (shape.configure(spec) != -1) {
+            fprintf(stderr, "  configure accepted %s\n", bad_files[i]);
+            hs_test_report(__FILE__, __LINE__, "a bad cluster file is refused by configure");
+        }
+        int rc = child_exit_status(spec);
+        if (rc != CHILD_LOAD_FAILED) {
+            fprintf(stderr, "  a child loaded with %s: exit %d\n", bad_files[i], rc);
+            hs_test_report(__FILE__, __LINE__, "a bad cluster file is refused at load");
+        }
+    }
+    HS_CHECK(shape.configure("cluster=relative/path") == -1);
+    HS_CHECK(shape.configure("cluster=/tmp/a b") == -1);
+    HS_CHECK(shape.configure("cluster=/") == -1);
+    /* Refused files are left as they were: no header written into the one of the wrong size. */
+    HS_CHECK(stat(small, &st) == 0 && st.st_size == 100);
+    HS_CHECK(stat(loose, &st) == 0 && st.st_size == 0);
+    /* Joining the good cluster with other rates is refused at load. */
+    hs_test_format(spec, sizeof(spec), "rtt_ms=1,rate.p256=60,cluster=%s", good);
+    HS_CHECK(child_exit_status(spec) == CHILD_LOAD_FAILED);
+    /* The 20 ms round trip is still in force. */
+    long long us = 0;
+    HS_CHECK(sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us));
+    HS_CHECK(us >= 20000);
+    HS_CHECK(shape.configure("") == 0);
+}
+
+/* The child: loads the module (the shape from the environment), finds the parent's P-256 key
+ * and says "ready"; on "go" it signs from CHILD_THREADS threads for its window and prints
+ * "result OK THROTTLED OTHER START_US END_US". */
+struct child_thread {
+    struct p11_key *key;
+    long long end_us;
+    int ok;
+    int throttled;
+    int other;
+};
+
+static void *child_thread_main(void *arg)
+{
+    struct child_thread *t = arg;
+    while (now_us() < t->end_us) {
+        struct raw_sign rs = {t->key, CKM_ECDSA, CKR_GENERAL_ERROR};
+        hs_result r = p11_pool_run(pool, raw_sign_op, &rs);
+        t->ok += !hs_failed(r) && rs.rv == CKR_OK;
+        t->throttled += !hs_failed(r) && rs.rv == CKR_FUNCTION_FAILED;
+        t->other += hs_failed(r) || (rs.rv != CKR_OK && rs.rv != CKR_FUNCTION_FAILED);
+    }
+    return NULL;
+}
+
+static int child_sign(struct p11_key *key, long window_ms)
+{
+    char line[16];
+    if (fgets(line, sizeof(line), stdin) == NULL || strcmp(line, "go\n") != 0) {
+        return 1;
+    }
+    long long start = now_us();
+    struct child_thread t[CHILD_THREADS];
+    pthread_t tids[CHILD_THREADS];
+    int started = 0;
+    for (int i = 0; i < CHILD_THREADS; i++) {
+        t[i] = (struct child_thread){key, start + window_ms * 1000LL, 0, 0, 0};
+        if (pthread_create(&tids[i], NULL, child_thread_main, &t[i]) != 0) {
+            break;
+        }
+        started++;
+    }
+    int ok = 0;
+    int throttled = 0;
+    int other = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(tids[i], NULL);
+        ok += t[i].ok;
+        throttled += t[i].throttled;
+        other += t[i].other;
+    }
+    printf("result %d %d %d %lld %lld\n", ok, throttled, other, start, now_us());
+    return started == CHILD_THREADS ? 0 : 1;
+}
+
+static int child_main(const char *key_label, const char *window_text)
+{
+    const char *dir = hs_test_env("HSMSIGN_TEST_TOKEN_DIR");
+    token_label = hs_test_env("HSMSIGN_TEST_TOKEN_LABEL");
+    const char *lib = hs_test_env(HS_CLOUDHSM_LIB_ENV);
+    hs_log_set_level(HS_LOG_ERROR);
+    char *end = NULL;
+    long window_ms = strtol(window_text, &end, 10);
+    if (*end != '\0' || window_ms < 1 || window_ms > 10000) {
+        return 1;
+    }
+    char pin_file[1024];
+    hs_test_format(pin_file, sizeof(pin_file), "%s/user.pin", dir);
+    struct p11_token_config tc = {.label = token_label, .pin_file = pin_file};
+    if (hs_failed(p11_token_config_pin(&tc, &test_pin))) {
+        return 1;
+    }
+    if (hs_failed(p11_module_load(lib, &module))) {
+        hs_secret_free(test_pin);
+        return CHILD_LOAD_FAILED;
+    }
+    struct p11_pool_config pc = {
+        .token_label = token_label, .pin = test_pin, .size = CHILD_THREADS};
+    struct p11_key *key = NULL;
+    int rc = 1;
+    if (!hs_failed(p11_pool_new(module, &pc, &pool)) &&
+        !hs_failed(p11_key_find(pool, key_label, &key))) {
+        printf("ready\n");
+        rc = fflush(stdout) == 0 ? child_sign(key, window_ms) : 1;
+    }
+    p11_key_free(key);
+    p11_pool_free(pool);
+    p11_module_free(module);
+    hs_secret_free(test_pin);
+    return rc;
+}
+
+static void cluster_dir_remove(void)
+{
+    static const char *const names[] = {"shared", "a",     "b",     "good",
+                                        "small",  "magic", "loose", "link"};
+    char path[512];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && cluster_dir[0] != '\0'; i++) {
+        cluster_path(path, sizeof(path), names[i]);
+        (void)unlink(path);
+    }
+    if (cluster_dir[0] != '\0') {
+        (void)rmdir(cluster_dir);
+    }
+}
+
 /* --- setup ----------------------------------------------------------------------------------- */
 
 static bool shape_api_bind(const char *path)
@@ -528,7 +935,7 @@ static bool shape_api_bind(const char *path)
 static bool open_token(const char *dir, const char *lib)
 {
     char pin_file[1024];
-    snprintf(pin_file, sizeof(pin_file), "%s/user.pin", dir);
+    hs_test_format(pin_file, sizeof(pin_file), "%s/user.pin", dir);
     struct p11_token_config tc = {.label = token_label, .pin_file = pin_file};
     if (hs_failed(p11_token_config_pin(&tc, &test_pin)) ||
         hs_failed(p11_module_load(lib, &module))) {
@@ -547,8 +954,8 @@ static bool open_token(const char *dir, const char *lib)
     }
     char ec_label[64];
     char rsa_label[64];
-    snprintf(ec_label, sizeof(ec_label), "%s-ec", label_prefix);
-    snprintf(rsa_label, sizeof(rsa_label), "%s-rsa", label_prefix);
+    hs_test_format(ec_label, sizeof(ec_label), "%s-ec", label_prefix);
+    hs_test_format(rsa_label, sizeof(rsa_label), "%s-rsa", label_prefix);
     struct p11_keygen_spec ec = {.type = P11_KEY_EC_P256, .label = ec_label};
     struct p11_keygen_spec rsa = {.type = P11_KEY_RSA, .label = rsa_label, .rsa_bits = 2048};
     return !hs_failed(p11_key_generate(pool, &ec, &ec_key)) &&
@@ -582,16 +989,31 @@ static void key_destroy(struct p11_key *k)
     p11_key_free(k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], CHILD_ARG) == 0) {
+        return child_main(argv[2], argv[3]);
+    }
     const char *dir = hs_test_env("HSMSIGN_TEST_TOKEN_DIR");
     token_label = hs_test_env("HSMSIGN_TEST_TOKEN_LABEL");
     const char *lib = hs_test_env(HS_CLOUDHSM_LIB_ENV);
-    snprintf(label_prefix, sizeof(label_prefix), "p11c-%ld", (long)getpid());
+    hs_test_format(label_prefix, sizeof(label_prefix), "p11c-%ld", (long)getpid());
     /* Throttled signatures log warnings; keep the output to what fails. */
     hs_log_set_level(HS_LOG_ERROR);
+    /* A child that refused to load closes its stdin before the "go" reaches it. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        perror("signal");
+        return 1;
+    }
+    const char *tmp = getenv("TMPDIR");
+    hs_test_format(cluster_dir, sizeof(cluster_dir), "%s/p11_cloudhsm_test.XXXXXX",
+                   tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
     int rc = 1;
-    if (!open_token(dir, lib)) {
+    if (mkdtemp(cluster_dir) == NULL) {
+        perror(cluster_dir);
+        cluster_dir[0] = '\0';
+        printf("0 passed, 1 failed\n");
+    } else if (!open_token(dir, lib)) {
         hs_test_report(__FILE__, __LINE__, "open the test token through the CloudHSM module");
         printf("0 passed, 1 failed\n");
     } else {
@@ -605,6 +1027,8 @@ int main(void)
             HS_TEST_CASE(g_a_cluster_with_every_slot_taken_throttles),
             HS_TEST_CASE(h_finding_a_key_takes_few_round_trips),
             HS_TEST_CASE(i_a_trickle_keeps_its_share_of_a_rate_limited_token_under_a_flood),
+            HS_TEST_CASE(j_processes_on_one_cluster_file_share_its_rate),
+            HS_TEST_CASE(k_a_file_that_is_not_a_cluster_is_refused),
             HS_TEST_END,
         });
     }
@@ -619,5 +1043,6 @@ int main(void)
     p11_pool_free(pool);
     p11_module_free(module);
     hs_secret_free(test_pin);
+    cluster_dir_remove();
     return rc;
 }

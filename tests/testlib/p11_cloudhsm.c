@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,7 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -35,6 +40,16 @@
 #define HS_CLOUDHSM_NS 1000000000LL
 /* Longest CKA_EC_PARAMS / CKA_MODULUS read to find a family, in bytes. */
 #define HS_CLOUDHSM_ATTR_MAX 1024
+/* Cluster files mapped by one process (each stays mapped until it exits). */
+#define HS_CLOUDHSM_MAPS_MAX 16
+/* A cluster file's header: an arbitrary constant ("hsCLUSTR" read as big-endian), then the
+ * layout's version and size, so that a file of another layout is refused. */
+#define HS_CLOUDHSM_CLUSTER_MAGIC 0x6873434c55535452ULL
+#define HS_CLOUDHSM_CLUSTER_VERSION 1U
+
+/* The slot counters live in a file that several processes map: they must be lock-free there. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_uint must be lock-free to be process-shared");
+_Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "atomic_bool must be lock-free to be process-shared");
 
 enum hs_cloudhsm_family {
     HS_CLOUDHSM_FAMILY_NONE, /* unknown: never limited */
@@ -70,6 +85,8 @@ static const unsigned char hs_cloudhsm_oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x4
 static const unsigned char hs_cloudhsm_oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const unsigned char hs_cloudhsm_oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
 
+struct hs_cloudhsm_cluster;
+
 struct hs_cloudhsm_shape {
     long long rtt_ns;
     unsigned hsms;
@@ -77,12 +94,45 @@ struct hs_cloudhsm_shape {
     double burst_ms;
     double rate[HS_CLOUDHSM_FAMILY_COUNT]; /* 0: no limit */
     CK_RV throttle_rv;
+    char cluster[HS_CLOUDHSM_CLUSTER_PATH_MAX + 1]; /* "": the process's own cluster */
+    struct hs_cloudhsm_cluster *cl;                 /* where the buckets and slots are */
 };
 
+/* One key family's token bucket. */
 struct hs_cloudhsm_bucket {
-    pthread_mutex_t lock;
+    double rate;  /* signatures per second; 0: no limit */
+    double depth; /* most signatures it holds (at least 1) */
     double tokens;
-    long long last_ns;
+    long long last_ns; /* CLOCK_MONOTONIC of the last refill (system-wide on Linux) */
+};
+
+/* The cluster's state: the process's own (hs_cloudhsm_local) or a file mapped MAP_SHARED by
+ * every process whose shape names it. Only plain data, a process-shared robust mutex and
+ * lock-free atomics: nothing in it points into one process. */
+struct hs_cloudhsm_cluster {
+    uint64_t magic; /* written last when a file is initialised: 0 means not yet */
+    uint32_t version;
+    uint32_t size;        /* sizeof(struct hs_cloudhsm_cluster) */
+    pthread_mutex_t lock; /* the buckets (robust and process-shared in a file) */
+    struct hs_cloudhsm_bucket buckets[HS_CLOUDHSM_FAMILY_COUNT];
+    atomic_bool limited; /* some family has a rate (families need not be looked up otherwise) */
+    atomic_uint busy[HS_CLOUDHSM_HSMS_MAX]; /* slots taken per HSM */
+    atomic_uint next_hsm;                   /* where the next search for a free slot starts */
+};
+
+/* The shape of "": no round trip, 2 HSMs of 64 slots, no rate, a 10 ms bucket, this process's
+ * own cluster. */
+#define HS_CLOUDHSM_SHAPE_DEFAULT                                                                  \
+    {                                                                                              \
+        .rtt_ns = 0, .hsms = 2, .slots = 64, .burst_ms = 10.0, .throttle_rv = CKR_FUNCTION_FAILED  \
+    }
+
+/* A cluster file this process mapped, by path (and inode, should the file be replaced). */
+struct hs_cloudhsm_mapping {
+    char path[HS_CLOUDHSM_CLUSTER_PATH_MAX + 1];
+    dev_t dev;
+    ino_t ino;
+    struct hs_cloudhsm_cluster *cl;
 };
 
 /* Set once by hs_cloudhsm_load(), read-only afterwards. */
@@ -92,14 +142,16 @@ static void *hs_cloudhsm_dl;
 static CK_FUNCTION_LIST *hs_cloudhsm_real;
 static CK_FUNCTION_LIST hs_cloudhsm_list;
 
+/* Serialises hs_cloudhsm_apply() (the mappings table included); taken before hs_cloudhsm_lock. */
+static pthread_mutex_t hs_cloudhsm_apply_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hs_cloudhsm_mapping hs_cloudhsm_maps[HS_CLOUDHSM_MAPS_MAX];
+
 /* The shape, replaced as a whole by hs_cloudhsm_apply(); copied out under the lock. */
 static pthread_mutex_t hs_cloudhsm_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hs_cloudhsm_shape hs_cloudhsm_shape = {0, 2, 64, 10.0, {0}, CKR_FUNCTION_FAILED};
-static struct hs_cloudhsm_bucket hs_cloudhsm_buckets[HS_CLOUDHSM_FAMILY_COUNT];
+static struct hs_cloudhsm_shape hs_cloudhsm_shape = HS_CLOUDHSM_SHAPE_DEFAULT;
 
-/* Slots taken per HSM, and where the next search for a free one starts. */
-static atomic_uint hs_cloudhsm_busy[HS_CLOUDHSM_HSMS_MAX];
-static atomic_uint hs_cloudhsm_next_hsm;
+/* The cluster of a shape without cluster=: this process's own. */
+static struct hs_cloudhsm_cluster hs_cloudhsm_local;
 
 /* Per session: (handle << 8) | (family << 1) | pending-throttle; 0 is empty. */
 static atomic_uint_fast64_t hs_cloudhsm_sessions[HS_CLOUDHSM_SESSIONS];
@@ -107,6 +159,7 @@ static atomic_uint_fast64_t hs_cloudhsm_sessions[HS_CLOUDHSM_SESSIONS];
 /* Per key handle: (handle << 8) | family; 0 is empty. */
 static atomic_uint_fast64_t hs_cloudhsm_keys[HS_CLOUDHSM_KEYS];
 
+/* This process's counters (struct hs_cloudhsm_stats), a shared cluster's included. */
 static atomic_ulong hs_cloudhsm_net_calls;
 static atomic_ulong hs_cloudhsm_signs;
 static atomic_ulong hs_cloudhsm_throttled_rate;
@@ -221,6 +274,23 @@ static bool hs_cloudhsm_parse_ckr(const char *s, size_t n, CK_RV *out)
     return false;
 }
 
+/* An absolute path of printable ASCII without spaces, at most HS_CLOUDHSM_CLUSTER_PATH_MAX
+ * bytes, into out (NUL-terminated). */
+static bool hs_cloudhsm_parse_path(const char *s, size_t n, char *out)
+{
+    if (n < 2 || n > HS_CLOUDHSM_CLUSTER_PATH_MAX || s[0] != '/') {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] <= ' ' || s[i] > '~') {
+            return false;
+        }
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return true;
+}
+
 static bool hs_cloudhsm_key_is(const char *key, size_t n, const char *lit)
 {
     return strlen(lit) == n && memcmp(key, lit, n) == 0;
@@ -248,6 +318,9 @@ static bool hs_cloudhsm_parse_item(const char *key, size_t kn, const char *val, 
     } else if (hs_cloudhsm_key_is(key, kn, "throttle")) {
         bit = 4;
         ok = hs_cloudhsm_parse_ckr(val, vn, &s->throttle_rv);
+    } else if (hs_cloudhsm_key_is(key, kn, "cluster")) {
+        bit = 4 + HS_CLOUDHSM_FAMILY_COUNT;
+        ok = hs_cloudhsm_parse_path(val, vn, s->cluster);
     } else if (kn > 5 && memcmp(key, "rate.", 5) == 0) {
         for (unsigned f = 1; f < HS_CLOUDHSM_FAMILY_COUNT && !ok; f++) {
             if (hs_cloudhsm_key_is(key + 5, kn - 5, hs_cloudhsm_families[f].name)) {
@@ -265,7 +338,7 @@ static bool hs_cloudhsm_parse_item(const char *key, size_t kn, const char *val, 
 
 static bool hs_cloudhsm_parse(const char *spec, struct hs_cloudhsm_shape *out)
 {
-    struct hs_cloudhsm_shape s = {0, 2, 64, 10.0, {0}, CKR_FUNCTION_FAILED};
+    struct hs_cloudhsm_shape s = HS_CLOUDHSM_SHAPE_DEFAULT;
     uint32_t seen = 0;
     size_t len = spec == NULL ? 0 : strnlen(spec, HS_CLOUDHSM_SHAPE_MAX + 1);
     /* A trailing comma would end the loop before its empty item. */
@@ -288,25 +361,211 @@ static bool hs_cloudhsm_parse(const char *spec, struct hs_cloudhsm_shape *out)
     return true;
 }
 
-/* Installs the shape of spec, refills the buckets and resets the counters; false (and nothing
- * changed) when the spec is bad. */
-static bool hs_cloudhsm_apply(const char *spec)
+/* --- the cluster's state ----------------------------------------------------------------------- */
+
+/* Locks cl's buckets. A process that died holding a file's lock left it EOWNERDEAD: its update
+ * may be half done, which a bucket survives (every take clamps it), so the lock is made
+ * consistent and taken. false only when the lock is unusable (ENOTRECOVERABLE). */
+static bool hs_cloudhsm_cluster_lock(struct hs_cloudhsm_cluster *cl)
 {
-    struct hs_cloudhsm_shape s;
-    if (!hs_cloudhsm_parse(spec, &s)) {
+    int rc = pthread_mutex_lock(&cl->lock);
+    if (rc == EOWNERDEAD) {
+        rc = pthread_mutex_consistent(&cl->lock);
+        if (rc != 0) {
+            pthread_mutex_unlock(&cl->lock);
+        }
+    }
+    return rc == 0;
+}
+
+static double hs_cloudhsm_depth(const struct hs_cloudhsm_shape *s, enum hs_cloudhsm_family f)
+{
+    double depth = s->rate[f] * s->burst_ms / 1000.0;
+    return depth < 1.0 ? 1.0 : depth;
+}
+
+/* Gives cl's buckets s's rates, each full. */
+static void hs_cloudhsm_cluster_fill(struct hs_cloudhsm_cluster *cl,
+                                     const struct hs_cloudhsm_shape *s)
+{
+    bool limited = false;
+    bool locked = hs_cloudhsm_cluster_lock(cl);
+    long long now = hs_cloudhsm_now_ns();
+    for (size_t f = 0; f < HS_CLOUDHSM_FAMILY_COUNT; f++) {
+        struct hs_cloudhsm_bucket *b = &cl->buckets[f];
+        b->rate = f == HS_CLOUDHSM_FAMILY_NONE ? 0 : s->rate[f];
+        b->depth = hs_cloudhsm_depth(s, (enum hs_cloudhsm_family)f);
+        b->tokens = b->depth;
+        b->last_ns = now;
+        limited = limited || b->rate > 0;
+    }
+    atomic_store(&cl->limited, limited);
+    if (locked) {
+        pthread_mutex_unlock(&cl->lock);
+    }
+}
+
+/* Whether cl's buckets have s's rates and depths (a process joining a cluster file). */
+static bool hs_cloudhsm_cluster_matches(struct hs_cloudhsm_cluster *cl,
+                                        const struct hs_cloudhsm_shape *s)
+{
+    if (!hs_cloudhsm_cluster_lock(cl)) {
         return false;
     }
-    long long now = hs_cloudhsm_now_ns();
-    pthread_mutex_lock(&hs_cloudhsm_lock);
-    hs_cloudhsm_shape = s;
-    for (size_t f = 0; f < HS_CLOUDHSM_FAMILY_COUNT; f++) {
-        struct hs_cloudhsm_bucket *b = &hs_cloudhsm_buckets[f];
-        pthread_mutex_lock(&b->lock);
-        b->tokens = s.rate[f] * s.burst_ms / 1000.0;
-        b->tokens = b->tokens < 1.0 ? 1.0 : b->tokens;
-        b->last_ns = now;
-        pthread_mutex_unlock(&b->lock);
+    bool same = true;
+    for (size_t f = 1; f < HS_CLOUDHSM_FAMILY_COUNT; f++) {
+        const struct hs_cloudhsm_bucket *b = &cl->buckets[f];
+        same = same && b->rate == s->rate[f] &&
+               b->depth == hs_cloudhsm_depth(s, (enum hs_cloudhsm_family)f);
     }
+    pthread_mutex_unlock(&cl->lock);
+    return same;
+}
+
+/* Initialises a cluster's state for s: its lock (robust and process-shared when shared), full
+ * buckets, no slot taken; a file's header last, so that a creator that dies half way leaves
+ * a header of zeros, which the next one to map the file initialises again. */
+static bool hs_cloudhsm_cluster_init(struct hs_cloudhsm_cluster *cl,
+                                     const struct hs_cloudhsm_shape *s, bool shared)
+{
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) != 0) {
+        return false;
+    }
+    bool ok = !shared || (pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) == 0 &&
+                          pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) == 0);
+    ok = ok && pthread_mutex_init(&cl->lock, &attr) == 0;
+    pthread_mutexattr_destroy(&attr);
+    if (!ok) {
+        return false;
+    }
+    for (size_t i = 0; i < HS_CLOUDHSM_HSMS_MAX; i++) {
+        atomic_init(&cl->busy[i], 0);
+    }
+    atomic_init(&cl->next_hsm, 0);
+    atomic_init(&cl->limited, false);
+    hs_cloudhsm_cluster_fill(cl, s);
+    cl->version = HS_CLOUDHSM_CLUSTER_VERSION;
+    cl->size = (uint32_t)sizeof(*cl);
+    atomic_thread_fence(memory_order_release);
+    cl->magic = HS_CLOUDHSM_CLUSTER_MAGIC;
+    return true;
+}
+
+/* Maps the cluster file open on fd (flock held): a new (empty) file is sized and initialised
+ * for s (*created), a file with a zero header is initialised again, a cluster file of this
+ * layout is joined; anything else is refused (NULL, the reason on stderr). */
+static struct hs_cloudhsm_cluster *hs_cloudhsm_cluster_map_locked(int fd, const char *path,
+                                                                  const struct stat *st,
+                                                                  const struct hs_cloudhsm_shape *s,
+                                                                  bool *created)
+{
+    const size_t size = sizeof(struct hs_cloudhsm_cluster);
+    if (!S_ISREG(st->st_mode) || st->st_uid != geteuid() || (st->st_mode & 077) != 0) {
+        fprintf(stderr,
+                "p11_cloudhsm: cluster %s: not a regular file of this user with mode 0600\n", path);
+        return NULL;
+    }
+    if (st->st_size != 0 && st->st_size != (off_t)size) {
+        fprintf(stderr, "p11_cloudhsm: cluster %s: %lld bytes, not a cluster file (%zu bytes)\n",
+                path, (long long)st->st_size, size);
+        return NULL;
+    }
+    if (st->st_size == 0 && ftruncate(fd, (off_t)size) != 0) {
+        fprintf(stderr, "p11_cloudhsm: cluster %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        fprintf(stderr, "p11_cloudhsm: cluster %s: mmap: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    struct hs_cloudhsm_cluster *cl = p;
+    *created = cl->magic == 0 && cl->version == 0 && cl->size == 0;
+    if (*created && hs_cloudhsm_cluster_init(cl, s, true)) {
+        return cl;
+    }
+    if (!*created && cl->magic == HS_CLOUDHSM_CLUSTER_MAGIC &&
+        cl->version == HS_CLOUDHSM_CLUSTER_VERSION && cl->size == (uint32_t)size) {
+        return cl;
+    }
+    fprintf(stderr, "p11_cloudhsm: cluster %s: not a cluster file of this layout\n", path);
+    munmap(p, size);
+    return NULL;
+}
+
+/* The cluster file at path, mapped once per process (again if the file was replaced). Opening,
+ * sizing and initialising run under flock(LOCK_EX) on the file, so that processes loading the
+ * module at once initialise it once. NULL (the reason on stderr) when it cannot be used.
+ * Called with hs_cloudhsm_apply_lock held. */
+static struct hs_cloudhsm_cluster *hs_cloudhsm_cluster_attach(const struct hs_cloudhsm_shape *s,
+                                                              bool *created)
+{
+    *created = false;
+    int fd = open(s->cluster, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "p11_cloudhsm: cluster %s: %s\n", s->cluster, strerror(errno));
+        return NULL;
+    }
+    struct hs_cloudhsm_cluster *cl = NULL;
+    struct stat st;
+    if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0) {
+        fprintf(stderr, "p11_cloudhsm: cluster %s: %s\n", s->cluster, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    size_t free_map = HS_CLOUDHSM_MAPS_MAX;
+    for (size_t i = 0; i < HS_CLOUDHSM_MAPS_MAX && cl == NULL; i++) {
+        struct hs_cloudhsm_mapping *m = &hs_cloudhsm_maps[i];
+        if (m->cl != NULL && strcmp(m->path, s->cluster) == 0 && m->dev == st.st_dev &&
+            m->ino == st.st_ino) {
+            cl = m->cl;
+        }
+        free_map = m->cl == NULL && free_map == HS_CLOUDHSM_MAPS_MAX ? i : free_map;
+    }
+    if (cl == NULL && free_map == HS_CLOUDHSM_MAPS_MAX) {
+        fprintf(stderr, "p11_cloudhsm: more than %d cluster files in one process\n",
+                HS_CLOUDHSM_MAPS_MAX);
+    } else if (cl == NULL) {
+        cl = hs_cloudhsm_cluster_map_locked(fd, s->cluster, &st, s, created);
+        if (cl != NULL) {
+            struct hs_cloudhsm_mapping *m = &hs_cloudhsm_maps[free_map];
+            memcpy(m->path, s->cluster, sizeof(m->path));
+            m->dev = st.st_dev;
+            m->ino = st.st_ino;
+            m->cl = cl;
+        }
+    }
+    /* Unlocked by hand: the mapping holds the open file, so close() alone would keep the lock
+     * (flock belongs to the open file description) and wedge every other process. */
+    (void)flock(fd, LOCK_UN);
+    close(fd);
+    return cl;
+}
+
+/* Installs s (parsed): its cluster is the process's own, or the file it names, mapped. A new
+ * cluster file starts with s's buckets; one the process joins at load must have s's rates
+ * and depths; a configure gives any cluster s's rates, each bucket full. Called with
+ * hs_cloudhsm_apply_lock held; false (and nothing changed) when the cluster is refused. */
+static bool hs_cloudhsm_apply_locked(struct hs_cloudhsm_shape *s, bool at_load)
+{
+    bool created = false;
+    s->cl = s->cluster[0] == '\0' ? &hs_cloudhsm_local : hs_cloudhsm_cluster_attach(s, &created);
+    if (s->cl == NULL) {
+        return false;
+    }
+    if (at_load && s->cl != &hs_cloudhsm_local && !created) {
+        if (!hs_cloudhsm_cluster_matches(s->cl, s)) {
+            fprintf(stderr,
+                    "p11_cloudhsm: cluster %s: its rates or burst differ from this shape's\n",
+                    s->cluster);
+            return false;
+        }
+    } else if (!created) {
+        hs_cloudhsm_cluster_fill(s->cl, s);
+    }
+    pthread_mutex_lock(&hs_cloudhsm_lock);
+    hs_cloudhsm_shape = *s;
     pthread_mutex_unlock(&hs_cloudhsm_lock);
     atomic_store(&hs_cloudhsm_net_calls, 0);
     atomic_store(&hs_cloudhsm_signs, 0);
@@ -317,39 +576,61 @@ static bool hs_cloudhsm_apply(const char *spec)
     return true;
 }
 
-/* --- the cluster's capacity -------------------------------------------------------------------- */
-
-/* Takes one signature from family f's bucket; true when it had one (or f is not limited). */
-static bool hs_cloudhsm_bucket_take(const struct hs_cloudhsm_shape *s, enum hs_cloudhsm_family f)
+/* Installs the shape of spec (at_load: from $HSMSIGN_CLOUDHSM_SHAPE), resets the counters;
+ * false (and nothing changed) when the spec or its cluster file is bad. */
+static bool hs_cloudhsm_apply(const char *spec, bool at_load)
 {
-    double rate = s->rate[f];
-    if (f == HS_CLOUDHSM_FAMILY_NONE || rate <= 0) {
-        return true;
+    struct hs_cloudhsm_shape s;
+    if (!hs_cloudhsm_parse(spec, &s)) {
+        return false;
     }
-    double depth = rate * s->burst_ms / 1000.0;
-    depth = depth < 1.0 ? 1.0 : depth;
-    struct hs_cloudhsm_bucket *b = &hs_cloudhsm_buckets[f];
-    long long now = hs_cloudhsm_now_ns();
-    pthread_mutex_lock(&b->lock);
-    b->tokens += (double)(now - b->last_ns) * rate / (double)HS_CLOUDHSM_NS;
-    b->tokens = b->tokens > depth ? depth : b->tokens;
-    b->last_ns = now > b->last_ns ? now : b->last_ns;
-    bool ok = b->tokens >= 1.0;
-    b->tokens -= ok ? 1.0 : 0.0;
-    pthread_mutex_unlock(&b->lock);
+    pthread_mutex_lock(&hs_cloudhsm_apply_lock);
+    bool ok = hs_cloudhsm_apply_locked(&s, at_load);
+    pthread_mutex_unlock(&hs_cloudhsm_apply_lock);
     return ok;
 }
 
-/* A slot on the least busy HSM, whose index goes to *out; false when every slot is taken. */
+/* --- the cluster's capacity -------------------------------------------------------------------- */
+
+/* Takes one signature from family f's bucket in the shape's cluster; true when it had one (or
+ * f is not limited). The clock is read under the lock, so that the processes sharing a bucket
+ * refill it in order; a last refill in the future (a file from before a reboot) restarts it. */
+static bool hs_cloudhsm_bucket_take(const struct hs_cloudhsm_shape *s, enum hs_cloudhsm_family f)
+{
+    if (f == HS_CLOUDHSM_FAMILY_NONE) {
+        return true;
+    }
+    struct hs_cloudhsm_bucket *b = &s->cl->buckets[f];
+    if (!hs_cloudhsm_cluster_lock(s->cl)) {
+        return false; /* fail closed: throttled */
+    }
+    bool ok = true;
+    if (b->rate > 0) {
+        long long now = hs_cloudhsm_now_ns();
+        b->last_ns = b->last_ns > now ? now : b->last_ns;
+        b->tokens += (double)(now - b->last_ns) * b->rate / (double)HS_CLOUDHSM_NS;
+        b->tokens = b->tokens > b->depth ? b->depth : b->tokens;
+        b->tokens = b->tokens >= 0 ? b->tokens : 0; /* NaN too */
+        b->last_ns = now;
+        ok = b->tokens >= 1.0;
+        b->tokens -= ok ? 1.0 : 0.0;
+    }
+    pthread_mutex_unlock(&s->cl->lock);
+    return ok;
+}
+
+/* A slot on the least busy HSM of the shape's cluster, whose index goes to *out; false when
+ * every slot is taken. */
 static bool hs_cloudhsm_slot_take(const struct hs_cloudhsm_shape *s, unsigned *out)
 {
-    unsigned start = atomic_fetch_add(&hs_cloudhsm_next_hsm, 1);
+    atomic_uint *busy_of = s->cl->busy;
+    unsigned start = atomic_fetch_add(&s->cl->next_hsm, 1);
     for (unsigned tries = 0; tries < 4; tries++) {
         unsigned best = 0;
         unsigned best_busy = UINT32_MAX;
         for (unsigned i = 0; i < s->hsms; i++) {
             unsigned h = (start + i) % s->hsms;
-            unsigned busy = atomic_load(&hs_cloudhsm_busy[h]);
+            unsigned busy = atomic_load(&busy_of[h]);
             if (busy < best_busy) {
                 best = h;
                 best_busy = busy;
@@ -358,7 +639,7 @@ static bool hs_cloudhsm_slot_take(const struct hs_cloudhsm_shape *s, unsigned *o
         if (best_busy >= s->slots) {
             return false;
         }
-        if (atomic_compare_exchange_strong(&hs_cloudhsm_busy[best], &best_busy, best_busy + 1)) {
+        if (atomic_compare_exchange_strong(&busy_of[best], &best_busy, best_busy + 1)) {
             unsigned long n = atomic_fetch_add(&hs_cloudhsm_in_flight, 1) + 1;
             unsigned long max = atomic_load(&hs_cloudhsm_in_flight_max);
             while (n > max && !atomic_compare_exchange_weak(&hs_cloudhsm_in_flight_max, &max, n)) {
@@ -371,9 +652,10 @@ static bool hs_cloudhsm_slot_take(const struct hs_cloudhsm_shape *s, unsigned *o
     return false;
 }
 
-static void hs_cloudhsm_slot_put(unsigned hsm)
+/* Gives back the slot taken on cl (the cluster of the shape the C_Sign started with). */
+static void hs_cloudhsm_slot_put(struct hs_cloudhsm_cluster *cl, unsigned hsm)
 {
-    atomic_fetch_sub(&hs_cloudhsm_busy[hsm], 1);
+    atomic_fetch_sub(&cl->busy[hsm], 1);
     atomic_fetch_sub(&hs_cloudhsm_in_flight, 1);
 }
 
@@ -542,12 +824,9 @@ static CK_RV hs_cloudhsm_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, C
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
     enum hs_cloudhsm_family f = HS_CLOUDHSM_FAMILY_NONE;
-    bool limited = false;
-    for (size_t i = 1; i < HS_CLOUDHSM_FAMILY_COUNT; i++) {
-        limited = limited || s.rate[i] > 0;
-    }
-    /* A pass-through shape reads no attributes. A new C_SignInit replaces a throttled one. */
-    if (limited) {
+    /* A cluster without rates reads no attributes. A new C_SignInit replaces a throttled one.
+     * The cluster's rates, not the shape's: another process may have reshaped a shared one. */
+    if (atomic_load(&s.cl->limited)) {
         f = hs_cloudhsm_key_family(h, key);
     }
     if (!hs_cloudhsm_bucket_take(&s, f)) {
@@ -609,7 +888,7 @@ static CK_RV hs_cloudhsm_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG le
     long long arrive = hs_cloudhsm_trip_start(&s);
     CK_RV rv = hs_cloudhsm_real->C_Sign(h, data, len, sig, sig_len);
     hs_cloudhsm_trip_end(&s, arrive);
-    hs_cloudhsm_slot_put(hsm);
+    hs_cloudhsm_slot_put(s.cl, hsm);
     if (rv != CKR_BUFFER_TOO_SMALL) {
         hs_cloudhsm_session_clear(h);
     }
@@ -630,11 +909,13 @@ static CK_RV hs_cloudhsm_close_session(CK_SESSION_HANDLE h)
 /* Runs once: applies $HSMSIGN_CLOUDHSM_SHAPE, loads the real module, builds the function list. */
 static void hs_cloudhsm_load(void)
 {
-    for (size_t f = 0; f < HS_CLOUDHSM_FAMILY_COUNT; f++) {
-        pthread_mutex_init(&hs_cloudhsm_buckets[f].lock, NULL);
+    if (!hs_cloudhsm_cluster_init(&hs_cloudhsm_local, &hs_cloudhsm_shape, false)) {
+        fprintf(stderr, "p11_cloudhsm: cannot initialise a mutex\n");
+        return;
     }
-    if (!hs_cloudhsm_apply(getenv(HS_CLOUDHSM_SHAPE_ENV))) {
-        fprintf(stderr, "p11_cloudhsm: bad shape in $%s\n", HS_CLOUDHSM_SHAPE_ENV);
+    if (!hs_cloudhsm_apply(getenv(HS_CLOUDHSM_SHAPE_ENV), true)) {
+        fprintf(stderr, "p11_cloudhsm: $%s refused (a bad shape or cluster file)\n",
+                HS_CLOUDHSM_SHAPE_ENV);
         hs_cloudhsm_load_rv = CKR_ARGUMENTS_BAD;
         return;
     }
@@ -698,7 +979,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 int hs_cloudhsm_configure(const char *spec)
 {
     pthread_once(&hs_cloudhsm_once, hs_cloudhsm_load);
-    return hs_cloudhsm_apply(spec) ? 0 : -1;
+    return hs_cloudhsm_apply(spec, false) ? 0 : -1;
 }
 
 void hs_cloudhsm_get_stats(struct hs_cloudhsm_stats *out)

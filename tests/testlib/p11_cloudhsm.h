@@ -30,9 +30,34 @@
  *   throttle=CKR    what a throttled C_Sign returns: CKR_FUNCTION_FAILED (default: what the
  *                   SDK 5 PKCS#11 library maps an HSM's "busy" answer to), CKR_OPERATION_ACTIVE
  *                   or CKR_DEVICE_ERROR
+ *   cluster=PATH    the cluster is shared by every process whose shape names PATH (absolute,
+ *                   printable ASCII without spaces, at most HS_CLOUDHSM_CLUSTER_PATH_MAX bytes;
+ *                   absent: the cluster is this process's own, as before)
  *
  *   e.g. "rtt_ms=2,hsms=2,rate.rsa2048=2000,rate.p256=500"  (hsm1.medium x 2)
  *        "rtt_ms=2,hsms=2,rate.rsa2048=2000,rate.p256=3000" (hsm2m.medium x 2)
+ *        "rtt_ms=2,hsms=2,rate.p256=3000,cluster=/tmp/bench/cluster" (one cluster for several
+ *        hsmsignd processes: containers, Lambda execution environments)
+ *
+ * Shared cluster (cluster=PATH). Without it, each process that loads the module has a cluster
+ * of its own: several processes each get the whole rate. With it, PATH is a small file mapped
+ * MAP_SHARED that holds what a real cluster shares between its clients: the per-family token
+ * buckets (with their rates and depths) and the per-HSM slot counts. The buckets are guarded
+ * by a process-shared, robust pthread mutex (a process killed while holding it does not wedge
+ * the others: the next one takes it over), refilled on CLOCK_MONOTONIC (system-wide on Linux);
+ * the slot counts are lock-free atomics. The file is opened with O_CREAT|O_NOFOLLOW, mode 0600,
+ * and must be a regular file of this user that no one else may read or write; the first
+ * process sizes it and initialises it from its shape under flock(LOCK_EX), writing the header
+ * (magic, layout version, size) last, so that processes loading at once initialise it once. A
+ * file of another size or header is refused: at load C_GetFunctionList answers
+ * CKR_ARGUMENTS_BAD (the reason on stderr), and hs_cloudhsm_configure() returns -1. A process
+ * that joins an existing cluster at load must name the same rates and burst_ms as the file
+ * holds (else CKR_ARGUMENTS_BAD): the file is the cluster's capacity. Per process still: rtt_ms,
+ * throttle, and hsms and slots (each process's view of the shared slot counts: give every
+ * process the same), the session and key tables, and every counter of struct
+ * hs_cloudhsm_stats (what this process's calls met). A slot held by a process killed during a
+ * C_Sign stays taken in the file: remove the file to start afresh. A process maps at most 16
+ * cluster files, each until it exits.
  *
  * Which calls cross the network (each sleeps rtt_ms): C_Login, C_Logout, C_FindObjects (the
  * search runs on the HSM; Init and Final are client state), C_GetAttributeValue,
@@ -57,9 +82,9 @@
  * trip. The client SDK's own retries (5.8.0+, "standard" mode) are not modelled: the caller
  * sees every throttled answer, as with --default-retry-mode off.
  *
- * Thread-safe: the shape is copied under a mutex at the start of a call, each bucket has its
- * own mutex, slots and counters are atomics; no lock is held while a call sleeps or while the
- * real module runs. A session is found in a table of 4096 atomic entries indexed by its handle
+ * Thread-safe: the shape is copied under a mutex at the start of a call, the buckets have one
+ * mutex per cluster, slots and counters are atomics; no lock is held while a call sleeps or
+ * while the real module runs. A session is found in a table of 4096 atomic entries indexed by its handle
  * (two live sessions whose handles differ by a multiple of 4096 collide: the later C_SignInit
  * wins, and the other's C_Sign is not limited, or, if its signature was throttled, answers
  * what the real module says of a C_Sign without C_SignInit; SoftHSM2 numbers sessions upwards,
@@ -76,8 +101,11 @@
 
 /* Longest shape accepted, in bytes. */
 #define HS_CLOUDHSM_SHAPE_MAX 1024
+/* Longest cluster= path, in bytes. */
+#define HS_CLOUDHSM_CLUSTER_PATH_MAX 255
 
-/* What the module did since the last successful configure (or load). */
+/* What the module did in this process since the last successful configure (or load); per
+ * process also on a shared cluster (in_flight_max: this process's C_Sign operations). */
 struct hs_cloudhsm_stats {
     unsigned long net_calls;      /* wrapped calls that took a round trip */
     unsigned long signs;          /* C_Sign calls that signed (real signature returned) */
@@ -88,9 +116,14 @@ struct hs_cloudhsm_stats {
 };
 
 /* Replaces the shape with spec (NULL or "" is a pass-through), refills every bucket and resets
- * the counters. Returns 0, or -1 for a bad spec, which changes nothing. Thread-safe. A call
- * before C_GetFunctionList first loads the module, so $HSMSIGN_CLOUDHSM_SHAPE never overrides
- * it. */
+ * the counters. Returns 0, or -1 for a bad spec or a refused cluster file, which changes
+ * nothing (a refused file is left as it was). With cluster=PATH the process moves to that
+ * cluster (mapping it, and creating it when new) and gives it spec's rates and burst, each
+ * bucket full: every process on the cluster then signs at them (their own shapes are not
+ * re-read; a process that loads later must name the new rates). The slot counts are kept:
+ * other processes' signatures may hold slots. Without cluster= the process goes back to its
+ * own cluster. Thread-safe. A call before C_GetFunctionList first loads the module, so
+ * $HSMSIGN_CLOUDHSM_SHAPE never overrides it. */
 int hs_cloudhsm_configure(const char *spec);
 
 /* Copies the counters into *out (a snapshot; each counter is read atomically). */
