@@ -147,7 +147,7 @@ if [ "$starts" -gt 0 ]; then
         stop_server
     done
     for who in base this; do
-        grep "^$who " "$tmp/starts" | awk '{ print $5 }' | sort -g | awk -v w="$who" '
+        { grep "^$who " "$tmp/starts" || true; } | awk '{ print $5 }' | sort -g | awk -v w="$who" '
             { v[NR] = $1 } END { if (NR) printf "%s start to ready over %d starts: min %.1f ms, " \
                 "median %.1f ms\n", w, NR, v[1], v[int((NR + 1) / 2)] }'
     done
