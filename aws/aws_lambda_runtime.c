@@ -369,7 +369,6 @@ static HS_RESULT aws_lambda_post(struct aws_lambda_runtime *l, const char *path,
         memcpy(why, hs_error_last()->detail, sizeof(why));
         HS_BAIL_MSG(HS_ERR_IO, "POST to the Runtime API: %s", why);
     }
-    HS_ENSURE_MSG(!r->stopped, HS_ERR_IO, "POST to the Runtime API: stopped");
     /* 500 is the Runtime API's "non-recoverable state; the runtime should exit". */
     HS_ENSURE_MSG(r->status != 500, HS_ERR_IO, "the Runtime API answered 500");
     return HS_OK;
