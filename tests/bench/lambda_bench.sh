@@ -298,8 +298,7 @@ lambda_row() {
     fi
     [ "${R[$row:seen]}" = "$n" ] || fail "$row: only ${R[$row:seen]} of $n environments answered in the window"
     # The stand-in holds every /next from now on; once each environment waits in one, SIGTERM
-    # ends its loop cleanly (a SIGTERM during an invocation abandons the answer's POST: hsmsignd
-    # then exits 1, "POST to the Runtime API: stopped").
+    # ends its loop at once (a SIGTERM during an invocation would wait for its answer's POST).
     curl -sS -m 5 -X POST "http://$api/control/drain" >/dev/null
     for _ in $(seq 1 200); do
         stat=$(curl -sS -m 5 "http://$api/control/status")
@@ -388,6 +387,9 @@ fmt() { # VALUE DECIMALS
 ratio() { # A B
     awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "-" }'
 }
+per_req_us() { # CORES RATE: CPU microseconds per request ("-" without a rate)
+    awk -v c="$1" -v r="$2" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else print "-" }'
+}
 trow() { # CELL...: one row of the table
     # shellcheck disable=SC2059 # the table's format is this one variable, on purpose
     printf '| %-22s | %5s | %7s | %6s | %6s | %6s | %5s | %10s | %10s | %7s |\n' "$@"
@@ -399,7 +401,7 @@ for kind in cert token; do
     name="Lambda cert P-256"
     [ "$kind" = cert ] || name="Lambda token ES256"
     for n in "${envs_list[@]}"; do
-        r=lambda-$kind-$n rate=$(fmt "${R[lambda-$kind-$n:rate]:--}" 0)
+        r=lambda-$kind-$n rate=$(fmt "${R[$r:rate]:--}" 0)
         [ -z "${R[$r:bad]:-}" ] || rate=ERR
         trow "$name" "$n" "$rate" "$(fmt "${R[$r:busy]:--}" 0)" "$(fmt "${R[$r:p50]:--}" 2)" \
             "$(fmt "${R[$r:p99]:--}" 2)" "$(ratio "${R[$r:rate]:--}" "$cap")" \
@@ -414,8 +416,8 @@ for kind in cert token; do
         [ -z "${R[$r:bad]:-}" ] || rate=ERR
         srv=- drv=-
         if [ -n "${R[$r:rps]:-}" ]; then
-            srv=$(awk -v c="${R[$r:server_cpu]}" -v r="${R[$r:rps]}" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else print "-" }')
-            drv=$(awk -v c="${R[$r:client_cpu]}" -v r="${R[$r:rps]}" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else print "-" }')
+            srv=$(per_req_us "${R[$r:server_cpu]}" "${R[$r:rps]}")
+            drv=$(per_req_us "${R[$r:client_cpu]}" "${R[$r:rps]}")
         fi
         trow "$name" "$c" "$rate" "$(fmt "${R[$r:busy_rps]:--}" 0)" "$(fmt "${R[$r:p50_ms]:--}" 2)" \
             "$(fmt "${R[$r:p99_ms]:--}" 2)" "$(ratio "${R[$r:rps]:--}" "$cap")" "$srv" "$drv" \

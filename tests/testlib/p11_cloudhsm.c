@@ -197,7 +197,6 @@ static struct hs_cloudhsm_shape hs_cloudhsm_shape_get(void)
     return s;
 }
 
-/* One round trip to the cluster. */
 /* A call's round trip, with the HSM's work inside it: hs_cloudhsm_trip_start before the real
  * module's call gives the time the answer arrives (now + rtt; 0 when rtt is 0) and
  * hs_cloudhsm_trip_end after it sleeps until then. The call lasts max(rtt, the real module's
