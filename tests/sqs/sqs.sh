@@ -56,8 +56,10 @@ sqs_start() {
     local region=$1 akid=$2 secret=$3 queues=$4
     sqs_install || return 1
     local dir
-    dir=$(mktemp -d)
-    node "$sqs_dir/sqs_server.js" --region "$region" --akid "$akid" --secret "$secret" \
+    dir=$(mktemp -d) # 0700; removed once the server has read its secret and is listening
+    # The secret goes to the server in a 0600 file, never on its command line.
+    (umask 077 && printf '%s' "$secret" >"$dir/secret")
+    node "$sqs_dir/sqs_server.js" --region "$region" --akid "$akid" --secret-file "$dir/secret" \
         --queues "$queues" --port-file "$dir/port" >"$dir/log" 2>&1 &
     sqs_pid=$!
     for _ in $(seq 1 200); do

@@ -3,7 +3,11 @@
 // protocol, and checks no signature) behind a front that checks every request's SigV4
 // signature, can inject faults, and counts what it saw. Listens on 127.0.0.1 only.
 //
-//   node sqs_server.js --region R --akid ID --secret S [--queues a,b.fifo] [--port-file FILE]
+//   node sqs_server.js --region R --akid ID --secret-file FILE [--queues a,b.fifo]
+//                      [--port-file FILE]
+//
+// The secret access key is read from its file (trailing whitespace dropped), never taken from
+// the command line (ps, /proc/PID/cmdline), as tests/dynamo/dynalite_server.js does.
 //
 // It creates the named queues (a name ending in .fifo is a FIFO queue with content-based
 // deduplication), then writes its port to --port-file (or stdout). Control routes (plain HTTP,
@@ -27,12 +31,13 @@ const args = {}
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1]
 }
-for (const k of ['region', 'akid', 'secret']) {
+for (const k of ['region', 'akid', 'secret-file']) {
   if (!args[k]) {
     console.error('missing --' + k)
     process.exit(2)
   }
 }
+args.secret = fs.readFileSync(args['secret-file'], 'utf8').trimEnd()
 
 const JSON_TYPE = 'application/x-amz-json-1.0'
 let faults = []
