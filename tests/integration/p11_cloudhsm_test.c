@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "common/hs_defer.h"
 #include "common/hs_log.h"
@@ -919,6 +921,182 @@ static void cluster_dir_remove(void)
     }
 }
 
+/* --- a deferred C_SignInit ------------------------------------------------------------------- */
+
+/* A raw ECDSA signature (r || s, 32 bytes each: PKCS#11 v2.40 §2.3.1) over msg, checked as DER
+ * with OpenSSL. */
+static bool verify_raw_p256(const unsigned char *rs, CK_ULONG n)
+{
+    if (n != 64) {
+        return false;
+    }
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(rs, 32, NULL);
+    BIGNUM *s = BN_bin2bn(rs + 32, 32, NULL);
+    if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        return false;
+    }
+    unsigned char der[80];
+    unsigned char *p = der;
+    int len = i2d_ECDSA_SIG(es, NULL);
+    bool fits = len > 0 && (size_t)len <= sizeof(der) && i2d_ECDSA_SIG(es, &p) == len;
+    ECDSA_SIG_free(es);
+    if (!fits) {
+        return false;
+    }
+    HS_DEFER(struct hs_buf *sig = hs_buf_new(sizeof(der)), hs_buf_freep);
+    return sig != NULL && !hs_failed(hs_buf_put(sig, der, (size_t)len)) && verify(ec_key, sig);
+}
+
+/* An RSA-PSS signature (SHA-256, MGF1 SHA-256, 32-byte salt) over msg. */
+static bool verify_pss(const unsigned char *sig, CK_ULONG n)
+{
+    HS_DEFER(EVP_MD_CTX *ctx = EVP_MD_CTX_new(), hs_evp_md_ctx_freep);
+    EVP_PKEY_CTX *pctx = NULL;
+    return ctx != NULL &&
+           EVP_DigestVerifyInit_ex(ctx, &pctx, "SHA256", NULL, NULL, p11_key_get0_public(rsa_key),
+                                   NULL) == 1 &&
+           EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 &&
+           EVP_DigestVerify(ctx, sig, n, msg, sizeof(msg)) == 1;
+}
+
+/* SoftHSM2's own function list: the same sessions, unshaped. */
+struct deferral {
+    CK_FUNCTION_LIST *real;
+    unsigned long one_part;  /* C_Sign calls that signed */
+    unsigned long key_trips; /* round trips to find the keys' handles in the session */
+};
+
+/* On session s: ECDSA over a SHA-256 digest, deferred; then CKM_ECDSA_SHA256, deferred when the
+ * real module signs with it, refused by C_SignInit when it does not. */
+static void deferral_ecdsa(struct deferral *d, CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                           CK_OBJECT_HANDLE ec)
+{
+    unsigned char sig[512];
+    CK_ULONG n = sizeof(sig);
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    HS_CHECK(EVP_Digest(msg, sizeof(msg), digest, &dlen, EVP_sha256(), NULL) == 1 && dlen == 32);
+    CK_MECHANISM ecdsa = {CKM_ECDSA, NULL, 0};
+
+    /* C_SignInit is client state: the real module has no operation until C_Sign. */
+    HS_CHECK(fn->C_SignInit(s, &ecdsa, ec) == CKR_OK);
+    HS_CHECK(d->real->C_Sign(s, digest, sizeof(digest), sig, &n) == CKR_OPERATION_NOT_INITIALIZED);
+    /* A second C_SignInit meets the first, as in the real module. */
+    HS_CHECK(fn->C_SignInit(s, &ecdsa, ec) == CKR_OPERATION_ACTIVE);
+    /* The size query and a short buffer are answered in the client; the operation stays. */
+    n = 0;
+    HS_CHECK(fn->C_Sign(s, digest, sizeof(digest), NULL, &n) == CKR_OK && n == 64);
+    n = 10;
+    HS_CHECK(fn->C_Sign(s, digest, sizeof(digest), sig, &n) == CKR_BUFFER_TOO_SMALL && n == 64);
+    n = sizeof(sig);
+    HS_CHECK(fn->C_Sign(s, digest, sizeof(digest), sig, &n) == CKR_OK);
+    HS_CHECK(verify_raw_p256(sig, n));
+    /* The operation ended with the signature, in both modules. */
+    n = sizeof(sig);
+    HS_CHECK(fn->C_Sign(s, digest, sizeof(digest), sig, &n) == CKR_OPERATION_NOT_INITIALIZED);
+
+    /* A mechanism the real module does not sign with is refused by C_SignInit, as before
+     * (SoftHSM2 2.6 has no CKM_ECDSA_SHA256); one it does is deferred and signs. */
+    CK_SESSION_INFO si;
+    CK_MECHANISM_INFO mi;
+    CK_MECHANISM hashed = {CKM_ECDSA_SHA256, NULL, 0};
+    HS_CHECK(d->real->C_GetSessionInfo(s, &si) == CKR_OK);
+    bool real_has = d->real->C_GetMechanismInfo(si.slotID, CKM_ECDSA_SHA256, &mi) == CKR_OK &&
+                    (mi.flags & CKF_SIGN) != 0;
+    CK_RV rv = fn->C_SignInit(s, &hashed, ec);
+    HS_CHECK(real_has ? rv == CKR_OK : rv != CKR_OK);
+    n = sizeof(sig);
+    rv = fn->C_Sign(s, (CK_BYTE_PTR)msg, sizeof(msg), sig, &n);
+    HS_CHECK(real_has ? rv == CKR_OK : rv == CKR_OPERATION_NOT_INITIALIZED);
+    d->one_part = real_has ? 3 : 2;
+}
+
+/* On session s: RSA-PSS with its parameter changed after C_SignInit; CKM_ECDSA on the RSA key
+ * (not deferred); multi-part PKCS #1 v1.5 after a deferred C_SignInit. */
+static void deferral_rsa(struct deferral *d, CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                         CK_OBJECT_HANDLE rsa)
+{
+    unsigned char sig[512];
+    CK_ULONG n = sizeof(sig);
+    /* The mechanism's parameter is copied at C_SignInit: the caller's may change before
+     * C_Sign (PKCS#11 v2.40 §5.2 lets it go once the call returns). */
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+    CK_MECHANISM pss_mech = {CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss)};
+    HS_CHECK(fn->C_SignInit(s, &pss_mech, rsa) == CKR_OK);
+    pss.sLen = 0;
+    pss.hashAlg = CKM_SHA_1;
+    HS_CHECK(fn->C_Sign(s, (CK_BYTE_PTR)msg, sizeof(msg), sig, &n) == CKR_OK && n == 256);
+    HS_CHECK(verify_pss(sig, n));
+
+    /* A mechanism of another family gets the real C_SignInit at once: its refusal, or (SoftHSM2
+     * 2.6 takes CKM_ECDSA on an RSA key) an operation the real module has, which its own
+     * C_Sign then ends. */
+    CK_MECHANISM ecdsa = {CKM_ECDSA, NULL, 0};
+    unsigned char digest[32];
+    memset(digest, 0x5a, sizeof(digest));
+    if (fn->C_SignInit(s, &ecdsa, rsa) == CKR_OK) {
+        n = sizeof(sig);
+        HS_CHECK(d->real->C_Sign(s, digest, sizeof(digest), sig, &n) !=
+                 CKR_OPERATION_NOT_INITIALIZED);
+    }
+
+    /* Multi-part signing after a deferred C_SignInit: the real one is made at the first part. */
+    CK_MECHANISM pkcs1 = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    HS_CHECK(fn->C_SignInit(s, &pkcs1, rsa) == CKR_OK);
+    HS_CHECK(fn->C_SignUpdate(s, (CK_BYTE_PTR)msg, 10) == CKR_OK);
+    HS_CHECK(fn->C_SignUpdate(s, (CK_BYTE_PTR)msg + 10, sizeof(msg) - 10) == CKR_OK);
+    n = sizeof(sig);
+    HS_CHECK(fn->C_SignFinal(s, sig, &n) == CKR_OK && n == 256);
+    HS_DEFER(struct hs_buf *b = hs_buf_new(sizeof(sig)), hs_buf_freep);
+    HS_CHECK(b != NULL && !hs_failed(hs_buf_put(b, sig, n)) && verify(rsa_key, b));
+}
+
+static HS_RESULT deferral_op(const struct p11_call *call, void *arg)
+{
+    struct deferral *d = arg;
+    CK_OBJECT_HANDLE ec = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE rsa = CK_INVALID_HANDLE;
+    HS_GUARD(p11_key_handle(ec_key, call, &ec));
+    HS_GUARD(p11_key_handle(rsa_key, call, &rsa));
+    d->key_trips = stats_now().net_calls;
+    deferral_ecdsa(d, call->fn, call->session, ec);
+    deferral_rsa(d, call->fn, call->session, rsa);
+    return HS_OK;
+}
+
+/* SDK 5 sends the whole signing operation with C_Sign, so the HSM's work (SoftHSM2 loading the
+ * key and making the signature) happens inside C_Sign's round trip; C_SignInit only notes the
+ * key and mechanism. */
+HS_TEST(l_c_sign_init_waits_for_the_round_trip_of_c_sign)
+{
+    HS_CHECK(shape.configure("rtt_ms=1") == 0);
+    void *dl = dlopen(HS_CLOUDHSM_DEFAULT_MODULE, RTLD_NOW | RTLD_NOLOAD);
+    HS_CHECK(dl != NULL);
+    CK_C_GetFunctionList get_list = NULL;
+    if (dl != NULL) {
+        *(void **)(&get_list) = dlsym(dl, "C_GetFunctionList");
+    }
+    struct deferral d = {NULL, 0, 0};
+    HS_CHECK(get_list != NULL && get_list(&d.real) == CKR_OK && d.real != NULL);
+    if (d.real != NULL) {
+        HS_CHECK_OK(p11_pool_run(pool, deferral_op, &d));
+        /* A round trip for each one-part signature, none for a C_SignInit, a size query or a
+         * short buffer (the multi-part signature is the real module's). */
+        struct hs_cloudhsm_stats st = stats_now();
+        /* Plus the two C_Sign calls without an operation, which reach the real module. */
+        HS_CHECK(st.signs == d.one_part && st.net_calls == d.key_trips + d.one_part + 2);
+    }
+    if (dl != NULL) {
+        dlclose(dl);
+    }
+    HS_CHECK(shape.configure("") == 0);
+}
+
 /* --- setup ----------------------------------------------------------------------------------- */
 
 static bool shape_api_bind(const char *path)
@@ -1029,6 +1207,7 @@ int main(int argc, char **argv)
             HS_TEST_CASE(i_a_trickle_keeps_its_share_of_a_rate_limited_token_under_a_flood),
             HS_TEST_CASE(j_processes_on_one_cluster_file_share_its_rate),
             HS_TEST_CASE(k_a_file_that_is_not_a_cluster_is_refused),
+            HS_TEST_CASE(l_c_sign_init_waits_for_the_round_trip_of_c_sign),
             HS_TEST_END,
         });
     }

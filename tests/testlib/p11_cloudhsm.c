@@ -38,6 +38,8 @@
 #define HS_CLOUDHSM_RTT_MS_MAX 1000.0
 #define HS_CLOUDHSM_BURST_MS_MAX 10000.0
 #define HS_CLOUDHSM_NS 1000000000LL
+/* Largest mechanism parameter a deferred C_SignInit keeps, in bytes. */
+#define HS_CLOUDHSM_PARAM_MAX sizeof(CK_RSA_PKCS_PSS_PARAMS)
 /* Longest CKA_EC_PARAMS / CKA_MODULUS read to find a family, in bytes. */
 #define HS_CLOUDHSM_ATTR_MAX 1024
 /* Cluster files mapped by one process (each stays mapped until it exits). */
@@ -153,10 +155,26 @@ static struct hs_cloudhsm_shape hs_cloudhsm_shape = HS_CLOUDHSM_SHAPE_DEFAULT;
 /* The cluster of a shape without cluster=: this process's own. */
 static struct hs_cloudhsm_cluster hs_cloudhsm_local;
 
-/* Per session: (handle << 8) | (family << 1) | pending-throttle; 0 is empty. */
+/* Per session: (handle << 8) | (family << 2) | (deferred << 1) | pending-throttle; 0 is
+ * empty. */
+#define HS_CLOUDHSM_SESSION_PENDING 1U
+#define HS_CLOUDHSM_SESSION_DEFERRED 2U
 static atomic_uint_fast64_t hs_cloudhsm_sessions[HS_CLOUDHSM_SESSIONS];
 
-/* Per key handle: (handle << 8) | family; 0 is empty. */
+/* A C_SignInit kept for C_Sign's round trip (PKCS#11 v2.40 §5.12: the mechanism, with its
+ * parameter copied, and the key), in the entry of hs_cloudhsm_sessions with the same index.
+ * Written only by the session's C_SignInit after it claimed the entry (deferred bit set), read
+ * by that session's next C_Sign: a session is used by one thread at a time. */
+struct hs_cloudhsm_deferred {
+    CK_MECHANISM_TYPE mech;
+    CK_OBJECT_HANDLE key;
+    CK_ULONG param_len;
+    _Alignas(max_align_t) unsigned char param[HS_CLOUDHSM_PARAM_MAX];
+};
+static struct hs_cloudhsm_deferred hs_cloudhsm_deferred_ops[HS_CLOUDHSM_SESSIONS];
+
+/* Per key handle: (handle << 8) | family | (signable ? 0x80 : 0); 0 is empty. */
+#define HS_CLOUDHSM_KEY_SIGNABLE 0x80U
 static atomic_uint_fast64_t hs_cloudhsm_keys[HS_CLOUDHSM_KEYS];
 
 /* This process's counters (struct hs_cloudhsm_stats), a shared cluster's included. */
@@ -665,22 +683,62 @@ static atomic_uint_fast64_t *hs_cloudhsm_session_slot(CK_SESSION_HANDLE h)
     return &hs_cloudhsm_sessions[h & (HS_CLOUDHSM_SESSIONS - 1)];
 }
 
-static void hs_cloudhsm_session_set(CK_SESSION_HANDLE h, enum hs_cloudhsm_family f, bool pending)
+static uint64_t hs_cloudhsm_session_value(CK_SESSION_HANDLE h, enum hs_cloudhsm_family f,
+                                          unsigned bits)
 {
-    uint64_t v = ((uint64_t)h << 8) | ((uint64_t)f << 1) | (pending ? 1U : 0U);
-    atomic_store(hs_cloudhsm_session_slot(h), v);
+    return ((uint64_t)h << 8) | ((uint64_t)f << 2) | bits;
 }
 
-/* The family C_SignInit found for session h, and whether its signature was throttled. */
-static enum hs_cloudhsm_family hs_cloudhsm_session_get(CK_SESSION_HANDLE h, bool *pending)
+static bool hs_cloudhsm_session_foreign_deferred(uint64_t v, CK_SESSION_HANDLE h)
+{
+    return v != 0 && (v >> 8) != (uint64_t)h && (v & HS_CLOUDHSM_SESSION_DEFERRED) != 0;
+}
+
+/* Records session h's state. An entry holding another session's deferred C_SignInit is left
+ * alone (that session's C_Sign reads it): h's signature then goes unrecorded, as a collision
+ * in the table always made it. */
+static void hs_cloudhsm_session_set(CK_SESSION_HANDLE h, enum hs_cloudhsm_family f, bool pending)
+{
+    atomic_uint_fast64_t *e = hs_cloudhsm_session_slot(h);
+    uint64_t v = atomic_load(e);
+    uint64_t want = hs_cloudhsm_session_value(h, f, pending ? HS_CLOUDHSM_SESSION_PENDING : 0U);
+    while (!hs_cloudhsm_session_foreign_deferred(v, h) &&
+           !atomic_compare_exchange_weak(e, &v, want)) {
+    }
+}
+
+/* Claims session h's entry for a deferred C_SignInit of key family f and returns its operation
+ * record to fill, or NULL when another session's deferred operation holds the entry. */
+static struct hs_cloudhsm_deferred *hs_cloudhsm_session_defer(CK_SESSION_HANDLE h,
+                                                              enum hs_cloudhsm_family f)
+{
+    atomic_uint_fast64_t *e = hs_cloudhsm_session_slot(h);
+    uint64_t v = atomic_load(e);
+    uint64_t want = hs_cloudhsm_session_value(h, f, HS_CLOUDHSM_SESSION_DEFERRED);
+    do {
+        if (hs_cloudhsm_session_foreign_deferred(v, h)) {
+            return NULL;
+        }
+    } while (!atomic_compare_exchange_weak(e, &v, want));
+    return &hs_cloudhsm_deferred_ops[h & (HS_CLOUDHSM_SESSIONS - 1)];
+}
+
+/* The family C_SignInit found for session h, whether its signature was throttled, and its
+ * deferred operation (NULL when the real module's C_SignInit was made). */
+static enum hs_cloudhsm_family hs_cloudhsm_session_get(CK_SESSION_HANDLE h, bool *pending,
+                                                       const struct hs_cloudhsm_deferred **op)
 {
     uint64_t v = atomic_load(hs_cloudhsm_session_slot(h));
     *pending = false;
+    *op = NULL;
     if ((v >> 8) != (uint64_t)h || v == 0) {
         return HS_CLOUDHSM_FAMILY_NONE;
     }
-    *pending = (v & 1U) != 0;
-    return (enum hs_cloudhsm_family)((v >> 1) & 0x7f);
+    *pending = (v & HS_CLOUDHSM_SESSION_PENDING) != 0;
+    if ((v & HS_CLOUDHSM_SESSION_DEFERRED) != 0) {
+        *op = &hs_cloudhsm_deferred_ops[h & (HS_CLOUDHSM_SESSIONS - 1)];
+    }
+    return (enum hs_cloudhsm_family)((v >> 2) & 0x3f);
 }
 
 static void hs_cloudhsm_session_clear(CK_SESSION_HANDLE h)
@@ -697,7 +755,7 @@ static bool hs_cloudhsm_bytes_eq(const CK_ATTRIBUTE *a, const unsigned char *p, 
 }
 
 /* Reads key's family from the real module (no round trip: this is the model's bookkeeping). */
-static enum hs_cloudhsm_family hs_cloudhsm_key_lookup(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+static enum hs_cloudhsm_family hs_cloudhsm_key_type(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
 {
     CK_KEY_TYPE type = 0;
     CK_ATTRIBUTE t = {CKA_KEY_TYPE, &type, sizeof(type)};
@@ -728,17 +786,31 @@ static enum hs_cloudhsm_family hs_cloudhsm_key_lookup(CK_SESSION_HANDLE h, CK_OB
                : HS_CLOUDHSM_FAMILY_NONE;
 }
 
-/* The family of key, from the cache or looked up once. */
-static enum hs_cloudhsm_family hs_cloudhsm_key_family(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+/* The cache entry of key: its family, and HS_CLOUDHSM_KEY_SIGNABLE when it is a private key
+ * with CKA_SIGN=TRUE (a public key has no CKA_SIGN: the read fails). */
+static uint64_t hs_cloudhsm_key_lookup(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+    enum hs_cloudhsm_family f = hs_cloudhsm_key_type(h, key);
+    CK_BBOOL sign = CK_FALSE;
+    CK_ATTRIBUTE a = {CKA_SIGN, &sign, sizeof(sign)};
+    bool signable = f != HS_CLOUDHSM_FAMILY_NONE &&
+                    hs_cloudhsm_real->C_GetAttributeValue(h, key, &a, 1) == CKR_OK &&
+                    sign == CK_TRUE;
+    return ((uint64_t)key << 8) | (uint64_t)f | (signable ? HS_CLOUDHSM_KEY_SIGNABLE : 0U);
+}
+
+/* The family of key, from the cache or looked up once; *signable: see hs_cloudhsm_key_lookup. */
+static enum hs_cloudhsm_family hs_cloudhsm_key_family(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
+                                                      bool *signable)
 {
     atomic_uint_fast64_t *e = &hs_cloudhsm_keys[key % HS_CLOUDHSM_KEYS];
     uint64_t v = atomic_load(e);
-    if (v != 0 && (v >> 8) == (uint64_t)key) {
-        return (enum hs_cloudhsm_family)(v & 0xff);
+    if (v == 0 || (v >> 8) != (uint64_t)key) {
+        v = hs_cloudhsm_key_lookup(h, key);
+        atomic_store(e, v);
     }
-    enum hs_cloudhsm_family f = hs_cloudhsm_key_lookup(h, key);
-    atomic_store(e, ((uint64_t)key << 8) | (uint64_t)f);
-    return f;
+    *signable = (v & HS_CLOUDHSM_KEY_SIGNABLE) != 0;
+    return (enum hs_cloudhsm_family)(v & 0x7f);
 }
 
 static void hs_cloudhsm_key_forget(CK_OBJECT_HANDLE key)
@@ -748,6 +820,97 @@ static void hs_cloudhsm_key_forget(CK_OBJECT_HANDLE key)
     if ((v >> 8) == (uint64_t)key) {
         atomic_compare_exchange_strong(e, &v, 0);
     }
+}
+
+/* The signing mechanisms whose C_SignInit can wait for C_Sign, and the key families each
+ * takes: RSA PKCS #1 v1.5 and PSS (CK_RSA_PKCS_PSS_PARAMS holds no pointer), ECDSA without or
+ * with hashing, EdDSA without CK_EDDSA_PARAMS (PKCS#11 v3.0 §2.3.14; its context data is a
+ * pointer). */
+enum hs_cloudhsm_mech_kind {
+    HS_CLOUDHSM_MECH_RSA,
+    HS_CLOUDHSM_MECH_RSA_PSS,
+    HS_CLOUDHSM_MECH_EC,
+    HS_CLOUDHSM_MECH_ED
+};
+
+static const struct {
+    CK_MECHANISM_TYPE mech;
+    enum hs_cloudhsm_mech_kind kind;
+} hs_cloudhsm_sign_mechs[] = {
+    {CKM_RSA_PKCS, HS_CLOUDHSM_MECH_RSA},
+    {CKM_SHA1_RSA_PKCS, HS_CLOUDHSM_MECH_RSA},
+    {CKM_SHA224_RSA_PKCS, HS_CLOUDHSM_MECH_RSA},
+    {CKM_SHA256_RSA_PKCS, HS_CLOUDHSM_MECH_RSA},
+    {CKM_SHA384_RSA_PKCS, HS_CLOUDHSM_MECH_RSA},
+    {CKM_SHA512_RSA_PKCS, HS_CLOUDHSM_MECH_RSA},
+    {CKM_RSA_PKCS_PSS, HS_CLOUDHSM_MECH_RSA_PSS},
+    {CKM_SHA1_RSA_PKCS_PSS, HS_CLOUDHSM_MECH_RSA_PSS},
+    {CKM_SHA224_RSA_PKCS_PSS, HS_CLOUDHSM_MECH_RSA_PSS},
+    {CKM_SHA256_RSA_PKCS_PSS, HS_CLOUDHSM_MECH_RSA_PSS},
+    {CKM_SHA384_RSA_PKCS_PSS, HS_CLOUDHSM_MECH_RSA_PSS},
+    {CKM_SHA512_RSA_PKCS_PSS, HS_CLOUDHSM_MECH_RSA_PSS},
+    {CKM_ECDSA, HS_CLOUDHSM_MECH_EC},
+    {CKM_ECDSA_SHA1, HS_CLOUDHSM_MECH_EC},
+    {CKM_ECDSA_SHA224, HS_CLOUDHSM_MECH_EC},
+    {CKM_ECDSA_SHA256, HS_CLOUDHSM_MECH_EC},
+    {CKM_ECDSA_SHA384, HS_CLOUDHSM_MECH_EC},
+    {CKM_ECDSA_SHA512, HS_CLOUDHSM_MECH_EC},
+    {CKM_EDDSA, HS_CLOUDHSM_MECH_ED},
+};
+#define HS_CLOUDHSM_SIGN_MECHS (sizeof(hs_cloudhsm_sign_mechs) / sizeof(hs_cloudhsm_sign_mechs[0]))
+
+/* Per entry of hs_cloudhsm_sign_mechs: 0 not asked yet, 1 the real module signs with it
+ * (C_GetMechanismInfo, CKF_SIGN), -1 it does not. Asked once per process, on the first
+ * session's slot: the module fronts one SoftHSM2, whose slots share a mechanism list. */
+static atomic_int hs_cloudhsm_mech_signs[HS_CLOUDHSM_SIGN_MECHS];
+
+static bool hs_cloudhsm_mech_supported(CK_SESSION_HANDLE h, size_t i)
+{
+    int known = atomic_load(&hs_cloudhsm_mech_signs[i]);
+    if (known == 0) {
+        CK_SESSION_INFO si;
+        CK_MECHANISM_INFO mi;
+        bool signs = hs_cloudhsm_real->C_GetSessionInfo(h, &si) == CKR_OK &&
+                     hs_cloudhsm_real->C_GetMechanismInfo(si.slotID, hs_cloudhsm_sign_mechs[i].mech,
+                                                          &mi) == CKR_OK &&
+                     (mi.flags & CKF_SIGN) != 0;
+        known = signs ? 1 : -1;
+        atomic_store(&hs_cloudhsm_mech_signs[i], known);
+    }
+    return known == 1;
+}
+
+/* Whether session h's C_SignInit of mech with a key of family f can wait for C_Sign: a
+ * mechanism of hs_cloudhsm_sign_mechs that takes family f, with the parameter it needs, and
+ * that the real module signs with (so that its refusals still come from C_SignInit). */
+static bool hs_cloudhsm_mech_deferrable(CK_SESSION_HANDLE h, const CK_MECHANISM *mech,
+                                        enum hs_cloudhsm_family f)
+{
+    bool no_param = mech->pParameter == NULL && mech->ulParameterLen == 0;
+    bool rsa = f >= HS_CLOUDHSM_FAMILY_RSA2048 && f <= HS_CLOUDHSM_FAMILY_RSA4096;
+    for (size_t i = 0; i < HS_CLOUDHSM_SIGN_MECHS; i++) {
+        if (hs_cloudhsm_sign_mechs[i].mech != mech->mechanism) {
+            continue;
+        }
+        bool fits = false;
+        switch (hs_cloudhsm_sign_mechs[i].kind) {
+        case HS_CLOUDHSM_MECH_RSA:
+            fits = no_param && rsa;
+            break;
+        case HS_CLOUDHSM_MECH_RSA_PSS:
+            fits = mech->pParameter != NULL &&
+                   mech->ulParameterLen == sizeof(CK_RSA_PKCS_PSS_PARAMS) && rsa;
+            break;
+        case HS_CLOUDHSM_MECH_EC:
+            fits = no_param && f >= HS_CLOUDHSM_FAMILY_P256 && f <= HS_CLOUDHSM_FAMILY_P521;
+            break;
+        case HS_CLOUDHSM_MECH_ED:
+            fits = no_param && f == HS_CLOUDHSM_FAMILY_ED25519;
+            break;
+        }
+        return fits && hs_cloudhsm_mech_supported(h, i);
+    }
+    return false;
 }
 
 /* --- the wrapped functions --------------------------------------------------------------------- */
@@ -817,26 +980,54 @@ static CK_RV hs_cloudhsm_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE ob
     return rv;
 }
 
-/* Client state only: finds the key's family and takes the signature's token. A throttled
- * signature never reaches the real module: C_Sign answers for it. */
+/* Client state only, as SDK 5's C_SignInit: finds the key's family and takes the signature's
+ * token. A throttled signature never reaches the real module: C_Sign answers for it. A
+ * signature on a known signing key with a mechanism of its family keeps the key and mechanism
+ * for C_Sign, which makes the real C_SignInit inside its round trip (the HSM's work: SoftHSM2
+ * loads the key there); any other gets the real C_SignInit at once, and its error. */
 static CK_RV hs_cloudhsm_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
 {
     struct hs_cloudhsm_shape s = hs_cloudhsm_shape_get();
+    bool pending = false;
+    const struct hs_cloudhsm_deferred *active = NULL;
+    (void)hs_cloudhsm_session_get(h, &pending, &active);
+    if (active != NULL) {
+        return CKR_OPERATION_ACTIVE; /* what the real module says of a second C_SignInit */
+    }
+    bool signable = false;
     enum hs_cloudhsm_family f = HS_CLOUDHSM_FAMILY_NONE;
-    /* A cluster without rates reads no attributes. A new C_SignInit replaces a throttled one.
-     * The cluster's rates, not the shape's: another process may have reshaped a shared one. */
-    if (atomic_load(&s.cl->limited)) {
-        f = hs_cloudhsm_key_family(h, key);
+    /* A new C_SignInit replaces a throttled one. */
+    if (mech != NULL) {
+        f = hs_cloudhsm_key_family(h, key, &signable);
     }
     if (!hs_cloudhsm_bucket_take(&s, f)) {
         hs_cloudhsm_session_set(h, f, true);
         return CKR_OK;
+    }
+    if (signable && hs_cloudhsm_mech_deferrable(h, mech, f)) {
+        struct hs_cloudhsm_deferred *op = hs_cloudhsm_session_defer(h, f);
+        if (op != NULL) {
+            op->mech = mech->mechanism;
+            op->key = key;
+            op->param_len = mech->ulParameterLen;
+            if (op->param_len > 0) {
+                memcpy(op->param, mech->pParameter, op->param_len);
+            }
+            return CKR_OK;
+        }
     }
     CK_RV rv = hs_cloudhsm_real->C_SignInit(h, mech, key);
     if (rv == CKR_OK) {
         hs_cloudhsm_session_set(h, f, false);
     }
     return rv;
+}
+
+/* The real C_SignInit of session h's deferred operation op. */
+static CK_RV hs_cloudhsm_real_sign_init(CK_SESSION_HANDLE h, const struct hs_cloudhsm_deferred *op)
+{
+    CK_MECHANISM m = {op->mech, op->param_len > 0 ? (void *)op->param : NULL, op->param_len};
+    return hs_cloudhsm_real->C_SignInit(h, &m, op->key);
 }
 
 /* A throttled C_Sign ends the signing operation (PKCS#11 v2.40 §5.12), but the real one is
@@ -852,18 +1043,39 @@ static void hs_cloudhsm_end_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG
     explicit_bzero(scratch, sizeof(scratch));
 }
 
+/* The signature of session h, on an HSM slot for one round trip: the real C_SignInit first
+ * when it was deferred (op), then the real C_Sign. */
+static CK_RV hs_cloudhsm_sign_trip(const struct hs_cloudhsm_shape *s, CK_SESSION_HANDLE h,
+                                   const struct hs_cloudhsm_deferred *op, CK_BYTE_PTR data,
+                                   CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
+{
+    long long arrive = hs_cloudhsm_trip_start(s);
+    CK_RV rv = op != NULL ? hs_cloudhsm_real_sign_init(h, op) : CKR_OK;
+    if (rv == CKR_OK) {
+        rv = hs_cloudhsm_real->C_Sign(h, data, len, sig, sig_len);
+    }
+    hs_cloudhsm_trip_end(s, arrive);
+    return rv;
+}
+
 static CK_RV hs_cloudhsm_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
                               CK_ULONG_PTR sig_len)
 {
     bool pending = false;
-    enum hs_cloudhsm_family f = hs_cloudhsm_session_get(h, &pending);
-    if (pending && sig_len == NULL) {
+    const struct hs_cloudhsm_deferred *op = NULL;
+    enum hs_cloudhsm_family f = hs_cloudhsm_session_get(h, &pending, &op);
+    if ((pending || op != NULL) && sig_len == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (pending && sig == NULL) {
+    CK_ULONG need = hs_cloudhsm_families[f].sig_len;
+    if ((pending || op != NULL) && sig == NULL) {
         /* The size query: answered in the client. */
-        *sig_len = hs_cloudhsm_families[f].sig_len;
+        *sig_len = need;
         return CKR_OK;
+    }
+    if (op != NULL && *sig_len < need) {
+        *sig_len = need; /* the operation stays active (PKCS#11 v2.40 §5.2) */
+        return CKR_BUFFER_TOO_SMALL;
     }
     if (sig == NULL) {
         return hs_cloudhsm_real->C_Sign(h, data, len, sig, sig_len);
@@ -878,23 +1090,58 @@ static CK_RV hs_cloudhsm_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG le
     unsigned hsm = 0;
     if (!hs_cloudhsm_slot_take(&s, &hsm)) {
         long long arrive = hs_cloudhsm_trip_start(&s);
-        hs_cloudhsm_end_sign(h, data, len);
+        if (op == NULL) {
+            hs_cloudhsm_end_sign(h, data, len);
+        }
         hs_cloudhsm_trip_end(&s, arrive);
         hs_cloudhsm_session_clear(h);
         atomic_fetch_add(&hs_cloudhsm_throttled_busy, 1);
         return s.throttle_rv;
     }
-    long long arrive = hs_cloudhsm_trip_start(&s);
-    CK_RV rv = hs_cloudhsm_real->C_Sign(h, data, len, sig, sig_len);
-    hs_cloudhsm_trip_end(&s, arrive);
+    CK_RV rv = hs_cloudhsm_sign_trip(&s, h, op, data, len, sig, sig_len);
     hs_cloudhsm_slot_put(s.cl, hsm);
     if (rv != CKR_BUFFER_TOO_SMALL) {
         hs_cloudhsm_session_clear(h);
+    } else if (op != NULL) {
+        /* Not after the size check above, but should the real module disagree: its operation
+         * is active now, and the session's next C_Sign goes to it. */
+        hs_cloudhsm_session_set(h, f, false);
     }
     if (rv == CKR_OK) {
         atomic_fetch_add(&hs_cloudhsm_signs, 1);
     }
     return rv;
+}
+
+/* Multi-part signing (which SDK 5 does not offer) after a deferred C_SignInit: the real
+ * C_SignInit is made first, without a round trip, and the session's operation is the real
+ * module's from then on. */
+static CK_RV hs_cloudhsm_materialise(CK_SESSION_HANDLE h)
+{
+    bool pending = false;
+    const struct hs_cloudhsm_deferred *op = NULL;
+    enum hs_cloudhsm_family f = hs_cloudhsm_session_get(h, &pending, &op);
+    if (op == NULL) {
+        return CKR_OK;
+    }
+    CK_RV rv = hs_cloudhsm_real_sign_init(h, op);
+    hs_cloudhsm_session_clear(h);
+    if (rv == CKR_OK) {
+        hs_cloudhsm_session_set(h, f, false);
+    }
+    return rv;
+}
+
+static CK_RV hs_cloudhsm_sign_update(CK_SESSION_HANDLE h, CK_BYTE_PTR part, CK_ULONG len)
+{
+    CK_RV rv = hs_cloudhsm_materialise(h);
+    return rv == CKR_OK ? hs_cloudhsm_real->C_SignUpdate(h, part, len) : rv;
+}
+
+static CK_RV hs_cloudhsm_sign_final(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
+{
+    CK_RV rv = hs_cloudhsm_materialise(h);
+    return rv == CKR_OK ? hs_cloudhsm_real->C_SignFinal(h, sig, sig_len) : rv;
 }
 
 static CK_RV hs_cloudhsm_close_session(CK_SESSION_HANDLE h)
@@ -947,6 +1194,8 @@ static void hs_cloudhsm_load(void)
     hs_cloudhsm_list.C_DestroyObject = hs_cloudhsm_destroy_object;
     hs_cloudhsm_list.C_SignInit = hs_cloudhsm_sign_init;
     hs_cloudhsm_list.C_Sign = hs_cloudhsm_sign;
+    hs_cloudhsm_list.C_SignUpdate = hs_cloudhsm_sign_update;
+    hs_cloudhsm_list.C_SignFinal = hs_cloudhsm_sign_final;
     hs_cloudhsm_list.C_CloseSession = hs_cloudhsm_close_session;
     hs_cloudhsm_load_rv = CKR_OK;
 }

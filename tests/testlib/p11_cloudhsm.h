@@ -63,7 +63,17 @@
  * search runs on the HSM; Init and Final are client state), C_GetAttributeValue,
  * C_GenerateKeyPair, C_DestroyObject, and C_Sign when it signs (the size query, with a NULL
  * signature buffer, is answered in the client). C_SignInit is client state: SDK 5 does not
- * support multi-part signing, so the whole operation travels with C_Sign. Sources: the AWS
+ * support multi-part signing, so the whole operation travels with C_Sign. The module therefore
+ * notes the key and mechanism at C_SignInit (the parameter copied) and makes the real
+ * module's C_SignInit inside C_Sign's round trip, where the HSM's work is: SoftHSM2 loads the
+ * key there (for P-256 it rebuilds the curve, some 60-80 us). It does so for the signing
+ * mechanisms of a key's own family (RSA PKCS #1 v1.5 and PSS, ECDSA, EdDSA without
+ * parameters) on a private key with CKA_SIGN=TRUE, when the real module lists the mechanism
+ * with CKF_SIGN; any other C_SignInit is the real module's at once, with its answer. A deferred
+ * operation answers the size query and a short buffer (CKR_BUFFER_TOO_SMALL, the operation
+ * kept) in the client, a second C_SignInit with CKR_OPERATION_ACTIVE, and a C_SignUpdate or
+ * C_SignFinal (multi-part: not SDK 5's, passed through) after the real C_SignInit, made then;
+ * an error of that real C_SignInit comes from C_Sign. Sources: the AWS
  * CloudHSM User Guide, "Known issues for the PKCS #11 library" (no multi-part sign;
  * C_GetAttributeValue can be throttled, so it reaches the HSM) and "AWS CloudHSM application
  * integration best practices" (one C_Login per cluster). This is the model, not a trace of the
@@ -72,14 +82,14 @@
  * Rate limit (AWS CloudHSM User Guide, "HSM throttling": an HSM answers "busy" when a workload
  * exceeds the cluster's capacity, and in PKCS#11 that maps to CKR_FUNCTION_FAILED; "AWS
  * CloudHSM performance information" gives the capacity per cluster size). The key family is
- * found at C_SignInit (CKA_KEY_TYPE, the modulus length or the curve, read from the real module
- * once per key handle). The signature takes a token from its family's bucket then: when the
- * bucket is empty the real C_SignInit is not made, the size query answers the family's size,
+ * found at C_SignInit (CKA_KEY_TYPE, the modulus length or the curve, and CKA_SIGN, read from
+ * the real module once per key handle). The signature takes a token from its family's bucket then: when the
+ * bucket is empty no real C_SignInit is made, the size query answers the family's size,
  * and C_Sign answers the throttle code after the round trip. C_Sign then takes a slot on the
- * least busy HSM for the round trip and the real signature; with every slot taken it completes
- * the real operation into a scratch buffer (which it wipes; this costs the caller's CPU a
- * signature, as a real throttled call would not) and answers the throttle code after the round
- * trip. The client SDK's own retries (5.8.0+, "standard" mode) are not modelled: the caller
+ * least busy HSM for the round trip and the real signature; with every slot taken it answers
+ * the throttle code after the round trip (an operation whose real C_SignInit was made at once
+ * is first completed into a scratch buffer, which it wipes: this costs the caller's CPU a
+ * signature, as a real throttled call would not). The client SDK's own retries (5.8.0+, "standard" mode) are not modelled: the caller
  * sees every throttled answer, as with --default-retry-mode off.
  *
  * Thread-safe: the shape is copied under a mutex at the start of a call, the buckets have one
@@ -87,8 +97,10 @@
  * while the real module runs. A session is found in a table of 4096 atomic entries indexed by its handle
  * (two live sessions whose handles differ by a multiple of 4096 collide: the later C_SignInit
  * wins, and the other's C_Sign is not limited, or, if its signature was throttled, answers
- * what the real module says of a C_Sign without C_SignInit; SoftHSM2 numbers sessions upwards,
- * so it takes 4096 re-opened sessions to get there).
+ * what the real module says of a C_Sign without C_SignInit; an entry holding a deferred
+ * operation is never taken over: the later session's C_SignInit is then the real module's at
+ * once and its signature is not limited; SoftHSM2 numbers sessions upwards, so it takes 4096
+ * re-opened sessions to get there).
  */
 #ifndef P11_CLOUDHSM_H
 #define P11_CLOUDHSM_H
