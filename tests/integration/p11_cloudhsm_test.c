@@ -17,7 +17,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1097,6 +1099,68 @@ HS_TEST(l_c_sign_init_waits_for_the_round_trip_of_c_sign)
     HS_CHECK(shape.configure("") == 0);
 }
 
+/* --- timer slack ----------------------------------------------------------------------------- */
+
+struct slack_probe {
+    atomic_long tid; /* the signing thread's id, once it runs */
+    int before;      /* its timer slack before the signature, ns */
+    int after;       /* and after it */
+    bool ok;         /* the signature verified */
+};
+
+static void *slack_signer_main(void *arg)
+{
+    struct slack_probe *p = arg;
+    p->before = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    atomic_store(&p->tid, (long)syscall(SYS_gettid));
+    long long us = 0;
+    p->ok = sign_verified(ec_key, P11_SIG_ECDSA_SHA256, &us);
+    p->after = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    return NULL;
+}
+
+/* The thread's timer slack in ns, read from /proc (proc(5) timerslack_ns); -1 if unreadable. */
+static long slack_of(long tid)
+{
+    char path[64];
+    hs_test_format(path, sizeof(path), "/proc/%ld/timerslack_ns", tid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &v) != 1) {
+            v = -1;
+        }
+        fclose(f);
+    }
+    return v;
+}
+
+/* A round trip sleeps with the thread's timer slack at 1 ns (a network answer wakes its reader
+ * when it arrives; a timer with the default 50 us slack fired 77 us late at p50), and gives the
+ * thread its own slack back. Seen from this thread while the signer sleeps a 300 ms round
+ * trip. */
+HS_TEST(m_a_round_trip_sleeps_without_timer_slack)
+{
+    HS_CHECK(shape.configure("rtt_ms=300") == 0);
+    struct slack_probe p = {.tid = 0, .before = -1, .after = -1, .ok = false};
+    pthread_t t;
+    HS_CHECK(pthread_create(&t, NULL, slack_signer_main, &p) == 0);
+    long long deadline = now_us() + 2000000;
+    while (atomic_load(&p.tid) == 0 && now_us() < deadline) {
+        sleep_until_us(now_us() + 1000);
+    }
+    bool seen_one = false;
+    while (!seen_one && now_us() < deadline) {
+        seen_one = slack_of(atomic_load(&p.tid)) == 1;
+        sleep_until_us(now_us() + 2000);
+    }
+    pthread_join(t, NULL);
+    HS_CHECK(p.ok);
+    HS_CHECK(seen_one);
+    HS_CHECK(p.before > 1 && p.after == p.before);
+    HS_CHECK(shape.configure("") == 0);
+}
+
 /* --- setup ----------------------------------------------------------------------------------- */
 
 static bool shape_api_bind(const char *path)
@@ -1208,6 +1272,7 @@ int main(int argc, char **argv)
             HS_TEST_CASE(j_processes_on_one_cluster_file_share_its_rate),
             HS_TEST_CASE(k_a_file_that_is_not_a_cluster_is_refused),
             HS_TEST_CASE(l_c_sign_init_waits_for_the_round_trip_of_c_sign),
+            HS_TEST_CASE(m_a_round_trip_sleeps_without_timer_slack),
             HS_TEST_END,
         });
     }

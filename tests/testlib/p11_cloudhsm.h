@@ -18,8 +18,9 @@
  *
  *   rtt_ms=X        round trip in milliseconds (decimal, 0 to 1000; default 0) of every wrapped
  *                   call, the HSM's work included: the real module's call runs inside it, and
- *                   the calling thread then sleeps (clock_nanosleep, never spins) until the
- *                   round trip is over, so a call lasts max(rtt, the real module's time)
+ *                   the calling thread then sleeps (clock_nanosleep, never spins, with its
+ *                   timer slack at 1 ns meanwhile) until the round trip is over, so a call
+ *                   lasts max(rtt, the real module's time)
  *   hsms=N          HSMs in the cluster (1 to 28, CloudHSM's cluster maximum; default 2)
  *   slots=N         concurrent C_Sign operations one HSM accepts (1 to 4096; default 64); a
  *                   C_Sign that finds every HSM's slots taken is throttled
