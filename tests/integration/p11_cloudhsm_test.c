@@ -1125,14 +1125,15 @@ static long slack_of(long tid)
     char path[64];
     hs_test_format(path, sizeof(path), "/proc/%ld/timerslack_ns", tid);
     FILE *f = fopen(path, "r");
-    long v = -1;
+    char line[32];
+    bool got = f != NULL && fgets(line, sizeof(line), f) != NULL;
     if (f != NULL) {
-        if (fscanf(f, "%ld", &v) != 1) {
-            v = -1;
-        }
-        fclose(f);
+        (void)fclose(f);
     }
-    return v;
+    char *end = NULL;
+    errno = 0;
+    long v = got ? strtol(line, &end, 10) : -1;
+    return got && errno == 0 && end != line && (*end == '\n' || *end == '\0') ? v : -1;
 }
 
 /* A round trip sleeps with the thread's timer slack at 1 ns (a network answer wakes its reader
