@@ -5,6 +5,7 @@
  * no project library: its Cryptoki functions return CK_RV and its helpers return bool.
  */
 #include "tests/testlib/p11_cloudhsm.h"
+#include "tests/testlib/p11_cloudhsm_shape.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -31,13 +32,6 @@
 #define HS_CLOUDHSM_SESSIONS 4096
 /* Key family cache: entries (hsmsignd holds a handful of keys). */
 #define HS_CLOUDHSM_KEYS 64
-/* Longest decimal value, in characters. */
-#define HS_CLOUDHSM_NUM_MAX 31
-#define HS_CLOUDHSM_HSMS_MAX 28
-#define HS_CLOUDHSM_SLOTS_MAX 4096
-#define HS_CLOUDHSM_RATE_MAX 1000000.0
-#define HS_CLOUDHSM_RTT_MS_MAX 1000.0
-#define HS_CLOUDHSM_BURST_MS_MAX 10000.0
 #define HS_CLOUDHSM_NS 1000000000LL
 /* Largest mechanism parameter a deferred C_SignInit keeps, in bytes. */
 #define HS_CLOUDHSM_PARAM_MAX sizeof(CK_RSA_PKCS_PSS_PARAMS)
@@ -54,52 +48,11 @@
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_uint must be lock-free to be process-shared");
 _Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "atomic_bool must be lock-free to be process-shared");
 
-enum hs_cloudhsm_family {
-    HS_CLOUDHSM_FAMILY_NONE, /* unknown: never limited */
-    HS_CLOUDHSM_FAMILY_RSA2048,
-    HS_CLOUDHSM_FAMILY_RSA3072,
-    HS_CLOUDHSM_FAMILY_RSA4096,
-    HS_CLOUDHSM_FAMILY_P256,
-    HS_CLOUDHSM_FAMILY_P384,
-    HS_CLOUDHSM_FAMILY_P521,
-    HS_CLOUDHSM_FAMILY_ED25519,
-    HS_CLOUDHSM_FAMILY_COUNT,
-};
-
-struct hs_cloudhsm_family_info {
-    const char *name;
-    CK_ULONG sig_len; /* the signature's size in bytes (PKCS#11 raw form) */
-};
-
-static const struct hs_cloudhsm_family_info hs_cloudhsm_families[HS_CLOUDHSM_FAMILY_COUNT] = {
-    [HS_CLOUDHSM_FAMILY_NONE] = {"none", 0},
-    [HS_CLOUDHSM_FAMILY_RSA2048] = {"rsa2048", 256},
-    [HS_CLOUDHSM_FAMILY_RSA3072] = {"rsa3072", 384},
-    [HS_CLOUDHSM_FAMILY_RSA4096] = {"rsa4096", 512},
-    [HS_CLOUDHSM_FAMILY_P256] = {"p256", 64},
-    [HS_CLOUDHSM_FAMILY_P384] = {"p384", 96},
-    [HS_CLOUDHSM_FAMILY_P521] = {"p521", 132},
-    [HS_CLOUDHSM_FAMILY_ED25519] = {"ed25519", 64},
-};
-
 /* DER of the curve OIDs as CKA_EC_PARAMS holds them (RFC 5480 §2.1.1.1). */
 static const unsigned char hs_cloudhsm_oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
                                                      0xce, 0x3d, 0x03, 0x01, 0x07};
 static const unsigned char hs_cloudhsm_oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const unsigned char hs_cloudhsm_oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
-
-struct hs_cloudhsm_cluster;
-
-struct hs_cloudhsm_shape {
-    long long rtt_ns;
-    unsigned hsms;
-    unsigned slots;
-    double burst_ms;
-    double rate[HS_CLOUDHSM_FAMILY_COUNT]; /* 0: no limit */
-    CK_RV throttle_rv;
-    char cluster[HS_CLOUDHSM_CLUSTER_PATH_MAX + 1]; /* "": the process's own cluster */
-    struct hs_cloudhsm_cluster *cl;                 /* where the buckets and slots are */
-};
 
 /* One key family's token bucket. */
 struct hs_cloudhsm_bucket {
@@ -122,13 +75,6 @@ struct hs_cloudhsm_cluster {
     atomic_uint busy[HS_CLOUDHSM_HSMS_MAX]; /* slots taken per HSM */
     atomic_uint next_hsm;                   /* where the next search for a free slot starts */
 };
-
-/* The shape of "": no round trip, 2 HSMs of 64 slots, no rate, a 10 ms bucket, this process's
- * own cluster. */
-#define HS_CLOUDHSM_SHAPE_DEFAULT                                                                  \
-    {                                                                                              \
-        .rtt_ns = 0, .hsms = 2, .slots = 64, .burst_ms = 10.0, .throttle_rv = CKR_FUNCTION_FAILED  \
-    }
 
 /* A cluster file this process mapped, by path (and inode, should the file be replaced). */
 struct hs_cloudhsm_mapping {
@@ -250,144 +196,6 @@ static void hs_cloudhsm_trip_end(const struct hs_cloudhsm_shape *s, long long ar
 static void hs_cloudhsm_round_trip(const struct hs_cloudhsm_shape *s)
 {
     hs_cloudhsm_trip_end(s, hs_cloudhsm_trip_start(s));
-}
-
-/* --- shape parsing ----------------------------------------------------------------------------- */
-
-/* A decimal number in [lo, hi] from s[0..n). */
-static bool hs_cloudhsm_parse_num(const char *s, size_t n, double lo, double hi, double *out)
-{
-    char text[HS_CLOUDHSM_NUM_MAX + 1];
-    if (n == 0 || n > HS_CLOUDHSM_NUM_MAX || s[0] < '0' || s[0] > '9') {
-        return false;
-    }
-    memcpy(text, s, n);
-    text[n] = '\0';
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    /* NaN fails both comparisons. */
-    if (errno != 0 || end != text + n || !(v >= lo && v <= hi)) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-static bool hs_cloudhsm_parse_int(const char *s, size_t n, unsigned lo, unsigned hi, unsigned *out)
-{
-    double v = 0;
-    if (!hs_cloudhsm_parse_num(s, n, lo, hi, &v) || v != (double)(unsigned)v) {
-        return false;
-    }
-    *out = (unsigned)v;
-    return true;
-}
-
-static bool hs_cloudhsm_parse_ckr(const char *s, size_t n, CK_RV *out)
-{
-    static const struct {
-        const char *name;
-        CK_RV rv;
-    } codes[] = {
-        {"CKR_FUNCTION_FAILED", CKR_FUNCTION_FAILED},
-        {"CKR_OPERATION_ACTIVE", CKR_OPERATION_ACTIVE},
-        {"CKR_DEVICE_ERROR", CKR_DEVICE_ERROR},
-    };
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strlen(codes[i].name) == n && memcmp(codes[i].name, s, n) == 0) {
-            *out = codes[i].rv;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* An absolute path of printable ASCII without spaces, at most HS_CLOUDHSM_CLUSTER_PATH_MAX
- * bytes, into out (NUL-terminated). */
-static bool hs_cloudhsm_parse_path(const char *s, size_t n, char *out)
-{
-    if (n < 2 || n > HS_CLOUDHSM_CLUSTER_PATH_MAX || s[0] != '/') {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] <= ' ' || s[i] > '~') {
-            return false;
-        }
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return true;
-}
-
-static bool hs_cloudhsm_key_is(const char *key, size_t n, const char *lit)
-{
-    return strlen(lit) == n && memcmp(key, lit, n) == 0;
-}
-
-/* One KEY=VALUE item into *s; seen is a bit per key, so that each comes at most once. */
-static bool hs_cloudhsm_parse_item(const char *key, size_t kn, const char *val, size_t vn,
-                                   struct hs_cloudhsm_shape *s, uint32_t *seen)
-{
-    unsigned bit = 0;
-    bool ok = false;
-    double v = 0;
-    if (hs_cloudhsm_key_is(key, kn, "rtt_ms")) {
-        ok = hs_cloudhsm_parse_num(val, vn, 0, HS_CLOUDHSM_RTT_MS_MAX, &v);
-        s->rtt_ns = (long long)(v * 1e6);
-    } else if (hs_cloudhsm_key_is(key, kn, "hsms")) {
-        bit = 1;
-        ok = hs_cloudhsm_parse_int(val, vn, 1, HS_CLOUDHSM_HSMS_MAX, &s->hsms);
-    } else if (hs_cloudhsm_key_is(key, kn, "slots")) {
-        bit = 2;
-        ok = hs_cloudhsm_parse_int(val, vn, 1, HS_CLOUDHSM_SLOTS_MAX, &s->slots);
-    } else if (hs_cloudhsm_key_is(key, kn, "burst_ms")) {
-        bit = 3;
-        ok = hs_cloudhsm_parse_num(val, vn, 0, HS_CLOUDHSM_BURST_MS_MAX, &s->burst_ms);
-    } else if (hs_cloudhsm_key_is(key, kn, "throttle")) {
-        bit = 4;
-        ok = hs_cloudhsm_parse_ckr(val, vn, &s->throttle_rv);
-    } else if (hs_cloudhsm_key_is(key, kn, "cluster")) {
-        bit = 4 + HS_CLOUDHSM_FAMILY_COUNT;
-        ok = hs_cloudhsm_parse_path(val, vn, s->cluster);
-    } else if (kn > 5 && memcmp(key, "rate.", 5) == 0) {
-        for (unsigned f = 1; f < HS_CLOUDHSM_FAMILY_COUNT && !ok; f++) {
-            if (hs_cloudhsm_key_is(key + 5, kn - 5, hs_cloudhsm_families[f].name)) {
-                bit = 4 + f;
-                ok = hs_cloudhsm_parse_num(val, vn, 1, HS_CLOUDHSM_RATE_MAX, &s->rate[f]);
-            }
-        }
-    }
-    if (!ok || (*seen & (1U << bit)) != 0) {
-        return false;
-    }
-    *seen |= 1U << bit;
-    return true;
-}
-
-static bool hs_cloudhsm_parse(const char *spec, struct hs_cloudhsm_shape *out)
-{
-    struct hs_cloudhsm_shape s = HS_CLOUDHSM_SHAPE_DEFAULT;
-    uint32_t seen = 0;
-    size_t len = spec == NULL ? 0 : strnlen(spec, HS_CLOUDHSM_SHAPE_MAX + 1);
-    /* A trailing comma would end the loop before its empty item. */
-    if (len > HS_CLOUDHSM_SHAPE_MAX || (len > 0 && spec[len - 1] == ',')) {
-        return false;
-    }
-    for (size_t at = 0; at < len;) {
-        const char *item = spec + at;
-        const char *comma = memchr(item, ',', len - at);
-        size_t n = comma == NULL ? len - at : (size_t)(comma - item);
-        at += n + 1;
-        const char *eq = memchr(item, '=', n);
-        if (eq == NULL || eq == item ||
-            !hs_cloudhsm_parse_item(item, (size_t)(eq - item), eq + 1, n - (size_t)(eq - item) - 1,
-                                    &s, &seen)) {
-            return false;
-        }
-    }
-    *out = s;
-    return true;
 }
 
 /* --- the cluster's state ----------------------------------------------------------------------- */

@@ -13,8 +13,10 @@
  *
  * The shape comes from $HSMSIGN_CLOUDHSM_SHAPE, read on that first call (a bad shape makes
  * C_GetFunctionList fail with CKR_ARGUMENTS_BAD), and is replaced at run time with
- * hs_cloudhsm_configure(). Grammar: comma-separated KEY=VALUE items, each at most once; an
- * empty shape is a plain pass-through.
+ * hs_cloudhsm_configure(). Grammar (parsed by p11_cloudhsm_shape.c, fuzzed by
+ * tests/fuzz/cloudhsm_shape_fuzz.c): comma-separated KEY=VALUE items, each at most once; an
+ * empty shape is a plain pass-through. A decimal is digits with at most one '.' between digits
+ * (no sign, exponent or hexadecimal).
  *
  *   rtt_ms=X        round trip in milliseconds (decimal, 0 to 1000; default 0) of every wrapped
  *                   call, the HSM's work included: the real module's call runs inside it, and
