@@ -5,14 +5,17 @@
 
 #include "pkcs11/p11_sched.h"
 #include "pkcs11/p11_sign.h"
+#include "service/svc_ctx.h"
 #include "service/svc_sched.h"
 
 /* The statuses hsmsignd answers with; the last slot counts any other. */
 static const unsigned int api_metrics_statuses[API_METRICS_STATUS_SLOTS - 1] = {
     200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 408, 409, 413, 415, 429, 500, 503, 504};
 
-static const unsigned int api_metrics_latency_bounds_us[API_METRICS_LATENCY_BUCKETS] = {
+static const unsigned int api_metrics_latency_us[] = {
     250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 500000, 1000000};
+static const struct hs_hist_bounds api_metrics_latency_bounds = {
+    api_metrics_latency_us, sizeof(api_metrics_latency_us) / sizeof(api_metrics_latency_us[0])};
 
 static size_t api_metrics_status_slot(unsigned int status)
 {
@@ -32,14 +35,7 @@ void api_metrics_count(struct api_metrics *m, size_t route, unsigned int status,
     }
     atomic_fetch_add_explicit(&m->requests[route][api_metrics_status_slot(status)], 1,
                               memory_order_relaxed);
-    uint64_t us = latency_us > 0 ? (uint64_t)latency_us : 0;
-    size_t b = 0;
-    while (b < API_METRICS_LATENCY_BUCKETS && us > api_metrics_latency_bounds_us[b]) {
-        b++;
-    }
-    atomic_fetch_add_explicit(&m->latency[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&m->latency_sum_us, us, memory_order_relaxed);
-    atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
+    hs_hist_observe(&m->latency, &api_metrics_latency_bounds, latency_us);
 }
 
 void api_metrics_issued(struct api_metrics *m, enum api_metrics_kind kind)
@@ -90,40 +86,37 @@ static HS_RESULT api_metrics_requests(struct api_metrics *m, const char *const *
 
 /* One histogram from non-cumulative counts (the last one above every bound). */
 static HS_RESULT api_metrics_histogram(struct hs_buf *out, const char *name, const char *help,
-                                       const unsigned int *bounds_us, size_t nbounds,
-                                       const uint64_t *counts, uint64_t sum_us, uint64_t count)
+                                       const struct hs_hist_snapshot *h)
 {
     HS_GUARD(api_metrics_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name));
     uint64_t cumulative = 0;
-    for (size_t i = 0; i < nbounds; i++) {
-        cumulative += counts[i];
+    for (size_t i = 0; i < h->bounds.n; i++) {
+        cumulative += h->counts[i];
         HS_GUARD(api_metrics_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
-                                    (double)bounds_us[i] / 1e6, (unsigned long long)cumulative));
+                                    (double)h->bounds.us[i] / 1e6, (unsigned long long)cumulative));
     }
-    cumulative += counts[nbounds];
+    cumulative += h->counts[h->bounds.n];
     HS_GUARD(api_metrics_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name,
                                 (unsigned long long)cumulative));
-    HS_GUARD(api_metrics_printf(out, "%s_sum %.6f\n", name, (double)sum_us / 1e6));
-    return api_metrics_printf(out, "%s_count %llu\n", name, (unsigned long long)count);
+    HS_GUARD(api_metrics_printf(out, "%s_sum %.6f\n", name, (double)h->sum_us / 1e6));
+    return api_metrics_printf(out, "%s_count %llu\n", name, (unsigned long long)h->count);
 }
 
 static HS_RESULT api_metrics_latencies(struct api_metrics *m, struct hs_buf *out)
 {
-    uint64_t counts[API_METRICS_LATENCY_BUCKETS + 1];
-    for (size_t i = 0; i <= API_METRICS_LATENCY_BUCKETS; i++) {
-        counts[i] = atomic_load_explicit(&m->latency[i], memory_order_relaxed);
-    }
-    HS_GUARD(api_metrics_histogram(
-        out, "hsmsign_request_duration_seconds", "Time to answer a request, inside the service.",
-        api_metrics_latency_bounds_us, API_METRICS_LATENCY_BUCKETS, counts,
-        atomic_load_explicit(&m->latency_sum_us, memory_order_relaxed),
-        atomic_load_explicit(&m->latency_count, memory_order_relaxed)));
-    struct p11_sign_latency sign;
-    p11_sign_latency_get(&sign);
-    return api_metrics_histogram(out, "hsmsign_c_sign_duration_seconds",
-                                 "Time of one signature on the token (C_SignInit to C_Sign).",
-                                 p11_sign_latency_bounds_us, P11_SIGN_HIST_BUCKETS, sign.counts,
-                                 sign.sum_us, sign.count);
+    struct hs_hist_snapshot h;
+    hs_hist_get(&m->latency, &api_metrics_latency_bounds, &h);
+    HS_GUARD(api_metrics_histogram(out, "hsmsign_request_duration_seconds",
+                                   "Time to answer a request, inside the service.", &h));
+    p11_sign_latency_get(&h);
+    HS_GUARD(api_metrics_histogram(out, "hsmsign_c_sign_duration_seconds",
+                                   "Time of one signature on the token (C_SignInit to C_Sign).",
+                                   &h));
+    svc_inventory_latency_get(&h);
+    return api_metrics_histogram(
+        out, "hsmsign_inventory_write_duration_seconds",
+        "Time an inventory write (a record before its answer, a revocation) took until durable.",
+        &h);
 }
 
 static HS_RESULT api_metrics_pool(struct p11_pool *pool, struct hs_buf *out)

@@ -34,19 +34,17 @@
 
 #include "common/hs_buf.h"
 #include "common/hs_err.h"
+#include "common/hs_hist.h"
 #include "pkcs11/p11_pool.h"
 
 #define API_METRICS_ROUTES_MAX 32
-#define API_METRICS_STATUS_SLOTS 20 /* distinct HTTP statuses counted; others go to "other" */
-#define API_METRICS_LATENCY_BUCKETS 12
+#define API_METRICS_STATUS_SLOTS 20      /* distinct HTTP statuses counted; others go to "other" */
 #define API_METRICS_TEXT_MAX (64 * 1024) /* bytes of the rendered page */
 #define API_METRICS_LANES 8              /* at least API_LANES (api_route.h) */
 
 struct api_metrics {
     _Atomic uint64_t requests[API_METRICS_ROUTES_MAX][API_METRICS_STATUS_SLOTS];
-    _Atomic uint64_t latency[API_METRICS_LATENCY_BUCKETS + 1]; /* not cumulative */
-    _Atomic uint64_t latency_sum_us;
-    _Atomic uint64_t latency_count;
+    struct hs_hist latency;     /* time to answer, 250 us to 1 s */
     _Atomic uint64_t issued[3]; /* enum api_metrics_kind */
     /* The HTTP front end's lanes (api_http.c keeps them under its lock and mirrors them here). */
     _Atomic bool lanes_used;

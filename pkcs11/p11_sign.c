@@ -1,6 +1,5 @@
 #include "pkcs11/p11_sign.h"
 
-#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -113,38 +112,17 @@ HS_RESULT p11_sign_check_key(const struct p11_key *key, enum p11_sig_alg alg)
     return p11_sign_check(p11_key_get0_pool(key), p11_key_type(key), p11_key_bits(key), alg);
 }
 
-const unsigned int p11_sign_latency_bounds_us[P11_SIGN_HIST_BUCKETS] = {
-    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000};
+static const unsigned int p11_sign_latency_us[] = {50,   100,   250,   500,   1000,   2500,
+                                                   5000, 10000, 25000, 50000, 100000, 250000};
+static const struct hs_hist_bounds p11_sign_latency_bounds = {
+    p11_sign_latency_us, sizeof(p11_sign_latency_us) / sizeof(p11_sign_latency_us[0])};
 
-/* Process-wide: every pool's signatures. Relaxed atomics: a scrape may see a count a moment
- * before its sum, which Prometheus tolerates. */
-static _Atomic uint64_t p11_sign_hist[P11_SIGN_HIST_BUCKETS + 1];
-static _Atomic uint64_t p11_sign_hist_sum_us;
-static _Atomic uint64_t p11_sign_hist_count;
+/* Process-wide: every pool's signatures. */
+static struct hs_hist p11_sign_hist;
 
-static void p11_sign_latency_record(const struct timespec *start)
+void p11_sign_latency_get(struct hs_hist_snapshot *out)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    int64_t us =
-        (int64_t)(end.tv_sec - start->tv_sec) * 1000000 + (end.tv_nsec - start->tv_nsec) / 1000;
-    uint64_t v = us > 0 ? (uint64_t)us : 0;
-    size_t b = 0;
-    while (b < P11_SIGN_HIST_BUCKETS && v > p11_sign_latency_bounds_us[b]) {
-        b++;
-    }
-    atomic_fetch_add_explicit(&p11_sign_hist[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p11_sign_hist_sum_us, v, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p11_sign_hist_count, 1, memory_order_relaxed);
-}
-
-void p11_sign_latency_get(struct p11_sign_latency *out)
-{
-    for (size_t i = 0; i <= P11_SIGN_HIST_BUCKETS; i++) {
-        out->counts[i] = atomic_load_explicit(&p11_sign_hist[i], memory_order_relaxed);
-    }
-    out->sum_us = atomic_load_explicit(&p11_sign_hist_sum_us, memory_order_relaxed);
-    out->count = atomic_load_explicit(&p11_sign_hist_count, memory_order_relaxed);
+    hs_hist_get(&p11_sign_hist, &p11_sign_latency_bounds, out);
 }
 
 static HS_RESULT p11_sign_op(const struct p11_call *call, void *arg)
@@ -164,7 +142,7 @@ static HS_RESULT p11_sign_op(const struct p11_call *call, void *arg)
      * failed without a CK_RV, so the state does not leak into the next request. */
     HS_GUARD(hs_buf_reserve(op->sig, sig_len, &p));
     HS_GUARD_CKR(call->fn->C_Sign(call->session, (CK_BYTE_PTR)op->data, op->len, p, &sig_len));
-    p11_sign_latency_record(&start);
+    hs_hist_observe_since(&p11_sign_hist, &p11_sign_latency_bounds, &start);
     return hs_buf_commit(op->sig, sig_len);
 }
 

@@ -18,6 +18,7 @@
 
 #include "common/hs_buf.h"
 #include "common/hs_err.h"
+#include "common/hs_hist.h"
 #include "pkcs11/p11_key.h"
 
 enum p11_sig_alg {
@@ -73,16 +74,8 @@ const char *p11_sig_alg_digest(enum p11_sig_alg alg);
 CK_MECHANISM_TYPE p11_sig_alg_mechanism(enum p11_sig_alg alg);
 
 /* Latency of successful signatures on the token (C_SignInit to the last C_Sign, in
- * microseconds), process-wide, as a histogram for /metrics. counts[i] holds the signatures
- * with latency <= p11_sign_latency_bounds_us[i] and > the bound before it; counts[
- * P11_SIGN_HIST_BUCKETS] those above the last bound (not cumulative). */
-#define P11_SIGN_HIST_BUCKETS 12
-extern const unsigned int p11_sign_latency_bounds_us[P11_SIGN_HIST_BUCKETS];
-struct p11_sign_latency {
-    uint64_t counts[P11_SIGN_HIST_BUCKETS + 1];
-    uint64_t sum_us;
-    uint64_t count;
-};
-void p11_sign_latency_get(struct p11_sign_latency *out);
+ * microseconds), process-wide, as a histogram for /metrics (bounds 50 us to 250 ms; see
+ * hs_hist.h for the shape). *out is the caller's. */
+void p11_sign_latency_get(struct hs_hist_snapshot *out);
 
 #endif /* P11_SIGN_H */

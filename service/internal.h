@@ -108,4 +108,12 @@ HS_RESULT svc_token_profiles_bind(struct svc_ctx *ctx);
 /* The newest active JWT key whose JWS alg is alg (NULL: the newest of all), or NULL. */
 const struct sgn_jwt_key *svc_ctx_jwt_key(const struct svc_ctx *ctx, const char *alg);
 
+/* ctx's inventory put (st_inventory.h) of rec, timed for svc_inventory_latency_get. Errors:
+ * the store's. */
+HS_RESULT svc_inventory_put(struct svc_ctx *ctx, const struct st_cert_record *rec);
+
+/* ctx's inventory revoke (st_inventory.h), timed as svc_inventory_put. Errors: the store's. */
+HS_RESULT svc_inventory_revoke(struct svc_ctx *ctx, const char *serial_hex, time_t at, int reason,
+                               bool *changed);
+
 #endif /* SVC_INTERNAL_H */

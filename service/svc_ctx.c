@@ -10,6 +10,39 @@
 #include "pkcs11/p11_key.h"
 #include "service/internal.h"
 
+static const unsigned int svc_inventory_latency_us[] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+static const struct hs_hist_bounds svc_inventory_latency_bounds = {
+    svc_inventory_latency_us,
+    sizeof(svc_inventory_latency_us) / sizeof(svc_inventory_latency_us[0])};
+
+/* Process-wide: every service context's inventory writes. */
+static struct hs_hist svc_inventory_hist;
+
+void svc_inventory_latency_get(struct hs_hist_snapshot *out)
+{
+    hs_hist_get(&svc_inventory_hist, &svc_inventory_latency_bounds, out);
+}
+
+HS_RESULT svc_inventory_put(struct svc_ctx *ctx, const struct st_cert_record *rec)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    hs_result r = ctx->inventory->ops->put(ctx->inventory, rec);
+    hs_hist_observe_since(&svc_inventory_hist, &svc_inventory_latency_bounds, &start);
+    return r;
+}
+
+HS_RESULT svc_inventory_revoke(struct svc_ctx *ctx, const char *serial_hex, time_t at, int reason,
+                               bool *changed)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    hs_result r = ctx->inventory->ops->revoke(ctx->inventory, serial_hex, at, reason, changed);
+    hs_hist_observe_since(&svc_inventory_hist, &svc_inventory_latency_bounds, &start);
+    return r;
+}
+
 void svc_ctx_free(struct svc_ctx *ctx)
 {
     if (ctx == NULL) {

@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/hs_err.h"
+#include "common/hs_hist.h"
 #include "pkcs11/p11_config.h"
 #include "pkcs11/p11_pool.h"
 #include "service/svc_profile.h"
@@ -152,6 +153,13 @@ HS_RESULT svc_ctx_new(const struct svc_config *cfg, struct svc_ctx **out);
 
 void svc_ctx_free(struct svc_ctx *ctx);
 void svc_ctx_freep(struct svc_ctx **ctx);
+
+/* How long the inventory's writes took until durable, process-wide, as a histogram for
+ * /metrics (bounds 100 us to 1 s; the shape in hs_hist.h): each certificate's and SSH
+ * certificate's record before its answer, and each revocation, whether it succeeded or not.
+ * SQLite's is the group commit with its WAL fsync, DynamoDB's the conditional write. *out is
+ * the caller's. */
+void svc_inventory_latency_get(struct hs_hist_snapshot *out);
 
 /* A reload of what can change without a restart (SIGHUP): the CA chain file, the JWT keys (the
  * JWK Set file's content, or jwt.keys) and what hangs off them (JWK Set and discovery document,

@@ -107,7 +107,7 @@ static HS_RESULT svc_leaf_record(struct svc_ctx *ctx, const struct svc_caller *c
     rec.issued_at = time(NULL); /* the listing's order: notBefore is backdated and clamped */
     HS_DEFER(struct svc_cert_result res = {0}, svc_cert_result_clear);
     HS_GUARD(svc_cert_result_fill(ctx, leaf, profile, &res));
-    HS_GUARD(ctx->inventory->ops->put(ctx->inventory, &rec));
+    HS_GUARD(svc_inventory_put(ctx, &rec));
     *out = res;
     res.cert_pem = NULL;
     return HS_OK;

@@ -151,8 +151,7 @@ HS_RESULT svc_cert_revoke(struct svc_ctx *ctx, const struct svc_caller *caller,
     int reason = SGN_CRL_REASON_NONE;
     HS_GUARD(svc_parse_reason(req->reason, &reason));
     bool changed = false;
-    HS_GUARD(
-        ctx->inventory->ops->revoke(ctx->inventory, rec.serial_hex, req->now, reason, &changed));
+    HS_GUARD(svc_inventory_revoke(ctx, rec.serial_hex, req->now, reason, &changed));
     hs_log(HS_LOG_INFO, "cert.revoked", HS_LOG_AUDIT, HS_LOG_STR("caller", caller->principal),
            HS_LOG_STR("serial", rec.serial_hex), HS_LOG_STR("requested_by", rec.requester),
            HS_LOG_STR("reason", svc_reason_name(reason)), HS_LOG_BOOL("changed", changed));

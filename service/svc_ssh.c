@@ -382,7 +382,7 @@ static HS_RESULT svc_ssh_sign_record(struct svc_ctx *ctx, const struct svc_ssh_c
     struct st_cert_record rec;
     HS_GUARD(svc_ssh_record(sr, blob, ca, &rec));
     rec.issued_at = time(NULL); /* the listing's order: valid_after is backdated */
-    hs_result r = ctx->inventory->ops->put(ctx->inventory, &rec);
+    hs_result r = svc_inventory_put(ctx, &rec);
     svc_ssh_audit(sr, &rec, r);
     HS_GUARD(r);
     memset(out, 0, sizeof(*out));

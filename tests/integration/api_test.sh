@@ -452,12 +452,20 @@ sign = {s.name: s for s in fams["hsmsign_c_sign_duration_seconds"].samples}
 assert sign["hsmsign_c_sign_duration_seconds_count"].value >= 6, sign
 inf = [s for s in fams["hsmsign_c_sign_duration_seconds"].samples if s.labels.get("le") == "+Inf"]
 assert inf[0].value == sign["hsmsign_c_sign_duration_seconds_count"].value
+# The inventory's writes: the two certificates' records and the revocations so far, each a
+# durable SQLite commit (an fsync: more than 0 s), the buckets cumulative up to the count.
+inv = fams["hsmsign_inventory_write_duration_seconds"].samples
+tot = {s.name: s.value for s in inv if not s.name.endswith("_bucket")}
+assert tot["hsmsign_inventory_write_duration_seconds_count"] >= 3, tot
+assert tot["hsmsign_inventory_write_duration_seconds_sum"] > 0, tot
+buckets = [s.value for s in inv if s.name.endswith("_bucket")]
+assert buckets == sorted(buckets) and buckets[-1] == tot["hsmsign_inventory_write_duration_seconds_count"], inv
 pool = {s.labels["state"]: s.value for s in fams["hsmsign_pool_sessions"].samples}
 assert pool["configured"] == 4 and 0 <= pool["in_use"] <= 4, pool
 PY
 }
 if $py -c 'import prometheus_client' 2>/dev/null; then
-    check "GET /metrics parses (prometheus_client): requests by route and status, C_Sign histogram, pool" \
+    check "GET /metrics parses (prometheus_client): requests by route and status, C_Sign and inventory write histograms, pool" \
         metrics_ok
 elif [ "${CI:-}" = true ]; then
     check "python3-prometheus-client is installed" false
