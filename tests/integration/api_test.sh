@@ -112,22 +112,9 @@ EOF
 write_config 127.0.0.1
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
-# caller_cfg WHO: WHO's curl config (out/WHO.curl), empty for none (an unsigned request).
-caller_cfg() {
-    case $1 in
-    device | web | admin | stranger) echo "out/$1.curl" ;;
-    esac
-}
-# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp.
-call() {
-    local who=$1 method=$2 path=$3 body=${4:-} req=''
-    if [ -n "$body" ]; then
-        printf '%s' "$body" >out/req
-        req=out/req
-    fi
-    sigv4_call aws:amz:eu-west-1:execute-api "$(caller_cfg "$who")" "$method" "$svc_url$path" \
-        "$req"
-}
+# call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp. WHO signs with
+# out/WHO.curl (device, web, admin, stranger); any other name goes unsigned.
+call() { sigv4_call_as "$1" "$2" "$svc_url$3" "${4:-}"; }
 field() { $py -c 'import json,sys; v=json.load(open("out/resp")); print(v[sys.argv[1]])' "$1"; }
 # expect WANT_STATUS WANT_ERROR [WANT_REASON]: checks out/resp after a call.
 expect() {

@@ -98,16 +98,9 @@ start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
 # call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp, headers to out/hdr.
 call() {
-    local who=$1 method=$2 path=$3 body=${4:-} cfg='' req=''
-    case $who in alice | bob | admin | stranger) cfg=out/$who.curl ;; esac
     local -a opts=(-D out/hdr)
-    if [ -n "$body" ]; then
-        printf '%s' "$body" >out/req
-        req=out/req
-    else
-        opts+=(--path-as-is) # a GET path goes to the server exactly as written
-    fi
-    sigv4_call aws:amz:eu-west-1:execute-api "$cfg" "$method" "$svc_url$path" "$req" "${opts[@]}"
+    [ -n "${4:-}" ] || opts+=(--path-as-is) # a GET path goes to the server exactly as written
+    sigv4_call_as "$1" "$2" "$svc_url$3" "${4:-}" "${opts[@]}"
 }
 # header NAME: the value of header NAME in out/hdr (case-insensitive name).
 header() { tr -d '\r' <out/hdr | awk -v n="$(printf '%s' "$1" | tr 'A-Z' 'a-z')" \

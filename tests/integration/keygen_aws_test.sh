@@ -125,14 +125,7 @@ stop_source() { kill -TERM "$source_pid" 2>/dev/null || true; wait "$source_pid"
 start_source out/source.json
 
 sigv4_curl_cfg out/alice.curl AKIAKEYGENALICE00001 out/alice.secret
-call() { # call METHOD PATH [BODY]: the status; body to out/resp
-    local req=''
-    if [ -n "${3:-}" ]; then
-        printf '%s' "$3" >out/req
-        req=out/req
-    fi
-    sigv4_call aws:amz:eu-west-1:execute-api out/alice.curl "$1" "$svc_url$2" "$req"
-}
+call() { sigv4_call_as alice "$1" "$svc_url$2" "${3:-}"; } # METHOD PATH [BODY]: the status
 field() { "$py" -c 'import json,sys; print(json.load(open("out/resp"))[sys.argv[1]])' "$1"; }
 recipient=$("$py" -c '
 import base64

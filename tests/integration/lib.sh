@@ -189,6 +189,21 @@ sigv4_call() {
     curl "${args[@]}" "$url"
 }
 
+# sigv4_call_as WHO METHOD URL [BODY [CURL_OPTION...]]: sigv4_call for API Gateway's
+# execute-api in eu-west-1 as caller WHO: signed with out/WHO.curl (from sigv4_curl_cfg) when
+# that file exists, unsigned otherwise; BODY, a string ("" for none), is sent from out/req.
+# Prints the HTTP status; the body goes to out/resp.
+sigv4_call_as() {
+    local who=$1 method=$2 url=$3 body=${4:-} cfg='' req=''
+    shift $(($# < 4 ? $# : 4))
+    [ ! -f "out/$who.curl" ] || cfg=out/$who.curl
+    if [ -n "$body" ]; then
+        printf '%s' "$body" >out/req
+        req=out/req
+    fi
+    sigv4_call aws:amz:eu-west-1:execute-api "$cfg" "$method" "$url" "$req" "$@"
+}
+
 # permissive_policy PRINCIPAL...: a config member "policy" that lets these principals (and
 # every client certificate we issued) have any profile, name, lifetime and audience, SSH user
 # and host certificates for any principal, lifetime (up to the policy's ceiling, 366 days),

@@ -78,15 +78,7 @@ EOF
 start_hsmsignd cfg/hsmsignd.json out/hsmsignd.log || exit 1
 
 # call WHO METHOD PATH [BODY]: the HTTP status; the body goes to out/resp, headers to out/headers.
-call() {
-    local who=$1 method=$2 path=$3 body=${4:-} cfg='' req=''
-    case $who in alice | bob | admin) cfg=out/$who.curl ;; esac
-    if [ -n "$body" ]; then
-        printf '%s' "$body" >out/req
-        req=out/req
-    fi
-    sigv4_call aws:amz:eu-west-1:execute-api "$cfg" "$method" "$svc_url$path" "$req" -D out/headers
-}
+call() { sigv4_call_as "$1" "$2" "$svc_url$3" "${4:-}" -D out/headers; }
 field() { $py -c 'import json,sys; v=json.load(open("out/resp"))[sys.argv[1]]; print(v if isinstance(v, str) else json.dumps(v))' "$1"; }
 # expect WANT_STATUS WANT_ERROR [WANT_REASON]: checks out/resp after a call.
 expect() {
