@@ -656,7 +656,8 @@ async function pageHealth(main) {
   main.append(h("h2", {}, "Live"), cards);
   const pool = chart(cards, "Pool sessions", "chart-pool", ["in use", "open"]);
   const rate = chart(cards, "Issuance rate (per second)", "chart-rate", ["certificates/s"]);
-  const lat = chart(cards, "C_Sign latency (mean, ms)", "chart-csign", ["ms"]);
+  // Where a request waits: the token's signature, or the inventory's durable write.
+  const lat = chart(cards, "Latency (mean, ms)", "chart-csign", ["C_Sign", "inventory write"]);
   const expBox = h("div", { class: "card", id: "chart-expiry" }, h("h3", {}, "Certificates expiring in the next 30 days"));
   main.append(h("h2", {}, "Expiries"), expBox);
   let prev = null;
@@ -674,13 +675,16 @@ async function pageHealth(main) {
         ? sum(ms, "hsmsign_issued_total", (l) => l.kind === "x509" || l.kind === "ssh")
         : sum(ms, "hsmsign_requests_total", (l) => /^POST \/v1\/(ssh\/)?certificates$/.test(l.route) && l.status === "200");
       const cs = sum(ms, "hsmsign_c_sign_duration_seconds_sum"), cn = sum(ms, "hsmsign_c_sign_duration_seconds_count");
+      const ws = sum(ms, "hsmsign_inventory_write_duration_seconds_sum"), wn = sum(ms, "hsmsign_inventory_write_duration_seconds_count");
       pool.push(t, [sum(ms, "hsmsign_pool_sessions", (l) => l.state === "in_use"), sum(ms, "hsmsign_pool_sessions", (l) => l.state === "open")]);
       if (prev) {
         const dt = t - prev.t;
         rate.push(t, [Math.max(0, (issued - prev.issued) / dt)]);
-        lat.push(t, [cn > prev.cn ? ((cs - prev.cs) / (cn - prev.cn)) * 1000 : cn ? (cs / cn) * 1000 : 0]);
+        // The mean over the last interval, or over all time when nothing happened in it.
+        const mean = (s, n, ps, pn) => (n > pn ? ((s - ps) / (n - pn)) * 1000 : n ? (s / n) * 1000 : 0);
+        lat.push(t, [mean(cs, cn, prev.cs, prev.cn), mean(ws, wn, prev.ws, prev.wn)]);
       }
-      prev = { t, issued, cs, cn };
+      prev = { t, issued, cs, cn, ws, wn };
     } catch (e) {
       fill(tokenBox, errorBox(e));
     }

@@ -282,6 +282,8 @@ await step("health", async () => {
   await page.waitForTimeout(4500);
   check("health: the token status is ok", /ok/.test(await page.textContent("#token-status")));
   check("health: three live charts and the expiry chart are drawn", (await page.$$(".uplot")).length === 4);
+  const latLegend = await page.textContent("#chart-csign .u-legend");
+  check("health: the latency chart has the C_Sign and inventory write series", /C_Sign/.test(latLegend) && /inventory write/.test(latLegend), latLegend);
   const exp = await page.textContent("#expiry-total");
   check("health: the expiry chart counts the good certificates expiring in 30 days (4 SSH; the X.509 one is revoked)", /^4 certificate/.test(exp), exp);
   await axe("health");
