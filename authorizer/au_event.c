@@ -141,8 +141,8 @@ static HS_RESULT au_event_fill(struct au_event *ev, const struct au_config *cfg)
     if (ev->kind == AU_EVENT_HTTP_V2) {
         const char *rk = au_event_str(doc, route_path);
         /* An HTTP API's routeKey is "METHOD /path" or "$default", never empty. */
-        HS_ENSURE_MSG(rk != NULL && rk[0] != '\0' && strlen(rk) <= AU_ROUTE_MAX,
-                      HS_ERR_INPUT_FIELD, "event: no \"routeKey\"");
+        HS_ENSURE_MSG(rk != NULL && rk[0] != '\0' && strlen(rk) <= AU_ROUTE_MAX, HS_ERR_INPUT_FIELD,
+                      "event: no \"routeKey\"");
         memcpy(ev->route, rk, strlen(rk) + 1);
     } else {
         ev->method_arn = au_event_str(doc, arn_path);
